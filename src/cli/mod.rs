@@ -1,0 +1,16 @@
+//! The subcommands of the `kafkalite` tool.
+
+pub mod demo;
+pub mod dump_log;
+pub mod get_offsets;
+pub mod topics;
+
+/// What a subcommand can fail with: a library error, or output that could not be written.
+pub type CliResult = Result<(), Box<dyn std::error::Error>>;
+
+/// Splits `key=value`, naming the bad argument otherwise.
+pub fn parse_key_value(text: &str) -> Result<(String, String), String> {
+    text.split_once('=')
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .ok_or_else(|| format!("'{text}' is not key=value"))
+}

@@ -1,0 +1,144 @@
+//! The one background thread: interval syncs (`flush.ms`, segments rolled since the last sync),
+//! retention checks every `log.retention.check.interval.ms`, and the checkpoints they move.
+
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use parking_lot::{Condvar, Mutex};
+
+use super::Cluster;
+use crate::error::{Error, Result};
+
+/// How often the thread wakes to look for due work (real time; decisions read the clock).
+const TICK: Duration = Duration::from_millis(50);
+
+/// When retention last ran.
+#[derive(Debug)]
+pub(super) struct MaintenanceState {
+    last_retention_ms: i64,
+}
+
+impl MaintenanceState {
+    pub(super) fn new(now_ms: i64) -> Self {
+        MaintenanceState {
+            last_retention_ms: now_ms,
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct Signal {
+    stop: Mutex<bool>,
+    wake: Condvar,
+}
+
+/// Handle of the running thread.
+#[derive(Debug)]
+pub(super) struct Background {
+    signal: Arc<Signal>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Background {
+    /// Runs `tick` every [`TICK`] until stopped or until `tick` returns `None` (cluster gone).
+    pub(super) fn start(
+        mut tick: impl FnMut() -> Option<Result<()>> + Send + 'static,
+    ) -> Result<Self> {
+        let signal = Arc::new(Signal::default());
+        let thread_signal = Arc::clone(&signal);
+        let thread = std::thread::Builder::new()
+            .name("kafkalite-background".into())
+            .spawn(move || loop {
+                {
+                    let mut stop = thread_signal.stop.lock();
+                    if !*stop {
+                        thread_signal.wake.wait_for(&mut stop, TICK);
+                    }
+                    if *stop {
+                        return;
+                    }
+                }
+                // Errors are sticky in the logs that hit them and surface on their next use.
+                if tick().is_none() {
+                    return;
+                }
+            })
+            .map_err(|e| Error::io("spawn background thread", "", e))?;
+        Ok(Background {
+            signal,
+            thread: Some(thread),
+        })
+    }
+
+    /// Stops the thread and waits for it (unless called from the thread itself, when the last
+    /// handle was dropped inside a tick).
+    pub(super) fn stop(mut self) {
+        *self.signal.stop.lock() = true;
+        self.signal.wake.notify_all();
+        if let Some(thread) = self.thread.take() {
+            if thread.thread().id() != std::thread::current().id() {
+                let _ = thread.join();
+            }
+        }
+    }
+}
+
+impl Cluster {
+    /// Runs the background work that is due now, on the cluster's clock: interval syncs
+    /// (`flush.ms`), syncing segments rolled since the last sync, retention (every
+    /// `log.retention.check.interval.ms`), and the checkpoint writes these imply. The
+    /// background thread calls this; tests under a mock clock call it directly.
+    pub fn run_maintenance(&self) -> Result<()> {
+        if self.is_closed() {
+            return Ok(());
+        }
+        let mut first_error = None;
+        let mut changed = false;
+        for log in self.all_logs() {
+            match log.sync_if_due() {
+                Ok(synced) => changed |= synced,
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        let now = self.inner.clock.now_ms();
+        let retention_due = {
+            let mut state = self.inner.maintenance.lock();
+            let due = now.saturating_sub(state.last_retention_ms)
+                >= self.inner.retention_check_interval_ms;
+            if due {
+                state.last_retention_ms = now;
+            }
+            due
+        };
+        if retention_due {
+            match self.apply_retention() {
+                Ok(deleted) => changed |= deleted > 0,
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        if changed {
+            if let Err(e) = self.write_checkpoints() {
+                first_error.get_or_insert(e);
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+
+    /// Applies retention to every partition now; returns the number of segments deleted.
+    pub fn apply_retention(&self) -> Result<usize> {
+        self.check_open()?;
+        let mut deleted = 0;
+        for log in self.all_logs().iter().skip(1) {
+            deleted += log.apply_retention()?;
+        }
+        if deleted > 0 {
+            self.write_checkpoints()?;
+        }
+        Ok(deleted)
+    }
+}

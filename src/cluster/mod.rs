@@ -1,0 +1,476 @@
+//! The cluster: a data directory and a handle. Lock file, metadata log, topic registry,
+//! checkpoints, and the background thread for interval syncs and retention.
+
+mod background;
+mod metadata;
+mod temp_dir;
+pub mod topic_name;
+mod topics;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use parking_lot::{Mutex, RwLock};
+
+pub use topics::{NewTopic, OffsetSpec, PartitionDescription, TopicDescription, PARTITIONS_MAX};
+
+use crate::clock::{Clock, SystemClock};
+use crate::config::TopicConfig;
+use crate::error::{Error, Result};
+use crate::log::checkpoint::{self, CheckpointMap};
+use crate::log::{Log, LogOptions, RecoveryMode};
+use crate::storage::{LockGuard, RealStorage, Storage};
+use background::Background;
+use metadata::MetadataRecord;
+use temp_dir::TempDir;
+
+const LOCK_FILE: &str = "LOCK";
+const CLEAN_SHUTDOWN_FILE: &str = ".kafka_cleanshutdown";
+const RECOVERY_POINT_FILE: &str = "recovery-point-offset-checkpoint";
+const LOG_START_FILE: &str = "log-start-offset-checkpoint";
+/// Kafka's `log.retention.check.interval.ms` default.
+const RETENTION_CHECK_INTERVAL_MS: i64 = 300_000;
+
+/// An embedded Kafka cluster: a data directory and a handle to it. Cheap to clone; every clone
+/// shares the same state. The directory is locked for as long as any clone is alive (or until
+/// [`Cluster::close`]).
+#[derive(Clone, Debug)]
+pub struct Cluster {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Topic {
+    id: String,
+    config: Arc<TopicConfig>,
+    partitions: Vec<Arc<Log>>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    dir: PathBuf,
+    storage: Arc<dyn Storage>,
+    clock: Arc<dyn Clock>,
+    recovery_mode: RecoveryMode,
+    lock: Mutex<Option<Box<dyn LockGuard>>>,
+    topics: RwLock<BTreeMap<String, Topic>>,
+    metadata: Arc<Log>,
+    /// Serializes changes to the set of topics.
+    admin: Mutex<()>,
+    closed: AtomicBool,
+    background: Mutex<Option<Background>>,
+    /// Guards checkpoint writes and remembers the last retention check.
+    maintenance: Mutex<background::MaintenanceState>,
+    retention_check_interval_ms: i64,
+    /// Removed on drop, after `close`.
+    _temp_dir: Option<TempDir>,
+}
+
+/// Options for opening a [`Cluster`].
+#[derive(Debug)]
+pub struct ClusterBuilder {
+    clock: Arc<dyn Clock>,
+    storage: Arc<dyn Storage>,
+    recovery_mode: RecoveryMode,
+    background: bool,
+    retention_check_interval_ms: i64,
+}
+
+impl Default for ClusterBuilder {
+    fn default() -> Self {
+        ClusterBuilder {
+            clock: Arc::new(SystemClock),
+            storage: Arc::new(RealStorage),
+            recovery_mode: RecoveryMode::default(),
+            background: true,
+            retention_check_interval_ms: RETENTION_CHECK_INTERVAL_MS,
+        }
+    }
+}
+
+impl ClusterBuilder {
+    /// The clock every time-based decision reads (a [`crate::MockClock`] in tests).
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+    /// The storage backend (the real file system by default).
+    pub fn storage(mut self, storage: Arc<dyn Storage>) -> Self {
+        self.storage = storage;
+        self
+    }
+    /// What to do with damage below the recovery point.
+    pub fn recovery_mode(mut self, mode: RecoveryMode) -> Self {
+        self.recovery_mode = mode;
+        self
+    }
+    /// Whether to run the background thread (interval syncs, retention). Without it, call
+    /// [`Cluster::run_maintenance`] yourself: deterministic tests do.
+    pub fn background(mut self, enabled: bool) -> Self {
+        self.background = enabled;
+        self
+    }
+    /// Kafka's `log.retention.check.interval.ms` (default 300000), on the cluster's clock.
+    pub fn retention_check_interval_ms(mut self, ms: i64) -> Self {
+        self.retention_check_interval_ms = ms;
+        self
+    }
+    /// Opens (creating if needed) the cluster in `dir`.
+    pub fn open(self, dir: impl AsRef<Path>) -> Result<Cluster> {
+        Cluster::open_inner(self, dir.as_ref().to_path_buf(), None)
+    }
+    /// Opens a cluster in a new temporary directory, removed when the last handle drops.
+    pub fn temporary(self) -> Result<Cluster> {
+        let temp = TempDir::new()?;
+        let dir = temp.path().to_path_buf();
+        Cluster::open_inner(self, dir, Some(temp))
+    }
+}
+
+impl Cluster {
+    /// Opens (creating if needed) the cluster in `dir`, with the system clock and background
+    /// work on. A second open of the same directory, from this process or another, fails with
+    /// [`Error::Locked`].
+    pub fn open(dir: impl AsRef<Path>) -> Result<Cluster> {
+        Cluster::builder().open(dir)
+    }
+
+    /// Opens a cluster in a new temporary directory, removed when the last handle drops.
+    pub fn temporary() -> Result<Cluster> {
+        Cluster::builder().temporary()
+    }
+
+    /// Options for opening a cluster.
+    pub fn builder() -> ClusterBuilder {
+        ClusterBuilder::default()
+    }
+
+    fn open_inner(
+        options: ClusterBuilder,
+        dir: PathBuf,
+        temp_dir: Option<TempDir>,
+    ) -> Result<Cluster> {
+        let storage = options.storage;
+        storage.create_dir_all(&dir)?;
+        let lock = storage.lock(&dir.join(LOCK_FILE))?;
+        let clean = storage.exists(&dir.join(CLEAN_SHUTDOWN_FILE));
+        let recovery_points = checkpoint::read(&*storage, &dir.join(RECOVERY_POINT_FILE))?;
+        let log_starts = checkpoint::read(&*storage, &dir.join(LOG_START_FILE))?;
+        let opener = LogOpener {
+            storage: &storage,
+            dir: &dir,
+            clock: &options.clock,
+            clean,
+            recovery_points: &recovery_points,
+            log_starts: &log_starts,
+            mode: options.recovery_mode,
+        };
+        let metadata =
+            Arc::new(opener.open(topic_name::METADATA_TOPIC, 0, Arc::new(metadata_config()))?);
+        let (topics, deleted) = replay(&metadata)?;
+        let mut registry = BTreeMap::new();
+        for (name, (id, partitions, overrides)) in topics {
+            let config = Arc::new(TopicConfig::from_overrides(
+                overrides.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+            )?);
+            let logs = (0..partitions)
+                .map(|p| opener.open(&name, p, Arc::clone(&config)).map(Arc::new))
+                .collect::<Result<Vec<_>>>()?;
+            registry.insert(
+                name,
+                Topic {
+                    id,
+                    config,
+                    partitions: logs,
+                },
+            );
+        }
+        remove_leftovers(&*storage, &dir, &registry, &deleted)?;
+        if clean {
+            storage.remove_file(&dir.join(CLEAN_SHUTDOWN_FILE))?;
+            storage.sync_dir(&dir)?;
+        }
+        let now = options.clock.now_ms();
+        let inner = Arc::new(Inner {
+            dir,
+            storage,
+            clock: options.clock,
+            recovery_mode: options.recovery_mode,
+            lock: Mutex::new(Some(lock)),
+            topics: RwLock::new(registry),
+            metadata,
+            admin: Mutex::new(()),
+            closed: AtomicBool::new(false),
+            background: Mutex::new(None),
+            maintenance: Mutex::new(background::MaintenanceState::new(now)),
+            retention_check_interval_ms: options.retention_check_interval_ms,
+            _temp_dir: temp_dir,
+        });
+        let cluster = Cluster { inner };
+        cluster.write_checkpoints()?;
+        if options.background {
+            let weak = Arc::downgrade(&cluster.inner);
+            *cluster.inner.background.lock() = Some(Background::start(move || {
+                weak.upgrade()
+                    .map(|inner| Cluster { inner }.run_maintenance())
+            })?);
+        }
+        Ok(cluster)
+    }
+
+    /// The data directory.
+    pub fn dir(&self) -> &Path {
+        &self.inner.dir
+    }
+
+    /// The clock this cluster reads.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.inner.clock
+    }
+
+    fn check_open(&self) -> Result<()> {
+        if self.inner.closed.load(Ordering::Acquire) {
+            Err(Error::Closed)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// The log of one partition, for appending and reading batches directly.
+    pub fn partition(&self, topic: &str, partition: i32) -> Result<Arc<Log>> {
+        self.check_open()?;
+        let topics = self.inner.topics.read();
+        let found = topics.get(topic).and_then(|t| {
+            usize::try_from(partition)
+                .ok()
+                .and_then(|p| t.partitions.get(p))
+        });
+        found
+            .cloned()
+            .ok_or_else(|| Error::UnknownTopicOrPartition(format!("{topic}-{partition}")))
+    }
+
+    fn all_logs(&self) -> Vec<Arc<Log>> {
+        self.inner.logs()
+    }
+
+    /// Writes both checkpoint files from the logs' current durable and start offsets.
+    fn write_checkpoints(&self) -> Result<()> {
+        self.inner.write_checkpoints()
+    }
+
+    /// Closes cleanly: stops the background thread, syncs and trims every log, writes the
+    /// checkpoints and the clean-shutdown marker (so the next open reads no segment data), and
+    /// releases the directory lock. Other clones of this handle then get [`Error::Closed`].
+    pub fn close(&self) -> Result<()> {
+        if self.inner.closed.swap(true, Ordering::AcqRel) {
+            return Ok(());
+        }
+        self.inner.close()
+    }
+
+    /// Whether [`Cluster::close`] was called.
+    pub fn is_closed(&self) -> bool {
+        self.inner.closed.load(Ordering::Acquire)
+    }
+
+    fn append_metadata(&self, record: &MetadataRecord) -> Result<()> {
+        let batch = record.to_batch(self.inner.clock.now_ms())?;
+        self.inner.metadata.append(&batch).map(|_| ())
+    }
+}
+
+impl Inner {
+    fn logs(&self) -> Vec<Arc<Log>> {
+        let topics = self.topics.read();
+        std::iter::once(Arc::clone(&self.metadata))
+            .chain(topics.values().flat_map(|t| t.partitions.iter().cloned()))
+            .collect()
+    }
+
+    /// Writes both checkpoint files from the logs' current durable and start offsets.
+    fn write_checkpoints(&self) -> Result<()> {
+        let _guard = self.maintenance.lock();
+        let (mut recovery, mut starts) = (CheckpointMap::new(), CheckpointMap::new());
+        for log in self.logs() {
+            let key = split_name(log.name());
+            recovery.insert(key.clone(), log.durable_offset());
+            starts.insert(key, log.log_start_offset());
+        }
+        checkpoint::write(
+            &*self.storage,
+            &self.dir.join(RECOVERY_POINT_FILE),
+            &recovery,
+        )?;
+        checkpoint::write(&*self.storage, &self.dir.join(LOG_START_FILE), &starts)
+    }
+
+    fn close(&self) -> Result<()> {
+        if let Some(background) = self.background.lock().take() {
+            background.stop();
+        }
+        let mut first_error = None;
+        let mut clean = true;
+        for log in self.logs() {
+            if let Err(e) = log.close() {
+                first_error.get_or_insert(e);
+            }
+            clean &= !log.is_failed();
+        }
+        clean &= first_error.is_none();
+        if let Err(e) = self.write_checkpoints() {
+            clean = false;
+            first_error.get_or_insert(e);
+        }
+        if clean {
+            let marker = self.storage.open(
+                &self.dir.join(CLEAN_SHUTDOWN_FILE),
+                crate::storage::OpenMode::Create,
+            );
+            if let Err(e) = marker
+                .and_then(|f| f.sync_data())
+                .and_then(|_| self.storage.sync_dir(&self.dir))
+            {
+                first_error.get_or_insert(e);
+            }
+        }
+        self.lock.lock().take();
+        first_error.map_or(Ok(()), Err)
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        if !self.closed.swap(true, Ordering::AcqRel) {
+            let _ = self.close();
+        }
+    }
+}
+
+/// The Kafka config of the metadata log: every append synced, small segments.
+fn metadata_config() -> TopicConfig {
+    TopicConfig::from_overrides([
+        ("flush.messages", "1"),
+        ("segment.bytes", "8388608"),
+        ("retention.ms", "-1"),
+    ])
+    .expect("built-in metadata config is valid")
+}
+
+/// (topic, partition) from a `topic-partition` name.
+fn split_name(name: &str) -> (String, i32) {
+    match name.rsplit_once('-') {
+        Some((topic, p)) => (topic.to_string(), p.parse().unwrap_or(0)),
+        None => (name.to_string(), 0),
+    }
+}
+
+struct LogOpener<'a> {
+    storage: &'a Arc<dyn Storage>,
+    dir: &'a Path,
+    clock: &'a Arc<dyn Clock>,
+    clean: bool,
+    recovery_points: &'a CheckpointMap,
+    log_starts: &'a CheckpointMap,
+    mode: RecoveryMode,
+}
+
+impl LogOpener<'_> {
+    fn open(&self, topic: &str, partition: i32, config: Arc<TopicConfig>) -> Result<Log> {
+        let key = (topic.to_string(), partition);
+        let options = LogOptions {
+            name: format!("{topic}-{partition}"),
+            recovery_point: self.recovery_points.get(&key).copied(),
+            log_start_offset: self.log_starts.get(&key).copied().unwrap_or(0),
+            clean_shutdown: self.clean,
+            recovery_mode: self.mode,
+        };
+        let dir = self.dir.join(&options.name);
+        let (log, _report) = Log::open(
+            Arc::clone(self.storage),
+            &dir,
+            config,
+            Arc::clone(self.clock),
+            options,
+        )?;
+        Ok(log)
+    }
+}
+
+type Replayed = (
+    BTreeMap<String, (String, i32, BTreeMap<String, String>)>,
+    Vec<String>,
+);
+
+/// Replays the metadata log into the set of live topics and the names of deleted ones.
+fn replay(metadata: &Log) -> Result<Replayed> {
+    let mut topics = BTreeMap::new();
+    let mut deleted = Vec::new();
+    let mut offset = metadata.log_start_offset();
+    while offset < metadata.log_end_offset() {
+        let data = metadata.read(offset, 1 << 20)?;
+        if data.is_empty() {
+            break;
+        }
+        for batch in data.batches() {
+            let batch = batch?;
+            offset = batch.next_offset();
+            let records = batch.records()?;
+            for record in records.iter() {
+                let record = record?;
+                match MetadataRecord::decode(record.key, record.value)? {
+                    MetadataRecord::CreateTopic {
+                        name,
+                        id,
+                        partitions,
+                        configs,
+                    } => {
+                        deleted.retain(|d| d != &name);
+                        topics.insert(name, (id, partitions, configs));
+                    }
+                    MetadataRecord::DeleteTopic { name } => {
+                        topics.remove(&name);
+                        deleted.push(name);
+                    }
+                    MetadataRecord::AddPartitions { name, partitions } => {
+                        if let Some(t) = topics.get_mut(&name) {
+                            t.1 = partitions;
+                        }
+                    }
+                    MetadataRecord::AlterConfigs { name, configs } => {
+                        if let Some(t) = topics.get_mut(&name) {
+                            t.2 = configs;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    Ok((topics, deleted))
+}
+
+/// Finishes deletions a crash interrupted: directories renamed for deletion, and partition
+/// directories of topics the metadata log says were deleted.
+fn remove_leftovers(
+    storage: &dyn Storage,
+    dir: &Path,
+    topics: &BTreeMap<String, Topic>,
+    deleted: &[String],
+) -> Result<()> {
+    let mut removed = false;
+    for entry in storage.list(dir)?.into_iter().filter(|e| e.is_dir) {
+        let (topic, _) = split_name(&entry.name);
+        let stale = entry.name.ends_with("-delete")
+            || (deleted.contains(&topic) && !topics.contains_key(&topic));
+        if stale {
+            storage.remove_dir_all(&dir.join(&entry.name))?;
+            removed = true;
+        }
+    }
+    if removed {
+        storage.sync_dir(dir)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,403 @@
+//! Topic administration: create, delete, list, describe, add partitions, alter configs,
+//! delete records, list offsets.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use super::metadata::MetadataRecord;
+use super::{topic_name, Cluster, Topic};
+use crate::config::TopicConfig;
+use crate::error::{Error, Result};
+use crate::log::{Log, LogOptions};
+
+/// Most partitions one topic may have (directory names must stay under 255 bytes).
+pub const PARTITIONS_MAX: i32 = 10_000;
+
+/// A topic to create.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewTopic {
+    /// Topic name.
+    pub name: String,
+    /// Number of partitions (≥ 1).
+    pub partitions: i32,
+    /// Must be 1: one process holds the only replica.
+    pub replication_factor: i16,
+    /// Config overrides by Kafka key.
+    pub configs: Vec<(String, String)>,
+}
+
+impl NewTopic {
+    /// A topic with `partitions` partitions, replication factor 1 and Kafka's default configs.
+    pub fn new(name: impl Into<String>, partitions: i32) -> Self {
+        NewTopic {
+            name: name.into(),
+            partitions,
+            replication_factor: 1,
+            configs: Vec::new(),
+        }
+    }
+    /// Sets the replication factor (anything but 1 is rejected on create).
+    pub fn replication_factor(mut self, replication_factor: i16) -> Self {
+        self.replication_factor = replication_factor;
+        self
+    }
+    /// Adds a config override, e.g. `("retention.ms", "3600000")`.
+    pub fn config(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.configs.push((key.into(), value.into()));
+        self
+    }
+}
+
+/// What `describe_topic` reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopicDescription {
+    /// Topic name.
+    pub name: String,
+    /// Kafka-style topic id (base64, 22 characters).
+    pub id: String,
+    /// Config overrides (keys the user set).
+    pub configs: BTreeMap<String, String>,
+    /// One entry per partition.
+    pub partitions: Vec<PartitionDescription>,
+}
+
+/// One partition's offsets and size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PartitionDescription {
+    /// Partition number.
+    pub partition: i32,
+    /// First readable offset.
+    pub log_start_offset: i64,
+    /// Offset of the next record.
+    pub log_end_offset: i64,
+    /// What readers may see.
+    pub high_watermark: i64,
+    /// Everything below is synced.
+    pub durable_offset: i64,
+    /// Bytes on disk.
+    pub size_bytes: u64,
+    /// Number of segments.
+    pub segments: usize,
+}
+
+/// Which offset `list_offset` finds (Kafka's ListOffsets).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OffsetSpec {
+    /// The log start offset (`--time -2`).
+    Earliest,
+    /// The high watermark (`--time -1`).
+    Latest,
+    /// The first offset whose timestamp is ≥ the given epoch milliseconds.
+    ForTimestamp(i64),
+}
+
+impl Cluster {
+    /// Creates a topic. Errors: `InvalidTopic` (name rules, internal names, `.`/`_`
+    /// collisions), `InvalidPartitions`, `InvalidReplicationFactor`, `InvalidConfig`,
+    /// `TopicAlreadyExists`.
+    pub fn create_topic(&self, topic: NewTopic) -> Result<()> {
+        topic_name::validate(&topic.name)?;
+        if topic_name::is_internal(&topic.name) {
+            return Err(Error::InvalidTopic(format!(
+                "'{}' is reserved for internal use",
+                topic.name
+            )));
+        }
+        check_partition_count(topic.partitions)?;
+        if topic.replication_factor != 1 {
+            return Err(Error::InvalidReplicationFactor(format!(
+                "replication factor must be 1 in an embedded cluster, got {}",
+                topic.replication_factor
+            )));
+        }
+        let config = Arc::new(TopicConfig::from_overrides(
+            topic.configs.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+        )?);
+        let _admin = self.inner.admin.lock();
+        self.check_open()?;
+        {
+            let topics = self.inner.topics.read();
+            if topics.contains_key(&topic.name) {
+                return Err(Error::TopicAlreadyExists(topic.name));
+            }
+            let key = topic_name::collision_key(&topic.name);
+            if let Some(other) = topics.keys().find(|t| topic_name::collision_key(t) == key) {
+                return Err(Error::InvalidTopic(format!(
+                    "topic '{}' collides with existing topic: {other}",
+                    topic.name
+                )));
+            }
+        }
+        let logs = self.create_logs(&topic.name, 0..topic.partitions, &config)?;
+        let id = new_topic_id();
+        self.append_metadata(&MetadataRecord::CreateTopic {
+            name: topic.name.clone(),
+            id: id.clone(),
+            partitions: topic.partitions,
+            configs: config.overrides().clone(),
+        })?;
+        self.inner.topics.write().insert(
+            topic.name,
+            Topic {
+                id,
+                config,
+                partitions: logs,
+            },
+        );
+        self.write_checkpoints()
+    }
+
+    fn create_logs(
+        &self,
+        topic: &str,
+        partitions: std::ops::Range<i32>,
+        config: &Arc<TopicConfig>,
+    ) -> Result<Vec<Arc<Log>>> {
+        let storage = &self.inner.storage;
+        let mut logs = Vec::new();
+        for partition in partitions {
+            let name = format!("{topic}-{partition}");
+            let dir = self.inner.dir.join(&name);
+            if storage.exists(&dir) {
+                // Left behind by a crash before the metadata record was written.
+                storage.remove_dir_all(&dir)?;
+            }
+            let options = LogOptions {
+                name,
+                recovery_point: None,
+                log_start_offset: 0,
+                clean_shutdown: false,
+                recovery_mode: self.inner.recovery_mode,
+            };
+            let (log, _) = Log::open(
+                Arc::clone(storage),
+                &dir,
+                Arc::clone(config),
+                Arc::clone(&self.inner.clock),
+                options,
+            )?;
+            logs.push(Arc::new(log));
+        }
+        storage.sync_dir(&self.inner.dir)?;
+        Ok(logs)
+    }
+
+    /// Deletes a topic and its data. Readers holding fetched data keep it until they drop it.
+    pub fn delete_topic(&self, name: &str) -> Result<()> {
+        let _admin = self.inner.admin.lock();
+        self.check_open()?;
+        if !self.inner.topics.read().contains_key(name) {
+            return Err(Error::UnknownTopicOrPartition(format!(
+                "topic '{name}' does not exist"
+            )));
+        }
+        self.append_metadata(&MetadataRecord::DeleteTopic {
+            name: name.to_string(),
+        })?;
+        let topic = self
+            .inner
+            .topics
+            .write()
+            .remove(name)
+            .expect("checked under the admin lock");
+        let storage = &self.inner.storage;
+        let short: String = name.chars().take(180).collect();
+        for (partition, log) in topic.partitions.iter().enumerate() {
+            log.close()?;
+            let doomed = self
+                .inner
+                .dir
+                .join(format!("{short}-{partition}.{}-delete", topic.id));
+            storage.rename(log.dir(), &doomed)?;
+            storage.remove_dir_all(&doomed)?;
+        }
+        storage.sync_dir(&self.inner.dir)?;
+        self.write_checkpoints()
+    }
+
+    /// The names of all topics, sorted (internal ones excluded).
+    pub fn list_topics(&self) -> Result<Vec<String>> {
+        self.check_open()?;
+        Ok(self.inner.topics.read().keys().cloned().collect())
+    }
+
+    /// A topic's id, configs and per-partition offsets.
+    pub fn describe_topic(&self, name: &str) -> Result<TopicDescription> {
+        self.check_open()?;
+        let topics = self.inner.topics.read();
+        let topic = topics.get(name).ok_or_else(|| {
+            Error::UnknownTopicOrPartition(format!("topic '{name}' does not exist"))
+        })?;
+        let partitions = topic
+            .partitions
+            .iter()
+            .enumerate()
+            .map(|(p, log)| PartitionDescription {
+                partition: p as i32,
+                log_start_offset: log.log_start_offset(),
+                log_end_offset: log.log_end_offset(),
+                high_watermark: log.high_watermark(),
+                durable_offset: log.durable_offset(),
+                size_bytes: log.size_bytes(),
+                segments: log.segments().len(),
+            })
+            .collect();
+        Ok(TopicDescription {
+            name: name.to_string(),
+            id: topic.id.clone(),
+            configs: topic.config.overrides().clone(),
+            partitions,
+        })
+    }
+
+    /// A topic's configuration.
+    pub fn topic_config(&self, name: &str) -> Result<Arc<TopicConfig>> {
+        self.check_open()?;
+        self.inner
+            .topics
+            .read()
+            .get(name)
+            .map(|t| Arc::clone(&t.config))
+            .ok_or_else(|| Error::UnknownTopicOrPartition(format!("topic '{name}' does not exist")))
+    }
+
+    /// Grows a topic to `total` partitions (Kafka's CreatePartitions). Fewer or equal is
+    /// `InvalidPartitions`.
+    pub fn create_partitions(&self, name: &str, total: i32) -> Result<()> {
+        let _admin = self.inner.admin.lock();
+        self.check_open()?;
+        let (current, config) = {
+            let topics = self.inner.topics.read();
+            let topic = topics.get(name).ok_or_else(|| {
+                Error::UnknownTopicOrPartition(format!("topic '{name}' does not exist"))
+            })?;
+            (topic.partitions.len() as i32, Arc::clone(&topic.config))
+        };
+        if total == current {
+            return Err(Error::InvalidPartitions(format!(
+                "Topic already has {current} partition(s)."
+            )));
+        }
+        if total < current {
+            return Err(Error::InvalidPartitions(format!(
+                "Topic currently has {current} partition(s), {total} would not be an increase."
+            )));
+        }
+        check_partition_count(total)?;
+        let logs = self.create_logs(name, current..total, &config)?;
+        self.append_metadata(&MetadataRecord::AddPartitions {
+            name: name.to_string(),
+            partitions: total,
+        })?;
+        if let Some(topic) = self.inner.topics.write().get_mut(name) {
+            topic.partitions.extend(logs);
+        }
+        self.write_checkpoints()
+    }
+
+    /// Sets and removes config overrides (Kafka's incremental alter); validated as a whole
+    /// before anything changes.
+    pub fn alter_topic_config(
+        &self,
+        name: &str,
+        set: &[(&str, &str)],
+        delete: &[&str],
+    ) -> Result<()> {
+        let _admin = self.inner.admin.lock();
+        self.check_open()?;
+        let mut config = (*self.topic_config(name)?).clone();
+        for (key, value) in set {
+            config.set(key, value)?;
+        }
+        for key in delete {
+            config.unset(key)?;
+        }
+        self.append_metadata(&MetadataRecord::AlterConfigs {
+            name: name.to_string(),
+            configs: config.overrides().clone(),
+        })?;
+        let config = Arc::new(config);
+        if let Some(topic) = self.inner.topics.write().get_mut(name) {
+            topic.config = Arc::clone(&config);
+            for log in &topic.partitions {
+                log.set_config(Arc::clone(&config));
+            }
+        }
+        Ok(())
+    }
+
+    /// Advances a partition's log start offset (Kafka's DeleteRecords; −1 means the high
+    /// watermark), persists it, and deletes the whole segments now below it. Returns the new
+    /// log start offset.
+    pub fn delete_records(&self, topic: &str, partition: i32, offset: i64) -> Result<i64> {
+        let log = self.partition(topic, partition)?;
+        let start = log.delete_records(offset)?;
+        self.write_checkpoints()?;
+        log.apply_retention()?;
+        Ok(start)
+    }
+
+    /// Kafka's ListOffsets for one partition: `None` when no record is at or after the
+    /// timestamp.
+    pub fn list_offset(
+        &self,
+        topic: &str,
+        partition: i32,
+        spec: OffsetSpec,
+    ) -> Result<Option<i64>> {
+        let log = self.partition(topic, partition)?;
+        Ok(match spec {
+            OffsetSpec::Earliest => Some(log.log_start_offset()),
+            OffsetSpec::Latest => Some(log.high_watermark()),
+            OffsetSpec::ForTimestamp(ts) => log.offset_for_timestamp(ts)?.map(|(offset, _)| offset),
+        })
+    }
+}
+
+fn check_partition_count(partitions: i32) -> Result<()> {
+    if partitions < 1 {
+        return Err(Error::InvalidPartitions(format!(
+            "number of partitions must be at least 1, got {partitions}"
+        )));
+    }
+    if partitions > PARTITIONS_MAX {
+        return Err(Error::InvalidPartitions(format!(
+            "number of partitions {partitions} exceeds the limit of {PARTITIONS_MAX} per topic"
+        )));
+    }
+    Ok(())
+}
+
+/// A random 128-bit id in URL-safe base64 without padding, like Kafka's `Uuid.toString()`.
+fn new_topic_id() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let state = std::collections::hash_map::RandomState::new();
+    let mut bytes = Vec::with_capacity(16);
+    for half in 0..2u64 {
+        let mut hasher = state.build_hasher();
+        hasher.write_u64(half);
+        hasher.write_u128(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or(0),
+        );
+        bytes.extend_from_slice(&hasher.finish().to_be_bytes());
+    }
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::with_capacity(22);
+    let mut bits: u32 = 0;
+    let mut count = 0;
+    for byte in bytes {
+        bits = (bits << 8) | byte as u32;
+        count += 8;
+        while count >= 6 {
+            count -= 6;
+            out.push(ALPHABET[((bits >> count) & 0x3f) as usize] as char);
+        }
+    }
+    if count > 0 {
+        out.push(ALPHABET[((bits << (6 - count)) & 0x3f) as usize] as char);
+    }
+    out
+}

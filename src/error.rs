@@ -1,0 +1,208 @@
+//! The one public error type, with Kafka's names and protocol error codes.
+
+use std::path::PathBuf;
+
+/// `Result` with kafkalite's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong, told apart by who must act: the environment (`Io`), the disk
+/// (`Corruption`), the caller (Kafka's names such as `InvalidTopic`), or the handle's state
+/// (`Closed`, `Locked`, `Failed`).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// An operating-system call failed.
+    #[error("{op} {path}: {source}", path = path.display())]
+    Io {
+        /// What was being done, e.g. "open" or "fdatasync".
+        op: &'static str,
+        /// The file or directory concerned.
+        path: PathBuf,
+        /// The error the operating system reported.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Bytes on disk are damaged in data that was known to be durable.
+    #[error(
+        "corruption in {path} at byte {position}: {detail}; restore the file from a backup or \
+         reopen with RecoveryMode::TruncateCorrupt to drop everything from this point on",
+        path = path.display()
+    )]
+    Corruption {
+        /// The damaged file.
+        path: PathBuf,
+        /// Byte position in the file where the damage starts.
+        position: u64,
+        /// What is wrong (which field, what was expected).
+        detail: String,
+    },
+    /// A record batch given to the library (or read from a file in a dump) is malformed.
+    #[error("corrupt record batch: {0}")]
+    CorruptRecord(String),
+    /// The batch uses a compression codec this build cannot read or write.
+    #[error("unsupported compression type {0}: kafkalite reads and writes none and lz4")]
+    UnsupportedCompressionType(String),
+    /// The topic or partition does not exist.
+    #[error("unknown topic or partition: {0}")]
+    UnknownTopicOrPartition(String),
+    /// The topic name breaks Kafka's naming rules or collides with an existing topic.
+    #[error("invalid topic: {0}")]
+    InvalidTopic(String),
+    /// A topic of that name exists already.
+    #[error("topic '{0}' already exists")]
+    TopicAlreadyExists(String),
+    /// A partition count that is not positive, too large, or not an increase.
+    #[error("invalid partitions: {0}")]
+    InvalidPartitions(String),
+    /// A replication factor other than 1 (one process holds the only replica).
+    #[error("invalid replication factor: {0}")]
+    InvalidReplicationFactor(String),
+    /// A configuration key is unknown or its value is invalid.
+    #[error("invalid config '{key}': {message}{}", suggestion.as_ref().map(|s| format!(" (did you mean '{s}'?)")).unwrap_or_default())]
+    InvalidConfig {
+        /// The key at fault.
+        key: String,
+        /// What is wrong with it.
+        message: String,
+        /// The nearest valid key, when the key was unknown.
+        suggestion: Option<String>,
+    },
+    /// A batch larger than the topic's `max.message.bytes`.
+    #[error("record batch of {size} bytes is larger than max.message.bytes ({max}); raise the topic's max.message.bytes or send smaller batches")]
+    RecordTooLarge {
+        /// Size of the rejected batch in bytes.
+        size: usize,
+        /// The limit in force.
+        max: usize,
+    },
+    /// An append larger than the topic's `segment.bytes`.
+    #[error("append of {size} bytes is larger than segment.bytes ({max})")]
+    RecordBatchTooLarge {
+        /// Size of the rejected append in bytes.
+        size: usize,
+        /// The limit in force.
+        max: usize,
+    },
+    /// A read from an offset outside `[log start, log end]`.
+    #[error("offset {offset} is out of range [{log_start}, {log_end}] for {partition}")]
+    OffsetOutOfRange {
+        /// `topic-partition` that was read.
+        partition: String,
+        /// The requested offset.
+        offset: i64,
+        /// First readable offset.
+        log_start: i64,
+        /// Offset the next record will get.
+        log_end: i64,
+    },
+    /// Another handle, in this process or another, holds the directory's lock.
+    #[error("data directory {path} is locked by another kafkalite handle; close it first", path = path.display())]
+    Locked {
+        /// The directory.
+        path: PathBuf,
+    },
+    /// The handle, log or cluster was closed.
+    #[error("closed: the cluster or log was closed; open it again")]
+    Closed,
+    /// An earlier sync failed; the partition refuses writes until it is reopened.
+    #[error("{partition} is failed after an I/O error during sync ({cause}); data since the last successful sync may be lost; reopen the cluster")]
+    Failed {
+        /// `topic-partition` that failed.
+        partition: String,
+        /// The original failure.
+        cause: String,
+    },
+}
+
+/// Kafka's protocol error codes for the conditions kafkalite reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorCode {
+    /// 1: OFFSET_OUT_OF_RANGE.
+    OffsetOutOfRange,
+    /// 2: CORRUPT_MESSAGE.
+    CorruptMessage,
+    /// 3: UNKNOWN_TOPIC_OR_PARTITION.
+    UnknownTopicOrPartition,
+    /// 10: MESSAGE_TOO_LARGE.
+    MessageTooLarge,
+    /// 17: INVALID_TOPIC_EXCEPTION.
+    InvalidTopic,
+    /// 18: RECORD_LIST_TOO_LARGE.
+    RecordListTooLarge,
+    /// 36: TOPIC_ALREADY_EXISTS.
+    TopicAlreadyExists,
+    /// 37: INVALID_PARTITIONS.
+    InvalidPartitions,
+    /// 38: INVALID_REPLICATION_FACTOR.
+    InvalidReplicationFactor,
+    /// 40: INVALID_CONFIG.
+    InvalidConfig,
+    /// 56: KAFKA_STORAGE_ERROR.
+    KafkaStorageError,
+    /// 76: UNSUPPORTED_COMPRESSION_TYPE.
+    UnsupportedCompressionType,
+}
+
+impl ErrorCode {
+    /// The number Kafka's protocol uses for this error.
+    pub fn as_i16(self) -> i16 {
+        match self {
+            ErrorCode::OffsetOutOfRange => 1,
+            ErrorCode::CorruptMessage => 2,
+            ErrorCode::UnknownTopicOrPartition => 3,
+            ErrorCode::MessageTooLarge => 10,
+            ErrorCode::InvalidTopic => 17,
+            ErrorCode::RecordListTooLarge => 18,
+            ErrorCode::TopicAlreadyExists => 36,
+            ErrorCode::InvalidPartitions => 37,
+            ErrorCode::InvalidReplicationFactor => 38,
+            ErrorCode::InvalidConfig => 40,
+            ErrorCode::KafkaStorageError => 56,
+            ErrorCode::UnsupportedCompressionType => 76,
+        }
+    }
+}
+
+impl Error {
+    /// Kafka's protocol error code for this error, if Kafka has one.
+    pub fn code(&self) -> Option<ErrorCode> {
+        Some(match self {
+            Error::Corruption { .. } | Error::CorruptRecord(_) => ErrorCode::CorruptMessage,
+            Error::UnsupportedCompressionType(_) => ErrorCode::UnsupportedCompressionType,
+            Error::UnknownTopicOrPartition(_) => ErrorCode::UnknownTopicOrPartition,
+            Error::InvalidTopic(_) => ErrorCode::InvalidTopic,
+            Error::TopicAlreadyExists(_) => ErrorCode::TopicAlreadyExists,
+            Error::InvalidPartitions(_) => ErrorCode::InvalidPartitions,
+            Error::InvalidReplicationFactor(_) => ErrorCode::InvalidReplicationFactor,
+            Error::InvalidConfig { .. } => ErrorCode::InvalidConfig,
+            Error::RecordTooLarge { .. } => ErrorCode::MessageTooLarge,
+            Error::RecordBatchTooLarge { .. } => ErrorCode::RecordListTooLarge,
+            Error::OffsetOutOfRange { .. } => ErrorCode::OffsetOutOfRange,
+            Error::Io { .. } | Error::Failed { .. } => ErrorCode::KafkaStorageError,
+            Error::Locked { .. } | Error::Closed => return None,
+        })
+    }
+
+    /// Builds an [`Error::Io`] for `op` on `path`.
+    pub(crate) fn io(op: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Error {
+        Error::Io {
+            op,
+            path: path.into(),
+            source,
+        }
+    }
+
+    /// Builds an [`Error::Corruption`].
+    pub(crate) fn corruption(
+        path: impl Into<PathBuf>,
+        position: u64,
+        detail: impl Into<String>,
+    ) -> Error {
+        Error::Corruption {
+            path: path.into(),
+            position,
+            detail: detail.into(),
+        }
+    }
+}

@@ -1,0 +1,45 @@
+//! What a read returns: zero-copy batches straight from the mapped segment.
+
+use crate::error::{Error, Result};
+use crate::record::RecordBatch;
+use crate::storage::FileSlice;
+
+/// Batches read from one segment, as a slice of the mapped file. Cheap to clone; keeps the
+/// segment's mapping alive even if retention deletes the file meanwhile.
+#[derive(Debug, Clone)]
+pub struct FetchData {
+    /// Whole batches, back to back (empty when nothing is readable at the offset).
+    pub(crate) slice: Option<FileSlice>,
+    pub(crate) path: std::path::PathBuf,
+    /// High watermark when the read was made.
+    pub high_watermark: i64,
+    /// Log start offset when the read was made.
+    pub log_start_offset: i64,
+}
+
+impl FetchData {
+    /// The raw bytes of the batches (what a Kafka fetch response carries).
+    pub fn bytes(&self) -> &[u8] {
+        self.slice.as_deref().unwrap_or(&[])
+    }
+
+    /// Whether no batch was read.
+    pub fn is_empty(&self) -> bool {
+        self.bytes().is_empty()
+    }
+
+    /// The batches, each CRC-checked once; damage is a `Corruption` error naming the file and
+    /// position.
+    pub fn batches(&self) -> impl Iterator<Item = Result<RecordBatch<'_>>> + '_ {
+        let base = self.slice.as_ref().map_or(0, |s| s.range().start);
+        crate::record::BatchIter::new(self.bytes()).map(move |item| {
+            let (at, batch) = item.map_err(|(at, e)| {
+                Error::corruption(&self.path, (base + at) as u64, e.to_string())
+            })?;
+            batch
+                .verify_crc()
+                .map_err(|e| Error::corruption(&self.path, (base + at) as u64, e.to_string()))?;
+            Ok(batch)
+        })
+    }
+}

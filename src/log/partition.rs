@@ -1,0 +1,642 @@
+//! One partition's log: append, read, roll, sync with group commit, offsets.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::Arc;
+
+use parking_lot::{Mutex, RwLock};
+
+use super::fetch::FetchData;
+use super::segment::Segment;
+use crate::clock::Clock;
+use crate::config::TopicConfig;
+use crate::error::{Error, Result};
+use crate::record::{BatchIter, RecordBatch, TimestampType, BATCH_HEADER_BYTES};
+use crate::storage::Storage;
+
+/// Offsets and sizes of one append.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AppendInfo {
+    /// Offset of the first appended record.
+    pub first_offset: i64,
+    /// Offset of the last appended record.
+    pub last_offset: i64,
+    /// Largest record timestamp among the appended batches (the append time under LogAppendTime).
+    pub max_timestamp: i64,
+    /// The time the log stamped, when the topic uses LogAppendTime.
+    pub log_append_time: Option<i64>,
+    /// Number of batches appended.
+    pub batches: usize,
+    /// Bytes appended.
+    pub bytes: usize,
+}
+
+/// A segment as listed by [`Log::segments`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SegmentInfo {
+    /// Base offset (the file name).
+    pub base_offset: i64,
+    /// Size of the `.log` in bytes.
+    pub size_bytes: u64,
+}
+
+#[derive(Debug)]
+pub(super) struct Writer {
+    pub(super) active: Arc<Segment>,
+    pub(super) next_offset: i64,
+    /// Max timestamp of the active segment's first batch, when known (for `segment.ms`).
+    pub(super) active_first_timestamp: Option<i64>,
+    pub(super) unsynced_messages: i64,
+    pub(super) last_sync_ms: i64,
+    /// Segments rolled since the last sync; their data is not yet durable.
+    pub(super) rolled_unsynced: Vec<Arc<Segment>>,
+}
+
+/// One partition's log: an ordered list of segments, one active. One writer at a time (inside
+/// `append`); any number of readers, which never wait for the writer: the end offset is
+/// published atomically and segments are reference-counted.
+#[derive(Debug)]
+pub struct Log {
+    pub(super) name: String,
+    pub(super) dir: PathBuf,
+    pub(super) storage: Arc<dyn Storage>,
+    pub(super) clock: Arc<dyn Clock>,
+    pub(super) config: RwLock<Arc<TopicConfig>>,
+    pub(super) segments: RwLock<Arc<Vec<Arc<Segment>>>>,
+    pub(super) writer: Mutex<Writer>,
+    pub(super) end_offset: AtomicI64,
+    pub(super) log_start: AtomicI64,
+    pub(super) durable: AtomicI64,
+    pub(super) sync_every_append: AtomicBool,
+    pub(super) sync_lock: Mutex<()>,
+    pub(super) failure: Mutex<Option<String>>,
+    pub(super) closed: AtomicBool,
+}
+
+struct Incoming {
+    start: usize,
+    size: usize,
+    offsets: i64,
+    max_timestamp: i64,
+}
+
+impl Log {
+    /// `topic-partition`.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+    /// The partition directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+    /// The configuration in force.
+    pub fn config(&self) -> Arc<TopicConfig> {
+        Arc::clone(&self.config.read())
+    }
+    /// Replaces the configuration; it applies to the next append, roll and retention check.
+    pub fn set_config(&self, config: Arc<TopicConfig>) {
+        self.sync_every_append
+            .store(config.sync_every_append(), Ordering::Release);
+        *self.config.write() = config;
+    }
+    /// First readable offset.
+    pub fn log_start_offset(&self) -> i64 {
+        self.log_start.load(Ordering::Acquire)
+    }
+    /// Offset the next appended record gets (LEO).
+    pub fn log_end_offset(&self) -> i64 {
+        self.end_offset.load(Ordering::Acquire)
+    }
+    /// Every offset below this one is synced to disk.
+    pub fn durable_offset(&self) -> i64 {
+        self.durable.load(Ordering::Acquire)
+    }
+    /// What readers may see: the log end offset, or the durable offset when every append is
+    /// synced (`flush.messages=1`), so that no reader sees a record a power loss could take back.
+    pub fn high_watermark(&self) -> i64 {
+        if self.sync_every_append.load(Ordering::Acquire) {
+            self.durable_offset().min(self.log_end_offset())
+        } else {
+            self.log_end_offset()
+        }
+    }
+    /// The segments, oldest first.
+    pub fn segments(&self) -> Vec<SegmentInfo> {
+        self.segment_list()
+            .iter()
+            .map(|s| SegmentInfo {
+                base_offset: s.base_offset(),
+                size_bytes: s.size(),
+            })
+            .collect()
+    }
+    /// Total bytes of all segments.
+    pub fn size_bytes(&self) -> u64 {
+        self.segment_list().iter().map(|s| s.size()).sum()
+    }
+    pub(super) fn segment_list(&self) -> Arc<Vec<Arc<Segment>>> {
+        Arc::clone(&self.segments.read())
+    }
+
+    fn check_writable(&self) -> Result<()> {
+        if self.closed.load(Ordering::Acquire) {
+            return Err(Error::Closed);
+        }
+        if let Some(cause) = self.failure.lock().clone() {
+            return Err(Error::Failed {
+                partition: self.name.clone(),
+                cause,
+            });
+        }
+        Ok(())
+    }
+
+    /// Puts the log in the sticky failed state after an I/O error on a sync.
+    pub(super) fn fail(&self, error: Error) -> Error {
+        let cause = error.to_string();
+        self.failure.lock().get_or_insert(cause.clone());
+        Error::Failed {
+            partition: self.name.clone(),
+            cause,
+        }
+    }
+
+    /// Whether an earlier sync failed.
+    pub fn is_failed(&self) -> bool {
+        self.failure.lock().is_some()
+    }
+
+    /// Appends one or more batches laid back to back in `batches`. The log assigns offsets and
+    /// stamps each batch's base offset and leader epoch (neither is covered by the CRC); under
+    /// LogAppendTime it also stamps the time and recomputes the CRC. The input is validated
+    /// first (framing, CRC, `max.message.bytes`, `segment.bytes`) and nothing is written if any
+    /// batch is bad. Under `flush.messages=1` this returns only once the data is synced.
+    pub fn append(&self, batches: &[u8]) -> Result<AppendInfo> {
+        self.check_writable()?;
+        let config = self.config();
+        let incoming = validate(batches, &config)?;
+        let info = self.append_validated(batches, &incoming, &config)?;
+        let sync_now = {
+            let mut writer = self.writer.lock();
+            writer.unsynced_messages += info.last_offset - info.first_offset + 1;
+            config.sync_every_append() || writer.unsynced_messages >= config.flush_messages
+        };
+        if sync_now {
+            self.sync_to(info.last_offset + 1)?;
+        }
+        Ok(info)
+    }
+
+    fn append_validated(
+        &self,
+        batches: &[u8],
+        incoming: &[Incoming],
+        config: &TopicConfig,
+    ) -> Result<AppendInfo> {
+        let total_bytes: usize = incoming.iter().map(|b| b.size).sum();
+        let total_offsets: i64 = incoming.iter().map(|b| b.offsets).sum();
+        let incoming_max_ts = incoming.iter().map(|b| b.max_timestamp).max().unwrap_or(-1);
+        let now = self.clock.now_ms();
+        let log_append_time =
+            (config.message_timestamp_type == TimestampType::LogAppendTime).then_some(now);
+
+        let mut writer = self.writer.lock();
+        self.check_writable()?;
+        if self.should_roll(
+            &mut writer,
+            total_bytes as u64,
+            incoming_max_ts,
+            total_offsets,
+            config,
+            now,
+        )? {
+            self.roll_locked(&mut writer, config, now)?;
+        }
+        let first_offset = writer.next_offset;
+        let mut headers: Vec<[u8; BATCH_HEADER_BYTES]> = Vec::with_capacity(incoming.len());
+        let mut next = first_offset;
+        for batch in incoming {
+            let mut header = [0u8; BATCH_HEADER_BYTES];
+            header.copy_from_slice(&batches[batch.start..batch.start + BATCH_HEADER_BYTES]);
+            header[0..8].copy_from_slice(&next.to_be_bytes());
+            header[12..16].copy_from_slice(&0i32.to_be_bytes());
+            if let Some(time) = log_append_time {
+                stamp_log_append_time(
+                    &mut header,
+                    &batches[batch.start + BATCH_HEADER_BYTES..batch.start + batch.size],
+                    time,
+                );
+            }
+            headers.push(header);
+            next += batch.offsets;
+        }
+        let mut bufs: Vec<&[u8]> = Vec::with_capacity(incoming.len() * 2);
+        for (batch, header) in incoming.iter().zip(&headers) {
+            bufs.push(header);
+            bufs.push(&batches[batch.start + BATCH_HEADER_BYTES..batch.start + batch.size]);
+        }
+        let active = Arc::clone(&writer.active);
+        let position = active.log().append(&bufs).map_err(|e| self.fail(e))?;
+        {
+            let mut index = active.index_mut(config.index_interval_bytes)?;
+            let mut at = position;
+            let mut offset = first_offset;
+            for batch in incoming {
+                let max_ts = log_append_time.unwrap_or(batch.max_timestamp);
+                let last = offset + batch.offsets - 1;
+                index.on_append(
+                    active.base_offset(),
+                    last,
+                    max_ts,
+                    at,
+                    batch.size as u64,
+                    config.index_interval_bytes,
+                );
+                at += batch.size as u64;
+                offset = last + 1;
+            }
+        }
+        if writer.active_first_timestamp.is_none() {
+            writer.active_first_timestamp =
+                Some(log_append_time.unwrap_or(incoming[0].max_timestamp));
+        }
+        writer.next_offset = next;
+        self.end_offset.store(next, Ordering::Release);
+        Ok(AppendInfo {
+            first_offset,
+            last_offset: next - 1,
+            max_timestamp: log_append_time.unwrap_or(incoming_max_ts),
+            log_append_time,
+            batches: incoming.len(),
+            bytes: total_bytes,
+        })
+    }
+
+    fn should_roll(
+        &self,
+        writer: &mut Writer,
+        incoming_bytes: u64,
+        incoming_max_ts: i64,
+        incoming_offsets: i64,
+        config: &TopicConfig,
+        now: i64,
+    ) -> Result<bool> {
+        let active = &writer.active;
+        let size = active.size();
+        let room = config.segment_bytes.min(active.capacity() as u64);
+        if size == 0 {
+            // An empty segment is never rolled; one made under a smaller segment.bytes is
+            // replaced so that the batch fits.
+            if incoming_bytes > active.capacity() as u64 {
+                self.replace_empty_active(writer, config, now)?;
+            }
+            return Ok(false);
+        }
+        if size + incoming_bytes > room {
+            return Ok(true);
+        }
+        let first_ts = match writer.active_first_timestamp {
+            Some(ts) => ts,
+            None => {
+                let ts = RecordBatch::parse_prefix(active.log().bytes())
+                    .map_or(-1, |b| b.max_timestamp());
+                writer.active_first_timestamp = Some(ts);
+                ts
+            }
+        };
+        let age = if first_ts >= 0 && incoming_max_ts >= 0 {
+            incoming_max_ts - first_ts
+        } else {
+            now - active.created_ms()
+        };
+        if age > config.segment_ms {
+            return Ok(true);
+        }
+        if writer
+            .active
+            .index(config.index_interval_bytes)?
+            .is_full(config.segment_index_bytes)
+        {
+            return Ok(true);
+        }
+        Ok(writer.next_offset + incoming_offsets - 1 - active.base_offset() > i32::MAX as i64)
+    }
+
+    fn replace_empty_active(
+        &self,
+        writer: &mut Writer,
+        config: &TopicConfig,
+        now: i64,
+    ) -> Result<()> {
+        let base = writer.active.base_offset();
+        writer.active.remove_files()?;
+        let segment = Arc::new(Segment::create(
+            &self.storage,
+            &self.dir,
+            base,
+            config.segment_bytes as usize,
+            now,
+        )?);
+        self.storage.sync_dir(&self.dir)?;
+        let mut segments = self.segments.write();
+        let mut list = (**segments).clone();
+        if let Some(last) = list.last_mut() {
+            *last = Arc::clone(&segment);
+        }
+        *segments = Arc::new(list);
+        writer.active = segment;
+        Ok(())
+    }
+
+    /// Starts a new segment now (if the active one holds any data).
+    pub fn roll(&self) -> Result<()> {
+        self.check_writable()?;
+        let config = self.config();
+        let mut writer = self.writer.lock();
+        if writer.active.size() > 0 {
+            self.roll_locked(&mut writer, &config, self.clock.now_ms())?;
+        }
+        Ok(())
+    }
+
+    fn roll_locked(&self, writer: &mut Writer, config: &TopicConfig, now: i64) -> Result<()> {
+        let old = Arc::clone(&writer.active);
+        old.index_mut(config.index_interval_bytes)?
+            .seal(old.base_offset());
+        old.log().trim()?;
+        old.write_index_files()?;
+        let capacity = config.segment_bytes as usize;
+        let segment = Arc::new(Segment::create(
+            &self.storage,
+            &self.dir,
+            writer.next_offset,
+            capacity,
+            now,
+        )?);
+        self.storage.sync_dir(&self.dir)?;
+        let mut segments = self.segments.write();
+        let mut list = (**segments).clone();
+        list.push(Arc::clone(&segment));
+        *segments = Arc::new(list);
+        drop(segments);
+        writer.rolled_unsynced.push(old);
+        writer.active = segment;
+        writer.active_first_timestamp = None;
+        Ok(())
+    }
+
+    /// Syncs everything appended so far (one `fdatasync` per dirty segment).
+    pub fn sync(&self) -> Result<()> {
+        self.sync_to(self.log_end_offset())
+    }
+
+    /// Group commit: returns once every offset below `target` is durable. Concurrent callers
+    /// queue on one lock; whoever holds it syncs everything appended so far, so one
+    /// `fdatasync` covers many appends.
+    pub fn sync_to(&self, target: i64) -> Result<()> {
+        if self.durable_offset() >= target {
+            return Ok(());
+        }
+        let _sync = self.sync_lock.lock();
+        if self.durable_offset() >= target {
+            return Ok(());
+        }
+        if let Some(cause) = self.failure.lock().clone() {
+            return Err(Error::Failed {
+                partition: self.name.clone(),
+                cause,
+            });
+        }
+        let (end, rolled, active) = {
+            let writer = self.writer.lock();
+            (
+                writer.next_offset,
+                writer.rolled_unsynced.clone(),
+                Arc::clone(&writer.active),
+            )
+        };
+        for segment in &rolled {
+            segment
+                .log()
+                .sync()
+                .and_then(|_| segment.sync_index_files())
+                .map_err(|e| self.fail(e))?;
+        }
+        active.log().sync().map_err(|e| self.fail(e))?;
+        {
+            let mut writer = self.writer.lock();
+            writer
+                .rolled_unsynced
+                .retain(|s| !rolled.iter().any(|r| Arc::ptr_eq(r, s)));
+            writer.unsynced_messages = (writer.next_offset - end).max(0);
+            writer.last_sync_ms = self.clock.now_ms();
+        }
+        self.durable.fetch_max(end, Ordering::AcqRel);
+        Ok(())
+    }
+
+    /// Interval durability: syncs when `flush.ms` has passed since the last sync with data
+    /// waiting, and syncs segments rolled since the last sync (Kafka flushes them after a roll).
+    /// Called by the cluster's background thread.
+    pub fn sync_if_due(&self) -> Result<bool> {
+        if self.closed.load(Ordering::Acquire) || self.is_failed() {
+            return Ok(false);
+        }
+        let config = self.config();
+        let (due, rolled) = {
+            let writer = self.writer.lock();
+            let waiting = writer.next_offset > self.durable_offset();
+            let age = self.clock.now_ms().saturating_sub(writer.last_sync_ms);
+            (
+                waiting && age >= config.flush_ms,
+                !writer.rolled_unsynced.is_empty(),
+            )
+        };
+        if due {
+            self.sync()?;
+        } else if rolled {
+            let target = self.writer.lock().active.base_offset();
+            self.sync_to(target)?;
+        }
+        Ok(due || rolled)
+    }
+
+    /// Reads whole batches starting with the one that holds `offset`, up to `max_bytes` (but
+    /// always at least one batch), never past the high watermark, from one segment. Zero-copy.
+    pub fn read(&self, offset: i64, max_bytes: usize) -> Result<FetchData> {
+        let high_watermark = self.high_watermark();
+        let log_start = self.log_start_offset();
+        let log_end = self.log_end_offset();
+        if offset < log_start || offset > log_end {
+            return Err(Error::OffsetOutOfRange {
+                partition: self.name.clone(),
+                offset,
+                log_start,
+                log_end,
+            });
+        }
+        let segments = self.segment_list();
+        let interval = self.config().index_interval_bytes;
+        let mut data = FetchData {
+            slice: None,
+            path: segments.last().map(|s| s.log_path()).unwrap_or_default(),
+            high_watermark,
+            log_start_offset: log_start,
+        };
+        if offset >= high_watermark {
+            return Ok(data);
+        }
+        let first = segments
+            .partition_point(|s| s.base_offset() <= offset)
+            .saturating_sub(1);
+        for segment in &segments[first..] {
+            let Some(start) = segment.position_of(offset, interval)? else {
+                continue;
+            };
+            let bytes = segment.log().bytes();
+            let mut end = start;
+            for item in BatchIter::new(&bytes[start..]) {
+                let (at, batch) = item.map_err(|(at, e)| {
+                    Error::corruption(segment.log_path(), (start + at) as u64, e.to_string())
+                })?;
+                if batch.base_offset() >= high_watermark
+                    || (end > start && start + at + batch.size() - start > max_bytes)
+                {
+                    break;
+                }
+                end = start + at + batch.size();
+            }
+            data.path = segment.log_path();
+            data.slice = segment.slice(start, end);
+            return Ok(data);
+        }
+        Ok(data)
+    }
+
+    /// The first offset whose record timestamp is ≥ `timestamp`, with that timestamp (Kafka's
+    /// ListOffsets by time), or `None` if every record is older.
+    pub fn offset_for_timestamp(&self, timestamp: i64) -> Result<Option<(i64, i64)>> {
+        let high_watermark = self.high_watermark();
+        let log_start = self.log_start_offset();
+        let interval = self.config().index_interval_bytes;
+        for segment in self.segment_list().iter() {
+            let start = {
+                let index = segment.index(interval)?;
+                if index.max_timestamp < timestamp {
+                    continue;
+                }
+                let at = index.times.partition_point(|e| e.timestamp < timestamp);
+                let relative = at
+                    .checked_sub(1)
+                    .map_or(0, |i| index.times[i].relative_offset);
+                index.lookup(relative).position as usize
+            };
+            let bytes = segment.log().bytes();
+            for item in BatchIter::new(&bytes[start.min(bytes.len())..]) {
+                let (at, batch) = item.map_err(|(at, e)| {
+                    Error::corruption(segment.log_path(), (start + at) as u64, e.to_string())
+                })?;
+                if batch.base_offset() >= high_watermark {
+                    return Ok(None);
+                }
+                if batch.max_timestamp() < timestamp
+                    || batch.last_offset() < log_start
+                    || batch.is_control()
+                {
+                    continue;
+                }
+                batch.verify_crc().map_err(|e| {
+                    Error::corruption(segment.log_path(), (start + at) as u64, e.to_string())
+                })?;
+                let records = batch.records()?;
+                for record in records.iter() {
+                    let record = record?;
+                    if record.timestamp >= timestamp && record.offset >= log_start {
+                        return Ok(Some((record.offset, record.timestamp)));
+                    }
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    /// Clean close: trims the active segment, writes its indexes and syncs everything.
+    pub fn close(&self) -> Result<()> {
+        if self.closed.swap(true, Ordering::AcqRel) {
+            return Ok(());
+        }
+        if self.is_failed() {
+            return Ok(());
+        }
+        let interval = self.config().index_interval_bytes;
+        let writer = self.writer.lock();
+        let active = Arc::clone(&writer.active);
+        active.index_mut(interval)?.seal(active.base_offset());
+        active.log().trim()?;
+        active.write_index_files()?;
+        for segment in writer
+            .rolled_unsynced
+            .iter()
+            .chain(std::iter::once(&active))
+        {
+            segment.log().sync()?;
+            segment.sync_index_files()?;
+        }
+        self.durable.fetch_max(writer.next_offset, Ordering::AcqRel);
+        Ok(())
+    }
+
+    /// Whether the log was closed.
+    pub fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+}
+
+fn validate(batches: &[u8], config: &TopicConfig) -> Result<Vec<Incoming>> {
+    let mut incoming = Vec::new();
+    for item in BatchIter::new(batches) {
+        let (start, batch) = item.map_err(|(_, e)| e.into_error())?;
+        if batch.size() as u64 > config.max_message_bytes {
+            return Err(Error::RecordTooLarge {
+                size: batch.size(),
+                max: config.max_message_bytes as usize,
+            });
+        }
+        batch.verify_crc().map_err(|e| e.into_error())?;
+        batch.compression()?;
+        if batch.records_count() == 0 || batch.last_offset_delta() != batch.records_count() - 1 {
+            return Err(Error::CorruptRecord(format!(
+                "batch at byte {start} holds {} records but its last offset delta is {}",
+                batch.records_count(),
+                batch.last_offset_delta()
+            )));
+        }
+        incoming.push(Incoming {
+            start,
+            size: batch.size(),
+            offsets: batch.last_offset_delta() as i64 + 1,
+            max_timestamp: batch.max_timestamp(),
+        });
+    }
+    if incoming.is_empty() {
+        return Err(Error::CorruptRecord(
+            "nothing to append: no batch given".into(),
+        ));
+    }
+    let total: u64 = incoming.iter().map(|b| b.size as u64).sum();
+    if total > config.segment_bytes {
+        return Err(Error::RecordBatchTooLarge {
+            size: total as usize,
+            max: config.segment_bytes as usize,
+        });
+    }
+    Ok(incoming)
+}
+
+/// Sets LogAppendTime in a batch header copy and recomputes the CRC over header and records.
+fn stamp_log_append_time(header: &mut [u8; BATCH_HEADER_BYTES], records: &[u8], time: i64) {
+    header[22] |= 0x08;
+    header[35..43].copy_from_slice(&time.to_be_bytes());
+    let crc = crc32c::crc32c_append(crc32c::crc32c(&header[21..]), records);
+    header[17..21].copy_from_slice(&crc.to_be_bytes());
+}

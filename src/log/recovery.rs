@@ -1,0 +1,353 @@
+//! Opening a partition log: load segments, trust what is below the recovery point, validate
+//! every batch after it, truncate a torn tail, rebuild indexes, report corruption.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicI64};
+use std::sync::Arc;
+
+use parking_lot::{Mutex, RwLock};
+
+use super::index::SegmentIndex;
+use super::partition::{Log, Writer};
+use super::segment::{parse_stem, Segment, INDEX_SUFFIX, LOG_SUFFIX, TIME_INDEX_SUFFIX};
+use crate::clock::Clock;
+use crate::config::TopicConfig;
+use crate::error::{Error, Result};
+use crate::record::{BatchError, BatchIter};
+use crate::storage::{AppendFile, Storage};
+
+/// What to do with damage found before the recovery point (data that had been synced).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RecoveryMode {
+    /// Truncate only a torn tail after the recovery point; anything else is a
+    /// [`Error::Corruption`] naming the file and position. The default.
+    #[default]
+    TolerateCorruptTail,
+    /// Truncate at the first invalid batch wherever it is (and drop later segments), as Kafka
+    /// does. Loses data; for when a damaged log must be opened anyway.
+    TruncateCorrupt,
+}
+
+/// What the cluster knows about a partition when opening it.
+#[derive(Debug, Clone)]
+pub struct LogOptions {
+    /// `topic-partition`, for messages.
+    pub name: String,
+    /// Offset below which everything was synced, from `recovery-point-offset-checkpoint`.
+    pub recovery_point: Option<i64>,
+    /// From `log-start-offset-checkpoint`.
+    pub log_start_offset: i64,
+    /// Whether the directory was closed cleanly (then nothing is scanned).
+    pub clean_shutdown: bool,
+    /// How to treat damage before the recovery point.
+    pub recovery_mode: RecoveryMode,
+}
+
+/// What recovery did, for reporting.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RecoveryReport {
+    /// Bytes cut from torn tails.
+    pub truncated_bytes: u64,
+    /// Segments deleted because they followed a torn or corrupt point.
+    pub deleted_segments: usize,
+    /// Batches validated.
+    pub batches_checked: u64,
+}
+
+impl Log {
+    /// Opens (or creates) the log in `dir`, recovering it if it was not closed cleanly.
+    pub fn open(
+        storage: Arc<dyn Storage>,
+        dir: &Path,
+        config: Arc<TopicConfig>,
+        clock: Arc<dyn Clock>,
+        options: LogOptions,
+    ) -> Result<(Log, RecoveryReport)> {
+        storage.create_dir_all(dir)?;
+        let now = clock.now_ms();
+        let bases = list_segments(&*storage, dir)?;
+        let mut report = RecoveryReport::default();
+        let segments = if bases.is_empty() {
+            let first = Segment::create(
+                &storage,
+                dir,
+                options.log_start_offset,
+                config.segment_bytes as usize,
+                now,
+            )?;
+            storage.sync_dir(dir)?;
+            (vec![Arc::new(first)], options.log_start_offset)
+        } else {
+            load(&storage, dir, &bases, &config, &options, now, &mut report)?
+        };
+        let (segments, end) = segments;
+        let active = Arc::clone(segments.last().expect("a log has at least one segment"));
+        let log_start = options
+            .log_start_offset
+            .max(segments[0].base_offset())
+            .min(end);
+        let log = Log {
+            name: options.name,
+            dir: dir.to_path_buf(),
+            storage,
+            clock,
+            sync_every_append: AtomicBool::new(config.sync_every_append()),
+            config: RwLock::new(config),
+            segments: RwLock::new(Arc::new(segments)),
+            writer: Mutex::new(Writer {
+                active,
+                next_offset: end,
+                active_first_timestamp: None,
+                unsynced_messages: 0,
+                last_sync_ms: now,
+                rolled_unsynced: Vec::new(),
+            }),
+            end_offset: AtomicI64::new(end),
+            log_start: AtomicI64::new(log_start),
+            durable: AtomicI64::new(end),
+            sync_lock: Mutex::new(()),
+            failure: Mutex::new(None),
+            closed: AtomicBool::new(false),
+        };
+        Ok((log, report))
+    }
+}
+
+type Loaded = (Vec<Arc<Segment>>, i64);
+
+fn load(
+    storage: &Arc<dyn Storage>,
+    dir: &Path,
+    bases: &[i64],
+    config: &TopicConfig,
+    options: &LogOptions,
+    now: i64,
+    report: &mut RecoveryReport,
+) -> Result<Loaded> {
+    let last = bases.len() - 1;
+    let mut files = Vec::with_capacity(bases.len());
+    for (i, &base) in bases.iter().enumerate() {
+        let capacity = if i == last {
+            config.segment_bytes as usize
+        } else {
+            0
+        };
+        files.push(Segment::open_file(storage, dir, base, capacity)?);
+    }
+    for (i, file) in files.iter().enumerate().take(last) {
+        if file.is_empty() {
+            return Err(Error::corruption(
+                file.path(),
+                0,
+                format!("sealed segment {} is empty", bases[i]),
+            ));
+        }
+    }
+    let trusted_end = options
+        .recovery_point
+        .filter(|&rp| options.clean_shutdown && rp >= bases[last]);
+    if let Some(end) = trusted_end {
+        let segments = files
+            .into_iter()
+            .zip(bases)
+            .map(|(file, &base)| Arc::new(Segment::from_file(storage, dir, base, file, None, now)))
+            .collect();
+        return Ok((segments, end));
+    }
+    recover(storage, dir, bases, files, config, options, now, report)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn recover(
+    storage: &Arc<dyn Storage>,
+    dir: &Path,
+    bases: &[i64],
+    mut files: Vec<AppendFile>,
+    config: &TopicConfig,
+    options: &LogOptions,
+    now: i64,
+    report: &mut RecoveryReport,
+) -> Result<Loaded> {
+    let recovery_point = options.recovery_point.unwrap_or(options.log_start_offset);
+    let first_unsafe = bases
+        .partition_point(|&b| b <= recovery_point)
+        .saturating_sub(1);
+    let mut indexes: Vec<Option<SegmentIndex>> = (0..bases.len()).map(|_| None).collect();
+    let mut keep = bases.len();
+    let mut end = bases[first_unsafe];
+    for i in first_unsafe..bases.len() {
+        let scan = scan_segment(
+            &files[i],
+            bases[i],
+            end,
+            config,
+            options.recovery_mode == RecoveryMode::TruncateCorrupt,
+        );
+        report.batches_checked += scan.batches;
+        end = scan.next_offset;
+        indexes[i] = Some(scan.index);
+        if let Some((position, why)) = scan.invalid {
+            if end < recovery_point && options.recovery_mode == RecoveryMode::TolerateCorruptTail {
+                return Err(Error::corruption(files[i].path(), position as u64, format!(
+                    "{why}; offset {end} is below the recovery point {recovery_point}, so this data had been synced"
+                )));
+            }
+            report.truncated_bytes += (files[i].len() - position) as u64;
+            files[i].truncate(position as u64)?;
+            keep = i + 1;
+            break;
+        }
+    }
+    if end < recovery_point && options.recovery_mode == RecoveryMode::TolerateCorruptTail {
+        let path = files[keep - 1].path().to_path_buf();
+        let len = files[keep - 1].len() as u64;
+        return Err(Error::corruption(path, len, format!(
+            "the log ends at offset {end}, below the recovery point {recovery_point}: synced data is missing"
+        )));
+    }
+    // Segments after a truncation point follow data that never became durable: drop them.
+    for (file, &base) in files.drain(keep..).zip(&bases[keep..]).rev() {
+        drop(file);
+        remove_segment_files(&**storage, dir, base)?;
+        report.deleted_segments += 1;
+    }
+    if keep < bases.len() {
+        storage.sync_dir(dir)?;
+    }
+    let last = keep - 1;
+    let mut segments = Vec::with_capacity(keep);
+    for (i, file) in files.into_iter().enumerate() {
+        file.sync()?;
+        let index = indexes[i].take();
+        let segment = Segment::from_file(storage, dir, bases[i], file, index, now);
+        if i >= first_unsafe && i < last {
+            segment.write_index_files()?;
+            segment.sync_index_files()?;
+        }
+        segments.push(Arc::new(segment));
+    }
+    Ok((segments, end))
+}
+
+struct Scan {
+    index: SegmentIndex,
+    next_offset: i64,
+    batches: u64,
+    invalid: Option<(usize, String)>,
+}
+
+/// Validates every batch of one segment: framing, CRC, offsets contiguous from `expected`.
+fn scan_segment(
+    file: &AppendFile,
+    base: i64,
+    expected: i64,
+    config: &TopicConfig,
+    lenient_gaps: bool,
+) -> Scan {
+    let bytes = file.bytes();
+    let mut scan = Scan {
+        index: SegmentIndex::new(),
+        next_offset: expected.max(base),
+        batches: 0,
+        invalid: None,
+    };
+    for item in BatchIter::new(bytes) {
+        let (position, batch) = match item {
+            Ok(found) => found,
+            Err((position, error)) => {
+                scan.invalid = Some((position, describe(&error, bytes, position)));
+                break;
+            }
+        };
+        let problem = if let Err(e) = batch.verify_crc() {
+            Some(e.to_string())
+        } else if batch.base_offset() != scan.next_offset
+            && !(lenient_gaps && batch.base_offset() > scan.next_offset)
+        {
+            Some(format!(
+                "batch base offset {} where {} was expected",
+                batch.base_offset(),
+                scan.next_offset
+            ))
+        } else if batch.last_offset() - base > i32::MAX as i64 {
+            Some(format!(
+                "offset {} does not fit segment {base}",
+                batch.last_offset()
+            ))
+        } else {
+            None
+        };
+        if let Some(why) = problem {
+            scan.invalid = Some((position, why));
+            break;
+        }
+        scan.index.on_append(
+            base,
+            batch.last_offset(),
+            batch.max_timestamp(),
+            position as u64,
+            batch.size() as u64,
+            config.index_interval_bytes,
+        );
+        scan.next_offset = batch.next_offset();
+        scan.batches += 1;
+    }
+    scan
+}
+
+fn describe(error: &BatchError, bytes: &[u8], position: usize) -> String {
+    if bytes[position..].iter().all(|&b| b == 0) {
+        "preallocated space after the last batch".to_string()
+    } else {
+        error.to_string()
+    }
+}
+
+/// Base offsets of the segments in `dir`, sorted. Removes index files without a `.log` (a
+/// deletion that was interrupted) and rejects segment files with malformed names.
+fn list_segments(storage: &dyn Storage, dir: &Path) -> Result<Vec<i64>> {
+    let entries = storage.list(dir)?;
+    let mut bases = Vec::new();
+    let mut orphans: Vec<PathBuf> = Vec::new();
+    for entry in entries.iter().filter(|e| !e.is_dir) {
+        let Some((stem, suffix)) = split_name(&entry.name) else {
+            continue;
+        };
+        let base = parse_stem(stem).ok_or_else(|| {
+            Error::corruption(
+                dir.join(&entry.name),
+                0,
+                "segment file name is not a 20-digit base offset",
+            )
+        })?;
+        if suffix == LOG_SUFFIX {
+            bases.push(base);
+        } else if !entries
+            .iter()
+            .any(|e| e.name == format!("{stem}{LOG_SUFFIX}"))
+        {
+            orphans.push(dir.join(&entry.name));
+        }
+    }
+    for orphan in &orphans {
+        storage.remove_file(orphan)?;
+    }
+    bases.sort_unstable();
+    Ok(bases)
+}
+
+fn split_name(name: &str) -> Option<(&str, &str)> {
+    [LOG_SUFFIX, INDEX_SUFFIX, TIME_INDEX_SUFFIX]
+        .into_iter()
+        .find_map(|suffix| name.strip_suffix(suffix).map(|stem| (stem, suffix)))
+}
+
+fn remove_segment_files(storage: &dyn Storage, dir: &Path, base: i64) -> Result<()> {
+    for suffix in [LOG_SUFFIX, INDEX_SUFFIX, TIME_INDEX_SUFFIX] {
+        let path = dir.join(format!("{}{suffix}", super::segment::file_stem(base)));
+        if storage.exists(&path) {
+            storage.remove_file(&path)?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,89 @@
+//! Deleting whole old segments: by `retention.ms`, `retention.bytes`, and the log start offset
+//! that `delete_records` advances. The active segment is never deleted.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use super::partition::Log;
+use crate::error::{Error, Result};
+
+impl Log {
+    /// Deletes the old segments that retention allows, oldest first, stopping at the first
+    /// that must stay; returns how many were deleted. The log start offset moves to the first
+    /// remaining segment.
+    pub fn apply_retention(&self) -> Result<usize> {
+        if self.is_closed() {
+            return Err(Error::Closed);
+        }
+        let config = self.config();
+        let now = self.clock.now_ms();
+        let high_watermark = self.high_watermark();
+        let log_start = self.log_start_offset();
+        let segments = self.segment_list();
+        let mut remaining: u64 = segments.iter().map(|s| s.size()).sum();
+        let mut deletable = 0;
+        for (i, segment) in segments.iter().enumerate().take(segments.len() - 1) {
+            let next_base = segments[i + 1].base_offset();
+            if next_base > high_watermark {
+                break;
+            }
+            let by_start = next_base <= log_start;
+            let by_time = config.cleanup_delete && config.retention_ms >= 0 && {
+                let newest = segment.index(config.index_interval_bytes)?.max_timestamp;
+                newest >= 0 && now.saturating_sub(newest) > config.retention_ms
+            };
+            let by_size = config.cleanup_delete
+                && config.retention_bytes >= 0
+                && remaining - segment.size() >= config.retention_bytes as u64;
+            if !(by_start || by_time || by_size) {
+                break;
+            }
+            remaining -= segment.size();
+            deletable += 1;
+        }
+        if deletable > 0 {
+            self.delete_oldest(deletable)?;
+        }
+        Ok(deletable)
+    }
+
+    fn delete_oldest(&self, count: usize) -> Result<()> {
+        let removed: Vec<_> = {
+            // The writer lock orders this with rolls, the other writer of the segment list.
+            let _writer = self.writer.lock();
+            let mut segments = self.segments.write();
+            let mut list = (**segments).clone();
+            let removed = list.drain(..count).collect();
+            self.log_start
+                .fetch_max(list[0].base_offset(), Ordering::AcqRel);
+            *segments = Arc::new(list);
+            removed
+        };
+        // Oldest first, so that after a crash the files left are always a suffix of the log.
+        for segment in &removed {
+            segment.remove_files()?;
+        }
+        self.storage.sync_dir(&self.dir)
+    }
+
+    /// Advances the log start offset to `offset` (−1: the high watermark), as Kafka's
+    /// DeleteRecords does. Records below it can no longer be read; whole segments below it go
+    /// at the next retention check. Returns the new log start offset. The caller persists it
+    /// (`log-start-offset-checkpoint`).
+    pub fn delete_records(&self, offset: i64) -> Result<i64> {
+        let high_watermark = self.high_watermark();
+        let offset = if offset == -1 { high_watermark } else { offset };
+        if offset < 0 || offset > high_watermark {
+            return Err(Error::OffsetOutOfRange {
+                partition: self.name.clone(),
+                offset,
+                log_start: self.log_start_offset(),
+                log_end: high_watermark,
+            });
+        }
+        Ok(self
+            .log_start
+            .fetch_max(offset, Ordering::AcqRel)
+            .max(offset))
+    }
+}

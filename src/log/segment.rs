@@ -1,0 +1,314 @@
+//! One segment: a `.log` of record batches with its `.index` and `.timeindex`, named by the
+//! base offset in 20 digits.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use parking_lot::{
+    MappedRwLockReadGuard, MappedRwLockWriteGuard, RwLock, RwLockReadGuard, RwLockWriteGuard,
+};
+
+use super::index::SegmentIndex;
+use crate::error::{Error, Result};
+use crate::record::{BatchError, RecordBatch};
+use crate::storage::{AppendFile, FileSlice, OpenMode, Storage};
+
+/// Suffix of a segment's data file.
+pub const LOG_SUFFIX: &str = ".log";
+/// Suffix of the offset index.
+pub const INDEX_SUFFIX: &str = ".index";
+/// Suffix of the time index.
+pub const TIME_INDEX_SUFFIX: &str = ".timeindex";
+/// Preallocation step ahead of the writer.
+const ALLOCATION_STEP_BYTES: u64 = 16 * 1024 * 1024;
+
+/// `00000000000000000042` for base offset 42.
+pub fn file_stem(base_offset: i64) -> String {
+    format!("{base_offset:020}")
+}
+
+/// The base offset in a segment file name, if the stem is 20 digits.
+pub fn parse_stem(stem: &str) -> Option<i64> {
+    (stem.len() == 20 && stem.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| stem.parse().ok())
+        .flatten()
+}
+
+#[derive(Debug)]
+enum IndexState {
+    Unloaded,
+    Loaded(SegmentIndex),
+}
+
+/// A segment of a partition log.
+#[derive(Debug)]
+pub struct Segment {
+    base_offset: i64,
+    dir: PathBuf,
+    log: Arc<AppendFile>,
+    index: RwLock<IndexState>,
+    storage: Arc<dyn Storage>,
+    created_ms: i64,
+}
+
+impl Segment {
+    /// Creates an empty segment's files (the caller syncs the directory).
+    pub fn create(
+        storage: &Arc<dyn Storage>,
+        dir: &Path,
+        base_offset: i64,
+        capacity_bytes: usize,
+        now_ms: i64,
+    ) -> Result<Segment> {
+        let stem = file_stem(base_offset);
+        let file = storage.open(&dir.join(format!("{stem}{LOG_SUFFIX}")), OpenMode::Create)?;
+        file.set_len(0)?;
+        for suffix in [INDEX_SUFFIX, TIME_INDEX_SUFFIX] {
+            storage
+                .open(&dir.join(format!("{stem}{suffix}")), OpenMode::Create)?
+                .set_len(0)?;
+        }
+        let log = AppendFile::new(file, capacity_bytes, ALLOCATION_STEP_BYTES)?;
+        Ok(Segment::from_parts(
+            storage,
+            dir,
+            base_offset,
+            log,
+            IndexState::Loaded(SegmentIndex::new()),
+            now_ms,
+        ))
+    }
+
+    /// Opens an existing segment's `.log`, without reading it (indexes load on first use).
+    pub fn open_file(
+        storage: &Arc<dyn Storage>,
+        dir: &Path,
+        base_offset: i64,
+        capacity_bytes: usize,
+    ) -> Result<AppendFile> {
+        let path = dir.join(format!("{}{LOG_SUFFIX}", file_stem(base_offset)));
+        let file = storage.open(&path, OpenMode::Existing)?;
+        AppendFile::new(file, capacity_bytes, ALLOCATION_STEP_BYTES)
+    }
+
+    /// Wraps an opened `.log`; `index` is `None` to load it lazily from the index files.
+    pub fn from_file(
+        storage: &Arc<dyn Storage>,
+        dir: &Path,
+        base_offset: i64,
+        log: AppendFile,
+        index: Option<SegmentIndex>,
+        now_ms: i64,
+    ) -> Segment {
+        let state = index.map_or(IndexState::Unloaded, IndexState::Loaded);
+        Segment::from_parts(storage, dir, base_offset, log, state, now_ms)
+    }
+
+    fn from_parts(
+        storage: &Arc<dyn Storage>,
+        dir: &Path,
+        base_offset: i64,
+        log: AppendFile,
+        index: IndexState,
+        created_ms: i64,
+    ) -> Segment {
+        Segment {
+            base_offset,
+            dir: dir.to_path_buf(),
+            log: Arc::new(log),
+            index: RwLock::new(index),
+            storage: Arc::clone(storage),
+            created_ms,
+        }
+    }
+
+    /// Offset of the segment's first record.
+    pub fn base_offset(&self) -> i64 {
+        self.base_offset
+    }
+    /// Published size of the `.log` in bytes.
+    pub fn size(&self) -> u64 {
+        self.log.len() as u64
+    }
+    /// Most bytes this segment's `.log` can hold.
+    pub fn capacity(&self) -> usize {
+        self.log.capacity()
+    }
+    /// When this segment was created or opened (clock time).
+    pub fn created_ms(&self) -> i64 {
+        self.created_ms
+    }
+    /// The `.log` file.
+    pub fn log(&self) -> &Arc<AppendFile> {
+        &self.log
+    }
+    /// Path of the `.log` file.
+    pub fn log_path(&self) -> PathBuf {
+        self.path(LOG_SUFFIX)
+    }
+    fn path(&self, suffix: &str) -> PathBuf {
+        self.dir
+            .join(format!("{}{suffix}", file_stem(self.base_offset)))
+    }
+
+    /// The published bytes `[from, to)` as a zero-copy slice.
+    pub fn slice(&self, from: usize, to: usize) -> Option<FileSlice> {
+        self.log.slice(from..to)
+    }
+
+    /// The indexes, loading (or rebuilding) them on first use.
+    pub fn index(&self, interval_bytes: u64) -> Result<MappedRwLockReadGuard<'_, SegmentIndex>> {
+        self.ensure_index(interval_bytes)?;
+        let guard = self.index.read();
+        Ok(RwLockReadGuard::map(guard, |state| match state {
+            IndexState::Loaded(index) => index,
+            IndexState::Unloaded => unreachable!("ensure_index loaded the index"),
+        }))
+    }
+
+    /// The indexes for updating, loading them on first use.
+    pub fn index_mut(
+        &self,
+        interval_bytes: u64,
+    ) -> Result<MappedRwLockWriteGuard<'_, SegmentIndex>> {
+        self.ensure_index(interval_bytes)?;
+        let guard = self.index.write();
+        Ok(RwLockWriteGuard::map(guard, |state| match state {
+            IndexState::Loaded(index) => index,
+            IndexState::Unloaded => unreachable!("ensure_index loaded the index"),
+        }))
+    }
+
+    fn ensure_index(&self, interval_bytes: u64) -> Result<()> {
+        if matches!(*self.index.read(), IndexState::Loaded(_)) {
+            return Ok(());
+        }
+        let mut state = self.index.write();
+        if matches!(*state, IndexState::Unloaded) {
+            let index = match self.read_index_files() {
+                Ok(index) => index,
+                Err(_) => {
+                    let rebuilt = self.rebuild_index(interval_bytes)?;
+                    self.write_index(&rebuilt)?;
+                    rebuilt
+                }
+            };
+            *state = IndexState::Loaded(index);
+        }
+        Ok(())
+    }
+
+    fn read_index_files(&self) -> std::result::Result<SegmentIndex, String> {
+        let read = |suffix: &str| -> Result<Vec<u8>> {
+            let file = self.storage.open(&self.path(suffix), OpenMode::Existing)?;
+            let mut bytes = vec![0u8; file.len()? as usize];
+            file.read_at(&mut bytes, 0)?;
+            Ok(bytes)
+        };
+        let offsets = read(INDEX_SUFFIX).map_err(|e| e.to_string())?;
+        let times = read(TIME_INDEX_SUFFIX).map_err(|e| e.to_string())?;
+        let index = SegmentIndex::decode(&offsets, &times, self.size(), u32::MAX)?;
+        if self.size() > 0 && index.times.is_empty() {
+            return Err("time index has no final entry".into());
+        }
+        // An entry must point at a batch ending at its offset; check the last one cheaply.
+        if let Some(entry) = index.offsets.last() {
+            let at = &self.log.bytes()[entry.position as usize..];
+            let batch = RecordBatch::parse_prefix(at).map_err(|e| e.to_string())?;
+            if batch.last_offset() != self.base_offset + entry.relative_offset as i64 {
+                return Err("offset index entry does not match the batch at its position".into());
+            }
+        }
+        Ok(index)
+    }
+
+    /// Rebuilds the indexes by scanning the `.log` (framing and CRC checked).
+    pub fn rebuild_index(&self, interval_bytes: u64) -> Result<SegmentIndex> {
+        let mut index = SegmentIndex::new();
+        let bytes = self.log.bytes();
+        for item in crate::record::BatchIter::new(bytes) {
+            let (position, batch) = item.map_err(|(at, e)| self.corruption(at, &e))?;
+            batch
+                .verify_crc()
+                .map_err(|e| self.corruption(position, &e))?;
+            index.on_append(
+                self.base_offset,
+                batch.last_offset(),
+                batch.max_timestamp(),
+                position as u64,
+                batch.size() as u64,
+                interval_bytes,
+            );
+        }
+        index.seal(self.base_offset);
+        Ok(index)
+    }
+
+    fn corruption(&self, position: usize, error: &BatchError) -> Error {
+        Error::corruption(self.log_path(), position as u64, error.to_string())
+    }
+
+    /// Writes the in-memory indexes to their files (on roll, close, or after a rebuild).
+    pub fn write_index_files(&self) -> Result<()> {
+        match &*self.index.read() {
+            IndexState::Loaded(index) => self.write_index(index),
+            IndexState::Unloaded => Ok(()),
+        }
+    }
+
+    fn write_index(&self, index: &SegmentIndex) -> Result<()> {
+        for (suffix, bytes) in [
+            (INDEX_SUFFIX, index.encode_offsets()),
+            (TIME_INDEX_SUFFIX, index.encode_times()),
+        ] {
+            let file = self.storage.open(&self.path(suffix), OpenMode::Create)?;
+            file.set_len(bytes.len() as u64)?;
+            file.write_at(&[&bytes], 0)?;
+        }
+        Ok(())
+    }
+
+    /// Syncs the index files (their data only matters once the segment is sealed).
+    pub fn sync_index_files(&self) -> Result<()> {
+        for suffix in [INDEX_SUFFIX, TIME_INDEX_SUFFIX] {
+            self.storage
+                .open(&self.path(suffix), OpenMode::Create)?
+                .sync_data()?;
+        }
+        Ok(())
+    }
+
+    /// Position of the first batch whose last offset is ≥ `offset`, or `None` if every batch
+    /// ends below it. Only framing is checked here; readers check CRCs.
+    pub fn position_of(&self, offset: i64, interval_bytes: u64) -> Result<Option<usize>> {
+        let relative = (offset - self.base_offset).clamp(0, u32::MAX as i64) as u32;
+        let start = self.index(interval_bytes)?.lookup(relative).position as usize;
+        let bytes = self.log.bytes();
+        if start > bytes.len() {
+            return Err(Error::corruption(
+                self.path(INDEX_SUFFIX),
+                0,
+                "index entry points past the log",
+            ));
+        }
+        for item in crate::record::BatchIter::new(&bytes[start..]) {
+            let (at, batch) = item.map_err(|(at, e)| self.corruption(start + at, &e))?;
+            if batch.last_offset() >= offset {
+                return Ok(Some(start + at));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Removes the segment's files (the caller syncs the directory). Readers that still hold
+    /// slices keep the mapped bytes.
+    pub fn remove_files(&self) -> Result<()> {
+        for suffix in [LOG_SUFFIX, INDEX_SUFFIX, TIME_INDEX_SUFFIX] {
+            let path = self.path(suffix);
+            if self.storage.exists(&path) {
+                self.storage.remove_file(&path)?;
+            }
+        }
+        Ok(())
+    }
+}

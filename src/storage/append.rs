@@ -1,0 +1,198 @@
+//! An append-only file read through a shared mapping: the segment file's home.
+
+use std::ops::{Deref, Range};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+
+use super::{Mapping, StorageFile};
+use crate::error::{Error, Result};
+
+/// An append-only file. One writer appends with positioned writes (one copy, into the page
+/// cache); any number of readers read the published prefix through a shared mapping, without
+/// locks. Blocks are allocated ahead of the writer in steps, so the file is never sparse.
+#[derive(Debug)]
+pub struct AppendFile {
+    file: Box<dyn StorageFile>,
+    map: Mapping,
+    /// Bytes `[0, readable)` are written and allocated: safe to read through `map`.
+    readable: AtomicUsize,
+    writer: Mutex<WriterState>,
+    allocation_step_bytes: u64,
+}
+
+#[derive(Debug)]
+struct WriterState {
+    written: u64,
+    allocated: u64,
+}
+
+impl AppendFile {
+    /// Takes over `file`, whose whole current length counts as written. `capacity_bytes` is
+    /// how large the file may grow (the mapping's reserved length).
+    pub fn new(
+        file: Box<dyn StorageFile>,
+        capacity_bytes: usize,
+        allocation_step_bytes: u64,
+    ) -> Result<Self> {
+        let len = file.len()?;
+        let len_usize = usize::try_from(len)
+            .map_err(|_| Error::corruption(file.path(), 0, "file too large to map"))?;
+        let capacity = capacity_bytes.max(len_usize);
+        let map = file.map(capacity)?;
+        Ok(AppendFile {
+            file,
+            map,
+            readable: AtomicUsize::new(len_usize),
+            writer: Mutex::new(WriterState {
+                written: len,
+                allocated: len,
+            }),
+            allocation_step_bytes: allocation_step_bytes.max(4096),
+        })
+    }
+
+    /// The underlying file.
+    pub fn file(&self) -> &dyn StorageFile {
+        &*self.file
+    }
+
+    /// The file's path.
+    pub fn path(&self) -> &std::path::Path {
+        self.file.path()
+    }
+
+    /// Published length: bytes that are written and may be read.
+    pub fn len(&self) -> usize {
+        self.readable.load(Ordering::Acquire)
+    }
+
+    /// Whether nothing is published.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Most bytes the file can hold.
+    pub fn capacity(&self) -> usize {
+        self.map.len()
+    }
+
+    /// The published bytes.
+    pub fn bytes(&self) -> &[u8] {
+        let len = self.len();
+        if len == 0 {
+            return &[];
+        }
+        // SAFETY: safety model invariants 2 and 3: `[0, len)` was written and allocated before
+        // `readable` was raised to `len` (release/acquire), the file is never shrunk below
+        // `readable` while `&self` is borrowed, and `len <= map.len()` (checked in `append`).
+        #[allow(unsafe_code)]
+        unsafe {
+            std::slice::from_raw_parts(self.map.ptr, len)
+        }
+    }
+
+    /// A reference-counted slice of published bytes, or `None` if `range` is not published.
+    pub fn slice(self: &Arc<Self>, range: Range<usize>) -> Option<FileSlice> {
+        (range.start <= range.end && range.end <= self.len()).then(|| FileSlice {
+            file: Arc::clone(self),
+            range,
+        })
+    }
+
+    /// Appends `bufs` back to back and publishes them; returns the position of the first byte.
+    pub fn append(&self, bufs: &[&[u8]]) -> Result<u64> {
+        let total: u64 = bufs.iter().map(|b| b.len() as u64).sum();
+        let mut writer = self.writer.lock();
+        let start = writer.written;
+        let end = start + total;
+        if end > self.map.len() as u64 {
+            return Err(Error::io(
+                "append",
+                self.path(),
+                std::io::Error::other(format!(
+                    "append of {total} bytes at {start} exceeds the file's capacity {}",
+                    self.map.len()
+                )),
+            ));
+        }
+        if end > writer.allocated {
+            let step_end = writer.allocated.saturating_add(self.allocation_step_bytes);
+            let target = end.max(step_end).min(self.map.len() as u64);
+            self.file.allocate(target)?;
+            writer.allocated = target;
+        }
+        self.file.write_at(bufs, start)?;
+        writer.written = end;
+        self.readable.store(end as usize, Ordering::Release);
+        Ok(start)
+    }
+
+    /// Cuts preallocated space past the written bytes (on roll and clean close).
+    pub fn trim(&self) -> Result<()> {
+        let mut writer = self.writer.lock();
+        if writer.allocated > writer.written || self.file.len()? > writer.written {
+            self.file.set_len(writer.written)?;
+            writer.allocated = writer.written;
+        }
+        Ok(())
+    }
+
+    /// Cuts the file to `len` bytes (recovery of a torn tail). `&mut self` proves that nobody
+    /// holds a slice of the bytes being removed.
+    pub fn truncate(&mut self, len: u64) -> Result<()> {
+        let writer = self.writer.get_mut();
+        self.file.set_len(len)?;
+        writer.written = writer.written.min(len);
+        writer.allocated = len;
+        self.readable
+            .store(writer.written as usize, Ordering::Release);
+        Ok(())
+    }
+
+    /// Makes every appended byte durable.
+    pub fn sync(&self) -> Result<()> {
+        self.file.sync_data()
+    }
+}
+
+/// Published bytes of an [`AppendFile`], kept alive (and mapped) by an `Arc`: zero-copy and
+/// `'static`, even if retention unlinks the file meanwhile.
+#[derive(Clone)]
+pub struct FileSlice {
+    file: Arc<AppendFile>,
+    range: Range<usize>,
+}
+
+impl FileSlice {
+    /// Byte range within the file.
+    pub fn range(&self) -> Range<usize> {
+        self.range.clone()
+    }
+}
+
+impl std::fmt::Debug for FileSlice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FileSlice")
+            .field("path", &self.file.path())
+            .field("range", &self.range)
+            .finish()
+    }
+}
+
+impl Deref for FileSlice {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        // `range.end` was published when the slice was made and stays published while the
+        // `Arc` lives (invariant 3), so `bytes()` covers it.
+        &self.file.bytes()[self.range.clone()]
+    }
+}
+
+impl AsRef<[u8]> for FileSlice {
+    fn as_ref(&self) -> &[u8] {
+        self
+    }
+}

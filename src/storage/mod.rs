@@ -1,0 +1,158 @@
+//! The only code that touches files. Everything above talks to a [`Storage`] and the files it
+//! opens; the real backend is [`RealStorage`]; a simulated one (for power-loss tests) implements
+//! the same two traits.
+//!
+//! # Safety model
+//!
+//! Segment bytes are read through shared read-only mappings ([`Mapping`]) and written with
+//! positioned writes. Reading a mapped page past the end of its file raises SIGBUS, so the
+//! `unsafe` code here relies on these invariants:
+//!
+//! 1. **Exclusive directory.** A `Cluster` holds an exclusive lock on its data directory for its
+//!    whole life, so no other kafkalite handle writes or truncates these files. Foreign tools
+//!    that truncate a mapped file void every promise (documented in the README).
+//! 2. **Published bytes exist.** An [`AppendFile`] only hands out bytes below its published
+//!    `readable` length, which is raised (release store) only after the bytes were written and
+//!    the file allocated at least that far.
+//! 3. **No shrinking below what may be read.** `readable` only decreases through
+//!    [`AppendFile::truncate`], which takes `&mut self`: no borrowed slice and no other `Arc`
+//!    holder can exist then. [`AppendFile::trim`] shrinks the file to the written length, which
+//!    equals `readable`.
+//! 4. **The mapping outlives every slice.** [`FileSlice`] holds an `Arc` of the file and its
+//!    mapping; unlinking the file (retention) leaves the mapped pages valid until the last holder
+//!    drops.
+//! 5. **Mapped bytes are hostile.** Callers bounds-check and CRC-check everything they read.
+
+mod append;
+mod real;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+pub use append::{AppendFile, FileSlice};
+pub use real::RealStorage;
+
+use crate::error::Result;
+
+/// One entry of a directory listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirEntry {
+    /// File or directory name (not the full path).
+    pub name: String,
+    /// Whether the entry is a directory.
+    pub is_dir: bool,
+}
+
+/// Opening mode for [`Storage::open`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpenMode {
+    /// The file must exist.
+    Existing,
+    /// Create the file if missing.
+    Create,
+}
+
+/// A file system: the narrow set of operations kafkalite needs.
+pub trait Storage: Send + Sync + fmt::Debug + 'static {
+    /// Creates a directory and its parents.
+    fn create_dir_all(&self, path: &Path) -> Result<()>;
+    /// Opens (or creates) a file for reading and writing.
+    fn open(&self, path: &Path, mode: OpenMode) -> Result<Box<dyn StorageFile>>;
+    /// Lists a directory, sorted by name.
+    fn list(&self, dir: &Path) -> Result<Vec<DirEntry>>;
+    /// Whether a file or directory exists.
+    fn exists(&self, path: &Path) -> bool;
+    /// Renames atomically, replacing `to` if it exists.
+    fn rename(&self, from: &Path, to: &Path) -> Result<()>;
+    /// Removes a file.
+    fn remove_file(&self, path: &Path) -> Result<()>;
+    /// Removes a directory and everything in it.
+    fn remove_dir_all(&self, path: &Path) -> Result<()>;
+    /// Makes the directory's entries (creations, renames, removals) durable.
+    fn sync_dir(&self, path: &Path) -> Result<()>;
+    /// Takes an exclusive lock on `path` (created if missing), held until the guard drops.
+    /// Fails with [`crate::Error::Locked`] if any other handle holds it.
+    fn lock(&self, path: &Path) -> Result<Box<dyn LockGuard>>;
+}
+
+/// Keeps a lock from [`Storage::lock`] held while alive.
+pub trait LockGuard: Send + Sync + fmt::Debug {}
+
+/// An open file.
+pub trait StorageFile: Send + Sync + fmt::Debug {
+    /// The path the file was opened at.
+    fn path(&self) -> &Path;
+    /// Current length in bytes.
+    fn len(&self) -> Result<u64>;
+    /// Whether the file is empty.
+    fn is_empty(&self) -> Result<bool> {
+        Ok(self.len()? == 0)
+    }
+    /// Fills `buf` from `position`; reading past the end is an error.
+    fn read_at(&self, buf: &mut [u8], position: u64) -> Result<()>;
+    /// Writes all of `bufs`, back to back, starting at `position`.
+    fn write_at(&self, bufs: &[&[u8]], position: u64) -> Result<()>;
+    /// Allocates blocks for `[0, len)` (extending the length to `len` if shorter) so that
+    /// later writes below `len` cannot fail for lack of space. Never leaves the file sparse.
+    fn allocate(&self, len: u64) -> Result<()>;
+    /// Sets the length, cutting or zero-extending.
+    fn set_len(&self, len: u64) -> Result<()>;
+    /// Makes the file's data (and the size, if it changed) durable.
+    fn sync_data(&self) -> Result<()>;
+    /// Maps `len` bytes from the start of the file for reading. `len` may exceed the file's
+    /// length; bytes past the end must not be touched (see the safety model).
+    fn map(&self, len: usize) -> Result<Mapping>;
+}
+
+/// A read-only shared mapping of a file's first `len` bytes. It hands out no bytes itself:
+/// only [`AppendFile`], which knows how far the file is written, reads through it.
+pub struct Mapping {
+    ptr: *const u8,
+    len: usize,
+    _owner: Box<dyn Send + Sync>,
+}
+
+// SAFETY: the mapping is read-only shared memory owned by `_owner` (which is Send + Sync); the
+// raw pointer is only dereferenced for ranges the safety model allows, from any thread.
+#[allow(unsafe_code)]
+unsafe impl Send for Mapping {}
+// SAFETY: as above; shared reads of immutable-after-publication bytes are data-race free.
+#[allow(unsafe_code)]
+unsafe impl Sync for Mapping {}
+
+impl Mapping {
+    /// Wraps a region that `owner` keeps mapped at `ptr` for `len` bytes.
+    ///
+    /// # Safety
+    /// `ptr..ptr + len` must stay mapped (readable where the file has bytes) for as long as
+    /// `owner` lives, and `owner` must not be moved out of the mapping.
+    #[allow(unsafe_code)]
+    pub(crate) unsafe fn from_raw(ptr: *const u8, len: usize, owner: Box<dyn Send + Sync>) -> Self {
+        Mapping {
+            ptr,
+            len,
+            _owner: owner,
+        }
+    }
+
+    /// Length of the mapped range.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether nothing is mapped.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+impl fmt::Debug for Mapping {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Mapping").field("len", &self.len).finish()
+    }
+}
+
+/// Joins a directory and a file name (a helper for callers building paths).
+pub fn join(dir: &Path, name: &str) -> PathBuf {
+    dir.join(name)
+}
