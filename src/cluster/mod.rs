@@ -155,14 +155,14 @@ impl Cluster {
         let storage = options.storage;
         storage.create_dir_all(&dir)?;
         let lock = storage.lock(&dir.join(LOCK_FILE))?;
-        let clean = storage.exists(&dir.join(CLEAN_SHUTDOWN_FILE));
+        let clean_sizes = read_clean_marker(&*storage, &dir)?;
         let recovery_points = checkpoint::read(&*storage, &dir.join(RECOVERY_POINT_FILE))?;
         let log_starts = checkpoint::read(&*storage, &dir.join(LOG_START_FILE))?;
         let opener = LogOpener {
             storage: &storage,
             dir: &dir,
             clock: &options.clock,
-            clean,
+            clean_sizes: &clean_sizes,
             recovery_points: &recovery_points,
             log_starts: &log_starts,
             mode: options.recovery_mode,
@@ -188,7 +188,7 @@ impl Cluster {
             );
         }
         remove_leftovers(&*storage, &dir, &registry, &deleted)?;
-        if clean {
+        if storage.exists(&dir.join(CLEAN_SHUTDOWN_FILE)) {
             storage.remove_file(&dir.join(CLEAN_SHUTDOWN_FILE))?;
             storage.sync_dir(&dir)?;
         }
@@ -307,6 +307,18 @@ impl Inner {
         checkpoint::write(&*self.storage, &self.dir.join(LOG_START_FILE), &starts)
     }
 
+    /// Writes `.kafka_cleanshutdown`. Kafka's marker is empty; ours lists each partition's
+    /// active segment size (checkpoint format), so that the next open can trust the files
+    /// without reading them, yet notice a file that changed after the close.
+    fn write_clean_marker(&self) -> Result<()> {
+        let sizes: CheckpointMap = self
+            .logs()
+            .iter()
+            .map(|log| (split_name(log.name()), log.active_segment_size() as i64))
+            .collect();
+        checkpoint::write(&*self.storage, &self.dir.join(CLEAN_SHUTDOWN_FILE), &sizes)
+    }
+
     fn close(&self) -> Result<()> {
         if let Some(background) = self.background.lock().take() {
             background.stop();
@@ -325,14 +337,7 @@ impl Inner {
             first_error.get_or_insert(e);
         }
         if clean {
-            let marker = self.storage.open(
-                &self.dir.join(CLEAN_SHUTDOWN_FILE),
-                crate::storage::OpenMode::Create,
-            );
-            if let Err(e) = marker
-                .and_then(|f| f.sync_data())
-                .and_then(|_| self.storage.sync_dir(&self.dir))
-            {
+            if let Err(e) = self.write_clean_marker() {
                 first_error.get_or_insert(e);
             }
         }
@@ -371,7 +376,7 @@ struct LogOpener<'a> {
     storage: &'a Arc<dyn Storage>,
     dir: &'a Path,
     clock: &'a Arc<dyn Clock>,
-    clean: bool,
+    clean_sizes: &'a Option<CheckpointMap>,
     recovery_points: &'a CheckpointMap,
     log_starts: &'a CheckpointMap,
     mode: RecoveryMode,
@@ -384,7 +389,11 @@ impl LogOpener<'_> {
             name: format!("{topic}-{partition}"),
             recovery_point: self.recovery_points.get(&key).copied(),
             log_start_offset: self.log_starts.get(&key).copied().unwrap_or(0),
-            clean_shutdown: self.clean,
+            clean_active_size: self
+                .clean_sizes
+                .as_ref()
+                .and_then(|m| m.get(&key))
+                .map(|&s| s as u64),
             recovery_mode: self.mode,
         };
         let dir = self.dir.join(&options.name);
@@ -397,6 +406,16 @@ impl LogOpener<'_> {
         )?;
         Ok(log)
     }
+}
+
+/// The active segment sizes recorded by a clean shutdown, or `None` after a crash. An
+/// unreadable marker only costs a full recovery, so it is treated as absent.
+fn read_clean_marker(storage: &dyn Storage, dir: &Path) -> Result<Option<CheckpointMap>> {
+    let path = dir.join(CLEAN_SHUTDOWN_FILE);
+    if !storage.exists(&path) {
+        return Ok(None);
+    }
+    Ok(checkpoint::read(storage, &path).ok())
 }
 
 type Replayed = (

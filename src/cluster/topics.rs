@@ -166,7 +166,7 @@ impl Cluster {
                 name,
                 recovery_point: None,
                 log_start_offset: 0,
-                clean_shutdown: false,
+                clean_active_size: None,
                 recovery_mode: self.inner.recovery_mode,
             };
             let (log, _) = Log::open(

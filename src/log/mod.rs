@@ -4,6 +4,7 @@
 pub mod checkpoint;
 mod fetch;
 mod index;
+mod index_checksums;
 mod partition;
 mod recovery;
 mod retention;
@@ -11,6 +12,7 @@ mod segment;
 
 pub use fetch::FetchData;
 pub use index::{OffsetEntry, SegmentIndex, TimeEntry};
+pub(crate) use index_checksums::IndexChecksums;
 pub use partition::{AppendInfo, Log, SegmentInfo};
 pub use recovery::{LogOptions, RecoveryMode, RecoveryReport};
 pub use segment::{file_stem, parse_stem};

@@ -60,6 +60,7 @@ pub struct Log {
     pub(super) name: String,
     pub(super) dir: PathBuf,
     pub(super) storage: Arc<dyn Storage>,
+    pub(super) checksums: Arc<super::IndexChecksums>,
     pub(super) clock: Arc<dyn Clock>,
     pub(super) config: RwLock<Arc<TopicConfig>>,
     pub(super) segments: RwLock<Arc<Vec<Arc<Segment>>>>,
@@ -129,6 +130,10 @@ impl Log {
                 size_bytes: s.size(),
             })
             .collect()
+    }
+    /// Bytes in the active segment.
+    pub fn active_segment_size(&self) -> u64 {
+        self.segment_list().last().map_or(0, |s| s.size())
     }
     /// Total bytes of all segments.
     pub fn size_bytes(&self) -> u64 {
@@ -332,6 +337,7 @@ impl Log {
         writer.active.remove_files()?;
         let segment = Arc::new(Segment::create(
             &self.storage,
+            &self.checksums,
             &self.dir,
             base,
             config.segment_bytes as usize,
@@ -368,6 +374,7 @@ impl Log {
         let capacity = config.segment_bytes as usize;
         let segment = Arc::new(Segment::create(
             &self.storage,
+            &self.checksums,
             &self.dir,
             writer.next_offset,
             capacity,
@@ -476,7 +483,8 @@ impl Log {
             });
         }
         let segments = self.segment_list();
-        let interval = self.config().index_interval_bytes;
+        let config = self.config();
+        let (interval, compacted) = (config.index_interval_bytes, config.cleanup_compact);
         let mut data = FetchData {
             slice: None,
             path: segments.last().map(|s| s.log_path()).unwrap_or_default(),
@@ -491,19 +499,44 @@ impl Log {
             .saturating_sub(1);
         for segment in &segments[first..] {
             let Some(start) = segment.position_of(offset, interval)? else {
-                continue;
+                if compacted {
+                    continue;
+                }
+                return Err(Error::corruption(segment.log_path(), segment.size(), format!(
+                    "offset {offset} is below the high watermark {high_watermark} but the segment ends before it"
+                )));
             };
             let bytes = segment.log().bytes();
             let mut end = start;
+            // The CRC does not cover base offsets: check that the batches hold the offsets
+            // their place in the log says they hold.
+            let mut expected = None;
             for item in BatchIter::new(&bytes[start..]) {
-                let (at, batch) = item.map_err(|(at, e)| {
-                    Error::corruption(segment.log_path(), (start + at) as u64, e.to_string())
-                })?;
+                let corrupt = |at: usize, why: String| {
+                    Error::corruption(segment.log_path(), (start + at) as u64, why)
+                };
+                let (at, batch) = item.map_err(|(at, e)| corrupt(at, e.to_string()))?;
+                let misplaced = match expected {
+                    None => batch.base_offset() > offset || batch.last_offset() < offset,
+                    Some(next) => batch.base_offset() != next,
+                };
+                if misplaced && !compacted {
+                    return Err(corrupt(
+                        at,
+                        format!(
+                            "batch holds offsets {}..={} where offset {} was expected",
+                            batch.base_offset(),
+                            batch.last_offset(),
+                            expected.unwrap_or(offset)
+                        ),
+                    ));
+                }
                 if batch.base_offset() >= high_watermark
-                    || (end > start && start + at + batch.size() - start > max_bytes)
+                    || (end > start && at + batch.size() > max_bytes)
                 {
                     break;
                 }
+                expected = Some(batch.next_offset());
                 end = start + at + batch.size();
             }
             data.path = segment.log_path();

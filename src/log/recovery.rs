@@ -10,6 +10,7 @@ use parking_lot::{Mutex, RwLock};
 use super::index::SegmentIndex;
 use super::partition::{Log, Writer};
 use super::segment::{parse_stem, Segment, INDEX_SUFFIX, LOG_SUFFIX, TIME_INDEX_SUFFIX};
+use super::IndexChecksums;
 use crate::clock::Clock;
 use crate::config::TopicConfig;
 use crate::error::{Error, Result};
@@ -37,8 +38,9 @@ pub struct LogOptions {
     pub recovery_point: Option<i64>,
     /// From `log-start-offset-checkpoint`.
     pub log_start_offset: i64,
-    /// Whether the directory was closed cleanly (then nothing is scanned).
-    pub clean_shutdown: bool,
+    /// After a clean shutdown: the active segment's length recorded at close. When the file
+    /// still has exactly that length, nothing is scanned; otherwise the log is recovered.
+    pub clean_active_size: Option<u64>,
     /// How to treat damage before the recovery point.
     pub recovery_mode: RecoveryMode,
 }
@@ -46,8 +48,10 @@ pub struct LogOptions {
 /// What recovery did, for reporting.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RecoveryReport {
-    /// Bytes cut from torn tails.
+    /// Bytes of damaged or torn data cut from the end of the log.
     pub truncated_bytes: u64,
+    /// Preallocated (all-zero) space trimmed after the last batch.
+    pub preallocated_bytes: u64,
     /// Segments deleted because they followed a torn or corrupt point.
     pub deleted_segments: usize,
     /// Batches validated.
@@ -65,11 +69,13 @@ impl Log {
     ) -> Result<(Log, RecoveryReport)> {
         storage.create_dir_all(dir)?;
         let now = clock.now_ms();
+        let checksums = Arc::new(IndexChecksums::new(Arc::clone(&storage), dir));
         let bases = list_segments(&*storage, dir)?;
         let mut report = RecoveryReport::default();
         let segments = if bases.is_empty() {
             let first = Segment::create(
                 &storage,
+                &checksums,
                 dir,
                 options.log_start_offset,
                 config.segment_bytes as usize,
@@ -78,7 +84,16 @@ impl Log {
             storage.sync_dir(dir)?;
             (vec![Arc::new(first)], options.log_start_offset)
         } else {
-            load(&storage, dir, &bases, &config, &options, now, &mut report)?
+            load(
+                &storage,
+                &checksums,
+                dir,
+                &bases,
+                &config,
+                &options,
+                now,
+                &mut report,
+            )?
         };
         let (segments, end) = segments;
         let active = Arc::clone(segments.last().expect("a log has at least one segment"));
@@ -90,6 +105,7 @@ impl Log {
             name: options.name,
             dir: dir.to_path_buf(),
             storage,
+            checksums,
             clock,
             sync_every_append: AtomicBool::new(config.sync_every_append()),
             config: RwLock::new(config),
@@ -117,6 +133,7 @@ type Loaded = (Vec<Arc<Segment>>, i64);
 
 fn load(
     storage: &Arc<dyn Storage>,
+    checksums: &Arc<IndexChecksums>,
     dir: &Path,
     bases: &[i64],
     config: &TopicConfig,
@@ -143,23 +160,31 @@ fn load(
             ));
         }
     }
+    let clean = options.clean_active_size == Some(files[last].len() as u64);
     let trusted_end = options
         .recovery_point
-        .filter(|&rp| options.clean_shutdown && rp >= bases[last]);
+        .filter(|&rp| clean && rp >= bases[last]);
     if let Some(end) = trusted_end {
         let segments = files
             .into_iter()
             .zip(bases)
-            .map(|(file, &base)| Arc::new(Segment::from_file(storage, dir, base, file, None, now)))
+            .map(|(file, &base)| {
+                Arc::new(Segment::from_file(
+                    storage, checksums, dir, base, file, None, now,
+                ))
+            })
             .collect();
         return Ok((segments, end));
     }
-    recover(storage, dir, bases, files, config, options, now, report)
+    recover(
+        storage, checksums, dir, bases, files, config, options, now, report,
+    )
 }
 
 #[allow(clippy::too_many_arguments)]
 fn recover(
     storage: &Arc<dyn Storage>,
+    checksums: &Arc<IndexChecksums>,
     dir: &Path,
     bases: &[i64],
     mut files: Vec<AppendFile>,
@@ -192,7 +217,12 @@ fn recover(
                     "{why}; offset {end} is below the recovery point {recovery_point}, so this data had been synced"
                 )));
             }
-            report.truncated_bytes += (files[i].len() - position) as u64;
+            let cut = (files[i].len() - position) as u64;
+            if files[i].bytes()[position..].iter().all(|&b| b == 0) {
+                report.preallocated_bytes += cut;
+            } else {
+                report.truncated_bytes += cut;
+            }
             files[i].truncate(position as u64)?;
             keep = i + 1;
             break;
@@ -219,7 +249,7 @@ fn recover(
     for (i, file) in files.into_iter().enumerate() {
         file.sync()?;
         let index = indexes[i].take();
-        let segment = Segment::from_file(storage, dir, bases[i], file, index, now);
+        let segment = Segment::from_file(storage, checksums, dir, bases[i], file, index, now);
         if i >= first_unsafe && i < last {
             segment.write_index_files()?;
             segment.sync_index_files()?;

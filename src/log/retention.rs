@@ -63,6 +63,8 @@ impl Log {
         for segment in &removed {
             segment.remove_files()?;
         }
+        let bases: Vec<i64> = removed.iter().map(|s| s.base_offset()).collect();
+        self.checksums.remove(&bases);
         self.storage.sync_dir(&self.dir)
     }
 

@@ -9,6 +9,7 @@ use parking_lot::{
 };
 
 use super::index::SegmentIndex;
+use super::index_checksums::IndexChecksums;
 use crate::error::{Error, Result};
 use crate::record::{BatchError, RecordBatch};
 use crate::storage::{AppendFile, FileSlice, OpenMode, Storage};
@@ -48,6 +49,7 @@ pub struct Segment {
     log: Arc<AppendFile>,
     index: RwLock<IndexState>,
     storage: Arc<dyn Storage>,
+    checksums: Arc<IndexChecksums>,
     created_ms: i64,
 }
 
@@ -55,6 +57,7 @@ impl Segment {
     /// Creates an empty segment's files (the caller syncs the directory).
     pub fn create(
         storage: &Arc<dyn Storage>,
+        checksums: &Arc<IndexChecksums>,
         dir: &Path,
         base_offset: i64,
         capacity_bytes: usize,
@@ -71,6 +74,7 @@ impl Segment {
         let log = AppendFile::new(file, capacity_bytes, ALLOCATION_STEP_BYTES)?;
         Ok(Segment::from_parts(
             storage,
+            checksums,
             dir,
             base_offset,
             log,
@@ -94,6 +98,7 @@ impl Segment {
     /// Wraps an opened `.log`; `index` is `None` to load it lazily from the index files.
     pub fn from_file(
         storage: &Arc<dyn Storage>,
+        checksums: &Arc<IndexChecksums>,
         dir: &Path,
         base_offset: i64,
         log: AppendFile,
@@ -101,11 +106,12 @@ impl Segment {
         now_ms: i64,
     ) -> Segment {
         let state = index.map_or(IndexState::Unloaded, IndexState::Loaded);
-        Segment::from_parts(storage, dir, base_offset, log, state, now_ms)
+        Segment::from_parts(storage, checksums, dir, base_offset, log, state, now_ms)
     }
 
     fn from_parts(
         storage: &Arc<dyn Storage>,
+        checksums: &Arc<IndexChecksums>,
         dir: &Path,
         base_offset: i64,
         log: AppendFile,
@@ -118,6 +124,7 @@ impl Segment {
             log: Arc::new(log),
             index: RwLock::new(index),
             storage: Arc::clone(storage),
+            checksums: Arc::clone(checksums),
             created_ms,
         }
     }
@@ -207,6 +214,9 @@ impl Segment {
         };
         let offsets = read(INDEX_SUFFIX).map_err(|e| e.to_string())?;
         let times = read(TIME_INDEX_SUFFIX).map_err(|e| e.to_string())?;
+        if self.checksums.get(self.base_offset) != Some(IndexChecksums::compute(&offsets, &times)) {
+            return Err("index checksum is missing or does not match".into());
+        }
         let index = SegmentIndex::decode(&offsets, &times, self.size(), u32::MAX)?;
         if self.size() > 0 && index.times.is_empty() {
             return Err("time index has no final entry".into());
@@ -265,7 +275,8 @@ impl Segment {
             file.set_len(bytes.len() as u64)?;
             file.write_at(&[&bytes], 0)?;
         }
-        Ok(())
+        let crc = IndexChecksums::compute(&index.encode_offsets(), &index.encode_times());
+        self.checksums.set(self.base_offset, crc)
     }
 
     /// Syncs the index files (their data only matters once the segment is sealed).

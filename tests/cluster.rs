@@ -1,0 +1,618 @@
+//! The cluster's public API: topics and their rules, configs, appends and reads, offsets,
+//! locking, restarts, retention and time-based rolls under a mock clock, durability modes.
+
+mod common;
+
+use std::sync::Arc;
+
+use common::{batch, read_all};
+use kafkalite::{Clock, Cluster, Error, MockClock, NewTopic, OffsetSpec};
+
+fn mock_cluster(dir: &std::path::Path, clock: &MockClock) -> Cluster {
+    Cluster::builder()
+        .clock(Arc::new(clock.clone()))
+        .background(false)
+        .retention_check_interval_ms(1000)
+        .open(dir)
+        .unwrap()
+}
+
+#[test]
+fn topics_survive_a_restart_with_their_data_and_configs() {
+    let dir = tempfile::tempdir().unwrap();
+    let cluster = Cluster::open(dir.path()).unwrap();
+    cluster
+        .create_topic(NewTopic::new("orders", 3).config("retention.ms", "3600000"))
+        .unwrap();
+    cluster.create_topic(NewTopic::new("audit", 1)).unwrap();
+    for p in 0..3 {
+        cluster
+            .partition("orders", p)
+            .unwrap()
+            .append(&batch(0, 10, 50, 1))
+            .unwrap();
+    }
+    cluster.close().unwrap();
+
+    let cluster = Cluster::open(dir.path()).unwrap();
+    assert_eq!(cluster.list_topics().unwrap(), vec!["audit", "orders"]);
+    let description = cluster.describe_topic("orders").unwrap();
+    assert_eq!(description.partitions.len(), 3);
+    assert_eq!(
+        description.configs.get("retention.ms").map(String::as_str),
+        Some("3600000")
+    );
+    for p in description.partitions {
+        assert_eq!((p.log_start_offset, p.log_end_offset), (0, 10));
+    }
+    let records = read_all(&cluster.partition("orders", 2).unwrap());
+    assert_eq!(records.len(), 10);
+    assert_eq!(records[9].1, b"k9");
+}
+
+#[test]
+fn invalid_topics_and_partition_counts_are_rejected() {
+    let cluster = Cluster::temporary().unwrap();
+    for name in [
+        "",
+        ".",
+        "..",
+        "has space",
+        "slash/y",
+        &"x".repeat(250),
+        "__consumer_offsets",
+    ] {
+        let err = cluster.create_topic(NewTopic::new(name, 1)).unwrap_err();
+        assert!(matches!(err, Error::InvalidTopic(_)), "{name:?}: {err}");
+    }
+    for count in [0, -3, 10_001] {
+        let err = cluster.create_topic(NewTopic::new("t", count)).unwrap_err();
+        assert!(matches!(err, Error::InvalidPartitions(_)), "{count}: {err}");
+    }
+    let err = cluster
+        .create_topic(NewTopic::new("t", 1).replication_factor(3))
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidReplicationFactor(_)));
+    cluster.create_topic(NewTopic::new("a.b", 1)).unwrap();
+    let err = cluster.create_topic(NewTopic::new("a_b", 1)).unwrap_err();
+    assert!(
+        matches!(err, Error::InvalidTopic(ref m) if m.contains("collides")),
+        "{err}"
+    );
+    let err = cluster.create_topic(NewTopic::new("a.b", 1)).unwrap_err();
+    assert!(matches!(err, Error::TopicAlreadyExists(ref t) if t == "a.b"));
+    assert!(cluster.list_topics().unwrap() == vec!["a.b"]);
+}
+
+#[test]
+fn bad_configs_name_the_key_and_change_nothing() {
+    let cluster = Cluster::temporary().unwrap();
+    let err = cluster
+        .create_topic(NewTopic::new("t", 1).config("retention.mss", "1"))
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::InvalidConfig { ref key, ref suggestion, .. }
+        if key == "retention.mss" && suggestion.as_deref() == Some("retention.ms"))
+    );
+    let err = cluster
+        .create_topic(NewTopic::new("t", 1).config("segment.bytes", "lots"))
+        .unwrap_err();
+    assert!(err.to_string().contains("segment.bytes"), "{err}");
+    assert!(cluster.list_topics().unwrap().is_empty());
+
+    cluster.create_topic(NewTopic::new("t", 1)).unwrap();
+    let err = cluster
+        .alter_topic_config("t", &[("retention.ms", "5"), ("flush.ms", "x")], &[])
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidConfig { ref key, .. } if key == "flush.ms"));
+    assert!(
+        cluster.describe_topic("t").unwrap().configs.is_empty(),
+        "nothing applied"
+    );
+    cluster
+        .alter_topic_config("t", &[("retention.ms", "5")], &[])
+        .unwrap();
+    assert_eq!(cluster.topic_config("t").unwrap().retention_ms, 5);
+    cluster
+        .alter_topic_config("t", &[], &["retention.ms"])
+        .unwrap();
+    assert_eq!(cluster.topic_config("t").unwrap().retention_ms, 604_800_000);
+}
+
+#[test]
+fn oversized_batches_are_rejected_before_writing() {
+    let cluster = Cluster::temporary().unwrap();
+    cluster
+        .create_topic(
+            NewTopic::new("t", 1)
+                .config("max.message.bytes", "1000")
+                .config("segment.bytes", "5000"),
+        )
+        .unwrap();
+    let log = cluster.partition("t", 0).unwrap();
+    let err = log.append(&batch(0, 1, 2000, 1)).unwrap_err();
+    assert!(
+        matches!(err, Error::RecordTooLarge { max: 1000, .. }),
+        "{err}"
+    );
+    let mut many = Vec::new();
+    for i in 0..8 {
+        many.extend(batch(i * 10, 10, 60, 1));
+    }
+    let err = log.append(&many).unwrap_err();
+    assert!(
+        matches!(err, Error::RecordBatchTooLarge { max: 5000, .. }),
+        "{err}"
+    );
+    assert_eq!(log.log_end_offset(), 0);
+    let mut corrupt = batch(0, 2, 10, 1);
+    let last = corrupt.len() - 1;
+    corrupt[last] ^= 1;
+    assert!(matches!(log.append(&corrupt), Err(Error::CorruptRecord(_))));
+    assert!(matches!(log.append(&[]), Err(Error::CorruptRecord(_))));
+    assert_eq!(log.log_end_offset(), 0);
+}
+
+#[test]
+fn a_second_open_is_locked_until_close() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = Cluster::open(dir.path()).unwrap();
+    let err = Cluster::open(dir.path()).unwrap_err();
+    assert!(matches!(err, Error::Locked { .. }), "{err}");
+    let clone = first.clone();
+    first.close().unwrap();
+    assert!(matches!(clone.list_topics(), Err(Error::Closed)));
+    let again = Cluster::open(dir.path()).unwrap();
+    drop(again);
+    drop(clone);
+    Cluster::open(dir.path()).unwrap();
+}
+
+#[test]
+fn a_second_open_from_another_process_is_locked() {
+    let dir = tempfile::tempdir().unwrap();
+    let _cluster = Cluster::open(dir.path()).unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_kafkalite"))
+        .args([
+            "--data-dir",
+            dir.path().to_str().unwrap(),
+            "topics",
+            "--list",
+        ])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("locked"));
+}
+
+#[test]
+fn temporary_clusters_remove_their_directory() {
+    let cluster = Cluster::temporary().unwrap();
+    let dir = cluster.dir().to_path_buf();
+    cluster.create_topic(NewTopic::new("t", 2)).unwrap();
+    assert!(dir.join("t-1").is_dir());
+    drop(cluster);
+    assert!(!dir.exists());
+}
+
+#[test]
+fn partitions_only_grow() {
+    let cluster = Cluster::temporary().unwrap();
+    cluster.create_topic(NewTopic::new("t", 2)).unwrap();
+    let err = cluster.create_partitions("t", 2).unwrap_err();
+    assert!(matches!(err, Error::InvalidPartitions(ref m) if m.contains("already has 2")));
+    let err = cluster.create_partitions("t", 1).unwrap_err();
+    assert!(matches!(err, Error::InvalidPartitions(ref m) if m.contains("not be an increase")));
+    cluster.create_partitions("t", 5).unwrap();
+    cluster
+        .partition("t", 4)
+        .unwrap()
+        .append(&batch(0, 1, 1, 1))
+        .unwrap();
+    assert!(matches!(
+        cluster.partition("t", 5),
+        Err(Error::UnknownTopicOrPartition(_))
+    ));
+    assert!(matches!(
+        cluster.partition("t", -1),
+        Err(Error::UnknownTopicOrPartition(_))
+    ));
+    assert!(matches!(
+        cluster.create_partitions("nope", 3),
+        Err(Error::UnknownTopicOrPartition(_))
+    ));
+}
+
+#[test]
+fn deleted_topics_are_gone_after_restart_and_can_be_recreated_empty() {
+    let dir = tempfile::tempdir().unwrap();
+    let cluster = Cluster::open(dir.path()).unwrap();
+    cluster.create_topic(NewTopic::new("t", 2)).unwrap();
+    cluster
+        .partition("t", 0)
+        .unwrap()
+        .append(&batch(0, 5, 10, 1))
+        .unwrap();
+    cluster.delete_topic("t").unwrap();
+    assert!(matches!(
+        cluster.delete_topic("t"),
+        Err(Error::UnknownTopicOrPartition(_))
+    ));
+    assert!(!dir.path().join("t-0").exists());
+    cluster.close().unwrap();
+    let cluster = Cluster::open(dir.path()).unwrap();
+    assert!(cluster.list_topics().unwrap().is_empty());
+    cluster.create_topic(NewTopic::new("t", 1)).unwrap();
+    assert_eq!(cluster.partition("t", 0).unwrap().log_end_offset(), 0);
+}
+
+#[test]
+fn reads_respect_bounds_and_byte_limits() {
+    let cluster = Cluster::temporary().unwrap();
+    cluster.create_topic(NewTopic::new("t", 1)).unwrap();
+    let log = cluster.partition("t", 0).unwrap();
+    for i in 0..10 {
+        log.append(&batch(i * 10, 10, 100, 1)).unwrap();
+    }
+    let one = log.read(35, 1).unwrap();
+    let batches: Vec<_> = one.batches().map(Result::unwrap).collect();
+    assert_eq!(
+        batches.len(),
+        1,
+        "at least one whole batch even when over the limit"
+    );
+    assert_eq!(
+        (batches[0].base_offset(), batches[0].last_offset()),
+        (30, 39)
+    );
+    let all = log.read(0, 1 << 20).unwrap();
+    assert_eq!(all.batches().count(), 10);
+    assert!(log.read(100, 100).unwrap().is_empty());
+    assert!(matches!(
+        log.read(101, 100),
+        Err(Error::OffsetOutOfRange { log_end: 100, .. })
+    ));
+    assert!(matches!(
+        log.read(-1, 100),
+        Err(Error::OffsetOutOfRange { .. })
+    ));
+}
+
+#[test]
+fn list_offsets_by_time() {
+    let cluster = Cluster::temporary().unwrap();
+    cluster
+        .create_topic(NewTopic::new("t", 1).config("index.interval.bytes", "100"))
+        .unwrap();
+    let log = cluster.partition("t", 0).unwrap();
+    for i in 0..20 {
+        log.append(&batch(i * 5, 5, 30, 1000 + i as i64 * 10))
+            .unwrap();
+    }
+    assert_eq!(
+        cluster.list_offset("t", 0, OffsetSpec::Earliest).unwrap(),
+        Some(0)
+    );
+    assert_eq!(
+        cluster.list_offset("t", 0, OffsetSpec::Latest).unwrap(),
+        Some(100)
+    );
+    assert_eq!(
+        cluster
+            .list_offset("t", 0, OffsetSpec::ForTimestamp(0))
+            .unwrap(),
+        Some(0)
+    );
+    assert_eq!(
+        cluster
+            .list_offset("t", 0, OffsetSpec::ForTimestamp(1055))
+            .unwrap(),
+        Some(30)
+    );
+    assert_eq!(
+        cluster
+            .list_offset("t", 0, OffsetSpec::ForTimestamp(1060))
+            .unwrap(),
+        Some(30)
+    );
+    assert_eq!(
+        cluster
+            .list_offset("t", 0, OffsetSpec::ForTimestamp(1190))
+            .unwrap(),
+        Some(95)
+    );
+    assert_eq!(
+        cluster
+            .list_offset("t", 0, OffsetSpec::ForTimestamp(1191))
+            .unwrap(),
+        None
+    );
+}
+
+#[test]
+fn retention_by_time_deletes_old_segments_under_a_mock_clock() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = MockClock::new(1_000_000);
+    let cluster = mock_cluster(dir.path(), &clock);
+    cluster
+        .create_topic(
+            NewTopic::new("t", 1)
+                .config("segment.bytes", "2000")
+                .config("retention.ms", "10000"),
+        )
+        .unwrap();
+    let log = cluster.partition("t", 0).unwrap();
+    for i in 0..10 {
+        log.append(&batch(i * 5, 5, 100, clock.now_ms() + i as i64 * 1000))
+            .unwrap();
+    }
+    let segments = log.segments().len();
+    assert!(segments >= 4, "{segments} segments");
+    let held = log.read(0, 100).unwrap();
+    // The first segment's newest record is at +2s: 10.5 s later it is past retention.ms, the
+    // second (newest at +5s) is not.
+    clock.advance_ms(12_500);
+    cluster.run_maintenance().unwrap();
+    let remaining = log.segments();
+    assert!(
+        remaining.len() < segments && remaining.len() > 1,
+        "{remaining:?}"
+    );
+    assert_eq!(log.log_start_offset(), remaining[0].base_offset);
+    assert!(matches!(
+        log.read(0, 100),
+        Err(Error::OffsetOutOfRange { .. })
+    ));
+    assert_eq!(
+        held.batches().next().unwrap().unwrap().base_offset(),
+        0,
+        "a reader keeps its bytes"
+    );
+    clock.advance_ms(1_000_000);
+    cluster.run_maintenance().unwrap();
+    assert_eq!(log.segments().len(), 1, "never the active segment");
+    assert_eq!(log.log_end_offset(), 50);
+    cluster.close().unwrap();
+    let cluster = mock_cluster(dir.path(), &clock);
+    assert_eq!(
+        cluster.partition("t", 0).unwrap().log_start_offset(),
+        log.log_start_offset()
+    );
+}
+
+#[test]
+fn retention_by_bytes_keeps_the_newest_segments() {
+    let clock = MockClock::new(0);
+    let cluster = Cluster::builder()
+        .clock(Arc::new(clock.clone()))
+        .background(false)
+        .temporary()
+        .unwrap();
+    cluster
+        .create_topic(
+            NewTopic::new("t", 1)
+                .config("segment.bytes", "1000")
+                .config("retention.bytes", "2500")
+                .config("retention.ms", "-1"),
+        )
+        .unwrap();
+    let log = cluster.partition("t", 0).unwrap();
+    for i in 0..30 {
+        log.append(&batch(i, 1, 200, 0)).unwrap();
+    }
+    let before = log.size_bytes();
+    cluster.apply_retention().unwrap();
+    let after = log.size_bytes();
+    assert!(before > 2500 && after < before, "{before} -> {after}");
+    let sealed: u64 = log
+        .segments()
+        .iter()
+        .rev()
+        .skip(1)
+        .map(|s| s.size_bytes)
+        .sum();
+    assert!(
+        after - log.segments()[0].size_bytes < 2500,
+        "no segment deleted that was needed"
+    );
+    assert!(sealed > 0);
+    let records = read_all(&log);
+    assert_eq!(records.last().unwrap().0, 29);
+    assert_eq!(records[0].0, log.log_start_offset());
+}
+
+#[test]
+fn delete_records_advances_the_start_and_survives_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let cluster = Cluster::open(dir.path()).unwrap();
+    cluster
+        .create_topic(NewTopic::new("t", 1).config("segment.bytes", "1000"))
+        .unwrap();
+    let log = cluster.partition("t", 0).unwrap();
+    let now = cluster.clock().now_ms();
+    for i in 0..20 {
+        log.append(&batch(i, 1, 100, now)).unwrap();
+    }
+    assert_eq!(cluster.delete_records("t", 0, 12).unwrap(), 12);
+    assert!(matches!(
+        cluster.delete_records("t", 0, 21),
+        Err(Error::OffsetOutOfRange { .. })
+    ));
+    assert!(log.segments()[0].base_offset <= 12);
+    assert_eq!(read_all(&log)[0].0, 12);
+    drop(log);
+    drop(cluster);
+    let cluster = Cluster::open(dir.path()).unwrap();
+    let log = cluster.partition("t", 0).unwrap();
+    assert_eq!(log.log_start_offset(), 12);
+    assert_eq!(read_all(&log).len(), 8);
+}
+
+#[test]
+fn segment_ms_rolls_by_record_time() {
+    let clock = MockClock::new(0);
+    let cluster = Cluster::builder()
+        .clock(Arc::new(clock.clone()))
+        .background(false)
+        .temporary()
+        .unwrap();
+    cluster
+        .create_topic(NewTopic::new("t", 1).config("segment.ms", "1000"))
+        .unwrap();
+    let log = cluster.partition("t", 0).unwrap();
+    log.append(&batch(0, 1, 10, 5_000)).unwrap();
+    log.append(&batch(1, 1, 10, 5_900)).unwrap();
+    assert_eq!(log.segments().len(), 1);
+    log.append(&batch(2, 1, 10, 6_001)).unwrap();
+    assert_eq!(
+        log.segments()
+            .iter()
+            .map(|s| s.base_offset)
+            .collect::<Vec<_>>(),
+        vec![0, 2]
+    );
+}
+
+#[test]
+fn log_append_time_stamps_the_clock() {
+    let clock = MockClock::new(777_000);
+    let cluster = Cluster::builder()
+        .clock(Arc::new(clock.clone()))
+        .background(false)
+        .temporary()
+        .unwrap();
+    cluster
+        .create_topic(NewTopic::new("t", 1).config("message.timestamp.type", "LogAppendTime"))
+        .unwrap();
+    let log = cluster.partition("t", 0).unwrap();
+    let info = log.append(&batch(0, 3, 10, 5)).unwrap();
+    assert_eq!(info.log_append_time, Some(777_000));
+    let data = log.read(0, 1000).unwrap();
+    let batch = data.batches().next().unwrap().unwrap();
+    assert!(batch.is_valid(), "CRC recomputed");
+    assert_eq!(batch.max_timestamp(), 777_000);
+    let records = batch.records().unwrap();
+    assert!(records.iter().all(|r| r.unwrap().timestamp == 777_000));
+}
+
+#[test]
+fn durability_modes_move_the_durable_offset() {
+    let clock = MockClock::new(0);
+    let cluster = Cluster::builder()
+        .clock(Arc::new(clock.clone()))
+        .background(false)
+        .temporary()
+        .unwrap();
+    cluster.create_topic(NewTopic::new("cache", 1)).unwrap();
+    cluster
+        .create_topic(NewTopic::new("every", 1).config("flush.messages", "1"))
+        .unwrap();
+    cluster
+        .create_topic(NewTopic::new("count", 1).config("flush.messages", "10"))
+        .unwrap();
+    cluster
+        .create_topic(NewTopic::new("timed", 1).config("flush.ms", "500"))
+        .unwrap();
+    let log = |t| cluster.partition(t, 0).unwrap();
+
+    log("cache").append(&batch(0, 5, 10, 1)).unwrap();
+    assert_eq!(log("cache").durable_offset(), 0, "page cache: not synced");
+    assert_eq!(log("cache").high_watermark(), 5);
+
+    log("every").append(&batch(0, 5, 10, 1)).unwrap();
+    assert_eq!(log("every").durable_offset(), 5, "synced before returning");
+    assert_eq!(log("every").high_watermark(), 5);
+
+    log("count").append(&batch(0, 6, 10, 1)).unwrap();
+    assert_eq!(log("count").durable_offset(), 0);
+    log("count").append(&batch(6, 6, 10, 1)).unwrap();
+    assert_eq!(log("count").durable_offset(), 12, "flush.messages reached");
+
+    log("timed").append(&batch(0, 3, 10, 1)).unwrap();
+    cluster.run_maintenance().unwrap();
+    assert_eq!(log("timed").durable_offset(), 0);
+    clock.advance_ms(500);
+    cluster.run_maintenance().unwrap();
+    assert_eq!(log("timed").durable_offset(), 3, "flush.ms passed");
+}
+
+#[test]
+fn group_commit_covers_concurrent_appenders() {
+    let cluster = Cluster::temporary().unwrap();
+    cluster
+        .create_topic(NewTopic::new("t", 1).config("flush.messages", "1"))
+        .unwrap();
+    let log = cluster.partition("t", 0).unwrap();
+    let threads: Vec<_> = (0..4)
+        .map(|t| {
+            let log = Arc::clone(&log);
+            std::thread::spawn(move || {
+                for i in 0..25 {
+                    let info = log.append(&batch(t * 100 + i, 1, 10, 1)).unwrap();
+                    assert!(
+                        log.durable_offset() > info.last_offset,
+                        "acknowledged only once durable"
+                    );
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    assert_eq!(log.durable_offset(), 100);
+    assert_eq!(read_all(&log).len(), 100);
+}
+
+#[test]
+fn readers_run_while_a_writer_appends() {
+    let cluster = Cluster::temporary().unwrap();
+    cluster
+        .create_topic(NewTopic::new("t", 1).config("segment.bytes", "20000"))
+        .unwrap();
+    let log = cluster.partition("t", 0).unwrap();
+    let writer = {
+        let log = Arc::clone(&log);
+        std::thread::spawn(move || {
+            for i in 0..300 {
+                log.append(&batch(i * 3, 3, 60, 1)).unwrap();
+            }
+        })
+    };
+    let mut seen = 0;
+    while seen < 900 {
+        if seen < log.high_watermark() {
+            let data = log.read(seen, 4096).unwrap();
+            for batch in data.batches() {
+                let batch = batch.unwrap();
+                assert_eq!(batch.base_offset(), seen, "contiguous, in order");
+                let records = batch.records().unwrap();
+                for record in records.iter() {
+                    let record = record.unwrap();
+                    assert_eq!(
+                        record.key.unwrap(),
+                        format!("k{}", record.offset).as_bytes()
+                    );
+                }
+                seen = batch.next_offset();
+            }
+        } else {
+            std::thread::yield_now();
+        }
+    }
+    writer.join().unwrap();
+}
+
+#[test]
+fn closed_clusters_refuse_work() {
+    let cluster = Cluster::temporary().unwrap();
+    cluster.create_topic(NewTopic::new("t", 1)).unwrap();
+    let log = cluster.partition("t", 0).unwrap();
+    cluster.close().unwrap();
+    assert!(matches!(log.append(&batch(0, 1, 1, 1)), Err(Error::Closed)));
+    assert!(matches!(
+        cluster.create_topic(NewTopic::new("u", 1)),
+        Err(Error::Closed)
+    ));
+    assert!(matches!(cluster.partition("t", 0), Err(Error::Closed)));
+}

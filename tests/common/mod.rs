@@ -1,0 +1,52 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use kafkalite::{BatchBuilder, Header};
+
+/// A batch of `count` records with keys `k<first+i>` and values of `value_bytes` bytes, all
+/// stamped `timestamp`.
+pub fn batch(first: usize, count: usize, value_bytes: usize, timestamp: i64) -> Vec<u8> {
+    let mut builder = BatchBuilder::new();
+    for i in first..first + count {
+        let key = format!("k{i}");
+        let mut value = format!("v{i}-").into_bytes();
+        value.resize(value_bytes.max(value.len()), b'.');
+        let header = Header {
+            key: b"n",
+            value: Some(key.as_bytes()),
+        };
+        builder
+            .append(timestamp, Some(key.as_bytes()), Some(&value), &[header])
+            .unwrap();
+    }
+    builder.build().unwrap()
+}
+
+/// Every record (offset, key, value) readable from `log` between its start and high watermark.
+pub fn read_all(log: &kafkalite::Log) -> Vec<(i64, Vec<u8>, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut offset = log.log_start_offset();
+    while offset < log.high_watermark() {
+        let data = log.read(offset, 64 * 1024).unwrap();
+        assert!(
+            !data.is_empty(),
+            "no data at {offset} below the high watermark"
+        );
+        for batch in data.batches() {
+            let batch = batch.unwrap();
+            let records = batch.records().unwrap();
+            for record in records.iter() {
+                let record = record.unwrap();
+                if record.offset >= offset {
+                    out.push((
+                        record.offset,
+                        record.key.unwrap_or_default().to_vec(),
+                        record.value.unwrap_or_default().to_vec(),
+                    ));
+                }
+            }
+            offset = batch.next_offset();
+        }
+    }
+    out
+}
