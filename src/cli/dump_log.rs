@@ -29,16 +29,19 @@ pub struct DumpLogArgs {
 pub fn run(args: &DumpLogArgs, out: &mut dyn Write) -> CliResult {
     for file in &args.files {
         let path = Path::new(file);
-        writeln!(out, "Dumping {file}")?;
-        let bytes = read(path)?;
         let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
         let base: i64 = kafkalite::log::parse_stem(stem)
             .ok_or_else(|| format!("{file}: the file name is not a 20-digit base offset"))?;
-        match path.extension().and_then(|e| e.to_str()) {
-            Some("log") => dump_segment(&bytes, base, file, args, out)?,
-            Some("index") => dump_index(&bytes, base, out)?,
-            Some("timeindex") => dump_time_index(&bytes, base, out)?,
-            _ => return Err(format!("{file}: expected a .log, .index or .timeindex file").into()),
+        let extension = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+        if !["log", "index", "timeindex"].contains(&extension) {
+            return Err(format!("{file}: expected a .log, .index or .timeindex file").into());
+        }
+        writeln!(out, "Dumping {file}")?;
+        let bytes = read(path)?;
+        match extension {
+            "log" => dump_segment(&bytes, base, file, args, out)?,
+            "index" => dump_index(&bytes, base, out)?,
+            _ => dump_time_index(&bytes, base, out)?,
         }
     }
     Ok(())

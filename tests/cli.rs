@@ -1,0 +1,328 @@
+//! The `kafkalite` binary: kafka-topics, kafka-dump-log and kafka-get-offsets behaviour and
+//! output layout, errors on stderr with a non-zero exit status, and the demo.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use kafkalite::{Cluster, NewTopic};
+
+fn run(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_kafkalite"))
+        .arg("--data-dir")
+        .arg(dir)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn ok(dir: &Path, args: &[&str]) -> String {
+    let output = run(dir, args);
+    assert!(
+        output.status.success(),
+        "{args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+fn fails(dir: &Path, args: &[&str]) -> String {
+    let output = run(dir, args);
+    assert!(!output.status.success(), "{args:?} should fail");
+    assert!(output.stdout.is_empty() || !String::from_utf8_lossy(&output.stdout).contains("Error"));
+    String::from_utf8(output.stderr).unwrap()
+}
+
+#[test]
+fn topics_create_list_describe_alter_delete() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    assert_eq!(
+        ok(
+            d,
+            &[
+                "topics",
+                "--create",
+                "--topic",
+                "orders",
+                "--partitions",
+                "2",
+                "--config",
+                "retention.ms=1000"
+            ]
+        ),
+        "Created topic orders.\n"
+    );
+    let out = ok(
+        d,
+        &["topics", "--create", "--topic", "a.b", "--partitions", "1"],
+    );
+    assert!(
+        out.starts_with("WARNING: Due to limitations in metric names"),
+        "{out}"
+    );
+    assert!(fails(
+        d,
+        &[
+            "topics",
+            "--create",
+            "--topic",
+            "orders",
+            "--partitions",
+            "2"
+        ]
+    )
+    .contains("already exists"));
+    ok(
+        d,
+        &[
+            "topics",
+            "--create",
+            "--topic",
+            "orders",
+            "--partitions",
+            "2",
+            "--if-not-exists",
+        ],
+    );
+    assert_eq!(ok(d, &["topics", "--list"]), "a.b\norders\n");
+
+    let describe = ok(d, &["topics", "--describe", "--topic", "orders"]);
+    let lines: Vec<&str> = describe.lines().collect();
+    assert_eq!(lines.len(), 3);
+    assert!(
+        lines[0].starts_with("Topic: orders\tTopicId: "),
+        "{}",
+        lines[0]
+    );
+    assert!(
+        lines[0].ends_with("\tPartitionCount: 2\tReplicationFactor: 1\tConfigs: retention.ms=1000"),
+        "{}",
+        lines[0]
+    );
+    assert_eq!(lines[1], "\tTopic: orders\tPartition: 0\tLeader: 0\tReplicas: 0\tIsr: 0\tLogStartOffset: 0\tLogEndOffset: 0");
+
+    ok(
+        d,
+        &[
+            "topics",
+            "--alter",
+            "--topic",
+            "orders",
+            "--partitions",
+            "4",
+        ],
+    );
+    assert!(ok(d, &["topics", "--describe", "--topic", "orders"]).contains("PartitionCount: 4"));
+    assert!(fails(
+        d,
+        &[
+            "topics",
+            "--alter",
+            "--topic",
+            "orders",
+            "--partitions",
+            "3"
+        ]
+    )
+    .contains("not be an increase"));
+
+    ok(d, &["topics", "--delete", "--topic", "orders"]);
+    assert!(fails(d, &["topics", "--delete", "--topic", "orders"]).contains("does not exist"));
+    ok(
+        d,
+        &["topics", "--delete", "--topic", "orders", "--if-exists"],
+    );
+    assert_eq!(ok(d, &["topics", "--list"]), "a.b\n");
+}
+
+#[test]
+fn topic_errors_name_what_is_wrong() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    assert!(fails(
+        d,
+        &[
+            "topics",
+            "--create",
+            "--topic",
+            "bad name",
+            "--partitions",
+            "1"
+        ]
+    )
+    .contains("invalid topic"));
+    assert!(fails(
+        d,
+        &["topics", "--create", "--topic", "t", "--partitions", "0"]
+    )
+    .contains("at least 1"));
+    assert!(fails(
+        d,
+        &["topics", "--create", "--topic", "t", "--partitions", "-2"]
+    )
+    .contains("at least 1"));
+    assert!(fails(
+        d,
+        &[
+            "topics",
+            "--create",
+            "--topic",
+            "t",
+            "--partitions",
+            "1",
+            "--config",
+            "segment.byte=5"
+        ]
+    )
+    .contains("did you mean 'segment.bytes'"));
+    assert!(fails(
+        d,
+        &[
+            "topics",
+            "--create",
+            "--topic",
+            "t",
+            "--partitions",
+            "1",
+            "--config",
+            "retention.ms=soon"
+        ]
+    )
+    .contains("retention.ms"));
+    assert!(fails(d, &["topics", "--create", "--topic", "t"]).contains("--partitions"));
+    assert!(fails(
+        d,
+        &[
+            "topics",
+            "--create",
+            "--topic",
+            "t",
+            "--partitions",
+            "1",
+            "--replication-factor",
+            "3"
+        ]
+    )
+    .contains("replication factor"));
+    assert!(fails(d, &["topics", "--describe", "--topic", "nope"]).contains("does not exist"));
+    assert!(!fails(d, &["topics"]).is_empty(), "an action is required");
+}
+
+fn populated(dir: &Path) {
+    let cluster = Cluster::open(dir).unwrap();
+    cluster
+        .create_topic(NewTopic::new("t", 2).config("index.interval.bytes", "10"))
+        .unwrap();
+    for i in 0..4 {
+        let log = cluster.partition("t", i % 2).unwrap();
+        log.append(&common::batch(i as usize * 3, 3, 5, 1000 + i as i64 * 100))
+            .unwrap();
+    }
+    cluster.close().unwrap();
+}
+
+#[test]
+fn get_offsets_by_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    populated(d);
+    assert_eq!(ok(d, &["get-offsets", "--topic", "t"]), "t:0:6\nt:1:6\n");
+    assert_eq!(
+        ok(d, &["get-offsets", "--topic", "t", "--time", "-2"]),
+        "t:0:0\nt:1:0\n"
+    );
+    assert_eq!(
+        ok(d, &["get-offsets", "--topic", "t", "--time", "1150"]),
+        "t:0:3\nt:1:3\n"
+    );
+    assert_eq!(
+        ok(
+            d,
+            &[
+                "get-offsets",
+                "--topic",
+                "t",
+                "--time",
+                "1250",
+                "--partitions",
+                "1"
+            ]
+        ),
+        "t:1:3\n"
+    );
+    assert_eq!(
+        ok(d, &["get-offsets", "--topic", "t", "--time", "5000"]),
+        "",
+        "no record that late"
+    );
+    assert!(fails(d, &["get-offsets", "--topic", "t", "--time", "yesterday"]).contains("--time"));
+    assert!(fails(d, &["get-offsets", "--topic", "missing"]).contains("does not exist"));
+}
+
+#[test]
+fn dump_log_prints_batches_records_and_indexes() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    populated(d);
+    let segment = d.join("t-0/00000000000000000000.log");
+    let file = segment.to_str().unwrap();
+    let out = ok(d, &["dump-log", "--files", file]);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], format!("Dumping {file}"));
+    assert_eq!(lines[1], "Log starting offset: 0");
+    assert!(lines[2].starts_with("baseOffset: 0 lastOffset: 2 count: 3 baseSequence: -1 lastSequence: -1 producerId: -1 producerEpoch: -1 partitionLeaderEpoch: 0 isTransactional: false isControl: false deleteHorizonMs: OptionalLong.empty position: 0 CreateTime: 1000 size: "), "{}", lines[2]);
+    assert!(
+        lines[2].ends_with("isvalid: true")
+            && lines[2].contains("magic: 2 compresscodec: none crc: ")
+    );
+    assert_eq!(
+        lines.len(),
+        4,
+        "two batches, no records without --print-data-log"
+    );
+
+    let out = ok(d, &["dump-log", "--files", file, "--print-data-log"]);
+    assert!(out.contains("| offset: 0 CreateTime: 1000 keySize: 2 valueSize: 5 sequence: -1 headerKeys: [n] key: k0 payload: v0-.."), "{out}");
+    assert_eq!(
+        out.lines().filter(|l| l.starts_with("| offset:")).count(),
+        6
+    );
+
+    let mut bytes = std::fs::read(&segment).unwrap();
+    bytes.extend_from_slice(b"junk!");
+    std::fs::write(&segment, bytes).unwrap();
+    assert!(ok(d, &["dump-log", "--files", file])
+        .ends_with(&format!("Found 5 invalid bytes at the end of {file}\n")));
+
+    let index = d.join("t-0/00000000000000000000.index");
+    let timeindex = d.join("t-0/00000000000000000000.timeindex");
+    let files = format!("{},{}", index.display(), timeindex.display());
+    let out = ok(d, &["dump-log", "--files", &files]);
+    assert!(out.contains("offset: 5 position: "), "{out}");
+    assert!(out.contains("timestamp: 1200 offset: 5"), "{out}");
+
+    assert!(fails(
+        d,
+        &[
+            "dump-log",
+            "--files",
+            "/nonexistent/00000000000000000000.log"
+        ]
+    )
+    .contains("No such file"));
+    assert!(fails(d, &["dump-log", "--files", "notes.txt"]).contains("20-digit"));
+}
+
+#[test]
+fn the_demo_runs_twice_in_the_same_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().join("data");
+    for _ in 0..2 {
+        let out = ok(&d, &["demo"]);
+        assert!(out.contains("offsets survived"), "{out}");
+        assert!(out.contains("log start offset is now 500"), "{out}");
+        assert!(out.contains("out of range [500, 1000]"), "{out}");
+    }
+}

@@ -1,0 +1,273 @@
+//! Property test: a partition log behaves like a `Vec` of records plus a log start offset,
+//! through appends, reads (in and out of range), rolls, syncs, `delete_records`, retention under
+//! a mock clock, timestamp lookups, clean close/reopen and crash-reopen (no close: what kill -9
+//! leaves, since the page cache survives a process crash). Set PROPTEST_CASES to run more.
+
+use std::sync::Arc;
+
+use kafkalite::log::{LogOptions, RecoveryMode};
+use kafkalite::storage::RealStorage;
+use kafkalite::{BatchBuilder, Clock, Error, Log, MockClock, TopicConfig};
+use proptest::prelude::*;
+
+#[derive(Debug, Clone)]
+enum Op {
+    /// Batches of (key length, value length) records, at the clock time plus a jitter.
+    Append(Vec<Vec<(usize, usize)>>, i64),
+    Read(u16, u16),
+    Roll,
+    Sync,
+    DeleteRecords(u16),
+    AdvanceClock(i64),
+    Retention,
+    Lookup(i64),
+    CloseReopen,
+    CrashReopen,
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    let record = (0usize..12, 0usize..200);
+    let batch = proptest::collection::vec(record, 1..6);
+    prop_oneof![
+        6 => (proptest::collection::vec(batch, 1..4), 0i64..50).prop_map(|(b, j)| Op::Append(b, j)),
+        4 => (any::<u16>(), any::<u16>()).prop_map(|(o, m)| Op::Read(o, m)),
+        1 => Just(Op::Roll),
+        1 => Just(Op::Sync),
+        1 => any::<u16>().prop_map(Op::DeleteRecords),
+        1 => (0i64..8_000).prop_map(Op::AdvanceClock),
+        1 => Just(Op::Retention),
+        2 => (-10i64..20_000).prop_map(Op::Lookup),
+        1 => Just(Op::CloseReopen),
+        1 => Just(Op::CrashReopen),
+    ]
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct Rec {
+    offset: i64,
+    timestamp: i64,
+    key: Vec<u8>,
+    value: Vec<u8>,
+}
+
+struct Harness {
+    dir: tempfile::TempDir,
+    clock: MockClock,
+    config: Arc<TopicConfig>,
+    log: Option<Log>,
+    model: Vec<Rec>,
+    log_start: i64,
+}
+
+impl Harness {
+    fn new(retention_ms: i64) -> Self {
+        let config = TopicConfig::from_overrides([
+            ("segment.bytes", "1500"),
+            ("index.interval.bytes", "200"),
+            ("retention.ms", &retention_ms.to_string()),
+        ])
+        .unwrap();
+        let mut h = Harness {
+            dir: tempfile::tempdir().unwrap(),
+            clock: MockClock::new(10_000),
+            config: Arc::new(config),
+            log: None,
+            model: Vec::new(),
+            log_start: 0,
+        };
+        h.open(None, None);
+        h
+    }
+
+    fn log(&self) -> &Log {
+        self.log.as_ref().unwrap()
+    }
+
+    fn open(&mut self, recovery_point: Option<i64>, clean_active_size: Option<u64>) {
+        let options = LogOptions {
+            name: "t-0".into(),
+            recovery_point,
+            log_start_offset: self.log_start,
+            clean_active_size,
+            recovery_mode: RecoveryMode::TolerateCorruptTail,
+        };
+        let (log, _) = Log::open(
+            Arc::new(RealStorage),
+            self.dir.path(),
+            Arc::clone(&self.config),
+            Arc::new(self.clock.clone()),
+            options,
+        )
+        .unwrap();
+        self.log = Some(log);
+    }
+
+    fn end(&self) -> i64 {
+        self.model
+            .last()
+            .map_or(self.log_start, |r| r.offset + 1)
+            .max(self.log_start)
+    }
+
+    fn apply(&mut self, op: &Op) -> Result<(), TestCaseError> {
+        match op {
+            Op::Append(batches, jitter) => {
+                let mut bytes = Vec::new();
+                let mut pending = Vec::new();
+                let mut next = self.end();
+                for (b, batch) in batches.iter().enumerate() {
+                    let mut builder = BatchBuilder::new();
+                    for (i, &(key_len, value_len)) in batch.iter().enumerate() {
+                        let timestamp = self.clock.now_ms() + jitter + (b * 7 + i) as i64;
+                        let key = vec![b'k'; key_len];
+                        let value: Vec<u8> =
+                            (0..value_len).map(|j| (next as usize + j) as u8).collect();
+                        builder
+                            .append(timestamp, Some(&key), Some(&value), &[])
+                            .unwrap();
+                        pending.push(Rec {
+                            offset: next,
+                            timestamp,
+                            key,
+                            value,
+                        });
+                        next += 1;
+                    }
+                    bytes.extend(builder.build().unwrap());
+                }
+                if bytes.len() as u64 > self.config.segment_bytes {
+                    let result = self.log().append(&bytes);
+                    prop_assert!(
+                        matches!(result, Err(Error::RecordBatchTooLarge { .. })),
+                        "{result:?}"
+                    );
+                    return Ok(());
+                }
+                let info = self.log().append(&bytes).unwrap();
+                prop_assert_eq!(info.first_offset, self.end());
+                prop_assert_eq!(info.last_offset, next - 1);
+                self.model.extend(pending);
+            }
+            Op::Read(at, max_bytes) => {
+                let span = (self.end() - self.log_start + 3) as i64;
+                let offset = self.log_start - 1 + (*at as i64 % span);
+                let result = self.log().read(offset, *max_bytes as usize);
+                if offset < self.log_start || offset > self.end() {
+                    prop_assert!(
+                        matches!(result, Err(Error::OffsetOutOfRange { .. })),
+                        "{offset}: {result:?}"
+                    );
+                } else if offset == self.end() {
+                    prop_assert!(result.unwrap().is_empty());
+                } else {
+                    let data = result.unwrap();
+                    let mut got = Vec::new();
+                    for batch in data.batches() {
+                        let batch = batch.unwrap();
+                        let records = batch.records().unwrap();
+                        for r in records.iter() {
+                            let r = r.unwrap();
+                            if r.offset >= offset {
+                                got.push(Rec {
+                                    offset: r.offset,
+                                    timestamp: r.timestamp,
+                                    key: r.key.unwrap().to_vec(),
+                                    value: r.value.unwrap().to_vec(),
+                                });
+                            }
+                        }
+                    }
+                    let from = (offset - self.model[0].offset) as usize;
+                    prop_assert!(!got.is_empty(), "read at {} returned nothing", offset);
+                    prop_assert_eq!(&got[..], &self.model[from..from + got.len()]);
+                }
+            }
+            Op::Roll => self.log().roll().unwrap(),
+            Op::Sync => {
+                self.log().sync().unwrap();
+                prop_assert_eq!(self.log().durable_offset(), self.end());
+            }
+            Op::DeleteRecords(at) => {
+                let offset = self.log_start + (*at as i64 % (self.end() - self.log_start + 1));
+                let start = self.log().delete_records(offset).unwrap();
+                prop_assert_eq!(start, offset.max(self.log_start));
+                self.log_start = start;
+            }
+            Op::AdvanceClock(ms) => self.clock.advance_ms(*ms),
+            Op::Retention => {
+                let before = self.log_start;
+                let segments_before = self.log().segments();
+                self.log().apply_retention().unwrap();
+                let after = self.log().log_start_offset();
+                prop_assert!(after >= before && after <= self.end());
+                let segments = self.log().segments();
+                prop_assert_eq!(
+                    segments.last(),
+                    segments_before.last(),
+                    "the active segment stays"
+                );
+                if after > before {
+                    prop_assert_eq!(after, segments[0].base_offset, "whole segments only");
+                }
+                self.log_start = after;
+            }
+            Op::Lookup(delta) => {
+                let target = self.clock.now_ms() - 10_000 + delta;
+                let expected = self
+                    .model
+                    .iter()
+                    .find(|r| r.offset >= self.log_start && r.timestamp >= target)
+                    .map(|r| (r.offset, r.timestamp));
+                prop_assert_eq!(
+                    self.log().offset_for_timestamp(target).unwrap(),
+                    expected,
+                    "target {}",
+                    target
+                );
+            }
+            Op::CloseReopen => {
+                let log = self.log.take().unwrap();
+                log.close().unwrap();
+                let size = log.active_segment_size();
+                let end = log.log_end_offset();
+                drop(log);
+                self.open(Some(end), Some(size));
+            }
+            Op::CrashReopen => {
+                let durable = self.log().durable_offset();
+                self.log.take();
+                self.open(Some(durable), None);
+            }
+        }
+        self.model.retain(|r| r.offset >= self.log_start);
+        prop_assert_eq!(self.log().log_start_offset(), self.log_start);
+        prop_assert_eq!(self.log().log_end_offset(), self.end());
+        Ok(())
+    }
+}
+
+fn cases() -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(48)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        failure_persistence: Some(Box::new(proptest::test_runner::FileFailurePersistence::Direct(
+            "tests/model.proptest-regressions",
+        ))),
+        ..ProptestConfig::with_cases(cases())
+    })]
+
+    #[test]
+    fn log_matches_the_model(ops in proptest::collection::vec(op(), 1..60), retention in prop_oneof![Just(-1i64), 5_000i64..30_000]) {
+        let mut harness = Harness::new(retention);
+        for op in &ops {
+            harness.apply(op)?;
+        }
+        let everything = Op::Read(0, u16::MAX);
+        harness.apply(&everything)?;
+    }
+}
