@@ -215,7 +215,7 @@ impl<'a> RecordBatch<'a> {
     }
     /// CRC-32C of the bytes the stored CRC covers (attributes to the end).
     pub fn compute_crc(&self) -> u32 {
-        crc32c::crc32c(&self.bytes[ATTRIBUTES_AT..])
+        super::crc::crc32c(&self.bytes[ATTRIBUTES_AT..])
     }
     /// Whether the stored CRC matches the contents.
     pub fn is_valid(&self) -> bool {
@@ -358,6 +358,7 @@ pub struct Records<'a> {
 impl Records<'_> {
     /// Iterates the records; each item is an error if the record is malformed, and the iterator
     /// reports a count mismatch or trailing bytes as a final error.
+    #[inline]
     pub fn iter(&self) -> RecordIter<'_> {
         RecordIter::new(
             &self.section,

@@ -219,7 +219,7 @@ impl BatchBuilder {
         out[PRODUCER_EPOCH_AT..][..2].copy_from_slice(&self.producer_epoch.to_be_bytes());
         out[BASE_SEQUENCE_AT..][..4].copy_from_slice(&self.base_sequence.to_be_bytes());
         out[RECORDS_COUNT_AT..][..4].copy_from_slice(&self.count.to_be_bytes());
-        let crc = crc32c::crc32c(&out[ATTRIBUTES_AT..]);
+        let crc = super::crc::crc32c(&out[ATTRIBUTES_AT..]);
         out[CRC_AT..][..4].copy_from_slice(&crc.to_be_bytes());
         Ok(out)
     }

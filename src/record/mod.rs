@@ -5,6 +5,7 @@ mod batch;
 mod builder;
 mod compression;
 mod control;
+mod crc;
 #[allow(clippy::module_inception)]
 mod record;
 pub mod varint;
@@ -16,6 +17,7 @@ pub use batch::{
 pub use builder::{stamp_batch, BatchBuilder};
 pub use compression::{compress, decompress, Compression};
 pub use control::{end_transaction_marker_value, parse_end_transaction_marker, ControlRecordType};
+pub use crc::crc32c;
 pub use record::{Header, HeaderIter, Record, RecordIter};
 
 #[cfg(test)]

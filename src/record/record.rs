@@ -63,56 +63,75 @@ impl<'a> Iterator for HeaderIter<'a> {
         if self.remaining <= 0 {
             return None;
         }
-        let mut cursor = Cursor::new(self.buf);
-        let key = cursor.bytes().ok()??;
-        let value = cursor.bytes().ok()?;
-        self.buf = cursor.rest();
+        let mut pos = 0;
+        let key = field(self.buf, &mut pos).ok()??;
+        let value = field(self.buf, &mut pos).ok()?;
+        self.buf = &self.buf[pos..];
         self.remaining -= 1;
         Some(Header { key, value })
     }
 }
 
-struct Cursor<'a> {
-    buf: &'a [u8],
+/// The unsigned base-128 value at `*pos` when it is one or two bytes long (nearly every length,
+/// delta and count in a batch), advancing `*pos`.
+#[inline(always)]
+fn short_unsigned(buf: &[u8], pos: &mut usize) -> Option<u64> {
+    let first = *buf.get(*pos)?;
+    if first < 0x80 {
+        *pos += 1;
+        return Some(first as u64);
+    }
+    let second = *buf.get(*pos + 1)?;
+    if second < 0x80 {
+        *pos += 2;
+        return Some((first & 0x7f) as u64 | (second as u64) << 7);
+    }
+    None
 }
 
-impl<'a> Cursor<'a> {
-    fn new(buf: &'a [u8]) -> Self {
-        Cursor { buf }
+/// A zig-zag varint at `*pos`, advancing it.
+#[inline(always)]
+fn varint(buf: &[u8], pos: &mut usize) -> Option<i32> {
+    if let Some(raw) = short_unsigned(buf, pos) {
+        let raw = raw as u32;
+        return Some(((raw >> 1) as i32) ^ -((raw & 1) as i32));
     }
-    fn rest(&self) -> &'a [u8] {
-        self.buf
+    let (value, used) = read_varint(buf.get(*pos..)?)?;
+    *pos += used;
+    Some(value)
+}
+
+/// A zig-zag varlong at `*pos`, advancing it.
+#[inline(always)]
+fn varlong(buf: &[u8], pos: &mut usize) -> Option<i64> {
+    if let Some(raw) = short_unsigned(buf, pos) {
+        return Some(((raw >> 1) as i64) ^ -((raw & 1) as i64));
     }
-    fn varint(&mut self, field: &str) -> Result<i32> {
-        let (value, used) = read_varint(self.buf)
-            .ok_or_else(|| Error::CorruptRecord(format!("bad or truncated varint in {field}")))?;
-        self.buf = &self.buf[used..];
-        Ok(value)
-    }
-    fn varlong(&mut self, field: &str) -> Result<i64> {
-        let (value, used) = read_varlong(self.buf)
-            .ok_or_else(|| Error::CorruptRecord(format!("bad or truncated varlong in {field}")))?;
-        self.buf = &self.buf[used..];
-        Ok(value)
-    }
-    fn take(&mut self, len: usize, field: &str) -> Result<&'a [u8]> {
-        if len > self.buf.len() {
-            return Err(Error::CorruptRecord(format!(
-                "{field} of {len} bytes runs past the end of its record"
-            )));
+    let (value, used) = read_varlong(buf.get(*pos..)?)?;
+    *pos += used;
+    Some(value)
+}
+
+/// A varint length then that many bytes at `*pos`; length −1 is null.
+#[inline(always)]
+fn field<'a>(buf: &'a [u8], pos: &mut usize) -> Result<Option<&'a [u8]>, &'static str> {
+    match varint(buf, pos).ok_or("bad or truncated length varint")? {
+        -1 => Ok(None),
+        len if len < 0 => Err("negative length"),
+        len => {
+            let end = *pos + len as usize;
+            let bytes = buf
+                .get(*pos..end)
+                .ok_or("a field runs past the end of its record")?;
+            *pos = end;
+            Ok(Some(bytes))
         }
-        let (head, tail) = self.buf.split_at(len);
-        self.buf = tail;
-        Ok(head)
     }
-    /// A varint length then that many bytes; −1 means null.
-    fn bytes(&mut self) -> Result<Option<&'a [u8]>> {
-        match self.varint("length")? {
-            -1 => Ok(None),
-            len if len < 0 => Err(Error::CorruptRecord(format!("negative length {len}"))),
-            len => self.take(len as usize, "field").map(Some),
-        }
-    }
+}
+
+#[cold]
+fn corrupt(why: &str) -> Error {
+    Error::CorruptRecord(format!("malformed record: {why}"))
 }
 
 /// Iterates the records of one batch's (decompressed) records section.
@@ -127,6 +146,7 @@ pub struct RecordIter<'a> {
 }
 
 impl<'a> RecordIter<'a> {
+    #[inline]
     pub(crate) fn new(
         buf: &'a [u8],
         count: i32,
@@ -144,44 +164,42 @@ impl<'a> RecordIter<'a> {
         }
     }
 
-    fn decode_one(&mut self) -> Result<Record<'a>> {
-        let mut outer = Cursor::new(self.buf);
-        let length = outer.varint("record length")?;
+    #[inline]
+    fn decode_one(&mut self) -> Result<Record<'a>, &'static str> {
+        let mut pos = 0;
+        let length = varint(self.buf, &mut pos).ok_or("bad or truncated record length")?;
         if length < 0 {
-            return Err(Error::CorruptRecord(format!(
-                "negative record length {length}"
-            )));
+            return Err("negative record length");
         }
-        let body = outer.take(length as usize, "record")?;
-        self.buf = outer.rest();
-        let mut cursor = Cursor::new(body);
-        let attributes = cursor.take(1, "record attributes")?[0] as i8;
-        let timestamp_delta = cursor.varlong("timestamp delta")?;
-        let offset_delta = cursor.varint("offset delta")?;
-        let key = cursor.bytes()?;
-        let value = cursor.bytes()?;
-        let header_count = cursor.varint("header count")?;
+        let (body, rest) = self
+            .buf
+            .split_at_checked(pos + length as usize)
+            .ok_or("the record runs past the end of the batch")?;
+        self.buf = rest;
+        let attributes = *body.get(pos).ok_or("no attributes byte")? as i8;
+        pos += 1;
+        let timestamp_delta = varlong(body, &mut pos).ok_or("bad timestamp delta")?;
+        let offset_delta = varint(body, &mut pos).ok_or("bad offset delta")?;
+        let key = field(body, &mut pos)?;
+        let value = field(body, &mut pos)?;
+        let header_count = varint(body, &mut pos).ok_or("bad header count")?;
         if header_count < 0 {
-            return Err(Error::CorruptRecord(format!(
-                "negative header count {header_count}"
-            )));
+            return Err("negative header count");
         }
-        let headers_start = cursor.rest();
+        let headers_start = pos;
         for _ in 0..header_count {
-            if cursor.bytes()?.is_none() {
-                return Err(Error::CorruptRecord("null header key".into()));
+            if field(body, &mut pos)?.is_none() {
+                return Err("null header key");
             }
-            cursor.bytes()?;
+            field(body, &mut pos)?;
         }
-        if !cursor.rest().is_empty() {
-            return Err(Error::CorruptRecord(format!(
-                "{} bytes left over at the end of a record",
-                cursor.rest().len()
-            )));
+        if pos != body.len() {
+            return Err("bytes left over at the end of a record");
         }
-        let timestamp = self
-            .log_append_time
-            .unwrap_or_else(|| self.base_timestamp.wrapping_add(timestamp_delta));
+        let timestamp = match self.log_append_time {
+            Some(time) => time,
+            None => self.base_timestamp.wrapping_add(timestamp_delta),
+        };
         Ok(Record {
             offset: self.base_offset.wrapping_add(offset_delta as i64),
             offset_delta,
@@ -190,7 +208,7 @@ impl<'a> RecordIter<'a> {
             key,
             value,
             headers: HeaderIter {
-                buf: headers_start,
+                buf: &body[headers_start..],
                 remaining: header_count,
             },
         })
@@ -200,6 +218,7 @@ impl<'a> RecordIter<'a> {
 impl<'a> Iterator for RecordIter<'a> {
     type Item = Result<Record<'a>>;
 
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         if self.failed {
             return None;
@@ -222,7 +241,7 @@ impl<'a> Iterator for RecordIter<'a> {
             ))));
         }
         self.remaining -= 1;
-        let item = self.decode_one();
+        let item = self.decode_one().map_err(corrupt);
         self.failed = item.is_err();
         Some(item)
     }
