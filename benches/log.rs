@@ -10,6 +10,8 @@
 //!
 //! Files go to `KAFKALITE_BENCH_DIR` (default: the system temporary directory).
 
+#![allow(missing_docs)] // criterion_group! generates an undocumented function.
+
 use std::hint::black_box;
 use std::io::Write;
 use std::path::PathBuf;
@@ -17,9 +19,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use kafkalite::log::{LogOptions, RecoveryMode};
 use kafkalite::storage::RealStorage;
-use kafkalite::{BatchBuilder, Cluster, Log, NewTopic, SystemClock, TopicConfig};
+use kafkalite::{
+    BatchBuilder, Cluster, Log, LogOptions, NewTopic, RecoveryMode, SystemClock, TopicConfig,
+};
 
 const RECORDS_PER_BATCH: usize = 1000;
 const BYTES_PER_ITERATION: usize = 256 << 20;
@@ -187,7 +190,7 @@ fn open(c: &mut Criterion) {
         }
         cluster.close().unwrap();
         drop(cluster);
-        let mib = batches_per_partition * batch.len() * 1000 >> 20;
+        let mib = (batches_per_partition * batch.len() * 1000) >> 20;
         group.bench_with_input(
             BenchmarkId::new("clean_open", format!("{mib}MiB")),
             &dir,
@@ -211,5 +214,9 @@ fn open(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, append, read, open);
+criterion_group! {
+    name = benches;
+    config = Criterion::default();
+    targets = append, read, open
+}
 criterion_main!(benches);

@@ -1,16 +1,22 @@
 //! kafkalite: Apache Kafka's model as an embedded library.
 
 mod clock;
-pub mod cluster;
-pub mod config;
+mod cluster;
+mod config;
 mod error;
-pub mod log;
+mod log;
 pub mod record;
 pub mod storage;
 
 pub use clock::{Clock, MockClock, SystemClock};
-pub use cluster::{Cluster, ClusterBuilder, NewTopic, OffsetSpec, TopicDescription};
+pub use cluster::{
+    Cluster, ClusterBuilder, NewTopic, OffsetSpec, PartitionDescription, TopicDescription,
+    PARTITIONS_MAX,
+};
 pub use config::TopicConfig;
 pub use error::{Error, ErrorCode, Result};
-pub use log::{AppendInfo, FetchData, Log, RecoveryMode};
+pub use log::{
+    file_stem, segment_base_offset, AppendInfo, FetchData, Log, LogOptions, RecoveryMode,
+    RecoveryReport, SegmentInfo,
+};
 pub use record::{BatchBuilder, Compression, Header, Record, RecordBatch, TimestampType};

@@ -5,9 +5,10 @@
 
 use std::sync::Arc;
 
-use kafkalite::log::{LogOptions, RecoveryMode};
 use kafkalite::storage::RealStorage;
-use kafkalite::{BatchBuilder, Clock, Error, Log, MockClock, TopicConfig};
+use kafkalite::{
+    BatchBuilder, Clock, Error, Log, LogOptions, MockClock, RecoveryMode, TopicConfig,
+};
 use proptest::prelude::*;
 
 #[derive(Debug, Clone)]
@@ -149,7 +150,7 @@ impl Harness {
                 self.model.extend(pending);
             }
             Op::Read(at, max_bytes) => {
-                let span = (self.end() - self.log_start + 3) as i64;
+                let span = self.end() - self.log_start + 3;
                 let offset = self.log_start - 1 + (*at as i64 % span);
                 let result = self.log().read(offset, *max_bytes as usize);
                 if offset < self.log_start || offset > self.end() {

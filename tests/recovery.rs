@@ -8,9 +8,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use common::batch;
-use kafkalite::log::{LogOptions, RecoveryMode};
 use kafkalite::storage::RealStorage;
-use kafkalite::{Cluster, Error, Log, MockClock, NewTopic, TopicConfig};
+use kafkalite::{Cluster, Error, Log, LogOptions, MockClock, NewTopic, RecoveryMode, TopicConfig};
 
 type Records = Vec<(i64, Vec<u8>, Vec<u8>)>;
 

@@ -30,7 +30,7 @@ pub fn run(args: &DumpLogArgs, out: &mut dyn Write) -> CliResult {
     for file in &args.files {
         let path = Path::new(file);
         let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
-        let base: i64 = kafkalite::log::parse_stem(stem)
+        let base: i64 = kafkalite::segment_base_offset(stem)
             .ok_or_else(|| format!("{file}: the file name is not a 20-digit base offset"))?;
         let extension = path.extension().and_then(|e| e.to_str()).unwrap_or("");
         if !["log", "index", "timeindex"].contains(&extension) {

@@ -4,7 +4,7 @@
 mod background;
 mod metadata;
 mod temp_dir;
-pub mod topic_name;
+mod topic_name;
 mod topics;
 
 use std::collections::BTreeMap;

@@ -113,9 +113,12 @@ impl SegmentIndex {
             })
     }
 
-    /// The time entry with the greatest timestamp ≤ `timestamp`, if any.
+    /// The last time entry whose timestamp is below `timestamp`: every record up to its offset
+    /// is older, so a search for the first record at or after `timestamp` can start there.
+    /// (Kafka takes the last entry ≤ the target, which can skip a record stamped exactly at
+    /// the target; strict comparison cannot.)
     pub fn lookup_time(&self, timestamp: i64) -> Option<TimeEntry> {
-        let at = self.times.partition_point(|e| e.timestamp <= timestamp);
+        let at = self.times.partition_point(|e| e.timestamp < timestamp);
         at.checked_sub(1).map(|i| self.times[i])
     }
 
@@ -147,13 +150,13 @@ impl SegmentIndex {
         log_bytes: u64,
         last_relative: u32,
     ) -> Result<SegmentIndex, String> {
-        if offset_bytes.len() % OFFSET_ENTRY_BYTES != 0 {
+        if !offset_bytes.len().is_multiple_of(OFFSET_ENTRY_BYTES) {
             return Err(format!(
                 "offset index length {} is not a multiple of 8",
                 offset_bytes.len()
             ));
         }
-        if time_bytes.len() % TIME_ENTRY_BYTES != 0 {
+        if !time_bytes.len().is_multiple_of(TIME_ENTRY_BYTES) {
             return Err(format!(
                 "time index length {} is not a multiple of 12",
                 time_bytes.len()
@@ -219,6 +222,12 @@ mod tests {
         assert_eq!(index.lookup(5).position, 4 * 3000);
         assert_eq!(index.lookup(1).position, 0);
         assert_eq!(index.lookup_time(1005).unwrap().timestamp, 1004);
+        assert_eq!(
+            index.lookup_time(1004).unwrap().timestamp,
+            1002,
+            "strictly below"
+        );
+        assert_eq!(index.lookup_time(1002), None);
         index.seal(100);
         assert_eq!(index.times.last().unwrap().timestamp, 1009);
         let decoded =

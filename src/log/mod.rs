@@ -1,7 +1,7 @@
 //! One partition's log: segments (`.log` + `.index` + `.timeindex`), append, read, roll,
 //! recovery, retention, checkpoints.
 
-pub mod checkpoint;
+pub(crate) mod checkpoint;
 mod fetch;
 mod index;
 mod index_checksums;
@@ -11,8 +11,7 @@ mod retention;
 mod segment;
 
 pub use fetch::FetchData;
-pub use index::{OffsetEntry, SegmentIndex, TimeEntry};
 pub(crate) use index_checksums::IndexChecksums;
 pub use partition::{AppendInfo, Log, SegmentInfo};
 pub use recovery::{LogOptions, RecoveryMode, RecoveryReport};
-pub use segment::{file_stem, parse_stem};
+pub use segment::{file_stem, segment_base_offset};

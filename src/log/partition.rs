@@ -241,7 +241,9 @@ impl Log {
             bufs.push(&batches[batch.start + BATCH_HEADER_BYTES..batch.start + batch.size]);
         }
         let active = Arc::clone(&writer.active);
-        let position = active.log().append(&bufs).map_err(|e| self.fail(e))?;
+        // A failed write publishes nothing and the next append overwrites the same bytes, so
+        // unlike a failed sync it does not fail the partition (ENOSPC may clear).
+        let position = active.log().append(&bufs)?;
         {
             let mut index = active.index_mut(config.index_interval_bytes)?;
             let mut at = position;
@@ -558,10 +560,9 @@ impl Log {
                 if index.max_timestamp < timestamp {
                     continue;
                 }
-                let at = index.times.partition_point(|e| e.timestamp < timestamp);
-                let relative = at
-                    .checked_sub(1)
-                    .map_or(0, |i| index.times[i].relative_offset);
+                let relative = index
+                    .lookup_time(timestamp)
+                    .map_or(0, |e| e.relative_offset);
                 index.lookup(relative).position as usize
             };
             let bytes = segment.log().bytes();

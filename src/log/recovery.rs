@@ -9,7 +9,7 @@ use parking_lot::{Mutex, RwLock};
 
 use super::index::SegmentIndex;
 use super::partition::{Log, Writer};
-use super::segment::{parse_stem, Segment, INDEX_SUFFIX, LOG_SUFFIX, TIME_INDEX_SUFFIX};
+use super::segment::{segment_base_offset, Segment, INDEX_SUFFIX, LOG_SUFFIX, TIME_INDEX_SUFFIX};
 use super::IndexChecksums;
 use crate::clock::Clock;
 use crate::config::TopicConfig;
@@ -84,16 +84,15 @@ impl Log {
             storage.sync_dir(dir)?;
             (vec![Arc::new(first)], options.log_start_offset)
         } else {
-            load(
-                &storage,
-                &checksums,
+            let loader = Loader {
+                storage: &storage,
+                checksums: &checksums,
                 dir,
-                &bases,
-                &config,
-                &options,
+                config: &config,
+                options: &options,
                 now,
-                &mut report,
-            )?
+            };
+            loader.load(&bases, &mut report)?
         };
         let (segments, end) = segments;
         let active = Arc::clone(segments.last().expect("a log has at least one segment"));
@@ -131,132 +130,137 @@ impl Log {
 
 type Loaded = (Vec<Arc<Segment>>, i64);
 
-fn load(
-    storage: &Arc<dyn Storage>,
-    checksums: &Arc<IndexChecksums>,
-    dir: &Path,
-    bases: &[i64],
-    config: &TopicConfig,
-    options: &LogOptions,
+/// What loading one partition's existing segments needs.
+struct Loader<'a> {
+    storage: &'a Arc<dyn Storage>,
+    checksums: &'a Arc<IndexChecksums>,
+    dir: &'a Path,
+    config: &'a TopicConfig,
+    options: &'a LogOptions,
     now: i64,
-    report: &mut RecoveryReport,
-) -> Result<Loaded> {
-    let last = bases.len() - 1;
-    let mut files = Vec::with_capacity(bases.len());
-    for (i, &base) in bases.iter().enumerate() {
-        let capacity = if i == last {
-            config.segment_bytes as usize
-        } else {
-            0
-        };
-        files.push(Segment::open_file(storage, dir, base, capacity)?);
-    }
-    for (i, file) in files.iter().enumerate().take(last) {
-        if file.is_empty() {
-            return Err(Error::corruption(
-                file.path(),
-                0,
-                format!("sealed segment {} is empty", bases[i]),
-            ));
-        }
-    }
-    let clean = options.clean_active_size == Some(files[last].len() as u64);
-    let trusted_end = options
-        .recovery_point
-        .filter(|&rp| clean && rp >= bases[last]);
-    if let Some(end) = trusted_end {
-        let segments = files
-            .into_iter()
-            .zip(bases)
-            .map(|(file, &base)| {
-                Arc::new(Segment::from_file(
-                    storage, checksums, dir, base, file, None, now,
-                ))
-            })
-            .collect();
-        return Ok((segments, end));
-    }
-    recover(
-        storage, checksums, dir, bases, files, config, options, now, report,
-    )
 }
 
-#[allow(clippy::too_many_arguments)]
-fn recover(
-    storage: &Arc<dyn Storage>,
-    checksums: &Arc<IndexChecksums>,
-    dir: &Path,
-    bases: &[i64],
-    mut files: Vec<AppendFile>,
-    config: &TopicConfig,
-    options: &LogOptions,
-    now: i64,
-    report: &mut RecoveryReport,
-) -> Result<Loaded> {
-    let recovery_point = options.recovery_point.unwrap_or(options.log_start_offset);
-    let first_unsafe = bases
-        .partition_point(|&b| b <= recovery_point)
-        .saturating_sub(1);
-    let mut indexes: Vec<Option<SegmentIndex>> = (0..bases.len()).map(|_| None).collect();
-    let mut keep = bases.len();
-    let mut end = bases[first_unsafe];
-    for i in first_unsafe..bases.len() {
-        let scan = scan_segment(
-            &files[i],
-            bases[i],
-            end,
-            config,
-            options.recovery_mode == RecoveryMode::TruncateCorrupt,
-        );
-        report.batches_checked += scan.batches;
-        end = scan.next_offset;
-        indexes[i] = Some(scan.index);
-        if let Some((position, why)) = scan.invalid {
-            if end < recovery_point && options.recovery_mode == RecoveryMode::TolerateCorruptTail {
-                return Err(Error::corruption(files[i].path(), position as u64, format!(
-                    "{why}; offset {end} is below the recovery point {recovery_point}, so this data had been synced"
-                )));
-            }
-            let cut = (files[i].len() - position) as u64;
-            if files[i].bytes()[position..].iter().all(|&b| b == 0) {
-                report.preallocated_bytes += cut;
+impl Loader<'_> {
+    fn load(&self, bases: &[i64], report: &mut RecoveryReport) -> Result<Loaded> {
+        let last = bases.len() - 1;
+        let mut files = Vec::with_capacity(bases.len());
+        for (i, &base) in bases.iter().enumerate() {
+            let capacity = if i == last {
+                self.config.segment_bytes as usize
             } else {
-                report.truncated_bytes += cut;
+                0
+            };
+            files.push(Segment::open_file(self.storage, self.dir, base, capacity)?);
+        }
+        for (i, file) in files.iter().enumerate().take(last) {
+            if file.is_empty() {
+                return Err(Error::corruption(
+                    file.path(),
+                    0,
+                    format!("sealed segment {} is empty", bases[i]),
+                ));
             }
-            files[i].truncate(position as u64)?;
-            keep = i + 1;
-            break;
+        }
+        let clean = self.options.clean_active_size == Some(files[last].len() as u64);
+        let trusted_end = self
+            .options
+            .recovery_point
+            .filter(|&rp| clean && rp >= bases[last]);
+        match trusted_end {
+            Some(end) => {
+                let segments = files
+                    .into_iter()
+                    .zip(bases)
+                    .map(|(file, &base)| Arc::new(self.segment(base, file, None)))
+                    .collect();
+                Ok((segments, end))
+            }
+            None => self.recover(bases, files, report),
         }
     }
-    if end < recovery_point && options.recovery_mode == RecoveryMode::TolerateCorruptTail {
-        let path = files[keep - 1].path().to_path_buf();
-        let len = files[keep - 1].len() as u64;
-        return Err(Error::corruption(path, len, format!(
-            "the log ends at offset {end}, below the recovery point {recovery_point}: synced data is missing"
-        )));
+
+    fn segment(&self, base: i64, file: AppendFile, index: Option<SegmentIndex>) -> Segment {
+        Segment::from_file(
+            self.storage,
+            self.checksums,
+            self.dir,
+            base,
+            file,
+            index,
+            self.now,
+        )
     }
-    // Segments after a truncation point follow data that never became durable: drop them.
-    for (file, &base) in files.drain(keep..).zip(&bases[keep..]).rev() {
-        drop(file);
-        remove_segment_files(&**storage, dir, base)?;
-        report.deleted_segments += 1;
-    }
-    if keep < bases.len() {
-        storage.sync_dir(dir)?;
-    }
-    let last = keep - 1;
-    let mut segments = Vec::with_capacity(keep);
-    for (i, file) in files.into_iter().enumerate() {
-        file.sync()?;
-        let index = indexes[i].take();
-        let segment = Segment::from_file(storage, checksums, dir, bases[i], file, index, now);
-        if i >= first_unsafe && i < last {
-            segment.write_index_files()?;
-            segment.sync_index_files()?;
+
+    /// Validates every batch from the segment holding the recovery point on; see the module doc.
+    fn recover(
+        &self,
+        bases: &[i64],
+        mut files: Vec<AppendFile>,
+        report: &mut RecoveryReport,
+    ) -> Result<Loaded> {
+        let options = self.options;
+        let strict = options.recovery_mode == RecoveryMode::TolerateCorruptTail;
+        let recovery_point = options.recovery_point.unwrap_or(options.log_start_offset);
+        let first_unsafe = bases
+            .partition_point(|&b| b <= recovery_point)
+            .saturating_sub(1);
+        let mut indexes: Vec<Option<SegmentIndex>> = (0..bases.len()).map(|_| None).collect();
+        let mut keep = bases.len();
+        let mut end = bases[first_unsafe];
+        for i in first_unsafe..bases.len() {
+            let scan = scan_segment(&files[i], bases[i], end, self.config);
+            report.batches_checked += scan.batches;
+            end = scan.next_offset;
+            indexes[i] = Some(scan.index);
+            if let Some((position, why)) = scan.invalid {
+                if end < recovery_point && strict {
+                    return Err(Error::corruption(files[i].path(), position as u64, format!(
+                        "{why}; offset {end} is below the recovery point {recovery_point}, so this data had been synced"
+                    )));
+                }
+                let cut = (files[i].len() - position) as u64;
+                if files[i].bytes()[position..].iter().all(|&b| b == 0) {
+                    report.preallocated_bytes += cut;
+                } else {
+                    report.truncated_bytes += cut;
+                }
+                files[i].truncate(position as u64)?;
+                keep = i + 1;
+                break;
+            }
         }
-        segments.push(Arc::new(segment));
+        if end < recovery_point && strict {
+            let file = &files[keep - 1];
+            return Err(Error::corruption(file.path(), file.len() as u64, format!(
+                "the log ends at offset {end}, below the recovery point {recovery_point}: synced data is missing"
+            )));
+        }
+        // Segments after a truncation point follow data that never became durable: drop them.
+        for (file, &base) in files.drain(keep..).zip(&bases[keep..]).rev() {
+            drop(file);
+            remove_segment_files(&**self.storage, self.dir, base)?;
+            report.deleted_segments += 1;
+        }
+        if keep < bases.len() {
+            self.storage.sync_dir(self.dir)?;
+        }
+        let last = keep - 1;
+        let mut segments = Vec::with_capacity(keep);
+        for (i, file) in files.into_iter().enumerate() {
+            if i >= first_unsafe {
+                // Recovered bytes may exist only in the page cache: make them durable now so
+                // that the whole log is below the new recovery point.
+                file.sync()?;
+            }
+            let segment = self.segment(bases[i], file, indexes[i].take());
+            if i >= first_unsafe && i < last {
+                segment.write_index_files()?;
+                segment.sync_index_files()?;
+            }
+            segments.push(Arc::new(segment));
+        }
+        Ok((segments, end))
     }
-    Ok((segments, end))
 }
 
 struct Scan {
@@ -267,13 +271,9 @@ struct Scan {
 }
 
 /// Validates every batch of one segment: framing, CRC, offsets contiguous from `expected`.
-fn scan_segment(
-    file: &AppendFile,
-    base: i64,
-    expected: i64,
-    config: &TopicConfig,
-    lenient_gaps: bool,
-) -> Scan {
+fn scan_segment(file: &AppendFile, base: i64, expected: i64, config: &TopicConfig) -> Scan {
+    // Compaction (a later issue) leaves gaps between batches; nothing else may.
+    let lenient_gaps = config.cleanup_compact;
     let bytes = file.bytes();
     let mut scan = Scan {
         index: SegmentIndex::new(),
@@ -343,7 +343,7 @@ fn list_segments(storage: &dyn Storage, dir: &Path) -> Result<Vec<i64>> {
         let Some((stem, suffix)) = split_name(&entry.name) else {
             continue;
         };
-        let base = parse_stem(stem).ok_or_else(|| {
+        let base = segment_base_offset(stem).ok_or_else(|| {
             Error::corruption(
                 dir.join(&entry.name),
                 0,

@@ -28,8 +28,9 @@ pub fn file_stem(base_offset: i64) -> String {
     format!("{base_offset:020}")
 }
 
-/// The base offset in a segment file name, if the stem is 20 digits.
-pub fn parse_stem(stem: &str) -> Option<i64> {
+/// The base offset a segment file's stem names (`00000000000000000042` → 42), if it is 20
+/// digits.
+pub fn segment_base_offset(stem: &str) -> Option<i64> {
     (stem.len() == 20 && stem.bytes().all(|b| b.is_ascii_digit()))
         .then(|| stem.parse().ok())
         .flatten()

@@ -230,15 +230,11 @@ proptest! {
 
     #[test]
     fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
-        for item in BatchIter::new(&bytes) {
-            if let Ok((_, batch)) = item {
-                let _ = batch.is_valid();
-                if let Ok(records) = batch.records_with_limit(1 << 16) {
-                    for record in records.iter() {
-                        if let Ok(r) = record {
-                            let _ = r.headers().count();
-                        }
-                    }
+        for (_, batch) in BatchIter::new(&bytes).flatten() {
+            let _ = batch.is_valid();
+            if let Ok(records) = batch.records_with_limit(1 << 16) {
+                for record in records.iter().flatten() {
+                    let _ = record.headers().count();
                 }
             }
         }
