@@ -1,4 +1,4 @@
-//! kafkalite: Apache Kafka's model as an embedded library.
+#![doc = include_str!("../README.md")]
 
 mod clock;
 mod cluster;

@@ -297,36 +297,19 @@ fn list_offsets_by_time() {
         cluster.list_offset("t", 0, OffsetSpec::Latest).unwrap(),
         Some(100)
     );
-    assert_eq!(
-        cluster
-            .list_offset("t", 0, OffsetSpec::ForTimestamp(0))
-            .unwrap(),
-        Some(0)
-    );
-    assert_eq!(
-        cluster
-            .list_offset("t", 0, OffsetSpec::ForTimestamp(1055))
-            .unwrap(),
-        Some(30)
-    );
-    assert_eq!(
-        cluster
-            .list_offset("t", 0, OffsetSpec::ForTimestamp(1060))
-            .unwrap(),
-        Some(30)
-    );
-    assert_eq!(
-        cluster
-            .list_offset("t", 0, OffsetSpec::ForTimestamp(1190))
-            .unwrap(),
-        Some(95)
-    );
-    assert_eq!(
-        cluster
-            .list_offset("t", 0, OffsetSpec::ForTimestamp(1191))
-            .unwrap(),
-        None
-    );
+    let cases = [
+        (0, Some(0)),
+        (1055, Some(30)),
+        (1060, Some(30)),
+        (1190, Some(95)),
+        (1191, None),
+    ];
+    for (timestamp, expected) in cases {
+        let found = cluster
+            .list_offset("t", 0, OffsetSpec::ForTimestamp(timestamp))
+            .unwrap();
+        assert_eq!(found, expected, "timestamp {timestamp}");
+    }
 }
 
 #[test]
