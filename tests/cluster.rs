@@ -599,3 +599,118 @@ fn closed_clusters_refuse_work() {
     ));
     assert!(matches!(cluster.partition("t", 0), Err(Error::Closed)));
 }
+
+#[test]
+fn a_full_index_rolls_the_segment() {
+    let cluster = Cluster::temporary().unwrap();
+    // 24 bytes hold 3 offset entries (2 time entries); every batch after the first gets one.
+    cluster
+        .create_topic(
+            NewTopic::new("t", 1)
+                .config("segment.index.bytes", "24")
+                .config("index.interval.bytes", "0"),
+        )
+        .unwrap();
+    let log = cluster.partition("t", 0).unwrap();
+    for i in 0..12 {
+        log.append(&batch(i, 1, 10, 1000 + i as i64)).unwrap();
+    }
+    let bases: Vec<i64> = log.segments().iter().map(|s| s.base_offset).collect();
+    assert_eq!(
+        bases,
+        vec![0, 3, 6, 9],
+        "rolled when the time index held 2 entries"
+    );
+    assert_eq!(read_all(&log).len(), 12);
+    let found = cluster
+        .list_offset("t", 0, OffsetSpec::ForTimestamp(1007))
+        .unwrap();
+    assert_eq!(found, Some(7));
+}
+
+#[test]
+fn readers_racing_retention_see_data_or_out_of_range_never_corruption() {
+    let cluster = Cluster::builder().background(false).temporary().unwrap();
+    cluster
+        .create_topic(
+            NewTopic::new("t", 1)
+                .config("segment.bytes", "2000")
+                .config("retention.bytes", "4000")
+                .config("retention.ms", "-1"),
+        )
+        .unwrap();
+    let log = cluster.partition("t", 0).unwrap();
+    log.append(&batch(0, 2, 50, 1)).unwrap();
+    let writer = {
+        let log = Arc::clone(&log);
+        std::thread::spawn(move || {
+            for i in 1..1500 {
+                log.append(&batch(i * 2, 2, 50, 1)).unwrap();
+                if i % 5 == 0 {
+                    log.apply_retention().unwrap();
+                }
+            }
+        })
+    };
+    let mut reads = 0;
+    while !writer.is_finished() || reads == 0 {
+        let offset = log.log_start_offset();
+        match log.read(offset, 500) {
+            Ok(data) => {
+                for batch in data.batches() {
+                    let batch = batch.unwrap();
+                    assert!(batch.last_offset() >= offset);
+                }
+                reads += 1;
+            }
+            Err(Error::OffsetOutOfRange { .. }) => {}
+            Err(other) => panic!("reading at the log start {offset}: {other}"),
+        }
+    }
+    writer.join().unwrap();
+    assert!(log.log_start_offset() > 0, "retention ran");
+}
+
+#[test]
+fn concurrent_retention_passes_never_delete_too_much() {
+    let cluster = Cluster::builder().background(false).temporary().unwrap();
+    cluster
+        .create_topic(
+            NewTopic::new("t", 1)
+                .config("segment.bytes", "1000")
+                .config("retention.bytes", "3000")
+                .config("retention.ms", "-1"),
+        )
+        .unwrap();
+    let log = cluster.partition("t", 0).unwrap();
+    let mut next = 0;
+    while log.size_bytes() < 3000 {
+        log.append(&batch(next, 1, 100, 1)).unwrap();
+        next += 1;
+    }
+    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let cleaners: Vec<_> = (0..2)
+        .map(|_| {
+            let (log, done) = (Arc::clone(&log), Arc::clone(&done));
+            std::thread::spawn(move || {
+                while !done.load(std::sync::atomic::Ordering::SeqCst) {
+                    log.apply_retention().unwrap();
+                    assert!(
+                        log.size_bytes() >= 3000,
+                        "retention deleted more than allowed"
+                    );
+                }
+            })
+        })
+        .collect();
+    for i in next..next + 2000 {
+        log.append(&batch(i, 1, 100, 1)).unwrap();
+    }
+    done.store(true, std::sync::atomic::Ordering::SeqCst);
+    for cleaner in cleaners {
+        cleaner.join().unwrap();
+    }
+    let records = read_all(&log);
+    assert_eq!(records.first().unwrap().0, log.log_start_offset());
+    assert_eq!(records.last().unwrap().0, (next + 1999) as i64);
+}

@@ -241,6 +241,9 @@ impl Log {
             bufs.push(&batches[batch.start + BATCH_HEADER_BYTES..batch.start + batch.size]);
         }
         let active = Arc::clone(&writer.active);
+        // Load the index before writing: once the bytes are in, nothing may fail before the
+        // offsets are published, or the next append would reuse them.
+        drop(active.index(config.index_interval_bytes)?);
         // A failed write publishes nothing and the next append overwrites the same bytes, so
         // unlike a failed sync it does not fail the partition (ENOSPC may clear).
         let position = active.log().append(&bufs)?;
@@ -474,6 +477,9 @@ impl Log {
     /// always at least one batch), never past the high watermark, from one segment. Zero-copy.
     pub fn read(&self, offset: i64, max_bytes: usize) -> Result<FetchData> {
         let high_watermark = self.high_watermark();
+        let segments = self.segment_list();
+        // Read after the segment list: retention raises the log start before it swaps the
+        // list, so a list without the segment holding `offset` comes with a start above it.
         let log_start = self.log_start_offset();
         let log_end = self.log_end_offset();
         if offset < log_start || offset > log_end {
@@ -484,7 +490,6 @@ impl Log {
                 log_end,
             });
         }
-        let segments = self.segment_list();
         let config = self.config();
         let (interval, compacted) = (config.index_interval_bytes, config.cleanup_compact);
         let mut data = FetchData {

@@ -5,6 +5,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use super::partition::Log;
+use super::segment::Segment;
 use crate::error::{Error, Result};
 
 impl Log {
@@ -41,18 +42,25 @@ impl Log {
             remaining -= segment.size();
             deletable += 1;
         }
-        if deletable > 0 {
-            self.delete_oldest(deletable)?;
+        if deletable == 0 {
+            return Ok(0);
         }
-        Ok(deletable)
+        self.delete_oldest(&segments[..deletable])
     }
 
-    fn delete_oldest(&self, count: usize) -> Result<()> {
-        let removed: Vec<_> = {
+    /// Removes `doomed` (the oldest segments of an earlier snapshot) from the list, skipping
+    /// any that a concurrent retention pass removed already; returns how many this call removed.
+    fn delete_oldest(&self, doomed: &[Arc<Segment>]) -> Result<usize> {
+        let removed: Vec<Arc<Segment>> = {
             // The writer lock orders this with rolls, the other writer of the segment list.
             let _writer = self.writer.lock();
             let mut segments = self.segments.write();
             let mut list = (**segments).clone();
+            let count = list
+                .iter()
+                .take_while(|s| doomed.iter().any(|d| Arc::ptr_eq(d, s)))
+                .count()
+                .min(list.len() - 1);
             let removed = list.drain(..count).collect();
             self.log_start
                 .fetch_max(list[0].base_offset(), Ordering::AcqRel);
@@ -65,7 +73,8 @@ impl Log {
         }
         let bases: Vec<i64> = removed.iter().map(|s| s.base_offset()).collect();
         self.checksums.remove(&bases);
-        self.storage.sync_dir(&self.dir)
+        self.storage.sync_dir(&self.dir)?;
+        Ok(removed.len())
     }
 
     /// Advances the log start offset to `offset` (−1: the high watermark), as Kafka's

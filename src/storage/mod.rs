@@ -27,7 +27,7 @@ mod append;
 mod real;
 
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 pub use append::{AppendFile, FileSlice};
 pub use real::RealStorage;
@@ -150,9 +150,4 @@ impl fmt::Debug for Mapping {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Mapping").field("len", &self.len).finish()
     }
-}
-
-/// Joins a directory and a file name (a helper for callers building paths).
-pub fn join(dir: &Path, name: &str) -> PathBuf {
-    dir.join(name)
 }
