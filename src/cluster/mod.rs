@@ -39,6 +39,22 @@ const RETENTION_CHECK_INTERVAL_MS: i64 = 300_000;
 #[derive(Clone, Debug)]
 pub struct Cluster {
     inner: Arc<Inner>,
+    /// Shared by the handles users hold (not by the background thread's): when the last one
+    /// drops, the cluster closes there and then, releasing the lock before `drop` returns.
+    _user: Option<Arc<UserHandles>>,
+}
+
+#[derive(Debug)]
+struct UserHandles {
+    inner: Arc<Inner>,
+}
+
+impl Drop for UserHandles {
+    fn drop(&mut self) {
+        if !self.inner.closed.swap(true, Ordering::AcqRel) {
+            let _ = self.inner.close();
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -208,13 +224,18 @@ impl Cluster {
             retention_check_interval_ms: options.retention_check_interval_ms,
             _temp_dir: temp_dir,
         });
-        let cluster = Cluster { inner };
+        let cluster = Cluster {
+            _user: Some(Arc::new(UserHandles {
+                inner: Arc::clone(&inner),
+            })),
+            inner,
+        };
         cluster.write_checkpoints()?;
         if options.background {
             let weak = Arc::downgrade(&cluster.inner);
             *cluster.inner.background.lock() = Some(Background::start(move || {
-                weak.upgrade()
-                    .map(|inner| Cluster { inner }.run_maintenance())
+                let inner = weak.upgrade()?;
+                Some(Cluster { inner, _user: None }.run_maintenance())
             })?);
         }
         Ok(cluster)
