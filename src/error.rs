@@ -101,6 +101,13 @@ pub enum Error {
         /// The directory.
         path: PathBuf,
     },
+    /// A blocking call ran out of time (Kafka's TimeoutException), e.g. `send` waiting longer
+    /// than `max.block.ms` for buffer memory.
+    #[error("timed out: {0}")]
+    Timeout(String),
+    /// A non-blocking call found no room (`try_send` with `buffer.memory` in use).
+    #[error("queue full: {0}")]
+    QueueFull(String),
     /// The handle, log or cluster was closed.
     #[error("closed: the cluster or log was closed; open it again")]
     Closed,
@@ -142,6 +149,8 @@ pub enum ErrorCode {
     KafkaStorageError,
     /// 76: UNSUPPORTED_COMPRESSION_TYPE.
     UnsupportedCompressionType,
+    /// 7: REQUEST_TIMED_OUT (Kafka's TimeoutException, BufferExhaustedException).
+    RequestTimedOut,
 }
 
 impl ErrorCode {
@@ -160,6 +169,7 @@ impl ErrorCode {
             ErrorCode::InvalidConfig => 40,
             ErrorCode::KafkaStorageError => 56,
             ErrorCode::UnsupportedCompressionType => 76,
+            ErrorCode::RequestTimedOut => 7,
         }
     }
 }
@@ -180,8 +190,73 @@ impl Error {
             Error::RecordBatchTooLarge { .. } => ErrorCode::RecordListTooLarge,
             Error::OffsetOutOfRange { .. } => ErrorCode::OffsetOutOfRange,
             Error::Io { .. } | Error::Failed { .. } => ErrorCode::KafkaStorageError,
+            Error::Timeout(_) | Error::QueueFull(_) => ErrorCode::RequestTimedOut,
             Error::Locked { .. } | Error::Closed => return None,
         })
+    }
+
+    /// A copy of this error for another recipient of the same failure (every record of a
+    /// failed batch gets one). I/O errors keep their kind and message.
+    pub(crate) fn duplicate(&self) -> Error {
+        match self {
+            Error::Io { op, path, source } => Error::Io {
+                op,
+                path: path.clone(),
+                source: std::io::Error::new(source.kind(), source.to_string()),
+            },
+            Error::Corruption {
+                path,
+                position,
+                detail,
+            } => Error::Corruption {
+                path: path.clone(),
+                position: *position,
+                detail: detail.clone(),
+            },
+            Error::CorruptRecord(m) => Error::CorruptRecord(m.clone()),
+            Error::UnsupportedCompressionType(m) => Error::UnsupportedCompressionType(m.clone()),
+            Error::UnknownTopicOrPartition(m) => Error::UnknownTopicOrPartition(m.clone()),
+            Error::InvalidTopic(m) => Error::InvalidTopic(m.clone()),
+            Error::TopicAlreadyExists(m) => Error::TopicAlreadyExists(m.clone()),
+            Error::InvalidPartitions(m) => Error::InvalidPartitions(m.clone()),
+            Error::InvalidReplicationFactor(m) => Error::InvalidReplicationFactor(m.clone()),
+            Error::InvalidConfig {
+                key,
+                message,
+                suggestion,
+            } => Error::InvalidConfig {
+                key: key.clone(),
+                message: message.clone(),
+                suggestion: suggestion.clone(),
+            },
+            Error::RecordTooLarge { size, max } => Error::RecordTooLarge {
+                size: *size,
+                max: *max,
+            },
+            Error::RecordBatchTooLarge { size, max } => Error::RecordBatchTooLarge {
+                size: *size,
+                max: *max,
+            },
+            Error::OffsetOutOfRange {
+                partition,
+                offset,
+                log_start,
+                log_end,
+            } => Error::OffsetOutOfRange {
+                partition: partition.clone(),
+                offset: *offset,
+                log_start: *log_start,
+                log_end: *log_end,
+            },
+            Error::Locked { path } => Error::Locked { path: path.clone() },
+            Error::Timeout(m) => Error::Timeout(m.clone()),
+            Error::QueueFull(m) => Error::QueueFull(m.clone()),
+            Error::Closed => Error::Closed,
+            Error::Failed { partition, cause } => Error::Failed {
+                partition: partition.clone(),
+                cause: cause.clone(),
+            },
+        }
     }
 
     /// Builds an [`Error::Io`] for `op` on `path`.

@@ -5,6 +5,7 @@ mod cluster;
 mod config;
 mod error;
 mod log;
+mod producer;
 pub mod record;
 pub mod storage;
 
@@ -13,10 +14,16 @@ pub use cluster::{
     Cluster, ClusterBuilder, NewTopic, OffsetSpec, PartitionDescription, TopicDescription,
     PARTITIONS_MAX,
 };
-pub use config::TopicConfig;
+pub use config::{
+    Acks, IntoProducerConfig, PartitionerKind, ProducerConfig, Properties, TopicConfig,
+};
 pub use error::{Error, ErrorCode, Result};
 pub use log::{
     file_stem, segment_base_offset, AppendInfo, FetchData, Log, LogOptions, RecoveryMode,
     RecoveryReport, SegmentInfo,
+};
+pub use producer::{
+    murmur2, partition_for_key, to_positive, DeliveryHandle, Partitioner, Producer,
+    ProducerMetrics, ProducerRecord, RecordMetadata, RoundRobinPartitioner, SendError,
 };
 pub use record::{BatchBuilder, Compression, Header, Record, RecordBatch, TimestampType};

@@ -28,6 +28,11 @@ enum Command {
     DumpLog(cli::dump_log::DumpLogArgs),
     /// Print offsets by time for a topic's partitions (like kafka-get-offsets).
     GetOffsets(cli::get_offsets::GetOffsetsArgs),
+    /// Send stdin lines as records (like kafka-console-producer).
+    Produce(cli::produce::ProduceArgs),
+    /// Measure throughput and latency (like kafka-producer-perf-test).
+    #[command(subcommand)]
+    PerfTest(cli::perf_test::PerfTest),
 }
 
 fn main() -> ExitCode {
@@ -38,6 +43,8 @@ fn main() -> ExitCode {
         Command::Topics(topics) => cli::topics::run(&args.data_dir, &topics, &mut out),
         Command::DumpLog(dump) => cli::dump_log::run(&dump, &mut out),
         Command::GetOffsets(get) => cli::get_offsets::run(&args.data_dir, &get, &mut out),
+        Command::Produce(produce) => cli::produce::run(&args.data_dir, &produce, &mut out),
+        Command::PerfTest(test) => cli::perf_test::run(&args.data_dir, &test, &mut out),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -3,6 +3,8 @@
 pub mod demo;
 pub mod dump_log;
 pub mod get_offsets;
+pub mod perf_test;
+pub mod produce;
 pub mod topics;
 
 /// What a subcommand can fail with: a library error, or output that could not be written.

@@ -9,7 +9,7 @@ mod topics;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use parking_lot::{Mutex, RwLock};
@@ -76,6 +76,11 @@ struct Inner {
     /// Serializes changes to the set of topics.
     admin: Mutex<()>,
     closed: AtomicBool,
+    /// Bumped on every change to the set of topics, their partitions or configs, so that
+    /// producers can cache what they looked up.
+    metadata_version: AtomicU64,
+    auto_create_topics: bool,
+    num_partitions: i32,
     background: Mutex<Option<Background>>,
     /// Guards checkpoint writes and remembers the last retention check.
     maintenance: Mutex<background::MaintenanceState>,
@@ -92,6 +97,8 @@ pub struct ClusterBuilder {
     recovery_mode: RecoveryMode,
     background: bool,
     retention_check_interval_ms: i64,
+    auto_create_topics: bool,
+    num_partitions: i32,
 }
 
 impl Default for ClusterBuilder {
@@ -102,6 +109,8 @@ impl Default for ClusterBuilder {
             recovery_mode: RecoveryMode::default(),
             background: true,
             retention_check_interval_ms: RETENTION_CHECK_INTERVAL_MS,
+            auto_create_topics: true,
+            num_partitions: 1,
         }
     }
 }
@@ -131,6 +140,18 @@ impl ClusterBuilder {
     /// Kafka's `log.retention.check.interval.ms` (default 300000), on the cluster's clock.
     pub fn retention_check_interval_ms(mut self, ms: i64) -> Self {
         self.retention_check_interval_ms = ms;
+        self
+    }
+    /// Kafka's `auto.create.topics.enable` (default true): a producer sending to a missing
+    /// topic creates it with `num.partitions` partitions; when false the send fails with
+    /// `UnknownTopicOrPartition`.
+    pub fn auto_create_topics(mut self, enabled: bool) -> Self {
+        self.auto_create_topics = enabled;
+        self
+    }
+    /// Kafka's `num.partitions` (default 1): partitions of auto-created topics.
+    pub fn num_partitions(mut self, partitions: i32) -> Self {
+        self.num_partitions = partitions.max(1);
         self
     }
     /// Opens (creating if needed) the cluster in `dir`.
@@ -219,6 +240,9 @@ impl Cluster {
             metadata,
             admin: Mutex::new(()),
             closed: AtomicBool::new(false),
+            metadata_version: AtomicU64::new(0),
+            auto_create_topics: options.auto_create_topics,
+            num_partitions: options.num_partitions,
             background: Mutex::new(None),
             maintenance: Mutex::new(background::MaintenanceState::new(now)),
             retention_check_interval_ms: options.retention_check_interval_ms,
@@ -271,6 +295,32 @@ impl Cluster {
         found
             .cloned()
             .ok_or_else(|| Error::UnknownTopicOrPartition(format!("{topic}-{partition}")))
+    }
+
+    /// A topic's configuration and partition logs, as of now.
+    pub fn topic_partitions(&self, topic: &str) -> Result<(Arc<TopicConfig>, Vec<Arc<Log>>)> {
+        self.check_open()?;
+        let topics = self.inner.topics.read();
+        let found = topics.get(topic).ok_or_else(|| {
+            Error::UnknownTopicOrPartition(format!("topic '{topic}' does not exist"))
+        })?;
+        Ok((Arc::clone(&found.config), found.partitions.clone()))
+    }
+
+    /// Changes whenever topics, partitions or topic configs change.
+    pub fn metadata_version(&self) -> u64 {
+        self.inner.metadata_version.load(Ordering::Acquire)
+    }
+
+    /// Whether producers may create missing topics, and with how many partitions.
+    pub fn auto_create_topics(&self) -> Option<i32> {
+        self.inner
+            .auto_create_topics
+            .then_some(self.inner.num_partitions)
+    }
+
+    fn bump_metadata_version(&self) {
+        self.inner.metadata_version.fetch_add(1, Ordering::AcqRel);
     }
 
     fn all_logs(&self) -> Vec<Arc<Log>> {

@@ -144,6 +144,7 @@ impl Cluster {
                 partitions: logs,
             },
         );
+        self.bump_metadata_version();
         self.write_checkpoints()
     }
 
@@ -200,6 +201,7 @@ impl Cluster {
             .write()
             .remove(name)
             .expect("checked under the admin lock");
+        self.bump_metadata_version();
         let storage = &self.inner.storage;
         let short: String = name.chars().take(180).collect();
         for (partition, log) in topic.partitions.iter().enumerate() {
@@ -292,6 +294,7 @@ impl Cluster {
         if let Some(topic) = self.inner.topics.write().get_mut(name) {
             topic.partitions.extend(logs);
         }
+        self.bump_metadata_version();
         self.write_checkpoints()
     }
 
@@ -323,6 +326,7 @@ impl Cluster {
                 log.set_config(Arc::clone(&config));
             }
         }
+        self.bump_metadata_version();
         Ok(())
     }
 

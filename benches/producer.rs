@@ -1,0 +1,85 @@
+//! Producer benchmark, with its baseline in the same group: one thread sending records of a
+//! 16-byte key and a 100-byte value over 8 partitions (default linger, page cache), against
+//! plain sequential `write()` of the same bytes in 1 MiB buffers to a file on the same disk.
+//! Files go to `KAFKALITE_BENCH_DIR` (default: the system temporary directory).
+#![allow(missing_docs)] // criterion_group! generates an undocumented function.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use kafkalite::{Cluster, NewTopic, ProducerConfig, ProducerRecord};
+
+const RECORDS: usize = 1_000_000;
+const RECORD_BYTES: usize = 16 + 100;
+
+fn bench_dir() -> tempfile::TempDir {
+    let base = std::env::var_os("KAFKALITE_BENCH_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(std::env::temp_dir);
+    tempfile::tempdir_in(base).unwrap()
+}
+
+fn produce(c: &mut Criterion) {
+    let mut group = c.benchmark_group("produce_8_partitions");
+    group
+        .throughput(Throughput::Bytes((RECORDS * RECORD_BYTES) as u64))
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(20));
+    let buffer = vec![7u8; 1 << 20];
+    group.bench_function("baseline_write_1MiB", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let dir = bench_dir();
+                let mut file = std::fs::File::create(dir.path().join("baseline")).unwrap();
+                let start = Instant::now();
+                for _ in 0..(RECORDS * RECORD_BYTES).div_ceil(buffer.len()) {
+                    file.write_all(&buffer).unwrap();
+                }
+                total += start.elapsed();
+            }
+            total
+        })
+    });
+    let keys: Vec<Vec<u8>> = (0..RECORDS)
+        .map(|i| format!("key-{i:012}").into_bytes())
+        .collect();
+    let value = vec![b'v'; 100];
+    group.bench_function("producer_send", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let dir = bench_dir();
+                let cluster = Cluster::builder()
+                    .background(false)
+                    .open(dir.path())
+                    .unwrap();
+                cluster.create_topic(NewTopic::new("bench", 8)).unwrap();
+                let producer = cluster.producer(ProducerConfig::new()).unwrap();
+                let start = Instant::now();
+                for key in &keys {
+                    producer
+                        .send(
+                            ProducerRecord::to("bench")
+                                .key(key.clone())
+                                .value(value.clone()),
+                        )
+                        .unwrap();
+                }
+                producer.flush(Duration::from_secs(600)).unwrap();
+                total += start.elapsed();
+            }
+            total
+        })
+    });
+    group.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default();
+    targets = produce
+}
+criterion_main!(benches);

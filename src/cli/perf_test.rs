@@ -1,0 +1,105 @@
+//! `kafkalite perf-test producer`: kafka-producer-perf-test over the local data directory.
+
+use std::io::Write;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::{Args, Subcommand};
+use kafkalite::{Cluster, ProducerConfig, ProducerRecord, Properties};
+use parking_lot::Mutex;
+
+use super::{parse_key_value, CliResult};
+
+/// Which performance test.
+#[derive(Subcommand, Debug)]
+pub enum PerfTest {
+    /// Produce N records of B bytes and report throughput and latency.
+    Producer(ProducerPerfArgs),
+}
+
+/// Like kafka-producer-perf-test's options.
+#[derive(Args, Debug)]
+pub struct ProducerPerfArgs {
+    /// The topic (auto-created with one partition if missing).
+    #[arg(long)]
+    topic: String,
+    /// Records to send.
+    #[arg(long)]
+    num_records: u64,
+    /// Bytes per record value.
+    #[arg(long)]
+    record_size: usize,
+    /// Records per second to aim for; -1 for no limit.
+    #[arg(long, default_value_t = -1.0, allow_negative_numbers = true)]
+    throughput: f64,
+    /// A producer config, `key=value`; repeatable.
+    #[arg(long = "producer-property", value_parser = parse_key_value)]
+    producer_properties: Vec<(String, String)>,
+}
+
+/// Runs the chosen test.
+pub fn run(data_dir: &Path, test: &PerfTest, out: &mut dyn Write) -> CliResult {
+    match test {
+        PerfTest::Producer(args) => producer(data_dir, args, out),
+    }
+}
+
+fn producer(data_dir: &Path, args: &ProducerPerfArgs, out: &mut dyn Write) -> CliResult {
+    let properties: Properties = args.producer_properties.iter().cloned().collect();
+    let config = ProducerConfig::from_properties(&properties)?;
+    let cluster = Cluster::builder().background(true).open(data_dir)?;
+    let producer = cluster.producer(config)?;
+    let value: Vec<u8> = (0..args.record_size)
+        .map(|i| b'A' + (i % 26) as u8)
+        .collect();
+    let latencies_us = Arc::new(Mutex::new(Vec::with_capacity(args.num_records as usize)));
+    let start = Instant::now();
+    for sent in 0..args.num_records {
+        let sent_at = Instant::now();
+        let latencies = Arc::clone(&latencies_us);
+        producer.send_with_callback(
+            ProducerRecord::to(&args.topic).value(value.clone()),
+            move |result| {
+                if result.is_ok() {
+                    latencies.lock().push(sent_at.elapsed().as_micros() as u64);
+                }
+            },
+        )?;
+        if args.throughput > 0.0 {
+            let due = Duration::from_secs_f64((sent + 1) as f64 / args.throughput);
+            if let Some(ahead) = due.checked_sub(start.elapsed()) {
+                std::thread::sleep(ahead);
+            }
+        }
+    }
+    producer.flush(Duration::from_secs(3600))?;
+    let seconds = start.elapsed().as_secs_f64();
+    producer.close(Duration::from_secs(60))?;
+    cluster.close()?;
+    let mut latencies = std::mem::take(&mut *latencies_us.lock());
+    latencies.sort_unstable();
+    let percentile = |p: f64| -> f64 {
+        if latencies.is_empty() {
+            return 0.0;
+        }
+        let at = ((latencies.len() as f64 * p) as usize).min(latencies.len() - 1);
+        latencies[at] as f64 / 1000.0
+    };
+    let count = latencies.len() as u64;
+    let average_ms = latencies.iter().sum::<u64>() as f64 / count.max(1) as f64 / 1000.0;
+    let records_per_second = args.num_records as f64 / seconds;
+    let mb_per_second = records_per_second * args.record_size as f64 / (1024.0 * 1024.0);
+    writeln!(
+        out,
+        "{} records sent, {records_per_second:.1} records/sec ({mb_per_second:.2} MB/sec), {average_ms:.2} ms avg latency, \
+         {:.2} ms max latency, {:.2} ms 50th, {:.2} ms 95th, {:.2} ms 99th, {:.2} ms 99.9th.",
+        args.num_records,
+        percentile(1.0),
+        percentile(0.5),
+        percentile(0.95),
+        percentile(0.99),
+        percentile(0.999),
+    )?;
+    Ok(())
+}

@@ -1,0 +1,158 @@
+//! The record accumulator: one open batch per partition, built directly in Kafka's format,
+//! sealed when full, when `linger.ms` passes, on flush or close, or when memory runs short.
+//! Sealed batches go to the appender thread over a lock-free queue, in order per partition.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+
+use crossbeam::channel::Sender;
+use parking_lot::{Condvar, Mutex, RwLock};
+
+use super::delivery::{BatchCompletion, Pending};
+use super::memory::BufferPool;
+use super::record::RecordMetadata;
+use crate::config::TopicConfig;
+use crate::error::Result;
+use crate::log::Log;
+use crate::record::{BatchBuilder, Compression};
+
+/// A callback run on the appender thread when its record is delivered or has failed.
+pub(crate) type Callback = Box<dyn FnOnce(Result<RecordMetadata>) + Send>;
+
+/// A batch taking records.
+pub(crate) struct OpenBatch {
+    pub(crate) builder: BatchBuilder,
+    pub(crate) completion: Arc<BatchCompletion>,
+    pub(crate) created_ms: i64,
+    pub(crate) reserved: usize,
+    pub(crate) limit: usize,
+    pub(crate) callbacks: Vec<(Pending, Callback)>,
+}
+
+/// One partition's slot in the accumulator.
+#[derive(Default)]
+pub(crate) struct PartitionQueue {
+    pub(crate) open: Mutex<Option<OpenBatch>>,
+}
+
+/// What the producer knows about a topic (refreshed when the cluster's metadata changes).
+pub(crate) struct TopicState {
+    pub(crate) name: Arc<str>,
+    pub(crate) config: Arc<TopicConfig>,
+    pub(crate) logs: Vec<Arc<Log>>,
+    pub(crate) queues: Vec<Arc<PartitionQueue>>,
+}
+
+/// A sealed batch on its way to the log.
+pub(crate) struct SealedBatch {
+    pub(crate) log: Arc<Log>,
+    pub(crate) builder: BatchBuilder,
+    pub(crate) completion: Arc<BatchCompletion>,
+    pub(crate) reserved: usize,
+    pub(crate) callbacks: Vec<(Pending, Callback)>,
+}
+
+/// What the appender thread receives.
+pub(crate) enum Message {
+    Batch(SealedBatch),
+    /// A batch was opened: recompute when the next linger deadline is.
+    Wake,
+    /// Stop once everything before this message is done.
+    Stop,
+}
+
+/// State shared by the producer handles and the appender thread.
+pub(crate) struct Accumulator {
+    pub(crate) topics: RwLock<HashMap<String, Arc<TopicState>>>,
+    pub(crate) topics_version: AtomicU64,
+    pub(crate) pool: BufferPool,
+    pub(crate) queue: Sender<Message>,
+    pub(crate) linger_ms: i64,
+    pub(crate) compression: Compression,
+    /// Batches sealed so far, and batches the appender has finished (for `flush`).
+    pub(crate) sealed: AtomicU64,
+    pub(crate) finished: Mutex<u64>,
+    pub(crate) finished_changed: Condvar,
+    /// Set when a close ran out of time: remaining batches fail with `Closed`.
+    pub(crate) abort: AtomicBool,
+}
+
+impl Accumulator {
+    /// Seals `open` and queues it. Called with the partition's lock held, which keeps batches
+    /// of one partition in order on the queue.
+    pub(crate) fn seal(&self, open: OpenBatch, log: &Arc<Log>) {
+        self.sealed.fetch_add(1, Ordering::AcqRel);
+        let batch = SealedBatch {
+            log: Arc::clone(log),
+            builder: open.builder,
+            completion: open.completion,
+            reserved: open.reserved,
+            callbacks: open.callbacks,
+        };
+        // The receiver lives as long as the producer; if it is gone the batch's handles are
+        // resolved by the close path.
+        let _ = self.queue.send(Message::Batch(batch));
+    }
+
+    fn each_queue(&self, mut visit: impl FnMut(&TopicState, usize, &PartitionQueue)) {
+        let topics: Vec<Arc<TopicState>> = self.topics.read().values().cloned().collect();
+        for topic in &topics {
+            for (p, queue) in topic.queues.iter().enumerate() {
+                visit(topic, p, queue);
+            }
+        }
+    }
+
+    /// Seals every open batch (flush, close, memory pressure).
+    pub(crate) fn seal_all(&self) {
+        self.each_queue(|topic, p, queue| {
+            let mut open = queue.open.lock();
+            if let Some(batch) = open.take() {
+                self.seal(batch, &topic.logs[p]);
+            }
+        });
+    }
+
+    /// Seals batches whose linger time has passed; returns the earliest remaining deadline.
+    pub(crate) fn seal_expired(&self, now_ms: i64) -> Option<i64> {
+        let mut next: Option<i64> = None;
+        self.each_queue(|topic, p, queue| {
+            let mut open = queue.open.lock();
+            let deadline = open
+                .as_ref()
+                .map(|b| b.created_ms.saturating_add(self.linger_ms));
+            match deadline {
+                Some(deadline) if deadline <= now_ms => {
+                    let batch = open.take().expect("checked above");
+                    self.seal(batch, &topic.logs[p]);
+                }
+                Some(deadline) => next = Some(next.map_or(deadline, |n| n.min(deadline))),
+                None => {}
+            }
+        });
+        next
+    }
+
+    /// Counts a batch as finished and wakes flushers.
+    pub(crate) fn finish(&self) {
+        *self.finished.lock() += 1;
+        self.finished_changed.notify_all();
+    }
+
+    /// Waits until every batch sealed before now is finished, or `deadline` passes.
+    pub(crate) fn wait_finished(&self, deadline: std::time::Instant) -> bool {
+        let target = self.sealed.load(Ordering::Acquire);
+        let mut finished = self.finished.lock();
+        while *finished < target {
+            if self
+                .finished_changed
+                .wait_until(&mut finished, deadline)
+                .timed_out()
+            {
+                return *finished >= target;
+            }
+        }
+        true
+    }
+}

@@ -1,0 +1,135 @@
+//! The appender thread: builds sealed batches (CRC, compression), appends them to their
+//! partition logs in queue order, completes deliveries, runs callbacks, frees memory, and
+//! seals batches whose `linger.ms` has passed.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crossbeam::channel::{Receiver, RecvTimeoutError};
+
+use super::accumulator::{Accumulator, Callback, Message, SealedBatch};
+use super::delivery::{BatchCompletion, Outcome, Pending};
+use super::metrics::Metrics;
+use crate::clock::Clock;
+use crate::error::Error;
+
+/// Longest real-time sleep between linger checks when nothing is queued.
+const IDLE_WAIT: Duration = Duration::from_millis(100);
+
+/// Runs until a `Stop` message; returns the queue so that shutdown can fail what is left.
+pub(crate) fn run(
+    accumulator: Arc<Accumulator>,
+    queue: Receiver<Message>,
+    clock: Arc<dyn Clock>,
+    metrics: Arc<Metrics>,
+) -> Receiver<Message> {
+    let mut next_deadline: Option<i64> = None;
+    // Handles one message; false means stop.
+    let handle = |message: Message| match message {
+        Message::Batch(batch) => {
+            append(&accumulator, batch, &metrics);
+            true
+        }
+        Message::Wake => true,
+        Message::Stop => false,
+    };
+    loop {
+        let wait = match next_deadline {
+            Some(deadline) => {
+                let ms = deadline
+                    .saturating_sub(clock.now_ms())
+                    .clamp(0, IDLE_WAIT.as_millis() as i64);
+                Duration::from_millis(ms as u64)
+            }
+            None => IDLE_WAIT,
+        };
+        let keep_going = match queue.recv_timeout(wait) {
+            Ok(message) => handle(message),
+            Err(RecvTimeoutError::Timeout) => true,
+            Err(RecvTimeoutError::Disconnected) => false,
+        };
+        // Drain what is queued, then seal lingering batches and drain those too.
+        if !keep_going || !queue.try_iter().all(&handle) {
+            return queue;
+        }
+        next_deadline = accumulator.seal_expired(clock.now_ms());
+        if !queue.try_iter().all(&handle) {
+            return queue;
+        }
+    }
+}
+
+/// Fails a batch that can no longer be appended (the producer is shut down).
+pub(crate) fn fail(accumulator: &Accumulator, batch: SealedBatch, metrics: &Metrics) {
+    metrics.batch_failed(batch.builder.records_count() as u64);
+    finish(
+        accumulator,
+        batch.completion,
+        batch.callbacks,
+        batch.reserved,
+        Outcome::Failed(Arc::new(Error::Closed)),
+        metrics,
+    );
+}
+
+fn append(accumulator: &Accumulator, batch: SealedBatch, metrics: &Metrics) {
+    let SealedBatch {
+        log,
+        builder,
+        completion,
+        reserved,
+        callbacks,
+    } = batch;
+    let records = builder.records_count() as u64;
+    let uncompressed = builder.uncompressed_size() as u64;
+    let outcome = if accumulator.abort.load(Ordering::Acquire) {
+        Outcome::Failed(Arc::new(Error::Closed))
+    } else {
+        match builder
+            .build()
+            .and_then(|bytes| log.append(&bytes).map(|info| (info, bytes.len())))
+        {
+            Ok((info, bytes)) => {
+                metrics.batch_appended(records, uncompressed, bytes as u64);
+                Outcome::Appended {
+                    base_offset: info.first_offset,
+                    log_append_time: info.log_append_time,
+                }
+            }
+            Err(error) => {
+                metrics.batch_failed(records);
+                Outcome::Failed(Arc::new(error))
+            }
+        }
+    };
+    finish(
+        accumulator,
+        completion,
+        callbacks,
+        reserved,
+        outcome,
+        metrics,
+    );
+}
+
+fn finish(
+    accumulator: &Accumulator,
+    completion: Arc<BatchCompletion>,
+    callbacks: Vec<(Pending, Callback)>,
+    reserved: usize,
+    outcome: Outcome,
+    metrics: &Metrics,
+) {
+    completion.complete(outcome.clone());
+    for (pending, callback) in callbacks {
+        let result = pending.metadata(&outcome);
+        // A panicking callback must not take the appender down (Kafka logs and carries on).
+        if catch_unwind(AssertUnwindSafe(|| callback(result))).is_err() {
+            metrics.callback_panicked();
+        }
+    }
+    accumulator.pool.release(reserved);
+    accumulator.finish();
+}

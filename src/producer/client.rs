@@ -1,0 +1,459 @@
+//! The `Producer` handle: partitioning, size checks, memory, and the hand-off of records into
+//! per-partition batches.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crossbeam::channel::Receiver;
+use parking_lot::{Condvar, Mutex, RwLock};
+
+use super::accumulator::{Accumulator, Callback, Message, OpenBatch, PartitionQueue, TopicState};
+use super::delivery::{BatchCompletion, DeliveryHandle, Outcome, Pending};
+use super::memory::BufferPool;
+use super::metrics::{Metrics, ProducerMetrics};
+use super::partitioner::{
+    partition_for_key, Partitioner, RoundRobinPartitioner, StickyPartitioner,
+};
+use super::record::{ProducerRecord, RecordMetadata, SendError};
+use crate::cluster::{Cluster, NewTopic};
+use crate::config::{Acks, IntoProducerConfig, PartitionerKind, ProducerConfig};
+use crate::error::{Error, Result};
+use crate::record::{BatchBuilder, Compression, Header};
+
+/// How long dropping the last handle waits for buffered records to be delivered.
+const DROP_FLUSH_WAIT: Duration = Duration::from_secs(30);
+
+/// Sends records to a cluster's topics, batching them per partition in Kafka's batch format.
+/// Cheap to clone; clones share one accumulator and one appender thread. Dropping the last
+/// clone flushes (waiting at most 30 s) and stops the thread.
+#[derive(Clone)]
+pub struct Producer {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Producer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Producer")
+            .field("config", &self.inner.config)
+            .finish()
+    }
+}
+
+struct Inner {
+    cluster: Cluster,
+    config: ProducerConfig,
+    custom: Option<Arc<dyn Partitioner>>,
+    sticky: StickyPartitioner,
+    round_robin: RoundRobinPartitioner,
+    accumulator: Arc<Accumulator>,
+    metrics: Arc<Metrics>,
+    delivered_at_enqueue: Arc<BatchCompletion>,
+    appender: Mutex<Option<JoinHandle<Receiver<Message>>>>,
+    closed: AtomicBool,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        let _ = self.shutdown(DROP_FLUSH_WAIT);
+    }
+}
+
+impl Cluster {
+    /// A producer configured from a [`ProducerConfig`], `&Properties` or `&[(&str, &str)]`.
+    pub fn producer(&self, config: impl IntoProducerConfig) -> Result<Producer> {
+        Producer::new(self.clone(), config.into_config()?, None)
+    }
+
+    /// A producer whose records without an explicit partition are placed by `partitioner`.
+    pub fn producer_with_partitioner(
+        &self,
+        config: impl IntoProducerConfig,
+        partitioner: Arc<dyn Partitioner>,
+    ) -> Result<Producer> {
+        Producer::new(self.clone(), config.into_config()?, Some(partitioner))
+    }
+}
+
+impl Producer {
+    fn new(
+        cluster: Cluster,
+        config: ProducerConfig,
+        custom: Option<Arc<dyn Partitioner>>,
+    ) -> Result<Producer> {
+        if !matches!(config.compression, Compression::None | Compression::Lz4) {
+            return Err(Error::UnsupportedCompressionType(format!(
+                "{} (compression.type); kafkalite writes none and lz4",
+                config.compression.name()
+            )));
+        }
+        let (sender, receiver) = crossbeam::channel::unbounded();
+        let accumulator = Arc::new(Accumulator {
+            topics: RwLock::new(HashMap::new()),
+            topics_version: AtomicU64::new(u64::MAX),
+            pool: BufferPool::new(config.buffer_memory),
+            queue: sender,
+            linger_ms: config.linger_ms.min(i64::MAX as u64) as i64,
+            compression: config.compression,
+            sealed: AtomicU64::new(0),
+            finished: Mutex::new(0),
+            finished_changed: Condvar::new(),
+            abort: AtomicBool::new(false),
+        });
+        let metrics = Arc::new(Metrics::new());
+        let appender = {
+            let (accumulator, clock, metrics) = (
+                Arc::clone(&accumulator),
+                Arc::clone(cluster.clock()),
+                Arc::clone(&metrics),
+            );
+            std::thread::Builder::new()
+                .name("kafkalite-appender".into())
+                .spawn(move || super::appender::run(accumulator, receiver, clock, metrics))
+                .map_err(|e| Error::io("spawn appender thread", "", e))?
+        };
+        let delivered_at_enqueue = Arc::new(BatchCompletion::default());
+        delivered_at_enqueue.complete(Outcome::Appended {
+            base_offset: -1,
+            log_append_time: None,
+        });
+        let seed = cluster.clock().now_ms() as u64 ^ (Arc::as_ptr(&accumulator) as u64);
+        Ok(Producer {
+            inner: Arc::new(Inner {
+                sticky: StickyPartitioner::new(config.batch_size, seed),
+                round_robin: RoundRobinPartitioner::default(),
+                cluster,
+                config,
+                custom,
+                accumulator,
+                metrics,
+                delivered_at_enqueue,
+                appender: Mutex::new(Some(appender)),
+                closed: AtomicBool::new(false),
+            }),
+        })
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> &ProducerConfig {
+        &self.inner.config
+    }
+
+    /// Buffers `record` and returns a handle that resolves when it is delivered. Blocks up to
+    /// `max.block.ms` while `buffer.memory` is full, then fails with `Timeout`; on any failure
+    /// the record comes back in the [`SendError`].
+    pub fn send(&self, record: ProducerRecord) -> Result<DeliveryHandle, SendError> {
+        self.inner
+            .send(record, None, true)
+            .map(|h| h.expect("no callback, so a handle"))
+    }
+
+    /// As [`Producer::send`], but never blocks: a full buffer gives `QueueFull`.
+    pub fn try_send(&self, record: ProducerRecord) -> Result<DeliveryHandle, SendError> {
+        self.inner
+            .send(record, None, false)
+            .map(|h| h.expect("no callback, so a handle"))
+    }
+
+    /// Buffers `record` and runs `callback` on the appender thread when it is delivered or has
+    /// failed. Callbacks of one partition run in send order; they should be short, and a panic
+    /// in one is caught (the producer keeps working).
+    pub fn send_with_callback(
+        &self,
+        record: ProducerRecord,
+        callback: impl FnOnce(Result<RecordMetadata>) + Send + 'static,
+    ) -> Result<(), SendError> {
+        self.inner
+            .send(record, Some(Box::new(callback)), true)
+            .map(|_| ())
+    }
+
+    /// Seals every open batch and waits until every record sent before the call is delivered
+    /// or has failed (Kafka's `flush`), at most `timeout`.
+    pub fn flush(&self, timeout: Duration) -> Result<()> {
+        self.inner.accumulator.seal_all();
+        let deadline = Instant::now()
+            .checked_add(timeout)
+            .unwrap_or_else(far_future);
+        if self.inner.accumulator.wait_finished(deadline) {
+            Ok(())
+        } else {
+            Err(Error::Timeout(format!(
+                "flush did not complete within {timeout:?}"
+            )))
+        }
+    }
+
+    /// Stops accepting sends, delivers what is buffered (waiting at most `timeout`; what is
+    /// still pending then fails with `Closed`), and stops the appender thread.
+    pub fn close(&self, timeout: Duration) -> Result<()> {
+        self.inner.shutdown(timeout)
+    }
+
+    /// Kafka's producer metrics.
+    pub fn metrics(&self) -> ProducerMetrics {
+        let pool = &self.inner.accumulator.pool;
+        self.inner
+            .metrics
+            .snapshot(pool.available() as u64, pool.total() as u64)
+    }
+}
+
+fn far_future() -> Instant {
+    Instant::now() + Duration::from_secs(365 * 24 * 3600)
+}
+
+impl Inner {
+    fn send(
+        &self,
+        record: ProducerRecord,
+        callback: Option<Callback>,
+        blocking: bool,
+    ) -> Result<Option<DeliveryHandle>, SendError> {
+        let fail = |error: Error, record: ProducerRecord| {
+            self.metrics.send_failed();
+            Err(SendError {
+                error,
+                record: Box::new(record),
+            })
+        };
+        if self.closed.load(Ordering::Acquire) {
+            return fail(Error::Closed, record);
+        }
+        let topic = match self.topic(&record.topic) {
+            Ok(topic) => topic,
+            Err(error) => return fail(error, record),
+        };
+        let partition = match self.choose_partition(&topic, &record) {
+            Ok(p) => p,
+            Err(error) => return fail(error, record),
+        };
+        let size = record.size_upper_bound();
+        let max = self
+            .config
+            .max_request_size
+            .min(topic.config.max_message_bytes as usize)
+            .min(self.config.buffer_memory);
+        if size > max {
+            return fail(Error::RecordTooLarge { size, max }, record);
+        }
+        let timestamp = record
+            .timestamp
+            .unwrap_or_else(|| self.cluster.clock().now_ms());
+        let queue = &topic.queues[partition as usize];
+        let mut open = queue.open.lock();
+        if open.as_ref().is_some_and(|b| {
+            b.builder.uncompressed_size() + size > b.limit && !b.builder.is_empty()
+        }) {
+            let full = open.take().expect("checked above");
+            self.accumulator.seal(full, &topic.logs[partition as usize]);
+        }
+        if open.is_none() {
+            let reserve = size.max(self.config.batch_size);
+            if !self.accumulator.pool.try_reserve(reserve) {
+                drop(open);
+                if !blocking {
+                    return fail(
+                        Error::QueueFull(format!(
+                            "buffer.memory ({} bytes) is in use",
+                            self.config.buffer_memory
+                        )),
+                        record,
+                    );
+                }
+                // Memory is short: make every open batch sendable so the appender frees some.
+                self.accumulator.seal_all();
+                let wait = Duration::from_millis(self.config.max_block_ms);
+                let deadline = Instant::now().checked_add(wait).unwrap_or_else(far_future);
+                if !self.accumulator.pool.reserve(reserve, deadline) {
+                    return fail(Error::Timeout(format!(
+                        "failed to allocate {reserve} bytes within the configured max blocking time {} ms",
+                        self.config.max_block_ms
+                    )), record);
+                }
+                open = queue.open.lock();
+                if let Some(existing) = open.take() {
+                    // Another sender opened a batch meanwhile: send it on and use ours.
+                    self.accumulator
+                        .seal(existing, &topic.logs[partition as usize]);
+                }
+            }
+            *open = Some(self.open_batch(reserve, &topic));
+            let _ = self.accumulator.queue.send(Message::Wake);
+        }
+        let batch = open.as_mut().expect("opened above");
+        let index = batch.builder.records_count();
+        let headers: Vec<Header<'_>> = record
+            .headers
+            .iter()
+            .map(|(k, v)| Header {
+                key: k.as_bytes(),
+                value: v.as_deref(),
+            })
+            .collect();
+        if let Err(error) = batch.builder.append(
+            timestamp,
+            record.key.as_deref(),
+            record.value.as_deref(),
+            &headers,
+        ) {
+            drop(open);
+            return fail(error, record);
+        }
+        let pending = Pending {
+            topic: Arc::clone(&topic.name),
+            partition,
+            index,
+            timestamp,
+            key_size: record.key.as_ref().map_or(-1, |k| k.len() as i64),
+            value_size: record.value.as_ref().map_or(-1, |v| v.len() as i64),
+        };
+        let completion = if self.config.acks == Acks::None {
+            Arc::clone(&self.delivered_at_enqueue)
+        } else {
+            Arc::clone(&batch.completion)
+        };
+        let handle = match callback {
+            Some(callback) => {
+                batch.callbacks.push((pending, callback));
+                None
+            }
+            None => Some(DeliveryHandle {
+                completion,
+                pending,
+            }),
+        };
+        if batch.builder.uncompressed_size() >= batch.limit {
+            let full = open.take().expect("batch is open");
+            self.accumulator.seal(full, &topic.logs[partition as usize]);
+        }
+        Ok(handle)
+    }
+
+    fn open_batch(&self, reserved: usize, topic: &TopicState) -> OpenBatch {
+        let limit = self
+            .config
+            .batch_size
+            .min(topic.config.max_message_bytes as usize)
+            .max(1);
+        OpenBatch {
+            builder: BatchBuilder::with_capacity(reserved.min(limit.max(1024)))
+                .compression(self.accumulator.compression),
+            completion: Arc::new(BatchCompletion::default()),
+            created_ms: self.cluster.clock().now_ms(),
+            reserved,
+            limit,
+            callbacks: Vec::new(),
+        }
+    }
+
+    fn choose_partition(&self, topic: &TopicState, record: &ProducerRecord) -> Result<i32> {
+        let count = topic.logs.len() as i32;
+        let chosen = match (record.partition, &record.key) {
+            (Some(p), _) => p,
+            (None, key) if self.custom.is_some() => self
+                .custom
+                .as_ref()
+                .expect("checked")
+                .partition(&topic.name, key.as_deref(), count),
+            (None, _) if self.config.partitioner == PartitionerKind::RoundRobin => {
+                self.round_robin.partition(&topic.name, None, count)
+            }
+            (None, Some(key)) if !self.config.partitioner_ignore_keys => {
+                partition_for_key(key, count)
+            }
+            (None, _) => self
+                .sticky
+                .partition(&topic.name, count, record.size_upper_bound()),
+        };
+        if (0..count).contains(&chosen) {
+            Ok(chosen)
+        } else {
+            Err(Error::UnknownTopicOrPartition(format!(
+                "partition {chosen} of topic '{}', which has {count} partitions",
+                topic.name
+            )))
+        }
+    }
+
+    /// The topic's cached state, refreshed when the cluster's metadata changed; a missing
+    /// topic is created when the cluster allows it.
+    fn topic(&self, name: &str) -> Result<Arc<TopicState>> {
+        let version = self.cluster.metadata_version();
+        let accumulator = &self.accumulator;
+        if accumulator.topics_version.load(Ordering::Acquire) == version {
+            if let Some(topic) = accumulator.topics.read().get(name) {
+                return Ok(Arc::clone(topic));
+            }
+        }
+        let (config, logs) = match self.cluster.topic_partitions(name) {
+            Err(Error::UnknownTopicOrPartition(_))
+                if self.cluster.auto_create_topics().is_some() =>
+            {
+                let partitions = self.cluster.auto_create_topics().expect("checked");
+                match self.cluster.create_topic(NewTopic::new(name, partitions)) {
+                    Ok(()) | Err(Error::TopicAlreadyExists(_)) => {}
+                    Err(e) => return Err(e),
+                }
+                self.cluster.topic_partitions(name)?
+            }
+            other => other?,
+        };
+        let mut topics = accumulator.topics.write();
+        let old = topics
+            .get(name)
+            .map(|t| t.queues.clone())
+            .unwrap_or_default();
+        let queues = (0..logs.len())
+            .map(|p| {
+                old.get(p)
+                    .cloned()
+                    .unwrap_or_else(|| Arc::new(PartitionQueue::default()))
+            })
+            .collect();
+        let state = Arc::new(TopicState {
+            name: Arc::from(name),
+            config,
+            logs,
+            queues,
+        });
+        topics.insert(name.to_string(), Arc::clone(&state));
+        accumulator.topics_version.store(version, Ordering::Release);
+        Ok(state)
+    }
+
+    fn shutdown(&self, timeout: Duration) -> Result<()> {
+        if self.closed.swap(true, Ordering::AcqRel) {
+            return Ok(());
+        }
+        self.accumulator.seal_all();
+        let deadline = Instant::now()
+            .checked_add(timeout)
+            .unwrap_or_else(far_future);
+        let delivered = self.accumulator.wait_finished(deadline);
+        if !delivered {
+            self.accumulator.abort.store(true, Ordering::Release);
+        }
+        let _ = self.accumulator.queue.send(Message::Stop);
+        if let Some(thread) = self.appender.lock().take() {
+            if let Ok(queue) = thread.join() {
+                // Every handle resolves: what a racing send sealed after the stop fails.
+                self.accumulator.seal_all();
+                for message in queue.try_iter() {
+                    if let Message::Batch(batch) = message {
+                        super::appender::fail(&self.accumulator, batch, &self.metrics);
+                    }
+                }
+            }
+        }
+        if delivered {
+            Ok(())
+        } else {
+            Err(Error::Timeout(format!(
+                "close: records still pending after {timeout:?} failed with Closed"
+            )))
+        }
+    }
+}

@@ -1,0 +1,155 @@
+//! Delivery handles: every record of a batch shares one completion, so a handle costs an
+//! `Arc` clone, not an allocation.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
+
+use parking_lot::{Condvar, Mutex};
+
+use super::record::RecordMetadata;
+use crate::error::{Error, Result};
+use crate::record::TimestampType;
+
+/// How a batch ended: its base offset and the time the log stamped, or why it failed.
+#[derive(Debug, Clone)]
+pub(crate) enum Outcome {
+    Appended {
+        base_offset: i64,
+        log_append_time: Option<i64>,
+    },
+    Failed(Arc<Error>),
+}
+
+/// The completion every handle of one batch waits on.
+#[derive(Debug, Default)]
+pub(crate) struct BatchCompletion {
+    outcome: Mutex<Option<Outcome>>,
+    done: Condvar,
+    wakers: Mutex<Vec<Waker>>,
+}
+
+impl BatchCompletion {
+    /// Resolves every handle of the batch (first call wins).
+    pub(crate) fn complete(&self, outcome: Outcome) {
+        {
+            let mut slot = self.outcome.lock();
+            if slot.is_some() {
+                return;
+            }
+            *slot = Some(outcome);
+        }
+        self.done.notify_all();
+        for waker in self.wakers.lock().drain(..) {
+            waker.wake();
+        }
+    }
+
+    pub(crate) fn outcome(&self) -> Option<Outcome> {
+        self.outcome.lock().clone()
+    }
+}
+
+/// The per-record part of a handle.
+#[derive(Debug, Clone)]
+pub(crate) struct Pending {
+    pub(crate) topic: Arc<str>,
+    pub(crate) partition: i32,
+    pub(crate) index: i32,
+    pub(crate) timestamp: i64,
+    pub(crate) key_size: i64,
+    pub(crate) value_size: i64,
+}
+
+impl Pending {
+    pub(crate) fn metadata(&self, outcome: &Outcome) -> Result<RecordMetadata> {
+        match outcome {
+            Outcome::Appended {
+                base_offset,
+                log_append_time,
+            } => Ok(RecordMetadata {
+                topic: Arc::clone(&self.topic),
+                partition: self.partition,
+                offset: if *base_offset < 0 {
+                    -1
+                } else {
+                    base_offset + self.index as i64
+                },
+                timestamp: log_append_time.unwrap_or(self.timestamp),
+                timestamp_type: if log_append_time.is_some() {
+                    TimestampType::LogAppendTime
+                } else {
+                    TimestampType::CreateTime
+                },
+                serialized_key_size: self.key_size,
+                serialized_value_size: self.value_size,
+            }),
+            Outcome::Failed(error) => Err(error.duplicate()),
+        }
+    }
+}
+
+/// Resolves once with where the record landed, or why it did not. Also a `Future`. Dropping
+/// it does not cancel the send.
+#[derive(Debug)]
+pub struct DeliveryHandle {
+    pub(crate) completion: Arc<BatchCompletion>,
+    pub(crate) pending: Pending,
+}
+
+impl DeliveryHandle {
+    /// Blocks until the record is delivered or has failed.
+    pub fn wait(self) -> Result<RecordMetadata> {
+        let mut outcome = self.completion.outcome.lock();
+        while outcome.is_none() {
+            self.completion.done.wait(&mut outcome);
+        }
+        let outcome = outcome.clone().expect("loop exits once resolved");
+        self.pending.metadata(&outcome)
+    }
+
+    /// As [`DeliveryHandle::wait`], giving up after `timeout` (`None`: still pending).
+    pub fn wait_timeout(&mut self, timeout: Duration) -> Option<Result<RecordMetadata>> {
+        let deadline = Instant::now().checked_add(timeout);
+        let mut outcome = self.completion.outcome.lock();
+        while outcome.is_none() {
+            match deadline {
+                Some(deadline) => {
+                    if self
+                        .completion
+                        .done
+                        .wait_until(&mut outcome, deadline)
+                        .timed_out()
+                    {
+                        break;
+                    }
+                }
+                None => self.completion.done.wait(&mut outcome),
+            }
+        }
+        outcome.clone().map(|o| self.pending.metadata(&o))
+    }
+
+    /// The result if it is known, without blocking.
+    pub fn try_get(&mut self) -> Option<Result<RecordMetadata>> {
+        self.completion.outcome().map(|o| self.pending.metadata(&o))
+    }
+}
+
+impl Future for DeliveryHandle {
+    type Output = Result<RecordMetadata>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        if let Some(outcome) = self.completion.outcome() {
+            return Poll::Ready(self.pending.metadata(&outcome));
+        }
+        self.completion.wakers.lock().push(cx.waker().clone());
+        // Completed between the check and the registration: the waker may have been missed.
+        match self.completion.outcome() {
+            Some(outcome) => Poll::Ready(self.pending.metadata(&outcome)),
+            None => Poll::Pending,
+        }
+    }
+}

@@ -1,0 +1,439 @@
+//! The producer: delivery and offsets, Kafka's partitioning, order per partition, flush and
+//! close, acks, callbacks (including panicking ones), the buffer.memory bound with a
+//! deliberately stalled appender, size limits, unknown topics, compression and timestamps.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::read_all;
+use kafkalite::{
+    partition_for_key, Acks, Clock, Cluster, Compression, Error, MockClock, NewTopic,
+    ProducerConfig, ProducerRecord, RecordBatch, TimestampType,
+};
+
+const WAIT: Duration = Duration::from_secs(30);
+
+fn cluster_with(topic: NewTopic) -> Cluster {
+    let cluster = Cluster::builder().background(false).temporary().unwrap();
+    cluster.create_topic(topic).unwrap();
+    cluster
+}
+
+fn quick() -> ProducerConfig {
+    ProducerConfig::new().linger(Duration::ZERO)
+}
+
+#[test]
+fn keyed_records_land_where_kafka_puts_them_in_order() {
+    let cluster = cluster_with(NewTopic::new("t", 6));
+    let producer = cluster.producer(quick()).unwrap();
+    let mut handles = Vec::new();
+    for i in 0..300 {
+        let key = format!("key-{}", i % 10);
+        let record = ProducerRecord::to("t")
+            .key(key.clone())
+            .value(format!("v{i}"));
+        handles.push((key, producer.send(record).unwrap()));
+    }
+    let mut last_offset = [-1i64; 6];
+    for (key, handle) in handles {
+        let meta = handle.wait().unwrap();
+        assert_eq!(
+            meta.partition,
+            partition_for_key(key.as_bytes(), 6),
+            "{key}"
+        );
+        assert!(
+            meta.offset > last_offset[meta.partition as usize],
+            "offsets grow in send order"
+        );
+        last_offset[meta.partition as usize] = meta.offset;
+        assert_eq!(
+            (meta.serialized_key_size, &*meta.topic),
+            (key.len() as i64, "t")
+        );
+    }
+    let total: usize = (0..6)
+        .map(|p| read_all(&cluster.partition("t", p).unwrap()).len())
+        .sum();
+    assert_eq!(total, 300);
+    let metrics = producer.metrics();
+    assert_eq!(metrics.record_send_total, 300);
+    assert!(metrics.records_per_request_avg >= 1.0);
+}
+
+#[test]
+fn explicit_partitions_and_keyless_records() {
+    let cluster = cluster_with(NewTopic::new("t", 4));
+    let producer = cluster.producer(quick()).unwrap();
+    let meta = producer
+        .send(ProducerRecord::to("t").partition(3).value("x"))
+        .unwrap()
+        .wait()
+        .unwrap();
+    assert_eq!((meta.partition, meta.offset), (3, 0));
+    let err = producer
+        .send(ProducerRecord::to("t").partition(4).value("x"))
+        .unwrap_err();
+    assert!(
+        matches!(err.error, Error::UnknownTopicOrPartition(_)),
+        "{}",
+        err.error
+    );
+    assert_eq!(
+        err.record.value.as_deref(),
+        Some(&b"x"[..]),
+        "the record comes back"
+    );
+    let handles: Vec<_> = (0..50)
+        .map(|_| producer.send(ProducerRecord::to("t").value("v")).unwrap())
+        .collect();
+    for handle in handles {
+        let meta = handle.wait().unwrap();
+        assert!((0..4).contains(&meta.partition));
+        assert_eq!(meta.serialized_key_size, -1);
+    }
+}
+
+#[test]
+fn flush_delivers_everything_sent_before_it() {
+    let cluster = cluster_with(NewTopic::new("t", 2));
+    let producer = cluster
+        .producer(ProducerConfig::new().linger(Duration::from_secs(3600)))
+        .unwrap();
+    let mut handles: Vec<_> = (0..20)
+        .map(|i| {
+            producer
+                .send(ProducerRecord::to("t").key(vec![i]).value("v"))
+                .unwrap()
+        })
+        .collect();
+    assert!(
+        handles.iter_mut().all(|h| h.try_get().is_none()),
+        "lingering for an hour"
+    );
+    producer.flush(WAIT).unwrap();
+    assert!(handles
+        .iter_mut()
+        .all(|h| matches!(h.try_get(), Some(Ok(_)))));
+}
+
+#[test]
+fn linger_follows_the_cluster_clock() {
+    let clock = MockClock::new(1_000);
+    let cluster = Cluster::builder()
+        .clock(Arc::new(clock.clone()))
+        .background(false)
+        .temporary()
+        .unwrap();
+    cluster.create_topic(NewTopic::new("t", 1)).unwrap();
+    let producer = cluster
+        .producer(ProducerConfig::new().linger(Duration::from_millis(50)))
+        .unwrap();
+    let mut handle = producer.send(ProducerRecord::to("t").value("v")).unwrap();
+    assert!(
+        handle.wait_timeout(Duration::from_millis(200)).is_none(),
+        "the mock clock has not moved"
+    );
+    clock.advance_ms(50);
+    let meta = handle.wait().unwrap();
+    assert_eq!((meta.offset, meta.timestamp), (0, 1_000));
+}
+
+#[test]
+fn acks_zero_resolves_at_enqueue_and_still_delivers() {
+    let cluster = cluster_with(NewTopic::new("t", 1));
+    let producer = cluster.producer(quick().acks(Acks::None)).unwrap();
+    let mut handle = producer.send(ProducerRecord::to("t").value("v")).unwrap();
+    let meta = handle.try_get().expect("resolved at once").unwrap();
+    assert_eq!(meta.offset, -1);
+    producer.flush(WAIT).unwrap();
+    assert_eq!(read_all(&cluster.partition("t", 0).unwrap()).len(), 1);
+}
+
+#[test]
+fn acks_all_on_an_fsync_topic_waits_for_the_sync() {
+    let cluster = cluster_with(NewTopic::new("t", 1).config("flush.messages", "1"));
+    let producer = cluster.producer(quick()).unwrap();
+    let meta = producer
+        .send(ProducerRecord::to("t").value("v"))
+        .unwrap()
+        .wait()
+        .unwrap();
+    assert!(cluster.partition("t", 0).unwrap().durable_offset() > meta.offset);
+}
+
+#[test]
+fn callbacks_run_in_order_and_a_panicking_one_is_contained() {
+    let cluster = cluster_with(NewTopic::new("t", 1));
+    let producer = cluster.producer(quick()).unwrap();
+    let (tx, rx) = crossbeam::channel::unbounded();
+    for i in 0..100i64 {
+        let tx = tx.clone();
+        producer
+            .send_with_callback(ProducerRecord::to("t").value("v"), move |result| {
+                if i == 10 {
+                    panic!("a callback that panics");
+                }
+                tx.send((i, result.unwrap().offset)).unwrap();
+            })
+            .unwrap();
+    }
+    producer.flush(WAIT).unwrap();
+    drop(tx);
+    let seen: Vec<(i64, i64)> = rx.iter().collect();
+    assert_eq!(seen.len(), 99);
+    assert!(
+        seen.iter().all(|(i, offset)| i == offset),
+        "callback i sees offset i, in order"
+    );
+    assert_eq!(producer.metrics().callback_panics_total, 1);
+    let after = producer
+        .send(ProducerRecord::to("t").value("v"))
+        .unwrap()
+        .wait()
+        .unwrap();
+    assert_eq!(after.offset, 100, "the producer keeps working");
+}
+
+#[test]
+fn buffer_memory_bounds_what_is_held_and_send_times_out() {
+    let cluster = cluster_with(NewTopic::new("t", 1));
+    let config = quick()
+        .batch_size(1000)
+        .buffer_memory(10_000)
+        .max_block(Duration::from_millis(50));
+    let producer = cluster.producer(config).unwrap();
+    // Stall the appender: callbacks run on its thread.
+    let (release, stalled) = crossbeam::channel::bounded::<()>(0);
+    let (entered_tx, entered) = crossbeam::channel::bounded::<()>(1);
+    producer
+        .send_with_callback(ProducerRecord::to("t").value(vec![1; 900]), move |_| {
+            entered_tx.send(()).unwrap();
+            stalled.recv().unwrap();
+        })
+        .unwrap();
+    entered.recv().unwrap();
+    let mut accepted = 0;
+    let timeout = loop {
+        match producer.send(ProducerRecord::to("t").value(vec![2; 900])) {
+            Ok(_) => accepted += 1,
+            Err(e) => break e,
+        }
+        assert!(producer.metrics().buffer_available_bytes <= 10_000);
+        assert!(accepted < 20, "more buffered than buffer.memory allows");
+    };
+    assert!(
+        matches!(timeout.error, Error::Timeout(_)),
+        "{}",
+        timeout.error
+    );
+    assert_eq!(
+        timeout.record.value.as_ref().map(Vec::len),
+        Some(900),
+        "record handed back"
+    );
+    let err = producer
+        .try_send(ProducerRecord::to("t").value(vec![3; 900]))
+        .unwrap_err();
+    assert!(matches!(err.error, Error::QueueFull(_)));
+    release.send(()).unwrap();
+    producer.flush(WAIT).unwrap();
+    assert_eq!(
+        read_all(&cluster.partition("t", 0).unwrap()).len(),
+        1 + accepted
+    );
+    assert_eq!(
+        producer.metrics().buffer_available_bytes,
+        10_000,
+        "all memory returned"
+    );
+}
+
+#[test]
+fn records_too_large_are_refused_before_buffering() {
+    let cluster = cluster_with(NewTopic::new("t", 1).config("max.message.bytes", "2000"));
+    let producer = cluster.producer(quick()).unwrap();
+    let err = producer
+        .send(ProducerRecord::to("t").value(vec![0; 3000]))
+        .unwrap_err();
+    assert!(
+        matches!(err.error, Error::RecordTooLarge { max: 2000, .. }),
+        "{}",
+        err.error
+    );
+    let small_requests = cluster
+        .producer(quick().set("max.request.size", "500").unwrap())
+        .unwrap();
+    let err = small_requests
+        .send(ProducerRecord::to("t").value(vec![0; 600]))
+        .unwrap_err();
+    assert!(matches!(err.error, Error::RecordTooLarge { max: 500, .. }));
+    assert_eq!(cluster.partition("t", 0).unwrap().log_end_offset(), 0);
+}
+
+#[test]
+fn unknown_topics_fail_or_are_created_like_kafka() {
+    let strict = Cluster::builder()
+        .background(false)
+        .auto_create_topics(false)
+        .temporary()
+        .unwrap();
+    let producer = strict.producer(quick()).unwrap();
+    let err = producer
+        .send(ProducerRecord::to("missing").value("v"))
+        .unwrap_err();
+    assert!(matches!(err.error, Error::UnknownTopicOrPartition(_)));
+
+    let lenient = Cluster::builder()
+        .background(false)
+        .num_partitions(3)
+        .temporary()
+        .unwrap();
+    let producer = lenient.producer(quick()).unwrap();
+    producer
+        .send(ProducerRecord::to("fresh").value("v"))
+        .unwrap()
+        .wait()
+        .unwrap();
+    assert_eq!(lenient.describe_topic("fresh").unwrap().partitions.len(), 3);
+}
+
+#[test]
+fn send_after_close_fails_and_close_delivers_first() {
+    let cluster = cluster_with(NewTopic::new("t", 1));
+    let producer = cluster
+        .producer(ProducerConfig::new().linger(Duration::from_secs(3600)))
+        .unwrap();
+    let handle = producer.send(ProducerRecord::to("t").value("v")).unwrap();
+    let clone = producer.clone();
+    producer.close(WAIT).unwrap();
+    assert_eq!(handle.wait().unwrap().offset, 0, "close flushed it");
+    let err = clone.send(ProducerRecord::to("t").value("v")).unwrap_err();
+    assert!(matches!(err.error, Error::Closed));
+}
+
+#[test]
+fn dropping_the_last_handle_delivers_buffered_records() {
+    let cluster = cluster_with(NewTopic::new("t", 1));
+    let producer = cluster
+        .producer(ProducerConfig::new().linger(Duration::from_secs(3600)))
+        .unwrap();
+    let handle = producer.send(ProducerRecord::to("t").value("v")).unwrap();
+    drop(producer);
+    assert_eq!(handle.wait().unwrap().offset, 0);
+}
+
+#[test]
+fn lz4_headers_and_log_append_time() {
+    let clock = MockClock::new(42_000);
+    let cluster = Cluster::builder()
+        .clock(Arc::new(clock.clone()))
+        .background(false)
+        .temporary()
+        .unwrap();
+    cluster
+        .create_topic(NewTopic::new("t", 1).config("message.timestamp.type", "LogAppendTime"))
+        .unwrap();
+    let producer = cluster
+        .producer(
+            quick()
+                .compression(Compression::Lz4)
+                .set("batch.size", "100000")
+                .unwrap(),
+        )
+        .unwrap();
+    let handles: Vec<_> = (0..50)
+        .map(|i| {
+            producer
+                .send(
+                    ProducerRecord::to("t")
+                        .value(vec![b'x'; 200])
+                        .header("n", format!("{i}"))
+                        .timestamp(5),
+                )
+                .unwrap()
+        })
+        .collect();
+    producer.flush(WAIT).unwrap();
+    for handle in handles {
+        let meta = handle.wait().unwrap();
+        assert_eq!(
+            (meta.timestamp, meta.timestamp_type),
+            (42_000, TimestampType::LogAppendTime)
+        );
+    }
+    let log = cluster.partition("t", 0).unwrap();
+    let data = log.read(0, 1 << 20).unwrap();
+    let batch: RecordBatch<'_> = data.batches().next().unwrap().unwrap();
+    assert_eq!(batch.compression().unwrap(), Compression::Lz4);
+    assert!(batch.size() < 50 * 200, "compressed");
+    let records = batch.records().unwrap();
+    let first = records.iter().next().unwrap().unwrap();
+    assert_eq!(first.headers().next().unwrap().value, Some(&b"0"[..]));
+    assert_eq!(clock.now_ms(), 42_000);
+}
+
+#[test]
+fn many_threads_keep_each_threads_order_per_partition() {
+    let cluster = cluster_with(NewTopic::new("t", 4));
+    let producer = cluster
+        .producer(ProducerConfig::new().batch_size(500))
+        .unwrap();
+    let threads: Vec<_> = (0..4u8)
+        .map(|t| {
+            let producer = producer.clone();
+            std::thread::spawn(move || {
+                for i in 0..500u32 {
+                    let record = ProducerRecord::to("t")
+                        .key(vec![t])
+                        .value(i.to_be_bytes().to_vec());
+                    producer.send(record).unwrap();
+                }
+            })
+        })
+        .collect();
+    for thread in threads {
+        thread.join().unwrap();
+    }
+    producer.flush(WAIT).unwrap();
+    for t in 0..4u8 {
+        let partition = partition_for_key(&[t], 4);
+        let values: Vec<u32> = read_all(&cluster.partition("t", partition).unwrap())
+            .into_iter()
+            .filter(|(_, key, _)| key == &[t])
+            .map(|(_, _, v)| u32::from_be_bytes(v.try_into().unwrap()))
+            .collect();
+        assert_eq!(values, (0..500).collect::<Vec<_>>(), "thread {t}");
+    }
+}
+
+#[test]
+fn delivery_handles_are_futures() {
+    let cluster = cluster_with(NewTopic::new("t", 1));
+    let producer = cluster.producer(quick()).unwrap();
+    let handle = producer.send(ProducerRecord::to("t").value("v")).unwrap();
+    let meta = block_on(handle).unwrap();
+    assert_eq!(meta.offset, 0);
+}
+
+/// A minimal executor: polls until ready, parking the thread between wake-ups.
+fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    struct ThreadWaker(std::thread::Thread);
+    impl std::task::Wake for ThreadWaker {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = std::task::Waker::from(Arc::new(ThreadWaker(std::thread::current())));
+    let mut context = std::task::Context::from_waker(&waker);
+    let mut future = std::pin::pin!(future);
+    loop {
+        if let std::task::Poll::Ready(output) = future.as_mut().poll(&mut context) {
+            return output;
+        }
+        std::thread::park();
+    }
+}
