@@ -76,9 +76,19 @@ pub(crate) struct Accumulator {
     pub(crate) finished_changed: Condvar,
     /// Set when a close ran out of time: remaining batches fail with `Closed`.
     pub(crate) abort: AtomicBool,
+    /// Set while the appender sleeps with no linger deadline pending: only then does a newly
+    /// opened batch need to wake it (otherwise it wakes at an earlier deadline anyway).
+    pub(crate) idle: AtomicBool,
 }
 
 impl Accumulator {
+    /// Called when a batch opens: makes sure the appender will look at its linger deadline.
+    pub(crate) fn batch_opened(&self) {
+        if self.idle.swap(false, Ordering::AcqRel) {
+            let _ = self.queue.send(Message::Wake);
+        }
+    }
+
     /// Seals `open` and queues it. Called with the partition's lock held, which keeps batches
     /// of one partition in order on the queue.
     pub(crate) fn seal(&self, open: OpenBatch, log: &Arc<Log>) {

@@ -45,6 +45,18 @@ pub(crate) fn run(
             }
             None => IDLE_WAIT,
         };
+        // Announce idleness before the final check for open batches, so that a batch opened
+        // after the check sends a wake-up.
+        accumulator
+            .idle
+            .store(next_deadline.is_none(), Ordering::Release);
+        if next_deadline.is_none() {
+            next_deadline = accumulator.seal_expired(clock.now_ms());
+            if next_deadline.is_some() {
+                accumulator.idle.store(false, Ordering::Release);
+                continue;
+            }
+        }
         let keep_going = match queue.recv_timeout(wait) {
             Ok(message) => handle(message),
             Err(RecvTimeoutError::Timeout) => true,

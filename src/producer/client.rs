@@ -101,6 +101,7 @@ impl Producer {
             finished: Mutex::new(0),
             finished_changed: Condvar::new(),
             abort: AtomicBool::new(false),
+            idle: AtomicBool::new(false),
         });
         let metrics = Arc::new(Metrics::new());
         let appender = {
@@ -281,7 +282,7 @@ impl Inner {
                 }
             }
             *open = Some(self.open_batch(reserve, &topic));
-            let _ = self.accumulator.queue.send(Message::Wake);
+            self.accumulator.batch_opened();
         }
         let batch = open.as_mut().expect("opened above");
         let index = batch.builder.records_count();
