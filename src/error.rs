@@ -108,6 +108,9 @@ pub enum Error {
     /// A non-blocking call found no room (`try_send` with `buffer.memory` in use).
     #[error("queue full: {0}")]
     QueueFull(String),
+    /// A key or value could not be serialized (Kafka's SerializationException).
+    #[error("serialization failed: {0}")]
+    Serialization(String),
     /// The handle, log or cluster was closed.
     #[error("closed: the cluster or log was closed; open it again")]
     Closed,
@@ -191,6 +194,7 @@ impl Error {
             Error::OffsetOutOfRange { .. } => ErrorCode::OffsetOutOfRange,
             Error::Io { .. } | Error::Failed { .. } => ErrorCode::KafkaStorageError,
             Error::Timeout(_) | Error::QueueFull(_) => ErrorCode::RequestTimedOut,
+            Error::Serialization(_) => return None,
             Error::Locked { .. } | Error::Closed => return None,
         })
     }
@@ -251,6 +255,7 @@ impl Error {
             Error::Locked { path } => Error::Locked { path: path.clone() },
             Error::Timeout(m) => Error::Timeout(m.clone()),
             Error::QueueFull(m) => Error::QueueFull(m.clone()),
+            Error::Serialization(m) => Error::Serialization(m.clone()),
             Error::Closed => Error::Closed,
             Error::Failed { partition, cause } => Error::Failed {
                 partition: partition.clone(),

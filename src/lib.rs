@@ -23,7 +23,9 @@ pub use log::{
     RecoveryReport, SegmentInfo,
 };
 pub use producer::{
-    murmur2, partition_for_key, to_positive, DeliveryHandle, Partitioner, Producer,
-    ProducerMetrics, ProducerRecord, RecordMetadata, RoundRobinPartitioner, SendError,
+    murmur2, partition_for_key, to_positive, BytesSerializer, DeliveryHandle, LongSerializer,
+    Partitioner, Producer, ProducerBuilder, ProducerInterceptor, ProducerMetrics, ProducerRecord,
+    RecordMetadata, RoundRobinPartitioner, SendError, Serializer, StringSerializer, TypedProducer,
+    TypedRecord, TypedSendError,
 };
 pub use record::{BatchBuilder, Compression, Header, Record, RecordBatch, TimestampType};

@@ -437,3 +437,148 @@ fn block_on<F: std::future::Future>(future: F) -> F::Output {
         std::thread::park();
     }
 }
+
+#[derive(Debug)]
+struct AlwaysLast;
+
+impl kafkalite::Partitioner for AlwaysLast {
+    fn partition(&self, _topic: &str, _key: Option<&[u8]>, partitions: i32) -> i32 {
+        partitions - 1
+    }
+}
+
+#[test]
+fn a_custom_partitioner_places_records() {
+    let cluster = cluster_with(NewTopic::new("t", 5));
+    let producer = cluster
+        .producer_builder(quick())
+        .partitioner(Arc::new(AlwaysLast))
+        .build()
+        .unwrap();
+    let meta = producer
+        .send(ProducerRecord::to("t").key("k").value("v"))
+        .unwrap()
+        .wait()
+        .unwrap();
+    assert_eq!(meta.partition, 4);
+}
+
+/// Upper-cases values, counts acknowledgements, and panics on a value of "boom".
+#[derive(Default)]
+struct Shouting {
+    acknowledged: std::sync::atomic::AtomicUsize,
+}
+
+impl kafkalite::ProducerInterceptor for Shouting {
+    fn on_send(&self, mut record: ProducerRecord) -> ProducerRecord {
+        if record.value.as_deref() == Some(&b"boom"[..]) {
+            panic!("an interceptor that panics");
+        }
+        record.value = record.value.map(|v| v.to_ascii_uppercase());
+        record
+    }
+    fn on_acknowledgement(&self, result: Result<&kafkalite::RecordMetadata, &Error>) {
+        assert!(result.is_ok());
+        self.acknowledged
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn interceptors_see_sends_and_acknowledgements_and_panics_are_ignored() {
+    let cluster = cluster_with(NewTopic::new("t", 1));
+    let shouting = Arc::new(Shouting::default());
+    let producer = cluster
+        .producer_builder(quick())
+        .interceptor(shouting.clone())
+        .build()
+        .unwrap();
+    producer
+        .send(ProducerRecord::to("t").value("hello"))
+        .unwrap();
+    producer
+        .send(ProducerRecord::to("t").value("boom"))
+        .unwrap();
+    producer
+        .send_with_callback(ProducerRecord::to("t").value("bye"), |r| assert!(r.is_ok()))
+        .unwrap();
+    producer.flush(WAIT).unwrap();
+    let values: Vec<Vec<u8>> = read_all(&cluster.partition("t", 0).unwrap())
+        .into_iter()
+        .map(|r| r.2)
+        .collect();
+    assert_eq!(
+        values,
+        vec![b"HELLO".to_vec(), b"boom".to_vec(), b"BYE".to_vec()],
+        "a panicking on_send passes the record on"
+    );
+    assert_eq!(
+        shouting
+            .acknowledged
+            .load(std::sync::atomic::Ordering::SeqCst),
+        3
+    );
+    assert_eq!(producer.metrics().interceptor_panics_total, 1);
+}
+
+struct Failing;
+
+impl kafkalite::Serializer<u32> for Failing {
+    fn serialize(&self, _topic: &str, data: &u32) -> kafkalite::Result<Vec<u8>> {
+        if *data == 13 {
+            return Err(Error::Serialization("13 is unlucky".into()));
+        }
+        Ok(data.to_be_bytes().to_vec())
+    }
+}
+
+#[test]
+fn typed_producers_serialize_keys_and_values() {
+    let cluster = cluster_with(NewTopic::new("t", 1));
+    let typed = kafkalite::TypedProducer::new(
+        cluster.producer(quick()).unwrap(),
+        kafkalite::StringSerializer,
+        kafkalite::LongSerializer,
+    );
+    let record = kafkalite::TypedRecord::new("t", Some("user".to_string()), Some(42i64));
+    let meta = typed.send(record).unwrap().wait().unwrap();
+    assert_eq!(
+        (meta.serialized_key_size, meta.serialized_value_size),
+        (4, 8)
+    );
+    let stored = read_all(&cluster.partition("t", 0).unwrap());
+    assert_eq!(
+        (stored[0].1.as_slice(), stored[0].2.as_slice()),
+        (&b"user"[..], &42i64.to_be_bytes()[..])
+    );
+
+    let failing: kafkalite::TypedProducer<String, u32> = kafkalite::TypedProducer::new(
+        cluster.producer(quick()).unwrap(),
+        kafkalite::StringSerializer,
+        Failing,
+    );
+    let err = failing
+        .send(kafkalite::TypedRecord::new("t", None, Some(13)))
+        .unwrap_err();
+    assert!(matches!(err.error, Error::Serialization(_)));
+    assert_eq!(err.record.value, Some(13), "the record comes back");
+}
+
+#[test]
+fn metrics_report_delivery_latency() {
+    let cluster = cluster_with(NewTopic::new("t", 1));
+    let producer = cluster.producer(quick()).unwrap();
+    for _ in 0..100 {
+        producer
+            .send(ProducerRecord::to("t").value("v"))
+            .unwrap()
+            .wait()
+            .unwrap();
+    }
+    let m = producer.metrics();
+    assert_eq!(m.record_send_total, 100);
+    assert!(m.delivery_latency_p50_ms <= m.delivery_latency_p99_ms);
+    assert!(m.delivery_latency_p99_ms <= m.delivery_latency_max_ms);
+    assert!(m.delivery_latency_avg_ms > 0.0);
+    assert_eq!(m.record_error_total, 0);
+}

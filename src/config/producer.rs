@@ -335,7 +335,7 @@ impl ProducerConfig {
                     "RoundRobinPartitioner" | "round_robin" => PartitionerKind::RoundRobin,
                     other => return Err(bad(key, format!(
                         "'{other}' is not a built-in partitioner (BuiltInPartitioner, RoundRobinPartitioner); \
-                         pass a custom one with Cluster::producer_with_partitioner"
+                         pass a custom one with Cluster::producer_builder(..).partitioner(..)"
                     ))),
                 }
             }

@@ -10,6 +10,7 @@ use crossbeam::channel::Sender;
 use parking_lot::{Condvar, Mutex, RwLock};
 
 use super::delivery::{BatchCompletion, Pending};
+use super::interceptor::ProducerInterceptor;
 use super::memory::BufferPool;
 use super::record::RecordMetadata;
 use crate::config::TopicConfig;
@@ -25,9 +26,11 @@ pub(crate) struct OpenBatch {
     pub(crate) builder: BatchBuilder,
     pub(crate) completion: Arc<BatchCompletion>,
     pub(crate) created_ms: i64,
+    /// Real time of the first send, for delivery latency.
+    pub(crate) opened: std::time::Instant,
     pub(crate) reserved: usize,
     pub(crate) limit: usize,
-    pub(crate) callbacks: Vec<(Pending, Callback)>,
+    pub(crate) callbacks: Vec<(Pending, Option<Callback>)>,
 }
 
 /// One partition's slot in the accumulator.
@@ -49,8 +52,9 @@ pub(crate) struct SealedBatch {
     pub(crate) log: Arc<Log>,
     pub(crate) builder: BatchBuilder,
     pub(crate) completion: Arc<BatchCompletion>,
+    pub(crate) opened: std::time::Instant,
     pub(crate) reserved: usize,
-    pub(crate) callbacks: Vec<(Pending, Callback)>,
+    pub(crate) callbacks: Vec<(Pending, Option<Callback>)>,
 }
 
 /// What the appender thread receives.
@@ -79,6 +83,8 @@ pub(crate) struct Accumulator {
     /// Set while the appender sleeps with no linger deadline pending: only then does a newly
     /// opened batch need to wake it (otherwise it wakes at an earlier deadline anyway).
     pub(crate) idle: AtomicBool,
+    /// Interceptors whose `on_acknowledgement` the appender calls per record.
+    pub(crate) interceptors: Vec<Arc<dyn ProducerInterceptor>>,
 }
 
 impl Accumulator {
@@ -97,6 +103,7 @@ impl Accumulator {
             log: Arc::clone(log),
             builder: open.builder,
             completion: open.completion,
+            opened: open.opened,
             reserved: open.reserved,
             callbacks: open.callbacks,
         };

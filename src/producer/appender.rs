@@ -91,6 +91,7 @@ fn append(accumulator: &Accumulator, batch: SealedBatch, metrics: &Metrics) {
         log,
         builder,
         completion,
+        opened,
         reserved,
         callbacks,
     } = batch;
@@ -105,6 +106,7 @@ fn append(accumulator: &Accumulator, batch: SealedBatch, metrics: &Metrics) {
         {
             Ok((info, bytes)) => {
                 metrics.batch_appended(records, uncompressed, bytes as u64);
+                metrics.delivered(opened.elapsed(), records);
                 Outcome::Appended {
                     base_offset: info.first_offset,
                     log_append_time: info.log_append_time,
@@ -129,7 +131,7 @@ fn append(accumulator: &Accumulator, batch: SealedBatch, metrics: &Metrics) {
 fn finish(
     accumulator: &Accumulator,
     completion: Arc<BatchCompletion>,
-    callbacks: Vec<(Pending, Callback)>,
+    callbacks: Vec<(Pending, Option<Callback>)>,
     reserved: usize,
     outcome: Outcome,
     metrics: &Metrics,
@@ -137,9 +139,22 @@ fn finish(
     completion.complete(outcome.clone());
     for (pending, callback) in callbacks {
         let result = pending.metadata(&outcome);
-        // A panicking callback must not take the appender down (Kafka logs and carries on).
-        if catch_unwind(AssertUnwindSafe(|| callback(result))).is_err() {
-            metrics.callback_panicked();
+        // Panics in interceptors and callbacks must not take the appender down (Kafka logs
+        // them and carries on); they are counted.
+        for interceptor in &accumulator.interceptors {
+            let acknowledged = result.as_ref();
+            if catch_unwind(AssertUnwindSafe(|| {
+                interceptor.on_acknowledgement(acknowledged)
+            }))
+            .is_err()
+            {
+                metrics.interceptor_panicked();
+            }
+        }
+        if let Some(callback) = callback {
+            if catch_unwind(AssertUnwindSafe(|| callback(result))).is_err() {
+                metrics.callback_panicked();
+            }
         }
     }
     accumulator.pool.release(reserved);

@@ -2,6 +2,7 @@
 //! per-partition batches.
 
 use std::collections::HashMap;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -12,6 +13,7 @@ use parking_lot::{Condvar, Mutex, RwLock};
 
 use super::accumulator::{Accumulator, Callback, Message, OpenBatch, PartitionQueue, TopicState};
 use super::delivery::{BatchCompletion, DeliveryHandle, Outcome, Pending};
+use super::interceptor::ProducerInterceptor;
 use super::memory::BufferPool;
 use super::metrics::{Metrics, ProducerMetrics};
 use super::partitioner::{
@@ -64,16 +66,48 @@ impl Drop for Inner {
 impl Cluster {
     /// A producer configured from a [`ProducerConfig`], `&Properties` or `&[(&str, &str)]`.
     pub fn producer(&self, config: impl IntoProducerConfig) -> Result<Producer> {
-        Producer::new(self.clone(), config.into_config()?, None)
+        self.producer_builder(config).build()
     }
 
-    /// A producer whose records without an explicit partition are placed by `partitioner`.
-    pub fn producer_with_partitioner(
-        &self,
-        config: impl IntoProducerConfig,
-        partitioner: Arc<dyn Partitioner>,
-    ) -> Result<Producer> {
-        Producer::new(self.clone(), config.into_config()?, Some(partitioner))
+    /// A producer with a custom partitioner or interceptors.
+    pub fn producer_builder(&self, config: impl IntoProducerConfig) -> ProducerBuilder {
+        ProducerBuilder {
+            cluster: self.clone(),
+            config: config.into_config(),
+            partitioner: None,
+            interceptors: Vec::new(),
+        }
+    }
+}
+
+/// Options of a producer beyond its properties.
+pub struct ProducerBuilder {
+    cluster: Cluster,
+    config: Result<ProducerConfig>,
+    partitioner: Option<Arc<dyn Partitioner>>,
+    interceptors: Vec<Arc<dyn ProducerInterceptor>>,
+}
+
+impl ProducerBuilder {
+    /// Places records without an explicit partition with `partitioner` (Kafka's
+    /// `partitioner.class` for a custom class).
+    pub fn partitioner(mut self, partitioner: Arc<dyn Partitioner>) -> Self {
+        self.partitioner = Some(partitioner);
+        self
+    }
+    /// Adds an interceptor (Kafka's `interceptor.classes`); they run in the order added.
+    pub fn interceptor(mut self, interceptor: Arc<dyn ProducerInterceptor>) -> Self {
+        self.interceptors.push(interceptor);
+        self
+    }
+    /// Starts the producer (and its appender thread).
+    pub fn build(self) -> Result<Producer> {
+        Producer::new(
+            self.cluster,
+            self.config?,
+            self.partitioner,
+            self.interceptors,
+        )
     }
 }
 
@@ -82,6 +116,7 @@ impl Producer {
         cluster: Cluster,
         config: ProducerConfig,
         custom: Option<Arc<dyn Partitioner>>,
+        interceptors: Vec<Arc<dyn ProducerInterceptor>>,
     ) -> Result<Producer> {
         if !matches!(config.compression, Compression::None | Compression::Lz4) {
             return Err(Error::UnsupportedCompressionType(format!(
@@ -102,6 +137,7 @@ impl Producer {
             finished_changed: Condvar::new(),
             abort: AtomicBool::new(false),
             idle: AtomicBool::new(false),
+            interceptors,
         });
         let metrics = Arc::new(Metrics::new());
         let appender = {
@@ -223,6 +259,7 @@ impl Inner {
         if self.closed.load(Ordering::Acquire) {
             return fail(Error::Closed, record);
         }
+        let record = self.intercept(record);
         let topic = match self.topic(&record.topic) {
             Ok(topic) => topic,
             Err(error) => return fail(error, record),
@@ -318,19 +355,39 @@ impl Inner {
         };
         let handle = match callback {
             Some(callback) => {
-                batch.callbacks.push((pending, callback));
+                batch.callbacks.push((pending, Some(callback)));
                 None
             }
-            None => Some(DeliveryHandle {
-                completion,
-                pending,
-            }),
+            None => {
+                if !self.accumulator.interceptors.is_empty() {
+                    batch.callbacks.push((pending.clone(), None));
+                }
+                Some(DeliveryHandle {
+                    completion,
+                    pending,
+                })
+            }
         };
         if batch.builder.uncompressed_size() >= batch.limit {
             let full = open.take().expect("batch is open");
             self.accumulator.seal(full, &topic.logs[partition as usize]);
         }
         Ok(handle)
+    }
+
+    /// Runs every interceptor's `on_send`; one that panics leaves the record as it was.
+    fn intercept(&self, mut record: ProducerRecord) -> ProducerRecord {
+        for interceptor in &self.accumulator.interceptors {
+            let before = record.clone();
+            record = match catch_unwind(AssertUnwindSafe(|| interceptor.on_send(record))) {
+                Ok(changed) => changed,
+                Err(_) => {
+                    self.metrics.interceptor_panicked();
+                    before
+                }
+            };
+        }
+        record
     }
 
     fn open_batch(&self, reserved: usize, topic: &TopicState) -> OpenBatch {
@@ -344,6 +401,7 @@ impl Inner {
                 .compression(self.accumulator.compression),
             completion: Arc::new(BatchCompletion::default()),
             created_ms: self.cluster.clock().now_ms(),
+            opened: Instant::now(),
             reserved,
             limit,
             callbacks: Vec::new(),

@@ -3,6 +3,68 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
+/// Latencies in microseconds, in log-linear buckets: 8 per power of two (at most 12.5% error).
+#[derive(Debug)]
+struct Histogram {
+    buckets: Vec<AtomicU64>,
+    count: AtomicU64,
+    sum_us: AtomicU64,
+    max_us: AtomicU64,
+}
+
+const SUB_BUCKETS: u64 = 8;
+
+impl Histogram {
+    fn new() -> Self {
+        Histogram {
+            buckets: (0..65 * SUB_BUCKETS).map(|_| AtomicU64::new(0)).collect(),
+            count: AtomicU64::new(0),
+            sum_us: AtomicU64::new(0),
+            max_us: AtomicU64::new(0),
+        }
+    }
+
+    fn index(us: u64) -> usize {
+        if us < SUB_BUCKETS {
+            return us as usize;
+        }
+        let magnitude = 63 - us.leading_zeros() as u64;
+        let sub = (us >> (magnitude - 3)) & (SUB_BUCKETS - 1);
+        (magnitude * SUB_BUCKETS + sub) as usize
+    }
+
+    fn lower_bound(index: usize) -> u64 {
+        let index = index as u64;
+        if index < SUB_BUCKETS {
+            return index;
+        }
+        let (magnitude, sub) = (index / SUB_BUCKETS, index % SUB_BUCKETS);
+        (SUB_BUCKETS + sub) << (magnitude - 3)
+    }
+
+    fn record(&self, us: u64, weight: u64) {
+        self.buckets[Self::index(us)].fetch_add(weight, Ordering::Relaxed);
+        self.count.fetch_add(weight, Ordering::Relaxed);
+        self.sum_us
+            .fetch_add(us.saturating_mul(weight), Ordering::Relaxed);
+        self.max_us.fetch_max(us, Ordering::Relaxed);
+    }
+
+    /// The latency below which a fraction `p` of the samples fall (a bucket's lower bound).
+    fn percentile(&self, p: f64) -> u64 {
+        let count = self.count.load(Ordering::Relaxed);
+        let target = ((count as f64 * p).ceil() as u64).max(1);
+        let mut seen = 0;
+        for (i, bucket) in self.buckets.iter().enumerate() {
+            seen += bucket.load(Ordering::Relaxed);
+            if seen >= target {
+                return Self::lower_bound(i);
+            }
+        }
+        0
+    }
+}
+
 /// Counters the send path and the appender update.
 #[derive(Debug)]
 pub(crate) struct Metrics {
@@ -13,6 +75,8 @@ pub(crate) struct Metrics {
     written_bytes: AtomicU64,
     errors: AtomicU64,
     callback_panics: AtomicU64,
+    interceptor_panics: AtomicU64,
+    latency: Histogram,
 }
 
 impl Metrics {
@@ -25,6 +89,8 @@ impl Metrics {
             written_bytes: AtomicU64::new(0),
             errors: AtomicU64::new(0),
             callback_panics: AtomicU64::new(0),
+            interceptor_panics: AtomicU64::new(0),
+            latency: Histogram::new(),
         }
     }
 
@@ -34,6 +100,11 @@ impl Metrics {
         self.uncompressed_bytes
             .fetch_add(uncompressed, Ordering::Relaxed);
         self.written_bytes.fetch_add(written, Ordering::Relaxed);
+    }
+
+    /// A batch was delivered `latency` after its first record was sent.
+    pub(crate) fn delivered(&self, latency: std::time::Duration, records: u64) {
+        self.latency.record(latency.as_micros() as u64, records);
     }
 
     pub(crate) fn batch_failed(&self, records: u64) {
@@ -46,6 +117,10 @@ impl Metrics {
 
     pub(crate) fn callback_panicked(&self) {
         self.callback_panics.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn interceptor_panicked(&self) {
+        self.interceptor_panics.fetch_add(1, Ordering::Relaxed);
     }
 
     pub(crate) fn snapshot(
@@ -81,6 +156,16 @@ impl Metrics {
             record_error_total: errors,
             record_error_rate: errors as f64 / seconds,
             callback_panics_total: self.callback_panics.load(Ordering::Relaxed),
+            interceptor_panics_total: self.interceptor_panics.load(Ordering::Relaxed),
+            delivery_latency_avg_ms: {
+                let count = self.latency.count.load(Ordering::Relaxed).max(1);
+                self.latency.sum_us.load(Ordering::Relaxed) as f64 / count as f64 / 1000.0
+            },
+            delivery_latency_max_ms: self.latency.max_us.load(Ordering::Relaxed) as f64 / 1000.0,
+            delivery_latency_p50_ms: self.latency.percentile(0.50) as f64 / 1000.0,
+            delivery_latency_p95_ms: self.latency.percentile(0.95) as f64 / 1000.0,
+            delivery_latency_p99_ms: self.latency.percentile(0.99) as f64 / 1000.0,
+            delivery_latency_p999_ms: self.latency.percentile(0.999) as f64 / 1000.0,
         }
     }
 }
@@ -109,4 +194,40 @@ pub struct ProducerMetrics {
     pub record_error_rate: f64,
     /// Callbacks that panicked (caught; the producer went on).
     pub callback_panics_total: u64,
+    /// Interceptor calls that panicked (caught and ignored, as Kafka does).
+    pub interceptor_panics_total: u64,
+    /// Mean time from send to delivery, in ms (measured from each batch's first record, so
+    /// never an underestimate).
+    pub delivery_latency_avg_ms: f64,
+    /// Longest delivery, in ms.
+    pub delivery_latency_max_ms: f64,
+    /// Median delivery latency, in ms (within 12.5%).
+    pub delivery_latency_p50_ms: f64,
+    /// 95th percentile, in ms.
+    pub delivery_latency_p95_ms: f64,
+    /// 99th percentile, in ms.
+    pub delivery_latency_p99_ms: f64,
+    /// 99.9th percentile, in ms.
+    pub delivery_latency_p999_ms: f64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn histogram_buckets_are_within_an_eighth() {
+        for us in [0u64, 1, 7, 8, 9, 15, 16, 100, 1000, 123_456, 10_000_000] {
+            let bound = Histogram::lower_bound(Histogram::index(us));
+            assert!(bound <= us && us - bound <= us / 8, "{us} -> {bound}");
+        }
+        let h = Histogram::new();
+        for us in 1..=1000 {
+            h.record(us, 1);
+        }
+        let p50 = h.percentile(0.5);
+        assert!((448..=500).contains(&p50), "{p50}");
+        assert!(h.percentile(1.0) >= 896);
+        assert_eq!(h.max_us.load(Ordering::Relaxed), 1000);
+    }
 }

@@ -5,15 +5,22 @@ mod accumulator;
 mod appender;
 mod client;
 mod delivery;
+mod interceptor;
 mod memory;
 mod metrics;
 mod partitioner;
 mod record;
+mod serializer;
 
-pub use client::Producer;
+pub use client::{Producer, ProducerBuilder};
 pub use delivery::DeliveryHandle;
+pub use interceptor::ProducerInterceptor;
 pub use metrics::ProducerMetrics;
 pub use partitioner::{
     murmur2, partition_for_key, to_positive, Partitioner, RoundRobinPartitioner,
 };
 pub use record::{ProducerRecord, RecordMetadata, SendError};
+pub use serializer::{
+    BytesSerializer, LongSerializer, Serializer, StringSerializer, TypedProducer, TypedRecord,
+    TypedSendError,
+};
