@@ -582,3 +582,20 @@ fn metrics_report_delivery_latency() {
     assert!(m.delivery_latency_avg_ms > 0.0);
     assert_eq!(m.record_error_total, 0);
 }
+
+#[test]
+fn successive_producers_on_one_thread_never_share_a_topic_cache() {
+    let cluster = cluster_with(NewTopic::new("t", 1));
+    for round in 0..20 {
+        let producer = cluster.producer(quick()).unwrap();
+        let meta = producer
+            .send(ProducerRecord::to("t").value("v"))
+            .unwrap()
+            .wait()
+            .unwrap();
+        assert_eq!(
+            meta.offset, round,
+            "each producer delivers through its own appender"
+        );
+    }
+}

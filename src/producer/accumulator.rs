@@ -113,8 +113,11 @@ impl Accumulator {
     }
 
     fn each_queue(&self, mut visit: impl FnMut(&TopicState, usize, &PartitionQueue)) {
-        let topics: Vec<Arc<TopicState>> = self.topics.read().values().cloned().collect();
-        for topic in &topics {
+        // Visit under the read lock rather than cloning each topic's `Arc`: the sending
+        // thread updates those reference counts, and sharing the cache line costs it. Senders
+        // never wait for this lock while holding a partition's, so the order is safe.
+        let topics = self.topics.read();
+        for topic in topics.values() {
             for (p, queue) in topic.queues.iter().enumerate() {
                 visit(topic, p, queue);
             }

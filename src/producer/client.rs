@@ -25,6 +25,16 @@ use crate::config::{Acks, IntoProducerConfig, PartitionerKind, ProducerConfig};
 use crate::error::{Error, Result};
 use crate::record::{BatchBuilder, Compression, Header};
 
+thread_local! {
+    /// (producer, metadata version, topic) of this thread's last send.
+    static LAST_TOPIC: std::cell::RefCell<Option<(u64, u64, Arc<TopicState>)>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Numbers producers, so that a thread's topic cache never serves a later producer (an
+/// address could be reused).
+static NEXT_PRODUCER_ID: AtomicU64 = AtomicU64::new(0);
+
 /// How long dropping the last handle waits for buffered records to be delivered.
 const DROP_FLUSH_WAIT: Duration = Duration::from_secs(30);
 
@@ -45,6 +55,7 @@ impl std::fmt::Debug for Producer {
 }
 
 struct Inner {
+    id: u64,
     cluster: Cluster,
     config: ProducerConfig,
     custom: Option<Arc<dyn Partitioner>>,
@@ -159,6 +170,7 @@ impl Producer {
         let seed = cluster.clock().now_ms() as u64 ^ (Arc::as_ptr(&accumulator) as u64);
         Ok(Producer {
             inner: Arc::new(Inner {
+                id: NEXT_PRODUCER_ID.fetch_add(1, Ordering::Relaxed),
                 sticky: StickyPartitioner::new(config.batch_size, seed),
                 round_robin: RoundRobinPartitioner::default(),
                 cluster,
@@ -441,6 +453,23 @@ impl Inner {
     /// topic is created when the cluster allows it.
     fn topic(&self, name: &str) -> Result<Arc<TopicState>> {
         let version = self.cluster.metadata_version();
+        let producer = self.id;
+        // The sending thread's last topic: no shared lock on the hot path.
+        let cached = LAST_TOPIC.with(|last| {
+            let last = last.borrow();
+            last.as_ref()
+                .filter(|(p, v, t)| *p == producer && *v == version && &*t.name == name)
+                .map(|(_, _, t)| Arc::clone(t))
+        });
+        if let Some(topic) = cached {
+            return Ok(topic);
+        }
+        let topic = self.lookup_topic(name, version)?;
+        LAST_TOPIC.with(|last| *last.borrow_mut() = Some((producer, version, Arc::clone(&topic))));
+        Ok(topic)
+    }
+
+    fn lookup_topic(&self, name: &str, version: u64) -> Result<Arc<TopicState>> {
         let accumulator = &self.accumulator;
         if accumulator.topics_version.load(Ordering::Acquire) == version {
             if let Some(topic) = accumulator.topics.read().get(name) {
