@@ -47,8 +47,21 @@ pub(crate) struct TopicState {
     pub(crate) queues: Vec<Arc<PartitionQueue>>,
 }
 
+/// Resolves a batch's handles with `Closed` if the batch is dropped without being appended (a
+/// send racing the producer's shutdown), so that every handle resolves.
+pub(crate) struct ResolveOnDrop(pub(crate) Arc<BatchCompletion>);
+
+impl Drop for ResolveOnDrop {
+    fn drop(&mut self) {
+        self.0.complete(super::delivery::Outcome::Failed(Arc::new(
+            crate::error::Error::Closed,
+        )));
+    }
+}
+
 /// A sealed batch on its way to the log.
 pub(crate) struct SealedBatch {
+    pub(crate) guard: ResolveOnDrop,
     pub(crate) log: Arc<Log>,
     pub(crate) builder: BatchBuilder,
     pub(crate) completion: Arc<BatchCompletion>,
@@ -100,6 +113,7 @@ impl Accumulator {
     pub(crate) fn seal(&self, open: OpenBatch, log: &Arc<Log>) {
         self.sealed.fetch_add(1, Ordering::AcqRel);
         let batch = SealedBatch {
+            guard: ResolveOnDrop(Arc::clone(&open.completion)),
             log: Arc::clone(log),
             builder: open.builder,
             completion: open.completion,

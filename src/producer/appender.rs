@@ -104,7 +104,9 @@ pub(crate) fn fail(accumulator: &Accumulator, batch: SealedBatch, metrics: &Metr
 }
 
 fn append(accumulator: &Accumulator, batch: SealedBatch, metrics: &Metrics) {
+    // `_guard` drops at the end, after the outcome is set: then it changes nothing.
     let SealedBatch {
+        guard: _guard,
         log,
         builder,
         completion,
