@@ -11,8 +11,9 @@
 //! Files go to `KAFKALITE_BENCH_DIR` (default: the system temporary directory).
 #![allow(missing_docs)] // criterion_group! generates an undocumented function.
 
+mod common;
+
 use std::io::Write;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -20,13 +21,6 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use kafkalite::{Acks, Cluster, NewTopic, Producer, ProducerConfig, ProducerRecord};
 
 const RECORD: [u8; 100] = [b'v'; 100];
-
-fn bench_dir() -> tempfile::TempDir {
-    let base = std::env::var_os("KAFKALITE_BENCH_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(std::env::temp_dir);
-    tempfile::tempdir_in(base).unwrap()
-}
 
 fn setup(dir: &std::path::Path, topic: NewTopic, config: ProducerConfig) -> (Cluster, Producer) {
     let cluster = Cluster::builder().background(false).open(dir).unwrap();
@@ -60,7 +54,7 @@ fn round_trip(c: &mut Criterion) {
     });
     drop(to_echo);
     echo.join().unwrap();
-    let dir = bench_dir();
+    let dir = common::bench_dir();
     let (_cluster, producer) = setup(
         dir.path(),
         NewTopic::new("t", 1),
@@ -81,7 +75,7 @@ fn round_trip(c: &mut Criterion) {
 fn fsync(c: &mut Criterion) {
     let mut group = c.benchmark_group("fsync_one");
     group.throughput(Throughput::Elements(1)).sample_size(20);
-    let dir = bench_dir();
+    let dir = common::bench_dir();
     let mut file = std::fs::File::create(dir.path().join("baseline")).unwrap();
     group.bench_function("baseline_write_fdatasync", |b| {
         b.iter(|| {

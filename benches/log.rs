@@ -12,9 +12,9 @@
 
 #![allow(missing_docs)] // criterion_group! generates an undocumented function.
 
+mod common;
+
 use std::hint::black_box;
-use std::io::Write;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -26,13 +26,6 @@ use kafkalite::{
 
 const RECORDS_PER_BATCH: usize = 1000;
 const BYTES_PER_ITERATION: usize = 256 << 20;
-
-fn bench_dir() -> tempfile::TempDir {
-    let base = std::env::var_os("KAFKALITE_BENCH_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(std::env::temp_dir);
-    tempfile::tempdir_in(base).unwrap()
-}
 
 fn workload_batch(first: usize) -> Vec<u8> {
     let mut builder = BatchBuilder::with_capacity(140 * RECORDS_PER_BATCH);
@@ -81,27 +74,14 @@ fn append(c: &mut Criterion) {
         .sample_size(10)
         .measurement_time(Duration::from_secs(20));
 
-    let buffer = vec![7u8; 1 << 20];
     group.bench_function("baseline_write_1MiB", |b| {
-        b.iter_custom(|iters| {
-            let mut total = Duration::ZERO;
-            for _ in 0..iters {
-                let dir = bench_dir();
-                let mut file = std::fs::File::create(dir.path().join("baseline")).unwrap();
-                let start = Instant::now();
-                for _ in 0..bytes as usize / buffer.len() {
-                    file.write_all(&buffer).unwrap();
-                }
-                total += start.elapsed();
-            }
-            total
-        })
+        b.iter_custom(|iters| common::write_baseline(iters, bytes as usize))
     });
     group.bench_function("log_append_1000_record_batches", |b| {
         b.iter_custom(|iters| {
             let mut total = Duration::ZERO;
             for _ in 0..iters {
-                let dir = bench_dir();
+                let dir = common::bench_dir();
                 let log = open_log(dir.path());
                 let start = Instant::now();
                 for _ in 0..batches {
@@ -116,7 +96,7 @@ fn append(c: &mut Criterion) {
 }
 
 fn read(c: &mut Criterion) {
-    let dir = bench_dir();
+    let dir = common::bench_dir();
     let log = open_log(dir.path());
     let batch = workload_batch(0);
     let batches = BYTES_PER_ITERATION / batch.len();
@@ -172,7 +152,7 @@ fn open(c: &mut Criterion) {
         .measurement_time(Duration::from_secs(10));
     let batch = workload_batch(0);
     for batches_per_partition in [1usize, 10] {
-        let dir = bench_dir();
+        let dir = common::bench_dir();
         let cluster = Cluster::builder()
             .background(false)
             .open(dir.path())

@@ -4,8 +4,8 @@
 //! Files go to `KAFKALITE_BENCH_DIR` (default: the system temporary directory).
 #![allow(missing_docs)] // criterion_group! generates an undocumented function.
 
-use std::io::Write;
-use std::path::PathBuf;
+mod common;
+
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
@@ -14,34 +14,14 @@ use kafkalite::{Cluster, NewTopic, ProducerConfig, ProducerRecord};
 const RECORDS: usize = 1_000_000;
 const RECORD_BYTES: usize = 16 + 100;
 
-fn bench_dir() -> tempfile::TempDir {
-    let base = std::env::var_os("KAFKALITE_BENCH_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(std::env::temp_dir);
-    tempfile::tempdir_in(base).unwrap()
-}
-
 fn produce(c: &mut Criterion) {
     let mut group = c.benchmark_group("produce_8_partitions");
     group
         .throughput(Throughput::Bytes((RECORDS * RECORD_BYTES) as u64))
         .sample_size(10)
         .measurement_time(Duration::from_secs(20));
-    let buffer = vec![7u8; 1 << 20];
     group.bench_function("baseline_write_1MiB", |b| {
-        b.iter_custom(|iters| {
-            let mut total = Duration::ZERO;
-            for _ in 0..iters {
-                let dir = bench_dir();
-                let mut file = std::fs::File::create(dir.path().join("baseline")).unwrap();
-                let start = Instant::now();
-                for _ in 0..(RECORDS * RECORD_BYTES).div_ceil(buffer.len()) {
-                    file.write_all(&buffer).unwrap();
-                }
-                total += start.elapsed();
-            }
-            total
-        })
+        b.iter_custom(|iters| common::write_baseline(iters, RECORDS * RECORD_BYTES))
     });
     let keys: Vec<Vec<u8>> = (0..RECORDS)
         .map(|i| format!("key-{i:012}").into_bytes())
@@ -51,7 +31,7 @@ fn produce(c: &mut Criterion) {
         b.iter_custom(|iters| {
             let mut total = Duration::ZERO;
             for _ in 0..iters {
-                let dir = bench_dir();
+                let dir = common::bench_dir();
                 let cluster = Cluster::builder()
                     .background(false)
                     .open(dir.path())
