@@ -108,6 +108,10 @@ pub enum Error {
     /// A non-blocking call found no room (`try_send` with `buffer.memory` in use).
     #[error("queue full: {0}")]
     QueueFull(String),
+    /// A blocking call was made from a delivery callback or interceptor, on the appender thread
+    /// that would have to finish it: it would never return.
+    #[error("would deadlock: {0} called from a delivery callback; do it from another thread")]
+    WouldDeadlock(&'static str),
     /// A key or value could not be serialized (Kafka's SerializationException).
     #[error("serialization failed: {0}")]
     Serialization(String),
@@ -194,7 +198,7 @@ impl Error {
             Error::OffsetOutOfRange { .. } => ErrorCode::OffsetOutOfRange,
             Error::Io { .. } | Error::Failed { .. } => ErrorCode::KafkaStorageError,
             Error::Timeout(_) | Error::QueueFull(_) => ErrorCode::RequestTimedOut,
-            Error::Serialization(_) => return None,
+            Error::Serialization(_) | Error::WouldDeadlock(_) => return None,
             Error::Locked { .. } | Error::Closed => return None,
         })
     }
@@ -256,6 +260,7 @@ impl Error {
             Error::Timeout(m) => Error::Timeout(m.clone()),
             Error::QueueFull(m) => Error::QueueFull(m.clone()),
             Error::Serialization(m) => Error::Serialization(m.clone()),
+            Error::WouldDeadlock(what) => Error::WouldDeadlock(what),
             Error::Closed => Error::Closed,
             Error::Failed { partition, cause } => Error::Failed {
                 partition: partition.clone(),

@@ -599,3 +599,59 @@ fn successive_producers_on_one_thread_never_share_a_topic_cache() {
         );
     }
 }
+
+#[test]
+fn blocking_calls_from_a_callback_fail_fast_instead_of_deadlocking() {
+    let cluster = cluster_with(NewTopic::new("t", 2));
+    // A record that lingers for an hour in another producer.
+    let slow = cluster
+        .producer(ProducerConfig::new().linger(Duration::from_secs(3600)))
+        .unwrap();
+    let lingering = slow
+        .send(ProducerRecord::to("t").partition(1).value("later"))
+        .unwrap();
+    let held = Arc::new(parking_lot::Mutex::new(Some(lingering)));
+    let producer = cluster.producer(quick()).unwrap();
+    let (inside, in_callback) = (producer.clone(), Arc::clone(&held));
+    let (tx, rx) = crossbeam::channel::unbounded();
+    producer
+        .send_with_callback(
+            ProducerRecord::to("t").partition(0).value("v"),
+            move |result| {
+                result.unwrap();
+                let flushed = inside.flush(Duration::from_secs(1));
+                let waited = in_callback.lock().take().unwrap().wait();
+                tx.send((flushed, waited)).unwrap();
+            },
+        )
+        .unwrap();
+    let (flushed, waited) = rx.recv().unwrap();
+    assert!(
+        matches!(flushed, Err(Error::WouldDeadlock(_))),
+        "{flushed:?}"
+    );
+    assert!(matches!(waited, Err(Error::WouldDeadlock(_))), "{waited:?}");
+    slow.flush(WAIT).unwrap();
+}
+
+#[test]
+fn dropping_the_last_producer_inside_a_callback_does_not_hang() {
+    let cluster = cluster_with(NewTopic::new("t", 1));
+    let producer = cluster.producer(quick()).unwrap();
+    let slot = Arc::new(parking_lot::Mutex::new(Some(producer)));
+    let inside = Arc::clone(&slot);
+    let (tx, rx) = crossbeam::channel::unbounded();
+    let sender = slot.lock().as_ref().unwrap().clone();
+    sender
+        .send_with_callback(ProducerRecord::to("t").value("v"), move |result| {
+            result.unwrap();
+            // The last handles go away on the appender thread: close acts as close(0).
+            inside.lock().take();
+            tx.send(()).unwrap();
+        })
+        .unwrap();
+    drop(sender);
+    rx.recv().unwrap();
+    assert!(slot.lock().is_none());
+    assert_eq!(read_all(&cluster.partition("t", 0).unwrap()).len(), 1);
+}

@@ -18,6 +18,16 @@ use crate::error::Error;
 /// Longest real-time sleep between linger checks when nothing is queued.
 const IDLE_WAIT: Duration = Duration::from_millis(100);
 
+thread_local! {
+    static ON_APPENDER: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether the calling thread is an appender (running a callback or interceptor): blocking
+/// producer calls there would wait for the thread itself.
+pub(crate) fn on_appender_thread() -> bool {
+    ON_APPENDER.with(|on| on.get())
+}
+
 /// Runs until a `Stop` message; returns the queue so that shutdown can fail what is left.
 pub(crate) fn run(
     accumulator: Arc<Accumulator>,
@@ -25,6 +35,7 @@ pub(crate) fn run(
     clock: Arc<dyn Clock>,
     metrics: Arc<Metrics>,
 ) -> Receiver<Message> {
+    ON_APPENDER.with(|on| on.set(true));
     let mut next_deadline: Option<i64> = None;
     // Handles one message; false means stop.
     let handle = |message: Message| match message {

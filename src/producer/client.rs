@@ -222,6 +222,9 @@ impl Producer {
     /// Seals every open batch and waits until every record sent before the call is delivered
     /// or has failed (Kafka's `flush`), at most `timeout`.
     pub fn flush(&self, timeout: Duration) -> Result<()> {
+        if super::appender::on_appender_thread() {
+            return Err(Error::WouldDeadlock("Producer::flush"));
+        }
         self.inner.accumulator.seal_all();
         let deadline = Instant::now()
             .checked_add(timeout)
@@ -310,6 +313,13 @@ impl Inner {
                             "buffer.memory ({} bytes) is in use",
                             self.config.buffer_memory
                         )),
+                        record,
+                    );
+                }
+                if super::appender::on_appender_thread() {
+                    // Only the appender can free memory, and it is running this callback.
+                    return fail(
+                        Error::WouldDeadlock("a send waiting for buffer.memory"),
                         record,
                     );
                 }
@@ -514,6 +524,15 @@ impl Inner {
 
     fn shutdown(&self, timeout: Duration) -> Result<()> {
         if self.closed.swap(true, Ordering::AcqRel) {
+            return Ok(());
+        }
+        if super::appender::on_appender_thread() {
+            // Kafka: close() from a callback acts as close(0). The appender cannot wait for
+            // itself: it fails what is left with Closed, stops, and its handle is detached.
+            self.accumulator.abort.store(true, Ordering::Release);
+            self.accumulator.seal_all();
+            let _ = self.accumulator.queue.send(Message::Stop);
+            drop(self.appender.lock().take());
             return Ok(());
         }
         self.accumulator.seal_all();

@@ -118,6 +118,12 @@ pub struct DeliveryHandle {
 impl DeliveryHandle {
     /// Blocks until the record is delivered or has failed.
     pub fn wait(self) -> Result<RecordMetadata> {
+        if let Some(done) = self.try_done() {
+            return done;
+        }
+        if super::appender::on_appender_thread() {
+            return Err(crate::error::Error::WouldDeadlock("DeliveryHandle::wait"));
+        }
         self.completion.spin_until_done();
         let mut outcome = self.completion.outcome.lock();
         while outcome.is_none() {
@@ -129,6 +135,14 @@ impl DeliveryHandle {
 
     /// As [`DeliveryHandle::wait`], giving up after `timeout` (`None`: still pending).
     pub fn wait_timeout(&mut self, timeout: Duration) -> Option<Result<RecordMetadata>> {
+        if let Some(done) = self.try_done() {
+            return Some(done);
+        }
+        if super::appender::on_appender_thread() {
+            return Some(Err(crate::error::Error::WouldDeadlock(
+                "DeliveryHandle::wait_timeout",
+            )));
+        }
         let deadline = Instant::now().checked_add(timeout);
         let mut outcome = self.completion.outcome.lock();
         while outcome.is_none() {
@@ -147,6 +161,10 @@ impl DeliveryHandle {
             }
         }
         outcome.clone().map(|o| self.pending.metadata(&o))
+    }
+
+    fn try_done(&self) -> Option<Result<RecordMetadata>> {
+        self.completion.outcome().map(|o| self.pending.metadata(&o))
     }
 
     /// The result if it is known, without blocking.
