@@ -4,9 +4,9 @@
 use std::time::Duration;
 
 use super::properties::Properties;
+use super::record_format::Compression;
 use super::suggest::nearest;
 use crate::error::{Error, Result};
-use crate::record::Compression;
 
 /// When a send counts as delivered (`acks`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -2,9 +2,9 @@
 
 use std::collections::BTreeMap;
 
+use super::record_format::TimestampType;
 use super::suggest::nearest;
 use crate::error::{Error, Result};
-use crate::record::TimestampType;
 
 /// How values of one key are checked.
 #[derive(Debug, Clone, Copy)]

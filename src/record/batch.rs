@@ -4,6 +4,7 @@ use std::borrow::Cow;
 
 use super::compression::{self, Compression};
 use super::record::{Record, RecordIter};
+pub use crate::config::TimestampType;
 use crate::error::{Error, Result};
 
 /// Size of the batch header; also the smallest valid batch (one with no records).
@@ -33,26 +34,6 @@ const TIMESTAMP_TYPE_BIT: u8 = 0x08;
 const TRANSACTIONAL_BIT: u8 = 0x10;
 const CONTROL_BIT: u8 = 0x20;
 const DELETE_HORIZON_BIT: u8 = 0x40;
-
-/// Which clock a batch's timestamps come from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub enum TimestampType {
-    /// Set by the producer.
-    #[default]
-    CreateTime,
-    /// Set by the log when the batch was appended (the batch's `maxTimestamp`).
-    LogAppendTime,
-}
-
-impl TimestampType {
-    /// Kafka's spelling, as `kafka-dump-log` prints it.
-    pub fn name(self) -> &'static str {
-        match self {
-            TimestampType::CreateTime => "CreateTime",
-            TimestampType::LogAppendTime => "LogAppendTime",
-        }
-    }
-}
 
 /// Why bytes at the front of a buffer are not a whole valid batch.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -3,70 +3,20 @@
 
 use std::io::{Read, Write};
 
+pub use crate::config::Compression;
 use crate::error::{Error, Result};
 
-/// The codec in bits 0-2 of a batch's attributes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub enum Compression {
-    /// Records stored as they are.
-    #[default]
-    None,
-    /// Codec 1 (read and write unsupported).
-    Gzip,
-    /// Codec 2 (read and write unsupported).
-    Snappy,
-    /// Codec 3: the LZ4 frame format with Kafka's settings (64 KiB independent blocks, no checksums).
-    Lz4,
-    /// Codec 4 (read and write unsupported).
-    Zstd,
-}
-
-impl Compression {
-    /// The codec for attribute bits 0-2, or an error naming the unknown number.
-    pub fn from_id(id: u8) -> Result<Compression> {
-        Ok(match id {
-            0 => Compression::None,
-            1 => Compression::Gzip,
-            2 => Compression::Snappy,
-            3 => Compression::Lz4,
-            4 => Compression::Zstd,
-            other => return Err(Error::UnsupportedCompressionType(format!("id {other}"))),
-        })
-    }
-
-    /// The value of attribute bits 0-2.
-    pub fn id(self) -> u8 {
-        match self {
-            Compression::None => 0,
-            Compression::Gzip => 1,
-            Compression::Snappy => 2,
-            Compression::Lz4 => 3,
-            Compression::Zstd => 4,
-        }
-    }
-
-    /// Kafka's name (`none`, `gzip`, `snappy`, `lz4`, `zstd`), as `compresscodec` prints it.
-    pub fn name(self) -> &'static str {
-        match self {
-            Compression::None => "none",
-            Compression::Gzip => "gzip",
-            Compression::Snappy => "snappy",
-            Compression::Lz4 => "lz4",
-            Compression::Zstd => "zstd",
-        }
-    }
-
-    fn ensure_supported(self) -> Result<()> {
-        match self {
-            Compression::None | Compression::Lz4 => Ok(()),
-            other => Err(Error::UnsupportedCompressionType(other.name().to_string())),
-        }
+/// Refuses the codecs this build cannot read or write.
+fn ensure_supported(codec: Compression) -> Result<()> {
+    match codec {
+        Compression::None | Compression::Lz4 => Ok(()),
+        other => Err(Error::UnsupportedCompressionType(other.name().to_string())),
     }
 }
 
 /// Compresses a records section with `codec`.
 pub fn compress(codec: Compression, records: &[u8]) -> Result<Vec<u8>> {
-    codec.ensure_supported()?;
+    ensure_supported(codec)?;
     match codec {
         Compression::Lz4 => lz4_compress(records),
         _ => Ok(records.to_vec()),
@@ -75,7 +25,7 @@ pub fn compress(codec: Compression, records: &[u8]) -> Result<Vec<u8>> {
 
 /// Decompresses a records section, refusing to produce more than `output_bytes_max` bytes.
 pub fn decompress(codec: Compression, data: &[u8], output_bytes_max: usize) -> Result<Vec<u8>> {
-    codec.ensure_supported()?;
+    ensure_supported(codec)?;
     match codec {
         Compression::Lz4 => lz4_decompress(data, output_bytes_max),
         _ => Ok(data.to_vec()),
