@@ -7,7 +7,7 @@ use clap::Args;
 use kafkalite::record::{
     parse_end_transaction_marker, BatchError, BatchIter, ControlRecordType, RecordBatch,
 };
-use kafkalite::storage::{OpenMode, RealStorage, Storage};
+use kafkalite::storage::{RealStorage, Storage};
 
 use super::CliResult;
 
@@ -37,7 +37,7 @@ pub fn run(args: &DumpLogArgs, out: &mut dyn Write) -> CliResult {
             return Err(format!("{file}: expected a .log, .index or .timeindex file").into());
         }
         writeln!(out, "Dumping {file}")?;
-        let bytes = read(path)?;
+        let bytes = RealStorage.read_file(path)?;
         match extension {
             "log" => dump_segment(&bytes, base, file, args, out)?,
             "index" => dump_index(&bytes, base, out)?,
@@ -45,13 +45,6 @@ pub fn run(args: &DumpLogArgs, out: &mut dyn Write) -> CliResult {
         }
     }
     Ok(())
-}
-
-fn read(path: &Path) -> Result<Vec<u8>, kafkalite::Error> {
-    let file = RealStorage.open(path, OpenMode::Existing)?;
-    let mut bytes = vec![0u8; file.len()? as usize];
-    file.read_at(&mut bytes, 0)?;
-    Ok(bytes)
 }
 
 fn dump_segment(

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::error::{Error, Result};
-use crate::storage::{OpenMode, Storage};
+use crate::storage::Storage;
 
 /// Offsets by (topic, partition).
 pub type CheckpointMap = BTreeMap<(String, i32), i64>;
@@ -16,9 +16,7 @@ pub fn read(storage: &dyn Storage, path: &Path) -> Result<CheckpointMap> {
     if !storage.exists(path) {
         return Ok(CheckpointMap::new());
     }
-    let file = storage.open(path, OpenMode::Existing)?;
-    let mut bytes = vec![0u8; file.len()? as usize];
-    file.read_at(&mut bytes, 0)?;
+    let bytes = storage.read_file(path)?;
     parse(&bytes).map_err(|(line, why)| Error::corruption(path, line as u64, why))
 }
 
@@ -62,17 +60,7 @@ pub fn write(storage: &dyn Storage, path: &Path, entries: &CheckpointMap) -> Res
     for ((topic, partition), offset) in entries {
         text.push_str(&format!("{topic} {partition} {offset}\n"));
     }
-    let tmp = path.with_extension("tmp");
-    let file = storage.open(&tmp, OpenMode::Create)?;
-    file.set_len(0)?;
-    file.write_at(&[text.as_bytes()], 0)?;
-    file.sync_data()?;
-    drop(file);
-    storage.rename(&tmp, path)?;
-    if let Some(dir) = path.parent() {
-        storage.sync_dir(dir)?;
-    }
-    Ok(())
+    storage.replace_file(path, text.as_bytes(), true)
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 
 use crate::error::Result;
-use crate::storage::{OpenMode, Storage};
+use crate::storage::Storage;
 
 /// Name of the file in each partition directory.
 pub const FILE_NAME: &str = "index-checksums";
@@ -66,21 +66,15 @@ impl IndexChecksums {
         for (base, crc) in map.iter() {
             text.push_str(&format!("{base} {crc:08x}\n"));
         }
-        let tmp = self.path.with_extension("tmp");
-        let file = self.storage.open(&tmp, OpenMode::Create)?;
-        file.set_len(0)?;
-        file.write_at(&[text.as_bytes()], 0)?;
-        drop(file);
-        self.storage.rename(&tmp, &self.path)
+        // Any inconsistency only means a rebuild, so no sync (see the module doc).
+        self.storage
+            .replace_file(&self.path, text.as_bytes(), false)
     }
 
     /// Reads the file; anything unreadable counts as no entries (indexes are then rebuilt).
     fn load(&self) -> BTreeMap<i64, u32> {
         let read = || -> Option<BTreeMap<i64, u32>> {
-            let file = self.storage.open(&self.path, OpenMode::Existing).ok()?;
-            let mut bytes = vec![0u8; file.len().ok()? as usize];
-            file.read_at(&mut bytes, 0).ok()?;
-            let text = String::from_utf8(bytes).ok()?;
+            let text = String::from_utf8(self.storage.read_file(&self.path).ok()?).ok()?;
             let mut lines = text.lines();
             (lines.next()? == "0").then_some(())?;
             let count: usize = lines.next()?.parse().ok()?;

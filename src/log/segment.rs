@@ -207,14 +207,13 @@ impl Segment {
     }
 
     fn read_index_files(&self) -> std::result::Result<SegmentIndex, String> {
-        let read = |suffix: &str| -> Result<Vec<u8>> {
-            let file = self.storage.open(&self.path(suffix), OpenMode::Existing)?;
-            let mut bytes = vec![0u8; file.len()? as usize];
-            file.read_at(&mut bytes, 0)?;
-            Ok(bytes)
+        let read = |suffix| {
+            self.storage
+                .read_file(&self.path(suffix))
+                .map_err(|e| e.to_string())
         };
-        let offsets = read(INDEX_SUFFIX).map_err(|e| e.to_string())?;
-        let times = read(TIME_INDEX_SUFFIX).map_err(|e| e.to_string())?;
+        let offsets = read(INDEX_SUFFIX)?;
+        let times = read(TIME_INDEX_SUFFIX)?;
         if self.checksums.get(self.base_offset) != Some(IndexChecksums::compute(&offsets, &times)) {
             return Err("index checksum is missing or does not match".into());
         }

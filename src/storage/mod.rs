@@ -73,6 +73,33 @@ pub trait Storage: Send + Sync + fmt::Debug + 'static {
     /// Takes an exclusive lock on `path` (created if missing), held until the guard drops.
     /// Fails with [`crate::Error::Locked`] if any other handle holds it.
     fn lock(&self, path: &Path) -> Result<Box<dyn LockGuard>>;
+
+    /// The whole contents of the file at `path`.
+    fn read_file(&self, path: &Path) -> Result<Vec<u8>> {
+        let file = self.open(path, OpenMode::Existing)?;
+        let mut bytes = vec![0u8; file.len()? as usize];
+        file.read_at(&mut bytes, 0)?;
+        Ok(bytes)
+    }
+
+    /// Replaces the file at `path` with `bytes` atomically: written to `<path>.tmp`, then
+    /// renamed over it. With `durable`, the data is synced before the rename and the
+    /// directory after it, so the new contents survive a power loss once this returns.
+    fn replace_file(&self, path: &Path, bytes: &[u8], durable: bool) -> Result<()> {
+        let tmp = path.with_extension("tmp");
+        let file = self.open(&tmp, OpenMode::Create)?;
+        file.set_len(0)?;
+        file.write_at(&[bytes], 0)?;
+        if durable {
+            file.sync_data()?;
+        }
+        drop(file);
+        self.rename(&tmp, path)?;
+        match path.parent() {
+            Some(dir) if durable => self.sync_dir(dir),
+            _ => Ok(()),
+        }
+    }
 }
 
 /// Keeps a lock from [`Storage::lock`] held while alive.
