@@ -11,7 +11,9 @@ use super::segment::Segment;
 use crate::clock::Clock;
 use crate::config::TopicConfig;
 use crate::error::{Error, Result};
-use crate::record::{BatchIter, RecordBatch, TimestampType, BATCH_HEADER_BYTES};
+use crate::record::{
+    stamp_batch, stamp_log_append_time, BatchIter, RecordBatch, TimestampType, BATCH_HEADER_BYTES,
+};
 use crate::storage::Storage;
 
 /// Offsets and sizes of one append.
@@ -180,12 +182,7 @@ impl Log {
         self.check_writable()?;
         let config = self.config();
         let incoming = validate(batches, &config)?;
-        let info = self.append_validated(batches, &incoming, &config)?;
-        let sync_now = {
-            let mut writer = self.writer.lock();
-            writer.unsynced_messages += info.last_offset - info.first_offset + 1;
-            config.sync_every_append() || writer.unsynced_messages >= config.flush_messages
-        };
+        let (info, sync_now) = self.append_validated(batches, &incoming, &config)?;
         if sync_now {
             self.sync_to(info.last_offset + 1)?;
         }
@@ -197,7 +194,7 @@ impl Log {
         batches: &[u8],
         incoming: &[Incoming],
         config: &TopicConfig,
-    ) -> Result<AppendInfo> {
+    ) -> Result<(AppendInfo, bool)> {
         let total_bytes: usize = incoming.iter().map(|b| b.size).sum();
         let total_offsets: i64 = incoming.iter().map(|b| b.offsets).sum();
         let incoming_max_ts = incoming.iter().map(|b| b.max_timestamp).max().unwrap_or(-1);
@@ -223,8 +220,7 @@ impl Log {
         for batch in incoming {
             let mut header = [0u8; BATCH_HEADER_BYTES];
             header.copy_from_slice(&batches[batch.start..batch.start + BATCH_HEADER_BYTES]);
-            header[0..8].copy_from_slice(&next.to_be_bytes());
-            header[12..16].copy_from_slice(&0i32.to_be_bytes());
+            stamp_batch(&mut header, next, 0);
             if let Some(time) = log_append_time {
                 stamp_log_append_time(
                     &mut header,
@@ -272,14 +268,18 @@ impl Log {
         }
         writer.next_offset = next;
         self.end_offset.store(next, Ordering::Release);
-        Ok(AppendInfo {
+        writer.unsynced_messages += total_offsets;
+        let sync_now =
+            config.sync_every_append() || writer.unsynced_messages >= config.flush_messages;
+        let info = AppendInfo {
             first_offset,
             last_offset: next - 1,
             max_timestamp: log_append_time.unwrap_or(incoming_max_ts),
             log_append_time,
             batches: incoming.len(),
             bytes: total_bytes,
-        })
+        };
+        Ok((info, sync_now))
     }
 
     fn should_roll(
@@ -670,12 +670,4 @@ fn validate(batches: &[u8], config: &TopicConfig) -> Result<Vec<Incoming>> {
         });
     }
     Ok(incoming)
-}
-
-/// Sets LogAppendTime in a batch header copy and recomputes the CRC over header and records.
-fn stamp_log_append_time(header: &mut [u8; BATCH_HEADER_BYTES], records: &[u8], time: i64) {
-    header[22] |= 0x08;
-    header[35..43].copy_from_slice(&time.to_be_bytes());
-    let crc = crc32c::crc32c_append(crc32c::crc32c(&header[21..]), records);
-    header[17..21].copy_from_slice(&crc.to_be_bytes());
 }

@@ -30,7 +30,7 @@ pub(crate) const PRODUCER_EPOCH_AT: usize = 51;
 pub(crate) const BASE_SEQUENCE_AT: usize = 53;
 pub(crate) const RECORDS_COUNT_AT: usize = 57;
 
-const TIMESTAMP_TYPE_BIT: u8 = 0x08;
+pub(crate) const TIMESTAMP_TYPE_BIT: u8 = 0x08;
 const TRANSACTIONAL_BIT: u8 = 0x10;
 const CONTROL_BIT: u8 = 0x20;
 const DELETE_HORIZON_BIT: u8 = 0x40;

@@ -241,3 +241,16 @@ pub fn stamp_batch(batch: &mut [u8], base_offset: i64, partition_leader_epoch: i
     batch[BASE_OFFSET_AT..][..8].copy_from_slice(&base_offset.to_be_bytes());
     batch[LEADER_EPOCH_AT..][..4].copy_from_slice(&partition_leader_epoch.to_be_bytes());
 }
+
+/// Switches a batch to LogAppendTime stamped `time`: sets attribute bit 3 and `maxTimestamp`
+/// in `header` (the batch's first 61 bytes, possibly a copy) and recomputes the CRC over the
+/// header and `records` (the rest of the batch), as the log does on append.
+pub fn stamp_log_append_time(header: &mut [u8], records: &[u8], time: i64) {
+    header[ATTRIBUTES_AT + 1] |= TIMESTAMP_TYPE_BIT;
+    header[MAX_TIMESTAMP_AT..][..8].copy_from_slice(&time.to_be_bytes());
+    let crc = crc32c::crc32c_append(
+        crc32c::crc32c(&header[ATTRIBUTES_AT..BATCH_HEADER_BYTES]),
+        records,
+    );
+    header[CRC_AT..][..4].copy_from_slice(&crc.to_be_bytes());
+}
