@@ -9,7 +9,9 @@ use parking_lot::{Mutex, RwLock};
 
 use super::index::SegmentIndex;
 use super::partition::{Log, Writer};
-use super::segment::{segment_base_offset, Segment, INDEX_SUFFIX, LOG_SUFFIX, TIME_INDEX_SUFFIX};
+use super::segment::{
+    remove_segment_files, segment_base_offset, Segment, LOG_SUFFIX, SEGMENT_SUFFIXES,
+};
 use super::IndexChecksums;
 use crate::clock::Clock;
 use crate::config::TopicConfig;
@@ -367,17 +369,7 @@ fn list_segments(storage: &dyn Storage, dir: &Path) -> Result<Vec<i64>> {
 }
 
 fn split_name(name: &str) -> Option<(&str, &str)> {
-    [LOG_SUFFIX, INDEX_SUFFIX, TIME_INDEX_SUFFIX]
+    SEGMENT_SUFFIXES
         .into_iter()
         .find_map(|suffix| name.strip_suffix(suffix).map(|stem| (stem, suffix)))
-}
-
-fn remove_segment_files(storage: &dyn Storage, dir: &Path, base: i64) -> Result<()> {
-    for suffix in [LOG_SUFFIX, INDEX_SUFFIX, TIME_INDEX_SUFFIX] {
-        let path = dir.join(format!("{}{suffix}", super::segment::file_stem(base)));
-        if storage.exists(&path) {
-            storage.remove_file(&path)?;
-        }
-    }
-    Ok(())
 }

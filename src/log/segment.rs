@@ -28,6 +28,25 @@ pub fn file_stem(base_offset: i64) -> String {
     format!("{base_offset:020}")
 }
 
+/// Every file a segment has.
+pub const SEGMENT_SUFFIXES: [&str; 3] = [LOG_SUFFIX, INDEX_SUFFIX, TIME_INDEX_SUFFIX];
+
+/// The path of segment `base_offset`'s file with `suffix` in `dir`.
+pub fn segment_path(dir: &Path, base_offset: i64, suffix: &str) -> PathBuf {
+    dir.join(format!("{}{suffix}", file_stem(base_offset)))
+}
+
+/// Removes segment `base_offset`'s files that exist (the caller syncs the directory).
+pub fn remove_segment_files(storage: &dyn Storage, dir: &Path, base_offset: i64) -> Result<()> {
+    for suffix in SEGMENT_SUFFIXES {
+        let path = segment_path(dir, base_offset, suffix);
+        if storage.exists(&path) {
+            storage.remove_file(&path)?;
+        }
+    }
+    Ok(())
+}
+
 /// The base offset a segment file's stem names (`00000000000000000042` → 42), if it is 20
 /// digits.
 pub fn segment_base_offset(stem: &str) -> Option<i64> {
@@ -64,12 +83,14 @@ impl Segment {
         capacity_bytes: usize,
         now_ms: i64,
     ) -> Result<Segment> {
-        let stem = file_stem(base_offset);
-        let file = storage.open(&dir.join(format!("{stem}{LOG_SUFFIX}")), OpenMode::Create)?;
+        let file = storage.open(
+            &segment_path(dir, base_offset, LOG_SUFFIX),
+            OpenMode::Create,
+        )?;
         file.set_len(0)?;
         for suffix in [INDEX_SUFFIX, TIME_INDEX_SUFFIX] {
             storage
-                .open(&dir.join(format!("{stem}{suffix}")), OpenMode::Create)?
+                .open(&segment_path(dir, base_offset, suffix), OpenMode::Create)?
                 .set_len(0)?;
         }
         let log = AppendFile::new(file, capacity_bytes, ALLOCATION_STEP_BYTES)?;
@@ -91,8 +112,10 @@ impl Segment {
         base_offset: i64,
         capacity_bytes: usize,
     ) -> Result<AppendFile> {
-        let path = dir.join(format!("{}{LOG_SUFFIX}", file_stem(base_offset)));
-        let file = storage.open(&path, OpenMode::Existing)?;
+        let file = storage.open(
+            &segment_path(dir, base_offset, LOG_SUFFIX),
+            OpenMode::Existing,
+        )?;
         AppendFile::new(file, capacity_bytes, ALLOCATION_STEP_BYTES)
     }
 
@@ -155,8 +178,7 @@ impl Segment {
         self.path(LOG_SUFFIX)
     }
     fn path(&self, suffix: &str) -> PathBuf {
-        self.dir
-            .join(format!("{}{suffix}", file_stem(self.base_offset)))
+        segment_path(&self.dir, self.base_offset, suffix)
     }
 
     /// The published bytes `[from, to)` as a zero-copy slice.
@@ -314,12 +336,6 @@ impl Segment {
     /// Removes the segment's files (the caller syncs the directory). Readers that still hold
     /// slices keep the mapped bytes.
     pub fn remove_files(&self) -> Result<()> {
-        for suffix in [LOG_SUFFIX, INDEX_SUFFIX, TIME_INDEX_SUFFIX] {
-            let path = self.path(suffix);
-            if self.storage.exists(&path) {
-                self.storage.remove_file(&path)?;
-            }
-        }
-        Ok(())
+        remove_segment_files(&*self.storage, &self.dir, self.base_offset)
     }
 }
