@@ -114,7 +114,7 @@ impl Cluster {
             due
         };
         if retention_due {
-            match self.apply_retention() {
+            match self.retain_all() {
                 Ok(deleted) => changed |= deleted > 0,
                 Err(e) => {
                     first_error.get_or_insert(e);
@@ -132,13 +132,19 @@ impl Cluster {
     /// Applies retention to every partition now; returns the number of segments deleted.
     pub fn apply_retention(&self) -> Result<usize> {
         self.check_open()?;
-        let mut deleted = 0;
-        for log in self.all_logs().iter().skip(1) {
-            deleted += log.apply_retention()?;
-        }
+        let deleted = self.retain_all()?;
         if deleted > 0 {
             self.write_checkpoints()?;
         }
         Ok(deleted)
+    }
+
+    /// Retention over every log, without writing checkpoints (the caller does, once). The
+    /// metadata log is included: its `retention.ms` and `retention.bytes` are −1, so it keeps
+    /// every segment.
+    fn retain_all(&self) -> Result<usize> {
+        self.all_logs()
+            .iter()
+            .try_fold(0, |deleted, log| Ok(deleted + log.apply_retention()?))
     }
 }

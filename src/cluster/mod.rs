@@ -425,12 +425,14 @@ impl Drop for Inner {
     }
 }
 
-/// The Kafka config of the metadata log: every append synced, small segments.
+/// The Kafka config of the metadata log: every append synced, small segments, and retention
+/// off (time and bytes −1), so retention passes over all logs never delete from it.
 fn metadata_config() -> TopicConfig {
     TopicConfig::from_overrides([
         ("flush.messages", "1"),
         ("segment.bytes", "8388608"),
         ("retention.ms", "-1"),
+        ("retention.bytes", "-1"),
     ])
     .expect("built-in metadata config is valid")
 }
