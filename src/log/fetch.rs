@@ -10,7 +10,6 @@ use crate::storage::FileSlice;
 pub struct FetchData {
     /// Whole batches, back to back (empty when nothing is readable at the offset).
     pub(crate) slice: Option<FileSlice>,
-    pub(crate) path: std::path::PathBuf,
     /// High watermark when the read was made.
     pub high_watermark: i64,
     /// Log start offset when the read was made.
@@ -31,15 +30,15 @@ impl FetchData {
     /// The batches, each CRC-checked once; damage is a `Corruption` error naming the file and
     /// position.
     pub fn batches(&self) -> impl Iterator<Item = Result<RecordBatch<'_>>> + '_ {
-        let base = self.slice.as_ref().map_or(0, |s| s.range().start);
-        crate::record::BatchIter::new(self.bytes()).map(move |item| {
-            let (at, batch) = item.map_err(|(at, e)| {
-                Error::corruption(&self.path, (base + at) as u64, e.to_string())
-            })?;
-            batch
-                .verify_crc()
-                .map_err(|e| Error::corruption(&self.path, (base + at) as u64, e.to_string()))?;
-            Ok(batch)
+        self.slice.iter().flat_map(|slice| {
+            let corrupt = move |at: usize, why: String| {
+                Error::corruption(slice.path(), (slice.range().start + at) as u64, why)
+            };
+            crate::record::BatchIter::new(slice).map(move |item| {
+                let (at, batch) = item.map_err(|(at, e)| corrupt(at, e.to_string()))?;
+                batch.verify_crc().map_err(|e| corrupt(at, e.to_string()))?;
+                Ok(batch)
+            })
         })
     }
 }

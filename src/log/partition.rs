@@ -494,7 +494,6 @@ impl Log {
         let (interval, compacted) = (config.index_interval_bytes, config.cleanup_compact);
         let mut data = FetchData {
             slice: None,
-            path: segments.last().map(|s| s.log_path()).unwrap_or_default(),
             high_watermark,
             log_start_offset: log_start,
         };
@@ -546,7 +545,6 @@ impl Log {
                 expected = Some(batch.next_offset());
                 end = start + at + batch.size();
             }
-            data.path = segment.log_path();
             data.slice = segment.slice(start, end);
             return Ok(data);
         }

@@ -170,6 +170,11 @@ impl FileSlice {
     pub fn range(&self) -> Range<usize> {
         self.range.clone()
     }
+
+    /// The file's path (for messages about these bytes).
+    pub fn path(&self) -> &std::path::Path {
+        self.file.path()
+    }
 }
 
 impl std::fmt::Debug for FileSlice {
