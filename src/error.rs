@@ -8,7 +8,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// Everything that can go wrong, told apart by who must act: the environment (`Io`), the disk
 /// (`Corruption`), the caller (Kafka's names such as `InvalidTopic`), or the handle's state
 /// (`Closed`, `Locked`, `Failed`).
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// An operating-system call failed.
@@ -18,9 +18,9 @@ pub enum Error {
         op: &'static str,
         /// The file or directory concerned.
         path: PathBuf,
-        /// The error the operating system reported.
+        /// The error the operating system reported (shared, so that `Error` is `Clone`).
         #[source]
-        source: std::io::Error,
+        source: std::sync::Arc<std::io::Error>,
     },
     /// Bytes on disk are damaged in data that was known to be durable.
     #[error(
@@ -203,78 +203,12 @@ impl Error {
         })
     }
 
-    /// A copy of this error for another recipient of the same failure (every record of a
-    /// failed batch gets one). I/O errors keep their kind and message.
-    pub(crate) fn duplicate(&self) -> Error {
-        match self {
-            Error::Io { op, path, source } => Error::Io {
-                op,
-                path: path.clone(),
-                source: std::io::Error::new(source.kind(), source.to_string()),
-            },
-            Error::Corruption {
-                path,
-                position,
-                detail,
-            } => Error::Corruption {
-                path: path.clone(),
-                position: *position,
-                detail: detail.clone(),
-            },
-            Error::CorruptRecord(m) => Error::CorruptRecord(m.clone()),
-            Error::UnsupportedCompressionType(m) => Error::UnsupportedCompressionType(m.clone()),
-            Error::UnknownTopicOrPartition(m) => Error::UnknownTopicOrPartition(m.clone()),
-            Error::InvalidTopic(m) => Error::InvalidTopic(m.clone()),
-            Error::TopicAlreadyExists(m) => Error::TopicAlreadyExists(m.clone()),
-            Error::InvalidPartitions(m) => Error::InvalidPartitions(m.clone()),
-            Error::InvalidReplicationFactor(m) => Error::InvalidReplicationFactor(m.clone()),
-            Error::InvalidConfig {
-                key,
-                message,
-                suggestion,
-            } => Error::InvalidConfig {
-                key: key.clone(),
-                message: message.clone(),
-                suggestion: suggestion.clone(),
-            },
-            Error::RecordTooLarge { size, max } => Error::RecordTooLarge {
-                size: *size,
-                max: *max,
-            },
-            Error::RecordBatchTooLarge { size, max } => Error::RecordBatchTooLarge {
-                size: *size,
-                max: *max,
-            },
-            Error::OffsetOutOfRange {
-                partition,
-                offset,
-                log_start,
-                log_end,
-            } => Error::OffsetOutOfRange {
-                partition: partition.clone(),
-                offset: *offset,
-                log_start: *log_start,
-                log_end: *log_end,
-            },
-            Error::Locked { path } => Error::Locked { path: path.clone() },
-            Error::Timeout(m) => Error::Timeout(m.clone()),
-            Error::QueueFull(m) => Error::QueueFull(m.clone()),
-            Error::Serialization(m) => Error::Serialization(m.clone()),
-            Error::WouldDeadlock(what) => Error::WouldDeadlock(what),
-            Error::Closed => Error::Closed,
-            Error::Failed { partition, cause } => Error::Failed {
-                partition: partition.clone(),
-                cause: cause.clone(),
-            },
-        }
-    }
-
     /// Builds an [`Error::Io`] for `op` on `path`.
     pub(crate) fn io(op: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Error {
         Error::Io {
             op,
             path: path.into(),
-            source,
+            source: std::sync::Arc::new(source),
         }
     }
 

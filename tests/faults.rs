@@ -79,7 +79,7 @@ impl FaultyFile {
             return Err(Error::Io {
                 op,
                 path: self.inner.path().to_path_buf(),
-                source: os_error(code),
+                source: Arc::new(os_error(code)),
             });
         }
         Ok(())

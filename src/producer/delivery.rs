@@ -102,7 +102,7 @@ impl Pending {
                 serialized_key_size: self.key_size,
                 serialized_value_size: self.value_size,
             }),
-            Outcome::Failed(error) => Err(error.duplicate()),
+            Outcome::Failed(error) => Err((**error).clone()),
         }
     }
 }
