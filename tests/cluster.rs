@@ -5,7 +5,7 @@ mod common;
 
 use std::sync::Arc;
 
-use common::{batch, read_all};
+use common::{batch, read_all, temporary_on};
 use kafkalite::{Clock, Cluster, Error, MockClock, NewTopic, OffsetSpec};
 
 fn mock_cluster(dir: &std::path::Path, clock: &MockClock) -> Cluster {
@@ -366,11 +366,7 @@ fn retention_by_time_deletes_old_segments_under_a_mock_clock() {
 #[test]
 fn retention_by_bytes_keeps_the_newest_segments() {
     let clock = MockClock::new(0);
-    let cluster = Cluster::builder()
-        .clock(Arc::new(clock.clone()))
-        .background(false)
-        .temporary()
-        .unwrap();
+    let cluster = temporary_on(&clock);
     cluster
         .create_topic(
             NewTopic::new("t", 1)
@@ -434,11 +430,7 @@ fn delete_records_advances_the_start_and_survives_restart() {
 #[test]
 fn segment_ms_rolls_by_record_time() {
     let clock = MockClock::new(0);
-    let cluster = Cluster::builder()
-        .clock(Arc::new(clock.clone()))
-        .background(false)
-        .temporary()
-        .unwrap();
+    let cluster = temporary_on(&clock);
     cluster
         .create_topic(NewTopic::new("t", 1).config("segment.ms", "1000"))
         .unwrap();
@@ -459,11 +451,7 @@ fn segment_ms_rolls_by_record_time() {
 #[test]
 fn log_append_time_stamps_the_clock() {
     let clock = MockClock::new(777_000);
-    let cluster = Cluster::builder()
-        .clock(Arc::new(clock.clone()))
-        .background(false)
-        .temporary()
-        .unwrap();
+    let cluster = temporary_on(&clock);
     cluster
         .create_topic(NewTopic::new("t", 1).config("message.timestamp.type", "LogAppendTime"))
         .unwrap();
@@ -481,11 +469,7 @@ fn log_append_time_stamps_the_clock() {
 #[test]
 fn durability_modes_move_the_durable_offset() {
     let clock = MockClock::new(0);
-    let cluster = Cluster::builder()
-        .clock(Arc::new(clock.clone()))
-        .background(false)
-        .temporary()
-        .unwrap();
+    let cluster = temporary_on(&clock);
     cluster.create_topic(NewTopic::new("cache", 1)).unwrap();
     cluster
         .create_topic(NewTopic::new("every", 1).config("flush.messages", "1"))

@@ -3,6 +3,8 @@
 //! a mock clock, timestamp lookups, clean close/reopen and crash-reopen (no close: what kill -9
 //! leaves, since the page cache survives a process crash). Set PROPTEST_CASES to run more.
 
+mod common;
+
 use std::sync::Arc;
 
 use kafkalite::storage::RealStorage;
@@ -247,19 +249,12 @@ impl Harness {
     }
 }
 
-fn cases() -> u32 {
-    std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(48)
-}
-
 proptest! {
     #![proptest_config(ProptestConfig {
         failure_persistence: Some(Box::new(proptest::test_runner::FileFailurePersistence::Direct(
             "tests/model.proptest-regressions",
         ))),
-        ..ProptestConfig::with_cases(cases())
+        ..ProptestConfig::with_cases(common::proptest_cases(48))
     })]
 
     #[test]

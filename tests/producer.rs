@@ -7,19 +7,13 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::read_all;
+use common::{cluster_with, read_all, temporary_on};
 use kafkalite::{
     partition_for_key, Acks, Clock, Cluster, Compression, Error, MockClock, NewTopic,
     ProducerConfig, ProducerRecord, RecordBatch, TimestampType,
 };
 
 const WAIT: Duration = Duration::from_secs(30);
-
-fn cluster_with(topic: NewTopic) -> Cluster {
-    let cluster = Cluster::builder().background(false).temporary().unwrap();
-    cluster.create_topic(topic).unwrap();
-    cluster
-}
 
 fn quick() -> ProducerConfig {
     ProducerConfig::new().linger(Duration::ZERO)
@@ -123,11 +117,7 @@ fn flush_delivers_everything_sent_before_it() {
 #[test]
 fn linger_follows_the_cluster_clock() {
     let clock = MockClock::new(1_000);
-    let cluster = Cluster::builder()
-        .clock(Arc::new(clock.clone()))
-        .background(false)
-        .temporary()
-        .unwrap();
+    let cluster = temporary_on(&clock);
     cluster.create_topic(NewTopic::new("t", 1)).unwrap();
     let producer = cluster
         .producer(ProducerConfig::new().linger(Duration::from_millis(50)))
@@ -329,11 +319,7 @@ fn dropping_the_last_handle_delivers_buffered_records() {
 #[test]
 fn lz4_headers_and_log_append_time() {
     let clock = MockClock::new(42_000);
-    let cluster = Cluster::builder()
-        .clock(Arc::new(clock.clone()))
-        .background(false)
-        .temporary()
-        .unwrap();
+    let cluster = temporary_on(&clock);
     cluster
         .create_topic(NewTopic::new("t", 1).config("message.timestamp.type", "LogAppendTime"))
         .unwrap();

@@ -31,19 +31,12 @@ fn op() -> impl Strategy<Value = Op> {
     ]
 }
 
-fn cases() -> u32 {
-    std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(32)
-}
-
 proptest! {
     #![proptest_config(ProptestConfig {
         failure_persistence: Some(Box::new(proptest::test_runner::FileFailurePersistence::Direct(
             "tests/producer_model.proptest-regressions",
         ))),
-        ..ProptestConfig::with_cases(cases())
+        ..ProptestConfig::with_cases(common::proptest_cases(32))
     })]
 
     #[test]

@@ -1,7 +1,9 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
-use kafkalite::{BatchBuilder, Header};
+use std::sync::Arc;
+
+use kafkalite::{BatchBuilder, Cluster, Header, MockClock, NewTopic};
 
 /// A batch of `count` records with keys `k<first+i>` and values of `value_bytes` bytes, all
 /// stamped `timestamp`.
@@ -49,4 +51,28 @@ pub fn read_all(log: &kafkalite::Log) -> Vec<(i64, Vec<u8>, Vec<u8>)> {
         }
     }
     out
+}
+
+/// A temporary cluster on `clock`, without the background thread (tests drive maintenance).
+pub fn temporary_on(clock: &MockClock) -> Cluster {
+    Cluster::builder()
+        .clock(Arc::new(clock.clone()))
+        .background(false)
+        .temporary()
+        .unwrap()
+}
+
+/// A temporary cluster (system clock, no background thread) holding `topic`.
+pub fn cluster_with(topic: NewTopic) -> Cluster {
+    let cluster = Cluster::builder().background(false).temporary().unwrap();
+    cluster.create_topic(topic).unwrap();
+    cluster
+}
+
+/// `PROPTEST_CASES` from the environment, else `default`.
+pub fn proptest_cases(default: u32) -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
