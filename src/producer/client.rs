@@ -279,11 +279,11 @@ impl Inner {
             Ok(topic) => topic,
             Err(error) => return fail(error, record),
         };
-        let partition = match self.choose_partition(&topic, &record) {
+        let size = record.size_upper_bound();
+        let partition = match self.choose_partition(&topic, &record, size) {
             Ok(p) => p,
             Err(error) => return fail(error, record),
         };
-        let size = record.size_upper_bound();
         let max = self
             .config
             .max_request_size
@@ -430,7 +430,13 @@ impl Inner {
         }
     }
 
-    fn choose_partition(&self, topic: &TopicState, record: &ProducerRecord) -> Result<i32> {
+    /// The record's partition; `size` (its size bound) feeds the sticky partitioner.
+    fn choose_partition(
+        &self,
+        topic: &TopicState,
+        record: &ProducerRecord,
+        size: usize,
+    ) -> Result<i32> {
         let count = topic.logs.len() as i32;
         let chosen = match (record.partition, &record.key) {
             (Some(p), _) => p,
@@ -445,9 +451,7 @@ impl Inner {
             (None, Some(key)) if !self.config.partitioner_ignore_keys => {
                 partition_for_key(key, count)
             }
-            (None, _) => self
-                .sticky
-                .partition(&topic.name, count, record.size_upper_bound()),
+            (None, _) => self.sticky.partition(&topic.name, count, size),
         };
         if (0..count).contains(&chosen) {
             Ok(chosen)
