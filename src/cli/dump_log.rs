@@ -4,9 +4,7 @@ use std::io::Write;
 use std::path::Path;
 
 use clap::Args;
-use kafkalite::record::{
-    parse_end_transaction_marker, BatchError, BatchIter, ControlRecordType, RecordBatch,
-};
+use kafkalite::record::{parse_end_transaction_marker, BatchIter, ControlRecordType, RecordBatch};
 use kafkalite::storage::{RealStorage, Storage};
 
 use super::CliResult;
@@ -59,7 +57,8 @@ fn dump_segment(
     for item in BatchIter::new(bytes) {
         let (position, batch) = match item {
             Ok(found) => found,
-            Err((_, BatchError::Incomplete { .. } | BatchError::Invalid(_))) => break,
+            // Torn or invalid: what follows is reported as invalid bytes.
+            Err(_) => break,
         };
         print_batch(&batch, position, out)?;
         if args.deep_iteration || args.print_data_log {

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use clap::Args;
-use kafkalite::{Cluster, Error, ProducerConfig, ProducerRecord, Properties};
+use kafkalite::{Cluster, ProducerConfig, ProducerRecord, Properties};
 
 use super::{parse_key_value, CliResult};
 
@@ -103,7 +103,7 @@ impl LineFormat {
 }
 
 /// Sends one record per stdin line; closes (delivering everything) at end of input.
-pub fn run(data_dir: &Path, args: &ProduceArgs, out: &mut dyn Write) -> CliResult {
+pub fn run(data_dir: &Path, args: &ProduceArgs, _out: &mut dyn Write) -> CliResult {
     let format = LineFormat::from(&args.properties)?;
     let properties: Properties = args.producer_properties.iter().cloned().collect();
     let config = ProducerConfig::new()
@@ -114,7 +114,6 @@ pub fn run(data_dir: &Path, args: &ProduceArgs, out: &mut dyn Write) -> CliResul
         .try_fold(config, |c, (k, v)| c.set(k, v))?;
     let cluster = Cluster::builder().background(false).open(data_dir)?;
     let producer = cluster.producer(config)?;
-    let mut first_error: Option<Error> = None;
     for (number, line) in std::io::stdin().lock().lines().enumerate() {
         let line = line?;
         let record = match format.parse(&args.topic, number + 1, &line) {
@@ -125,15 +124,10 @@ pub fn run(data_dir: &Path, args: &ProduceArgs, out: &mut dyn Write) -> CliResul
             }
             Err(message) => return Err(message.into()),
         };
-        if let Err(e) = producer.send(record) {
-            return Err(e.into());
-        }
+        producer.send(record)?;
     }
-    producer.flush(Duration::from_secs(60))?;
-    if let Err(e) = producer.close(Duration::from_secs(60)) {
-        first_error.get_or_insert(e);
-    }
+    // Close delivers everything sent; the cluster is closed even if that fails.
+    let delivered = producer.close(Duration::from_secs(60));
     cluster.close()?;
-    out.flush()?;
-    first_error.map_or(Ok(()), |e| Err(e.into()))
+    Ok(delivered?)
 }
