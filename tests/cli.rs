@@ -286,3 +286,97 @@ fn the_demo_runs_twice_in_the_same_directory() {
         assert!(out.contains("out of range [500, 1000]"), "{out}");
     }
 }
+
+fn run_with_stdin(dir: &Path, args: &[&str], stdin: &str) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kafkalite"))
+        .arg("--data-dir")
+        .arg(dir)
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn produce_sends_stdin_lines_like_the_console_producer() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let args = [
+        "produce",
+        "--topic",
+        "lines",
+        "--property",
+        "parse.key=true",
+        "--property",
+        "key.separator=:",
+    ];
+    let output = run_with_stdin(d, &args, "a:1\nb:2\nnull-key-free:3\n");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let cluster = Cluster::open(d).unwrap();
+    let records = common::read_all(&cluster.partition("lines", 0).unwrap());
+    let pairs: Vec<(Vec<u8>, Vec<u8>)> = records.into_iter().map(|(_, k, v)| (k, v)).collect();
+    assert_eq!(
+        pairs,
+        vec![
+            (b"a".to_vec(), b"1".to_vec()),
+            (b"b".to_vec(), b"2".to_vec()),
+            (b"null-key-free".to_vec(), b"3".to_vec())
+        ]
+    );
+    drop(cluster);
+
+    let output = run_with_stdin(d, &args, "no separator here\n");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("No key separator found on line number 1"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn perf_test_producer_prints_kafkas_summary_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = ok(
+        dir.path(),
+        &[
+            "perf-test",
+            "producer",
+            "--topic",
+            "perf",
+            "--num-records",
+            "2000",
+            "--record-size",
+            "50",
+        ],
+    );
+    assert!(out.starts_with("2000 records sent, "), "{out}");
+    for part in [
+        "records/sec (",
+        "MB/sec), ",
+        "ms avg latency, ",
+        "ms max latency, ",
+        "ms 50th, ",
+        "ms 95th, ",
+        "ms 99th, ",
+        "ms 99.9th.",
+    ] {
+        assert!(out.contains(part), "{part} missing in {out}");
+    }
+    let cluster = Cluster::open(dir.path()).unwrap();
+    assert_eq!(cluster.partition("perf", 0).unwrap().log_end_offset(), 2000);
+}
