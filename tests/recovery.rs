@@ -566,3 +566,59 @@ fn a_clean_open_reads_no_segment_data() {
     let err = Cluster::open(dir).unwrap_err();
     assert!(matches!(err, Error::Corruption { .. }), "{err}");
 }
+
+#[test]
+fn timestamp_lookups_never_answer_from_a_damaged_base_offset() {
+    let root = tempfile::tempdir().unwrap();
+    let source = root.path().join("source");
+    pristine(&source);
+    let active_size = std::fs::metadata(segment_files(&source, ".log").pop().unwrap())
+        .unwrap()
+        .len();
+    let lookups = |log: &Log| -> Vec<kafkalite::Result<Option<(i64, i64)>>> {
+        (995..1025).map(|ts| log.offset_for_timestamp(ts)).collect()
+    };
+    let expected: Vec<Option<(i64, i64)>> = lookups(
+        &open(
+            &source,
+            options(Some(36), Some(active_size), RecoveryMode::default()),
+        )
+        .unwrap(),
+    )
+    .into_iter()
+    .map(Result::unwrap)
+    .collect();
+    let first = segment_files(&source, ".log").remove(0);
+    let bytes = std::fs::read(&first).unwrap();
+    let batch_starts: Vec<usize> = kafkalite::record::BatchIter::new(&bytes)
+        .map(|item| item.unwrap().0)
+        .collect();
+    let scratch = root.path().join("scratch");
+    let mut refused = 0;
+    for start in batch_starts {
+        // baseOffset (bytes 0-7 of a batch) is outside the CRC.
+        for byte in start..start + 8 {
+            with_damage(
+                &source,
+                &scratch,
+                &name(&first),
+                |b| b[byte] ^= 0x04,
+                |dir| {
+                    let log = open(
+                        dir,
+                        options(Some(36), Some(active_size), RecoveryMode::default()),
+                    )
+                    .unwrap();
+                    for (got, want) in lookups(&log).into_iter().zip(&expected) {
+                        match got {
+                            Ok(found) => assert_eq!(&found, want, "byte {byte}"),
+                            Err(Error::Corruption { .. }) => refused += 1,
+                            Err(other) => panic!("byte {byte}: {other}"),
+                        }
+                    }
+                },
+            );
+        }
+    }
+    assert!(refused > 0, "damaged base offsets are reported");
+}

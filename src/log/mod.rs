@@ -8,6 +8,7 @@ mod index_checksums;
 mod partition;
 mod recovery;
 mod retention;
+mod scan;
 mod segment;
 
 pub use fetch::FetchData;

@@ -504,7 +504,17 @@ impl Log {
             .partition_point(|s| s.base_offset() <= offset)
             .saturating_sub(1);
         for segment in &segments[first..] {
-            let Some(start) = segment.position_of(offset, interval)? else {
+            let mut scan = segment.scan(offset, interval, compacted)?;
+            // The first batch ending at or after `offset` holds it (the scan checks the
+            // offsets on the way, since the CRC does not cover them).
+            let found = scan
+                .by_ref()
+                .find(|item| {
+                    item.as_ref()
+                        .map_or(true, |(_, b)| b.last_offset() >= offset)
+                })
+                .transpose()?;
+            let Some((start, batch)) = found else {
                 if compacted {
                     continue;
                 }
@@ -512,38 +522,18 @@ impl Log {
                     "offset {offset} is below the high watermark {high_watermark} but the segment ends before it"
                 )));
             };
-            let bytes = segment.log().bytes();
             let mut end = start;
-            // The CRC does not cover base offsets: check that the batches hold the offsets
-            // their place in the log says they hold.
-            let mut expected = None;
-            for item in BatchIter::new(&bytes[start..]) {
-                let corrupt = |at: usize, why: String| {
-                    Error::corruption(segment.log_path(), (start + at) as u64, why)
-                };
-                let (at, batch) = item.map_err(|(at, e)| corrupt(at, e.to_string()))?;
-                let misplaced = match expected {
-                    None => batch.base_offset() > offset || batch.last_offset() < offset,
-                    Some(next) => batch.base_offset() != next,
-                };
-                if misplaced && !compacted {
-                    return Err(corrupt(
-                        at,
-                        format!(
-                            "batch holds offsets {}..={} where offset {} was expected",
-                            batch.base_offset(),
-                            batch.last_offset(),
-                            expected.unwrap_or(offset)
-                        ),
-                    ));
+            if batch.base_offset() < high_watermark {
+                end = start + batch.size();
+                for item in scan {
+                    let (at, batch) = item?;
+                    if batch.base_offset() >= high_watermark
+                        || at + batch.size() - start > max_bytes
+                    {
+                        break;
+                    }
+                    end = at + batch.size();
                 }
-                if batch.base_offset() >= high_watermark
-                    || (end > start && at + batch.size() > max_bytes)
-                {
-                    break;
-                }
-                expected = Some(batch.next_offset());
-                end = start + at + batch.size();
             }
             data.slice = segment.slice(start, end);
             return Ok(data);
@@ -556,9 +546,10 @@ impl Log {
     pub fn offset_for_timestamp(&self, timestamp: i64) -> Result<Option<(i64, i64)>> {
         let high_watermark = self.high_watermark();
         let log_start = self.log_start_offset();
-        let interval = self.config().index_interval_bytes;
+        let config = self.config();
+        let (interval, compacted) = (config.index_interval_bytes, config.cleanup_compact);
         for segment in self.segment_list().iter() {
-            let start = {
+            let entry = {
                 let index = segment.index(interval)?;
                 if index.max_timestamp < timestamp {
                     continue;
@@ -566,13 +557,10 @@ impl Log {
                 let relative = index
                     .lookup_time(timestamp)
                     .map_or(0, |e| e.relative_offset);
-                index.lookup(relative).position as usize
+                index.lookup(relative)
             };
-            let bytes = segment.log().bytes();
-            for item in BatchIter::new(&bytes[start.min(bytes.len())..]) {
-                let (at, batch) = item.map_err(|(at, e)| {
-                    Error::corruption(segment.log_path(), (start + at) as u64, e.to_string())
-                })?;
+            for item in segment.scan_from(entry, compacted)? {
+                let (at, batch) = item?;
                 if batch.base_offset() >= high_watermark {
                     return Ok(None);
                 }
@@ -582,9 +570,9 @@ impl Log {
                 {
                     continue;
                 }
-                batch.verify_crc().map_err(|e| {
-                    Error::corruption(segment.log_path(), (start + at) as u64, e.to_string())
-                })?;
+                batch
+                    .verify_crc()
+                    .map_err(|e| Error::corruption(segment.log_path(), at as u64, e.to_string()))?;
                 let records = batch.records()?;
                 for record in records.iter() {
                     let record = record?;
