@@ -449,10 +449,61 @@ fn a_custom_partitioner_places_records() {
     assert_eq!(meta.partition, 4);
 }
 
+/// Sends an audit record to topic "audit" (through the same producer) for every record it
+/// places: a send from inside a send, on the same thread.
+#[derive(Debug, Default)]
+struct Auditing {
+    producer: std::sync::OnceLock<kafkalite::Producer>,
+}
+
+impl kafkalite::Partitioner for Auditing {
+    fn partition(&self, _topic: &str, key: Option<&[u8]>, partitions: i32) -> i32 {
+        let producer = self.producer.get().expect("set after build");
+        producer
+            .send(
+                ProducerRecord::to("audit")
+                    .partition(0)
+                    .value(key.unwrap_or_default().to_vec()),
+            )
+            .expect("nested send");
+        partitions - 1
+    }
+}
+
+#[test]
+fn a_partitioner_may_send_from_inside_a_send() {
+    let cluster = cluster_with(NewTopic::new("t", 3));
+    cluster.create_topic(NewTopic::new("audit", 1)).unwrap();
+    let auditing = Arc::new(Auditing::default());
+    let producer = cluster
+        .producer_builder(quick())
+        .partitioner(auditing.clone())
+        .build()
+        .unwrap();
+    auditing.producer.set(producer.clone()).unwrap();
+    for key in ["a", "b"] {
+        let meta = producer
+            .send(ProducerRecord::to("t").key(key))
+            .unwrap()
+            .wait()
+            .unwrap();
+        assert_eq!((&*meta.topic, meta.partition), ("t", 2));
+    }
+    producer.flush(WAIT).unwrap();
+    let audit: Vec<Vec<u8>> = read_all(&cluster.partition("audit", 0).unwrap())
+        .into_iter()
+        .map(|(_, _, value)| value)
+        .collect();
+    assert_eq!(audit, [b"a".to_vec(), b"b".to_vec()]);
+    // The partitioner holds a clone of the producer: close it explicitly.
+    producer.close(WAIT).unwrap();
+}
+
 /// Upper-cases values, counts acknowledgements, and panics on a value of "boom".
 #[derive(Default)]
 struct Shouting {
     acknowledged: std::sync::atomic::AtomicUsize,
+    refused: std::sync::atomic::AtomicUsize,
 }
 
 impl kafkalite::ProducerInterceptor for Shouting {
@@ -464,9 +515,17 @@ impl kafkalite::ProducerInterceptor for Shouting {
         record
     }
     fn on_acknowledgement(&self, result: Result<&kafkalite::RecordMetadata, &Error>) {
-        assert!(result.is_ok());
-        self.acknowledged
-            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let count = match result {
+            Ok(_) => &self.acknowledged,
+            Err(error) => {
+                assert!(
+                    matches!(error, Error::UnknownTopicOrPartition(_)),
+                    "{error}"
+                );
+                &self.refused
+            }
+        };
+        count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     }
 }
 
@@ -488,6 +547,12 @@ fn interceptors_see_sends_and_acknowledgements_and_panics_are_ignored() {
     producer
         .send_with_callback(ProducerRecord::to("t").value("bye"), |r| assert!(r.is_ok()))
         .unwrap();
+    let refused = producer.send(ProducerRecord::to("t").partition(7).value("lost"));
+    assert_eq!(
+        refused.unwrap_err().record.value.as_deref(),
+        Some(&b"LOST"[..]),
+        "the intercepted record comes back"
+    );
     producer.flush(WAIT).unwrap();
     let values: Vec<Vec<u8>> = read_all(&cluster.partition("t", 0).unwrap())
         .into_iter()
@@ -503,6 +568,11 @@ fn interceptors_see_sends_and_acknowledgements_and_panics_are_ignored() {
             .acknowledged
             .load(std::sync::atomic::Ordering::SeqCst),
         3
+    );
+    assert_eq!(
+        shouting.refused.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "a refused send reaches on_acknowledgement with its error (Kafka's onSendError)"
     );
     assert_eq!(producer.metrics().interceptor_panics_total, 1);
 }

@@ -181,12 +181,22 @@ impl Log {
     pub fn append(&self, batches: &[u8]) -> Result<AppendInfo> {
         self.check_writable()?;
         let config = self.config();
-        let incoming = validate(batches, &config)?;
+        let incoming = validate(batches, &config, true)?;
         let (info, sync_now) = self.append_validated(batches, &incoming, &config)?;
         if sync_now {
             self.sync_to(info.last_offset + 1)?;
         }
         Ok(info)
+    }
+
+    /// Appends batches that a [`crate::record::BatchBuilder`] in this process just built (so
+    /// their CRCs are not checked again), without syncing: the answer says whether the topic's
+    /// durability needs a [`Log::sync_to`] before the append counts as done.
+    pub(crate) fn append_built(&self, batches: &[u8]) -> Result<(AppendInfo, bool)> {
+        self.check_writable()?;
+        let config = self.config();
+        let incoming = validate(batches, &config, false)?;
+        self.append_validated(batches, &incoming, &config)
     }
 
     fn append_validated(
@@ -617,7 +627,8 @@ impl Log {
     }
 }
 
-fn validate(batches: &[u8], config: &TopicConfig) -> Result<Vec<Incoming>> {
+/// Checks batches before an append; `verify_crc` is false only for batches built in-process.
+fn validate(batches: &[u8], config: &TopicConfig, verify_crc: bool) -> Result<Vec<Incoming>> {
     let mut incoming = Vec::new();
     for item in BatchIter::new(batches) {
         let (start, batch) = item.map_err(|(_, e)| e.into_error())?;
@@ -627,7 +638,9 @@ fn validate(batches: &[u8], config: &TopicConfig) -> Result<Vec<Incoming>> {
                 max: config.max_message_bytes as usize,
             });
         }
-        batch.verify_crc().map_err(|e| e.into_error())?;
+        if verify_crc {
+            batch.verify_crc().map_err(|e| e.into_error())?;
+        }
         batch.compression()?;
         if batch.records_count() == 0 || batch.last_offset_delta() != batch.records_count() - 1 {
             return Err(Error::CorruptRecord(format!(

@@ -25,6 +25,8 @@ pub(crate) type Callback = Box<dyn FnOnce(Result<RecordMetadata>) + Send>;
 pub(crate) struct OpenBatch {
     pub(crate) builder: BatchBuilder,
     pub(crate) completion: Arc<BatchCompletion>,
+    /// With `acks=0`: an already resolved completion (offset −1) that the handles take.
+    pub(crate) enqueued: Option<Arc<BatchCompletion>>,
     pub(crate) created_ms: i64,
     /// Real time of the first send, for delivery latency.
     pub(crate) opened: std::time::Instant,

@@ -130,10 +130,15 @@ fn append(accumulator: &Accumulator, batch: SealedBatch, metrics: &Metrics) {
     let outcome = if accumulator.abort.load(Ordering::Acquire) {
         Outcome::Failed(Arc::new(Error::Closed))
     } else {
-        match builder
-            .build()
-            .and_then(|bytes| log.append(&bytes).map(|info| (info, bytes.len())))
-        {
+        // The batch was built in this process: the log need not check its CRC again.
+        let appended = builder.build().and_then(|bytes| {
+            let (info, sync) = log.append_built(&bytes)?;
+            if sync {
+                log.sync_to(info.last_offset + 1)?;
+            }
+            Ok((info, bytes.len()))
+        });
+        match appended {
             Ok((info, bytes)) => {
                 metrics.batch_appended(records, uncompressed, bytes as u64);
                 metrics.delivered(opened.elapsed(), records);
@@ -168,7 +173,7 @@ fn finish(
 ) {
     completion.complete(outcome.clone());
     for (pending, callback) in callbacks {
-        let result = pending.metadata(&outcome);
+        let result = completion.metadata(&pending, &outcome);
         // Panics in interceptors and callbacks must not take the appender down (Kafka logs
         // them and carries on); they are counted.
         for interceptor in &accumulator.interceptors {

@@ -24,9 +24,12 @@ pub(crate) enum Outcome {
     Failed(Arc<Error>),
 }
 
-/// The completion every handle of one batch waits on.
-#[derive(Debug, Default)]
+/// The completion every handle of one batch waits on. It names the batch's partition, so that
+/// a handle needs no reference count of its own for the topic.
+#[derive(Debug)]
 pub(crate) struct BatchCompletion {
+    topic: Arc<str>,
+    partition: i32,
     /// Set (release) after `outcome` is stored: a lock-free check for spinning waiters.
     done: AtomicBool,
     outcome: Mutex<Option<Outcome>>,
@@ -35,6 +38,18 @@ pub(crate) struct BatchCompletion {
 }
 
 impl BatchCompletion {
+    /// An unresolved completion for a batch of `topic`'s `partition`.
+    pub(crate) fn new(topic: Arc<str>, partition: i32) -> Self {
+        BatchCompletion {
+            topic,
+            partition,
+            done: AtomicBool::new(false),
+            outcome: Mutex::new(None),
+            done_changed: Condvar::new(),
+            wakers: Mutex::new(Vec::new()),
+        }
+    }
+
     /// Resolves every handle of the batch (first call wins).
     pub(crate) fn complete(&self, outcome: Outcome) {
         {
@@ -55,6 +70,33 @@ impl BatchCompletion {
         self.outcome.lock().clone()
     }
 
+    /// What `outcome` means for the batch's record `pending`.
+    pub(crate) fn metadata(&self, pending: &Pending, outcome: &Outcome) -> Result<RecordMetadata> {
+        match outcome {
+            Outcome::Appended {
+                base_offset,
+                log_append_time,
+            } => Ok(RecordMetadata {
+                topic: Arc::clone(&self.topic),
+                partition: self.partition,
+                offset: if *base_offset < 0 {
+                    -1
+                } else {
+                    base_offset + pending.index as i64
+                },
+                timestamp: log_append_time.unwrap_or(pending.timestamp),
+                timestamp_type: if log_append_time.is_some() {
+                    TimestampType::LogAppendTime
+                } else {
+                    TimestampType::CreateTime
+                },
+                serialized_key_size: pending.key_size,
+                serialized_value_size: pending.value_size,
+            }),
+            Outcome::Failed(error) => Err((**error).clone()),
+        }
+    }
+
     /// Polls briefly for the outcome before a waiter parks: a delivery usually takes a few
     /// microseconds, less than parking and waking a thread costs on virtual machines.
     fn spin_until_done(&self) {
@@ -68,43 +110,13 @@ impl BatchCompletion {
 /// How long a waiter polls before it parks.
 const SPIN: Duration = Duration::from_micros(50);
 
-/// The per-record part of a handle.
-#[derive(Debug, Clone)]
+/// The per-record part of a handle (the batch's completion knows the partition).
+#[derive(Debug, Clone, Copy)]
 pub(crate) struct Pending {
-    pub(crate) topic: Arc<str>,
-    pub(crate) partition: i32,
     pub(crate) index: i32,
     pub(crate) timestamp: i64,
     pub(crate) key_size: i64,
     pub(crate) value_size: i64,
-}
-
-impl Pending {
-    pub(crate) fn metadata(&self, outcome: &Outcome) -> Result<RecordMetadata> {
-        match outcome {
-            Outcome::Appended {
-                base_offset,
-                log_append_time,
-            } => Ok(RecordMetadata {
-                topic: Arc::clone(&self.topic),
-                partition: self.partition,
-                offset: if *base_offset < 0 {
-                    -1
-                } else {
-                    base_offset + self.index as i64
-                },
-                timestamp: log_append_time.unwrap_or(self.timestamp),
-                timestamp_type: if log_append_time.is_some() {
-                    TimestampType::LogAppendTime
-                } else {
-                    TimestampType::CreateTime
-                },
-                serialized_key_size: self.key_size,
-                serialized_value_size: self.value_size,
-            }),
-            Outcome::Failed(error) => Err((**error).clone()),
-        }
-    }
 }
 
 /// Resolves once with where the record landed, or why it did not. Also a `Future`. Dropping
@@ -130,7 +142,7 @@ impl DeliveryHandle {
             self.completion.done_changed.wait(&mut outcome);
         }
         let outcome = outcome.clone().expect("loop exits once resolved");
-        self.pending.metadata(&outcome)
+        self.completion.metadata(&self.pending, &outcome)
     }
 
     /// As [`DeliveryHandle::wait`], giving up after `timeout` (`None`: still pending).
@@ -160,16 +172,22 @@ impl DeliveryHandle {
                 None => self.completion.done_changed.wait(&mut outcome),
             }
         }
-        outcome.clone().map(|o| self.pending.metadata(&o))
+        outcome
+            .clone()
+            .map(|o| self.completion.metadata(&self.pending, &o))
     }
 
     fn try_done(&self) -> Option<Result<RecordMetadata>> {
-        self.completion.outcome().map(|o| self.pending.metadata(&o))
+        self.completion
+            .outcome()
+            .map(|o| self.completion.metadata(&self.pending, &o))
     }
 
     /// The result if it is known, without blocking.
     pub fn try_get(&mut self) -> Option<Result<RecordMetadata>> {
-        self.completion.outcome().map(|o| self.pending.metadata(&o))
+        self.completion
+            .outcome()
+            .map(|o| self.completion.metadata(&self.pending, &o))
     }
 }
 
@@ -178,12 +196,12 @@ impl Future for DeliveryHandle {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         if let Some(outcome) = self.completion.outcome() {
-            return Poll::Ready(self.pending.metadata(&outcome));
+            return Poll::Ready(self.completion.metadata(&self.pending, &outcome));
         }
         self.completion.wakers.lock().push(cx.waker().clone());
         // Completed between the check and the registration: the waker may have been missed.
         match self.completion.outcome() {
-            Some(outcome) => Poll::Ready(self.pending.metadata(&outcome)),
+            Some(outcome) => Poll::Ready(self.completion.metadata(&self.pending, &outcome)),
             None => Poll::Pending,
         }
     }

@@ -12,7 +12,9 @@ pub trait ProducerInterceptor: Send + Sync {
         record
     }
     /// Called once per record when it is delivered or has failed, on the appender thread; it
-    /// must be quick.
+    /// must be quick. A send refused after `on_send` (unknown partition, record too large,
+    /// `max.block.ms` expired...) is reported here too, with its error, on the sending thread
+    /// (Kafka's `onSendError`).
     fn on_acknowledgement(&self, result: Result<&RecordMetadata, &Error>) {
         let _ = result;
     }
