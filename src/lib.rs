@@ -24,8 +24,8 @@ pub use log::{
 };
 pub use producer::{
     murmur2, partition_for_key, to_positive, BytesSerializer, DeliveryHandle, LongSerializer,
-    Partitioner, Producer, ProducerBuilder, ProducerInterceptor, ProducerMetrics, ProducerRecord,
-    RecordMetadata, RoundRobinPartitioner, SendError, Serializer, StringSerializer, TypedProducer,
-    TypedRecord, TypedSendError,
+    PartitionInfo, Partitioner, Producer, ProducerBuilder, ProducerInterceptor, ProducerMetrics,
+    ProducerRecord, RecordMetadata, RoundRobinPartitioner, SendError, Serializer, StringSerializer,
+    TypedProducer, TypedRecord, TypedSendError,
 };
 pub use record::{BatchBuilder, Compression, Header, Record, RecordBatch, TimestampType};

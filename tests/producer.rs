@@ -711,3 +711,56 @@ fn dropping_the_last_producer_inside_a_callback_does_not_hang() {
     assert!(slot.lock().is_none());
     assert_eq!(read_all(&cluster.partition("t", 0).unwrap()).len(), 1);
 }
+
+#[test]
+fn send_all_skips_linger_and_reports_each_record() {
+    // A linger that never passes on the mock clock: only send_all's own sealing delivers.
+    let clock = MockClock::new(1_000);
+    let cluster = temporary_on(&clock);
+    cluster.create_topic(NewTopic::new("t", 2)).unwrap();
+    let producer = cluster
+        .producer(ProducerConfig::new().linger(Duration::from_secs(3600)))
+        .unwrap();
+    let results = producer.send_all(
+        [
+            ProducerRecord::to("t").partition(1).value("a"),
+            ProducerRecord::to("t").partition(9).value("nowhere"),
+            ProducerRecord::to("t").partition(1).value("b"),
+            ProducerRecord::to("t").partition(0).value("c"),
+        ],
+        WAIT,
+    );
+    let placed: Vec<_> = results
+        .iter()
+        .map(|r| r.as_ref().map(|m| (m.partition, m.offset)))
+        .collect();
+    assert!(matches!(placed[0], Ok((1, 0))), "{:?}", placed[0]);
+    assert!(matches!(placed[1], Err(Error::UnknownTopicOrPartition(_))));
+    assert!(matches!(placed[2], Ok((1, 1))), "{:?}", placed[2]);
+    assert!(matches!(placed[3], Ok((0, 0))), "{:?}", placed[3]);
+}
+
+#[test]
+fn partitions_for_lists_a_topics_partitions_and_auto_creates() {
+    let cluster = cluster_with(NewTopic::new("t", 3));
+    let producer = cluster.producer(quick()).unwrap();
+    let partitions = producer.partitions_for("t").unwrap();
+    let numbers: Vec<i32> = partitions.iter().map(|p| p.partition).collect();
+    assert_eq!(numbers, [0, 1, 2]);
+    assert!(partitions
+        .iter()
+        .all(|p| &*p.topic == "t" && p.leader == 0 && p.in_sync_replicas == [0]));
+    // Auto-creation is on by default, as in Kafka, with the cluster's num.partitions.
+    assert_eq!(producer.partitions_for("fresh").unwrap().len(), 1);
+    assert!(cluster.describe_topic("fresh").is_ok());
+    let strict = Cluster::builder()
+        .auto_create_topics(false)
+        .temporary()
+        .unwrap();
+    let err = strict
+        .producer(quick())
+        .unwrap()
+        .partitions_for("missing")
+        .unwrap_err();
+    assert!(matches!(err, Error::UnknownTopicOrPartition(_)), "{err}");
+}

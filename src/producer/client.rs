@@ -19,7 +19,7 @@ use super::metrics::{Metrics, ProducerMetrics};
 use super::partitioner::{
     partition_for_key, Partitioner, RoundRobinPartitioner, StickyPartitioner,
 };
-use super::record::{ProducerRecord, RecordMetadata, SendError};
+use super::record::{PartitionInfo, ProducerRecord, RecordMetadata, SendError};
 use crate::cluster::{Cluster, NewTopic};
 use crate::config::{Acks, IntoProducerConfig, PartitionerKind, ProducerConfig};
 use crate::error::{Error, Result};
@@ -210,6 +210,59 @@ impl Producer {
         self.inner
             .send(record, Some(Box::new(callback)), true)
             .map(|_| ())
+    }
+
+    /// Sends every record, seals their batches at once (skipping `linger.ms`), and waits at
+    /// most `timeout` in all for their deliveries (franz-go's `ProduceSync`). One result per
+    /// record, in order: a refused send gives its error (the record is dropped), a delivery
+    /// still pending at the deadline gives `Timeout` (it may still land later).
+    pub fn send_all(
+        &self,
+        records: impl IntoIterator<Item = ProducerRecord>,
+        timeout: Duration,
+    ) -> Vec<Result<RecordMetadata>> {
+        let deadline = Instant::now()
+            .checked_add(timeout)
+            .unwrap_or_else(far_future);
+        let blocking = !super::appender::on_appender_thread();
+        let sent: Vec<Result<DeliveryHandle>> = records
+            .into_iter()
+            .map(|record| {
+                if !blocking {
+                    return Err(Error::WouldDeadlock("Producer::send_all"));
+                }
+                self.send(record).map_err(|refused| refused.error)
+            })
+            .collect();
+        self.inner.accumulator.seal_all();
+        sent.into_iter()
+            .map(|handle| {
+                let mut handle = handle?;
+                let left = deadline.saturating_duration_since(Instant::now());
+                handle.wait_timeout(left).unwrap_or_else(|| {
+                    Err(Error::Timeout(format!(
+                        "send_all: the record was not delivered within {timeout:?}"
+                    )))
+                })
+            })
+            .collect()
+    }
+
+    /// The partitions of `topic` (Kafka's `partitionsFor`), creating the topic first when the
+    /// cluster auto-creates topics. The one in-process node (id 0) leads every partition.
+    pub fn partitions_for(&self, topic: &str) -> Result<Vec<PartitionInfo>> {
+        let state = self
+            .inner
+            .lookup_topic(topic, self.inner.cluster.metadata_version())?;
+        Ok((0..state.logs.len() as i32)
+            .map(|partition| PartitionInfo {
+                topic: Arc::clone(&state.name),
+                partition,
+                leader: 0,
+                replicas: vec![0],
+                in_sync_replicas: vec![0],
+            })
+            .collect())
     }
 
     /// Seals every open batch and waits until every record sent before the call is delivered

@@ -19,7 +19,7 @@ pub use metrics::ProducerMetrics;
 pub use partitioner::{
     murmur2, partition_for_key, to_positive, Partitioner, RoundRobinPartitioner,
 };
-pub use record::{ProducerRecord, RecordMetadata, SendError};
+pub use record::{PartitionInfo, ProducerRecord, RecordMetadata, SendError};
 pub use serializer::{
     BytesSerializer, LongSerializer, Serializer, StringSerializer, TypedProducer, TypedRecord,
     TypedSendError,

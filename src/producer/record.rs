@@ -88,6 +88,23 @@ pub struct RecordMetadata {
     pub serialized_value_size: i64,
 }
 
+/// One partition of a topic as a producer sees it (Kafka's `PartitionInfo`). kafkalite is one
+/// node, id 0, which leads and holds every partition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PartitionInfo {
+    /// Topic name.
+    pub topic: Arc<str>,
+    /// Partition number.
+    pub partition: i32,
+    /// The leader's node id (always 0).
+    pub leader: i32,
+    /// Node ids holding a replica (`[0]`).
+    pub replicas: Vec<i32>,
+    /// Node ids in sync (`[0]`).
+    pub in_sync_replicas: Vec<i32>,
+}
+
 /// A send refused before anything was buffered; the record comes back.
 #[derive(Debug)]
 pub struct SendError {
