@@ -118,6 +118,46 @@ pub enum Error {
     /// The handle, log or cluster was closed.
     #[error("closed: the cluster or log was closed; open it again")]
     Closed,
+    /// A commit from a member that is no longer part of its group's current generation (it
+    /// was expelled after `max.poll.interval.ms`, or a rebalance completed without it), or
+    /// from a consumer without group membership while the group has active members.
+    #[error("commit failed: {0}; the group rebalanced and its partitions may belong to another member now; poll again to rejoin")]
+    CommitFailed(String),
+    /// The group is rebalancing; retry after the next `poll`.
+    #[error("rebalance in progress: {0}")]
+    RebalanceInProgress(String),
+    /// A consumer offers no assignor that the group's members all support.
+    #[error("inconsistent group protocol: {0}; give every member of a group a common partition.assignment.strategy")]
+    InconsistentGroupProtocol(String),
+    /// Another consumer with the same `group.instance.id` joined, fencing this one.
+    #[error("fenced: another consumer joined with group.instance.id '{0}'; give each static member its own id")]
+    FencedInstanceId(String),
+    /// A commit's metadata string is longer than `offset.metadata.max.bytes` (4096).
+    #[error("offset metadata of {size} bytes is larger than offset.metadata.max.bytes ({max})")]
+    OffsetMetadataTooLarge {
+        /// Length of the metadata in bytes.
+        size: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// A group that has active members cannot be deleted or reset.
+    #[error("group '{group}' is not empty (state {state}); stop its consumers first")]
+    GroupNotEmpty {
+        /// The group.
+        group: String,
+        /// Its state.
+        state: String,
+    },
+    /// No such consumer group.
+    #[error("consumer group '{0}' does not exist")]
+    GroupIdNotFound(String),
+    /// A call that the consumer's current state does not allow (Kafka's
+    /// IllegalStateException), e.g. `seek` on an unassigned partition.
+    #[error("illegal state: {0}")]
+    IllegalState(String),
+    /// A blocking consumer call was interrupted by its waker (Kafka's WakeupException).
+    #[error("woken up: a blocking call was interrupted by ConsumerWaker::wakeup")]
+    Wakeup,
     /// An earlier sync failed; the partition refuses writes until it is reopened.
     #[error("{partition} is failed after an I/O error during sync ({cause}); data since the last successful sync may be lost; reopen the cluster")]
     Failed {
@@ -158,6 +198,20 @@ pub enum ErrorCode {
     UnsupportedCompressionType,
     /// 7: REQUEST_TIMED_OUT (Kafka's TimeoutException, BufferExhaustedException).
     RequestTimedOut,
+    /// 12: OFFSET_METADATA_TOO_LARGE.
+    OffsetMetadataTooLarge,
+    /// 22: ILLEGAL_GENERATION (Kafka's CommitFailedException).
+    IllegalGeneration,
+    /// 23: INCONSISTENT_GROUP_PROTOCOL.
+    InconsistentGroupProtocol,
+    /// 27: REBALANCE_IN_PROGRESS.
+    RebalanceInProgress,
+    /// 68: NON_EMPTY_GROUP.
+    NonEmptyGroup,
+    /// 69: GROUP_ID_NOT_FOUND.
+    GroupIdNotFound,
+    /// 82: FENCED_INSTANCE_ID.
+    FencedInstanceId,
 }
 
 impl ErrorCode {
@@ -177,6 +231,13 @@ impl ErrorCode {
             ErrorCode::KafkaStorageError => 56,
             ErrorCode::UnsupportedCompressionType => 76,
             ErrorCode::RequestTimedOut => 7,
+            ErrorCode::OffsetMetadataTooLarge => 12,
+            ErrorCode::IllegalGeneration => 22,
+            ErrorCode::InconsistentGroupProtocol => 23,
+            ErrorCode::RebalanceInProgress => 27,
+            ErrorCode::NonEmptyGroup => 68,
+            ErrorCode::GroupIdNotFound => 69,
+            ErrorCode::FencedInstanceId => 82,
         }
     }
 }
@@ -198,6 +259,14 @@ impl Error {
             Error::OffsetOutOfRange { .. } => ErrorCode::OffsetOutOfRange,
             Error::Io { .. } | Error::Failed { .. } => ErrorCode::KafkaStorageError,
             Error::Timeout(_) | Error::QueueFull(_) => ErrorCode::RequestTimedOut,
+            Error::CommitFailed(_) => ErrorCode::IllegalGeneration,
+            Error::RebalanceInProgress(_) => ErrorCode::RebalanceInProgress,
+            Error::InconsistentGroupProtocol(_) => ErrorCode::InconsistentGroupProtocol,
+            Error::FencedInstanceId(_) => ErrorCode::FencedInstanceId,
+            Error::OffsetMetadataTooLarge { .. } => ErrorCode::OffsetMetadataTooLarge,
+            Error::GroupNotEmpty { .. } => ErrorCode::NonEmptyGroup,
+            Error::GroupIdNotFound(_) => ErrorCode::GroupIdNotFound,
+            Error::IllegalState(_) | Error::Wakeup => return None,
             Error::Serialization(_) | Error::WouldDeadlock(_) => return None,
             Error::Locked { .. } | Error::Closed => return None,
         })

@@ -3,8 +3,11 @@
 mod clock;
 mod cluster;
 mod config;
+mod consumer;
 mod error;
+mod group;
 mod log;
+mod notify;
 mod producer;
 pub mod record;
 pub mod storage;
@@ -15,9 +18,18 @@ pub use cluster::{
     PARTITIONS_MAX,
 };
 pub use config::{
-    Acks, IntoProducerConfig, PartitionerKind, ProducerConfig, Properties, TopicConfig,
+    Acks, AssignorKind, AutoOffsetReset, ConsumerConfig, IntoConsumerConfig, IntoProducerConfig,
+    IsolationLevel, PartitionerKind, ProducerConfig, Properties, TopicConfig,
+};
+pub use consumer::{
+    CommitMode, Consumer, ConsumerRecord, ConsumerWaker, Offset, RebalanceContext,
+    RebalanceListener, RecordView, Records,
 };
 pub use error::{Error, ErrorCode, Result};
+pub use group::{
+    GroupDescription, GroupState, MemberDescription, OffsetAndMetadata, OffsetAndTimestamp,
+    Offsets, TopicPartition,
+};
 pub use log::{
     file_stem, segment_base_offset, AppendInfo, FetchData, Log, LogOptions, RecoveryMode,
     RecoveryReport, SegmentInfo,

@@ -7,6 +7,7 @@ mod temp_dir;
 mod topic_name;
 mod topics;
 
+use std::any::Any;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -14,6 +15,7 @@ use std::sync::Arc;
 
 use parking_lot::{Mutex, RwLock};
 
+pub(crate) use topic_name::validate as validate_topic_name;
 pub use topics::{NewTopic, OffsetSpec, PartitionDescription, TopicDescription, PARTITIONS_MAX};
 
 use crate::clock::{Clock, SystemClock};
@@ -21,6 +23,7 @@ use crate::config::TopicConfig;
 use crate::error::{Error, Result};
 use crate::log::checkpoint::{self, CheckpointMap};
 use crate::log::{Log, LogOptions, RecoveryMode};
+use crate::notify::Notifier;
 use crate::storage::{LockGuard, RealStorage, Storage};
 use background::Background;
 use metadata::MetadataRecord;
@@ -85,6 +88,10 @@ struct Inner {
     /// Guards checkpoint writes and remembers the last retention check.
     maintenance: Mutex<background::MaintenanceState>,
     retention_check_interval_ms: i64,
+    /// Told of every append and metadata change: what blocked consumers wait on.
+    notifier: Arc<Notifier>,
+    /// Per-cluster state of the client layers (the group coordinator), made on first use.
+    services: Services,
     /// Removed on drop, after `close`.
     _temp_dir: Option<TempDir>,
 }
@@ -195,7 +202,9 @@ impl Cluster {
         let clean_sizes = read_clean_marker(&*storage, &dir)?;
         let recovery_points = checkpoint::read(&*storage, &dir.join(RECOVERY_POINT_FILE))?;
         let log_starts = checkpoint::read(&*storage, &dir.join(LOG_START_FILE))?;
+        let notifier = Arc::new(Notifier::default());
         let opener = LogOpener {
+            notifier: &notifier,
             storage: &storage,
             dir: &dir,
             clock: &options.clock,
@@ -246,6 +255,8 @@ impl Cluster {
             background: Mutex::new(None),
             maintenance: Mutex::new(background::MaintenanceState::new(now)),
             retention_check_interval_ms: options.retention_check_interval_ms,
+            notifier,
+            services: Services::default(),
             _temp_dir: temp_dir,
         });
         let cluster = Cluster {
@@ -321,6 +332,31 @@ impl Cluster {
 
     fn bump_metadata_version(&self) {
         self.inner.metadata_version.fetch_add(1, Ordering::AcqRel);
+        self.inner.notifier.notify();
+    }
+
+    /// The cluster's one `T` (a service of a layer above, such as the group coordinator),
+    /// made by `init` on first use. `T` must not hold a `Cluster`: that would keep the
+    /// cluster open forever.
+    pub(crate) fn service<T: Any + Send + Sync>(
+        &self,
+        init: impl FnOnce() -> Result<T>,
+    ) -> Result<Arc<T>> {
+        let mut services = self.inner.services.0.lock();
+        if let Some(found) = services
+            .iter()
+            .find_map(|s| Arc::clone(s).downcast::<T>().ok())
+        {
+            return Ok(found);
+        }
+        let made = Arc::new(init()?);
+        services.push(Arc::clone(&made) as Arc<dyn Any + Send + Sync>);
+        Ok(made)
+    }
+
+    /// What blocked readers wait on: told of every append and metadata change.
+    pub(crate) fn notifier(&self) -> &Arc<Notifier> {
+        &self.inner.notifier
     }
 
     fn all_logs(&self) -> Vec<Arc<Log>> {
@@ -445,7 +481,18 @@ fn split_name(name: &str) -> (String, i32) {
     }
 }
 
+/// Type-keyed per-cluster state of the layers above (see [`Cluster::service`]).
+#[derive(Default)]
+struct Services(Mutex<Vec<Arc<dyn Any + Send + Sync>>>);
+
+impl std::fmt::Debug for Services {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Services({})", self.0.lock().len())
+    }
+}
+
 struct LogOpener<'a> {
+    notifier: &'a Arc<Notifier>,
     storage: &'a Arc<dyn Storage>,
     dir: &'a Path,
     clock: &'a Arc<dyn Clock>,
@@ -477,6 +524,7 @@ impl LogOpener<'_> {
             Arc::clone(self.clock),
             options,
         )?;
+        log.set_notifier(Arc::clone(self.notifier));
         Ok(log)
     }
 }

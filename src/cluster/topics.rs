@@ -96,13 +96,26 @@ impl Cluster {
     /// collisions), `InvalidPartitions`, `InvalidReplicationFactor`, `InvalidConfig`,
     /// `TopicAlreadyExists`.
     pub fn create_topic(&self, topic: NewTopic) -> Result<()> {
-        topic_name::validate(&topic.name)?;
         if topic_name::is_internal(&topic.name) {
             return Err(Error::InvalidTopic(format!(
                 "'{}' is reserved for internal use",
                 topic.name
             )));
         }
+        self.create_topic_unchecked(topic)
+    }
+
+    /// Creates one of Kafka's internal topics (`__consumer_offsets`), unless it exists.
+    pub(crate) fn ensure_internal_topic(&self, topic: NewTopic) -> Result<()> {
+        debug_assert!(topic_name::is_internal(&topic.name));
+        match self.create_topic_unchecked(topic) {
+            Ok(()) | Err(Error::TopicAlreadyExists(_)) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn create_topic_unchecked(&self, topic: NewTopic) -> Result<()> {
+        topic_name::validate(&topic.name)?;
         check_partition_count(topic.partitions)?;
         if topic.replication_factor != 1 {
             return Err(Error::InvalidReplicationFactor(format!(
@@ -177,6 +190,7 @@ impl Cluster {
                 Arc::clone(&self.inner.clock),
                 options,
             )?;
+            log.set_notifier(Arc::clone(&self.inner.notifier));
             logs.push(Arc::new(log));
         }
         storage.sync_dir(&self.inner.dir)?;

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::properties::Properties;
 use super::record_format::Compression;
-use super::suggest::nearest;
+use super::spec::{bad, Kind, Specs, INT_MAX, LONG_MAX};
 use crate::error::{Error, Result};
 
 /// When a send counts as delivered (`acks`).
@@ -29,23 +29,7 @@ pub enum PartitionerKind {
     RoundRobin,
 }
 
-#[derive(Debug, Clone, Copy)]
-enum Kind {
-    Long {
-        min: i64,
-        max: i64,
-    },
-    Bool,
-    Choice(&'static [&'static str]),
-    Text,
-    /// Accepted (a pasted production file works) but meaningless in one process.
-    Inert,
-}
-
-const LONG_MAX: i64 = i64::MAX;
-const INT_MAX: i64 = i32::MAX as i64;
-
-const SPECS: &[(&str, Kind, &str)] = &[
+const KEYS: &[(&str, Kind, &str)] = &[
     ("client.id", Kind::Text, ""),
     ("acks", Kind::Choice(&["0", "1", "all", "-1"]), "all"),
     (
@@ -118,14 +102,6 @@ const SPECS: &[(&str, Kind, &str)] = &[
         "120000",
     ),
     (
-        "request.timeout.ms",
-        Kind::Long {
-            min: 0,
-            max: INT_MAX,
-        },
-        "30000",
-    ),
-    (
         "retries",
         Kind::Long {
             min: 0,
@@ -154,31 +130,9 @@ const SPECS: &[(&str, Kind, &str)] = &[
     ("key.serializer", Kind::Text, ""),
     ("value.serializer", Kind::Text, ""),
     ("interceptor.classes", Kind::Text, ""),
-    ("bootstrap.servers", Kind::Inert, ""),
-    ("client.dns.lookup", Kind::Inert, ""),
-    ("connections.max.idle.ms", Kind::Inert, ""),
-    ("metadata.max.age.ms", Kind::Inert, ""),
-    ("metadata.max.idle.ms", Kind::Inert, ""),
-    ("metric.reporters", Kind::Inert, ""),
-    ("metrics.num.samples", Kind::Inert, ""),
-    ("metrics.recording.level", Kind::Inert, ""),
-    ("metrics.sample.window.ms", Kind::Inert, ""),
-    ("receive.buffer.bytes", Kind::Inert, ""),
-    ("send.buffer.bytes", Kind::Inert, ""),
-    ("reconnect.backoff.ms", Kind::Inert, ""),
-    ("reconnect.backoff.max.ms", Kind::Inert, ""),
-    ("retry.backoff.ms", Kind::Inert, ""),
-    ("retry.backoff.max.ms", Kind::Inert, ""),
-    ("security.protocol", Kind::Inert, ""),
-    ("socket.connection.setup.timeout.ms", Kind::Inert, ""),
-    ("socket.connection.setup.timeout.max.ms", Kind::Inert, ""),
-    ("statistics.interval.ms", Kind::Inert, ""),
     ("queue.buffering.max.messages", Kind::Inert, ""),
     ("batch.num.messages", Kind::Inert, ""),
 ];
-
-/// Key prefixes accepted as inert (security and network families).
-const INERT_PREFIXES: &[&str] = &["sasl.", "ssl.", "socket.", "security.", "metrics."];
 
 /// librdkafka spellings and the Java key they mean.
 const ALIASES: &[(&str, &str)] = &[
@@ -188,10 +142,15 @@ const ALIASES: &[(&str, &str)] = &[
     ("message.max.bytes", "max.request.size"),
     ("partitioner", "partitioner.class"),
     ("enable.gapless.guarantee", "enable.idempotence"),
-    ("metadata.broker.list", "bootstrap.servers"),
     ("message.timeout.ms", "delivery.timeout.ms"),
     ("queue.buffering.max.kbytes", "buffer.memory"),
 ];
+
+const SPECS: Specs = Specs {
+    client: "producer",
+    keys: KEYS,
+    aliases: ALIASES,
+};
 
 /// The producer's configuration. Build it from properties (`from_properties`, `set`) or with
 /// the typed methods; values are checked as they are set.
@@ -262,10 +221,6 @@ impl ProducerConfig {
     /// Sets one property (Java or librdkafka name), checking it.
     pub fn set(mut self, key: &str, value: &str) -> Result<Self> {
         let value = value.trim();
-        let canonical = ALIASES
-            .iter()
-            .find(|(alias, _)| *alias == key)
-            .map_or(key, |(_, java)| java);
         let value = if key == "queue.buffering.max.kbytes" {
             let kbytes: i64 = value
                 .parse()
@@ -274,24 +229,12 @@ impl ProducerConfig {
         } else {
             value.to_string()
         };
-        if INERT_PREFIXES.iter().any(|p| canonical.starts_with(p)) {
+        let Some(resolved) = SPECS.check(key, &value)? else {
             self.inert.push(key.to_string());
             return Ok(self);
-        }
-        let (_, kind, _) =
-            SPECS
-                .iter()
-                .find(|s| s.0 == canonical)
-                .ok_or_else(|| Error::InvalidConfig {
-                    key: key.to_string(),
-                    message: "unknown producer config".to_string(),
-                    suggestion: nearest(
-                        key,
-                        SPECS.iter().map(|s| s.0).chain(ALIASES.iter().map(|a| a.0)),
-                    ),
-                })?;
-        validate(key, *kind, &value)?;
-        if matches!(kind, Kind::Inert) {
+        };
+        let canonical = resolved.canonical;
+        if resolved.inert {
             self.inert.push(key.to_string());
         }
         self.apply(key, canonical, &value)?;
@@ -394,42 +337,6 @@ impl ProducerConfig {
     pub fn to_properties(&self) -> Properties {
         self.overrides.iter().cloned().collect()
     }
-}
-
-fn bad(key: &str, message: String) -> Error {
-    Error::InvalidConfig {
-        key: key.to_string(),
-        message,
-        suggestion: None,
-    }
-}
-
-fn validate(key: &str, kind: Kind, value: &str) -> Result<()> {
-    match kind {
-        Kind::Long { min, max } => {
-            let number: i64 = value
-                .parse()
-                .map_err(|_| bad(key, format!("'{value}' is not an integer")))?;
-            if number < min || number > max {
-                return Err(bad(key, format!("{number} is outside [{min}, {max}]")));
-            }
-        }
-        Kind::Bool => {
-            if value != "true" && value != "false" {
-                return Err(bad(key, format!("'{value}' is not true or false")));
-            }
-        }
-        Kind::Choice(words) => {
-            if !words.contains(&value) {
-                return Err(bad(
-                    key,
-                    format!("'{value}' is not one of {}", words.join(", ")),
-                ));
-            }
-        }
-        Kind::Text | Kind::Inert => {}
-    }
-    Ok(())
 }
 
 /// Something a producer configuration can be built from: a `ProducerConfig`, `&Properties`,

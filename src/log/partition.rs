@@ -9,6 +9,7 @@ use parking_lot::{Mutex, RwLock};
 use super::fetch::FetchData;
 use super::segment::Segment;
 use crate::clock::Clock;
+use crate::notify::Notifier;
 use crate::config::TopicConfig;
 use crate::error::{Error, Result};
 use crate::record::{
@@ -74,6 +75,8 @@ pub struct Log {
     pub(super) sync_lock: Mutex<()>,
     pub(super) failure: Mutex<Option<String>>,
     pub(super) closed: AtomicBool,
+    /// Told whenever what readers may see changes (set by the cluster).
+    pub(super) notifier: std::sync::OnceLock<Arc<Notifier>>,
 }
 
 struct Incoming {
@@ -92,6 +95,18 @@ impl Log {
     pub fn dir(&self) -> &Path {
         &self.dir
     }
+    /// Has `notifier` told whenever the high watermark or the log start moves (once).
+    pub(crate) fn set_notifier(&self, notifier: Arc<Notifier>) {
+        let _ = self.notifier.set(notifier);
+    }
+
+    /// Tells waiting readers that what they may see changed.
+    pub(super) fn notify_readers(&self) {
+        if let Some(notifier) = self.notifier.get() {
+            notifier.notify();
+        }
+    }
+
     /// The configuration in force.
     pub fn config(&self) -> Arc<TopicConfig> {
         Arc::clone(&self.config.read())
@@ -278,6 +293,9 @@ impl Log {
         }
         writer.next_offset = next;
         self.end_offset.store(next, Ordering::Release);
+        if !self.sync_every_append.load(Ordering::Acquire) {
+            self.notify_readers();
+        }
         writer.unsynced_messages += total_offsets;
         let sync_now =
             config.sync_every_append() || writer.unsynced_messages >= config.flush_messages;
@@ -454,6 +472,9 @@ impl Log {
             writer.last_sync_ms = self.clock.now_ms();
         }
         self.durable.fetch_max(end, Ordering::AcqRel);
+        if self.sync_every_append.load(Ordering::Acquire) {
+            self.notify_readers();
+        }
         Ok(())
     }
 

@@ -125,6 +125,7 @@ impl Log {
             sync_lock: Mutex::new(()),
             failure: Mutex::new(None),
             closed: AtomicBool::new(false),
+            notifier: std::sync::OnceLock::new(),
         };
         Ok((log, report))
     }

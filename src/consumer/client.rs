@@ -1,0 +1,921 @@
+//! The `Consumer`: manual assignment or group subscription, positions, commits, and `poll`,
+//! which blocks on the cluster's notifier (no busy loop) until records arrive.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
+
+use super::listener::{RebalanceContext, RebalanceListener};
+use super::offset::Offset;
+use super::records::{fetch, Records};
+use crate::cluster::Cluster;
+use crate::config::{AutoOffsetReset, ConsumerConfig, IntoConsumerConfig};
+use crate::error::{Error, Result};
+use crate::group::{
+    CheckIn, Coordinator, JoinRequest, OffsetAndMetadata, OffsetAndTimestamp, Offsets,
+    TopicPartition,
+};
+use crate::log::Log;
+use crate::notify::Notifier;
+
+/// How a commit completes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CommitMode {
+    /// Returns once the offsets are stored (in the log of `__consumer_offsets`), or with the
+    /// error.
+    Sync,
+    /// Never fails the call: the outcome goes to the listener's `on_commit`.
+    Async,
+}
+
+/// How a consumer gets its partitions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Mode {
+    Unset,
+    Assigned,
+    Subscribed(BTreeSet<String>),
+}
+
+/// One assigned partition's reading state.
+#[derive(Debug)]
+struct PartitionState {
+    log: Arc<Log>,
+    /// The next offset to read, once known.
+    position: Option<i64>,
+    /// Where to go before the next read (assign, seek): resolved lazily, as in Kafka.
+    pending: Option<Offset>,
+    paused: bool,
+    /// The end was reported (`enable.partition.eof`) and nothing new arrived since.
+    eof_reported: bool,
+}
+
+/// The consumer's state, behind its lock. Rebalance callbacks reach it through a
+/// [`RebalanceContext`].
+pub(crate) struct State {
+    cluster: Cluster,
+    config: ConsumerConfig,
+    coordinator: Option<Arc<Coordinator>>,
+    mode: Mode,
+    listener: Option<Box<dyn RebalanceListener>>,
+    member_id: Option<String>,
+    generation: i32,
+    partitions: BTreeMap<TopicPartition, PartitionState>,
+    next_auto_commit_ms: i64,
+    /// Where the next fetch starts, for fairness across partitions.
+    rotate: usize,
+    closed: bool,
+}
+
+/// Reads records from a cluster's topics, alone (`assign`) or as a member of a consumer group
+/// (`subscribe`), like Kafka's `KafkaConsumer`. `Send + Sync`; every method takes `&self`, and
+/// calls from several threads take turns (a `poll` holds the consumer until it returns). Only
+/// the [`ConsumerWaker`] acts on a consumer while it is blocked in `poll`. Dropping it closes
+/// it.
+pub struct Consumer {
+    state: Mutex<State>,
+    woken: Arc<AtomicBool>,
+    notifier: Arc<Notifier>,
+}
+
+impl std::fmt::Debug for Consumer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Consumer").finish_non_exhaustive()
+    }
+}
+
+/// Interrupts a consumer's blocking call from another thread (Kafka's `wakeup()`): the call
+/// returns `Error::Wakeup`; a wake-up with no call in progress interrupts the next one.
+#[derive(Debug, Clone)]
+pub struct ConsumerWaker {
+    woken: Arc<AtomicBool>,
+    notifier: Arc<Notifier>,
+}
+
+impl ConsumerWaker {
+    /// Wakes the consumer.
+    pub fn wakeup(&self) {
+        self.woken.store(true, Ordering::Release);
+        self.notifier.notify();
+    }
+}
+
+impl Cluster {
+    /// A consumer configured from a [`ConsumerConfig`], `&Properties` or `&[(&str, &str)]`.
+    pub fn consumer(&self, config: impl IntoConsumerConfig) -> Result<Consumer> {
+        let config = config.into_config()?;
+        let coordinator = match &config.group_id {
+            Some(_) => Some(Coordinator::of(self)?),
+            None => None,
+        };
+        let now = self.clock().now_ms();
+        let interval = config.auto_commit_interval_ms.min(i64::MAX as u64) as i64;
+        Ok(Consumer {
+            notifier: Arc::clone(self.notifier()),
+            woken: Arc::new(AtomicBool::new(false)),
+            state: Mutex::new(State {
+                cluster: self.clone(),
+                coordinator,
+                mode: Mode::Unset,
+                listener: None,
+                member_id: None,
+                generation: -1,
+                partitions: BTreeMap::new(),
+                next_auto_commit_ms: now.saturating_add(interval),
+                rotate: 0,
+                closed: false,
+                config,
+            }),
+        })
+    }
+}
+
+impl Consumer {
+    /// The configuration in force.
+    pub fn config(&self) -> ConsumerConfig {
+        self.state.lock().config.clone()
+    }
+
+    /// Joins the group for `topics` (Kafka's `subscribe`); partitions arrive through
+    /// rebalances inside `poll`. Needs `group.id`. Replaces an earlier subscription.
+    pub fn subscribe(&self, topics: &[&str]) -> Result<()> {
+        self.state.lock().subscribe(topics, None)
+    }
+
+    /// As [`Consumer::subscribe`], with callbacks for rebalances.
+    pub fn subscribe_with(
+        &self,
+        topics: &[&str],
+        listener: impl RebalanceListener + 'static,
+    ) -> Result<()> {
+        self.state.lock().subscribe(topics, Some(Box::new(listener)))
+    }
+
+    /// Leaves the group: revokes every partition (the listener hears of it) and drops the
+    /// subscription or assignment.
+    pub fn unsubscribe(&self) -> Result<()> {
+        let mut state = self.state.lock();
+        state.check_open()?;
+        state.leave_group(true)?;
+        state.partitions.clear();
+        state.mode = Mode::Unset;
+        Ok(())
+    }
+
+    /// Reads exactly these partitions, without a group (Kafka's `assign`), each starting where
+    /// its [`Offset`] says. Replaces an earlier assignment.
+    pub fn assign(&self, partitions: &[(TopicPartition, Offset)]) -> Result<()> {
+        let mut state = self.state.lock();
+        state.check_open()?;
+        if matches!(state.mode, Mode::Subscribed(_)) {
+            return Err(Error::IllegalState(
+                "assign after subscribe: a consumer either subscribes or assigns; unsubscribe first"
+                    .into(),
+            ));
+        }
+        let mut assigned = BTreeMap::new();
+        for (tp, offset) in partitions {
+            let log = state.log(tp)?;
+            assigned.insert(
+                tp.clone(),
+                PartitionState {
+                    log,
+                    position: None,
+                    pending: Some(*offset),
+                    paused: false,
+                    eof_reported: false,
+                },
+            );
+        }
+        state.partitions = assigned;
+        state.mode = Mode::Assigned;
+        Ok(())
+    }
+
+    /// The partitions this consumer reads now.
+    pub fn assignment(&self) -> Vec<TopicPartition> {
+        self.state.lock().partitions.keys().cloned().collect()
+    }
+
+    /// The subscribed topics (empty without a subscription).
+    pub fn subscription(&self) -> Vec<String> {
+        match &self.state.lock().mode {
+            Mode::Subscribed(topics) => topics.iter().cloned().collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Returns the next records (at most `max.poll.records`), waiting up to `timeout` for some
+    /// to arrive. Group membership, rebalance callbacks and auto-commit run inside this call,
+    /// on this thread. Returns an empty batch when the time is up.
+    pub fn poll(&self, timeout: Duration) -> Result<Records> {
+        let deadline = Instant::now()
+            .checked_add(timeout)
+            .unwrap_or_else(|| Instant::now() + Duration::from_secs(365 * 24 * 3600));
+        let mut state = self.state.lock();
+        state.check_open()?;
+        if state.mode == Mode::Unset {
+            return Err(Error::IllegalState(
+                "poll before subscribe or assign: the consumer has no partitions to read".into(),
+            ));
+        }
+        self.check_woken()?;
+        state.maybe_auto_commit();
+        loop {
+            let seen = self.notifier.sequence();
+            if matches!(state.mode, Mode::Subscribed(_)) {
+                state.ensure_membership()?;
+            }
+            let records = state.fetch_all()?;
+            if !records.is_empty() || !records.eof.is_empty() || !records.errors.is_empty() {
+                return Ok(records);
+            }
+            if Instant::now() >= deadline {
+                return Ok(records);
+            }
+            self.notifier.wait_until(seen, deadline);
+            self.check_woken()?;
+        }
+    }
+
+    fn check_woken(&self) -> Result<()> {
+        if self.woken.swap(false, Ordering::AcqRel) {
+            Err(Error::Wakeup)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// A handle that interrupts this consumer's blocking calls from another thread.
+    pub fn waker(&self) -> ConsumerWaker {
+        ConsumerWaker {
+            woken: Arc::clone(&self.woken),
+            notifier: Arc::clone(&self.notifier),
+        }
+    }
+
+    /// Commits the current positions of every assigned partition (what earlier polls
+    /// returned).
+    pub fn commit(&self, mode: CommitMode) -> Result<()> {
+        let mut state = self.state.lock();
+        state.check_open()?;
+        let offsets = state.positions_to_commit();
+        state.commit_in_mode(&offsets, mode)
+    }
+
+    /// Commits exactly `offsets` (each the next offset to read).
+    pub fn commit_offsets(&self, offsets: &Offsets, mode: CommitMode) -> Result<()> {
+        let mut state = self.state.lock();
+        state.check_open()?;
+        state.commit_in_mode(offsets, mode)
+    }
+
+    /// Commits everything in `records` as processed (each partition's last offset + 1).
+    pub fn commit_records(&self, records: &Records, mode: CommitMode) -> Result<()> {
+        self.commit_offsets(&records.next_offsets(), mode)
+    }
+
+    /// The group's committed offsets for `partitions` (`None` where nothing is committed).
+    pub fn committed(
+        &self,
+        partitions: &[TopicPartition],
+    ) -> Result<BTreeMap<TopicPartition, Option<OffsetAndMetadata>>> {
+        let mut state = self.state.lock();
+        state.check_open()?;
+        partitions
+            .iter()
+            .map(|tp| Ok((tp.clone(), state.committed(tp)?)))
+            .collect()
+    }
+
+    /// Moves the next read of an assigned partition (last seek wins; resolved at the next
+    /// `poll` or `position`).
+    pub fn seek(&self, tp: &TopicPartition, to: Offset) -> Result<()> {
+        let mut state = self.state.lock();
+        state.check_open()?;
+        state.seek(tp, to)
+    }
+
+    /// Seeks `partitions` (all assigned ones when empty) to their log start.
+    pub fn seek_to_beginning(&self, partitions: &[TopicPartition]) -> Result<()> {
+        self.seek_all(partitions, Offset::Beginning)
+    }
+
+    /// Seeks `partitions` (all assigned ones when empty) to their end.
+    pub fn seek_to_end(&self, partitions: &[TopicPartition]) -> Result<()> {
+        self.seek_all(partitions, Offset::End)
+    }
+
+    fn seek_all(&self, partitions: &[TopicPartition], to: Offset) -> Result<()> {
+        let mut state = self.state.lock();
+        state.check_open()?;
+        let targets: Vec<TopicPartition> = if partitions.is_empty() {
+            state.partitions.keys().cloned().collect()
+        } else {
+            partitions.to_vec()
+        };
+        targets.iter().try_for_each(|tp| state.seek(tp, to))
+    }
+
+    /// The offset of the next record `poll` returns from an assigned partition.
+    pub fn position(&self, tp: &TopicPartition) -> Result<i64> {
+        let mut state = self.state.lock();
+        state.check_open()?;
+        state.position(tp)
+    }
+
+    /// Stops returning records of `partitions` (they stay assigned, and `poll` still keeps
+    /// the membership alive).
+    pub fn pause(&self, partitions: &[TopicPartition]) -> Result<()> {
+        self.set_paused(partitions, true)
+    }
+
+    /// Undoes [`Consumer::pause`].
+    pub fn resume(&self, partitions: &[TopicPartition]) -> Result<()> {
+        self.set_paused(partitions, false)
+    }
+
+    fn set_paused(&self, partitions: &[TopicPartition], paused: bool) -> Result<()> {
+        let mut state = self.state.lock();
+        state.check_open()?;
+        for tp in partitions {
+            state.assigned(tp)?.paused = paused;
+        }
+        Ok(())
+    }
+
+    /// The paused partitions.
+    pub fn paused(&self) -> Vec<TopicPartition> {
+        let state = self.state.lock();
+        state
+            .partitions
+            .iter()
+            .filter(|(_, p)| p.paused)
+            .map(|(tp, _)| tp.clone())
+            .collect()
+    }
+
+    /// Per partition, the first offset whose timestamp is at least the one given (`None` if
+    /// every record is older). Works on any partition, assigned or not.
+    pub fn offsets_for_times(
+        &self,
+        query: &[(TopicPartition, i64)],
+    ) -> Result<BTreeMap<TopicPartition, Option<OffsetAndTimestamp>>> {
+        let state = self.state.lock();
+        state.check_open()?;
+        query
+            .iter()
+            .map(|(tp, timestamp)| {
+                if *timestamp < 0 {
+                    return Err(Error::IllegalState(format!(
+                        "negative timestamp {timestamp} for {tp}"
+                    )));
+                }
+                let found = state.log(tp)?.offset_for_timestamp(*timestamp)?;
+                Ok((
+                    tp.clone(),
+                    found.map(|(offset, timestamp)| OffsetAndTimestamp { offset, timestamp }),
+                ))
+            })
+            .collect()
+    }
+
+    /// The log start offsets of `partitions`.
+    pub fn beginning_offsets(
+        &self,
+        partitions: &[TopicPartition],
+    ) -> Result<BTreeMap<TopicPartition, i64>> {
+        let state = self.state.lock();
+        partitions
+            .iter()
+            .map(|tp| Ok((tp.clone(), state.log(tp)?.log_start_offset())))
+            .collect()
+    }
+
+    /// The end offsets (high watermarks) of `partitions`.
+    pub fn end_offsets(&self, partitions: &[TopicPartition]) -> Result<BTreeMap<TopicPartition, i64>> {
+        let state = self.state.lock();
+        partitions
+            .iter()
+            .map(|tp| Ok((tp.clone(), state.log(tp)?.high_watermark())))
+            .collect()
+    }
+
+    /// End offset minus position for an assigned partition whose position is known.
+    pub fn lag(&self, tp: &TopicPartition) -> Option<i64> {
+        let state = self.state.lock();
+        let partition = state.partitions.get(tp)?;
+        Some(partition.log.high_watermark() - partition.position?)
+    }
+
+    /// The group generation this consumer is in (−1 without membership).
+    pub fn generation(&self) -> i32 {
+        self.state.lock().generation
+    }
+
+    /// The member id the group coordinator gave this consumer.
+    pub fn member_id(&self) -> Option<String> {
+        self.state.lock().member_id.clone()
+    }
+
+    /// Commits positions (with `enable.auto.commit`), revokes partitions (the listener hears
+    /// of it), and leaves the group. Later calls fail with `Closed`.
+    pub fn close(&self) -> Result<()> {
+        let mut state = self.state.lock();
+        if state.closed {
+            return Ok(());
+        }
+        let committed = if state.config.enable_auto_commit && state.coordinator.is_some() {
+            let offsets = state.positions_to_commit();
+            state.commit_offsets(&offsets)
+        } else {
+            Ok(())
+        };
+        let left = state.leave_group(true);
+        state.closed = true;
+        state.partitions.clear();
+        committed.and(left)
+    }
+}
+
+impl Drop for Consumer {
+    fn drop(&mut self) {
+        let _ = self.close();
+    }
+}
+
+impl State {
+    fn check_open(&self) -> Result<()> {
+        if self.closed {
+            Err(Error::Closed)
+        } else {
+            Ok(())
+        }
+    }
+
+    fn group_id(&self) -> Result<&str> {
+        self.config.group_id.as_deref().ok_or_else(|| {
+            Error::IllegalState("this consumer has no group.id; set one to use groups and commits".into())
+        })
+    }
+
+    fn coordinator(&self) -> Result<&Arc<Coordinator>> {
+        self.group_id()?;
+        Ok(self.coordinator.as_ref().expect("made with the group id"))
+    }
+
+    fn log(&self, tp: &TopicPartition) -> Result<Arc<Log>> {
+        self.cluster.partition(&tp.topic, tp.partition)
+    }
+
+    fn assigned(&mut self, tp: &TopicPartition) -> Result<&mut PartitionState> {
+        self.partitions.get_mut(tp).ok_or_else(|| {
+            Error::IllegalState(format!("{tp} is not assigned to this consumer"))
+        })
+    }
+
+    pub(crate) fn generation(&self) -> i32 {
+        self.generation
+    }
+
+    fn subscribe(&mut self, topics: &[&str], listener: Option<Box<dyn RebalanceListener>>) -> Result<()> {
+        self.check_open()?;
+        self.group_id()?;
+        if self.mode == Mode::Assigned {
+            return Err(Error::IllegalState(
+                "subscribe after assign: a consumer either subscribes or assigns; unsubscribe first"
+                    .into(),
+            ));
+        }
+        if topics.is_empty() {
+            return Err(Error::IllegalState(
+                "subscribe to no topics: use unsubscribe to leave the group".into(),
+            ));
+        }
+        for topic in topics {
+            crate::cluster::validate_topic_name(topic)?;
+        }
+        let topics: BTreeSet<String> = topics.iter().map(|t| t.to_string()).collect();
+        let changed = self.mode != Mode::Subscribed(topics.clone());
+        self.mode = Mode::Subscribed(topics);
+        if listener.is_some() {
+            self.listener = listener;
+        }
+        if changed && self.member_id.is_some() {
+            // A changed subscription rejoins (Kafka triggers a rebalance).
+            let group = self.group_id()?.to_string();
+            self.coordinator()?.request_rebalance(&group);
+        }
+        Ok(())
+    }
+
+    /// Whether the group's assignors all support incremental rebalancing (then partitions stay
+    /// put during rebalances); with Kafka's default list (range first) this is eager.
+    fn cooperative(&self) -> bool {
+        self.config
+            .assignment_strategy
+            .iter()
+            .all(|a| a.is_cooperative())
+    }
+
+    fn join(&mut self) -> Result<()> {
+        let Mode::Subscribed(topics) = &self.mode else {
+            return Ok(());
+        };
+        let owned: Vec<TopicPartition> = if self.cooperative() {
+            self.partitions.keys().cloned().collect()
+        } else {
+            Vec::new()
+        };
+        let request = JoinRequest {
+            member_id: self.member_id.clone(),
+            client_id: self.config.client_id.clone(),
+            instance_id: self.config.group_instance_id.clone(),
+            topics: topics.clone(),
+            assignors: self.config.assignment_strategy.clone(),
+            owned,
+            generation: self.generation,
+            max_poll_interval_ms: self.config.max_poll_interval_ms,
+        };
+        let group = self.group_id()?.to_string();
+        let cluster = self.cluster.clone();
+        let id = self
+            .coordinator()?
+            .join(&group, request, &|t| partition_count(&cluster, t))?;
+        self.member_id = Some(id);
+        Ok(())
+    }
+
+    /// Brings membership up to date: joins, rejoins a rebalance (revoking first when eager),
+    /// and takes a completed rebalance's assignment, calling the listener on the way.
+    fn ensure_membership(&mut self) -> Result<()> {
+        let group = self.group_id()?.to_string();
+        let coordinator = Arc::clone(self.coordinator()?);
+        let cluster = self.cluster.clone();
+        let partitions_of = |t: &str| partition_count(&cluster, t);
+        // Each pass either finishes or changes the membership; a few are always enough.
+        for _ in 0..8 {
+            let Some(member_id) = self.member_id.clone() else {
+                self.join()?;
+                continue;
+            };
+            match coordinator.check_in(&group, &member_id, &partitions_of) {
+                CheckIn::Unknown => {
+                    // Expelled (too long between polls): the partitions are already gone.
+                    let lost: Vec<TopicPartition> = self.partitions.keys().cloned().collect();
+                    self.partitions.clear();
+                    self.member_id = None;
+                    self.generation = -1;
+                    if !lost.is_empty() {
+                        self.call_listener(|l, ctx| l.on_partitions_lost(ctx, &lost));
+                    }
+                }
+                CheckIn::Fenced => {
+                    return Err(Error::FencedInstanceId(
+                        self.config.group_instance_id.clone().unwrap_or(member_id),
+                    ))
+                }
+                CheckIn::MustJoin => {
+                    if self.cooperative() {
+                        self.revoke_unsubscribed();
+                    } else {
+                        self.revoke_all_before_rejoin();
+                    }
+                    self.join()?;
+                }
+                CheckIn::Waiting => return Ok(()),
+                CheckIn::Assigned {
+                    generation,
+                    partitions,
+                } => {
+                    if generation != self.generation {
+                        self.take_assignment(generation, partitions)?;
+                    }
+                    return Ok(());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Eager protocol: before rejoining, commit (with auto-commit) and revoke everything; the
+    /// listener hears of it even when nothing was owned.
+    fn revoke_all_before_rejoin(&mut self) {
+        if self.config.enable_auto_commit {
+            let offsets = self.positions_to_commit();
+            let result = self.commit_offsets(&offsets);
+            self.call_listener(|l, _| l.on_commit(&result, &offsets));
+        }
+        let revoked: Vec<TopicPartition> = self.partitions.keys().cloned().collect();
+        self.call_listener(|l, ctx| l.on_partitions_revoked(ctx, &revoked));
+        self.partitions.clear();
+    }
+
+    /// Cooperative protocol: before rejoining, revoke only partitions of topics no longer
+    /// subscribed.
+    fn revoke_unsubscribed(&mut self) {
+        let Mode::Subscribed(topics) = &self.mode else {
+            return;
+        };
+        let revoked: Vec<TopicPartition> = self
+            .partitions
+            .keys()
+            .filter(|tp| !topics.contains(&*tp.topic))
+            .cloned()
+            .collect();
+        if !revoked.is_empty() {
+            self.call_listener(|l, ctx| l.on_partitions_revoked(ctx, &revoked));
+            for tp in &revoked {
+                self.partitions.remove(tp);
+            }
+        }
+    }
+
+    fn take_assignment(&mut self, generation: i32, assigned: Vec<TopicPartition>) -> Result<()> {
+        let new: BTreeSet<TopicPartition> = assigned.into_iter().collect();
+        let revoked: Vec<TopicPartition> = self
+            .partitions
+            .keys()
+            .filter(|tp| !new.contains(*tp))
+            .cloned()
+            .collect();
+        let added: Vec<TopicPartition> = new
+            .iter()
+            .filter(|tp| !self.partitions.contains_key(*tp))
+            .cloned()
+            .collect();
+        self.generation = generation;
+        if !revoked.is_empty() {
+            // Cooperative: give up what moves, then rejoin so that it can be handed over.
+            self.call_listener(|l, ctx| l.on_partitions_revoked(ctx, &revoked));
+            for tp in &revoked {
+                self.partitions.remove(tp);
+            }
+            let group = self.group_id()?.to_string();
+            self.coordinator()?.request_rebalance(&group);
+        }
+        for tp in &added {
+            let Ok(log) = self.log(tp) else {
+                continue; // deleted meanwhile; the next rebalance drops it
+            };
+            self.partitions.insert(
+                tp.clone(),
+                PartitionState {
+                    log,
+                    position: None,
+                    pending: Some(Offset::Committed),
+                    paused: false,
+                    eof_reported: false,
+                },
+            );
+        }
+        let interval = self.config.auto_commit_interval_ms.min(i64::MAX as u64) as i64;
+        self.next_auto_commit_ms = self.cluster.clock().now_ms().saturating_add(interval);
+        let assigned: Vec<TopicPartition> = if self.cooperative() {
+            added
+        } else {
+            new.into_iter().collect()
+        };
+        self.call_listener(|l, ctx| l.on_partitions_assigned(ctx, &assigned));
+        Ok(())
+    }
+
+    /// Runs a listener callback with a context over this state. A panic in it propagates out
+    /// of the consumer call, as Kafka's callback exceptions do, with the listener kept.
+    fn call_listener(
+        &mut self,
+        callback: impl FnOnce(&mut dyn RebalanceListener, &mut RebalanceContext<'_>),
+    ) {
+        let Some(mut listener) = self.listener.take() else {
+            return;
+        };
+        let outcome = catch_unwind(AssertUnwindSafe(|| {
+            let mut ctx = RebalanceContext { state: self };
+            callback(listener.as_mut(), &mut ctx);
+        }));
+        self.listener = Some(listener);
+        if let Err(panic) = outcome {
+            resume_unwind(panic);
+        }
+    }
+
+    /// Leaves the group (revoking everything when `revoke`); keeps the subscription.
+    fn leave_group(&mut self, revoke: bool) -> Result<()> {
+        if let Some(member_id) = self.member_id.take() {
+            if revoke {
+                let revoked: Vec<TopicPartition> = self.partitions.keys().cloned().collect();
+                self.call_listener(|l, ctx| l.on_partitions_revoked(ctx, &revoked));
+            }
+            let group = self.group_id()?.to_string();
+            self.coordinator()?
+                .leave(&group, &member_id, self.config.session_timeout_ms);
+            self.generation = -1;
+        }
+        Ok(())
+    }
+
+    fn maybe_auto_commit(&mut self) {
+        if !self.config.enable_auto_commit || self.coordinator.is_none() {
+            return;
+        }
+        let now = self.cluster.clock().now_ms();
+        if now < self.next_auto_commit_ms {
+            return;
+        }
+        let interval = self.config.auto_commit_interval_ms.min(i64::MAX as u64) as i64;
+        self.next_auto_commit_ms = now.saturating_add(interval);
+        // The positions now are what earlier polls returned: never the batch still in hand.
+        let offsets = self.positions_to_commit();
+        if offsets.is_empty() {
+            return;
+        }
+        let result = self.commit_offsets(&offsets);
+        self.call_listener(|l, _| l.on_commit(&result, &offsets));
+    }
+
+    fn positions_to_commit(&self) -> Offsets {
+        self.partitions
+            .iter()
+            .filter_map(|(tp, p)| Some((tp.clone(), OffsetAndMetadata::new(p.position?))))
+            .collect()
+    }
+
+    fn commit_in_mode(&mut self, offsets: &Offsets, mode: CommitMode) -> Result<()> {
+        let result = self.commit_offsets(offsets);
+        match mode {
+            CommitMode::Sync => result,
+            CommitMode::Async => {
+                self.call_listener(|l, _| l.on_commit(&result, offsets));
+                Ok(())
+            }
+        }
+    }
+
+    pub(crate) fn commit_offsets(&mut self, offsets: &Offsets) -> Result<()> {
+        let group = self.group_id()?.to_string();
+        let member = match (&self.mode, &self.member_id) {
+            (Mode::Subscribed(_), Some(id)) => {
+                if let Some(tp) = offsets.keys().find(|tp| !self.partitions.contains_key(*tp)) {
+                    return Err(Error::IllegalState(format!(
+                        "commit for {tp}, which is not assigned to this member"
+                    )));
+                }
+                Some((id.as_str(), self.generation))
+            }
+            (Mode::Subscribed(_), None) => {
+                return Err(Error::CommitFailed(format!(
+                    "this consumer is not a member of group '{group}' (it was expelled or has not joined yet)"
+                )))
+            }
+            _ => None,
+        };
+        self.coordinator()?.commit(&group, member, offsets)
+    }
+
+    pub(crate) fn committed(&mut self, tp: &TopicPartition) -> Result<Option<OffsetAndMetadata>> {
+        let group = self.group_id()?.to_string();
+        Ok(self.coordinator()?.offsets.committed(&group, tp))
+    }
+
+    pub(crate) fn seek(&mut self, tp: &TopicPartition, to: Offset) -> Result<()> {
+        if let Offset::At(offset) = to {
+            if offset < 0 {
+                return Err(Error::IllegalState(format!(
+                    "seek to negative offset {offset} on {tp}"
+                )));
+            }
+        }
+        let partition = self.assigned(tp)?;
+        partition.pending = Some(to);
+        partition.position = None;
+        partition.eof_reported = false;
+        Ok(())
+    }
+
+    pub(crate) fn known_position(&self, tp: &TopicPartition) -> Option<i64> {
+        self.partitions.get(tp)?.position
+    }
+
+    pub(crate) fn position(&mut self, tp: &TopicPartition) -> Result<i64> {
+        self.assigned(tp)?;
+        self.resolve_position(tp)
+    }
+
+    /// The partition's position, resolving a pending seek, the committed offset or
+    /// `auto.offset.reset` first.
+    fn resolve_position(&mut self, tp: &TopicPartition) -> Result<i64> {
+        let partition = self.partitions.get(tp).expect("caller checked");
+        if let Some(position) = partition.position {
+            return Ok(position);
+        }
+        let log = Arc::clone(&partition.log);
+        let pending = partition.pending.unwrap_or(Offset::Committed);
+        let (start, end) = (log.log_start_offset(), log.high_watermark());
+        let position = match pending {
+            Offset::Beginning => start,
+            Offset::End => end,
+            Offset::FromEnd(n) => end.saturating_sub(n.min(i64::MAX as u64) as i64).max(start),
+            Offset::At(offset) if (start..=end).contains(&offset) => offset,
+            Offset::At(offset) => self.reset(tp, &log, offset)?,
+            Offset::Committed => {
+                let committed = match self.config.group_id {
+                    Some(_) => self.committed(tp)?.map(|c| c.offset),
+                    None => None,
+                };
+                match committed {
+                    Some(offset) if (start..=end).contains(&offset) => offset,
+                    Some(offset) => self.reset(tp, &log, offset)?,
+                    None => self.reset(tp, &log, -1)?,
+                }
+            }
+        };
+        let partition = self.partitions.get_mut(tp).expect("caller checked");
+        partition.position = Some(position);
+        partition.pending = None;
+        Ok(position)
+    }
+
+    /// `auto.offset.reset` for a partition without a usable offset (`offset` −1: none at all).
+    fn reset(&self, tp: &TopicPartition, log: &Log, offset: i64) -> Result<i64> {
+        match self.config.auto_offset_reset {
+            AutoOffsetReset::Earliest => Ok(log.log_start_offset()),
+            AutoOffsetReset::Latest => Ok(log.high_watermark()),
+            AutoOffsetReset::None if offset < 0 => Err(Error::OffsetOutOfRange {
+                partition: format!("{tp} (no committed offset, and auto.offset.reset=none)"),
+                offset,
+                log_start: log.log_start_offset(),
+                log_end: log.high_watermark(),
+            }),
+            AutoOffsetReset::None => Err(Error::OffsetOutOfRange {
+                partition: tp.to_string(),
+                offset,
+                log_start: log.log_start_offset(),
+                log_end: log.high_watermark(),
+            }),
+        }
+    }
+
+    /// Reads every assigned, unpaused partition from its position, starting with a different
+    /// partition each time so that `max.poll.records` does not starve any.
+    fn fetch_all(&mut self) -> Result<Records> {
+        let mut records = Records::default();
+        let tps: Vec<TopicPartition> = self.partitions.keys().cloned().collect();
+        if tps.is_empty() {
+            return Ok(records);
+        }
+        let mut remaining = self.config.max_poll_records;
+        let mut bytes_left = self.config.fetch_max_bytes.max(1);
+        let start = self.rotate % tps.len();
+        self.rotate = self.rotate.wrapping_add(1);
+        for tp in tps[start..].iter().chain(&tps[..start]) {
+            if remaining == 0 {
+                break;
+            }
+            if self.partitions[tp].paused {
+                continue;
+            }
+            let position = self.resolve_position(tp)?;
+            let log = Arc::clone(&self.partitions[tp].log);
+            let max_bytes = self.config.max_partition_fetch_bytes.min(bytes_left).max(1);
+            let fetched = match fetch(tp, &log, position, remaining, max_bytes) {
+                Err(Error::OffsetOutOfRange { .. }) => {
+                    // Retention moved the start past the position, or a seek went outside.
+                    let reset = self.reset(tp, &log, position)?;
+                    self.partitions.get_mut(tp).expect("assigned").position = Some(reset);
+                    fetch(tp, &log, reset, remaining, max_bytes)
+                }
+                other => other,
+            };
+            let partition = self.partitions.get_mut(tp).expect("assigned");
+            match fetched {
+                Ok(Some(part)) => {
+                    partition.position = Some(part.next_offset);
+                    remaining -= part.count;
+                    bytes_left = bytes_left.saturating_sub(part.data.bytes().len());
+                    if part.count > 0 {
+                        partition.eof_reported = false;
+                        records.parts.push(part);
+                    }
+                }
+                Ok(None) => {}
+                Err(error) => records.errors.push((tp.clone(), error)),
+            }
+            let at_end = partition.position.is_some_and(|p| p >= log.high_watermark());
+            if self.config.enable_partition_eof && at_end && !partition.eof_reported {
+                partition.eof_reported = true;
+                records.eof.push(tp.clone());
+            }
+        }
+        Ok(records)
+    }
+}
+
+fn partition_count(cluster: &Cluster, topic: &str) -> Option<i32> {
+    cluster
+        .topic_partitions(topic)
+        .ok()
+        .map(|(_, logs)| logs.len() as i32)
+}

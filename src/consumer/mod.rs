@@ -1,0 +1,12 @@
+//! The consumer: Kafka's `KafkaConsumer` in process, reading straight from the mapped
+//! segments, alone or in a consumer group.
+
+mod client;
+mod listener;
+mod offset;
+mod records;
+
+pub use client::{CommitMode, Consumer, ConsumerWaker};
+pub use listener::{RebalanceContext, RebalanceListener};
+pub use offset::Offset;
+pub use records::{ConsumerRecord, RecordView, Records};

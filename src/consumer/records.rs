@@ -1,0 +1,334 @@
+//! What `poll` returns: records that read straight from the mapped segments (no copy per
+//! record; an lz4 batch is decompressed once and shared by its records).
+
+use std::ops::Range;
+use std::sync::Arc;
+
+use crate::error::{Error, Result};
+use crate::group::TopicPartition;
+use crate::log::FetchData;
+use crate::record::{Header, HeaderIter, RecordIter, TimestampType};
+
+/// Where a batch's records section lives.
+#[derive(Debug, Clone)]
+pub(crate) enum Section {
+    /// Inside the fetched slice of the mapped segment.
+    Mapped(Range<usize>),
+    /// Decompressed once, shared by the batch's records.
+    Decompressed(Arc<[u8]>),
+}
+
+/// One batch's records, and the offsets among them to return.
+#[derive(Debug, Clone)]
+pub(crate) struct BatchRecords {
+    pub(crate) section: Section,
+    pub(crate) count: i32,
+    pub(crate) base_offset: i64,
+    pub(crate) base_timestamp: i64,
+    pub(crate) log_append_time: Option<i64>,
+    pub(crate) timestamp_type: TimestampType,
+    /// Offsets to return: `from..=to`.
+    pub(crate) from: i64,
+    pub(crate) to: i64,
+}
+
+/// One partition's records of a poll.
+#[derive(Debug, Clone)]
+pub(crate) struct PartitionRecords {
+    pub(crate) tp: TopicPartition,
+    /// Keeps the segment's mapping alive.
+    pub(crate) data: FetchData,
+    pub(crate) batches: Vec<BatchRecords>,
+    /// Records returned.
+    pub(crate) count: usize,
+    /// The position after them.
+    pub(crate) next_offset: i64,
+}
+
+impl PartitionRecords {
+    fn iter(&self) -> impl Iterator<Item = RecordView<'_>> + '_ {
+        self.batches.iter().flat_map(move |batch| {
+            let section: &[u8] = match &batch.section {
+                Section::Mapped(range) => &self.data.bytes()[range.clone()],
+                Section::Decompressed(bytes) => bytes,
+            };
+            RecordIter::new(
+                section,
+                batch.count,
+                batch.base_offset,
+                batch.base_timestamp,
+                batch.log_append_time,
+            )
+            // Every record was decoded once when fetched; an error here cannot happen.
+            .map_while(|record| record.ok())
+            .filter(move |r| (batch.from..=batch.to).contains(&r.offset))
+            .map(move |r| RecordView {
+                tp: &self.tp,
+                offset: r.offset,
+                timestamp: r.timestamp,
+                timestamp_type: batch.timestamp_type,
+                key: r.key,
+                value: r.value,
+                headers: r.headers(),
+            })
+        })
+    }
+}
+
+/// The records of one `poll`: owned, `Send + 'static` (move it to another thread, commit from
+/// it later). Per partition, records are in offset order.
+#[derive(Debug, Default, Clone)]
+pub struct Records {
+    pub(crate) parts: Vec<PartitionRecords>,
+    pub(crate) eof: Vec<TopicPartition>,
+    pub(crate) errors: Vec<(TopicPartition, Error)>,
+}
+
+impl Records {
+    /// Every record, partition by partition.
+    pub fn iter(&self) -> impl Iterator<Item = RecordView<'_>> + '_ {
+        self.parts.iter().flat_map(PartitionRecords::iter)
+    }
+
+    /// The records of one partition.
+    pub fn partition<'a>(
+        &'a self,
+        tp: &'a TopicPartition,
+    ) -> impl Iterator<Item = RecordView<'a>> + 'a {
+        self.parts
+            .iter()
+            .filter(move |p| &p.tp == tp)
+            .flat_map(PartitionRecords::iter)
+    }
+
+    /// The partitions that have records here.
+    pub fn partitions(&self) -> Vec<TopicPartition> {
+        self.parts
+            .iter()
+            .filter(|p| p.count > 0)
+            .map(|p| p.tp.clone())
+            .collect()
+    }
+
+    /// How many records.
+    pub fn len(&self) -> usize {
+        self.parts.iter().map(|p| p.count).sum()
+    }
+
+    /// Whether there are no records.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Per partition, the offset after its last record here: what to commit once they are
+    /// processed.
+    pub fn next_offsets(&self) -> crate::group::Offsets {
+        self.parts
+            .iter()
+            .filter(|p| p.count > 0)
+            .map(|p| {
+                (
+                    p.tp.clone(),
+                    crate::group::OffsetAndMetadata::new(p.next_offset),
+                )
+            })
+            .collect()
+    }
+
+    /// Partitions whose end this poll reached (with `enable.partition.eof`).
+    pub fn eof(&self) -> &[TopicPartition] {
+        &self.eof
+    }
+
+    /// Partitions that could not be read (e.g. corruption), each with its error; the other
+    /// partitions' records are still here.
+    pub fn errors(&self) -> &[(TopicPartition, Error)] {
+        &self.errors
+    }
+}
+
+/// A record inside [`Records`], borrowed from it (no reference counting per record).
+#[derive(Debug, Clone, Copy)]
+pub struct RecordView<'a> {
+    tp: &'a TopicPartition,
+    offset: i64,
+    timestamp: i64,
+    timestamp_type: TimestampType,
+    key: Option<&'a [u8]>,
+    value: Option<&'a [u8]>,
+    headers: HeaderIter<'a>,
+}
+
+impl<'a> RecordView<'a> {
+    /// The topic.
+    pub fn topic(&self) -> &'a str {
+        &self.tp.topic
+    }
+    /// The partition.
+    pub fn partition(&self) -> i32 {
+        self.tp.partition
+    }
+    /// Topic and partition.
+    pub fn topic_partition(&self) -> &'a TopicPartition {
+        self.tp
+    }
+    /// The offset.
+    pub fn offset(&self) -> i64 {
+        self.offset
+    }
+    /// The timestamp (epoch ms).
+    pub fn timestamp(&self) -> i64 {
+        self.timestamp
+    }
+    /// Whether the timestamp is the producer's (`CreateTime`) or the log's.
+    pub fn timestamp_type(&self) -> TimestampType {
+        self.timestamp_type
+    }
+    /// The key; `None` for a null key.
+    pub fn key(&self) -> Option<&'a [u8]> {
+        self.key
+    }
+    /// The value; `None` for a null value (a tombstone).
+    pub fn value(&self) -> Option<&'a [u8]> {
+        self.value
+    }
+    /// The headers in order (keys may repeat, values may be null).
+    pub fn headers(&self) -> impl Iterator<Item = Header<'a>> + 'a {
+        self.headers
+    }
+    /// An owned copy.
+    pub fn to_owned(&self) -> ConsumerRecord {
+        ConsumerRecord {
+            topic: Arc::clone(&self.tp.topic),
+            partition: self.tp.partition,
+            offset: self.offset,
+            timestamp: self.timestamp,
+            timestamp_type: self.timestamp_type,
+            key: self.key.map(<[u8]>::to_vec),
+            value: self.value.map(<[u8]>::to_vec),
+            headers: self
+                .headers()
+                .map(|h| {
+                    (
+                        String::from_utf8_lossy(h.key).into_owned(),
+                        h.value.map(<[u8]>::to_vec),
+                    )
+                })
+                .collect(),
+        }
+    }
+}
+
+/// An owned record (Kafka's `ConsumerRecord`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ConsumerRecord {
+    /// Topic.
+    pub topic: Arc<str>,
+    /// Partition.
+    pub partition: i32,
+    /// Offset.
+    pub offset: i64,
+    /// Timestamp (epoch ms).
+    pub timestamp: i64,
+    /// Which clock the timestamp is from.
+    pub timestamp_type: TimestampType,
+    /// Key.
+    pub key: Option<Vec<u8>>,
+    /// Value.
+    pub value: Option<Vec<u8>>,
+    /// Headers in order.
+    pub headers: Vec<(String, Option<Vec<u8>>)>,
+}
+
+/// Reads one partition from `position`: at most `max_records` records and (softly)
+/// `max_bytes` bytes. Every batch's CRC is checked and every record decoded once here, so
+/// damage is reported now, not while iterating. Returns `None` when nothing is readable.
+pub(crate) fn fetch(
+    tp: &TopicPartition,
+    log: &crate::log::Log,
+    position: i64,
+    max_records: usize,
+    max_bytes: usize,
+) -> Result<Option<PartitionRecords>> {
+    let data = log.read(position, max_bytes)?;
+    if data.is_empty() {
+        return Ok(None);
+    }
+    let base = data.bytes().as_ptr() as usize;
+    let mut batches = Vec::new();
+    let mut count = 0;
+    let mut next_offset = position;
+    for batch in data.batches() {
+        let batch = batch?;
+        if batch.last_offset() < next_offset {
+            continue;
+        }
+        if batch.is_control() {
+            next_offset = batch.next_offset();
+            continue;
+        }
+        let section = match batch.compression()? {
+            crate::record::Compression::None => {
+                let start = batch.records_section().as_ptr() as usize - base;
+                Section::Mapped(start..start + batch.records_section().len())
+            }
+            codec => Section::Decompressed(Arc::from(crate::record::decompress(
+                codec,
+                batch.records_section(),
+                crate::record::DECOMPRESSED_BYTES_MAX,
+            )?)),
+        };
+        let log_append_time = (batch.timestamp_type() == TimestampType::LogAppendTime)
+            .then(|| batch.max_timestamp());
+        let bytes: &[u8] = match &section {
+            Section::Mapped(range) => &data.bytes()[range.clone()],
+            Section::Decompressed(bytes) => bytes,
+        };
+        let mut from = None;
+        let mut to = next_offset - 1;
+        let records = RecordIter::new(
+            bytes,
+            batch.records_count(),
+            batch.base_offset(),
+            batch.base_timestamp(),
+            log_append_time,
+        );
+        for record in records {
+            let record = record?;
+            if record.offset < next_offset {
+                continue;
+            }
+            from.get_or_insert(record.offset);
+            to = record.offset;
+            count += 1;
+            if count == max_records {
+                break;
+            }
+        }
+        let limited = count == max_records;
+        if let Some(from) = from {
+            batches.push(BatchRecords {
+                section,
+                count: batch.records_count(),
+                base_offset: batch.base_offset(),
+                base_timestamp: batch.base_timestamp(),
+                log_append_time,
+                timestamp_type: batch.timestamp_type(),
+                from,
+                to,
+            });
+        }
+        next_offset = if limited { to + 1 } else { batch.next_offset() };
+        if limited {
+            break;
+        }
+    }
+    Ok(Some(PartitionRecords {
+        tp: tp.clone(),
+        data,
+        batches,
+        count,
+        next_offset,
+    }))
+}

@@ -1,0 +1,319 @@
+//! Kafka's partition assignors, reproduced exactly: `range`, `roundrobin`, and the sticky
+//! algorithm behind `sticky` and `cooperative-sticky` (Kafka's `AbstractStickyAssignor`).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::sync::Arc;
+
+use super::types::TopicPartition;
+use crate::config::AssignorKind;
+
+/// What a member brings to a rebalance.
+#[derive(Debug, Clone)]
+pub(crate) struct MemberSubscription {
+    pub(crate) member_id: String,
+    pub(crate) instance_id: Option<String>,
+    /// Subscribed topics.
+    pub(crate) topics: BTreeSet<String>,
+    /// Partitions the member owned when it joined, and the generation it owned them in.
+    pub(crate) owned: Vec<TopicPartition>,
+    pub(crate) generation: i32,
+}
+
+/// Member id to assigned partitions (every member appears, possibly with none).
+pub(crate) type Assignment = BTreeMap<String, Vec<TopicPartition>>;
+
+/// Runs `kind` over `members`, given each existing topic's partition count; topics that do
+/// not exist are skipped.
+pub(crate) fn assign(
+    kind: AssignorKind,
+    members: &[MemberSubscription],
+    partitions: &BTreeMap<String, i32>,
+) -> Assignment {
+    let mut members: Vec<&MemberSubscription> = members.iter().collect();
+    members.sort_by(|a, b| member_order(a, b));
+    let mut assignment = match kind {
+        AssignorKind::Range => range(&members, partitions),
+        AssignorKind::RoundRobin => round_robin(&members, partitions),
+        AssignorKind::Sticky | AssignorKind::CooperativeSticky => sticky(&members, partitions),
+    };
+    if kind.is_cooperative() {
+        withhold_moving_partitions(&members, &mut assignment);
+    }
+    for partitions in assignment.values_mut() {
+        partitions.sort();
+    }
+    assignment
+}
+
+/// Kafka's `MemberInfo` order: static members first by instance id, then the others by member id.
+fn member_order(a: &MemberSubscription, b: &MemberSubscription) -> std::cmp::Ordering {
+    match (&a.instance_id, &b.instance_id) {
+        (Some(x), Some(y)) => x.cmp(y),
+        (Some(_), None) => std::cmp::Ordering::Less,
+        (None, Some(_)) => std::cmp::Ordering::Greater,
+        (None, None) => a.member_id.cmp(&b.member_id),
+    }
+}
+
+fn empty(members: &[&MemberSubscription]) -> Assignment {
+    members
+        .iter()
+        .map(|m| (m.member_id.clone(), Vec::new()))
+        .collect()
+}
+
+/// Per topic: consecutive ranges, the first `P % N` members taking one extra.
+fn range(members: &[&MemberSubscription], partitions: &BTreeMap<String, i32>) -> Assignment {
+    let mut assignment = empty(members);
+    for (topic, &count) in partitions {
+        let subscribed: Vec<&&MemberSubscription> =
+            members.iter().filter(|m| m.topics.contains(topic)).collect();
+        if subscribed.is_empty() {
+            continue;
+        }
+        let name: Arc<str> = Arc::from(topic.as_str());
+        let (per, extra) = (count as usize / subscribed.len(), count as usize % subscribed.len());
+        for (i, member) in subscribed.iter().enumerate() {
+            let start = per * i + i.min(extra);
+            let length = per + usize::from(i < extra);
+            let mine = assignment.get_mut(&member.member_id).expect("every member");
+            mine.extend(
+                (start..start + length).map(|p| TopicPartition::new(Arc::clone(&name), p as i32)),
+            );
+        }
+    }
+    assignment
+}
+
+/// Every partition in (topic, partition) order, dealt to the members in turn, skipping members
+/// not subscribed to the partition's topic.
+fn round_robin(members: &[&MemberSubscription], partitions: &BTreeMap<String, i32>) -> Assignment {
+    let mut assignment = empty(members);
+    if members.is_empty() {
+        return assignment;
+    }
+    let mut next = 0;
+    for (topic, &count) in partitions {
+        if !members.iter().any(|m| m.topics.contains(topic)) {
+            continue;
+        }
+        let name: Arc<str> = Arc::from(topic.as_str());
+        for p in 0..count {
+            while !members[next % members.len()].topics.contains(topic) {
+                next += 1;
+            }
+            let member = &members[next % members.len()].member_id;
+            assignment
+                .get_mut(member)
+                .expect("every member")
+                .push(TopicPartition::new(Arc::clone(&name), p));
+            next += 1;
+        }
+    }
+    assignment
+}
+
+/// The partitions each member may keep from its previous assignment: only members of the
+/// highest generation keep any, a partition claimed by two of them goes to neither, and
+/// partitions of topics the member no longer subscribes to (or that are gone) are dropped.
+fn valid_owned(
+    members: &[&MemberSubscription],
+    partitions: &BTreeMap<String, i32>,
+) -> HashMap<String, Vec<TopicPartition>> {
+    let top = members.iter().map(|m| m.generation).max().unwrap_or(-1);
+    let mut owner: HashMap<TopicPartition, String> = HashMap::new();
+    let mut contested: BTreeSet<TopicPartition> = BTreeSet::new();
+    for member in members.iter().filter(|m| m.generation == top) {
+        for tp in &member.owned {
+            let exists = partitions
+                .get(&*tp.topic)
+                .is_some_and(|&count| tp.partition < count);
+            if !exists || !member.topics.contains(&*tp.topic) {
+                continue;
+            }
+            if owner.insert(tp.clone(), member.member_id.clone()).is_some() {
+                contested.insert(tp.clone());
+            }
+        }
+    }
+    let mut owned: HashMap<String, Vec<TopicPartition>> = members
+        .iter()
+        .map(|m| (m.member_id.clone(), Vec::new()))
+        .collect();
+    for (tp, member) in owner {
+        if !contested.contains(&tp) {
+            owned.get_mut(&member).expect("every member").push(tp);
+        }
+    }
+    for list in owned.values_mut() {
+        // Kafka keeps a member's partitions in (partition, topic) order when trimming.
+        list.sort_by(|a, b| (a.partition, &a.topic).cmp(&(b.partition, &b.topic)));
+    }
+    owned
+}
+
+/// Kafka's sticky algorithm: balance first, then keep previous owners.
+fn sticky(members: &[&MemberSubscription], partitions: &BTreeMap<String, i32>) -> Assignment {
+    if members.is_empty() {
+        return Assignment::new();
+    }
+    let all: Vec<TopicPartition> = partitions
+        .iter()
+        .filter(|(topic, _)| members.iter().any(|m| m.topics.contains(*topic)))
+        .flat_map(|(topic, &count)| {
+            let name: Arc<str> = Arc::from(topic.as_str());
+            (0..count).map(move |p| TopicPartition::new(Arc::clone(&name), p))
+        })
+        .collect();
+    let owned = valid_owned(members, partitions);
+    let same_subscriptions = members.windows(2).all(|w| w[0].topics == w[1].topics);
+    if same_subscriptions {
+        constrained(members, &all, owned)
+    } else {
+        general(members, &all, owned)
+    }
+}
+
+/// Every member subscribes to the same topics (Kafka's `constrainedAssign`).
+fn constrained(
+    members: &[&MemberSubscription],
+    all: &[TopicPartition],
+    mut owned: HashMap<String, Vec<TopicPartition>>,
+) -> Assignment {
+    let n = members.len();
+    let min_quota = all.len() / n;
+    let max_quota = all.len().div_ceil(n);
+    let expected_over_min = all.len() % n;
+    let mut over_min = 0;
+    let mut assignment = empty(members);
+    let mut assigned: BTreeSet<TopicPartition> = BTreeSet::new();
+    let mut under_min: Vec<String> = Vec::new();
+    let mut at_min: VecDeque<String> = VecDeque::new();
+    for member in members {
+        let mine = owned.remove(&member.member_id).unwrap_or_default();
+        let keep = if mine.len() < min_quota {
+            under_min.push(member.member_id.clone());
+            mine.len()
+        } else if mine.len() >= max_quota && over_min < expected_over_min {
+            over_min += 1;
+            if over_min == expected_over_min {
+                at_min.clear();
+            }
+            max_quota
+        } else {
+            if over_min < expected_over_min {
+                at_min.push_back(member.member_id.clone());
+            }
+            min_quota
+        };
+        assigned.extend(mine[..keep].iter().cloned());
+        assignment
+            .get_mut(&member.member_id)
+            .expect("every member")
+            .extend(mine.into_iter().take(keep));
+    }
+    let mut cursor = 0;
+    for tp in all.iter().filter(|tp| !assigned.contains(*tp)) {
+        let member = if !under_min.is_empty() {
+            if cursor >= under_min.len() {
+                cursor = 0;
+            }
+            under_min[cursor].clone()
+        } else {
+            let Some(member) = at_min.pop_front() else {
+                break; // unreachable: the quotas add up to every partition
+            };
+            over_min += 1;
+            if over_min == expected_over_min {
+                at_min.clear();
+            }
+            assignment
+                .get_mut(&member)
+                .expect("every member")
+                .push(tp.clone());
+            continue;
+        };
+        let mine = assignment.get_mut(&member).expect("every member");
+        mine.push(tp.clone());
+        if mine.len() == min_quota {
+            under_min.remove(cursor);
+            at_min.push_back(member);
+        } else {
+            cursor += 1;
+        }
+    }
+    assignment
+}
+
+/// Members subscribe to different topics: keep valid previous ownership, give each free
+/// partition to the least-loaded eligible member, then move partitions from the most to the
+/// least loaded eligible member until no move improves balance.
+fn general(
+    members: &[&MemberSubscription],
+    all: &[TopicPartition],
+    mut owned: HashMap<String, Vec<TopicPartition>>,
+) -> Assignment {
+    let mut assignment = empty(members);
+    let mut assigned: BTreeSet<TopicPartition> = BTreeSet::new();
+    for member in members {
+        let mine = owned.remove(&member.member_id).unwrap_or_default();
+        assigned.extend(mine.iter().cloned());
+        assignment.insert(member.member_id.clone(), mine);
+    }
+    let eligible = |tp: &TopicPartition| -> Vec<&str> {
+        members
+            .iter()
+            .filter(|m| m.topics.contains(&*tp.topic))
+            .map(|m| m.member_id.as_str())
+            .collect()
+    };
+    for tp in all.iter().filter(|tp| !assigned.contains(*tp)) {
+        let least = eligible(tp)
+            .into_iter()
+            .min_by_key(|m| assignment[*m].len())
+            .expect("some member subscribes to every listed topic")
+            .to_string();
+        assignment.get_mut(&least).expect("member").push(tp.clone());
+    }
+    // Balance: move a partition from a member with two or more above an eligible member.
+    loop {
+        let mut moved = false;
+        for tp in all {
+            let from = assignment
+                .iter()
+                .find(|(_, v)| v.contains(tp))
+                .map(|(m, _)| m.clone())
+                .expect("every partition is assigned");
+            let to = eligible(tp)
+                .into_iter()
+                .min_by_key(|m| assignment[*m].len())
+                .expect("eligible member")
+                .to_string();
+            if assignment[&from].len() >= assignment[&to].len() + 2 {
+                assignment.get_mut(&from).expect("member").retain(|p| p != tp);
+                assignment.get_mut(&to).expect("member").push(tp.clone());
+                moved = true;
+            }
+        }
+        if !moved {
+            break;
+        }
+    }
+    assignment
+}
+
+/// Cooperative rebalancing (KIP-429): a partition that another member still owns is withheld
+/// from its new owner in this round; the old owner revokes it and rejoins, and the next round
+/// hands it over.
+fn withhold_moving_partitions(members: &[&MemberSubscription], assignment: &mut Assignment) {
+    let owner: HashMap<&TopicPartition, &str> = members
+        .iter()
+        .flat_map(|m| m.owned.iter().map(move |tp| (tp, m.member_id.as_str())))
+        .collect();
+    for (member, partitions) in assignment.iter_mut() {
+        partitions.retain(|tp| owner.get(tp).is_none_or(|o| o == member));
+    }
+}
+
+#[cfg(test)]
+mod tests;

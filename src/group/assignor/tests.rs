@@ -1,0 +1,277 @@
+//! Expectations ported from Kafka's assignor test suites (`RangeAssignorTest`,
+//! `RoundRobinAssignorTest`, `AbstractStickyAssignorTest`) and the worked example of
+//! kafka-semantics.md §6.7.
+
+use super::*;
+
+fn member(id: &str, topics: &[&str]) -> MemberSubscription {
+    MemberSubscription {
+        member_id: id.to_string(),
+        instance_id: None,
+        topics: topics.iter().map(|t| t.to_string()).collect(),
+        owned: Vec::new(),
+        generation: -1,
+    }
+}
+
+fn owning(mut m: MemberSubscription, generation: i32, owned: &[&str]) -> MemberSubscription {
+    m.generation = generation;
+    m.owned = owned.iter().map(|s| tp(s)).collect();
+    m
+}
+
+/// "orders-4" → TopicPartition("orders", 4).
+fn tp(s: &str) -> TopicPartition {
+    let (topic, partition) = s.rsplit_once('-').expect("topic-partition");
+    TopicPartition::new(topic, partition.parse().expect("partition number"))
+}
+
+fn topics(counts: &[(&str, i32)]) -> BTreeMap<String, i32> {
+    counts.iter().map(|(t, c)| (t.to_string(), *c)).collect()
+}
+
+fn names(assignment: &Assignment, member: &str) -> Vec<String> {
+    assignment[member].iter().map(|tp| tp.to_string()).collect()
+}
+
+fn check(assignment: &Assignment, expected: &[(&str, &[&str])]) {
+    for (member, partitions) in expected {
+        assert_eq!(names(assignment, member), *partitions, "member {member}");
+    }
+    assert_eq!(assignment.len(), expected.len(), "{assignment:?}");
+}
+
+#[test]
+fn range_only_assigns_subscribed_topics_and_nothing_without_topics() {
+    let a = assign(AssignorKind::Range, &[member("c", &[])], &topics(&[("t", 3)]));
+    check(&a, &[("c", &[])]);
+    let a = assign(
+        AssignorKind::Range,
+        &[member("c", &["t"])],
+        &topics(&[("t", 3), ("other", 3)]),
+    );
+    check(&a, &[("c", &["t-0", "t-1", "t-2"])]);
+    // A subscribed topic that does not exist is skipped.
+    let a = assign(
+        AssignorKind::Range,
+        &[member("c", &["t", "missing"])],
+        &topics(&[("t", 1)]),
+    );
+    check(&a, &[("c", &["t-0"])]);
+}
+
+#[test]
+fn range_two_consumers_one_topic() {
+    let m = [member("c1", &["t"]), member("c2", &["t"])];
+    check(
+        &assign(AssignorKind::Range, &m, &topics(&[("t", 1)])),
+        &[("c1", &["t-0"]), ("c2", &[])],
+    );
+    check(
+        &assign(AssignorKind::Range, &m, &topics(&[("t", 2)])),
+        &[("c1", &["t-0"]), ("c2", &["t-1"])],
+    );
+}
+
+#[test]
+fn range_multiple_consumers_mixed_topics() {
+    let m = [
+        member("c1", &["t1"]),
+        member("c2", &["t1", "t2"]),
+        member("c3", &["t1"]),
+    ];
+    check(
+        &assign(AssignorKind::Range, &m, &topics(&[("t1", 3), ("t2", 2)])),
+        &[
+            ("c1", &["t1-0"]),
+            ("c2", &["t1-1", "t2-0", "t2-1"]),
+            ("c3", &["t1-2"]),
+        ],
+    );
+}
+
+#[test]
+fn range_two_consumers_two_topics_six_partitions() {
+    let m = [member("c1", &["t1", "t2"]), member("c2", &["t1", "t2"])];
+    check(
+        &assign(AssignorKind::Range, &m, &topics(&[("t1", 3), ("t2", 3)])),
+        &[
+            ("c1", &["t1-0", "t1-1", "t2-0", "t2-1"]),
+            ("c2", &["t1-2", "t2-2"]),
+        ],
+    );
+}
+
+#[test]
+fn round_robin_mixed_topics_and_six_partitions() {
+    let m = [
+        member("c1", &["t1"]),
+        member("c2", &["t1", "t2"]),
+        member("c3", &["t1"]),
+    ];
+    check(
+        &assign(AssignorKind::RoundRobin, &m, &topics(&[("t1", 3), ("t2", 2)])),
+        &[
+            ("c1", &["t1-0"]),
+            ("c2", &["t1-1", "t2-0", "t2-1"]),
+            ("c3", &["t1-2"]),
+        ],
+    );
+    let m = [member("c1", &["t1", "t2"]), member("c2", &["t1", "t2"])];
+    check(
+        &assign(AssignorKind::RoundRobin, &m, &topics(&[("t1", 3), ("t2", 3)])),
+        &[("c1", &["t1-0", "t1-2", "t2-1"]), ("c2", &["t1-1", "t2-0", "t2-2"])],
+    );
+}
+
+#[test]
+fn static_members_sort_first_by_instance_id() {
+    let mut a = member("a-dynamic", &["t"]);
+    a.instance_id = None;
+    let mut z = member("z-member", &["t"]);
+    z.instance_id = Some("instance-1".into());
+    let mut y = member("y-member", &["t"]);
+    y.instance_id = Some("instance-2".into());
+    let assignment = assign(AssignorKind::Range, &[a, z, y], &topics(&[("t", 3)]));
+    check(
+        &assignment,
+        &[("z-member", &["t-0"]), ("y-member", &["t-1"]), ("a-dynamic", &["t-2"])],
+    );
+}
+
+const BOTH: &[&str] = &["audit", "orders"];
+
+fn example_topics() -> BTreeMap<String, i32> {
+    topics(&[("audit", 2), ("orders", 7)])
+}
+
+#[test]
+fn worked_example_fresh_group() {
+    let m = [member("c1", BOTH), member("c2", BOTH), member("c3", BOTH)];
+    check(
+        &assign(AssignorKind::Range, &m, &example_topics()),
+        &[
+            ("c1", &["audit-0", "orders-0", "orders-1", "orders-2"]),
+            ("c2", &["audit-1", "orders-3", "orders-4"]),
+            ("c3", &["orders-5", "orders-6"]),
+        ],
+    );
+    let round_robin = [
+        ("c1", &["audit-0", "orders-1", "orders-4"][..]),
+        ("c2", &["audit-1", "orders-2", "orders-5"][..]),
+        ("c3", &["orders-0", "orders-3", "orders-6"][..]),
+    ];
+    check(
+        &assign(AssignorKind::RoundRobin, &m, &example_topics()),
+        &round_robin,
+    );
+    check(
+        &assign(AssignorKind::Sticky, &m, &example_topics()),
+        &round_robin,
+    );
+}
+
+#[test]
+fn worked_example_a_member_leaves() {
+    let c1 = owning(member("c1", BOTH), 1, &["audit-0", "orders-1", "orders-4"]);
+    let c3 = owning(member("c3", BOTH), 1, &["orders-0", "orders-3", "orders-6"]);
+    let m = [c1, c3];
+    check(
+        &assign(AssignorKind::RoundRobin, &m, &example_topics()),
+        &[
+            ("c1", &["audit-0", "orders-0", "orders-2", "orders-4", "orders-6"]),
+            ("c3", &["audit-1", "orders-1", "orders-3", "orders-5"]),
+        ],
+    );
+    check(
+        &assign(AssignorKind::Sticky, &m, &example_topics()),
+        &[
+            ("c1", &["audit-0", "audit-1", "orders-1", "orders-4", "orders-5"]),
+            ("c3", &["orders-0", "orders-2", "orders-3", "orders-6"]),
+        ],
+    );
+}
+
+#[test]
+fn worked_example_cooperative_rejoin_takes_two_rounds() {
+    let c1 = owning(
+        member("c1", BOTH),
+        2,
+        &["audit-0", "audit-1", "orders-1", "orders-4", "orders-5"],
+    );
+    let c2 = member("c2", BOTH);
+    let c3 = owning(
+        member("c3", BOTH),
+        2,
+        &["orders-0", "orders-2", "orders-3", "orders-6"],
+    );
+    let round1 = assign(
+        AssignorKind::CooperativeSticky,
+        &[c1.clone(), c2.clone(), c3.clone()],
+        &example_topics(),
+    );
+    check(
+        &round1,
+        &[
+            ("c1", &["audit-0", "audit-1", "orders-1"]),
+            ("c2", &[]),
+            ("c3", &["orders-0", "orders-2", "orders-3"]),
+        ],
+    );
+    // The revoking members rejoin owning what they kept.
+    let owned = |m: &MemberSubscription, assignment: &Assignment| {
+        let mut m = m.clone();
+        m.owned = assignment[&m.member_id].clone();
+        m.generation = 3;
+        m
+    };
+    let round2 = assign(
+        AssignorKind::CooperativeSticky,
+        &[owned(&c1, &round1), owned(&c2, &round1), owned(&c3, &round1)],
+        &example_topics(),
+    );
+    check(
+        &round2,
+        &[
+            ("c1", &["audit-0", "audit-1", "orders-1"]),
+            ("c2", &["orders-4", "orders-5", "orders-6"]),
+            ("c3", &["orders-0", "orders-2", "orders-3"]),
+        ],
+    );
+}
+
+#[test]
+fn sticky_drops_claims_of_older_generations_and_double_claims() {
+    // c2's claim is from an older generation: ignored. c1 and c3 both claim t-0: neither keeps it.
+    let c1 = owning(member("c1", &["t"]), 5, &["t-0", "t-1"]);
+    let c2 = owning(member("c2", &["t"]), 4, &["t-2", "t-3"]);
+    let c3 = owning(member("c3", &["t"]), 5, &["t-0"]);
+    let a = assign(AssignorKind::Sticky, &[c1, c2, c3], &topics(&[("t", 4)]));
+    let total: usize = a.values().map(Vec::len).sum();
+    assert_eq!(total, 4);
+    assert_eq!(names(&a, "c1")[0], "t-1", "c1 keeps its uncontested partition");
+    assert!(a.values().all(|v| v.len() <= 2 && !v.is_empty()));
+}
+
+#[test]
+fn sticky_with_different_subscriptions_is_balanced_and_valid() {
+    let m = [
+        member("c1", &["t1"]),
+        member("c2", &["t1", "t2"]),
+        member("c3", &["t1", "t2", "t3"]),
+    ];
+    let a = assign(
+        AssignorKind::Sticky,
+        &m,
+        &topics(&[("t1", 1), ("t2", 2), ("t3", 3)]),
+    );
+    let total: usize = a.values().map(Vec::len).sum();
+    assert_eq!(total, 6);
+    for (member, partitions) in &a {
+        let sub = &m.iter().find(|s| &s.member_id == member).unwrap().topics;
+        assert!(partitions.iter().all(|tp| sub.contains(&*tp.topic)));
+    }
+    assert_eq!(a["c1"].len(), 1);
+    assert_eq!(a["c2"].len(), 2);
+    assert_eq!(a["c3"].len(), 3);
+}

@@ -1,0 +1,593 @@
+//! The in-process group coordinator (Kafka's classic protocol): members join, a rebalance
+//! completes once every known member has rejoined, the generation goes up, and the chosen
+//! assignor hands out partitions. Liveness is judged from check-ins, which consumers make in
+//! every `poll`, on the cluster's clock.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+
+use super::assignor::{assign, MemberSubscription};
+use super::offsets::OffsetStore;
+use super::types::{Offsets, TopicPartition};
+use crate::clock::Clock;
+use crate::cluster::Cluster;
+use crate::config::AssignorKind;
+use crate::error::{Error, Result};
+use crate::notify::Notifier;
+
+/// Kafka's classic group states.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum GroupState {
+    /// No members (possibly committed offsets).
+    Empty,
+    /// Waiting for members to rejoin.
+    PreparingRebalance,
+    /// Waiting for the assignment (never observed here: assignments are computed at once).
+    CompletingRebalance,
+    /// Every member has its assignment.
+    Stable,
+    /// Deleted.
+    Dead,
+}
+
+impl GroupState {
+    /// Kafka's name for the state, as the tools print it.
+    pub fn name(self) -> &'static str {
+        match self {
+            GroupState::Empty => "Empty",
+            GroupState::PreparingRebalance => "PreparingRebalance",
+            GroupState::CompletingRebalance => "CompletingRebalance",
+            GroupState::Stable => "Stable",
+            GroupState::Dead => "Dead",
+        }
+    }
+}
+
+impl std::fmt::Display for GroupState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// What a member sends when it joins.
+#[derive(Debug, Clone)]
+pub(crate) struct JoinRequest {
+    /// Its id from an earlier join, if any.
+    pub(crate) member_id: Option<String>,
+    pub(crate) client_id: String,
+    pub(crate) instance_id: Option<String>,
+    pub(crate) topics: BTreeSet<String>,
+    pub(crate) assignors: Vec<AssignorKind>,
+    /// What it owns now (cooperative members keep partitions across rebalances).
+    pub(crate) owned: Vec<TopicPartition>,
+    /// The generation it owns them in.
+    pub(crate) generation: i32,
+    pub(crate) max_poll_interval_ms: u64,
+}
+
+/// What a member learns when it checks in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum CheckIn {
+    /// Not (or no longer) a member: its partitions are lost; it must join again.
+    Unknown,
+    /// Another consumer took its `group.instance.id`.
+    Fenced,
+    /// A rebalance is under way and the member has not rejoined it yet.
+    MustJoin,
+    /// Rejoined; the others have not yet.
+    Waiting,
+    /// The current generation's assignment.
+    Assigned {
+        generation: i32,
+        partitions: Vec<TopicPartition>,
+    },
+}
+
+#[derive(Debug)]
+struct Member {
+    client_id: String,
+    instance_id: Option<String>,
+    topics: BTreeSet<String>,
+    assignors: Vec<AssignorKind>,
+    owned: Vec<TopicPartition>,
+    owned_generation: i32,
+    /// Rejoined during the current rebalance.
+    joined: bool,
+    assignment: Vec<TopicPartition>,
+    last_seen_ms: i64,
+    /// Dropped when silent this long (`max.poll.interval.ms`, or `session.timeout.ms` for a
+    /// static member that closed without leaving).
+    expiry_ms: i64,
+}
+
+#[derive(Debug)]
+struct Group {
+    state: GroupState,
+    generation: i32,
+    protocol: Option<AssignorKind>,
+    leader: Option<String>,
+    members: BTreeMap<String, Member>,
+    /// Static members' instance id → member id.
+    instances: BTreeMap<String, String>,
+    fenced: BTreeSet<String>,
+    /// Partition counts the current assignment was computed with.
+    partition_counts: BTreeMap<String, i32>,
+    next_member: u64,
+}
+
+impl Group {
+    fn new() -> Self {
+        Group {
+            state: GroupState::Empty,
+            generation: 0,
+            protocol: None,
+            leader: None,
+            members: BTreeMap::new(),
+            instances: BTreeMap::new(),
+            fenced: BTreeSet::new(),
+            partition_counts: BTreeMap::new(),
+            next_member: 0,
+        }
+    }
+
+    fn start_rebalance(&mut self) {
+        self.state = GroupState::PreparingRebalance;
+        for member in self.members.values_mut() {
+            member.joined = false;
+        }
+    }
+
+    fn remove(&mut self, member_id: &str) {
+        if let Some(member) = self.members.remove(member_id) {
+            if let Some(instance) = member.instance_id {
+                self.instances.remove(&instance);
+            }
+        }
+        if self.leader.as_deref() == Some(member_id) {
+            self.leader = self.members.keys().next().cloned();
+        }
+        if self.members.is_empty() {
+            self.state = GroupState::Empty;
+            self.protocol = None;
+            self.leader = None;
+        } else {
+            self.start_rebalance();
+        }
+    }
+
+    /// Drops members silent past their expiry.
+    fn expire(&mut self, now_ms: i64) {
+        let expired: Vec<String> = self
+            .members
+            .iter()
+            .filter(|(_, m)| now_ms.saturating_sub(m.last_seen_ms) > m.expiry_ms)
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in expired {
+            self.remove(&id);
+        }
+    }
+
+    /// The protocol every member supports that most members prefer (ties: the leader's order).
+    fn select_protocol(&self) -> Option<AssignorKind> {
+        let mut candidates: Vec<AssignorKind> = self.members.values().next()?.assignors.clone();
+        candidates.retain(|a| self.members.values().all(|m| m.assignors.contains(a)));
+        let votes = |a: &AssignorKind| {
+            self.members
+                .values()
+                .filter(|m| m.assignors.iter().find(|x| candidates.contains(x)) == Some(a))
+                .count()
+        };
+        let leader_order = self
+            .leader
+            .as_ref()
+            .and_then(|l| self.members.get(l))
+            .map(|m| m.assignors.clone())
+            .unwrap_or_default();
+        let rank = |a: &AssignorKind| leader_order.iter().position(|x| x == a).unwrap_or(usize::MAX);
+        candidates
+            .iter()
+            .copied()
+            .max_by(|a, b| votes(a).cmp(&votes(b)).then(rank(b).cmp(&rank(a))))
+    }
+
+    fn counts(&self, partitions_of: &dyn Fn(&str) -> Option<i32>) -> BTreeMap<String, i32> {
+        self.members
+            .values()
+            .flat_map(|m| m.topics.iter())
+            .filter_map(|t| partitions_of(t).map(|c| (t.clone(), c)))
+            .collect()
+    }
+
+    /// Completes the rebalance if every member has rejoined.
+    fn try_complete(&mut self, partitions_of: &dyn Fn(&str) -> Option<i32>) -> bool {
+        if self.state != GroupState::PreparingRebalance
+            || self.members.is_empty()
+            || !self.members.values().all(|m| m.joined)
+        {
+            return false;
+        }
+        let Some(protocol) = self.select_protocol() else {
+            return false;
+        };
+        let counts = self.counts(partitions_of);
+        let subscriptions: Vec<MemberSubscription> = self
+            .members
+            .iter()
+            .map(|(id, m)| MemberSubscription {
+                member_id: id.clone(),
+                instance_id: m.instance_id.clone(),
+                topics: m.topics.clone(),
+                owned: m.owned.clone(),
+                generation: m.owned_generation,
+            })
+            .collect();
+        let mut assignment = assign(protocol, &subscriptions, &counts);
+        self.generation += 1;
+        for (id, member) in self.members.iter_mut() {
+            member.assignment = assignment.remove(id).unwrap_or_default();
+        }
+        self.protocol = Some(protocol);
+        self.partition_counts = counts;
+        self.state = GroupState::Stable;
+        true
+    }
+}
+
+/// A member as [`Coordinator::describe`] reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberDescription {
+    /// The member id the coordinator gave it.
+    pub member_id: String,
+    /// `group.instance.id`, for static members.
+    pub group_instance_id: Option<String>,
+    /// `client.id`.
+    pub client_id: String,
+    /// The host: always `/127.0.0.1` in one process.
+    pub host: String,
+    /// The partitions of the current generation.
+    pub assignment: Vec<TopicPartition>,
+}
+
+/// A group as the tools show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupDescription {
+    /// The group id.
+    pub group_id: String,
+    /// Its state.
+    pub state: GroupState,
+    /// The assignor in use (`range`, ...), once a rebalance completed.
+    pub protocol: Option<String>,
+    /// The generation.
+    pub generation: i32,
+    /// Its members.
+    pub members: Vec<MemberDescription>,
+}
+
+/// Every group of one cluster, and their committed offsets.
+#[derive(Debug)]
+pub(crate) struct Coordinator {
+    pub(crate) offsets: OffsetStore,
+    groups: Mutex<BTreeMap<String, Group>>,
+    notifier: Arc<Notifier>,
+    clock: Arc<dyn Clock>,
+}
+
+impl Coordinator {
+    /// The cluster's coordinator, started on first use.
+    pub(crate) fn of(cluster: &Cluster) -> Result<Arc<Coordinator>> {
+        cluster.service(|| {
+            Ok(Coordinator {
+                offsets: OffsetStore::open(cluster)?,
+                groups: Mutex::new(BTreeMap::new()),
+                notifier: Arc::clone(cluster.notifier()),
+                clock: Arc::clone(cluster.clock()),
+            })
+        })
+    }
+
+    fn changed(&self) {
+        self.notifier.notify();
+    }
+
+    /// Joins (or rejoins) `group_id`; returns the member id. A new member, or a changed
+    /// subscription, starts a rebalance; a static member rejoining with an unchanged
+    /// subscription takes its old place without one (KIP-345).
+    pub(crate) fn join(
+        &self,
+        group_id: &str,
+        request: JoinRequest,
+        partitions_of: &dyn Fn(&str) -> Option<i32>,
+    ) -> Result<String> {
+        let now = self.clock.now_ms();
+        let mut groups = self.groups.lock();
+        let group = groups.entry(group_id.to_string()).or_insert_with(Group::new);
+        group.expire(now);
+        if let Some(existing) = group.members.values().next() {
+            if !existing
+                .assignors
+                .iter()
+                .any(|a| request.assignors.contains(a))
+                && request.member_id.as_ref().is_none_or(|id| !group.members.contains_key(id))
+            {
+                return Err(Error::InconsistentGroupProtocol(format!(
+                    "group '{group_id}' uses {}; this consumer offers {}",
+                    names(&existing.assignors),
+                    names(&request.assignors)
+                )));
+            }
+        }
+        let expiry = request.max_poll_interval_ms.min(i64::MAX as u64) as i64;
+        let mut member_id = request
+            .member_id
+            .clone()
+            .filter(|id| group.members.contains_key(id));
+        let mut rebalance = true;
+        if member_id.is_none() {
+            if let Some(instance) = &request.instance_id {
+                if let Some(old_id) = group.instances.get(instance).cloned() {
+                    // A static member returns (or a second one takes its place): the old id
+                    // is fenced, the new id inherits its assignment.
+                    let old = group.members.remove(&old_id).expect("instances index members");
+                    group.fenced.insert(old_id.clone());
+                    let id = format!("{instance}-{}", group.next_member);
+                    group.next_member += 1;
+                    rebalance = old.topics != request.topics;
+                    group.members.insert(id.clone(), old);
+                    group.instances.insert(instance.clone(), id.clone());
+                    if group.leader.as_deref() == Some(old_id.as_str()) {
+                        group.leader = Some(id.clone());
+                    }
+                    member_id = Some(id);
+                }
+            }
+        }
+        let id = match member_id {
+            Some(id) => id,
+            None => {
+                let prefix = request
+                    .instance_id
+                    .clone()
+                    .unwrap_or_else(|| request.client_id.clone());
+                let prefix = if prefix.is_empty() { "consumer".into() } else { prefix };
+                let id = format!("{prefix}-{}", group.next_member);
+                group.next_member += 1;
+                if let Some(instance) = &request.instance_id {
+                    group.instances.insert(instance.clone(), id.clone());
+                }
+                group.members.insert(
+                    id.clone(),
+                    Member {
+                        client_id: request.client_id.clone(),
+                        instance_id: request.instance_id.clone(),
+                        topics: BTreeSet::new(),
+                        assignors: Vec::new(),
+                        owned: Vec::new(),
+                        owned_generation: -1,
+                        joined: false,
+                        assignment: Vec::new(),
+                        last_seen_ms: now,
+                        expiry_ms: expiry,
+                    },
+                );
+                id
+            }
+        };
+        let member = group.members.get_mut(&id).expect("inserted above");
+        if member.topics == request.topics && !rebalance {
+            member.last_seen_ms = now;
+            member.expiry_ms = expiry;
+            drop(groups);
+            self.changed();
+            return Ok(id);
+        }
+        member.topics = request.topics;
+        member.assignors = request.assignors;
+        member.owned = request.owned;
+        member.owned_generation = request.generation;
+        member.last_seen_ms = now;
+        member.expiry_ms = expiry;
+        if group.leader.is_none() {
+            group.leader = Some(id.clone());
+        }
+        if group.state != GroupState::PreparingRebalance {
+            group.start_rebalance();
+        }
+        group.members.get_mut(&id).expect("member").joined = true;
+        group.try_complete(partitions_of);
+        drop(groups);
+        self.changed();
+        Ok(id)
+    }
+
+    /// A member's check-in (from `poll`): records that it is alive, drops silent members,
+    /// starts a rebalance when a subscribed topic's partition count changed, completes a
+    /// rebalance everyone has rejoined, and tells the member where it stands.
+    pub(crate) fn check_in(
+        &self,
+        group_id: &str,
+        member_id: &str,
+        partitions_of: &dyn Fn(&str) -> Option<i32>,
+    ) -> CheckIn {
+        let now = self.clock.now_ms();
+        let mut groups = self.groups.lock();
+        let Some(group) = groups.get_mut(group_id) else {
+            return CheckIn::Unknown;
+        };
+        if group.fenced.contains(member_id) {
+            return CheckIn::Fenced;
+        }
+        if let Some(member) = group.members.get_mut(member_id) {
+            member.last_seen_ms = now;
+        }
+        let before = (group.state, group.generation);
+        group.expire(now);
+        if group.state == GroupState::Stable && group.counts(partitions_of) != group.partition_counts
+        {
+            group.start_rebalance();
+        }
+        group.try_complete(partitions_of);
+        let changed = before != (group.state, group.generation);
+        let answer = match group.members.get(member_id) {
+            None => CheckIn::Unknown,
+            Some(m) if group.state == GroupState::PreparingRebalance && !m.joined => {
+                CheckIn::MustJoin
+            }
+            Some(_) if group.state == GroupState::PreparingRebalance => CheckIn::Waiting,
+            Some(m) => CheckIn::Assigned {
+                generation: group.generation,
+                partitions: m.assignment.clone(),
+            },
+        };
+        drop(groups);
+        if changed {
+            self.changed();
+        }
+        answer
+    }
+
+    /// Starts a rebalance (a cooperative member revoked partitions, or a subscription changed).
+    pub(crate) fn request_rebalance(&self, group_id: &str) {
+        let mut groups = self.groups.lock();
+        if let Some(group) = groups.get_mut(group_id) {
+            if group.state == GroupState::Stable {
+                group.start_rebalance();
+                drop(groups);
+                self.changed();
+            }
+        }
+    }
+
+    /// A member leaves (close, unsubscribe); the others rebalance. A static member sends no
+    /// LeaveGroup (as in Kafka): it keeps its place for `session_timeout_ms`, so a restart
+    /// within that time takes it back without a rebalance.
+    pub(crate) fn leave(&self, group_id: &str, member_id: &str, session_timeout_ms: u64) {
+        let now = self.clock.now_ms();
+        let mut groups = self.groups.lock();
+        if let Some(group) = groups.get_mut(group_id) {
+            match group.members.get_mut(member_id) {
+                Some(m) if m.instance_id.is_some() => {
+                    m.last_seen_ms = now;
+                    m.expiry_ms = session_timeout_ms.min(i64::MAX as u64) as i64;
+                }
+                Some(_) => group.remove(member_id),
+                None => {}
+            }
+        }
+        drop(groups);
+        self.changed();
+    }
+
+    /// Commits `offsets` for `group_id` on behalf of `member` (id and generation), or of a
+    /// consumer without membership (`None`), which the group accepts only while it has no
+    /// members.
+    pub(crate) fn commit(
+        &self,
+        group_id: &str,
+        member: Option<(&str, i32)>,
+        offsets: &Offsets,
+    ) -> Result<()> {
+        let groups = self.groups.lock();
+        if let Some(group) = groups.get(group_id) {
+            match member {
+                Some((id, _)) if group.fenced.contains(id) => {
+                    return Err(Error::FencedInstanceId(id.to_string()))
+                }
+                Some((id, generation)) => {
+                    if !group.members.contains_key(id) || generation != group.generation {
+                        return Err(Error::CommitFailed(format!(
+                            "member '{id}' of group '{group_id}' committed for generation {generation}, but the group is at generation {} and {}",
+                            group.generation,
+                            if group.members.contains_key(id) { "the member is still in it" } else { "the member is no longer in it" }
+                        )));
+                    }
+                }
+                None if !group.members.is_empty() => {
+                    return Err(Error::CommitFailed(format!(
+                        "group '{group_id}' has active members; a consumer that is not one of them cannot commit"
+                    )))
+                }
+                None => {}
+            }
+        }
+        // Holding the groups lock orders commits with membership changes.
+        self.offsets.commit(group_id, offsets, self.clock.now_ms())
+    }
+
+    /// The group's state and members.
+    pub(crate) fn describe(&self, group_id: &str) -> Option<GroupDescription> {
+        let groups = self.groups.lock();
+        match groups.get(group_id) {
+            Some(group) => Some(GroupDescription {
+                group_id: group_id.to_string(),
+                state: group.state,
+                protocol: group.protocol.map(|p| p.name().to_string()),
+                generation: group.generation,
+                members: group
+                    .members
+                    .iter()
+                    .map(|(id, m)| MemberDescription {
+                        member_id: id.clone(),
+                        group_instance_id: m.instance_id.clone(),
+                        client_id: m.client_id.clone(),
+                        host: "/127.0.0.1".into(),
+                        assignment: m.assignment.clone(),
+                    })
+                    .collect(),
+            }),
+            None if self.offsets.groups().iter().any(|g| g == group_id) => {
+                Some(GroupDescription {
+                    group_id: group_id.to_string(),
+                    state: GroupState::Empty,
+                    protocol: None,
+                    generation: 0,
+                    members: Vec::new(),
+                })
+            }
+            None => None,
+        }
+    }
+
+    /// Every group with members or committed offsets, sorted.
+    pub(crate) fn list(&self) -> Vec<String> {
+        let mut all: BTreeSet<String> = self.groups.lock().keys().cloned().collect();
+        all.extend(self.offsets.groups());
+        all.into_iter().collect()
+    }
+
+    /// Fails unless the group has no members (resets and deletes need that).
+    pub(crate) fn check_empty(&self, group_id: &str) -> Result<()> {
+        let now = self.clock.now_ms();
+        let mut groups = self.groups.lock();
+        if let Some(group) = groups.get_mut(group_id) {
+            group.expire(now);
+            if !group.members.is_empty() {
+                return Err(Error::GroupNotEmpty {
+                    group: group_id.to_string(),
+                    state: group.state.to_string(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Deletes an empty group and its offsets.
+    pub(crate) fn delete(&self, group_id: &str) -> Result<()> {
+        if !self.list().iter().any(|g| g == group_id) {
+            return Err(Error::GroupIdNotFound(group_id.to_string()));
+        }
+        self.check_empty(group_id)?;
+        self.groups.lock().remove(group_id);
+        self.offsets.delete_group(group_id, self.clock.now_ms())
+    }
+}
+
+fn names(assignors: &[AssignorKind]) -> String {
+    assignors
+        .iter()
+        .map(|a| a.name())
+        .collect::<Vec<_>>()
+        .join(", ")
+}

@@ -1,0 +1,11 @@
+//! Consumer groups: Kafka's assignors, an in-process group coordinator, and committed offsets
+//! kept in the internal topic `__consumer_offsets`.
+
+mod assignor;
+mod coordinator;
+mod offsets;
+mod types;
+
+pub(crate) use coordinator::{CheckIn, Coordinator, JoinRequest};
+pub use coordinator::{GroupDescription, GroupState, MemberDescription};
+pub use types::{OffsetAndMetadata, OffsetAndTimestamp, Offsets, TopicPartition};

@@ -1,0 +1,318 @@
+//! Committed offsets, kept as records in the internal topic `__consumer_offsets` (one
+//! partition here; Kafka has 50) with Kafka's own key and value schemas, so they survive a crash
+//! like any data and Kafka's tools can read them. A map in memory answers lookups; it is rebuilt
+//! by replaying the topic when the coordinator starts.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+
+use super::types::{OffsetAndMetadata, Offsets, TopicPartition};
+use crate::cluster::{Cluster, NewTopic};
+use crate::error::{Error, Result};
+use crate::log::Log;
+use crate::record::BatchBuilder;
+
+/// The internal topic's name.
+pub(crate) const OFFSETS_TOPIC: &str = "__consumer_offsets";
+/// Kafka's `offset.metadata.max.bytes`.
+pub(crate) const METADATA_MAX_BYTES: usize = 4096;
+
+/// Offset-commit key, version 1: (group, topic, partition).
+const KEY_VERSION: i16 = 1;
+/// Offset-commit value, version 3: (offset, leader epoch, metadata, commit timestamp).
+const VALUE_VERSION: i16 = 3;
+
+/// The committed offsets of every group.
+#[derive(Debug)]
+pub(crate) struct OffsetStore {
+    log: Arc<Log>,
+    /// Group → its offsets. The lock also orders appends, so the log and the map agree.
+    committed: Mutex<HashMap<String, Offsets>>,
+}
+
+impl OffsetStore {
+    /// Opens the store, creating `__consumer_offsets` (compacted, as in Kafka) on first use and
+    /// replaying it otherwise.
+    pub(crate) fn open(cluster: &Cluster) -> Result<OffsetStore> {
+        cluster.ensure_internal_topic(
+            NewTopic::new(OFFSETS_TOPIC, 1).config("cleanup.policy", "compact"),
+        )?;
+        let log = cluster.partition(OFFSETS_TOPIC, 0)?;
+        let committed = replay(&log)?;
+        Ok(OffsetStore {
+            log,
+            committed: Mutex::new(committed),
+        })
+    }
+
+    /// Stores `offsets` for `group` (one batch: all or nothing), stamped `now_ms`.
+    pub(crate) fn commit(&self, group: &str, offsets: &Offsets, now_ms: i64) -> Result<()> {
+        if offsets.is_empty() {
+            return Ok(());
+        }
+        for (tp, offset) in offsets {
+            let size = offset.metadata.as_deref().map_or(0, str::len);
+            if size > METADATA_MAX_BYTES {
+                return Err(Error::OffsetMetadataTooLarge {
+                    size,
+                    max: METADATA_MAX_BYTES,
+                });
+            }
+            if offset.offset < 0 {
+                return Err(Error::IllegalState(format!(
+                    "cannot commit negative offset {} for {tp}",
+                    offset.offset
+                )));
+            }
+        }
+        let mut builder = BatchBuilder::new();
+        for (tp, offset) in offsets {
+            builder.append(
+                now_ms,
+                Some(&encode_key(group, tp)),
+                Some(&encode_value(offset, now_ms)),
+                &[],
+            )?;
+        }
+        let batch = builder.build()?;
+        let mut committed = self.committed.lock();
+        self.log.append(&batch)?;
+        let stored = committed.entry(group.to_string()).or_default();
+        for (tp, offset) in offsets {
+            stored.insert(tp.clone(), offset.clone());
+        }
+        Ok(())
+    }
+
+    /// `group`'s committed offset for `tp`.
+    pub(crate) fn committed(&self, group: &str, tp: &TopicPartition) -> Option<OffsetAndMetadata> {
+        self.committed.lock().get(group)?.get(tp).cloned()
+    }
+
+    /// Every committed offset of `group`.
+    pub(crate) fn group_offsets(&self, group: &str) -> Offsets {
+        self.committed.lock().get(group).cloned().unwrap_or_default()
+    }
+
+    /// The groups with committed offsets.
+    pub(crate) fn groups(&self) -> Vec<String> {
+        let mut groups: Vec<String> = self.committed.lock().keys().cloned().collect();
+        groups.sort();
+        groups
+    }
+
+    /// Deletes every offset of `group` (tombstones, as Kafka writes).
+    pub(crate) fn delete_group(&self, group: &str, now_ms: i64) -> Result<()> {
+        let mut committed = self.committed.lock();
+        let Some(offsets) = committed.get(group) else {
+            return Ok(());
+        };
+        if !offsets.is_empty() {
+            let mut builder = BatchBuilder::new();
+            for tp in offsets.keys() {
+                builder.append(now_ms, Some(&encode_key(group, tp)), None, &[])?;
+            }
+            self.log.append(&builder.build()?)?;
+        }
+        committed.remove(group);
+        Ok(())
+    }
+}
+
+fn put_string(out: &mut Vec<u8>, s: &str) {
+    out.extend_from_slice(&(s.len() as i16).to_be_bytes());
+    out.extend_from_slice(s.as_bytes());
+}
+
+fn encode_key(group: &str, tp: &TopicPartition) -> Vec<u8> {
+    let mut out = Vec::with_capacity(12 + group.len() + tp.topic.len());
+    out.extend_from_slice(&KEY_VERSION.to_be_bytes());
+    put_string(&mut out, group);
+    put_string(&mut out, &tp.topic);
+    out.extend_from_slice(&tp.partition.to_be_bytes());
+    out
+}
+
+fn encode_value(offset: &OffsetAndMetadata, now_ms: i64) -> Vec<u8> {
+    let metadata = offset.metadata.as_deref().unwrap_or("");
+    let mut out = Vec::with_capacity(24 + metadata.len());
+    out.extend_from_slice(&VALUE_VERSION.to_be_bytes());
+    out.extend_from_slice(&offset.offset.to_be_bytes());
+    out.extend_from_slice(&(-1i32).to_be_bytes()); // leader epoch: unknown
+    put_string(&mut out, metadata);
+    out.extend_from_slice(&now_ms.to_be_bytes());
+    out
+}
+
+/// Reads big-endian fields off the front of a record.
+struct Reader<'a>(&'a [u8]);
+
+impl Reader<'_> {
+    fn take(&mut self, n: usize) -> Option<&[u8]> {
+        if self.0.len() < n {
+            return None;
+        }
+        let (head, rest) = self.0.split_at(n);
+        self.0 = rest;
+        Some(head)
+    }
+    fn i16(&mut self) -> Option<i16> {
+        Some(i16::from_be_bytes(self.take(2)?.try_into().ok()?))
+    }
+    fn i32(&mut self) -> Option<i32> {
+        Some(i32::from_be_bytes(self.take(4)?.try_into().ok()?))
+    }
+    fn i64(&mut self) -> Option<i64> {
+        Some(i64::from_be_bytes(self.take(8)?.try_into().ok()?))
+    }
+    fn string(&mut self) -> Option<String> {
+        let len = usize::try_from(self.i16()?).ok()?;
+        String::from_utf8(self.take(len)?.to_vec()).ok()
+    }
+}
+
+/// An offset-commit key, or `None` for other record kinds (group metadata, version 2).
+fn decode_key(key: &[u8]) -> Option<(String, TopicPartition)> {
+    let mut r = Reader(key);
+    if !matches!(r.i16()?, 0 | 1) {
+        return None;
+    }
+    let group = r.string()?;
+    let topic = r.string()?;
+    let partition = r.i32()?;
+    Some((group, TopicPartition::new(topic, partition)))
+}
+
+fn decode_value(value: &[u8]) -> Option<OffsetAndMetadata> {
+    let mut r = Reader(value);
+    let version = r.i16()?;
+    let offset = r.i64()?;
+    if version >= 3 {
+        r.i32()?; // leader epoch
+    }
+    let metadata = r.string()?;
+    Some(OffsetAndMetadata {
+        offset,
+        metadata: (!metadata.is_empty()).then_some(metadata),
+    })
+}
+
+/// Rebuilds the map from the log: later records win; a null value deletes.
+fn replay(log: &Log) -> Result<HashMap<String, Offsets>> {
+    let mut committed: HashMap<String, Offsets> = HashMap::new();
+    let mut offset = log.log_start_offset();
+    while offset < log.high_watermark() {
+        let data = log.read(offset, 1 << 20)?;
+        if data.is_empty() {
+            break;
+        }
+        for batch in data.batches() {
+            let batch = batch?;
+            offset = batch.next_offset();
+            if batch.is_control() {
+                continue;
+            }
+            for record in batch.records()?.iter() {
+                let record = record?;
+                let Some((group, tp)) = record.key.and_then(decode_key) else {
+                    continue;
+                };
+                match record.value {
+                    None => {
+                        if let Some(offsets) = committed.get_mut(&group) {
+                            offsets.remove(&tp);
+                            if offsets.is_empty() {
+                                committed.remove(&group);
+                            }
+                        }
+                    }
+                    Some(value) => {
+                        let decoded = decode_value(value).ok_or_else(|| {
+                            Error::CorruptRecord(format!(
+                                "{OFFSETS_TOPIC}: undecodable offset commit for group '{group}' at offset {}",
+                                record.offset
+                            ))
+                        })?;
+                        committed.entry(group).or_default().insert(tp, decoded);
+                    }
+                }
+            }
+        }
+    }
+    Ok(committed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_and_values_use_kafkas_schemas() {
+        let tp = TopicPartition::new("orders", 3);
+        let key = encode_key("billing", &tp);
+        assert_eq!(
+            key,
+            [
+                &[0u8, 1][..],
+                &[0, 7],
+                b"billing",
+                &[0, 6],
+                b"orders",
+                &[0, 0, 0, 3]
+            ]
+            .concat()
+        );
+        assert_eq!(decode_key(&key), Some(("billing".to_string(), tp)));
+        let value = encode_value(&OffsetAndMetadata::new(42).with_metadata("m"), 7);
+        assert_eq!(
+            value,
+            [
+                &[0u8, 3][..],
+                &42i64.to_be_bytes(),
+                &(-1i32).to_be_bytes(),
+                &[0, 1],
+                b"m",
+                &7i64.to_be_bytes()
+            ]
+            .concat()
+        );
+        assert_eq!(
+            decode_value(&value),
+            Some(OffsetAndMetadata::new(42).with_metadata("m"))
+        );
+        assert_eq!(decode_value(&value[..5]), None);
+    }
+
+    #[test]
+    fn commits_survive_a_reopen_and_deletes_stick() {
+        let dir = tempfile::tempdir().unwrap();
+        let tp = |p| TopicPartition::new("t", p);
+        {
+            let cluster = Cluster::builder().background(false).open(dir.path()).unwrap();
+            let store = OffsetStore::open(&cluster).unwrap();
+            let mut offsets = Offsets::new();
+            offsets.insert(tp(0), OffsetAndMetadata::new(5));
+            offsets.insert(tp(1), OffsetAndMetadata::new(9).with_metadata("x"));
+            store.commit("g", &offsets, 1).unwrap();
+            offsets.insert(tp(0), OffsetAndMetadata::new(6));
+            store.commit("g", &offsets, 2).unwrap();
+            store.commit("gone", &offsets, 3).unwrap();
+            store.delete_group("gone", 4).unwrap();
+        }
+        let cluster = Cluster::builder().background(false).open(dir.path()).unwrap();
+        let store = OffsetStore::open(&cluster).unwrap();
+        assert_eq!(store.committed("g", &tp(0)), Some(OffsetAndMetadata::new(6)));
+        assert_eq!(
+            store.committed("g", &tp(1)),
+            Some(OffsetAndMetadata::new(9).with_metadata("x"))
+        );
+        assert_eq!(store.groups(), ["g"]);
+        let too_long = OffsetAndMetadata::new(1).with_metadata("x".repeat(4097));
+        let err = store
+            .commit("g", &[(tp(0), too_long)].into_iter().collect(), 5)
+            .unwrap_err();
+        assert!(matches!(err, Error::OffsetMetadataTooLarge { size: 4097, .. }));
+    }
+}

@@ -1,0 +1,79 @@
+//! One wake-up signal for everything a blocked consumer waits for: data appended to any log,
+//! a group's state changing, a `wakeup()`. Waiters re-check their own condition after every
+//! wake-up, so a spurious one costs a loop, never a wrong answer.
+
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::Instant;
+
+use parking_lot::{Condvar, Mutex};
+
+/// A sequence number bumped by every notification, and a condition to sleep on until it moves.
+#[derive(Debug, Default)]
+pub(crate) struct Notifier {
+    sequence: AtomicU64,
+    waiters: AtomicUsize,
+    lock: Mutex<()>,
+    changed: Condvar,
+}
+
+impl Notifier {
+    /// The current sequence number: read it before checking a condition, then pass it to
+    /// [`Notifier::wait_until`] so that a notification in between is not missed.
+    pub(crate) fn sequence(&self) -> u64 {
+        self.sequence.load(Ordering::SeqCst)
+    }
+
+    /// Wakes every waiter. Costs one atomic increment when nobody waits.
+    pub(crate) fn notify(&self) {
+        self.sequence.fetch_add(1, Ordering::SeqCst);
+        // Paired with the increment of `waiters` before a waiter re-reads `sequence`: either
+        // the waiter sees the new sequence, or this sees the waiter and takes the lock, which
+        // the waiter holds until it sleeps.
+        if self.waiters.load(Ordering::SeqCst) > 0 {
+            let _lock = self.lock.lock();
+            self.changed.notify_all();
+        }
+    }
+
+    /// Sleeps until the sequence moves past `seen` or `deadline` passes.
+    pub(crate) fn wait_until(&self, seen: u64, deadline: Instant) {
+        self.waiters.fetch_add(1, Ordering::SeqCst);
+        {
+            let mut lock = self.lock.lock();
+            while self.sequence.load(Ordering::SeqCst) == seen {
+                if self.changed.wait_until(&mut lock, deadline).timed_out() {
+                    break;
+                }
+            }
+        }
+        self.waiters.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    #[test]
+    fn a_notification_wakes_a_waiter_and_none_is_missed() {
+        let notifier = Arc::new(Notifier::default());
+        let seen = notifier.sequence();
+        let waiter = {
+            let notifier = Arc::clone(&notifier);
+            std::thread::spawn(move || {
+                notifier.wait_until(seen, Instant::now() + Duration::from_secs(60));
+                notifier.sequence()
+            })
+        };
+        notifier.notify();
+        assert!(waiter.join().unwrap() > seen);
+        // Notified before the wait began: the wait returns at once.
+        let seen = notifier.sequence();
+        notifier.notify();
+        let start = Instant::now();
+        notifier.wait_until(seen, Instant::now() + Duration::from_secs(60));
+        assert!(start.elapsed() < Duration::from_secs(30));
+    }
+}

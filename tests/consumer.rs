@@ -1,0 +1,284 @@
+//! The consumer: manual assignment, positions and seeks, auto.offset.reset, pause, blocking
+//! poll woken by appends and by the waker, commits that survive a restart, and bad input.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{cluster_with, temporary_on};
+use kafkalite::{
+    AutoOffsetReset, Cluster, CommitMode, ConsumerConfig, Error, MockClock, NewTopic, Offset,
+    OffsetAndMetadata, Producer, ProducerConfig, ProducerRecord, Records, TopicPartition,
+};
+
+const WAIT: Duration = Duration::from_secs(30);
+const NO_WAIT: Duration = Duration::ZERO;
+
+fn tp(topic: &str, partition: i32) -> TopicPartition {
+    TopicPartition::new(topic, partition)
+}
+
+/// Sends `count` records `prefix-i` to `partition` and waits for them.
+fn produce(producer: &Producer, topic: &str, partition: i32, prefix: &str, count: usize) {
+    let records = (0..count).map(|i| {
+        ProducerRecord::to(topic)
+            .partition(partition)
+            .key(format!("k{i}"))
+            .value(format!("{prefix}-{i}"))
+    });
+    for result in producer.send_all(records, WAIT) {
+        result.unwrap();
+    }
+}
+
+fn values(records: &Records) -> Vec<String> {
+    records
+        .iter()
+        .map(|r| String::from_utf8(r.value().unwrap().to_vec()).unwrap())
+        .collect()
+}
+
+fn quick_producer(cluster: &Cluster) -> Producer {
+    cluster
+        .producer(ProducerConfig::new().linger(Duration::ZERO))
+        .unwrap()
+}
+
+#[test]
+fn assigned_partitions_read_in_order_within_max_poll_records() {
+    let cluster = cluster_with(NewTopic::new("t", 2));
+    let producer = quick_producer(&cluster);
+    produce(&producer, "t", 0, "a", 7);
+    produce(&producer, "t", 1, "b", 3);
+    let consumer = cluster
+        .consumer(ConsumerConfig::new().max_poll_records(4))
+        .unwrap();
+    consumer
+        .assign(&[(tp("t", 0), Offset::Beginning), (tp("t", 1), Offset::At(1))])
+        .unwrap();
+    let mut seen: Vec<String> = Vec::new();
+    loop {
+        let records = consumer.poll(NO_WAIT).unwrap();
+        if records.is_empty() {
+            break;
+        }
+        assert!(records.len() <= 4, "max.poll.records");
+        seen.extend(values(&records));
+    }
+    let a: Vec<&String> = seen.iter().filter(|v| v.starts_with('a')).collect();
+    let b: Vec<&String> = seen.iter().filter(|v| v.starts_with('b')).collect();
+    assert_eq!(a, (0..7).map(|i| format!("a-{i}")).collect::<Vec<_>>().iter().collect::<Vec<_>>());
+    assert_eq!(b, ["b-1", "b-2"].map(String::from).iter().collect::<Vec<_>>());
+    assert_eq!(consumer.position(&tp("t", 0)).unwrap(), 7);
+    assert_eq!(consumer.position(&tp("t", 1)).unwrap(), 3);
+    assert_eq!(consumer.lag(&tp("t", 0)), Some(0));
+}
+
+#[test]
+fn records_carry_keys_headers_timestamps_and_offsets() {
+    let clock = MockClock::new(5_000);
+    let cluster = temporary_on(&clock);
+    cluster.create_topic(NewTopic::new("t", 1)).unwrap();
+    let producer = quick_producer(&cluster);
+    let sent = producer.send_all(
+        [ProducerRecord::to("t")
+            .key("key")
+            .value("value")
+            .header("h", "1")
+            .timestamp(1234)],
+        WAIT,
+    );
+    assert_eq!(sent[0].as_ref().unwrap().offset, 0);
+    let consumer = cluster.consumer(ConsumerConfig::new()).unwrap();
+    consumer.assign(&[(tp("t", 0), Offset::Beginning)]).unwrap();
+    let records = consumer.poll(NO_WAIT).unwrap();
+    let record = records.iter().next().unwrap();
+    assert_eq!(
+        (record.topic(), record.partition(), record.offset(), record.timestamp()),
+        ("t", 0, 0, 1234)
+    );
+    assert_eq!(record.key(), Some(&b"key"[..]));
+    let headers: Vec<_> = record.headers().map(|h| (h.key, h.value)).collect();
+    assert_eq!(headers, [(&b"h"[..], Some(&b"1"[..]))]);
+    let owned = record.to_owned();
+    assert_eq!(owned.value.as_deref(), Some(&b"value"[..]));
+    assert_eq!(records.next_offsets()[&tp("t", 0)], OffsetAndMetadata::new(1));
+}
+
+#[test]
+fn a_blocked_poll_returns_when_records_arrive() {
+    let cluster = cluster_with(NewTopic::new("t", 1));
+    let consumer = cluster.consumer(ConsumerConfig::new()).unwrap();
+    consumer.assign(&[(tp("t", 0), Offset::End)]).unwrap();
+    assert_eq!(consumer.position(&tp("t", 0)).unwrap(), 0);
+    let (ready_tx, ready) = crossbeam::channel::bounded::<()>(1);
+    let polled = std::thread::scope(|s| {
+        let poller = s.spawn(|| {
+            ready_tx.send(()).unwrap();
+            consumer.poll(Duration::from_secs(120)).unwrap()
+        });
+        ready.recv().unwrap();
+        produce(&quick_producer(&cluster), "t", 0, "late", 1);
+        poller.join().unwrap()
+    });
+    assert_eq!(values(&polled), ["late-0"]);
+}
+
+#[test]
+fn the_waker_interrupts_a_blocked_poll() {
+    let cluster = cluster_with(NewTopic::new("t", 1));
+    let consumer = cluster.consumer(ConsumerConfig::new()).unwrap();
+    consumer.assign(&[(tp("t", 0), Offset::End)]).unwrap();
+    let waker = consumer.waker();
+    let result = std::thread::scope(|s| {
+        let poller = s.spawn(|| consumer.poll(Duration::from_secs(120)));
+        waker.wakeup();
+        poller.join().unwrap()
+    });
+    assert!(matches!(result, Err(Error::Wakeup)), "{result:?}");
+    // The wake-up was consumed: the next poll runs normally.
+    assert!(consumer.poll(NO_WAIT).unwrap().is_empty());
+}
+
+#[test]
+fn auto_offset_reset_applies_without_a_commit_and_out_of_range() {
+    let cluster = cluster_with(NewTopic::new("t", 1));
+    produce(&quick_producer(&cluster), "t", 0, "x", 5);
+    let start = |reset| {
+        let consumer = cluster
+            .consumer(
+                ConsumerConfig::with_group("g")
+                    .auto_offset_reset(reset)
+                    .enable_auto_commit(false),
+            )
+            .unwrap();
+        consumer.assign(&[(tp("t", 0), Offset::Committed)]).unwrap();
+        consumer
+    };
+    assert_eq!(start(AutoOffsetReset::Earliest).position(&tp("t", 0)).unwrap(), 0);
+    assert_eq!(start(AutoOffsetReset::Latest).position(&tp("t", 0)).unwrap(), 5);
+    let none = start(AutoOffsetReset::None);
+    assert!(matches!(none.poll(NO_WAIT), Err(Error::OffsetOutOfRange { .. })));
+    // A seek outside the log falls back to the policy too.
+    let earliest = start(AutoOffsetReset::Earliest);
+    earliest.seek(&tp("t", 0), Offset::At(99)).unwrap();
+    assert_eq!(earliest.position(&tp("t", 0)).unwrap(), 0);
+    let none = start(AutoOffsetReset::None);
+    none.seek(&tp("t", 0), Offset::At(99)).unwrap();
+    assert!(matches!(none.poll(NO_WAIT), Err(Error::OffsetOutOfRange { .. })));
+    // Below the log start after DeleteRecords: the policy again.
+    cluster.delete_records("t", 0, 3).unwrap();
+    let latest = start(AutoOffsetReset::Latest);
+    latest.seek(&tp("t", 0), Offset::At(1)).unwrap();
+    assert_eq!(latest.position(&tp("t", 0)).unwrap(), 5);
+}
+
+#[test]
+fn seeks_pause_and_offset_queries() {
+    let clock = MockClock::new(1_000);
+    let cluster = temporary_on(&clock);
+    cluster.create_topic(NewTopic::new("t", 2)).unwrap();
+    let producer = quick_producer(&cluster);
+    produce(&producer, "t", 0, "early", 3);
+    clock.advance_ms(1_000);
+    produce(&producer, "t", 0, "late", 2);
+    let consumer = cluster
+        .consumer(ConsumerConfig::new().enable_partition_eof(true))
+        .unwrap();
+    let p0 = tp("t", 0);
+    consumer
+        .assign(&[(p0.clone(), Offset::FromEnd(2)), (tp("t", 1), Offset::Beginning)])
+        .unwrap();
+    let records = consumer.poll(NO_WAIT).unwrap();
+    assert_eq!(values(&records), ["late-0", "late-1"]);
+    assert!(records.eof().contains(&p0) && records.eof().contains(&tp("t", 1)));
+    consumer.seek_to_beginning(&[]).unwrap();
+    consumer.pause(&[p0.clone()]).unwrap();
+    assert_eq!(consumer.paused(), [p0.clone()]);
+    assert!(consumer.poll(NO_WAIT).unwrap().is_empty(), "paused");
+    consumer.resume(&[p0.clone()]).unwrap();
+    assert_eq!(values(&consumer.poll(NO_WAIT).unwrap()).len(), 5);
+    consumer.seek_to_end(&[p0.clone()]).unwrap();
+    assert_eq!(consumer.position(&p0).unwrap(), 5);
+    let times = consumer
+        .offsets_for_times(&[(p0.clone(), 1_500), (tp("t", 1), 0)])
+        .unwrap();
+    assert_eq!(times[&p0].map(|t| (t.offset, t.timestamp)), Some((3, 2_000)));
+    assert_eq!(times[&tp("t", 1)], None);
+    assert_eq!(consumer.beginning_offsets(&[p0.clone()]).unwrap()[&p0], 0);
+    assert_eq!(consumer.end_offsets(&[p0.clone()]).unwrap()[&p0], 5);
+}
+
+#[test]
+fn commits_survive_a_restart_and_resume_the_next_consumer() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let cluster = Cluster::builder().background(false).open(dir.path()).unwrap();
+        cluster.create_topic(NewTopic::new("t", 1)).unwrap();
+        produce(&quick_producer(&cluster), "t", 0, "r", 10);
+        let consumer = cluster
+            .consumer(
+                ConsumerConfig::with_group("g")
+                    .enable_auto_commit(false)
+                    .max_poll_records(4),
+            )
+            .unwrap();
+        consumer.assign(&[(tp("t", 0), Offset::Beginning)]).unwrap();
+        let records = consumer.poll(NO_WAIT).unwrap();
+        assert_eq!(records.len(), 4);
+        consumer.commit_records(&records, CommitMode::Sync).unwrap();
+        let mut offsets = kafkalite::Offsets::new();
+        offsets.insert(tp("t", 0), OffsetAndMetadata::new(6).with_metadata("note"));
+        consumer.commit_offsets(&offsets, CommitMode::Sync).unwrap();
+    }
+    let cluster = Cluster::builder().background(false).open(dir.path()).unwrap();
+    let consumer = cluster
+        .consumer(ConsumerConfig::with_group("g").auto_offset_reset(AutoOffsetReset::None))
+        .unwrap();
+    let committed = consumer.committed(&[tp("t", 0)]).unwrap();
+    assert_eq!(
+        committed[&tp("t", 0)],
+        Some(OffsetAndMetadata::new(6).with_metadata("note"))
+    );
+    consumer.assign(&[(tp("t", 0), Offset::Committed)]).unwrap();
+    assert_eq!(values(&consumer.poll(NO_WAIT).unwrap()), ["r-6", "r-7", "r-8", "r-9"]);
+}
+
+#[test]
+fn lz4_batches_are_read_once_decompressed() {
+    let cluster = cluster_with(NewTopic::new("t", 1));
+    let producer = cluster
+        .producer(
+            ProducerConfig::new()
+                .linger(Duration::ZERO)
+                .compression(kafkalite::Compression::Lz4),
+        )
+        .unwrap();
+    produce(&producer, "t", 0, "z", 50);
+    let consumer = cluster.consumer(ConsumerConfig::new()).unwrap();
+    consumer.assign(&[(tp("t", 0), Offset::At(10))]).unwrap();
+    let got = values(&consumer.poll(NO_WAIT).unwrap());
+    assert_eq!(got.first().map(String::as_str), Some("z-10"));
+    assert_eq!(got.len(), 40);
+}
+
+#[test]
+fn misuse_gets_typed_errors() {
+    let cluster = cluster_with(NewTopic::new("t", 1));
+    let consumer = cluster.consumer(ConsumerConfig::new()).unwrap();
+    assert!(matches!(consumer.poll(NO_WAIT), Err(Error::IllegalState(_))), "poll before assign");
+    let err = consumer.assign(&[(tp("missing", 0), Offset::Beginning)]).unwrap_err();
+    assert!(matches!(err, Error::UnknownTopicOrPartition(_)), "{err}");
+    let err = consumer.subscribe(&["t"]).unwrap_err();
+    assert!(matches!(err, Error::IllegalState(_)), "subscribe without group.id: {err}");
+    consumer.assign(&[(tp("t", 0), Offset::Beginning)]).unwrap();
+    let err = consumer.seek(&tp("t", 1), Offset::Beginning).unwrap_err();
+    assert!(matches!(err, Error::IllegalState(_)), "seek unassigned: {err}");
+    let err = consumer.commit(CommitMode::Sync).unwrap_err();
+    assert!(matches!(err, Error::IllegalState(_)), "commit without group.id: {err}");
+    let grouped = cluster.consumer(ConsumerConfig::with_group("g")).unwrap();
+    grouped.assign(&[(tp("t", 0), Offset::Beginning)]).unwrap();
+    assert!(matches!(grouped.subscribe(&["t"]), Err(Error::IllegalState(_))), "mixing");
+    grouped.close().unwrap();
+    assert!(matches!(grouped.poll(NO_WAIT), Err(Error::Closed)), "poll after close");
+}
