@@ -27,8 +27,8 @@ pub use consumer::{
 };
 pub use error::{Error, ErrorCode, Result};
 pub use group::{
-    GroupDescription, GroupState, MemberDescription, OffsetAndMetadata, OffsetAndTimestamp,
-    Offsets, TopicPartition,
+    GroupDescription, GroupPartitionOffsets, GroupState, MemberDescription, OffsetAndMetadata,
+    OffsetAndTimestamp, OffsetReset, Offsets, TopicPartition,
 };
 pub use log::{
     file_stem, segment_base_offset, AppendInfo, FetchData, Log, LogOptions, RecoveryMode,

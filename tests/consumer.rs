@@ -67,8 +67,18 @@ fn assigned_partitions_read_in_order_within_max_poll_records() {
     }
     let a: Vec<&String> = seen.iter().filter(|v| v.starts_with('a')).collect();
     let b: Vec<&String> = seen.iter().filter(|v| v.starts_with('b')).collect();
-    assert_eq!(a, (0..7).map(|i| format!("a-{i}")).collect::<Vec<_>>().iter().collect::<Vec<_>>());
-    assert_eq!(b, ["b-1", "b-2"].map(String::from).iter().collect::<Vec<_>>());
+    assert_eq!(
+        a,
+        (0..7)
+            .map(|i| format!("a-{i}"))
+            .collect::<Vec<_>>()
+            .iter()
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(
+        b,
+        ["b-1", "b-2"].map(String::from).iter().collect::<Vec<_>>()
+    );
     assert_eq!(consumer.position(&tp("t", 0)).unwrap(), 7);
     assert_eq!(consumer.position(&tp("t", 1)).unwrap(), 3);
     assert_eq!(consumer.lag(&tp("t", 0)), Some(0));
@@ -94,7 +104,12 @@ fn records_carry_keys_headers_timestamps_and_offsets() {
     let records = consumer.poll(NO_WAIT).unwrap();
     let record = records.iter().next().unwrap();
     assert_eq!(
-        (record.topic(), record.partition(), record.offset(), record.timestamp()),
+        (
+            record.topic(),
+            record.partition(),
+            record.offset(),
+            record.timestamp()
+        ),
         ("t", 0, 0, 1234)
     );
     assert_eq!(record.key(), Some(&b"key"[..]));
@@ -102,7 +117,10 @@ fn records_carry_keys_headers_timestamps_and_offsets() {
     assert_eq!(headers, [(&b"h"[..], Some(&b"1"[..]))]);
     let owned = record.to_owned();
     assert_eq!(owned.value.as_deref(), Some(&b"value"[..]));
-    assert_eq!(records.next_offsets()[&tp("t", 0)], OffsetAndMetadata::new(1));
+    assert_eq!(
+        records.next_offsets()[&tp("t", 0)],
+        OffsetAndMetadata::new(1)
+    );
 }
 
 #[test]
@@ -155,17 +173,33 @@ fn auto_offset_reset_applies_without_a_commit_and_out_of_range() {
         consumer.assign(&[(tp("t", 0), Offset::Committed)]).unwrap();
         consumer
     };
-    assert_eq!(start(AutoOffsetReset::Earliest).position(&tp("t", 0)).unwrap(), 0);
-    assert_eq!(start(AutoOffsetReset::Latest).position(&tp("t", 0)).unwrap(), 5);
+    assert_eq!(
+        start(AutoOffsetReset::Earliest)
+            .position(&tp("t", 0))
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        start(AutoOffsetReset::Latest)
+            .position(&tp("t", 0))
+            .unwrap(),
+        5
+    );
     let none = start(AutoOffsetReset::None);
-    assert!(matches!(none.poll(NO_WAIT), Err(Error::OffsetOutOfRange { .. })));
+    assert!(matches!(
+        none.poll(NO_WAIT),
+        Err(Error::OffsetOutOfRange { .. })
+    ));
     // A seek outside the log falls back to the policy too.
     let earliest = start(AutoOffsetReset::Earliest);
     earliest.seek(&tp("t", 0), Offset::At(99)).unwrap();
     assert_eq!(earliest.position(&tp("t", 0)).unwrap(), 0);
     let none = start(AutoOffsetReset::None);
     none.seek(&tp("t", 0), Offset::At(99)).unwrap();
-    assert!(matches!(none.poll(NO_WAIT), Err(Error::OffsetOutOfRange { .. })));
+    assert!(matches!(
+        none.poll(NO_WAIT),
+        Err(Error::OffsetOutOfRange { .. })
+    ));
     // Below the log start after DeleteRecords: the policy again.
     cluster.delete_records("t", 0, 3).unwrap();
     let latest = start(AutoOffsetReset::Latest);
@@ -187,33 +221,50 @@ fn seeks_pause_and_offset_queries() {
         .unwrap();
     let p0 = tp("t", 0);
     consumer
-        .assign(&[(p0.clone(), Offset::FromEnd(2)), (tp("t", 1), Offset::Beginning)])
+        .assign(&[
+            (p0.clone(), Offset::FromEnd(2)),
+            (tp("t", 1), Offset::Beginning),
+        ])
         .unwrap();
     let records = consumer.poll(NO_WAIT).unwrap();
     assert_eq!(values(&records), ["late-0", "late-1"]);
     assert!(records.eof().contains(&p0) && records.eof().contains(&tp("t", 1)));
     consumer.seek_to_beginning(&[]).unwrap();
-    consumer.pause(&[p0.clone()]).unwrap();
-    assert_eq!(consumer.paused(), [p0.clone()]);
+    consumer.pause(std::slice::from_ref(&p0)).unwrap();
+    assert_eq!(consumer.paused(), std::slice::from_ref(&p0));
     assert!(consumer.poll(NO_WAIT).unwrap().is_empty(), "paused");
-    consumer.resume(&[p0.clone()]).unwrap();
+    consumer.resume(std::slice::from_ref(&p0)).unwrap();
     assert_eq!(values(&consumer.poll(NO_WAIT).unwrap()).len(), 5);
-    consumer.seek_to_end(&[p0.clone()]).unwrap();
+    consumer.seek_to_end(std::slice::from_ref(&p0)).unwrap();
     assert_eq!(consumer.position(&p0).unwrap(), 5);
     let times = consumer
         .offsets_for_times(&[(p0.clone(), 1_500), (tp("t", 1), 0)])
         .unwrap();
-    assert_eq!(times[&p0].map(|t| (t.offset, t.timestamp)), Some((3, 2_000)));
+    assert_eq!(
+        times[&p0].map(|t| (t.offset, t.timestamp)),
+        Some((3, 2_000))
+    );
     assert_eq!(times[&tp("t", 1)], None);
-    assert_eq!(consumer.beginning_offsets(&[p0.clone()]).unwrap()[&p0], 0);
-    assert_eq!(consumer.end_offsets(&[p0.clone()]).unwrap()[&p0], 5);
+    assert_eq!(
+        consumer
+            .beginning_offsets(std::slice::from_ref(&p0))
+            .unwrap()[&p0],
+        0
+    );
+    assert_eq!(
+        consumer.end_offsets(std::slice::from_ref(&p0)).unwrap()[&p0],
+        5
+    );
 }
 
 #[test]
 fn commits_survive_a_restart_and_resume_the_next_consumer() {
     let dir = tempfile::tempdir().unwrap();
     {
-        let cluster = Cluster::builder().background(false).open(dir.path()).unwrap();
+        let cluster = Cluster::builder()
+            .background(false)
+            .open(dir.path())
+            .unwrap();
         cluster.create_topic(NewTopic::new("t", 1)).unwrap();
         produce(&quick_producer(&cluster), "t", 0, "r", 10);
         let consumer = cluster
@@ -231,7 +282,10 @@ fn commits_survive_a_restart_and_resume_the_next_consumer() {
         offsets.insert(tp("t", 0), OffsetAndMetadata::new(6).with_metadata("note"));
         consumer.commit_offsets(&offsets, CommitMode::Sync).unwrap();
     }
-    let cluster = Cluster::builder().background(false).open(dir.path()).unwrap();
+    let cluster = Cluster::builder()
+        .background(false)
+        .open(dir.path())
+        .unwrap();
     let consumer = cluster
         .consumer(ConsumerConfig::with_group("g").auto_offset_reset(AutoOffsetReset::None))
         .unwrap();
@@ -241,7 +295,10 @@ fn commits_survive_a_restart_and_resume_the_next_consumer() {
         Some(OffsetAndMetadata::new(6).with_metadata("note"))
     );
     consumer.assign(&[(tp("t", 0), Offset::Committed)]).unwrap();
-    assert_eq!(values(&consumer.poll(NO_WAIT).unwrap()), ["r-6", "r-7", "r-8", "r-9"]);
+    assert_eq!(
+        values(&consumer.poll(NO_WAIT).unwrap()),
+        ["r-6", "r-7", "r-8", "r-9"]
+    );
 }
 
 #[test]
@@ -266,19 +323,39 @@ fn lz4_batches_are_read_once_decompressed() {
 fn misuse_gets_typed_errors() {
     let cluster = cluster_with(NewTopic::new("t", 1));
     let consumer = cluster.consumer(ConsumerConfig::new()).unwrap();
-    assert!(matches!(consumer.poll(NO_WAIT), Err(Error::IllegalState(_))), "poll before assign");
-    let err = consumer.assign(&[(tp("missing", 0), Offset::Beginning)]).unwrap_err();
+    assert!(
+        matches!(consumer.poll(NO_WAIT), Err(Error::IllegalState(_))),
+        "poll before assign"
+    );
+    let err = consumer
+        .assign(&[(tp("missing", 0), Offset::Beginning)])
+        .unwrap_err();
     assert!(matches!(err, Error::UnknownTopicOrPartition(_)), "{err}");
     let err = consumer.subscribe(&["t"]).unwrap_err();
-    assert!(matches!(err, Error::IllegalState(_)), "subscribe without group.id: {err}");
+    assert!(
+        matches!(err, Error::IllegalState(_)),
+        "subscribe without group.id: {err}"
+    );
     consumer.assign(&[(tp("t", 0), Offset::Beginning)]).unwrap();
     let err = consumer.seek(&tp("t", 1), Offset::Beginning).unwrap_err();
-    assert!(matches!(err, Error::IllegalState(_)), "seek unassigned: {err}");
+    assert!(
+        matches!(err, Error::IllegalState(_)),
+        "seek unassigned: {err}"
+    );
     let err = consumer.commit(CommitMode::Sync).unwrap_err();
-    assert!(matches!(err, Error::IllegalState(_)), "commit without group.id: {err}");
+    assert!(
+        matches!(err, Error::IllegalState(_)),
+        "commit without group.id: {err}"
+    );
     let grouped = cluster.consumer(ConsumerConfig::with_group("g")).unwrap();
     grouped.assign(&[(tp("t", 0), Offset::Beginning)]).unwrap();
-    assert!(matches!(grouped.subscribe(&["t"]), Err(Error::IllegalState(_))), "mixing");
+    assert!(
+        matches!(grouped.subscribe(&["t"]), Err(Error::IllegalState(_))),
+        "mixing"
+    );
     grouped.close().unwrap();
-    assert!(matches!(grouped.poll(NO_WAIT), Err(Error::Closed)), "poll after close");
+    assert!(
+        matches!(grouped.poll(NO_WAIT), Err(Error::Closed)),
+        "poll after close"
+    );
 }

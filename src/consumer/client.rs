@@ -151,7 +151,9 @@ impl Consumer {
         topics: &[&str],
         listener: impl RebalanceListener + 'static,
     ) -> Result<()> {
-        self.state.lock().subscribe(topics, Some(Box::new(listener)))
+        self.state
+            .lock()
+            .subscribe(topics, Some(Box::new(listener)))
     }
 
     /// Leaves the group: revokes every partition (the listener hears of it) and drops the
@@ -388,19 +390,26 @@ impl Consumer {
         &self,
         partitions: &[TopicPartition],
     ) -> Result<BTreeMap<TopicPartition, i64>> {
-        let state = self.state.lock();
-        partitions
-            .iter()
-            .map(|tp| Ok((tp.clone(), state.log(tp)?.log_start_offset())))
-            .collect()
+        self.offsets_of(partitions, Log::log_start_offset)
     }
 
     /// The end offsets (high watermarks) of `partitions`.
-    pub fn end_offsets(&self, partitions: &[TopicPartition]) -> Result<BTreeMap<TopicPartition, i64>> {
+    pub fn end_offsets(
+        &self,
+        partitions: &[TopicPartition],
+    ) -> Result<BTreeMap<TopicPartition, i64>> {
+        self.offsets_of(partitions, Log::high_watermark)
+    }
+
+    fn offsets_of(
+        &self,
+        partitions: &[TopicPartition],
+        which: fn(&Log) -> i64,
+    ) -> Result<BTreeMap<TopicPartition, i64>> {
         let state = self.state.lock();
         partitions
             .iter()
-            .map(|tp| Ok((tp.clone(), state.log(tp)?.high_watermark())))
+            .map(|tp| Ok((tp.clone(), which(&*state.log(tp)?))))
             .collect()
     }
 
@@ -458,7 +467,9 @@ impl State {
 
     fn group_id(&self) -> Result<&str> {
         self.config.group_id.as_deref().ok_or_else(|| {
-            Error::IllegalState("this consumer has no group.id; set one to use groups and commits".into())
+            Error::IllegalState(
+                "this consumer has no group.id; set one to use groups and commits".into(),
+            )
         })
     }
 
@@ -472,16 +483,20 @@ impl State {
     }
 
     fn assigned(&mut self, tp: &TopicPartition) -> Result<&mut PartitionState> {
-        self.partitions.get_mut(tp).ok_or_else(|| {
-            Error::IllegalState(format!("{tp} is not assigned to this consumer"))
-        })
+        self.partitions
+            .get_mut(tp)
+            .ok_or_else(|| Error::IllegalState(format!("{tp} is not assigned to this consumer")))
     }
 
     pub(crate) fn generation(&self) -> i32 {
         self.generation
     }
 
-    fn subscribe(&mut self, topics: &[&str], listener: Option<Box<dyn RebalanceListener>>) -> Result<()> {
+    fn subscribe(
+        &mut self,
+        topics: &[&str],
+        listener: Option<Box<dyn RebalanceListener>>,
+    ) -> Result<()> {
         self.check_open()?;
         self.group_id()?;
         if self.mode == Mode::Assigned {
@@ -756,6 +771,9 @@ impl State {
 
     pub(crate) fn commit_offsets(&mut self, offsets: &Offsets) -> Result<()> {
         let group = self.group_id()?.to_string();
+        if offsets.is_empty() {
+            return Ok(());
+        }
         let member = match (&self.mode, &self.member_id) {
             (Mode::Subscribed(_), Some(id)) => {
                 if let Some(tp) = offsets.keys().find(|tp| !self.partitions.contains_key(*tp)) {
@@ -903,7 +921,9 @@ impl State {
                 Ok(None) => {}
                 Err(error) => records.errors.push((tp.clone(), error)),
             }
-            let at_end = partition.position.is_some_and(|p| p >= log.high_watermark());
+            let at_end = partition
+                .position
+                .is_some_and(|p| p >= log.high_watermark());
             if self.config.enable_partition_eof && at_end && !partition.eof_reported {
                 partition.eof_reported = true;
                 records.eof.push(tp.clone());

@@ -12,17 +12,29 @@ use crate::group::{OffsetAndMetadata, Offsets, TopicPartition};
 /// `cooperative-sticky` only what moves is revoked.
 pub trait RebalanceListener: Send {
     /// The partitions are about to go; commit what was processed.
-    fn on_partitions_revoked(&mut self, ctx: &mut RebalanceContext<'_>, partitions: &[TopicPartition]) {
+    fn on_partitions_revoked(
+        &mut self,
+        ctx: &mut RebalanceContext<'_>,
+        partitions: &[TopicPartition],
+    ) {
         let _ = (ctx, partitions);
     }
     /// The partitions are now this consumer's (runs once per completed rebalance, possibly
     /// with none).
-    fn on_partitions_assigned(&mut self, ctx: &mut RebalanceContext<'_>, partitions: &[TopicPartition]) {
+    fn on_partitions_assigned(
+        &mut self,
+        ctx: &mut RebalanceContext<'_>,
+        partitions: &[TopicPartition],
+    ) {
         let _ = (ctx, partitions);
     }
     /// The partitions were already taken away (this member was expelled): another member may
     /// own them, so commits would be rejected. By default, calls `on_partitions_revoked`.
-    fn on_partitions_lost(&mut self, ctx: &mut RebalanceContext<'_>, partitions: &[TopicPartition]) {
+    fn on_partitions_lost(
+        &mut self,
+        ctx: &mut RebalanceContext<'_>,
+        partitions: &[TopicPartition],
+    ) {
         self.on_partitions_revoked(ctx, partitions);
     }
     /// The outcome of an asynchronous commit (`CommitMode::Async`, auto-commit).

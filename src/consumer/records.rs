@@ -279,8 +279,8 @@ pub(crate) fn fetch(
                 crate::record::DECOMPRESSED_BYTES_MAX,
             )?)),
         };
-        let log_append_time = (batch.timestamp_type() == TimestampType::LogAppendTime)
-            .then(|| batch.max_timestamp());
+        let log_append_time =
+            (batch.timestamp_type() == TimestampType::LogAppendTime).then(|| batch.max_timestamp());
         let bytes: &[u8] = match &section {
             Section::Mapped(range) => &data.bytes()[range.clone()],
             Section::Decompressed(bytes) => bytes,

@@ -186,7 +186,12 @@ impl Group {
             .and_then(|l| self.members.get(l))
             .map(|m| m.assignors.clone())
             .unwrap_or_default();
-        let rank = |a: &AssignorKind| leader_order.iter().position(|x| x == a).unwrap_or(usize::MAX);
+        let rank = |a: &AssignorKind| {
+            leader_order
+                .iter()
+                .position(|x| x == a)
+                .unwrap_or(usize::MAX)
+        };
         candidates
             .iter()
             .copied()
@@ -303,14 +308,19 @@ impl Coordinator {
     ) -> Result<String> {
         let now = self.clock.now_ms();
         let mut groups = self.groups.lock();
-        let group = groups.entry(group_id.to_string()).or_insert_with(Group::new);
+        let group = groups
+            .entry(group_id.to_string())
+            .or_insert_with(Group::new);
         group.expire(now);
         if let Some(existing) = group.members.values().next() {
             if !existing
                 .assignors
                 .iter()
                 .any(|a| request.assignors.contains(a))
-                && request.member_id.as_ref().is_none_or(|id| !group.members.contains_key(id))
+                && request
+                    .member_id
+                    .as_ref()
+                    .is_none_or(|id| !group.members.contains_key(id))
             {
                 return Err(Error::InconsistentGroupProtocol(format!(
                     "group '{group_id}' uses {}; this consumer offers {}",
@@ -330,7 +340,10 @@ impl Coordinator {
                 if let Some(old_id) = group.instances.get(instance).cloned() {
                     // A static member returns (or a second one takes its place): the old id
                     // is fenced, the new id inherits its assignment.
-                    let old = group.members.remove(&old_id).expect("instances index members");
+                    let old = group
+                        .members
+                        .remove(&old_id)
+                        .expect("instances index members");
                     group.fenced.insert(old_id.clone());
                     let id = format!("{instance}-{}", group.next_member);
                     group.next_member += 1;
@@ -351,7 +364,11 @@ impl Coordinator {
                     .instance_id
                     .clone()
                     .unwrap_or_else(|| request.client_id.clone());
-                let prefix = if prefix.is_empty() { "consumer".into() } else { prefix };
+                let prefix = if prefix.is_empty() {
+                    "consumer".into()
+                } else {
+                    prefix
+                };
                 let id = format!("{prefix}-{}", group.next_member);
                 group.next_member += 1;
                 if let Some(instance) = &request.instance_id {
@@ -424,7 +441,8 @@ impl Coordinator {
         }
         let before = (group.state, group.generation);
         group.expire(now);
-        if group.state == GroupState::Stable && group.counts(partitions_of) != group.partition_counts
+        if group.state == GroupState::Stable
+            && group.counts(partitions_of) != group.partition_counts
         {
             group.start_rebalance();
         }
@@ -495,15 +513,20 @@ impl Coordinator {
                 Some((id, _)) if group.fenced.contains(id) => {
                     return Err(Error::FencedInstanceId(id.to_string()))
                 }
-                Some((id, generation)) => {
-                    if !group.members.contains_key(id) || generation != group.generation {
-                        return Err(Error::CommitFailed(format!(
-                            "member '{id}' of group '{group_id}' committed for generation {generation}, but the group is at generation {} and {}",
-                            group.generation,
-                            if group.members.contains_key(id) { "the member is still in it" } else { "the member is no longer in it" }
-                        )));
-                    }
+                Some((id, generation))
+                    if !group.members.contains_key(id) || generation != group.generation =>
+                {
+                    let whereabouts = if group.members.contains_key(id) {
+                        "the member is still in it"
+                    } else {
+                        "the member is no longer in it"
+                    };
+                    return Err(Error::CommitFailed(format!(
+                        "member '{id}' of group '{group_id}' committed for generation {generation}, but the group is at generation {} and {whereabouts}",
+                        group.generation
+                    )));
                 }
+                Some(_) => {}
                 None if !group.members.is_empty() => {
                     return Err(Error::CommitFailed(format!(
                         "group '{group_id}' has active members; a consumer that is not one of them cannot commit"
@@ -537,15 +560,13 @@ impl Coordinator {
                     })
                     .collect(),
             }),
-            None if self.offsets.groups().iter().any(|g| g == group_id) => {
-                Some(GroupDescription {
-                    group_id: group_id.to_string(),
-                    state: GroupState::Empty,
-                    protocol: None,
-                    generation: 0,
-                    members: Vec::new(),
-                })
-            }
+            None if self.offsets.groups().iter().any(|g| g == group_id) => Some(GroupDescription {
+                group_id: group_id.to_string(),
+                state: GroupState::Empty,
+                protocol: None,
+                generation: 0,
+                members: Vec::new(),
+            }),
             None => None,
         }
     }

@@ -1,11 +1,13 @@
 //! Consumer groups: Kafka's assignors, an in-process group coordinator, and committed offsets
 //! kept in the internal topic `__consumer_offsets`.
 
+mod admin;
 mod assignor;
 mod coordinator;
 mod offsets;
 mod types;
 
+pub use admin::{GroupPartitionOffsets, OffsetReset};
 pub(crate) use coordinator::{CheckIn, Coordinator, JoinRequest};
 pub use coordinator::{GroupDescription, GroupState, MemberDescription};
 pub use types::{OffsetAndMetadata, OffsetAndTimestamp, Offsets, TopicPartition};

@@ -93,7 +93,11 @@ impl OffsetStore {
 
     /// Every committed offset of `group`.
     pub(crate) fn group_offsets(&self, group: &str) -> Offsets {
-        self.committed.lock().get(group).cloned().unwrap_or_default()
+        self.committed
+            .lock()
+            .get(group)
+            .cloned()
+            .unwrap_or_default()
     }
 
     /// The groups with committed offsets.
@@ -290,7 +294,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let tp = |p| TopicPartition::new("t", p);
         {
-            let cluster = Cluster::builder().background(false).open(dir.path()).unwrap();
+            let cluster = Cluster::builder()
+                .background(false)
+                .open(dir.path())
+                .unwrap();
             let store = OffsetStore::open(&cluster).unwrap();
             let mut offsets = Offsets::new();
             offsets.insert(tp(0), OffsetAndMetadata::new(5));
@@ -301,9 +308,15 @@ mod tests {
             store.commit("gone", &offsets, 3).unwrap();
             store.delete_group("gone", 4).unwrap();
         }
-        let cluster = Cluster::builder().background(false).open(dir.path()).unwrap();
+        let cluster = Cluster::builder()
+            .background(false)
+            .open(dir.path())
+            .unwrap();
         let store = OffsetStore::open(&cluster).unwrap();
-        assert_eq!(store.committed("g", &tp(0)), Some(OffsetAndMetadata::new(6)));
+        assert_eq!(
+            store.committed("g", &tp(0)),
+            Some(OffsetAndMetadata::new(6))
+        );
         assert_eq!(
             store.committed("g", &tp(1)),
             Some(OffsetAndMetadata::new(9).with_metadata("x"))
@@ -313,6 +326,9 @@ mod tests {
         let err = store
             .commit("g", &[(tp(0), too_long)].into_iter().collect(), 5)
             .unwrap_err();
-        assert!(matches!(err, Error::OffsetMetadataTooLarge { size: 4097, .. }));
+        assert!(matches!(
+            err,
+            Error::OffsetMetadataTooLarge { size: 4097, .. }
+        ));
     }
 }

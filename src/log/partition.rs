@@ -9,9 +9,9 @@ use parking_lot::{Mutex, RwLock};
 use super::fetch::FetchData;
 use super::segment::Segment;
 use crate::clock::Clock;
-use crate::notify::Notifier;
 use crate::config::TopicConfig;
 use crate::error::{Error, Result};
+use crate::notify::Notifier;
 use crate::record::{
     stamp_batch, stamp_log_append_time, BatchIter, RecordBatch, TimestampType, BATCH_HEADER_BYTES,
 };

@@ -66,13 +66,18 @@ fn empty(members: &[&MemberSubscription]) -> Assignment {
 fn range(members: &[&MemberSubscription], partitions: &BTreeMap<String, i32>) -> Assignment {
     let mut assignment = empty(members);
     for (topic, &count) in partitions {
-        let subscribed: Vec<&&MemberSubscription> =
-            members.iter().filter(|m| m.topics.contains(topic)).collect();
+        let subscribed: Vec<&&MemberSubscription> = members
+            .iter()
+            .filter(|m| m.topics.contains(topic))
+            .collect();
         if subscribed.is_empty() {
             continue;
         }
         let name: Arc<str> = Arc::from(topic.as_str());
-        let (per, extra) = (count as usize / subscribed.len(), count as usize % subscribed.len());
+        let (per, extra) = (
+            count as usize / subscribed.len(),
+            count as usize % subscribed.len(),
+        );
         for (i, member) in subscribed.iter().enumerate() {
             let start = per * i + i.min(extra);
             let length = per + usize::from(i < extra);
@@ -290,7 +295,10 @@ fn general(
                 .expect("eligible member")
                 .to_string();
             if assignment[&from].len() >= assignment[&to].len() + 2 {
-                assignment.get_mut(&from).expect("member").retain(|p| p != tp);
+                assignment
+                    .get_mut(&from)
+                    .expect("member")
+                    .retain(|p| p != tp);
                 assignment.get_mut(&to).expect("member").push(tp.clone());
                 moved = true;
             }

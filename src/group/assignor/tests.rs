@@ -43,7 +43,11 @@ fn check(assignment: &Assignment, expected: &[(&str, &[&str])]) {
 
 #[test]
 fn range_only_assigns_subscribed_topics_and_nothing_without_topics() {
-    let a = assign(AssignorKind::Range, &[member("c", &[])], &topics(&[("t", 3)]));
+    let a = assign(
+        AssignorKind::Range,
+        &[member("c", &[])],
+        &topics(&[("t", 3)]),
+    );
     check(&a, &[("c", &[])]);
     let a = assign(
         AssignorKind::Range,
@@ -110,7 +114,11 @@ fn round_robin_mixed_topics_and_six_partitions() {
         member("c3", &["t1"]),
     ];
     check(
-        &assign(AssignorKind::RoundRobin, &m, &topics(&[("t1", 3), ("t2", 2)])),
+        &assign(
+            AssignorKind::RoundRobin,
+            &m,
+            &topics(&[("t1", 3), ("t2", 2)]),
+        ),
         &[
             ("c1", &["t1-0"]),
             ("c2", &["t1-1", "t2-0", "t2-1"]),
@@ -119,8 +127,15 @@ fn round_robin_mixed_topics_and_six_partitions() {
     );
     let m = [member("c1", &["t1", "t2"]), member("c2", &["t1", "t2"])];
     check(
-        &assign(AssignorKind::RoundRobin, &m, &topics(&[("t1", 3), ("t2", 3)])),
-        &[("c1", &["t1-0", "t1-2", "t2-1"]), ("c2", &["t1-1", "t2-0", "t2-2"])],
+        &assign(
+            AssignorKind::RoundRobin,
+            &m,
+            &topics(&[("t1", 3), ("t2", 3)]),
+        ),
+        &[
+            ("c1", &["t1-0", "t1-2", "t2-1"]),
+            ("c2", &["t1-1", "t2-0", "t2-2"]),
+        ],
     );
 }
 
@@ -135,7 +150,11 @@ fn static_members_sort_first_by_instance_id() {
     let assignment = assign(AssignorKind::Range, &[a, z, y], &topics(&[("t", 3)]));
     check(
         &assignment,
-        &[("z-member", &["t-0"]), ("y-member", &["t-1"]), ("a-dynamic", &["t-2"])],
+        &[
+            ("z-member", &["t-0"]),
+            ("y-member", &["t-1"]),
+            ("a-dynamic", &["t-2"]),
+        ],
     );
 }
 
@@ -179,14 +198,20 @@ fn worked_example_a_member_leaves() {
     check(
         &assign(AssignorKind::RoundRobin, &m, &example_topics()),
         &[
-            ("c1", &["audit-0", "orders-0", "orders-2", "orders-4", "orders-6"]),
+            (
+                "c1",
+                &["audit-0", "orders-0", "orders-2", "orders-4", "orders-6"],
+            ),
             ("c3", &["audit-1", "orders-1", "orders-3", "orders-5"]),
         ],
     );
     check(
         &assign(AssignorKind::Sticky, &m, &example_topics()),
         &[
-            ("c1", &["audit-0", "audit-1", "orders-1", "orders-4", "orders-5"]),
+            (
+                "c1",
+                &["audit-0", "audit-1", "orders-1", "orders-4", "orders-5"],
+            ),
             ("c3", &["orders-0", "orders-2", "orders-3", "orders-6"]),
         ],
     );
@@ -227,7 +252,11 @@ fn worked_example_cooperative_rejoin_takes_two_rounds() {
     };
     let round2 = assign(
         AssignorKind::CooperativeSticky,
-        &[owned(&c1, &round1), owned(&c2, &round1), owned(&c3, &round1)],
+        &[
+            owned(&c1, &round1),
+            owned(&c2, &round1),
+            owned(&c3, &round1),
+        ],
         &example_topics(),
     );
     check(
@@ -249,7 +278,11 @@ fn sticky_drops_claims_of_older_generations_and_double_claims() {
     let a = assign(AssignorKind::Sticky, &[c1, c2, c3], &topics(&[("t", 4)]));
     let total: usize = a.values().map(Vec::len).sum();
     assert_eq!(total, 4);
-    assert_eq!(names(&a, "c1")[0], "t-1", "c1 keeps its uncontested partition");
+    assert_eq!(
+        names(&a, "c1")[0],
+        "t-1",
+        "c1 keeps its uncontested partition"
+    );
     assert!(a.values().all(|v| v.len() <= 2 && !v.is_empty()));
 }
 

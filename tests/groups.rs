@@ -1,0 +1,410 @@
+//! Consumer groups: eager and cooperative rebalancing through `poll`, the listener contract,
+//! expulsion after `max.poll.interval.ms` on the mock clock, static membership, stale commits,
+//! and group administration.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use common::temporary_on;
+use kafkalite::{
+    AssignorKind, Cluster, CommitMode, Consumer, ConsumerConfig, Error, GroupState, MockClock,
+    NewTopic, OffsetAndMetadata, OffsetReset, Offsets, ProducerConfig, ProducerRecord,
+    RebalanceContext, RebalanceListener, TopicPartition,
+};
+
+const NO_WAIT: Duration = Duration::ZERO;
+
+/// One callback: (member name, event, partitions).
+type Event = (String, &'static str, Vec<String>);
+
+/// Records every callback.
+#[derive(Clone, Default)]
+struct Journal(Arc<Mutex<Vec<Event>>>);
+
+struct Recorder {
+    name: String,
+    journal: Journal,
+}
+
+impl Recorder {
+    fn note(&self, event: &'static str, partitions: &[TopicPartition]) {
+        let names = partitions.iter().map(|tp| tp.to_string()).collect();
+        self.journal
+            .0
+            .lock()
+            .unwrap()
+            .push((self.name.clone(), event, names));
+    }
+}
+
+impl RebalanceListener for Recorder {
+    fn on_partitions_revoked(&mut self, _: &mut RebalanceContext<'_>, p: &[TopicPartition]) {
+        self.note("revoked", p);
+    }
+    fn on_partitions_assigned(&mut self, _: &mut RebalanceContext<'_>, p: &[TopicPartition]) {
+        self.note("assigned", p);
+    }
+    fn on_partitions_lost(&mut self, _: &mut RebalanceContext<'_>, p: &[TopicPartition]) {
+        self.note("lost", p);
+    }
+}
+
+impl Journal {
+    fn take(&self) -> Vec<Event> {
+        std::mem::take(&mut *self.0.lock().unwrap())
+    }
+}
+
+fn member(
+    cluster: &Cluster,
+    config: ConsumerConfig,
+    name: &str,
+    topics: &[&str],
+    journal: &Journal,
+) -> Consumer {
+    let consumer = cluster.consumer(config.client_id(name)).unwrap();
+    consumer
+        .subscribe_with(
+            topics,
+            Recorder {
+                name: name.to_string(),
+                journal: journal.clone(),
+            },
+        )
+        .unwrap();
+    consumer
+}
+
+fn owned(consumer: &Consumer) -> Vec<String> {
+    consumer
+        .assignment()
+        .iter()
+        .map(|tp| tp.to_string())
+        .collect()
+}
+
+fn strings(items: &[&str]) -> Vec<String> {
+    items.iter().map(|s| s.to_string()).collect()
+}
+
+fn setup(partitions: i32) -> (MockClock, Cluster) {
+    let clock = MockClock::new(1_000_000);
+    let cluster = temporary_on(&clock);
+    cluster
+        .create_topic(NewTopic::new("t", partitions))
+        .unwrap();
+    (clock, cluster)
+}
+
+fn eager() -> ConsumerConfig {
+    ConsumerConfig::with_group("g").assignment_strategy(&[AssignorKind::Range])
+}
+
+#[test]
+fn eager_rebalance_revokes_everything_then_assigns_ranges() {
+    let (_clock, cluster) = setup(4);
+    let journal = Journal::default();
+    let c1 = member(&cluster, eager(), "c1", &["t"], &journal);
+    c1.poll(NO_WAIT).unwrap();
+    assert_eq!(owned(&c1), ["t-0", "t-1", "t-2", "t-3"]);
+    assert_eq!(c1.generation(), 1);
+    let c2 = member(&cluster, eager(), "c2", &["t"], &journal);
+    c2.poll(NO_WAIT).unwrap();
+    assert!(owned(&c2).is_empty(), "c1 has not rejoined yet");
+    assert_eq!(
+        cluster.describe_group("g").unwrap().state,
+        GroupState::PreparingRebalance
+    );
+    c1.poll(NO_WAIT).unwrap();
+    c2.poll(NO_WAIT).unwrap();
+    assert_eq!(owned(&c1), ["t-0", "t-1"]);
+    assert_eq!(owned(&c2), ["t-2", "t-3"]);
+    assert_eq!(c1.generation(), 2);
+    let description = cluster.describe_group("g").unwrap();
+    assert_eq!(description.state, GroupState::Stable);
+    assert_eq!(description.protocol.as_deref(), Some("range"));
+    assert_eq!(description.members.len(), 2);
+    assert_eq!(
+        journal.take(),
+        [
+            (
+                "c1".into(),
+                "assigned",
+                strings(&["t-0", "t-1", "t-2", "t-3"])
+            ),
+            (
+                "c1".into(),
+                "revoked",
+                strings(&["t-0", "t-1", "t-2", "t-3"])
+            ),
+            ("c1".into(), "assigned", strings(&["t-0", "t-1"])),
+            ("c2".into(), "assigned", strings(&["t-2", "t-3"])),
+        ]
+    );
+    // c1 leaves: c2 takes everything after revoking its own.
+    c1.close().unwrap();
+    c2.poll(NO_WAIT).unwrap();
+    assert_eq!(owned(&c2), ["t-0", "t-1", "t-2", "t-3"]);
+    assert_eq!(
+        journal.take(),
+        [
+            ("c1".into(), "revoked", strings(&["t-0", "t-1"])),
+            ("c2".into(), "revoked", strings(&["t-2", "t-3"])),
+            (
+                "c2".into(),
+                "assigned",
+                strings(&["t-0", "t-1", "t-2", "t-3"])
+            ),
+        ]
+    );
+}
+
+#[test]
+fn a_member_that_stops_polling_is_expelled_and_its_commits_fail() {
+    let (clock, cluster) = setup(4);
+    let journal = Journal::default();
+    let config = eager()
+        .max_poll_interval(Duration::from_millis(1_000))
+        .enable_auto_commit(false);
+    let c1 = member(&cluster, config.clone(), "c1", &["t"], &journal);
+    let c2 = member(&cluster, config, "c2", &["t"], &journal);
+    for _ in 0..2 {
+        c1.poll(NO_WAIT).unwrap();
+        c2.poll(NO_WAIT).unwrap();
+    }
+    assert_eq!((owned(&c1).len(), owned(&c2).len()), (2, 2));
+    journal.take();
+    clock.advance_ms(1_500);
+    c2.poll(NO_WAIT).unwrap();
+    assert_eq!(owned(&c2).len(), 4, "c2 took over after c1 went silent");
+    let err = c1.commit(CommitMode::Sync).unwrap_err();
+    assert!(matches!(err, Error::CommitFailed(_)), "{err}");
+    assert_eq!(err.code(), Some(kafkalite::ErrorCode::IllegalGeneration));
+    c1.poll(NO_WAIT).unwrap();
+    let events = journal.take();
+    assert_eq!(events[0].0, "c2");
+    assert!(
+        events.contains(&("c1".into(), "lost", strings(&["t-0", "t-1"]))),
+        "{events:?}"
+    );
+    // c1 rejoined: the group rebalances again once c2 polls.
+    c2.poll(NO_WAIT).unwrap();
+    c1.poll(NO_WAIT).unwrap();
+    assert_eq!((owned(&c1).len(), owned(&c2).len()), (2, 2));
+}
+
+#[test]
+fn cooperative_rebalancing_moves_only_what_must_move() {
+    let (_clock, cluster) = setup(6);
+    let journal = Journal::default();
+    let config =
+        ConsumerConfig::with_group("g").assignment_strategy(&[AssignorKind::CooperativeSticky]);
+    let c1 = member(&cluster, config.clone(), "c1", &["t"], &journal);
+    c1.poll(NO_WAIT).unwrap();
+    assert_eq!(owned(&c1).len(), 6);
+    let c2 = member(&cluster, config, "c2", &["t"], &journal);
+    // Round 1: c1 keeps half and revokes the rest; c2 gets nothing yet. Round 2 hands it over.
+    for _ in 0..3 {
+        c2.poll(NO_WAIT).unwrap();
+        c1.poll(NO_WAIT).unwrap();
+    }
+    assert_eq!(owned(&c1), ["t-0", "t-1", "t-2"]);
+    assert_eq!(owned(&c2), ["t-3", "t-4", "t-5"]);
+    let events = journal.take();
+    let revoked: Vec<&Vec<String>> = events
+        .iter()
+        .filter(|(m, e, _)| m == "c1" && *e == "revoked")
+        .map(|(_, _, p)| p)
+        .collect();
+    assert_eq!(
+        revoked,
+        [&strings(&["t-3", "t-4", "t-5"])],
+        "only what moved: {events:?}"
+    );
+    let position = |name: &str, event: &str| {
+        events
+            .iter()
+            .position(|(m, e, p)| m == name && *e == event && !p.is_empty())
+            .unwrap()
+    };
+    assert!(position("c1", "revoked") < position("c2", "assigned"));
+}
+
+#[test]
+fn a_static_member_returns_without_a_rebalance_and_duplicates_are_fenced() {
+    let (_clock, cluster) = setup(4);
+    let journal = Journal::default();
+    let config = eager().group_instance_id("box-1");
+    let c1 = member(&cluster, config.clone(), "c1", &["t"], &journal);
+    let c2 = member(&cluster, eager(), "c2", &["t"], &journal);
+    for _ in 0..2 {
+        c1.poll(NO_WAIT).unwrap();
+        c2.poll(NO_WAIT).unwrap();
+    }
+    let before = (owned(&c1), cluster.describe_group("g").unwrap().generation);
+    c1.close().unwrap(); // a static member sends no LeaveGroup
+    let back = member(&cluster, config.clone(), "c1-again", &["t"], &journal);
+    back.poll(NO_WAIT).unwrap();
+    c2.poll(NO_WAIT).unwrap();
+    assert_eq!(
+        (
+            owned(&back),
+            cluster.describe_group("g").unwrap().generation
+        ),
+        before,
+        "same partitions, same generation"
+    );
+    assert_eq!(owned(&c2), ["t-2", "t-3"]);
+    let duplicate = member(&cluster, config, "c1-twin", &["t"], &journal);
+    duplicate.poll(NO_WAIT).unwrap();
+    let err = back.poll(NO_WAIT).unwrap_err();
+    assert!(matches!(err, Error::FencedInstanceId(_)), "{err}");
+}
+
+#[test]
+fn members_that_commit_before_leaving_hand_over_without_duplicates() {
+    let (_clock, cluster) = setup(2);
+    let producer = cluster
+        .producer(ProducerConfig::new().linger(Duration::ZERO))
+        .unwrap();
+    let send = |from: usize, to: usize| {
+        let records = (from..to).map(|i| {
+            ProducerRecord::to("t")
+                .partition((i % 2) as i32)
+                .value(i.to_string())
+        });
+        for r in producer.send_all(records, Duration::from_secs(30)) {
+            r.unwrap();
+        }
+    };
+    send(0, 10);
+    let journal = Journal::default();
+    let config = eager()
+        .auto_offset_reset(kafkalite::AutoOffsetReset::Earliest)
+        .enable_auto_commit(false);
+    let mut seen = Vec::new();
+    let drain = |c: &Consumer, seen: &mut Vec<usize>| {
+        let records = c.poll(NO_WAIT).unwrap();
+        seen.extend(records.iter().map(|r| {
+            std::str::from_utf8(r.value().unwrap())
+                .unwrap()
+                .parse::<usize>()
+                .unwrap()
+        }));
+        c.commit_records(&records, CommitMode::Sync).unwrap();
+    };
+    let c1 = member(&cluster, config.clone(), "c1", &["t"], &journal);
+    drain(&c1, &mut seen);
+    send(10, 20);
+    let c2 = member(&cluster, config, "c2", &["t"], &journal);
+    for _ in 0..3 {
+        drain(&c2, &mut seen);
+        drain(&c1, &mut seen);
+    }
+    c1.close().unwrap();
+    send(20, 30);
+    for _ in 0..3 {
+        drain(&c2, &mut seen);
+    }
+    seen.sort();
+    assert_eq!(seen, (0..30).collect::<Vec<_>>(), "each record once");
+    let lags = cluster.describe_group_offsets("g").unwrap();
+    assert!(lags.iter().all(|l| l.lag == Some(0)), "{lags:?}");
+}
+
+#[test]
+fn admin_lists_describes_resets_and_deletes_groups() {
+    let (clock, cluster) = setup(2);
+    let producer = cluster
+        .producer(ProducerConfig::new().linger(Duration::ZERO))
+        .unwrap();
+    let records = (0..6).map(|i| {
+        ProducerRecord::to("t")
+            .partition(i % 2)
+            .timestamp(1_000 * i as i64)
+            .value("x")
+    });
+    for r in producer.send_all(records, Duration::from_secs(30)) {
+        r.unwrap();
+    }
+    let journal = Journal::default();
+    let consumer = member(
+        &cluster,
+        eager().enable_auto_commit(false),
+        "c1",
+        &["t"],
+        &journal,
+    );
+    consumer.poll(NO_WAIT).unwrap();
+    let mut offsets = Offsets::new();
+    offsets.insert(TopicPartition::new("t", 0), OffsetAndMetadata::new(1));
+    consumer.commit_offsets(&offsets, CommitMode::Sync).unwrap();
+    assert_eq!(cluster.list_groups().unwrap(), ["g"]);
+    let lags = cluster.describe_group_offsets("g").unwrap();
+    assert_eq!(lags[0].committed, Some(1));
+    assert_eq!((lags[0].log_end_offset, lags[0].lag), (3, Some(2)));
+    assert!(lags[0]
+        .owner
+        .as_ref()
+        .is_some_and(|(_, _, client)| client == "c1"));
+    let err = cluster
+        .reset_group_offsets("g", &[], OffsetReset::Earliest, true)
+        .unwrap_err();
+    assert!(matches!(err, Error::GroupNotEmpty { .. }), "{err}");
+    assert!(matches!(
+        cluster.delete_group("g"),
+        Err(Error::GroupNotEmpty { .. })
+    ));
+    drop(consumer);
+    clock.advance_ms(1);
+    let p0 = TopicPartition::new("t", 0);
+    let dry = cluster
+        .reset_group_offsets("g", std::slice::from_ref(&p0), OffsetReset::Latest, false)
+        .unwrap();
+    assert_eq!(dry[&p0], 3);
+    assert_eq!(
+        cluster.describe_group_offsets("g").unwrap()[0].committed,
+        Some(1),
+        "dry run"
+    );
+    for (reset, expected) in [
+        (OffsetReset::ShiftBy(10), 3),
+        (OffsetReset::ShiftBy(-2), 1),
+        (OffsetReset::Offset(-5), 0),
+        (OffsetReset::Datetime(2_000), 1),
+    ] {
+        let done = cluster
+            .reset_group_offsets("g", std::slice::from_ref(&p0), reset, true)
+            .unwrap();
+        assert_eq!(done[&p0], expected, "{reset:?}");
+    }
+    cluster.delete_group("g").unwrap();
+    assert!(cluster.list_groups().unwrap().is_empty());
+    assert!(matches!(
+        cluster.delete_group("g"),
+        Err(Error::GroupIdNotFound(_))
+    ));
+}
+
+#[test]
+fn every_partition_has_one_owner_per_group_at_any_moment() {
+    let (_clock, cluster) = setup(10);
+    let journal = Journal::default();
+    let members: Vec<Consumer> = (0..3)
+        .map(|i| member(&cluster, eager(), &format!("c{i}"), &["t"], &journal))
+        .collect();
+    for _ in 0..4 {
+        for m in &members {
+            m.poll(NO_WAIT).unwrap();
+            let mut all: Vec<String> = members.iter().flat_map(owned).collect();
+            let unique: BTreeSet<&String> = all.iter().collect();
+            assert_eq!(unique.len(), all.len(), "a partition with two owners");
+            all.clear();
+        }
+    }
+    let total: usize = members.iter().map(|m| owned(m).len()).sum();
+    assert_eq!(total, 10);
+}
