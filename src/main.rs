@@ -20,7 +20,7 @@ struct Args {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// An end-to-end tour: topic, appends, reads, timestamp lookup, restart, retention.
+    /// An end-to-end tour: topic, producer, consumer group, commit, restart, resume.
     Demo,
     /// Create, list, describe, alter and delete topics (like kafka-topics).
     Topics(cli::topics::TopicsArgs),
@@ -30,6 +30,10 @@ enum Command {
     GetOffsets(cli::get_offsets::GetOffsetsArgs),
     /// Send stdin lines as records (like kafka-console-producer).
     Produce(cli::produce::ProduceArgs),
+    /// Print records as they arrive (like kafka-console-consumer).
+    Consume(cli::consume::ConsumeArgs),
+    /// List, describe, reset and delete consumer groups (like kafka-consumer-groups).
+    Groups(cli::groups::GroupsArgs),
     /// Measure throughput and latency (like kafka-producer-perf-test).
     #[command(subcommand)]
     PerfTest(cli::perf_test::PerfTest),
@@ -44,6 +48,8 @@ fn main() -> ExitCode {
         Command::DumpLog(dump) => cli::dump_log::run(&dump, &mut out),
         Command::GetOffsets(get) => cli::get_offsets::run(&args.data_dir, &get, &mut out),
         Command::Produce(produce) => cli::produce::run(&args.data_dir, &produce, &mut out),
+        Command::Consume(consume) => cli::consume::run(&args.data_dir, &consume, &mut out),
+        Command::Groups(groups) => cli::groups::run(&args.data_dir, &groups, &mut out),
         Command::PerfTest(test) => cli::perf_test::run(&args.data_dir, &test, &mut out),
     };
     match result {

@@ -1,5 +1,6 @@
-//! The `kafkalite` binary: kafka-topics, kafka-dump-log and kafka-get-offsets behaviour and
-//! output layout, errors on stderr with a non-zero exit status, and the demo.
+//! The `kafkalite` binary: kafka-topics, kafka-dump-log, kafka-get-offsets,
+//! kafka-console-producer/consumer, kafka-consumer-groups and the perf tests, their output
+//! layout, errors on stderr with a non-zero exit status, and the demo.
 
 mod common;
 
@@ -281,9 +282,19 @@ fn the_demo_runs_twice_in_the_same_directory() {
     let d = dir.path().join("data");
     for _ in 0..2 {
         let out = ok(&d, &["demo"]);
-        assert!(out.contains("offsets survived"), "{out}");
-        assert!(out.contains("log start offset is now 500"), "{out}");
-        assert!(out.contains("out of range [500, 1000]"), "{out}");
+        assert!(out.contains("produced 3000 orders"), "{out}");
+        assert!(
+            out.contains("alice now owns") && out.contains("bob now owns"),
+            "{out}"
+        );
+        assert!(
+            out.contains("carol resumed from the committed offsets"),
+            "{out}"
+        );
+        assert!(
+            out.contains("3000 orders read, 3000 distinct, none missing: true"),
+            "{out}"
+        );
     }
 }
 
@@ -379,4 +390,158 @@ fn perf_test_producer_prints_kafkas_summary_line() {
     }
     let cluster = Cluster::open(dir.path()).unwrap();
     assert_eq!(cluster.partition("perf", 0).unwrap().log_end_offset(), 2000);
+}
+
+#[test]
+fn consume_prints_like_the_console_consumer_and_groups_manage_offsets() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let output = run_with_stdin(
+        d,
+        &[
+            "produce",
+            "--topic",
+            "t",
+            "--property",
+            "parse.key=true",
+            "--property",
+            "key.separator=:",
+        ],
+        "a:1\nb:2\nc:3\n",
+    );
+    assert!(output.status.success());
+    let consume = |extra: &[&str]| {
+        let mut args = vec!["consume", "--topic", "t", "--timeout-ms", "200"];
+        args.extend_from_slice(extra);
+        run(d, &args)
+    };
+    let first = consume(&[
+        "--from-beginning",
+        "--group",
+        "g",
+        "--max-messages",
+        "2",
+        "--property",
+        "print.key=true",
+        "--property",
+        "print.offset=true",
+    ]);
+    assert!(first.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&first.stdout),
+        "Offset:0\ta\t1\nOffset:1\tb\t2\n"
+    );
+    assert!(String::from_utf8_lossy(&first.stderr).contains("Processed a total of 2 messages"));
+    // The group resumes after what was printed.
+    let rest = consume(&["--group", "g"]);
+    assert_eq!(String::from_utf8_lossy(&rest.stdout), "3\n");
+    let describe = ok(d, &["groups", "--describe", "--group", "g"]);
+    assert!(
+        describe.contains("Consumer group 'g' has no active members."),
+        "{describe}"
+    );
+    let header = describe.lines().find(|l| l.starts_with("GROUP")).unwrap();
+    let columns: Vec<&str> = header.split_whitespace().collect();
+    assert_eq!(
+        columns,
+        [
+            "GROUP",
+            "TOPIC",
+            "PARTITION",
+            "CURRENT-OFFSET",
+            "LOG-END-OFFSET",
+            "LAG",
+            "CONSUMER-ID",
+            "HOST",
+            "CLIENT-ID"
+        ]
+    );
+    let row: Vec<&str> = describe
+        .lines()
+        .last()
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    assert_eq!(row, ["g", "t", "0", "3", "3", "0", "-", "-", "-"]);
+    assert_eq!(ok(d, &["groups", "--list"]), "g\n");
+    let dry = ok(
+        d,
+        &[
+            "groups",
+            "--reset-offsets",
+            "--group",
+            "g",
+            "--topic",
+            "t",
+            "--to-earliest",
+        ],
+    );
+    assert!(
+        dry.lines()
+            .any(|l| l.split_whitespace().eq(["g", "t", "0", "0"])),
+        "{dry}"
+    );
+    assert!(
+        ok(d, &["groups", "--describe", "--group", "g"]).contains(" 3 "),
+        "dry run changes nothing"
+    );
+    ok(
+        d,
+        &[
+            "groups",
+            "--reset-offsets",
+            "--group",
+            "g",
+            "--topic",
+            "t:0",
+            "--shift-by",
+            "-2",
+            "--execute",
+        ],
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&consume(&["--group", "g"]).stdout),
+        "2\n3\n"
+    );
+    // A single partition without a group, from an offset.
+    let one = consume(&["--partition", "0", "--offset", "2"]);
+    assert_eq!(String::from_utf8_lossy(&one.stdout), "3\n");
+    assert!(ok(d, &["groups", "--delete", "--group", "g"]).contains("('g') was successful"));
+    assert!(fails(d, &["groups", "--delete", "--group", "g"]).contains("does not exist"));
+    assert!(fails(
+        d,
+        &["consume", "--topic", "t", "--property", "print.colour=true"]
+    )
+    .contains("print.colour"));
+}
+
+#[test]
+fn perf_test_consumer_prints_kafkas_columns() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    ok(
+        d,
+        &[
+            "perf-test",
+            "producer",
+            "--topic",
+            "p",
+            "--num-records",
+            "500",
+            "--record-size",
+            "20",
+        ],
+    );
+    let out = ok(
+        d,
+        &["perf-test", "consumer", "--topic", "p", "--messages", "500"],
+    );
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(
+        lines[0].starts_with("start.time, end.time, data.consumed.in.MB"),
+        "{out}"
+    );
+    let fields: Vec<&str> = lines[1].split(", ").collect();
+    assert_eq!(fields.len(), 10, "{out}");
+    assert_eq!(fields[4], "500", "{out}");
 }

@@ -193,7 +193,13 @@ fn auto_offset_reset_applies_without_a_commit_and_out_of_range() {
     // A seek outside the log falls back to the policy too.
     let earliest = start(AutoOffsetReset::Earliest);
     earliest.seek(&tp("t", 0), Offset::At(99)).unwrap();
-    assert_eq!(earliest.position(&tp("t", 0)).unwrap(), 0);
+    assert_eq!(
+        earliest.position(&tp("t", 0)).unwrap(),
+        99,
+        "as Kafka: until the next fetch"
+    );
+    assert_eq!(earliest.poll(NO_WAIT).unwrap().len(), 5);
+    assert_eq!(earliest.position(&tp("t", 0)).unwrap(), 5);
     let none = start(AutoOffsetReset::None);
     none.seek(&tp("t", 0), Offset::At(99)).unwrap();
     assert!(matches!(
@@ -204,6 +210,7 @@ fn auto_offset_reset_applies_without_a_commit_and_out_of_range() {
     cluster.delete_records("t", 0, 3).unwrap();
     let latest = start(AutoOffsetReset::Latest);
     latest.seek(&tp("t", 0), Offset::At(1)).unwrap();
+    assert!(latest.poll(NO_WAIT).unwrap().is_empty());
     assert_eq!(latest.position(&tp("t", 0)).unwrap(), 5);
 }
 

@@ -1,131 +1,186 @@
-//! `kafkalite demo`: a tour of the log API on a local data directory.
+//! `kafkalite demo`: an end-to-end tour on a local data directory: a topic, a producer, a
+//! consumer group of two, commits, a restart, and a consumer resuming from the commits.
 
+use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::Path;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use kafkalite::{BatchBuilder, Cluster, Header, NewTopic, OffsetSpec};
+use kafkalite::{
+    AutoOffsetReset, Cluster, CommitMode, Consumer, ConsumerConfig, NewTopic, ProducerConfig,
+    ProducerRecord, RebalanceContext, RebalanceListener, TopicPartition,
+};
 
 use super::CliResult;
 
 const TOPIC: &str = "demo-orders";
+const GROUP: &str = "demo-billing";
 const PARTITIONS: i32 = 3;
+const ORDERS: usize = 3_000;
 
-/// Creates a topic, appends batches, reads them back, looks up by time, restarts the cluster
-/// and shows that everything survived, then deletes records from one partition.
+/// Prints a member's rebalance callbacks.
+struct Announce(&'static str);
+
+impl RebalanceListener for Announce {
+    fn on_partitions_revoked(&mut self, _: &mut RebalanceContext<'_>, tps: &[TopicPartition]) {
+        if !tps.is_empty() {
+            println!("   {} gives up {}", self.0, list(tps));
+        }
+    }
+    fn on_partitions_assigned(&mut self, _: &mut RebalanceContext<'_>, tps: &[TopicPartition]) {
+        println!("   {} now owns {}", self.0, list(tps));
+    }
+}
+
+fn list(tps: &[TopicPartition]) -> String {
+    let names: Vec<String> = tps.iter().map(ToString::to_string).collect();
+    format!("[{}]", names.join(", "))
+}
+
+fn member(cluster: &Cluster, name: &'static str) -> kafkalite::Result<Consumer> {
+    let consumer = cluster.consumer(
+        ConsumerConfig::with_group(GROUP)
+            .client_id(name)
+            .auto_offset_reset(AutoOffsetReset::Earliest)
+            .enable_auto_commit(false)
+            .max_poll_records(250),
+    )?;
+    consumer.subscribe_with(&[TOPIC], Announce(name))?;
+    Ok(consumer)
+}
+
+/// Polls once, records the order numbers seen, and commits them.
+fn consume_once(consumer: &Consumer, seen: &mut Vec<u64>) -> kafkalite::Result<usize> {
+    let records = consumer.poll(Duration::from_millis(10))?;
+    for record in records.iter() {
+        let value = String::from_utf8_lossy(record.value().unwrap_or_default()).into_owned();
+        if let Some(order) = value
+            .strip_prefix("{\"order\":")
+            .and_then(|rest| rest.split(',').next())
+            .and_then(|n| n.parse().ok())
+        {
+            seen.push(order);
+        }
+    }
+    consumer.commit_records(&records, CommitMode::Sync)?;
+    Ok(records.len())
+}
+
+/// Runs the tour; every step prints what it did.
 pub fn run(data_dir: &Path, out: &mut dyn Write) -> CliResult {
     writeln!(out, "== kafkalite demo in {}", data_dir.display())?;
     let cluster = Cluster::open(data_dir)?;
     if cluster.list_topics()?.iter().any(|t| t == TOPIC) {
-        writeln!(out, "-- removing {TOPIC} from an earlier run")?;
-        cluster.delete_topic(TOPIC)?;
-    }
-    cluster.create_topic(NewTopic::new(TOPIC, PARTITIONS).config("segment.bytes", "16384"))?;
-    writeln!(
-        out,
-        "-- created topic {TOPIC} with {PARTITIONS} partitions (segment.bytes=16384)"
-    )?;
-
-    let start_ms = cluster.clock().now_ms();
-    for batch_number in 0..30i64 {
-        let partition = (batch_number % PARTITIONS as i64) as i32;
-        let mut builder = BatchBuilder::new();
-        for i in 0..100 {
-            let order = batch_number * 100 + i;
-            let key = format!("customer-{}", order % 17);
-            let value = format!("{{\"order\":{order},\"amount\":{}}}", order * 7 % 1000);
-            let header = Header {
-                key: b"source",
-                value: Some(b"demo"),
-            };
-            builder.append(
-                start_ms + order,
-                Some(key.as_bytes()),
-                Some(value.as_bytes()),
-                &[header],
-            )?;
-        }
-        let info = cluster
-            .partition(TOPIC, partition)?
-            .append(&builder.build()?)?;
-        if batch_number < PARTITIONS as i64 {
-            writeln!(
-                out,
-                "   appended 100 records to {TOPIC}-{partition} at offsets {}..={}",
-                info.first_offset, info.last_offset
-            )?;
-        }
-    }
-    writeln!(out, "-- appended 3,000 records in 30 batches")?;
-    print_offsets(&cluster, out)?;
-
-    let log = cluster.partition(TOPIC, 0)?;
-    let fetched = log.read(250, 4096)?;
-    writeln!(
-        out,
-        "-- reading {TOPIC}-0 from offset 250 (zero-copy from the mapped segment):"
-    )?;
-    if let Some(batch) = fetched.batches().next() {
-        let batch = batch?;
-        let records = batch.records()?;
-        for record in records
-            .iter()
-            .filter(|r| r.as_ref().map_or(true, |r| r.offset >= 250))
-            .take(3)
-        {
-            let record = record?;
-            writeln!(
-                out,
-                "   offset {} key {} value {}",
-                record.offset,
-                String::from_utf8_lossy(record.key.unwrap_or_default()),
-                String::from_utf8_lossy(record.value.unwrap_or_default())
-            )?;
-        }
-    }
-    let target = start_ms + 1500;
-    let found = cluster.list_offset(TOPIC, 0, OffsetSpec::ForTimestamp(target))?;
-    writeln!(
-        out,
-        "-- first offset of {TOPIC}-0 with timestamp >= {target}: {found:?}"
-    )?;
-
-    writeln!(
-        out,
-        "-- closing the cluster cleanly and reopening it (a restart)"
-    )?;
-    cluster.close()?;
-    drop(log);
-    let opened = Instant::now();
-    let cluster = Cluster::open(data_dir)?;
-    writeln!(
-        out,
-        "   reopened in {:?}; offsets survived:",
-        opened.elapsed()
-    )?;
-    print_offsets(&cluster, out)?;
-
-    let start = cluster.delete_records(TOPIC, 1, 500)?;
-    writeln!(
-        out,
-        "-- delete_records({TOPIC}-1, 500): log start offset is now {start}"
-    )?;
-    match cluster.partition(TOPIC, 1)?.read(10, 1024) {
-        Err(e) => writeln!(out, "   reading offset 10 now fails as Kafka's does: {e}")?,
-        Ok(_) => writeln!(out, "   unexpected: offset 10 is still readable")?,
-    }
-    cluster.close()?;
-    writeln!(out, "== done; inspect the files with: kafkalite --data-dir {} dump-log --files {}/{TOPIC}-0/00000000000000000000.log --print-data-log", data_dir.display(), data_dir.display())?;
-    Ok(())
-}
-
-fn print_offsets(cluster: &Cluster, out: &mut dyn Write) -> CliResult {
-    for p in cluster.describe_topic(TOPIC)?.partitions {
         writeln!(
             out,
-            "   {TOPIC}-{}: log start {} end {} ({} segments, {} bytes)",
-            p.partition, p.log_start_offset, p.log_end_offset, p.segments, p.size_bytes
+            "-- removing {TOPIC} and group {GROUP} from an earlier run"
+        )?;
+        cluster.delete_topic(TOPIC)?;
+        if cluster.list_groups()?.iter().any(|g| g == GROUP) {
+            cluster.delete_group(GROUP)?;
+        }
+    }
+    cluster.create_topic(NewTopic::new(TOPIC, PARTITIONS).config("segment.bytes", "65536"))?;
+    writeln!(out, "-- created topic {TOPIC} with {PARTITIONS} partitions")?;
+
+    let producer = cluster.producer(ProducerConfig::new().linger(Duration::from_millis(5)))?;
+    let started = Instant::now();
+    let mut first = Vec::new();
+    for order in 0..ORDERS {
+        let record = ProducerRecord::to(TOPIC)
+            .key(format!("customer-{}", order % 17))
+            .value(format!(
+                "{{\"order\":{order},\"amount\":{}}}",
+                order * 7 % 1000
+            ))
+            .header("source", "demo");
+        let handle = producer.send(record).map_err(|e| e.error)?;
+        if order < 3 {
+            first.push((order, handle));
+        }
+    }
+    for (order, handle) in first {
+        let meta = handle.wait()?;
+        writeln!(
+            out,
+            "   order {order} (key customer-{}) went to partition {} at offset {} (murmur2, as Kafka)",
+            order % 17,
+            meta.partition,
+            meta.offset
         )?;
     }
+    producer.flush(Duration::from_secs(30))?;
+    writeln!(
+        out,
+        "-- produced {ORDERS} orders in {:?}",
+        started.elapsed()
+    )?;
+    producer.close(Duration::from_secs(30))?;
+
+    writeln!(
+        out,
+        "-- a consumer group '{GROUP}' of two members (range assignor):"
+    )?;
+    out.flush()?;
+    let (alice, bob) = (member(&cluster, "alice")?, member(&cluster, "bob")?);
+    let mut seen = Vec::new();
+    // Each poll joins, rebalances and reads; stop halfway, with everything read committed.
+    while seen.len() < ORDERS / 2 {
+        consume_once(&alice, &mut seen)?;
+        consume_once(&bob, &mut seen)?;
+    }
+    writeln!(
+        out,
+        "-- the two members read and committed {} orders; the group's lag now:",
+        seen.len()
+    )?;
+    for p in cluster.describe_group_offsets(GROUP)? {
+        writeln!(
+            out,
+            "   {}: committed {} of {} (lag {})",
+            p.partition,
+            p.committed.unwrap_or(0),
+            p.log_end_offset,
+            p.lag.unwrap_or(0)
+        )?;
+    }
+    drop((alice, bob));
+
+    writeln!(out, "-- closing the cluster and reopening it (a restart)")?;
+    cluster.close()?;
+    let reopened = Instant::now();
+    let cluster = Cluster::open(data_dir)?;
+    writeln!(out, "   reopened in {:?}", reopened.elapsed())?;
+    let carol = member(&cluster, "carol")?;
+    let before = seen.len();
+    let mut idle = 0;
+    while idle < 3 {
+        if consume_once(&carol, &mut seen)? == 0 {
+            idle += 1;
+        }
+    }
+    let unique: BTreeSet<u64> = seen.iter().copied().collect();
+    writeln!(
+        out,
+        "-- carol resumed from the committed offsets and read the other {} orders",
+        seen.len() - before
+    )?;
+    writeln!(
+        out,
+        "   in all: {} orders read, {} distinct, none missing: {}",
+        seen.len(),
+        unique.len(),
+        unique.len() == ORDERS && seen.len() == ORDERS
+    )?;
+    drop(carol);
+    cluster.close()?;
+    let dir = data_dir.display();
+    writeln!(out, "== done. Next, try:")?;
+    writeln!(
+        out,
+        "   kafkalite --data-dir {dir} groups --describe --group {GROUP}"
+    )?;
+    writeln!(out, "   kafkalite --data-dir {dir} consume --topic {TOPIC} --from-beginning --max-messages 5 --property print.key=true")?;
+    writeln!(out, "   kafkalite --data-dir {dir} dump-log --files {dir}/{TOPIC}-0/00000000000000000000.log --print-data-log")?;
     Ok(())
 }

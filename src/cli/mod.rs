@@ -1,8 +1,10 @@
 //! The subcommands of the `kafkalite` tool.
 
+pub mod consume;
 pub mod demo;
 pub mod dump_log;
 pub mod get_offsets;
+pub mod groups;
 pub mod perf_test;
 pub mod produce;
 pub mod topics;

@@ -6,7 +6,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::{Args, Subcommand};
-use kafkalite::{Cluster, ProducerConfig, ProducerRecord, Properties};
+use kafkalite::{
+    AutoOffsetReset, Cluster, ConsumerConfig, ProducerConfig, ProducerRecord, Properties,
+};
 use parking_lot::Mutex;
 
 use super::{parse_key_value, CliResult};
@@ -16,6 +18,28 @@ use super::{parse_key_value, CliResult};
 pub enum PerfTest {
     /// Produce N records of B bytes and report throughput and latency.
     Producer(ProducerPerfArgs),
+    /// Consume N records and report throughput (like kafka-consumer-perf-test).
+    Consumer(ConsumerPerfArgs),
+}
+
+/// Like kafka-consumer-perf-test's options.
+#[derive(Args, Debug)]
+pub struct ConsumerPerfArgs {
+    /// The topic.
+    #[arg(long)]
+    topic: String,
+    /// Records to consume.
+    #[arg(long)]
+    messages: u64,
+    /// The consumer group (default: perf-consumer-<n>).
+    #[arg(long)]
+    group: Option<String>,
+    /// Give up when no record arrives for this long.
+    #[arg(long, default_value_t = 10_000)]
+    timeout_ms: u64,
+    /// A consumer config, `key=value`; repeatable.
+    #[arg(long = "consumer-property", value_parser = parse_key_value)]
+    consumer_properties: Vec<(String, String)>,
 }
 
 /// Like kafka-producer-perf-test's options.
@@ -42,6 +66,7 @@ pub struct ProducerPerfArgs {
 pub fn run(data_dir: &Path, test: &PerfTest, out: &mut dyn Write) -> CliResult {
     match test {
         PerfTest::Producer(args) => producer(data_dir, args, out),
+        PerfTest::Consumer(args) => consumer(data_dir, args, out),
     }
 }
 
@@ -100,6 +125,74 @@ fn producer(data_dir: &Path, args: &ProducerPerfArgs, out: &mut dyn Write) -> Cl
         percentile(0.95),
         percentile(0.99),
         percentile(0.999),
+    )?;
+    Ok(())
+}
+
+/// Reads from the beginning in a group and prints kafka-consumer-perf-test's line.
+fn consumer(data_dir: &Path, args: &ConsumerPerfArgs, out: &mut dyn Write) -> CliResult {
+    let properties: Properties = args.consumer_properties.iter().cloned().collect();
+    let group = args
+        .group
+        .clone()
+        .unwrap_or_else(|| format!("perf-consumer-{}", std::process::id() % 100_000));
+    let config = ConsumerConfig::from_properties(&properties)?
+        .group_id(group)
+        .auto_offset_reset(AutoOffsetReset::Earliest)
+        .enable_auto_commit(false);
+    let cluster = Cluster::open(data_dir)?;
+    let consumer = cluster.consumer(config)?;
+    consumer.subscribe(&[args.topic.as_str()])?;
+    let wall_start = std::time::SystemTime::now();
+    let start = Instant::now();
+    let mut joined: Option<Duration> = None;
+    let (mut messages, mut bytes) = (0u64, 0u64);
+    let mut last_record = Instant::now();
+    while messages < args.messages {
+        let records = consumer.poll(Duration::from_millis(100))?;
+        if joined.is_none() && !consumer.assignment().is_empty() {
+            joined = Some(start.elapsed());
+        }
+        if records.is_empty() {
+            if last_record.elapsed() >= Duration::from_millis(args.timeout_ms) {
+                break;
+            }
+            continue;
+        }
+        last_record = Instant::now();
+        for record in records.iter() {
+            bytes += record.key().map_or(0, <[u8]>::len) as u64
+                + record.value().map_or(0, <[u8]>::len) as u64;
+            messages += 1;
+        }
+    }
+    let elapsed = start.elapsed();
+    consumer.close()?;
+    let rebalance = joined.unwrap_or_default();
+    let fetch = elapsed.saturating_sub(rebalance);
+    let mb = bytes as f64 / (1024.0 * 1024.0);
+    let per_second = |x: f64, d: Duration| x / d.as_secs_f64().max(1e-9);
+    let millis = |t: std::time::SystemTime| {
+        t.duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_millis()
+    };
+    writeln!(
+        out,
+        "start.time, end.time, data.consumed.in.MB, MB.sec, data.consumed.in.nMsg, nMsg.sec, \
+         rebalance.time.ms, fetch.time.ms, fetch.MB.sec, fetch.nMsg.sec"
+    )?;
+    writeln!(
+        out,
+        "{}, {}, {mb:.4}, {:.4}, {messages}, {:.4}, {}, {}, {:.4}, {:.4}",
+        millis(wall_start),
+        millis(wall_start + elapsed),
+        per_second(mb, elapsed),
+        per_second(messages as f64, elapsed),
+        rebalance.as_millis(),
+        fetch.as_millis(),
+        per_second(mb, fetch),
+        per_second(messages as f64, fetch),
     )?;
     Ok(())
 }

@@ -293,8 +293,9 @@ impl Consumer {
             .collect()
     }
 
-    /// Moves the next read of an assigned partition (last seek wins; resolved at the next
-    /// `poll` or `position`).
+    /// Moves the next read of an assigned partition; the last seek wins. An offset takes
+    /// effect at once (outside the log, `auto.offset.reset` applies at the next `poll`);
+    /// `Beginning`, `End` and the others resolve at the next `poll` or `position`.
     pub fn seek(&self, tp: &TopicPartition, to: Offset) -> Result<()> {
         let mut state = self.state.lock();
         state.check_open()?;
@@ -807,8 +808,12 @@ impl State {
             }
         }
         let partition = self.assigned(tp)?;
-        partition.pending = Some(to);
-        partition.position = None;
+        // As in Kafka, an offset takes effect at once (checked at the next fetch, where
+        // auto.offset.reset handles one outside the log); the others resolve lazily.
+        (partition.position, partition.pending) = match to {
+            Offset::At(offset) => (Some(offset), None),
+            other => (None, Some(other)),
+        };
         partition.eof_reported = false;
         Ok(())
     }

@@ -1,0 +1,219 @@
+//! `kafkalite consume`: kafka-console-consumer over the local data directory.
+
+use std::io::Write;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use clap::Args;
+use kafkalite::{
+    AutoOffsetReset, Cluster, ConsumerConfig, Offset, Properties, RecordView, TimestampType,
+    TopicPartition,
+};
+
+use super::{parse_key_value, CliResult};
+
+/// What to read and how to print it.
+#[derive(Args, Debug)]
+pub struct ConsumeArgs {
+    /// The topic.
+    #[arg(long)]
+    topic: String,
+    /// Start at the earliest offset when the group has no committed offset
+    /// (auto.offset.reset=earliest).
+    #[arg(long)]
+    from_beginning: bool,
+    /// The consumer group (default: console-consumer-<n>, without commits).
+    #[arg(long)]
+    group: Option<String>,
+    /// Exit after this many records.
+    #[arg(long)]
+    max_messages: Option<u64>,
+    /// Read only this partition (no group membership).
+    #[arg(long)]
+    partition: Option<i32>,
+    /// With --partition: an offset, earliest or latest (default latest).
+    #[arg(long)]
+    offset: Option<String>,
+    /// Exit when no record arrives for this long.
+    #[arg(long)]
+    timeout_ms: Option<u64>,
+    /// Formatter: print.timestamp, print.partition, print.offset, print.headers, print.key,
+    /// print.value, key.separator, line.separator, headers.separator, null.literal.
+    #[arg(long = "property", value_parser = parse_key_value)]
+    properties: Vec<(String, String)>,
+    /// A consumer config, `key=value`; repeatable.
+    #[arg(long = "consumer-property", value_parser = parse_key_value)]
+    consumer_properties: Vec<(String, String)>,
+}
+
+/// Kafka's `DefaultMessageFormatter`.
+struct Formatter {
+    timestamp: bool,
+    partition: bool,
+    offset: bool,
+    headers: bool,
+    key: bool,
+    value: bool,
+    separator: String,
+    line_separator: String,
+    headers_separator: String,
+    null_literal: String,
+}
+
+impl Formatter {
+    fn from(properties: &[(String, String)]) -> Result<Formatter, String> {
+        let mut f = Formatter {
+            timestamp: false,
+            partition: false,
+            offset: false,
+            headers: false,
+            key: false,
+            value: true,
+            separator: "\t".into(),
+            line_separator: "\n".into(),
+            headers_separator: ",".into(),
+            null_literal: "null".into(),
+        };
+        for (key, value) in properties {
+            let on = value == "true";
+            match key.as_str() {
+                "print.timestamp" => f.timestamp = on,
+                "print.partition" => f.partition = on,
+                "print.offset" => f.offset = on,
+                "print.headers" => f.headers = on,
+                "print.key" => f.key = on,
+                "print.value" => f.value = on,
+                "key.separator" => f.separator = value.clone(),
+                "line.separator" => f.line_separator = value.clone(),
+                "headers.separator" => f.headers_separator = value.clone(),
+                "null.literal" => f.null_literal = value.clone(),
+                other => return Err(format!("unknown --property '{other}'")),
+            }
+        }
+        Ok(f)
+    }
+
+    fn text(&self, bytes: Option<&[u8]>) -> String {
+        bytes.map_or_else(
+            || self.null_literal.clone(),
+            |b| String::from_utf8_lossy(b).into_owned(),
+        )
+    }
+
+    fn format(&self, record: &RecordView<'_>) -> String {
+        let mut fields = Vec::new();
+        if self.timestamp {
+            fields.push(match record.timestamp_type() {
+                TimestampType::CreateTime => format!("CreateTime:{}", record.timestamp()),
+                TimestampType::LogAppendTime => format!("LogAppendTime:{}", record.timestamp()),
+            });
+        }
+        if self.partition {
+            fields.push(format!("Partition:{}", record.partition()));
+        }
+        if self.offset {
+            fields.push(format!("Offset:{}", record.offset()));
+        }
+        if self.headers {
+            let headers: Vec<String> = record
+                .headers()
+                .map(|h| format!("{}:{}", String::from_utf8_lossy(h.key), self.text(h.value)))
+                .collect();
+            fields.push(if headers.is_empty() {
+                "NO_HEADERS".into()
+            } else {
+                headers.join(&self.headers_separator)
+            });
+        }
+        if self.key {
+            fields.push(self.text(record.key()));
+        }
+        if self.value {
+            fields.push(self.text(record.value()));
+        }
+        fields.join(&self.separator) + &self.line_separator
+    }
+}
+
+/// Prints records as they arrive; at exit reports `Processed a total of N messages` on
+/// stderr, as Kafka's tool does.
+pub fn run(data_dir: &Path, args: &ConsumeArgs, out: &mut dyn Write) -> CliResult {
+    let formatter = Formatter::from(&args.properties)?;
+    let properties: Properties = args.consumer_properties.iter().cloned().collect();
+    let mut config = ConsumerConfig::from_properties(&properties)?;
+    if args.from_beginning {
+        config = config.auto_offset_reset(AutoOffsetReset::Earliest);
+    }
+    let cluster = Cluster::open(data_dir)?;
+    let consumer = match (args.partition, &args.group) {
+        (Some(_), Some(_)) => return Err("--partition reads without a group; drop --group".into()),
+        (Some(partition), None) => {
+            let consumer = cluster.consumer(config)?;
+            let offset =
+                match args.offset.as_deref() {
+                    None | Some("latest") if !args.from_beginning => Offset::End,
+                    None | Some("earliest") => Offset::Beginning,
+                    Some("latest") => Offset::End,
+                    Some(n) => Offset::At(n.parse().map_err(|_| {
+                        format!("--offset '{n}' is not a number, earliest or latest")
+                    })?),
+                };
+            consumer.assign(&[(TopicPartition::new(args.topic.as_str(), partition), offset)])?;
+            consumer
+        }
+        (None, group) => {
+            let config = match group {
+                Some(group) => config.group_id(group.as_str()),
+                None => config
+                    .group_id(format!("console-consumer-{}", std::process::id() % 100_000))
+                    .enable_auto_commit(false),
+            };
+            let consumer = cluster.consumer(config)?;
+            consumer.subscribe(&[args.topic.as_str()])?;
+            consumer
+        }
+    };
+    let idle_limit = args.timeout_ms.map(Duration::from_millis);
+    let mut processed = 0u64;
+    let mut last_record = Instant::now();
+    loop {
+        let wait = idle_limit.map_or(Duration::from_secs(1), |limit| {
+            limit
+                .saturating_sub(last_record.elapsed())
+                .min(Duration::from_secs(1))
+        });
+        let records = consumer.poll(wait)?;
+        if let Some((tp, error)) = records.errors().first() {
+            return Err(format!("reading {tp}: {error}").into());
+        }
+        let mut printed_up_to = std::collections::BTreeMap::new();
+        for record in records.iter() {
+            if args.max_messages.is_some_and(|max| processed >= max) {
+                break;
+            }
+            out.write_all(formatter.format(&record).as_bytes())?;
+            processed += 1;
+            last_record = Instant::now();
+            printed_up_to.insert(record.topic_partition().clone(), record.offset() + 1);
+        }
+        if args.max_messages.is_some_and(|max| processed >= max) {
+            // Rewind every partition to its first unprinted record, so that the commit at
+            // close covers exactly what was printed.
+            for tp in records.partitions() {
+                let first = records.partition(&tp).next().map(|r| r.offset());
+                if let Some(next) = printed_up_to.get(&tp).copied().or(first) {
+                    consumer.seek(&tp, Offset::At(next))?;
+                }
+            }
+            break;
+        }
+        out.flush()?;
+        if idle_limit.is_some_and(|limit| last_record.elapsed() >= limit) {
+            break;
+        }
+    }
+    out.flush()?;
+    consumer.close()?;
+    eprintln!("Processed a total of {processed} messages");
+    Ok(())
+}
