@@ -720,11 +720,22 @@ impl State {
 
     /// Leaves the group (revoking everything when `revoke`); keeps the subscription.
     fn leave_group(&mut self, revoke: bool) -> Result<()> {
-        if let Some(member_id) = self.member_id.take() {
+        if let Some(member_id) = self.member_id.clone() {
             if revoke {
-                let revoked: Vec<TopicPartition> = self.partitions.keys().cloned().collect();
-                self.call_listener(|l, ctx| l.on_partitions_revoked(ctx, &revoked));
+                // As Kafka's onLeavePrepare: revoked (still a member here, so the callback
+                // can commit), or lost when a rebalance already moved the group on.
+                let dropped: Vec<TopicPartition> = self.partitions.keys().cloned().collect();
+                let group = self.group_id()?.to_string();
+                if self
+                    .coordinator()?
+                    .is_current(&group, &member_id, self.generation)
+                {
+                    self.call_listener(|l, ctx| l.on_partitions_revoked(ctx, &dropped));
+                } else if !dropped.is_empty() {
+                    self.call_listener(|l, ctx| l.on_partitions_lost(ctx, &dropped));
+                }
             }
+            self.member_id = None;
             let group = self.group_id()?.to_string();
             self.coordinator()?
                 .leave(&group, &member_id, self.config.session_timeout_ms);

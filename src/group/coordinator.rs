@@ -466,6 +466,16 @@ impl Coordinator {
         answer
     }
 
+    /// Whether `member_id` is in the group at `generation` (no rebalance has moved past it).
+    pub(crate) fn is_current(&self, group_id: &str, member_id: &str, generation: i32) -> bool {
+        let groups = self.groups.lock();
+        groups.get(group_id).is_some_and(|g| {
+            g.members.contains_key(member_id)
+                && g.generation == generation
+                && g.state != GroupState::PreparingRebalance
+        })
+    }
+
     /// Starts a rebalance (a cooperative member revoked partitions, or a subscription changed).
     pub(crate) fn request_rebalance(&self, group_id: &str) {
         let mut groups = self.groups.lock();
@@ -513,16 +523,17 @@ impl Coordinator {
                 Some((id, _)) if group.fenced.contains(id) => {
                     return Err(Error::FencedInstanceId(id.to_string()))
                 }
-                Some((id, generation))
-                    if !group.members.contains_key(id) || generation != group.generation =>
-                {
-                    let whereabouts = if group.members.contains_key(id) {
-                        "the member is still in it"
-                    } else {
-                        "the member is no longer in it"
-                    };
+                Some((id, generation)) if !group.members.contains_key(id) => {
                     return Err(Error::CommitFailed(format!(
-                        "member '{id}' of group '{group_id}' committed for generation {generation}, but the group is at generation {} and {whereabouts}",
+                        "member '{id}' (generation {generation}) is no longer in group '{group_id}', which is at generation {}",
+                        group.generation
+                    )));
+                }
+                Some((id, generation)) if generation != group.generation => {
+                    // Still a member, but it has not taken the new generation's assignment
+                    // yet (Kafka's RebalanceInProgressException): poll, then commit again.
+                    return Err(Error::RebalanceInProgress(format!(
+                        "member '{id}' of group '{group_id}' committed for generation {generation}, but a rebalance moved the group to generation {}; call poll and commit again",
                         group.generation
                     )));
                 }
