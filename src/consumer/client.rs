@@ -900,6 +900,10 @@ impl State {
         if tps.is_empty() {
             return Ok(records);
         }
+        // As Kafka's updateFetchPositions: every assigned partition gets a position first.
+        for tp in &tps {
+            self.resolve_position(tp)?;
+        }
         let mut remaining = self.config.max_poll_records;
         let mut bytes_left = self.config.fetch_max_bytes.max(1);
         let start = self.rotate % tps.len();
