@@ -7,6 +7,9 @@ use std::time::Instant;
 
 use parking_lot::{Condvar, Mutex};
 
+/// How long a waiter polls before it parks.
+const BRIEF_POLL: std::time::Duration = std::time::Duration::from_micros(50);
+
 /// A sequence number bumped by every notification, and a condition to sleep on until it moves.
 #[derive(Debug, Default)]
 pub(crate) struct Notifier {
@@ -35,8 +38,21 @@ impl Notifier {
         }
     }
 
-    /// Sleeps until the sequence moves past `seen` or `deadline` passes.
+    /// Sleeps until the sequence moves past `seen` or `deadline` passes. Polls for a few
+    /// microseconds first (yielding the core between checks): a record often arrives within
+    /// that, and waking a parked thread costs more than that on virtual machines.
     pub(crate) fn wait_until(&self, seen: u64, deadline: Instant) {
+        let polling_until = Instant::now() + BRIEF_POLL;
+        while self.sequence() == seen {
+            let now = Instant::now();
+            if now >= polling_until || now >= deadline {
+                break;
+            }
+            std::thread::yield_now();
+        }
+        if self.sequence() != seen {
+            return;
+        }
         self.waiters.fetch_add(1, Ordering::SeqCst);
         {
             let mut lock = self.lock.lock();

@@ -241,6 +241,9 @@ pub struct ConsumerConfig {
     pub exclude_internal_topics: bool,
     /// `default.api.timeout.ms`.
     pub default_api_timeout_ms: u64,
+    /// `check.crcs`: verify each batch's CRC-32C when it is read (Kafka's default); off, a
+    /// consumer trusts the bytes (the log checked them when it recovered or appended them).
+    pub check_crcs: bool,
     overrides: Vec<(String, String)>,
     inert: Vec<String>,
 }
@@ -267,6 +270,7 @@ impl Default for ConsumerConfig {
             enable_partition_eof: false,
             exclude_internal_topics: true,
             default_api_timeout_ms: 60_000,
+            check_crcs: true,
             overrides: Vec::new(),
             inert: Vec::new(),
         }
@@ -364,6 +368,7 @@ impl ConsumerConfig {
             "enable.partition.eof" => self.enable_partition_eof = value == "true",
             "exclude.internal.topics" => self.exclude_internal_topics = value == "true",
             "default.api.timeout.ms" => self.default_api_timeout_ms = long() as u64,
+            "check.crcs" => self.check_crcs = value == "true",
             "group.protocol" if value == "consumer" => {
                 return Err(bad(
                     key,
@@ -436,6 +441,11 @@ impl ConsumerConfig {
     /// Sets `enable.partition.eof`.
     pub fn enable_partition_eof(mut self, enabled: bool) -> Self {
         self.enable_partition_eof = enabled;
+        self
+    }
+    /// Sets `check.crcs`.
+    pub fn check_crcs(mut self, enabled: bool) -> Self {
+        self.check_crcs = enabled;
         self
     }
     /// Sets `max.partition.fetch.bytes`.

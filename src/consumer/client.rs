@@ -51,6 +51,21 @@ struct PartitionState {
     paused: bool,
     /// The end was reported (`enable.partition.eof`) and nothing new arrived since.
     eof_reported: bool,
+    /// Batches ending at or before this offset were CRC-checked already.
+    checked_through: i64,
+}
+
+impl PartitionState {
+    fn new(log: Arc<Log>, start: Offset) -> Self {
+        PartitionState {
+            log,
+            position: None,
+            pending: Some(start),
+            paused: false,
+            eof_reported: false,
+            checked_through: -1,
+        }
+    }
 }
 
 /// The consumer's state, behind its lock. Rebalance callbacks reach it through a
@@ -181,16 +196,7 @@ impl Consumer {
         let mut assigned = BTreeMap::new();
         for (tp, offset) in partitions {
             let log = state.log(tp)?;
-            assigned.insert(
-                tp.clone(),
-                PartitionState {
-                    log,
-                    position: None,
-                    pending: Some(*offset),
-                    paused: false,
-                    eof_reported: false,
-                },
-            );
+            assigned.insert(tp.clone(), PartitionState::new(log, *offset));
         }
         state.partitions = assigned;
         state.mode = Mode::Assigned;
@@ -677,16 +683,8 @@ impl State {
             let Ok(log) = self.log(tp) else {
                 continue; // deleted meanwhile; the next rebalance drops it
             };
-            self.partitions.insert(
-                tp.clone(),
-                PartitionState {
-                    log,
-                    position: None,
-                    pending: Some(Offset::Committed),
-                    paused: false,
-                    eof_reported: false,
-                },
-            );
+            self.partitions
+                .insert(tp.clone(), PartitionState::new(log, Offset::Committed));
         }
         let interval = self.config.auto_commit_interval_ms.min(i64::MAX as u64) as i64;
         self.next_auto_commit_ms = self.cluster.clock().now_ms().saturating_add(interval);
@@ -918,12 +916,17 @@ impl State {
             let position = self.resolve_position(tp)?;
             let log = Arc::clone(&self.partitions[tp].log);
             let max_bytes = self.config.max_partition_fetch_bytes.min(bytes_left).max(1);
-            let fetched = match fetch(tp, &log, position, remaining, max_bytes) {
+            let checked = if self.config.check_crcs {
+                self.partitions[tp].checked_through
+            } else {
+                i64::MAX
+            };
+            let fetched = match fetch(tp, &log, position, remaining, max_bytes, checked) {
                 Err(Error::OffsetOutOfRange { .. }) => {
                     // Retention moved the start past the position, or a seek went outside.
                     let reset = self.reset(tp, &log, position)?;
                     self.partitions.get_mut(tp).expect("assigned").position = Some(reset);
-                    fetch(tp, &log, reset, remaining, max_bytes)
+                    fetch(tp, &log, reset, remaining, max_bytes, checked)
                 }
                 other => other,
             };
@@ -931,6 +934,7 @@ impl State {
             match fetched {
                 Ok(Some(part)) => {
                     partition.position = Some(part.next_offset);
+                    partition.checked_through = part.checked_through;
                     remaining -= part.count;
                     bytes_left = bytes_left.saturating_sub(part.data.bytes().len());
                     if part.count > 0 {

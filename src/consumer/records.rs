@@ -18,18 +18,46 @@ pub(crate) enum Section {
     Decompressed(Arc<[u8]>),
 }
 
-/// One batch's records, and the offsets among them to return.
+/// Where a field lies in its batch's records section (`len` −1: null).
+#[derive(Debug, Clone, Copy)]
+struct Span {
+    start: u32,
+    len: i32,
+}
+
+impl Span {
+    fn of(field: Option<&[u8]>, base: usize) -> Span {
+        match field {
+            Some(bytes) => Span {
+                start: (bytes.as_ptr() as usize - base) as u32,
+                len: bytes.len() as i32,
+            },
+            None => Span { start: 0, len: -1 },
+        }
+    }
+
+    fn get(self, section: &[u8]) -> Option<&[u8]> {
+        (self.len >= 0).then(|| &section[self.start as usize..][..self.len as usize])
+    }
+}
+
+/// One record, decoded once at fetch: where its fields lie in the section.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Entry {
+    offset: i64,
+    timestamp: i64,
+    key: Span,
+    value: Span,
+    headers: Span,
+    header_count: i32,
+}
+
+/// One batch's records section and the entries of the records to return from it.
 #[derive(Debug, Clone)]
 pub(crate) struct BatchRecords {
     pub(crate) section: Section,
-    pub(crate) count: i32,
-    pub(crate) base_offset: i64,
-    pub(crate) base_timestamp: i64,
-    pub(crate) log_append_time: Option<i64>,
+    pub(crate) entries: Range<usize>,
     pub(crate) timestamp_type: TimestampType,
-    /// Offsets to return: `from..=to`.
-    pub(crate) from: i64,
-    pub(crate) to: i64,
 }
 
 /// One partition's records of a poll.
@@ -39,10 +67,13 @@ pub(crate) struct PartitionRecords {
     /// Keeps the segment's mapping alive.
     pub(crate) data: FetchData,
     pub(crate) batches: Vec<BatchRecords>,
+    pub(crate) entries: Vec<Entry>,
     /// Records returned.
     pub(crate) count: usize,
     /// The position after them.
     pub(crate) next_offset: i64,
+    /// The offset up to which the batches read were CRC-checked.
+    pub(crate) checked_through: i64,
 }
 
 impl PartitionRecords {
@@ -52,25 +83,20 @@ impl PartitionRecords {
                 Section::Mapped(range) => &self.data.bytes()[range.clone()],
                 Section::Decompressed(bytes) => bytes,
             };
-            RecordIter::new(
-                section,
-                batch.count,
-                batch.base_offset,
-                batch.base_timestamp,
-                batch.log_append_time,
-            )
-            // Every record was decoded once when fetched; an error here cannot happen.
-            .map_while(|record| record.ok())
-            .filter(move |r| (batch.from..=batch.to).contains(&r.offset))
-            .map(move |r| RecordView {
-                tp: &self.tp,
-                offset: r.offset,
-                timestamp: r.timestamp,
-                timestamp_type: batch.timestamp_type,
-                key: r.key,
-                value: r.value,
-                headers: r.headers(),
-            })
+            self.entries[batch.entries.clone()]
+                .iter()
+                .map(move |e| RecordView {
+                    tp: &self.tp,
+                    offset: e.offset,
+                    timestamp: e.timestamp,
+                    timestamp_type: batch.timestamp_type,
+                    key: e.key.get(section),
+                    value: e.value.get(section),
+                    headers: HeaderIter::from_raw(
+                        e.headers.get(section).unwrap_or_default(),
+                        e.header_count,
+                    ),
+                })
         })
     }
 }
@@ -244,12 +270,15 @@ pub struct ConsumerRecord {
 /// Reads one partition from `position`: at most `max_records` records and (softly)
 /// `max_bytes` bytes. Every batch's CRC is checked and every record decoded once here, so
 /// damage is reported now, not while iterating. Returns `None` when nothing is readable.
+/// `checked_through`: the offset up to which this consumer already CRC-checked the batches
+/// (a batch cut by `max.poll.records` is read again by the next poll, but checked once).
 pub(crate) fn fetch(
     tp: &TopicPartition,
     log: &crate::log::Log,
     position: i64,
     max_records: usize,
     max_bytes: usize,
+    checked_through: i64,
 ) -> Result<Option<PartitionRecords>> {
     let data = log.read(position, max_bytes)?;
     if data.is_empty() {
@@ -257,10 +286,13 @@ pub(crate) fn fetch(
     }
     let base = data.bytes().as_ptr() as usize;
     let mut batches = Vec::new();
+    let mut entries = Vec::new();
     let mut count = 0;
     let mut next_offset = position;
-    for batch in data.batches() {
+    let mut checked = checked_through;
+    for batch in data.batches_checked_after(checked_through) {
         let batch = batch?;
+        checked = checked.max(batch.next_offset());
         if batch.last_offset() < next_offset {
             continue;
         }
@@ -285,8 +317,9 @@ pub(crate) fn fetch(
             Section::Mapped(range) => &data.bytes()[range.clone()],
             Section::Decompressed(bytes) => bytes,
         };
-        let mut from = None;
-        let mut to = next_offset - 1;
+        let section_base = bytes.as_ptr() as usize;
+        let first_entry = entries.len();
+        let mut last = next_offset - 1;
         let records = RecordIter::new(
             bytes,
             batch.records_count(),
@@ -299,27 +332,34 @@ pub(crate) fn fetch(
             if record.offset < next_offset {
                 continue;
             }
-            from.get_or_insert(record.offset);
-            to = record.offset;
+            let (headers, header_count) = record.headers().raw();
+            entries.push(Entry {
+                offset: record.offset,
+                timestamp: record.timestamp,
+                key: Span::of(record.key, section_base),
+                value: Span::of(record.value, section_base),
+                headers: Span::of(Some(headers), section_base),
+                header_count,
+            });
+            last = record.offset;
             count += 1;
             if count == max_records {
                 break;
             }
         }
         let limited = count == max_records;
-        if let Some(from) = from {
+        if entries.len() > first_entry {
             batches.push(BatchRecords {
                 section,
-                count: batch.records_count(),
-                base_offset: batch.base_offset(),
-                base_timestamp: batch.base_timestamp(),
-                log_append_time,
+                entries: first_entry..entries.len(),
                 timestamp_type: batch.timestamp_type(),
-                from,
-                to,
             });
         }
-        next_offset = if limited { to + 1 } else { batch.next_offset() };
+        next_offset = if limited {
+            last + 1
+        } else {
+            batch.next_offset()
+        };
         if limited {
             break;
         }
@@ -328,7 +368,9 @@ pub(crate) fn fetch(
         tp: tp.clone(),
         data,
         batches,
+        entries,
         count,
         next_offset,
+        checked_through: checked,
     }))
 }

@@ -46,6 +46,17 @@ pub struct HeaderIter<'a> {
 }
 
 impl<'a> HeaderIter<'a> {
+    /// The headers' bytes (to the end of the record) and their count, as decoded.
+    pub(crate) fn raw(&self) -> (&'a [u8], i32) {
+        (self.buf, self.remaining)
+    }
+    /// Rebuilds an iterator from [`HeaderIter::raw`]'s parts, which were validated then.
+    pub(crate) fn from_raw(buf: &'a [u8], count: i32) -> Self {
+        HeaderIter {
+            buf,
+            remaining: count,
+        }
+    }
     /// Number of headers not yet yielded.
     pub fn len(&self) -> usize {
         self.remaining as usize
