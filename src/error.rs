@@ -151,6 +151,9 @@ pub enum Error {
     /// No such consumer group.
     #[error("consumer group '{0}' does not exist")]
     GroupIdNotFound(String),
+    /// A subscription pattern that is not a valid regular expression.
+    #[error("invalid regular expression: {0}")]
+    InvalidRegularExpression(String),
     /// A call that the consumer's current state does not allow (Kafka's
     /// IllegalStateException), e.g. `seek` on an unassigned partition.
     #[error("illegal state: {0}")]
@@ -266,7 +269,9 @@ impl Error {
             Error::OffsetMetadataTooLarge { .. } => ErrorCode::OffsetMetadataTooLarge,
             Error::GroupNotEmpty { .. } => ErrorCode::NonEmptyGroup,
             Error::GroupIdNotFound(_) => ErrorCode::GroupIdNotFound,
-            Error::IllegalState(_) | Error::Wakeup => return None,
+            Error::IllegalState(_) | Error::Wakeup | Error::InvalidRegularExpression(_) => {
+                return None
+            }
             Error::Serialization(_) | Error::WouldDeadlock(_) => return None,
             Error::Locked { .. } | Error::Closed => return None,
         })

@@ -408,3 +408,39 @@ fn every_partition_has_one_owner_per_group_at_any_moment() {
     let total: usize = members.iter().map(|m| owned(m).len()).sum();
     assert_eq!(total, 10);
 }
+
+#[cfg(feature = "regex")]
+#[test]
+fn a_pattern_subscription_follows_topics_created_later() {
+    let (_clock, cluster) = setup(1);
+    cluster.create_topic(NewTopic::new("orders-eu", 2)).unwrap();
+    cluster.create_topic(NewTopic::new("payments", 1)).unwrap();
+    let consumer = cluster.consumer(eager()).unwrap();
+    consumer.subscribe_pattern("orders-.*").unwrap();
+    consumer.poll(NO_WAIT).unwrap();
+    assert_eq!(owned(&consumer), ["orders-eu-0", "orders-eu-1"]);
+    cluster.create_topic(NewTopic::new("orders-us", 1)).unwrap();
+    cluster
+        .create_topic(NewTopic::new("xorders-us", 1))
+        .unwrap();
+    consumer.poll(NO_WAIT).unwrap();
+    assert_eq!(
+        owned(&consumer),
+        ["orders-eu-0", "orders-eu-1", "orders-us-0"],
+        "the whole name must match"
+    );
+    cluster.delete_topic("orders-eu").unwrap();
+    consumer.poll(NO_WAIT).unwrap();
+    assert_eq!(owned(&consumer), ["orders-us-0"]);
+    assert_eq!(consumer.subscription(), ["orders-us"]);
+    // Internal topics never match while exclude.internal.topics is on (the default).
+    let everything = cluster.consumer(ConsumerConfig::with_group("all")).unwrap();
+    everything.subscribe_pattern(".*").unwrap();
+    everything.poll(NO_WAIT).unwrap();
+    assert!(everything
+        .subscription()
+        .iter()
+        .all(|t| !t.starts_with("__")));
+    let err = everything.subscribe_pattern("orders-(").unwrap_err();
+    assert!(matches!(err, Error::InvalidRegularExpression(_)), "{err}");
+}

@@ -15,6 +15,8 @@ use std::sync::Arc;
 
 use parking_lot::{Mutex, RwLock};
 
+#[cfg(feature = "regex")]
+pub(crate) use topic_name::is_internal as is_internal_topic;
 pub(crate) use topic_name::validate as validate_topic_name;
 pub use topics::{NewTopic, OffsetSpec, PartitionDescription, TopicDescription, PARTITIONS_MAX};
 

@@ -75,6 +75,9 @@ pub(crate) struct State {
     config: ConsumerConfig,
     coordinator: Option<Arc<Coordinator>>,
     mode: Mode,
+    /// A pattern subscription: the regex, and the metadata version its matches were taken at.
+    #[cfg(feature = "regex")]
+    pattern: Option<(regex::Regex, u64)>,
     listener: Option<Box<dyn RebalanceListener>>,
     member_id: Option<String>,
     generation: i32,
@@ -135,6 +138,8 @@ impl Cluster {
                 cluster: self.clone(),
                 coordinator,
                 mode: Mode::Unset,
+                #[cfg(feature = "regex")]
+                pattern: None,
                 listener: None,
                 member_id: None,
                 generation: -1,
@@ -171,6 +176,26 @@ impl Consumer {
             .subscribe(topics, Some(Box::new(listener)))
     }
 
+    /// Joins the group for every topic whose whole name matches `pattern` (Kafka's
+    /// `subscribe(Pattern)`), now and as topics are created or deleted; internal topics never
+    /// match while `exclude.internal.topics` is on. Needs `group.id`.
+    #[cfg(feature = "regex")]
+    pub fn subscribe_pattern(&self, pattern: &str) -> Result<()> {
+        self.state.lock().subscribe_pattern(pattern, None)
+    }
+
+    /// As [`Consumer::subscribe_pattern`], with callbacks for rebalances.
+    #[cfg(feature = "regex")]
+    pub fn subscribe_pattern_with(
+        &self,
+        pattern: &str,
+        listener: impl RebalanceListener + 'static,
+    ) -> Result<()> {
+        self.state
+            .lock()
+            .subscribe_pattern(pattern, Some(Box::new(listener)))
+    }
+
     /// Leaves the group: revokes every partition (the listener hears of it) and drops the
     /// subscription or assignment.
     pub fn unsubscribe(&self) -> Result<()> {
@@ -179,6 +204,10 @@ impl Consumer {
         state.leave_group(true)?;
         state.partitions.clear();
         state.mode = Mode::Unset;
+        #[cfg(feature = "regex")]
+        {
+            state.pattern = None;
+        }
         Ok(())
     }
 
@@ -504,14 +533,6 @@ impl State {
         topics: &[&str],
         listener: Option<Box<dyn RebalanceListener>>,
     ) -> Result<()> {
-        self.check_open()?;
-        self.group_id()?;
-        if self.mode == Mode::Assigned {
-            return Err(Error::IllegalState(
-                "subscribe after assign: a consumer either subscribes or assigns; unsubscribe first"
-                    .into(),
-            ));
-        }
         if topics.is_empty() {
             return Err(Error::IllegalState(
                 "subscribe to no topics: use unsubscribe to leave the group".into(),
@@ -520,16 +541,85 @@ impl State {
         for topic in topics {
             crate::cluster::validate_topic_name(topic)?;
         }
-        let topics: BTreeSet<String> = topics.iter().map(|t| t.to_string()).collect();
+        self.check_can_subscribe()?;
+        #[cfg(feature = "regex")]
+        {
+            self.pattern = None;
+        }
+        self.set_subscription(topics.iter().map(|t| t.to_string()).collect(), listener)
+    }
+
+    fn check_can_subscribe(&self) -> Result<()> {
+        self.check_open()?;
+        self.group_id()?;
+        if self.mode == Mode::Assigned {
+            return Err(Error::IllegalState(
+                "subscribe after assign: a consumer either subscribes or assigns; unsubscribe first"
+                    .into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Sets the subscribed topics; a change rejoins (Kafka triggers a rebalance).
+    fn set_subscription(
+        &mut self,
+        topics: BTreeSet<String>,
+        listener: Option<Box<dyn RebalanceListener>>,
+    ) -> Result<()> {
         let changed = self.mode != Mode::Subscribed(topics.clone());
         self.mode = Mode::Subscribed(topics);
         if listener.is_some() {
             self.listener = listener;
         }
         if changed && self.member_id.is_some() {
-            // A changed subscription rejoins (Kafka triggers a rebalance).
             let group = self.group_id()?.to_string();
             self.coordinator()?.request_rebalance(&group);
+        }
+        Ok(())
+    }
+
+    #[cfg(feature = "regex")]
+    fn subscribe_pattern(
+        &mut self,
+        pattern: &str,
+        listener: Option<Box<dyn RebalanceListener>>,
+    ) -> Result<()> {
+        self.check_can_subscribe()?;
+        // Kafka matches the whole topic name (Matcher.matches).
+        let regex = regex::Regex::new(&format!("^(?:{pattern})$"))
+            .map_err(|e| Error::InvalidRegularExpression(format!("'{pattern}': {e}")))?;
+        self.pattern = Some((regex, u64::MAX));
+        let matched = self.pattern_matches()?;
+        self.set_subscription(matched, listener)
+    }
+
+    /// The topics the pattern matches now; remembers the metadata version.
+    #[cfg(feature = "regex")]
+    fn pattern_matches(&mut self) -> Result<BTreeSet<String>> {
+        let version = self.cluster.metadata_version();
+        let exclude_internal = self.config.exclude_internal_topics;
+        let Some((regex, seen)) = &mut self.pattern else {
+            return Ok(BTreeSet::new());
+        };
+        *seen = version;
+        Ok(self
+            .cluster
+            .list_topics()?
+            .into_iter()
+            .filter(|t| !(exclude_internal && crate::cluster::is_internal_topic(t)))
+            .filter(|t| regex.is_match(t))
+            .collect())
+    }
+
+    /// Picks up topics created or deleted since the pattern last matched.
+    fn refresh_pattern(&mut self) -> Result<()> {
+        #[cfg(feature = "regex")]
+        if let Some((_, seen)) = &self.pattern {
+            if *seen != self.cluster.metadata_version() {
+                let matched = self.pattern_matches()?;
+                self.set_subscription(matched, None)?;
+            }
         }
         Ok(())
     }
@@ -574,6 +664,7 @@ impl State {
     /// Brings membership up to date: joins, rejoins a rebalance (revoking first when eager),
     /// and takes a completed rebalance's assignment, calling the listener on the way.
     fn ensure_membership(&mut self) -> Result<()> {
+        self.refresh_pattern()?;
         let group = self.group_id()?.to_string();
         let coordinator = Arc::clone(self.coordinator()?);
         let cluster = self.cluster.clone();
