@@ -444,3 +444,69 @@ fn a_pattern_subscription_follows_topics_created_later() {
     let err = everything.subscribe_pattern("orders-(").unwrap_err();
     assert!(matches!(err, Error::InvalidRegularExpression(_)), "{err}");
 }
+
+/// Counts asynchronous commit outcomes.
+struct CommitLog(Arc<Mutex<Vec<Result<(), String>>>>);
+
+impl RebalanceListener for CommitLog {
+    fn on_commit(&mut self, result: &kafkalite::Result<()>, _: &Offsets) {
+        self.0
+            .lock()
+            .unwrap()
+            .push(result.as_ref().map(|_| ()).map_err(|e| e.to_string()));
+    }
+}
+
+#[test]
+fn auto_commit_covers_only_earlier_polls_and_async_commits_report_to_the_listener() {
+    let (clock, cluster) = setup(1);
+    let producer = cluster
+        .producer(ProducerConfig::new().linger(Duration::ZERO))
+        .unwrap();
+    let send = |n: usize| {
+        for r in producer.send_all(
+            (0..n).map(|_| ProducerRecord::to("t").value("x")),
+            Duration::from_secs(30),
+        ) {
+            r.unwrap();
+        }
+    };
+    send(10);
+    let outcomes = Arc::new(Mutex::new(Vec::new()));
+    let consumer = cluster
+        .consumer(
+            eager()
+                .auto_offset_reset(kafkalite::AutoOffsetReset::Earliest)
+                .auto_commit_interval(Duration::from_millis(1_000))
+                .max_poll_records(4),
+        )
+        .unwrap();
+    consumer
+        .subscribe_with(&["t"], CommitLog(Arc::clone(&outcomes)))
+        .unwrap();
+    let p0 = TopicPartition::new("t", 0);
+    let committed = |c: &Consumer| c.committed(std::slice::from_ref(&p0)).unwrap()[&p0].clone();
+    assert_eq!(consumer.poll(NO_WAIT).unwrap().len(), 4);
+    assert_eq!(committed(&consumer), None, "the interval has not passed");
+    clock.advance_ms(1_000);
+    // This poll commits what the earlier poll returned (4), not the batch it returns now.
+    assert_eq!(consumer.poll(NO_WAIT).unwrap().len(), 4);
+    assert_eq!(committed(&consumer), Some(OffsetAndMetadata::new(4)));
+    assert_eq!(outcomes.lock().unwrap().as_slice(), [Ok(())]);
+    // An asynchronous commit never fails the call; the outcome goes to on_commit.
+    consumer.commit(CommitMode::Async).unwrap();
+    assert_eq!(committed(&consumer), Some(OffsetAndMetadata::new(8)));
+    assert_eq!(outcomes.lock().unwrap().len(), 2);
+    // A member may only commit what it owns.
+    let mut foreign = Offsets::new();
+    foreign.insert(TopicPartition::new("other", 0), OffsetAndMetadata::new(1));
+    let err = consumer
+        .commit_offsets(&foreign, CommitMode::Sync)
+        .unwrap_err();
+    assert!(matches!(err, Error::IllegalState(_)), "{err}");
+    // Close commits everything returned so far.
+    assert_eq!(consumer.poll(NO_WAIT).unwrap().len(), 2);
+    consumer.close().unwrap();
+    let reader = cluster.consumer(eager()).unwrap();
+    assert_eq!(committed(&reader), Some(OffsetAndMetadata::new(10)));
+}
