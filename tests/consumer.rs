@@ -366,3 +366,60 @@ fn misuse_gets_typed_errors() {
         "poll after close"
     );
 }
+
+#[test]
+fn fetch_min_bytes_gathers_more_before_returning() {
+    let cluster = cluster_with(NewTopic::new("t", 1));
+    let producer = quick_producer(&cluster);
+    produce(&producer, "t", 0, "first", 1);
+    let one_batch = cluster.partition("t", 0).unwrap().size_bytes();
+    let consumer = cluster
+        .consumer(
+            ConsumerConfig::new()
+                .set("fetch.min.bytes", &(one_batch + 1).to_string())
+                .unwrap()
+                .set("fetch.max.wait.ms", "60000")
+                .unwrap(),
+        )
+        .unwrap();
+    consumer.assign(&[(tp("t", 0), Offset::Beginning)]).unwrap();
+    let (started_tx, started) = crossbeam::channel::bounded::<()>(1);
+    let polled = std::thread::scope(|s| {
+        let poller = s.spawn(|| {
+            started_tx.send(()).unwrap();
+            consumer.poll(Duration::from_secs(120)).unwrap()
+        });
+        started.recv().unwrap();
+        produce(&producer, "t", 0, "second", 1);
+        poller.join().unwrap()
+    });
+    // One batch is less than fetch.min.bytes: the poll waited for the second.
+    assert_eq!(values(&polled), ["first-0", "second-0"]);
+}
+
+#[test]
+fn stored_offsets_are_what_commits_cover_without_auto_store() {
+    let cluster = cluster_with(NewTopic::new("t", 1));
+    produce(&quick_producer(&cluster), "t", 0, "r", 6);
+    let consumer = cluster
+        .consumer(
+            ConsumerConfig::with_group("g")
+                .enable_auto_offset_store(false)
+                .enable_auto_commit(false),
+        )
+        .unwrap();
+    consumer.assign(&[(tp("t", 0), Offset::Beginning)]).unwrap();
+    assert_eq!(consumer.poll(NO_WAIT).unwrap().len(), 6);
+    let mut processed = kafkalite::Offsets::new();
+    processed.insert(tp("t", 0), OffsetAndMetadata::next_after(1));
+    consumer.store_offsets(&processed).unwrap();
+    consumer.commit(CommitMode::Sync).unwrap();
+    let committed = consumer.committed(&[tp("t", 0)]).unwrap();
+    assert_eq!(committed[&tp("t", 0)], Some(OffsetAndMetadata::new(2)));
+    let auto = cluster.consumer(ConsumerConfig::with_group("h")).unwrap();
+    auto.assign(&[(tp("t", 0), Offset::Beginning)]).unwrap();
+    assert!(matches!(
+        auto.store_offsets(&processed),
+        Err(Error::IllegalState(_))
+    ));
+}

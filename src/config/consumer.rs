@@ -214,6 +214,9 @@ pub struct ConsumerConfig {
     pub enable_auto_commit: bool,
     /// `auto.commit.interval.ms`.
     pub auto_commit_interval_ms: u64,
+    /// `enable.auto.offset.store` (librdkafka): when off, commits without explicit offsets
+    /// (auto-commit, `commit`) cover only what `store_offsets` stored, not the positions.
+    pub enable_auto_offset_store: bool,
     /// `max.poll.records`: most records one `poll` returns.
     pub max_poll_records: usize,
     /// `max.poll.interval.ms`: a member that does not poll for this long leaves its group.
@@ -224,11 +227,12 @@ pub struct ConsumerConfig {
     pub heartbeat_interval_ms: u64,
     /// `partition.assignment.strategy`, in preference order.
     pub assignment_strategy: Vec<AssignorKind>,
-    /// `fetch.min.bytes`: a blocked `poll` waits for at least this much data.
+    /// `fetch.min.bytes`: once a `poll` has records, it waits (up to `fetch.max.wait.ms`) for
+    /// at least this many bytes of batches before returning.
     pub fetch_min_bytes: usize,
     /// `fetch.max.bytes`: soft bound on one poll's bytes (the first batch always comes).
     pub fetch_max_bytes: usize,
-    /// `fetch.max.wait.ms`: how long `fetch.min.bytes` is waited for.
+    /// `fetch.max.wait.ms`: how long `fetch.min.bytes` is waited for within a `poll`.
     pub fetch_max_wait_ms: u64,
     /// `max.partition.fetch.bytes`: soft bound per partition per poll.
     pub max_partition_fetch_bytes: usize,
@@ -257,6 +261,7 @@ impl Default for ConsumerConfig {
             auto_offset_reset: AutoOffsetReset::Latest,
             enable_auto_commit: true,
             auto_commit_interval_ms: 5000,
+            enable_auto_offset_store: true,
             max_poll_records: 500,
             max_poll_interval_ms: 300_000,
             session_timeout_ms: 45_000,
@@ -329,6 +334,7 @@ impl ConsumerConfig {
             }
             "enable.auto.commit" => self.enable_auto_commit = value == "true",
             "auto.commit.interval.ms" => self.auto_commit_interval_ms = long() as u64,
+            "enable.auto.offset.store" => self.enable_auto_offset_store = value == "true",
             "max.poll.records" => self.max_poll_records = long() as usize,
             "max.poll.interval.ms" => self.max_poll_interval_ms = long() as u64,
             "session.timeout.ms" => self.session_timeout_ms = long() as u64,
@@ -404,6 +410,11 @@ impl ConsumerConfig {
     /// Sets `enable.auto.commit`.
     pub fn enable_auto_commit(mut self, enabled: bool) -> Self {
         self.enable_auto_commit = enabled;
+        self
+    }
+    /// Sets `enable.auto.offset.store`.
+    pub fn enable_auto_offset_store(mut self, enabled: bool) -> Self {
+        self.enable_auto_offset_store = enabled;
         self
     }
     /// Sets `auto.commit.interval.ms`.

@@ -53,6 +53,8 @@ struct PartitionState {
     eof_reported: bool,
     /// Batches ending at or before this offset were CRC-checked already.
     checked_through: i64,
+    /// With `enable.auto.offset.store=false`: what `store_offsets` stored to commit.
+    stored: Option<i64>,
 }
 
 impl PartitionState {
@@ -64,6 +66,7 @@ impl PartitionState {
             paused: false,
             eof_reported: false,
             checked_through: -1,
+            stored: None,
         }
     }
 }
@@ -261,19 +264,41 @@ impl Consumer {
         }
         self.check_woken()?;
         state.maybe_auto_commit();
+        // fetch.min.bytes: once some records are in hand, wait up to fetch.max.wait.ms for
+        // more before returning (with the default of 1 byte, the first record returns).
+        let min_wait = Instant::now()
+            .checked_add(Duration::from_millis(state.config.fetch_max_wait_ms))
+            .map_or(deadline, |t| t.min(deadline));
+        let mut records = Records::default();
         loop {
             let seen = self.notifier.sequence();
             if matches!(state.mode, Mode::Subscribed(_)) {
                 state.ensure_membership()?;
+                // A rebalance while records were gathered: keep only what is still ours.
+                records
+                    .parts
+                    .retain(|p| state.partitions.contains_key(&p.tp));
             }
-            let records = state.fetch_all()?;
-            if !records.is_empty() || !records.eof.is_empty() || !records.errors.is_empty() {
+            let room = state.config.max_poll_records - records.len();
+            records.absorb(state.fetch_all(room)?);
+            let now = Instant::now();
+            let enough = records.fetched_bytes() >= state.config.fetch_min_bytes
+                || records.len() >= state.config.max_poll_records;
+            if !records.eof.is_empty() || !records.errors.is_empty() {
                 return Ok(records);
             }
-            if Instant::now() >= deadline {
+            if !records.is_empty() && (enough || now >= min_wait) {
                 return Ok(records);
             }
-            self.notifier.wait_until(seen, deadline);
+            if now >= deadline {
+                return Ok(records);
+            }
+            let until = if records.is_empty() {
+                deadline
+            } else {
+                min_wait
+            };
+            self.notifier.wait_until(seen, until);
             self.check_woken()?;
         }
     }
@@ -308,6 +333,23 @@ impl Consumer {
         let mut state = self.state.lock();
         state.check_open()?;
         state.commit_in_mode(offsets, mode)
+    }
+
+    /// Marks records as processed for the next commit without explicit offsets (auto-commit,
+    /// [`Consumer::commit`]), with `enable.auto.offset.store=false` (librdkafka's
+    /// `store_offsets`). Each offset is the next to consume; partitions must be assigned.
+    pub fn store_offsets(&self, offsets: &Offsets) -> Result<()> {
+        let mut state = self.state.lock();
+        state.check_open()?;
+        if state.config.enable_auto_offset_store {
+            return Err(Error::IllegalState(
+                "store_offsets needs enable.auto.offset.store=false".into(),
+            ));
+        }
+        for (tp, offset) in offsets {
+            state.assigned(tp)?.stored = Some(offset.offset);
+        }
+        Ok(())
     }
 
     /// Commits everything in `records` as processed (each partition's last offset + 1).
@@ -852,10 +894,16 @@ impl State {
         self.call_listener(|l, _| l.on_commit(&result, &offsets));
     }
 
+    /// What a commit without explicit offsets covers: the positions, or with
+    /// `enable.auto.offset.store=false` the stored offsets.
     fn positions_to_commit(&self) -> Offsets {
+        let store = self.config.enable_auto_offset_store;
         self.partitions
             .iter()
-            .filter_map(|(tp, p)| Some((tp.clone(), OffsetAndMetadata::new(p.position?))))
+            .filter_map(|(tp, p)| {
+                let offset = if store { p.position } else { p.stored }?;
+                Some((tp.clone(), OffsetAndMetadata::new(offset)))
+            })
             .collect()
     }
 
@@ -983,7 +1031,7 @@ impl State {
 
     /// Reads every assigned, unpaused partition from its position, starting with a different
     /// partition each time so that `max.poll.records` does not starve any.
-    fn fetch_all(&mut self) -> Result<Records> {
+    fn fetch_all(&mut self, max_records: usize) -> Result<Records> {
         let mut records = Records::default();
         let tps: Vec<TopicPartition> = self.partitions.keys().cloned().collect();
         if tps.is_empty() {
@@ -993,7 +1041,7 @@ impl State {
         for tp in &tps {
             self.resolve_position(tp)?;
         }
-        let mut remaining = self.config.max_poll_records;
+        let mut remaining = max_records;
         let mut bytes_left = self.config.fetch_max_bytes.max(1);
         let start = self.rotate % tps.len();
         self.rotate = self.rotate.wrapping_add(1);

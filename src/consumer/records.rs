@@ -111,6 +111,18 @@ pub struct Records {
 }
 
 impl Records {
+    /// Adds a later fetch's records (same poll).
+    pub(crate) fn absorb(&mut self, later: Records) {
+        self.parts.extend(later.parts);
+        self.eof.extend(later.eof);
+        self.errors.extend(later.errors);
+    }
+
+    /// Bytes of the batches the records came from (what `fetch.min.bytes` counts).
+    pub(crate) fn fetched_bytes(&self) -> usize {
+        self.parts.iter().map(|p| p.data.bytes().len()).sum()
+    }
+
     /// Every record, partition by partition.
     pub fn iter(&self) -> impl Iterator<Item = RecordView<'_>> + '_ {
         self.parts.iter().flat_map(PartitionRecords::iter)
@@ -129,9 +141,10 @@ impl Records {
 
     /// The partitions that have records here.
     pub fn partitions(&self) -> Vec<TopicPartition> {
+        let mut seen = std::collections::BTreeSet::new();
         self.parts
             .iter()
-            .filter(|p| p.count > 0)
+            .filter(|p| p.count > 0 && seen.insert(&p.tp))
             .map(|p| p.tp.clone())
             .collect()
     }

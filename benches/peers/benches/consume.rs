@@ -1,11 +1,13 @@
 //! One consumer replaying 1,000,000 records (16-byte key, 100-byte value) from 8 partitions,
-//! touching every key and value, measured side by side: kafkalite's `poll`, commitlog's
-//! `read` (1 MiB at a time, one log per partition; key and value are one payload there), and
-//! kafko's `next_record`.
+//! touching every key and value, measured side by side: kafkalite's `poll` and commitlog's
+//! `read` (1 MiB at a time, one log per partition; key and value are one payload there).
+//! kafko 0.3's `next_record` loop over the same data did not finish a 10-sample run in 13
+//! CPU-minutes here (it seems to wait for records past the end); it is left out until that
+//! is understood.
 #![allow(missing_docs)]
 
 use std::hint::black_box;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
@@ -92,42 +94,7 @@ fn consume(c: &mut Criterion) {
         })
     });
 
-    // kafko: filled with send_batch, read with next_record.
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let broker = runtime.block_on(async {
-        let broker = kafko::Kafko::open(dir.path()).await.unwrap();
-        broker.create_topic_with_partitions("bench", PARTITIONS as u32).await.unwrap();
-        let producer = broker.producer_for("bench").await.unwrap();
-        let value = bytes::Bytes::from(value.clone());
-        for chunk in (0..RECORDS).collect::<Vec<_>>().chunks(CHUNK) {
-            let items = chunk.iter().map(|&i| (Some(bytes::Bytes::from(key(i))), value.clone())).collect();
-            producer.send_batch(items).await.unwrap();
-        }
-        broker
-    });
-    group.bench_function("kafko_next_record", |b| {
-        b.iter_custom(|iters| {
-            runtime.block_on(async {
-                let mut total = Duration::ZERO;
-                for _ in 0..iters {
-                    let mut consumer = broker.consumer_for("bench").await.unwrap();
-                    let start = Instant::now();
-                    let mut touched = 0usize;
-                    for _ in 0..RECORDS {
-                        let r = consumer.next_record().await.unwrap();
-                        let (k, v) = (r.key().unwrap(), r.value());
-                        touched += k.len() + v.len() + k[0] as usize + v[99] as usize;
-                    }
-                    total += start.elapsed();
-                    black_box(touched);
-                }
-                total
-            })
-        })
-    });
     group.finish();
-    runtime.block_on(broker.shutdown()).unwrap();
 }
 
 criterion_group! {
