@@ -22,8 +22,9 @@ pub use config::{
     IsolationLevel, PartitionerKind, ProducerConfig, Properties, TopicConfig,
 };
 pub use consumer::{
-    CommitMode, Consumer, ConsumerRecord, ConsumerWaker, Offset, RebalanceContext,
-    RebalanceListener, RecordView, Records,
+    BytesDeserializer, CommitMode, Consumer, ConsumerRecord, ConsumerWaker, DecodeError,
+    Deserializer, LongDeserializer, Offset, RebalanceContext, RebalanceListener, RecordView,
+    Records, StringDeserializer, TypedConsumer, TypedConsumerRecord,
 };
 pub use error::{Error, ErrorCode, Result};
 pub use group::{

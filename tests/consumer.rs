@@ -423,3 +423,55 @@ fn stored_offsets_are_what_commits_cover_without_auto_store() {
         Err(Error::IllegalState(_))
     ));
 }
+
+#[test]
+fn a_typed_consumer_decodes_per_record_and_hands_back_what_does_not_decode() {
+    let cluster = cluster_with(NewTopic::new("t", 1));
+    let producer = quick_producer(&cluster);
+    let records = [
+        ProducerRecord::to("t")
+            .key(7i64.to_be_bytes().to_vec())
+            .value("fine"),
+        ProducerRecord::to("t")
+            .key(8i64.to_be_bytes().to_vec())
+            .value(vec![0xff, 0xfe]),
+        ProducerRecord::to("t")
+            .key(vec![1, 2, 3])
+            .value("short key"),
+        ProducerRecord::to("t").value("no key"),
+    ];
+    for r in producer.send_all(records, WAIT) {
+        r.unwrap();
+    }
+    let consumer = cluster.consumer(ConsumerConfig::new()).unwrap();
+    consumer.assign(&[(tp("t", 0), Offset::Beginning)]).unwrap();
+    let typed = kafkalite::TypedConsumer::new(
+        consumer,
+        kafkalite::LongDeserializer,
+        kafkalite::StringDeserializer,
+    );
+    let items = typed.poll(NO_WAIT).unwrap();
+    assert_eq!(items.len(), 4);
+    let first = items[0].as_ref().unwrap();
+    assert_eq!((first.key, first.value.as_deref()), (Some(7), Some("fine")));
+    for bad in [&items[1], &items[2]] {
+        let err = bad.as_ref().unwrap_err();
+        assert!(
+            matches!(err.error, Error::Serialization(_)),
+            "{}",
+            err.error
+        );
+    }
+    assert_eq!(
+        items[1].as_ref().unwrap_err().record.offset,
+        1,
+        "the raw record comes back"
+    );
+    let last = items[3].as_ref().unwrap();
+    assert_eq!((last.key, last.value.as_deref()), (None, Some("no key")));
+    assert_eq!(
+        typed.inner().position(&tp("t", 0)).unwrap(),
+        4,
+        "poison pills are passed"
+    );
+}

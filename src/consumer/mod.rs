@@ -5,8 +5,13 @@ mod client;
 mod listener;
 mod offset;
 mod records;
+mod typed;
 
 pub use client::{CommitMode, Consumer, ConsumerWaker};
 pub use listener::{RebalanceContext, RebalanceListener};
 pub use offset::Offset;
 pub use records::{ConsumerRecord, RecordView, Records};
+pub use typed::{
+    BytesDeserializer, DecodeError, Deserializer, LongDeserializer, StringDeserializer,
+    TypedConsumer, TypedConsumerRecord,
+};
