@@ -157,7 +157,9 @@ fn valid_owned(
     owned
 }
 
-/// Kafka's sticky algorithm: balance first, then keep previous owners.
+/// Kafka's sticky algorithm: balance first, then keep previous owners. One difference: where
+/// Kafka walks members in its `HashMap`'s order (which depends on the hashes of member ids,
+/// random UUIDs in a real cluster), this walks them sorted.
 fn sticky(members: &[&MemberSubscription], partitions: &BTreeMap<String, i32>) -> Assignment {
     if members.is_empty() {
         return Assignment::new();
@@ -217,6 +219,9 @@ fn constrained(
             .expect("every member")
             .extend(mine.into_iter().take(keep));
     }
+    // Kafka sorts both lists by member id before filling.
+    under_min.sort();
+    at_min.make_contiguous().sort();
     let mut cursor = 0;
     for tp in all.iter().filter(|tp| !assigned.contains(*tp)) {
         let member = if !under_min.is_empty() {
@@ -272,10 +277,14 @@ fn general(
             .map(|m| m.member_id.as_str())
             .collect()
     };
-    for tp in all.iter().filter(|tp| !assigned.contains(*tp)) {
+    // As Kafka: partitions with the fewest eligible members first, each to the least-loaded
+    // eligible member (ties: member id).
+    let mut free: Vec<&TopicPartition> = all.iter().filter(|tp| !assigned.contains(*tp)).collect();
+    free.sort_by_key(|tp| (eligible(tp).len(), *tp));
+    for tp in free {
         let least = eligible(tp)
             .into_iter()
-            .min_by_key(|m| assignment[*m].len())
+            .min_by_key(|m| (assignment[*m].len(), *m))
             .expect("some member subscribes to every listed topic")
             .to_string();
         assignment.get_mut(&least).expect("member").push(tp.clone());
@@ -291,7 +300,7 @@ fn general(
                 .expect("every partition is assigned");
             let to = eligible(tp)
                 .into_iter()
-                .min_by_key(|m| assignment[*m].len())
+                .min_by_key(|m| (assignment[*m].len(), *m))
                 .expect("eligible member")
                 .to_string();
             if assignment[&from].len() >= assignment[&to].len() + 2 {

@@ -1,6 +1,8 @@
 //! Expectations ported from Kafka's assignor test suites (`RangeAssignorTest`,
 //! `RoundRobinAssignorTest`, `AbstractStickyAssignorTest`) and the worked example of
-//! kafka-semantics.md §6.7.
+//! kafka-semantics.md §6.7. Kafka's tests name members consumer1..3; where a result depends on
+//! the order Kafka's `HashMap` visits them (consumer3, consumer2, consumer1 for those names),
+//! the members here are named so that sorted order is that order.
 
 use super::*;
 
@@ -307,4 +309,112 @@ fn sticky_with_different_subscriptions_is_balanced_and_valid() {
     assert_eq!(a["c1"].len(), 1);
     assert_eq!(a["c2"].len(), 2);
     assert_eq!(a["c3"].len(), 3);
+}
+
+#[test]
+fn sticky_mixed_subscriptions_places_scarce_partitions_first() {
+    // AbstractStickyAssignorTest.testMultipleConsumersMixedTopicSubscriptions
+    let m = [
+        member("consumer1", &["t1"]),
+        member("consumer2", &["t1", "t2"]),
+        member("consumer3", &["t1"]),
+    ];
+    check(
+        &assign(AssignorKind::Sticky, &m, &topics(&[("t1", 3), ("t2", 2)])),
+        &[
+            ("consumer1", &["t1-0", "t1-2"]),
+            ("consumer2", &["t2-0", "t2-1"]),
+            ("consumer3", &["t1-1"]),
+        ],
+    );
+}
+
+#[test]
+fn sticky_two_consumers_two_topics_six_partitions() {
+    // AbstractStickyAssignorTest.testTwoConsumersTwoTopicsSixPartitions
+    let m = [member("c1", &["t1", "t2"]), member("c2", &["t1", "t2"])];
+    check(
+        &assign(AssignorKind::Sticky, &m, &topics(&[("t1", 3), ("t2", 3)])),
+        &[
+            ("c1", &["t1-0", "t1-2", "t2-1"]),
+            ("c2", &["t1-1", "t2-0", "t2-2"]),
+        ],
+    );
+}
+
+#[test]
+fn sticky_min_quota_owners_and_max_quota_expected() {
+    // AbstractStickyAssignorTest.testConsumerOwningMinQuotaExpectedMaxQuota
+    let both = &["t1", "t2"];
+    let m = [
+        owning(member("c1", both), 1, &["t1-0", "t2-1"]),
+        owning(member("c2", both), 1, &["t1-1", "t2-2"]),
+    ];
+    check(
+        &assign(AssignorKind::Sticky, &m, &topics(&[("t1", 2), ("t2", 3)])),
+        &[("c1", &["t1-0", "t2-0", "t2-1"]), ("c2", &["t1-1", "t2-2"])],
+    );
+}
+
+#[test]
+fn sticky_more_max_quota_owners_than_expected() {
+    // AbstractStickyAssignorTest.testMaxQuotaConsumerMoreThanNumExpectedMaxCapacityMembers;
+    // Kafka visits consumer3, consumer2, consumer1: named a, b, c here.
+    let both = &["t1", "t2"];
+    let m = [
+        owning(member("c-consumer1", both), 1, &["t1-0", "t2-0"]),
+        owning(member("b-consumer2", both), 1, &["t1-1", "t2-1"]),
+        owning(member("a-consumer3", both), 1, &[]),
+    ];
+    check(
+        &assign(AssignorKind::Sticky, &m, &topics(&[("t1", 2), ("t2", 2)])),
+        &[
+            ("c-consumer1", &["t1-0"]),
+            ("b-consumer2", &["t1-1", "t2-1"]),
+            ("a-consumer3", &["t2-0"]),
+        ],
+    );
+}
+
+#[test]
+fn sticky_all_consumers_under_min_quota() {
+    // AbstractStickyAssignorTest.testAllConsumersAreUnderMinQuota
+    let both = &["t1", "t2"];
+    let m = [
+        owning(member("consumer1", both), 1, &["t1-0"]),
+        owning(member("consumer2", both), 1, &["t1-1"]),
+        owning(member("consumer3", both), 1, &[]),
+    ];
+    check(
+        &assign(AssignorKind::Sticky, &m, &topics(&[("t1", 2), ("t2", 3)])),
+        &[
+            ("consumer1", &["t1-0", "t2-1"]),
+            ("consumer2", &["t1-1", "t2-2"]),
+            ("consumer3", &["t2-0"]),
+        ],
+    );
+}
+
+#[test]
+fn sticky_add_and_remove_a_consumer() {
+    // AbstractStickyAssignorTest.testAddRemoveConsumerOneTopic
+    let counts = topics(&[("t", 3)]);
+    let first = assign(
+        AssignorKind::Sticky,
+        &[member("consumer1", &["t"])],
+        &counts,
+    );
+    check(&first, &[("consumer1", &["t-0", "t-1", "t-2"])]);
+    let c1 = owning(member("consumer1", &["t"]), 1, &["t-0", "t-1", "t-2"]);
+    let c2 = owning(member("consumer2", &["t"]), 1, &[]);
+    let second = assign(AssignorKind::Sticky, &[c1, c2], &counts);
+    check(
+        &second,
+        &[("consumer1", &["t-0", "t-1"]), ("consumer2", &["t-2"])],
+    );
+    let alone = owning(member("consumer2", &["t"]), 2, &["t-2"]);
+    check(
+        &assign(AssignorKind::Sticky, &[alone], &counts),
+        &[("consumer2", &["t-0", "t-1", "t-2"])],
+    );
 }
