@@ -11,7 +11,7 @@ use parking_lot::Mutex;
 
 use super::listener::{RebalanceContext, RebalanceListener};
 use super::offset::Offset;
-use super::records::{fetch, Records};
+use super::records::{fetch, RecordView, Records};
 use crate::cluster::Cluster;
 use crate::config::{AutoOffsetReset, ConsumerConfig, IntoConsumerConfig};
 use crate::error::{Error, Result};
@@ -350,6 +350,16 @@ impl Consumer {
             state.assigned(tp)?.stored = Some(offset.offset);
         }
         Ok(())
+    }
+
+    /// Commits one record as processed: its offset + 1 (the "+1" that is easy to forget).
+    pub fn commit_record(&self, record: &RecordView<'_>, mode: CommitMode) -> Result<()> {
+        let mut offsets = Offsets::new();
+        offsets.insert(
+            record.topic_partition().clone(),
+            OffsetAndMetadata::next_after(record.offset()),
+        );
+        self.commit_offsets(&offsets, mode)
     }
 
     /// Commits everything in `records` as processed (each partition's last offset + 1).

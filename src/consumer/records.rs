@@ -139,6 +139,18 @@ impl Records {
             .flat_map(PartitionRecords::iter)
     }
 
+    /// Each partition with records here and an iterator over them, in fetch order (a
+    /// partition may appear twice when a poll gathered more than one fetch).
+    pub fn by_partition(
+        &self,
+    ) -> impl Iterator<Item = (&TopicPartition, impl Iterator<Item = RecordView<'_>> + '_)> + '_
+    {
+        self.parts
+            .iter()
+            .filter(|p| p.count > 0)
+            .map(|p| (&p.tp, p.iter()))
+    }
+
     /// The partitions that have records here.
     pub fn partitions(&self) -> Vec<TopicPartition> {
         let mut seen = std::collections::BTreeSet::new();
