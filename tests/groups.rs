@@ -510,3 +510,39 @@ fn auto_commit_covers_only_earlier_polls_and_async_commits_report_to_the_listene
     let reader = cluster.consumer(eager()).unwrap();
     assert_eq!(committed(&reader), Some(OffsetAndMetadata::new(10)));
 }
+
+#[test]
+fn a_member_blocked_in_a_long_poll_stays_in_the_group() {
+    // Real time here: the member sleeps in poll far longer than max.poll.interval.ms, and
+    // its heartbeat check-ins keep it in the group while another member checks in.
+    let cluster = Cluster::builder().background(false).temporary().unwrap();
+    cluster.create_topic(NewTopic::new("t", 2)).unwrap();
+    let config = eager()
+        .max_poll_interval(Duration::from_millis(300))
+        .set("heartbeat.interval.ms", "20")
+        .unwrap();
+    let journal = Journal::default();
+    let sleeper = member(&cluster, config.clone(), "sleeper", &["t"], &journal);
+    let other = member(&cluster, config, "other", &["t"], &journal);
+    for _ in 0..2 {
+        sleeper.poll(NO_WAIT).unwrap();
+        other.poll(NO_WAIT).unwrap();
+    }
+    assert_eq!((owned(&sleeper).len(), owned(&other).len()), (1, 1));
+    let waker = sleeper.waker();
+    std::thread::scope(|s| {
+        let sleeping = s.spawn(|| sleeper.poll(Duration::from_secs(60)));
+        // The other member polls well past the sleeper's max.poll.interval.ms.
+        let start = std::time::Instant::now();
+        while start.elapsed() < Duration::from_millis(900) {
+            other.poll(Duration::from_millis(50)).unwrap();
+        }
+        waker.wakeup();
+        assert!(matches!(sleeping.join().unwrap(), Err(Error::Wakeup)));
+    });
+    assert_eq!(owned(&other).len(), 1, "the sleeper was not expelled");
+    assert!(
+        !journal.take().iter().any(|(_, e, _)| *e == "lost"),
+        "nothing was lost"
+    );
+}

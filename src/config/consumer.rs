@@ -223,7 +223,8 @@ pub struct ConsumerConfig {
     pub max_poll_interval_ms: u64,
     /// `session.timeout.ms`: how long a static member's place is kept after it closes.
     pub session_timeout_ms: u64,
-    /// `heartbeat.interval.ms` (accepted; liveness here is judged from `poll` calls).
+    /// `heartbeat.interval.ms`: how often a member blocked in `poll` checks in with its
+    /// group (liveness is otherwise judged from `poll` calls).
     pub heartbeat_interval_ms: u64,
     /// `partition.assignment.strategy`, in preference order.
     pub assignment_strategy: Vec<AssignorKind>,

@@ -293,11 +293,17 @@ impl Consumer {
             if now >= deadline {
                 return Ok(records);
             }
-            let until = if records.is_empty() {
+            let mut until = if records.is_empty() {
                 deadline
             } else {
                 min_wait
             };
+            if matches!(state.mode, Mode::Subscribed(_)) {
+                // A member blocked in poll is alive: wake every heartbeat.interval.ms to check
+                // in, so that a long poll is never mistaken for a silent member.
+                let heartbeat = Duration::from_millis(state.config.heartbeat_interval_ms.max(1));
+                until = until.min(now + heartbeat);
+            }
             self.notifier.wait_until(seen, until);
             self.check_woken()?;
         }
