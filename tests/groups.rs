@@ -546,3 +546,40 @@ fn a_member_blocked_in_a_long_poll_stays_in_the_group() {
         "nothing was lost"
     );
 }
+
+#[test]
+fn members_must_share_an_assignor_and_the_vote_picks_one() {
+    let (_clock, cluster) = setup(2);
+    let journal = Journal::default();
+    let ranged = member(&cluster, eager(), "ranged", &["t"], &journal);
+    ranged.poll(NO_WAIT).unwrap();
+    let stranger = member(
+        &cluster,
+        ConsumerConfig::with_group("g").assignment_strategy(&[AssignorKind::RoundRobin]),
+        "stranger",
+        &["t"],
+        &journal,
+    );
+    let err = stranger.poll(NO_WAIT).unwrap_err();
+    assert!(matches!(err, Error::InconsistentGroupProtocol(_)), "{err}");
+    assert_eq!(
+        err.code(),
+        Some(kafkalite::ErrorCode::InconsistentGroupProtocol)
+    );
+    // Preferring roundrobin but also offering range: range is the only common choice.
+    let flexible = member(
+        &cluster,
+        ConsumerConfig::with_group("g")
+            .assignment_strategy(&[AssignorKind::RoundRobin, AssignorKind::Range]),
+        "flexible",
+        &["t"],
+        &journal,
+    );
+    for _ in 0..2 {
+        flexible.poll(NO_WAIT).unwrap();
+        ranged.poll(NO_WAIT).unwrap();
+    }
+    let description = cluster.describe_group("g").unwrap();
+    assert_eq!(description.protocol.as_deref(), Some("range"));
+    assert_eq!(description.members.len(), 2);
+}

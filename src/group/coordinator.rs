@@ -312,22 +312,30 @@ impl Coordinator {
             .entry(group_id.to_string())
             .or_insert_with(Group::new);
         group.expire(now);
-        if let Some(existing) = group.members.values().next() {
-            if !existing
+        // Kafka's INCONSISTENT_GROUP_PROTOCOL: a newcomer must share an assignor with what
+        // every current member supports.
+        let rejoining = request
+            .member_id
+            .as_ref()
+            .is_some_and(|id| group.members.contains_key(id));
+        let common: Vec<AssignorKind> = match group.members.values().next() {
+            Some(first) => first
                 .assignors
                 .iter()
-                .any(|a| request.assignors.contains(a))
-                && request
-                    .member_id
-                    .as_ref()
-                    .is_none_or(|id| !group.members.contains_key(id))
-            {
-                return Err(Error::InconsistentGroupProtocol(format!(
-                    "group '{group_id}' uses {}; this consumer offers {}",
-                    names(&existing.assignors),
-                    names(&request.assignors)
-                )));
-            }
+                .copied()
+                .filter(|a| group.members.values().all(|m| m.assignors.contains(a)))
+                .collect(),
+            None => request.assignors.clone(),
+        };
+        if !rejoining
+            && !group.members.is_empty()
+            && !common.iter().any(|a| request.assignors.contains(a))
+        {
+            return Err(Error::InconsistentGroupProtocol(format!(
+                "group '{group_id}' uses {}; this consumer offers {}",
+                names(&common),
+                names(&request.assignors)
+            )));
         }
         let expiry = request.max_poll_interval_ms.min(i64::MAX as u64) as i64;
         let mut member_id = request
