@@ -44,6 +44,8 @@ impl Span {
 /// One record, decoded once at fetch: where its fields lie in the section.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Entry {
+    /// Index of its batch in `PartitionRecords::batches`.
+    batch: u32,
     offset: i64,
     timestamp: i64,
     key: Span,
@@ -52,11 +54,10 @@ pub(crate) struct Entry {
     header_count: i32,
 }
 
-/// One batch's records section and the entries of the records to return from it.
+/// One batch's records section (its entries point into it).
 #[derive(Debug, Clone)]
 pub(crate) struct BatchRecords {
     pub(crate) section: Section,
-    pub(crate) entries: Range<usize>,
     pub(crate) timestamp_type: TimestampType,
 }
 
@@ -78,25 +79,26 @@ pub(crate) struct PartitionRecords {
 
 impl PartitionRecords {
     fn iter(&self) -> impl Iterator<Item = RecordView<'_>> + '_ {
-        self.batches.iter().flat_map(move |batch| {
+        // One flat walk over the entries (each knows its batch): cheaper than nesting an
+        // iterator per batch.
+        self.entries.iter().map(move |e| {
+            let batch = &self.batches[e.batch as usize];
             let section: &[u8] = match &batch.section {
                 Section::Mapped(range) => &self.data.bytes()[range.clone()],
                 Section::Decompressed(bytes) => bytes,
             };
-            self.entries[batch.entries.clone()]
-                .iter()
-                .map(move |e| RecordView {
-                    tp: &self.tp,
-                    offset: e.offset,
-                    timestamp: e.timestamp,
-                    timestamp_type: batch.timestamp_type,
-                    key: e.key.get(section),
-                    value: e.value.get(section),
-                    headers: HeaderIter::from_raw(
-                        e.headers.get(section).unwrap_or_default(),
-                        e.header_count,
-                    ),
-                })
+            RecordView {
+                tp: &self.tp,
+                offset: e.offset,
+                timestamp: e.timestamp,
+                timestamp_type: batch.timestamp_type,
+                key: e.key.get(section),
+                value: e.value.get(section),
+                headers: HeaderIter::from_raw(
+                    e.headers.get(section).unwrap_or_default(),
+                    e.header_count,
+                ),
+            }
         })
     }
 }
@@ -359,6 +361,7 @@ pub(crate) fn fetch(
             }
             let (headers, header_count) = record.headers().raw();
             entries.push(Entry {
+                batch: batches.len() as u32,
                 offset: record.offset,
                 timestamp: record.timestamp,
                 key: Span::of(record.key, section_base),
@@ -376,7 +379,6 @@ pub(crate) fn fetch(
         if entries.len() > first_entry {
             batches.push(BatchRecords {
                 section,
-                entries: first_entry..entries.len(),
                 timestamp_type: batch.timestamp_type(),
             });
         }
