@@ -583,3 +583,70 @@ fn members_must_share_an_assignor_and_the_vote_picks_one() {
     assert_eq!(description.protocol.as_deref(), Some("range"));
     assert_eq!(description.members.len(), 2);
 }
+
+#[test]
+fn committed_offsets_expire_after_offsets_retention() {
+    let clock = MockClock::new(1_000_000);
+    let cluster = Cluster::builder()
+        .clock(Arc::new(clock.clone()))
+        .background(false)
+        .offsets_retention_ms(10_000)
+        .offsets_retention_check_interval_ms(1_000)
+        .temporary()
+        .unwrap();
+    cluster.create_topic(NewTopic::new("t", 1)).unwrap();
+    let p0 = TopicPartition::new("t", 0);
+    let mut offsets = Offsets::new();
+    offsets.insert(p0.clone(), OffsetAndMetadata::new(0));
+    // "live": a member keeps polling; "left": its member closes; "manual": no members ever.
+    let journal = Journal::default();
+    let live = member(
+        &cluster,
+        eager().group_id("live").enable_auto_commit(false),
+        "a",
+        &["t"],
+        &journal,
+    );
+    live.poll(NO_WAIT).unwrap();
+    live.commit_offsets(&offsets, CommitMode::Sync).unwrap();
+    let left = member(
+        &cluster,
+        eager().group_id("left").enable_auto_commit(false),
+        "b",
+        &["t"],
+        &journal,
+    );
+    left.poll(NO_WAIT).unwrap();
+    left.commit_offsets(&offsets, CommitMode::Sync).unwrap();
+    let manual = cluster
+        .consumer(ConsumerConfig::with_group("manual").enable_auto_commit(false))
+        .unwrap();
+    manual
+        .assign(&[(p0.clone(), kafkalite::Offset::Beginning)])
+        .unwrap();
+    manual.commit_offsets(&offsets, CommitMode::Sync).unwrap();
+    clock.advance_ms(5_000);
+    left.close().unwrap();
+    clock.advance_ms(6_000); // manual: 11 s after its commit; left: 6 s after it emptied
+    live.poll(NO_WAIT).unwrap();
+    assert_eq!(cluster.list_groups().unwrap(), ["left", "live"]);
+    clock.advance_ms(5_000); // left: 11 s after it emptied
+    live.poll(NO_WAIT).unwrap();
+    assert_eq!(
+        cluster.list_groups().unwrap(),
+        ["live"],
+        "a live group keeps its offsets"
+    );
+    assert_eq!(
+        cluster.describe_group_offsets("live").unwrap()[0].committed,
+        Some(0)
+    );
+    // Expired offsets are gone for good, also after a restart (tombstones).
+    let fresh = cluster
+        .consumer(ConsumerConfig::with_group("left"))
+        .unwrap();
+    assert_eq!(
+        fresh.committed(std::slice::from_ref(&p0)).unwrap()[&p0],
+        None
+    );
+}

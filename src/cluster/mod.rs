@@ -37,6 +37,10 @@ const RECOVERY_POINT_FILE: &str = "recovery-point-offset-checkpoint";
 const LOG_START_FILE: &str = "log-start-offset-checkpoint";
 /// Kafka's `log.retention.check.interval.ms` default.
 const RETENTION_CHECK_INTERVAL_MS: i64 = 300_000;
+/// Kafka's `offsets.retention.minutes` default (7 days), in ms.
+const OFFSETS_RETENTION_MS: i64 = 7 * 24 * 3600 * 1000;
+/// Kafka's `offsets.retention.check.interval.ms` default.
+const OFFSETS_RETENTION_CHECK_INTERVAL_MS: i64 = 600_000;
 
 /// An embedded Kafka cluster: a data directory and a handle to it. Cheap to clone; every clone
 /// shares the same state. The directory is locked for as long as any clone is alive (or until
@@ -92,6 +96,8 @@ struct Inner {
     retention_check_interval_ms: i64,
     /// Told of every append and metadata change: what blocked consumers wait on.
     notifier: Arc<Notifier>,
+    /// `offsets.retention.minutes` and its check interval, in ms.
+    offsets_retention: (i64, i64),
     /// Per-cluster state of the client layers (the group coordinator), made on first use.
     services: Services,
     /// Removed on drop, after `close`.
@@ -108,6 +114,8 @@ pub struct ClusterBuilder {
     retention_check_interval_ms: i64,
     auto_create_topics: bool,
     num_partitions: i32,
+    offsets_retention_ms: i64,
+    offsets_retention_check_interval_ms: i64,
 }
 
 impl Default for ClusterBuilder {
@@ -120,6 +128,8 @@ impl Default for ClusterBuilder {
             retention_check_interval_ms: RETENTION_CHECK_INTERVAL_MS,
             auto_create_topics: true,
             num_partitions: 1,
+            offsets_retention_ms: OFFSETS_RETENTION_MS,
+            offsets_retention_check_interval_ms: OFFSETS_RETENTION_CHECK_INTERVAL_MS,
         }
     }
 }
@@ -161,6 +171,18 @@ impl ClusterBuilder {
     /// Kafka's `num.partitions` (default 1): partitions of auto-created topics.
     pub fn num_partitions(mut self, partitions: i32) -> Self {
         self.num_partitions = partitions.max(1);
+        self
+    }
+    /// Kafka's `offsets.retention.minutes` (default 7 days), in ms: how long a group's
+    /// committed offsets outlive the group's last member (or, for a topic the group no longer
+    /// subscribes to, or a group that never had members, the last commit).
+    pub fn offsets_retention_ms(mut self, ms: i64) -> Self {
+        self.offsets_retention_ms = ms.max(0);
+        self
+    }
+    /// Kafka's `offsets.retention.check.interval.ms` (default 600000), on the cluster's clock.
+    pub fn offsets_retention_check_interval_ms(mut self, ms: i64) -> Self {
+        self.offsets_retention_check_interval_ms = ms.max(0);
         self
     }
     /// Opens (creating if needed) the cluster in `dir`.
@@ -258,6 +280,10 @@ impl Cluster {
             maintenance: Mutex::new(background::MaintenanceState::new(now)),
             retention_check_interval_ms: options.retention_check_interval_ms,
             notifier,
+            offsets_retention: (
+                options.offsets_retention_ms,
+                options.offsets_retention_check_interval_ms,
+            ),
             services: Services::default(),
             _temp_dir: temp_dir,
         });
@@ -354,6 +380,11 @@ impl Cluster {
         let made = Arc::new(init()?);
         services.push(Arc::clone(&made) as Arc<dyn Any + Send + Sync>);
         Ok(made)
+    }
+
+    /// `offsets.retention.minutes` and `offsets.retention.check.interval.ms`, in ms.
+    pub(crate) fn offsets_retention(&self) -> (i64, i64) {
+        self.inner.offsets_retention
     }
 
     /// What blocked readers wait on: told of every append and metadata change.

@@ -115,6 +115,8 @@ struct Group {
     /// Partition counts the current assignment was computed with.
     partition_counts: BTreeMap<String, i32>,
     next_member: u64,
+    /// When the last member left (for `offsets.retention.minutes`).
+    empty_since_ms: Option<i64>,
 }
 
 impl Group {
@@ -129,6 +131,7 @@ impl Group {
             fenced: BTreeSet::new(),
             partition_counts: BTreeMap::new(),
             next_member: 0,
+            empty_since_ms: None,
         }
     }
 
@@ -139,7 +142,7 @@ impl Group {
         }
     }
 
-    fn remove(&mut self, member_id: &str) {
+    fn remove(&mut self, member_id: &str, now_ms: i64) {
         if let Some(member) = self.members.remove(member_id) {
             if let Some(instance) = member.instance_id {
                 self.instances.remove(&instance);
@@ -152,6 +155,7 @@ impl Group {
             self.state = GroupState::Empty;
             self.protocol = None;
             self.leader = None;
+            self.empty_since_ms = Some(now_ms);
         } else {
             self.start_rebalance();
         }
@@ -166,7 +170,7 @@ impl Group {
             .map(|(id, _)| id.clone())
             .collect();
         for id in expired {
-            self.remove(&id);
+            self.remove(&id, now_ms);
         }
     }
 
@@ -278,6 +282,10 @@ pub(crate) struct Coordinator {
     groups: Mutex<BTreeMap<String, Group>>,
     notifier: Arc<Notifier>,
     clock: Arc<dyn Clock>,
+    /// `offsets.retention.minutes` and its check interval, in ms.
+    retention: (i64, i64),
+    /// When offsets were last checked for expiry.
+    last_expiry_check_ms: Mutex<i64>,
 }
 
 impl Coordinator {
@@ -289,12 +297,58 @@ impl Coordinator {
                 groups: Mutex::new(BTreeMap::new()),
                 notifier: Arc::clone(cluster.notifier()),
                 clock: Arc::clone(cluster.clock()),
+                retention: cluster.offsets_retention(),
+                last_expiry_check_ms: Mutex::new(cluster.clock().now_ms()),
             })
         })
     }
 
     fn changed(&self) {
         self.notifier.notify();
+    }
+
+    /// Kafka's offset expiry, every `offsets.retention.check.interval.ms`: an empty group's
+    /// offsets go `offsets.retention.minutes` after its last member left; a live group's
+    /// offsets of topics none of its members subscribes to, and the offsets of a group that
+    /// never had members here (manual assignment, or before a restart), go that long after
+    /// their last commit. Errors are left for the next check (a commit's own error path
+    /// reports storage trouble).
+    fn expire_offsets_if_due(&self) {
+        let now = self.clock.now_ms();
+        let (retention, interval) = self.retention;
+        {
+            let mut last = self.last_expiry_check_ms.lock();
+            if now.saturating_sub(*last) < interval {
+                return;
+            }
+            *last = now;
+        }
+        let old = |at: i64| now.saturating_sub(at) >= retention;
+        let mut groups = self.groups.lock();
+        for group_id in self.offsets.groups() {
+            let _ = match groups.get(&group_id) {
+                Some(group) if !group.members.is_empty() => {
+                    let subscribed: BTreeSet<&String> = group
+                        .members
+                        .values()
+                        .flat_map(|m| m.topics.iter())
+                        .collect();
+                    self.offsets.expire(
+                        &group_id,
+                        |tp, at| !subscribed.contains(&tp.topic.to_string()) && old(at),
+                        now,
+                    )
+                }
+                Some(group) => match group.empty_since_ms {
+                    Some(since) if old(since) => self.offsets.expire(&group_id, |_, _| true, now),
+                    Some(_) => Ok(0),
+                    None => self.offsets.expire(&group_id, |_, at| old(at), now),
+                },
+                None => self.offsets.expire(&group_id, |_, at| old(at), now),
+            };
+        }
+        let offsets = self.offsets.groups();
+        groups.retain(|id, g| !g.members.is_empty() || offsets.contains(id));
     }
 
     /// Joins (or rejoins) `group_id`; returns the member id. A new member, or a changed
@@ -306,6 +360,7 @@ impl Coordinator {
         request: JoinRequest,
         partitions_of: &dyn Fn(&str) -> Option<i32>,
     ) -> Result<String> {
+        self.expire_offsets_if_due();
         let now = self.clock.now_ms();
         let mut groups = self.groups.lock();
         let group = groups
@@ -400,6 +455,7 @@ impl Coordinator {
                 id
             }
         };
+        group.empty_since_ms = None;
         let member = group.members.get_mut(&id).expect("inserted above");
         if member.topics == request.topics && !rebalance {
             member.last_seen_ms = now;
@@ -436,6 +492,7 @@ impl Coordinator {
         member_id: &str,
         partitions_of: &dyn Fn(&str) -> Option<i32>,
     ) -> CheckIn {
+        self.expire_offsets_if_due();
         let now = self.clock.now_ms();
         let mut groups = self.groups.lock();
         let Some(group) = groups.get_mut(group_id) else {
@@ -508,7 +565,7 @@ impl Coordinator {
                     m.last_seen_ms = now;
                     m.expiry_ms = session_timeout_ms.min(i64::MAX as u64) as i64;
                 }
-                Some(_) => group.remove(member_id),
+                Some(_) => group.remove(member_id, now),
                 None => {}
             }
         }
@@ -560,6 +617,7 @@ impl Coordinator {
 
     /// The group's state and members.
     pub(crate) fn describe(&self, group_id: &str) -> Option<GroupDescription> {
+        self.expire_offsets_if_due();
         let groups = self.groups.lock();
         match groups.get(group_id) {
             Some(group) => Some(GroupDescription {
@@ -592,6 +650,7 @@ impl Coordinator {
 
     /// Every group with members or committed offsets, sorted.
     pub(crate) fn list(&self) -> Vec<String> {
+        self.expire_offsets_if_due();
         let mut all: BTreeSet<String> = self.groups.lock().keys().cloned().collect();
         all.extend(self.offsets.groups());
         all.into_iter().collect()

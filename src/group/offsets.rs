@@ -3,7 +3,7 @@
 //! like any data and Kafka's tools can read them. A map in memory answers lookups; it is rebuilt
 //! by replaying the topic when the coordinator starts.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use parking_lot::Mutex;
@@ -24,12 +24,21 @@ const KEY_VERSION: i16 = 1;
 /// Offset-commit value, version 3: (offset, leader epoch, metadata, commit timestamp).
 const VALUE_VERSION: i16 = 3;
 
+/// A committed offset and when it was committed (for `offsets.retention.minutes`).
+#[derive(Debug, Clone)]
+struct Stored {
+    offset: OffsetAndMetadata,
+    at_ms: i64,
+}
+
+type GroupOffsets = BTreeMap<TopicPartition, Stored>;
+
 /// The committed offsets of every group.
 #[derive(Debug)]
 pub(crate) struct OffsetStore {
     log: Arc<Log>,
     /// Group → its offsets. The lock also orders appends, so the log and the map agree.
-    committed: Mutex<HashMap<String, Offsets>>,
+    committed: Mutex<HashMap<String, GroupOffsets>>,
 }
 
 impl OffsetStore {
@@ -81,14 +90,20 @@ impl OffsetStore {
         self.log.append(&batch)?;
         let stored = committed.entry(group.to_string()).or_default();
         for (tp, offset) in offsets {
-            stored.insert(tp.clone(), offset.clone());
+            stored.insert(
+                tp.clone(),
+                Stored {
+                    offset: offset.clone(),
+                    at_ms: now_ms,
+                },
+            );
         }
         Ok(())
     }
 
     /// `group`'s committed offset for `tp`.
     pub(crate) fn committed(&self, group: &str, tp: &TopicPartition) -> Option<OffsetAndMetadata> {
-        self.committed.lock().get(group)?.get(tp).cloned()
+        Some(self.committed.lock().get(group)?.get(tp)?.offset.clone())
     }
 
     /// Every committed offset of `group`.
@@ -96,8 +111,46 @@ impl OffsetStore {
         self.committed
             .lock()
             .get(group)
-            .cloned()
-            .unwrap_or_default()
+            .map_or_else(Offsets::new, |offsets| {
+                offsets
+                    .iter()
+                    .map(|(tp, stored)| (tp.clone(), stored.offset.clone()))
+                    .collect()
+            })
+    }
+
+    /// Deletes (with tombstones) the offsets of `group` that `expired(partition, committed
+    /// at)` picks; returns how many.
+    pub(crate) fn expire(
+        &self,
+        group: &str,
+        expired: impl Fn(&TopicPartition, i64) -> bool,
+        now_ms: i64,
+    ) -> Result<usize> {
+        let mut committed = self.committed.lock();
+        let Some(offsets) = committed.get_mut(group) else {
+            return Ok(0);
+        };
+        let doomed: Vec<TopicPartition> = offsets
+            .iter()
+            .filter(|(tp, stored)| expired(tp, stored.at_ms))
+            .map(|(tp, _)| tp.clone())
+            .collect();
+        if doomed.is_empty() {
+            return Ok(0);
+        }
+        let mut builder = BatchBuilder::new();
+        for tp in &doomed {
+            builder.append(now_ms, Some(&encode_key(group, tp)), None, &[])?;
+        }
+        self.log.append(&builder.build()?)?;
+        for tp in &doomed {
+            offsets.remove(tp);
+        }
+        if offsets.is_empty() {
+            committed.remove(group);
+        }
+        Ok(doomed.len())
     }
 
     /// The groups with committed offsets.
@@ -189,7 +242,8 @@ fn decode_key(key: &[u8]) -> Option<(String, TopicPartition)> {
     Some((group, TopicPartition::new(topic, partition)))
 }
 
-fn decode_value(value: &[u8]) -> Option<OffsetAndMetadata> {
+/// An offset-commit value and its commit timestamp (−1 when the version has none).
+fn decode_value(value: &[u8]) -> Option<(OffsetAndMetadata, i64)> {
     let mut r = Reader(value);
     let version = r.i16()?;
     let offset = r.i64()?;
@@ -197,15 +251,19 @@ fn decode_value(value: &[u8]) -> Option<OffsetAndMetadata> {
         r.i32()?; // leader epoch
     }
     let metadata = r.string()?;
-    Some(OffsetAndMetadata {
-        offset,
-        metadata: (!metadata.is_empty()).then_some(metadata),
-    })
+    let at_ms = if version >= 1 { r.i64()? } else { -1 };
+    Some((
+        OffsetAndMetadata {
+            offset,
+            metadata: (!metadata.is_empty()).then_some(metadata),
+        },
+        at_ms,
+    ))
 }
 
 /// Rebuilds the map from the log: later records win; a null value deletes.
-fn replay(log: &Log) -> Result<HashMap<String, Offsets>> {
-    let mut committed: HashMap<String, Offsets> = HashMap::new();
+fn replay(log: &Log) -> Result<HashMap<String, GroupOffsets>> {
+    let mut committed: HashMap<String, GroupOffsets> = HashMap::new();
     let mut offset = log.log_start_offset();
     while offset < log.high_watermark() {
         let data = log.read(offset, 1 << 20)?;
@@ -233,13 +291,17 @@ fn replay(log: &Log) -> Result<HashMap<String, Offsets>> {
                         }
                     }
                     Some(value) => {
-                        let decoded = decode_value(value).ok_or_else(|| {
+                        let (offset, at_ms) = decode_value(value).ok_or_else(|| {
                             Error::CorruptRecord(format!(
                                 "{OFFSETS_TOPIC}: undecodable offset commit for group '{group}' at offset {}",
                                 record.offset
                             ))
                         })?;
-                        committed.entry(group).or_default().insert(tp, decoded);
+                        let at_ms = if at_ms < 0 { record.timestamp } else { at_ms };
+                        committed
+                            .entry(group)
+                            .or_default()
+                            .insert(tp, Stored { offset, at_ms });
                     }
                 }
             }
@@ -284,7 +346,7 @@ mod tests {
         );
         assert_eq!(
             decode_value(&value),
-            Some(OffsetAndMetadata::new(42).with_metadata("m"))
+            Some((OffsetAndMetadata::new(42).with_metadata("m"), 7))
         );
         assert_eq!(decode_value(&value[..5]), None);
     }
