@@ -22,7 +22,7 @@ pub use config::{
     IsolationLevel, PartitionerKind, ProducerConfig, Properties, TopicConfig,
 };
 pub use consumer::{
-    BytesDeserializer, CommitMode, Consumer, ConsumerRecord, ConsumerWaker, DecodeError,
+    BytesDeserializer, CommitMode, Committer, Consumer, ConsumerRecord, ConsumerWaker, DecodeError,
     Deserializer, LongDeserializer, Offset, RebalanceContext, RebalanceListener, RecordView,
     Records, StringDeserializer, TypedConsumer, TypedConsumerRecord,
 };

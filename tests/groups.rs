@@ -650,3 +650,36 @@ fn committed_offsets_expire_after_offsets_retention() {
         None
     );
 }
+
+#[test]
+fn a_committer_commits_while_the_consumer_is_blocked_in_poll() {
+    let (clock, cluster) = setup(1);
+    let journal = Journal::default();
+    let config = eager()
+        .enable_auto_commit(false)
+        .max_poll_interval(Duration::from_millis(1_000));
+    let consumer = member(&cluster, config.clone(), "c", &["t"], &journal);
+    consumer.poll(NO_WAIT).unwrap();
+    let committer = consumer.committer().unwrap();
+    let p0 = TopicPartition::new("t", 0);
+    let mut offsets = Offsets::new();
+    offsets.insert(p0.clone(), OffsetAndMetadata::new(0));
+    let waker = consumer.waker();
+    std::thread::scope(|s| {
+        let polling = s.spawn(|| consumer.poll(Duration::from_secs(120)));
+        // Lands while the poll holds the consumer.
+        committer.commit_offsets(&offsets).unwrap();
+        waker.wakeup();
+        assert!(matches!(polling.join().unwrap(), Err(Error::Wakeup)));
+    });
+    assert_eq!(
+        cluster.describe_group_offsets("g").unwrap()[0].committed,
+        Some(0)
+    );
+    // Once the member is expelled, its committer's commits are refused like its own.
+    let other = member(&cluster, config, "other", &["t"], &journal);
+    clock.advance_ms(2_000);
+    other.poll(NO_WAIT).unwrap();
+    let err = committer.commit_offsets(&offsets).unwrap_err();
+    assert!(matches!(err, Error::CommitFailed(_)), "{err}");
+}

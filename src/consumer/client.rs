@@ -84,6 +84,8 @@ pub(crate) struct State {
     listener: Option<Box<dyn RebalanceListener>>,
     member_id: Option<String>,
     generation: i32,
+    /// `member_id` and `generation` as [`Committer`]s see them (they do not take the lock).
+    membership: Arc<Mutex<(Option<String>, i32)>>,
     partitions: BTreeMap<TopicPartition, PartitionState>,
     next_auto_commit_ms: i64,
     /// Where the next fetch starts, for fairness across partitions.
@@ -105,6 +107,37 @@ pub struct Consumer {
 impl std::fmt::Debug for Consumer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Consumer").finish_non_exhaustive()
+    }
+}
+
+/// Commits offsets for a consumer from any thread (`Clone + Send + 'static`), without
+/// waiting for a `poll` in progress. Made by [`Consumer::committer`].
+#[derive(Debug, Clone)]
+pub struct Committer {
+    coordinator: Arc<Coordinator>,
+    group: String,
+    membership: Arc<Mutex<(Option<String>, i32)>>,
+    subscribed: bool,
+}
+
+impl Committer {
+    /// Commits exactly `offsets` (each the next offset to read), synchronously.
+    pub fn commit_offsets(&self, offsets: &Offsets) -> Result<()> {
+        if offsets.is_empty() {
+            return Ok(());
+        }
+        let (member_id, generation) = self.membership.lock().clone();
+        let member = match (self.subscribed, &member_id) {
+            (true, Some(id)) => Some((id.as_str(), generation)),
+            (true, None) => {
+                return Err(Error::CommitFailed(format!(
+                    "this consumer is not a member of group '{}' right now",
+                    self.group
+                )))
+            }
+            (false, _) => None,
+        };
+        self.coordinator.commit(&self.group, member, offsets)
     }
 }
 
@@ -146,6 +179,7 @@ impl Cluster {
                 listener: None,
                 member_id: None,
                 generation: -1,
+                membership: Arc::new(Mutex::new((None, -1))),
                 partitions: BTreeMap::new(),
                 next_auto_commit_ms: now.saturating_add(interval),
                 rotate: 0,
@@ -315,6 +349,20 @@ impl Consumer {
         } else {
             Ok(())
         }
+    }
+
+    /// A handle that commits for this consumer from any thread, also while it is blocked in
+    /// `poll` (which holds the consumer). Commits carry the membership of the moment, so the
+    /// group refuses them after a rebalance as it would the consumer's own.
+    pub fn committer(&self) -> Result<Committer> {
+        let state = self.state.lock();
+        let group = state.group_id()?.to_string();
+        Ok(Committer {
+            coordinator: Arc::clone(state.coordinator()?),
+            group,
+            membership: Arc::clone(&state.membership),
+            subscribed: matches!(state.mode, Mode::Subscribed(_)),
+        })
     }
 
     /// A handle that interrupts this consumer's blocking calls from another thread.
@@ -716,6 +764,7 @@ impl State {
             .coordinator()?
             .join(&group, request, &|t| partition_count(&cluster, t))?;
         self.member_id = Some(id);
+        self.publish_membership();
         Ok(())
     }
 
@@ -740,6 +789,7 @@ impl State {
                     self.partitions.clear();
                     self.member_id = None;
                     self.generation = -1;
+                    self.publish_membership();
                     if !lost.is_empty() {
                         self.call_listener(|l, ctx| l.on_partitions_lost(ctx, &lost));
                     }
@@ -819,6 +869,7 @@ impl State {
             .cloned()
             .collect();
         self.generation = generation;
+        self.publish_membership();
         if !revoked.is_empty() {
             // Cooperative: give up what moves, then rejoin so that it can be handed over.
             self.call_listener(|l, ctx| l.on_partitions_revoked(ctx, &revoked));
@@ -887,8 +938,13 @@ impl State {
             self.coordinator()?
                 .leave(&group, &member_id, self.config.session_timeout_ms);
             self.generation = -1;
+            self.publish_membership();
         }
         Ok(())
+    }
+
+    fn publish_membership(&self) {
+        *self.membership.lock() = (self.member_id.clone(), self.generation);
     }
 
     fn maybe_auto_commit(&mut self) {

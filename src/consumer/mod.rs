@@ -7,7 +7,7 @@ mod offset;
 mod records;
 mod typed;
 
-pub use client::{CommitMode, Consumer, ConsumerWaker};
+pub use client::{CommitMode, Committer, Consumer, ConsumerWaker};
 pub use listener::{RebalanceContext, RebalanceListener};
 pub use offset::Offset;
 pub use records::{ConsumerRecord, RecordView, Records};
