@@ -245,7 +245,7 @@ impl Group {
     }
 }
 
-/// A member as [`Coordinator::describe`] reports it.
+/// A member as [`crate::Cluster::describe_group`] reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MemberDescription {
     /// The member id the coordinator gave it.
