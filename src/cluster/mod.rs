@@ -581,46 +581,34 @@ type Replayed = (
 fn replay(metadata: &Log) -> Result<Replayed> {
     let mut topics = BTreeMap::new();
     let mut deleted = Vec::new();
-    let mut offset = metadata.log_start_offset();
-    while offset < metadata.log_end_offset() {
-        let data = metadata.read(offset, 1 << 20)?;
-        if data.is_empty() {
-            break;
-        }
-        for batch in data.batches() {
-            let batch = batch?;
-            offset = batch.next_offset();
-            let records = batch.records()?;
-            for record in records.iter() {
-                let record = record?;
-                match MetadataRecord::decode(record.key, record.value)? {
-                    MetadataRecord::CreateTopic {
-                        name,
-                        id,
-                        partitions,
-                        configs,
-                    } => {
-                        deleted.retain(|d| d != &name);
-                        topics.insert(name, (id, partitions, configs));
-                    }
-                    MetadataRecord::DeleteTopic { name } => {
-                        topics.remove(&name);
-                        deleted.push(name);
-                    }
-                    MetadataRecord::AddPartitions { name, partitions } => {
-                        if let Some(t) = topics.get_mut(&name) {
-                            t.1 = partitions;
-                        }
-                    }
-                    MetadataRecord::AlterConfigs { name, configs } => {
-                        if let Some(t) = topics.get_mut(&name) {
-                            t.2 = configs;
-                        }
-                    }
+    metadata.for_each_record(|record| {
+        match MetadataRecord::decode(record.key, record.value)? {
+            MetadataRecord::CreateTopic {
+                name,
+                id,
+                partitions,
+                configs,
+            } => {
+                deleted.retain(|d| d != &name);
+                topics.insert(name, (id, partitions, configs));
+            }
+            MetadataRecord::DeleteTopic { name } => {
+                topics.remove(&name);
+                deleted.push(name);
+            }
+            MetadataRecord::AddPartitions { name, partitions } => {
+                if let Some(t) = topics.get_mut(&name) {
+                    t.1 = partitions;
+                }
+            }
+            MetadataRecord::AlterConfigs { name, configs } => {
+                if let Some(t) = topics.get_mut(&name) {
+                    t.2 = configs;
                 }
             }
         }
-    }
+        Ok(())
+    })?;
     Ok((topics, deleted))
 }
 

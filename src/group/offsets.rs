@@ -264,49 +264,35 @@ fn decode_value(value: &[u8]) -> Option<(OffsetAndMetadata, i64)> {
 /// Rebuilds the map from the log: later records win; a null value deletes.
 fn replay(log: &Log) -> Result<HashMap<String, GroupOffsets>> {
     let mut committed: HashMap<String, GroupOffsets> = HashMap::new();
-    let mut offset = log.log_start_offset();
-    while offset < log.high_watermark() {
-        let data = log.read(offset, 1 << 20)?;
-        if data.is_empty() {
-            break;
-        }
-        for batch in data.batches() {
-            let batch = batch?;
-            offset = batch.next_offset();
-            if batch.is_control() {
-                continue;
-            }
-            for record in batch.records()?.iter() {
-                let record = record?;
-                let Some((group, tp)) = record.key.and_then(decode_key) else {
-                    continue;
-                };
-                match record.value {
-                    None => {
-                        if let Some(offsets) = committed.get_mut(&group) {
-                            offsets.remove(&tp);
-                            if offsets.is_empty() {
-                                committed.remove(&group);
-                            }
-                        }
-                    }
-                    Some(value) => {
-                        let (offset, at_ms) = decode_value(value).ok_or_else(|| {
-                            Error::CorruptRecord(format!(
-                                "{OFFSETS_TOPIC}: undecodable offset commit for group '{group}' at offset {}",
-                                record.offset
-                            ))
-                        })?;
-                        let at_ms = if at_ms < 0 { record.timestamp } else { at_ms };
-                        committed
-                            .entry(group)
-                            .or_default()
-                            .insert(tp, Stored { offset, at_ms });
+    log.for_each_record(|record| {
+        let Some((group, tp)) = record.key.and_then(decode_key) else {
+            return Ok(());
+        };
+        match record.value {
+            None => {
+                if let Some(offsets) = committed.get_mut(&group) {
+                    offsets.remove(&tp);
+                    if offsets.is_empty() {
+                        committed.remove(&group);
                     }
                 }
             }
+            Some(value) => {
+                let (offset, at_ms) = decode_value(value).ok_or_else(|| {
+                    Error::CorruptRecord(format!(
+                        "{OFFSETS_TOPIC}: undecodable offset commit for group '{group}' at offset {}",
+                        record.offset
+                    ))
+                })?;
+                let at_ms = if at_ms < 0 { record.timestamp } else { at_ms };
+                committed
+                    .entry(group)
+                    .or_default()
+                    .insert(tp, Stored { offset, at_ms });
+            }
         }
-    }
+        Ok(())
+    })?;
     Ok(committed)
 }
 

@@ -7,6 +7,7 @@ mod index;
 mod index_checksums;
 mod partition;
 mod recovery;
+mod replay;
 mod retention;
 mod scan;
 mod segment;
