@@ -127,16 +127,12 @@ impl Committer {
             return Ok(());
         }
         let (member_id, generation) = self.membership.lock().clone();
-        let member = match (self.subscribed, &member_id) {
-            (true, Some(id)) => Some((id.as_str(), generation)),
-            (true, None) => {
-                return Err(Error::CommitFailed(format!(
-                    "this consumer is not a member of group '{}' right now",
-                    self.group
-                )))
-            }
-            (false, _) => None,
-        };
+        let member = commit_as(
+            &self.group,
+            self.subscribed,
+            member_id.as_deref(),
+            generation,
+        )?;
         self.coordinator.commit(&self.group, member, offsets)
     }
 }
@@ -995,22 +991,20 @@ impl State {
         if offsets.is_empty() {
             return Ok(());
         }
-        let member = match (&self.mode, &self.member_id) {
-            (Mode::Subscribed(_), Some(id)) => {
-                if let Some(tp) = offsets.keys().find(|tp| !self.partitions.contains_key(*tp)) {
-                    return Err(Error::IllegalState(format!(
-                        "commit for {tp}, which is not assigned to this member"
-                    )));
-                }
-                Some((id.as_str(), self.generation))
+        let subscribed = matches!(self.mode, Mode::Subscribed(_));
+        let member = commit_as(
+            &group,
+            subscribed,
+            self.member_id.as_deref(),
+            self.generation,
+        )?;
+        if member.is_some() {
+            if let Some(tp) = offsets.keys().find(|tp| !self.partitions.contains_key(*tp)) {
+                return Err(Error::IllegalState(format!(
+                    "commit for {tp}, which is not assigned to this member"
+                )));
             }
-            (Mode::Subscribed(_), None) => {
-                return Err(Error::CommitFailed(format!(
-                    "this consumer is not a member of group '{group}' (it was expelled or has not joined yet)"
-                )))
-            }
-            _ => None,
-        };
+        }
         self.coordinator()?.commit(&group, member, offsets)
     }
 
@@ -1165,6 +1159,23 @@ impl State {
             }
         }
         Ok(records)
+    }
+}
+
+/// Who a commit is made for: a subscribed consumer commits as its group member (id and
+/// generation) and must be one; an assigning consumer commits without membership.
+fn commit_as<'a>(
+    group: &str,
+    subscribed: bool,
+    member_id: Option<&'a str>,
+    generation: i32,
+) -> Result<Option<(&'a str, i32)>> {
+    match (subscribed, member_id) {
+        (true, Some(id)) => Ok(Some((id, generation))),
+        (true, None) => Err(Error::CommitFailed(format!(
+            "this consumer is not a member of group '{group}' (it was expelled or has not joined yet)"
+        ))),
+        (false, _) => Ok(None),
     }
 }
 
