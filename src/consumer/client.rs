@@ -1115,11 +1115,14 @@ impl State {
             if remaining == 0 {
                 break;
             }
-            if self.partitions[tp].paused {
+            let partition = &self.partitions[tp];
+            if partition.paused {
                 continue;
             }
-            let position = self.resolve_position(tp)?;
-            let log = Arc::clone(&self.partitions[tp].log);
+            let position = partition
+                .position
+                .expect("every position was resolved above");
+            let log = Arc::clone(&partition.log);
             let max_bytes = self.config.max_partition_fetch_bytes.min(bytes_left).max(1);
             let checked = if self.config.check_crcs {
                 self.partitions[tp].checked_through
