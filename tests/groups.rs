@@ -399,10 +399,9 @@ fn every_partition_has_one_owner_per_group_at_any_moment() {
     for _ in 0..4 {
         for m in &members {
             m.poll(NO_WAIT).unwrap();
-            let mut all: Vec<String> = members.iter().flat_map(owned).collect();
+            let all: Vec<String> = members.iter().flat_map(owned).collect();
             let unique: BTreeSet<&String> = all.iter().collect();
             assert_eq!(unique.len(), all.len(), "a partition with two owners");
-            all.clear();
         }
     }
     let total: usize = members.iter().map(|m| owned(m).len()).sum();
