@@ -154,6 +154,38 @@ fn oversized_batches_are_rejected_before_writing() {
 }
 
 #[test]
+fn appends_validate_every_record_as_kafka_does() {
+    let cluster = Cluster::temporary().unwrap();
+    cluster.create_topic(NewTopic::new("t", 1)).unwrap();
+    let log = cluster.partition("t", 0).unwrap();
+    let good = batch(0, 3, 10, 1);
+    let spans = common::record_spans(&good);
+
+    // A record whose key length runs past its end, under a matching CRC.
+    let mut bad_field = good.clone();
+    bad_field[spans[1].start + 4] = 0x7e; // key length 63
+    common::reseal(&mut bad_field);
+    let err = log.append(&bad_field).unwrap_err();
+    assert!(matches!(err, Error::CorruptRecord(_)), "{err}");
+
+    // Offset deltas 0, 0, 2: the count and last delta agree, the records do not.
+    let mut bad_delta = good.clone();
+    assert_eq!(
+        bad_delta[spans[1].start + 3],
+        2,
+        "record 1's offset delta (zig-zag 1)"
+    );
+    bad_delta[spans[1].start + 3] = 0;
+    common::reseal(&mut bad_delta);
+    let err = log.append(&bad_delta).unwrap_err();
+    assert!(err.to_string().contains("offset delta 0"), "{err}");
+
+    assert_eq!(log.log_end_offset(), 0, "nothing of a refused append lands");
+    log.append(&good).unwrap();
+    assert_eq!(read_all(&log).len(), 3);
+}
+
+#[test]
 fn a_second_open_is_locked_until_close() {
     let dir = tempfile::tempdir().unwrap();
     let first = Cluster::open(dir.path()).unwrap();

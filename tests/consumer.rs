@@ -475,3 +475,100 @@ fn a_typed_consumer_decodes_per_record_and_hands_back_what_does_not_decode() {
         "poison pills are passed"
     );
 }
+
+/// Writes `batches` as partition 0's only segment, with no clean-shutdown marker (so the open
+/// recovers it), and opens the cluster again.
+fn rewrite_segment(dir: &std::path::Path, topic: &str, batches: &[Vec<u8>]) -> Cluster {
+    std::fs::write(
+        dir.join(format!("{topic}-0/00000000000000000000.log")),
+        batches.concat(),
+    )
+    .unwrap();
+    let _ = std::fs::remove_file(dir.join(".kafka_cleanshutdown"));
+    Cluster::open(dir).unwrap()
+}
+
+#[test]
+fn a_compacted_batch_with_gaps_is_read_by_its_records_offsets() {
+    let root = tempfile::tempdir().unwrap();
+    let cluster = Cluster::open(root.path()).unwrap();
+    cluster
+        .create_topic(NewTopic::new("c", 1).config("cleanup.policy", "compact"))
+        .unwrap();
+    cluster.close().unwrap();
+    // What the cleaner leaves: offsets 0, 1, 2 whole; then a batch of offsets 3..=7 that
+    // kept only 3, 5 and 7.
+    let first = common::batch(0, 3, 10, 1);
+    let mut kept = common::batch(3, 5, 10, 1);
+    kept[..8].copy_from_slice(&3i64.to_be_bytes());
+    let spans = common::record_spans(&kept);
+    let mut cut = kept[..spans[0].end].to_vec();
+    for i in [2, 4] {
+        cut.extend_from_slice(&kept[spans[i].clone()]);
+    }
+    cut[57..61].copy_from_slice(&3i32.to_be_bytes());
+    common::reseal(&mut cut);
+    let cluster = rewrite_segment(root.path(), "c", &[first, cut]);
+    assert_eq!(cluster.partition("c", 0).unwrap().log_end_offset(), 8);
+
+    let consumer = cluster
+        .consumer(ConsumerConfig::new().max_poll_records(4))
+        .unwrap();
+    let offsets = |records: &Records| records.iter().map(|r| r.offset()).collect::<Vec<_>>();
+    consumer.assign(&[(tp("c", 0), Offset::At(0))]).unwrap();
+    let polled = consumer.poll(NO_WAIT).unwrap();
+    assert_eq!(offsets(&polled), [0, 1, 2, 3]);
+    assert_eq!(polled.iter().nth(3).unwrap().key(), Some(&b"k3"[..]));
+    assert_eq!(
+        consumer.position(&tp("c", 0)).unwrap(),
+        4,
+        "cut after offset 3"
+    );
+    let polled = consumer.poll(NO_WAIT).unwrap();
+    assert_eq!(offsets(&polled), [5, 7]);
+    assert_eq!(polled.iter().next().unwrap().key(), Some(&b"k5"[..]));
+    assert_eq!(consumer.position(&tp("c", 0)).unwrap(), 8);
+
+    // A position inside the batch, on a removed offset, reads from the next one kept.
+    consumer.seek(&tp("c", 0), Offset::At(6)).unwrap();
+    assert_eq!(offsets(&consumer.poll(NO_WAIT).unwrap()), [7]);
+    let one = cluster
+        .consumer(ConsumerConfig::new().max_poll_records(1))
+        .unwrap();
+    one.assign(&[(tp("c", 0), Offset::At(4))]).unwrap();
+    assert_eq!(offsets(&one.poll(NO_WAIT).unwrap()), [5]);
+    assert_eq!(one.position(&tp("c", 0)).unwrap(), 6);
+}
+
+#[test]
+fn a_record_forged_under_a_matching_crc_is_reported_not_returned() {
+    let root = tempfile::tempdir().unwrap();
+    let cluster = Cluster::open(root.path()).unwrap();
+    cluster.create_topic(NewTopic::new("t", 1)).unwrap();
+    cluster.close().unwrap();
+    // Appends refuse such a batch; only a file changed behind kafkalite's back holds one.
+    let mut forged = common::batch(0, 4, 10, 1);
+    let spans = common::record_spans(&forged);
+    forged[spans[2].start + 4] = 0x7e; // record 2's key length runs past its end
+    common::reseal(&mut forged);
+    let cluster = rewrite_segment(root.path(), "t", &[forged]);
+
+    let consumer = cluster.consumer(ConsumerConfig::new()).unwrap();
+    consumer.assign(&[(tp("t", 0), Offset::At(0))]).unwrap();
+    let polled = consumer.poll(NO_WAIT).unwrap();
+    assert!(polled.errors().is_empty(), "found while iterating");
+    let keys: Vec<_> = polled.iter().map(|r| r.key().unwrap().to_vec()).collect();
+    assert_eq!(
+        keys,
+        [b"k0".to_vec(), b"k1".to_vec()],
+        "the records before it"
+    );
+    let errors = polled.errors();
+    assert_eq!(errors.len(), 1);
+    assert_eq!(errors[0].0, tp("t", 0));
+    assert!(
+        matches!(&errors[0].1, Error::Corruption { position: 0, .. }),
+        "{}",
+        errors[0].1
+    );
+}

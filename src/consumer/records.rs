@@ -2,7 +2,7 @@
 //! record; an lz4 batch is decompressed once and shared by its records).
 
 use std::ops::Range;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use crate::error::{Error, Result};
 use crate::group::TopicPartition;
@@ -18,47 +18,24 @@ pub(crate) enum Section {
     Decompressed(Arc<[u8]>),
 }
 
-/// Where a field lies in its batch's records section (`len` −1: null).
-#[derive(Debug, Clone, Copy)]
-struct Span {
-    start: u32,
-    len: i32,
-}
-
-impl Span {
-    fn of(field: Option<&[u8]>, base: usize) -> Span {
-        match field {
-            Some(bytes) => Span {
-                start: (bytes.as_ptr() as usize - base) as u32,
-                len: bytes.len() as i32,
-            },
-            None => Span { start: 0, len: -1 },
-        }
-    }
-
-    fn get(self, section: &[u8]) -> Option<&[u8]> {
-        (self.len >= 0).then(|| &section[self.start as usize..][..self.len as usize])
-    }
-}
-
-/// One record, decoded once at fetch: where its fields lie in the section.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Entry {
-    /// Index of its batch in `PartitionRecords::batches`.
-    batch: u32,
-    offset: i64,
-    timestamp: i64,
-    key: Span,
-    value: Span,
-    headers: Span,
-    header_count: i32,
-}
-
-/// One batch's records section (its entries point into it).
+/// One batch's share of a poll: its records section and which of its records are returned.
+/// Records are decoded while iterating, not at fetch: appends validate every record (as
+/// Kafka's `LogValidator` does), so the fetch only needs the batch headers and CRCs.
 #[derive(Debug, Clone)]
 pub(crate) struct BatchRecords {
-    pub(crate) section: Section,
-    pub(crate) timestamp_type: TimestampType,
+    section: Section,
+    /// Where the batch starts in the fetched bytes (to name the place of damage).
+    at: usize,
+    timestamp_type: TimestampType,
+    base_offset: i64,
+    base_timestamp: i64,
+    /// The batch's append time, which every record carries under `LogAppendTime`.
+    log_append_time: Option<i64>,
+    last_offset_delta: i32,
+    /// Records at the front of the section that are not returned (below the position).
+    skip: u32,
+    /// Records returned after them.
+    take: u32,
 }
 
 /// One partition's records of a poll.
@@ -68,38 +45,139 @@ pub(crate) struct PartitionRecords {
     /// Keeps the segment's mapping alive.
     pub(crate) data: FetchData,
     pub(crate) batches: Vec<BatchRecords>,
-    pub(crate) entries: Vec<Entry>,
     /// Records returned.
     pub(crate) count: usize,
     /// The position after them.
     pub(crate) next_offset: i64,
     /// The offset up to which the batches read were CRC-checked.
     pub(crate) checked_through: i64,
+    /// A record that did not decode while iterating (see [`Records::errors`]).
+    damage: OnceLock<Error>,
 }
 
 impl PartitionRecords {
-    fn iter(&self) -> impl Iterator<Item = RecordView<'_>> + '_ {
-        // One flat walk over the entries (each knows its batch): cheaper than nesting an
-        // iterator per batch.
-        self.entries.iter().map(move |e| {
-            let batch = &self.batches[e.batch as usize];
-            let section: &[u8] = match &batch.section {
-                Section::Mapped(range) => &self.data.bytes()[range.clone()],
-                Section::Decompressed(bytes) => bytes,
-            };
-            RecordView {
-                tp: &self.tp,
-                offset: e.offset,
-                timestamp: e.timestamp,
-                timestamp_type: batch.timestamp_type,
-                key: e.key.get(section),
-                value: e.value.get(section),
-                headers: HeaderIter::from_raw(
-                    e.headers.get(section).unwrap_or_default(),
-                    e.header_count,
-                ),
+    fn section<'a>(&'a self, batch: &'a BatchRecords) -> &'a [u8] {
+        match &batch.section {
+            Section::Mapped(range) => &self.data.bytes()[range.clone()],
+            Section::Decompressed(bytes) => bytes,
+        }
+    }
+
+    #[cold]
+    fn damaged(&self, batch: &BatchRecords) {
+        let error = match &self.data.slice {
+            Some(slice) => Error::corruption(
+                slice.path(),
+                (slice.range().start + batch.at) as u64,
+                "a record of this batch does not decode although the batch's CRC matches \
+                 (was the file changed outside kafkalite?); the records after it in this \
+                 poll were not returned",
+            ),
+            None => Error::CorruptRecord("a record does not decode".into()),
+        };
+        let _ = self.damage.set(error);
+    }
+}
+
+/// Iterates records of a run of partitions, decoding them as it goes (one flat loop:
+/// cheaper than chaining an iterator per partition or batch).
+struct RecordsIter<'a> {
+    parts: &'a [PartitionRecords],
+    /// The partition being read and the index of its next batch.
+    part: usize,
+    next_batch: usize,
+    /// The current partition and batch.
+    current: Option<(&'a TopicPartition, &'a BatchRecords)>,
+    /// The rest of the current batch's section.
+    buf: &'a [u8],
+    /// Records still to return from the current batch.
+    left: u32,
+    /// The offset delta of the record before (deltas strictly increase within a batch).
+    last_delta: i32,
+}
+
+impl<'a> RecordsIter<'a> {
+    fn new(parts: &'a [PartitionRecords]) -> Self {
+        RecordsIter {
+            parts,
+            part: 0,
+            next_batch: 0,
+            current: None,
+            buf: &[],
+            left: 0,
+            last_delta: 0,
+        }
+    }
+
+    /// Moves to the next batch with records (in this partition or the next), past its
+    /// skipped records; `None` at the end.
+    fn start_batch(&mut self) -> Option<()> {
+        let part = loop {
+            let part = self.parts.get(self.part)?;
+            if self.next_batch < part.batches.len() {
+                break part;
             }
-        })
+            self.part += 1;
+            self.next_batch = 0;
+        };
+        let batch = &part.batches[self.next_batch];
+        self.next_batch += 1;
+        self.current = Some((&part.tp, batch));
+        self.buf = part.section(batch);
+        self.left = batch.take;
+        // The record at index i has a delta of at least i.
+        self.last_delta = batch.skip as i32 - 1;
+        for _ in 0..batch.skip {
+            if crate::record::skip_validated(&mut self.buf).is_none() {
+                self.stop_partition(batch);
+                break;
+            }
+        }
+        Some(())
+    }
+
+    /// Records damage in the current partition and ends its iteration.
+    #[cold]
+    fn stop_partition(&mut self, batch: &BatchRecords) {
+        self.parts[self.part].damaged(batch);
+        self.part += 1;
+        self.next_batch = 0;
+        self.left = 0;
+    }
+}
+
+impl<'a> Iterator for RecordsIter<'a> {
+    type Item = RecordView<'a>;
+
+    #[inline]
+    fn next(&mut self) -> Option<RecordView<'a>> {
+        loop {
+            while self.left == 0 {
+                self.start_batch()?;
+            }
+            let (tp, batch) = self.current?;
+            match crate::record::next_validated(&mut self.buf) {
+                Some(record)
+                    if record.offset_delta > self.last_delta
+                        && record.offset_delta <= batch.last_offset_delta =>
+                {
+                    self.last_delta = record.offset_delta;
+                    self.left -= 1;
+                    return Some(RecordView {
+                        tp,
+                        offset: batch.base_offset + record.offset_delta as i64,
+                        timestamp: batch
+                            .log_append_time
+                            .unwrap_or(batch.base_timestamp.wrapping_add(record.timestamp_delta)),
+                        timestamp_type: batch.timestamp_type,
+                        key: record.key,
+                        value: record.value,
+                        headers: record.headers,
+                    });
+                }
+                _ => self.stop_partition(batch),
+            }
+        }
     }
 }
 
@@ -127,7 +205,7 @@ impl Records {
 
     /// Every record, partition by partition.
     pub fn iter(&self) -> impl Iterator<Item = RecordView<'_>> + '_ {
-        self.parts.iter().flat_map(PartitionRecords::iter)
+        RecordsIter::new(&self.parts)
     }
 
     /// The records of one partition.
@@ -138,7 +216,7 @@ impl Records {
         self.parts
             .iter()
             .filter(move |p| &p.tp == tp)
-            .flat_map(PartitionRecords::iter)
+            .flat_map(|p| RecordsIter::new(std::slice::from_ref(p)))
     }
 
     /// Each partition with records here and an iterator over them, in fetch order (a
@@ -150,7 +228,7 @@ impl Records {
         self.parts
             .iter()
             .filter(|p| p.count > 0)
-            .map(|p| (&p.tp, p.iter()))
+            .map(|p| (&p.tp, RecordsIter::new(std::slice::from_ref(p))))
     }
 
     /// The partitions that have records here.
@@ -194,9 +272,16 @@ impl Records {
     }
 
     /// Partitions that could not be read (e.g. corruption), each with its error; the other
-    /// partitions' records are still here.
-    pub fn errors(&self) -> &[(TopicPartition, Error)] {
-        &self.errors
+    /// partitions' records are still here. Records are decoded while iterating; a record that
+    /// does not decode then (possible only when a file was changed outside kafkalite with a
+    /// matching CRC: appends validate every record) ends its partition's iteration and is
+    /// listed here too, once iterated.
+    pub fn errors(&self) -> Vec<(TopicPartition, Error)> {
+        let damaged = self
+            .parts
+            .iter()
+            .filter_map(|p| p.damage.get().map(|e| (p.tp.clone(), e.clone())));
+        self.errors.iter().cloned().chain(damaged).collect()
     }
 }
 
@@ -295,10 +380,11 @@ pub struct ConsumerRecord {
 }
 
 /// Reads one partition from `position`: at most `max_records` records and (softly)
-/// `max_bytes` bytes. Every batch's CRC is checked and every record decoded once here, so
-/// damage is reported now, not while iterating. Returns `None` when nothing is readable.
-/// `checked_through`: the offset up to which this consumer already CRC-checked the batches
-/// (a batch cut by `max.poll.records` is read again by the next poll, but checked once).
+/// `max_bytes` bytes. Every batch's CRC is checked here, so damage is reported now; the
+/// records are decoded while iterating (appends validated them). Returns `None` when nothing
+/// is readable. `checked_through`: the offset up to which this consumer already CRC-checked
+/// the batches (a batch cut by `max.poll.records` is read again by the next poll, but checked
+/// once).
 pub(crate) fn fetch(
     tp: &TopicPartition,
     log: &crate::log::Log,
@@ -313,11 +399,13 @@ pub(crate) fn fetch(
     }
     let base = data.bytes().as_ptr() as usize;
     let mut batches = Vec::new();
-    let mut entries = Vec::new();
     let mut count = 0;
     let mut next_offset = position;
     let mut checked = checked_through;
     for batch in data.batches_checked_after(checked_through) {
+        if count == max_records {
+            break;
+        }
         let batch = batch?;
         checked = checked.max(batch.next_offset());
         if batch.last_offset() < next_offset {
@@ -344,60 +432,67 @@ pub(crate) fn fetch(
             Section::Mapped(range) => &data.bytes()[range.clone()],
             Section::Decompressed(bytes) => bytes,
         };
-        let section_base = bytes.as_ptr() as usize;
-        let first_entry = entries.len();
-        let mut last = next_offset - 1;
-        let records = RecordIter::new(
-            bytes,
-            batch.records_count(),
-            batch.base_offset(),
-            batch.base_timestamp(),
-            log_append_time,
-        );
-        for record in records {
-            let record = record?;
-            if record.offset < next_offset {
-                continue;
+        let offsets = || {
+            RecordIter::new(
+                bytes,
+                batch.records_count(),
+                batch.base_offset(),
+                batch.base_timestamp(),
+                log_append_time,
+            )
+            .map(|r| r.map(|r| r.offset))
+        };
+        // Without gaps (no compaction), a record's offset follows from its index; otherwise
+        // the batch the position falls in, or the one `max.poll.records` cuts, is walked.
+        let dense = batch.records_count() == batch.last_offset_delta() + 1;
+        let skip = if batch.base_offset() >= next_offset {
+            0
+        } else if dense {
+            (next_offset - batch.base_offset()) as usize
+        } else {
+            let mut below = 0;
+            for offset in offsets() {
+                if offset? >= next_offset {
+                    break;
+                }
+                below += 1;
             }
-            let (headers, header_count) = record.headers().raw();
-            entries.push(Entry {
-                batch: batches.len() as u32,
-                offset: record.offset,
-                timestamp: record.timestamp,
-                key: Span::of(record.key, section_base),
-                value: Span::of(record.value, section_base),
-                headers: Span::of(Some(headers), section_base),
-                header_count,
-            });
-            last = record.offset;
-            count += 1;
-            if count == max_records {
-                break;
-            }
-        }
-        let limited = count == max_records;
-        if entries.len() > first_entry {
+            below
+        };
+        let available = (batch.records_count().max(0) as usize).saturating_sub(skip);
+        let take = available.min(max_records - count);
+        next_offset = if take == available {
+            batch.next_offset()
+        } else if dense {
+            batch.base_offset() + (skip + take) as i64
+        } else {
+            let last = offsets().nth(skip + take - 1).ok_or_else(|| {
+                Error::CorruptRecord("a batch holds fewer records than its header says".into())
+            })??;
+            last + 1
+        };
+        if take > 0 {
             batches.push(BatchRecords {
+                at: batch.as_bytes().as_ptr() as usize - base,
                 section,
                 timestamp_type: batch.timestamp_type(),
+                base_offset: batch.base_offset(),
+                base_timestamp: batch.base_timestamp(),
+                log_append_time,
+                last_offset_delta: batch.last_offset_delta(),
+                skip: skip as u32,
+                take: take as u32,
             });
         }
-        next_offset = if limited {
-            last + 1
-        } else {
-            batch.next_offset()
-        };
-        if limited {
-            break;
-        }
+        count += take;
     }
     Ok(Some(PartitionRecords {
         tp: tp.clone(),
         data,
         batches,
-        entries,
         count,
         next_offset,
         checked_through: checked,
+        damage: OnceLock::new(),
     }))
 }

@@ -649,6 +649,28 @@ impl Log {
 }
 
 /// Checks batches before an append; `verify_crc` is false only for batches built in-process.
+/// Checks that every record of a batch from outside (not built in this process) decodes and
+/// that their offset deltas run 0, 1, 2 ... (as Kafka's `LogValidator` does before an append):
+/// readers then decode records without validating them again.
+fn validate_records(batch: &crate::record::RecordBatch<'_>, start: usize) -> Result<()> {
+    let records = batch.records()?;
+    for (index, record) in records.iter().enumerate() {
+        let record = record.map_err(|e| match e {
+            Error::CorruptRecord(why) => {
+                Error::CorruptRecord(format!("batch at byte {start}: {why}"))
+            }
+            other => other,
+        })?;
+        if record.offset_delta as usize != index {
+            return Err(Error::CorruptRecord(format!(
+                "batch at byte {start}: record {index} has offset delta {} (expected {index})",
+                record.offset_delta
+            )));
+        }
+    }
+    Ok(())
+}
+
 fn validate(batches: &[u8], config: &TopicConfig, verify_crc: bool) -> Result<Vec<Incoming>> {
     let mut incoming = Vec::new();
     for item in BatchIter::new(batches) {
@@ -659,9 +681,6 @@ fn validate(batches: &[u8], config: &TopicConfig, verify_crc: bool) -> Result<Ve
                 max: config.max_message_bytes as usize,
             });
         }
-        if verify_crc {
-            batch.verify_crc().map_err(|e| e.into_error())?;
-        }
         batch.compression()?;
         if batch.records_count() == 0 || batch.last_offset_delta() != batch.records_count() - 1 {
             return Err(Error::CorruptRecord(format!(
@@ -669,6 +688,10 @@ fn validate(batches: &[u8], config: &TopicConfig, verify_crc: bool) -> Result<Ve
                 batch.records_count(),
                 batch.last_offset_delta()
             )));
+        }
+        if verify_crc {
+            batch.verify_crc().map_err(|e| e.into_error())?;
+            validate_records(&batch, start)?;
         }
         incoming.push(Incoming {
             start,

@@ -46,17 +46,6 @@ pub struct HeaderIter<'a> {
 }
 
 impl<'a> HeaderIter<'a> {
-    /// The headers' bytes (to the end of the record) and their count, as decoded.
-    pub(crate) fn raw(&self) -> (&'a [u8], i32) {
-        (self.buf, self.remaining)
-    }
-    /// Rebuilds an iterator from [`HeaderIter::raw`]'s parts, which were validated then.
-    pub(crate) fn from_raw(buf: &'a [u8], count: i32) -> Self {
-        HeaderIter {
-            buf,
-            remaining: count,
-        }
-    }
     /// Number of headers not yet yielded.
     pub fn len(&self) -> usize {
         self.remaining as usize
@@ -256,4 +245,55 @@ impl<'a> Iterator for RecordIter<'a> {
         self.failed = item.is_err();
         Some(item)
     }
+}
+
+/// One record's fields as [`next_validated`] reads them: offset and timestamp as deltas from
+/// the batch's bases, headers still encoded (with their count).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RawRecord<'a> {
+    pub(crate) offset_delta: i32,
+    pub(crate) timestamp_delta: i64,
+    pub(crate) key: Option<&'a [u8]>,
+    pub(crate) value: Option<&'a [u8]>,
+    pub(crate) headers: HeaderIter<'a>,
+}
+
+/// Reads the record at the front of `buf` and advances past it, for a records section that
+/// was validated when it was appended (every record decodes, offset deltas run 0, 1, 2 ...):
+/// the header fields are not walked and the record's end is taken from its length. Still
+/// never reads out of bounds: damage the append-time validation could not have let through
+/// (a file changed behind kafkalite's back with a matching CRC) gives `None`.
+#[inline(always)]
+pub(crate) fn next_validated<'a>(buf: &mut &'a [u8]) -> Option<RawRecord<'a>> {
+    let mut pos = 0;
+    let length = varint(buf, &mut pos)?;
+    let (body, rest) = buf.split_at_checked(pos.checked_add(usize::try_from(length).ok()?)?)?;
+    let body = &body[pos..];
+    let mut pos = 1; // the attributes byte, unused
+    let timestamp_delta = varlong(body, &mut pos)?;
+    let offset_delta = varint(body, &mut pos)?;
+    let key = field(body, &mut pos).ok()?;
+    let value = field(body, &mut pos).ok()?;
+    let header_count = varint(body, &mut pos)?;
+    *buf = rest;
+    Some(RawRecord {
+        offset_delta,
+        timestamp_delta,
+        key,
+        value,
+        headers: HeaderIter {
+            buf: body.get(pos..)?,
+            remaining: header_count.max(0),
+        },
+    })
+}
+
+/// Steps over the record at the front of `buf` (reading only its length); `None` when the
+/// length runs past the end.
+#[inline]
+pub(crate) fn skip_validated(buf: &mut &[u8]) -> Option<()> {
+    let mut pos = 0;
+    let length = varint(buf, &mut pos)?;
+    *buf = buf.get(pos.checked_add(usize::try_from(length).ok()?)?..)?;
+    Some(())
 }

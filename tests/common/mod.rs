@@ -76,3 +76,26 @@ pub fn proptest_cases(default: u32) -> u32 {
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
 }
+
+/// Where each record of an uncompressed batch lies (length prefix included).
+pub fn record_spans(batch: &[u8]) -> Vec<std::ops::Range<usize>> {
+    let count = i32::from_be_bytes(batch[57..61].try_into().unwrap()) as usize;
+    let mut at = kafkalite::record::BATCH_HEADER_BYTES;
+    (0..count)
+        .map(|_| {
+            let (len, used) = kafkalite::record::varint::read_varint(&batch[at..]).unwrap();
+            let span = at..at + used + len as usize;
+            at = span.end;
+            span
+        })
+        .collect()
+}
+
+/// Fixes a batch's length field and CRC after its bytes were edited, as a writer that
+/// forges batches would.
+pub fn reseal(batch: &mut [u8]) {
+    let length = (batch.len() - 12) as i32;
+    batch[8..12].copy_from_slice(&length.to_be_bytes());
+    let crc = kafkalite::record::crc32c(&batch[21..]);
+    batch[17..21].copy_from_slice(&crc.to_be_bytes());
+}
