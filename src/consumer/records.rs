@@ -393,7 +393,7 @@ pub(crate) fn fetch(
     max_bytes: usize,
     checked_through: i64,
 ) -> Result<Option<PartitionRecords>> {
-    let data = log.read(position, max_bytes)?;
+    let data = log.read_records(position, max_bytes, max_records)?;
     if data.is_empty() {
         return Ok(None);
     }

@@ -507,6 +507,18 @@ impl Log {
     /// Reads whole batches starting with the one that holds `offset`, up to `max_bytes` (but
     /// always at least one batch), never past the high watermark, from one segment. Zero-copy.
     pub fn read(&self, offset: i64, max_bytes: usize) -> Result<FetchData> {
+        self.read_records(offset, max_bytes, usize::MAX)
+    }
+
+    /// As [`Log::read`], also ending after the batch that brings the records at or after
+    /// `offset` to `max_records` (counted from batch headers), so a consumer's poll does
+    /// not walk a whole `max.partition.fetch.bytes` of headers for a few batches.
+    pub(crate) fn read_records(
+        &self,
+        offset: i64,
+        max_bytes: usize,
+        max_records: usize,
+    ) -> Result<FetchData> {
         let high_watermark = self.high_watermark();
         let segments = self.segment_list();
         // Read after the segment list: retention raises the log start before it swaps the
@@ -556,7 +568,17 @@ impl Log {
             let mut end = start;
             if batch.base_offset() < high_watermark {
                 end = start + batch.size();
+                // Records of the first batch at or after `offset` (all of them with gaps).
+                let dense = batch.records_count() == batch.last_offset_delta() + 1;
+                let mut records = if dense {
+                    (batch.last_offset() - offset.max(batch.base_offset()) + 1) as usize
+                } else {
+                    batch.records_count().max(0) as usize
+                };
                 for item in scan {
+                    if records >= max_records {
+                        break;
+                    }
                     let (at, batch) = item?;
                     if batch.base_offset() >= high_watermark
                         || at + batch.size() - start > max_bytes
@@ -564,6 +586,7 @@ impl Log {
                         break;
                     }
                     end = at + batch.size();
+                    records += batch.records_count().max(0) as usize;
                 }
             }
             data.slice = segment.slice(start, end);
