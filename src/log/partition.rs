@@ -191,8 +191,10 @@ impl Log {
     /// Appends one or more batches laid back to back in `batches`. The log assigns offsets and
     /// stamps each batch's base offset and leader epoch (neither is covered by the CRC); under
     /// LogAppendTime it also stamps the time and recomputes the CRC. The input is validated
-    /// first (framing, CRC, `max.message.bytes`, `segment.bytes`) and nothing is written if any
-    /// batch is bad. Under `flush.messages=1` this returns only once the data is synced.
+    /// first (framing, CRC, `max.message.bytes`, `segment.bytes`, and, as Kafka's
+    /// `LogValidator` does, every record: it must decode, with offset deltas 0, 1, 2 ...) and
+    /// nothing is written if any batch is bad (`CorruptRecord`). Under `flush.messages=1`
+    /// this returns only once the data is synced.
     pub fn append(&self, batches: &[u8]) -> Result<AppendInfo> {
         self.check_writable()?;
         let config = self.config();
