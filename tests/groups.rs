@@ -163,6 +163,43 @@ fn eager_rebalance_revokes_everything_then_assigns_ranges() {
 }
 
 #[test]
+fn members_wait_in_completing_rebalance_until_the_leader_takes_the_assignment() {
+    let (_clock, cluster) = setup(3);
+    let journal = Journal::default();
+    let state = || cluster.describe_group("g").unwrap().state;
+    let c1 = member(&cluster, eager(), "c1", &["t"], &journal);
+    c1.poll(NO_WAIT).unwrap(); // the leader: the first member
+    let c2 = member(&cluster, eager(), "c2", &["t"], &journal);
+    c2.poll(NO_WAIT).unwrap();
+    c1.poll(NO_WAIT).unwrap();
+    c2.poll(NO_WAIT).unwrap();
+    assert_eq!((state(), c2.generation()), (GroupState::Stable, 2));
+    let c3 = member(&cluster, eager(), "c3", &["t"], &journal);
+    c3.poll(NO_WAIT).unwrap();
+    c1.poll(NO_WAIT).unwrap();
+    assert_eq!(
+        state(),
+        GroupState::PreparingRebalance,
+        "c2 has not rejoined"
+    );
+    c2.poll(NO_WAIT).unwrap(); // the last to rejoin, not the leader
+    assert_eq!(state(), GroupState::CompletingRebalance);
+    assert!(owned(&c2).is_empty(), "c2 waits for the leader");
+    c3.poll(NO_WAIT).unwrap();
+    assert!(owned(&c3).is_empty(), "c3 too");
+    c1.poll(NO_WAIT).unwrap();
+    assert_eq!(state(), GroupState::Stable);
+    assert_eq!(owned(&c1), ["t-0"]);
+    c2.poll(NO_WAIT).unwrap();
+    c3.poll(NO_WAIT).unwrap();
+    assert_eq!(
+        (owned(&c2), owned(&c3)),
+        (strings(&["t-1"]), strings(&["t-2"]))
+    );
+    assert_eq!(c3.generation(), 3);
+}
+
+#[test]
 fn a_member_that_stops_polling_is_expelled_and_its_commits_fail() {
     let (clock, cluster) = setup(4);
     let journal = Journal::default();

@@ -24,11 +24,13 @@ pub enum GroupState {
     Empty,
     /// Waiting for members to rejoin.
     PreparingRebalance,
-    /// Waiting for the assignment (never observed here: assignments are computed at once).
+    /// Every member has rejoined and the assignment is computed; waiting for the leader to
+    /// take it (Kafka: the leader's SyncGroup). The other members wait until then.
     CompletingRebalance,
-    /// Every member has its assignment.
+    /// Every member can take its assignment.
     Stable,
-    /// Deleted.
+    /// Deleted. Never reported: describing a deleted or unknown group answers
+    /// `GroupIdNotFound`, as Kafka's admin client does.
     Dead,
 }
 
@@ -240,7 +242,7 @@ impl Group {
         }
         self.protocol = Some(protocol);
         self.partition_counts = counts;
-        self.state = GroupState::Stable;
+        self.state = GroupState::CompletingRebalance;
         true
     }
 }
@@ -506,24 +508,30 @@ impl Coordinator {
         }
         let before = (group.state, group.generation);
         group.expire(now);
-        if group.state == GroupState::Stable
+        if group.state != GroupState::PreparingRebalance
+            && !group.members.is_empty()
             && group.counts(partitions_of) != group.partition_counts
         {
             group.start_rebalance();
         }
         group.try_complete(partitions_of);
-        let changed = before != (group.state, group.generation);
+        let leader = group.leader.as_deref() == Some(member_id);
+        if group.state == GroupState::CompletingRebalance && leader {
+            // The leader takes the assignment (its SyncGroup): everyone may now.
+            group.state = GroupState::Stable;
+        }
         let answer = match group.members.get(member_id) {
             None => CheckIn::Unknown,
             Some(m) if group.state == GroupState::PreparingRebalance && !m.joined => {
                 CheckIn::MustJoin
             }
-            Some(_) if group.state == GroupState::PreparingRebalance => CheckIn::Waiting,
+            Some(_) if group.state != GroupState::Stable => CheckIn::Waiting,
             Some(m) => CheckIn::Assigned {
                 generation: group.generation,
                 partitions: m.assignment.clone(),
             },
         };
+        let changed = before != (group.state, group.generation);
         drop(groups);
         if changed {
             self.changed();
@@ -545,7 +553,7 @@ impl Coordinator {
     pub(crate) fn request_rebalance(&self, group_id: &str) {
         let mut groups = self.groups.lock();
         if let Some(group) = groups.get_mut(group_id) {
-            if group.state == GroupState::Stable {
+            if group.state != GroupState::PreparingRebalance && !group.members.is_empty() {
                 group.start_rebalance();
                 drop(groups);
                 self.changed();
