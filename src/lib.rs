@@ -28,8 +28,8 @@ pub use consumer::{
 };
 pub use error::{Error, ErrorCode, Result};
 pub use group::{
-    GroupDescription, GroupPartitionOffsets, GroupState, MemberDescription, OffsetAndMetadata,
-    OffsetAndTimestamp, OffsetReset, Offsets, TopicPartition,
+    ConsumerGroupMetadata, GroupDescription, GroupPartitionOffsets, GroupState, MemberDescription,
+    Message, OffsetAndMetadata, OffsetAndTimestamp, OffsetReset, Offsets, TopicPartition,
 };
 pub use log::{
     file_stem, segment_base_offset, AppendInfo, FetchData, Log, LogOptions, RecoveryMode,

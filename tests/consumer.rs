@@ -411,7 +411,7 @@ fn stored_offsets_are_what_commits_cover_without_auto_store() {
     consumer.assign(&[(tp("t", 0), Offset::Beginning)]).unwrap();
     assert_eq!(consumer.poll(NO_WAIT).unwrap().len(), 6);
     let mut processed = kafkalite::Offsets::new();
-    processed.insert(tp("t", 0), OffsetAndMetadata::next_after(1));
+    processed.insert(tp("t", 0), OffsetAndMetadata::new(2));
     consumer.store_offsets(&processed).unwrap();
     consumer.commit(CommitMode::Sync).unwrap();
     let committed = consumer.committed(&[tp("t", 0)]).unwrap();
@@ -422,6 +422,68 @@ fn stored_offsets_are_what_commits_cover_without_auto_store() {
         auto.store_offsets(&processed),
         Err(Error::IllegalState(_))
     ));
+}
+
+#[test]
+fn every_record_type_commits_and_stores_as_a_message() {
+    let cluster = cluster_with(NewTopic::new("t", 1));
+    produce(&quick_producer(&cluster), "t", 0, "r", 6);
+    let consumer = cluster
+        .consumer(
+            ConsumerConfig::with_group("g")
+                .enable_auto_offset_store(false)
+                .enable_auto_commit(false),
+        )
+        .unwrap();
+    consumer.assign(&[(tp("t", 0), Offset::Beginning)]).unwrap();
+    let polled = consumer.poll(NO_WAIT).unwrap();
+    let committed = || consumer.committed(&[tp("t", 0)]).unwrap()[&tp("t", 0)].clone();
+    let view = polled.iter().nth(1).unwrap();
+    assert_eq!(
+        OffsetAndMetadata::next_after(&view),
+        OffsetAndMetadata::new(2)
+    );
+    consumer.commit_record(&view, CommitMode::Sync).unwrap();
+    assert_eq!(committed(), Some(OffsetAndMetadata::new(2)));
+    let owned = polled.iter().nth(3).unwrap().to_owned();
+    consumer.commit_record(&owned, CommitMode::Sync).unwrap();
+    assert_eq!(committed(), Some(OffsetAndMetadata::new(4)));
+    consumer
+        .store_offset(&polled.iter().nth(4).unwrap())
+        .unwrap();
+    consumer.commit(CommitMode::Sync).unwrap();
+    assert_eq!(committed(), Some(OffsetAndMetadata::new(5)));
+
+    let metadata = consumer.group_metadata().unwrap();
+    assert_eq!(
+        (metadata.generation_id, metadata.member_id.as_str()),
+        (-1, ""),
+        "assigned, not a member"
+    );
+    let alone = cluster.consumer(ConsumerConfig::new()).unwrap();
+    assert_eq!(alone.group_metadata(), None, "no group.id");
+
+    let typed = kafkalite::TypedConsumer::new(
+        cluster
+            .consumer(ConsumerConfig::with_group("typed"))
+            .unwrap(),
+        kafkalite::StringDeserializer,
+        kafkalite::StringDeserializer,
+    );
+    typed
+        .inner()
+        .assign(&[(tp("t", 0), Offset::Beginning)])
+        .unwrap();
+    let last = typed.poll(NO_WAIT).unwrap().pop().unwrap().unwrap();
+    assert_eq!(last.value.as_deref(), Some("r-5"));
+    typed
+        .inner()
+        .commit_record(&last, CommitMode::Sync)
+        .unwrap();
+    assert_eq!(
+        typed.inner().committed(&[tp("t", 0)]).unwrap()[&tp("t", 0)],
+        Some(OffsetAndMetadata::new(6))
+    );
 }
 
 #[test]

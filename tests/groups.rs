@@ -395,6 +395,14 @@ fn admin_lists_describes_resets_and_deletes_groups() {
         cluster.delete_group("g"),
         Err(Error::GroupNotEmpty { .. })
     ));
+    let err = cluster.alter_group_offsets("g", &offsets).unwrap_err();
+    assert!(matches!(err, Error::GroupNotEmpty { .. }), "{err}");
+    let metadata = consumer.group_metadata().unwrap();
+    assert_eq!(
+        (metadata.group_id.as_str(), metadata.generation_id),
+        ("g", 1)
+    );
+    assert_eq!(Some(metadata.member_id), consumer.member_id());
     drop(consumer);
     clock.advance_ms(1);
     let p0 = TopicPartition::new("t", 0);
@@ -407,6 +415,21 @@ fn admin_lists_describes_resets_and_deletes_groups() {
         Some(1),
         "dry run"
     );
+    let mut altered = Offsets::new();
+    altered.insert(
+        p0.clone(),
+        OffsetAndMetadata::new(2).with_metadata("by hand"),
+    );
+    cluster.alter_group_offsets("g", &altered).unwrap();
+    assert_eq!(
+        cluster.describe_group_offsets("g").unwrap()[0].committed,
+        Some(2)
+    );
+    altered.insert(TopicPartition::new("t", 9), OffsetAndMetadata::new(0));
+    assert!(matches!(
+        cluster.alter_group_offsets("g", &altered),
+        Err(Error::UnknownTopicOrPartition(_))
+    ));
     for (reset, expected) in [
         (OffsetReset::ShiftBy(10), 3),
         (OffsetReset::ShiftBy(-2), 1),

@@ -11,13 +11,13 @@ use parking_lot::Mutex;
 
 use super::listener::{RebalanceContext, RebalanceListener};
 use super::offset::Offset;
-use super::records::{fetch, RecordView, Records};
+use super::records::{fetch, Records};
 use crate::cluster::Cluster;
 use crate::config::{AutoOffsetReset, ConsumerConfig, IntoConsumerConfig};
 use crate::error::{Error, Result};
 use crate::group::{
-    CheckIn, Coordinator, JoinRequest, OffsetAndMetadata, OffsetAndTimestamp, Offsets,
-    TopicPartition,
+    CheckIn, ConsumerGroupMetadata, Coordinator, JoinRequest, Message, OffsetAndMetadata,
+    OffsetAndTimestamp, Offsets, TopicPartition,
 };
 use crate::log::Log;
 use crate::notify::Notifier;
@@ -403,13 +403,24 @@ impl Consumer {
     }
 
     /// Commits one record as processed: its offset + 1 (the "+1" that is easy to forget).
-    pub fn commit_record(&self, record: &RecordView<'_>, mode: CommitMode) -> Result<()> {
+    pub fn commit_record(&self, record: &impl Message, mode: CommitMode) -> Result<()> {
         let mut offsets = Offsets::new();
         offsets.insert(
-            record.topic_partition().clone(),
-            OffsetAndMetadata::next_after(record.offset()),
+            record.topic_partition(),
+            OffsetAndMetadata::next_after(record),
         );
         self.commit_offsets(&offsets, mode)
+    }
+
+    /// Marks one record as processed for the next commit (its offset + 1), with
+    /// `enable.auto.offset.store=false` (librdkafka's `store_offset`).
+    pub fn store_offset(&self, record: &impl Message) -> Result<()> {
+        let mut offsets = Offsets::new();
+        offsets.insert(
+            record.topic_partition(),
+            OffsetAndMetadata::next_after(record),
+        );
+        self.store_offsets(&offsets)
     }
 
     /// Commits everything in `records` as processed (each partition's last offset + 1).
@@ -566,6 +577,18 @@ impl Consumer {
     /// The member id the group coordinator gave this consumer.
     pub fn member_id(&self) -> Option<String> {
         self.state.lock().member_id.clone()
+    }
+
+    /// The group membership of the moment (Kafka's `groupMetadata()`); `None` without a
+    /// `group.id`.
+    pub fn group_metadata(&self) -> Option<ConsumerGroupMetadata> {
+        let state = self.state.lock();
+        Some(ConsumerGroupMetadata {
+            group_id: state.config.group_id.clone()?,
+            generation_id: state.generation,
+            member_id: state.member_id.clone().unwrap_or_default(),
+            group_instance_id: state.config.group_instance_id.clone(),
+        })
     }
 
     /// Commits positions (with `enable.auto.commit`), revokes partitions (the listener hears

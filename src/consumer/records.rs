@@ -5,7 +5,7 @@ use std::ops::Range;
 use std::sync::{Arc, OnceLock};
 
 use crate::error::{Error, Result};
-use crate::group::TopicPartition;
+use crate::group::{Message, TopicPartition};
 use crate::log::FetchData;
 use crate::record::{Header, HeaderIter, RecordIter, TimestampType};
 
@@ -353,6 +353,45 @@ impl<'a> RecordView<'a> {
                     )
                 })
                 .collect(),
+        }
+    }
+}
+
+impl Message for RecordView<'_> {
+    fn topic(&self) -> &str {
+        &self.tp.topic
+    }
+    fn partition(&self) -> i32 {
+        self.tp.partition
+    }
+    fn offset(&self) -> i64 {
+        self.offset
+    }
+    fn timestamp(&self) -> i64 {
+        self.timestamp
+    }
+    fn topic_partition(&self) -> TopicPartition {
+        self.tp.clone()
+    }
+}
+
+impl Message for ConsumerRecord {
+    fn topic(&self) -> &str {
+        &self.topic
+    }
+    fn partition(&self) -> i32 {
+        self.partition
+    }
+    fn offset(&self) -> i64 {
+        self.offset
+    }
+    fn timestamp(&self) -> i64 {
+        self.timestamp
+    }
+    fn topic_partition(&self) -> TopicPartition {
+        TopicPartition {
+            topic: Arc::clone(&self.topic),
+            partition: self.partition,
         }
     }
 }

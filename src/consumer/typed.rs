@@ -8,6 +8,7 @@ use std::time::Duration;
 use super::client::Consumer;
 use super::records::ConsumerRecord;
 use crate::error::{Error, Result};
+use crate::group::{Message, TopicPartition};
 use crate::record::TimestampType;
 
 /// Turns the bytes of a key or value into a `T` (Kafka's `Deserializer`).
@@ -74,6 +75,27 @@ pub struct TypedConsumerRecord<K, V> {
     pub value: Option<V>,
     /// Headers in order.
     pub headers: Vec<(String, Option<Vec<u8>>)>,
+}
+
+impl<K, V> Message for TypedConsumerRecord<K, V> {
+    fn topic(&self) -> &str {
+        &self.topic
+    }
+    fn partition(&self) -> i32 {
+        self.partition
+    }
+    fn offset(&self) -> i64 {
+        self.offset
+    }
+    fn timestamp(&self) -> i64 {
+        self.timestamp
+    }
+    fn topic_partition(&self) -> TopicPartition {
+        TopicPartition {
+            topic: Arc::clone(&self.topic),
+            partition: self.partition,
+        }
+    }
 }
 
 /// A record that did not decode: why, and the raw record (to skip, log or dead-letter).

@@ -137,6 +137,17 @@ impl Cluster {
         Ok(planned)
     }
 
+    /// Sets `group`'s committed offsets (Kafka's `alterConsumerGroupOffsets`): only while
+    /// the group has no active members; every partition must exist.
+    pub fn alter_group_offsets(&self, group: &str, offsets: &Offsets) -> Result<()> {
+        let coordinator = Coordinator::of(self)?;
+        coordinator.check_empty(group)?;
+        for tp in offsets.keys() {
+            self.partition(&tp.topic, tp.partition)?;
+        }
+        coordinator.commit(group, None, offsets)
+    }
+
     /// Deletes a group and its committed offsets; it must have no active members.
     pub fn delete_group(&self, group: &str) -> Result<()> {
         Coordinator::of(self)?.delete(group)

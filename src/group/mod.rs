@@ -10,4 +10,6 @@ mod types;
 pub use admin::{GroupPartitionOffsets, OffsetReset};
 pub(crate) use coordinator::{CheckIn, Coordinator, JoinRequest};
 pub use coordinator::{GroupDescription, GroupState, MemberDescription};
-pub use types::{OffsetAndMetadata, OffsetAndTimestamp, Offsets, TopicPartition};
+pub use types::{
+    ConsumerGroupMetadata, Message, OffsetAndMetadata, OffsetAndTimestamp, Offsets, TopicPartition,
+};

@@ -47,9 +47,9 @@ impl OffsetAndMetadata {
         }
     }
 
-    /// Resume right after the record at `offset` (adds the 1 that is easy to forget).
-    pub fn next_after(offset: i64) -> Self {
-        OffsetAndMetadata::new(offset + 1)
+    /// Resume right after `record` (adds the 1 that is easy to forget).
+    pub fn next_after(record: &impl Message) -> Self {
+        OffsetAndMetadata::new(record.offset() + 1)
     }
 
     /// With a metadata string.
@@ -57,6 +57,39 @@ impl OffsetAndMetadata {
         self.metadata = Some(metadata.into());
         self
     }
+}
+
+/// A consumed record's place, whichever type carries it ([`crate::RecordView`],
+/// [`crate::ConsumerRecord`], [`crate::TypedConsumerRecord`]): what
+/// [`OffsetAndMetadata::next_after`], [`crate::Consumer::commit_record`] and
+/// [`crate::Consumer::store_offset`] take (rust-rdkafka's `Message`).
+pub trait Message {
+    /// The topic.
+    fn topic(&self) -> &str;
+    /// The partition.
+    fn partition(&self) -> i32;
+    /// The offset.
+    fn offset(&self) -> i64;
+    /// The timestamp (epoch ms).
+    fn timestamp(&self) -> i64;
+    /// Topic and partition.
+    fn topic_partition(&self) -> TopicPartition {
+        TopicPartition::new(self.topic(), self.partition())
+    }
+}
+
+/// A consumer's group membership, as Kafka's `ConsumerGroupMetadata` carries it (what a
+/// transactional producer's `sendOffsetsToTransaction` takes in Kafka).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsumerGroupMetadata {
+    /// `group.id`.
+    pub group_id: String,
+    /// The generation the member is in (−1 before it joined).
+    pub generation_id: i32,
+    /// The member id (empty before it joined).
+    pub member_id: String,
+    /// `group.instance.id`, for static members.
+    pub group_instance_id: Option<String>,
 }
 
 /// Offsets per partition, as commits take and `committed` answers.
