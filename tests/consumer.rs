@@ -397,8 +397,9 @@ fn fetch_min_bytes_gathers_more_before_returning() {
     assert_eq!(values(&polled), ["first-0", "second-0"]);
 }
 
-#[test]
-fn stored_offsets_are_what_commits_cover_without_auto_store() {
+/// Six records `r-0`..`r-5` in t-0, and a consumer of group "g" assigned to them that
+/// commits only what it stores (`enable.auto.offset.store=false`, no auto-commit).
+fn six_records_and_a_storing_consumer() -> (Cluster, kafkalite::Consumer) {
     let cluster = cluster_with(NewTopic::new("t", 1));
     produce(&quick_producer(&cluster), "t", 0, "r", 6);
     let consumer = cluster
@@ -409,6 +410,12 @@ fn stored_offsets_are_what_commits_cover_without_auto_store() {
         )
         .unwrap();
     consumer.assign(&[(tp("t", 0), Offset::Beginning)]).unwrap();
+    (cluster, consumer)
+}
+
+#[test]
+fn stored_offsets_are_what_commits_cover_without_auto_store() {
+    let (cluster, consumer) = six_records_and_a_storing_consumer();
     assert_eq!(consumer.poll(NO_WAIT).unwrap().len(), 6);
     let mut processed = kafkalite::Offsets::new();
     processed.insert(tp("t", 0), OffsetAndMetadata::new(2));
@@ -426,16 +433,7 @@ fn stored_offsets_are_what_commits_cover_without_auto_store() {
 
 #[test]
 fn every_record_type_commits_and_stores_as_a_message() {
-    let cluster = cluster_with(NewTopic::new("t", 1));
-    produce(&quick_producer(&cluster), "t", 0, "r", 6);
-    let consumer = cluster
-        .consumer(
-            ConsumerConfig::with_group("g")
-                .enable_auto_offset_store(false)
-                .enable_auto_commit(false),
-        )
-        .unwrap();
-    consumer.assign(&[(tp("t", 0), Offset::Beginning)]).unwrap();
+    let (cluster, consumer) = six_records_and_a_storing_consumer();
     let polled = consumer.poll(NO_WAIT).unwrap();
     let committed = || consumer.committed(&[tp("t", 0)]).unwrap()[&tp("t", 0)].clone();
     let view = polled.iter().nth(1).unwrap();
