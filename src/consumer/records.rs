@@ -294,7 +294,8 @@ pub struct RecordView<'a> {
     timestamp_type: TimestampType,
     key: Option<&'a [u8]>,
     value: Option<&'a [u8]>,
-    headers: HeaderIter<'a>,
+    /// The header count and headers, decoded when asked for.
+    headers: &'a [u8],
 }
 
 impl<'a> RecordView<'a> {
@@ -332,7 +333,7 @@ impl<'a> RecordView<'a> {
     }
     /// The headers in order (keys may repeat, values may be null).
     pub fn headers(&self) -> impl Iterator<Item = Header<'a>> + 'a {
-        self.headers
+        HeaderIter::counted(self.headers)
     }
     /// An owned copy.
     pub fn to_owned(&self) -> ConsumerRecord {

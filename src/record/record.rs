@@ -46,6 +46,17 @@ pub struct HeaderIter<'a> {
 }
 
 impl<'a> HeaderIter<'a> {
+    /// The headers of a record's tail as stored: the header count, then the headers (read
+    /// only when asked for). A malformed count yields no headers.
+    pub(crate) fn counted(tail: &'a [u8]) -> Self {
+        let mut pos = 0;
+        let count = varint(tail, &mut pos).unwrap_or(0).max(0);
+        HeaderIter {
+            buf: &tail[pos..],
+            remaining: count,
+        }
+    }
+
     /// Number of headers not yet yielded.
     pub fn len(&self) -> usize {
         self.remaining as usize
@@ -255,7 +266,8 @@ pub(crate) struct RawRecord<'a> {
     pub(crate) timestamp_delta: i64,
     pub(crate) key: Option<&'a [u8]>,
     pub(crate) value: Option<&'a [u8]>,
-    pub(crate) headers: HeaderIter<'a>,
+    /// The header count and headers, still encoded (see [`HeaderIter::counted`]).
+    pub(crate) headers: &'a [u8],
 }
 
 /// Reads the record at the front of `buf` and advances past it, for a records section that
@@ -274,17 +286,13 @@ pub(crate) fn next_validated<'a>(buf: &mut &'a [u8]) -> Option<RawRecord<'a>> {
     let offset_delta = varint(body, &mut pos)?;
     let key = field(body, &mut pos).ok()?;
     let value = field(body, &mut pos).ok()?;
-    let header_count = varint(body, &mut pos)?;
     *buf = rest;
     Some(RawRecord {
         offset_delta,
         timestamp_delta,
         key,
         value,
-        headers: HeaderIter {
-            buf: body.get(pos..)?,
-            remaining: header_count.max(0),
-        },
+        headers: body.get(pos..)?,
     })
 }
 
