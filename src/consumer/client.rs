@@ -90,6 +90,9 @@ pub(crate) struct State {
     next_auto_commit_ms: i64,
     /// Where the next fetch starts, for fairness across partitions.
     rotate: usize,
+    /// The keys of `partitions`, in order: kept between polls so that a poll clones none
+    /// (checked against the map, and rebuilt, when they differ).
+    order: Vec<TopicPartition>,
     closed: bool,
 }
 
@@ -179,6 +182,7 @@ impl Cluster {
                 partitions: BTreeMap::new(),
                 next_auto_commit_ms: now.saturating_add(interval),
                 rotate: 0,
+                order: Vec::new(),
                 closed: false,
                 config,
             }),
@@ -282,9 +286,10 @@ impl Consumer {
     /// to arrive. Group membership, rebalance callbacks and auto-commit run inside this call,
     /// on this thread. Returns an empty batch when the time is up.
     pub fn poll(&self, timeout: Duration) -> Result<Records> {
-        let deadline = Instant::now()
+        let start = Instant::now();
+        let deadline = start
             .checked_add(timeout)
-            .unwrap_or_else(|| Instant::now() + Duration::from_secs(365 * 24 * 3600));
+            .unwrap_or_else(|| start + Duration::from_secs(365 * 24 * 3600));
         let mut state = self.state.lock();
         state.check_open()?;
         if state.mode == Mode::Unset {
@@ -296,7 +301,7 @@ impl Consumer {
         state.maybe_auto_commit();
         // fetch.min.bytes: once some records are in hand, wait up to fetch.max.wait.ms for
         // more before returning (with the default of 1 byte, the first record returns).
-        let min_wait = Instant::now()
+        let min_wait = start
             .checked_add(Duration::from_millis(state.config.fetch_max_wait_ms))
             .map_or(deadline, |t| t.min(deadline));
         let mut records = Records::default();
@@ -1122,13 +1127,23 @@ impl State {
     /// partition each time so that `max.poll.records` does not starve any.
     fn fetch_all(&mut self, max_records: usize) -> Result<Records> {
         let mut records = Records::default();
-        let tps: Vec<TopicPartition> = self.partitions.keys().cloned().collect();
+        let mut tps = std::mem::take(&mut self.order);
+        let current = tps.len() == self.partitions.len()
+            && tps
+                .iter()
+                .zip(self.partitions.keys())
+                .all(|(a, b)| Arc::ptr_eq(&a.topic, &b.topic) && a.partition == b.partition);
+        if !current {
+            tps = self.partitions.keys().cloned().collect();
+        }
         if tps.is_empty() {
             return Ok(records);
         }
         // As Kafka's updateFetchPositions: every assigned partition gets a position first.
-        for tp in &tps {
-            self.resolve_position(tp)?;
+        if self.partitions.values().any(|p| p.position.is_none()) {
+            for tp in &tps {
+                self.resolve_position(tp)?;
+            }
         }
         let mut remaining = max_records;
         let mut bytes_left = self.config.fetch_max_bytes.max(1);
@@ -1145,22 +1160,20 @@ impl State {
             let position = partition
                 .position
                 .expect("every position was resolved above");
-            let log = Arc::clone(&partition.log);
             let max_bytes = self.config.max_partition_fetch_bytes.min(bytes_left).max(1);
             let checked = if self.config.check_crcs {
-                self.partitions[tp].checked_through
+                partition.checked_through
             } else {
                 i64::MAX
             };
-            let fetched = match fetch(tp, &log, position, remaining, max_bytes, checked) {
-                Err(Error::OffsetOutOfRange { .. }) => {
-                    // Retention moved the start past the position, or a seek went outside.
-                    let reset = self.reset(tp, &log, position)?;
-                    self.partitions.get_mut(tp).expect("assigned").position = Some(reset);
-                    fetch(tp, &log, reset, remaining, max_bytes, checked)
-                }
-                other => other,
-            };
+            let mut fetched = fetch(tp, &partition.log, position, remaining, max_bytes, checked);
+            if let Err(Error::OffsetOutOfRange { .. }) = fetched {
+                // Retention moved the start past the position, or a seek went outside.
+                let log = Arc::clone(&partition.log);
+                let reset = self.reset(tp, &log, position)?;
+                self.partitions.get_mut(tp).expect("assigned").position = Some(reset);
+                fetched = fetch(tp, &log, reset, remaining, max_bytes, checked);
+            }
             let partition = self.partitions.get_mut(tp).expect("assigned");
             match fetched {
                 Ok(Some(part)) => {
@@ -1178,12 +1191,13 @@ impl State {
             }
             let at_end = partition
                 .position
-                .is_some_and(|p| p >= log.high_watermark());
+                .is_some_and(|p| p >= partition.log.high_watermark());
             if self.config.enable_partition_eof && at_end && !partition.eof_reported {
                 partition.eof_reported = true;
                 records.eof.push(tp.clone());
             }
         }
+        self.order = tps;
         Ok(records)
     }
 }

@@ -522,7 +522,9 @@ impl Log {
         max_records: usize,
     ) -> Result<FetchData> {
         let high_watermark = self.high_watermark();
-        let segments = self.segment_list();
+        // Held for the read (no reference counting on this path, which every poll takes):
+        // a roll or retention swap waits for it.
+        let segments = self.segments.read();
         // Read after the segment list: retention raises the log start before it swaps the
         // list, so a list without the segment holding `offset` comes with a start above it.
         let log_start = self.log_start_offset();
@@ -535,8 +537,6 @@ impl Log {
                 log_end,
             });
         }
-        let config = self.config();
-        let (interval, compacted) = (config.index_interval_bytes, config.cleanup_compact);
         let mut data = FetchData {
             slice: None,
             high_watermark,
@@ -545,6 +545,10 @@ impl Log {
         if offset >= high_watermark {
             return Ok(data);
         }
+        let (interval, compacted) = {
+            let config = self.config.read();
+            (config.index_interval_bytes, config.cleanup_compact)
+        };
         let first = segments
             .partition_point(|s| s.base_offset() <= offset)
             .saturating_sub(1);
