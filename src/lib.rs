@@ -9,6 +9,7 @@ mod group;
 mod log;
 mod notify;
 mod producer;
+mod random;
 pub mod record;
 pub mod storage;
 

@@ -221,7 +221,7 @@ impl Cluster {
         temp_dir: Option<TempDir>,
     ) -> Result<Cluster> {
         let storage = options.storage;
-        storage.create_dir_all(&dir)?;
+        storage.create_dir_all_durable(&dir)?;
         let lock = storage.lock(&dir.join(LOCK_FILE))?;
         let clean_sizes = read_clean_marker(&*storage, &dir)?;
         let recovery_points = checkpoint::read(&*storage, &dir.join(RECOVERY_POINT_FILE))?;

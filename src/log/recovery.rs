@@ -69,7 +69,7 @@ impl Log {
         clock: Arc<dyn Clock>,
         options: LogOptions,
     ) -> Result<(Log, RecoveryReport)> {
-        storage.create_dir_all(dir)?;
+        storage.create_dir_all_durable(dir)?;
         let now = clock.now_ms();
         let checksums = Arc::new(IndexChecksums::new(Arc::clone(&storage), dir));
         let bases = list_segments(&*storage, dir)?;

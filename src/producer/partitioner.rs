@@ -1,6 +1,7 @@
 //! Choosing a partition: Kafka's murmur2 for keys, the uniform sticky partitioner for keyless
 //! records, round robin, and a trait for custom partitioners.
 
+use crate::random::SplitMix64;
 use std::collections::HashMap;
 
 use parking_lot::Mutex;
@@ -53,20 +54,6 @@ pub trait Partitioner: Send + Sync + std::fmt::Debug {
     fn partition(&self, topic: &str, key: Option<&[u8]>, partitions: i32) -> i32;
 }
 
-/// A small seedable generator (splitmix64) for the sticky partitioner's random draws.
-#[derive(Debug)]
-struct Random(u64);
-
-impl Random {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-}
-
 #[derive(Debug)]
 struct Sticky {
     partition: i32,
@@ -79,7 +66,7 @@ struct Sticky {
 #[derive(Debug)]
 pub struct StickyPartitioner {
     batch_size: usize,
-    state: Mutex<(Random, HashMap<String, Sticky>)>,
+    state: Mutex<(SplitMix64, HashMap<String, Sticky>)>,
 }
 
 impl StickyPartitioner {
@@ -87,7 +74,7 @@ impl StickyPartitioner {
     pub fn new(batch_size: usize, seed: u64) -> Self {
         StickyPartitioner {
             batch_size: batch_size.max(1),
-            state: Mutex::new((Random(seed), HashMap::new())),
+            state: Mutex::new((SplitMix64(seed), HashMap::new())),
         }
     }
 
@@ -95,7 +82,7 @@ impl StickyPartitioner {
     pub fn partition(&self, topic: &str, partitions: i32, record_bytes: usize) -> i32 {
         let mut guard = self.state.lock();
         let (random, topics) = &mut *guard;
-        let draw = |random: &mut Random| (random.next() % partitions as u64) as i32;
+        let draw = |random: &mut SplitMix64| (random.next() % partitions as u64) as i32;
         let sticky = topics.entry(topic.to_string()).or_insert_with(|| Sticky {
             partition: draw(random),
             bytes: 0,

@@ -1,6 +1,6 @@
 //! The only code that touches files. Everything above talks to a [`Storage`] and the files it
 //! opens; the real backend is [`RealStorage`]; a simulated one (for power-loss tests) implements
-//! the same two traits.
+//! the same two traits ([`SimStorage`]: power cuts and injected I/O faults, in memory).
 //!
 //! # Safety model
 //!
@@ -25,12 +25,14 @@
 
 mod append;
 mod real;
+mod sim;
 
 use std::fmt;
 use std::path::Path;
 
 pub use append::{AppendFile, FileSlice};
 pub use real::RealStorage;
+pub use sim::{FaultPlan, PowerLoss, SimFailure, SimOp, SimStorage, SIM_PAGE_BYTES};
 
 use crate::error::Result;
 
@@ -73,6 +75,28 @@ pub trait Storage: Send + Sync + fmt::Debug + 'static {
     /// Takes an exclusive lock on `path` (created if missing), held until the guard drops.
     /// Fails with [`crate::Error::Locked`] if any other handle holds it.
     fn lock(&self, path: &Path) -> Result<Box<dyn LockGuard>>;
+
+    /// Creates a directory and its missing parents so that they survive a power cut: each
+    /// new directory's entry is synced in its parent (a directory fsync of the new directory
+    /// alone does not make its name durable).
+    fn create_dir_all_durable(&self, path: &Path) -> Result<()> {
+        let missing: Vec<&Path> = path
+            .ancestors()
+            .take_while(|dir| !dir.as_os_str().is_empty() && !self.exists(dir))
+            .collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        self.create_dir_all(path)?;
+        for dir in missing.iter().rev() {
+            match dir.parent() {
+                Some(parent) if parent.as_os_str().is_empty() => self.sync_dir(Path::new("."))?,
+                Some(parent) => self.sync_dir(parent)?,
+                None => {}
+            }
+        }
+        Ok(())
+    }
 
     /// The whole contents of the file at `path`.
     fn read_file(&self, path: &Path) -> Result<Vec<u8>> {
