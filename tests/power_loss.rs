@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
-use kafkalite::storage::{FaultPlan, PowerLoss, SimStorage};
+use kafkalite::storage::{FaultPlan, PowerLoss, SimStorage, Storage};
 use kafkalite::{BatchBuilder, Cluster, NewTopic};
 
 const ROOT: &str = "/sim";
@@ -34,6 +34,13 @@ struct History {
     deleting: Vec<String>,
     /// Makes every attempted batch's values unique.
     next_batch: usize,
+    /// Whether retention may have moved log starts.
+    retention: bool,
+    /// Offsets committed for group "g" on t-0, in order (each higher than the last), how
+    /// many were acknowledged, and how many must survive a power cut.
+    commits: Vec<i64>,
+    commits_acked: usize,
+    commits_durable: usize,
 }
 
 /// One partition's appends, in order.
@@ -103,6 +110,17 @@ impl History {
 
 type Scenario = fn(&Cluster, &mut History) -> kafkalite::Result<()>;
 
+/// Every scenario, for random cuts.
+const SCENARIOS: [(&str, Scenario); 7] = [
+    ("one_partition_fsync", one_partition_fsync),
+    ("three_partitions_fsync", three_partitions_fsync),
+    ("segment_rolls_fsync", segment_rolls_fsync),
+    ("buffered_with_syncs", buffered_with_syncs),
+    ("topics_created_and_deleted", topics_created_and_deleted),
+    ("retention_deletes_segments", retention_deletes_segments),
+    ("offset_commits", offset_commits),
+];
+
 fn one_partition_fsync(cluster: &Cluster, h: &mut History) -> kafkalite::Result<()> {
     cluster.create_topic(NewTopic::new("t", 1).config("flush.messages", "1"))?;
     for i in 0..8 {
@@ -161,8 +179,48 @@ fn topics_created_and_deleted(cluster: &Cluster, h: &mut History) -> kafkalite::
     Ok(())
 }
 
-/// Per partition, the values of its records, in offset order.
-type Contents = BTreeMap<(String, i32), Vec<Vec<u8>>>;
+fn retention_deletes_segments(cluster: &Cluster, h: &mut History) -> kafkalite::Result<()> {
+    cluster.create_topic(
+        NewTopic::new("t", 1)
+            .config("flush.messages", "1")
+            .config("segment.bytes", "400")
+            .config("retention.bytes", "500"),
+    )?;
+    for i in 0..10 {
+        h.append(cluster, "t", 0, 1 + i % 2, true)?;
+        if i % 4 == 3 {
+            h.retention = true;
+            cluster.apply_retention()?;
+        }
+    }
+    Ok(())
+}
+
+fn offset_commits(cluster: &Cluster, h: &mut History) -> kafkalite::Result<()> {
+    cluster.create_topic(NewTopic::new("t", 1).config("flush.messages", "1"))?;
+    for _ in 0..3 {
+        h.append(cluster, "t", 0, 2, true)?;
+    }
+    let consumer = cluster.consumer(kafkalite::ConsumerConfig::with_group("g"))?;
+    let tp = kafkalite::TopicPartition::new("t", 0);
+    consumer.assign(&[(tp.clone(), kafkalite::Offset::Beginning)])?;
+    for next in 1..=6 {
+        let mut offsets = kafkalite::Offsets::new();
+        offsets.insert(tp.clone(), kafkalite::OffsetAndMetadata::new(next));
+        h.commits.push(next);
+        consumer.commit_offsets(&offsets, kafkalite::CommitMode::Sync)?;
+        h.commits_acked += 1;
+        if next % 3 == 0 {
+            let log = cluster.partition("__consumer_offsets", 0)?;
+            log.sync_to(log.log_end_offset())?;
+            h.commits_durable = h.commits_acked;
+        }
+    }
+    Ok(())
+}
+
+/// Per partition: its log start offset and the values of its records, in offset order.
+type Contents = BTreeMap<(String, i32), (i64, Vec<Vec<u8>>)>;
 
 /// Everything readable from `cluster`, per partition of the history.
 fn read(cluster: &Cluster, history: &History) -> Result<Contents, String> {
@@ -172,10 +230,8 @@ fn read(cluster: &Cluster, history: &History) -> Result<Contents, String> {
             continue;
         };
         let mut values = Vec::new();
-        let mut offset = log.log_start_offset();
-        if offset != 0 {
-            return Err(format!("{topic}-{partition} starts at {offset}"));
-        }
+        let start = log.log_start_offset();
+        let mut offset = start;
         while offset < log.high_watermark() {
             let data = log.read(offset, 1 << 20).map_err(|e| e.to_string())?;
             for batch in data.batches() {
@@ -193,7 +249,7 @@ fn read(cluster: &Cluster, history: &History) -> Result<Contents, String> {
                 }
             }
         }
-        out.insert((topic.clone(), *partition), values);
+        out.insert((topic.clone(), *partition), (start, values));
     }
     Ok(out)
 }
@@ -207,24 +263,34 @@ fn check(cluster: &Cluster, history: &History, kept_all: bool) -> Result<(), Str
     }
     let found = read(cluster, history)?;
     for ((topic, partition), attempts) in &history.partitions {
-        let values = found
+        let (start, values) = found
             .get(&(topic.clone(), *partition))
             .cloned()
             .unwrap_or_default();
-        let mut expected = Vec::new();
-        let mut whole = 0;
-        for batch in &attempts.batches {
-            if expected.len() == values.len() {
-                break;
-            }
-            expected.extend(batch.iter().cloned());
-            whole += 1;
+        let flat: Vec<&Vec<u8>> = attempts.batches.iter().flatten().collect();
+        // Offsets at which a batch starts (and the end of the last one).
+        let boundaries: Vec<usize> = std::iter::once(0)
+            .chain(attempts.batches.iter().scan(0, |end, b| {
+                *end += b.len();
+                Some(*end)
+            }))
+            .collect();
+        let (start, end) = (start as usize, start as usize + values.len());
+        let name = format!("{topic}-{partition}");
+        if start != 0 && !history.retention {
+            return Err(format!("{name} starts at {start} without retention"));
         }
-        if values != expected[..values.len().min(expected.len())] || values.len() != expected.len()
-        {
+        let (Some(_), Some(whole)) = (
+            boundaries.iter().position(|&b| b == start),
+            boundaries.iter().position(|&b| b == end),
+        ) else {
             return Err(format!(
-                "{topic}-{partition}: read {} records that are not the first whole batches of those attempted",
-                values.len()
+                "{name}: records {start}..{end} do not start and end at batch boundaries {boundaries:?}"
+            ));
+        };
+        if flat[start..end].iter().zip(&values).any(|(a, b)| *a != b) {
+            return Err(format!(
+                "{name}: records {start}..{end} differ from those attempted"
             ));
         }
         let gone = history.deleting.contains(topic) && cluster.topic_partitions(topic).is_err();
@@ -235,8 +301,40 @@ fn check(cluster: &Cluster, history: &History, kept_all: bool) -> Result<(), Str
         };
         if whole < must {
             return Err(format!(
-                "{topic}-{partition}: {whole} batches survived, {must} were acknowledged durable"
+                "{name}: {whole} batches survived, {must} were acknowledged durable"
             ));
+        }
+    }
+    if let Some(last) = history.commits.last() {
+        let committed = cluster
+            .describe_group_offsets("g")
+            .ok()
+            .and_then(|offsets| offsets.iter().find_map(|o| o.committed));
+        let must = if kept_all {
+            history.commits_acked
+        } else {
+            history.commits_durable
+        };
+        match committed {
+            None if must == 0 => {}
+            None => return Err(format!("{must} commits were acknowledged, none survived")),
+            Some(offset) => {
+                let at = history.commits.iter().position(|&c| c == offset);
+                match at {
+                    Some(at) if at + 1 >= must => {}
+                    Some(at) => {
+                        return Err(format!(
+                            "committed offset {offset} (commit {}) is below commit {must}, which was acknowledged",
+                            at + 1
+                        ))
+                    }
+                    None => {
+                        return Err(format!(
+                            "committed offset {offset} was never committed (last attempted {last})"
+                        ))
+                    }
+                }
+            }
         }
     }
     Ok(())
@@ -316,4 +414,118 @@ fn buffered_appends_keep_what_a_sync_covered() {
 #[test]
 fn topic_creation_and_deletion_survive_a_cut_anywhere() {
     sweep("topics_created_and_deleted", topics_created_and_deleted);
+}
+
+#[test]
+fn retention_survives_a_cut_anywhere() {
+    sweep("retention_deletes_segments", retention_deletes_segments);
+}
+
+#[test]
+fn offset_commits_survive_a_cut_anywhere() {
+    sweep("offset_commits", offset_commits);
+}
+
+/// A cut during the open that recovers from an earlier cut: the oracle still holds.
+#[test]
+fn a_recovery_cut_short_recovers_again() {
+    let name = "segment_rolls_fsync, recovery cut short";
+    let total = operations(segment_rolls_fsync);
+    for cut in (1..=total).step_by(7) {
+        for first in [PowerLoss::DropAll, PowerLoss::TornSectors] {
+            let sim = SimStorage::new(Path::new(ROOT));
+            sim.set_plan(FaultPlan {
+                power_cut_at: Some(cut),
+                fail: None,
+            });
+            let mut history = History::default();
+            if let Ok(cluster) = open(&sim) {
+                let _ = segment_rolls_fsync(&cluster, &mut history);
+            }
+            let crashed = sim.after_power_loss(first, cut);
+            // How many operations the recovering open takes, then a cut at each of them.
+            let probe = crashed.after_power_loss(PowerLoss::KeepAll, 0);
+            probe.set_plan(FaultPlan::default());
+            drop(open(&probe).unwrap());
+            for again in 1..=probe.operations() {
+                let recovering = crashed.after_power_loss(PowerLoss::KeepAll, 0);
+                recovering.set_plan(FaultPlan {
+                    power_cut_at: Some(again),
+                    fail: None,
+                });
+                let _ = open(&recovering);
+                for how in PowerLoss::ALL {
+                    let seed = cut * 1000 + again * 8;
+                    let after = recovering.after_power_loss(how, seed);
+                    let case = format!(
+                        "{name}: cut at {cut} ({first:?}), then at {again} of the recovery ({how:?}, seed {seed})"
+                    );
+                    let cluster =
+                        open(&after).unwrap_or_else(|e| panic!("{case}: open failed: {e}"));
+                    if let Err(why) = check(&cluster, &history, false) {
+                        panic!("{case}: {why}");
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Random scenarios, cut points, resolutions and seeds (`POWER_LOSS_SEEDS`, default 2,000;
+/// the soak tier runs 200,000).
+#[test]
+fn random_cuts_keep_the_oracle() {
+    let seeds: u64 = std::env::var("POWER_LOSS_SEEDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(2_000);
+    let totals: Vec<u64> = SCENARIOS.iter().map(|(_, s)| operations(*s)).collect();
+    for seed in 0..seeds {
+        let mix = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let pick = (mix >> 8) as usize % SCENARIOS.len();
+        let (name, scenario) = SCENARIOS[pick];
+        let cut = 1 + (mix >> 24) % (totals[pick] + 1);
+        let how = PowerLoss::ALL[(mix >> 48) as usize % PowerLoss::ALL.len()];
+        run_once(name, scenario, cut, how, seed);
+    }
+}
+
+/// Without faults, each scenario does what it is named for (so that the sweeps test it).
+#[test]
+fn the_scenarios_do_what_their_names_say() {
+    for (name, scenario) in SCENARIOS {
+        let sim = SimStorage::new(Path::new(ROOT));
+        let cluster = open(&sim).unwrap();
+        let mut history = History::default();
+        scenario(&cluster, &mut history).unwrap();
+        check(&cluster, &history, true).unwrap_or_else(|why| panic!("{name}: {why}"));
+        let t0 = cluster.partition("t", 0).ok();
+        match name {
+            "retention_deletes_segments" => {
+                assert!(
+                    t0.unwrap().log_start_offset() > 0,
+                    "{name}: nothing deleted"
+                )
+            }
+            "segment_rolls_fsync" => assert!(
+                sim.list(&Path::new(DATA).join("t-0"))
+                    .unwrap()
+                    .iter()
+                    .filter(|e| e.name.ends_with(".log"))
+                    .count()
+                    > 2,
+                "{name}: no rolls"
+            ),
+            "offset_commits" => {
+                let offsets = cluster.describe_group_offsets("g").unwrap();
+                assert_eq!(offsets[0].committed, Some(6), "{name}");
+                assert_eq!(history.commits_durable, 6, "{name}");
+            }
+            "buffered_with_syncs" => {
+                let a = &history.partitions[&("t".to_string(), 1)];
+                assert_eq!((a.durable, a.acked), (3, 5), "{name}: syncs cover some");
+            }
+            _ => {}
+        }
+    }
 }
