@@ -46,7 +46,9 @@ impl OffsetStore {
     /// replaying it otherwise.
     pub(crate) fn open(cluster: &Cluster) -> Result<OffsetStore> {
         cluster.ensure_internal_topic(
-            NewTopic::new(OFFSETS_TOPIC, 1).config("cleanup.policy", "compact"),
+            NewTopic::new(OFFSETS_TOPIC, 1)
+                .config("cleanup.policy", "compact")
+                .config("flush.messages", "1"),
         )?;
         let log = cluster.partition(OFFSETS_TOPIC, 0)?;
         let committed = replay(&log)?;
