@@ -222,7 +222,7 @@ impl Loader<'_> {
                     )));
                 }
                 let cut = (files[i].len() - position) as u64;
-                if files[i].bytes()[position..].iter().all(|&b| b == 0) {
+                if all_zeros(&files[i].bytes()[position..]) {
                     report.preallocated_bytes += cut;
                 } else {
                     report.truncated_bytes += cut;
@@ -328,8 +328,17 @@ fn scan_segment(file: &AppendFile, base: i64, expected: i64, config: &TopicConfi
     scan
 }
 
+/// Whether `bytes` are all zero (preallocated space): compared a page at a time with a
+/// zeroed page, which `memcmp` does at memory speed even in unoptimized builds.
+fn all_zeros(bytes: &[u8]) -> bool {
+    const ZEROS: [u8; 4096] = [0; 4096];
+    bytes
+        .chunks(ZEROS.len())
+        .all(|chunk| chunk == &ZEROS[..chunk.len()])
+}
+
 fn describe(error: &BatchError, bytes: &[u8], position: usize) -> String {
-    if bytes[position..].iter().all(|&b| b == 0) {
+    if all_zeros(&bytes[position..]) {
         "preallocated space after the last batch".to_string()
     } else {
         error.to_string()
