@@ -196,6 +196,10 @@ pub fn run(data_dir: &Path, args: &ConsumeArgs, out: &mut dyn Write) -> CliResul
             last_record = Instant::now();
             printed_up_to.insert(record.topic_partition().clone(), record.offset() + 1);
         }
+        // A record that does not decode is found while iterating.
+        if let Some((tp, error)) = records.errors().first() {
+            return Err(format!("reading {tp}: {error}").into());
+        }
         if args.max_messages.is_some_and(|max| processed >= max) {
             // Rewind every partition to its first unprinted record, so that the commit at
             // close covers exactly what was printed.
