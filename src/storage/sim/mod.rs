@@ -205,6 +205,11 @@ impl SimStorage {
         self.state.lock().ops
     }
 
+    /// Operations of one kind counted since the plan was set.
+    pub fn operations_of(&self, op: SimOp) -> u64 {
+        self.state.lock().per_kind.get(&op).copied().unwrap_or(0)
+    }
+
     /// Whether the planned power cut has happened.
     pub fn is_powered_off(&self) -> bool {
         self.state.lock().powered_off
