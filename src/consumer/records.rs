@@ -484,7 +484,7 @@ pub(crate) fn fetch(
         };
         // Without gaps (no compaction), a record's offset follows from its index; otherwise
         // the batch the position falls in, or the one `max.poll.records` cuts, is walked.
-        let dense = batch.records_count() == batch.last_offset_delta() + 1;
+        let dense = batch.is_dense();
         let skip = if batch.base_offset() >= next_offset {
             0
         } else if dense {

@@ -575,8 +575,7 @@ impl Log {
             if batch.base_offset() < high_watermark {
                 end = start + batch.size();
                 // Records of the first batch at or after `offset` (all of them with gaps).
-                let dense = batch.records_count() == batch.last_offset_delta() + 1;
-                let mut records = if dense {
+                let mut records = if batch.is_dense() {
                     (batch.last_offset() - offset.max(batch.base_offset()) + 1) as usize
                 } else {
                     batch.records_count().max(0) as usize
@@ -711,7 +710,7 @@ fn validate(batches: &[u8], config: &TopicConfig, verify_crc: bool) -> Result<Ve
             });
         }
         batch.compression()?;
-        if batch.records_count() == 0 || batch.last_offset_delta() != batch.records_count() - 1 {
+        if batch.records_count() == 0 || !batch.is_dense() {
             return Err(Error::CorruptRecord(format!(
                 "batch at byte {start} holds {} records but its last offset delta is {}",
                 batch.records_count(),

@@ -294,6 +294,11 @@ impl<'a> RecordBatch<'a> {
     pub fn records_count(&self) -> i32 {
         self.i32_at(RECORDS_COUNT_AT)
     }
+    /// Whether every offset from the base to the last holds a record (no gaps, which only
+    /// compaction leaves): then the record at index `i` has offset `base_offset() + i`.
+    pub fn is_dense(&self) -> bool {
+        self.records_count() == self.last_offset_delta().wrapping_add(1)
+    }
     /// The records section as stored (compressed or not).
     pub fn records_section(&self) -> &'a [u8] {
         &self.bytes[BATCH_HEADER_BYTES..]
