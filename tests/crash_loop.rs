@@ -9,6 +9,8 @@
 //! the directory starts afresh. `CRASH_CYCLES` sets the count (default 1,000; the soak tier
 //! runs 50,000).
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
@@ -133,26 +135,21 @@ impl History {
         let mut checked = 0;
         for (partition, acked) in &self.acked {
             let log = cluster.partition("t", *partition).unwrap();
+            // Every batch is read CRC-checked; offsets must run on from the log start.
+            let start = log.log_start_offset();
             let mut found = BTreeMap::new();
             let mut seen = std::collections::HashSet::new();
-            let mut offset = log.log_start_offset();
-            while offset < log.high_watermark() {
-                let data = log.read(offset, 1 << 20).unwrap();
-                for batch in data.batches() {
-                    let batch =
-                        batch.unwrap_or_else(|e| panic!("cycle {cycle}: t-{partition}: {e}"));
-                    for record in batch.records().unwrap().iter() {
-                        let record = record.unwrap();
-                        assert_eq!(record.offset, offset, "cycle {cycle}: offsets contiguous");
-                        let value = record.value.unwrap_or_default().to_vec();
-                        assert!(
-                            seen.insert(value.clone()),
-                            "cycle {cycle}: t-{partition}@{offset} is a duplicate"
-                        );
-                        found.insert(offset, value);
-                        offset += 1;
-                    }
-                }
+            for (i, (offset, _, value)) in common::read_all(&log).into_iter().enumerate() {
+                assert_eq!(
+                    offset,
+                    start + i as i64,
+                    "cycle {cycle}: offsets contiguous"
+                );
+                assert!(
+                    seen.insert(value.clone()),
+                    "cycle {cycle}: t-{partition}@{offset} is a duplicate"
+                );
+                found.insert(offset, value);
             }
             for (offset, value) in acked {
                 assert_eq!(
