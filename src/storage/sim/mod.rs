@@ -286,13 +286,7 @@ impl SimStorage {
 
     /// Counts a mutating operation; fails it if the plan says so.
     fn begin(&self, state: &mut State, op: SimOp, path: &Path) -> Result<Option<SimFailure>> {
-        if state.powered_off {
-            return Err(Error::io(
-                "simulated operation",
-                path,
-                os_error(libc::EIO, "the power is off"),
-            ));
-        }
+        Self::check_on(state, path)?;
         state.ops += 1;
         if state.plan.power_cut_at == Some(state.ops) {
             state.powered_off = true;
