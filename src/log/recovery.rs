@@ -1,5 +1,14 @@
 //! Opening a partition log: load segments, trust what is below the recovery point, validate
 //! every batch after it, truncate a torn tail, rebuild indexes, report corruption.
+//!
+//! Two rules make "below the recovery point" mean "durable" even after failed syncs:
+//! - The segment holding the last record below the recovery point is validated too, not only
+//!   the one holding the recovery point itself. When the recovery point is exactly a rolled
+//!   segment's end, that segment's records were synced but its trim (cutting preallocated
+//!   space) may not have been: a power cut can bring the zeros back.
+//! - Bytes after the recovery point are written again before they are synced. A sync that
+//!   failed may have dropped its pages while the page cache still shows them (Linux marks
+//!   them clean), and a later sync would then write nothing (PostgreSQL's "fsyncgate").
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicI64};
@@ -204,17 +213,20 @@ impl Loader<'_> {
         let options = self.options;
         let strict = options.recovery_mode == RecoveryMode::TolerateCorruptTail;
         let recovery_point = options.recovery_point.unwrap_or(options.log_start_offset);
+        // The segment holding offset `recovery_point - 1` (see the module doc).
         let first_unsafe = bases
-            .partition_point(|&b| b <= recovery_point)
+            .partition_point(|&b| b < recovery_point)
             .saturating_sub(1);
         let mut indexes: Vec<Option<SegmentIndex>> = (0..bases.len()).map(|_| None).collect();
+        let mut unsynced_from: Vec<Option<usize>> = vec![None; bases.len()];
         let mut keep = bases.len();
         let mut end = bases[first_unsafe];
         for i in first_unsafe..bases.len() {
-            let scan = scan_segment(&files[i], bases[i], end, self.config);
+            let scan = scan_segment(&files[i], bases[i], end, recovery_point, self.config);
             report.batches_checked += scan.batches;
             end = scan.next_offset;
             indexes[i] = Some(scan.index);
+            unsynced_from[i] = scan.unsynced_from;
             if let Some((position, why)) = scan.invalid {
                 if end < recovery_point && strict {
                     return Err(Error::corruption(files[i].path(), position as u64, format!(
@@ -252,7 +264,11 @@ impl Loader<'_> {
         for (i, file) in files.into_iter().enumerate() {
             if i >= first_unsafe {
                 // Recovered bytes may exist only in the page cache: make them durable now so
-                // that the whole log is below the new recovery point.
+                // that the whole log is below the new recovery point, writing them again
+                // first in case a failed sync left them clean but not on disk.
+                if let Some(from) = unsynced_from[i] {
+                    file.rewrite_from(from)?;
+                }
                 file.sync()?;
             }
             let segment = self.segment(bases[i], file, indexes[i].take());
@@ -271,10 +287,18 @@ struct Scan {
     next_offset: i64,
     batches: u64,
     invalid: Option<(usize, String)>,
+    /// Position of the first valid batch holding offsets at or after the recovery point.
+    unsynced_from: Option<usize>,
 }
 
 /// Validates every batch of one segment: framing, CRC, offsets contiguous from `expected`.
-fn scan_segment(file: &AppendFile, base: i64, expected: i64, config: &TopicConfig) -> Scan {
+fn scan_segment(
+    file: &AppendFile,
+    base: i64,
+    expected: i64,
+    recovery_point: i64,
+    config: &TopicConfig,
+) -> Scan {
     // Compaction (a later issue) leaves gaps between batches; nothing else may.
     let lenient_gaps = config.cleanup_compact;
     let bytes = file.bytes();
@@ -283,6 +307,7 @@ fn scan_segment(file: &AppendFile, base: i64, expected: i64, config: &TopicConfi
         next_offset: expected.max(base),
         batches: 0,
         invalid: None,
+        unsynced_from: None,
     };
     for item in BatchIter::new(bytes) {
         let (position, batch) = match item {
@@ -322,6 +347,9 @@ fn scan_segment(file: &AppendFile, base: i64, expected: i64, config: &TopicConfi
             batch.size() as u64,
             config.index_interval_bytes,
         );
+        if scan.unsynced_from.is_none() && batch.next_offset() > recovery_point {
+            scan.unsynced_from = Some(position);
+        }
         scan.next_offset = batch.next_offset();
         scan.batches += 1;
     }

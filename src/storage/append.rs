@@ -151,6 +151,25 @@ impl AppendFile {
         Ok(())
     }
 
+    /// Writes the published bytes from `position` on again, over themselves, so that the
+    /// next [`AppendFile::sync`] writes them to disk even if the page cache holds them as
+    /// clean after a failed sync dropped them (recovery; see `log::recovery`).
+    pub fn rewrite_from(&self, position: usize) -> Result<()> {
+        const CHUNK_BYTES: usize = 1 << 20;
+        let _writer = self.writer.lock();
+        let bytes = self.bytes();
+        let mut at = position.min(bytes.len());
+        let mut chunk = Vec::with_capacity(CHUNK_BYTES.min(bytes.len() - at));
+        while at < bytes.len() {
+            let to = (at + CHUNK_BYTES).min(bytes.len());
+            chunk.clear();
+            chunk.extend_from_slice(&bytes[at..to]);
+            self.file.write_at(&[&chunk], at as u64)?;
+            at = to;
+        }
+        Ok(())
+    }
+
     /// Makes every appended byte durable.
     pub fn sync(&self) -> Result<()> {
         self.file.sync_data()
