@@ -120,8 +120,15 @@ impl AppendFile {
         if end > writer.allocated {
             let step_end = writer.allocated.saturating_add(self.allocation_step_bytes);
             let target = end.max(step_end).min(self.map.len() as u64);
-            self.file.allocate(target)?;
-            writer.allocated = target;
+            // Near a full disk, a whole step may not fit where this append does.
+            let allocated = match self.file.allocate(target) {
+                Err(e) if target > end && is_no_space(&e) => {
+                    self.file.allocate(end)?;
+                    end
+                }
+                other => other.map(|()| target)?,
+            };
+            writer.allocated = allocated;
         }
         self.file.write_at(bufs, start)?;
         writer.written = end;
@@ -174,6 +181,10 @@ impl AppendFile {
     pub fn sync(&self) -> Result<()> {
         self.file.sync_data()
     }
+}
+
+fn is_no_space(error: &Error) -> bool {
+    matches!(error, Error::Io { source, .. } if source.raw_os_error() == Some(libc::ENOSPC))
 }
 
 /// Published bytes of an [`AppendFile`], kept alive (and mapped) by an `Arc`: zero-copy and
