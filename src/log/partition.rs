@@ -545,58 +545,48 @@ impl Log {
         if offset >= high_watermark {
             return Ok(data);
         }
-        let (interval, compacted) = {
-            let config = self.config.read();
-            (config.index_interval_bytes, config.cleanup_compact)
-        };
-        let first = segments
+        let interval = self.config.read().index_interval_bytes;
+        let holding = segments
             .partition_point(|s| s.base_offset() <= offset)
             .saturating_sub(1);
-        for segment in &segments[first..] {
-            let mut scan = segment.scan(offset, interval, compacted)?;
-            // The first batch ending at or after `offset` holds it (the scan checks the
-            // offsets on the way, since the CRC does not cover them).
-            let found = scan
-                .by_ref()
-                .find(|item| {
-                    item.as_ref()
-                        .map_or(true, |(_, b)| b.last_offset() >= offset)
-                })
-                .transpose()?;
-            let Some((start, batch)) = found else {
-                if compacted {
-                    continue;
-                }
-                return Err(Error::corruption(segment.log_path(), segment.size(), format!(
-                    "offset {offset} is below the high watermark {high_watermark} but the segment ends before it"
-                )));
+        let segment = &segments[holding];
+        let mut scan = segment.scan(offset, interval)?;
+        // The first batch ending at or after `offset` holds it (the scan checks the offsets
+        // on the way, since the CRC does not cover them).
+        let found = scan
+            .by_ref()
+            .find(|item| {
+                item.as_ref()
+                    .map_or(true, |(_, b)| b.last_offset() >= offset)
+            })
+            .transpose()?;
+        let Some((start, batch)) = found else {
+            return Err(Error::corruption(segment.log_path(), segment.size(), format!(
+                "offset {offset} is below the high watermark {high_watermark} but the segment ends before it"
+            )));
+        };
+        let mut end = start;
+        if batch.base_offset() < high_watermark {
+            end = start + batch.size();
+            // Records of the first batch at or after `offset` (all of them with gaps).
+            let mut records = if batch.is_dense() {
+                (batch.last_offset() - offset.max(batch.base_offset()) + 1) as usize
+            } else {
+                batch.records_count().max(0) as usize
             };
-            let mut end = start;
-            if batch.base_offset() < high_watermark {
-                end = start + batch.size();
-                // Records of the first batch at or after `offset` (all of them with gaps).
-                let mut records = if batch.is_dense() {
-                    (batch.last_offset() - offset.max(batch.base_offset()) + 1) as usize
-                } else {
-                    batch.records_count().max(0) as usize
-                };
-                for item in scan {
-                    if records >= max_records {
-                        break;
-                    }
-                    let (at, batch) = item?;
-                    if batch.base_offset() >= high_watermark
-                        || at + batch.size() - start > max_bytes
-                    {
-                        break;
-                    }
-                    end = at + batch.size();
-                    records += batch.records_count().max(0) as usize;
+            for item in scan {
+                if records >= max_records {
+                    break;
                 }
+                let (at, batch) = item?;
+                if batch.base_offset() >= high_watermark || at + batch.size() - start > max_bytes {
+                    break;
+                }
+                end = at + batch.size();
+                records += batch.records_count().max(0) as usize;
             }
-            data.slice = segment.slice(start, end);
-            return Ok(data);
         }
+        data.slice = segment.slice(start, end);
         Ok(data)
     }
 
@@ -605,8 +595,7 @@ impl Log {
     pub fn offset_for_timestamp(&self, timestamp: i64) -> Result<Option<(i64, i64)>> {
         let high_watermark = self.high_watermark();
         let log_start = self.log_start_offset();
-        let config = self.config();
-        let (interval, compacted) = (config.index_interval_bytes, config.cleanup_compact);
+        let interval = self.config().index_interval_bytes;
         for segment in self.segment_list().iter() {
             let entry = {
                 let index = segment.index(interval)?;
@@ -618,7 +607,7 @@ impl Log {
                     .map_or(0, |e| e.relative_offset);
                 index.lookup(relative)
             };
-            for item in segment.scan_from(entry, compacted)? {
+            for item in segment.scan_from(entry)? {
                 let (at, batch) = item?;
                 if batch.base_offset() >= high_watermark {
                     return Ok(None);

@@ -299,8 +299,7 @@ fn scan_segment(
     recovery_point: i64,
     config: &TopicConfig,
 ) -> Scan {
-    // Compaction (a later issue) leaves gaps between batches; nothing else may.
-    let lenient_gaps = config.cleanup_compact;
+    // Batches follow each other without gaps (see `log::scan`): no cleaner exists yet.
     let bytes = file.bytes();
     let mut scan = Scan {
         index: SegmentIndex::new(),
@@ -319,9 +318,7 @@ fn scan_segment(
         };
         let problem = if let Err(e) = batch.verify_crc() {
             Some(e.to_string())
-        } else if batch.base_offset() != scan.next_offset
-            && !(lenient_gaps && batch.base_offset() > scan.next_offset)
-        {
+        } else if batch.base_offset() != scan.next_offset {
             Some(format!(
                 "batch base offset {} where {} was expected",
                 batch.base_offset(),

@@ -265,7 +265,7 @@ impl Segment {
             relative_offset: 0,
             position: 0,
         };
-        for item in SegmentScan::new(self, start, false)? {
+        for item in SegmentScan::new(self, start)? {
             let (position, batch) = item?;
             batch
                 .verify_crc()
@@ -319,16 +319,16 @@ impl Segment {
     }
 
     /// The checked batches from the index entry at or below `offset` on (see
-    /// [`SegmentScan`]); `lenient` for compacted topics.
-    pub fn scan(&self, offset: i64, interval_bytes: u64, lenient: bool) -> Result<SegmentScan<'_>> {
+    /// [`SegmentScan`]).
+    pub fn scan(&self, offset: i64, interval_bytes: u64) -> Result<SegmentScan<'_>> {
         let relative = (offset - self.base_offset).clamp(0, u32::MAX as i64) as u32;
         let entry = self.index(interval_bytes)?.lookup(relative);
-        SegmentScan::new(self, entry, lenient)
+        SegmentScan::new(self, entry)
     }
 
     /// The checked batches from an index entry on (see [`SegmentScan`]).
-    pub fn scan_from(&self, entry: OffsetEntry, lenient: bool) -> Result<SegmentScan<'_>> {
-        SegmentScan::new(self, entry, lenient)
+    pub fn scan_from(&self, entry: OffsetEntry) -> Result<SegmentScan<'_>> {
+        SegmentScan::new(self, entry)
     }
 
     /// Removes the segment's files (the caller syncs the directory). Readers that still hold
