@@ -9,6 +9,7 @@ use parking_lot::{Condvar, Mutex};
 
 use super::Cluster;
 use crate::error::{Error, Result};
+use crate::log::Log;
 
 /// How often the thread wakes to look for due work (real time; decisions read the clock).
 const TICK: Duration = Duration::from_millis(50);
@@ -114,11 +115,9 @@ impl Cluster {
             due
         };
         if retention_due {
-            match self.retain_all() {
-                Ok(deleted) => changed |= deleted > 0,
-                Err(e) => {
-                    first_error.get_or_insert(e);
-                }
+            // Writes the checkpoints itself when it deletes anything.
+            if let Err(e) = self.retain(&self.all_logs()) {
+                first_error.get_or_insert(e);
             }
         }
         if changed {
@@ -132,19 +131,27 @@ impl Cluster {
     /// Applies retention to every partition now; returns the number of segments deleted.
     pub fn apply_retention(&self) -> Result<usize> {
         self.check_open()?;
-        let deleted = self.retain_all()?;
-        if deleted > 0 {
-            self.write_checkpoints()?;
-        }
-        Ok(deleted)
+        self.retain(&self.all_logs())
     }
 
-    /// Retention over every log, without writing checkpoints (the caller does, once). The
-    /// metadata log is included: its `retention.ms` and `retention.bytes` are −1, so it keeps
-    /// every segment.
-    fn retain_all(&self) -> Result<usize> {
-        self.all_logs()
-            .iter()
-            .try_fold(0, |deleted, log| Ok(deleted + log.apply_retention()?))
+    /// Retention over `logs`: detaches every expired segment, persists the raised log start
+    /// offsets, and only then removes the files (see `log::retention`). The metadata log may
+    /// be among `logs`: its `retention.ms` and `retention.bytes` are −1, so it keeps every
+    /// segment.
+    pub(crate) fn retain(&self, logs: &[Arc<Log>]) -> Result<usize> {
+        let mut detached = Vec::new();
+        for log in logs {
+            let segments = log.detach_expired()?;
+            if !segments.is_empty() {
+                detached.push((log, segments));
+            }
+        }
+        if detached.is_empty() {
+            return Ok(0);
+        }
+        self.write_checkpoints()?;
+        detached.iter().try_fold(0, |deleted, (log, segments)| {
+            Ok(deleted + log.remove_detached(segments)?)
+        })
     }
 }

@@ -224,8 +224,14 @@ impl Cluster {
         storage.create_dir_all_durable(&dir)?;
         let lock = storage.lock(&dir.join(LOCK_FILE))?;
         let clean_sizes = read_clean_marker(&*storage, &dir)?;
-        let recovery_points = checkpoint::read(&*storage, &dir.join(RECOVERY_POINT_FILE))?;
-        let log_starts = checkpoint::read(&*storage, &dir.join(LOG_START_FILE))?;
+        // A damaged recovery-point file only costs time: every log is then recovered from its
+        // start, as Kafka does. A damaged log-start file is an error, since guessing would
+        // bring back deleted records.
+        let recovery_points = match checkpoint::read(&*storage, &dir.join(RECOVERY_POINT_FILE)) {
+            Err(Error::Corruption { .. }) => CheckpointMap::new(),
+            read => read?,
+        };
+        let log_starts = read_log_starts(&*storage, &dir)?;
         let notifier = Arc::new(Notifier::default());
         let opener = LogOpener {
             notifier: &notifier,
@@ -439,12 +445,14 @@ impl Inner {
             recovery.insert(key.clone(), log.durable_offset());
             starts.insert(key, log.log_start_offset());
         }
+        // Log starts first: a recovery-point file without a log-start file beside it is then
+        // always damage (see `Cluster::open`).
+        checkpoint::write(&*self.storage, &self.dir.join(LOG_START_FILE), &starts)?;
         checkpoint::write(
             &*self.storage,
             &self.dir.join(RECOVERY_POINT_FILE),
             &recovery,
-        )?;
-        checkpoint::write(&*self.storage, &self.dir.join(LOG_START_FILE), &starts)
+        )
     }
 
     /// Writes `.kafka_cleanshutdown`. Kafka's marker is empty; ours lists each partition's
@@ -560,6 +568,21 @@ impl LogOpener<'_> {
         log.set_notifier(Arc::clone(self.notifier));
         Ok(log)
     }
+}
+
+/// `log-start-offset-checkpoint`. It is written before `recovery-point-offset-checkpoint`,
+/// so if only the latter exists, the former was lost: an error, since assuming that every
+/// log starts at its oldest segment would bring back records that `delete_records` removed.
+fn read_log_starts(storage: &dyn Storage, dir: &Path) -> Result<CheckpointMap> {
+    let path = dir.join(LOG_START_FILE);
+    if !storage.exists(&path) && storage.exists(&dir.join(RECOVERY_POINT_FILE)) {
+        return Err(Error::corruption(
+            &path,
+            0,
+            format!("the file is missing, but {RECOVERY_POINT_FILE} (written after it) exists"),
+        ));
+    }
+    checkpoint::read(storage, &path)
 }
 
 /// The active segment sizes recorded by a clean shutdown, or `None` after a crash. An

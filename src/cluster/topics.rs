@@ -351,7 +351,7 @@ impl Cluster {
         let log = self.partition(topic, partition)?;
         let start = log.delete_records(offset)?;
         self.write_checkpoints()?;
-        log.apply_retention()?;
+        self.retain(&[log])?;
         Ok(start)
     }
 

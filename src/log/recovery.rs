@@ -84,6 +84,14 @@ impl Log {
         let bases = list_segments(&*storage, dir)?;
         let mut report = RecoveryReport::default();
         let segments = if bases.is_empty() {
+            if let Some(rp) = options
+                .recovery_point
+                .filter(|&rp| rp > options.log_start_offset)
+            {
+                return Err(Error::corruption(dir, 0, format!(
+                    "the partition has no segment files, yet its recovery point says offsets below {rp} were synced"
+                )));
+            }
             let first = Segment::create(
                 &storage,
                 &checksums,
@@ -106,6 +114,17 @@ impl Log {
             loader.load(&bases, &mut report)?
         };
         let (segments, end) = segments;
+        let oldest = segments[0].base_offset();
+        if options.log_start_offset < oldest
+            && options.recovery_mode == RecoveryMode::TolerateCorruptTail
+        {
+            // Retention persists a raised start before it removes files (see
+            // `log::retention`), so nothing but damage leaves the start below the oldest segment.
+            return Err(Error::corruption(segments[0].log_path(), 0, format!(
+                "the log start offset is {}, but the oldest segment starts at {oldest}: segment files holding offsets {}..{oldest} are missing",
+                options.log_start_offset, options.log_start_offset
+            )));
+        }
         let active = Arc::clone(segments.last().expect("a log has at least one segment"));
         let log_start = options
             .log_start_offset

@@ -1,5 +1,10 @@
 //! Deleting whole old segments: by `retention.ms`, `retention.bytes`, and the log start offset
 //! that `delete_records` advances. The active segment is never deleted.
+//!
+//! Two steps, so that a cluster can persist the raised log start offset in between: detach
+//! the segments from the list (raising the log start), then remove their files. Files are
+//! thus never gone while the checkpoint still names an older start, and an open that finds
+//! the checkpoint's start below the oldest segment knows that segment files are missing.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -11,8 +16,16 @@ use crate::error::{Error, Result};
 impl Log {
     /// Deletes the old segments that retention allows, oldest first, stopping at the first
     /// that must stay; returns how many were deleted. The log start offset moves to the first
-    /// remaining segment.
+    /// remaining segment. (A cluster persists that start between the two steps; a log opened
+    /// on its own has no checkpoint to keep.)
     pub fn apply_retention(&self) -> Result<usize> {
+        let detached = self.detach_expired()?;
+        self.remove_detached(&detached)
+    }
+
+    /// Step one: takes the segments that retention allows out of the list and raises the log
+    /// start offset past them; returns them, their files still on disk.
+    pub(crate) fn detach_expired(&self) -> Result<Vec<Arc<Segment>>> {
         if self.is_closed() {
             return Err(Error::Closed);
         }
@@ -43,15 +56,15 @@ impl Log {
             deletable += 1;
         }
         if deletable == 0 {
-            return Ok(0);
+            return Ok(Vec::new());
         }
-        self.delete_oldest(&segments[..deletable])
+        Ok(self.detach_oldest(&segments[..deletable]))
     }
 
-    /// Removes `doomed` (the oldest segments of an earlier snapshot) from the list, skipping
-    /// any that a concurrent retention pass removed already; returns how many this call removed.
-    fn delete_oldest(&self, doomed: &[Arc<Segment>]) -> Result<usize> {
-        let removed: Vec<Arc<Segment>> = {
+    /// Takes `doomed` (the oldest segments of an earlier snapshot) out of the list, skipping
+    /// any that a concurrent retention pass took already; returns those this call took.
+    fn detach_oldest(&self, doomed: &[Arc<Segment>]) -> Vec<Arc<Segment>> {
+        {
             // The writer lock orders this with rolls, the other writer of the segment list.
             let _writer = self.writer.lock();
             let mut segments = self.segments.write();
@@ -61,14 +74,22 @@ impl Log {
                 .take_while(|s| doomed.iter().any(|d| Arc::ptr_eq(d, s)))
                 .count()
                 .min(list.len() - 1);
-            let removed = list.drain(..count).collect();
+            let removed: Vec<Arc<Segment>> = list.drain(..count).collect();
             self.log_start
                 .fetch_max(list[0].base_offset(), Ordering::AcqRel);
             *segments = Arc::new(list);
             removed
-        };
+        }
+    }
+
+    /// Step two: removes the files of segments that [`Log::detach_expired`] returned; returns
+    /// how many.
+    pub(crate) fn remove_detached(&self, removed: &[Arc<Segment>]) -> Result<usize> {
+        if removed.is_empty() {
+            return Ok(0);
+        }
         // Oldest first, so that after a crash the files left are always a suffix of the log.
-        for segment in &removed {
+        for segment in removed {
             segment.remove_files()?;
         }
         let bases: Vec<i64> = removed.iter().map(|s| s.base_offset()).collect();
