@@ -133,6 +133,14 @@ impl<'a> RecordBatch<'a> {
                 batch.last_offset_delta()
             )));
         }
+        // `next_offset` (base + delta + 1) must be an offset.
+        if batch.base_offset() > i64::MAX - 1 - i64::from(batch.last_offset_delta()) {
+            return Err(BatchError::Invalid(format!(
+                "base offset {} and last offset delta {} overflow the offset range",
+                batch.base_offset(),
+                batch.last_offset_delta()
+            )));
+        }
         Ok(batch)
     }
 
@@ -441,5 +449,23 @@ mod tests {
             RecordBatch::parse_prefix(&negative),
             Err(BatchError::Invalid(_))
         ));
+    }
+
+    /// Found by `fuzz/` (decode_batch): a base offset near `i64::MAX` overflowed
+    /// `last_offset` (a panic in debug builds, a wrapped offset in release builds).
+    #[test]
+    fn rejects_offsets_that_overflow() {
+        let mut builder = crate::BatchBuilder::new().base_offset(i64::MAX - 2);
+        for _ in 0..3 {
+            builder.append(0, None, Some(b"v"), &[]).unwrap();
+        }
+        let mut batch = builder.build().unwrap();
+        assert!(matches!(
+            RecordBatch::parse_prefix(&batch),
+            Err(BatchError::Invalid(ref m)) if m.contains("overflow")
+        ));
+        batch[..8].copy_from_slice(&(i64::MAX - 3).to_be_bytes());
+        let fits = RecordBatch::parse_prefix(&batch).unwrap();
+        assert_eq!(fits.next_offset(), i64::MAX);
     }
 }
