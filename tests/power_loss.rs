@@ -115,11 +115,12 @@ impl History {
 type Scenario = fn(&Cluster, &mut History) -> kafkalite::Result<()>;
 
 /// Every scenario, for random cuts.
-const SCENARIOS: [(&str, Scenario); 7] = [
+const SCENARIOS: [(&str, Scenario); 8] = [
     ("one_partition_fsync", one_partition_fsync),
     ("three_partitions_fsync", three_partitions_fsync),
     ("segment_rolls_fsync", segment_rolls_fsync),
     ("buffered_with_syncs", buffered_with_syncs),
+    ("buffered_rolls", buffered_rolls),
     ("topics_created_and_deleted", topics_created_and_deleted),
     ("retention_deletes_segments", retention_deletes_segments),
     ("offset_commits", offset_commits),
@@ -160,6 +161,16 @@ fn buffered_with_syncs(cluster: &Cluster, h: &mut History) -> kafkalite::Result<
         if i % 3 == 2 {
             h.sync(cluster, "t", i % 2)?;
         }
+    }
+    Ok(())
+}
+
+/// Rolls with nothing synced: a cut can empty or tear a sealed segment whose successor
+/// exists.
+fn buffered_rolls(cluster: &Cluster, h: &mut History) -> kafkalite::Result<()> {
+    cluster.create_topic(NewTopic::new("t", 2).config("segment.bytes", "300"))?;
+    for i in 0..12 {
+        h.append(cluster, "t", i % 2, 2, false)?;
     }
     Ok(())
 }
@@ -381,6 +392,19 @@ fn run_once(name: &str, scenario: Scenario, cut: u64, how: PowerLoss, seed: u64)
         first,
         "{case}: a second open changed the log"
     );
+    // The recovered logs take appends, at their ends.
+    for (topic, partition) in history.partitions.keys() {
+        let Ok(log) = again.partition(topic, *partition) else {
+            continue;
+        };
+        let end = log.log_end_offset();
+        let mut builder = BatchBuilder::new();
+        builder.append(0, None, Some(b"after"), &[]).unwrap();
+        let info = log
+            .append(&builder.build().unwrap())
+            .unwrap_or_else(|e| panic!("{case}: {topic}-{partition} refuses appends: {e}"));
+        assert_eq!(info.first_offset, end, "{case}: {topic}-{partition}");
+    }
 }
 
 /// How many storage operations a scenario takes without faults.
@@ -420,6 +444,11 @@ fn segment_rolls_survive_a_cut_anywhere() {
 #[test]
 fn buffered_appends_keep_what_a_sync_covered() {
     sweep("buffered_with_syncs", buffered_with_syncs);
+}
+
+#[test]
+fn buffered_rolls_lose_only_unsynced_tails() {
+    sweep("buffered_rolls", buffered_rolls);
 }
 
 #[test]
@@ -518,7 +547,7 @@ fn the_scenarios_do_what_their_names_say() {
                     "{name}: nothing deleted"
                 )
             }
-            "segment_rolls_fsync" => assert!(
+            "segment_rolls_fsync" | "buffered_rolls" => assert!(
                 sim.list(&Path::new(DATA).join("t-0"))
                     .unwrap()
                     .iter()

@@ -250,6 +250,49 @@ fn torn_tails_after_the_recovery_point_become_a_prefix() {
     }
 }
 
+/// After a crash without syncs, a sealed segment can be torn or empty while its successors
+/// exist: it becomes the active segment again (the later ones are dropped) and takes
+/// appends up to `segment.bytes`, beyond its old, trimmed length.
+#[test]
+fn a_torn_sealed_segment_becomes_the_active_one() {
+    let root = tempfile::tempdir().unwrap();
+    let source = root.path().join("source");
+    let original = pristine(&source);
+    let first = segment_files(&source, ".log").remove(0);
+    let len = std::fs::metadata(&first).unwrap().len() as usize;
+    let scratch = root.path().join("scratch");
+    for cut in [0, len / 2, len - 1] {
+        with_damage(
+            &source,
+            &scratch,
+            &name(&first),
+            |b| b.truncate(cut),
+            |dir| {
+                let log = open(dir, options(None, None, RecoveryMode::TolerateCorruptTail))
+                    .unwrap_or_else(|e| panic!("cut at {cut}: {e}"));
+                assert_eq!(
+                    log.segments().len(),
+                    1,
+                    "cut at {cut}: later segments dropped"
+                );
+                let records = try_read_all(&log).unwrap();
+                assert!(is_prefix(&records, &original), "cut at {cut}");
+                let next = log.log_end_offset() as usize;
+                for i in 0..12 {
+                    let info = log
+                        .append(&batch(next + i, 1, 200, 9))
+                        .unwrap_or_else(|e| panic!("cut at {cut}: append {i} after recovery: {e}"));
+                    assert_eq!(info.first_offset as usize, next + i);
+                    if i == 0 && cut <= len / 2 {
+                        assert_eq!(log.segments().len(), 1, "cut at {cut}: the append fits");
+                    }
+                }
+                assert_eq!(try_read_all(&log).unwrap().len(), next + 12);
+            },
+        );
+    }
+}
+
 #[test]
 fn truncate_corrupt_mode_keeps_the_valid_prefix() {
     let root = tempfile::tempdir().unwrap();

@@ -183,15 +183,6 @@ impl Loader<'_> {
             };
             files.push(Segment::open_file(self.storage, self.dir, base, capacity)?);
         }
-        for (i, file) in files.iter().enumerate().take(last) {
-            if file.is_empty() {
-                return Err(Error::corruption(
-                    file.path(),
-                    0,
-                    format!("sealed segment {} is empty", bases[i]),
-                ));
-            }
-        }
         let clean = self.options.clean_active_size == Some(files[last].len() as u64);
         let trusted_end = self
             .options
@@ -199,6 +190,7 @@ impl Loader<'_> {
             .filter(|&rp| clean && rp >= bases[last]);
         match trusted_end {
             Some(end) => {
+                check_not_empty(&files[..last], bases)?;
                 let segments = files
                     .into_iter()
                     .zip(bases)
@@ -238,9 +230,16 @@ impl Loader<'_> {
             .saturating_sub(1);
         let mut indexes: Vec<Option<SegmentIndex>> = (0..bases.len()).map(|_| None).collect();
         let mut unsynced_from: Vec<Option<usize>> = vec![None; bases.len()];
+        check_not_empty(&files[..first_unsafe], bases)?;
         let mut keep = bases.len();
         let mut end = bases[first_unsafe];
         for i in first_unsafe..bases.len() {
+            if i > first_unsafe && bases[i] != end {
+                // The previous segment lost its tail (it was never synced), so this one
+                // follows data that never became durable: drop it and every later one.
+                keep = i;
+                break;
+            }
             let scan = scan_segment(&files[i], bases[i], end, recovery_point, self.config);
             report.batches_checked += scan.batches;
             end = scan.next_offset;
@@ -276,6 +275,13 @@ impl Loader<'_> {
             report.deleted_segments += 1;
         }
         if keep < bases.len() {
+            // The last segment kept was sealed, and opened without room to grow: it is the
+            // active segment now.
+            let capacity = self.config.segment_bytes as usize;
+            files[keep - 1] =
+                Segment::open_file(self.storage, self.dir, bases[keep - 1], capacity)?;
+        }
+        if keep < bases.len() {
             self.storage.sync_dir(self.dir)?;
         }
         let last = keep - 1;
@@ -298,6 +304,18 @@ impl Loader<'_> {
             segments.push(Arc::new(segment));
         }
         Ok((segments, end))
+    }
+}
+
+/// Trusted sealed segments hold data: an empty one was damaged.
+fn check_not_empty(sealed: &[AppendFile], bases: &[i64]) -> Result<()> {
+    match sealed.iter().position(AppendFile::is_empty) {
+        Some(i) => Err(Error::corruption(
+            sealed[i].path(),
+            0,
+            format!("sealed segment {} is empty", bases[i]),
+        )),
+        None => Ok(()),
     }
 }
 
