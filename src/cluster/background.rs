@@ -149,6 +149,8 @@ impl Cluster {
         if detached.is_empty() {
             return Ok(0);
         }
+        // If this fails, the detached files stay until the next open, which finds them
+        // under the old start: their records come back, which retention may allow.
         self.write_checkpoints()?;
         detached.iter().try_fold(0, |deleted, (log, segments)| {
             Ok(deleted + log.remove_detached(segments)?)

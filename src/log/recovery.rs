@@ -275,14 +275,12 @@ impl Loader<'_> {
             report.deleted_segments += 1;
         }
         if keep < bases.len() {
+            self.storage.sync_dir(self.dir)?;
             // The last segment kept was sealed, and opened without room to grow: it is the
             // active segment now.
             let capacity = self.config.segment_bytes as usize;
             files[keep - 1] =
                 Segment::open_file(self.storage, self.dir, bases[keep - 1], capacity)?;
-        }
-        if keep < bases.len() {
-            self.storage.sync_dir(self.dir)?;
         }
         let last = keep - 1;
         let mut segments = Vec::with_capacity(keep);

@@ -64,22 +64,20 @@ impl Log {
     /// Takes `doomed` (the oldest segments of an earlier snapshot) out of the list, skipping
     /// any that a concurrent retention pass took already; returns those this call took.
     fn detach_oldest(&self, doomed: &[Arc<Segment>]) -> Vec<Arc<Segment>> {
-        {
-            // The writer lock orders this with rolls, the other writer of the segment list.
-            let _writer = self.writer.lock();
-            let mut segments = self.segments.write();
-            let mut list = (**segments).clone();
-            let count = list
-                .iter()
-                .take_while(|s| doomed.iter().any(|d| Arc::ptr_eq(d, s)))
-                .count()
-                .min(list.len() - 1);
-            let removed: Vec<Arc<Segment>> = list.drain(..count).collect();
-            self.log_start
-                .fetch_max(list[0].base_offset(), Ordering::AcqRel);
-            *segments = Arc::new(list);
-            removed
-        }
+        // The writer lock orders this with rolls, the other writer of the segment list.
+        let _writer = self.writer.lock();
+        let mut segments = self.segments.write();
+        let mut list = (**segments).clone();
+        let count = list
+            .iter()
+            .take_while(|s| doomed.iter().any(|d| Arc::ptr_eq(d, s)))
+            .count()
+            .min(list.len() - 1);
+        let removed: Vec<Arc<Segment>> = list.drain(..count).collect();
+        self.log_start
+            .fetch_max(list[0].base_offset(), Ordering::AcqRel);
+        *segments = Arc::new(list);
+        removed
     }
 
     /// Step two: removes the files of segments that [`Log::detach_expired`] returned; returns
