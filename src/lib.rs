@@ -12,6 +12,7 @@ mod producer;
 mod random;
 pub mod record;
 pub mod storage;
+mod sync;
 
 pub use clock::{Clock, MockClock, SystemClock};
 pub use cluster::{

@@ -1,10 +1,7 @@
 //! One partition's log: append, read, roll, sync with group commit, offsets.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::Arc;
-
-use parking_lot::{Mutex, RwLock};
 
 use super::fetch::FetchData;
 use super::segment::Segment;
@@ -16,6 +13,7 @@ use crate::record::{
     stamp_batch, stamp_log_append_time, BatchIter, RecordBatch, TimestampType, BATCH_HEADER_BYTES,
 };
 use crate::storage::Storage;
+use crate::sync::{AtomicBool, AtomicI64, Mutex, Ordering, RwLock};
 
 /// Offsets and sizes of one append.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

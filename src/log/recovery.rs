@@ -11,10 +11,7 @@
 //!   them clean), and a later sync would then write nothing (PostgreSQL's "fsyncgate").
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicI64};
 use std::sync::Arc;
-
-use parking_lot::{Mutex, RwLock};
 
 use super::index::SegmentIndex;
 use super::partition::{Log, Writer};
@@ -27,6 +24,7 @@ use crate::config::TopicConfig;
 use crate::error::{Error, Result};
 use crate::record::{BatchError, BatchIter};
 use crate::storage::{AppendFile, Storage};
+use crate::sync::{AtomicBool, AtomicI64, Mutex, RwLock};
 
 /// What to do with damage found before the recovery point (data that had been synced).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -6,7 +6,7 @@
 //! thus never gone while the checkpoint still names an older start, and an open that finds
 //! the checkpoint's start below the oldest segment knows that segment files are missing.
 
-use std::sync::atomic::Ordering;
+use crate::sync::Ordering;
 use std::sync::Arc;
 
 use super::partition::Log;

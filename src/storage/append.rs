@@ -1,13 +1,11 @@
 //! An append-only file read through a shared mapping: the segment file's home.
 
 use std::ops::{Deref, Range};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-
-use parking_lot::Mutex;
 
 use super::{Mapping, StorageFile};
 use crate::error::{Error, Result};
+use crate::sync::{AtomicUsize, Mutex, Ordering};
 
 /// An append-only file. One writer appends with positioned writes (one copy, into the page
 /// cache); any number of readers read the published prefix through a shared mapping, without
