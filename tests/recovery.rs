@@ -566,10 +566,13 @@ fn an_empty_active_segment_opens() {
     assert_eq!(try_read_all(&log).unwrap().len(), 2);
 }
 
+/// A clean open trusts the checkpoints: it reads no sealed segment, and of the active one
+/// only the tail from its last index entry, to check that it ends where the checkpoint says.
 #[test]
-fn a_clean_open_reads_no_segment_data() {
+fn a_clean_open_reads_only_the_active_segment_tail() {
     let root = tempfile::tempdir().unwrap();
-    let dir = root.path();
+    let data = root.path().join("data");
+    let dir = data.as_path();
     let cluster = Cluster::open(dir).unwrap();
     cluster
         .create_topic(NewTopic::new("t", 3).config("segment.bytes", "2000"))
@@ -582,16 +585,20 @@ fn a_clean_open_reads_no_segment_data() {
             .unwrap();
     }
     cluster.close().unwrap();
-    // Scribble over every segment byte, keeping the lengths: only a scan could notice.
+    let clean = root.path().join("clean");
+    copy_tree(dir, &clean);
+    // Scribble over every sealed segment byte, keeping the lengths: only a scan could notice.
     let mut scribbled = 0;
     for p in 0..3 {
-        for file in segment_files(&dir.join(format!("t-{p}")), ".log") {
+        let mut logs = segment_files(&dir.join(format!("t-{p}")), ".log");
+        logs.pop();
+        for file in logs {
             let len = std::fs::metadata(&file).unwrap().len() as usize;
             std::fs::write(&file, vec![0xab; len]).unwrap();
             scribbled += 1;
         }
     }
-    assert!(scribbled > 3);
+    assert!(scribbled >= 3);
     let cluster = Cluster::open(dir).unwrap();
     assert!(
         !dir.join(".kafka_cleanshutdown").exists(),
@@ -604,10 +611,33 @@ fn a_clean_open_reads_no_segment_data() {
     assert!(matches!(err, Error::Corruption { .. }), "{err}");
     drop(cluster);
     // Dropping the last handle closes cleanly too; without the marker, recovery scans the
-    // active segments and finds the damage.
+    // segments holding unsynced data, finds them intact, and the damage surfaces on read.
     std::fs::remove_file(dir.join(".kafka_cleanshutdown")).unwrap();
-    let err = Cluster::open(dir).unwrap_err();
+    let cluster = Cluster::open(dir).unwrap();
+    let err = try_read_all(&cluster.partition("t", 0).unwrap()).unwrap_err();
     assert!(matches!(err, Error::Corruption { .. }), "{err}");
+    drop(cluster);
+
+    // The active segment's tail scribbled: the shutdown record no longer matches the data,
+    // so the open recovers and reports the damage, below the recovery point.
+    let active = segment_files(&clean.join("t-0"), ".log").pop().unwrap();
+    let len = std::fs::metadata(&active).unwrap().len() as usize;
+    std::fs::write(&active, vec![0xab; len]).unwrap();
+    let err = Cluster::open(&clean).unwrap_err();
+    assert!(matches!(err, Error::Corruption { .. }), "{err}");
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
 }
 
 #[test]

@@ -172,6 +172,34 @@ struct Loader<'a> {
 impl Loader<'_> {
     fn load(&self, bases: &[i64], report: &mut RecoveryReport) -> Result<Loaded> {
         let last = bases.len() - 1;
+        let files = self.open_files(bases)?;
+        let clean = self.options.clean_active_size == Some(files[last].len() as u64);
+        let trusted_end = self
+            .options
+            .recovery_point
+            .filter(|&rp| clean && rp >= bases[last]);
+        let Some(end) = trusted_end else {
+            return self.recover(bases, files, report);
+        };
+        check_not_empty(&files[..last], bases)?;
+        let segments: Vec<Arc<Segment>> = files
+            .into_iter()
+            .zip(bases)
+            .map(|(file, &base)| Arc::new(self.segment(base, file, None)))
+            .collect();
+        // The end offset comes from the checkpoint; the active segment's last batches (from
+        // its last index entry) must end there too, or the shutdown record is wrong and the
+        // log is recovered instead. Bounded work: one index interval and a batch.
+        if ends_at(&segments[last], end, self.config.index_interval_bytes) {
+            return Ok((segments, end));
+        }
+        drop(segments);
+        self.recover(bases, self.open_files(bases)?, report)
+    }
+
+    /// Every segment's `.log`; only the last (active) one has room to grow.
+    fn open_files(&self, bases: &[i64]) -> Result<Vec<AppendFile>> {
+        let last = bases.len() - 1;
         let mut files = Vec::with_capacity(bases.len());
         for (i, &base) in bases.iter().enumerate() {
             let capacity = if i == last {
@@ -181,23 +209,7 @@ impl Loader<'_> {
             };
             files.push(Segment::open_file(self.storage, self.dir, base, capacity)?);
         }
-        let clean = self.options.clean_active_size == Some(files[last].len() as u64);
-        let trusted_end = self
-            .options
-            .recovery_point
-            .filter(|&rp| clean && rp >= bases[last]);
-        match trusted_end {
-            Some(end) => {
-                check_not_empty(&files[..last], bases)?;
-                let segments = files
-                    .into_iter()
-                    .zip(bases)
-                    .map(|(file, &base)| Arc::new(self.segment(base, file, None)))
-                    .collect();
-                Ok((segments, end))
-            }
-            None => self.recover(bases, files, report),
-        }
+        Ok(files)
     }
 
     fn segment(&self, base: i64, file: AppendFile, index: Option<SegmentIndex>) -> Segment {
@@ -301,6 +313,27 @@ impl Loader<'_> {
         }
         Ok((segments, end))
     }
+}
+
+/// Whether `segment`'s batches, walked from its last index entry, end at offset `end`.
+fn ends_at(segment: &Segment, end: i64, interval_bytes: u64) -> bool {
+    let Ok(entry) = segment
+        .index(interval_bytes)
+        .map(|index| index.lookup(u32::MAX))
+    else {
+        return false;
+    };
+    let Ok(scan) = segment.scan_from(entry) else {
+        return false;
+    };
+    let mut next = segment.base_offset();
+    for item in scan {
+        match item {
+            Ok((_, batch)) => next = batch.next_offset(),
+            Err(_) => return false,
+        }
+    }
+    next == end
 }
 
 /// Trusted sealed segments hold data: an empty one was damaged.
