@@ -21,6 +21,8 @@
 //! runs every n-th case (the default, 1, is the full sweep). A failure prints the fixture,
 //! file, damage and what was wrong, which replays it.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
@@ -32,15 +34,7 @@ use kafkalite::{
     Offsets, TopicPartition,
 };
 
-const ROOT: &str = "/sim";
-const DATA: &str = "/sim/data";
-
-fn open(sim: &SimStorage) -> kafkalite::Result<Cluster> {
-    Cluster::builder()
-        .storage(Arc::new(sim.clone()))
-        .background(false)
-        .open(DATA)
-}
+use common::{open_sim as open, SIM_DATA as DATA, SIM_ROOT as ROOT};
 
 /// One record as read back: offset, timestamp, key, value, headers.
 type Row = (i64, i64, Vec<u8>, Vec<u8>, Vec<(String, Vec<u8>)>);

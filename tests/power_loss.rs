@@ -7,22 +7,15 @@
 //! stays deleted, and a second open changes nothing. A failure prints the scenario, cut
 //! point, resolution and seed, which replay it exactly.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::Arc;
 
 use kafkalite::storage::{FaultPlan, PowerLoss, SimFailure, SimOp, SimStorage, Storage};
 use kafkalite::{BatchBuilder, Cluster, NewTopic};
 
-const ROOT: &str = "/sim";
-const DATA: &str = "/sim/data";
-
-fn open(sim: &SimStorage) -> kafkalite::Result<Cluster> {
-    Cluster::builder()
-        .storage(Arc::new(sim.clone()))
-        .background(false)
-        .open(DATA)
-}
+use common::{open_sim as open, SIM_DATA as DATA, SIM_ROOT as ROOT};
 
 /// What a scenario attempted, and what it was told.
 #[derive(Debug, Default)]

@@ -99,3 +99,16 @@ pub fn reseal(batch: &mut [u8]) {
     let crc = kafkalite::record::crc32c(&batch[21..]);
     batch[17..21].copy_from_slice(&crc.to_be_bytes());
 }
+
+/// Where the `SimStorage` tests keep their simulated disk, and the data directory on it.
+pub const SIM_ROOT: &str = "/sim";
+/// The data directory of [`open_sim`].
+pub const SIM_DATA: &str = "/sim/data";
+
+/// A cluster on `sim`'s [`SIM_DATA`], without the background thread.
+pub fn open_sim(sim: &kafkalite::storage::SimStorage) -> kafkalite::Result<Cluster> {
+    Cluster::builder()
+        .storage(Arc::new(sim.clone()))
+        .background(false)
+        .open(SIM_DATA)
+}
