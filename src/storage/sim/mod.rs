@@ -25,6 +25,22 @@ use crate::random::SplitMix64;
 
 mod contents;
 mod file;
+
+/// Re-keys every entry of `map` at or under `from` to the same place under `to`.
+fn move_under<V>(map: &mut BTreeMap<PathBuf, V>, from: &Path, to: &Path) {
+    let moved: Vec<PathBuf> = map
+        .keys()
+        .filter(|p| p.starts_with(from))
+        .cloned()
+        .collect();
+    for path in moved {
+        let value = map.remove(&path).expect("listed");
+        map.insert(
+            to.join(path.strip_prefix(from).expect("under `from`")),
+            value,
+        );
+    }
+}
 #[cfg(test)]
 mod tests;
 
@@ -441,27 +457,8 @@ impl Storage for SimStorage {
             Node::File(inode)
         } else if let Some(&id) = state.dirs.get(from) {
             // The directory and everything under it move; identities stay.
-            let to_new = |p: &Path| to.join(p.strip_prefix(from).expect("under `from`"));
-            let files: Vec<PathBuf> = state
-                .files
-                .keys()
-                .filter(|p| p.starts_with(from))
-                .cloned()
-                .collect();
-            for path in files {
-                let inode = state.files.remove(&path).expect("listed");
-                state.files.insert(to_new(&path), inode);
-            }
-            let dirs: Vec<PathBuf> = state
-                .dirs
-                .keys()
-                .filter(|p| p.starts_with(from))
-                .cloned()
-                .collect();
-            for path in dirs {
-                let dir = state.dirs.remove(&path).expect("listed");
-                state.dirs.insert(to_new(&path), dir);
-            }
+            move_under(&mut state.files, from, to);
+            move_under(&mut state.dirs, from, to);
             Node::Dir(id)
         } else {
             return Err(Error::io(
