@@ -28,6 +28,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use kafkalite::record::BatchIter;
 use kafkalite::storage::{OpenMode, PowerLoss, SimStorage, Storage};
 use kafkalite::{
     BatchBuilder, Cluster, CommitMode, ConsumerConfig, Error, Header, NewTopic, OffsetAndMetadata,
@@ -346,21 +347,13 @@ fn checked_bytes(path: &Path, bytes: &[u8], log_start: i64) -> Vec<bool> {
     if !path.to_string_lossy().ends_with(".log") {
         return checked;
     }
-    let mut at = 0;
-    while at + 27 <= bytes.len() {
-        let base = i64::from_be_bytes(bytes[at..at + 8].try_into().unwrap());
-        let length = i32::from_be_bytes(bytes[at + 8..at + 12].try_into().unwrap());
-        let last_delta = i32::from_be_bytes(bytes[at + 23..at + 27].try_into().unwrap());
-        let end = at + 12 + length.max(0) as usize;
-        if length <= 0 || end > bytes.len() {
-            break;
-        }
-        if base + last_delta as i64 >= log_start {
-            for (i, c) in checked[at..end].iter_mut().enumerate() {
+    // The fixture's files are pristine: every batch parses.
+    for (at, batch) in BatchIter::new(bytes).map_while(Result::ok) {
+        if batch.last_offset() >= log_start {
+            for (i, c) in checked[at..at + batch.size()].iter_mut().enumerate() {
                 *c = !(12..16).contains(&i);
             }
         }
-        at = end;
     }
     checked
 }
