@@ -359,16 +359,7 @@ fn check(cluster: &Cluster, history: &History, kept_all: bool) -> Result<(), Str
 /// `seed`, and checks what opens; then opens once more and expects the same.
 fn run_once(name: &str, scenario: Scenario, cut: u64, how: PowerLoss, seed: u64) {
     let case = format!("{name}: cut at operation {cut}, {how:?}, seed {seed}");
-    let sim = SimStorage::new(Path::new(ROOT));
-    sim.set_plan(FaultPlan {
-        power_cut_at: Some(cut),
-        fail: None,
-    });
-    let mut history = History::default();
-    if let Ok(cluster) = open(&sim) {
-        let _ = scenario(&cluster, &mut history);
-        drop(cluster);
-    }
+    let (sim, history) = run_under(scenario, cut_at(cut));
     let after = sim.after_power_loss(how, seed);
     let cluster = open(&after).unwrap_or_else(|e| panic!("{case}: open failed: {e}"));
     if let Err(why) = check(&cluster, &history, how == PowerLoss::KeepAll) {
@@ -397,6 +388,26 @@ fn run_once(name: &str, scenario: Scenario, cut: u64, how: PowerLoss, seed: u64)
             .append(&builder.build().unwrap())
             .unwrap_or_else(|e| panic!("{case}: {topic}-{partition} refuses appends: {e}"));
         assert_eq!(info.first_offset, end, "{case}: {topic}-{partition}");
+    }
+}
+
+/// Runs `scenario` on a fresh simulated disk under `plan` (a fault may end it early);
+/// returns the disk and what the scenario attempted and was told.
+fn run_under(scenario: Scenario, plan: FaultPlan) -> (SimStorage, History) {
+    let sim = SimStorage::new(Path::new(ROOT));
+    sim.set_plan(plan);
+    let mut history = History::default();
+    if let Ok(cluster) = open(&sim) {
+        let _ = scenario(&cluster, &mut history);
+    }
+    (sim, history)
+}
+
+/// A power cut at storage operation `cut`.
+fn cut_at(cut: u64) -> FaultPlan {
+    FaultPlan {
+        power_cut_at: Some(cut),
+        fail: None,
     }
 }
 
@@ -466,15 +477,7 @@ fn a_recovery_cut_short_recovers_again() {
     let total = operations(segment_rolls_fsync);
     for cut in (1..=total).step_by(7) {
         for first in [PowerLoss::DropAll, PowerLoss::TornSectors] {
-            let sim = SimStorage::new(Path::new(ROOT));
-            sim.set_plan(FaultPlan {
-                power_cut_at: Some(cut),
-                fail: None,
-            });
-            let mut history = History::default();
-            if let Ok(cluster) = open(&sim) {
-                let _ = segment_rolls_fsync(&cluster, &mut history);
-            }
+            let (sim, history) = run_under(segment_rolls_fsync, cut_at(cut));
             let crashed = sim.after_power_loss(first, cut);
             // How many operations the recovering open takes, then a cut at each of them.
             let probe = crashed.after_power_loss(PowerLoss::KeepAll, 0);
@@ -482,10 +485,7 @@ fn a_recovery_cut_short_recovers_again() {
             drop(open(&probe).unwrap());
             for again in 1..=probe.operations() {
                 let recovering = crashed.after_power_loss(PowerLoss::KeepAll, 0);
-                recovering.set_plan(FaultPlan {
-                    power_cut_at: Some(again),
-                    fail: None,
-                });
+                recovering.set_plan(cut_at(again));
                 let _ = open(&recovering);
                 for how in PowerLoss::ALL {
                     let seed = cut * 1000 + again * 8;
@@ -595,15 +595,11 @@ fn io_faults_at_every_operation_keep_the_oracle() {
             for n in 1..=dry.operations_of(kind) {
                 for &failure in failures {
                     let case = format!("{name}: {kind:?} #{n} fails with {failure:?}");
-                    let sim = SimStorage::new(Path::new(ROOT));
-                    sim.set_plan(FaultPlan {
+                    let plan = FaultPlan {
                         power_cut_at: None,
                         fail: Some((kind, n, failure)),
-                    });
-                    let mut history = History::default();
-                    if let Ok(cluster) = open(&sim) {
-                        let _ = scenario(&cluster, &mut history);
-                    }
+                    };
+                    let (sim, history) = run_under(scenario, plan);
                     sim.set_plan(FaultPlan::default());
                     let restarted =
                         open(&sim).unwrap_or_else(|e| panic!("{case}: reopen failed: {e}"));
