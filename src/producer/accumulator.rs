@@ -3,11 +3,7 @@
 //! Sealed batches go to the appender thread over a lock-free queue, in order per partition.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
-
-use crossbeam::channel::Sender;
-use parking_lot::{Condvar, Mutex, RwLock};
 
 use super::delivery::{BatchCompletion, Pending};
 use super::interceptor::ProducerInterceptor;
@@ -17,6 +13,8 @@ use crate::config::TopicConfig;
 use crate::error::Result;
 use crate::log::Log;
 use crate::record::{BatchBuilder, Compression};
+use crate::sync::channel::Sender;
+use crate::sync::{AtomicBool, AtomicU64, Condvar, Mutex, Ordering, RwLock};
 
 /// A callback run on the appender thread when its record is delivered or has failed.
 pub(crate) type Callback = Box<dyn FnOnce(Result<RecordMetadata>) + Send>;

@@ -3,23 +3,22 @@
 //! seals batches whose `linger.ms` has passed.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-use crossbeam::channel::{Receiver, RecvTimeoutError};
 
 use super::accumulator::{Accumulator, Callback, Message, SealedBatch};
 use super::delivery::{BatchCompletion, Outcome, Pending};
 use super::metrics::Metrics;
 use crate::clock::Clock;
 use crate::error::Error;
+use crate::sync::channel::{Receiver, RecvTimeoutError};
+use crate::sync::Ordering;
 
 /// Longest real-time sleep between linger checks when nothing is queued.
 const IDLE_WAIT: Duration = Duration::from_millis(100);
 
-thread_local! {
-    static ON_APPENDER: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+crate::sync::thread_local_const! {
+    static ON_APPENDER: std::cell::Cell<bool> = std::cell::Cell::new(false);
 }
 
 /// Whether the calling thread is an appender (running a callback or interceptor): blocking
@@ -86,7 +85,12 @@ pub(crate) fn run(
 
 /// How long the appender keeps polling after work before it parks: waking a parked thread
 /// costs tens of microseconds on virtual machines, more than a `linger.ms=0` delivery itself.
-const BUSY_POLL: Duration = Duration::from_micros(50);
+/// None under loom, whose models must not depend on real time.
+const BUSY_POLL: Duration = if cfg!(loom) {
+    Duration::ZERO
+} else {
+    Duration::from_micros(50)
+};
 
 /// Polls the queue for up to [`BUSY_POLL`] (yielding the core between polls), then blocks for
 /// the rest of `wait`.

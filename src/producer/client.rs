@@ -3,13 +3,8 @@
 
 use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
-
-use crossbeam::channel::Receiver;
-use parking_lot::{Condvar, Mutex, RwLock};
 
 use super::accumulator::{Accumulator, Callback, Message, OpenBatch, PartitionQueue, TopicState};
 use super::delivery::{BatchCompletion, DeliveryHandle, Outcome, Pending};
@@ -24,16 +19,20 @@ use crate::cluster::{Cluster, NewTopic};
 use crate::config::{Acks, IntoProducerConfig, PartitionerKind, ProducerConfig};
 use crate::error::{Error, Result};
 use crate::record::{BatchBuilder, Compression, Header};
+use crate::sync::channel::{self, Receiver};
+use crate::sync::thread::{self, JoinHandle};
+use crate::sync::{AtomicBool, AtomicU64, Condvar, Mutex, Ordering, RwLock};
 
-thread_local! {
+crate::sync::thread_local_const! {
     /// (producer, metadata version, topic) of this thread's last send.
     static LAST_TOPIC: std::cell::RefCell<Option<(u64, u64, Arc<TopicState>)>> =
-        const { std::cell::RefCell::new(None) };
+        std::cell::RefCell::new(None);
 }
 
 /// Numbers producers, so that a thread's topic cache never serves a later producer (an
 /// address could be reused).
-static NEXT_PRODUCER_ID: AtomicU64 = AtomicU64::new(0);
+/// (A std atomic even under loom: a plain counter, and loom's atomics cannot be statics.)
+static NEXT_PRODUCER_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 /// How long dropping the last handle waits for buffered records to be delivered.
 const DROP_FLUSH_WAIT: Duration = Duration::from_secs(30);
@@ -134,7 +133,7 @@ impl Producer {
                 config.compression.name()
             )));
         }
-        let (sender, receiver) = crossbeam::channel::unbounded();
+        let (sender, receiver) = channel::unbounded();
         let accumulator = Arc::new(Accumulator {
             topics: RwLock::new(HashMap::new()),
             topics_version: AtomicU64::new(u64::MAX),
@@ -156,7 +155,7 @@ impl Producer {
                 Arc::clone(cluster.clock()),
                 Arc::clone(&metrics),
             );
-            std::thread::Builder::new()
+            thread::Builder::new()
                 .name("kafkalite-appender".into())
                 .spawn(move || super::appender::run(accumulator, receiver, clock, metrics))
                 .map_err(|e| Error::io("spawn appender thread", "", e))?

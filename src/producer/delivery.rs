@@ -3,16 +3,14 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
-use parking_lot::{Condvar, Mutex};
-
 use super::record::RecordMetadata;
 use crate::error::{Error, Result};
 use crate::record::TimestampType;
+use crate::sync::{AtomicBool, Condvar, Mutex, Ordering};
 
 /// How a batch ended: its base offset and the time the log stamped, or why it failed.
 #[derive(Debug, Clone)]
@@ -107,8 +105,13 @@ impl BatchCompletion {
     }
 }
 
-/// How long a waiter polls before it parks.
-const SPIN: Duration = Duration::from_micros(50);
+/// How long a waiter polls before it parks (not at all under loom, whose models must not
+/// depend on real time).
+const SPIN: Duration = if cfg!(loom) {
+    Duration::ZERO
+} else {
+    Duration::from_micros(50)
+};
 
 /// The per-record part of a handle (the batch's completion knows the partition).
 #[derive(Debug, Clone, Copy)]

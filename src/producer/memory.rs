@@ -2,7 +2,7 @@
 
 use std::time::Instant;
 
-use parking_lot::{Condvar, Mutex};
+use crate::sync::{Condvar, Mutex};
 
 /// Counts reserved bytes; `reserve` blocks (until a deadline) while the budget is spent.
 #[derive(Debug)]
