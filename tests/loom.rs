@@ -1,22 +1,39 @@
-//! loom models of the partition log's concurrency, run with
+//! loom models of the partition log's and the producer's concurrency, run with
 //! `RUSTFLAGS="--cfg loom" cargo test --release --test loom` (see `.ci/loom`). Under that
-//! cfg the log's atomics and locks are loom's (`src/sync.rs`), so loom runs each model under
-//! every interleaving of them (up to `LOOM_MAX_PREEMPTIONS`). Storage is `SimStorage`, whose
-//! own locks are never held across a loom operation.
+//! cfg their atomics, locks, condition variables, channel and threads are loom's
+//! (`src/sync.rs`), so loom runs each model under every interleaving of them (up to
+//! `LOOM_MAX_PREEMPTIONS`, or the bound a model sets). Storage is `SimStorage`, whose own
+//! locks are never held across a loom operation. Timed waits never time out under loom, so a
+//! wake-up that only a timeout would deliver shows up as a deadlock.
 //!
+//! The log:
 //! - the published end offset: a reader never sees an offset it cannot read;
 //! - the sticky failed flag: after a failed sync, no concurrent or later sync reports
 //!   success for data it did not make durable;
 //! - segment swap on retention: a reader racing retention reads from the log start it sees,
 //!   or is told its offset is out of range, never finds a hole.
+//!
+//! The producer (accumulator, appender thread, delivery handles, `buffer.memory`):
+//! - a send racing `close`: its handle resolves, delivered or `Closed`, and a record that
+//!   failed with `Closed` is not in the log;
+//! - the linger wake-up: a batch opened while the appender goes idle is appended without a
+//!   flush (the appender is never left asleep with a sealable batch);
+//! - `flush` from two threads: each returns only once its own records are delivered, and
+//!   one thread's records keep their order;
+//! - memory pressure: a send that finds `buffer.memory` spent seals the open batches, and the
+//!   appender frees the memory it waits for.
 #![cfg(loom)]
 
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use kafkalite::storage::{FaultPlan, SimFailure, SimOp, SimStorage};
-use kafkalite::{BatchBuilder, Error, Log, LogOptions, MockClock, RecoveryMode, TopicConfig};
+use kafkalite::{
+    BatchBuilder, Cluster, DeliveryHandle, Error, Log, LogOptions, MockClock, NewTopic, Producer,
+    ProducerRecord, RecoveryMode, TopicConfig,
+};
 
 fn batch(first: usize, count: usize) -> Vec<u8> {
     let mut builder = BatchBuilder::new();
@@ -73,9 +90,26 @@ fn read_from(log: &Log, from: i64) -> kafkalite::Result<Vec<Vec<u8>>> {
 
 /// Runs `model` under loom and reports how many interleavings it explored.
 fn explore(name: &str, model: impl Fn() + Sync + Send + 'static) {
+    explore_with(name, loom::model::Builder::new(), model);
+}
+
+/// As [`explore`], with at most `preemptions` preemptions per interleaving (unless
+/// `LOOM_MAX_PREEMPTIONS` says otherwise): the producer models run through a whole cluster,
+/// and unbounded they would not finish.
+fn explore_bounded(name: &str, preemptions: usize, model: impl Fn() + Sync + Send + 'static) {
+    let mut builder = loom::model::Builder::new();
+    builder.preemption_bound = builder.preemption_bound.or(Some(preemptions));
+    explore_with(name, builder, model);
+}
+
+fn explore_with(
+    name: &str,
+    builder: loom::model::Builder,
+    model: impl Fn() + Sync + Send + 'static,
+) {
     let runs = Arc::new(AtomicUsize::new(0));
     let counted = Arc::clone(&runs);
-    loom::model(move || {
+    builder.check(move || {
         counted.fetch_add(1, Ordering::Relaxed);
         model();
     });
@@ -167,5 +201,142 @@ fn a_reader_racing_retention_finds_no_hole() {
         retention.join().unwrap();
         assert_eq!(log.log_start_offset(), 2);
         assert_eq!(read_from(&log, 2).unwrap(), values(2..3));
+    });
+}
+
+/// How long closes and flushes may take: timed waits never time out under loom anyway.
+const FOREVER: Duration = Duration::from_secs(3600);
+
+/// A cluster in memory with topic "t" (two partitions) and a producer on it.
+fn producer_on_sim(overrides: &[(&str, &str)]) -> (Cluster, Producer) {
+    let sim = SimStorage::new(Path::new("/sim"));
+    let cluster = Cluster::builder()
+        .storage(Arc::new(sim))
+        .clock(Arc::new(MockClock::new(0)))
+        .background(false)
+        .open("/sim/data")
+        .unwrap();
+    cluster.create_topic(NewTopic::new("t", 2)).unwrap();
+    let producer = cluster.producer(overrides).unwrap();
+    (cluster, producer)
+}
+
+fn record(partition: i32, value: &str) -> ProducerRecord {
+    ProducerRecord::to("t").partition(partition).value(value)
+}
+
+/// Flushes, then where each handle's record landed: a flush returns only once every record
+/// sent before it is delivered.
+fn flush_then_offsets(producer: &Producer, handles: Vec<DeliveryHandle>) -> Vec<i64> {
+    producer.flush(FOREVER).unwrap();
+    handles
+        .into_iter()
+        .map(|mut handle| {
+            let delivered = handle.try_get().expect("delivered when flush returns");
+            delivered.unwrap().offset
+        })
+        .collect()
+}
+
+fn stored(cluster: &Cluster, partition: i32) -> Vec<Vec<u8>> {
+    read_from(&cluster.partition("t", partition).unwrap(), 0).unwrap()
+}
+
+#[test]
+fn a_send_racing_close_resolves_and_a_closed_record_is_not_stored() {
+    explore_bounded("send racing close", 3, || {
+        let (cluster, producer) = producer_on_sim(&[("linger.ms", "0")]);
+        let sender = {
+            let producer = producer.clone();
+            loom::thread::spawn(move || match producer.send(record(0, "a")) {
+                Ok(handle) => handle.wait().map(|delivered| delivered.offset),
+                Err(refused) => Err(refused.error),
+            })
+        };
+        producer.close(FOREVER).unwrap();
+        match sender.join().unwrap() {
+            Ok(offset) => {
+                assert_eq!(offset, 0);
+                assert_eq!(stored(&cluster, 0), vec![b"a".to_vec()]);
+            }
+            Err(Error::Closed) => assert!(stored(&cluster, 0).is_empty(), "failed but stored"),
+            Err(e) => panic!("a send racing close: {e}"),
+        }
+    });
+}
+
+#[test]
+fn a_batch_opened_while_the_appender_goes_idle_is_appended() {
+    explore_bounded("linger wake-up", 3, || {
+        let (cluster, producer) = producer_on_sim(&[("linger.ms", "0")]);
+        // No flush: only the appender's own linger check can seal the batch.
+        let delivered = producer.send(record(0, "a")).unwrap().wait().unwrap();
+        assert_eq!(delivered.offset, 0);
+        producer.close(FOREVER).unwrap();
+        assert_eq!(stored(&cluster, 0), vec![b"a".to_vec()]);
+    });
+}
+
+#[test]
+fn flush_waits_for_its_own_records_from_two_threads() {
+    explore_bounded("flush from two threads", 2, || {
+        // A long linger: only the flushes seal.
+        let (cluster, producer) = producer_on_sim(&[("linger.ms", "60000")]);
+        let other = {
+            let producer = producer.clone();
+            loom::thread::spawn(move || {
+                let b = producer.send(record(0, "b")).unwrap();
+                flush_then_offsets(&producer, vec![b])[0]
+            })
+        };
+        let a1 = producer.send(record(0, "a1")).unwrap();
+        let a2 = producer.send(record(0, "a2")).unwrap();
+        let [a1, a2] = flush_then_offsets(&producer, vec![a1, a2])[..] else {
+            unreachable!("two handles")
+        };
+        let b = other.join().unwrap();
+        assert!(a1 < a2, "one thread's records keep their order");
+        let mut offsets = vec![a1, a2, b];
+        offsets.sort_unstable();
+        assert_eq!(offsets, vec![0, 1, 2]);
+        let stored = stored(&cluster, 0);
+        assert_eq!(stored[a1 as usize], b"a1");
+        assert_eq!(stored[b as usize], b"b");
+        producer.close(FOREVER).unwrap();
+    });
+}
+
+#[test]
+fn a_send_short_of_memory_is_freed_by_the_appender() {
+    explore_bounded("memory pressure", 2, || {
+        // Room for one batch, and a linger that never ends: a send that finds the memory
+        // spent must seal the open batch holding it, or nothing ever frees it.
+        let (cluster, producer) = producer_on_sim(&[
+            ("linger.ms", "60000"),
+            ("batch.size", "1024"),
+            ("buffer.memory", "1024"),
+        ]);
+        let other = {
+            let producer = producer.clone();
+            loom::thread::spawn(move || {
+                let c = producer.send(record(1, "c")).unwrap();
+                flush_then_offsets(&producer, vec![c])[0]
+            })
+        };
+        let a = producer.send(record(0, "a")).unwrap();
+        // Waits for the memory "a"'s open batch holds (or "c"'s).
+        let b = producer.send(record(1, "b")).unwrap();
+        let [a, b] = flush_then_offsets(&producer, vec![a, b])[..] else {
+            unreachable!("two handles")
+        };
+        let c = other.join().unwrap();
+        assert_eq!(a, 0);
+        assert_eq!(stored(&cluster, 0), vec![b"a".to_vec()]);
+        let mut ones = stored(&cluster, 1);
+        assert_eq!(ones[b as usize], b"b");
+        assert_eq!(ones[c as usize], b"c");
+        ones.sort();
+        assert_eq!(ones, vec![b"b".to_vec(), b"c".to_vec()]);
+        producer.close(FOREVER).unwrap();
     });
 }

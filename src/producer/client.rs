@@ -356,6 +356,14 @@ impl Inner {
             .unwrap_or_else(|| self.cluster.clock().now_ms());
         let queue = &topic.queues[partition as usize];
         let mut open = queue.open.lock();
+        // Checked again under the partition's lock: `shutdown` sets `closed` before its last
+        // `seal_all`, which takes this lock, so a send racing a close either adds to a batch
+        // that seal takes (and fails with `Closed`) or sees the flag here. Without this, a
+        // batch opened after that seal would never resolve (found by the loom model).
+        if self.closed.load(Ordering::Acquire) {
+            drop(open);
+            return self.refuse(Error::Closed, record);
+        }
         if open.as_ref().is_some_and(|b| {
             b.builder.uncompressed_size() + size > b.limit && !b.builder.is_empty()
         }) {
@@ -393,6 +401,11 @@ impl Inner {
                     )), record);
                 }
                 open = queue.open.lock();
+                if self.closed.load(Ordering::Acquire) {
+                    drop(open);
+                    self.accumulator.pool.release(reserve);
+                    return self.refuse(Error::Closed, record);
+                }
                 if let Some(existing) = open.take() {
                     // Another sender opened a batch meanwhile: send it on and use ours.
                     self.accumulator
