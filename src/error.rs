@@ -25,7 +25,8 @@ pub enum Error {
     /// Bytes on disk are damaged in data that was known to be durable.
     #[error(
         "corruption in {path} at byte {position}: {detail}; restore the file from a backup or \
-         reopen with RecoveryMode::TruncateCorrupt to drop everything from this point on",
+         reopen with RecoveryMode::TruncateCorrupt to repair it, dropping the damaged data and \
+         everything after it",
         path = path.display()
     )]
     Corruption {

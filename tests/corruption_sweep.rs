@@ -20,6 +20,14 @@
 //! be cut as a torn tail. The sweep runs on `SimStorage`, in process; `CORRUPTION_SAMPLE=n`
 //! runs every n-th case (the default, 1, is the full sweep). A failure prints the fixture,
 //! file, damage and what was wrong, which replays it.
+//!
+//! The way out: every `Corruption` error advises reopening with `RecoveryMode::TruncateCorrupt`.
+//! For every 8th case that ends in one (`CORRUPTION_REPAIR_SAMPLE=n` for every n-th), the
+//! damaged copy is reopened that way. The repair must open and read without error; what it
+//! shows must have been written (topics as created, each partition's records contiguous and
+//! identical to those once at their offsets, records `delete_records` removed allowed back,
+//! committed offsets ones that were committed); and a normal open afterwards must show the
+//! same.
 
 mod common;
 
@@ -32,7 +40,7 @@ use kafkalite::record::BatchIter;
 use kafkalite::storage::{OpenMode, PowerLoss, SimStorage, Storage};
 use kafkalite::{
     BatchBuilder, Cluster, CommitMode, ConsumerConfig, Error, Header, NewTopic, OffsetAndMetadata,
-    Offsets, TopicPartition,
+    Offsets, RecoveryMode, TopicPartition,
 };
 
 use common::{open_sim as open, SIM_DATA as DATA, SIM_ROOT as ROOT};
@@ -53,12 +61,38 @@ struct Snapshot {
 
 /// Opens `sim` and reads everything, or returns the first error.
 fn observe(sim: &SimStorage) -> kafkalite::Result<Snapshot> {
-    let cluster = open(sim)?;
+    observe_cluster(open(sim)?)
+}
+
+/// As [`observe`], opening in the repairing mode.
+fn observe_repaired(sim: &SimStorage) -> kafkalite::Result<Snapshot> {
+    let cluster = Cluster::builder()
+        .storage(Arc::new(sim.clone()))
+        .background(false)
+        .recovery_mode(RecoveryMode::TruncateCorrupt)
+        .open(DATA)?;
+    observe_cluster(cluster)
+}
+
+fn observe_cluster(cluster: Cluster) -> kafkalite::Result<Snapshot> {
     let mut snapshot = Snapshot {
         topics: BTreeMap::new(),
         partitions: BTreeMap::new(),
         committed: BTreeMap::new(),
     };
+    // The offsets first: the coordinator creates `__consumer_offsets` when a repair lost it,
+    // and the topic list below then shows it.
+    let group = match cluster.describe_group_offsets("g") {
+        // A repair that cut the offsets log before the group's first commit.
+        Err(Error::GroupIdNotFound(_)) => Vec::new(),
+        described => described?,
+    };
+    for offsets in group {
+        let tp = offsets.partition;
+        snapshot
+            .committed
+            .insert((tp.topic.to_string(), tp.partition), offsets.committed);
+    }
     for name in cluster.list_topics()? {
         let topic = cluster.describe_topic(&name)?;
         for p in &topic.partitions {
@@ -71,12 +105,6 @@ fn observe(sim: &SimStorage) -> kafkalite::Result<Snapshot> {
         snapshot
             .topics
             .insert(name, (topic.id, topic.configs, topic.partitions.len()));
-    }
-    for offsets in cluster.describe_group_offsets("g")? {
-        let tp = offsets.partition;
-        snapshot
-            .committed
-            .insert((tp.topic.to_string(), tp.partition), offsets.committed);
     }
     cluster.close()?;
     Ok(snapshot)
@@ -130,7 +158,13 @@ struct Fixture {
     must_keep: BTreeMap<(String, i32), usize>,
     /// Every file, with its bytes.
     files: Vec<(PathBuf, Vec<u8>)>,
+    /// Per partition, every record ever written, by offset (including those
+    /// `delete_records` removed).
+    written: BTreeMap<(String, i32), BTreeMap<i64, Row>>,
 }
+
+/// The offsets group "g" committed: before the first commit, the first, the second.
+const COMMITTED: [[Option<i64>; 3]; 2] = [[None, Some(4), Some(10)], [None, Some(6), Some(12)]];
 
 /// Appends `batches` batches of two records to each partition of "t", with keys, values
 /// of varied length and a header, and distinct timestamps; every other batch of partition 1
@@ -199,10 +233,19 @@ fn fixtures() -> Vec<Fixture> {
         )
         .unwrap();
     produce(&cluster, 0, 11);
-    commit(&cluster, [4, 6]);
+    let before_deletion: Vec<Vec<Row>> = (0..2)
+        .map(|p| read_log(&cluster.partition("t", p).unwrap()).unwrap())
+        .collect();
+    commit(
+        &cluster,
+        [COMMITTED[0][1].unwrap(), COMMITTED[1][1].unwrap()],
+    );
     cluster.delete_records("t", 1, 2).unwrap();
     produce(&cluster, 11, 6);
-    commit(&cluster, [10, 12]);
+    commit(
+        &cluster,
+        [COMMITTED[0][2].unwrap(), COMMITTED[1][2].unwrap()],
+    );
     cluster.close().unwrap();
     let clean = sim.after_power_loss(PowerLoss::KeepAll, 0);
 
@@ -234,12 +277,25 @@ fn fixtures() -> Vec<Fixture> {
                 (key.clone(), keep)
             })
             .collect();
+        let written = expected
+            .partitions
+            .iter()
+            .map(|(key, (_, rows))| {
+                let earlier = match key.0.as_str() {
+                    "t" => &before_deletion[key.1 as usize][..],
+                    _ => &[],
+                };
+                let all = earlier.iter().chain(rows).map(|row| (row.0, row.clone()));
+                (key.clone(), all.collect())
+            })
+            .collect();
         out.push(Fixture {
             name,
             files: files_of(&sim, Path::new(DATA)),
             sim,
             expected,
             must_keep,
+            written,
         });
     }
     out
@@ -422,6 +478,50 @@ fn judge(
     None
 }
 
+/// What was wrong with a repairing open's outcome, if anything (see the module doc).
+fn judge_repair(fixture: &Fixture, sim: &SimStorage) -> Option<String> {
+    let repaired = match observe_repaired(sim) {
+        Ok(snapshot) => snapshot,
+        Err(e) => return Some(format!("the repairing open failed: {e}")),
+    };
+    for (name, (id, configs, partitions)) in &repaired.topics {
+        let Some((created_id, created_configs, created_partitions)) =
+            fixture.expected.topics.get(name)
+        else {
+            return Some(format!("repaired: topic {name} was never created"));
+        };
+        // The coordinator creates `__consumer_offsets` afresh when the repair lost it.
+        let same_id = id == created_id || name == "__consumer_offsets";
+        if !same_id || configs != created_configs || partitions != created_partitions {
+            return Some(format!(
+                "repaired: topic {name} differs from the one created"
+            ));
+        }
+    }
+    for (key, (start, rows)) in &repaired.partitions {
+        let Some(written) = fixture.written.get(key) else {
+            return Some(format!("repaired: partition {key:?} was never created"));
+        };
+        for (i, row) in rows.iter().enumerate() {
+            if row.0 != start + i as i64 || written.get(&row.0) != Some(row) {
+                return Some(format!("repaired: {key:?} offset {}: never written", row.0));
+            }
+        }
+    }
+    for ((topic, partition), committed) in &repaired.committed {
+        if topic != "t" || !COMMITTED[*partition as usize].contains(committed) {
+            return Some(format!(
+                "repaired: {topic}-{partition} committed {committed:?}, never committed"
+            ));
+        }
+    }
+    match observe(sim) {
+        Ok(again) if again == repaired => None,
+        Ok(_) => Some("a normal open after the repair shows something else".into()),
+        Err(e) => Some(format!("a normal open after the repair failed: {e}")),
+    }
+}
+
 #[test]
 fn every_damage_to_the_fixture_is_an_error_or_the_original() {
     let sample: usize = std::env::var("CORRUPTION_SAMPLE")
@@ -429,11 +529,17 @@ fn every_damage_to_the_fixture_is_an_error_or_the_original() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(1)
         .max(1);
+    let repair_sample: u64 = std::env::var("CORRUPTION_REPAIR_SAMPLE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(8)
+        .max(1);
     // The sweep expects panics to be counted, not printed hundreds of times.
     let default_hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(|_| {}));
     let mut failures: Vec<String> = Vec::new();
     let (mut cases, mut errors, mut panics, mut checked_flips) = (0u64, 0u64, 0u64, 0u64);
+    let (mut corruptions, mut repairs) = (0u64, 0u64);
     let mut case_index = 0usize;
     for fixture in fixtures() {
         let bytes_total: usize = fixture.files.iter().map(|(_, b)| b.len()).sum();
@@ -465,7 +571,21 @@ fn every_damage_to_the_fixture_is_an_error_or_the_original() {
                     }
                     Ok(outcome) => {
                         errors += outcome.is_err() as u64;
-                        judge(&fixture, outcome, must_differ)
+                        let corrupt = matches!(outcome, Err(Error::Corruption { .. }));
+                        corruptions += corrupt as u64;
+                        match judge(&fixture, outcome, must_differ) {
+                            None if corrupt && corruptions.is_multiple_of(repair_sample) => {
+                                repairs += 1;
+                                catch_unwind(AssertUnwindSafe(|| judge_repair(&fixture, &copy)))
+                                    .unwrap_or_else(|panic| {
+                                        Some(format!(
+                                            "the repair panicked: {}",
+                                            panic_message(&panic)
+                                        ))
+                                    })
+                            }
+                            judged => judged,
+                        }
                     }
                 };
                 if let Some(problem) = problem {
@@ -481,7 +601,8 @@ fn every_damage_to_the_fixture_is_an_error_or_the_original() {
     std::panic::set_hook(default_hook);
     eprintln!(
         "{cases} corruption cases: {errors} typed errors, {} read back correctly, {panics} panics, \
-         {} failures; {checked_flips} bit flips in checked batch bytes",
+         {} failures; {checked_flips} bit flips in checked batch bytes; {repairs} of the \
+         {corruptions} Corruption errors repaired with TruncateCorrupt",
         cases - errors - panics,
         failures.len()
     );
@@ -494,6 +615,7 @@ fn every_damage_to_the_fixture_is_an_error_or_the_original() {
         failures.len()
     );
     assert!(cases > 1000 / sample as u64, "{cases} cases");
+    assert!(repairs > 0, "no repair was tried");
 }
 
 fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {

@@ -326,6 +326,105 @@ fn truncate_corrupt_mode_keeps_the_valid_prefix() {
     );
 }
 
+/// Every `Corruption` a read reports is repaired by reopening with `TruncateCorrupt`, as the
+/// error advises: even after a clean close, that open scans the trusted segments too.
+#[test]
+fn truncate_corrupt_repairs_what_a_read_reported() {
+    let root = tempfile::tempdir().unwrap();
+    let source = root.path().join("source");
+    let original = pristine(&source);
+    let logs = segment_files(&source, ".log");
+    let active_size = std::fs::metadata(logs.last().unwrap()).unwrap().len();
+    let first = name(&logs[0]);
+    let len = std::fs::metadata(&logs[0]).unwrap().len() as usize;
+    let scratch = root.path().join("scratch");
+    let mut repaired = 0;
+    for position in (0..len).step_by(5) {
+        with_damage(
+            &source,
+            &scratch,
+            &first,
+            |b| b[position] ^= 0x10,
+            |dir| {
+                let clean = options(Some(36), Some(active_size), RecoveryMode::default());
+                let log = open(dir, clean.clone()).unwrap();
+                let reported = try_read_all(&log).is_err();
+                drop(log);
+                let repair = LogOptions {
+                    recovery_mode: RecoveryMode::TruncateCorrupt,
+                    ..clean
+                };
+                let log = open(dir, repair).unwrap();
+                let records = try_read_all(&log)
+                    .unwrap_or_else(|e| panic!("byte {position}: read after the repair: {e}"));
+                assert!(is_prefix(&records, &original), "byte {position}");
+                if reported {
+                    repaired += 1;
+                    assert!(
+                        records.len() < original.len(),
+                        "byte {position}: nothing cut"
+                    );
+                    assert_eq!(log.segments().len(), 1, "later segments deleted");
+                }
+                // The repaired log takes appends at its new end.
+                let end = log.log_end_offset();
+                assert_eq!(end, records.len() as i64);
+                assert_eq!(log.append(&batch(0, 1, 10, 1)).unwrap().first_offset, end);
+            },
+        );
+    }
+    assert!(repaired > len / 10, "{repaired} damaged reads");
+}
+
+/// A record that does not decode, under a CRC that matches (a file written outside
+/// kafkalite): the repairing open validates records too and cuts before its batch.
+#[test]
+fn truncate_corrupt_cuts_at_a_record_forged_under_a_matching_crc() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path();
+    let mut forged = batch(2, 3, 10, 2);
+    let spans = common::record_spans(&forged);
+    forged[spans[1].start + 4] = 0x7e; // record 1's key length runs past its end
+    forged[..8].copy_from_slice(&2i64.to_be_bytes()); // base offsets are not under the CRC
+    common::reseal(&mut forged);
+    let mut last = batch(5, 1, 10, 3);
+    last[..8].copy_from_slice(&5i64.to_be_bytes());
+    let segment = [batch(0, 2, 10, 1), forged, last].concat();
+    std::fs::write(dir.join("00000000000000000000.log"), &segment).unwrap();
+
+    // Framing, CRCs and offsets are fine: a normal recovery keeps all three batches, and a
+    // read of the forged one fails.
+    let log = open(dir, options(None, None, RecoveryMode::default())).unwrap();
+    assert_eq!(log.log_end_offset(), 6);
+    assert!(try_read_all(&log).is_err());
+    drop(log);
+
+    let log = open(dir, options(None, None, RecoveryMode::TruncateCorrupt)).unwrap();
+    assert_eq!(log.log_end_offset(), 2, "cut before the forged batch");
+    assert_eq!(try_read_all(&log).unwrap().len(), 2);
+}
+
+/// A partition whose segment files are all gone, though its recovery point says it held
+/// data: an error, or with `TruncateCorrupt` an empty log that restarts at the recovery
+/// point, so that no offset a reader saw is given to another record.
+#[test]
+fn a_partition_without_files_restarts_at_its_recovery_point_when_repaired() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path();
+    let err = open(dir, options(Some(10), None, RecoveryMode::default())).unwrap_err();
+    assert!(matches!(err, Error::Corruption { .. }), "{err}");
+    let log = open(dir, options(Some(10), None, RecoveryMode::TruncateCorrupt)).unwrap();
+    assert_eq!((log.log_start_offset(), log.log_end_offset()), (10, 10));
+    assert_eq!(log.append(&batch(0, 1, 10, 1)).unwrap().first_offset, 10);
+    drop(log);
+    let reopened = LogOptions {
+        log_start_offset: 10, // as the cluster's checkpoint records it
+        ..options(Some(11), None, RecoveryMode::default())
+    };
+    let log = open(dir, reopened).unwrap();
+    assert_eq!(try_read_all(&log).unwrap().len(), 1);
+}
+
 #[test]
 fn damage_below_the_recovery_point_is_found_when_read() {
     let root = tempfile::tempdir().unwrap();

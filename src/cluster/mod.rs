@@ -231,7 +231,15 @@ impl Cluster {
             Err(Error::Corruption { .. }) => CheckpointMap::new(),
             read => read?,
         };
-        let log_starts = read_log_starts(&*storage, &dir)?;
+        let log_starts = match read_log_starts(&*storage, &dir) {
+            // Repairing: every log starts at its oldest segment, as Kafka does.
+            Err(Error::Corruption { .. })
+                if options.recovery_mode == RecoveryMode::TruncateCorrupt =>
+            {
+                CheckpointMap::new()
+            }
+            read => read?,
+        };
         let notifier = Arc::new(Notifier::default());
         let opener = LogOpener {
             notifier: &notifier,
@@ -572,7 +580,8 @@ impl LogOpener<'_> {
 
 /// `log-start-offset-checkpoint`. It is written before `recovery-point-offset-checkpoint`,
 /// so if only the latter exists, the former was lost: an error, since assuming that every
-/// log starts at its oldest segment would bring back records that `delete_records` removed.
+/// log starts at its oldest segment would bring back records that `delete_records` removed
+/// (only [`RecoveryMode::TruncateCorrupt`] accepts that).
 fn read_log_starts(storage: &dyn Storage, dir: &Path) -> Result<CheckpointMap> {
     let path = dir.join(LOG_START_FILE);
     if !storage.exists(&path) && storage.exists(&dir.join(RECOVERY_POINT_FILE)) {

@@ -663,11 +663,11 @@ impl Log {
     }
 }
 
-/// Checks batches before an append; `verify_crc` is false only for batches built in-process.
 /// Checks that every record of a batch from outside (not built in this process) decodes and
 /// that their offset deltas run 0, 1, 2 ... (as Kafka's `LogValidator` does before an append):
-/// readers then decode records without validating them again.
-fn validate_records(batch: &crate::record::RecordBatch<'_>, start: usize) -> Result<()> {
+/// readers then decode records without validating them again. A repairing open
+/// ([`RecoveryMode::TruncateCorrupt`](super::RecoveryMode)) checks stored batches the same way.
+pub(super) fn validate_records(batch: &crate::record::RecordBatch<'_>, start: usize) -> Result<()> {
     let records = batch.records()?;
     for (index, record) in records.iter().enumerate() {
         let record = record.map_err(|e| match e {
@@ -686,6 +686,7 @@ fn validate_records(batch: &crate::record::RecordBatch<'_>, start: usize) -> Res
     Ok(())
 }
 
+/// Checks batches before an append; `verify_crc` is false only for batches built in-process.
 fn validate(batches: &[u8], config: &TopicConfig, verify_crc: bool) -> Result<Vec<Incoming>> {
     let mut incoming = Vec::new();
     for item in BatchIter::new(batches) {

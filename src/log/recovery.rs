@@ -9,12 +9,16 @@
 //! - Bytes after the recovery point are written again before they are synced. A sync that
 //!   failed may have dropped its pages while the page cache still shows them (Linux marks
 //!   them clean), and a later sync would then write nothing (PostgreSQL's "fsyncgate").
+//!
+//! [`RecoveryMode::TruncateCorrupt`] trusts nothing: it validates every segment from the
+//! oldest, records included, and cuts at the first damage, so that reopening in that mode
+//! repairs any damage a read or an open reported.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::index::SegmentIndex;
-use super::partition::{Log, Writer};
+use super::partition::{validate_records, Log, Writer};
 use super::segment::{
     remove_segment_files, segment_base_offset, Segment, LOG_SUFFIX, SEGMENT_SUFFIXES,
 };
@@ -33,8 +37,15 @@ pub enum RecoveryMode {
     /// [`Error::Corruption`] naming the file and position. The default.
     #[default]
     TolerateCorruptTail,
-    /// Truncate at the first invalid batch wherever it is (and drop later segments), as Kafka
-    /// does. Loses data; for when a damaged log must be opened anyway.
+    /// Repair: loses data, for when a damaged cluster must be opened anyway; the way out of
+    /// every [`Error::Corruption`]. Every segment of every log is validated from the oldest,
+    /// whatever the recovery point or a clean shutdown says (framing, CRC, offsets, and that
+    /// every record decodes), so the open reads every byte. At the first invalid batch the
+    /// log is truncated and later segments are deleted, as Kafka does with damage it finds.
+    /// A damaged or missing `log-start-offset-checkpoint` starts every log at its oldest
+    /// segment, as Kafka does (records `delete_records` removed may come back), and a
+    /// partition whose segment files are all gone opens empty at its recovery point (offsets
+    /// below it are never reused).
     TruncateCorrupt,
 }
 
@@ -82,24 +93,29 @@ impl Log {
         let bases = list_segments(&*storage, dir)?;
         let mut report = RecoveryReport::default();
         let segments = if bases.is_empty() {
-            if let Some(rp) = options
+            let lost = options
                 .recovery_point
-                .filter(|&rp| rp > options.log_start_offset)
-            {
-                return Err(Error::corruption(dir, 0, format!(
-                    "the partition has no segment files, yet its recovery point says offsets below {rp} were synced"
-                )));
+                .filter(|&rp| rp > options.log_start_offset);
+            if let Some(rp) = lost {
+                if options.recovery_mode == RecoveryMode::TolerateCorruptTail {
+                    return Err(Error::corruption(dir, 0, format!(
+                        "the partition has no segment files, yet its recovery point says offsets below {rp} were synced"
+                    )));
+                }
             }
+            // Repairing a partition whose files are gone: it restarts at the recovery point,
+            // so no offset a reader may have seen is given to another record.
+            let base = lost.unwrap_or(options.log_start_offset);
             let first = Segment::create(
                 &storage,
                 &checksums,
                 dir,
-                options.log_start_offset,
+                base,
                 config.segment_bytes as usize,
                 now,
             )?;
             storage.sync_dir(dir)?;
-            (vec![Arc::new(first)], options.log_start_offset)
+            (vec![Arc::new(first)], base)
         } else {
             let loader = Loader {
                 storage: &storage,
@@ -174,10 +190,11 @@ impl Loader<'_> {
         let last = bases.len() - 1;
         let files = self.open_files(bases)?;
         let clean = self.options.clean_active_size == Some(files[last].len() as u64);
+        let repair = self.options.recovery_mode == RecoveryMode::TruncateCorrupt;
         let trusted_end = self
             .options
             .recovery_point
-            .filter(|&rp| clean && rp >= bases[last]);
+            .filter(|&rp| clean && !repair && rp >= bases[last]);
         let Some(end) = trusted_end else {
             return self.recover(bases, files, report);
         };
@@ -234,10 +251,15 @@ impl Loader<'_> {
         let options = self.options;
         let strict = options.recovery_mode == RecoveryMode::TolerateCorruptTail;
         let recovery_point = options.recovery_point.unwrap_or(options.log_start_offset);
-        // The segment holding offset `recovery_point - 1` (see the module doc).
-        let first_unsafe = bases
-            .partition_point(|&b| b < recovery_point)
-            .saturating_sub(1);
+        // The segment holding offset `recovery_point - 1` (see the module doc); a repair
+        // trusts no segment.
+        let first_unsafe = if strict {
+            bases
+                .partition_point(|&b| b < recovery_point)
+                .saturating_sub(1)
+        } else {
+            0
+        };
         let mut indexes: Vec<Option<SegmentIndex>> = (0..bases.len()).map(|_| None).collect();
         let mut unsynced_from: Vec<Option<usize>> = vec![None; bases.len()];
         check_not_empty(&files[..first_unsafe], bases)?;
@@ -250,7 +272,14 @@ impl Loader<'_> {
                 keep = i;
                 break;
             }
-            let scan = scan_segment(&files[i], bases[i], end, recovery_point, self.config);
+            let scan = scan_segment(
+                &files[i],
+                bases[i],
+                end,
+                recovery_point,
+                self.config,
+                !strict,
+            );
             report.batches_checked += scan.batches;
             end = scan.next_offset;
             indexes[i] = Some(scan.index);
@@ -357,13 +386,15 @@ struct Scan {
     unsynced_from: Option<usize>,
 }
 
-/// Validates every batch of one segment: framing, CRC, offsets contiguous from `expected`.
+/// Validates every batch of one segment: framing, CRC, offsets contiguous from `expected`,
+/// and with `check_records` (a repair) that every record decodes.
 fn scan_segment(
     file: &AppendFile,
     base: i64,
     expected: i64,
     recovery_point: i64,
     config: &TopicConfig,
+    check_records: bool,
 ) -> Scan {
     // Batches follow each other without gaps (see `log::scan`): no cleaner exists yet.
     let bytes = file.bytes();
@@ -395,6 +426,10 @@ fn scan_segment(
                 "offset {} does not fit segment {base}",
                 batch.last_offset()
             ))
+        } else if check_records {
+            validate_records(&batch, position)
+                .err()
+                .map(|e| e.to_string())
         } else {
             None
         };
