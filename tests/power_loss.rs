@@ -12,8 +12,10 @@ mod common;
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use std::time::Duration;
+
 use kafkalite::storage::{FaultPlan, PowerLoss, SimFailure, SimOp, SimStorage, Storage};
-use kafkalite::{BatchBuilder, Cluster, NewTopic};
+use kafkalite::{BatchBuilder, Cluster, Compression, NewTopic, Producer, ProducerRecord};
 
 use common::{open_sim as open, SIM_DATA as DATA, SIM_ROOT as ROOT};
 
@@ -27,8 +29,10 @@ struct History {
     deleting: Vec<String>,
     /// Makes every attempted batch's values unique.
     next_batch: usize,
-    /// Whether retention may have moved log starts.
+    /// Whether retention or `delete_records` may have moved log starts.
     retention: bool,
+    /// How appended batches are compressed.
+    compression: Compression,
     /// Offsets committed for group "g" on t-0, in order (each higher than the last), how
     /// many were acknowledged, and how many must survive a power cut (all of those).
     commits: Vec<i64>,
@@ -48,6 +52,9 @@ struct Attempts {
     acked: usize,
     /// How many must survive a power cut.
     durable: usize,
+    /// The log start an acknowledged `delete_records` set: records below it must never
+    /// come back.
+    deleted_to: i64,
 }
 
 impl History {
@@ -66,6 +73,35 @@ impl History {
         count: usize,
         fsync: bool,
     ) -> kafkalite::Result<()> {
+        let values = self.attempt(topic, partition, count);
+        let mut builder = BatchBuilder::new().compression(self.compression);
+        for value in &values {
+            builder.append(1_000, None, Some(value), &[])?;
+        }
+        let batch = builder.build()?;
+        cluster.partition(topic, partition)?.append(&batch)?;
+        self.acknowledged(topic, partition, fsync);
+        Ok(())
+    }
+
+    /// Sends one record through `producer` and waits for its acknowledgement (a batch of
+    /// its own), noting the attempt and its outcome.
+    fn produce(
+        &mut self,
+        producer: &Producer,
+        topic: &str,
+        partition: i32,
+        fsync: bool,
+    ) -> kafkalite::Result<()> {
+        let value = self.attempt(topic, partition, 1).remove(0);
+        let record = ProducerRecord::to(topic).partition(partition).value(value);
+        producer.send(record).map_err(|e| e.error)?.wait()?;
+        self.acknowledged(topic, partition, fsync);
+        Ok(())
+    }
+
+    /// Notes an attempted batch of `count` unique values (failed until acknowledged).
+    fn attempt(&mut self, topic: &str, partition: i32, count: usize) -> Vec<Vec<u8>> {
         let n = self.next_batch;
         self.next_batch += 1;
         let values: Vec<Vec<u8>> = (0..count)
@@ -78,21 +114,19 @@ impl History {
             })
             .collect();
         let attempts = self.attempts(topic, partition);
-        let mut builder = BatchBuilder::new();
-        for value in &values {
-            builder.append(1_000 + n as i64, None, Some(value), &[])?;
-        }
-        attempts.batches.push(values);
+        attempts.batches.push(values.clone());
         attempts.failed.push(true);
-        let batch = builder.build()?;
-        cluster.partition(topic, partition)?.append(&batch)?;
+        values
+    }
+
+    /// The last attempted batch was acknowledged (durably, with `fsync`).
+    fn acknowledged(&mut self, topic: &str, partition: i32, fsync: bool) {
         let attempts = self.attempts(topic, partition);
-        *attempts.failed.last_mut().expect("pushed above") = false;
+        *attempts.failed.last_mut().expect("attempted first") = false;
         attempts.acked += 1;
         if fsync {
             attempts.durable = attempts.acked;
         }
-        Ok(())
     }
 
     /// Syncs a partition: what was acknowledged before is now durable.
@@ -108,7 +142,7 @@ impl History {
 type Scenario = fn(&Cluster, &mut History) -> kafkalite::Result<()>;
 
 /// Every scenario, for random cuts.
-const SCENARIOS: [(&str, Scenario); 8] = [
+const SCENARIOS: [(&str, Scenario); 14] = [
     ("one_partition_fsync", one_partition_fsync),
     ("three_partitions_fsync", three_partitions_fsync),
     ("segment_rolls_fsync", segment_rolls_fsync),
@@ -117,6 +151,15 @@ const SCENARIOS: [(&str, Scenario); 8] = [
     ("topics_created_and_deleted", topics_created_and_deleted),
     ("retention_deletes_segments", retention_deletes_segments),
     ("offset_commits", offset_commits),
+    ("delete_records_moves_start", delete_records_moves_start),
+    ("partitions_added", partitions_added),
+    ("config_altered_to_fsync", config_altered_to_fsync),
+    ("lz4_batches_dense_indexes", lz4_batches_dense_indexes),
+    ("producer_acks_fsync", producer_acks_fsync),
+    (
+        "commits_between_buffered_appends",
+        commits_between_buffered_appends,
+    ),
 ];
 
 fn one_partition_fsync(cluster: &Cluster, h: &mut History) -> kafkalite::Result<()> {
@@ -209,17 +252,116 @@ fn offset_commits(cluster: &Cluster, h: &mut History) -> kafkalite::Result<()> {
     for _ in 0..3 {
         h.append(cluster, "t", 0, 2, true)?;
     }
+    let consumer = group_consumer(cluster)?;
+    for next in 1..=6 {
+        h.commit(&consumer, next)?;
+    }
+    Ok(())
+}
+
+/// A consumer of group "g", assigned t-0.
+fn group_consumer(cluster: &Cluster) -> kafkalite::Result<kafkalite::Consumer> {
     let consumer = cluster.consumer(kafkalite::ConsumerConfig::with_group("g"))?;
     let tp = kafkalite::TopicPartition::new("t", 0);
-    consumer.assign(&[(tp.clone(), kafkalite::Offset::Beginning)])?;
-    for next in 1..=6 {
+    consumer.assign(&[(tp, kafkalite::Offset::Beginning)])?;
+    Ok(consumer)
+}
+
+impl History {
+    /// Commits `next` for t-0 in group "g" (each commit higher than the last).
+    fn commit(&mut self, consumer: &kafkalite::Consumer, next: i64) -> kafkalite::Result<()> {
         let mut offsets = kafkalite::Offsets::new();
-        offsets.insert(tp.clone(), kafkalite::OffsetAndMetadata::new(next));
-        h.commits.push(next);
+        let tp = kafkalite::TopicPartition::new("t", 0);
+        offsets.insert(tp, kafkalite::OffsetAndMetadata::new(next));
+        self.commits.push(next);
         consumer.commit_offsets(&offsets, kafkalite::CommitMode::Sync)?;
         // `__consumer_offsets` syncs every commit before it returns.
-        h.commits_acked += 1;
-        h.commits_durable = h.commits_acked;
+        self.commits_acked += 1;
+        self.commits_durable = self.commits_acked;
+        Ok(())
+    }
+}
+
+/// `delete_records` at batch boundaries: an acknowledged deletion never comes back.
+fn delete_records_moves_start(cluster: &Cluster, h: &mut History) -> kafkalite::Result<()> {
+    cluster.create_topic(
+        NewTopic::new("t", 1)
+            .config("flush.messages", "1")
+            .config("segment.bytes", "500")
+            .config("retention.ms", "-1"), // only delete_records moves the start
+    )?;
+    h.retention = true;
+    for round in 0..3 {
+        for _ in 0..3 {
+            h.append(cluster, "t", 0, 2, true)?;
+        }
+        // Two batches of two records each round.
+        let to = 4 * (round + 1);
+        cluster.delete_records("t", 0, to)?;
+        h.attempts("t", 0).deleted_to = to;
+    }
+    Ok(())
+}
+
+/// Partitions added to a topic that holds data; the new ones take appends at once.
+fn partitions_added(cluster: &Cluster, h: &mut History) -> kafkalite::Result<()> {
+    cluster.create_topic(NewTopic::new("t", 1).config("flush.messages", "1"))?;
+    h.append(cluster, "t", 0, 2, true)?;
+    cluster.create_partitions("t", 3)?;
+    for i in 0..6 {
+        h.append(cluster, "t", i % 3, 1, true)?;
+    }
+    Ok(())
+}
+
+/// A buffered topic switched to `flush.messages=1`: appends after the change are durable
+/// when acknowledged (and the change itself is in the metadata log).
+fn config_altered_to_fsync(cluster: &Cluster, h: &mut History) -> kafkalite::Result<()> {
+    cluster.create_topic(NewTopic::new("t", 1))?;
+    for _ in 0..3 {
+        h.append(cluster, "t", 0, 2, false)?;
+    }
+    cluster.alter_topic_config("t", &[("flush.messages", "1")], &[])?;
+    for _ in 0..3 {
+        h.append(cluster, "t", 0, 2, true)?;
+    }
+    Ok(())
+}
+
+/// lz4 batches, an index entry for every batch, and rolls: recovery decompresses nothing
+/// but must rebuild dense indexes that reads then use.
+fn lz4_batches_dense_indexes(cluster: &Cluster, h: &mut History) -> kafkalite::Result<()> {
+    cluster.create_topic(
+        NewTopic::new("t", 1)
+            .config("flush.messages", "1")
+            .config("segment.bytes", "500")
+            .config("index.interval.bytes", "1"),
+    )?;
+    h.compression = Compression::Lz4;
+    for i in 0..9 {
+        h.append(cluster, "t", 0, 2 + i % 3, true)?;
+    }
+    Ok(())
+}
+
+/// The producer's path: `acks=all` on an fsync topic, each send waited for.
+fn producer_acks_fsync(cluster: &Cluster, h: &mut History) -> kafkalite::Result<()> {
+    cluster.create_topic(NewTopic::new("t", 2).config("flush.messages", "1"))?;
+    let producer = cluster.producer(&[("linger.ms", "0"), ("acks", "all")][..])?;
+    for i in 0..8 {
+        h.produce(&producer, "t", i % 2, true)?;
+    }
+    producer.close(Duration::from_secs(60))
+}
+
+/// Commits (always synced) between buffered appends that are never synced: a commit's
+/// durability does not depend on the data's.
+fn commits_between_buffered_appends(cluster: &Cluster, h: &mut History) -> kafkalite::Result<()> {
+    cluster.create_topic(NewTopic::new("t", 1))?;
+    let consumer = group_consumer(cluster)?;
+    for next in 1..=4 {
+        h.append(cluster, "t", 0, 2, false)?;
+        h.commit(&consumer, 2 * next)?;
     }
     Ok(())
 }
@@ -290,6 +432,12 @@ fn check(cluster: &Cluster, history: &History, kept_all: bool) -> Result<(), Str
                 Some(*end)
             }))
             .collect();
+        if start < attempts.deleted_to {
+            return Err(format!(
+                "{topic}-{partition} starts at {start}: records delete_records removed below {} came back",
+                attempts.deleted_to
+            ));
+        }
         let (start, end) = (start as usize, start as usize + values.len());
         let name = format!("{topic}-{partition}");
         if start != 0 && !history.retention {
@@ -470,6 +618,39 @@ fn offset_commits_survive_a_cut_anywhere() {
     sweep("offset_commits", offset_commits);
 }
 
+#[test]
+fn deleted_records_stay_deleted_after_a_cut_anywhere() {
+    sweep("delete_records_moves_start", delete_records_moves_start);
+}
+
+#[test]
+fn added_partitions_survive_a_cut_anywhere() {
+    sweep("partitions_added", partitions_added);
+}
+
+#[test]
+fn a_config_change_to_fsync_survives_a_cut_anywhere() {
+    sweep("config_altered_to_fsync", config_altered_to_fsync);
+}
+
+#[test]
+fn lz4_batches_and_dense_indexes_survive_a_cut_anywhere() {
+    sweep("lz4_batches_dense_indexes", lz4_batches_dense_indexes);
+}
+
+#[test]
+fn producer_acknowledgements_survive_a_cut_anywhere() {
+    sweep("producer_acks_fsync", producer_acks_fsync);
+}
+
+#[test]
+fn commits_between_buffered_appends_survive_a_cut_anywhere() {
+    sweep(
+        "commits_between_buffered_appends",
+        commits_between_buffered_appends,
+    );
+}
+
 /// A cut during the open that recovers from an earlier cut: the oracle still holds.
 #[test]
 fn a_recovery_cut_short_recovers_again() {
@@ -540,7 +721,30 @@ fn the_scenarios_do_what_their_names_say() {
                     "{name}: nothing deleted"
                 )
             }
-            "segment_rolls_fsync" | "buffered_rolls" => assert!(
+            "delete_records_moves_start" => {
+                assert_eq!(t0.unwrap().log_start_offset(), 12, "{name}");
+            }
+            "partitions_added" => {
+                let added = &history.partitions[&("t".to_string(), 2)];
+                assert_eq!((added.durable, added.acked), (2, 2), "{name}");
+            }
+            "config_altered_to_fsync" => {
+                let a = &history.partitions[&("t".to_string(), 0)];
+                assert_eq!((a.durable, a.acked), (6, 6), "{name}");
+                let (config, _) = cluster.topic_partitions("t").unwrap();
+                assert!(config.sync_every_append(), "{name}: not altered");
+            }
+            "producer_acks_fsync" => {
+                let a = &history.partitions[&("t".to_string(), 1)];
+                assert_eq!((a.durable, a.acked), (4, 4), "{name}");
+            }
+            "commits_between_buffered_appends" => {
+                let offsets = cluster.describe_group_offsets("g").unwrap();
+                assert_eq!(offsets[0].committed, Some(8), "{name}");
+                let a = &history.partitions[&("t".to_string(), 0)];
+                assert_eq!((a.durable, a.acked), (0, 4), "{name}: nothing synced");
+            }
+            "segment_rolls_fsync" | "buffered_rolls" | "lz4_batches_dense_indexes" => assert!(
                 sim.list(&Path::new(DATA).join("t-0"))
                     .unwrap()
                     .iter()
