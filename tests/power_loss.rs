@@ -142,7 +142,7 @@ impl History {
 type Scenario = fn(&Cluster, &mut History) -> kafkalite::Result<()>;
 
 /// Every scenario, for random cuts.
-const SCENARIOS: [(&str, Scenario); 14] = [
+const SCENARIOS: [(&str, Scenario); 16] = [
     ("one_partition_fsync", one_partition_fsync),
     ("three_partitions_fsync", three_partitions_fsync),
     ("segment_rolls_fsync", segment_rolls_fsync),
@@ -160,6 +160,8 @@ const SCENARIOS: [(&str, Scenario); 14] = [
         "commits_between_buffered_appends",
         commits_between_buffered_appends,
     ),
+    ("appends_then_clean_close", appends_then_clean_close),
+    ("segment_size_altered", segment_size_altered),
 ];
 
 fn one_partition_fsync(cluster: &Cluster, h: &mut History) -> kafkalite::Result<()> {
@@ -352,6 +354,33 @@ fn producer_acks_fsync(cluster: &Cluster, h: &mut History) -> kafkalite::Result<
         h.produce(&producer, "t", i % 2, true)?;
     }
     producer.close(Duration::from_secs(60))
+}
+
+/// Buffered appends, then a clean close (trims, syncs, checkpoints, the clean-shutdown
+/// marker): once it returns, everything is durable, and the next open trusts the marker.
+fn appends_then_clean_close(cluster: &Cluster, h: &mut History) -> kafkalite::Result<()> {
+    cluster.create_topic(NewTopic::new("t", 2).config("segment.bytes", "400"))?;
+    for i in 0..8 {
+        h.append(cluster, "t", i % 2, 2, false)?;
+    }
+    cluster.close()?;
+    for attempts in h.partitions.values_mut() {
+        attempts.durable = attempts.acked;
+    }
+    Ok(())
+}
+
+/// `segment.bytes` lowered on a topic with data: the active segment rolls at the new size.
+fn segment_size_altered(cluster: &Cluster, h: &mut History) -> kafkalite::Result<()> {
+    cluster.create_topic(NewTopic::new("t", 1).config("flush.messages", "1"))?;
+    for _ in 0..3 {
+        h.append(cluster, "t", 0, 2, true)?;
+    }
+    cluster.alter_topic_config("t", &[("segment.bytes", "300")], &[])?;
+    for _ in 0..5 {
+        h.append(cluster, "t", 0, 2, true)?;
+    }
+    Ok(())
 }
 
 /// Commits (always synced) between buffered appends that are never synced: a commit's
@@ -644,6 +673,16 @@ fn producer_acknowledgements_survive_a_cut_anywhere() {
 }
 
 #[test]
+fn a_clean_close_survives_a_cut_anywhere() {
+    sweep("appends_then_clean_close", appends_then_clean_close);
+}
+
+#[test]
+fn a_lowered_segment_size_survives_a_cut_anywhere() {
+    sweep("segment_size_altered", segment_size_altered);
+}
+
+#[test]
 fn commits_between_buffered_appends_survive_a_cut_anywhere() {
     sweep(
         "commits_between_buffered_appends",
@@ -712,6 +751,8 @@ fn the_scenarios_do_what_their_names_say() {
         let cluster = open(&sim).unwrap();
         let mut history = History::default();
         scenario(&cluster, &mut history).unwrap();
+        let closed = cluster.is_closed();
+        let cluster = if closed { open(&sim).unwrap() } else { cluster };
         check(&cluster, &history, true).unwrap_or_else(|why| panic!("{name}: {why}"));
         let t0 = cluster.partition("t", 0).ok();
         match name {
@@ -744,7 +785,15 @@ fn the_scenarios_do_what_their_names_say() {
                 let a = &history.partitions[&("t".to_string(), 0)];
                 assert_eq!((a.durable, a.acked), (0, 4), "{name}: nothing synced");
             }
-            "segment_rolls_fsync" | "buffered_rolls" | "lz4_batches_dense_indexes" => assert!(
+            "appends_then_clean_close" => {
+                assert!(closed, "{name}");
+                let a = &history.partitions[&("t".to_string(), 1)];
+                assert_eq!((a.durable, a.acked), (4, 4), "{name}");
+            }
+            "segment_rolls_fsync"
+            | "buffered_rolls"
+            | "lz4_batches_dense_indexes"
+            | "segment_size_altered" => assert!(
                 sim.list(&Path::new(DATA).join("t-0"))
                     .unwrap()
                     .iter()
