@@ -404,6 +404,27 @@ fn truncate_corrupt_cuts_at_a_record_forged_under_a_matching_crc() {
     assert_eq!(try_read_all(&log).unwrap().len(), 2);
 }
 
+/// A batch in a codec this build cannot read (Kafka's snappy) is not damage: a repairing
+/// open keeps it, and reading it is `UnsupportedCompressionType` (found by fuzzing).
+#[test]
+fn truncate_corrupt_keeps_a_batch_in_a_codec_it_cannot_read() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path();
+    let mut snappy = batch(2, 3, 10, 2);
+    snappy[..8].copy_from_slice(&2i64.to_be_bytes());
+    snappy[22] = (snappy[22] & !0x07) | 2; // attributes: compression type 2, snappy
+    common::reseal(&mut snappy);
+    let mut last = batch(5, 1, 10, 3);
+    last[..8].copy_from_slice(&5i64.to_be_bytes());
+    let segment = [batch(0, 2, 10, 1), snappy, last].concat();
+    std::fs::write(dir.join("00000000000000000000.log"), &segment).unwrap();
+
+    let log = open(dir, options(None, None, RecoveryMode::TruncateCorrupt)).unwrap();
+    assert_eq!(log.log_end_offset(), 6, "nothing cut");
+    let err = try_read_all(&log).unwrap_err();
+    assert!(matches!(err, Error::UnsupportedCompressionType(_)), "{err}");
+}
+
 /// A partition whose segment files are all gone, though its recovery point says it held
 /// data: an error, or with `TruncateCorrupt` an empty log that restarts at the recovery
 /// point, so that no offset a reader saw is given to another record.
