@@ -37,6 +37,8 @@ enum Command {
     /// Measure throughput and latency (like kafka-producer-perf-test).
     #[command(subcommand)]
     PerfTest(cli::perf_test::PerfTest),
+    /// Repair a directory a `Corruption` error names: drop damaged data and what follows it.
+    Repair,
 }
 
 fn main() -> ExitCode {
@@ -51,6 +53,7 @@ fn main() -> ExitCode {
         Command::Consume(consume) => cli::consume::run(&args.data_dir, &consume, &mut out),
         Command::Groups(groups) => cli::groups::run(&args.data_dir, &groups, &mut out),
         Command::PerfTest(test) => cli::perf_test::run(&args.data_dir, &test, &mut out),
+        Command::Repair => cli::repair::run(&args.data_dir, &mut out),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

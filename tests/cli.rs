@@ -1,5 +1,5 @@
 //! The `kafkalite` binary: kafka-topics, kafka-dump-log, kafka-get-offsets,
-//! kafka-console-producer/consumer, kafka-consumer-groups and the perf tests, their output
+//! kafka-console-producer/consumer, kafka-consumer-groups, the perf tests and repair, their output
 //! layout, errors on stderr with a non-zero exit status, and the demo.
 
 mod common;
@@ -544,4 +544,45 @@ fn perf_test_consumer_prints_kafkas_columns() {
     let fields: Vec<&str> = lines[1].split(", ").collect();
     assert_eq!(fields.len(), 10, "{out}");
     assert_eq!(fields[4], "500", "{out}");
+}
+
+/// A damaged segment: reading fails with the `Corruption` error, `repair` cuts the log at
+/// the damage and reports what is left, and reads work again.
+#[test]
+fn repair_cuts_damaged_data_and_reads_work_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let cluster = Cluster::open(d).unwrap();
+    cluster
+        .create_topic(NewTopic::new("t", 1).config("segment.bytes", "400"))
+        .unwrap();
+    let log = cluster.partition("t", 0).unwrap();
+    for i in 0..6 {
+        log.append(&common::batch(i * 2, 2, 40, 1)).unwrap();
+    }
+    cluster.close().unwrap();
+    drop((log, cluster));
+    let first = d.join("t-0").join("00000000000000000000.log");
+    let mut bytes = std::fs::read(&first).unwrap();
+    let second = 12 + i32::from_be_bytes(bytes[8..12].try_into().unwrap()) as usize;
+    bytes[second + 70] ^= 0x20; // inside the second batch's records: its CRC fails
+    std::fs::write(&first, bytes).unwrap();
+
+    let consume = [
+        "consume",
+        "--topic",
+        "t",
+        "--from-beginning",
+        "--timeout-ms",
+        "200",
+    ];
+    let error = fails(d, &consume);
+    assert!(error.contains("corruption in"), "{error}");
+    assert!(error.contains("TruncateCorrupt"), "{error}");
+
+    let out = ok(d, &["repair"]);
+    assert!(out.contains("Validated every segment"), "{out}");
+    assert!(out.contains("t:0 offsets 0..2\n"), "{out}");
+    let records = ok(d, &consume);
+    assert_eq!(records.lines().count(), 2, "{records}");
 }

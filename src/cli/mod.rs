@@ -7,6 +7,7 @@ pub mod get_offsets;
 pub mod groups;
 pub mod perf_test;
 pub mod produce;
+pub mod repair;
 pub mod topics;
 
 /// What a subcommand can fail with: a library error, or output that could not be written.
