@@ -1,6 +1,6 @@
 //! The `kafkalite` binary: kafka-topics, kafka-dump-log, kafka-get-offsets,
-//! kafka-console-producer/consumer, kafka-consumer-groups, the perf tests and repair, their output
-//! layout, errors on stderr with a non-zero exit status, and the demo.
+//! kafka-console-producer/consumer, kafka-consumer-groups, the perf tests and repair, their
+//! output layout, errors on stderr with a non-zero exit status, and the demo.
 
 mod common;
 
