@@ -100,6 +100,36 @@ impl History {
         Ok(())
     }
 
+    /// Sends `count` records through `producer` without waiting (they share batches), then
+    /// flushes and notes each acknowledgement in order.
+    fn produce_all(
+        &mut self,
+        producer: &Producer,
+        topic: &str,
+        partition: i32,
+        count: usize,
+        fsync: bool,
+    ) -> kafkalite::Result<()> {
+        let mut handles = Vec::new();
+        for _ in 0..count {
+            let value = self.attempt(topic, partition, 1).remove(0);
+            let record = ProducerRecord::to(topic).partition(partition).value(value);
+            handles.push(producer.send(record).map_err(|e| e.error)?);
+        }
+        producer.flush(Duration::from_secs(60))?;
+        let first = self.attempts(topic, partition).batches.len() - count;
+        for (i, handle) in handles.into_iter().enumerate() {
+            handle.wait()?;
+            let attempts = self.attempts(topic, partition);
+            attempts.failed[first + i] = false;
+            attempts.acked += 1;
+            if fsync {
+                attempts.durable = attempts.acked;
+            }
+        }
+        Ok(())
+    }
+
     /// Notes an attempted batch of `count` unique values (failed until acknowledged).
     fn attempt(&mut self, topic: &str, partition: i32, count: usize) -> Vec<Vec<u8>> {
         let n = self.next_batch;
@@ -142,7 +172,7 @@ impl History {
 type Scenario = fn(&Cluster, &mut History) -> kafkalite::Result<()>;
 
 /// Every scenario, for random cuts.
-const SCENARIOS: [(&str, Scenario); 16] = [
+const SCENARIOS: [(&str, Scenario); 18] = [
     ("one_partition_fsync", one_partition_fsync),
     ("three_partitions_fsync", three_partitions_fsync),
     ("segment_rolls_fsync", segment_rolls_fsync),
@@ -162,6 +192,11 @@ const SCENARIOS: [(&str, Scenario); 16] = [
     ),
     ("appends_then_clean_close", appends_then_clean_close),
     ("segment_size_altered", segment_size_altered),
+    (
+        "topic_deleted_with_unsynced_data",
+        topic_deleted_with_unsynced_data,
+    ),
+    ("producer_lz4_batches_flushed", producer_lz4_batches_flushed),
 ];
 
 fn one_partition_fsync(cluster: &Cluster, h: &mut History) -> kafkalite::Result<()> {
@@ -381,6 +416,38 @@ fn segment_size_altered(cluster: &Cluster, h: &mut History) -> kafkalite::Result
         h.append(cluster, "t", 0, 2, true)?;
     }
     Ok(())
+}
+
+/// A buffered topic deleted with its data never synced, beside an fsync topic: an
+/// acknowledged deletion stays deleted.
+fn topic_deleted_with_unsynced_data(cluster: &Cluster, h: &mut History) -> kafkalite::Result<()> {
+    cluster.create_topic(NewTopic::new("a", 1))?;
+    cluster.create_topic(NewTopic::new("b", 1).config("flush.messages", "1"))?;
+    for _ in 0..3 {
+        h.append(cluster, "a", 0, 2, false)?;
+        h.append(cluster, "b", 0, 1, true)?;
+    }
+    h.deleting.push("a".into());
+    cluster.delete_topic("a")?;
+    h.deleted.push("a".into());
+    h.append(cluster, "b", 0, 1, true)
+}
+
+/// The producer building lz4 batches of several records (sends not waited for), flushed,
+/// on an fsync topic.
+fn producer_lz4_batches_flushed(cluster: &Cluster, h: &mut History) -> kafkalite::Result<()> {
+    cluster.create_topic(NewTopic::new("t", 1).config("flush.messages", "1"))?;
+    let producer = cluster.producer(
+        &[
+            ("linger.ms", "60000"),
+            ("acks", "all"),
+            ("compression.type", "lz4"),
+        ][..],
+    )?;
+    for round in 0..3 {
+        h.produce_all(&producer, "t", 0, 2 + round, true)?;
+    }
+    producer.close(Duration::from_secs(60))
 }
 
 /// Commits (always synced) between buffered appends that are never synced: a commit's
@@ -683,6 +750,19 @@ fn a_lowered_segment_size_survives_a_cut_anywhere() {
 }
 
 #[test]
+fn a_deleted_topic_with_unsynced_data_stays_deleted() {
+    sweep(
+        "topic_deleted_with_unsynced_data",
+        topic_deleted_with_unsynced_data,
+    );
+}
+
+#[test]
+fn producer_lz4_batches_survive_a_cut_anywhere() {
+    sweep("producer_lz4_batches_flushed", producer_lz4_batches_flushed);
+}
+
+#[test]
 fn commits_between_buffered_appends_survive_a_cut_anywhere() {
     sweep(
         "commits_between_buffered_appends",
@@ -774,6 +854,23 @@ fn the_scenarios_do_what_their_names_say() {
                 assert_eq!((a.durable, a.acked), (6, 6), "{name}");
                 let (config, _) = cluster.topic_partitions("t").unwrap();
                 assert!(config.sync_every_append(), "{name}: not altered");
+            }
+            "producer_lz4_batches_flushed" => {
+                let log = t0.as_ref().unwrap();
+                let data = log.read(0, 1 << 20).unwrap();
+                let batches: Vec<_> = data.batches().map(|b| b.unwrap()).collect();
+                assert_eq!(batches.len(), 3, "{name}: one batch per flush");
+                assert!(
+                    batches
+                        .iter()
+                        .all(|b| b.compression().ok() == Some(Compression::Lz4)),
+                    "{name}: lz4"
+                );
+            }
+            "topic_deleted_with_unsynced_data" => {
+                assert!(cluster.topic_partitions("a").is_err(), "{name}");
+                let a = &history.partitions[&("a".to_string(), 0)];
+                assert_eq!((a.durable, a.acked), (0, 3), "{name}: never synced");
             }
             "producer_acks_fsync" => {
                 let a = &history.partitions[&("t".to_string(), 1)];
