@@ -73,14 +73,14 @@ impl History {
         count: usize,
         fsync: bool,
     ) -> kafkalite::Result<()> {
-        let values = self.attempt(topic, partition, count);
+        let (index, values) = self.attempt(topic, partition, count);
         let mut builder = BatchBuilder::new().compression(self.compression);
         for value in &values {
             builder.append(1_000, None, Some(value), &[])?;
         }
         let batch = builder.build()?;
         cluster.partition(topic, partition)?.append(&batch)?;
-        self.acknowledged(topic, partition, fsync);
+        self.acknowledged(topic, partition, index, fsync);
         Ok(())
     }
 
@@ -93,10 +93,12 @@ impl History {
         partition: i32,
         fsync: bool,
     ) -> kafkalite::Result<()> {
-        let value = self.attempt(topic, partition, 1).remove(0);
-        let record = ProducerRecord::to(topic).partition(partition).value(value);
+        let (index, mut values) = self.attempt(topic, partition, 1);
+        let record = ProducerRecord::to(topic)
+            .partition(partition)
+            .value(values.remove(0));
         producer.send(record).map_err(|e| e.error)?.wait()?;
-        self.acknowledged(topic, partition, fsync);
+        self.acknowledged(topic, partition, index, fsync);
         Ok(())
     }
 
@@ -110,28 +112,25 @@ impl History {
         count: usize,
         fsync: bool,
     ) -> kafkalite::Result<()> {
-        let mut handles = Vec::new();
+        let mut sent = Vec::new();
         for _ in 0..count {
-            let value = self.attempt(topic, partition, 1).remove(0);
-            let record = ProducerRecord::to(topic).partition(partition).value(value);
-            handles.push(producer.send(record).map_err(|e| e.error)?);
+            let (index, mut values) = self.attempt(topic, partition, 1);
+            let record = ProducerRecord::to(topic)
+                .partition(partition)
+                .value(values.remove(0));
+            sent.push((index, producer.send(record).map_err(|e| e.error)?));
         }
         producer.flush(Duration::from_secs(60))?;
-        let first = self.attempts(topic, partition).batches.len() - count;
-        for (i, handle) in handles.into_iter().enumerate() {
+        for (index, handle) in sent {
             handle.wait()?;
-            let attempts = self.attempts(topic, partition);
-            attempts.failed[first + i] = false;
-            attempts.acked += 1;
-            if fsync {
-                attempts.durable = attempts.acked;
-            }
+            self.acknowledged(topic, partition, index, fsync);
         }
         Ok(())
     }
 
-    /// Notes an attempted batch of `count` unique values (failed until acknowledged).
-    fn attempt(&mut self, topic: &str, partition: i32, count: usize) -> Vec<Vec<u8>> {
+    /// Notes an attempted batch of `count` unique values (failed until acknowledged);
+    /// returns its index among the partition's attempts, and the values.
+    fn attempt(&mut self, topic: &str, partition: i32, count: usize) -> (usize, Vec<Vec<u8>>) {
         let n = self.next_batch;
         self.next_batch += 1;
         let values: Vec<Vec<u8>> = (0..count)
@@ -146,13 +145,14 @@ impl History {
         let attempts = self.attempts(topic, partition);
         attempts.batches.push(values.clone());
         attempts.failed.push(true);
-        values
+        (attempts.batches.len() - 1, values)
     }
 
-    /// The last attempted batch was acknowledged (durably, with `fsync`).
-    fn acknowledged(&mut self, topic: &str, partition: i32, fsync: bool) {
+    /// Attempt `index` was acknowledged (durably, with `fsync`); acknowledgements come in
+    /// attempt order.
+    fn acknowledged(&mut self, topic: &str, partition: i32, index: usize, fsync: bool) {
         let attempts = self.attempts(topic, partition);
-        *attempts.failed.last_mut().expect("attempted first") = false;
+        attempts.failed[index] = false;
         attempts.acked += 1;
         if fsync {
             attempts.durable = attempts.acked;
