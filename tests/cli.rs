@@ -547,7 +547,7 @@ fn perf_test_consumer_prints_kafkas_columns() {
 }
 
 /// A damaged segment: reading fails with the `Corruption` error, `repair` cuts the log at
-/// the damage and reports what is left, and reads work again.
+/// the damage and reports what is left and the stray directories, and reads work again.
 #[test]
 fn repair_cuts_damaged_data_and_reads_work_again() {
     let dir = tempfile::tempdir().unwrap();
@@ -580,9 +580,11 @@ fn repair_cuts_damaged_data_and_reads_work_again() {
     assert!(error.contains("corruption in"), "{error}");
     assert!(error.contains("TruncateCorrupt"), "{error}");
 
+    std::fs::create_dir(d.join("t-3.AbC-stray")).unwrap(); // as an earlier repair leaves it
     let out = ok(d, &["repair"]);
     assert!(out.contains("Validated every segment"), "{out}");
     assert!(out.contains("t:0 offsets 0..2\n"), "{out}");
+    assert!(out.contains("no topic owns it: t-3.AbC-stray"), "{out}");
     let records = ok(d, &consume);
     assert_eq!(records.lines().count(), 2, "{records}");
 }

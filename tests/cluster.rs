@@ -730,3 +730,110 @@ fn concurrent_retention_passes_never_delete_too_much() {
     assert_eq!(records.first().unwrap().0, log.log_start_offset());
     assert_eq!(records.last().unwrap().0, (next + 1999) as i64);
 }
+
+/// The batches of a segment file, as byte ranges.
+fn batch_ranges(segment: &[u8]) -> Vec<std::ops::Range<usize>> {
+    let mut ranges = Vec::new();
+    let mut position = 0;
+    while position + 12 <= segment.len() {
+        let length = i32::from_be_bytes(segment[position + 8..position + 12].try_into().unwrap());
+        if length <= 0 {
+            break;
+        }
+        let end = position + 12 + length as usize;
+        ranges.push(position..end);
+        position = end;
+    }
+    ranges
+}
+
+/// Directory names in `dir` that start with `prefix`, sorted.
+fn entries_starting(dir: &std::path::Path, prefix: &str) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(prefix))
+        .collect();
+    names.sort();
+    names
+}
+
+/// A repair that cuts a topic's creation off the metadata log leaves that topic's partition
+/// directories owned by no topic. Those holding records are renamed aside (Kafka's
+/// `-stray`), untouched by recreating the topic and by later opens; empty ones, like those a
+/// crash inside `create_topic` leaves, are removed; directories that are not partitions stay.
+#[test]
+fn partition_directories_no_topic_owns_are_set_aside_or_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let cluster = Cluster::open(d).unwrap();
+    cluster.create_topic(NewTopic::new("a", 1)).unwrap();
+    cluster.create_topic(NewTopic::new("b", 2)).unwrap();
+    for topic in ["a", "b"] {
+        let log = cluster.partition(topic, 0).unwrap();
+        log.append(&batch(0, 5, 10, 1)).unwrap();
+    }
+    cluster.close().unwrap();
+    drop(cluster);
+    let b_segment = std::fs::read(d.join("b-0/00000000000000000000.log")).unwrap();
+
+    // Damage the metadata log's last batch (b's creation) under its CRC.
+    let metadata = d.join("__cluster_metadata-0/00000000000000000000.log");
+    let mut bytes = std::fs::read(&metadata).unwrap();
+    let last = batch_ranges(&bytes).pop().unwrap();
+    bytes[last.end - 3] ^= 0x01;
+    std::fs::write(&metadata, bytes).unwrap();
+    // What a crash inside `create_topic` leaves: an empty and a preallocated segment.
+    for (partition, len) in [(0, 0), (1, 4096)] {
+        std::fs::create_dir(d.join(format!("c-{partition}"))).unwrap();
+        let segment = d.join(format!("c-{partition}/00000000000000000000.log"));
+        std::fs::write(segment, vec![0u8; len]).unwrap();
+    }
+    std::fs::create_dir(d.join("notes-1.txt")).unwrap();
+    std::fs::create_dir(d.join("notes-01")).unwrap();
+
+    assert!(matches!(Cluster::open(d), Err(Error::Corruption { .. })));
+    let cluster = Cluster::builder()
+        .recovery_mode(kafkalite::RecoveryMode::TruncateCorrupt)
+        .open(d)
+        .unwrap();
+    assert_eq!(cluster.list_topics().unwrap(), ["a"]);
+    assert_eq!(read_all(&cluster.partition("a", 0).unwrap()).len(), 5);
+    let strays = entries_starting(d, "b-");
+    assert_eq!(
+        strays.len(),
+        1,
+        "{strays:?}: b-1 held nothing, b-0 is set aside"
+    );
+    let stray = &strays[0];
+    assert!(
+        stray.starts_with("b-0.") && stray.ends_with("-stray"),
+        "{stray}"
+    );
+    let kept = std::fs::read(d.join(stray).join("00000000000000000000.log")).unwrap();
+    assert_eq!(
+        kept[..b_segment.len()],
+        b_segment[..],
+        "the stray keeps its records"
+    );
+    assert!(
+        entries_starting(d, "c-").is_empty(),
+        "empty strays are removed"
+    );
+    assert!(d.join("notes-1.txt").is_dir() && d.join("notes-01").is_dir());
+
+    cluster.create_topic(NewTopic::new("b", 1)).unwrap();
+    assert_eq!(cluster.partition("b", 0).unwrap().log_end_offset(), 0);
+    cluster.close().unwrap();
+    drop(cluster);
+    let cluster = Cluster::open(d).unwrap();
+    assert_eq!(cluster.list_topics().unwrap(), ["a", "b"]);
+    assert_eq!(cluster.partition("b", 0).unwrap().log_end_offset(), 0);
+    let mut expected = vec!["b-0".to_string(), stray.clone()];
+    expected.sort();
+    assert_eq!(
+        entries_starting(d, "b-"),
+        expected,
+        "later opens leave the stray alone"
+    );
+}

@@ -2,6 +2,7 @@
 //! checkpoints, and the background thread for interval syncs and retention.
 
 mod background;
+mod leftovers;
 mod metadata;
 mod temp_dir;
 mod topic_name;
@@ -271,7 +272,7 @@ impl Cluster {
                 },
             );
         }
-        remove_leftovers(&*storage, &dir, &registry, &deleted)?;
+        leftovers::tidy(&*storage, &dir, &registry, &deleted)?;
         if storage.exists(&dir.join(CLEAN_SHUTDOWN_FILE)) {
             storage.remove_file(&dir.join(CLEAN_SHUTDOWN_FILE))?;
             storage.sync_dir(&dir)?;
@@ -642,28 +643,4 @@ fn replay(metadata: &Log) -> Result<Replayed> {
         Ok(())
     })?;
     Ok((topics, deleted))
-}
-
-/// Finishes deletions a crash interrupted: directories renamed for deletion, and partition
-/// directories of topics the metadata log says were deleted.
-fn remove_leftovers(
-    storage: &dyn Storage,
-    dir: &Path,
-    topics: &BTreeMap<String, Topic>,
-    deleted: &[String],
-) -> Result<()> {
-    let mut removed = false;
-    for entry in storage.list(dir)?.into_iter().filter(|e| e.is_dir) {
-        let (topic, _) = split_name(&entry.name);
-        let stale = entry.name.ends_with("-delete")
-            || (deleted.contains(&topic) && !topics.contains_key(&topic));
-        if stale {
-            storage.remove_dir_all(&dir.join(&entry.name))?;
-            removed = true;
-        }
-    }
-    if removed {
-        storage.sync_dir(dir)?;
-    }
-    Ok(())
 }

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::metadata::MetadataRecord;
-use super::{topic_name, Cluster, Topic};
+use super::{leftovers, topic_name, Cluster, Topic};
 use crate::config::TopicConfig;
 use crate::error::{Error, Result};
 use crate::log::{Log, LogOptions};
@@ -173,7 +173,8 @@ impl Cluster {
             let name = format!("{topic}-{partition}");
             let dir = self.inner.dir.join(&name);
             if storage.exists(&dir) {
-                // Left behind by a crash before the metadata record was written.
+                // Left by an earlier call in this session whose metadata record failed to
+                // append (open sets aside or removes every directory no topic owns).
                 storage.remove_dir_all(&dir)?;
             }
             let options = LogOptions {
@@ -217,13 +218,12 @@ impl Cluster {
             .expect("checked under the admin lock");
         self.bump_metadata_version();
         let storage = &self.inner.storage;
-        let short: String = name.chars().take(180).collect();
         for (partition, log) in topic.partitions.iter().enumerate() {
             log.close()?;
-            let doomed = self
-                .inner
-                .dir
-                .join(format!("{short}-{partition}.{}-delete", topic.id));
+            let doomed =
+                self.inner
+                    .dir
+                    .join(leftovers::delete_name(name, partition as i32, &topic.id));
             storage.rename(log.dir(), &doomed)?;
             storage.remove_dir_all(&doomed)?;
         }
@@ -387,7 +387,7 @@ fn check_partition_count(partitions: i32) -> Result<()> {
 }
 
 /// A random 128-bit id in URL-safe base64 without padding, like Kafka's `Uuid.toString()`.
-fn new_topic_id() -> String {
+pub(super) fn new_topic_id() -> String {
     use std::hash::{BuildHasher, Hasher};
     let state = std::collections::hash_map::RandomState::new();
     let mut bytes = Vec::with_capacity(16);
