@@ -26,8 +26,9 @@
 //! damaged copy is reopened that way. The repair must open and read without error; what it
 //! shows must have been written (topics as created, each partition's records contiguous and
 //! identical to those once at their offsets, records `delete_records` removed allowed back,
-//! committed offsets ones that were committed); and a normal open afterwards must show the
-//! same.
+//! committed offsets ones that were committed); the partitions of a topic it lost must be
+//! set aside as `-stray` directories, not deleted; and a normal open afterwards must show
+//! the same.
 
 mod common;
 
@@ -506,6 +507,22 @@ fn judge_repair(fixture: &Fixture, sim: &SimStorage) -> Option<String> {
             if row.0 != start + i as i64 || written.get(&row.0) != Some(row) {
                 return Some(format!("repaired: {key:?} offset {}: never written", row.0));
             }
+        }
+    }
+    // A partition of a topic the repair lost is set aside, never deleted with its records.
+    let listing = match sim.list(Path::new(DATA)) {
+        Ok(entries) => entries,
+        Err(e) => return Some(format!("repaired: listing the directory failed: {e}")),
+    };
+    for (topic, partition) in fixture.written.keys() {
+        let prefix = format!("{topic}-{partition}.");
+        let set_aside = listing
+            .iter()
+            .any(|e| e.is_dir && e.name.starts_with(&prefix) && e.name.ends_with("-stray"));
+        if !repaired.topics.contains_key(topic) && !set_aside {
+            return Some(format!(
+                "repaired: topic {topic} was lost and {topic}-{partition} not set aside"
+            ));
         }
     }
     for ((topic, partition), committed) in &repaired.committed {
