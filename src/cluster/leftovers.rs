@@ -26,7 +26,7 @@ const STRAY_SUFFIX: &str = "-stray";
 /// The name a partition directory is renamed to when it is set aside: Kafka's
 /// `<topic>-<partition>.<id><suffix>`, the topic cut to 180 characters so that the name stays
 /// within file-name limits.
-pub(super) fn aside_name(topic: &str, partition: i32, id: &str, suffix: &str) -> String {
+fn aside_name(topic: &str, partition: i32, id: &str, suffix: &str) -> String {
     let short: String = topic.chars().take(180).collect();
     format!("{short}-{partition}.{id}{suffix}")
 }
