@@ -6,6 +6,7 @@ mod common;
 use std::sync::Arc;
 
 use common::{batch, read_all, temporary_on};
+use kafkalite::record::BatchIter;
 use kafkalite::{Clock, Cluster, Error, MockClock, NewTopic, OffsetSpec};
 
 fn mock_cluster(dir: &std::path::Path, clock: &MockClock) -> Cluster {
@@ -731,22 +732,6 @@ fn concurrent_retention_passes_never_delete_too_much() {
     assert_eq!(records.last().unwrap().0, (next + 1999) as i64);
 }
 
-/// The batches of a segment file, as byte ranges.
-fn batch_ranges(segment: &[u8]) -> Vec<std::ops::Range<usize>> {
-    let mut ranges = Vec::new();
-    let mut position = 0;
-    while position + 12 <= segment.len() {
-        let length = i32::from_be_bytes(segment[position + 8..position + 12].try_into().unwrap());
-        if length <= 0 {
-            break;
-        }
-        let end = position + 12 + length as usize;
-        ranges.push(position..end);
-        position = end;
-    }
-    ranges
-}
-
 /// Directory names in `dir` that start with `prefix`, sorted.
 fn entries_starting(dir: &std::path::Path, prefix: &str) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir)
@@ -780,8 +765,9 @@ fn partition_directories_no_topic_owns_are_set_aside_or_removed() {
     // Damage the metadata log's last batch (b's creation) under its CRC.
     let metadata = d.join("__cluster_metadata-0/00000000000000000000.log");
     let mut bytes = std::fs::read(&metadata).unwrap();
-    let last = batch_ranges(&bytes).pop().unwrap();
-    bytes[last.end - 3] ^= 0x01;
+    let (at, last) = BatchIter::new(&bytes).map_while(Result::ok).last().unwrap();
+    let end = at + last.size();
+    bytes[end - 3] ^= 0x01;
     std::fs::write(&metadata, bytes).unwrap();
     // What a crash inside `create_topic` leaves: an empty and a preallocated segment.
     for (partition, len) in [(0, 0), (1, 4096)] {

@@ -515,11 +515,14 @@ fn judge_repair(fixture: &Fixture, sim: &SimStorage) -> Option<String> {
         Err(e) => return Some(format!("repaired: listing the directory failed: {e}")),
     };
     for (topic, partition) in fixture.written.keys() {
+        if repaired.topics.contains_key(topic) {
+            continue;
+        }
         let prefix = format!("{topic}-{partition}.");
         let set_aside = listing
             .iter()
             .any(|e| e.is_dir && e.name.starts_with(&prefix) && e.name.ends_with("-stray"));
-        if !repaired.topics.contains_key(topic) && !set_aside {
+        if !set_aside {
             return Some(format!(
                 "repaired: topic {topic} was lost and {topic}-{partition} not set aside"
             ));
