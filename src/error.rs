@@ -96,6 +96,37 @@ pub enum Error {
         /// Offset the next record will get.
         log_end: i64,
     },
+    /// The path is not kafkalite's to use: a file where a directory belongs, or a directory
+    /// holding what kafkalite did not write. Nothing was created or changed in it.
+    #[error(
+        "{path} is not a kafkalite data directory: {reason}; kafkalite only opens a new or \
+         empty directory, or one it wrote (with meta.properties), and never changes what it \
+         did not create: choose another directory, or move the foreign entries out",
+        path = path.display()
+    )]
+    NotOwned {
+        /// The path refused.
+        path: PathBuf,
+        /// What was found there.
+        reason: String,
+    },
+    /// `meta.properties` names another cluster than the data directory's metadata log
+    /// (Kafka's `InconsistentClusterIdException`).
+    #[error(
+        "the cluster.id {found} in {path} does not match the cluster id {expected} stored in \
+         the metadata log: the file was copied from another data directory or damaged; restore \
+         it, or reopen with RecoveryMode::TruncateCorrupt (`kafkalite repair`) to rewrite it \
+         from the metadata log",
+        path = path.display()
+    )]
+    InconsistentClusterId {
+        /// The `meta.properties` file.
+        path: PathBuf,
+        /// The id it names.
+        found: String,
+        /// The id in the metadata log.
+        expected: String,
+    },
     /// Another handle, in this process or another, holds the directory's lock.
     #[error("data directory {path} is locked by another kafkalite handle; close it first", path = path.display())]
     Locked {
@@ -216,6 +247,8 @@ pub enum ErrorCode {
     GroupIdNotFound,
     /// 82: FENCED_INSTANCE_ID.
     FencedInstanceId,
+    /// 104: INCONSISTENT_CLUSTER_ID.
+    InconsistentClusterId,
 }
 
 impl ErrorCode {
@@ -242,6 +275,7 @@ impl ErrorCode {
             ErrorCode::NonEmptyGroup => 68,
             ErrorCode::GroupIdNotFound => 69,
             ErrorCode::FencedInstanceId => 82,
+            ErrorCode::InconsistentClusterId => 104,
         }
     }
 }
@@ -274,7 +308,8 @@ impl Error {
                 return None
             }
             Error::Serialization(_) | Error::WouldDeadlock(_) => return None,
-            Error::Locked { .. } | Error::Closed => return None,
+            Error::InconsistentClusterId { .. } => ErrorCode::InconsistentClusterId,
+            Error::Locked { .. } | Error::Closed | Error::NotOwned { .. } => return None,
         })
     }
 

@@ -16,8 +16,8 @@ mod sync;
 
 pub use clock::{Clock, MockClock, SystemClock};
 pub use cluster::{
-    Cluster, ClusterBuilder, NewTopic, OffsetSpec, PartitionDescription, TopicDescription,
-    PARTITIONS_MAX,
+    Cluster, ClusterBuilder, NewTopic, OffsetSpec, OpenReport, PartitionDescription,
+    TopicDescription, PARTITIONS_MAX,
 };
 pub use config::{
     Acks, AssignorKind, AutoOffsetReset, ConsumerConfig, IntoConsumerConfig, IntoProducerConfig,

@@ -744,9 +744,11 @@ fn entries_starting(dir: &std::path::Path, prefix: &str) -> Vec<String> {
 }
 
 /// A repair that cuts a topic's creation off the metadata log leaves that topic's partition
-/// directories owned by no topic. Those holding records are renamed aside (Kafka's
-/// `-stray`), untouched by recreating the topic and by later opens; empty ones, like those a
-/// crash inside `create_topic` leaves, are removed; directories that are not partitions stay.
+/// directories owned by no topic. Their `partition.metadata` and contents show they are
+/// kafkalite's, so the repair renames them aside (Kafka's `-stray`), untouched by recreating
+/// the topic and by later opens. Directories without `partition.metadata` (not kafkalite's,
+/// even when named like partitions and holding segment-like files) stay byte for byte, are
+/// reported, and block a topic that would need their name.
 #[test]
 fn partition_directories_no_topic_owns_are_set_aside_or_removed() {
     let dir = tempfile::tempdir().unwrap();
@@ -786,26 +788,41 @@ fn partition_directories_no_topic_owns_are_set_aside_or_removed() {
     assert_eq!(cluster.list_topics().unwrap(), ["a"]);
     assert_eq!(read_all(&cluster.partition("a", 0).unwrap()).len(), 5);
     let strays = entries_starting(d, "b-");
-    assert_eq!(
-        strays.len(),
-        1,
-        "{strays:?}: b-1 held nothing, b-0 is set aside"
-    );
-    let stray = &strays[0];
-    assert!(
-        stray.starts_with("b-0.") && stray.ends_with("-stray"),
-        "{stray}"
-    );
+    assert_eq!(strays.len(), 2, "{strays:?}: b-0 and b-1 are set aside");
+    for (stray, partition) in strays.iter().zip(["b-0.", "b-1."]) {
+        assert!(
+            stray.starts_with(partition) && stray.ends_with("-stray"),
+            "{stray}"
+        );
+    }
+    let stray = strays.iter().find(|s| s.starts_with("b-0.")).unwrap();
     let kept = std::fs::read(d.join(stray).join("00000000000000000000.log")).unwrap();
     assert_eq!(
         kept[..b_segment.len()],
         b_segment[..],
         "the stray keeps its records"
     );
-    assert!(
-        entries_starting(d, "c-").is_empty(),
-        "empty strays are removed"
+    let report = cluster.recovery_report();
+    assert_eq!(report.set_aside.len(), 2, "{report}");
+    assert_eq!(
+        entries_starting(d, "c-"),
+        ["c-0", "c-1"],
+        "directories without partition.metadata are not kafkalite's"
     );
+    for (partition, len) in [(0, 0), (1, 4096)] {
+        let segment = d.join(format!("c-{partition}/00000000000000000000.log"));
+        assert_eq!(std::fs::read(segment).unwrap(), vec![0u8; len]);
+        let path = d.join(format!("c-{partition}"));
+        assert!(
+            report.left_alone.iter().any(|(p, _)| *p == path),
+            "{report}"
+        );
+    }
+    assert!(matches!(
+        cluster.create_topic(NewTopic::new("c", 2)),
+        Err(Error::NotOwned { .. })
+    ));
+    assert!(d.join("c-0/00000000000000000000.log").is_file());
     assert!(d.join("notes-1.txt").is_dir() && d.join("notes-01").is_dir());
 
     cluster.create_topic(NewTopic::new("b", 1)).unwrap();
@@ -815,7 +832,8 @@ fn partition_directories_no_topic_owns_are_set_aside_or_removed() {
     let cluster = Cluster::open(d).unwrap();
     assert_eq!(cluster.list_topics().unwrap(), ["a", "b"]);
     assert_eq!(cluster.partition("b", 0).unwrap().log_end_offset(), 0);
-    let mut expected = vec!["b-0".to_string(), stray.clone()];
+    let mut expected = vec!["b-0".to_string()];
+    expected.extend(strays.iter().cloned());
     expected.sort();
     assert_eq!(
         entries_starting(d, "b-"),

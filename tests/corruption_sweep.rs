@@ -21,7 +21,8 @@
 //! runs every n-th case (the default, 1, is the full sweep). A failure prints the fixture,
 //! file, damage and what was wrong, which replays it.
 //!
-//! The way out: every `Corruption` error advises reopening with `RecoveryMode::TruncateCorrupt`.
+//! The way out: every `Corruption` error (and `InconsistentClusterId`, a changed `cluster.id`
+//! in `meta.properties`) advises reopening with `RecoveryMode::TruncateCorrupt`.
 //! For every 8th case that ends in one (`CORRUPTION_REPAIR_SAMPLE=n` for every n-th), the
 //! damaged copy is reopened that way. The repair must open and read without error; what it
 //! shows must have been written (topics as created, each partition's records contiguous and
@@ -439,6 +440,8 @@ fn judge(
 ) -> Option<String> {
     let snapshot = match outcome {
         Err(Error::Corruption { .. } | Error::Io { .. }) => return None,
+        // A changed cluster.id in meta.properties: Kafka's name for it, repaired like damage.
+        Err(Error::InconsistentClusterId { .. }) => return None,
         Err(e) => return Some(format!("an error of an unexpected kind: {e:?}")),
         Ok(snapshot) => snapshot,
     };
@@ -591,7 +594,10 @@ fn every_damage_to_the_fixture_is_an_error_or_the_original() {
                     }
                     Ok(outcome) => {
                         errors += outcome.is_err() as u64;
-                        let corrupt = matches!(outcome, Err(Error::Corruption { .. }));
+                        let corrupt = matches!(
+                            outcome,
+                            Err(Error::Corruption { .. } | Error::InconsistentClusterId { .. })
+                        );
                         corruptions += corrupt as u64;
                         match judge(&fixture, outcome, must_differ) {
                             None if corrupt && corruptions.is_multiple_of(repair_sample) => {

@@ -39,7 +39,9 @@ fn os_error(code: i32) -> std::io::Error {
     std::io::Error::from_raw_os_error(code)
 }
 
-impl Storage for FaultyStorage {
+// SAFETY: every call is RealStorage's, or an injected error that changes nothing.
+#[allow(unsafe_code)]
+unsafe impl Storage for FaultyStorage {
     fn create_dir_all(&self, path: &Path) -> kafkalite::Result<()> {
         RealStorage.create_dir_all(path)
     }
@@ -62,8 +64,8 @@ impl Storage for FaultyStorage {
     fn remove_file(&self, path: &Path) -> kafkalite::Result<()> {
         RealStorage.remove_file(path)
     }
-    fn remove_dir_all(&self, path: &Path) -> kafkalite::Result<()> {
-        RealStorage.remove_dir_all(path)
+    fn remove_dir(&self, path: &Path) -> kafkalite::Result<()> {
+        RealStorage.remove_dir(path)
     }
     fn sync_dir(&self, path: &Path) -> kafkalite::Result<()> {
         RealStorage.sync_dir(path)
@@ -86,7 +88,9 @@ impl FaultyFile {
     }
 }
 
-impl StorageFile for FaultyFile {
+// SAFETY: every call is the real file's, or an injected error that changes nothing.
+#[allow(unsafe_code)]
+unsafe impl StorageFile for FaultyFile {
     fn path(&self) -> &Path {
         self.inner.path()
     }

@@ -1,27 +1,35 @@
 //! What the data directory may hold besides the logs of live topics, and what open does with
-//! it:
+//! it. Only partition directories whose `partition.metadata` names a topic id this cluster
+//! knows or knew (from the metadata log) are ever changed (see `ownership`):
 //!
-//! - `<topic>-<partition>.<id>-delete`: a deletion a crash interrupted. Removed.
-//! - Partition directories of a topic the metadata log says was deleted. Removed.
-//! - Partition directories no topic owns ("strays"). A crash inside `create_topic` or
-//!   `create_partitions`, before the metadata record was durable, leaves empty ones: removed.
-//!   A repair (`RecoveryMode::TruncateCorrupt`) that cut records off the metadata log can
-//!   leave ones that hold records: renamed aside to `<topic>-<partition>.<id>-stray`, as
-//!   Kafka does with the logs its metadata does not know, so that recreating the topic
-//!   cannot delete them. Nothing opens, reads or removes a stray again; it is the user's to
-//!   inspect or delete.
-//! - Anything else (other names, earlier strays, the metadata log): left alone.
+//! - `<topic>-<partition>.<id>-delete`: a deletion a crash interrupted. Its files are removed.
+//! - Partition directories of a topic the metadata log says was deleted: removed.
+//! - Partition directories of a live topic beyond its partition count: removed when empty;
+//!   set aside to `<topic>-<partition>.<id>-stray` when they hold records, as Kafka does with
+//!   logs its metadata does not know.
+//! - In a repair ([`crate::RecoveryMode::TruncateCorrupt`]) that cut records off the metadata
+//!   log, a partition directory whose topic id the log no longer knows, holding only
+//!   kafkalite's files, is set aside the same way, so that recreating the topic cannot touch its records. Nothing opens,
+//!   reads or removes a stray again; it is the user's to inspect or delete.
+//! - Anything else (other names, unknown ids, files kafkalite did not write): left alone,
+//!   byte for byte, and reported.
+//!
+//! Removing means removing the files kafkalite writes there, then the directory if that
+//! emptied it: a foreign file inside keeps the directory, and is reported.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
+use super::ownership::{self, is_partition_file};
+use super::report::OpenReport;
 use super::{topic_name, Topic};
 use crate::error::Result;
 use crate::record::BATCH_HEADER_BYTES;
 use crate::storage::{OpenMode, Storage};
 
 const DELETE_SUFFIX: &str = "-delete";
-const STRAY_SUFFIX: &str = "-stray";
+/// The suffix of a partition directory set aside (see the module doc).
+pub const STRAY_SUFFIX: &str = "-stray";
 
 /// The name a partition directory is renamed to when it is set aside: Kafka's
 /// `<topic>-<partition>.<id><suffix>`, the topic cut to 180 characters so that the name stays
@@ -36,44 +44,90 @@ pub(super) fn delete_name(topic: &str, partition: i32, id: &str) -> String {
     aside_name(topic, partition, id, DELETE_SUFFIX)
 }
 
-/// Removes interrupted deletions and empty strays, and sets aside strays that hold records.
+/// Which kind of set-aside directory a name is, if any.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Aside {
+    Delete,
+    Stray,
+}
+
+/// Whether `name` is a partition directory set aside (`<topic>-<n>.<id>-delete` or
+/// `-stray`).
+pub(super) fn aside_dir(name: &str) -> Option<Aside> {
+    let (kind, rest) = if let Some(rest) = name.strip_suffix(DELETE_SUFFIX) {
+        (Aside::Delete, rest)
+    } else {
+        (Aside::Stray, name.strip_suffix(STRAY_SUFFIX)?)
+    };
+    let (partition_dir, id) = rest.rsplit_once('.')?;
+    (!id.is_empty() && partition_dir_name(partition_dir).is_some()).then_some(kind)
+}
+
+/// What open knows when it sorts the directory.
+pub(super) struct Known<'a> {
+    pub topics: &'a BTreeMap<String, Topic>,
+    /// Ids of the topics the metadata log says were deleted.
+    pub deleted_ids: &'a BTreeSet<String>,
+    /// Whether a repair cut records off the metadata log, so that topic ids may be lost.
+    pub metadata_cut: bool,
+}
+
+/// Sorts every entry of the data directory (see the module doc), recording in `report` what
+/// was removed, set aside or left alone.
 pub(super) fn tidy(
     storage: &dyn Storage,
     dir: &Path,
-    topics: &BTreeMap<String, Topic>,
-    deleted: &[String],
+    known: &Known<'_>,
+    report: &mut OpenReport,
 ) -> Result<()> {
+    let live_ids: BTreeSet<&str> = known.topics.values().map(|t| t.id.as_str()).collect();
     let mut changed = false;
-    for entry in storage.list(dir)?.into_iter().filter(|e| e.is_dir) {
+    for entry in storage.list(dir)? {
         let path = dir.join(&entry.name);
-        if entry.name.ends_with(DELETE_SUFFIX) {
-            storage.remove_dir_all(&path)?;
-            changed = true;
+        if !entry.is_dir {
+            if !ownership::is_cluster_file(&entry.name) {
+                report.left_alone(path, "a file kafkalite did not write");
+            }
             continue;
         }
-        let Some((topic, partition)) = partition_dir(&entry.name) else {
+        if is_live(&entry.name, known.topics) {
             continue;
+        }
+        let id = ownership::partition_topic_id(storage, &path)?;
+        let known_id = id
+            .as_deref()
+            .filter(|id| live_ids.contains(id) || known.deleted_ids.contains(*id));
+        let action = match (aside_dir(&entry.name), partition_dir_name(&entry.name)) {
+            (Some(Aside::Stray), _) => continue,
+            (Some(Aside::Delete), _) if known_id.is_some() => Action::Remove,
+            (None, Some(_)) if known_id.is_some_and(|id| known.deleted_ids.contains(id)) => {
+                Action::Remove
+            }
+            (None, Some(_)) if known_id.is_some() && !holds_records(storage, &path)? => {
+                Action::Remove
+            }
+            (None, Some(_)) if known_id.is_some() => Action::SetAside,
+            (None, Some(_))
+                if known.metadata_cut && id.is_some() && only_partition_files(storage, &path)? =>
+            {
+                Action::SetAside
+            }
+            _ => {
+                report.left_alone(path, foreign_reason(id.as_deref()));
+                continue;
+            }
         };
-        let owned = topics
-            .get(&topic)
-            .is_some_and(|t| (partition as usize) < t.partitions.len());
-        if owned || topic == topic_name::METADATA_TOPIC {
-            continue;
-        }
-        if (deleted.contains(&topic) && !topics.contains_key(&topic))
-            || !holds_records(storage, &path)?
-        {
-            storage.remove_dir_all(&path)?;
-        } else {
-            let to = dir.join(aside_name(
-                &topic,
-                partition,
-                &super::topics::new_topic_id(),
-                STRAY_SUFFIX,
-            ));
-            storage.rename(&path, &to)?;
-        }
         changed = true;
+        match action {
+            Action::Remove => remove(storage, &path, report)?,
+            Action::SetAside => {
+                let (topic, partition) = partition_dir_name(&entry.name).expect("matched above");
+                let id = id.expect("matched above");
+                let to = dir.join(aside_name(&topic, partition, &id, STRAY_SUFFIX));
+                storage.rename(&path, &to)?;
+                report.set_aside(path, to);
+            }
+        }
     }
     if changed {
         storage.sync_dir(dir)?;
@@ -81,13 +135,58 @@ pub(super) fn tidy(
     Ok(())
 }
 
+enum Action {
+    Remove,
+    SetAside,
+}
+
+fn foreign_reason(id: Option<&str>) -> String {
+    match id {
+        None => format!("no {} names it kafkalite's", ownership::PARTITION_METADATA),
+        Some(id) => format!("its topic id {id} is not one this cluster knows or knew"),
+    }
+}
+
+fn remove(storage: &dyn Storage, path: &Path, report: &mut OpenReport) -> Result<()> {
+    let removal = ownership::remove_owned_dir(storage, path)?;
+    if removal.foreign.is_empty() {
+        report.removed(path.to_path_buf());
+    } else {
+        let names = removal.foreign.join(", ");
+        report.left_alone(
+            path.to_path_buf(),
+            format!("kafkalite removed its own files; {names} it did not write, so it stays"),
+        );
+    }
+    Ok(())
+}
+
+/// Whether `name` is the directory of a live topic's partition (or the metadata log's).
+fn is_live(name: &str, topics: &BTreeMap<String, Topic>) -> bool {
+    match partition_dir_name(name) {
+        Some((topic, 0)) if topic == topic_name::METADATA_TOPIC => true,
+        Some((topic, partition)) => topics
+            .get(&topic)
+            .is_some_and(|t| usize::try_from(partition).is_ok_and(|p| p < t.partitions.len())),
+        None => false,
+    }
+}
+
 /// `(topic, partition)` when `name` is a partition directory's: a legal topic name, `-`, and
 /// a partition number written as Kafka writes it.
-fn partition_dir(name: &str) -> Option<(String, i32)> {
+pub(super) fn partition_dir_name(name: &str) -> Option<(String, i32)> {
     let (topic, digits) = name.rsplit_once('-')?;
     let partition: i32 = digits.parse().ok()?;
     let canonical = partition >= 0 && partition.to_string() == digits;
     (canonical && topic_name::validate(topic).is_ok()).then(|| (topic.to_string(), partition))
+}
+
+/// Whether the directory holds nothing but files kafkalite writes in partition directories.
+fn only_partition_files(storage: &dyn Storage, dir: &Path) -> Result<bool> {
+    Ok(storage
+        .list(dir)?
+        .iter()
+        .all(|e| !e.is_dir && is_partition_file(&e.name)))
 }
 
 /// Whether any segment file in `dir` starts with something other than zeros (an empty or
@@ -99,7 +198,8 @@ fn holds_records(storage: &dyn Storage, dir: &Path) -> Result<bool> {
             continue;
         }
         let file = storage.open(&dir.join(&entry.name), OpenMode::Existing)?;
-        let mut head = vec![0u8; file.len()?.min(BATCH_HEADER_BYTES as u64) as usize];
+        let len = file.len()?.min(BATCH_HEADER_BYTES as u64);
+        let mut head = vec![0u8; usize::try_from(len).unwrap_or(BATCH_HEADER_BYTES)];
         file.read_at(&mut head, 0)?;
         if head.iter().any(|&b| b != 0) {
             return Ok(true);
@@ -114,10 +214,13 @@ mod tests {
 
     #[test]
     fn partition_directory_names() {
-        assert_eq!(partition_dir("orders-0"), Some(("orders".into(), 0)));
-        assert_eq!(partition_dir("my-topic-12"), Some(("my-topic".into(), 12)));
-        assert_eq!(partition_dir("a.b_c-7"), Some(("a.b_c".into(), 7)));
-        assert_eq!(partition_dir("orders--1"), Some(("orders-".into(), 1)));
+        assert_eq!(partition_dir_name("orders-0"), Some(("orders".into(), 0)));
+        assert_eq!(
+            partition_dir_name("my-topic-12"),
+            Some(("my-topic".into(), 12))
+        );
+        assert_eq!(partition_dir_name("a.b_c-7"), Some(("a.b_c".into(), 7)));
+        assert_eq!(partition_dir_name("orders--1"), Some(("orders-".into(), 1)));
         for other in [
             "orders",
             "orders-",
@@ -128,10 +231,24 @@ mod tests {
             "a b-0",
             "-0",
         ] {
-            assert_eq!(partition_dir(other), None, "{other}");
+            assert_eq!(partition_dir_name(other), None, "{other}");
         }
         let long = "x".repeat(249);
         let name = aside_name(&long, 3, "AbC", STRAY_SUFFIX);
         assert_eq!(name, format!("{}-3.AbC-stray", "x".repeat(180)));
+    }
+
+    #[test]
+    fn set_aside_names() {
+        assert_eq!(aside_dir("orders-0.AbC-stray"), Some(Aside::Stray));
+        assert_eq!(aside_dir("my-topic-12.AbC-delete"), Some(Aside::Delete));
+        for other in [
+            "notes-delete",
+            "orders-0-delete",
+            "orders-0.-stray",
+            "x.y-stray",
+        ] {
+            assert_eq!(aside_dir(other), None, "{other}");
+        }
     }
 }

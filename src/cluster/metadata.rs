@@ -6,9 +6,15 @@ use std::collections::BTreeMap;
 use crate::error::{Error, Result};
 use crate::record::BatchBuilder;
 
-/// One change to the cluster's topics.
+/// One change to the cluster's topics, or the cluster's identity.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MetadataRecord {
+    /// The cluster's id, as in `meta.properties` (the log's first record; a directory whose
+    /// `meta.properties` names another id is not this log's).
+    ClusterId {
+        /// Kafka's `cluster.id`.
+        id: String,
+    },
     /// A topic was created.
     CreateTopic {
         /// Topic name.
@@ -45,6 +51,7 @@ impl MetadataRecord {
     /// Encodes the record as a one-record batch: key = kind, value = lines of text.
     pub fn to_batch(&self, timestamp: i64) -> Result<Vec<u8>> {
         let (kind, lines) = match self {
+            MetadataRecord::ClusterId { id } => ("cluster-id", vec![id.clone()]),
             MetadataRecord::CreateTopic {
                 name,
                 id,
@@ -103,6 +110,7 @@ impl MetadataRecord {
                 .ok_or_else(|| bad("bad partition count"))
         };
         Ok(match kind {
+            "cluster-id" => MetadataRecord::ClusterId { id: name },
             "create-topic" => {
                 let id = lines.next().ok_or_else(|| bad("no topic id"))?.to_string();
                 let partitions = number(lines.next())?;
@@ -137,6 +145,9 @@ mod tests {
         let mut configs = BTreeMap::new();
         configs.insert("retention.ms".to_string(), "1000".to_string());
         let records = [
+            MetadataRecord::ClusterId {
+                id: "MkU3OEVBNTcwNTJENDM2Qg".into(),
+            },
             MetadataRecord::CreateTopic {
                 name: "t".into(),
                 id: "abc".into(),

@@ -4,18 +4,22 @@
 mod background;
 mod leftovers;
 mod metadata;
+mod open;
+mod ownership;
+mod report;
 mod temp_dir;
 mod topic_name;
 mod topics;
 
 use std::any::Any;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use parking_lot::{Mutex, RwLock};
 
+pub use report::OpenReport;
 #[cfg(feature = "regex")]
 pub(crate) use topic_name::is_internal as is_internal_topic;
 pub(crate) use topic_name::validate as validate_topic_name;
@@ -25,11 +29,12 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::TopicConfig;
 use crate::error::{Error, Result};
 use crate::log::checkpoint::{self, CheckpointMap};
-use crate::log::{Log, LogOptions, RecoveryMode};
+use crate::log::{Log, RecoveryMode};
 use crate::notify::Notifier;
 use crate::storage::{LockGuard, RealStorage, Storage};
 use background::Background;
 use metadata::MetadataRecord;
+use open::Loaded;
 use temp_dir::TempDir;
 
 const LOCK_FILE: &str = "LOCK";
@@ -82,7 +87,13 @@ struct Inner {
     recovery_mode: RecoveryMode,
     lock: Mutex<Option<Box<dyn LockGuard>>>,
     topics: RwLock<BTreeMap<String, Topic>>,
+    /// Ids of deleted topics: their leftover directories are still the cluster's to remove.
+    deleted_ids: Mutex<BTreeSet<String>>,
     metadata: Arc<Log>,
+    /// Kafka's `cluster.id`, in `meta.properties` and the metadata log.
+    cluster_id: String,
+    /// What the open did.
+    report: OpenReport,
     /// Serializes changes to the set of topics.
     admin: Mutex<()>,
     closed: AtomicBool,
@@ -221,62 +232,14 @@ impl Cluster {
         dir: PathBuf,
         temp_dir: Option<TempDir>,
     ) -> Result<Cluster> {
-        let storage = options.storage;
+        let storage = Arc::clone(&options.storage);
+        // Before anything is created: a directory holding what kafkalite did not write is
+        // refused untouched.
+        let found = ownership::check(&*storage, &dir)?;
         storage.create_dir_all_durable(&dir)?;
         let lock = storage.lock(&dir.join(LOCK_FILE))?;
-        let clean_sizes = read_clean_marker(&*storage, &dir)?;
-        // A damaged recovery-point file only costs time: every log is then recovered from its
-        // start, as Kafka does. A damaged log-start file is an error, since guessing would
-        // bring back deleted records.
-        let recovery_points = match checkpoint::read(&*storage, &dir.join(RECOVERY_POINT_FILE)) {
-            Err(Error::Corruption { .. }) => CheckpointMap::new(),
-            read => read?,
-        };
-        let log_starts = match read_log_starts(&*storage, &dir) {
-            // Repairing: every log starts at its oldest segment, as Kafka does.
-            Err(Error::Corruption { .. })
-                if options.recovery_mode == RecoveryMode::TruncateCorrupt =>
-            {
-                CheckpointMap::new()
-            }
-            read => read?,
-        };
-        let notifier = Arc::new(Notifier::default());
-        let opener = LogOpener {
-            notifier: &notifier,
-            storage: &storage,
-            dir: &dir,
-            clock: &options.clock,
-            clean_sizes: &clean_sizes,
-            recovery_points: &recovery_points,
-            log_starts: &log_starts,
-            mode: options.recovery_mode,
-        };
-        let metadata =
-            Arc::new(opener.open(topic_name::METADATA_TOPIC, 0, Arc::new(metadata_config()))?);
-        let (topics, deleted) = replay(&metadata)?;
-        let mut registry = BTreeMap::new();
-        for (name, (id, partitions, overrides)) in topics {
-            let config = Arc::new(TopicConfig::from_overrides(
-                overrides.iter().map(|(k, v)| (k.as_str(), v.as_str())),
-            )?);
-            let logs = (0..partitions)
-                .map(|p| opener.open(&name, p, Arc::clone(&config)).map(Arc::new))
-                .collect::<Result<Vec<_>>>()?;
-            registry.insert(
-                name,
-                Topic {
-                    id,
-                    config,
-                    partitions: logs,
-                },
-            );
-        }
-        leftovers::tidy(&*storage, &dir, &registry, &deleted)?;
-        if storage.exists(&dir.join(CLEAN_SHUTDOWN_FILE)) {
-            storage.remove_file(&dir.join(CLEAN_SHUTDOWN_FILE))?;
-            storage.sync_dir(&dir)?;
-        }
+        let mut report = OpenReport::default();
+        let loaded = Loaded::load(&options, &dir, found, &mut report)?;
         let now = options.clock.now_ms();
         let inner = Arc::new(Inner {
             dir,
@@ -284,8 +247,11 @@ impl Cluster {
             clock: options.clock,
             recovery_mode: options.recovery_mode,
             lock: Mutex::new(Some(lock)),
-            topics: RwLock::new(registry),
-            metadata,
+            topics: RwLock::new(loaded.topics),
+            deleted_ids: Mutex::new(loaded.deleted_ids),
+            metadata: loaded.metadata,
+            cluster_id: loaded.cluster_id,
+            report,
             admin: Mutex::new(()),
             closed: AtomicBool::new(false),
             metadata_version: AtomicU64::new(0),
@@ -294,7 +260,7 @@ impl Cluster {
             background: Mutex::new(None),
             maintenance: Mutex::new(background::MaintenanceState::new(now)),
             retention_check_interval_ms: options.retention_check_interval_ms,
-            notifier,
+            notifier: loaded.notifier,
             offsets_retention: (
                 options.offsets_retention_ms,
                 options.offsets_retention_check_interval_ms,
@@ -317,6 +283,19 @@ impl Cluster {
             })?);
         }
         Ok(cluster)
+    }
+
+    /// What opening the data directory did: per partition what recovery cut, checked or
+    /// rebuilt; directories removed or set aside; entries left alone as not kafkalite's;
+    /// `meta.properties` written. The same facts are emitted as `tracing` events (target
+    /// `kafkalite::recovery`) during the open.
+    pub fn recovery_report(&self) -> &OpenReport {
+        &self.inner.report
+    }
+
+    /// Kafka's `cluster.id` from `meta.properties` (22 characters of base64).
+    pub fn cluster_id(&self) -> &str {
+        &self.inner.cluster_id
     }
 
     /// The data directory.
@@ -539,108 +518,4 @@ impl std::fmt::Debug for Services {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "Services({})", self.0.lock().len())
     }
-}
-
-struct LogOpener<'a> {
-    notifier: &'a Arc<Notifier>,
-    storage: &'a Arc<dyn Storage>,
-    dir: &'a Path,
-    clock: &'a Arc<dyn Clock>,
-    clean_sizes: &'a Option<CheckpointMap>,
-    recovery_points: &'a CheckpointMap,
-    log_starts: &'a CheckpointMap,
-    mode: RecoveryMode,
-}
-
-impl LogOpener<'_> {
-    fn open(&self, topic: &str, partition: i32, config: Arc<TopicConfig>) -> Result<Log> {
-        let key = (topic.to_string(), partition);
-        let options = LogOptions {
-            name: format!("{topic}-{partition}"),
-            recovery_point: self.recovery_points.get(&key).copied(),
-            log_start_offset: self.log_starts.get(&key).copied().unwrap_or(0),
-            clean_active_size: self
-                .clean_sizes
-                .as_ref()
-                .and_then(|m| m.get(&key))
-                .map(|&s| s as u64),
-            recovery_mode: self.mode,
-        };
-        let dir = self.dir.join(&options.name);
-        let (log, _report) = Log::open(
-            Arc::clone(self.storage),
-            &dir,
-            config,
-            Arc::clone(self.clock),
-            options,
-        )?;
-        log.set_notifier(Arc::clone(self.notifier));
-        Ok(log)
-    }
-}
-
-/// `log-start-offset-checkpoint`. It is written before `recovery-point-offset-checkpoint`,
-/// so if only the latter exists, the former was lost: an error, since assuming that every
-/// log starts at its oldest segment would bring back records that `delete_records` removed
-/// (only [`RecoveryMode::TruncateCorrupt`] accepts that).
-fn read_log_starts(storage: &dyn Storage, dir: &Path) -> Result<CheckpointMap> {
-    let path = dir.join(LOG_START_FILE);
-    if !storage.exists(&path) && storage.exists(&dir.join(RECOVERY_POINT_FILE)) {
-        return Err(Error::corruption(
-            &path,
-            0,
-            format!("the file is missing, but {RECOVERY_POINT_FILE} (written after it) exists"),
-        ));
-    }
-    checkpoint::read(storage, &path)
-}
-
-/// The active segment sizes recorded by a clean shutdown, or `None` after a crash. An
-/// unreadable marker only costs a full recovery, so it is treated as absent.
-fn read_clean_marker(storage: &dyn Storage, dir: &Path) -> Result<Option<CheckpointMap>> {
-    let path = dir.join(CLEAN_SHUTDOWN_FILE);
-    if !storage.exists(&path) {
-        return Ok(None);
-    }
-    Ok(checkpoint::read(storage, &path).ok())
-}
-
-type Replayed = (
-    BTreeMap<String, (String, i32, BTreeMap<String, String>)>,
-    Vec<String>,
-);
-
-/// Replays the metadata log into the set of live topics and the names of deleted ones.
-fn replay(metadata: &Log) -> Result<Replayed> {
-    let mut topics = BTreeMap::new();
-    let mut deleted = Vec::new();
-    metadata.for_each_record(|record| {
-        match MetadataRecord::decode(record.key, record.value)? {
-            MetadataRecord::CreateTopic {
-                name,
-                id,
-                partitions,
-                configs,
-            } => {
-                deleted.retain(|d| d != &name);
-                topics.insert(name, (id, partitions, configs));
-            }
-            MetadataRecord::DeleteTopic { name } => {
-                topics.remove(&name);
-                deleted.push(name);
-            }
-            MetadataRecord::AddPartitions { name, partitions } => {
-                if let Some(t) = topics.get_mut(&name) {
-                    t.1 = partitions;
-                }
-            }
-            MetadataRecord::AlterConfigs { name, configs } => {
-                if let Some(t) = topics.get_mut(&name) {
-                    t.2 = configs;
-                }
-            }
-        }
-        Ok(())
-    })?;
-    Ok((topics, deleted))
 }

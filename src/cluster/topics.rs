@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::metadata::MetadataRecord;
-use super::{leftovers, topic_name, Cluster, Topic};
+use super::{leftovers, ownership, topic_name, Cluster, Topic};
 use crate::config::TopicConfig;
 use crate::error::{Error, Result};
 use crate::log::{Log, LogOptions};
@@ -141,14 +141,25 @@ impl Cluster {
                 )));
             }
         }
-        let logs = self.create_logs(&topic.name, 0..topic.partitions, &config)?;
-        let id = new_topic_id();
+        // The metadata record first, naming the topic id, then the directories: every
+        // partition directory kafkalite creates belongs to a topic id the metadata log
+        // knows, so that open never mistakes its own directories for foreign ones, nor
+        // foreign ones for its own.
+        self.clear_for_create(&topic.name, 0..topic.partitions)?;
+        let id = ownership::new_uuid();
         self.append_metadata(&MetadataRecord::CreateTopic {
             name: topic.name.clone(),
             id: id.clone(),
             partitions: topic.partitions,
             configs: config.overrides().clone(),
         })?;
+        let logs = match self.create_logs((&topic.name, &id), 0..topic.partitions, &config) {
+            Ok(logs) => logs,
+            Err(e) => {
+                self.undo_create(&topic.name, &id, 0..topic.partitions);
+                return Err(e);
+            }
+        };
         self.inner.topics.write().insert(
             topic.name,
             Topic {
@@ -161,9 +172,31 @@ impl Cluster {
         self.write_checkpoints()
     }
 
+    /// Takes back a creation whose directories could not all be made: the topic is
+    /// recorded deleted and what was made is removed (or, failing that, removed by the next
+    /// open, the id being a deleted topic's).
+    fn undo_create(&self, name: &str, id: &str, partitions: std::ops::Range<i32>) {
+        let deleted = MetadataRecord::DeleteTopic {
+            name: name.to_string(),
+        };
+        if self.append_metadata(&deleted).is_ok() {
+            self.inner.deleted_ids.lock().insert(id.to_string());
+        }
+        for partition in partitions {
+            let dir = self.inner.dir.join(format!("{name}-{partition}"));
+            if ownership::partition_topic_id(&*self.inner.storage, &dir)
+                .ok()
+                .flatten()
+                == Some(id.to_string())
+            {
+                let _ = ownership::remove_owned_dir(&*self.inner.storage, &dir);
+            }
+        }
+    }
+
     fn create_logs(
         &self,
-        topic: &str,
+        (topic, id): (&str, &str),
         partitions: std::ops::Range<i32>,
         config: &Arc<TopicConfig>,
     ) -> Result<Vec<Arc<Log>>> {
@@ -172,11 +205,6 @@ impl Cluster {
         for partition in partitions {
             let name = format!("{topic}-{partition}");
             let dir = self.inner.dir.join(&name);
-            if storage.exists(&dir) {
-                // Left by an earlier call in this session whose metadata record failed to
-                // append (open sets aside or removes every directory no topic owns).
-                storage.remove_dir_all(&dir)?;
-            }
             let options = LogOptions {
                 name,
                 recovery_point: None,
@@ -184,7 +212,9 @@ impl Cluster {
                 clean_active_size: None,
                 recovery_mode: self.inner.recovery_mode,
             };
-            let (log, _) = Log::open(
+            storage.create_dir_all_durable(&dir)?;
+            ownership::write_partition_metadata(&**storage, &dir, id)?;
+            let (log, _) = Log::open_unlocked(
                 Arc::clone(storage),
                 &dir,
                 Arc::clone(config),
@@ -198,8 +228,41 @@ impl Cluster {
         Ok(logs)
     }
 
+    /// Makes room for new partitions' directories, before anything is recorded: a directory
+    /// in the way is removed when it is a deleted topic's (a deletion that could not finish);
+    /// anything else there fails the creation, untouched.
+    fn clear_for_create(&self, topic: &str, partitions: std::ops::Range<i32>) -> Result<()> {
+        let storage = &*self.inner.storage;
+        for partition in partitions {
+            let dir = self.inner.dir.join(format!("{topic}-{partition}"));
+            if !storage.exists(&dir) {
+                continue;
+            }
+            let id = ownership::partition_topic_id(storage, &dir)?;
+            let deleted = id
+                .as_ref()
+                .is_some_and(|id| self.inner.deleted_ids.lock().contains(id));
+            if deleted
+                && ownership::remove_owned_dir(storage, &dir)?
+                    .foreign
+                    .is_empty()
+            {
+                continue;
+            }
+            return Err(Error::NotOwned {
+                path: dir,
+                reason: "a directory of that name exists and is not a deleted topic's, so the \
+                         topic's partition cannot be created there"
+                    .into(),
+            });
+        }
+        Ok(())
+    }
+
     /// Deletes a topic and its data. Readers holding fetched data keep it until they drop it.
+    /// Internal topics (`__consumer_offsets`, the metadata log) cannot be deleted.
     pub fn delete_topic(&self, name: &str) -> Result<()> {
+        check_not_internal(name, "deleted")?;
         let _admin = self.inner.admin.lock();
         self.check_open()?;
         if !self.inner.topics.read().contains_key(name) {
@@ -216,16 +279,27 @@ impl Cluster {
             .write()
             .remove(name)
             .expect("checked under the admin lock");
+        self.inner.deleted_ids.lock().insert(topic.id.clone());
         self.bump_metadata_version();
-        let storage = &self.inner.storage;
+        let storage = &*self.inner.storage;
         for (partition, log) in topic.partitions.iter().enumerate() {
             log.close()?;
-            let doomed =
-                self.inner
-                    .dir
-                    .join(leftovers::delete_name(name, partition as i32, &topic.id));
+            let partition = i32::try_from(partition).expect("at most PARTITIONS_MAX partitions");
+            let doomed = self
+                .inner
+                .dir
+                .join(leftovers::delete_name(name, partition, &topic.id));
             storage.rename(log.dir(), &doomed)?;
-            storage.remove_dir_all(&doomed)?;
+            let removal = ownership::remove_owned_dir(storage, &doomed)?;
+            if !removal.foreign.is_empty() {
+                tracing::warn!(
+                    target: "kafkalite::cluster",
+                    path = %doomed.display(),
+                    "deleted topic {name}'s files; left the directory, which holds files \
+                     kafkalite did not write: {}",
+                    removal.foreign.join(", ")
+                );
+            }
         }
         storage.sync_dir(&self.inner.dir)?;
         self.write_checkpoints()
@@ -282,12 +356,14 @@ impl Cluster {
     pub fn create_partitions(&self, name: &str, total: i32) -> Result<()> {
         let _admin = self.inner.admin.lock();
         self.check_open()?;
-        let (current, config) = {
+        let (current, config, id) = {
             let topics = self.inner.topics.read();
             let topic = topics.get(name).ok_or_else(|| {
                 Error::UnknownTopicOrPartition(format!("topic '{name}' does not exist"))
             })?;
-            (topic.partitions.len() as i32, Arc::clone(&topic.config))
+            let current =
+                i32::try_from(topic.partitions.len()).expect("at most PARTITIONS_MAX partitions");
+            (current, Arc::clone(&topic.config), topic.id.clone())
         };
         if total == current {
             return Err(Error::InvalidPartitions(format!(
@@ -300,11 +376,12 @@ impl Cluster {
             )));
         }
         check_partition_count(total)?;
-        let logs = self.create_logs(name, current..total, &config)?;
+        self.clear_for_create(name, current..total)?;
         self.append_metadata(&MetadataRecord::AddPartitions {
             name: name.to_string(),
             partitions: total,
         })?;
+        let logs = self.create_logs((name, &id), current..total, &config)?;
         if let Some(topic) = self.inner.topics.write().get_mut(name) {
             topic.partitions.extend(logs);
         }
@@ -320,6 +397,7 @@ impl Cluster {
         set: &[(&str, &str)],
         delete: &[&str],
     ) -> Result<()> {
+        check_not_internal(name, "altered")?;
         let _admin = self.inner.admin.lock();
         self.check_open()?;
         let mut config = (*self.topic_config(name)?).clone();
@@ -372,6 +450,18 @@ impl Cluster {
     }
 }
 
+/// Kafka refuses to delete or reconfigure its internal topics through the admin API:
+/// `__consumer_offsets` holds every group's committed offsets.
+fn check_not_internal(name: &str, verb: &str) -> Result<()> {
+    if topic_name::is_internal(name) {
+        return Err(Error::InvalidTopic(format!(
+            "'{name}' is an internal topic and cannot be {verb}: it holds the cluster's own \
+             state (committed offsets, metadata)"
+        )));
+    }
+    Ok(())
+}
+
 fn check_partition_count(partitions: i32) -> Result<()> {
     if partitions < 1 {
         return Err(Error::InvalidPartitions(format!(
@@ -384,38 +474,4 @@ fn check_partition_count(partitions: i32) -> Result<()> {
         )));
     }
     Ok(())
-}
-
-/// A random 128-bit id in URL-safe base64 without padding, like Kafka's `Uuid.toString()`.
-pub(super) fn new_topic_id() -> String {
-    use std::hash::{BuildHasher, Hasher};
-    let state = std::collections::hash_map::RandomState::new();
-    let mut bytes = Vec::with_capacity(16);
-    for half in 0..2u64 {
-        let mut hasher = state.build_hasher();
-        hasher.write_u64(half);
-        hasher.write_u128(
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_nanos())
-                .unwrap_or(0),
-        );
-        bytes.extend_from_slice(&hasher.finish().to_be_bytes());
-    }
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    let mut out = String::with_capacity(22);
-    let mut bits: u32 = 0;
-    let mut count = 0;
-    for byte in bytes {
-        bits = (bits << 8) | byte as u32;
-        count += 8;
-        while count >= 6 {
-            count -= 6;
-            out.push(ALPHABET[((bits >> count) & 0x3f) as usize] as char);
-        }
-    }
-    if count > 0 {
-        out.push(ALPHABET[((bits << (6 - count)) & 0x3f) as usize] as char);
-    }
-    out
 }

@@ -75,6 +75,9 @@ pub struct Log {
     pub(super) closed: AtomicBool,
     /// Told whenever what readers may see changes (set by the cluster).
     pub(super) notifier: std::sync::OnceLock<Arc<Notifier>>,
+    /// The locks a log opened on its own holds (see [`Log::open`]); none in a cluster, whose
+    /// data-directory lock covers its logs.
+    pub(super) locks: Mutex<Vec<Box<dyn crate::storage::LockGuard>>>,
 }
 
 struct Incoming {
@@ -633,6 +636,12 @@ impl Log {
 
     /// Clean close: trims the active segment, writes its indexes and syncs everything.
     pub fn close(&self) -> Result<()> {
+        let closed = self.close_files();
+        self.locks.lock().clear();
+        closed
+    }
+
+    fn close_files(&self) -> Result<()> {
         if self.closed.swap(true, Ordering::AcqRel) {
             return Ok(());
         }

@@ -76,11 +76,86 @@ pub struct RecoveryReport {
     pub deleted_segments: usize,
     /// Batches validated.
     pub batches_checked: u64,
+    /// Sealed segments whose indexes recovery rebuilt from their batches.
+    pub indexes_rebuilt: usize,
+    /// Index files removed because their segment's `.log` was gone (an interrupted deletion).
+    pub orphan_files_removed: usize,
 }
 
+impl RecoveryReport {
+    /// Whether recovery lost nothing: no bytes of data cut and no segment deleted (trimming
+    /// preallocated space, checking batches and rebuilding indexes are routine).
+    pub fn is_quiet(&self) -> bool {
+        self.truncated_bytes == 0 && self.deleted_segments == 0
+    }
+}
+
+impl std::fmt::Display for RecoveryReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} batches checked", self.batches_checked)?;
+        if self.truncated_bytes > 0 {
+            write!(
+                f,
+                ", {} bytes of damaged or torn data cut",
+                self.truncated_bytes
+            )?;
+        }
+        if self.deleted_segments > 0 {
+            write!(f, ", {} later segments deleted", self.deleted_segments)?;
+        }
+        if self.preallocated_bytes > 0 {
+            write!(
+                f,
+                ", {} preallocated bytes trimmed",
+                self.preallocated_bytes
+            )?;
+        }
+        if self.indexes_rebuilt > 0 {
+            write!(f, ", {} segment indexes rebuilt", self.indexes_rebuilt)?;
+        }
+        if self.orphan_files_removed > 0 {
+            write!(
+                f,
+                ", {} orphan index files removed",
+                self.orphan_files_removed
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// The lock file a log opened on its own holds in its directory (a cluster's is in the data
+/// directory, the partition directory's parent).
+pub(crate) const LOCK_FILE: &str = "LOCK";
+
 impl Log {
-    /// Opens (or creates) the log in `dir`, recovering it if it was not closed cleanly.
+    /// Opens (or creates) the log in `dir`, on its own (outside a [`crate::Cluster`]),
+    /// recovering it if it was not closed cleanly. The log holds `dir/LOCK` for its life, and
+    /// when `dir` is a partition of a cluster's data directory (its parent holds
+    /// `meta.properties`), that directory's lock too: a second handle on the same files fails
+    /// with [`Error::Locked`] instead of trimming them under the first one's readers.
     pub fn open(
+        storage: Arc<dyn Storage>,
+        dir: &Path,
+        config: Arc<TopicConfig>,
+        clock: Arc<dyn Clock>,
+        options: LogOptions,
+    ) -> Result<(Log, RecoveryReport)> {
+        let mut locks = Vec::new();
+        if let Some(parent) = dir.parent() {
+            if storage.exists(&parent.join("meta.properties")) {
+                locks.push(storage.lock(&parent.join(LOCK_FILE))?);
+            }
+        }
+        storage.create_dir_all_durable(dir)?;
+        locks.push(storage.lock(&dir.join(LOCK_FILE))?);
+        let opened = Log::open_unlocked(storage, dir, config, clock, options)?;
+        *opened.0.locks.lock() = locks;
+        Ok(opened)
+    }
+
+    /// [`Log::open`] without taking locks: for the cluster, which holds its data directory's.
+    pub(crate) fn open_unlocked(
         storage: Arc<dyn Storage>,
         dir: &Path,
         config: Arc<TopicConfig>,
@@ -90,8 +165,8 @@ impl Log {
         storage.create_dir_all_durable(dir)?;
         let now = clock.now_ms();
         let checksums = Arc::new(IndexChecksums::new(Arc::clone(&storage), dir));
-        let bases = list_segments(&*storage, dir)?;
         let mut report = RecoveryReport::default();
+        let bases = list_segments(&*storage, dir, &mut report)?;
         let segments = if bases.is_empty() {
             let lost = options
                 .recovery_point
@@ -168,6 +243,7 @@ impl Log {
             failure: Mutex::new(None),
             closed: AtomicBool::new(false),
             notifier: std::sync::OnceLock::new(),
+            locks: Mutex::new(Vec::new()),
         };
         Ok((log, report))
     }
@@ -337,6 +413,7 @@ impl Loader<'_> {
             if i >= first_unsafe && i < last {
                 segment.write_index_files()?;
                 segment.sync_index_files()?;
+                report.indexes_rebuilt += 1;
             }
             segments.push(Arc::new(segment));
         }
@@ -475,7 +552,11 @@ fn describe(error: &BatchError, bytes: &[u8], position: usize) -> String {
 
 /// Base offsets of the segments in `dir`, sorted. Removes index files without a `.log` (a
 /// deletion that was interrupted) and rejects segment files with malformed names.
-fn list_segments(storage: &dyn Storage, dir: &Path) -> Result<Vec<i64>> {
+fn list_segments(
+    storage: &dyn Storage,
+    dir: &Path,
+    report: &mut RecoveryReport,
+) -> Result<Vec<i64>> {
     let entries = storage.list(dir)?;
     let mut bases = Vec::new();
     let mut orphans: Vec<PathBuf> = Vec::new();
@@ -501,6 +582,7 @@ fn list_segments(storage: &dyn Storage, dir: &Path) -> Result<Vec<i64>> {
     }
     for orphan in &orphans {
         storage.remove_file(orphan)?;
+        report.orphan_files_removed += 1;
     }
     bases.sort_unstable();
     Ok(bases)

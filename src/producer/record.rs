@@ -124,6 +124,14 @@ impl std::fmt::Display for SendError {
     }
 }
 
+/// So that `producer.send(record)?` works in functions returning [`crate::Result`]; the
+/// record is dropped (keep the [`SendError`] to retry it).
+impl From<SendError> for Error {
+    fn from(refused: SendError) -> Error {
+        refused.error
+    }
+}
+
 impl std::error::Error for SendError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         Some(&self.error)

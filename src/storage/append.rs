@@ -39,6 +39,13 @@ impl AppendFile {
             .map_err(|_| Error::corruption(file.path(), 0, "file too large to map"))?;
         let capacity = capacity_bytes.max(len_usize);
         let map = file.map(capacity)?;
+        if map.len() < capacity {
+            return Err(Error::corruption(
+                file.path(),
+                0,
+                format!("the storage mapped {} of {capacity} bytes", map.len()),
+            ));
+        }
         Ok(AppendFile {
             file,
             map,
@@ -49,11 +56,6 @@ impl AppendFile {
             }),
             allocation_step_bytes: allocation_step_bytes.max(4096),
         })
-    }
-
-    /// The underlying file.
-    pub fn file(&self) -> &dyn StorageFile {
-        &*self.file
     }
 
     /// The file's path.
@@ -159,7 +161,7 @@ impl AppendFile {
     /// Writes the published bytes from `position` on again, over themselves, so that the
     /// next [`AppendFile::sync`] writes them to disk even if the page cache holds them as
     /// clean after a failed sync dropped them (recovery; see `log::recovery`).
-    pub fn rewrite_from(&self, position: usize) -> Result<()> {
+    pub(crate) fn rewrite_from(&self, position: usize) -> Result<()> {
         const CHUNK_BYTES: usize = 1 << 20;
         let _writer = self.writer.lock();
         let bytes = self.bytes();

@@ -1,6 +1,7 @@
 //! The only code that touches files. Everything above talks to a [`Storage`] and the files it
 //! opens; the real backend is [`RealStorage`]; a simulated one (for power-loss tests) implements
-//! the same two traits ([`SimStorage`]: power cuts and injected I/O faults, in memory).
+//! the same two traits (`SimStorage`: power cuts and injected I/O faults, in memory; for
+//! users' own fault-injection tests behind the `sim` cargo feature).
 //!
 //! # Safety model
 //!
@@ -22,9 +23,29 @@
 //!    mapping; unlinking the file (retention) leaves the mapped pages valid until the last holder
 //!    drops.
 //! 5. **Mapped bytes are hostile.** Callers bounds-check and CRC-check everything they read.
+//!
+//! # The sealed boundary
+//!
+//! No safe public call can make a mapped read fault:
+//!
+//! - [`Storage`] and [`StorageFile`] are `unsafe trait`s. The unsafe code trusts what an
+//!   implementation reports (a file's length, a mapping's extent, a lock's exclusivity), so
+//!   implementing them is a promise, written down on each trait; [`RealStorage`] and
+//!   `SimStorage` keep it. A wrapper that delegates every call to one of them keeps it too.
+//! - What could shrink a mapped file is not public: [`AppendFile`] hands out no file handle,
+//!   and only `AppendFile::truncate` (with `&mut self`) and `AppendFile::trim` (never below
+//!   the published length) shrink one.
+//! - [`crate::Log::open`], the one public way to open a log outside a cluster, takes the
+//!   directory's lock (and the data directory's, when the log is one of a cluster's
+//!   partitions), so that no second handle can trim files under the first one's readers.
+//!
+//! What stays outside any library's reach: another program (or this one through `std::fs`)
+//! truncating a segment file that kafkalite has mapped. The lock keeps kafkalite's own
+//! handles apart; it cannot stop a tool that ignores it, and the README says so.
 
 mod append;
 mod real;
+#[cfg(any(test, feature = "sim"))]
 mod sim;
 
 use std::fmt;
@@ -32,6 +53,7 @@ use std::path::Path;
 
 pub use append::{AppendFile, FileSlice};
 pub use real::RealStorage;
+#[cfg(any(test, feature = "sim"))]
 pub use sim::{FaultPlan, PowerLoss, SimFailure, SimOp, SimStorage, SIM_PAGE_BYTES};
 
 use crate::error::Result;
@@ -55,7 +77,20 @@ pub enum OpenMode {
 }
 
 /// A file system: the narrow set of operations kafkalite needs.
-pub trait Storage: Send + Sync + fmt::Debug + 'static {
+///
+/// # Safety
+///
+/// kafkalite reads segment files through mappings that this trait's files hand out, and
+/// trusts the answers it gets. An implementation must ensure that:
+///
+/// - [`Storage::lock`] is exclusive: while a guard for a path lives, every other `lock` of
+///   that path, through any `Storage` handle in any process, fails with
+///   [`crate::Error::Locked`];
+/// - [`Storage::open`] returns files that keep the [`StorageFile`] contract;
+/// - no file that kafkalite has open is shortened by anything but kafkalite's own calls to
+///   [`StorageFile::set_len`] on it.
+#[allow(unsafe_code)] // the contract above: implementing it is a promise
+pub unsafe trait Storage: Send + Sync + fmt::Debug + 'static {
     /// Creates a directory and its parents.
     fn create_dir_all(&self, path: &Path) -> Result<()>;
     /// Opens (or creates) a file for reading and writing.
@@ -68,8 +103,9 @@ pub trait Storage: Send + Sync + fmt::Debug + 'static {
     fn rename(&self, from: &Path, to: &Path) -> Result<()>;
     /// Removes a file.
     fn remove_file(&self, path: &Path) -> Result<()>;
-    /// Removes a directory and everything in it.
-    fn remove_dir_all(&self, path: &Path) -> Result<()>;
+    /// Removes an empty directory (kafkalite removes a directory's files one by one, only
+    /// those it wrote, so that it never deletes what it did not create).
+    fn remove_dir(&self, path: &Path) -> Result<()>;
     /// Makes the directory's entries (creations, renames, removals) durable.
     fn sync_dir(&self, path: &Path) -> Result<()>;
     /// Takes an exclusive lock on `path` (created if missing), held until the guard drops.
@@ -106,11 +142,14 @@ pub trait Storage: Send + Sync + fmt::Debug + 'static {
         Ok(bytes)
     }
 
-    /// Replaces the file at `path` with `bytes` atomically: written to `<path>.tmp`, then
-    /// renamed over it. With `durable`, the data is synced before the rename and the
-    /// directory after it, so the new contents survive a power loss once this returns.
+    /// Replaces the file at `path` with `bytes` atomically: written to `<path>.tmp` (the
+    /// whole name, then `.tmp`, as Kafka names its temporary files), then renamed over it.
+    /// With `durable`, the data is synced before the rename and the directory after it, so
+    /// the new contents survive a power loss once this returns.
     fn replace_file(&self, path: &Path, bytes: &[u8], durable: bool) -> Result<()> {
-        let tmp = path.with_extension("tmp");
+        let mut tmp = path.as_os_str().to_owned();
+        tmp.push(".tmp");
+        let tmp = std::path::PathBuf::from(tmp);
         let file = self.open(&tmp, OpenMode::Create)?;
         file.set_len(0)?;
         file.write_at(&[bytes], 0)?;
@@ -130,7 +169,19 @@ pub trait Storage: Send + Sync + fmt::Debug + 'static {
 pub trait LockGuard: Send + Sync + fmt::Debug {}
 
 /// An open file.
-pub trait StorageFile: Send + Sync + fmt::Debug {
+///
+/// # Safety
+///
+/// kafkalite's mapped reads rely on these answers being true:
+///
+/// - [`StorageFile::len`] is the file's real length: every byte below it can be read through
+///   a mapping from [`StorageFile::map`] without a fault;
+/// - after [`StorageFile::write_at`] or [`StorageFile::allocate`] returns `Ok`, the file is
+///   at least that long, and stays so until [`StorageFile::set_len`] shortens it;
+/// - [`StorageFile::map`] returns a [`Mapping`] of exactly `len` bytes of address space,
+///   valid for as long as the mapping lives, whose bytes are the file's below its length.
+#[allow(unsafe_code)] // the contract above: implementing it is a promise
+pub unsafe trait StorageFile: Send + Sync + fmt::Debug {
     /// The path the file was opened at.
     fn path(&self) -> &Path;
     /// Current length in bytes.

@@ -19,7 +19,10 @@ struct RealLock {
 
 impl LockGuard for RealLock {}
 
-impl Storage for RealStorage {
+// SAFETY: locks are `flock`s, exclusive across processes and file descriptions; files are
+// the operating system's, whose lengths and mappings are what `RealFile` reports.
+#[allow(unsafe_code)]
+unsafe impl Storage for RealStorage {
     fn create_dir_all(&self, path: &Path) -> Result<()> {
         std::fs::create_dir_all(path).map_err(|e| Error::io("create directory", path, e))
     }
@@ -47,9 +50,10 @@ impl Storage for RealStorage {
                 .file_type()
                 .map_err(|e| Error::io("stat", entry.path(), e))?
                 .is_dir();
-            if let Ok(name) = entry.file_name().into_string() {
-                entries.push(DirEntry { name, is_dir });
-            }
+            // A name that is not UTF-8 is never one kafkalite wrote; it is listed (lossily)
+            // so that ownership checks see it.
+            let name = entry.file_name().to_string_lossy().into_owned();
+            entries.push(DirEntry { name, is_dir });
         }
         entries.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(entries)
@@ -67,8 +71,8 @@ impl Storage for RealStorage {
         std::fs::remove_file(path).map_err(|e| Error::io("remove", path, e))
     }
 
-    fn remove_dir_all(&self, path: &Path) -> Result<()> {
-        std::fs::remove_dir_all(path).map_err(|e| Error::io("remove directory", path, e))
+    fn remove_dir(&self, path: &Path) -> Result<()> {
+        std::fs::remove_dir(path).map_err(|e| Error::io("remove directory", path, e))
     }
 
     fn sync_dir(&self, path: &Path) -> Result<()> {
@@ -101,7 +105,10 @@ struct RealFile {
     path: PathBuf,
 }
 
-impl StorageFile for RealFile {
+// SAFETY: `len` is `fstat`'s length; `allocate` is `fallocate` (never sparse) and `write_at`
+// is `pwritev`, both extending the file; `map` maps exactly `len` bytes of the file.
+#[allow(unsafe_code)]
+unsafe impl StorageFile for RealFile {
     fn path(&self) -> &Path {
         &self.path
     }

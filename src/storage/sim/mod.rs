@@ -67,7 +67,7 @@ pub enum SimOp {
     Create,
     /// `rename`.
     Rename,
-    /// `remove_file` or `remove_dir_all`.
+    /// `remove_file` or `remove_dir`.
     Remove,
 }
 
@@ -345,7 +345,10 @@ fn injected(op: &'static str, path: &Path, failure: SimFailure) -> Error {
     Error::io(op, path, os_error(code, "injected"))
 }
 
-impl Storage for SimStorage {
+// SAFETY: locks are kept in the shared state, exclusive across every clone; files are
+// `SimFile`s, which keep the `StorageFile` contract.
+#[allow(unsafe_code)]
+unsafe impl Storage for SimStorage {
     fn create_dir_all(&self, path: &Path) -> Result<()> {
         let mut state = self.state.lock();
         let mut dir = PathBuf::new();
@@ -410,6 +413,13 @@ impl Storage for SimStorage {
     fn list(&self, dir: &Path) -> Result<Vec<DirEntry>> {
         let state = self.state.lock();
         Self::check_on(&state, dir)?;
+        if state.files.contains_key(dir) {
+            return Err(Error::io(
+                "list directory",
+                dir,
+                os_error(libc::ENOTDIR, "not a directory"),
+            ));
+        }
         if !state.dirs.contains_key(dir) {
             return Err(Error::io(
                 "list directory",
@@ -491,7 +501,7 @@ impl Storage for SimStorage {
         Ok(())
     }
 
-    fn remove_dir_all(&self, path: &Path) -> Result<()> {
+    fn remove_dir(&self, path: &Path) -> Result<()> {
         let mut state = self.state.lock();
         if let Some(failure) = self.begin(&mut state, SimOp::Remove, path)? {
             return Err(injected("remove directory", path, failure));
@@ -503,8 +513,15 @@ impl Storage for SimStorage {
                 os_error(libc::ENOENT, "no such directory"),
             ));
         }
-        state.files.retain(|p, _| !p.starts_with(path));
-        state.dirs.retain(|p, _| !p.starts_with(path));
+        let inside = |p: &PathBuf| p.starts_with(path) && p != path;
+        if state.files.keys().any(inside) || state.dirs.keys().any(inside) {
+            return Err(Error::io(
+                "remove directory",
+                path,
+                os_error(libc::ENOTEMPTY, "directory not empty"),
+            ));
+        }
+        state.dirs.remove(path);
         let (parent, name) = split(path);
         Self::log(&mut state, &parent, DirOp::Unlink(name));
         Ok(())

@@ -1,0 +1,331 @@
+//! Opening a data directory, once it is checked and locked: read the checkpoints, open and
+//! replay the metadata log, settle the cluster's identity (`meta.properties` against the
+//! metadata log), open every partition of every live topic (each checked against its
+//! `partition.metadata`), and sort what else the directory holds (`leftovers`).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::sync::Arc;
+
+use super::metadata::MetadataRecord;
+use super::ownership::{self, Found, PartitionOwner, METADATA_TOPIC_ID};
+use super::report::OpenReport;
+use super::{
+    leftovers, metadata_config, topic_name, ClusterBuilder, Topic, CLEAN_SHUTDOWN_FILE,
+    LOG_START_FILE, RECOVERY_POINT_FILE,
+};
+use crate::clock::Clock;
+use crate::config::TopicConfig;
+use crate::error::{Error, Result};
+use crate::log::checkpoint::{self, CheckpointMap};
+use crate::log::{Log, LogOptions, RecoveryMode};
+use crate::notify::Notifier;
+use crate::storage::Storage;
+
+/// Everything an open loads before the cluster handle exists.
+pub(super) struct Loaded {
+    pub topics: BTreeMap<String, Topic>,
+    pub deleted_ids: BTreeSet<String>,
+    pub metadata: Arc<Log>,
+    pub cluster_id: String,
+    pub notifier: Arc<Notifier>,
+}
+
+impl Loaded {
+    /// Loads the locked directory `dir`, which [`ownership::check`] found as `found`.
+    pub fn load(
+        options: &ClusterBuilder,
+        dir: &Path,
+        found: Found,
+        report: &mut OpenReport,
+    ) -> Result<Loaded> {
+        let storage = &*options.storage;
+        let clean_sizes = read_clean_marker(storage, dir)?;
+        // A damaged recovery-point file only costs time: every log is then recovered from
+        // its start, as Kafka does. A damaged log-start file is an error, since guessing
+        // would bring back deleted records.
+        let recovery_points = match checkpoint::read(storage, &dir.join(RECOVERY_POINT_FILE)) {
+            Err(Error::Corruption { .. }) => CheckpointMap::new(),
+            read => read?,
+        };
+        let repairing = options.recovery_mode == RecoveryMode::TruncateCorrupt;
+        let log_starts = match read_log_starts(storage, dir) {
+            // Repairing: every log starts at its oldest segment, as Kafka does.
+            Err(Error::Corruption { .. }) if repairing => CheckpointMap::new(),
+            read => read?,
+        };
+        let notifier = Arc::new(Notifier::default());
+        let opener = LogOpener {
+            notifier: &notifier,
+            storage: &options.storage,
+            dir,
+            clock: &options.clock,
+            clean_sizes: &clean_sizes,
+            recovery_points: &recovery_points,
+            log_starts: &log_starts,
+            mode: options.recovery_mode,
+        };
+        let metadata_topic = (topic_name::METADATA_TOPIC, METADATA_TOPIC_ID);
+        let metadata = opener.open(metadata_topic, 0, Arc::new(metadata_config()), report)?;
+        let metadata_end = metadata.log_end_offset();
+        let replayed = replay(&metadata)?;
+        let cluster_id = settle_identity(options, dir, found, &metadata, &replayed, report)?;
+        let mut topics = BTreeMap::new();
+        for (name, (id, partitions, overrides)) in replayed.topics {
+            let config = Arc::new(TopicConfig::from_overrides(
+                overrides.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+            )?);
+            let logs = (0..partitions)
+                .map(|p| {
+                    opener
+                        .open((&name, &id), p, Arc::clone(&config), report)
+                        .map(Arc::new)
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let partitions = logs;
+            topics.insert(
+                name,
+                Topic {
+                    id,
+                    config,
+                    partitions,
+                },
+            );
+        }
+        // Only a repair that cut records off the metadata log can have lost topic ids: one
+        // that ends it below its recovery point, or cut anything from it (zeros too: a cut
+        // batch may start with them).
+        let metadata_name = format!("{}-0", topic_name::METADATA_TOPIC);
+        let recovery_point = recovery_points.get(&(topic_name::METADATA_TOPIC.to_string(), 0));
+        let metadata_cut = repairing
+            && (recovery_point.is_none_or(|&rp| metadata_end < rp)
+                || report.partitions.iter().any(|(name, r)| {
+                    *name == metadata_name
+                        && (r.truncated_bytes + r.preallocated_bytes > 0 || r.deleted_segments > 0)
+                }));
+        let known = leftovers::Known {
+            topics: &topics,
+            deleted_ids: &replayed.deleted_ids,
+            metadata_cut,
+        };
+        leftovers::tidy(storage, dir, &known, report)?;
+        if storage.exists(&dir.join(CLEAN_SHUTDOWN_FILE)) {
+            storage.remove_file(&dir.join(CLEAN_SHUTDOWN_FILE))?;
+            storage.sync_dir(dir)?;
+        }
+        Ok(Loaded {
+            topics,
+            deleted_ids: replayed.deleted_ids,
+            metadata: Arc::new(metadata),
+            cluster_id,
+            notifier,
+        })
+    }
+}
+
+/// The cluster id, with `meta.properties` and the metadata log made to agree: a directory
+/// without `meta.properties` (new, written by an earlier kafkalite, or the file lost) gets
+/// one naming the log's id; a log without an id gets the file's. Two different ids are
+/// Kafka's `InconsistentClusterId`, unless repairing: the log's id wins then.
+fn settle_identity(
+    options: &ClusterBuilder,
+    dir: &Path,
+    found: Found,
+    metadata: &Log,
+    replayed: &Replayed,
+    report: &mut OpenReport,
+) -> Result<String> {
+    let storage = &*options.storage;
+    let repairing = options.recovery_mode == RecoveryMode::TruncateCorrupt;
+    let meta = match ownership::read_meta_properties(storage, dir) {
+        Err(Error::Corruption { .. }) if repairing => None,
+        read => read?,
+    };
+    let id = match (meta, &replayed.cluster_id) {
+        (Some(meta), Some(logged)) if meta.cluster_id != *logged => {
+            if !repairing {
+                return Err(Error::InconsistentClusterId {
+                    path: dir.join(ownership::META_PROPERTIES),
+                    found: meta.cluster_id,
+                    expected: logged.clone(),
+                });
+            }
+            ownership::write_meta_properties(storage, dir, logged)?;
+            report.claimed(format!(
+                "rewrote {} with the metadata log's cluster.id {logged} (it named {})",
+                ownership::META_PROPERTIES,
+                meta.cluster_id
+            ));
+            logged.clone()
+        }
+        (Some(meta), _) => meta.cluster_id,
+        (None, logged) => {
+            let id = logged.clone().unwrap_or_else(ownership::new_uuid);
+            ownership::write_meta_properties(storage, dir, &id)?;
+            report.claimed(match found {
+                Found::Nothing => format!("created a new data directory, cluster.id {id}"),
+                _ if logged.is_some() => format!(
+                    "wrote {} from the metadata log, cluster.id {id}",
+                    ownership::META_PROPERTIES
+                ),
+                _ => format!(
+                    "adopted a data directory written by an earlier kafkalite, cluster.id {id}"
+                ),
+            });
+            id
+        }
+    };
+    if replayed.cluster_id.is_none() {
+        let record = MetadataRecord::ClusterId { id: id.clone() };
+        metadata.append(&record.to_batch(options.clock.now_ms())?)?;
+    }
+    Ok(id)
+}
+
+pub(super) struct LogOpener<'a> {
+    pub notifier: &'a Arc<Notifier>,
+    pub storage: &'a Arc<dyn Storage>,
+    pub dir: &'a Path,
+    pub clock: &'a Arc<dyn Clock>,
+    pub clean_sizes: &'a Option<CheckpointMap>,
+    pub recovery_points: &'a CheckpointMap,
+    pub log_starts: &'a CheckpointMap,
+    pub mode: RecoveryMode,
+}
+
+impl LogOpener<'_> {
+    /// Opens partition `partition` of topic `(name, id)`, after checking that its directory
+    /// is the topic's (`partition.metadata`), and writes that file where it is missing.
+    pub fn open(
+        &self,
+        (topic, topic_id): (&str, &str),
+        partition: i32,
+        config: Arc<TopicConfig>,
+        report: &mut OpenReport,
+    ) -> Result<Log> {
+        let key = (topic.to_string(), partition);
+        let options = LogOptions {
+            name: format!("{topic}-{partition}"),
+            recovery_point: self.recovery_points.get(&key).copied(),
+            log_start_offset: self.log_starts.get(&key).copied().unwrap_or(0),
+            clean_active_size: self
+                .clean_sizes
+                .as_ref()
+                .and_then(|m| m.get(&key))
+                .map(|&s| s.max(0).unsigned_abs()),
+            recovery_mode: self.mode,
+        };
+        let dir = self.dir.join(&options.name);
+        let owner = if self.storage.exists(&dir) {
+            ownership::read_partition_metadata(&**self.storage, &dir)?
+        } else {
+            PartitionOwner::Missing
+        };
+        let mismatch = match &owner {
+            PartitionOwner::Topic(id) if id == topic_id => None,
+            PartitionOwner::Topic(id) => Some(format!(
+                "it names topic id {id}, but the metadata log gives {topic} the id {topic_id}"
+            )),
+            PartitionOwner::Unreadable(why) => Some(why.clone()),
+            PartitionOwner::Missing => None,
+        };
+        if let Some(why) = mismatch {
+            if self.mode != RecoveryMode::TruncateCorrupt {
+                return Err(Error::corruption(
+                    dir.join(ownership::PARTITION_METADATA),
+                    0,
+                    why,
+                ));
+            }
+        }
+        let name = options.name.clone();
+        let (log, log_report) = Log::open_unlocked(
+            Arc::clone(self.storage),
+            &dir,
+            config,
+            Arc::clone(self.clock),
+            options,
+        )?;
+        if owner != PartitionOwner::Topic(topic_id.to_string()) {
+            ownership::write_partition_metadata(&**self.storage, &dir, topic_id)?;
+        }
+        report.partition(&name, log_report);
+        log.set_notifier(Arc::clone(self.notifier));
+        Ok(log)
+    }
+}
+
+/// `log-start-offset-checkpoint`. It is written before `recovery-point-offset-checkpoint`,
+/// so if only the latter exists, the former was lost: an error, since assuming that every
+/// log starts at its oldest segment would bring back records that `delete_records` removed
+/// (only [`RecoveryMode::TruncateCorrupt`] accepts that).
+fn read_log_starts(storage: &dyn Storage, dir: &Path) -> Result<CheckpointMap> {
+    let path = dir.join(LOG_START_FILE);
+    if !storage.exists(&path) && storage.exists(&dir.join(RECOVERY_POINT_FILE)) {
+        return Err(Error::corruption(
+            &path,
+            0,
+            format!("the file is missing, but {RECOVERY_POINT_FILE} (written after it) exists"),
+        ));
+    }
+    checkpoint::read(storage, &path)
+}
+
+/// The active segment sizes recorded by a clean shutdown, or `None` after a crash. An
+/// unreadable marker only costs a full recovery, so it is treated as absent.
+fn read_clean_marker(storage: &dyn Storage, dir: &Path) -> Result<Option<CheckpointMap>> {
+    let path = dir.join(CLEAN_SHUTDOWN_FILE);
+    if !storage.exists(&path) {
+        return Ok(None);
+    }
+    Ok(checkpoint::read(storage, &path).ok())
+}
+
+/// What the metadata log says.
+#[derive(Debug, Default)]
+struct Replayed {
+    /// The `ClusterId` record's id, if the log has one.
+    cluster_id: Option<String>,
+    /// Live topics: name → (id, partitions, config overrides).
+    topics: BTreeMap<String, (String, i32, BTreeMap<String, String>)>,
+    /// Ids of deleted topics.
+    deleted_ids: BTreeSet<String>,
+}
+
+/// Replays the metadata log.
+fn replay(metadata: &Log) -> Result<Replayed> {
+    let mut replayed = Replayed::default();
+    metadata.for_each_record(|record| {
+        match MetadataRecord::decode(record.key, record.value)? {
+            MetadataRecord::ClusterId { id } => {
+                replayed.cluster_id.get_or_insert(id);
+            }
+            MetadataRecord::CreateTopic {
+                name,
+                id,
+                partitions,
+                configs,
+            } => {
+                replayed.deleted_ids.remove(&id);
+                replayed.topics.insert(name, (id, partitions, configs));
+            }
+            MetadataRecord::DeleteTopic { name } => {
+                if let Some((id, _, _)) = replayed.topics.remove(&name) {
+                    replayed.deleted_ids.insert(id);
+                }
+            }
+            MetadataRecord::AddPartitions { name, partitions } => {
+                if let Some(t) = replayed.topics.get_mut(&name) {
+                    t.1 = partitions;
+                }
+            }
+            MetadataRecord::AlterConfigs { name, configs } => {
+                if let Some(t) = replayed.topics.get_mut(&name) {
+                    t.2 = configs;
+                }
+            }
+        }
+        Ok(())
+    })?;
+    Ok(replayed)
+}
