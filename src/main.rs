@@ -41,8 +41,30 @@ enum Command {
     Repair,
 }
 
+/// Prints the library's `tracing` events on stderr: warnings by default (what recovery cut
+/// or left alone, background failures), or what `RUST_LOG` asks for (`info`,
+/// `kafkalite=debug`, ...).
+fn init_logging() {
+    use tracing_subscriber::filter::{LevelFilter, Targets};
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let filter = std::env::var("RUST_LOG")
+        .ok()
+        .and_then(|spec| spec.parse::<Targets>().ok())
+        .unwrap_or_else(|| Targets::new().with_default(LevelFilter::WARN));
+    let format = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .without_time()
+        .with_target(false);
+    let _ = tracing_subscriber::registry()
+        .with(format)
+        .with(filter)
+        .try_init();
+}
+
 fn main() -> ExitCode {
     let args = Args::parse();
+    init_logging();
     let mut out = std::io::stdout().lock();
     let result = match args.command {
         Command::Demo => cli::demo::run(&args.data_dir, &mut out),
@@ -57,6 +79,12 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        Err(error) if error.is::<cli::signals::Interrupted>() => {
+            let signal = error
+                .downcast_ref::<cli::signals::Interrupted>()
+                .map_or(2, |interrupted| interrupted.0);
+            ExitCode::from(u8::try_from(128 + signal).unwrap_or(u8::MAX))
+        }
         Err(error) => {
             eprintln!("Error: {error}");
             ExitCode::FAILURE

@@ -298,7 +298,7 @@ fn the_demo_runs_twice_in_the_same_directory() {
     }
 }
 
-fn run_with_stdin(dir: &Path, args: &[&str], stdin: &str) -> Output {
+fn run_with_stdin(dir: &Path, args: &[&str], stdin: impl AsRef<[u8]>) -> Output {
     use std::io::Write;
     let mut child = Command::new(env!("CARGO_BIN_EXE_kafkalite"))
         .arg("--data-dir")
@@ -313,9 +313,123 @@ fn run_with_stdin(dir: &Path, args: &[&str], stdin: &str) -> Output {
         .stdin
         .take()
         .unwrap()
-        .write_all(stdin.as_bytes())
+        .write_all(stdin.as_ref())
         .unwrap();
     child.wait_with_output().unwrap()
+}
+
+/// Batches larger than a topic's `segment.bytes` fail: the console producer and the perf
+/// test print Kafka's error line, fail, and count only acknowledged records.
+#[test]
+fn failed_deliveries_fail_the_command_and_are_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    ok(
+        d,
+        &[
+            "topics",
+            "--create",
+            "--topic",
+            "small",
+            "--partitions",
+            "1",
+            "--config",
+            "segment.bytes=10000",
+        ],
+    );
+    let lines: String = (1..=20_000).map(|n| format!("{n}\n")).collect();
+    let output = run_with_stdin(d, &["produce", "--topic", "small"], lines);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("ERROR Error when sending message to topic small with key: null, value: "),
+        "{stderr}"
+    );
+    let stored = |topic: &str| {
+        let cluster = Cluster::open(d).unwrap();
+        cluster.partition(topic, 0).unwrap().log_end_offset()
+    };
+    let acknowledged = stored("small");
+    assert!(acknowledged < 20_000);
+    let summary = format!(
+        "{} records were not delivered; {acknowledged} records were acknowledged",
+        20_000 - acknowledged
+    );
+    assert!(stderr.contains(&summary), "{summary} not in {stderr}");
+    assert!(
+        stderr
+            .lines()
+            .filter(|l| l.starts_with("ERROR Error when"))
+            .count()
+            <= 10
+    );
+
+    ok(
+        d,
+        &[
+            "topics",
+            "--create",
+            "--topic",
+            "perf",
+            "--partitions",
+            "1",
+            "--config",
+            "segment.bytes=10000",
+        ],
+    );
+    let output = run(
+        d,
+        &[
+            "perf-test",
+            "producer",
+            "--topic",
+            "perf",
+            "--num-records",
+            "3000",
+            "--record-size",
+            "100",
+        ],
+    );
+    assert!(!output.status.success());
+    let stored = stored("perf");
+    assert!(stored < 3000);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.starts_with(&format!("{stored} records sent, ")),
+        "{stdout}"
+    );
+}
+
+/// Lines are bytes, and `--property` values are verbatim, as in Kafka's console producer.
+#[test]
+fn produce_takes_bytes_and_verbatim_properties() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let args = [
+        "produce",
+        "--topic",
+        "raw",
+        "--property",
+        "parse.key=true",
+        "--property",
+        "key.separator= ",
+    ];
+    let output = run_with_stdin(d, &args, b"k1 v 1\r\n\xff\xfe \x00\x01\n");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let cluster = Cluster::open(d).unwrap();
+    let records = common::read_all(&cluster.partition("raw", 0).unwrap());
+    let pairs: Vec<(Vec<u8>, Vec<u8>)> = records.into_iter().map(|(_, k, v)| (k, v)).collect();
+    assert_eq!(
+        pairs,
+        vec![
+            (b"k1".to_vec(), b"v 1".to_vec()),
+            (vec![0xff, 0xfe], vec![0x00, 0x01]),
+        ]
+    );
 }
 
 #[test]
@@ -547,7 +661,7 @@ fn perf_test_consumer_prints_kafkas_columns() {
 }
 
 /// A damaged segment: reading fails with the `Corruption` error, `repair` cuts the log at
-/// the damage and reports what is left and the stray directories, and reads work again.
+/// the damage and reports what is left and what it cut, and reads work again.
 #[test]
 fn repair_cuts_damaged_data_and_reads_work_again() {
     let dir = tempfile::tempdir().unwrap();
@@ -584,7 +698,159 @@ fn repair_cuts_damaged_data_and_reads_work_again() {
     let out = ok(d, &["repair"]);
     assert!(out.contains("Validated every segment"), "{out}");
     assert!(out.contains("t:0 offsets 0..2\n"), "{out}");
-    assert!(out.contains("no topic owns it: t-3.AbC-stray"), "{out}");
+    assert!(out.contains("What the repair did:\n"), "{out}");
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("t-0: "))
+        .unwrap_or_default();
+    assert!(
+        line.contains("bytes of damaged or torn data cut")
+            && line.contains("2 later segments deleted"),
+        "{out}"
+    );
+    assert!(d.join("t-3.AbC-stray").is_dir(), "an earlier stray stays");
     let records = ok(d, &consume);
     assert_eq!(records.lines().count(), 2, "{records}");
+}
+
+/// A `kafkalite` child with piped stdio and `RUST_LOG=debug`, so that its stderr says when
+/// it is ready ("reading records", "polling") and what it has read.
+fn spawn(dir: &Path, args: &[&str]) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_kafkalite"))
+        .arg("--data-dir")
+        .arg(dir)
+        .args(args)
+        .env("RUST_LOG", "debug")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Reads `from` line by line until a line contains `wanted`; the lines read.
+fn read_until(from: &mut impl std::io::BufRead, wanted: &str) -> Vec<String> {
+    let mut seen = Vec::new();
+    loop {
+        let mut line = String::new();
+        assert!(
+            from.read_line(&mut line).unwrap() > 0,
+            "no '{wanted}' in {seen:?}"
+        );
+        let found = line.contains(wanted);
+        seen.push(line);
+        if found {
+            return seen;
+        }
+    }
+}
+
+fn interrupt(child: &std::process::Child, signal: &str) {
+    let status = Command::new("kill")
+        .args([signal, &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+/// Ctrl-C (or SIGTERM) on `produce` delivers every line it read, even with a linger that
+/// would hold them for ten minutes, and exits with 128 + the signal as Kafka's tool does.
+#[test]
+fn a_signal_on_produce_delivers_what_was_read() {
+    use std::io::Write;
+    for (signal, code, lines) in [("-INT", 130, 0), ("-INT", 130, 3), ("-TERM", 143, 2)] {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let mut child = spawn(
+            d,
+            &[
+                "produce",
+                "--topic",
+                "t",
+                "--producer-property",
+                "linger.ms=600000",
+            ],
+        );
+        let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+        read_until(&mut stderr, "reading records from stdin");
+        let mut stdin = child.stdin.take().unwrap();
+        for n in 1..=lines {
+            writeln!(stdin, "line {n}").unwrap();
+        }
+        if lines > 0 {
+            read_until(&mut stderr, &format!("read line {lines}"));
+        }
+        interrupt(&child, signal);
+        let status = child.wait().unwrap();
+        assert_eq!(status.code(), Some(code), "{signal} after {lines} lines");
+        drop(stdin);
+        let cluster = Cluster::open(d).unwrap();
+        let stored = match cluster.partition("t", 0) {
+            Ok(log) => common::read_all(&log),
+            Err(_) => Vec::new(),
+        };
+        let values: Vec<Vec<u8>> = stored.into_iter().map(|(_, _, v)| v).collect();
+        let expected: Vec<Vec<u8>> = (1..=lines)
+            .map(|n| format!("line {n}").into_bytes())
+            .collect();
+        assert_eq!(values, expected, "{signal} after {lines} lines");
+    }
+}
+
+/// Ctrl-C on `consume --group` commits what it printed, prints Kafka's summary line, and
+/// exits with 130.
+#[test]
+fn a_signal_on_consume_commits_what_was_printed() {
+    for printed in [0usize, 5] {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        {
+            let cluster = Cluster::open(d).unwrap();
+            cluster.create_topic(NewTopic::new("t", 1)).unwrap();
+            let log = cluster.partition("t", 0).unwrap();
+            if printed > 0 {
+                log.append(&common::batch(0, printed, 8, 1)).unwrap();
+            }
+        }
+        let mut child = spawn(
+            d,
+            &[
+                "consume",
+                "--topic",
+                "t",
+                "--group",
+                "g",
+                "--from-beginning",
+            ],
+        );
+        let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+        read_until(&mut stderr, "polling t");
+        let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+        for _ in 0..printed {
+            let mut line = String::new();
+            assert!(std::io::BufRead::read_line(&mut stdout, &mut line).unwrap() > 0);
+        }
+        interrupt(&child, "-INT");
+        assert_eq!(child.wait().unwrap().code(), Some(130));
+        let mut rest = String::new();
+        std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
+        assert!(
+            rest.contains(&format!("Processed a total of {printed} messages")),
+            "{rest}"
+        );
+        let cluster = Cluster::open(d).unwrap();
+        let committed: Vec<Option<i64>> = cluster
+            .describe_group_offsets("g")
+            .map(|offsets| offsets.into_iter().map(|o| o.committed).collect())
+            .unwrap_or_default();
+        if printed > 0 {
+            assert_eq!(committed, [Some(printed as i64)]);
+        } else {
+            // Nothing printed: nothing committed, or the position the reset gave (0).
+            assert!(
+                committed.iter().all(|c| c.unwrap_or(0) == 0),
+                "{committed:?}"
+            );
+        }
+    }
 }

@@ -2,14 +2,17 @@
 
 use std::io::Write;
 use std::path::Path;
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Args;
 use kafkalite::{
-    AutoOffsetReset, Cluster, ConsumerConfig, Offset, Properties, RecordView, TimestampType,
+    AutoOffsetReset, Cluster, ConsumerConfig, Error, Offset, Properties, RecordView, TimestampType,
     TopicPartition,
 };
 
+use super::signals::{Interrupted, OnInterrupt};
 use super::{parse_key_value, CliResult};
 
 /// What to read and how to print it.
@@ -176,13 +179,25 @@ pub fn run(data_dir: &Path, args: &ConsumeArgs, out: &mut dyn Write) -> CliResul
     let idle_limit = args.timeout_ms.map(Duration::from_millis);
     let mut processed = 0u64;
     let mut last_record = Instant::now();
+    // Ctrl-C or SIGTERM interrupts the poll in progress (or the next one); what was printed
+    // is then committed by `close`, as in Kafka's console consumer.
+    let (waker, signalled) = (consumer.waker(), Arc::new(AtomicI32::new(0)));
+    let noted = Arc::clone(&signalled);
+    let interrupt = OnInterrupt::install(move |signal| {
+        noted.store(signal, Ordering::Release);
+        waker.wakeup();
+    })?;
+    tracing::debug!("polling {}", args.topic);
     loop {
         let wait = idle_limit.map_or(Duration::from_secs(1), |limit| {
             limit
                 .saturating_sub(last_record.elapsed())
                 .min(Duration::from_secs(1))
         });
-        let records = consumer.poll(wait)?;
+        let records = match consumer.poll(wait) {
+            Err(Error::Wakeup) => break,
+            polled => polled?,
+        };
         if let Some((tp, error)) = records.errors().first() {
             return Err(format!("reading {tp}: {error}").into());
         }
@@ -217,7 +232,11 @@ pub fn run(data_dir: &Path, args: &ConsumeArgs, out: &mut dyn Write) -> CliResul
         }
     }
     out.flush()?;
+    drop(interrupt);
     consumer.close()?;
     eprintln!("Processed a total of {processed} messages");
-    Ok(())
+    match signalled.load(Ordering::Acquire) {
+        0 => Ok(()),
+        signal => Err(Box::new(Interrupted(signal))),
+    }
 }

@@ -1,6 +1,7 @@
 //! The subcommands of the `kafkalite` tool.
 
 pub mod consume;
+pub mod delivery;
 pub mod demo;
 pub mod dump_log;
 pub mod get_offsets;
@@ -8,14 +9,16 @@ pub mod groups;
 pub mod perf_test;
 pub mod produce;
 pub mod repair;
+pub mod signals;
 pub mod topics;
 
 /// What a subcommand can fail with: a library error, or output that could not be written.
 pub type CliResult = Result<(), Box<dyn std::error::Error>>;
 
-/// Splits `key=value`, naming the bad argument otherwise.
+/// Splits `key=value` at the first `=`, naming the bad argument otherwise. The value is
+/// taken verbatim (`key.separator= ` is a space), as Kafka's tools take it.
 pub fn parse_key_value(text: &str) -> Result<(String, String), String> {
     text.split_once('=')
-        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .map(|(k, v)| (k.trim().to_string(), v.to_string()))
         .ok_or_else(|| format!("'{text}' is not key=value"))
 }

@@ -11,6 +11,7 @@ use kafkalite::{
 };
 use parking_lot::Mutex;
 
+use super::delivery::Tally;
 use super::{parse_key_value, CliResult};
 
 /// Which performance test.
@@ -79,18 +80,26 @@ fn producer(data_dir: &Path, args: &ProducerPerfArgs, out: &mut dyn Write) -> Cl
         .map(|i| b'A' + (i % 26) as u8)
         .collect();
     let latencies_us = Arc::new(Mutex::new(Vec::with_capacity(args.num_records as usize)));
+    let tally = Tally::new();
     let start = Instant::now();
     for sent in 0..args.num_records {
         let sent_at = Instant::now();
         let latencies = Arc::clone(&latencies_us);
-        producer.send_with_callback(
-            ProducerRecord::to(&args.topic).value(value.clone()),
-            move |result| {
-                if result.is_ok() {
-                    latencies.lock().push(sent_at.elapsed().as_micros() as u64);
-                }
-            },
-        )?;
+        let counter = Arc::clone(&tally);
+        let topic = args.topic.clone();
+        let size = Some(value.len());
+        let record = ProducerRecord::to(&args.topic).value(value.clone());
+        let sent_or_refused = producer.send_with_callback(record, move |result| {
+            // Only acknowledged records count, as in Kafka's ProducerPerformance.
+            if result.is_ok() {
+                let micros = u64::try_from(sent_at.elapsed().as_micros()).unwrap_or(u64::MAX);
+                latencies.lock().push(micros);
+            }
+            counter.record(&topic, None, size, &result);
+        });
+        if let Err(refused) = sent_or_refused {
+            tally.failure(&args.topic, None, size, &refused.error);
+        }
         if args.throughput > 0.0 {
             let due = Duration::from_secs_f64((sent + 1) as f64 / args.throughput);
             if let Some(ahead) = due.checked_sub(start.elapsed()) {
@@ -113,20 +122,19 @@ fn producer(data_dir: &Path, args: &ProducerPerfArgs, out: &mut dyn Write) -> Cl
     };
     let count = latencies.len() as u64;
     let average_ms = latencies.iter().sum::<u64>() as f64 / count.max(1) as f64 / 1000.0;
-    let records_per_second = args.num_records as f64 / seconds;
+    let records_per_second = count as f64 / seconds;
     let mb_per_second = records_per_second * args.record_size as f64 / (1024.0 * 1024.0);
     writeln!(
         out,
-        "{} records sent, {records_per_second:.1} records/sec ({mb_per_second:.2} MB/sec), {average_ms:.2} ms avg latency, \
+        "{count} records sent, {records_per_second:.1} records/sec ({mb_per_second:.2} MB/sec), {average_ms:.2} ms avg latency, \
          {:.2} ms max latency, {:.2} ms 50th, {:.2} ms 95th, {:.2} ms 99th, {:.2} ms 99.9th.",
-        args.num_records,
         percentile(1.0),
         percentile(0.5),
         percentile(0.95),
         percentile(0.99),
         percentile(0.999),
     )?;
-    Ok(())
+    tally.check()
 }
 
 /// Reads from the beginning in a group and prints kafka-consumer-perf-test's line.

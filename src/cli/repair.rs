@@ -1,8 +1,8 @@
 //! `kafkalite repair`: the way out of a `Corruption` error for command-line users. Opens the
 //! data directory with `RecoveryMode::TruncateCorrupt` (every segment validated from the
 //! oldest; truncated at the first damage), prints what each partition holds afterwards and
-//! which partition directories no topic owns any more (set aside as `*-stray`), and closes
-//! cleanly, so that the next normal open succeeds.
+//! what the repair did (`Cluster::recovery_report`), and closes cleanly, so that the next
+//! normal open succeeds.
 
 use std::io::Write;
 use std::path::Path;
@@ -11,11 +11,8 @@ use kafkalite::{Cluster, RecoveryMode};
 
 use super::CliResult;
 
-/// Suffix of the partition directories open sets aside (see the README's Repair section).
-const STRAY_SUFFIX: &str = "-stray";
-
-/// Prints `topic:partition start..end` per partition after the repair, then the stray
-/// directories.
+/// Prints `topic:partition start..end` per partition after the repair, then what the repair
+/// did (the cluster's recovery report: data cut, directories set aside, entries left alone).
 pub fn run(data_dir: &Path, out: &mut dyn Write) -> CliResult {
     if !data_dir.exists() {
         return Err(format!("{} does not exist: nothing to repair", data_dir.display()).into());
@@ -41,20 +38,8 @@ pub fn run(data_dir: &Path, out: &mut dyn Write) -> CliResult {
             )?;
         }
     }
-    let mut strays = Vec::new();
-    for entry in std::fs::read_dir(data_dir)? {
-        let name = entry?.file_name().to_string_lossy().into_owned();
-        if name.ends_with(STRAY_SUFFIX) {
-            strays.push(name);
-        }
-    }
-    strays.sort();
-    for stray in strays {
-        writeln!(
-            out,
-            "set aside, no topic owns it: {stray} (inspect it or delete it; nothing reads it)"
-        )?;
-    }
+    writeln!(out, "What the repair did:")?;
+    write!(out, "{}", cluster.recovery_report())?;
     cluster.close()?;
     Ok(())
 }
