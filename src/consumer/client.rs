@@ -16,8 +16,8 @@ use crate::cluster::Cluster;
 use crate::config::{AutoOffsetReset, ConsumerConfig, IntoConsumerConfig};
 use crate::error::{Error, Result};
 use crate::group::{
-    CheckIn, ConsumerGroupMetadata, Coordinator, JoinRequest, Message, OffsetAndMetadata,
-    OffsetAndTimestamp, Offsets, TopicPartition,
+    check_group_id, CheckIn, ConsumerGroupMetadata, Coordinator, JoinRequest, Message,
+    OffsetAndMetadata, OffsetAndTimestamp, Offsets, TopicPartition,
 };
 use crate::log::Log;
 use crate::notify::Notifier;
@@ -158,10 +158,15 @@ impl ConsumerWaker {
 
 impl Cluster {
     /// A consumer configured from a [`ConsumerConfig`], `&Properties` or `&[(&str, &str)]`.
+    /// Fails with [`Error::InvalidGroupId`] for a `group.id` longer than the 32767 bytes of a
+    /// Kafka string field, which its commits could not be stored under.
     pub fn consumer(&self, config: impl IntoConsumerConfig) -> Result<Consumer> {
         let config = config.into_config()?;
         let coordinator = match &config.group_id {
-            Some(_) => Some(Coordinator::of(self)?),
+            Some(group) => {
+                check_group_id(group)?;
+                Some(Coordinator::of(self)?)
+            }
             None => None,
         };
         let now = self.clock().now_ms();
