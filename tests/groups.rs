@@ -310,7 +310,7 @@ fn members_that_commit_before_leaving_hand_over_without_duplicates() {
     let send = |from: usize, to: usize| {
         let records = (from..to).map(|i| {
             ProducerRecord::to("t")
-                .partition((i % 2) as i32)
+                .partition(i32::try_from(i % 2).unwrap())
                 .value(i.to_string())
         });
         for r in producer.send_all(records, Duration::from_secs(30)) {

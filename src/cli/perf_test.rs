@@ -76,9 +76,11 @@ fn producer(data_dir: &Path, args: &ProducerPerfArgs, out: &mut dyn Write) -> Cl
     let cluster = Cluster::builder().background(true).open(data_dir)?;
     let producer = cluster.producer(config)?;
     let value: Vec<u8> = (0..args.record_size)
-        .map(|i| b'A' + (i % 26) as u8)
+        .map(|i| b"ABCDEFGHIJKLMNOPQRSTUVWXYZ"[i % 26])
         .collect();
-    let latencies_us = Arc::new(Mutex::new(Vec::with_capacity(args.num_records as usize)));
+    let latencies_us = Arc::new(Mutex::new(Vec::with_capacity(
+        usize::try_from(args.num_records).unwrap_or(0),
+    )));
     let start = Instant::now();
     for sent in 0..args.num_records {
         let sent_at = Instant::now();
@@ -87,7 +89,9 @@ fn producer(data_dir: &Path, args: &ProducerPerfArgs, out: &mut dyn Write) -> Cl
             ProducerRecord::to(&args.topic).value(value.clone()),
             move |result| {
                 if result.is_ok() {
-                    latencies.lock().push(sent_at.elapsed().as_micros() as u64);
+                    latencies
+                        .lock()
+                        .push(u64::try_from(sent_at.elapsed().as_micros()).unwrap_or(u64::MAX));
                 }
             },
         )?;
@@ -108,6 +112,8 @@ fn producer(data_dir: &Path, args: &ProducerPerfArgs, out: &mut dyn Write) -> Cl
         if latencies.is_empty() {
             return 0.0;
         }
+        // `p` is in [0, 1]; a float cast saturates, and `min` keeps the index in bounds.
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
         let at = ((latencies.len() as f64 * p) as usize).min(latencies.len() - 1);
         latencies[at] as f64 / 1000.0
     };

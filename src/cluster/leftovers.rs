@@ -56,7 +56,7 @@ pub(super) fn tidy(
         };
         let owned = topics
             .get(&topic)
-            .is_some_and(|t| (partition as usize) < t.partitions.len());
+            .is_some_and(|t| usize::try_from(partition).is_ok_and(|p| p < t.partitions.len()));
         if owned || topic == topic_name::METADATA_TOPIC {
             continue;
         }
@@ -99,7 +99,8 @@ fn holds_records(storage: &dyn Storage, dir: &Path) -> Result<bool> {
             continue;
         }
         let file = storage.open(&dir.join(&entry.name), OpenMode::Existing)?;
-        let mut head = vec![0u8; file.len()?.min(BATCH_HEADER_BYTES as u64) as usize];
+        let len = usize::try_from(file.len()?).unwrap_or(usize::MAX);
+        let mut head = vec![0u8; len.min(BATCH_HEADER_BYTES)];
         file.read_at(&mut head, 0)?;
         if head.iter().any(|&b| b != 0) {
             return Ok(true);

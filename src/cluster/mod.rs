@@ -19,6 +19,7 @@ use parking_lot::{Mutex, RwLock};
 #[cfg(feature = "regex")]
 pub(crate) use topic_name::is_internal as is_internal_topic;
 pub(crate) use topic_name::validate as validate_topic_name;
+pub(crate) use topics::partition_number;
 pub use topics::{NewTopic, OffsetSpec, PartitionDescription, TopicDescription, PARTITIONS_MAX};
 
 use crate::clock::{Clock, SystemClock};
@@ -563,7 +564,8 @@ impl LogOpener<'_> {
                 .clean_sizes
                 .as_ref()
                 .and_then(|m| m.get(&key))
-                .map(|&s| s as u64),
+                // A negative size (a damaged marker) means no clean size: full recovery.
+                .and_then(|&s| u64::try_from(s).ok()),
             recovery_mode: self.mode,
         };
         let dir = self.dir.join(&options.name);

@@ -13,6 +13,12 @@ use crate::log::{Log, LogOptions};
 /// Most partitions one topic may have (directory names must stay under 255 bytes).
 pub const PARTITIONS_MAX: i32 = 10_000;
 
+/// The number of the partition at `index` in a topic's partition list (or a topic's count,
+/// from the list's length). A topic has at most [`PARTITIONS_MAX`] partitions.
+pub(crate) fn partition_number(index: usize) -> i32 {
+    i32::try_from(index).expect("a topic has at most PARTITIONS_MAX partitions, an i32")
+}
+
 /// A topic to create.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewTopic {
@@ -220,10 +226,11 @@ impl Cluster {
         let storage = &self.inner.storage;
         for (partition, log) in topic.partitions.iter().enumerate() {
             log.close()?;
-            let doomed =
-                self.inner
-                    .dir
-                    .join(leftovers::delete_name(name, partition as i32, &topic.id));
+            let doomed = self.inner.dir.join(leftovers::delete_name(
+                name,
+                partition_number(partition),
+                &topic.id,
+            ));
             storage.rename(log.dir(), &doomed)?;
             storage.remove_dir_all(&doomed)?;
         }
@@ -249,7 +256,7 @@ impl Cluster {
             .iter()
             .enumerate()
             .map(|(p, log)| PartitionDescription {
-                partition: p as i32,
+                partition: partition_number(p),
                 log_start_offset: log.log_start_offset(),
                 log_end_offset: log.log_end_offset(),
                 high_watermark: log.high_watermark(),
@@ -287,7 +294,10 @@ impl Cluster {
             let topic = topics.get(name).ok_or_else(|| {
                 Error::UnknownTopicOrPartition(format!("topic '{name}' does not exist"))
             })?;
-            (topic.partitions.len() as i32, Arc::clone(&topic.config))
+            (
+                partition_number(topic.partitions.len()),
+                Arc::clone(&topic.config),
+            )
         };
         if total == current {
             return Err(Error::InvalidPartitions(format!(

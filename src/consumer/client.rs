@@ -12,7 +12,7 @@ use parking_lot::Mutex;
 use super::listener::{RebalanceContext, RebalanceListener};
 use super::offset::Offset;
 use super::records::{fetch, Records};
-use crate::cluster::Cluster;
+use crate::cluster::{partition_number, Cluster};
 use crate::config::{AutoOffsetReset, ConsumerConfig, IntoConsumerConfig};
 use crate::error::{Error, Result};
 use crate::group::{
@@ -1228,5 +1228,5 @@ fn partition_count(cluster: &Cluster, topic: &str) -> Option<i32> {
     cluster
         .topic_partitions(topic)
         .ok()
-        .map(|(_, logs)| logs.len() as i32)
+        .map(|(_, logs)| partition_number(logs.len()))
 }
