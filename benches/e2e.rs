@@ -19,6 +19,8 @@ use kafkalite::{
 
 const ROUNDS: usize = 20_000;
 
+// `p` is in [0, 1]; a float cast saturates, and `min` keeps the index in bounds.
+#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
 fn percentile(samples: &mut [Duration], p: f64) -> Duration {
     samples.sort_unstable();
     samples[((samples.len() as f64 * p) as usize).min(samples.len() - 1)]
@@ -76,7 +78,7 @@ fn produce_to_poll() -> Vec<Duration> {
                 let records = consumer.poll(Duration::from_secs(10)).unwrap();
                 let now = Instant::now();
                 for record in records.iter() {
-                    samples.push(now - sent_at.lock()[record.offset() as usize]);
+                    samples.push(now - sent_at.lock()[usize::try_from(record.offset()).unwrap()]);
                     received.fetch_add(1, Ordering::Release);
                 }
             }

@@ -75,7 +75,7 @@ fn append(c: &mut Criterion) {
         .measurement_time(Duration::from_secs(20));
 
     group.bench_function("baseline_write_1MiB", |b| {
-        b.iter_custom(|iters| common::write_baseline(iters, bytes as usize))
+        b.iter_custom(|iters| common::write_baseline(iters, usize::try_from(bytes).unwrap()))
     });
     group.bench_function("log_append_1000_record_batches", |b| {
         b.iter_custom(|iters| {
@@ -110,8 +110,8 @@ fn read(c: &mut Criterion) {
         .sample_size(10)
         .measurement_time(Duration::from_secs(15));
 
-    let source = vec![3u8; bytes as usize];
-    let mut target = vec![0u8; bytes as usize];
+    let source = vec![3u8; usize::try_from(bytes).unwrap()];
+    let mut target = vec![0u8; usize::try_from(bytes).unwrap()];
     group.bench_function("baseline_memcpy", |b| {
         b.iter(|| {
             target.copy_from_slice(black_box(&source));

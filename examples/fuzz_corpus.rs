@@ -107,7 +107,8 @@ fn main() -> std::io::Result<()> {
     both.extend_from_slice(&times[..]);
     both.truncate(index.len() * 2);
     let mut input = vec![1u8];
-    input.extend_from_slice(&(both.len() as u16).to_le_bytes());
+    let both_len = u16::try_from(both.len()).expect("an index pair of a few entries");
+    input.extend_from_slice(&both_len.to_le_bytes());
     input.extend_from_slice(&both);
     input.extend_from_slice(&log);
     write(&recovery, "with-index", &input)?;

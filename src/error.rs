@@ -183,6 +183,10 @@ pub enum Error {
     /// No such consumer group.
     #[error("consumer group '{0}' does not exist")]
     GroupIdNotFound(String),
+    /// A group id that cannot be stored: longer than the 32767 bytes of Kafka's string fields
+    /// (an `i16` length prefix in the `__consumer_offsets` key).
+    #[error("invalid group id: {0}")]
+    InvalidGroupId(String),
     /// A subscription pattern that is not a valid regular expression.
     #[error("invalid regular expression: {0}")]
     InvalidRegularExpression(String),
@@ -245,6 +249,8 @@ pub enum ErrorCode {
     NonEmptyGroup,
     /// 69: GROUP_ID_NOT_FOUND.
     GroupIdNotFound,
+    /// 24: INVALID_GROUP_ID.
+    InvalidGroupId,
     /// 82: FENCED_INSTANCE_ID.
     FencedInstanceId,
     /// 104: INCONSISTENT_CLUSTER_ID.
@@ -274,6 +280,7 @@ impl ErrorCode {
             ErrorCode::RebalanceInProgress => 27,
             ErrorCode::NonEmptyGroup => 68,
             ErrorCode::GroupIdNotFound => 69,
+            ErrorCode::InvalidGroupId => 24,
             ErrorCode::FencedInstanceId => 82,
             ErrorCode::InconsistentClusterId => 104,
         }
@@ -304,6 +311,7 @@ impl Error {
             Error::OffsetMetadataTooLarge { .. } => ErrorCode::OffsetMetadataTooLarge,
             Error::GroupNotEmpty { .. } => ErrorCode::NonEmptyGroup,
             Error::GroupIdNotFound(_) => ErrorCode::GroupIdNotFound,
+            Error::InvalidGroupId(_) => ErrorCode::InvalidGroupId,
             Error::IllegalState(_) | Error::Wakeup | Error::InvalidRegularExpression(_) => {
                 return None
             }

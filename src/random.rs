@@ -16,6 +16,14 @@ impl SplitMix64 {
         z ^ (z >> 31)
     }
 
+    /// A uniform index below `n` (0 when `n` is 0).
+    pub(crate) fn index(&mut self, n: usize) -> usize {
+        // The value is below `n`, which is a usize.
+        #[allow(clippy::cast_possible_truncation)]
+        let index = self.below(n as u64) as usize;
+        index
+    }
+
     /// A value in `[0, n)` (0 when `n` is 0).
     pub(crate) fn below(&mut self, n: u64) -> u64 {
         if n == 0 {

@@ -178,7 +178,8 @@ fn populated(dir: &Path) {
         .unwrap();
     for i in 0..4 {
         let log = cluster.partition("t", i % 2).unwrap();
-        log.append(&common::batch(i as usize * 3, 3, 5, 1000 + i as i64 * 100))
+        let first = usize::try_from(i).unwrap() * 3;
+        log.append(&common::batch(first, 3, 5, 1000 + i64::from(i) * 100))
             .unwrap();
     }
     cluster.close().unwrap();
@@ -678,7 +679,8 @@ fn repair_cuts_damaged_data_and_reads_work_again() {
     drop((log, cluster));
     let first = d.join("t-0").join("00000000000000000000.log");
     let mut bytes = std::fs::read(&first).unwrap();
-    let second = 12 + i32::from_be_bytes(bytes[8..12].try_into().unwrap()) as usize;
+    let second =
+        12 + usize::try_from(i32::from_be_bytes(bytes[8..12].try_into().unwrap())).unwrap();
     bytes[second + 70] ^= 0x20; // inside the second batch's records: its CRC fails
     std::fs::write(&first, bytes).unwrap();
 

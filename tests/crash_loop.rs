@@ -64,7 +64,7 @@ fn crash_child() {
             commit(&consumer, &tps, &mut out);
             continue;
         }
-        let partition = (seq % PARTITIONS as u64) as i32;
+        let partition = i32::try_from(seq % PARTITIONS as u64).unwrap();
         let value = format!("cycle{cycle}-seq{seq}-{}", "v".repeat((seq % 40) as usize));
         let sent = producer
             .send(

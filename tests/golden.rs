@@ -53,7 +53,11 @@ fn manifest() -> Vec<Expected> {
                     } else {
                         Compression::None
                     },
-                    producer: (producer[0], producer[1] as i16, producer[2] as i32),
+                    producer: (
+                        producer[0],
+                        i16::try_from(producer[1]).unwrap(),
+                        i32::try_from(producer[2]).unwrap(),
+                    ),
                     transactional: value("transactional=") == "1",
                     records: Vec::new(),
                 });
@@ -131,7 +135,10 @@ fn kafka_python_batches_decode_exactly() {
         assert_eq!(batch.producer_epoch(), expected.producer.1);
         assert_eq!(batch.base_sequence(), expected.producer.2);
         assert_eq!(batch.is_transactional(), expected.transactional);
-        assert_eq!(batch.records_count() as usize, expected.records.len());
+        assert_eq!(
+            usize::try_from(batch.records_count()).unwrap(),
+            expected.records.len()
+        );
         let max_ts = expected.records.iter().map(|r| r.timestamp).max().unwrap();
         assert_eq!(batch.max_timestamp(), max_ts, "{}", expected.name);
         let records = batch.records().unwrap();

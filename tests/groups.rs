@@ -310,7 +310,7 @@ fn members_that_commit_before_leaving_hand_over_without_duplicates() {
     let send = |from: usize, to: usize| {
         let records = (from..to).map(|i| {
             ProducerRecord::to("t")
-                .partition((i % 2) as i32)
+                .partition(i32::try_from(i % 2).unwrap())
                 .value(i.to_string())
         });
         for r in producer.send_all(records, Duration::from_secs(30)) {
@@ -741,4 +741,85 @@ fn a_committer_commits_while_the_consumer_is_blocked_in_poll() {
     other.poll(NO_WAIT).unwrap();
     let err = committer.commit_offsets(&offsets).unwrap_err();
     assert!(matches!(err, Error::CommitFailed(_)), "{err}");
+}
+
+/// The end offset of `__consumer_offsets`: how many commit records were ever written.
+fn commit_records(cluster: &Cluster) -> i64 {
+    cluster
+        .partition("__consumer_offsets", 0)
+        .unwrap()
+        .log_end_offset()
+}
+
+#[test]
+fn group_ids_and_topics_longer_than_a_kafka_string_are_refused_before_anything_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let open = || {
+        Cluster::builder()
+            .background(false)
+            .open(dir.path())
+            .unwrap()
+    };
+    let longest = "a".repeat(32_767);
+    let tp = TopicPartition::new("t", 0);
+    let offsets = |next: i64| -> Offsets { [(tp.clone(), OffsetAndMetadata::new(next))].into() };
+    {
+        let cluster = open();
+        cluster.create_topic(NewTopic::new("t", 1)).unwrap();
+        // 32768 does not fit an i16 length; 65537 would wrap to 1 and be read back as the
+        // group "a" with a garbled topic.
+        for len in [32_768, 65_537] {
+            let group = "a".repeat(len);
+            let err = cluster
+                .consumer(ConsumerConfig::with_group(group.as_str()))
+                .unwrap_err();
+            assert!(matches!(err, Error::InvalidGroupId(_)), "{err}");
+            assert_eq!(err.code(), Some(kafkalite::ErrorCode::InvalidGroupId));
+            assert!(err.to_string().contains("32767"), "{err}");
+            let err = cluster
+                .alter_group_offsets(&group, &offsets(1))
+                .unwrap_err();
+            assert!(matches!(err, Error::InvalidGroupId(_)), "{err}");
+        }
+        assert_eq!(
+            commit_records(&cluster),
+            0,
+            "a refused commit wrote a record"
+        );
+
+        let consumer = cluster
+            .consumer(ConsumerConfig::with_group(longest.as_str()))
+            .unwrap();
+        let long_topic = TopicPartition::new("t".repeat(32_768), 0);
+        let err = consumer
+            .commit_offsets(
+                &[(long_topic, OffsetAndMetadata::new(1))].into(),
+                CommitMode::Sync,
+            )
+            .unwrap_err();
+        assert!(matches!(err, Error::InvalidTopic(_)), "{err}");
+        assert_eq!(
+            commit_records(&cluster),
+            0,
+            "a refused commit wrote a record"
+        );
+
+        consumer
+            .commit_offsets(&offsets(7), CommitMode::Sync)
+            .unwrap();
+        cluster.alter_group_offsets("a", &offsets(3)).unwrap();
+        drop(consumer);
+        cluster.close().unwrap();
+    }
+    let cluster = open();
+    assert_eq!(
+        cluster.list_groups().unwrap(),
+        ["a".to_string(), longest.clone()]
+    );
+    let committed = |group: &str| {
+        let consumer = cluster.consumer(ConsumerConfig::with_group(group)).unwrap();
+        consumer.committed(std::slice::from_ref(&tp)).unwrap()[&tp].clone()
+    };
+    assert_eq!(committed(&longest), Some(OffsetAndMetadata::new(7)));
+    assert_eq!(committed("a"), Some(OffsetAndMetadata::new(3)));
 }

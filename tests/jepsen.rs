@@ -177,7 +177,7 @@ fn check(history: &History) -> Vec<Anomaly> {
         let in_log = history
             .log
             .get(&partition)
-            .and_then(|values| values.get(offset as usize));
+            .and_then(|values| values.get(usize::try_from(offset).ok()?));
         if in_log != Some(&value) {
             anomalies.push(Anomaly::ReadsDisagree { partition, offset });
         }
@@ -222,7 +222,7 @@ fn run(cluster: &Cluster, topic: &str) -> History {
                 let mut handles = Vec::new();
                 for seq in 0..sends() {
                     let value = p << 32 | seq;
-                    let partition = (value % PARTITIONS as u64) as i32;
+                    let partition = i32::try_from(value % PARTITIONS as u64).unwrap();
                     let record = ProducerRecord::to(&topic)
                         .partition(partition)
                         .value(value.to_be_bytes().to_vec());

@@ -534,7 +534,8 @@ fn check(cluster: &Cluster, history: &History, kept_all: bool) -> Result<(), Str
                 attempts.deleted_to
             ));
         }
-        let (start, end) = (start as usize, start as usize + values.len());
+        let start = usize::try_from(start).unwrap();
+        let end = start + values.len();
         let name = format!("{topic}-{partition}");
         if start != 0 && !history.retention {
             return Err(format!("{name} starts at {start} without retention"));

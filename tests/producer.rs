@@ -40,10 +40,10 @@ fn keyed_records_land_where_kafka_puts_them_in_order() {
             "{key}"
         );
         assert!(
-            meta.offset > last_offset[meta.partition as usize],
+            meta.offset > last_offset[usize::try_from(meta.partition).unwrap()],
             "offsets grow in send order"
         );
-        last_offset[meta.partition as usize] = meta.offset;
+        last_offset[usize::try_from(meta.partition).unwrap()] = meta.offset;
         assert_eq!(
             (meta.serialized_key_size, &*meta.topic),
             (key.len() as i64, "t")

@@ -39,9 +39,9 @@ pub fn run(data_dir: &Path, args: &GetOffsetsArgs, out: &mut dyn Write) -> CliRe
         },
     };
     let cluster = Cluster::builder().background(false).open(data_dir)?;
-    let count = cluster.describe_topic(&args.topic)?.partitions.len() as i32;
+    let topic = cluster.describe_topic(&args.topic)?;
     let partitions: Vec<i32> = if args.partitions.is_empty() {
-        (0..count).collect()
+        topic.partitions.iter().map(|p| p.partition).collect()
     } else {
         args.partitions.clone()
     };

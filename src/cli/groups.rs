@@ -188,8 +188,11 @@ fn topic_partitions(
 ) -> Result<Vec<TopicPartition>, Box<dyn std::error::Error>> {
     let (topic, list) = spec.split_once(':').unwrap_or((spec, ""));
     if list.is_empty() {
-        let count = cluster.describe_topic(topic)?.partitions.len() as i32;
-        return Ok((0..count).map(|p| TopicPartition::new(topic, p)).collect());
+        let partitions = cluster.describe_topic(topic)?.partitions;
+        return Ok(partitions
+            .iter()
+            .map(|p| TopicPartition::new(topic, p.partition))
+            .collect());
     }
     list.split(',')
         .map(|p| {

@@ -77,9 +77,11 @@ fn producer(data_dir: &Path, args: &ProducerPerfArgs, out: &mut dyn Write) -> Cl
     let cluster = Cluster::builder().background(true).open(data_dir)?;
     let producer = cluster.producer(config)?;
     let value: Vec<u8> = (0..args.record_size)
-        .map(|i| b'A' + (i % 26) as u8)
+        .map(|i| b"ABCDEFGHIJKLMNOPQRSTUVWXYZ"[i % 26])
         .collect();
-    let latencies_us = Arc::new(Mutex::new(Vec::with_capacity(args.num_records as usize)));
+    let latencies_us = Arc::new(Mutex::new(Vec::with_capacity(
+        usize::try_from(args.num_records).unwrap_or(0),
+    )));
     let tally = Tally::new();
     let start = Instant::now();
     for sent in 0..args.num_records {
@@ -117,6 +119,8 @@ fn producer(data_dir: &Path, args: &ProducerPerfArgs, out: &mut dyn Write) -> Cl
         if latencies.is_empty() {
             return 0.0;
         }
+        // `p` is in [0, 1]; a float cast saturates, and `min` keeps the index in bounds.
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
         let at = ((latencies.len() as f64 * p) as usize).min(latencies.len() - 1);
         latencies[at] as f64 / 1000.0
     };

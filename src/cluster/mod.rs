@@ -23,6 +23,7 @@ pub use report::OpenReport;
 #[cfg(feature = "regex")]
 pub(crate) use topic_name::is_internal as is_internal_topic;
 pub(crate) use topic_name::validate as validate_topic_name;
+pub(crate) use topics::partition_number;
 pub use topics::{NewTopic, OffsetSpec, PartitionDescription, TopicDescription, PARTITIONS_MAX};
 
 use crate::clock::{Clock, SystemClock};

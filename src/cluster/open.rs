@@ -212,7 +212,8 @@ impl LogOpener<'_> {
                 .clean_sizes
                 .as_ref()
                 .and_then(|m| m.get(&key))
-                .map(|&s| s.max(0).unsigned_abs()),
+                // A negative size (a damaged marker) means no clean size: full recovery.
+                .and_then(|&s| u64::try_from(s).ok()),
             recovery_mode: self.mode,
         };
         let dir = self.dir.join(&options.name);

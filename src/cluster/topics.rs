@@ -13,6 +13,12 @@ use crate::log::{Log, LogOptions};
 /// Most partitions one topic may have (directory names must stay under 255 bytes).
 pub const PARTITIONS_MAX: i32 = 10_000;
 
+/// The number of the partition at `index` in a topic's partition list (or a topic's count,
+/// from the list's length). A topic has at most [`PARTITIONS_MAX`] partitions.
+pub(crate) fn partition_number(index: usize) -> i32 {
+    i32::try_from(index).expect("a topic has at most PARTITIONS_MAX partitions, an i32")
+}
+
 /// A topic to create.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewTopic {
@@ -284,11 +290,11 @@ impl Cluster {
         let storage = &*self.inner.storage;
         for (partition, log) in topic.partitions.iter().enumerate() {
             log.close()?;
-            let partition = i32::try_from(partition).expect("at most PARTITIONS_MAX partitions");
-            let doomed = self
-                .inner
-                .dir
-                .join(leftovers::delete_name(name, partition, &topic.id));
+            let doomed = self.inner.dir.join(leftovers::delete_name(
+                name,
+                partition_number(partition),
+                &topic.id,
+            ));
             storage.rename(log.dir(), &doomed)?;
             let removal = ownership::remove_owned_dir(storage, &doomed)?;
             if !removal.foreign.is_empty() {
@@ -323,7 +329,7 @@ impl Cluster {
             .iter()
             .enumerate()
             .map(|(p, log)| PartitionDescription {
-                partition: p as i32,
+                partition: partition_number(p),
                 log_start_offset: log.log_start_offset(),
                 log_end_offset: log.log_end_offset(),
                 high_watermark: log.high_watermark(),
@@ -361,9 +367,11 @@ impl Cluster {
             let topic = topics.get(name).ok_or_else(|| {
                 Error::UnknownTopicOrPartition(format!("topic '{name}' does not exist"))
             })?;
-            let current =
-                i32::try_from(topic.partitions.len()).expect("at most PARTITIONS_MAX partitions");
-            (current, Arc::clone(&topic.config), topic.id.clone())
+            (
+                partition_number(topic.partitions.len()),
+                Arc::clone(&topic.config),
+                topic.id.clone(),
+            )
         };
         if total == current {
             return Err(Error::InvalidPartitions(format!(

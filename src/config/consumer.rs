@@ -321,6 +321,10 @@ impl ConsumerConfig {
 
     fn apply(&mut self, key: &str, canonical: &str, value: &str) -> Result<()> {
         let long = || value.parse::<i64>().unwrap_or(0);
+        // Values were checked against their key's range, which is non-negative for the keys
+        // read through these.
+        let unsigned = || long().max(0).unsigned_abs();
+        let size = || usize::try_from(long().max(0)).unwrap_or(usize::MAX);
         let text = || (!value.is_empty()).then(|| value.to_string());
         match canonical {
             "group.id" => self.group_id = text(),
@@ -334,12 +338,12 @@ impl ConsumerConfig {
                 }
             }
             "enable.auto.commit" => self.enable_auto_commit = value == "true",
-            "auto.commit.interval.ms" => self.auto_commit_interval_ms = long() as u64,
+            "auto.commit.interval.ms" => self.auto_commit_interval_ms = unsigned(),
             "enable.auto.offset.store" => self.enable_auto_offset_store = value == "true",
-            "max.poll.records" => self.max_poll_records = long() as usize,
-            "max.poll.interval.ms" => self.max_poll_interval_ms = long() as u64,
-            "session.timeout.ms" => self.session_timeout_ms = long() as u64,
-            "heartbeat.interval.ms" => self.heartbeat_interval_ms = long() as u64,
+            "max.poll.records" => self.max_poll_records = size(),
+            "max.poll.interval.ms" => self.max_poll_interval_ms = unsigned(),
+            "session.timeout.ms" => self.session_timeout_ms = unsigned(),
+            "heartbeat.interval.ms" => self.heartbeat_interval_ms = unsigned(),
             "partition.assignment.strategy" => {
                 let mut kinds = Vec::new();
                 for word in value.split(',').filter(|w| !w.trim().is_empty()) {
@@ -361,10 +365,10 @@ impl ConsumerConfig {
                 }
                 self.assignment_strategy = kinds;
             }
-            "fetch.min.bytes" => self.fetch_min_bytes = long() as usize,
-            "fetch.max.bytes" => self.fetch_max_bytes = long() as usize,
-            "fetch.max.wait.ms" => self.fetch_max_wait_ms = long() as u64,
-            "max.partition.fetch.bytes" => self.max_partition_fetch_bytes = long() as usize,
+            "fetch.min.bytes" => self.fetch_min_bytes = size(),
+            "fetch.max.bytes" => self.fetch_max_bytes = size(),
+            "fetch.max.wait.ms" => self.fetch_max_wait_ms = unsigned(),
+            "max.partition.fetch.bytes" => self.max_partition_fetch_bytes = size(),
             "isolation.level" => {
                 self.isolation_level = if value == "read_committed" {
                     IsolationLevel::ReadCommitted
@@ -374,7 +378,7 @@ impl ConsumerConfig {
             }
             "enable.partition.eof" => self.enable_partition_eof = value == "true",
             "exclude.internal.topics" => self.exclude_internal_topics = value == "true",
-            "default.api.timeout.ms" => self.default_api_timeout_ms = long() as u64,
+            "default.api.timeout.ms" => self.default_api_timeout_ms = unsigned(),
             "check.crcs" => self.check_crcs = value == "true",
             "group.protocol" if value == "consumer" => {
                 return Err(bad(
@@ -420,7 +424,7 @@ impl ConsumerConfig {
     }
     /// Sets `auto.commit.interval.ms`.
     pub fn auto_commit_interval(mut self, interval: Duration) -> Self {
-        self.auto_commit_interval_ms = interval.as_millis() as u64;
+        self.auto_commit_interval_ms = crate::clock::millis(interval);
         self
     }
     /// Sets `max.poll.records` (at least 1).
@@ -430,12 +434,12 @@ impl ConsumerConfig {
     }
     /// Sets `max.poll.interval.ms`.
     pub fn max_poll_interval(mut self, interval: Duration) -> Self {
-        self.max_poll_interval_ms = interval.as_millis() as u64;
+        self.max_poll_interval_ms = crate::clock::millis(interval);
         self
     }
     /// Sets `session.timeout.ms`.
     pub fn session_timeout(mut self, timeout: Duration) -> Self {
-        self.session_timeout_ms = timeout.as_millis() as u64;
+        self.session_timeout_ms = crate::clock::millis(timeout);
         self
     }
     /// Sets `partition.assignment.strategy` (preference order; empty keeps the default).

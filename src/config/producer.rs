@@ -245,6 +245,10 @@ impl ProducerConfig {
 
     fn apply(&mut self, key: &str, canonical: &str, value: &str) -> Result<()> {
         let long = || value.parse::<i64>().unwrap_or(0);
+        // Values were checked against their key's range, which is non-negative for the keys
+        // read through these.
+        let unsigned = || long().max(0).unsigned_abs();
+        let size = || usize::try_from(long().max(0)).unwrap_or(usize::MAX);
         match canonical {
             "client.id" => self.client_id = value.to_string(),
             "acks" => {
@@ -254,12 +258,12 @@ impl ProducerConfig {
                     _ => Acks::All,
                 }
             }
-            "linger.ms" => self.linger_ms = long() as u64,
-            "batch.size" => self.batch_size = long() as usize,
-            "buffer.memory" => self.buffer_memory = long() as usize,
-            "max.block.ms" => self.max_block_ms = long() as u64,
-            "max.request.size" => self.max_request_size = long() as usize,
-            "delivery.timeout.ms" => self.delivery_timeout_ms = long() as u64,
+            "linger.ms" => self.linger_ms = unsigned(),
+            "batch.size" => self.batch_size = size(),
+            "buffer.memory" => self.buffer_memory = size(),
+            "max.block.ms" => self.max_block_ms = unsigned(),
+            "max.request.size" => self.max_request_size = size(),
+            "delivery.timeout.ms" => self.delivery_timeout_ms = unsigned(),
             "enable.idempotence" => self.enable_idempotence = value == "true",
             "partitioner.ignore.keys" => self.partitioner_ignore_keys = value == "true",
             "compression.type" => {
@@ -289,7 +293,7 @@ impl ProducerConfig {
 
     /// Sets `linger.ms`.
     pub fn linger(mut self, linger: Duration) -> Self {
-        self.linger_ms = linger.as_millis() as u64;
+        self.linger_ms = crate::clock::millis(linger);
         self
     }
     /// Sets `acks`.
@@ -309,7 +313,7 @@ impl ProducerConfig {
     }
     /// Sets `max.block.ms`.
     pub fn max_block(mut self, max_block: Duration) -> Self {
-        self.max_block_ms = max_block.as_millis() as u64;
+        self.max_block_ms = crate::clock::millis(max_block);
         self
     }
     /// Sets `compression.type` (none or lz4; others are refused when the producer is made).

@@ -323,6 +323,9 @@ impl TopicConfig {
 
     fn apply(&mut self, key: &str, value: &str) {
         let long = || value.parse::<i64>().unwrap_or(0);
+        // Values were checked against their key's range, which is non-negative for the keys
+        // read through this.
+        let unsigned = || long().max(0).unsigned_abs();
         match key {
             "cleanup.policy" => {
                 self.cleanup_delete = value.split(',').any(|p| p.trim() == "delete");
@@ -330,11 +333,11 @@ impl TopicConfig {
             }
             "retention.ms" => self.retention_ms = long(),
             "retention.bytes" => self.retention_bytes = long(),
-            "segment.bytes" => self.segment_bytes = long() as u64,
+            "segment.bytes" => self.segment_bytes = unsigned(),
             "segment.ms" => self.segment_ms = long(),
-            "segment.index.bytes" => self.segment_index_bytes = long() as u64,
-            "index.interval.bytes" => self.index_interval_bytes = long() as u64,
-            "max.message.bytes" => self.max_message_bytes = long() as u64,
+            "segment.index.bytes" => self.segment_index_bytes = unsigned(),
+            "index.interval.bytes" => self.index_interval_bytes = unsigned(),
+            "max.message.bytes" => self.max_message_bytes = unsigned(),
             "message.timestamp.type" => {
                 self.message_timestamp_type = if value == "LogAppendTime" {
                     TimestampType::LogAppendTime

@@ -12,12 +12,12 @@ use parking_lot::Mutex;
 use super::listener::{RebalanceContext, RebalanceListener};
 use super::offset::Offset;
 use super::records::{fetch, Records};
-use crate::cluster::Cluster;
+use crate::cluster::{partition_number, Cluster};
 use crate::config::{AutoOffsetReset, ConsumerConfig, IntoConsumerConfig};
 use crate::error::{Error, Result};
 use crate::group::{
-    CheckIn, ConsumerGroupMetadata, Coordinator, JoinRequest, Message, OffsetAndMetadata,
-    OffsetAndTimestamp, Offsets, TopicPartition,
+    check_group_id, CheckIn, ConsumerGroupMetadata, Coordinator, JoinRequest, Message,
+    OffsetAndMetadata, OffsetAndTimestamp, Offsets, TopicPartition,
 };
 use crate::log::Log;
 use crate::notify::Notifier;
@@ -158,10 +158,15 @@ impl ConsumerWaker {
 
 impl Cluster {
     /// A consumer configured from a [`ConsumerConfig`], `&Properties` or `&[(&str, &str)]`.
+    /// Fails with [`Error::InvalidGroupId`] for a `group.id` longer than the 32767 bytes of a
+    /// Kafka string field, which its commits could not be stored under.
     pub fn consumer(&self, config: impl IntoConsumerConfig) -> Result<Consumer> {
         let config = config.into_config()?;
         let coordinator = match &config.group_id {
-            Some(_) => Some(Coordinator::of(self)?),
+            Some(group) => {
+                check_group_id(group)?;
+                Some(Coordinator::of(self)?)
+            }
             None => None,
         };
         let now = self.clock().now_ms();
@@ -1223,5 +1228,5 @@ fn partition_count(cluster: &Cluster, topic: &str) -> Option<i32> {
     cluster
         .topic_partitions(topic)
         .ok()
-        .map(|(_, logs)| logs.len() as i32)
+        .map(|(_, logs)| partition_number(logs.len()))
 }

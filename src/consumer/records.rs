@@ -488,7 +488,7 @@ pub(crate) fn fetch(
         let skip = if batch.base_offset() >= next_offset {
             0
         } else if dense {
-            (next_offset - batch.base_offset()) as usize
+            usize::try_from(next_offset - batch.base_offset()).unwrap_or(usize::MAX)
         } else {
             let mut below = 0;
             for offset in offsets() {
@@ -499,7 +499,9 @@ pub(crate) fn fetch(
             }
             below
         };
-        let available = (batch.records_count().max(0) as usize).saturating_sub(skip);
+        let available = usize::try_from(batch.records_count())
+            .unwrap_or(0)
+            .saturating_sub(skip);
         let take = available.min(max_records - count);
         next_offset = if take == available {
             batch.next_offset()
@@ -512,6 +514,8 @@ pub(crate) fn fetch(
             last + 1
         };
         if take > 0 {
+            // `skip` < `available` and `take` ≤ `available`, a batch's records count (an i32).
+            #[allow(clippy::cast_possible_truncation)]
             batches.push(BatchRecords {
                 at: batch.as_bytes().as_ptr() as usize - base,
                 section,

@@ -10,6 +10,7 @@ mod types;
 pub use admin::{GroupPartitionOffsets, OffsetReset};
 pub(crate) use coordinator::{CheckIn, Coordinator, JoinRequest};
 pub use coordinator::{GroupDescription, GroupState, MemberDescription};
+pub(crate) use offsets::check_group_id;
 pub use types::{
     ConsumerGroupMetadata, Message, OffsetAndMetadata, OffsetAndTimestamp, Offsets, TopicPartition,
 };

@@ -18,6 +18,9 @@ use crate::record::BatchBuilder;
 pub(crate) const OFFSETS_TOPIC: &str = "__consumer_offsets";
 /// Kafka's `offset.metadata.max.bytes`.
 pub(crate) const METADATA_MAX_BYTES: usize = 4096;
+/// The longest string Kafka's schemas can hold: its length is written as an `i16`
+/// (`i16::MAX`). Group ids and topic names in the offsets topic's keys are such strings.
+pub(crate) const STRING_MAX_BYTES: usize = 32_767;
 
 /// Offset-commit key, version 1: (group, topic, partition).
 const KEY_VERSION: i16 = 1;
@@ -82,8 +85,8 @@ impl OffsetStore {
         for (tp, offset) in offsets {
             builder.append(
                 now_ms,
-                Some(&encode_key(group, tp)),
-                Some(&encode_value(offset, now_ms)),
+                Some(&encode_key(group, tp)?),
+                Some(&encode_value(offset, now_ms)?),
                 &[],
             )?;
         }
@@ -143,7 +146,7 @@ impl OffsetStore {
         }
         let mut builder = BatchBuilder::new();
         for tp in &doomed {
-            builder.append(now_ms, Some(&encode_key(group, tp)), None, &[])?;
+            builder.append(now_ms, Some(&encode_key(group, tp)?), None, &[])?;
         }
         self.log.append(&builder.build()?)?;
         for tp in &doomed {
@@ -171,7 +174,7 @@ impl OffsetStore {
         if !offsets.is_empty() {
             let mut builder = BatchBuilder::new();
             for tp in offsets.keys() {
-                builder.append(now_ms, Some(&encode_key(group, tp)), None, &[])?;
+                builder.append(now_ms, Some(&encode_key(group, tp)?), None, &[])?;
             }
             self.log.append(&builder.build()?)?;
         }
@@ -180,29 +183,59 @@ impl OffsetStore {
     }
 }
 
-fn put_string(out: &mut Vec<u8>, s: &str) {
-    out.extend_from_slice(&(s.len() as i16).to_be_bytes());
-    out.extend_from_slice(s.as_bytes());
+/// Fails with [`Error::InvalidGroupId`] unless `group` fits a Kafka string field, as it must
+/// to be stored in the offsets topic.
+pub(crate) fn check_group_id(group: &str) -> Result<()> {
+    if group.len() > STRING_MAX_BYTES {
+        return Err(group_id_too_long(group.len()));
+    }
+    Ok(())
 }
 
-fn encode_key(group: &str, tp: &TopicPartition) -> Vec<u8> {
+fn group_id_too_long(len: usize) -> Error {
+    Error::InvalidGroupId(format!(
+        "the group id is {len} bytes long, more than the {STRING_MAX_BYTES} bytes a Kafka string \
+         field holds; use a shorter group.id"
+    ))
+}
+
+/// Writes `s` after its length as an `i16`, or fails with `too_long()` when it does not fit.
+fn put_string(out: &mut Vec<u8>, s: &str, too_long: impl FnOnce() -> Error) -> Result<()> {
+    let len = i16::try_from(s.len()).map_err(|_| too_long())?;
+    out.extend_from_slice(&len.to_be_bytes());
+    out.extend_from_slice(s.as_bytes());
+    Ok(())
+}
+
+/// The record key of `group`'s offset for `tp`; fails, before anything is written, when the
+/// group id or the topic name is too long for Kafka's string fields.
+fn encode_key(group: &str, tp: &TopicPartition) -> Result<Vec<u8>> {
     let mut out = Vec::with_capacity(12 + group.len() + tp.topic.len());
     out.extend_from_slice(&KEY_VERSION.to_be_bytes());
-    put_string(&mut out, group);
-    put_string(&mut out, &tp.topic);
+    put_string(&mut out, group, || group_id_too_long(group.len()))?;
+    put_string(&mut out, &tp.topic, || {
+        Error::InvalidTopic(format!(
+            "a topic name of {} bytes is longer than the {STRING_MAX_BYTES} bytes a Kafka string \
+             field holds (topic names have at most 249)",
+            tp.topic.len()
+        ))
+    })?;
     out.extend_from_slice(&tp.partition.to_be_bytes());
-    out
+    Ok(out)
 }
 
-fn encode_value(offset: &OffsetAndMetadata, now_ms: i64) -> Vec<u8> {
+fn encode_value(offset: &OffsetAndMetadata, now_ms: i64) -> Result<Vec<u8>> {
     let metadata = offset.metadata.as_deref().unwrap_or("");
     let mut out = Vec::with_capacity(24 + metadata.len());
     out.extend_from_slice(&VALUE_VERSION.to_be_bytes());
     out.extend_from_slice(&offset.offset.to_be_bytes());
     out.extend_from_slice(&(-1i32).to_be_bytes()); // leader epoch: unknown
-    put_string(&mut out, metadata);
+    put_string(&mut out, metadata, || Error::OffsetMetadataTooLarge {
+        size: metadata.len(),
+        max: METADATA_MAX_BYTES,
+    })?;
     out.extend_from_slice(&now_ms.to_be_bytes());
-    out
+    Ok(out)
 }
 
 /// Reads big-endian fields off the front of a record.
@@ -305,7 +338,7 @@ mod tests {
     #[test]
     fn keys_and_values_use_kafkas_schemas() {
         let tp = TopicPartition::new("orders", 3);
-        let key = encode_key("billing", &tp);
+        let key = encode_key("billing", &tp).unwrap();
         assert_eq!(
             key,
             [
@@ -319,7 +352,7 @@ mod tests {
             .concat()
         );
         assert_eq!(decode_key(&key), Some(("billing".to_string(), tp)));
-        let value = encode_value(&OffsetAndMetadata::new(42).with_metadata("m"), 7);
+        let value = encode_value(&OffsetAndMetadata::new(42).with_metadata("m"), 7).unwrap();
         assert_eq!(
             value,
             [
@@ -352,6 +385,8 @@ mod tests {
             let mut offsets = Offsets::new();
             offsets.insert(tp(0), OffsetAndMetadata::new(5));
             offsets.insert(tp(1), OffsetAndMetadata::new(9).with_metadata("x"));
+            let longest = OffsetAndMetadata::new(4).with_metadata("m".repeat(METADATA_MAX_BYTES));
+            offsets.insert(tp(2), longest);
             store.commit("g", &offsets, 1).unwrap();
             offsets.insert(tp(0), OffsetAndMetadata::new(6));
             store.commit("g", &offsets, 2).unwrap();
@@ -371,6 +406,13 @@ mod tests {
             store.committed("g", &tp(1)),
             Some(OffsetAndMetadata::new(9).with_metadata("x"))
         );
+        assert_eq!(
+            store
+                .committed("g", &tp(2))
+                .and_then(|o| o.metadata)
+                .map(|m| m.len()),
+            Some(METADATA_MAX_BYTES)
+        );
         assert_eq!(store.groups(), ["g"]);
         let too_long = OffsetAndMetadata::new(1).with_metadata("x".repeat(4097));
         let err = store
@@ -380,5 +422,22 @@ mod tests {
             err,
             Error::OffsetMetadataTooLarge { size: 4097, .. }
         ));
+    }
+
+    #[test]
+    fn keys_hold_group_ids_up_to_the_string_limit_and_refuse_longer() {
+        let tp = TopicPartition::new("t", 0);
+        let longest = "g".repeat(STRING_MAX_BYTES);
+        let key = encode_key(&longest, &tp).unwrap();
+        assert_eq!(key[2..4], [0x7f, 0xff]);
+        assert_eq!(decode_key(&key), Some((longest, tp.clone())));
+        let err = encode_key(&"g".repeat(STRING_MAX_BYTES + 1), &tp).unwrap_err();
+        assert!(matches!(err, Error::InvalidGroupId(_)), "{err}");
+        assert!(check_group_id(&"g".repeat(STRING_MAX_BYTES)).is_ok());
+        let err = check_group_id(&"g".repeat(STRING_MAX_BYTES + 1)).unwrap_err();
+        assert!(matches!(err, Error::InvalidGroupId(_)), "{err}");
+        let long_topic = TopicPartition::new("t".repeat(STRING_MAX_BYTES + 1), 0);
+        let err = encode_key("g", &long_topic).unwrap_err();
+        assert!(matches!(err, Error::InvalidTopic(_)), "{err}");
     }
 }

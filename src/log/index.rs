@@ -64,14 +64,19 @@ impl SegmentIndex {
             self.max_timestamp = batch_max_timestamp;
             self.offset_of_max_timestamp = batch_last_offset;
         }
+        // Kafka's entries are 32 bits. The log rolls before a relative offset passes i32::MAX
+        // and `segment.bytes` is at most i32::MAX, so both fit; an entry that did not would be
+        // skipped, never wrapped (a lookup then starts at an earlier entry and scans on).
         if self.bytes_since_entry > interval_bytes {
-            let relative = (batch_last_offset - base_offset) as u32;
-            self.offsets.push(OffsetEntry {
-                relative_offset: relative,
-                position: position as u32,
-            });
-            self.maybe_append_time(base_offset);
-            self.bytes_since_entry = 0;
+            let relative = u32::try_from(batch_last_offset - base_offset);
+            if let (Ok(relative_offset), Ok(position)) = (relative, u32::try_from(position)) {
+                self.offsets.push(OffsetEntry {
+                    relative_offset,
+                    position,
+                });
+                self.maybe_append_time(base_offset);
+                self.bytes_since_entry = 0;
+            }
         }
         self.bytes_since_entry += size;
     }
@@ -82,10 +87,13 @@ impl SegmentIndex {
             .last()
             .is_none_or(|last| self.max_timestamp > last.timestamp);
         if newer && self.max_timestamp >= 0 {
-            self.times.push(TimeEntry {
-                timestamp: self.max_timestamp,
-                relative_offset: (self.offset_of_max_timestamp - base_offset) as u32,
-            });
+            // Skipped rather than wrapped if it ever did not fit (see `on_append`).
+            if let Ok(relative_offset) = u32::try_from(self.offset_of_max_timestamp - base_offset) {
+                self.times.push(TimeEntry {
+                    timestamp: self.max_timestamp,
+                    relative_offset,
+                });
+            }
         }
     }
 
@@ -214,7 +222,14 @@ mod tests {
     fn first_batch_gets_no_entry_then_every_interval() {
         let mut index = SegmentIndex::new();
         for i in 0..10i64 {
-            index.on_append(100, 100 + i, 1000 + i, (i * 3000) as u64, 3000, 4096);
+            index.on_append(
+                100,
+                100 + i,
+                1000 + i,
+                (i * 3000).unsigned_abs(),
+                3000,
+                4096,
+            );
         }
         // Entries after the accumulated bytes exceed 4096: at batches 2, 4, 6, 8.
         let offsets: Vec<u32> = index.offsets.iter().map(|e| e.relative_offset).collect();

@@ -376,7 +376,7 @@ impl Log {
             &self.checksums,
             &self.dir,
             base,
-            config.segment_bytes as usize,
+            usize::try_from(config.segment_bytes).unwrap_or(usize::MAX),
             now,
         )?);
         self.storage.sync_dir(&self.dir)?;
@@ -407,7 +407,7 @@ impl Log {
             .seal(old.base_offset());
         old.log().trim()?;
         old.write_index_files()?;
-        let capacity = config.segment_bytes as usize;
+        let capacity = usize::try_from(config.segment_bytes).unwrap_or(usize::MAX);
         let segment = Arc::new(Segment::create(
             &self.storage,
             &self.checksums,
@@ -571,9 +571,10 @@ impl Log {
             end = start + batch.size();
             // Records of the first batch at or after `offset` (all of them with gaps).
             let mut records = if batch.is_dense() {
-                (batch.last_offset() - offset.max(batch.base_offset()) + 1) as usize
+                usize::try_from(batch.last_offset() - offset.max(batch.base_offset()) + 1)
+                    .unwrap_or(0)
             } else {
-                batch.records_count().max(0) as usize
+                usize::try_from(batch.records_count()).unwrap_or(0)
             };
             for item in scan {
                 if records >= max_records {
@@ -584,7 +585,7 @@ impl Log {
                     break;
                 }
                 end = at + batch.size();
-                records += batch.records_count().max(0) as usize;
+                records += usize::try_from(batch.records_count()).unwrap_or(0);
             }
         }
         data.slice = segment.slice(start, end);
@@ -685,7 +686,7 @@ pub(super) fn validate_records(batch: &crate::record::RecordBatch<'_>, start: us
             }
             other => other,
         })?;
-        if record.offset_delta as usize != index {
+        if usize::try_from(record.offset_delta).ok() != Some(index) {
             return Err(Error::CorruptRecord(format!(
                 "batch at byte {start}: record {index} has offset delta {} (expected {index})",
                 record.offset_delta
@@ -703,7 +704,7 @@ fn validate(batches: &[u8], config: &TopicConfig, verify_crc: bool) -> Result<Ve
         if batch.size() as u64 > config.max_message_bytes {
             return Err(Error::RecordTooLarge {
                 size: batch.size(),
-                max: config.max_message_bytes as usize,
+                max: usize::try_from(config.max_message_bytes).unwrap_or(usize::MAX),
             });
         }
         batch.compression()?;
@@ -733,8 +734,8 @@ fn validate(batches: &[u8], config: &TopicConfig, verify_crc: bool) -> Result<Ve
     let total: u64 = incoming.iter().map(|b| b.size as u64).sum();
     if total > config.segment_bytes {
         return Err(Error::RecordBatchTooLarge {
-            size: total as usize,
-            max: config.segment_bytes as usize,
+            size: usize::try_from(total).unwrap_or(usize::MAX),
+            max: usize::try_from(config.segment_bytes).unwrap_or(usize::MAX),
         });
     }
     Ok(incoming)

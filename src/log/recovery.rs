@@ -186,7 +186,7 @@ impl Log {
                 &checksums,
                 dir,
                 base,
-                config.segment_bytes as usize,
+                usize::try_from(config.segment_bytes).unwrap_or(usize::MAX),
                 now,
             )?;
             storage.sync_dir(dir)?;
@@ -296,7 +296,7 @@ impl Loader<'_> {
         let mut files = Vec::with_capacity(bases.len());
         for (i, &base) in bases.iter().enumerate() {
             let capacity = if i == last {
-                self.config.segment_bytes as usize
+                usize::try_from(self.config.segment_bytes).unwrap_or(usize::MAX)
             } else {
                 0
             };
@@ -393,7 +393,7 @@ impl Loader<'_> {
             self.storage.sync_dir(self.dir)?;
             // The last segment kept was sealed, and opened without room to grow: it is the
             // active segment now.
-            let capacity = self.config.segment_bytes as usize;
+            let capacity = usize::try_from(self.config.segment_bytes).unwrap_or(usize::MAX);
             files[keep - 1] =
                 Segment::open_file(self.storage, self.dir, bases[keep - 1], capacity)?;
         }

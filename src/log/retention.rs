@@ -48,7 +48,7 @@ impl Log {
             };
             let by_size = config.cleanup_delete
                 && config.retention_bytes >= 0
-                && remaining - segment.size() >= config.retention_bytes as u64;
+                && remaining - segment.size() >= config.retention_bytes.unsigned_abs();
             if !(by_start || by_time || by_size) {
                 break;
             }

@@ -321,7 +321,7 @@ impl Segment {
     /// The checked batches from the index entry at or below `offset` on (see
     /// [`SegmentScan`]).
     pub fn scan(&self, offset: i64, interval_bytes: u64) -> Result<SegmentScan<'_>> {
-        let relative = (offset - self.base_offset).clamp(0, u32::MAX as i64) as u32;
+        let relative = u32::try_from((offset - self.base_offset).max(0)).unwrap_or(u32::MAX);
         let entry = self.index(interval_bytes)?.lookup(relative);
         SegmentScan::new(self, entry)
     }

@@ -50,8 +50,8 @@ pub(crate) fn run(
             Some(deadline) => {
                 let ms = deadline
                     .saturating_sub(clock.now_ms())
-                    .clamp(0, IDLE_WAIT.as_millis() as i64);
-                Duration::from_millis(ms as u64)
+                    .clamp(0, i64::try_from(IDLE_WAIT.as_millis()).unwrap_or(i64::MAX));
+                Duration::from_millis(ms.unsigned_abs())
             }
             None => IDLE_WAIT,
         };
@@ -107,7 +107,7 @@ fn poll_then_wait(queue: &Receiver<Message>, wait: Duration) -> Result<Message, 
 
 /// Fails a batch that can no longer be appended (the producer is shut down).
 pub(crate) fn fail(accumulator: &Accumulator, batch: SealedBatch, metrics: &Metrics) {
-    metrics.batch_failed(batch.builder.records_count() as u64);
+    metrics.batch_failed(u64::from(batch.builder.records_count().unsigned_abs()));
     finish(
         accumulator,
         batch.completion,
@@ -129,7 +129,7 @@ fn append(accumulator: &Accumulator, batch: SealedBatch, metrics: &Metrics) {
         reserved,
         callbacks,
     } = batch;
-    let records = builder.records_count() as u64;
+    let records = u64::from(builder.records_count().unsigned_abs());
     let uncompressed = builder.uncompressed_size() as u64;
     let outcome = if accumulator.abort.load(Ordering::Acquire) {
         Outcome::Failed(Arc::new(Error::Closed))

@@ -15,7 +15,7 @@ use super::partitioner::{
     partition_for_key, Partitioner, RoundRobinPartitioner, StickyPartitioner,
 };
 use super::record::{PartitionInfo, ProducerRecord, RecordMetadata, SendError};
-use crate::cluster::{Cluster, NewTopic};
+use crate::cluster::{partition_number, Cluster, NewTopic};
 use crate::config::{Acks, IntoProducerConfig, PartitionerKind, ProducerConfig};
 use crate::error::{Error, Result};
 use crate::record::{BatchBuilder, Compression, Header};
@@ -160,7 +160,7 @@ impl Producer {
                 .spawn(move || super::appender::run(accumulator, receiver, clock, metrics))
                 .map_err(|e| Error::io("spawn appender thread", "", e))?
         };
-        let seed = cluster.clock().now_ms() as u64 ^ (Arc::as_ptr(&accumulator) as u64);
+        let seed = cluster.clock().now_ms().cast_unsigned() ^ (Arc::as_ptr(&accumulator) as u64);
         Ok(Producer {
             inner: Arc::new(Inner {
                 id: NEXT_PRODUCER_ID.fetch_add(1, Ordering::Relaxed),
@@ -253,7 +253,7 @@ impl Producer {
         let state = self
             .inner
             .lookup_topic(topic, self.inner.cluster.metadata_version())?;
-        Ok((0..state.logs.len() as i32)
+        Ok((0..partition_number(state.logs.len()))
             .map(|partition| PartitionInfo {
                 topic: Arc::clone(&state.name),
                 partition,
@@ -346,7 +346,7 @@ impl Inner {
         let max = self
             .config
             .max_request_size
-            .min(topic.config.max_message_bytes as usize)
+            .min(usize::try_from(topic.config.max_message_bytes).unwrap_or(usize::MAX))
             .min(self.config.buffer_memory);
         if size > max {
             return self.refuse(Error::RecordTooLarge { size, max }, record);
@@ -354,7 +354,7 @@ impl Inner {
         let timestamp = record
             .timestamp
             .unwrap_or_else(|| self.cluster.clock().now_ms());
-        let queue = &topic.queues[partition as usize];
+        let queue = &topic.queues[slot(partition)];
         let mut open = queue.open.lock();
         // Checked again under the partition's lock: `shutdown` sets `closed` before its last
         // `seal_all`, which takes this lock, so a send racing a close either adds to a batch
@@ -368,7 +368,7 @@ impl Inner {
             b.builder.uncompressed_size() + size > b.limit && !b.builder.is_empty()
         }) {
             let full = open.take().expect("checked above");
-            self.accumulator.seal(full, &topic.logs[partition as usize]);
+            self.accumulator.seal(full, &topic.logs[slot(partition)]);
         }
         if open.is_none() {
             let reserve = size.max(self.config.batch_size);
@@ -409,7 +409,7 @@ impl Inner {
                 if let Some(existing) = open.take() {
                     // Another sender opened a batch meanwhile: send it on and use ours.
                     self.accumulator
-                        .seal(existing, &topic.logs[partition as usize]);
+                        .seal(existing, &topic.logs[slot(partition)]);
                 }
             }
             *open = Some(self.open_batch(reserve, topic, partition));
@@ -458,7 +458,7 @@ impl Inner {
         };
         if batch.builder.uncompressed_size() >= batch.limit {
             let full = open.take().expect("batch is open");
-            self.accumulator.seal(full, &topic.logs[partition as usize]);
+            self.accumulator.seal(full, &topic.logs[slot(partition)]);
         }
         Ok(handle)
     }
@@ -501,7 +501,7 @@ impl Inner {
         let limit = self
             .config
             .batch_size
-            .min(topic.config.max_message_bytes as usize)
+            .min(usize::try_from(topic.config.max_message_bytes).unwrap_or(usize::MAX))
             .max(1);
         OpenBatch {
             builder: BatchBuilder::with_capacity(reserved.min(limit.max(1024)))
@@ -530,7 +530,7 @@ impl Inner {
         record: &ProducerRecord,
         size: usize,
     ) -> Result<i32> {
-        let count = topic.logs.len() as i32;
+        let count = partition_number(topic.logs.len());
         let chosen = match (record.partition, &record.key) {
             (Some(p), _) => p,
             (None, key) if self.custom.is_some() => self
@@ -665,4 +665,10 @@ impl Inner {
             )))
         }
     }
+}
+
+/// The index of `partition` in a topic's partition lists: `choose_partition` returns only
+/// partitions in `0..count`.
+fn slot(partition: i32) -> usize {
+    usize::try_from(partition).expect("choose_partition returns a partition in 0..count")
 }

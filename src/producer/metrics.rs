@@ -24,6 +24,9 @@ impl Histogram {
         }
     }
 
+    // Below SUB_BUCKETS the value is its own index; above, the index is under
+    // 64 * SUB_BUCKETS (`magnitude` ≤ 63, `sub` < SUB_BUCKETS), the buckets' length.
+    #[allow(clippy::cast_possible_truncation)]
     fn index(us: u64) -> usize {
         if us < SUB_BUCKETS {
             return us as usize;
@@ -53,6 +56,8 @@ impl Histogram {
     /// The latency below which a fraction `p` of the samples fall (a bucket's lower bound).
     fn percentile(&self, p: f64) -> u64 {
         let count = self.count.load(Ordering::Relaxed);
+        // `p` is in [0, 1], so the product is in [0, count]; a float cast saturates.
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
         let target = ((count as f64 * p).ceil() as u64).max(1);
         let mut seen = 0;
         for (i, bucket) in self.buckets.iter().enumerate() {
@@ -104,7 +109,8 @@ impl Metrics {
 
     /// A batch was delivered `latency` after its first record was sent.
     pub(crate) fn delivered(&self, latency: std::time::Duration, records: u64) {
-        self.latency.record(latency.as_micros() as u64, records);
+        let us = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX);
+        self.latency.record(us, records);
     }
 
     pub(crate) fn batch_failed(&self, records: u64) {

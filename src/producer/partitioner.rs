@@ -10,6 +10,8 @@ use parking_lot::Mutex;
 pub fn murmur2(data: &[u8]) -> i32 {
     const M: u32 = 0x5bd1_e995;
     const R: u32 = 24;
+    // Kafka's Java int length: only the low 32 bits take part, as in any data Java holds.
+    #[allow(clippy::cast_possible_truncation)]
     let mut h: u32 = 0x9747_b28c ^ data.len() as u32;
     let mut chunks = data.chunks_exact(4);
     for chunk in &mut chunks {
@@ -82,7 +84,10 @@ impl StickyPartitioner {
     pub fn partition(&self, topic: &str, partitions: i32, record_bytes: usize) -> i32 {
         let mut guard = self.state.lock();
         let (random, topics) = &mut *guard;
-        let draw = |random: &mut SplitMix64| (random.next() % partitions as u64) as i32;
+        // Below `partitions`, an i32 (0 when there are none).
+        let draw = |random: &mut SplitMix64| {
+            i32::try_from(random.below(u64::try_from(partitions).unwrap_or(0))).unwrap_or(0)
+        };
         let sticky = topics.entry(topic.to_string()).or_insert_with(|| Sticky {
             partition: draw(random),
             bytes: 0,

@@ -105,7 +105,8 @@ impl<'a> RecordBatch<'a> {
                 "batch length {length} is smaller than the {BATCH_HEADER_BYTES}-byte header"
             )));
         }
-        let size = size as usize;
+        // At least the header's size (checked above) and at most i32::MAX + 12.
+        let size = usize::try_from(size).unwrap_or(usize::MAX);
         if buf.len() <= MAGIC_AT {
             return Err(BatchError::Incomplete { needed: size });
         }
@@ -200,7 +201,7 @@ impl<'a> RecordBatch<'a> {
     }
     /// The stored CRC-32C.
     pub fn crc(&self) -> u32 {
-        self.i32_at(CRC_AT) as u32
+        self.i32_at(CRC_AT).cast_unsigned()
     }
     /// CRC-32C of the bytes the stored CRC covers (attributes to the end).
     pub fn compute_crc(&self) -> u32 {
@@ -289,12 +290,15 @@ impl<'a> RecordBatch<'a> {
         match self.base_sequence() {
             -1 => -1,
             base => {
-                let last = base as i64 + self.last_offset_delta() as i64;
-                if last > i32::MAX as i64 {
-                    (last - i32::MAX as i64 - 1) as i32
+                // Wraps past i32::MAX to 0, as Kafka's DefaultRecordBatch.incrementSequence.
+                let last = i64::from(base) + i64::from(self.last_offset_delta());
+                let wrapped = if last > i64::from(i32::MAX) {
+                    last - i64::from(i32::MAX) - 1
                 } else {
-                    last as i32
-                }
+                    last
+                };
+                // Only a negative base other than −1 (a damaged header) falls outside i32.
+                i32::try_from(wrapped).unwrap_or(-1)
             }
         }
     }

@@ -118,7 +118,7 @@ impl BatchBuilder {
         headers: &[Header<'_>],
     ) -> usize {
         let body = Self::record_body_size(offset_delta, timestamp_delta, key, value, headers);
-        varint_len(body as i32) + body
+        varint_len(i32::try_from(body).unwrap_or(i32::MAX)) + body
     }
 
     fn record_body_size(
@@ -130,7 +130,9 @@ impl BatchBuilder {
     ) -> usize {
         let field = |bytes: Option<&[u8]>| match bytes {
             None => 1,
-            Some(b) => varint_len(b.len() as i32) + b.len(),
+            // Saturating: an oversized field still makes an oversized total, which
+            // `append` refuses.
+            Some(b) => varint_len(i32::try_from(b.len()).unwrap_or(i32::MAX)) + b.len(),
         };
         let headers_size: usize = headers
             .iter()
@@ -140,12 +142,15 @@ impl BatchBuilder {
             + varint_len(offset_delta)
             + field(key)
             + field(value)
-            + varint_len(headers.len() as i32)
+            + varint_len(i32::try_from(headers.len()).unwrap_or(i32::MAX))
             + headers_size
     }
 
     /// Appends a record with the next offset delta. Fails when the batch would exceed Kafka's
     /// limits (2 GiB, `i32::MAX` records).
+    // The record's body, and so its header count and each field's length, is checked to fit
+    // an i32 before anything is written.
+    #[allow(clippy::cast_possible_truncation)]
     pub fn append(
         &mut self,
         timestamp: i64,
@@ -194,7 +199,7 @@ impl BatchBuilder {
                 out
             }
         };
-        let mut attributes = self.compression.id() as i16;
+        let mut attributes = i16::from(self.compression.id());
         if self.timestamp_type == TimestampType::LogAppendTime {
             attributes |= 0x08;
         }
@@ -204,7 +209,9 @@ impl BatchBuilder {
         if self.control {
             attributes |= 0x20;
         }
-        let length = (out.len() - LOG_OVERHEAD_BYTES) as i32;
+        // Compression can grow a records section that `append` kept under 2 GiB past it.
+        let length = i32::try_from(out.len() - LOG_OVERHEAD_BYTES)
+            .map_err(|_| Error::CorruptRecord("batch would exceed 2 GiB".into()))?;
         out[BASE_OFFSET_AT..][..8].copy_from_slice(&self.base_offset.to_be_bytes());
         out[LENGTH_AT..][..4].copy_from_slice(&length.to_be_bytes());
         out[LEADER_EPOCH_AT..][..4].copy_from_slice(&self.partition_leader_epoch.to_be_bytes());
@@ -225,6 +232,8 @@ impl BatchBuilder {
     }
 }
 
+// Only `append` calls this, after checking that the whole record fits an i32.
+#[allow(clippy::cast_possible_truncation)]
 fn put_field(out: &mut Vec<u8>, bytes: Option<&[u8]>) {
     match bytes {
         None => put_varint(out, -1),

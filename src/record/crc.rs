@@ -5,7 +5,10 @@
 pub fn crc32c(data: &[u8]) -> u32 {
     #[cfg(feature = "simd-crc")]
     {
-        crc_fast::checksum(crc_fast::CrcAlgorithm::Crc32Iscsi, data) as u32
+        // CRC-32C is 32 bits wide; crc_fast returns every width in a u64.
+        #[allow(clippy::cast_possible_truncation)]
+        let crc = crc_fast::checksum(crc_fast::CrcAlgorithm::Crc32Iscsi, data) as u32;
+        crc
     }
     #[cfg(not(feature = "simd-crc"))]
     {

@@ -59,7 +59,7 @@ impl<'a> HeaderIter<'a> {
 
     /// Number of headers not yet yielded.
     pub fn len(&self) -> usize {
-        self.remaining as usize
+        usize::try_from(self.remaining).unwrap_or(0)
     }
     /// Whether no headers remain.
     pub fn is_empty(&self) -> bool {
@@ -104,6 +104,8 @@ fn short_unsigned(buf: &[u8], pos: &mut usize) -> Option<u64> {
 #[inline(always)]
 fn varint(buf: &[u8], pos: &mut usize) -> Option<i32> {
     if let Some(raw) = short_unsigned(buf, pos) {
+        // Two varint bytes hold at most 14 bits.
+        #[allow(clippy::cast_possible_truncation)]
         let raw = raw as u32;
         return Some(((raw >> 1) as i32) ^ -((raw & 1) as i32));
     }
@@ -128,9 +130,9 @@ fn varlong(buf: &[u8], pos: &mut usize) -> Option<i64> {
 fn field<'a>(buf: &'a [u8], pos: &mut usize) -> Result<Option<&'a [u8]>, &'static str> {
     match varint(buf, pos).ok_or("bad or truncated length varint")? {
         -1 => Ok(None),
-        len if len < 0 => Err("negative length"),
         len => {
-            let end = *pos + len as usize;
+            let len = usize::try_from(len).map_err(|_| "negative length")?;
+            let end = *pos + len;
             let bytes = buf
                 .get(*pos..end)
                 .ok_or("a field runs past the end of its record")?;
@@ -179,12 +181,10 @@ impl<'a> RecordIter<'a> {
     fn decode_one(&mut self) -> Result<Record<'a>, &'static str> {
         let mut pos = 0;
         let length = varint(self.buf, &mut pos).ok_or("bad or truncated record length")?;
-        if length < 0 {
-            return Err("negative record length");
-        }
+        let length = usize::try_from(length).map_err(|_| "negative record length")?;
         let (body, rest) = self
             .buf
-            .split_at_checked(pos + length as usize)
+            .split_at_checked(pos + length)
             .ok_or("the record runs past the end of the batch")?;
         self.buf = rest;
         let attributes = *body.get(pos).ok_or("no attributes byte")? as i8;

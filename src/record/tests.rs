@@ -214,7 +214,7 @@ proptest! {
         let bytes = builder.build().unwrap();
         let batch = RecordBatch::new(&bytes).unwrap();
         prop_assert!(batch.is_valid());
-        prop_assert_eq!(batch.records_count() as usize, records.len());
+        prop_assert_eq!(usize::try_from(batch.records_count()).unwrap(), records.len());
         prop_assert_eq!(batch.max_timestamp(), records.iter().map(|r| r.0).max().unwrap());
         let decoded = batch.records().unwrap();
         let decoded = decoded.collect_all().unwrap();

@@ -7,14 +7,19 @@ pub const VARLONG_BYTES_MAX: usize = 10;
 
 /// Appends `value` as a zig-zag varint.
 pub fn put_varint(out: &mut Vec<u8>, value: i32) {
-    put_unsigned(out, ((value << 1) ^ (value >> 31)) as u32 as u64);
+    put_unsigned(
+        out,
+        u64::from(((value << 1) ^ (value >> 31)).cast_unsigned()),
+    );
 }
 
 /// Appends `value` as a zig-zag varlong.
 pub fn put_varlong(out: &mut Vec<u8>, value: i64) {
-    put_unsigned(out, ((value << 1) ^ (value >> 63)) as u64);
+    put_unsigned(out, ((value << 1) ^ (value >> 63)).cast_unsigned());
 }
 
+// Each byte carries the low seven bits of what is left: dropping the rest is the encoding.
+#[allow(clippy::cast_possible_truncation)]
 fn put_unsigned(out: &mut Vec<u8>, mut value: u64) {
     while value >= 0x80 {
         out.push((value as u8) | 0x80);
@@ -25,12 +30,12 @@ fn put_unsigned(out: &mut Vec<u8>, mut value: u64) {
 
 /// Number of bytes `put_varint(value)` writes.
 pub fn varint_len(value: i32) -> usize {
-    unsigned_len(((value << 1) ^ (value >> 31)) as u32 as u64)
+    unsigned_len(u64::from(((value << 1) ^ (value >> 31)).cast_unsigned()))
 }
 
 /// Number of bytes `put_varlong(value)` writes.
 pub fn varlong_len(value: i64) -> usize {
-    unsigned_len(((value << 1) ^ (value >> 63)) as u64)
+    unsigned_len(((value << 1) ^ (value >> 63)).cast_unsigned())
 }
 
 fn unsigned_len(value: u64) -> usize {
@@ -42,10 +47,7 @@ fn unsigned_len(value: u64) -> usize {
 /// `None` when the input ends early or the encoding is longer than five bytes.
 pub fn read_varint(input: &[u8]) -> Option<(i32, usize)> {
     let (raw, used) = read_unsigned(input, VARINT_BYTES_MAX)?;
-    if raw > u32::MAX as u64 {
-        return None;
-    }
-    let raw = raw as u32;
+    let raw = u32::try_from(raw).ok()?;
     Some((((raw >> 1) as i32) ^ -((raw & 1) as i32), used))
 }
 
@@ -58,6 +60,8 @@ pub fn read_varlong(input: &[u8]) -> Option<(i64, usize)> {
 fn read_unsigned(input: &[u8], bytes_max: usize) -> Option<(u64, usize)> {
     let mut value: u64 = 0;
     for (i, &byte) in input.iter().take(bytes_max).enumerate() {
+        // `i` < `bytes_max` ≤ 10.
+        #[allow(clippy::cast_possible_truncation)]
         let shift = 7 * i as u32;
         let bits = (byte & 0x7f) as u64;
         if shift == 63 && bits > 1 {

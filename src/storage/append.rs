@@ -132,6 +132,8 @@ impl AppendFile {
         }
         self.file.write_at(bufs, start)?;
         writer.written = end;
+        // `end` is at most `map.len()`, a usize (checked above).
+        #[allow(clippy::cast_possible_truncation)]
         self.readable.store(end as usize, Ordering::Release);
         Ok(start)
     }
@@ -153,6 +155,8 @@ impl AppendFile {
         self.file.set_len(len)?;
         writer.written = writer.written.min(len);
         writer.allocated = len;
+        // `written` never passes `map.len()`, a usize (`append` checks it).
+        #[allow(clippy::cast_possible_truncation)]
         self.readable
             .store(writer.written as usize, Ordering::Release);
         Ok(())

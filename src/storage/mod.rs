@@ -56,7 +56,7 @@ pub use real::RealStorage;
 #[cfg(any(test, feature = "sim"))]
 pub use sim::{FaultPlan, PowerLoss, SimFailure, SimOp, SimStorage, SIM_PAGE_BYTES};
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// One entry of a directory listing.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -137,7 +137,9 @@ pub unsafe trait Storage: Send + Sync + fmt::Debug + 'static {
     /// The whole contents of the file at `path`.
     fn read_file(&self, path: &Path) -> Result<Vec<u8>> {
         let file = self.open(path, OpenMode::Existing)?;
-        let mut bytes = vec![0u8; file.len()? as usize];
+        let len = usize::try_from(file.len()?)
+            .map_err(|_| Error::corruption(path, 0, "file too large to read into memory"))?;
+        let mut bytes = vec![0u8; len];
         file.read_at(&mut bytes, 0)?;
         Ok(bytes)
     }

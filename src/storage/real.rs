@@ -205,6 +205,12 @@ fn pwritev(file: &File, bufs: &[&[u8]], position: u64) -> std::io::Result<usize>
             iov_len: b.len(),
         })
         .collect();
+    let iov_count = libc::c_int::try_from(iov.len()).map_err(|_| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "too many buffers for pwritev",
+        )
+    })?;
     loop {
         // SAFETY: every iovec points at a live, borrowed buffer of the stated length, and the
         // kernel only reads from them; the fd is open for writing.
@@ -212,12 +218,12 @@ fn pwritev(file: &File, bufs: &[&[u8]], position: u64) -> std::io::Result<usize>
             libc::pwritev(
                 file.as_raw_fd(),
                 iov.as_ptr(),
-                iov.len() as libc::c_int,
+                iov_count,
                 position as libc::off_t,
             )
         };
-        if n >= 0 {
-            return Ok(n as usize);
+        if let Ok(written) = usize::try_from(n) {
+            return Ok(written);
         }
         let err = std::io::Error::last_os_error();
         if err.kind() != std::io::ErrorKind::Interrupted {
@@ -257,7 +263,7 @@ fn zero_fill(file: &File, offset: u64, len: u64) -> std::io::Result<()> {
     let mut at = offset;
     let end = offset + len;
     while at < end {
-        let n = ((end - at) as usize).min(zeros.len());
+        let n = usize::try_from(end - at).map_or(zeros.len(), |left| left.min(zeros.len()));
         file.write_all_at(&zeros[..n], at)?;
         at += n as u64;
     }

@@ -79,12 +79,12 @@ pub fn proptest_cases(default: u32) -> u32 {
 
 /// Where each record of an uncompressed batch lies (length prefix included).
 pub fn record_spans(batch: &[u8]) -> Vec<std::ops::Range<usize>> {
-    let count = i32::from_be_bytes(batch[57..61].try_into().unwrap()) as usize;
+    let count = usize::try_from(i32::from_be_bytes(batch[57..61].try_into().unwrap())).unwrap();
     let mut at = kafkalite::record::BATCH_HEADER_BYTES;
     (0..count)
         .map(|_| {
             let (len, used) = kafkalite::record::varint::read_varint(&batch[at..]).unwrap();
-            let span = at..at + used + len as usize;
+            let span = at..at + used + usize::try_from(len).unwrap();
             at = span.end;
             span
         })
@@ -94,7 +94,7 @@ pub fn record_spans(batch: &[u8]) -> Vec<std::ops::Range<usize>> {
 /// Fixes a batch's length field and CRC after its bytes were edited, as a writer that
 /// forges batches would.
 pub fn reseal(batch: &mut [u8]) {
-    let length = (batch.len() - 12) as i32;
+    let length = i32::try_from(batch.len() - 12).unwrap();
     batch[8..12].copy_from_slice(&length.to_be_bytes());
     let crc = kafkalite::record::crc32c(&batch[21..]);
     batch[17..21].copy_from_slice(&crc.to_be_bytes());

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::Arc;
 
 use super::types::TopicPartition;
+use crate::cluster::partition_number;
 use crate::config::AssignorKind;
 
 /// What a member brings to a rebalance.
@@ -74,16 +75,15 @@ fn range(members: &[&MemberSubscription], partitions: &BTreeMap<String, i32>) ->
             continue;
         }
         let name: Arc<str> = Arc::from(topic.as_str());
-        let (per, extra) = (
-            count as usize / subscribed.len(),
-            count as usize % subscribed.len(),
-        );
+        let count = usize::try_from(count).unwrap_or(0);
+        let (per, extra) = (count / subscribed.len(), count % subscribed.len());
         for (i, member) in subscribed.iter().enumerate() {
             let start = per * i + i.min(extra);
             let length = per + usize::from(i < extra);
             let mine = assignment.get_mut(&member.member_id).expect("every member");
             mine.extend(
-                (start..start + length).map(|p| TopicPartition::new(Arc::clone(&name), p as i32)),
+                (start..start + length)
+                    .map(|p| TopicPartition::new(Arc::clone(&name), partition_number(p))),
             );
         }
     }

@@ -199,12 +199,10 @@ impl Contents {
             let new = self.bytes(start..end);
             let cut = match how {
                 PowerLoss::TornSectors if rng.chance() => {
-                    start
-                        + SECTOR_BYTES
-                            * rng.below((end - start).div_ceil(SECTOR_BYTES) as u64) as usize
+                    start + SECTOR_BYTES * rng.index((end - start).div_ceil(SECTOR_BYTES))
                 }
                 PowerLoss::TornBytes | PowerLoss::Chaos if rng.chance() => {
-                    start + rng.below((end - start) as u64) as usize
+                    start + rng.index(end - start)
                 }
                 _ => end,
             }

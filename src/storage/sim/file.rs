@@ -56,7 +56,7 @@ unsafe impl StorageFile for SimFile {
         let failure = self.begin(SimOp::Write)?;
         let mut contents = self.inode.contents.lock();
         let data = bufs.concat();
-        let at = position as usize;
+        let at = in_memory(position);
         match failure {
             None => {
                 contents.write(at, &data);
@@ -75,8 +75,8 @@ unsafe impl StorageFile for SimFile {
             return Err(injected("fallocate", &self.path, failure));
         }
         let mut contents = self.inode.contents.lock();
-        if len as usize > contents.len {
-            contents.set_len(len as usize);
+        if in_memory(len) > contents.len {
+            contents.set_len(in_memory(len));
         }
         Ok(())
     }
@@ -85,7 +85,7 @@ unsafe impl StorageFile for SimFile {
         if let Some(failure) = self.begin(SimOp::SetLen)? {
             return Err(injected("truncate", &self.path, failure));
         }
-        self.inode.contents.lock().set_len(len as usize);
+        self.inode.contents.lock().set_len(in_memory(len));
         Ok(())
     }
 
@@ -118,4 +118,10 @@ unsafe impl StorageFile for SimFile {
         #[allow(unsafe_code)]
         Ok(unsafe { Mapping::from_raw(ptr, len, Box::new(Arc::clone(&self.inode))) })
     }
+}
+
+/// A position or length in a simulated file, whose bytes live in memory: one past what memory
+/// could hold saturates, and the allocation then fails as it would have.
+fn in_memory(bytes: u64) -> usize {
+    usize::try_from(bytes).unwrap_or(usize::MAX)
 }

@@ -249,7 +249,7 @@ impl SimStorage {
             let survive = match how {
                 PowerLoss::KeepAll | PowerLoss::KeepDirOpsOnly => pending.len(),
                 PowerLoss::DropAll | PowerLoss::DropDirOps => 0,
-                _ => rng.below(pending.len() as u64 + 1) as usize,
+                _ => rng.index(pending.len() + 1),
             };
             for op in &pending[..survive] {
                 match op {
