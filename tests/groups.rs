@@ -16,6 +16,8 @@ use kafkalite::{
 };
 
 const NO_WAIT: Duration = Duration::ZERO;
+/// A blocked poll's timeout: a poll woken as it should be returns in well under half of it.
+const POLL_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// One callback: (member name, event, partitions).
 type Event = (String, &'static str, Vec<String>);
@@ -725,9 +727,17 @@ fn a_committer_commits_while_the_consumer_is_blocked_in_poll() {
     offsets.insert(p0.clone(), OffsetAndMetadata::new(0));
     let waker = consumer.waker();
     std::thread::scope(|s| {
-        let polling = s.spawn(|| consumer.poll(Duration::from_secs(120)));
-        // Lands while the poll holds the consumer.
+        let polling = s.spawn(|| {
+            let started = std::time::Instant::now();
+            let result = consumer.poll(POLL_TIMEOUT);
+            assert!(started.elapsed() < POLL_TIMEOUT / 2, "woken, not timed out");
+            result
+        });
+        // Lands while the poll holds the consumer, blocked.
+        common::wait_until_a_poll_blocks(&cluster);
         committer.commit_offsets(&offsets).unwrap();
+        // The commit may have woken the poll: wake it once it is blocked again.
+        common::wait_until_a_poll_blocks(&cluster);
         waker.wakeup();
         assert!(matches!(polling.join().unwrap(), Err(Error::Wakeup)));
     });

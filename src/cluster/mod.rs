@@ -407,6 +407,15 @@ impl Cluster {
         &self.inner.notifier
     }
 
+    /// How many consumer polls are blocked now, asleep until records arrive, the group
+    /// changes, the clock jumps, a [`crate::ConsumerWaker`] wakes them or their time is up,
+    /// having seen every such event so far. A test waits for this before it wakes a poll, so
+    /// that the wake-up provably reaches a blocked call (and, after a [`crate::MockClock`]
+    /// jump, a poll that has read the new time).
+    pub fn blocked_polls(&self) -> usize {
+        self.inner.notifier.parked()
+    }
+
     fn all_logs(&self) -> Vec<Arc<Log>> {
         self.inner.logs()
     }

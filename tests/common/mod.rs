@@ -69,6 +69,20 @@ pub fn cluster_with(topic: NewTopic) -> Cluster {
     cluster
 }
 
+/// Returns once a consumer poll on `cluster` is blocked, asleep having seen every event so far
+/// (`Cluster::blocked_polls`), so that what the caller does next must wake it. Polls the
+/// count, yielding; panics if no poll blocks within a minute.
+pub fn wait_until_a_poll_blocks(cluster: &Cluster) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while cluster.blocked_polls() == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no poll blocked within a minute"
+        );
+        std::thread::yield_now();
+    }
+}
+
 /// `PROPTEST_CASES` from the environment, else `default`.
 pub fn proptest_cases(default: u32) -> u32 {
     std::env::var("PROPTEST_CASES")
