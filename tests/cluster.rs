@@ -541,6 +541,31 @@ fn durability_modes_move_the_durable_offset() {
 }
 
 #[test]
+fn the_background_thread_runs_when_a_mock_clock_jumps() {
+    // On a mock clock the thread has no real-time timer: only the jump can start the sync.
+    let clock = MockClock::new(0);
+    let cluster = Cluster::builder()
+        .clock(Arc::new(clock.clone()))
+        .temporary()
+        .unwrap();
+    cluster
+        .create_topic(NewTopic::new("timed", 1).config("flush.ms", "500"))
+        .unwrap();
+    let log = cluster.partition("timed", 0).unwrap();
+    log.append(&batch(0, 3, 10, 1)).unwrap();
+    assert_eq!(log.durable_offset(), 0);
+    clock.advance_ms(500);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while log.durable_offset() < 3 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the jump did not wake the background thread"
+        );
+        std::thread::yield_now();
+    }
+}
+
+#[test]
 fn group_commit_covers_concurrent_appenders() {
     let cluster = Cluster::temporary().unwrap();
     cluster

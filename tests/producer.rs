@@ -127,8 +127,12 @@ fn linger_follows_the_cluster_clock() {
         handle.wait_timeout(Duration::from_millis(200)).is_none(),
         "the mock clock has not moved"
     );
+    // The jump wakes the appender: on a mock clock it has no real-time timer to fall back on.
     clock.advance_ms(50);
-    let meta = handle.wait().unwrap();
+    let meta = handle
+        .wait_timeout(WAIT)
+        .expect("advancing the clock woke the appender")
+        .unwrap();
     assert_eq!((meta.offset, meta.timestamp), (0, 1_000));
 }
 
