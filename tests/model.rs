@@ -3,8 +3,9 @@
 //! a mock clock, timestamp lookups, clean close/reopen and crash-reopen (no close: what kill -9
 //! leaves, since the page cache survives a process crash). Retention is checked against
 //! Kafka's rules (`retention.ms`, `retention.bytes`, the log start offset) applied by the model
-//! to the batches it appended: exactly the segments Kafka would delete must go. Set
-//! PROPTEST_CASES to run more.
+//! to the batches it appended: exactly the segments Kafka would delete must go.
+//! `PROPTEST_CASES` sets the count (256 under `CI=true`); the test prints its seed, which
+//! `PROPTEST_RNG_SEED` replays.
 
 mod common;
 
@@ -349,12 +350,7 @@ impl Harness {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig {
-        failure_persistence: Some(Box::new(proptest::test_runner::FileFailurePersistence::Direct(
-            "tests/model.proptest-regressions",
-        ))),
-        ..ProptestConfig::with_cases(common::proptest_cases(48))
-    })]
+    #![proptest_config(common::proptest_config(48, "tests/model.proptest-regressions"))]
 
     #[test]
     fn log_matches_the_model(

@@ -83,12 +83,52 @@ pub fn wait_until_a_poll_blocks(cluster: &Cluster) {
     }
 }
 
-/// `PROPTEST_CASES` from the environment, else `default`.
+/// Cases a proptest model runs: `PROPTEST_CASES` from the environment, else at least 256
+/// under `CI=true` (as `.ci/run` sets), else `default` (a quick local run).
 pub fn proptest_cases(default: u32) -> u32 {
     std::env::var("PROPTEST_CASES")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
+        .unwrap_or(if ci() { default.max(256) } else { default })
+}
+
+/// Whether the environment says this is the CI gate (`CI=true`).
+pub fn ci() -> bool {
+    std::env::var("CI").is_ok_and(|ci| ci == "true")
+}
+
+/// A seed for a randomised test: `variable` from the environment, else a fresh one. Printed
+/// (the test harness shows it when the test fails) with how to run the test on it again.
+pub fn seed(variable: &str) -> u64 {
+    let seed = match std::env::var(variable) {
+        Ok(value) => value
+            .parse()
+            .unwrap_or_else(|_| panic!("{variable}={value}: not a u64")),
+        Err(_) => {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap_or_default();
+            (now.as_nanos() as u64) ^ u64::from(std::process::id()).rotate_left(32)
+        }
+    };
+    eprintln!("seed {seed}: rerun with {variable}={seed}");
+    seed
+}
+
+/// The configuration of a proptest model: [`proptest_cases`] cases, the seed of
+/// [`seed`]`("PROPTEST_RNG_SEED")` (proptest's own variable), failures kept in
+/// `regressions` (replayed first on every run).
+pub fn proptest_config(
+    default_cases: u32,
+    regressions: &'static str,
+) -> proptest::test_runner::Config {
+    proptest::test_runner::Config {
+        failure_persistence: Some(Box::new(
+            proptest::test_runner::FileFailurePersistence::Direct(regressions),
+        )),
+        rng_seed: proptest::test_runner::RngSeed::Fixed(seed("PROPTEST_RNG_SEED")),
+        ..proptest::test_runner::Config::with_cases(proptest_cases(default_cases))
+    }
 }
 
 /// Where each record of an uncompressed batch lies (length prefix included).
