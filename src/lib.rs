@@ -14,7 +14,7 @@ pub mod record;
 pub mod storage;
 mod sync;
 
-pub use clock::{Clock, MockClock, SystemClock};
+pub use clock::{Clock, JumpWaker, MockClock, SystemClock};
 pub use cluster::{
     Cluster, ClusterBuilder, NewTopic, OffsetSpec, OpenReport, PartitionDescription,
     TopicDescription, PARTITIONS_MAX,

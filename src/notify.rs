@@ -15,7 +15,8 @@ const BRIEF_POLL: std::time::Duration = std::time::Duration::from_micros(50);
 pub(crate) struct Notifier {
     sequence: AtomicU64,
     waiters: AtomicUsize,
-    lock: Mutex<()>,
+    /// Waiters asleep that have seen every notification (reset by each notification).
+    parked: Mutex<usize>,
     changed: Condvar,
 }
 
@@ -33,9 +34,16 @@ impl Notifier {
         // the waiter sees the new sequence, or this sees the waiter and takes the lock, which
         // the waiter holds until it sleeps.
         if self.waiters.load(Ordering::SeqCst) > 0 {
-            let _lock = self.lock.lock();
+            let mut parked = self.parked.lock();
+            *parked = 0;
             self.changed.notify_all();
         }
+    }
+
+    /// How many waiters are asleep having seen every notification so far: a notification
+    /// now wakes them. Tests use it to know that a call is blocked before they wake it.
+    pub(crate) fn parked(&self) -> usize {
+        *self.parked.lock()
     }
 
     /// Sleeps until the sequence moves past `seen` or `deadline` passes. Polls for a few
@@ -55,10 +63,18 @@ impl Notifier {
         }
         self.waiters.fetch_add(1, Ordering::SeqCst);
         {
-            let mut lock = self.lock.lock();
-            while self.sequence.load(Ordering::SeqCst) == seen {
-                if self.changed.wait_until(&mut lock, deadline).timed_out() {
-                    break;
+            let mut parked = self.parked.lock();
+            if self.sequence() == seen {
+                // Counted under the lock that `notify` takes to reset the count and wake.
+                *parked += 1;
+                while self.sequence() == seen {
+                    if self.changed.wait_until(&mut parked, deadline).timed_out() {
+                        break;
+                    }
+                }
+                if self.sequence() == seen {
+                    // Timed out, no notification reset the count: take this waiter out.
+                    *parked -= 1;
                 }
             }
         }
@@ -87,7 +103,12 @@ mod tests {
                 (notifier.sequence(), Instant::now() < deadline)
             })
         };
+        // Asleep, not merely about to wait: the notification must wake it.
+        while notifier.parked() == 0 {
+            std::thread::yield_now();
+        }
         notifier.notify();
+        assert_eq!(notifier.parked(), 0, "a notification wakes every sleeper");
         let (sequence, woken) = waiter.join().unwrap();
         assert!(
             sequence > seen && woken,

@@ -3,7 +3,7 @@
 
 mod common;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use common::{cluster_with, temporary_on};
 use kafkalite::{
@@ -13,6 +13,8 @@ use kafkalite::{
 
 const WAIT: Duration = Duration::from_secs(30);
 const NO_WAIT: Duration = Duration::ZERO;
+/// A blocked poll's timeout: a poll woken as it should be returns in well under half of it.
+const POLL_TIMEOUT: Duration = Duration::from_secs(120);
 
 fn tp(topic: &str, partition: i32) -> TopicPartition {
     TopicPartition::new(topic, partition)
@@ -129,17 +131,20 @@ fn a_blocked_poll_returns_when_records_arrive() {
     let consumer = cluster.consumer(ConsumerConfig::new()).unwrap();
     consumer.assign(&[(tp("t", 0), Offset::End)]).unwrap();
     assert_eq!(consumer.position(&tp("t", 0)).unwrap(), 0);
-    let (ready_tx, ready) = crossbeam::channel::bounded::<()>(1);
     let polled = std::thread::scope(|s| {
         let poller = s.spawn(|| {
-            ready_tx.send(()).unwrap();
-            consumer.poll(Duration::from_secs(120)).unwrap()
+            let started = Instant::now();
+            let polled = consumer.poll(POLL_TIMEOUT).unwrap();
+            assert!(started.elapsed() < POLL_TIMEOUT / 2, "woken, not timed out");
+            polled
         });
-        ready.recv().unwrap();
+        // Blocked before the record exists: only the append's notification can end the poll
+        // before its two minutes.
+        common::wait_until_a_poll_blocks(&cluster);
         produce(&quick_producer(&cluster), "t", 0, "late", 1);
         poller.join().unwrap()
     });
-    assert_eq!(values(&polled), ["late-0"]);
+    assert_eq!(values(&polled), ["late-0"], "woken by the append");
 }
 
 #[test]
@@ -149,7 +154,14 @@ fn the_waker_interrupts_a_blocked_poll() {
     consumer.assign(&[(tp("t", 0), Offset::End)]).unwrap();
     let waker = consumer.waker();
     let result = std::thread::scope(|s| {
-        let poller = s.spawn(|| consumer.poll(Duration::from_secs(120)));
+        let poller = s.spawn(|| {
+            let started = Instant::now();
+            let result = consumer.poll(POLL_TIMEOUT);
+            assert!(started.elapsed() < POLL_TIMEOUT / 2, "woken, not timed out");
+            result
+        });
+        // Blocked first: a wake-up before the poll would interrupt it at its start instead.
+        common::wait_until_a_poll_blocks(&cluster);
         waker.wakeup();
         poller.join().unwrap()
     });

@@ -1,6 +1,7 @@
 //! Property test: a consumer's positions, polls, seeks, pauses and commits against a simple
 //! model, across two partitions, with appends and DeleteRecords in between and consumers
-//! replaced (resuming from the commit). Set PROPTEST_CASES to run more.
+//! replaced (resuming from the commit). Runs 256 cases under `CI=true`
+//! (`PROPTEST_CASES` sets the count); prints its seed, which `PROPTEST_RNG_SEED` replays.
 
 // Test arithmetic on small, known offsets, positions and partition numbers (issue 13 leaves
 // these casts to a later pass; src/ is checked).
@@ -128,12 +129,7 @@ fn consumer(cluster: &Cluster) -> Consumer {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig {
-        failure_persistence: Some(Box::new(proptest::test_runner::FileFailurePersistence::Direct(
-            "tests/consumer_model.proptest-regressions",
-        ))),
-        ..ProptestConfig::with_cases(common::proptest_cases(48))
-    })]
+    #![proptest_config(common::proptest_config(48, "tests/consumer_model.proptest-regressions"))]
 
     #[test]
     fn positions_polls_and_commits_follow_the_model(ops in proptest::collection::vec(op(), 1..60)) {

@@ -16,6 +16,8 @@ use kafkalite::{
 };
 
 const NO_WAIT: Duration = Duration::ZERO;
+/// A blocked poll's timeout: a poll woken as it should be returns in well under half of it.
+const POLL_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// One callback: (member name, event, partitions).
 type Event = (String, &'static str, Vec<String>);
@@ -572,14 +574,11 @@ fn auto_commit_covers_only_earlier_polls_and_async_commits_report_to_the_listene
 
 #[test]
 fn a_member_blocked_in_a_long_poll_stays_in_the_group() {
-    // Real time here: the member sleeps in poll far longer than max.poll.interval.ms, and
-    // its heartbeat check-ins keep it in the group while another member checks in.
-    let cluster = Cluster::builder().background(false).temporary().unwrap();
-    cluster.create_topic(NewTopic::new("t", 2)).unwrap();
-    let config = eager()
-        .max_poll_interval(Duration::from_millis(300))
-        .set("heartbeat.interval.ms", "20")
-        .unwrap();
+    // The member sleeps in poll for far longer than max.poll.interval.ms of the mock clock:
+    // each jump wakes it to check in, and it is blocked again (so it has checked in at the
+    // new time) before the other member's poll looks for members gone silent.
+    let (clock, cluster) = setup(2);
+    let config = eager().max_poll_interval(Duration::from_millis(300));
     let journal = Journal::default();
     let sleeper = member(&cluster, config.clone(), "sleeper", &["t"], &journal);
     let other = member(&cluster, config, "other", &["t"], &journal);
@@ -590,11 +589,13 @@ fn a_member_blocked_in_a_long_poll_stays_in_the_group() {
     assert_eq!((owned(&sleeper).len(), owned(&other).len()), (1, 1));
     let waker = sleeper.waker();
     std::thread::scope(|s| {
-        let sleeping = s.spawn(|| sleeper.poll(Duration::from_secs(60)));
-        // The other member polls well past the sleeper's max.poll.interval.ms.
-        let start = std::time::Instant::now();
-        while start.elapsed() < Duration::from_millis(900) {
-            other.poll(Duration::from_millis(50)).unwrap();
+        let sleeping = s.spawn(|| sleeper.poll(POLL_TIMEOUT));
+        common::wait_until_a_poll_blocks(&cluster);
+        // Three times the sleeper's max.poll.interval.ms, in steps shorter than it.
+        for _ in 0..9 {
+            clock.advance_ms(100);
+            common::wait_until_a_poll_blocks(&cluster);
+            other.poll(NO_WAIT).unwrap();
         }
         waker.wakeup();
         assert!(matches!(sleeping.join().unwrap(), Err(Error::Wakeup)));
@@ -725,9 +726,17 @@ fn a_committer_commits_while_the_consumer_is_blocked_in_poll() {
     offsets.insert(p0.clone(), OffsetAndMetadata::new(0));
     let waker = consumer.waker();
     std::thread::scope(|s| {
-        let polling = s.spawn(|| consumer.poll(Duration::from_secs(120)));
-        // Lands while the poll holds the consumer.
+        let polling = s.spawn(|| {
+            let started = std::time::Instant::now();
+            let result = consumer.poll(POLL_TIMEOUT);
+            assert!(started.elapsed() < POLL_TIMEOUT / 2, "woken, not timed out");
+            result
+        });
+        // Lands while the poll holds the consumer, blocked.
+        common::wait_until_a_poll_blocks(&cluster);
         committer.commit_offsets(&offsets).unwrap();
+        // The commit may have woken the poll: wake it once it is blocked again.
+        common::wait_until_a_poll_blocks(&cluster);
         waker.wakeup();
         assert!(matches!(polling.join().unwrap(), Err(Error::Wakeup)));
     });

@@ -1,7 +1,8 @@
 //! Property test: whatever the mix of keyed, keyless and explicitly partitioned sends, flushes
 //! and a final close, each partition's log holds exactly that partition's records in send
-//! order, and every delivery handle reports the offset its record really has. Set
-//! PROPTEST_CASES to run more.
+//! order, and every delivery handle reports the offset its record really has.
+//! `PROPTEST_CASES` sets the count (256 under `CI=true`); the test prints its seed, which
+//! `PROPTEST_RNG_SEED` replays.
 
 // Test arithmetic on small, known offsets, positions and partition numbers (issue 13 leaves
 // these casts to a later pass; src/ is checked).
@@ -36,12 +37,7 @@ fn op() -> impl Strategy<Value = Op> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig {
-        failure_persistence: Some(Box::new(proptest::test_runner::FileFailurePersistence::Direct(
-            "tests/producer_model.proptest-regressions",
-        ))),
-        ..ProptestConfig::with_cases(common::proptest_cases(32))
-    })]
+    #![proptest_config(common::proptest_config(32, "tests/producer_model.proptest-regressions"))]
 
     #[test]
     fn partitions_hold_their_records_in_send_order(

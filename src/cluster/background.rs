@@ -1,5 +1,7 @@
 //! The one background thread: interval syncs (`flush.ms`, segments rolled since the last sync),
 //! retention checks every `log.retention.check.interval.ms`, and the checkpoints they move.
+//! On a clock that wakes its waiters (a `MockClock`), it runs when the clock jumps, and never
+//! on a real-time timer, as Kafka's `MockScheduler` runs tasks when `MockTime` moves.
 
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -8,6 +10,7 @@ use std::time::Duration;
 use parking_lot::{Condvar, Mutex};
 
 use super::Cluster;
+use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::log::Log;
 
@@ -30,8 +33,15 @@ impl MaintenanceState {
 
 #[derive(Debug, Default)]
 struct Signal {
-    stop: Mutex<bool>,
+    state: Mutex<SignalState>,
     wake: Condvar,
+}
+
+#[derive(Debug, Default)]
+struct SignalState {
+    stop: bool,
+    /// The clock jumped since the last tick.
+    jumped: bool,
 }
 
 /// Handle of the running thread.
@@ -42,23 +52,42 @@ pub(super) struct Background {
 }
 
 impl Background {
-    /// Runs `tick` every [`TICK`] until stopped or until `tick` returns `None` (cluster gone).
+    /// Runs `tick` every [`TICK`], or after each jump of `clock` if it wakes its waiters,
+    /// until stopped or until `tick` returns `None` (cluster gone).
     pub(super) fn start(
+        clock: &Arc<dyn Clock>,
         mut tick: impl FnMut() -> Option<Result<()>> + Send + 'static,
     ) -> Result<Self> {
         let signal = Arc::new(Signal::default());
+        let jumps = {
+            let signal = Arc::downgrade(&signal);
+            clock.wake_on_jump(Box::new(move || {
+                let Some(signal) = signal.upgrade() else {
+                    return false;
+                };
+                signal.state.lock().jumped = true;
+                signal.wake.notify_all();
+                true
+            }))
+        };
         let thread_signal = Arc::clone(&signal);
         let thread = std::thread::Builder::new()
             .name("kafkalite-background".into())
             .spawn(move || loop {
                 {
-                    let mut stop = thread_signal.stop.lock();
-                    if !*stop {
-                        thread_signal.wake.wait_for(&mut stop, TICK);
+                    let mut state = thread_signal.state.lock();
+                    // The flag is set under the lock, so a jump is never missed.
+                    while !state.stop && !state.jumped {
+                        if jumps {
+                            thread_signal.wake.wait(&mut state);
+                        } else if thread_signal.wake.wait_for(&mut state, TICK).timed_out() {
+                            break;
+                        }
                     }
-                    if *stop {
+                    if state.stop {
                         return;
                     }
+                    state.jumped = false;
                 }
                 // Errors are sticky in the logs that hit them and surface on their next use.
                 if tick().is_none() {
@@ -75,7 +104,7 @@ impl Background {
     /// Stops the thread and waits for it (unless called from the thread itself, when the last
     /// handle was dropped inside a tick).
     pub(super) fn stop(mut self) {
-        *self.signal.stop.lock() = true;
+        self.signal.state.lock().stop = true;
         self.signal.wake.notify_all();
         if let Some(thread) = self.thread.take() {
             if thread.thread().id() != std::thread::current().id() {

@@ -109,6 +109,9 @@ struct Inner {
     retention_check_interval_ms: i64,
     /// Told of every append and metadata change: what blocked consumers wait on.
     notifier: Arc<Notifier>,
+    /// Whether the clock wakes `notifier` (and the background thread) when it jumps: then
+    /// nothing waiting for a time on it re-reads it on a real-time timer.
+    clock_wakes: bool,
     /// `offsets.retention.minutes` and its check interval, in ms.
     offsets_retention: (i64, i64),
     /// Per-cluster state of the client layers (the group coordinator), made on first use.
@@ -242,6 +245,12 @@ impl Cluster {
         let mut report = OpenReport::default();
         let loaded = Loaded::load(&options, &dir, found, &mut report)?;
         let now = options.clock.now_ms();
+        let clock_wakes = {
+            let notifier = Arc::downgrade(&loaded.notifier);
+            options.clock.wake_on_jump(Box::new(move || {
+                notifier.upgrade().map(|n| n.notify()).is_some()
+            }))
+        };
         let inner = Arc::new(Inner {
             dir,
             storage,
@@ -262,6 +271,7 @@ impl Cluster {
             maintenance: Mutex::new(background::MaintenanceState::new(now)),
             retention_check_interval_ms: options.retention_check_interval_ms,
             notifier: loaded.notifier,
+            clock_wakes,
             offsets_retention: (
                 options.offsets_retention_ms,
                 options.offsets_retention_check_interval_ms,
@@ -278,10 +288,11 @@ impl Cluster {
         cluster.write_checkpoints()?;
         if options.background {
             let weak = Arc::downgrade(&cluster.inner);
-            *cluster.inner.background.lock() = Some(Background::start(move || {
-                let inner = weak.upgrade()?;
-                Some(Cluster { inner, _user: None }.run_maintenance())
-            })?);
+            *cluster.inner.background.lock() =
+                Some(Background::start(&cluster.inner.clock, move || {
+                    let inner = weak.upgrade()?;
+                    Some(Cluster { inner, _user: None }.run_maintenance())
+                })?);
         }
         Ok(cluster)
     }
@@ -385,6 +396,20 @@ impl Cluster {
     /// What blocked readers wait on: told of every append and metadata change.
     pub(crate) fn notifier(&self) -> &Arc<Notifier> {
         &self.inner.notifier
+    }
+
+    /// Whether the clock wakes the notifier when it jumps (see [`Clock::wake_on_jump`]).
+    pub(crate) fn clock_wakes(&self) -> bool {
+        self.inner.clock_wakes
+    }
+
+    /// How many consumer polls are blocked now, asleep until records arrive, the group
+    /// changes, the clock jumps, a [`crate::ConsumerWaker`] wakes them or their time is up,
+    /// having seen every such event so far. A test waits for this before it wakes a poll, so
+    /// that the wake-up provably reaches a blocked call (and, after a [`crate::MockClock`]
+    /// jump, a poll that has read the new time).
+    pub fn blocked_polls(&self) -> usize {
+        self.inner.notifier.parked()
     }
 
     fn all_logs(&self) -> Vec<Arc<Log>> {

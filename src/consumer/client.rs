@@ -338,9 +338,10 @@ impl Consumer {
             } else {
                 min_wait
             };
-            if matches!(state.mode, Mode::Subscribed(_)) {
+            if matches!(state.mode, Mode::Subscribed(_)) && !state.cluster.clock_wakes() {
                 // A member blocked in poll is alive: wake every heartbeat.interval.ms to check
-                // in, so that a long poll is never mistaken for a silent member.
+                // in, so that a long poll is never mistaken for a silent member. (A clock that
+                // wakes the notifier when it jumps needs no timer: only a jump moves its time.)
                 let heartbeat = Duration::from_millis(state.config.heartbeat_interval_ms.max(1));
                 until = until.min(now + heartbeat);
             }

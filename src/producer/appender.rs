@@ -14,7 +14,8 @@ use crate::error::Error;
 use crate::sync::channel::{Receiver, RecvTimeoutError};
 use crate::sync::Ordering;
 
-/// Longest real-time sleep between linger checks when nothing is queued.
+/// Longest real-time sleep between linger checks when nothing is queued, on a clock that does
+/// not wake its waiters when it jumps (one that does sends a `Wake` instead).
 const IDLE_WAIT: Duration = Duration::from_millis(100);
 
 crate::sync::thread_local_const! {
@@ -28,10 +29,12 @@ pub(crate) fn on_appender_thread() -> bool {
 }
 
 /// Runs until a `Stop` message; returns the queue so that shutdown can fail what is left.
+/// `clock_wakes`: `clock` sends a `Wake` after each jump, so linger deadlines need no timer.
 pub(crate) fn run(
     accumulator: Arc<Accumulator>,
     queue: Receiver<Message>,
     clock: Arc<dyn Clock>,
+    clock_wakes: bool,
     metrics: Arc<Metrics>,
 ) -> Receiver<Message> {
     ON_APPENDER.with(|on| on.set(true));
@@ -47,6 +50,8 @@ pub(crate) fn run(
     };
     loop {
         let wait = match next_deadline {
+            // Only a jump, which sends a `Wake`, moves such a clock to the deadline.
+            _ if clock_wakes => Duration::MAX,
             Some(deadline) => {
                 let ms = deadline
                     .saturating_sub(clock.now_ms())

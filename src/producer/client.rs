@@ -149,6 +149,19 @@ impl Producer {
             interceptors,
         });
         let metrics = Arc::new(Metrics::new());
+        // The appender then waits for linger deadlines without a real-time timer.
+        let clock_wakes = {
+            let accumulator = Arc::downgrade(&accumulator);
+            cluster
+                .clock()
+                .wake_on_jump(Box::new(move || match accumulator.upgrade() {
+                    Some(accumulator) => {
+                        let _ = accumulator.queue.send(Message::Wake);
+                        true
+                    }
+                    None => false,
+                }))
+        };
         let appender = {
             let (accumulator, clock, metrics) = (
                 Arc::clone(&accumulator),
@@ -157,7 +170,9 @@ impl Producer {
             );
             thread::Builder::new()
                 .name("kafkalite-appender".into())
-                .spawn(move || super::appender::run(accumulator, receiver, clock, metrics))
+                .spawn(move || {
+                    super::appender::run(accumulator, receiver, clock, clock_wakes, metrics)
+                })
                 .map_err(|e| Error::io("spawn appender thread", "", e))?
         };
         let seed = cluster.clock().now_ms().cast_unsigned() ^ (Arc::as_ptr(&accumulator) as u64);

@@ -69,12 +69,68 @@ pub fn cluster_with(topic: NewTopic) -> Cluster {
     cluster
 }
 
-/// `PROPTEST_CASES` from the environment, else `default`.
+/// Returns once a consumer poll on `cluster` is blocked, asleep having seen every event so far
+/// (`Cluster::blocked_polls`), so that what the caller does next must wake it. Polls the
+/// count, yielding; panics if no poll blocks within a minute.
+pub fn wait_until_a_poll_blocks(cluster: &Cluster) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while cluster.blocked_polls() == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no poll blocked within a minute"
+        );
+        std::thread::yield_now();
+    }
+}
+
+/// Cases a proptest model runs: `PROPTEST_CASES` from the environment, else at least 256
+/// under `CI=true` (as `.ci/run` sets), else `default` (a quick local run).
 pub fn proptest_cases(default: u32) -> u32 {
     std::env::var("PROPTEST_CASES")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
+        .unwrap_or(if ci() { default.max(256) } else { default })
+}
+
+/// Whether the environment says this is the CI gate (`CI=true`).
+pub fn ci() -> bool {
+    std::env::var("CI").is_ok_and(|ci| ci == "true")
+}
+
+/// A seed for a randomised test: `variable` from the environment, else a fresh one. Printed
+/// (the test harness shows it when the test fails) with how to run the test on it again.
+pub fn seed(variable: &str) -> u64 {
+    let seed = match std::env::var(variable) {
+        Ok(value) => value
+            .parse()
+            .unwrap_or_else(|_| panic!("{variable}={value}: not a u64")),
+        Err(_) => {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap_or_default();
+            // The low 64 bits of the time in nanoseconds: any bits make a seed.
+            let nanos = u64::try_from(now.as_nanos() & u128::from(u64::MAX)).unwrap_or_default();
+            nanos ^ u64::from(std::process::id()).rotate_left(32)
+        }
+    };
+    eprintln!("seed {seed}: rerun with {variable}={seed}");
+    seed
+}
+
+/// The configuration of a proptest model: [`proptest_cases`] cases, the seed of
+/// [`seed`]`("PROPTEST_RNG_SEED")` (proptest's own variable), failures kept in
+/// `regressions` (replayed first on every run).
+pub fn proptest_config(
+    default_cases: u32,
+    regressions: &'static str,
+) -> proptest::test_runner::Config {
+    proptest::test_runner::Config {
+        failure_persistence: Some(Box::new(
+            proptest::test_runner::FileFailurePersistence::Direct(regressions),
+        )),
+        rng_seed: proptest::test_runner::RngSeed::Fixed(seed("PROPTEST_RNG_SEED")),
+        ..proptest::test_runner::Config::with_cases(proptest_cases(default_cases))
+    }
 }
 
 /// Where each record of an uncompressed batch lies (length prefix included).
