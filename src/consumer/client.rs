@@ -826,19 +826,27 @@ impl State {
         }
     }
 
-    /// Reads every assigned, unpaused partition from its position, starting with a different
-    /// partition each time so that `max.poll.records` does not starve any.
-    fn fetch_all(&mut self, max_records: usize) -> Result<Records> {
-        let mut records = Records::default();
-        let mut tps = std::mem::take(&mut self.order);
+    /// The keys of `partitions`, in order: the list kept from the last poll when it still
+    /// matches the map (cloning no topic name), else a new one. `fetch_all` puts it back.
+    fn take_order(&mut self) -> Vec<TopicPartition> {
+        let tps = std::mem::take(&mut self.order);
         let current = tps.len() == self.partitions.len()
             && tps
                 .iter()
                 .zip(self.partitions.keys())
                 .all(|(a, b)| Arc::ptr_eq(&a.topic, &b.topic) && a.partition == b.partition);
-        if !current {
-            tps = self.partitions.keys().cloned().collect();
+        if current {
+            tps
+        } else {
+            self.partitions.keys().cloned().collect()
         }
+    }
+
+    /// Reads every assigned, unpaused partition from its position, starting with a different
+    /// partition each time so that `max.poll.records` does not starve any.
+    fn fetch_all(&mut self, max_records: usize) -> Result<Records> {
+        let mut records = Records::default();
+        let tps = self.take_order();
         if tps.is_empty() {
             return Ok(records);
         }
