@@ -12,12 +12,12 @@ use parking_lot::Mutex;
 use super::listener::{RebalanceContext, RebalanceListener};
 use super::offset::Offset;
 use super::records::{fetch, Records};
-use crate::cluster::{partition_number, Cluster};
+use crate::cluster::Cluster;
 use crate::config::{AutoOffsetReset, ConsumerConfig, IntoConsumerConfig};
 use crate::error::{Error, Result};
 use crate::group::{
-    check_group_id, CheckIn, ConsumerGroupMetadata, Coordinator, JoinRequest, Message,
-    OffsetAndMetadata, OffsetAndTimestamp, Offsets, TopicPartition,
+    check_group_id, ConsumerGroupMetadata, Coordinator, Message, OffsetAndMetadata,
+    OffsetAndTimestamp, Offsets, TopicPartition,
 };
 use crate::log::Log;
 use crate::notify::Notifier;
@@ -34,7 +34,7 @@ pub enum CommitMode {
 
 /// How a consumer gets its partitions.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Mode {
+pub(super) enum Mode {
     Unset,
     Assigned,
     Subscribed(BTreeSet<String>),
@@ -42,7 +42,7 @@ enum Mode {
 
 /// One assigned partition's reading state.
 #[derive(Debug)]
-struct PartitionState {
+pub(super) struct PartitionState {
     log: Arc<Log>,
     /// The next offset to read, once known.
     position: Option<i64>,
@@ -58,7 +58,7 @@ struct PartitionState {
 }
 
 impl PartitionState {
-    fn new(log: Arc<Log>, start: Offset) -> Self {
+    pub(super) fn new(log: Arc<Log>, start: Offset) -> Self {
         PartitionState {
             log,
             position: None,
@@ -72,22 +72,23 @@ impl PartitionState {
 }
 
 /// The consumer's state, behind its lock. Rebalance callbacks reach it through a
-/// [`RebalanceContext`].
+/// [`RebalanceContext`]. Its group protocol is in `membership.rs`, its subscription in
+/// `subscription.rs`.
 pub(crate) struct State {
-    cluster: Cluster,
-    config: ConsumerConfig,
-    coordinator: Option<Arc<Coordinator>>,
-    mode: Mode,
+    pub(super) cluster: Cluster,
+    pub(super) config: ConsumerConfig,
+    pub(super) coordinator: Option<Arc<Coordinator>>,
+    pub(super) mode: Mode,
     /// A pattern subscription: the regex, and the metadata version its matches were taken at.
     #[cfg(feature = "regex")]
-    pattern: Option<(regex::Regex, u64)>,
-    listener: Option<Box<dyn RebalanceListener>>,
-    member_id: Option<String>,
-    generation: i32,
+    pub(super) pattern: Option<(regex::Regex, u64)>,
+    pub(super) listener: Option<Box<dyn RebalanceListener>>,
+    pub(super) member_id: Option<String>,
+    pub(super) generation: i32,
     /// `member_id` and `generation` as [`Committer`]s see them (they do not take the lock).
-    membership: Arc<Mutex<(Option<String>, i32)>>,
-    partitions: BTreeMap<TopicPartition, PartitionState>,
-    next_auto_commit_ms: i64,
+    pub(super) membership: Arc<Mutex<(Option<String>, i32)>>,
+    pub(super) partitions: BTreeMap<TopicPartition, PartitionState>,
+    pub(super) next_auto_commit_ms: i64,
     /// Where the next fetch starts, for fairness across partitions.
     rotate: usize,
     /// The keys of `partitions`, in order: kept between polls so that a poll clones none
@@ -629,7 +630,7 @@ impl Drop for Consumer {
 }
 
 impl State {
-    fn check_open(&self) -> Result<()> {
+    pub(super) fn check_open(&self) -> Result<()> {
         if self.closed {
             Err(Error::Closed)
         } else {
@@ -637,7 +638,7 @@ impl State {
         }
     }
 
-    fn group_id(&self) -> Result<&str> {
+    pub(super) fn group_id(&self) -> Result<&str> {
         self.config.group_id.as_deref().ok_or_else(|| {
             Error::IllegalState(
                 "this consumer has no group.id; set one to use groups and commits".into(),
@@ -645,12 +646,12 @@ impl State {
         })
     }
 
-    fn coordinator(&self) -> Result<&Arc<Coordinator>> {
+    pub(super) fn coordinator(&self) -> Result<&Arc<Coordinator>> {
         self.group_id()?;
         Ok(self.coordinator.as_ref().expect("made with the group id"))
     }
 
-    fn log(&self, tp: &TopicPartition) -> Result<Arc<Log>> {
+    pub(super) fn log(&self, tp: &TopicPartition) -> Result<Arc<Log>> {
         self.cluster.partition(&tp.topic, tp.partition)
     }
 
@@ -660,276 +661,9 @@ impl State {
             .ok_or_else(|| Error::IllegalState(format!("{tp} is not assigned to this consumer")))
     }
 
-    pub(crate) fn generation(&self) -> i32 {
-        self.generation
-    }
-
-    fn subscribe(
-        &mut self,
-        topics: &[&str],
-        listener: Option<Box<dyn RebalanceListener>>,
-    ) -> Result<()> {
-        if topics.is_empty() {
-            return Err(Error::IllegalState(
-                "subscribe to no topics: use unsubscribe to leave the group".into(),
-            ));
-        }
-        for topic in topics {
-            crate::cluster::validate_topic_name(topic)?;
-        }
-        self.check_can_subscribe()?;
-        #[cfg(feature = "regex")]
-        {
-            self.pattern = None;
-        }
-        self.set_subscription(topics.iter().map(|t| t.to_string()).collect(), listener)
-    }
-
-    fn check_can_subscribe(&self) -> Result<()> {
-        self.check_open()?;
-        self.group_id()?;
-        if self.mode == Mode::Assigned {
-            return Err(Error::IllegalState(
-                "subscribe after assign: a consumer either subscribes or assigns; unsubscribe first"
-                    .into(),
-            ));
-        }
-        Ok(())
-    }
-
-    /// Sets the subscribed topics; a change rejoins (Kafka triggers a rebalance).
-    fn set_subscription(
-        &mut self,
-        topics: BTreeSet<String>,
-        listener: Option<Box<dyn RebalanceListener>>,
-    ) -> Result<()> {
-        let changed = self.mode != Mode::Subscribed(topics.clone());
-        self.mode = Mode::Subscribed(topics);
-        if listener.is_some() {
-            self.listener = listener;
-        }
-        if changed && self.member_id.is_some() {
-            let group = self.group_id()?.to_string();
-            self.coordinator()?.request_rebalance(&group);
-        }
-        Ok(())
-    }
-
-    #[cfg(feature = "regex")]
-    fn subscribe_pattern(
-        &mut self,
-        pattern: &str,
-        listener: Option<Box<dyn RebalanceListener>>,
-    ) -> Result<()> {
-        self.check_can_subscribe()?;
-        // Kafka matches the whole topic name (Matcher.matches).
-        let regex = regex::Regex::new(&format!("^(?:{pattern})$"))
-            .map_err(|e| Error::InvalidRegularExpression(format!("'{pattern}': {e}")))?;
-        self.pattern = Some((regex, u64::MAX));
-        let matched = self.pattern_matches()?;
-        self.set_subscription(matched, listener)
-    }
-
-    /// The topics the pattern matches now; remembers the metadata version.
-    #[cfg(feature = "regex")]
-    fn pattern_matches(&mut self) -> Result<BTreeSet<String>> {
-        let version = self.cluster.metadata_version();
-        let exclude_internal = self.config.exclude_internal_topics;
-        let Some((regex, seen)) = &mut self.pattern else {
-            return Ok(BTreeSet::new());
-        };
-        *seen = version;
-        Ok(self
-            .cluster
-            .list_topics()?
-            .into_iter()
-            .filter(|t| !(exclude_internal && crate::cluster::is_internal_topic(t)))
-            .filter(|t| regex.is_match(t))
-            .collect())
-    }
-
-    /// Picks up topics created or deleted since the pattern last matched.
-    fn refresh_pattern(&mut self) -> Result<()> {
-        #[cfg(feature = "regex")]
-        if let Some((_, seen)) = &self.pattern {
-            if *seen != self.cluster.metadata_version() {
-                let matched = self.pattern_matches()?;
-                self.set_subscription(matched, None)?;
-            }
-        }
-        Ok(())
-    }
-
-    /// Whether the group's assignors all support incremental rebalancing (then partitions stay
-    /// put during rebalances); with Kafka's default list (range first) this is eager.
-    fn cooperative(&self) -> bool {
-        self.config
-            .assignment_strategy
-            .iter()
-            .all(|a| a.is_cooperative())
-    }
-
-    fn join(&mut self) -> Result<()> {
-        let Mode::Subscribed(topics) = &self.mode else {
-            return Ok(());
-        };
-        let owned: Vec<TopicPartition> = if self.cooperative() {
-            self.partitions.keys().cloned().collect()
-        } else {
-            Vec::new()
-        };
-        let request = JoinRequest {
-            member_id: self.member_id.clone(),
-            client_id: self.config.client_id.clone(),
-            instance_id: self.config.group_instance_id.clone(),
-            topics: topics.clone(),
-            assignors: self.config.assignment_strategy.clone(),
-            owned,
-            generation: self.generation,
-            max_poll_interval_ms: self.config.max_poll_interval_ms,
-        };
-        let group = self.group_id()?.to_string();
-        let cluster = self.cluster.clone();
-        let id = self
-            .coordinator()?
-            .join(&group, request, &|t| partition_count(&cluster, t))?;
-        self.member_id = Some(id);
-        self.publish_membership();
-        Ok(())
-    }
-
-    /// Brings membership up to date: joins, rejoins a rebalance (revoking first when eager),
-    /// and takes a completed rebalance's assignment, calling the listener on the way.
-    fn ensure_membership(&mut self) -> Result<()> {
-        self.refresh_pattern()?;
-        let group = self.group_id()?.to_string();
-        let coordinator = Arc::clone(self.coordinator()?);
-        let cluster = self.cluster.clone();
-        let partitions_of = |t: &str| partition_count(&cluster, t);
-        // Each pass either finishes or changes the membership; a few are always enough.
-        for _ in 0..8 {
-            let Some(member_id) = self.member_id.clone() else {
-                self.join()?;
-                continue;
-            };
-            match coordinator.check_in(&group, &member_id, &partitions_of) {
-                CheckIn::Unknown => {
-                    // Expelled (too long between polls): the partitions are already gone.
-                    let lost: Vec<TopicPartition> = self.partitions.keys().cloned().collect();
-                    self.partitions.clear();
-                    self.member_id = None;
-                    self.generation = -1;
-                    self.publish_membership();
-                    if !lost.is_empty() {
-                        self.call_listener(|l, ctx| l.on_partitions_lost(ctx, &lost));
-                    }
-                }
-                CheckIn::Fenced => {
-                    return Err(Error::FencedInstanceId(
-                        self.config.group_instance_id.clone().unwrap_or(member_id),
-                    ))
-                }
-                CheckIn::MustJoin => {
-                    if self.cooperative() {
-                        self.revoke_unsubscribed();
-                    } else {
-                        self.revoke_all_before_rejoin();
-                    }
-                    self.join()?;
-                }
-                CheckIn::Waiting => return Ok(()),
-                CheckIn::Assigned {
-                    generation,
-                    partitions,
-                } => {
-                    if generation != self.generation {
-                        self.take_assignment(generation, partitions)?;
-                    }
-                    return Ok(());
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// Eager protocol: before rejoining, commit (with auto-commit) and revoke everything; the
-    /// listener hears of it even when nothing was owned.
-    fn revoke_all_before_rejoin(&mut self) {
-        if self.config.enable_auto_commit {
-            let offsets = self.positions_to_commit();
-            let result = self.commit_offsets(&offsets);
-            self.call_listener(|l, _| l.on_commit(&result, &offsets));
-        }
-        let revoked: Vec<TopicPartition> = self.partitions.keys().cloned().collect();
-        self.call_listener(|l, ctx| l.on_partitions_revoked(ctx, &revoked));
-        self.partitions.clear();
-    }
-
-    /// Cooperative protocol: before rejoining, revoke only partitions of topics no longer
-    /// subscribed.
-    fn revoke_unsubscribed(&mut self) {
-        let Mode::Subscribed(topics) = &self.mode else {
-            return;
-        };
-        let revoked: Vec<TopicPartition> = self
-            .partitions
-            .keys()
-            .filter(|tp| !topics.contains(&*tp.topic))
-            .cloned()
-            .collect();
-        if !revoked.is_empty() {
-            self.call_listener(|l, ctx| l.on_partitions_revoked(ctx, &revoked));
-            for tp in &revoked {
-                self.partitions.remove(tp);
-            }
-        }
-    }
-
-    fn take_assignment(&mut self, generation: i32, assigned: Vec<TopicPartition>) -> Result<()> {
-        let new: BTreeSet<TopicPartition> = assigned.into_iter().collect();
-        let revoked: Vec<TopicPartition> = self
-            .partitions
-            .keys()
-            .filter(|tp| !new.contains(*tp))
-            .cloned()
-            .collect();
-        let added: Vec<TopicPartition> = new
-            .iter()
-            .filter(|tp| !self.partitions.contains_key(*tp))
-            .cloned()
-            .collect();
-        self.generation = generation;
-        self.publish_membership();
-        if !revoked.is_empty() {
-            // Cooperative: give up what moves, then rejoin so that it can be handed over.
-            self.call_listener(|l, ctx| l.on_partitions_revoked(ctx, &revoked));
-            for tp in &revoked {
-                self.partitions.remove(tp);
-            }
-            let group = self.group_id()?.to_string();
-            self.coordinator()?.request_rebalance(&group);
-        }
-        for tp in &added {
-            let Ok(log) = self.log(tp) else {
-                continue; // deleted meanwhile; the next rebalance drops it
-            };
-            self.partitions
-                .insert(tp.clone(), PartitionState::new(log, Offset::Committed));
-        }
-        let interval = self.config.auto_commit_interval_ms.min(i64::MAX as u64) as i64;
-        self.next_auto_commit_ms = self.cluster.clock().now_ms().saturating_add(interval);
-        let assigned: Vec<TopicPartition> = if self.cooperative() {
-            added
-        } else {
-            new.into_iter().collect()
-        };
-        self.call_listener(|l, ctx| l.on_partitions_assigned(ctx, &assigned));
-        Ok(())
-    }
-
     /// Runs a listener callback with a context over this state. A panic in it propagates out
     /// of the consumer call, as Kafka's callback exceptions do, with the listener kept.
-    fn call_listener(
+    pub(super) fn call_listener(
         &mut self,
         callback: impl FnOnce(&mut dyn RebalanceListener, &mut RebalanceContext<'_>),
     ) {
@@ -944,37 +678,6 @@ impl State {
         if let Err(panic) = outcome {
             resume_unwind(panic);
         }
-    }
-
-    /// Leaves the group (revoking everything when `revoke`); keeps the subscription.
-    fn leave_group(&mut self, revoke: bool) -> Result<()> {
-        if let Some(member_id) = self.member_id.clone() {
-            if revoke {
-                // As Kafka's onLeavePrepare: revoked (still a member here, so the callback
-                // can commit), or lost when a rebalance already moved the group on.
-                let dropped: Vec<TopicPartition> = self.partitions.keys().cloned().collect();
-                let group = self.group_id()?.to_string();
-                if self
-                    .coordinator()?
-                    .is_current(&group, &member_id, self.generation)
-                {
-                    self.call_listener(|l, ctx| l.on_partitions_revoked(ctx, &dropped));
-                } else if !dropped.is_empty() {
-                    self.call_listener(|l, ctx| l.on_partitions_lost(ctx, &dropped));
-                }
-            }
-            self.member_id = None;
-            let group = self.group_id()?.to_string();
-            self.coordinator()?
-                .leave(&group, &member_id, self.config.session_timeout_ms);
-            self.generation = -1;
-            self.publish_membership();
-        }
-        Ok(())
-    }
-
-    fn publish_membership(&self) {
-        *self.membership.lock() = (self.member_id.clone(), self.generation);
     }
 
     fn maybe_auto_commit(&mut self) {
@@ -998,7 +701,7 @@ impl State {
 
     /// What a commit without explicit offsets covers: the positions, or with
     /// `enable.auto.offset.store=false` the stored offsets.
-    fn positions_to_commit(&self) -> Offsets {
+    pub(super) fn positions_to_commit(&self) -> Offsets {
         let store = self.config.enable_auto_offset_store;
         self.partitions
             .iter()
@@ -1129,19 +832,27 @@ impl State {
         }
     }
 
-    /// Reads every assigned, unpaused partition from its position, starting with a different
-    /// partition each time so that `max.poll.records` does not starve any.
-    fn fetch_all(&mut self, max_records: usize) -> Result<Records> {
-        let mut records = Records::default();
-        let mut tps = std::mem::take(&mut self.order);
+    /// The keys of `partitions`, in order: the list kept from the last poll when it still
+    /// matches the map (cloning no topic name), else a new one. `fetch_all` puts it back.
+    fn take_order(&mut self) -> Vec<TopicPartition> {
+        let tps = std::mem::take(&mut self.order);
         let current = tps.len() == self.partitions.len()
             && tps
                 .iter()
                 .zip(self.partitions.keys())
                 .all(|(a, b)| Arc::ptr_eq(&a.topic, &b.topic) && a.partition == b.partition);
-        if !current {
-            tps = self.partitions.keys().cloned().collect();
+        if current {
+            tps
+        } else {
+            self.partitions.keys().cloned().collect()
         }
+    }
+
+    /// Reads every assigned, unpaused partition from its position, starting with a different
+    /// partition each time so that `max.poll.records` does not starve any.
+    fn fetch_all(&mut self, max_records: usize) -> Result<Records> {
+        let mut records = Records::default();
+        let tps = self.take_order();
         if tps.is_empty() {
             return Ok(records);
         }
@@ -1223,11 +934,4 @@ fn commit_as<'a>(
         ))),
         (false, _) => Ok(None),
     }
-}
-
-fn partition_count(cluster: &Cluster, topic: &str) -> Option<i32> {
-    cluster
-        .topic_partitions(topic)
-        .ok()
-        .map(|(_, logs)| partition_number(logs.len()))
 }

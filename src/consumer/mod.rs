@@ -3,8 +3,10 @@
 
 mod client;
 mod listener;
+mod membership;
 mod offset;
 mod records;
+mod subscription;
 mod typed;
 
 pub use client::{CommitMode, Committer, Consumer, ConsumerWaker};

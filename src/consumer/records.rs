@@ -7,7 +7,7 @@ use std::sync::{Arc, OnceLock};
 use crate::error::{Error, Result};
 use crate::group::{Message, TopicPartition};
 use crate::log::FetchData;
-use crate::record::{Header, HeaderIter, RecordIter, TimestampType};
+use crate::record::{Header, HeaderIter, RecordBatch, RecordIter, TimestampType};
 
 /// Where a batch's records section lives.
 #[derive(Debug, Clone)]
@@ -455,64 +455,17 @@ pub(crate) fn fetch(
             next_offset = batch.next_offset();
             continue;
         }
-        let section = match batch.compression()? {
-            crate::record::Compression::None => {
-                let start = batch.records_section().as_ptr() as usize - base;
-                Section::Mapped(start..start + batch.records_section().len())
-            }
-            codec => Section::Decompressed(Arc::from(crate::record::decompress(
-                codec,
-                batch.records_section(),
-                crate::record::DECOMPRESSED_BYTES_MAX,
-            )?)),
-        };
+        let section = section_of(&batch, base)?;
         let log_append_time =
             (batch.timestamp_type() == TimestampType::LogAppendTime).then(|| batch.max_timestamp());
         let bytes: &[u8] = match &section {
             Section::Mapped(range) => &data.bytes()[range.clone()],
             Section::Decompressed(bytes) => bytes,
         };
-        let offsets = || {
-            RecordIter::new(
-                bytes,
-                batch.records_count(),
-                batch.base_offset(),
-                batch.base_timestamp(),
-                log_append_time,
-            )
-            .map(|r| r.map(|r| r.offset))
-        };
-        // Without gaps (no compaction), a record's offset follows from its index; otherwise
-        // the batch the position falls in, or the one `max.poll.records` cuts, is walked.
-        let dense = batch.is_dense();
-        let skip = if batch.base_offset() >= next_offset {
-            0
-        } else if dense {
-            usize::try_from(next_offset - batch.base_offset()).unwrap_or(usize::MAX)
-        } else {
-            let mut below = 0;
-            for offset in offsets() {
-                if offset? >= next_offset {
-                    break;
-                }
-                below += 1;
-            }
-            below
-        };
-        let available = usize::try_from(batch.records_count())
-            .unwrap_or(0)
-            .saturating_sub(skip);
-        let take = available.min(max_records - count);
-        next_offset = if take == available {
-            batch.next_offset()
-        } else if dense {
-            batch.base_offset() + (skip + take) as i64
-        } else {
-            let last = offsets().nth(skip + take - 1).ok_or_else(|| {
-                Error::CorruptRecord("a batch holds fewer records than its header says".into())
-            })??;
-            last + 1
-        };
+        let room = max_records - count;
+        let (skip, take, after) =
+            records_to_take(&batch, bytes, log_append_time, next_offset, room)?;
+        next_offset = after;
         if take > 0 {
             // `skip` < `available` and `take` ≤ `available`, a batch's records count (an i32).
             #[allow(clippy::cast_possible_truncation)]
@@ -539,4 +492,74 @@ pub(crate) fn fetch(
         checked_through: checked,
         damage: OnceLock::new(),
     }))
+}
+
+/// Where a batch's records section is: in the fetched bytes (as a range from `base`, where
+/// they start in memory), or decompressed.
+fn section_of(batch: &RecordBatch<'_>, base: usize) -> Result<Section> {
+    Ok(match batch.compression()? {
+        crate::record::Compression::None => {
+            let start = batch.records_section().as_ptr() as usize - base;
+            Section::Mapped(start..start + batch.records_section().len())
+        }
+        codec => Section::Decompressed(Arc::from(crate::record::decompress(
+            codec,
+            batch.records_section(),
+            crate::record::DECOMPRESSED_BYTES_MAX,
+        )?)),
+    })
+}
+
+/// Which of a batch's records a fetch returns, reading from `next_offset` with room for
+/// `room` more: how many at its front it skips (below `next_offset`), how many it takes, and
+/// the position after them. `bytes` is the batch's records section.
+fn records_to_take(
+    batch: &RecordBatch<'_>,
+    bytes: &[u8],
+    log_append_time: Option<i64>,
+    next_offset: i64,
+    room: usize,
+) -> Result<(usize, usize, i64)> {
+    let offsets = || {
+        RecordIter::new(
+            bytes,
+            batch.records_count(),
+            batch.base_offset(),
+            batch.base_timestamp(),
+            log_append_time,
+        )
+        .map(|r| r.map(|r| r.offset))
+    };
+    // Without gaps (no compaction), a record's offset follows from its index; otherwise
+    // the batch the position falls in, or the one `max.poll.records` cuts, is walked.
+    let dense = batch.is_dense();
+    let skip = if batch.base_offset() >= next_offset {
+        0
+    } else if dense {
+        usize::try_from(next_offset - batch.base_offset()).unwrap_or(usize::MAX)
+    } else {
+        let mut below = 0;
+        for offset in offsets() {
+            if offset? >= next_offset {
+                break;
+            }
+            below += 1;
+        }
+        below
+    };
+    let available = usize::try_from(batch.records_count())
+        .unwrap_or(0)
+        .saturating_sub(skip);
+    let take = available.min(room);
+    let after = if take == available {
+        batch.next_offset()
+    } else if dense {
+        batch.base_offset() + (skip + take) as i64
+    } else {
+        let last = offsets().nth(skip + take - 1).ok_or_else(|| {
+            Error::CorruptRecord("a batch holds fewer records than its header says".into())
+        })??;
+        last + 1
+    };
+    Ok((skip, take, after))
 }

@@ -245,6 +245,149 @@ impl Group {
         self.state = GroupState::CompletingRebalance;
         true
     }
+
+    /// Kafka's INCONSISTENT_GROUP_PROTOCOL: a newcomer must share an assignor with what
+    /// every current member supports.
+    fn check_protocol(&self, group_id: &str, request: &JoinRequest) -> Result<()> {
+        let rejoining = request
+            .member_id
+            .as_ref()
+            .is_some_and(|id| self.members.contains_key(id));
+        let common: Vec<AssignorKind> = match self.members.values().next() {
+            Some(first) => first
+                .assignors
+                .iter()
+                .copied()
+                .filter(|a| self.members.values().all(|m| m.assignors.contains(a)))
+                .collect(),
+            None => request.assignors.clone(),
+        };
+        if !rejoining
+            && !self.members.is_empty()
+            && !common.iter().any(|a| request.assignors.contains(a))
+        {
+            return Err(Error::InconsistentGroupProtocol(format!(
+                "group '{group_id}' uses {}; this consumer offers {}",
+                names(&common),
+                names(&request.assignors)
+            )));
+        }
+        Ok(())
+    }
+
+    /// The joining member's id, and whether its join needs a rebalance: its current id, a
+    /// static member's old place (without a rebalance when its topics are unchanged), or a
+    /// new member's id.
+    fn member_for(&mut self, request: &JoinRequest, now: i64, expiry: i64) -> (String, bool) {
+        let member_id = request
+            .member_id
+            .clone()
+            .filter(|id| self.members.contains_key(id));
+        if let Some(id) = member_id {
+            return (id, true);
+        }
+        if let Some(instance) = &request.instance_id {
+            if let Some(old_id) = self.instances.get(instance).cloned() {
+                return self.replace_static(instance, old_id, &request.topics);
+            }
+        }
+        (self.add_member(request, now, expiry), true)
+    }
+
+    /// A static member returns (or a second one takes its place): the old id is fenced, the
+    /// new id inherits its assignment. Returns the new id and whether the topics changed.
+    fn replace_static(
+        &mut self,
+        instance: &str,
+        old_id: String,
+        topics: &BTreeSet<String>,
+    ) -> (String, bool) {
+        let old = self
+            .members
+            .remove(&old_id)
+            .expect("instances index members");
+        self.fenced.insert(old_id.clone());
+        let id = format!("{instance}-{}", self.next_member);
+        self.next_member += 1;
+        let rebalance = old.topics != *topics;
+        self.members.insert(id.clone(), old);
+        self.instances.insert(instance.to_string(), id.clone());
+        if self.leader.as_deref() == Some(old_id.as_str()) {
+            self.leader = Some(id.clone());
+        }
+        (id, rebalance)
+    }
+
+    /// A new member, with no subscription yet; returns its id.
+    fn add_member(&mut self, request: &JoinRequest, now: i64, expiry: i64) -> String {
+        let prefix = request
+            .instance_id
+            .clone()
+            .unwrap_or_else(|| request.client_id.clone());
+        let prefix = if prefix.is_empty() {
+            "consumer".into()
+        } else {
+            prefix
+        };
+        let id = format!("{prefix}-{}", self.next_member);
+        self.next_member += 1;
+        if let Some(instance) = &request.instance_id {
+            self.instances.insert(instance.clone(), id.clone());
+        }
+        self.members.insert(
+            id.clone(),
+            Member {
+                client_id: request.client_id.clone(),
+                instance_id: request.instance_id.clone(),
+                topics: BTreeSet::new(),
+                assignors: Vec::new(),
+                owned: Vec::new(),
+                owned_generation: -1,
+                joined: false,
+                assignment: Vec::new(),
+                last_seen_ms: now,
+                expiry_ms: expiry,
+            },
+        );
+        id
+    }
+
+    /// Takes a join's subscription. Unless it is unchanged and needs no rebalance (then the
+    /// join only counts as a sign of life), the member joins a rebalance, started if none is
+    /// in progress, and the rebalance completes if it was the last one awaited.
+    fn update_member(
+        &mut self,
+        id: &str,
+        request: JoinRequest,
+        rebalance: bool,
+        now: i64,
+        expiry: i64,
+        partitions_of: &dyn Fn(&str) -> Option<i32>,
+    ) {
+        let member = self
+            .members
+            .get_mut(id)
+            .expect("member_for returns a member");
+        if member.topics == request.topics && !rebalance {
+            member.last_seen_ms = now;
+            member.expiry_ms = expiry;
+            return;
+        }
+        member.topics = request.topics;
+        member.assignors = request.assignors;
+        member.owned = request.owned;
+        member.owned_generation = request.generation;
+        member.last_seen_ms = now;
+        member.expiry_ms = expiry;
+        if self.leader.is_none() {
+            self.leader = Some(id.to_string());
+        }
+        if self.state != GroupState::PreparingRebalance {
+            self.start_rebalance();
+        }
+        self.members.get_mut(id).expect("member").joined = true;
+        self.try_complete(partitions_of);
+    }
 }
 
 /// A member as [`crate::Cluster::describe_group`] reports it.
@@ -369,117 +512,11 @@ impl Coordinator {
             .entry(group_id.to_string())
             .or_insert_with(Group::new);
         group.expire(now);
-        // Kafka's INCONSISTENT_GROUP_PROTOCOL: a newcomer must share an assignor with what
-        // every current member supports.
-        let rejoining = request
-            .member_id
-            .as_ref()
-            .is_some_and(|id| group.members.contains_key(id));
-        let common: Vec<AssignorKind> = match group.members.values().next() {
-            Some(first) => first
-                .assignors
-                .iter()
-                .copied()
-                .filter(|a| group.members.values().all(|m| m.assignors.contains(a)))
-                .collect(),
-            None => request.assignors.clone(),
-        };
-        if !rejoining
-            && !group.members.is_empty()
-            && !common.iter().any(|a| request.assignors.contains(a))
-        {
-            return Err(Error::InconsistentGroupProtocol(format!(
-                "group '{group_id}' uses {}; this consumer offers {}",
-                names(&common),
-                names(&request.assignors)
-            )));
-        }
+        group.check_protocol(group_id, &request)?;
         let expiry = request.max_poll_interval_ms.min(i64::MAX as u64) as i64;
-        let mut member_id = request
-            .member_id
-            .clone()
-            .filter(|id| group.members.contains_key(id));
-        let mut rebalance = true;
-        if member_id.is_none() {
-            if let Some(instance) = &request.instance_id {
-                if let Some(old_id) = group.instances.get(instance).cloned() {
-                    // A static member returns (or a second one takes its place): the old id
-                    // is fenced, the new id inherits its assignment.
-                    let old = group
-                        .members
-                        .remove(&old_id)
-                        .expect("instances index members");
-                    group.fenced.insert(old_id.clone());
-                    let id = format!("{instance}-{}", group.next_member);
-                    group.next_member += 1;
-                    rebalance = old.topics != request.topics;
-                    group.members.insert(id.clone(), old);
-                    group.instances.insert(instance.clone(), id.clone());
-                    if group.leader.as_deref() == Some(old_id.as_str()) {
-                        group.leader = Some(id.clone());
-                    }
-                    member_id = Some(id);
-                }
-            }
-        }
-        let id = match member_id {
-            Some(id) => id,
-            None => {
-                let prefix = request
-                    .instance_id
-                    .clone()
-                    .unwrap_or_else(|| request.client_id.clone());
-                let prefix = if prefix.is_empty() {
-                    "consumer".into()
-                } else {
-                    prefix
-                };
-                let id = format!("{prefix}-{}", group.next_member);
-                group.next_member += 1;
-                if let Some(instance) = &request.instance_id {
-                    group.instances.insert(instance.clone(), id.clone());
-                }
-                group.members.insert(
-                    id.clone(),
-                    Member {
-                        client_id: request.client_id.clone(),
-                        instance_id: request.instance_id.clone(),
-                        topics: BTreeSet::new(),
-                        assignors: Vec::new(),
-                        owned: Vec::new(),
-                        owned_generation: -1,
-                        joined: false,
-                        assignment: Vec::new(),
-                        last_seen_ms: now,
-                        expiry_ms: expiry,
-                    },
-                );
-                id
-            }
-        };
+        let (id, rebalance) = group.member_for(&request, now, expiry);
         group.empty_since_ms = None;
-        let member = group.members.get_mut(&id).expect("inserted above");
-        if member.topics == request.topics && !rebalance {
-            member.last_seen_ms = now;
-            member.expiry_ms = expiry;
-            drop(groups);
-            self.changed();
-            return Ok(id);
-        }
-        member.topics = request.topics;
-        member.assignors = request.assignors;
-        member.owned = request.owned;
-        member.owned_generation = request.generation;
-        member.last_seen_ms = now;
-        member.expiry_ms = expiry;
-        if group.leader.is_none() {
-            group.leader = Some(id.clone());
-        }
-        if group.state != GroupState::PreparingRebalance {
-            group.start_rebalance();
-        }
-        group.members.get_mut(&id).expect("member").joined = true;
-        group.try_complete(partitions_of);
+        group.update_member(&id, request, rebalance, now, expiry, partitions_of);
         drop(groups);
         self.changed();
         Ok(id)

@@ -243,27 +243,8 @@ impl Log {
             self.roll_locked(&mut writer, config, now)?;
         }
         let first_offset = writer.next_offset;
-        let mut headers: Vec<[u8; BATCH_HEADER_BYTES]> = Vec::with_capacity(incoming.len());
-        let mut next = first_offset;
-        for batch in incoming {
-            let mut header = [0u8; BATCH_HEADER_BYTES];
-            header.copy_from_slice(&batches[batch.start..batch.start + BATCH_HEADER_BYTES]);
-            stamp_batch(&mut header, next, 0);
-            if let Some(time) = log_append_time {
-                stamp_log_append_time(
-                    &mut header,
-                    &batches[batch.start + BATCH_HEADER_BYTES..batch.start + batch.size],
-                    time,
-                );
-            }
-            headers.push(header);
-            next += batch.offsets;
-        }
-        let mut bufs: Vec<&[u8]> = Vec::with_capacity(incoming.len() * 2);
-        for (batch, header) in incoming.iter().zip(&headers) {
-            bufs.push(header);
-            bufs.push(&batches[batch.start + BATCH_HEADER_BYTES..batch.start + batch.size]);
-        }
+        let (headers, next) = stamped_headers(batches, incoming, first_offset, log_append_time);
+        let bufs = write_slices(batches, incoming, &headers);
         let active = Arc::clone(&writer.active);
         // Load the index before writing: once the bytes are in, nothing may fail before the
         // offsets are published, or the next append would reuse them.
@@ -271,25 +252,14 @@ impl Log {
         // A failed write publishes nothing and the next append overwrites the same bytes, so
         // unlike a failed sync it does not fail the partition (ENOSPC may clear).
         let position = active.log().append(&bufs)?;
-        {
-            let mut index = active.index_mut(config.index_interval_bytes)?;
-            let mut at = position;
-            let mut offset = first_offset;
-            for batch in incoming {
-                let max_ts = log_append_time.unwrap_or(batch.max_timestamp);
-                let last = offset + batch.offsets - 1;
-                index.on_append(
-                    active.base_offset(),
-                    last,
-                    max_ts,
-                    at,
-                    batch.size as u64,
-                    config.index_interval_bytes,
-                );
-                at += batch.size as u64;
-                offset = last + 1;
-            }
-        }
+        index_appended(
+            &active,
+            incoming,
+            position,
+            first_offset,
+            log_append_time,
+            config,
+        )?;
         if writer.active_first_timestamp.is_none() {
             writer.active_first_timestamp =
                 Some(log_append_time.unwrap_or(incoming[0].max_timestamp));
@@ -739,4 +709,74 @@ fn validate(batches: &[u8], config: &TopicConfig, verify_crc: bool) -> Result<Ve
         });
     }
     Ok(incoming)
+}
+
+/// The headers of `incoming` batches stamped for the log (base offsets from `first_offset`,
+/// and the append time under LogAppendTime), and the offset after them.
+fn stamped_headers(
+    batches: &[u8],
+    incoming: &[Incoming],
+    first_offset: i64,
+    log_append_time: Option<i64>,
+) -> (Vec<[u8; BATCH_HEADER_BYTES]>, i64) {
+    let mut headers: Vec<[u8; BATCH_HEADER_BYTES]> = Vec::with_capacity(incoming.len());
+    let mut next = first_offset;
+    for batch in incoming {
+        let mut header = [0u8; BATCH_HEADER_BYTES];
+        header.copy_from_slice(&batches[batch.start..batch.start + BATCH_HEADER_BYTES]);
+        stamp_batch(&mut header, next, 0);
+        if let Some(time) = log_append_time {
+            stamp_log_append_time(
+                &mut header,
+                &batches[batch.start + BATCH_HEADER_BYTES..batch.start + batch.size],
+                time,
+            );
+        }
+        headers.push(header);
+        next += batch.offsets;
+    }
+    (headers, next)
+}
+
+/// What an append writes, in order: each batch's stamped header, then the rest of the batch.
+fn write_slices<'a>(
+    batches: &'a [u8],
+    incoming: &[Incoming],
+    headers: &'a [[u8; BATCH_HEADER_BYTES]],
+) -> Vec<&'a [u8]> {
+    let mut bufs: Vec<&[u8]> = Vec::with_capacity(incoming.len() * 2);
+    for (batch, header) in incoming.iter().zip(headers) {
+        bufs.push(header);
+        bufs.push(&batches[batch.start + BATCH_HEADER_BYTES..batch.start + batch.size]);
+    }
+    bufs
+}
+
+/// Adds the batches just written at `position` of the active segment to its index.
+fn index_appended(
+    active: &Segment,
+    incoming: &[Incoming],
+    position: u64,
+    first_offset: i64,
+    log_append_time: Option<i64>,
+    config: &TopicConfig,
+) -> Result<()> {
+    let mut index = active.index_mut(config.index_interval_bytes)?;
+    let mut at = position;
+    let mut offset = first_offset;
+    for batch in incoming {
+        let max_ts = log_append_time.unwrap_or(batch.max_timestamp);
+        let last = offset + batch.offsets - 1;
+        index.on_append(
+            active.base_offset(),
+            last,
+            max_ts,
+            at,
+            batch.size as u64,
+            config.index_interval_bytes,
+        );
+        at += batch.size as u64;
+        offset = last + 1;
+    }
+    Ok(())
 }

@@ -2,6 +2,7 @@
 //! per-partition batches.
 
 use std::collections::HashMap;
+use std::ops::DerefMut;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -317,6 +318,35 @@ fn far_future() -> Instant {
     Instant::now() + Duration::from_secs(365 * 24 * 3600)
 }
 
+/// Appends `record` to the open batch; what its delivery will report.
+fn append_record(
+    batch: &mut OpenBatch,
+    record: &ProducerRecord,
+    timestamp: i64,
+) -> Result<Pending> {
+    let index = batch.builder.records_count();
+    let headers: Vec<Header<'_>> = record
+        .headers
+        .iter()
+        .map(|(k, v)| Header {
+            key: k.as_bytes(),
+            value: v.as_deref(),
+        })
+        .collect();
+    batch.builder.append(
+        timestamp,
+        record.key.as_deref(),
+        record.value.as_deref(),
+        &headers,
+    )?;
+    Ok(Pending {
+        index,
+        timestamp,
+        key_size: record.key.as_ref().map_or(-1, |k| k.len() as i64),
+        value_size: record.value.as_ref().map_or(-1, |v| v.len() as i64),
+    })
+}
+
 impl Inner {
     fn send(
         &self,
@@ -369,6 +399,36 @@ impl Inner {
         let timestamp = record
             .timestamp
             .unwrap_or_else(|| self.cluster.clock().now_ms());
+        let mut open = match self.open_batch_with_room(topic, partition, size, blocking) {
+            Ok(open) => open,
+            Err(error) => return self.refuse(error, record),
+        };
+        let batch = open.as_mut().expect("opened above");
+        let pending = match append_record(batch, &record, timestamp) {
+            Ok(pending) => pending,
+            Err(error) => {
+                drop(open);
+                return self.refuse(error, record);
+            }
+        };
+        let handle = self.track(batch, pending, callback);
+        if batch.builder.uncompressed_size() >= batch.limit {
+            let full = open.take().expect("batch is open");
+            self.accumulator.seal(full, &topic.logs[slot(partition)]);
+        }
+        Ok(handle)
+    }
+
+    /// Locks the partition's open batch, made to hold `size` more bytes: a batch too full is
+    /// sealed, and a new one opened with memory from `buffer.memory` (waiting for it when
+    /// `blocking`). On an error the lock is already released.
+    fn open_batch_with_room<'q>(
+        &self,
+        topic: &'q TopicState,
+        partition: i32,
+        size: usize,
+        blocking: bool,
+    ) -> Result<impl DerefMut<Target = Option<OpenBatch>> + 'q> {
         let queue = &topic.queues[slot(partition)];
         let mut open = queue.open.lock();
         // Checked again under the partition's lock: `shutdown` sets `closed` before its last
@@ -376,8 +436,7 @@ impl Inner {
         // that seal takes (and fails with `Closed`) or sees the flag here. Without this, a
         // batch opened after that seal would never resolve (found by the loom model).
         if self.closed.load(Ordering::Acquire) {
-            drop(open);
-            return self.refuse(Error::Closed, record);
+            return Err(Error::Closed);
         }
         if open.as_ref().is_some_and(|b| {
             b.builder.uncompressed_size() + size > b.limit && !b.builder.is_empty()
@@ -389,37 +448,12 @@ impl Inner {
             let reserve = size.max(self.config.batch_size);
             if !self.accumulator.pool.try_reserve(reserve) {
                 drop(open);
-                if !blocking {
-                    return self.refuse(
-                        Error::QueueFull(format!(
-                            "buffer.memory ({} bytes) is in use",
-                            self.config.buffer_memory
-                        )),
-                        record,
-                    );
-                }
-                if super::appender::on_appender_thread() {
-                    // Only the appender can free memory, and it is running this callback.
-                    return self.refuse(
-                        Error::WouldDeadlock("a send waiting for buffer.memory"),
-                        record,
-                    );
-                }
-                // Memory is short: make every open batch sendable so the appender frees some.
-                self.accumulator.seal_all();
-                let wait = Duration::from_millis(self.config.max_block_ms);
-                let deadline = Instant::now().checked_add(wait).unwrap_or_else(far_future);
-                if !self.accumulator.pool.reserve(reserve, deadline) {
-                    return self.refuse(Error::Timeout(format!(
-                        "failed to allocate {reserve} bytes within the configured max blocking time {} ms",
-                        self.config.max_block_ms
-                    )), record);
-                }
+                self.reserve_blocking(reserve, blocking)?;
                 open = queue.open.lock();
                 if self.closed.load(Ordering::Acquire) {
                     drop(open);
                     self.accumulator.pool.release(reserve);
-                    return self.refuse(Error::Closed, record);
+                    return Err(Error::Closed);
                 }
                 if let Some(existing) = open.take() {
                     // Another sender opened a batch meanwhile: send it on and use ours.
@@ -430,33 +464,46 @@ impl Inner {
             *open = Some(self.open_batch(reserve, topic, partition));
             self.accumulator.batch_opened();
         }
-        let batch = open.as_mut().expect("opened above");
-        let index = batch.builder.records_count();
-        let headers: Vec<Header<'_>> = record
-            .headers
-            .iter()
-            .map(|(k, v)| Header {
-                key: k.as_bytes(),
-                value: v.as_deref(),
-            })
-            .collect();
-        if let Err(error) = batch.builder.append(
-            timestamp,
-            record.key.as_deref(),
-            record.value.as_deref(),
-            &headers,
-        ) {
-            drop(open);
-            return self.refuse(error, record);
+        Ok(open)
+    }
+
+    /// Reserves `reserve` bytes of `buffer.memory` when none were free at once: fails
+    /// without `blocking`, else waits up to `max.block.ms` (called without the partition's
+    /// lock).
+    fn reserve_blocking(&self, reserve: usize, blocking: bool) -> Result<()> {
+        if !blocking {
+            return Err(Error::QueueFull(format!(
+                "buffer.memory ({} bytes) is in use",
+                self.config.buffer_memory
+            )));
         }
-        let pending = Pending {
-            index,
-            timestamp,
-            key_size: record.key.as_ref().map_or(-1, |k| k.len() as i64),
-            value_size: record.value.as_ref().map_or(-1, |v| v.len() as i64),
-        };
+        if super::appender::on_appender_thread() {
+            // Only the appender can free memory, and it is running this callback.
+            return Err(Error::WouldDeadlock("a send waiting for buffer.memory"));
+        }
+        // Memory is short: make every open batch sendable so the appender frees some.
+        self.accumulator.seal_all();
+        let wait = Duration::from_millis(self.config.max_block_ms);
+        let deadline = Instant::now().checked_add(wait).unwrap_or_else(far_future);
+        if !self.accumulator.pool.reserve(reserve, deadline) {
+            return Err(Error::Timeout(format!(
+                "failed to allocate {reserve} bytes within the configured max blocking time {} ms",
+                self.config.max_block_ms
+            )));
+        }
+        Ok(())
+    }
+
+    /// Registers an appended record with its batch: the callback, or the handle returned to
+    /// the caller (and, for the interceptors, a callback slot without a callback).
+    fn track(
+        &self,
+        batch: &mut OpenBatch,
+        pending: Pending,
+        callback: Option<Callback>,
+    ) -> Option<DeliveryHandle> {
         let completion = Arc::clone(batch.enqueued.as_ref().unwrap_or(&batch.completion));
-        let handle = match callback {
+        match callback {
             Some(callback) => {
                 batch.callbacks.push((pending, Some(callback)));
                 None
@@ -470,12 +517,7 @@ impl Inner {
                     pending,
                 })
             }
-        };
-        if batch.builder.uncompressed_size() >= batch.limit {
-            let full = open.take().expect("batch is open");
-            self.accumulator.seal(full, &topic.logs[slot(partition)]);
         }
-        Ok(handle)
     }
 
     /// A send refused after the interceptors saw the record: as Kafka's `onSendError`, they

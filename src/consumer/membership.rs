@@ -1,0 +1,223 @@
+//! The consumer's side of the group protocol: joining, check-ins from `poll`, rebalances
+//! (eager and cooperative revocation, taking an assignment), member id and generation
+//! bookkeeping, and leaving. Rebalance callbacks run here, on the polling thread.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use super::client::{Mode, PartitionState, State};
+use super::offset::Offset;
+use crate::cluster::{partition_number, Cluster};
+use crate::error::{Error, Result};
+use crate::group::{CheckIn, JoinRequest, TopicPartition};
+
+impl State {
+    pub(crate) fn generation(&self) -> i32 {
+        self.generation
+    }
+
+    /// Whether the group's assignors all support incremental rebalancing (then partitions stay
+    /// put during rebalances); with Kafka's default list (range first) this is eager.
+    fn cooperative(&self) -> bool {
+        self.config
+            .assignment_strategy
+            .iter()
+            .all(|a| a.is_cooperative())
+    }
+
+    fn join(&mut self) -> Result<()> {
+        let Mode::Subscribed(topics) = &self.mode else {
+            return Ok(());
+        };
+        let owned: Vec<TopicPartition> = if self.cooperative() {
+            self.partitions.keys().cloned().collect()
+        } else {
+            Vec::new()
+        };
+        let request = JoinRequest {
+            member_id: self.member_id.clone(),
+            client_id: self.config.client_id.clone(),
+            instance_id: self.config.group_instance_id.clone(),
+            topics: topics.clone(),
+            assignors: self.config.assignment_strategy.clone(),
+            owned,
+            generation: self.generation,
+            max_poll_interval_ms: self.config.max_poll_interval_ms,
+        };
+        let group = self.group_id()?.to_string();
+        let cluster = self.cluster.clone();
+        let id = self
+            .coordinator()?
+            .join(&group, request, &|t| partition_count(&cluster, t))?;
+        self.member_id = Some(id);
+        self.publish_membership();
+        Ok(())
+    }
+
+    /// Brings membership up to date: joins, rejoins a rebalance (revoking first when eager),
+    /// and takes a completed rebalance's assignment, calling the listener on the way.
+    pub(super) fn ensure_membership(&mut self) -> Result<()> {
+        self.refresh_pattern()?;
+        let group = self.group_id()?.to_string();
+        let coordinator = Arc::clone(self.coordinator()?);
+        let cluster = self.cluster.clone();
+        let partitions_of = |t: &str| partition_count(&cluster, t);
+        // Each pass either finishes or changes the membership; a few are always enough.
+        for _ in 0..8 {
+            let Some(member_id) = self.member_id.clone() else {
+                self.join()?;
+                continue;
+            };
+            match coordinator.check_in(&group, &member_id, &partitions_of) {
+                CheckIn::Unknown => {
+                    // Expelled (too long between polls): the partitions are already gone.
+                    let lost: Vec<TopicPartition> = self.partitions.keys().cloned().collect();
+                    self.partitions.clear();
+                    self.member_id = None;
+                    self.generation = -1;
+                    self.publish_membership();
+                    if !lost.is_empty() {
+                        self.call_listener(|l, ctx| l.on_partitions_lost(ctx, &lost));
+                    }
+                }
+                CheckIn::Fenced => {
+                    return Err(Error::FencedInstanceId(
+                        self.config.group_instance_id.clone().unwrap_or(member_id),
+                    ))
+                }
+                CheckIn::MustJoin => {
+                    if self.cooperative() {
+                        self.revoke_unsubscribed();
+                    } else {
+                        self.revoke_all_before_rejoin();
+                    }
+                    self.join()?;
+                }
+                CheckIn::Waiting => return Ok(()),
+                CheckIn::Assigned {
+                    generation,
+                    partitions,
+                } => {
+                    if generation != self.generation {
+                        self.take_assignment(generation, partitions)?;
+                    }
+                    return Ok(());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Eager protocol: before rejoining, commit (with auto-commit) and revoke everything; the
+    /// listener hears of it even when nothing was owned.
+    fn revoke_all_before_rejoin(&mut self) {
+        if self.config.enable_auto_commit {
+            let offsets = self.positions_to_commit();
+            let result = self.commit_offsets(&offsets);
+            self.call_listener(|l, _| l.on_commit(&result, &offsets));
+        }
+        let revoked: Vec<TopicPartition> = self.partitions.keys().cloned().collect();
+        self.call_listener(|l, ctx| l.on_partitions_revoked(ctx, &revoked));
+        self.partitions.clear();
+    }
+
+    /// Cooperative protocol: before rejoining, revoke only partitions of topics no longer
+    /// subscribed.
+    fn revoke_unsubscribed(&mut self) {
+        let Mode::Subscribed(topics) = &self.mode else {
+            return;
+        };
+        let revoked: Vec<TopicPartition> = self
+            .partitions
+            .keys()
+            .filter(|tp| !topics.contains(&*tp.topic))
+            .cloned()
+            .collect();
+        if !revoked.is_empty() {
+            self.call_listener(|l, ctx| l.on_partitions_revoked(ctx, &revoked));
+            for tp in &revoked {
+                self.partitions.remove(tp);
+            }
+        }
+    }
+
+    fn take_assignment(&mut self, generation: i32, assigned: Vec<TopicPartition>) -> Result<()> {
+        let new: BTreeSet<TopicPartition> = assigned.into_iter().collect();
+        let revoked: Vec<TopicPartition> = self
+            .partitions
+            .keys()
+            .filter(|tp| !new.contains(*tp))
+            .cloned()
+            .collect();
+        let added: Vec<TopicPartition> = new
+            .iter()
+            .filter(|tp| !self.partitions.contains_key(*tp))
+            .cloned()
+            .collect();
+        self.generation = generation;
+        self.publish_membership();
+        if !revoked.is_empty() {
+            // Cooperative: give up what moves, then rejoin so that it can be handed over.
+            self.call_listener(|l, ctx| l.on_partitions_revoked(ctx, &revoked));
+            for tp in &revoked {
+                self.partitions.remove(tp);
+            }
+            let group = self.group_id()?.to_string();
+            self.coordinator()?.request_rebalance(&group);
+        }
+        for tp in &added {
+            let Ok(log) = self.log(tp) else {
+                continue; // deleted meanwhile; the next rebalance drops it
+            };
+            self.partitions
+                .insert(tp.clone(), PartitionState::new(log, Offset::Committed));
+        }
+        let interval = self.config.auto_commit_interval_ms.min(i64::MAX as u64) as i64;
+        self.next_auto_commit_ms = self.cluster.clock().now_ms().saturating_add(interval);
+        let assigned: Vec<TopicPartition> = if self.cooperative() {
+            added
+        } else {
+            new.into_iter().collect()
+        };
+        self.call_listener(|l, ctx| l.on_partitions_assigned(ctx, &assigned));
+        Ok(())
+    }
+
+    /// Leaves the group (revoking everything when `revoke`); keeps the subscription.
+    pub(super) fn leave_group(&mut self, revoke: bool) -> Result<()> {
+        if let Some(member_id) = self.member_id.clone() {
+            if revoke {
+                // As Kafka's onLeavePrepare: revoked (still a member here, so the callback
+                // can commit), or lost when a rebalance already moved the group on.
+                let dropped: Vec<TopicPartition> = self.partitions.keys().cloned().collect();
+                let group = self.group_id()?.to_string();
+                if self
+                    .coordinator()?
+                    .is_current(&group, &member_id, self.generation)
+                {
+                    self.call_listener(|l, ctx| l.on_partitions_revoked(ctx, &dropped));
+                } else if !dropped.is_empty() {
+                    self.call_listener(|l, ctx| l.on_partitions_lost(ctx, &dropped));
+                }
+            }
+            self.member_id = None;
+            let group = self.group_id()?.to_string();
+            self.coordinator()?
+                .leave(&group, &member_id, self.config.session_timeout_ms);
+            self.generation = -1;
+            self.publish_membership();
+        }
+        Ok(())
+    }
+
+    fn publish_membership(&self) {
+        *self.membership.lock() = (self.member_id.clone(), self.generation);
+    }
+}
+
+fn partition_count(cluster: &Cluster, topic: &str) -> Option<i32> {
+    cluster
+        .topic_partitions(topic)
+        .ok()
+        .map(|(_, logs)| partition_number(logs.len()))
+}
