@@ -68,13 +68,21 @@ pub enum Error {
         /// The nearest valid key, when the key was unknown.
         suggestion: Option<String>,
     },
-    /// A batch larger than the topic's `max.message.bytes`.
-    #[error("record batch of {size} bytes is larger than max.message.bytes ({max}); raise the topic's max.message.bytes or send smaller batches")]
+    /// A record or batch larger than a size limit: the producer's `max.request.size` or
+    /// `buffer.memory`, or the topic's `max.message.bytes`. `limit` names the one exceeded.
+    #[error(
+        "{size} bytes is larger than {limit} ({max}); raise {key} in the {owner}'s config \
+         or send smaller records",
+        key = limit.key(),
+        owner = limit.owner()
+    )]
     RecordTooLarge {
-        /// Size of the rejected batch in bytes.
+        /// Size of the rejected record (producer) or batch (log append) in bytes.
         size: usize,
-        /// The limit in force.
+        /// The limit in force, in bytes.
         max: usize,
+        /// Which configured limit `max` is.
+        limit: SizeLimit,
     },
     /// An append larger than the topic's `segment.bytes`.
     #[error("append of {size} bytes is larger than segment.bytes ({max})")]
@@ -170,6 +178,43 @@ pub enum Error {
         /// The original failure.
         cause: String,
     },
+}
+
+/// The configured size limit that an [`Error::RecordTooLarge`] exceeded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum SizeLimit {
+    /// The producer's `max.request.size`: the largest record a producer sends.
+    MaxRequestSize,
+    /// The producer's `buffer.memory`: a record must fit in the producer's buffer.
+    BufferMemory,
+    /// The topic's `max.message.bytes`: the largest batch the topic's log accepts.
+    MaxMessageBytes,
+}
+
+impl SizeLimit {
+    /// The configuration key to raise, as Kafka spells it.
+    pub fn key(self) -> &'static str {
+        match self {
+            SizeLimit::MaxRequestSize => "max.request.size",
+            SizeLimit::BufferMemory => "buffer.memory",
+            SizeLimit::MaxMessageBytes => "max.message.bytes",
+        }
+    }
+
+    /// Whose configuration holds the key: `"producer"` or `"topic"`.
+    pub fn owner(self) -> &'static str {
+        match self {
+            SizeLimit::MaxRequestSize | SizeLimit::BufferMemory => "producer",
+            SizeLimit::MaxMessageBytes => "topic",
+        }
+    }
+}
+
+impl std::fmt::Display for SizeLimit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "the {}'s {}", self.owner(), self.key())
+    }
 }
 
 /// Kafka's protocol error codes for the conditions kafkalite reports.

@@ -7,7 +7,7 @@ use super::fetch::FetchData;
 use super::segment::Segment;
 use crate::clock::Clock;
 use crate::config::TopicConfig;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, SizeLimit};
 use crate::notify::Notifier;
 use crate::record::{
     stamp_batch, stamp_log_append_time, BatchIter, RecordBatch, TimestampType, BATCH_HEADER_BYTES,
@@ -695,6 +695,7 @@ fn validate(batches: &[u8], config: &TopicConfig, verify_crc: bool) -> Result<Ve
             return Err(Error::RecordTooLarge {
                 size: batch.size(),
                 max: config.max_message_bytes as usize,
+                limit: SizeLimit::MaxMessageBytes,
             });
         }
         batch.compression()?;
