@@ -171,13 +171,55 @@ pub enum Error {
     #[error("woken up: a blocking call was interrupted by ConsumerWaker::wakeup")]
     Wakeup,
     /// An earlier sync failed; the partition refuses writes until it is reopened.
-    #[error("{partition} is failed after an I/O error during sync ({cause}); data since the last successful sync may be lost; reopen the cluster")]
+    #[error(
+        "{partition} is failed after an I/O error during sync ({op} {path}: {source}); data \
+         since the last successful sync may be lost; reopen the cluster",
+        path = path.display()
+    )]
     Failed {
         /// `topic-partition` that failed.
         partition: String,
-        /// The original failure.
-        cause: String,
+        /// The operation that failed, e.g. "fdatasync".
+        op: &'static str,
+        /// The file or directory concerned.
+        path: PathBuf,
+        /// The error the operating system reported for the first failed sync; `source()` is
+        /// this `io::Error` itself.
+        #[source]
+        source: SharedIoError,
     },
+}
+
+/// An `io::Error` shared by the clones of an [`Error`] (so that `Error` is `Clone`). It
+/// dereferences to the `io::Error`, and is deliberately not an `Error` itself: an error
+/// holding it reports the `io::Error` as its `source()`, which `downcast_ref::<io::Error>()`
+/// finds (it would find only the wrapper otherwise).
+#[derive(Debug, Clone)]
+pub struct SharedIoError(std::sync::Arc<std::io::Error>);
+
+impl SharedIoError {
+    pub(crate) fn new(error: std::io::Error) -> Self {
+        SharedIoError(std::sync::Arc::new(error))
+    }
+}
+
+impl From<std::sync::Arc<std::io::Error>> for SharedIoError {
+    fn from(error: std::sync::Arc<std::io::Error>) -> Self {
+        SharedIoError(error)
+    }
+}
+
+impl std::ops::Deref for SharedIoError {
+    type Target = std::io::Error;
+    fn deref(&self) -> &std::io::Error {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for SharedIoError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
 }
 
 /// The configured size limit that an [`Error::RecordTooLarge`] exceeded.
@@ -343,5 +385,25 @@ impl Error {
             position,
             detail: detail.into(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failed_reports_the_io_error_itself_as_its_source() {
+        let error = Error::Failed {
+            partition: "t-0".into(),
+            op: "fdatasync",
+            path: "t-0/0.log".into(),
+            source: SharedIoError::new(std::io::Error::from_raw_os_error(libc::EIO)),
+        };
+        let source = std::error::Error::source(&error.clone()).map(|s| {
+            s.downcast_ref::<std::io::Error>()
+                .and_then(|e| e.raw_os_error())
+        });
+        assert_eq!(source, Some(Some(libc::EIO)), "{error}");
     }
 }

@@ -7,7 +7,7 @@ use super::fetch::FetchData;
 use super::segment::Segment;
 use crate::clock::Clock;
 use crate::config::TopicConfig;
-use crate::error::{Error, Result, SizeLimit};
+use crate::error::{Error, Result, SharedIoError, SizeLimit};
 use crate::notify::Notifier;
 use crate::record::{
     stamp_batch, stamp_log_append_time, BatchIter, RecordBatch, TimestampType, BATCH_HEADER_BYTES,
@@ -71,7 +71,8 @@ pub struct Log {
     pub(super) durable: AtomicI64,
     pub(super) sync_every_append: AtomicBool,
     pub(super) sync_lock: Mutex<()>,
-    pub(super) failure: Mutex<Option<String>>,
+    /// The `Failed` error of the first failed sync, returned by every write after it.
+    pub(super) failure: Mutex<Option<Error>>,
     pub(super) closed: AtomicBool,
     /// Told whenever what readers may see changes (set by the cluster).
     pub(super) notifier: std::sync::OnceLock<Arc<Notifier>>,
@@ -162,23 +163,32 @@ impl Log {
         if self.closed.load(Ordering::Acquire) {
             return Err(Error::Closed);
         }
-        if let Some(cause) = self.failure.lock().clone() {
-            return Err(Error::Failed {
-                partition: self.name.clone(),
-                cause,
-            });
+        if let Some(failed) = self.failure.lock().clone() {
+            return Err(failed);
         }
         Ok(())
     }
 
-    /// Puts the log in the sticky failed state after an I/O error on a sync.
+    /// Puts the log in the sticky failed state after an error on a sync. The first failure
+    /// is the cause that every later write reports.
     pub(super) fn fail(&self, error: Error) -> Error {
-        let cause = error.to_string();
-        self.failure.lock().get_or_insert(cause.clone());
-        Error::Failed {
+        let (op, path, source) = match error {
+            Error::Io { op, path, source } => (op, path, source.into()),
+            // Storage reports I/O as `Io`; anything else is kept whole inside an io::Error.
+            other => (
+                "sync",
+                self.dir.clone(),
+                SharedIoError::new(std::io::Error::other(other)),
+            ),
+        };
+        let failed = Error::Failed {
             partition: self.name.clone(),
-            cause,
-        }
+            op,
+            path,
+            source,
+        };
+        self.failure.lock().get_or_insert_with(|| failed.clone());
+        failed
     }
 
     /// Whether an earlier sync failed.
@@ -441,11 +451,8 @@ impl Log {
         if self.durable_offset() >= target {
             return Ok(());
         }
-        if let Some(cause) = self.failure.lock().clone() {
-            return Err(Error::Failed {
-                partition: self.name.clone(),
-                cause,
-            });
+        if let Some(failed) = self.failure.lock().clone() {
+            return Err(failed);
         }
         let (end, rolled, active) = {
             let writer = self.writer.lock();
