@@ -37,7 +37,8 @@ pub enum Error {
         /// What is wrong (which field, what was expected).
         detail: String,
     },
-    /// A record batch given to the library (or read from a file in a dump) is malformed.
+    /// A record batch given to the library by the caller (or read from a file by `dump-log`)
+    /// is malformed. A record in the log that does not decode is [`Error::Corruption`].
     #[error("corrupt record batch: {0}")]
     CorruptRecord(String),
     /// The batch uses a compression codec this build cannot read or write.

@@ -460,11 +460,14 @@ pub(crate) fn fetch(
                 let start = batch.records_section().as_ptr() as usize - base;
                 Section::Mapped(start..start + batch.records_section().len())
             }
-            codec => Section::Decompressed(Arc::from(crate::record::decompress(
-                codec,
-                batch.records_section(),
-                crate::record::DECOMPRESSED_BYTES_MAX,
-            )?)),
+            codec => Section::Decompressed(Arc::from(
+                crate::record::decompress(
+                    codec,
+                    batch.records_section(),
+                    crate::record::DECOMPRESSED_BYTES_MAX,
+                )
+                .map_err(|e| data.undecodable(&batch, e))?,
+            )),
         };
         let log_append_time =
             (batch.timestamp_type() == TimestampType::LogAppendTime).then(|| batch.max_timestamp());
@@ -492,7 +495,7 @@ pub(crate) fn fetch(
         } else {
             let mut below = 0;
             for offset in offsets() {
-                if offset? >= next_offset {
+                if offset.map_err(|e| data.undecodable(&batch, e))? >= next_offset {
                     break;
                 }
                 below += 1;
@@ -506,9 +509,14 @@ pub(crate) fn fetch(
         } else if dense {
             batch.base_offset() + (skip + take) as i64
         } else {
-            let last = offsets().nth(skip + take - 1).ok_or_else(|| {
-                Error::CorruptRecord("a batch holds fewer records than its header says".into())
-            })??;
+            let last = offsets()
+                .nth(skip + take - 1)
+                .unwrap_or_else(|| {
+                    Err(Error::CorruptRecord(
+                        "the batch holds fewer records than its header says".into(),
+                    ))
+                })
+                .map_err(|e| data.undecodable(&batch, e))?;
             last + 1
         };
         if take > 0 {

@@ -626,9 +626,17 @@ impl Log {
                 batch
                     .verify_crc()
                     .map_err(|e| Error::corruption(segment.log_path(), at as u64, e.to_string()))?;
-                let records = batch.records()?;
+                let undecodable = |e| match e {
+                    Error::CorruptRecord(why) => Error::corruption(
+                        segment.log_path(),
+                        at as u64,
+                        super::fetch::undecodable_detail(&why),
+                    ),
+                    other => other,
+                };
+                let records = batch.records().map_err(undecodable)?;
                 for record in records.iter() {
-                    let record = record?;
+                    let record = record.map_err(undecodable)?;
                     if record.timestamp >= timestamp && record.offset >= log_start {
                         return Ok(Some((record.offset, record.timestamp)));
                     }
