@@ -613,6 +613,28 @@ fn consume_prints_like_the_console_consumer_and_groups_manage_offsets() {
     .contains("print.colour"));
 }
 
+/// Consuming a topic that does not exist warns on stderr, naming it, as Kafka's consumer logs
+/// `UNKNOWN_TOPIC_OR_PARTITION`, and waits for it; an existing topic gives no warning.
+#[test]
+fn consume_warns_about_a_topic_that_does_not_exist() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    populated(d);
+    let consume = |topic: &str| run(d, &["consume", "--topic", topic, "--timeout-ms", "200"]);
+    let missing = consume("nope");
+    let stderr = String::from_utf8_lossy(&missing.stderr);
+    assert!(missing.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("WARN") && stderr.contains("{nope=UNKNOWN_TOPIC_OR_PARTITION}"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("topic 'nope' does not exist"), "{stderr}");
+    let existing = consume("t");
+    let stderr = String::from_utf8_lossy(&existing.stderr);
+    assert!(existing.status.success(), "{stderr}");
+    assert!(!stderr.contains("WARN"), "{stderr}");
+}
+
 #[test]
 fn perf_test_consumer_prints_kafkas_columns() {
     let dir = tempfile::tempdir().unwrap();
