@@ -37,7 +37,8 @@ pub enum Error {
         /// What is wrong (which field, what was expected).
         detail: String,
     },
-    /// A record batch given to the library (or read from a file in a dump) is malformed.
+    /// A record batch given to the library by the caller (or read from a file by `dump-log`)
+    /// is malformed. A record in the log that does not decode is [`Error::Corruption`].
     #[error("corrupt record batch: {0}")]
     CorruptRecord(String),
     /// The batch uses a compression codec this build cannot read or write.
@@ -68,13 +69,21 @@ pub enum Error {
         /// The nearest valid key, when the key was unknown.
         suggestion: Option<String>,
     },
-    /// A batch larger than the topic's `max.message.bytes`.
-    #[error("record batch of {size} bytes is larger than max.message.bytes ({max}); raise the topic's max.message.bytes or send smaller batches")]
+    /// A record or batch larger than a size limit: the producer's `max.request.size` or
+    /// `buffer.memory`, or the topic's `max.message.bytes`. `limit` names the one exceeded.
+    #[error(
+        "{size} bytes is larger than {limit} ({max}); raise {key} in the {owner}'s config \
+         or send smaller records",
+        key = limit.key(),
+        owner = limit.owner()
+    )]
     RecordTooLarge {
-        /// Size of the rejected batch in bytes.
+        /// Size of the rejected record (producer) or batch (log append) in bytes.
         size: usize,
-        /// The limit in force.
+        /// The limit in force, in bytes.
         max: usize,
+        /// Which configured limit `max` is.
+        limit: SizeLimit,
     },
     /// An append larger than the topic's `segment.bytes`.
     #[error("append of {size} bytes is larger than segment.bytes ({max})")]
@@ -198,13 +207,92 @@ pub enum Error {
     #[error("woken up: a blocking call was interrupted by ConsumerWaker::wakeup")]
     Wakeup,
     /// An earlier sync failed; the partition refuses writes until it is reopened.
-    #[error("{partition} is failed after an I/O error during sync ({cause}); data since the last successful sync may be lost; reopen the cluster")]
+    #[error(
+        "{partition} is failed after an I/O error during sync ({op} {path}: {source}); data \
+         since the last successful sync may be lost; reopen the cluster",
+        path = path.display()
+    )]
     Failed {
         /// `topic-partition` that failed.
         partition: String,
-        /// The original failure.
-        cause: String,
+        /// The operation that failed, e.g. "fdatasync".
+        op: &'static str,
+        /// The file or directory concerned.
+        path: PathBuf,
+        /// The error the operating system reported for the first failed sync; `source()` is
+        /// this `io::Error` itself.
+        #[source]
+        source: SharedIoError,
     },
+}
+
+/// An `io::Error` shared by the clones of an [`Error`] (so that `Error` is `Clone`). It
+/// dereferences to the `io::Error`, and is deliberately not an `Error` itself: an error
+/// holding it reports the `io::Error` as its `source()`, which `downcast_ref::<io::Error>()`
+/// finds (it would find only the wrapper otherwise).
+#[derive(Debug, Clone)]
+pub struct SharedIoError(std::sync::Arc<std::io::Error>);
+
+impl SharedIoError {
+    pub(crate) fn new(error: std::io::Error) -> Self {
+        SharedIoError(std::sync::Arc::new(error))
+    }
+}
+
+impl From<std::sync::Arc<std::io::Error>> for SharedIoError {
+    fn from(error: std::sync::Arc<std::io::Error>) -> Self {
+        SharedIoError(error)
+    }
+}
+
+impl std::ops::Deref for SharedIoError {
+    type Target = std::io::Error;
+    fn deref(&self) -> &std::io::Error {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for SharedIoError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// The configured size limit that an [`Error::RecordTooLarge`] exceeded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum SizeLimit {
+    /// The producer's `max.request.size`: the largest record a producer sends.
+    MaxRequestSize,
+    /// The producer's `buffer.memory`: a record must fit in the producer's buffer.
+    BufferMemory,
+    /// The topic's `max.message.bytes`: the largest batch the topic's log accepts.
+    MaxMessageBytes,
+}
+
+impl SizeLimit {
+    /// The configuration key to raise, as Kafka spells it.
+    pub fn key(self) -> &'static str {
+        match self {
+            SizeLimit::MaxRequestSize => "max.request.size",
+            SizeLimit::BufferMemory => "buffer.memory",
+            SizeLimit::MaxMessageBytes => "max.message.bytes",
+        }
+    }
+
+    /// Whose configuration holds the key: `"producer"` or `"topic"`.
+    pub fn owner(self) -> &'static str {
+        match self {
+            SizeLimit::MaxRequestSize | SizeLimit::BufferMemory => "producer",
+            SizeLimit::MaxMessageBytes => "topic",
+        }
+    }
+}
+
+impl std::fmt::Display for SizeLimit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "the {}'s {}", self.owner(), self.key())
+    }
 }
 
 /// Kafka's protocol error codes for the conditions kafkalite reports.
@@ -341,5 +429,25 @@ impl Error {
             position,
             detail: detail.into(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failed_reports_the_io_error_itself_as_its_source() {
+        let error = Error::Failed {
+            partition: "t-0".into(),
+            op: "fdatasync",
+            path: "t-0/0.log".into(),
+            source: SharedIoError::new(std::io::Error::from_raw_os_error(libc::EIO)),
+        };
+        let source = std::error::Error::source(&error.clone()).map(|s| {
+            s.downcast_ref::<std::io::Error>()
+                .and_then(|e| e.raw_os_error())
+        });
+        assert_eq!(source, Some(Some(libc::EIO)), "{error}");
     }
 }

@@ -28,7 +28,7 @@ pub use consumer::{
     Deserializer, LongDeserializer, Offset, RebalanceContext, RebalanceListener, RecordView,
     Records, StringDeserializer, TypedConsumer, TypedConsumerRecord,
 };
-pub use error::{Error, ErrorCode, Result};
+pub use error::{Error, ErrorCode, Result, SharedIoError, SizeLimit};
 pub use group::{
     ConsumerGroupMetadata, GroupDescription, GroupPartitionOffsets, GroupState, MemberDescription,
     Message, OffsetAndMetadata, OffsetAndTimestamp, OffsetReset, Offsets, TopicPartition,

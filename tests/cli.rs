@@ -277,6 +277,109 @@ fn dump_log_prints_batches_records_and_indexes() {
     assert!(fails(d, &["dump-log", "--files", "notes.txt"]).contains("20-digit"));
 }
 
+/// Makes a file read-only for everyone, root included: mode 0444 and, where the file system
+/// supports it, the immutable attribute (root ignores the mode). Undone on drop.
+struct ReadOnly<'a>(&'a Path);
+
+impl<'a> ReadOnly<'a> {
+    /// `None` when neither can stop a write open here (then there is nothing to prove).
+    fn make(path: &'a Path) -> Option<Self> {
+        let mut mode = std::fs::metadata(path).unwrap().permissions();
+        mode.set_readonly(true);
+        std::fs::set_permissions(path, mode).unwrap();
+        let _ = Command::new("chattr").arg("+i").arg(path).output();
+        let guard = ReadOnly(path);
+        let writable = std::fs::OpenOptions::new().write(true).open(path).is_ok();
+        (!writable).then_some(guard)
+    }
+}
+
+impl Drop for ReadOnly<'_> {
+    fn drop(&mut self) {
+        let _ = Command::new("chattr").arg("-i").arg(self.0).output();
+    }
+}
+
+/// `dump-log` only reads: it dumps a segment and its indexes that it may not write.
+#[test]
+fn dump_log_opens_files_read_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    populated(d);
+    let files: Vec<_> = ["log", "index", "timeindex"]
+        .iter()
+        .map(|ext| d.join(format!("t-0/00000000000000000000.{ext}")))
+        .collect();
+    let list = files
+        .iter()
+        .map(|f| f.to_str().unwrap())
+        .collect::<Vec<_>>()
+        .join(",");
+    let writable = ok(d, &["dump-log", "--files", &list, "--deep-iteration"]);
+    let guards: Option<Vec<_>> = files.iter().map(|f| ReadOnly::make(f)).collect();
+    if guards.is_none() {
+        // CI runs as root on ext4, where chattr +i works: there the test must run.
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "neither the mode nor chattr +i makes a file read-only here"
+        );
+        eprintln!("SKIPPED: neither the mode nor chattr +i makes a file read-only here");
+        return;
+    }
+    let read_only = ok(d, &["dump-log", "--files", &list, "--deep-iteration"]);
+    assert_eq!(read_only, writable);
+}
+
+/// `dump-log` streams: a 1 GiB segment (sparse: one batch, then zeros) is dumped by a
+/// process whose whole address space is limited to 256 MiB.
+#[test]
+fn dump_log_streams_files_larger_than_its_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let segment = dir.path().join("00000000000000000000.log");
+    let batch = common::batch(0, 3, 5, 1000);
+    std::fs::write(&segment, &batch).unwrap();
+    let len = 1u64 << 30;
+    std::fs::File::options()
+        .append(true)
+        .open(&segment)
+        .unwrap()
+        .set_len(len)
+        .unwrap();
+    let script = format!(
+        "ulimit -v {} && exec \"$0\" --data-dir \"$1\" dump-log --files \"$2\"",
+        256 << 10
+    );
+    let output = Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .arg(env!("CARGO_BIN_EXE_kafkalite"))
+        .arg(dir.path())
+        .arg(&segment)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{}{stdout}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let invalid = len - batch.len() as u64;
+    assert!(
+        stdout.ends_with(&format!(
+            "Found {invalid} invalid bytes at the end of {}\n",
+            segment.display()
+        )),
+        "{stdout}"
+    );
+    assert_eq!(
+        stdout
+            .lines()
+            .filter(|l| l.starts_with("baseOffset:"))
+            .count(),
+        1
+    );
+}
+
 #[test]
 fn the_demo_runs_twice_in_the_same_directory() {
     let dir = tempfile::tempdir().unwrap();
@@ -628,6 +731,28 @@ fn consume_prints_like_the_console_consumer_and_groups_manage_offsets() {
         &["consume", "--topic", "t", "--property", "print.colour=true"]
     )
     .contains("print.colour"));
+}
+
+/// Consuming a topic that does not exist warns on stderr, naming it, as Kafka's consumer logs
+/// `UNKNOWN_TOPIC_OR_PARTITION`, and waits for it; an existing topic gives no warning.
+#[test]
+fn consume_warns_about_a_topic_that_does_not_exist() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    populated(d);
+    let consume = |topic: &str| run(d, &["consume", "--topic", topic, "--timeout-ms", "200"]);
+    let missing = consume("nope");
+    let stderr = String::from_utf8_lossy(&missing.stderr);
+    assert!(missing.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("WARN") && stderr.contains("{nope=UNKNOWN_TOPIC_OR_PARTITION}"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("topic 'nope' does not exist"), "{stderr}");
+    let existing = consume("t");
+    let stderr = String::from_utf8_lossy(&existing.stderr);
+    assert!(existing.status.success(), "{stderr}");
+    assert!(!stderr.contains("WARN"), "{stderr}");
 }
 
 #[test]

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use common::{batch, read_all, temporary_on};
 use kafkalite::record::BatchIter;
-use kafkalite::{Clock, Cluster, Error, MockClock, NewTopic, OffsetSpec};
+use kafkalite::{Clock, Cluster, Error, MockClock, NewTopic, OffsetSpec, SizeLimit};
 
 fn mock_cluster(dir: &std::path::Path, clock: &MockClock) -> Cluster {
     Cluster::builder()
@@ -133,7 +133,19 @@ fn oversized_batches_are_rejected_before_writing() {
     let log = cluster.partition("t", 0).unwrap();
     let err = log.append(&batch(0, 1, 2000, 1)).unwrap_err();
     assert!(
-        matches!(err, Error::RecordTooLarge { max: 1000, .. }),
+        matches!(
+            err,
+            Error::RecordTooLarge {
+                max: 1000,
+                limit: SizeLimit::MaxMessageBytes,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(
+        err.to_string()
+            .contains("raise max.message.bytes in the topic's config"),
         "{err}"
     );
     let mut many = Vec::new();

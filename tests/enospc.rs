@@ -59,7 +59,7 @@ impl Drop for Tmpfs {
 fn is_full_disk(error: &Error) -> bool {
     match error {
         Error::Io { source, .. } => source.raw_os_error() == Some(libc::ENOSPC),
-        Error::Failed { cause, .. } => cause.contains("No space left"),
+        Error::Failed { source, .. } => source.raw_os_error() == Some(libc::ENOSPC),
         _ => false,
     }
 }

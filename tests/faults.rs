@@ -35,6 +35,13 @@ struct FaultyFile {
     armed: bool,
 }
 
+/// The operating-system error code of `error`'s `source()`, if it is an `io::Error`.
+fn os_error_of(error: &Error) -> Option<i32> {
+    std::error::Error::source(error)?
+        .downcast_ref::<std::io::Error>()?
+        .raw_os_error()
+}
+
 fn os_error(code: i32) -> std::io::Error {
     std::io::Error::from_raw_os_error(code)
 }
@@ -155,6 +162,7 @@ fn a_failed_sync_fails_the_partition_until_reopen() {
         matches!(err, Error::Failed { ref partition, .. } if partition == "t-0"),
         "{err}"
     );
+    assert_eq!(os_error_of(&err), Some(libc::EIO), "{err}");
     assert_eq!(
         log.durable_offset(),
         3,
@@ -166,9 +174,12 @@ fn a_failed_sync_fails_the_partition_until_reopen() {
         "readers never see unsynced data in fsync mode"
     );
     faults.sync.store(false, Ordering::SeqCst);
-    assert!(
-        matches!(log.append(&batch(5, 1, 10, 1)), Err(Error::Failed { .. })),
-        "sticky"
+    let sticky = log.append(&batch(5, 1, 10, 1)).unwrap_err();
+    assert!(matches!(sticky, Error::Failed { .. }), "sticky: {sticky}");
+    assert_eq!(
+        os_error_of(&sticky),
+        Some(libc::EIO),
+        "the first failure stays the cause: {sticky}"
     );
     assert!(
         matches!(log.sync(), Err(Error::Failed { .. })),

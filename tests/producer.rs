@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use common::{cluster_with, read_all, temporary_on};
 use kafkalite::{
-    partition_for_key, Acks, Clock, Cluster, Compression, Error, MockClock, NewTopic,
-    ProducerConfig, ProducerRecord, RecordBatch, TimestampType,
+    partition_for_key, Acks, Clock, Cluster, Compression, Error, ErrorCode, MockClock, NewTopic,
+    ProducerConfig, ProducerRecord, RecordBatch, SizeLimit, TimestampType,
 };
 
 const WAIT: Duration = Duration::from_secs(30);
@@ -253,7 +253,14 @@ fn records_too_large_are_refused_before_buffering() {
         .send(ProducerRecord::to("t").value(vec![0; 3000]))
         .unwrap_err();
     assert!(
-        matches!(err.error, Error::RecordTooLarge { max: 2000, .. }),
+        matches!(
+            err.error,
+            Error::RecordTooLarge {
+                max: 2000,
+                limit: SizeLimit::MaxMessageBytes,
+                ..
+            }
+        ),
         "{}",
         err.error
     );
@@ -263,8 +270,69 @@ fn records_too_large_are_refused_before_buffering() {
     let err = small_requests
         .send(ProducerRecord::to("t").value(vec![0; 600]))
         .unwrap_err();
-    assert!(matches!(err.error, Error::RecordTooLarge { max: 500, .. }));
+    assert!(
+        matches!(
+            err.error,
+            Error::RecordTooLarge {
+                max: 500,
+                limit: SizeLimit::MaxRequestSize,
+                ..
+            }
+        ),
+        "{}",
+        err.error
+    );
+    let small_buffer = cluster.producer(quick().buffer_memory(1000)).unwrap();
+    let err = small_buffer
+        .send(ProducerRecord::to("t").value(vec![0; 1500]))
+        .unwrap_err();
+    assert!(
+        matches!(
+            err.error,
+            Error::RecordTooLarge {
+                max: 1000,
+                limit: SizeLimit::BufferMemory,
+                ..
+            }
+        ),
+        "{}",
+        err.error
+    );
     assert_eq!(cluster.partition("t", 0).unwrap().log_end_offset(), 0);
+}
+
+/// Each `RecordTooLarge` message names the limit exceeded and where to raise it.
+#[test]
+fn record_too_large_says_which_limit_to_raise() {
+    let cluster = cluster_with(NewTopic::new("t", 1).config("max.message.bytes", "2000"));
+    let cases = [
+        (
+            quick(),
+            3000,
+            "larger than the topic's max.message.bytes (2000); raise max.message.bytes in the \
+             topic's config",
+        ),
+        (
+            quick().set("max.request.size", "500").unwrap(),
+            600,
+            "larger than the producer's max.request.size (500); raise max.request.size in the \
+             producer's config",
+        ),
+        (
+            quick().buffer_memory(1000),
+            1500,
+            "larger than the producer's buffer.memory (1000); raise buffer.memory in the \
+             producer's config",
+        ),
+    ];
+    for (config, size, expected) in cases {
+        let producer = cluster.producer(config).unwrap();
+        let err = producer
+            .send(ProducerRecord::to("t").value(vec![0; size]))
+            .unwrap_err();
+        assert!(err.error.to_string().contains(expected), "{}", err.error);
+        assert_eq!(err.error.code(), Some(ErrorCode::MessageTooLarge));
+    }
 }
 
 #[test]

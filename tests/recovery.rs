@@ -819,3 +819,100 @@ fn timestamp_lookups_never_answer_from_a_damaged_base_offset() {
     }
     assert!(refused > 0, "damaged base offsets are reported");
 }
+
+/// A batch (timestamp 5) whose record `index` does not decode (its key length runs past its
+/// end) under a matching CRC: what only a change behind kafkalite's back leaves on disk.
+fn forged(first: usize, count: usize, index: usize) -> Vec<u8> {
+    let mut forged = batch(first, count, 10, 5);
+    forged[..8].copy_from_slice(&(first as i64).to_be_bytes());
+    let spans = common::record_spans(&forged);
+    forged[spans[index].start + 4] = 0x7e;
+    common::reseal(&mut forged);
+    forged
+}
+
+/// A cluster with topic `t` whose only segment holds `batches`, opened again.
+fn cluster_holding(dir: &Path, batches: &[Vec<u8>]) -> (Cluster, PathBuf) {
+    let cluster = Cluster::open(dir).unwrap();
+    cluster.create_topic(NewTopic::new("t", 1)).unwrap();
+    cluster.close().unwrap();
+    drop(cluster);
+    let segment = dir.join("t-0/00000000000000000000.log");
+    std::fs::write(&segment, batches.concat()).unwrap();
+    let _ = std::fs::remove_file(dir.join(".kafka_cleanshutdown"));
+    (Cluster::open(dir).unwrap(), segment)
+}
+
+/// Whether `error` is a `Corruption` at `position` of `path` (the batch holding the record).
+fn is_corruption_at(error: &Error, path: &Path, position: u64) -> bool {
+    matches!(error, Error::Corruption { path: p, position: at, .. } if p == path && *at == position)
+}
+
+/// Every read path that decodes records reports one that does not decode as damage on disk
+/// (`Corruption`, with the file and the batch's position), not as a bad batch from the
+/// caller (`CorruptRecord`).
+#[test]
+fn a_record_that_does_not_decode_on_disk_is_corruption_on_every_read_path() {
+    use kafkalite::{Compression, ConsumerConfig, Offset, OffsetSpec, TopicPartition};
+    let first = batch(0, 2, 10, 1);
+    let at = first.len() as u64;
+
+    // offsets_for_times decodes the records of the batch the timestamp falls in.
+    let dir = tempfile::tempdir().unwrap();
+    let (cluster, segment) = cluster_holding(dir.path(), &[first.clone(), forged(2, 3, 0)]);
+    let tp = TopicPartition::new("t", 0);
+    let consumer = cluster.consumer(ConsumerConfig::new()).unwrap();
+    consumer.assign(&[(tp.clone(), Offset::At(0))]).unwrap();
+    let err = consumer.offsets_for_times(&[(tp.clone(), 2)]).unwrap_err();
+    assert!(is_corruption_at(&err, &segment, at), "{err}");
+    let err = cluster
+        .list_offset("t", 0, OffsetSpec::ForTimestamp(2))
+        .unwrap_err();
+    assert!(is_corruption_at(&err, &segment, at), "{err}");
+    drop((consumer, cluster));
+
+    // A poll decompresses an lz4 batch; here its frame is garbage under a matching CRC.
+    let dir = tempfile::tempdir().unwrap();
+    let mut lz4 = kafkalite::BatchBuilder::new().compression(Compression::Lz4);
+    lz4.append(1, Some(b"k2"), Some(b"v2"), &[]).unwrap();
+    let mut lz4 = lz4.build().unwrap();
+    let section = kafkalite::record::BATCH_HEADER_BYTES;
+    lz4[section..section + 4].copy_from_slice(&[0; 4]); // the lz4 frame's magic number
+    common::reseal(&mut lz4);
+    let mut lz4_at_2 = lz4;
+    lz4_at_2[..8].copy_from_slice(&2i64.to_be_bytes());
+    let (cluster, segment) = cluster_holding(dir.path(), &[first.clone(), lz4_at_2]);
+    let consumer = cluster.consumer(ConsumerConfig::new()).unwrap();
+    consumer.assign(&[(tp.clone(), Offset::At(2))]).unwrap();
+    let polled = consumer.poll(std::time::Duration::ZERO).unwrap();
+    assert_eq!(polled.iter().count(), 0);
+    let errors = polled.errors();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert!(
+        is_corruption_at(&errors[0].1, &segment, at),
+        "{}",
+        errors[0].1
+    );
+    drop((consumer, cluster));
+
+    // Opening replays the metadata log, decoding every record.
+    let dir = tempfile::tempdir().unwrap();
+    let (cluster, _) = cluster_holding(dir.path(), &[first]);
+    cluster.close().unwrap();
+    drop(cluster);
+    let metadata = dir
+        .path()
+        .join("__cluster_metadata-0/00000000000000000000.log");
+    let mut bytes = std::fs::read(&metadata).unwrap();
+    let (last_at, last) = kafkalite::record::BatchIter::new(&bytes)
+        .map_while(Result::ok)
+        .last()
+        .unwrap();
+    let last_end = last_at + last.size();
+    let spans = common::record_spans(&bytes[last_at..last_end]);
+    bytes[last_at + spans[0].start] = 0x01; // the record's length: -1
+    common::reseal(&mut bytes[last_at..last_end]);
+    std::fs::write(&metadata, bytes).unwrap();
+    let err = Cluster::open(dir.path()).unwrap_err();
+    assert!(is_corruption_at(&err, &metadata, last_at as u64), "{err}");
+}

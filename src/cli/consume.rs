@@ -173,6 +173,16 @@ pub fn run(data_dir: &Path, args: &ConsumeArgs, out: &mut dyn Write) -> CliResul
             };
             let consumer = cluster.consumer(config)?;
             consumer.subscribe(&[args.topic.as_str()])?;
+            // Kafka's consumer warns, then keeps waiting for the topic to be created.
+            if let Err(kafkalite::Error::UnknownTopicOrPartition(_)) =
+                cluster.describe_topic(&args.topic)
+            {
+                eprintln!(
+                    "WARN Error while fetching metadata: {{{}=UNKNOWN_TOPIC_OR_PARTITION}}: \
+                     topic '{}' does not exist; waiting for it to be created",
+                    args.topic, args.topic
+                );
+            }
             consumer
         }
     };

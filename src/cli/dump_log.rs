@@ -1,11 +1,15 @@
 //! `kafkalite dump-log`: kafka-dump-log's output for `.log`, `.index` and `.timeindex` files.
+//! Files are opened read-only and read one batch or index entry at a time through a buffered
+//! reader, so memory stays bounded by the largest batch whatever the file's size.
 
-use std::io::Write;
+use std::fs::File;
+use std::io::{BufReader, ErrorKind, Read, Write};
 use std::path::Path;
 
 use clap::Args;
-use kafkalite::record::{parse_end_transaction_marker, BatchIter, ControlRecordType, RecordBatch};
-use kafkalite::storage::{RealStorage, Storage};
+use kafkalite::record::{
+    parse_end_transaction_marker, ControlRecordType, RecordBatch, LOG_OVERHEAD_BYTES,
+};
 
 use super::CliResult;
 
@@ -35,45 +39,91 @@ pub fn run(args: &DumpLogArgs, out: &mut dyn Write) -> CliResult {
             return Err(format!("{file}: expected a .log, .index or .timeindex file").into());
         }
         writeln!(out, "Dumping {file}")?;
-        let bytes = RealStorage.read_file(path)?;
+        let opened = File::open(path).map_err(|e| format!("open {file}: {e}"))?;
+        let len = opened
+            .metadata()
+            .map_err(|e| format!("stat {file}: {e}"))?
+            .len();
+        let mut reader = BufReader::with_capacity(READ_BUFFER_BYTES, opened);
         match extension {
-            "log" => dump_segment(&bytes, base, file, args, out)?,
-            "index" => dump_index(&bytes, base, out)?,
-            _ => dump_time_index(&bytes, base, out)?,
+            "log" => dump_segment(&mut reader, len, base, file, args, out)?,
+            "index" => dump_index(&mut reader, base, file, out)?,
+            _ => dump_time_index(&mut reader, base, file, out)?,
         }
     }
     Ok(())
 }
 
+/// Bytes read from a file at a time.
+const READ_BUFFER_BYTES: usize = 64 << 10;
+
+/// Prints the batches of a segment of `len` bytes from its start; bytes after the last whole
+/// valid batch are reported as invalid.
 fn dump_segment(
-    bytes: &[u8],
+    reader: &mut impl Read,
+    len: u64,
     base: i64,
     file: &str,
     args: &DumpLogArgs,
     out: &mut dyn Write,
 ) -> CliResult {
     writeln!(out, "Log starting offset: {base}")?;
-    let mut valid_end = 0;
-    for item in BatchIter::new(bytes) {
-        let (position, batch) = match item {
-            Ok(found) => found,
-            // Torn or invalid: what follows is reported as invalid bytes.
-            Err(_) => break,
+    let mut valid_end = 0u64;
+    let mut bytes = Vec::new();
+    while read_batch(reader, len - valid_end, &mut bytes, file)? {
+        // Torn or invalid: what follows is reported as invalid bytes.
+        let Ok(batch) = RecordBatch::parse_prefix(&bytes) else {
+            break;
         };
-        print_batch(&batch, position, out)?;
+        print_batch(&batch, usize::try_from(valid_end)?, out)?;
         if args.deep_iteration || args.print_data_log {
             print_records(&batch, args.print_data_log, out)?;
         }
-        valid_end = position + batch.size();
+        valid_end += batch.size() as u64;
     }
-    if valid_end < bytes.len() {
+    if valid_end < len {
         writeln!(
             out,
             "Found {} invalid bytes at the end of {file}",
-            bytes.len() - valid_end
+            len - valid_end
         )?;
     }
     Ok(())
+}
+
+/// Reads the next batch's bytes into `bytes`, as far as its length field says, when the
+/// `left` bytes of the file hold them all. `false` at the end of the file and before a torn
+/// batch or a negative length (which `parse_prefix` would refuse anyway).
+fn read_batch(
+    reader: &mut impl Read,
+    left: u64,
+    bytes: &mut Vec<u8>,
+    file: &str,
+) -> Result<bool, String> {
+    bytes.resize(LOG_OVERHEAD_BYTES, 0);
+    if left < LOG_OVERHEAD_BYTES as u64 || !read_exactly(reader, bytes, file)? {
+        return Ok(false);
+    }
+    let length = i32::from_be_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]);
+    let Ok(length) = u64::try_from(length) else {
+        return Ok(false);
+    };
+    if LOG_OVERHEAD_BYTES as u64 + length > left {
+        return Ok(false);
+    }
+    // At most `i32::MAX` bytes, and never more than the file holds.
+    let length = usize::try_from(length).map_err(|e| e.to_string())?;
+    bytes.resize(LOG_OVERHEAD_BYTES + length, 0);
+    read_exactly(reader, &mut bytes[LOG_OVERHEAD_BYTES..], file)
+}
+
+/// Fills `buf`; `false` if the file ends first.
+fn read_exactly(reader: &mut impl Read, buf: &mut [u8], file: &str) -> Result<bool, String> {
+    match reader.read_exact(buf) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == ErrorKind::UnexpectedEof => Ok(false),
+        Err(e) => Err(format!("read {file}: {e}")),
+    }
 }
 
 fn print_batch(batch: &RecordBatch<'_>, position: usize, out: &mut dyn Write) -> CliResult {
@@ -152,10 +202,12 @@ fn print_records(batch: &RecordBatch<'_>, data: bool, out: &mut dyn Write) -> Cl
     Ok(())
 }
 
-fn dump_index(bytes: &[u8], base: i64, out: &mut dyn Write) -> CliResult {
-    for chunk in bytes.chunks_exact(8) {
-        let relative = u32::from_be_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]);
-        let position = u32::from_be_bytes([chunk[4], chunk[5], chunk[6], chunk[7]]);
+/// Prints an offset index; a partial entry at the end is not printed.
+fn dump_index(reader: &mut impl Read, base: i64, file: &str, out: &mut dyn Write) -> CliResult {
+    let mut entry = [0u8; 8];
+    while read_exactly(reader, &mut entry, file)? {
+        let relative = u32::from_be_bytes([entry[0], entry[1], entry[2], entry[3]]);
+        let position = u32::from_be_bytes([entry[4], entry[5], entry[6], entry[7]]);
         writeln!(
             out,
             "offset: {} position: {position}",
@@ -165,11 +217,18 @@ fn dump_index(bytes: &[u8], base: i64, out: &mut dyn Write) -> CliResult {
     Ok(())
 }
 
-fn dump_time_index(bytes: &[u8], base: i64, out: &mut dyn Write) -> CliResult {
-    for chunk in bytes.chunks_exact(12) {
+/// Prints a time index; a partial entry at the end is not printed.
+fn dump_time_index(
+    reader: &mut impl Read,
+    base: i64,
+    file: &str,
+    out: &mut dyn Write,
+) -> CliResult {
+    let mut entry = [0u8; 12];
+    while read_exactly(reader, &mut entry, file)? {
         let mut ts = [0u8; 8];
-        ts.copy_from_slice(&chunk[..8]);
-        let relative = u32::from_be_bytes([chunk[8], chunk[9], chunk[10], chunk[11]]);
+        ts.copy_from_slice(&entry[..8]);
+        let relative = u32::from_be_bytes([entry[8], entry[9], entry[10], entry[11]]);
         writeln!(
             out,
             "timestamp: {} offset: {}",

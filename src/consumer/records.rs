@@ -455,7 +455,8 @@ pub(crate) fn fetch(
             next_offset = batch.next_offset();
             continue;
         }
-        let section = section_of(&batch, base)?;
+        // A record that does not decode under a matching CRC is damage on disk.
+        let section = section_of(&batch, base).map_err(|e| data.undecodable(&batch, e))?;
         let log_append_time =
             (batch.timestamp_type() == TimestampType::LogAppendTime).then(|| batch.max_timestamp());
         let bytes: &[u8] = match &section {
@@ -464,7 +465,8 @@ pub(crate) fn fetch(
         };
         let room = max_records - count;
         let (skip, take, after) =
-            records_to_take(&batch, bytes, log_append_time, next_offset, room)?;
+            records_to_take(&batch, bytes, log_append_time, next_offset, room)
+                .map_err(|e| data.undecodable(&batch, e))?;
         next_offset = after;
         if take > 0 {
             // `skip` < `available` and `take` ≤ `available`, a batch's records count (an i32).

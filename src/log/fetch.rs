@@ -27,6 +27,24 @@ impl FetchData {
         self.bytes().is_empty()
     }
 
+    /// Turns an error met decoding the records of `batch` (one of this read's batches) into
+    /// what it is: a record that does not decode under a matching CRC is damage on disk, a
+    /// `Corruption` naming the file and the batch's position. Other errors pass unchanged.
+    pub(crate) fn undecodable(&self, batch: &RecordBatch<'_>, error: Error) -> Error {
+        let (Error::CorruptRecord(why), Some(slice)) = (&error, &self.slice) else {
+            return error;
+        };
+        let Some(at) = (batch.as_bytes().as_ptr() as usize).checked_sub(slice.as_ptr() as usize)
+        else {
+            return error;
+        };
+        Error::corruption(
+            slice.path(),
+            (slice.range().start + at) as u64,
+            undecodable_detail(why),
+        )
+    }
+
     /// The batches, each CRC-checked once; damage is a `Corruption` error naming the file and
     /// position.
     pub fn batches(&self) -> impl Iterator<Item = Result<RecordBatch<'_>>> + '_ {
@@ -52,4 +70,13 @@ impl FetchData {
             })
         })
     }
+}
+
+/// The detail of a `Corruption` for a record that does not decode although its batch's CRC
+/// matches: appends validate every record, so only a change outside kafkalite leaves one.
+pub(crate) fn undecodable_detail(why: &str) -> String {
+    format!(
+        "a record of this batch does not decode although the batch's CRC matches (was the \
+         file changed outside kafkalite?): {why}"
+    )
 }

@@ -7,7 +7,7 @@ use super::fetch::FetchData;
 use super::segment::Segment;
 use crate::clock::Clock;
 use crate::config::TopicConfig;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, SharedIoError, SizeLimit};
 use crate::notify::Notifier;
 use crate::record::{
     stamp_batch, stamp_log_append_time, BatchIter, RecordBatch, TimestampType, BATCH_HEADER_BYTES,
@@ -71,7 +71,8 @@ pub struct Log {
     pub(super) durable: AtomicI64,
     pub(super) sync_every_append: AtomicBool,
     pub(super) sync_lock: Mutex<()>,
-    pub(super) failure: Mutex<Option<String>>,
+    /// The `Failed` error of the first failed sync, returned by every write after it.
+    pub(super) failure: Mutex<Option<Error>>,
     pub(super) closed: AtomicBool,
     /// Told whenever what readers may see changes (set by the cluster).
     pub(super) notifier: std::sync::OnceLock<Arc<Notifier>>,
@@ -165,23 +166,32 @@ impl Log {
         if self.closed.load(Ordering::Acquire) {
             return Err(Error::Closed);
         }
-        if let Some(cause) = self.failure.lock().clone() {
-            return Err(Error::Failed {
-                partition: self.name.clone(),
-                cause,
-            });
+        if let Some(failed) = self.failure.lock().clone() {
+            return Err(failed);
         }
         Ok(())
     }
 
-    /// Puts the log in the sticky failed state after an I/O error on a sync.
+    /// Puts the log in the sticky failed state after an error on a sync. The first failure
+    /// is the cause that every later write reports.
     pub(super) fn fail(&self, error: Error) -> Error {
-        let cause = error.to_string();
-        self.failure.lock().get_or_insert(cause.clone());
-        Error::Failed {
+        let (op, path, source) = match error {
+            Error::Io { op, path, source } => (op, path, source.into()),
+            // Storage reports I/O as `Io`; anything else is kept whole inside an io::Error.
+            other => (
+                "sync",
+                self.dir.clone(),
+                SharedIoError::new(std::io::Error::other(other)),
+            ),
+        };
+        let failed = Error::Failed {
             partition: self.name.clone(),
-            cause,
-        }
+            op,
+            path,
+            source,
+        };
+        self.failure.lock().get_or_insert_with(|| failed.clone());
+        failed
     }
 
     /// Whether an earlier sync failed.
@@ -414,11 +424,8 @@ impl Log {
         if self.durable_offset() >= target {
             return Ok(());
         }
-        if let Some(cause) = self.failure.lock().clone() {
-            return Err(Error::Failed {
-                partition: self.name.clone(),
-                cause,
-            });
+        if let Some(failed) = self.failure.lock().clone() {
+            return Err(failed);
         }
         let (end, rolled, active) = {
             let writer = self.writer.lock();
@@ -593,9 +600,17 @@ impl Log {
                 batch
                     .verify_crc()
                     .map_err(|e| Error::corruption(segment.log_path(), at as u64, e.to_string()))?;
-                let records = batch.records()?;
+                let undecodable = |e| match e {
+                    Error::CorruptRecord(why) => Error::corruption(
+                        segment.log_path(),
+                        at as u64,
+                        super::fetch::undecodable_detail(&why),
+                    ),
+                    other => other,
+                };
+                let records = batch.records().map_err(undecodable)?;
                 for record in records.iter() {
-                    let record = record?;
+                    let record = record.map_err(undecodable)?;
                     if record.timestamp >= timestamp && record.offset >= log_start {
                         return Ok(Some((record.offset, record.timestamp)));
                     }
@@ -675,6 +690,7 @@ fn validate(batches: &[u8], config: &TopicConfig, verify_crc: bool) -> Result<Ve
             return Err(Error::RecordTooLarge {
                 size: batch.size(),
                 max: usize::try_from(config.max_message_bytes).unwrap_or(usize::MAX),
+                limit: SizeLimit::MaxMessageBytes,
             });
         }
         batch.compression()?;

@@ -25,8 +25,9 @@ impl Log {
                 if batch.is_control() {
                     continue;
                 }
-                for record in batch.records()?.iter() {
-                    visit(&record?)?;
+                let undecodable = |e| data.undecodable(&batch, e);
+                for record in batch.records().map_err(undecodable)?.iter() {
+                    visit(&record.map_err(undecodable)?)?;
                 }
             }
         }

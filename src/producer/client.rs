@@ -18,7 +18,7 @@ use super::partitioner::{
 use super::record::{PartitionInfo, ProducerRecord, RecordMetadata, SendError};
 use crate::cluster::{partition_number, Cluster, NewTopic};
 use crate::config::{Acks, IntoProducerConfig, PartitionerKind, ProducerConfig};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, SizeLimit};
 use crate::record::{BatchBuilder, Compression, Header};
 use crate::sync::channel::{self, Receiver};
 use crate::sync::thread::{self, JoinHandle};
@@ -375,6 +375,23 @@ impl Inner {
         }
     }
 
+    /// `RecordTooLarge` naming the tightest limit `size` exceeds, if any. Ties go to the
+    /// producer's own limits in the order Kafka's `KafkaProducer` checks them
+    /// (`max.request.size`, then `buffer.memory`), then to the topic's `max.message.bytes`,
+    /// which Kafka's broker checks last.
+    fn size_error(&self, topic: &TopicState, size: usize) -> Option<Error> {
+        let limits = [
+            (self.config.max_request_size, SizeLimit::MaxRequestSize),
+            (self.config.buffer_memory, SizeLimit::BufferMemory),
+            (
+                usize::try_from(topic.config.max_message_bytes).unwrap_or(usize::MAX),
+                SizeLimit::MaxMessageBytes,
+            ),
+        ];
+        let (max, limit) = limits.into_iter().min_by_key(|&(max, _)| max)?;
+        (size > max).then_some(Error::RecordTooLarge { size, max, limit })
+    }
+
     /// `send` once the record's topic is known.
     fn send_to(
         &self,
@@ -388,13 +405,8 @@ impl Inner {
             Ok(p) => p,
             Err(error) => return self.refuse(error, record),
         };
-        let max = self
-            .config
-            .max_request_size
-            .min(usize::try_from(topic.config.max_message_bytes).unwrap_or(usize::MAX))
-            .min(self.config.buffer_memory);
-        if size > max {
-            return self.refuse(Error::RecordTooLarge { size, max }, record);
+        if let Some(error) = self.size_error(topic, size) {
+            return self.refuse(error, record);
         }
         let timestamp = record
             .timestamp
