@@ -16,8 +16,8 @@ mod sync;
 
 pub use clock::{Clock, JumpWaker, MockClock, SystemClock};
 pub use cluster::{
-    Cluster, ClusterBuilder, NewTopic, OffsetSpec, OpenReport, PartitionDescription,
-    TopicDescription, PARTITIONS_MAX,
+    BackgroundErrors, Cluster, ClusterBuilder, NewTopic, OffsetSpec, OpenReport,
+    PartitionDescription, TopicDescription, PARTITIONS_MAX,
 };
 pub use config::{
     Acks, AssignorKind, AutoOffsetReset, ConsumerConfig, IntoConsumerConfig, IntoProducerConfig,

@@ -882,3 +882,51 @@ fn partition_directories_no_topic_owns_are_set_aside_or_removed() {
         "later opens leave the stray alone"
     );
 }
+
+/// Background work has no caller to fail to: a failed interval sync on the background thread
+/// is logged, counted and kept for `Cluster::background_errors`, and leaves the partition
+/// failed; a later open shows nothing of it.
+#[test]
+fn background_failures_are_counted_and_visible() {
+    use kafkalite::storage::{FaultPlan, SimFailure, SimOp, SimStorage};
+    let sim = SimStorage::default();
+    let clock = Arc::new(MockClock::new(0));
+    let cluster = Cluster::builder()
+        .storage(Arc::new(sim.clone()))
+        .clock(clock.clone())
+        .open(common::SIM_DATA)
+        .unwrap();
+    cluster
+        .create_topic(NewTopic::new("t", 1).config("flush.ms", "1000"))
+        .unwrap();
+    let log = cluster.partition("t", 0).unwrap();
+    log.append(&batch(0, 3, 10, 1)).unwrap();
+    assert_eq!(cluster.background_errors().count, 0);
+    sim.set_plan(FaultPlan {
+        power_cut_at: None,
+        fail: Some((SimOp::Sync, 1, SimFailure::Eio)),
+    });
+    // The jump wakes the background thread, whose interval sync is then due and fails.
+    clock.advance_ms(2000);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while cluster.background_errors().count == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no background error seen"
+        );
+        std::thread::yield_now();
+    }
+    let errors = cluster.background_errors();
+    assert!(
+        matches!(
+            &errors.last,
+            Some(Error::Failed { .. }) | Some(Error::Io { .. })
+        ),
+        "{errors:?}"
+    );
+    assert!(log.is_failed());
+    assert!(matches!(
+        log.append(&batch(3, 1, 10, 1)),
+        Err(Error::Failed { .. })
+    ));
+}

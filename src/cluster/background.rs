@@ -17,6 +17,44 @@ use crate::log::Log;
 /// How often the thread wakes to look for due work (real time; decisions read the clock).
 const TICK: Duration = Duration::from_millis(50);
 
+/// Failures of the background thread's work, which has no caller to return them to: each is
+/// logged (`tracing`, at error) and counted, and the last is kept, for
+/// [`Cluster::background_errors`].
+#[derive(Debug, Default)]
+pub(super) struct ErrorLog {
+    count: std::sync::atomic::AtomicU64,
+    last: Mutex<Option<Error>>,
+}
+
+impl ErrorLog {
+    pub(super) fn record(&self, error: Error) {
+        tracing::error!(target: "kafkalite::background", "background work failed: {error}");
+        self.count
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        *self.last.lock() = Some(error);
+    }
+
+    pub(super) fn snapshot(&self) -> BackgroundErrors {
+        BackgroundErrors {
+            count: self.count.load(std::sync::atomic::Ordering::Relaxed),
+            last: self.last.lock().clone(),
+        }
+    }
+}
+
+/// What the background thread's work (interval syncs, retention, checkpoint writes) failed
+/// with since the cluster opened: [`Cluster::background_errors`]. A failed sync also leaves
+/// its partition failed ([`Error::Failed`] on its next use); retention and checkpoint writes
+/// are retried at their next turn.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct BackgroundErrors {
+    /// How many runs of background work failed.
+    pub count: u64,
+    /// The most recent failure.
+    pub last: Option<Error>,
+}
+
 /// When retention last ran.
 #[derive(Debug)]
 pub(super) struct MaintenanceState {
@@ -89,7 +127,7 @@ impl Background {
                     }
                     state.jumped = false;
                 }
-                // Errors are sticky in the logs that hit them and surface on their next use.
+                // `tick` records its errors (`ErrorLog`); a failed sync is also sticky in its log.
                 if tick().is_none() {
                     return;
                 }
@@ -115,6 +153,13 @@ impl Background {
 }
 
 impl Cluster {
+    /// What the background thread's work failed with since the cluster opened (each failure
+    /// is also logged through `tracing`). Calls to [`Cluster::run_maintenance`] return their
+    /// errors to the caller instead.
+    pub fn background_errors(&self) -> BackgroundErrors {
+        self.inner.background_errors.snapshot()
+    }
+
     /// Runs the background work that is due now, on the cluster's clock: interval syncs
     /// (`flush.ms`), syncing segments rolled since the last sync, retention (every
     /// `log.retention.check.interval.ms`), and the checkpoint writes these imply. The

@@ -19,6 +19,7 @@ use std::sync::Arc;
 
 use parking_lot::{Mutex, RwLock};
 
+pub use background::BackgroundErrors;
 pub use report::OpenReport;
 #[cfg(feature = "regex")]
 pub(crate) use topic_name::is_internal as is_internal_topic;
@@ -95,6 +96,8 @@ struct Inner {
     cluster_id: String,
     /// What the open did.
     report: OpenReport,
+    /// What background work failed with.
+    background_errors: background::ErrorLog,
     /// Serializes changes to the set of topics.
     admin: Mutex<()>,
     closed: AtomicBool,
@@ -262,6 +265,7 @@ impl Cluster {
             metadata: loaded.metadata,
             cluster_id: loaded.cluster_id,
             report,
+            background_errors: background::ErrorLog::default(),
             admin: Mutex::new(()),
             closed: AtomicBool::new(false),
             metadata_version: AtomicU64::new(0),
@@ -291,7 +295,12 @@ impl Cluster {
             *cluster.inner.background.lock() =
                 Some(Background::start(&cluster.inner.clock, move || {
                     let inner = weak.upgrade()?;
-                    Some(Cluster { inner, _user: None }.run_maintenance())
+                    let cluster = Cluster { inner, _user: None };
+                    let ran = cluster.run_maintenance();
+                    if let Err(error) = &ran {
+                        cluster.inner.background_errors.record(error.clone());
+                    }
+                    Some(ran)
                 })?);
         }
         Ok(cluster)
