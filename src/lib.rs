@@ -34,7 +34,7 @@ pub use group::{
     Message, OffsetAndMetadata, OffsetAndTimestamp, OffsetReset, Offsets, TopicPartition,
 };
 pub use log::{
-    file_stem, segment_base_offset, AppendInfo, FetchData, Log, LogOptions, RecoveryMode,
+    file_stem, segment_base_offset, AppendInfo, Cut, FetchData, Log, LogOptions, RecoveryMode,
     RecoveryReport, SegmentInfo,
 };
 pub use producer::{

@@ -37,8 +37,9 @@ enum Command {
     /// Measure throughput and latency (like kafka-producer-perf-test).
     #[command(subcommand)]
     PerfTest(cli::perf_test::PerfTest),
-    /// Repair a directory a `Corruption` error names: drop damaged data and what follows it.
-    Repair,
+    /// Repair a directory a `Corruption` error names: drop damaged data and what follows it
+    /// (a dry run on a copy unless --execute).
+    Repair(cli::repair::RepairArgs),
 }
 
 /// Prints the library's `tracing` events on stderr: warnings by default (what recovery cut
@@ -62,6 +63,20 @@ fn init_logging() {
         .try_init();
 }
 
+/// What a command-line user can do about `error`, beyond its own message.
+fn advice(error: &(dyn std::error::Error + 'static), data_dir: &std::path::Path) -> Option<String> {
+    match error.downcast_ref::<kafkalite::Error>()? {
+        kafkalite::Error::Corruption { .. } | kafkalite::Error::InconsistentClusterId { .. } => {
+            let dir = data_dir.display();
+            Some(format!(
+                "To see what a repair would drop, run `kafkalite --data-dir {dir} repair` (a dry \
+                 run); to repair, `kafkalite --data-dir {dir} repair --execute`."
+            ))
+        }
+        _ => None,
+    }
+}
+
 fn main() -> ExitCode {
     let args = Args::parse();
     init_logging();
@@ -75,7 +90,7 @@ fn main() -> ExitCode {
         Command::Consume(consume) => cli::consume::run(&args.data_dir, &consume, &mut out),
         Command::Groups(groups) => cli::groups::run(&args.data_dir, &groups, &mut out),
         Command::PerfTest(test) => cli::perf_test::run(&args.data_dir, &test, &mut out),
-        Command::Repair => cli::repair::run(&args.data_dir, &mut out),
+        Command::Repair(repair) => cli::repair::run(&args.data_dir, &repair, &mut out),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -87,6 +102,9 @@ fn main() -> ExitCode {
         }
         Err(error) => {
             eprintln!("Error: {error}");
+            if let Some(advice) = advice(error.as_ref(), &args.data_dir) {
+                eprintln!("{advice}");
+            }
             ExitCode::FAILURE
         }
     }

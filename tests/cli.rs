@@ -820,9 +820,25 @@ fn repair_cuts_damaged_data_and_reads_work_again() {
     let error = fails(d, &consume);
     assert!(error.contains("corruption in"), "{error}");
     assert!(error.contains("TruncateCorrupt"), "{error}");
+    assert!(error.contains("repair --execute`"), "{error}");
 
     std::fs::create_dir(d.join("t-3.AbC-stray")).unwrap(); // as an earlier repair leaves it
-    let out = ok(d, &["repair"]);
+    let before = std::fs::read(&first).unwrap();
+    let dry = ok(d, &["repair"]);
+    assert!(dry.starts_with("Dry run: "), "{dry}");
+    assert!(dry.contains("t:0 offsets 0..2\n"), "{dry}");
+    assert_eq!(
+        std::fs::read(&first).unwrap(),
+        before,
+        "a dry run changes nothing"
+    );
+    assert!(fails(d, &consume).contains("corruption in"));
+    let out = ok(d, &["repair", "--execute"]);
+    assert_eq!(
+        out,
+        dry.split_once('\n').unwrap().1,
+        "the dry run shows exactly what --execute does"
+    );
     assert!(out.contains("Validated every segment"), "{out}");
     assert!(out.contains("t:0 offsets 0..2\n"), "{out}");
     assert!(out.contains("What the repair did:\n"), "{out}");
@@ -831,7 +847,7 @@ fn repair_cuts_damaged_data_and_reads_work_again() {
         .find(|l| l.starts_with("t-0: "))
         .unwrap_or_default();
     assert!(
-        line.contains("bytes of damaged or torn data cut")
+        line.contains("offsets from 2 on dropped at byte")
             && line.contains("2 later segments deleted"),
         "{out}"
     );

@@ -784,26 +784,28 @@ fn entries_starting(dir: &std::path::Path, prefix: &str) -> Vec<String> {
     names
 }
 
-/// A repair that cuts a topic's creation off the metadata log leaves that topic's partition
-/// directories owned by no topic. Their `partition.metadata` and contents show they are
-/// kafkalite's, so the repair renames them aside (Kafka's `-stray`), untouched by recreating
-/// the topic and by later opens. Directories without `partition.metadata` (not kafkalite's,
-/// even when named like partitions and holding segment-like files) stay byte for byte, are
-/// reported, and block a topic that would need their name.
+/// A repair that cuts a topic's creation off the metadata log rebuilds the topic from its
+/// partition directories (`partition.metadata` holds its id; the names, its partitions),
+/// with its records, and reports that its config overrides were lost. Directories without
+/// `partition.metadata` (not kafkalite's, even when named like partitions and holding
+/// segment-like files) stay byte for byte, are reported, and block a topic that would need
+/// their name.
 #[test]
-fn partition_directories_no_topic_owns_are_set_aside_or_removed() {
+fn a_repair_rebuilds_topics_the_metadata_log_lost() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let cluster = Cluster::open(d).unwrap();
     cluster.create_topic(NewTopic::new("a", 1)).unwrap();
-    cluster.create_topic(NewTopic::new("b", 2)).unwrap();
+    cluster
+        .create_topic(NewTopic::new("b", 2).config("retention.ms", "86400000"))
+        .unwrap();
+    let b_id = cluster.describe_topic("b").unwrap().id;
     for topic in ["a", "b"] {
         let log = cluster.partition(topic, 0).unwrap();
         log.append(&batch(0, 5, 10, 1)).unwrap();
     }
     cluster.close().unwrap();
     drop(cluster);
-    let b_segment = std::fs::read(d.join("b-0/00000000000000000000.log")).unwrap();
 
     // Damage the metadata log's last batch (b's creation) under its CRC.
     let metadata = d.join("__cluster_metadata-0/00000000000000000000.log");
@@ -812,7 +814,7 @@ fn partition_directories_no_topic_owns_are_set_aside_or_removed() {
     let end = at + last.size();
     bytes[end - 3] ^= 0x01;
     std::fs::write(&metadata, bytes).unwrap();
-    // What a crash inside `create_topic` leaves: an empty and a preallocated segment.
+    // Not kafkalite's: no partition.metadata.
     for (partition, len) in [(0, 0), (1, 4096)] {
         std::fs::create_dir(d.join(format!("c-{partition}"))).unwrap();
         let segment = d.join(format!("c-{partition}/00000000000000000000.log"));
@@ -826,25 +828,19 @@ fn partition_directories_no_topic_owns_are_set_aside_or_removed() {
         .recovery_mode(kafkalite::RecoveryMode::TruncateCorrupt)
         .open(d)
         .unwrap();
-    assert_eq!(cluster.list_topics().unwrap(), ["a"]);
-    assert_eq!(read_all(&cluster.partition("a", 0).unwrap()).len(), 5);
-    let strays = entries_starting(d, "b-");
-    assert_eq!(strays.len(), 2, "{strays:?}: b-0 and b-1 are set aside");
-    for (stray, partition) in strays.iter().zip(["b-0.", "b-1."]) {
-        assert!(
-            stray.starts_with(partition) && stray.ends_with("-stray"),
-            "{stray}"
-        );
-    }
-    let stray = strays.iter().find(|s| s.starts_with("b-0.")).unwrap();
-    let kept = std::fs::read(d.join(stray).join("00000000000000000000.log")).unwrap();
-    assert_eq!(
-        kept[..b_segment.len()],
-        b_segment[..],
-        "the stray keeps its records"
+    assert_eq!(cluster.list_topics().unwrap(), ["a", "b"]);
+    let b = cluster.describe_topic("b").unwrap();
+    assert_eq!((b.id.as_str(), b.partitions.len()), (b_id.as_str(), 2));
+    assert!(
+        b.configs.is_empty(),
+        "the overrides were in the lost record"
     );
-    let report = cluster.recovery_report();
-    assert_eq!(report.set_aside.len(), 2, "{report}");
+    assert_eq!(read_all(&cluster.partition("a", 0).unwrap()).len(), 5);
+    assert_eq!(read_all(&cluster.partition("b", 0).unwrap()).len(), 5);
+    let report = cluster.recovery_report().clone();
+    assert_eq!(report.rebuilt.len(), 1, "{report}");
+    assert!(report.rebuilt[0].contains("config overrides could not be recovered"));
+    assert!(report.set_aside.is_empty(), "{report}");
     assert_eq!(
         entries_starting(d, "c-"),
         ["c-0", "c-1"],
@@ -865,22 +861,14 @@ fn partition_directories_no_topic_owns_are_set_aside_or_removed() {
     ));
     assert!(d.join("c-0/00000000000000000000.log").is_file());
     assert!(d.join("notes-1.txt").is_dir() && d.join("notes-01").is_dir());
-
-    cluster.create_topic(NewTopic::new("b", 1)).unwrap();
-    assert_eq!(cluster.partition("b", 0).unwrap().log_end_offset(), 0);
     cluster.close().unwrap();
     drop(cluster);
+
     let cluster = Cluster::open(d).unwrap();
     assert_eq!(cluster.list_topics().unwrap(), ["a", "b"]);
-    assert_eq!(cluster.partition("b", 0).unwrap().log_end_offset(), 0);
-    let mut expected = vec!["b-0".to_string()];
-    expected.extend(strays.iter().cloned());
-    expected.sort();
-    assert_eq!(
-        entries_starting(d, "b-"),
-        expected,
-        "later opens leave the stray alone"
-    );
+    assert_eq!(cluster.describe_topic("b").unwrap().id, b_id);
+    assert_eq!(read_all(&cluster.partition("b", 0).unwrap()).len(), 5);
+    assert!(cluster.recovery_report().rebuilt.is_empty());
 }
 
 /// Background work has no caller to fail to: a failed interval sync on the background thread

@@ -138,6 +138,15 @@ impl Formatter {
     }
 }
 
+/// A failed read of `tp`: damage on disk keeps its type (so that `main` can advise a
+/// repair), anything else says which partition.
+fn read_failed(tp: &TopicPartition, error: &Error) -> Box<dyn std::error::Error> {
+    match error {
+        Error::Corruption { .. } => Box::new(error.clone()),
+        other => format!("reading {tp}: {other}").into(),
+    }
+}
+
 /// Prints records as they arrive; at exit reports `Processed a total of N messages` on
 /// stderr, as Kafka's tool does.
 pub fn run(data_dir: &Path, args: &ConsumeArgs, out: &mut dyn Write) -> CliResult {
@@ -209,7 +218,7 @@ pub fn run(data_dir: &Path, args: &ConsumeArgs, out: &mut dyn Write) -> CliResul
             polled => polled?,
         };
         if let Some((tp, error)) = records.errors().first() {
-            return Err(format!("reading {tp}: {error}").into());
+            return Err(read_failed(tp, error));
         }
         let mut printed_up_to = std::collections::BTreeMap::new();
         for record in records.iter() {
@@ -223,7 +232,7 @@ pub fn run(data_dir: &Path, args: &ConsumeArgs, out: &mut dyn Write) -> CliResul
         }
         // A record that does not decode is found while iterating.
         if let Some((tp, error)) = records.errors().first() {
-            return Err(format!("reading {tp}: {error}").into());
+            return Err(read_failed(tp, error));
         }
         if args.max_messages.is_some_and(|max| processed >= max) {
             // Rewind every partition to its first unprinted record, so that the commit at

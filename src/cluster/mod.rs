@@ -6,6 +6,7 @@ mod leftovers;
 mod metadata;
 mod open;
 mod ownership;
+mod rebuild;
 mod report;
 mod temp_dir;
 mod topic_name;

@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use super::metadata::MetadataRecord;
 use super::ownership::{self, Found, PartitionOwner, METADATA_TOPIC_ID};
+use super::rebuild;
 use super::report::OpenReport;
 use super::{
     leftovers, metadata_config, topic_name, ClusterBuilder, Topic, CLEAN_SHUTDOWN_FILE,
@@ -103,6 +104,12 @@ impl Loaded {
                     *name == metadata_name
                         && (r.truncated_bytes + r.preallocated_bytes > 0 || r.deleted_segments > 0)
                 }));
+        if metadata_cut {
+            let now = options.clock.now_ms();
+            for lost in rebuild::lost_topics(storage, dir, &topics, &replayed.deleted_ids)? {
+                rebuild_topic(&opener, &metadata, &mut topics, lost, now, report)?;
+            }
+        }
         let known = leftovers::Known {
             topics: &topics,
             deleted_ids: &replayed.deleted_ids,
@@ -121,6 +128,69 @@ impl Loaded {
             notifier,
         })
     }
+}
+
+/// Records a topic (or its partitions past the recorded count) that a repair cut off the
+/// metadata log, from its partition directories (see `rebuild`), and opens its logs.
+fn rebuild_topic(
+    opener: &LogOpener<'_>,
+    metadata: &Log,
+    topics: &mut BTreeMap<String, Topic>,
+    lost: rebuild::LostTopic,
+    now: i64,
+    report: &mut OpenReport,
+) -> Result<()> {
+    let rebuild::LostTopic { name, id, count } = lost;
+    let (first, config) = match topics.get(&name) {
+        Some(topic) => (
+            super::partition_number(topic.partitions.len()),
+            Arc::clone(&topic.config),
+        ),
+        None => (0, Arc::new(TopicConfig::default())),
+    };
+    let record = if first == 0 {
+        MetadataRecord::CreateTopic {
+            name: name.clone(),
+            id: id.clone(),
+            partitions: count,
+            configs: BTreeMap::new(),
+        }
+    } else {
+        MetadataRecord::AddPartitions {
+            name: name.clone(),
+            partitions: count,
+        }
+    };
+    metadata.append(&record.to_batch(now)?)?;
+    let mut logs = Vec::new();
+    for partition in first..count {
+        let log = opener.open((&name, &id), partition, Arc::clone(&config), report)?;
+        logs.push(Arc::new(log));
+    }
+    report.rebuilt(format!(
+        "{name}: partitions {first}..{count} (topic id {id}) were missing from the damaged \
+         metadata log; rebuilt from their partition directories{}",
+        if first == 0 {
+            "; the topic's config overrides could not be recovered, so Kafka's defaults \
+             apply (set them again with alter_topic_config)"
+        } else {
+            ""
+        }
+    ));
+    match topics.get_mut(&name) {
+        Some(topic) => topic.partitions.extend(logs),
+        None => {
+            topics.insert(
+                name,
+                Topic {
+                    id,
+                    config,
+                    partitions: logs,
+                },
+            );
+        }
+    }
+    Ok(())
 }
 
 /// The cluster id, with `meta.properties` and the metadata log made to agree: a directory

@@ -19,6 +19,9 @@ pub struct OpenReport {
     pub partitions: Vec<(String, RecoveryReport)>,
     /// Partition directories kafkalite removed (interrupted deletions, deleted topics).
     pub removed: Vec<PathBuf>,
+    /// Topics (or partitions) a repair found missing from the damaged metadata log and
+    /// recorded again from their partition directories, and what could not be recovered.
+    pub rebuilt: Vec<String>,
     /// Partition directories renamed aside (`-stray`): from, to.
     pub set_aside: Vec<(PathBuf, PathBuf)>,
     /// Entries of the data directory kafkalite did not write, left byte for byte alone, and
@@ -33,6 +36,7 @@ impl OpenReport {
         self.claimed.is_none()
             && self.partitions.iter().all(|(_, r)| r.is_quiet())
             && self.removed.is_empty()
+            && self.rebuilt.is_empty()
             && self.set_aside.is_empty()
             && self.left_alone.is_empty()
     }
@@ -61,6 +65,11 @@ impl OpenReport {
     pub(super) fn removed(&mut self, path: PathBuf) {
         tracing::info!(target: "kafkalite::recovery", path = %path.display(), "removed a partition directory of a deleted topic");
         self.removed.push(path);
+    }
+
+    pub(super) fn rebuilt(&mut self, what: String) {
+        tracing::warn!(target: "kafkalite::recovery", "{what}");
+        self.rebuilt.push(what);
     }
 
     pub(super) fn set_aside(&mut self, from: PathBuf, to: PathBuf) {
@@ -97,6 +106,9 @@ impl fmt::Display for OpenReport {
         }
         for path in &self.removed {
             writeln!(f, "removed {} (a deleted topic's)", path.display())?;
+        }
+        for what in &self.rebuilt {
+            writeln!(f, "rebuilt {what}")?;
         }
         for (from, to) in &self.set_aside {
             writeln!(

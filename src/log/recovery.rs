@@ -74,12 +74,29 @@ pub struct RecoveryReport {
     pub preallocated_bytes: u64,
     /// Segments deleted because they followed a torn or corrupt point.
     pub deleted_segments: usize,
+    /// The bytes those segments held.
+    pub deleted_bytes: u64,
+    /// Where damaged or torn data (not preallocated zeros) was cut, and why.
+    pub cut: Option<Cut>,
     /// Batches validated.
     pub batches_checked: u64,
     /// Sealed segments whose indexes recovery rebuilt from their batches.
     pub indexes_rebuilt: usize,
     /// Index files removed because their segment's `.log` was gone (an interrupted deletion).
     pub orphan_files_removed: usize,
+}
+
+/// Where recovery cut a log: the first batch it could not keep.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cut {
+    /// The segment file.
+    pub file: PathBuf,
+    /// The byte position of the first batch dropped.
+    pub position: u64,
+    /// The first offset dropped: the log ends here now.
+    pub first_offset: i64,
+    /// What was wrong with the batch there.
+    pub reason: String,
 }
 
 impl RecoveryReport {
@@ -100,8 +117,22 @@ impl std::fmt::Display for RecoveryReport {
                 self.truncated_bytes
             )?;
         }
+        if let Some(cut) = &self.cut {
+            write!(
+                f,
+                ", offsets from {} on dropped at byte {} of {} ({})",
+                cut.first_offset,
+                cut.position,
+                cut.file.display(),
+                cut.reason
+            )?;
+        }
         if self.deleted_segments > 0 {
-            write!(f, ", {} later segments deleted", self.deleted_segments)?;
+            write!(
+                f,
+                ", {} later segments deleted ({} bytes)",
+                self.deleted_segments, self.deleted_bytes
+            )?;
         }
         if self.preallocated_bytes > 0 {
             write!(
@@ -371,6 +402,12 @@ impl Loader<'_> {
                     report.preallocated_bytes += cut;
                 } else {
                     report.truncated_bytes += cut;
+                    report.cut = Some(Cut {
+                        file: files[i].path().to_path_buf(),
+                        position: position as u64,
+                        first_offset: end,
+                        reason: why,
+                    });
                 }
                 files[i].truncate(position as u64)?;
                 keep = i + 1;
@@ -385,6 +422,7 @@ impl Loader<'_> {
         }
         // Segments after a truncation point follow data that never became durable: drop them.
         for (file, &base) in files.drain(keep..).zip(&bases[keep..]).rev() {
+            report.deleted_bytes += file.len() as u64;
             drop(file);
             remove_segment_files(&**self.storage, self.dir, base)?;
             report.deleted_segments += 1;
