@@ -198,3 +198,86 @@ fn check_records(log: &kafkalite::Log, count: usize) {
         assert_eq!(value, &expected, "{} offset {i}", log.name());
     }
 }
+
+/// Space is freed with kafkalite itself: on a full disk, a cluster still opens, reads what it
+/// acknowledged, deletes a topic (the metadata log keeps a reserve for the record) and
+/// repairs; once a topic is gone, appends work again.
+#[test]
+fn a_full_disk_still_opens_reads_deletes_and_repairs() {
+    let fs = match Tmpfs::mount(4096) {
+        Ok(fs) => fs,
+        Err(why) if std::env::var("CI").is_ok_and(|ci| ci == "true") => {
+            panic!("CI=true and a real full disk needs a small tmpfs: {why}")
+        }
+        Err(why) => {
+            eprintln!("SKIPPED: a real full disk needs a small tmpfs: {why}");
+            return;
+        }
+    };
+    let data = fs.path().join("data");
+    let cluster = Cluster::builder().background(false).open(&data).unwrap();
+    for topic in ["big", "kept"] {
+        cluster
+            .create_topic(NewTopic::new(topic, 1).config("segment.bytes", "262144"))
+            .unwrap();
+    }
+    let logs = [
+        cluster.partition("big", 0).unwrap(),
+        cluster.partition("kept", 0).unwrap(),
+    ];
+    let mut acked = [0usize; 2];
+    for round in 0..100_000 {
+        let i = usize::from(round % 8 == 0);
+        match logs[i].append(&batch(acked[i], 4, 1000, 1)) {
+            Ok(_) => acked[i] += 4,
+            Err(e) if is_full_disk(&e) => break,
+            Err(e) => panic!("not a full-disk error: {e}"),
+        }
+    }
+    assert!(acked[0] > 0 && acked[1] > 0, "{acked:?}");
+    // Full: a close may fail to write what it writes; nothing acknowledged is lost.
+    drop(logs);
+    let _ = cluster.close();
+    drop(cluster);
+    // The close trimmed preallocated space: take every byte of it back.
+    fill(&fs.path().join("ballast"));
+    assert!(
+        std::fs::write(fs.path().join("probe"), b"x").is_err(),
+        "the file system is full"
+    );
+
+    let cluster = Cluster::builder()
+        .background(false)
+        .open(&data)
+        .unwrap_or_else(|e| panic!("a full disk must not keep the cluster from opening: {e}"));
+    check_records(&cluster.partition("big", 0).unwrap(), acked[0]);
+    check_records(&cluster.partition("kept", 0).unwrap(), acked[1]);
+    cluster
+        .delete_topic("big")
+        .unwrap_or_else(|e| panic!("deleting a topic on a full disk: {e}"));
+    let kept = cluster.partition("kept", 0).unwrap();
+    kept.append(&batch(acked[1], 4, 1000, 1))
+        .unwrap_or_else(|e| panic!("the deletion freed no space: {e}"));
+    acked[1] += 4;
+    cluster.close().unwrap();
+    drop((kept, cluster));
+
+    let repaired = Cluster::builder()
+        .background(false)
+        .recovery_mode(kafkalite::RecoveryMode::TruncateCorrupt)
+        .open(&data)
+        .unwrap();
+    assert_eq!(repaired.list_topics().unwrap(), ["kept"]);
+    check_records(&repaired.partition("kept", 0).unwrap(), acked[1]);
+}
+
+/// Grows the file at `path` until the file system has no byte left.
+fn fill(path: &Path) {
+    use std::io::Write;
+    let mut file = std::fs::File::create(path).unwrap();
+    for chunk in [65536usize, 4096, 512, 1] {
+        let bytes = vec![7u8; chunk];
+        while file.write_all(&bytes).is_ok() {}
+    }
+    let _ = file.sync_all();
+}

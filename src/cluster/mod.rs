@@ -44,6 +44,9 @@ const LOCK_FILE: &str = "LOCK";
 const CLEAN_SHUTDOWN_FILE: &str = ".kafka_cleanshutdown";
 const RECOVERY_POINT_FILE: &str = "recovery-point-offset-checkpoint";
 const LOG_START_FILE: &str = "log-start-offset-checkpoint";
+/// Space kept allocated ahead of the metadata log's end (see `Inner::reserve_metadata_space`):
+/// room for hundreds of topic deletions on a full disk.
+const METADATA_RESERVE_BYTES: u64 = 64 * 1024;
 /// Kafka's `log.retention.check.interval.ms` default.
 const RETENTION_CHECK_INTERVAL_MS: i64 = 300_000;
 /// Kafka's `offsets.retention.minutes` default (7 days), in ms.
@@ -290,7 +293,14 @@ impl Cluster {
             })),
             inner,
         };
-        cluster.write_checkpoints()?;
+        cluster.inner.reserve_metadata_space();
+        // The checkpoints on disk are still valid (they are replaced atomically), so a failure
+        // to write new ones (a full disk) does not keep the cluster from opening: reading,
+        // deleting topics and repairing must work there, to free space.
+        if let Err(error) = cluster.write_checkpoints() {
+            tracing::warn!(target: "kafkalite::cluster", "could not write the checkpoints at open: {error}");
+            cluster.inner.background_errors.record(error);
+        }
         if options.background {
             let weak = Arc::downgrade(&cluster.inner);
             *cluster.inner.background.lock() =
@@ -448,11 +458,21 @@ impl Cluster {
 
     fn append_metadata(&self, record: &MetadataRecord) -> Result<()> {
         let batch = record.to_batch(self.inner.clock.now_ms())?;
-        self.inner.metadata.append(&batch).map(|_| ())
+        self.inner.metadata.append(&batch)?;
+        self.inner.reserve_metadata_space();
+        Ok(())
     }
 }
 
 impl Inner {
+    /// Keeps [`METADATA_RESERVE_BYTES`] allocated ahead of the metadata log's end, where space
+    /// allows, so that a full disk can still record a topic deletion (which frees space).
+    fn reserve_metadata_space(&self) {
+        if let Err(error) = self.metadata.reserve(METADATA_RESERVE_BYTES) {
+            tracing::debug!(target: "kafkalite::cluster", "no reserve for the metadata log: {error}");
+        }
+    }
+
     fn logs(&self) -> Vec<Arc<Log>> {
         let topics = self.topics.read();
         std::iter::once(Arc::clone(&self.metadata))

@@ -289,7 +289,11 @@ impl Cluster {
         self.bump_metadata_version();
         let storage = &*self.inner.storage;
         for (partition, log) in topic.partitions.iter().enumerate() {
-            log.close()?;
+            // Closing stops writers; what close writes (indexes) is about to be removed, so
+            // its failure (a full disk) does not stop the deletion that frees the space.
+            if let Err(error) = log.close() {
+                tracing::debug!(target: "kafkalite::cluster", "closing {}: {error}", log.name());
+            }
             let doomed = self.inner.dir.join(leftovers::delete_name(
                 name,
                 partition_number(partition),

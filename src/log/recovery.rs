@@ -449,9 +449,19 @@ impl Loader<'_> {
             }
             let segment = self.segment(bases[i], file, indexes[i].take());
             if i >= first_unsafe && i < last {
-                segment.write_index_files()?;
-                segment.sync_index_files()?;
-                report.indexes_rebuilt += 1;
+                // Indexes are derived: one that cannot be written now (a full disk) is
+                // rebuilt when first used, its checksum no longer matching.
+                match segment
+                    .write_index_files()
+                    .and_then(|()| segment.sync_index_files())
+                {
+                    Ok(()) => report.indexes_rebuilt += 1,
+                    Err(error) => tracing::warn!(
+                        target: "kafkalite::recovery",
+                        "{}: could not write rebuilt index files: {error}",
+                        options.name
+                    ),
+                }
             }
             segments.push(Arc::new(segment));
         }
