@@ -916,3 +916,41 @@ fn a_record_that_does_not_decode_on_disk_is_corruption_on_every_read_path() {
     let err = Cluster::open(dir.path()).unwrap_err();
     assert!(is_corruption_at(&err, &metadata, last_at as u64), "{err}");
 }
+
+#[test]
+fn recovery_seals_the_time_index_of_sealed_segments() {
+    // The first segment's largest timestamp arrives after its last index entry, so only the
+    // final entry written when the segment is sealed (Kafka's `timeIndex.maybeAppend` at roll,
+    // close and the end of `LogSegment.recover`) records it. Recovery rebuilt the index
+    // without that entry and wrote it out: once loaded from the files, the segment's largest
+    // timestamp read as the older one and lookups skipped the whole segment.
+    let dir = tempfile::tempdir().unwrap();
+    let log = open(dir.path(), options(None, None, RecoveryMode::default())).unwrap();
+    log.append(&batch(0, 1, 200, 1000)).unwrap();
+    log.append(&batch(1, 1, 1, 1000)).unwrap();
+    log.append(&batch(2, 1, 1, 2000)).unwrap();
+    log.roll().unwrap();
+    log.append(&batch(3, 1, 1, 3000)).unwrap();
+    assert_eq!(log.offset_for_timestamp(1500).unwrap(), Some((2, 2000)));
+    // A crash: no close.
+    let durable = log.durable_offset();
+    drop(log);
+    let log = open(
+        dir.path(),
+        options(Some(durable), None, RecoveryMode::default()),
+    )
+    .unwrap();
+    assert_eq!(log.offset_for_timestamp(1500).unwrap(), Some((2, 2000)));
+    log.close().unwrap();
+    let size = log.active_segment_size();
+    let end = log.log_end_offset();
+    drop(log);
+    let log = open(
+        dir.path(),
+        options(Some(end), Some(size), RecoveryMode::default()),
+    )
+    .unwrap();
+    assert_eq!(log.offset_for_timestamp(1500).unwrap(), Some((2, 2000)));
+    assert_eq!(log.offset_for_timestamp(1000).unwrap(), Some((0, 1000)));
+    assert_eq!(log.offset_for_timestamp(2500).unwrap(), Some((3, 3000)));
+}

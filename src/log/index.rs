@@ -150,11 +150,14 @@ impl SegmentIndex {
         out
     }
 
-    /// Reads index files of a sealed segment whose `.log` is `log_bytes` long and whose last
-    /// offset is `last_relative`. Any inconsistency is reported, so the caller rebuilds.
+    /// Reads index files of a sealed segment starting at `base_offset` whose `.log` is
+    /// `log_bytes` long and whose last offset is `last_relative`. Any inconsistency is
+    /// reported, so the caller rebuilds. The largest timestamp and its offset come from the
+    /// last time entry (the one sealing wrote), as Kafka's `LogSegment` takes them.
     pub fn decode(
         offset_bytes: &[u8],
         time_bytes: &[u8],
+        base_offset: i64,
         log_bytes: u64,
         last_relative: u32,
     ) -> Result<SegmentIndex, String> {
@@ -209,6 +212,7 @@ impl SegmentIndex {
         }
         if let Some(last) = index.times.last() {
             index.max_timestamp = last.timestamp;
+            index.offset_of_max_timestamp = base_offset + i64::from(last.relative_offset);
         }
         Ok(index)
     }
@@ -245,11 +249,21 @@ mod tests {
         assert_eq!(index.lookup_time(1002), None);
         index.seal(100);
         assert_eq!(index.times.last().unwrap().timestamp, 1009);
-        let decoded =
-            SegmentIndex::decode(&index.encode_offsets(), &index.encode_times(), 30_000, 9)
-                .unwrap();
+        let decoded = SegmentIndex::decode(
+            &index.encode_offsets(),
+            &index.encode_times(),
+            100,
+            30_000,
+            9,
+        )
+        .unwrap();
         assert_eq!(decoded.offsets, index.offsets);
         assert_eq!(decoded.times, index.times);
+        assert_eq!(decoded.max_timestamp, 1009);
+        assert_eq!(
+            decoded.offset_of_max_timestamp, 109,
+            "restored from the last time entry, as Kafka does"
+        );
     }
 
     #[test]
@@ -258,17 +272,17 @@ mod tests {
         bytes.extend_from_slice(&5u32.to_be_bytes());
         bytes.extend_from_slice(&100u32.to_be_bytes());
         assert!(
-            SegmentIndex::decode(&bytes, &[], 50, 10).is_err(),
+            SegmentIndex::decode(&bytes, &[], 0, 50, 10).is_err(),
             "position past the log"
         );
         assert!(
-            SegmentIndex::decode(&bytes, &[], 500, 3).is_err(),
+            SegmentIndex::decode(&bytes, &[], 0, 500, 3).is_err(),
             "offset past the last"
         );
         assert!(
-            SegmentIndex::decode(&bytes[..5], &[], 500, 10).is_err(),
+            SegmentIndex::decode(&bytes[..5], &[], 0, 500, 10).is_err(),
             "torn entry"
         );
-        assert!(SegmentIndex::decode(&bytes, &[], 500, 10).is_ok());
+        assert!(SegmentIndex::decode(&bytes, &[], 0, 500, 10).is_ok());
     }
 }

@@ -447,7 +447,18 @@ impl Loader<'_> {
                 }
                 file.sync()?;
             }
-            let segment = self.segment(bases[i], file, indexes[i].take());
+            let mut index = indexes[i].take();
+            if i < last {
+                // A sealed segment's time index ends with the entry for its largest timestamp,
+                // as Kafka's `LogSegment.recover` appends it: without it, a batch holding the
+                // largest timestamp after the last index entry is missing from the file, and
+                // once reloaded the segment's largest timestamp reads too small, so timestamp
+                // lookups (and time retention) pass the segment over.
+                if let Some(index) = index.as_mut() {
+                    index.seal(bases[i]);
+                }
+            }
+            let segment = self.segment(bases[i], file, index);
             if i >= first_unsafe && i < last {
                 // Indexes are derived: one that cannot be written now (a full disk) is
                 // rebuilt when first used, its checksum no longer matching.

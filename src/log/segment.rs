@@ -240,7 +240,8 @@ impl Segment {
         if self.checksums.get(self.base_offset) != Some(IndexChecksums::compute(&offsets, &times)) {
             return Err("index checksum is missing or does not match".into());
         }
-        let index = SegmentIndex::decode(&offsets, &times, self.size(), u32::MAX)?;
+        let index =
+            SegmentIndex::decode(&offsets, &times, self.base_offset, self.size(), u32::MAX)?;
         if self.size() > 0 && index.times.is_empty() {
             return Err("time index has no final entry".into());
         }
