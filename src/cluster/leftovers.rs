@@ -49,6 +49,8 @@ pub(super) fn delete_name(topic: &str, partition: i32, id: &str) -> String {
 pub(super) enum Aside {
     Delete,
     Stray,
+    /// Segments a repair moved aside (`log::recovery`).
+    Salvaged,
 }
 
 /// Whether `name` is a partition directory set aside (`<topic>-<n>.<id>-delete` or
@@ -56,6 +58,8 @@ pub(super) enum Aside {
 pub(super) fn aside_dir(name: &str) -> Option<Aside> {
     let (kind, rest) = if let Some(rest) = name.strip_suffix(DELETE_SUFFIX) {
         (Aside::Delete, rest)
+    } else if let Some(rest) = name.strip_suffix(crate::log::SALVAGED_SUFFIX) {
+        (Aside::Salvaged, rest)
     } else {
         (Aside::Stray, name.strip_suffix(STRAY_SUFFIX)?)
     };
@@ -98,7 +102,7 @@ pub(super) fn tidy(
             .as_deref()
             .filter(|id| live_ids.contains(id) || known.deleted_ids.contains(*id));
         let action = match (aside_dir(&entry.name), partition_dir_name(&entry.name)) {
-            (Some(Aside::Stray), _) => continue,
+            (Some(Aside::Stray | Aside::Salvaged), _) => continue,
             (Some(Aside::Delete), _) if known_id.is_some() => Action::Remove,
             (None, Some(_)) if known_id.is_some_and(|id| known.deleted_ids.contains(id)) => {
                 Action::Remove

@@ -335,60 +335,15 @@ fn is_uuid(id: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
-/// A random UUID as Kafka prints one (`Uuid.randomUuid().toString()`): 16 bytes in URL-safe
-/// base64 without padding, 22 characters, never starting with `-` (Kafka redraws those, so
-/// that ids are never taken for command-line options) and never one of Kafka's reserved ids.
+/// A random UUID as Kafka prints one (see [`crate::random::uuid`]), never Kafka's reserved
+/// metadata topic id.
 pub(super) fn new_uuid() -> String {
     loop {
-        let id = encode_uuid(random_bytes());
-        if !id.starts_with('-') && id != METADATA_TOPIC_ID && id != "AAAAAAAAAAAAAAAAAAAAAA" {
+        let id = crate::random::uuid();
+        if id != METADATA_TOPIC_ID {
             return id;
         }
     }
-}
-
-fn random_bytes() -> [u8; 16] {
-    use std::hash::{BuildHasher, Hasher};
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static DRAWS: AtomicU64 = AtomicU64::new(0);
-    // RandomState is seeded from the operating system's randomness once per process; the
-    // draw counter and the time make every call different.
-    let state = std::collections::hash_map::RandomState::new();
-    let draw = DRAWS.fetch_add(1, Ordering::Relaxed);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    let mut bytes = [0u8; 16];
-    for (half, chunk) in bytes.chunks_mut(8).enumerate() {
-        let mut hasher = state.build_hasher();
-        hasher.write_usize(half);
-        hasher.write_u64(draw);
-        hasher.write_u128(nanos);
-        hasher.write_u32(std::process::id());
-        chunk.copy_from_slice(&hasher.finish().to_be_bytes());
-    }
-    bytes
-}
-
-fn encode_uuid(bytes: [u8; 16]) -> String {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    let mut out = String::with_capacity(22);
-    let (mut bits, mut count) = (0u32, 0u32);
-    for byte in bytes {
-        bits = (bits << 8) | u32::from(byte);
-        count += 8;
-        while count >= 6 {
-            count -= 6;
-            out.push(char::from(ALPHABET[((bits >> count) & 0x3f) as usize]));
-        }
-    }
-    if count > 0 {
-        out.push(char::from(
-            ALPHABET[((bits << (6 - count)) & 0x3f) as usize],
-        ));
-    }
-    out
 }
 
 #[cfg(test)]
@@ -400,8 +355,11 @@ mod tests {
         // Kafka's Uuid.METADATA_TOPIC_ID is new Uuid(0L, 1L).
         let mut one = [0u8; 16];
         one[15] = 1;
-        assert_eq!(encode_uuid(one), METADATA_TOPIC_ID);
-        assert_eq!(encode_uuid([0xff; 16]), "_____________________w");
+        assert_eq!(crate::random::encode_uuid(one), METADATA_TOPIC_ID);
+        assert_eq!(
+            crate::random::encode_uuid([0xff; 16]),
+            "_____________________w"
+        );
         let id = new_uuid();
         assert!(is_uuid(&id) && !id.starts_with('-'), "{id}");
         assert_ne!(new_uuid(), new_uuid());

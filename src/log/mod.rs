@@ -16,7 +16,7 @@ pub use fetch::FetchData;
 pub(crate) use index_checksums::IndexChecksums;
 pub(crate) use index_checksums::FILE_NAME as INDEX_CHECKSUMS_FILE;
 pub use partition::{AppendInfo, Log, SegmentInfo};
-pub(crate) use recovery::LOCK_FILE as LOG_LOCK_FILE;
 pub use recovery::{Cut, LogOptions, RecoveryMode, RecoveryReport};
+pub(crate) use recovery::{LOCK_FILE as LOG_LOCK_FILE, SALVAGED_SUFFIX};
 pub(crate) use segment::SEGMENT_SUFFIXES;
 pub use segment::{file_stem, segment_base_offset};

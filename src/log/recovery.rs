@@ -76,6 +76,13 @@ pub struct RecoveryReport {
     pub deleted_segments: usize,
     /// The bytes those segments held.
     pub deleted_bytes: u64,
+    /// Segments after a damaged one that a repair moved aside (never deleted: they may hold
+    /// intact records), to [`RecoveryReport::salvaged_to`].
+    pub salvaged_segments: usize,
+    /// The bytes those segments held.
+    pub salvaged_bytes: u64,
+    /// The `<partition>.<id>-salvaged` directory they were moved to.
+    pub salvaged_to: Option<PathBuf>,
     /// Where damaged or torn data (not preallocated zeros) was cut, and why.
     pub cut: Option<Cut>,
     /// Batches validated.
@@ -103,7 +110,7 @@ impl RecoveryReport {
     /// Whether recovery lost nothing: no bytes of data cut and no segment deleted (trimming
     /// preallocated space, checking batches and rebuilding indexes are routine).
     pub fn is_quiet(&self) -> bool {
-        self.truncated_bytes == 0 && self.deleted_segments == 0
+        self.truncated_bytes == 0 && self.deleted_segments == 0 && self.salvaged_segments == 0
     }
 }
 
@@ -134,6 +141,15 @@ impl std::fmt::Display for RecoveryReport {
                 self.deleted_segments, self.deleted_bytes
             )?;
         }
+        if let Some(to) = &self.salvaged_to {
+            write!(
+                f,
+                ", {} later segments ({} bytes) moved to {} (never deleted; inspect them)",
+                self.salvaged_segments,
+                self.salvaged_bytes,
+                to.display()
+            )?;
+        }
         if self.preallocated_bytes > 0 {
             write!(
                 f,
@@ -154,6 +170,9 @@ impl std::fmt::Display for RecoveryReport {
         Ok(())
     }
 }
+
+/// The suffix of the directory a repair moves segments after a damaged one to.
+pub(crate) const SALVAGED_SUFFIX: &str = "-salvaged";
 
 /// The lock file a log opened on its own holds in its directory (a cluster's is in the data
 /// directory, the partition directory's parent).
@@ -293,6 +312,17 @@ struct Loader<'a> {
 }
 
 impl Loader<'_> {
+    /// Where a repair moves the segments after a damaged one: `<partition>.<id>-salvaged`
+    /// beside the partition directory, when that is a cluster's data directory (it holds
+    /// `meta.properties`); elsewhere nothing is created, and they are deleted as before.
+    fn salvage_dir(&self) -> Option<PathBuf> {
+        let parent = self.dir.parent()?;
+        let name = self.dir.file_name()?.to_str()?;
+        self.storage
+            .exists(&parent.join("meta.properties"))
+            .then(|| parent.join(format!("{name}.{}{SALVAGED_SUFFIX}", crate::random::uuid())))
+    }
+
     fn load(&self, bases: &[i64], report: &mut RecoveryReport) -> Result<Loaded> {
         let last = bases.len() - 1;
         let files = self.open_files(bases)?;
@@ -421,11 +451,32 @@ impl Loader<'_> {
             )));
         }
         // Segments after a truncation point follow data that never became durable: drop them.
+        // A repair moves them aside instead: after damage, they may hold intact records.
+        let salvage = (!strict && keep < bases.len())
+            .then(|| self.salvage_dir())
+            .flatten();
+        if let Some(to) = &salvage {
+            self.storage.create_dir_all_durable(to)?;
+            report.salvaged_to = Some(to.clone());
+        }
         for (file, &base) in files.drain(keep..).zip(&bases[keep..]).rev() {
-            report.deleted_bytes += file.len() as u64;
+            let bytes = file.len() as u64;
             drop(file);
-            remove_segment_files(&**self.storage, self.dir, base)?;
-            report.deleted_segments += 1;
+            match &salvage {
+                Some(to) => {
+                    move_segment_files(&**self.storage, self.dir, to, base)?;
+                    report.salvaged_segments += 1;
+                    report.salvaged_bytes += bytes;
+                }
+                None => {
+                    remove_segment_files(&**self.storage, self.dir, base)?;
+                    report.deleted_segments += 1;
+                    report.deleted_bytes += bytes;
+                }
+            }
+        }
+        if let Some(to) = &salvage {
+            self.storage.sync_dir(to)?;
         }
         if keep < bases.len() {
             self.storage.sync_dir(self.dir)?;
@@ -478,6 +529,22 @@ impl Loader<'_> {
         }
         Ok((segments, end))
     }
+}
+
+/// Moves segment `base_offset`'s files that exist from `dir` to `to` (the caller syncs both).
+fn move_segment_files(
+    storage: &dyn Storage,
+    dir: &Path,
+    to: &Path,
+    base_offset: i64,
+) -> Result<()> {
+    for suffix in SEGMENT_SUFFIXES {
+        let name = format!("{}{suffix}", super::segment::file_stem(base_offset));
+        if storage.exists(&dir.join(&name)) {
+            storage.rename(&dir.join(&name), &to.join(&name))?;
+        }
+    }
+    Ok(())
 }
 
 /// Whether `segment`'s batches, walked from its last index entry, end at offset `end`.
