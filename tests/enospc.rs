@@ -200,7 +200,7 @@ fn check_records(log: &kafkalite::Log, count: usize) {
 }
 
 /// Space is freed with kafkalite itself: on a full disk, a cluster still opens, reads what it
-/// acknowledged, deletes a topic (the metadata log keeps a reserve for the record) and
+/// acknowledged, deletes a topic (its record fits in the metadata log's last page) and
 /// repairs; once a topic is gone, appends work again.
 #[test]
 fn a_full_disk_still_opens_reads_deletes_and_repairs() {

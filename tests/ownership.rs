@@ -345,3 +345,86 @@ fn internal_topics_cannot_be_deleted_or_altered() {
         ));
     }
 }
+
+/// Whether the tests must run their root-only checks (CI runs as root with `CI=true`).
+fn required() -> bool {
+    std::env::var("CI").is_ok_and(|ci| ci == "true")
+}
+
+/// A read-only data directory (immutable, so that root cannot write either): a typed `Io`
+/// error naming the path, and nothing created.
+#[test]
+fn a_read_only_directory_is_a_typed_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    let immutable = std::process::Command::new("chattr")
+        .arg("+i")
+        .arg(&data)
+        .status()
+        .is_ok_and(|s| s.success());
+    if !immutable {
+        assert!(
+            !required(),
+            "CI=true: chattr +i is needed to make a directory read-only"
+        );
+        eprintln!("SKIPPED: chattr +i does not work here");
+        return;
+    }
+    let opened = Cluster::open(&data);
+    let _ = std::process::Command::new("chattr")
+        .arg("-i")
+        .arg(&data)
+        .status();
+    match opened {
+        Err(Error::Io { path, .. }) => assert!(path.starts_with(&data), "{path:?}"),
+        other => panic!("expected an Io error, got {other:?}"),
+    }
+    assert_eq!(
+        std::fs::read_dir(&data).unwrap().count(),
+        0,
+        "nothing created"
+    );
+}
+
+/// An unreadable data directory (mode 000, opened by another user through the CLI): a
+/// typed error on stderr, exit status 1, nothing changed.
+#[test]
+fn an_unreadable_directory_is_a_typed_error() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let data = dir.path().join("data");
+    {
+        let cluster = Cluster::open(&data).unwrap();
+        cluster.create_topic(NewTopic::new("t", 1)).unwrap();
+    }
+    let before = tree(&data);
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o000)).unwrap();
+    let output = std::process::Command::new("runuser")
+        .args(["-u", "nobody", "--"])
+        .arg(env!("CARGO_BIN_EXE_kafkalite"))
+        .arg("--data-dir")
+        .arg(&data)
+        .args(["topics", "--list"])
+        .output();
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let output = match output {
+        Ok(output) if !String::from_utf8_lossy(&output.stderr).contains("runuser:") => output,
+        other => {
+            assert!(
+                !required(),
+                "CI=true: runuser -u nobody is needed: {other:?}"
+            );
+            eprintln!("SKIPPED: cannot run as another user here: {other:?}");
+            return;
+        }
+    };
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("Permission denied") && stderr.contains(&data.display().to_string()),
+        "{stderr}"
+    );
+    assert_eq!(tree(&data), before, "nothing changed");
+}

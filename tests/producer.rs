@@ -566,8 +566,15 @@ fn a_partitioner_may_send_from_inside_a_send() {
         .map(|(_, _, value)| value)
         .collect();
     assert_eq!(audit, [b"a".to_vec(), b"b".to_vec()]);
-    // The partitioner holds a clone of the producer: close it explicitly.
+    // The partitioner holds a clone of the producer, which holds the cluster: a cycle that
+    // never drops, so close both explicitly (the temporary directory goes with the close).
     producer.close(WAIT).unwrap();
+    let dir = cluster.dir().to_path_buf();
+    cluster.close().unwrap();
+    assert!(
+        !dir.exists(),
+        "a temporary cluster's directory is removed when it closes"
+    );
 }
 
 /// Upper-cases values, counts acknowledgements, records the errors it is told of, and

@@ -44,9 +44,6 @@ const LOCK_FILE: &str = "LOCK";
 const CLEAN_SHUTDOWN_FILE: &str = ".kafka_cleanshutdown";
 const RECOVERY_POINT_FILE: &str = "recovery-point-offset-checkpoint";
 const LOG_START_FILE: &str = "log-start-offset-checkpoint";
-/// Space kept allocated ahead of the metadata log's end (see `Inner::reserve_metadata_space`):
-/// room for hundreds of topic deletions on a full disk.
-const METADATA_RESERVE_BYTES: u64 = 64 * 1024;
 /// Kafka's `log.retention.check.interval.ms` default.
 const RETENTION_CHECK_INTERVAL_MS: i64 = 300_000;
 /// Kafka's `offsets.retention.minutes` default (7 days), in ms.
@@ -123,8 +120,8 @@ struct Inner {
     offsets_retention: (i64, i64),
     /// Per-cluster state of the client layers (the group coordinator), made on first use.
     services: Services,
-    /// Removed on drop, after `close`.
-    _temp_dir: Option<TempDir>,
+    /// Removed by `close` (explicit, or when the last user handle drops).
+    temp_dir: Mutex<Option<TempDir>>,
 }
 
 /// Options for opening a [`Cluster`].
@@ -212,7 +209,8 @@ impl ClusterBuilder {
     pub fn open(self, dir: impl AsRef<Path>) -> Result<Cluster> {
         Cluster::open_inner(self, dir.as_ref().to_path_buf(), None)
     }
-    /// Opens a cluster in a new temporary directory, removed when the last handle drops.
+    /// Opens a cluster in a new temporary directory, removed when the cluster closes
+    /// ([`Cluster::close`], or the last handle dropping).
     pub fn temporary(self) -> Result<Cluster> {
         let temp = TempDir::new()?;
         let dir = temp.path().to_path_buf();
@@ -228,7 +226,8 @@ impl Cluster {
         Cluster::builder().open(dir)
     }
 
-    /// Opens a cluster in a new temporary directory, removed when the last handle drops.
+    /// Opens a cluster in a new temporary directory, removed when the cluster closes
+    /// ([`Cluster::close`], or the last handle dropping).
     pub fn temporary() -> Result<Cluster> {
         Cluster::builder().temporary()
     }
@@ -285,7 +284,7 @@ impl Cluster {
                 options.offsets_retention_check_interval_ms,
             ),
             services: Services::default(),
-            _temp_dir: temp_dir,
+            temp_dir: Mutex::new(temp_dir),
         });
         let cluster = Cluster {
             _user: Some(Arc::new(UserHandles {
@@ -293,7 +292,6 @@ impl Cluster {
             })),
             inner,
         };
-        cluster.inner.reserve_metadata_space();
         // The checkpoints on disk are still valid (they are replaced atomically), so a failure
         // to write new ones (a full disk) does not keep the cluster from opening: reading,
         // deleting topics and repairing must work there, to free space.
@@ -458,21 +456,11 @@ impl Cluster {
 
     fn append_metadata(&self, record: &MetadataRecord) -> Result<()> {
         let batch = record.to_batch(self.inner.clock.now_ms())?;
-        self.inner.metadata.append(&batch)?;
-        self.inner.reserve_metadata_space();
-        Ok(())
+        self.inner.metadata.append(&batch).map(|_| ())
     }
 }
 
 impl Inner {
-    /// Keeps [`METADATA_RESERVE_BYTES`] allocated ahead of the metadata log's end, where space
-    /// allows, so that a full disk can still record a topic deletion (which frees space).
-    fn reserve_metadata_space(&self) {
-        if let Err(error) = self.metadata.reserve(METADATA_RESERVE_BYTES) {
-            tracing::debug!(target: "kafkalite::cluster", "no reserve for the metadata log: {error}");
-        }
-    }
-
     fn logs(&self) -> Vec<Arc<Log>> {
         let topics = self.topics.read();
         std::iter::once(Arc::clone(&self.metadata))
@@ -534,6 +522,9 @@ impl Inner {
             }
         }
         self.lock.lock().take();
+        // A temporary cluster's directory goes with the close, even if a handle lives on (in a
+        // cycle, say): nothing is written after it, and readers keep their mapped bytes.
+        self.temp_dir.lock().take();
         first_error.map_or(Ok(()), Err)
     }
 }

@@ -150,13 +150,6 @@ impl Log {
             })
             .collect()
     }
-    /// Allocates `bytes` ahead of the active segment's written bytes, so that appends of up
-    /// to that much need no new space (the metadata log's reserve for a full disk).
-    pub(crate) fn reserve(&self, bytes: u64) -> Result<()> {
-        let active = Arc::clone(&self.writer.lock().active);
-        active.log().reserve(bytes)
-    }
-
     /// Bytes in the active segment.
     pub fn active_segment_size(&self) -> u64 {
         self.segment_list().last().map_or(0, |s| s.size())

@@ -138,21 +138,6 @@ impl AppendFile {
         Ok(start)
     }
 
-    /// Allocates (best effort is the caller's choice) `bytes` past the written ones, so that
-    /// appends of up to that much need no new space: a reserve for a full disk.
-    pub(crate) fn reserve(&self, bytes: u64) -> Result<()> {
-        let mut writer = self.writer.lock();
-        let target = writer
-            .written
-            .saturating_add(bytes)
-            .min(self.map.len() as u64);
-        if target > writer.allocated {
-            self.file.allocate(target)?;
-            writer.allocated = target;
-        }
-        Ok(())
-    }
-
     /// Cuts preallocated space past the written bytes (on roll and clean close).
     pub fn trim(&self) -> Result<()> {
         let mut writer = self.writer.lock();
