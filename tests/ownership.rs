@@ -162,6 +162,19 @@ fn foreign_entries_beside_a_live_directory_stay_byte_for_byte() {
     )
     .unwrap();
     std::fs::write(d.join("y-0/00000000000000000000.log"), [7u8; 100]).unwrap();
+    // A user's copy of a live partition, under another name: its id is known, but not for
+    // that name.
+    std::fs::create_dir(d.join("a2-0")).unwrap();
+    std::fs::copy(
+        d.join("a-0/partition.metadata"),
+        d.join("a2-0/partition.metadata"),
+    )
+    .unwrap();
+    std::fs::copy(
+        d.join("a-0/00000000000000000000.log"),
+        d.join("a2-0/00000000000000000000.log"),
+    )
+    .unwrap();
     let foreign: Vec<PathBuf> = [
         "photos-2023",
         "backup-1",
@@ -170,6 +183,7 @@ fn foreign_entries_beside_a_live_directory_stay_byte_for_byte() {
         "a-0/mine.txt",
         "x-0.AAAAAAAAAAAAAAAAAAAAAg-delete",
         "y-0",
+        "a2-0",
     ]
     .iter()
     .map(PathBuf::from)
@@ -188,7 +202,14 @@ fn foreign_entries_beside_a_live_directory_stay_byte_for_byte() {
     ] {
         let cluster = Cluster::builder().recovery_mode(mode).open(d).unwrap();
         let report = cluster.recovery_report().clone();
-        for path in ["photos-2023", "backup-1", "notes-delete", "README", "y-0"] {
+        for path in [
+            "photos-2023",
+            "backup-1",
+            "notes-delete",
+            "README",
+            "y-0",
+            "a2-0",
+        ] {
             assert!(
                 report.left_alone.iter().any(|(p, _)| *p == d.join(path)),
                 "{path} is reported: {report}"

@@ -110,8 +110,11 @@ impl Copy {
                 .map(|d| d.subsec_nanos())
                 .unwrap_or(0)
         ));
+        // Created before it is owned: a path that exists already is never removed.
+        std::fs::create_dir(&path)
+            .map_err(|e| format!("cannot create {} for the dry run: {e}", path.display()))?;
         let copy = Copy { path };
-        copy_tree(dir, &copy.path).map_err(|e| {
+        copy_contents(dir, &copy.path).map_err(|e| {
             format!(
                 "the dry run needs a copy of {} in {} and could not make it ({e}); back the \
                  directory up and run with --execute",
@@ -134,14 +137,17 @@ impl Drop for Copy {
     }
 }
 
-fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
-    std::fs::create_dir(to)?;
+/// Copies the directories and regular files under `from` into `to` (which exists);
+/// symbolic links and special files are not kafkalite's and are left out.
+fn copy_contents(from: &Path, to: &Path) -> std::io::Result<()> {
     for entry in std::fs::read_dir(from)? {
         let entry = entry?;
         let target = to.join(entry.file_name());
-        if entry.file_type()?.is_dir() {
-            copy_tree(&entry.path(), &target)?;
-        } else {
+        let kind = entry.file_type()?;
+        if kind.is_dir() {
+            std::fs::create_dir(&target)?;
+            copy_contents(&entry.path(), &target)?;
+        } else if kind.is_file() {
             std::fs::copy(entry.path(), &target)?;
         }
     }

@@ -17,7 +17,7 @@
 //! Removing means removing the files kafkalite writes there, then the directory if that
 //! emptied it: a foreign file inside keeps the directory, and is reported.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::ownership::{self, is_partition_file};
@@ -71,7 +71,8 @@ pub(super) fn aside_dir(name: &str) -> Option<Aside> {
 pub(super) struct Known<'a> {
     pub topics: &'a BTreeMap<String, Topic>,
     /// Ids of the topics the metadata log says were deleted.
-    pub deleted_ids: &'a BTreeSet<String>,
+    /// Ids of deleted topics, with their names.
+    pub deleted_ids: &'a BTreeMap<String, String>,
     /// Whether a repair cut records off the metadata log, so that topic ids may be lost.
     pub metadata_cut: bool,
 }
@@ -84,7 +85,6 @@ pub(super) fn tidy(
     known: &Known<'_>,
     report: &mut OpenReport,
 ) -> Result<()> {
-    let live_ids: BTreeSet<&str> = known.topics.values().map(|t| t.id.as_str()).collect();
     let mut changed = false;
     for entry in storage.list(dir)? {
         let path = dir.join(&entry.name);
@@ -97,16 +97,27 @@ pub(super) fn tidy(
         if is_live(&entry.name, known.topics) {
             continue;
         }
+        let aside = aside_dir(&entry.name);
+        if matches!(aside, Some(Aside::Stray | Aside::Salvaged)) {
+            continue;
+        }
         let id = ownership::partition_topic_id(storage, &path)?;
-        let known_id = id
-            .as_deref()
-            .filter(|id| live_ids.contains(id) || known.deleted_ids.contains(*id));
-        let action = match (aside_dir(&entry.name), partition_dir_name(&entry.name)) {
-            (Some(Aside::Stray | Aside::Salvaged), _) => continue,
+        // An id is known only together with the topic name the directory carries.
+        let topic = dir_topic(&entry.name);
+        let live = |id: &str| {
+            topic
+                .as_ref()
+                .is_some_and(|t| known.topics.get(t).is_some_and(|live| live.id == id))
+        };
+        let deleted = |id: &str| {
+            topic
+                .as_ref()
+                .is_some_and(|t| known.deleted_ids.get(id) == Some(t))
+        };
+        let known_id = id.as_deref().filter(|id| live(id) || deleted(id));
+        let action = match (aside, partition_dir_name(&entry.name)) {
             (Some(Aside::Delete), _) if known_id.is_some() => Action::Remove,
-            (None, Some(_)) if known_id.is_some_and(|id| known.deleted_ids.contains(id)) => {
-                Action::Remove
-            }
+            (None, Some(_)) if known_id.is_some_and(deleted) => Action::Remove,
             (None, Some(_)) if known_id.is_some() && !holds_records(storage, &path)? => {
                 Action::Remove
             }
@@ -122,15 +133,21 @@ pub(super) fn tidy(
             }
         };
         changed = true;
-        match action {
-            Action::Remove => remove(storage, &path, report)?,
+        // Best effort: a directory that cannot be tidied (permissions, a name taken) is
+        // reported and left, and the open goes on (a repair must work there too).
+        let done = match action {
+            Action::Remove => remove(storage, &path, report),
             Action::SetAside => {
                 let (topic, partition) = partition_dir_name(&entry.name).expect("matched above");
                 let id = id.expect("matched above");
                 let to = dir.join(aside_name(&topic, partition, &id, STRAY_SUFFIX));
-                storage.rename(&path, &to)?;
-                report.set_aside(path, to);
+                storage
+                    .rename(&path, &to)
+                    .map(|()| report.set_aside(path.clone(), to))
             }
+        };
+        if let Err(error) = done {
+            report.left_alone(path, format!("kafkalite could not tidy it: {error}"));
         }
     }
     if changed {
@@ -165,6 +182,16 @@ fn remove(storage: &dyn Storage, path: &Path, report: &mut OpenReport) -> Result
     Ok(())
 }
 
+/// The topic a partition directory's name carries, set aside (`<topic>-<n>.<id>-delete`) or
+/// not.
+fn dir_topic(name: &str) -> Option<String> {
+    let partition_dir = match aside_dir(name) {
+        Some(_) => name.rsplit_once('.')?.0,
+        None => name,
+    };
+    partition_dir_name(partition_dir).map(|(topic, _)| topic)
+}
+
 /// Whether `name` is the directory of a live topic's partition (or the metadata log's).
 fn is_live(name: &str, topics: &BTreeMap<String, Topic>) -> bool {
     match partition_dir_name(name) {
@@ -196,7 +223,7 @@ fn only_partition_files(storage: &dyn Storage, dir: &Path) -> Result<bool> {
 /// Whether any segment file in `dir` starts with something other than zeros (an empty or
 /// preallocated segment starts with zeros; a batch never does, its length being positive).
 /// Damage counts as records: only what certainly holds nothing is removed.
-fn holds_records(storage: &dyn Storage, dir: &Path) -> Result<bool> {
+pub(super) fn holds_records(storage: &dyn Storage, dir: &Path) -> Result<bool> {
     for entry in storage.list(dir)? {
         if entry.is_dir || !entry.name.ends_with(".log") {
             continue;

@@ -13,7 +13,7 @@ mod topic_name;
 mod topics;
 
 use std::any::Any;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -91,7 +91,7 @@ struct Inner {
     lock: Mutex<Option<Box<dyn LockGuard>>>,
     topics: RwLock<BTreeMap<String, Topic>>,
     /// Ids of deleted topics: their leftover directories are still the cluster's to remove.
-    deleted_ids: Mutex<BTreeSet<String>>,
+    deleted_ids: Mutex<BTreeMap<String, String>>,
     metadata: Arc<Log>,
     /// Kafka's `cluster.id`, in `meta.properties` and the metadata log.
     cluster_id: String,
@@ -521,10 +521,11 @@ impl Inner {
                 first_error.get_or_insert(e);
             }
         }
-        self.lock.lock().take();
         // A temporary cluster's directory goes with the close, even if a handle lives on (in a
-        // cycle, say): nothing is written after it, and readers keep their mapped bytes.
+        // cycle, say): nothing is written after it, and readers keep their mapped bytes. It
+        // goes before the lock, so that no other open can find it half removed.
         self.temp_dir.lock().take();
+        self.lock.lock().take();
         first_error.map_or(Ok(()), Err)
     }
 }

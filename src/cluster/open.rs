@@ -3,7 +3,7 @@
 //! metadata log), open every partition of every live topic (each checked against its
 //! `partition.metadata`), and sort what else the directory holds (`leftovers`).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -26,7 +26,7 @@ use crate::storage::Storage;
 /// Everything an open loads before the cluster handle exists.
 pub(super) struct Loaded {
     pub topics: BTreeMap<String, Topic>,
-    pub deleted_ids: BTreeSet<String>,
+    pub deleted_ids: BTreeMap<String, String>,
     pub metadata: Arc<Log>,
     pub cluster_id: String,
     pub notifier: Arc<Notifier>,
@@ -83,26 +83,24 @@ impl Loaded {
                         .map(Arc::new)
                 })
                 .collect::<Result<Vec<_>>>()?;
-            let partitions = logs;
             topics.insert(
                 name,
                 Topic {
                     id,
                     config,
-                    partitions,
+                    partitions: logs,
                 },
             );
         }
         // Only a repair that cut records off the metadata log can have lost topic ids: one
         // that ends it below its recovery point, or cut anything from it (zeros too: a cut
-        // batch may start with them).
+        // batch may start with them; segments moved aside too).
         let metadata_name = format!("{}-0", topic_name::METADATA_TOPIC);
         let recovery_point = recovery_points.get(&(topic_name::METADATA_TOPIC.to_string(), 0));
         let metadata_cut = repairing
-            && (recovery_point.is_none_or(|&rp| metadata_end < rp)
+            && (recovery_point.is_some_and(|&rp| metadata_end < rp)
                 || report.partitions.iter().any(|(name, r)| {
-                    *name == metadata_name
-                        && (r.truncated_bytes + r.preallocated_bytes > 0 || r.deleted_segments > 0)
+                    *name == metadata_name && (!r.is_quiet() || r.preallocated_bytes > 0)
                 }));
         if metadata_cut {
             let now = options.clock.now_ms();
@@ -146,6 +144,15 @@ fn rebuild_topic(
             super::partition_number(topic.partitions.len()),
             Arc::clone(&topic.config),
         ),
+        // An internal topic is rebuilt compacted, so that no retention deletes from it (its
+        // owner sets its other overrides again on first use: `ensure_internal_topic`).
+        None if topic_name::is_internal(&name) => (
+            0,
+            Arc::new(TopicConfig::from_overrides([(
+                "cleanup.policy",
+                "compact",
+            )])?),
+        ),
         None => (0, Arc::new(TopicConfig::default())),
     };
     let record = if first == 0 {
@@ -153,7 +160,7 @@ fn rebuild_topic(
             name: name.clone(),
             id: id.clone(),
             partitions: count,
-            configs: BTreeMap::new(),
+            configs: config.overrides().clone(),
         }
     } else {
         MetadataRecord::AddPartitions {
@@ -360,7 +367,8 @@ struct Replayed {
     /// Live topics: name → (id, partitions, config overrides).
     topics: BTreeMap<String, (String, i32, BTreeMap<String, String>)>,
     /// Ids of deleted topics.
-    deleted_ids: BTreeSet<String>,
+    /// Ids of deleted topics, with their names.
+    deleted_ids: BTreeMap<String, String>,
 }
 
 /// Replays the metadata log.
@@ -382,7 +390,7 @@ fn replay(metadata: &Log) -> Result<Replayed> {
             }
             MetadataRecord::DeleteTopic { name } => {
                 if let Some((id, _, _)) = replayed.topics.remove(&name) {
-                    replayed.deleted_ids.insert(id);
+                    replayed.deleted_ids.insert(id, name);
                 }
             }
             MetadataRecord::AddPartitions { name, partitions } => {

@@ -28,7 +28,7 @@ pub(super) fn lost_topics(
     storage: &dyn Storage,
     dir: &Path,
     topics: &BTreeMap<String, Topic>,
-    deleted_ids: &BTreeSet<String>,
+    deleted_ids: &BTreeMap<String, String>,
 ) -> Result<Vec<LostTopic>> {
     let mut found: BTreeMap<(String, String), BTreeSet<i32>> = BTreeMap::new();
     for entry in storage.list(dir)?.into_iter().filter(|e| e.is_dir) {
@@ -45,7 +45,7 @@ pub(super) fn lost_topics(
         let live = topics.get(&name);
         let known = match live {
             Some(topic) => topic.id != id || partition_of(topic, partition),
-            None => deleted_ids.contains(&id),
+            None => deleted_ids.contains_key(&id),
         };
         let only_ours = storage
             .list(&path)?

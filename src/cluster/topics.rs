@@ -112,10 +112,34 @@ impl Cluster {
     }
 
     /// Creates one of Kafka's internal topics (`__consumer_offsets`), unless it exists.
+    /// An existing one whose overrides differ (rebuilt by a repair, which could not recover
+    /// them) gets the requested ones.
     pub(crate) fn ensure_internal_topic(&self, topic: NewTopic) -> Result<()> {
         debug_assert!(topic_name::is_internal(&topic.name));
+        let (name, wanted) = (topic.name.clone(), topic.configs.clone());
         match self.create_topic_unchecked(topic) {
-            Ok(()) | Err(Error::TopicAlreadyExists(_)) => Ok(()),
+            Ok(()) => Ok(()),
+            Err(Error::TopicAlreadyExists(_)) => {
+                let config = self.topic_config(&name)?;
+                let same = wanted.len() == config.overrides().len()
+                    && wanted
+                        .iter()
+                        .all(|(k, v)| config.overrides().get(k) == Some(v));
+                if same {
+                    return Ok(());
+                }
+                let set: Vec<(&str, &str)> = wanted
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.as_str()))
+                    .collect();
+                let unset: Vec<&str> = config
+                    .overrides()
+                    .keys()
+                    .filter(|k| !wanted.iter().any(|(w, _)| w == *k))
+                    .map(String::as_str)
+                    .collect();
+                self.alter_topic_config_unchecked(&name, &set, &unset)
+            }
             Err(e) => Err(e),
         }
     }
@@ -186,7 +210,10 @@ impl Cluster {
             name: name.to_string(),
         };
         if self.append_metadata(&deleted).is_ok() {
-            self.inner.deleted_ids.lock().insert(id.to_string());
+            self.inner
+                .deleted_ids
+                .lock()
+                .insert(id.to_string(), name.to_string());
         }
         for partition in partitions {
             let dir = self.inner.dir.join(format!("{name}-{partition}"));
@@ -245,10 +272,18 @@ impl Cluster {
                 continue;
             }
             let id = ownership::partition_topic_id(storage, &dir)?;
-            let deleted = id
-                .as_ref()
-                .is_some_and(|id| self.inner.deleted_ids.lock().contains(id));
-            if deleted
+            let deleted = id.as_ref().is_some_and(|id| {
+                self.inner
+                    .deleted_ids
+                    .lock()
+                    .get(id)
+                    .is_some_and(|n| n == topic)
+            });
+            // Or this topic's own, holding nothing: left by a `create_partitions` that failed.
+            let own = id.is_some()
+                && id == self.topic_id(topic)
+                && !leftovers::holds_records(storage, &dir)?;
+            if (deleted || own)
                 && ownership::remove_owned_dir(storage, &dir)?
                     .foreign
                     .is_empty()
@@ -263,6 +298,10 @@ impl Cluster {
             });
         }
         Ok(())
+    }
+
+    fn topic_id(&self, topic: &str) -> Option<String> {
+        self.inner.topics.read().get(topic).map(|t| t.id.clone())
     }
 
     /// Deletes a topic and its data. Readers holding fetched data keep it until they drop it.
@@ -285,7 +324,10 @@ impl Cluster {
             .write()
             .remove(name)
             .expect("checked under the admin lock");
-        self.inner.deleted_ids.lock().insert(topic.id.clone());
+        self.inner
+            .deleted_ids
+            .lock()
+            .insert(topic.id.clone(), name.to_string());
         self.bump_metadata_version();
         let storage = &*self.inner.storage;
         for (partition, log) in topic.partitions.iter().enumerate() {
@@ -410,6 +452,15 @@ impl Cluster {
         delete: &[&str],
     ) -> Result<()> {
         check_not_internal(name, "altered")?;
+        self.alter_topic_config_unchecked(name, set, delete)
+    }
+
+    fn alter_topic_config_unchecked(
+        &self,
+        name: &str,
+        set: &[(&str, &str)],
+        delete: &[&str],
+    ) -> Result<()> {
         let _admin = self.inner.admin.lock();
         self.check_open()?;
         let mut config = (*self.topic_config(name)?).clone();

@@ -32,9 +32,9 @@
 //!   implementation reports (a file's length, a mapping's extent, a lock's exclusivity), so
 //!   implementing them is a promise, written down on each trait; [`RealStorage`] and
 //!   `SimStorage` keep it. A wrapper that delegates every call to one of them keeps it too.
-//! - What could shrink a mapped file is not public: [`AppendFile`] hands out no file handle,
-//!   and only `AppendFile::truncate` (with `&mut self`) and `AppendFile::trim` (never below
-//!   the published length) shrink one.
+//! - What maps a file is not public: `AppendFile` is the crate's own, hands out no file
+//!   handle, and only `AppendFile::truncate` (with `&mut self`) and `AppendFile::trim` (never
+//!   below the published length) shrink a file it maps.
 //! - [`crate::Log::open`], the one public way to open a log outside a cluster, takes the
 //!   directory's lock (and the data directory's, when the log is one of a cluster's
 //!   partitions), so that no second handle can trim files under the first one's readers.
@@ -51,7 +51,8 @@ mod sim;
 use std::fmt;
 use std::path::Path;
 
-pub use append::{AppendFile, FileSlice};
+pub(crate) use append::AppendFile;
+pub use append::FileSlice;
 pub use real::RealStorage;
 #[cfg(any(test, feature = "sim"))]
 pub use sim::{FaultPlan, PowerLoss, SimFailure, SimOp, SimStorage, SIM_PAGE_BYTES};
