@@ -311,6 +311,7 @@ fn a_directory_from_before_ownership_files_is_adopted() {
 
 #[test]
 fn a_partition_directory_of_another_topic_is_corruption_until_repaired() {
+    // A repair sets it aside (its records are another topic's) and starts the partition anew.
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let cluster = Cluster::open(d).unwrap();
@@ -332,6 +333,14 @@ fn a_partition_directory_of_another_topic_is_corruption_until_repaired() {
         .open(d)
         .unwrap();
     let t = repaired.describe_topic("t").unwrap().id;
+    let u = repaired.describe_topic("u").unwrap().id;
+    // Another topic's directory is never served as t's: it is set aside whole.
+    let stray = d.join(format!("t-0.{u}-stray"));
+    assert_eq!(
+        repaired.recovery_report().set_aside,
+        [(d.join("t-0"), stray.clone())]
+    );
+    assert!(stray.join("partition.metadata").is_file());
     drop(repaired);
     let text = std::fs::read_to_string(d.join("t-0/partition.metadata")).unwrap();
     assert_eq!(text, format!("version: 0\ntopic_id: {t}\n"));

@@ -39,6 +39,11 @@ fn aside_name(topic: &str, partition: i32, id: &str, suffix: &str) -> String {
     format!("{short}-{partition}.{id}{suffix}")
 }
 
+/// The name a partition directory is renamed to when it is set aside as a stray.
+pub(super) fn stray_name(topic: &str, partition: i32, id: &str) -> String {
+    aside_name(topic, partition, id, STRAY_SUFFIX)
+}
+
 /// The name a partition directory is renamed to before it is removed.
 pub(super) fn delete_name(topic: &str, partition: i32, id: &str) -> String {
     aside_name(topic, partition, id, DELETE_SUFFIX)

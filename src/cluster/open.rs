@@ -315,6 +315,17 @@ impl LogOpener<'_> {
                     why,
                 ));
             }
+            // Repairing: records of another topic id are never served as this topic's. The
+            // directory is set aside whole, and the partition starts again (empty, at its
+            // recovery point); an unreadable file is only rewritten.
+            if let PartitionOwner::Topic(other) = &owner {
+                let to = self
+                    .dir
+                    .join(leftovers::stray_name(topic, partition, other));
+                self.storage.rename(&dir, &to)?;
+                self.storage.sync_dir(self.dir)?;
+                report.set_aside(dir.clone(), to);
+            }
         }
         let name = options.name.clone();
         let (log, log_report) = Log::open_unlocked(
