@@ -163,7 +163,7 @@ impl AppendFile {
     }
 
     /// Writes the published bytes from `position` on again, over themselves, so that the
-    /// next [`AppendFile::sync`] writes them to disk even if the page cache holds them as
+    /// next `AppendFile::sync` writes them to disk even if the page cache holds them as
     /// clean after a failed sync dropped them (recovery; see `log::recovery`).
     pub(crate) fn rewrite_from(&self, position: usize) -> Result<()> {
         const CHUNK_BYTES: usize = 1 << 20;
@@ -191,7 +191,7 @@ fn is_no_space(error: &Error) -> bool {
     matches!(error, Error::Io { source, .. } if source.raw_os_error() == Some(libc::ENOSPC))
 }
 
-/// Published bytes of an [`AppendFile`], kept alive (and mapped) by an `Arc`: zero-copy and
+/// Published bytes of an `AppendFile`, kept alive (and mapped) by an `Arc`: zero-copy and
 /// `'static`, even if retention unlinks the file meanwhile.
 #[derive(Clone)]
 pub struct FileSlice {

@@ -12,12 +12,12 @@
 //! 1. **Exclusive directory.** A `Cluster` holds an exclusive lock on its data directory for its
 //!    whole life, so no other kafkalite handle writes or truncates these files. Foreign tools
 //!    that truncate a mapped file void every promise (documented in the README).
-//! 2. **Published bytes exist.** An [`AppendFile`] only hands out bytes below its published
+//! 2. **Published bytes exist.** An `AppendFile` only hands out bytes below its published
 //!    `readable` length, which is raised (release store) only after the bytes were written and
 //!    the file allocated at least that far.
 //! 3. **No shrinking below what may be read.** `readable` only decreases through
-//!    [`AppendFile::truncate`], which takes `&mut self`: no borrowed slice and no other `Arc`
-//!    holder can exist then. [`AppendFile::trim`] shrinks the file to the written length, which
+//!    `AppendFile::truncate`, which takes `&mut self`: no borrowed slice and no other `Arc`
+//!    holder can exist then. `AppendFile::trim` shrinks the file to the written length, which
 //!    equals `readable`.
 //! 4. **The mapping outlives every slice.** [`FileSlice`] holds an `Arc` of the file and its
 //!    mapping; unlinking the file (retention) leaves the mapped pages valid until the last holder
@@ -210,7 +210,7 @@ pub unsafe trait StorageFile: Send + Sync + fmt::Debug {
 }
 
 /// A read-only shared mapping of a file's first `len` bytes. It hands out no bytes itself:
-/// only [`AppendFile`], which knows how far the file is written, reads through it.
+/// only `AppendFile`, which knows how far the file is written, reads through it.
 pub struct Mapping {
     ptr: *const u8,
     len: usize,
