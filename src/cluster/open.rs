@@ -68,7 +68,8 @@ impl Loaded {
         };
         let metadata_topic = (topic_name::METADATA_TOPIC, METADATA_TOPIC_ID);
         let metadata = opener.open(metadata_topic, 0, Arc::new(metadata_config()), report)?;
-        let metadata_end = metadata.log_end_offset();
+        let (metadata_start, metadata_end) =
+            (metadata.log_start_offset(), metadata.log_end_offset());
         let replayed = replay(&metadata)?;
         let cluster_id = settle_identity(options, dir, found, &metadata, &replayed, report)?;
         let mut topics = BTreeMap::new();
@@ -97,8 +98,11 @@ impl Loaded {
         // batch may start with them; segments moved aside too).
         let metadata_name = format!("{}-0", topic_name::METADATA_TOPIC);
         let recovery_point = recovery_points.get(&(topic_name::METADATA_TOPIC.to_string(), 0));
+        // The metadata log deletes nothing (no retention), so a log start above 0 means its
+        // files were lost and it restarted at its recovery point.
         let metadata_cut = repairing
-            && (recovery_point.is_some_and(|&rp| metadata_end < rp)
+            && (metadata_start > 0
+                || recovery_point.is_some_and(|&rp| metadata_end < rp)
                 || report.partitions.iter().any(|(name, r)| {
                     *name == metadata_name && (!r.is_quiet() || r.preallocated_bytes > 0)
                 }));
@@ -318,7 +322,9 @@ impl LogOpener<'_> {
             // Repairing: records of another topic id are never served as this topic's. The
             // directory is set aside whole, and the partition starts again (empty, at its
             // recovery point); an unreadable file is only rewritten.
-            if let PartitionOwner::Topic(other) = &owner {
+            // The metadata log's id is fixed: another one there is damage, only rewritten.
+            let fixed = topic == topic_name::METADATA_TOPIC;
+            if let (PartitionOwner::Topic(other), false) = (&owner, fixed) {
                 let to = self
                     .dir
                     .join(leftovers::stray_name(topic, partition, other));
