@@ -40,6 +40,20 @@ impl Tmpfs {
         Ok(Tmpfs { dir })
     }
 
+    /// A 4 MiB tmpfs, or `None` after printing why not; under `CI=true` that is a failure.
+    fn mount_or_skip() -> Option<Tmpfs> {
+        match Tmpfs::mount(4096) {
+            Ok(fs) => Some(fs),
+            Err(why) if std::env::var("CI").is_ok_and(|ci| ci == "true") => {
+                panic!("CI=true and a real full disk needs a small tmpfs: {why}")
+            }
+            Err(why) => {
+                eprintln!("SKIPPED: a real full disk needs a small tmpfs: {why}");
+                None
+            }
+        }
+    }
+
     fn path(&self) -> &Path {
         self.dir.path()
     }
@@ -70,15 +84,8 @@ const PARTITIONS: [(&str, i32); 3] = [("buffered", 0), ("buffered", 1), ("fsync"
 /// it runs out during plain appends, during preallocation, and during rolls.
 #[test]
 fn filling_a_real_file_system_is_a_typed_error_and_loses_nothing() {
-    let fs = match Tmpfs::mount(4096) {
-        Ok(fs) => fs,
-        Err(why) if std::env::var("CI").is_ok_and(|ci| ci == "true") => {
-            panic!("CI=true and a real full disk needs a small tmpfs: {why}")
-        }
-        Err(why) => {
-            eprintln!("SKIPPED: a real full disk needs a small tmpfs: {why}");
-            return;
-        }
+    let Some(fs) = Tmpfs::mount_or_skip() else {
+        return;
     };
     for step in 0..24 {
         fill_and_recover(fs.path(), (512 + 12 * step) * 1024);
@@ -204,15 +211,8 @@ fn check_records(log: &kafkalite::Log, count: usize) {
 /// repairs; once a topic is gone, appends work again.
 #[test]
 fn a_full_disk_still_opens_reads_deletes_and_repairs() {
-    let fs = match Tmpfs::mount(4096) {
-        Ok(fs) => fs,
-        Err(why) if std::env::var("CI").is_ok_and(|ci| ci == "true") => {
-            panic!("CI=true and a real full disk needs a small tmpfs: {why}")
-        }
-        Err(why) => {
-            eprintln!("SKIPPED: a real full disk needs a small tmpfs: {why}");
-            return;
-        }
+    let Some(fs) = Tmpfs::mount_or_skip() else {
+        return;
     };
     let data = fs.path().join("data");
     let cluster = Cluster::builder().background(false).open(&data).unwrap();
