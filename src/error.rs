@@ -136,7 +136,8 @@ pub enum Error {
         /// The id in the metadata log.
         expected: String,
     },
-    /// Another handle, in this process or another, holds the directory's lock.
+    /// Another handle, in this process or another, holds the directory's lock (still held
+    /// after a quarter second of retries).
     #[error("data directory {path} is locked by another kafkalite handle; close it first", path = path.display())]
     Locked {
         /// The directory.

@@ -22,23 +22,21 @@ const TICK: Duration = Duration::from_millis(50);
 /// [`Cluster::background_errors`].
 #[derive(Debug, Default)]
 pub(super) struct ErrorLog {
-    count: std::sync::atomic::AtomicU64,
-    last: Mutex<Option<Error>>,
+    /// The count and the last failure change together, so a snapshot never shows a count
+    /// without its failure.
+    state: Mutex<BackgroundErrors>,
 }
 
 impl ErrorLog {
     pub(super) fn record(&self, error: Error) {
         tracing::error!(target: "kafkalite::background", "background work failed: {error}");
-        self.count
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        *self.last.lock() = Some(error);
+        let mut state = self.state.lock();
+        state.count += 1;
+        state.last = Some(error);
     }
 
     pub(super) fn snapshot(&self) -> BackgroundErrors {
-        BackgroundErrors {
-            count: self.count.load(std::sync::atomic::Ordering::Relaxed),
-            last: self.last.lock().clone(),
-        }
+        self.state.lock().clone()
     }
 }
 

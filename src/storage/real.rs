@@ -4,6 +4,7 @@ use std::fs::{File, OpenOptions};
 use std::os::unix::fs::FileExt;
 use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use super::{DirEntry, LockGuard, Mapping, OpenMode, Storage, StorageFile};
 use crate::error::{Error, Result};
@@ -89,15 +90,32 @@ unsafe impl Storage for RealStorage {
             .truncate(false)
             .open(path)
             .map_err(|e| Error::io("open lock file", path, e))?;
-        match file.try_lock() {
-            Ok(()) => Ok(Box::new(RealLock { _file: file })),
-            Err(std::fs::TryLockError::WouldBlock) => Err(Error::Locked {
-                path: path.parent().unwrap_or(path).to_path_buf(),
-            }),
-            Err(std::fs::TryLockError::Error(e)) => Err(Error::io("lock", path, e)),
+        let mut wait = Duration::from_millis(1);
+        let mut waited = Duration::ZERO;
+        loop {
+            match file.try_lock() {
+                Ok(()) => return Ok(Box::new(RealLock { _file: file })),
+                Err(std::fs::TryLockError::WouldBlock) if waited < LOCK_PATIENCE => {
+                    std::thread::sleep(wait);
+                    waited += wait;
+                    wait = (wait * 2).min(LOCK_PATIENCE.saturating_sub(waited));
+                }
+                Err(std::fs::TryLockError::WouldBlock) => {
+                    return Err(Error::Locked {
+                        path: path.parent().unwrap_or(path).to_path_buf(),
+                    })
+                }
+                Err(std::fs::TryLockError::Error(e)) => return Err(Error::io("lock", path, e)),
+            }
         }
     }
 }
+
+/// How long a contended lock is retried before [`Error::Locked`]. An `flock` belongs to the
+/// open file description, and a child process being spawned holds a duplicate of every
+/// descriptor until its `exec` closes them (close-on-exec): for that moment a lock just
+/// released by this process still looks held. A real holder is reported after this wait.
+const LOCK_PATIENCE: Duration = Duration::from_millis(250);
 
 #[derive(Debug)]
 struct RealFile {
