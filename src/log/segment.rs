@@ -218,9 +218,20 @@ impl Segment {
         if matches!(*state, IndexState::Unloaded) {
             let index = match self.read_index_files() {
                 Ok(index) => index,
-                Err(_) => {
+                Err(why) => {
                     let rebuilt = self.rebuild_index(interval_bytes)?;
-                    self.write_index(&rebuilt)?;
+                    // Derived data: a read goes on with the index in memory even if it cannot
+                    // be written back (a full disk); the next load rebuilds it again.
+                    let written = self.write_index(&rebuilt);
+                    tracing::warn!(
+                        target: "kafkalite::recovery",
+                        "{}: index rebuilt from the log at first use ({why}){}",
+                        self.path(LOG_SUFFIX).display(),
+                        match &written {
+                            Ok(()) => String::new(),
+                            Err(error) => format!("; could not write it back: {error}"),
+                        }
+                    );
                     rebuilt
                 }
             };
