@@ -18,6 +18,7 @@ impl SplitMix64 {
     }
 
     /// A uniform index below `n` (0 when `n` is 0).
+    #[cfg(any(test, feature = "sim"))]
     pub(crate) fn index(&mut self, n: usize) -> usize {
         // The value is below `n`, which is a usize.
         #[allow(clippy::cast_possible_truncation)]
@@ -35,6 +36,7 @@ impl SplitMix64 {
     }
 
     /// A fair coin.
+    #[cfg(any(test, feature = "sim"))]
     pub(crate) fn chance(&mut self) -> bool {
         self.next() & 1 == 1
     }
