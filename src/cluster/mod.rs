@@ -300,19 +300,26 @@ impl Cluster {
             cluster.inner.background_errors.record(error);
         }
         if options.background {
-            let weak = Arc::downgrade(&cluster.inner);
-            *cluster.inner.background.lock() =
-                Some(Background::start(&cluster.inner.clock, move || {
-                    let inner = weak.upgrade()?;
-                    let cluster = Cluster { inner, _user: None };
-                    let ran = cluster.run_maintenance();
-                    if let Err(error) = &ran {
-                        cluster.inner.background_errors.record(error.clone());
-                    }
-                    Some(ran)
-                })?);
+            cluster.start_background()?;
         }
         Ok(cluster)
+    }
+
+    /// Starts the thread that runs [`Cluster::run_maintenance`] when it is due. It holds the
+    /// cluster weakly, so dropping the last handle still closes it.
+    fn start_background(&self) -> Result<()> {
+        let weak = Arc::downgrade(&self.inner);
+        let thread = Background::start(&self.inner.clock, move || {
+            let inner = weak.upgrade()?;
+            let cluster = Cluster { inner, _user: None };
+            let ran = cluster.run_maintenance();
+            if let Err(error) = &ran {
+                cluster.inner.background_errors.record(error.clone());
+            }
+            Some(ran)
+        })?;
+        *self.inner.background.lock() = Some(thread);
+        Ok(())
     }
 
     /// What opening the data directory did: per partition what recovery cut, checked or
