@@ -51,6 +51,7 @@ fn open_log(dir: &std::path::Path) -> Log {
         log_start_offset: 0,
         clean_active_size: None,
         recovery_mode: RecoveryMode::default(),
+        salvage_dir: None,
     };
     let config = Arc::new(TopicConfig::default());
     Log::open(

@@ -848,12 +848,14 @@ fn repair_cuts_damaged_data_and_reads_work_again() {
         .unwrap_or_default();
     assert!(
         line.contains("offsets from 2 on dropped at byte")
+            && line.contains("the damaged segment copied whole to ")
             && line.contains("2 later segments (")
             && line.contains("-salvaged (never deleted"),
         "{out}"
     );
     assert!(d.join("t-3.AbC-stray").is_dir(), "an earlier stray stays");
-    // The segments after the damaged one are moved aside, byte for byte, never deleted.
+    // The damaged segment (copied as it was) and those after it are moved aside, never
+    // deleted.
     let salvaged: Vec<_> = std::fs::read_dir(d)
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -870,7 +872,13 @@ fn repair_cuts_damaged_data_and_reads_work_again() {
                 .is_some_and(|x| x == "log")
         })
         .count();
-    assert_eq!(moved, 2);
+    assert_eq!(moved, 3);
+    let copy = salvaged[0].join(first.file_name().unwrap());
+    assert_eq!(
+        std::fs::read(copy).unwrap(),
+        before,
+        "the copy is byte for byte"
+    );
     let records = ok(d, &consume);
     assert_eq!(records.lines().count(), 2, "{records}");
 }

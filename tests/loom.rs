@@ -53,6 +53,7 @@ fn open(sim: &SimStorage, overrides: &[(&str, &str)]) -> Arc<Log> {
         log_start_offset: 0,
         clean_active_size: None,
         recovery_mode: RecoveryMode::TolerateCorruptTail,
+        salvage_dir: None,
     };
     let (log, _) = Log::open(
         Arc::new(sim.clone()),

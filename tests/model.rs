@@ -121,6 +121,7 @@ impl Harness {
             log_start_offset: self.log_start,
             clean_active_size,
             recovery_mode: RecoveryMode::TolerateCorruptTail,
+            salvage_dir: None,
         };
         let (log, _) = Log::open(
             Arc::new(RealStorage),

@@ -35,6 +35,7 @@ fn options(
         log_start_offset: 0,
         clean_active_size,
         recovery_mode: mode,
+        salvage_dir: None,
     }
 }
 

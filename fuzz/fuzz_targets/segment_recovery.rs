@@ -106,6 +106,8 @@ fuzz_target!(|data: &[u8]| {
         } else {
             RecoveryMode::TolerateCorruptTail
         },
+        // Where a repair moves what it cuts out, or nowhere (then it deletes it).
+        salvage_dir: (flags & 16 != 0).then(|| "/sim/t-0.salvaged".into()),
     };
     let repairing = options.recovery_mode == RecoveryMode::TruncateCorrupt;
     let first = match open(&sim, options.clone()) {

@@ -20,7 +20,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use super::ownership::{self, is_partition_file};
+use super::ownership;
 use super::report::OpenReport;
 use super::{topic_name, Topic};
 use crate::error::Result;
@@ -28,6 +28,8 @@ use crate::record::BATCH_HEADER_BYTES;
 use crate::storage::{OpenMode, Storage};
 
 const DELETE_SUFFIX: &str = "-delete";
+/// The suffix of the directory a repair moves a partition's damaged and later segments to.
+const SALVAGED_SUFFIX: &str = "-salvaged";
 /// The suffix of a partition directory set aside (see the module doc).
 pub const STRAY_SUFFIX: &str = "-stray";
 
@@ -49,12 +51,18 @@ pub(super) fn delete_name(topic: &str, partition: i32, id: &str) -> String {
     aside_name(topic, partition, id, DELETE_SUFFIX)
 }
 
+/// The directory a repair moves a partition's damaged and later segments to (see
+/// [`crate::LogOptions::salvage_dir`]); a fresh id each open, so no salvage mixes with another.
+pub(super) fn salvage_name(topic: &str, partition: i32) -> String {
+    aside_name(topic, partition, &crate::random::uuid(), SALVAGED_SUFFIX)
+}
+
 /// Which kind of set-aside directory a name is, if any.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Aside {
     Delete,
     Stray,
-    /// Segments a repair moved aside (`log::recovery`).
+    /// Segments a repair moved aside (see [`salvage_name`]).
     Salvaged,
 }
 
@@ -63,7 +71,7 @@ pub(super) enum Aside {
 pub(super) fn aside_dir(name: &str) -> Option<Aside> {
     let (kind, rest) = if let Some(rest) = name.strip_suffix(DELETE_SUFFIX) {
         (Aside::Delete, rest)
-    } else if let Some(rest) = name.strip_suffix(crate::log::SALVAGED_SUFFIX) {
+    } else if let Some(rest) = name.strip_suffix(SALVAGED_SUFFIX) {
         (Aside::Salvaged, rest)
     } else {
         (Aside::Stray, name.strip_suffix(STRAY_SUFFIX)?)
@@ -128,7 +136,9 @@ pub(super) fn tidy(
             }
             (None, Some(_)) if known_id.is_some() => Action::SetAside,
             (None, Some(_))
-                if known.metadata_cut && id.is_some() && only_partition_files(storage, &path)? =>
+                if known.metadata_cut
+                    && id.is_some()
+                    && ownership::only_partition_files(storage, &path)? =>
             {
                 Action::SetAside
             }
@@ -215,14 +225,6 @@ pub(super) fn partition_dir_name(name: &str) -> Option<(String, i32)> {
     let partition: i32 = digits.parse().ok()?;
     let canonical = partition >= 0 && partition.to_string() == digits;
     (canonical && topic_name::validate(topic).is_ok()).then(|| (topic.to_string(), partition))
-}
-
-/// Whether the directory holds nothing but files kafkalite writes in partition directories.
-fn only_partition_files(storage: &dyn Storage, dir: &Path) -> Result<bool> {
-    Ok(storage
-        .list(dir)?
-        .iter()
-        .all(|e| !e.is_dir && is_partition_file(&e.name)))
 }
 
 /// Whether any segment file in `dir` starts with something other than zeros (an empty or

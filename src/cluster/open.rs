@@ -72,40 +72,9 @@ impl Loaded {
             (metadata.log_start_offset(), metadata.log_end_offset());
         let replayed = replay(&metadata)?;
         let cluster_id = settle_identity(options, dir, found, &metadata, &replayed, report)?;
-        let mut topics = BTreeMap::new();
-        for (name, (id, partitions, overrides)) in replayed.topics {
-            let config = Arc::new(TopicConfig::from_overrides(
-                overrides.iter().map(|(k, v)| (k.as_str(), v.as_str())),
-            )?);
-            let logs = (0..partitions)
-                .map(|p| {
-                    opener
-                        .open((&name, &id), p, Arc::clone(&config), report)
-                        .map(Arc::new)
-                })
-                .collect::<Result<Vec<_>>>()?;
-            topics.insert(
-                name,
-                Topic {
-                    id,
-                    config,
-                    partitions: logs,
-                },
-            );
-        }
-        // Only a repair that cut records off the metadata log can have lost topic ids: one
-        // that ends it below its recovery point, or cut anything from it (zeros too: a cut
-        // batch may start with them; segments moved aside too).
-        let metadata_name = format!("{}-0", topic_name::METADATA_TOPIC);
-        let recovery_point = recovery_points.get(&(topic_name::METADATA_TOPIC.to_string(), 0));
-        // The metadata log deletes nothing (no retention), so a log start above 0 means its
-        // files were lost and it restarted at its recovery point.
-        let metadata_cut = repairing
-            && (metadata_start > 0
-                || recovery_point.is_some_and(|&rp| metadata_end < rp)
-                || report.partitions.iter().any(|(name, r)| {
-                    *name == metadata_name && (!r.is_quiet() || r.preallocated_bytes > 0)
-                }));
+        let mut topics = open_topics(&opener, replayed.topics, report)?;
+        let metadata_cut =
+            repairing && metadata_was_cut((metadata_start, metadata_end), &recovery_points, report);
         if metadata_cut {
             let now = options.clock.now_ms();
             for lost in rebuild::lost_topics(storage, dir, &topics, &replayed.deleted_ids)? {
@@ -130,6 +99,54 @@ impl Loaded {
             notifier,
         })
     }
+}
+
+/// Opens every partition of the topics the metadata log replayed.
+fn open_topics(
+    opener: &LogOpener<'_>,
+    replayed: BTreeMap<String, (String, i32, BTreeMap<String, String>)>,
+    report: &mut OpenReport,
+) -> Result<BTreeMap<String, Topic>> {
+    let mut topics = BTreeMap::new();
+    for (name, (id, partitions, overrides)) in replayed {
+        let config = Arc::new(TopicConfig::from_overrides(
+            overrides.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+        )?);
+        let logs = (0..partitions)
+            .map(|p| {
+                opener
+                    .open((&name, &id), p, Arc::clone(&config), report)
+                    .map(Arc::new)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let topic = Topic {
+            id,
+            config,
+            partitions: logs,
+        };
+        topics.insert(name, topic);
+    }
+    Ok(topics)
+}
+
+/// Whether a repair cut records off the metadata log, the only way topic ids can be lost:
+/// it ends below its recovery point, or anything was cut from it (zeros too: a cut batch may
+/// start with them; segments moved aside too). `(start, end)` are its offsets after the open.
+fn metadata_was_cut(
+    (start, end): (i64, i64),
+    recovery_points: &CheckpointMap,
+    report: &OpenReport,
+) -> bool {
+    let metadata_name = format!("{}-0", topic_name::METADATA_TOPIC);
+    let recovery_point = recovery_points.get(&(topic_name::METADATA_TOPIC.to_string(), 0));
+    // The metadata log deletes nothing (no retention), so a log start above 0 means its files
+    // were lost and it restarted at its recovery point.
+    start > 0
+        || recovery_point.is_some_and(|&rp| end < rp)
+        || report
+            .partitions
+            .iter()
+            .any(|(name, r)| *name == metadata_name && (!r.is_quiet() || r.preallocated_bytes > 0))
 }
 
 /// Records a topic (or its partitions past the recorded count) that a repair cut off the
@@ -188,19 +205,15 @@ fn rebuild_topic(
             ""
         }
     ));
-    match topics.get_mut(&name) {
-        Some(topic) => topic.partitions.extend(logs),
-        None => {
-            topics.insert(
-                name,
-                Topic {
-                    id,
-                    config,
-                    partitions: logs,
-                },
-            );
-        }
-    }
+    topics
+        .entry(name)
+        .or_insert_with(|| Topic {
+            id,
+            config,
+            partitions: Vec::new(),
+        })
+        .partitions
+        .extend(logs);
     Ok(())
 }
 
@@ -296,6 +309,8 @@ impl LogOpener<'_> {
                 // A negative size (a damaged marker) means no clean size: full recovery.
                 .and_then(|&s| u64::try_from(s).ok()),
             recovery_mode: self.mode,
+            salvage_dir: (self.mode == RecoveryMode::TruncateCorrupt)
+                .then(|| self.dir.join(leftovers::salvage_name(topic, partition))),
         };
         let dir = self.dir.join(&options.name);
         let owner = if self.storage.exists(&dir) {
@@ -383,7 +398,6 @@ struct Replayed {
     cluster_id: Option<String>,
     /// Live topics: name → (id, partitions, config overrides).
     topics: BTreeMap<String, (String, i32, BTreeMap<String, String>)>,
-    /// Ids of deleted topics.
     /// Ids of deleted topics, with their names.
     deleted_ids: BTreeMap<String, String>,
 }

@@ -314,6 +314,11 @@ fn is_legacy_partition_dir(storage: &dyn Storage, dir: &Path) -> Result<bool> {
     if !named {
         return Ok(false);
     }
+    only_partition_files(storage, dir)
+}
+
+/// Whether `dir` holds nothing but files kafkalite writes in partition directories.
+pub(super) fn only_partition_files(storage: &dyn Storage, dir: &Path) -> Result<bool> {
     Ok(storage
         .list(dir)?
         .iter()

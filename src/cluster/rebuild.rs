@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use super::leftovers::partition_dir_name;
-use super::ownership::{self, is_partition_file};
+use super::ownership;
 use super::{topic_name, Topic};
 use crate::error::Result;
 use crate::storage::Storage;
@@ -47,11 +47,7 @@ pub(super) fn lost_topics(
             Some(topic) => topic.id != id || partition_of(topic, partition),
             None => deleted_ids.contains_key(&id),
         };
-        let only_ours = storage
-            .list(&path)?
-            .iter()
-            .all(|e| !e.is_dir && is_partition_file(&e.name));
-        if !known && only_ours {
+        if !known && ownership::only_partition_files(storage, &path)? {
             found.entry((name, id)).or_default().insert(partition);
         }
     }

@@ -244,6 +244,7 @@ impl Cluster {
                 log_start_offset: 0,
                 clean_active_size: None,
                 recovery_mode: self.inner.recovery_mode,
+                salvage_dir: None,
             };
             storage.create_dir_all_durable(&dir)?;
             ownership::write_partition_metadata(&**storage, &dir, id)?;

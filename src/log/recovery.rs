@@ -18,15 +18,16 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::index::SegmentIndex;
-use super::partition::{validate_records, Log, Writer};
+use super::partition::{Log, Writer};
+pub use super::recovery_report::{Cut, RecoveryReport};
 use super::segment::{
     remove_segment_files, segment_base_offset, Segment, LOG_SUFFIX, SEGMENT_SUFFIXES,
 };
+use super::validate::{all_zeros, check_not_empty, ends_at, scan_segment};
 use super::IndexChecksums;
 use crate::clock::Clock;
 use crate::config::TopicConfig;
 use crate::error::{Error, Result};
-use crate::record::{BatchError, BatchIter};
 use crate::storage::{AppendFile, Storage};
 use crate::sync::{AtomicBool, AtomicI64, Mutex, RwLock};
 
@@ -41,7 +42,9 @@ pub enum RecoveryMode {
     /// every [`Error::Corruption`]. Every segment of every log is validated from the oldest,
     /// whatever the recovery point or a clean shutdown says (framing, CRC, offsets, and that
     /// every record decodes), so the open reads every byte. At the first invalid batch the
-    /// log is truncated and later segments are deleted, as Kafka does with damage it finds.
+    /// log is cut there, as Kafka does with damage it finds; with a
+    /// [`LogOptions::salvage_dir`], the damaged segment (whole, as it was) and every later
+    /// one are moved there first, never deleted.
     /// A damaged or missing `log-start-offset-checkpoint` starts every log at its oldest
     /// segment, as Kafka does (records `delete_records` removed may come back), and a
     /// partition whose segment files are all gone opens empty at its recovery point (offsets
@@ -63,116 +66,12 @@ pub struct LogOptions {
     pub clean_active_size: Option<u64>,
     /// How to treat damage before the recovery point.
     pub recovery_mode: RecoveryMode,
+    /// Where a repair ([`RecoveryMode::TruncateCorrupt`]) moves what it cuts out of the log:
+    /// the damaged segment as it was, and every segment after it (they may hold intact
+    /// records). Created only when something is moved there. `None`: what is cut is deleted
+    /// (and reported). A cluster passes `<partition>.<id>-salvaged` in its data directory.
+    pub salvage_dir: Option<PathBuf>,
 }
-
-/// What recovery did, for reporting.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct RecoveryReport {
-    /// Bytes of damaged or torn data cut from the end of the log.
-    pub truncated_bytes: u64,
-    /// Preallocated (all-zero) space trimmed after the last batch.
-    pub preallocated_bytes: u64,
-    /// Segments deleted because they followed a torn or corrupt point.
-    pub deleted_segments: usize,
-    /// The bytes those segments held.
-    pub deleted_bytes: u64,
-    /// Segments after a damaged one that a repair moved aside (never deleted: they may hold
-    /// intact records), to [`RecoveryReport::salvaged_to`].
-    pub salvaged_segments: usize,
-    /// The bytes those segments held.
-    pub salvaged_bytes: u64,
-    /// The `<partition>.<id>-salvaged` directory they were moved to.
-    pub salvaged_to: Option<PathBuf>,
-    /// Where damaged or torn data (not preallocated zeros) was cut, and why.
-    pub cut: Option<Cut>,
-    /// Batches validated.
-    pub batches_checked: u64,
-    /// Sealed segments whose indexes recovery rebuilt from their batches.
-    pub indexes_rebuilt: usize,
-    /// Index files removed because their segment's `.log` was gone (an interrupted deletion).
-    pub orphan_files_removed: usize,
-}
-
-/// Where recovery cut a log: the first batch it could not keep.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Cut {
-    /// The segment file.
-    pub file: PathBuf,
-    /// The byte position of the first batch dropped.
-    pub position: u64,
-    /// The first offset dropped: the log ends here now.
-    pub first_offset: i64,
-    /// What was wrong with the batch there.
-    pub reason: String,
-}
-
-impl RecoveryReport {
-    /// Whether recovery lost nothing: no bytes of data cut and no segment deleted (trimming
-    /// preallocated space, checking batches and rebuilding indexes are routine).
-    pub fn is_quiet(&self) -> bool {
-        self.truncated_bytes == 0 && self.deleted_segments == 0 && self.salvaged_segments == 0
-    }
-}
-
-impl std::fmt::Display for RecoveryReport {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} batches checked", self.batches_checked)?;
-        if self.truncated_bytes > 0 {
-            write!(
-                f,
-                ", {} bytes of damaged or torn data cut",
-                self.truncated_bytes
-            )?;
-        }
-        if let Some(cut) = &self.cut {
-            write!(
-                f,
-                ", offsets from {} on dropped at byte {} of {} ({})",
-                cut.first_offset,
-                cut.position,
-                cut.file.display(),
-                cut.reason
-            )?;
-        }
-        if self.deleted_segments > 0 {
-            write!(
-                f,
-                ", {} later segments deleted ({} bytes)",
-                self.deleted_segments, self.deleted_bytes
-            )?;
-        }
-        if let Some(to) = &self.salvaged_to {
-            write!(
-                f,
-                ", {} later segments ({} bytes) moved to {} (never deleted; inspect them)",
-                self.salvaged_segments,
-                self.salvaged_bytes,
-                to.display()
-            )?;
-        }
-        if self.preallocated_bytes > 0 {
-            write!(
-                f,
-                ", {} preallocated bytes trimmed",
-                self.preallocated_bytes
-            )?;
-        }
-        if self.indexes_rebuilt > 0 {
-            write!(f, ", {} segment indexes rebuilt", self.indexes_rebuilt)?;
-        }
-        if self.orphan_files_removed > 0 {
-            write!(
-                f,
-                ", {} orphan index files removed",
-                self.orphan_files_removed
-            )?;
-        }
-        Ok(())
-    }
-}
-
-/// The suffix of the directory a repair moves segments after a damaged one to.
-pub(crate) const SALVAGED_SUFFIX: &str = "-salvaged";
 
 /// The lock file a log opened on its own holds in its directory (a cluster's is in the data
 /// directory, the partition directory's parent).
@@ -182,8 +81,9 @@ impl Log {
     /// Opens (or creates) the log in `dir`, on its own (outside a [`crate::Cluster`]),
     /// recovering it if it was not closed cleanly. The log holds `dir/LOCK` for its life, and
     /// when `dir` is a partition of a cluster's data directory (its parent holds
-    /// `meta.properties`), that directory's lock too: a second handle on the same files fails
-    /// with [`Error::Locked`] instead of trimming them under the first one's readers.
+    /// `meta.properties`, or the `LOCK` of an earlier version), that directory's lock too: a
+    /// second handle on the same files fails with [`Error::Locked`] instead of changing them
+    /// under the first one's readers.
     pub fn open(
         storage: Arc<dyn Storage>,
         dir: &Path,
@@ -193,7 +93,11 @@ impl Log {
     ) -> Result<(Log, RecoveryReport)> {
         let mut locks = Vec::new();
         if let Some(parent) = dir.parent() {
-            if storage.exists(&parent.join("meta.properties")) {
+            // A cluster's data directory, of this version (`meta.properties`) or an earlier
+            // one (only its `LOCK`): its lock covers this partition too.
+            if storage.exists(&parent.join("meta.properties"))
+                || storage.exists(&parent.join(LOCK_FILE))
+            {
                 locks.push(storage.lock(&parent.join(LOCK_FILE))?);
             }
         }
@@ -217,53 +121,20 @@ impl Log {
         let checksums = Arc::new(IndexChecksums::new(Arc::clone(&storage), dir));
         let mut report = RecoveryReport::default();
         let bases = list_segments(&*storage, dir, &mut report)?;
-        let segments = if bases.is_empty() {
-            let lost = options
-                .recovery_point
-                .filter(|&rp| rp > options.log_start_offset);
-            if let Some(rp) = lost {
-                if options.recovery_mode == RecoveryMode::TolerateCorruptTail {
-                    return Err(Error::corruption(dir, 0, format!(
-                        "the partition has no segment files, yet its recovery point says offsets below {rp} were synced"
-                    )));
-                }
-            }
-            // Repairing a partition whose files are gone: it restarts at the recovery point,
-            // so no offset a reader may have seen is given to another record.
-            let base = lost.unwrap_or(options.log_start_offset);
-            let first = Segment::create(
-                &storage,
-                &checksums,
-                dir,
-                base,
-                usize::try_from(config.segment_bytes).unwrap_or(usize::MAX),
-                now,
-            )?;
-            storage.sync_dir(dir)?;
-            (vec![Arc::new(first)], base)
+        let loader = Loader {
+            storage: &storage,
+            checksums: &checksums,
+            dir,
+            config: &config,
+            options: &options,
+            now,
+        };
+        let (segments, end) = if bases.is_empty() {
+            loader.start_empty()?
         } else {
-            let loader = Loader {
-                storage: &storage,
-                checksums: &checksums,
-                dir,
-                config: &config,
-                options: &options,
-                now,
-            };
             loader.load(&bases, &mut report)?
         };
-        let (segments, end) = segments;
-        let oldest = segments[0].base_offset();
-        if options.log_start_offset < oldest
-            && options.recovery_mode == RecoveryMode::TolerateCorruptTail
-        {
-            // Retention persists a raised start before it removes files (see
-            // `log::retention`), so nothing but damage leaves the start below the oldest segment.
-            return Err(Error::corruption(segments[0].log_path(), 0, format!(
-                "the log start offset is {}, but the oldest segment starts at {oldest}: segment files holding offsets {}..{oldest} are missing",
-                options.log_start_offset, options.log_start_offset
-            )));
-        }
+        loader.check_log_start(&segments)?;
         let active = Arc::clone(segments.last().expect("a log has at least one segment"));
         let log_start = options
             .log_start_offset
@@ -312,15 +183,45 @@ struct Loader<'a> {
 }
 
 impl Loader<'_> {
-    /// Where a repair moves the segments after a damaged one: `<partition>.<id>-salvaged`
-    /// beside the partition directory, when that is a cluster's data directory (it holds
-    /// `meta.properties`); elsewhere nothing is created, and they are deleted as before.
-    fn salvage_dir(&self) -> Option<PathBuf> {
-        let parent = self.dir.parent()?;
-        let name = self.dir.file_name()?.to_str()?;
-        self.storage
-            .exists(&parent.join("meta.properties"))
-            .then(|| parent.join(format!("{name}.{}{SALVAGED_SUFFIX}", crate::random::uuid())))
+    /// A partition without segment files: a new one, or (repairing) one whose files are gone.
+    fn start_empty(&self) -> Result<Loaded> {
+        let options = self.options;
+        let lost = options
+            .recovery_point
+            .filter(|&rp| rp > options.log_start_offset);
+        if let Some(rp) = lost {
+            if options.recovery_mode == RecoveryMode::TolerateCorruptTail {
+                return Err(Error::corruption(self.dir, 0, format!(
+                    "the partition has no segment files, yet its recovery point says offsets below {rp} were synced"
+                )));
+            }
+        }
+        // Repairing a partition whose files are gone: it restarts at the recovery point, so
+        // no offset a reader may have seen is given to another record.
+        let base = lost.unwrap_or(options.log_start_offset);
+        let first = Segment::create(
+            self.storage,
+            self.checksums,
+            self.dir,
+            base,
+            usize::try_from(self.config.segment_bytes).unwrap_or(usize::MAX),
+            self.now,
+        )?;
+        self.storage.sync_dir(self.dir)?;
+        Ok((vec![Arc::new(first)], base))
+    }
+
+    /// Retention persists a raised start before it removes files (see `log::retention`), so
+    /// nothing but damage leaves the start below the oldest segment.
+    fn check_log_start(&self, segments: &[Arc<Segment>]) -> Result<()> {
+        let start = self.options.log_start_offset;
+        let oldest = segments[0].base_offset();
+        if start < oldest && self.options.recovery_mode == RecoveryMode::TolerateCorruptTail {
+            return Err(Error::corruption(segments[0].log_path(), 0, format!(
+                "the log start offset is {start}, but the oldest segment starts at {oldest}: segment files holding offsets {start}..{oldest} are missing"
+            )));
+        }
+        Ok(())
     }
 
     fn load(&self, bases: &[i64], report: &mut RecoveryReport) -> Result<Loaded> {
@@ -378,16 +279,19 @@ impl Loader<'_> {
         )
     }
 
-    /// Validates every batch from the segment holding the recovery point on; see the module doc.
+    /// Validates every batch from the segment holding the recovery point on (see the module
+    /// doc), cuts the log at the first invalid one, and sets aside the segments after it.
     fn recover(
         &self,
         bases: &[i64],
         mut files: Vec<AppendFile>,
         report: &mut RecoveryReport,
     ) -> Result<Loaded> {
-        let options = self.options;
-        let strict = options.recovery_mode == RecoveryMode::TolerateCorruptTail;
-        let recovery_point = options.recovery_point.unwrap_or(options.log_start_offset);
+        let strict = !self.repairing();
+        let recovery_point = self
+            .options
+            .recovery_point
+            .unwrap_or(self.options.log_start_offset);
         // The segment holding offset `recovery_point - 1` (see the module doc); a repair
         // trusts no segment.
         let first_unsafe = if strict {
@@ -397,69 +301,146 @@ impl Loader<'_> {
         } else {
             0
         };
-        let mut indexes: Vec<Option<SegmentIndex>> = (0..bases.len()).map(|_| None).collect();
-        let mut unsynced_from: Vec<Option<usize>> = vec![None; bases.len()];
         check_not_empty(&files[..first_unsafe], bases)?;
-        let mut keep = bases.len();
-        let mut end = bases[first_unsafe];
-        for i in first_unsafe..bases.len() {
-            if i > first_unsafe && bases[i] != end {
+        let mut walk = self.walk(bases, &files, first_unsafe, recovery_point, report)?;
+        if walk.end < recovery_point && strict {
+            let file = &files[walk.keep - 1];
+            return Err(Error::corruption(file.path(), file.len() as u64, format!(
+                "the log ends at offset {}, below the recovery point {recovery_point}: synced data is missing",
+                walk.end
+            )));
+        }
+        if let Some((i, position, why)) = walk.invalid.take() {
+            self.cut(&mut files[i], bases[i], position, why, walk.end, report)?;
+        }
+        self.set_aside(&bases[walk.keep..], files.split_off(walk.keep), report)?;
+        let last = walk.keep - 1;
+        self.make_active(&mut files[last], bases[last])?;
+        self.seal(bases, files, walk, first_unsafe, report)
+    }
+
+    fn repairing(&self) -> bool {
+        self.options.recovery_mode == RecoveryMode::TruncateCorrupt
+    }
+
+    /// Walks the segments from `first` on until the first invalid batch, or a segment that
+    /// does not start where the one before ended.
+    fn walk(
+        &self,
+        bases: &[i64],
+        files: &[AppendFile],
+        first: usize,
+        recovery_point: i64,
+        report: &mut RecoveryReport,
+    ) -> Result<Walk> {
+        let strict = !self.repairing();
+        let mut walk = Walk {
+            keep: bases.len(),
+            end: bases[first],
+            indexes: (0..bases.len()).map(|_| None).collect(),
+            unsynced_from: vec![None; bases.len()],
+            invalid: None,
+        };
+        for i in first..bases.len() {
+            if i > first && bases[i] != walk.end {
                 // The previous segment lost its tail (it was never synced), so this one
                 // follows data that never became durable: drop it and every later one.
-                keep = i;
+                walk.keep = i;
                 break;
             }
             let scan = scan_segment(
                 &files[i],
                 bases[i],
-                end,
+                walk.end,
                 recovery_point,
                 self.config,
                 !strict,
             );
             report.batches_checked += scan.batches;
-            end = scan.next_offset;
-            indexes[i] = Some(scan.index);
-            unsynced_from[i] = scan.unsynced_from;
+            walk.end = scan.next_offset;
+            walk.indexes[i] = Some(scan.index);
+            walk.unsynced_from[i] = scan.unsynced_from;
             if let Some((position, why)) = scan.invalid {
-                if end < recovery_point && strict {
+                if walk.end < recovery_point && strict {
                     return Err(Error::corruption(files[i].path(), position as u64, format!(
-                        "{why}; offset {end} is below the recovery point {recovery_point}, so this data had been synced"
+                        "{why}; offset {} is below the recovery point {recovery_point}, so this data had been synced",
+                        walk.end
                     )));
                 }
-                let cut = (files[i].len() - position) as u64;
-                if all_zeros(&files[i].bytes()[position..]) {
-                    report.preallocated_bytes += cut;
-                } else {
-                    report.truncated_bytes += cut;
-                    report.cut = Some(Cut {
-                        file: files[i].path().to_path_buf(),
-                        position: position as u64,
-                        first_offset: end,
-                        reason: why,
-                    });
-                }
-                files[i].truncate(position as u64)?;
-                keep = i + 1;
+                walk.invalid = Some((i, position, why));
+                walk.keep = i + 1;
                 break;
             }
         }
-        if end < recovery_point && strict {
-            let file = &files[keep - 1];
-            return Err(Error::corruption(file.path(), file.len() as u64, format!(
-                "the log ends at offset {end}, below the recovery point {recovery_point}: synced data is missing"
-            )));
+        Ok(walk)
+    }
+
+    /// Cuts `file` (segment `base`) at `position`, the first invalid batch, where offset
+    /// `end` begins.
+    ///
+    /// Preallocated zeros and a torn tail are cut in place: no handle ever published those
+    /// bytes (an `AppendFile` publishes a batch only once it is wholly written). A repair's
+    /// checks can reject a batch an earlier handle published, whose readers may still map
+    /// it, so a repair never shrinks the file: it copies it whole to the salvage directory,
+    /// writes the bytes it keeps to a new file and renames that over the old one, whose
+    /// mapped pages stay valid (see the safety model in `storage`).
+    fn cut(
+        &self,
+        file: &mut AppendFile,
+        base: i64,
+        position: usize,
+        reason: String,
+        end: i64,
+        report: &mut RecoveryReport,
+    ) -> Result<()> {
+        let bytes = (file.len() - position) as u64;
+        if all_zeros(&file.bytes()[position..]) {
+            report.preallocated_bytes += bytes;
+            return file.truncate(position as u64);
         }
-        // Segments after a truncation point follow data that never became durable: drop them.
-        // A repair moves them aside instead: after damage, they may hold intact records.
-        let salvage = (!strict && keep < bases.len())
-            .then(|| self.salvage_dir())
-            .flatten();
-        if let Some(to) = &salvage {
-            self.storage.create_dir_all_durable(to)?;
-            report.salvaged_to = Some(to.clone());
+        report.truncated_bytes += bytes;
+        let path = file.path().to_path_buf();
+        let mut copied_to = None;
+        if !self.repairing() {
+            file.truncate(position as u64)?;
+        } else {
+            if let Some(to) = self.salvage_dir(report)? {
+                let copy = to.join(path.file_name().unwrap_or_default());
+                self.storage.replace_file(&copy, file.bytes(), true)?;
+                copied_to = Some(copy);
+            }
+            self.storage
+                .replace_file(&path, &file.bytes()[..position], true)?;
+            *file = Segment::open_file(self.storage, self.dir, base, self.active_capacity())?;
         }
-        for (file, &base) in files.drain(keep..).zip(&bases[keep..]).rev() {
+        report.cut = Some(Cut {
+            file: path,
+            position: position as u64,
+            first_offset: end,
+            reason,
+            copied_to,
+        });
+        Ok(())
+    }
+
+    /// Segments after the cut follow data that never became durable: they are deleted,
+    /// newest first. A repair moves them to the salvage directory instead: after damage,
+    /// they may hold intact records.
+    fn set_aside(
+        &self,
+        bases: &[i64],
+        files: Vec<AppendFile>,
+        report: &mut RecoveryReport,
+    ) -> Result<()> {
+        if bases.is_empty() {
+            return Ok(());
+        }
+        let salvage = if self.repairing() {
+            self.salvage_dir(report)?
+        } else {
+            None
+        };
+        for (file, &base) in files.into_iter().zip(bases).rev() {
             let bytes = file.len() as u64;
             drop(file);
             match &salvage {
@@ -478,27 +459,57 @@ impl Loader<'_> {
         if let Some(to) = &salvage {
             self.storage.sync_dir(to)?;
         }
-        if keep < bases.len() {
-            self.storage.sync_dir(self.dir)?;
-            // The last segment kept was sealed, and opened without room to grow: it is the
-            // active segment now.
-            let capacity = usize::try_from(self.config.segment_bytes).unwrap_or(usize::MAX);
-            files[keep - 1] =
-                Segment::open_file(self.storage, self.dir, bases[keep - 1], capacity)?;
+        self.storage.sync_dir(self.dir)
+    }
+
+    /// The salvage directory, created (durably) on first use and named in the report.
+    fn salvage_dir(&self, report: &mut RecoveryReport) -> Result<Option<PathBuf>> {
+        let Some(to) = &self.options.salvage_dir else {
+            return Ok(None);
+        };
+        if report.salvaged_to.is_none() {
+            self.storage.create_dir_all_durable(to)?;
+            report.salvaged_to = Some(to.clone());
         }
-        let last = keep - 1;
-        let mut segments = Vec::with_capacity(keep);
+        Ok(Some(to.clone()))
+    }
+
+    fn active_capacity(&self) -> usize {
+        usize::try_from(self.config.segment_bytes).unwrap_or(usize::MAX)
+    }
+
+    /// Reopens `file` with room to grow if it was opened as a sealed segment: the last
+    /// segment kept is the active one now.
+    fn make_active(&self, file: &mut AppendFile, base: i64) -> Result<()> {
+        if file.capacity() < self.active_capacity().max(file.len()) {
+            *file = Segment::open_file(self.storage, self.dir, base, self.active_capacity())?;
+        }
+        Ok(())
+    }
+
+    /// Makes the recovered segments durable, seals the indexes of all but the last and
+    /// writes the rebuilt ones.
+    fn seal(
+        &self,
+        bases: &[i64],
+        files: Vec<AppendFile>,
+        mut walk: Walk,
+        first_unsafe: usize,
+        report: &mut RecoveryReport,
+    ) -> Result<Loaded> {
+        let last = files.len() - 1;
+        let mut segments = Vec::with_capacity(files.len());
         for (i, file) in files.into_iter().enumerate() {
             if i >= first_unsafe {
                 // Recovered bytes may exist only in the page cache: make them durable now so
                 // that the whole log is below the new recovery point, writing them again
                 // first in case a failed sync left them clean but not on disk.
-                if let Some(from) = unsynced_from[i] {
+                if let Some(from) = walk.unsynced_from[i] {
                     file.rewrite_from(from)?;
                 }
                 file.sync()?;
             }
-            let mut index = indexes[i].take();
+            let mut index = walk.indexes[i].take();
             if i < last {
                 // A sealed segment's time index ends with the entry for its largest timestamp,
                 // as Kafka's `LogSegment.recover` appends it: without it, a batch holding the
@@ -521,14 +532,28 @@ impl Loader<'_> {
                     Err(error) => tracing::warn!(
                         target: "kafkalite::recovery",
                         "{}: could not write rebuilt index files: {error}",
-                        options.name
+                        self.options.name
                     ),
                 }
             }
             segments.push(Arc::new(segment));
         }
-        Ok((segments, end))
+        Ok((segments, walk.end))
     }
+}
+
+/// What walking a log's segments found.
+struct Walk {
+    /// Segments `[0, keep)` stay in the log.
+    keep: usize,
+    /// The offset after the last valid batch: the log's end.
+    end: i64,
+    /// Each walked segment's rebuilt index.
+    indexes: Vec<Option<SegmentIndex>>,
+    /// Where each walked segment's bytes past the recovery point begin.
+    unsynced_from: Vec<Option<usize>>,
+    /// The segment holding the first invalid batch, its position, and what is wrong.
+    invalid: Option<(usize, usize, String)>,
 }
 
 /// Moves segment `base_offset`'s files that exist from `dir` to `to` (the caller syncs both).
@@ -547,137 +572,9 @@ fn move_segment_files(
     Ok(())
 }
 
-/// Whether `segment`'s batches, walked from its last index entry, end at offset `end`.
-fn ends_at(segment: &Segment, end: i64, interval_bytes: u64) -> bool {
-    let Ok(entry) = segment
-        .index(interval_bytes)
-        .map(|index| index.lookup(u32::MAX))
-    else {
-        return false;
-    };
-    let Ok(scan) = segment.scan_from(entry) else {
-        return false;
-    };
-    let mut next = segment.base_offset();
-    for item in scan {
-        match item {
-            Ok((_, batch)) => next = batch.next_offset(),
-            Err(_) => return false,
-        }
-    }
-    next == end
-}
-
-/// Trusted sealed segments hold data: an empty one was damaged.
-fn check_not_empty(sealed: &[AppendFile], bases: &[i64]) -> Result<()> {
-    match sealed.iter().position(AppendFile::is_empty) {
-        Some(i) => Err(Error::corruption(
-            sealed[i].path(),
-            0,
-            format!("sealed segment {} is empty", bases[i]),
-        )),
-        None => Ok(()),
-    }
-}
-
-struct Scan {
-    index: SegmentIndex,
-    next_offset: i64,
-    batches: u64,
-    invalid: Option<(usize, String)>,
-    /// Position of the first valid batch holding offsets at or after the recovery point.
-    unsynced_from: Option<usize>,
-}
-
-/// Validates every batch of one segment: framing, CRC, offsets contiguous from `expected`,
-/// and with `check_records` (a repair) that every record decodes.
-fn scan_segment(
-    file: &AppendFile,
-    base: i64,
-    expected: i64,
-    recovery_point: i64,
-    config: &TopicConfig,
-    check_records: bool,
-) -> Scan {
-    // Batches follow each other without gaps (see `log::scan`): no cleaner exists yet.
-    let bytes = file.bytes();
-    let mut scan = Scan {
-        index: SegmentIndex::new(),
-        next_offset: expected.max(base),
-        batches: 0,
-        invalid: None,
-        unsynced_from: None,
-    };
-    for item in BatchIter::new(bytes) {
-        let (position, batch) = match item {
-            Ok(found) => found,
-            Err((position, error)) => {
-                scan.invalid = Some((position, describe(&error, bytes, position)));
-                break;
-            }
-        };
-        let problem = if let Err(e) = batch.verify_crc() {
-            Some(e.to_string())
-        } else if batch.base_offset() != scan.next_offset {
-            Some(format!(
-                "batch base offset {} where {} was expected",
-                batch.base_offset(),
-                scan.next_offset
-            ))
-        } else if batch.last_offset() - base > i32::MAX as i64 {
-            Some(format!(
-                "offset {} does not fit segment {base}",
-                batch.last_offset()
-            ))
-        } else if check_records {
-            match validate_records(&batch, position) {
-                // Not damage: a codec this build cannot read (Kafka's snappy or zstd) is kept.
-                Err(Error::UnsupportedCompressionType(_)) | Ok(()) => None,
-                Err(e) => Some(e.to_string()),
-            }
-        } else {
-            None
-        };
-        if let Some(why) = problem {
-            scan.invalid = Some((position, why));
-            break;
-        }
-        scan.index.on_append(
-            base,
-            batch.last_offset(),
-            batch.max_timestamp(),
-            position as u64,
-            batch.size() as u64,
-            config.index_interval_bytes,
-        );
-        if scan.unsynced_from.is_none() && batch.next_offset() > recovery_point {
-            scan.unsynced_from = Some(position);
-        }
-        scan.next_offset = batch.next_offset();
-        scan.batches += 1;
-    }
-    scan
-}
-
-/// Whether `bytes` are all zero (preallocated space): compared a page at a time with a
-/// zeroed page, which `memcmp` does at memory speed even in unoptimized builds.
-fn all_zeros(bytes: &[u8]) -> bool {
-    const ZEROS: [u8; 4096] = [0; 4096];
-    bytes
-        .chunks(ZEROS.len())
-        .all(|chunk| chunk == &ZEROS[..chunk.len()])
-}
-
-fn describe(error: &BatchError, bytes: &[u8], position: usize) -> String {
-    if all_zeros(&bytes[position..]) {
-        "preallocated space after the last batch".to_string()
-    } else {
-        error.to_string()
-    }
-}
-
 /// Base offsets of the segments in `dir`, sorted. Removes index files without a `.log` (a
-/// deletion that was interrupted) and rejects segment files with malformed names.
+/// deletion that was interrupted) and a segment file's `.tmp` (a replacement that was), and
+/// rejects segment files with malformed names.
 fn list_segments(
     storage: &dyn Storage,
     dir: &Path,
@@ -687,6 +584,14 @@ fn list_segments(
     let mut bases = Vec::new();
     let mut orphans: Vec<PathBuf> = Vec::new();
     for entry in entries.iter().filter(|e| !e.is_dir) {
+        if let Some(replaced) = entry.name.strip_suffix(".tmp") {
+            // A repair's replacement of a segment file that a crash interrupted before the
+            // rename: the file it was to replace is still whole.
+            if split_name(replaced).is_some_and(|(stem, _)| segment_base_offset(stem).is_some()) {
+                orphans.push(dir.join(&entry.name));
+            }
+            continue;
+        }
         let Some((stem, suffix)) = split_name(&entry.name) else {
             continue;
         };

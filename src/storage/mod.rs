@@ -18,7 +18,15 @@
 //! 3. **No shrinking below what may be read.** `readable` only decreases through
 //!    `AppendFile::truncate`, which takes `&mut self`: no borrowed slice and no other `Arc`
 //!    holder can exist then. `AppendFile::trim` shrinks the file to the written length, which
-//!    equals `readable`.
+//!    equals `readable`. A handle that was closed releases the lock while its readers may
+//!    still map the files, so an open that comes after it must not cut bytes that handle
+//!    published either: recovery cuts a file in place only at a batch that fails the checks
+//!    every append passed before it was published (a torn tail, preallocated zeros), and a
+//!    repair, whose checks are stricter, never shrinks a file: it writes the bytes it keeps
+//!    to a new file and renames that over the old one, whose pages stay valid for as long as
+//!    they are mapped (`log::recovery`). Only bytes changed behind kafkalite's back (a
+//!    foreign write, a disk returning other bytes than were written) can make an open cut a
+//!    published batch in place.
 //! 4. **The mapping outlives every slice.** [`FileSlice`] holds an `Arc` of the file and its
 //!    mapping; unlinking the file (retention) leaves the mapped pages valid until the last holder
 //!    drops.

@@ -1,0 +1,119 @@
+//! What opening a log did to it, as data: the report a recovery returns and the cluster
+//! keeps (see [`crate::Cluster::recovery_report`]).
+
+use std::path::PathBuf;
+
+/// What recovery did, for reporting.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RecoveryReport {
+    /// Bytes of damaged or torn data cut from the end of the log.
+    pub truncated_bytes: u64,
+    /// Preallocated (all-zero) space trimmed after the last batch.
+    pub preallocated_bytes: u64,
+    /// Segments deleted because they followed a torn or corrupt point.
+    pub deleted_segments: usize,
+    /// The bytes those segments held.
+    pub deleted_bytes: u64,
+    /// Segments after a damaged one that a repair moved aside (never deleted: they may hold
+    /// intact records), to [`RecoveryReport::salvaged_to`].
+    pub salvaged_segments: usize,
+    /// The bytes those segments held.
+    pub salvaged_bytes: u64,
+    /// The `<partition>.<id>-salvaged` directory they were moved to.
+    pub salvaged_to: Option<PathBuf>,
+    /// Where damaged or torn data (not preallocated zeros) was cut, and why.
+    pub cut: Option<Cut>,
+    /// Batches validated.
+    pub batches_checked: u64,
+    /// Sealed segments whose indexes recovery rebuilt from their batches.
+    pub indexes_rebuilt: usize,
+    /// Index files removed because their segment's `.log` was gone (an interrupted deletion).
+    pub orphan_files_removed: usize,
+}
+
+/// Where recovery cut a log: the first batch it could not keep.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cut {
+    /// The segment file.
+    pub file: PathBuf,
+    /// The byte position of the first batch dropped.
+    pub position: u64,
+    /// The first offset dropped: the log ends here now.
+    pub first_offset: i64,
+    /// What was wrong with the batch there.
+    pub reason: String,
+    /// Where a repair copied the damaged segment, whole and as it was, before cutting it.
+    pub copied_to: Option<PathBuf>,
+}
+
+impl RecoveryReport {
+    /// Whether recovery lost nothing: no bytes of data cut and no segment deleted (trimming
+    /// preallocated space, checking batches and rebuilding indexes are routine).
+    pub fn is_quiet(&self) -> bool {
+        self.truncated_bytes == 0 && self.deleted_segments == 0 && self.salvaged_segments == 0
+    }
+}
+
+impl std::fmt::Display for RecoveryReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} batches checked", self.batches_checked)?;
+        if self.truncated_bytes > 0 {
+            write!(
+                f,
+                ", {} bytes of damaged or torn data cut",
+                self.truncated_bytes
+            )?;
+        }
+        if let Some(cut) = &self.cut {
+            write!(
+                f,
+                ", offsets from {} on dropped at byte {} of {} ({})",
+                cut.first_offset,
+                cut.position,
+                cut.file.display(),
+                cut.reason
+            )?;
+            if let Some(copy) = &cut.copied_to {
+                write!(
+                    f,
+                    ", the damaged segment copied whole to {}",
+                    copy.display()
+                )?;
+            }
+        }
+        if self.deleted_segments > 0 {
+            write!(
+                f,
+                ", {} later segments deleted ({} bytes)",
+                self.deleted_segments, self.deleted_bytes
+            )?;
+        }
+        if let Some(to) = &self.salvaged_to {
+            write!(
+                f,
+                ", {} later segments ({} bytes) moved to {} (never deleted; inspect them)",
+                self.salvaged_segments,
+                self.salvaged_bytes,
+                to.display()
+            )?;
+        }
+        if self.preallocated_bytes > 0 {
+            write!(
+                f,
+                ", {} preallocated bytes trimmed",
+                self.preallocated_bytes
+            )?;
+        }
+        if self.indexes_rebuilt > 0 {
+            write!(f, ", {} segment indexes rebuilt", self.indexes_rebuilt)?;
+        }
+        if self.orphan_files_removed > 0 {
+            write!(
+                f,
+                ", {} orphan index files removed",
+                self.orphan_files_removed
+            )?;
+        }
+        Ok(())
+    }
+}
