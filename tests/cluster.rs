@@ -396,16 +396,29 @@ fn retention_by_time_deletes_old_segments_under_a_mock_clock() {
         0,
         "a reader keeps its bytes"
     );
+    // Every record expired: as Kafka (`UnifiedLog.deleteSegments`), the active segment goes
+    // too, after an empty one is rolled at the end offset.
     clock.advance_ms(1_000_000);
     cluster.run_maintenance().unwrap();
-    assert_eq!(log.segments().len(), 1, "never the active segment");
-    assert_eq!(log.log_end_offset(), 50);
+    let remaining = log.segments();
+    assert_eq!(remaining.len(), 1, "{remaining:?}");
+    assert_eq!((remaining[0].base_offset, remaining[0].size_bytes), (50, 0));
+    assert_eq!((log.log_start_offset(), log.log_end_offset()), (50, 50));
+    assert!(matches!(
+        log.read(49, 100),
+        Err(Error::OffsetOutOfRange { .. })
+    ));
+    // An empty last segment is never deleted: nothing changes on the next pass.
+    clock.advance_ms(1_000_000);
+    cluster.run_maintenance().unwrap();
+    assert_eq!(log.segments(), remaining);
+    // Writes go on at the end offset, and the start survives a restart.
+    let appended = log.append(&batch(0, 5, 100, clock.now_ms())).unwrap();
+    assert_eq!(appended.first_offset, 50);
     cluster.close().unwrap();
     let cluster = mock_cluster(dir.path(), &clock);
-    assert_eq!(
-        cluster.partition("t", 0).unwrap().log_start_offset(),
-        log.log_start_offset()
-    );
+    let log = cluster.partition("t", 0).unwrap();
+    assert_eq!((log.log_start_offset(), log.log_end_offset()), (50, 55));
 }
 
 #[test]

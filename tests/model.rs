@@ -30,9 +30,10 @@ enum Op {
     Sync,
     DeleteRecords(u16),
     AdvanceClock(i64),
-    /// Moves the clock to where the oldest segment's records turn `retention.ms` old, plus
-    /// -1, 0 or 1 ms: the edge of Kafka's `now - largest timestamp > retention.ms`.
-    AdvanceToExpiry(i64),
+    /// Moves the clock to where the oldest segment's records (or, when `true`, the active
+    /// segment's: then every record) turn `retention.ms` old, plus -1, 0 or 1 ms: the edge of
+    /// Kafka's `now - largest timestamp > retention.ms`.
+    AdvanceToExpiry(i64, bool),
     Retention,
     Lookup(i64),
     CloseReopen,
@@ -49,7 +50,7 @@ fn op() -> impl Strategy<Value = Op> {
         1 => Just(Op::Sync),
         1 => any::<u16>().prop_map(Op::DeleteRecords),
         1 => (0i64..8_000).prop_map(Op::AdvanceClock),
-        1 => (-1i64..=1).prop_map(Op::AdvanceToExpiry),
+        1 => ((-1i64..=1), any::<bool>()).prop_map(|(d, active)| Op::AdvanceToExpiry(d, active)),
         1 => Just(Op::Retention),
         2 => (-10i64..20_000).prop_map(Op::Lookup),
         1 => Just(Op::CloseReopen),
@@ -140,9 +141,9 @@ impl Harness {
     /// offset, when `now - its largest timestamp > retention.ms`, or while the log without it
     /// still holds at least `retention.bytes`. Sizes and timestamps come from the batches the
     /// model appended (checked against the segment sizes the log reports). Every segment here
-    /// lies below the high watermark (no `flush.messages`). Kafka may also delete the active
-    /// segment after rolling a new one; kafkalite keeps it (`src/log/retention.rs`), so the
-    /// model stops before it.
+    /// lies below the high watermark (no `flush.messages`). The active segment qualifies too
+    /// unless it is empty (Kafka's `isLastSegmentAndEmpty`); it is never deleted by the log
+    /// start offset (there is no next segment), and when it goes a new empty one is rolled.
     fn expected_retention(&self, segments: &[SegmentInfo]) -> Result<usize, TestCaseError> {
         let in_segment = |i: usize| {
             let base = segments[i].base_offset;
@@ -160,19 +161,22 @@ impl Harness {
         let now = self.clock.now_ms();
         let mut total: u64 = sizes.iter().sum();
         let mut doomed = 0;
-        for i in 0..segments.len() - 1 {
-            let by_start = segments[i + 1].base_offset <= self.log_start;
+        for (i, &size) in sizes.iter().enumerate() {
+            let next = segments.get(i + 1);
+            if next.is_none() && size == 0 {
+                break;
+            }
+            let by_start = next.is_some_and(|next| next.base_offset <= self.log_start);
             let by_time = self.retention_ms >= 0
                 && in_segment(i)
                     .map(|b| b.max_timestamp)
                     .max()
                     .is_some_and(|newest| now - newest > self.retention_ms);
-            let by_size =
-                self.retention_bytes >= 0 && total - sizes[i] >= self.retention_bytes as u64;
+            let by_size = self.retention_bytes >= 0 && total - size >= self.retention_bytes as u64;
             if !(by_start || by_time || by_size) {
                 break;
             }
-            total -= sizes[i];
+            total -= size;
             doomed += 1;
         }
         Ok(doomed)
@@ -281,13 +285,15 @@ impl Harness {
                 self.log_start = start;
             }
             Op::AdvanceClock(ms) => self.clock.advance_ms(*ms),
-            Op::AdvanceToExpiry(delta) => {
-                let oldest = self.log().segments()[0].base_offset;
-                let next = self.log().segments().get(1).map(|s| s.base_offset);
+            Op::AdvanceToExpiry(delta, active) => {
+                let segments = self.log().segments();
+                let target = if *active { segments.len() - 1 } else { 0 };
+                let base = segments[target].base_offset;
+                let next = segments.get(target + 1).map(|s| s.base_offset);
                 let newest = self
                     .batches
                     .iter()
-                    .filter(|b| b.first_offset >= oldest && next.is_none_or(|n| b.first_offset < n))
+                    .filter(|b| b.first_offset >= base && next.is_none_or(|n| b.first_offset < n))
                     .map(|b| b.max_timestamp)
                     .max();
                 if let Some(newest) = newest.filter(|_| self.retention_ms >= 0) {
@@ -302,9 +308,17 @@ impl Harness {
                 let doomed = self.expected_retention(&segments_before)?;
                 let deleted = self.log().apply_retention().unwrap();
                 let segments = self.log().segments();
+                let rolled = SegmentInfo {
+                    base_offset: self.log().log_end_offset(),
+                    size_bytes: 0,
+                };
+                let expected = match &segments_before[doomed..] {
+                    [] => vec![rolled],
+                    kept => kept.to_vec(),
+                };
                 prop_assert_eq!(
                     &segments[..],
-                    &segments_before[doomed..],
+                    &expected[..],
                     "Kafka's rules delete the {} oldest of {:?} (retention.ms {}, retention.bytes {}, \
                      log start {}, now {})",
                     doomed,

@@ -381,7 +381,12 @@ impl Log {
         Ok(())
     }
 
-    fn roll_locked(&self, writer: &mut Writer, config: &TopicConfig, now: i64) -> Result<()> {
+    pub(super) fn roll_locked(
+        &self,
+        writer: &mut Writer,
+        config: &TopicConfig,
+        now: i64,
+    ) -> Result<()> {
         let old = Arc::clone(&writer.active);
         old.index_mut(config.index_interval_bytes)?
             .seal(old.base_offset());

@@ -1,5 +1,8 @@
 //! Deleting whole old segments: by `retention.ms`, `retention.bytes`, and the log start offset
-//! that `delete_records` advances. The active segment is never deleted.
+//! that `delete_records` advances. As Kafka's `UnifiedLog.deletableSegments`: oldest first,
+//! stopping at the first that stays; only segments wholly below the high watermark; the
+//! active segment too when it qualifies and is not empty (a new empty one is rolled first, so
+//! a topic that stops receiving writes does not keep its last records forever).
 //!
 //! Two steps, so that a cluster can persist the raised log start offset in between: detach
 //! the segments from the list (raising the log start), then remove their files. Files are
@@ -32,16 +35,19 @@ impl Log {
         let config = self.config();
         let now = self.clock.now_ms();
         let high_watermark = self.high_watermark();
+        let log_end = self.log_end_offset();
         let log_start = self.log_start_offset();
         let segments = self.segment_list();
         let mut remaining: u64 = segments.iter().map(|s| s.size()).sum();
         let mut deletable = 0;
-        for (i, segment) in segments.iter().enumerate().take(segments.len() - 1) {
-            let next_base = segments[i + 1].base_offset();
-            if next_base > high_watermark {
+        for (i, segment) in segments.iter().enumerate() {
+            let next_base = segments.get(i + 1).map(|next| next.base_offset());
+            let upper_bound = next_base.unwrap_or(log_end);
+            // An empty last segment is never deleted: it would only be made again.
+            if upper_bound > high_watermark || (next_base.is_none() && segment.size() == 0) {
                 break;
             }
-            let by_start = next_base <= log_start;
+            let by_start = next_base.is_some_and(|next| next <= log_start);
             let by_time = config.cleanup_delete && config.retention_ms >= 0 && {
                 let newest = segment.index(config.index_interval_bytes)?.max_timestamp;
                 newest >= 0 && now.saturating_sub(newest) > config.retention_ms
@@ -58,14 +64,25 @@ impl Log {
         if deletable == 0 {
             return Ok(Vec::new());
         }
-        Ok(self.detach_oldest(&segments[..deletable]))
+        self.detach_oldest(&segments[..deletable], log_end)
     }
 
     /// Takes `doomed` (the oldest segments of an earlier snapshot) out of the list, skipping
-    /// any that a concurrent retention pass took already; returns those this call took.
-    fn detach_oldest(&self, doomed: &[Arc<Segment>]) -> Vec<Arc<Segment>> {
-        // The writer lock orders this with rolls, the other writer of the segment list.
-        let _writer = self.writer.lock();
+    /// any that a concurrent retention pass took already; returns those this call took. When
+    /// `doomed` holds the active segment, a new one is rolled first, unless records were
+    /// appended since `log_end` was read (they were not judged, so the segment stays).
+    fn detach_oldest(&self, doomed: &[Arc<Segment>], log_end: i64) -> Result<Vec<Arc<Segment>>> {
+        // The writer lock orders this with rolls and appends, the other writers of the list.
+        let mut writer = self.writer.lock();
+        let active_doomed = doomed.iter().any(|d| Arc::ptr_eq(d, &writer.active));
+        if active_doomed && writer.next_offset == log_end {
+            let config = self.config();
+            self.roll_locked(&mut writer, &config, self.clock.now_ms())?;
+            // The old active segment goes: nothing left in it needs a sync.
+            writer
+                .rolled_unsynced
+                .retain(|s| !doomed.iter().any(|d| Arc::ptr_eq(d, s)));
+        }
         let mut segments = self.segments.write();
         let mut list = (**segments).clone();
         let count = list
@@ -77,7 +94,7 @@ impl Log {
         self.log_start
             .fetch_max(list[0].base_offset(), Ordering::AcqRel);
         *segments = Arc::new(list);
-        removed
+        Ok(removed)
     }
 
     /// Step two: removes the files of segments that [`Log::detach_expired`] returned; returns
