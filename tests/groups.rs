@@ -573,6 +573,86 @@ fn auto_commit_covers_only_earlier_polls_and_async_commits_report_to_the_listene
 }
 
 #[test]
+fn a_lone_member_past_max_poll_interval_has_left_and_cannot_commit() {
+    // Kafka's consumer leaves its group when max.poll.interval.ms passes between two polls,
+    // whether or not another member is there to notice, so a late commit fails.
+    let (clock, cluster) = setup(2);
+    let journal = Journal::default();
+    let config = eager()
+        .max_poll_interval(Duration::from_millis(1_000))
+        .enable_auto_commit(false);
+    let alone = member(&cluster, config, "alone", &["t"], &journal);
+    alone.poll(NO_WAIT).unwrap();
+    assert_eq!((owned(&alone).len(), alone.generation()), (2, 1));
+    clock.advance_ms(1_000);
+    alone.commit(CommitMode::Sync).unwrap();
+    clock.advance_ms(1);
+    let err = alone.commit(CommitMode::Sync).unwrap_err();
+    assert!(matches!(err, Error::CommitFailed(_)), "{err}");
+    let group = cluster.describe_group("g").unwrap();
+    assert_eq!(
+        (group.state, group.members.len()),
+        (GroupState::Empty, 0),
+        "{group:?}"
+    );
+    // The next poll finds the partitions lost and joins again, at a new generation.
+    journal.take();
+    alone.poll(NO_WAIT).unwrap();
+    let events = journal.take();
+    assert_eq!(
+        events.first(),
+        Some(&("alone".into(), "lost", strings(&["t-0", "t-1"]))),
+        "{events:?}"
+    );
+    assert_eq!((owned(&alone).len(), alone.generation()), (2, 2));
+    alone.commit(CommitMode::Sync).unwrap();
+}
+
+#[test]
+fn describing_a_group_shows_a_member_past_max_poll_interval_gone() {
+    let (clock, cluster) = setup(1);
+    let journal = Journal::default();
+    let config = eager().max_poll_interval(Duration::from_millis(500));
+    let quiet = member(&cluster, config, "quiet", &["t"], &journal);
+    quiet.poll(NO_WAIT).unwrap();
+    assert_eq!(cluster.describe_group("g").unwrap().members.len(), 1);
+    clock.advance_ms(501);
+    assert!(cluster.describe_group("g").unwrap().members.is_empty());
+}
+
+#[test]
+fn a_member_inside_poll_is_alive_whatever_the_clock_says() {
+    // max.poll.interval.ms counts between polls: while one blocks, the member stays, even
+    // before the woken poll has checked in at the new time (nothing here waits for it).
+    let (clock, cluster) = setup(1);
+    let config = eager()
+        .max_poll_interval(Duration::from_millis(300))
+        .enable_auto_commit(false);
+    let journal = Journal::default();
+    let sleeper = member(&cluster, config, "sleeper", &["t"], &journal);
+    sleeper.poll(NO_WAIT).unwrap();
+    let committer = sleeper.committer().unwrap();
+    let mut offsets = Offsets::new();
+    offsets.insert(TopicPartition::new("t", 0), OffsetAndMetadata::new(0));
+    let waker = sleeper.waker();
+    std::thread::scope(|s| {
+        let sleeping = s.spawn(|| sleeper.poll(POLL_TIMEOUT));
+        common::wait_until_a_poll_blocks(&cluster);
+        clock.advance_ms(60_000);
+        committer.commit_offsets(&offsets).unwrap();
+        assert_eq!(cluster.describe_group("g").unwrap().members.len(), 1);
+        waker.wakeup();
+        assert!(matches!(sleeping.join().unwrap(), Err(Error::Wakeup)));
+    });
+    // Out of poll, the interval counts from the poll's return.
+    clock.advance_ms(300);
+    committer.commit_offsets(&offsets).unwrap();
+    clock.advance_ms(1);
+    let err = committer.commit_offsets(&offsets).unwrap_err();
+    assert!(matches!(err, Error::CommitFailed(_)), "{err}");
+}
+
+#[test]
 fn a_member_blocked_in_a_long_poll_stays_in_the_group() {
     // The member sleeps in poll for far longer than max.poll.interval.ms of the mock clock:
     // each jump wakes it to check in, and it is blocked again (so it has checked in at the

@@ -297,6 +297,12 @@ impl Consumer {
             .checked_add(timeout)
             .unwrap_or_else(|| start + Duration::from_secs(365 * 24 * 3600));
         let mut state = self.state.lock();
+        let polled = self.poll_locked(&mut state, start, deadline);
+        state.poll_returned();
+        polled
+    }
+
+    fn poll_locked(&self, state: &mut State, start: Instant, deadline: Instant) -> Result<Records> {
         state.check_open()?;
         if state.mode == Mode::Unset {
             return Err(Error::IllegalState(

@@ -108,6 +108,18 @@ impl State {
         Ok(())
     }
 
+    /// Tells the coordinator that `poll` returned: `max.poll.interval.ms` counts from now.
+    pub(super) fn poll_returned(&self) {
+        let (Some(member_id), Ok(group), Some(coordinator)) = (
+            self.member_id.as_deref(),
+            self.group_id(),
+            self.coordinator.as_ref(),
+        ) else {
+            return;
+        };
+        coordinator.poll_returned(group, member_id);
+    }
+
     /// Eager protocol: before rejoining, commit (with auto-commit) and revoke everything; the
     /// listener hears of it even when nothing was owned.
     fn revoke_all_before_rejoin(&mut self) {

@@ -99,6 +99,9 @@ struct Member {
     joined: bool,
     assignment: Vec<TopicPartition>,
     last_seen_ms: i64,
+    /// Inside `poll`: alive whatever the clock says. Kafka's `max.poll.interval.ms` counts
+    /// the time between polls; while one blocks, the heartbeat thread keeps the member.
+    in_poll: bool,
     /// Dropped when silent this long (`max.poll.interval.ms`, or `session.timeout.ms` for a
     /// static member that closed without leaving).
     expiry_ms: i64,
@@ -163,17 +166,19 @@ impl Group {
         }
     }
 
-    /// Drops members silent past their expiry.
-    fn expire(&mut self, now_ms: i64) {
+    /// Drops members silent past their expiry (out of `poll` longer than
+    /// `max.poll.interval.ms`); returns whether any was.
+    fn expire(&mut self, now_ms: i64) -> bool {
         let expired: Vec<String> = self
             .members
             .iter()
-            .filter(|(_, m)| now_ms.saturating_sub(m.last_seen_ms) > m.expiry_ms)
+            .filter(|(_, m)| !m.in_poll && now_ms.saturating_sub(m.last_seen_ms) > m.expiry_ms)
             .map(|(id, _)| id.clone())
             .collect();
-        for id in expired {
-            self.remove(&id, now_ms);
+        for id in &expired {
+            self.remove(id, now_ms);
         }
+        !expired.is_empty()
     }
 
     /// The protocol every member supports that most members prefer (ties: the leader's order).
@@ -346,6 +351,7 @@ impl Group {
                 joined: false,
                 assignment: Vec::new(),
                 last_seen_ms: now,
+                in_poll: false,
                 expiry_ms: expiry,
             },
         );
@@ -542,6 +548,7 @@ impl Coordinator {
         }
         if let Some(member) = group.members.get_mut(member_id) {
             member.last_seen_ms = now;
+            member.in_poll = true;
         }
         let before = (group.state, group.generation);
         group.expire(now);
@@ -574,6 +581,19 @@ impl Coordinator {
             self.changed();
         }
         answer
+    }
+
+    /// A member's `poll` returned: its `max.poll.interval.ms` starts counting now.
+    pub(crate) fn poll_returned(&self, group_id: &str, member_id: &str) {
+        let now = self.clock.now_ms();
+        let mut groups = self.groups.lock();
+        let member = groups
+            .get_mut(group_id)
+            .and_then(|g| g.members.get_mut(member_id));
+        if let Some(member) = member {
+            member.in_poll = false;
+            member.last_seen_ms = now;
+        }
     }
 
     /// Whether `member_id` is in the group at `generation` (no rebalance has moved past it).
@@ -627,8 +647,13 @@ impl Coordinator {
         member: Option<(&str, i32)>,
         offsets: &Offsets,
     ) -> Result<()> {
-        let groups = self.groups.lock();
-        if let Some(group) = groups.get(group_id) {
+        let mut groups = self.groups.lock();
+        if let Some(group) = groups.get_mut(group_id) {
+            // A member out of poll past max.poll.interval.ms has left (Kafka's consumer leaves
+            // when its poll timer expires), also when no other member is there to notice.
+            if group.expire(self.clock.now_ms()) {
+                self.changed();
+            }
             match member {
                 Some((id, _)) if group.fenced.contains(id) => {
                     return Err(Error::FencedInstanceId(id.to_string()))
@@ -663,7 +688,12 @@ impl Coordinator {
     /// The group's state and members.
     pub(crate) fn describe(&self, group_id: &str) -> Option<GroupDescription> {
         self.expire_offsets_if_due();
-        let groups = self.groups.lock();
+        let mut groups = self.groups.lock();
+        if let Some(group) = groups.get_mut(group_id) {
+            if group.expire(self.clock.now_ms()) {
+                self.changed();
+            }
+        }
         match groups.get(group_id) {
             Some(group) => Some(GroupDescription {
                 group_id: group_id.to_string(),
