@@ -10,8 +10,10 @@
 //!   or an fsync that reports an error after dropping the dirty pages (as Linux does).
 //! - [`SimStorage::after_power_loss`] resolves what a power cut leaves: per unsynced page keep,
 //!   drop or tear (at a 512-byte or any byte boundary), the length old or new, and per
-//!   directory a prefix of the operations since its last `sync_dir`. All randomness comes from
-//!   one seed, so a failing case replays exactly.
+//!   directory a prefix of the operations since its last `sync_dir`. A rename between two
+//!   directories survives on both sides or on neither (a journaling file system commits it
+//!   as one transaction), and a `sync_dir` of either side makes all of it durable. All
+//!   randomness comes from one seed, so a failing case replays exactly.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
@@ -144,6 +146,19 @@ enum DirOp {
     Link(String, Node),
     Unlink(String),
     Rename(String, String),
+    /// This directory's side of a rename from or to another directory.
+    Move(Move),
+}
+
+/// One side of a rename between directories: `name` leaves this directory (`node` is `None`)
+/// or arrives in it.
+#[derive(Clone, Debug)]
+struct Move {
+    id: u64,
+    name: String,
+    node: Option<Node>,
+    /// The directory on the other side.
+    partner: DirId,
 }
 
 #[derive(Debug, Default)]
@@ -155,6 +170,7 @@ struct State {
     /// Per directory: its entries as of its last `sync_dir`, and the changes since.
     durable: HashMap<DirId, BTreeMap<String, Node>>,
     pending: HashMap<DirId, Vec<DirOp>>,
+    next_move: u64,
     locks: BTreeSet<PathBuf>,
     plan: FaultPlan,
     ops: u64,
@@ -241,6 +257,8 @@ impl SimStorage {
         let mut out = next.state.lock();
         // Walk from the root: a directory exists if its parent's surviving entries name it.
         out.next_dir = state.next_dir;
+        out.next_move = state.next_move;
+        let moves = Self::resolve_moves(&state, how, &mut rng);
         let mut stack = vec![(PathBuf::from("/"), 0)];
         while let Some((dir, id)) = stack.pop() {
             out.dirs.insert(dir.clone(), id);
@@ -251,7 +269,19 @@ impl SimStorage {
                 PowerLoss::DropAll | PowerLoss::DropDirOps => 0,
                 _ => rng.index(pending.len() + 1),
             };
-            for op in &pending[..survive] {
+            for (i, op) in pending.iter().enumerate() {
+                if let DirOp::Move(side) = op {
+                    if moves.contains(&side.id) {
+                        match &side.node {
+                            Some(node) => entries.insert(side.name.clone(), node.clone()),
+                            None => entries.remove(&side.name),
+                        };
+                    }
+                    continue;
+                }
+                if i >= survive {
+                    continue;
+                }
                 match op {
                     DirOp::Link(name, node) => {
                         entries.insert(name.clone(), node.clone());
@@ -264,6 +294,7 @@ impl SimStorage {
                             entries.insert(to.clone(), node);
                         }
                     }
+                    DirOp::Move(_) => unreachable!("handled above"),
                 }
             }
             for (name, node) in &entries {
@@ -300,6 +331,26 @@ impl SimStorage {
         next
     }
 
+    /// Which unsynced renames between directories a power cut keeps (both sides together).
+    fn resolve_moves(state: &State, how: PowerLoss, rng: &mut SplitMix64) -> BTreeSet<u64> {
+        let ids: BTreeSet<u64> = state
+            .pending
+            .values()
+            .flatten()
+            .filter_map(|op| match op {
+                DirOp::Move(side) => Some(side.id),
+                _ => None,
+            })
+            .collect();
+        ids.into_iter()
+            .filter(|_| match how {
+                PowerLoss::KeepAll | PowerLoss::KeepDirOpsOnly => true,
+                PowerLoss::DropAll | PowerLoss::DropDirOps => false,
+                _ => rng.chance(),
+            })
+            .collect()
+    }
+
     /// Counts a mutating operation; fails it if the plan says so.
     fn begin(&self, state: &mut State, op: SimOp, path: &Path) -> Result<Option<SimFailure>> {
         Self::check_on(state, path)?;
@@ -318,6 +369,25 @@ impl SimStorage {
             Some((kind, n, failure)) if kind == op && n == *count => Ok(Some(failure)),
             _ => Ok(None),
         }
+    }
+
+    /// Makes the other side of a rename between directories durable with this one.
+    fn commit_partner(state: &mut State, side: &Move) {
+        let partner = state.pending.entry(side.partner).or_default();
+        let Some(at) = partner
+            .iter()
+            .position(|op| matches!(op, DirOp::Move(other) if other.id == side.id))
+        else {
+            return;
+        };
+        let DirOp::Move(other) = partner.remove(at) else {
+            unreachable!("matched above");
+        };
+        let entries = state.durable.entry(side.partner).or_default();
+        match other.node {
+            Some(node) => entries.insert(other.name, node),
+            None => entries.remove(&other.name),
+        };
     }
 
     fn log(state: &mut State, dir: &Path, op: DirOp) {
@@ -481,8 +551,23 @@ unsafe impl Storage for SimStorage {
         if from_dir == to_dir {
             Self::log(&mut state, &from_dir, DirOp::Rename(from_name, to_name));
         } else {
-            Self::log(&mut state, &from_dir, DirOp::Unlink(from_name));
-            Self::log(&mut state, &to_dir, DirOp::Link(to_name, node));
+            let id = state.next_move;
+            state.next_move += 1;
+            let (from_id, to_id) = (state.dirs[&from_dir], state.dirs[&to_dir]);
+            let out = Move {
+                id,
+                name: from_name,
+                node: None,
+                partner: to_id,
+            };
+            let arrival = Move {
+                id,
+                name: to_name,
+                node: Some(node),
+                partner: from_id,
+            };
+            Self::log(&mut state, &from_dir, DirOp::Move(out));
+            Self::log(&mut state, &to_dir, DirOp::Move(arrival));
         }
         Ok(())
     }
@@ -547,7 +632,11 @@ unsafe impl Storage for SimStorage {
             entries.insert(split(dir).1, Node::Dir(child));
         }
         state.durable.insert(id, entries);
-        state.pending.remove(&id);
+        for op in state.pending.remove(&id).unwrap_or_default() {
+            if let DirOp::Move(side) = op {
+                Self::commit_partner(&mut state, &side);
+            }
+        }
         Ok(())
     }
 

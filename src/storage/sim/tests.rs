@@ -146,3 +146,46 @@ fn a_mapping_sees_later_writes() {
     let seen = unsafe { std::slice::from_raw_parts(map.ptr, 5) };
     assert_eq!(seen, b"hello");
 }
+
+#[test]
+fn a_rename_between_directories_survives_on_both_sides_or_neither() {
+    let (sim, top) = root();
+    let (from_dir, to_dir) = (top.join("from"), top.join("to"));
+    sim.create_dir_all_durable(&from_dir).unwrap();
+    sim.create_dir_all_durable(&to_dir).unwrap();
+    let (from, to) = (from_dir.join("f"), to_dir.join("f"));
+    let file = sim.open(&from, OpenMode::Create).unwrap();
+    file.write_at(&[b"x"], 0).unwrap();
+    file.sync_data().unwrap();
+    sim.sync_dir(&from_dir).unwrap();
+    // Another unsynced change in each directory, so that their prefixes differ.
+    sim.open(&from_dir.join("other"), OpenMode::Create).unwrap();
+    sim.rename(&from, &to).unwrap();
+    sim.open(&to_dir.join("other"), OpenMode::Create).unwrap();
+    let mut seen = BTreeSet::new();
+    for how in PowerLoss::ALL {
+        for seed in 0..40 {
+            let after = sim.after_power_loss(how, seed);
+            let (old, new) = (after.exists(&from), after.exists(&to));
+            assert!(old != new, "{how:?} {seed}: old {old}, new {new}");
+            seen.insert(new);
+        }
+    }
+    assert_eq!(seen.len(), 2, "both outcomes happen");
+    // A sync of either side commits the whole rename.
+    for synced in ["from", "to"] {
+        let (sim, top) = root();
+        let (from, to) = (top.join("from/f"), top.join("to/f"));
+        sim.create_dir_all_durable(&top.join("from")).unwrap();
+        sim.create_dir_all_durable(&top.join("to")).unwrap();
+        sim.open(&from, OpenMode::Create).unwrap();
+        sim.sync_dir(&top.join("from")).unwrap();
+        sim.rename(&from, &to).unwrap();
+        sim.sync_dir(&top.join(synced)).unwrap();
+        let after = sim.after_power_loss(PowerLoss::DropAll, 0);
+        assert!(
+            !after.exists(&from) && after.exists(&to),
+            "sync of {synced}"
+        );
+    }
+}
