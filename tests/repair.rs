@@ -200,8 +200,19 @@ fn without_a_salvage_directory_a_repair_deletes_and_counts() {
 fn a_log_in_a_data_directory_of_an_earlier_version_takes_its_lock() {
     let root = tempfile::tempdir().unwrap();
     let storage = RealStorage;
-    let cluster_lock = storage.lock(&root.path().join("LOCK")).unwrap();
+    // A LOCK alone is not a cluster's: it may be any program's lock file.
+    let foreign_lock = storage.lock(&root.path().join("LOCK")).unwrap();
     let dir = root.path().join("t-0");
+    let (log, _) = open(&dir, "8192", options(RecoveryMode::default(), None)).unwrap();
+    drop(log);
+    drop(foreign_lock);
+    // With the checkpoint an earlier kafkalite wrote beside it, it is.
+    std::fs::write(
+        root.path().join("recovery-point-offset-checkpoint"),
+        "0\n0\n",
+    )
+    .unwrap();
+    let cluster_lock = storage.lock(&root.path().join("LOCK")).unwrap();
     let error = open(&dir, "8192", options(RecoveryMode::default(), None)).unwrap_err();
     assert!(matches!(error, Error::Locked { .. }), "{error}");
     drop(cluster_lock);

@@ -66,8 +66,8 @@ pub(super) enum Aside {
     Salvaged,
 }
 
-/// Whether `name` is a partition directory set aside (`<topic>-<n>.<id>-delete` or
-/// `-stray`).
+/// Whether `name` is a partition directory set aside (`<topic>-<n>.<id>-delete`, `-stray`
+/// or `-salvaged`).
 pub(super) fn aside_dir(name: &str) -> Option<Aside> {
     let (kind, rest) = if let Some(rest) = name.strip_suffix(DELETE_SUFFIX) {
         (Aside::Delete, rest)
@@ -83,8 +83,7 @@ pub(super) fn aside_dir(name: &str) -> Option<Aside> {
 /// What open knows when it sorts the directory.
 pub(super) struct Known<'a> {
     pub topics: &'a BTreeMap<String, Topic>,
-    /// Ids of the topics the metadata log says were deleted.
-    /// Ids of deleted topics, with their names.
+    /// Ids of the topics the metadata log says were deleted, with their names.
     pub deleted_ids: &'a BTreeMap<String, String>,
     /// Whether a repair cut records off the metadata log, so that topic ids may be lost.
     pub metadata_cut: bool,

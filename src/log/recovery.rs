@@ -43,8 +43,9 @@ pub enum RecoveryMode {
     /// whatever the recovery point or a clean shutdown says (framing, CRC, offsets, and that
     /// every record decodes), so the open reads every byte. At the first invalid batch the
     /// log is cut there, as Kafka does with damage it finds; with a
-    /// [`LogOptions::salvage_dir`], the damaged segment (whole, as it was) and every later
-    /// one are moved there first, never deleted.
+    /// [`LogOptions::salvage_dir`], every later segment is moved there and the damaged one
+    /// copied there whole (durably, before it is replaced by its valid part): nothing is
+    /// deleted.
     /// A damaged or missing `log-start-offset-checkpoint` starts every log at its oldest
     /// segment, as Kafka does (records `delete_records` removed may come back), and a
     /// partition whose segment files are all gone opens empty at its recovery point (offsets
@@ -66,10 +67,12 @@ pub struct LogOptions {
     pub clean_active_size: Option<u64>,
     /// How to treat damage before the recovery point.
     pub recovery_mode: RecoveryMode,
-    /// Where a repair ([`RecoveryMode::TruncateCorrupt`]) moves what it cuts out of the log:
-    /// the damaged segment as it was, and every segment after it (they may hold intact
-    /// records). Created only when something is moved there. `None`: what is cut is deleted
-    /// (and reported). A cluster passes `<partition>.<id>-salvaged` in its data directory.
+    /// Where a repair ([`RecoveryMode::TruncateCorrupt`]) keeps what it cuts out of the log:
+    /// a copy of the damaged segment as it was, and every segment after it (they may hold
+    /// intact records). Created only when something goes there; use a new directory for
+    /// each repair (files of the same name in it are replaced). `None`: what is cut is
+    /// deleted (and reported). A cluster passes a new `<partition>.<id>-salvaged` in its
+    /// data directory.
     pub salvage_dir: Option<PathBuf>,
 }
 
@@ -81,7 +84,8 @@ impl Log {
     /// Opens (or creates) the log in `dir`, on its own (outside a [`crate::Cluster`]),
     /// recovering it if it was not closed cleanly. The log holds `dir/LOCK` for its life, and
     /// when `dir` is a partition of a cluster's data directory (its parent holds
-    /// `meta.properties`, or the `LOCK` of an earlier version), that directory's lock too: a
+    /// `meta.properties`, or the `LOCK` and checkpoints of an earlier version), that
+    /// directory's lock too: a
     /// second handle on the same files fails with [`Error::Locked`] instead of changing them
     /// under the first one's readers.
     pub fn open(
@@ -94,9 +98,12 @@ impl Log {
         let mut locks = Vec::new();
         if let Some(parent) = dir.parent() {
             // A cluster's data directory, of this version (`meta.properties`) or an earlier
-            // one (only its `LOCK`): its lock covers this partition too.
+            // one (its `LOCK` beside the recovery-point checkpoint every cluster writes at
+            // open; a `LOCK` alone may be another program's): its lock covers this
+            // partition too.
             if storage.exists(&parent.join("meta.properties"))
-                || storage.exists(&parent.join(LOCK_FILE))
+                || (storage.exists(&parent.join(LOCK_FILE))
+                    && storage.exists(&parent.join("recovery-point-offset-checkpoint")))
             {
                 locks.push(storage.lock(&parent.join(LOCK_FILE))?);
             }
@@ -310,10 +317,13 @@ impl Loader<'_> {
                 walk.end
             )));
         }
-        if let Some((i, position, why)) = walk.invalid.take() {
+        // Later segments first: a crash in between leaves the damaged segment whole and
+        // last, so the next open finds the damage again and no gap follows a shortened one.
+        let invalid = walk.invalid.take();
+        self.set_aside(&bases[walk.keep..], files.split_off(walk.keep), report)?;
+        if let Some((i, position, why)) = invalid {
             self.cut(&mut files[i], bases[i], position, why, walk.end, report)?;
         }
-        self.set_aside(&bases[walk.keep..], files.split_off(walk.keep), report)?;
         let last = walk.keep - 1;
         self.make_active(&mut files[last], bases[last])?;
         self.seal(bases, files, walk, first_unsafe, report)
@@ -406,7 +416,11 @@ impl Loader<'_> {
         } else {
             if let Some(to) = self.salvage_dir(report)? {
                 let copy = to.join(path.file_name().unwrap_or_default());
-                self.storage.replace_file(&copy, file.bytes(), true)?;
+                // Whole, but without the preallocated zeros at its end (they cost disk space
+                // a damaged, maybe full, disk may not have).
+                let bytes = file.bytes();
+                let written = bytes.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
+                self.storage.replace_file(&copy, &bytes[..written], true)?;
                 copied_to = Some(copy);
             }
             self.storage

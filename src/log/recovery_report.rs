@@ -19,7 +19,8 @@ pub struct RecoveryReport {
     pub salvaged_segments: usize,
     /// The bytes those segments held.
     pub salvaged_bytes: u64,
-    /// The `<partition>.<id>-salvaged` directory they were moved to.
+    /// The salvage directory ([`crate::LogOptions::salvage_dir`]) they were moved to, or
+    /// the damaged segment copied to.
     pub salvaged_to: Option<PathBuf>,
     /// Where damaged or torn data (not preallocated zeros) was cut, and why.
     pub cut: Option<Cut>,
@@ -27,7 +28,8 @@ pub struct RecoveryReport {
     pub batches_checked: u64,
     /// Sealed segments whose indexes recovery rebuilt from their batches.
     pub indexes_rebuilt: usize,
-    /// Index files removed because their segment's `.log` was gone (an interrupted deletion).
+    /// Index files removed because their segment's `.log` was gone (an interrupted deletion),
+    /// and `<segment file>.tmp` files an interrupted replacement left.
     pub orphan_files_removed: usize,
 }
 
@@ -88,7 +90,11 @@ impl std::fmt::Display for RecoveryReport {
                 self.deleted_segments, self.deleted_bytes
             )?;
         }
-        if let Some(to) = &self.salvaged_to {
+        if let Some(to) = self
+            .salvaged_to
+            .as_ref()
+            .filter(|_| self.salvaged_segments > 0)
+        {
             write!(
                 f,
                 ", {} later segments ({} bytes) moved to {} (never deleted; inspect them)",
@@ -110,7 +116,7 @@ impl std::fmt::Display for RecoveryReport {
         if self.orphan_files_removed > 0 {
             write!(
                 f,
-                ", {} orphan index files removed",
+                ", {} orphaned index or temporary files removed",
                 self.orphan_files_removed
             )?;
         }
