@@ -336,18 +336,68 @@ fn record_too_large_says_which_limit_to_raise() {
 }
 
 #[test]
-fn unknown_topics_fail_or_are_created_like_kafka() {
+fn unknown_topics_are_waited_for_then_time_out_like_kafka() {
+    // Without auto-creation Kafka's producer waits up to max.block.ms for the topic to
+    // appear in metadata (`KafkaProducer.waitOnMetadata`), on the cluster clock here.
+    let clock = MockClock::new(0);
     let strict = Cluster::builder()
         .background(false)
         .auto_create_topics(false)
+        .clock(Arc::new(clock.clone()))
         .temporary()
         .unwrap();
-    let producer = strict.producer(quick()).unwrap();
+    let producer = strict
+        .producer(quick().max_block(Duration::from_millis(5_000)))
+        .unwrap();
+    std::thread::scope(|s| {
+        let sending = s.spawn(|| producer.send(ProducerRecord::to("missing").value("v")));
+        common::wait_until_a_poll_blocks(&strict);
+        clock.advance_ms(4_999);
+        common::wait_until_a_poll_blocks(&strict);
+        assert!(!sending.is_finished(), "1 ms of max.block.ms is left");
+        clock.advance_ms(1);
+        let err = sending.join().unwrap().unwrap_err();
+        assert!(matches!(err.error, Error::Timeout(_)), "{}", err.error);
+        assert!(
+            err.error
+                .to_string()
+                .ends_with("Topic missing not present in metadata after 5000 ms."),
+            "{}",
+            err.error
+        );
+        assert_eq!(err.record.topic, "missing", "the record comes back");
+    });
+    // A topic created while a send waits is used.
+    std::thread::scope(|s| {
+        let sending = s.spawn(|| {
+            let handle = producer.send(ProducerRecord::to("later").value("v"));
+            handle.map_err(|e| e.error).and_then(|h| h.wait())
+        });
+        common::wait_until_a_poll_blocks(&strict);
+        strict.create_topic(NewTopic::new("later", 1)).unwrap();
+        let delivered = sending.join().unwrap().unwrap();
+        assert_eq!((delivered.partition, delivered.offset), (0, 0));
+    });
+    // partitions_for waits the same way; try_send never blocks.
+    std::thread::scope(|s| {
+        let listing = s.spawn(|| producer.partitions_for("missing"));
+        common::wait_until_a_poll_blocks(&strict);
+        clock.advance_ms(5_000);
+        let err = listing.join().unwrap().unwrap_err();
+        assert!(matches!(err, Error::Timeout(_)), "{err}");
+    });
     let err = producer
-        .send(ProducerRecord::to("missing").value("v"))
+        .try_send(ProducerRecord::to("missing").value("v"))
         .unwrap_err();
-    assert!(matches!(err.error, Error::UnknownTopicOrPartition(_)));
+    assert!(
+        matches!(err.error, Error::UnknownTopicOrPartition(_)),
+        "{}",
+        err.error
+    );
+}
 
+#[test]
+fn unknown_topics_are_created_like_kafka() {
     let lenient = Cluster::builder()
         .background(false)
         .num_partitions(3)
@@ -841,14 +891,5 @@ fn partitions_for_lists_a_topics_partitions_and_auto_creates() {
     // Auto-creation is on by default, as in Kafka, with the cluster's num.partitions.
     assert_eq!(producer.partitions_for("fresh").unwrap().len(), 1);
     assert!(cluster.describe_topic("fresh").is_ok());
-    let strict = Cluster::builder()
-        .auto_create_topics(false)
-        .temporary()
-        .unwrap();
-    let err = strict
-        .producer(quick())
-        .unwrap()
-        .partitions_for("missing")
-        .unwrap_err();
-    assert!(matches!(err, Error::UnknownTopicOrPartition(_)), "{err}");
+    // Without auto-creation: see unknown_topics_are_waited_for_then_time_out_like_kafka.
 }

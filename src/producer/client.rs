@@ -199,15 +199,18 @@ impl Producer {
     }
 
     /// Buffers `record` and returns a handle that resolves when it is delivered. Blocks up to
-    /// `max.block.ms` while `buffer.memory` is full, then fails with `Timeout`; on any failure
-    /// the record comes back in the [`SendError`].
+    /// `max.block.ms` while `buffer.memory` is full, or while the topic does not exist and
+    /// the cluster does not auto-create topics (as Kafka's producer waits for metadata; a
+    /// topic created meanwhile is used), then fails with `Timeout`; on any failure the record
+    /// comes back in the [`SendError`].
     pub fn send(&self, record: ProducerRecord) -> Result<DeliveryHandle, SendError> {
         self.inner
             .send(record, None, true)
             .map(|h| h.expect("no callback, so a handle"))
     }
 
-    /// As [`Producer::send`], but never blocks: a full buffer gives `QueueFull`.
+    /// As [`Producer::send`], but never blocks: a full buffer gives `QueueFull`, a missing
+    /// topic (without auto-creation) `UnknownTopicOrPartition`.
     pub fn try_send(&self, record: ProducerRecord) -> Result<DeliveryHandle, SendError> {
         self.inner
             .send(record, None, false)
@@ -264,11 +267,11 @@ impl Producer {
     }
 
     /// The partitions of `topic` (Kafka's `partitionsFor`), creating the topic first when the
-    /// cluster auto-creates topics. The one in-process node (id 0) leads every partition.
+    /// cluster auto-creates topics, else waiting up to `max.block.ms` for it to appear (then
+    /// `Timeout`), as `send` does. The one in-process node (id 0) leads every partition.
     pub fn partitions_for(&self, topic: &str) -> Result<Vec<PartitionInfo>> {
-        let state = self
-            .inner
-            .lookup_topic(topic, self.inner.cluster.metadata_version())?;
+        let version = self.inner.cluster.metadata_version();
+        let state = self.inner.lookup_topic(topic, version, true)?;
         Ok((0..partition_number(state.logs.len()))
             .map(|partition| PartitionInfo {
                 topic: Arc::clone(&state.name),
@@ -314,7 +317,7 @@ impl Producer {
     }
 }
 
-fn far_future() -> Instant {
+pub(super) fn far_future() -> Instant {
     Instant::now() + Duration::from_secs(365 * 24 * 3600)
 }
 
@@ -362,7 +365,7 @@ impl Inner {
             });
         }
         let record = self.intercept(record);
-        match self.cache_topic(&record.topic) {
+        match self.cache_topic(&record.topic, blocking) {
             // Borrow the thread's cached topic rather than cloning its `Arc`: two fewer
             // atomic operations per send.
             Ok(None) => LAST_TOPIC.with(|last| {
@@ -629,7 +632,7 @@ impl Inner {
     /// cluster's metadata changed; a missing topic is created when the cluster allows it.
     /// Returns the topic itself only when the cache is in use further up this thread's stack
     /// (a send from inside a custom partitioner).
-    fn cache_topic(&self, name: &str) -> Result<Option<Arc<TopicState>>> {
+    fn cache_topic(&self, name: &str, blocking: bool) -> Result<Option<Arc<TopicState>>> {
         let version = self.cluster.metadata_version();
         let producer = self.id;
         let cached = LAST_TOPIC.with(|last| {
@@ -640,7 +643,7 @@ impl Inner {
         if cached {
             return Ok(None);
         }
-        let topic = self.lookup_topic(name, version)?;
+        let topic = self.lookup_topic(name, version, blocking)?;
         LAST_TOPIC.with(|last| match last.try_borrow_mut() {
             Ok(mut last) => {
                 *last = Some((producer, version, topic));
@@ -650,7 +653,7 @@ impl Inner {
         })
     }
 
-    fn lookup_topic(&self, name: &str, version: u64) -> Result<Arc<TopicState>> {
+    fn lookup_topic(&self, name: &str, version: u64, blocking: bool) -> Result<Arc<TopicState>> {
         let accumulator = &self.accumulator;
         if accumulator.topics_version.load(Ordering::Acquire) == version {
             if let Some(topic) = accumulator.topics.read().get(name) {
@@ -659,8 +662,22 @@ impl Inner {
         }
         let (config, logs) = match self.cluster.topic_partitions(name) {
             Err(Error::UnknownTopicOrPartition(_))
-                if self.cluster.auto_create_topics().is_some() =>
+                if self.cluster.auto_create_topics().is_none() =>
             {
+                if !blocking || super::appender::on_appender_thread() {
+                    // try_send never blocks; a callback on the appender thread must not
+                    // hold up every other delivery.
+                    return Err(Error::UnknownTopicOrPartition(format!(
+                        "topic '{name}' does not exist"
+                    )));
+                }
+                super::metadata_wait::topic_partitions(
+                    &self.cluster,
+                    name,
+                    self.config.max_block_ms,
+                )?
+            }
+            Err(Error::UnknownTopicOrPartition(_)) => {
                 let partitions = self.cluster.auto_create_topics().expect("checked");
                 match self.cluster.create_topic(NewTopic::new(name, partitions)) {
                     Ok(()) | Err(Error::TopicAlreadyExists(_)) => {}

@@ -7,6 +7,7 @@ mod client;
 mod delivery;
 mod interceptor;
 mod memory;
+mod metadata_wait;
 mod metrics;
 mod partitioner;
 mod record;
