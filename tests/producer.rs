@@ -893,3 +893,85 @@ fn partitions_for_lists_a_topics_partitions_and_auto_creates() {
     assert!(cluster.describe_topic("fresh").is_ok());
     // Without auto-creation: see unknown_topics_are_waited_for_then_time_out_like_kafka.
 }
+
+/// Values of `count` records of `bytes` bytes each: "v<i>" padded with dots.
+fn padded_values(count: usize, bytes: usize) -> Vec<Vec<u8>> {
+    (0..count)
+        .map(|i| {
+            let mut value = format!("v{i}-").into_bytes();
+            value.resize(bytes, b'.');
+            value
+        })
+        .collect()
+}
+
+#[test]
+fn a_batch_too_large_for_the_log_is_split_and_every_record_that_fits_lands() {
+    // segment.bytes (2 KiB) is below batch.size (16 KiB): Kafka's producer splits a batch
+    // the broker refuses as too large (KIP-126) until each part fits; only a record that can
+    // never fit fails.
+    let cluster = cluster_with(NewTopic::new("t", 1).config("segment.bytes", "2048"));
+    let producer = cluster
+        .producer(ProducerConfig::new().linger(Duration::from_secs(3600)))
+        .unwrap();
+    let mut values = padded_values(30, 200);
+    values.insert(17, vec![b'x'; 4096]);
+    let records: Vec<ProducerRecord> = values
+        .iter()
+        .map(|v| ProducerRecord::to("t").value(v.clone()))
+        .collect();
+    let results = producer.send_all(records, WAIT);
+    for (i, result) in results.iter().enumerate() {
+        if i == 17 {
+            let err = result.as_ref().unwrap_err();
+            assert!(
+                matches!(err, Error::RecordBatchTooLarge { .. }),
+                "the record that can never fit: {err}"
+            );
+        } else {
+            let expected = if i < 17 { i } else { i - 1 } as i64;
+            assert_eq!(result.as_ref().unwrap().offset, expected, "record {i}");
+        }
+    }
+    values.remove(17);
+    let stored: Vec<Vec<u8>> = read_all(&cluster.partition("t", 0).unwrap())
+        .into_iter()
+        .map(|r| r.2)
+        .collect();
+    assert_eq!(stored, values, "every other record, in order");
+    assert!(producer.metrics().batch_split_total >= 2);
+}
+
+#[test]
+fn a_batch_refused_after_max_message_bytes_was_lowered_is_split() {
+    let cluster = cluster_with(NewTopic::new("t", 1));
+    let producer = cluster
+        .producer(ProducerConfig::new().linger(Duration::from_secs(3600)))
+        .unwrap();
+    let values = padded_values(20, 300);
+    let handles: Vec<_> = values
+        .iter()
+        .map(|v| {
+            producer
+                .send(ProducerRecord::to("t").value(v.clone()))
+                .unwrap()
+        })
+        .collect();
+    // The open batch was made for the old limit.
+    cluster
+        .alter_topic_config("t", &[("max.message.bytes", "1500")], &[])
+        .unwrap();
+    producer.flush(WAIT).unwrap();
+    let offsets: Vec<i64> = handles
+        .into_iter()
+        .map(|h| h.wait().unwrap().offset)
+        .collect();
+    assert_eq!(offsets, (0..20).collect::<Vec<i64>>());
+    let log = cluster.partition("t", 0).unwrap();
+    let stored: Vec<Vec<u8>> = read_all(&log).into_iter().map(|r| r.2).collect();
+    assert_eq!(stored, values);
+    let data = log.read(0, 1 << 20).unwrap();
+    for batch in data.batches() {
+        assert!(batch.unwrap().size() <= 1500);
+    }
+}

@@ -9,8 +9,10 @@ use std::time::{Duration, Instant};
 use super::accumulator::{Accumulator, Callback, Message, SealedBatch};
 use super::delivery::{BatchCompletion, Outcome, Pending};
 use super::metrics::Metrics;
+use super::split::{self, Part};
 use crate::clock::Clock;
 use crate::error::Error;
+use crate::log::Log;
 use crate::sync::channel::{Receiver, RecvTimeoutError};
 use crate::sync::Ordering;
 
@@ -134,30 +136,24 @@ fn append(accumulator: &Accumulator, batch: SealedBatch, metrics: &Metrics) {
         reserved,
         callbacks,
     } = batch;
-    let records = u64::from(builder.records_count().unsigned_abs());
-    let uncompressed = builder.uncompressed_size() as u64;
+    let records = builder.records_count();
+    let uncompressed = builder.uncompressed_size();
     let outcome = if accumulator.abort.load(Ordering::Acquire) {
         Outcome::Failed(Arc::new(Error::Closed))
     } else {
-        // The batch was built in this process: the log need not check its CRC again.
-        let appended = builder.build().and_then(|bytes| {
-            let (info, sync) = log.append_built(&bytes)?;
-            if sync {
-                log.sync_to(info.last_offset + 1)?;
-            }
-            Ok((info, bytes.len()))
-        });
-        match appended {
-            Ok((info, bytes)) => {
-                metrics.batch_appended(records, uncompressed, bytes as u64);
-                metrics.delivered(opened.elapsed(), records);
-                Outcome::Appended {
-                    base_offset: info.first_offset,
-                    log_append_time: info.log_append_time,
-                }
+        match builder.build() {
+            Ok(bytes) => {
+                let whole = Part {
+                    bytes,
+                    records,
+                    uncompressed,
+                };
+                let mut parts = Vec::new();
+                append_part(&log, whole, 0, &mut parts, metrics, opened);
+                Outcome::of_parts(parts)
             }
             Err(error) => {
-                metrics.batch_failed(records);
+                metrics.batch_failed(u64::from(records.unsigned_abs()));
                 Outcome::Failed(Arc::new(error))
             }
         }
@@ -170,6 +166,54 @@ fn append(accumulator: &Accumulator, batch: SealedBatch, metrics: &Metrics) {
         outcome,
         metrics,
     );
+}
+
+/// Appends `part` (its first record is the batch's record `first`) and records its outcome
+/// in `parts`; a part the log refuses as too large is split in two and each half appended in
+/// turn (see `split`).
+fn append_part(
+    log: &Log,
+    part: Part,
+    first: i32,
+    parts: &mut Vec<(i32, Outcome)>,
+    metrics: &Metrics,
+    opened: Instant,
+) {
+    let records = u64::from(part.records.unsigned_abs());
+    // The batch was built in this process: the log need not check its CRC again.
+    let appended = log.append_built(&part.bytes).and_then(|(info, sync)| {
+        if sync {
+            log.sync_to(info.last_offset + 1)?;
+        }
+        Ok(info)
+    });
+    let error = match appended {
+        Ok(info) => {
+            metrics.batch_appended(records, part.uncompressed as u64, part.bytes.len() as u64);
+            metrics.delivered(opened.elapsed(), records);
+            let outcome = Outcome::Appended {
+                base_offset: info.first_offset,
+                log_append_time: info.log_append_time,
+            };
+            parts.push((first, outcome));
+            return;
+        }
+        Err(error) if part.records > 1 && split::is_too_large(&error) => {
+            match split::halves(&part.bytes) {
+                Ok((head, tail)) => {
+                    metrics.batch_split();
+                    let second = first + head.records;
+                    append_part(log, head, first, parts, metrics, opened);
+                    append_part(log, tail, second, parts, metrics, opened);
+                    return;
+                }
+                Err(error) => error,
+            }
+        }
+        Err(error) => error,
+    };
+    metrics.batch_failed(records);
+    parts.push((first, Outcome::Failed(Arc::new(error))));
 }
 
 fn finish(

@@ -20,6 +20,19 @@ pub(crate) enum Outcome {
         log_append_time: Option<i64>,
     },
     Failed(Arc<Error>),
+    /// The log refused the batch as too large and it was split (`producer::split`): each
+    /// part's outcome from the index of its first record on, in index order.
+    Split(Arc<[(i32, Outcome)]>),
+}
+
+impl Outcome {
+    /// The outcome of a batch appended in `parts` (first record index, outcome).
+    pub(crate) fn of_parts(mut parts: Vec<(i32, Outcome)>) -> Outcome {
+        if parts.len() == 1 && parts[0].0 == 0 {
+            return parts.remove(0).1;
+        }
+        Outcome::Split(parts.into())
+    }
 }
 
 /// The completion every handle of one batch waits on. It names the batch's partition, so that
@@ -92,6 +105,15 @@ impl BatchCompletion {
                 serialized_value_size: pending.value_size,
             }),
             Outcome::Failed(error) => Err((**error).clone()),
+            Outcome::Split(parts) => {
+                let at = parts.partition_point(|(first, _)| *first <= pending.index);
+                let (first, part) = &parts[at.saturating_sub(1)];
+                let within = Pending {
+                    index: pending.index - first,
+                    ..*pending
+                };
+                self.metadata(&within, part)
+            }
         }
     }
 

@@ -81,6 +81,7 @@ pub(crate) struct Metrics {
     errors: AtomicU64,
     callback_panics: AtomicU64,
     interceptor_panics: AtomicU64,
+    splits: AtomicU64,
     latency: Histogram,
 }
 
@@ -95,6 +96,7 @@ impl Metrics {
             errors: AtomicU64::new(0),
             callback_panics: AtomicU64::new(0),
             interceptor_panics: AtomicU64::new(0),
+            splits: AtomicU64::new(0),
             latency: Histogram::new(),
         }
     }
@@ -123,6 +125,10 @@ impl Metrics {
 
     pub(crate) fn callback_panicked(&self) {
         self.callback_panics.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn batch_split(&self) {
+        self.splits.fetch_add(1, Ordering::Relaxed);
     }
 
     pub(crate) fn interceptor_panicked(&self) {
@@ -163,6 +169,7 @@ impl Metrics {
             record_error_rate: errors as f64 / seconds,
             callback_panics_total: self.callback_panics.load(Ordering::Relaxed),
             interceptor_panics_total: self.interceptor_panics.load(Ordering::Relaxed),
+            batch_split_total: self.splits.load(Ordering::Relaxed),
             delivery_latency_avg_ms: {
                 let count = self.latency.count.load(Ordering::Relaxed).max(1);
                 self.latency.sum_us.load(Ordering::Relaxed) as f64 / count as f64 / 1000.0
@@ -202,6 +209,9 @@ pub struct ProducerMetrics {
     pub callback_panics_total: u64,
     /// Interceptor calls that panicked (caught and ignored, as Kafka does).
     pub interceptor_panics_total: u64,
+    /// batch-split-total: batches the log refused as too large and the producer split in
+    /// two to append again (KIP-126).
+    pub batch_split_total: u64,
     /// Mean time from send to delivery, in ms (measured from each batch's first record, so
     /// never an underestimate).
     pub delivery_latency_avg_ms: f64,

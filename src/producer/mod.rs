@@ -12,6 +12,7 @@ mod metrics;
 mod partitioner;
 mod record;
 mod serializer;
+mod split;
 
 pub use client::{Producer, ProducerBuilder};
 pub use delivery::DeliveryHandle;
