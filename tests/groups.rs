@@ -912,3 +912,67 @@ fn group_ids_and_topics_longer_than_a_kafka_string_are_refused_before_anything_i
     assert_eq!(committed(&longest), Some(OffsetAndMetadata::new(7)));
     assert_eq!(committed("a"), Some(OffsetAndMetadata::new(3)));
 }
+
+#[test]
+fn enforce_rebalance_makes_every_member_rejoin() {
+    let (_clock, cluster) = setup(4);
+    let journal = Journal::default();
+    let c1 = member(&cluster, eager(), "c1", &["t"], &journal);
+    let c2 = member(&cluster, eager(), "c2", &["t"], &journal);
+    for _ in 0..2 {
+        c1.poll(NO_WAIT).unwrap();
+        c2.poll(NO_WAIT).unwrap();
+    }
+    let generation = c1.generation();
+    assert_eq!(
+        cluster.describe_group("g").unwrap().state,
+        GroupState::Stable
+    );
+    journal.take();
+    c1.enforce_rebalance().unwrap();
+    for _ in 0..2 {
+        c1.poll(NO_WAIT).unwrap();
+        c2.poll(NO_WAIT).unwrap();
+    }
+    assert_eq!(
+        (c1.generation(), c2.generation()),
+        (generation + 1, generation + 1)
+    );
+    let events: Vec<(String, &str)> = journal
+        .take()
+        .into_iter()
+        .map(|(who, what, _)| (who, what))
+        .collect();
+    // Eager: both revoke everything before rejoining, then both are assigned again.
+    for who in ["c1", "c2"] {
+        let revoked = events.iter().position(|e| *e == (who.into(), "revoked"));
+        let assigned = events.iter().position(|e| *e == (who.into(), "assigned"));
+        assert!(revoked < assigned && revoked.is_some(), "{who}: {events:?}");
+    }
+    assert_eq!((owned(&c1).len(), owned(&c2).len()), (2, 2));
+
+    // Without a subscription there is no group to rebalance.
+    let manual = cluster.consumer(ConsumerConfig::with_group("g2")).unwrap();
+    let err = manual.enforce_rebalance().unwrap_err();
+    assert!(matches!(err, Error::IllegalState(_)), "{err}");
+}
+
+#[test]
+fn subscribing_to_no_topics_unsubscribes() {
+    let (_clock, cluster) = setup(2);
+    let journal = Journal::default();
+    let c1 = member(&cluster, eager(), "c1", &["t"], &journal);
+    c1.poll(NO_WAIT).unwrap();
+    assert_eq!(owned(&c1).len(), 2);
+    journal.take();
+    c1.subscribe(&[]).unwrap();
+    assert!(c1.assignment().is_empty() && c1.subscription().is_empty());
+    assert_eq!(
+        journal.take(),
+        [("c1".into(), "revoked", strings(&["t-0", "t-1"]))]
+    );
+    let group = cluster.describe_group("g").unwrap();
+    assert!(group.members.is_empty(), "{group:?}");
+    // As after unsubscribe, polling needs a new subscription or assignment.
+    assert!(matches!(c1.poll(NO_WAIT), Err(Error::IllegalState(_))));
+}

@@ -203,7 +203,8 @@ impl Consumer {
     }
 
     /// Joins the group for `topics` (Kafka's `subscribe`); partitions arrive through
-    /// rebalances inside `poll`. Needs `group.id`. Replaces an earlier subscription.
+    /// rebalances inside `poll`. Needs `group.id`. Replaces an earlier subscription; no
+    /// topics at all is [`Consumer::unsubscribe`], as in Kafka.
     pub fn subscribe(&self, topics: &[&str]) -> Result<()> {
         self.state.lock().subscribe(topics, None)
     }
@@ -244,14 +245,15 @@ impl Consumer {
     pub fn unsubscribe(&self) -> Result<()> {
         let mut state = self.state.lock();
         state.check_open()?;
-        state.leave_group(true)?;
-        state.partitions.clear();
-        state.mode = Mode::Unset;
-        #[cfg(feature = "regex")]
-        {
-            state.pattern = None;
-        }
-        Ok(())
+        state.unsubscribe()
+    }
+
+    /// Makes the group rebalance, starting at this consumer's next `poll` (Kafka's
+    /// `enforceRebalance`): every member rejoins at its next poll, with the listener called
+    /// as in any rebalance. Nothing happens if a rebalance is already under way.
+    /// `IllegalState` for a consumer that has no subscription (manual assignment).
+    pub fn enforce_rebalance(&self) -> Result<()> {
+        self.state.lock().enforce_rebalance()
     }
 
     /// Reads exactly these partitions, without a group (Kafka's `assign`), each starting where

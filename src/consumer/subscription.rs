@@ -14,9 +14,10 @@ impl State {
         listener: Option<Box<dyn RebalanceListener>>,
     ) -> Result<()> {
         if topics.is_empty() {
-            return Err(Error::IllegalState(
-                "subscribe to no topics: use unsubscribe to leave the group".into(),
-            ));
+            // As Kafka: subscribing to no topics is unsubscribing.
+            self.check_open()?;
+            self.group_id()?;
+            return self.unsubscribe();
         }
         for topic in topics {
             crate::cluster::validate_topic_name(topic)?;
@@ -27,6 +28,34 @@ impl State {
             self.pattern = None;
         }
         self.set_subscription(topics.iter().map(|t| t.to_string()).collect(), listener)
+    }
+
+    /// Leaves the group (revoking every partition) and drops the subscription or assignment.
+    pub(super) fn unsubscribe(&mut self) -> Result<()> {
+        self.leave_group(true)?;
+        self.partitions.clear();
+        self.mode = Mode::Unset;
+        #[cfg(feature = "regex")]
+        {
+            self.pattern = None;
+        }
+        Ok(())
+    }
+
+    /// Starts a rebalance at the next `poll` (Kafka's `enforceRebalance`).
+    pub(super) fn enforce_rebalance(&mut self) -> Result<()> {
+        self.check_open()?;
+        if !matches!(self.mode, Mode::Subscribed(_)) {
+            return Err(Error::IllegalState(
+                "enforce_rebalance without a subscription: only a group member can rebalance"
+                    .into(),
+            ));
+        }
+        if self.member_id.is_some() {
+            let group = self.group_id()?.to_string();
+            self.coordinator()?.request_rebalance(&group);
+        }
+        Ok(())
     }
 
     fn check_can_subscribe(&self) -> Result<()> {
