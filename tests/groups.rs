@@ -976,3 +976,129 @@ fn subscribing_to_no_topics_unsubscribes() {
     // As after unsubscribe, polling needs a new subscription or assignment.
     assert!(matches!(c1.poll(NO_WAIT), Err(Error::IllegalState(_))));
 }
+
+/// Polls every member, in order, until the group is stable with every partition owned once
+/// and every member at the group's generation.
+fn settle(cluster: &Cluster, members: &[&Consumer], partitions: usize) {
+    for _ in 0..10 {
+        for m in members {
+            m.poll(NO_WAIT).unwrap();
+        }
+        let group = cluster.describe_group("g").unwrap();
+        let owned: usize = members.iter().map(|m| m.assignment().len()).sum();
+        let current = members.iter().all(|m| m.generation() == group.generation);
+        if group.state == GroupState::Stable && owned == partitions && current {
+            return;
+        }
+    }
+    panic!(
+        "the group did not settle: {:?}",
+        cluster.describe_group("g")
+    );
+}
+
+/// Who owns each partition.
+fn owners(members: &[(&str, &Consumer)]) -> std::collections::BTreeMap<String, String> {
+    members
+        .iter()
+        .flat_map(|(name, m)| owned(m).into_iter().map(move |tp| (tp, name.to_string())))
+        .collect()
+}
+
+#[test]
+fn eager_sticky_keeps_every_partition_whose_owner_stays() {
+    // Kafka's StickyAssignor carries each member's last assignment and its generation in the
+    // subscription's user data, so an eager rebalance stays sticky: when one of 8 members
+    // leaves, only its partitions move.
+    let (_clock, cluster) = setup(24);
+    let journal = Journal::default();
+    let config = ConsumerConfig::with_group("g").assignment_strategy(&[AssignorKind::Sticky]);
+    let names: Vec<String> = (1..=8).map(|i| format!("m{i}")).collect();
+    let consumers: Vec<Consumer> = names
+        .iter()
+        .map(|n| member(&cluster, config.clone(), n, &["t"], &journal))
+        .collect();
+    let all: Vec<&Consumer> = consumers.iter().collect();
+    settle(&cluster, &all, 24);
+    let named: Vec<(&str, &Consumer)> = names.iter().map(String::as_str).zip(all.clone()).collect();
+    let before = owners(&named);
+    let leaving: Vec<String> = owned(&consumers[3]);
+    assert_eq!(leaving.len(), 3);
+    consumers[3].close().unwrap();
+    let stay: Vec<&Consumer> = all
+        .iter()
+        .copied()
+        .filter(|c| !std::ptr::eq(*c, &consumers[3]))
+        .collect();
+    settle(&cluster, &stay, 24);
+    let named: Vec<(&str, &Consumer)> = named.into_iter().filter(|(n, _)| *n != "m4").collect();
+    let after = owners(&named);
+    let moved: Vec<&String> = before
+        .iter()
+        .filter(|(tp, owner)| after.get(*tp) != Some(*owner))
+        .map(|(tp, _)| tp)
+        .collect();
+    let mut moved: Vec<String> = moved.into_iter().cloned().collect();
+    moved.sort();
+    let mut leaving = leaving;
+    leaving.sort();
+    assert_eq!(moved, leaving, "only the leaver's partitions moved");
+    assert!(stay.iter().all(|c| (3..=4).contains(&c.assignment().len())));
+}
+
+#[test]
+fn cooperative_members_adopt_the_generation_the_leader_revoked_in() {
+    // c1 (the leader) and c2 own three partitions each; c3 joins. In the first round c1 and
+    // c2 each give one up; c1 takes its assignment and revokes at once, which starts the
+    // follow-up round before c2 has polled. As in Kafka, c2 has that round's generation and
+    // assignment (JoinGroup and SyncGroup reached it first), so it rejoins owning two
+    // partitions at the new generation, and nothing moves but the two handed to c3.
+    let (_clock, cluster) = setup(6);
+    let journal = Journal::default();
+    let config =
+        ConsumerConfig::with_group("g").assignment_strategy(&[AssignorKind::CooperativeSticky]);
+    let c1 = member(&cluster, config.clone(), "c1", &["t"], &journal);
+    let c2 = member(&cluster, config.clone(), "c2", &["t"], &journal);
+    settle(&cluster, &[&c1, &c2], 6);
+    let before = owners(&[("c1", &c1), ("c2", &c2)]);
+    let c3 = member(&cluster, config, "c3", &["t"], &journal);
+    journal.take();
+    c3.poll(NO_WAIT).unwrap(); // joins: a rebalance starts
+    c1.poll(NO_WAIT).unwrap(); // rejoins
+    c2.poll(NO_WAIT).unwrap(); // rejoins: the round completes
+    let first_round = cluster.describe_group("g").unwrap().generation;
+    c1.poll(NO_WAIT).unwrap(); // takes its assignment, revokes one, starts the next round
+    assert_eq!(
+        cluster.describe_group("g").unwrap().state,
+        GroupState::PreparingRebalance
+    );
+    c2.poll(NO_WAIT).unwrap();
+    assert_eq!(
+        (c2.generation(), owned(&c2).len()),
+        (first_round, 2),
+        "c2 took the first round's assignment before rejoining"
+    );
+    settle(&cluster, &[&c1, &c2, &c3], 6);
+    let after = owners(&[("c1", &c1), ("c2", &c2), ("c3", &c3)]);
+    let moved: Vec<&String> = before
+        .iter()
+        .filter(|(tp, owner)| after.get(*tp) != Some(*owner))
+        .map(|(tp, _)| tp)
+        .collect();
+    assert_eq!(
+        moved.len(),
+        2,
+        "only what c3 needed moved: {before:?} -> {after:?}"
+    );
+    assert!(moved.iter().all(|tp| after[*tp] == "c3"));
+    let revoked: usize = journal
+        .take()
+        .iter()
+        .filter(|(_, e, _)| *e == "revoked")
+        .map(|(_, _, p)| p.len())
+        .sum();
+    assert_eq!(
+        revoked, 2,
+        "each moved partition was revoked once, nothing else"
+    );
+}

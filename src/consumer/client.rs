@@ -85,6 +85,9 @@ pub(crate) struct State {
     pub(super) listener: Option<Box<dyn RebalanceListener>>,
     pub(super) member_id: Option<String>,
     pub(super) generation: i32,
+    /// The last assignment taken and its generation: Kafka's `StickyAssignor` user data,
+    /// which keeps eager `sticky` rebalances sticky.
+    pub(super) last_assignment: (Vec<TopicPartition>, i32),
     /// `member_id` and `generation` as [`Committer`]s see them (they do not take the lock).
     pub(super) membership: Arc<Mutex<(Option<String>, i32)>>,
     pub(super) partitions: BTreeMap<TopicPartition, PartitionState>,
@@ -184,6 +187,7 @@ impl Cluster {
                 listener: None,
                 member_id: None,
                 generation: -1,
+                last_assignment: (Vec::new(), -1),
                 membership: Arc::new(Mutex::new((None, -1))),
                 partitions: BTreeMap::new(),
                 next_auto_commit_ms: now.saturating_add(interval),

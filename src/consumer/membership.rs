@@ -42,6 +42,7 @@ impl State {
             assignors: self.config.assignment_strategy.clone(),
             owned,
             generation: self.generation,
+            last_assignment: self.last_assignment.clone(),
             max_poll_interval_ms: self.config.max_poll_interval_ms,
         };
         let group = self.group_id()?.to_string();
@@ -85,7 +86,17 @@ impl State {
                         self.config.group_instance_id.clone().unwrap_or(member_id),
                     ))
                 }
-                CheckIn::MustJoin => {
+                CheckIn::MustJoin { missed } => {
+                    // Kafka's member learns the generation from the JoinGroup response, and
+                    // its assignment from SyncGroup, before it hears of the next rebalance.
+                    if let Some((generation, assignment)) =
+                        missed.filter(|(generation, _)| *generation > self.generation)
+                    {
+                        match assignment {
+                            Some(assigned) => self.take_assignment(generation, assigned)?,
+                            None => self.generation = generation,
+                        }
+                    }
                     if self.cooperative() {
                         self.revoke_unsubscribed();
                     } else {
@@ -167,6 +178,7 @@ impl State {
             .cloned()
             .collect();
         self.generation = generation;
+        self.last_assignment = (new.iter().cloned().collect(), generation);
         self.publish_membership();
         if !revoked.is_empty() {
             // Cooperative: give up what moves, then rejoin so that it can be handed over.

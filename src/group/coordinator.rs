@@ -66,6 +66,9 @@ pub(crate) struct JoinRequest {
     pub(crate) owned: Vec<TopicPartition>,
     /// The generation it owns them in.
     pub(crate) generation: i32,
+    /// Its last assignment and that assignment's generation: what Kafka's eager
+    /// `StickyAssignor` carries in its subscription user data.
+    pub(crate) last_assignment: (Vec<TopicPartition>, i32),
     pub(crate) max_poll_interval_ms: u64,
 }
 
@@ -76,8 +79,13 @@ pub(crate) enum CheckIn {
     Unknown,
     /// Another consumer took its `group.instance.id`.
     Fenced,
-    /// A rebalance is under way and the member has not rejoined it yet.
-    MustJoin,
+    /// A rebalance is under way and the member has not rejoined it yet. `missed`: the last
+    /// completed generation, if the member was in it, with its assignment there once the
+    /// leader took the assignment (as Kafka's JoinGroup and SyncGroup responses reach a
+    /// member before it can hear of the next rebalance).
+    MustJoin {
+        missed: Option<(i32, Option<Vec<TopicPartition>>)>,
+    },
     /// Rejoined; the others have not yet.
     Waiting,
     /// The current generation's assignment.
@@ -95,6 +103,9 @@ struct Member {
     assignors: Vec<AssignorKind>,
     owned: Vec<TopicPartition>,
     owned_generation: i32,
+    last_assignment: (Vec<TopicPartition>, i32),
+    /// The generation of the last rebalance the member took part in.
+    joined_generation: i32,
     /// Rejoined during the current rebalance.
     joined: bool,
     assignment: Vec<TopicPartition>,
@@ -122,6 +133,8 @@ struct Group {
     next_member: u64,
     /// When the last member left (for `offsets.retention.minutes`).
     empty_since_ms: Option<i64>,
+    /// The last generation whose assignment the leader took (its SyncGroup).
+    synced_generation: i32,
 }
 
 impl Group {
@@ -137,6 +150,7 @@ impl Group {
             partition_counts: BTreeMap::new(),
             next_member: 0,
             empty_since_ms: None,
+            synced_generation: -1,
         }
     }
 
@@ -232,18 +246,27 @@ impl Group {
         let subscriptions: Vec<MemberSubscription> = self
             .members
             .iter()
-            .map(|(id, m)| MemberSubscription {
-                member_id: id.clone(),
-                instance_id: m.instance_id.clone(),
-                topics: m.topics.clone(),
-                owned: m.owned.clone(),
-                generation: m.owned_generation,
+            .map(|(id, m)| {
+                // Eager `sticky` claims the last assignment (its user data); the others
+                // what the member still owns.
+                let (owned, generation) = match protocol {
+                    AssignorKind::Sticky => m.last_assignment.clone(),
+                    _ => (m.owned.clone(), m.owned_generation),
+                };
+                MemberSubscription {
+                    member_id: id.clone(),
+                    instance_id: m.instance_id.clone(),
+                    topics: m.topics.clone(),
+                    owned,
+                    generation,
+                }
             })
             .collect();
         let mut assignment = assign(protocol, &subscriptions, &counts);
         self.generation += 1;
         for (id, member) in self.members.iter_mut() {
             member.assignment = assignment.remove(id).unwrap_or_default();
+            member.joined_generation = self.generation;
         }
         self.protocol = Some(protocol);
         self.partition_counts = counts;
@@ -348,6 +371,8 @@ impl Group {
                 assignors: Vec::new(),
                 owned: Vec::new(),
                 owned_generation: -1,
+                last_assignment: (Vec::new(), -1),
+                joined_generation: -1,
                 joined: false,
                 assignment: Vec::new(),
                 last_seen_ms: now,
@@ -383,6 +408,7 @@ impl Group {
         member.assignors = request.assignors;
         member.owned = request.owned;
         member.owned_generation = request.generation;
+        member.last_assignment = request.last_assignment;
         member.last_seen_ms = now;
         member.expiry_ms = expiry;
         if self.leader.is_none() {
@@ -563,11 +589,16 @@ impl Coordinator {
         if group.state == GroupState::CompletingRebalance && leader {
             // The leader takes the assignment (its SyncGroup): everyone may now.
             group.state = GroupState::Stable;
+            group.synced_generation = group.generation;
         }
         let answer = match group.members.get(member_id) {
             None => CheckIn::Unknown,
             Some(m) if group.state == GroupState::PreparingRebalance && !m.joined => {
-                CheckIn::MustJoin
+                let missed = (m.joined_generation == group.generation).then(|| {
+                    let synced = group.synced_generation == group.generation;
+                    (group.generation, synced.then(|| m.assignment.clone()))
+                });
+                CheckIn::MustJoin { missed }
             }
             Some(_) if group.state != GroupState::Stable => CheckIn::Waiting,
             Some(m) => CheckIn::Assigned {

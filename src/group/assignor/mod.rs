@@ -32,13 +32,15 @@ pub(crate) fn assign(
 ) -> Assignment {
     let mut members: Vec<&MemberSubscription> = members.iter().collect();
     members.sort_by(|a, b| member_order(a, b));
-    let mut assignment = match kind {
-        AssignorKind::Range => range(&members, partitions),
-        AssignorKind::RoundRobin => round_robin(&members, partitions),
+    let (mut assignment, transferring) = match kind {
+        AssignorKind::Range => (range(&members, partitions), None),
+        AssignorKind::RoundRobin => (round_robin(&members, partitions), None),
         AssignorKind::Sticky | AssignorKind::CooperativeSticky => sticky(&members, partitions),
     };
     if kind.is_cooperative() {
-        withhold_moving_partitions(&members, &mut assignment);
+        let transferring =
+            transferring.unwrap_or_else(|| computed_transfers(&members, &assignment));
+        withhold(&mut assignment, &transferring);
     }
     for partitions in assignment.values_mut() {
         partitions.sort();
@@ -118,51 +120,79 @@ fn round_robin(members: &[&MemberSubscription], partitions: &BTreeMap<String, i3
     assignment
 }
 
-/// The partitions each member may keep from its previous assignment: only members of the
-/// highest generation keep any, a partition claimed by two of them goes to neither, and
-/// partitions of topics the member no longer subscribes to (or that are gone) are dropped.
+/// The partitions each member may keep from its previous assignment, as Kafka's
+/// `AbstractStickyAssignor.allSubscriptionsEqual` decides per partition: a claim stands unless
+/// a member of a higher generation claims the same partition (then it moves there); two
+/// claims in the same generation cancel out (neither keeps it). Partitions of topics that are
+/// gone, and then of topics the member no longer subscribes to, are dropped. Members are
+/// visited in sorted order (Kafka: its `HashMap`'s).
 fn valid_owned(
     members: &[&MemberSubscription],
     partitions: &BTreeMap<String, i32>,
-) -> HashMap<String, Vec<TopicPartition>> {
-    let top = members.iter().map(|m| m.generation).max().unwrap_or(-1);
-    let mut owner: HashMap<TopicPartition, String> = HashMap::new();
-    let mut contested: BTreeSet<TopicPartition> = BTreeSet::new();
-    for member in members.iter().filter(|m| m.generation == top) {
-        for tp in &member.owned {
-            let exists = partitions
-                .get(&*tp.topic)
-                .is_some_and(|&count| tp.partition < count);
-            if !exists || !member.topics.contains(&*tp.topic) {
-                continue;
-            }
-            if owner.insert(tp.clone(), member.member_id.clone()).is_some() {
-                contested.insert(tp.clone());
-            }
-        }
-    }
+) -> (
+    HashMap<String, Vec<TopicPartition>>,
+    BTreeSet<TopicPartition>,
+) {
     let mut owned: HashMap<String, Vec<TopicPartition>> = members
         .iter()
         .map(|m| (m.member_id.clone(), Vec::new()))
         .collect();
-    for (tp, member) in owner {
-        if !contested.contains(&tp) {
-            owned.get_mut(&member).expect("every member").push(tp);
+    // Each partition's claimant so far, with its generation.
+    let mut claimant: HashMap<TopicPartition, (&str, i32)> = HashMap::new();
+    let mut double_claimed = BTreeSet::new();
+    for member in members {
+        let (id, generation) = (member.member_id.as_str(), member.generation);
+        for tp in &member.owned {
+            let exists = partitions
+                .get(&*tp.topic)
+                .is_some_and(|&count| tp.partition < count);
+            if !exists {
+                continue;
+            }
+            let take = match claimant.get(tp).copied() {
+                None => true,
+                Some((other, other_generation)) if other_generation <= generation => {
+                    owned
+                        .get_mut(other)
+                        .expect("every member")
+                        .retain(|p| p != tp);
+                    // Same generation: neither keeps it (but a later equal claim still
+                    // meets this one); higher: it moves here.
+                    if other_generation == generation {
+                        double_claimed.insert(tp.clone());
+                    }
+                    other_generation < generation
+                }
+                Some(_) => continue,
+            };
+            claimant.insert(tp.clone(), (id, generation));
+            if take {
+                owned.get_mut(id).expect("every member").push(tp.clone());
+            }
         }
     }
-    for list in owned.values_mut() {
+    for member in members {
+        let list = owned.get_mut(&member.member_id).expect("every member");
+        list.retain(|tp| member.topics.contains(&*tp.topic));
         // Kafka keeps a member's partitions in (partition, topic) order when trimming.
         list.sort_by(|a, b| (a.partition, &a.topic).cmp(&(b.partition, &b.topic)));
     }
-    owned
+    (owned, double_claimed)
 }
 
 /// Kafka's sticky algorithm: balance first, then keep previous owners. One difference: where
 /// Kafka walks members in its `HashMap`'s order (which depends on the hashes of member ids,
 /// random UUIDs in a real cluster), this walks them sorted.
-fn sticky(members: &[&MemberSubscription], partitions: &BTreeMap<String, i32>) -> Assignment {
+/// Also returns, when every member subscribes to the same topics, the partitions that change
+/// owner (Kafka's `partitionsTransferringOwnership`): a valid owner's partition given to
+/// another member, and every partition claimed twice in one generation. Otherwise `None`:
+/// the cooperative assignor computes them from the claims ([`computed_transfers`]).
+fn sticky(
+    members: &[&MemberSubscription],
+    partitions: &BTreeMap<String, i32>,
+) -> (Assignment, Option<BTreeSet<TopicPartition>>) {
     if members.is_empty() {
-        return Assignment::new();
+        return (Assignment::new(), None);
     }
     let all: Vec<TopicPartition> = partitions
         .iter()
@@ -172,13 +202,25 @@ fn sticky(members: &[&MemberSubscription], partitions: &BTreeMap<String, i32>) -
             (0..count).map(move |p| TopicPartition::new(Arc::clone(&name), p))
         })
         .collect();
-    let owned = valid_owned(members, partitions);
+    let (owned, double_claimed) = valid_owned(members, partitions);
     let same_subscriptions = members.windows(2).all(|w| w[0].topics == w[1].topics);
-    if same_subscriptions {
-        constrained(members, &all, owned)
-    } else {
-        general(members, &all, owned)
+    if !same_subscriptions {
+        return (general(members, &all, owned), None);
     }
+    let valid_owner: HashMap<TopicPartition, String> = owned
+        .iter()
+        .flat_map(|(m, tps)| tps.iter().map(move |tp| (tp.clone(), m.clone())))
+        .collect();
+    let assignment = constrained(members, &all, owned);
+    let mut transferring = double_claimed;
+    for (member, tps) in &assignment {
+        transferring.extend(
+            tps.iter()
+                .filter(|tp| valid_owner.get(*tp).is_some_and(|o| o != member))
+                .cloned(),
+        );
+    }
+    (assignment, Some(transferring))
 }
 
 /// Every member subscribes to the same topics (Kafka's `constrainedAssign`).
@@ -319,16 +361,40 @@ fn general(
     assignment
 }
 
-/// Cooperative rebalancing (KIP-429): a partition that another member still owns is withheld
-/// from its new owner in this round; the old owner revokes it and rejoins, and the next round
-/// hands it over.
-fn withhold_moving_partitions(members: &[&MemberSubscription], assignment: &mut Assignment) {
-    let owner: HashMap<&TopicPartition, &str> = members
-        .iter()
-        .flat_map(|m| m.owned.iter().map(move |tp| (tp, m.member_id.as_str())))
-        .collect();
-    for (member, partitions) in assignment.iter_mut() {
-        partitions.retain(|tp| owner.get(tp).is_none_or(|o| o == member));
+/// Kafka's `CooperativeStickyAssignor.computePartitionsTransferringOwnership`, for members
+/// with different subscriptions: partitions newly assigned to one member that another member
+/// claimed and lost.
+fn computed_transfers(
+    members: &[&MemberSubscription],
+    assignment: &Assignment,
+) -> BTreeSet<TopicPartition> {
+    let mut added = BTreeSet::new();
+    let mut revoked = BTreeSet::new();
+    for member in members {
+        let assigned = &assignment[&member.member_id];
+        added.extend(
+            assigned
+                .iter()
+                .filter(|tp| !member.owned.contains(tp))
+                .cloned(),
+        );
+        revoked.extend(
+            member
+                .owned
+                .iter()
+                .filter(|tp| !assigned.contains(tp))
+                .cloned(),
+        );
+    }
+    added.intersection(&revoked).cloned().collect()
+}
+
+/// Cooperative rebalancing (KIP-429): a partition changing owner is withheld from its new
+/// owner in this round; the old owner revokes it and rejoins, and the next round hands it
+/// over.
+fn withhold(assignment: &mut Assignment, transferring: &BTreeSet<TopicPartition>) {
+    for partitions in assignment.values_mut() {
+        partitions.retain(|tp| !transferring.contains(tp));
     }
 }
 

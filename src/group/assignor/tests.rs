@@ -272,20 +272,150 @@ fn worked_example_cooperative_rejoin_takes_two_rounds() {
 }
 
 #[test]
-fn sticky_drops_claims_of_older_generations_and_double_claims() {
-    // c2's claim is from an older generation: ignored. c1 and c3 both claim t-0: neither keeps it.
+fn sticky_resolves_claims_per_partition_by_generation() {
+    // c2's claims are from an older generation, but nobody newer claims t-2 or t-3: they
+    // stand. c1 and c3 both claim t-0 in generation 5: neither keeps it.
     let c1 = owning(member("c1", &["t"]), 5, &["t-0", "t-1"]);
     let c2 = owning(member("c2", &["t"]), 4, &["t-2", "t-3"]);
     let c3 = owning(member("c3", &["t"]), 5, &["t-0"]);
-    let a = assign(AssignorKind::Sticky, &[c1, c2, c3], &topics(&[("t", 4)]));
-    let total: usize = a.values().map(Vec::len).sum();
-    assert_eq!(total, 4);
-    assert_eq!(
-        names(&a, "c1")[0],
-        "t-1",
-        "c1 keeps its uncontested partition"
+    for kind in [AssignorKind::Sticky, AssignorKind::CooperativeSticky] {
+        let a = assign(
+            kind,
+            &[c1.clone(), c2.clone(), c3.clone()],
+            &topics(&[("t", 4)]),
+        );
+        let c3_gets = if kind.is_cooperative() {
+            &[][..] // t-0 was claimed by c1 too: withheld this round
+        } else {
+            &["t-0"][..]
+        };
+        check(
+            &a,
+            &[("c1", &["t-1"]), ("c2", &["t-2", "t-3"]), ("c3", c3_gets)],
+        );
+    }
+}
+
+/// Kafka's `testEnsurePartitionsAssignedToHighestGeneration`.
+#[test]
+fn sticky_ensures_partitions_go_to_the_highest_generation() {
+    let all = ["topic", "topic2", "topic3"];
+    let c1 = owning(
+        member("consumer1", &all),
+        10,
+        &["topic-0", "topic2-0", "topic3-0"],
     );
-    assert!(a.values().all(|v| v.len() <= 2 && !v.is_empty()));
+    let c2 = owning(
+        member("consumer2", &all),
+        9,
+        &["topic-1", "topic2-1", "topic3-1"],
+    );
+    let c3 = owning(
+        member("consumer3", &all),
+        8,
+        &["topic2-1", "topic3-0", "topic3-2"],
+    );
+    let counts = topics(&[("topic", 3), ("topic2", 3), ("topic3", 3)]);
+    for kind in [AssignorKind::Sticky, AssignorKind::CooperativeSticky] {
+        let a = assign(kind, &[c1.clone(), c2.clone(), c3.clone()], &counts);
+        check(
+            &a,
+            &[
+                ("consumer1", &["topic-0", "topic2-0", "topic3-0"]),
+                ("consumer2", &["topic-1", "topic2-1", "topic3-1"]),
+                ("consumer3", &["topic-2", "topic2-2", "topic3-2"]),
+            ],
+        );
+    }
+}
+
+/// Kafka's `testNoReassignmentOnCurrentMembers`: claims of older generations that nobody
+/// newer contests stay where they are; the new member gets only what is free.
+#[test]
+fn sticky_keeps_uncontested_claims_of_older_generations() {
+    let all = ["topic", "topic1", "topic2", "topic3"];
+    let c1 = member("consumer1", &all);
+    let c2 = owning(
+        member("consumer2", &all),
+        9,
+        &["topic-0", "topic2-0", "topic1-0"],
+    );
+    let c3 = owning(
+        member("consumer3", &all),
+        8,
+        &["topic3-2", "topic2-2", "topic1-1"],
+    );
+    let c4 = owning(
+        member("consumer4", &all),
+        7,
+        &["topic3-1", "topic-1", "topic-2"],
+    );
+    let counts = topics(&[("topic", 3), ("topic1", 3), ("topic2", 3), ("topic3", 3)]);
+    for kind in [AssignorKind::Sticky, AssignorKind::CooperativeSticky] {
+        let a = assign(
+            kind,
+            &[c1.clone(), c2.clone(), c3.clone(), c4.clone()],
+            &counts,
+        );
+        check(
+            &a,
+            &[
+                ("consumer1", &["topic1-2", "topic2-1", "topic3-0"]),
+                ("consumer2", &["topic-0", "topic1-0", "topic2-0"]),
+                ("consumer3", &["topic1-1", "topic2-2", "topic3-2"]),
+                ("consumer4", &["topic-1", "topic-2", "topic3-1"]),
+            ],
+        );
+    }
+}
+
+/// Kafka's `testOwnedPartitionsAreInvalidatedForConsumerWithMultipleGeneration`.
+#[test]
+fn sticky_gives_a_double_claim_across_generations_to_the_newer() {
+    let both = ["topic", "topic2"];
+    let c1 = owning(
+        member("consumer1", &both),
+        10,
+        &["topic-0", "topic2-1", "topic-1"],
+    );
+    let c2 = owning(
+        member("consumer2", &both),
+        8,
+        &["topic-0", "topic2-1", "topic2-2"],
+    );
+    let counts = topics(&[("topic", 3), ("topic2", 3)]);
+    for kind in [AssignorKind::Sticky, AssignorKind::CooperativeSticky] {
+        let a = assign(kind, &[c1.clone(), c2.clone()], &counts);
+        check(
+            &a,
+            &[
+                ("consumer1", &["topic-0", "topic-1", "topic2-1"]),
+                ("consumer2", &["topic-2", "topic2-0", "topic2-2"]),
+            ],
+        );
+    }
+}
+
+/// Kafka's test of partitions claimed by several consumers of one generation: neither keeps
+/// them, and (cooperative) they count as transferring.
+#[test]
+fn sticky_invalidates_a_double_claim_in_one_generation() {
+    let c1 = owning(member("consumer1", &["topic"]), 1, &["topic-0", "topic-1"]);
+    let c2 = owning(member("consumer2", &["topic"]), 1, &["topic-0", "topic-2"]);
+    let c3 = owning(member("consumer3", &["topic"]), 1, &[]);
+    let a = assign(
+        AssignorKind::Sticky,
+        &[c1, c2, c3],
+        &topics(&[("topic", 3)]),
+    );
+    check(
+        &a,
+        &[
+            ("consumer1", &["topic-1"]),
+            ("consumer2", &["topic-2"]),
+            ("consumer3", &["topic-0"]),
+        ],
+    );
 }
 
 #[test]
