@@ -1102,3 +1102,69 @@ fn cooperative_members_adopt_the_generation_the_leader_revoked_in() {
         "each moved partition was revoked once, nothing else"
     );
 }
+
+#[test]
+fn members_joining_within_the_initial_delay_join_one_rebalance() {
+    // Kafka's group.initial.rebalance.delay.ms: the first rebalance of an empty group waits,
+    // and waits again while new members keep arriving.
+    let clock = MockClock::new(1_000_000);
+    let cluster = Cluster::builder()
+        .clock(Arc::new(clock.clone()))
+        .background(false)
+        .group_initial_rebalance_delay_ms(3_000)
+        .temporary()
+        .unwrap();
+    cluster.create_topic(NewTopic::new("t", 4)).unwrap();
+    let journal = Journal::default();
+    let c1 = member(&cluster, eager(), "c1", &["t"], &journal);
+    c1.poll(NO_WAIT).unwrap();
+    assert_eq!(
+        (owned(&c1).len(), cluster.describe_group("g").unwrap().state),
+        (0, GroupState::PreparingRebalance),
+        "the first rebalance waits"
+    );
+    clock.advance_ms(1_000);
+    let c2 = member(&cluster, eager(), "c2", &["t"], &journal);
+    c2.poll(NO_WAIT).unwrap();
+    // The first wait ends at +3 s; c2 arrived during it, so another 3 s follow.
+    clock.advance_ms(2_000);
+    c1.poll(NO_WAIT).unwrap();
+    c2.poll(NO_WAIT).unwrap();
+    assert!(owned(&c1).is_empty() && owned(&c2).is_empty());
+    clock.advance_ms(2_999);
+    c1.poll(NO_WAIT).unwrap();
+    assert!(owned(&c1).is_empty(), "1 ms of the second wait is left");
+    clock.advance_ms(1);
+    c1.poll(NO_WAIT).unwrap();
+    c2.poll(NO_WAIT).unwrap();
+    assert_eq!((owned(&c1).len(), owned(&c2).len()), (2, 2));
+    assert_eq!((c1.generation(), c2.generation()), (1, 1), "one rebalance");
+
+    // Only an empty group waits: a later newcomer rebalances at once.
+    let c3 = member(&cluster, eager(), "c3", &["t"], &journal);
+    c3.poll(NO_WAIT).unwrap();
+    settle(&cluster, &[&c1, &c2, &c3], 4);
+    assert_eq!(c3.generation(), 2);
+    assert_eq!(owned(&c3).len(), 1);
+}
+
+#[test]
+fn without_new_members_the_initial_delay_ends_once() {
+    let clock = MockClock::new(0);
+    let cluster = Cluster::builder()
+        .clock(Arc::new(clock.clone()))
+        .background(false)
+        .group_initial_rebalance_delay_ms(3_000)
+        .temporary()
+        .unwrap();
+    cluster.create_topic(NewTopic::new("t", 2)).unwrap();
+    let journal = Journal::default();
+    let alone = member(&cluster, eager(), "alone", &["t"], &journal);
+    alone.poll(NO_WAIT).unwrap();
+    clock.advance_ms(2_999);
+    alone.poll(NO_WAIT).unwrap();
+    assert!(owned(&alone).is_empty());
+    clock.advance_ms(1);
+    alone.poll(NO_WAIT).unwrap();
+    assert_eq!(owned(&alone).len(), 2);
+}

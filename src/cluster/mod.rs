@@ -118,6 +118,8 @@ struct Inner {
     clock_wakes: bool,
     /// `offsets.retention.minutes` and its check interval, in ms.
     offsets_retention: (i64, i64),
+    /// `group.initial.rebalance.delay.ms`.
+    group_initial_rebalance_delay_ms: i64,
     /// Per-cluster state of the client layers (the group coordinator), made on first use.
     services: Services,
     /// Removed by `close` (explicit, or when the last user handle drops).
@@ -136,6 +138,7 @@ pub struct ClusterBuilder {
     num_partitions: i32,
     offsets_retention_ms: i64,
     offsets_retention_check_interval_ms: i64,
+    group_initial_rebalance_delay_ms: i64,
 }
 
 impl Default for ClusterBuilder {
@@ -150,6 +153,7 @@ impl Default for ClusterBuilder {
             num_partitions: 1,
             offsets_retention_ms: OFFSETS_RETENTION_MS,
             offsets_retention_check_interval_ms: OFFSETS_RETENTION_CHECK_INTERVAL_MS,
+            group_initial_rebalance_delay_ms: 0,
         }
     }
 }
@@ -198,6 +202,14 @@ impl ClusterBuilder {
     /// subscribes to, or a group that never had members, the last commit).
     pub fn offsets_retention_ms(mut self, ms: i64) -> Self {
         self.offsets_retention_ms = ms.max(0);
+        self
+    }
+    /// Kafka's broker setting `group.initial.rebalance.delay.ms`, on the cluster's clock: the
+    /// first rebalance of an empty group waits this long for more members, and again (up to
+    /// the members' `max.poll.interval.ms` in all) while more keep joining, so that they
+    /// join one rebalance. Kafka's default is 3000; kafkalite's is 0 (a group starts at once).
+    pub fn group_initial_rebalance_delay_ms(mut self, ms: i64) -> Self {
+        self.group_initial_rebalance_delay_ms = ms.max(0);
         self
     }
     /// Kafka's `offsets.retention.check.interval.ms` (default 600000), on the cluster's clock.
@@ -283,6 +295,7 @@ impl Cluster {
                 options.offsets_retention_ms,
                 options.offsets_retention_check_interval_ms,
             ),
+            group_initial_rebalance_delay_ms: options.group_initial_rebalance_delay_ms,
             services: Services::default(),
             temp_dir: Mutex::new(temp_dir),
         });
@@ -416,6 +429,10 @@ impl Cluster {
     /// `offsets.retention.minutes` and `offsets.retention.check.interval.ms`, in ms.
     pub(crate) fn offsets_retention(&self) -> (i64, i64) {
         self.inner.offsets_retention
+    }
+
+    pub(crate) fn group_initial_rebalance_delay_ms(&self) -> i64 {
+        self.inner.group_initial_rebalance_delay_ms
     }
 
     /// What blocked readers wait on: told of every append and metadata change.

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 
 use super::assignor::{assign, MemberSubscription};
+use super::initial_delay::InitialDelay;
 use super::offsets::OffsetStore;
 use super::types::{Offsets, TopicPartition};
 use crate::clock::Clock;
@@ -135,10 +136,13 @@ struct Group {
     empty_since_ms: Option<i64>,
     /// The last generation whose assignment the leader took (its SyncGroup).
     synced_generation: i32,
+    /// `group.initial.rebalance.delay.ms`, and the wait of a rebalance that started empty.
+    initial_delay_ms: i64,
+    initial_delay: Option<InitialDelay>,
 }
 
 impl Group {
-    fn new() -> Self {
+    fn new(initial_delay_ms: i64) -> Self {
         Group {
             state: GroupState::Empty,
             generation: 0,
@@ -151,6 +155,8 @@ impl Group {
             next_member: 0,
             empty_since_ms: None,
             synced_generation: -1,
+            initial_delay_ms,
+            initial_delay: None,
         }
     }
 
@@ -174,6 +180,7 @@ impl Group {
             self.state = GroupState::Empty;
             self.protocol = None;
             self.leader = None;
+            self.initial_delay = None;
             self.empty_since_ms = Some(now_ms);
         } else {
             self.start_rebalance();
@@ -232,12 +239,18 @@ impl Group {
     }
 
     /// Completes the rebalance if every member has rejoined.
-    fn try_complete(&mut self, partitions_of: &dyn Fn(&str) -> Option<i32>) -> bool {
+    fn try_complete(&mut self, partitions_of: &dyn Fn(&str) -> Option<i32>, now_ms: i64) -> bool {
         if self.state != GroupState::PreparingRebalance
             || self.members.is_empty()
             || !self.members.values().all(|m| m.joined)
         {
             return false;
+        }
+        if let Some(delay) = &mut self.initial_delay {
+            if delay.holds(now_ms) {
+                return false;
+            }
+            self.initial_delay = None;
         }
         let Some(protocol) = self.select_protocol() else {
             return false;
@@ -318,6 +331,9 @@ impl Group {
             if let Some(old_id) = self.instances.get(instance).cloned() {
                 return self.replace_static(instance, old_id, &request.topics);
             }
+        }
+        if let Some(delay) = &mut self.initial_delay {
+            delay.member_added();
         }
         (self.add_member(request, now, expiry), true)
     }
@@ -415,10 +431,19 @@ impl Group {
             self.leader = Some(id.to_string());
         }
         if self.state != GroupState::PreparingRebalance {
+            if self.state == GroupState::Empty {
+                let timeout = self
+                    .members
+                    .values()
+                    .map(|m| m.expiry_ms)
+                    .max()
+                    .unwrap_or(0);
+                self.initial_delay = InitialDelay::start(self.initial_delay_ms, now, timeout);
+            }
             self.start_rebalance();
         }
         self.members.get_mut(id).expect("member").joined = true;
-        self.try_complete(partitions_of);
+        self.try_complete(partitions_of, now);
     }
 }
 
@@ -463,6 +488,8 @@ pub(crate) struct Coordinator {
     retention: (i64, i64),
     /// When offsets were last checked for expiry.
     last_expiry_check_ms: Mutex<i64>,
+    /// `group.initial.rebalance.delay.ms`.
+    initial_delay_ms: i64,
 }
 
 impl Coordinator {
@@ -476,6 +503,7 @@ impl Coordinator {
                 clock: Arc::clone(cluster.clock()),
                 retention: cluster.offsets_retention(),
                 last_expiry_check_ms: Mutex::new(cluster.clock().now_ms()),
+                initial_delay_ms: cluster.group_initial_rebalance_delay_ms(),
             })
         })
     }
@@ -542,7 +570,7 @@ impl Coordinator {
         let mut groups = self.groups.lock();
         let group = groups
             .entry(group_id.to_string())
-            .or_insert_with(Group::new);
+            .or_insert_with(|| Group::new(self.initial_delay_ms));
         group.expire(now);
         group.check_protocol(group_id, &request)?;
         let expiry = request.max_poll_interval_ms.min(i64::MAX as u64) as i64;
@@ -584,7 +612,7 @@ impl Coordinator {
         {
             group.start_rebalance();
         }
-        group.try_complete(partitions_of);
+        group.try_complete(partitions_of, now);
         let leader = group.leader.as_deref() == Some(member_id);
         if group.state == GroupState::CompletingRebalance && leader {
             // The leader takes the assignment (its SyncGroup): everyone may now.

@@ -4,6 +4,7 @@
 mod admin;
 mod assignor;
 mod coordinator;
+mod initial_delay;
 mod offsets;
 mod types;
 
