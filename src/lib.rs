@@ -24,9 +24,10 @@ pub use config::{
     IsolationLevel, PartitionerKind, ProducerConfig, Properties, TopicConfig,
 };
 pub use consumer::{
-    BytesDeserializer, CommitMode, Committer, Consumer, ConsumerRecord, ConsumerWaker, DecodeError,
-    Deserializer, LongDeserializer, Offset, RebalanceContext, RebalanceListener, RecordView,
-    Records, StringDeserializer, TypedConsumer, TypedConsumerRecord,
+    BytesDeserializer, CommitMode, Committer, Consumer, ConsumerBuilder, ConsumerInterceptor,
+    ConsumerRecord, ConsumerWaker, DecodeError, Deserializer, LongDeserializer, Offset,
+    RebalanceContext, RebalanceListener, RecordView, Records, StringDeserializer, TypedConsumer,
+    TypedConsumerRecord,
 };
 pub use error::{Error, ErrorCode, Result, SharedIoError, SizeLimit};
 pub use group::{

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 
+use super::interceptor::{ConsumerInterceptor, Interceptors};
 use super::listener::{RebalanceContext, RebalanceListener};
 use super::offset::Offset;
 use super::records::{fetch, Records};
@@ -98,6 +99,7 @@ pub(crate) struct State {
     /// (checked against the map, and rebuilt, when they differ).
     order: Vec<TopicPartition>,
     closed: bool,
+    pub(super) interceptors: Interceptors,
 }
 
 /// Reads records from a cluster's topics, alone (`assign`) or as a member of a consumer group
@@ -125,6 +127,7 @@ pub struct Committer {
     group: String,
     membership: Arc<Mutex<(Option<String>, i32)>>,
     subscribed: bool,
+    interceptors: Interceptors,
 }
 
 impl Committer {
@@ -140,7 +143,9 @@ impl Committer {
             member_id.as_deref(),
             generation,
         )?;
-        self.coordinator.commit(&self.group, member, offsets)
+        self.coordinator.commit(&self.group, member, offsets)?;
+        self.interceptors.on_commit(offsets);
+        Ok(())
     }
 }
 
@@ -165,7 +170,19 @@ impl Cluster {
     /// Fails with [`Error::InvalidGroupId`] for a `group.id` longer than the 32767 bytes of a
     /// Kafka string field, which its commits could not be stored under.
     pub fn consumer(&self, config: impl IntoConsumerConfig) -> Result<Consumer> {
-        let config = config.into_config()?;
+        self.consumer_builder(config).build()
+    }
+
+    /// A consumer with interceptors.
+    pub fn consumer_builder(&self, config: impl IntoConsumerConfig) -> ConsumerBuilder {
+        ConsumerBuilder {
+            cluster: self.clone(),
+            config: config.into_config(),
+            interceptors: Vec::new(),
+        }
+    }
+
+    fn new_consumer(&self, config: ConsumerConfig, interceptors: Interceptors) -> Result<Consumer> {
         let coordinator = match &config.group_id {
             Some(group) => {
                 check_group_id(group)?;
@@ -195,8 +212,30 @@ impl Cluster {
                 order: Vec::new(),
                 closed: false,
                 config,
+                interceptors,
             }),
         })
+    }
+}
+
+/// Options of a consumer beyond its properties. Made by [`Cluster::consumer_builder`].
+pub struct ConsumerBuilder {
+    cluster: Cluster,
+    config: Result<ConsumerConfig>,
+    interceptors: Vec<Arc<dyn ConsumerInterceptor>>,
+}
+
+impl ConsumerBuilder {
+    /// Adds an interceptor (Kafka's `interceptor.classes`); they run in the order added.
+    pub fn interceptor(mut self, interceptor: Arc<dyn ConsumerInterceptor>) -> Self {
+        self.interceptors.push(interceptor);
+        self
+    }
+
+    /// Makes the consumer.
+    pub fn build(self) -> Result<Consumer> {
+        let interceptors = Interceptors::new(self.interceptors);
+        self.cluster.new_consumer(self.config?, interceptors)
     }
 }
 
@@ -305,7 +344,15 @@ impl Consumer {
         let mut state = self.state.lock();
         let polled = self.poll_locked(&mut state, start, deadline);
         state.poll_returned();
-        polled
+        match polled {
+            Ok(records) if !records.is_empty() => Ok(state.interceptors.on_consume(records)),
+            other => other,
+        }
+    }
+
+    /// How many calls of this consumer's interceptors panicked (caught and ignored).
+    pub fn interceptor_panics(&self) -> u64 {
+        self.state.lock().interceptors.panics()
     }
 
     fn poll_locked(&self, state: &mut State, start: Instant, deadline: Instant) -> Result<Records> {
@@ -382,6 +429,7 @@ impl Consumer {
             group,
             membership: Arc::clone(&state.membership),
             subscribed: matches!(state.mode, Mode::Subscribed(_)),
+            interceptors: state.interceptors.clone(),
         })
     }
 
@@ -754,7 +802,9 @@ impl State {
                 )));
             }
         }
-        self.coordinator()?.commit(&group, member, offsets)
+        self.coordinator()?.commit(&group, member, offsets)?;
+        self.interceptors.on_commit(offsets);
+        Ok(())
     }
 
     pub(crate) fn committed(&mut self, tp: &TopicPartition) -> Result<Option<OffsetAndMetadata>> {

@@ -2,6 +2,7 @@
 //! segments, alone or in a consumer group.
 
 mod client;
+mod interceptor;
 mod listener;
 mod membership;
 mod offset;
@@ -9,7 +10,8 @@ mod records;
 mod subscription;
 mod typed;
 
-pub use client::{CommitMode, Committer, Consumer, ConsumerWaker};
+pub use client::{CommitMode, Committer, Consumer, ConsumerBuilder, ConsumerWaker};
+pub use interceptor::ConsumerInterceptor;
 pub use listener::{RebalanceContext, RebalanceListener};
 pub use offset::Offset;
 pub use records::{ConsumerRecord, RecordView, Records};

@@ -266,6 +266,37 @@ impl Records {
             .collect()
     }
 
+    /// These records replaced by `records` (Kafka's `new ConsumerRecords(...)`, as a
+    /// [`crate::ConsumerInterceptor`]'s `on_consume` returns it), keeping the partitions at
+    /// their end and the errors. Records of a partition are grouped as given; `next_offsets`
+    /// then names the offset after each partition's last record here.
+    pub fn replaced(self, records: Vec<ConsumerRecord>) -> Result<Records> {
+        let mut parts = Vec::new();
+        let mut rest = records.as_slice();
+        while let Some(first) = rest.first() {
+            // A run: one partition and timestamp type, offsets strictly increasing within
+            // an i32 delta of the first.
+            let run = rest
+                .windows(2)
+                .take_while(|w| {
+                    let (a, b) = (&w[0], &w[1]);
+                    (&a.topic, a.partition, a.timestamp_type)
+                        == (&b.topic, b.partition, b.timestamp_type)
+                        && b.offset > a.offset
+                        && i32::try_from(b.offset - first.offset).is_ok()
+                })
+                .count()
+                + 1;
+            parts.push(owned_part(&rest[..run])?);
+            rest = &rest[run..];
+        }
+        Ok(Records {
+            parts,
+            eof: self.eof,
+            errors: self.errors,
+        })
+    }
+
     /// Partitions whose end this poll reached (with `enable.partition.eof`).
     pub fn eof(&self) -> &[TopicPartition] {
         &self.eof
@@ -417,6 +448,64 @@ pub struct ConsumerRecord {
     pub value: Option<Vec<u8>>,
     /// Headers in order.
     pub headers: Vec<(String, Option<Vec<u8>>)>,
+}
+
+/// One partition's share of replaced records (see [`Records::replaced`]): `run` is one
+/// partition's records in increasing offset order, one timestamp type, encoded as a records
+/// section held in memory.
+fn owned_part(run: &[ConsumerRecord]) -> Result<PartitionRecords> {
+    let first = &run[0];
+    let last = &run[run.len() - 1];
+    let mut section = Vec::new();
+    let mut last_offset_delta = 0;
+    for record in run {
+        let headers: Vec<Header<'_>> = record
+            .headers
+            .iter()
+            .map(|(key, value)| Header {
+                key: key.as_bytes(),
+                value: value.as_deref(),
+            })
+            .collect();
+        // Runs keep every delta within an i32 (see `Records::replaced`).
+        last_offset_delta = i32::try_from(record.offset - first.offset).unwrap_or(i32::MAX);
+        crate::record::put_record(
+            &mut section,
+            last_offset_delta,
+            record.timestamp.wrapping_sub(first.timestamp),
+            record.key.as_deref(),
+            record.value.as_deref(),
+            &headers,
+        )?;
+    }
+    let tp = TopicPartition {
+        topic: Arc::clone(&first.topic),
+        partition: first.partition,
+    };
+    let batch = BatchRecords {
+        section: Section::Decompressed(Arc::from(section)),
+        at: 0,
+        timestamp_type: first.timestamp_type,
+        base_offset: first.offset,
+        base_timestamp: first.timestamp,
+        log_append_time: None,
+        last_offset_delta,
+        skip: 0,
+        take: u32::try_from(run.len()).unwrap_or(u32::MAX),
+    };
+    Ok(PartitionRecords {
+        tp,
+        data: FetchData {
+            slice: None,
+            high_watermark: -1,
+            log_start_offset: -1,
+        },
+        batches: vec![batch],
+        count: run.len(),
+        next_offset: last.offset + 1,
+        checked_through: last.offset + 1,
+        damage: OnceLock::new(),
+    })
 }
 
 /// Reads one partition from `position`: at most `max_records` records and (softly)

@@ -148,9 +148,6 @@ impl BatchBuilder {
 
     /// Appends a record with the next offset delta. Fails when the batch would exceed Kafka's
     /// limits (2 GiB, `i32::MAX` records).
-    // The record's body, and so its header count and each field's length, is checked to fit
-    // an i32 before anything is written.
-    #[allow(clippy::cast_possible_truncation)]
     pub fn append(
         &mut self,
         timestamp: i64,
@@ -165,22 +162,14 @@ impl BatchBuilder {
         }
         let base_timestamp = *self.base_timestamp.get_or_insert(timestamp);
         let timestamp_delta = timestamp.wrapping_sub(base_timestamp);
-        let offset_delta = self.count;
-        let body = Self::record_body_size(offset_delta, timestamp_delta, key, value, headers);
-        if self.buf.len() + body + 5 > i32::MAX as usize {
-            return Err(Error::CorruptRecord("batch would exceed 2 GiB".into()));
-        }
-        put_varint(&mut self.buf, body as i32);
-        self.buf.push(0);
-        put_varlong(&mut self.buf, timestamp_delta);
-        put_varint(&mut self.buf, offset_delta);
-        put_field(&mut self.buf, key);
-        put_field(&mut self.buf, value);
-        put_varint(&mut self.buf, headers.len() as i32);
-        for header in headers {
-            put_field(&mut self.buf, Some(header.key));
-            put_field(&mut self.buf, header.value);
-        }
+        put_record(
+            &mut self.buf,
+            self.count,
+            timestamp_delta,
+            key,
+            value,
+            headers,
+        )?;
         self.max_timestamp = self.max_timestamp.max(timestamp);
         self.count += 1;
         Ok(())
@@ -232,7 +221,38 @@ impl BatchBuilder {
     }
 }
 
-// Only `append` calls this, after checking that the whole record fits an i32.
+/// Writes one record (length, attributes, deltas, key, value, headers) at the end of a
+/// records section; fails when the section would pass 2 GiB.
+// The record's body, and so its header count and each field's length, is checked to fit an
+// i32 before anything is written.
+#[allow(clippy::cast_possible_truncation)]
+pub(crate) fn put_record(
+    buf: &mut Vec<u8>,
+    offset_delta: i32,
+    timestamp_delta: i64,
+    key: Option<&[u8]>,
+    value: Option<&[u8]>,
+    headers: &[Header<'_>],
+) -> Result<()> {
+    let body = BatchBuilder::record_body_size(offset_delta, timestamp_delta, key, value, headers);
+    if buf.len() + body + 5 > i32::MAX as usize {
+        return Err(Error::CorruptRecord("batch would exceed 2 GiB".into()));
+    }
+    put_varint(buf, body as i32);
+    buf.push(0);
+    put_varlong(buf, timestamp_delta);
+    put_varint(buf, offset_delta);
+    put_field(buf, key);
+    put_field(buf, value);
+    put_varint(buf, headers.len() as i32);
+    for header in headers {
+        put_field(buf, Some(header.key));
+        put_field(buf, header.value);
+    }
+    Ok(())
+}
+
+// Only `put_record` calls this, after checking that the whole record fits an i32.
 #[allow(clippy::cast_possible_truncation)]
 fn put_field(out: &mut Vec<u8>, bytes: Option<&[u8]>) {
     match bytes {

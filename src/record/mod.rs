@@ -14,6 +14,7 @@ pub use batch::{
     BatchError, BatchIter, RecordBatch, Records, TimestampType, BATCH_HEADER_BYTES,
     DECOMPRESSED_BYTES_MAX, LOG_OVERHEAD_BYTES, MAGIC_V2,
 };
+pub(crate) use builder::put_record;
 pub use builder::{stamp_batch, stamp_log_append_time, BatchBuilder};
 pub use compression::{compress, decompress, Compression};
 pub use control::{end_transaction_marker_value, parse_end_transaction_marker, ControlRecordType};
