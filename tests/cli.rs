@@ -399,6 +399,17 @@ fn the_demo_runs_twice_in_the_same_directory() {
             out.contains("3000 orders read, 3000 distinct, none missing: true"),
             "{out}"
         );
+        // Carol's interceptor saw exactly what she read.
+        let number_after = |prefix: &str| -> u64 {
+            let at = out.find(prefix).unwrap_or_else(|| panic!("{prefix} in {out}"));
+            let rest = &out[at + prefix.len()..];
+            rest.split(' ').next().unwrap().parse().unwrap()
+        };
+        assert_eq!(
+            number_after("her interceptor saw "),
+            number_after("read the other "),
+            "{out}"
+        );
     }
 }
 

@@ -1,14 +1,18 @@
 //! `kafkalite demo`: an end-to-end tour on a local data directory: a topic, a producer, a
-//! consumer group of two, commits, a restart, and a consumer resuming from the commits.
+//! consumer group of two, commits, a restart, and a consumer (with an interceptor auditing
+//! what it reads and commits) resuming from the commits.
 
 use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use kafkalite::{
-    AutoOffsetReset, Cluster, CommitMode, Consumer, ConsumerConfig, NewTopic, ProducerConfig,
-    ProducerRecord, RebalanceContext, RebalanceListener, TopicPartition,
+    AutoOffsetReset, Cluster, CommitMode, Consumer, ConsumerConfig, ConsumerInterceptor, NewTopic,
+    Offsets, ProducerConfig, ProducerRecord, RebalanceContext, RebalanceListener, Records,
+    TopicPartition,
 };
 
 use super::CliResult;
@@ -37,14 +41,39 @@ fn list(tps: &[TopicPartition]) -> String {
     format!("[{}]", names.join(", "))
 }
 
-fn member(cluster: &Cluster, name: &'static str) -> kafkalite::Result<Consumer> {
-    let consumer = cluster.consumer(
-        ConsumerConfig::with_group(GROUP)
-            .client_id(name)
-            .auto_offset_reset(AutoOffsetReset::Earliest)
-            .enable_auto_commit(false)
-            .max_poll_records(250),
-    )?;
+/// Counts what a consumer's polls return and what it commits (Kafka's `ConsumerInterceptor`).
+#[derive(Default)]
+struct Audit {
+    records: AtomicU64,
+    commits: AtomicU64,
+}
+
+impl ConsumerInterceptor for Audit {
+    fn on_consume(&self, records: Records) -> Records {
+        self.records
+            .fetch_add(records.len() as u64, Ordering::Relaxed);
+        records
+    }
+    fn on_commit(&self, _: &Offsets) {
+        self.commits.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+fn member(
+    cluster: &Cluster,
+    name: &'static str,
+    audit: Option<Arc<Audit>>,
+) -> kafkalite::Result<Consumer> {
+    let config = ConsumerConfig::with_group(GROUP)
+        .client_id(name)
+        .auto_offset_reset(AutoOffsetReset::Earliest)
+        .enable_auto_commit(false)
+        .max_poll_records(250);
+    let mut builder = cluster.consumer_builder(config);
+    if let Some(audit) = audit {
+        builder = builder.interceptor(audit);
+    }
+    let consumer = builder.build()?;
     consumer.subscribe_with(&[TOPIC], Announce(name))?;
     Ok(consumer)
 }
@@ -82,7 +111,30 @@ pub fn run(data_dir: &Path, out: &mut dyn Write) -> CliResult {
     }
     cluster.create_topic(NewTopic::new(TOPIC, PARTITIONS).config("segment.bytes", "65536"))?;
     writeln!(out, "-- created topic {TOPIC} with {PARTITIONS} partitions")?;
+    produce_orders(&cluster, out)?;
+    let mut seen = Vec::new();
+    read_half_in_a_group(&cluster, &mut seen, out)?;
 
+    writeln!(out, "-- closing the cluster and reopening it (a restart)")?;
+    cluster.close()?;
+    let reopened = Instant::now();
+    let cluster = Cluster::open(data_dir)?;
+    writeln!(out, "   reopened in {:?}", reopened.elapsed())?;
+    resume_from_the_commits(&cluster, &mut seen, out)?;
+    cluster.close()?;
+    let dir = data_dir.display();
+    writeln!(out, "== done. Next, try:")?;
+    writeln!(
+        out,
+        "   kafkalite --data-dir {dir} groups --describe --group {GROUP}"
+    )?;
+    writeln!(out, "   kafkalite --data-dir {dir} consume --topic {TOPIC} --from-beginning --max-messages 5 --property print.key=true")?;
+    writeln!(out, "   kafkalite --data-dir {dir} dump-log --files {dir}/{TOPIC}-0/00000000000000000000.log --print-data-log")?;
+    Ok(())
+}
+
+/// Sends the orders, keyed by customer, and checks every delivery.
+fn produce_orders(cluster: &Cluster, out: &mut dyn Write) -> CliResult {
     let producer = cluster.producer(ProducerConfig::new().linger(Duration::from_millis(5)))?;
     let started = Instant::now();
     let (mut first, mut rest) = (Vec::new(), Vec::new());
@@ -122,18 +174,24 @@ pub fn run(data_dir: &Path, out: &mut dyn Write) -> CliResult {
         started.elapsed()
     )?;
     producer.close(Duration::from_secs(30))?;
+    Ok(())
+}
 
+/// Two members share the topic and read (and commit) half the orders.
+fn read_half_in_a_group(cluster: &Cluster, seen: &mut Vec<u64>, out: &mut dyn Write) -> CliResult {
     writeln!(
         out,
         "-- a consumer group '{GROUP}' of two members (range assignor):"
     )?;
     out.flush()?;
-    let (alice, bob) = (member(&cluster, "alice")?, member(&cluster, "bob")?);
-    let mut seen = Vec::new();
+    let (alice, bob) = (
+        member(cluster, "alice", None)?,
+        member(cluster, "bob", None)?,
+    );
     // Each poll joins, rebalances and reads; stop halfway, with everything read committed.
     while seen.len() < ORDERS / 2 {
-        consume_once(&alice, &mut seen)?;
-        consume_once(&bob, &mut seen)?;
+        consume_once(&alice, seen)?;
+        consume_once(&bob, seen)?;
     }
     writeln!(
         out,
@@ -150,18 +208,21 @@ pub fn run(data_dir: &Path, out: &mut dyn Write) -> CliResult {
             p.lag.unwrap_or(0)
         )?;
     }
-    drop((alice, bob));
+    Ok(())
+}
 
-    writeln!(out, "-- closing the cluster and reopening it (a restart)")?;
-    cluster.close()?;
-    let reopened = Instant::now();
-    let cluster = Cluster::open(data_dir)?;
-    writeln!(out, "   reopened in {:?}", reopened.elapsed())?;
-    let carol = member(&cluster, "carol")?;
+/// After the restart, a new member reads the rest from the committed offsets.
+fn resume_from_the_commits(
+    cluster: &Cluster,
+    seen: &mut Vec<u64>,
+    out: &mut dyn Write,
+) -> CliResult {
+    let audit = Arc::new(Audit::default());
+    let carol = member(cluster, "carol", Some(Arc::clone(&audit)))?;
     let before = seen.len();
     let mut idle = 0;
     while idle < 3 {
-        if consume_once(&carol, &mut seen)? == 0 {
+        if consume_once(&carol, seen)? == 0 {
             idle += 1;
         }
     }
@@ -173,20 +234,16 @@ pub fn run(data_dir: &Path, out: &mut dyn Write) -> CliResult {
     )?;
     writeln!(
         out,
+        "   her interceptor saw {} records in her polls and {} commits",
+        audit.records.load(Ordering::Relaxed),
+        audit.commits.load(Ordering::Relaxed)
+    )?;
+    writeln!(
+        out,
         "   in all: {} orders read, {} distinct, none missing: {}",
         seen.len(),
         unique.len(),
         unique.len() == ORDERS && seen.len() == ORDERS
     )?;
-    drop(carol);
-    cluster.close()?;
-    let dir = data_dir.display();
-    writeln!(out, "== done. Next, try:")?;
-    writeln!(
-        out,
-        "   kafkalite --data-dir {dir} groups --describe --group {GROUP}"
-    )?;
-    writeln!(out, "   kafkalite --data-dir {dir} consume --topic {TOPIC} --from-beginning --max-messages 5 --property print.key=true")?;
-    writeln!(out, "   kafkalite --data-dir {dir} dump-log --files {dir}/{TOPIC}-0/00000000000000000000.log --print-data-log")?;
     Ok(())
 }
