@@ -401,7 +401,9 @@ fn the_demo_runs_twice_in_the_same_directory() {
         );
         // Carol's interceptor saw exactly what she read.
         let number_after = |prefix: &str| -> u64 {
-            let at = out.find(prefix).unwrap_or_else(|| panic!("{prefix} in {out}"));
+            let at = out
+                .find(prefix)
+                .unwrap_or_else(|| panic!("{prefix} in {out}"));
             let rest = &out[at + prefix.len()..];
             rest.split(' ').next().unwrap().parse().unwrap()
         };

@@ -155,3 +155,66 @@ fn interceptor_panics_are_caught_counted_and_change_nothing() {
     let committed = consumer.committed(std::slice::from_ref(&tp)).unwrap();
     assert_eq!(committed[&tp].as_ref().map(|o| o.offset), Some(2));
 }
+
+/// Calls back into its consumer from both hooks.
+#[derive(Default)]
+struct Reentrant {
+    consumer: std::sync::OnceLock<std::sync::Weak<kafkalite::Consumer>>,
+    seen: Mutex<Vec<(&'static str, usize)>>,
+}
+
+impl Reentrant {
+    fn note(&self, hook: &'static str) {
+        if let Some(consumer) = self.consumer.get().and_then(|w| w.upgrade()) {
+            let assigned = consumer.assignment().len();
+            self.seen.lock().unwrap().push((hook, assigned));
+        }
+    }
+}
+
+impl ConsumerInterceptor for Reentrant {
+    fn on_consume(&self, records: Records) -> Records {
+        self.note("consume");
+        records
+    }
+    fn on_commit(&self, _: &Offsets) {
+        self.note("commit");
+    }
+}
+
+#[test]
+fn an_interceptor_may_call_its_consumer() {
+    let cluster = cluster_with(NewTopic::new("t", 1));
+    produce(&cluster, &[("a", "one")]);
+    let reentrant = Arc::new(Reentrant::default());
+    let consumer = Arc::new(
+        cluster
+            .consumer_builder(
+                ConsumerConfig::with_group("g")
+                    .enable_auto_commit(false)
+                    .auto_offset_reset(kafkalite::AutoOffsetReset::Earliest),
+            )
+            .interceptor(reentrant.clone())
+            .build()
+            .unwrap(),
+    );
+    reentrant.consumer.set(Arc::downgrade(&consumer)).unwrap();
+    consumer.subscribe(&["t"]).unwrap();
+    // Run on another thread: a consumer locked against its own interceptor would hang.
+    let (done, finished) = std::sync::mpsc::channel();
+    let worker = Arc::clone(&consumer);
+    std::thread::spawn(move || {
+        let polled = worker.poll(WAIT).map(|r| r.len());
+        let committed = worker.commit(CommitMode::Sync);
+        done.send((polled, committed)).unwrap();
+    });
+    let (polled, committed) = finished
+        .recv_timeout(Duration::from_secs(60))
+        .expect("the interceptor's calls into the consumer did not deadlock");
+    assert_eq!(polled.unwrap(), 1);
+    committed.unwrap();
+    assert_eq!(
+        *reentrant.seen.lock().unwrap(),
+        [("consume", 1), ("commit", 1)]
+    );
+}

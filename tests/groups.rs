@@ -951,9 +951,12 @@ fn enforce_rebalance_makes_every_member_rejoin() {
     }
     assert_eq!((owned(&c1).len(), owned(&c2).len()), (2, 2));
 
-    // Without a subscription there is no group to rebalance.
+    // As Kafka: a consumer that assigns its partitions has nothing to rejoin (a no-op), and
+    // one without a group.id has no group (IllegalState).
     let manual = cluster.consumer(ConsumerConfig::with_group("g2")).unwrap();
-    let err = manual.enforce_rebalance().unwrap_err();
+    manual.enforce_rebalance().unwrap();
+    let groupless = cluster.consumer(ConsumerConfig::new()).unwrap();
+    let err = groupless.enforce_rebalance().unwrap_err();
     assert!(matches!(err, Error::IllegalState(_)), "{err}");
 }
 
@@ -1167,4 +1170,27 @@ fn without_new_members_the_initial_delay_ends_once() {
     clock.advance_ms(1);
     alone.poll(NO_WAIT).unwrap();
     assert_eq!(owned(&alone).len(), 2);
+}
+
+/// Panics when given partitions.
+struct Panicking;
+
+impl RebalanceListener for Panicking {
+    fn on_partitions_assigned(&mut self, _: &mut RebalanceContext<'_>, _: &[TopicPartition]) {
+        panic!("the listener fails");
+    }
+}
+
+#[test]
+fn a_member_whose_listener_panicked_still_expires() {
+    // The panic leaves poll; max.poll.interval.ms then counts as after any poll.
+    let (clock, cluster) = setup(1);
+    let config = eager().max_poll_interval(Duration::from_millis(1_000));
+    let consumer = cluster.consumer(config).unwrap();
+    consumer.subscribe_with(&["t"], Panicking).unwrap();
+    let poll = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| consumer.poll(NO_WAIT)));
+    assert!(poll.is_err(), "the listener's panic reaches the caller");
+    assert_eq!(cluster.describe_group("g").unwrap().members.len(), 1);
+    clock.advance_ms(1_001);
+    assert!(cluster.describe_group("g").unwrap().members.is_empty());
 }

@@ -45,6 +45,9 @@ fn batch(first: usize, count: usize) -> Vec<u8> {
     builder.build().unwrap()
 }
 
+/// The time on the logs' clock.
+const NOW: i64 = 100_000;
+
 fn open(sim: &SimStorage, overrides: &[(&str, &str)]) -> Arc<Log> {
     let config = TopicConfig::from_overrides(overrides.iter().copied()).unwrap();
     let options = LogOptions {
@@ -59,7 +62,7 @@ fn open(sim: &SimStorage, overrides: &[(&str, &str)]) -> Arc<Log> {
         Arc::new(sim.clone()),
         Path::new("/sim/t-0"),
         Arc::new(config),
-        Arc::new(MockClock::new(0)),
+        Arc::new(MockClock::new(NOW)),
         options,
     )
     .unwrap();
@@ -202,6 +205,40 @@ fn a_reader_racing_retention_finds_no_hole() {
         retention.join().unwrap();
         assert_eq!(log.log_start_offset(), 2);
         assert_eq!(read_from(&log, 2).unwrap(), values(2..3));
+    });
+}
+
+/// One record, `v<i>`, stamped `timestamp`.
+fn stamped(i: usize, timestamp: i64) -> Vec<u8> {
+    let mut builder = BatchBuilder::new();
+    builder
+        .append(timestamp, None, Some(format!("v{i}").as_bytes()), &[])
+        .unwrap();
+    builder.build().unwrap()
+}
+
+#[test]
+fn retention_never_deletes_records_appended_after_it_judged_the_active_segment() {
+    explore_bounded("retention of the active segment racing appends", 3, || {
+        let sim = SimStorage::new(Path::new("/sim"));
+        // Two records per segment; only v0 (stamped long before NOW) is past retention.ms.
+        let log = open(&sim, &[("segment.bytes", "160"), ("retention.ms", "1000")]);
+        log.append(&stamped(0, 1)).unwrap();
+        let retention = {
+            let log = Arc::clone(&log);
+            loom::thread::spawn(move || log.apply_retention().unwrap())
+        };
+        // v1 joins v0's segment, v2 rolls a new one: retention may have judged the segment
+        // with v0 alone, but must not delete v1 with it.
+        log.append(&stamped(1, NOW)).unwrap();
+        log.append(&stamped(2, NOW)).unwrap();
+        let deleted = retention.join().unwrap();
+        let from = log.log_start_offset();
+        let seen = read_from(&log, from).unwrap();
+        assert!(
+            seen.ends_with(&values(1..3)),
+            "deleted {deleted}, start {from}, read {seen:?}"
+        );
     });
 }
 

@@ -394,6 +394,19 @@ fn unknown_topics_are_waited_for_then_time_out_like_kafka() {
         "{}",
         err.error
     );
+    // Closing the producer ends a wait, with Closed (Kafka's close wakes it too).
+    let (done, finished) = std::sync::mpsc::channel();
+    let sender = producer.clone();
+    std::thread::spawn(move || {
+        let sent = sender.send(ProducerRecord::to("missing").value("v"));
+        done.send(sent.map(|_| ()).map_err(|e| e.error)).unwrap();
+    });
+    common::wait_until_a_poll_blocks(&strict);
+    producer.close(Duration::from_secs(5)).unwrap();
+    let sent = finished
+        .recv_timeout(Duration::from_secs(60))
+        .expect("close woke the waiting send");
+    assert!(matches!(sent, Err(Error::Closed)), "{sent:?}");
 }
 
 #[test]

@@ -8,9 +8,11 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use common::{batch, read_all};
+use common::read_all;
 use kafkalite::storage::{FaultPlan, PowerLoss, SimStorage, Storage};
-use kafkalite::{Error, Log, LogOptions, MockClock, RecoveryMode, RecoveryReport, TopicConfig};
+use kafkalite::{
+    BatchBuilder, Error, Log, LogOptions, MockClock, RecoveryMode, RecoveryReport, TopicConfig,
+};
 
 const ROOT: &str = "/sim";
 const DIR: &str = "/sim/t-0";
@@ -39,21 +41,36 @@ fn open(
     )
 }
 
+/// A batch of `count` records without headers, so that every record (and the batch) ends
+/// with a zero byte, the header count.
+fn batch(first: usize, count: usize) -> Vec<u8> {
+    let mut builder = BatchBuilder::new();
+    for i in first..first + count {
+        let value = format!("v{i}-").into_bytes().repeat(40);
+        builder
+            .append(1000, Some(format!("k{i}").as_bytes()), Some(&value), &[])
+            .unwrap();
+    }
+    builder.build().unwrap()
+}
+
 /// The log before the damage: its records, end offset and segment files (name, bytes).
 struct Original {
     records: Vec<(i64, Vec<u8>, Vec<u8>)>,
+    /// The damaged segment's bytes.
+    damaged: Vec<u8>,
     /// How many records of the first segment and a half (the batch before the damaged one).
     before_damage: usize,
     end: i64,
     segments: Vec<(String, Vec<u8>)>,
 }
 
-/// A synced log of five segments whose second one has a flipped byte in its second batch.
+/// A synced log of at least five segments whose second one has a flipped byte in its second batch.
 fn damaged() -> (SimStorage, Original) {
     let sim = SimStorage::new(Path::new(ROOT));
     let (log, _) = open(&sim, RecoveryMode::default(), None).unwrap();
-    for i in 0..20 {
-        log.append(&batch(i * 4, 4, 200, 1000)).unwrap();
+    for i in 0..30 {
+        log.append(&batch(i * 4, 4)).unwrap();
     }
     log.sync().unwrap();
     let records = read_all(&log);
@@ -81,8 +98,10 @@ fn damaged() -> (SimStorage, Original) {
     bytes[second_batch + 100] ^= 0x01;
     sim.replace_file(&Path::new(DIR).join(name), &bytes, true)
         .unwrap();
+    assert_eq!(bytes.last(), Some(&0), "the segment ends in a zero byte");
     let original = Original {
         records,
+        damaged: bytes,
         before_damage: first_segment + 4,
         end,
         segments,
@@ -178,8 +197,13 @@ fn check_cut(base: &SimStorage, original: &Original, cut: u64, how: PowerLoss, s
         assert!(!after.exists(&Path::new(DIR).join(name)), "{case}: {name}");
     }
     let (name, _) = &original.segments[1];
-    let copy = after.read_file(&Path::new(SALVAGE).join(name));
-    assert!(copy.is_ok(), "{case}: the damaged segment's copy");
+    let copy = after.read_file(&Path::new(SALVAGE).join(name)).ok();
+    assert!(
+        copy.as_ref() == Some(&original.damaged),
+        "{case}: the damaged segment's copy is not it, whole ({:?} bytes of {})",
+        copy.map(|c| c.len()),
+        original.damaged.len()
+    );
 }
 
 #[test]

@@ -100,6 +100,8 @@ pub(crate) struct State {
     order: Vec<TopicPartition>,
     closed: bool,
     pub(super) interceptors: Interceptors,
+    /// Commits made under the lock, for the interceptors once it is released.
+    commit_notices: Vec<Offsets>,
 }
 
 /// Reads records from a cluster's topics, alone (`assign`) or as a member of a consumer group
@@ -213,6 +215,7 @@ impl Cluster {
                 closed: false,
                 config,
                 interceptors,
+                commit_notices: Vec::new(),
             }),
         })
     }
@@ -288,13 +291,15 @@ impl Consumer {
     pub fn unsubscribe(&self) -> Result<()> {
         let mut state = self.state.lock();
         state.check_open()?;
-        state.unsubscribe()
+        let left = state.unsubscribe();
+        Self::release(state);
+        left
     }
 
-    /// Makes the group rebalance, starting at this consumer's next `poll` (Kafka's
-    /// `enforceRebalance`): every member rejoins at its next poll, with the listener called
-    /// as in any rebalance. Nothing happens if a rebalance is already under way.
-    /// `IllegalState` for a consumer that has no subscription (manual assignment).
+    /// Makes the group rebalance (Kafka's `enforceRebalance`): the group starts one now, and
+    /// every member rejoins at its next poll, with the listener called as in any rebalance.
+    /// Nothing happens if a rebalance is already under way, or for a consumer that assigns
+    /// its partitions itself; `IllegalState` for a consumer without a `group.id`.
     pub fn enforce_rebalance(&self) -> Result<()> {
         self.state.lock().enforce_rebalance()
     }
@@ -342,11 +347,27 @@ impl Consumer {
             .checked_add(timeout)
             .unwrap_or_else(|| start + Duration::from_secs(365 * 24 * 3600));
         let mut state = self.state.lock();
-        let polled = self.poll_locked(&mut state, start, deadline);
-        state.poll_returned();
+        let polled = {
+            // Even when a rebalance callback panics: max.poll.interval.ms counts from here.
+            let guard = PollReturned(&mut state);
+            self.poll_locked(guard.0, start, deadline)
+        };
+        let interceptors = state.interceptors.clone();
+        Self::release(state);
         match polled {
-            Ok(records) if !records.is_empty() => Ok(state.interceptors.on_consume(records)),
+            Ok(records) if !records.is_empty() => Ok(interceptors.on_consume(records)),
             other => other,
+        }
+    }
+
+    /// Unlocks the state, then tells the interceptors of the commits made while it was
+    /// locked: an interceptor may call back into this consumer.
+    fn release(mut state: parking_lot::MutexGuard<'_, State>) {
+        let commits = std::mem::take(&mut state.commit_notices);
+        let interceptors = state.interceptors.clone();
+        drop(state);
+        for offsets in &commits {
+            interceptors.on_commit(offsets);
         }
     }
 
@@ -447,14 +468,18 @@ impl Consumer {
         let mut state = self.state.lock();
         state.check_open()?;
         let offsets = state.positions_to_commit();
-        state.commit_in_mode(&offsets, mode)
+        let committed = state.commit_in_mode(&offsets, mode);
+        Self::release(state);
+        committed
     }
 
     /// Commits exactly `offsets` (each the next offset to read).
     pub fn commit_offsets(&self, offsets: &Offsets, mode: CommitMode) -> Result<()> {
         let mut state = self.state.lock();
         state.check_open()?;
-        state.commit_in_mode(offsets, mode)
+        let committed = state.commit_in_mode(offsets, mode);
+        Self::release(state);
+        committed
     }
 
     /// Marks records as processed for the next commit without explicit offsets (auto-commit,
@@ -679,7 +704,17 @@ impl Consumer {
         let left = state.leave_group(true);
         state.closed = true;
         state.partitions.clear();
+        Self::release(state);
         committed.and(left)
+    }
+}
+
+/// Tells the coordinator that `poll` returned when dropped, also on a panic.
+struct PollReturned<'a>(&'a mut State);
+
+impl Drop for PollReturned<'_> {
+    fn drop(&mut self) {
+        self.0.poll_returned();
     }
 }
 
@@ -803,7 +838,9 @@ impl State {
             }
         }
         self.coordinator()?.commit(&group, member, offsets)?;
-        self.interceptors.on_commit(offsets);
+        if self.interceptors.any() {
+            self.commit_notices.push(offsets.clone());
+        }
         Ok(())
     }
 

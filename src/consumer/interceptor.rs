@@ -9,7 +9,8 @@ use crate::group::Offsets;
 
 /// Sees what a consumer returns and commits. As in Kafka, a panic in an interceptor is caught
 /// and ignored (counted in [`crate::Consumer::interceptor_panics`]): `on_consume` then passes
-/// the records on as they were.
+/// the records on as they were. Both run after the consumer's lock is released, so they may
+/// call the consumer.
 pub trait ConsumerInterceptor: Send + Sync {
     /// May replace the records a `poll` returns (see [`Records::replaced`]); called only
     /// when there are some, on the polling thread, after the consumer's positions moved past
@@ -46,6 +47,11 @@ impl Interceptors {
             list: list.into(),
             panics: Arc::default(),
         }
+    }
+
+    /// Whether there are any.
+    pub(crate) fn any(&self) -> bool {
+        !self.list.is_empty()
     }
 
     pub(crate) fn on_consume(&self, mut records: Records) -> Records {

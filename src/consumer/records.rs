@@ -283,7 +283,9 @@ impl Records {
                     (&a.topic, a.partition, a.timestamp_type)
                         == (&b.topic, b.partition, b.timestamp_type)
                         && b.offset > a.offset
-                        && i32::try_from(b.offset - first.offset).is_ok()
+                        && b.offset
+                            .checked_sub(first.offset)
+                            .is_some_and(|delta| i32::try_from(delta).is_ok())
                 })
                 .count()
                 + 1;
@@ -468,7 +470,11 @@ fn owned_part(run: &[ConsumerRecord]) -> Result<PartitionRecords> {
             })
             .collect();
         // Runs keep every delta within an i32 (see `Records::replaced`).
-        last_offset_delta = i32::try_from(record.offset - first.offset).unwrap_or(i32::MAX);
+        last_offset_delta = record
+            .offset
+            .checked_sub(first.offset)
+            .and_then(|delta| i32::try_from(delta).ok())
+            .unwrap_or(i32::MAX);
         crate::record::put_record(
             &mut section,
             last_offset_delta,
@@ -502,8 +508,8 @@ fn owned_part(run: &[ConsumerRecord]) -> Result<PartitionRecords> {
         },
         batches: vec![batch],
         count: run.len(),
-        next_offset: last.offset + 1,
-        checked_through: last.offset + 1,
+        next_offset: last.offset.saturating_add(1),
+        checked_through: last.offset.saturating_add(1),
         damage: OnceLock::new(),
     })
 }

@@ -45,13 +45,12 @@ impl State {
     /// Starts a rebalance at the next `poll` (Kafka's `enforceRebalance`).
     pub(super) fn enforce_rebalance(&mut self) -> Result<()> {
         self.check_open()?;
-        if !matches!(self.mode, Mode::Subscribed(_)) {
+        if self.config.group_id.is_none() {
             return Err(Error::IllegalState(
-                "enforce_rebalance without a subscription: only a group member can rebalance"
-                    .into(),
+                "enforce_rebalance without a group.id: there is no group to rebalance".into(),
             ));
         }
-        if self.member_id.is_some() {
+        if matches!(self.mode, Mode::Subscribed(_)) && self.member_id.is_some() {
             let group = self.group_id()?.to_string();
             self.coordinator()?.request_rebalance(&group);
         }

@@ -332,7 +332,8 @@ impl Group {
                 return self.replace_static(instance, old_id, &request.topics);
             }
         }
-        if let Some(delay) = &mut self.initial_delay {
+        // Kafka counts newcomers only before the group's first rebalance (generation 0).
+        if let Some(delay) = self.initial_delay.as_mut().filter(|_| self.generation == 0) {
             delay.member_added();
         }
         (self.add_member(request, now, expiry), true)

@@ -416,11 +416,9 @@ impl Loader<'_> {
         } else {
             if let Some(to) = self.salvage_dir(report)? {
                 let copy = to.join(path.file_name().unwrap_or_default());
-                // Whole, but without the preallocated zeros at its end (they cost disk space
-                // a damaged, maybe full, disk may not have).
-                let bytes = file.bytes();
-                let written = bytes.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
-                self.storage.replace_file(&copy, &bytes[..written], true)?;
+                // Whole, preallocated zeros included: where the last batch ends cannot be
+                // told from damaged bytes, and a record may end in zero bytes.
+                self.storage.replace_file(&copy, file.bytes(), true)?;
                 copied_to = Some(copy);
             }
             self.storage

@@ -64,24 +64,34 @@ impl Log {
         if deletable == 0 {
             return Ok(Vec::new());
         }
-        self.detach_oldest(&segments[..deletable], log_end)
+        self.detach_oldest(&segments[..deletable], deletable == segments.len(), log_end)
     }
 
     /// Takes `doomed` (the oldest segments of an earlier snapshot) out of the list, skipping
     /// any that a concurrent retention pass took already; returns those this call took. When
-    /// `doomed` holds the active segment, a new one is rolled first, unless records were
-    /// appended since `log_end` was read (they were not judged, so the segment stays).
-    fn detach_oldest(&self, doomed: &[Arc<Segment>], log_end: i64) -> Result<Vec<Arc<Segment>>> {
+    /// `doomed` ends with the segment that was active when judged (`judged_active`), a new
+    /// one is rolled first, unless records were appended since `log_end` was read: they were
+    /// not judged, so that segment stays.
+    fn detach_oldest(
+        &self,
+        doomed: &[Arc<Segment>],
+        judged_active: bool,
+        log_end: i64,
+    ) -> Result<Vec<Arc<Segment>>> {
         // The writer lock orders this with rolls and appends, the other writers of the list.
         let mut writer = self.writer.lock();
-        let active_doomed = doomed.iter().any(|d| Arc::ptr_eq(d, &writer.active));
-        if active_doomed && writer.next_offset == log_end {
-            let config = self.config();
-            self.roll_locked(&mut writer, &config, self.clock.now_ms())?;
-            // The old active segment goes: nothing left in it needs a sync.
-            writer
-                .rolled_unsynced
-                .retain(|s| !doomed.iter().any(|d| Arc::ptr_eq(d, s)));
+        // The segment that was active when judged: if records were appended since (it may
+        // even have been rolled since), they were not judged, so it stays.
+        let mut doomed = doomed;
+        if let Some(last) = doomed.last().filter(|_| judged_active).cloned() {
+            if writer.next_offset != log_end {
+                doomed = &doomed[..doomed.len() - 1];
+            } else if Arc::ptr_eq(&last, &writer.active) {
+                let config = self.config();
+                self.roll_locked(&mut writer, &config, self.clock.now_ms())?;
+                // The old active segment goes: nothing left in it needs a sync.
+                writer.rolled_unsynced.retain(|s| !Arc::ptr_eq(&last, s));
+            }
         }
         let mut segments = self.segments.write();
         let mut list = (**segments).clone();

@@ -675,6 +675,7 @@ impl Inner {
                     &self.cluster,
                     name,
                     self.config.max_block_ms,
+                    &self.closed,
                 )?
             }
             Err(Error::UnknownTopicOrPartition(_)) => {
@@ -711,7 +712,10 @@ impl Inner {
     }
 
     fn shutdown(&self, timeout: Duration) -> Result<()> {
-        if self.closed.swap(true, Ordering::AcqRel) {
+        let already = self.closed.swap(true, Ordering::AcqRel);
+        // A send waiting for a topic to appear sees the flag now.
+        self.cluster.notifier().notify();
+        if already {
             return Ok(());
         }
         if super::appender::on_appender_thread() {

@@ -3,6 +3,7 @@
 //! `Timeout("Topic T not present in metadata after N ms.")`. A topic created meanwhile (by
 //! another thread or handle) is used.
 
+use crate::sync::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -20,6 +21,7 @@ pub(super) fn topic_partitions(
     cluster: &Cluster,
     topic: &str,
     max_block_ms: u64,
+    closed: &AtomicBool,
 ) -> Result<(Arc<TopicConfig>, Vec<Arc<Log>>)> {
     let clock = cluster.clock();
     let budget = i64::try_from(max_block_ms).unwrap_or(i64::MAX);
@@ -27,6 +29,10 @@ pub(super) fn topic_partitions(
     loop {
         // Read before the check, so that a topic created in between wakes the wait.
         let seen = cluster.notifier().sequence();
+        // The producer's close (which notifies) ends the wait, as Kafka's close wakes it.
+        if closed.load(Ordering::Acquire) {
+            return Err(Error::Closed);
+        }
         match cluster.topic_partitions(topic) {
             Err(Error::UnknownTopicOrPartition(_)) => {}
             found => return found,

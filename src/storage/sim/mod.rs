@@ -178,6 +178,31 @@ struct State {
     powered_off: bool,
 }
 
+/// Applies one directory operation to a directory's entries.
+fn apply(entries: &mut BTreeMap<String, Node>, op: DirOp) {
+    match op {
+        DirOp::Link(name, node) => {
+            entries.insert(name, node);
+        }
+        DirOp::Unlink(name) => {
+            entries.remove(&name);
+        }
+        DirOp::Rename(from, to) => {
+            if let Some(node) = entries.remove(&from) {
+                entries.insert(to, node);
+            }
+        }
+        DirOp::Move(side) => match side.node {
+            Some(node) => {
+                entries.insert(side.name, node);
+            }
+            None => {
+                entries.remove(&side.name);
+            }
+        },
+    }
+}
+
 /// A simulated file system (see the module documentation). Cheap to clone: clones share it.
 #[derive(Clone, Debug, Default)]
 pub struct SimStorage {
@@ -270,31 +295,13 @@ impl SimStorage {
                 _ => rng.index(pending.len() + 1),
             };
             for (i, op) in pending.iter().enumerate() {
-                if let DirOp::Move(side) = op {
-                    if moves.contains(&side.id) {
-                        match &side.node {
-                            Some(node) => entries.insert(side.name.clone(), node.clone()),
-                            None => entries.remove(&side.name),
-                        };
-                    }
-                    continue;
-                }
-                if i >= survive {
-                    continue;
-                }
-                match op {
-                    DirOp::Link(name, node) => {
-                        entries.insert(name.clone(), node.clone());
-                    }
-                    DirOp::Unlink(name) => {
-                        entries.remove(name);
-                    }
-                    DirOp::Rename(from, to) => {
-                        if let Some(node) = entries.remove(from) {
-                            entries.insert(to.clone(), node);
-                        }
-                    }
-                    DirOp::Move(_) => unreachable!("handled above"),
+                let kept = match op {
+                    // Both sides of a rename between directories, or neither.
+                    DirOp::Move(side) => moves.contains(&side.id),
+                    _ => i < survive,
+                };
+                if kept {
+                    apply(&mut entries, op.clone());
                 }
             }
             for (name, node) in &entries {
@@ -371,7 +378,9 @@ impl SimStorage {
         }
     }
 
-    /// Makes the other side of a rename between directories durable with this one.
+    /// Makes the other side of a rename between directories durable with this one, with the
+    /// other directory's earlier operations (a journal commits in order); earlier sides of
+    /// other renames stay pending with their partners.
     fn commit_partner(state: &mut State, side: &Move) {
         let partner = state.pending.entry(side.partner).or_default();
         let Some(at) = partner
@@ -380,14 +389,17 @@ impl SimStorage {
         else {
             return;
         };
-        let DirOp::Move(other) = partner.remove(at) else {
-            unreachable!("matched above");
-        };
+        let later = partner.split_off(at + 1);
+        let earlier = std::mem::take(partner);
+        let (moves, committed): (Vec<DirOp>, Vec<DirOp>) = earlier
+            .into_iter()
+            .partition(|op| matches!(op, DirOp::Move(other) if other.id != side.id));
+        *partner = moves;
+        partner.extend(later);
         let entries = state.durable.entry(side.partner).or_default();
-        match other.node {
-            Some(node) => entries.insert(other.name, node),
-            None => entries.remove(&other.name),
-        };
+        for op in committed {
+            apply(entries, op);
+        }
     }
 
     fn log(state: &mut State, dir: &Path, op: DirOp) {

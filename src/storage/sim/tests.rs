@@ -189,3 +189,34 @@ fn a_rename_between_directories_survives_on_both_sides_or_neither() {
         );
     }
 }
+
+#[test]
+fn committing_a_rename_commits_the_earlier_operations_of_its_other_directory() {
+    let (sim, top) = root();
+    let (a, b) = (top.join("a"), top.join("b"));
+    sim.create_dir_all_durable(&a).unwrap();
+    sim.create_dir_all_durable(&b).unwrap();
+    let old = sim.open(&b.join("f"), OpenMode::Create).unwrap();
+    old.write_at(&[b"old"], 0).unwrap();
+    old.sync_data().unwrap();
+    sim.sync_dir(&b).unwrap();
+    let new = sim.open(&a.join("f"), OpenMode::Create).unwrap();
+    new.write_at(&[b"new"], 0).unwrap();
+    new.sync_data().unwrap();
+    sim.sync_dir(&a).unwrap();
+    // b: the old f goes, then the new one arrives from a; only a is synced.
+    sim.remove_file(&b.join("f")).unwrap();
+    sim.rename(&a.join("f"), &b.join("f")).unwrap();
+    sim.sync_dir(&a).unwrap();
+    for how in PowerLoss::ALL {
+        for seed in 0..20 {
+            let after = sim.after_power_loss(how, seed);
+            assert!(!after.exists(&a.join("f")), "{how:?} {seed}");
+            assert_eq!(
+                contents(&after, &b.join("f")).as_deref(),
+                Some(&b"new"[..]),
+                "{how:?} {seed}"
+            );
+        }
+    }
+}
