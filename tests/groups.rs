@@ -1106,10 +1106,8 @@ fn cooperative_members_adopt_the_generation_the_leader_revoked_in() {
     );
 }
 
-#[test]
-fn members_joining_within_the_initial_delay_join_one_rebalance() {
-    // Kafka's group.initial.rebalance.delay.ms: the first rebalance of an empty group waits,
-    // and waits again while new members keep arriving.
+/// As [`setup`], with `group.initial.rebalance.delay.ms` at 3 s.
+fn setup_with_initial_delay(partitions: i32) -> (MockClock, Cluster) {
     let clock = MockClock::new(1_000_000);
     let cluster = Cluster::builder()
         .clock(Arc::new(clock.clone()))
@@ -1117,7 +1115,17 @@ fn members_joining_within_the_initial_delay_join_one_rebalance() {
         .group_initial_rebalance_delay_ms(3_000)
         .temporary()
         .unwrap();
-    cluster.create_topic(NewTopic::new("t", 4)).unwrap();
+    cluster
+        .create_topic(NewTopic::new("t", partitions))
+        .unwrap();
+    (clock, cluster)
+}
+
+#[test]
+fn members_joining_within_the_initial_delay_join_one_rebalance() {
+    // Kafka's group.initial.rebalance.delay.ms: the first rebalance of an empty group waits,
+    // and waits again while new members keep arriving.
+    let (clock, cluster) = setup_with_initial_delay(4);
     let journal = Journal::default();
     let c1 = member(&cluster, eager(), "c1", &["t"], &journal);
     c1.poll(NO_WAIT).unwrap();
@@ -1153,14 +1161,7 @@ fn members_joining_within_the_initial_delay_join_one_rebalance() {
 
 #[test]
 fn without_new_members_the_initial_delay_ends_once() {
-    let clock = MockClock::new(0);
-    let cluster = Cluster::builder()
-        .clock(Arc::new(clock.clone()))
-        .background(false)
-        .group_initial_rebalance_delay_ms(3_000)
-        .temporary()
-        .unwrap();
-    cluster.create_topic(NewTopic::new("t", 2)).unwrap();
+    let (clock, cluster) = setup_with_initial_delay(2);
     let journal = Journal::default();
     let alone = member(&cluster, eager(), "alone", &["t"], &journal);
     alone.poll(NO_WAIT).unwrap();
