@@ -171,6 +171,17 @@ pub enum Error {
     /// A consumer offers no assignor that the group's members all support.
     #[error("inconsistent group protocol: {0}; give every member of a group a common partition.assignment.strategy")]
     InconsistentGroupProtocol(String),
+    /// The group leader's partition assignor failed: it returned an error or panicked, or
+    /// its assignment names a member not in the group or a partition that does not exist, or
+    /// (cooperative protocol) moves a partition straight from one owner to another. The
+    /// rebalance waits; the leader's next `poll` runs the assignor again.
+    #[error("partition assignor '{assignor}' failed: {reason}")]
+    AssignorFailed {
+        /// The assignor's name.
+        assignor: String,
+        /// What went wrong.
+        reason: String,
+    },
     /// Another consumer with the same `group.instance.id` joined, fencing this one.
     #[error("fenced: another consumer joined with group.instance.id '{0}'; give each static member its own id")]
     FencedInstanceId(String),
@@ -405,6 +416,7 @@ impl Error {
                 return None
             }
             Error::Serialization(_) | Error::WouldDeadlock(_) => return None,
+            Error::AssignorFailed { .. } => return None,
             Error::InconsistentClusterId { .. } => ErrorCode::InconsistentClusterId,
             Error::Locked { .. } | Error::Closed | Error::NotOwned { .. } => return None,
         })

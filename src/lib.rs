@@ -30,6 +30,8 @@ pub use consumer::{
     TypedConsumerRecord,
 };
 pub use error::{Error, ErrorCode, Result, SharedIoError, SizeLimit};
+pub use group::assignor;
+pub use group::assignor::{ConsumerPartitionAssignor, RebalanceProtocol};
 pub use group::{
     ConsumerGroupMetadata, GroupDescription, GroupPartitionOffsets, GroupState, MemberDescription,
     Message, OffsetAndMetadata, OffsetAndTimestamp, OffsetReset, Offsets, TopicPartition,

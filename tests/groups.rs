@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::temporary_on;
+use common::{owned, temporary_on};
 use kafkalite::{
     AssignorKind, Cluster, CommitMode, Consumer, ConsumerConfig, Error, GroupState, MockClock,
     NewTopic, OffsetAndMetadata, OffsetReset, Offsets, ProducerConfig, ProducerRecord,
@@ -78,14 +78,6 @@ fn member(
         )
         .unwrap();
     consumer
-}
-
-fn owned(consumer: &Consumer) -> Vec<String> {
-    consumer
-        .assignment()
-        .iter()
-        .map(|tp| tp.to_string())
-        .collect()
 }
 
 fn strings(items: &[&str]) -> Vec<String> {

@@ -1,6 +1,7 @@
 //! `kafkalite demo`: an end-to-end tour on a local data directory: a topic, a producer, a
-//! consumer group of two, commits, a restart, and a consumer (with an interceptor auditing
-//! what it reads and commits) resuming from the commits.
+//! consumer group of two (with a custom assignor weighting its members), commits, a restart,
+//! and a consumer (with an interceptor auditing what it reads and commits) resuming from the
+//! commits.
 
 use std::collections::BTreeSet;
 use std::io::Write;
@@ -9,10 +10,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use kafkalite::assignor::{
+    AssignError, Assignment, ClusterMetadata, GroupAssignment, GroupSubscription,
+};
 use kafkalite::{
-    AutoOffsetReset, Cluster, CommitMode, Consumer, ConsumerConfig, ConsumerInterceptor, NewTopic,
-    Offsets, ProducerConfig, ProducerRecord, RebalanceContext, RebalanceListener, Records,
-    TopicPartition,
+    AutoOffsetReset, Cluster, CommitMode, Consumer, ConsumerConfig, ConsumerInterceptor,
+    ConsumerPartitionAssignor, NewTopic, Offsets, ProducerConfig, ProducerRecord, RebalanceContext,
+    RebalanceListener, Records, TopicPartition,
 };
 
 use super::CliResult;
@@ -59,17 +63,63 @@ impl ConsumerInterceptor for Audit {
     }
 }
 
+/// A custom assignor (Kafka's `ConsumerPartitionAssignor`): each member sends its capacity as
+/// subscription user data, and the leader deals partitions in proportion to it.
+struct Weighted(u8);
+
+impl ConsumerPartitionAssignor for Weighted {
+    fn name(&self) -> &str {
+        "weighted"
+    }
+
+    fn subscription_user_data(&self, _topics: &BTreeSet<String>) -> Option<Vec<u8>> {
+        Some(vec![self.0])
+    }
+
+    fn assign(
+        &self,
+        metadata: &ClusterMetadata,
+        group: &GroupSubscription,
+    ) -> Result<GroupAssignment, AssignError> {
+        // Each member takes one seat per unit of capacity; partitions are dealt to the seats.
+        let mut seats: Vec<&String> = Vec::new();
+        let mut result = GroupAssignment::default();
+        for (member, subscription) in &group.subscriptions {
+            let capacity = subscription.user_data.as_deref().and_then(|d| d.first());
+            seats.extend(std::iter::repeat_n(
+                member,
+                usize::from(*capacity.unwrap_or(&1)).max(1),
+            ));
+            result
+                .assignments
+                .insert(member.clone(), Assignment::default());
+        }
+        for (topic, count) in metadata.topics() {
+            for (p, member) in (0..count).zip(seats.iter().cycle()) {
+                if let Some(share) = result.assignments.get_mut(*member) {
+                    share.partitions.push(TopicPartition::new(topic, p));
+                }
+            }
+        }
+        Ok(result)
+    }
+}
+
 fn member(
     cluster: &Cluster,
     name: &'static str,
+    capacity: u8,
     audit: Option<Arc<Audit>>,
 ) -> kafkalite::Result<Consumer> {
     let config = ConsumerConfig::with_group(GROUP)
         .client_id(name)
         .auto_offset_reset(AutoOffsetReset::Earliest)
         .enable_auto_commit(false)
-        .max_poll_records(250);
-    let mut builder = cluster.consumer_builder(config);
+        .max_poll_records(250)
+        .set("partition.assignment.strategy", "weighted")?;
+    let mut builder = cluster
+        .consumer_builder(config)
+        .assignor(Arc::new(Weighted(capacity)));
     if let Some(audit) = audit {
         builder = builder.interceptor(audit);
     }
@@ -181,12 +231,13 @@ fn produce_orders(cluster: &Cluster, out: &mut dyn Write) -> CliResult {
 fn read_half_in_a_group(cluster: &Cluster, seen: &mut Vec<u64>, out: &mut dyn Write) -> CliResult {
     writeln!(
         out,
-        "-- a consumer group '{GROUP}' of two members (range assignor):"
+        "-- a consumer group '{GROUP}' of two members; a custom assignor gives alice (capacity 2)"
     )?;
+    writeln!(out, "   twice bob's share (capacity 1):")?;
     out.flush()?;
     let (alice, bob) = (
-        member(cluster, "alice", None)?,
-        member(cluster, "bob", None)?,
+        member(cluster, "alice", 2, None)?,
+        member(cluster, "bob", 1, None)?,
     );
     // Each poll joins, rebalances and reads; stop halfway, with everything read committed.
     while seen.len() < ORDERS / 2 {
@@ -218,7 +269,7 @@ fn resume_from_the_commits(
     out: &mut dyn Write,
 ) -> CliResult {
     let audit = Arc::new(Audit::default());
-    let carol = member(cluster, "carol", Some(Arc::clone(&audit)))?;
+    let carol = member(cluster, "carol", 1, Some(Arc::clone(&audit)))?;
     let before = seen.len();
     let mut idle = 0;
     while idle < 3 {

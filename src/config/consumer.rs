@@ -60,7 +60,9 @@ impl AssignorKind {
         self == AssignorKind::CooperativeSticky
     }
 
-    fn parse(word: &str) -> Option<AssignorKind> {
+    /// The built-in assignor a `partition.assignment.strategy` entry names: its protocol name,
+    /// or its Java class name (qualified or not).
+    pub(crate) fn parse(word: &str) -> Option<AssignorKind> {
         match word.trim().rsplit('.').next().unwrap_or(word) {
             "range" | "RangeAssignor" => Some(AssignorKind::Range),
             "roundrobin" | "RoundRobinAssignor" => Some(AssignorKind::RoundRobin),
@@ -226,8 +228,10 @@ pub struct ConsumerConfig {
     /// `heartbeat.interval.ms`: how often a member blocked in `poll` checks in with its
     /// group (liveness is otherwise judged from `poll` calls).
     pub heartbeat_interval_ms: u64,
-    /// `partition.assignment.strategy`, in preference order.
-    pub assignment_strategy: Vec<AssignorKind>,
+    /// `partition.assignment.strategy`: assignor names in preference order. The built-ins
+    /// are named as [`AssignorKind::name`] gives (their Java class names are read as those);
+    /// any other name must be an assignor added with [`crate::ConsumerBuilder::assignor`].
+    pub assignment_strategy: Vec<String>,
     /// `fetch.min.bytes`: once a `poll` has records, it waits (up to `fetch.max.wait.ms`) for
     /// at least this many bytes of batches before returning.
     pub fetch_min_bytes: usize,
@@ -267,7 +271,10 @@ impl Default for ConsumerConfig {
             max_poll_interval_ms: 300_000,
             session_timeout_ms: 45_000,
             heartbeat_interval_ms: 3000,
-            assignment_strategy: vec![AssignorKind::Range, AssignorKind::CooperativeSticky],
+            assignment_strategy: vec![
+                AssignorKind::Range.name().into(),
+                AssignorKind::CooperativeSticky.name().into(),
+            ],
             fetch_min_bytes: 1,
             fetch_max_bytes: 52_428_800,
             fetch_max_wait_ms: 500,
@@ -345,25 +352,26 @@ impl ConsumerConfig {
             "session.timeout.ms" => self.session_timeout_ms = unsigned(),
             "heartbeat.interval.ms" => self.heartbeat_interval_ms = unsigned(),
             "partition.assignment.strategy" => {
-                let mut kinds = Vec::new();
-                for word in value.split(',').filter(|w| !w.trim().is_empty()) {
-                    let kind = AssignorKind::parse(word).ok_or_else(|| {
-                        bad(
-                            key,
-                            format!(
-                                "'{}' is not an assignor (range, roundrobin, sticky, cooperative-sticky)",
-                                word.trim()
-                            ),
-                        )
-                    })?;
-                    if !kinds.contains(&kind) {
-                        kinds.push(kind);
+                let mut names: Vec<String> = Vec::new();
+                for word in value.split(',').map(str::trim).filter(|w| !w.is_empty()) {
+                    let name = match AssignorKind::parse(word) {
+                        Some(kind) => kind.name().to_string(),
+                        None if word.chars().any(char::is_whitespace) => {
+                            return Err(bad(
+                                key,
+                                format!("'{word}' is not an assignor name (names have no spaces; separate them with commas)"),
+                            ))
+                        }
+                        None => word.to_string(),
+                    };
+                    if !names.contains(&name) {
+                        names.push(name);
                     }
                 }
-                if kinds.is_empty() {
+                if names.is_empty() {
                     return Err(bad(key, "names no assignor".into()));
                 }
-                self.assignment_strategy = kinds;
+                self.assignment_strategy = names;
             }
             "fetch.min.bytes" => self.fetch_min_bytes = size(),
             "fetch.max.bytes" => self.fetch_max_bytes = size(),
@@ -445,7 +453,7 @@ impl ConsumerConfig {
     /// Sets `partition.assignment.strategy` (preference order; empty keeps the default).
     pub fn assignment_strategy(mut self, assignors: &[AssignorKind]) -> Self {
         if !assignors.is_empty() {
-            self.assignment_strategy = assignors.to_vec();
+            self.assignment_strategy = assignors.iter().map(|a| a.name().to_string()).collect();
         }
         self
     }
@@ -529,10 +537,7 @@ mod tests {
             (c.session_timeout_ms, c.heartbeat_interval_ms),
             (45_000, 3000)
         );
-        assert_eq!(
-            c.assignment_strategy,
-            [AssignorKind::Range, AssignorKind::CooperativeSticky]
-        );
+        assert_eq!(c.assignment_strategy, ["range", "cooperative-sticky"]);
         assert_eq!(
             (
                 c.fetch_min_bytes,
@@ -556,7 +561,7 @@ mod tests {
         assert_eq!(c.auto_offset_reset, AutoOffsetReset::Earliest);
         assert!(!c.enable_auto_commit);
         assert_eq!(c.max_poll_records, 10);
-        assert_eq!(c.assignment_strategy, [AssignorKind::RoundRobin]);
+        assert_eq!(c.assignment_strategy, ["roundrobin"]);
         assert_eq!(
             c.inert_keys(),
             ["bootstrap.servers", "security.protocol", "sasl.jaas.config"]
@@ -574,10 +579,7 @@ mod tests {
         let c = pairs.into_config().unwrap();
         assert_eq!(c.auto_offset_reset, AutoOffsetReset::Earliest);
         assert_eq!(c.fetch_max_wait_ms, 7);
-        assert_eq!(
-            c.assignment_strategy,
-            [AssignorKind::CooperativeSticky, AssignorKind::Range]
-        );
+        assert_eq!(c.assignment_strategy, ["cooperative-sticky", "range"]);
         assert!(c.enable_partition_eof);
         assert_eq!(c.to_properties().get("fetch.max.wait.ms"), Some("7"));
     }
@@ -594,7 +596,7 @@ mod tests {
             ("max.poll.records", "0"),
             ("enable.auto.commit", "yes"),
             ("session.timeout.ms", "-1"),
-            ("partition.assignment.strategy", "fair"),
+            ("partition.assignment.strategy", "range fair"),
             ("partition.assignment.strategy", ""),
             ("isolation.level", "serializable"),
             ("group.protocol", "consumer"),

@@ -14,4 +14,5 @@ pub use consumer::{
 pub use producer::{Acks, IntoProducerConfig, PartitionerKind, ProducerConfig};
 pub use properties::Properties;
 pub use record_format::{Compression, TimestampType};
+pub(crate) use suggest::nearest;
 pub use topic::TopicConfig;

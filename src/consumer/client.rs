@@ -9,13 +9,16 @@ use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 
-use super::interceptor::{ConsumerInterceptor, Interceptors};
+use super::assignment::highest_common_protocol;
+use super::interceptor::Interceptors;
 use super::listener::{RebalanceContext, RebalanceListener};
 use super::offset::Offset;
+use super::positions::commit_as;
 use super::records::{fetch, Records};
 use crate::cluster::Cluster;
-use crate::config::{AutoOffsetReset, ConsumerConfig, IntoConsumerConfig};
+use crate::config::ConsumerConfig;
 use crate::error::{Error, Result};
+use crate::group::assignor::{ConsumerPartitionAssignor, RebalanceProtocol};
 use crate::group::{
     check_group_id, ConsumerGroupMetadata, Coordinator, Message, OffsetAndMetadata,
     OffsetAndTimestamp, Offsets, TopicPartition,
@@ -44,18 +47,18 @@ pub(super) enum Mode {
 /// One assigned partition's reading state.
 #[derive(Debug)]
 pub(super) struct PartitionState {
-    log: Arc<Log>,
+    pub(super) log: Arc<Log>,
     /// The next offset to read, once known.
-    position: Option<i64>,
+    pub(super) position: Option<i64>,
     /// Where to go before the next read (assign, seek): resolved lazily, as in Kafka.
-    pending: Option<Offset>,
-    paused: bool,
+    pub(super) pending: Option<Offset>,
+    pub(super) paused: bool,
     /// The end was reported (`enable.partition.eof`) and nothing new arrived since.
-    eof_reported: bool,
+    pub(super) eof_reported: bool,
     /// Batches ending at or before this offset were CRC-checked already.
-    checked_through: i64,
+    pub(super) checked_through: i64,
     /// With `enable.auto.offset.store=false`: what `store_offsets` stored to commit.
-    stored: Option<i64>,
+    pub(super) stored: Option<i64>,
 }
 
 impl PartitionState {
@@ -86,9 +89,10 @@ pub(crate) struct State {
     pub(super) listener: Option<Box<dyn RebalanceListener>>,
     pub(super) member_id: Option<String>,
     pub(super) generation: i32,
-    /// The last assignment taken and its generation: Kafka's `StickyAssignor` user data,
-    /// which keeps eager `sticky` rebalances sticky.
-    pub(super) last_assignment: (Vec<TopicPartition>, i32),
+    /// The assignors `partition.assignment.strategy` names, in its order.
+    pub(super) assignors: Vec<Arc<dyn ConsumerPartitionAssignor>>,
+    /// The highest protocol all of them support (Kafka's `ConsumerCoordinator.protocol`).
+    pub(super) protocol: RebalanceProtocol,
     /// `member_id` and `generation` as [`Committer`]s see them (they do not take the lock).
     pub(super) membership: Arc<Mutex<(Option<String>, i32)>>,
     pub(super) partitions: BTreeMap<TopicPartition, PartitionState>,
@@ -101,7 +105,7 @@ pub(crate) struct State {
     closed: bool,
     pub(super) interceptors: Interceptors,
     /// Commits made under the lock, for the interceptors once it is released.
-    commit_notices: Vec<Offsets>,
+    pub(super) commit_notices: Vec<Offsets>,
 }
 
 /// Reads records from a cluster's topics, alone (`assign`) or as a member of a consumer group
@@ -167,38 +171,29 @@ impl ConsumerWaker {
     }
 }
 
-impl Cluster {
-    /// A consumer configured from a [`ConsumerConfig`], `&Properties` or `&[(&str, &str)]`.
-    /// Fails with [`Error::InvalidGroupId`] for a `group.id` longer than the 32767 bytes of a
-    /// Kafka string field, which its commits could not be stored under.
-    pub fn consumer(&self, config: impl IntoConsumerConfig) -> Result<Consumer> {
-        self.consumer_builder(config).build()
-    }
-
-    /// A consumer with interceptors.
-    pub fn consumer_builder(&self, config: impl IntoConsumerConfig) -> ConsumerBuilder {
-        ConsumerBuilder {
-            cluster: self.clone(),
-            config: config.into_config(),
-            interceptors: Vec::new(),
-        }
-    }
-
-    fn new_consumer(&self, config: ConsumerConfig, interceptors: Interceptors) -> Result<Consumer> {
+impl Consumer {
+    /// A consumer of `cluster` with these (checked) parts.
+    pub(super) fn new(
+        cluster: &Cluster,
+        config: ConsumerConfig,
+        interceptors: Interceptors,
+        assignors: Vec<Arc<dyn ConsumerPartitionAssignor>>,
+    ) -> Result<Consumer> {
         let coordinator = match &config.group_id {
             Some(group) => {
                 check_group_id(group)?;
-                Some(Coordinator::of(self)?)
+                Some(Coordinator::of(cluster)?)
             }
             None => None,
         };
-        let now = self.clock().now_ms();
+        let protocol = highest_common_protocol(&assignors);
+        let now = cluster.clock().now_ms();
         let interval = config.auto_commit_interval_ms.min(i64::MAX as u64) as i64;
         Ok(Consumer {
-            notifier: Arc::clone(self.notifier()),
+            notifier: Arc::clone(cluster.notifier()),
             woken: Arc::new(AtomicBool::new(false)),
             state: Mutex::new(State {
-                cluster: self.clone(),
+                cluster: cluster.clone(),
                 coordinator,
                 mode: Mode::Unset,
                 #[cfg(feature = "regex")]
@@ -206,7 +201,8 @@ impl Cluster {
                 listener: None,
                 member_id: None,
                 generation: -1,
-                last_assignment: (Vec::new(), -1),
+                assignors,
+                protocol,
                 membership: Arc::new(Mutex::new((None, -1))),
                 partitions: BTreeMap::new(),
                 next_auto_commit_ms: now.saturating_add(interval),
@@ -219,30 +215,7 @@ impl Cluster {
             }),
         })
     }
-}
 
-/// Options of a consumer beyond its properties. Made by [`Cluster::consumer_builder`].
-pub struct ConsumerBuilder {
-    cluster: Cluster,
-    config: Result<ConsumerConfig>,
-    interceptors: Vec<Arc<dyn ConsumerInterceptor>>,
-}
-
-impl ConsumerBuilder {
-    /// Adds an interceptor (Kafka's `interceptor.classes`); they run in the order added.
-    pub fn interceptor(mut self, interceptor: Arc<dyn ConsumerInterceptor>) -> Self {
-        self.interceptors.push(interceptor);
-        self
-    }
-
-    /// Makes the consumer.
-    pub fn build(self) -> Result<Consumer> {
-        let interceptors = Interceptors::new(self.interceptors);
-        self.cluster.new_consumer(self.config?, interceptors)
-    }
-}
-
-impl Consumer {
     /// The configuration in force.
     pub fn config(&self) -> ConsumerConfig {
         self.state.lock().config.clone()
@@ -679,13 +652,7 @@ impl Consumer {
     /// The group membership of the moment (Kafka's `groupMetadata()`); `None` without a
     /// `group.id`.
     pub fn group_metadata(&self) -> Option<ConsumerGroupMetadata> {
-        let state = self.state.lock();
-        Some(ConsumerGroupMetadata {
-            group_id: state.config.group_id.clone()?,
-            generation_id: state.generation,
-            member_id: state.member_id.clone().unwrap_or_default(),
-            group_instance_id: state.config.group_instance_id.clone(),
-        })
+        self.state.lock().group_metadata()
     }
 
     /// Commits positions (with `enable.auto.commit`), revokes partitions (the listener hears
@@ -725,6 +692,16 @@ impl Drop for Consumer {
 }
 
 impl State {
+    /// The membership as Kafka's `ConsumerGroupMetadata` (`None` without `group.id`).
+    pub(super) fn group_metadata(&self) -> Option<ConsumerGroupMetadata> {
+        Some(ConsumerGroupMetadata {
+            group_id: self.config.group_id.clone()?,
+            generation_id: self.generation,
+            member_id: self.member_id.clone().unwrap_or_default(),
+            group_instance_id: self.config.group_instance_id.clone(),
+        })
+    }
+
     pub(super) fn check_open(&self) -> Result<()> {
         if self.closed {
             Err(Error::Closed)
@@ -750,7 +727,7 @@ impl State {
         self.cluster.partition(&tp.topic, tp.partition)
     }
 
-    fn assigned(&mut self, tp: &TopicPartition) -> Result<&mut PartitionState> {
+    pub(super) fn assigned(&mut self, tp: &TopicPartition) -> Result<&mut PartitionState> {
         self.partitions
             .get_mut(tp)
             .ok_or_else(|| Error::IllegalState(format!("{tp} is not assigned to this consumer")))
@@ -772,162 +749,6 @@ impl State {
         self.listener = Some(listener);
         if let Err(panic) = outcome {
             resume_unwind(panic);
-        }
-    }
-
-    fn maybe_auto_commit(&mut self) {
-        if !self.config.enable_auto_commit || self.coordinator.is_none() {
-            return;
-        }
-        let now = self.cluster.clock().now_ms();
-        if now < self.next_auto_commit_ms {
-            return;
-        }
-        let interval = self.config.auto_commit_interval_ms.min(i64::MAX as u64) as i64;
-        self.next_auto_commit_ms = now.saturating_add(interval);
-        // The positions now are what earlier polls returned: never the batch still in hand.
-        let offsets = self.positions_to_commit();
-        if offsets.is_empty() {
-            return;
-        }
-        let result = self.commit_offsets(&offsets);
-        self.call_listener(|l, _| l.on_commit(&result, &offsets));
-    }
-
-    /// What a commit without explicit offsets covers: the positions, or with
-    /// `enable.auto.offset.store=false` the stored offsets.
-    pub(super) fn positions_to_commit(&self) -> Offsets {
-        let store = self.config.enable_auto_offset_store;
-        self.partitions
-            .iter()
-            .filter_map(|(tp, p)| {
-                let offset = if store { p.position } else { p.stored }?;
-                Some((tp.clone(), OffsetAndMetadata::new(offset)))
-            })
-            .collect()
-    }
-
-    fn commit_in_mode(&mut self, offsets: &Offsets, mode: CommitMode) -> Result<()> {
-        let result = self.commit_offsets(offsets);
-        match mode {
-            CommitMode::Sync => result,
-            CommitMode::Async => {
-                self.call_listener(|l, _| l.on_commit(&result, offsets));
-                Ok(())
-            }
-        }
-    }
-
-    pub(crate) fn commit_offsets(&mut self, offsets: &Offsets) -> Result<()> {
-        let group = self.group_id()?.to_string();
-        if offsets.is_empty() {
-            return Ok(());
-        }
-        let subscribed = matches!(self.mode, Mode::Subscribed(_));
-        let member = commit_as(
-            &group,
-            subscribed,
-            self.member_id.as_deref(),
-            self.generation,
-        )?;
-        if member.is_some() {
-            if let Some(tp) = offsets.keys().find(|tp| !self.partitions.contains_key(*tp)) {
-                return Err(Error::IllegalState(format!(
-                    "commit for {tp}, which is not assigned to this member"
-                )));
-            }
-        }
-        self.coordinator()?.commit(&group, member, offsets)?;
-        if self.interceptors.any() {
-            self.commit_notices.push(offsets.clone());
-        }
-        Ok(())
-    }
-
-    pub(crate) fn committed(&mut self, tp: &TopicPartition) -> Result<Option<OffsetAndMetadata>> {
-        let group = self.group_id()?.to_string();
-        Ok(self.coordinator()?.offsets.committed(&group, tp))
-    }
-
-    pub(crate) fn seek(&mut self, tp: &TopicPartition, to: Offset) -> Result<()> {
-        if let Offset::At(offset) = to {
-            if offset < 0 {
-                return Err(Error::IllegalState(format!(
-                    "seek to negative offset {offset} on {tp}"
-                )));
-            }
-        }
-        let partition = self.assigned(tp)?;
-        // As in Kafka, an offset takes effect at once (checked at the next fetch, where
-        // auto.offset.reset handles one outside the log); the others resolve lazily.
-        (partition.position, partition.pending) = match to {
-            Offset::At(offset) => (Some(offset), None),
-            other => (None, Some(other)),
-        };
-        partition.eof_reported = false;
-        Ok(())
-    }
-
-    pub(crate) fn known_position(&self, tp: &TopicPartition) -> Option<i64> {
-        self.partitions.get(tp)?.position
-    }
-
-    pub(crate) fn position(&mut self, tp: &TopicPartition) -> Result<i64> {
-        self.assigned(tp)?;
-        self.resolve_position(tp)
-    }
-
-    /// The partition's position, resolving a pending seek, the committed offset or
-    /// `auto.offset.reset` first.
-    fn resolve_position(&mut self, tp: &TopicPartition) -> Result<i64> {
-        let partition = self.partitions.get(tp).expect("caller checked");
-        if let Some(position) = partition.position {
-            return Ok(position);
-        }
-        let log = Arc::clone(&partition.log);
-        let pending = partition.pending.unwrap_or(Offset::Committed);
-        let (start, end) = (log.log_start_offset(), log.high_watermark());
-        let position = match pending {
-            Offset::Beginning => start,
-            Offset::End => end,
-            Offset::FromEnd(n) => end.saturating_sub(n.min(i64::MAX as u64) as i64).max(start),
-            Offset::At(offset) if (start..=end).contains(&offset) => offset,
-            Offset::At(offset) => self.reset(tp, &log, offset)?,
-            Offset::Committed => {
-                let committed = match self.config.group_id {
-                    Some(_) => self.committed(tp)?.map(|c| c.offset),
-                    None => None,
-                };
-                match committed {
-                    Some(offset) if (start..=end).contains(&offset) => offset,
-                    Some(offset) => self.reset(tp, &log, offset)?,
-                    None => self.reset(tp, &log, -1)?,
-                }
-            }
-        };
-        let partition = self.partitions.get_mut(tp).expect("caller checked");
-        partition.position = Some(position);
-        partition.pending = None;
-        Ok(position)
-    }
-
-    /// `auto.offset.reset` for a partition without a usable offset (`offset` −1: none at all).
-    fn reset(&self, tp: &TopicPartition, log: &Log, offset: i64) -> Result<i64> {
-        match self.config.auto_offset_reset {
-            AutoOffsetReset::Earliest => Ok(log.log_start_offset()),
-            AutoOffsetReset::Latest => Ok(log.high_watermark()),
-            AutoOffsetReset::None if offset < 0 => Err(Error::OffsetOutOfRange {
-                partition: format!("{tp} (no committed offset, and auto.offset.reset=none)"),
-                offset,
-                log_start: log.log_start_offset(),
-                log_end: log.high_watermark(),
-            }),
-            AutoOffsetReset::None => Err(Error::OffsetOutOfRange {
-                partition: tp.to_string(),
-                offset,
-                log_start: log.log_start_offset(),
-                log_end: log.high_watermark(),
-            }),
         }
     }
 
@@ -1015,22 +836,5 @@ impl State {
         }
         self.order = tps;
         Ok(records)
-    }
-}
-
-/// Who a commit is made for: a subscribed consumer commits as its group member (id and
-/// generation) and must be one; an assigning consumer commits without membership.
-fn commit_as<'a>(
-    group: &str,
-    subscribed: bool,
-    member_id: Option<&'a str>,
-    generation: i32,
-) -> Result<Option<(&'a str, i32)>> {
-    match (subscribed, member_id) {
-        (true, Some(id)) => Ok(Some((id, generation))),
-        (true, None) => Err(Error::CommitFailed(format!(
-            "this consumer is not a member of group '{group}' (it was expelled or has not joined yet)"
-        ))),
-        (false, _) => Ok(None),
     }
 }

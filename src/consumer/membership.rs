@@ -9,20 +9,18 @@ use super::client::{Mode, PartitionState, State};
 use super::offset::Offset;
 use crate::cluster::{partition_number, Cluster};
 use crate::error::{Error, Result};
-use crate::group::{CheckIn, JoinRequest, TopicPartition};
+use crate::group::assignor::RebalanceProtocol;
+use crate::group::{CheckIn, Handout, JoinProtocol, JoinRequest, Missed, TopicPartition};
 
 impl State {
     pub(crate) fn generation(&self) -> i32 {
         self.generation
     }
 
-    /// Whether the group's assignors all support incremental rebalancing (then partitions stay
-    /// put during rebalances); with Kafka's default list (range first) this is eager.
+    /// Whether the consumer's assignors all support incremental rebalancing (then partitions
+    /// stay put during rebalances); with Kafka's default list (range first) this is eager.
     fn cooperative(&self) -> bool {
-        self.config
-            .assignment_strategy
-            .iter()
-            .all(|a| a.is_cooperative())
+        self.protocol == RebalanceProtocol::Cooperative
     }
 
     fn join(&mut self) -> Result<()> {
@@ -34,15 +32,22 @@ impl State {
         } else {
             Vec::new()
         };
+        let protocols = self
+            .assignors
+            .iter()
+            .map(|a| JoinProtocol {
+                name: a.name().to_string(),
+                user_data: a.subscription_user_data(topics),
+            })
+            .collect();
         let request = JoinRequest {
             member_id: self.member_id.clone(),
             client_id: self.config.client_id.clone(),
             instance_id: self.config.group_instance_id.clone(),
             topics: topics.clone(),
-            assignors: self.config.assignment_strategy.clone(),
+            protocols,
             owned,
             generation: self.generation,
-            last_assignment: self.last_assignment.clone(),
             max_poll_interval_ms: self.config.max_poll_interval_ms,
         };
         let group = self.group_id()?.to_string();
@@ -89,13 +94,14 @@ impl State {
                 CheckIn::MustJoin { missed } => {
                     // Kafka's member learns the generation from the JoinGroup response, and
                     // its assignment from SyncGroup, before it hears of the next rebalance.
-                    if let Some((generation, assignment)) =
-                        missed.filter(|(generation, _)| *generation > self.generation)
-                    {
-                        match assignment {
-                            Some(assigned) => self.take_assignment(generation, assigned)?,
-                            None => self.generation = generation,
+                    match missed {
+                        Some(Missed::Assigned(handout)) if handout.generation > self.generation => {
+                            self.take_assignment(handout)?
                         }
+                        Some(Missed::Joined(generation)) if generation > self.generation => {
+                            self.generation = generation
+                        }
+                        _ => {}
                     }
                     if self.cooperative() {
                         self.revoke_unsubscribed();
@@ -105,12 +111,15 @@ impl State {
                     self.join()?;
                 }
                 CheckIn::Waiting => return Ok(()),
-                CheckIn::Assigned {
+                CheckIn::Lead {
                     generation,
-                    partitions,
-                } => {
-                    if generation != self.generation {
-                        self.take_assignment(generation, partitions)?;
+                    protocol,
+                    metadata,
+                    group,
+                } => self.lead(generation, &protocol, &metadata, &group)?,
+                CheckIn::Assigned(handout) => {
+                    if handout.generation != self.generation {
+                        self.take_assignment(handout)?;
                     }
                     return Ok(());
                 }
@@ -164,8 +173,9 @@ impl State {
         }
     }
 
-    fn take_assignment(&mut self, generation: i32, assigned: Vec<TopicPartition>) -> Result<()> {
-        let new: BTreeSet<TopicPartition> = assigned.into_iter().collect();
+    fn take_assignment(&mut self, handout: Handout) -> Result<()> {
+        let generation = handout.generation;
+        let new: BTreeSet<TopicPartition> = handout.assignment.partitions.iter().cloned().collect();
         let revoked: Vec<TopicPartition> = self
             .partitions
             .keys()
@@ -178,8 +188,12 @@ impl State {
             .cloned()
             .collect();
         self.generation = generation;
-        self.last_assignment = (new.iter().cloned().collect(), generation);
         self.publish_membership();
+        // Kafka's onJoinComplete: the assignor hears its share before the listener does.
+        let assignor = self.assignors.iter().find(|a| a.name() == handout.protocol);
+        if let (Some(assignor), Some(metadata)) = (assignor, self.group_metadata()) {
+            assignor.on_assignment(&handout.assignment, &metadata);
+        }
         if !revoked.is_empty() {
             // Cooperative: give up what moves, then rejoin so that it can be handed over.
             self.call_listener(|l, ctx| l.on_partitions_revoked(ctx, &revoked));

@@ -1,16 +1,20 @@
 //! The consumer: Kafka's `KafkaConsumer` in process, reading straight from the mapped
 //! segments, alone or in a consumer group.
 
+mod assignment;
+mod builder;
 mod client;
 mod interceptor;
 mod listener;
 mod membership;
 mod offset;
+mod positions;
 mod records;
 mod subscription;
 mod typed;
 
-pub use client::{CommitMode, Committer, Consumer, ConsumerBuilder, ConsumerWaker};
+pub use builder::ConsumerBuilder;
+pub use client::{CommitMode, Committer, Consumer, ConsumerWaker};
 pub use interceptor::ConsumerInterceptor;
 pub use listener::{RebalanceContext, RebalanceListener};
 pub use offset::Offset;

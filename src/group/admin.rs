@@ -3,7 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use super::coordinator::{Coordinator, GroupDescription};
+use super::coordinator::Coordinator;
+use super::protocol::GroupDescription;
 use super::types::{OffsetAndMetadata, Offsets, TopicPartition};
 use crate::cluster::Cluster;
 use crate::error::{Error, Result};

@@ -2,16 +2,19 @@
 //! kept in the internal topic `__consumer_offsets`.
 
 mod admin;
-mod assignor;
+pub mod assignor;
 mod coordinator;
 mod initial_delay;
 mod offsets;
+mod protocol;
+mod rebalance;
 mod types;
 
 pub use admin::{GroupPartitionOffsets, OffsetReset};
-pub(crate) use coordinator::{CheckIn, Coordinator, JoinRequest};
-pub use coordinator::{GroupDescription, GroupState, MemberDescription};
+pub(crate) use coordinator::Coordinator;
 pub(crate) use offsets::check_group_id;
+pub(crate) use protocol::{CheckIn, Handout, JoinProtocol, JoinRequest, Missed};
+pub use protocol::{GroupDescription, GroupState, MemberDescription};
 pub use types::{
     ConsumerGroupMetadata, Message, OffsetAndMetadata, OffsetAndTimestamp, Offsets, TopicPartition,
 };

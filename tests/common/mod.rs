@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use kafkalite::{BatchBuilder, Cluster, Header, MockClock, NewTopic};
+use kafkalite::{BatchBuilder, Cluster, Consumer, Header, MockClock, NewTopic};
 
 /// A batch of `count` records with keys `k<first+i>` and values of `value_bytes` bytes, all
 /// stamped `timestamp`.
@@ -67,6 +67,15 @@ pub fn cluster_with(topic: NewTopic) -> Cluster {
     let cluster = Cluster::builder().background(false).temporary().unwrap();
     cluster.create_topic(topic).unwrap();
     cluster
+}
+
+/// The partitions `consumer` owns, as `topic-partition` strings in order.
+pub fn owned(consumer: &Consumer) -> Vec<String> {
+    consumer
+        .assignment()
+        .iter()
+        .map(|tp| tp.to_string())
+        .collect()
 }
 
 /// Returns once a consumer poll on `cluster` is blocked, asleep having seen every event so far

@@ -1,5 +1,7 @@
-//! Kafka's partition assignors, reproduced exactly: `range`, `roundrobin`, and the sticky
-//! algorithm behind `sticky` and `cooperative-sticky` (Kafka's `AbstractStickyAssignor`).
+//! Partition assignors: the public [`ConsumerPartitionAssignor`] trait (Kafka's) and Kafka's
+//! four assignors on it, whose algorithms this module reproduces exactly: `range`,
+//! `roundrobin`, and the sticky algorithm behind `sticky` and `cooperative-sticky` (Kafka's
+//! `AbstractStickyAssignor`).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::Arc;
@@ -7,6 +9,14 @@ use std::sync::Arc;
 use super::types::TopicPartition;
 use crate::cluster::partition_number;
 use crate::config::AssignorKind;
+
+mod api;
+mod builtin;
+pub use api::{
+    AssignError, Assignment, ClusterMetadata, ConsumerPartitionAssignor, GroupAssignment,
+    GroupSubscription, RebalanceProtocol, Subscription,
+};
+pub use builtin::{CooperativeStickyAssignor, RangeAssignor, RoundRobinAssignor, StickyAssignor};
 
 /// What a member brings to a rebalance.
 #[derive(Debug, Clone)]
@@ -21,15 +31,15 @@ pub(crate) struct MemberSubscription {
 }
 
 /// Member id to assigned partitions (every member appears, possibly with none).
-pub(crate) type Assignment = BTreeMap<String, Vec<TopicPartition>>;
+type Partitions = BTreeMap<String, Vec<TopicPartition>>;
 
 /// Runs `kind` over `members`, given each existing topic's partition count; topics that do
 /// not exist are skipped.
-pub(crate) fn assign(
+fn run(
     kind: AssignorKind,
     members: &[MemberSubscription],
     partitions: &BTreeMap<String, i32>,
-) -> Assignment {
+) -> Partitions {
     let mut members: Vec<&MemberSubscription> = members.iter().collect();
     members.sort_by(|a, b| member_order(a, b));
     let (mut assignment, transferring) = match kind {
@@ -58,7 +68,7 @@ fn member_order(a: &MemberSubscription, b: &MemberSubscription) -> std::cmp::Ord
     }
 }
 
-fn empty(members: &[&MemberSubscription]) -> Assignment {
+fn empty(members: &[&MemberSubscription]) -> Partitions {
     members
         .iter()
         .map(|m| (m.member_id.clone(), Vec::new()))
@@ -66,7 +76,7 @@ fn empty(members: &[&MemberSubscription]) -> Assignment {
 }
 
 /// Per topic: consecutive ranges, the first `P % N` members taking one extra.
-fn range(members: &[&MemberSubscription], partitions: &BTreeMap<String, i32>) -> Assignment {
+fn range(members: &[&MemberSubscription], partitions: &BTreeMap<String, i32>) -> Partitions {
     let mut assignment = empty(members);
     for (topic, &count) in partitions {
         let subscribed: Vec<&&MemberSubscription> = members
@@ -94,7 +104,7 @@ fn range(members: &[&MemberSubscription], partitions: &BTreeMap<String, i32>) ->
 
 /// Every partition in (topic, partition) order, dealt to the members in turn, skipping members
 /// not subscribed to the partition's topic.
-fn round_robin(members: &[&MemberSubscription], partitions: &BTreeMap<String, i32>) -> Assignment {
+fn round_robin(members: &[&MemberSubscription], partitions: &BTreeMap<String, i32>) -> Partitions {
     let mut assignment = empty(members);
     if members.is_empty() {
         return assignment;
@@ -190,9 +200,9 @@ fn valid_owned(
 fn sticky(
     members: &[&MemberSubscription],
     partitions: &BTreeMap<String, i32>,
-) -> (Assignment, Option<BTreeSet<TopicPartition>>) {
+) -> (Partitions, Option<BTreeSet<TopicPartition>>) {
     if members.is_empty() {
-        return (Assignment::new(), None);
+        return (Partitions::new(), None);
     }
     let all: Vec<TopicPartition> = partitions
         .iter()
@@ -228,7 +238,7 @@ fn constrained(
     members: &[&MemberSubscription],
     all: &[TopicPartition],
     mut owned: HashMap<String, Vec<TopicPartition>>,
-) -> Assignment {
+) -> Partitions {
     let n = members.len();
     let min_quota = all.len() / n;
     let max_quota = all.len().div_ceil(n);
@@ -304,7 +314,7 @@ fn general(
     members: &[&MemberSubscription],
     all: &[TopicPartition],
     mut owned: HashMap<String, Vec<TopicPartition>>,
-) -> Assignment {
+) -> Partitions {
     let mut assignment = empty(members);
     let mut assigned: BTreeSet<TopicPartition> = BTreeSet::new();
     for member in members {
@@ -366,7 +376,7 @@ fn general(
 /// claimed and lost.
 fn computed_transfers(
     members: &[&MemberSubscription],
-    assignment: &Assignment,
+    assignment: &Partitions,
 ) -> BTreeSet<TopicPartition> {
     let mut added = BTreeSet::new();
     let mut revoked = BTreeSet::new();
@@ -392,7 +402,7 @@ fn computed_transfers(
 /// Cooperative rebalancing (KIP-429): a partition changing owner is withheld from its new
 /// owner in this round; the old owner revokes it and rejoins, and the next round hands it
 /// over.
-fn withhold(assignment: &mut Assignment, transferring: &BTreeSet<TopicPartition>) {
+fn withhold(assignment: &mut Partitions, transferring: &BTreeSet<TopicPartition>) {
     for partitions in assignment.values_mut() {
         partitions.retain(|tp| !transferring.contains(tp));
     }
