@@ -16,8 +16,8 @@ mod sync;
 
 pub use clock::{Clock, JumpWaker, MockClock, SystemClock};
 pub use cluster::{
-    BackgroundErrors, Cluster, ClusterBuilder, NewTopic, OffsetSpec, OpenReport,
-    PartitionDescription, TopicDescription, PARTITIONS_MAX,
+    BackgroundErrors, CleanReport, Cluster, ClusterBuilder, LogCleanerStatus, NewTopic, OffsetSpec,
+    OpenReport, PartitionDescription, TopicDescription, PARTITIONS_MAX,
 };
 pub use config::{
     Acks, AssignorKind, AutoOffsetReset, ConsumerConfig, IntoConsumerConfig, IntoProducerConfig,
@@ -37,8 +37,8 @@ pub use group::{
     Message, OffsetAndMetadata, OffsetAndTimestamp, OffsetReset, Offsets, TopicPartition,
 };
 pub use log::{
-    file_stem, segment_base_offset, AppendInfo, Cut, FetchData, Log, LogOptions, RecoveryMode,
-    RecoveryReport, SegmentInfo,
+    file_stem, segment_base_offset, AppendInfo, CleanStats, Cleanable, Cut, FetchData, Log,
+    LogOptions, RecoveryMode, RecoveryReport, SegmentInfo,
 };
 pub use producer::{
     murmur2, partition_for_key, to_positive, BytesSerializer, DeliveryHandle, LongSerializer,

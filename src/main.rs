@@ -37,6 +37,8 @@ enum Command {
     /// Measure throughput and latency (like kafka-producer-perf-test).
     #[command(subcommand)]
     PerfTest(cli::perf_test::PerfTest),
+    /// Run the log cleaner to completion on compacted topics and print what it did.
+    Compact(cli::compact::CompactArgs),
     /// Repair a directory a `Corruption` error names: drop damaged data and what follows it
     /// (a dry run on a copy unless --execute).
     Repair(cli::repair::RepairArgs),
@@ -90,6 +92,7 @@ fn main() -> ExitCode {
         Command::Consume(consume) => cli::consume::run(&args.data_dir, &consume, &mut out),
         Command::Groups(groups) => cli::groups::run(&args.data_dir, &groups, &mut out),
         Command::PerfTest(test) => cli::perf_test::run(&args.data_dir, &test, &mut out),
+        Command::Compact(compact) => cli::compact::run(&args.data_dir, &compact, &mut out),
         Command::Repair(repair) => cli::repair::run(&args.data_dir, &repair, &mut out),
     };
     match result {

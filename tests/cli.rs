@@ -1058,3 +1058,84 @@ fn a_signal_on_consume_commits_what_was_printed() {
         }
     }
 }
+
+#[test]
+fn compact_cleans_compacted_topics_and_describe_shows_the_cleaner() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    ok(
+        d,
+        &[
+            "topics",
+            "--create",
+            "--topic",
+            "c",
+            "--partitions",
+            "1",
+            "--config",
+            "cleanup.policy=compact",
+            "--config",
+            "segment.bytes=200",
+        ],
+    );
+    // 30 updates of 3 keys, one batch each: many segments of 200 bytes.
+    let lines: String = (0..30).map(|n| format!("k{}:v{n}\n", n % 3)).collect();
+    let output = run_with_stdin(
+        d,
+        &[
+            "produce",
+            "--topic",
+            "c",
+            "--property",
+            "parse.key=true",
+            "--property",
+            "key.separator=:",
+        ],
+        lines,
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let before = ok(d, &["topics", "--describe", "--topic", "c"]);
+    assert!(
+        before.contains("\tFirstDirtyOffset: 0\tDirtyRatio: 1.00\tCleaner: ok"),
+        "{before}"
+    );
+    let printed = ok(d, &["compact"]);
+    let cleaned = printed
+        .lines()
+        .find(|l| l.starts_with("Cleaned c-0 below offset "))
+        .unwrap_or_else(|| panic!("{printed}"));
+    assert!(cleaned.contains("records"), "{printed}");
+    let after = ok(d, &["topics", "--describe", "--topic", "c"]);
+    assert!(after.contains("\tDirtyRatio: 0.00\tCleaner: ok"), "{after}");
+    assert!(!after.contains("FirstDirtyOffset: 0\t"), "{after}");
+    // Each key's latest value survives; superseded ones below the active segment do not.
+    let consumed = ok(
+        d,
+        &[
+            "consume",
+            "--topic",
+            "c",
+            "--from-beginning",
+            "--max-messages",
+            "100",
+            "--timeout-ms",
+            "1000",
+            "--property",
+            "print.key=true",
+        ],
+    );
+    for key in 0..3 {
+        let latest = (0..30).rev().find(|n| n % 3 == key).unwrap();
+        assert!(
+            consumed.contains(&format!("k{key}\tv{latest}")),
+            "{consumed}"
+        );
+    }
+    assert!(consumed.lines().count() < 30, "{consumed}");
+    assert!(ok(d, &["compact", "--topic", "c"]).contains("Nothing to clean"));
+    assert!(fails(d, &["compact", "--topic", "nope"]).contains("nope"));
+}

@@ -1,5 +1,6 @@
 //! The subcommands of the `kafkalite` tool.
 
+pub mod compact;
 pub mod consume;
 pub mod delivery;
 pub mod demo;

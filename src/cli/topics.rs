@@ -118,12 +118,32 @@ fn describe(cluster: &Cluster, name: &str, out: &mut dyn Write) -> CliResult {
         description.partitions.len(),
         configs.join(",")
     )?;
+    // Compacted topics: the cleaner's state after Kafka's columns (kafkalite's addition).
+    let cleaner = if cluster.topic_config(name)?.cleanup_compact {
+        cluster.cleaner_status()?
+    } else {
+        Vec::new()
+    };
     for p in &description.partitions {
-        writeln!(
+        write!(
             out,
             "\tTopic: {name}\tPartition: {}\tLeader: 0\tReplicas: 0\tIsr: 0\tLogStartOffset: {}\tLogEndOffset: {}",
             p.partition, p.log_start_offset, p.log_end_offset
         )?;
+        let partition = format!("{name}-{}", p.partition);
+        if let Some(status) = cleaner.iter().find(|s| s.partition == partition) {
+            write!(
+                out,
+                "\tFirstDirtyOffset: {}\tDirtyRatio: {:.2}\tCleaner: {}",
+                status.first_dirty_offset,
+                status.dirty_ratio,
+                status
+                    .uncleanable
+                    .as_deref()
+                    .map_or("ok".to_string(), |why| format!("uncleanable ({why})"))
+            )?;
+        }
+        writeln!(out)?;
     }
     Ok(())
 }

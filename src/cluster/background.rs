@@ -1,5 +1,6 @@
 //! The one background thread: interval syncs (`flush.ms`, segments rolled since the last sync),
-//! retention checks every `log.retention.check.interval.ms`, and the checkpoints they move.
+//! retention checks every `log.retention.check.interval.ms`, log compaction (see
+//! `cluster::cleaner`), and the checkpoints they move.
 //! On a clock that wakes its waiters (a `MockClock`), it runs when the clock jumps, and never
 //! on a real-time timer, as Kafka's `MockScheduler` runs tasks when `MockTime` moves.
 
@@ -160,7 +161,9 @@ impl Cluster {
 
     /// Runs the background work that is due now, on the cluster's clock: interval syncs
     /// (`flush.ms`), syncing segments rolled since the last sync, retention (every
-    /// `log.retention.check.interval.ms`), and the checkpoint writes these imply. The
+    /// `log.retention.check.interval.ms`), log compaction (the filthiest eligible compacted
+    /// log first, until none is eligible, then `log.cleaner.backoff.ms` of rest), and the
+    /// checkpoint writes these imply. The
     /// background thread calls this; tests under a mock clock call it directly.
     pub fn run_maintenance(&self) -> Result<()> {
         if self.is_closed() {
@@ -191,6 +194,9 @@ impl Cluster {
             if let Err(e) = self.retain(&self.all_logs()) {
                 first_error.get_or_insert(e);
             }
+        }
+        if let Err(e) = self.clean_when_due() {
+            first_error.get_or_insert(e);
         }
         if changed {
             if let Err(e) = self.write_checkpoints() {

@@ -2,6 +2,8 @@
 //! checkpoints, and the background thread for interval syncs and retention.
 
 mod background;
+mod builder;
+mod cleaner;
 mod leftovers;
 mod metadata;
 mod open;
@@ -21,6 +23,8 @@ use std::sync::Arc;
 use parking_lot::{Mutex, RwLock};
 
 pub use background::BackgroundErrors;
+pub use builder::ClusterBuilder;
+pub use cleaner::{CleanReport, LogCleanerStatus};
 pub use report::OpenReport;
 #[cfg(feature = "regex")]
 pub(crate) use topic_name::is_internal as is_internal_topic;
@@ -28,13 +32,13 @@ pub(crate) use topic_name::validate as validate_topic_name;
 pub(crate) use topics::partition_number;
 pub use topics::{NewTopic, OffsetSpec, PartitionDescription, TopicDescription, PARTITIONS_MAX};
 
-use crate::clock::{Clock, SystemClock};
+use crate::clock::Clock;
 use crate::config::TopicConfig;
 use crate::error::{Error, Result};
 use crate::log::checkpoint::{self, CheckpointMap};
 use crate::log::{Log, RecoveryMode};
 use crate::notify::Notifier;
-use crate::storage::{LockGuard, RealStorage, Storage};
+use crate::storage::{LockGuard, Storage};
 use background::Background;
 use metadata::MetadataRecord;
 use open::Loaded;
@@ -110,6 +114,8 @@ struct Inner {
     background: Mutex<Option<Background>>,
     /// Guards checkpoint writes and remembers the last retention check.
     maintenance: Mutex<background::MaintenanceState>,
+    /// The log cleaner's checkpoint, state and settings.
+    cleaner: cleaner::CleanerState,
     retention_check_interval_ms: i64,
     /// Told of every append and metadata change: what blocked consumers wait on.
     notifier: Arc<Notifier>,
@@ -124,110 +130,6 @@ struct Inner {
     services: Services,
     /// Removed by `close` (explicit, or when the last user handle drops).
     temp_dir: Mutex<Option<TempDir>>,
-}
-
-/// Options for opening a [`Cluster`].
-#[derive(Debug)]
-pub struct ClusterBuilder {
-    clock: Arc<dyn Clock>,
-    storage: Arc<dyn Storage>,
-    recovery_mode: RecoveryMode,
-    background: bool,
-    retention_check_interval_ms: i64,
-    auto_create_topics: bool,
-    num_partitions: i32,
-    offsets_retention_ms: i64,
-    offsets_retention_check_interval_ms: i64,
-    group_initial_rebalance_delay_ms: i64,
-}
-
-impl Default for ClusterBuilder {
-    fn default() -> Self {
-        ClusterBuilder {
-            clock: Arc::new(SystemClock),
-            storage: Arc::new(RealStorage),
-            recovery_mode: RecoveryMode::default(),
-            background: true,
-            retention_check_interval_ms: RETENTION_CHECK_INTERVAL_MS,
-            auto_create_topics: true,
-            num_partitions: 1,
-            offsets_retention_ms: OFFSETS_RETENTION_MS,
-            offsets_retention_check_interval_ms: OFFSETS_RETENTION_CHECK_INTERVAL_MS,
-            group_initial_rebalance_delay_ms: 0,
-        }
-    }
-}
-
-impl ClusterBuilder {
-    /// The clock every time-based decision reads (a [`crate::MockClock`] in tests).
-    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
-        self.clock = clock;
-        self
-    }
-    /// The storage backend (the real file system by default).
-    pub fn storage(mut self, storage: Arc<dyn Storage>) -> Self {
-        self.storage = storage;
-        self
-    }
-    /// What to do with damage below the recovery point.
-    pub fn recovery_mode(mut self, mode: RecoveryMode) -> Self {
-        self.recovery_mode = mode;
-        self
-    }
-    /// Whether to run the background thread (interval syncs, retention). Without it, call
-    /// [`Cluster::run_maintenance`] yourself: deterministic tests do.
-    pub fn background(mut self, enabled: bool) -> Self {
-        self.background = enabled;
-        self
-    }
-    /// Kafka's `log.retention.check.interval.ms` (default 300000), on the cluster's clock.
-    pub fn retention_check_interval_ms(mut self, ms: i64) -> Self {
-        self.retention_check_interval_ms = ms;
-        self
-    }
-    /// Kafka's `auto.create.topics.enable` (default true): a producer sending to a missing
-    /// topic creates it with `num.partitions` partitions; when false the send fails with
-    /// `UnknownTopicOrPartition`.
-    pub fn auto_create_topics(mut self, enabled: bool) -> Self {
-        self.auto_create_topics = enabled;
-        self
-    }
-    /// Kafka's `num.partitions` (default 1): partitions of auto-created topics.
-    pub fn num_partitions(mut self, partitions: i32) -> Self {
-        self.num_partitions = partitions.max(1);
-        self
-    }
-    /// Kafka's `offsets.retention.minutes` (default 7 days), in ms: how long a group's
-    /// committed offsets outlive the group's last member (or, for a topic the group no longer
-    /// subscribes to, or a group that never had members, the last commit).
-    pub fn offsets_retention_ms(mut self, ms: i64) -> Self {
-        self.offsets_retention_ms = ms.max(0);
-        self
-    }
-    /// Kafka's broker setting `group.initial.rebalance.delay.ms`, on the cluster's clock: the
-    /// first rebalance of an empty group waits this long for more members, and again (up to
-    /// the members' `max.poll.interval.ms` in all) while more keep joining, so that they
-    /// join one rebalance. Kafka's default is 3000; kafkalite's is 0 (a group starts at once).
-    pub fn group_initial_rebalance_delay_ms(mut self, ms: i64) -> Self {
-        self.group_initial_rebalance_delay_ms = ms.max(0);
-        self
-    }
-    /// Kafka's `offsets.retention.check.interval.ms` (default 600000), on the cluster's clock.
-    pub fn offsets_retention_check_interval_ms(mut self, ms: i64) -> Self {
-        self.offsets_retention_check_interval_ms = ms.max(0);
-        self
-    }
-    /// Opens (creating if needed) the cluster in `dir`.
-    pub fn open(self, dir: impl AsRef<Path>) -> Result<Cluster> {
-        Cluster::open_inner(self, dir.as_ref().to_path_buf(), None)
-    }
-    /// Opens a cluster in a new temporary directory, removed when the cluster closes
-    /// ([`Cluster::close`], or the last handle dropping).
-    pub fn temporary(self) -> Result<Cluster> {
-        let temp = TempDir::new()?;
-        let dir = temp.path().to_path_buf();
-        Cluster::open_inner(self, dir, Some(temp))
-    }
 }
 
 impl Cluster {
@@ -262,6 +164,7 @@ impl Cluster {
         let lock = storage.lock(&dir.join(LOCK_FILE))?;
         let mut report = OpenReport::default();
         let loaded = Loaded::load(&options, &dir, found, &mut report)?;
+        let cleaner_checkpoints = cleaner::read_checkpoint(&*storage, &dir);
         let now = options.clock.now_ms();
         let clock_wakes = {
             let notifier = Arc::downgrade(&loaded.notifier);
@@ -288,6 +191,7 @@ impl Cluster {
             num_partitions: options.num_partitions,
             background: Mutex::new(None),
             maintenance: Mutex::new(background::MaintenanceState::new(now)),
+            cleaner: cleaner::CleanerState::new(options.cleaner, cleaner_checkpoints),
             retention_check_interval_ms: options.retention_check_interval_ms,
             notifier: loaded.notifier,
             clock_wakes,

@@ -283,14 +283,21 @@ pub(super) fn is_cluster_file(name: &str) -> bool {
             | super::CLEAN_SHUTDOWN_FILE
             | super::RECOVERY_POINT_FILE
             | super::LOG_START_FILE
+            | super::cleaner::CHECKPOINT_FILE
     )
 }
 
 /// The files kafkalite writes in a partition directory: segments, indexes, their
-/// checksums, `partition.metadata`, the `LOCK` of a log opened on its own, and those names
-/// with `.tmp` while being replaced.
+/// checksums, `partition.metadata`, the `LOCK` of a log opened on its own, those names with
+/// `.tmp` while being replaced, and segment files with a cleaning's `.cleaned`, `.swap` or
+/// `.deleted`.
 pub(super) fn is_partition_file(name: &str) -> bool {
     let name = name.strip_suffix(TMP_SUFFIX).unwrap_or(name);
+    // A cleaning's new and replaced segment files (see `log::cleaner::swap`).
+    let name = crate::log::CLEANER_FILE_MARKERS
+        .iter()
+        .find_map(|marker| name.strip_suffix(marker))
+        .unwrap_or(name);
     if name == PARTITION_METADATA
         || name == crate::log::INDEX_CHECKSUMS_FILE
         || name == crate::log::LOG_LOCK_FILE
@@ -407,6 +414,9 @@ mod tests {
             "index-checksums.tmp",
             "partition.metadata",
             "partition.metadata.tmp",
+            "00000000000000000000.log.cleaned",
+            "00000000000000000000.log.swap",
+            "00000000000000052814.timeindex.deleted",
         ] {
             assert!(is_partition_file(ours), "{ours}");
         }
@@ -414,6 +424,8 @@ mod tests {
             "data.txt",
             "0000000000000000000.log",
             "00000000000000000000.log.bak",
+            "00000000000000000000.log.swap.bak",
+            "notes.swap",
             "0000000000000000000a.log",
             "img.jpg",
             ".tmp",

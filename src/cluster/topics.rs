@@ -146,6 +146,7 @@ impl Cluster {
 
     fn create_topic_unchecked(&self, topic: NewTopic) -> Result<()> {
         topic_name::validate(&topic.name)?;
+        let name = topic.name.clone();
         check_partition_count(topic.partitions)?;
         if topic.replication_factor != 1 {
             return Err(Error::InvalidReplicationFactor(format!(
@@ -199,6 +200,8 @@ impl Cluster {
             },
         );
         self.bump_metadata_version();
+        // A cleaner checkpoint of an earlier topic of this name must not say this one is clean.
+        self.forget_cleaner_checkpoints(&name)?;
         self.write_checkpoints()
     }
 
@@ -355,6 +358,7 @@ impl Cluster {
             }
         }
         storage.sync_dir(&self.inner.dir)?;
+        self.forget_cleaner_checkpoints(name)?;
         self.write_checkpoints()
     }
 

@@ -123,7 +123,7 @@ const SPECS: &[(&str, Kind, &str, bool)] = &[
         "producer",
         false,
     ),
-    ("min.cleanable.dirty.ratio", Kind::Ratio, "0.5", false),
+    ("min.cleanable.dirty.ratio", Kind::Ratio, "0.5", true),
     (
         "min.compaction.lag.ms",
         Kind::Long {
@@ -131,7 +131,7 @@ const SPECS: &[(&str, Kind, &str, bool)] = &[
             max: i64::MAX,
         },
         "0",
-        false,
+        true,
     ),
     (
         "max.compaction.lag.ms",
@@ -140,7 +140,7 @@ const SPECS: &[(&str, Kind, &str, bool)] = &[
             max: i64::MAX,
         },
         "9223372036854775807",
-        false,
+        true,
     ),
     (
         "delete.retention.ms",
@@ -149,7 +149,7 @@ const SPECS: &[(&str, Kind, &str, bool)] = &[
             max: i64::MAX,
         },
         "86400000",
-        false,
+        true,
     ),
     (
         "file.delete.delay.ms",
@@ -230,6 +230,17 @@ pub struct TopicConfig {
     pub flush_messages: i64,
     /// `flush.ms`: sync when the oldest unsynced append is this old.
     pub flush_ms: i64,
+    /// `min.cleanable.dirty.ratio`: the share of dirty bytes above which a compacted log is
+    /// cleaned.
+    pub min_cleanable_dirty_ratio: f64,
+    /// `min.compaction.lag.ms`: records younger than this stay uncleaned.
+    pub min_compaction_lag_ms: i64,
+    /// `max.compaction.lag.ms`: a log whose dirty records are older than this is cleaned
+    /// whatever its dirty ratio.
+    pub max_compaction_lag_ms: i64,
+    /// `delete.retention.ms`: how long a compacted log keeps a tombstone after first
+    /// cleaning its batch.
+    pub delete_retention_ms: i64,
 }
 
 impl Default for TopicConfig {
@@ -248,6 +259,10 @@ impl Default for TopicConfig {
             message_timestamp_type: TimestampType::CreateTime,
             flush_messages: 0,
             flush_ms: 0,
+            min_cleanable_dirty_ratio: 0.0,
+            min_compaction_lag_ms: 0,
+            max_compaction_lag_ms: 0,
+            delete_retention_ms: 0,
         };
         for (key, _, default, _) in SPECS {
             config.apply(key, default);
@@ -347,6 +362,12 @@ impl TopicConfig {
             }
             "flush.messages" => self.flush_messages = long(),
             "flush.ms" => self.flush_ms = long(),
+            "min.cleanable.dirty.ratio" => {
+                self.min_cleanable_dirty_ratio = value.parse().unwrap_or(0.5);
+            }
+            "min.compaction.lag.ms" => self.min_compaction_lag_ms = long(),
+            "max.compaction.lag.ms" => self.max_compaction_lag_ms = long(),
+            "delete.retention.ms" => self.delete_retention_ms = long(),
             _ => {}
         }
     }

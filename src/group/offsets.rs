@@ -22,6 +22,11 @@ pub(crate) const METADATA_MAX_BYTES: usize = 4096;
 /// (`i16::MAX`). Group ids and topic names in the offsets topic's keys are such strings.
 pub(crate) const STRING_MAX_BYTES: usize = 32_767;
 
+/// `segment.bytes` of `__consumer_offsets`: 512 KiB where Kafka's `offsets.topic.segment.bytes`
+/// is 100 MiB. The topic is replayed at a group's first access after an open, and only
+/// segments other than the active one are compacted, so its segment size bounds both that
+/// replay and the space superseded commits take.
+const SEGMENT_BYTES: &str = "524288";
 /// Offset-commit key, version 1: (group, topic, partition).
 const KEY_VERSION: i16 = 1;
 /// Offset-commit value, version 3: (offset, leader epoch, metadata, commit timestamp).
@@ -51,6 +56,7 @@ impl OffsetStore {
         cluster.ensure_internal_topic(
             NewTopic::new(OFFSETS_TOPIC, 1)
                 .config("cleanup.policy", "compact")
+                .config("segment.bytes", SEGMENT_BYTES)
                 .config("flush.messages", "1"),
         )?;
         let log = cluster.partition(OFFSETS_TOPIC, 0)?;

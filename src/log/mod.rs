@@ -2,6 +2,7 @@
 //! recovery, retention, checkpoints.
 
 pub(crate) mod checkpoint;
+mod cleaner;
 mod fetch;
 mod index;
 mod index_checksums;
@@ -14,6 +15,8 @@ mod scan;
 mod segment;
 mod validate;
 
+pub(crate) use cleaner::MARKERS as CLEANER_FILE_MARKERS;
+pub use cleaner::{CleanStats, Cleanable};
 pub use fetch::FetchData;
 pub(crate) use index_checksums::IndexChecksums;
 pub(crate) use index_checksums::FILE_NAME as INDEX_CHECKSUMS_FILE;

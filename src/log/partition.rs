@@ -79,6 +79,8 @@ pub struct Log {
     /// The locks a log opened on its own holds (see [`Log::open`]); none in a cluster, whose
     /// data-directory lock covers its logs.
     pub(super) locks: Mutex<Vec<Box<dyn crate::storage::LockGuard>>>,
+    /// Held for the whole of a cleaning: one at a time per log (their files share names).
+    pub(super) cleaning: Mutex<()>,
 }
 
 struct Incoming {
@@ -666,9 +668,16 @@ impl Log {
 /// Checks that every record of a batch from outside (not built in this process) decodes and
 /// that their offset deltas run 0, 1, 2 ... (as Kafka's `LogValidator` does before an append):
 /// readers then decode records without validating them again. A repairing open
-/// ([`RecoveryMode::TruncateCorrupt`](super::RecoveryMode)) checks stored batches the same way.
-pub(super) fn validate_records(batch: &crate::record::RecordBatch<'_>, start: usize) -> Result<()> {
+/// ([`RecoveryMode::TruncateCorrupt`](super::RecoveryMode)) checks stored batches the same way
+/// with `dense` false: the cleaner leaves gaps, so deltas need only rise, up to the batch's
+/// last offset delta.
+pub(super) fn validate_records(
+    batch: &crate::record::RecordBatch<'_>,
+    start: usize,
+    dense: bool,
+) -> Result<()> {
     let records = batch.records()?;
+    let mut previous = -1;
     for (index, record) in records.iter().enumerate() {
         let record = record.map_err(|e| match e {
             Error::CorruptRecord(why) => {
@@ -676,12 +685,19 @@ pub(super) fn validate_records(batch: &crate::record::RecordBatch<'_>, start: us
             }
             other => other,
         })?;
-        if usize::try_from(record.offset_delta).ok() != Some(index) {
+        let delta = record.offset_delta;
+        if dense && usize::try_from(delta).ok() != Some(index) {
             return Err(Error::CorruptRecord(format!(
-                "batch at byte {start}: record {index} has offset delta {} (expected {index})",
-                record.offset_delta
+                "batch at byte {start}: record {index} has offset delta {delta} (expected {index})"
             )));
         }
+        if delta <= previous || delta > batch.last_offset_delta() {
+            return Err(Error::CorruptRecord(format!(
+                "batch at byte {start}: record {index} has offset delta {delta} after {previous}, in a batch whose last offset delta is {}",
+                batch.last_offset_delta()
+            )));
+        }
+        previous = delta;
     }
     Ok(())
 }
@@ -708,7 +724,7 @@ fn validate(batches: &[u8], config: &TopicConfig, verify_crc: bool) -> Result<Ve
         }
         if verify_crc {
             batch.verify_crc().map_err(|e| e.into_error())?;
-            validate_records(&batch, start)?;
+            validate_records(&batch, start, true)?;
         }
         incoming.push(Incoming {
             start,

@@ -127,6 +127,7 @@ impl Log {
         let now = clock.now_ms();
         let checksums = Arc::new(IndexChecksums::new(Arc::clone(&storage), dir));
         let mut report = RecoveryReport::default();
+        super::cleaner::finish_interrupted(&*storage, dir, &mut report)?;
         let bases = list_segments(&*storage, dir, &mut report)?;
         let loader = Loader {
             storage: &storage,
@@ -172,6 +173,7 @@ impl Log {
             closed: AtomicBool::new(false),
             notifier: std::sync::OnceLock::new(),
             locks: Mutex::new(Vec::new()),
+            cleaning: Mutex::new(()),
         };
         Ok((log, report))
     }

@@ -31,6 +31,16 @@ pub struct RecoveryReport {
     /// Index files removed because their segment's `.log` was gone (an interrupted deletion),
     /// and `<segment file>.tmp` files an interrupted replacement left.
     pub orphan_files_removed: usize,
+    /// New segments of a cleaning that a crash interrupted after they were complete, renamed
+    /// into place (`.swap` files; see Kafka's `LogLoader`).
+    pub swap_files_completed: usize,
+    /// Files of a cleaning that a crash interrupted before its new segments were complete
+    /// (`.cleaned` files, and `.swap` files of the same cleaning), removed: the old
+    /// segments stand.
+    pub cleaning_files_rolled_back: usize,
+    /// Files of segments that a finished cleaning replaced (`.deleted` files, and old
+    /// segments a completed swap replaces), removed.
+    pub replaced_files_removed: usize,
 }
 
 /// Where recovery cut a log: the first batch it could not keep.
@@ -112,6 +122,27 @@ impl std::fmt::Display for RecoveryReport {
         }
         if self.indexes_rebuilt > 0 {
             write!(f, ", {} segment indexes rebuilt", self.indexes_rebuilt)?;
+        }
+        if self.swap_files_completed > 0 {
+            write!(
+                f,
+                ", {} segments of an interrupted cleaning swapped in",
+                self.swap_files_completed
+            )?;
+        }
+        if self.cleaning_files_rolled_back > 0 {
+            write!(
+                f,
+                ", {} files of an unfinished cleaning removed",
+                self.cleaning_files_rolled_back
+            )?;
+        }
+        if self.replaced_files_removed > 0 {
+            write!(
+                f,
+                ", {} files of replaced segments removed",
+                self.replaced_files_removed
+            )?;
         }
         if self.orphan_files_removed > 0 {
             write!(

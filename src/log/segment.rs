@@ -338,6 +338,17 @@ impl Segment {
         SegmentScan::new(self, entry)
     }
 
+    /// The checked batches from the first on (see [`SegmentScan`]).
+    pub fn scan_all(&self) -> Result<SegmentScan<'_>> {
+        SegmentScan::new(
+            self,
+            OffsetEntry {
+                relative_offset: 0,
+                position: 0,
+            },
+        )
+    }
+
     /// The checked batches from an index entry on (see [`SegmentScan`]).
     pub fn scan_from(&self, entry: OffsetEntry) -> Result<SegmentScan<'_>> {
         SegmentScan::new(self, entry)

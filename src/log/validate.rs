@@ -98,7 +98,7 @@ pub(super) fn scan_segment(
                 batch.last_offset()
             ))
         } else if check_records {
-            match validate_records(&batch, position) {
+            match validate_records(&batch, position, false) {
                 // Not damage: a codec this build cannot read (Kafka's snappy or zstd) is kept.
                 Err(Error::UnsupportedCompressionType(_)) | Ok(()) => None,
                 Err(e) => Some(e.to_string()),

@@ -33,7 +33,7 @@ pub(crate) const RECORDS_COUNT_AT: usize = 57;
 pub(crate) const TIMESTAMP_TYPE_BIT: u8 = 0x08;
 const TRANSACTIONAL_BIT: u8 = 0x10;
 const CONTROL_BIT: u8 = 0x20;
-const DELETE_HORIZON_BIT: u8 = 0x40;
+pub(crate) const DELETE_HORIZON_BIT: u8 = 0x40;
 
 /// Why bytes at the front of a buffer are not a whole valid batch.
 #[derive(Debug, Clone, PartialEq, Eq)]

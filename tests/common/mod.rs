@@ -53,6 +53,27 @@ pub fn read_all(log: &kafkalite::Log) -> Vec<(i64, Vec<u8>, Vec<u8>)> {
     out
 }
 
+/// A record as read back: (offset, key, value), key and value nullable.
+pub type Stored = (i64, Option<Vec<u8>>, Option<Vec<u8>>);
+
+/// Every record of `log` from its start.
+pub fn records_of(log: &kafkalite::Log) -> Vec<Stored> {
+    let mut out = Vec::new();
+    let mut offset = log.log_start_offset();
+    while offset < log.high_watermark() {
+        for batch in log.read(offset, 1 << 20).unwrap().batches() {
+            let batch = batch.unwrap();
+            for record in batch.records().unwrap().iter() {
+                let record = record.unwrap();
+                let key = record.key.map(<[u8]>::to_vec);
+                out.push((record.offset, key, record.value.map(<[u8]>::to_vec)));
+            }
+            offset = batch.next_offset();
+        }
+    }
+    out
+}
+
 /// A temporary cluster on `clock`, without the background thread (tests drive maintenance).
 pub fn temporary_on(clock: &MockClock) -> Cluster {
     Cluster::builder()

@@ -1,0 +1,292 @@
+//! The log cleaner's bookkeeping for a cluster (Kafka's `LogCleanerManager`): the
+//! `cleaner-offset-checkpoint` (Kafka's text format, with kafkalite's checksum line), the
+//! logs marked uncleanable and why, when the next pass is due, and the passes themselves:
+//! the filthiest compacted log whose dirty ratio passes `min.cleanable.dirty.ratio` (or whose
+//! dirty data passed `max.compaction.lag.ms`) first, then the next, until none is eligible;
+//! then the cleaner backs off `log.cleaner.backoff.ms` on the cluster's clock. A log whose
+//! cleaning fails is marked uncleanable, reported, and skipped from then on; the others go on.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+
+use super::{split_name, Cluster};
+use crate::error::{Error, Result};
+use crate::log::checkpoint::{self, CheckpointMap};
+use crate::log::{CleanStats, Log};
+
+/// Kafka's cleaner checkpoint file, in the data directory.
+pub(super) const CHECKPOINT_FILE: &str = "cleaner-offset-checkpoint";
+/// Kafka's `log.cleaner.dedupe.buffer.size` default (128 MiB).
+pub(super) const DEDUPE_BUFFER_BYTES: usize = 128 * 1024 * 1024;
+/// Kafka's `log.cleaner.backoff.ms` default.
+pub(super) const BACKOFF_MS: i64 = 15_000;
+
+/// The cleaner's settings (Kafka's broker keys).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct CleanerSettings {
+    /// `log.cleaner.enable`.
+    pub enabled: bool,
+    /// `log.cleaner.dedupe.buffer.size`.
+    pub dedupe_buffer_bytes: usize,
+    /// `log.cleaner.backoff.ms`.
+    pub backoff_ms: i64,
+}
+
+impl Default for CleanerSettings {
+    fn default() -> Self {
+        CleanerSettings {
+            enabled: true,
+            dedupe_buffer_bytes: DEDUPE_BUFFER_BYTES,
+            backoff_ms: BACKOFF_MS,
+        }
+    }
+}
+
+/// The cleaner's state in a cluster.
+#[derive(Debug)]
+pub(super) struct CleanerState {
+    settings: CleanerSettings,
+    /// Where each log's dirty section starts (the end of its last cleaning).
+    checkpoints: Mutex<CheckpointMap>,
+    /// Logs whose cleaning failed, with the failure.
+    uncleanable: Mutex<BTreeMap<String, String>>,
+    /// When the cleaner may look for work next.
+    next_pass_ms: Mutex<i64>,
+    /// One cleaning at a time.
+    running: Mutex<()>,
+}
+
+impl CleanerState {
+    pub(super) fn new(settings: CleanerSettings, checkpoints: CheckpointMap) -> CleanerState {
+        CleanerState {
+            settings,
+            checkpoints: Mutex::new(checkpoints),
+            uncleanable: Mutex::new(BTreeMap::new()),
+            next_pass_ms: Mutex::new(i64::MIN),
+            running: Mutex::new(()),
+        }
+    }
+}
+
+/// Reads the cleaner checkpoint at open. A damaged one is reported and dropped: it only
+/// says where cleaning resumes, so every log starts over from its beginning (as Kafka does
+/// when the checkpoint is missing).
+pub(super) fn read_checkpoint(
+    storage: &dyn crate::storage::Storage,
+    dir: &std::path::Path,
+) -> CheckpointMap {
+    match checkpoint::read(storage, &dir.join(CHECKPOINT_FILE)) {
+        Ok(map) => map,
+        Err(error) => {
+            tracing::warn!(target: "kafkalite::cleaner", "{CHECKPOINT_FILE} is unreadable, so every compacted log is cleaned from its start again: {error}");
+            CheckpointMap::new()
+        }
+    }
+}
+
+/// A compacted partition as the cleaner sees it ([`Cluster::cleaner_status`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogCleanerStatus {
+    /// `topic-partition`.
+    pub partition: String,
+    /// Where the dirty section starts: everything below was cleaned (the cleaner checkpoint,
+    /// or the log start when never cleaned).
+    pub first_dirty_offset: i64,
+    /// Where cleaning must stop now (active segment, high watermark, `min.compaction.lag.ms`).
+    pub first_uncleanable_offset: i64,
+    /// Dirty bytes over all bytes up to the first uncleanable segment.
+    pub dirty_ratio: f64,
+    /// Whether the next pass cleans it (ratio above `min.cleanable.dirty.ratio`, or dirty
+    /// data older than `max.compaction.lag.ms`).
+    pub eligible: bool,
+    /// Why it is no longer cleaned: the failure of its last cleaning.
+    pub uncleanable: Option<String>,
+}
+
+/// What one cleaning of one partition did ([`Cluster::compact`]).
+#[derive(Debug)]
+pub struct CleanReport {
+    /// `topic-partition`.
+    pub partition: String,
+    /// What the cleaning did, or why it failed (the partition is then uncleanable).
+    pub outcome: Result<CleanStats>,
+}
+
+impl Cluster {
+    /// Every compacted partition's cleaner state (those of `cleanup.policy` `compact` or
+    /// `compact,delete`, `__consumer_offsets` included), sorted by name.
+    pub fn cleaner_status(&self) -> Result<Vec<LogCleanerStatus>> {
+        self.check_open()?;
+        let now = self.inner.clock.now_ms();
+        let uncleanable = self.inner.cleaner.uncleanable.lock().clone();
+        let mut out = Vec::new();
+        for log in self.compacted_logs() {
+            let checkpoint = self.cleaner_checkpoint(&log);
+            let cleanable = log.cleanable(checkpoint, now)?;
+            let config = log.config();
+            out.push(LogCleanerStatus {
+                partition: log.name().to_string(),
+                first_dirty_offset: cleanable.first_dirty_offset,
+                first_uncleanable_offset: cleanable.first_uncleanable_offset,
+                dirty_ratio: cleanable.dirty_ratio(),
+                eligible: cleanable.cleanable_bytes > 0
+                    && (cleanable.dirty_ratio() > config.min_cleanable_dirty_ratio
+                        || cleanable.compaction_overdue),
+                uncleanable: uncleanable.get(log.name()).cloned(),
+            });
+        }
+        Ok(out)
+    }
+
+    /// Runs the cleaner to completion now, whatever the dirty ratios and the backoff: cleans
+    /// every compacted partition (of `topic`, or all) until nothing in it is cleanable, and
+    /// returns what each cleaning did. For tests and scripts (`kafkalite compact`); the
+    /// background thread cleans by Kafka's rules on its own. A partition whose cleaning fails
+    /// is reported, marked uncleanable, and the others go on.
+    pub fn compact(&self, topic: Option<&str>) -> Result<Vec<CleanReport>> {
+        self.check_open()?;
+        if let Some(topic) = topic {
+            self.topic_config(topic)?;
+        }
+        let _running = self.inner.cleaner.running.lock();
+        let mut reports = Vec::new();
+        for log in self.compacted_logs() {
+            if topic.is_some_and(|t| split_name(log.name()).0 != t) {
+                continue;
+            }
+            while !self.is_uncleanable(&log) {
+                match self.clean_one(&log) {
+                    Ok(None) => break,
+                    Ok(Some(stats)) => reports.push(CleanReport {
+                        partition: log.name().to_string(),
+                        outcome: Ok(stats),
+                    }),
+                    Err(error) => {
+                        reports.push(CleanReport {
+                            partition: log.name().to_string(),
+                            outcome: Err(error),
+                        });
+                        break;
+                    }
+                }
+            }
+        }
+        Ok(reports)
+    }
+
+    /// The background pass (from [`Cluster::run_maintenance`]): when due, cleans the
+    /// filthiest eligible log, then the next, until none is eligible, and backs off.
+    /// Failures mark their log uncleanable and are returned, the first of them.
+    pub(super) fn clean_when_due(&self) -> Result<()> {
+        let settings = self.inner.cleaner.settings;
+        let now = self.inner.clock.now_ms();
+        if !settings.enabled || now < *self.inner.cleaner.next_pass_ms.lock() {
+            return Ok(());
+        }
+        let _running = self.inner.cleaner.running.lock();
+        let mut first_error = None;
+        while let Some(log) = self.filthiest()? {
+            if let Err(error) = self.clean_one(&log) {
+                first_error.get_or_insert(error);
+            }
+        }
+        *self.inner.cleaner.next_pass_ms.lock() = now.saturating_add(settings.backoff_ms);
+        first_error.map_or(Ok(()), Err)
+    }
+
+    /// The eligible log with the highest dirty ratio (Kafka's `grabFilthiestCompactedLog`).
+    fn filthiest(&self) -> Result<Option<Arc<Log>>> {
+        let now = self.inner.clock.now_ms();
+        let mut best: Option<(f64, Arc<Log>)> = None;
+        for log in self.compacted_logs() {
+            if self.is_uncleanable(&log) {
+                continue;
+            }
+            let cleanable = log.cleanable(self.cleaner_checkpoint(&log), now)?;
+            let ratio = cleanable.dirty_ratio();
+            let eligible = cleanable.cleanable_bytes > 0
+                && (ratio > log.config().min_cleanable_dirty_ratio || cleanable.compaction_overdue);
+            if eligible && best.as_ref().is_none_or(|(r, _)| ratio > *r) {
+                best = Some((ratio, log));
+            }
+        }
+        Ok(best.map(|(_, log)| log))
+    }
+
+    /// Cleans `log` once and moves its checkpoint; a failure marks it uncleanable.
+    fn clean_one(&self, log: &Arc<Log>) -> Result<Option<CleanStats>> {
+        let now = self.inner.clock.now_ms();
+        let checkpoint = self.cleaner_checkpoint(log);
+        let bytes = self.inner.cleaner.settings.dedupe_buffer_bytes;
+        let cleaned = log.clean(checkpoint, now, bytes).and_then(|stats| {
+            if let Some(stats) = &stats {
+                self.set_cleaner_checkpoint(log, stats.end_offset)?;
+                tracing::info!(target: "kafkalite::cleaner", "{}: cleaned offsets below {} ({} of {} records kept, {} bytes to {})", log.name(), stats.end_offset, stats.records_kept, stats.records_kept + stats.records_removed, stats.bytes_before, stats.bytes_after);
+            }
+            Ok(stats)
+        });
+        if let Err(error) = &cleaned {
+            if !matches!(error, Error::Closed) {
+                tracing::error!(target: "kafkalite::cleaner", "{}: cleaning failed; the partition is not cleaned again until the cluster reopens: {error}", log.name());
+                self.inner
+                    .cleaner
+                    .uncleanable
+                    .lock()
+                    .insert(log.name().to_string(), error.to_string());
+            }
+        }
+        cleaned
+    }
+
+    fn is_uncleanable(&self, log: &Log) -> bool {
+        self.inner
+            .cleaner
+            .uncleanable
+            .lock()
+            .contains_key(log.name())
+    }
+
+    fn compacted_logs(&self) -> Vec<Arc<Log>> {
+        let topics = self.inner.topics.read();
+        topics
+            .values()
+            .filter(|t| t.config.cleanup_compact)
+            .flat_map(|t| t.partitions.iter().cloned())
+            .collect()
+    }
+
+    fn cleaner_checkpoint(&self, log: &Log) -> Option<i64> {
+        let checkpoints = self.inner.cleaner.checkpoints.lock();
+        checkpoints.get(&split_name(log.name())).copied()
+    }
+
+    /// Drops `topic`'s entries from the cleaner checkpoint (a topic deleted, or created
+    /// anew under a name an earlier topic had), writing the file if anything changed.
+    pub(super) fn forget_cleaner_checkpoints(&self, topic: &str) -> Result<()> {
+        let mut checkpoints = self.inner.cleaner.checkpoints.lock();
+        let before = checkpoints.len();
+        checkpoints.retain(|(t, _), _| t != topic);
+        if checkpoints.len() == before {
+            return Ok(());
+        }
+        let path = self.inner.dir.join(CHECKPOINT_FILE);
+        checkpoint::write(&*self.inner.storage, &path, &checkpoints)
+    }
+
+    /// Records `offset` as where `log`'s dirty section starts, and writes the checkpoint file
+    /// (entries of partitions that no longer exist dropped).
+    fn set_cleaner_checkpoint(&self, log: &Log, offset: i64) -> Result<()> {
+        let mut checkpoints = self.inner.cleaner.checkpoints.lock();
+        checkpoints.insert(split_name(log.name()), offset);
+        let live: Vec<(String, i32)> = self
+            .compacted_logs()
+            .iter()
+            .map(|l| split_name(l.name()))
+            .collect();
+        checkpoints.retain(|key, _| live.contains(key));
+        let path = self.inner.dir.join(CHECKPOINT_FILE);
+        checkpoint::write(&*self.inner.storage, &path, &checkpoints)
+    }
+}
