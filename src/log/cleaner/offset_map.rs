@@ -1,12 +1,14 @@
 //! The cleaner's key → latest offset map (Kafka's `SkimpyOffsetMap`): each key is kept as a
 //! 128-bit hash, never the key itself, so an entry costs Kafka's 24 bytes (16 of hash, 8 of
 //! offset) and the map's size is bounded by `log.cleaner.dedupe.buffer.size` whatever the
-//! keys weigh. Kafka uses MD5; kafkalite two independent SipHash-1-3 digests (std's), which
-//! are as unlikely to collide for keys that are not built to collide. The map fills to
-//! Kafka's load factor, 0.9.
+//! keys weigh. Kafka uses MD5; kafkalite two SipHash-1-3 digests under keys drawn at random
+//! for each map (std's `RandomState`), so that no one can build keys that collide in it
+//! (MD5 collisions are easy to make). The map's own table does not hash again: the digest
+//! already is one. The map fills to Kafka's load factor, 0.9.
 
+use std::collections::hash_map::RandomState;
 use std::collections::HashMap;
-use std::hash::{Hash, Hasher};
+use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
 
 /// Bytes Kafka counts per entry: a 16-byte hash and an 8-byte offset.
 pub(crate) const ENTRY_BYTES: usize = 24;
@@ -16,7 +18,9 @@ const LOAD_TENTHS: usize = 9;
 /// Latest offset per key hash, for one cleaning.
 #[derive(Debug)]
 pub(crate) struct OffsetMap {
-    entries: HashMap<u128, i64>,
+    entries: HashMap<u128, i64, BuildHasherDefault<DigestHasher>>,
+    /// The two halves' SipHash keys.
+    halves: (RandomState, RandomState),
     capacity: usize,
     latest: i64,
 }
@@ -27,7 +31,8 @@ impl OffsetMap {
     pub(crate) fn with_memory(memory_bytes: usize) -> OffsetMap {
         let slots = memory_bytes / ENTRY_BYTES;
         OffsetMap {
-            entries: HashMap::new(),
+            entries: HashMap::default(),
+            halves: (RandomState::new(), RandomState::new()),
             capacity: slots / 10 * LOAD_TENTHS + slots % 10 * LOAD_TENTHS / 10,
             latest: -1,
         }
@@ -45,7 +50,7 @@ impl OffsetMap {
 
     /// Records `offset` as the latest of `key`.
     pub(crate) fn put(&mut self, key: &[u8], offset: i64) {
-        self.entries.insert(digest(key), offset);
+        self.entries.insert(self.digest(key), offset);
         self.latest = self.latest.max(offset);
     }
 
@@ -56,7 +61,7 @@ impl OffsetMap {
 
     /// The latest offset of `key`, if mapped.
     pub(crate) fn get(&self, key: &[u8]) -> Option<i64> {
-        self.entries.get(&digest(key)).copied()
+        self.entries.get(&self.digest(key)).copied()
     }
 
     /// The last offset mapped (−1 before any).
@@ -65,15 +70,33 @@ impl OffsetMap {
     }
 }
 
-fn digest(key: &[u8]) -> u128 {
-    // `DefaultHasher::new` is documented to start every instance with the same keys.
-    let half = |salt: u8| {
-        let mut hasher = std::collections::hash_map::DefaultHasher::new();
-        salt.hash(&mut hasher);
-        key.hash(&mut hasher);
-        hasher.finish()
-    };
-    (u128::from(half(0x4b)) << 64) | u128::from(half(0xc7))
+impl OffsetMap {
+    fn digest(&self, key: &[u8]) -> u128 {
+        (u128::from(self.halves.0.hash_one(key)) << 64) | u128::from(self.halves.1.hash_one(key))
+    }
+}
+
+/// The table's hasher: a digest is uniformly distributed already, so its low 64 bits serve.
+#[derive(Debug, Default)]
+struct DigestHasher(u64);
+
+impl Hasher for DigestHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `u128` digests are hashed (`write_u128`); fold anything else in all the same.
+        for &byte in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(byte);
+        }
+    }
+
+    // The low half of the digest, on purpose.
+    #[allow(clippy::cast_possible_truncation)]
+    fn write_u128(&mut self, digest: u128) {
+        self.0 = digest as u64;
+    }
 }
 
 #[cfg(test)]
@@ -93,7 +116,7 @@ mod tests {
             (Some(7), Some(4), None)
         );
         assert_eq!((map.len(), map.latest_offset()), (2, 9));
-        assert_ne!(digest(b"ab"), digest(b"ba"));
-        assert_ne!(digest(b""), digest(b"\0"));
+        assert_ne!(map.digest(b"ab"), map.digest(b"ba"));
+        assert_ne!(map.digest(b""), map.digest(b"\0"));
     }
 }
