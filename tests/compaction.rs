@@ -244,6 +244,10 @@ fn a_partition_that_cannot_be_cleaned_is_reported_and_the_others_go_on() {
         "skipped from then on"
     );
     assert_eq!(records(&cluster, "c").len(), 2, "nothing lost");
+    // A topic created again under the name starts with a clean slate.
+    cluster.delete_topic("c").unwrap();
+    cluster.create_topic(compacted("c")).unwrap();
+    assert_eq!(cluster.cleaner_status().unwrap()[0].uncleanable, None);
 }
 
 #[test]

@@ -262,9 +262,15 @@ impl Cluster {
         checkpoints.get(&split_name(log.name())).copied()
     }
 
-    /// Drops `topic`'s entries from the cleaner checkpoint (a topic deleted, or created
-    /// anew under a name an earlier topic had), writing the file if anything changed.
+    /// Drops what the cleaner knows of `topic` (deleted, or created anew under a name an
+    /// earlier topic had): its checkpoint entries, writing the file if any changed, and its
+    /// partitions' uncleanable marks.
     pub(super) fn forget_cleaner_checkpoints(&self, topic: &str) -> Result<()> {
+        self.inner
+            .cleaner
+            .uncleanable
+            .lock()
+            .retain(|partition, _| split_name(partition).0 != topic);
         let mut checkpoints = self.inner.cleaner.checkpoints.lock();
         let before = checkpoints.len();
         checkpoints.retain(|(t, _), _| t != topic);

@@ -376,6 +376,57 @@ impl Records<'_> {
     pub fn count(&self) -> i32 {
         self.count
     }
+
+    /// The records by the fast path ([`super::next_validated`]), for batches validated
+    /// when appended: the header fields are not walked. A record that does not decode, or a
+    /// count that does not match, is an error.
+    pub(crate) fn raw(&self) -> RawRecords<'_> {
+        RawRecords {
+            buf: &self.section,
+            remaining: self.count,
+        }
+    }
+
+    /// The batch's base timestamp, or the append time under LogAppendTime: a raw record's
+    /// timestamp is this plus its delta (or this alone).
+    pub(crate) fn timestamp_of(&self, timestamp_delta: i64) -> i64 {
+        self.log_append_time
+            .unwrap_or_else(|| self.base_timestamp.wrapping_add(timestamp_delta))
+    }
+}
+
+/// See [`Records::raw`].
+#[derive(Debug)]
+pub(crate) struct RawRecords<'a> {
+    buf: &'a [u8],
+    remaining: i32,
+}
+
+impl<'a> Iterator for RawRecords<'a> {
+    type Item = Result<super::record::RawRecord<'a>>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.remaining <= 0 {
+            if self.buf.is_empty() {
+                return None;
+            }
+            self.buf = &[];
+            return Some(Err(Error::CorruptRecord(
+                "bytes follow the last record the batch header counts".into(),
+            )));
+        }
+        self.remaining -= 1;
+        match super::record::next_validated(&mut self.buf) {
+            Some(raw) => Some(Ok(raw)),
+            None => {
+                self.remaining = 0;
+                self.buf = &[];
+                Some(Err(Error::CorruptRecord(
+                    "a record does not decode, or the batch ends short of its count".into(),
+                )))
+            }
+        }
+    }
 }
 
 /// Iterates the batches laid back to back in `buf` (a segment, or a slice of one). Stops at the

@@ -252,6 +252,41 @@ pub(crate) fn put_record(
     Ok(())
 }
 
+/// As [`put_record`], with the headers as a raw record carries them (their count, then each
+/// header, still encoded): the cleaner copies a kept record's headers without decoding them.
+// The body is checked to fit an i32 before anything is written.
+#[allow(clippy::cast_possible_truncation)]
+pub(crate) fn put_raw_record(
+    buf: &mut Vec<u8>,
+    offset_delta: i32,
+    timestamp_delta: i64,
+    key: Option<&[u8]>,
+    value: Option<&[u8]>,
+    encoded_headers: &[u8],
+) -> Result<()> {
+    let field = |bytes: Option<&[u8]>| match bytes {
+        None => 1,
+        Some(b) => varint_len(i32::try_from(b.len()).unwrap_or(i32::MAX)) + b.len(),
+    };
+    let body = 1
+        + varlong_len(timestamp_delta)
+        + varint_len(offset_delta)
+        + field(key)
+        + field(value)
+        + encoded_headers.len();
+    if buf.len() + body + 5 > i32::MAX as usize {
+        return Err(Error::CorruptRecord("batch would exceed 2 GiB".into()));
+    }
+    put_varint(buf, body as i32);
+    buf.push(0);
+    put_varlong(buf, timestamp_delta);
+    put_varint(buf, offset_delta);
+    put_field(buf, key);
+    put_field(buf, value);
+    buf.extend_from_slice(encoded_headers);
+    Ok(())
+}
+
 // Only `put_record` calls this, after checking that the whole record fits an i32.
 #[allow(clippy::cast_possible_truncation)]
 fn put_field(out: &mut Vec<u8>, bytes: Option<&[u8]>) {

@@ -5,9 +5,9 @@
 //! keeps its offset delta and timestamp, so offsets leave gaps where records went.
 
 use super::batch::*;
-use super::builder::put_record;
+use super::builder::put_raw_record;
 use super::compression::{self, Compression};
-use super::record::{Header, Record};
+use super::record::RawRecord;
 use crate::error::{Error, Result};
 
 /// What [`filter_batch`] made of a batch.
@@ -30,7 +30,9 @@ pub(crate) struct FilterCounts {
     pub removed: u64,
 }
 
-/// Keeps the records of `batch` for which `keep` says so. `delete_horizon` is the horizon to
+/// Keeps the records of `batch` for which `keep(offset, key, has_value)` says so. Records are
+/// read by the fast path (the batch was validated when appended and its CRC checked since),
+/// and kept ones copied with their headers as they are. `delete_horizon` is the horizon to
 /// stamp (attribute bit 6, in `baseTimestamp`, Kafka's KIP-534) when the batch has none yet
 /// and a kept record is a tombstone (a null value); a batch that already has one keeps it.
 /// A stamp forces a rebuild even when every record stays.
@@ -38,14 +40,17 @@ pub(crate) fn filter_batch(
     batch: &RecordBatch<'_>,
     decompressed_bytes_max: usize,
     delete_horizon: i64,
-    mut keep: impl FnMut(&Record<'_>) -> bool,
+    mut keep: impl FnMut(i64, Option<&[u8]>, bool) -> bool,
 ) -> Result<(Filtered, FilterCounts)> {
     let records = batch.records_with_limit(decompressed_bytes_max)?;
     let mut kept = Vec::new();
     let mut counts = FilterCounts::default();
-    for record in records.iter() {
+    for record in records.raw() {
         let record = record?;
-        if keep(&record) {
+        let offset = batch
+            .base_offset()
+            .wrapping_add(i64::from(record.offset_delta));
+        if keep(offset, record.key, record.value.is_some()) {
             kept.push(record);
         } else {
             counts.removed += 1;
@@ -64,24 +69,28 @@ pub(crate) fn filter_batch(
     } else {
         batch.delete_horizon_ms()
     };
-    Ok((Filtered::Rebuilt(rebuild(batch, &kept, horizon)?), counts))
+    let rebuilt = rebuild(batch, &records, &kept, horizon)?;
+    Ok((Filtered::Rebuilt(rebuilt), counts))
 }
 
 /// A batch of `batch`'s header with `kept` as its records.
-fn rebuild(batch: &RecordBatch<'_>, kept: &[Record<'_>], horizon: Option<i64>) -> Result<Vec<u8>> {
-    let base_timestamp = horizon.unwrap_or(kept[0].timestamp);
+fn rebuild(
+    batch: &RecordBatch<'_>,
+    records: &Records<'_>,
+    kept: &[RawRecord<'_>],
+    horizon: Option<i64>,
+) -> Result<Vec<u8>> {
+    let timestamp = |r: &RawRecord<'_>| records.timestamp_of(r.timestamp_delta);
+    let base_timestamp = horizon.unwrap_or_else(|| timestamp(&kept[0]));
     let mut section = Vec::new();
-    let mut headers: Vec<Header<'_>> = Vec::new();
     for record in kept {
-        headers.clear();
-        headers.extend(record.headers());
-        put_record(
+        put_raw_record(
             &mut section,
             record.offset_delta,
-            record.timestamp.wrapping_sub(base_timestamp),
+            timestamp(record).wrapping_sub(base_timestamp),
             record.key,
             record.value,
-            &headers,
+            record.headers,
         )?;
     }
     let section = match batch.compression()? {
@@ -90,7 +99,7 @@ fn rebuild(batch: &RecordBatch<'_>, kept: &[Record<'_>], horizon: Option<i64>) -
     };
     let max_timestamp = match batch.timestamp_type() {
         TimestampType::LogAppendTime => batch.max_timestamp(),
-        TimestampType::CreateTime => kept.iter().map(|r| r.timestamp).max().unwrap_or(-1),
+        TimestampType::CreateTime => kept.iter().map(timestamp).max().unwrap_or(-1),
     };
     let count = i32::try_from(kept.len()).expect("a batch holds at most i32::MAX records");
     let mut attributes = batch.attributes();
@@ -164,7 +173,7 @@ fn finish(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::BatchBuilder;
+    use crate::record::{BatchBuilder, Header};
 
     fn batch(compression: Compression) -> Vec<u8> {
         let mut builder = BatchBuilder::new()
@@ -210,7 +219,7 @@ mod tests {
             let original = batch(codec);
             let view = RecordBatch::new(&original).unwrap();
             let (filtered, counts) =
-                filter_batch(&view, usize::MAX, 9_000, |r| r.offset != 100).unwrap();
+                filter_batch(&view, usize::MAX, 9_000, |offset, _, _| offset != 100).unwrap();
             assert_eq!(
                 counts,
                 FilterCounts {
@@ -249,7 +258,7 @@ mod tests {
         let original = batch(Compression::None);
         let view = RecordBatch::new(&original).unwrap();
         // A tombstone without a horizon forces a rebuild even when everything stays.
-        let (filtered, _) = filter_batch(&view, usize::MAX, 9_000, |_| true).unwrap();
+        let (filtered, _) = filter_batch(&view, usize::MAX, 9_000, |_, _, _| true).unwrap();
         let Filtered::Rebuilt(stamped) = filtered else {
             panic!("expected the horizon to be stamped, got {filtered:?}");
         };
@@ -257,10 +266,12 @@ mod tests {
         assert_eq!(stamped_view.delete_horizon_ms(), Some(9_000));
         assert_eq!(kept(&stamped), kept(&original));
         // Once stamped, a later pass keeps the batch as it is, and its horizon.
-        let (again, _) = filter_batch(&stamped_view, usize::MAX, 20_000, |_| true).unwrap();
+        let (again, _) = filter_batch(&stamped_view, usize::MAX, 20_000, |_, _, _| true).unwrap();
         assert_eq!(again, Filtered::Unchanged);
-        let (fewer, _) =
-            filter_batch(&stamped_view, usize::MAX, 20_000, |r| r.value.is_some()).unwrap();
+        let (fewer, _) = filter_batch(&stamped_view, usize::MAX, 20_000, |_, _, has_value| {
+            has_value
+        })
+        .unwrap();
         let Filtered::Rebuilt(fewer) = fewer else {
             panic!("expected a rebuilt batch");
         };
@@ -268,7 +279,7 @@ mod tests {
             RecordBatch::new(&fewer).unwrap().delete_horizon_ms(),
             Some(9_000)
         );
-        let (none, counts) = filter_batch(&view, usize::MAX, 9_000, |_| false).unwrap();
+        let (none, counts) = filter_batch(&view, usize::MAX, 9_000, |_, _, _| false).unwrap();
         assert_eq!((none, counts.removed), (Filtered::Emptied, 3));
     }
 

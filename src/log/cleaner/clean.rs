@@ -228,15 +228,17 @@ impl Log {
                     continue;
                 }
                 if !batch.is_control() {
-                    for record in batch.records_with_limit(DECOMPRESSED_BYTES_MAX)?.iter() {
+                    // The fast path: the batch was validated at append, its CRC checked now.
+                    for record in batch.records_with_limit(DECOMPRESSED_BYTES_MAX)?.raw() {
                         let record = record?;
-                        let Some(key) = record.key.filter(|_| record.offset >= first_dirty) else {
+                        let offset = batch.base_offset() + i64::from(record.offset_delta);
+                        let Some(key) = record.key.filter(|_| offset >= first_dirty) else {
                             continue;
                         };
                         if map.len() >= map.capacity() {
                             return Ok(());
                         }
-                        map.put(key, record.offset);
+                        map.put(key, offset);
                     }
                 }
                 map.mapped_through(batch.last_offset());
@@ -268,15 +270,12 @@ impl Log {
                     continue;
                 }
                 let horizon_passed = batch.delete_horizon_ms().is_some_and(|h| rule.now >= h);
-                let (filtered, counts) =
-                    filter_batch(&batch, DECOMPRESSED_BYTES_MAX, rule.horizon, |record| {
-                        rule.keeps(
-                            record.offset,
-                            record.key,
-                            record.value.is_some(),
-                            horizon_passed,
-                        )
-                    })?;
+                let (filtered, counts) = filter_batch(
+                    &batch,
+                    DECOMPRESSED_BYTES_MAX,
+                    rule.horizon,
+                    |offset, key, has_value| rule.keeps(offset, key, has_value, horizon_passed),
+                )?;
                 stats.records_kept += counts.kept;
                 stats.records_removed += counts.removed;
                 match filtered {

@@ -1,10 +1,12 @@
 //! The cleaner's key → latest offset map (Kafka's `SkimpyOffsetMap`): each key is kept as a
 //! 128-bit hash, never the key itself, so an entry costs Kafka's 24 bytes (16 of hash, 8 of
 //! offset) and the map's size is bounded by `log.cleaner.dedupe.buffer.size` whatever the
-//! keys weigh. Kafka uses MD5; kafkalite two SipHash-1-3 digests under keys drawn at random
-//! for each map (std's `RandomState`), so that no one can build keys that collide in it
-//! (MD5 collisions are easy to make). The map's own table does not hash again: the digest
-//! already is one. The map fills to Kafka's load factor, 0.9.
+//! keys weigh. Kafka uses MD5; kafkalite a SipHash-1-3 half under a key drawn at random for
+//! each map (std's `RandomState`), so that no one can build keys that collide in it (MD5
+//! collisions are easy to make), and a second half from a cheap multiply-rotate mix under
+//! another random seed, which makes accidental collisions of the whole 128 bits as unlikely
+//! as MD5's. The map's own table does not hash again: the SipHash half is its hash. The map
+//! fills to Kafka's load factor, 0.9.
 
 use std::collections::hash_map::RandomState;
 use std::collections::HashMap;
@@ -19,8 +21,9 @@ const LOAD_TENTHS: usize = 9;
 #[derive(Debug)]
 pub(crate) struct OffsetMap {
     entries: HashMap<u128, i64, BuildHasherDefault<DigestHasher>>,
-    /// The two halves' SipHash keys.
-    halves: (RandomState, RandomState),
+    /// The SipHash half's keys, and the mixed half's seed.
+    sip: RandomState,
+    seed: u64,
     capacity: usize,
     latest: i64,
 }
@@ -32,7 +35,8 @@ impl OffsetMap {
         let slots = memory_bytes / ENTRY_BYTES;
         OffsetMap {
             entries: HashMap::default(),
-            halves: (RandomState::new(), RandomState::new()),
+            sip: RandomState::new(),
+            seed: RandomState::new().hash_one(0x6b61_666b_u64),
             capacity: slots / 10 * LOAD_TENTHS + slots % 10 * LOAD_TENTHS / 10,
             latest: -1,
         }
@@ -71,9 +75,28 @@ impl OffsetMap {
 }
 
 impl OffsetMap {
+    /// The SipHash half low (the table hashes by it), the mixed half high.
     fn digest(&self, key: &[u8]) -> u128 {
-        (u128::from(self.halves.0.hash_one(key)) << 64) | u128::from(self.halves.1.hash_one(key))
+        (u128::from(mix(key, self.seed)) << 64) | u128::from(self.sip.hash_one(key))
     }
+}
+
+/// A seeded multiply-rotate hash of `key`, eight bytes at a time, its length included.
+fn mix(key: &[u8], seed: u64) -> u64 {
+    const K: u64 = 0x9e37_79b9_7f4a_7c15;
+    let step = |h: u64, word: u64| (h ^ word).wrapping_mul(K).rotate_left(29);
+    let mut h = seed ^ (key.len() as u64).wrapping_mul(K);
+    let mut words = key.chunks_exact(8);
+    for word in &mut words {
+        h = step(h, u64::from_le_bytes(word.try_into().expect("eight bytes")));
+    }
+    let rest = words.remainder();
+    if !rest.is_empty() {
+        let mut last = [0; 8];
+        last[..rest.len()].copy_from_slice(rest);
+        h = step(h, u64::from_le_bytes(last));
+    }
+    h ^ (h >> 32)
 }
 
 /// The table's hasher: a digest is uniformly distributed already, so its low 64 bits serve.
@@ -118,5 +141,7 @@ mod tests {
         assert_eq!((map.len(), map.latest_offset()), (2, 9));
         assert_ne!(map.digest(b"ab"), map.digest(b"ba"));
         assert_ne!(map.digest(b""), map.digest(b"\0"));
+        assert_ne!(mix(b"a", 1), mix(b"a\0", 1), "the length counts");
+        assert_ne!(mix(b"same key", 1), mix(b"same key", 2), "the seed counts");
     }
 }

@@ -101,8 +101,8 @@ fn prepared() -> (SimStorage, Contents, Contents) {
             let bytes = sim.read_file(&path).unwrap();
             for item in BatchIter::new(&bytes) {
                 let (_, batch) = item.unwrap();
-                let (filtered, _) = filter_batch(&batch, usize::MAX, 0, |r| {
-                    latest[&r.key.unwrap().to_vec()] == r.offset
+                let (filtered, _) = filter_batch(&batch, usize::MAX, 0, |offset, key, _| {
+                    latest[&key.unwrap().to_vec()] == offset
                 })
                 .unwrap();
                 match filtered {
