@@ -194,8 +194,9 @@ impl Log {
     }
 
     /// Maps the dirty section below the first uncleanable offset, oldest first, until the
-    /// map holds as many keys as it may (Kafka's `buildOffsetMap`): a batch whose keys do not
-    /// all fit is left out, and the cleaning ends before it.
+    /// map holds as many keys as it may (Kafka's `buildOffsetMap`): at the first key that does
+    /// not fit it stops, and the cleaning ends after the last record mapped (Kafka's
+    /// `latestOffset`), which may be inside a batch; the next cleaning goes on from there.
     fn build_offset_map(
         &self,
         segments: &[Arc<Segment>],
