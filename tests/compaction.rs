@@ -467,3 +467,48 @@ fn a_cleaning_cut_anywhere_reads_as_before_or_after() {
     }
     assert!(outcomes.0 > 0 && outcomes.1 > 0, "{outcomes:?}");
 }
+
+#[test]
+fn the_cleaner_threads_compact_on_their_own_when_the_clock_moves() {
+    let clock = MockClock::new(1_000_000);
+    let cluster = Cluster::builder()
+        .clock(Arc::new(clock.clone()))
+        .log_cleaner_threads(2)
+        .temporary()
+        .unwrap();
+    let topics = ["t1", "t2", "t3"];
+    for topic in topics {
+        cluster.create_topic(compacted(topic)).unwrap();
+        put(
+            &cluster,
+            topic,
+            &[("a", Some("1")), ("b", Some("2")), ("a", Some("3"))],
+            clock.now_ms(),
+        );
+        cluster.partition(topic, 0).unwrap().roll().unwrap();
+    }
+    // On a mock clock the threads run when it moves; nothing here cleans.
+    clock.advance_ms(1);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while topics.iter().any(|t| records(&cluster, t).len() != 2) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the cleaner threads cleaned nothing within a minute: {:?}",
+            cluster.cleaner_status()
+        );
+        std::thread::yield_now();
+    }
+    for topic in topics {
+        assert_eq!(
+            records(&cluster, topic),
+            [
+                (1, "b".into(), Some("2".into())),
+                (2, "a".into(), Some("3".into()))
+            ]
+        );
+    }
+    assert_eq!(cluster.background_errors().count, 0);
+    // A topic deleted, and the cluster closed, whatever the threads are doing.
+    cluster.delete_topic("t1").unwrap();
+    cluster.close().unwrap();
+}

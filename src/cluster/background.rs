@@ -1,6 +1,7 @@
-//! The one background thread: interval syncs (`flush.ms`, segments rolled since the last sync),
-//! retention checks every `log.retention.check.interval.ms`, log compaction (see
-//! `cluster::cleaner`), and the checkpoints they move.
+//! The background threads: the maintenance thread runs interval syncs (`flush.ms`, segments
+//! rolled since the last sync), retention checks every `log.retention.check.interval.ms`, and
+//! the checkpoints they move; `log.cleaner.threads` cleaner threads compact (see
+//! `cluster::cleaner`), so that a long cleaning never holds up a sync.
 //! On a clock that wakes its waiters (a `MockClock`), it runs when the clock jumps, and never
 //! on a real-time timer, as Kafka's `MockScheduler` runs tasks when `MockTime` moves.
 
@@ -92,6 +93,7 @@ impl Background {
     /// Runs `tick` every [`TICK`], or after each jump of `clock` if it wakes its waiters,
     /// until stopped or until `tick` returns `None` (cluster gone).
     pub(super) fn start(
+        name: String,
         clock: &Arc<dyn Clock>,
         mut tick: impl FnMut() -> Option<Result<()>> + Send + 'static,
     ) -> Result<Self> {
@@ -109,7 +111,7 @@ impl Background {
         };
         let thread_signal = Arc::clone(&signal);
         let thread = std::thread::Builder::new()
-            .name("kafkalite-background".into())
+            .name(name)
             .spawn(move || loop {
                 {
                     let mut state = thread_signal.state.lock();
@@ -162,10 +164,15 @@ impl Cluster {
     /// Runs the background work that is due now, on the cluster's clock: interval syncs
     /// (`flush.ms`), syncing segments rolled since the last sync, retention (every
     /// `log.retention.check.interval.ms`), log compaction (the filthiest eligible compacted
-    /// log first, until none is eligible, then `log.cleaner.backoff.ms` of rest), and the
-    /// checkpoint writes these imply. The
-    /// background thread calls this; tests under a mock clock call it directly.
+    /// log first, until none is eligible, then `log.cleaner.backoff.ms` of rest; it returns
+    /// when the cleaner threads' cleanings have ended too), and the checkpoint writes these
+    /// imply. The background threads do the same work; tests under a mock clock call this.
     pub fn run_maintenance(&self) -> Result<()> {
+        self.maintain(true)
+    }
+
+    /// The maintenance pass, cleaning too if `clean` (the cleaner threads clean otherwise).
+    pub(super) fn maintain(&self, clean: bool) -> Result<()> {
         if self.is_closed() {
             return Ok(());
         }
@@ -195,8 +202,10 @@ impl Cluster {
                 first_error.get_or_insert(e);
             }
         }
-        if let Err(e) = self.clean_when_due() {
-            first_error.get_or_insert(e);
+        if clean {
+            if let Err(e) = self.clean_when_due(true) {
+                first_error.get_or_insert(e);
+            }
         }
         if changed {
             if let Err(e) = self.write_checkpoints() {

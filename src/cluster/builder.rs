@@ -64,8 +64,8 @@ impl ClusterBuilder {
         self.recovery_mode = mode;
         self
     }
-    /// Whether to run the background thread (interval syncs, retention). Without it, call
-    /// [`Cluster::run_maintenance`] yourself: deterministic tests do.
+    /// Whether to run the background threads (interval syncs, retention, the cleaner threads).
+    /// Without them, call [`Cluster::run_maintenance`] yourself: deterministic tests do.
     pub fn background(mut self, enabled: bool) -> Self {
         self.background = enabled;
         self
@@ -124,6 +124,13 @@ impl ClusterBuilder {
     /// cleaner sleeps when no log needs cleaning.
     pub fn log_cleaner_backoff_ms(mut self, ms: i64) -> Self {
         self.cleaner.backoff_ms = ms.max(0);
+        self
+    }
+    /// Kafka's `log.cleaner.threads` (default 1): the threads that compact logs, each
+    /// cleaning the filthiest log no other has. With 0 only [`Cluster::run_maintenance`] and
+    /// [`Cluster::compact`] clean.
+    pub fn log_cleaner_threads(mut self, threads: usize) -> Self {
+        self.cleaner.threads = threads;
         self
     }
     /// Opens (creating if needed) the cluster in `dir`.

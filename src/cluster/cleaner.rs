@@ -6,10 +6,10 @@
 //! then the cleaner backs off `log.cleaner.backoff.ms` on the cluster's clock. A log whose
 //! cleaning fails is marked uncleanable, reported, and skipped from then on; the others go on.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use parking_lot::Mutex;
+use parking_lot::{Condvar, Mutex};
 
 use super::{split_name, Cluster};
 use crate::error::{Error, Result};
@@ -22,6 +22,8 @@ pub(super) const CHECKPOINT_FILE: &str = "cleaner-offset-checkpoint";
 pub(super) const DEDUPE_BUFFER_BYTES: usize = 128 * 1024 * 1024;
 /// Kafka's `log.cleaner.backoff.ms` default.
 pub(super) const BACKOFF_MS: i64 = 15_000;
+/// Kafka's `log.cleaner.threads` default.
+pub(super) const THREADS: usize = 1;
 
 /// The cleaner's settings (Kafka's broker keys).
 #[derive(Debug, Clone, Copy)]
@@ -32,6 +34,8 @@ pub(super) struct CleanerSettings {
     pub dedupe_buffer_bytes: usize,
     /// `log.cleaner.backoff.ms`.
     pub backoff_ms: i64,
+    /// `log.cleaner.threads`.
+    pub threads: usize,
 }
 
 impl Default for CleanerSettings {
@@ -40,6 +44,7 @@ impl Default for CleanerSettings {
             enabled: true,
             dedupe_buffer_bytes: DEDUPE_BUFFER_BYTES,
             backoff_ms: BACKOFF_MS,
+            threads: THREADS,
         }
     }
 }
@@ -54,8 +59,25 @@ pub(super) struct CleanerState {
     uncleanable: Mutex<BTreeMap<String, String>>,
     /// When the cleaner may look for work next.
     next_pass_ms: Mutex<i64>,
-    /// One cleaning at a time.
-    running: Mutex<()>,
+    /// The logs being cleaned now (by a cleaner thread, [`Cluster::run_maintenance`] or
+    /// [`Cluster::compact`]): one cleaner per log, the others pick another (Kafka's
+    /// `inProgress`).
+    in_progress: Mutex<BTreeSet<String>>,
+    /// Told when a cleaning ends.
+    finished: Condvar,
+}
+
+/// A log claimed for cleaning, released (and waiters told) when dropped.
+struct Claim<'a> {
+    state: &'a CleanerState,
+    log: Arc<Log>,
+}
+
+impl Drop for Claim<'_> {
+    fn drop(&mut self) {
+        self.state.in_progress.lock().remove(self.log.name());
+        self.state.finished.notify_all();
+    }
 }
 
 impl CleanerState {
@@ -65,7 +87,38 @@ impl CleanerState {
             checkpoints: Mutex::new(checkpoints),
             uncleanable: Mutex::new(BTreeMap::new()),
             next_pass_ms: Mutex::new(i64::MIN),
-            running: Mutex::new(()),
+            in_progress: Mutex::new(BTreeSet::new()),
+            finished: Condvar::new(),
+        }
+    }
+
+    /// How many cleaner threads to run (`log.cleaner.threads`, none when disabled).
+    pub(super) fn threads(&self) -> usize {
+        if self.settings.enabled {
+            self.settings.threads
+        } else {
+            0
+        }
+    }
+
+    /// Claims `log`, waiting while another cleaner has it.
+    fn claim(&self, log: &Arc<Log>) -> Claim<'_> {
+        let mut in_progress = self.in_progress.lock();
+        while in_progress.contains(log.name()) {
+            self.finished.wait(&mut in_progress);
+        }
+        in_progress.insert(log.name().to_string());
+        Claim {
+            state: self,
+            log: Arc::clone(log),
+        }
+    }
+
+    /// Waits until no log is being cleaned.
+    fn wait_idle(&self) {
+        let mut in_progress = self.in_progress.lock();
+        while !in_progress.is_empty() {
+            self.finished.wait(&mut in_progress);
         }
     }
 }
@@ -150,12 +203,12 @@ impl Cluster {
         if let Some(topic) = topic {
             self.topic_config(topic)?;
         }
-        let _running = self.inner.cleaner.running.lock();
         let mut reports = Vec::new();
         for log in self.compacted_logs() {
             if topic.is_some_and(|t| split_name(log.name()).0 != t) {
                 continue;
             }
+            let _claim = self.inner.cleaner.claim(&log);
             while !self.is_uncleanable(&log) {
                 match self.clean_one(&log) {
                     Ok(None) => break,
@@ -176,32 +229,39 @@ impl Cluster {
         Ok(reports)
     }
 
-    /// The background pass (from [`Cluster::run_maintenance`]): when due, cleans the
-    /// filthiest eligible log, then the next, until none is eligible, and backs off.
-    /// Failures mark their log uncleanable and are returned, the first of them.
-    pub(super) fn clean_when_due(&self) -> Result<()> {
-        let settings = self.inner.cleaner.settings;
+    /// A cleaner pass (a cleaner thread's, or [`Cluster::run_maintenance`]'s): when due,
+    /// cleans the filthiest eligible log no other cleaner has, then the next, until none is
+    /// eligible, and backs off. With `wait`, it then waits for the other cleaners' cleanings
+    /// to end, so that everything due is clean when it returns. Failures mark their log
+    /// uncleanable and are returned, the first of them.
+    pub(super) fn clean_when_due(&self, wait: bool) -> Result<()> {
+        let state = &self.inner.cleaner;
         let now = self.inner.clock.now_ms();
-        if !settings.enabled || now < *self.inner.cleaner.next_pass_ms.lock() {
+        if !state.settings.enabled || now < *state.next_pass_ms.lock() {
             return Ok(());
         }
-        let _running = self.inner.cleaner.running.lock();
         let mut first_error = None;
-        while let Some(log) = self.filthiest()? {
-            if let Err(error) = self.clean_one(&log) {
+        while let Some(claim) = self.claim_filthiest()? {
+            if let Err(error) = self.clean_one(&claim.log) {
                 first_error.get_or_insert(error);
             }
         }
-        *self.inner.cleaner.next_pass_ms.lock() = now.saturating_add(settings.backoff_ms);
+        *state.next_pass_ms.lock() = now.saturating_add(state.settings.backoff_ms);
+        if wait {
+            state.wait_idle();
+        }
         first_error.map_or(Ok(()), Err)
     }
 
-    /// The eligible log with the highest dirty ratio (Kafka's `grabFilthiestCompactedLog`).
-    fn filthiest(&self) -> Result<Option<Arc<Log>>> {
+    /// Claims the eligible log with the highest dirty ratio that no other cleaner has
+    /// (Kafka's `grabFilthiestCompactedLog`).
+    fn claim_filthiest(&self) -> Result<Option<Claim<'_>>> {
         let now = self.inner.clock.now_ms();
+        let state = &self.inner.cleaner;
+        let mut in_progress = state.in_progress.lock();
         let mut best: Option<(f64, Arc<Log>)> = None;
         for log in self.compacted_logs() {
-            if self.is_uncleanable(&log) {
+            if self.is_uncleanable(&log) || in_progress.contains(log.name()) {
                 continue;
             }
             let cleanable = log.cleanable(self.cleaner_checkpoint(&log), now)?;
@@ -212,7 +272,10 @@ impl Cluster {
                 best = Some((ratio, log));
             }
         }
-        Ok(best.map(|(_, log)| log))
+        Ok(best.map(|(_, log)| {
+            in_progress.insert(log.name().to_string());
+            Claim { state, log }
+        }))
     }
 
     /// Cleans `log` once and moves its checkpoint; a failure marks it uncleanable.

@@ -111,7 +111,7 @@ struct Inner {
     metadata_version: AtomicU64,
     auto_create_topics: bool,
     num_partitions: i32,
-    background: Mutex<Option<Background>>,
+    background: Mutex<Vec<Background>>,
     /// Guards checkpoint writes and remembers the last retention check.
     maintenance: Mutex<background::MaintenanceState>,
     /// The log cleaner's checkpoint, state and settings.
@@ -189,7 +189,7 @@ impl Cluster {
             metadata_version: AtomicU64::new(0),
             auto_create_topics: options.auto_create_topics,
             num_partitions: options.num_partitions,
-            background: Mutex::new(None),
+            background: Mutex::new(Vec::new()),
             maintenance: Mutex::new(background::MaintenanceState::new(now)),
             cleaner: cleaner::CleanerState::new(options.cleaner, cleaner_checkpoints),
             retention_check_interval_ms: options.retention_check_interval_ms,
@@ -222,20 +222,31 @@ impl Cluster {
         Ok(cluster)
     }
 
-    /// Starts the thread that runs [`Cluster::run_maintenance`] when it is due. It holds the
-    /// cluster weakly, so dropping the last handle still closes it.
+    /// Starts the maintenance thread (the work of [`Cluster::run_maintenance`] but cleaning)
+    /// and the `log.cleaner.threads` cleaner threads. They hold the cluster weakly, so
+    /// dropping the last handle still closes it.
     fn start_background(&self) -> Result<()> {
-        let weak = Arc::downgrade(&self.inner);
-        let thread = Background::start(&self.inner.clock, move || {
-            let inner = weak.upgrade()?;
-            let cluster = Cluster { inner, _user: None };
-            let ran = cluster.run_maintenance();
-            if let Err(error) = &ran {
-                cluster.inner.background_errors.record(error.clone());
-            }
-            Some(ran)
-        })?;
-        *self.inner.background.lock() = Some(thread);
+        let start = |name: String, work: fn(&Cluster) -> Result<()>| {
+            let weak = Arc::downgrade(&self.inner);
+            Background::start(name, &self.inner.clock, move || {
+                let inner = weak.upgrade()?;
+                let cluster = Cluster { inner, _user: None };
+                let ran = work(&cluster);
+                if let Err(error) = &ran {
+                    if !matches!(error, Error::Closed) {
+                        cluster.inner.background_errors.record(error.clone());
+                    }
+                }
+                Some(ran)
+            })
+        };
+        let mut threads = vec![start("kafkalite-background".into(), |c| c.maintain(false))?];
+        for n in 0..self.inner.cleaner.threads() {
+            threads.push(start(format!("kafkalite-cleaner-{n}"), |c| {
+                c.clean_when_due(false)
+            })?);
+        }
+        *self.inner.background.lock() = threads;
         Ok(())
     }
 
@@ -429,8 +440,12 @@ impl Inner {
     }
 
     fn close(&self) -> Result<()> {
-        if let Some(background) = self.background.lock().take() {
-            background.stop();
+        // A cleaning in progress stops at its next segment rather than holding up the close.
+        for log in self.logs() {
+            log.abort_cleaning();
+        }
+        for thread in std::mem::take(&mut *self.background.lock()) {
+            thread.stop();
         }
         let mut first_error = None;
         let mut clean = true;

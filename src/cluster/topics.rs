@@ -335,6 +335,8 @@ impl Cluster {
         self.bump_metadata_version();
         let storage = &*self.inner.storage;
         for (partition, log) in topic.partitions.iter().enumerate() {
+            // A cleaning must not write into the directory while it goes.
+            log.stop_cleaning();
             // Closing stops writers; what close writes (indexes) is about to be removed, so
             // its failure (a full disk) does not stop the deletion that frees the space.
             if let Err(error) = log.close() {

@@ -81,6 +81,8 @@ pub struct Log {
     pub(super) locks: Mutex<Vec<Box<dyn crate::storage::LockGuard>>>,
     /// Held for the whole of a cleaning: one at a time per log (their files share names).
     pub(super) cleaning: Mutex<()>,
+    /// Set by [`Log::abort_cleaning`]: a cleaning stops at its next segment.
+    pub(super) cleaning_aborted: AtomicBool,
 }
 
 struct Incoming {
@@ -662,6 +664,25 @@ impl Log {
     /// Whether the log was closed.
     pub fn is_closed(&self) -> bool {
         self.closed.load(Ordering::Acquire)
+    }
+
+    /// Stops a cleaning of this log at its next segment, and every later one, with
+    /// [`Error::Closed`] (Kafka's `abortCleaning`): a closing cluster does not wait for a
+    /// cleaning to finish. What the stopped cleaning wrote is removed; the log is unchanged.
+    pub(crate) fn abort_cleaning(&self) {
+        self.cleaning_aborted.store(true, Ordering::Release);
+    }
+
+    /// Aborts this log's cleaning ([`Log::abort_cleaning`]) and waits until a running one has
+    /// stopped: its directory may then be renamed or removed.
+    pub(crate) fn stop_cleaning(&self) {
+        self.abort_cleaning();
+        drop(self.cleaning.lock());
+    }
+
+    /// Whether a cleaning must stop now: the log was closed or its cleaning aborted.
+    pub(super) fn cleaning_stopped(&self) -> bool {
+        self.is_closed() || self.cleaning_aborted.load(Ordering::Acquire)
     }
 }
 

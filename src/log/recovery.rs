@@ -174,6 +174,7 @@ impl Log {
             notifier: std::sync::OnceLock::new(),
             locks: Mutex::new(Vec::new()),
             cleaning: Mutex::new(()),
+            cleaning_aborted: AtomicBool::new(false),
         };
         Ok((log, report))
     }

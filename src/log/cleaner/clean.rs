@@ -153,7 +153,7 @@ impl Log {
         map_bytes: usize,
     ) -> Result<Option<CleanStats>> {
         let _cleaning = self.cleaning.lock();
-        if self.is_closed() {
+        if self.cleaning_stopped() {
             return Err(Error::Closed);
         }
         let cleanable = self.cleanable(checkpoint, now)?;
@@ -222,6 +222,9 @@ impl Log {
             if end > cleanable.first_uncleanable_offset {
                 break;
             }
+            if self.cleaning_stopped() {
+                return Err(Error::Closed);
+            }
             for item in segment.scan_all()? {
                 let (at, batch) = item?;
                 checked(segment, at, &batch)?;
@@ -262,6 +265,11 @@ impl Log {
         let interval = self.config().index_interval_bytes;
         let mut out = Output::new(base, interval);
         for segment in group {
+            if self.cleaning_stopped() {
+                drop(file);
+                self.storage.remove_file(&cleaned_path)?;
+                return Err(Error::Closed);
+            }
             stats.bytes_before += segment.size();
             for item in segment.scan_all()? {
                 let (at, batch) = item?;
@@ -315,14 +323,11 @@ impl Log {
                     .zip(&current[at..])
                     .all(|(a, b)| Arc::ptr_eq(a, b))
         });
-        let Some(at) = at.filter(|_| still_there && !self.is_closed()) else {
+        let stopped = self.cleaning_stopped();
+        let Some(at) = at.filter(|_| still_there && !stopped) else {
             let cleaned = segment_path(&self.dir, base, &format!("{LOG_SUFFIX}{CLEANED_SUFFIX}"));
             self.storage.remove_file(&cleaned)?;
-            return if self.is_closed() {
-                Err(Error::Closed)
-            } else {
-                Ok(())
-            };
+            return if stopped { Err(Error::Closed) } else { Ok(()) };
         };
         let old: Vec<i64> = group.iter().map(|s| s.base_offset()).collect();
         let swapped = replace_segments(&*self.storage, &self.dir, &[base], &old).and_then(|()| {

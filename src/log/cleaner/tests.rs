@@ -72,22 +72,7 @@ fn read_all(log: &Log) -> Contents {
 /// the disk and the records before and after.
 fn prepared() -> (SimStorage, Contents, Contents) {
     let sim = SimStorage::new(Path::new(ROOT));
-    let (log, _) = open_at(&sim, None).unwrap();
-    for i in 0..12_i64 {
-        let mut builder = BatchBuilder::new();
-        for j in 0..2 {
-            let n = i * 2 + j;
-            let key = format!("k{}", n % 3);
-            let value = format!("v{n}");
-            builder
-                .append(n, Some(key.as_bytes()), Some(value.as_bytes()), &[])
-                .unwrap();
-        }
-        log.append(&builder.build().unwrap()).unwrap();
-        if i % 4 == 3 {
-            log.roll().unwrap();
-        }
-    }
+    let log = filled(&sim);
     let before = read_all(&log);
     log.close().unwrap();
     let mut latest = HashMap::new();
@@ -128,6 +113,28 @@ fn prepared() -> (SimStorage, Contents, Contents) {
         .collect();
     assert_eq!(after.len(), 3, "the cleaning keeps one record of each key");
     (sim, before, after)
+}
+
+/// A log of segments 0, 8 and 16, each of 4 two-record batches over keys `k0`..`k2`, and
+/// an empty active segment at 24.
+fn filled(sim: &SimStorage) -> Log {
+    let (log, _) = open_at(sim, None).unwrap();
+    for i in 0..12_i64 {
+        let mut builder = BatchBuilder::new();
+        for j in 0..2 {
+            let n = i * 2 + j;
+            let key = format!("k{}", n % 3);
+            let value = format!("v{n}");
+            builder
+                .append(n, Some(key.as_bytes()), Some(value.as_bytes()), &[])
+                .unwrap();
+        }
+        log.append(&builder.build().unwrap()).unwrap();
+        if i % 4 == 3 {
+            log.roll().unwrap();
+        }
+    }
+    log
 }
 
 fn leftovers(sim: &SimStorage) -> Vec<String> {
@@ -196,4 +203,25 @@ fn a_replacement_cut_anywhere_recovers_to_the_old_log_or_the_new() {
         }
     }
     assert!(completed > 0 && rolled_back > 0, "both ways out were taken");
+}
+
+#[test]
+fn an_aborted_cleaning_stops_and_leaves_the_log_as_it_was() {
+    let sim = SimStorage::new(Path::new(ROOT));
+    let log = filled(&sim);
+    let before = read_all(&log);
+    log.abort_cleaning();
+    assert!(matches!(
+        log.clean(None, 1_000, 1 << 20),
+        Err(crate::Error::Closed)
+    ));
+    log.stop_cleaning();
+    assert_eq!(read_all(&log), before);
+    assert_eq!(log.segments().len(), 4);
+    assert_eq!(leftovers(&sim), Vec::<String>::new());
+    // Not aborted, the same log cleans.
+    let other = SimStorage::new(Path::new(ROOT));
+    let log = filled(&other);
+    let stats = log.clean(None, 1_000, 1 << 20).unwrap().unwrap();
+    assert_eq!(stats.records_kept, 3);
 }
