@@ -6,6 +6,8 @@
 //!   of the same bytes (every segment copied out of its mapping).
 //! - `offsets_reopen`: reopening a cluster whose group committed 8 partitions `N` times,
 //!   cleaned, plus the first access to the group's offsets, for N = 1,000 and 100,000.
+//! - `metadata_reopen`: reopening a cluster whose one topic had its config changed `N`
+//!   times, the metadata log compacted, for N = 100 and 10,000, and 10,000 uncompacted.
 //!
 //! Files go to `KAFKALITE_BENCH_DIR` (default: the system temporary directory).
 #![allow(missing_docs)] // criterion_group! generates an undocumented function.
@@ -174,9 +176,62 @@ fn offsets_reopen(c: &mut Criterion) {
     group.finish();
 }
 
+/// A cluster in `dir` whose topic `t` had its config changed `changes` times, and whose
+/// metadata log was then compacted if `compact`.
+fn altered(dir: &std::path::Path, changes: usize, compact: bool) {
+    let cluster = Cluster::builder().background(false).open(dir).unwrap();
+    cluster.create_topic(NewTopic::new("t", 8)).unwrap();
+    for i in 0..changes {
+        let ms = (60_000 + i).to_string();
+        cluster
+            .alter_topic_config("t", &[("retention.ms", ms.as_str())], &[])
+            .unwrap();
+    }
+    if compact {
+        cluster.compact(None).unwrap();
+    }
+    let after = dir_bytes(&dir.join("__cluster_metadata-0"));
+    eprintln!("{changes} config changes, compacted {compact}: the metadata log holds {after} bytes on disk");
+    cluster.close().unwrap();
+}
+
+/// Bytes on disk (preallocated active segments are sparse).
+fn dir_bytes(dir: &std::path::Path) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().metadata().unwrap().blocks() * 512)
+        .sum()
+}
+
+fn metadata_reopen(c: &mut Criterion) {
+    let mut group = c.benchmark_group("metadata_reopen");
+    group.sample_size(20);
+    for (changes, compact) in [(100, true), (10_000, true), (10_000, false)] {
+        let dir = std::cell::OnceCell::new();
+        let name = if compact { "" } else { "_uncompacted" };
+        group.bench_function(format!("{changes}_config_changes{name}"), |b| {
+            let dir = dir.get_or_init(|| {
+                let dir = common::bench_dir();
+                altered(dir.path(), changes, compact);
+                dir
+            });
+            b.iter(|| {
+                let cluster = Cluster::builder()
+                    .background(false)
+                    .open(dir.path())
+                    .unwrap();
+                black_box(cluster.describe_topic("t").unwrap());
+                cluster.close().unwrap();
+            })
+        });
+    }
+    group.finish();
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default();
-    targets = clean, offsets_reopen
+    targets = clean, offsets_reopen, metadata_reopen
 }
 criterion_main!(benches);

@@ -77,7 +77,7 @@ fn consumer_offsets_stay_bounded_and_replay_the_same() {
             }
         }
         let before = offsets_log.size_bytes();
-        let reports = cluster.compact(None).unwrap();
+        let reports = cluster.compact(Some("__consumer_offsets")).unwrap();
         assert!(!reports.is_empty(), "something was cleaned");
         for report in &reports {
             let stats = report.outcome.as_ref().unwrap();
@@ -227,7 +227,7 @@ fn a_partition_that_cannot_be_cleaned_is_reported_and_the_others_go_on() {
     cluster.create_topic(compacted("c")).unwrap();
     put(&cluster, "c", &[("a", Some("1")), ("a", Some("2"))], 0);
     cluster.partition("c", 0).unwrap().roll().unwrap();
-    let reports = cluster.compact(None).unwrap();
+    let reports = cluster.compact(Some("c")).unwrap();
     assert_eq!(reports.len(), 1);
     match &reports[0].outcome {
         Err(Error::InvalidConfig { key, .. }) => assert_eq!(key, "log.cleaner.dedupe.buffer.size"),
@@ -240,7 +240,7 @@ fn a_partition_that_cannot_be_cleaned_is_reported_and_the_others_go_on() {
         .unwrap()
         .contains("dedupe.buffer.size"));
     assert!(
-        cluster.compact(None).unwrap().is_empty(),
+        cluster.compact(Some("c")).unwrap().is_empty(),
         "skipped from then on"
     );
     assert_eq!(records(&cluster, "c").len(), 2, "nothing lost");

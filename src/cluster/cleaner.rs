@@ -195,8 +195,9 @@ impl Cluster {
 
     /// Runs the cleaner to completion now, whatever the dirty ratios and the backoff: cleans
     /// every compacted partition (of `topic`, or all) until nothing in it is cleanable, and
-    /// returns what each cleaning did. For tests and scripts (`kafkalite compact`); the
-    /// background thread cleans by Kafka's rules on its own. A partition whose cleaning fails
+    /// returns what each cleaning did; without a topic, the metadata log is then compacted to
+    /// the live topics (the last report). For tests and scripts (`kafkalite compact`); the
+    /// cleaner threads clean by Kafka's rules on their own. A partition whose cleaning fails
     /// is reported, marked uncleanable, and the others go on.
     pub fn compact(&self, topic: Option<&str>) -> Result<Vec<CleanReport>> {
         self.check_open()?;
@@ -226,6 +227,14 @@ impl Cluster {
                 }
             }
         }
+        // The metadata log last, with the whole cluster (`metadata_compaction`).
+        if topic.is_none() {
+            let outcome = self.clean_metadata(true).transpose();
+            reports.extend(outcome.map(|outcome| CleanReport {
+                partition: self.inner.metadata.name().to_string(),
+                outcome,
+            }));
+        }
         Ok(reports)
     }
 
@@ -245,6 +254,9 @@ impl Cluster {
             if let Err(error) = self.clean_one(&claim.log) {
                 first_error.get_or_insert(error);
             }
+        }
+        if let Some(error) = self.clean_metadata(false).err() {
+            first_error.get_or_insert(error);
         }
         *state.next_pass_ms.lock() = now.saturating_add(state.settings.backoff_ms);
         if wait {
@@ -276,6 +288,24 @@ impl Cluster {
             in_progress.insert(log.name().to_string());
             Claim { state, log }
         }))
+    }
+
+    /// Compacts the metadata log (see `metadata_compaction`) when due, or at once if
+    /// `forced`; one cleaner at a time. A failure is logged and returned (the log is
+    /// compacted again at the next pass: nothing marks it uncleanable).
+    fn clean_metadata(&self, forced: bool) -> Result<Option<CleanStats>> {
+        let _claim = self.inner.cleaner.claim(&self.inner.metadata);
+        let compacted = if forced {
+            self.compact_metadata()
+        } else {
+            self.compact_metadata_when_due()
+        };
+        if let Err(error) = &compacted {
+            if !matches!(error, Error::Closed) {
+                tracing::error!(target: "kafkalite::cleaner", "{}: compaction failed: {error}", self.inner.metadata.name());
+            }
+        }
+        compacted
     }
 
     /// Cleans `log` once and moves its checkpoint; a failure marks it uncleanable.

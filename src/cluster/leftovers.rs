@@ -207,7 +207,7 @@ fn dir_topic(name: &str) -> Option<String> {
 }
 
 /// Whether `name` is the directory of a live topic's partition (or the metadata log's).
-fn is_live(name: &str, topics: &BTreeMap<String, Topic>) -> bool {
+pub(super) fn is_live(name: &str, topics: &BTreeMap<String, Topic>) -> bool {
     match partition_dir_name(name) {
         Some((topic, 0)) if topic == topic_name::METADATA_TOPIC => true,
         Some((topic, partition)) => topics

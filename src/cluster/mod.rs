@@ -6,6 +6,7 @@ mod builder;
 mod cleaner;
 mod leftovers;
 mod metadata;
+mod metadata_compaction;
 mod open;
 mod ownership;
 mod rebuild;
@@ -109,6 +110,9 @@ struct Inner {
     /// Bumped on every change to the set of topics, their partitions or configs, so that
     /// producers can cache what they looked up.
     metadata_version: AtomicU64,
+    /// The metadata log's size after its last compaction, or at open (see
+    /// `metadata_compaction`).
+    metadata_compacted_bytes: AtomicU64,
     auto_create_topics: bool,
     num_partitions: i32,
     background: Mutex<Vec<Background>>,
@@ -165,6 +169,7 @@ impl Cluster {
         let mut report = OpenReport::default();
         let loaded = Loaded::load(&options, &dir, found, &mut report)?;
         let cleaner_checkpoints = cleaner::read_checkpoint(&*storage, &dir);
+        let metadata_bytes = loaded.metadata.size_bytes();
         let now = options.clock.now_ms();
         let clock_wakes = {
             let notifier = Arc::downgrade(&loaded.notifier);
@@ -187,6 +192,7 @@ impl Cluster {
             admin: Mutex::new(()),
             closed: AtomicBool::new(false),
             metadata_version: AtomicU64::new(0),
+            metadata_compacted_bytes: AtomicU64::new(metadata_bytes),
             auto_create_topics: options.auto_create_topics,
             num_partitions: options.num_partitions,
             background: Mutex::new(Vec::new()),

@@ -15,7 +15,7 @@
 //! stay back to back and the open's check of base offsets (which no CRC covers) keeps
 //! catching damage on compacted logs too (see `log::scan`).
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 use super::offset_map::OffsetMap;
@@ -183,8 +183,10 @@ impl Log {
         let segment_bytes = self.config().segment_bytes;
         for group in group_by_size(&segments[..upto], &ends, segment_bytes) {
             let rule = Retention {
-                map: &map,
-                producers: &producers,
+                policy: Policy::Latest {
+                    map: &map,
+                    producers: &producers,
+                },
                 now,
                 horizon: now.saturating_add(self.config().delete_retention_ms),
             };
@@ -252,7 +254,7 @@ impl Log {
     }
 
     /// Rewrites one group of segments into `<first base>.log.cleaned` and swaps it in.
-    fn clean_group(
+    pub(super) fn clean_group(
         &self,
         group: &[Arc<Segment>],
         rule: &Retention<'_>,
@@ -355,13 +357,24 @@ impl Log {
 }
 
 /// What a cleaning keeps (Kafka's `Cleaner.shouldRetainRecord` and batch retention).
-struct Retention<'a> {
-    map: &'a OffsetMap,
-    /// Each producer's last batch in the log, by its last offset.
-    producers: &'a HashMap<i64, i64>,
-    now: i64,
+pub(super) struct Retention<'a> {
+    pub(super) policy: Policy<'a>,
+    pub(super) now: i64,
     /// The delete horizon to stamp on batches with tombstones.
-    horizon: i64,
+    pub(super) horizon: i64,
+}
+
+/// Which records a rewrite keeps.
+pub(super) enum Policy<'a> {
+    /// Kafka's cleaner: the latest record of each key in `map` (and everything past what it
+    /// mapped), tombstones until their horizon, each producer's last batch.
+    Latest {
+        map: &'a OffsetMap,
+        /// Each producer's last batch in the log, by its last offset.
+        producers: &'a HashMap<i64, i64>,
+    },
+    /// The records at these offsets, and no other (see `Log::retain_only`).
+    Offsets(&'a BTreeSet<i64>),
 }
 
 impl Retention<'_> {
@@ -372,20 +385,29 @@ impl Retention<'_> {
         has_value: bool,
         horizon_passed: bool,
     ) -> bool {
-        if offset > self.map.latest_offset() {
+        let map = match self.policy {
+            Policy::Latest { map, .. } => map,
+            Policy::Offsets(offsets) => return offsets.contains(&offset),
+        };
+        if offset > map.latest_offset() {
             return true;
         }
         let Some(key) = key else {
             return false;
         };
-        let latest = offset >= self.map.get(key).unwrap_or(-1);
+        let latest = offset >= map.get(key).unwrap_or(-1);
         latest && (has_value || !horizon_passed)
     }
 
     /// Whether `batch` holds its producer's last data: kept, emptied if need be.
     fn holds_producer_state(&self, batch: &RecordBatch<'_>) -> bool {
-        batch.producer_id() >= 0
-            && self.producers.get(&batch.producer_id()) == Some(&batch.last_offset())
+        match self.policy {
+            Policy::Latest { producers, .. } => {
+                batch.producer_id() >= 0
+                    && producers.get(&batch.producer_id()) == Some(&batch.last_offset())
+            }
+            Policy::Offsets(_) => false,
+        }
     }
 }
 
@@ -466,7 +488,7 @@ fn checked(segment: &Segment, at: usize, batch: &RecordBatch<'_>) -> Result<()> 
 }
 
 /// Each segment's end: the next segment's base, or the log end offset for the last.
-fn segment_ends(segments: &[Arc<Segment>], log_end: i64) -> Vec<i64> {
+pub(super) fn segment_ends(segments: &[Arc<Segment>], log_end: i64) -> Vec<i64> {
     segments
         .iter()
         .skip(1)
@@ -501,7 +523,7 @@ fn last_batch_of_each_producer(segments: &[Arc<Segment>]) -> HashMap<i64, i64> {
 /// Consecutive segments merged while their bytes fit `segment.bytes` and their offsets fit
 /// one segment (Kafka's `groupSegmentsBySize`, without its index-size rule: kafkalite's
 /// indexes grow with the log they index, which the size rule already bounds).
-fn group_by_size<'a>(
+pub(super) fn group_by_size<'a>(
     segments: &'a [Arc<Segment>],
     ends: &[i64],
     segment_bytes: u64,

@@ -3,6 +3,7 @@
 
 mod clean;
 mod offset_map;
+mod rewrite;
 mod swap;
 
 pub use clean::{CleanStats, Cleanable};
