@@ -13,7 +13,9 @@
 //!
 //! The fixture: topic `t` with two partitions of five to seven 1 KiB segments (partition 1
 //! partly lz4-compressed, its start moved by `delete_records`), offsets committed twice by
-//! group `g`, and the metadata log, checkpoints and index checksums this leaves.
+//! group `g`, a compacted topic `c` cleaned once (its cleaned segments hold gaps, empty
+//! batches for removed runs and a tombstone with its delete horizon) and appended to after,
+//! and the metadata log, checkpoints, cleaner checkpoint and index checksums this leaves.
 //!
 //! Two fixtures: one closed cleanly, where nothing may be cut, and one crashed (all data in
 //! the page cache kept, as after `kill -9`), where the records after each recovery point may
@@ -27,7 +29,8 @@
 //! damaged copy is reopened that way. The repair must open and read without error; what it
 //! shows must have been written (topics as created, each partition's records contiguous and
 //! identical to those once at their offsets, records `delete_records` removed allowed back,
-//! committed offsets ones that were committed, a topic rebuilt from its partition directories
+//! committed offsets ones that were committed (on `c`, records rising, each once at its
+//! offset, gaps allowed), a topic rebuilt from its partition directories
 //! allowed to have lost its config overrides); the partitions of a topic it lost must be set
 //! aside as `-stray` directories, not deleted; and a normal open afterwards must show the
 //! same.
@@ -206,6 +209,26 @@ fn produce(cluster: &Cluster, first: usize, batches: usize) {
     }
 }
 
+/// Appends records `first..first + count` to the compacted topic "c", one batch each, over
+/// four keys; every fifth a tombstone.
+fn produce_compacted(cluster: &Cluster, first: usize, count: usize) {
+    let log = cluster.partition("c", 0).unwrap();
+    for n in first..first + count {
+        let key = format!("key-{}", n % 4);
+        let value = format!("state {n} ").repeat(1 + n % 3);
+        let mut builder = BatchBuilder::new();
+        builder
+            .append(
+                1_700_000_000_000 + n as i64,
+                Some(key.as_bytes()),
+                (n % 5 != 4).then_some(value.as_bytes()),
+                &[],
+            )
+            .unwrap();
+        log.append(&builder.build().unwrap()).unwrap();
+    }
+}
+
 fn commit(cluster: &Cluster, offsets: [i64; 2]) {
     let consumer = cluster.consumer(ConsumerConfig::with_group("g")).unwrap();
     let mut map = Offsets::new();
@@ -239,6 +262,22 @@ fn fixtures() -> Vec<Fixture> {
                 .config("index.interval.bytes", "200"),
         )
         .unwrap();
+    cluster
+        .create_topic(
+            NewTopic::new("c", 1)
+                .config("cleanup.policy", "compact")
+                .config("segment.bytes", "512")
+                .config("index.interval.bytes", "100"),
+        )
+        .unwrap();
+    produce_compacted(&cluster, 0, 18);
+    let c_log = cluster.partition("c", 0).unwrap();
+    c_log.roll().unwrap();
+    let mut c_written = read_log(&c_log).unwrap();
+    let cleaned = cluster.compact(Some("c")).unwrap();
+    assert!(cleaned[0].outcome.as_ref().unwrap().records_removed > 0);
+    produce_compacted(&cluster, 18, 3);
+    c_written.extend(read_log(&c_log).unwrap().into_iter().filter(|r| r.0 >= 18));
     produce(&cluster, 0, 11);
     let before_deletion: Vec<Vec<Row>> = (0..2)
         .map(|p| read_log(&cluster.partition("t", p).unwrap()).unwrap())
@@ -290,6 +329,7 @@ fn fixtures() -> Vec<Fixture> {
             .map(|(key, (_, rows))| {
                 let earlier = match key.0.as_str() {
                     "t" => &before_deletion[key.1 as usize][..],
+                    "c" => &c_written[..],
                     _ => &[],
                 };
                 let all = earlier.iter().chain(rows).map(|row| (row.0, row.clone()));
@@ -514,10 +554,18 @@ fn judge_repair(fixture: &Fixture, sim: &SimStorage) -> Option<String> {
         let Some(written) = fixture.written.get(key) else {
             return Some(format!("repaired: partition {key:?} was never created"));
         };
-        for (i, row) in rows.iter().enumerate() {
-            if row.0 != start + i as i64 || written.get(&row.0) != Some(row) {
+        // Compacted, `c` has gaps: its offsets only rise.
+        let mut next = *start;
+        for row in rows {
+            let in_place = if key.0 == "c" {
+                row.0 >= next
+            } else {
+                row.0 == next
+            };
+            if !in_place || written.get(&row.0) != Some(row) {
                 return Some(format!("repaired: {key:?} offset {}: never written", row.0));
             }
+            next = row.0 + 1;
         }
     }
     // A partition of a topic the repair lost is set aside, never deleted with its records.

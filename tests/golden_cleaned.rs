@@ -10,8 +10,6 @@
 //! `KAFKALITE_BLESS=1 cargo test --test golden_cleaned`, then
 //! `python3 tests/fixtures/kafka-python/decode_cleaned.py tests/fixtures/kafka-python/cleaned.log > tests/fixtures/kafka-python/cleaned.txt`.
 
-mod common;
-
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
