@@ -21,8 +21,9 @@ enum Expected {
 /// Batches of one segment, back to back from an index entry: `(position, batch)`, or one
 /// `Corruption` error (bad framing, or offsets out of place) naming the file and position,
 /// after which the scan ends. Framing is checked here; callers check CRCs where they use
-/// records. Batches follow each other without gaps on every topic: no cleaner exists yet.
-/// (One that leaves gaps must bring its own check of base offsets, which no CRC covers.)
+/// records. Batches follow each other without gaps on every topic, compacted ones too: the
+/// cleaner writes an empty batch over each run of removed batches (`log::cleaner`), so this
+/// check of base offsets, which no CRC covers, holds everywhere.
 pub struct SegmentScan<'a> {
     segment: &'a Segment,
     bytes: &'a [u8],

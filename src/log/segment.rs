@@ -271,8 +271,7 @@ impl Segment {
     pub fn rebuild_index(&self, interval_bytes: u64) -> Result<SegmentIndex> {
         let mut index = SegmentIndex::new();
         // The index is built from the offsets the batches claim, so the scan checks them:
-        // strictly, as no code yet leaves gaps between batches (the cleaner is a later issue
-        // and must pass its leniency here).
+        // strictly, as no code leaves gaps between batches (see `log::scan`).
         let start = OffsetEntry {
             relative_offset: 0,
             position: 0,

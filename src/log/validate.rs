@@ -67,7 +67,7 @@ pub(super) fn scan_segment(
     config: &TopicConfig,
     check_records: bool,
 ) -> Scan {
-    // Batches follow each other without gaps (see `log::scan`): no cleaner exists yet.
+    // Batches follow each other without gaps (see `log::scan`), compacted logs' too.
     let bytes = file.bytes();
     let mut scan = Scan {
         index: SegmentIndex::new(),
