@@ -1,61 +1,178 @@
 //! The cleaner's key → latest offset map (Kafka's `SkimpyOffsetMap`): each key is kept as a
-//! 128-bit hash, never the key itself, so an entry costs Kafka's 24 bytes (16 of hash, 8 of
-//! offset) and the map's size is bounded by `log.cleaner.dedupe.buffer.size` whatever the
-//! keys weigh. Kafka uses MD5; kafkalite a SipHash-1-3 half under a key drawn at random for
-//! each map (std's `RandomState`), so that no one can build keys that collide in it (MD5
+//! 128-bit hash, never the key itself, in a flat open-addressing table of 24-byte slots (16
+//! of hash, 8 of offset, Kafka's accounting), so the map's memory is bounded by
+//! `log.cleaner.dedupe.buffer.size` whatever the keys weigh, and is exactly what it says:
+//! at most `buffer / 24` slots, allocated zeroed (untouched pages cost nothing), fewer when
+//! the dirty section holds fewer records than that (a table sized for them fits the caches
+//! better). Kafka uses MD5; kafkalite a SipHash-1-3 half under a key drawn at random for each
+//! map (std's `RandomState`), so that no one can build keys that collide in it (MD5
 //! collisions are easy to make), and a second half from a cheap multiply-rotate mix under
 //! another random seed, which makes accidental collisions of the whole 128 bits as unlikely
-//! as MD5's. The map's own table does not hash again: the SipHash half is its hash. The map
-//! fills to Kafka's load factor, 0.9.
+//! as MD5's. The SipHash half picks the slot; probing is linear. The map fills to Kafka's
+//! load factor, 0.9.
+//!
+//! Two things make it fast where a slot is a cache miss: a batch's keys are hashed and their
+//! slots touched before any is used ([`OffsetMap::put_staged`]), so the misses overlap;
+//! and up to a sixteenth of the memory (more if the table leaves more) holds a bit per dirty
+//! offset, set when a later record of the same key replaces it, so the rewrite asks the bit, not the table, whether a dirty
+//! record is its key's latest ([`OffsetMap::superseded`]).
 
 use std::collections::hash_map::RandomState;
-use std::collections::HashMap;
-use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
+use std::hash::BuildHasher;
 
 /// Bytes Kafka counts per entry: a 16-byte hash and an 8-byte offset.
 pub(crate) const ENTRY_BYTES: usize = 24;
 /// Kafka's `log.cleaner.io.buffer.load.factor`, 0.9, in tenths.
 const LOAD_TENTHS: usize = 9;
 
+/// One slot: the two hash halves, and the offset plus one (0: empty).
+type Slot = [u64; 3];
+
 /// Latest offset per key hash, for one cleaning.
 #[derive(Debug)]
 pub(crate) struct OffsetMap {
-    entries: HashMap<u128, i64, BuildHasherDefault<DigestHasher>>,
+    slots: Vec<Slot>,
+    /// A bit per offset from `first_dirty`: set when a later record of its key was mapped.
+    superseded: Vec<u64>,
+    first_dirty: i64,
     /// The SipHash half's keys, and the mixed half's seed.
     sip: RandomState,
     seed: u64,
+    /// Keys the table may hold (90% of its slots).
     capacity: usize,
+    /// Keys a table of the whole buffer could hold (Kafka's capacity).
+    memory_capacity: usize,
+    len: usize,
     latest: i64,
+}
+
+/// 90% of `slots`.
+fn load(slots: usize) -> usize {
+    slots / 10 * LOAD_TENTHS + slots % 10 * LOAD_TENTHS / 10
 }
 
 impl OffsetMap {
     /// A map for `memory_bytes` of Kafka's accounting: `memory_bytes / 24` slots, filled to
     /// 90%.
+    #[cfg(test)]
     pub(crate) fn with_memory(memory_bytes: usize) -> OffsetMap {
-        let slots = memory_bytes / ENTRY_BYTES;
+        OffsetMap::with_memory_for(memory_bytes, usize::MAX, 0, 0)
+    }
+
+    /// A map within `memory_bytes` for a dirty section from `first_dirty` of at most
+    /// `records` records over `span` offsets: a superseded bit per offset (in at most a
+    /// sixteenth of the memory, more if the table leaves more), and the slots for the records
+    /// at 90%, or as many as the rest of the memory holds if fewer.
+    pub(crate) fn with_memory_for(
+        memory_bytes: usize,
+        records: usize,
+        first_dirty: i64,
+        span: usize,
+    ) -> OffsetMap {
+        let max_slots = memory_bytes / ENTRY_BYTES;
+        let wanted = records.saturating_add(records / 9).saturating_add(1);
+        // The bits come first, up to a sixteenth of the memory: where the table would take
+        // all of it, they save more time than the slots they displace.
+        let span_words = span.div_ceil(64);
+        let reserved = span_words.min(memory_bytes / 16 / 8);
+        let slots = wanted.min((memory_bytes - reserved * 8) / ENTRY_BYTES);
+        let words = span_words.min((memory_bytes - slots * ENTRY_BYTES) / 8);
         OffsetMap {
-            entries: HashMap::default(),
+            slots: vec![[0; 3]; slots],
+            superseded: vec![0; words],
+            first_dirty,
             sip: RandomState::new(),
             seed: RandomState::new().hash_one(0x6b61_666b_u64),
-            capacity: slots / 10 * LOAD_TENTHS + slots % 10 * LOAD_TENTHS / 10,
+            capacity: load(slots),
+            memory_capacity: load(max_slots),
+            len: 0,
             latest: -1,
         }
     }
 
     /// How many keys the map may hold.
+    #[cfg(test)]
     pub(crate) fn capacity(&self) -> usize {
         self.capacity
     }
 
-    /// Keys held.
-    pub(crate) fn len(&self) -> usize {
-        self.entries.len()
+    /// How many keys a map of the whole memory could hold: 0 when it cannot hold one.
+    pub(crate) fn memory_capacity(&self) -> usize {
+        self.memory_capacity
     }
 
-    /// Records `offset` as the latest of `key`.
+    /// Keys held.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Records `offset` as the latest of `key`. The caller keeps `len() < capacity()`.
+    #[cfg(test)]
     pub(crate) fn put(&mut self, key: &[u8], offset: i64) {
-        self.entries.insert(self.digest(key), offset);
+        let (sip, mixed) = self.digest(key);
+        self.put_digest(sip, mixed, offset);
+    }
+
+    /// Hashes `key`, staging `(key, offset)` in `staged` for [`OffsetMap::put_staged`].
+    pub(crate) fn stage(&self, key: &[u8], offset: i64, staged: &mut Vec<(u64, u64, i64)>) {
+        let (sip, mixed) = self.digest(key);
+        staged.push((sip, mixed, offset));
+    }
+
+    /// Records each staged `(key, offset)`, in order, as [`OffsetMap::put`] would, while the
+    /// map has room; returns how many it recorded. Every slot is touched first, in a tight
+    /// loop, so that their cache misses overlap.
+    pub(crate) fn put_staged(&mut self, staged: &[(u64, u64, i64)]) -> usize {
+        if !self.slots.is_empty() {
+            let mut touched = 0;
+            for &(sip, _, _) in staged {
+                touched ^= self.slots[self.home(sip)][2];
+            }
+            std::hint::black_box(touched);
+        }
+        let mut done = 0;
+        for &(sip, mixed, offset) in staged {
+            if self.len >= self.capacity {
+                break;
+            }
+            self.put_digest(sip, mixed, offset);
+            done += 1;
+        }
+        done
+    }
+
+    fn put_digest(&mut self, sip: u64, mixed: u64, offset: i64) {
+        let at = self.find(sip, mixed);
+        let old = self.slots[at][2];
+        if old == 0 {
+            self.len += 1;
+            self.slots[at] = [sip, mixed, 0];
+        } else {
+            self.mark_superseded((old - 1).cast_signed());
+        }
+        self.slots[at][2] = offset.cast_unsigned() + 1;
         self.latest = self.latest.max(offset);
+    }
+
+    fn mark_superseded(&mut self, offset: i64) {
+        let Ok(bit) = usize::try_from(offset - self.first_dirty) else {
+            return;
+        };
+        if let Some(word) = self.superseded.get_mut(bit / 64) {
+            *word |= 1 << (bit % 64);
+        }
+    }
+
+    /// Whether a later record of the key at `offset` was mapped, if the map tracked it: for
+    /// a mapped offset in the bitmap's range, `Some(true)` exactly when [`OffsetMap::get`]
+    /// of its key gives a later offset; `None` elsewhere (ask the table).
+    pub(crate) fn superseded(&self, offset: i64) -> Option<bool> {
+        if offset > self.latest {
+            return None;
+        }
+        let bit = usize::try_from(offset - self.first_dirty).ok()?;
+        let word = self.superseded.get(bit / 64)?;
+        Some(word & (1 << (bit % 64)) != 0)
     }
 
     /// Notes that every offset up to `offset` was mapped (a batch's last offset).
@@ -65,19 +182,48 @@ impl OffsetMap {
 
     /// The latest offset of `key`, if mapped.
     pub(crate) fn get(&self, key: &[u8]) -> Option<i64> {
-        self.entries.get(&self.digest(key)).copied()
+        if self.slots.is_empty() {
+            return None;
+        }
+        let (sip, mixed) = self.digest(key);
+        let slot = self.slots[self.find(sip, mixed)];
+        (slot[2] != 0).then(|| (slot[2] - 1).cast_signed())
     }
 
     /// The last offset mapped (−1 before any).
     pub(crate) fn latest_offset(&self) -> i64 {
         self.latest
     }
+
+    /// The slot the SipHash half picks, scaled to the table.
+    #[allow(clippy::cast_possible_truncation)]
+    fn home(&self, sip: u64) -> usize {
+        ((u128::from(sip) * self.slots.len() as u128) >> 64) as usize
+    }
+
+    /// The slot holding the digest, or the empty one where it goes: from the slot the
+    /// SipHash half picks (scaled to the table, which need not be a power of two), onwards.
+    /// Never full (at most 90% used), so an empty slot ends every probe.
+    fn find(&self, sip: u64, mixed: u64) -> usize {
+        let n = self.slots.len();
+        let mut at = self.home(sip);
+        loop {
+            let slot = &self.slots[at];
+            if slot[2] == 0 || (slot[0] == sip && slot[1] == mixed) {
+                return at;
+            }
+            at += 1;
+            if at == n {
+                at = 0;
+            }
+        }
+    }
 }
 
 impl OffsetMap {
-    /// The SipHash half low (the table hashes by it), the mixed half high.
-    fn digest(&self, key: &[u8]) -> u128 {
-        (u128::from(mix(key, self.seed)) << 64) | u128::from(self.sip.hash_one(key))
+    /// The SipHash half, and the mixed half.
+    fn digest(&self, key: &[u8]) -> (u64, u64) {
+        (self.sip.hash_one(key), mix(key, self.seed))
     }
 }
 
@@ -97,29 +243,6 @@ fn mix(key: &[u8], seed: u64) -> u64 {
         h = step(h, u64::from_le_bytes(last));
     }
     h ^ (h >> 32)
-}
-
-/// The table's hasher: a digest is uniformly distributed already, so its low 64 bits serve.
-#[derive(Debug, Default)]
-struct DigestHasher(u64);
-
-impl Hasher for DigestHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        // Only `u128` digests are hashed (`write_u128`); fold anything else in all the same.
-        for &byte in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(byte);
-        }
-    }
-
-    // The low half of the digest, on purpose.
-    #[allow(clippy::cast_possible_truncation)]
-    fn write_u128(&mut self, digest: u128) {
-        self.0 = digest as u64;
-    }
 }
 
 #[cfg(test)]
@@ -143,5 +266,75 @@ mod tests {
         assert_ne!(map.digest(b""), map.digest(b"\0"));
         assert_ne!(mix(b"a", 1), mix(b"a\0", 1), "the length counts");
         assert_ne!(mix(b"same key", 1), mix(b"same key", 2), "the seed counts");
+    }
+
+    #[test]
+    fn the_table_stays_within_the_memory_and_fits_the_records() {
+        let memory = 24 * 1000 + 23;
+        let whole = OffsetMap::with_memory_for(memory, usize::MAX, 0, 0);
+        assert_eq!(whole.slots.len(), 1000);
+        assert_eq!((whole.capacity(), whole.memory_capacity()), (900, 900));
+        let small = OffsetMap::with_memory_for(memory, 90, 0, 300);
+        assert!(small.slots.len() * ENTRY_BYTES <= memory);
+        assert!(
+            small.capacity() >= 90 && small.slots.len() < 110,
+            "{}",
+            small.slots.len()
+        );
+        assert_eq!(small.memory_capacity(), 900);
+        assert_eq!(
+            small.superseded.len(),
+            5,
+            "a bit for each of the 300 offsets"
+        );
+        assert!(
+            (small.slots.len() * ENTRY_BYTES + small.superseded.len() * 8) <= memory,
+            "the bits fit in what the table leaves"
+        );
+        assert_eq!(OffsetMap::with_memory_for(23, 5, 0, 5).memory_capacity(), 0);
+        // Filled to its capacity, every key is found with its latest offset.
+        let mut map = small;
+        let keys: Vec<String> = (0..map.capacity()).map(|i| format!("key-{i}")).collect();
+        for round in 0..3 {
+            for (i, key) in keys.iter().enumerate() {
+                map.put(key.as_bytes(), (round * 1000 + i) as i64);
+            }
+        }
+        assert_eq!(map.len(), keys.len());
+        for (i, key) in keys.iter().enumerate() {
+            assert_eq!(map.get(key.as_bytes()), Some((2000 + i) as i64));
+        }
+        assert_eq!(map.get(b"absent"), None);
+    }
+
+    #[test]
+    fn staged_puts_stop_when_full_and_mark_what_they_supersede() {
+        let mut map = OffsetMap::with_memory_for(24 * 10 + 8, 9, 100, 20);
+        assert_eq!(map.capacity(), 9);
+        let mut staged = Vec::new();
+        for (i, key) in ["a", "b", "a", "c"].iter().enumerate() {
+            map.stage(key.as_bytes(), 100 + i as i64, &mut staged);
+        }
+        assert_eq!(map.put_staged(&staged), 4);
+        assert_eq!(
+            (100..104).map(|o| map.superseded(o)).collect::<Vec<_>>(),
+            [Some(true), Some(false), Some(false), Some(false)],
+            "a at 100 was replaced by a at 102"
+        );
+        assert_eq!(map.superseded(104), None, "past the last mapped offset");
+        assert_eq!(
+            map.superseded(99),
+            None,
+            "below the dirty section: ask the table"
+        );
+        // Seven more keys fit 9 at most: the tenth key is not recorded.
+        staged.clear();
+        for i in 0..7 {
+            map.stage(format!("k{i}").as_bytes(), 104 + i, &mut staged);
+        }
+        assert_eq!(map.put_staged(&staged), 6);
+        assert_eq!(map.len(), 9);
+        assert_eq!(map.latest_offset(), 109);
+        assert_eq!(map.get(b"k6"), None);
     }
 }
