@@ -407,6 +407,9 @@ fn a_cleaning_cut_anywhere_reads_as_before_or_after() {
         cluster
             .create_topic(compacted("c").config("segment.bytes", "300"))
             .unwrap();
+        // Records the metadata log's compaction removes, so that it is cut too.
+        cluster.create_topic(NewTopic::new("x", 1)).unwrap();
+        cluster.delete_topic("x").unwrap();
         let log = cluster.partition("c", 0).unwrap();
         for n in 0..12 {
             let value = n.to_string();
@@ -427,6 +430,9 @@ fn a_cleaning_cut_anywhere_reads_as_before_or_after() {
         whole.set_plan(FaultPlan::default());
         let reports = cluster.compact(None).unwrap();
         assert!(reports[0].outcome.as_ref().unwrap().segments_written >= 2);
+        let metadata = reports.last().unwrap();
+        assert_eq!(metadata.partition, "__cluster_metadata-0");
+        assert_eq!(metadata.outcome.as_ref().unwrap().records_removed, 2);
         records(&cluster, "c")
     };
     let total = whole.operations();
@@ -447,6 +453,7 @@ fn a_cleaning_cut_anywhere_reads_as_before_or_after() {
             let case = format!("cut at {cut} of {total}, {how:?}, seed {seed}");
             let recovered = disk.after_power_loss(how, seed);
             let cluster = common::open_sim(&recovered).unwrap_or_else(|e| panic!("{case}: {e}"));
+            assert_eq!(cluster.list_topics().unwrap(), ["c"], "{case}");
             let read = records(&cluster, "c");
             // Groups are swapped one at a time, as Kafka's are: a cut between two leaves the
             // first cleaned and the next not, which is a compaction too. So: what is read

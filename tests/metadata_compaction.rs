@@ -134,12 +134,19 @@ fn an_unfinished_deletion_keeps_the_records_that_let_the_open_finish_it() {
     cluster.delete_topic("gone").unwrap();
     let doomed = dir.path().join(format!("gone-0.{id}-delete"));
     std::fs::rename(&saved, &doomed).unwrap();
+    // A topic whose deletion finished: its records go.
+    cluster.create_topic(NewTopic::new("done", 1)).unwrap();
+    cluster.delete_topic("done").unwrap();
     let reports = cluster.compact(None).unwrap();
     let stats = metadata_stats(&reports);
     assert_eq!(
         (stats.records_kept, stats.records_removed),
-        (3, 0),
-        "the cluster id, and the deleted topic's creation and deletion"
+        (3, 2),
+        "the cluster id, and the unfinished deletion's creation and deletion"
+    );
+    assert!(
+        cluster.compact(None).unwrap().is_empty(),
+        "compacted, with nothing to remove: left as it is"
     );
     cluster.close().unwrap();
     let cluster = open(dir.path());

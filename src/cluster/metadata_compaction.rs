@@ -43,7 +43,11 @@ impl Cluster {
         let metadata = &self.inner.metadata;
         metadata.roll()?;
         let on_disk = self.topic_ids_on_disk();
-        let keep = needed_records(metadata, on_disk.as_ref())?;
+        let (keep, records) = needed_records(metadata, on_disk.as_ref())?;
+        if keep.len() == records && metadata.segments().len() <= 2 {
+            // Nothing to remove, and one closed segment already: a rewrite would change nothing.
+            return Ok(None);
+        }
         let stats = metadata.retain_only(&keep, self.inner.clock.now_ms())?;
         self.inner
             .metadata_compacted_bytes
@@ -83,12 +87,18 @@ struct LiveTopic {
 }
 
 /// The offsets of the records whose replay gives the same cluster id, live topics and
-/// deleted ids (those in `ids_on_disk`, or all when it is `None`) as replaying all of `log`.
-fn needed_records(log: &Log, ids_on_disk: Option<&BTreeSet<String>>) -> Result<BTreeSet<i64>> {
+/// deleted ids (those in `ids_on_disk`, or all when it is `None`) as replaying all of `log`,
+/// and how many records it holds.
+fn needed_records(
+    log: &Log,
+    ids_on_disk: Option<&BTreeSet<String>>,
+) -> Result<(BTreeSet<i64>, usize)> {
+    let mut records = 0;
     let mut cluster_id = None;
     let mut live: BTreeMap<String, LiveTopic> = BTreeMap::new();
     let mut deleted: Vec<(String, i64, i64)> = Vec::new();
     log.for_each_record(|record| {
+        records += 1;
         let offset = record.offset;
         match MetadataRecord::decode(record.key, record.value)? {
             MetadataRecord::ClusterId { .. } => {
@@ -132,5 +142,5 @@ fn needed_records(log: &Log, ids_on_disk: Option<&BTreeSet<String>>) -> Result<B
             keep.extend([created, deleted]);
         }
     }
-    Ok(keep)
+    Ok((keep, records))
 }
