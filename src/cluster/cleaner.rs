@@ -250,9 +250,17 @@ impl Cluster {
             return Ok(());
         }
         let mut first_error = None;
-        while let Some(claim) = self.claim_filthiest()? {
-            if let Err(error) = self.clean_one(&claim.log) {
-                first_error.get_or_insert(error);
+        // Logs this pass found nothing to clean in, or whose cleaning stopped: not again.
+        let mut passed = BTreeSet::new();
+        while let Some(claim) = self.claim_filthiest(&passed)? {
+            match self.clean_one(&claim.log) {
+                Ok(Some(_)) => {}
+                Ok(None) | Err(Error::Closed) => {
+                    passed.insert(claim.log.name().to_string());
+                }
+                Err(error) => {
+                    first_error.get_or_insert(error);
+                }
             }
         }
         if let Some(error) = self.clean_metadata(false).err() {
@@ -265,15 +273,24 @@ impl Cluster {
         first_error.map_or(Ok(()), Err)
     }
 
-    /// Claims the eligible log with the highest dirty ratio that no other cleaner has
-    /// (Kafka's `grabFilthiestCompactedLog`).
-    fn claim_filthiest(&self) -> Result<Option<Claim<'_>>> {
+    /// Claims the eligible log with the highest dirty ratio that no other cleaner has and
+    /// that is not in `passed` (Kafka's `grabFilthiestCompactedLog`); none once the cluster
+    /// is closed.
+    fn claim_filthiest(&self, passed: &BTreeSet<String>) -> Result<Option<Claim<'_>>> {
         let now = self.inner.clock.now_ms();
         let state = &self.inner.cleaner;
         let mut in_progress = state.in_progress.lock();
+        if self.is_closed() {
+            return Ok(None);
+        }
         let mut best: Option<(f64, Arc<Log>)> = None;
         for log in self.compacted_logs() {
-            if self.is_uncleanable(&log) || in_progress.contains(log.name()) {
+            let name = log.name();
+            if self.is_uncleanable(&log)
+                || in_progress.contains(name)
+                || passed.contains(name)
+                || log.cleaning_stopped()
+            {
                 continue;
             }
             let cleanable = log.cleanable(self.cleaner_checkpoint(&log), now)?;
@@ -378,6 +395,11 @@ impl Cluster {
     /// (entries of partitions that no longer exist dropped).
     fn set_cleaner_checkpoint(&self, log: &Log, offset: i64) -> Result<()> {
         let mut checkpoints = self.inner.cleaner.checkpoints.lock();
+        // A deleted topic's log is stopped before its checkpoint is forgotten (under this
+        // lock): a cleaning that ended meanwhile must not mark a topic created again clean.
+        if log.cleaning_stopped() {
+            return Ok(());
+        }
         checkpoints.insert(split_name(log.name()), offset);
         let live: Vec<(String, i32)> = self
             .compacted_logs()
@@ -387,5 +409,36 @@ impl Cluster {
         checkpoints.retain(|key, _| live.contains(key));
         let path = self.inner.dir.join(CHECKPOINT_FILE);
         checkpoint::write(&*self.inner.storage, &path, &checkpoints)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::record::BatchBuilder;
+    use crate::{Cluster, NewTopic};
+
+    #[test]
+    fn a_pass_over_a_log_whose_cleaning_stopped_ends_and_leaves_it() {
+        let cluster = Cluster::builder().background(false).temporary().unwrap();
+        cluster
+            .create_topic(NewTopic::new("c", 1).config("cleanup.policy", "compact"))
+            .unwrap();
+        let log = cluster.partition("c", 0).unwrap();
+        for value in ["1", "2"] {
+            let mut batch = BatchBuilder::new();
+            batch
+                .append(0, Some(b"k"), Some(value.as_bytes()), &[])
+                .unwrap();
+            log.append(&batch.build().unwrap()).unwrap();
+        }
+        log.roll().unwrap();
+        assert!(cluster.cleaner_status().unwrap()[0].eligible);
+        // As a closing cluster or a topic deletion leaves it: the pass must not spin on it.
+        log.abort_cleaning();
+        cluster.run_maintenance().unwrap();
+        let status = cluster.cleaner_status().unwrap();
+        assert!(status[0].eligible, "still dirty: not cleaned");
+        assert_eq!(status[0].uncleanable, None, "and not marked");
+        assert_eq!(cluster.background_errors().count, 0);
     }
 }

@@ -44,8 +44,13 @@ impl Cluster {
         metadata.roll()?;
         let on_disk = self.topic_ids_on_disk();
         let (keep, records) = needed_records(metadata, on_disk.as_ref())?;
-        if keep.len() == records && metadata.segments().len() <= 2 {
-            // Nothing to remove, and one closed segment already: a rewrite would change nothing.
+        let unchanged = keep.len() == records && metadata.segments().len() <= 2;
+        // Every append to it is synced: records past the high watermark would be a new case,
+        // and the rewrite (which keeps only what the replay read) must not drop them.
+        if unchanged || metadata.high_watermark() != metadata.log_end_offset() {
+            self.inner
+                .metadata_compacted_bytes
+                .store(metadata.size_bytes(), Ordering::Release);
             return Ok(None);
         }
         let stats = metadata.retain_only(&keep, self.inner.clock.now_ms())?;

@@ -453,6 +453,10 @@ impl Inner {
         for thread in std::mem::take(&mut *self.background.lock()) {
             thread.stop();
         }
+        // And a cleaning a user's thread runs (`compact`, `run_maintenance`) has stopped.
+        for log in self.logs() {
+            log.stop_cleaning();
+        }
         let mut first_error = None;
         let mut clean = true;
         for log in self.logs() {

@@ -681,7 +681,7 @@ impl Log {
     }
 
     /// Whether a cleaning must stop now: the log was closed or its cleaning aborted.
-    pub(super) fn cleaning_stopped(&self) -> bool {
+    pub(crate) fn cleaning_stopped(&self) -> bool {
         self.is_closed() || self.cleaning_aborted.load(Ordering::Acquire)
     }
 }

@@ -224,6 +224,7 @@ impl Log {
         }
         let first_dirty = cleanable.first_dirty_offset;
         let ends = segment_ends(segments, self.log_end_offset());
+        // One batch's staged digests (24 bytes a record), besides the map's buffer.
         let mut staged = Vec::new();
         for (segment, &end) in segments.iter().zip(&ends) {
             if end <= first_dirty {
@@ -275,9 +276,10 @@ impl Log {
         file.set_len(0)?;
         let interval = self.config().index_interval_bytes;
         // The output is seldom larger than the input (a stamped horizon can lengthen the
-        // timestamp deltas): one allocation, as a rule.
+        // timestamp deltas): one allocation, as a rule, up to 64 MiB.
         let input: u64 = group.iter().map(|s| s.size()).sum();
-        let mut out = Output::new(base, interval, usize::try_from(input).unwrap_or(0));
+        let reserve = usize::try_from(input.min(64 << 20)).unwrap_or(0);
+        let mut out = Output::new(base, interval, reserve);
         for segment in group {
             if self.cleaning_stopped() {
                 drop(file);
