@@ -397,29 +397,11 @@ fn a_topic_created_again_under_a_cleaned_name_starts_dirty() {
 /// A cluster-level cleaning (groups of segments swapped one by one, the cleaner checkpoint
 /// written) cut by a power loss at each of its storage operations, resolved every way: the
 /// next open reads no record the log did not hold and every record the cleaning keeps, and
-/// cleaning again from there ends where an uninterrupted cleaning ends.
+/// cleaning again from there ends where an uncut cleaning ends.
 #[test]
 fn a_cleaning_cut_anywhere_reads_as_before_or_after() {
-    use kafkalite::storage::{FaultPlan, PowerLoss, SimStorage};
-    let prepared = SimStorage::new(std::path::Path::new(common::SIM_ROOT));
-    {
-        let cluster = common::open_sim(&prepared).unwrap();
-        cluster
-            .create_topic(compacted("c").config("segment.bytes", "300"))
-            .unwrap();
-        // Records the metadata log's compaction removes, so that it is cut too.
-        cluster.create_topic(NewTopic::new("x", 1)).unwrap();
-        cluster.delete_topic("x").unwrap();
-        let log = cluster.partition("c", 0).unwrap();
-        for n in 0..12 {
-            let value = n.to_string();
-            put(&cluster, "c", &[(["a", "b", "c"][n % 3], Some(&value))], 5);
-            if n % 4 == 3 {
-                log.roll().unwrap();
-            }
-        }
-        cluster.close().unwrap();
-    }
+    use kafkalite::storage::{FaultPlan, PowerLoss};
+    let prepared = prepared_for_cleaning();
     let fresh = || prepared.after_power_loss(PowerLoss::KeepAll, 0);
     let before = records(&common::open_sim(&fresh()).unwrap(), "c");
     let whole = fresh();
@@ -518,4 +500,102 @@ fn the_cleaner_threads_compact_on_their_own_when_the_clock_moves() {
     // A topic deleted, and the cluster closed, whatever the threads are doing.
     cluster.delete_topic("t1").unwrap();
     cluster.close().unwrap();
+}
+
+/// A disk holding topic "c" (compacted, 300-byte segments) with 12 records over three keys
+/// in rolled segments, and a deleted topic's records in the metadata log.
+fn prepared_for_cleaning() -> kafkalite::storage::SimStorage {
+    let prepared = kafkalite::storage::SimStorage::new(std::path::Path::new(common::SIM_ROOT));
+    let cluster = common::open_sim(&prepared).unwrap();
+    cluster
+        .create_topic(compacted("c").config("segment.bytes", "300"))
+        .unwrap();
+    // Records the metadata log's compaction removes, so that it is cut too.
+    cluster.create_topic(NewTopic::new("x", 1)).unwrap();
+    cluster.delete_topic("x").unwrap();
+    let log = cluster.partition("c", 0).unwrap();
+    for n in 0..12 {
+        let value = n.to_string();
+        put(&cluster, "c", &[(["a", "b", "c"][n % 3], Some(&value))], 5);
+        if n % 4 == 3 {
+            log.roll().unwrap();
+        }
+    }
+    cluster.close().unwrap();
+    prepared
+}
+
+/// A storage failure at any operation of a cleaning (each write, allocation, sync, creation,
+/// rename and removal, failing as a disk does) loses nothing: the running log reads as
+/// before or after (unless the failure failed it), keeps no `.cleaned` file, and after a
+/// restart reads as before or after and cleans to the same end.
+#[test]
+fn a_failure_anywhere_in_a_cleaning_loses_nothing() {
+    use kafkalite::storage::{FaultPlan, PowerLoss, SimFailure, SimOp, Storage};
+    let prepared = prepared_for_cleaning();
+    let fresh = || prepared.after_power_loss(PowerLoss::KeepAll, 0);
+    let before = records(&common::open_sim(&fresh()).unwrap(), "c");
+    let dry = fresh();
+    let after = {
+        let cluster = common::open_sim(&dry).unwrap();
+        dry.set_plan(FaultPlan::default());
+        cluster.compact(Some("c")).unwrap();
+        records(&cluster, "c")
+    };
+    let between = |read: &[(i64, String, Option<String>)]| {
+        after.iter().all(|r| read.contains(r)) && read.iter().all(|r| before.contains(r))
+    };
+    let kinds = [
+        (SimOp::Write, SimFailure::NoSpace),
+        (SimOp::Allocate, SimFailure::NoSpace),
+        (SimOp::SetLen, SimFailure::Eio),
+        (SimOp::Sync, SimFailure::Eio),
+        (SimOp::SyncDir, SimFailure::Eio),
+        (SimOp::Create, SimFailure::NoSpace),
+        (SimOp::Rename, SimFailure::Eio),
+        (SimOp::Remove, SimFailure::Eio),
+    ];
+    let dir = std::path::Path::new(common::SIM_DATA).join("c-0");
+    let mut cases = 0;
+    for (kind, failure) in kinds {
+        for n in 1..=dry.operations_of(kind) {
+            let case = format!("{kind:?} #{n} fails with {failure:?}");
+            let disk = fresh();
+            {
+                let cluster = common::open_sim(&disk).unwrap();
+                disk.set_plan(FaultPlan {
+                    power_cut_at: None,
+                    fail: Some((kind, n, failure)),
+                });
+                let _ = cluster.compact(Some("c"));
+                disk.set_plan(FaultPlan::default());
+                let log = cluster.partition("c", 0).unwrap();
+                if !log.is_failed() {
+                    let read = records(&cluster, "c");
+                    assert!(
+                        between(&read),
+                        "{case}: not between before and after: {read:?}"
+                    );
+                    if kind != SimOp::Remove {
+                        let left: Vec<String> = disk
+                            .list(&dir)
+                            .unwrap()
+                            .into_iter()
+                            .map(|e| e.name)
+                            .filter(|n| n.ends_with(".cleaned"))
+                            .collect();
+                        assert!(left.is_empty(), "{case}: left {left:?}");
+                    }
+                }
+                let _ = cluster.close();
+            }
+            let cluster = common::open_sim(&disk).unwrap_or_else(|e| panic!("{case}: {e}"));
+            let read = records(&cluster, "c");
+            assert!(between(&read), "{case}: reopened, not between: {read:?}");
+            cluster.compact(Some("c")).unwrap();
+            assert_eq!(records(&cluster, "c"), after, "{case}: cleaned again");
+            cases += 1;
+        }
+    }
+    assert!(cases > 20, "{cases} cases");
 }

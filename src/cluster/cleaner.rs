@@ -169,15 +169,37 @@ pub struct CleanReport {
 
 impl Cluster {
     /// Every compacted partition's cleaner state (those of `cleanup.policy` `compact` or
-    /// `compact,delete`, `__consumer_offsets` included), sorted by name.
+    /// `compact,delete`, `__consumer_offsets` included), sorted by name. A partition that
+    /// cannot be measured is shown uncleanable, with why, and marked so.
     pub fn cleaner_status(&self) -> Result<Vec<LogCleanerStatus>> {
         self.check_open()?;
         let now = self.inner.clock.now_ms();
-        let uncleanable = self.inner.cleaner.uncleanable.lock().clone();
         let mut out = Vec::new();
         for log in self.compacted_logs() {
             let checkpoint = self.cleaner_checkpoint(&log);
-            let cleanable = log.cleanable(checkpoint, now)?;
+            let cleanable = match log.cleanable(checkpoint, now) {
+                Ok(cleanable) => cleanable,
+                Err(error) => {
+                    self.mark_uncleanable(&log, &error);
+                    let start = log.log_start_offset();
+                    out.push(LogCleanerStatus {
+                        partition: log.name().to_string(),
+                        first_dirty_offset: checkpoint.unwrap_or(start).max(start),
+                        first_uncleanable_offset: start,
+                        dirty_ratio: 0.0,
+                        eligible: false,
+                        uncleanable: Some(error.to_string()),
+                    });
+                    continue;
+                }
+            };
+            let uncleanable = self
+                .inner
+                .cleaner
+                .uncleanable
+                .lock()
+                .get(log.name())
+                .cloned();
             let config = log.config();
             out.push(LogCleanerStatus {
                 partition: log.name().to_string(),
@@ -187,7 +209,7 @@ impl Cluster {
                 eligible: cleanable.cleanable_bytes > 0
                     && (cleanable.dirty_ratio() > config.min_cleanable_dirty_ratio
                         || cleanable.compaction_overdue),
-                uncleanable: uncleanable.get(log.name()).cloned(),
+                uncleanable,
             });
         }
         Ok(out)
@@ -293,7 +315,15 @@ impl Cluster {
             {
                 continue;
             }
-            let cleanable = log.cleanable(self.cleaner_checkpoint(&log), now)?;
+            // A log that cannot even be measured (damage found reading it) is marked, as a
+            // failed cleaning is, and the others go on.
+            let cleanable = match log.cleanable(self.cleaner_checkpoint(&log), now) {
+                Ok(cleanable) => cleanable,
+                Err(error) => {
+                    self.mark_uncleanable(&log, &error);
+                    continue;
+                }
+            };
             let ratio = cleanable.dirty_ratio();
             let eligible = cleanable.cleanable_bytes > 0
                 && (ratio > log.config().min_cleanable_dirty_ratio || cleanable.compaction_overdue);
@@ -339,15 +369,20 @@ impl Cluster {
         });
         if let Err(error) = &cleaned {
             if !matches!(error, Error::Closed) {
-                tracing::error!(target: "kafkalite::cleaner", "{}: cleaning failed; the partition is not cleaned again until the cluster reopens: {error}", log.name());
-                self.inner
-                    .cleaner
-                    .uncleanable
-                    .lock()
-                    .insert(log.name().to_string(), error.to_string());
+                self.mark_uncleanable(log, error);
             }
         }
         cleaned
+    }
+
+    /// Marks `log` uncleanable until the cluster reopens, logging why.
+    fn mark_uncleanable(&self, log: &Log, error: &Error) {
+        tracing::error!(target: "kafkalite::cleaner", "{}: cleaning failed; the partition is not cleaned again until the cluster reopens: {error}", log.name());
+        self.inner
+            .cleaner
+            .uncleanable
+            .lock()
+            .insert(log.name().to_string(), error.to_string());
     }
 
     fn is_uncleanable(&self, log: &Log) -> bool {

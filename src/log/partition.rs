@@ -631,6 +631,8 @@ impl Log {
 
     /// Clean close: trims the active segment, writes its indexes and syncs everything.
     pub fn close(&self) -> Result<()> {
+        // A cleaning must not write into the directory once its locks go.
+        self.stop_cleaning();
         let closed = self.close_files();
         self.locks.lock().clear();
         closed

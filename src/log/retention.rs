@@ -32,6 +32,11 @@ impl Log {
         if self.is_closed() {
             return Err(Error::Closed);
         }
+        // A failed log's list may not match its files (a swap that failed halfway): nothing is
+        // deleted from it until a reopen has recovered the files.
+        if self.is_failed() {
+            return Ok(Vec::new());
+        }
         let config = self.config();
         let now = self.clock.now_ms();
         let high_watermark = self.high_watermark();

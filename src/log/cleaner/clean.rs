@@ -189,6 +189,7 @@ impl Log {
             .count();
         let segment_bytes = self.config().segment_bytes;
         for group in group_by_size(&segments[..upto], &ends, segment_bytes) {
+            let base = group[0].base_offset();
             let rule = Retention {
                 policy: Policy::Latest {
                     map: &map,
@@ -197,7 +198,12 @@ impl Log {
                 now,
                 horizon: now.saturating_add(self.config().delete_retention_ms),
             };
-            self.clean_group(group, &rule, &mut stats)?;
+            if !self.clean_group(group, &rule, &mut stats)? {
+                // Retention took part of the group meanwhile: what is left of it was not
+                // cleaned, so the checkpoint may not pass it.
+                stats.end_offset = stats.end_offset.min(base);
+                break;
+            }
         }
         Ok(Some(stats))
     }
@@ -263,16 +269,41 @@ impl Log {
         Ok(())
     }
 
-    /// Rewrites one group of segments into `<first base>.log.cleaned` and swaps it in.
+    /// Rewrites one group of segments into `<first base>.log.cleaned` and swaps it in;
+    /// returns whether it did (not if retention took part of the group meanwhile). A failure
+    /// before the swap removes the `.cleaned` file.
     pub(super) fn clean_group(
         &self,
         group: &[Arc<Segment>],
         rule: &Retention<'_>,
         stats: &mut CleanStats,
-    ) -> Result<()> {
+    ) -> Result<bool> {
         let base = group[0].base_offset();
         let cleaned_path = segment_path(&self.dir, base, &format!("{LOG_SUFFIX}{CLEANED_SUFFIX}"));
-        let file = self.storage.open(&cleaned_path, OpenMode::Create)?;
+        let index = match self.write_cleaned(group, rule, stats, &cleaned_path) {
+            Ok(index) => index,
+            Err(error) => {
+                if let Err(e) = self.storage.remove_file(&cleaned_path) {
+                    tracing::warn!(target: "kafkalite::cleaner", "{}: removing {} after a failed cleaning: {e}", self.name, cleaned_path.display());
+                }
+                return Err(error);
+            }
+        };
+        stats.segments_cleaned += group.len();
+        stats.segments_written += 1;
+        self.swap_in(group, index)
+    }
+
+    /// Writes and syncs the cleaned bytes of `group` to `cleaned_path`; returns their index.
+    fn write_cleaned(
+        &self,
+        group: &[Arc<Segment>],
+        rule: &Retention<'_>,
+        stats: &mut CleanStats,
+        cleaned_path: &std::path::Path,
+    ) -> Result<SegmentIndex> {
+        let base = group[0].base_offset();
+        let file = self.storage.open(cleaned_path, OpenMode::Create)?;
         file.set_len(0)?;
         let interval = self.config().index_interval_bytes;
         // The output is seldom larger than the input (a stamped horizon can lengthen the
@@ -282,8 +313,6 @@ impl Log {
         let mut out = Output::new(base, interval, reserve);
         for segment in group {
             if self.cleaning_stopped() {
-                drop(file);
-                self.storage.remove_file(&cleaned_path)?;
                 return Err(Error::Closed);
             }
             stats.bytes_before += segment.size();
@@ -316,17 +345,16 @@ impl Log {
         let (bytes, index) = out.finish();
         file.write_at(&[&bytes], 0)?;
         file.sync_data()?;
-        drop(file);
         stats.bytes_after += bytes.len() as u64;
-        stats.segments_cleaned += group.len();
-        stats.segments_written += 1;
-        self.swap_in(group, index)
+        Ok(index)
     }
 
-    /// Replaces `group` with the cleaned segment at its base, on disk and in the list; skips
-    /// (removing the cleaned file) if retention took part of the group meanwhile, and stops
-    /// with [`Error::Closed`] if the log was closed.
-    fn swap_in(&self, group: &[Arc<Segment>], index: SegmentIndex) -> Result<()> {
+    /// Replaces `group` with the cleaned segment at its base, on disk and in the list, and
+    /// returns true; skips (removing the cleaned file, returning false) if retention took
+    /// part of the group meanwhile, and stops with [`Error::Closed`] if the log was closed.
+    /// Once the files are swapped, the new segment is in the list: a failure to write its
+    /// index files (derived data, rebuilt at the next open) is only logged.
+    fn swap_in(&self, group: &[Arc<Segment>], index: SegmentIndex) -> Result<bool> {
         let base = group[0].base_offset();
         // The writer lock orders this with rolls and retention, the other writers of the list.
         let _writer = self.writer.lock();
@@ -343,7 +371,11 @@ impl Log {
         let Some(at) = at.filter(|_| still_there && !stopped) else {
             let cleaned = segment_path(&self.dir, base, &format!("{LOG_SUFFIX}{CLEANED_SUFFIX}"));
             self.storage.remove_file(&cleaned)?;
-            return if stopped { Err(Error::Closed) } else { Ok(()) };
+            return if stopped {
+                Err(Error::Closed)
+            } else {
+                Ok(false)
+            };
         };
         let old: Vec<i64> = group.iter().map(|s| s.base_offset()).collect();
         let swapped = replace_segments(&*self.storage, &self.dir, &[base], &old).and_then(|()| {
@@ -358,15 +390,17 @@ impl Log {
                 self.clock.now_ms(),
             );
             self.checksums.remove(&old[1..]);
-            segment.write_index_files()?;
             Ok(segment)
         });
         let segment = swapped.map_err(|e| self.fail(e))?;
+        if let Err(e) = segment.write_index_files() {
+            tracing::warn!(target: "kafkalite::cleaner", "{}: the cleaned segment at {base} is in place, but writing its index files failed (the next open rebuilds them): {e}", self.name);
+        }
         let mut list = current[..at].to_vec();
         list.push(Arc::new(segment));
         list.extend_from_slice(&current[at + group.len()..]);
         *self.segments.write() = Arc::new(list);
-        Ok(())
+        Ok(true)
     }
 }
 

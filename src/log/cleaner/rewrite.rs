@@ -37,7 +37,10 @@ impl Log {
             horizon: now,
         };
         for group in group_by_size(closed, &ends, self.config().segment_bytes) {
-            self.clean_group(group, &rule, &mut stats)?;
+            if !self.clean_group(group, &rule, &mut stats)? {
+                stats.end_offset = stats.end_offset.min(group[0].base_offset());
+                break;
+            }
         }
         Ok(Some(stats))
     }
