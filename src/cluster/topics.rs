@@ -146,7 +146,6 @@ impl Cluster {
 
     fn create_topic_unchecked(&self, topic: NewTopic) -> Result<()> {
         topic_name::validate(&topic.name)?;
-        let name = topic.name.clone();
         check_partition_count(topic.partitions)?;
         if topic.replication_factor != 1 {
             return Err(Error::InvalidReplicationFactor(format!(
@@ -177,6 +176,9 @@ impl Cluster {
         // knows, so that open never mistakes its own directories for foreign ones, nor
         // foreign ones for its own.
         self.clear_for_create(&topic.name, 0..topic.partitions)?;
+        // A cleaner checkpoint of an earlier topic of this name must not say this one is
+        // clean: forgotten before the topic exists, so that no crash can leave it in force.
+        self.forget_cleaner_checkpoints(&topic.name)?;
         let id = ownership::new_uuid();
         self.append_metadata(&MetadataRecord::CreateTopic {
             name: topic.name.clone(),
@@ -200,8 +202,6 @@ impl Cluster {
             },
         );
         self.bump_metadata_version();
-        // A cleaner checkpoint of an earlier topic of this name must not say this one is clean.
-        self.forget_cleaner_checkpoints(&name)?;
         self.write_checkpoints()
     }
 
