@@ -3,6 +3,9 @@
 //! re-encodes them to the same bytes (byte for byte when uncompressed; LZ4 frames may differ in
 //! compressed bytes, so there the decoded records section must match).
 
+mod common;
+
+use common::unhex;
 use kafkalite::record::{BatchBuilder, Compression, Header, RecordBatch, BATCH_HEADER_BYTES};
 
 struct Expected {
@@ -18,19 +21,6 @@ struct ExpectedRecord {
     key: Option<Vec<u8>>,
     value: Option<Vec<u8>>,
     headers: Vec<(Vec<u8>, Option<Vec<u8>>)>,
-}
-
-fn unhex(text: &str) -> Option<Vec<u8>> {
-    match text {
-        "null" => None,
-        "-" => Some(Vec::new()),
-        hex => Some(
-            (0..hex.len())
-                .step_by(2)
-                .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
-                .collect(),
-        ),
-    }
 }
 
 fn manifest() -> Vec<Expected> {

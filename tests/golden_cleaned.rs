@@ -10,6 +10,9 @@
 //! `KAFKALITE_BLESS=1 cargo test --test golden_cleaned`, then
 //! `python3 tests/fixtures/kafka-python/decode_cleaned.py tests/fixtures/kafka-python/cleaned.log > tests/fixtures/kafka-python/cleaned.txt`.
 
+mod common;
+
+use common::unhex;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -194,19 +197,6 @@ fn cleaned() -> (Vec<u8>, Vec<Out>) {
         }
     }
     (bytes, read)
-}
-
-fn unhex(text: &str) -> Option<Vec<u8>> {
-    match text {
-        "null" => None,
-        "-" => Some(Vec::new()),
-        hex => Some(
-            (0..hex.len())
-                .step_by(2)
-                .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
-                .collect(),
-        ),
-    }
 }
 
 /// kafka-python's reading: batch lines as `name=value` maps, and records.

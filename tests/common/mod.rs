@@ -198,3 +198,17 @@ pub fn open_sim(sim: &kafkalite::storage::SimStorage) -> kafkalite::Result<Clust
         .background(false)
         .open(SIM_DATA)
 }
+
+/// Bytes from the golden manifests' hex: `null` is `None`, `-` the empty string.
+pub fn unhex(text: &str) -> Option<Vec<u8>> {
+    match text {
+        "null" => None,
+        "-" => Some(Vec::new()),
+        hex => Some(
+            (0..hex.len())
+                .step_by(2)
+                .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+                .collect(),
+        ),
+    }
+}

@@ -229,16 +229,9 @@ impl Log {
             });
         }
         let first_dirty = cleanable.first_dirty_offset;
-        let ends = segment_ends(segments, self.log_end_offset());
         // One batch's staged digests (24 bytes a record), besides the map's buffer.
         let mut staged = Vec::new();
-        for (segment, &end) in segments.iter().zip(&ends) {
-            if end <= first_dirty {
-                continue;
-            }
-            if end > cleanable.first_uncleanable_offset {
-                break;
-            }
+        for segment in dirty_segments(segments, cleanable, self.log_end_offset()) {
             if self.cleaning_stopped() {
                 return Err(Error::Closed);
             }
@@ -548,18 +541,31 @@ pub(super) fn segment_ends(segments: &[Arc<Segment>], log_end: i64) -> Vec<i64> 
         .collect()
 }
 
+/// The segments holding the dirty section: those ending past the first dirty offset, up to
+/// the first ending past the first uncleanable offset.
+fn dirty_segments<'a>(
+    segments: &'a [Arc<Segment>],
+    cleanable: &Cleanable,
+    log_end: i64,
+) -> impl Iterator<Item = &'a Arc<Segment>> {
+    let ends = segment_ends(segments, log_end);
+    let (first_dirty, first_uncleanable) = (
+        cleanable.first_dirty_offset,
+        cleanable.first_uncleanable_offset,
+    );
+    segments
+        .iter()
+        .zip(ends)
+        .skip_while(move |(_, end)| *end <= first_dirty)
+        .take_while(move |(_, end)| *end <= first_uncleanable)
+        .map(|(segment, _)| segment)
+}
+
 /// At most how many records the dirty section holds (batch headers' counts; a batch
 /// straddling its start counted whole): what the offset map is sized for.
 fn dirty_records(segments: &[Arc<Segment>], cleanable: &Cleanable, log_end: i64) -> usize {
-    let ends = segment_ends(segments, log_end);
     let mut records = 0usize;
-    for (segment, &end) in segments.iter().zip(&ends) {
-        if end <= cleanable.first_dirty_offset {
-            continue;
-        }
-        if end > cleanable.first_uncleanable_offset {
-            break;
-        }
+    for segment in dirty_segments(segments, cleanable, log_end) {
         for (_, batch) in
             crate::record::BatchIter::new(segment.log().bytes()).map_while(|item| item.ok())
         {
