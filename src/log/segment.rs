@@ -2,6 +2,7 @@
 //! base offset in 20 digits.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use parking_lot::{
@@ -72,6 +73,9 @@ pub struct Segment {
     storage: Arc<dyn Storage>,
     checksums: Arc<IndexChecksums>,
     created_ms: i64,
+    /// Replaced by a cleaning: the index files at this segment's paths are no longer its
+    /// own. Set and read under the `index` lock.
+    retired: AtomicBool,
 }
 
 impl Segment {
@@ -151,7 +155,21 @@ impl Segment {
             storage: Arc::clone(storage),
             checksums: Arc::clone(checksums),
             created_ms,
+            retired: AtomicBool::new(false),
         }
+    }
+
+    /// Marks the segment replaced, before a cleaning swaps its files out: from then on it
+    /// neither reads, writes nor syncs files at its paths, which soon belong to the new
+    /// segment (a reader still holding it keeps its bytes and builds its index in memory).
+    /// Waits for an index load or write in flight.
+    pub(crate) fn retire(&self) {
+        let _index = self.index.write();
+        self.retired.store(true, Ordering::Release);
+    }
+
+    fn is_retired(&self) -> bool {
+        self.retired.load(Ordering::Acquire)
     }
 
     /// Offset of the segment's first record.
@@ -215,7 +233,9 @@ impl Segment {
             return Ok(());
         }
         let mut state = self.index.write();
-        if matches!(*state, IndexState::Unloaded) {
+        if matches!(*state, IndexState::Unloaded) && self.is_retired() {
+            *state = IndexState::Loaded(self.rebuild_index(interval_bytes)?);
+        } else if matches!(*state, IndexState::Unloaded) {
             let index = match self.read_index_files() {
                 Ok(index) => index,
                 Err(why) => {
@@ -301,6 +321,7 @@ impl Segment {
     /// Writes the in-memory indexes to their files (on roll, close, or after a rebuild).
     pub fn write_index_files(&self) -> Result<()> {
         match &*self.index.read() {
+            _ if self.is_retired() => Ok(()),
             IndexState::Loaded(index) => self.write_index(index),
             IndexState::Unloaded => Ok(()),
         }
@@ -321,6 +342,10 @@ impl Segment {
 
     /// Syncs the index files (their data only matters once the segment is sealed).
     pub fn sync_index_files(&self) -> Result<()> {
+        let _index = self.index.read();
+        if self.is_retired() {
+            return Ok(());
+        }
         for suffix in [INDEX_SUFFIX, TIME_INDEX_SUFFIX] {
             self.storage
                 .open(&self.path(suffix), OpenMode::Create)?

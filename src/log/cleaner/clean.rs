@@ -350,7 +350,7 @@ impl Log {
     fn swap_in(&self, group: &[Arc<Segment>], index: SegmentIndex) -> Result<bool> {
         let base = group[0].base_offset();
         // The writer lock orders this with rolls and retention, the other writers of the list.
-        let _writer = self.writer.lock();
+        let mut writer = self.writer.lock();
         let current = self.segment_list();
         let at = current.iter().position(|s| Arc::ptr_eq(s, &group[0]));
         let still_there = at.is_some_and(|at| {
@@ -371,6 +371,13 @@ impl Log {
             };
         };
         let old: Vec<i64> = group.iter().map(|s| s.base_offset()).collect();
+        for segment in group {
+            segment.retire();
+        }
+        // The new segment was synced whole: the old ones need no sync of their own.
+        writer
+            .rolled_unsynced
+            .retain(|s| !group.iter().any(|g| Arc::ptr_eq(g, s)));
         let swapped = replace_segments(&*self.storage, &self.dir, &[base], &old).and_then(|()| {
             let file = Segment::open_file(&self.storage, &self.dir, base, 0)?;
             let segment = Segment::from_file(

@@ -225,3 +225,66 @@ fn an_aborted_cleaning_stops_and_leaves_the_log_as_it_was() {
     let stats = log.clean(None, 1_000, 1 << 20).unwrap().unwrap();
     assert_eq!(stats.records_kept, 3);
 }
+
+/// Every file in the log directory with its bytes.
+fn files(sim: &SimStorage) -> Vec<(String, Vec<u8>)> {
+    let mut names: Vec<String> = sim
+        .list(Path::new(DIR))
+        .unwrap()
+        .into_iter()
+        .map(|e| e.name)
+        .collect();
+    names.sort();
+    names
+        .into_iter()
+        .map(|name| {
+            let bytes = sim.read_file(&Path::new(DIR).join(&name)).unwrap();
+            (name, bytes)
+        })
+        .collect()
+}
+
+#[test]
+fn a_reader_holding_replaced_segments_leaves_the_new_files_alone() {
+    let sim = SimStorage::new(Path::new(ROOT));
+    let log = filled(&sim);
+    let before = read_all(&log);
+    log.close().unwrap();
+    // Reopened cleanly, the segments load their indexes at first use.
+    let (log, _) = open(&sim).unwrap();
+    let held = log.segment_list();
+    log.clean(None, 1_000, 1 << 20).unwrap().unwrap();
+    let cleaned = files(&sim);
+    for segment in held.iter() {
+        drop(segment.index(4096).unwrap());
+        segment.write_index_files().unwrap();
+        segment.sync_index_files().unwrap();
+        let batches = segment.scan_all().unwrap().count();
+        assert_eq!(
+            batches,
+            if segment.size() == 0 { 0 } else { 4 },
+            "its own bytes"
+        );
+    }
+    assert_eq!(files(&sim), cleaned, "the replaced segments wrote nothing");
+    let kept: Contents = before.into_iter().filter(|r| r.0 >= 21).collect();
+    assert_eq!(read_all(&log), kept, "the latest record of each key");
+}
+
+#[test]
+fn replaced_segments_rolled_but_not_synced_leave_no_files_behind() {
+    let sim = SimStorage::new(Path::new(ROOT));
+    // Segments 0, 8 and 16 rolled, none synced yet.
+    let log = filled(&sim);
+    log.clean(None, 1_000, 1 << 20).unwrap().unwrap();
+    log.sync().unwrap();
+    let mut names: Vec<String> = files(&sim).into_iter().map(|(name, _)| name).collect();
+    names.retain(|name| !name.ends_with(".checkpoint") && name.starts_with('0'));
+    let stems: Vec<&str> = names.iter().map(|n| &n[..20]).collect();
+    for (name, stem) in names.iter().zip(&stems) {
+        assert!(
+            names.contains(&format!("{stem}.log")),
+            "{name} has no segment: {names:?}"
+        );
+    }
+}
