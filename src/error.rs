@@ -41,6 +41,10 @@ pub enum Error {
     /// is malformed. A record in the log that does not decode is [`Error::Corruption`].
     #[error("corrupt record batch: {0}")]
     CorruptRecord(String),
+    /// A well-formed record the topic cannot accept, as Kafka's `InvalidRecordException`:
+    /// a record without a key for a compacted topic (the cleaner keeps records by key).
+    #[error("invalid record: {0}")]
+    InvalidRecord(String),
     /// The batch uses a compression codec this build cannot read or write.
     #[error("unsupported compression type {0}: kafkalite reads and writes none and lz4")]
     UnsupportedCompressionType(String),
@@ -335,6 +339,8 @@ pub enum ErrorCode {
     KafkaStorageError,
     /// 76: UNSUPPORTED_COMPRESSION_TYPE.
     UnsupportedCompressionType,
+    /// 87: INVALID_RECORD.
+    InvalidRecord,
     /// 7: REQUEST_TIMED_OUT (Kafka's TimeoutException, BufferExhaustedException).
     RequestTimedOut,
     /// 12: OFFSET_METADATA_TOO_LARGE.
@@ -373,6 +379,7 @@ impl ErrorCode {
             ErrorCode::InvalidConfig => 40,
             ErrorCode::KafkaStorageError => 56,
             ErrorCode::UnsupportedCompressionType => 76,
+            ErrorCode::InvalidRecord => 87,
             ErrorCode::RequestTimedOut => 7,
             ErrorCode::OffsetMetadataTooLarge => 12,
             ErrorCode::IllegalGeneration => 22,
@@ -393,6 +400,7 @@ impl Error {
         Some(match self {
             Error::Corruption { .. } | Error::CorruptRecord(_) => ErrorCode::CorruptMessage,
             Error::UnsupportedCompressionType(_) => ErrorCode::UnsupportedCompressionType,
+            Error::InvalidRecord(_) => ErrorCode::InvalidRecord,
             Error::UnknownTopicOrPartition(_) => ErrorCode::UnknownTopicOrPartition,
             Error::InvalidTopic(_) => ErrorCode::InvalidTopic,
             Error::TopicAlreadyExists(_) => ErrorCode::TopicAlreadyExists,

@@ -1,5 +1,7 @@
 //! Property test: a compacted log cleaned by `Log::clean` holds exactly what Kafka's cleaner
-//! rules leave, through appends (keyed, keyless, tombstones), rolls, cleanings with a roomy
+//! rules leave, through appends (keyed, tombstones, and keyless ones: refused, as Kafka's
+//! `LogValidator` does, then appended while the topic's policy is `delete`, as records written
+//! before a topic became compacted), rolls, cleanings with a roomy
 //! or a tight offset map, clock moves, clean close/reopen and crash-reopen. The model applies
 //! Kafka's rules (`LogCleaner.shouldRetainRecord`, KIP-534's delete horizon) to the records it
 //! appended, given the end offset each cleaning reports; that end offset is checked against
@@ -58,6 +60,8 @@ struct Harness {
     dir: tempfile::TempDir,
     clock: MockClock,
     config: Arc<TopicConfig>,
+    /// The same settings under `cleanup.policy=delete`.
+    uncompacted: Arc<TopicConfig>,
     log: Option<Log>,
     /// The records the log must hold.
     model: Vec<Rec>,
@@ -70,17 +74,21 @@ struct Harness {
 
 impl Harness {
     fn new() -> Harness {
-        let config = TopicConfig::from_overrides([
-            ("cleanup.policy", "compact"),
-            ("segment.bytes", "400"),
-            ("index.interval.bytes", "100"),
-            ("delete.retention.ms", &DELETE_RETENTION_MS.to_string()),
-        ])
-        .unwrap();
+        let config = |policy| {
+            let retention = DELETE_RETENTION_MS.to_string();
+            let config = TopicConfig::from_overrides([
+                ("cleanup.policy", policy),
+                ("segment.bytes", "400"),
+                ("index.interval.bytes", "100"),
+                ("delete.retention.ms", &retention),
+            ]);
+            Arc::new(config.unwrap())
+        };
         let mut h = Harness {
             dir: tempfile::tempdir().unwrap(),
             clock: MockClock::new(10_000),
-            config: Arc::new(config),
+            config: config("compact"),
+            uncompacted: config("delete"),
             log: None,
             model: Vec::new(),
             stamped: HashMap::new(),
@@ -180,7 +188,20 @@ impl Harness {
                         )
                         .unwrap();
                 }
-                let info = self.log().append(&builder.build().unwrap()).unwrap();
+                let batch = builder.build().unwrap();
+                if records.iter().any(|(key, _)| key.is_none()) {
+                    let refused = self.log().append(&batch);
+                    prop_assert!(
+                        matches!(refused, Err(Error::InvalidRecord(_))),
+                        "a keyless record on a compacted topic: {:?}",
+                        refused
+                    );
+                    prop_assert_eq!(self.log().log_end_offset(), self.end);
+                    self.log().set_config(Arc::clone(&self.uncompacted));
+                }
+                let appended = self.log().append(&batch);
+                self.log().set_config(Arc::clone(&self.config));
+                let info = appended.unwrap();
                 prop_assert_eq!(info.first_offset, self.end);
                 for &(key, value) in records {
                     self.model.push(Rec {

@@ -142,8 +142,9 @@ fn cleaned() -> (Vec<u8>, Vec<Out>) {
         .background(false)
         .temporary()
         .unwrap();
+    // Written before the topic became compacted, as a compacted topic refuses keyless records.
     cluster
-        .create_topic(NewTopic::new("c", 1).config("cleanup.policy", "compact"))
+        .create_topic(NewTopic::new("c", 1).config("cleanup.policy", "delete"))
         .unwrap();
     let log = cluster.partition("c", 0).unwrap();
     let mut offset = 0;
@@ -173,6 +174,9 @@ fn cleaned() -> (Vec<u8>, Vec<Out>) {
         log.append(&builder.build().unwrap()).unwrap();
     }
     log.roll().unwrap();
+    cluster
+        .alter_topic_config("c", &[("cleanup.policy", "compact")], &[])
+        .unwrap();
     clock.set_ms(CLEANED_AT);
     cluster.compact(Some("c")).unwrap();
     let bytes = std::fs::read(log.dir().join("00000000000000000000.log")).unwrap();

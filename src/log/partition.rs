@@ -208,12 +208,13 @@ impl Log {
     /// LogAppendTime it also stamps the time and recomputes the CRC. The input is validated
     /// first (framing, CRC, `max.message.bytes`, `segment.bytes`, and, as Kafka's
     /// `LogValidator` does, every record: it must decode, with offset deltas 0, 1, 2 ...) and
-    /// nothing is written if any batch is bad (`CorruptRecord`). Under `flush.messages=1`
+    /// nothing is written if any batch is bad (`CorruptRecord`). A compacted topic refuses a
+    /// record without a key (`InvalidRecord`, as Kafka). Under `flush.messages=1`
     /// this returns only once the data is synced.
     pub fn append(&self, batches: &[u8]) -> Result<AppendInfo> {
         self.check_writable()?;
         let config = self.config();
-        let incoming = validate(batches, &config, true)?;
+        let incoming = validate(batches, &config, true, &self.name)?;
         let (info, sync_now) = self.append_validated(batches, &incoming, &config)?;
         if sync_now {
             self.sync_to(info.last_offset + 1)?;
@@ -227,7 +228,7 @@ impl Log {
     pub(crate) fn append_built(&self, batches: &[u8]) -> Result<(AppendInfo, bool)> {
         self.check_writable()?;
         let config = self.config();
-        let incoming = validate(batches, &config, false)?;
+        let incoming = validate(batches, &config, false, &self.name)?;
         self.append_validated(batches, &incoming, &config)
     }
 
@@ -725,8 +726,27 @@ pub(super) fn validate_records(
     Ok(())
 }
 
-/// Checks batches before an append; `verify_crc` is false only for batches built in-process.
-fn validate(batches: &[u8], config: &TopicConfig, verify_crc: bool) -> Result<Vec<Incoming>> {
+/// Kafka's `LogValidator.validateKey`: a compacted topic keeps records by key, so every
+/// record of a batch for one needs a key.
+fn check_keys(batch: &crate::record::RecordBatch<'_>, name: &str) -> Result<()> {
+    for record in batch.records()?.iter() {
+        if record?.key.is_none() {
+            return Err(Error::InvalidRecord(format!(
+                "compacted topic cannot accept message without key in topic partition {name}"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Checks batches before an append to log `name`; `verify_crc` is false only for batches
+/// built in-process.
+fn validate(
+    batches: &[u8],
+    config: &TopicConfig,
+    verify_crc: bool,
+    name: &str,
+) -> Result<Vec<Incoming>> {
     let mut incoming = Vec::new();
     for item in BatchIter::new(batches) {
         let (start, batch) = item.map_err(|(_, e)| e.into_error())?;
@@ -748,6 +768,9 @@ fn validate(batches: &[u8], config: &TopicConfig, verify_crc: bool) -> Result<Ve
         if verify_crc {
             batch.verify_crc().map_err(|e| e.into_error())?;
             validate_records(&batch, start, true)?;
+        }
+        if config.cleanup_compact && !batch.is_control() {
+            check_keys(&batch, name)?;
         }
         incoming.push(Incoming {
             start,
