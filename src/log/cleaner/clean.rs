@@ -15,18 +15,18 @@
 //! stay back to back and the open's check of base offsets (which no CRC covers) keeps
 //! catching damage on compacted logs too (see `log::scan`).
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::offset_map::OffsetMap;
+use super::output::Output;
+use super::retention::{Policy, Retention};
 use super::swap::{replace_segments, CLEANED_SUFFIX};
 use crate::error::{Error, Result};
 use crate::log::index::SegmentIndex;
 use crate::log::partition::Log;
 use crate::log::segment::{segment_path, Segment, LOG_SUFFIX};
-use crate::record::{
-    empty_batch, filter_batch, gap_batch, Filtered, RecordBatch, DECOMPRESSED_BYTES_MAX,
-};
+use crate::record::{empty_batch, filter_batch, Filtered, RecordBatch, DECOMPRESSED_BYTES_MAX};
 use crate::storage::OpenMode;
 
 /// Where a log stands for the cleaner (Kafka's `LogToClean`).
@@ -299,11 +299,7 @@ impl Log {
         let file = self.storage.open(cleaned_path, OpenMode::Create)?;
         file.set_len(0)?;
         let interval = self.config().index_interval_bytes;
-        // The output is seldom larger than the input (a stamped horizon can lengthen the
-        // timestamp deltas): one allocation, as a rule, up to 64 MiB.
-        let input: u64 = group.iter().map(|s| s.size()).sum();
-        let reserve = usize::try_from(input.min(64 << 20)).unwrap_or(0);
-        let mut out = Output::new(base, interval, reserve);
+        let mut out = Output::new(base, interval, &*file);
         for segment in group {
             if self.cleaning_stopped() {
                 return Err(Error::Closed);
@@ -311,9 +307,16 @@ impl Log {
             stats.bytes_before += segment.size();
             for item in segment.scan_all()? {
                 let (at, batch) = item?;
+                if rule.supersedes_whole(&batch) {
+                    // Mapped, so its CRC was checked moments ago; it goes undecoded.
+                    stats.records_removed +=
+                        u64::from(batch.last_offset_delta().unsigned_abs()) + 1;
+                    out.gap(&batch);
+                    continue;
+                }
                 checked(segment, at, &batch)?;
                 if batch.is_control() {
-                    out.batch(&batch, batch.as_bytes());
+                    out.batch(&batch, batch.as_bytes())?;
                     continue;
                 }
                 let horizon_passed = batch.delete_horizon_ms().is_some_and(|h| rule.now >= h);
@@ -326,19 +329,18 @@ impl Log {
                 stats.records_kept += counts.kept;
                 stats.records_removed += counts.removed;
                 match filtered {
-                    Filtered::Unchanged => out.batch(&batch, batch.as_bytes()),
-                    Filtered::Rebuilt(bytes) => out.batch(&batch, &bytes),
+                    Filtered::Unchanged => out.batch(&batch, batch.as_bytes())?,
+                    Filtered::Rebuilt(bytes) => out.batch(&batch, &bytes)?,
                     Filtered::Emptied if rule.holds_producer_state(&batch) => {
-                        out.batch(&batch, &empty_batch(&batch));
+                        out.batch(&batch, &empty_batch(&batch))?;
                     }
                     Filtered::Emptied => out.gap(&batch),
                 }
             }
         }
-        let (bytes, index) = out.finish();
-        file.write_at(&[&bytes], 0)?;
+        let (size, index) = out.finish()?;
         file.sync_data()?;
-        stats.bytes_after += bytes.len() as u64;
+        stats.bytes_after += size;
         Ok(index)
     }
 
@@ -401,133 +403,6 @@ impl Log {
         list.extend_from_slice(&current[at + group.len()..]);
         *self.segments.write() = Arc::new(list);
         Ok(true)
-    }
-}
-
-/// What a cleaning keeps (Kafka's `Cleaner.shouldRetainRecord` and batch retention).
-pub(super) struct Retention<'a> {
-    pub(super) policy: Policy<'a>,
-    pub(super) now: i64,
-    /// The delete horizon to stamp on batches with tombstones.
-    pub(super) horizon: i64,
-}
-
-/// Which records a rewrite keeps.
-pub(super) enum Policy<'a> {
-    /// Kafka's cleaner: the latest record of each key in `map` (and everything past what it
-    /// mapped), tombstones until their horizon, each producer's last batch.
-    Latest {
-        map: &'a OffsetMap,
-        /// Each producer's last batch in the log, by its last offset.
-        producers: &'a HashMap<i64, i64>,
-    },
-    /// The records at these offsets, and no other (see `Log::retain_only`).
-    Offsets(&'a BTreeSet<i64>),
-}
-
-impl Retention<'_> {
-    fn keeps(
-        &self,
-        offset: i64,
-        key: Option<&[u8]>,
-        has_value: bool,
-        horizon_passed: bool,
-    ) -> bool {
-        let map = match self.policy {
-            Policy::Latest { map, .. } => map,
-            Policy::Offsets(offsets) => return offsets.contains(&offset),
-        };
-        if offset > map.latest_offset() {
-            return true;
-        }
-        let Some(key) = key else {
-            return false;
-        };
-        let latest = match map.superseded(offset) {
-            Some(superseded) => !superseded,
-            None => offset >= map.get(key).unwrap_or(-1),
-        };
-        latest && (has_value || !horizon_passed)
-    }
-
-    /// Whether `batch` holds its producer's last data: kept, emptied if need be.
-    fn holds_producer_state(&self, batch: &RecordBatch<'_>) -> bool {
-        match self.policy {
-            Policy::Latest { producers, .. } => {
-                batch.producer_id() >= 0
-                    && producers.get(&batch.producer_id()) == Some(&batch.last_offset())
-            }
-            Policy::Offsets(_) => false,
-        }
-    }
-}
-
-/// The bytes of a segment being written, with its index, and the run of removed batches
-/// not yet written (as one [`gap_batch`]).
-struct Output {
-    base: i64,
-    interval: u64,
-    bytes: Vec<u8>,
-    index: SegmentIndex,
-    /// First and last offset, leader epoch and max timestamp of the removed run.
-    gap: Option<(i64, i64, i32, i64)>,
-}
-
-impl Output {
-    fn new(base: i64, interval: u64, capacity: usize) -> Output {
-        Output {
-            base,
-            interval,
-            bytes: Vec::with_capacity(capacity),
-            index: SegmentIndex::new(),
-            gap: None,
-        }
-    }
-
-    fn gap(&mut self, removed: &RecordBatch<'_>) {
-        let (first, _, _, max_timestamp) = self.gap.unwrap_or((removed.base_offset(), 0, 0, -1));
-        self.gap = Some((
-            first,
-            removed.last_offset(),
-            removed.partition_leader_epoch(),
-            max_timestamp.max(removed.max_timestamp()),
-        ));
-    }
-
-    fn batch(&mut self, original: &RecordBatch<'_>, bytes: &[u8]) {
-        self.flush_gap();
-        let max_timestamp = RecordBatch::parse_prefix(bytes)
-            .map_or(original.max_timestamp(), |b| b.max_timestamp());
-        self.push(original.last_offset(), max_timestamp, bytes);
-    }
-
-    fn flush_gap(&mut self) {
-        if let Some((first, last, epoch, max_timestamp)) = self.gap.take() {
-            self.push(
-                last,
-                max_timestamp,
-                &gap_batch(first, last, epoch, max_timestamp),
-            );
-        }
-    }
-
-    fn push(&mut self, last_offset: i64, max_timestamp: i64, bytes: &[u8]) {
-        let position = self.bytes.len() as u64;
-        self.index.on_append(
-            self.base,
-            last_offset,
-            max_timestamp,
-            position,
-            bytes.len() as u64,
-            self.interval,
-        );
-        self.bytes.extend_from_slice(bytes);
-    }
-
-    fn finish(mut self) -> (Vec<u8>, SegmentIndex) {
-        self.flush_gap();
-        self.index.seal(self.base);
-        (self.bytes, self.index)
     }
 }
 

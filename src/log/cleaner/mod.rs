@@ -3,6 +3,8 @@
 
 mod clean;
 mod offset_map;
+mod output;
+mod retention;
 mod rewrite;
 mod swap;
 

@@ -175,6 +175,29 @@ impl OffsetMap {
         Some(word & (1 << (bit % 64)) != 0)
     }
 
+    /// Whether every offset in `first..=last` was mapped and then replaced by a later record
+    /// of its key (so each held a keyed record, none of them its key's latest).
+    pub(crate) fn all_superseded(&self, first: i64, last: i64) -> bool {
+        if first < self.first_dirty || last > self.latest || first > last {
+            return false;
+        }
+        let (Ok(from), Ok(to)) = (
+            usize::try_from(first - self.first_dirty),
+            usize::try_from(last - self.first_dirty),
+        ) else {
+            return false;
+        };
+        if to / 64 >= self.superseded.len() {
+            return false;
+        }
+        (from / 64..=to / 64).all(|word| {
+            let low = if word == from / 64 { from % 64 } else { 0 };
+            let high = if word == to / 64 { to % 64 } else { 63 };
+            let mask = (u64::MAX >> (63 - high)) & (u64::MAX << low);
+            self.superseded[word] & mask == mask
+        })
+    }
+
     /// Notes that every offset up to `offset` was mapped (a batch's last offset).
     pub(crate) fn mapped_through(&mut self, offset: i64) {
         self.latest = self.latest.max(offset);
@@ -308,6 +331,23 @@ mod tests {
     }
 
     #[test]
+    fn a_run_of_offsets_is_all_superseded_only_when_every_bit_is_set() {
+        let mut map = OffsetMap::with_memory_for(1 << 20, 300, 1_000, 300);
+        for round in 0..2 {
+            for i in 0..150 {
+                map.put(format!("k{i}").as_bytes(), 1_000 + round * 150 + i);
+            }
+        }
+        assert!(map.all_superseded(1_000, 1_149));
+        assert!(map.all_superseded(1_063, 1_064), "across a word boundary");
+        assert!(map.all_superseded(1_064, 1_127), "one whole word");
+        assert!(!map.all_superseded(1_100, 1_150), "1150 is k0's latest");
+        assert!(!map.all_superseded(1_149, 1_148), "an empty run");
+        map.put(b"k1", 1_300);
+        assert!(!map.all_superseded(1_290, 1_300), "past the bitmap");
+    }
+
+    #[test]
     fn staged_puts_stop_when_full_and_mark_what_they_supersede() {
         let mut map = OffsetMap::with_memory_for(24 * 10 + 8, 9, 100, 20);
         assert_eq!(map.capacity(), 9);
@@ -322,6 +362,15 @@ mod tests {
             "a at 100 was replaced by a at 102"
         );
         assert_eq!(map.superseded(104), None, "past the last mapped offset");
+        assert!(map.all_superseded(100, 100));
+        assert!(
+            !map.all_superseded(100, 101),
+            "b at 101 is its key's latest"
+        );
+        assert!(
+            !map.all_superseded(99, 100),
+            "99 is below the dirty section"
+        );
         assert_eq!(
             map.superseded(99),
             None,

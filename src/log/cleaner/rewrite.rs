@@ -5,7 +5,8 @@
 
 use std::collections::BTreeSet;
 
-use super::clean::{group_by_size, segment_ends, Policy, Retention};
+use super::clean::{group_by_size, segment_ends};
+use super::retention::{Policy, Retention};
 use crate::error::{Error, Result};
 use crate::log::partition::Log;
 use crate::log::CleanStats;
