@@ -246,11 +246,24 @@ impl Cluster {
                 Some(ran)
             })
         };
-        let mut threads = vec![start("kafkalite-background".into(), |c| c.maintain(false))?];
-        for n in 0..self.inner.cleaner.threads() {
-            threads.push(start(format!("kafkalite-cleaner-{n}"), |c| {
-                c.clean_when_due(false)
-            })?);
+        let mut threads = Vec::new();
+        let cleaners = (0..self.inner.cleaner.threads()).map(|n| {
+            let work: fn(&Cluster) -> Result<()> = |c| c.clean_when_due(false);
+            (format!("kafkalite-cleaner-{n}"), work)
+        });
+        let maintenance: fn(&Cluster) -> Result<()> = |c| c.maintain(false);
+        for (name, work) in
+            std::iter::once(("kafkalite-background".into(), maintenance)).chain(cleaners)
+        {
+            match start(name, work) {
+                Ok(thread) => threads.push(thread),
+                Err(error) => {
+                    // No thread outlives a failed start (one waiting on a mock clock would
+                    // never notice that the cluster is gone).
+                    threads.into_iter().for_each(Background::stop);
+                    return Err(error);
+                }
+            }
         }
         *self.inner.background.lock() = threads;
         Ok(())
