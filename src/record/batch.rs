@@ -387,11 +387,53 @@ impl Records<'_> {
         }
     }
 
+    /// Each record's offset delta and key, as [`Records::raw`] reads them without decoding
+    /// the rest (the cleaner's map pass).
+    pub(crate) fn keys(&self) -> RecordKeys<'_> {
+        RecordKeys {
+            buf: &self.section,
+            remaining: self.count,
+        }
+    }
+
     /// The batch's base timestamp, or the append time under LogAppendTime: a raw record's
     /// timestamp is this plus its delta (or this alone).
     pub(crate) fn timestamp_of(&self, timestamp_delta: i64) -> i64 {
         self.log_append_time
             .unwrap_or_else(|| self.base_timestamp.wrapping_add(timestamp_delta))
+    }
+}
+
+/// See [`Records::keys`].
+pub(crate) struct RecordKeys<'a> {
+    buf: &'a [u8],
+    remaining: i32,
+}
+
+impl<'a> Iterator for RecordKeys<'a> {
+    type Item = Result<(i32, Option<&'a [u8]>)>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.remaining <= 0 {
+            if self.buf.is_empty() {
+                return None;
+            }
+            self.buf = &[];
+            return Some(Err(Error::CorruptRecord(
+                "bytes follow the last record the batch header counts".into(),
+            )));
+        }
+        self.remaining -= 1;
+        match super::record::next_key(&mut self.buf) {
+            Some(found) => Some(Ok(found)),
+            None => {
+                self.remaining = 0;
+                self.buf = &[];
+                Some(Err(Error::CorruptRecord(
+                    "a record does not decode, or the batch ends short of its count".into(),
+                )))
+            }
+        }
     }
 }
 

@@ -296,6 +296,22 @@ pub(crate) fn next_validated<'a>(buf: &mut &'a [u8]) -> Option<RawRecord<'a>> {
     })
 }
 
+/// The offset delta and key of the record at the front of `buf`, stepping over it, as
+/// [`next_validated`] reads them but without decoding the rest (the cleaner's map pass).
+#[inline(always)]
+pub(crate) fn next_key<'a>(buf: &mut &'a [u8]) -> Option<(i32, Option<&'a [u8]>)> {
+    let mut pos = 0;
+    let length = varint(buf, &mut pos)?;
+    let (body, rest) = buf.split_at_checked(pos.checked_add(usize::try_from(length).ok()?)?)?;
+    let body = &body[pos..];
+    // The attributes byte, then the timestamp delta stepped over.
+    let mut pos = 1 + body.get(1..)?.iter().take(10).position(|&b| b < 0x80)? + 1;
+    let offset_delta = varint(body, &mut pos)?;
+    let key = field(body, &mut pos).ok()?;
+    *buf = rest;
+    Some((offset_delta, key))
+}
+
 /// Steps over the record at the front of `buf` (reading only its length); `None` when the
 /// length runs past the end.
 #[inline]

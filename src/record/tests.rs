@@ -149,6 +149,39 @@ fn truncations_never_panic() {
 }
 
 #[test]
+fn the_key_reader_reads_keys_and_never_past_a_cut() {
+    let mut builder = BatchBuilder::new();
+    builder.append(0, Some(b"k1"), Some(b"v1"), &[]).unwrap();
+    // A nine-byte timestamp delta varint, stepped over.
+    builder.append(i64::MAX / 2, None, None, &[]).unwrap();
+    let bytes = builder.build().unwrap();
+    let section = &bytes[61..];
+    let mut buf = section;
+    assert_eq!(record::next_key(&mut buf), Some((0, Some(&b"k1"[..]))));
+    assert_eq!(record::next_key(&mut buf), Some((1, None)));
+    assert!(buf.is_empty());
+    let first = section.len() - {
+        let mut rest = section;
+        record::next_key(&mut rest).unwrap();
+        rest.len()
+    };
+    for cut in 0..section.len() {
+        let mut buf = &section[..cut];
+        let read = record::next_key(&mut buf);
+        if cut < first {
+            assert_eq!(read, None, "cut at {cut} of the first record");
+        } else {
+            assert!(read.is_some());
+            assert_eq!(
+                record::next_key(&mut buf),
+                None,
+                "cut at {cut} of the second"
+            );
+        }
+    }
+}
+
+#[test]
 fn record_count_mismatch_is_reported() {
     let mut bytes = hex(BATCH_A);
     bytes[60] = 3; // claims three records, holds two
@@ -216,8 +249,15 @@ proptest! {
         prop_assert!(batch.is_valid());
         prop_assert_eq!(usize::try_from(batch.records_count()).unwrap(), records.len());
         prop_assert_eq!(batch.max_timestamp(), records.iter().map(|r| r.0).max().unwrap());
-        let decoded = batch.records().unwrap();
-        let decoded = decoded.collect_all().unwrap();
+        let section = batch.records().unwrap();
+        let keys: Vec<(i32, Option<&[u8]>)> = section.keys().collect::<crate::Result<_>>().unwrap();
+        let expected: Vec<(i32, Option<&[u8]>)> = records
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (i32::try_from(i).unwrap(), r.1.as_deref()))
+            .collect();
+        prop_assert_eq!(keys, expected, "the map pass's reading agrees");
+        let decoded = section.collect_all().unwrap();
         for (i, (want, got)) in records.iter().zip(&decoded).enumerate() {
             prop_assert_eq!(got.offset, i as i64);
             prop_assert_eq!(got.timestamp, want.0);
@@ -236,6 +276,7 @@ proptest! {
                 for record in records.iter().flatten() {
                     let _ = record.headers().count();
                 }
+                let _ = records.keys().count();
             }
         }
     }

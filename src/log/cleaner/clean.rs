@@ -244,10 +244,10 @@ impl Log {
                 if !batch.is_control() {
                     // The fast path: the batch was validated at append, its CRC checked now.
                     staged.clear();
-                    for record in batch.records_with_limit(DECOMPRESSED_BYTES_MAX)?.raw() {
-                        let record = record?;
-                        let offset = batch.base_offset() + i64::from(record.offset_delta);
-                        if let Some(key) = record.key.filter(|_| offset >= first_dirty) {
+                    for record in batch.records_with_limit(DECOMPRESSED_BYTES_MAX)?.keys() {
+                        let (offset_delta, key) = record?;
+                        let offset = batch.base_offset() + i64::from(offset_delta);
+                        if let Some(key) = key.filter(|_| offset >= first_dirty) {
                             map.stage(key, offset, &mut staged);
                         }
                     }
