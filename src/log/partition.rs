@@ -729,8 +729,8 @@ pub(super) fn validate_records(
 /// Kafka's `LogValidator.validateKey`: a compacted topic keeps records by key, so every
 /// record of a batch for one needs a key.
 fn check_keys(batch: &crate::record::RecordBatch<'_>, name: &str) -> Result<()> {
-    for record in batch.records()?.iter() {
-        if record?.key.is_none() {
+    for record in batch.records()?.keys() {
+        if record?.1.is_none() {
             return Err(Error::InvalidRecord(format!(
                 "compacted topic cannot accept message without key in topic partition {name}"
             )));

@@ -94,8 +94,6 @@ impl Log {
             } else if Arc::ptr_eq(&last, &writer.active) {
                 let config = self.config();
                 self.roll_locked(&mut writer, &config, self.clock.now_ms())?;
-                // The old active segment goes: nothing left in it needs a sync.
-                writer.rolled_unsynced.retain(|s| !Arc::ptr_eq(&last, s));
             }
         }
         let mut segments = self.segments.write();
@@ -106,6 +104,10 @@ impl Log {
             .count()
             .min(list.len() - 1);
         let removed: Vec<Arc<Segment>> = list.drain(..count).collect();
+        // They go: nothing left in them needs a sync.
+        writer
+            .rolled_unsynced
+            .retain(|s| !removed.iter().any(|r| Arc::ptr_eq(r, s)));
         self.log_start
             .fetch_max(list[0].base_offset(), Ordering::AcqRel);
         *segments = Arc::new(list);
@@ -120,6 +122,8 @@ impl Log {
         }
         // Oldest first, so that after a crash the files left are always a suffix of the log.
         for segment in removed {
+            // A reader still holding it must not write its index files back.
+            segment.retire();
             segment.remove_files()?;
         }
         let bases: Vec<i64> = removed.iter().map(|s| s.base_offset()).collect();
@@ -147,5 +151,100 @@ impl Log {
             .log_start
             .fetch_max(offset, Ordering::AcqRel)
             .max(offset))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+    use std::sync::Arc;
+
+    use crate::clock::MockClock;
+    use crate::config::TopicConfig;
+    use crate::log::{Log, LogOptions, RecoveryMode};
+    use crate::record::BatchBuilder;
+    use crate::storage::{SimStorage, Storage};
+
+    const DIR: &str = "/sim/t-0";
+
+    fn open(sim: &SimStorage, recovery_point: Option<i64>) -> Log {
+        let options = LogOptions {
+            name: "t-0".into(),
+            recovery_point,
+            log_start_offset: 0,
+            clean_active_size: None,
+            recovery_mode: RecoveryMode::TolerateCorruptTail,
+            salvage_dir: None,
+        };
+        let clock = Arc::new(MockClock::new(1_000));
+        let config = Arc::new(TopicConfig::default());
+        Log::open_unlocked(
+            Arc::new(sim.clone()),
+            Path::new(DIR),
+            config,
+            clock,
+            options,
+        )
+        .unwrap()
+        .0
+    }
+
+    /// Segments 0, 2 and 4 of one two-record batch each, rolled, none synced; active at 6.
+    fn filled(log: &Log) {
+        for i in 0..3_i64 {
+            let mut batch = BatchBuilder::new();
+            for j in 0..2 {
+                batch
+                    .append(i * 2 + j, Some(b"k"), Some(b"v"), &[])
+                    .unwrap();
+            }
+            log.append(&batch.build().unwrap()).unwrap();
+            log.roll().unwrap();
+        }
+    }
+
+    /// Files of the log directory whose segment has no `.log`.
+    fn orphans(sim: &SimStorage) -> Vec<String> {
+        let names: Vec<String> = sim
+            .list(Path::new(DIR))
+            .unwrap()
+            .into_iter()
+            .map(|e| e.name)
+            .collect();
+        names
+            .iter()
+            .filter(|n| n.len() > 20 && n.as_bytes()[..20].iter().all(u8::is_ascii_digit))
+            .filter(|n| !names.contains(&format!("{}.log", &n[..20])))
+            .cloned()
+            .collect()
+    }
+
+    #[test]
+    fn deleted_segments_held_by_a_reader_or_unsynced_leave_no_files_behind() {
+        let sim = SimStorage::new(Path::new("/sim"));
+        filled(&open(&sim, None));
+        // Reopened cleanly: the segments load their indexes at first use.
+        let log = open(&sim, Some(6));
+        let held = log.segment_list();
+        log.append(&{
+            let mut batch = BatchBuilder::new();
+            batch.append(6, Some(b"k"), Some(b"v"), &[]).unwrap();
+            batch.build().unwrap()
+        })
+        .unwrap();
+        log.roll().unwrap();
+        log.delete_records(7).unwrap();
+        let detached = log.detach_expired().unwrap();
+        assert_eq!(detached.len(), 4, "segments 0, 2, 4 and 6 go");
+        log.remove_detached(&detached).unwrap();
+        for segment in held.iter().take(3) {
+            drop(segment.index(4096).unwrap());
+            segment.write_index_files().unwrap();
+            segment.sync_index_files().unwrap();
+        }
+        // Segment 6 was rolled and not synced when it went.
+        log.sync().unwrap();
+        assert_eq!(orphans(&sim), Vec::<String>::new());
+        assert_eq!(log.log_start_offset(), 7);
     }
 }

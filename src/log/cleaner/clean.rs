@@ -351,6 +351,12 @@ impl Log {
     /// index files (derived data, rebuilt at the next open) is only logged.
     fn swap_in(&self, group: &[Arc<Segment>], index: SegmentIndex) -> Result<bool> {
         let base = group[0].base_offset();
+        // Retired before the writer lock, so that appends never wait for a reader that is
+        // rebuilding an old segment's index. Should the swap not happen, the group's segments
+        // only lose the writing of their index files, which the next open rebuilds.
+        for segment in group {
+            segment.retire();
+        }
         // The writer lock orders this with rolls and retention, the other writers of the list.
         let mut writer = self.writer.lock();
         let current = self.segment_list();
@@ -373,9 +379,6 @@ impl Log {
             };
         };
         let old: Vec<i64> = group.iter().map(|s| s.base_offset()).collect();
-        for segment in group {
-            segment.retire();
-        }
         // The new segment was synced whole: the old ones need no sync of their own.
         writer
             .rolled_unsynced
