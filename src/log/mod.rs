@@ -4,6 +4,7 @@
 pub(crate) mod checkpoint;
 mod cleaner;
 mod fetch;
+mod incoming;
 mod index;
 mod index_checksums;
 mod partition;

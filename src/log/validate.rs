@@ -2,8 +2,8 @@
 //! offsets, and in a repair that every record decodes), rebuilding the index on the way, and
 //! telling a torn or damaged tail from preallocated zeros.
 
+use super::incoming::validate_records;
 use super::index::SegmentIndex;
-use super::partition::validate_records;
 use super::segment::Segment;
 use crate::config::TopicConfig;
 use crate::error::{Error, Result};
