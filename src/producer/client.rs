@@ -1,6 +1,7 @@
 //! The `Producer` handle: partitioning, size checks, memory, and the hand-off of records into
 //! per-partition batches.
 
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::ops::DerefMut;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -199,10 +200,10 @@ impl Producer {
     }
 
     /// Buffers `record` and returns a handle that resolves when it is delivered. Blocks up to
-    /// `max.block.ms` while `buffer.memory` is full, or while the topic does not exist and
-    /// the cluster does not auto-create topics (as Kafka's producer waits for metadata; a
-    /// topic created meanwhile is used), then fails with `Timeout`; on any failure the record
-    /// comes back in the [`SendError`].
+    /// `max.block.ms` in all while the topic does not exist and the cluster does not
+    /// auto-create topics (as Kafka's producer waits for metadata; a topic created meanwhile
+    /// is used), then while `buffer.memory` is full, and fails with `Timeout`; on any failure
+    /// the record comes back in the [`SendError`].
     pub fn send(&self, record: ProducerRecord) -> Result<DeliveryHandle, SendError> {
         self.inner
             .send(record, None, true)
@@ -271,7 +272,8 @@ impl Producer {
     /// `Timeout`), as `send` does. The one in-process node (id 0) leads every partition.
     pub fn partitions_for(&self, topic: &str) -> Result<Vec<PartitionInfo>> {
         let version = self.inner.cluster.metadata_version();
-        let state = self.inner.lookup_topic(topic, version, true)?;
+        let block = Block::new(true, self.inner.config.max_block_ms);
+        let state = self.inner.lookup_topic(topic, version, &block)?;
         Ok((0..partition_number(state.logs.len()))
             .map(|partition| PartitionInfo {
                 topic: Arc::clone(&state.name),
@@ -350,6 +352,22 @@ fn append_record(
     })
 }
 
+/// Whether a send may block, and for how much longer: Kafka's `max.block.ms` is one budget
+/// for the wait on the topic's metadata and then the wait for `buffer.memory`.
+struct Block {
+    blocking: bool,
+    left_ms: Cell<u64>,
+}
+
+impl Block {
+    fn new(blocking: bool, max_block_ms: u64) -> Block {
+        Block {
+            blocking,
+            left_ms: Cell::new(max_block_ms),
+        }
+    }
+}
+
 impl Inner {
     fn send(
         &self,
@@ -357,6 +375,8 @@ impl Inner {
         callback: Option<Callback>,
         blocking: bool,
     ) -> Result<Option<DeliveryHandle>, SendError> {
+        let block = Block::new(blocking, self.config.max_block_ms);
+        let blocking = &block;
         if self.closed.load(Ordering::Acquire) {
             self.metrics.send_failed();
             return Err(SendError {
@@ -401,7 +421,7 @@ impl Inner {
         topic: &TopicState,
         record: ProducerRecord,
         callback: Option<Callback>,
-        blocking: bool,
+        blocking: &Block,
     ) -> Result<Option<DeliveryHandle>, SendError> {
         let size = record.size_upper_bound();
         let partition = match self.choose_partition(topic, &record, size) {
@@ -442,7 +462,7 @@ impl Inner {
         topic: &'q TopicState,
         partition: i32,
         size: usize,
-        blocking: bool,
+        blocking: &Block,
     ) -> Result<impl DerefMut<Target = Option<OpenBatch>> + 'q> {
         let queue = &topic.queues[slot(partition)];
         let mut open = queue.open.lock();
@@ -485,8 +505,8 @@ impl Inner {
     /// Reserves `reserve` bytes of `buffer.memory` when none were free at once: fails
     /// without `blocking`, else waits up to `max.block.ms` (called without the partition's
     /// lock).
-    fn reserve_blocking(&self, reserve: usize, blocking: bool) -> Result<()> {
-        if !blocking {
+    fn reserve_blocking(&self, reserve: usize, blocking: &Block) -> Result<()> {
+        if !blocking.blocking {
             return Err(Error::QueueFull(format!(
                 "buffer.memory ({} bytes) is in use",
                 self.config.buffer_memory
@@ -498,12 +518,14 @@ impl Inner {
         }
         // Memory is short: make every open batch sendable so the appender frees some.
         self.accumulator.seal_all();
-        let wait = Duration::from_millis(self.config.max_block_ms);
+        // What the wait for the topic's metadata left of max.block.ms (Kafka's
+        // `remainingWaitMs`, which its message names as the max blocking time).
+        let left_ms = blocking.left_ms.get();
+        let wait = Duration::from_millis(left_ms);
         let deadline = Instant::now().checked_add(wait).unwrap_or_else(far_future);
         if !self.accumulator.pool.reserve(reserve, deadline) {
             return Err(Error::Timeout(format!(
-                "failed to allocate {reserve} bytes within the configured max blocking time {} ms",
-                self.config.max_block_ms
+                "failed to allocate {reserve} bytes within the configured max blocking time {left_ms} ms"
             )));
         }
         Ok(())
@@ -632,7 +654,7 @@ impl Inner {
     /// cluster's metadata changed; a missing topic is created when the cluster allows it.
     /// Returns the topic itself only when the cache is in use further up this thread's stack
     /// (a send from inside a custom partitioner).
-    fn cache_topic(&self, name: &str, blocking: bool) -> Result<Option<Arc<TopicState>>> {
+    fn cache_topic(&self, name: &str, blocking: &Block) -> Result<Option<Arc<TopicState>>> {
         let version = self.cluster.metadata_version();
         let producer = self.id;
         let cached = LAST_TOPIC.with(|last| {
@@ -653,7 +675,7 @@ impl Inner {
         })
     }
 
-    fn lookup_topic(&self, name: &str, version: u64, blocking: bool) -> Result<Arc<TopicState>> {
+    fn lookup_topic(&self, name: &str, version: u64, blocking: &Block) -> Result<Arc<TopicState>> {
         let accumulator = &self.accumulator;
         if accumulator.topics_version.load(Ordering::Acquire) == version {
             if let Some(topic) = accumulator.topics.read().get(name) {
@@ -664,7 +686,7 @@ impl Inner {
             Err(Error::UnknownTopicOrPartition(_))
                 if self.cluster.auto_create_topics().is_none() =>
             {
-                if !blocking || super::appender::on_appender_thread() {
+                if !blocking.blocking || super::appender::on_appender_thread() {
                     // try_send never blocks; a callback on the appender thread must not
                     // hold up every other delivery.
                     return Err(Error::UnknownTopicOrPartition(format!(
@@ -674,7 +696,7 @@ impl Inner {
                 super::metadata_wait::topic_partitions(
                     &self.cluster,
                     name,
-                    self.config.max_block_ms,
+                    &blocking.left_ms,
                     &self.closed,
                 )?
             }

@@ -4,6 +4,7 @@
 //! another thread or handle) is used.
 
 use crate::sync::{AtomicBool, Ordering};
+use std::cell::Cell;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -14,10 +15,26 @@ use crate::log::Log;
 
 use super::client::far_future;
 
-/// The topic's configuration and partition logs, waiting up to `max_block_ms` of the
-/// cluster's clock for the topic to exist. On a clock that does not move by itself (a
-/// `MockClock`), only its jumps bring the deadline closer.
+/// The topic's configuration and partition logs, waiting up to `left_ms` of the cluster's
+/// clock for the topic to exist, and taking the time waited out of `left_ms` (the rest of
+/// `max.block.ms` is what a wait for `buffer.memory` may then take). On a clock that does not
+/// move by itself (a `MockClock`), only its jumps bring the deadline closer.
 pub(super) fn topic_partitions(
+    cluster: &Cluster,
+    topic: &str,
+    left_ms: &Cell<u64>,
+    closed: &AtomicBool,
+) -> Result<(Arc<TopicConfig>, Vec<Arc<Log>>)> {
+    let clock = cluster.clock();
+    let max_block_ms = left_ms.get();
+    let start = clock.now_ms();
+    let found = wait(cluster, topic, max_block_ms, closed);
+    let waited = u64::try_from(clock.now_ms().saturating_sub(start)).unwrap_or(0);
+    left_ms.set(max_block_ms.saturating_sub(waited));
+    found
+}
+
+fn wait(
     cluster: &Cluster,
     topic: &str,
     max_block_ms: u64,
