@@ -199,16 +199,7 @@ fn buffer_memory_bounds_what_is_held_and_send_times_out() {
         .buffer_memory(10_000)
         .max_block(Duration::from_millis(50));
     let producer = cluster.producer(config).unwrap();
-    // Stall the appender: callbacks run on its thread.
-    let (release, stalled) = crossbeam::channel::bounded::<()>(0);
-    let (entered_tx, entered) = crossbeam::channel::bounded::<()>(1);
-    producer
-        .send_with_callback(ProducerRecord::to("t").value(vec![1; 900]), move |_| {
-            entered_tx.send(()).unwrap();
-            stalled.recv().unwrap();
-        })
-        .unwrap();
-    entered.recv().unwrap();
+    let release = common::stall_appender(&producer, "t", 900);
     let mut accepted = 0;
     let timeout = loop {
         match producer.send(ProducerRecord::to("t").value(vec![2; 900])) {

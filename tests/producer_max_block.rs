@@ -26,15 +26,7 @@ fn the_wait_for_memory_gets_what_the_wait_for_the_topic_left() {
         .max_block(Duration::from_millis(1_000));
     let producer = cluster.producer(config).unwrap();
     // All of buffer.memory held by a batch whose callback stalls the appender.
-    let (release, stalled) = crossbeam::channel::bounded::<()>(0);
-    let (entered_tx, entered) = crossbeam::channel::bounded::<()>(1);
-    producer
-        .send_with_callback(ProducerRecord::to("t").value(vec![1; 900]), move |_| {
-            entered_tx.send(()).unwrap();
-            stalled.recv().unwrap();
-        })
-        .unwrap();
-    entered.recv().unwrap();
+    let release = common::stall_appender(&producer, "t", 900);
     std::thread::scope(|s| {
         let sending = s.spawn(|| producer.send(ProducerRecord::to("later").value(vec![2; 900])));
         common::wait_until_a_poll_blocks(&cluster);

@@ -3,7 +3,9 @@
 
 use std::sync::Arc;
 
-use kafkalite::{BatchBuilder, Cluster, Consumer, Header, MockClock, NewTopic};
+use kafkalite::{
+    BatchBuilder, Cluster, Consumer, Header, MockClock, NewTopic, Producer, ProducerRecord,
+};
 
 /// A batch of `count` records with keys `k<first+i>` and values of `value_bytes` bytes, all
 /// stamped `timestamp`.
@@ -211,4 +213,24 @@ pub fn unhex(text: &str) -> Option<Vec<u8>> {
                 .collect(),
         ),
     }
+}
+
+/// Sends a record of `bytes` bytes to `topic` whose callback stalls the producer's appender
+/// (callbacks run on its thread), and returns once it has: the batch's `buffer.memory` stays
+/// held until the returned sender sends.
+pub fn stall_appender(
+    producer: &Producer,
+    topic: &str,
+    bytes: usize,
+) -> crossbeam::channel::Sender<()> {
+    let (release, stalled) = crossbeam::channel::bounded::<()>(0);
+    let (entered_tx, entered) = crossbeam::channel::bounded::<()>(1);
+    producer
+        .send_with_callback(ProducerRecord::to(topic).value(vec![1; bytes]), move |_| {
+            entered_tx.send(()).unwrap();
+            stalled.recv().unwrap();
+        })
+        .unwrap();
+    entered.recv().unwrap();
+    release
 }
