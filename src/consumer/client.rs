@@ -742,6 +742,9 @@ impl State {
         let Some(mut listener) = self.listener.take() else {
             return;
         };
+        // Time in a listener counts against max.poll.interval.ms, as in Kafka (whose poll
+        // timer runs from the start of poll): a member stuck in one is expelled, not awaited.
+        self.poll_returned();
         let outcome = catch_unwind(AssertUnwindSafe(|| {
             let mut ctx = RebalanceContext { state: self };
             callback(listener.as_mut(), &mut ctx);

@@ -128,7 +128,8 @@ impl State {
         Ok(())
     }
 
-    /// Tells the coordinator that `poll` returned: `max.poll.interval.ms` counts from now.
+    /// Tells the coordinator that `poll` returned, or that a listener callback starts:
+    /// `max.poll.interval.ms` counts from now (until the next check-in).
     pub(super) fn poll_returned(&self) {
         let (Some(member_id), Ok(group), Some(coordinator)) = (
             self.member_id.as_deref(),
