@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
-use super::client::State;
+use super::state::State;
 use crate::config::{nearest, AssignorKind};
 use crate::error::{Error, Result};
 use crate::group::assignor::{

@@ -1,8 +1,7 @@
 //! The `Consumer`: manual assignment or group subscription, positions, commits, and `poll`,
 //! which blocks on the cluster's notifier (no busy loop) until records arrive.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -11,14 +10,15 @@ use parking_lot::Mutex;
 
 use super::assignment::highest_common_protocol;
 use super::interceptor::Interceptors;
-use super::listener::{RebalanceContext, RebalanceListener};
+use super::listener::RebalanceListener;
 use super::offset::Offset;
 use super::positions::commit_as;
-use super::records::{fetch, Records};
+use super::records::Records;
+use super::state::{Mode, PartitionState, State};
 use crate::cluster::Cluster;
 use crate::config::ConsumerConfig;
 use crate::error::{Error, Result};
-use crate::group::assignor::{ConsumerPartitionAssignor, RebalanceProtocol};
+use crate::group::assignor::ConsumerPartitionAssignor;
 use crate::group::{
     check_group_id, ConsumerGroupMetadata, Coordinator, Message, OffsetAndMetadata,
     OffsetAndTimestamp, Offsets, TopicPartition,
@@ -34,78 +34,6 @@ pub enum CommitMode {
     Sync,
     /// Never fails the call: the outcome goes to the listener's `on_commit`.
     Async,
-}
-
-/// How a consumer gets its partitions.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) enum Mode {
-    Unset,
-    Assigned,
-    Subscribed(BTreeSet<String>),
-}
-
-/// One assigned partition's reading state.
-#[derive(Debug)]
-pub(super) struct PartitionState {
-    pub(super) log: Arc<Log>,
-    /// The next offset to read, once known.
-    pub(super) position: Option<i64>,
-    /// Where to go before the next read (assign, seek): resolved lazily, as in Kafka.
-    pub(super) pending: Option<Offset>,
-    pub(super) paused: bool,
-    /// The end was reported (`enable.partition.eof`) and nothing new arrived since.
-    pub(super) eof_reported: bool,
-    /// Batches ending at or before this offset were CRC-checked already.
-    pub(super) checked_through: i64,
-    /// With `enable.auto.offset.store=false`: what `store_offsets` stored to commit.
-    pub(super) stored: Option<i64>,
-}
-
-impl PartitionState {
-    pub(super) fn new(log: Arc<Log>, start: Offset) -> Self {
-        PartitionState {
-            log,
-            position: None,
-            pending: Some(start),
-            paused: false,
-            eof_reported: false,
-            checked_through: -1,
-            stored: None,
-        }
-    }
-}
-
-/// The consumer's state, behind its lock. Rebalance callbacks reach it through a
-/// [`RebalanceContext`]. Its group protocol is in `membership.rs`, its subscription in
-/// `subscription.rs`.
-pub(crate) struct State {
-    pub(super) cluster: Cluster,
-    pub(super) config: ConsumerConfig,
-    pub(super) coordinator: Option<Arc<Coordinator>>,
-    pub(super) mode: Mode,
-    /// A pattern subscription: the regex, and the metadata version its matches were taken at.
-    #[cfg(feature = "regex")]
-    pub(super) pattern: Option<(regex::Regex, u64)>,
-    pub(super) listener: Option<Box<dyn RebalanceListener>>,
-    pub(super) member_id: Option<String>,
-    pub(super) generation: i32,
-    /// The assignors `partition.assignment.strategy` names, in its order.
-    pub(super) assignors: Vec<Arc<dyn ConsumerPartitionAssignor>>,
-    /// The highest protocol all of them support (Kafka's `ConsumerCoordinator.protocol`).
-    pub(super) protocol: RebalanceProtocol,
-    /// `member_id` and `generation` as [`Committer`]s see them (they do not take the lock).
-    pub(super) membership: Arc<Mutex<(Option<String>, i32)>>,
-    pub(super) partitions: BTreeMap<TopicPartition, PartitionState>,
-    pub(super) next_auto_commit_ms: i64,
-    /// Where the next fetch starts, for fairness across partitions.
-    rotate: usize,
-    /// The keys of `partitions`, in order: kept between polls so that a poll clones none
-    /// (checked against the map, and rebuilt, when they differ).
-    order: Vec<TopicPartition>,
-    closed: bool,
-    pub(super) interceptors: Interceptors,
-    /// Commits made under the lock, for the interceptors once it is released.
-    pub(super) commit_notices: Vec<Offsets>,
 }
 
 /// Reads records from a cluster's topics, alone (`assign`) or as a member of a consumer group
@@ -688,156 +616,5 @@ impl Drop for PollReturned<'_> {
 impl Drop for Consumer {
     fn drop(&mut self) {
         let _ = self.close();
-    }
-}
-
-impl State {
-    /// The membership as Kafka's `ConsumerGroupMetadata` (`None` without `group.id`).
-    pub(super) fn group_metadata(&self) -> Option<ConsumerGroupMetadata> {
-        Some(ConsumerGroupMetadata {
-            group_id: self.config.group_id.clone()?,
-            generation_id: self.generation,
-            member_id: self.member_id.clone().unwrap_or_default(),
-            group_instance_id: self.config.group_instance_id.clone(),
-        })
-    }
-
-    pub(super) fn check_open(&self) -> Result<()> {
-        if self.closed {
-            Err(Error::Closed)
-        } else {
-            Ok(())
-        }
-    }
-
-    pub(super) fn group_id(&self) -> Result<&str> {
-        self.config.group_id.as_deref().ok_or_else(|| {
-            Error::IllegalState(
-                "this consumer has no group.id; set one to use groups and commits".into(),
-            )
-        })
-    }
-
-    pub(super) fn coordinator(&self) -> Result<&Arc<Coordinator>> {
-        self.group_id()?;
-        Ok(self.coordinator.as_ref().expect("made with the group id"))
-    }
-
-    pub(super) fn log(&self, tp: &TopicPartition) -> Result<Arc<Log>> {
-        self.cluster.partition(&tp.topic, tp.partition)
-    }
-
-    pub(super) fn assigned(&mut self, tp: &TopicPartition) -> Result<&mut PartitionState> {
-        self.partitions
-            .get_mut(tp)
-            .ok_or_else(|| Error::IllegalState(format!("{tp} is not assigned to this consumer")))
-    }
-
-    /// Runs a listener callback with a context over this state. A panic in it propagates out
-    /// of the consumer call, as Kafka's callback exceptions do, with the listener kept.
-    pub(super) fn call_listener(
-        &mut self,
-        callback: impl FnOnce(&mut dyn RebalanceListener, &mut RebalanceContext<'_>),
-    ) {
-        let Some(mut listener) = self.listener.take() else {
-            return;
-        };
-        // Time in a listener counts against max.poll.interval.ms, as in Kafka (whose poll
-        // timer runs from the start of poll): a member stuck in one is expelled, not awaited.
-        self.poll_returned();
-        let outcome = catch_unwind(AssertUnwindSafe(|| {
-            let mut ctx = RebalanceContext { state: self };
-            callback(listener.as_mut(), &mut ctx);
-        }));
-        self.listener = Some(listener);
-        if let Err(panic) = outcome {
-            resume_unwind(panic);
-        }
-    }
-
-    /// The keys of `partitions`, in order: the list kept from the last poll when it still
-    /// matches the map (cloning no topic name), else a new one. `fetch_all` puts it back.
-    fn take_order(&mut self) -> Vec<TopicPartition> {
-        let tps = std::mem::take(&mut self.order);
-        let current = tps.len() == self.partitions.len()
-            && tps
-                .iter()
-                .zip(self.partitions.keys())
-                .all(|(a, b)| Arc::ptr_eq(&a.topic, &b.topic) && a.partition == b.partition);
-        if current {
-            tps
-        } else {
-            self.partitions.keys().cloned().collect()
-        }
-    }
-
-    /// Reads every assigned, unpaused partition from its position, starting with a different
-    /// partition each time so that `max.poll.records` does not starve any.
-    fn fetch_all(&mut self, max_records: usize) -> Result<Records> {
-        let mut records = Records::default();
-        let tps = self.take_order();
-        if tps.is_empty() {
-            return Ok(records);
-        }
-        // As Kafka's updateFetchPositions: every assigned partition gets a position first.
-        if self.partitions.values().any(|p| p.position.is_none()) {
-            for tp in &tps {
-                self.resolve_position(tp)?;
-            }
-        }
-        let mut remaining = max_records;
-        let mut bytes_left = self.config.fetch_max_bytes.max(1);
-        let start = self.rotate % tps.len();
-        self.rotate = self.rotate.wrapping_add(1);
-        for tp in tps[start..].iter().chain(&tps[..start]) {
-            if remaining == 0 {
-                break;
-            }
-            let partition = &self.partitions[tp];
-            if partition.paused {
-                continue;
-            }
-            let position = partition
-                .position
-                .expect("every position was resolved above");
-            let max_bytes = self.config.max_partition_fetch_bytes.min(bytes_left).max(1);
-            let checked = if self.config.check_crcs {
-                partition.checked_through
-            } else {
-                i64::MAX
-            };
-            let mut fetched = fetch(tp, &partition.log, position, remaining, max_bytes, checked);
-            if let Err(Error::OffsetOutOfRange { .. }) = fetched {
-                // Retention moved the start past the position, or a seek went outside.
-                let log = Arc::clone(&partition.log);
-                let reset = self.reset(tp, &log, position)?;
-                self.partitions.get_mut(tp).expect("assigned").position = Some(reset);
-                fetched = fetch(tp, &log, reset, remaining, max_bytes, checked);
-            }
-            let partition = self.partitions.get_mut(tp).expect("assigned");
-            match fetched {
-                Ok(Some(part)) => {
-                    partition.position = Some(part.next_offset);
-                    partition.checked_through = part.checked_through;
-                    remaining -= part.count;
-                    bytes_left = bytes_left.saturating_sub(part.data.bytes().len());
-                    if part.count > 0 {
-                        partition.eof_reported = false;
-                        records.parts.push(part);
-                    }
-                }
-                Ok(None) => {}
-                Err(error) => records.errors.push((tp.clone(), error)),
-            }
-            let at_end = partition
-                .position
-                .is_some_and(|p| p >= partition.log.high_watermark());
-            if self.config.enable_partition_eof && at_end && !partition.eof_reported {
-                partition.eof_reported = true;
-                records.eof.push(tp.clone());
-            }
-        }
-        self.order = tps;
-        Ok(records)
     }
 }

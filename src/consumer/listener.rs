@@ -1,8 +1,8 @@
 //! Rebalance callbacks (Kafka's `ConsumerRebalanceListener`), run inside `poll`, `unsubscribe`
 //! and `close`, on the caller's thread.
 
-use super::client::State;
 use super::offset::Offset;
+use super::state::State;
 use crate::error::Result;
 use crate::group::{OffsetAndMetadata, Offsets, TopicPartition};
 

@@ -5,8 +5,8 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use super::client::{Mode, PartitionState, State};
 use super::offset::Offset;
+use super::state::{Mode, PartitionState, State};
 use crate::cluster::{partition_number, Cluster};
 use crate::error::{Error, Result};
 use crate::group::assignor::RebalanceProtocol;

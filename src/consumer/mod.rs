@@ -10,6 +10,7 @@ mod membership;
 mod offset;
 mod positions;
 mod records;
+mod state;
 mod subscription;
 mod typed;
 

@@ -4,8 +4,9 @@
 
 use std::sync::Arc;
 
-use super::client::{CommitMode, Mode, State};
+use super::client::CommitMode;
 use super::offset::Offset;
+use super::state::{Mode, State};
 use crate::config::AutoOffsetReset;
 use crate::error::{Error, Result};
 use crate::group::{OffsetAndMetadata, Offsets, TopicPartition};

@@ -3,8 +3,8 @@
 
 use std::collections::BTreeSet;
 
-use super::client::{Mode, State};
 use super::listener::RebalanceListener;
+use super::state::{Mode, State};
 use crate::error::{Error, Result};
 
 impl State {
