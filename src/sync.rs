@@ -210,11 +210,11 @@ mod loom_channel {
 /// Declares a thread-local with a `const` initializer: std's `thread_local!`, or loom's
 /// (whose model threads share one OS thread, so std's would be shared between them).
 macro_rules! thread_local_const {
-    ($(#[$attr:meta])* static $name:ident: $t:ty = $init:expr;) => {
+    ($(#[$attr:meta])* $vis:vis static $name:ident: $t:ty = $init:expr;) => {
         #[cfg(not(loom))]
-        std::thread_local! { $(#[$attr])* static $name: $t = const { $init }; }
+        std::thread_local! { $(#[$attr])* $vis static $name: $t = const { $init }; }
         #[cfg(loom)]
-        loom::thread_local! { $(#[$attr])* static $name: $t = $init; }
+        loom::thread_local! { $(#[$attr])* $vis static $name: $t = $init; }
     };
 }
 pub(crate) use thread_local_const;

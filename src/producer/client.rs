@@ -1,14 +1,14 @@
 //! The `Producer` handle: partitioning, size checks, memory, and the hand-off of records into
 //! per-partition batches.
 
-use std::cell::Cell;
 use std::collections::HashMap;
 use std::ops::DerefMut;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::accumulator::{Accumulator, Callback, Message, OpenBatch, PartitionQueue, TopicState};
+use super::accumulator::{Accumulator, Callback, Message, OpenBatch, TopicState};
+use super::blocking::{Block, LAST_TOPIC};
 use super::delivery::{BatchCompletion, DeliveryHandle, Outcome, Pending};
 use super::interceptor::ProducerInterceptor;
 use super::memory::BufferPool;
@@ -17,19 +17,13 @@ use super::partitioner::{
     partition_for_key, Partitioner, RoundRobinPartitioner, StickyPartitioner,
 };
 use super::record::{PartitionInfo, ProducerRecord, RecordMetadata, SendError};
-use crate::cluster::{partition_number, Cluster, NewTopic};
+use crate::cluster::{partition_number, Cluster};
 use crate::config::{Acks, IntoProducerConfig, PartitionerKind, ProducerConfig};
 use crate::error::{Error, Result, SizeLimit};
 use crate::record::{BatchBuilder, Compression, Header};
 use crate::sync::channel::{self, Receiver};
 use crate::sync::thread::{self, JoinHandle};
 use crate::sync::{AtomicBool, AtomicU64, Condvar, Mutex, Ordering, RwLock};
-
-crate::sync::thread_local_const! {
-    /// (producer, metadata version, topic) of this thread's last send.
-    static LAST_TOPIC: std::cell::RefCell<Option<(u64, u64, Arc<TopicState>)>> =
-        std::cell::RefCell::new(None);
-}
 
 /// Numbers producers, so that a thread's topic cache never serves a later producer (an
 /// address could be reused).
@@ -55,17 +49,17 @@ impl std::fmt::Debug for Producer {
     }
 }
 
-struct Inner {
-    id: u64,
-    cluster: Cluster,
-    config: ProducerConfig,
-    custom: Option<Arc<dyn Partitioner>>,
-    sticky: StickyPartitioner,
-    round_robin: RoundRobinPartitioner,
-    accumulator: Arc<Accumulator>,
-    metrics: Arc<Metrics>,
-    appender: Mutex<Option<JoinHandle<Receiver<Message>>>>,
-    closed: AtomicBool,
+pub(super) struct Inner {
+    pub(super) id: u64,
+    pub(super) cluster: Cluster,
+    pub(super) config: ProducerConfig,
+    pub(super) custom: Option<Arc<dyn Partitioner>>,
+    pub(super) sticky: StickyPartitioner,
+    pub(super) round_robin: RoundRobinPartitioner,
+    pub(super) accumulator: Arc<Accumulator>,
+    pub(super) metrics: Arc<Metrics>,
+    pub(super) appender: Mutex<Option<JoinHandle<Receiver<Message>>>>,
+    pub(super) closed: AtomicBool,
 }
 
 impl Drop for Inner {
@@ -352,22 +346,6 @@ fn append_record(
     })
 }
 
-/// Whether a send may block, and for how much longer: Kafka's `max.block.ms` is one budget
-/// for the wait on the topic's metadata and then the wait for `buffer.memory`.
-struct Block {
-    blocking: bool,
-    left_ms: Cell<u64>,
-}
-
-impl Block {
-    fn new(blocking: bool, max_block_ms: u64) -> Block {
-        Block {
-            blocking,
-            left_ms: Cell::new(max_block_ms),
-        }
-    }
-}
-
 impl Inner {
     fn send(
         &self,
@@ -502,35 +480,6 @@ impl Inner {
         Ok(open)
     }
 
-    /// Reserves `reserve` bytes of `buffer.memory` when none were free at once: fails
-    /// without `blocking`, else waits up to `max.block.ms` (called without the partition's
-    /// lock).
-    fn reserve_blocking(&self, reserve: usize, blocking: &Block) -> Result<()> {
-        if !blocking.blocking {
-            return Err(Error::QueueFull(format!(
-                "buffer.memory ({} bytes) is in use",
-                self.config.buffer_memory
-            )));
-        }
-        if super::appender::on_appender_thread() {
-            // Only the appender can free memory, and it is running this callback.
-            return Err(Error::WouldDeadlock("a send waiting for buffer.memory"));
-        }
-        // Memory is short: make every open batch sendable so the appender frees some.
-        self.accumulator.seal_all();
-        // What the wait for the topic's metadata left of max.block.ms (Kafka's
-        // `remainingWaitMs`, which its message names as the max blocking time).
-        let left_ms = blocking.left_ms.get();
-        let wait = Duration::from_millis(left_ms);
-        let deadline = Instant::now().checked_add(wait).unwrap_or_else(far_future);
-        if !self.accumulator.pool.reserve(reserve, deadline) {
-            return Err(Error::Timeout(format!(
-                "failed to allocate {reserve} bytes within the configured max blocking time {left_ms} ms"
-            )));
-        }
-        Ok(())
-    }
-
     /// Registers an appended record with its batch: the callback, or the handle returned to
     /// the caller (and, for the interceptors, a callback slot without a callback).
     fn track(
@@ -648,89 +597,6 @@ impl Inner {
                 topic.name
             )))
         }
-    }
-
-    /// Makes `name` this thread's cached topic (in `LAST_TOPIC`), refreshed when the
-    /// cluster's metadata changed; a missing topic is created when the cluster allows it.
-    /// Returns the topic itself only when the cache is in use further up this thread's stack
-    /// (a send from inside a custom partitioner).
-    fn cache_topic(&self, name: &str, blocking: &Block) -> Result<Option<Arc<TopicState>>> {
-        let version = self.cluster.metadata_version();
-        let producer = self.id;
-        let cached = LAST_TOPIC.with(|last| {
-            last.borrow()
-                .as_ref()
-                .is_some_and(|(p, v, t)| *p == producer && *v == version && &*t.name == name)
-        });
-        if cached {
-            return Ok(None);
-        }
-        let topic = self.lookup_topic(name, version, blocking)?;
-        LAST_TOPIC.with(|last| match last.try_borrow_mut() {
-            Ok(mut last) => {
-                *last = Some((producer, version, topic));
-                Ok(None)
-            }
-            Err(_) => Ok(Some(topic)),
-        })
-    }
-
-    fn lookup_topic(&self, name: &str, version: u64, blocking: &Block) -> Result<Arc<TopicState>> {
-        let accumulator = &self.accumulator;
-        if accumulator.topics_version.load(Ordering::Acquire) == version {
-            if let Some(topic) = accumulator.topics.read().get(name) {
-                return Ok(Arc::clone(topic));
-            }
-        }
-        let (config, logs) = match self.cluster.topic_partitions(name) {
-            Err(Error::UnknownTopicOrPartition(_))
-                if self.cluster.auto_create_topics().is_none() =>
-            {
-                if !blocking.blocking || super::appender::on_appender_thread() {
-                    // try_send never blocks; a callback on the appender thread must not
-                    // hold up every other delivery.
-                    return Err(Error::UnknownTopicOrPartition(format!(
-                        "topic '{name}' does not exist"
-                    )));
-                }
-                super::metadata_wait::topic_partitions(
-                    &self.cluster,
-                    name,
-                    &blocking.left_ms,
-                    &self.closed,
-                )?
-            }
-            Err(Error::UnknownTopicOrPartition(_)) => {
-                let partitions = self.cluster.auto_create_topics().expect("checked");
-                match self.cluster.create_topic(NewTopic::new(name, partitions)) {
-                    Ok(()) | Err(Error::TopicAlreadyExists(_)) => {}
-                    Err(e) => return Err(e),
-                }
-                self.cluster.topic_partitions(name)?
-            }
-            other => other?,
-        };
-        let mut topics = accumulator.topics.write();
-        let old = topics
-            .get(name)
-            .map(|t| t.queues.clone())
-            .unwrap_or_default();
-        let queues = (0..logs.len())
-            .map(|p| {
-                old.get(p)
-                    .cloned()
-                    .unwrap_or_else(|| Arc::new(PartitionQueue::default()))
-            })
-            .collect();
-        let state = Arc::new(TopicState {
-            name: Arc::from(name),
-            config,
-            logs,
-            queues,
-        });
-        topics.insert(name.to_string(), Arc::clone(&state));
-        accumulator.topics_version.store(version, Ordering::Release);
-        Ok(state)
     }
 
     fn shutdown(&self, timeout: Duration) -> Result<()> {

@@ -3,6 +3,7 @@
 
 mod accumulator;
 mod appender;
+mod blocking;
 mod client;
 mod delivery;
 mod interceptor;
