@@ -166,7 +166,8 @@ pub struct ProducerConfig {
     pub batch_size: usize,
     /// `buffer.memory`: most bytes of records buffered at once.
     pub buffer_memory: usize,
-    /// `max.block.ms`: longest `send` waits for buffer memory.
+    /// `max.block.ms`: longest a `send` waits in all, for its topic to appear in the
+    /// metadata and then for buffer memory (or `partitions_for` for the topic).
     pub max_block_ms: u64,
     /// `max.request.size`: the largest record (and batch) accepted.
     pub max_request_size: usize,

@@ -10,7 +10,9 @@ use super::state::{Mode, PartitionState, State};
 use crate::cluster::{partition_number, Cluster};
 use crate::error::{Error, Result};
 use crate::group::assignor::RebalanceProtocol;
-use crate::group::{CheckIn, Handout, JoinProtocol, JoinRequest, Missed, TopicPartition};
+use crate::group::{
+    CheckIn, Coordinator, Handout, JoinProtocol, JoinRequest, Missed, TopicPartition,
+};
 
 impl State {
     pub(crate) fn generation(&self) -> i32 {
@@ -118,27 +120,46 @@ impl State {
                     group,
                 } => self.lead(generation, &protocol, &metadata, &group)?,
                 CheckIn::Assigned(handout) => {
-                    if handout.generation != self.generation {
-                        self.take_assignment(handout)?;
+                    if handout.generation == self.generation {
+                        return Ok(());
                     }
-                    return Ok(());
+                    // Then checks in again: the listener's time may have expelled the member
+                    // (its partitions are then lost before any fetch), and if not, the
+                    // check-in counts it inside `poll` again.
+                    self.take_assignment(handout)?;
                 }
             }
         }
         Ok(())
     }
 
-    /// Tells the coordinator that `poll` returned, or that a listener callback starts:
-    /// `max.poll.interval.ms` counts from now (until the next check-in).
+    /// Tells the coordinator that `poll` returned: `max.poll.interval.ms` counts from now.
     pub(super) fn poll_returned(&self) {
-        let (Some(member_id), Ok(group), Some(coordinator)) = (
-            self.member_id.as_deref(),
-            self.group_id(),
+        if let Some((coordinator, group, member_id)) = self.member() {
+            coordinator.poll_returned(group, member_id);
+        }
+    }
+
+    /// Tells the coordinator that a listener callback starts: inside `poll`, its time counts
+    /// toward `max.poll.interval.ms` (until the next check-in), as Kafka's poll timer runs
+    /// from the start of `poll`; outside (a commit's `on_commit`), nothing changes.
+    pub(super) fn listener_started(&self) {
+        if let Some((coordinator, group, member_id)) = self.member() {
+            coordinator.listener_started(group, member_id);
+        }
+    }
+
+    fn member(&self) -> Option<(&Arc<Coordinator>, &str, &str)> {
+        match (
             self.coordinator.as_ref(),
-        ) else {
-            return;
-        };
-        coordinator.poll_returned(group, member_id);
+            self.group_id(),
+            self.member_id.as_deref(),
+        ) {
+            (Some(coordinator), Ok(group), Some(member_id)) => {
+                Some((coordinator, group, member_id))
+            }
+            _ => None,
+        }
     }
 
     /// Eager protocol: before rejoining, commit (with auto-commit) and revoke everything; the

@@ -143,7 +143,7 @@ impl State {
         };
         // Time in a listener counts against max.poll.interval.ms, as in Kafka (whose poll
         // timer runs from the start of poll): a member stuck in one is expelled, not awaited.
-        self.poll_returned();
+        self.listener_started();
         let outcome = catch_unwind(AssertUnwindSafe(|| {
             let mut ctx = RebalanceContext { state: self };
             callback(listener.as_mut(), &mut ctx);

@@ -205,6 +205,21 @@ impl Coordinator {
         }
     }
 
+    /// A member's listener callback starts: if it is inside `poll`, it counts as out of it
+    /// (its `max.poll.interval.ms` starting now) until its next check-in; a callback outside
+    /// `poll` changes nothing.
+    pub(crate) fn listener_started(&self, group_id: &str, member_id: &str) {
+        let now = self.clock.now_ms();
+        let mut groups = self.groups.lock();
+        let member = groups
+            .get_mut(group_id)
+            .and_then(|g| g.members.get_mut(member_id));
+        if let Some(member) = member.filter(|m| m.in_poll) {
+            member.in_poll = false;
+            member.last_seen_ms = now;
+        }
+    }
+
     /// Whether `member_id` is in the group at `generation` (no rebalance has moved past it).
     pub(crate) fn is_current(&self, group_id: &str, member_id: &str, generation: i32) -> bool {
         let groups = self.groups.lock();

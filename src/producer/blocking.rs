@@ -21,8 +21,8 @@ crate::sync::thread_local_const! {
 /// Whether a send may block, and for how much longer: Kafka's `max.block.ms` is one budget
 /// for the wait on the topic's metadata and then the wait for `buffer.memory`.
 pub(super) struct Block {
-    pub(super) blocking: bool,
-    pub(super) left_ms: Cell<u64>,
+    blocking: bool,
+    left_ms: Cell<u64>,
 }
 
 impl Block {

@@ -53,12 +53,12 @@ pub(super) struct Inner {
     pub(super) id: u64,
     pub(super) cluster: Cluster,
     pub(super) config: ProducerConfig,
-    pub(super) custom: Option<Arc<dyn Partitioner>>,
-    pub(super) sticky: StickyPartitioner,
-    pub(super) round_robin: RoundRobinPartitioner,
+    custom: Option<Arc<dyn Partitioner>>,
+    sticky: StickyPartitioner,
+    round_robin: RoundRobinPartitioner,
     pub(super) accumulator: Arc<Accumulator>,
-    pub(super) metrics: Arc<Metrics>,
-    pub(super) appender: Mutex<Option<JoinHandle<Receiver<Message>>>>,
+    metrics: Arc<Metrics>,
+    appender: Mutex<Option<JoinHandle<Receiver<Message>>>>,
     pub(super) closed: AtomicBool,
 }
 
