@@ -380,19 +380,24 @@ impl Records<'_> {
     /// The records by the fast path ([`super::next_validated`]), for batches validated
     /// when appended: the header fields are not walked. A record that does not decode, or a
     /// count that does not match, is an error.
-    pub(crate) fn raw(&self) -> RawRecords<'_> {
-        RawRecords {
-            buf: &self.section,
-            remaining: self.count,
-        }
+    pub(crate) fn raw(&self) -> impl Iterator<Item = Result<super::record::RawRecord<'_>>> {
+        self.fast(super::record::next_validated)
     }
 
     /// Each record's offset delta and key, as [`Records::raw`] reads them without decoding
     /// the rest (the cleaner's map pass).
-    pub(crate) fn keys(&self) -> RecordKeys<'_> {
-        RecordKeys {
+    pub(crate) fn keys(&self) -> impl Iterator<Item = Result<(i32, Option<&[u8]>)>> {
+        self.fast(super::record::next_key)
+    }
+
+    fn fast<'a, T, F: FnMut(&mut &'a [u8]) -> Option<T>>(
+        &'a self,
+        read: F,
+    ) -> impl Iterator<Item = Result<T>> + use<'a, T, F> {
+        FastRecords {
             buf: &self.section,
             remaining: self.count,
+            read,
         }
     }
 
@@ -404,14 +409,16 @@ impl Records<'_> {
     }
 }
 
-/// See [`Records::keys`].
-pub(crate) struct RecordKeys<'a> {
+/// See [`Records::raw`] and [`Records::keys`]: the records section read by `read`, one
+/// record a call, checked against the header's count.
+struct FastRecords<'a, F> {
     buf: &'a [u8],
     remaining: i32,
+    read: F,
 }
 
-impl<'a> Iterator for RecordKeys<'a> {
-    type Item = Result<(i32, Option<&'a [u8]>)>;
+impl<'a, T, F: FnMut(&mut &'a [u8]) -> Option<T>> Iterator for FastRecords<'a, F> {
+    type Item = Result<T>;
 
     fn next(&mut self) -> Option<Self::Item> {
         if self.remaining <= 0 {
@@ -424,42 +431,8 @@ impl<'a> Iterator for RecordKeys<'a> {
             )));
         }
         self.remaining -= 1;
-        match super::record::next_key(&mut self.buf) {
+        match (self.read)(&mut self.buf) {
             Some(found) => Some(Ok(found)),
-            None => {
-                self.remaining = 0;
-                self.buf = &[];
-                Some(Err(Error::CorruptRecord(
-                    "a record does not decode, or the batch ends short of its count".into(),
-                )))
-            }
-        }
-    }
-}
-
-/// See [`Records::raw`].
-#[derive(Debug)]
-pub(crate) struct RawRecords<'a> {
-    buf: &'a [u8],
-    remaining: i32,
-}
-
-impl<'a> Iterator for RawRecords<'a> {
-    type Item = Result<super::record::RawRecord<'a>>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        if self.remaining <= 0 {
-            if self.buf.is_empty() {
-                return None;
-            }
-            self.buf = &[];
-            return Some(Err(Error::CorruptRecord(
-                "bytes follow the last record the batch header counts".into(),
-            )));
-        }
-        self.remaining -= 1;
-        match super::record::next_validated(&mut self.buf) {
-            Some(raw) => Some(Ok(raw)),
             None => {
                 self.remaining = 0;
                 self.buf = &[];
