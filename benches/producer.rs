@@ -1,6 +1,7 @@
 //! Producer benchmark, with its baseline in the same group: one thread sending records of a
 //! 16-byte key and a 100-byte value over 8 partitions (default linger, page cache), against
-//! plain sequential `write()` of the same bytes in 1 MiB buffers to a file on the same disk.
+//! plain sequential `write()` of the same bytes in 1 MiB buffers to a file on the same disk;
+//! with idempotence (the default) and without.
 //! Files go to `KAFKALITE_BENCH_DIR` (default: the system temporary directory).
 #![allow(missing_docs)] // criterion_group! generates an undocumented function.
 
@@ -27,34 +28,46 @@ fn produce(c: &mut Criterion) {
         .map(|i| format!("key-{i:012}").into_bytes())
         .collect();
     let value = vec![b'v'; 100];
-    group.bench_function("producer_send", |b| {
-        b.iter_custom(|iters| {
-            let mut total = Duration::ZERO;
-            for _ in 0..iters {
-                let dir = common::bench_dir();
-                let cluster = Cluster::builder()
-                    .background(false)
-                    .open(dir.path())
-                    .unwrap();
-                cluster.create_topic(NewTopic::new("bench", 8)).unwrap();
-                let producer = cluster.producer(ProducerConfig::new()).unwrap();
-                let start = Instant::now();
-                for key in &keys {
-                    producer
-                        .send(
-                            ProducerRecord::to("bench")
-                                .key(key.clone())
-                                .value(value.clone()),
-                        )
-                        .unwrap();
-                }
-                producer.flush(Duration::from_secs(600)).unwrap();
-                total += start.elapsed();
-            }
-            total
-        })
-    });
+    // Idempotence is on by default (Kafka's too); the second run measures what it costs.
+    for (name, config) in [
+        ("producer_send", ProducerConfig::new()),
+        (
+            "producer_send_not_idempotent",
+            ProducerConfig::new().idempotence(false),
+        ),
+    ] {
+        group.bench_function(name, |b| {
+            b.iter_custom(|iters| send_all(iters, &config, &keys, &value))
+        });
+    }
     group.finish();
+}
+
+/// Sends every key once per iteration to a new cluster; the time to the last delivery.
+fn send_all(iters: u64, config: &ProducerConfig, keys: &[Vec<u8>], value: &[u8]) -> Duration {
+    let mut total = Duration::ZERO;
+    for _ in 0..iters {
+        let dir = common::bench_dir();
+        let cluster = Cluster::builder()
+            .background(false)
+            .open(dir.path())
+            .unwrap();
+        cluster.create_topic(NewTopic::new("bench", 8)).unwrap();
+        let producer = cluster.producer(config.clone()).unwrap();
+        let start = Instant::now();
+        for key in keys {
+            producer
+                .send(
+                    ProducerRecord::to("bench")
+                        .key(key.clone())
+                        .value(value.to_vec()),
+                )
+                .unwrap();
+        }
+        producer.flush(Duration::from_secs(600)).unwrap();
+        total += start.elapsed();
+    }
+    total
 }
 
 criterion_group! {

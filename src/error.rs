@@ -45,6 +45,26 @@ pub enum Error {
     /// a record without a key for a compacted topic (the cleaner keeps records by key).
     #[error("invalid record: {0}")]
     InvalidRecord(String),
+    /// A batch from an idempotent producer whose epoch is older than the one the partition
+    /// last saw from that producer id (Kafka's `InvalidProducerEpochException`): a newer
+    /// instance or epoch has written since. The producer bumps its epoch or is replaced.
+    #[error("invalid producer epoch: {0}")]
+    InvalidProducerEpoch(String),
+    /// A batch from an idempotent producer whose base sequence does not follow the last one
+    /// the partition holds from it (Kafka's `OutOfOrderSequenceException`): a batch in
+    /// between is missing. kafkalite's producer then bumps its epoch and starts its
+    /// sequences again at 0, as Kafka's does.
+    #[error("out of order sequence number: {0}")]
+    OutOfOrderSequence(String),
+    /// A write that does not fit the producer's transaction state (Kafka's
+    /// `InvalidTxnStateException`): a non-transactional batch from a producer with an open
+    /// transaction in the partition, or a transaction call in the wrong state.
+    #[error("invalid transaction state: {0}")]
+    InvalidTxnState(String),
+    /// One append held a batch already written (a duplicate by producer id, epoch and
+    /// sequences) together with batches not yet written: append them separately.
+    #[error("duplicate sequence number: {0}")]
+    DuplicateSequenceNumber(String),
     /// The batch uses a compression codec this build cannot read or write.
     #[error("unsupported compression type {0}: kafkalite reads and writes none and lz4")]
     UnsupportedCompressionType(String),
@@ -317,6 +337,14 @@ impl std::fmt::Display for SizeLimit {
 pub enum ErrorCode {
     /// 1: OFFSET_OUT_OF_RANGE.
     OffsetOutOfRange,
+    /// 45: OUT_OF_ORDER_SEQUENCE_NUMBER.
+    OutOfOrderSequenceNumber,
+    /// 46: DUPLICATE_SEQUENCE_NUMBER.
+    DuplicateSequenceNumber,
+    /// 47: INVALID_PRODUCER_EPOCH.
+    InvalidProducerEpoch,
+    /// 48: INVALID_TXN_STATE.
+    InvalidTxnState,
     /// 2: CORRUPT_MESSAGE.
     CorruptMessage,
     /// 3: UNKNOWN_TOPIC_OR_PARTITION.
@@ -380,6 +408,10 @@ impl ErrorCode {
             ErrorCode::KafkaStorageError => 56,
             ErrorCode::UnsupportedCompressionType => 76,
             ErrorCode::InvalidRecord => 87,
+            ErrorCode::OutOfOrderSequenceNumber => 45,
+            ErrorCode::DuplicateSequenceNumber => 46,
+            ErrorCode::InvalidProducerEpoch => 47,
+            ErrorCode::InvalidTxnState => 48,
             ErrorCode::RequestTimedOut => 7,
             ErrorCode::OffsetMetadataTooLarge => 12,
             ErrorCode::IllegalGeneration => 22,
@@ -401,6 +433,10 @@ impl Error {
             Error::Corruption { .. } | Error::CorruptRecord(_) => ErrorCode::CorruptMessage,
             Error::UnsupportedCompressionType(_) => ErrorCode::UnsupportedCompressionType,
             Error::InvalidRecord(_) => ErrorCode::InvalidRecord,
+            Error::OutOfOrderSequence(_) => ErrorCode::OutOfOrderSequenceNumber,
+            Error::DuplicateSequenceNumber(_) => ErrorCode::DuplicateSequenceNumber,
+            Error::InvalidProducerEpoch(_) => ErrorCode::InvalidProducerEpoch,
+            Error::InvalidTxnState(_) => ErrorCode::InvalidTxnState,
             Error::UnknownTopicOrPartition(_) => ErrorCode::UnknownTopicOrPartition,
             Error::InvalidTopic(_) => ErrorCode::InvalidTopic,
             Error::TopicAlreadyExists(_) => ErrorCode::TopicAlreadyExists,

@@ -38,7 +38,7 @@ pub use group::{
 };
 pub use log::{
     file_stem, segment_base_offset, AppendInfo, CleanStats, Cleanable, Cut, FetchData, Log,
-    LogOptions, RecoveryMode, RecoveryReport, SegmentInfo,
+    LogOptions, ProducerStateInfo, RecoveryMode, RecoveryReport, SegmentInfo,
 };
 pub use producer::{
     murmur2, partition_for_key, to_positive, BytesSerializer, DeliveryHandle, LongSerializer,

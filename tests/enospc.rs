@@ -101,6 +101,10 @@ fn fill_and_recover(root: &Path, ballast_bytes: usize) {
     // Freed after the disk fills, so that appends can resume.
     let ballast = root.join("ballast");
     std::fs::write(&ballast, vec![1u8; ballast_bytes]).unwrap();
+    // Freed with it: room for the rolls that resumed appends make (each preallocates a
+    // whole small segment) and for what closing writes (indexes, producer snapshots).
+    let reserve = root.join("reserve");
+    std::fs::write(&reserve, vec![1u8; 512 * 1024]).unwrap();
 
     let cluster = Cluster::builder().background(false).open(&data).unwrap();
     // Small segments, so that the disk fills while rolling as well as while appending.
@@ -172,6 +176,7 @@ fn fill_and_recover(root: &Path, ballast_bytes: usize) {
     }
 
     std::fs::remove_file(&ballast).unwrap();
+    std::fs::remove_file(&reserve).unwrap();
     for (i, log) in logs.iter().enumerate() {
         if log.is_failed() {
             continue;

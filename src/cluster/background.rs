@@ -59,12 +59,14 @@ pub struct BackgroundErrors {
 #[derive(Debug)]
 pub(super) struct MaintenanceState {
     last_retention_ms: i64,
+    last_producer_expiry_ms: i64,
 }
 
 impl MaintenanceState {
     pub(super) fn new(now_ms: i64) -> Self {
         MaintenanceState {
             last_retention_ms: now_ms,
+            last_producer_expiry_ms: now_ms,
         }
     }
 }
@@ -171,6 +173,25 @@ impl Cluster {
         self.maintain(true)
     }
 
+    /// Every `producer.id.expiration.check.interval.ms`: each partition forgets the
+    /// producers past `producer.id.expiration.ms` (Kafka's `removeExpiredProducers`).
+    fn expire_producers_when_due(&self, now: i64) {
+        let (expiration_ms, interval_ms) = self.inner.producer_id_expiration;
+        {
+            let mut state = self.inner.maintenance.lock();
+            if now.saturating_sub(state.last_producer_expiry_ms) < interval_ms {
+                return;
+            }
+            state.last_producer_expiry_ms = now;
+        }
+        for log in self.all_logs() {
+            let expired = log.remove_expired_producers(expiration_ms);
+            if expired > 0 {
+                tracing::debug!(partition = log.name(), expired, "expired producer ids");
+            }
+        }
+    }
+
     /// The maintenance pass, cleaning too if `clean` (the cleaner threads clean otherwise).
     pub(super) fn maintain(&self, clean: bool) -> Result<()> {
         if self.is_closed() {
@@ -202,6 +223,7 @@ impl Cluster {
                 first_error.get_or_insert(e);
             }
         }
+        self.expire_producers_when_due(now);
         if clean {
             if let Err(e) = self.clean_when_due(true) {
                 first_error.get_or_insert(e);

@@ -14,6 +14,9 @@ use crate::error::Result;
 use crate::log::RecoveryMode;
 use crate::storage::{RealStorage, Storage};
 
+/// Kafka's default `producer.id.expiration.check.interval.ms`: ten minutes.
+const PRODUCER_ID_EXPIRATION_CHECK_INTERVAL_MS: i64 = 600_000;
+
 /// Options for opening a [`Cluster`].
 #[derive(Debug)]
 pub struct ClusterBuilder {
@@ -28,6 +31,8 @@ pub struct ClusterBuilder {
     pub(super) offsets_retention_check_interval_ms: i64,
     pub(super) group_initial_rebalance_delay_ms: i64,
     pub(super) cleaner: cleaner::CleanerSettings,
+    pub(super) producer_id_expiration_ms: i64,
+    pub(super) producer_id_expiration_check_interval_ms: i64,
 }
 
 impl Default for ClusterBuilder {
@@ -44,6 +49,8 @@ impl Default for ClusterBuilder {
             offsets_retention_check_interval_ms: OFFSETS_RETENTION_CHECK_INTERVAL_MS,
             group_initial_rebalance_delay_ms: 0,
             cleaner: cleaner::CleanerSettings::default(),
+            producer_id_expiration_ms: crate::log::DEFAULT_PRODUCER_ID_EXPIRATION_MS,
+            producer_id_expiration_check_interval_ms: PRODUCER_ID_EXPIRATION_CHECK_INTERVAL_MS,
         }
     }
 }
@@ -100,6 +107,20 @@ impl ClusterBuilder {
     /// join one rebalance. Kafka's default is 3000; kafkalite's is 0 (a group starts at once).
     pub fn group_initial_rebalance_delay_ms(mut self, ms: i64) -> Self {
         self.group_initial_rebalance_delay_ms = ms.max(0);
+        self
+    }
+    /// Kafka's broker setting `producer.id.expiration.ms` (default 86400000, one day), on the
+    /// cluster's clock: a partition forgets an idempotent producer that has not written to it
+    /// for this long (and has no open transaction), so a late retry of its old batches is no
+    /// longer recognised as a duplicate.
+    pub fn producer_id_expiration_ms(mut self, ms: i64) -> Self {
+        self.producer_id_expiration_ms = ms.max(0);
+        self
+    }
+    /// Kafka's `producer.id.expiration.check.interval.ms` (default 600000): how often the
+    /// background work looks for expired producers.
+    pub fn producer_id_expiration_check_interval_ms(mut self, ms: i64) -> Self {
+        self.producer_id_expiration_check_interval_ms = ms.max(0);
         self
     }
     /// Kafka's `offsets.retention.check.interval.ms` (default 600000), on the cluster's clock.

@@ -45,6 +45,11 @@ pub enum MetadataRecord {
         /// The complete new set of overrides.
         configs: BTreeMap<String, String>,
     },
+    /// Producer ids below `end` are reserved (see `producer_ids`).
+    ProducerIds {
+        /// The end of the reserved block (exclusive).
+        end: i64,
+    },
 }
 
 impl MetadataRecord {
@@ -71,6 +76,7 @@ impl MetadataRecord {
                 lines.extend(configs.iter().map(|(k, v)| format!("{k}={v}")));
                 ("alter-configs", lines)
             }
+            MetadataRecord::ProducerIds { end } => ("producer-ids", vec![end.to_string()]),
         };
         let value = lines.join("\n");
         let mut builder = BatchBuilder::new();
@@ -130,6 +136,13 @@ impl MetadataRecord {
                 name,
                 configs: configs(lines)?,
             },
+            "producer-ids" => MetadataRecord::ProducerIds {
+                end: name
+                    .parse()
+                    .ok()
+                    .filter(|&end: &i64| end >= 0)
+                    .ok_or_else(|| bad("bad producer id block end"))?,
+            },
             other => return Err(bad(&format!("unknown kind '{other}'"))),
         })
     }
@@ -165,6 +178,7 @@ mod tests {
                 name: "t".into(),
                 partitions: 5,
             },
+            MetadataRecord::ProducerIds { end: 3000 },
             MetadataRecord::AlterConfigs {
                 name: "t".into(),
                 configs,

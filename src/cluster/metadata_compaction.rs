@@ -100,6 +100,7 @@ fn needed_records(
 ) -> Result<(BTreeSet<i64>, usize)> {
     let mut records = 0;
     let mut cluster_id = None;
+    let mut producer_ids = None;
     let mut live: BTreeMap<String, LiveTopic> = BTreeMap::new();
     let mut deleted: Vec<(String, i64, i64)> = Vec::new();
     log.for_each_record(|record| {
@@ -133,10 +134,12 @@ fn needed_records(
                     topic.configs = Some(offset);
                 }
             }
+            // The latest reservation: ids below it were handed out.
+            MetadataRecord::ProducerIds { .. } => producer_ids = Some(offset),
         }
         Ok(())
     })?;
-    let mut keep: BTreeSet<i64> = cluster_id.into_iter().collect();
+    let mut keep: BTreeSet<i64> = cluster_id.into_iter().chain(producer_ids).collect();
     for topic in live.values() {
         keep.insert(topic.created);
         keep.extend(topic.partitions);

@@ -9,6 +9,7 @@ mod metadata;
 mod metadata_compaction;
 mod open;
 mod ownership;
+mod producer_ids;
 mod rebuild;
 mod report;
 mod temp_dir;
@@ -130,6 +131,10 @@ struct Inner {
     offsets_retention: (i64, i64),
     /// `group.initial.rebalance.delay.ms`.
     group_initial_rebalance_delay_ms: i64,
+    /// Producer ids reserved and not yet handed out.
+    producer_ids: Mutex<producer_ids::ProducerIdBlock>,
+    /// `producer.id.expiration.ms` and its check interval.
+    producer_id_expiration: (i64, i64),
     /// Per-cluster state of the client layers (the group coordinator), made on first use.
     services: Services,
     /// Removed by `close` (explicit, or when the last user handle drops).
@@ -187,6 +192,13 @@ impl Cluster {
             deleted_ids: Mutex::new(loaded.deleted_ids),
             metadata: loaded.metadata,
             cluster_id: loaded.cluster_id,
+            producer_ids: Mutex::new(producer_ids::ProducerIdBlock::after(
+                loaded.producer_ids_end,
+            )),
+            producer_id_expiration: (
+                options.producer_id_expiration_ms,
+                options.producer_id_expiration_check_interval_ms,
+            ),
             report,
             background_errors: background::ErrorLog::default(),
             admin: Mutex::new(()),

@@ -30,6 +30,8 @@ pub(super) struct Loaded {
     pub metadata: Arc<Log>,
     pub cluster_id: String,
     pub notifier: Arc<Notifier>,
+    /// The end of the highest producer-id block the metadata log reserved.
+    pub producer_ids_end: i64,
 }
 
 impl Loaded {
@@ -97,6 +99,7 @@ impl Loaded {
             metadata: Arc::new(metadata),
             cluster_id,
             notifier,
+            producer_ids_end: replayed.producer_ids_end,
         })
     }
 }
@@ -400,6 +403,8 @@ struct Replayed {
     topics: BTreeMap<String, (String, i32, BTreeMap<String, String>)>,
     /// Ids of deleted topics, with their names.
     deleted_ids: BTreeMap<String, String>,
+    /// The end of the highest producer-id block reserved.
+    producer_ids_end: i64,
 }
 
 /// Replays the metadata log.
@@ -433,6 +438,9 @@ fn replay(metadata: &Log) -> Result<Replayed> {
                 if let Some(t) = replayed.topics.get_mut(&name) {
                     t.2 = configs;
                 }
+            }
+            MetadataRecord::ProducerIds { end } => {
+                replayed.producer_ids_end = replayed.producer_ids_end.max(end);
             }
         }
         Ok(())

@@ -304,11 +304,14 @@ pub(super) fn is_partition_file(name: &str) -> bool {
     {
         return true;
     }
-    SEGMENT_SUFFIXES.iter().any(|suffix| {
-        name.strip_suffix(suffix)
-            .and_then(segment_base_offset)
-            .is_some()
-    })
+    SEGMENT_SUFFIXES
+        .iter()
+        .chain([&crate::log::SNAPSHOT_SUFFIX])
+        .any(|suffix| {
+            name.strip_suffix(suffix)
+                .and_then(segment_base_offset)
+                .is_some()
+        })
 }
 
 /// Whether a directory looks like one an earlier kafkalite (without `partition.metadata`)

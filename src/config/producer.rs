@@ -179,7 +179,10 @@ pub struct ProducerConfig {
     pub partitioner_ignore_keys: bool,
     /// `delivery.timeout.ms` (accepted; deliveries here complete or fail without retries).
     pub delivery_timeout_ms: u64,
-    /// `enable.idempotence` (accepted; appends are never retried, so never duplicated).
+    /// `enable.idempotence` (default true): batches carry a producer id, epoch and
+    /// sequence, and each partition refuses gaps and answers duplicates with the original
+    /// offsets. Kafka's constraints apply when the producer is made
+    /// ([`ProducerConfig::idempotence_enabled`]).
     pub enable_idempotence: bool,
     overrides: Vec<(String, String)>,
     inert: Vec<String>,
@@ -331,6 +334,77 @@ impl ProducerConfig {
     pub fn client_id(mut self, id: impl Into<String>) -> Self {
         self.client_id = id.into();
         self
+    }
+
+    /// Sets `enable.idempotence` explicitly: then a conflicting `acks`, `retries` or
+    /// `max.in.flight.requests.per.connection` is an error instead of turning idempotence
+    /// off.
+    pub fn idempotence(mut self, enabled: bool) -> Self {
+        self.enable_idempotence = enabled;
+        self.overrides.retain(|(k, _)| k != "enable.idempotence");
+        self.overrides
+            .push(("enable.idempotence".into(), enabled.to_string()));
+        self
+    }
+
+    fn override_of(&self, key: &str) -> Option<&str> {
+        self.overrides
+            .iter()
+            .rev()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Whether the producer is idempotent, by Kafka's rules
+    /// (`ProducerConfig.postProcessAndValidateIdempotenceConfigs`): `enable.idempotence`
+    /// (default true) needs `acks=all`, `retries` above 0 and
+    /// `max.in.flight.requests.per.connection` at most 5. When `enable.idempotence` was set
+    /// explicitly a conflict is an `InvalidConfig` error with Kafka's message; otherwise it
+    /// turns idempotence off. A `transactional.id` needs idempotence.
+    pub fn idempotence_enabled(&self) -> Result<bool> {
+        let explicit = self.override_of("enable.idempotence").is_some();
+        let number = |key: &str, default: i64| {
+            self.override_of(key)
+                .and_then(|v| v.parse::<i64>().ok())
+                .unwrap_or(default)
+        };
+        let mut enabled = self.enable_idempotence;
+        if enabled {
+            let conflicts = [
+                (
+                    number("retries", i64::from(i32::MAX)) == 0,
+                    "retries",
+                    "Must set retries to non-zero when using the idempotent producer.",
+                ),
+                (
+                    self.acks != Acks::All,
+                    "acks",
+                    "Must set acks to all in order to use the idempotent producer. Otherwise we cannot guarantee idempotence.",
+                ),
+                (
+                    number("max.in.flight.requests.per.connection", 5) > 5,
+                    "max.in.flight.requests.per.connection",
+                    "Must set max.in.flight.requests.per.connection to at most 5 to use the idempotent producer.",
+                ),
+            ];
+            for (conflict, key, message) in conflicts {
+                if conflict && explicit {
+                    return Err(bad(key, message.to_string()));
+                }
+                enabled &= !conflict;
+            }
+        }
+        if !enabled
+            && self
+                .override_of("transactional.id")
+                .is_some_and(|v| !v.is_empty())
+        {
+            return Err(bad(
+                "transactional.id",
+                "Cannot set a transactional.id without also enabling idempotence.".to_string(),
+            ));
+        }
+        Ok(enabled)
     }
 
     /// The keys that were accepted but mean nothing in one process (network, security).

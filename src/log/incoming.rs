@@ -2,6 +2,7 @@
 //! headers stamped with offsets (and the append time), the slices to write, and the index
 //! entries of what was written.
 
+use super::producer_state::BatchFacts;
 use super::segment::Segment;
 use crate::config::TopicConfig;
 use crate::error::{Error, Result, SizeLimit};
@@ -14,6 +15,9 @@ pub(super) struct Incoming {
     pub(super) size: usize,
     pub(super) offsets: i64,
     pub(super) max_timestamp: i64,
+    /// The producer fields, offsets relative to the batch's place in the append (see
+    /// `producers::placed`).
+    pub(super) producer: Option<BatchFacts>,
 }
 
 /// Checks that every record of a batch from outside (not built in this process) decodes and
@@ -104,6 +108,7 @@ pub(super) fn validate(
             size: batch.size(),
             offsets: batch.last_offset_delta() as i64 + 1,
             max_timestamp: batch.max_timestamp(),
+            producer: BatchFacts::of(&batch, 0),
         });
     }
     if incoming.is_empty() {

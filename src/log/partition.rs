@@ -5,6 +5,8 @@ use std::sync::Arc;
 
 use super::fetch::FetchData;
 use super::incoming::{index_appended, stamped_headers, validate, write_slices, Incoming};
+use super::producer_state::Checked;
+use super::producers::{placed, Producers};
 use super::segment::Segment;
 use crate::clock::Clock;
 use crate::config::TopicConfig;
@@ -25,7 +27,9 @@ pub struct AppendInfo {
     pub max_timestamp: i64,
     /// The time the log stamped, when the topic uses LogAppendTime.
     pub log_append_time: Option<i64>,
-    /// Number of batches appended.
+    /// Number of batches appended: 0 when the append was a duplicate of a batch an
+    /// idempotent producer wrote before (same producer id, epoch and sequences, among its
+    /// last five), whose offsets and timestamp are then returned and nothing is written.
     pub batches: usize,
     /// Bytes appended.
     pub bytes: usize,
@@ -50,6 +54,8 @@ pub(super) struct Writer {
     pub(super) last_sync_ms: i64,
     /// Segments rolled since the last sync; their data is not yet durable.
     pub(super) rolled_unsynced: Vec<Arc<Segment>>,
+    /// Every producer's state as of `next_offset`, and the newest snapshot of it.
+    pub(super) producers: Producers,
 }
 
 /// One partition's log: an ordered list of segments, one active. One writer at a time (inside
@@ -239,6 +245,10 @@ impl Log {
 
         let mut writer = self.writer.lock();
         self.check_writable()?;
+        let producers = placed(incoming, writer.next_offset);
+        if let Checked::Duplicate(original) = self.check_producers(&writer, &producers)? {
+            return Ok(self.duplicate(original, config));
+        }
         if self.should_roll(
             &mut writer,
             total_bytes as u64,
@@ -271,6 +281,11 @@ impl Log {
             writer.active_first_timestamp =
                 Some(log_append_time.unwrap_or(incoming[0].max_timestamp));
         }
+        for facts in &producers {
+            let mut facts = *facts;
+            facts.max_timestamp = log_append_time.unwrap_or(facts.max_timestamp);
+            writer.producers.state.apply(&facts);
+        }
         writer.next_offset = next;
         self.end_offset.store(next, Ordering::Release);
         if !self.sync_every_append.load(Ordering::Acquire) {
@@ -288,6 +303,27 @@ impl Log {
             bytes: total_bytes,
         };
         Ok((info, sync_now))
+    }
+
+    /// The answer to a duplicate of a batch written before (Kafka's `maybeDuplicate`): its
+    /// original offsets and timestamp, nothing written. It counts as done once the original
+    /// is, hence a sync under `flush.messages=1`.
+    fn duplicate(
+        &self,
+        original: super::producer_state::BatchMetadata,
+        config: &TopicConfig,
+    ) -> (AppendInfo, bool) {
+        let log_append_time = (config.message_timestamp_type == TimestampType::LogAppendTime)
+            .then_some(original.timestamp);
+        let info = AppendInfo {
+            first_offset: original.first_offset(),
+            last_offset: original.last_offset,
+            max_timestamp: original.timestamp,
+            log_append_time,
+            batches: 0,
+            bytes: 0,
+        };
+        (info, config.sync_every_append())
     }
 
     fn should_roll(
@@ -384,6 +420,8 @@ impl Log {
         config: &TopicConfig,
         now: i64,
     ) -> Result<()> {
+        // The producer state at the new segment's base, as Kafka takes it on roll.
+        self.take_snapshot(writer)?;
         let old = Arc::clone(&writer.active);
         old.index_mut(config.index_interval_bytes)?
             .seal(old.base_offset());
@@ -639,7 +677,8 @@ impl Log {
             return Ok(());
         }
         let interval = self.config().index_interval_bytes;
-        let writer = self.writer.lock();
+        let mut writer = self.writer.lock();
+        self.take_snapshot(&mut writer)?;
         let active = Arc::clone(&writer.active);
         active.index_mut(interval)?.seal(active.base_offset());
         active.log().trim()?;

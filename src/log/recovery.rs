@@ -19,6 +19,7 @@ use std::sync::Arc;
 
 use super::index::SegmentIndex;
 use super::partition::{Log, Writer};
+use super::producers::Producers;
 pub use super::recovery_report::{Cut, RecoveryReport};
 use super::segment::{
     remove_segment_files, segment_base_offset, Segment, LOG_SUFFIX, SEGMENT_SUFFIXES,
@@ -164,6 +165,7 @@ impl Log {
                 unsynced_messages: 0,
                 last_sync_ms: now,
                 rolled_unsynced: Vec::new(),
+                producers: Producers::default(),
             }),
             end_offset: AtomicI64::new(end),
             log_start: AtomicI64::new(log_start),
@@ -176,6 +178,8 @@ impl Log {
             cleaning: Mutex::new(()),
             cleaning_aborted: AtomicBool::new(false),
         };
+        let producers = super::producers::load(&log, report.clean_shutdown, &mut report)?;
+        log.writer.lock().producers = producers;
         Ok((log, report))
     }
 }
@@ -256,6 +260,7 @@ impl Loader<'_> {
         // its last index entry) must end there too, or the shutdown record is wrong and the
         // log is recovered instead. Bounded work: one index interval and a batch.
         if ends_at(&segments[last], end, self.config.index_interval_bytes) {
+            report.clean_shutdown = true;
             return Ok((segments, end));
         }
         drop(segments);

@@ -38,6 +38,18 @@ pub struct RecoveryReport {
     /// (`.cleaned` files, and `.swap` files of the same cleaning), removed: the old
     /// segments stand.
     pub cleaning_files_rolled_back: usize,
+    /// The log was trusted as closed cleanly: nothing was scanned.
+    pub clean_shutdown: bool,
+    /// The producer-state snapshot (`<offset>.snapshot`) the producer state was loaded
+    /// from, if any.
+    pub producer_snapshot: Option<i64>,
+    /// Producer batches replayed after that snapshot (or from the log start) to rebuild
+    /// the producer state.
+    pub producer_batches_replayed: u64,
+    /// Snapshots removed: damaged ones, and ones past the log end or below the log start.
+    pub snapshots_removed: usize,
+    /// Of those, snapshots that failed their check (CRC, version, length).
+    pub damaged_snapshots: usize,
     /// Files of segments that a finished cleaning replaced (`.deleted` files, and old
     /// segments a completed swap replaces), removed.
     pub replaced_files_removed: usize,
@@ -149,6 +161,20 @@ impl std::fmt::Display for RecoveryReport {
                 f,
                 ", {} orphaned index or temporary files removed",
                 self.orphan_files_removed
+            )?;
+        }
+        if self.damaged_snapshots > 0 {
+            write!(
+                f,
+                ", {} damaged producer snapshots removed",
+                self.damaged_snapshots
+            )?;
+        }
+        if self.producer_batches_replayed > 0 {
+            write!(
+                f,
+                ", producer state rebuilt from {} batches",
+                self.producer_batches_replayed
             )?;
         }
         Ok(())

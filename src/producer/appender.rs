@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use super::accumulator::{Accumulator, Callback, Message, SealedBatch};
 use super::delivery::{BatchCompletion, Outcome, Pending};
+use super::idempotence::Idempotence;
 use super::metrics::Metrics;
 use super::split::{self, Part};
 use crate::clock::Clock;
@@ -38,13 +39,14 @@ pub(crate) fn run(
     clock: Arc<dyn Clock>,
     clock_wakes: bool,
     metrics: Arc<Metrics>,
+    mut idempotence: Option<Idempotence>,
 ) -> Receiver<Message> {
     ON_APPENDER.with(|on| on.set(true));
     let mut next_deadline: Option<i64> = None;
     // Handles one message; false means stop.
-    let handle = |message: Message| match message {
+    let mut handle = |message: Message| match message {
         Message::Batch(batch) => {
-            append(&accumulator, batch, &metrics);
+            append(&accumulator, batch, &metrics, idempotence.as_mut());
             true
         }
         Message::Wake => true,
@@ -80,11 +82,11 @@ pub(crate) fn run(
             Err(RecvTimeoutError::Disconnected) => false,
         };
         // Drain what is queued, then seal lingering batches and drain those too.
-        if !keep_going || !queue.try_iter().all(&handle) {
+        if !keep_going || !queue.try_iter().all(&mut handle) {
             return queue;
         }
         next_deadline = accumulator.seal_expired(clock.now_ms());
-        if !queue.try_iter().all(&handle) {
+        if !queue.try_iter().all(&mut handle) {
             return queue;
         }
     }
@@ -125,7 +127,12 @@ pub(crate) fn fail(accumulator: &Accumulator, batch: SealedBatch, metrics: &Metr
     );
 }
 
-fn append(accumulator: &Accumulator, batch: SealedBatch, metrics: &Metrics) {
+fn append(
+    accumulator: &Accumulator,
+    batch: SealedBatch,
+    metrics: &Metrics,
+    mut idempotence: Option<&mut Idempotence>,
+) {
     // `_guard` drops at the end, after the outcome is set: then it changes nothing.
     let SealedBatch {
         guard: _guard,
@@ -141,6 +148,10 @@ fn append(accumulator: &Accumulator, batch: SealedBatch, metrics: &Metrics) {
     let outcome = if accumulator.abort.load(Ordering::Acquire) {
         Outcome::Failed(Arc::new(Error::Closed))
     } else {
+        let builder = match idempotence.as_deref() {
+            Some(idempotence) => idempotence.stamp(log.name(), builder),
+            None => builder,
+        };
         match builder.build() {
             Ok(bytes) => {
                 let whole = Part {
@@ -148,12 +159,21 @@ fn append(accumulator: &Accumulator, batch: SealedBatch, metrics: &Metrics) {
                     records,
                     uncompressed,
                 };
-                let mut parts = Vec::new();
-                append_part(&log, whole, 0, &mut parts, metrics, opened);
-                Outcome::of_parts(parts)
+                let mut appending = Appending {
+                    log: &log,
+                    parts: Vec::new(),
+                    metrics,
+                    opened,
+                    idempotence: idempotence.as_deref_mut(),
+                };
+                appending.part(whole, 0);
+                Outcome::of_parts(appending.parts)
             }
             Err(error) => {
                 metrics.batch_failed(u64::from(records.unsigned_abs()));
+                if let Some(idempotence) = idempotence {
+                    idempotence.failed();
+                }
                 Outcome::Failed(Arc::new(error))
             }
         }
@@ -168,52 +188,67 @@ fn append(accumulator: &Accumulator, batch: SealedBatch, metrics: &Metrics) {
     );
 }
 
-/// Appends `part` (its first record is the batch's record `first`) and records its outcome
-/// in `parts`; a part the log refuses as too large is split in two and each half appended in
-/// turn (see `split`).
-fn append_part(
-    log: &Log,
-    part: Part,
-    first: i32,
-    parts: &mut Vec<(i32, Outcome)>,
-    metrics: &Metrics,
+/// One batch being appended, in one or more parts.
+struct Appending<'a> {
+    log: &'a Log,
+    /// Each part's first record index and outcome.
+    parts: Vec<(i32, Outcome)>,
+    metrics: &'a Metrics,
     opened: Instant,
-) {
-    let records = u64::from(part.records.unsigned_abs());
-    // The batch was built in this process: the log need not check its CRC again.
-    let appended = log.append_built(&part.bytes).and_then(|(info, sync)| {
-        if sync {
-            log.sync_to(info.last_offset + 1)?;
+    idempotence: Option<&'a mut Idempotence>,
+}
+
+impl Appending<'_> {
+    /// Appends `part` (its first record is the batch's record `first`) and records its
+    /// outcome; a part the log refuses as too large is split in two and each half appended
+    /// in turn (see `split`).
+    fn part(&mut self, mut part: Part, first: i32) {
+        let (log, metrics) = (self.log, self.metrics);
+        if let Some(idempotence) = self.idempotence.as_deref() {
+            idempotence.restamp(log.name(), &mut part.bytes);
         }
-        Ok(info)
-    });
-    let error = match appended {
-        Ok(info) => {
-            metrics.batch_appended(records, part.uncompressed as u64, part.bytes.len() as u64);
-            metrics.delivered(opened.elapsed(), records);
-            let outcome = Outcome::Appended {
-                base_offset: info.first_offset,
-                log_append_time: info.log_append_time,
-            };
-            parts.push((first, outcome));
-            return;
-        }
-        Err(error) if part.records > 1 && split::is_too_large(&error) => {
-            match split::halves(&part.bytes) {
-                Ok((head, tail)) => {
-                    metrics.batch_split();
-                    let second = first + head.records;
-                    append_part(log, head, first, parts, metrics, opened);
-                    append_part(log, tail, second, parts, metrics, opened);
-                    return;
-                }
-                Err(error) => error,
+        let records = u64::from(part.records.unsigned_abs());
+        // The batch was built in this process: the log need not check its CRC again.
+        let appended = log.append_built(&part.bytes).and_then(|(info, sync)| {
+            if sync {
+                log.sync_to(info.last_offset + 1)?;
             }
+            Ok(info)
+        });
+        let error = match appended {
+            Ok(info) => {
+                metrics.batch_appended(records, part.uncompressed as u64, part.bytes.len() as u64);
+                metrics.delivered(self.opened.elapsed(), records);
+                if let Some(idempotence) = self.idempotence.as_deref_mut() {
+                    idempotence.appended(log.name(), part.records);
+                }
+                let outcome = Outcome::Appended {
+                    base_offset: info.first_offset,
+                    log_append_time: info.log_append_time,
+                };
+                self.parts.push((first, outcome));
+                return;
+            }
+            Err(error) if part.records > 1 && split::is_too_large(&error) => {
+                match split::halves(&part.bytes) {
+                    Ok((head, tail)) => {
+                        metrics.batch_split();
+                        let second = first + head.records;
+                        self.part(head, first);
+                        self.part(tail, second);
+                        return;
+                    }
+                    Err(error) => error,
+                }
+            }
+            Err(error) => error,
+        };
+        metrics.batch_failed(records);
+        if let Some(idempotence) = self.idempotence.as_deref_mut() {
+            idempotence.failed();
         }
-        Err(error) => error,
-    };
-    metrics.batch_failed(records);
-    parts.push((first, Outcome::Failed(Arc::new(error))));
+        self.parts.push((first, Outcome::Failed(Arc::new(error))));
+    }
 }
 
 fn finish(

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use super::accumulator::{Accumulator, Callback, Message, OpenBatch, TopicState};
 use super::blocking::{Block, LAST_TOPIC};
 use super::delivery::{BatchCompletion, DeliveryHandle, Outcome, Pending};
+use super::idempotence::Idempotence;
 use super::interceptor::ProducerInterceptor;
 use super::memory::BufferPool;
 use super::metrics::{Metrics, ProducerMetrics};
@@ -129,6 +130,10 @@ impl Producer {
                 config.compression.name()
             )));
         }
+        let idempotence = match config.idempotence_enabled()? {
+            true => Some(Idempotence::new(cluster.clone())?),
+            false => None,
+        };
         let (sender, receiver) = channel::unbounded();
         let accumulator = Arc::new(Accumulator {
             topics: RwLock::new(HashMap::new()),
@@ -167,7 +172,14 @@ impl Producer {
             thread::Builder::new()
                 .name("kafkalite-appender".into())
                 .spawn(move || {
-                    super::appender::run(accumulator, receiver, clock, clock_wakes, metrics)
+                    super::appender::run(
+                        accumulator,
+                        receiver,
+                        clock,
+                        clock_wakes,
+                        metrics,
+                        idempotence,
+                    )
                 })
                 .map_err(|e| Error::io("spawn appender thread", "", e))?
         };

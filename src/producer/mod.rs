@@ -6,6 +6,7 @@ mod appender;
 mod blocking;
 mod client;
 mod delivery;
+mod idempotence;
 mod interceptor;
 mod memory;
 mod metadata_wait;

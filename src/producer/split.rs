@@ -4,6 +4,7 @@
 //! while it is refused, so that only a single record that can never fit fails.
 
 use crate::error::{Error, Result};
+use crate::log::increment_sequence;
 use crate::record::{BatchBuilder, Header, Record, RecordBatch};
 
 /// Whether the log refused a batch for its size (`max.message.bytes` or `segment.bytes`).
@@ -22,16 +23,23 @@ pub(super) struct Part {
 }
 
 /// The two halves of the built batch `bytes` (at least two records): the first holds the
-/// first half of its records. Same compression and timestamp type.
+/// first half of its records. Same compression, timestamp type and producer; the second
+/// half's sequences follow the first's (the appender re-stamps a part whose sequences went
+/// stale meanwhile).
 pub(super) fn halves(bytes: &[u8]) -> Result<(Part, Part)> {
     let batch = RecordBatch::new(bytes)?;
     let section = batch.records()?;
     let records = section.collect_all()?;
     let half = records.len() / 2;
-    let build = |part: &[Record<'_>]| -> Result<Part> {
+    let build = |part: &[Record<'_>], skipped: usize| -> Result<Part> {
+        let sequence = match batch.base_sequence() {
+            -1 => -1,
+            base => increment_sequence(base, i32::try_from(skipped).unwrap_or(i32::MAX)),
+        };
         let mut builder = BatchBuilder::new()
             .compression(batch.compression()?)
-            .timestamp_type(batch.timestamp_type());
+            .timestamp_type(batch.timestamp_type())
+            .producer(batch.producer_id(), batch.producer_epoch(), sequence);
         for record in part {
             let headers: Vec<Header<'_>> = record.headers().collect();
             builder.append(record.timestamp, record.key, record.value, &headers)?;
@@ -44,5 +52,5 @@ pub(super) fn halves(bytes: &[u8]) -> Result<(Part, Part)> {
             uncompressed,
         })
     };
-    Ok((build(&records[..half])?, build(&records[half..])?))
+    Ok((build(&records[..half], 0)?, build(&records[half..], half)?))
 }

@@ -306,6 +306,16 @@ pub fn stamp_batch(batch: &mut [u8], base_offset: i64, partition_leader_epoch: i
     batch[LEADER_EPOCH_AT..][..4].copy_from_slice(&partition_leader_epoch.to_be_bytes());
 }
 
+/// Sets the producer id, epoch and base sequence of the whole batch `batch` and recomputes
+/// its CRC (the producer re-sequences a split batch's parts as it appends them).
+pub(crate) fn stamp_producer(batch: &mut [u8], producer_id: i64, epoch: i16, base_sequence: i32) {
+    batch[PRODUCER_ID_AT..][..8].copy_from_slice(&producer_id.to_be_bytes());
+    batch[PRODUCER_EPOCH_AT..][..2].copy_from_slice(&epoch.to_be_bytes());
+    batch[BASE_SEQUENCE_AT..][..4].copy_from_slice(&base_sequence.to_be_bytes());
+    let crc = crc32c::crc32c(&batch[ATTRIBUTES_AT..]);
+    batch[CRC_AT..][..4].copy_from_slice(&crc.to_be_bytes());
+}
+
 /// Switches a batch to LogAppendTime stamped `time`: sets attribute bit 3 and `maxTimestamp`
 /// in `header` (the batch's first 61 bytes, possibly a copy) and recomputes the CRC over the
 /// header and `records` (the rest of the batch), as the log does on append.

@@ -16,6 +16,7 @@ pub use batch::{
     DECOMPRESSED_BYTES_MAX, LOG_OVERHEAD_BYTES, MAGIC_V2,
 };
 pub(crate) use builder::put_record;
+pub(crate) use builder::stamp_producer;
 pub use builder::{stamp_batch, stamp_log_append_time, BatchBuilder};
 pub use compression::{compress, decompress, Compression};
 pub use control::{end_transaction_marker_value, parse_end_transaction_marker, ControlRecordType};

@@ -1,0 +1,203 @@
+//! The log's side of idempotence: checking an append against the producer state, applying
+//! what was written, snapshots on roll and close, the state rebuilt at open from the newest
+//! good snapshot and the batches after it, and expiry.
+
+use super::incoming::Incoming;
+use super::partition::{Log, Writer};
+use super::producer_snapshot as snapshot;
+use super::producer_state::{is_expired, BatchFacts, Checked, ProducerEntry, ProducerState};
+use super::recovery_report::RecoveryReport;
+use crate::error::Result;
+
+/// Kafka's default `producer.id.expiration.ms`: one day.
+pub const DEFAULT_PRODUCER_ID_EXPIRATION_MS: i64 = 86_400_000;
+
+/// The producer state as of the log end, and the newest snapshot on disk.
+#[derive(Debug, Default)]
+pub(crate) struct Producers {
+    pub(crate) state: ProducerState,
+    /// The offset of the newest snapshot file, if any.
+    pub(crate) snapshot: Option<i64>,
+}
+
+/// The producer facts of an append's batches placed from `first_offset`; empty when no
+/// batch has a producer id (the common, cheap case).
+pub(super) fn placed(incoming: &[Incoming], first_offset: i64) -> Vec<BatchFacts> {
+    let mut at = first_offset;
+    let mut facts = Vec::new();
+    for batch in incoming {
+        if let Some(mut f) = batch.producer {
+            f.first_offset += at;
+            f.last_offset += at;
+            facts.push(f);
+        }
+        at += batch.offsets;
+    }
+    facts
+}
+
+impl Log {
+    /// Checks an append's producer batches against the state (see
+    /// [`ProducerState::check`]).
+    pub(super) fn check_producers(&self, writer: &Writer, facts: &[BatchFacts]) -> Result<Checked> {
+        if facts.is_empty() {
+            return Ok(Checked::New);
+        }
+        writer.producers.state.check(facts, &self.name)
+    }
+
+    /// Writes a snapshot of the state at the log end, unless the newest one is there already.
+    pub(super) fn take_snapshot(&self, writer: &mut Writer) -> Result<()> {
+        let offset = writer.next_offset;
+        if writer.producers.snapshot == Some(offset) {
+            return Ok(());
+        }
+        let entries = writer.producers.state.entries();
+        snapshot::write(&*self.storage, &self.dir, offset, entries.into_iter())?;
+        writer.producers.snapshot = Some(offset);
+        Ok(())
+    }
+
+    /// Removes the snapshots below the first segment (their segments are gone).
+    pub(super) fn remove_snapshots_below_first_segment(&self) -> Result<()> {
+        let first = self.segment_list()[0].base_offset();
+        snapshot::remove_below(&*self.storage, &self.dir, first)?;
+        Ok(())
+    }
+
+    /// Forgets producers that have not written for `expiration_ms` of the log's clock and
+    /// have no open transaction (Kafka's `removeExpiredProducers`); returns how many.
+    pub fn remove_expired_producers(&self, expiration_ms: i64) -> usize {
+        let now = self.clock.now_ms();
+        self.writer
+            .lock()
+            .producers
+            .state
+            .remove_expired(now, expiration_ms)
+    }
+
+    /// The producer ids the log holds state for, with their epoch and last sequence.
+    pub fn producer_states(&self) -> Vec<ProducerStateInfo> {
+        let writer = self.writer.lock();
+        writer
+            .producers
+            .state
+            .entries()
+            .into_iter()
+            .map(ProducerStateInfo::of)
+            .collect()
+    }
+}
+
+/// One producer's state in a partition, as `kafka-transactions --describe-producers`
+/// reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProducerStateInfo {
+    /// The producer id.
+    pub producer_id: i64,
+    /// Its epoch.
+    pub epoch: i16,
+    /// The last sequence written, −1 if none is remembered.
+    pub last_sequence: i32,
+    /// The max timestamp of its last batch.
+    pub last_timestamp: i64,
+    /// The first offset of its open transaction.
+    pub current_transaction_start_offset: Option<i64>,
+}
+
+impl ProducerStateInfo {
+    fn of(entry: &ProducerEntry) -> ProducerStateInfo {
+        ProducerStateInfo {
+            producer_id: entry.producer_id,
+            epoch: entry.epoch,
+            last_sequence: entry.last_seq(),
+            last_timestamp: entry.last_timestamp,
+            current_transaction_start_offset: entry.current_txn_first_offset,
+        }
+    }
+}
+
+/// Rebuilds the producer state of a log just opened (Kafka's `rebuildProducerState`):
+/// snapshots past the log end or below the first segment are removed, the newest good one is
+/// loaded (a damaged one is removed and the next older tried), producers expired at `now`
+/// are dropped, and the batches from the snapshot to the log end are replayed. Without a
+/// snapshot the log is replayed from its start, unless `clean` (a clean shutdown with no
+/// snapshot: a log from before snapshots, whose state Kafka too assumes empty).
+pub(super) fn load(log: &Log, clean: bool, report: &mut RecoveryReport) -> Result<Producers> {
+    let storage = &*log.storage;
+    // Records below the log start may still be in the first segment: their producers count.
+    let start = log.segment_list()[0].base_offset();
+    let end = log.log_end_offset();
+    let now = log.clock.now_ms();
+    report.orphan_files_removed += snapshot::remove_interrupted(storage, &log.dir)?;
+    report.snapshots_removed += snapshot::remove_outside(storage, &log.dir, start, end)?;
+    let mut offsets = snapshot::list(storage, &log.dir)?;
+    let mut loaded = None;
+    while let Some(offset) = offsets.pop() {
+        let path = snapshot::snapshot_path(&log.dir, offset);
+        match snapshot::decode(&storage.read_file(&path)?) {
+            Ok(entries) => {
+                loaded = Some((offset, entries));
+                break;
+            }
+            Err(why) => {
+                tracing::warn!(
+                    target: "kafkalite::recovery",
+                    path = %path.display(),
+                    "producer snapshot cannot be trusted ({why}); removed, trying the next older one"
+                );
+                storage.remove_file(&path)?;
+                report.snapshots_removed += 1;
+                report.damaged_snapshots += 1;
+            }
+        }
+    }
+    report.producer_snapshot = loaded.as_ref().map(|(offset, _)| *offset);
+    let (from, entries, snapshot_offset) = match loaded {
+        Some((offset, entries)) => (offset, entries, Some(offset)),
+        None if clean => {
+            // Kafka's upgrade case: an empty snapshot at the end, so that a crash before the
+            // next roll does not replay the whole log.
+            snapshot::write(storage, &log.dir, end, std::iter::empty())?;
+            (end, Vec::new(), Some(end))
+        }
+        None => (start, Vec::new(), None),
+    };
+
+    let live = entries
+        .into_iter()
+        .filter(|e| !is_expired(e, now, DEFAULT_PRODUCER_ID_EXPIRATION_MS));
+    let mut state = ProducerState::from_entries(live);
+    report.producer_batches_replayed += replay(log, &mut state, from, end)?;
+    Ok(Producers {
+        state,
+        snapshot: snapshot_offset,
+    })
+}
+
+/// Applies every producer batch in `[from, end)` (from the log start at the lowest: reads
+/// stop there) to `state`; returns how many.
+fn replay(log: &Log, state: &mut ProducerState, from: i64, end: i64) -> Result<u64> {
+    let mut offset = from.max(log.log_start_offset());
+    let mut applied = 0;
+    while offset < end {
+        let data = log.read(offset, 1 << 20)?;
+        if data.is_empty() {
+            break;
+        }
+        for batch in data.batches() {
+            let batch = batch?;
+            if batch.base_offset() >= end {
+                return Ok(applied);
+            }
+            if batch.last_offset() >= offset {
+                if let Some(facts) = BatchFacts::of(&batch, batch.base_offset()) {
+                    state.apply(&facts);
+                    applied += 1;
+                }
+            }
+            offset = offset.max(batch.next_offset());
+        }
+    }
+    Ok(applied)
+}

@@ -1,0 +1,87 @@
+//! The idempotent producer's side (Kafka's `TransactionManager` for a producer without a
+//! `transactional.id`): a producer id from the cluster, an epoch, and per partition the next
+//! sequence number, stamped on each batch as the appender thread appends it. After a failed
+//! batch the epoch is bumped locally and every partition's sequence starts again at 0
+//! (Kafka's `bumpIdempotentProducerEpoch`; a log accepts a newer epoch from sequence 0); at
+//! `i16::MAX` the producer takes a new id instead.
+
+use std::collections::HashMap;
+
+use crate::cluster::Cluster;
+use crate::error::Result;
+use crate::log::increment_sequence;
+use crate::record::{stamp_producer, BatchBuilder, RecordBatch};
+
+/// Owned by the appender thread, which appends in order: no locking.
+pub(crate) struct Idempotence {
+    cluster: Cluster,
+    producer_id: i64,
+    epoch: i16,
+    /// Next base sequence per partition (`topic-partition`); absent means 0.
+    sequences: HashMap<String, i32>,
+}
+
+impl Idempotence {
+    /// A new producer id from `cluster`, epoch 0.
+    pub(crate) fn new(cluster: Cluster) -> Result<Idempotence> {
+        let producer_id = cluster.allocate_producer_id()?;
+        Ok(Idempotence {
+            cluster,
+            producer_id,
+            epoch: 0,
+            sequences: HashMap::new(),
+        })
+    }
+
+    /// Stamps `builder`, bound for `partition`, with the producer fields.
+    pub(crate) fn stamp(&self, partition: &str, builder: BatchBuilder) -> BatchBuilder {
+        let sequence = self.sequences.get(partition).copied().unwrap_or(0);
+        builder.producer(self.producer_id, self.epoch, sequence)
+    }
+
+    /// Re-stamps the built batch `bytes` for `partition` if its producer fields are not the
+    /// current ones: the later parts of a split batch, after an earlier part failed and the
+    /// epoch moved on (Kafka assigns sequences as it drains a batch, so a split part never
+    /// carries stale ones).
+    pub(crate) fn restamp(&self, partition: &str, bytes: &mut [u8]) {
+        let sequence = self.sequences.get(partition).copied().unwrap_or(0);
+        let Ok(batch) = RecordBatch::new(bytes) else {
+            return;
+        };
+        let current = (self.producer_id, self.epoch, sequence);
+        if (
+            batch.producer_id(),
+            batch.producer_epoch(),
+            batch.base_sequence(),
+        ) != current
+        {
+            stamp_producer(bytes, current.0, current.1, current.2);
+        }
+    }
+
+    /// `records` records were appended to `partition`.
+    pub(crate) fn appended(&mut self, partition: &str, records: i32) {
+        match self.sequences.get_mut(partition) {
+            Some(next) => *next = increment_sequence(*next, records),
+            None => {
+                self.sequences
+                    .insert(partition.to_string(), increment_sequence(0, records));
+            }
+        }
+    }
+
+    /// A batch failed: its sequences may be half-used, so the producer moves to a new epoch
+    /// (a new producer id after `i16::MAX`) and every partition starts again at 0.
+    pub(crate) fn failed(&mut self) {
+        self.sequences.clear();
+        if self.epoch < i16::MAX {
+            self.epoch += 1;
+            return;
+        }
+        match self.cluster.allocate_producer_id() {
+            Ok(id) => (self.producer_id, self.epoch) = (id, 0),
+            // A closed cluster: nothing will be appended with it anyway.
+            Err(error) => tracing::warn!(%error, "could not allocate a new producer id"),
+        }
+    }
+}
