@@ -61,6 +61,10 @@ pub enum Error {
     /// transaction in the partition, or a transaction call in the wrong state.
     #[error("invalid transaction state: {0}")]
     InvalidTxnState(String),
+    /// A transaction marker from a coordinator older than the last one that wrote to the
+    /// partition (Kafka's `TransactionCoordinatorFencedException`).
+    #[error("transaction coordinator fenced: {0}")]
+    TransactionCoordinatorFenced(String),
     /// One append held a batch already written (a duplicate by producer id, epoch and
     /// sequences) together with batches not yet written: append them separately.
     #[error("duplicate sequence number: {0}")]
@@ -345,6 +349,8 @@ pub enum ErrorCode {
     InvalidProducerEpoch,
     /// 48: INVALID_TXN_STATE.
     InvalidTxnState,
+    /// 52: TRANSACTION_COORDINATOR_FENCED.
+    TransactionCoordinatorFenced,
     /// 2: CORRUPT_MESSAGE.
     CorruptMessage,
     /// 3: UNKNOWN_TOPIC_OR_PARTITION.
@@ -412,6 +418,7 @@ impl ErrorCode {
             ErrorCode::DuplicateSequenceNumber => 46,
             ErrorCode::InvalidProducerEpoch => 47,
             ErrorCode::InvalidTxnState => 48,
+            ErrorCode::TransactionCoordinatorFenced => 52,
             ErrorCode::RequestTimedOut => 7,
             ErrorCode::OffsetMetadataTooLarge => 12,
             ErrorCode::IllegalGeneration => 22,
@@ -437,6 +444,7 @@ impl Error {
             Error::DuplicateSequenceNumber(_) => ErrorCode::DuplicateSequenceNumber,
             Error::InvalidProducerEpoch(_) => ErrorCode::InvalidProducerEpoch,
             Error::InvalidTxnState(_) => ErrorCode::InvalidTxnState,
+            Error::TransactionCoordinatorFenced(_) => ErrorCode::TransactionCoordinatorFenced,
             Error::UnknownTopicOrPartition(_) => ErrorCode::UnknownTopicOrPartition,
             Error::InvalidTopic(_) => ErrorCode::InvalidTopic,
             Error::TopicAlreadyExists(_) => ErrorCode::TopicAlreadyExists,

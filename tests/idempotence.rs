@@ -8,10 +8,9 @@ mod common;
 
 use std::sync::Arc;
 
-use kafkalite::storage::RealStorage;
 use kafkalite::{
-    BatchBuilder, Cluster, Error, ErrorCode, Log, LogOptions, MockClock, NewTopic, ProducerConfig,
-    ProducerRecord, RecoveryMode, TopicConfig,
+    BatchBuilder, Cluster, Error, ErrorCode, Log, MockClock, NewTopic, ProducerConfig,
+    ProducerRecord, TopicConfig,
 };
 
 /// `(producer id, epoch, base sequence, records)` of every batch in `log`.
@@ -160,23 +159,14 @@ fn a_failed_batch_moves_the_producer_to_its_next_epoch() {
 }
 
 fn open_log(dir: &std::path::Path, clean: Option<(i64, u64)>) -> (Log, kafkalite::RecoveryReport) {
-    let options = LogOptions {
-        name: "t-0".into(),
-        recovery_point: clean.map(|c| c.0),
-        log_start_offset: 0,
-        clean_active_size: clean.map(|c| c.1),
-        recovery_mode: RecoveryMode::TolerateCorruptTail,
-        salvage_dir: None,
-    };
     let config = Arc::new(TopicConfig::from_overrides([("segment.bytes", "100000")]).unwrap());
-    Log::open(
-        Arc::new(RealStorage),
+    common::open_log(
         dir,
-        config,
-        Arc::new(MockClock::new(1_000)),
-        options,
+        &config,
+        MockClock::new(1_000),
+        clean.map(|c| c.0),
+        clean.map(|c| c.1),
     )
-    .unwrap()
 }
 
 fn producer_batch(producer_id: i64, sequence: i32, records: i32) -> Vec<u8> {

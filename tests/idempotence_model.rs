@@ -18,8 +18,7 @@ mod common;
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
-use kafkalite::storage::RealStorage;
-use kafkalite::{BatchBuilder, Error, Log, LogOptions, MockClock, RecoveryMode, TopicConfig};
+use kafkalite::{BatchBuilder, Error, Log, MockClock, TopicConfig};
 use proptest::prelude::*;
 
 const PRODUCERS: usize = 3;
@@ -168,22 +167,14 @@ impl Harness {
     }
 
     fn open(&mut self, recovery_point: Option<i64>, clean_active_size: Option<u64>) {
-        let options = LogOptions {
-            name: "t-0".into(),
-            recovery_point,
-            log_start_offset: 0,
-            clean_active_size,
-            recovery_mode: RecoveryMode::TolerateCorruptTail,
-            salvage_dir: None,
-        };
-        let (log, _) = Log::open(
-            Arc::new(RealStorage),
+        let clock = MockClock::new(10_000);
+        let (log, _) = common::open_log(
             self.dir.path(),
-            Arc::clone(&self.config),
-            Arc::new(MockClock::new(10_000)),
-            options,
-        )
-        .unwrap();
+            &self.config,
+            clock,
+            recovery_point,
+            clean_active_size,
+        );
         self.log = Some(log);
     }
 

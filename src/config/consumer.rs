@@ -27,7 +27,8 @@ pub enum AutoOffsetReset {
 pub enum IsolationLevel {
     /// Everything up to the high watermark (Kafka's default).
     ReadUncommitted,
-    /// Only committed transactional data (identical until transactions exist).
+    /// Only records below the last stable offset, without those of aborted transactions
+    /// (and, as always, without control records).
     ReadCommitted,
 }
 

@@ -13,6 +13,7 @@ use super::interceptor::Interceptors;
 use super::listener::RebalanceListener;
 use super::offset::Offset;
 use super::positions::commit_as;
+use super::positions::end_for;
 use super::records::Records;
 use super::state::{Mode, PartitionState, State};
 use crate::cluster::Cluster;
@@ -540,12 +541,18 @@ impl Consumer {
         self.offsets_of(partitions, Log::log_start_offset)
     }
 
-    /// The end offsets (high watermarks) of `partitions`.
+    /// The end offsets of `partitions`: their high watermarks, or under
+    /// `isolation.level=read_committed` their last stable offsets (as Kafka's `endOffsets`).
     pub fn end_offsets(
         &self,
         partitions: &[TopicPartition],
     ) -> Result<BTreeMap<TopicPartition, i64>> {
-        self.offsets_of(partitions, Log::high_watermark)
+        let state = self.state.lock();
+        let level = state.config.isolation_level;
+        partitions
+            .iter()
+            .map(|tp| Ok((tp.clone(), end_for(level, &*state.log(tp)?))))
+            .collect()
     }
 
     fn offsets_of(
@@ -560,11 +567,12 @@ impl Consumer {
             .collect()
     }
 
-    /// End offset minus position for an assigned partition whose position is known.
+    /// End offset (see [`Consumer::end_offsets`]) minus position for an assigned partition
+    /// whose position is known.
     pub fn lag(&self, tp: &TopicPartition) -> Option<i64> {
         let state = self.state.lock();
         let partition = state.partitions.get(tp)?;
-        Some(partition.log.high_watermark() - partition.position?)
+        Some(end_for(state.config.isolation_level, &partition.log) - partition.position?)
     }
 
     /// The group generation this consumer is in (−1 without membership).

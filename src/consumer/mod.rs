@@ -5,6 +5,7 @@ mod assignment;
 mod builder;
 mod client;
 mod interceptor;
+mod isolation;
 mod listener;
 mod membership;
 mod offset;

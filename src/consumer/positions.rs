@@ -7,7 +7,7 @@ use std::sync::Arc;
 use super::client::CommitMode;
 use super::offset::Offset;
 use super::state::{Mode, State};
-use crate::config::AutoOffsetReset;
+use crate::config::{AutoOffsetReset, IsolationLevel};
 use crate::error::{Error, Result};
 use crate::group::{OffsetAndMetadata, Offsets, TopicPartition};
 use crate::log::Log;
@@ -125,10 +125,13 @@ impl State {
         let log = Arc::clone(&partition.log);
         let pending = partition.pending.unwrap_or(Offset::Committed);
         let (start, end) = (log.log_start_offset(), log.high_watermark());
+        let last = end_for(self.config.isolation_level, &log);
         let position = match pending {
             Offset::Beginning => start,
-            Offset::End => end,
-            Offset::FromEnd(n) => end.saturating_sub(n.min(i64::MAX as u64) as i64).max(start),
+            Offset::End => last,
+            Offset::FromEnd(n) => last
+                .saturating_sub(n.min(i64::MAX as u64) as i64)
+                .max(start),
             Offset::At(offset) if (start..=end).contains(&offset) => offset,
             Offset::At(offset) => self.reset(tp, &log, offset)?,
             Offset::Committed => {
@@ -149,11 +152,16 @@ impl State {
         Ok(position)
     }
 
+    /// Whether this consumer reads only committed records.
+    pub(super) fn read_committed(&self) -> bool {
+        self.config.isolation_level == IsolationLevel::ReadCommitted
+    }
+
     /// `auto.offset.reset` for a partition without a usable offset (`offset` −1: none at all).
     pub(super) fn reset(&self, tp: &TopicPartition, log: &Log, offset: i64) -> Result<i64> {
         match self.config.auto_offset_reset {
             AutoOffsetReset::Earliest => Ok(log.log_start_offset()),
-            AutoOffsetReset::Latest => Ok(log.high_watermark()),
+            AutoOffsetReset::Latest => Ok(end_for(self.config.isolation_level, log)),
             AutoOffsetReset::None if offset < 0 => Err(Error::OffsetOutOfRange {
                 partition: format!("{tp} (no committed offset, and auto.offset.reset=none)"),
                 offset,
@@ -184,5 +192,15 @@ pub(super) fn commit_as<'a>(
             "this consumer is not a member of group '{group}' (it was expelled or has not joined yet)"
         ))),
         (false, _) => Ok(None),
+    }
+}
+
+/// The end of `log` for a consumer at `level`: the last stable offset under
+/// `read_committed`, the high watermark otherwise (as Kafka's `ListOffsets` for the latest
+/// offset, `endOffsets` and lag).
+pub(crate) fn end_for(level: IsolationLevel, log: &Log) -> i64 {
+    match level {
+        IsolationLevel::ReadCommitted => log.last_stable_offset(),
+        IsolationLevel::ReadUncommitted => log.high_watermark(),
     }
 }

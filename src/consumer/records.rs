@@ -4,6 +4,7 @@
 use std::ops::Range;
 use std::sync::{Arc, OnceLock};
 
+use super::isolation::AbortedFilter;
 use crate::error::{Error, Result};
 use crate::group::{Message, TopicPartition};
 use crate::log::FetchData;
@@ -527,11 +528,13 @@ pub(crate) fn fetch(
     max_records: usize,
     max_bytes: usize,
     checked_through: i64,
+    read_committed: bool,
 ) -> Result<Option<PartitionRecords>> {
-    let data = log.read_records(position, max_bytes, max_records)?;
+    let data = log.read_records(position, max_bytes, max_records, read_committed)?;
     if data.is_empty() {
         return Ok(None);
     }
+    let mut aborted = read_committed.then(|| AbortedFilter::new(log, position));
     let base = data.bytes().as_ptr() as usize;
     let mut batches = Vec::new();
     let mut count = 0;
@@ -544,6 +547,10 @@ pub(crate) fn fetch(
         let batch = batch?;
         checked = checked.max(batch.next_offset());
         if batch.last_offset() < next_offset {
+            continue;
+        }
+        if aborted.as_mut().is_some_and(|filter| filter.skips(&batch)) {
+            next_offset = batch.next_offset();
             continue;
         }
         if batch.is_control() {

@@ -10,6 +10,7 @@ use parking_lot::Mutex;
 use super::interceptor::Interceptors;
 use super::listener::{RebalanceContext, RebalanceListener};
 use super::offset::Offset;
+use super::positions::end_for;
 use super::records::{fetch, Records};
 use crate::cluster::Cluster;
 use crate::config::ConsumerConfig;
@@ -205,13 +206,22 @@ impl State {
             } else {
                 i64::MAX
             };
-            let mut fetched = fetch(tp, &partition.log, position, remaining, max_bytes, checked);
+            let committed = self.read_committed();
+            let mut fetched = fetch(
+                tp,
+                &partition.log,
+                position,
+                remaining,
+                max_bytes,
+                checked,
+                committed,
+            );
             if let Err(Error::OffsetOutOfRange { .. }) = fetched {
                 // Retention moved the start past the position, or a seek went outside.
                 let log = Arc::clone(&partition.log);
                 let reset = self.reset(tp, &log, position)?;
                 self.partitions.get_mut(tp).expect("assigned").position = Some(reset);
-                fetched = fetch(tp, &log, reset, remaining, max_bytes, checked);
+                fetched = fetch(tp, &log, reset, remaining, max_bytes, checked, committed);
             }
             let partition = self.partitions.get_mut(tp).expect("assigned");
             match fetched {
@@ -228,9 +238,8 @@ impl State {
                 Ok(None) => {}
                 Err(error) => records.errors.push((tp.clone(), error)),
             }
-            let at_end = partition
-                .position
-                .is_some_and(|p| p >= partition.log.high_watermark());
+            let end = end_for(self.config.isolation_level, &partition.log);
+            let at_end = partition.position.is_some_and(|p| p >= end);
             if self.config.enable_partition_eof && at_end && !partition.eof_reported {
                 partition.eof_reported = true;
                 records.eof.push(tp.clone());

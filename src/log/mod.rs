@@ -17,6 +17,7 @@ mod replay;
 mod retention;
 mod scan;
 mod segment;
+mod transactions;
 mod validate;
 
 pub(crate) use cleaner::MARKERS as CLEANER_FILE_MARKERS;
@@ -33,3 +34,4 @@ pub(crate) use recovery::LOCK_FILE as LOG_LOCK_FILE;
 pub use recovery::{Cut, LogOptions, RecoveryMode, RecoveryReport};
 pub(crate) use segment::SEGMENT_SUFFIXES;
 pub use segment::{file_stem, segment_base_offset};
+pub use transactions::AbortedTransaction;

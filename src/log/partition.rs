@@ -88,6 +88,11 @@ pub struct Log {
     pub(super) cleaning: Mutex<()>,
     /// Set by [`Log::abort_cleaning`]: a cleaning stops at its next segment.
     pub(super) cleaning_aborted: AtomicBool,
+    /// The aborted transactions whose markers are in the log, by marker offset (what the
+    /// segments' `.txnindex` files hold).
+    pub(super) aborted: RwLock<Vec<super::transactions::AbortedTransaction>>,
+    /// The first offset of the oldest open transaction, `i64::MAX` when none is open.
+    pub(super) first_unstable: AtomicI64,
 }
 
 impl Log {
@@ -281,10 +286,14 @@ impl Log {
             writer.active_first_timestamp =
                 Some(log_append_time.unwrap_or(incoming[0].max_timestamp));
         }
-        for facts in &producers {
-            let mut facts = *facts;
-            facts.max_timestamp = log_append_time.unwrap_or(facts.max_timestamp);
-            writer.producers.state.apply(&facts);
+        if !producers.is_empty() {
+            let mut completed = Vec::new();
+            for facts in &producers {
+                let mut facts = *facts;
+                facts.max_timestamp = log_append_time.unwrap_or(facts.max_timestamp);
+                completed.extend(writer.producers.state.apply(&facts));
+            }
+            self.complete_transactions(&writer.producers.state, &completed);
         }
         writer.next_offset = next;
         self.end_offset.store(next, Ordering::Release);
@@ -420,9 +429,12 @@ impl Log {
         config: &TopicConfig,
         now: i64,
     ) -> Result<()> {
+        let old = Arc::clone(&writer.active);
+        // Its aborted transactions first, durably: the snapshot after it may spare the next
+        // open a replay of this segment, and then only the file knows them.
+        self.write_txn_index(old.base_offset(), writer.next_offset)?;
         // The producer state at the new segment's base, as Kafka takes it on roll.
         self.take_snapshot(writer)?;
-        let old = Arc::clone(&writer.active);
         old.index_mut(config.index_interval_bytes)?
             .seal(old.base_offset());
         old.log().trim()?;
@@ -527,7 +539,14 @@ impl Log {
     /// Reads whole batches starting with the one that holds `offset`, up to `max_bytes` (but
     /// always at least one batch), never past the high watermark, from one segment. Zero-copy.
     pub fn read(&self, offset: i64, max_bytes: usize) -> Result<FetchData> {
-        self.read_records(offset, max_bytes, usize::MAX)
+        self.read_records(offset, max_bytes, usize::MAX, false)
+    }
+
+    /// As [`Log::read`], for a `read_committed` reader: never past the last stable offset.
+    /// Records of aborted transactions are still in the batches read; skip those of the
+    /// producers [`Log::aborted_transactions`] names, as Kafka's consumer does.
+    pub fn read_committed(&self, offset: i64, max_bytes: usize) -> Result<FetchData> {
+        self.read_records(offset, max_bytes, usize::MAX, true)
     }
 
     /// As [`Log::read`], also ending after the batch that brings the records at or after
@@ -538,8 +557,15 @@ impl Log {
         offset: i64,
         max_bytes: usize,
         max_records: usize,
+        committed: bool,
     ) -> Result<FetchData> {
         let high_watermark = self.high_watermark();
+        // `read_committed` reads stop at the last stable offset.
+        let bound = if committed {
+            self.last_stable_offset().min(high_watermark)
+        } else {
+            high_watermark
+        };
         // Held for the read (no reference counting on this path, which every poll takes):
         // a roll or retention swap waits for it.
         let segments = self.segments.read();
@@ -560,7 +586,7 @@ impl Log {
             high_watermark,
             log_start_offset: log_start,
         };
-        if offset >= high_watermark {
+        if offset >= bound {
             return Ok(data);
         }
         let interval = self.config.read().index_interval_bytes;
@@ -579,12 +605,16 @@ impl Log {
             })
             .transpose()?;
         let Some((start, batch)) = found else {
-            return Err(Error::corruption(segment.log_path(), segment.size(), format!(
-                "offset {offset} is below the high watermark {high_watermark} but the segment ends before it"
-            )));
+            return Err(Error::corruption(
+                segment.log_path(),
+                segment.size(),
+                format!(
+                "offset {offset} is below the high watermark {bound} but the segment ends before it"
+            ),
+            ));
         };
         let mut end = start;
-        if batch.base_offset() < high_watermark {
+        if batch.base_offset() < bound {
             end = start + batch.size();
             // Records of the first batch at or after `offset` (all of them with gaps).
             let mut records = if batch.is_dense() {
@@ -598,7 +628,7 @@ impl Log {
                     break;
                 }
                 let (at, batch) = item?;
-                if batch.base_offset() >= high_watermark || at + batch.size() - start > max_bytes {
+                if batch.base_offset() >= bound || at + batch.size() - start > max_bytes {
                     break;
                 }
                 end = at + batch.size();
@@ -678,8 +708,9 @@ impl Log {
         }
         let interval = self.config().index_interval_bytes;
         let mut writer = self.writer.lock();
-        self.take_snapshot(&mut writer)?;
         let active = Arc::clone(&writer.active);
+        self.write_txn_index(active.base_offset(), writer.next_offset)?;
+        self.take_snapshot(&mut writer)?;
         active.index_mut(interval)?.seal(active.base_offset());
         active.log().trim()?;
         active.write_index_files()?;

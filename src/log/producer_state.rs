@@ -5,7 +5,7 @@
 //! order (duplicate, epoch, sequence, transaction state); a replay at open applies batches
 //! without sequence checks, as Kafka's `AppendOrigin.REPLICATION`.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 
 use crate::error::{Error, Result};
 use crate::record::{parse_end_transaction_marker, ControlRecordType, RecordBatch};
@@ -130,9 +130,26 @@ pub(crate) struct BatchFacts {
     pub(crate) last_offset: i64,
     pub(crate) max_timestamp: i64,
     pub(crate) transactional: bool,
-    /// For a control batch: the coordinator epoch of its COMMIT or ABORT marker, `None` for
-    /// an empty one (a cleaned transaction) or one without a marker.
-    pub(crate) marker: Option<Option<i32>>,
+    /// For a control batch: its COMMIT or ABORT marker, `None` for an empty one (a cleaned
+    /// transaction) or one without a marker.
+    pub(crate) marker: Option<Option<Marker>>,
+}
+
+/// A transaction marker's content.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Marker {
+    pub(crate) coordinator_epoch: i32,
+    pub(crate) abort: bool,
+}
+
+/// A transaction that a marker ended in this partition (Kafka's `CompletedTxn`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct CompletedTxn {
+    pub(crate) producer_id: i64,
+    pub(crate) first_offset: i64,
+    /// The marker's offset.
+    pub(crate) last_offset: i64,
+    pub(crate) aborted: bool,
 }
 
 impl BatchFacts {
@@ -144,12 +161,16 @@ impl BatchFacts {
         let marker = batch.is_control().then(|| {
             let records = batch.records().ok()?;
             let record = records.iter().next()?.ok()?;
-            match ControlRecordType::parse_key(record.key?).ok()? {
-                ControlRecordType::Commit | ControlRecordType::Abort => {
-                    parse_end_transaction_marker(record.value?).ok()
-                }
-                _ => None,
-            }
+            let abort = match ControlRecordType::parse_key(record.key?).ok()? {
+                ControlRecordType::Commit => false,
+                ControlRecordType::Abort => true,
+                _ => return None,
+            };
+            let coordinator_epoch = parse_end_transaction_marker(record.value?).ok()?;
+            Some(Marker {
+                coordinator_epoch,
+                abort,
+            })
         });
         Some(BatchFacts {
             producer_id: batch.producer_id(),
@@ -183,10 +204,13 @@ pub(crate) enum Checked {
     Duplicate(BatchMetadata),
 }
 
-/// The state of every producer that wrote to the partition and has not expired.
+/// The state of every producer that wrote to the partition and has not expired, and the
+/// transactions open in it.
 #[derive(Debug, Default)]
 pub(crate) struct ProducerState {
     producers: HashMap<i64, ProducerEntry>,
+    /// Open transactions: first offset → producer id (Kafka's `ongoingTxns`).
+    ongoing: BTreeMap<i64, i64>,
 }
 
 /// Within one append, what the batches before a batch did to their producer's state.
@@ -200,9 +224,27 @@ struct Tail {
 
 impl ProducerState {
     pub(crate) fn from_entries(entries: impl IntoIterator<Item = ProducerEntry>) -> Self {
-        ProducerState {
-            producers: entries.into_iter().map(|e| (e.producer_id, e)).collect(),
-        }
+        let producers: HashMap<i64, ProducerEntry> =
+            entries.into_iter().map(|e| (e.producer_id, e)).collect();
+        let ongoing = producers
+            .values()
+            .filter_map(|e| Some((e.current_txn_first_offset?, e.producer_id)))
+            .collect();
+        ProducerState { producers, ongoing }
+    }
+
+    /// The first offset of the oldest open transaction (Kafka's `firstUndecidedOffset`).
+    pub(crate) fn first_unstable_offset(&self) -> Option<i64> {
+        self.ongoing.keys().next().copied()
+    }
+
+    /// The last stable offset once `completed` is done (Kafka's `lastStableOffset`): the
+    /// first offset of the oldest transaction still open, else the offset after the marker.
+    pub(crate) fn stable_offset_after(&self, completed: &CompletedTxn) -> i64 {
+        self.ongoing
+            .iter()
+            .find(|(_, &producer)| producer != completed.producer_id)
+            .map_or(completed.last_offset + 1, |(&first, _)| first)
     }
 
     /// The entries, by producer id.
@@ -255,27 +297,41 @@ impl ProducerState {
     }
 
     /// Applies a written batch: after a checked append, and in a replay at open (which checks
-    /// nothing, as Kafka's replication origin; an older epoch then simply takes over).
-    pub(crate) fn apply(&mut self, facts: &BatchFacts) {
+    /// nothing, as Kafka's replication origin; an older epoch then simply takes over). A
+    /// marker that ends a transaction open here returns it (Kafka's `appendEndTxnMarker`,
+    /// then `completeTxn`); a marker without one changes only the epochs.
+    pub(crate) fn apply(&mut self, facts: &BatchFacts) -> Option<CompletedTxn> {
         let entry = self
             .producers
             .entry(facts.producer_id)
             .or_insert_with(|| ProducerEntry::empty(facts.producer_id));
         match facts.marker {
             // An empty control batch: its transaction was cleaned away.
-            Some(None) => {}
-            Some(Some(coordinator_epoch)) => {
+            Some(None) => None,
+            Some(Some(marker)) => {
+                let completed = entry.current_txn_first_offset.map(|first| CompletedTxn {
+                    producer_id: facts.producer_id,
+                    first_offset: first,
+                    last_offset: facts.first_offset,
+                    aborted: marker.abort,
+                });
                 entry.set_epoch(facts.epoch);
-                entry.coordinator_epoch = coordinator_epoch;
+                entry.coordinator_epoch = marker.coordinator_epoch;
                 entry.current_txn_first_offset = None;
                 entry.last_timestamp = facts.max_timestamp;
+                if let Some(done) = &completed {
+                    self.ongoing.remove(&done.first_offset);
+                }
+                completed
             }
             None => {
                 entry.set_epoch(facts.epoch);
                 entry.add_batch(facts.metadata());
                 if facts.transactional && entry.current_txn_first_offset.is_none() {
                     entry.current_txn_first_offset = Some(facts.first_offset);
+                    self.ongoing.insert(facts.first_offset, facts.producer_id);
                 }
+                None
             }
         }
     }
@@ -313,8 +369,17 @@ fn check_batch(
             facts.epoch, tail.epoch
         )));
     }
-    if facts.marker.is_some() {
-        return Ok(());
+    if let Some(marker) = facts.marker {
+        let stored = current.coordinator_epoch;
+        return match marker {
+            Some(marker) if marker.coordinator_epoch < stored => {
+                Err(Error::TransactionCoordinatorFenced(format!(
+                    "invalid coordinator epoch for producer {producer} at offset {offset} in {partition}: {} (zombie), {stored} (current)",
+                    marker.coordinator_epoch
+                )))
+            }
+            _ => Ok(()),
+        };
     }
     if facts.epoch != tail.epoch {
         if facts.base_seq != 0 && tail.epoch != NO_EPOCH {

@@ -7,6 +7,7 @@ use super::partition::{Log, Writer};
 use super::producer_snapshot as snapshot;
 use super::producer_state::{is_expired, BatchFacts, Checked, ProducerEntry, ProducerState};
 use super::recovery_report::RecoveryReport;
+use super::transactions::AbortedTransaction;
 use crate::error::Result;
 
 /// Kafka's default `producer.id.expiration.ms`: one day.
@@ -117,29 +118,76 @@ impl ProducerStateInfo {
     }
 }
 
-/// Rebuilds the producer state of a log just opened (Kafka's `rebuildProducerState`):
-/// snapshots past the log end or below the first segment are removed, the newest good one is
-/// loaded (a damaged one is removed and the next older tried), producers expired at `now`
-/// are dropped, and the batches from the snapshot to the log end are replayed. Without a
-/// snapshot the log is replayed from its start, unless `clean` (a clean shutdown with no
-/// snapshot: a log from before snapshots, whose state Kafka too assumes empty).
+/// Rebuilds the producer state and the aborted transactions of a log just opened (Kafka's
+/// `rebuildProducerState`): the newest good snapshot (see [`newest_snapshot`]), producers
+/// expired at `now` dropped, then the batches from the snapshot to the log end replayed.
+/// Without a snapshot the log is replayed from its start, unless `clean` (a clean shutdown
+/// with no snapshot: a log from before snapshots, whose state Kafka too assumes empty).
+/// Aborted transactions come from the `.txnindex` files below the replay and from the
+/// replay itself; a damaged `.txnindex` makes the whole log replay, with no snapshot, and
+/// its files written again.
 pub(super) fn load(log: &Log, clean: bool, report: &mut RecoveryReport) -> Result<Producers> {
     let storage = &*log.storage;
     // Records below the log start may still be in the first segment: their producers count.
     let start = log.segment_list()[0].base_offset();
     let end = log.log_end_offset();
     let now = log.clock.now_ms();
+    let indexed = log.read_txn_indexes(end, report)?;
+    let rebuild = indexed.is_none();
+    let loaded = match indexed {
+        Some(_) => newest_snapshot(log, start, end, report)?,
+        None => None,
+    };
+    report.producer_snapshot = loaded.as_ref().map(|(offset, _)| *offset);
+    let (from, entries, snapshot_offset) = match loaded {
+        Some((offset, entries)) => (offset, entries, Some(offset)),
+        None if clean && indexed.is_some() => {
+            // Kafka's upgrade case: an empty snapshot at the end, so that a crash before the
+            // next roll does not replay the whole log.
+            snapshot::write(storage, &log.dir, end, std::iter::empty())?;
+            (end, Vec::new(), Some(end))
+        }
+        None => (start, Vec::new(), None),
+    };
+    let live = entries
+        .into_iter()
+        .filter(|e| !is_expired(e, now, DEFAULT_PRODUCER_ID_EXPIRATION_MS));
+    let mut state = ProducerState::from_entries(live);
+    let mut aborted: Vec<AbortedTransaction> = indexed
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|t| t.last_offset < from)
+        .collect();
+    let (batches, replayed) = replay(log, &mut state, from, end)?;
+    report.producer_batches_replayed += batches;
+    aborted.extend(replayed);
+    *log.aborted.write() = aborted;
+    log.publish_first_unstable(&state);
+    if rebuild {
+        log.rewrite_txn_indexes()?;
+    }
+    Ok(Producers {
+        state,
+        snapshot: snapshot_offset,
+    })
+}
+
+/// The newest good snapshot in `start..=end` and its entries: snapshots outside are
+/// removed, and so is a damaged one, for the next older (Kafka's `loadFromSnapshot`).
+fn newest_snapshot(
+    log: &Log,
+    start: i64,
+    end: i64,
+    report: &mut RecoveryReport,
+) -> Result<Option<(i64, Vec<ProducerEntry>)>> {
+    let storage = &*log.storage;
     report.orphan_files_removed += snapshot::remove_interrupted(storage, &log.dir)?;
     report.snapshots_removed += snapshot::remove_outside(storage, &log.dir, start, end)?;
     let mut offsets = snapshot::list(storage, &log.dir)?;
-    let mut loaded = None;
     while let Some(offset) = offsets.pop() {
         let path = snapshot::snapshot_path(&log.dir, offset);
         match snapshot::decode(&storage.read_file(&path)?) {
-            Ok(entries) => {
-                loaded = Some((offset, entries));
-                break;
-            }
+            Ok(entries) => return Ok(Some((offset, entries))),
             Err(why) => {
                 tracing::warn!(
                     target: "kafkalite::recovery",
@@ -152,34 +200,20 @@ pub(super) fn load(log: &Log, clean: bool, report: &mut RecoveryReport) -> Resul
             }
         }
     }
-    report.producer_snapshot = loaded.as_ref().map(|(offset, _)| *offset);
-    let (from, entries, snapshot_offset) = match loaded {
-        Some((offset, entries)) => (offset, entries, Some(offset)),
-        None if clean => {
-            // Kafka's upgrade case: an empty snapshot at the end, so that a crash before the
-            // next roll does not replay the whole log.
-            snapshot::write(storage, &log.dir, end, std::iter::empty())?;
-            (end, Vec::new(), Some(end))
-        }
-        None => (start, Vec::new(), None),
-    };
-
-    let live = entries
-        .into_iter()
-        .filter(|e| !is_expired(e, now, DEFAULT_PRODUCER_ID_EXPIRATION_MS));
-    let mut state = ProducerState::from_entries(live);
-    report.producer_batches_replayed += replay(log, &mut state, from, end)?;
-    Ok(Producers {
-        state,
-        snapshot: snapshot_offset,
-    })
+    Ok(None)
 }
 
 /// Applies every producer batch in `[from, end)` (from the log start at the lowest: reads
-/// stop there) to `state`; returns how many.
-fn replay(log: &Log, state: &mut ProducerState, from: i64, end: i64) -> Result<u64> {
+/// stop there) to `state`; returns how many, and the transactions their markers aborted.
+fn replay(
+    log: &Log,
+    state: &mut ProducerState,
+    from: i64,
+    end: i64,
+) -> Result<(u64, Vec<AbortedTransaction>)> {
     let mut offset = from.max(log.log_start_offset());
     let mut applied = 0;
+    let mut aborted = Vec::new();
     while offset < end {
         let data = log.read(offset, 1 << 20)?;
         if data.is_empty() {
@@ -188,16 +222,21 @@ fn replay(log: &Log, state: &mut ProducerState, from: i64, end: i64) -> Result<u
         for batch in data.batches() {
             let batch = batch?;
             if batch.base_offset() >= end {
-                return Ok(applied);
+                return Ok((applied, aborted));
             }
             if batch.last_offset() >= offset {
                 if let Some(facts) = BatchFacts::of(&batch, batch.base_offset()) {
-                    state.apply(&facts);
+                    if let Some(done) = state.apply(&facts).filter(|c| c.aborted) {
+                        aborted.push(AbortedTransaction::of(
+                            &done,
+                            state.stable_offset_after(&done),
+                        ));
+                    }
                     applied += 1;
                 }
             }
             offset = offset.max(batch.next_offset());
         }
     }
-    Ok(applied)
+    Ok((applied, aborted))
 }

@@ -177,6 +177,8 @@ impl Log {
             locks: Mutex::new(Vec::new()),
             cleaning: Mutex::new(()),
             cleaning_aborted: AtomicBool::new(false),
+            aborted: RwLock::new(Vec::new()),
+            first_unstable: AtomicI64::new(i64::MAX),
         };
         let producers = super::producers::load(&log, report.clean_shutdown, &mut report)?;
         log.writer.lock().producers = producers;

@@ -50,6 +50,9 @@ pub struct RecoveryReport {
     pub snapshots_removed: usize,
     /// Of those, snapshots that failed their check (CRC, version, length).
     pub damaged_snapshots: usize,
+    /// Transaction indexes (`.txnindex`) that failed their checks: the aborted transactions
+    /// were then rebuilt by replaying the whole log, and the files written again.
+    pub damaged_txn_indexes: usize,
     /// Files of segments that a finished cleaning replaced (`.deleted` files, and old
     /// segments a completed swap replaces), removed.
     pub replaced_files_removed: usize,
@@ -168,6 +171,13 @@ impl std::fmt::Display for RecoveryReport {
                 f,
                 ", {} damaged producer snapshots removed",
                 self.damaged_snapshots
+            )?;
+        }
+        if self.damaged_txn_indexes > 0 {
+            write!(
+                f,
+                ", {} damaged transaction indexes rebuilt",
+                self.damaged_txn_indexes
             )?;
         }
         if self.producer_batches_replayed > 0 {

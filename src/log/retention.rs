@@ -129,6 +129,7 @@ impl Log {
         let bases: Vec<i64> = removed.iter().map(|s| s.base_offset()).collect();
         self.checksums.remove(&bases);
         self.remove_snapshots_below_first_segment()?;
+        self.forget_aborted_below(self.segment_list()[0].base_offset());
         self.storage.sync_dir(&self.dir)?;
         Ok(removed.len())
     }

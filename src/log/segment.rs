@@ -31,7 +31,12 @@ pub fn file_stem(base_offset: i64) -> String {
 }
 
 /// Every file a segment has.
-pub const SEGMENT_SUFFIXES: [&str; 3] = [LOG_SUFFIX, INDEX_SUFFIX, TIME_INDEX_SUFFIX];
+pub const SEGMENT_SUFFIXES: [&str; 4] = [
+    LOG_SUFFIX,
+    INDEX_SUFFIX,
+    TIME_INDEX_SUFFIX,
+    super::transactions::TXN_INDEX_SUFFIX,
+];
 
 /// The path of segment `base_offset`'s file with `suffix` in `dir`.
 pub fn segment_path(dir: &Path, base_offset: i64, suffix: &str) -> PathBuf {

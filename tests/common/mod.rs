@@ -234,3 +234,31 @@ pub fn stall_appender(
     entered.recv().unwrap();
     release
 }
+
+/// Opens the log in `dir` on its own (real storage), named `t-0`, starting at offset 0:
+/// `clean` is `(recovery point, active segment size)` after a clean close, `None` after a
+/// crash (with `recovery_point` the durable offset, or none).
+pub fn open_log(
+    dir: &std::path::Path,
+    config: &std::sync::Arc<kafkalite::TopicConfig>,
+    clock: kafkalite::MockClock,
+    recovery_point: Option<i64>,
+    clean_active_size: Option<u64>,
+) -> (kafkalite::Log, kafkalite::RecoveryReport) {
+    let options = kafkalite::LogOptions {
+        name: "t-0".into(),
+        recovery_point,
+        log_start_offset: 0,
+        clean_active_size,
+        recovery_mode: kafkalite::RecoveryMode::TolerateCorruptTail,
+        salvage_dir: None,
+    };
+    kafkalite::Log::open(
+        std::sync::Arc::new(kafkalite::storage::RealStorage),
+        dir,
+        std::sync::Arc::clone(config),
+        std::sync::Arc::new(clock),
+        options,
+    )
+    .unwrap()
+}

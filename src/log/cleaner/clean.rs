@@ -98,7 +98,12 @@ impl Log {
             .unwrap_or(log_start);
         let ends = segment_ends(&segments, log_end);
         let active = segments.len() - 1;
-        let mut uncleanable = segments[active].base_offset().min(self.high_watermark());
+        // Never past the last stable offset (Kafka's rule), nor, until the cleaner learns
+        // Kafka's rules for aborted transactions, past the first one still in the log.
+        let mut uncleanable = segments[active]
+            .base_offset()
+            .min(self.last_stable_offset())
+            .min(self.first_aborted_offset().unwrap_or(i64::MAX));
         let mut earliest_dirty_timestamp = None;
         for (segment, &end) in segments[..active].iter().zip(&ends) {
             if end <= first_dirty {

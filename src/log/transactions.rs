@@ -1,0 +1,336 @@
+//! Transactions as a partition sees them: the last stable offset (LSO), the aborted
+//! transactions (Kafka's `TransactionIndex`, persisted per segment as `.txnindex` files of
+//! 34-byte `AbortedTxn` entries), the COMMIT/ABORT markers a coordinator writes, and what a
+//! `read_committed` reader needs to know (Kafka's `collectAbortedTransactions`).
+
+use std::path::Path;
+
+use super::partition::{AppendInfo, Log};
+use super::producer_state::CompletedTxn;
+use super::segment::segment_path;
+use crate::error::{Error, Result};
+use crate::record::{end_transaction_marker_value, BatchBuilder, ControlRecordType};
+use crate::storage::Storage;
+use crate::sync::Ordering;
+
+/// The suffix of transaction index files.
+pub(crate) const TXN_INDEX_SUFFIX: &str = ".txnindex";
+/// Bytes per entry (Kafka's `AbortedTxn.TOTAL_SIZE`): version i16, producer id i64, first
+/// offset i64, last offset i64, last stable offset i64.
+const ENTRY_BYTES: usize = 2 + 8 + 8 + 8 + 8;
+
+/// An aborted transaction (Kafka's `AbortedTxn`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AbortedTransaction {
+    /// The producer that aborted it.
+    pub producer_id: i64,
+    /// Its first offset in this partition.
+    pub first_offset: i64,
+    /// The offset of its ABORT marker.
+    pub last_offset: i64,
+    /// The last stable offset once it was aborted.
+    pub last_stable_offset: i64,
+}
+
+impl AbortedTransaction {
+    pub(crate) fn of(completed: &CompletedTxn, last_stable_offset: i64) -> Self {
+        AbortedTransaction {
+            producer_id: completed.producer_id,
+            first_offset: completed.first_offset,
+            last_offset: completed.last_offset,
+            last_stable_offset,
+        }
+    }
+}
+
+/// Encodes entries as a `.txnindex` file.
+pub(crate) fn encode(entries: &[AbortedTransaction]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(entries.len() * ENTRY_BYTES);
+    for entry in entries {
+        out.extend_from_slice(&0i16.to_be_bytes());
+        out.extend_from_slice(&entry.producer_id.to_be_bytes());
+        out.extend_from_slice(&entry.first_offset.to_be_bytes());
+        out.extend_from_slice(&entry.last_offset.to_be_bytes());
+        out.extend_from_slice(&entry.last_stable_offset.to_be_bytes());
+    }
+    out
+}
+
+/// Decodes the `.txnindex` of the segment at `base`, checked as Kafka's `TransactionIndex`
+/// does (`sanityCheck`, version 0, strictly rising last offsets) and more: a whole number of
+/// entries, each with a producer id and a first offset at or below its last.
+pub(crate) fn decode(
+    bytes: &[u8],
+    base: i64,
+) -> std::result::Result<Vec<AbortedTransaction>, String> {
+    if !bytes.len().is_multiple_of(ENTRY_BYTES) {
+        return Err(format!(
+            "{} bytes is not a whole number of {ENTRY_BYTES}-byte entries",
+            bytes.len()
+        ));
+    }
+    let mut entries: Vec<AbortedTransaction> = Vec::with_capacity(bytes.len() / ENTRY_BYTES);
+    for (i, raw) in bytes.chunks_exact(ENTRY_BYTES).enumerate() {
+        let i64_at = |at: usize| i64::from_be_bytes(raw[at..at + 8].try_into().expect("8 bytes"));
+        let version = i16::from_be_bytes([raw[0], raw[1]]);
+        let entry = AbortedTransaction {
+            producer_id: i64_at(2),
+            first_offset: i64_at(10),
+            last_offset: i64_at(18),
+            last_stable_offset: i64_at(26),
+        };
+        let previous = entries.last().map_or(i64::MIN, |e| e.last_offset);
+        let why = if version != 0 {
+            Some(format!("version {version}, not 0"))
+        } else if entry.last_offset < base || entry.last_offset <= previous {
+            Some(format!(
+                "last offset {} below the segment base {base} or not above the entry before",
+                entry.last_offset
+            ))
+        } else if entry.producer_id < 0
+            || entry.first_offset < 0
+            || entry.first_offset > entry.last_offset
+        {
+            Some(format!("offsets out of order: {entry:?}"))
+        } else {
+            None
+        };
+        if let Some(why) = why {
+            return Err(format!("entry {i}: {why}"));
+        }
+        entries.push(entry);
+    }
+    Ok(entries)
+}
+
+/// Writes (or, with no entries, removes) the `.txnindex` of the segment at `base`. Synced
+/// before this returns: a snapshot written after it may make the open skip replaying the
+/// segment, and then only this file knows its aborted transactions.
+pub(crate) fn write(
+    storage: &dyn Storage,
+    dir: &Path,
+    base: i64,
+    entries: &[AbortedTransaction],
+) -> Result<()> {
+    let path = segment_path(dir, base, TXN_INDEX_SUFFIX);
+    if entries.is_empty() {
+        if storage.exists(&path) {
+            storage.remove_file(&path)?;
+        }
+        return Ok(());
+    }
+    storage.replace_file(&path, &encode(entries), true)
+}
+
+impl Log {
+    /// The last stable offset (LSO): below it every transaction is decided. It is the first
+    /// offset of the oldest transaction still open, or the high watermark. `read_committed`
+    /// readers read only below it.
+    pub fn last_stable_offset(&self) -> i64 {
+        self.first_unstable
+            .load(Ordering::Acquire)
+            .min(self.high_watermark())
+    }
+
+    /// The aborted transactions a `read_committed` read from `from` up to `upper` needs
+    /// (Kafka's `collectAbortedTransactions`): those whose ABORT marker is at or after
+    /// `from` and that started below `upper`, oldest marker first.
+    pub fn aborted_transactions(&self, from: i64, upper: i64) -> Vec<AbortedTransaction> {
+        self.aborted
+            .read()
+            .iter()
+            .filter(|t| t.last_offset >= from && t.first_offset < upper)
+            .copied()
+            .collect()
+    }
+
+    /// Writes a COMMIT (`commit`) or ABORT marker for `producer_id` at `epoch` from a
+    /// coordinator at `coordinator_epoch`, as Kafka's `WriteTxnMarkers` does: checked as
+    /// Kafka checks a marker (an older producer epoch is `InvalidProducerEpoch`, an older
+    /// coordinator epoch `TransactionCoordinatorFenced`), then appended as a control batch
+    /// and made durable as the topic's appends are. It ends the producer's open transaction
+    /// here, if any: an aborted one joins the aborted transactions.
+    pub fn write_transaction_marker(
+        &self,
+        producer_id: i64,
+        epoch: i16,
+        coordinator_epoch: i32,
+        commit: bool,
+    ) -> Result<AppendInfo> {
+        if producer_id < 0 {
+            return Err(Error::InvalidRecord(format!(
+                "a transaction marker needs a producer id, not {producer_id}"
+            )));
+        }
+        let kind = if commit {
+            ControlRecordType::Commit
+        } else {
+            ControlRecordType::Abort
+        };
+        let mut builder = BatchBuilder::new()
+            .producer(producer_id, epoch, -1)
+            .transactional(true)
+            .control(true);
+        builder.append(
+            self.clock.now_ms(),
+            Some(&kind.key()),
+            Some(&end_transaction_marker_value(coordinator_epoch)),
+            &[],
+        )?;
+        let (info, sync) = self.append_built(&builder.build()?)?;
+        if sync {
+            self.sync_to(info.last_offset + 1)?;
+        }
+        Ok(info)
+    }
+
+    /// Records transactions that markers just completed: aborted ones join the aborted
+    /// list (with the LSO at their abort, Kafka's `lastStableOffset(completedTxn)`), and
+    /// the first unstable offset moves on. Called under the writer lock.
+    pub(super) fn complete_transactions(
+        &self,
+        state: &super::producer_state::ProducerState,
+        completed: &[CompletedTxn],
+    ) {
+        if !completed.is_empty() {
+            let mut aborted = self.aborted.write();
+            for done in completed.iter().filter(|c| c.aborted) {
+                aborted.push(AbortedTransaction::of(
+                    done,
+                    state.stable_offset_after(done),
+                ));
+            }
+        }
+        self.publish_first_unstable(state);
+    }
+
+    /// Publishes where the oldest open transaction starts, for [`Log::last_stable_offset`].
+    pub(super) fn publish_first_unstable(&self, state: &super::producer_state::ProducerState) {
+        let first = state.first_unstable_offset().unwrap_or(i64::MAX);
+        self.first_unstable.store(first, Ordering::Release);
+    }
+
+    /// The aborted transactions whose markers lie in `[base, end)`.
+    pub(super) fn aborted_between(&self, base: i64, end: i64) -> Vec<AbortedTransaction> {
+        self.aborted
+            .read()
+            .iter()
+            .filter(|t| (base..end).contains(&t.last_offset))
+            .copied()
+            .collect()
+    }
+
+    /// Writes the `.txnindex` of the segment at `base`, which ends before `end`.
+    pub(super) fn write_txn_index(&self, base: i64, end: i64) -> Result<()> {
+        write(
+            &*self.storage,
+            &self.dir,
+            base,
+            &self.aborted_between(base, end),
+        )
+    }
+
+    /// The aborted transactions in the segments' `.txnindex` files, checked (see
+    /// [`decode`]); entries whose markers lie at or past `end` (a tail recovery cut) are
+    /// dropped. `None` when a file is damaged or misplaced: the caller then rebuilds them.
+    pub(super) fn read_txn_indexes(
+        &self,
+        end: i64,
+        report: &mut super::RecoveryReport,
+    ) -> Result<Option<Vec<AbortedTransaction>>> {
+        let segments = self.segment_list();
+        let mut all = Vec::new();
+        for (i, segment) in segments.iter().enumerate() {
+            let base = segment.base_offset();
+            let path = segment_path(&self.dir, base, TXN_INDEX_SUFFIX);
+            if !self.storage.exists(&path) {
+                continue;
+            }
+            let next = segments.get(i + 1).map_or(i64::MAX, |s| s.base_offset());
+            let decoded = decode(&self.storage.read_file(&path)?, base).and_then(|entries| {
+                match entries.iter().find(|t| t.last_offset >= next) {
+                    Some(t) => Err(format!(
+                        "an entry's marker offset {} is past the segment, which ends before {next}",
+                        t.last_offset
+                    )),
+                    None => Ok(entries),
+                }
+            });
+            match decoded {
+                Ok(entries) => all.extend(entries.into_iter().filter(|t| t.last_offset < end)),
+                Err(why) => {
+                    tracing::warn!(
+                        target: "kafkalite::recovery",
+                        path = %path.display(),
+                        "transaction index cannot be trusted ({why}); rebuilding the aborted transactions from the whole log"
+                    );
+                    report.damaged_txn_indexes += 1;
+                    return Ok(None);
+                }
+            }
+        }
+        Ok(Some(all))
+    }
+
+    /// Writes every sealed segment's `.txnindex` again from the aborted transactions in
+    /// memory (after they were rebuilt).
+    pub(super) fn rewrite_txn_indexes(&self) -> Result<()> {
+        let segments = self.segment_list();
+        for pair in segments.windows(2) {
+            self.write_txn_index(pair[0].base_offset(), pair[1].base_offset())?;
+        }
+        Ok(())
+    }
+
+    /// Where the earliest aborted transaction still in the log starts.
+    pub(crate) fn first_aborted_offset(&self) -> Option<i64> {
+        self.aborted.read().iter().map(|t| t.first_offset).min()
+    }
+
+    /// Forgets aborted transactions whose markers are below `offset` (their segments went).
+    pub(super) fn forget_aborted_below(&self, offset: i64) {
+        self.aborted.write().retain(|t| t.last_offset >= offset);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(producer_id: i64, first: i64, last: i64, lso: i64) -> AbortedTransaction {
+        AbortedTransaction {
+            producer_id,
+            first_offset: first,
+            last_offset: last,
+            last_stable_offset: lso,
+        }
+    }
+
+    /// Kafka's `AbortedTxn` layout: version i16 (0), producerId, firstOffset, lastOffset,
+    /// lastStableOffset, each i64, big-endian: 34 bytes.
+    #[test]
+    fn encodes_kafkas_34_byte_entries() {
+        let bytes = encode(&[entry(7, 10, 20, 21)]);
+        let mut expected = vec![0u8, 0];
+        for field in [7i64, 10, 20, 21] {
+            expected.extend_from_slice(&field.to_be_bytes());
+        }
+        assert_eq!(bytes, expected);
+        assert_eq!(decode(&bytes, 0).unwrap(), [entry(7, 10, 20, 21)]);
+    }
+
+    #[test]
+    fn damaged_or_misplaced_entries_are_refused() {
+        let good = encode(&[entry(7, 10, 20, 21), entry(8, 12, 30, 31)]);
+        assert!(decode(&good, 0).is_ok());
+        assert!(decode(&good[..good.len() - 1], 0).is_err(), "torn");
+        assert!(decode(&good, 25).is_err(), "a last offset below the base");
+        let mut version = good.clone();
+        version[1] = 1;
+        assert!(decode(&version, 0).is_err(), "version");
+        let backwards = encode(&[entry(8, 12, 30, 31), entry(7, 10, 20, 21)]);
+        assert!(decode(&backwards, 0).is_err(), "last offsets must rise");
+        let inverted = encode(&[entry(7, 25, 20, 21)]);
+        assert!(decode(&inverted, 0).is_err(), "first after last");
+    }
+}

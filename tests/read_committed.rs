@@ -1,0 +1,229 @@
+//! `isolation.level=read_committed` end to end, on transactional batches and markers
+//! written to a cluster's partition (Kafka's `WriteTxnMarkers` through
+//! `Log::write_transaction_marker`): a `read_committed` consumer reads only below the last
+//! stable offset, never a record of an aborted transaction nor a control record, and its
+//! end offsets and lag use the last stable offset; `read_uncommitted` (the default) reads
+//! everything but control records, as Kafka's consumer. A damaged `.txnindex` is rebuilt
+//! from the log; the cleaner stops at the last stable offset and at the first aborted
+//! transaction.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use kafkalite::{
+    BatchBuilder, Cluster, ConsumerConfig, IsolationLevel, Log, NewTopic, Offset, TopicPartition,
+};
+
+const POLL: Duration = Duration::from_millis(200);
+
+/// Now, as the markers' timestamps are: records far older would roll a segment per marker
+/// (`segment.ms`).
+fn now() -> i64 {
+    let since = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
+    i64::try_from(since.as_millis()).unwrap()
+}
+
+/// A transactional batch of records whose keys are their values.
+fn txn_batch(log: &Log, producer: i64, sequence: i32, values: &[&str]) {
+    let records: Vec<(&str, &str)> = values.iter().map(|v| (*v, *v)).collect();
+    txn_kv(log, producer, sequence, &records);
+}
+
+/// A transactional batch of `(key, value)` records.
+fn txn_kv(log: &Log, producer: i64, sequence: i32, records: &[(&str, &str)]) {
+    let mut builder = BatchBuilder::new()
+        .producer(producer, 0, sequence)
+        .transactional(true);
+    for (key, value) in records {
+        builder
+            .append(now(), Some(key.as_bytes()), Some(value.as_bytes()), &[])
+            .unwrap();
+    }
+    log.append(&builder.build().unwrap()).unwrap();
+}
+
+/// A record outside any transaction, its value as its key.
+fn plain(log: &Log, value: &str) {
+    plain_kv(log, value, value);
+}
+
+fn plain_kv(log: &Log, key: &str, value: &str) {
+    let mut builder = BatchBuilder::new();
+    builder
+        .append(now(), Some(key.as_bytes()), Some(value.as_bytes()), &[])
+        .unwrap();
+    log.append(&builder.build().unwrap()).unwrap();
+}
+
+/// Every value a consumer at `level` reads from the start.
+fn read(cluster: &Cluster, level: IsolationLevel) -> Vec<String> {
+    let consumer = cluster
+        .consumer(ConsumerConfig::new().isolation_level(level))
+        .unwrap();
+    let tp = TopicPartition::new("t", 0);
+    consumer.assign(&[(tp, Offset::Beginning)]).unwrap();
+    let mut values = Vec::new();
+    loop {
+        let records = consumer.poll(POLL).unwrap();
+        if records.is_empty() {
+            return values;
+        }
+        values.extend(
+            records
+                .iter()
+                .map(|r| String::from_utf8(r.value().unwrap().to_vec()).unwrap()),
+        );
+    }
+}
+
+/// Offsets 0-1 a1 a2 (producer 1, aborted at 7), 2 p1, 3 b1 (producer 2, committed at 5),
+/// 4 a3, 5 COMMIT(2), 6 c1 (producer 3, still open), 7 ABORT(1), 8 p2.
+fn scenario(log: &Log) {
+    txn_batch(log, 1, 0, &["a1", "a2"]);
+    plain(log, "p1");
+    txn_batch(log, 2, 0, &["b1"]);
+    txn_batch(log, 1, 2, &["a3"]);
+    log.write_transaction_marker(2, 0, 0, true).unwrap();
+    txn_batch(log, 3, 0, &["c1"]);
+    log.write_transaction_marker(1, 0, 0, false).unwrap();
+    plain(log, "p2");
+}
+
+#[test]
+fn read_committed_skips_aborted_records_and_stops_at_the_last_stable_offset() {
+    let cluster = Cluster::temporary().unwrap();
+    cluster.create_topic(NewTopic::new("t", 1)).unwrap();
+    let log = cluster.partition("t", 0).unwrap();
+    scenario(&log);
+    assert_eq!((log.high_watermark(), log.last_stable_offset()), (9, 6));
+    let aborted = log.aborted_transactions(0, 9);
+    assert_eq!(aborted.len(), 1);
+    assert_eq!(
+        (
+            aborted[0].producer_id,
+            aborted[0].first_offset,
+            aborted[0].last_offset
+        ),
+        (1, 0, 7)
+    );
+    // The LSO at the abort: producer 3's transaction, open from 6.
+    assert_eq!(aborted[0].last_stable_offset, 6);
+
+    assert_eq!(
+        read(&cluster, IsolationLevel::ReadUncommitted),
+        ["a1", "a2", "p1", "b1", "a3", "c1", "p2"]
+    );
+    assert_eq!(read(&cluster, IsolationLevel::ReadCommitted), ["p1", "b1"]);
+
+    let consumer = cluster
+        .consumer(ConsumerConfig::new().isolation_level(IsolationLevel::ReadCommitted))
+        .unwrap();
+    let tp = TopicPartition::new("t", 0);
+    consumer.assign(&[(tp.clone(), Offset::Beginning)]).unwrap();
+    assert_eq!(
+        consumer.end_offsets(std::slice::from_ref(&tp)).unwrap()[&tp],
+        6
+    );
+    while !consumer.poll(POLL).unwrap().is_empty() {}
+    assert_eq!(
+        consumer.position(&tp).unwrap(),
+        6,
+        "the position stops at the LSO"
+    );
+    assert_eq!(consumer.lag(&tp), Some(0));
+
+    // Producer 3 commits: the LSO reaches the end, and c1 and p2 become readable.
+    log.write_transaction_marker(3, 0, 0, true).unwrap();
+    assert_eq!(log.last_stable_offset(), 10);
+    let values: Vec<String> = consumer
+        .poll(POLL)
+        .unwrap()
+        .iter()
+        .map(|r| String::from_utf8(r.value().unwrap().to_vec()).unwrap())
+        .collect();
+    assert_eq!(values, ["c1", "p2"]);
+    assert_eq!(
+        read(&cluster, IsolationLevel::ReadCommitted),
+        ["p1", "b1", "c1", "p2"]
+    );
+}
+
+#[test]
+fn aborted_transactions_survive_restarts_and_a_damaged_txnindex_is_rebuilt() {
+    let dir = tempfile::tempdir().unwrap();
+    let expected = {
+        let cluster = Cluster::open(dir.path()).unwrap();
+        cluster.create_topic(NewTopic::new("t", 1)).unwrap();
+        let log = cluster.partition("t", 0).unwrap();
+        scenario(&log);
+        log.roll().unwrap();
+        log.write_transaction_marker(3, 0, 0, false).unwrap();
+        log.aborted_transactions(0, i64::MAX)
+    };
+    assert_eq!(expected.len(), 2);
+    let index = dir.path().join("t-0/00000000000000000000.txnindex");
+    assert_eq!(
+        std::fs::read(&index).unwrap().len(),
+        34,
+        "the rolled segment's one entry"
+    );
+    {
+        let cluster = Cluster::open(dir.path()).unwrap();
+        let log = cluster.partition("t", 0).unwrap();
+        assert_eq!(log.aborted_transactions(0, i64::MAX), expected);
+        assert_eq!(
+            read(&cluster, IsolationLevel::ReadCommitted),
+            ["p1", "b1", "p2"]
+        );
+    }
+    let mut bytes = std::fs::read(&index).unwrap();
+    bytes[1] = 9; // version 9
+    std::fs::write(&index, &bytes).unwrap();
+    let cluster = Cluster::open(dir.path()).unwrap();
+    let report = cluster.recovery_report();
+    let rebuilt: usize = report
+        .partitions
+        .iter()
+        .map(|(_, r)| r.damaged_txn_indexes)
+        .sum();
+    assert_eq!(rebuilt, 1, "{report:?}");
+    let log = cluster.partition("t", 0).unwrap();
+    assert_eq!(log.aborted_transactions(0, i64::MAX), expected);
+    assert_eq!(
+        read(&cluster, IsolationLevel::ReadCommitted),
+        ["p1", "b1", "p2"]
+    );
+    assert_eq!(std::fs::read(&index).unwrap()[1], 0, "written again");
+}
+
+#[test]
+fn the_cleaner_stops_at_the_last_stable_offset_and_at_aborted_transactions() {
+    let cluster = Cluster::temporary().unwrap();
+    cluster
+        .create_topic(
+            NewTopic::new("t", 1)
+                .config("cleanup.policy", "compact")
+                .config("min.cleanable.dirty.ratio", "0.01"),
+        )
+        .unwrap();
+    let log: Arc<Log> = cluster.partition("t", 0).unwrap();
+    plain_kv(&log, "k", "v0");
+    plain_kv(&log, "k", "v1");
+    txn_kv(&log, 1, 0, &[("k", "aborted")]); // open at 2: the LSO is 2
+    log.roll().unwrap();
+    assert_eq!(log.last_stable_offset(), 2);
+    assert_eq!(log.cleanable(None, 0).unwrap().first_uncleanable_offset, 2);
+    log.write_transaction_marker(1, 0, 0, false).unwrap();
+    plain_kv(&log, "j", "w");
+    log.roll().unwrap();
+    // An aborted record is no key's latest value: a cleaner that took it for one would
+    // drop "v1", and read_committed readers would lose "k" altogether.
+    let cleanable = log.cleanable(None, 0).unwrap();
+    assert_eq!(cleanable.first_uncleanable_offset, 2, "{cleanable:?}");
+    cluster.compact(Some("t")).unwrap();
+    let values = read(&cluster, IsolationLevel::ReadCommitted);
+    assert_eq!(values.last().map(String::as_str), Some("w"));
+    assert!(values.contains(&"v1".to_string()), "{values:?}");
+}
