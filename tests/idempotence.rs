@@ -303,3 +303,74 @@ fn producers_expire_after_producer_id_expiration_ms_on_the_cluster_clock() {
     // Forgotten: as in Kafka, the same batch is now a new one.
     assert_eq!(log.append(&batch).unwrap().first_offset, 1);
 }
+
+#[test]
+fn a_clean_close_whose_snapshot_is_lost_replays_the_log() {
+    for damage in [Damage::Empty, Damage::Flip] {
+        let dir = tempfile::tempdir().unwrap();
+        let (log, _) = open_log(dir.path(), None);
+        log.append(&producer_batch(7, 0, 2)).unwrap();
+        log.append(&producer_batch(7, 2, 2)).unwrap();
+        log.close().unwrap();
+        let size = log.active_segment_size();
+        drop(log);
+        let snapshot = dir.path().join("00000000000000000004.snapshot");
+        let bytes = std::fs::read(&snapshot).unwrap();
+        std::fs::write(&snapshot, damage.apply(bytes)).unwrap();
+        let (log, report) = open_log(dir.path(), Some((4, size)));
+        assert_eq!(report.damaged_snapshots, 1, "{damage:?}");
+        assert_eq!(
+            report.producer_batches_replayed, 2,
+            "{damage:?}: a full replay"
+        );
+        let again = log.append(&producer_batch(7, 2, 2)).unwrap();
+        assert_eq!((again.first_offset, again.batches), (2, 0), "{damage:?}");
+    }
+}
+
+#[test]
+fn a_client_may_not_write_markers_nor_producer_batches_without_a_sequence() {
+    let dir = tempfile::tempdir().unwrap();
+    let (log, _) = open_log(dir.path(), None);
+    let mut marker = BatchBuilder::new()
+        .producer(7, 0, -1)
+        .transactional(true)
+        .control(true);
+    marker
+        .append(1, Some(&[0, 0, 0, 1]), Some(&[0, 0, 0, 0, 0, 0]), &[])
+        .unwrap();
+    let refused = log.append(&marker.build().unwrap()).unwrap_err();
+    assert!(
+        matches!(&refused, Error::InvalidRecord(m) if m.contains("control records")),
+        "{refused}"
+    );
+    let refused = log.append(&producer_batch(7, -1, 1)).unwrap_err();
+    assert!(
+        matches!(&refused, Error::InvalidRecord(m) if m.contains("Invalid sequence number -1")),
+        "{refused}"
+    );
+    assert_eq!(log.log_end_offset(), 0);
+    // The coordinator's way in.
+    log.append(&producer_batch(7, 0, 1)).unwrap();
+    assert_eq!(
+        log.write_transaction_marker(7, 0, 0, true)
+            .unwrap()
+            .first_offset,
+        1
+    );
+}
+
+#[test]
+fn ids_a_partition_knows_are_never_handed_out_again() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let cluster = Cluster::open(dir.path()).unwrap();
+        cluster.create_topic(NewTopic::new("t", 1)).unwrap();
+        // A producer id the metadata log never reserved (another cluster's, or one whose
+        // reservation a repair cut away).
+        let log = cluster.partition("t", 0).unwrap();
+        log.append(&producer_batch(5_123, 0, 1)).unwrap();
+    }
+    let cluster = Cluster::open(dir.path()).unwrap();
+    assert!(cluster.allocate_producer_id().unwrap() > 5_123);
+}

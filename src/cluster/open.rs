@@ -94,14 +94,28 @@ impl Loaded {
             storage.sync_dir(dir)?;
         }
         Ok(Loaded {
+            producer_ids_end: producer_ids_end(replayed.producer_ids_end, &topics),
             topics,
             deleted_ids: replayed.deleted_ids,
             metadata: Arc::new(metadata),
             cluster_id,
             notifier,
-            producer_ids_end: replayed.producer_ids_end,
         })
     }
+}
+
+/// Where the next producer-id block starts: after the highest block the metadata log
+/// reserved, and after every producer id a partition holds state for (a repair that cut the
+/// metadata log may have lost a reservation whose ids were handed out).
+fn producer_ids_end(reserved: i64, topics: &BTreeMap<String, Topic>) -> i64 {
+    let seen = topics
+        .values()
+        .flat_map(|t| t.partitions.iter())
+        .flat_map(|log| log.producer_states())
+        .map(|p| p.producer_id.saturating_add(1))
+        .max()
+        .unwrap_or(0);
+    reserved.max(seen)
 }
 
 /// Opens every partition of the topics the metadata log replayed.

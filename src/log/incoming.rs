@@ -70,6 +70,25 @@ pub(super) fn check_keys(batch: &crate::record::RecordBatch<'_>, name: &str) -> 
     Ok(())
 }
 
+/// Kafka's `LogValidator` checks of a client's batch: no control batch (markers come from
+/// the coordinator: [`super::Log::write_transaction_marker`]), and a sequence wherever
+/// there is a producer id.
+fn check_client_batch(batch: &crate::record::RecordBatch<'_>, name: &str) -> Result<()> {
+    if batch.is_control() {
+        return Err(Error::InvalidRecord(format!(
+            "Clients are not allowed to write control records in topic partition {name}"
+        )));
+    }
+    if batch.producer_id() >= 0 && batch.base_sequence() < 0 {
+        return Err(Error::InvalidRecord(format!(
+            "Invalid sequence number {} in record batch with producerId {} in topic partition {name}",
+            batch.base_sequence(),
+            batch.producer_id()
+        )));
+    }
+    Ok(())
+}
+
 /// Checks batches before an append to log `name`; `verify_crc` is false only for batches
 /// built in-process.
 pub(super) fn validate(
@@ -99,6 +118,7 @@ pub(super) fn validate(
         if verify_crc {
             batch.verify_crc().map_err(|e| e.into_error())?;
             validate_records(&batch, start, true)?;
+            check_client_batch(&batch, name)?;
         }
         if config.cleanup_compact && !batch.is_control() {
             check_keys(&batch, name)?;

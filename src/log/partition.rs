@@ -434,7 +434,7 @@ impl Log {
         // open a replay of this segment, and then only the file knows them.
         self.write_txn_index(old.base_offset(), writer.next_offset)?;
         // The producer state at the new segment's base, as Kafka takes it on roll.
-        self.take_snapshot(writer)?;
+        self.take_snapshot(writer, false)?;
         old.index_mut(config.index_interval_bytes)?
             .seal(old.base_offset());
         old.log().trim()?;
@@ -709,8 +709,6 @@ impl Log {
         let interval = self.config().index_interval_bytes;
         let mut writer = self.writer.lock();
         let active = Arc::clone(&writer.active);
-        self.write_txn_index(active.base_offset(), writer.next_offset)?;
-        self.take_snapshot(&mut writer)?;
         active.index_mut(interval)?.seal(active.base_offset());
         active.log().trim()?;
         active.write_index_files()?;
@@ -723,7 +721,10 @@ impl Log {
             segment.sync_index_files()?;
         }
         self.durable.fetch_max(writer.next_offset, Ordering::AcqRel);
-        Ok(())
+        // After the data (a full disk here leaves it synced): the active segment's aborted
+        // transactions, then the producer state at the end, both durable.
+        self.write_txn_index(active.base_offset(), writer.next_offset)?;
+        self.take_snapshot(&mut writer, true)
     }
 
     /// Whether the log was closed.

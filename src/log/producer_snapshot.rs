@@ -5,9 +5,10 @@
 //! i64, coordinatorEpoch i32, currentTxnFirstOffset i64, −1 for none), big-endian. A snapshot
 //! named `N` holds the state of every batch below offset `N`.
 //!
-//! Written through a `.tmp` file and a rename, not synced: one a crash lost or tore fails
-//! its CRC at the next open, which deletes it and takes the next older one (as Kafka's
-//! `loadFromSnapshot`), or replays from the log start.
+//! Written through a `.tmp` file and a rename; synced at a clean close (the next open
+//! relies on it), not on roll: one a crash lost or tore fails its CRC at the next open, which
+//! deletes it and takes the next older one (as Kafka's `loadFromSnapshot`), or replays from
+//! the log start.
 
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
@@ -87,7 +88,18 @@ pub(crate) fn decode(bytes: &[u8]) -> std::result::Result<Vec<ProducerEntry>, St
             body.len()
         ));
     }
-    Ok(body.chunks_exact(ENTRY_BYTES).map(decode_entry).collect())
+    let entries: Vec<ProducerEntry> = body.chunks_exact(ENTRY_BYTES).map(decode_entry).collect();
+    for (i, entry) in entries.iter().enumerate() {
+        if let Some(last) = entry.batches.back() {
+            if last.offset_delta < 0 || i64::from(last.offset_delta) > last.last_offset {
+                return Err(format!(
+                    "entry {i}: offset delta {} does not fit its last offset {}",
+                    last.offset_delta, last.last_offset
+                ));
+            }
+        }
+    }
+    Ok(entries)
 }
 
 fn decode_entry(raw: &[u8]) -> ProducerEntry {
@@ -124,14 +136,60 @@ fn decode_entry(raw: &[u8]) -> ProducerEntry {
     }
 }
 
-/// Writes the snapshot at `offset` (replacing one of the same name).
+/// One producer of a `.snapshot` file, as `kafka-dump-log` prints it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProducerSnapshotEntry {
+    /// The producer id.
+    pub producer_id: i64,
+    /// Its epoch.
+    pub epoch: i16,
+    /// The epoch of the last transaction coordinator that wrote a marker for it.
+    pub coordinator_epoch: i32,
+    /// The first offset of its open transaction.
+    pub current_txn_first_offset: Option<i64>,
+    /// The max timestamp of its last write.
+    pub last_timestamp: i64,
+    /// Its last batch: `(first sequence, last sequence, last offset, offset delta,
+    /// timestamp)`, if the snapshot remembers one.
+    pub last_batch: Option<(i32, i32, i64, i32, i64)>,
+}
+
+/// Reads a producer-state snapshot file's bytes (Kafka's `ProducerStateManager.readSnapshot`):
+/// `CorruptRecord` says why one cannot be trusted (version, CRC, length).
+pub fn read_producer_snapshot(bytes: &[u8]) -> Result<Vec<ProducerSnapshotEntry>> {
+    let entries = decode(bytes)
+        .map_err(|why| crate::error::Error::CorruptRecord(format!("producer snapshot: {why}")))?;
+    Ok(entries
+        .into_iter()
+        .map(|e| ProducerSnapshotEntry {
+            producer_id: e.producer_id,
+            epoch: e.epoch,
+            coordinator_epoch: e.coordinator_epoch,
+            current_txn_first_offset: e.current_txn_first_offset,
+            last_timestamp: e.last_timestamp,
+            last_batch: e.batches.back().map(|b| {
+                (
+                    b.first_seq(),
+                    b.last_seq,
+                    b.last_offset,
+                    b.offset_delta,
+                    b.timestamp,
+                )
+            }),
+        })
+        .collect())
+}
+
+/// Writes the snapshot at `offset` (replacing one of the same name); with `durable`, synced
+/// with its directory.
 pub(crate) fn write<'a>(
     storage: &dyn Storage,
     dir: &Path,
     offset: i64,
     entries: impl ExactSizeIterator<Item = &'a ProducerEntry>,
+    durable: bool,
 ) -> Result<()> {
-    storage.replace_file(&snapshot_path(dir, offset), &encode(entries), false)
+    storage.replace_file(&snapshot_path(dir, offset), &encode(entries), durable)
 }
 
 /// The offsets of the snapshots in `dir`, ascending.
@@ -262,5 +320,16 @@ mod tests {
         let mut longer = bytes.clone();
         longer.push(0);
         assert!(decode(&longer).is_err());
+    }
+
+    /// A well-formed file (good CRC) whose offset delta is negative or larger than its last
+    /// offset is refused, not trusted into arithmetic that could overflow.
+    #[test]
+    fn impossible_offset_deltas_are_refused() {
+        for (last_offset, delta) in [(10, -1), (10, i32::MIN), (3, 4)] {
+            let bytes = encode([entry(1, Some((5, last_offset, delta)), None)].iter());
+            assert!(decode(&bytes).is_err(), "delta {delta} at {last_offset}");
+        }
+        assert!(decode(&encode([entry(1, Some((5, 10, 10)), None)].iter())).is_ok());
     }
 }

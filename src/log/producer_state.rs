@@ -286,11 +286,25 @@ impl ProducerState {
                 },
             };
             check_batch(facts, current, &tail, partition)?;
-            tails.push(Tail {
-                producer_id: facts.producer_id,
-                epoch: facts.epoch,
-                last_seq: facts.last_seq,
-                txn_open: tail.txn_open || facts.transactional,
+            // What `apply` will make of the entry: a marker ends the transaction and keeps
+            // the batches unless the epoch changes.
+            tails.push(match facts.marker {
+                Some(_) => Tail {
+                    producer_id: facts.producer_id,
+                    epoch: facts.epoch,
+                    last_seq: if facts.epoch == tail.epoch {
+                        tail.last_seq
+                    } else {
+                        -1
+                    },
+                    txn_open: false,
+                },
+                None => Tail {
+                    producer_id: facts.producer_id,
+                    epoch: facts.epoch,
+                    last_seq: facts.last_seq,
+                    txn_open: tail.txn_open || facts.transactional,
+                },
             });
         }
         Ok(Checked::New)
@@ -348,7 +362,7 @@ impl ProducerState {
 }
 
 /// Kafka's `isProducerExpired`.
-pub(crate) fn is_expired(entry: &ProducerEntry, now: i64, expiration_ms: i64) -> bool {
+fn is_expired(entry: &ProducerEntry, now: i64, expiration_ms: i64) -> bool {
     entry.current_txn_first_offset.is_none()
         && now.saturating_sub(entry.last_timestamp) >= expiration_ms
 }

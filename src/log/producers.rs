@@ -5,7 +5,7 @@
 use super::incoming::Incoming;
 use super::partition::{Log, Writer};
 use super::producer_snapshot as snapshot;
-use super::producer_state::{is_expired, BatchFacts, Checked, ProducerEntry, ProducerState};
+use super::producer_state::{BatchFacts, Checked, ProducerEntry, ProducerState};
 use super::recovery_report::RecoveryReport;
 use super::transactions::AbortedTransaction;
 use crate::error::Result;
@@ -47,14 +47,21 @@ impl Log {
         writer.producers.state.check(facts, &self.name)
     }
 
-    /// Writes a snapshot of the state at the log end, unless the newest one is there already.
-    pub(super) fn take_snapshot(&self, writer: &mut Writer) -> Result<()> {
+    /// Writes a snapshot of the state at the log end, unless the newest one is there already
+    /// and need not be `durable` (a clean close makes it so: the next open relies on it).
+    pub(super) fn take_snapshot(&self, writer: &mut Writer, durable: bool) -> Result<()> {
         let offset = writer.next_offset;
-        if writer.producers.snapshot == Some(offset) {
+        if writer.producers.snapshot == Some(offset) && !durable {
             return Ok(());
         }
         let entries = writer.producers.state.entries();
-        snapshot::write(&*self.storage, &self.dir, offset, entries.into_iter())?;
+        snapshot::write(
+            &*self.storage,
+            &self.dir,
+            offset,
+            entries.into_iter(),
+            durable,
+        )?;
         writer.producers.snapshot = Some(offset);
         Ok(())
     }
@@ -119,10 +126,11 @@ impl ProducerStateInfo {
 }
 
 /// Rebuilds the producer state and the aborted transactions of a log just opened (Kafka's
-/// `rebuildProducerState`): the newest good snapshot (see [`newest_snapshot`]), producers
-/// expired at `now` dropped, then the batches from the snapshot to the log end replayed.
-/// Without a snapshot the log is replayed from its start, unless `clean` (a clean shutdown
-/// with no snapshot: a log from before snapshots, whose state Kafka too assumes empty).
+/// `rebuildProducerState`): the newest good snapshot (see [`newest_snapshot`]), then the
+/// batches from the snapshot to the log end replayed. Without a good snapshot the log is
+/// replayed from its start, unless `clean` and the directory held no snapshot at all (a log
+/// from before snapshots, whose state Kafka too assumes empty). Expired producers stay
+/// until [`Log::remove_expired_producers`] runs with the configured time.
 /// Aborted transactions come from the `.txnindex` files below the replay and from the
 /// replay itself; a damaged `.txnindex` makes the whole log replay, with no snapshot, and
 /// its files written again.
@@ -131,9 +139,11 @@ pub(super) fn load(log: &Log, clean: bool, report: &mut RecoveryReport) -> Resul
     // Records below the log start may still be in the first segment: their producers count.
     let start = log.segment_list()[0].base_offset();
     let end = log.log_end_offset();
-    let now = log.clock.now_ms();
     let indexed = log.read_txn_indexes(end, report)?;
     let rebuild = indexed.is_none();
+    // Whether any snapshot was there, good or not: only a log without any is one from
+    // before snapshots (a damaged one means a replay).
+    let any_snapshot = !snapshot::list(storage, &log.dir)?.is_empty();
     let loaded = match indexed {
         Some(_) => newest_snapshot(log, start, end, report)?,
         None => None,
@@ -141,18 +151,16 @@ pub(super) fn load(log: &Log, clean: bool, report: &mut RecoveryReport) -> Resul
     report.producer_snapshot = loaded.as_ref().map(|(offset, _)| *offset);
     let (from, entries, snapshot_offset) = match loaded {
         Some((offset, entries)) => (offset, entries, Some(offset)),
-        None if clean && indexed.is_some() => {
+        None if clean && indexed.is_some() && !any_snapshot => {
             // Kafka's upgrade case: an empty snapshot at the end, so that a crash before the
             // next roll does not replay the whole log.
-            snapshot::write(storage, &log.dir, end, std::iter::empty())?;
+            snapshot::write(storage, &log.dir, end, std::iter::empty(), false)?;
             (end, Vec::new(), Some(end))
         }
         None => (start, Vec::new(), None),
     };
-    let live = entries
-        .into_iter()
-        .filter(|e| !is_expired(e, now, DEFAULT_PRODUCER_ID_EXPIRATION_MS));
-    let mut state = ProducerState::from_entries(live);
+    // Expiry is left to `remove_expired_producers`, which knows the configured time.
+    let mut state = ProducerState::from_entries(entries);
     let mut aborted: Vec<AbortedTransaction> = indexed
         .unwrap_or_default()
         .into_iter()

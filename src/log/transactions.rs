@@ -103,6 +103,12 @@ pub(crate) fn decode(
     Ok(entries)
 }
 
+/// Reads the bytes of the `.txnindex` file of the segment at `base` (see [`decode`] for
+/// the checks): `CorruptRecord` says what is wrong.
+pub fn read_transaction_index(bytes: &[u8], base: i64) -> Result<Vec<AbortedTransaction>> {
+    decode(bytes, base).map_err(|why| Error::CorruptRecord(format!("transaction index: {why}")))
+}
+
 /// Writes (or, with no entries, removes) the `.txnindex` of the segment at `base`. Synced
 /// before this returns: a snapshot written after it may make the open skip replaying the
 /// segment, and then only this file knows its aborted transactions.
