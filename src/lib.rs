@@ -37,8 +37,9 @@ pub use group::{
     Message, OffsetAndMetadata, OffsetAndTimestamp, OffsetReset, Offsets, TopicPartition,
 };
 pub use log::{
-    file_stem, segment_base_offset, AbortedTransaction, AppendInfo, CleanStats, Cleanable, Cut,
-    FetchData, Log, LogOptions, ProducerStateInfo, RecoveryMode, RecoveryReport, SegmentInfo,
+    file_stem, read_producer_snapshot, read_transaction_index, segment_base_offset,
+    AbortedTransaction, AppendInfo, CleanStats, Cleanable, Cut, FetchData, Log, LogOptions,
+    ProducerSnapshotEntry, ProducerStateInfo, RecoveryMode, RecoveryReport, SegmentInfo,
 };
 pub use producer::{
     murmur2, partition_for_key, to_positive, BytesSerializer, DeliveryHandle, LongSerializer,

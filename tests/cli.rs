@@ -277,6 +277,123 @@ fn dump_log_prints_batches_records_and_indexes() {
     assert!(fails(d, &["dump-log", "--files", "notes.txt"]).contains("20-digit"));
 }
 
+/// `dump-log` of a `.txnindex` and a producer `.snapshot` prints kafka-dump-log's lines
+/// (`DumpLogSegments.dumpTxnIndex`, `dumpProducerIdSnapshot`).
+#[test]
+fn dump_log_prints_transaction_indexes_and_producer_snapshots() {
+    const T: i64 = 1_700_000_000_000;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    {
+        let clock = kafkalite::MockClock::new(T + 5);
+        let cluster = Cluster::builder()
+            .clock(std::sync::Arc::new(clock))
+            .background(false)
+            .open(d)
+            .unwrap();
+        cluster.create_topic(NewTopic::new("t", 1)).unwrap();
+        let log = cluster.partition("t", 0).unwrap();
+        // Producer 7's transaction (0-1), aborted by a coordinator at epoch 4 (2).
+        let mut txn = kafkalite::BatchBuilder::new()
+            .producer(7, 0, 0)
+            .transactional(true);
+        txn.append(T, Some(b"a"), Some(b"1"), &[]).unwrap();
+        txn.append(T + 1, Some(b"b"), Some(b"2"), &[]).unwrap();
+        log.append(&txn.build().unwrap()).unwrap();
+        log.write_transaction_marker(7, 0, 4, false).unwrap();
+        // Producer 8, idempotent, one record (3).
+        let mut one = kafkalite::BatchBuilder::new().producer(8, 2, 0);
+        one.append(T + 3, Some(b"c"), Some(b"3"), &[]).unwrap();
+        log.append(&one.build().unwrap()).unwrap();
+        log.roll().unwrap();
+        cluster.close().unwrap();
+    }
+    let index = d.join("t-0/00000000000000000000.txnindex");
+    let out = ok(d, &["dump-log", "--files", index.to_str().unwrap()]);
+    // Aborted at 2, when nothing else was open: the LSO went to 3.
+    assert_eq!(
+        out,
+        format!(
+            "Dumping {}\nversion: 0 producerId: 7 firstOffset: 0 lastOffset: 2 lastStableOffset: 3\n",
+            index.display()
+        )
+    );
+    let snapshot = d.join("t-0/00000000000000000004.snapshot");
+    let out = ok(d, &["dump-log", "--files", snapshot.to_str().unwrap()]);
+    // The marker leaves producer 7's last batch (same epoch) and takes its time; a snapshot
+    // keeps one timestamp per producer, so the batch reads back with it, as in Kafka.
+    let t5 = T + 5;
+    let t3 = T + 3;
+    assert_eq!(
+        out,
+        format!(
+            "Dumping {}\n\
+             producerId: 7 producerEpoch: 0 coordinatorEpoch: 4 currentTxnFirstOffset: OptionalLong.empty lastTimestamp: {t5} firstSequence: 0 lastSequence: 1 lastOffset: 1 offsetDelta: 1 timestamp: {t5}\n\
+             producerId: 8 producerEpoch: 2 coordinatorEpoch: -1 currentTxnFirstOffset: OptionalLong.empty lastTimestamp: {t3} firstSequence: 0 lastSequence: 0 lastOffset: 3 offsetDelta: 0 timestamp: {t3}\n",
+            snapshot.display()
+        )
+    );
+    let segment = d.join("t-0/00000000000000000000.log");
+    let out = ok(
+        d,
+        &[
+            "dump-log",
+            "--files",
+            segment.to_str().unwrap(),
+            "--print-data-log",
+        ],
+    );
+    assert!(
+        out.contains("| offset: 2 CreateTime: 1700000000005 keySize: 4 valueSize: 6 sequence: -1 headerKeys: [] endTxnMarker: ABORT coordinatorEpoch: 4"),
+        "{out}"
+    );
+}
+
+/// `consume --isolation-level read_committed` skips an aborted transaction's records, as
+/// `kafka-console-consumer --isolation-level read_committed` does; the default reads them.
+#[test]
+fn consume_reads_committed_records_only_when_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    {
+        let cluster = Cluster::open(d).unwrap();
+        cluster.create_topic(NewTopic::new("t", 1)).unwrap();
+        let log = cluster.partition("t", 0).unwrap();
+        let mut txn = kafkalite::BatchBuilder::new()
+            .producer(7, 0, 0)
+            .transactional(true);
+        txn.append(1, None, Some(b"aborted"), &[]).unwrap();
+        log.append(&txn.build().unwrap()).unwrap();
+        let mut plain = kafkalite::BatchBuilder::new();
+        plain.append(1, None, Some(b"kept"), &[]).unwrap();
+        log.append(&plain.build().unwrap()).unwrap();
+        log.write_transaction_marker(7, 0, 0, false).unwrap();
+    }
+    let consume = |extra: &[&str]| {
+        let mut args = vec![
+            "consume",
+            "--topic",
+            "t",
+            "--from-beginning",
+            "--timeout-ms",
+            "300",
+        ];
+        args.extend_from_slice(extra);
+        String::from_utf8(run(d, &args).stdout).unwrap()
+    };
+    assert_eq!(consume(&[]), "aborted\nkept\n");
+    assert_eq!(
+        consume(&["--isolation-level", "read_uncommitted"]),
+        "aborted\nkept\n"
+    );
+    assert_eq!(consume(&["--isolation-level", "read_committed"]), "kept\n");
+    assert!(fails(
+        d,
+        &["consume", "--topic", "t", "--isolation-level", "dirty"]
+    )
+    .contains("read_committed"));
+}
+
 /// Makes a file read-only for everyone, root included: mode 0444 and, where the file system
 /// supports it, the immutable attribute (root ignores the mode). Undone on drop.
 struct ReadOnly<'a>(&'a Path);
@@ -397,6 +514,14 @@ fn the_demo_runs_twice_in_the_same_directory() {
         );
         assert!(
             out.contains("3000 orders read, 3000 distinct, none missing: true"),
+            "{out}"
+        );
+        assert!(
+            out.contains("was answered with offset 0 again and stored once: 1 record(s)"),
+            "{out}"
+        );
+        assert!(
+            out.contains(r#"read_committed sees ["paid 10", "paid 20"]; read_uncommitted also the aborted refund: ["paid 10", "refund 10 (aborted)", "paid 20"]"#),
             "{out}"
         );
         // Carol's interceptor saw exactly what she read.

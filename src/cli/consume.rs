@@ -40,6 +40,10 @@ pub struct ConsumeArgs {
     /// Exit when no record arrives for this long.
     #[arg(long)]
     timeout_ms: Option<u64>,
+    /// read_uncommitted (the default) or read_committed: only records below the last
+    /// stable offset, without those of aborted transactions.
+    #[arg(long, value_parser = ["read_uncommitted", "read_committed"])]
+    isolation_level: Option<String>,
     /// Formatter: print.timestamp, print.partition, print.offset, print.headers, print.key,
     /// print.value, key.separator, line.separator, headers.separator, null.literal.
     #[arg(long = "property", value_parser = parse_key_value)]
@@ -153,6 +157,9 @@ pub fn run(data_dir: &Path, args: &ConsumeArgs, out: &mut dyn Write) -> CliResul
     let formatter = Formatter::from(&args.properties)?;
     let properties: Properties = args.consumer_properties.iter().cloned().collect();
     let mut config = ConsumerConfig::from_properties(&properties)?;
+    if let Some(level) = &args.isolation_level {
+        config = config.set("isolation.level", level)?;
+    }
     if args.from_beginning {
         config = config.auto_offset_reset(AutoOffsetReset::Earliest);
     }

@@ -1,7 +1,9 @@
 //! `kafkalite demo`: an end-to-end tour on a local data directory: a topic, a producer, a
 //! consumer group of two (with a custom assignor weighting its members), commits, a restart,
 //! a consumer (with an interceptor auditing what it reads and commits) resuming from the
-//! commits, and a compacted topic of balances cleaned down to one record per customer.
+//! commits, a compacted topic of balances cleaned down to one record per customer, and
+//! exactly-once building blocks: an idempotent retry answered without a second write, and a
+//! `read_committed` consumer that never sees an aborted transaction.
 
 use std::collections::BTreeSet;
 use std::io::Write;
@@ -14,9 +16,9 @@ use kafkalite::assignor::{
     AssignError, Assignment, ClusterMetadata, GroupAssignment, GroupSubscription,
 };
 use kafkalite::{
-    AutoOffsetReset, Cluster, CommitMode, Consumer, ConsumerConfig, ConsumerInterceptor,
-    ConsumerPartitionAssignor, NewTopic, Offsets, ProducerConfig, ProducerRecord, RebalanceContext,
-    RebalanceListener, Records, TopicPartition,
+    AutoOffsetReset, BatchBuilder, Cluster, CommitMode, Consumer, ConsumerConfig,
+    ConsumerInterceptor, ConsumerPartitionAssignor, IsolationLevel, NewTopic, Offset, Offsets,
+    ProducerConfig, ProducerRecord, RebalanceContext, RebalanceListener, Records, TopicPartition,
 };
 
 use super::CliResult;
@@ -26,6 +28,7 @@ const GROUP: &str = "demo-billing";
 const PARTITIONS: i32 = 3;
 const ORDERS: usize = 3_000;
 const BALANCES: &str = "demo-balances";
+const PAYMENTS: &str = "demo-payments";
 
 /// Prints a member's rebalance callbacks.
 struct Announce(&'static str);
@@ -173,6 +176,7 @@ pub fn run(data_dir: &Path, out: &mut dyn Write) -> CliResult {
     writeln!(out, "   reopened in {:?}", reopened.elapsed())?;
     resume_from_the_commits(&cluster, &mut seen, out)?;
     compact_balances(&cluster, out)?;
+    retries_and_transactions(&cluster, out)?;
     cluster.close()?;
     let dir = data_dir.display();
     writeln!(out, "== done. Next, try:")?;
@@ -230,6 +234,67 @@ fn compact_balances(cluster: &Cluster, out: &mut dyn Write) -> CliResult {
         log.size_bytes()
     )?;
     Ok(())
+}
+
+/// Idempotence and `read_committed`: a batch appended twice is stored once, and a consumer
+/// reading committed data skips an aborted transaction.
+fn retries_and_transactions(cluster: &Cluster, out: &mut dyn Write) -> CliResult {
+    if cluster.list_topics()?.iter().any(|t| t == PAYMENTS) {
+        cluster.delete_topic(PAYMENTS)?;
+    }
+    cluster.create_topic(NewTopic::new(PAYMENTS, 1))?;
+    let orders = cluster.partition(TOPIC, 0)?;
+    if let Some(state) = orders.producer_states().first() {
+        writeln!(
+            out,
+            "-- {TOPIC}-0 knows the producer that wrote it: id {}, epoch {}, last sequence {} (idempotence is on by default)",
+            state.producer_id, state.epoch, state.last_sequence
+        )?;
+    }
+    let log = cluster.partition(PAYMENTS, 0)?;
+    let id = cluster.allocate_producer_id()?;
+    let batch = |sequence: i32, transactional: bool, value: &str| -> kafkalite::Result<Vec<u8>> {
+        let mut builder = BatchBuilder::new()
+            .producer(id, 0, sequence)
+            .transactional(transactional);
+        builder.append(0, Some(b"card-1"), Some(value.as_bytes()), &[])?;
+        builder.build()
+    };
+    let first = log.append(&batch(0, false, "paid 10")?)?;
+    let retry = log.append(&batch(0, false, "paid 10")?)?;
+    writeln!(
+        out,
+        "-- a retried batch (producer {id}, sequence 0) was answered with offset {} again and stored once: {} record(s) in {PAYMENTS}",
+        retry.first_offset,
+        log.log_end_offset() - first.first_offset
+    )?;
+    log.append(&batch(1, true, "refund 10 (aborted)")?)?;
+    log.write_transaction_marker(id, 0, 0, false)?;
+    log.append(&batch(2, true, "paid 20")?)?;
+    log.write_transaction_marker(id, 0, 0, true)?;
+    let committed: Vec<String> = read_all(cluster, IsolationLevel::ReadCommitted)?;
+    let everything = read_all(cluster, IsolationLevel::ReadUncommitted)?;
+    writeln!(
+        out,
+        "-- read_committed sees {committed:?}; read_uncommitted also the aborted refund: {everything:?}"
+    )?;
+    Ok(())
+}
+
+/// Every value of `PAYMENTS` a consumer at `level` reads.
+fn read_all(cluster: &Cluster, level: IsolationLevel) -> kafkalite::Result<Vec<String>> {
+    let consumer = cluster.consumer(ConsumerConfig::new().isolation_level(level))?;
+    consumer.assign(&[(TopicPartition::new(PAYMENTS, 0), Offset::Beginning)])?;
+    let mut values = Vec::new();
+    loop {
+        let records = consumer.poll(Duration::from_millis(100))?;
+        if records.is_empty() {
+            return Ok(values);
+        }
+        for record in records.iter() {
+            values.push(String::from_utf8_lossy(record.value().unwrap_or_default()).into_owned());
+        }
+    }
 }
 
 /// Sends the orders, keyed by customer, and checks every delivery.

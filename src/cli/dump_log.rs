@@ -1,4 +1,5 @@
-//! `kafkalite dump-log`: kafka-dump-log's output for `.log`, `.index` and `.timeindex` files.
+//! `kafkalite dump-log`: kafka-dump-log's output for `.log`, `.index`, `.timeindex`,
+//! `.txnindex` and `.snapshot` (producer state) files.
 //! Files are opened read-only and read one batch or index entry at a time through a buffered
 //! reader, so memory stays bounded by the largest batch whatever the file's size.
 
@@ -35,10 +36,22 @@ pub fn run(args: &DumpLogArgs, out: &mut dyn Write) -> CliResult {
         let base: i64 = kafkalite::segment_base_offset(stem)
             .ok_or_else(|| format!("{file}: the file name is not a 20-digit base offset"))?;
         let extension = path.extension().and_then(|e| e.to_str()).unwrap_or("");
-        if !["log", "index", "timeindex"].contains(&extension) {
-            return Err(format!("{file}: expected a .log, .index or .timeindex file").into());
+        if !["log", "index", "timeindex", "txnindex", "snapshot"].contains(&extension) {
+            return Err(format!(
+                "{file}: expected a .log, .index, .timeindex, .txnindex or .snapshot file"
+            )
+            .into());
         }
         writeln!(out, "Dumping {file}")?;
+        if matches!(extension, "txnindex" | "snapshot") {
+            // Small files (34 bytes per aborted transaction or producer entry): read whole.
+            let bytes = std::fs::read(path).map_err(|e| format!("read {file}: {e}"))?;
+            match extension {
+                "txnindex" => dump_txn_index(&bytes, base, out)?,
+                _ => dump_producer_snapshot(&bytes, out)?,
+            }
+            continue;
+        }
         let opened = File::open(path).map_err(|e| format!("open {file}: {e}"))?;
         let len = opened
             .metadata()
@@ -50,6 +63,50 @@ pub fn run(args: &DumpLogArgs, out: &mut dyn Write) -> CliResult {
             "index" => dump_index(&mut reader, base, file, out)?,
             _ => dump_time_index(&mut reader, base, file, out)?,
         }
+    }
+    Ok(())
+}
+
+/// Kafka's `dumpTxnIndex`: one line per aborted transaction.
+fn dump_txn_index(bytes: &[u8], base: i64, out: &mut dyn Write) -> CliResult {
+    for t in kafkalite::read_transaction_index(bytes, base)? {
+        writeln!(
+            out,
+            "version: 0 producerId: {} firstOffset: {} lastOffset: {} lastStableOffset: {}",
+            t.producer_id, t.first_offset, t.last_offset, t.last_stable_offset
+        )?;
+    }
+    Ok(())
+}
+
+/// Kafka's `dumpProducerIdSnapshot`: one line per producer (Java's `OptionalLong` printed as
+/// Kafka prints it); a damaged snapshot's reason goes to stderr, as Kafka's does.
+fn dump_producer_snapshot(bytes: &[u8], out: &mut dyn Write) -> CliResult {
+    let entries = match kafkalite::read_producer_snapshot(bytes) {
+        Ok(entries) => entries,
+        Err(error) => {
+            eprintln!("{error}");
+            return Ok(());
+        }
+    };
+    for e in entries {
+        let txn = e
+            .current_txn_first_offset
+            .map_or("OptionalLong.empty".to_string(), |o| {
+                format!("OptionalLong[{o}]")
+            });
+        write!(
+            out,
+            "producerId: {} producerEpoch: {} coordinatorEpoch: {} currentTxnFirstOffset: {txn} lastTimestamp: {} ",
+            e.producer_id, e.epoch, e.coordinator_epoch, e.last_timestamp
+        )?;
+        if let Some((first, last, offset, delta, timestamp)) = e.last_batch {
+            write!(
+                out,
+                "firstSequence: {first} lastSequence: {last} lastOffset: {offset} offsetDelta: {delta} timestamp: {timestamp}"
+            )?;
+        }
+        writeln!(out)?;
     }
     Ok(())
 }
