@@ -142,12 +142,21 @@ impl Log {
     /// (Kafka's `collectAbortedTransactions`): those whose ABORT marker is at or after
     /// `from` and that started below `upper`, oldest marker first.
     pub fn aborted_transactions(&self, from: i64, upper: i64) -> Vec<AbortedTransaction> {
-        self.aborted
-            .read()
-            .iter()
-            .filter(|t| t.last_offset >= from && t.first_offset < upper)
-            .copied()
-            .collect()
+        let aborted = self.aborted.read();
+        // By marker offset: skip to `from`, and stop after the first entry whose LSO at
+        // the abort reaches `upper` (every later one started at or after it), as Kafka's
+        // `TransactionIndex.collectAbortedTxns` does.
+        let start = aborted.partition_point(|t| t.last_offset < from);
+        let mut found = Vec::new();
+        for t in &aborted[start..] {
+            if t.first_offset < upper {
+                found.push(*t);
+            }
+            if t.last_stable_offset >= upper {
+                break;
+            }
+        }
+        found
     }
 
     /// Writes a COMMIT (`commit`) or ABORT marker for `producer_id` at `epoch` from a
