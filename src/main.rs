@@ -34,6 +34,9 @@ enum Command {
     Consume(cli::consume::ConsumeArgs),
     /// List, describe, reset and delete consumer groups (like kafka-consumer-groups).
     Groups(cli::groups::GroupsArgs),
+    /// Describe the producers a partition knows (like kafka-transactions describe-producers).
+    #[command(subcommand)]
+    Transactions(cli::transactions::TransactionsCommand),
     /// Measure throughput and latency (like kafka-producer-perf-test).
     #[command(subcommand)]
     PerfTest(cli::perf_test::PerfTest),
@@ -91,6 +94,9 @@ fn main() -> ExitCode {
         Command::Produce(produce) => cli::produce::run(&args.data_dir, &produce, &mut out),
         Command::Consume(consume) => cli::consume::run(&args.data_dir, &consume, &mut out),
         Command::Groups(groups) => cli::groups::run(&args.data_dir, &groups, &mut out),
+        Command::Transactions(command) => {
+            cli::transactions::run(&args.data_dir, &command, &mut out)
+        }
         Command::PerfTest(test) => cli::perf_test::run(&args.data_dir, &test, &mut out),
         Command::Compact(compact) => cli::compact::run(&args.data_dir, &compact, &mut out),
         Command::Repair(repair) => cli::repair::run(&args.data_dir, &repair, &mut out),

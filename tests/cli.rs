@@ -394,6 +394,74 @@ fn consume_reads_committed_records_only_when_asked() {
     .contains("read_committed"));
 }
 
+/// `transactions describe-producers` prints `kafka-transactions.sh describe-producers`'s
+/// table: its six headers, each cell padded to the column's width and followed by a tab.
+#[test]
+fn transactions_describe_producers_prints_kafkas_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    {
+        let cluster = Cluster::open(d).unwrap();
+        cluster.create_topic(NewTopic::new("t", 1)).unwrap();
+        let log = cluster.partition("t", 0).unwrap();
+        let mut open = kafkalite::BatchBuilder::new()
+            .producer(12, 3, 0)
+            .transactional(true);
+        open.append(1_000, None, Some(b"x"), &[]).unwrap();
+        open.append(1_001, None, Some(b"y"), &[]).unwrap();
+        log.append(&open.build().unwrap()).unwrap();
+        let mut plain = kafkalite::BatchBuilder::new().producer(7, 0, 0);
+        plain.append(2_000, None, Some(b"z"), &[]).unwrap();
+        log.append(&plain.build().unwrap()).unwrap();
+    }
+    let out = ok(
+        d,
+        &[
+            "transactions",
+            "describe-producers",
+            "--topic",
+            "t",
+            "--partition",
+            "0",
+        ],
+    );
+    let expected = [
+        [
+            "ProducerId",
+            "ProducerEpoch",
+            "LatestCoordinatorEpoch",
+            "LastSequence",
+            "LastTimestamp",
+            "CurrentTransactionStartOffset",
+        ],
+        ["7", "0", "-1", "0", "2000", "None"],
+        ["12", "3", "-1", "1", "1001", "0"],
+    ];
+    let widths: Vec<usize> = (0..6)
+        .map(|c| expected.iter().map(|r| r[c].len()).max().unwrap())
+        .collect();
+    let mut table = String::new();
+    for row in expected {
+        for (cell, width) in row.iter().zip(&widths) {
+            table.push_str(&format!("{cell:<width$}\t"));
+        }
+        table.push('\n');
+    }
+    assert_eq!(out, table);
+    assert!(fails(
+        d,
+        &[
+            "transactions",
+            "describe-producers",
+            "--topic",
+            "nope",
+            "--partition",
+            "0"
+        ]
+    )
+    .contains("nope"));
+}
+
 /// Makes a file read-only for everyone, root included: mode 0444 and, where the file system
 /// supports it, the immutable attribute (root ignores the mode). Undone on drop.
 struct ReadOnly<'a>(&'a Path);

@@ -12,6 +12,7 @@ pub mod produce;
 pub mod repair;
 pub mod signals;
 pub mod topics;
+pub mod transactions;
 
 /// What a subcommand can fail with: a library error, or output that could not be written.
 pub type CliResult = Result<(), Box<dyn std::error::Error>>;

@@ -107,6 +107,8 @@ pub struct ProducerStateInfo {
     pub epoch: i16,
     /// The last sequence written, −1 if none is remembered.
     pub last_sequence: i32,
+    /// The epoch of the last transaction coordinator that wrote a marker for it, −1 if none.
+    pub coordinator_epoch: i32,
     /// The max timestamp of its last batch.
     pub last_timestamp: i64,
     /// The first offset of its open transaction.
@@ -119,6 +121,7 @@ impl ProducerStateInfo {
             producer_id: entry.producer_id,
             epoch: entry.epoch,
             last_sequence: entry.last_seq(),
+            coordinator_epoch: entry.coordinator_epoch,
             last_timestamp: entry.last_timestamp,
             current_transaction_start_offset: entry.current_txn_first_offset,
         }
