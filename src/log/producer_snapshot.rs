@@ -322,6 +322,32 @@ mod tests {
         assert!(decode(&longer).is_err());
     }
 
+    proptest::proptest! {
+        /// Any field values under a matching CRC (what a writer other than kafkalite could
+        /// leave) decode or are refused, and what decodes reads back without a panic.
+        #[test]
+        fn any_entry_under_a_good_crc_never_panics(
+            fields in proptest::collection::vec(
+                (proptest::prelude::any::<i64>(), proptest::prelude::any::<i16>(),
+                 proptest::prelude::any::<i32>(), proptest::prelude::any::<i64>(),
+                 proptest::prelude::any::<i32>(), proptest::prelude::any::<i64>()),
+                0..4,
+            )
+        ) {
+            let entries: Vec<ProducerEntry> = fields
+                .iter()
+                .map(|&(id, epoch, seq, last, delta, txn)| {
+                    let mut e = entry(id, Some((seq, last, delta)), (txn >= 0).then_some(txn));
+                    e.epoch = epoch;
+                    e
+                })
+                .collect();
+            if let Ok(read) = read_producer_snapshot(&encode(entries.iter())) {
+                proptest::prop_assert_eq!(read.len(), entries.len());
+            }
+        }
+    }
+
     /// A well-formed file (good CRC) whose offset delta is negative or larger than its last
     /// offset is refused, not trusted into arithmetic that could overflow.
     #[test]
