@@ -227,3 +227,57 @@ fn the_cleaner_stops_at_the_last_stable_offset_and_at_aborted_transactions() {
     assert_eq!(values.last().map(String::as_str), Some("w"));
     assert!(values.contains(&"v1".to_string()), "{values:?}");
 }
+
+/// Under `flush.messages=1` a decision is final only once its marker is synced (Kafka keeps
+/// a completed transaction among its `unreplicatedTxns` until the high watermark passes the
+/// marker): a marker whose sync failed leaves the LSO where the transaction starts.
+#[test]
+fn a_marker_not_yet_durable_does_not_move_the_last_stable_offset() {
+    use kafkalite::storage::{FaultPlan, SimFailure, SimOp, SimStorage};
+    let sim = SimStorage::new(std::path::Path::new("/sim"));
+    let cluster = Cluster::builder()
+        .storage(Arc::new(sim.clone()))
+        .background(false)
+        .open("/sim/data")
+        .unwrap();
+    cluster
+        .create_topic(NewTopic::new("t", 1).config("flush.messages", "1"))
+        .unwrap();
+    let log = cluster.partition("t", 0).unwrap();
+    txn_batch(&log, 7, 0, &["t1"]);
+    plain(&log, "p1");
+    assert_eq!(log.last_stable_offset(), 0);
+    // Counted from the new plan: its first sync fails.
+    sim.set_plan(FaultPlan {
+        power_cut_at: None,
+        fail: Some((SimOp::Sync, 1, SimFailure::Eio)),
+    });
+    assert!(log.write_transaction_marker(7, 0, 0, true).is_err());
+    assert_eq!(log.log_end_offset(), 3, "the marker is written");
+    assert_eq!(log.high_watermark(), 2, "but not durable");
+    assert_eq!(log.last_stable_offset(), 0, "so t1 is not yet committed");
+    assert!(read(&cluster, IsolationLevel::ReadCommitted).is_empty());
+}
+
+/// `delete_records` may pass an open transaction's start (as retention may): the LSO never
+/// falls below the log start (Kafka's `maybeIncrementFirstUnstableOffset`), so a
+/// `read_committed` consumer asked for the end lands inside the log.
+#[test]
+fn the_last_stable_offset_never_falls_below_the_log_start() {
+    let cluster = Cluster::temporary().unwrap();
+    cluster.create_topic(NewTopic::new("t", 1)).unwrap();
+    let log = cluster.partition("t", 0).unwrap();
+    txn_batch(&log, 7, 0, &["open"]);
+    plain(&log, "p1");
+    plain(&log, "p2");
+    assert_eq!(log.last_stable_offset(), 0);
+    log.delete_records(2).unwrap();
+    assert_eq!(log.last_stable_offset(), 2);
+    let consumer = cluster
+        .consumer(ConsumerConfig::new().isolation_level(IsolationLevel::ReadCommitted))
+        .unwrap();
+    let tp = TopicPartition::new("t", 0);
+    consumer.assign(&[(tp.clone(), Offset::End)]).unwrap();
+    assert!(consumer.poll(POLL).unwrap().errors().is_empty());
+    assert_eq!(consumer.position(&tp).unwrap(), 2);
+}

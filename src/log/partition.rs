@@ -93,6 +93,11 @@ pub struct Log {
     pub(super) aborted: RwLock<Vec<super::transactions::AbortedTransaction>>,
     /// The first offset of the oldest open transaction, `i64::MAX` when none is open.
     pub(super) first_unstable: AtomicI64,
+    /// Transactions whose markers are written but may not be below the high watermark
+    /// yet: (first offset, marker offset). They hold the LSO back until they are.
+    pub(super) unreplicated: Mutex<Vec<(i64, i64)>>,
+    /// The smallest first offset in `unreplicated`, `i64::MAX` when it is empty.
+    pub(super) unreplicated_first: AtomicI64,
 }
 
 impl Log {

@@ -147,10 +147,9 @@ pub(super) fn load(log: &Log, clean: bool, report: &mut RecoveryReport) -> Resul
     // Whether any snapshot was there, good or not: only a log without any is one from
     // before snapshots (a damaged one means a replay).
     let any_snapshot = !snapshot::list(storage, &log.dir)?.is_empty();
-    let loaded = match indexed {
-        Some(_) => newest_snapshot(log, start, end, report)?,
-        None => None,
-    };
+    // Looked for (and the bad or stray ones removed) even when a rebuild will not use it.
+    let newest = newest_snapshot(log, start, end, report)?;
+    let loaded = if indexed.is_some() { newest } else { None };
     report.producer_snapshot = loaded.as_ref().map(|(offset, _)| *offset);
     let (from, entries, snapshot_offset) = match loaded {
         Some((offset, entries)) => (offset, entries, Some(offset)),
@@ -174,7 +173,7 @@ pub(super) fn load(log: &Log, clean: bool, report: &mut RecoveryReport) -> Resul
     aborted.extend(replayed);
     *log.aborted.write() = aborted;
     log.publish_first_unstable(&state);
-    if rebuild {
+    if rebuild || report.stale_txn_entries > 0 {
         log.rewrite_txn_indexes()?;
     }
     Ok(Producers {

@@ -179,6 +179,8 @@ impl Log {
             cleaning_aborted: AtomicBool::new(false),
             aborted: RwLock::new(Vec::new()),
             first_unstable: AtomicI64::new(i64::MAX),
+            unreplicated: Mutex::new(Vec::new()),
+            unreplicated_first: AtomicI64::new(i64::MAX),
         };
         let producers = super::producers::load(&log, report.clean_shutdown, &mut report)?;
         log.writer.lock().producers = producers;

@@ -53,6 +53,9 @@ pub struct RecoveryReport {
     /// Transaction indexes (`.txnindex`) that failed their checks: the aborted transactions
     /// were then rebuilt by replaying the whole log, and the files written again.
     pub damaged_txn_indexes: usize,
+    /// Aborted-transaction entries whose markers lay past the log end (cut back by
+    /// recovery), dropped and their files written again.
+    pub stale_txn_entries: usize,
     /// Files of segments that a finished cleaning replaced (`.deleted` files, and old
     /// segments a completed swap replaces), removed.
     pub replaced_files_removed: usize,

@@ -58,7 +58,9 @@ pub(crate) fn encode(entries: &[AbortedTransaction]) -> Vec<u8> {
 
 /// Decodes the `.txnindex` of the segment at `base`, checked as Kafka's `TransactionIndex`
 /// does (`sanityCheck`, version 0, strictly rising last offsets) and more: a whole number of
-/// entries, each with a producer id and a first offset at or below its last.
+/// entries, each with a producer id, a first offset at or below its last, and a last stable
+/// offset no further than just past its marker (the lookup stops at the first entry whose
+/// LSO reaches the read's bound, so a damaged one would hide later aborts).
 pub(crate) fn decode(
     bytes: &[u8],
     base: i64,
@@ -90,6 +92,8 @@ pub(crate) fn decode(
         } else if entry.producer_id < 0
             || entry.first_offset < 0
             || entry.first_offset > entry.last_offset
+            || entry.last_stable_offset < 0
+            || entry.last_stable_offset > entry.last_offset + 1
         {
             Some(format!("offsets out of order: {entry:?}"))
         } else {
@@ -109,7 +113,7 @@ pub fn read_transaction_index(bytes: &[u8], base: i64) -> Result<Vec<AbortedTran
     decode(bytes, base).map_err(|why| Error::CorruptRecord(format!("transaction index: {why}")))
 }
 
-/// Writes (or, with no entries, removes) the `.txnindex` of the segment at `base`. Synced
+/// Writes (or, with no entries, removes) the `.txnindex` of the segment at `base`, durably
 /// before this returns: a snapshot written after it may make the open skip replaying the
 /// segment, and then only this file knows its aborted transactions.
 pub(crate) fn write(
@@ -122,6 +126,7 @@ pub(crate) fn write(
     if entries.is_empty() {
         if storage.exists(&path) {
             storage.remove_file(&path)?;
+            storage.sync_dir(dir)?;
         }
         return Ok(());
     }
@@ -129,13 +134,38 @@ pub(crate) fn write(
 }
 
 impl Log {
-    /// The last stable offset (LSO): below it every transaction is decided. It is the first
-    /// offset of the oldest transaction still open, or the high watermark. `read_committed`
-    /// readers read only below it.
+    /// The last stable offset (LSO): below it every transaction is decided, and decided
+    /// for good. It is the first offset of the oldest transaction still open, or of the
+    /// oldest one whose COMMIT or ABORT marker is not yet below the high watermark (under
+    /// `flush.messages=1`, not yet synced: a power loss could take the decision back;
+    /// Kafka's `unreplicatedTxns`), else the high watermark; never below the log start.
+    /// `read_committed` readers read only below it.
     pub fn last_stable_offset(&self) -> i64 {
-        self.first_unstable
-            .load(Ordering::Acquire)
-            .min(self.high_watermark())
+        // The high watermark first: the writer publishes the first unstable offset before
+        // it moves the end, so a reader that sees the new end sees the open transaction.
+        let high_watermark = self.high_watermark();
+        let open = self.first_unstable.load(Ordering::Acquire);
+        let deciding = self.first_undecided_below(high_watermark);
+        open.min(deciding)
+            .min(high_watermark)
+            .max(self.log_start_offset())
+    }
+
+    /// The first offset of the oldest completed transaction whose marker is at or past
+    /// `high_watermark`; forgets those below it.
+    fn first_undecided_below(&self, high_watermark: i64) -> i64 {
+        if self.unreplicated_first.load(Ordering::Acquire) == i64::MAX {
+            return i64::MAX;
+        }
+        let mut pending = self.unreplicated.lock();
+        pending.retain(|&(_, marker)| marker >= high_watermark);
+        let first = pending
+            .iter()
+            .map(|&(first, _)| first)
+            .min()
+            .unwrap_or(i64::MAX);
+        self.unreplicated_first.store(first, Ordering::Release);
+        first
     }
 
     /// The aborted transactions a `read_committed` read from `from` up to `upper` needs
@@ -208,6 +238,13 @@ impl Log {
         completed: &[CompletedTxn],
     ) {
         if !completed.is_empty() {
+            // Until their markers are below the high watermark, they hold the LSO back.
+            let mut pending = self.unreplicated.lock();
+            pending.extend(completed.iter().map(|c| (c.first_offset, c.last_offset)));
+            let first = pending.iter().map(|&(first, _)| first).min();
+            self.unreplicated_first
+                .store(first.unwrap_or(i64::MAX), Ordering::Release);
+            drop(pending);
             let mut aborted = self.aborted.write();
             for done in completed.iter().filter(|c| c.aborted) {
                 aborted.push(AbortedTransaction::of(
@@ -272,7 +309,17 @@ impl Log {
                 }
             });
             match decoded {
-                Ok(entries) => all.extend(entries.into_iter().filter(|t| t.last_offset < end)),
+                Ok(entries) => {
+                    // Markers past a log end that recovery cut back: the file must lose them
+                    // before the log grows past their offsets again.
+                    let count = entries.len();
+                    let kept: Vec<_> = entries
+                        .into_iter()
+                        .filter(|t| t.last_offset < end)
+                        .collect();
+                    report.stale_txn_entries += count - kept.len();
+                    all.extend(kept);
+                }
                 Err(why) => {
                     tracing::warn!(
                         target: "kafkalite::recovery",
@@ -287,12 +334,14 @@ impl Log {
         Ok(Some(all))
     }
 
-    /// Writes every sealed segment's `.txnindex` again from the aborted transactions in
-    /// memory (after they were rebuilt).
+    /// Writes every segment's `.txnindex` again from the aborted transactions in memory
+    /// (after they were rebuilt, or entries past a cut-back end were dropped).
     pub(super) fn rewrite_txn_indexes(&self) -> Result<()> {
         let segments = self.segment_list();
-        for pair in segments.windows(2) {
-            self.write_txn_index(pair[0].base_offset(), pair[1].base_offset())?;
+        let end = self.log_end_offset();
+        for (i, segment) in segments.iter().enumerate() {
+            let next = segments.get(i + 1).map_or(end, |s| s.base_offset());
+            self.write_txn_index(segment.base_offset(), next)?;
         }
         Ok(())
     }
@@ -347,5 +396,13 @@ mod tests {
         assert!(decode(&backwards, 0).is_err(), "last offsets must rise");
         let inverted = encode(&[entry(7, 25, 20, 21)]);
         assert!(decode(&inverted, 0).is_err(), "first after last");
+        // Kafka's LSO at an abort is at most just past its marker: a flipped high bit there
+        // would end lookups early and hide later aborts.
+        let far = encode(&[entry(7, 10, 20, 22)]);
+        assert!(decode(&far, 0).is_err(), "an LSO past the marker");
+        assert!(
+            decode(&encode(&[entry(7, 10, 20, 3)]), 0).is_ok(),
+            "an older open one"
+        );
     }
 }
