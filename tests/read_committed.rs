@@ -281,3 +281,72 @@ fn the_last_stable_offset_never_falls_below_the_log_start() {
     assert!(consumer.poll(POLL).unwrap().errors().is_empty());
     assert_eq!(consumer.position(&tp).unwrap(), 2);
 }
+
+/// Every value a `read_committed` consumer with `max.poll.records=1` reads from the start.
+fn read_one_at_a_time(cluster: &Cluster) -> Vec<String> {
+    let consumer = cluster
+        .consumer(
+            ConsumerConfig::new()
+                .isolation_level(IsolationLevel::ReadCommitted)
+                .max_poll_records(1),
+        )
+        .unwrap();
+    consumer
+        .assign(&[(TopicPartition::new("t", 0), Offset::Beginning)])
+        .unwrap();
+    let mut values = Vec::new();
+    loop {
+        let records = consumer.poll(POLL).unwrap();
+        if records.is_empty() {
+            return values;
+        }
+        values.extend(
+            records
+                .iter()
+                .map(|r| String::from_utf8(r.value().unwrap().to_vec()).unwrap()),
+        );
+    }
+}
+
+/// Polls cut by `max.poll.records` inside an aborted transaction still skip all of it:
+/// each fetch asks the partition again for the aborted transactions from its position.
+#[test]
+fn polls_of_one_record_skip_an_aborted_transaction_they_start_inside() {
+    let cluster = Cluster::temporary().unwrap();
+    cluster.create_topic(NewTopic::new("t", 1)).unwrap();
+    let log = cluster.partition("t", 0).unwrap();
+    txn_batch(&log, 1, 0, &["a1", "a2"]);
+    plain(&log, "p1");
+    txn_batch(&log, 1, 2, &["a3"]);
+    plain(&log, "p2");
+    log.write_transaction_marker(1, 0, 0, false).unwrap();
+    plain(&log, "p3");
+    assert_eq!(read_one_at_a_time(&cluster), ["p1", "p2", "p3"]);
+}
+
+/// A `read_committed` consumer asked for the end stops at an open transaction's start and
+/// reads its records once it commits.
+#[test]
+fn the_end_for_read_committed_is_the_start_of_an_open_transaction() {
+    let cluster = Cluster::temporary().unwrap();
+    cluster.create_topic(NewTopic::new("t", 1)).unwrap();
+    let log = cluster.partition("t", 0).unwrap();
+    plain(&log, "p1");
+    txn_batch(&log, 2, 0, &["t1", "t2"]);
+    plain(&log, "p2");
+    let consumer = cluster
+        .consumer(ConsumerConfig::new().isolation_level(IsolationLevel::ReadCommitted))
+        .unwrap();
+    let tp = TopicPartition::new("t", 0);
+    consumer.assign(&[(tp.clone(), Offset::End)]).unwrap();
+    assert!(consumer.poll(POLL).unwrap().is_empty());
+    assert_eq!(consumer.position(&tp).unwrap(), 1);
+    log.write_transaction_marker(2, 0, 0, true).unwrap();
+    let values: Vec<String> = consumer
+        .poll(POLL)
+        .unwrap()
+        .iter()
+        .map(|r| String::from_utf8(r.value().unwrap().to_vec()).unwrap())
+        .collect();
+    assert_eq!(values, ["t1", "t2", "p2"]);
+}
