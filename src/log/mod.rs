@@ -11,6 +11,7 @@ mod partition;
 mod producer_snapshot;
 mod producer_state;
 mod producers;
+mod read;
 mod recovery;
 mod recovery_report;
 mod replay;

@@ -1,0 +1,162 @@
+//! Reading a partition: whole batches from one segment, zero-copy, up to the high watermark
+//! (or, for `read_committed`, the last stable offset), and offsets by timestamp.
+
+use super::fetch::FetchData;
+use super::partition::Log;
+use crate::error::{Error, Result};
+
+impl Log {
+    /// Reads whole batches starting with the one that holds `offset`, up to `max_bytes` (but
+    /// always at least one batch), never past the high watermark, from one segment. Zero-copy.
+    pub fn read(&self, offset: i64, max_bytes: usize) -> Result<FetchData> {
+        self.read_records(offset, max_bytes, usize::MAX, false)
+    }
+
+    /// As [`Log::read`], for a `read_committed` reader: never past the last stable offset.
+    /// Records of aborted transactions are still in the batches read; skip those of the
+    /// producers [`Log::aborted_transactions`] names, as Kafka's consumer does.
+    pub fn read_committed(&self, offset: i64, max_bytes: usize) -> Result<FetchData> {
+        self.read_records(offset, max_bytes, usize::MAX, true)
+    }
+
+    /// As [`Log::read`], also ending after the batch that brings the records at or after
+    /// `offset` to `max_records` (counted from batch headers), so a consumer's poll does
+    /// not walk a whole `max.partition.fetch.bytes` of headers for a few batches.
+    pub(crate) fn read_records(
+        &self,
+        offset: i64,
+        max_bytes: usize,
+        max_records: usize,
+        committed: bool,
+    ) -> Result<FetchData> {
+        let high_watermark = self.high_watermark();
+        // `read_committed` reads stop at the last stable offset.
+        let bound = if committed {
+            self.last_stable_offset().min(high_watermark)
+        } else {
+            high_watermark
+        };
+        // Held for the read (no reference counting on this path, which every poll takes):
+        // a roll or retention swap waits for it.
+        let segments = self.segments.read();
+        // Read after the segment list: retention raises the log start before it swaps the
+        // list, so a list without the segment holding `offset` comes with a start above it.
+        let log_start = self.log_start_offset();
+        let log_end = self.log_end_offset();
+        if offset < log_start || offset > log_end {
+            return Err(Error::OffsetOutOfRange {
+                partition: self.name.clone(),
+                offset,
+                log_start,
+                log_end,
+            });
+        }
+        let mut data = FetchData {
+            slice: None,
+            high_watermark,
+            log_start_offset: log_start,
+        };
+        if offset >= bound {
+            return Ok(data);
+        }
+        let interval = self.config.read().index_interval_bytes;
+        let holding = segments
+            .partition_point(|s| s.base_offset() <= offset)
+            .saturating_sub(1);
+        let segment = &segments[holding];
+        let mut scan = segment.scan(offset, interval)?;
+        // The first batch ending at or after `offset` holds it (the scan checks the offsets
+        // on the way, since the CRC does not cover them).
+        let found = scan
+            .by_ref()
+            .find(|item| {
+                item.as_ref()
+                    .map_or(true, |(_, b)| b.last_offset() >= offset)
+            })
+            .transpose()?;
+        let Some((start, batch)) = found else {
+            return Err(Error::corruption(
+                segment.log_path(),
+                segment.size(),
+                format!(
+                "offset {offset} is below the high watermark {bound} but the segment ends before it"
+            ),
+            ));
+        };
+        let mut end = start;
+        if batch.base_offset() < bound {
+            end = start + batch.size();
+            // Records of the first batch at or after `offset` (all of them with gaps).
+            let mut records = if batch.is_dense() {
+                usize::try_from(batch.last_offset() - offset.max(batch.base_offset()) + 1)
+                    .unwrap_or(0)
+            } else {
+                usize::try_from(batch.records_count()).unwrap_or(0)
+            };
+            for item in scan {
+                if records >= max_records {
+                    break;
+                }
+                let (at, batch) = item?;
+                if batch.base_offset() >= bound || at + batch.size() - start > max_bytes {
+                    break;
+                }
+                end = at + batch.size();
+                records += usize::try_from(batch.records_count()).unwrap_or(0);
+            }
+        }
+        data.slice = segment.slice(start, end);
+        Ok(data)
+    }
+
+    /// The first offset whose record timestamp is ≥ `timestamp`, with that timestamp (Kafka's
+    /// ListOffsets by time), or `None` if every record is older.
+    pub fn offset_for_timestamp(&self, timestamp: i64) -> Result<Option<(i64, i64)>> {
+        let high_watermark = self.high_watermark();
+        let log_start = self.log_start_offset();
+        let interval = self.config().index_interval_bytes;
+        for segment in self.segment_list().iter() {
+            let entry = {
+                let index = segment.index(interval)?;
+                if index.max_timestamp < timestamp {
+                    continue;
+                }
+                let relative = index
+                    .lookup_time(timestamp)
+                    .map_or(0, |e| e.relative_offset);
+                index.lookup(relative)
+            };
+            for item in segment.scan_from(entry)? {
+                let (at, batch) = item?;
+                if batch.base_offset() >= high_watermark {
+                    return Ok(None);
+                }
+                if batch.max_timestamp() < timestamp
+                    || batch.last_offset() < log_start
+                    || batch.is_control()
+                {
+                    continue;
+                }
+                batch
+                    .verify_crc()
+                    .map_err(|e| Error::corruption(segment.log_path(), at as u64, e.to_string()))?;
+                let undecodable = |e| match e {
+                    Error::CorruptRecord(why) => Error::corruption(
+                        segment.log_path(),
+                        at as u64,
+                        super::fetch::undecodable_detail(&why),
+                    ),
+                    other => other,
+                };
+                let records = batch.records().map_err(undecodable)?;
+                for record in records.iter() {
+                    let record = record.map_err(undecodable)?;
+                    if record.timestamp >= timestamp && record.offset >= log_start {
+                        return Ok(Some((record.offset, record.timestamp)));
+                    }
+                }
+            }
+        }
+        Ok(None)
+    }
+}
