@@ -374,3 +374,58 @@ fn ids_a_partition_knows_are_never_handed_out_again() {
     let cluster = Cluster::open(dir.path()).unwrap();
     assert!(cluster.allocate_producer_id().unwrap() > 5_123);
 }
+
+fn snapshot_offsets(dir: &std::path::Path) -> Vec<i64> {
+    let mut offsets: Vec<i64> = std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| {
+            let name = e.unwrap().file_name().into_string().unwrap();
+            name.strip_suffix(".snapshot")?.parse().ok()
+        })
+        .collect();
+    offsets.sort_unstable();
+    offsets
+}
+
+/// Snapshots stay bounded by the segments, as Kafka's: those a clean close left inside a
+/// segment go at the next open (`removeStraySnapshots`, the newest kept), and those of
+/// segments a cleaning merged go with them.
+#[test]
+fn snapshots_stay_as_many_as_the_segments() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut sequence = 0;
+    for _ in 0..3 {
+        let (log, _) = open_log(dir.path(), None);
+        log.append(&producer_batch(7, sequence, 2)).unwrap();
+        sequence += 2;
+        log.close().unwrap();
+    }
+    // Closes at 2 and 4 left snapshots inside the active segment; the open after the last
+    // keeps the newest (6) only.
+    let (log, _) = open_log(dir.path(), None);
+    assert_eq!(snapshot_offsets(dir.path()), [6]);
+    drop(log);
+
+    let cluster = Cluster::temporary().unwrap();
+    cluster
+        .create_topic(
+            NewTopic::new("c", 1)
+                .config("cleanup.policy", "compact")
+                .config("min.cleanable.dirty.ratio", "0.01"),
+        )
+        .unwrap();
+    let log = cluster.partition("c", 0).unwrap();
+    for sequence in 0..4 {
+        log.append(&producer_batch(9, sequence, 1)).unwrap();
+        log.roll().unwrap();
+    }
+    assert_eq!(snapshot_offsets(log.dir()), [1, 2, 3, 4]);
+    cluster.compact(Some("c")).unwrap();
+    let bases: Vec<i64> = log.segments().iter().map(|s| s.base_offset).collect();
+    assert_eq!(bases, [0, 4], "the four sealed segments cleaned into one");
+    assert_eq!(
+        snapshot_offsets(log.dir()),
+        [4],
+        "the merged segments' snapshots went"
+    );
+}

@@ -238,6 +238,29 @@ pub(crate) fn remove_outside(
     remove_where(storage, dir, |offset| !(start..=end).contains(&offset))
 }
 
+/// Removes the snapshots strictly inside `(after, before)`: those of segments a cleaning
+/// merged into the segment at `after` (Kafka deletes the snapshots of replaced segments).
+pub(crate) fn remove_within(
+    storage: &dyn Storage,
+    dir: &Path,
+    after: i64,
+    before: i64,
+) -> Result<usize> {
+    remove_where(storage, dir, |offset| offset > after && offset < before)
+}
+
+/// Removes the snapshots at no segment's base (`bases`, ascending), keeping the newest one
+/// when it lies past the last base: Kafka's `removeStraySnapshots`, which keeps the count
+/// bounded by the segments' (each clean close leaves one inside the active segment).
+pub(crate) fn remove_strays(storage: &dyn Storage, dir: &Path, bases: &[i64]) -> Result<usize> {
+    let offsets = list(storage, dir)?;
+    let last_base = bases.last().copied().unwrap_or(i64::MIN);
+    let newest = offsets.last().copied().filter(|&o| o > last_base);
+    remove_where(storage, dir, |offset| {
+        bases.binary_search(&offset).is_err() && Some(offset) != newest
+    })
+}
+
 fn remove_where(storage: &dyn Storage, dir: &Path, remove: impl Fn(i64) -> bool) -> Result<usize> {
     let mut removed = 0;
     for offset in list(storage, dir)?.into_iter().filter(|&at| remove(at)) {

@@ -66,6 +66,14 @@ impl Log {
         Ok(())
     }
 
+    /// Removes the snapshots of the segments a cleaning merged into the one at `base`, which
+    /// ends before `end` (a leftover costs a file, not correctness: failures are logged).
+    pub(super) fn remove_merged_snapshots(&self, base: i64, end: i64) {
+        if let Err(e) = snapshot::remove_within(&*self.storage, &self.dir, base, end) {
+            tracing::warn!(target: "kafkalite::cleaner", "{}: removing the producer snapshots of cleaned segments: {e}", self.name);
+        }
+    }
+
     /// Removes the snapshots below the first segment (their segments are gone).
     pub(super) fn remove_snapshots_below_first_segment(&self) -> Result<()> {
         let first = self.segment_list()[0].base_offset();
@@ -193,6 +201,8 @@ fn newest_snapshot(
     let storage = &*log.storage;
     report.orphan_files_removed += snapshot::remove_interrupted(storage, &log.dir)?;
     report.snapshots_removed += snapshot::remove_outside(storage, &log.dir, start, end)?;
+    let bases: Vec<i64> = log.segment_list().iter().map(|s| s.base_offset()).collect();
+    report.snapshots_removed += snapshot::remove_strays(storage, &log.dir, &bases)?;
     let mut offsets = snapshot::list(storage, &log.dir)?;
     while let Some(offset) = offsets.pop() {
         let path = snapshot::snapshot_path(&log.dir, offset);

@@ -107,8 +107,10 @@ pub(crate) fn decode(
     Ok(entries)
 }
 
-/// Reads the bytes of the `.txnindex` file of the segment at `base` (see [`decode`] for
-/// the checks): `CorruptRecord` says what is wrong.
+/// Reads the bytes of the `.txnindex` file of the segment at `base`, checked as Kafka's
+/// `TransactionIndex` checks them and more (whole 34-byte entries, version 0, marker offsets
+/// rising from `base`, first offsets at or below them, last stable offsets no further than
+/// just past them): `CorruptRecord` says what is wrong.
 pub fn read_transaction_index(bytes: &[u8], base: i64) -> Result<Vec<AbortedTransaction>> {
     decode(bytes, base).map_err(|why| Error::CorruptRecord(format!("transaction index: {why}")))
 }

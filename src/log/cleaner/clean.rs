@@ -410,6 +410,8 @@ impl Log {
         list.push(Arc::new(segment));
         list.extend_from_slice(&current[at + group.len()..]);
         *self.segments.write() = Arc::new(list);
+        // `still_there` found a segment after the group.
+        self.remove_merged_snapshots(base, current[at + group.len()].base_offset());
         Ok(true)
     }
 }
