@@ -50,6 +50,27 @@ fn fill(cluster: &Cluster) -> usize {
     bytes
 }
 
+/// Assigns `assignment` from the start and polls until at least `expected` records came,
+/// touching every key and value; returns the records and a sum of what was touched.
+fn replay(
+    consumer: &kafkalite::Consumer,
+    assignment: &[(TopicPartition, Offset)],
+    expected: usize,
+) -> (usize, usize) {
+    consumer.assign(assignment).unwrap();
+    let (mut records, mut touched) = (0usize, 0usize);
+    while records < expected {
+        let polled = consumer.poll(Duration::ZERO).unwrap();
+        for record in polled.iter() {
+            let key = record.key().unwrap_or_default();
+            let value = record.value().unwrap_or_default();
+            touched += key.len() + value.len() + key[0] as usize + value[99] as usize;
+            records += 1;
+        }
+    }
+    (records, touched)
+}
+
 fn consume(c: &mut Criterion) {
     let dir = common::bench_dir();
     let cluster = Cluster::builder()
@@ -81,20 +102,7 @@ fn consume(c: &mut Criterion) {
             let consumer = cluster
                 .consumer(ConsumerConfig::new().check_crcs(check_crcs))
                 .unwrap();
-            b.iter(|| {
-                consumer.assign(&assignment).unwrap();
-                let (mut records, mut touched) = (0usize, 0usize);
-                while records < RECORDS {
-                    let polled = consumer.poll(Duration::ZERO).unwrap();
-                    for record in polled.iter() {
-                        let key = record.key().unwrap_or_default();
-                        let value = record.value().unwrap_or_default();
-                        touched += key.len() + value.len() + key[0] as usize + value[99] as usize;
-                        records += 1;
-                    }
-                }
-                black_box(touched)
-            })
+            b.iter(|| black_box(replay(&consumer, &assignment, RECORDS).1))
         });
     }
     group.finish();
@@ -176,17 +184,7 @@ fn consume_transactional(c: &mut Criterion) {
                 .consumer(ConsumerConfig::new().isolation_level(level))
                 .unwrap();
             b.iter(|| {
-                consumer.assign(&assignment).unwrap();
-                let (mut records, mut touched) = (0usize, 0usize);
-                while records < expected {
-                    let polled = consumer.poll(Duration::ZERO).unwrap();
-                    for record in polled.iter() {
-                        let key = record.key().unwrap_or_default();
-                        let value = record.value().unwrap_or_default();
-                        touched += key.len() + value.len() + key[0] as usize + value[99] as usize;
-                        records += 1;
-                    }
-                }
+                let (records, touched) = replay(&consumer, &assignment, expected);
                 assert_eq!(records, expected);
                 black_box(touched)
             })

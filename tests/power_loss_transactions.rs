@@ -18,7 +18,7 @@ use kafkalite::record::ControlRecordType;
 use kafkalite::storage::{FaultPlan, PowerLoss, SimStorage};
 use kafkalite::{
     AbortedTransaction, BatchBuilder, Cluster, ConsumerConfig, IsolationLevel, Log, MockClock,
-    NewTopic, Offset, TopicPartition,
+    NewTopic,
 };
 
 const T: i64 = 1_700_000_000_000;
@@ -164,24 +164,8 @@ fn producer_of(seen: &[Seen], offset: i64) -> i64 {
 }
 
 fn read_committed(cluster: &Cluster) -> Vec<String> {
-    let consumer = cluster
-        .consumer(ConsumerConfig::new().isolation_level(IsolationLevel::ReadCommitted))
-        .unwrap();
-    consumer
-        .assign(&[(TopicPartition::new("t", 0), Offset::Beginning)])
-        .unwrap();
-    let mut values = Vec::new();
-    loop {
-        let records = consumer.poll(Duration::ZERO).unwrap();
-        if records.is_empty() {
-            return values;
-        }
-        values.extend(
-            records
-                .iter()
-                .map(|r| String::from_utf8(r.value().unwrap().to_vec()).unwrap()),
-        );
-    }
+    let config = ConsumerConfig::new().isolation_level(IsolationLevel::ReadCommitted);
+    common::values_from_start(cluster, config, "t", Duration::ZERO)
 }
 
 fn check(cluster: &Cluster, case: &str) {

@@ -7,6 +7,8 @@
 //! from the log; the cleaner stops at the last stable offset and at the first aborted
 //! transaction.
 
+mod common;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -59,23 +61,8 @@ fn plain_kv(log: &Log, key: &str, value: &str) {
 
 /// Every value a consumer at `level` reads from the start.
 fn read(cluster: &Cluster, level: IsolationLevel) -> Vec<String> {
-    let consumer = cluster
-        .consumer(ConsumerConfig::new().isolation_level(level))
-        .unwrap();
-    let tp = TopicPartition::new("t", 0);
-    consumer.assign(&[(tp, Offset::Beginning)]).unwrap();
-    let mut values = Vec::new();
-    loop {
-        let records = consumer.poll(POLL).unwrap();
-        if records.is_empty() {
-            return values;
-        }
-        values.extend(
-            records
-                .iter()
-                .map(|r| String::from_utf8(r.value().unwrap().to_vec()).unwrap()),
-        );
-    }
+    let config = ConsumerConfig::new().isolation_level(level);
+    common::values_from_start(cluster, config, "t", POLL)
 }
 
 /// Offsets 0-1 a1 a2 (producer 1, aborted at 7), 2 p1, 3 b1 (producer 2, committed at 5),
@@ -284,28 +271,10 @@ fn the_last_stable_offset_never_falls_below_the_log_start() {
 
 /// Every value a `read_committed` consumer with `max.poll.records=1` reads from the start.
 fn read_one_at_a_time(cluster: &Cluster) -> Vec<String> {
-    let consumer = cluster
-        .consumer(
-            ConsumerConfig::new()
-                .isolation_level(IsolationLevel::ReadCommitted)
-                .max_poll_records(1),
-        )
-        .unwrap();
-    consumer
-        .assign(&[(TopicPartition::new("t", 0), Offset::Beginning)])
-        .unwrap();
-    let mut values = Vec::new();
-    loop {
-        let records = consumer.poll(POLL).unwrap();
-        if records.is_empty() {
-            return values;
-        }
-        values.extend(
-            records
-                .iter()
-                .map(|r| String::from_utf8(r.value().unwrap().to_vec()).unwrap()),
-        );
-    }
+    let config = ConsumerConfig::new()
+        .isolation_level(IsolationLevel::ReadCommitted)
+        .max_poll_records(1);
+    common::values_from_start(cluster, config, "t", POLL)
 }
 
 /// Polls cut by `max.poll.records` inside an aborted transaction still skip all of it:

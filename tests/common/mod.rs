@@ -262,3 +262,32 @@ pub fn open_log(
     )
     .unwrap()
 }
+
+/// Every value (as UTF-8) `config`'s consumer reads from the start of partition 0 of
+/// `topic`, polling with `timeout` until a poll returns nothing.
+pub fn values_from_start(
+    cluster: &Cluster,
+    config: kafkalite::ConsumerConfig,
+    topic: &str,
+    timeout: std::time::Duration,
+) -> Vec<String> {
+    let consumer = cluster.consumer(config).unwrap();
+    consumer
+        .assign(&[(
+            kafkalite::TopicPartition::new(topic, 0),
+            kafkalite::Offset::Beginning,
+        )])
+        .unwrap();
+    let mut values = Vec::new();
+    loop {
+        let records = consumer.poll(timeout).unwrap();
+        if records.is_empty() {
+            return values;
+        }
+        values.extend(
+            records
+                .iter()
+                .map(|r| String::from_utf8(r.value().unwrap().to_vec()).unwrap()),
+        );
+    }
+}
