@@ -65,6 +65,24 @@ pub enum Error {
     /// partition (Kafka's `TransactionCoordinatorFencedException`).
     #[error("transaction coordinator fenced: {0}")]
     TransactionCoordinatorFenced(String),
+    /// A newer producer with the same `transactional.id` has called `init_transactions`, or
+    /// the coordinator aborted this producer's transaction on its timeout (Kafka's
+    /// `ProducerFencedException`, fatal): close this producer; a new one takes over.
+    #[error("producer fenced: {0}")]
+    ProducerFenced(String),
+    /// A `transaction.timeout.ms` above the cluster's `transaction.max.timeout.ms` (Kafka's
+    /// `InvalidTxnTimeoutException`): lower the producer's or raise the cluster's.
+    #[error("invalid transaction timeout: {0}")]
+    InvalidTransactionTimeout(String),
+    /// A committed offset asked for while a transaction holding an offset for that partition
+    /// is still open (Kafka's `UnstableOffsetCommitException`, retriable): retry once the
+    /// transaction ends. `Consumer::committed` and positions wait for it themselves.
+    #[error("unstable offset commit: {0}")]
+    UnstableOffsetCommit(String),
+    /// The transaction was aborted before this record could be written (Kafka's
+    /// `TransactionAbortedException`): the record is not in the log; send it in a new one.
+    #[error("transaction aborted: {0}")]
+    TransactionAborted(String),
     /// One append held a batch already written (a duplicate by producer id, epoch and
     /// sequences) together with batches not yet written: append them separately.
     #[error("duplicate sequence number: {0}")]
@@ -351,6 +369,12 @@ pub enum ErrorCode {
     InvalidTxnState,
     /// 52: TRANSACTION_COORDINATOR_FENCED.
     TransactionCoordinatorFenced,
+    /// 50: INVALID_TRANSACTION_TIMEOUT.
+    InvalidTransactionTimeout,
+    /// 88: UNSTABLE_OFFSET_COMMIT.
+    UnstableOffsetCommit,
+    /// 90: PRODUCER_FENCED.
+    ProducerFenced,
     /// 2: CORRUPT_MESSAGE.
     CorruptMessage,
     /// 3: UNKNOWN_TOPIC_OR_PARTITION.
@@ -419,6 +443,9 @@ impl ErrorCode {
             ErrorCode::InvalidProducerEpoch => 47,
             ErrorCode::InvalidTxnState => 48,
             ErrorCode::TransactionCoordinatorFenced => 52,
+            ErrorCode::InvalidTransactionTimeout => 50,
+            ErrorCode::UnstableOffsetCommit => 88,
+            ErrorCode::ProducerFenced => 90,
             ErrorCode::RequestTimedOut => 7,
             ErrorCode::OffsetMetadataTooLarge => 12,
             ErrorCode::IllegalGeneration => 22,
@@ -445,6 +472,10 @@ impl Error {
             Error::InvalidProducerEpoch(_) => ErrorCode::InvalidProducerEpoch,
             Error::InvalidTxnState(_) => ErrorCode::InvalidTxnState,
             Error::TransactionCoordinatorFenced(_) => ErrorCode::TransactionCoordinatorFenced,
+            Error::ProducerFenced(_) => ErrorCode::ProducerFenced,
+            Error::InvalidTransactionTimeout(_) => ErrorCode::InvalidTransactionTimeout,
+            Error::UnstableOffsetCommit(_) => ErrorCode::UnstableOffsetCommit,
+            Error::TransactionAborted(_) => return None,
             Error::UnknownTopicOrPartition(_) => ErrorCode::UnknownTopicOrPartition,
             Error::InvalidTopic(_) => ErrorCode::InvalidTopic,
             Error::TopicAlreadyExists(_) => ErrorCode::TopicAlreadyExists,

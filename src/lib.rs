@@ -13,6 +13,7 @@ mod random;
 pub mod record;
 pub mod storage;
 mod sync;
+mod txn;
 
 pub use clock::{Clock, JumpWaker, MockClock, SystemClock};
 pub use cluster::{
@@ -47,4 +48,17 @@ pub use producer::{
     ProducerRecord, RecordMetadata, RoundRobinPartitioner, SendError, Serializer, StringSerializer,
     TypedProducer, TypedRecord, TypedSendError,
 };
+pub use txn::{TransactionDescription, TransactionListing, TransactionState};
+
+/// What the client layers recover when a cluster opens (the cluster layer calls this without
+/// knowing them): the transactions a crash left open. Returns what was done.
+fn start_services(cluster: &Cluster) -> Result<Vec<String>> {
+    txn::recover_at_open(cluster)
+}
+
+/// The client layers' share of a maintenance pass: transaction timeouts.
+fn maintain_services(cluster: &Cluster) -> Result<()> {
+    txn::maintain(cluster)
+}
+
 pub use record::{BatchBuilder, Compression, Header, Record, RecordBatch, TimestampType};

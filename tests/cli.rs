@@ -394,6 +394,186 @@ fn consume_reads_committed_records_only_when_asked() {
     .contains("read_committed"));
 }
 
+/// `perf-test producer --transactional-id` commits every `--transaction-duration-ms`, as
+/// Kafka's `ProducerPerformance`: every record ends up committed.
+#[test]
+fn perf_test_producer_runs_in_transactions() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let out = ok(
+        d,
+        &[
+            "perf-test",
+            "producer",
+            "--topic",
+            "t",
+            "--num-records",
+            "500",
+            "--record-size",
+            "10",
+            "--transactional-id",
+            "perf",
+            "--transaction-duration-ms",
+            "1",
+        ],
+    );
+    assert!(out.starts_with("500 records sent"), "{out}");
+    let listed = ok(d, &["transactions", "list"]);
+    let row: Vec<&str> = listed
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split('\t')
+        .map(str::trim)
+        .collect();
+    assert_eq!((row[0], row[3]), ("perf", "CompleteCommit"), "{listed}");
+    let cluster = Cluster::open(d).unwrap();
+    let log = cluster.partition("t", 0).unwrap();
+    assert_eq!(log.last_stable_offset(), log.high_watermark());
+    assert!(log.high_watermark() > 500, "markers after the records");
+    let err = fails(
+        d,
+        &[
+            "perf-test",
+            "producer",
+            "--topic",
+            "t",
+            "--num-records",
+            "1",
+            "--record-size",
+            "1",
+            "--transaction-duration-ms",
+            "0",
+        ],
+    );
+    assert!(
+        err.contains("--transaction-duration-ms should be greater than zero"),
+        "{err}"
+    );
+}
+
+/// Kafka's `ToolsUtils.prettyPrintTable`: each cell padded to its column's width, then a tab.
+fn pretty_table(rows: &[Vec<String>]) -> String {
+    let widths: Vec<usize> = (0..rows[0].len())
+        .map(|c| rows.iter().map(|r| r[c].len()).max().unwrap())
+        .collect();
+    let mut table = String::new();
+    for row in rows {
+        for (cell, width) in row.iter().zip(&widths) {
+            table.push_str(&format!("{cell:<width$}\t"));
+        }
+        table.push('\n');
+    }
+    table
+}
+
+/// `transactions list` and `describe` print `kafka-transactions.sh`'s tables
+/// (`TransactionsCommand.ListTransactionsCommand`, `DescribeTransactionsCommand`).
+#[test]
+fn transactions_list_and_describe_print_kafkas_tables() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let ids = {
+        let cluster = Cluster::open(d).unwrap();
+        cluster.create_topic(NewTopic::new("t", 2)).unwrap();
+        for (id, commit) in [("alpha", true), ("beta", false)] {
+            let producer = cluster
+                .producer(kafkalite::ProducerConfig::new().transactional_id(id))
+                .unwrap();
+            let t = std::time::Duration::from_secs(30);
+            producer.init_transactions(t).unwrap();
+            producer.begin_transaction().unwrap();
+            producer
+                .send(
+                    kafkalite::ProducerRecord::to("t")
+                        .partition(1)
+                        .value(b"v".to_vec()),
+                )
+                .unwrap();
+            producer.flush(t).unwrap();
+            if commit {
+                producer.commit_transaction(t).unwrap();
+            } else {
+                producer.abort_transaction(t).unwrap();
+            }
+        }
+        let id = |t: &str| cluster.describe_transaction(t).unwrap().unwrap();
+        (id("alpha"), id("beta"))
+    };
+    let row = |cells: &[&str]| cells.iter().map(|c| c.to_string()).collect::<Vec<_>>();
+    let list = ok(d, &["transactions", "list"]);
+    assert_eq!(
+        list,
+        pretty_table(&[
+            row(&[
+                "TransactionalId",
+                "Coordinator",
+                "ProducerId",
+                "TransactionState"
+            ]),
+            row(&[
+                "alpha",
+                "0",
+                &ids.0.producer_id.to_string(),
+                "CompleteCommit"
+            ]),
+            row(&["beta", "0", &ids.1.producer_id.to_string(), "CompleteAbort"]),
+        ])
+    );
+    // Kafka's filter: transactions whose last one started longer ago than the filter.
+    let filtered = ok(d, &["transactions", "list", "--duration-filter", "3600000"]);
+    assert_eq!(filtered.lines().count(), 1, "only the headers: {filtered}");
+    let described = ok(
+        d,
+        &["transactions", "describe", "--transactional-id", "beta"],
+    );
+    let cells: Vec<Vec<&str>> = described
+        .lines()
+        .map(|line| line.split('\t').map(str::trim_end).collect())
+        .collect();
+    assert_eq!(
+        cells[0],
+        [
+            "CoordinatorId",
+            "TransactionalId",
+            "ProducerId",
+            "ProducerEpoch",
+            "TransactionState",
+            "TransactionTimeoutMs",
+            "CurrentTransactionStartTimeMs",
+            "TransactionDurationMs",
+            "TopicPartitions",
+            ""
+        ]
+    );
+    let start = ids.1.transaction_start_time_ms.unwrap();
+    let duration: i64 = cells[1][7].parse().unwrap();
+    assert!(duration >= 0, "{described}");
+    assert_eq!(
+        cells[1],
+        [
+            "0",
+            "beta",
+            &ids.1.producer_id.to_string(),
+            &ids.1.producer_epoch.to_string(),
+            "CompleteAbort",
+            "60000",
+            &start.to_string(),
+            cells[1][7],
+            "",
+            ""
+        ]
+    );
+    let err = fails(
+        d,
+        &["transactions", "describe", "--transactional-id", "nope"],
+    );
+    assert!(
+        err.contains("Failed to describe transaction state of transactional-id `nope`"),
+        "{err}"
+    );
+}
+
 /// `transactions describe-producers` prints `kafka-transactions.sh describe-producers`'s
 /// table: its six headers, each cell padded to the column's width and followed by a tab.
 #[test]
@@ -401,7 +581,11 @@ fn transactions_describe_producers_prints_kafkas_table() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     {
-        let cluster = Cluster::open(d).unwrap();
+        // The marker's timestamp is the cluster clock's.
+        let cluster = Cluster::builder()
+            .clock(std::sync::Arc::new(kafkalite::MockClock::new(3_000)))
+            .open(d)
+            .unwrap();
         cluster.create_topic(NewTopic::new("t", 1)).unwrap();
         let log = cluster.partition("t", 0).unwrap();
         let mut open = kafkalite::BatchBuilder::new()
@@ -413,6 +597,9 @@ fn transactions_describe_producers_prints_kafkas_table() {
         let mut plain = kafkalite::BatchBuilder::new().producer(7, 0, 0);
         plain.append(2_000, None, Some(b"z"), &[]).unwrap();
         log.append(&plain.build().unwrap()).unwrap();
+        // Left open, the transaction would be aborted by the next open (its producer is
+        // gone); committed here by a coordinator at epoch 5.
+        log.write_transaction_marker(12, 3, 5, true).unwrap();
     }
     let out = ok(
         d,
@@ -425,29 +612,20 @@ fn transactions_describe_producers_prints_kafkas_table() {
             "0",
         ],
     );
-    let expected = [
-        [
+    let row = |cells: &[&str]| cells.iter().map(|c| c.to_string()).collect::<Vec<_>>();
+    let expected = pretty_table(&[
+        row(&[
             "ProducerId",
             "ProducerEpoch",
             "LatestCoordinatorEpoch",
             "LastSequence",
             "LastTimestamp",
             "CurrentTransactionStartOffset",
-        ],
-        ["7", "0", "-1", "0", "2000", "None"],
-        ["12", "3", "-1", "1", "1001", "0"],
-    ];
-    let widths: Vec<usize> = (0..6)
-        .map(|c| expected.iter().map(|r| r[c].len()).max().unwrap())
-        .collect();
-    let mut table = String::new();
-    for row in expected {
-        for (cell, width) in row.iter().zip(&widths) {
-            table.push_str(&format!("{cell:<width$}\t"));
-        }
-        table.push('\n');
-    }
-    assert_eq!(out, table);
+        ]),
+        row(&["7", "0", "-1", "0", "2000", "None"]),
+        row(&["12", "3", "5", "1", "3000", "None"]),
+    ]);
+    assert_eq!(out, expected);
     assert!(fails(
         d,
         &[

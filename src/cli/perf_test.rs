@@ -61,6 +61,54 @@ pub struct ProducerPerfArgs {
     /// A producer config, `key=value`; repeatable.
     #[arg(long = "producer-property", value_parser = parse_key_value)]
     producer_properties: Vec<(String, String)>,
+    /// The transactional id to use (takes precedence over a `transactional.id` property);
+    /// with only --transaction-duration-ms it is performance-producer- and a random suffix.
+    #[arg(long)]
+    transactional_id: Option<String>,
+    /// The max age of each transaction: commit_transaction is called after this time has
+    /// elapsed (default 3000 when transactions are on). Must be greater than 0.
+    #[arg(long)]
+    transaction_duration_ms: Option<u64>,
+}
+
+/// Kafka's `DEFAULT_TRANSACTION_DURATION_MS`.
+const DEFAULT_TRANSACTION_DURATION_MS: u64 = 3000;
+
+/// The transaction settings as Kafka's `ProducerPerformance.ConfigPostProcessor` works them
+/// out: transactions are on with any of the id flag, the duration flag or a
+/// `transactional.id` property; returns the duration, and sets the id in `properties`.
+fn transaction_settings(
+    args: &ProducerPerfArgs,
+    properties: &mut Properties,
+) -> Result<Option<Duration>, String> {
+    if args.transaction_duration_ms == Some(0) {
+        return Err("--transaction-duration-ms should be greater than zero".into());
+    }
+    let from_properties = properties.get("transactional.id").map(str::to_string);
+    if args.transaction_duration_ms.is_none()
+        && args.transactional_id.is_none()
+        && from_properties.is_none()
+    {
+        return Ok(None);
+    }
+    let id = args
+        .transactional_id
+        .clone()
+        .or(from_properties)
+        .unwrap_or_else(|| {
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.subsec_nanos());
+            format!(
+                "performance-producer-{:08x}-{nanos:08x}",
+                std::process::id()
+            )
+        });
+    properties.set("transactional.id", &id);
+    Ok(Some(Duration::from_millis(
+        args.transaction_duration_ms
+            .unwrap_or(DEFAULT_TRANSACTION_DURATION_MS),
+    )))
 }
 
 /// Runs the chosen test.
@@ -72,10 +120,15 @@ pub fn run(data_dir: &Path, test: &PerfTest, out: &mut dyn Write) -> CliResult {
 }
 
 fn producer(data_dir: &Path, args: &ProducerPerfArgs, out: &mut dyn Write) -> CliResult {
-    let properties: Properties = args.producer_properties.iter().cloned().collect();
+    let mut properties: Properties = args.producer_properties.iter().cloned().collect();
+    let transaction_duration = transaction_settings(args, &mut properties)?;
     let config = ProducerConfig::from_properties(&properties)?;
     let cluster = Cluster::builder().background(true).open(data_dir)?;
     let producer = cluster.producer(config)?;
+    if transaction_duration.is_some() {
+        producer.init_transactions(Duration::from_secs(60))?;
+    }
+    let mut transaction: Option<Instant> = None;
     let value: Vec<u8> = (0..args.record_size)
         .map(|i| b"ABCDEFGHIJKLMNOPQRSTUVWXYZ"[i % 26])
         .collect();
@@ -86,6 +139,10 @@ fn producer(data_dir: &Path, args: &ProducerPerfArgs, out: &mut dyn Write) -> Cl
     let start = Instant::now();
     for sent in 0..args.num_records {
         let sent_at = Instant::now();
+        if transaction_duration.is_some() && transaction.is_none() {
+            producer.begin_transaction()?;
+            transaction = Some(sent_at);
+        }
         let latencies = Arc::clone(&latencies_us);
         let counter = Arc::clone(&tally);
         let topic = args.topic.clone();
@@ -102,12 +159,21 @@ fn producer(data_dir: &Path, args: &ProducerPerfArgs, out: &mut dyn Write) -> Cl
         if let Err(refused) = sent_or_refused {
             tally.failure(&args.topic, None, size, &refused.error);
         }
+        if let (Some(max_age), Some(started)) = (transaction_duration, transaction) {
+            if sent_at.duration_since(started) >= max_age {
+                producer.commit_transaction(Duration::from_secs(3600))?;
+                transaction = None;
+            }
+        }
         if args.throughput > 0.0 {
             let due = Duration::from_secs_f64((sent + 1) as f64 / args.throughput);
             if let Some(ahead) = due.checked_sub(start.elapsed()) {
                 std::thread::sleep(ahead);
             }
         }
+    }
+    if transaction.is_some() {
+        producer.commit_transaction(Duration::from_secs(3600))?;
     }
     producer.flush(Duration::from_secs(3600))?;
     let seconds = start.elapsed().as_secs_f64();

@@ -224,6 +224,9 @@ impl Cluster {
             }
         }
         self.expire_producers_when_due(now);
+        if let Err(e) = crate::maintain_services(self) {
+            first_error.get_or_insert(e);
+        }
         if clean {
             if let Err(e) = self.clean_when_due(true) {
                 first_error.get_or_insert(e);

@@ -33,6 +33,8 @@ pub struct ClusterBuilder {
     pub(super) cleaner: cleaner::CleanerSettings,
     pub(super) producer_id_expiration_ms: i64,
     pub(super) producer_id_expiration_check_interval_ms: i64,
+    pub(super) transaction_max_timeout_ms: i32,
+    pub(super) transactional_id_expiration_ms: i64,
 }
 
 impl Default for ClusterBuilder {
@@ -51,11 +53,25 @@ impl Default for ClusterBuilder {
             cleaner: cleaner::CleanerSettings::default(),
             producer_id_expiration_ms: crate::log::DEFAULT_PRODUCER_ID_EXPIRATION_MS,
             producer_id_expiration_check_interval_ms: PRODUCER_ID_EXPIRATION_CHECK_INTERVAL_MS,
+            transaction_max_timeout_ms: crate::txn::DEFAULT_MAX_TIMEOUT_MS,
+            transactional_id_expiration_ms: crate::txn::DEFAULT_ID_EXPIRATION_MS,
         }
     }
 }
 
 impl ClusterBuilder {
+    /// Kafka's `transaction.max.timeout.ms` (default 900000): the longest
+    /// `transaction.timeout.ms` a producer may ask for.
+    pub fn transaction_max_timeout_ms(mut self, ms: i32) -> Self {
+        self.transaction_max_timeout_ms = ms;
+        self
+    }
+    /// Kafka's `transactional.id.expiration.ms` (default 604800000, 7 days): how long a
+    /// transactional id with no transaction open is remembered after its last use.
+    pub fn transactional_id_expiration_ms(mut self, ms: i64) -> Self {
+        self.transactional_id_expiration_ms = ms;
+        self
+    }
     /// The clock every time-based decision reads (a [`crate::MockClock`] in tests).
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;

@@ -20,7 +20,7 @@ use std::any::Any;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use parking_lot::{Mutex, RwLock};
 
@@ -102,7 +102,8 @@ struct Inner {
     /// Kafka's `cluster.id`, in `meta.properties` and the metadata log.
     cluster_id: String,
     /// What the open did.
-    report: OpenReport,
+    /// Set once open has finished (the client layers' recovery included).
+    report: OnceLock<OpenReport>,
     /// What background work failed with.
     background_errors: background::ErrorLog,
     /// Serializes changes to the set of topics.
@@ -135,6 +136,8 @@ struct Inner {
     producer_ids: Mutex<producer_ids::ProducerIdBlock>,
     /// `producer.id.expiration.ms` and its check interval.
     producer_id_expiration: (i64, i64),
+    /// `transaction.max.timeout.ms` and `transactional.id.expiration.ms`.
+    transaction_settings: (i32, i64),
     /// Per-cluster state of the client layers (the group coordinator), made on first use.
     services: Services,
     /// Removed by `close` (explicit, or when the last user handle drops).
@@ -199,7 +202,11 @@ impl Cluster {
                 options.producer_id_expiration_ms,
                 options.producer_id_expiration_check_interval_ms,
             ),
-            report,
+            report: OnceLock::new(),
+            transaction_settings: (
+                options.transaction_max_timeout_ms,
+                options.transactional_id_expiration_ms,
+            ),
             background_errors: background::ErrorLog::default(),
             admin: Mutex::new(()),
             closed: AtomicBool::new(false),
@@ -234,6 +241,17 @@ impl Cluster {
             tracing::warn!(target: "kafkalite::cluster", "could not write the checkpoints at open: {error}");
             cluster.inner.background_errors.record(error);
         }
+        // The client layers' recovery (transactions left open by a crash), through the crate
+        // root: the cluster layer does not know them. A failure is reported, not fatal: the
+        // data is readable, and maintenance retries.
+        match crate::start_services(&cluster) {
+            Ok(lines) => report.transactions = lines,
+            Err(error) => {
+                tracing::warn!(target: "kafkalite::recovery", "could not finish the transactions left open: {error}");
+                cluster.inner.background_errors.record(error);
+            }
+        }
+        let _ = cluster.inner.report.set(report);
         if options.background {
             cluster.start_background()?;
         }
@@ -286,7 +304,12 @@ impl Cluster {
     /// `meta.properties` written. The same facts are emitted as `tracing` events (target
     /// `kafkalite::recovery`) during the open.
     pub fn recovery_report(&self) -> &OpenReport {
-        &self.inner.report
+        self.inner.report.get_or_init(OpenReport::default)
+    }
+
+    /// `transaction.max.timeout.ms` and `transactional.id.expiration.ms`.
+    pub(crate) fn transaction_settings(&self) -> (i32, i64) {
+        self.inner.transaction_settings
     }
 
     /// Kafka's `cluster.id` from `meta.properties` (22 characters of base64).
@@ -399,6 +422,10 @@ impl Cluster {
     /// for a topic to exist (see [`crate::Producer::send`]) count too.
     pub fn blocked_polls(&self) -> usize {
         self.inner.notifier.parked()
+    }
+
+    pub(crate) fn logs(&self) -> Vec<Arc<Log>> {
+        self.inner.logs()
     }
 
     fn all_logs(&self) -> Vec<Arc<Log>> {
@@ -530,7 +557,7 @@ fn metadata_config() -> TopicConfig {
 }
 
 /// (topic, partition) from a `topic-partition` name.
-fn split_name(name: &str) -> (String, i32) {
+pub(crate) fn split_name(name: &str) -> (String, i32) {
     match name.rsplit_once('-') {
         Some((topic, p)) => (topic.to_string(), p.parse().unwrap_or(0)),
         None => (name.to_string(), 0),

@@ -27,6 +27,9 @@ pub struct OpenReport {
     /// Entries of the data directory kafkalite did not write, left byte for byte alone, and
     /// why it took them for foreign.
     pub left_alone: Vec<(PathBuf, String)>,
+    /// Transactions a crash left open or half-completed, and what open did with each
+    /// (finished a prepared commit or abort, aborted an open one).
+    pub transactions: Vec<String>,
 }
 
 impl OpenReport {
@@ -39,6 +42,7 @@ impl OpenReport {
             && self.rebuilt.is_empty()
             && self.set_aside.is_empty()
             && self.left_alone.is_empty()
+            && self.transactions.is_empty()
     }
 
     pub(super) fn claimed(&mut self, why: String) {
@@ -120,6 +124,9 @@ impl fmt::Display for OpenReport {
         }
         for (path, why) in &self.left_alone {
             writeln!(f, "left alone {}: {why}", path.display())?;
+        }
+        for line in &self.transactions {
+            writeln!(f, "{line}")?;
         }
         Ok(())
     }

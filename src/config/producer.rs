@@ -355,6 +355,27 @@ impl ProducerConfig {
             .map(|(_, v)| v.as_str())
     }
 
+    /// `transactional.id`, if set (an empty value is unset, as Kafka reads it).
+    pub(crate) fn txn_id(&self) -> Option<&str> {
+        self.override_of("transactional.id")
+            .filter(|id| !id.is_empty())
+    }
+
+    /// `transaction.timeout.ms` (default 60000).
+    pub(crate) fn txn_timeout_ms(&self) -> i32 {
+        self.override_of("transaction.timeout.ms")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(60_000)
+    }
+
+    /// Sets `transactional.id`: the producer becomes transactional (and idempotent), and
+    /// must call `init_transactions` before its first transaction.
+    pub fn transactional_id(mut self, id: impl Into<String>) -> Self {
+        self.overrides.retain(|(k, _)| k != "transactional.id");
+        self.overrides.push(("transactional.id".into(), id.into()));
+        self
+    }
+
     /// Whether the producer is idempotent, by Kafka's rules
     /// (`ProducerConfig.postProcessAndValidateIdempotenceConfigs`): `enable.idempotence`
     /// (default true) needs `acks=all`, `retries` above 0 and

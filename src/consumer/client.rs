@@ -428,16 +428,37 @@ impl Consumer {
     }
 
     /// The group's committed offsets for `partitions` (`None` where nothing is committed).
+    /// An offset still pending in an open transaction is waited for, up to
+    /// `default.api.timeout.ms` (then [`Error::UnstableOffsetCommit`]), as Kafka's consumer
+    /// retries its stable offset fetch.
     pub fn committed(
         &self,
         partitions: &[TopicPartition],
     ) -> Result<BTreeMap<TopicPartition, Option<OffsetAndMetadata>>> {
-        let mut state = self.state.lock();
-        state.check_open()?;
-        partitions
-            .iter()
-            .map(|tp| Ok((tp.clone(), state.committed(tp)?)))
-            .collect()
+        let mut deadline = None;
+        loop {
+            let seen = self.notifier.sequence();
+            let answer = {
+                let mut state = self.state.lock();
+                state.check_open()?;
+                let timeout = Duration::from_millis(state.config.default_api_timeout_ms);
+                deadline.get_or_insert_with(|| Instant::now() + timeout);
+                partitions
+                    .iter()
+                    .map(|tp| Ok((tp.clone(), state.committed(tp)?)))
+                    .collect()
+            };
+            match answer {
+                Err(Error::UnstableOffsetCommit(_))
+                    if deadline.is_some_and(|d| Instant::now() < d) =>
+                {
+                    self.notifier
+                        .wait_until(seen, deadline.unwrap_or_else(Instant::now));
+                    self.check_woken()?;
+                }
+                answer => return answer,
+            }
+        }
     }
 
     /// Moves the next read of an assigned partition; the last seek wins. An offset takes

@@ -84,7 +84,7 @@ impl State {
 
     pub(crate) fn committed(&mut self, tp: &TopicPartition) -> Result<Option<OffsetAndMetadata>> {
         let group = self.group_id()?.to_string();
-        Ok(self.coordinator()?.offsets.committed(&group, tp))
+        self.coordinator()?.offsets.committed_stable(&group, tp)
     }
 
     pub(crate) fn seek(&mut self, tp: &TopicPartition, to: Offset) -> Result<()> {

@@ -12,7 +12,7 @@ use super::assignor::GroupAssignment;
 use super::offsets::OffsetStore;
 use super::protocol::{CheckIn, GroupDescription, GroupState, JoinRequest, MemberDescription};
 use super::rebalance::Group;
-use super::types::Offsets;
+use super::types::{ConsumerGroupMetadata, Offsets};
 use crate::clock::Clock;
 use crate::cluster::Cluster;
 use crate::error::{Error, Result};
@@ -307,6 +307,58 @@ impl Coordinator {
         }
         // Holding the groups lock orders commits with membership changes.
         self.offsets.commit(group_id, offsets, self.clock.now_ms())
+    }
+
+    /// Kafka's `TxnOffsetCommit`: `offsets` for the group of `member`, pending in the
+    /// transaction of `producer_id` at `epoch` until its marker. The member must be in the
+    /// group at its generation (Kafka's transactional `validateOffsetCommit`), unless it
+    /// names no member and no generation (a producer of offsets without a consumer).
+    pub(crate) fn commit_transactional(
+        &self,
+        member: &ConsumerGroupMetadata,
+        offsets: &Offsets,
+        producer_id: i64,
+        epoch: i16,
+    ) -> Result<()> {
+        let group_id = member.group_id.as_str();
+        let mut groups = self.groups.lock();
+        let anonymous = member.member_id.is_empty() && member.generation_id < 0;
+        if let (Some(group), false) = (groups.get_mut(group_id), anonymous) {
+            if group.expire(self.clock.now_ms()) {
+                self.changed();
+            }
+            let id = member.member_id.as_str();
+            if group.fenced.contains(id) {
+                return Err(Error::FencedInstanceId(id.to_string()));
+            }
+            if !group.members.contains_key(id) {
+                return Err(Error::CommitFailed(format!(
+                    "transaction offset commit failed due to consumer group metadata mismatch: \
+                     member '{id}' is not in group '{group_id}' (unknown member id)"
+                )));
+            }
+            if member.generation_id != group.generation {
+                return Err(Error::CommitFailed(format!(
+                    "transaction offset commit failed due to consumer group metadata mismatch: \
+                     member '{id}' is at generation {}, group '{group_id}' at {} (illegal \
+                     generation)",
+                    member.generation_id, group.generation
+                )));
+            }
+        } else if !anonymous && groups.get(group_id).is_none() {
+            return Err(Error::CommitFailed(format!(
+                "transaction offset commit failed due to consumer group metadata mismatch: \
+                 group '{group_id}' has no member '{}' (unknown member id)",
+                member.member_id
+            )));
+        }
+        self.offsets.commit_transactional(
+            group_id,
+            offsets,
+            producer_id,
+            epoch,
+            self.clock.now_ms(),
+        )
     }
 
     /// The group's state and members.

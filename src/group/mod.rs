@@ -12,7 +12,7 @@ mod types;
 
 pub use admin::{GroupPartitionOffsets, OffsetReset};
 pub(crate) use coordinator::Coordinator;
-pub(crate) use offsets::check_group_id;
+pub(crate) use offsets::{check_group_id, OFFSETS_TOPIC};
 pub(crate) use protocol::{CheckIn, Handout, JoinProtocol, JoinRequest, Missed};
 pub use protocol::{GroupDescription, GroupState, MemberDescription};
 pub use types::{

@@ -2,6 +2,11 @@
 //! partition here; Kafka has 50) with Kafka's own key and value schemas, so they survive a crash
 //! like any data and Kafka's tools can read them. A map in memory answers lookups; it is rebuilt
 //! by replaying the topic when the coordinator starts.
+//!
+//! Offsets sent in a transaction are written at once, as a transactional batch of the
+//! producer, and held pending until the transaction's marker: COMMIT makes them committed,
+//! ABORT drops them (Kafka's `pendingTransactionalOffsets`). While one is pending for a
+//! partition, asking for that partition's committed offset is `UnstableOffsetCommit`.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -11,7 +16,7 @@ use parking_lot::Mutex;
 use super::types::{OffsetAndMetadata, Offsets, TopicPartition};
 use crate::cluster::{Cluster, NewTopic};
 use crate::error::{Error, Result};
-use crate::log::Log;
+use crate::log::{increment_sequence, Entry, Log};
 use crate::record::BatchBuilder;
 
 /// The internal topic's name.
@@ -41,12 +46,17 @@ struct Stored {
 
 type GroupOffsets = BTreeMap<TopicPartition, Stored>;
 
+/// Offsets of open transactions: producer id → group → offsets.
+type PendingOffsets = HashMap<i64, HashMap<String, GroupOffsets>>;
+
 /// The committed offsets of every group.
 #[derive(Debug)]
 pub(crate) struct OffsetStore {
     log: Arc<Log>,
     /// Group → its offsets. The lock also orders appends, so the log and the map agree.
     committed: Mutex<HashMap<String, GroupOffsets>>,
+    /// Taken after `committed`, never before.
+    pending: Mutex<PendingOffsets>,
 }
 
 impl OffsetStore {
@@ -60,10 +70,11 @@ impl OffsetStore {
                 .config("flush.messages", "1"),
         )?;
         let log = cluster.partition(OFFSETS_TOPIC, 0)?;
-        let committed = replay(&log)?;
+        let (committed, pending) = replay(&log)?;
         Ok(OffsetStore {
             log,
             committed: Mutex::new(committed),
+            pending: Mutex::new(pending),
         })
     }
 
@@ -72,49 +83,94 @@ impl OffsetStore {
         if offsets.is_empty() {
             return Ok(());
         }
-        for (tp, offset) in offsets {
-            let size = offset.metadata.as_deref().map_or(0, str::len);
-            if size > METADATA_MAX_BYTES {
-                return Err(Error::OffsetMetadataTooLarge {
-                    size,
-                    max: METADATA_MAX_BYTES,
-                });
-            }
-            if offset.offset < 0 {
-                return Err(Error::IllegalState(format!(
-                    "cannot commit negative offset {} for {tp}",
-                    offset.offset
-                )));
-            }
-        }
-        let mut builder = BatchBuilder::new();
-        for (tp, offset) in offsets {
-            builder.append(
-                now_ms,
-                Some(&encode_key(group, tp)?),
-                Some(&encode_value(offset, now_ms)?),
-                &[],
-            )?;
-        }
-        let batch = builder.build()?;
+        let batch = encode_commit(group, offsets, now_ms)?.build()?;
         let mut committed = self.committed.lock();
         self.log.append(&batch)?;
-        let stored = committed.entry(group.to_string()).or_default();
-        for (tp, offset) in offsets {
-            stored.insert(
-                tp.clone(),
-                Stored {
-                    offset: offset.clone(),
-                    at_ms: now_ms,
-                },
-            );
-        }
+        store(&mut committed, group, offsets, now_ms);
         Ok(())
     }
 
-    /// `group`'s committed offset for `tp`.
-    pub(crate) fn committed(&self, group: &str, tp: &TopicPartition) -> Option<OffsetAndMetadata> {
-        Some(self.committed.lock().get(group)?.get(tp)?.offset.clone())
+    /// Kafka's `TxnOffsetCommit`: writes `offsets` for `group` as a transactional batch of
+    /// `producer_id` at `epoch`, pending until the transaction's marker.
+    pub(crate) fn commit_transactional(
+        &self,
+        group: &str,
+        offsets: &Offsets,
+        producer_id: i64,
+        epoch: i16,
+        now_ms: i64,
+    ) -> Result<()> {
+        if offsets.is_empty() {
+            return Ok(());
+        }
+        let builder = encode_commit(group, offsets, now_ms)?;
+        let _committed = self.committed.lock();
+        // The batch follows the producer's last one here, or starts a new epoch at 0.
+        let sequence = match self.log.producer_state(producer_id) {
+            Some(state) if state.epoch == epoch && state.last_sequence >= 0 => {
+                increment_sequence(state.last_sequence, 1)
+            }
+            _ => 0,
+        };
+        let batch = builder
+            .producer(producer_id, epoch, sequence)
+            .transactional(true)
+            .build()?;
+        self.log.append(&batch)?;
+        let mut pending = self.pending.lock();
+        store(
+            pending.entry(producer_id).or_default(),
+            group,
+            offsets,
+            now_ms,
+        );
+        Ok(())
+    }
+
+    /// Writes the marker of `producer_id`'s transaction here and settles its pending
+    /// offsets: committed on COMMIT (`commit`), dropped on ABORT.
+    pub(crate) fn end_transaction(
+        &self,
+        producer_id: i64,
+        epoch: i16,
+        coordinator_epoch: i32,
+        commit: bool,
+    ) -> Result<()> {
+        let mut committed = self.committed.lock();
+        self.log
+            .write_transaction_marker(producer_id, epoch, coordinator_epoch, commit)?;
+        settle(
+            &mut committed,
+            &mut self.pending.lock(),
+            producer_id,
+            commit,
+        );
+        Ok(())
+    }
+
+    /// `group`'s committed offset for `tp`; `UnstableOffsetCommit` while an open
+    /// transaction holds an offset for it (Kafka's `requireStable` fetch).
+    pub(crate) fn committed_stable(
+        &self,
+        group: &str,
+        tp: &TopicPartition,
+    ) -> Result<Option<OffsetAndMetadata>> {
+        let committed = self.committed.lock();
+        let pending = self.pending.lock();
+        if let Some(producer) = pending
+            .iter()
+            .find(|(_, groups)| groups.get(group).is_some_and(|o| o.contains_key(tp)))
+            .map(|(producer, _)| *producer)
+        {
+            return Err(Error::UnstableOffsetCommit(format!(
+                "group '{group}' has an offset for {tp} in the open transaction of producer \
+                 {producer}: retry when it ends"
+            )));
+        }
+        Ok(committed
+            .get(group)
+            .and_then(|offsets| offsets.get(tp))
+            .map(|stored| stored.offset.clone()))
     }
 
     /// Every committed offset of `group`.
@@ -186,6 +242,64 @@ impl OffsetStore {
         }
         committed.remove(group);
         Ok(())
+    }
+}
+
+/// Checks `offsets` and encodes them as one batch of offset-commit records.
+fn encode_commit(group: &str, offsets: &Offsets, now_ms: i64) -> Result<BatchBuilder> {
+    let mut builder = BatchBuilder::new();
+    for (tp, offset) in offsets {
+        let size = offset.metadata.as_deref().map_or(0, str::len);
+        if size > METADATA_MAX_BYTES {
+            return Err(Error::OffsetMetadataTooLarge {
+                size,
+                max: METADATA_MAX_BYTES,
+            });
+        }
+        if offset.offset < 0 {
+            return Err(Error::IllegalState(format!(
+                "cannot commit negative offset {} for {tp}",
+                offset.offset
+            )));
+        }
+        builder.append(
+            now_ms,
+            Some(&encode_key(group, tp)?),
+            Some(&encode_value(offset, now_ms)?),
+            &[],
+        )?;
+    }
+    Ok(builder)
+}
+
+/// Puts `offsets` of `group`, committed at `now_ms`, into `map`.
+fn store(map: &mut HashMap<String, GroupOffsets>, group: &str, offsets: &Offsets, now_ms: i64) {
+    let stored = map.entry(group.to_string()).or_default();
+    for (tp, offset) in offsets {
+        stored.insert(
+            tp.clone(),
+            Stored {
+                offset: offset.clone(),
+                at_ms: now_ms,
+            },
+        );
+    }
+}
+
+/// Moves `producer_id`'s pending offsets into `committed` (`commit`) or drops them.
+fn settle(
+    committed: &mut HashMap<String, GroupOffsets>,
+    pending: &mut PendingOffsets,
+    producer_id: i64,
+    commit: bool,
+) {
+    let Some(groups) = pending.remove(&producer_id) else {
+        return;
+    };
+    if commit {
+        for (group, offsets) in groups {
+            committed.entry(group).or_default().extend(offsets);
+        }
     }
 }
 
@@ -302,19 +416,38 @@ fn decode_value(value: &[u8]) -> Option<(OffsetAndMetadata, i64)> {
     ))
 }
 
-/// Rebuilds the map from the log: later records win; a null value deletes.
-fn replay(log: &Log) -> Result<HashMap<String, GroupOffsets>> {
+/// Rebuilds the maps from the log: later records win; a null value deletes; records of a
+/// transactional batch wait for their producer's marker.
+fn replay(log: &Log) -> Result<(HashMap<String, GroupOffsets>, PendingOffsets)> {
     let mut committed: HashMap<String, GroupOffsets> = HashMap::new();
-    log.for_each_record(|record| {
+    let mut pending = PendingOffsets::new();
+    log.for_each_entry(|entry| {
+        let (transactional_producer, record) = match entry {
+            Entry::Marker {
+                producer_id,
+                commit,
+            } => {
+                settle(&mut committed, &mut pending, producer_id, commit);
+                return Ok(());
+            }
+            Entry::Record {
+                transactional_producer,
+                record,
+            } => (transactional_producer, record),
+        };
         let Some((group, tp)) = record.key.and_then(decode_key) else {
             return Ok(());
         };
+        let target = match transactional_producer {
+            Some(producer) => pending.entry(producer).or_default(),
+            None => &mut committed,
+        };
         match record.value {
             None => {
-                if let Some(offsets) = committed.get_mut(&group) {
+                if let Some(offsets) = target.get_mut(&group) {
                     offsets.remove(&tp);
                     if offsets.is_empty() {
-                        committed.remove(&group);
+                        target.remove(&group);
                     }
                 }
             }
@@ -326,7 +459,7 @@ fn replay(log: &Log) -> Result<HashMap<String, GroupOffsets>> {
                     ))
                 })?;
                 let at_ms = if at_ms < 0 { record.timestamp } else { at_ms };
-                committed
+                target
                     .entry(group)
                     .or_default()
                     .insert(tp, Stored { offset, at_ms });
@@ -334,7 +467,7 @@ fn replay(log: &Log) -> Result<HashMap<String, GroupOffsets>> {
         }
         Ok(())
     })?;
-    Ok(committed)
+    Ok((committed, pending))
 }
 
 #[cfg(test)]
@@ -405,16 +538,17 @@ mod tests {
             .unwrap();
         let store = OffsetStore::open(&cluster).unwrap();
         assert_eq!(
-            store.committed("g", &tp(0)),
+            store.committed_stable("g", &tp(0)).unwrap(),
             Some(OffsetAndMetadata::new(6))
         );
         assert_eq!(
-            store.committed("g", &tp(1)),
+            store.committed_stable("g", &tp(1)).unwrap(),
             Some(OffsetAndMetadata::new(9).with_metadata("x"))
         );
         assert_eq!(
             store
-                .committed("g", &tp(2))
+                .committed_stable("g", &tp(2))
+                .unwrap()
                 .and_then(|o| o.metadata)
                 .map(|m| m.len()),
             Some(METADATA_MAX_BYTES)

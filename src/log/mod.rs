@@ -34,6 +34,7 @@ pub use producers::ProducerStateInfo;
 pub(crate) use producers::DEFAULT_PRODUCER_ID_EXPIRATION_MS;
 pub(crate) use recovery::LOCK_FILE as LOG_LOCK_FILE;
 pub use recovery::{Cut, LogOptions, RecoveryMode, RecoveryReport};
+pub(crate) use replay::Entry;
 pub(crate) use segment::SEGMENT_SUFFIXES;
 pub use segment::{file_stem, segment_base_offset};
 pub use transactions::{read_transaction_index, AbortedTransaction};

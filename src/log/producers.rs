@@ -103,6 +103,13 @@ impl Log {
             .map(ProducerStateInfo::of)
             .collect()
     }
+
+    /// The state of one producer, if the partition keeps one.
+    pub(crate) fn producer_state(&self, producer_id: i64) -> Option<ProducerStateInfo> {
+        self.producer_states()
+            .into_iter()
+            .find(|p| p.producer_id == producer_id)
+    }
 }
 
 /// One producer's state in a partition, as `kafka-transactions --describe-producers`

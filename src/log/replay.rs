@@ -1,9 +1,20 @@
-//! Replaying a log from its start: how the metadata log and `__consumer_offsets` rebuild
-//! their state when opened.
+//! Replaying a log from its start: how the metadata log, `__consumer_offsets` and
+//! `__transaction_state` rebuild their state when opened.
 
 use super::partition::Log;
 use crate::error::Result;
-use crate::record::Record;
+use crate::record::{ControlRecordType, Record};
+
+/// What [`Log::for_each_entry`] visits.
+pub(crate) enum Entry<'a, 'r> {
+    /// A data record, with the producer id of its batch when the batch is transactional.
+    Record {
+        transactional_producer: Option<i64>,
+        record: &'a Record<'r>,
+    },
+    /// A COMMIT (`commit`) or ABORT marker of `producer_id`'s transaction.
+    Marker { producer_id: i64, commit: bool },
+}
 
 impl Log {
     /// Calls `visit` with every data record from the log start to the high watermark, in
@@ -12,6 +23,19 @@ impl Log {
     pub(crate) fn for_each_record(
         &self,
         mut visit: impl FnMut(&Record<'_>) -> Result<()>,
+    ) -> Result<()> {
+        self.for_each_entry(|entry| match entry {
+            Entry::Record { record, .. } => visit(record),
+            Entry::Marker { .. } => Ok(()),
+        })
+    }
+
+    /// As [`Log::for_each_record`], with the transactions: each data record says whether
+    /// its batch is transactional, and transaction markers are visited too (other control
+    /// records are skipped).
+    pub(crate) fn for_each_entry(
+        &self,
+        mut visit: impl FnMut(Entry<'_, '_>) -> Result<()>,
     ) -> Result<()> {
         let mut offset = self.log_start_offset();
         while offset < self.high_watermark() {
@@ -22,12 +46,30 @@ impl Log {
             for batch in data.batches() {
                 let batch = batch?;
                 offset = batch.next_offset();
+                let undecodable = |e| data.undecodable(&batch, e);
+                let records = batch.records().map_err(undecodable)?;
                 if batch.is_control() {
+                    for record in records.iter() {
+                        let record = record.map_err(undecodable)?;
+                        let kind = record.key.map(ControlRecordType::parse_key);
+                        if let Some(Ok(
+                            kind @ (ControlRecordType::Commit | ControlRecordType::Abort),
+                        )) = kind
+                        {
+                            visit(Entry::Marker {
+                                producer_id: batch.producer_id(),
+                                commit: kind == ControlRecordType::Commit,
+                            })?;
+                        }
+                    }
                     continue;
                 }
-                let undecodable = |e| data.undecodable(&batch, e);
-                for record in batch.records().map_err(undecodable)?.iter() {
-                    visit(&record.map_err(undecodable)?)?;
+                let transactional_producer = batch.is_transactional().then(|| batch.producer_id());
+                for record in records.iter() {
+                    visit(Entry::Record {
+                        transactional_producer,
+                        record: &record.map_err(undecodable)?,
+                    })?;
                 }
             }
         }

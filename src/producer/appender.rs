@@ -14,6 +14,7 @@ use super::split::{self, Part};
 use crate::clock::Clock;
 use crate::error::Error;
 use crate::log::Log;
+use crate::record::BatchBuilder;
 use crate::sync::channel::{Receiver, RecvTimeoutError};
 use crate::sync::Ordering;
 
@@ -148,11 +149,11 @@ fn append(
     let outcome = if accumulator.abort.load(Ordering::Acquire) {
         Outcome::Failed(Arc::new(Error::Closed))
     } else {
-        let builder = match idempotence.as_deref() {
+        let builder = match idempotence.as_deref_mut() {
             Some(idempotence) => idempotence.stamp(log.name(), builder),
-            None => builder,
+            None => Ok(builder),
         };
-        match builder.build() {
+        match builder.and_then(BatchBuilder::build) {
             Ok(bytes) => {
                 let whole = Part {
                     bytes,
@@ -164,16 +165,14 @@ fn append(
                     parts: Vec::new(),
                     metrics,
                     opened,
-                    idempotence: idempotence.as_deref_mut(),
+                    idempotence,
                 };
                 appending.part(whole, 0);
                 Outcome::of_parts(appending.parts)
             }
             Err(error) => {
+                // Nothing was appended: no sequence was used.
                 metrics.batch_failed(u64::from(records.unsigned_abs()));
-                if let Some(idempotence) = idempotence {
-                    idempotence.failed();
-                }
                 Outcome::Failed(Arc::new(error))
             }
         }
@@ -245,7 +244,7 @@ impl Appending<'_> {
         };
         metrics.batch_failed(records);
         if let Some(idempotence) = self.idempotence.as_deref_mut() {
-            idempotence.failed();
+            idempotence.failed(&error);
         }
         self.parts.push((first, Outcome::Failed(Arc::new(error))));
     }

@@ -18,6 +18,7 @@ use super::partitioner::{
     partition_for_key, Partitioner, RoundRobinPartitioner, StickyPartitioner,
 };
 use super::record::{PartitionInfo, ProducerRecord, RecordMetadata, SendError};
+use super::transactions::Transactions;
 use crate::cluster::{partition_number, Cluster};
 use crate::config::{Acks, IntoProducerConfig, PartitionerKind, ProducerConfig};
 use crate::error::{Error, Result, SizeLimit};
@@ -39,7 +40,7 @@ const DROP_FLUSH_WAIT: Duration = Duration::from_secs(30);
 /// clone flushes (waiting at most 30 s) and stops the thread.
 #[derive(Clone)]
 pub struct Producer {
-    inner: Arc<Inner>,
+    pub(super) inner: Arc<Inner>,
 }
 
 impl std::fmt::Debug for Producer {
@@ -61,6 +62,8 @@ pub(super) struct Inner {
     metrics: Arc<Metrics>,
     appender: Mutex<Option<JoinHandle<Receiver<Message>>>>,
     pub(super) closed: AtomicBool,
+    /// With a `transactional.id`: the transaction state.
+    pub(super) transactions: Option<Arc<Transactions>>,
 }
 
 impl Drop for Inner {
@@ -130,9 +133,20 @@ impl Producer {
                 config.compression.name()
             )));
         }
-        let idempotence = match config.idempotence_enabled()? {
-            true => Some(Idempotence::new(cluster.clone())?),
-            false => None,
+        let transactions = config.txn_id().map(|id| {
+            Arc::new(Transactions::new(
+                cluster.clone(),
+                id.to_string(),
+                config.txn_timeout_ms(),
+            ))
+        });
+        let idempotence = match (config.idempotence_enabled()?, &transactions) {
+            (true, Some(transactions)) => Some(Idempotence::transactional(
+                cluster.clone(),
+                Arc::clone(transactions),
+            )),
+            (true, None) => Some(Idempotence::new(cluster.clone())?),
+            (false, _) => None,
         };
         let (sender, receiver) = channel::unbounded();
         let accumulator = Arc::new(Accumulator {
@@ -196,6 +210,7 @@ impl Producer {
                 metrics,
                 appender: Mutex::new(Some(appender)),
                 closed: AtomicBool::new(false),
+                transactions,
             }),
         })
     }
@@ -373,6 +388,11 @@ impl Inner {
                 error: Error::Closed,
                 record: Box::new(record),
             });
+        }
+        if let Some(transactions) = &self.transactions {
+            if let Err(error) = transactions.check_send() {
+                return self.refuse(error, record);
+            }
         }
         let record = self.intercept(record);
         match self.cache_topic(&record.topic, blocking) {

@@ -4,11 +4,17 @@
 //! batch the epoch is bumped locally and every partition's sequence starts again at 0
 //! (Kafka's `bumpIdempotentProducerEpoch`; a log accepts a newer epoch from sequence 0); at
 //! `i16::MAX` the producer takes a new id instead.
+//!
+//! A transactional producer's id and epoch come from the coordinator instead (through
+//! [`Transactions`]); its batches are marked transactional, and a failure leaves the epoch
+//! to the transaction's abort.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
+use super::transactions::Transactions;
 use crate::cluster::Cluster;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::log::increment_sequence;
 use crate::record::{stamp_producer, BatchBuilder, RecordBatch};
 
@@ -19,6 +25,7 @@ pub(crate) struct Idempotence {
     epoch: i16,
     /// Next base sequence per partition (`topic-partition`); absent means 0.
     sequences: HashMap<String, i32>,
+    transactions: Option<Arc<Transactions>>,
 }
 
 impl Idempotence {
@@ -30,13 +37,38 @@ impl Idempotence {
             producer_id,
             epoch: 0,
             sequences: HashMap::new(),
+            transactions: None,
         })
     }
 
-    /// Stamps `builder`, bound for `partition`, with the producer fields.
-    pub(crate) fn stamp(&self, partition: &str, builder: BatchBuilder) -> BatchBuilder {
+    /// A transactional producer's: id and epoch from `transactions`.
+    pub(crate) fn transactional(cluster: Cluster, transactions: Arc<Transactions>) -> Idempotence {
+        Idempotence {
+            cluster,
+            producer_id: -1,
+            epoch: -1,
+            sequences: HashMap::new(),
+            transactions: Some(transactions),
+        }
+    }
+
+    /// Stamps `builder`, bound for `partition`, with the producer fields. A transactional
+    /// batch may be refused (no transaction open, or adding the partition to it failed).
+    pub(crate) fn stamp(&mut self, partition: &str, builder: BatchBuilder) -> Result<BatchBuilder> {
+        let builder = match &self.transactions {
+            Some(transactions) => {
+                let current = transactions.prepare_batch(partition)?;
+                if current != (self.producer_id, self.epoch) {
+                    // A new epoch (or id) from the coordinator: sequences start again.
+                    (self.producer_id, self.epoch) = current;
+                    self.sequences.clear();
+                }
+                builder.transactional(true)
+            }
+            None => builder,
+        };
         let sequence = self.sequences.get(partition).copied().unwrap_or(0);
-        builder.producer(self.producer_id, self.epoch, sequence)
+        Ok(builder.producer(self.producer_id, self.epoch, sequence))
     }
 
     /// Re-stamps the built batch `bytes` for `partition` if its producer fields are not the
@@ -70,9 +102,14 @@ impl Idempotence {
         }
     }
 
-    /// A batch failed: its sequences may be half-used, so the producer moves to a new epoch
-    /// (a new producer id after `i16::MAX`) and every partition starts again at 0.
-    pub(crate) fn failed(&mut self) {
+    /// A batch failed with `error`: its sequences may be half-used, so the producer moves to
+    /// a new epoch (a new producer id after `i16::MAX`) and every partition starts again at
+    /// 0. A transactional producer's transaction must abort instead, which takes the epoch.
+    pub(crate) fn failed(&mut self, error: &Error) {
+        if let Some(transactions) = &self.transactions {
+            transactions.batch_failed(error);
+            return;
+        }
         self.sequences.clear();
         if self.epoch < i16::MAX {
             self.epoch += 1;

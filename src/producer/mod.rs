@@ -15,6 +15,7 @@ mod partitioner;
 mod record;
 mod serializer;
 mod split;
+mod transactions;
 
 pub use client::{Producer, ProducerBuilder};
 pub use delivery::DeliveryHandle;

@@ -271,12 +271,25 @@ pub fn values_from_start(
     topic: &str,
     timeout: std::time::Duration,
 ) -> Vec<String> {
+    values_of(
+        cluster,
+        config,
+        kafkalite::TopicPartition::new(topic, 0),
+        timeout,
+    )
+}
+
+/// Every value (as UTF-8) `config`'s consumer reads from the start of `tp`, polling with
+/// `timeout` until a poll returns nothing.
+pub fn values_of(
+    cluster: &Cluster,
+    config: kafkalite::ConsumerConfig,
+    tp: kafkalite::TopicPartition,
+    timeout: std::time::Duration,
+) -> Vec<String> {
     let consumer = cluster.consumer(config).unwrap();
     consumer
-        .assign(&[(
-            kafkalite::TopicPartition::new(topic, 0),
-            kafkalite::Offset::Beginning,
-        )])
+        .assign(&[(tp, kafkalite::Offset::Beginning)])
         .unwrap();
     let mut values = Vec::new();
     loop {

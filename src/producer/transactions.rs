@@ -1,0 +1,394 @@
+//! The transactional producer's side (Kafka's `TransactionManager` with a
+//! `transactional.id`): the client state machine, the calls to the transaction coordinator,
+//! and the checks the appender thread makes before it writes a transactional batch.
+//!
+//! States and transitions are Kafka's (`TransactionManager.State.isTransitionValid`). Errors
+//! split as Kafka's do: `ProducerFenced` (and a coordinator that no longer knows the id) is
+//! fatal, the producer can only be closed; anything else that fails a transaction is
+//! abortable, `abort_transaction` recovers (bumping the epoch through the coordinator, so
+//! that sequences start again at 0).
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use parking_lot::Mutex;
+
+use super::client::Producer;
+use crate::cluster::{split_name, Cluster};
+use crate::error::{Error, Result};
+use crate::group::{ConsumerGroupMetadata, Coordinator, Offsets, OFFSETS_TOPIC};
+use crate::txn::TransactionCoordinator;
+
+/// Kafka's client-side transaction states.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Uninitialized,
+    Ready,
+    InTransaction,
+    Committing,
+    Aborting,
+    AbortableError,
+    FatalError,
+}
+
+impl State {
+    fn name(self) -> &'static str {
+        match self {
+            State::Uninitialized => "UNINITIALIZED",
+            State::Ready => "READY",
+            State::InTransaction => "IN_TRANSACTION",
+            State::Committing => "COMMITTING_TRANSACTION",
+            State::Aborting => "ABORTING_TRANSACTION",
+            State::AbortableError => "ABORTABLE_ERROR",
+            State::FatalError => "FATAL_ERROR",
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Client {
+    state: State,
+    producer_id: i64,
+    epoch: i16,
+    /// Partitions added to the open transaction (the offsets partition included).
+    partitions: BTreeSet<(String, i32)>,
+    /// Why the state is an error state.
+    error: Option<Error>,
+    /// A batch failed in this transaction: its sequences may have a gap, so the abort takes
+    /// a new epoch.
+    bump_epoch: bool,
+}
+
+/// Shared by the producer's handles and its appender thread.
+#[derive(Debug)]
+pub(crate) struct Transactions {
+    cluster: Cluster,
+    transactional_id: String,
+    timeout_ms: i32,
+    client: Mutex<Client>,
+}
+
+impl Transactions {
+    pub(crate) fn new(cluster: Cluster, transactional_id: String, timeout_ms: i32) -> Self {
+        Transactions {
+            cluster,
+            transactional_id,
+            timeout_ms,
+            client: Mutex::new(Client {
+                state: State::Uninitialized,
+                producer_id: -1,
+                epoch: -1,
+                partitions: BTreeSet::new(),
+                error: None,
+                bump_epoch: false,
+            }),
+        }
+    }
+
+    fn coordinator(&self) -> Result<Arc<TransactionCoordinator>> {
+        TransactionCoordinator::of(&self.cluster)
+    }
+
+    /// The error for a call `what` in the current state: the stored error in the fatal
+    /// state, otherwise Kafka's invalid-transition message.
+    fn refuse(&self, client: &Client, what: &str) -> Error {
+        let id = &self.transactional_id;
+        match (&client.error, client.state) {
+            (Some(error), State::FatalError) => error.clone(),
+            // Kafka's `maybeFailWithError`: the reason the transaction must abort.
+            (Some(error), State::AbortableError) => error.clone(),
+            (_, State::Uninitialized) => Error::InvalidTxnState(format!(
+                "cannot {what} before init_transactions completes (transactional id '{id}')"
+            )),
+            _ => Error::InvalidTxnState(format!(
+                "cannot {what} in state {} (transactional id '{id}')",
+                client.state.name()
+            )),
+        }
+    }
+
+    /// Records `error` from a transactional call or batch: fatal or abortable by Kafka's
+    /// rules. The first abortable error is kept as the reason.
+    fn fail(client: &mut Client, error: &Error) {
+        let fatal = matches!(error, Error::ProducerFenced(_));
+        match client.state {
+            State::FatalError => return,
+            State::AbortableError if !fatal => return,
+            _ => {}
+        }
+        client.state = if fatal {
+            State::FatalError
+        } else {
+            State::AbortableError
+        };
+        client.error = Some(error.clone());
+    }
+
+    /// `init_transactions`: the producer id and epoch for the transactional id, fencing
+    /// older producers with it (their open transaction is aborted).
+    pub(crate) fn init(&self) -> Result<()> {
+        let mut client = self.client.lock();
+        if client.state != State::Uninitialized {
+            return Err(self.refuse(&client, "init_transactions"));
+        }
+        let (producer_id, epoch) = self.coordinator()?.init_producer_id(
+            &self.cluster,
+            &self.transactional_id,
+            self.timeout_ms,
+            None,
+        )?;
+        (client.producer_id, client.epoch) = (producer_id, epoch);
+        client.state = State::Ready;
+        Ok(())
+    }
+
+    /// `begin_transaction`.
+    pub(crate) fn begin(&self) -> Result<()> {
+        let mut client = self.client.lock();
+        if client.state != State::Ready {
+            return Err(self.refuse(&client, "begin_transaction"));
+        }
+        client.state = State::InTransaction;
+        client.partitions.clear();
+        Ok(())
+    }
+
+    /// Whether a record may be sent now (only inside a transaction).
+    pub(crate) fn check_send(&self) -> Result<()> {
+        let client = self.client.lock();
+        match client.state {
+            State::InTransaction => Ok(()),
+            _ => Err(self.refuse(&client, "send")),
+        }
+    }
+
+    /// For the appender, before it writes a batch to `partition` (`topic-partition`): the
+    /// producer id and epoch to stamp, the partition added to the transaction first if new.
+    pub(crate) fn prepare_batch(&self, partition: &str) -> Result<(i64, i16)> {
+        let mut client = self.client.lock();
+        match client.state {
+            // Batches still queued when the commit began are written as part of it.
+            State::InTransaction | State::Committing => {}
+            State::Aborting => {
+                return Err(Error::TransactionAborted(format!(
+                    "the transaction of '{}' was aborted before this batch for {partition} \
+                     was written",
+                    self.transactional_id
+                )))
+            }
+            _ => return Err(self.refuse(&client, "send")),
+        }
+        let key = split_name(partition);
+        if !client.partitions.contains(&key) {
+            let added = self.coordinator().and_then(|coordinator| {
+                coordinator.add_partitions(
+                    &self.transactional_id,
+                    client.producer_id,
+                    client.epoch,
+                    std::slice::from_ref(&key),
+                )
+            });
+            if let Err(error) = added {
+                Self::fail(&mut client, &error);
+                return Err(error);
+            }
+            client.partitions.insert(key);
+        }
+        Ok((client.producer_id, client.epoch))
+    }
+
+    /// For the appender: a transactional batch failed with `error`.
+    pub(crate) fn batch_failed(&self, error: &Error) {
+        let mut client = self.client.lock();
+        client.bump_epoch = true;
+        if !matches!(error, Error::TransactionAborted(_)) {
+            Self::fail(&mut client, error);
+        }
+    }
+
+    /// `send_offsets_to_transaction`: the group's offsets, committed with the transaction.
+    pub(crate) fn send_offsets(
+        &self,
+        offsets: &Offsets,
+        group: &ConsumerGroupMetadata,
+    ) -> Result<()> {
+        let mut client = self.client.lock();
+        if client.state != State::InTransaction {
+            return Err(self.refuse(&client, "send_offsets_to_transaction"));
+        }
+        let key = (OFFSETS_TOPIC.to_string(), 0);
+        let sent = self
+            .coordinator()
+            .and_then(|coordinator| {
+                coordinator.add_partitions(
+                    &self.transactional_id,
+                    client.producer_id,
+                    client.epoch,
+                    std::slice::from_ref(&key),
+                )
+            })
+            .and_then(|()| Coordinator::of(&self.cluster))
+            .and_then(|groups| {
+                groups.commit_transactional(group, offsets, client.producer_id, client.epoch)
+            });
+        match sent {
+            Ok(()) => {
+                client.partitions.insert(key);
+                Ok(())
+            }
+            Err(error) => {
+                Self::fail(&mut client, &error);
+                Err(error)
+            }
+        }
+    }
+
+    /// `commit_transaction`: everything sent is written (the producer flushes first), then
+    /// the coordinator commits. A failed batch fails the commit and leaves the transaction
+    /// to abort. A commit that failed otherwise (a disk error) may be retried.
+    pub(crate) fn commit(&self, producer: &Producer, timeout: Duration) -> Result<()> {
+        {
+            let mut client = self.client.lock();
+            match client.state {
+                State::InTransaction | State::Committing => client.state = State::Committing,
+                _ => return Err(self.refuse(&client, "commit_transaction")),
+            }
+        }
+        producer.flush(timeout)?;
+        let mut client = self.client.lock();
+        if client.state == State::AbortableError || client.state == State::FatalError {
+            return Err(client.error.clone().unwrap_or_else(|| {
+                Error::InvalidTxnState("a batch of the transaction failed".into())
+            }));
+        }
+        self.end(&mut client, true)
+    }
+
+    /// `abort_transaction`: batches not yet written fail with `TransactionAborted`, then the
+    /// coordinator aborts (markers everywhere the transaction wrote).
+    pub(crate) fn abort(&self, producer: &Producer, timeout: Duration) -> Result<()> {
+        {
+            let mut client = self.client.lock();
+            match client.state {
+                State::InTransaction
+                | State::Committing
+                | State::Aborting
+                | State::AbortableError => client.state = State::Aborting,
+                _ => return Err(self.refuse(&client, "abort_transaction")),
+            }
+        }
+        producer.flush(timeout)?;
+        let mut client = self.client.lock();
+        self.end(&mut client, false)?;
+        if std::mem::take(&mut client.bump_epoch) {
+            // KIP-360: the same producer takes a new epoch; sequences start again at 0.
+            let bumped = self.coordinator().and_then(|coordinator| {
+                coordinator.init_producer_id(
+                    &self.cluster,
+                    &self.transactional_id,
+                    self.timeout_ms,
+                    Some((client.producer_id, client.epoch)),
+                )
+            });
+            match bumped {
+                Ok((producer_id, epoch)) => {
+                    (client.producer_id, client.epoch) = (producer_id, epoch)
+                }
+                Err(error) => {
+                    Self::fail(&mut client, &error);
+                    return Err(error);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Ends the open transaction at the coordinator (nothing to do when nothing was added)
+    /// and returns to `Ready`.
+    fn end(&self, client: &mut Client, commit: bool) -> Result<()> {
+        if !client.partitions.is_empty() {
+            let ended = self.coordinator().and_then(|coordinator| {
+                coordinator.end_transaction(
+                    &self.cluster,
+                    &self.transactional_id,
+                    client.producer_id,
+                    client.epoch,
+                    commit,
+                )
+            });
+            if let Err(error) = ended {
+                if matches!(error, Error::ProducerFenced(_)) {
+                    Self::fail(client, &error);
+                }
+                return Err(error);
+            }
+        }
+        client.partitions.clear();
+        client.state = State::Ready;
+        client.error = None;
+        Ok(())
+    }
+}
+
+/// Kafka's (and rust-rdkafka's) transaction calls. Each needs `transactional.id`; without
+/// one they fail with [`Error::InvalidTxnState`].
+impl Producer {
+    fn transactions(&self) -> Result<&Transactions> {
+        self.inner.transactions.as_deref().ok_or_else(|| {
+            Error::InvalidTxnState(
+                "transactional calls need a transactional.id in the producer's configuration"
+                    .into(),
+            )
+        })
+    }
+
+    /// Registers the producer's `transactional.id` with the cluster's transaction
+    /// coordinator and takes its producer id and a new epoch. Any older producer with the
+    /// same id is fenced (its next transactional call fails with [`Error::ProducerFenced`])
+    /// and its open transaction aborted. Call once, before the first transaction.
+    /// `transaction.timeout.ms` above the cluster's `transaction.max.timeout.ms` is
+    /// [`Error::InvalidTransactionTimeout`]. (`timeout` is accepted for rdkafka's signature:
+    /// the coordinator is in process and answers at once.)
+    pub fn init_transactions(&self, timeout: Duration) -> Result<()> {
+        let _ = timeout;
+        self.transactions()?.init()
+    }
+
+    /// Starts a transaction: records sent until `commit_transaction` or
+    /// `abort_transaction` are written as one atomic unit. Sends outside a transaction
+    /// fail with [`Error::InvalidTxnState`].
+    pub fn begin_transaction(&self) -> Result<()> {
+        self.transactions()?.begin()
+    }
+
+    /// Adds a consumer group's offsets to the transaction (Kafka's
+    /// `sendOffsetsToTransaction`): they become the group's committed offsets if and only
+    /// if the transaction commits. `group` is the consumer's
+    /// [`crate::Consumer::group_metadata`]; a member that has left or a stale generation is
+    /// [`Error::CommitFailed`], which the transaction must abort on.
+    pub fn send_offsets_to_transaction(
+        &self,
+        offsets: &Offsets,
+        group: &ConsumerGroupMetadata,
+        timeout: Duration,
+    ) -> Result<()> {
+        let _ = timeout;
+        self.transactions()?.send_offsets(offsets, group)
+    }
+
+    /// Commits the transaction: flushes every record sent in it (at most `timeout`), then
+    /// writes COMMIT markers to every partition it touched. If a record of it failed, the
+    /// commit fails with that error and the transaction must be aborted. A commit that
+    /// timed out or hit a storage error may be retried.
+    pub fn commit_transaction(&self, timeout: Duration) -> Result<()> {
+        self.transactions()?.commit(self, timeout)
+    }
+
+    /// Aborts the transaction: records not yet written fail with
+    /// [`Error::TransactionAborted`], those written are marked aborted (no `read_committed`
+    /// consumer ever sees them) and offsets sent in it are dropped.
+    pub fn abort_transaction(&self, timeout: Duration) -> Result<()> {
+        self.transactions()?.abort(self, timeout)
+    }
+}

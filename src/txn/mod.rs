@@ -1,0 +1,144 @@
+//! Transactions (layer 5): the coordinator of transactional ids and their durable state in
+//! `__transaction_state`, what an open does about transactions a crash left open, and the
+//! admin view (`Cluster::list_transactions`, `Cluster::describe_transaction`) that
+//! `kafkalite transactions` prints as `kafka-transactions.sh` does.
+
+mod coordinator;
+mod state_log;
+
+pub(crate) use coordinator::TransactionCoordinator;
+pub use state_log::TransactionState;
+
+use crate::cluster::{split_name, Cluster};
+use crate::error::Result;
+use crate::group::TopicPartition;
+
+/// Kafka's default `transaction.max.timeout.ms`: 15 minutes.
+pub(crate) const DEFAULT_MAX_TIMEOUT_MS: i32 = 900_000;
+/// Kafka's default `transactional.id.expiration.ms`: 7 days.
+pub(crate) const DEFAULT_ID_EXPIRATION_MS: i64 = 604_800_000;
+
+/// A transactional id as `kafka-transactions.sh --list` shows it (Kafka's
+/// `TransactionListing`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TransactionListing {
+    /// The `transactional.id`.
+    pub transactional_id: String,
+    /// Its current producer id.
+    pub producer_id: i64,
+    /// The state of its last transaction.
+    pub state: TransactionState,
+}
+
+/// A transactional id as `kafka-transactions.sh --describe` shows it (Kafka's
+/// `TransactionDescription`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TransactionDescription {
+    /// The `transactional.id`.
+    pub transactional_id: String,
+    /// Its current producer id.
+    pub producer_id: i64,
+    /// Its current producer epoch.
+    pub producer_epoch: i16,
+    /// The state of its last transaction.
+    pub state: TransactionState,
+    /// Its producer's `transaction.timeout.ms`.
+    pub transaction_timeout_ms: i32,
+    /// When the last transaction started (its first partition); kept after it completes,
+    /// as Kafka's coordinator keeps it. `None` before the first.
+    pub transaction_start_time_ms: Option<i64>,
+    /// The partitions of the open transaction.
+    pub topic_partitions: Vec<TopicPartition>,
+}
+
+impl Cluster {
+    /// Every transactional id the coordinator knows, by id (Kafka's
+    /// `Admin.listTransactions`).
+    pub fn list_transactions(&self) -> Result<Vec<TransactionListing>> {
+        let Some(coordinator) = TransactionCoordinator::if_used(self)? else {
+            return Ok(Vec::new());
+        };
+        Ok(coordinator
+            .states()
+            .into_iter()
+            .map(|(transactional_id, meta)| TransactionListing {
+                transactional_id,
+                producer_id: meta.producer_id,
+                state: meta.state,
+            })
+            .collect())
+    }
+
+    /// One transactional id's state (Kafka's `Admin.describeTransactions`), `None` if the
+    /// coordinator does not know it (Kafka's `TRANSACTIONAL_ID_NOT_FOUND`).
+    pub fn describe_transaction(
+        &self,
+        transactional_id: &str,
+    ) -> Result<Option<TransactionDescription>> {
+        let Some(coordinator) = TransactionCoordinator::if_used(self)? else {
+            return Ok(None);
+        };
+        Ok(coordinator
+            .state(transactional_id)
+            .map(|meta| TransactionDescription {
+                transactional_id: transactional_id.to_string(),
+                producer_id: meta.producer_id,
+                producer_epoch: meta.epoch,
+                state: meta.state,
+                transaction_timeout_ms: meta.timeout_ms,
+                transaction_start_time_ms: (meta.start_ms >= 0).then_some(meta.start_ms),
+                topic_partitions: meta
+                    .partitions
+                    .iter()
+                    .map(|(topic, partition)| TopicPartition::new(topic.clone(), *partition))
+                    .collect(),
+            }))
+    }
+}
+
+/// At open, after the partitions are recovered: the coordinator finishes the transactions a
+/// crash interrupted (see [`TransactionCoordinator::recover`]); then any transaction still
+/// open in a partition (written without the coordinator, or its state lost) is aborted with
+/// a marker, since no producer outlives the process. Returns one line per action.
+pub(crate) fn recover_at_open(cluster: &Cluster) -> Result<Vec<String>> {
+    let mut done = match TransactionCoordinator::if_used(cluster)? {
+        Some(coordinator) => coordinator.recover(cluster)?,
+        None => Vec::new(),
+    };
+    for log in cluster.logs() {
+        for producer in log.producer_states() {
+            if producer.current_transaction_start_offset.is_none() {
+                continue;
+            }
+            let (topic, partition) = split_name(log.name());
+            coordinator::write_marker(
+                cluster,
+                &topic,
+                partition,
+                producer.producer_id,
+                producer.epoch,
+                false,
+            )?;
+            done.push(format!(
+                "{}: aborted the transaction of producer {} left open (no coordinator state)",
+                log.name(),
+                producer.producer_id
+            ));
+        }
+    }
+    for line in &done {
+        tracing::warn!(target: "kafkalite::recovery", "{line}");
+    }
+    Ok(done)
+}
+
+/// The coordinator's share of a maintenance pass: transaction timeouts, unfinished markers,
+/// expired transactional ids.
+pub(crate) fn maintain(cluster: &Cluster) -> Result<()> {
+    if let Some(coordinator) = TransactionCoordinator::if_used(cluster)? {
+        coordinator.maintain(cluster)?;
+    }
+    Ok(())
+}
