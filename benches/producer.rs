@@ -1,7 +1,7 @@
 //! Producer benchmark, with its baseline in the same group: one thread sending records of a
 //! 16-byte key and a 100-byte value over 8 partitions (default linger, page cache), against
 //! plain sequential `write()` of the same bytes in 1 MiB buffers to a file on the same disk;
-//! with idempotence (the default) and without.
+//! with idempotence (the default) and without, and in transactions of 1,000 records.
 //! Files go to `KAFKALITE_BENCH_DIR` (default: the system temporary directory).
 #![allow(missing_docs)] // criterion_group! generates an undocumented function.
 
@@ -29,22 +29,35 @@ fn produce(c: &mut Criterion) {
         .collect();
     let value = vec![b'v'; 100];
     // Idempotence is on by default (Kafka's too); the second run measures what it costs.
-    for (name, config) in [
-        ("producer_send", ProducerConfig::new()),
+    for (name, config, transaction) in [
+        ("producer_send", ProducerConfig::new(), None),
         (
             "producer_send_not_idempotent",
             ProducerConfig::new().idempotence(false),
+            None,
+        ),
+        (
+            "producer_send_transactions_of_1000",
+            ProducerConfig::new().transactional_id("bench"),
+            Some(1000),
         ),
     ] {
         group.bench_function(name, |b| {
-            b.iter_custom(|iters| send_all(iters, &config, &keys, &value))
+            b.iter_custom(|iters| send_all(iters, &config, transaction, &keys, &value))
         });
     }
     group.finish();
 }
 
-/// Sends every key once per iteration to a new cluster; the time to the last delivery.
-fn send_all(iters: u64, config: &ProducerConfig, keys: &[Vec<u8>], value: &[u8]) -> Duration {
+/// Sends every key once per iteration to a new cluster (in transactions of `transaction`
+/// records, if given); the time to the last delivery (the last commit).
+fn send_all(
+    iters: u64,
+    config: &ProducerConfig,
+    transaction: Option<usize>,
+    keys: &[Vec<u8>],
+    value: &[u8],
+) -> Duration {
     let mut total = Duration::ZERO;
     for _ in 0..iters {
         let dir = common::bench_dir();
@@ -54,17 +67,29 @@ fn send_all(iters: u64, config: &ProducerConfig, keys: &[Vec<u8>], value: &[u8])
             .unwrap();
         cluster.create_topic(NewTopic::new("bench", 8)).unwrap();
         let producer = cluster.producer(config.clone()).unwrap();
+        let wait = Duration::from_secs(600);
         let start = Instant::now();
-        for key in keys {
-            producer
-                .send(
-                    ProducerRecord::to("bench")
-                        .key(key.clone())
-                        .value(value.to_vec()),
-                )
-                .unwrap();
+        if transaction.is_some() {
+            producer.init_transactions(wait).unwrap();
         }
-        producer.flush(Duration::from_secs(600)).unwrap();
+        for chunk in keys.chunks(transaction.unwrap_or(keys.len())) {
+            if transaction.is_some() {
+                producer.begin_transaction().unwrap();
+            }
+            for key in chunk {
+                producer
+                    .send(
+                        ProducerRecord::to("bench")
+                            .key(key.clone())
+                            .value(value.to_vec()),
+                    )
+                    .unwrap();
+            }
+            if transaction.is_some() {
+                producer.commit_transaction(wait).unwrap();
+            }
+        }
+        producer.flush(wait).unwrap();
         total += start.elapsed();
     }
     total

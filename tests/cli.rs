@@ -767,7 +767,8 @@ fn the_demo_runs_twice_in_the_same_directory() {
             "{out}"
         );
         assert!(
-            out.contains(r#"read_committed sees ["paid 10", "paid 20"]; read_uncommitted also the aborted refund: ["paid 10", "refund 10 (aborted)", "paid 20"]"#),
+            out.contains(r#"read_committed sees ["paid 10", "paid 20"]; read_uncommitted also the aborted refund: ["paid 10", "refund 10 (aborted)", "paid 20"]"#)
+                && out.contains("a newer instance fenced the old one, whose commit failed: producer fenced"),
             "{out}"
         );
         // Carol's interceptor saw exactly what she read.

@@ -13,8 +13,7 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Command, Stdio};
+use std::io::Write;
 use std::time::Duration;
 
 use kafkalite::{
@@ -186,16 +185,9 @@ fn kill_9_loses_nothing_acknowledged() {
         .unwrap_or(1_000);
     let root = tempfile::tempdir().unwrap();
     let dir = root.path().join("data");
-    let exe = std::env::current_exe().unwrap();
     let mut history = History::default();
     // xorshift64 never leaves 0.
-    let mut random = (common::seed("CRASH_SEED") ^ 0x2545_F491_4F6C_DD1D).max(1);
-    let mut draw = |n: u64| {
-        random ^= random << 13;
-        random ^= random >> 7;
-        random ^= random << 17;
-        random % n
-    };
+    let mut draw = common::xorshift(common::seed("CRASH_SEED") ^ 0x2545_F491_4F6C_DD1D);
     let (mut during_open, mut checked) = (0, 0usize);
     for cycle in 0..cycles {
         if cycle % 50 == 0 {
@@ -204,24 +196,13 @@ fn kill_9_loses_nothing_acknowledged() {
             let _ = std::fs::remove_dir_all(&dir);
             history = History::default();
         }
-        let mut child = Command::new(&exe)
-            .args(["--exact", "crash_child", "--nocapture", "--quiet"])
-            .env(CHILD_DIR, &dir)
-            .env(CHILD_CYCLE, cycle.to_string())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let (lines_tx, lines) = std::sync::mpsc::channel::<String>();
-        let reader = std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if lines_tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
+        let (mut child, lines, reader) = common::spawn_child(
+            "crash_child",
+            &[
+                (CHILD_DIR, dir.display().to_string()),
+                (CHILD_CYCLE, cycle.to_string()),
+            ],
+        );
         // Wait for the child to start opening (the test harness prints its own text first,
         // on the same line).
         loop {

@@ -10,25 +10,19 @@
 mod common;
 
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
 
-use common::{SIM_DATA as DATA, SIM_ROOT as ROOT};
+use common::SIM_ROOT as ROOT;
 use kafkalite::record::ControlRecordType;
 use kafkalite::storage::{FaultPlan, PowerLoss, SimStorage};
 use kafkalite::{
-    AbortedTransaction, BatchBuilder, Cluster, ConsumerConfig, IsolationLevel, Log, MockClock,
-    NewTopic,
+    AbortedTransaction, BatchBuilder, Cluster, ConsumerConfig, IsolationLevel, Log, NewTopic,
 };
 
 const T: i64 = 1_700_000_000_000;
 
 fn open(sim: &SimStorage) -> kafkalite::Result<Cluster> {
-    Cluster::builder()
-        .storage(Arc::new(sim.clone()))
-        .clock(Arc::new(MockClock::new(T)))
-        .background(false)
-        .open(DATA)
+    common::open_sim_at(sim, T)
 }
 
 /// Three producers' transactions, interleaved with plain batches, rolls and syncs.

@@ -253,25 +253,48 @@ fn retries_and_transactions(cluster: &Cluster, out: &mut dyn Write) -> CliResult
     }
     let log = cluster.partition(PAYMENTS, 0)?;
     let id = cluster.allocate_producer_id()?;
-    let batch = |sequence: i32, transactional: bool, value: &str| -> kafkalite::Result<Vec<u8>> {
-        let mut builder = BatchBuilder::new()
-            .producer(id, 0, sequence)
-            .transactional(transactional);
+    let batch = |value: &str| -> kafkalite::Result<Vec<u8>> {
+        let mut builder = BatchBuilder::new().producer(id, 0, 0);
         builder.append(0, Some(b"card-1"), Some(value.as_bytes()), &[])?;
         builder.build()
     };
-    let first = log.append(&batch(0, false, "paid 10")?)?;
-    let retry = log.append(&batch(0, false, "paid 10")?)?;
+    let first = log.append(&batch("paid 10")?)?;
+    let retry = log.append(&batch("paid 10")?)?;
     writeln!(
         out,
         "-- a retried batch (producer {id}, sequence 0) was answered with offset {} again and stored once: {} record(s) in {PAYMENTS}",
         retry.first_offset,
         log.log_end_offset() - first.first_offset
     )?;
-    log.append(&batch(1, true, "refund 10 (aborted)")?)?;
-    log.write_transaction_marker(id, 0, 0, false)?;
-    log.append(&batch(2, true, "paid 20")?)?;
-    log.write_transaction_marker(id, 0, 0, true)?;
+    let wait = Duration::from_secs(30);
+    let send = |producer: &kafkalite::Producer, value: &str| -> CliResult {
+        let record = ProducerRecord::to(PAYMENTS)
+            .key("card-1")
+            .value(value.to_string());
+        producer.send(record)?;
+        producer.flush(wait)?;
+        Ok(())
+    };
+    let payments = cluster.producer(ProducerConfig::new().transactional_id("payments"))?;
+    payments.init_transactions(wait)?;
+    payments.begin_transaction()?;
+    send(&payments, "refund 10 (aborted)")?;
+    payments.abort_transaction(wait)?;
+    payments.begin_transaction()?;
+    send(&payments, "paid 20")?;
+    payments.commit_transaction(wait)?;
+    // A second instance with the same transactional.id fences the first (Kafka's zombie
+    // fencing): its next transaction fails with ProducerFenced.
+    let successor = cluster.producer(ProducerConfig::new().transactional_id("payments"))?;
+    successor.init_transactions(wait)?;
+    payments.begin_transaction()?;
+    send(&payments, "paid twice (zombie)")?;
+    let fenced = payments.commit_transaction(wait).err();
+    writeln!(
+        out,
+        "-- transactional.id \"payments\": a newer instance fenced the old one, whose commit failed: {}",
+        fenced.map_or_else(|| "no error (unexpected)".to_string(), |e| e.to_string())
+    )?;
     let committed: Vec<String> = read_all(cluster, IsolationLevel::ReadCommitted)?;
     let everything = read_all(cluster, IsolationLevel::ReadUncommitted)?;
     writeln!(

@@ -1,7 +1,8 @@
 //! The in-process transaction coordinator (Kafka's `TransactionCoordinator` and
 //! `TransactionStateManager`): one state per `transactional.id`, each change a record in
-//! `__transaction_state` written (and synced) before it takes effect, so that a crash leaves
-//! the decision on disk and the next open finishes it. The calls are the protocol's:
+//! `__transaction_state` written before it takes effect (synced where a power cut could
+//! otherwise lose it: see `persist`), so that a crash leaves the decision on disk and the
+//! next open finishes it. The calls are the protocol's:
 //! `InitProducerId`, `AddPartitionsToTxn` (and `AddOffsetsToTxn`, the offsets partition),
 //! `EndTxn`; the markers go to every partition of the transaction before it completes.
 //!
@@ -52,8 +53,7 @@ impl TransactionCoordinator {
             cluster.ensure_internal_topic(
                 NewTopic::new(STATE_TOPIC, 1)
                     .config("cleanup.policy", "compact")
-                    .config("segment.bytes", SEGMENT_BYTES)
-                    .config("flush.messages", "1"),
+                    .config("segment.bytes", SEGMENT_BYTES),
             )?;
             let log = cluster.partition(STATE_TOPIC, 0)?;
             let txns = replay(&log)?;
@@ -78,12 +78,22 @@ impl TransactionCoordinator {
         }
     }
 
-    /// Writes `meta` for `id` (synced: the topic flushes every message), then keeps it.
+    /// Writes `meta` for `id`, synced if `durable`, then keeps it.
+    ///
+    /// What must be synced: a new epoch (before a producer writes with it: an epoch lost to
+    /// a power cut would be handed out again, to a producer whose sequences then clash with
+    /// the lost one's), and a commit or abort decision before any of its markers can become
+    /// durable, and then its completion too, when the transaction touches a partition that
+    /// is ever synced (see [`needs_durable_decision`]): after a power cut the open must find
+    /// the decision the surviving markers follow, and must not find a decision already
+    /// carried out (see `complete`). Partitions added may be lost: the open aborts what it
+    /// finds open.
     fn persist(
         &self,
         txns: &mut BTreeMap<String, TxnMetadata>,
         id: &str,
         meta: TxnMetadata,
+        durable: bool,
     ) -> Result<()> {
         let mut builder = BatchBuilder::new();
         builder.append(
@@ -92,7 +102,10 @@ impl TransactionCoordinator {
             Some(&encode_value(&meta)?),
             &[],
         )?;
-        self.log.append(&builder.build()?)?;
+        let info = self.log.append(&builder.build()?)?;
+        if durable {
+            self.log.sync_to(info.last_offset + 1)?;
+        }
         txns.insert(id.to_string(), meta);
         Ok(())
     }
@@ -136,7 +149,7 @@ impl TransactionCoordinator {
                 start_ms: -1,
             };
             let answer = (meta.producer_id, meta.epoch);
-            self.persist(&mut txns, id, meta)?;
+            self.persist(&mut txns, id, meta, true)?;
             return Ok(answer);
         };
         if let Some((producer_id, epoch)) = current {
@@ -169,7 +182,7 @@ impl TransactionCoordinator {
         meta.last_update_ms = now;
         meta.start_ms = -1;
         let answer = (meta.producer_id, meta.epoch);
-        self.persist(&mut txns, id, meta)?;
+        self.persist(&mut txns, id, meta, true)?;
         Ok(answer)
     }
 
@@ -200,14 +213,19 @@ impl TransactionCoordinator {
         }
         let mut meta = meta.clone();
         let now = self.clock.now_ms();
-        if meta.state != TransactionState::Ongoing {
-            meta.start_ms = now;
-            meta.partitions.clear();
-        }
-        meta.state = TransactionState::Ongoing;
-        meta.partitions.extend(partitions.iter().cloned());
         meta.last_update_ms = now;
-        self.persist(&mut txns, id, meta)
+        if meta.state == TransactionState::Ongoing {
+            // Kept in memory only: the prepare record lists every partition, and an open
+            // finding the transaction open aborts it in every partition anyway. One record
+            // per transaction start instead of one per partition.
+            meta.partitions.extend(partitions.iter().cloned());
+            txns.insert(id.to_string(), meta);
+            return Ok(());
+        }
+        meta.start_ms = now;
+        meta.state = TransactionState::Ongoing;
+        meta.partitions = partitions.iter().cloned().collect();
+        self.persist(&mut txns, id, meta, false)
     }
 
     /// Kafka's `EndTxn`: commits (`commit`) or aborts the open transaction, writing the
@@ -238,7 +256,8 @@ impl TransactionCoordinator {
                 let mut prepared = meta;
                 prepared.state = prepare;
                 prepared.last_update_ms = self.clock.now_ms();
-                self.persist(&mut txns, id, prepared.clone())?;
+                let durable = needs_durable_decision(cluster, &prepared);
+                self.persist(&mut txns, id, prepared.clone(), durable)?;
                 self.complete(cluster, &mut txns, id, prepared, commit)?;
                 Ok(())
             }
@@ -264,6 +283,10 @@ impl TransactionCoordinator {
         mut meta: TxnMetadata,
         commit: bool,
     ) -> Result<TxnMetadata> {
+        // A durable decision needs a durable completion: were the completion lost to a power
+        // cut, the next open would write this transaction's markers again, and with the
+        // epoch unchanged they would end the producer's next transaction wherever it is open.
+        let durable = needs_durable_decision(cluster, &meta);
         for (topic, partition) in &meta.partitions {
             write_marker(
                 cluster,
@@ -281,7 +304,7 @@ impl TransactionCoordinator {
         };
         meta.partitions.clear();
         meta.last_update_ms = self.clock.now_ms();
-        self.persist(txns, id, meta.clone())?;
+        self.persist(txns, id, meta.clone(), durable)?;
         Ok(meta)
     }
 
@@ -299,7 +322,8 @@ impl TransactionCoordinator {
         }
         meta.state = TransactionState::PrepareAbort;
         meta.last_update_ms = self.clock.now_ms();
-        self.persist(txns, id, meta.clone())?;
+        // The new epoch fences: durable, as any new epoch.
+        self.persist(txns, id, meta.clone(), true)?;
         self.complete(cluster, txns, id, meta, false)
     }
 
@@ -400,6 +424,20 @@ impl TransactionCoordinator {
     pub(crate) fn state(&self, id: &str) -> Option<TxnMetadata> {
         self.txns.lock().get(id).cloned()
     }
+}
+
+/// Whether a decision on `meta`'s transaction must be synced before its markers are written:
+/// when one of its partitions syncs its appends at some point (`flush.messages` or
+/// `flush.ms` set; the offsets topic syncs every append). A transaction only on page-cache
+/// partitions needs no sync: a process kill loses nothing of the page cache, and a power
+/// cut promises nothing of such partitions, whose records may be lost in any case.
+fn needs_durable_decision(cluster: &Cluster, meta: &TxnMetadata) -> bool {
+    meta.partitions.iter().any(|(topic, partition)| {
+        cluster.partition(topic, *partition).is_ok_and(|log| {
+            let config = log.config();
+            config.flush_messages != i64::MAX || config.flush_ms != i64::MAX
+        })
+    })
 }
 
 /// The state of `id` if `producer_id` at `epoch` is its current producer; otherwise that
@@ -528,7 +566,9 @@ mod tests {
             let mut txns = coordinator.txns.lock();
             let mut meta = txns["prepared"].clone();
             meta.state = TransactionState::PrepareCommit;
-            coordinator.persist(&mut txns, "prepared", meta).unwrap();
+            coordinator
+                .persist(&mut txns, "prepared", meta, true)
+                .unwrap();
         }
         // Replayed as a reopen would: the prepared state is what the log says.
         let replayed = replay(&coordinator.log).unwrap();

@@ -201,6 +201,18 @@ pub fn open_sim(sim: &kafkalite::storage::SimStorage) -> kafkalite::Result<Clust
         .open(SIM_DATA)
 }
 
+/// As [`open_sim`], on a [`kafkalite::MockClock`] at `now_ms`.
+pub fn open_sim_at(
+    sim: &kafkalite::storage::SimStorage,
+    now_ms: i64,
+) -> kafkalite::Result<Cluster> {
+    Cluster::builder()
+        .storage(Arc::new(sim.clone()))
+        .clock(Arc::new(kafkalite::MockClock::new(now_ms)))
+        .background(false)
+        .open(SIM_DATA)
+}
+
 /// Bytes from the golden manifests' hex: `null` is `None`, `-` the empty string.
 pub fn unhex(text: &str) -> Option<Vec<u8>> {
     match text {
@@ -302,5 +314,52 @@ pub fn values_of(
                 .iter()
                 .map(|r| String::from_utf8(r.value().unwrap().to_vec()).unwrap()),
         );
+    }
+}
+
+/// Runs this test binary again as a child that runs only the test `test`, with `env` set;
+/// a reader thread sends the child's stdout lines to the returned receiver (the test
+/// harness prints its own text on the first line too).
+pub fn spawn_child(
+    test: &str,
+    env: &[(&str, String)],
+) -> (
+    std::process::Child,
+    std::sync::mpsc::Receiver<String>,
+    std::thread::JoinHandle<()>,
+) {
+    use std::io::BufRead;
+    let exe = std::env::current_exe().unwrap();
+    let mut command = std::process::Command::new(exe);
+    command
+        .args(["--exact", test, "--nocapture", "--quiet"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null());
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    let mut child = command.spawn().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (lines_tx, lines) = std::sync::mpsc::channel::<String>();
+    let reader = std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if lines_tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    (child, lines, reader)
+}
+
+/// A xorshift64 generator from `seed`: each call draws a number below `n`.
+pub fn xorshift(seed: u64) -> impl FnMut(u64) -> u64 {
+    // xorshift64 never leaves 0.
+    let mut random = seed.max(1);
+    move |n| {
+        random ^= random << 13;
+        random ^= random >> 7;
+        random ^= random << 17;
+        random % n
     }
 }
