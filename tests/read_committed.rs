@@ -186,7 +186,7 @@ fn aborted_transactions_survive_restarts_and_a_damaged_txnindex_is_rebuilt() {
 }
 
 #[test]
-fn the_cleaner_stops_at_the_last_stable_offset_and_at_aborted_transactions() {
+fn the_cleaner_stops_at_the_last_stable_offset_and_removes_aborted_records() {
     let cluster = Cluster::temporary().unwrap();
     cluster
         .create_topic(
@@ -205,14 +205,85 @@ fn the_cleaner_stops_at_the_last_stable_offset_and_at_aborted_transactions() {
     log.write_transaction_marker(1, 0, 0, false).unwrap();
     plain_kv(&log, "j", "w");
     log.roll().unwrap();
-    // An aborted record is no key's latest value: a cleaner that took it for one would
-    // drop "v1", and read_committed readers would lose "k" altogether.
+    // Decided: the whole closed log is cleanable (Kafka's rules for aborted transactions).
     let cleanable = log.cleanable(None, 0).unwrap();
-    assert_eq!(cleanable.first_uncleanable_offset, 2, "{cleanable:?}");
+    assert_eq!(cleanable.first_uncleanable_offset, 5, "{cleanable:?}");
     cluster.compact(Some("t")).unwrap();
-    let values = read(&cluster, IsolationLevel::ReadCommitted);
-    assert_eq!(values.last().map(String::as_str), Some("w"));
-    assert!(values.contains(&"v1".to_string()), "{values:?}");
+    // An aborted record is no key's latest value: a cleaner that took it for one would
+    // drop "v1", and read_committed readers would lose "k" altogether. It is gone for
+    // every reader.
+    assert_eq!(read(&cluster, IsolationLevel::ReadCommitted), ["v1", "w"]);
+    assert_eq!(read(&cluster, IsolationLevel::ReadUncommitted), ["v1", "w"]);
+}
+
+/// Kafka's marker rules (`CleanedTransactionMetadata`, KIP-534): a marker stays while its
+/// transaction has batches in the log; the first cleaning that finds the transaction empty
+/// stamps the marker's delete horizon (`delete.retention.ms` later), and a cleaning past it
+/// removes the marker, and the aborted transaction with it.
+#[test]
+fn markers_of_emptied_transactions_go_after_their_delete_horizon() {
+    let cluster = Cluster::temporary().unwrap();
+    cluster
+        .create_topic(
+            NewTopic::new("t", 1)
+                .config("cleanup.policy", "compact")
+                .config("delete.retention.ms", "1000"),
+        )
+        .unwrap();
+    let log: Arc<Log> = cluster.partition("t", 0).unwrap();
+    txn_kv(&log, 1, 0, &[("k", "aborted")]);
+    log.write_transaction_marker(1, 0, 0, false).unwrap(); // offset 1
+                                                           // The producer's last batch is a later one: the aborted batch may go whole.
+    let mut later = BatchBuilder::new().producer(1, 0, 1);
+    later.append(now(), Some(b"k"), Some(b"kept"), &[]).unwrap();
+    log.append(&later.build().unwrap()).unwrap();
+    log.roll().unwrap();
+    let marker = |log: &Log| {
+        let data = log.read(0, 1 << 20).unwrap();
+        let found = data
+            .batches()
+            .map(|b| b.unwrap())
+            .find(|b| b.is_control())
+            .map(|b| b.delete_horizon_ms());
+        found
+    };
+    let t0 = now();
+    let first = log.clean(None, t0, 1 << 20).unwrap().unwrap();
+    assert_eq!(
+        marker(&log),
+        Some(None),
+        "its transaction's batch was still read: kept as is"
+    );
+    assert_eq!(log.aborted_transactions(0, i64::MAX).len(), 1);
+
+    plain_kv(&log, "j", "1");
+    log.roll().unwrap();
+    let second = log
+        .clean(Some(first.end_offset), t0, 1 << 20)
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        marker(&log),
+        Some(Some(t0 + 1000)),
+        "an empty transaction: stamped"
+    );
+
+    plain_kv(&log, "j", "2");
+    log.roll().unwrap();
+    let third = log
+        .clean(Some(second.end_offset), t0 + 999, 1 << 20)
+        .unwrap()
+        .unwrap();
+    assert!(marker(&log).is_some(), "before the horizon it stays");
+
+    plain_kv(&log, "j", "3");
+    log.roll().unwrap();
+    log.clean(Some(third.end_offset), t0 + 1000, 1 << 20)
+        .unwrap()
+        .unwrap();
+    assert_eq!(marker(&log), None, "past the horizon it goes");
+    assert!(log.aborted_transactions(0, i64::MAX).is_empty());
+    assert_eq!(read(&cluster, IsolationLevel::ReadCommitted), ["kept", "3"]);
 }
 
 /// Under `flush.messages=1` a decision is final only once its marker is synced (Kafka keeps

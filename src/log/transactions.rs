@@ -348,9 +348,14 @@ impl Log {
         Ok(())
     }
 
-    /// Where the earliest aborted transaction still in the log starts.
-    pub(crate) fn first_aborted_offset(&self) -> Option<i64> {
-        self.aborted.read().iter().map(|t| t.first_offset).min()
+    /// Forgets the aborted transactions whose markers are at `markers` (the cleaner removed
+    /// them, the transactions' records first).
+    pub(super) fn forget_aborted_markers(&self, markers: &[i64]) {
+        if !markers.is_empty() {
+            self.aborted
+                .write()
+                .retain(|t| !markers.contains(&t.last_offset));
+        }
     }
 
     /// Forgets aborted transactions whose markers are below `offset` (their segments went).

@@ -73,6 +73,21 @@ pub(crate) fn filter_batch(
     Ok((Filtered::Rebuilt(rebuilt), counts))
 }
 
+/// `batch` with every record kept and `delete_horizon` stamped (Kafka's
+/// `containsMarkerForEmptyTxn`: a transaction marker whose transaction has no data left).
+pub(crate) fn stamp_delete_horizon(
+    batch: &RecordBatch<'_>,
+    decompressed_bytes_max: usize,
+    delete_horizon: i64,
+) -> Result<Vec<u8>> {
+    let records = batch.records_with_limit(decompressed_bytes_max)?;
+    let kept = records.raw().collect::<Result<Vec<_>>>()?;
+    if kept.is_empty() {
+        return Ok(batch.as_bytes().to_vec());
+    }
+    rebuild(batch, &records, &kept, Some(delete_horizon))
+}
+
 /// A batch of `batch`'s header with `kept` as its records.
 fn rebuild(
     batch: &RecordBatch<'_>,

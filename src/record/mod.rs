@@ -21,7 +21,7 @@ pub use builder::{stamp_batch, stamp_log_append_time, BatchBuilder};
 pub use compression::{compress, decompress, Compression};
 pub use control::{end_transaction_marker_value, parse_end_transaction_marker, ControlRecordType};
 pub use crc::crc32c;
-pub(crate) use filter::{empty_batch, filter_batch, gap_batch, Filtered};
+pub(crate) use filter::{empty_batch, filter_batch, gap_batch, stamp_delete_horizon, Filtered};
 pub(crate) use record::{next_validated, skip_validated};
 pub use record::{Header, HeaderIter, Record, RecordIter};
 

@@ -6,9 +6,11 @@
 //!
 //! Kept as Kafka keeps them: offsets (kept records keep theirs; a batch keeps its base and
 //! last offset), producer id, epoch and sequence, the batch that holds a producer's last
-//! data (emptied if need be, so its sequence survives), control batches, and tombstones
-//! until their batch's delete horizon (stamped `cleaning time + delete.retention.ms` the
-//! first time the batch is rewritten, KIP-534) has passed. Keyless records go.
+//! data (emptied if need be, so its sequence survives), and tombstones until their batch's
+//! delete horizon (stamped `cleaning time + delete.retention.ms` the first time the batch is
+//! rewritten, KIP-534) has passed. Keyless records go. Transactions by Kafka's rules (see
+//! [`super::transactions`]): records of aborted transactions are neither mapped nor kept, and
+//! a marker goes once its transaction has left no batch and its delete horizon has passed.
 //!
 //! One difference in bytes, not in what readers see: where Kafka leaves a gap after removing
 //! whole batches, kafkalite writes one empty batch covering their offsets, so that batches
@@ -22,11 +24,14 @@ use super::offset_map::OffsetMap;
 use super::output::Output;
 use super::retention::{Policy, Retention};
 use super::swap::{replace_segments, CLEANED_SUFFIX};
+use super::transactions::{CleanedTransactions, MarkerFate};
 use crate::error::{Error, Result};
 use crate::log::index::SegmentIndex;
 use crate::log::partition::Log;
 use crate::log::segment::{segment_path, Segment, LOG_SUFFIX};
-use crate::record::{empty_batch, filter_batch, Filtered, RecordBatch, DECOMPRESSED_BYTES_MAX};
+use crate::record::{
+    empty_batch, filter_batch, stamp_delete_horizon, Filtered, RecordBatch, DECOMPRESSED_BYTES_MAX,
+};
 use crate::storage::OpenMode;
 
 /// Where a log stands for the cleaner (Kafka's `LogToClean`).
@@ -98,12 +103,11 @@ impl Log {
             .unwrap_or(log_start);
         let ends = segment_ends(&segments, log_end);
         let active = segments.len() - 1;
-        // Never past the last stable offset (Kafka's rule), nor, until the cleaner learns
-        // Kafka's rules for aborted transactions, past the first one still in the log.
+        // Never past the last stable offset (Kafka's rule): below it every transaction is
+        // decided.
         let mut uncleanable = segments[active]
             .base_offset()
-            .min(self.last_stable_offset())
-            .min(self.first_aborted_offset().unwrap_or(i64::MAX));
+            .min(self.last_stable_offset());
         let mut earliest_dirty_timestamp = None;
         for (segment, &end) in segments[..active].iter().zip(&ends) {
             if end <= first_dirty {
@@ -174,7 +178,10 @@ impl Log {
             cleanable.first_dirty_offset,
             usize::try_from(span).unwrap_or(0),
         );
-        self.build_offset_map(&segments, &cleanable, &mut map)?;
+        let mut txns = CleanedTransactions::new(
+            &self.aborted_transactions(self.log_start_offset(), cleanable.first_uncleanable_offset),
+        );
+        self.build_offset_map(&segments, &cleanable, &txns, &mut map)?;
         if map.latest_offset() < cleanable.first_dirty_offset {
             return Ok(None);
         }
@@ -203,7 +210,7 @@ impl Log {
                 now,
                 horizon: now.saturating_add(self.config().delete_retention_ms),
             };
-            if !self.clean_group(group, &rule, &mut stats)? {
+            if !self.clean_group(group, &rule, &mut txns, &mut stats)? {
                 // Retention took part of the group meanwhile: what is left of it was not
                 // cleaned, so the checkpoint may not pass it.
                 stats.end_offset = stats.end_offset.min(base);
@@ -221,6 +228,7 @@ impl Log {
         &self,
         segments: &[Arc<Segment>],
         cleanable: &Cleanable,
+        txns: &CleanedTransactions,
         map: &mut OffsetMap,
     ) -> Result<()> {
         if map.memory_capacity() == 0 {
@@ -246,7 +254,8 @@ impl Log {
                 if batch.last_offset() < first_dirty {
                     continue;
                 }
-                if !batch.is_control() {
+                // Records of aborted transactions supersede nothing (Kafka's rule).
+                if !batch.is_control() && !txns.is_aborted(&batch) {
                     // The fast path: the batch was validated at append, its CRC checked now.
                     staged.clear();
                     for record in batch.records_with_limit(DECOMPRESSED_BYTES_MAX)?.keys() {
@@ -274,11 +283,12 @@ impl Log {
         &self,
         group: &[Arc<Segment>],
         rule: &Retention<'_>,
+        txns: &mut CleanedTransactions,
         stats: &mut CleanStats,
     ) -> Result<bool> {
         let base = group[0].base_offset();
         let cleaned_path = segment_path(&self.dir, base, &format!("{LOG_SUFFIX}{CLEANED_SUFFIX}"));
-        let index = match self.write_cleaned(group, rule, stats, &cleaned_path) {
+        let index = match self.write_cleaned(group, rule, txns, stats, &cleaned_path) {
             Ok(index) => index,
             Err(error) => {
                 if let Err(e) = self.storage.remove_file(&cleaned_path) {
@@ -289,7 +299,7 @@ impl Log {
         };
         stats.segments_cleaned += group.len();
         stats.segments_written += 1;
-        self.swap_in(group, index)
+        self.swap_in(group, index, txns)
     }
 
     /// Writes and syncs the cleaned bytes of `group` to `cleaned_path`; returns their index.
@@ -297,6 +307,7 @@ impl Log {
         &self,
         group: &[Arc<Segment>],
         rule: &Retention<'_>,
+        txns: &mut CleanedTransactions,
         stats: &mut CleanStats,
         cleaned_path: &std::path::Path,
     ) -> Result<SegmentIndex> {
@@ -312,18 +323,40 @@ impl Log {
             stats.bytes_before += segment.size();
             for item in segment.scan_all()? {
                 let (at, batch) = item?;
+                let records = u64::from(batch.last_offset_delta().unsigned_abs()) + 1;
+                if batch.is_control() {
+                    checked(segment, at, &batch)?;
+                    match txns.control_batch(&batch, rule.now) {
+                        MarkerFate::Keep => out.batch(&batch, batch.as_bytes())?,
+                        MarkerFate::Stamp => {
+                            let stamped =
+                                stamp_delete_horizon(&batch, DECOMPRESSED_BYTES_MAX, rule.horizon)?;
+                            out.batch(&batch, &stamped)?;
+                        }
+                        MarkerFate::Remove => {
+                            stats.records_removed += records;
+                            out.gap(&batch);
+                        }
+                    }
+                    continue;
+                }
+                if txns.data_batch(&batch) {
+                    // An aborted transaction's: none of it stays.
+                    stats.records_removed += records;
+                    if rule.holds_producer_state(&batch) {
+                        out.batch(&batch, &empty_batch(&batch))?;
+                    } else {
+                        out.gap(&batch);
+                    }
+                    continue;
+                }
                 if rule.supersedes_whole(&batch) {
                     // Mapped, so its CRC was checked moments ago; it goes undecoded.
-                    stats.records_removed +=
-                        u64::from(batch.last_offset_delta().unsigned_abs()) + 1;
+                    stats.records_removed += records;
                     out.gap(&batch);
                     continue;
                 }
                 checked(segment, at, &batch)?;
-                if batch.is_control() {
-                    out.batch(&batch, batch.as_bytes())?;
-                    continue;
-                }
                 let horizon_passed = batch.delete_horizon_ms().is_some_and(|h| rule.now >= h);
                 let (filtered, counts) = filter_batch(
                     &batch,
@@ -354,7 +387,12 @@ impl Log {
     /// part of the group meanwhile, and stops with [`Error::Closed`] if the log was closed.
     /// Once the files are swapped, the new segment is in the list: a failure to write its
     /// index files (derived data, rebuilt at the next open) is only logged.
-    fn swap_in(&self, group: &[Arc<Segment>], index: SegmentIndex) -> Result<bool> {
+    fn swap_in(
+        &self,
+        group: &[Arc<Segment>],
+        index: SegmentIndex,
+        txns: &CleanedTransactions,
+    ) -> Result<bool> {
         let base = group[0].base_offset();
         // Retired before the writer lock, so that appends never wait for a reader that is
         // rebuilding an old segment's index. Should the swap not happen, the group's segments
@@ -411,7 +449,15 @@ impl Log {
         list.extend_from_slice(&current[at + group.len()..]);
         *self.segments.write() = Arc::new(list);
         // `still_there` found a segment after the group.
-        self.remove_merged_snapshots(base, current[at + group.len()].base_offset());
+        let next = current[at + group.len()].base_offset();
+        self.remove_merged_snapshots(base, next);
+        // The group's `.txnindex` files went with it: the new segment's holds the aborted
+        // transactions whose markers it kept (those whose markers went are forgotten, as
+        // Kafka's cleaner leaves them out of the cleaned index).
+        self.forget_aborted_markers(&txns.removed_markers);
+        if let Err(e) = self.write_txn_index(base, next) {
+            tracing::warn!(target: "kafkalite::cleaner", "{}: the cleaned segment at {base} is in place, but writing its .txnindex failed (the records of its aborted transactions are gone; the next open reads it as empty): {e}", self.name);
+        }
         Ok(true)
     }
 }

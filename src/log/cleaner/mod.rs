@@ -7,6 +7,7 @@ mod output;
 mod retention;
 mod rewrite;
 mod swap;
+mod transactions;
 
 pub use clean::{CleanStats, Cleanable};
 pub(crate) use swap::{finish_interrupted, MARKERS};

@@ -7,6 +7,7 @@ use std::collections::BTreeSet;
 
 use super::clean::{group_by_size, segment_ends};
 use super::retention::{Policy, Retention};
+use super::transactions::CleanedTransactions;
 use crate::error::{Error, Result};
 use crate::log::partition::Log;
 use crate::log::CleanStats;
@@ -38,7 +39,12 @@ impl Log {
             horizon: now,
         };
         for group in group_by_size(closed, &ends, self.config().segment_bytes) {
-            if !self.clean_group(group, &rule, &mut stats)? {
+            if !self.clean_group(
+                group,
+                &rule,
+                &mut CleanedTransactions::default(),
+                &mut stats,
+            )? {
                 stats.end_offset = stats.end_offset.min(group[0].base_offset());
                 break;
             }
