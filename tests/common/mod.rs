@@ -291,28 +291,49 @@ pub fn values_from_start(
     )
 }
 
-/// Every value (as UTF-8) `config`'s consumer reads from the start of `tp`, polling with
-/// `timeout` until a poll returns nothing.
+/// Every value (as UTF-8) `config`'s consumer reads from the start of `tp` (see
+/// [`read_partition`]).
 pub fn values_of(
     cluster: &Cluster,
     config: kafkalite::ConsumerConfig,
     tp: kafkalite::TopicPartition,
     timeout: std::time::Duration,
 ) -> Vec<String> {
+    read_partition(cluster, config, tp, timeout)
+        .into_iter()
+        .map(|(_, value)| String::from_utf8(value.unwrap()).unwrap())
+        .collect()
+}
+
+/// A record's key and value, as read.
+pub type KeyValue = (Option<Vec<u8>>, Option<Vec<u8>>);
+
+/// Every (key, value) `config`'s consumer reads from the start of `tp`, polling with
+/// `timeout` until it is at the partition's end for its isolation level (a poll may come
+/// back empty before: every record it fetched was of an aborted transaction).
+pub fn read_partition(
+    cluster: &Cluster,
+    config: kafkalite::ConsumerConfig,
+    tp: kafkalite::TopicPartition,
+    timeout: std::time::Duration,
+) -> Vec<KeyValue> {
     let consumer = cluster.consumer(config).unwrap();
     consumer
-        .assign(&[(tp, kafkalite::Offset::Beginning)])
+        .assign(&[(tp.clone(), kafkalite::Offset::Beginning)])
         .unwrap();
-    let mut values = Vec::new();
+    let mut read = Vec::new();
     loop {
         let records = consumer.poll(timeout).unwrap();
         if records.is_empty() {
-            return values;
+            let end = consumer.end_offsets(std::slice::from_ref(&tp)).unwrap()[&tp];
+            if consumer.position(&tp).unwrap() >= end {
+                return read;
+            }
         }
-        values.extend(
+        read.extend(
             records
                 .iter()
-                .map(|r| String::from_utf8(r.value().unwrap().to_vec()).unwrap()),
+                .map(|r| (r.key().map(<[u8]>::to_vec), r.value().map(<[u8]>::to_vec))),
         );
     }
 }
