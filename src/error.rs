@@ -76,7 +76,8 @@ pub enum Error {
     InvalidTransactionTimeout(String),
     /// A committed offset asked for while a transaction holding an offset for that partition
     /// is still open (Kafka's `UnstableOffsetCommitException`, retriable): retry once the
-    /// transaction ends. `Consumer::committed` and positions wait for it themselves.
+    /// transaction ends. `Consumer::committed` waits for it (up to `default.api.timeout.ms`)
+    /// and `poll` retries it; `Consumer::position` returns it.
     #[error("unstable offset commit: {0}")]
     UnstableOffsetCommit(String),
     /// The transaction was aborted before this record could be written (Kafka's

@@ -51,8 +51,9 @@ pub use producer::{
 pub use txn::{TransactionDescription, TransactionListing, TransactionState};
 
 /// What the client layers recover when a cluster opens (the cluster layer calls this without
-/// knowing them): the transactions a crash left open. Returns what was done.
-fn start_services(cluster: &Cluster) -> Result<Vec<String>> {
+/// knowing them): the transactions a crash left open. Returns what was done, and the first
+/// failure.
+fn start_services(cluster: &Cluster) -> (Vec<String>, Option<Error>) {
     txn::recover_at_open(cluster)
 }
 

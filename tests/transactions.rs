@@ -366,6 +366,10 @@ fn offsets_from_a_stale_generation_fail_the_transaction_which_then_aborts() {
     let err = producer.commit_transaction(T).unwrap_err();
     assert!(matches!(err, Error::CommitFailed(_)), "{err}");
     producer.abort_transaction(T).unwrap();
+    // The abort reached the coordinator (the offsets partition had joined the transaction):
+    // nothing is left open there for the timeout to fence later.
+    let state = cluster.describe_transaction("tx").unwrap().unwrap().state;
+    assert_eq!(state, TransactionState::CompleteAbort);
     // The producer goes on.
     producer.begin_transaction().unwrap();
     let current = consumer.group_metadata().unwrap();

@@ -244,12 +244,11 @@ impl Cluster {
         // The client layers' recovery (transactions left open by a crash), through the crate
         // root: the cluster layer does not know them. A failure is reported, not fatal: the
         // data is readable, and maintenance retries.
-        match crate::start_services(&cluster) {
-            Ok(lines) => report.transactions = lines,
-            Err(error) => {
-                tracing::warn!(target: "kafkalite::recovery", "could not finish the transactions left open: {error}");
-                cluster.inner.background_errors.record(error);
-            }
+        let (lines, error) = crate::start_services(&cluster);
+        report.transactions = lines;
+        if let Some(error) = error {
+            tracing::warn!(target: "kafkalite::recovery", "could not finish every transaction left open: {error}");
+            cluster.inner.background_errors.record(error);
         }
         let _ = cluster.inner.report.set(report);
         if options.background {

@@ -241,6 +241,10 @@ impl OffsetStore {
             self.log.append(&builder.build()?)?;
         }
         committed.remove(group);
+        // Offsets of open transactions go too: a later COMMIT must not bring them back.
+        for groups in self.pending.lock().values_mut() {
+            groups.remove(group);
+        }
         Ok(())
     }
 }

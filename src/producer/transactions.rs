@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use parking_lot::Mutex;
 
+use super::appender::on_appender_thread;
 use super::client::Producer;
 use crate::cluster::{split_name, Cluster};
 use crate::error::{Error, Result};
@@ -218,36 +219,37 @@ impl Transactions {
             return Err(self.refuse(&client, "send_offsets_to_transaction"));
         }
         let key = (OFFSETS_TOPIC.to_string(), 0);
-        let sent = self
-            .coordinator()
-            .and_then(|coordinator| {
-                coordinator.add_partitions(
-                    &self.transactional_id,
-                    client.producer_id,
-                    client.epoch,
-                    std::slice::from_ref(&key),
-                )
-            })
-            .and_then(|()| Coordinator::of(&self.cluster))
-            .and_then(|groups| {
-                groups.commit_transactional(group, offsets, client.producer_id, client.epoch)
-            });
-        match sent {
-            Ok(()) => {
-                client.partitions.insert(key);
-                Ok(())
-            }
-            Err(error) => {
-                Self::fail(&mut client, &error);
-                Err(error)
-            }
+        let added = self.coordinator().and_then(|coordinator| {
+            coordinator.add_partitions(
+                &self.transactional_id,
+                client.producer_id,
+                client.epoch,
+                std::slice::from_ref(&key),
+            )
+        });
+        if let Err(error) = added {
+            Self::fail(&mut client, &error);
+            return Err(error);
         }
+        // In the transaction from now on, whatever happens to the offsets: its end must
+        // reach the coordinator.
+        client.partitions.insert(key);
+        let sent = Coordinator::of(&self.cluster).and_then(|groups| {
+            groups.commit_transactional(group, offsets, client.producer_id, client.epoch)
+        });
+        if let Err(error) = &sent {
+            Self::fail(&mut client, error);
+        }
+        sent
     }
 
     /// `commit_transaction`: everything sent is written (the producer flushes first), then
     /// the coordinator commits. A failed batch fails the commit and leaves the transaction
     /// to abort. A commit that failed otherwise (a disk error) may be retried.
     pub(crate) fn commit(&self, producer: &Producer, timeout: Duration) -> Result<()> {
+        if on_appender_thread() {
+            return Err(Error::WouldDeadlock("Producer::commit_transaction"));
+        }
         {
             let mut client = self.client.lock();
             match client.state {
@@ -257,10 +259,10 @@ impl Transactions {
         }
         producer.flush(timeout)?;
         let mut client = self.client.lock();
-        if client.state == State::AbortableError || client.state == State::FatalError {
-            return Err(client.error.clone().unwrap_or_else(|| {
-                Error::InvalidTxnState("a batch of the transaction failed".into())
-            }));
+        if client.state != State::Committing {
+            // A batch failed meanwhile (the stored error says which), or the producer was
+            // fenced.
+            return Err(self.refuse(&client, "commit_transaction"));
         }
         self.end(&mut client, true)
     }
@@ -268,13 +270,17 @@ impl Transactions {
     /// `abort_transaction`: batches not yet written fail with `TransactionAborted`, then the
     /// coordinator aborts (markers everywhere the transaction wrote).
     pub(crate) fn abort(&self, producer: &Producer, timeout: Duration) -> Result<()> {
+        if on_appender_thread() {
+            return Err(Error::WouldDeadlock("Producer::abort_transaction"));
+        }
         {
             let mut client = self.client.lock();
+            // Not from COMMITTING_TRANSACTION (Kafka's rule): a commit that failed is
+            // retried, since its decision may already be on disk.
             match client.state {
-                State::InTransaction
-                | State::Committing
-                | State::Aborting
-                | State::AbortableError => client.state = State::Aborting,
+                State::InTransaction | State::Aborting | State::AbortableError => {
+                    client.state = State::Aborting
+                }
                 _ => return Err(self.refuse(&client, "abort_transaction")),
             }
         }
@@ -387,7 +393,8 @@ impl Producer {
 
     /// Aborts the transaction: records not yet written fail with
     /// [`Error::TransactionAborted`], those written are marked aborted (no `read_committed`
-    /// consumer ever sees them) and offsets sent in it are dropped.
+    /// consumer ever sees them) and offsets sent in it are dropped. A commit that failed
+    /// cannot be aborted (its decision may be on disk): call `commit_transaction` again.
     pub fn abort_transaction(&self, timeout: Duration) -> Result<()> {
         self.transactions()?.abort(self, timeout)
     }

@@ -35,8 +35,9 @@ const SEGMENT_BYTES: &str = "524288";
 #[derive(Debug)]
 pub(crate) struct TransactionCoordinator {
     log: Arc<Log>,
-    /// Transactional id → state. Held through each call: calls on the coordinator are
-    /// serialised, as a Kafka coordinator's are per id.
+    /// Transactional id → state. Held through each call, markers and syncs included: calls
+    /// on the coordinator are serialised across ids (Kafka serialises them per id; one
+    /// process's producers rarely contend, and one lock keeps recovery simple).
     txns: Mutex<BTreeMap<String, TxnMetadata>>,
     clock: Arc<dyn Clock>,
     /// `transaction.max.timeout.ms`.
@@ -286,16 +287,16 @@ impl TransactionCoordinator {
         // A durable decision needs a durable completion: were the completion lost to a power
         // cut, the next open would write this transaction's markers again, and with the
         // epoch unchanged they would end the producer's next transaction wherever it is open.
+        // For the same reason its markers are synced before it: a partition whose marker a
+        // power cut took would find the transaction open and abort it at the next open.
         let durable = needs_durable_decision(cluster, &meta);
+        let marker = Marker {
+            producer_id: meta.producer_id,
+            epoch: meta.epoch,
+            commit,
+        };
         for (topic, partition) in &meta.partitions {
-            write_marker(
-                cluster,
-                topic,
-                *partition,
-                meta.producer_id,
-                meta.epoch,
-                commit,
-            )?;
+            write_marker(cluster, topic, *partition, marker, durable)?;
         }
         meta.state = if commit {
             TransactionState::CompleteCommit
@@ -328,87 +329,123 @@ impl TransactionCoordinator {
     }
 
     /// Kafka's timeout check: every transaction open longer than its
-    /// `transaction.timeout.ms` on the cluster clock is fenced and aborted; ids idle past
+    /// `transaction.timeout.ms` on the cluster clock is fenced and aborted; prepared ones
+    /// whose markers could not all be written are completed; ids idle past
     /// `transactional.id.expiration.ms` with no transaction open are forgotten (a
-    /// tombstone). Returns how many transactions were aborted.
-    pub(crate) fn maintain(&self, cluster: &Cluster) -> Result<usize> {
+    /// tombstone). One id's failure does not stop the others; the first is returned.
+    pub(crate) fn maintain(&self, cluster: &Cluster) -> Result<()> {
         let mut txns = self.txns.lock();
         let now = self.clock.now_ms();
-        let mut aborted = 0;
+        let mut first_error = None;
         let ids: Vec<String> = txns.keys().cloned().collect();
         for id in ids {
-            let Some(meta) = txns.get(&id).cloned() else {
-                continue;
-            };
-            match meta.state {
-                TransactionState::Ongoing
-                    if meta.start_ms.saturating_add(i64::from(meta.timeout_ms)) < now =>
-                {
-                    tracing::info!(
-                        target: "kafkalite::txn",
-                        transactional_id = id,
-                        producer_id = meta.producer_id,
-                        "aborting a transaction open past its transaction.timeout.ms of {} ms",
-                        meta.timeout_ms
-                    );
-                    self.fence_and_abort(cluster, &mut txns, &id, meta)?;
-                    aborted += 1;
-                }
-                // Markers that could not all be written before: again.
-                TransactionState::PrepareCommit => {
-                    self.complete(cluster, &mut txns, &id, meta, true)?;
-                }
-                TransactionState::PrepareAbort => {
-                    self.complete(cluster, &mut txns, &id, meta, false)?;
-                }
-                TransactionState::Empty
-                | TransactionState::CompleteCommit
-                | TransactionState::CompleteAbort
-                    if meta.last_update_ms.saturating_add(self.id_expiration_ms) < now =>
-                {
-                    let mut builder = BatchBuilder::new();
-                    builder.append(now, Some(&encode_key(&id)?), None, &[])?;
-                    self.log.append(&builder.build()?)?;
-                    txns.remove(&id);
-                }
-                _ => {}
+            if let Err(error) = self.maintain_one(cluster, &mut txns, &id, now) {
+                tracing::warn!(target: "kafkalite::txn", transactional_id = id, "{error}");
+                first_error.get_or_insert(error);
             }
         }
-        Ok(aborted)
+        first_error.map_or(Ok(()), Err)
+    }
+
+    fn maintain_one(
+        &self,
+        cluster: &Cluster,
+        txns: &mut BTreeMap<String, TxnMetadata>,
+        id: &str,
+        now: i64,
+    ) -> Result<()> {
+        let Some(meta) = txns.get(id).cloned() else {
+            return Ok(());
+        };
+        match meta.state {
+            TransactionState::Ongoing
+                if meta.start_ms.saturating_add(i64::from(meta.timeout_ms)) < now =>
+            {
+                tracing::info!(
+                    target: "kafkalite::txn",
+                    transactional_id = id,
+                    producer_id = meta.producer_id,
+                    "aborting a transaction open past its transaction.timeout.ms of {} ms",
+                    meta.timeout_ms
+                );
+                self.fence_and_abort(cluster, txns, id, meta)?;
+            }
+            TransactionState::PrepareCommit => {
+                self.complete(cluster, txns, id, meta, true)?;
+            }
+            TransactionState::PrepareAbort => {
+                self.complete(cluster, txns, id, meta, false)?;
+            }
+            TransactionState::Empty
+            | TransactionState::CompleteCommit
+            | TransactionState::CompleteAbort
+                if meta.last_update_ms.saturating_add(self.id_expiration_ms) < now =>
+            {
+                let mut builder = BatchBuilder::new();
+                builder.append(now, Some(&encode_key(id)?), None, &[])?;
+                self.log.append(&builder.build()?)?;
+                txns.remove(id);
+            }
+            _ => {}
+        }
+        Ok(())
     }
 
     /// At open: finishes what a crash interrupted. Prepared transactions get their markers
     /// and complete; open ones are aborted (their producers did not survive the process).
-    /// Returns what was done, one line per transactional id.
-    pub(crate) fn recover(&self, cluster: &Cluster) -> Result<Vec<String>> {
+    /// Returns what was done, one line per transactional id, and the first failure (the
+    /// other ids are recovered regardless; maintenance retries prepared ones).
+    pub(crate) fn recover(&self, cluster: &Cluster) -> (Vec<String>, Option<Error>) {
         let mut txns = self.txns.lock();
         let mut done = Vec::new();
+        let mut first_error = None;
         let ids: Vec<String> = txns.keys().cloned().collect();
         for id in ids {
             let Some(meta) = txns.get(&id).cloned() else {
                 continue;
             };
             let (producer_id, partitions) = (meta.producer_id, meta.partitions.len());
-            let what = match meta.state {
-                TransactionState::PrepareCommit => {
-                    self.complete(cluster, &mut txns, &id, meta, true)?;
-                    "committed (prepared before the crash)"
-                }
-                TransactionState::PrepareAbort => {
-                    self.complete(cluster, &mut txns, &id, meta, false)?;
-                    "aborted (prepared before the crash)"
-                }
-                TransactionState::Ongoing | TransactionState::PrepareEpochFence => {
-                    self.fence_and_abort(cluster, &mut txns, &id, meta)?;
-                    "aborted (open at the crash)"
-                }
+            let recovered = match meta.state {
+                TransactionState::PrepareCommit => self
+                    .complete(cluster, &mut txns, &id, meta, true)
+                    .map(|_| "committed (prepared before the crash)"),
+                TransactionState::PrepareAbort => self
+                    .complete(cluster, &mut txns, &id, meta, false)
+                    .map(|_| "aborted (prepared before the crash)"),
+                TransactionState::Ongoing | TransactionState::PrepareEpochFence => self
+                    .fence_and_abort(cluster, &mut txns, &id, meta)
+                    .map(|_| "aborted (open at the crash)"),
                 _ => continue,
             };
-            done.push(format!(
-                "transactional id '{id}' (producer {producer_id}, {partitions} partitions): {what}"
-            ));
+            match recovered {
+                Ok(what) => done.push(format!(
+                    "transactional id '{id}' (producer {producer_id}, {partitions} partitions): {what}"
+                )),
+                Err(error) => {
+                    done.push(format!(
+                        "transactional id '{id}' (producer {producer_id}): not recovered: {error}"
+                    ));
+                    first_error.get_or_insert(error);
+                }
+            }
         }
-        Ok(done)
+        (done, first_error)
+    }
+
+    /// The producer ids whose transactions are decided but not yet complete (their markers
+    /// are still to be written): nobody may abort them.
+    pub(crate) fn prepared_producers(&self) -> Vec<i64> {
+        self.txns
+            .lock()
+            .values()
+            .filter(|meta| {
+                matches!(
+                    meta.state,
+                    TransactionState::PrepareCommit | TransactionState::PrepareAbort
+                )
+            })
+            .map(|meta| meta.producer_id)
+            .collect()
     }
 
     /// Every transactional id's state, by id.
@@ -432,12 +469,17 @@ impl TransactionCoordinator {
 /// partitions needs no sync: a process kill loses nothing of the page cache, and a power
 /// cut promises nothing of such partitions, whose records may be lost in any case.
 fn needs_durable_decision(cluster: &Cluster, meta: &TxnMetadata) -> bool {
-    meta.partitions.iter().any(|(topic, partition)| {
-        cluster.partition(topic, *partition).is_ok_and(|log| {
-            let config = log.config();
-            config.flush_messages != i64::MAX || config.flush_ms != i64::MAX
-        })
-    })
+    meta.partitions.iter().any(
+        |(topic, partition)| match cluster.partition(topic, *partition) {
+            Ok(log) => {
+                let config = log.config();
+                config.flush_messages != i64::MAX || config.flush_ms != i64::MAX
+            }
+            Err(Error::UnknownTopicOrPartition(_)) => false,
+            // Not knowing is no reason to skip a sync.
+            Err(_) => true,
+        },
+    )
 }
 
 /// The state of `id` if `producer_id` at `epoch` is its current producer; otherwise that
@@ -469,18 +511,31 @@ fn fenced(id: &str, producer_id: i64, epoch: i16, meta: &TxnMetadata) -> Error {
     ))
 }
 
-/// Writes the marker of `producer_id`'s transaction at `epoch` to one partition (the
-/// offsets partition through the group coordinator, whose pending offsets it settles). A
-/// deleted partition needs none; a partition that has seen a newer epoch or coordinator has
-/// moved past this transaction (Kafka stops sending there too).
+/// A transaction marker to write: COMMIT (`commit`) or ABORT of `producer_id`'s
+/// transaction at `epoch`.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Marker {
+    pub(super) producer_id: i64,
+    pub(super) epoch: i16,
+    pub(super) commit: bool,
+}
+
+/// Writes `marker` to one partition (the offsets partition through the group coordinator,
+/// whose pending offsets it settles), synced if `durable` (the offsets partition syncs every
+/// append). A deleted partition needs none; a partition that has seen a newer epoch or
+/// coordinator has moved past this transaction (Kafka stops sending there too).
 pub(super) fn write_marker(
     cluster: &Cluster,
     topic: &str,
     partition: i32,
-    producer_id: i64,
-    epoch: i16,
-    commit: bool,
+    marker: Marker,
+    durable: bool,
 ) -> Result<()> {
+    let Marker {
+        producer_id,
+        epoch,
+        commit,
+    } = marker;
     let written = if topic == OFFSETS_TOPIC {
         crate::group::Coordinator::of(cluster).and_then(|group| {
             group
@@ -489,8 +544,12 @@ pub(super) fn write_marker(
         })
     } else {
         cluster.partition(topic, partition).and_then(|log| {
-            log.write_transaction_marker(producer_id, epoch, COORDINATOR_EPOCH, commit)
-                .map(|_| ())
+            let info =
+                log.write_transaction_marker(producer_id, epoch, COORDINATOR_EPOCH, commit)?;
+            if durable {
+                log.sync_to(info.last_offset + 1)?;
+            }
+            Ok(())
         })
     };
     match written {
@@ -575,7 +634,8 @@ mod tests {
         assert_eq!(replayed["prepared"].state, TransactionState::PrepareCommit);
         assert_eq!(replayed["open"].state, TransactionState::Ongoing);
 
-        let done = coordinator.recover(&cluster).unwrap();
+        let (done, error) = coordinator.recover(&cluster);
+        assert!(error.is_none(), "{error:?}");
         assert_eq!(done.len(), 2, "{done:?}");
         let prepared = coordinator.state("prepared").unwrap();
         assert_eq!(prepared.state, TransactionState::CompleteCommit);
@@ -594,6 +654,6 @@ mod tests {
         assert_eq!(aborted.last_stable_offset(), 2);
         assert_eq!(aborted.aborted_transactions(0, 2).len(), 1);
         // Nothing left to do.
-        assert!(coordinator.recover(&cluster).unwrap().is_empty());
+        assert!(coordinator.recover(&cluster).0.is_empty());
     }
 }

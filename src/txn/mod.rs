@@ -10,7 +10,7 @@ pub(crate) use coordinator::TransactionCoordinator;
 pub use state_log::TransactionState;
 
 use crate::cluster::{split_name, Cluster};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::group::TopicPartition;
 
 /// Kafka's default `transaction.max.timeout.ms`: 15 minutes.
@@ -101,44 +101,65 @@ impl Cluster {
 /// At open, after the partitions are recovered: the coordinator finishes the transactions a
 /// crash interrupted (see [`TransactionCoordinator::recover`]); then any transaction still
 /// open in a partition (written without the coordinator, or its state lost) is aborted with
-/// a marker, since no producer outlives the process. Returns one line per action.
-pub(crate) fn recover_at_open(cluster: &Cluster) -> Result<Vec<String>> {
-    let mut done = match TransactionCoordinator::if_used(cluster)? {
-        Some(coordinator) => coordinator.recover(cluster)?,
-        None => Vec::new(),
+/// a marker, since no producer outlives the process, except those of producers whose
+/// decision is still to be carried out (a commit must not turn into an abort). Each failure
+/// is reported and the rest goes on; the first is returned with what was done (the open
+/// records it as a background error). A coordinator whose state cannot be read stops the
+/// sweep too: without it, no open transaction can be told from a decided one.
+pub(crate) fn recover_at_open(cluster: &Cluster) -> (Vec<String>, Option<Error>) {
+    let coordinator = match TransactionCoordinator::if_used(cluster) {
+        Ok(coordinator) => coordinator,
+        Err(error) => return (Vec::new(), Some(error)),
     };
+    let (mut done, mut first_error) = match &coordinator {
+        Some(coordinator) => coordinator.recover(cluster),
+        None => (Vec::new(), None),
+    };
+    let prepared = coordinator
+        .as_ref()
+        .map(|c| c.prepared_producers())
+        .unwrap_or_default();
     for log in cluster.logs() {
         for producer in log.producer_states() {
-            if producer.current_transaction_start_offset.is_none() {
+            if producer.current_transaction_start_offset.is_none()
+                || prepared.contains(&producer.producer_id)
+            {
                 continue;
             }
             let (topic, partition) = split_name(log.name());
-            coordinator::write_marker(
-                cluster,
-                &topic,
-                partition,
-                producer.producer_id,
-                producer.epoch,
-                false,
-            )?;
-            done.push(format!(
-                "{}: aborted the transaction of producer {} left open (no coordinator state)",
-                log.name(),
-                producer.producer_id
-            ));
+            let abort = coordinator::Marker {
+                producer_id: producer.producer_id,
+                epoch: producer.epoch,
+                commit: false,
+            };
+            match coordinator::write_marker(cluster, &topic, partition, abort, false) {
+                Ok(()) => done.push(format!(
+                    "{}: aborted the transaction of producer {} left open (no coordinator state)",
+                    log.name(),
+                    producer.producer_id
+                )),
+                Err(error) => {
+                    done.push(format!(
+                        "{}: the transaction of producer {} left open could not be aborted: {error}",
+                        log.name(),
+                        producer.producer_id
+                    ));
+                    first_error.get_or_insert(error);
+                }
+            }
         }
     }
     for line in &done {
         tracing::warn!(target: "kafkalite::recovery", "{line}");
     }
-    Ok(done)
+    (done, first_error)
 }
 
 /// The coordinator's share of a maintenance pass: transaction timeouts, unfinished markers,
 /// expired transactional ids.
 pub(crate) fn maintain(cluster: &Cluster) -> Result<()> {
-    if let Some(coordinator) = TransactionCoordinator::if_used(cluster)? {
-        coordinator.maintain(cluster)?;
+    match TransactionCoordinator::if_used(cluster)? {
+        Some(coordinator) => coordinator.maintain(cluster),
+        None => Ok(()),
     }
-    Ok(())
 }

@@ -341,8 +341,9 @@ impl Log {
                     continue;
                 }
                 if txns.data_batch(&batch) {
-                    // An aborted transaction's: none of it stays.
-                    stats.records_removed += records;
+                    // An aborted transaction's: none of it stays (a batch emptied before
+                    // holds no record to count).
+                    stats.records_removed += u64::from(batch.records_count().unsigned_abs());
                     if rule.holds_producer_state(&batch) {
                         out.batch(&batch, &empty_batch(&batch))?;
                     } else {

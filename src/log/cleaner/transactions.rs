@@ -7,7 +7,7 @@
 use std::collections::{HashMap, HashSet};
 
 use crate::log::AbortedTransaction;
-use crate::record::RecordBatch;
+use crate::record::{ControlRecordType, RecordBatch};
 
 /// One cleaning's view of the log's transactions, read in offset order from the log start.
 #[derive(Debug, Default)]
@@ -67,8 +67,12 @@ impl CleanedTransactions {
         self.is_aborted(batch)
     }
 
-    /// Reads a control batch at cleaning time `now`.
+    /// Reads a control batch at cleaning time `now`. Only COMMIT and ABORT markers go; other
+    /// control records stay, as Kafka keeps them.
     pub(super) fn control_batch(&mut self, batch: &RecordBatch<'_>, now: i64) -> MarkerFate {
+        if !is_marker(batch) {
+            return MarkerFate::Keep;
+        }
         if self.seen.remove(&batch.producer_id()) {
             return MarkerFate::Keep;
         }
@@ -81,4 +85,20 @@ impl CleanedTransactions {
             Some(_) => MarkerFate::Keep,
         }
     }
+}
+
+/// Whether `batch` holds a COMMIT or ABORT marker.
+fn is_marker(batch: &RecordBatch<'_>) -> bool {
+    let Ok(records) = batch.records() else {
+        return false;
+    };
+    let first = records.iter().next().and_then(|r| r.ok());
+    first
+        .and_then(|record| record.key.map(ControlRecordType::parse_key))
+        .is_some_and(|kind| {
+            matches!(
+                kind,
+                Ok(ControlRecordType::Commit | ControlRecordType::Abort)
+            )
+        })
 }
