@@ -82,84 +82,94 @@ const HEADERS: [&str; 6] = [
 
 /// Runs the command on the cluster in `data_dir`.
 pub fn run(data_dir: &Path, command: &TransactionsCommand, out: &mut dyn Write) -> CliResult {
+    let cluster = Cluster::open(data_dir)?;
     match command {
-        TransactionsCommand::List(args) => {
-            let cluster = Cluster::open(data_dir)?;
-            let now = cluster.clock().now_ms();
-            let filter = args.duration_filter.filter(|d| *d >= 0);
-            let mut rows = Vec::new();
-            for listing in cluster.list_transactions()? {
-                if let Some(min) = filter {
-                    // Kafka's `listTransactionStates` filter: the last transaction's start
-                    // (−1 for none, which passes) more than `min` ms ago, in any state.
-                    let started = cluster
-                        .describe_transaction(&listing.transactional_id)?
-                        .and_then(|d| d.transaction_start_time_ms)
-                        .unwrap_or(-1);
-                    if now - started <= min {
-                        continue;
-                    }
-                }
-                rows.push([
-                    listing.transactional_id,
-                    "0".to_string(),
-                    listing.producer_id.to_string(),
-                    listing.state.to_string(),
-                ]);
-            }
-            print_table(&LIST_HEADERS, &rows, out)
-        }
-        TransactionsCommand::Describe(args) => {
-            let cluster = Cluster::open(data_dir)?;
-            let id = &args.transactional_id;
-            let Some(d) = cluster.describe_transaction(id)? else {
-                return Err(format!(
-                    "Failed to describe transaction state of transactional-id `{id}`: \
-                     TransactionalIdNotFoundException: the coordinator does not know it"
-                )
-                .into());
-            };
-            let now = cluster.clock().now_ms();
-            let (start, duration) = match d.transaction_start_time_ms {
-                Some(start) => (start.to_string(), (now - start).to_string()),
-                None => ("None".to_string(), "None".to_string()),
-            };
-            let partitions: Vec<String> =
-                d.topic_partitions.iter().map(|tp| tp.to_string()).collect();
-            let row = [
-                "0".to_string(),
-                d.transactional_id,
-                d.producer_id.to_string(),
-                d.producer_epoch.to_string(),
-                d.state.to_string(),
-                d.transaction_timeout_ms.to_string(),
-                start,
-                duration,
-                partitions.join(","),
-            ];
-            print_table(&DESCRIBE_HEADERS, &[row], out)
-        }
-        TransactionsCommand::DescribeProducers(args) => {
-            let cluster = Cluster::open(data_dir)?;
-            let log = cluster.partition(&args.topic, args.partition)?;
-            let rows: Vec<[String; 6]> = log
-                .producer_states()
-                .into_iter()
-                .map(|p| {
-                    [
-                        p.producer_id.to_string(),
-                        p.epoch.to_string(),
-                        p.coordinator_epoch.to_string(),
-                        p.last_sequence.to_string(),
-                        p.last_timestamp.to_string(),
-                        p.current_transaction_start_offset
-                            .map_or("None".to_string(), |o| o.to_string()),
-                    ]
-                })
-                .collect();
-            print_table(&HEADERS, &rows, out)
-        }
+        TransactionsCommand::List(args) => list(&cluster, args, out),
+        TransactionsCommand::Describe(args) => describe(&cluster, args, out),
+        TransactionsCommand::DescribeProducers(args) => describe_producers(&cluster, args, out),
     }
+}
+
+/// `kafka-transactions.sh list`.
+fn list(cluster: &Cluster, args: &ListArgs, out: &mut dyn Write) -> CliResult {
+    let now = cluster.clock().now_ms();
+    let filter = args.duration_filter.filter(|d| *d >= 0);
+    let mut rows = Vec::new();
+    for listing in cluster.list_transactions()? {
+        if let Some(min) = filter {
+            // Kafka's `listTransactionStates` filter: the last transaction's start
+            // (−1 for none, which passes) more than `min` ms ago, in any state.
+            let started = cluster
+                .describe_transaction(&listing.transactional_id)?
+                .and_then(|d| d.transaction_start_time_ms)
+                .unwrap_or(-1);
+            if now - started <= min {
+                continue;
+            }
+        }
+        rows.push([
+            listing.transactional_id,
+            "0".to_string(),
+            listing.producer_id.to_string(),
+            listing.state.to_string(),
+        ]);
+    }
+    print_table(&LIST_HEADERS, &rows, out)
+}
+
+/// `kafka-transactions.sh describe`.
+fn describe(cluster: &Cluster, args: &DescribeArgs, out: &mut dyn Write) -> CliResult {
+    let id = &args.transactional_id;
+    let Some(d) = cluster.describe_transaction(id)? else {
+        return Err(format!(
+            "Failed to describe transaction state of transactional-id `{id}`: \
+             TransactionalIdNotFoundException: the coordinator does not know it"
+        )
+        .into());
+    };
+    let now = cluster.clock().now_ms();
+    let (start, duration) = match d.transaction_start_time_ms {
+        Some(start) => (start.to_string(), (now - start).to_string()),
+        None => ("None".to_string(), "None".to_string()),
+    };
+    let partitions: Vec<String> = d.topic_partitions.iter().map(|tp| tp.to_string()).collect();
+    let row = [
+        "0".to_string(),
+        d.transactional_id,
+        d.producer_id.to_string(),
+        d.producer_epoch.to_string(),
+        d.state.to_string(),
+        d.transaction_timeout_ms.to_string(),
+        start,
+        duration,
+        partitions.join(","),
+    ];
+    print_table(&DESCRIBE_HEADERS, &[row], out)
+}
+
+/// `kafka-transactions.sh describe-producers`.
+fn describe_producers(
+    cluster: &Cluster,
+    args: &DescribeProducersArgs,
+    out: &mut dyn Write,
+) -> CliResult {
+    let log = cluster.partition(&args.topic, args.partition)?;
+    let rows: Vec<[String; 6]> = log
+        .producer_states()
+        .into_iter()
+        .map(|p| {
+            [
+                p.producer_id.to_string(),
+                p.epoch.to_string(),
+                p.coordinator_epoch.to_string(),
+                p.last_sequence.to_string(),
+                p.last_timestamp.to_string(),
+                p.current_transaction_start_offset
+                    .map_or("None".to_string(), |o| o.to_string()),
+            ]
+        })
+        .collect();
+    print_table(&HEADERS, &rows, out)
 }
 
 /// Kafka's `ToolsUtils.prettyPrintTable`: each cell padded to its column's width, then a
