@@ -182,21 +182,29 @@ impl Transactions {
         }
         let key = split_name(partition);
         if !client.partitions.contains(&key) {
-            let added = self.coordinator().and_then(|coordinator| {
-                coordinator.add_partitions(
-                    &self.transactional_id,
-                    client.producer_id,
-                    client.epoch,
-                    std::slice::from_ref(&key),
-                )
-            });
-            if let Err(error) = added {
-                Self::fail(&mut client, &error);
-                return Err(error);
-            }
-            client.partitions.insert(key);
+            self.add_partition(&mut client, key)?;
         }
         Ok((client.producer_id, client.epoch))
+    }
+
+    /// Adds `key` to the open transaction at the coordinator (Kafka's
+    /// `AddPartitionsToTxn`), then to the client's partitions; a failure fails the
+    /// transaction.
+    fn add_partition(&self, client: &mut Client, key: (String, i32)) -> Result<()> {
+        let added = self.coordinator().and_then(|coordinator| {
+            coordinator.add_partitions(
+                &self.transactional_id,
+                client.producer_id,
+                client.epoch,
+                std::slice::from_ref(&key),
+            )
+        });
+        if let Err(error) = added {
+            Self::fail(client, &error);
+            return Err(error);
+        }
+        client.partitions.insert(key);
+        Ok(())
     }
 
     /// For the appender: a transactional batch failed with `error`.
@@ -218,22 +226,9 @@ impl Transactions {
         if client.state != State::InTransaction {
             return Err(self.refuse(&client, "send_offsets_to_transaction"));
         }
-        let key = (OFFSETS_TOPIC.to_string(), 0);
-        let added = self.coordinator().and_then(|coordinator| {
-            coordinator.add_partitions(
-                &self.transactional_id,
-                client.producer_id,
-                client.epoch,
-                std::slice::from_ref(&key),
-            )
-        });
-        if let Err(error) = added {
-            Self::fail(&mut client, &error);
-            return Err(error);
-        }
         // In the transaction from now on, whatever happens to the offsets: its end must
         // reach the coordinator.
-        client.partitions.insert(key);
+        self.add_partition(&mut client, (OFFSETS_TOPIC.to_string(), 0))?;
         let sent = Coordinator::of(&self.cluster).and_then(|groups| {
             groups.commit_transactional(group, offsets, client.producer_id, client.epoch)
         });
