@@ -21,7 +21,9 @@
 //! - `flush` from two threads: each returns only once its own records are delivered, and
 //!   one thread's records keep their order;
 //! - memory pressure: a send that finds `buffer.memory` spent seals the open batches, and the
-//!   appender frees the memory it waits for.
+//!   appender frees the memory it waits for;
+//! - a transaction's commit appending part of its batches itself: each partition's batches
+//!   land in send order, whether the earlier ones were still queued or not.
 #![cfg(loom)]
 
 use std::path::Path;
@@ -375,6 +377,45 @@ fn a_send_short_of_memory_is_freed_by_the_appender() {
         assert_eq!(ones[c as usize], b"c");
         ones.sort();
         assert_eq!(ones, vec![b"b".to_vec(), b"c".to_vec()]);
+        producer.close(FOREVER).unwrap();
+    });
+}
+
+#[test]
+fn a_commit_appends_its_share_of_batches_after_those_already_queued() {
+    explore_bounded("commit's shared flush", 2, || {
+        // Batches of a quarter of batch.size go to an idle appender before the commit; the
+        // commit appends a partition's last batch itself only when none of its earlier
+        // ones is still queued or being appended.
+        let (cluster, producer) = producer_on_sim(&[
+            ("transactional.id", "tx"),
+            ("linger.ms", "60000"),
+            ("batch.size", "1024"),
+        ]);
+        producer.init_transactions(FOREVER).unwrap();
+        producer.begin_transaction().unwrap();
+        let value = |c: &str| c.repeat(300);
+        let handles: Vec<DeliveryHandle> = [(0, "a"), (1, "x"), (0, "b"), (0, "c")]
+            .into_iter()
+            .map(|(p, v)| producer.send(record(p, &value(v))).unwrap())
+            .collect();
+        producer.commit_transaction(FOREVER).unwrap();
+        let offsets: Vec<i64> = handles
+            .into_iter()
+            .map(|mut handle| handle.try_get().expect("delivered").unwrap().offset)
+            .collect();
+        assert_eq!(offsets, vec![0, 0, 1, 2]);
+        let stored = |p| -> Vec<Vec<u8>> {
+            stored(&cluster, p)
+                .into_iter()
+                .filter(|v| v.len() == 300) // not the commit markers
+                .collect()
+        };
+        assert_eq!(
+            stored(0),
+            [value("a"), value("b"), value("c")].map(String::into_bytes)
+        );
+        assert_eq!(stored(1), [value("x").into_bytes()]);
         producer.close(FOREVER).unwrap();
     });
 }

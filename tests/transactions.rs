@@ -453,3 +453,32 @@ fn a_transaction_open_at_a_crash_is_aborted_when_the_cluster_opens() {
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].transactional_id, "tx");
 }
+
+#[test]
+fn a_transactions_batch_goes_to_an_idle_appender_before_the_commit() {
+    let cluster = common::cluster_with(NewTopic::new("t", 1));
+    // Without the commit or linger.ms to seal it, a batch holding a quarter of batch.size
+    // is written at once while the appender is idle, but only in a transaction.
+    let config = |c: ProducerConfig| c.batch_size(1024).linger(Duration::from_secs(3600));
+    let value = "v".repeat(300);
+    let plain = cluster.producer(config(ProducerConfig::new())).unwrap();
+    let mut lingering = plain
+        .send(ProducerRecord::to("t").value(value.clone()))
+        .unwrap();
+    let producer = cluster.producer(config(transactional("early"))).unwrap();
+    producer.init_transactions(T).unwrap();
+    producer.begin_transaction().unwrap();
+    let mut early = producer
+        .send(ProducerRecord::to("t").value(value.clone()))
+        .unwrap();
+    let written = early.wait_timeout(T).expect("written before the commit");
+    assert_eq!(written.unwrap().offset, 0);
+    assert!(lingering.try_get().is_none(), "a plain batch lingers");
+    assert!(values(&cluster, committed_reader(), "t").is_empty());
+    producer.commit_transaction(T).unwrap();
+    plain.flush(T).unwrap();
+    assert_eq!(
+        values(&cluster, committed_reader(), "t"),
+        [value.clone(), value]
+    );
+}

@@ -160,7 +160,10 @@ pub struct ProducerConfig {
     pub client_id: String,
     /// `acks`.
     pub acks: Acks,
-    /// `linger.ms`: how long an open batch waits for more records.
+    /// `linger.ms`: how long an open batch waits for more records, at most. Inside a
+    /// transaction a batch holding a quarter of `batch.size` stops waiting as soon as the
+    /// appender thread is idle (its records are not readable by `read_committed` consumers
+    /// before the commit anyway, and the commit would otherwise wait for it).
     pub linger_ms: u64,
     /// `batch.size`: bytes at which a partition's batch is sealed (0: one record per batch).
     pub batch_size: usize,

@@ -37,6 +37,10 @@ pub(crate) struct OpenBatch {
 #[derive(Default)]
 pub(crate) struct PartitionQueue {
     pub(crate) open: Mutex<Option<OpenBatch>>,
+    /// Batches sealed to the appender's queue and not yet finished. Raised under `open`'s
+    /// lock when sealing: while it is 0 and the lock is held, no other thread can append
+    /// to the partition, so the holder may append its batch itself, in order.
+    pub(crate) in_flight: AtomicU64,
 }
 
 /// What the producer knows about a topic (refreshed when the cluster's metadata changes).
@@ -63,6 +67,9 @@ impl Drop for ResolveOnDrop {
 pub(crate) struct SealedBatch {
     pub(crate) guard: ResolveOnDrop,
     pub(crate) log: Arc<Log>,
+    /// The partition's queue, whose `in_flight` counts the batch; none for a batch
+    /// appended by the thread that sealed it.
+    pub(crate) queue: Option<Arc<PartitionQueue>>,
     pub(crate) builder: BatchBuilder,
     pub(crate) completion: Arc<BatchCompletion>,
     pub(crate) opened: std::time::Instant,
@@ -98,6 +105,8 @@ pub(crate) struct Accumulator {
     /// Batches sealed so far, and batches the appender has finished (for `flush`).
     pub(crate) sealed: AtomicU64,
     pub(crate) finished: Mutex<u64>,
+    /// `finished`, readable without the lock (for [`Accumulator::caught_up`]).
+    pub(crate) finished_count: AtomicU64,
     pub(crate) finished_changed: Condvar,
     /// Set when a close ran out of time: remaining batches fail with `Closed`.
     pub(crate) abort: AtomicBool,
@@ -118,23 +127,38 @@ impl Accumulator {
 
     /// Seals `open` and queues it. Called with the partition's lock held, which keeps batches
     /// of one partition in order on the queue.
-    pub(crate) fn seal(&self, open: OpenBatch, log: &Arc<Log>) {
-        self.sealed.fetch_add(1, Ordering::AcqRel);
-        let batch = SealedBatch {
-            guard: ResolveOnDrop(Arc::clone(&open.completion)),
-            log: Arc::clone(log),
-            builder: open.builder,
-            completion: open.completion,
-            opened: open.opened,
-            reserved: open.reserved,
-            callbacks: open.callbacks,
-        };
+    pub(crate) fn seal(&self, open: OpenBatch, log: &Arc<Log>, queue: &Arc<PartitionQueue>) {
+        queue.in_flight.fetch_add(1, Ordering::AcqRel);
+        let batch = self.sealed_batch(open, log, Some(Arc::clone(queue)));
         // The receiver lives as long as the producer; if it is gone the batch's handles are
         // resolved by the close path.
         let _ = self.queue.send(Message::Batch(batch));
     }
 
-    fn each_queue(&self, mut visit: impl FnMut(&TopicState, usize, &PartitionQueue)) {
+    /// `open` sealed (and counted, for `flush`), bound for `log`.
+    pub(crate) fn sealed_batch(
+        &self,
+        open: OpenBatch,
+        log: &Arc<Log>,
+        queue: Option<Arc<PartitionQueue>>,
+    ) -> SealedBatch {
+        self.sealed.fetch_add(1, Ordering::AcqRel);
+        SealedBatch {
+            guard: ResolveOnDrop(Arc::clone(&open.completion)),
+            log: Arc::clone(log),
+            queue,
+            builder: open.builder,
+            completion: open.completion,
+            opened: open.opened,
+            reserved: open.reserved,
+            callbacks: open.callbacks,
+        }
+    }
+
+    pub(crate) fn each_queue(
+        &self,
+        mut visit: impl FnMut(&TopicState, usize, &Arc<PartitionQueue>),
+    ) {
         // Visit under the read lock rather than cloning each topic's `Arc`: the sending
         // thread updates those reference counts, and sharing the cache line costs it. Senders
         // never wait for this lock while holding a partition's, so the order is safe.
@@ -151,7 +175,7 @@ impl Accumulator {
         self.each_queue(|topic, p, queue| {
             let mut open = queue.open.lock();
             if let Some(batch) = open.take() {
-                self.seal(batch, &topic.logs[p]);
+                self.seal(batch, &topic.logs[p], queue);
             }
         });
     }
@@ -167,7 +191,7 @@ impl Accumulator {
             match deadline {
                 Some(deadline) if deadline <= now_ms => {
                     let batch = open.take().expect("checked above");
-                    self.seal(batch, &topic.logs[p]);
+                    self.seal(batch, &topic.logs[p], queue);
                 }
                 Some(deadline) => next = Some(next.map_or(deadline, |n| n.min(deadline))),
                 None => {}
@@ -178,8 +202,17 @@ impl Accumulator {
 
     /// Counts a batch as finished and wakes flushers.
     pub(crate) fn finish(&self) {
-        *self.finished.lock() += 1;
+        let mut finished = self.finished.lock();
+        *finished += 1;
+        self.finished_count.store(*finished, Ordering::Release);
+        drop(finished);
         self.finished_changed.notify_all();
+    }
+
+    /// Whether the appender has finished every batch sealed so far (it is idle or about to
+    /// be).
+    pub(crate) fn caught_up(&self) -> bool {
+        self.finished_count.load(Ordering::Acquire) >= self.sealed.load(Ordering::Acquire)
     }
 
     /// Waits until every batch sealed before now is finished, or `deadline` passes.

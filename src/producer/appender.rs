@@ -16,7 +16,7 @@ use crate::error::Error;
 use crate::log::Log;
 use crate::record::BatchBuilder;
 use crate::sync::channel::{Receiver, RecvTimeoutError};
-use crate::sync::Ordering;
+use crate::sync::{Mutex, Ordering};
 
 /// Longest real-time sleep between linger checks when nothing is queued, on a clock that does
 /// not wake its waiters when it jumps (one that does sends a `Wake` instead).
@@ -40,14 +40,14 @@ pub(crate) fn run(
     clock: Arc<dyn Clock>,
     clock_wakes: bool,
     metrics: Arc<Metrics>,
-    mut idempotence: Option<Idempotence>,
+    idempotence: Option<Arc<Mutex<Idempotence>>>,
 ) -> Receiver<Message> {
     ON_APPENDER.with(|on| on.set(true));
     let mut next_deadline: Option<i64> = None;
     // Handles one message; false means stop.
     let mut handle = |message: Message| match message {
         Message::Batch(batch) => {
-            append(&accumulator, batch, &metrics, idempotence.as_mut());
+            append(&accumulator, batch, &metrics, idempotence.as_deref());
             true
         }
         Message::Wake => true,
@@ -126,18 +126,24 @@ pub(crate) fn fail(accumulator: &Accumulator, batch: SealedBatch, metrics: &Metr
         Outcome::Failed(Arc::new(Error::Closed)),
         metrics,
     );
+    if let Some(queue) = batch.queue {
+        queue.in_flight.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
-fn append(
+/// Appends one sealed batch and completes it: on the appender thread, or for a batch that
+/// never went through the queue (see `Producer::flush_sharing`) on the thread that took it.
+pub(crate) fn append(
     accumulator: &Accumulator,
     batch: SealedBatch,
     metrics: &Metrics,
-    mut idempotence: Option<&mut Idempotence>,
+    idempotence: Option<&Mutex<Idempotence>>,
 ) {
     // `_guard` drops at the end, after the outcome is set: then it changes nothing.
     let SealedBatch {
         guard: _guard,
         log,
+        queue,
         builder,
         completion,
         opened,
@@ -149,8 +155,8 @@ fn append(
     let outcome = if accumulator.abort.load(Ordering::Acquire) {
         Outcome::Failed(Arc::new(Error::Closed))
     } else {
-        let builder = match idempotence.as_deref_mut() {
-            Some(idempotence) => idempotence.stamp(log.name(), builder),
+        let builder = match idempotence {
+            Some(idempotence) => idempotence.lock().stamp(log.name(), builder),
             None => Ok(builder),
         };
         match builder.and_then(BatchBuilder::build) {
@@ -185,6 +191,10 @@ fn append(
         outcome,
         metrics,
     );
+    // After the sequences moved on: a batch taken past the queue may follow now.
+    if let Some(queue) = queue {
+        queue.in_flight.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 /// One batch being appended, in one or more parts.
@@ -194,7 +204,9 @@ struct Appending<'a> {
     parts: Vec<(i32, Outcome)>,
     metrics: &'a Metrics,
     opened: Instant,
-    idempotence: Option<&'a mut Idempotence>,
+    /// Locked for each use only: another thread may append another partition's batch
+    /// meanwhile.
+    idempotence: Option<&'a Mutex<Idempotence>>,
 }
 
 impl Appending<'_> {
@@ -203,8 +215,8 @@ impl Appending<'_> {
     /// in turn (see `split`).
     fn part(&mut self, mut part: Part, first: i32) {
         let (log, metrics) = (self.log, self.metrics);
-        if let Some(idempotence) = self.idempotence.as_deref() {
-            idempotence.restamp(log.name(), &mut part.bytes);
+        if let Some(idempotence) = self.idempotence {
+            idempotence.lock().restamp(log.name(), &mut part.bytes);
         }
         let records = u64::from(part.records.unsigned_abs());
         // The batch was built in this process: the log need not check its CRC again.
@@ -218,8 +230,8 @@ impl Appending<'_> {
             Ok(info) => {
                 metrics.batch_appended(records, part.uncompressed as u64, part.bytes.len() as u64);
                 metrics.delivered(self.opened.elapsed(), records);
-                if let Some(idempotence) = self.idempotence.as_deref_mut() {
-                    idempotence.appended(log.name(), part.records);
+                if let Some(idempotence) = self.idempotence {
+                    idempotence.lock().appended(log.name(), part.records);
                 }
                 let outcome = Outcome::Appended {
                     base_offset: info.first_offset,
@@ -243,8 +255,8 @@ impl Appending<'_> {
             Err(error) => error,
         };
         metrics.batch_failed(records);
-        if let Some(idempotence) = self.idempotence.as_deref_mut() {
-            idempotence.failed(&error);
+        if let Some(idempotence) = self.idempotence {
+            idempotence.lock().failed(&error);
         }
         self.parts.push((first, Outcome::Failed(Arc::new(error))));
     }

@@ -32,6 +32,10 @@ use crate::sync::{AtomicBool, AtomicU64, Condvar, Mutex, Ordering, RwLock};
 /// (A std atomic even under loom: a plain counter, and loom's atomics cannot be statics.)
 static NEXT_PRODUCER_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
+/// A transactional batch goes to an idle appender once it holds `batch.size` divided by
+/// this (see `Inner::seal_early`).
+const EARLY_SEAL_FRACTION: usize = 4;
+
 /// How long dropping the last handle waits for buffered records to be delivered.
 const DROP_FLUSH_WAIT: Duration = Duration::from_secs(30);
 
@@ -59,11 +63,13 @@ pub(super) struct Inner {
     sticky: StickyPartitioner,
     round_robin: RoundRobinPartitioner,
     pub(super) accumulator: Arc<Accumulator>,
-    metrics: Arc<Metrics>,
+    pub(super) metrics: Arc<Metrics>,
     appender: Mutex<Option<JoinHandle<Receiver<Message>>>>,
     pub(super) closed: AtomicBool,
     /// With a `transactional.id`: the transaction state.
     pub(super) transactions: Option<Arc<Transactions>>,
+    /// Producer id, epoch and sequences (shared with the appender thread).
+    pub(super) idempotence: Option<Arc<Mutex<Idempotence>>>,
 }
 
 impl Drop for Inner {
@@ -147,7 +153,8 @@ impl Producer {
             )),
             (true, None) => Some(Idempotence::new(cluster.clone())?),
             (false, _) => None,
-        };
+        }
+        .map(|idempotence| Arc::new(Mutex::new(idempotence)));
         let (sender, receiver) = channel::unbounded();
         let accumulator = Arc::new(Accumulator {
             topics: RwLock::new(HashMap::new()),
@@ -158,6 +165,7 @@ impl Producer {
             compression: config.compression,
             sealed: AtomicU64::new(0),
             finished: Mutex::new(0),
+            finished_count: AtomicU64::new(0),
             finished_changed: Condvar::new(),
             abort: AtomicBool::new(false),
             idle: AtomicBool::new(false),
@@ -178,10 +186,11 @@ impl Producer {
                 }))
         };
         let appender = {
-            let (accumulator, clock, metrics) = (
+            let (accumulator, clock, metrics, idempotence) = (
                 Arc::clone(&accumulator),
                 Arc::clone(cluster.clock()),
                 Arc::clone(&metrics),
+                idempotence.clone(),
             );
             thread::Builder::new()
                 .name("kafkalite-appender".into())
@@ -211,6 +220,7 @@ impl Producer {
                 appender: Mutex::new(Some(appender)),
                 closed: AtomicBool::new(false),
                 transactions,
+                idempotence,
             }),
         })
     }
@@ -457,11 +467,27 @@ impl Inner {
             }
         };
         let handle = self.track(batch, pending, callback);
-        if batch.builder.uncompressed_size() >= batch.limit {
+        if batch.builder.uncompressed_size() >= batch.limit || self.seal_early(batch) {
             let full = open.take().expect("batch is open");
-            self.accumulator.seal(full, &topic.logs[slot(partition)]);
+            self.accumulator.seal(
+                full,
+                &topic.logs[slot(partition)],
+                &topic.queues[slot(partition)],
+            );
         }
         Ok(handle)
+    }
+
+    /// A transaction's records are written when it commits, so a batch that only lingers
+    /// there makes the commit wait for it. Instead, while the appender has nothing to do, a
+    /// transactional batch holding at least a quarter of `batch.size` goes to it at once,
+    /// and the appender works while the application sends (`linger.ms` is an upper bound on
+    /// the wait; the records are not readable by `read_committed` consumers before the
+    /// commit either way).
+    fn seal_early(&self, batch: &OpenBatch) -> bool {
+        self.transactions.is_some()
+            && batch.builder.uncompressed_size() >= batch.limit / EARLY_SEAL_FRACTION
+            && self.accumulator.caught_up()
     }
 
     /// Locks the partition's open batch, made to hold `size` more bytes: a batch too full is
@@ -487,7 +513,11 @@ impl Inner {
             b.builder.uncompressed_size() + size > b.limit && !b.builder.is_empty()
         }) {
             let full = open.take().expect("checked above");
-            self.accumulator.seal(full, &topic.logs[slot(partition)]);
+            self.accumulator.seal(
+                full,
+                &topic.logs[slot(partition)],
+                &topic.queues[slot(partition)],
+            );
         }
         if open.is_none() {
             let reserve = size.max(self.config.batch_size);
@@ -502,8 +532,11 @@ impl Inner {
                 }
                 if let Some(existing) = open.take() {
                     // Another sender opened a batch meanwhile: send it on and use ours.
-                    self.accumulator
-                        .seal(existing, &topic.logs[slot(partition)]);
+                    self.accumulator.seal(
+                        existing,
+                        &topic.logs[slot(partition)],
+                        &topic.queues[slot(partition)],
+                    );
                 }
             }
             *open = Some(self.open_batch(reserve, topic, partition));

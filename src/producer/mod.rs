@@ -14,6 +14,7 @@ mod metrics;
 mod partitioner;
 mod record;
 mod serializer;
+mod shared_flush;
 mod split;
 mod transactions;
 

@@ -12,13 +12,12 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use parking_lot::Mutex;
-
 use super::appender::on_appender_thread;
 use super::client::Producer;
 use crate::cluster::{split_name, Cluster};
 use crate::error::{Error, Result};
 use crate::group::{ConsumerGroupMetadata, Coordinator, Offsets, OFFSETS_TOPIC};
+use crate::sync::{AtomicBool, Mutex, Ordering};
 use crate::txn::TransactionCoordinator;
 
 /// Kafka's client-side transaction states.
@@ -68,6 +67,8 @@ pub(crate) struct Transactions {
     transactional_id: String,
     timeout_ms: i32,
     client: Mutex<Client>,
+    /// Whether `client.state` is `InTransaction`, readable without the lock.
+    in_transaction: AtomicBool,
 }
 
 impl Transactions {
@@ -84,6 +85,7 @@ impl Transactions {
                 error: None,
                 bump_epoch: false,
             }),
+            in_transaction: AtomicBool::new(false),
         }
     }
 
@@ -111,7 +113,7 @@ impl Transactions {
 
     /// Records `error` from a transactional call or batch: fatal or abortable by Kafka's
     /// rules. The first abortable error is kept as the reason.
-    fn fail(client: &mut Client, error: &Error) {
+    fn fail(&self, client: &mut Client, error: &Error) {
         let fatal = matches!(error, Error::ProducerFenced(_));
         match client.state {
             State::FatalError => return,
@@ -123,6 +125,7 @@ impl Transactions {
         } else {
             State::AbortableError
         };
+        self.in_transaction.store(false, Ordering::Release);
         client.error = Some(error.clone());
     }
 
@@ -151,12 +154,17 @@ impl Transactions {
             return Err(self.refuse(&client, "begin_transaction"));
         }
         client.state = State::InTransaction;
+        self.in_transaction.store(true, Ordering::Release);
         client.partitions.clear();
         Ok(())
     }
 
-    /// Whether a record may be sent now (only inside a transaction).
+    /// Whether a record may be sent now (only inside a transaction). Called for every
+    /// record: the common answer comes without the lock.
     pub(crate) fn check_send(&self) -> Result<()> {
+        if self.in_transaction.load(Ordering::Acquire) {
+            return Ok(());
+        }
         let client = self.client.lock();
         match client.state {
             State::InTransaction => Ok(()),
@@ -200,7 +208,7 @@ impl Transactions {
             )
         });
         if let Err(error) = added {
-            Self::fail(client, &error);
+            self.fail(client, &error);
             return Err(error);
         }
         client.partitions.insert(key);
@@ -212,7 +220,7 @@ impl Transactions {
         let mut client = self.client.lock();
         client.bump_epoch = true;
         if !matches!(error, Error::TransactionAborted(_)) {
-            Self::fail(&mut client, error);
+            self.fail(&mut client, error);
         }
     }
 
@@ -233,7 +241,7 @@ impl Transactions {
             groups.commit_transactional(group, offsets, client.producer_id, client.epoch)
         });
         if let Err(error) = &sent {
-            Self::fail(&mut client, error);
+            self.fail(&mut client, error);
         }
         sent
     }
@@ -248,11 +256,14 @@ impl Transactions {
         {
             let mut client = self.client.lock();
             match client.state {
-                State::InTransaction | State::Committing => client.state = State::Committing,
+                State::InTransaction | State::Committing => {
+                    client.state = State::Committing;
+                    self.in_transaction.store(false, Ordering::Release);
+                }
                 _ => return Err(self.refuse(&client, "commit_transaction")),
             }
         }
-        producer.flush(timeout)?;
+        producer.flush_sharing(timeout)?;
         let mut client = self.client.lock();
         if client.state != State::Committing {
             // A batch failed meanwhile (the stored error says which), or the producer was
@@ -274,7 +285,8 @@ impl Transactions {
             // retried, since its decision may already be on disk.
             match client.state {
                 State::InTransaction | State::Aborting | State::AbortableError => {
-                    client.state = State::Aborting
+                    client.state = State::Aborting;
+                    self.in_transaction.store(false, Ordering::Release);
                 }
                 _ => return Err(self.refuse(&client, "abort_transaction")),
             }
@@ -297,7 +309,7 @@ impl Transactions {
                     (client.producer_id, client.epoch) = (producer_id, epoch)
                 }
                 Err(error) => {
-                    Self::fail(&mut client, &error);
+                    self.fail(&mut client, &error);
                     return Err(error);
                 }
             }
@@ -320,7 +332,7 @@ impl Transactions {
             });
             if let Err(error) = ended {
                 if matches!(error, Error::ProducerFenced(_)) {
-                    Self::fail(client, &error);
+                    self.fail(client, &error);
                 }
                 return Err(error);
             }
