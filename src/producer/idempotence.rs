@@ -1,9 +1,10 @@
 //! The idempotent producer's side (Kafka's `TransactionManager` for a producer without a
 //! `transactional.id`): a producer id from the cluster, an epoch, and per partition the next
-//! sequence number, stamped on each batch as the appender thread appends it. After a failed
-//! batch the epoch is bumped locally and every partition's sequence starts again at 0
-//! (Kafka's `bumpIdempotentProducerEpoch`; a log accepts a newer epoch from sequence 0); at
-//! `i16::MAX` the producer takes a new id instead.
+//! sequence number, stamped on each batch as it is appended (by the appender thread, or by the
+//! thread committing a transaction, see `shared_flush`). After a failed batch the epoch is
+//! bumped locally and every partition's sequence starts again at 0 (Kafka's
+//! `bumpIdempotentProducerEpoch`; a log accepts a newer epoch from sequence 0); at `i16::MAX`
+//! the producer takes a new id instead.
 //!
 //! A transactional producer's id and epoch come from the coordinator instead (through
 //! [`Transactions`]); its batches are marked transactional, and a failure leaves the epoch
@@ -18,7 +19,9 @@ use crate::error::{Error, Result};
 use crate::log::increment_sequence;
 use crate::record::{stamp_producer, BatchBuilder, RecordBatch};
 
-/// Owned by the appender thread, which appends in order: no locking.
+/// Shared by the appender thread and a transaction's committing thread (`Inner::idempotence`,
+/// locked per step): each partition's batches are appended by one thread at a time, in order,
+/// so a partition's sequence is never stamped by two appends at once.
 pub(crate) struct Idempotence {
     cluster: Cluster,
     producer_id: i64,
