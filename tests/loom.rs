@@ -23,7 +23,8 @@
 //! - memory pressure: a send that finds `buffer.memory` spent seals the open batches, and the
 //!   appender frees the memory it waits for;
 //! - a transaction's commit appending part of its batches itself: each partition's batches
-//!   land in send order, whether the earlier ones were still queued or not.
+//!   land in send order, whether the earlier ones were still queued or not; and a flush on
+//!   another thread meanwhile still returns only once its own records are delivered.
 #![cfg(loom)]
 
 use std::path::Path;
@@ -416,6 +417,35 @@ fn a_commit_appends_its_share_of_batches_after_those_already_queued() {
             [value("a"), value("b"), value("c")].map(String::into_bytes)
         );
         assert_eq!(stored(1), [value("x").into_bytes()]);
+        producer.close(FOREVER).unwrap();
+    });
+}
+
+#[test]
+fn a_flush_racing_a_commit_returns_only_once_its_records_are_delivered() {
+    explore_bounded("flush racing a commit", 2, || {
+        // A record sent after the flush sealed the open batches makes a batch the commit may
+        // append itself: that one must not stand in for the flushed batch still queued.
+        let (_cluster, producer) =
+            producer_on_sim(&[("transactional.id", "tx"), ("linger.ms", "60000")]);
+        producer.init_transactions(FOREVER).unwrap();
+        producer.begin_transaction().unwrap();
+        let mut flushed = producer.send(record(0, "a")).unwrap();
+        let flusher = {
+            let producer = producer.clone();
+            loom::thread::spawn(move || {
+                producer.flush(FOREVER).unwrap();
+                let delivered = flushed.try_get().expect("delivered when flush returns");
+                delivered.unwrap();
+            })
+        };
+        let mut committed = producer.send(record(1, "b")).unwrap();
+        producer.commit_transaction(FOREVER).unwrap();
+        committed
+            .try_get()
+            .expect("delivered when commit returns")
+            .unwrap();
+        flusher.join().unwrap();
         producer.close(FOREVER).unwrap();
     });
 }

@@ -1,6 +1,7 @@
 //! The record accumulator: one open batch per partition, built directly in Kafka's format,
 //! sealed when full, when `linger.ms` passes, on flush or close, or when memory runs short.
-//! Sealed batches go to the appender thread over a lock-free queue, in order per partition.
+//! Sealed batches go to the appender thread over a lock-free queue, in order per partition
+//! (a transaction's commit appends some itself, see `shared_flush`).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -77,6 +78,26 @@ pub(crate) struct SealedBatch {
     pub(crate) callbacks: Vec<(Pending, Option<Callback>)>,
 }
 
+impl SealedBatch {
+    /// `open`, sealed for `log`; `queue` if it goes through the appender's queue.
+    pub(crate) fn new(
+        open: OpenBatch,
+        log: &Arc<Log>,
+        queue: Option<Arc<PartitionQueue>>,
+    ) -> SealedBatch {
+        SealedBatch {
+            guard: ResolveOnDrop(Arc::clone(&open.completion)),
+            log: Arc::clone(log),
+            queue,
+            builder: open.builder,
+            completion: open.completion,
+            opened: open.opened,
+            reserved: open.reserved,
+            callbacks: open.callbacks,
+        }
+    }
+}
+
 /// What the appender thread receives.
 pub(crate) enum Message {
     Batch(SealedBatch),
@@ -102,7 +123,7 @@ pub(crate) struct Accumulator {
     pub(crate) queue: Sender<Message>,
     pub(crate) linger_ms: i64,
     pub(crate) compression: Compression,
-    /// Batches sealed so far, and batches the appender has finished (for `flush`).
+    /// Batches sealed to the queue so far, and those of them finished (for `flush`).
     pub(crate) sealed: AtomicU64,
     pub(crate) finished: Mutex<u64>,
     /// `finished`, readable without the lock (for [`Accumulator::caught_up`]).
@@ -129,30 +150,11 @@ impl Accumulator {
     /// of one partition in order on the queue.
     pub(crate) fn seal(&self, open: OpenBatch, log: &Arc<Log>, queue: &Arc<PartitionQueue>) {
         queue.in_flight.fetch_add(1, Ordering::AcqRel);
-        let batch = self.sealed_batch(open, log, Some(Arc::clone(queue)));
+        self.sealed.fetch_add(1, Ordering::AcqRel);
+        let batch = SealedBatch::new(open, log, Some(Arc::clone(queue)));
         // The receiver lives as long as the producer; if it is gone the batch's handles are
         // resolved by the close path.
         let _ = self.queue.send(Message::Batch(batch));
-    }
-
-    /// `open` sealed (and counted, for `flush`), bound for `log`.
-    pub(crate) fn sealed_batch(
-        &self,
-        open: OpenBatch,
-        log: &Arc<Log>,
-        queue: Option<Arc<PartitionQueue>>,
-    ) -> SealedBatch {
-        self.sealed.fetch_add(1, Ordering::AcqRel);
-        SealedBatch {
-            guard: ResolveOnDrop(Arc::clone(&open.completion)),
-            log: Arc::clone(log),
-            queue,
-            builder: open.builder,
-            completion: open.completion,
-            opened: open.opened,
-            reserved: open.reserved,
-            callbacks: open.callbacks,
-        }
     }
 
     pub(crate) fn each_queue(
@@ -200,7 +202,7 @@ impl Accumulator {
         next
     }
 
-    /// Counts a batch as finished and wakes flushers.
+    /// Counts a batch from the queue as finished and wakes flushers.
     pub(crate) fn finish(&self) {
         let mut finished = self.finished.lock();
         *finished += 1;

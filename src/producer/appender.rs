@@ -1,12 +1,13 @@
 //! The appender thread: builds sealed batches (CRC, compression), appends them to their
 //! partition logs in queue order, completes deliveries, runs callbacks, frees memory, and
-//! seals batches whose `linger.ms` has passed.
+//! seals batches whose `linger.ms` has passed. `append` also serves a transaction's commit,
+//! which appends part of its last batches on its own thread (`shared_flush`).
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::accumulator::{Accumulator, Callback, Message, SealedBatch};
+use super::accumulator::{Accumulator, Callback, Message, PartitionQueue, SealedBatch};
 use super::delivery::{BatchCompletion, Outcome, Pending};
 use super::idempotence::Idempotence;
 use super::metrics::Metrics;
@@ -126,8 +127,16 @@ pub(crate) fn fail(accumulator: &Accumulator, batch: SealedBatch, metrics: &Metr
         Outcome::Failed(Arc::new(Error::Closed)),
         metrics,
     );
-    if let Some(queue) = batch.queue {
+    dequeued(accumulator, batch.queue);
+}
+
+/// A batch from the queue is finished: its partition may take a batch past the queue again,
+/// and flushes waiting for it count it. A batch that never went through the queue counts
+/// for neither: a flush waits for it on its partition's lock instead.
+fn dequeued(accumulator: &Accumulator, queue: Option<Arc<PartitionQueue>>) {
+    if let Some(queue) = queue {
         queue.in_flight.fetch_sub(1, Ordering::AcqRel);
+        accumulator.finish();
     }
 }
 
@@ -191,10 +200,8 @@ pub(crate) fn append(
         outcome,
         metrics,
     );
-    // After the sequences moved on: a batch taken past the queue may follow now.
-    if let Some(queue) = queue {
-        queue.in_flight.fetch_sub(1, Ordering::AcqRel);
-    }
+    // After the sequences moved on.
+    dequeued(accumulator, queue);
 }
 
 /// One batch being appended, in one or more parts.
@@ -292,5 +299,4 @@ fn finish(
         }
     }
     accumulator.pool.release(reserved);
-    accumulator.finish();
 }

@@ -1,5 +1,6 @@
 //! The producer: Kafka's partitioners and record accumulator, batching records into partition
-//! logs through one appender thread.
+//! logs through one appender thread (and, for part of a transaction's last batches, the
+//! committing thread).
 
 mod accumulator;
 mod appender;

@@ -7,11 +7,14 @@
 //! Order per partition is what makes this safe: the thread holding a partition's lock may
 //! append its batch itself only while none of that partition's batches is queued or being
 //! appended (`PartitionQueue::in_flight` is 0, and only a seal under that same lock raises
-//! it). Producer id, epoch and sequences are shared with the appender under a lock, taken
-//! per step, never across a write.
+//! it). Such a batch counts neither as sealed nor as finished for `flush`: another thread's
+//! flush waits for it on the partition's lock. Producer id, epoch and sequences are shared
+//! with the appender under a lock taken per step, never across a batch's write to its log.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::accumulator::SealedBatch;
 use super::appender::{self, on_appender_thread};
 use super::client::{far_future, Producer};
 use crate::error::{Error, Result};
@@ -30,29 +33,32 @@ impl Producer {
         let deadline = Instant::now()
             .checked_add(timeout)
             .unwrap_or_else(far_future);
-        // First the appender's share, so that it starts at once.
-        let mut ours = false;
+        // First the appender's share, so that it starts at once; ours is kept for later.
+        let (mut ours, mut open_batches) = (Vec::new(), 0);
         accumulator.each_queue(|topic, p, queue| {
             let mut open = queue.open.lock();
-            if open.is_some() {
-                ours = !ours;
-                if !ours {
-                    let batch = open.take().expect("checked above");
-                    accumulator.seal(batch, &topic.logs[p], queue);
-                }
-            }
-        });
-        // Then ours, each in its partition's turn (the lock is held while it is appended).
-        accumulator.each_queue(|topic, p, queue| {
-            let mut open = queue.open.lock();
-            let Some(batch) = open.take() else {
+            let Some(batch) = open.as_ref() else {
                 return;
             };
-            if !batch.callbacks.is_empty() || queue.in_flight.load(Ordering::Acquire) > 0 {
+            open_batches += 1;
+            if open_batches % 2 == 1 && batch.callbacks.is_empty() {
+                ours.push((Arc::clone(&topic.logs[p]), Arc::clone(queue)));
+            } else if let Some(batch) = open.take() {
                 accumulator.seal(batch, &topic.logs[p], queue);
-                return;
             }
-            let batch = accumulator.sealed_batch(batch, &topic.logs[p], None);
+        });
+        // Then ours, each in its partition's turn, without the topics' lock: the partition's
+        // lock is held while its batch is appended.
+        for (log, queue) in ours {
+            let mut open = queue.open.lock();
+            let Some(batch) = open.take() else {
+                continue;
+            };
+            if !batch.callbacks.is_empty() || queue.in_flight.load(Ordering::Acquire) > 0 {
+                accumulator.seal(batch, &log, &queue);
+                continue;
+            }
+            let batch = SealedBatch::new(batch, &log, None);
             appender::append(
                 accumulator,
                 batch,
@@ -60,7 +66,7 @@ impl Producer {
                 inner.idempotence.as_deref(),
             );
             drop(open);
-        });
+        }
         if accumulator.wait_finished(deadline) {
             Ok(())
         } else {

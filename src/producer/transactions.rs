@@ -1,6 +1,7 @@
 //! The transactional producer's side (Kafka's `TransactionManager` with a
 //! `transactional.id`): the client state machine, the calls to the transaction coordinator,
-//! and the checks the appender thread makes before it writes a transactional batch.
+//! and the checks made before a transactional batch is written (by the appender thread, or
+//! by the committing thread for its share of the commit's flush).
 //!
 //! States and transitions are Kafka's (`TransactionManager.State.isTransitionValid`). Errors
 //! split as Kafka's do: `ProducerFenced` (and a coordinator that no longer knows the id) is
@@ -172,7 +173,7 @@ impl Transactions {
         }
     }
 
-    /// For the appender, before it writes a batch to `partition` (`topic-partition`): the
+    /// Before a batch is written to `partition` (`topic-partition`): the
     /// producer id and epoch to stamp, the partition added to the transaction first if new.
     pub(crate) fn prepare_batch(&self, partition: &str) -> Result<(i64, i16)> {
         let mut client = self.client.lock();
@@ -215,7 +216,7 @@ impl Transactions {
         Ok(())
     }
 
-    /// For the appender: a transactional batch failed with `error`.
+    /// A transactional batch failed with `error`.
     pub(crate) fn batch_failed(&self, error: &Error) {
         let mut client = self.client.lock();
         client.bump_epoch = true;
