@@ -140,6 +140,28 @@ pub enum Error {
         /// The limit in force.
         max: usize,
     },
+    /// A conditional append ([`crate::Log::append_if`]) found the log ending elsewhere than
+    /// expected: someone appended since the caller looked. Nothing was written.
+    #[error("{partition} ends at offset {actual}, not {expected}: records were appended since; read them, decide again and retry with end offset {actual}")]
+    UnexpectedLogEndOffset {
+        /// `topic-partition`.
+        partition: String,
+        /// The end offset the append required.
+        expected: i64,
+        /// The log's end offset.
+        actual: i64,
+    },
+    /// An event-store append found its stream at another version than the one expected.
+    /// Nothing was written: load the stream again, decide again, and retry.
+    #[error("wrong expected version for stream '{stream}': expected {expected}, but the stream {}", match actual { Some(v) => format!("is at version {v}"), None => "does not exist".to_string() })]
+    WrongExpectedVersion {
+        /// The stream appended to.
+        stream: String,
+        /// What the append expected.
+        expected: ExpectedVersion,
+        /// The stream's version (that of its last event), `None` if it has no events.
+        actual: Option<u64>,
+    },
     /// A read from an offset outside `[log start, log end]`.
     #[error("offset {offset} is out of range [{log_start}, {log_end}] for {partition}")]
     OffsetOutOfRange {
@@ -317,6 +339,32 @@ impl std::fmt::Display for SharedIoError {
     }
 }
 
+/// The state an event-store append expects its stream to be in (optimistic concurrency, as
+/// KurrentDB's `StreamState`/revision and Eventuous's `ExpectedStreamVersion`). A stream's
+/// version is that of its last event; the first event is version 0.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ExpectedVersion {
+    /// No check: append whatever the stream holds.
+    Any,
+    /// The stream must have no events (creating it).
+    NoStream,
+    /// The stream must have at least one event.
+    StreamExists,
+    /// The stream's last event must be this version.
+    Exact(u64),
+}
+
+impl std::fmt::Display for ExpectedVersion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ExpectedVersion::Any => f.write_str("any version"),
+            ExpectedVersion::NoStream => f.write_str("no stream"),
+            ExpectedVersion::StreamExists => f.write_str("an existing stream"),
+            ExpectedVersion::Exact(v) => write!(f, "version {v}"),
+        }
+    }
+}
+
 /// The configured size limit that an [`Error::RecordTooLarge`] exceeded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -486,6 +534,9 @@ impl Error {
             Error::RecordTooLarge { .. } => ErrorCode::MessageTooLarge,
             Error::RecordBatchTooLarge { .. } => ErrorCode::RecordListTooLarge,
             Error::OffsetOutOfRange { .. } => ErrorCode::OffsetOutOfRange,
+            Error::UnexpectedLogEndOffset { .. } | Error::WrongExpectedVersion { .. } => {
+                return None
+            }
             Error::Io { .. } | Error::Failed { .. } => ErrorCode::KafkaStorageError,
             Error::Timeout(_) | Error::QueueFull(_) => ErrorCode::RequestTimedOut,
             Error::CommitFailed(_) => ErrorCode::IllegalGeneration,

@@ -5,6 +5,7 @@ mod cluster;
 mod config;
 mod consumer;
 mod error;
+pub mod eventstore;
 mod group;
 mod log;
 mod notify;
@@ -30,7 +31,7 @@ pub use consumer::{
     RebalanceContext, RebalanceListener, RecordView, Records, StringDeserializer, TypedConsumer,
     TypedConsumerRecord,
 };
-pub use error::{Error, ErrorCode, Result, SharedIoError, SizeLimit};
+pub use error::{Error, ErrorCode, ExpectedVersion, Result, SharedIoError, SizeLimit};
 pub use group::assignor;
 pub use group::assignor::{ConsumerPartitionAssignor, RebalanceProtocol};
 pub use group::{

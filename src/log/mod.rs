@@ -3,6 +3,7 @@
 
 pub(crate) mod checkpoint;
 mod cleaner;
+mod conditional;
 mod fetch;
 mod incoming;
 mod index;

@@ -173,7 +173,7 @@ impl Log {
         Arc::clone(&self.segments.read())
     }
 
-    fn check_writable(&self) -> Result<()> {
+    pub(super) fn check_writable(&self) -> Result<()> {
         if self.closed.load(Ordering::Acquire) {
             return Err(Error::Closed);
         }
@@ -222,7 +222,7 @@ impl Log {
         self.check_writable()?;
         let config = self.config();
         let incoming = validate(batches, &config, true, &self.name)?;
-        let (info, sync_now) = self.append_validated(batches, &incoming, &config)?;
+        let (info, sync_now) = self.append_validated(batches, &incoming, &config, None)?;
         if sync_now {
             self.sync_to(info.last_offset + 1)?;
         }
@@ -236,14 +236,17 @@ impl Log {
         self.check_writable()?;
         let config = self.config();
         let incoming = validate(batches, &config, false, &self.name)?;
-        self.append_validated(batches, &incoming, &config)
+        self.append_validated(batches, &incoming, &config, None)
     }
 
-    fn append_validated(
+    /// Appends validated batches; with `expected_end`, only if the log end offset is that
+    /// (checked under the writer's lock, so no other append can come in between).
+    pub(super) fn append_validated(
         &self,
         batches: &[u8],
         incoming: &[Incoming],
         config: &TopicConfig,
+        expected_end: Option<i64>,
     ) -> Result<(AppendInfo, bool)> {
         let total_bytes: usize = incoming.iter().map(|b| b.size).sum();
         let total_offsets: i64 = incoming.iter().map(|b| b.offsets).sum();
@@ -254,6 +257,13 @@ impl Log {
 
         let mut writer = self.writer.lock();
         self.check_writable()?;
+        if let Some(expected) = expected_end.filter(|&e| e != writer.next_offset) {
+            return Err(Error::UnexpectedLogEndOffset {
+                partition: self.name.clone(),
+                expected,
+                actual: writer.next_offset,
+            });
+        }
         let producers = placed(incoming, writer.next_offset);
         if let Checked::Duplicate(original) = self.check_producers(&writer, &producers)? {
             return Ok(self.duplicate(original, config));

@@ -36,6 +36,25 @@ impl Log {
         } else {
             high_watermark
         };
+        self.read_below(offset, max_bytes, max_records, bound, high_watermark)
+    }
+
+    /// As [`Log::read`], but up to the log end offset, past the high watermark: for a writer
+    /// that must see appends not yet synced (the event store's checks, under its own lock).
+    /// Never hand what it reads to a reader: a power loss may take it back.
+    pub(crate) fn read_unsynced(&self, offset: i64, max_bytes: usize) -> Result<FetchData> {
+        let end = self.log_end_offset();
+        self.read_below(offset, max_bytes, usize::MAX, end, self.high_watermark())
+    }
+
+    fn read_below(
+        &self,
+        offset: i64,
+        max_bytes: usize,
+        max_records: usize,
+        bound: i64,
+        high_watermark: i64,
+    ) -> Result<FetchData> {
         // Held for the read (no reference counting on this path, which every poll takes):
         // a roll or retention swap waits for it.
         let segments = self.segments.read();

@@ -1,0 +1,231 @@
+//! Events as records: what an append takes, what a read returns, and the headers that carry
+//! an event's facts (so that every Kafka tool and consumer still reads them).
+
+use std::fmt;
+use std::str::FromStr;
+
+use crate::error::{Error, Result};
+use crate::record::{Header, Record};
+
+/// Header holding the event type.
+pub const TYPE_HEADER: &str = "event.type";
+/// Header holding the event id, as a UUID in its 36-character text form.
+pub const ID_HEADER: &str = "event.id";
+/// Header holding the content type of the data (`application/json` by default).
+pub const CONTENT_TYPE_HEADER: &str = "event.content-type";
+/// Header holding the user's metadata bytes (absent when there are none).
+pub const METADATA_HEADER: &str = "event.metadata";
+/// Header holding the event's version in its stream, in decimal.
+pub const VERSION_HEADER: &str = "event.version";
+
+/// An event's unique id: a 128-bit UUID, the key of idempotent appends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct EventId(u128);
+
+impl EventId {
+    /// A new random id (a version 4 UUID).
+    pub fn random() -> EventId {
+        let bytes = crate::random::random_bytes();
+        let raw = u128::from_be_bytes(bytes);
+        // Version 4, variant 10xx, as RFC 9562 lays them out.
+        let raw = (raw & !(0xf << 76) & !(0x3 << 62)) | (0x4 << 76) | (0x2 << 62);
+        EventId(raw)
+    }
+
+    /// The id with these 128 bits.
+    pub const fn from_u128(raw: u128) -> EventId {
+        EventId(raw)
+    }
+
+    /// The id's 128 bits.
+    pub const fn as_u128(self) -> u128 {
+        self.0
+    }
+}
+
+impl fmt::Display for EventId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let hex = format!("{:032x}", self.0);
+        write!(
+            f,
+            "{}-{}-{}-{}-{}",
+            &hex[..8],
+            &hex[8..12],
+            &hex[12..16],
+            &hex[16..20],
+            &hex[20..]
+        )
+    }
+}
+
+impl FromStr for EventId {
+    type Err = Error;
+
+    /// Parses the 36-character form (`8-4-4-4-12` hex digits) or 32 bare hex digits.
+    fn from_str(text: &str) -> Result<EventId> {
+        let digits: String = text.chars().filter(|&c| c != '-').collect();
+        let dashes_ok = text.len() == 32
+            || (text.len() == 36 && [8, 13, 18, 23].iter().all(|&i| &text[i..=i] == "-"));
+        match u128::from_str_radix(&digits, 16) {
+            Ok(raw) if digits.len() == 32 && dashes_ok && !digits.starts_with('+') => {
+                Ok(EventId(raw))
+            }
+            _ => Err(Error::InvalidRecord(format!(
+                "'{text}' is not an event id: write a UUID as 8-4-4-4-12 hex digits"
+            ))),
+        }
+    }
+}
+
+/// An event to append: its id (random unless given), type, data, content type and metadata.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventData {
+    /// The id that makes a retried append idempotent.
+    pub id: EventId,
+    /// The event type, such as `AccountOpened`.
+    pub event_type: String,
+    /// The payload (the record's value).
+    pub data: Vec<u8>,
+    /// The payload's content type.
+    pub content_type: String,
+    /// Free-form metadata (correlation ids and the like).
+    pub metadata: Vec<u8>,
+}
+
+impl EventData {
+    /// An event of `event_type` with `data` (JSON by content type), a random id and no
+    /// metadata.
+    pub fn new(event_type: impl Into<String>, data: impl Into<Vec<u8>>) -> EventData {
+        EventData {
+            id: EventId::random(),
+            event_type: event_type.into(),
+            data: data.into(),
+            content_type: "application/json".to_string(),
+            metadata: Vec::new(),
+        }
+    }
+
+    /// Sets the id (keep the same id when retrying an append).
+    pub fn id(mut self, id: EventId) -> EventData {
+        self.id = id;
+        self
+    }
+
+    /// Sets the content type.
+    pub fn content_type(mut self, content_type: impl Into<String>) -> EventData {
+        self.content_type = content_type.into();
+        self
+    }
+
+    /// Sets the metadata.
+    pub fn metadata(mut self, metadata: impl Into<Vec<u8>>) -> EventData {
+        self.metadata = metadata.into();
+        self
+    }
+
+    /// The record headers that carry this event's facts: `id` and `version` in their text
+    /// forms.
+    pub(super) fn headers<'a>(&'a self, id: &'a str, version: &'a str) -> Vec<Header<'a>> {
+        let header = |key: &'a str, value: &'a [u8]| Header {
+            key: key.as_bytes(),
+            value: Some(value),
+        };
+        let mut headers = vec![
+            header(TYPE_HEADER, self.event_type.as_bytes()),
+            header(ID_HEADER, id.as_bytes()),
+            header(VERSION_HEADER, version.as_bytes()),
+            header(CONTENT_TYPE_HEADER, self.content_type.as_bytes()),
+        ];
+        if !self.metadata.is_empty() {
+            headers.push(header(METADATA_HEADER, &self.metadata));
+        }
+        headers
+    }
+}
+
+/// Where an event is in the log: its partition and offset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Position {
+    /// The partition of the store's topic.
+    pub partition: i32,
+    /// The record's offset in that partition.
+    pub offset: i64,
+}
+
+/// An event read back: its stream, version and position, and what was appended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordedEvent {
+    /// The stream (the record's key).
+    pub stream: String,
+    /// The event's version in its stream (0 for the first).
+    pub version: u64,
+    /// Where the event is in the log.
+    pub position: Position,
+    /// The record's timestamp (epoch milliseconds).
+    pub timestamp: i64,
+    /// The event id; `None` for a record written without one (by a plain producer).
+    pub id: Option<EventId>,
+    /// The event type (empty for a record written without one).
+    pub event_type: String,
+    /// The content type (empty for a record written without one).
+    pub content_type: String,
+    /// The payload (empty for a record with a null value).
+    pub data: Vec<u8>,
+    /// The metadata (empty if none).
+    pub metadata: Vec<u8>,
+}
+
+impl RecordedEvent {
+    /// The event that `record` of `partition` holds, at `version` of `stream`.
+    pub(super) fn from_record(
+        record: &Record<'_>,
+        stream: &str,
+        version: u64,
+        partition: i32,
+    ) -> RecordedEvent {
+        let mut event = RecordedEvent {
+            stream: stream.to_string(),
+            version,
+            position: Position {
+                partition,
+                offset: record.offset,
+            },
+            timestamp: record.timestamp,
+            id: None,
+            event_type: String::new(),
+            content_type: String::new(),
+            data: record.value.unwrap_or_default().to_vec(),
+            metadata: Vec::new(),
+        };
+        for header in record.headers() {
+            let value = header.value.unwrap_or_default();
+            let text = || String::from_utf8_lossy(value).into_owned();
+            match header.key {
+                k if k == TYPE_HEADER.as_bytes() => event.event_type = text(),
+                k if k == CONTENT_TYPE_HEADER.as_bytes() => event.content_type = text(),
+                k if k == METADATA_HEADER.as_bytes() => event.metadata = value.to_vec(),
+                k if k == ID_HEADER.as_bytes() => event.id = text().parse().ok(),
+                _ => {}
+            }
+        }
+        event
+    }
+}
+
+/// The event id a record carries, if any (read without decoding the rest).
+pub(super) fn record_event_id(record: &Record<'_>) -> Option<EventId> {
+    header_text(record, ID_HEADER).and_then(|t| t.parse().ok())
+}
+
+/// The version a record carries, if any.
+pub(super) fn record_version(record: &Record<'_>) -> Option<u64> {
+    header_text(record, VERSION_HEADER).and_then(|t| t.parse().ok())
+}
+
+fn header_text<'a>(record: &Record<'a>, key: &str) -> Option<&'a str> {
+    record
+        .headers()
+        .find(|h| h.key == key.as_bytes())
+        .and_then(|h| h.value)
+        .and_then(|v| std::str::from_utf8(v).ok())
+}

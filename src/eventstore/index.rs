@@ -1,0 +1,151 @@
+//! The stream index of one partition: for each stream, the offsets of its events by version.
+//! Derived data, rebuilt from the log: it follows the log by reading whatever was appended
+//! since it last looked, whoever appended it, so that plain producers may write to a store's
+//! topic too (their records count as events of the stream their key names).
+
+use std::collections::HashMap;
+
+use super::event::record_version;
+use crate::error::Result;
+use crate::log::Log;
+use crate::record::Record;
+
+/// How many bytes one read of the log takes while following it.
+const FOLLOW_READ_BYTES: usize = 1 << 20;
+
+/// One stream's events: the offset of each, by version.
+#[derive(Debug)]
+pub(super) struct StreamIndex {
+    /// The version of `offsets[0]` (0 unless retention removed the stream's first events
+    /// before the index was built).
+    pub(super) first_version: u64,
+    /// Ascending offsets, one per event.
+    pub(super) offsets: Vec<i64>,
+}
+
+impl StreamIndex {
+    /// The version of the stream's last event.
+    pub(super) fn last_version(&self) -> u64 {
+        self.first_version + self.offsets.len() as u64 - 1
+    }
+
+    /// The offset of the event at `version`, if indexed.
+    pub(super) fn offset_of(&self, version: u64) -> Option<i64> {
+        let at = usize::try_from(version.checked_sub(self.first_version)?).ok()?;
+        self.offsets.get(at).copied()
+    }
+
+    /// The version of the event at `offset`, if it is one of this stream's.
+    pub(super) fn version_at(&self, offset: i64) -> Option<u64> {
+        let at = self.offsets.binary_search(&offset).ok()?;
+        Some(self.first_version + at as u64)
+    }
+}
+
+/// The streams of one partition, as of `next_offset`.
+#[derive(Debug, Default)]
+pub(super) struct PartitionIndex {
+    /// Every record below this offset is indexed.
+    pub(super) next_offset: i64,
+    streams: HashMap<String, StreamIndex>,
+}
+
+impl PartitionIndex {
+    /// The stream's events, if it has any.
+    pub(super) fn stream(&self, stream: &str) -> Option<&StreamIndex> {
+        self.streams.get(stream)
+    }
+
+    /// The version of the stream's last event, `None` if it has none.
+    pub(super) fn version(&self, stream: &str) -> Option<u64> {
+        self.streams.get(stream).map(StreamIndex::last_version)
+    }
+
+    /// Records `count` events of `stream` this process appended at `first_offset` onwards,
+    /// the log's last records.
+    pub(super) fn appended(
+        &mut self,
+        stream: &str,
+        first_version: u64,
+        first_offset: i64,
+        count: usize,
+    ) {
+        let offsets = (first_offset..).take(count);
+        match self.streams.get_mut(stream) {
+            Some(index) => index.offsets.extend(offsets),
+            None => {
+                self.streams.insert(
+                    stream.to_string(),
+                    StreamIndex {
+                        first_version,
+                        offsets: offsets.collect(),
+                    },
+                );
+            }
+        }
+        self.next_offset = first_offset + count as i64;
+    }
+
+    /// Indexes what was appended to `log` since the index last looked (everything, at the
+    /// first call), synced or not.
+    pub(super) fn follow(&mut self, log: &Log) -> Result<()> {
+        let start = log.log_start_offset();
+        if self.next_offset < start {
+            // Retention removed records never indexed; their streams' versions start later.
+            self.next_offset = start;
+        }
+        while self.next_offset < log.log_end_offset() {
+            let data = log.read_unsynced(self.next_offset, FOLLOW_READ_BYTES)?;
+            if data.is_empty() {
+                break;
+            }
+            for batch in data.batches() {
+                let batch = batch?;
+                let next = batch.last_offset() + 1;
+                if !batch.is_control() {
+                    let records = batch.records()?;
+                    for record in records.iter() {
+                        let record = record?;
+                        if record.offset >= self.next_offset {
+                            self.index(&record, log.name());
+                        }
+                    }
+                }
+                self.next_offset = self.next_offset.max(next);
+            }
+        }
+        Ok(())
+    }
+
+    /// Indexes one record: an event of the stream its key names (records without a UTF-8
+    /// key are not events).
+    fn index(&mut self, record: &Record<'_>, partition: &str) {
+        let Some(stream) = record.key.and_then(|k| std::str::from_utf8(k).ok()) else {
+            return;
+        };
+        let stated = record_version(record);
+        match self.streams.get_mut(stream) {
+            Some(index) => {
+                let version = index.last_version() + 1;
+                if stated.is_some_and(|v| v != version) {
+                    tracing::warn!(
+                        target: "kafkalite::eventstore",
+                        "{partition} offset {}: stream '{stream}' event says version {}, but it is the stream's version {version}; reads use {version}",
+                        record.offset,
+                        stated.unwrap_or_default(),
+                    );
+                }
+                index.offsets.push(record.offset);
+            }
+            None => {
+                self.streams.insert(
+                    stream.to_string(),
+                    StreamIndex {
+                        first_version: stated.unwrap_or(0),
+                        offsets: vec![record.offset],
+                    },
+                );
+            }
+        }
+    }
+}

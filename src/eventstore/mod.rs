@@ -1,0 +1,213 @@
+//! The event store: streams of events on a topic, with optimistic concurrency (append only
+//! if the stream is at the expected version), exact idempotence by event id, reads of one
+//! stream both ways without scanning the log, and catch-up subscriptions.
+//!
+//! A stream is a key: its events are records of the store's topic with the stream id as key
+//! (so one stream lives in one partition, by Kafka's murmur2 partitioner) and the event type,
+//! id, version, content type and metadata in headers. Every Kafka consumer and tool reads
+//! them as plain records, and records plain producers write with a key count as events of
+//! that stream.
+
+mod append;
+mod event;
+mod index;
+mod read;
+mod subscription;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+
+pub use append::AppendResult;
+pub use event::{
+    EventData, EventId, Position, RecordedEvent, CONTENT_TYPE_HEADER, ID_HEADER, METADATA_HEADER,
+    TYPE_HEADER, VERSION_HEADER,
+};
+pub use read::{Direction, ReadStreamResult, StreamPosition};
+pub use subscription::{
+    AllStart, Checkpoint, StreamStart, Subscription, SubscriptionFilter, SubscriptionMessage,
+};
+
+use crate::cluster::{Cluster, NewTopic};
+use crate::error::{Error, Result};
+use crate::log::Log;
+use index::PartitionIndex;
+
+/// How an event store's topic is made, when it does not exist yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventStoreConfig {
+    partitions: i32,
+    durable: bool,
+    topic_configs: Vec<(String, String)>,
+}
+
+impl Default for EventStoreConfig {
+    /// One partition (one order over every event), durable.
+    fn default() -> Self {
+        EventStoreConfig {
+            partitions: 1,
+            durable: true,
+            topic_configs: Vec::new(),
+        }
+    }
+}
+
+impl EventStoreConfig {
+    /// The default: one partition, durable.
+    pub fn new() -> Self {
+        EventStoreConfig::default()
+    }
+
+    /// The number of partitions: more spreads appends over more files (streams are hashed
+    /// onto them); one keeps a single order over every event. Never change it afterwards
+    /// (adding partitions to the topic moves streams).
+    pub fn partitions(mut self, partitions: i32) -> Self {
+        self.partitions = partitions;
+        self
+    }
+
+    /// Whether an append returns only once its events are synced to disk (the default; the
+    /// topic gets `flush.messages=1`, and concurrent appends share one sync). Off, appends
+    /// land in the page cache as Kafka's do, and survive a crash of the process but not of
+    /// the machine.
+    pub fn durable(mut self, durable: bool) -> Self {
+        self.durable = durable;
+        self
+    }
+
+    /// Any other topic configuration (`retention.ms`, `segment.bytes`, ...).
+    pub fn topic_config(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.topic_configs.push((key.into(), value.into()));
+        self
+    }
+}
+
+/// An event store on one topic of a cluster. Cheap to clone; every handle on the same topic in
+/// one cluster shares one stream index per partition.
+#[derive(Clone)]
+pub struct EventStore {
+    cluster: Cluster,
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for EventStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EventStore")
+            .field("topic", &self.shared.topic)
+            .field("partitions", &self.shared.logs.len())
+            .finish()
+    }
+}
+
+/// What every handle on one store shares.
+#[derive(Debug)]
+struct Shared {
+    topic: String,
+    logs: Vec<Arc<Log>>,
+    /// Per partition; held across an append's check and write.
+    indexes: Vec<Mutex<PartitionIndex>>,
+}
+
+/// The stores of one cluster, by topic.
+#[derive(Debug, Default)]
+struct Stores(Mutex<HashMap<String, Arc<Shared>>>);
+
+impl Cluster {
+    /// The event store on topic `name`, made with `config` if the topic does not exist.
+    /// An existing topic is used as it is (its partitions and durability included).
+    pub fn event_store(&self, name: &str, config: EventStoreConfig) -> Result<EventStore> {
+        let stores = self.service(|| Ok(Stores::default()))?;
+        let mut stores = stores.0.lock();
+        if let Some(shared) = stores
+            .get(name)
+            .filter(|s| s.logs.iter().all(|l| !l.is_closed()))
+        {
+            return Ok(EventStore {
+                cluster: self.clone(),
+                shared: Arc::clone(shared),
+            });
+        }
+        if self.topic_partitions(name).is_err() {
+            let mut topic = NewTopic::new(name, config.partitions);
+            if config.durable {
+                topic = topic.config("flush.messages", "1");
+            }
+            for (key, value) in &config.topic_configs {
+                topic = topic.config(key.clone(), value.clone());
+            }
+            match self.create_topic(topic) {
+                Ok(()) | Err(Error::TopicAlreadyExists(_)) => {}
+                Err(error) => return Err(error),
+            }
+        }
+        let (_, logs) = self.topic_partitions(name)?;
+        let shared = Arc::new(Shared {
+            topic: name.to_string(),
+            indexes: logs.iter().map(|_| Mutex::default()).collect(),
+            logs,
+        });
+        stores.insert(name.to_string(), Arc::clone(&shared));
+        Ok(EventStore {
+            cluster: self.clone(),
+            shared,
+        })
+    }
+}
+
+impl EventStore {
+    /// The topic holding the events.
+    pub fn topic(&self) -> &str {
+        &self.shared.topic
+    }
+
+    /// The number of partitions.
+    pub fn partitions(&self) -> i32 {
+        i32::try_from(self.shared.logs.len()).unwrap_or(i32::MAX)
+    }
+
+    /// The partition that holds `stream` (Kafka's murmur2 of the key, as any Kafka producer
+    /// would pick).
+    pub fn partition_of(&self, stream: &str) -> i32 {
+        crate::producer::partition_for_key(stream.as_bytes(), self.partitions())
+    }
+
+    /// The version of the stream's last event (visible or not yet synced), `None` if it has
+    /// none: what an aggregate about to append would expect.
+    pub fn stream_version(&self, stream: &str) -> Result<Option<u64>> {
+        let partition = self.partition_of(stream);
+        let mut index = self.index(partition).lock();
+        index.follow(self.log(partition))?;
+        Ok(index.version(stream))
+    }
+
+    fn log(&self, partition: i32) -> &Arc<Log> {
+        &self.shared.logs[slot(partition)]
+    }
+
+    fn checked_log(&self, partition: i32) -> Result<&Arc<Log>> {
+        usize::try_from(partition)
+            .ok()
+            .and_then(|p| self.shared.logs.get(p))
+            .ok_or_else(|| {
+                Error::UnknownTopicOrPartition(format!(
+                    "{}-{partition}: the event store has partitions 0 to {}",
+                    self.shared.topic,
+                    self.shared.logs.len() - 1
+                ))
+            })
+    }
+
+    fn index(&self, partition: i32) -> &Mutex<PartitionIndex> {
+        &self.shared.indexes[slot(partition)]
+    }
+
+    fn now_ms(&self) -> i64 {
+        self.cluster.clock().now_ms()
+    }
+}
+
+/// The slot of a partition number the store handed out (in `0..partitions`).
+fn slot(partition: i32) -> usize {
+    partition.unsigned_abs() as usize
+}

@@ -1,0 +1,241 @@
+//! Reading events: one stream forwards or backwards through the index, a partition in log
+//! order, and records by offset (each batch read and decoded once).
+
+use super::event::RecordedEvent;
+use super::EventStore;
+use crate::error::Result;
+use crate::log::Log;
+use crate::record::Record;
+
+/// Which way a stream is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Direction {
+    /// From older events to newer ones.
+    Forwards,
+    /// From newer events to older ones.
+    Backwards,
+}
+
+/// Where a stream read starts (inclusive).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum StreamPosition {
+    /// The stream's first event.
+    Start,
+    /// The stream's last event (reading backwards; forwards it yields nothing).
+    End,
+    /// The event at this version (or the nearest one in the reading direction).
+    Version(u64),
+}
+
+/// What reading a stream found: the stream does not exist, or its events (possibly none,
+/// when the read starts past its end).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReadStreamResult {
+    /// The stream has no events (a state to check, not an error: loading an aggregate that
+    /// was never created is normal).
+    StreamNotFound,
+    /// The events read, in the order asked for.
+    Events(Vec<RecordedEvent>),
+}
+
+impl ReadStreamResult {
+    /// The events read; none when the stream does not exist.
+    pub fn into_events(self) -> Vec<RecordedEvent> {
+        match self {
+            ReadStreamResult::StreamNotFound => Vec::new(),
+            ReadStreamResult::Events(events) => events,
+        }
+    }
+}
+
+impl EventStore {
+    /// Reads up to `max_count` events of `stream` from `from` (inclusive) in `direction`,
+    /// through the stream index (no scan of the log). Only events readers may see are
+    /// returned: in a durable store, those synced to disk.
+    pub fn read_stream(
+        &self,
+        stream: &str,
+        from: StreamPosition,
+        direction: Direction,
+        max_count: usize,
+    ) -> Result<ReadStreamResult> {
+        let partition = self.partition_of(stream);
+        let log = self.log(partition);
+        let (versions, offsets) = {
+            let mut index = self.index(partition).lock();
+            index.follow(log)?;
+            let Some(entry) = index.stream(stream) else {
+                return Ok(ReadStreamResult::StreamNotFound);
+            };
+            let visible = log.high_watermark();
+            let (first, last) = (entry.first_version, entry.last_version());
+            let mut versions: Vec<u64> = match direction {
+                Direction::Forwards => {
+                    let start = match from {
+                        StreamPosition::Start => first,
+                        StreamPosition::End => last.saturating_add(1),
+                        StreamPosition::Version(v) => v.max(first),
+                    };
+                    (start..=last).take(max_count).collect()
+                }
+                Direction::Backwards => {
+                    let start = match from {
+                        StreamPosition::Start => first,
+                        StreamPosition::End => last,
+                        StreamPosition::Version(v) => v.min(last),
+                    };
+                    (first..=start).rev().take(max_count).collect()
+                }
+            };
+            versions.retain(|&v| entry.offset_of(v).is_some_and(|o| o < visible));
+            if entry.offset_of(first).is_none_or(|o| o >= visible) {
+                // Nothing of the stream is visible yet: to a reader it does not exist.
+                return Ok(ReadStreamResult::StreamNotFound);
+            }
+            versions.sort_unstable();
+            let offsets: Vec<i64> = versions
+                .iter()
+                .filter_map(|&v| entry.offset_of(v))
+                .collect();
+            (versions, offsets)
+        };
+        let mut events = Vec::with_capacity(offsets.len());
+        let mut at = 0;
+        records_at(log, &offsets, Bound::HighWatermark, |record| {
+            // `offsets` ascend with `versions`; records of offsets retention removed are
+            // skipped, so find this record's place.
+            while offsets[at] < record.offset {
+                at += 1;
+            }
+            events.push(RecordedEvent::from_record(
+                record,
+                stream,
+                versions[at],
+                partition,
+            ));
+            Ok(())
+        })?;
+        if direction == Direction::Backwards {
+            events.reverse();
+        }
+        Ok(ReadStreamResult::Events(events))
+    }
+
+    /// Reads up to `max_count` events of `partition` in log order, from the offset after
+    /// `after` (or from the start), up to what readers may see. Records without a UTF-8
+    /// key (not events of any stream) are skipped.
+    pub fn read_all(
+        &self,
+        partition: i32,
+        after: Option<i64>,
+        max_count: usize,
+    ) -> Result<Vec<RecordedEvent>> {
+        let log = self.checked_log(partition)?;
+        let from = after.map_or(log.log_start_offset(), |a| a.saturating_add(1));
+        let mut found = Vec::new();
+        scan(log, from, |record| {
+            if found.len() >= max_count {
+                return Ok(false);
+            }
+            if let Some(stream) = record.key.and_then(|k| std::str::from_utf8(k).ok()) {
+                found.push(RecordedEvent::from_record(record, stream, 0, partition));
+            }
+            Ok(true)
+        })?;
+        self.set_versions(partition, &mut found)?;
+        Ok(found)
+    }
+
+    /// Fills in the stream version of each event (all of `partition`).
+    pub(super) fn set_versions(&self, partition: i32, events: &mut [RecordedEvent]) -> Result<()> {
+        let mut index = self.index(partition).lock();
+        index.follow(self.log(partition))?;
+        for event in events {
+            if let Some(version) = index
+                .stream(&event.stream)
+                .and_then(|s| s.version_at(event.position.offset))
+            {
+                event.version = version;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// How far a read by offset may go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Bound {
+    /// What readers may see.
+    HighWatermark,
+    /// Everything appended, synced or not (for the writer's own checks).
+    LogEnd,
+}
+
+/// Calls `found` with the record at each of `offsets` (ascending, below `bound`), reading
+/// each batch once. Offsets below the log start (removed by retention) are skipped.
+pub(super) fn records_at(
+    log: &Log,
+    offsets: &[i64],
+    bound: Bound,
+    mut found: impl FnMut(&Record<'_>) -> Result<()>,
+) -> Result<()> {
+    let mut next = offsets.iter().copied().peekable();
+    while let Some(&offset) = next.peek() {
+        let start = log.log_start_offset();
+        if offset < start {
+            next.next();
+            continue;
+        }
+        let data = match bound {
+            Bound::HighWatermark => log.read(offset, 1)?,
+            Bound::LogEnd => log.read_unsynced(offset, 1)?,
+        };
+        let Some(batch) = data.batches().next().transpose()? else {
+            return Ok(());
+        };
+        let records = batch.records()?;
+        for record in records.iter() {
+            let record = record.map_err(|e| data.undecodable(&batch, e))?;
+            while next.next_if(|&o| o < record.offset).is_some() {}
+            if next.next_if_eq(&record.offset).is_some() {
+                found(&record)?;
+            }
+        }
+        while next.next_if(|&o| o <= batch.last_offset()).is_some() {}
+    }
+    Ok(())
+}
+
+/// Calls `visit` with each data record of `log` from `from` up to the high watermark, until
+/// it answers false; returns the offset after the last record visited or skipped.
+pub(super) fn scan(
+    log: &Log,
+    from: i64,
+    mut visit: impl FnMut(&Record<'_>) -> Result<bool>,
+) -> Result<i64> {
+    let mut next = from.max(log.log_start_offset());
+    while next < log.high_watermark() {
+        let data = log.read(next, 1 << 20)?;
+        if data.is_empty() {
+            break;
+        }
+        for batch in data.batches() {
+            let batch = batch?;
+            if !batch.is_control() {
+                let records = batch.records()?;
+                for record in records.iter() {
+                    let record = record.map_err(|e| data.undecodable(&batch, e))?;
+                    if record.offset < next {
+                        continue;
+                    }
+                    if !visit(&record)? {
+                        return Ok(next);
+                    }
+                    next = record.offset + 1;
+                }
+            }
+            next = next.max(batch.last_offset() + 1);
+        }
+    }
+    Ok(next)
+}

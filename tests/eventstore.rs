@@ -1,0 +1,676 @@
+//! The event store: expected versions, exact idempotence, per-stream reads both ways, the
+//! index following other writers and rebuilt after a reopen, conditional appends on a plain
+//! partition, and catch-up subscriptions.
+
+use std::time::Duration;
+
+use kafkalite::eventstore::{
+    AllStart, Direction, EventData, EventId, EventStoreConfig, ReadStreamResult, StreamPosition,
+    StreamStart, SubscriptionFilter, SubscriptionMessage,
+};
+use kafkalite::{BatchBuilder, Cluster, Error, ExpectedVersion, ProducerRecord};
+
+fn event(n: u32) -> EventData {
+    EventData::new(format!("Deposited{n}"), format!("{{\"amount\":{n}}}"))
+}
+
+fn versions_and_types(result: ReadStreamResult) -> Vec<(u64, String)> {
+    result
+        .into_events()
+        .into_iter()
+        .map(|e| (e.version, e.event_type))
+        .collect()
+}
+
+#[test]
+fn appends_check_the_expected_version_and_a_conflict_writes_nothing() {
+    let cluster = Cluster::temporary().unwrap();
+    let store = cluster
+        .event_store("bank", EventStoreConfig::new())
+        .unwrap();
+    let opened = store
+        .append("account-1", ExpectedVersion::NoStream, [event(0), event(1)])
+        .unwrap();
+    assert_eq!(opened.next_expected_version, 1);
+    assert_eq!(opened.position.offset, 1, "two events at offsets 0 and 1");
+
+    let end = cluster.partition("bank", 0).unwrap().log_end_offset();
+    let stale = store.append("account-1", ExpectedVersion::Exact(0), [event(9)]);
+    match stale {
+        Err(Error::WrongExpectedVersion {
+            stream,
+            expected: ExpectedVersion::Exact(0),
+            actual: Some(1),
+        }) => assert_eq!(stream, "account-1"),
+        other => panic!("expected WrongExpectedVersion, got {other:?}"),
+    }
+    for (expected, actual) in [
+        (ExpectedVersion::NoStream, Some(1)),
+        (ExpectedVersion::Exact(5), Some(1)),
+    ] {
+        let err = store.append("account-1", expected, [event(9)]).unwrap_err();
+        assert!(
+            matches!(err, Error::WrongExpectedVersion { actual: a, .. } if a == actual),
+            "{err}"
+        );
+    }
+    let missing = store
+        .append("account-2", ExpectedVersion::StreamExists, [event(9)])
+        .unwrap_err();
+    assert!(
+        matches!(missing, Error::WrongExpectedVersion { actual: None, .. }),
+        "{missing}"
+    );
+    assert_eq!(
+        cluster.partition("bank", 0).unwrap().log_end_offset(),
+        end,
+        "a rejected append leaves nothing behind"
+    );
+
+    let next = store
+        .append("account-1", ExpectedVersion::Exact(1), [event(2)])
+        .unwrap();
+    assert_eq!(next.next_expected_version, 2);
+    let any = store
+        .append("account-1", ExpectedVersion::Any, [event(3)])
+        .unwrap();
+    assert_eq!(any.next_expected_version, 3);
+    assert_eq!(store.stream_version("account-1").unwrap(), Some(3));
+    assert_eq!(store.stream_version("account-2").unwrap(), None);
+}
+
+#[test]
+fn streams_read_both_ways_and_a_missing_stream_is_a_state() {
+    let cluster = Cluster::temporary().unwrap();
+    let store = cluster
+        .event_store("orders", EventStoreConfig::new().partitions(3))
+        .unwrap();
+    // Interleave two streams so that a stream's events are not adjacent in the log.
+    for n in 0..10 {
+        for stream in ["order-a", "order-b"] {
+            store
+                .append(stream, ExpectedVersion::Any, [event(n)])
+                .unwrap();
+        }
+    }
+    let all = |from, direction, max| {
+        versions_and_types(store.read_stream("order-a", from, direction, max).unwrap())
+    };
+    let want = |versions: &[u64]| -> Vec<(u64, String)> {
+        versions
+            .iter()
+            .map(|&v| (v, format!("Deposited{v}")))
+            .collect()
+    };
+    assert_eq!(
+        all(StreamPosition::Start, Direction::Forwards, 100),
+        want(&[0, 1, 2, 3, 4, 5, 6, 7, 8, 9])
+    );
+    assert_eq!(
+        all(StreamPosition::Version(7), Direction::Forwards, 100),
+        want(&[7, 8, 9])
+    );
+    assert_eq!(
+        all(StreamPosition::End, Direction::Backwards, 3),
+        want(&[9, 8, 7])
+    );
+    assert_eq!(
+        all(StreamPosition::Version(2), Direction::Backwards, 100),
+        want(&[2, 1, 0])
+    );
+    assert_eq!(
+        all(StreamPosition::End, Direction::Forwards, 100),
+        want(&[])
+    );
+    assert_eq!(
+        all(StreamPosition::Start, Direction::Forwards, 2),
+        want(&[0, 1])
+    );
+    let events = store
+        .read_stream("order-b", StreamPosition::Start, Direction::Forwards, 100)
+        .unwrap()
+        .into_events();
+    assert!(events.iter().all(|e| e.stream == "order-b"));
+    assert!(
+        events
+            .windows(2)
+            .all(|w| w[0].position.offset < w[1].position.offset),
+        "a stream's events are in log order"
+    );
+    assert_eq!(
+        store
+            .read_stream("nobody", StreamPosition::Start, Direction::Forwards, 10)
+            .unwrap(),
+        ReadStreamResult::StreamNotFound
+    );
+}
+
+#[test]
+fn a_retried_append_returns_the_original_result_however_late() {
+    let cluster = Cluster::temporary().unwrap();
+    let store = cluster
+        .event_store("ledger", EventStoreConfig::new())
+        .unwrap();
+    let first = vec![event(0), event(1)];
+    let original = store
+        .append("s", ExpectedVersion::NoStream, first.clone())
+        .unwrap();
+    let second = vec![event(2)];
+    let appended = store
+        .append("s", ExpectedVersion::Exact(1), second.clone())
+        .unwrap();
+    // Other events follow before the retries come.
+    store
+        .append("s", ExpectedVersion::Exact(2), [event(3)])
+        .unwrap();
+    let end = cluster.partition("ledger", 0).unwrap().log_end_offset();
+
+    assert_eq!(
+        store
+            .append("s", ExpectedVersion::NoStream, first.clone())
+            .unwrap(),
+        original
+    );
+    assert_eq!(
+        store
+            .append("s", ExpectedVersion::Exact(1), second.clone())
+            .unwrap(),
+        appended
+    );
+    assert_eq!(
+        cluster.partition("ledger", 0).unwrap().log_end_offset(),
+        end,
+        "retries write nothing"
+    );
+    // The same expected version with other event ids is a conflict, and so is a retry
+    // whose ids match only in part.
+    let err = store
+        .append("s", ExpectedVersion::Exact(1), [event(2)])
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::WrongExpectedVersion {
+                actual: Some(3),
+                ..
+            }
+        ),
+        "{err}"
+    );
+    let partial = vec![first[0].clone(), event(7)];
+    let err = store
+        .append("s", ExpectedVersion::NoStream, partial)
+        .unwrap_err();
+    assert!(matches!(err, Error::WrongExpectedVersion { .. }), "{err}");
+    // With Any, a retry is recognized while its events are the stream's last ones.
+    let last = vec![event(4)];
+    let done = store
+        .append("s", ExpectedVersion::Any, last.clone())
+        .unwrap();
+    assert_eq!(store.append("s", ExpectedVersion::Any, last).unwrap(), done);
+    assert_eq!(store.stream_version("s").unwrap(), Some(4));
+}
+
+#[test]
+fn bad_appends_get_typed_errors() {
+    let cluster = Cluster::temporary().unwrap();
+    let store = cluster.event_store("bad", EventStoreConfig::new()).unwrap();
+    let none: Vec<EventData> = Vec::new();
+    let err = store.append("s", ExpectedVersion::Any, none).unwrap_err();
+    assert!(
+        matches!(&err, Error::InvalidRecord(m) if m.contains("no events")),
+        "{err}"
+    );
+    let err = store
+        .append("", ExpectedVersion::Any, [event(0)])
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::InvalidRecord(m) if m.contains("name")),
+        "{err}"
+    );
+    let id = EventId::random();
+    let twice = [event(0).id(id), event(1).id(id)];
+    let err = store.append("s", ExpectedVersion::Any, twice).unwrap_err();
+    assert!(
+        matches!(&err, Error::InvalidRecord(m) if m.contains("twice")),
+        "{err}"
+    );
+    assert!(
+        store.read_all(1, None, 10).is_err(),
+        "partition 1 does not exist"
+    );
+}
+
+#[test]
+fn event_ids_print_and_parse_as_uuids() {
+    let id = EventId::from_u128(0x0123_4567_89ab_cdef_0011_2233_4455_6677);
+    assert_eq!(id.to_string(), "01234567-89ab-cdef-0011-223344556677");
+    assert_eq!(
+        "01234567-89ab-cdef-0011-223344556677"
+            .parse::<EventId>()
+            .unwrap(),
+        id
+    );
+    assert_eq!(
+        "0123456789abcdef0011223344556677"
+            .parse::<EventId>()
+            .unwrap(),
+        id
+    );
+    for bad in [
+        "",
+        "0123",
+        "01234567-89ab-cdef-0011-22334455667g",
+        "0123456789-ab-cdef-0011-223344556677",
+    ] {
+        assert!(bad.parse::<EventId>().is_err(), "{bad}");
+    }
+    let random = EventId::random();
+    let text = random.to_string();
+    assert_eq!(&text[14..15], "4", "a version 4 UUID");
+    assert!(
+        matches!(&text[19..20], "8" | "9" | "a" | "b"),
+        "RFC variant: {text}"
+    );
+    assert_ne!(random, EventId::random());
+}
+
+#[test]
+fn events_are_kafka_records_with_headers_and_plain_records_are_events() {
+    let cluster = Cluster::temporary().unwrap();
+    let store = cluster
+        .event_store("mixed", EventStoreConfig::new())
+        .unwrap();
+    let id = EventId::random();
+    store
+        .append(
+            "cart-1",
+            ExpectedVersion::NoStream,
+            [event(0).id(id).metadata(b"corr=7".to_vec())],
+        )
+        .unwrap();
+    // A plain Kafka producer writes to the same stream: its record is the stream's next event.
+    let producer = cluster.producer(kafkalite::ProducerConfig::new()).unwrap();
+    producer
+        .send(ProducerRecord::to("mixed").key("cart-1").value("plain"))
+        .unwrap()
+        .wait()
+        .unwrap();
+    let err = store
+        .append("cart-1", ExpectedVersion::Exact(0), [event(2)])
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::WrongExpectedVersion {
+                actual: Some(1),
+                ..
+            }
+        ),
+        "{err}"
+    );
+    store
+        .append("cart-1", ExpectedVersion::Exact(1), [event(2)])
+        .unwrap();
+
+    let events = store
+        .read_stream("cart-1", StreamPosition::Start, Direction::Forwards, 10)
+        .unwrap()
+        .into_events();
+    assert_eq!(events.len(), 3);
+    assert_eq!(events[0].id, Some(id));
+    assert_eq!(events[0].metadata, b"corr=7");
+    assert_eq!(events[0].content_type, "application/json");
+    assert_eq!(
+        (events[1].version, events[1].id, events[1].data.as_slice()),
+        (1, None, &b"plain"[..])
+    );
+    assert_eq!(events[2].version, 2);
+
+    // What a Kafka consumer sees: the key and the headers.
+    let data = cluster
+        .partition("mixed", 0)
+        .unwrap()
+        .read(0, 1 << 20)
+        .unwrap();
+    let batch = data.batches().next().unwrap().unwrap();
+    let records = batch.records().unwrap();
+    let record = records.iter().next().unwrap().unwrap();
+    assert_eq!(record.key, Some(&b"cart-1"[..]));
+    let headers: Vec<(String, Vec<u8>)> = record
+        .headers()
+        .map(|h| {
+            (
+                String::from_utf8(h.key.to_vec()).unwrap(),
+                h.value.unwrap().to_vec(),
+            )
+        })
+        .collect();
+    let header = |k: &str| {
+        headers
+            .iter()
+            .find(|(key, _)| key == k)
+            .map(|(_, v)| v.clone())
+    };
+    assert_eq!(header("event.type"), Some(b"Deposited0".to_vec()));
+    assert_eq!(header("event.id"), Some(id.to_string().into_bytes()));
+    assert_eq!(header("event.version"), Some(b"0".to_vec()));
+}
+
+#[test]
+fn the_index_is_rebuilt_from_the_log_after_a_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let written = {
+        let cluster = Cluster::open(dir.path()).unwrap();
+        let store = cluster
+            .event_store("es", EventStoreConfig::new().partitions(4))
+            .unwrap();
+        for n in 0..40u32 {
+            let stream = format!("s{}", n % 7);
+            store
+                .append(&stream, ExpectedVersion::Any, [event(n)])
+                .unwrap();
+        }
+        (0..7)
+            .map(|s| {
+                let stream = format!("s{s}");
+                let events = store
+                    .read_stream(&stream, StreamPosition::Start, Direction::Forwards, 100)
+                    .unwrap()
+                    .into_events();
+                (stream, events)
+            })
+            .collect::<Vec<_>>()
+    };
+    let cluster = Cluster::open(dir.path()).unwrap();
+    let store = cluster.event_store("es", EventStoreConfig::new()).unwrap();
+    assert_eq!(store.partitions(), 4, "the existing topic is used as it is");
+    for (stream, events) in &written {
+        let read = store
+            .read_stream(stream, StreamPosition::Start, Direction::Forwards, 100)
+            .unwrap()
+            .into_events();
+        assert_eq!(&read, events, "{stream}");
+        let last = events.last().unwrap().version;
+        store
+            .append(stream, ExpectedVersion::Exact(last), [event(99)])
+            .unwrap();
+    }
+    // Reading a partition in log order agrees with the streams.
+    let mut by_log = 0;
+    for p in 0..4 {
+        for e in store.read_all(p, None, 1000).unwrap() {
+            let events = &written.iter().find(|(s, _)| *s == e.stream).unwrap().1;
+            if let Some(found) = events.iter().find(|x| x.position == e.position) {
+                assert_eq!(found, &e);
+                by_log += 1;
+            }
+        }
+    }
+    assert_eq!(by_log, 40);
+}
+
+#[test]
+fn a_conditional_append_on_a_partition_writes_only_at_the_expected_end() {
+    let cluster = Cluster::temporary().unwrap();
+    cluster
+        .create_topic(kafkalite::NewTopic::new("plain", 1))
+        .unwrap();
+    let log = cluster.partition("plain", 0).unwrap();
+    let batch = |value: &str| {
+        let mut builder = BatchBuilder::new();
+        builder
+            .append(0, None, Some(value.as_bytes()), &[])
+            .unwrap();
+        builder.build().unwrap()
+    };
+    let first = log.append_if(&batch("a"), 0).unwrap();
+    assert_eq!(first.first_offset, 0);
+    let err = log.append_if(&batch("b"), 0).unwrap_err();
+    match err {
+        Error::UnexpectedLogEndOffset {
+            expected, actual, ..
+        } => assert_eq!((expected, actual), (0, 1)),
+        other => panic!("expected UnexpectedLogEndOffset, got {other:?}"),
+    }
+    assert_eq!(log.log_end_offset(), 1, "nothing written");
+    assert_eq!(log.append_if(&batch("b"), 1).unwrap().first_offset, 1);
+}
+
+#[test]
+fn a_subscription_catches_up_then_goes_live_and_resumes_after_its_checkpoint() {
+    let cluster = Cluster::temporary().unwrap();
+    let store = cluster
+        .event_store("subs", EventStoreConfig::new().partitions(2))
+        .unwrap();
+    for n in 0..6 {
+        store
+            .append(&format!("s{}", n % 3), ExpectedVersion::Any, [event(n)])
+            .unwrap();
+    }
+    let mut sub = store
+        .subscribe_to_all(AllStart::Start, SubscriptionFilter::default())
+        .unwrap();
+    let mut seen = Vec::new();
+    loop {
+        match sub.next(Duration::ZERO).unwrap() {
+            Some(SubscriptionMessage::Event(e)) => seen.push(e.event_type),
+            Some(SubscriptionMessage::CaughtUp) => break,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    seen.sort();
+    assert_eq!(
+        seen,
+        (0..6).map(|n| format!("Deposited{n}")).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        sub.next(Duration::ZERO).unwrap(),
+        None,
+        "nothing new, CaughtUp once"
+    );
+
+    // Live: an append from another thread wakes the waiting subscriber.
+    let checkpoint = sub.checkpoint();
+    let writer = store.clone();
+    let handle = std::thread::spawn(move || {
+        writer
+            .append("s0", ExpectedVersion::Any, [event(6)])
+            .unwrap()
+    });
+    let live = sub.next(Duration::from_secs(60)).unwrap();
+    let appended = handle.join().unwrap();
+    match live {
+        Some(SubscriptionMessage::Event(e)) => {
+            assert_eq!(
+                (e.event_type.as_str(), e.position),
+                ("Deposited6", appended.position)
+            );
+            assert_eq!(e.version, 2, "s0's third event");
+        }
+        other => panic!("expected the live event, got {other:?}"),
+    }
+    // Resuming after the checkpoint taken before it delivers exactly that event.
+    let mut resumed = store
+        .subscribe_to_all(AllStart::After(checkpoint), SubscriptionFilter::default())
+        .unwrap();
+    let first = resumed.next(Duration::ZERO).unwrap();
+    assert!(
+        matches!(&first, Some(SubscriptionMessage::Event(e)) if e.event_type == "Deposited6"),
+        "{first:?}"
+    );
+    assert_eq!(
+        resumed.next(Duration::ZERO).unwrap(),
+        Some(SubscriptionMessage::CaughtUp)
+    );
+    let mut from_end = store
+        .subscribe_to_all(AllStart::End, SubscriptionFilter::default())
+        .unwrap();
+    assert_eq!(
+        from_end.next(Duration::ZERO).unwrap(),
+        Some(SubscriptionMessage::CaughtUp)
+    );
+}
+
+#[test]
+fn a_filtered_subscription_checkpoints_while_it_skips_but_never_past_an_undelivered_event() {
+    let cluster = Cluster::temporary().unwrap();
+    let store = cluster
+        .event_store("filtered", EventStoreConfig::new())
+        .unwrap();
+    // 10 skipped, one match, 10 skipped.
+    for n in 0..21 {
+        let stream = if n == 10 { "user-1" } else { "other" };
+        store
+            .append(stream, ExpectedVersion::Any, [event(n)])
+            .unwrap();
+    }
+    let filter = SubscriptionFilter::default()
+        .stream_prefix("user-")
+        .checkpoint_interval(4);
+    let mut sub = store.subscribe_to_all(AllStart::Start, filter).unwrap();
+    let mut messages = Vec::new();
+    loop {
+        let message = sub.next(Duration::ZERO).unwrap().unwrap();
+        let done = message == SubscriptionMessage::CaughtUp;
+        messages.push(message);
+        if done {
+            break;
+        }
+    }
+    let offsets: Vec<String> = messages
+        .iter()
+        .map(|m| match m {
+            SubscriptionMessage::Checkpoint(c) => format!("checkpoint {}", c.offsets()[0]),
+            SubscriptionMessage::Event(e) => format!("event {}", e.position.offset),
+            SubscriptionMessage::CaughtUp => "caught up".to_string(),
+        })
+        .collect();
+    // Skipped records 0..=9: checkpoints after 4 and 8 skips; the event at 10; records
+    // 11..=20 skipped: checkpoints after 4 and 8 of them (offsets 15 and 19).
+    assert_eq!(
+        offsets,
+        [
+            "checkpoint 4",
+            "checkpoint 8",
+            "event 10",
+            "checkpoint 15",
+            "checkpoint 19",
+            "caught up"
+        ]
+    );
+    assert_eq!(
+        sub.checkpoint().offsets(),
+        [21],
+        "the skipped tail counts as seen"
+    );
+}
+
+#[test]
+fn a_stream_subscription_delivers_only_that_stream_after_the_version_given() {
+    let cluster = Cluster::temporary().unwrap();
+    let store = cluster
+        .event_store("one", EventStoreConfig::new().partitions(2))
+        .unwrap();
+    for n in 0..8 {
+        let stream = if n % 2 == 0 { "a" } else { "b" };
+        store
+            .append(stream, ExpectedVersion::Any, [event(n)])
+            .unwrap();
+    }
+    let mut sub = store
+        .subscribe_to_stream("a", StreamStart::After(1))
+        .unwrap();
+    let mut versions = Vec::new();
+    while let Some(SubscriptionMessage::Event(e)) = sub.next(Duration::ZERO).unwrap() {
+        assert_eq!(e.stream, "a");
+        versions.push(e.version);
+    }
+    assert_eq!(versions, [2, 3]);
+    let mut from_start = store.subscribe_to_stream("a", StreamStart::Start).unwrap();
+    let mut count = 0;
+    while let Some(SubscriptionMessage::Event(_)) = from_start.next(Duration::ZERO).unwrap() {
+        count += 1;
+    }
+    assert_eq!(count, 4);
+    let mut from_end = store.subscribe_to_stream("a", StreamStart::End).unwrap();
+    assert_eq!(
+        from_end.next(Duration::ZERO).unwrap(),
+        Some(SubscriptionMessage::CaughtUp)
+    );
+    store
+        .append("a", ExpectedVersion::Exact(3), [event(8)])
+        .unwrap();
+    let next = from_end.next(Duration::ZERO).unwrap();
+    assert!(matches!(next, Some(SubscriptionMessage::Event(e)) if e.version == 4));
+}
+
+#[test]
+fn concurrent_writers_each_win_exactly_the_version_they_expected() {
+    const THREADS: usize = 4;
+    const APPENDS: usize = 25;
+    let cluster = Cluster::temporary().unwrap();
+    // Durable: appends sync outside the stream lock, sharing syncs.
+    let store = cluster
+        .event_store("race", EventStoreConfig::new().partitions(2))
+        .unwrap();
+    let streams = ["x", "y"];
+    let handles: Vec<_> = (0..THREADS)
+        .map(|t| {
+            let store = store.clone();
+            std::thread::spawn(move || {
+                let mut won = Vec::new();
+                for i in 0..APPENDS {
+                    let stream = streams[(t + i) % 2];
+                    let event = EventData::new(format!("t{t}-{i}"), Vec::new());
+                    loop {
+                        let seen = store.stream_version(stream).unwrap();
+                        let expected =
+                            seen.map_or(ExpectedVersion::NoStream, ExpectedVersion::Exact);
+                        match store.append(stream, expected, [event.clone()]) {
+                            Ok(result) => {
+                                assert_eq!(
+                                    result.next_expected_version,
+                                    seen.map_or(0, |v| v + 1),
+                                    "an append lands right after the version it expected"
+                                );
+                                won.push((stream, result.next_expected_version, event.event_type));
+                                break;
+                            }
+                            Err(Error::WrongExpectedVersion { .. }) => continue,
+                            Err(other) => panic!("{other}"),
+                        }
+                    }
+                }
+                won
+            })
+        })
+        .collect();
+    let mut won: Vec<_> = handles
+        .into_iter()
+        .flat_map(|h| h.join().unwrap())
+        .collect();
+    won.sort();
+    for stream in streams {
+        let mine: Vec<(u64, String)> = won
+            .iter()
+            .filter(|(s, ..)| *s == stream)
+            .map(|(_, v, t)| (*v, t.clone()))
+            .collect();
+        assert_eq!(mine.len(), THREADS * APPENDS / 2);
+        let read = versions_and_types(
+            store
+                .read_stream(
+                    stream,
+                    StreamPosition::Start,
+                    Direction::Forwards,
+                    usize::MAX,
+                )
+                .unwrap(),
+        );
+        assert_eq!(
+            read, mine,
+            "{stream}: every win, at its version, nothing else"
+        );
+    }
+}

@@ -1,0 +1,233 @@
+//! Property test: the event store against a model where each stream is a vector of event ids.
+//! Random appends with random expected versions, retries of earlier appends (by the same ids
+//! and expected version), plain Kafka records on a stream's key, and reopens. The model applies
+//! the documented rules directly: an append whose events (by id, in order) already follow the
+//! expected position (after `Exact(n)`: version n + 1; after `NoStream`: version 0; with
+//! `Any`/`StreamExists`: the stream's last events) answers with the original result and writes
+//! nothing; otherwise `Any` always appends, `NoStream` needs no events, `StreamExists` some,
+//! `Exact(n)` the last at version n, and anything else is `WrongExpectedVersion` with the
+//! stream's version and nothing written. Every read of every stream, both ways, must then
+//! match the model. `PROPTEST_CASES` sets the count; the test prints its seed, which
+//! `PROPTEST_RNG_SEED` replays.
+
+#![allow(clippy::cast_possible_truncation)]
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use kafkalite::eventstore::{
+    AppendResult, Direction, EventData, EventId, EventStore, EventStoreConfig, Position,
+    StreamPosition,
+};
+use kafkalite::{Cluster, Error, ExpectedVersion, ProducerConfig, ProducerRecord};
+use proptest::prelude::*;
+
+const STREAMS: usize = 3;
+
+#[derive(Debug, Clone)]
+enum Expect {
+    Any,
+    NoStream,
+    StreamExists,
+    /// The stream's version plus this (−1: one behind, 0: right, ...), or 0 for a new stream.
+    Relative(i64),
+}
+
+#[derive(Debug, Clone)]
+enum Op {
+    Append(usize, Expect, usize),
+    /// Sends again the `k`-th append back (0: the last), same ids, same expected version.
+    Retry(usize),
+    /// A plain producer's record on the stream's key.
+    Plain(usize),
+    Reopen,
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    let expect = prop_oneof![
+        Just(Expect::Any),
+        Just(Expect::NoStream),
+        Just(Expect::StreamExists),
+        (-2i64..=1).prop_map(Expect::Relative),
+        Just(Expect::Relative(0)),
+        Just(Expect::Relative(0)),
+    ];
+    prop_oneof![
+        8 => (0..STREAMS, expect, 1usize..4).prop_map(|(s, e, n)| Op::Append(s, e, n)),
+        3 => (0usize..6).prop_map(Op::Retry),
+        1 => (0..STREAMS).prop_map(Op::Plain),
+        1 => Just(Op::Reopen),
+    ]
+}
+
+/// Each stream: the id of each event (`None` for a plain record) and its offset.
+#[derive(Default)]
+struct Model {
+    streams: BTreeMap<String, Vec<(Option<EventId>, i64)>>,
+    next_offset: i64,
+}
+
+impl Model {
+    fn append(
+        &mut self,
+        stream: &str,
+        expected: ExpectedVersion,
+        ids: &[EventId],
+    ) -> Result<AppendResult, Option<u64>> {
+        let events = self.streams.entry(stream.to_string()).or_default();
+        let actual = (events.len() as u64).checked_sub(1);
+        let retried_from = match (expected, actual) {
+            (ExpectedVersion::Any | ExpectedVersion::StreamExists, Some(v)) => {
+                (v + 1).checked_sub(ids.len() as u64)
+            }
+            (ExpectedVersion::NoStream, Some(_)) => Some(0),
+            (ExpectedVersion::Exact(n), Some(v)) if v > n => Some(n + 1),
+            _ => None,
+        };
+        if let Some(from) = retried_from {
+            let from = from as usize;
+            let there = events.get(from..from + ids.len());
+            if there.is_some_and(|t| t.iter().zip(ids).all(|((id, _), want)| *id == Some(*want))) {
+                let last = from + ids.len() - 1;
+                return Ok(AppendResult {
+                    next_expected_version: last as u64,
+                    position: Position {
+                        partition: 0,
+                        offset: events[last].1,
+                    },
+                });
+            }
+        }
+        let ok = match (expected, actual) {
+            (ExpectedVersion::Any, _) => true,
+            (ExpectedVersion::NoStream, None) => true,
+            (ExpectedVersion::StreamExists, Some(_)) => true,
+            (ExpectedVersion::Exact(n), Some(v)) => n == v,
+            _ => false,
+        };
+        if !ok {
+            return Err(actual);
+        }
+        for id in ids {
+            events.push((Some(*id), self.next_offset));
+            self.next_offset += 1;
+        }
+        Ok(AppendResult {
+            next_expected_version: events.len() as u64 - 1,
+            position: Position {
+                partition: 0,
+                offset: self.next_offset - 1,
+            },
+        })
+    }
+}
+
+fn open(dir: &std::path::Path) -> (Cluster, EventStore) {
+    let cluster = Cluster::builder().background(false).open(dir).unwrap();
+    let store = cluster
+        .event_store("model", EventStoreConfig::new().durable(false))
+        .unwrap();
+    (cluster, store)
+}
+
+fn check_reads(store: &EventStore, model: &Model) {
+    for (stream, events) in &model.streams {
+        let want: Vec<(u64, Option<EventId>, i64)> = events
+            .iter()
+            .enumerate()
+            .map(|(v, (id, offset))| (v as u64, *id, *offset))
+            .collect();
+        let got = |direction| {
+            let from = match direction {
+                Direction::Forwards => StreamPosition::Start,
+                Direction::Backwards => StreamPosition::End,
+            };
+            store
+                .read_stream(stream, from, direction, usize::MAX)
+                .unwrap()
+                .into_events()
+                .into_iter()
+                .map(|e| (e.version, e.id, e.position.offset))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(got(Direction::Forwards), want, "{stream} forwards");
+        let mut backwards = want.clone();
+        backwards.reverse();
+        assert_eq!(got(Direction::Backwards), backwards, "{stream} backwards");
+    }
+}
+
+proptest! {
+    #![proptest_config(common::proptest_config(64, "tests/eventstore_model.proptest-regressions"))]
+
+    #[test]
+    fn the_event_store_matches_streams_as_vectors(ops in proptest::collection::vec(op(), 1..60)) {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut cluster, mut store) = open(dir.path());
+        let mut model = Model::default();
+        let mut sent: Vec<(String, ExpectedVersion, Vec<EventData>)> = Vec::new();
+        for op in ops {
+            match op {
+                Op::Append(s, expect, n) => {
+                    let stream = format!("stream-{s}");
+                    let current = model.streams.get(&stream).and_then(|e| (e.len() as u64).checked_sub(1));
+                    let expected = match expect {
+                        Expect::Any => ExpectedVersion::Any,
+                        Expect::NoStream => ExpectedVersion::NoStream,
+                        Expect::StreamExists => ExpectedVersion::StreamExists,
+                        Expect::Relative(d) => ExpectedVersion::Exact(
+                            current.map_or(0, |c| c.saturating_add_signed(d)),
+                        ),
+                    };
+                    let events: Vec<EventData> = (0..n).map(|i| EventData::new("E", vec![i as u8])).collect();
+                    sent.push((stream, expected, events));
+                    let (stream, expected, events) = sent.last().unwrap().clone();
+                    run(&store, &mut model, &stream, expected, events);
+                }
+                Op::Retry(k) => {
+                    if let Some((stream, expected, events)) = sent.iter().rev().nth(k).cloned() {
+                        run(&store, &mut model, &stream, expected, events);
+                    }
+                }
+                Op::Plain(s) => {
+                    let stream = format!("stream-{s}");
+                    let producer = cluster.producer(ProducerConfig::new()).unwrap();
+                    let meta = producer
+                        .send(ProducerRecord::to("model").key(stream.clone()).value("plain"))
+                        .unwrap()
+                        .wait()
+                        .unwrap();
+                    prop_assert_eq!(meta.offset, model.next_offset);
+                    model.streams.entry(stream).or_default().push((None, model.next_offset));
+                    model.next_offset += 1;
+                }
+                Op::Reopen => {
+                    drop(store);
+                    cluster.close().unwrap();
+                    (cluster, store) = open(dir.path());
+                }
+            }
+        }
+        check_reads(&store, &model);
+    }
+}
+
+fn run(
+    store: &EventStore,
+    model: &mut Model,
+    stream: &str,
+    expected: ExpectedVersion,
+    events: Vec<EventData>,
+) {
+    let ids: Vec<EventId> = events.iter().map(|e| e.id).collect();
+    let want = model.append(stream, expected, &ids);
+    let got = store.append(stream, expected, events);
+    match (want, got) {
+        (Ok(want), Ok(got)) => assert_eq!(got, want, "{stream} {expected:?}"),
+        (Err(actual), Err(Error::WrongExpectedVersion { actual: got, .. })) => {
+            assert_eq!(got, actual, "{stream} {expected:?}")
+        }
+        (want, got) => panic!("{stream} {expected:?}: model {want:?}, store {got:?}"),
+    }
+}
