@@ -674,3 +674,96 @@ fn concurrent_writers_each_win_exactly_the_version_they_expected() {
         );
     }
 }
+
+#[test]
+fn reads_after_retention_start_at_the_first_event_left() {
+    let cluster = Cluster::temporary().unwrap();
+    let store = cluster
+        .event_store("kept", EventStoreConfig::new())
+        .unwrap();
+    for n in 0..6 {
+        store.append("s", ExpectedVersion::Any, [event(n)]).unwrap();
+    }
+    // Offsets 0..3 (versions 0..3) go.
+    cluster.delete_records("kept", 0, 4).unwrap();
+    let read = |from, direction, max| {
+        versions_and_types(store.read_stream("s", from, direction, max).unwrap())
+            .into_iter()
+            .map(|(v, _)| v)
+            .collect::<Vec<u64>>()
+    };
+    assert_eq!(read(StreamPosition::Start, Direction::Forwards, 1), [4]);
+    assert_eq!(
+        read(StreamPosition::Version(1), Direction::Forwards, 10),
+        [4, 5]
+    );
+    assert_eq!(read(StreamPosition::End, Direction::Backwards, 10), [5, 4]);
+    assert_eq!(
+        read(StreamPosition::Version(2), Direction::Backwards, 10),
+        Vec::<u64>::new()
+    );
+    // Versions go on from where the stream was.
+    let next = store
+        .append("s", ExpectedVersion::Exact(5), [event(6)])
+        .unwrap();
+    assert_eq!(next.next_expected_version, 6);
+}
+
+#[test]
+fn an_append_racing_a_plain_producer_on_its_stream_still_lands_at_its_version() {
+    let cluster = Cluster::temporary().unwrap();
+    let store = cluster
+        .event_store("contended", EventStoreConfig::new().durable(false))
+        .unwrap();
+    let plain = {
+        let cluster = cluster.clone();
+        std::thread::spawn(move || {
+            let producer = cluster
+                .producer(kafkalite::ProducerConfig::new().linger(Duration::ZERO))
+                .unwrap();
+            for n in 0..200 {
+                let record = ProducerRecord::to("contended")
+                    .key("s")
+                    .value(format!("p{n}"));
+                producer.send(record).unwrap().wait().unwrap();
+            }
+        })
+    };
+    let mut won = Vec::new();
+    for n in 0..100 {
+        let event = EventData::new(format!("e{n}"), Vec::new());
+        loop {
+            let seen = store.stream_version("s").unwrap();
+            let expected = seen.map_or(ExpectedVersion::NoStream, ExpectedVersion::Exact);
+            match store.append("s", expected, [event.clone()]) {
+                Ok(result) => {
+                    won.push((result.next_expected_version, event.event_type.clone()));
+                    break;
+                }
+                Err(Error::WrongExpectedVersion { .. }) => continue,
+                Err(other) => panic!("{other}"),
+            }
+        }
+    }
+    plain.join().unwrap();
+    let events = store
+        .read_stream("s", StreamPosition::Start, Direction::Forwards, usize::MAX)
+        .unwrap()
+        .into_events();
+    assert_eq!(
+        events.len(),
+        300,
+        "every append and every plain record, once"
+    );
+    assert!(events
+        .iter()
+        .enumerate()
+        .all(|(i, e)| e.version == i as u64));
+    for (version, event_type) in won {
+        assert_eq!(
+            events[usize::try_from(version).unwrap()].event_type,
+            event_type,
+            "version {version}"
+        );
+    }
+}

@@ -126,7 +126,7 @@ impl Model {
 fn open(dir: &std::path::Path) -> (Cluster, EventStore) {
     let cluster = Cluster::builder().background(false).open(dir).unwrap();
     let store = cluster
-        .event_store("model", EventStoreConfig::new().durable(false))
+        .event_store("model", EventStoreConfig::new())
         .unwrap();
     (cluster, store)
 }
@@ -155,6 +155,33 @@ fn check_reads(store: &EventStore, model: &Model) {
         let mut backwards = want.clone();
         backwards.reverse();
         assert_eq!(got(Direction::Backwards), backwards, "{stream} backwards");
+        // Every start and a few page sizes, both ways.
+        let n = want.len() as u64;
+        for from in 0..=n + 1 {
+            for max in [1, 2, usize::MAX] {
+                let read = |direction| {
+                    store
+                        .read_stream(stream, StreamPosition::Version(from), direction, max)
+                        .unwrap()
+                        .into_events()
+                        .into_iter()
+                        .map(|e| e.version)
+                        .collect::<Vec<_>>()
+                };
+                let forwards: Vec<u64> = (from..n).take(max).collect();
+                let backwards: Vec<u64> = (0..n.min(from + 1)).rev().take(max).collect();
+                assert_eq!(
+                    read(Direction::Forwards),
+                    forwards,
+                    "{stream} from {from} max {max}"
+                );
+                assert_eq!(
+                    read(Direction::Backwards),
+                    backwards,
+                    "{stream} back from {from} max {max}"
+                );
+            }
+        }
     }
 }
 

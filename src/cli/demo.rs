@@ -3,7 +3,8 @@
 //! a consumer (with an interceptor auditing what it reads and commits) resuming from the
 //! commits, a compacted topic of balances cleaned down to one record per customer, and
 //! exactly-once building blocks: an idempotent retry answered without a second write, and a
-//! `read_committed` consumer that never sees an aborted transaction.
+//! `read_committed` consumer that never sees an aborted transaction; then an event store
+//! (`demo_events`): a conflict on an expected version, an idempotent retry, a subscription.
 
 use std::collections::BTreeSet;
 use std::io::Write;
@@ -177,6 +178,7 @@ pub fn run(data_dir: &Path, out: &mut dyn Write) -> CliResult {
     resume_from_the_commits(&cluster, &mut seen, out)?;
     compact_balances(&cluster, out)?;
     retries_and_transactions(&cluster, out)?;
+    super::demo_events::run(&cluster, out)?;
     cluster.close()?;
     let dir = data_dir.display();
     writeln!(out, "== done. Next, try:")?;

@@ -4,6 +4,7 @@ pub mod compact;
 pub mod consume;
 pub mod delivery;
 pub mod demo;
+pub mod demo_events;
 pub mod dump_log;
 pub mod get_offsets;
 pub mod groups;

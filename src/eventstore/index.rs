@@ -6,12 +6,15 @@
 use std::collections::HashMap;
 
 use super::event::record_version;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::log::Log;
-use crate::record::Record;
 
 /// How many bytes one read of the log takes while following it.
 const FOLLOW_READ_BYTES: usize = 1 << 20;
+
+/// The highest version a record may state: a partition holds fewer records than this, so
+/// versions counted on from it never overflow.
+const MAX_STATED_VERSION: u64 = i64::MAX as u64;
 
 /// One stream's events: the offset of each, by version.
 #[derive(Debug)]
@@ -95,7 +98,15 @@ impl PartitionIndex {
             self.next_offset = start;
         }
         while self.next_offset < log.log_end_offset() {
-            let data = log.read_unsynced(self.next_offset, FOLLOW_READ_BYTES)?;
+            let data = match log.read_unsynced(self.next_offset, FOLLOW_READ_BYTES) {
+                Ok(data) => data,
+                // Retention raised the log start meanwhile: go on from there.
+                Err(Error::OffsetOutOfRange { log_start, .. }) if self.next_offset < log_start => {
+                    self.next_offset = log_start;
+                    continue;
+                }
+                Err(error) => return Err(error),
+            };
             if data.is_empty() {
                 break;
             }
@@ -103,12 +114,21 @@ impl PartitionIndex {
                 let batch = batch?;
                 let next = batch.last_offset() + 1;
                 if !batch.is_control() {
+                    // Decode the whole batch before indexing any of it, so that a batch that
+                    // fails half way is not indexed twice by the next call.
                     let records = batch.records()?;
+                    let mut events = Vec::new();
                     for record in records.iter() {
-                        let record = record?;
-                        if record.offset >= self.next_offset {
-                            self.index(&record, log.name());
+                        let record = record.map_err(|e| data.undecodable(&batch, e))?;
+                        if record.offset < self.next_offset {
+                            continue;
                         }
+                        if let Some(stream) = record.key.and_then(|k| std::str::from_utf8(k).ok()) {
+                            events.push((stream, record.offset, record_version(&record)));
+                        }
+                    }
+                    for (stream, offset, stated) in events {
+                        self.index(stream, offset, stated, log.name());
                     }
                 }
                 self.next_offset = self.next_offset.max(next);
@@ -117,32 +137,27 @@ impl PartitionIndex {
         Ok(())
     }
 
-    /// Indexes one record: an event of the stream its key names (records without a UTF-8
-    /// key are not events).
-    fn index(&mut self, record: &Record<'_>, partition: &str) {
-        let Some(stream) = record.key.and_then(|k| std::str::from_utf8(k).ok()) else {
-            return;
-        };
-        let stated = record_version(record);
+    /// Indexes one event of `stream` at `offset`, whose record states version `stated`.
+    fn index(&mut self, stream: &str, offset: i64, stated: Option<u64>, partition: &str) {
+        let stated = stated.filter(|&v| v <= MAX_STATED_VERSION);
         match self.streams.get_mut(stream) {
             Some(index) => {
                 let version = index.last_version() + 1;
                 if stated.is_some_and(|v| v != version) {
                     tracing::warn!(
                         target: "kafkalite::eventstore",
-                        "{partition} offset {}: stream '{stream}' event says version {}, but it is the stream's version {version}; reads use {version}",
-                        record.offset,
+                        "{partition} offset {offset}: stream '{stream}' event says version {}, but it is the stream's version {version}; reads use {version}",
                         stated.unwrap_or_default(),
                     );
                 }
-                index.offsets.push(record.offset);
+                index.offsets.push(offset);
             }
             None => {
                 self.streams.insert(
                     stream.to_string(),
                     StreamIndex {
                         first_version: stated.unwrap_or(0),
-                        offsets: vec![record.offset],
+                        offsets: vec![offset],
                     },
                 );
             }

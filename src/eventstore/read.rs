@@ -67,31 +67,44 @@ impl EventStore {
             let Some(entry) = index.stream(stream) else {
                 return Ok(ReadStreamResult::StreamNotFound);
             };
-            let visible = log.high_watermark();
-            let (first, last) = (entry.first_version, entry.last_version());
-            let mut versions: Vec<u64> = match direction {
-                Direction::Forwards => {
-                    let start = match from {
-                        StreamPosition::Start => first,
-                        StreamPosition::End => last.saturating_add(1),
-                        StreamPosition::Version(v) => v.max(first),
-                    };
-                    (start..=last).take(max_count).collect()
-                }
-                Direction::Backwards => {
-                    let start = match from {
-                        StreamPosition::Start => first,
-                        StreamPosition::End => last,
-                        StreamPosition::Version(v) => v.min(last),
-                    };
-                    (first..=start).rev().take(max_count).collect()
-                }
-            };
-            versions.retain(|&v| entry.offset_of(v).is_some_and(|o| o < visible));
-            if entry.offset_of(first).is_none_or(|o| o >= visible) {
-                // Nothing of the stream is visible yet: to a reader it does not exist.
+            // The versions a reader may see: not yet synced ones are not there yet, and
+            // those below the log start were removed by retention.
+            let visible = entry.offsets.partition_point(|&o| o < log.high_watermark());
+            if visible == 0 {
                 return Ok(ReadStreamResult::StreamNotFound);
             }
+            let removed = entry
+                .offsets
+                .partition_point(|&o| o < log.log_start_offset())
+                .min(visible);
+            let first = entry.first_version + removed as u64;
+            let last = entry.first_version + visible as u64 - 1;
+            let mut versions: Vec<u64> = if first > last {
+                Vec::new()
+            } else {
+                match direction {
+                    Direction::Forwards => {
+                        let start = match from {
+                            StreamPosition::Start => first,
+                            StreamPosition::End => last.saturating_add(1),
+                            StreamPosition::Version(v) => v.max(first),
+                        };
+                        (start..=last).take(max_count).collect()
+                    }
+                    Direction::Backwards => {
+                        let start = match from {
+                            StreamPosition::Start => first,
+                            StreamPosition::End => last,
+                            StreamPosition::Version(v) => v.min(last),
+                        };
+                        if start < first {
+                            Vec::new()
+                        } else {
+                            (first..=start).rev().take(max_count).collect()
+                        }
+                    }
+                }
+            };
             versions.sort_unstable();
             let offsets: Vec<i64> = versions
                 .iter()

@@ -201,7 +201,8 @@ impl EventStore {
                     .unwrap_or(log.log_start_offset()),
                 None,
             ),
-            StreamStart::End => (log.high_watermark(), entry.map(|s| s.last_version())),
+            // Everything from the high watermark on is new, synced or not yet.
+            StreamStart::End => (log.high_watermark(), None),
             StreamStart::After(version) => (
                 entry
                     .and_then(|s| s.offset_of(version))
@@ -251,10 +252,10 @@ impl Subscription {
             if let Some(message) = self.pop() {
                 return Ok(Some(message));
             }
-            if more {
+            if more && Instant::now() < deadline {
                 continue;
             }
-            if !self.caught_up {
+            if !self.caught_up && !more {
                 self.caught_up = true;
                 return Ok(Some(SubscriptionMessage::CaughtUp));
             }
@@ -326,8 +327,9 @@ impl Subscription {
                 }
                 Ok(true)
             })?;
-            self.scanned[p] = next;
+            // Only once nothing can fail any more: a retried `next` reads them again.
             self.store.set_versions(partition, &mut events)?;
+            self.scanned[p] = next;
             let mut checkpoints = checkpoints.into_iter().peekable();
             for (i, event) in events.into_iter().enumerate() {
                 while let Some((_, offset)) = checkpoints.next_if(|&(at, _)| at <= i) {
