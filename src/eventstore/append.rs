@@ -68,6 +68,7 @@ impl EventStore {
                                     first_version,
                                     info.first_offset,
                                     events.len(),
+                                    info.position,
                                 );
                                 let last = first_version + events.len() as u64 - 1;
                                 break (last, info.last_offset, sync_now);
@@ -167,14 +168,14 @@ fn already_appended(
     let Some(entry) = index.stream(stream) else {
         return Ok(None);
     };
-    let offsets: Option<Vec<i64>> = (from..from + events.len() as u64)
-        .map(|v| entry.offset_of(v))
+    let locations: Option<Vec<(i64, u32)>> = (from..from + events.len() as u64)
+        .map(|v| entry.location(v))
         .collect();
-    let Some(offsets) = offsets else {
+    let Some(locations) = locations else {
         return Ok(None);
     };
-    let mut ids: Vec<Option<EventId>> = Vec::with_capacity(offsets.len());
-    super::read::records_at(log, &offsets, Bound::LogEnd, |record| {
+    let mut ids: Vec<Option<EventId>> = Vec::with_capacity(locations.len());
+    super::read::records_at(log, &locations, Bound::LogEnd, |record| {
         ids.push(record_event_id(record));
         Ok(())
     })?;
@@ -183,7 +184,7 @@ fn already_appended(
             .iter()
             .zip(events)
             .all(|(id, event)| *id == Some(event.id));
-    let last = offsets[offsets.len() - 1];
+    let last = locations[locations.len() - 1].0;
     Ok(same.then(|| Decision::AlreadyAppended(from + events.len() as u64 - 1, last)))
 }
 

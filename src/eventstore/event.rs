@@ -63,17 +63,35 @@ impl FromStr for EventId {
 
     /// Parses the 36-character form (`8-4-4-4-12` hex digits) or 32 bare hex digits.
     fn from_str(text: &str) -> Result<EventId> {
-        let digits: String = text.chars().filter(|&c| c != '-').collect();
-        let dashes_ok = text.len() == 32
-            || (text.len() == 36 && [8, 13, 18, 23].iter().all(|&i| &text[i..=i] == "-"));
-        match u128::from_str_radix(&digits, 16) {
-            Ok(raw) if digits.len() == 32 && dashes_ok && !digits.starts_with('+') => {
-                Ok(EventId(raw))
-            }
-            _ => Err(Error::InvalidRecord(format!(
+        let bad = || {
+            Error::InvalidRecord(format!(
                 "'{text}' is not an event id: write a UUID as 8-4-4-4-12 hex digits"
-            ))),
+            ))
+        };
+        let bytes = text.as_bytes();
+        let dashed = bytes.len() == 36 && [8, 13, 18, 23].iter().all(|&i| bytes[i] == b'-');
+        if !dashed && bytes.len() != 32 {
+            return Err(bad());
         }
+        let mut raw: u128 = 0;
+        for (i, &byte) in bytes.iter().enumerate() {
+            if dashed && matches!(i, 8 | 13 | 18 | 23) {
+                continue;
+            }
+            let digit = hex_digit(byte).ok_or_else(bad)?;
+            raw = (raw << 4) | u128::from(digit);
+        }
+        Ok(EventId(raw))
+    }
+}
+
+/// The value of a hexadecimal digit.
+fn hex_digit(byte: u8) -> Option<u8> {
+    match byte {
+        b'0'..=b'9' => Some(byte - b'0'),
+        b'a'..=b'f' => Some(byte - b'a' + 10),
+        b'A'..=b'F' => Some(byte - b'A' + 10),
+        _ => None,
     }
 }
 
@@ -199,12 +217,17 @@ impl RecordedEvent {
         };
         for header in record.headers() {
             let value = header.value.unwrap_or_default();
-            let text = || String::from_utf8_lossy(value).into_owned();
+            let text = || match std::str::from_utf8(value) {
+                Ok(text) => text.to_owned(),
+                Err(_) => String::from_utf8_lossy(value).into_owned(),
+            };
             match header.key {
                 k if k == TYPE_HEADER.as_bytes() => event.event_type = text(),
                 k if k == CONTENT_TYPE_HEADER.as_bytes() => event.content_type = text(),
                 k if k == METADATA_HEADER.as_bytes() => event.metadata = value.to_vec(),
-                k if k == ID_HEADER.as_bytes() => event.id = text().parse().ok(),
+                k if k == ID_HEADER.as_bytes() => {
+                    event.id = std::str::from_utf8(value).ok().and_then(|t| t.parse().ok())
+                }
                 _ => {}
             }
         }

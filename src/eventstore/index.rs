@@ -24,6 +24,9 @@ pub(super) struct StreamIndex {
     pub(super) first_version: u64,
     /// Ascending offsets, one per event.
     pub(super) offsets: Vec<i64>,
+    /// Where each event's batch starts in its segment file: a hint that saves the offset
+    /// index's search when reading it (`u32::MAX`: unknown).
+    positions: Vec<u32>,
 }
 
 impl StreamIndex {
@@ -36,6 +39,17 @@ impl StreamIndex {
     pub(super) fn offset_of(&self, version: u64) -> Option<i64> {
         let at = usize::try_from(version.checked_sub(self.first_version)?).ok()?;
         self.offsets.get(at).copied()
+    }
+
+    /// The offset of the event at `version` and where its batch was in its segment file.
+    pub(super) fn location(&self, version: u64) -> Option<(i64, u32)> {
+        let at = usize::try_from(version.checked_sub(self.first_version)?).ok()?;
+        Some((*self.offsets.get(at)?, self.positions[at]))
+    }
+
+    fn push(&mut self, offset: i64, position: u32) {
+        self.offsets.push(offset);
+        self.positions.push(position);
     }
 
     /// The version of the event at `offset`, if it is one of this stream's.
@@ -66,27 +80,34 @@ impl PartitionIndex {
 
     /// Records `count` events of `stream` this process appended at `first_offset` onwards,
     /// the log's last records.
+    /// Records `count` events of `stream` this process appended in one batch at
+    /// `first_offset` onwards (the log's last records), the batch at `position`.
     pub(super) fn appended(
         &mut self,
         stream: &str,
         first_version: u64,
         first_offset: i64,
         count: usize,
+        position: Option<u64>,
     ) {
-        let offsets = (first_offset..).take(count);
-        match self.streams.get_mut(stream) {
-            Some(index) => index.offsets.extend(offsets),
-            None => {
-                self.streams.insert(
-                    stream.to_string(),
-                    StreamIndex {
-                        first_version,
-                        offsets: offsets.collect(),
-                    },
-                );
-            }
+        let position = hint(position);
+        let index = self.entry(stream, first_version);
+        for offset in (first_offset..).take(count) {
+            index.push(offset, position);
         }
         self.next_offset = first_offset + count as i64;
+    }
+
+    fn entry(&mut self, stream: &str, first_version: u64) -> &mut StreamIndex {
+        if !self.streams.contains_key(stream) {
+            let index = StreamIndex {
+                first_version,
+                offsets: Vec::new(),
+                positions: Vec::new(),
+            };
+            self.streams.insert(stream.to_string(), index);
+        }
+        self.streams.get_mut(stream).expect("inserted above")
     }
 
     /// Indexes what was appended to `log` since the index last looked (everything, at the
@@ -117,6 +138,7 @@ impl PartitionIndex {
                     // Decode the whole batch before indexing any of it, so that a batch that
                     // fails half way is not indexed twice by the next call.
                     let records = batch.records()?;
+                    let position = hint(data.position_of(&batch).map(|p| p as u64));
                     let mut events = Vec::new();
                     for record in records.iter() {
                         let record = record.map_err(|e| data.undecodable(&batch, e))?;
@@ -128,7 +150,7 @@ impl PartitionIndex {
                         }
                     }
                     for (stream, offset, stated) in events {
-                        self.index(stream, offset, stated, log.name());
+                        self.index(stream, offset, position, stated, log.name());
                     }
                 }
                 self.next_offset = self.next_offset.max(next);
@@ -137,8 +159,16 @@ impl PartitionIndex {
         Ok(())
     }
 
-    /// Indexes one event of `stream` at `offset`, whose record states version `stated`.
-    fn index(&mut self, stream: &str, offset: i64, stated: Option<u64>, partition: &str) {
+    /// Indexes one event of `stream` at `offset` (its batch at `position`), whose record
+    /// states version `stated`.
+    fn index(
+        &mut self,
+        stream: &str,
+        offset: i64,
+        position: u32,
+        stated: Option<u64>,
+        partition: &str,
+    ) {
         let stated = stated.filter(|&v| v <= MAX_STATED_VERSION);
         match self.streams.get_mut(stream) {
             Some(index) => {
@@ -150,17 +180,18 @@ impl PartitionIndex {
                         stated.unwrap_or_default(),
                     );
                 }
-                index.offsets.push(offset);
+                index.push(offset, position);
             }
-            None => {
-                self.streams.insert(
-                    stream.to_string(),
-                    StreamIndex {
-                        first_version: stated.unwrap_or(0),
-                        offsets: vec![offset],
-                    },
-                );
-            }
+            None => self
+                .entry(stream, stated.unwrap_or(0))
+                .push(offset, position),
         }
     }
+}
+
+/// A position as the index keeps it.
+fn hint(position: Option<u64>) -> u32 {
+    position
+        .and_then(|p| u32::try_from(p).ok())
+        .unwrap_or(u32::MAX)
 }

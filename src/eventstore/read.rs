@@ -106,18 +106,16 @@ impl EventStore {
                 }
             };
             versions.sort_unstable();
-            let offsets: Vec<i64> = versions
-                .iter()
-                .filter_map(|&v| entry.offset_of(v))
-                .collect();
-            (versions, offsets)
+            let locations: Vec<(i64, u32)> =
+                versions.iter().filter_map(|&v| entry.location(v)).collect();
+            (versions, locations)
         };
         let mut events = Vec::with_capacity(offsets.len());
         let mut at = 0;
         records_at(log, &offsets, Bound::HighWatermark, |record| {
             // `offsets` ascend with `versions`; records of offsets retention removed are
             // skipped, so find this record's place.
-            while offsets[at] < record.offset {
+            while offsets[at].0 < record.offset {
                 at += 1;
             }
             events.push(RecordedEvent::from_record(
@@ -184,37 +182,44 @@ pub(super) enum Bound {
     LogEnd,
 }
 
-/// Calls `found` with the record at each of `offsets` (ascending, below `bound`), reading
-/// each batch once. Offsets below the log start (removed by retention) are skipped.
+/// Calls `found` with the record at each of `locations` (offsets ascending, below `bound`,
+/// each with where its batch was in its segment file), reading each batch once. Offsets
+/// below the log start (removed by retention) are skipped.
 pub(super) fn records_at(
     log: &Log,
-    offsets: &[i64],
+    locations: &[(i64, u32)],
     bound: Bound,
     mut found: impl FnMut(&Record<'_>) -> Result<()>,
 ) -> Result<()> {
-    let mut next = offsets.iter().copied().peekable();
-    while let Some(&offset) = next.peek() {
-        let start = log.log_start_offset();
-        if offset < start {
-            next.next();
+    log.warm_hinted(locations.iter().map(|&(o, p)| (o, p as usize)));
+    let mut i = 0;
+    while let Some(&(offset, position)) = locations.get(i) {
+        if offset < log.log_start_offset() {
+            i += 1;
             continue;
         }
-        let data = match bound {
-            Bound::HighWatermark => log.read(offset, 1)?,
-            Bound::LogEnd => log.read_unsynced(offset, 1)?,
-        };
+        let data = log.read_hinted(offset, position as usize, bound == Bound::LogEnd)?;
         let Some(batch) = data.batches().next().transpose()? else {
             return Ok(());
         };
         let records = batch.records()?;
         for record in records.iter() {
             let record = record.map_err(|e| data.undecodable(&batch, e))?;
-            while next.next_if(|&o| o < record.offset).is_some() {}
-            if next.next_if_eq(&record.offset).is_some() {
+            // Offsets the batch does not hold (compaction removed them) are skipped.
+            while locations.get(i).is_some_and(|&(o, _)| o < record.offset) {
+                i += 1;
+            }
+            if locations.get(i).is_some_and(|&(o, _)| o == record.offset) {
                 found(&record)?;
+                i += 1;
             }
         }
-        while next.next_if(|&o| o <= batch.last_offset()).is_some() {}
+        while locations
+            .get(i)
+            .is_some_and(|&(o, _)| o <= batch.last_offset())
+        {
+            i += 1;
+        }
     }
     Ok(())
 }

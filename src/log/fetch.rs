@@ -45,6 +45,13 @@ impl FetchData {
         )
     }
 
+    /// Where `batch` (one of this read's batches) starts in its segment's file.
+    pub(crate) fn position_of(&self, batch: &RecordBatch<'_>) -> Option<usize> {
+        let slice = self.slice.as_ref()?;
+        let at = (batch.as_bytes().as_ptr() as usize).checked_sub(slice.as_ptr() as usize)?;
+        Some(slice.range().start + at)
+    }
+
     /// The batches, each CRC-checked once; damage is a `Corruption` error naming the file and
     /// position.
     pub fn batches(&self) -> impl Iterator<Item = Result<RecordBatch<'_>>> + '_ {

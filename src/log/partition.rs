@@ -32,6 +32,9 @@ pub struct AppendInfo {
     pub batches: usize,
     /// Bytes appended.
     pub bytes: usize,
+    /// Where the first appended batch starts in its segment's `.log` file (none for a
+    /// duplicate): a hint for reading it back ([`Log::read_hinted`]).
+    pub(crate) position: Option<u64>,
 }
 
 /// A segment as listed by [`Log::segments`].
@@ -324,6 +327,7 @@ impl Log {
             log_append_time,
             batches: incoming.len(),
             bytes: total_bytes,
+            position: Some(position),
         };
         Ok((info, sync_now))
     }
@@ -345,6 +349,7 @@ impl Log {
             log_append_time,
             batches: 0,
             bytes: 0,
+            position: None,
         };
         (info, config.sync_every_append())
     }
