@@ -813,3 +813,116 @@ fn reads_find_events_that_compaction_moved() {
         assert_eq!(events[0].event_type, format!("Deposited{}", 57 + s));
     }
 }
+
+#[test]
+fn a_multi_stream_append_is_all_or_nothing_within_a_partition() {
+    use kafkalite::eventstore::StreamAppend;
+    let cluster = Cluster::temporary().unwrap();
+    let store = cluster
+        .event_store("transfers", EventStoreConfig::new())
+        .unwrap();
+    store
+        .append("from", ExpectedVersion::NoStream, [event(0)])
+        .unwrap();
+    let transfer = vec![
+        StreamAppend::new("from", ExpectedVersion::Exact(0), [event(1)]),
+        StreamAppend::new("to", ExpectedVersion::NoStream, [event(2), event(3)]),
+    ];
+    let results = store.append_to_streams(transfer.clone()).unwrap();
+    assert_eq!(
+        results
+            .iter()
+            .map(|r| (r.next_expected_version, r.position.offset))
+            .collect::<Vec<_>>(),
+        [(1, 1), (1, 3)],
+        "one batch: from's event at offset 1, to's at 2 and 3"
+    );
+    let log = cluster.partition("transfers", 0).unwrap();
+    let batches = log.read(1, 1 << 20).unwrap().batches().count();
+    assert_eq!(batches, 1, "the two streams' events went in one batch");
+    // A retry of the whole call returns the same results, writing nothing.
+    let end = log.log_end_offset();
+    assert_eq!(store.append_to_streams(transfer).unwrap(), results);
+    assert_eq!(log.log_end_offset(), end);
+    // One stale part fails the whole append.
+    let err = store
+        .append_to_streams([
+            StreamAppend::new("from", ExpectedVersion::Exact(1), [event(4)]),
+            StreamAppend::new("to", ExpectedVersion::Exact(0), [event(5)]),
+        ])
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::WrongExpectedVersion { stream, actual: Some(1), .. } if stream == "to"),
+        "{err}"
+    );
+    assert_eq!(log.log_end_offset(), end, "nothing written");
+    // Mixing a retried part with a new one is a conflict, not half a retry.
+    let err = store
+        .append_to_streams([
+            StreamAppend::new(
+                "from",
+                ExpectedVersion::Exact(0),
+                results_events(&store, "from", 1),
+            ),
+            StreamAppend::new("to", ExpectedVersion::Exact(1), [event(6)]),
+        ])
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::WrongExpectedVersion { stream, .. } if stream == "from"),
+        "{err}"
+    );
+
+    let bad =
+        |appends: Vec<StreamAppend>| store.append_to_streams(appends).unwrap_err().to_string();
+    assert!(bad(Vec::new()).contains("at least one stream"));
+    assert!(bad(vec![
+        StreamAppend::new("x", ExpectedVersion::Any, [event(7)]),
+        StreamAppend::new("x", ExpectedVersion::Any, [event(8)]),
+    ])
+    .contains("twice"));
+    let id = EventId::random();
+    assert!(bad(vec![
+        StreamAppend::new("x", ExpectedVersion::Any, [event(7).id(id)]),
+        StreamAppend::new("y", ExpectedVersion::Any, [event(8).id(id)]),
+    ])
+    .contains("event id"));
+
+    let spread = cluster
+        .event_store("spread", EventStoreConfig::new().partitions(4))
+        .unwrap();
+    let (a, b) = {
+        let mut names = (0..).map(|n| format!("s{n}"));
+        let a = names.next().unwrap();
+        let b = names
+            .find(|n| spread.partition_of(n) != spread.partition_of(&a))
+            .unwrap();
+        (a, b)
+    };
+    let err = spread
+        .append_to_streams([
+            StreamAppend::new(a, ExpectedVersion::Any, [event(9)]),
+            StreamAppend::new(b, ExpectedVersion::Any, [event(10)]),
+        ])
+        .unwrap_err();
+    assert!(err.to_string().contains("stays in one partition"), "{err}");
+}
+
+/// The stream's events from `version` on, as data to append again (same ids).
+fn results_events(
+    store: &kafkalite::eventstore::EventStore,
+    stream: &str,
+    version: u64,
+) -> Vec<EventData> {
+    store
+        .read_stream(
+            stream,
+            StreamPosition::Version(version),
+            Direction::Forwards,
+            usize::MAX,
+        )
+        .unwrap()
+        .into_events()
+        .into_iter()
+        .map(|e| EventData::new(e.event_type, e.data).id(e.id.unwrap()))
+        .collect()
+}

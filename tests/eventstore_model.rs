@@ -1,6 +1,9 @@
 //! Property test: the event store against a model where each stream is a vector of event ids.
-//! Random appends with random expected versions, retries of earlier appends (by the same ids
-//! and expected version), plain Kafka records on a stream's key, and reopens. The model applies
+//! Random appends with random expected versions, to one stream or atomically to two, retries
+//! of earlier appends (by the same ids and expected versions), plain Kafka records on a
+//! stream's key, and reopens. A multi-stream append fails on its first conflicting part, is a
+//! conflict when it mixes a retried part with a new one, and otherwise is all retried or all
+//! written. The model applies
 //! the documented rules directly: an append whose events (by id, in order) already follow the
 //! expected position (after `Exact(n)`: version n + 1; after `NoStream`: version 0; with
 //! `Any`/`StreamExists`: the stream's last events) answers with the original result and writes
@@ -18,14 +21,14 @@ use std::collections::BTreeMap;
 
 use kafkalite::eventstore::{
     AppendResult, Direction, EventData, EventId, EventStore, EventStoreConfig, Position,
-    StreamPosition,
+    StreamAppend, StreamPosition,
 };
 use kafkalite::{Cluster, Error, ExpectedVersion, ProducerConfig, ProducerRecord};
 use proptest::prelude::*;
 
 const STREAMS: usize = 3;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy)]
 enum Expect {
     Any,
     NoStream,
@@ -37,6 +40,8 @@ enum Expect {
 #[derive(Debug, Clone)]
 enum Op {
     Append(usize, Expect, usize),
+    /// One append to two streams (the store has one partition).
+    Multi([(usize, Expect, usize); 2]),
     /// Sends again the `k`-th append back (0: the last), same ids, same expected version.
     Retry(usize),
     /// A plain producer's record on the stream's key.
@@ -54,7 +59,10 @@ fn op() -> impl Strategy<Value = Op> {
         Just(Expect::Relative(0)),
     ];
     prop_oneof![
-        8 => (0..STREAMS, expect, 1usize..4).prop_map(|(s, e, n)| Op::Append(s, e, n)),
+        8 => (0..STREAMS, expect.clone(), 1usize..4).prop_map(|(s, e, n)| Op::Append(s, e, n)),
+        2 => (0..STREAMS, 1..STREAMS, expect.clone(), expect, 1usize..3, 1usize..3).prop_map(
+            |(a, d, ea, eb, na, nb)| Op::Multi([(a, ea, na), ((a + d) % STREAMS, eb, nb)])
+        ),
         3 => (0usize..6).prop_map(Op::Retry),
         1 => (0..STREAMS).prop_map(Op::Plain),
         1 => Just(Op::Reopen),
@@ -68,14 +76,38 @@ struct Model {
     next_offset: i64,
 }
 
+/// What the rules say of one stream's part of an append.
+enum Judgement {
+    /// A retry of events already there: the original result.
+    Retry(AppendResult),
+    Append,
+    /// A conflict, with the stream's version.
+    Wrong(Option<u64>),
+}
+
 impl Model {
-    fn append(
-        &mut self,
-        stream: &str,
-        expected: ExpectedVersion,
-        ids: &[EventId],
-    ) -> Result<AppendResult, Option<u64>> {
-        let events = self.streams.entry(stream.to_string()).or_default();
+    /// `n` new events for stream `s`, expecting `expect` of its current version.
+    fn part(&self, s: usize, expect: Expect, n: usize) -> StreamAppend {
+        let stream = format!("stream-{s}");
+        let current = self
+            .streams
+            .get(&stream)
+            .and_then(|e| (e.len() as u64).checked_sub(1));
+        let expected = match expect {
+            Expect::Any => ExpectedVersion::Any,
+            Expect::NoStream => ExpectedVersion::NoStream,
+            Expect::StreamExists => ExpectedVersion::StreamExists,
+            Expect::Relative(d) => {
+                ExpectedVersion::Exact(current.map_or(0, |c| c.saturating_add_signed(d)))
+            }
+        };
+        let events = (0..n).map(|i| EventData::new("E", vec![i as u8]));
+        StreamAppend::new(stream, expected, events)
+    }
+
+    fn judge(&self, stream: &str, expected: ExpectedVersion, ids: &[EventId]) -> Judgement {
+        let empty = Vec::new();
+        let events = self.streams.get(stream).unwrap_or(&empty);
         let actual = (events.len() as u64).checked_sub(1);
         let retried_from = match (expected, actual) {
             (ExpectedVersion::Any | ExpectedVersion::StreamExists, Some(v)) => {
@@ -90,7 +122,7 @@ impl Model {
             let there = events.get(from..from + ids.len());
             if there.is_some_and(|t| t.iter().zip(ids).all(|((id, _), want)| *id == Some(*want))) {
                 let last = from + ids.len() - 1;
-                return Ok(AppendResult {
+                return Judgement::Retry(AppendResult {
                     next_expected_version: last as u64,
                     position: Position {
                         partition: 0,
@@ -106,20 +138,65 @@ impl Model {
             (ExpectedVersion::Exact(n), Some(v)) => n == v,
             _ => false,
         };
-        if !ok {
-            return Err(actual);
+        if ok {
+            Judgement::Append
+        } else {
+            Judgement::Wrong(actual)
         }
-        for id in ids {
-            events.push((Some(*id), self.next_offset));
-            self.next_offset += 1;
+    }
+
+    /// A (multi-stream) append: every part judged first; the first conflict fails it all; a
+    /// retried part next to a new one is a conflict on the retried part; all retried gives
+    /// the original results; else every part is appended, in order, as one batch.
+    fn append(
+        &mut self,
+        parts: &[(String, ExpectedVersion, Vec<EventId>)],
+    ) -> Result<Vec<AppendResult>, (String, Option<u64>)> {
+        let judged: Vec<Judgement> = parts
+            .iter()
+            .map(|(stream, expected, ids)| self.judge(stream, *expected, ids))
+            .collect();
+        let version = |stream: &str| {
+            self.streams
+                .get(stream)
+                .and_then(|e| (e.len() as u64).checked_sub(1))
+        };
+        for ((stream, ..), judgement) in parts.iter().zip(&judged) {
+            if let Judgement::Wrong(actual) = judgement {
+                return Err((stream.clone(), *actual));
+            }
         }
-        Ok(AppendResult {
-            next_expected_version: events.len() as u64 - 1,
-            position: Position {
-                partition: 0,
-                offset: self.next_offset - 1,
-            },
-        })
+        let retried = judged.iter().position(|j| matches!(j, Judgement::Retry(_)));
+        let new = judged.iter().any(|j| matches!(j, Judgement::Append));
+        match (retried, new) {
+            (Some(at), true) => return Err((parts[at].0.clone(), version(&parts[at].0))),
+            (Some(_), false) => {
+                return Ok(judged
+                    .into_iter()
+                    .filter_map(|j| match j {
+                        Judgement::Retry(result) => Some(result),
+                        _ => None,
+                    })
+                    .collect())
+            }
+            _ => {}
+        }
+        let mut results = Vec::new();
+        for (stream, _, ids) in parts {
+            let events = self.streams.entry(stream.clone()).or_default();
+            for id in ids {
+                events.push((Some(*id), self.next_offset));
+                self.next_offset += 1;
+            }
+            results.push(AppendResult {
+                next_expected_version: events.len() as u64 - 1,
+                position: Position {
+                    partition: 0,
+                    offset: self.next_offset - 1,
+                },
+            });
+        }
+        Ok(results)
     }
 }
 
@@ -193,28 +270,22 @@ proptest! {
         let dir = tempfile::tempdir().unwrap();
         let (mut cluster, mut store) = open(dir.path());
         let mut model = Model::default();
-        let mut sent: Vec<(String, ExpectedVersion, Vec<EventData>)> = Vec::new();
+        let mut sent: Vec<Vec<StreamAppend>> = Vec::new();
         for op in ops {
             match op {
                 Op::Append(s, expect, n) => {
-                    let stream = format!("stream-{s}");
-                    let current = model.streams.get(&stream).and_then(|e| (e.len() as u64).checked_sub(1));
-                    let expected = match expect {
-                        Expect::Any => ExpectedVersion::Any,
-                        Expect::NoStream => ExpectedVersion::NoStream,
-                        Expect::StreamExists => ExpectedVersion::StreamExists,
-                        Expect::Relative(d) => ExpectedVersion::Exact(
-                            current.map_or(0, |c| c.saturating_add_signed(d)),
-                        ),
-                    };
-                    let events: Vec<EventData> = (0..n).map(|i| EventData::new("E", vec![i as u8])).collect();
-                    sent.push((stream, expected, events));
-                    let (stream, expected, events) = sent.last().unwrap().clone();
-                    run(&store, &mut model, &stream, expected, events);
+                    let part = model.part(s, expect, n);
+                    sent.push(vec![part]);
+                    run(&store, &mut model, sent.last().unwrap().clone());
+                }
+                Op::Multi(parts) => {
+                    let parts = parts.into_iter().map(|(s, e, n)| model.part(s, e, n)).collect();
+                    sent.push(parts);
+                    run(&store, &mut model, sent.last().unwrap().clone());
                 }
                 Op::Retry(k) => {
-                    if let Some((stream, expected, events)) = sent.iter().rev().nth(k).cloned() {
-                        run(&store, &mut model, &stream, expected, events);
+                    if let Some(parts) = sent.iter().rev().nth(k).cloned() {
+                        run(&store, &mut model, parts);
                     }
                 }
                 Op::Plain(s) => {
@@ -240,21 +311,28 @@ proptest! {
     }
 }
 
-fn run(
-    store: &EventStore,
-    model: &mut Model,
-    stream: &str,
-    expected: ExpectedVersion,
-    events: Vec<EventData>,
-) {
-    let ids: Vec<EventId> = events.iter().map(|e| e.id).collect();
-    let want = model.append(stream, expected, &ids);
-    let got = store.append(stream, expected, events);
+fn run(store: &EventStore, model: &mut Model, parts: Vec<StreamAppend>) {
+    let judged: Vec<(String, ExpectedVersion, Vec<EventId>)> = parts
+        .iter()
+        .map(|p| {
+            (
+                p.stream.clone(),
+                p.expected,
+                p.events.iter().map(|e| e.id).collect(),
+            )
+        })
+        .collect();
+    let want = model.append(&judged);
+    let what: Vec<(&str, ExpectedVersion)> = parts
+        .iter()
+        .map(|p| (p.stream.as_str(), p.expected))
+        .collect();
+    let got = store.append_to_streams(parts.clone());
     match (want, got) {
-        (Ok(want), Ok(got)) => assert_eq!(got, want, "{stream} {expected:?}"),
-        (Err(actual), Err(Error::WrongExpectedVersion { actual: got, .. })) => {
-            assert_eq!(got, actual, "{stream} {expected:?}")
+        (Ok(want), Ok(got)) => assert_eq!(got, want, "{what:?}"),
+        (Err(wrong), Err(Error::WrongExpectedVersion { stream, actual, .. })) => {
+            assert_eq!((stream, actual), wrong, "{what:?}")
         }
-        (want, got) => panic!("{stream} {expected:?}: model {want:?}, store {got:?}"),
+        (want, got) => panic!("{what:?}: model {want:?}, store {got:?}"),
     }
 }

@@ -27,6 +27,32 @@ enum Decision {
     AlreadyAppended(u64, i64),
 }
 
+/// One stream's part of a multi-stream append ([`EventStore::append_to_streams`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamAppend {
+    /// The stream appended to.
+    pub stream: String,
+    /// The version the stream must be at.
+    pub expected: ExpectedVersion,
+    /// The events, in order.
+    pub events: Vec<EventData>,
+}
+
+impl StreamAppend {
+    /// `events` for `stream`, if it is at `expected`.
+    pub fn new(
+        stream: impl Into<String>,
+        expected: ExpectedVersion,
+        events: impl IntoIterator<Item = EventData>,
+    ) -> StreamAppend {
+        StreamAppend {
+            stream: stream.into(),
+            expected,
+            events: events.into_iter().collect(),
+        }
+    }
+}
+
 impl EventStore {
     /// Appends `events` to `stream` as one batch (all or none), if the stream is at the
     /// `expected` version; otherwise nothing is written and the answer is
@@ -47,76 +73,150 @@ impl EventStore {
         expected: ExpectedVersion,
         events: impl IntoIterator<Item = EventData>,
     ) -> Result<AppendResult> {
-        let events: Vec<EventData> = events.into_iter().collect();
-        check_input(stream, &events)?;
-        let partition = self.partition_of(stream);
+        let mut results = self.append_to_streams([StreamAppend::new(stream, expected, events)])?;
+        Ok(results.remove(0))
+    }
+
+    /// Appends to several streams at once, all or nothing: one batch, written only if every
+    /// stream is at its expected version (else the first mismatch's
+    /// [`Error::WrongExpectedVersion`], nothing written). The streams must be distinct and
+    /// in one partition ([`EventStore::partition_of`]; a one-partition store holds every
+    /// stream). Answers one result per stream, in order. A retry of the whole call by the
+    /// same event ids returns the original results, as [`EventStore::append`] does.
+    pub fn append_to_streams(
+        &self,
+        appends: impl IntoIterator<Item = StreamAppend>,
+    ) -> Result<Vec<AppendResult>> {
+        let appends: Vec<StreamAppend> = appends.into_iter().collect();
+        let partition = self.check_input(&appends)?;
         let log = self.log(partition);
-        let (last_version, last_offset, sync_now) = {
+        let (results, sync_now) = {
             let mut index = self.index(partition).lock();
             loop {
                 index.follow(log)?;
-                match decide(&index, log, stream, expected, &events)? {
-                    Decision::AlreadyAppended(version, offset) => {
-                        break (version, offset, log.config().sync_every_append())
-                    }
-                    Decision::Append(first_version) => {
-                        let batch = build(stream, first_version, &events, self.now_ms())?;
-                        match log.append_if_unsynced(&batch, index.next_offset, false) {
-                            Ok((info, sync_now)) => {
-                                index.appended(
-                                    stream,
-                                    first_version,
-                                    info.first_offset,
-                                    events.len(),
-                                    info.position,
-                                );
-                                let last = first_version + events.len() as u64 - 1;
-                                break (last, info.last_offset, sync_now);
-                            }
-                            // Another writer of the topic appended since the index looked:
-                            // follow it and decide again.
-                            Err(Error::UnexpectedLogEndOffset { .. }) => continue,
-                            Err(error) => return Err(error),
+                let decisions = decide_all(&index, log, &appends)?;
+                let first_versions: Option<Vec<u64>> = decisions
+                    .iter()
+                    .map(|d| match d {
+                        Decision::Append(first) => Some(*first),
+                        Decision::AlreadyAppended(..) => None,
+                    })
+                    .collect();
+                let Some(first_versions) = first_versions else {
+                    // Every part is a retry of what was written (decide_all refuses a mix).
+                    let results = decisions.iter().filter_map(|d| match *d {
+                        Decision::AlreadyAppended(version, offset) => Some((version, offset)),
+                        Decision::Append(_) => None,
+                    });
+                    break (
+                        results.collect::<Vec<_>>(),
+                        log.config().sync_every_append(),
+                    );
+                };
+                let batch = build(&appends, &first_versions, self.now_ms())?;
+                match log.append_if_unsynced(&batch, index.next_offset, false) {
+                    Ok((info, sync_now)) => {
+                        let mut offset = info.first_offset;
+                        let mut results = Vec::with_capacity(appends.len());
+                        for (part, &first) in appends.iter().zip(&first_versions) {
+                            let count = part.events.len();
+                            index.appended(&part.stream, first, offset, count, info.position);
+                            offset += count as i64;
+                            results.push((first + count as u64 - 1, offset - 1));
                         }
+                        break (results, sync_now);
                     }
+                    // Another writer of the topic appended since the index looked: follow
+                    // it and decide again.
+                    Err(Error::UnexpectedLogEndOffset { .. }) => continue,
+                    Err(error) => return Err(error),
                 }
             }
         };
         // Outside the lock, so that appends queued behind it share the sync. A retry waits
         // for the original's sync too (it may still be running in another thread).
+        let last = results.iter().map(|&(_, offset)| offset).max().unwrap_or(0);
         if sync_now {
-            log.sync_to(last_offset + 1)?;
+            log.sync_to(last + 1)?;
         }
-        Ok(AppendResult {
-            next_expected_version: last_version,
-            position: Position {
-                partition,
-                offset: last_offset,
-            },
-        })
+        Ok(results
+            .into_iter()
+            .map(|(version, offset)| AppendResult {
+                next_expected_version: version,
+                position: Position { partition, offset },
+            })
+            .collect())
+    }
+
+    /// Checks what an append was given; the partition of its streams.
+    fn check_input(&self, appends: &[StreamAppend]) -> Result<i32> {
+        let Some(first) = appends.first() else {
+            return Err(Error::InvalidRecord(
+                "a multi-stream append needs at least one stream".into(),
+            ));
+        };
+        let partition = self.partition_of(&first.stream);
+        let mut ids = std::collections::HashSet::new();
+        for (i, part) in appends.iter().enumerate() {
+            let stream = &part.stream;
+            if stream.is_empty() {
+                return Err(Error::InvalidRecord(
+                    "an event stream needs a name: pass a non-empty stream id".into(),
+                ));
+            }
+            if part.events.is_empty() {
+                return Err(Error::InvalidRecord(format!(
+                    "the append to stream '{stream}' has no events: pass at least one"
+                )));
+            }
+            if appends[..i].iter().any(|p| p.stream == *stream) {
+                return Err(Error::InvalidRecord(format!(
+                    "stream '{stream}' appears twice in one append: put its events in one part"
+                )));
+            }
+            let here = self.partition_of(stream);
+            if here != partition {
+                return Err(Error::InvalidRecord(format!(
+                    "streams '{}' (partition {partition}) and '{stream}' (partition {here}) cannot \
+                     be appended to atomically: a multi-stream append stays in one partition",
+                    first.stream
+                )));
+            }
+            if let Some(event) = part.events.iter().find(|e| !ids.insert(e.id)) {
+                return Err(Error::InvalidRecord(format!(
+                    "the append to stream '{stream}' carries event id {} twice: give each event its own id",
+                    event.id
+                )));
+            }
+        }
+        Ok(partition)
     }
 }
 
-fn check_input(stream: &str, events: &[EventData]) -> Result<()> {
-    if stream.is_empty() {
-        return Err(Error::InvalidRecord(
-            "an event stream needs a name: pass a non-empty stream id".into(),
-        ));
+/// Decides every part; a mix of retried and new parts is a conflict on the first retried
+/// part (its stream is past the version expected).
+fn decide_all(
+    index: &PartitionIndex,
+    log: &Log,
+    appends: &[StreamAppend],
+) -> Result<Vec<Decision>> {
+    let decisions = appends
+        .iter()
+        .map(|p| decide(index, log, &p.stream, p.expected, &p.events))
+        .collect::<Result<Vec<_>>>()?;
+    let retried = decisions
+        .iter()
+        .position(|d| matches!(d, Decision::AlreadyAppended(..)));
+    let new = decisions.iter().any(|d| matches!(d, Decision::Append(_)));
+    if let (Some(at), true) = (retried, new) {
+        let part = &appends[at];
+        return Err(Error::WrongExpectedVersion {
+            stream: part.stream.clone(),
+            expected: part.expected,
+            actual: index.version(&part.stream),
+        });
     }
-    if events.is_empty() {
-        return Err(Error::InvalidRecord(format!(
-            "the append to stream '{stream}' has no events: pass at least one"
-        )));
-    }
-    for (i, event) in events.iter().enumerate() {
-        if events[..i].iter().any(|e| e.id == event.id) {
-            return Err(Error::InvalidRecord(format!(
-                "the append to stream '{stream}' carries event id {} twice: give each event its own id",
-                event.id
-            )));
-        }
-    }
-    Ok(())
+    Ok(decisions)
 }
 
 /// Checks `expected` against the stream as indexed, and recognizes a retry.
@@ -188,21 +288,24 @@ fn already_appended(
     Ok(same.then(|| Decision::AlreadyAppended(from + events.len() as u64 - 1, last)))
 }
 
-/// One batch holding `events`, the first at `first_version` of `stream`.
-fn build(stream: &str, first_version: u64, events: &[EventData], now_ms: i64) -> Result<Vec<u8>> {
-    let size: usize = events
+/// One batch holding every part's events, each part's first at its `first_versions` entry.
+fn build(appends: &[StreamAppend], first_versions: &[u64], now_ms: i64) -> Result<Vec<u8>> {
+    let size: usize = appends
         .iter()
-        .map(|e| stream.len() + e.data.len() + e.metadata.len() + e.event_type.len() + 128)
+        .flat_map(|p| p.events.iter().map(move |e| (p, e)))
+        .map(|(p, e)| p.stream.len() + e.data.len() + e.metadata.len() + e.event_type.len() + 128)
         .sum();
     let mut builder = BatchBuilder::with_capacity(size + 64);
-    for (event, version) in events.iter().zip(first_version..) {
-        let (id, version) = (event.id.to_string(), version.to_string());
-        builder.append(
-            now_ms,
-            Some(stream.as_bytes()),
-            Some(&event.data),
-            &event.headers(&id, &version),
-        )?;
+    for (part, &first) in appends.iter().zip(first_versions) {
+        for (event, version) in part.events.iter().zip(first..) {
+            let (id, version) = (event.id.to_string(), version.to_string());
+            builder.append(
+                now_ms,
+                Some(part.stream.as_bytes()),
+                Some(&event.data),
+                &event.headers(&id, &version),
+            )?;
+        }
     }
     builder.build()
 }

@@ -19,7 +19,7 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 
-pub use append::AppendResult;
+pub use append::{AppendResult, StreamAppend};
 pub use event::{
     EventData, EventId, Position, RecordedEvent, CONTENT_TYPE_HEADER, ID_HEADER, METADATA_HEADER,
     TYPE_HEADER, VERSION_HEADER,
