@@ -84,8 +84,10 @@ fn fsync(c: &mut Criterion) {
         })
     });
     let fsync_topic = || NewTopic::new("t", 1).config("flush.messages", "1");
+    // A directory of its own: a cluster refuses one holding files it does not own.
+    let cluster_dir = common::bench_dir();
     let (_cluster, producer) = setup(
-        dir.path(),
+        cluster_dir.path(),
         fsync_topic(),
         ProducerConfig::new().linger(Duration::ZERO),
     );

@@ -252,3 +252,42 @@ fn a_failed_write_leaves_no_trace() {
     let cluster = Cluster::open(dir.path()).unwrap();
     assert_eq!(read_all(&cluster.partition("t", 0).unwrap()).len(), 3);
 }
+
+#[test]
+fn a_producers_group_commit_fails_only_the_partition_whose_sync_failed() {
+    let dir = tempfile::tempdir().unwrap();
+    let faults = Arc::new(Faults::default());
+    let cluster = faulty_cluster(dir.path(), &faults);
+    cluster
+        .create_topic(NewTopic::new("t", 2).config("flush.messages", "1"))
+        .unwrap();
+    let producer = cluster
+        .producer(kafkalite::ProducerConfig::new().idempotence(false))
+        .unwrap();
+    let send = |partition: i32, value: &str| {
+        let record = kafkalite::ProducerRecord::to("t")
+            .partition(partition)
+            .value(value.to_string());
+        producer.send(record).unwrap()
+    };
+    for p in 0..2 {
+        send(p, "before").wait().unwrap();
+    }
+    faults.sync.store(true, Ordering::SeqCst);
+    // Batches of both partitions queue together; the appender writes them all, then syncs
+    // each partition once.
+    let handles: Vec<_> = (0..20)
+        .map(|i| (i % 2, send(i % 2, &format!("v{i}"))))
+        .collect();
+    producer.flush(std::time::Duration::from_secs(60)).unwrap();
+    for (partition, handle) in handles {
+        match (partition, handle.wait()) {
+            (0, Err(error)) => assert_eq!(os_error_of(&error), Some(libc::EIO), "{error}"),
+            (1, Ok(metadata)) => assert_eq!(metadata.partition, 1),
+            (p, other) => panic!("partition {p}: {other:?}"),
+        }
+    }
+    let synced = cluster.partition("t", 1).unwrap();
+    assert_eq!(synced.durable_offset(), 11, "t-1's deliveries were synced");
+    assert_eq!(cluster.partition("t", 0).unwrap().durable_offset(), 1);
+}

@@ -7,8 +7,11 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::accumulator::{Accumulator, Callback, Message, PartitionQueue, SealedBatch};
+use super::accumulator::{
+    Accumulator, Callback, Message, PartitionQueue, ResolveOnDrop, SealedBatch,
+};
 use super::delivery::{BatchCompletion, Outcome, Pending};
+use super::group_commit::Unsynced;
 use super::idempotence::Idempotence;
 use super::metrics::Metrics;
 use super::split::{self, Part};
@@ -45,14 +48,11 @@ pub(crate) fn run(
 ) -> Receiver<Message> {
     ON_APPENDER.with(|on| on.set(true));
     let mut next_deadline: Option<i64> = None;
-    // Handles one message; false means stop.
-    let mut handle = |message: Message| match message {
-        Message::Batch(batch) => {
-            append(&accumulator, batch, &metrics, idempotence.as_deref());
-            true
-        }
-        Message::Wake => true,
-        Message::Stop => false,
+    let mut appender = Appender {
+        accumulator: &accumulator,
+        metrics: &metrics,
+        idempotence: idempotence.as_deref(),
+        unsynced: Unsynced::default(),
     };
     loop {
         let wait = match next_deadline {
@@ -79,18 +79,73 @@ pub(crate) fn run(
             }
         }
         let keep_going = match poll_then_wait(&queue, wait) {
-            Ok(message) => handle(message),
+            Ok(message) => appender.handle(message),
             Err(RecvTimeoutError::Timeout) => true,
             Err(RecvTimeoutError::Disconnected) => false,
         };
-        // Drain what is queued, then seal lingering batches and drain those too.
-        if !keep_going || !queue.try_iter().all(&mut handle) {
+        // Drain what is queued, then seal lingering batches and drain those too; then sync
+        // what the batches written need, once per log, and deliver them.
+        if !keep_going || !queue.try_iter().all(|m| appender.handle(m)) {
+            appender.settle();
             return queue;
         }
         next_deadline = accumulator.seal_expired(clock.now_ms());
-        if !queue.try_iter().all(&mut handle) {
+        let keep_going = queue.try_iter().all(|m| appender.handle(m));
+        appender.settle();
+        if !keep_going {
             return queue;
         }
+    }
+}
+
+/// The appender thread's state between messages.
+struct Appender<'a> {
+    accumulator: &'a Accumulator,
+    metrics: &'a Metrics,
+    idempotence: Option<&'a Mutex<Idempotence>>,
+    /// Batches written whose delivery waits for a sync.
+    unsynced: Unsynced,
+}
+
+impl Appender<'_> {
+    /// Handles one message; false means stop.
+    fn handle(&mut self, message: Message) -> bool {
+        match message {
+            Message::Batch(batch) => {
+                let written = write(
+                    self.accumulator,
+                    batch,
+                    self.metrics,
+                    self.idempotence,
+                    true,
+                );
+                // Deliveries stay in queue order: once one waits for a sync, every later
+                // one waits behind it.
+                if written.sync_to.is_none() && self.unsynced.is_empty() {
+                    complete(
+                        self.accumulator,
+                        written,
+                        None,
+                        self.metrics,
+                        self.idempotence,
+                    );
+                } else {
+                    self.unsynced.push(written);
+                    if self.unsynced.is_full() {
+                        self.settle();
+                    }
+                }
+                true
+            }
+            Message::Wake => true,
+            Message::Stop => false,
+        }
+    }
+
+    /// Syncs and delivers the batches written so far.
+    fn settle(&mut self) {
+        self.unsynced
+            .settle(self.accumulator, self.metrics, self.idempotence);
     }
 }
 
@@ -140,17 +195,46 @@ fn dequeued(accumulator: &Accumulator, queue: Option<Arc<PartitionQueue>>) {
     }
 }
 
-/// Appends one sealed batch and completes it: on the appender thread, or for a batch that
-/// never went through the queue (see `Producer::flush_sharing`) on the thread that took it.
+/// Appends one sealed batch (syncing it if its topic asks) and completes it, on the thread
+/// that took a batch that never went through the queue (see `Producer::flush_sharing`).
 pub(crate) fn append(
     accumulator: &Accumulator,
     batch: SealedBatch,
     metrics: &Metrics,
     idempotence: Option<&Mutex<Idempotence>>,
 ) {
-    // `_guard` drops at the end, after the outcome is set: then it changes nothing.
+    let written = write(accumulator, batch, metrics, idempotence, false);
+    complete(accumulator, written, None, metrics, idempotence);
+}
+
+/// A batch written to its log (or failed), not yet delivered.
+pub(crate) struct Written {
+    /// Resolves the completion if the batch is dropped undelivered; after delivery it
+    /// changes nothing.
+    _guard: ResolveOnDrop,
+    pub(crate) log: Arc<Log>,
+    queue: Option<Arc<PartitionQueue>>,
+    completion: Arc<BatchCompletion>,
+    callbacks: Vec<(Pending, Option<Callback>)>,
+    reserved: usize,
+    records: i32,
+    outcome: Outcome,
+    /// The offset the log must be synced to before the outcome stands (`flush.messages=1`
+    /// topics), when the sync was left to the caller.
+    pub(crate) sync_to: Option<i64>,
+}
+
+/// Writes one sealed batch to its log; with `defer_sync`, a sync its topic asks for is left
+/// to the caller (`Written::sync_to`), so that one sync can cover many batches.
+pub(crate) fn write(
+    accumulator: &Accumulator,
+    batch: SealedBatch,
+    metrics: &Metrics,
+    idempotence: Option<&Mutex<Idempotence>>,
+    defer_sync: bool,
+) -> Written {
     let SealedBatch {
-        guard: _guard,
+        guard,
         log,
         queue,
         builder,
@@ -161,6 +245,7 @@ pub(crate) fn append(
     } = batch;
     let records = builder.records_count();
     let uncompressed = builder.uncompressed_size();
+    let mut sync_to = None;
     let outcome = if accumulator.abort.load(Ordering::Acquire) {
         Outcome::Failed(Arc::new(Error::Closed))
     } else {
@@ -181,8 +266,11 @@ pub(crate) fn append(
                     metrics,
                     opened,
                     idempotence,
+                    defer_sync,
+                    sync_to: None,
                 };
                 appending.part(whole, 0);
+                sync_to = appending.sync_to;
                 Outcome::of_parts(appending.parts)
             }
             Err(error) => {
@@ -191,6 +279,49 @@ pub(crate) fn append(
                 Outcome::Failed(Arc::new(error))
             }
         }
+    };
+    Written {
+        _guard: guard,
+        log,
+        queue,
+        completion,
+        callbacks,
+        reserved,
+        records,
+        outcome,
+        sync_to,
+    }
+}
+
+/// Delivers a written batch: its outcome, or `sync_error` if the sync it waited for failed
+/// (then the batch counts as failed too, and an idempotent producer moves to a new epoch,
+/// as after any failed batch).
+pub(crate) fn complete(
+    accumulator: &Accumulator,
+    written: Written,
+    sync_error: Option<Error>,
+    metrics: &Metrics,
+    idempotence: Option<&Mutex<Idempotence>>,
+) {
+    let Written {
+        _guard,
+        queue,
+        completion,
+        callbacks,
+        reserved,
+        records,
+        outcome,
+        ..
+    } = written;
+    let outcome = match sync_error {
+        Some(error) => {
+            metrics.batch_failed(u64::from(records.unsigned_abs()));
+            if let Some(idempotence) = idempotence {
+                idempotence.lock().failed(&error);
+            }
+            Outcome::Failed(Arc::new(error))
+        }
+        None => outcome,
     };
     finish(
         accumulator,
@@ -214,6 +345,9 @@ struct Appending<'a> {
     /// Locked for each use only: another thread may append another partition's batch
     /// meanwhile.
     idempotence: Option<&'a Mutex<Idempotence>>,
+    /// Leave the sync a topic asks for to the caller, noting it in `sync_to`.
+    defer_sync: bool,
+    sync_to: Option<i64>,
 }
 
 impl Appending<'_> {
@@ -228,7 +362,10 @@ impl Appending<'_> {
         let records = u64::from(part.records.unsigned_abs());
         // The batch was built in this process: the log need not check its CRC again.
         let appended = log.append_built(&part.bytes).and_then(|(info, sync)| {
-            if sync {
+            if sync && self.defer_sync {
+                let target = info.last_offset + 1;
+                self.sync_to = Some(self.sync_to.map_or(target, |t| t.max(target)));
+            } else if sync {
                 log.sync_to(info.last_offset + 1)?;
             }
             Ok(info)

@@ -7,6 +7,7 @@ mod appender;
 mod blocking;
 mod client;
 mod delivery;
+mod group_commit;
 mod idempotence;
 mod interceptor;
 mod memory;
