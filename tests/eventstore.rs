@@ -926,3 +926,69 @@ fn results_events(
         .map(|e| EventData::new(e.event_type, e.data).id(e.id.unwrap()))
         .collect()
 }
+
+#[test]
+fn the_latest_snapshot_of_a_stream_is_read_back_after_compaction_and_a_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let cluster = Cluster::open(dir.path()).unwrap();
+        let store = cluster
+            .event_store("accounts", EventStoreConfig::new().partitions(2))
+            .unwrap();
+        assert_eq!(store.read_snapshot("a").unwrap(), None);
+        for n in 0..5 {
+            store.append("a", ExpectedVersion::Any, [event(n)]).unwrap();
+            store.append("b", ExpectedVersion::Any, [event(n)]).unwrap();
+        }
+        let err = store.write_snapshot("a", 5, "too far").unwrap_err();
+        assert!(err.to_string().contains("is at version 4"), "{err}");
+        let err = store.write_snapshot("nobody", 0, "x").unwrap_err();
+        assert!(err.to_string().contains("has no events"), "{err}");
+        store.write_snapshot("a", 2, "balance=3").unwrap();
+        store.write_snapshot("b", 1, "balance=1").unwrap();
+        store.write_snapshot("a", 4, "balance=10").unwrap();
+        assert_eq!(
+            store.read_snapshot("a").unwrap(),
+            Some(kafkalite::eventstore::Snapshot {
+                version: 4,
+                data: b"balance=10".to_vec()
+            })
+        );
+        let topic = store.snapshot_topic();
+        assert_eq!(topic, "accounts-snapshots");
+        let config = cluster.topic_config(&topic).unwrap();
+        assert_eq!(
+            config.overrides().get("cleanup.policy").map(String::as_str),
+            Some("compact")
+        );
+        for p in 0..2 {
+            cluster.partition(&topic, p).unwrap().roll().unwrap();
+        }
+        cluster.compact(Some(&topic)).unwrap();
+    }
+    let cluster = Cluster::open(dir.path()).unwrap();
+    let store = cluster
+        .event_store("accounts", EventStoreConfig::new())
+        .unwrap();
+    let snapshot = store.read_snapshot("a").unwrap().unwrap();
+    assert_eq!(
+        (snapshot.version, snapshot.data.as_slice()),
+        (4, &b"balance=10"[..])
+    );
+    let b = store.read_snapshot("b").unwrap().unwrap();
+    assert_eq!(b.version, 1);
+    // Loading: the snapshot, then the events after it.
+    let rest = store
+        .read_stream(
+            "b",
+            StreamPosition::Version(b.version + 1),
+            Direction::Forwards,
+            100,
+        )
+        .unwrap()
+        .into_events();
+    assert_eq!(
+        rest.iter().map(|e| e.version).collect::<Vec<_>>(),
+        [2, 3, 4]
+    );
+}

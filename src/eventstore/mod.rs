@@ -12,7 +12,10 @@ mod append;
 mod event;
 mod index;
 mod read;
+mod snapshot;
 mod subscription;
+#[cfg(feature = "serde")]
+mod typed;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -25,6 +28,7 @@ pub use event::{
     TYPE_HEADER, VERSION_HEADER,
 };
 pub use read::{Direction, ReadStreamResult, StreamPosition};
+pub use snapshot::{Snapshot, SNAPSHOT_VERSION_HEADER};
 pub use subscription::{
     AllStart, Checkpoint, StreamStart, Subscription, SubscriptionFilter, SubscriptionMessage,
 };
@@ -107,6 +111,8 @@ struct Shared {
     logs: Vec<Arc<Log>>,
     /// Per partition; held across an append's check and write.
     indexes: Vec<Mutex<PartitionIndex>>,
+    /// The snapshot topic, on first use.
+    snapshots: std::sync::OnceLock<snapshot::Snapshots>,
 }
 
 /// The stores of one cluster, by topic.
@@ -146,6 +152,7 @@ impl Cluster {
             topic: name.to_string(),
             indexes: logs.iter().map(|_| Mutex::default()).collect(),
             logs,
+            snapshots: std::sync::OnceLock::new(),
         });
         stores.insert(name.to_string(), Arc::clone(&shared));
         Ok(EventStore {

@@ -1,0 +1,143 @@
+//! Snapshots: per stream, the latest state an application derived from its events up to a
+//! version, in a compacted companion topic (`<store>-snapshots`, the stream id as key), so
+//! that loading a long stream reads the snapshot and only the events after it.
+
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+
+use super::index::PartitionIndex;
+use super::read::{records_at, Bound};
+use super::EventStore;
+use crate::cluster::NewTopic;
+use crate::error::{Error, Result};
+use crate::log::Log;
+use crate::record::{BatchBuilder, Header};
+
+/// Header holding the stream version a snapshot was taken at, in decimal.
+pub const SNAPSHOT_VERSION_HEADER: &str = "snapshot.version";
+
+/// A stream's state at a version, as the application stored it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Snapshot {
+    /// The version of the stream's last event the snapshot covers.
+    pub version: u64,
+    /// The application's bytes.
+    pub data: Vec<u8>,
+}
+
+/// The companion topic's logs and their key indexes.
+#[derive(Debug)]
+pub(super) struct Snapshots {
+    logs: Vec<Arc<Log>>,
+    indexes: Vec<Mutex<PartitionIndex>>,
+}
+
+impl EventStore {
+    /// The name of the compacted topic holding this store's snapshots.
+    pub fn snapshot_topic(&self) -> String {
+        format!("{}-snapshots", self.shared.topic)
+    }
+
+    /// Stores `data` as `stream`'s snapshot at `version` (which the stream must have
+    /// reached), replacing the one before: compaction keeps the latest per stream. Durable
+    /// like the store's appends.
+    pub fn write_snapshot(
+        &self,
+        stream: &str,
+        version: u64,
+        data: impl Into<Vec<u8>>,
+    ) -> Result<()> {
+        match self.stream_version(stream)? {
+            Some(last) if version <= last => {}
+            actual => {
+                return Err(Error::InvalidRecord(format!(
+                    "a snapshot of stream '{stream}' at version {version}, but the stream {}: snapshot a version it has",
+                    actual.map_or("has no events".to_string(), |v| format!("is at version {v}"))
+                )))
+            }
+        }
+        let snapshots = self.snapshots()?;
+        let log = &snapshots.logs[self.snapshot_slot(stream, snapshots)];
+        let version = version.to_string();
+        let header = Header {
+            key: SNAPSHOT_VERSION_HEADER.as_bytes(),
+            value: Some(version.as_bytes()),
+        };
+        let mut builder = BatchBuilder::new();
+        builder.append(
+            self.now_ms(),
+            Some(stream.as_bytes()),
+            Some(&data.into()),
+            &[header],
+        )?;
+        log.append(&builder.build()?)?;
+        Ok(())
+    }
+
+    /// The latest snapshot of `stream`, if one was written. Load the stream with it, then
+    /// [`EventStore::read_stream`] from the version after it.
+    pub fn read_snapshot(&self, stream: &str) -> Result<Option<Snapshot>> {
+        let snapshots = self.snapshots()?;
+        let slot = self.snapshot_slot(stream, snapshots);
+        let log = &snapshots.logs[slot];
+        let location = {
+            let mut index = snapshots.indexes[slot].lock();
+            index.follow(log)?;
+            let Some(entry) = index.stream(stream) else {
+                return Ok(None);
+            };
+            entry.location(entry.last_version())
+        };
+        let mut found = None;
+        if let Some(location) = location {
+            records_at(log, &[location], Bound::HighWatermark, |record| {
+                let version = record
+                    .headers()
+                    .find(|h| h.key == SNAPSHOT_VERSION_HEADER.as_bytes())
+                    .and_then(|h| std::str::from_utf8(h.value?).ok()?.parse().ok());
+                found = version.map(|version| Snapshot {
+                    version,
+                    data: record.value.unwrap_or_default().to_vec(),
+                });
+                Ok(())
+            })?;
+        }
+        Ok(found)
+    }
+
+    /// The companion topic, made (compacted, as many partitions as the store, as durable)
+    /// on first use.
+    fn snapshots(&self) -> Result<&Snapshots> {
+        if let Some(snapshots) = self.shared.snapshots.get() {
+            return Ok(snapshots);
+        }
+        let name = self.snapshot_topic();
+        if self.cluster.topic_partitions(&name).is_err() {
+            let durable = self.shared.logs[0].config().sync_every_append();
+            let mut topic =
+                NewTopic::new(name.clone(), self.partitions()).config("cleanup.policy", "compact");
+            if durable {
+                topic = topic.config("flush.messages", "1");
+            }
+            match self.cluster.create_topic(topic) {
+                Ok(()) | Err(Error::TopicAlreadyExists(_)) => {}
+                Err(error) => return Err(error),
+            }
+        }
+        let (_, logs) = self.cluster.topic_partitions(&name)?;
+        let made = Snapshots {
+            indexes: logs.iter().map(|_| Mutex::default()).collect(),
+            logs,
+        };
+        Ok(self.shared.snapshots.get_or_init(|| made))
+    }
+
+    fn snapshot_slot(&self, stream: &str, snapshots: &Snapshots) -> usize {
+        let partitions = i32::try_from(snapshots.logs.len()).unwrap_or(i32::MAX);
+        super::slot(crate::producer::partition_for_key(
+            stream.as_bytes(),
+            partitions,
+        ))
+    }
+}
