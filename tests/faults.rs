@@ -289,5 +289,12 @@ fn a_producers_group_commit_fails_only_the_partition_whose_sync_failed() {
     }
     let synced = cluster.partition("t", 1).unwrap();
     assert_eq!(synced.durable_offset(), 11, "t-1's deliveries were synced");
+    // Each record counts once: sent and delivered, or failed.
+    let metrics = producer.metrics();
+    assert_eq!(metrics.record_error_total, 10);
+    assert_eq!(
+        metrics.record_send_total, 12,
+        "t-0's first and t-1's eleven"
+    );
     assert_eq!(cluster.partition("t", 0).unwrap().durable_offset(), 1);
 }

@@ -119,9 +119,9 @@ impl Appender<'_> {
                     self.idempotence,
                     true,
                 );
-                // Deliveries stay in queue order: once one waits for a sync, every later
-                // one waits behind it.
-                if written.sync_to.is_none() && self.unsynced.is_empty() {
+                // Deliveries stay in order per partition: once one of a log waits for a
+                // sync, every later one of that log waits behind it.
+                if written.sync_to.is_none() && !self.unsynced.holds(&written.log) {
                     complete(
                         self.accumulator,
                         written,
@@ -217,7 +217,9 @@ pub(crate) struct Written {
     completion: Arc<BatchCompletion>,
     callbacks: Vec<(Pending, Option<Callback>)>,
     reserved: usize,
-    records: i32,
+    opened: Instant,
+    /// Each appended part's records, uncompressed and written bytes.
+    appended: Vec<(u64, u64, u64)>,
     outcome: Outcome,
     /// The offset the log must be synced to before the outcome stands (`flush.messages=1`
     /// topics), when the sync was left to the caller.
@@ -246,6 +248,7 @@ pub(crate) fn write(
     let records = builder.records_count();
     let uncompressed = builder.uncompressed_size();
     let mut sync_to = None;
+    let mut appended = Vec::new();
     let outcome = if accumulator.abort.load(Ordering::Acquire) {
         Outcome::Failed(Arc::new(Error::Closed))
     } else {
@@ -264,13 +267,14 @@ pub(crate) fn write(
                     log: &log,
                     parts: Vec::new(),
                     metrics,
-                    opened,
                     idempotence,
                     defer_sync,
                     sync_to: None,
+                    appended: Vec::new(),
                 };
                 appending.part(whole, 0);
                 sync_to = appending.sync_to;
+                appended = appending.appended;
                 Outcome::of_parts(appending.parts)
             }
             Err(error) => {
@@ -287,15 +291,16 @@ pub(crate) fn write(
         completion,
         callbacks,
         reserved,
-        records,
+        opened,
+        appended,
         outcome,
         sync_to,
     }
 }
 
 /// Delivers a written batch: its outcome, or `sync_error` if the sync it waited for failed
-/// (then the batch counts as failed too, and an idempotent producer moves to a new epoch,
-/// as after any failed batch).
+/// (then its appended parts count as failed, and an idempotent producer moves to a new
+/// epoch, as after any failed batch).
 pub(crate) fn complete(
     accumulator: &Accumulator,
     written: Written,
@@ -309,19 +314,26 @@ pub(crate) fn complete(
         completion,
         callbacks,
         reserved,
-        records,
+        opened,
+        appended,
         outcome,
         ..
     } = written;
     let outcome = match sync_error {
         Some(error) => {
-            metrics.batch_failed(u64::from(records.unsigned_abs()));
+            metrics.batch_failed(appended.iter().map(|&(records, ..)| records).sum());
             if let Some(idempotence) = idempotence {
                 idempotence.lock().failed(&error);
             }
             Outcome::Failed(Arc::new(error))
         }
-        None => outcome,
+        None => {
+            for (records, uncompressed, bytes) in appended {
+                metrics.batch_appended(records, uncompressed, bytes);
+                metrics.delivered(opened.elapsed(), records);
+            }
+            outcome
+        }
     };
     finish(
         accumulator,
@@ -341,13 +353,14 @@ struct Appending<'a> {
     /// Each part's first record index and outcome.
     parts: Vec<(i32, Outcome)>,
     metrics: &'a Metrics,
-    opened: Instant,
     /// Locked for each use only: another thread may append another partition's batch
     /// meanwhile.
     idempotence: Option<&'a Mutex<Idempotence>>,
     /// Leave the sync a topic asks for to the caller, noting it in `sync_to`.
     defer_sync: bool,
     sync_to: Option<i64>,
+    /// Records, uncompressed and written bytes of each part appended, for the metrics.
+    appended: Vec<(u64, u64, u64)>,
 }
 
 impl Appending<'_> {
@@ -372,8 +385,9 @@ impl Appending<'_> {
         });
         let error = match appended {
             Ok(info) => {
-                metrics.batch_appended(records, part.uncompressed as u64, part.bytes.len() as u64);
-                metrics.delivered(self.opened.elapsed(), records);
+                // Counted when delivered (after the sync, if deferred).
+                self.appended
+                    .push((records, part.uncompressed as u64, part.bytes.len() as u64));
                 if let Some(idempotence) = self.idempotence {
                     idempotence.lock().appended(log.name(), part.records);
                 }

@@ -25,27 +25,30 @@ pub(crate) struct Unsynced {
 }
 
 impl Unsynced {
-    pub(crate) fn is_empty(&self) -> bool {
-        self.written.is_empty()
-    }
-
     pub(crate) fn is_full(&self) -> bool {
         self.written.len() >= MAX_UNSYNCED
+    }
+
+    /// Whether a batch of `log` waits here.
+    pub(crate) fn holds(&self, log: &Arc<Log>) -> bool {
+        self.written.iter().any(|w| Arc::ptr_eq(&w.log, log))
     }
 
     pub(crate) fn push(&mut self, written: Written) {
         self.written.push(written);
     }
 
-    /// Syncs each log once, then delivers every batch in order: a batch whose log failed
-    /// to sync fails with that error.
+    /// Syncs each log once, then delivers every batch in order: the batches of a log whose
+    /// sync failed fail with that error, from the first that needed the sync on (a failed
+    /// sync fails the log, so nothing written after it may count as delivered).
     pub(crate) fn settle(
         &mut self,
         accumulator: &Accumulator,
         metrics: &Metrics,
         idempotence: Option<&Mutex<Idempotence>>,
     ) {
-        let mut logs: Vec<(Arc<Log>, i64, Option<Error>)> = Vec::new();
+        // Per log: the sync target, its failure, and whether its batches fail from here on.
+        let mut logs: Vec<(Arc<Log>, i64, Option<Error>, bool)> = Vec::new();
         for written in &self.written {
             let Some(target) = written.sync_to else {
                 continue;
@@ -55,20 +58,26 @@ impl Unsynced {
                 .find(|(log, ..)| Arc::ptr_eq(log, &written.log))
             {
                 Some(entry) => entry.1 = entry.1.max(target),
-                None => logs.push((Arc::clone(&written.log), target, None)),
+                None => logs.push((Arc::clone(&written.log), target, None, false)),
             }
         }
-        for (log, target, error) in &mut logs {
+        for (log, target, error, _) in &mut logs {
             if let Err(failed) = log.sync_to(*target) {
                 *error = Some(failed);
             }
         }
         for written in self.written.drain(..) {
-            let error = written.sync_to.and_then(|_| {
-                logs.iter()
-                    .find(|(log, ..)| Arc::ptr_eq(log, &written.log))
-                    .and_then(|(.., error)| error.clone())
-            });
+            let log = logs
+                .iter_mut()
+                .find(|(log, ..)| Arc::ptr_eq(log, &written.log));
+            let error = match log {
+                // Batches before the first that needed the sync stand.
+                Some((_, _, error, failing)) => {
+                    *failing |= written.sync_to.is_some();
+                    error.clone().filter(|_| *failing)
+                }
+                None => None,
+            };
             complete(accumulator, written, error, metrics, idempotence);
         }
     }
