@@ -201,21 +201,43 @@ impl RecordedEvent {
         version: u64,
         partition: i32,
     ) -> RecordedEvent {
+        let position = Position {
+            partition,
+            offset: record.offset,
+        };
+        let data = record.value.unwrap_or_default();
+        RecordedEvent::from_parts(
+            stream,
+            version,
+            position,
+            record.timestamp,
+            data,
+            record.headers(),
+        )
+    }
+
+    /// The event of `stream` at `version` and `position`, from its record's timestamp, value
+    /// and headers.
+    pub(super) fn from_parts<'a>(
+        stream: &str,
+        version: u64,
+        position: Position,
+        timestamp: i64,
+        data: &[u8],
+        headers: impl Iterator<Item = Header<'a>>,
+    ) -> RecordedEvent {
         let mut event = RecordedEvent {
             stream: stream.to_string(),
             version,
-            position: Position {
-                partition,
-                offset: record.offset,
-            },
-            timestamp: record.timestamp,
+            position,
+            timestamp,
             id: None,
             event_type: String::new(),
             content_type: String::new(),
-            data: record.value.unwrap_or_default().to_vec(),
+            data: data.to_vec(),
             metadata: Vec::new(),
         };
-        for header in record.headers() {
+        for header in headers {
             let value = header.value.unwrap_or_default();
             let text = || match std::str::from_utf8(value) {
                 Ok(text) => text.to_owned(),

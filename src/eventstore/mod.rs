@@ -10,6 +10,7 @@
 
 mod append;
 mod event;
+mod group;
 mod index;
 mod read;
 mod snapshot;
@@ -27,6 +28,7 @@ pub use event::{
     EventData, EventId, Position, RecordedEvent, CONTENT_TYPE_HEADER, ID_HEADER, METADATA_HEADER,
     TYPE_HEADER, VERSION_HEADER,
 };
+pub use group::GroupSubscription;
 pub use read::{Direction, ReadStreamResult, StreamPosition};
 pub use snapshot::{Snapshot, SNAPSHOT_VERSION_HEADER};
 pub use subscription::{

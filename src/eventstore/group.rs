@@ -1,0 +1,101 @@
+//! Competing consumers: the members of a consumer group share a store's partitions (Kafka's
+//! group protocol and assignors), each event goes to one member, and the group's committed
+//! offsets are its checkpoint, as with KurrentDB's persistent subscriptions.
+
+use std::time::Duration;
+
+use super::event::{Position, RecordedEvent};
+use super::EventStore;
+use crate::config::{AutoOffsetReset, ConsumerConfig, IsolationLevel};
+use crate::consumer::{CommitMode, Consumer};
+use crate::error::Result;
+
+/// A member of a consumer group reading a store's events (from
+/// [`EventStore::subscribe_group`]).
+#[derive(Debug)]
+pub struct GroupSubscription {
+    store: EventStore,
+    consumer: Consumer,
+}
+
+impl EventStore {
+    /// Joins consumer group `group` on this store: the group's members share the store's
+    /// partitions, so each event is delivered to one of them, in order within its
+    /// partition (and so within its stream). A new group starts from the first event; after
+    /// that, from the group's committed offsets. Offsets are committed by
+    /// [`GroupSubscription::commit`] only (at-least-once: what was polled and not committed
+    /// is delivered again after a rebalance or restart). For other settings (a rebalance
+    /// listener, static membership, ...), pass a `ConsumerConfig` to
+    /// [`EventStore::subscribe_group_with`].
+    pub fn subscribe_group(&self, group: &str) -> Result<GroupSubscription> {
+        let config = ConsumerConfig::with_group(group)
+            .enable_auto_commit(false)
+            .auto_offset_reset(AutoOffsetReset::Earliest);
+        self.subscribe_group_with(config)
+    }
+
+    /// [`EventStore::subscribe_group`] with a consumer configured by `config` (which names
+    /// the group); `read_committed` is set, so that records of transactions other producers
+    /// aborted on the store's topic are never events.
+    pub fn subscribe_group_with(&self, config: ConsumerConfig) -> Result<GroupSubscription> {
+        let consumer = self
+            .cluster
+            .consumer(config.isolation_level(IsolationLevel::ReadCommitted))?;
+        consumer.subscribe(&[self.topic()])?;
+        Ok(GroupSubscription {
+            store: self.clone(),
+            consumer,
+        })
+    }
+}
+
+impl GroupSubscription {
+    /// The next events of this member's partitions (waiting up to `timeout`), with their
+    /// stream versions; rebalances run inside, as in Kafka's `poll`. Records without a UTF-8
+    /// key (not events) are skipped.
+    pub fn poll(&self, timeout: Duration) -> Result<Vec<RecordedEvent>> {
+        let records = self.consumer.poll(timeout)?;
+        let mut by_partition: Vec<(i32, Vec<RecordedEvent>)> = Vec::new();
+        for record in records.iter() {
+            let Some(stream) = record.key().and_then(|k| std::str::from_utf8(k).ok()) else {
+                continue;
+            };
+            let position = Position {
+                partition: record.partition(),
+                offset: record.offset(),
+            };
+            let data = record.value().unwrap_or_default();
+            let event = RecordedEvent::from_parts(
+                stream,
+                0,
+                position,
+                record.timestamp(),
+                data,
+                record.headers(),
+            );
+            match by_partition
+                .iter_mut()
+                .find(|(p, _)| *p == position.partition)
+            {
+                Some((_, events)) => events.push(event),
+                None => by_partition.push((position.partition, vec![event])),
+            }
+        }
+        let mut events = Vec::new();
+        for (partition, mut part) in by_partition {
+            self.store.set_versions(partition, &mut part)?;
+            events.extend(part);
+        }
+        Ok(events)
+    }
+
+    /// Commits the group's offsets past every event polled so far, synchronously.
+    pub fn commit(&self) -> Result<()> {
+        self.consumer.commit(CommitMode::Sync)
+    }
+
+    /// The consumer underneath (assignment, committed offsets, lag, `close`).
+    pub fn consumer(&self) -> &Consumer {
+        &self.consumer
+    }
+}
