@@ -82,7 +82,10 @@ impl EventStore {
     /// [`Error::WrongExpectedVersion`], nothing written). The streams must be distinct and
     /// in one partition ([`EventStore::partition_of`]; a one-partition store holds every
     /// stream). Answers one result per stream, in order. A retry of the whole call by the
-    /// same event ids returns the original results, as [`EventStore::append`] does.
+    /// same event ids returns the original results when every part is recognized as
+    /// [`EventStore::append`] recognizes one; a part recognized next to one that is not
+    /// (with `Any`, after another append to that part's stream) is a
+    /// [`Error::WrongExpectedVersion`] for the recognized part.
     pub fn append_to_streams(
         &self,
         appends: impl IntoIterator<Item = StreamAppend>,

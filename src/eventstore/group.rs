@@ -7,8 +7,9 @@ use std::time::Duration;
 use super::event::{Position, RecordedEvent};
 use super::EventStore;
 use crate::config::{AutoOffsetReset, ConsumerConfig, IsolationLevel};
-use crate::consumer::{CommitMode, Consumer};
+use crate::consumer::{CommitMode, Consumer, Offset};
 use crate::error::Result;
+use crate::group::TopicPartition;
 
 /// A member of a consumer group reading a store's events (from
 /// [`EventStore::subscribe_group`]).
@@ -36,7 +37,8 @@ impl EventStore {
 
     /// [`EventStore::subscribe_group`] with a consumer configured by `config` (which names
     /// the group); `read_committed` is set, so that records of transactions other producers
-    /// aborted on the store's topic are never events.
+    /// aborted on the store's topic are not delivered (the stream index still counts them
+    /// as events, as [`EventStore::read_stream`] does).
     pub fn subscribe_group_with(&self, config: ConsumerConfig) -> Result<GroupSubscription> {
         let consumer = self
             .cluster
@@ -55,8 +57,12 @@ impl GroupSubscription {
     /// key (not events) are skipped.
     pub fn poll(&self, timeout: Duration) -> Result<Vec<RecordedEvent>> {
         let records = self.consumer.poll(timeout)?;
-        let mut by_partition: Vec<(i32, Vec<RecordedEvent>)> = Vec::new();
+        // Per partition: the first offset polled, and the events.
+        let mut by_partition: Vec<(i32, i64, Vec<RecordedEvent>)> = Vec::new();
         for record in records.iter() {
+            if !by_partition.iter().any(|(p, ..)| *p == record.partition()) {
+                by_partition.push((record.partition(), record.offset(), Vec::new()));
+            }
             let Some(stream) = record.key().and_then(|k| std::str::from_utf8(k).ok()) else {
                 continue;
             };
@@ -73,20 +79,29 @@ impl GroupSubscription {
                 data,
                 record.headers(),
             );
-            match by_partition
+            if let Some((.., events)) = by_partition
                 .iter_mut()
-                .find(|(p, _)| *p == position.partition)
+                .find(|(p, ..)| *p == position.partition)
             {
-                Some((_, events)) => events.push(event),
-                None => by_partition.push((position.partition, vec![event])),
+                events.push(event);
             }
         }
-        let mut events = Vec::new();
-        for (partition, mut part) in by_partition {
-            self.store.set_versions(partition, &mut part)?;
-            events.extend(part);
+        let versioned = by_partition
+            .iter_mut()
+            .try_for_each(|(partition, _, part)| self.store.set_versions(*partition, part));
+        if let Err(error) = versioned {
+            // Nothing polled may be lost: back to the first offset polled, so that the
+            // next poll delivers these again and a commit does not pass them.
+            for (partition, first, _) in &by_partition {
+                let tp = TopicPartition::new(self.store.topic(), *partition);
+                self.consumer.seek(&tp, Offset::At(*first))?;
+            }
+            return Err(error);
         }
-        Ok(events)
+        Ok(by_partition
+            .into_iter()
+            .flat_map(|(.., part)| part)
+            .collect())
     }
 
     /// Commits the group's offsets past every event polled so far, synchronously.

@@ -78,8 +78,6 @@ impl PartitionIndex {
         self.streams.get(stream).map(StreamIndex::last_version)
     }
 
-    /// Records `count` events of `stream` this process appended at `first_offset` onwards,
-    /// the log's last records.
     /// Records `count` events of `stream` this process appended in one batch at
     /// `first_offset` onwards (the log's last records), the batch at `position`.
     pub(super) fn appended(

@@ -200,7 +200,7 @@ impl EventStore {
             .and_then(|p| self.shared.logs.get(p))
             .ok_or_else(|| {
                 Error::UnknownTopicOrPartition(format!(
-                    "{}-{partition}: the event store has partitions 0 to {}",
+                    "{}-{partition}: the event store has partitions 0 to {} (partitions added to its topic afterwards are not the store's: they would move streams)",
                     self.shared.topic,
                     self.shared.logs.len() - 1
                 ))

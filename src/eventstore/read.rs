@@ -3,7 +3,7 @@
 
 use super::event::RecordedEvent;
 use super::EventStore;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::log::Log;
 use crate::record::Record;
 
@@ -159,6 +159,8 @@ impl EventStore {
 
     /// Fills in the stream version of each event (all of `partition`).
     pub(super) fn set_versions(&self, partition: i32, events: &mut [RecordedEvent]) -> Result<()> {
+        // A partition added to the topic after the store was made is not the store's.
+        self.checked_log(partition)?;
         let mut index = self.index(partition).lock();
         index.follow(self.log(partition))?;
         for event in events {
@@ -172,6 +174,10 @@ impl EventStore {
         Ok(())
     }
 }
+
+/// How many batches `records_at` warms at a time: enough for their misses to overlap,
+/// few enough that they are still cached when read.
+const WARM_WINDOW: usize = 64;
 
 /// How far a read by offset may go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -191,14 +197,24 @@ pub(super) fn records_at(
     bound: Bound,
     mut found: impl FnMut(&Record<'_>) -> Result<()>,
 ) -> Result<()> {
-    log.warm_hinted(locations.iter().map(|&(o, p)| (o, p as usize)));
     let mut i = 0;
+    let mut warmed = 0;
     while let Some(&(offset, position)) = locations.get(i) {
+        if i >= warmed {
+            // The next window's batches, touched in one pass (see `Log::warm_hinted`).
+            warmed = (i + WARM_WINDOW).min(locations.len());
+            log.warm_hinted(locations[i..warmed].iter().map(|&(o, p)| (o, p as usize)));
+        }
         if offset < log.log_start_offset() {
             i += 1;
             continue;
         }
-        let data = log.read_hinted(offset, position as usize, bound == Bound::LogEnd)?;
+        let data = match log.read_hinted(offset, position as usize, bound == Bound::LogEnd) {
+            Ok(data) => data,
+            // Retention raised the log start meanwhile: skip what it removed.
+            Err(Error::OffsetOutOfRange { log_start, .. }) if offset < log_start => continue,
+            Err(error) => return Err(error),
+        };
         let Some(batch) = data.batches().next().transpose()? else {
             return Ok(());
         };

@@ -87,7 +87,11 @@ impl EventStore {
             let Some(entry) = index.stream(stream) else {
                 return Ok(None);
             };
-            entry.location(entry.last_version())
+            // The newest snapshot readers may see (one not yet synced may be indexed).
+            let visible = entry.offsets.partition_point(|&o| o < log.high_watermark());
+            visible
+                .checked_sub(1)
+                .and_then(|at| entry.location(entry.first_version + at as u64))
         };
         let mut found = None;
         if let Some(location) = location {

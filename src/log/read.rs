@@ -104,7 +104,7 @@ impl Log {
                 let bytes = segment.log().bytes();
                 // A small batch's few cache lines (its header, and the records its CRC
                 // covers).
-                for line in (position..position + WARM_BYTES).step_by(64) {
+                for line in (position..position.saturating_add(WARM_BYTES)).step_by(64) {
                     sum = sum.wrapping_add(bytes.get(line).copied().unwrap_or(0));
                 }
             }
