@@ -144,7 +144,7 @@ impl EventStore {
         let log = self.checked_log(partition)?;
         let from = after.map_or(log.log_start_offset(), |a| a.saturating_add(1));
         let mut found = Vec::new();
-        scan(log, from, |record| {
+        log.scan_records(from, |record| {
             if found.len() >= max_count {
                 return Ok(false);
             }
@@ -238,38 +238,4 @@ pub(super) fn records_at(
         }
     }
     Ok(())
-}
-
-/// Calls `visit` with each data record of `log` from `from` up to the high watermark, until
-/// it answers false; returns the offset after the last record visited or skipped.
-pub(super) fn scan(
-    log: &Log,
-    from: i64,
-    mut visit: impl FnMut(&Record<'_>) -> Result<bool>,
-) -> Result<i64> {
-    let mut next = from.max(log.log_start_offset());
-    while next < log.high_watermark() {
-        let data = log.read(next, 1 << 20)?;
-        if data.is_empty() {
-            break;
-        }
-        for batch in data.batches() {
-            let batch = batch?;
-            if !batch.is_control() {
-                let records = batch.records()?;
-                for record in records.iter() {
-                    let record = record.map_err(|e| data.undecodable(&batch, e))?;
-                    if record.offset < next {
-                        continue;
-                    }
-                    if !visit(&record)? {
-                        return Ok(next);
-                    }
-                    next = record.offset + 1;
-                }
-            }
-            next = next.max(batch.last_offset() + 1);
-        }
-    }
-    Ok(next)
 }

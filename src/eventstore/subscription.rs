@@ -7,7 +7,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::event::RecordedEvent;
-use super::read::scan;
 use super::{slot, EventStore};
 use crate::error::{Error, Result};
 
@@ -303,7 +302,7 @@ impl Subscription {
             let log = self.store.log(partition);
             let (mut events, mut skipped, mut read) = (Vec::new(), 0usize, 0usize);
             let mut checkpoints = Vec::new();
-            let next = scan(log, self.scanned[p], |record| {
+            let next = log.scan_records(self.scanned[p], |record| {
                 if read >= REFILL_RECORDS {
                     return Ok(false);
                 }

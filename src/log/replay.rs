@@ -1,5 +1,6 @@
-//! Replaying a log from its start: how the metadata log, `__consumer_offsets` and
-//! `__transaction_state` rebuild their state when opened.
+//! Replaying a log from its start (how the metadata log, `__consumer_offsets` and
+//! `__transaction_state` rebuild their state when opened), or from an offset (the event
+//! store's reads of a partition and its subscriptions).
 
 use super::partition::Log;
 use crate::error::Result;
@@ -24,10 +25,47 @@ impl Log {
         &self,
         mut visit: impl FnMut(&Record<'_>) -> Result<()>,
     ) -> Result<()> {
-        self.for_each_entry(|entry| match entry {
-            Entry::Record { record, .. } => visit(record),
-            Entry::Marker { .. } => Ok(()),
+        self.scan_records(self.log_start_offset(), |record| {
+            visit(record).map(|()| true)
         })
+        .map(|_| ())
+    }
+
+    /// Calls `visit` with each data record from offset `from` (or the log start, if later)
+    /// to the high watermark, in offset order, until it answers false (control batches are
+    /// skipped; every batch's CRC is checked). Returns the offset after the last record
+    /// visited or skipped: where a later call goes on.
+    pub(crate) fn scan_records(
+        &self,
+        from: i64,
+        mut visit: impl FnMut(&Record<'_>) -> Result<bool>,
+    ) -> Result<i64> {
+        let mut next = from.max(self.log_start_offset());
+        while next < self.high_watermark() {
+            let data = self.read(next, 1 << 20)?;
+            if data.is_empty() {
+                break;
+            }
+            for batch in data.batches() {
+                let batch = batch?;
+                if !batch.is_control() {
+                    let undecodable = |e| data.undecodable(&batch, e);
+                    let records = batch.records().map_err(undecodable)?;
+                    for record in records.iter() {
+                        let record = record.map_err(undecodable)?;
+                        if record.offset < next {
+                            continue;
+                        }
+                        if !visit(&record)? {
+                            return Ok(next);
+                        }
+                        next = record.offset + 1;
+                    }
+                }
+                next = next.max(batch.next_offset());
+            }
+        }
+        Ok(next)
     }
 
     /// As [`Log::for_each_record`], with the transactions: each data record says whether
