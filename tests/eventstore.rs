@@ -1110,3 +1110,28 @@ fn a_partition_added_to_the_topic_is_an_error_for_group_members_not_a_panic() {
     // Nothing was skipped: the next poll meets the same record.
     assert!(member.poll(short).is_err());
 }
+
+#[test]
+fn a_user_topic_named_like_the_snapshot_topic_is_refused_not_written() {
+    let cluster = Cluster::temporary().unwrap();
+    cluster
+        .create_topic(kafkalite::NewTopic::new("orders-snapshots", 1))
+        .unwrap();
+    let store = cluster
+        .event_store("orders", EventStoreConfig::new())
+        .unwrap();
+    store
+        .append("o", ExpectedVersion::NoStream, [event(0)])
+        .unwrap();
+    let err = store.write_snapshot("o", 0, "state").unwrap_err();
+    assert!(
+        matches!(&err, Error::InvalidConfig { key, .. } if key == "cleanup.policy"),
+        "{err}"
+    );
+    let log = cluster.partition("orders-snapshots", 0).unwrap();
+    assert_eq!(
+        log.log_end_offset(),
+        0,
+        "nothing written into the user's topic"
+    );
+}

@@ -129,7 +129,19 @@ impl EventStore {
                 Err(error) => return Err(error),
             }
         }
-        let (_, logs) = self.cluster.topic_partitions(&name)?;
+        let (config, logs) = self.cluster.topic_partitions(&name)?;
+        if !config.cleanup_compact {
+            // Not one this store made: snapshots in it would pile up, and may not be ours.
+            return Err(Error::InvalidConfig {
+                key: "cleanup.policy".into(),
+                message: format!(
+                    "topic '{name}' exists without cleanup.policy=compact, so it cannot hold \
+                     the snapshots of event store '{}': delete or rename it, or make it compacted",
+                    self.shared.topic
+                ),
+                suggestion: None,
+            });
+        }
         let made = Snapshots {
             indexes: logs.iter().map(|_| Mutex::default()).collect(),
             logs,
