@@ -10,7 +10,9 @@
 //! nothing; otherwise `Any` always appends, `NoStream` needs no events, `StreamExists` some,
 //! `Exact(n)` the last at version n, and anything else is `WrongExpectedVersion` with the
 //! stream's version and nothing written. Every read of every stream, both ways, must then
-//! match the model. `PROPTEST_CASES` sets the count; the test prints its seed, which
+//! match the model. The stream index writes a table file every few events (or holds all in
+//! memory), and some reopens damage a table first: reads must not change. `PROPTEST_CASES`
+//! sets the count; the test prints its seed, which
 //! `PROPTEST_RNG_SEED` replays.
 
 #![allow(clippy::cast_possible_truncation)]
@@ -47,6 +49,9 @@ enum Op {
     /// A plain producer's record on the stream's key.
     Plain(usize),
     Reopen,
+    /// A reopen with a byte of the stream index's `k`-th table file (by name, if there are
+    /// any) changed, or the file cut short, while the cluster is closed.
+    ReopenDamaged(usize, bool),
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -66,6 +71,7 @@ fn op() -> impl Strategy<Value = Op> {
         3 => (0usize..6).prop_map(Op::Retry),
         1 => (0..STREAMS).prop_map(Op::Plain),
         1 => Just(Op::Reopen),
+        1 => (0usize..4, any::<bool>()).prop_map(|(k, cut)| Op::ReopenDamaged(k, cut)),
     ]
 }
 
@@ -200,12 +206,35 @@ impl Model {
     }
 }
 
-fn open(dir: &std::path::Path) -> (Cluster, EventStore) {
+/// The store, its stream index writing a table every `table_events` synced events.
+fn open(dir: &std::path::Path, table_events: usize) -> (Cluster, EventStore) {
     let cluster = Cluster::builder().background(false).open(dir).unwrap();
-    let store = cluster
-        .event_store("model", EventStoreConfig::new())
-        .unwrap();
+    let config = EventStoreConfig::new().index_table_events(table_events);
+    let store = cluster.event_store("model", config).unwrap();
     (cluster, store)
+}
+
+/// Changes a byte of the `k`-th stream index table in the partition directory (one chosen
+/// by `k` too), or cuts the file short.
+fn damage_table(dir: &std::path::Path, k: usize, cut: bool) {
+    let partition = dir.join("model-0");
+    let mut tables: Vec<_> = std::fs::read_dir(&partition)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "streams"))
+        .collect();
+    tables.sort();
+    let Some(table) = tables.get(k % tables.len().max(1)) else {
+        return;
+    };
+    let mut bytes = std::fs::read(table).unwrap();
+    let at = (k * 7919 + 13) % bytes.len();
+    if cut {
+        bytes.truncate(at);
+    } else {
+        bytes[at] ^= 0x20;
+    }
+    std::fs::write(table, bytes).unwrap();
 }
 
 fn check_reads(store: &EventStore, model: &Model) {
@@ -266,9 +295,12 @@ proptest! {
     #![proptest_config(common::proptest_config(64, "tests/eventstore_model.proptest-regressions"))]
 
     #[test]
-    fn the_event_store_matches_streams_as_vectors(ops in proptest::collection::vec(op(), 1..60)) {
+    fn the_event_store_matches_streams_as_vectors(
+        ops in proptest::collection::vec(op(), 1..60),
+        table_events in prop_oneof![1usize..8, Just(1 << 20)],
+    ) {
         let dir = tempfile::tempdir().unwrap();
-        let (mut cluster, mut store) = open(dir.path());
+        let (mut cluster, mut store) = open(dir.path(), table_events);
         let mut model = Model::default();
         let mut sent: Vec<Vec<StreamAppend>> = Vec::new();
         for op in ops {
@@ -303,7 +335,13 @@ proptest! {
                 Op::Reopen => {
                     drop(store);
                     cluster.close().unwrap();
-                    (cluster, store) = open(dir.path());
+                    (cluster, store) = open(dir.path(), table_events);
+                }
+                Op::ReopenDamaged(k, cut) => {
+                    drop(store);
+                    cluster.close().unwrap();
+                    damage_table(dir.path(), k, cut);
+                    (cluster, store) = open(dir.path(), table_events);
                 }
             }
         }

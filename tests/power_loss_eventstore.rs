@@ -1,5 +1,6 @@
 //! Simulated power loss under the event store (`SimStorage`): scenarios of appends with
-//! expected versions (and a conflict, a retry, a roll, a plain producer's record) on a durable
+//! expected versions (and a conflict, a retry, a roll, a plain producer's record, stream
+//! index tables written and merged every few events) on a durable
 //! store, cut at every storage operation and each cut resolved the eight ways of `PowerLoss`.
 //! After the reopen, for every stream: its events are versions 0, 1, 2, ... with no hole,
 //! every acknowledged append is there at the version it was given, the events after them are
@@ -109,6 +110,19 @@ fn rolls_and_plain_records(cluster: &Cluster, h: &mut History) -> kafkalite::Res
             h.plain(cluster, "a")?;
         }
         h.append(&store, "b", ExpectedVersion::Any, 2)?;
+    }
+    Ok(())
+}
+
+/// Appends with the stream index writing (and merging) a table every two events, so that
+/// cuts land while tables are written, merged and removed.
+fn index_tables(cluster: &Cluster, h: &mut History) -> kafkalite::Result<()> {
+    let store = store(cluster, EventStoreConfig::new().index_table_events(2))?;
+    for i in 0..5 {
+        h.append(&store, "a", ExpectedVersion::Any, 1)?;
+        h.append(&store, "b", ExpectedVersion::Any, 1 + i % 2)?;
+        // Reads use the tables (and an append's check does).
+        store.read_stream("a", StreamPosition::End, Direction::Backwards, 2)?;
     }
     Ok(())
 }
@@ -228,4 +242,9 @@ fn appends_with_expected_versions_survive_a_cut_anywhere() {
 #[test]
 fn rolls_and_plain_records_survive_a_cut_anywhere() {
     sweep("rolls_and_plain_records", rolls_and_plain_records);
+}
+
+#[test]
+fn stream_index_tables_survive_a_cut_anywhere() {
+    sweep("index_tables", index_tables);
 }

@@ -306,7 +306,10 @@ pub(super) fn is_partition_file(name: &str) -> bool {
     }
     SEGMENT_SUFFIXES
         .iter()
-        .chain([&crate::log::SNAPSHOT_SUFFIX])
+        .chain([
+            &crate::log::SNAPSHOT_SUFFIX,
+            &crate::log::STREAM_INDEX_SUFFIX,
+        ])
         .any(|suffix| {
             name.strip_suffix(suffix)
                 .and_then(segment_base_offset)
@@ -420,6 +423,8 @@ mod tests {
             "00000000000000000000.log.cleaned",
             "00000000000000000000.log.swap",
             "00000000000000052814.timeindex.deleted",
+            "00000000000000052814.streams",
+            "00000000000000052814.streams.tmp",
         ] {
             assert!(is_partition_file(ours), "{ours}");
         }

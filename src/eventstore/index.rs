@@ -1,11 +1,19 @@
 //! The stream index of one partition: for each stream, the offsets of its events by version.
-//! Derived data, rebuilt from the log: it follows the log by reading whatever was appended
-//! since it last looked, whoever appended it, so that plain producers may write to a store's
-//! topic too (their records count as events of the stream their key names).
+//! Derived data, rebuilt from the log on any doubt: it follows the log by reading whatever
+//! was appended since it last looked, whoever appended it, so that plain producers may write
+//! to a store's topic too (their records count as events of the stream their key names).
+//!
+//! The newest events are held in memory (the tail); once the tail holds
+//! [`PartitionIndex::table_events`] synced events they go to an immutable table file
+//! (`index_file`), and tables of similar size are merged (`index_tables`). A stream's events
+//! are then runs of consecutive versions: one per table it has events in, and the tail's.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
+use std::ops::Range;
 
 use super::event::record_version;
+use super::index_file::{StreamRecord, Table};
 use crate::error::{Error, Result};
 use crate::log::Log;
 
@@ -16,17 +24,16 @@ const FOLLOW_READ_BYTES: usize = 1 << 20;
 /// versions counted on from it never overflow.
 const MAX_STATED_VERSION: u64 = i64::MAX as u64;
 
-/// One stream's events: the offset of each, by version.
+/// One stream's events in the tail: the offset of each, by version.
 #[derive(Debug)]
 pub(super) struct StreamIndex {
-    /// The version of `offsets[0]` (0 unless retention removed the stream's first events
-    /// before the index was built).
+    /// The version of `offsets[0]`.
     pub(super) first_version: u64,
     /// Ascending offsets, one per event.
     pub(super) offsets: Vec<i64>,
     /// Where each event's batch starts in its segment file: a hint that saves the offset
     /// index's search when reading it (`u32::MAX`: unknown).
-    positions: Vec<u32>,
+    pub(super) positions: Vec<u32>,
 }
 
 impl StreamIndex {
@@ -35,47 +42,278 @@ impl StreamIndex {
         self.first_version + self.offsets.len() as u64 - 1
     }
 
-    /// The offset of the event at `version`, if indexed.
-    pub(super) fn offset_of(&self, version: u64) -> Option<i64> {
-        let at = usize::try_from(version.checked_sub(self.first_version)?).ok()?;
-        self.offsets.get(at).copied()
-    }
-
-    /// The offset of the event at `version` and where its batch was in its segment file.
-    pub(super) fn location(&self, version: u64) -> Option<(i64, u32)> {
-        let at = usize::try_from(version.checked_sub(self.first_version)?).ok()?;
-        Some((*self.offsets.get(at)?, self.positions[at]))
-    }
-
     fn push(&mut self, offset: i64, position: u32) {
         self.offsets.push(offset);
         self.positions.push(position);
     }
+}
 
-    /// The version of the event at `offset`, if it is one of this stream's.
-    pub(super) fn version_at(&self, offset: i64) -> Option<u64> {
-        let at = self.offsets.binary_search(&offset).ok()?;
-        Some(self.first_version + at as u64)
+/// Consecutive versions of one stream, all in one table or all in the tail.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Run {
+    pub(super) first_version: u64,
+    pub(super) count: usize,
+    source: Source,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Source {
+    Table(usize, StreamRecord),
+    Tail,
+}
+
+impl Run {
+    fn last_version(&self) -> u64 {
+        self.first_version + self.count as u64 - 1
     }
+}
+
+/// What a reader of a stream may see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Visible {
+    /// No event of the stream is visible (none written, or none synced yet).
+    NotFound,
+    /// The versions readers may see; empty (`first > last`) when retention removed them all.
+    Versions { first: u64, last: u64 },
 }
 
 /// The streams of one partition, as of `next_offset`.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(super) struct PartitionIndex {
     /// Every record below this offset is indexed.
     pub(super) next_offset: i64,
-    streams: HashMap<String, StreamIndex>,
+    /// Whether the tables in the partition directory have been looked at.
+    pub(super) loaded: bool,
+    /// The tables, oldest first; each covers offsets from where the one before ends.
+    pub(super) tables: Vec<Table>,
+    /// Where the tail's offsets begin (the last table's end, if any).
+    pub(super) tail_from: i64,
+    /// The events from `tail_from` on, by stream.
+    pub(super) streams: HashMap<String, StreamIndex>,
+    /// How many events `streams` holds.
+    pub(super) tail_events: usize,
+    /// How many synced events the tail gathers before they go to a table.
+    pub(super) table_events: usize,
+    /// The tail size at which the next table is written.
+    pub(super) next_table_at: usize,
+    /// The oldest table a read found wrong, and what was wrong: it and every newer one are
+    /// dropped, and their offsets indexed again, before the index is next used.
+    pub(super) doubt: RefCell<Option<(usize, String)>>,
+    /// What was dropped or rebuilt, for [`super::IndexStats`].
+    pub(super) dropped: Vec<String>,
 }
 
 impl PartitionIndex {
-    /// The stream's events, if it has any.
-    pub(super) fn stream(&self, stream: &str) -> Option<&StreamIndex> {
-        self.streams.get(stream)
+    /// An index that has not looked at its partition yet, writing tables every
+    /// `table_events` synced events.
+    pub(super) fn new(table_events: usize) -> PartitionIndex {
+        PartitionIndex {
+            next_offset: 0,
+            loaded: false,
+            tables: Vec::new(),
+            tail_from: 0,
+            streams: HashMap::new(),
+            tail_events: 0,
+            table_events: table_events.max(1),
+            next_table_at: table_events.max(1),
+            doubt: RefCell::new(None),
+            dropped: Vec::new(),
+        }
+    }
+
+    /// What the index holds.
+    pub(super) fn stats(&self) -> super::IndexStats {
+        super::IndexStats {
+            indexed_to: self.next_offset,
+            tables: self
+                .tables
+                .iter()
+                .map(|t| (t.coverage.from, t.coverage.to))
+                .collect(),
+            table_events: self.tables.iter().map(|t| t.entry_count).sum(),
+            memory_events: self.tail_events,
+            dropped: self.dropped.clone(),
+        }
+    }
+
+    /// Whether a failed read came from a table now doubted, so that following the log again
+    /// and retrying gives the answer.
+    pub(super) fn doubted(&self) -> bool {
+        self.doubt.borrow().is_some()
+    }
+
+    /// `result` of reading table `table`; an error makes the table doubted.
+    fn checked<T>(&self, table: usize, result: Result<T>) -> Result<T> {
+        if let Err(error) = &result {
+            let mut doubt = self.doubt.borrow_mut();
+            if doubt.as_ref().is_none_or(|(oldest, _)| table < *oldest) {
+                *doubt = Some((table, error.to_string()));
+            }
+        }
+        result
+    }
+
+    /// The stream's record in table `table`, if it has events there.
+    fn lookup(&self, table: usize, stream: &str) -> Result<Option<StreamRecord>> {
+        self.checked(table, self.tables[table].lookup(stream))
     }
 
     /// The version of the stream's last event, `None` if it has none.
-    pub(super) fn version(&self, stream: &str) -> Option<u64> {
-        self.streams.get(stream).map(StreamIndex::last_version)
+    pub(super) fn version(&self, stream: &str) -> Result<Option<u64>> {
+        if let Some(tail) = self.streams.get(stream) {
+            return Ok(Some(tail.last_version()));
+        }
+        self.table_version(stream)
+    }
+
+    /// The version of the stream's last event in the tables.
+    fn table_version(&self, stream: &str) -> Result<Option<u64>> {
+        for table in (0..self.tables.len()).rev() {
+            if let Some(record) = self.lookup(table, stream)? {
+                return Ok(Some(record.last_version()));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The stream's runs of events, oldest first (none if it has no events).
+    pub(super) fn runs(&self, stream: &str) -> Result<Vec<Run>> {
+        let mut runs = Vec::new();
+        for table in 0..self.tables.len() {
+            if let Some(record) = self.lookup(table, stream)? {
+                runs.push(Run {
+                    first_version: record.first_version,
+                    count: record.count as usize,
+                    source: Source::Table(table, record),
+                });
+            }
+        }
+        if let Some(tail) = self.streams.get(stream) {
+            runs.push(Run {
+                first_version: tail.first_version,
+                count: tail.offsets.len(),
+                source: Source::Tail,
+            });
+        }
+        Ok(runs)
+    }
+
+    /// `(offset, batch position)` of the run's events at `at` (indexes into the run).
+    fn entries(&self, stream: &str, run: &Run, at: Range<usize>) -> Result<Vec<(i64, u32)>> {
+        match run.source {
+            Source::Table(table, record) => {
+                let entries = self.checked(table, self.tables[table].entries(&record))?;
+                Ok(entries[at].to_vec())
+            }
+            Source::Tail => {
+                let tail = &self.streams[stream];
+                Ok(at.map(|i| (tail.offsets[i], tail.positions[i])).collect())
+            }
+        }
+    }
+
+    /// How many of the run's events lie below `offset`.
+    fn count_below(&self, stream: &str, run: &Run, offset: i64) -> Result<usize> {
+        let (from, to) = match run.source {
+            Source::Table(table, _) => {
+                let coverage = self.tables[table].coverage;
+                (coverage.from, coverage.to)
+            }
+            Source::Tail => {
+                let offsets = &self.streams[stream].offsets;
+                return Ok(offsets.partition_point(|&o| o < offset));
+            }
+        };
+        if offset <= from {
+            return Ok(0);
+        }
+        if offset >= to {
+            return Ok(run.count);
+        }
+        let entries = self.entries(stream, run, 0..run.count)?;
+        Ok(entries.partition_point(|&(o, _)| o < offset))
+    }
+
+    /// The stream's versions a reader may see: below `high_watermark`, at or above
+    /// `log_start`.
+    pub(super) fn visible(
+        &self,
+        stream: &str,
+        runs: &[Run],
+        high_watermark: i64,
+        log_start: i64,
+    ) -> Result<Visible> {
+        let mut last = None;
+        for run in runs.iter().rev() {
+            let below = self.count_below(stream, run, high_watermark)?;
+            if below > 0 {
+                last = Some(run.first_version + below as u64 - 1);
+                break;
+            }
+        }
+        let Some(last) = last else {
+            return Ok(Visible::NotFound);
+        };
+        let mut first = last + 1;
+        for run in runs.iter().filter(|r| r.first_version <= last) {
+            let removed = self.count_below(stream, run, log_start)?;
+            if removed < run.count {
+                first = run.first_version + removed as u64;
+                break;
+            }
+        }
+        Ok(Visible::Versions { first, last })
+    }
+
+    /// The `(offset, batch position)` of each of the stream's `versions`, `None` unless
+    /// every one is indexed.
+    pub(super) fn locations(
+        &self,
+        stream: &str,
+        runs: &[Run],
+        versions: Range<u64>,
+    ) -> Result<Option<Vec<(i64, u32)>>> {
+        let mut found = Vec::new();
+        let mut next = versions.start;
+        for run in runs {
+            if next >= versions.end || run.last_version() < next {
+                continue;
+            }
+            if run.first_version > next {
+                return Ok(None);
+            }
+            let end = versions.end.min(run.last_version() + 1);
+            // Both below `run.count`, a usize.
+            let index_of = |version: u64| usize::try_from(version - run.first_version);
+            let at = index_of(next).unwrap_or(run.count)..index_of(end).unwrap_or(run.count);
+            found.extend(self.entries(stream, run, at)?);
+            next = end;
+        }
+        Ok((next >= versions.end).then_some(found))
+    }
+
+    /// The version of the event at `offset`, if it is one of the stream's.
+    pub(super) fn version_at(&self, stream: &str, offset: i64) -> Result<Option<u64>> {
+        if let Some(tail) = self.streams.get(stream) {
+            if let Ok(at) = tail.offsets.binary_search(&offset) {
+                return Ok(Some(tail.first_version + at as u64));
+            }
+        }
+        if offset >= self.tail_from {
+            return Ok(None);
+        }
+        let table = self.tables.partition_point(|t| t.coverage.to <= offset);
+        if table == self.tables.len() || offset < self.tables[table].coverage.from {
+            return Ok(None);
+        }
+        let Some(record) = self.lookup(table, stream)? else {
+            return Ok(None);
+        };
+        let entries = self.checked(table, self.tables[table].entries(&record))?;
+        Ok(entries
+            .binary_search_by_key(&offset, |&(o, _)| o)
+            .ok()
+            .map(|at| record.first_version + at as u64))
     }
 
     /// Records `count` events of `stream` this process appended in one batch at
@@ -93,6 +331,7 @@ impl PartitionIndex {
         for offset in (first_offset..).take(count) {
             index.push(offset, position);
         }
+        self.tail_events += count;
         self.next_offset = first_offset + count as i64;
     }
 
@@ -108,9 +347,28 @@ impl PartitionIndex {
         self.streams.get_mut(stream).expect("inserted above")
     }
 
-    /// Indexes what was appended to `log` since the index last looked (everything, at the
-    /// first call), synced or not.
+    /// Indexes what was appended to `log` since the index last looked (everything after the
+    /// tables, at the first call), synced or not; first drops doubted tables, and
+    /// afterwards moves a full tail to a table.
     pub(super) fn follow(&mut self, log: &Log) -> Result<()> {
+        loop {
+            match self.follow_once(log) {
+                // A table lookup found it wrong: it is dropped, and following starts over
+                // from the tables before it. Each round drops one, so this ends.
+                Err(_) if self.doubted() => continue,
+                result => return result,
+            }
+        }
+    }
+
+    fn follow_once(&mut self, log: &Log) -> Result<()> {
+        if !self.loaded {
+            self.load(log)?;
+        }
+        if let Some((table, why)) = self.doubt.take() {
+            self.drop_tables_from(log, table, &why);
+        }
+        self.drop_removed_tables(log);
         let start = log.log_start_offset();
         if self.next_offset < start {
             // Retention removed records never indexed; their streams' versions start later.
@@ -147,30 +405,49 @@ impl PartitionIndex {
                             events.push((stream, record.offset, record_version(&record)));
                         }
                     }
+                    // Table lookups first (they may fail), then the indexing itself: the
+                    // last version in the tables of each stream not in the tail.
+                    let mut in_tables: HashMap<&str, Option<u64>> = HashMap::new();
+                    for &(stream, ..) in &events {
+                        if !self.streams.contains_key(stream) && !in_tables.contains_key(stream) {
+                            in_tables.insert(stream, self.table_version(stream)?);
+                        }
+                    }
                     for (stream, offset, stated) in events {
-                        self.index(stream, offset, position, stated, log.name());
+                        let in_tables = in_tables.get(stream).copied().flatten();
+                        self.index(stream, offset, position, stated, in_tables, log.name());
                     }
                 }
                 self.next_offset = self.next_offset.max(next);
             }
         }
+        if self.tail_events >= self.next_table_at {
+            self.write_table(log);
+        }
         Ok(())
     }
 
     /// Indexes one event of `stream` at `offset` (its batch at `position`), whose record
-    /// states version `stated`.
+    /// states version `stated`; `in_tables` is the stream's last version in the tables, for
+    /// a stream not in the tail.
     fn index(
         &mut self,
         stream: &str,
         offset: i64,
         position: u32,
         stated: Option<u64>,
+        in_tables: Option<u64>,
         partition: &str,
     ) {
         let stated = stated.filter(|&v| v <= MAX_STATED_VERSION);
-        match self.streams.get_mut(stream) {
-            Some(index) => {
-                let version = index.last_version() + 1;
+        let last = self
+            .streams
+            .get(stream)
+            .map(StreamIndex::last_version)
+            .or(in_tables);
+        let version = match last {
+            Some(last) => {
+                let version = last + 1;
                 if stated.is_some_and(|v| v != version) {
                     tracing::warn!(
                         target: "kafkalite::eventstore",
@@ -178,12 +455,12 @@ impl PartitionIndex {
                         stated.unwrap_or_default(),
                     );
                 }
-                index.push(offset, position);
+                version
             }
-            None => self
-                .entry(stream, stated.unwrap_or(0))
-                .push(offset, position),
-        }
+            None => stated.unwrap_or(0),
+        };
+        self.entry(stream, version).push(offset, position);
+        self.tail_events += 1;
     }
 }
 

@@ -12,6 +12,8 @@ mod append;
 mod event;
 mod group;
 mod index;
+mod index_file;
+mod index_tables;
 mod read;
 mod snapshot;
 mod subscription;
@@ -46,7 +48,12 @@ pub struct EventStoreConfig {
     partitions: i32,
     durable: bool,
     topic_configs: Vec<(String, String)>,
+    index_table_events: usize,
 }
+
+/// How many synced events a partition's stream index holds in memory, by default, before
+/// it writes them to a table file.
+pub const DEFAULT_INDEX_TABLE_EVENTS: usize = 1 << 18;
 
 impl Default for EventStoreConfig {
     /// One partition (one order over every event), durable.
@@ -55,6 +62,7 @@ impl Default for EventStoreConfig {
             partitions: 1,
             durable: true,
             topic_configs: Vec::new(),
+            index_table_events: DEFAULT_INDEX_TABLE_EVENTS,
         }
     }
 }
@@ -79,6 +87,18 @@ impl EventStoreConfig {
     /// the machine.
     pub fn durable(mut self, durable: bool) -> Self {
         self.durable = durable;
+        self
+    }
+
+    /// How many synced events each partition's stream index holds in memory before it
+    /// writes them to a table file in the partition's directory (default
+    /// [`DEFAULT_INDEX_TABLE_EVENTS`], about 12 bytes of memory per event plus each
+    /// stream's name). Tables are checked when used, dropped and rebuilt from the log on
+    /// any doubt, and merged as they pile up, so that neither the memory nor the time to
+    /// open a store grows with its history. Applies to the store's first handle in a
+    /// cluster.
+    pub fn index_table_events(mut self, events: usize) -> Self {
+        self.index_table_events = events.max(1);
         self
     }
 
@@ -115,6 +135,8 @@ struct Shared {
     indexes: Vec<Mutex<PartitionIndex>>,
     /// The snapshot topic, on first use.
     snapshots: std::sync::OnceLock<snapshot::Snapshots>,
+    /// The stream indexes' [`EventStoreConfig::index_table_events`].
+    index_table_events: usize,
 }
 
 /// The stores of one cluster, by topic.
@@ -152,9 +174,13 @@ impl Cluster {
         let (_, logs) = self.topic_partitions(name)?;
         let shared = Arc::new(Shared {
             topic: name.to_string(),
-            indexes: logs.iter().map(|_| Mutex::default()).collect(),
+            indexes: logs
+                .iter()
+                .map(|_| Mutex::new(PartitionIndex::new(config.index_table_events)))
+                .collect(),
             logs,
             snapshots: std::sync::OnceLock::new(),
+            index_table_events: config.index_table_events,
         });
         stores.insert(name.to_string(), Arc::clone(&shared));
         Ok(EventStore {
@@ -185,9 +211,15 @@ impl EventStore {
     /// none: what an aggregate about to append would expect.
     pub fn stream_version(&self, stream: &str) -> Result<Option<u64>> {
         let partition = self.partition_of(stream);
-        let mut index = self.index(partition).lock();
-        index.follow(self.log(partition))?;
-        Ok(index.version(stream))
+        indexed(self.index(partition), self.log(partition), |index| {
+            index.version(stream)
+        })
+    }
+
+    /// What the stream index of `partition` holds, after following the log.
+    pub fn index_stats(&self, partition: i32) -> Result<IndexStats> {
+        let log = self.checked_log(partition)?;
+        indexed(self.index(partition), log, |index| Ok(index.stats()))
     }
 
     fn log(&self, partition: i32) -> &Arc<Log> {
@@ -213,6 +245,43 @@ impl EventStore {
 
     fn now_ms(&self) -> i64 {
         self.cluster.clock().now_ms()
+    }
+}
+
+/// What one partition's stream index holds, and what it found wrong
+/// ([`EventStore::index_stats`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct IndexStats {
+    /// Every record below this offset is indexed.
+    pub indexed_to: i64,
+    /// The table files in use, oldest first: the offsets each covers, `[from, to)`.
+    pub tables: Vec<(i64, i64)>,
+    /// Events in the tables.
+    pub table_events: u64,
+    /// Events held in memory (not in a table yet).
+    pub memory_events: usize,
+    /// Table files removed as wrong or unfinished since the store was opened, each with
+    /// why; their offsets were indexed again from the log.
+    pub dropped: Vec<String>,
+}
+
+/// Runs `f` on `index` once it has followed `log`; while `f` fails on a table the index
+/// then doubts, again after dropping that table (and those after it) and indexing their
+/// offsets again from the log: a wrong table costs time, never an answer.
+fn indexed<T>(
+    index: &Mutex<PartitionIndex>,
+    log: &Log,
+    mut f: impl FnMut(&PartitionIndex) -> Result<T>,
+) -> Result<T> {
+    let mut index = index.lock();
+    loop {
+        index.follow(log)?;
+        match f(&index) {
+            // Each round drops at least one table, so this ends.
+            Err(_) if index.doubted() => continue,
+            result => return result,
+        }
     }
 }
 

@@ -1,7 +1,10 @@
 //! Reading events: one stream forwards or backwards through the index, a partition in log
 //! order, and records by offset (each batch read and decoded once).
 
+use std::ops::Range;
+
 use super::event::RecordedEvent;
+use super::index::Visible;
 use super::EventStore;
 use crate::error::{Error, Result};
 use crate::log::Log;
@@ -61,54 +64,31 @@ impl EventStore {
     ) -> Result<ReadStreamResult> {
         let partition = self.partition_of(stream);
         let log = self.log(partition);
-        let (versions, offsets) = {
-            let mut index = self.index(partition).lock();
-            index.follow(log)?;
-            let Some(entry) = index.stream(stream) else {
-                return Ok(ReadStreamResult::StreamNotFound);
-            };
+        let found = super::indexed(self.index(partition), log, |index| {
+            let runs = index.runs(stream)?;
             // The versions a reader may see: not yet synced ones are not there yet, and
             // those below the log start were removed by retention.
-            let visible = entry.offsets.partition_point(|&o| o < log.high_watermark());
-            if visible == 0 {
-                return Ok(ReadStreamResult::StreamNotFound);
-            }
-            let removed = entry
-                .offsets
-                .partition_point(|&o| o < log.log_start_offset())
-                .min(visible);
-            let first = entry.first_version + removed as u64;
-            let last = entry.first_version + visible as u64 - 1;
-            let mut versions: Vec<u64> = if first > last {
-                Vec::new()
-            } else {
-                match direction {
-                    Direction::Forwards => {
-                        let start = match from {
-                            StreamPosition::Start => first,
-                            StreamPosition::End => last.saturating_add(1),
-                            StreamPosition::Version(v) => v.max(first),
-                        };
-                        (start..=last).take(max_count).collect()
-                    }
-                    Direction::Backwards => {
-                        let start = match from {
-                            StreamPosition::Start => first,
-                            StreamPosition::End => last,
-                            StreamPosition::Version(v) => v.min(last),
-                        };
-                        if start < first {
-                            Vec::new()
-                        } else {
-                            (first..=start).rev().take(max_count).collect()
-                        }
-                    }
-                }
+            let visible =
+                index.visible(stream, &runs, log.high_watermark(), log.log_start_offset())?;
+            let Visible::Versions { first, last } = visible else {
+                return Ok(None);
             };
-            versions.sort_unstable();
-            let locations: Vec<(i64, u32)> =
-                versions.iter().filter_map(|&v| entry.location(v)).collect();
-            (versions, locations)
+            let versions = chosen_versions(first, last, from, direction, max_count);
+            let locations = index
+                .locations(stream, &runs, versions.clone())?
+                .ok_or_else(|| {
+                    Error::corruption(
+                        log.dir(),
+                        0,
+                        format!(
+                            "the stream index lacks versions {versions:?} of stream '{stream}'"
+                        ),
+                    )
+                })?;
+            Ok(Some((versions.start, locations)))
+        })?;
+        let Some((first, offsets)) = found else {
+            return Ok(ReadStreamResult::StreamNotFound);
         };
         let mut events = Vec::with_capacity(offsets.len());
         let mut at = 0;
@@ -121,7 +101,7 @@ impl EventStore {
             events.push(RecordedEvent::from_record(
                 record,
                 stream,
-                versions[at],
+                first + at as u64,
                 partition,
             ));
             Ok(())
@@ -161,17 +141,49 @@ impl EventStore {
     pub(super) fn set_versions(&self, partition: i32, events: &mut [RecordedEvent]) -> Result<()> {
         // A partition added to the topic after the store was made is not the store's.
         self.checked_log(partition)?;
-        let mut index = self.index(partition).lock();
-        index.follow(self.log(partition))?;
-        for event in events {
-            if let Some(version) = index
-                .stream(&event.stream)
-                .and_then(|s| s.version_at(event.position.offset))
-            {
-                event.version = version;
+        super::indexed(self.index(partition), self.log(partition), |index| {
+            for event in events.iter_mut() {
+                if let Some(version) = index.version_at(&event.stream, event.position.offset)? {
+                    event.version = version;
+                }
             }
+            Ok(())
+        })
+    }
+}
+
+/// The versions a read of `max_count` events from `from` in `direction` gets, of those
+/// readers may see (`first..=last`).
+fn chosen_versions(
+    first: u64,
+    last: u64,
+    from: StreamPosition,
+    direction: Direction,
+    max_count: usize,
+) -> Range<u64> {
+    let max_count = max_count as u64;
+    match direction {
+        Direction::Forwards => {
+            let start = match from {
+                StreamPosition::Start => first,
+                StreamPosition::End => last.saturating_add(1),
+                StreamPosition::Version(v) => v.max(first),
+            };
+            let end = last.saturating_add(1).min(start.saturating_add(max_count));
+            start..end.max(start)
         }
-        Ok(())
+        Direction::Backwards => {
+            let start = match from {
+                StreamPosition::Start => first,
+                StreamPosition::End => last,
+                StreamPosition::Version(v) => v.min(last),
+            };
+            if start < first || max_count == 0 {
+                return first..first;
+            }
+            let end = start + 1;
+            end.saturating_sub(max_count).max(first)..end
+        }
     }
 }
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 
-use super::index::PartitionIndex;
+use super::index::{PartitionIndex, Visible};
 use super::read::{records_at, Bound};
 use super::EventStore;
 use crate::cluster::NewTopic;
@@ -81,18 +81,16 @@ impl EventStore {
         let snapshots = self.snapshots()?;
         let slot = self.snapshot_slot(stream, snapshots);
         let log = &snapshots.logs[slot];
-        let location = {
-            let mut index = snapshots.indexes[slot].lock();
-            index.follow(log)?;
-            let Some(entry) = index.stream(stream) else {
+        let location = super::indexed(&snapshots.indexes[slot], log, |index| {
+            let runs = index.runs(stream)?;
+            // The newest snapshot readers may see (one not yet synced may be indexed).
+            let visible = index.visible(stream, &runs, log.high_watermark(), 0)?;
+            let Visible::Versions { last, .. } = visible else {
                 return Ok(None);
             };
-            // The newest snapshot readers may see (one not yet synced may be indexed).
-            let visible = entry.offsets.partition_point(|&o| o < log.high_watermark());
-            visible
-                .checked_sub(1)
-                .and_then(|at| entry.location(entry.first_version + at as u64))
-        };
+            let found = index.locations(stream, &runs, last..last + 1)?;
+            Ok(found.and_then(|l| l.first().copied()))
+        })?;
         let mut found = None;
         if let Some(location) = location {
             records_at(log, &[location], Bound::HighWatermark, |record| {
@@ -143,7 +141,10 @@ impl EventStore {
             });
         }
         let made = Snapshots {
-            indexes: logs.iter().map(|_| Mutex::default()).collect(),
+            indexes: logs
+                .iter()
+                .map(|_| Mutex::new(PartitionIndex::new(self.shared.index_table_events)))
+                .collect(),
             logs,
         };
         Ok(self.shared.snapshots.get_or_init(|| made))

@@ -190,26 +190,26 @@ impl EventStore {
         let mut positions: Vec<i64> = (0..self.partitions())
             .map(|p| self.log(p).high_watermark())
             .collect();
-        let mut index = self.index(partition).lock();
-        index.follow(log)?;
-        let entry = index.stream(stream);
+        // The offset of the stream's event at `version` (its first, if `None`).
+        let offset_of = |version: Option<u64>| {
+            super::indexed(self.index(partition), log, |index| {
+                let runs = index.runs(stream)?;
+                let Some(version) = version.or(runs.first().map(|r| r.first_version)) else {
+                    return Ok(None);
+                };
+                let found = index.locations(stream, &runs, version..version + 1)?;
+                Ok(found.and_then(|l| l.first().map(|&(offset, _)| offset)))
+            })
+        };
         let (from, after) = match start {
-            StreamStart::Start => (
-                entry
-                    .and_then(|s| s.offset_of(s.first_version))
-                    .unwrap_or(log.log_start_offset()),
-                None,
-            ),
+            StreamStart::Start => (offset_of(None)?.unwrap_or(log.log_start_offset()), None),
             // Everything from the high watermark on is new, synced or not yet.
             StreamStart::End => (log.high_watermark(), None),
             StreamStart::After(version) => (
-                entry
-                    .and_then(|s| s.offset_of(version))
-                    .map_or(log.log_start_offset(), |o| o + 1),
+                offset_of(Some(version))?.map_or(log.log_start_offset(), |o| o + 1),
                 Some(version),
             ),
         };
-        drop(index);
         positions[slot(partition)] = from;
         let filter = SubscriptionFilter::default().checkpoint_interval(0);
         Ok(self.subscription(positions, Some((stream.to_string(), after)), filter))

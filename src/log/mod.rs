@@ -39,3 +39,8 @@ pub(crate) use replay::Entry;
 pub(crate) use segment::SEGMENT_SUFFIXES;
 pub use segment::{file_stem, segment_base_offset};
 pub use transactions::{read_transaction_index, AbortedTransaction};
+
+/// The suffix of the event store's stream index tables, which it keeps in the partition
+/// directories of its topic (`<first offset>.streams`): the log leaves them alone, and the
+/// cluster counts them as its own files.
+pub const STREAM_INDEX_SUFFIX: &str = ".streams";

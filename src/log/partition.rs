@@ -111,6 +111,10 @@ impl Log {
     pub fn dir(&self) -> &Path {
         &self.dir
     }
+    /// The storage the log's files are on (for files other layers keep in its directory).
+    pub(crate) fn storage(&self) -> &dyn Storage {
+        &*self.storage
+    }
     /// Has `notifier` told whenever the high watermark or the log start moves (once).
     pub(crate) fn set_notifier(&self, notifier: Arc<Notifier>) {
         let _ = self.notifier.set(notifier);

@@ -1,0 +1,481 @@
+//! The stream index's files: immutable tables, each holding the streams of one offset range
+//! of a partition (`<from>.streams` in the partition directory, `from` the first offset it
+//! covers, in the 20 digits of a segment's name).
+//!
+//! Every byte a lookup uses is checked: the header and the block directory by one CRC-32C
+//! read when the table is opened, each block of stream records by its own CRC when it is
+//! read, each stream's entries by theirs. A lookup reads one block and then the stream's
+//! entries, so neither opening a table nor using it reads more than it needs.
+//!
+//! Layout (big-endian, as Kafka's index files):
+//!
+//! ```text
+//! header  (64 bytes)   magic "KLSTREAM", format version u32, block count u32, from i64,
+//!                      to i64 (exclusive), stream count u64, entry count u64,
+//!                      CRC of the batch holding offset to - 1 u32, 0 u32,
+//!                      CRC-32C of bytes 0..56 and the block directory u32, 0 u32
+//! directory            per block: first stream hash u64, position u64, length u32, CRC u32
+//! blocks               up to 64 stream records (hash u64, first version u64, entries'
+//!                      position u64, entry count u32, entries' CRC u32, name's place in
+//!                      the block u32, name length u32), then their names
+//! entries              per stream, per event: offset i64, batch position u32
+//! ```
+//!
+//! Streams are sorted by (hash, name); the hash is FNV-1a, 64 bits, stable across builds.
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+use crate::storage::{OpenMode, Storage, StorageFile};
+
+/// The file name suffix.
+pub(super) use crate::log::STREAM_INDEX_SUFFIX as SUFFIX;
+
+const MAGIC: &[u8; 8] = b"KLSTREAM";
+const FORMAT_VERSION: u32 = 0;
+const HEADER_BYTES: usize = 64;
+const CRC_COVERS: usize = 56;
+const BLOCK_REF_BYTES: usize = 24;
+const RECORD_BYTES: usize = 40;
+const ENTRY_BYTES: usize = 12;
+const STREAMS_PER_BLOCK: usize = 64;
+
+/// One stream's events in a table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct TableStream {
+    pub name: String,
+    pub first_version: u64,
+    /// `(offset, batch position)` of each event, offsets ascending.
+    pub entries: Vec<(i64, u32)>,
+}
+
+/// Where a stream's events are in one table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct StreamRecord {
+    pub first_version: u64,
+    pub count: u32,
+    entries_at: u64,
+    entries_crc: u32,
+}
+
+impl StreamRecord {
+    /// The version of the stream's last event in the table.
+    pub fn last_version(&self) -> u64 {
+        self.first_version + u64::from(self.count) - 1
+    }
+}
+
+/// What a table covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Coverage {
+    /// The first offset covered.
+    pub from: i64,
+    /// Every record in `from..to` is indexed.
+    pub to: i64,
+    /// The stored CRC of the log's batch holding offset `to - 1` when the table was written:
+    /// a log cut and written again since no longer matches it.
+    pub last_batch_crc: u32,
+}
+
+/// An open table.
+#[derive(Debug)]
+pub(super) struct Table {
+    pub coverage: Coverage,
+    pub path: PathBuf,
+    pub stream_count: u64,
+    pub entry_count: u64,
+    file: Box<dyn StorageFile>,
+    len: u64,
+    /// Per block: (first hash, position, length, CRC).
+    blocks: Vec<(u64, u64, u32, u32)>,
+}
+
+/// The stable 64-bit hash of a stream name (FNV-1a).
+pub(super) fn stream_hash(name: &str) -> u64 {
+    name.as_bytes()
+        .iter()
+        .fold(0xcbf2_9ce4_8422_2325, |hash, &byte| {
+            (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3)
+        })
+}
+
+/// The path of the table covering offsets from `from` in `dir`.
+pub(super) fn path(dir: &Path, from: i64) -> PathBuf {
+    dir.join(format!("{}{SUFFIX}", crate::log::file_stem(from)))
+}
+
+/// The bytes of a table holding `streams` (any order; each with at least one entry).
+pub(super) fn encode(coverage: Coverage, mut streams: Vec<TableStream>) -> Result<Vec<u8>> {
+    streams.sort_unstable_by(|a, b| {
+        (stream_hash(&a.name), &a.name).cmp(&(stream_hash(&b.name), &b.name))
+    });
+    let block_count = streams.len().div_ceil(STREAMS_PER_BLOCK);
+    let block_len = |chunk: &[TableStream]| {
+        chunk.len() * RECORD_BYTES + chunk.iter().map(|s| s.name.len()).sum::<usize>()
+    };
+    let blocks_at = HEADER_BYTES + block_count * BLOCK_REF_BYTES;
+    let entries_at = blocks_at
+        + streams
+            .chunks(STREAMS_PER_BLOCK)
+            .map(block_len)
+            .sum::<usize>();
+    let entry_count: usize = streams.iter().map(|s| s.entries.len()).sum();
+    let mut out = vec![0u8; blocks_at];
+    let mut entries = Vec::with_capacity(entry_count * ENTRY_BYTES);
+    let mut refs = Vec::with_capacity(block_count * BLOCK_REF_BYTES);
+    for chunk in streams.chunks(STREAMS_PER_BLOCK) {
+        let block_at = out.len();
+        let mut names = Vec::new();
+        for stream in chunk {
+            let run_at = entries_at + entries.len();
+            let run_start = entries.len();
+            for &(offset, position) in &stream.entries {
+                entries.extend_from_slice(&offset.to_be_bytes());
+                entries.extend_from_slice(&position.to_be_bytes());
+            }
+            out.extend_from_slice(&stream_hash(&stream.name).to_be_bytes());
+            out.extend_from_slice(&stream.first_version.to_be_bytes());
+            out.extend_from_slice(&(run_at as u64).to_be_bytes());
+            out.extend_from_slice(
+                &narrow(stream.entries.len(), "events of one stream")?.to_be_bytes(),
+            );
+            out.extend_from_slice(&crc32c::crc32c(&entries[run_start..]).to_be_bytes());
+            let name_at = chunk.len() * RECORD_BYTES + names.len();
+            out.extend_from_slice(&narrow(name_at, "a block's bytes")?.to_be_bytes());
+            out.extend_from_slice(
+                &narrow(stream.name.len(), "a stream name's bytes")?.to_be_bytes(),
+            );
+            names.extend_from_slice(stream.name.as_bytes());
+        }
+        out.extend_from_slice(&names);
+        let block = &out[block_at..];
+        refs.extend_from_slice(&stream_hash(&chunk[0].name).to_be_bytes());
+        refs.extend_from_slice(&(block_at as u64).to_be_bytes());
+        refs.extend_from_slice(&narrow(block.len(), "a block's bytes")?.to_be_bytes());
+        refs.extend_from_slice(&crc32c::crc32c(block).to_be_bytes());
+    }
+    debug_assert_eq!(out.len(), entries_at);
+    out.extend_from_slice(&entries);
+    let mut header = Vec::with_capacity(HEADER_BYTES);
+    header.extend_from_slice(MAGIC);
+    header.extend_from_slice(&FORMAT_VERSION.to_be_bytes());
+    header.extend_from_slice(&narrow(block_count, "blocks")?.to_be_bytes());
+    header.extend_from_slice(&coverage.from.to_be_bytes());
+    header.extend_from_slice(&coverage.to.to_be_bytes());
+    header.extend_from_slice(&(streams.len() as u64).to_be_bytes());
+    header.extend_from_slice(&(entry_count as u64).to_be_bytes());
+    header.extend_from_slice(&coverage.last_batch_crc.to_be_bytes());
+    header.extend_from_slice(&0u32.to_be_bytes());
+    let crc = crc32c::crc32c_append(crc32c::crc32c(&header), &refs);
+    header.extend_from_slice(&crc.to_be_bytes());
+    header.extend_from_slice(&0u32.to_be_bytes());
+    out[..HEADER_BYTES].copy_from_slice(&header);
+    out[HEADER_BYTES..blocks_at].copy_from_slice(&refs);
+    Ok(out)
+}
+
+/// `value` as a table's u32 field; a table refuses what does not fit rather than narrow it.
+fn narrow(value: usize, what: &str) -> Result<u32> {
+    u32::try_from(value).map_err(|_| {
+        Error::InvalidRecord(format!(
+            "{value} {what} do not fit in a stream index table (at most {})",
+            u32::MAX
+        ))
+    })
+}
+
+/// Reads big-endian integers from a checked slice.
+struct Fields<'a>(&'a [u8]);
+
+impl Fields<'_> {
+    fn u64(&self, at: usize) -> u64 {
+        u64::from_be_bytes(self.0[at..at + 8].try_into().expect("8 bytes"))
+    }
+    fn i64(&self, at: usize) -> i64 {
+        self.u64(at) as i64
+    }
+    fn u32(&self, at: usize) -> u32 {
+        u32::from_be_bytes(self.0[at..at + 4].try_into().expect("4 bytes"))
+    }
+}
+
+impl Table {
+    /// Opens the table at `path`, checking its header and block directory (not its blocks
+    /// or entries: those are checked when a lookup reads them).
+    pub fn open(storage: &dyn Storage, path: &Path) -> Result<Table> {
+        let file = storage.open(path, OpenMode::Existing)?;
+        let len = file.len()?;
+        let bad = |position: u64, detail: String| Error::corruption(path, position, detail);
+        if len < HEADER_BYTES as u64 {
+            return Err(bad(
+                0,
+                format!("a stream index file of {len} bytes has no header"),
+            ));
+        }
+        let mut header = [0u8; HEADER_BYTES];
+        file.read_at(&mut header, 0)?;
+        let fields = Fields(&header);
+        if &header[..8] != MAGIC || fields.u32(8) != FORMAT_VERSION {
+            return Err(bad(0, "not a stream index file of format version 0".into()));
+        }
+        let block_count = fields.u32(12) as usize;
+        let refs_len = block_count * BLOCK_REF_BYTES;
+        if (HEADER_BYTES + refs_len) as u64 > len {
+            return Err(bad(
+                12,
+                format!("{block_count} blocks do not fit in {len} bytes"),
+            ));
+        }
+        let mut refs = vec![0u8; refs_len];
+        file.read_at(&mut refs, HEADER_BYTES as u64)?;
+        let crc = crc32c::crc32c_append(crc32c::crc32c(&header[..CRC_COVERS]), &refs);
+        if crc != fields.u32(CRC_COVERS) {
+            return Err(bad(
+                CRC_COVERS as u64,
+                "header or block directory CRC mismatch".into(),
+            ));
+        }
+        let coverage = Coverage {
+            from: fields.i64(16),
+            to: fields.i64(24),
+            last_batch_crc: fields.u32(48),
+        };
+        if coverage.from < 0 || coverage.to <= coverage.from {
+            return Err(bad(16, format!("covers no offsets ({coverage:?})")));
+        }
+        let refs = Fields(&refs);
+        let blocks: Vec<(u64, u64, u32, u32)> = (0..block_count)
+            .map(|b| {
+                let at = b * BLOCK_REF_BYTES;
+                (
+                    refs.u64(at),
+                    refs.u64(at + 8),
+                    refs.u32(at + 16),
+                    refs.u32(at + 20),
+                )
+            })
+            .collect();
+        let in_bounds = blocks.iter().all(|&(_, at, block_len, _)| {
+            at.checked_add(u64::from(block_len))
+                .is_some_and(|end| end <= len)
+        });
+        let sorted = blocks.windows(2).all(|w| w[0].0 <= w[1].0);
+        if !in_bounds || !sorted {
+            return Err(bad(
+                HEADER_BYTES as u64,
+                "block directory out of bounds or order".into(),
+            ));
+        }
+        Ok(Table {
+            coverage,
+            path: path.to_path_buf(),
+            stream_count: fields.u64(32),
+            entry_count: fields.u64(40),
+            file,
+            len,
+            blocks,
+        })
+    }
+
+    /// The stream's record in this table, if it has events here.
+    pub fn lookup(&self, name: &str) -> Result<Option<StreamRecord>> {
+        let hash = stream_hash(name);
+        // Streams of one hash may begin in the block before the first whose first hash is
+        // this one.
+        let first = self
+            .blocks
+            .partition_point(|b| b.0 < hash)
+            .saturating_sub(1);
+        for block in first..self.blocks.len() {
+            if self.blocks[block].0 > hash {
+                break;
+            }
+            for (record_hash, record, record_name) in self.block(block)? {
+                if record_hash == hash && record_name == name.as_bytes() {
+                    return Ok(Some(record));
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    /// Every stream of the table, with its entries.
+    pub fn streams(&self) -> Result<Vec<TableStream>> {
+        let mut streams = Vec::with_capacity(self.stream_count.min(1 << 20) as usize);
+        for block in 0..self.blocks.len() {
+            for (_, record, name) in self.block(block)? {
+                let name = String::from_utf8(name).map_err(|_| {
+                    Error::corruption(
+                        &self.path,
+                        self.blocks[block].1,
+                        "a stream name is not UTF-8",
+                    )
+                })?;
+                streams.push(TableStream {
+                    name,
+                    first_version: record.first_version,
+                    entries: self.entries(&record)?,
+                });
+            }
+        }
+        Ok(streams)
+    }
+
+    /// The records of block `block`: (hash, record, name), checked.
+    fn block(&self, block: usize) -> Result<Vec<(u64, StreamRecord, Vec<u8>)>> {
+        let (_, at, len, crc) = self.blocks[block];
+        let mut bytes = vec![0u8; len as usize];
+        self.file.read_at(&mut bytes, at)?;
+        let bad = |detail: &str| Error::corruption(&self.path, at, detail.to_string());
+        if crc32c::crc32c(&bytes) != crc {
+            return Err(bad("stream record block CRC mismatch"));
+        }
+        let fields = Fields(&bytes);
+        let mut records = Vec::new();
+        let mut at_record = 0;
+        // The names follow the records: the first record's name says where they start.
+        let mut names_from = bytes.len();
+        while at_record + RECORD_BYTES <= names_from {
+            let name_at = fields.u32(at_record + 32) as usize;
+            let name_len = fields.u32(at_record + 36) as usize;
+            let name = name_at
+                .checked_add(name_len)
+                .and_then(|end| bytes.get(name_at..end))
+                .ok_or_else(|| bad("a stream name lies outside its block"))?;
+            names_from = names_from.min(name_at);
+            let record = StreamRecord {
+                first_version: fields.u64(at_record + 8),
+                entries_at: fields.u64(at_record + 16),
+                count: fields.u32(at_record + 24),
+                entries_crc: fields.u32(at_record + 28),
+            };
+            let fits = record
+                .entries_at
+                .checked_add(u64::from(record.count) * ENTRY_BYTES as u64)
+                .is_some_and(|end| end <= self.len);
+            if record.count == 0 || !fits || record.first_version > i64::MAX as u64 {
+                return Err(bad(
+                    "a stream record has no events, or they lie outside the file",
+                ));
+            }
+            records.push((fields.u64(at_record), record, name.to_vec()));
+            at_record += RECORD_BYTES;
+        }
+        if records.is_empty() || at_record != names_from {
+            return Err(bad("a stream record block is malformed"));
+        }
+        Ok(records)
+    }
+
+    /// The `(offset, batch position)` of each of the stream's events in this table, checked:
+    /// their CRC, and offsets rising inside the table's coverage.
+    pub fn entries(&self, record: &StreamRecord) -> Result<Vec<(i64, u32)>> {
+        let count = record.count as usize;
+        let mut bytes = vec![0u8; count * ENTRY_BYTES];
+        self.file.read_at(&mut bytes, record.entries_at)?;
+        let bad =
+            |detail: &str| Error::corruption(&self.path, record.entries_at, detail.to_string());
+        if crc32c::crc32c(&bytes) != record.entries_crc {
+            return Err(bad("stream entries CRC mismatch"));
+        }
+        let fields = Fields(&bytes);
+        let entries: Vec<(i64, u32)> = (0..count)
+            .map(|e| (fields.i64(e * ENTRY_BYTES), fields.u32(e * ENTRY_BYTES + 8)))
+            .collect();
+        let rising = entries.windows(2).all(|w| w[0].0 < w[1].0);
+        let covered =
+            entries[0].0 >= self.coverage.from && entries[entries.len() - 1].0 < self.coverage.to;
+        if !rising || !covered {
+            return Err(bad(
+                "stream entries out of order or outside the table's offsets",
+            ));
+        }
+        Ok(entries)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::SimStorage;
+
+    /// `n` streams of one to four events.
+    fn streams(n: u32) -> Vec<TableStream> {
+        (0..n)
+            .map(|s| TableStream {
+                name: format!("stream-{s}"),
+                first_version: u64::from(s % 3),
+                entries: (0..1 + s % 4)
+                    .map(|e| (i64::from(100 + s * 4 + e), s * 40 + e))
+                    .collect(),
+            })
+            .collect()
+    }
+
+    const COVERAGE: Coverage = Coverage {
+        from: 100,
+        to: 700,
+        last_batch_crc: 0xdead_beef,
+    };
+
+    /// Everything a reader can get out of the table at `path`, or the first error.
+    fn read_back(storage: &dyn Storage, path: &Path, n: u32) -> Result<Vec<TableStream>> {
+        let table = Table::open(storage, path)?;
+        let mut found = Vec::new();
+        for stream in streams(n) {
+            if let Some(record) = table.lookup(&stream.name)? {
+                found.push(TableStream {
+                    name: stream.name,
+                    first_version: record.first_version,
+                    entries: table.entries(&record)?,
+                });
+            }
+        }
+        Ok(found)
+    }
+
+    #[test]
+    fn a_table_gives_back_every_stream_and_nothing_else() {
+        let sim = SimStorage::new(Path::new("/sim"));
+        let path = Path::new("/sim/00000000000000000100.streams");
+        let bytes = encode(COVERAGE, streams(150)).unwrap();
+        sim.replace_file(path, &bytes, false).unwrap();
+        assert_eq!(read_back(&sim, path, 150).unwrap(), streams(150));
+        let table = Table::open(&sim, path).unwrap();
+        assert_eq!(table.coverage, COVERAGE);
+        let entries: usize = streams(150).iter().map(|s| s.entries.len()).sum();
+        assert_eq!(table.stream_count, 150);
+        assert_eq!(table.entry_count, entries as u64);
+        assert_eq!(table.lookup("stream-150").unwrap(), None);
+        assert_eq!(table.lookup("").unwrap(), None);
+        let mut all = table.streams().unwrap();
+        all.sort_by_key(|s| (s.name.len(), s.name.clone()));
+        assert_eq!(all, streams(150));
+    }
+
+    #[test]
+    fn every_changed_byte_is_an_error_or_changes_nothing() {
+        let sim = SimStorage::new(Path::new("/sim"));
+        let path = Path::new("/sim/00000000000000000100.streams");
+        // Two blocks of stream records.
+        let bytes = encode(COVERAGE, streams(70)).unwrap();
+        let mut errors = 0;
+        for at in 0..bytes.len() {
+            let mut damaged = bytes.clone();
+            damaged[at] ^= 0x10;
+            sim.replace_file(path, &damaged, false).unwrap();
+            match read_back(&sim, path, 70) {
+                Err(Error::Corruption { .. }) => errors += 1,
+                Err(other) => panic!("byte {at}: {other}"),
+                Ok(found) => assert_eq!(found, streams(70), "byte {at} changed an answer"),
+            }
+        }
+        // Only the reserved header bytes outside the CRC change nothing.
+        assert_eq!(errors, bytes.len() - 4);
+        for cut in [0, 10, HEADER_BYTES, bytes.len() / 2, bytes.len() - 1] {
+            sim.replace_file(path, &bytes[..cut], false).unwrap();
+            let read = read_back(&sim, path, 70);
+            assert!(read.is_err(), "cut at {cut}: {read:?}");
+        }
+    }
+}

@@ -1,0 +1,305 @@
+//! The stream index's tables on disk: loading and checking them against the log at first
+//! use, writing the tail to a new one, merging tables of similar size, and dropping those
+//! retention made useless or a check found wrong. A dropped table's offsets are indexed again
+//! from the log, so no doubt about a table ever changes an answer.
+
+use super::index::PartitionIndex;
+use super::index_file::{self, Coverage, Table, TableStream};
+use crate::error::{Error, Result};
+use crate::log::Log;
+use crate::storage::Storage;
+
+/// Tables are merged while the older of the last two holds at most this many times the
+/// events of the newer: the table count then grows with the logarithm of the events.
+const MERGE_RATIO: u64 = 2;
+
+/// Tables past this many events are not merged further (a merge reads and writes them
+/// whole, under the partition's lock).
+const MAX_MERGED_EVENTS: u64 = 1 << 23;
+
+impl PartitionIndex {
+    /// Loads the tables in the log's directory that agree with the log; removes the others.
+    pub(super) fn load(&mut self, log: &Log) -> Result<()> {
+        let storage = log.storage();
+        let mut tables = Vec::new();
+        for entry in storage.list(log.dir())? {
+            let name = entry.name;
+            let path = log.dir().join(&name);
+            if entry.is_dir {
+                continue;
+            }
+            if name.ends_with(&format!("{}.tmp", index_file::SUFFIX)) {
+                // A table whose writing a crash interrupted.
+                self.remove(storage, &path, "left unfinished by a crash");
+                continue;
+            }
+            let Some(from) = name
+                .strip_suffix(index_file::SUFFIX)
+                .and_then(crate::log::segment_base_offset)
+            else {
+                continue;
+            };
+            match Table::open(storage, &path) {
+                Ok(table) if table.coverage.from == from => tables.push(table),
+                Ok(_) => self.remove(storage, &path, "its name and header disagree"),
+                Err(error) => self.remove(storage, &path, &error.to_string()),
+            }
+        }
+        tables.sort_by_key(|t| (t.coverage.from, std::cmp::Reverse(t.coverage.to)));
+        let mut chained: Vec<Table> = Vec::new();
+        let mut rest = tables.into_iter();
+        for table in rest.by_ref() {
+            match chained.last().map(|t| t.coverage.to) {
+                None => chained.push(table),
+                Some(end) if table.coverage.from == end => chained.push(table),
+                // Covered by a merged table whose parts a crash left behind.
+                Some(end) if table.coverage.to <= end => {
+                    self.remove(storage, &table.path, "a merged table covers it");
+                }
+                Some(_) => {
+                    self.remove(storage, &table.path, "it does not follow the table before");
+                    break;
+                }
+            }
+        }
+        for table in rest {
+            self.remove(storage, &table.path, "a table before it was dropped");
+        }
+        // Indexing starts at the log start, so the first table does too, or it lost the
+        // one before it.
+        if chained
+            .first()
+            .is_some_and(|t| t.coverage.from > log.log_start_offset())
+        {
+            for table in std::mem::take(&mut chained) {
+                self.remove(storage, &table.path, "the table before it is missing");
+            }
+        }
+        // The newest tables must still describe the log: a crash may have cut records they
+        // index, and other records may have been written at those offsets since.
+        while let Some(table) = chained.last() {
+            match agrees(log, table.coverage) {
+                Ok(()) => break,
+                Err(reason) => {
+                    let table = chained.pop().expect("checked above");
+                    self.remove(storage, &table.path, &reason);
+                }
+            }
+        }
+        self.tables = chained;
+        self.next_offset = self.tables.last().map_or(0, |t| t.coverage.to);
+        self.tail_from = self.next_offset;
+        self.loaded = true;
+        Ok(())
+    }
+
+    /// Removes one of the index's files, saying why.
+    fn remove(&mut self, storage: &dyn Storage, path: &std::path::Path, why: &str) {
+        tracing::warn!(
+            target: "kafkalite::eventstore",
+            "stream index {}: {why}; removed, its offsets are indexed from the log",
+            path.display()
+        );
+        self.dropped.push(format!("{}: {why}", path.display()));
+        if let Err(error) = storage.remove_file(path) {
+            tracing::warn!(
+                target: "kafkalite::eventstore",
+                "stream index {}: could not remove it: {error}",
+                path.display()
+            );
+        }
+    }
+
+    /// Drops table `from` and every newer one, and the tail: their offsets are indexed
+    /// again from the log.
+    pub(super) fn drop_tables_from(&mut self, log: &Log, from: usize, why: &str) {
+        for (i, table) in self.tables.split_off(from).into_iter().enumerate() {
+            let why = if i == 0 {
+                why
+            } else {
+                "a table before it was dropped"
+            };
+            self.remove(log.storage(), &table.path, why);
+        }
+        self.next_offset = self.tables.last().map_or(0, |t| t.coverage.to);
+        self.tail_from = self.next_offset;
+        self.streams.clear();
+        self.tail_events = 0;
+        self.next_table_at = self.table_events;
+    }
+
+    /// Removes the tables every record of which retention removed.
+    pub(super) fn drop_removed_tables(&mut self, log: &Log) {
+        let start = log.log_start_offset();
+        let gone = self.tables.partition_point(|t| t.coverage.to <= start);
+        for table in self.tables.drain(..gone).collect::<Vec<_>>() {
+            let path = table.path.display().to_string();
+            if let Err(error) = log.storage().remove_file(&table.path) {
+                tracing::warn!(target: "kafkalite::eventstore", "stream index {path}: could not remove it: {error}");
+            }
+        }
+    }
+
+    /// Moves the tail's synced events to a new table, then merges; on failure the events
+    /// stay in memory, and the next try waits for as many events again.
+    pub(super) fn write_table(&mut self, log: &Log) {
+        self.next_table_at = self.tail_events + self.table_events;
+        if let Err(error) = self.try_write_table(log) {
+            tracing::warn!(
+                target: "kafkalite::eventstore",
+                "{}: could not write a stream index table ({error}); the events stay in memory",
+                log.name()
+            );
+        }
+    }
+
+    fn try_write_table(&mut self, log: &Log) -> Result<()> {
+        let from = self.tail_from;
+        let to = self.next_offset.min(log.durable_offset());
+        if to <= from {
+            return Ok(());
+        }
+        let last_batch_crc = batch_crc(log, to - 1)?;
+        let mut streams = Vec::new();
+        for (name, tail) in &self.streams {
+            let below = tail.offsets.partition_point(|&o| o < to);
+            if below > 0 {
+                streams.push(TableStream {
+                    name: name.clone(),
+                    first_version: tail.first_version,
+                    entries: tail.offsets[..below]
+                        .iter()
+                        .copied()
+                        .zip(tail.positions[..below].iter().copied())
+                        .collect(),
+                });
+            }
+        }
+        let coverage = Coverage {
+            from,
+            to,
+            last_batch_crc,
+        };
+        let table = write(log, coverage, streams)?;
+        self.tables.push(table);
+        let mut moved = 0;
+        self.streams.retain(|_, tail| {
+            let below = tail.offsets.partition_point(|&o| o < to);
+            tail.offsets.drain(..below);
+            tail.positions.drain(..below);
+            tail.first_version += below as u64;
+            moved += below;
+            !tail.offsets.is_empty()
+        });
+        self.tail_events -= moved;
+        self.tail_from = to;
+        self.next_table_at = self.tail_events + self.table_events;
+        self.merge(log)
+    }
+
+    /// Merges the last two tables while they are of similar size.
+    fn merge(&mut self, log: &Log) -> Result<()> {
+        while let [.., older, newer] = &self.tables[..] {
+            let events = older.entry_count + newer.entry_count;
+            if older.entry_count > MERGE_RATIO * newer.entry_count || events > MAX_MERGED_EVENTS {
+                break;
+            }
+            let mut streams = older.streams()?;
+            let mut at: std::collections::HashMap<String, usize> = streams
+                .iter()
+                .enumerate()
+                .map(|(i, s)| (s.name.clone(), i))
+                .collect();
+            for stream in newer.streams()? {
+                match at.get(&stream.name) {
+                    Some(&i) => {
+                        let before = &mut streams[i];
+                        let next = before.first_version + before.entries.len() as u64;
+                        if stream.first_version != next {
+                            return Err(Error::corruption(
+                                &newer.path,
+                                0,
+                                format!(
+                                    "stream '{}' goes on at version {} after version {} of the table before",
+                                    stream.name,
+                                    stream.first_version,
+                                    next - 1
+                                ),
+                            ));
+                        }
+                        before.entries.extend(stream.entries);
+                    }
+                    None => {
+                        at.insert(stream.name.clone(), streams.len());
+                        streams.push(stream);
+                    }
+                }
+            }
+            let coverage = Coverage {
+                from: older.coverage.from,
+                to: newer.coverage.to,
+                last_batch_crc: newer.coverage.last_batch_crc,
+            };
+            // Replaces the older table's file; the newer one's goes after (a crash between
+            // leaves it covered, and the next load removes it).
+            let merged = write(log, coverage, streams)?;
+            let newer = self.tables.pop().expect("two tables");
+            self.tables.pop();
+            self.tables.push(merged);
+            if let Err(error) = log.storage().remove_file(&newer.path) {
+                tracing::warn!(target: "kafkalite::eventstore", "stream index {}: could not remove it after a merge: {error}", newer.path.display());
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Writes a table (not synced: a table lost or torn by a power cut is found out and
+/// dropped, and its offsets indexed again) and opens it.
+fn write(log: &Log, coverage: Coverage, streams: Vec<TableStream>) -> Result<Table> {
+    let bytes = index_file::encode(coverage, streams)?;
+    let path = index_file::path(log.dir(), coverage.from);
+    log.storage().replace_file(&path, &bytes, false)?;
+    Table::open(log.storage(), &path)
+}
+
+/// The stored CRC of the batch holding `offset`.
+fn batch_crc(log: &Log, offset: i64) -> Result<u32> {
+    let data = log.read_unsynced(offset, 1)?;
+    let batch = data.batches().next().transpose()?;
+    match batch {
+        Some(batch) if batch.base_offset() <= offset && offset <= batch.last_offset() => {
+            Ok(batch.crc())
+        }
+        _ => Err(Error::corruption(
+            log.dir(),
+            0,
+            format!("no batch holds offset {offset}"),
+        )),
+    }
+}
+
+/// Whether the log still holds what a table covering `coverage` was written from.
+fn agrees(log: &Log, coverage: Coverage) -> std::result::Result<(), String> {
+    if coverage.to > log.log_end_offset() {
+        return Err(format!(
+            "it indexes offsets up to {}, but the log ends at {}",
+            coverage.to - 1,
+            log.log_end_offset()
+        ));
+    }
+    if coverage.to <= log.log_start_offset() {
+        return Err("retention removed every record it indexes".into());
+    }
+    match batch_crc(log, coverage.to - 1) {
+        Ok(crc) if crc == coverage.last_batch_crc => Ok(()),
+        Ok(_) => Err(format!(
+            "the log's batch at offset {} is not the one it was written from",
+            coverage.to - 1
+        )),
+        Err(error) => Err(format!(
+            "the log's batch at offset {} could not be read: {error}",
+            coverage.to - 1
+        )),
+    }
+}

@@ -1,0 +1,300 @@
+//! The event store's stream index on disk: tables written as events pile up, merged, loaded
+//! after a reopen instead of reading the log, checked against the log, dropped and rebuilt
+//! when damaged or when the log under them changed, removed by retention and with the topic.
+
+use std::path::{Path, PathBuf};
+
+use kafkalite::eventstore::{
+    Direction, EventData, EventId, EventStore, EventStoreConfig, RecordedEvent, StreamPosition,
+};
+use kafkalite::{Cluster, ExpectedVersion, ProducerConfig, ProducerRecord, RecoveryMode};
+
+fn event(n: u32) -> EventData {
+    EventData::new(format!("E{n}"), vec![b'x'; 10 + (n % 7) as usize])
+}
+
+/// Every stream's events read forwards, and checked against reading backwards.
+fn read_streams(store: &EventStore, streams: &[String]) -> Vec<Vec<RecordedEvent>> {
+    streams
+        .iter()
+        .map(|stream| {
+            let read = |from, direction| {
+                store
+                    .read_stream(stream, from, direction, usize::MAX)
+                    .unwrap()
+                    .into_events()
+            };
+            let forwards = read(StreamPosition::Start, Direction::Forwards);
+            let mut backwards = read(StreamPosition::End, Direction::Backwards);
+            backwards.reverse();
+            assert_eq!(forwards, backwards, "{stream}");
+            forwards
+        })
+        .collect()
+}
+
+/// The stream index files in a partition directory, sorted.
+fn table_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "streams"))
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn tables_hold_the_history_and_a_reopen_reads_them_not_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let streams: Vec<String> = (0..10).map(|s| format!("s{s}")).collect();
+    let config = EventStoreConfig::new().index_table_events(8);
+    let (written, tables) = {
+        let cluster = Cluster::open(dir.path()).unwrap();
+        let store = cluster.event_store("es", config.clone()).unwrap();
+        for n in 0..200u32 {
+            let stream = &streams[(n * 7 % 10) as usize];
+            store
+                .append(stream, ExpectedVersion::Any, [event(n)])
+                .unwrap();
+        }
+        let stats = store.index_stats(0).unwrap();
+        assert_eq!(stats.indexed_to, 200);
+        assert_eq!(stats.table_events + stats.memory_events as u64, 200);
+        assert!(stats.memory_events < 8, "{stats:?}");
+        // Chained, and merged: far fewer tables than the 25 written.
+        assert_eq!(stats.tables.first().map(|t| t.0), Some(0), "{stats:?}");
+        assert!(
+            stats.tables.windows(2).all(|w| w[0].1 == w[1].0),
+            "{stats:?}"
+        );
+        assert!(stats.tables.len() <= 6, "{stats:?}");
+        assert_eq!(
+            table_files(&dir.path().join("es-0")).len(),
+            stats.tables.len()
+        );
+        (read_streams(&store, &streams), stats.tables)
+    };
+    assert!(written.iter().all(|events| events.len() == 20));
+    let cluster = Cluster::open(dir.path()).unwrap();
+    let store = cluster.event_store("es", config).unwrap();
+    let stats = store.index_stats(0).unwrap();
+    assert_eq!(stats.tables, tables, "the tables are loaded, not rebuilt");
+    assert!(stats.dropped.is_empty(), "{stats:?}");
+    assert_eq!(
+        stats.memory_events as u64,
+        200 - stats.table_events,
+        "only the records after the last table are read from the log"
+    );
+    assert_eq!(read_streams(&store, &streams), written);
+    // Reading in log order gives each event the version reading its stream gave.
+    let mut by_log = store.read_all(0, None, 1000).unwrap();
+    by_log.sort_by(|a, b| (&a.stream, a.version).cmp(&(&b.stream, b.version)));
+    let mut by_stream: Vec<RecordedEvent> = written.into_iter().flatten().collect();
+    by_stream.sort_by(|a, b| (&a.stream, a.version).cmp(&(&b.stream, b.version)));
+    assert_eq!(by_log, by_stream);
+    // Appends check against versions that live in the tables.
+    let conflict = store.append("s3", ExpectedVersion::Exact(18), [event(0)]);
+    assert!(conflict.is_err(), "{conflict:?}");
+    let done = store
+        .append("s3", ExpectedVersion::Exact(19), [event(0)])
+        .unwrap();
+    assert_eq!(done.next_expected_version, 20);
+    // A retry of an append whose events went to a table returns the original result.
+    let first = store.read_stream("s0", StreamPosition::Start, Direction::Forwards, 1);
+    let first = first.unwrap().into_events().remove(0);
+    let retry = EventData::new(first.event_type.clone(), first.data.clone()).id(first.id.unwrap());
+    let again = store
+        .append("s0", ExpectedVersion::NoStream, [retry])
+        .unwrap();
+    assert_eq!(again.position, first.position);
+}
+
+/// Flips a byte of the batch holding `offset` in segment file `log`.
+fn damage_batch(log: &Path, offset: i64) {
+    let mut bytes = std::fs::read(log).unwrap();
+    let mut at = 0;
+    loop {
+        let base = i64::from_be_bytes(bytes[at..at + 8].try_into().unwrap());
+        let len = u32::from_be_bytes(bytes[at + 8..at + 12].try_into().unwrap()) as usize;
+        if base == offset {
+            bytes[at + 40] ^= 0xff;
+            break;
+        }
+        at += 12 + len;
+    }
+    std::fs::write(log, bytes).unwrap();
+}
+
+#[test]
+fn a_table_over_records_the_log_no_longer_holds_is_dropped() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = EventStoreConfig::new().index_table_events(4);
+    {
+        let cluster = Cluster::open(dir.path()).unwrap();
+        let store = cluster.event_store("es", config.clone()).unwrap();
+        for n in 0..20u32 {
+            store.append("a", ExpectedVersion::Any, [event(n)]).unwrap();
+        }
+        assert!(store.index_stats(0).unwrap().tables.last().unwrap().1 > 12);
+    }
+    // A repair cuts the log at offset 10, and plain records of two streams follow.
+    damage_batch(&dir.path().join("es-0/00000000000000000000.log"), 10);
+    let cluster = Cluster::builder()
+        .recovery_mode(RecoveryMode::TruncateCorrupt)
+        .open(dir.path())
+        .unwrap();
+    let producer = cluster.producer(ProducerConfig::new()).unwrap();
+    for n in 0..16 {
+        let key = if n % 2 == 0 { "b" } else { "a" };
+        producer
+            .send(ProducerRecord::to("es").key(key).value("plain"))
+            .unwrap()
+            .wait()
+            .unwrap();
+    }
+    let store = cluster.event_store("es", config).unwrap();
+    let a = read_streams(&store, &["a".to_string()]).remove(0);
+    let got: Vec<(u64, i64, bool)> = a
+        .iter()
+        .map(|e| (e.version, e.position.offset, e.id.is_some()))
+        .collect();
+    let want: Vec<(u64, i64, bool)> = (0..10)
+        .map(|o: u64| (o, o as i64, true))
+        .chain((0..8u64).map(|i| (10 + i, 11 + 2 * i as i64, false)))
+        .collect();
+    assert_eq!(got, want);
+    let stats = store.index_stats(0).unwrap();
+    assert!(
+        stats
+            .dropped
+            .iter()
+            .any(|why| why.contains("is not the one it was written from")),
+        "{stats:?}"
+    );
+}
+
+#[test]
+fn a_damaged_table_is_found_when_read_and_its_offsets_indexed_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let streams: Vec<String> = (0..4).map(|s| format!("s{s}")).collect();
+    let config = EventStoreConfig::new().index_table_events(6);
+    let written = {
+        let cluster = Cluster::open(dir.path()).unwrap();
+        let store = cluster.event_store("es", config.clone()).unwrap();
+        for n in 0..40u32 {
+            let stream = &streams[(n % 4) as usize];
+            store
+                .append(stream, ExpectedVersion::Any, [event(n)])
+                .unwrap();
+        }
+        read_streams(&store, &streams)
+    };
+    // The last byte of the oldest table: the entries of one of its streams.
+    let oldest = table_files(&dir.path().join("es-0")).remove(0);
+    let mut bytes = std::fs::read(&oldest).unwrap();
+    *bytes.last_mut().unwrap() ^= 1;
+    std::fs::write(&oldest, bytes).unwrap();
+    let cluster = Cluster::open(dir.path()).unwrap();
+    let store = cluster.event_store("es", config).unwrap();
+    assert!(
+        store.index_stats(0).unwrap().dropped.is_empty(),
+        "opening checks the header only"
+    );
+    assert_eq!(read_streams(&store, &streams), written);
+    let stats = store.index_stats(0).unwrap();
+    assert!(
+        stats
+            .dropped
+            .iter()
+            .any(|why| why.contains("entries CRC mismatch")),
+        "{stats:?}"
+    );
+    // Its offsets went to new tables.
+    assert_eq!(stats.table_events + stats.memory_events as u64, 40);
+}
+
+#[test]
+fn retention_removes_old_tables_and_deleting_the_topic_removes_them_all() {
+    let dir = tempfile::tempdir().unwrap();
+    let cluster = Cluster::open(dir.path()).unwrap();
+    let store = cluster
+        .event_store("es", EventStoreConfig::new().index_table_events(4))
+        .unwrap();
+    for n in 0..40u32 {
+        let stream = if n % 2 == 0 { "even" } else { "odd" };
+        store
+            .append(stream, ExpectedVersion::Any, [event(n)])
+            .unwrap();
+    }
+    let partition = dir.path().join("es-0");
+    let before = store.index_stats(0).unwrap();
+    assert_eq!(before.tables.first().unwrap().0, 0);
+    cluster.delete_records("es", 0, 30).unwrap();
+    let after = store.index_stats(0).unwrap();
+    assert!(after.tables.iter().all(|t| t.1 > 30), "{after:?}");
+    assert_eq!(table_files(&partition).len(), after.tables.len());
+    let even = store
+        .read_stream("even", StreamPosition::Start, Direction::Forwards, 100)
+        .unwrap()
+        .into_events();
+    let versions: Vec<u64> = even.iter().map(|e| e.version).collect();
+    assert_eq!(versions, (15..20).collect::<Vec<u64>>());
+    // Other files in the directory are not the store's.
+    std::fs::write(partition.join("notes.txt"), "mine").unwrap();
+    cluster.delete_topic("es").unwrap();
+    let left: Vec<String> = walk(dir.path())
+        .iter()
+        .filter(|p| p.to_string_lossy().contains("es-0"))
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        left,
+        ["notes.txt"],
+        "only the foreign file is left of the partition"
+    );
+}
+
+/// Every file under `dir`.
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}
+
+/// What an append of the stream's `n`-th event expects.
+fn expected_before(n: usize) -> ExpectedVersion {
+    match n {
+        0 => ExpectedVersion::NoStream,
+        n => ExpectedVersion::Exact(n as u64 - 1),
+    }
+}
+
+#[test]
+fn event_ids_written_to_tables_come_back_unchanged() {
+    let cluster = Cluster::temporary().unwrap();
+    let store = cluster
+        .event_store("ids", EventStoreConfig::new().index_table_events(1))
+        .unwrap();
+    let ids: Vec<EventId> = (0..5).map(|_| EventId::random()).collect();
+    for (n, id) in ids.iter().enumerate() {
+        store
+            .append("s", expected_before(n), [event(0).id(*id)])
+            .unwrap();
+    }
+    let read: Vec<Option<EventId>> = store
+        .read_stream("s", StreamPosition::End, Direction::Backwards, 3)
+        .unwrap()
+        .into_events()
+        .iter()
+        .map(|e| e.id)
+        .collect();
+    assert_eq!(read, [Some(ids[4]), Some(ids[3]), Some(ids[2])]);
+}
