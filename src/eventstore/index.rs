@@ -4,7 +4,7 @@
 //! to a store's topic too (their records count as events of the stream their key names).
 //!
 //! The newest events are held in memory (the tail); once the tail holds
-//! [`PartitionIndex::table_events`] synced events they go to an immutable table file
+//! [`PartitionIndex::table_events`] events they go to an immutable table file
 //! (`index_file`), and tables of similar size are merged (`index_tables`). A stream's events
 //! are then runs of consecutive versions: one per table it has events in, and the tail's.
 
@@ -92,7 +92,7 @@ pub(super) struct PartitionIndex {
     pub(super) streams: HashMap<String, StreamIndex>,
     /// How many events `streams` holds.
     pub(super) tail_events: usize,
-    /// How many synced events the tail gathers before they go to a table.
+    /// How many events the tail gathers before they go to a table.
     pub(super) table_events: usize,
     /// The tail size at which the next table is written.
     pub(super) next_table_at: usize,
@@ -105,7 +105,7 @@ pub(super) struct PartitionIndex {
 
 impl PartitionIndex {
     /// An index that has not looked at its partition yet, writing tables every
-    /// `table_events` synced events.
+    /// `table_events` events.
     pub(super) fn new(table_events: usize) -> PartitionIndex {
         PartitionIndex {
             next_offset: 0,
@@ -367,6 +367,14 @@ impl PartitionIndex {
         }
         if let Some((table, why)) = self.doubt.take() {
             self.drop_tables_from(log, table, &why);
+        }
+        let end = log.log_end_offset();
+        if self.next_offset > end {
+            // The log lost records the index holds (a repair cut it): index again from the
+            // last table still inside it.
+            let inside = self.tables.partition_point(|t| t.coverage.to <= end);
+            let why = format!("the log ends at offset {end}, before records it indexes");
+            self.drop_tables_from(log, inside, &why);
         }
         self.drop_removed_tables(log);
         let start = log.log_start_offset();

@@ -140,7 +140,7 @@ impl PartitionIndex {
         }
     }
 
-    /// Moves the tail's synced events to a new table, then merges; on failure the events
+    /// Moves the tail's events to a new table, then merges; on failure the events
     /// stay in memory, and the next try waits for as many events again.
     pub(super) fn write_table(&mut self, log: &Log) {
         self.next_table_at = self.tail_events + self.table_events;
@@ -154,8 +154,12 @@ impl PartitionIndex {
     }
 
     fn try_write_table(&mut self, log: &Log) -> Result<()> {
+        // Records not synced yet go in too: a power cut that takes them back leaves the
+        // table past the log's end, or over a batch that is no longer the one it names, and
+        // the next load drops it (recovery keeps a prefix of the log, so a matching last
+        // batch vouches for every record before it).
         let from = self.tail_from;
-        let to = self.next_offset.min(log.durable_offset());
+        let to = self.next_offset;
         if to <= from {
             return Ok(());
         }

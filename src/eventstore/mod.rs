@@ -51,7 +51,7 @@ pub struct EventStoreConfig {
     index_table_events: usize,
 }
 
-/// How many synced events a partition's stream index holds in memory, by default, before
+/// How many events a partition's stream index holds in memory, by default, before
 /// it writes them to a table file.
 pub const DEFAULT_INDEX_TABLE_EVENTS: usize = 1 << 18;
 
@@ -90,7 +90,7 @@ impl EventStoreConfig {
         self
     }
 
-    /// How many synced events each partition's stream index holds in memory before it
+    /// How many events each partition's stream index holds in memory before it
     /// writes them to a table file in the partition's directory (default
     /// [`DEFAULT_INDEX_TABLE_EVENTS`], about 12 bytes of memory per event plus each
     /// stream's name). Tables are checked when used, dropped and rebuilt from the log on
