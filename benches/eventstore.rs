@@ -8,6 +8,10 @@
 //!   of `EVENTSTORE_BENCH_EVENTS` events (default 1,000,000) in a hundredth as many streams,
 //!   appended one event at a time, interleaved. Its p50 and p99 are printed before criterion's
 //!   mean.
+//! - `open_and_first_read`: opening a store after a clean shutdown and reading the last 100
+//!   events of one stream, for a store of `EVENTSTORE_OPEN_EVENTS` events (default
+//!   1,000,000) against one of ten times as many, both built in the same run (one partition,
+//!   100 events per stream, appended one event at a time, interleaved).
 //!
 //! Files go to `KAFKALITE_BENCH_DIR` (default: the system temporary directory).
 #![allow(missing_docs)] // criterion_group! generates an undocumented function.
@@ -197,9 +201,75 @@ fn read_last_100(c: &mut Criterion) {
     group.finish();
 }
 
+/// A closed store of `events` events, 100 per stream, in a directory of its own.
+fn history(events: usize) -> tempfile::TempDir {
+    let dir = common::bench_dir();
+    let cluster = Cluster::builder()
+        .background(false)
+        .open(dir.path())
+        .unwrap();
+    let store = cluster
+        .event_store("history", EventStoreConfig::new().durable(false))
+        .unwrap();
+    let streams = (events / 100).max(1);
+    let built = Instant::now();
+    for n in 0..events {
+        let stream = format!("stream-{}", n % streams);
+        store
+            .append(&stream, ExpectedVersion::Any, [event(n)])
+            .unwrap();
+    }
+    let stats = store.index_stats(0).unwrap();
+    eprintln!(
+        "open_and_first_read: {events} events built in {:?}; index: {} tables, {} events in memory",
+        built.elapsed(),
+        stats.tables.len(),
+        stats.memory_events
+    );
+    cluster.close().unwrap();
+    dir
+}
+
+fn open_and_first_read(c: &mut Criterion) {
+    let events: usize = std::env::var("EVENTSTORE_OPEN_EVENTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
+    let mut group = c.benchmark_group("open_and_first_read");
+    group.sample_size(10);
+    for (name, events) in [("baseline", events), ("ten_times_the_events", events * 10)] {
+        let dir = history(events);
+        let stream = format!("stream-{}", (events / 100).max(1) / 2);
+        group.bench_function(name, |b| {
+            b.iter_custom(|iters| {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    let start = Instant::now();
+                    let cluster = Cluster::builder()
+                        .background(false)
+                        .open(dir.path())
+                        .unwrap();
+                    let store = cluster
+                        .event_store("history", EventStoreConfig::new())
+                        .unwrap();
+                    let read = store
+                        .read_stream(&stream, StreamPosition::End, Direction::Backwards, 100)
+                        .unwrap()
+                        .into_events();
+                    total += start.elapsed();
+                    assert_eq!(read.len(), 100);
+                    cluster.close().unwrap();
+                }
+                total
+            })
+        });
+    }
+    group.finish();
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default();
-    targets = durable_appends, read_last_100
+    targets = durable_appends, read_last_100, open_and_first_read
 }
 criterion_main!(benches);

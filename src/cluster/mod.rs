@@ -394,6 +394,13 @@ impl Cluster {
         Ok(made)
     }
 
+    /// Runs `hook` when the cluster closes, after its background work stopped and before
+    /// its logs close (a layer above writing what it keeps in memory; it reports its own
+    /// failures, which do not stop the close).
+    pub(crate) fn before_close(&self, hook: impl Fn() + Send + Sync + 'static) {
+        self.inner.services.1.lock().push(Box::new(hook));
+    }
+
     /// `offsets.retention.minutes` and `offsets.retention.check.interval.ms`, in ms.
     pub(crate) fn offsets_retention(&self) -> (i64, i64) {
         self.inner.offsets_retention
@@ -508,6 +515,9 @@ impl Inner {
         for log in self.logs() {
             log.stop_cleaning();
         }
+        for hook in self.services.1.lock().iter() {
+            hook();
+        }
         let mut first_error = None;
         let mut clean = true;
         for log in self.logs() {
@@ -563,9 +573,14 @@ pub(crate) fn split_name(name: &str) -> (String, i32) {
     }
 }
 
-/// Type-keyed per-cluster state of the layers above (see [`Cluster::service`]).
+/// Type-keyed per-cluster state of the layers above (see [`Cluster::service`]), and what
+/// they asked to run before the logs close ([`Cluster::before_close`]).
 #[derive(Default)]
-struct Services(Mutex<Vec<Arc<dyn Any + Send + Sync>>>);
+#[allow(clippy::type_complexity)]
+struct Services(
+    Mutex<Vec<Arc<dyn Any + Send + Sync>>>,
+    Mutex<Vec<Box<dyn Fn() + Send + Sync>>>,
+);
 
 impl std::fmt::Debug for Services {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

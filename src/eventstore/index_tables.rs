@@ -140,6 +140,13 @@ impl PartitionIndex {
         }
     }
 
+    /// Moves whatever the tail holds to a table (at a clean close).
+    pub(super) fn write_tail(&mut self, log: &Log) {
+        if self.loaded && self.tail_events > 0 && self.doubt.borrow().is_none() {
+            self.write_table(log);
+        }
+    }
+
     /// Moves the tail's events to a new table, then merges; on failure the events
     /// stay in memory, and the next try waits for as many events again.
     pub(super) fn write_table(&mut self, log: &Log) {

@@ -141,14 +141,43 @@ struct Shared {
 
 /// The stores of one cluster, by topic.
 #[derive(Debug, Default)]
-struct Stores(Mutex<HashMap<String, Arc<Shared>>>);
+struct Stores {
+    by_topic: Mutex<HashMap<String, Arc<Shared>>>,
+    /// Set once the close hook is registered.
+    hooked: std::sync::OnceLock<()>,
+}
+
+impl Stores {
+    /// Writes each index's tail to a table (see [`index_tables`]).
+    fn write_tails(&self) {
+        for shared in self.by_topic.lock().values() {
+            let snapshots = shared.snapshots.get();
+            let indexes = shared.indexes.iter().zip(&shared.logs).chain(
+                snapshots
+                    .into_iter()
+                    .flat_map(|s| s.indexes.iter().zip(&s.logs)),
+            );
+            for (index, log) in indexes {
+                if !log.is_closed() {
+                    index.lock().write_tail(log);
+                }
+            }
+        }
+    }
+}
 
 impl Cluster {
     /// The event store on topic `name`, made with `config` if the topic does not exist.
     /// An existing topic is used as it is (its partitions and durability included).
     pub fn event_store(&self, name: &str, config: EventStoreConfig) -> Result<EventStore> {
         let stores = self.service(|| Ok(Stores::default()))?;
-        let mut stores = stores.0.lock();
+        if stores.hooked.set(()).is_ok() {
+            // At a clean close, each index's tail goes to a table: the next open then reads
+            // no records to rebuild it.
+            let closing = Arc::clone(&stores);
+            self.before_close(move || closing.write_tails());
+        }
+        let mut stores = stores.by_topic.lock();
         if let Some(shared) = stores
             .get(name)
             .filter(|s| s.logs.iter().all(|l| !l.is_closed()))

@@ -29,8 +29,8 @@ pub struct Snapshot {
 /// The companion topic's logs and their key indexes.
 #[derive(Debug)]
 pub(super) struct Snapshots {
-    logs: Vec<Arc<Log>>,
-    indexes: Vec<Mutex<PartitionIndex>>,
+    pub(super) logs: Vec<Arc<Log>>,
+    pub(super) indexes: Vec<Mutex<PartitionIndex>>,
 }
 
 impl EventStore {
