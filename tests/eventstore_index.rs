@@ -2,6 +2,8 @@
 //! after a reopen instead of reading the log, checked against the log, dropped and rebuilt
 //! when damaged or when the log under them changed, removed by retention and with the topic.
 
+#![allow(clippy::cast_possible_truncation)]
+
 use std::path::{Path, PathBuf};
 
 use kafkalite::eventstore::{
@@ -107,6 +109,24 @@ fn tables_hold_the_history_and_a_reopen_reads_them_not_the_log() {
     assert_eq!(again.position, first.position);
 }
 
+/// Flips a bit of byte `at` of `file`.
+fn damage(file: &Path, at: usize) {
+    let mut bytes = std::fs::read(file).unwrap();
+    bytes[at] ^= 1;
+    std::fs::write(file, bytes).unwrap();
+}
+
+/// Where a table's stream entries begin: after the last block of stream records (read
+/// from the header and block directory as the format lays them out).
+fn entries_at(table: &Path) -> usize {
+    let bytes = std::fs::read(table).unwrap();
+    let u64_at = |at: usize| u64::from_be_bytes(bytes[at..at + 8].try_into().unwrap());
+    let u32_at = |at: usize| u32::from_be_bytes(bytes[at..at + 4].try_into().unwrap());
+    let blocks = u32_at(12) as usize;
+    let last = 64 + (blocks - 1) * 24;
+    (u64_at(last + 8) + u64::from(u32_at(last + 16))) as usize
+}
+
 /// Flips a byte of the batch holding `offset` in segment file `log`.
 fn damage_batch(log: &Path, offset: i64) {
     let mut bytes = std::fs::read(log).unwrap();
@@ -187,13 +207,12 @@ fn a_damaged_table_is_found_when_read_and_its_offsets_indexed_again() {
         }
         read_streams(&store, &streams)
     };
-    // The last byte of the oldest table: the entries of one of its streams.
+    // A byte of the entries of the oldest table (the first stream's first offset), found
+    // when a read of that stream uses them.
     let oldest = table_files(&dir.path().join("es-0")).remove(0);
-    let mut bytes = std::fs::read(&oldest).unwrap();
-    *bytes.last_mut().unwrap() ^= 1;
-    std::fs::write(&oldest, bytes).unwrap();
+    damage(&oldest, entries_at(&oldest));
     let cluster = Cluster::open(dir.path()).unwrap();
-    let store = cluster.event_store("es", config).unwrap();
+    let store = cluster.event_store("es", config.clone()).unwrap();
     assert!(
         store.index_stats(0).unwrap().dropped.is_empty(),
         "opening checks the header only"
@@ -205,6 +224,27 @@ fn a_damaged_table_is_found_when_read_and_its_offsets_indexed_again() {
             .dropped
             .iter()
             .any(|why| why.contains("entries CRC mismatch")),
+        "{stats:?}"
+    );
+    // Reading in log order finds the version of each event through the table's chunks by
+    // offset: damage their directory (the file's last bytes).
+    let by_log = store.read_all(0, None, 100).unwrap();
+    drop(store);
+    cluster.close().unwrap();
+    let oldest = table_files(&dir.path().join("es-0")).remove(0);
+    damage(
+        &oldest,
+        std::fs::metadata(&oldest).unwrap().len() as usize - 1,
+    );
+    let cluster = Cluster::open(dir.path()).unwrap();
+    let store = cluster.event_store("es", config).unwrap();
+    assert_eq!(store.read_all(0, None, 100).unwrap(), by_log);
+    let stats = store.index_stats(0).unwrap();
+    assert!(
+        stats
+            .dropped
+            .iter()
+            .any(|why| why.contains("chunk directory CRC mismatch")),
         "{stats:?}"
     );
     // Its offsets went to new tables.

@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use std::ops::Range;
 
 use super::event::record_version;
-use super::index_file::{StreamRecord, Table};
+use super::index_file::{ChunkCache, StreamRecord, Table};
 use crate::error::{Error, Result};
 use crate::log::Log;
 
@@ -292,28 +292,26 @@ impl PartitionIndex {
         Ok((next >= versions.end).then_some(found))
     }
 
-    /// The version of the event at `offset`, if it is one of the stream's.
-    pub(super) fn version_at(&self, stream: &str, offset: i64) -> Result<Option<u64>> {
-        if let Some(tail) = self.streams.get(stream) {
-            if let Ok(at) = tail.offsets.binary_search(&offset) {
-                return Ok(Some(tail.first_version + at as u64));
-            }
-        }
+    /// The version of the event at `offset`, if it is one of the stream's; `cache` keeps
+    /// the table chunks read, for the next call.
+    pub(super) fn version_at(
+        &self,
+        stream: &str,
+        offset: i64,
+        cache: &mut ChunkCache,
+    ) -> Result<Option<u64>> {
         if offset >= self.tail_from {
-            return Ok(None);
+            let Some(tail) = self.streams.get(stream) else {
+                return Ok(None);
+            };
+            let at = tail.offsets.binary_search(&offset).ok();
+            return Ok(at.map(|at| tail.first_version + at as u64));
         }
         let table = self.tables.partition_point(|t| t.coverage.to <= offset);
         if table == self.tables.len() || offset < self.tables[table].coverage.from {
             return Ok(None);
         }
-        let Some(record) = self.lookup(table, stream)? else {
-            return Ok(None);
-        };
-        let entries = self.checked(table, self.tables[table].entries(&record))?;
-        Ok(entries
-            .binary_search_by_key(&offset, |&(o, _)| o)
-            .ok()
-            .map(|at| record.first_version + at as u64))
+        self.checked(table, self.tables[table].version_at(offset, table, cache))
     }
 
     /// Records `count` events of `stream` this process appended in one batch at

@@ -19,7 +19,13 @@
 //!                      position u64, entry count u32, entries' CRC u32, name's place in
 //!                      the block u32, name length u32), then their names
 //! entries              per stream, per event: offset i64, batch position u32
+//! by offset            every event in offset order, in chunks of up to 256: CRC-32C u32,
+//!                      then per event offset i64 and stream version u64
+//! chunk directory      each chunk's first offset i64, then their CRC-32C u32
 //! ```
+//!
+//! The by-offset chunks give the version of the event at an offset (for reads in log order)
+//! with one read, and their directory is read once, when first needed.
 //!
 //! Streams are sorted by (hash, name); the hash is FNV-1a, 64 bits, stable across builds.
 
@@ -39,6 +45,8 @@ const BLOCK_REF_BYTES: usize = 24;
 const RECORD_BYTES: usize = 40;
 const ENTRY_BYTES: usize = 12;
 const STREAMS_PER_BLOCK: usize = 64;
+const BY_OFFSET_BYTES: usize = 16;
+const EVENTS_PER_CHUNK: usize = 256;
 
 /// One stream's events in a table.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -88,6 +96,21 @@ pub(super) struct Table {
     len: u64,
     /// Per block: (first hash, position, length, CRC).
     blocks: Vec<(u64, u64, u32, u32)>,
+    /// Where the by-offset chunks begin.
+    chunks_at: u64,
+    /// How many by-offset chunks there are.
+    chunk_count: usize,
+    /// Each by-offset chunk's first offset, read at first use.
+    chunk_firsts: std::sync::OnceLock<Vec<i64>>,
+}
+
+/// By-offset chunks already read, by (table, chunk): `(offset, version)` pairs.
+pub(super) type ChunkCache = std::collections::HashMap<(usize, usize), Vec<(i64, u64)>>;
+
+/// The bytes of the by-offset chunks and their directory for `events` events.
+fn by_offset_len(events: u64) -> u64 {
+    let chunks = events.div_ceil(EVENTS_PER_CHUNK as u64);
+    chunks * 4 + events * BY_OFFSET_BYTES as u64 + chunks * 8 + 4
 }
 
 /// The stable 64-bit hash of a stream name (FNV-1a).
@@ -156,6 +179,28 @@ pub(super) fn encode(coverage: Coverage, mut streams: Vec<TableStream>) -> Resul
     }
     debug_assert_eq!(out.len(), entries_at);
     out.extend_from_slice(&entries);
+    let mut by_offset: Vec<(i64, u64)> = streams
+        .iter()
+        .flat_map(|s| {
+            (s.first_version..)
+                .zip(&s.entries)
+                .map(|(version, &(offset, _))| (offset, version))
+        })
+        .collect();
+    by_offset.sort_unstable();
+    let mut firsts = Vec::new();
+    for chunk in by_offset.chunks(EVENTS_PER_CHUNK) {
+        let mut bytes = Vec::with_capacity(chunk.len() * BY_OFFSET_BYTES);
+        for &(offset, version) in chunk {
+            bytes.extend_from_slice(&offset.to_be_bytes());
+            bytes.extend_from_slice(&version.to_be_bytes());
+        }
+        out.extend_from_slice(&crc32c::crc32c(&bytes).to_be_bytes());
+        out.extend_from_slice(&bytes);
+        firsts.extend_from_slice(&chunk[0].0.to_be_bytes());
+    }
+    out.extend_from_slice(&firsts);
+    out.extend_from_slice(&crc32c::crc32c(&firsts).to_be_bytes());
     let mut header = Vec::with_capacity(HEADER_BYTES);
     header.extend_from_slice(MAGIC);
     header.extend_from_slice(&FORMAT_VERSION.to_be_bytes());
@@ -220,6 +265,7 @@ impl Table {
         }
         let block_count = fields.u32(12) as usize;
         let refs_len = block_count * BLOCK_REF_BYTES;
+        let refs_end = (HEADER_BYTES + refs_len) as u64;
         if (HEADER_BYTES + refs_len) as u64 > len {
             return Err(bad(
                 12,
@@ -266,14 +312,40 @@ impl Table {
                 "block directory out of bounds or order".into(),
             ));
         }
+        let entry_count = fields.u64(40);
+        let entries_at = blocks
+            .last()
+            .map_or(refs_end, |&(_, at, block_len, _)| at + u64::from(block_len));
+        let chunks_at = entry_count
+            .checked_mul(ENTRY_BYTES as u64)
+            .and_then(|entries| entries_at.checked_add(entries));
+        let fits = chunks_at
+            .and_then(|at| at.checked_add(by_offset_len(entry_count)))
+            .is_some_and(|end| end == len);
+        let contiguous = blocks
+            .iter()
+            .try_fold(refs_end, |at, &(_, block_at, block_len, _)| {
+                (block_at == at).then_some(at + u64::from(block_len))
+            })
+            .is_some();
+        let chunk_count = usize::try_from(entry_count.div_ceil(EVENTS_PER_CHUNK as u64));
+        if !fits || !contiguous || chunk_count.is_err() {
+            return Err(bad(
+                40,
+                format!("{entry_count} events do not fill a file of {len} bytes"),
+            ));
+        }
         Ok(Table {
             coverage,
             path: path.to_path_buf(),
             stream_count: fields.u64(32),
-            entry_count: fields.u64(40),
+            entry_count,
             file,
             len,
             blocks,
+            chunks_at: chunks_at.unwrap_or(len),
+            chunk_count: chunk_count.unwrap_or(0),
+            chunk_firsts: std::sync::OnceLock::new(),
         })
     }
 
@@ -367,6 +439,84 @@ impl Table {
         Ok(records)
     }
 
+    /// The version of the event at `offset` (of whichever stream), if the table has one
+    /// there; `cache` keeps the chunks read (under `table`, this table's place).
+    pub fn version_at(
+        &self,
+        offset: i64,
+        table: usize,
+        cache: &mut ChunkCache,
+    ) -> Result<Option<u64>> {
+        let firsts = self.chunk_firsts()?;
+        let Some(chunk) = firsts.partition_point(|&f| f <= offset).checked_sub(1) else {
+            return Ok(None);
+        };
+        let events = match cache.entry((table, chunk)) {
+            std::collections::hash_map::Entry::Occupied(found) => found.into_mut(),
+            std::collections::hash_map::Entry::Vacant(place) => {
+                place.insert(self.chunk(chunk, firsts)?)
+            }
+        };
+        Ok(events
+            .binary_search_by_key(&offset, |&(o, _)| o)
+            .ok()
+            .map(|at| events[at].1))
+    }
+
+    /// Each by-offset chunk's first offset, read and checked once.
+    fn chunk_firsts(&self) -> Result<&[i64]> {
+        if let Some(firsts) = self.chunk_firsts.get() {
+            return Ok(firsts);
+        }
+        let chunks = self.chunk_count;
+        let at = self.len - (chunks as u64 * 8 + 4);
+        let mut bytes = vec![0u8; chunks * 8 + 4];
+        self.file.read_at(&mut bytes, at)?;
+        let fields = Fields(&bytes);
+        if crc32c::crc32c(&bytes[..chunks * 8]) != fields.u32(chunks * 8) {
+            return Err(Error::corruption(
+                &self.path,
+                at,
+                "chunk directory CRC mismatch",
+            ));
+        }
+        let firsts: Vec<i64> = (0..chunks).map(|c| fields.i64(c * 8)).collect();
+        Ok(self.chunk_firsts.get_or_init(|| firsts))
+    }
+
+    /// By-offset chunk `chunk`, checked: its CRC, offsets rising from the directory's first
+    /// inside the coverage, versions a record may have.
+    fn chunk(&self, chunk: usize, firsts: &[i64]) -> Result<Vec<(i64, u64)>> {
+        let full = EVENTS_PER_CHUNK as u64;
+        let left = self.entry_count - chunk as u64 * full;
+        let events = usize::try_from(left).map_or(EVENTS_PER_CHUNK, |l| l.min(EVENTS_PER_CHUNK));
+        let at = self.chunks_at + chunk as u64 * (4 + full * BY_OFFSET_BYTES as u64);
+        let mut bytes = vec![0u8; 4 + events * BY_OFFSET_BYTES];
+        self.file.read_at(&mut bytes, at)?;
+        let fields = Fields(&bytes);
+        let bad = |detail: &str| Error::corruption(&self.path, at, detail.to_string());
+        if crc32c::crc32c(&bytes[4..]) != fields.u32(0) {
+            return Err(bad("by-offset chunk CRC mismatch"));
+        }
+        let read: Vec<(i64, u64)> = (0..events)
+            .map(|e| {
+                let at = 4 + e * BY_OFFSET_BYTES;
+                (fields.i64(at), fields.u64(at + 8))
+            })
+            .collect();
+        let rising = read.windows(2).all(|w| w[0].0 < w[1].0);
+        let inside = read[0].0 == firsts[chunk]
+            && read[0].0 >= self.coverage.from
+            && read[events - 1].0 < self.coverage.to
+            && read.iter().all(|&(_, v)| v <= i64::MAX as u64);
+        if !rising || !inside {
+            return Err(bad(
+                "by-offset chunk out of order or outside the table's offsets",
+            ));
+        }
+        Ok(read)
+    }
+
     /// The `(offset, batch position)` of each of the stream's events in this table, checked:
     /// their CRC, and offsets rising inside the table's coverage.
     pub fn entries(&self, record: &StreamRecord) -> Result<Vec<(i64, u32)>> {
@@ -422,15 +572,25 @@ mod tests {
     fn read_back(storage: &dyn Storage, path: &Path, n: u32) -> Result<Vec<TableStream>> {
         let table = Table::open(storage, path)?;
         let mut found = Vec::new();
+        let mut cache = ChunkCache::new();
         for stream in streams(n) {
             if let Some(record) = table.lookup(&stream.name)? {
+                let entries = table.entries(&record)?;
+                // Each event's version by its offset, too.
+                for (version, &(offset, _)) in (record.first_version..).zip(&entries) {
+                    if table.version_at(offset, 0, &mut cache)? != Some(version) {
+                        return Ok(Vec::new());
+                    }
+                }
                 found.push(TableStream {
                     name: stream.name,
                     first_version: record.first_version,
-                    entries: table.entries(&record)?,
+                    entries,
                 });
             }
         }
+        assert_eq!(table.version_at(99, 0, &mut cache)?, None);
+        assert_eq!(table.version_at(700, 0, &mut cache)?, None);
         Ok(found)
     }
 

@@ -142,8 +142,10 @@ impl EventStore {
         // A partition added to the topic after the store was made is not the store's.
         self.checked_log(partition)?;
         super::indexed(self.index(partition), self.log(partition), |index| {
+            let mut cache = super::index_file::ChunkCache::new();
             for event in events.iter_mut() {
-                if let Some(version) = index.version_at(&event.stream, event.position.offset)? {
+                let offset = event.position.offset;
+                if let Some(version) = index.version_at(&event.stream, offset, &mut cache)? {
                     event.version = version;
                 }
             }
