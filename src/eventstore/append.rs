@@ -273,7 +273,7 @@ fn already_appended(
     from: u64,
     events: &[EventData],
 ) -> Result<Option<Decision>> {
-    let runs = index.runs(stream)?;
+    let runs = index.runs_from(stream, from)?;
     let Some(locations) = index.locations(stream, &runs, from..from + events.len() as u64)? else {
         return Ok(None);
     };

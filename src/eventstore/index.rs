@@ -178,8 +178,25 @@ impl PartitionIndex {
 
     /// The stream's runs of events, oldest first (none if it has no events).
     pub(super) fn runs(&self, stream: &str) -> Result<Vec<Run>> {
+        self.runs_from(stream, 0)
+    }
+
+    /// The stream's runs of events holding versions from `from` on, oldest first (and
+    /// perhaps some before): tables are searched newest first, and only until one holds a
+    /// version at or below `from`.
+    pub(super) fn runs_from(&self, stream: &str, from: u64) -> Result<Vec<Run>> {
         let mut runs = Vec::new();
-        for table in 0..self.tables.len() {
+        if let Some(tail) = self.streams.get(stream) {
+            runs.push(Run {
+                first_version: tail.first_version,
+                count: tail.offsets.len(),
+                source: Source::Tail,
+            });
+        }
+        for table in (0..self.tables.len()).rev() {
+            if runs.last().is_some_and(|r: &Run| r.first_version <= from) {
+                break;
+            }
             if let Some(record) = self.lookup(table, stream)? {
                 runs.push(Run {
                     first_version: record.first_version,
@@ -188,13 +205,7 @@ impl PartitionIndex {
                 });
             }
         }
-        if let Some(tail) = self.streams.get(stream) {
-            runs.push(Run {
-                first_version: tail.first_version,
-                count: tail.offsets.len(),
-                source: Source::Tail,
-            });
-        }
+        runs.reverse();
         Ok(runs)
     }
 

@@ -104,6 +104,13 @@ pub(super) struct Table {
     chunk_firsts: std::sync::OnceLock<Vec<i64>>,
 }
 
+/// A block of stream records, checked: its bytes, and per record its hash, the record, and
+/// where its name is in the bytes.
+struct Block {
+    bytes: Vec<u8>,
+    records: Vec<(u64, StreamRecord, std::ops::Range<usize>)>,
+}
+
 /// By-offset chunks already read, by (table, chunk): `(offset, version)` pairs.
 pub(super) type ChunkCache = std::collections::HashMap<(usize, usize), Vec<(i64, u64)>>;
 
@@ -362,9 +369,10 @@ impl Table {
             if self.blocks[block].0 > hash {
                 break;
             }
-            for (record_hash, record, record_name) in self.block(block)? {
-                if record_hash == hash && record_name == name.as_bytes() {
-                    return Ok(Some(record));
+            let found = self.block(block, None)?;
+            for (record_hash, record, record_name) in &found.records {
+                if *record_hash == hash && found.bytes[record_name.clone()] == *name.as_bytes() {
+                    return Ok(Some(*record));
                 }
             }
         }
@@ -372,11 +380,16 @@ impl Table {
     }
 
     /// Every stream of the table, with its entries.
+    /// Every stream of the table, with its entries (the file read in one go, for a merge).
     pub fn streams(&self) -> Result<Vec<TableStream>> {
+        let mut whole = vec![0u8; usize::try_from(self.len).unwrap_or(usize::MAX)];
+        self.file.read_at(&mut whole, 0)?;
+        let whole = Some(&whole[..]);
         let mut streams = Vec::with_capacity(self.stream_count.min(1 << 20) as usize);
         for block in 0..self.blocks.len() {
-            for (_, record, name) in self.block(block)? {
-                let name = String::from_utf8(name).map_err(|_| {
+            let found = self.block(block, whole)?;
+            for (_, record, name) in found.records {
+                let name = String::from_utf8(found.bytes[name].to_vec()).map_err(|_| {
                     Error::corruption(
                         &self.path,
                         self.blocks[block].1,
@@ -386,7 +399,7 @@ impl Table {
                 streams.push(TableStream {
                     name,
                     first_version: record.first_version,
-                    entries: self.entries(&record)?,
+                    entries: self.entries_in(&record, whole)?,
                 });
             }
         }
@@ -394,10 +407,9 @@ impl Table {
     }
 
     /// The records of block `block`: (hash, record, name), checked.
-    fn block(&self, block: usize) -> Result<Vec<(u64, StreamRecord, Vec<u8>)>> {
+    fn block(&self, block: usize, whole: Option<&[u8]>) -> Result<Block> {
         let (_, at, len, crc) = self.blocks[block];
-        let mut bytes = vec![0u8; len as usize];
-        self.file.read_at(&mut bytes, at)?;
+        let bytes = self.bytes_at(whole, at, len as usize)?;
         let bad = |detail: &str| Error::corruption(&self.path, at, detail.to_string());
         if crc32c::crc32c(&bytes) != crc {
             return Err(bad("stream record block CRC mismatch"));
@@ -410,10 +422,12 @@ impl Table {
         while at_record + RECORD_BYTES <= names_from {
             let name_at = fields.u32(at_record + 32) as usize;
             let name_len = fields.u32(at_record + 36) as usize;
-            let name = name_at
+            if name_at
                 .checked_add(name_len)
-                .and_then(|end| bytes.get(name_at..end))
-                .ok_or_else(|| bad("a stream name lies outside its block"))?;
+                .is_none_or(|end| end > bytes.len())
+            {
+                return Err(bad("a stream name lies outside its block"));
+            }
             names_from = names_from.min(name_at);
             let record = StreamRecord {
                 first_version: fields.u64(at_record + 8),
@@ -430,13 +444,13 @@ impl Table {
                     "a stream record has no events, or they lie outside the file",
                 ));
             }
-            records.push((fields.u64(at_record), record, name.to_vec()));
+            records.push((fields.u64(at_record), record, name_at..name_at + name_len));
             at_record += RECORD_BYTES;
         }
         if records.is_empty() || at_record != names_from {
             return Err(bad("a stream record block is malformed"));
         }
-        Ok(records)
+        Ok(Block { bytes, records })
     }
 
     /// The version of the event at `offset` (of whichever stream), if the table has one
@@ -520,9 +534,26 @@ impl Table {
     /// The `(offset, batch position)` of each of the stream's events in this table, checked:
     /// their CRC, and offsets rising inside the table's coverage.
     pub fn entries(&self, record: &StreamRecord) -> Result<Vec<(i64, u32)>> {
+        self.entries_in(record, None)
+    }
+
+    /// `len` bytes at `at`: from `whole` (the file, read before), else read now.
+    fn bytes_at(&self, whole: Option<&[u8]>, at: u64, len: usize) -> Result<Vec<u8>> {
+        let Some(whole) = whole else {
+            let mut bytes = vec![0u8; len];
+            self.file.read_at(&mut bytes, at)?;
+            return Ok(bytes);
+        };
+        usize::try_from(at)
+            .ok()
+            .and_then(|from| whole.get(from..from.checked_add(len)?))
+            .map(<[u8]>::to_vec)
+            .ok_or_else(|| Error::corruption(&self.path, at, "a read past the end of the file"))
+    }
+
+    fn entries_in(&self, record: &StreamRecord, whole: Option<&[u8]>) -> Result<Vec<(i64, u32)>> {
         let count = record.count as usize;
-        let mut bytes = vec![0u8; count * ENTRY_BYTES];
-        self.file.read_at(&mut bytes, record.entries_at)?;
+        let bytes = self.bytes_at(whole, record.entries_at, count * ENTRY_BYTES)?;
         let bad =
             |detail: &str| Error::corruption(&self.path, record.entries_at, detail.to_string());
         if crc32c::crc32c(&bytes) != record.entries_crc {

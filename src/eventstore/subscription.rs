@@ -193,7 +193,7 @@ impl EventStore {
         // The offset of the stream's event at `version` (its first, if `None`).
         let offset_of = |version: Option<u64>| {
             super::indexed(self.index(partition), log, |index| {
-                let runs = index.runs(stream)?;
+                let runs = index.runs_from(stream, version.unwrap_or(0))?;
                 let Some(version) = version.or(runs.first().map(|r| r.first_version)) else {
                     return Ok(None);
                 };
