@@ -775,6 +775,7 @@ fn the_demo_runs_twice_in_the_same_directory() {
             out.contains("a stale writer was refused: wrong expected version for stream 'account-7': expected version 0, but the stream is at version 1")
                 && out.contains("a retried append (same event id) returned version 0 at offset 0 again; the log still ends at 2")
                 && out.contains("account-7 read backwards: Deposited@1, AccountOpened@0")
+                && out.contains("its stream index: 2 events in 1 table file(s) beside the segments, 0 in memory")
                 && out.contains("a subscription delivered 2 stored events, then CaughtUp, then the live one: account-8 AccountOpened"),
             "{out}"
         );

@@ -1,5 +1,6 @@
 //! The demo's event-sourcing step: an account stream with an expected-version conflict, a
-//! retried append answered without a second write, a read backwards, and a subscription
+//! retried append answered without a second write, a read backwards, the stream index's
+//! table files, and a subscription
 //! that catches up and then sees a live event.
 
 use std::io::Write;
@@ -20,7 +21,8 @@ pub fn run(cluster: &Cluster, out: &mut dyn Write) -> CliResult {
     if cluster.list_topics()?.iter().any(|t| t == STORE) {
         cluster.delete_topic(STORE)?;
     }
-    let store = cluster.event_store(STORE, EventStoreConfig::new())?;
+    // A table file every two events (the default is 262,144), to show one.
+    let store = cluster.event_store(STORE, EventStoreConfig::new().index_table_events(2))?;
     let opened = EventData::new("AccountOpened", r#"{"owner":"ada"}"#);
     store.append("account-7", ExpectedVersion::NoStream, [opened.clone()])?;
     store.append(
@@ -56,6 +58,14 @@ pub fn run(cluster: &Cluster, out: &mut dyn Write) -> CliResult {
         .map(|e| format!("{}@{}", e.event_type, e.version))
         .collect();
     writeln!(out, "-- account-7 read backwards: {}", types.join(", "))?;
+    let index = store.index_stats(0)?;
+    writeln!(
+        out,
+        "-- its stream index: {} events in {} table file(s) beside the segments, {} in memory",
+        index.table_events,
+        index.tables.len(),
+        index.memory_events
+    )?;
 
     let mut subscription =
         store.subscribe_to_all(AllStart::Start, SubscriptionFilter::default())?;
