@@ -21,8 +21,8 @@ use crate::log::Log;
 const FOLLOW_READ_BYTES: usize = 1 << 20;
 
 /// The highest version a record may state: a partition holds fewer records than this, so
-/// versions counted on from it never overflow.
-const MAX_STATED_VERSION: u64 = i64::MAX as u64;
+/// versions counted on from it stay at or below `i64::MAX`, which index tables require.
+const MAX_STATED_VERSION: u64 = (i64::MAX / 2) as u64;
 
 /// One stream's events in the tail: the offset of each, by version.
 #[derive(Debug)]

@@ -115,9 +115,12 @@ struct Block {
 pub(super) type ChunkCache = std::collections::HashMap<(usize, usize), Vec<(i64, u64)>>;
 
 /// The bytes of the by-offset chunks and their directory for `events` events.
-fn by_offset_len(events: u64) -> u64 {
+fn by_offset_len(events: u64) -> Option<u64> {
     let chunks = events.div_ceil(EVENTS_PER_CHUNK as u64);
-    chunks * 4 + events * BY_OFFSET_BYTES as u64 + chunks * 8 + 4
+    events
+        .checked_mul(BY_OFFSET_BYTES as u64)?
+        .checked_add(chunks.checked_mul(12)?)?
+        .checked_add(4)
 }
 
 /// The stable 64-bit hash of a stream name (FNV-1a).
@@ -327,7 +330,7 @@ impl Table {
             .checked_mul(ENTRY_BYTES as u64)
             .and_then(|entries| entries_at.checked_add(entries));
         let fits = chunks_at
-            .and_then(|at| at.checked_add(by_offset_len(entry_count)))
+            .and_then(|at| at.checked_add(by_offset_len(entry_count)?))
             .is_some_and(|end| end == len);
         let contiguous = blocks
             .iter()

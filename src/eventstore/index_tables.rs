@@ -28,7 +28,10 @@ impl PartitionIndex {
             if entry.is_dir {
                 continue;
             }
-            if name.ends_with(&format!("{}.tmp", index_file::SUFFIX)) {
+            let unfinished = name
+                .strip_suffix(&format!("{}.tmp", index_file::SUFFIX))
+                .and_then(crate::log::segment_base_offset);
+            if unfinished.is_some() {
                 // A table whose writing a crash interrupted.
                 self.remove(storage, &path, "left unfinished by a crash");
                 continue;
