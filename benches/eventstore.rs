@@ -136,34 +136,44 @@ fn durable_appends(c: &mut Criterion) {
     group.finish();
 }
 
-fn read_last_100(c: &mut Criterion) {
-    let events: usize = std::env::var("EVENTSTORE_BENCH_EVENTS")
+/// The number in environment variable `name`, or `default`.
+fn env_count(name: &str, default: usize) -> usize {
+    std::env::var(name)
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(1_000_000);
-    let streams = (events / 100).max(1);
-    let dir = common::bench_dir();
-    let cluster = Cluster::builder()
-        .background(false)
-        .open(dir.path())
-        .unwrap();
+        .unwrap_or(default)
+}
+
+/// A store (not durable) in `dir` holding `events` events in a hundredth as many streams,
+/// appended one event at a time, interleaved; says how long that took (as `bench`).
+fn history_store(dir: &std::path::Path, events: usize, bench: &str) -> (Cluster, EventStore) {
+    let cluster = Cluster::builder().background(false).open(dir).unwrap();
     let store = cluster
         .event_store("history", EventStoreConfig::new().durable(false))
         .unwrap();
+    let streams = (events / 100).max(1);
     let built = Instant::now();
     for n in 0..events {
+        let stream = format!("stream-{}", n % streams);
         store
-            .append(
-                &format!("stream-{}", n % streams),
-                ExpectedVersion::Any,
-                [event(n)],
-            )
+            .append(&stream, ExpectedVersion::Any, [event(n)])
             .unwrap();
     }
+    let stats = store.index_stats(0).unwrap();
     eprintln!(
-        "read_last_100: {events} events in {streams} streams appended in {:?}",
-        built.elapsed()
+        "{bench}: {events} events in {streams} streams appended in {:?}; index: {} tables, {} events in memory",
+        built.elapsed(),
+        stats.tables.len(),
+        stats.memory_events
     );
+    (cluster, store)
+}
+
+fn read_last_100(c: &mut Criterion) {
+    let events = env_count("EVENTSTORE_BENCH_EVENTS", 1_000_000);
+    let streams = (events / 100).max(1);
+    let dir = common::bench_dir();
+    let (_cluster, store) = history_store(dir.path(), events, "read_last_100");
     let mut seed = 0x9e37_79b9_7f4a_7c15u64;
     let mut next_stream = move || {
         seed ^= seed << 13;
@@ -204,37 +214,13 @@ fn read_last_100(c: &mut Criterion) {
 /// A closed store of `events` events, 100 per stream, in a directory of its own.
 fn history(events: usize) -> tempfile::TempDir {
     let dir = common::bench_dir();
-    let cluster = Cluster::builder()
-        .background(false)
-        .open(dir.path())
-        .unwrap();
-    let store = cluster
-        .event_store("history", EventStoreConfig::new().durable(false))
-        .unwrap();
-    let streams = (events / 100).max(1);
-    let built = Instant::now();
-    for n in 0..events {
-        let stream = format!("stream-{}", n % streams);
-        store
-            .append(&stream, ExpectedVersion::Any, [event(n)])
-            .unwrap();
-    }
-    let stats = store.index_stats(0).unwrap();
-    eprintln!(
-        "open_and_first_read: {events} events built in {:?}; index: {} tables, {} events in memory",
-        built.elapsed(),
-        stats.tables.len(),
-        stats.memory_events
-    );
+    let (cluster, _) = history_store(dir.path(), events, "open_and_first_read");
     cluster.close().unwrap();
     dir
 }
 
 fn open_and_first_read(c: &mut Criterion) {
-    let events: usize = std::env::var("EVENTSTORE_OPEN_EVENTS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1_000_000);
+    let events = env_count("EVENTSTORE_OPEN_EVENTS", 1_000_000);
     let mut group = c.benchmark_group("open_and_first_read");
     group.sample_size(10);
     for (name, events) in [("baseline", events), ("ten_times_the_events", events * 10)] {

@@ -382,7 +382,7 @@ impl Cluster {
         &self,
         init: impl FnOnce() -> Result<T>,
     ) -> Result<Arc<T>> {
-        let mut services = self.inner.services.0.lock();
+        let mut services = self.inner.services.by_type.lock();
         if let Some(found) = services
             .iter()
             .find_map(|s| Arc::clone(s).downcast::<T>().ok())
@@ -398,7 +398,7 @@ impl Cluster {
     /// its logs close (a layer above writing what it keeps in memory; it reports its own
     /// failures, which do not stop the close).
     pub(crate) fn before_close(&self, hook: impl Fn() + Send + Sync + 'static) {
-        self.inner.services.1.lock().push(Box::new(hook));
+        self.inner.services.before_close.lock().push(Box::new(hook));
     }
 
     /// `offsets.retention.minutes` and `offsets.retention.check.interval.ms`, in ms.
@@ -515,7 +515,7 @@ impl Inner {
         for log in self.logs() {
             log.stop_cleaning();
         }
-        for hook in self.services.1.lock().iter() {
+        for hook in self.services.before_close.lock().iter() {
             hook();
         }
         let mut first_error = None;
@@ -576,14 +576,16 @@ pub(crate) fn split_name(name: &str) -> (String, i32) {
 /// Type-keyed per-cluster state of the layers above (see [`Cluster::service`]), and what
 /// they asked to run before the logs close ([`Cluster::before_close`]).
 #[derive(Default)]
-#[allow(clippy::type_complexity)]
-struct Services(
-    Mutex<Vec<Arc<dyn Any + Send + Sync>>>,
-    Mutex<Vec<Box<dyn Fn() + Send + Sync>>>,
-);
+struct Services {
+    by_type: Mutex<Vec<Arc<dyn Any + Send + Sync>>>,
+    before_close: Mutex<Vec<CloseHook>>,
+}
+
+/// Work a layer above runs when the cluster closes.
+type CloseHook = Box<dyn Fn() + Send + Sync>;
 
 impl std::fmt::Debug for Services {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Services({})", self.0.lock().len())
+        write!(f, "Services({})", self.by_type.lock().len())
     }
 }

@@ -104,13 +104,7 @@ impl PartitionIndex {
             path.display()
         );
         self.dropped.push(format!("{}: {why}", path.display()));
-        if let Err(error) = storage.remove_file(path) {
-            tracing::warn!(
-                target: "kafkalite::eventstore",
-                "stream index {}: could not remove it: {error}",
-                path.display()
-            );
-        }
+        remove_file(storage, path);
     }
 
     /// Drops table `from` and every newer one, and the tail: their offsets are indexed
@@ -135,11 +129,8 @@ impl PartitionIndex {
     pub(super) fn drop_removed_tables(&mut self, log: &Log) {
         let start = log.log_start_offset();
         let gone = self.tables.partition_point(|t| t.coverage.to <= start);
-        for table in self.tables.drain(..gone).collect::<Vec<_>>() {
-            let path = table.path.display().to_string();
-            if let Err(error) = log.storage().remove_file(&table.path) {
-                tracing::warn!(target: "kafkalite::eventstore", "stream index {path}: could not remove it: {error}");
-            }
+        for table in self.tables.drain(..gone) {
+            remove_file(log.storage(), &table.path);
         }
     }
 
@@ -260,11 +251,21 @@ impl PartitionIndex {
             let newer = self.tables.pop().expect("two tables");
             self.tables.pop();
             self.tables.push(merged);
-            if let Err(error) = log.storage().remove_file(&newer.path) {
-                tracing::warn!(target: "kafkalite::eventstore", "stream index {}: could not remove it after a merge: {error}", newer.path.display());
-            }
+            remove_file(log.storage(), &newer.path);
         }
         Ok(())
+    }
+}
+
+/// Removes a table file; a failure is only a warning (a file left behind is found and
+/// removed again by the next load, as covered by a table, or past the log).
+fn remove_file(storage: &dyn Storage, path: &std::path::Path) {
+    if let Err(error) = storage.remove_file(path) {
+        tracing::warn!(
+            target: "kafkalite::eventstore",
+            "stream index {}: could not remove it: {error}",
+            path.display()
+        );
     }
 }
 

@@ -96,7 +96,7 @@ impl EventStoreConfig {
     /// stream's name). Tables are checked when used, dropped and rebuilt from the log on
     /// any doubt, and merged as they pile up, so that neither the memory nor the time to
     /// open a store grows with its history. Applies to the store's first handle in a
-    /// cluster.
+    /// cluster; 0 counts as 1 (a table every event).
     pub fn index_table_events(mut self, events: usize) -> Self {
         self.index_table_events = events.max(1);
         self
