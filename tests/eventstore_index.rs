@@ -7,7 +7,8 @@
 use std::path::{Path, PathBuf};
 
 use kafkalite::eventstore::{
-    Direction, EventData, EventId, EventStore, EventStoreConfig, RecordedEvent, StreamPosition,
+    Direction, EventData, EventId, EventStore, EventStoreConfig, ReadStreamResult, RecordedEvent,
+    StreamPosition,
 };
 use kafkalite::{Cluster, ExpectedVersion, ProducerConfig, ProducerRecord, RecoveryMode};
 
@@ -314,6 +315,15 @@ fn expected_before(n: usize) -> ExpectedVersion {
     }
 }
 
+/// Appends the stream's events `versions`, one per append, each at the version before.
+fn append_events(store: &EventStore, stream: &str, versions: std::ops::Range<usize>) {
+    for n in versions {
+        store
+            .append(stream, expected_before(n), [event(n as u32)])
+            .unwrap();
+    }
+}
+
 #[test]
 fn event_ids_written_to_tables_come_back_unchanged() {
     let cluster = Cluster::temporary().unwrap();
@@ -334,4 +344,136 @@ fn event_ids_written_to_tables_come_back_unchanged() {
         .map(|e| e.id)
         .collect();
     assert_eq!(read, [Some(ids[4]), Some(ids[3]), Some(ids[2])]);
+}
+
+/// The version each stream says it is at, and whether reading `gone` finds the stream.
+fn versions_after_retention(store: &EventStore) -> (Option<u64>, Option<u64>, bool) {
+    let read = store
+        .read_stream("gone", StreamPosition::Start, Direction::Forwards, 10)
+        .unwrap();
+    let found = match read {
+        ReadStreamResult::StreamNotFound => false,
+        ReadStreamResult::Events(events) => {
+            assert!(events.is_empty(), "{events:?}");
+            true
+        }
+    };
+    (
+        store.stream_version("gone").unwrap(),
+        store.stream_version("other").unwrap(),
+        found,
+    )
+}
+
+#[test]
+fn a_stream_whose_events_retention_removed_keeps_its_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = EventStoreConfig::new().index_table_events(2);
+    let cluster = Cluster::open(dir.path()).unwrap();
+    let store = cluster.event_store("es", config.clone()).unwrap();
+    append_events(&store, "gone", 0..3);
+    append_events(&store, "other", 0..10);
+    // Every record goes: the tables then hold all the index knows of either stream.
+    cluster.delete_records("es", 0, 13).unwrap();
+    assert_eq!(versions_after_retention(&store), (Some(2), Some(9), true));
+    let stats = store.index_stats(0).unwrap();
+    assert_eq!(stats.tables.len(), 1, "one retired table: {stats:?}");
+    assert_eq!(stats.table_events, 0, "{stats:?}");
+    assert_eq!(table_files(&dir.path().join("es-0")).len(), 1);
+    // Creating the stream again is a conflict, as before retention.
+    match store.append("gone", ExpectedVersion::NoStream, [event(0)]) {
+        Err(kafkalite::Error::WrongExpectedVersion { actual, .. }) => {
+            assert_eq!(actual, Some(2));
+        }
+        other => panic!("{other:?}"),
+    }
+    drop(store);
+    cluster.close().unwrap();
+
+    // Reopened, and with retention run while no store was open.
+    let cluster = Cluster::open(dir.path()).unwrap();
+    let store = cluster.event_store("es", config.clone()).unwrap();
+    assert_eq!(versions_after_retention(&store), (Some(2), Some(9), true));
+    append_events(&store, "other", 10..16);
+    drop(store);
+    cluster.close().unwrap();
+    let cluster = Cluster::open(dir.path()).unwrap();
+    cluster.delete_records("es", 0, 19).unwrap();
+    let store = cluster.event_store("es", config).unwrap();
+    assert_eq!(versions_after_retention(&store), (Some(2), Some(15), true));
+    let next = store
+        .append("gone", ExpectedVersion::Exact(2), [event(3)])
+        .unwrap();
+    assert_eq!(next.next_expected_version, 3);
+    let read = store
+        .read_stream("gone", StreamPosition::Start, Direction::Forwards, 10)
+        .unwrap()
+        .into_events();
+    assert_eq!(read.iter().map(|e| e.version).collect::<Vec<_>>(), [3]);
+    // A stream never written is still not found.
+    let never = store.read_stream("never", StreamPosition::Start, Direction::Forwards, 1);
+    assert_eq!(never.unwrap(), ReadStreamResult::StreamNotFound);
+}
+
+#[test]
+fn a_handle_on_a_deleted_topic_leaves_the_new_topic_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let cluster = Cluster::open(dir.path()).unwrap();
+    let config = EventStoreConfig::new().index_table_events(2);
+    let old = cluster.event_store("es", config.clone()).unwrap();
+    old.append("s", ExpectedVersion::Any, [event(0)]).unwrap();
+    cluster.delete_topic("es").unwrap();
+    let new = cluster.event_store("es", config).unwrap();
+    for n in 0..5 {
+        new.append("s", expected_before(n), [event(n as u32)])
+            .unwrap();
+    }
+    let partition = dir.path().join("es-0");
+    let tables = table_files(&partition);
+    assert!(!tables.is_empty());
+    // The old handle's index is of a log that is gone: it refuses, and touches nothing.
+    let refused = old.append("s", ExpectedVersion::Any, [event(9)]);
+    assert!(
+        matches!(refused, Err(kafkalite::Error::Closed)),
+        "{refused:?}"
+    );
+    assert!(old.index_stats(0).is_err());
+    assert!(old.read_all(0, None, 10).is_err());
+    assert_eq!(table_files(&partition), tables);
+    assert_eq!(new.stream_version("s").unwrap(), Some(4));
+}
+
+#[test]
+fn a_table_found_damaged_by_a_merge_is_indexed_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = EventStoreConfig::new().index_table_events(4);
+    {
+        let cluster = Cluster::open(dir.path()).unwrap();
+        let store = cluster.event_store("es", config.clone()).unwrap();
+        append_events(&store, "a", 0..4);
+        assert_eq!(store.index_stats(0).unwrap().tables, [(0, 4)]);
+    }
+    // The entries of stream "a": only a read of "a", or a merge, reads them.
+    let table = table_files(&dir.path().join("es-0")).remove(0);
+    damage(&table, entries_at(&table));
+    let cluster = Cluster::open(dir.path()).unwrap();
+    let store = cluster.event_store("es", config).unwrap();
+    append_events(&store, "b", 0..4);
+    // The next table makes two of a size: merging them reads the damaged one whole.
+    store.index_stats(0).unwrap();
+    let stats = store.index_stats(0).unwrap();
+    assert!(
+        stats
+            .dropped
+            .iter()
+            .any(|why| why.contains("entries CRC mismatch")),
+        "{stats:?}"
+    );
+    assert_eq!(stats.tables, [(0, 8)], "{stats:?}");
+    let read = read_streams(&store, &["a".to_string(), "b".to_string()]);
+    let versions: Vec<Vec<u64>> = read
+        .iter()
+        .map(|events| events.iter().map(|e| e.version).collect())
+        .collect();
+    assert_eq!(versions, [vec![0, 1, 2, 3], vec![0, 1, 2, 3]]);
 }

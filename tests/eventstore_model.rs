@@ -52,6 +52,8 @@ enum Op {
     /// A reopen with a byte of the stream index's `k`-th table file (by name, if there are
     /// any) changed, or the file cut short, while the cluster is closed.
     ReopenDamaged(usize, bool),
+    /// Deletes the records below `q` quarters of the log end (as retention would).
+    DeleteRecords(i64),
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -72,14 +74,17 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (0..STREAMS).prop_map(Op::Plain),
         1 => Just(Op::Reopen),
         1 => (0usize..4, any::<bool>()).prop_map(|(k, cut)| Op::ReopenDamaged(k, cut)),
+        1 => (1i64..=4).prop_map(Op::DeleteRecords),
     ]
 }
 
-/// Each stream: the id of each event (`None` for a plain record) and its offset.
+/// Each stream: the id of each event (`None` for a plain record) and its offset; records
+/// below `log_start` were deleted (their streams keep their versions).
 #[derive(Default)]
 struct Model {
     streams: BTreeMap<String, Vec<(Option<EventId>, i64)>>,
     next_offset: i64,
+    log_start: i64,
 }
 
 /// What the rules say of one stream's part of an append.
@@ -126,7 +131,13 @@ impl Model {
         if let Some(from) = retried_from {
             let from = from as usize;
             let there = events.get(from..from + ids.len());
-            if there.is_some_and(|t| t.iter().zip(ids).all(|((id, _), want)| *id == Some(*want))) {
+            // A retry is recognized by reading the events, so not once they are deleted.
+            let same = |t: &[(Option<EventId>, i64)]| {
+                t.iter()
+                    .zip(ids)
+                    .all(|((id, offset), want)| *id == Some(*want) && *offset >= self.log_start)
+            };
+            if there.is_some_and(same) {
                 let last = from + ids.len() - 1;
                 return Judgement::Retry(AppendResult {
                     next_expected_version: last as u64,
@@ -216,7 +227,7 @@ fn open(dir: &std::path::Path, table_events: usize) -> (Cluster, EventStore) {
 
 /// Changes a byte of the `k`-th stream index table in the partition directory (one chosen
 /// by `k` too), or cuts the file short.
-fn damage_table(dir: &std::path::Path, k: usize, cut: bool) {
+fn damage_table(dir: &std::path::Path, k: usize, cut: bool, log_start: i64) {
     let partition = dir.join("model-0");
     let mut tables: Vec<_> = std::fs::read_dir(&partition)
         .unwrap()
@@ -228,8 +239,14 @@ fn damage_table(dir: &std::path::Path, k: usize, cut: bool) {
         return;
     };
     let mut bytes = std::fs::read(table).unwrap();
-    if bytes.is_empty() {
-        // Cut to nothing by an earlier damage, and not used since.
+    if bytes.len() < 32 {
+        // Cut short by an earlier damage, and not used since.
+        return;
+    }
+    let from = i64::from_be_bytes(bytes[16..24].try_into().unwrap());
+    if from < log_start {
+        // It covers deleted records: it may be all that is left of the versions of streams
+        // whose every event was deleted, which no rebuild from the log can give back.
         return;
     }
     let at = (k * 7919 + 13) % bytes.len();
@@ -251,6 +268,7 @@ fn check_reads(store: &EventStore, model: &Model) {
                 .zip(events)
                 .map(move |(v, &(_, offset))| (offset, stream.clone(), v))
         })
+        .filter(|&(offset, ..)| offset >= model.log_start)
         .collect();
     want.sort();
     let got: Vec<(i64, String, u64)> = store
@@ -261,10 +279,14 @@ fn check_reads(store: &EventStore, model: &Model) {
         .collect();
     assert_eq!(got, want, "read_all");
     for (stream, events) in &model.streams {
+        // Deleted events keep their versions: the stream goes on from its last one.
+        let version = store.stream_version(stream).unwrap();
+        assert_eq!(version, Some(events.len() as u64 - 1), "{stream} version");
         let want: Vec<(u64, Option<EventId>, i64)> = events
             .iter()
             .enumerate()
             .map(|(v, (id, offset))| (v as u64, *id, *offset))
+            .filter(|&(_, _, offset)| offset >= model.log_start)
             .collect();
         let got = |direction| {
             let from = match direction {
@@ -284,7 +306,8 @@ fn check_reads(store: &EventStore, model: &Model) {
         backwards.reverse();
         assert_eq!(got(Direction::Backwards), backwards, "{stream} backwards");
         // Every start and a few page sizes, both ways.
-        let n = want.len() as u64;
+        let n = events.len() as u64;
+        let first = want.first().map_or(n, |w| w.0);
         for from in 0..=n + 1 {
             for max in [1, 2, usize::MAX] {
                 let read = |direction| {
@@ -296,8 +319,8 @@ fn check_reads(store: &EventStore, model: &Model) {
                         .map(|e| e.version)
                         .collect::<Vec<_>>()
                 };
-                let forwards: Vec<u64> = (from..n).take(max).collect();
-                let backwards: Vec<u64> = (0..n.min(from + 1)).rev().take(max).collect();
+                let forwards: Vec<u64> = (from.max(first)..n).take(max).collect();
+                let backwards: Vec<u64> = (first..n.min(from + 1)).rev().take(max).collect();
                 assert_eq!(
                     read(Direction::Forwards),
                     forwards,
@@ -359,11 +382,23 @@ proptest! {
                     cluster.close().unwrap();
                     (cluster, store) = open(dir.path(), table_events);
                 }
+                Op::DeleteRecords(quarters) => {
+                    let to = model.log_start.max(model.next_offset * quarters / 4);
+                    // The store looks first: records deleted before it ever saw them (plain
+                    // ones, written while it was not in use) leave it no versions.
+                    store.index_stats(0).unwrap();
+                    cluster.delete_records("model", 0, to).unwrap();
+                    model.log_start = to;
+                }
                 Op::ReopenDamaged(k, cut) => {
                     drop(store);
                     cluster.close().unwrap();
-                    damage_table(dir.path(), k, cut);
+                    damage_table(dir.path(), k, cut, model.log_start);
                     (cluster, store) = open(dir.path(), table_events);
+                    // Finds the damage (reading every table whole) while the log still
+                    // holds what the table was made from (else the versions of streams
+                    // whose events were all deleted since would go with it).
+                    check_reads(&store, &model);
                 }
             }
         }

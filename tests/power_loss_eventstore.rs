@@ -6,8 +6,9 @@
 //! every acknowledged append is there at the version it was given, the events after them are
 //! a prefix of what was attempted (never a rejected or unattempted one), reading by position
 //! (`read_all`) agrees with reading by stream, a second open reads the same, and the store
-//! takes an append at the stream's recovered version. A failure prints the scenario, cut
-//! point, resolution and seed, which replay it exactly.
+//! takes an append at the stream's recovered version. One more scenario deletes every record
+//! of two streams once indexed: after any cut each keeps its acknowledged version. A failure
+//! prints the scenario, cut point, resolution and seed, which replay it exactly.
 
 mod common;
 
@@ -15,7 +16,8 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use kafkalite::eventstore::{
-    Direction, EventData, EventId, EventStore, EventStoreConfig, RecordedEvent, StreamPosition,
+    Direction, EventData, EventId, EventStore, EventStoreConfig, ReadStreamResult, RecordedEvent,
+    StreamPosition,
 };
 use kafkalite::storage::{FaultPlan, PowerLoss, SimStorage};
 use kafkalite::{Cluster, ExpectedVersion, ProducerConfig, ProducerRecord};
@@ -275,4 +277,92 @@ fn stream_index_tables_survive_a_cut_anywhere() {
 #[test]
 fn stream_index_tables_over_unsynced_records_survive_a_cut_anywhere() {
     sweep("unsynced_index_tables", unsynced_index_tables);
+}
+
+/// What the retention scenario had acknowledged when the power went.
+#[derive(Debug, Default, Clone, Copy)]
+struct RetentionSteps {
+    /// Stream "a" was appended (versions 0 and 1), and "b" (version 0).
+    appended: bool,
+    /// `delete_records` removed every record of both, and returned.
+    deleted: bool,
+    /// "b" was appended again (version 1), after the deletion.
+    appended_after: bool,
+}
+
+/// Appends, a deletion of every record the index has put in (synced) tables, then another
+/// append: the steps done, up to the cut.
+fn retention(cluster: &Cluster, done: &mut RetentionSteps) -> kafkalite::Result<()> {
+    let store = store(cluster, EventStoreConfig::new().index_table_events(1))?;
+    store.append("a", ExpectedVersion::NoStream, [EventData::new("E", "0")])?;
+    store.append("a", ExpectedVersion::Exact(0), [EventData::new("E", "1")])?;
+    store.append("b", ExpectedVersion::NoStream, [EventData::new("E", "0")])?;
+    done.appended = true;
+    store.index_stats(0)?;
+    cluster.delete_records(STORE, 0, 3)?;
+    done.deleted = true;
+    // Retires the emptied tables.
+    store.index_stats(0)?;
+    store.append("b", ExpectedVersion::Exact(0), [EventData::new("E", "1")])?;
+    done.appended_after = true;
+    Ok(())
+}
+
+/// After the reopen: each stream at its acknowledged version (whether its events are still
+/// there or deleted), a deleted stream's events gone, and creating a stream again refused.
+fn check_retention(cluster: &Cluster, done: RetentionSteps) -> Result<(), String> {
+    let store = store(cluster, EventStoreConfig::new()).map_err(|e| e.to_string())?;
+    let version = |stream: &str| store.stream_version(stream).map_err(|e| e.to_string());
+    let (a, b) = (version("a")?, version("b")?);
+    if done.appended && (a != Some(1) || b.is_none()) {
+        return Err(format!(
+            "versions a {a:?}, b {b:?} after both were acknowledged"
+        ));
+    }
+    if done.appended_after && b != Some(1) {
+        return Err(format!("b is at {b:?} after its second append"));
+    }
+    if done.deleted {
+        let read = store
+            .read_stream("a", StreamPosition::Start, Direction::Forwards, 10)
+            .map_err(|e| e.to_string())?;
+        if read != ReadStreamResult::Events(Vec::new()) {
+            return Err(format!("a deleted stream reads {read:?}"));
+        }
+    }
+    if a.is_some() {
+        let again = store.append("a", ExpectedVersion::NoStream, [EventData::new("E", "x")]);
+        if !matches!(again, Err(kafkalite::Error::WrongExpectedVersion { .. })) {
+            return Err(format!("stream a at {a:?} made again: {again:?}"));
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn versions_retention_emptied_survive_a_cut_anywhere() {
+    let sim = SimStorage::new(Path::new(ROOT));
+    sim.set_plan(FaultPlan::default());
+    let cluster = open(&sim).unwrap();
+    retention(&cluster, &mut RetentionSteps::default()).unwrap();
+    drop(cluster);
+    let total = sim.operations();
+    for cut in 1..=total + 1 {
+        for (i, how) in PowerLoss::ALL.into_iter().enumerate() {
+            let seed = cut * 8 + i as u64;
+            let case = format!("retention: cut at operation {cut}, {how:?}, seed {seed}");
+            let sim = SimStorage::new(Path::new(ROOT));
+            sim.set_plan(FaultPlan {
+                power_cut_at: Some(cut),
+                fail: None,
+            });
+            let mut done = RetentionSteps::default();
+            if let Ok(cluster) = open(&sim) {
+                let _ = retention(&cluster, &mut done);
+            }
+            let after = sim.after_power_loss(how, seed);
+            let cluster = open(&after).unwrap_or_else(|e| panic!("{case}: open failed: {e}"));
+            check_retention(&cluster, done).unwrap_or_else(|why| panic!("{case}: {why}"));
+        }
+    }
 }

@@ -96,13 +96,7 @@ impl EventStore {
         let (results, sync_now) = {
             let mut index = self.index(partition).lock();
             loop {
-                index.follow(log)?;
-                let decisions = match decide_all(&index, log, &appends) {
-                    // A table found wrong: the next follow drops it (and those after it), so
-                    // decide again.
-                    Err(_) if index.doubted() => continue,
-                    decisions => decisions?,
-                };
+                let decisions = index.followed(log, |index| decide_all(index, log, &appends))?;
                 let first_versions: Option<Vec<u64>> = decisions
                     .iter()
                     .map(|d| match d {

@@ -101,6 +101,8 @@ pub(super) struct PartitionIndex {
     pub(super) doubt: RefCell<Option<(usize, String)>>,
     /// What was dropped or rebuilt, for [`super::IndexStats`].
     pub(super) dropped: Vec<String>,
+    /// The log start at which retiring tables last failed: tried again once it moves.
+    pub(super) retire_failed_at: Option<i64>,
 }
 
 impl PartitionIndex {
@@ -118,6 +120,7 @@ impl PartitionIndex {
             next_table_at: table_events.max(1),
             doubt: RefCell::new(None),
             dropped: Vec::new(),
+            retire_failed_at: None,
         }
     }
 
@@ -138,12 +141,12 @@ impl PartitionIndex {
 
     /// Whether a failed read came from a table now doubted, so that following the log again
     /// and retrying gives the answer.
-    pub(super) fn doubted(&self) -> bool {
+    fn doubted(&self) -> bool {
         self.doubt.borrow().is_some()
     }
 
     /// `result` of reading table `table`; an error makes the table doubted.
-    fn checked<T>(&self, table: usize, result: Result<T>) -> Result<T> {
+    pub(super) fn checked<T>(&self, table: usize, result: Result<T>) -> Result<T> {
         if let Err(error) = &result {
             let mut doubt = self.doubt.borrow_mut();
             if doubt.as_ref().is_none_or(|(oldest, _)| table < *oldest) {
@@ -263,7 +266,13 @@ impl PartitionIndex {
             }
         }
         let Some(last) = last else {
-            return Ok(Visible::NotFound);
+            // A stream retention removed every event of is retired in a table, at the
+            // version after its last one.
+            let retired = runs.iter().rev().find(|r| r.count == 0);
+            return Ok(retired.map_or(Visible::NotFound, |r| Visible::Versions {
+                first: r.first_version,
+                last: r.first_version - 1,
+            }));
         };
         let mut first = last + 1;
         for run in runs.iter().filter(|r| r.first_version <= last) {
@@ -356,21 +365,39 @@ impl PartitionIndex {
         self.streams.get_mut(stream).expect("inserted above")
     }
 
-    /// Indexes what was appended to `log` since the index last looked (everything after the
-    /// tables, at the first call), synced or not; first drops doubted tables, and
-    /// afterwards moves a full tail to a table.
-    pub(super) fn follow(&mut self, log: &Log) -> Result<()> {
+    /// `f` of the index once it has followed `log`: indexed what was appended since it last
+    /// looked (everything after the tables, at the first call), synced or not, after
+    /// dropping doubted tables, and moved a full tail to a table. A table found wrong, while following or
+    /// by `f`, is doubted: the next round drops it and the tables after it, indexes their
+    /// offsets again from the log, and runs `f` again, so a wrong table costs time, never
+    /// an answer. Tables found wrong round after round (a failing disk) end it with the
+    /// error, after a round per table and two more.
+    pub(super) fn followed<T>(
+        &mut self,
+        log: &Log,
+        mut f: impl FnMut(&PartitionIndex) -> Result<T>,
+    ) -> Result<T> {
+        let mut rounds = 0;
         loop {
-            match self.follow_once(log) {
-                // A table lookup found it wrong: it is dropped, and following starts over
-                // from the tables before it. Each round drops one, so this ends.
-                Err(_) if self.doubted() => continue,
+            match self.follow_once(log).and_then(|()| f(self)) {
+                // Each round drops a table and writes at most one, so this ends.
+                Err(error) if self.doubted() => {
+                    rounds += 1;
+                    if rounds > self.tables.len() + 2 {
+                        return Err(error);
+                    }
+                }
                 result => return result,
             }
         }
     }
 
     fn follow_once(&mut self, log: &Log) -> Result<()> {
+        if log.is_closed() {
+            // Its topic was deleted (perhaps made again, in the same directory) or the
+            // cluster closed: the index's files are no longer its own.
+            return Err(Error::Closed);
+        }
         if !self.loaded {
             self.load(log)?;
         }
@@ -385,7 +412,7 @@ impl PartitionIndex {
             let why = format!("the log ends at offset {end}, before records it indexes");
             self.drop_tables_from(log, inside, &why);
         }
-        self.drop_removed_tables(log);
+        self.retire_removed_tables(log);
         let start = log.log_start_offset();
         if self.next_offset < start {
             // Retention removed records never indexed; their streams' versions start later.
@@ -486,4 +513,50 @@ fn hint(position: Option<u64>) -> u32 {
     position
         .and_then(|p| u32::try_from(p).ok())
         .unwrap_or(u32::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::BatchBuilder;
+
+    /// A log of `n` records, each of its own stream, one per batch.
+    fn log_of(cluster: &crate::Cluster, n: usize) -> std::sync::Arc<Log> {
+        cluster.create_topic(crate::NewTopic::new("t", 1)).unwrap();
+        let (_, logs) = cluster.topic_partitions("t").unwrap();
+        for s in 0..n {
+            let mut batch = BatchBuilder::new();
+            let key = format!("s{s}");
+            batch
+                .append(0, Some(key.as_bytes()), Some(b"x"), &[])
+                .unwrap();
+            logs[0].append(&batch.build().unwrap()).unwrap();
+        }
+        std::sync::Arc::clone(&logs[0])
+    }
+
+    #[test]
+    fn a_table_found_wrong_every_time_ends_in_its_error() {
+        let cluster = crate::Cluster::temporary().unwrap();
+        let log = log_of(&cluster, 6);
+        // A table of each event: every round writes a fresh one, which is found wrong again.
+        let mut index = PartitionIndex::new(1);
+        let mut calls = 0;
+        let result: Result<()> = index.followed(&log, |index| {
+            calls += 1;
+            let newest = index.tables.len().checked_sub(1).expect("a table");
+            let wrong = Error::corruption(&index.tables[newest].path, 0, "wrong every time");
+            index.checked(newest, Err(wrong))
+        });
+        assert!(
+            matches!(result, Err(Error::Corruption { .. })),
+            "{result:?}"
+        );
+        assert!(
+            calls >= 2 && calls <= index.tables.len() + 3,
+            "{calls} calls"
+        );
+        // Answers that do not fail are given as ever.
+        assert_eq!(index.followed(&log, |i| i.version("s5")).unwrap(), Some(0));
+    }
 }

@@ -48,7 +48,8 @@ const STREAMS_PER_BLOCK: usize = 64;
 const BY_OFFSET_BYTES: usize = 16;
 const EVENTS_PER_CHUNK: usize = 256;
 
-/// One stream's events in a table.
+/// One stream's events in a table. A stream with no entries is retired: retention removed
+/// all its events before `first_version` (at least 1), and the table keeps its version.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct TableStream {
     pub name: String,
@@ -67,7 +68,8 @@ pub(super) struct StreamRecord {
 }
 
 impl StreamRecord {
-    /// The version of the stream's last event in the table.
+    /// The version of the stream's last event in the table (for a retired stream, of its
+    /// last event before retention removed them all).
     pub fn last_version(&self) -> u64 {
         self.first_version + u64::from(self.count) - 1
     }
@@ -137,7 +139,8 @@ pub(super) fn path(dir: &Path, from: i64) -> PathBuf {
     dir.join(format!("{}{SUFFIX}", crate::log::file_stem(from)))
 }
 
-/// The bytes of a table holding `streams` (any order; each with at least one entry).
+/// The bytes of a table holding `streams` (any order; each with at least one entry, or
+/// retired with a first version of at least 1).
 pub(super) fn encode(coverage: Coverage, mut streams: Vec<TableStream>) -> Result<Vec<u8>> {
     streams.sort_unstable_by(|a, b| {
         (stream_hash(&a.name), &a.name).cmp(&(stream_hash(&b.name), &b.name))
@@ -382,13 +385,36 @@ impl Table {
         Ok(None)
     }
 
-    /// Every stream of the table, with its entries.
     /// Every stream of the table, with its entries (the file read in one go, for a merge).
     pub fn streams(&self) -> Result<Vec<TableStream>> {
         let mut whole = vec![0u8; usize::try_from(self.len).unwrap_or(usize::MAX)];
         self.file.read_at(&mut whole, 0)?;
         let whole = Some(&whole[..]);
-        let mut streams = Vec::with_capacity(self.stream_count.min(1 << 20) as usize);
+        self.records(whole)?
+            .into_iter()
+            .map(|(name, record)| {
+                Ok(TableStream {
+                    name,
+                    first_version: record.first_version,
+                    entries: self.entries_in(&record, whole)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Every stream of the table and the version after its last one here (its records
+    /// only; no entries are read).
+    pub fn next_versions(&self) -> Result<Vec<(String, u64)>> {
+        let records = self.records(None)?;
+        Ok(records
+            .into_iter()
+            .map(|(name, record)| (name, record.last_version() + 1))
+            .collect())
+    }
+
+    /// Every stream record of the table, with its stream's name.
+    fn records(&self, whole: Option<&[u8]>) -> Result<Vec<(String, StreamRecord)>> {
+        let mut records = Vec::with_capacity(self.stream_count.min(1 << 20) as usize);
         for block in 0..self.blocks.len() {
             let found = self.block(block, whole)?;
             for (_, record, name) in found.records {
@@ -399,14 +425,10 @@ impl Table {
                         "a stream name is not UTF-8",
                     )
                 })?;
-                streams.push(TableStream {
-                    name,
-                    first_version: record.first_version,
-                    entries: self.entries_in(&record, whole)?,
-                });
+                records.push((name, record));
             }
         }
-        Ok(streams)
+        Ok(records)
     }
 
     /// The records of block `block`: (hash, record, name), checked.
@@ -442,9 +464,10 @@ impl Table {
                 .entries_at
                 .checked_add(u64::from(record.count) * ENTRY_BYTES as u64)
                 .is_some_and(|end| end <= self.len);
-            if record.count == 0 || !fits || record.first_version > i64::MAX as u64 {
+            let retired_at_zero = record.count == 0 && record.first_version == 0;
+            if retired_at_zero || !fits || record.first_version > i64::MAX as u64 {
                 return Err(bad(
-                    "a stream record has no events, or they lie outside the file",
+                    "a stream record has no version, or its events lie outside the file",
                 ));
             }
             records.push((fields.u64(at_record), record, name_at..name_at + name_len));
@@ -567,8 +590,8 @@ impl Table {
             .map(|e| (fields.i64(e * ENTRY_BYTES), fields.u32(e * ENTRY_BYTES + 8)))
             .collect();
         let rising = entries.windows(2).all(|w| w[0].0 < w[1].0);
-        let covered =
-            entries[0].0 >= self.coverage.from && entries[entries.len() - 1].0 < self.coverage.to;
+        let covered = entries.first().is_none_or(|e| e.0 >= self.coverage.from)
+            && entries.last().is_none_or(|e| e.0 < self.coverage.to);
         if !rising || !covered {
             return Err(bad(
                 "stream entries out of order or outside the table's offsets",
@@ -583,15 +606,18 @@ mod tests {
     use super::*;
     use crate::storage::SimStorage;
 
-    /// `n` streams of one to four events.
+    /// `n` streams of one to four events; every fifth is retired (no events).
     fn streams(n: u32) -> Vec<TableStream> {
         (0..n)
-            .map(|s| TableStream {
-                name: format!("stream-{s}"),
-                first_version: u64::from(s % 3),
-                entries: (0..1 + s % 4)
-                    .map(|e| (i64::from(100 + s * 4 + e), s * 40 + e))
-                    .collect(),
+            .map(|s| {
+                let retired = s % 5 == 4;
+                TableStream {
+                    name: format!("stream-{s}"),
+                    first_version: u64::from(s % 3 + u32::from(retired)),
+                    entries: (0..if retired { 0 } else { 1 + s % 4 })
+                        .map(|e| (i64::from(100 + s * 4 + e), s * 40 + e))
+                        .collect(),
+                }
             })
             .collect()
     }
@@ -641,10 +667,22 @@ mod tests {
         assert_eq!(table.stream_count, 150);
         assert_eq!(table.entry_count, entries as u64);
         assert_eq!(table.lookup("stream-150").unwrap(), None);
+        // A retired stream keeps its last version, with no events.
+        let retired = table.lookup("stream-9").unwrap().unwrap();
+        assert_eq!((retired.count, retired.last_version()), (0, 0));
+        assert_eq!(table.entries(&retired).unwrap(), []);
         assert_eq!(table.lookup("").unwrap(), None);
         let mut all = table.streams().unwrap();
         all.sort_by_key(|s| (s.name.len(), s.name.clone()));
         assert_eq!(all, streams(150));
+        let mut next = table.next_versions().unwrap();
+        next.sort();
+        let mut expected: Vec<(String, u64)> = streams(150)
+            .into_iter()
+            .map(|s| (s.name, s.first_version + s.entries.len() as u64))
+            .collect();
+        expected.sort();
+        assert_eq!(next, expected);
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! The stream index's tables on disk: loading and checking them against the log at first
-//! use, writing the tail to a new one, merging tables of similar size, and dropping those
-//! retention made useless or a check found wrong. A dropped table's offsets are indexed again
-//! from the log, so no doubt about a table ever changes an answer.
+//! use, writing the tail to a new one, merging tables of similar size, retiring those
+//! retention emptied (keeping only their streams' versions), and dropping those a check found
+//! wrong. A dropped table's offsets are indexed again from the log, so no doubt about a table
+//! ever changes an answer.
 
 use super::index::PartitionIndex;
 use super::index_file::{self, Coverage, Table, TableStream};
@@ -125,13 +126,65 @@ impl PartitionIndex {
         self.next_table_at = self.table_events;
     }
 
-    /// Removes the tables every record of which retention removed.
-    pub(super) fn drop_removed_tables(&mut self, log: &Log) {
+    /// Retires the tables every record of which retention removed: one table, in place of
+    /// the oldest, keeps only their streams' versions (so that a stream whose events are all
+    /// gone still has its version), and the others are removed. If that table cannot be
+    /// written, they stay, and the retirement is tried again once retention moves on.
+    pub(super) fn retire_removed_tables(&mut self, log: &Log) {
         let start = log.log_start_offset();
         let gone = self.tables.partition_point(|t| t.coverage.to <= start);
-        for table in self.tables.drain(..gone) {
+        let retired_already = gone == 1 && self.tables[0].entry_count == 0;
+        if gone == 0 || retired_already || self.retire_failed_at == Some(start) {
+            return;
+        }
+        match self.try_retire(log, gone) {
+            Ok(()) => self.retire_failed_at = None,
+            Err(error) => {
+                tracing::warn!(
+                    target: "kafkalite::eventstore",
+                    "{}: could not retire the stream index tables retention emptied ({error}); they stay",
+                    log.name()
+                );
+                self.retire_failed_at = Some(start);
+            }
+        }
+    }
+
+    fn try_retire(&mut self, log: &Log, gone: usize) -> Result<()> {
+        let mut next_versions = std::collections::HashMap::new();
+        for table in 0..gone {
+            let found = self.checked(table, self.tables[table].next_versions())?;
+            // Oldest first, so each stream ends with its newest version.
+            next_versions.extend(found);
+        }
+        let last = &self.tables[gone - 1];
+        let coverage = Coverage {
+            from: self.tables[0].coverage.from,
+            to: last.coverage.to,
+            last_batch_crc: last.coverage.last_batch_crc,
+        };
+        let streams: Vec<TableStream> = next_versions
+            .into_iter()
+            .map(|(name, first_version)| TableStream {
+                name,
+                first_version,
+                entries: Vec::new(),
+            })
+            .collect();
+        if streams.is_empty() {
+            for table in self.tables.drain(..gone) {
+                remove_file(log.storage(), &table.path);
+            }
+            return Ok(());
+        }
+        // Replaces the oldest table's file; the others go after (a crash between leaves
+        // them covered, and the next load removes them).
+        let retired = write(log, coverage, streams)?;
+        let removed: Vec<Table> = self.tables.splice(..gone, [retired]).collect();
+        for table in &removed[1..] {
             remove_file(log.storage(), &table.path);
         }
+        Ok(())
     }
 
     /// Moves whatever the tail holds to a table (at a clean close).
@@ -164,7 +217,13 @@ impl PartitionIndex {
         if to <= from {
             return Ok(());
         }
-        let last_batch_crc = batch_crc(log, to - 1)?;
+        let last_batch_crc = if to <= log.log_start_offset() {
+            // Retention removed every record the table covers: there is nothing to check it
+            // against at the next load, which keeps it for its streams' versions.
+            0
+        } else {
+            batch_crc(log, to - 1)?
+        };
         let mut streams = Vec::new();
         for (name, tail) in &self.streams {
             let below = tail.offsets.partition_point(|&o| o < to);
@@ -209,19 +268,20 @@ impl PartitionIndex {
             if older.entry_count > MERGE_RATIO * newer.entry_count || events > MAX_MERGED_EVENTS {
                 break;
             }
-            let mut streams = older.streams()?;
+            let newest = self.tables.len() - 1;
+            let mut streams = self.checked(newest - 1, older.streams())?;
             let mut at: std::collections::HashMap<String, usize> = streams
                 .iter()
                 .enumerate()
                 .map(|(i, s)| (s.name.clone(), i))
                 .collect();
-            for stream in newer.streams()? {
+            for stream in self.checked(newest, newer.streams())? {
                 match at.get(&stream.name) {
                     Some(&i) => {
                         let before = &mut streams[i];
                         let next = before.first_version + before.entries.len() as u64;
                         if stream.first_version != next {
-                            return Err(Error::corruption(
+                            return self.checked(newest, Err(Error::corruption(
                                 &newer.path,
                                 0,
                                 format!(
@@ -230,7 +290,7 @@ impl PartitionIndex {
                                     stream.first_version,
                                     next - 1
                                 ),
-                            ));
+                            )));
                         }
                         before.entries.extend(stream.entries);
                     }
@@ -269,12 +329,14 @@ fn remove_file(storage: &dyn Storage, path: &std::path::Path) {
     }
 }
 
-/// Writes a table (not synced: a table lost or torn by a power cut is found out and
-/// dropped, and its offsets indexed again) and opens it.
+/// Writes a table, synced, and opens it. While the log holds its records, a table lost or
+/// torn would only be found out and its offsets indexed again; but once retention removes
+/// them, the table alone has the versions of the streams it emptied, so it must be on disk
+/// before that (one sync per table written: every `index_table_events` events, and merges).
 fn write(log: &Log, coverage: Coverage, streams: Vec<TableStream>) -> Result<Table> {
     let bytes = index_file::encode(coverage, streams)?;
     let path = index_file::path(log.dir(), coverage.from);
-    log.storage().replace_file(&path, &bytes, false)?;
+    log.storage().replace_file(&path, &bytes, true)?;
     Table::open(log.storage(), &path)
 }
 
@@ -304,7 +366,9 @@ fn agrees(log: &Log, coverage: Coverage) -> std::result::Result<(), String> {
         ));
     }
     if coverage.to <= log.log_start_offset() {
-        return Err("retention removed every record it indexes".into());
+        // Retention removed every record it indexes, so there is nothing to check it
+        // against; what it still gives is its streams' versions (it is then retired).
+        return Ok(());
     }
     match batch_crc(log, coverage.to - 1) {
         Ok(crc) if crc == coverage.last_batch_crc => Ok(()),

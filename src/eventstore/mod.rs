@@ -237,7 +237,8 @@ impl EventStore {
     }
 
     /// The version of the stream's last event (visible or not yet synced), `None` if it has
-    /// none: what an aggregate about to append would expect.
+    /// none: what an aggregate about to append would expect. A stream whose events retention
+    /// removed keeps its version (see the README's event-sourcing section for the limits).
     pub fn stream_version(&self, stream: &str) -> Result<Option<u64>> {
         let partition = self.partition_of(stream);
         indexed(self.index(partition), self.log(partition), |index| {
@@ -295,23 +296,13 @@ pub struct IndexStats {
     pub dropped: Vec<String>,
 }
 
-/// Runs `f` on `index` once it has followed `log`; while `f` fails on a table the index
-/// then doubts, again after dropping that table (and those after it) and indexing their
-/// offsets again from the log: a wrong table costs time, never an answer.
+/// Runs `f` on `index` once it has followed `log` (see [`PartitionIndex::followed`]).
 fn indexed<T>(
     index: &Mutex<PartitionIndex>,
     log: &Log,
-    mut f: impl FnMut(&PartitionIndex) -> Result<T>,
+    f: impl FnMut(&PartitionIndex) -> Result<T>,
 ) -> Result<T> {
-    let mut index = index.lock();
-    loop {
-        index.follow(log)?;
-        match f(&index) {
-            // Each round drops at least one table, so this ends.
-            Err(_) if index.doubted() => continue,
-            result => return result,
-        }
-    }
+    index.lock().followed(log, f)
 }
 
 /// The slot of a partition number the store handed out (in `0..partitions`).

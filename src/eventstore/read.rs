@@ -137,20 +137,46 @@ impl EventStore {
         Ok(found)
     }
 
-    /// Fills in the stream version of each event (all of `partition`).
-    pub(super) fn set_versions(&self, partition: i32, events: &mut [RecordedEvent]) -> Result<()> {
+    /// Fills in the stream version of each event (all of `partition`). Events retention
+    /// removed since they were read are dropped, as if read after it: their versions may be
+    /// gone from the index with them.
+    pub(super) fn set_versions(
+        &self,
+        partition: i32,
+        events: &mut Vec<RecordedEvent>,
+    ) -> Result<()> {
         // A partition added to the topic after the store was made is not the store's.
-        self.checked_log(partition)?;
-        super::indexed(self.index(partition), self.log(partition), |index| {
+        let log = self.checked_log(partition)?;
+        let versions = super::indexed(self.index(partition), log, |index| {
             let mut cache = super::index_file::ChunkCache::new();
-            for event in events.iter_mut() {
+            let mut versions = Vec::with_capacity(events.len());
+            for event in events.iter() {
                 let offset = event.position.offset;
-                if let Some(version) = index.version_at(&event.stream, offset, &mut cache)? {
-                    event.version = version;
-                }
+                versions.push(index.version_at(&event.stream, offset, &mut cache)?);
             }
-            Ok(())
-        })
+            // Read after the index: whatever it no longer holds is below this.
+            Ok((versions, log.log_start_offset()))
+        })?;
+        let (versions, log_start) = versions;
+        let mut versions = versions.into_iter();
+        let mut missing = None;
+        events.retain_mut(|event| {
+            let version = versions.next().flatten();
+            match version {
+                Some(version) => event.version = version,
+                None if event.position.offset < log_start => return false,
+                None => missing = missing.or(Some(event.position.offset)),
+            }
+            true
+        });
+        match missing {
+            Some(offset) => Err(Error::corruption(
+                log.dir(),
+                0,
+                format!("the stream index has no version for the event at offset {offset}"),
+            )),
+            None => Ok(()),
+        }
     }
 }
 
@@ -252,4 +278,36 @@ pub(super) fn records_at(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::eventstore::{EventData, EventStoreConfig};
+    use crate::{Cluster, ExpectedVersion};
+
+    #[test]
+    fn events_retention_removed_after_they_were_read_are_dropped() {
+        let cluster = Cluster::temporary().unwrap();
+        let config = EventStoreConfig::new().index_table_events(2);
+        let store = cluster.event_store("es", config).unwrap();
+        for stream in ["a", "a", "a", "a", "b", "b"] {
+            let event = EventData::new("E", b"x".to_vec());
+            store.append(stream, ExpectedVersion::Any, [event]).unwrap();
+        }
+        let mut events = store.read_all(0, None, 100).unwrap();
+        assert_eq!(events.len(), 6);
+        let event = EventData::new("E", b"x".to_vec());
+        store
+            .append("c", ExpectedVersion::NoStream, [event])
+            .unwrap();
+        events.extend(store.read_all(0, Some(5), 100).unwrap());
+        for event in &mut events {
+            event.version = u64::MAX;
+        }
+        // Every table is retired; the index keeps only the streams' versions of them.
+        cluster.delete_records("es", 0, 6).unwrap();
+        store.set_versions(0, &mut events).unwrap();
+        let left: Vec<(String, u64)> = events.into_iter().map(|e| (e.stream, e.version)).collect();
+        assert_eq!(left, [("c".to_string(), 0)]);
+    }
 }
