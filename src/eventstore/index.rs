@@ -367,11 +367,12 @@ impl PartitionIndex {
 
     /// `f` of the index once it has followed `log`: indexed what was appended since it last
     /// looked (everything after the tables, at the first call), synced or not, after
-    /// dropping doubted tables, and moved a full tail to a table. A table found wrong, while following or
-    /// by `f`, is doubted: the next round drops it and the tables after it, indexes their
-    /// offsets again from the log, and runs `f` again, so a wrong table costs time, never
-    /// an answer. Tables found wrong round after round (a failing disk) end it with the
-    /// error, after a round per table and two more.
+    /// dropping doubted tables, and moved a full tail to a table.
+    ///
+    /// A table found wrong, while following or by `f`, is doubted: the next round drops it
+    /// and the tables after it, indexes their offsets again from the log, and runs `f`
+    /// again, so a wrong table costs time, never an answer. Tables found wrong round after
+    /// round (a failing disk) end it with the error, after a round per table and two more.
     pub(super) fn followed<T>(
         &mut self,
         log: &Log,
