@@ -212,11 +212,7 @@ fn check(cluster: &Cluster, history: &History) -> Result<Vec<RecordedEvent>, Str
 
 fn run_once(name: &str, scenario: Scenario, cut: u64, how: PowerLoss, seed: u64) {
     let case = format!("{name}: cut at operation {cut}, {how:?}, seed {seed}");
-    let sim = SimStorage::new(Path::new(ROOT));
-    sim.set_plan(FaultPlan {
-        power_cut_at: Some(cut),
-        fail: None,
-    });
+    let sim = cut_at(cut);
     let mut history = History::default();
     if let Ok(cluster) = open(&sim) {
         let _ = scenario(&cluster, &mut history);
@@ -246,17 +242,36 @@ fn run_once(name: &str, scenario: Scenario, cut: u64, how: PowerLoss, seed: u64)
 }
 
 fn sweep(name: &str, scenario: Scenario) {
+    each_cut(
+        |cluster| scenario(cluster, &mut History::default()).unwrap(),
+        |cut, how, seed| run_once(name, scenario, cut, how, seed),
+    );
+}
+
+/// Runs `uncut` once without a cut to count its storage operations, then calls `case` with
+/// every cut point, each way to resolve it, and the seed for that resolution.
+fn each_cut(uncut: impl FnOnce(&Cluster), mut case: impl FnMut(u64, PowerLoss, u64)) {
     let sim = SimStorage::new(Path::new(ROOT));
     sim.set_plan(FaultPlan::default());
     let cluster = open(&sim).unwrap();
-    scenario(&cluster, &mut History::default()).unwrap();
+    uncut(&cluster);
     drop(cluster);
     let total = sim.operations();
     for cut in 1..=total + 1 {
         for (i, how) in PowerLoss::ALL.into_iter().enumerate() {
-            run_once(name, scenario, cut, how, cut * 8 + i as u64);
+            case(cut, how, cut * 8 + i as u64);
         }
     }
+}
+
+/// A fresh simulated disk whose power goes just before operation `cut`.
+fn cut_at(cut: u64) -> SimStorage {
+    let sim = SimStorage::new(Path::new(ROOT));
+    sim.set_plan(FaultPlan {
+        power_cut_at: Some(cut),
+        fail: None,
+    });
+    sim
 }
 
 #[test]
@@ -341,21 +356,11 @@ fn check_retention(cluster: &Cluster, done: RetentionSteps) -> Result<(), String
 
 #[test]
 fn versions_retention_emptied_survive_a_cut_anywhere() {
-    let sim = SimStorage::new(Path::new(ROOT));
-    sim.set_plan(FaultPlan::default());
-    let cluster = open(&sim).unwrap();
-    retention(&cluster, &mut RetentionSteps::default()).unwrap();
-    drop(cluster);
-    let total = sim.operations();
-    for cut in 1..=total + 1 {
-        for (i, how) in PowerLoss::ALL.into_iter().enumerate() {
-            let seed = cut * 8 + i as u64;
+    each_cut(
+        |cluster| retention(cluster, &mut RetentionSteps::default()).unwrap(),
+        |cut, how, seed| {
             let case = format!("retention: cut at operation {cut}, {how:?}, seed {seed}");
-            let sim = SimStorage::new(Path::new(ROOT));
-            sim.set_plan(FaultPlan {
-                power_cut_at: Some(cut),
-                fail: None,
-            });
+            let sim = cut_at(cut);
             let mut done = RetentionSteps::default();
             if let Ok(cluster) = open(&sim) {
                 let _ = retention(&cluster, &mut done);
@@ -363,6 +368,6 @@ fn versions_retention_emptied_survive_a_cut_anywhere() {
             let after = sim.after_power_loss(how, seed);
             let cluster = open(&after).unwrap_or_else(|e| panic!("{case}: open failed: {e}"));
             check_retention(&cluster, done).unwrap_or_else(|why| panic!("{case}: {why}"));
-        }
-    }
+        },
+    );
 }
