@@ -4,7 +4,7 @@
 use super::event::{record_event_id, EventData, EventId, Position};
 use super::index::PartitionIndex;
 use super::read::Bound;
-use super::EventStore;
+use super::{visible_through, EventStore};
 use crate::error::{Error, ExpectedVersion, Result};
 use crate::log::Log;
 use crate::record::BatchBuilder;
@@ -25,6 +25,15 @@ enum Decision {
     Append(u64),
     /// The events are already in the stream, the last at this version and offset.
     AlreadyAppended(u64, i64),
+}
+
+/// What an append did under the partition's index lock.
+enum Locked {
+    /// Written, or recognized as written before: each part's (last version, last offset),
+    /// and whether the batch still needs a sync.
+    Done(Vec<(u64, i64)>, bool),
+    /// A conflict, decided on what the index had seen below this offset.
+    Conflict(Error, i64),
 }
 
 /// One stream's part of a multi-stream append ([`EventStore::append_to_streams`]).
@@ -66,7 +75,9 @@ impl EventStore {
     /// where that matters).
     ///
     /// In a durable store this returns once the events are synced to disk; concurrent
-    /// appends share one sync (group commit).
+    /// appends share one sync (group commit). A conflict with an append that another thread
+    /// is still syncing is answered once that sync is done, so that the stream read again
+    /// holds the event the conflict's actual version names.
     pub fn append(
         &self,
         stream: &str,
@@ -93,46 +104,12 @@ impl EventStore {
         let appends: Vec<StreamAppend> = appends.into_iter().collect();
         let partition = self.check_input(&appends)?;
         let log = self.log(partition);
-        let (results, sync_now) = {
-            let mut index = self.index(partition).lock();
-            loop {
-                let decisions = index.followed(log, |index| decide_all(index, log, &appends))?;
-                let first_versions: Option<Vec<u64>> = decisions
-                    .iter()
-                    .map(|d| match d {
-                        Decision::Append(first) => Some(*first),
-                        Decision::AlreadyAppended(..) => None,
-                    })
-                    .collect();
-                let Some(first_versions) = first_versions else {
-                    // Every part is a retry of what was written (decide_all refuses a mix).
-                    let results = decisions.iter().filter_map(|d| match *d {
-                        Decision::AlreadyAppended(version, offset) => Some((version, offset)),
-                        Decision::Append(_) => None,
-                    });
-                    break (
-                        results.collect::<Vec<_>>(),
-                        log.config().sync_every_append(),
-                    );
-                };
-                let batch = build(&appends, &first_versions, self.now_ms())?;
-                match log.append_if_unsynced(&batch, index.next_offset, false) {
-                    Ok((info, sync_now)) => {
-                        let mut offset = info.first_offset;
-                        let mut results = Vec::with_capacity(appends.len());
-                        for (part, &first) in appends.iter().zip(&first_versions) {
-                            let count = part.events.len();
-                            index.appended(&part.stream, first, offset, count, info.position);
-                            offset += count as i64;
-                            results.push((first + count as u64 - 1, offset - 1));
-                        }
-                        break (results, sync_now);
-                    }
-                    // Another writer of the topic appended since the index looked: follow
-                    // it and decide again.
-                    Err(Error::UnexpectedLogEndOffset { .. }) => continue,
-                    Err(error) => return Err(error),
-                }
+        let (results, sync_now) = match self.append_locked(partition, &appends)? {
+            Locked::Done(results, sync_now) => (results, sync_now),
+            Locked::Conflict(conflict, seen) => {
+                // The actual version may be another writer's append still syncing.
+                visible_through(log, seen)?;
+                return Err(conflict);
             }
         };
         // Outside the lock, so that appends queued behind it share the sync. A retry waits
@@ -148,6 +125,54 @@ impl EventStore {
                 position: Position { partition, offset },
             })
             .collect())
+    }
+
+    /// The check and the append, under the partition's index lock.
+    fn append_locked(&self, partition: i32, appends: &[StreamAppend]) -> Result<Locked> {
+        let log = self.log(partition);
+        let mut index = self.index(partition).lock();
+        loop {
+            let decisions = match index.followed(log, |index| decide_all(index, log, appends)) {
+                Err(conflict @ Error::WrongExpectedVersion { .. }) => {
+                    return Ok(Locked::Conflict(conflict, index.next_offset));
+                }
+                decided => decided?,
+            };
+            let first_versions: Option<Vec<u64>> = decisions
+                .iter()
+                .map(|d| match d {
+                    Decision::Append(first) => Some(*first),
+                    Decision::AlreadyAppended(..) => None,
+                })
+                .collect();
+            let Some(first_versions) = first_versions else {
+                // Every part is a retry of what was written (decide_all refuses a mix).
+                let results = decisions.iter().filter_map(|d| match *d {
+                    Decision::AlreadyAppended(version, offset) => Some((version, offset)),
+                    Decision::Append(_) => None,
+                });
+                let sync_now = log.config().sync_every_append();
+                return Ok(Locked::Done(results.collect(), sync_now));
+            };
+            let batch = build(appends, &first_versions, self.now_ms())?;
+            match log.append_if_unsynced(&batch, index.next_offset, false) {
+                Ok((info, sync_now)) => {
+                    let mut offset = info.first_offset;
+                    let mut results = Vec::with_capacity(appends.len());
+                    for (part, &first) in appends.iter().zip(&first_versions) {
+                        let count = part.events.len();
+                        index.appended(&part.stream, first, offset, count, info.position);
+                        offset += count as i64;
+                        results.push((first + count as u64 - 1, offset - 1));
+                    }
+                    return Ok(Locked::Done(results, sync_now));
+                }
+                // Another writer of the topic appended since the index looked: follow it
+                // and decide again.
+                Err(Error::UnexpectedLogEndOffset { .. }) => continue,
+                Err(error) => return Err(error),
+            }
+        }
     }
 
     /// Checks what an append was given; the partition of its streams.

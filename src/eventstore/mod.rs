@@ -236,14 +236,20 @@ impl EventStore {
         crate::producer::partition_for_key(stream.as_bytes(), self.partitions())
     }
 
-    /// The version of the stream's last event (visible or not yet synced), `None` if it has
-    /// none: what an aggregate about to append would expect. A stream whose events retention
-    /// removed keeps its version (see the README's event-sourcing section for the limits).
+    /// The version of the stream's last event, `None` if it has none: what an aggregate
+    /// about to append would expect. A stream whose events retention removed keeps its
+    /// version (see the README's event-sourcing section for the limits).
+    ///
+    /// In a durable store, a version whose event another thread is still syncing is
+    /// answered once the sync is done, so that a read that follows returns that event.
     pub fn stream_version(&self, stream: &str) -> Result<Option<u64>> {
         let partition = self.partition_of(stream);
-        indexed(self.index(partition), self.log(partition), |index| {
-            index.version(stream)
-        })
+        let log = self.log(partition);
+        let (version, seen) = indexed(self.index(partition), log, |index| {
+            Ok((index.version(stream)?, index.next_offset))
+        })?;
+        visible_through(log, seen)?;
+        Ok(version)
     }
 
     /// What the stream index of `partition` holds, after following the log.
@@ -294,6 +300,18 @@ pub struct IndexStats {
     /// Table files removed as wrong or unfinished since the store was opened, each with
     /// why; their offsets were indexed again from the log.
     pub dropped: Vec<String>,
+}
+
+/// Waits until readers of `log` see every record below `end`. An answer drawn from the
+/// index (a version, a conflict's actual version) may count an event another writer has
+/// appended but not yet synced, which a durable store's readers do not see yet; it is given
+/// only once they do, so that no answer runs ahead of `read_stream` (the store stays
+/// linearizable). Called outside the index lock, so the wait shares the writers' sync.
+fn visible_through(log: &Log, end: i64) -> Result<()> {
+    if log.high_watermark() < end {
+        log.sync_to(end)?;
+    }
+    Ok(())
 }
 
 /// Runs `f` on `index` once it has followed `log` (see [`PartitionIndex::followed`]).
