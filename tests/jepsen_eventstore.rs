@@ -3,8 +3,10 @@
 //! Client threads append to a few shared streams with expected versions (most of them
 //! `Exact` at the version the thread last saw, so that they race and conflict), retry
 //! appends that went through, read streams both ways and ask for stream versions; in one
-//! mode a plain producer also writes records with the streams' keys. Every operation is
-//! timed (invoked, completed) on the monotonic clock, and the history goes to a checker.
+//! mode a plain producer also writes records with the streams' keys. Catch-up subscribers
+//! (to all events, made before the run and halfway through; to one stream, halfway) take
+//! everything. Every operation and delivery is timed on the monotonic clock, and the
+//! history goes to a checker.
 //!
 //! A stream is a sequence of events; every operation is, at one instant inside its
 //! interval, a step from one length of that sequence to another (an append) or an
@@ -17,17 +19,24 @@
 //! checkers do on a log: lost and phantom writes, duplicates, writes at the wrong version
 //! or position, observations of half an append, reads that disagree with the final stream,
 //! rejected appends that left events behind, conflicts that were not, and retries that
-//! answered differently. It is tested on histories with each anomaly planted.
+//! answered differently. A subscriber must deliver every stream whole and in order, its
+//! offsets rising in each partition, `CaughtUp` after every event appended before it was
+//! made, and no event before the earliest instant its append can take effect (since the
+//! placement above is the earliest for every operation at once, an event delivered before
+//! it was delivered before any linearization lets a reader see it). The checker is tested
+//! on histories with each anomaly planted.
 //!
 //! The seed is printed; `JEPSEN_ES_SEED` replays one and `JEPSEN_ES_OPS` (operations per
 //! thread) makes a soak.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
 use kafkalite::eventstore::{
-    Direction, EventData, EventId, EventStore, EventStoreConfig, ReadStreamResult, StreamPosition,
+    AllStart, Direction, EventData, EventId, EventStore, EventStoreConfig, ReadStreamResult,
+    StreamPosition, StreamStart, SubscriptionFilter, SubscriptionMessage,
 };
 use kafkalite::{Cluster, Error, ExpectedVersion, ProducerRecord};
 
@@ -67,11 +76,36 @@ struct Op {
     outcome: Outcome,
 }
 
+/// One event a subscription delivered.
+#[derive(Debug, Clone, Copy)]
+struct Delivery {
+    stream: usize,
+    version: u64,
+    id: u64,
+    partition: i32,
+    offset: i64,
+    /// When `next` returned it.
+    at: Instant,
+}
+
+/// What one subscriber was given.
+#[derive(Debug, Clone)]
+struct Subscribed {
+    /// The stream subscribed to, or `None` for all.
+    stream: Option<usize>,
+    /// When the subscription was made (from the start).
+    started: Instant,
+    /// How many events came before `CaughtUp` (`None`: it never came).
+    caught_up: Option<usize>,
+    deliveries: Vec<Delivery>,
+}
+
 #[derive(Debug, Default)]
 struct History {
     ops: Vec<Op>,
     /// Per stream, the final events as (id, offset), version 0 first.
     streams: BTreeMap<usize, Vec<(u64, i64)>>,
+    subscribers: Vec<Subscribed>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -120,6 +154,26 @@ enum Anomaly {
         thread: usize,
         length: u64,
     },
+    /// A subscription's events of a stream differ from the final stream: skipped,
+    /// repeated, reordered, or at another version or position.
+    SubscriptionDisagrees { subscriber: usize, stream: usize },
+    /// A subscription's offsets in a partition did not increase.
+    SubscriptionOutOfOrder {
+        subscriber: usize,
+        partition: i32,
+        offset: i64,
+    },
+    /// A subscription never said it had caught up.
+    NoCaughtUp { subscriber: usize },
+    /// An event appended before the subscription was made came after `CaughtUp`.
+    MissedBeforeCaughtUp { subscriber: usize, id: u64 },
+    /// An event delivered before its append can have taken effect: before any instant a
+    /// linearization allows it (say, while a reader that began later did not see it yet).
+    EarlyDelivery {
+        subscriber: usize,
+        stream: usize,
+        version: u64,
+    },
 }
 
 /// The stream length an expected version allows an append to start at.
@@ -149,16 +203,104 @@ fn check(history: &History) -> Vec<Anomaly> {
         .map(|op| op.stream)
         .chain(history.streams.keys().copied())
         .collect();
+    let mut placed = HashMap::new();
     for stream in streams {
         let events = history.streams.get(&stream).map_or(&[][..], Vec::as_slice);
         let ops: Vec<&Op> = history.ops.iter().filter(|o| o.stream == stream).collect();
-        check_stream(stream, events, &ops, &mut anomalies);
+        if let Some(appends) = check_stream(stream, events, &ops, &mut anomalies) {
+            placed.insert(stream, appends);
+        }
+    }
+    for (subscriber, subscribed) in history.subscribers.iter().enumerate() {
+        check_subscriber(subscriber, subscribed, history, &placed, &mut anomalies);
     }
     anomalies
 }
 
-/// One stream's checks; see the file's documentation.
-fn check_stream(stream: usize, events: &[(u64, i64)], ops: &[&Op], out: &mut Vec<Anomaly>) {
+/// A subscriber's checks: it delivered each stream whole and in order, `CaughtUp` after
+/// everything appended before it was made, and nothing before its append could have taken
+/// effect (`placed`: per stream, each append's versions and its earliest instant).
+fn check_subscriber(
+    subscriber: usize,
+    subscribed: &Subscribed,
+    history: &History,
+    placed: &HashMap<usize, Vec<Placed>>,
+    out: &mut Vec<Anomaly>,
+) {
+    let deliveries = &subscribed.deliveries;
+    for (&stream, events) in &history.streams {
+        if subscribed.stream.is_some_and(|s| s != stream) {
+            continue;
+        }
+        let delivered: Vec<(u64, u64, i64)> = deliveries
+            .iter()
+            .filter(|d| d.stream == stream)
+            .map(|d| (d.version, d.id, d.offset))
+            .collect();
+        let expected = events
+            .iter()
+            .zip(0..)
+            .map(|(&(id, offset), v)| (v, id, offset));
+        if !delivered.iter().copied().eq(expected) {
+            out.push(Anomaly::SubscriptionDisagrees { subscriber, stream });
+        }
+    }
+    let mut last: HashMap<i32, i64> = HashMap::new();
+    for d in deliveries {
+        if last
+            .insert(d.partition, d.offset)
+            .is_some_and(|o| o >= d.offset)
+        {
+            out.push(Anomaly::SubscriptionOutOfOrder {
+                subscriber,
+                partition: d.partition,
+                offset: d.offset,
+            });
+        }
+        let append = placed
+            .get(&d.stream)
+            .and_then(|p| p.iter().find(|p| p.versions.contains(&d.version)));
+        if append.is_some_and(|p| p.at > d.at) {
+            out.push(Anomaly::EarlyDelivery {
+                subscriber,
+                stream: d.stream,
+                version: d.version,
+            });
+        }
+    }
+    let Some(caught_up) = subscribed.caught_up else {
+        out.push(Anomaly::NoCaughtUp { subscriber });
+        return;
+    };
+    let before: HashSet<u64> = deliveries[..caught_up].iter().map(|d| d.id).collect();
+    for op in &history.ops {
+        let Outcome::Appended { ids, .. } = &op.outcome else {
+            continue;
+        };
+        let theirs = subscribed.stream.is_none_or(|s| s == op.stream);
+        if theirs && op.completed < subscribed.started {
+            if let Some(&id) = ids.iter().find(|id| !before.contains(id)) {
+                out.push(Anomaly::MissedBeforeCaughtUp { subscriber, id });
+            }
+        }
+    }
+}
+
+/// An append as the linearization placed it: its versions, at the earliest instant.
+#[derive(Debug, Clone)]
+struct Placed {
+    versions: std::ops::Range<u64>,
+    at: Instant,
+}
+
+/// One stream's checks; see the file's documentation. Answers where its appends were
+/// placed, if they could all be.
+fn check_stream(
+    stream: usize,
+    events: &[(u64, i64)],
+    ops: &[&Op],
+    out: &mut Vec<Anomaly>,
+) -> Option<Vec<Placed>> {
     let mut version_of: HashMap<u64, u64> = HashMap::new();
     for (version, &(id, _)) in events.iter().enumerate() {
         if version_of.insert(id, version as u64).is_some() {
@@ -251,14 +393,14 @@ fn check_stream(stream: usize, events: &[(u64, i64)], ops: &[&Op], out: &mut Vec
             });
         }
     }
-    if out.iter().any(|a| a_stream(a) == stream) {
-        return; // the order below needs whole, placed appends
+    if out.iter().any(|a| a_stream(a) == Some(stream)) {
+        return None; // the order below needs whole, placed appends
     }
     appends.sort_by_key(|&(first, _)| first);
-    linearize(stream, events, ops, &appends, out);
+    linearize(stream, events, ops, &appends, out)
 }
 
-fn a_stream(anomaly: &Anomaly) -> usize {
+fn a_stream(anomaly: &Anomaly) -> Option<usize> {
     match *anomaly {
         Anomaly::LostWrite { stream, .. }
         | Anomaly::Phantom { stream, .. }
@@ -270,20 +412,27 @@ fn a_stream(anomaly: &Anomaly) -> usize {
         | Anomaly::TornObservation { stream, .. }
         | Anomaly::ReadDisagrees { stream, .. }
         | Anomaly::RetryDiffers { stream, .. }
-        | Anomaly::NotLinearizable { stream, .. } => stream,
+        | Anomaly::NotLinearizable { stream, .. } => Some(stream),
+        Anomaly::SubscriptionDisagrees { .. }
+        | Anomaly::SubscriptionOutOfOrder { .. }
+        | Anomaly::NoCaughtUp { .. }
+        | Anomaly::MissedBeforeCaughtUp { .. }
+        | Anomaly::EarlyDelivery { .. } => None,
     }
 }
 
 /// Places every operation at the earliest instant its interval and the stream's order
 /// allow: the observations of length L after the append that made it L and before the
-/// next one. Reports the first operation that cannot be placed.
+/// next one. Reports the first operation that cannot be placed; else answers where the
+/// appends went (the earliest instants of every operation at once: any other
+/// linearization places each one later).
 fn linearize(
     stream: usize,
     events: &[(u64, i64)],
     ops: &[&Op],
     appends: &[(u64, &Op)],
     out: &mut Vec<Anomaly>,
-) {
+) -> Option<Vec<Placed>> {
     // The lengths between appends, and who saw each.
     let lengths: Vec<u64> = appends
         .iter()
@@ -299,7 +448,7 @@ fn linearize(
         };
         if lengths.binary_search(&length).is_err() {
             out.push(Anomaly::TornObservation { stream, length });
-            return;
+            return None;
         }
         let from = index(length) - tail.len();
         if !events[from..index(length)]
@@ -308,7 +457,7 @@ fn linearize(
             .eq(tail.iter().copied())
         {
             out.push(Anomaly::ReadDisagrees { stream, length });
-            return;
+            return None;
         }
         observers.entry(length).or_default().push(op);
     }
@@ -325,22 +474,24 @@ fn linearize(
         }
         Some(at)
     };
+    let mut placed = Vec::with_capacity(appends.len());
     for (i, &length) in lengths.iter().enumerate() {
         let mut next = earliest;
         for &op in observers.get(&length).into_iter().flatten() {
-            let Some(at) = place(op, earliest, length) else {
-                return;
-            };
+            let at = place(op, earliest, length)?;
             next = Some(next.map_or(at, |t| t.max(at)));
         }
-        let Some(&(_, append)) = appends.get(i) else {
-            return;
+        let Some(&(first, append)) = appends.get(i) else {
+            break;
         };
-        let Some(at) = place(append, next, length) else {
-            return;
-        };
+        let at = place(append, next, length)?;
+        placed.push(Placed {
+            versions: first..lengths[i + 1],
+            at,
+        });
         earliest = Some(at);
     }
+    Some(placed)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -406,8 +557,14 @@ fn event(id: u64) -> EventData {
 /// answer (last version, last offset).
 type Retry = (usize, ExpectedVersion, Vec<u64>, (u64, i64));
 
-/// One client thread: `ops` random operations over the shared streams.
-fn client(store: &EventStore, thread: usize, seed: u64, ops: u64, start: &Barrier) -> Vec<Op> {
+/// One client thread: `ops` random operations over the shared streams; halfway through, it
+/// tells `halfway` (the subscribers made mid-run).
+fn client(
+    store: &EventStore,
+    (thread, seed, ops): (usize, u64, u64),
+    start: &Barrier,
+    mut halfway: Vec<Sender<()>>,
+) -> Vec<Op> {
     let mut rng = Rng(seed ^ (thread as u64).wrapping_mul(0xA24B_AED4_963E_E407));
     let mut counter = 0;
     // The version this thread last saw of each stream, as an aggregate would hold it.
@@ -415,7 +572,10 @@ fn client(store: &EventStore, thread: usize, seed: u64, ops: u64, start: &Barrie
     let mut last_append: Option<Retry> = None;
     let mut history = Vec::new();
     start.wait();
-    for _ in 0..ops {
+    for done in 0..ops {
+        if done == ops / 2 {
+            halfway.drain(..).for_each(|go| go.send(()).unwrap());
+        }
         let stream = index(rng.below(STREAMS as u64));
         let name = stream_name(stream);
         let roll = rng.below(100);
@@ -508,6 +668,54 @@ fn client(store: &EventStore, thread: usize, seed: u64, ops: u64, start: &Barrie
     history
 }
 
+/// Subscribes (once `go` says so) to all events or to `stream`, from the start, and takes
+/// what comes until it has as many events as `goal` gives (the final count), or until 30 s
+/// pass with none (the checker then says what is missing).
+fn subscriber(
+    store: &EventStore,
+    stream: Option<usize>,
+    go: &Receiver<()>,
+    goal: &Receiver<usize>,
+) -> Subscribed {
+    go.recv().unwrap();
+    let started = Instant::now();
+    let mut subscription = match stream {
+        None => store.subscribe_to_all(AllStart::Start, SubscriptionFilter::default()),
+        Some(s) => store.subscribe_to_stream(&stream_name(s), StreamStart::Start),
+    }
+    .unwrap();
+    let mut subscribed = Subscribed {
+        stream,
+        started,
+        caught_up: None,
+        deliveries: Vec::new(),
+    };
+    let (mut target, mut progress) = (None, Instant::now());
+    loop {
+        target = target.or_else(|| goal.try_recv().ok());
+        let have = subscribed.deliveries.len();
+        if target.is_some_and(|t| have >= t || progress.elapsed() > Duration::from_secs(30)) {
+            return subscribed;
+        }
+        match subscription.next(Duration::from_millis(20)).unwrap() {
+            Some(SubscriptionMessage::Event(e)) => {
+                let delivered = Delivery {
+                    stream: e.stream["account-".len()..].parse().unwrap(),
+                    version: e.version,
+                    id: id_of(&e.data),
+                    partition: e.position.partition,
+                    offset: e.position.offset,
+                    at: Instant::now(),
+                };
+                subscribed.deliveries.push(delivered);
+                progress = delivered.at;
+            }
+            Some(SubscriptionMessage::CaughtUp) => subscribed.caught_up = Some(have),
+            Some(SubscriptionMessage::Checkpoint(_)) | None => {}
+        }
+    }
+}
+
 fn id_of(data: &[u8]) -> u64 {
     u64::from_be_bytes(data.try_into().expect("an event's data is its 8-byte id"))
 }
@@ -550,10 +758,34 @@ fn run(name: &str, config: EventStoreConfig, plain: bool) {
     let cluster = Cluster::temporary().unwrap();
     let store = Arc::new(cluster.event_store("jepsen", config).unwrap());
     let start = Arc::new(Barrier::new(CLIENTS));
+    // Subscribers to all events and to stream 0: one made before the clients start, the
+    // others halfway through (with history to catch up on).
+    let mut halfway = Vec::new();
+    let mut goals = Vec::new();
+    let subscribers: Vec<_> = [(None, false), (None, true), (Some(0), true)]
+        .into_iter()
+        .map(|(stream, late)| {
+            let (go, wait) = mpsc::channel();
+            let (goal, target) = mpsc::channel();
+            if late {
+                halfway.push(go);
+            } else {
+                go.send(()).unwrap();
+            }
+            goals.push((stream, goal));
+            let store = Arc::clone(&store);
+            std::thread::spawn(move || subscriber(&store, stream, &wait, &target))
+        })
+        .collect();
     let clients: Vec<_> = (0..CLIENTS)
         .map(|thread| {
             let (store, start) = (Arc::clone(&store), Arc::clone(&start));
-            std::thread::spawn(move || client(&store, thread, seed, ops, &start))
+            let halfway = if thread == 0 {
+                std::mem::take(&mut halfway)
+            } else {
+                Vec::new()
+            };
+            std::thread::spawn(move || client(&store, (thread, seed, ops), &start, halfway))
         })
         .collect();
     let plain = plain.then(|| {
@@ -589,13 +821,27 @@ fn run(name: &str, config: EventStoreConfig, plain: bool) {
             .collect();
         history.streams.insert(stream, events);
     }
+    for (stream, goal) in goals {
+        let events = history
+            .streams
+            .iter()
+            .filter(|(s, _)| stream.is_none_or(|t| t == **s));
+        goal.send(events.map(|(_, e)| e.len()).sum()).unwrap();
+    }
+    history.subscribers = subscribers.into_iter().map(|s| s.join().unwrap()).collect();
     let count = |f: fn(&Outcome) -> bool| history.ops.iter().filter(|o| f(&o.outcome)).count();
     let appended = count(|o| matches!(o, Outcome::Appended { .. }));
     let rejected = count(|o| matches!(o, Outcome::Rejected { .. }));
     let events: usize = history.streams.values().map(Vec::len).sum();
     let anomalies = check(&history);
+    let delivered: Vec<_> = history
+        .subscribers
+        .iter()
+        .map(|s| (s.deliveries.len(), s.caught_up))
+        .collect();
     eprintln!(
-        "{name}: {} operations ({appended} appends, {rejected} conflicts), {events} events, {} anomalies",
+        "{name}: {} operations ({appended} appends, {rejected} conflicts), {events} events, \
+         subscribers' (events, caught up after) {delivered:?}, {} anomalies",
         history.ops.len(),
         anomalies.len()
     );
@@ -694,7 +940,27 @@ fn clean() -> (History, Instant) {
         ),
     ];
     let streams = BTreeMap::from([(0, vec![(1, 0), (2, 1), (3, 2)])]);
-    (History { ops, streams }, base)
+    // A subscriber to all, made after the creation completed.
+    let delivery = |version, id, at| Delivery {
+        stream: 0,
+        version,
+        id,
+        partition: 0,
+        offset: i64::try_from(version).unwrap(),
+        at: base + Duration::from_millis(at),
+    };
+    let subscriber = Subscribed {
+        stream: None,
+        started: base + Duration::from_millis(15),
+        caught_up: Some(1),
+        deliveries: vec![delivery(0, 1, 15), delivery(1, 2, 31), delivery(2, 3, 31)],
+    };
+    let history = History {
+        ops,
+        streams,
+        subscribers: vec![subscriber],
+    };
+    (history, base)
 }
 
 /// Checks `history` after `plant` changed it, expecting `anomaly` among what is found.
@@ -819,6 +1085,45 @@ fn the_checker_finds_each_planted_anomaly() {
             stream: 0,
             thread: 1,
             length: 1,
+        },
+    );
+    // The subscriber skipped an event; delivered two out of order; never caught up; caught
+    // up before the event appended before it was made; delivered an event before its
+    // append could have taken effect.
+    finds(
+        |h, _| {
+            h.subscribers[0].deliveries.remove(1);
+        },
+        Anomaly::SubscriptionDisagrees {
+            subscriber: 0,
+            stream: 0,
+        },
+    );
+    finds(
+        |h, _| h.subscribers[0].deliveries.swap(1, 2),
+        Anomaly::SubscriptionOutOfOrder {
+            subscriber: 0,
+            partition: 0,
+            offset: 1,
+        },
+    );
+    finds(
+        |h, _| h.subscribers[0].caught_up = None,
+        Anomaly::NoCaughtUp { subscriber: 0 },
+    );
+    finds(
+        |h, _| h.subscribers[0].caught_up = Some(0),
+        Anomaly::MissedBeforeCaughtUp {
+            subscriber: 0,
+            id: 1,
+        },
+    );
+    finds(
+        |h, base| h.subscribers[0].deliveries[1].at = base + Duration::from_millis(19),
+        Anomaly::EarlyDelivery {
+            subscriber: 0,
+            stream: 0,
+            version: 1,
         },
     );
     // Appends out of real-time order: the creation began after the second append completed.
