@@ -425,7 +425,8 @@ impl Cluster {
     /// having seen every such event so far. A test waits for this before it wakes a poll, so
     /// that the wake-up provably reaches a blocked call (and, after a [`crate::MockClock`]
     /// jump, a poll that has read the new time). Sends and `partitions_for` calls waiting
-    /// for a topic to exist (see [`crate::Producer::send`]) count too.
+    /// for a topic to exist (see [`crate::Producer::send`]) count too, as do event-store
+    /// appends waiting for another producer's open transaction.
     pub fn blocked_polls(&self) -> usize {
         self.inner.notifier.parked()
     }

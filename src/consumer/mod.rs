@@ -5,7 +5,6 @@ mod assignment;
 mod builder;
 mod client;
 mod interceptor;
-mod isolation;
 mod listener;
 mod membership;
 mod offset;

@@ -4,9 +4,9 @@
 use std::ops::Range;
 use std::sync::{Arc, OnceLock};
 
-use super::isolation::AbortedFilter;
 use crate::error::{Error, Result};
 use crate::group::{Message, TopicPartition};
+use crate::log::AbortedFilter;
 use crate::log::FetchData;
 use crate::record::{Header, HeaderIter, RecordBatch, RecordIter, TimestampType};
 

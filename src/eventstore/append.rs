@@ -1,6 +1,8 @@
 //! Appending to a stream: the expected-version check, exact idempotence by event id, and the
 //! conditional append that makes the check hold against every other writer of the topic.
 
+use std::time::{Duration, Instant};
+
 use super::event::{record_event_id, EventData, EventId, Position};
 use super::index::PartitionIndex;
 use super::read::Bound;
@@ -34,6 +36,22 @@ enum Locked {
     Done(Vec<(u64, i64)>, bool),
     /// A conflict, decided on what the index had seen below this offset.
     Conflict(Error, i64),
+    /// Nothing decided: another producer's transaction, open at this offset, holds the
+    /// index there (the versions after it depend on whether it commits).
+    Held(i64),
+}
+
+/// How long an append waits for another producer's open transaction to commit or abort:
+/// Kafka's default `transaction.max.timeout.ms`, past which the coordinator aborts it.
+const HELD_APPEND_LIMIT: Duration = Duration::from_secs(15 * 60);
+
+/// How often a held append looks again without a notification.
+const HELD_APPEND_POLL: Duration = Duration::from_millis(100);
+
+/// Whether an open transaction of another producer holds the index back from the log's
+/// end (it follows only up to the first open transaction).
+fn held_by_transaction(index: &PartitionIndex, log: &Log) -> bool {
+    index.next_offset < log.log_end_offset() && log.first_open_transaction() <= index.next_offset
 }
 
 /// One stream's part of a multi-stream append ([`EventStore::append_to_streams`]).
@@ -78,6 +96,11 @@ impl EventStore {
     /// appends share one sync (group commit). A conflict with an append that another thread
     /// is still syncing is answered once that sync is done, so that the stream read again
     /// holds the event the conflict's actual version names.
+    ///
+    /// Records that transactional producers write to the store's topic count as events once
+    /// their transaction commits, never if it aborts. While one is open in the partition,
+    /// the versions after it are unknown, so an append waits for it to commit or abort (at
+    /// most 15 minutes, Kafka's `transaction.max.timeout.ms`, then [`Error::Timeout`]).
     pub fn append(
         &self,
         stream: &str,
@@ -104,12 +127,31 @@ impl EventStore {
         let appends: Vec<StreamAppend> = appends.into_iter().collect();
         let partition = self.check_input(&appends)?;
         let log = self.log(partition);
-        let (results, sync_now) = match self.append_locked(partition, &appends)? {
-            Locked::Done(results, sync_now) => (results, sync_now),
-            Locked::Conflict(conflict, seen) => {
-                // The actual version may be another writer's append still syncing.
-                visible_through(log, seen)?;
-                return Err(conflict);
+        let started = Instant::now();
+        let (results, sync_now) = loop {
+            let notified = self.cluster.notifier().sequence();
+            match self.append_locked(partition, &appends)? {
+                Locked::Done(results, sync_now) => break (results, sync_now),
+                Locked::Conflict(conflict, seen) => {
+                    // The actual version may be another writer's append still syncing.
+                    visible_through(log, seen)?;
+                    return Err(conflict);
+                }
+                Locked::Held(at) => {
+                    if started.elapsed() >= HELD_APPEND_LIMIT {
+                        return Err(Error::Timeout(format!(
+                            "{}: the append waited {} s for another producer's transaction, \
+                             open at offset {at}, to commit or abort; it holds the stream \
+                             versions after it (check that producer, or its \
+                             transaction.timeout.ms)",
+                            log.name(),
+                            HELD_APPEND_LIMIT.as_secs()
+                        )));
+                    }
+                    // Its marker is an append, which notifies.
+                    let notifier = self.cluster.notifier();
+                    notifier.wait_until(notified, Instant::now() + HELD_APPEND_POLL);
+                }
             }
         };
         // Outside the lock, so that appends queued behind it share the sync. A retry waits
@@ -132,11 +174,18 @@ impl EventStore {
         let log = self.log(partition);
         let mut index = self.index(partition).lock();
         loop {
-            let decisions = match index.followed(log, |index| decide_all(index, log, appends)) {
+            let decided = index.followed(log, |index| {
+                if held_by_transaction(index, log) {
+                    return Ok(None);
+                }
+                decide_all(index, log, appends).map(Some)
+            });
+            let decisions = match decided {
                 Err(conflict @ Error::WrongExpectedVersion { .. }) => {
                     return Ok(Locked::Conflict(conflict, index.next_offset));
                 }
-                decided => decided?,
+                Ok(None) => return Ok(Locked::Held(index.next_offset)),
+                decided => decided?.expect("Some: None returned above"),
             };
             let first_versions: Option<Vec<u64>> = decisions
                 .iter()

@@ -36,9 +36,9 @@ impl EventStore {
     }
 
     /// [`EventStore::subscribe_group`] with a consumer configured by `config` (which names
-    /// the group); `read_committed` is set, so that records of transactions other producers
-    /// aborted on the store's topic are not delivered (the stream index still counts them
-    /// as events, as [`EventStore::read_stream`] does).
+    /// the group); `read_committed` is set, so that it delivers what the store's own reads
+    /// see: no record of a transaction another producer aborted on the store's topic, and
+    /// none of one still open.
     pub fn subscribe_group_with(&self, config: ConsumerConfig) -> Result<GroupSubscription> {
         let consumer = self
             .cluster

@@ -15,7 +15,7 @@ use std::ops::Range;
 use super::event::record_version;
 use super::index_file::{ChunkCache, StreamRecord, Table};
 use crate::error::{Error, Result};
-use crate::log::Log;
+use crate::log::{AbortedFilter, Log};
 
 /// How many bytes one read of the log takes while following it.
 const FOLLOW_READ_BYTES: usize = 1 << 20;
@@ -248,18 +248,18 @@ impl PartitionIndex {
         Ok(entries.partition_point(|&(o, _)| o < offset))
     }
 
-    /// The stream's versions a reader may see: below `high_watermark`, at or above
-    /// `log_start`.
+    /// The stream's versions a reader may see: below `stable` (the log's last stable
+    /// offset), at or above `log_start`.
     pub(super) fn visible(
         &self,
         stream: &str,
         runs: &[Run],
-        high_watermark: i64,
+        stable: i64,
         log_start: i64,
     ) -> Result<Visible> {
         let mut last = None;
         for run in runs.iter().rev() {
-            let below = self.count_below(stream, run, high_watermark)?;
+            let below = self.count_below(stream, run, stable)?;
             if below > 0 {
                 last = Some(run.first_version + below as u64 - 1);
                 break;
@@ -419,7 +419,11 @@ impl PartitionIndex {
             // Retention removed records never indexed; their streams' versions start later.
             self.next_offset = start;
         }
-        while self.next_offset < log.log_end_offset() {
+        // Up to the first transaction still open: what follows may be aborted yet, and the
+        // versions after it depend on that. Records of aborted transactions are no events.
+        let bound = log.log_end_offset().min(log.first_open_transaction());
+        let mut aborted = AbortedFilter::below(log, self.next_offset, bound);
+        while self.next_offset < bound {
             let data = match log.read_unsynced(self.next_offset, FOLLOW_READ_BYTES) {
                 Ok(data) => data,
                 // Retention raised the log start meanwhile: go on from there.
@@ -434,8 +438,12 @@ impl PartitionIndex {
             }
             for batch in data.batches() {
                 let batch = batch?;
+                if batch.base_offset() >= bound {
+                    self.next_offset = bound; // nothing in between (compaction left a gap)
+                    break;
+                }
                 let next = batch.last_offset() + 1;
-                if !batch.is_control() {
+                if !aborted.skips(&batch) && !batch.is_control() {
                     // Decode the whole batch before indexing any of it, so that a batch that
                     // fails half way is not indexed twice by the next call.
                     let records = batch.records()?;

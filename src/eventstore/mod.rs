@@ -308,7 +308,7 @@ pub struct IndexStats {
 /// only once they do, so that no answer runs ahead of `read_stream` (the store stays
 /// linearizable). Called outside the index lock, so the wait shares the writers' sync.
 fn visible_through(log: &Log, end: i64) -> Result<()> {
-    if log.high_watermark() < end {
+    if log.last_stable_offset() < end {
         log.sync_to(end)?;
     }
     Ok(())

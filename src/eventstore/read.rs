@@ -68,8 +68,12 @@ impl EventStore {
             let runs = index.runs(stream)?;
             // The versions a reader may see: not yet synced ones are not there yet, and
             // those below the log start were removed by retention.
-            let visible =
-                index.visible(stream, &runs, log.high_watermark(), log.log_start_offset())?;
+            let visible = index.visible(
+                stream,
+                &runs,
+                log.last_stable_offset(),
+                log.log_start_offset(),
+            )?;
             let Visible::Versions { first, last } = visible else {
                 return Ok(None);
             };
@@ -124,7 +128,7 @@ impl EventStore {
         let log = self.checked_log(partition)?;
         let from = after.map_or(log.log_start_offset(), |a| a.saturating_add(1));
         let mut found = Vec::new();
-        log.scan_records(from, |record| {
+        log.scan_committed_records(from, |record| {
             if found.len() >= max_count {
                 return Ok(false);
             }

@@ -84,7 +84,7 @@ impl EventStore {
         let location = super::indexed(&snapshots.indexes[slot], log, |index| {
             let runs = index.runs(stream)?;
             // The newest snapshot readers may see (one not yet synced may be indexed).
-            let visible = index.visible(stream, &runs, log.high_watermark(), 0)?;
+            let visible = index.visible(stream, &runs, log.last_stable_offset(), 0)?;
             let Visible::Versions { last, .. } = visible else {
                 return Ok(None);
             };

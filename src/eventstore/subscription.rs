@@ -168,7 +168,7 @@ impl EventStore {
                 .map(|p| self.log(p).log_start_offset())
                 .collect(),
             AllStart::End => (0..partitions)
-                .map(|p| self.log(p).high_watermark())
+                .map(|p| self.log(p).last_stable_offset())
                 .collect(),
             AllStart::After(checkpoint) => {
                 if checkpoint.0.len() != slot(partitions) {
@@ -188,7 +188,7 @@ impl EventStore {
         let partition = self.partition_of(stream);
         let log = self.log(partition);
         let mut positions: Vec<i64> = (0..self.partitions())
-            .map(|p| self.log(p).high_watermark())
+            .map(|p| self.log(p).last_stable_offset())
             .collect();
         // The offset of the stream's event at `version` (its first, if `None`).
         let offset_of = |version: Option<u64>| {
@@ -204,7 +204,7 @@ impl EventStore {
         let (from, after) = match start {
             StreamStart::Start => (offset_of(None)?.unwrap_or(log.log_start_offset()), None),
             // Everything from the high watermark on is new, synced or not yet.
-            StreamStart::End => (log.high_watermark(), None),
+            StreamStart::End => (log.last_stable_offset(), None),
             StreamStart::After(version) => (
                 offset_of(Some(version))?.map_or(log.log_start_offset(), |o| o + 1),
                 Some(version),
@@ -302,7 +302,7 @@ impl Subscription {
             let log = self.store.log(partition);
             let (mut events, mut skipped, mut read) = (Vec::new(), 0usize, 0usize);
             let mut checkpoints = Vec::new();
-            let next = log.scan_records(self.scanned[p], |record| {
+            let next = log.scan_committed_records(self.scanned[p], |record| {
                 if read >= REFILL_RECORDS {
                     return Ok(false);
                 }
@@ -349,7 +349,7 @@ impl Subscription {
                 self.pending.push_back(Pending::Checkpoint);
             }
             self.pending.push_back(Pending::Advance(p, next));
-            more |= next < log.high_watermark();
+            more |= next < log.last_stable_offset();
         }
         Ok(more)
     }

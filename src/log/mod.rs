@@ -1,6 +1,7 @@
 //! One partition's log: segments (`.log` + `.index` + `.timeindex`), append, read, roll,
 //! recovery, retention, checkpoints.
 
+mod aborted_filter;
 pub(crate) mod checkpoint;
 mod cleaner;
 mod conditional;
@@ -22,6 +23,7 @@ mod segment;
 mod transactions;
 mod validate;
 
+pub(crate) use aborted_filter::AbortedFilter;
 pub(crate) use cleaner::MARKERS as CLEANER_FILE_MARKERS;
 pub use cleaner::{CleanStats, Cleanable};
 pub use fetch::FetchData;

@@ -3,6 +3,7 @@
 //! store's reads of a partition and its subscriptions).
 
 use super::partition::Log;
+use super::AbortedFilter;
 use crate::error::Result;
 use crate::record::{ControlRecordType, Record};
 
@@ -38,17 +39,43 @@ impl Log {
     pub(crate) fn scan_records(
         &self,
         from: i64,
+        visit: impl FnMut(&Record<'_>) -> Result<bool>,
+    ) -> Result<i64> {
+        self.scan(from, self.high_watermark(), None, visit)
+    }
+
+    /// As [`Log::scan_records`], read committed: up to the last stable offset, without the
+    /// records of aborted transactions.
+    pub(crate) fn scan_committed_records(
+        &self,
+        from: i64,
+        visit: impl FnMut(&Record<'_>) -> Result<bool>,
+    ) -> Result<i64> {
+        let upper = self.last_stable_offset();
+        let aborted = AbortedFilter::below(self, from, upper);
+        self.scan(from, upper, Some(aborted), visit)
+    }
+
+    fn scan(
+        &self,
+        from: i64,
+        upper: i64,
+        mut aborted: Option<AbortedFilter>,
         mut visit: impl FnMut(&Record<'_>) -> Result<bool>,
     ) -> Result<i64> {
         let mut next = from.max(self.log_start_offset());
-        while next < self.high_watermark() {
+        while next < upper {
             let data = self.read(next, 1 << 20)?;
             if data.is_empty() {
                 break;
             }
             for batch in data.batches() {
                 let batch = batch?;
-                if !batch.is_control() {
+                if batch.base_offset() >= upper {
+                    return Ok(next.max(upper));
+                }
+                let skipped = aborted.as_mut().is_some_and(|a| a.skips(&batch));
+                if !skipped && !batch.is_control() {
                     let undecodable = |e| data.undecodable(&batch, e);
                     let records = batch.records().map_err(undecodable)?;
                     for record in records.iter() {

@@ -153,6 +153,15 @@ impl Log {
             .max(self.log_start_offset())
     }
 
+    /// The first offset of the oldest transaction still open (no marker yet), `i64::MAX`
+    /// if none. Below it and below the log end, every transactional batch's COMMIT or ABORT
+    /// marker is written (perhaps not synced yet) and an aborted one is in
+    /// [`Log::aborted_transactions`]. Read the log end first: the writer publishes this
+    /// before it moves the end.
+    pub(crate) fn first_open_transaction(&self) -> i64 {
+        self.first_unstable.load(Ordering::Acquire)
+    }
+
     /// The first offset of the oldest completed transaction whose marker is at or past
     /// `high_watermark`; forgets those below it.
     fn first_undecided_below(&self, high_watermark: i64) -> i64 {

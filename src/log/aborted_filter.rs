@@ -1,15 +1,16 @@
-//! `isolation.level=read_committed`: which fetched batches belong to aborted transactions,
+//! `isolation.level=read_committed`: which batches read belong to aborted transactions,
 //! decided as Kafka's consumer does (`CompletedFetch.nextFetchedRecord`): the partition's
-//! aborted transactions for the fetched range, ordered by first offset, join the set of
+//! aborted transactions for the range read, ordered by first offset, join the set of
 //! aborted producers as the batches reach them; a transactional batch of a producer in the
-//! set is skipped; the producer's ABORT marker takes it out of the set again.
+//! set is skipped; the producer's ABORT marker takes it out of the set again. Used by
+//! `read_committed` consumers and by the event store's stream index and scans.
 
 use std::collections::{HashSet, VecDeque};
 
-use crate::log::{AbortedTransaction, Log};
+use super::{AbortedTransaction, Log};
 use crate::record::{ControlRecordType, RecordBatch};
 
-/// The aborted transactions of one `read_committed` fetch.
+/// The aborted transactions of one `read_committed` read, in offset order.
 pub(crate) struct AbortedFilter {
     /// Not yet reached, by first offset.
     pending: VecDeque<AbortedTransaction>,
@@ -20,7 +21,13 @@ pub(crate) struct AbortedFilter {
 impl AbortedFilter {
     /// The filter for a fetch of `log` from `position` (below its last stable offset).
     pub(crate) fn new(log: &Log, position: i64) -> AbortedFilter {
-        let mut aborted = log.aborted_transactions(position, log.last_stable_offset());
+        AbortedFilter::below(log, position, log.last_stable_offset())
+    }
+
+    /// The filter for a read of `log` from `position` up to `upper`, where every
+    /// transaction is decided (below the first offset of any still open).
+    pub(crate) fn below(log: &Log, position: i64, upper: i64) -> AbortedFilter {
+        let mut aborted = log.aborted_transactions(position, upper);
         aborted.sort_unstable_by_key(|t| t.first_offset);
         AbortedFilter {
             pending: aborted.into(),
