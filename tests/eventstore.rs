@@ -886,25 +886,6 @@ fn a_multi_stream_append_is_all_or_nothing_within_a_partition() {
         StreamAppend::new("y", ExpectedVersion::Any, [event(8).id(id)]),
     ])
     .contains("event id"));
-
-    let spread = cluster
-        .event_store("spread", EventStoreConfig::new().partitions(4))
-        .unwrap();
-    let (a, b) = {
-        let mut names = (0..).map(|n| format!("s{n}"));
-        let a = names.next().unwrap();
-        let b = names
-            .find(|n| spread.partition_of(n) != spread.partition_of(&a))
-            .unwrap();
-        (a, b)
-    };
-    let err = spread
-        .append_to_streams([
-            StreamAppend::new(a, ExpectedVersion::Any, [event(9)]),
-            StreamAppend::new(b, ExpectedVersion::Any, [event(10)]),
-        ])
-        .unwrap_err();
-    assert!(err.to_string().contains("stays in one partition"), "{err}");
 }
 
 /// The stream's events from `version` on, as data to append again (same ids).

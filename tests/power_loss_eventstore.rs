@@ -1,7 +1,8 @@
 //! Simulated power loss under the event store (`SimStorage`): scenarios of appends with
 //! expected versions (and a conflict, a retry, a roll, a plain producer's record, stream
-//! index tables written and merged every few events) on a durable
-//! store, cut at every storage operation and each cut resolved the eight ways of `PowerLoss`.
+//! index tables written and merged every few events, appends across two partitions in
+//! transactions) on a durable store, cut at every storage operation and each cut resolved
+//! the eight ways of `PowerLoss`. An append across partitions is there whole or not at all.
 //! After the reopen, for every stream: its events are versions 0, 1, 2, ... with no hole,
 //! every acknowledged append is there at the version it was given, the events after them are
 //! a prefix of what was attempted (never a rejected or unattempted one), reading by position
@@ -17,7 +18,7 @@ use std::path::Path;
 
 use kafkalite::eventstore::{
     Direction, EventData, EventId, EventStore, EventStoreConfig, ReadStreamResult, RecordedEvent,
-    StreamPosition,
+    StreamAppend, StreamPosition,
 };
 use kafkalite::storage::{FaultPlan, PowerLoss, SimStorage};
 use kafkalite::{Cluster, ExpectedVersion, ProducerConfig, ProducerRecord};
@@ -32,6 +33,9 @@ struct History {
     streams: BTreeMap<String, Stream>,
     /// The store does not sync its appends: none is acknowledged as durable.
     unsynced: bool,
+    /// Appends to several streams at once: each part as (stream, index in its appends).
+    /// After any cut, every part of one is there, or none.
+    atomic: Vec<Vec<(String, usize)>>,
 }
 
 #[derive(Debug, Default)]
@@ -69,6 +73,53 @@ impl History {
                 Ok(())
             }
             Err(error) => Err(error),
+        }
+    }
+
+    /// One `append_to_streams` of `count` events to each (stream, expected version).
+    fn append_to_streams(
+        &mut self,
+        store: &EventStore,
+        parts: &[(&str, ExpectedVersion, usize)],
+    ) -> kafkalite::Result<()> {
+        let mut appends = Vec::new();
+        let mut group = Vec::new();
+        for &(stream, expected, count) in parts {
+            let events: Vec<EventData> = (0..count)
+                .map(|i| EventData::new(format!("E{i}"), vec![b'y'; 30 + i]))
+                .collect();
+            let entry = self.streams.entry(stream.to_string()).or_default();
+            entry
+                .appends
+                .push(events.iter().map(|e| Some(e.id)).collect());
+            group.push((stream.to_string(), entry.appends.len() - 1));
+            appends.push(StreamAppend::new(stream, expected, events));
+        }
+        match store.append_to_streams(appends) {
+            Ok(_) => {
+                for (stream, _) in &group {
+                    let entry = self.streams.get_mut(stream).expect("noted above");
+                    if !self.unsynced {
+                        entry.acked = entry.appends.len();
+                    }
+                }
+                self.atomic.push(group);
+                Ok(())
+            }
+            Err(kafkalite::Error::WrongExpectedVersion { .. }) => {
+                for (stream, _) in &group {
+                    self.streams
+                        .get_mut(stream)
+                        .expect("noted above")
+                        .appends
+                        .pop();
+                }
+                Ok(())
+            }
+            Err(error) => {
+                self.atomic.push(group);
+                Err(error)
+            }
         }
     }
 
@@ -152,10 +203,47 @@ fn unsynced_index_tables(cluster: &Cluster, h: &mut History) -> kafkalite::Resul
     Ok(())
 }
 
+/// Appends to streams in two partitions at once (transactions of the store's producer),
+/// between single appends, and one that conflicts.
+fn across_partitions(cluster: &Cluster, h: &mut History) -> kafkalite::Result<()> {
+    let store = store(cluster, EventStoreConfig::new().partitions(2))?;
+    let a = "a";
+    let b = ["b", "c", "d", "e", "f", "g"]
+        .into_iter()
+        .find(|b| store.partition_of(b) != store.partition_of(a))
+        .expect("a stream in the other partition");
+    h.append(&store, a, ExpectedVersion::NoStream, 1)?;
+    h.append_to_streams(
+        &store,
+        &[
+            (a, ExpectedVersion::Exact(0), 2),
+            (b, ExpectedVersion::NoStream, 1),
+        ],
+    )?;
+    h.append(&store, b, ExpectedVersion::Exact(0), 1)?;
+    h.append_to_streams(
+        &store,
+        &[
+            (a, ExpectedVersion::Exact(2), 1),
+            (b, ExpectedVersion::Exact(1), 2),
+        ],
+    )?;
+    // A conflict on one part: nothing written anywhere.
+    h.append_to_streams(
+        &store,
+        &[
+            (a, ExpectedVersion::Exact(3), 1),
+            (b, ExpectedVersion::Exact(0), 1),
+        ],
+    )?;
+    Ok(())
+}
+
 /// Checks the reopened store against what was attempted and acknowledged.
 fn check(cluster: &Cluster, history: &History) -> Result<Vec<RecordedEvent>, String> {
     let store = store(cluster, EventStoreConfig::new()).map_err(|e| e.to_string())?;
     let mut all = Vec::new();
+    let mut kept_appends = BTreeMap::new();
     for (name, stream) in &history.streams {
         let events = store
             .read_stream(name, StreamPosition::Start, Direction::Forwards, usize::MAX)
@@ -191,7 +279,16 @@ fn check(cluster: &Cluster, history: &History) -> Result<Vec<RecordedEvent>, Str
                 stream.acked
             ));
         }
+        kept_appends.insert(name.clone(), kept);
         all.extend(events);
+    }
+    for group in &history.atomic {
+        let there: Vec<bool> = group.iter().map(|(s, i)| kept_appends[s] > *i).collect();
+        if there.iter().any(|&t| t != there[0]) {
+            return Err(format!(
+                "a multi-stream append is torn: {group:?} present {there:?}"
+            ));
+        }
     }
     // By position: every event of every partition, the same as by stream.
     let mut by_log = Vec::new();
@@ -272,6 +369,11 @@ fn cut_at(cut: u64) -> SimStorage {
         fail: None,
     });
     sim
+}
+
+#[test]
+fn appends_across_partitions_are_whole_after_a_cut_anywhere() {
+    sweep("across_partitions", across_partitions);
 }
 
 #[test]

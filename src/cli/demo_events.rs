@@ -1,20 +1,21 @@
 //! The demo's event-sourcing step: an account stream with an expected-version conflict, a
 //! retried append answered without a second write, a read backwards, the stream index's
-//! table files, and a subscription
-//! that catches up and then sees a live event.
+//! table files, a subscription that catches up and then sees a live event, and a transfer
+//! between accounts in two partitions (one transaction).
 
 use std::io::Write;
 use std::time::Duration;
 
 use kafkalite::eventstore::{
-    AllStart, Direction, EventData, EventStoreConfig, StreamPosition, SubscriptionFilter,
-    SubscriptionMessage,
+    AllStart, Direction, EventData, EventStoreConfig, StreamAppend, StreamPosition,
+    SubscriptionFilter, SubscriptionMessage,
 };
 use kafkalite::{Cluster, Error, ExpectedVersion};
 
 use super::CliResult;
 
 const STORE: &str = "demo-accounts";
+const TRANSFERS: &str = "demo-transfers";
 
 /// Runs the step on `cluster`.
 pub fn run(cluster: &Cluster, out: &mut dyn Write) -> CliResult {
@@ -85,6 +86,50 @@ pub fn run(cluster: &Cluster, out: &mut dyn Write) -> CliResult {
     writeln!(
         out,
         "-- a subscription delivered {history} stored events, then CaughtUp, then the live one: {live}"
+    )?;
+    transfer(cluster, out)
+}
+
+/// A transfer between accounts in two partitions of a second store: one transaction.
+fn transfer(cluster: &Cluster, out: &mut dyn Write) -> CliResult {
+    if cluster.list_topics()?.iter().any(|t| t == TRANSFERS) {
+        cluster.delete_topic(TRANSFERS)?;
+    }
+    let store = cluster.event_store(TRANSFERS, EventStoreConfig::new().partitions(2))?;
+    let from = "account-1";
+    let to = (2..)
+        .map(|n| format!("account-{n}"))
+        .find(|s| store.partition_of(s) != store.partition_of(from))
+        .expect("a stream lands in each partition");
+    let opened = |owner: &str| EventData::new("AccountOpened", format!(r#"{{"owner":"{owner}"}}"#));
+    store.append(from, ExpectedVersion::NoStream, [opened("ada")])?;
+    store.append(&to, ExpectedVersion::NoStream, [opened("grace")])?;
+    let moved = store.append_to_streams([
+        StreamAppend::new(
+            from,
+            ExpectedVersion::Exact(0),
+            [EventData::new("Sent", r#"{"amount":30}"#)],
+        ),
+        StreamAppend::new(
+            &to,
+            ExpectedVersion::Exact(0),
+            [EventData::new("Received", r#"{"amount":30}"#)],
+        ),
+    ])?;
+    let at: Vec<String> = moved
+        .iter()
+        .map(|r| {
+            format!(
+                "partition {} offset {}",
+                r.position.partition, r.position.offset
+            )
+        })
+        .collect();
+    writeln!(
+        out,
+        "-- a transfer {from} -> {to} across partitions went in as one transaction of '{}' ({})",
+        store.transactional_id(),
+        at.join(" and ")
     )?;
     Ok(())
 }

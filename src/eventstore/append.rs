@@ -1,6 +1,7 @@
 //! Appending to a stream: the expected-version check, exact idempotence by event id, and the
 //! conditional append that makes the check hold against every other writer of the topic.
 
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use super::event::{record_event_id, EventData, EventId, Position};
@@ -22,7 +23,7 @@ pub struct AppendResult {
 }
 
 /// What the check decided.
-enum Decision {
+pub(super) enum Decision {
     /// Append, the first event getting this version.
     Append(u64),
     /// The events are already in the stream, the last at this version and offset.
@@ -30,15 +31,16 @@ enum Decision {
 }
 
 /// What an append did under the partition's index lock.
-enum Locked {
-    /// Written, or recognized as written before: each part's (last version, last offset),
-    /// and whether the batch still needs a sync.
-    Done(Vec<(u64, i64)>, bool),
-    /// A conflict, decided on what the index had seen below this offset.
-    Conflict(Error, i64),
-    /// Nothing decided: another producer's transaction, open at this offset, holds the
-    /// index there (the versions after it depend on whether it commits).
-    Held(i64),
+pub(super) enum Locked {
+    /// Written, or recognized as written before: each part's (partition, last version, last
+    /// offset), in the order of the parts, and whether the batches still need a sync.
+    Done(Vec<(i32, u64, i64)>, bool),
+    /// A conflict, decided on what the indexes had seen below these offsets (by partition).
+    Conflict(Error, Vec<(i32, i64)>),
+    /// Nothing decided: another producer's transaction, open at this offset of this
+    /// partition, holds the index there (the versions after it depend on whether it
+    /// commits).
+    Held(i32, i64),
 }
 
 /// How long an append waits for another producer's open transaction to commit or abort:
@@ -50,7 +52,7 @@ const HELD_APPEND_POLL: Duration = Duration::from_millis(100);
 
 /// Whether an open transaction of another producer holds the index back from the log's
 /// end (it follows only up to the first open transaction).
-fn held_by_transaction(index: &PartitionIndex, log: &Log) -> bool {
+pub(super) fn held_by_transaction(index: &PartitionIndex, log: &Log) -> bool {
     index.next_offset < log.log_end_offset() && log.first_open_transaction() <= index.next_offset
 }
 
@@ -111,110 +113,110 @@ impl EventStore {
         Ok(results.remove(0))
     }
 
-    /// Appends to several streams at once, all or nothing: one batch, written only if every
-    /// stream is at its expected version (else the first mismatch's
-    /// [`Error::WrongExpectedVersion`], nothing written). The streams must be distinct and
-    /// in one partition ([`EventStore::partition_of`]; a one-partition store holds every
-    /// stream). Answers one result per stream, in order. A retry of the whole call by the
-    /// same event ids returns the original results when every part is recognized as
-    /// [`EventStore::append`] recognizes one; a part recognized next to one that is not
-    /// (with `Any`, after another append to that part's stream) is a
+    /// Appends to several streams at once, all or nothing, only if every stream is at its
+    /// expected version (else the first mismatch's [`Error::WrongExpectedVersion`], nothing
+    /// written). The streams must be distinct. Streams of one partition
+    /// ([`EventStore::partition_of`]; a one-partition store holds every stream) go in one
+    /// batch; streams of several partitions go in one transaction of the store's own
+    /// transactional producer (`kafkalite-eventstore-<topic>`): a batch per partition, then
+    /// COMMIT markers, so that `read_committed` consumers too see all of it or none, and a
+    /// crash in between leaves it aborted. Answers one result per stream, in order. A retry
+    /// of the whole call by the same event ids returns the original results when every part
+    /// is recognized as [`EventStore::append`] recognizes one; a part recognized next to one
+    /// that is not (with `Any`, after another append to that part's stream) is a
     /// [`Error::WrongExpectedVersion`] for the recognized part.
     pub fn append_to_streams(
         &self,
         appends: impl IntoIterator<Item = StreamAppend>,
     ) -> Result<Vec<AppendResult>> {
         let appends: Vec<StreamAppend> = appends.into_iter().collect();
-        let partition = self.check_input(&appends)?;
-        let log = self.log(partition);
+        let by_partition = self.check_input(&appends)?;
         let started = Instant::now();
         let (results, sync_now) = loop {
             let notified = self.cluster.notifier().sequence();
-            match self.append_locked(partition, &appends)? {
+            let locked = match by_partition.keys().next() {
+                Some(&partition) if by_partition.len() == 1 => {
+                    self.append_locked(partition, &appends)?
+                }
+                _ => self.append_across(&appends, &by_partition)?,
+            };
+            match locked {
                 Locked::Done(results, sync_now) => break (results, sync_now),
                 Locked::Conflict(conflict, seen) => {
                     // The actual version may be another writer's append still syncing.
-                    visible_through(log, seen)?;
+                    for (partition, end) in seen {
+                        visible_through(self.log(partition), end)?;
+                    }
                     return Err(conflict);
                 }
-                Locked::Held(at) => {
-                    if started.elapsed() >= HELD_APPEND_LIMIT {
-                        return Err(Error::Timeout(format!(
-                            "{}: the append waited {} s for another producer's transaction, \
-                             open at offset {at}, to commit or abort; it holds the stream \
-                             versions after it (check that producer, or its \
-                             transaction.timeout.ms)",
-                            log.name(),
-                            HELD_APPEND_LIMIT.as_secs()
-                        )));
-                    }
-                    // Its marker is an append, which notifies.
-                    let notifier = self.cluster.notifier();
-                    notifier.wait_until(notified, Instant::now() + HELD_APPEND_POLL);
-                }
+                Locked::Held(partition, at) => self.wait_held(partition, at, started, notified)?,
             }
         };
-        // Outside the lock, so that appends queued behind it share the sync. A retry waits
+        // Outside the locks, so that appends queued behind share the sync. A retry waits
         // for the original's sync too (it may still be running in another thread).
-        let last = results.iter().map(|&(_, offset)| offset).max().unwrap_or(0);
         if sync_now {
-            log.sync_to(last + 1)?;
+            for &partition in by_partition.keys() {
+                let written = results.iter().filter(|r| r.0 == partition);
+                if let Some(last) = written.map(|r| r.2).max() {
+                    self.log(partition).sync_to(last + 1)?;
+                }
+            }
         }
         Ok(results
             .into_iter()
-            .map(|(version, offset)| AppendResult {
+            .map(|(partition, version, offset)| AppendResult {
                 next_expected_version: version,
                 position: Position { partition, offset },
             })
             .collect())
     }
 
-    /// The check and the append, under the partition's index lock.
+    /// Waits for news of the transaction open at `at` in `partition`, which holds an append
+    /// (see [`held_by_transaction`]); a time-out once it has held it too long.
+    fn wait_held(&self, partition: i32, at: i64, started: Instant, notified: u64) -> Result<()> {
+        if started.elapsed() >= HELD_APPEND_LIMIT {
+            return Err(Error::Timeout(format!(
+                "{}: the append waited {} s for another producer's transaction, open at \
+                 offset {at}, to commit or abort; it holds the stream versions after it \
+                 (check that producer, or its transaction.timeout.ms)",
+                self.log(partition).name(),
+                HELD_APPEND_LIMIT.as_secs()
+            )));
+        }
+        // Its marker is an append, which notifies.
+        let notifier = self.cluster.notifier();
+        notifier.wait_until(notified, Instant::now() + HELD_APPEND_POLL);
+        Ok(())
+    }
+
+    /// The check and the append to one partition, under its index lock.
     fn append_locked(&self, partition: i32, appends: &[StreamAppend]) -> Result<Locked> {
         let log = self.log(partition);
+        let parts: Vec<&StreamAppend> = appends.iter().collect();
         let mut index = self.index(partition).lock();
         loop {
-            let decided = index.followed(log, |index| {
-                if held_by_transaction(index, log) {
-                    return Ok(None);
-                }
-                decide_all(index, log, appends).map(Some)
-            });
-            let decisions = match decided {
+            let decisions = match decide_held(&mut index, log, &parts) {
                 Err(conflict @ Error::WrongExpectedVersion { .. }) => {
-                    return Ok(Locked::Conflict(conflict, index.next_offset));
+                    return Ok(Locked::Conflict(
+                        conflict,
+                        vec![(partition, index.next_offset)],
+                    ));
                 }
-                Ok(None) => return Ok(Locked::Held(index.next_offset)),
+                Ok(None) => return Ok(Locked::Held(partition, index.next_offset)),
                 decided => decided?.expect("Some: None returned above"),
             };
-            let first_versions: Option<Vec<u64>> = decisions
-                .iter()
-                .map(|d| match d {
-                    Decision::Append(first) => Some(*first),
-                    Decision::AlreadyAppended(..) => None,
-                })
-                .collect();
-            let Some(first_versions) = first_versions else {
+            let Some(first_versions) = first_versions(&decisions) else {
                 // Every part is a retry of what was written (decide_all refuses a mix).
-                let results = decisions.iter().filter_map(|d| match *d {
-                    Decision::AlreadyAppended(version, offset) => Some((version, offset)),
-                    Decision::Append(_) => None,
-                });
+                let results = retried(&decisions).map(|(v, o)| (partition, v, o));
                 let sync_now = log.config().sync_every_append();
                 return Ok(Locked::Done(results.collect(), sync_now));
             };
-            let batch = build(appends, &first_versions, self.now_ms())?;
+            let batch = build(&parts, &first_versions, self.now_ms(), None)?;
             match log.append_if_unsynced(&batch, index.next_offset, false) {
                 Ok((info, sync_now)) => {
-                    let mut offset = info.first_offset;
-                    let mut results = Vec::with_capacity(appends.len());
-                    for (part, &first) in appends.iter().zip(&first_versions) {
-                        let count = part.events.len();
-                        index.appended(&part.stream, first, offset, count, info.position);
-                        offset += count as i64;
-                        results.push((first + count as u64 - 1, offset - 1));
-                    }
-                    return Ok(Locked::Done(results, sync_now));
+                    let results = index_parts(&mut index, &parts, &first_versions, &info);
+                    let results = results.into_iter().map(|(v, o)| (partition, v, o));
+                    return Ok(Locked::Done(results.collect(), sync_now));
                 }
                 // Another writer of the topic appended since the index looked: follow it
                 // and decide again.
@@ -224,14 +226,17 @@ impl EventStore {
         }
     }
 
-    /// Checks what an append was given; the partition of its streams.
-    fn check_input(&self, appends: &[StreamAppend]) -> Result<i32> {
-        let Some(first) = appends.first() else {
+    /// Checks what an append was given; its parts by partition (indexes into `appends`).
+    pub(super) fn check_input(
+        &self,
+        appends: &[StreamAppend],
+    ) -> Result<BTreeMap<i32, Vec<usize>>> {
+        if appends.is_empty() {
             return Err(Error::InvalidRecord(
                 "a multi-stream append needs at least one stream".into(),
             ));
-        };
-        let partition = self.partition_of(&first.stream);
+        }
+        let mut by_partition: BTreeMap<i32, Vec<usize>> = BTreeMap::new();
         let mut ids = std::collections::HashSet::new();
         for (i, part) in appends.iter().enumerate() {
             let stream = &part.stream;
@@ -250,14 +255,10 @@ impl EventStore {
                     "stream '{stream}' appears twice in one append: put its events in one part"
                 )));
             }
-            let here = self.partition_of(stream);
-            if here != partition {
-                return Err(Error::InvalidRecord(format!(
-                    "streams '{}' (partition {partition}) and '{stream}' (partition {here}) cannot \
-                     be appended to atomically: a multi-stream append stays in one partition",
-                    first.stream
-                )));
-            }
+            by_partition
+                .entry(self.partition_of(stream))
+                .or_default()
+                .push(i);
             if let Some(event) = part.events.iter().find(|e| !ids.insert(e.id)) {
                 return Err(Error::InvalidRecord(format!(
                     "the append to stream '{stream}' carries event id {} twice: give each event its own id",
@@ -265,8 +266,61 @@ impl EventStore {
                 )));
             }
         }
-        Ok(partition)
+        Ok(by_partition)
     }
+}
+
+/// Follows the log and decides every part, unless an open transaction holds the index
+/// (`None`).
+pub(super) fn decide_held(
+    index: &mut PartitionIndex,
+    log: &Log,
+    parts: &[&StreamAppend],
+) -> Result<Option<Vec<Decision>>> {
+    index.followed(log, |index| {
+        if held_by_transaction(index, log) {
+            return Ok(None);
+        }
+        decide_all(index, log, parts).map(Some)
+    })
+}
+
+/// Each part's first version, if every part is to be appended.
+pub(super) fn first_versions(decisions: &[Decision]) -> Option<Vec<u64>> {
+    decisions
+        .iter()
+        .map(|d| match d {
+            Decision::Append(first) => Some(*first),
+            Decision::AlreadyAppended(..) => None,
+        })
+        .collect()
+}
+
+/// The (last version, last offset) of each part recognized as already appended.
+pub(super) fn retried(decisions: &[Decision]) -> impl Iterator<Item = (u64, i64)> + '_ {
+    decisions.iter().filter_map(|d| match *d {
+        Decision::AlreadyAppended(version, offset) => Some((version, offset)),
+        Decision::Append(_) => None,
+    })
+}
+
+/// Records the parts, written as one batch at `info`, in the index; each part's (last
+/// version, last offset).
+pub(super) fn index_parts(
+    index: &mut PartitionIndex,
+    parts: &[&StreamAppend],
+    first_versions: &[u64],
+    info: &crate::log::AppendInfo,
+) -> Vec<(u64, i64)> {
+    let mut offset = info.first_offset;
+    let mut results = Vec::with_capacity(parts.len());
+    for (part, &first) in parts.iter().zip(first_versions) {
+        let count = part.events.len();
+        index.appended(&part.stream, first, offset, count, info.position);
+        offset += count as i64;
+        results.push((first + count as u64 - 1, offset - 1));
+    }
+    results
 }
 
 /// Decides every part; a mix of retried and new parts is a conflict on the first retried
@@ -274,7 +328,7 @@ impl EventStore {
 fn decide_all(
     index: &PartitionIndex,
     log: &Log,
-    appends: &[StreamAppend],
+    appends: &[&StreamAppend],
 ) -> Result<Vec<Decision>> {
     let decisions = appends
         .iter()
@@ -285,7 +339,7 @@ fn decide_all(
         .position(|d| matches!(d, Decision::AlreadyAppended(..)));
     let new = decisions.iter().any(|d| matches!(d, Decision::Append(_)));
     if let (Some(at), true) = (retried, new) {
-        let part = &appends[at];
+        let part = appends[at];
         return Err(Error::WrongExpectedVersion {
             stream: part.stream.clone(),
             expected: part.expected,
@@ -359,14 +413,25 @@ fn already_appended(
     Ok(same.then(|| Decision::AlreadyAppended(from + events.len() as u64 - 1, last)))
 }
 
-/// One batch holding every part's events, each part's first at its `first_versions` entry.
-fn build(appends: &[StreamAppend], first_versions: &[u64], now_ms: i64) -> Result<Vec<u8>> {
+/// One batch holding every part's events, each part's first at its `first_versions` entry;
+/// a transactional batch of `producer` (id, epoch, base sequence) if given.
+pub(super) fn build(
+    appends: &[&StreamAppend],
+    first_versions: &[u64],
+    now_ms: i64,
+    producer: Option<(i64, i16, i32)>,
+) -> Result<Vec<u8>> {
     let size: usize = appends
         .iter()
         .flat_map(|p| p.events.iter().map(move |e| (p, e)))
         .map(|(p, e)| p.stream.len() + e.data.len() + e.metadata.len() + e.event_type.len() + 128)
         .sum();
     let mut builder = BatchBuilder::with_capacity(size + 64);
+    if let Some((producer_id, epoch, sequence)) = producer {
+        builder = builder
+            .producer(producer_id, epoch, sequence)
+            .transactional(true);
+    }
     for (part, &first) in appends.iter().zip(first_versions) {
         for (event, version) in part.events.iter().zip(first..) {
             let (id, version) = (event.id.to_string(), version.to_string());

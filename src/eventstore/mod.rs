@@ -8,6 +8,7 @@
 //! them as plain records, and records plain producers write with a key count as events of
 //! that stream.
 
+mod across;
 mod append;
 mod event;
 mod group;
@@ -137,6 +138,9 @@ struct Shared {
     snapshots: std::sync::OnceLock<snapshot::Snapshots>,
     /// The stream indexes' [`EventStoreConfig::index_table_events`].
     index_table_events: usize,
+    /// The store's transactional producer, once an append spans partitions; held across
+    /// such an append.
+    producer: Mutex<Option<across::StoreProducer>>,
 }
 
 /// The stores of one cluster, by topic.
@@ -210,6 +214,7 @@ impl Cluster {
             logs,
             snapshots: std::sync::OnceLock::new(),
             index_table_events: config.index_table_events,
+            producer: Mutex::new(None),
         });
         stores.insert(name.to_string(), Arc::clone(&shared));
         Ok(EventStore {
