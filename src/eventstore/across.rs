@@ -98,9 +98,10 @@ impl EventStore {
             let firsts = match self.decide_across(&parts, &mut indexes)? {
                 Across::Decided(firsts) => firsts,
                 Across::Retried(done) => {
-                    // The original's markers were synced (if the topic syncs) before it let
-                    // go of the locks.
-                    return Ok(Locked::Done(in_order(appends.len(), &parts, done), false));
+                    // Recognized events may be another thread's, still syncing: the caller
+                    // syncs to them, as after a one-partition retry.
+                    let sync = self.log(parts[0].0).config().sync_every_append();
+                    return Ok(Locked::Done(in_order(appends.len(), &parts, done), sync));
                 }
                 Across::Stop(locked) => return Ok(locked),
             };
@@ -186,31 +187,49 @@ impl EventStore {
         let id = self.transactional_id();
         let end =
             |commit| coordinator.end_transaction(&self.cluster, &id, producer_id, epoch, commit);
-        let written = self
-            .write_batches(slot, parts, firsts, indexes)
-            .and_then(|written| match written {
-                Some(written) => {
-                    // Every batch durable before the decision is: once the coordinator
-                    // has logged a commit, recovery commits each partition, and a batch a
-                    // power cut took back would leave the others alone.
-                    for ((partition, ..), (info, sync)) in parts.iter().zip(&written) {
-                        if *sync {
-                            self.log(*partition).sync_to(info.last_offset + 1)?;
-                        }
-                    }
-                    end(true)?;
-                    Ok(Some(written.into_iter().map(|(info, _)| info).collect()))
+        let written = match self.write_batches(slot, parts, firsts, indexes) {
+            Ok(Some(written)) => written,
+            // A log moved: abort, and decide again.
+            Ok(None) => return end(false).map(|()| None).inspect_err(|_| *slot = None),
+            Err(error) => return Err(self.abandon(slot, error, end(false))),
+        };
+        // Every batch durable before the decision is: once the coordinator has logged a
+        // commit, recovery commits each partition, and a batch a power cut took back would
+        // leave the others' parts alone.
+        for ((partition, ..), (info, sync)) in parts.iter().zip(&written) {
+            if *sync {
+                if let Err(error) = self.log(*partition).sync_to(info.last_offset + 1) {
+                    return Err(self.abandon(slot, error, end(false)));
                 }
-                None => end(false).map(|()| None),
-            });
-        if written.is_err() {
-            // Its sequences (or the transaction's fate) are in doubt: a new epoch next
-            // time, which ends whatever is open. A commit whose decision was made before
-            // the failure still completes (the coordinator finishes it); a retry by event
-            // ids tells.
-            *slot = None;
+            }
         }
-        written
+        if let Err(error) = end(true) {
+            // The decision may be logged, its markers still to come (the coordinator
+            // finishes them): the outcome is unknown, and a retry by event ids tells.
+            *slot = None;
+            return Err(error);
+        }
+        Ok(Some(written.into_iter().map(|(info, _)| info).collect()))
+    }
+
+    /// After a failure before the commit: the transaction was aborted (`aborted`, or it is
+    /// left to the coordinator's timeout and the next initialisation, which ends it), and
+    /// the producer is forgotten, its sequences in doubt. Answers the failure.
+    fn abandon(
+        &self,
+        slot: &mut Option<StoreProducer>,
+        error: Error,
+        aborted: Result<()>,
+    ) -> Error {
+        if let Err(abort) = aborted {
+            tracing::warn!(
+                target: "kafkalite::eventstore",
+                "{}: an append across partitions failed ({error}) and its transaction could not be aborted ({abort}); the coordinator aborts it after {TRANSACTION_TIMEOUT_MS} ms",
+                self.shared.topic
+            );
+        }
+        *slot = None;
+        error
     }
 
     /// Opens a transaction on the parts' partitions; the producer's id and epoch. A
