@@ -28,6 +28,9 @@ use kafkalite::eventstore::{
 use kafkalite::{Cluster, Error, ExpectedVersion, ProducerConfig, ProducerRecord};
 use proptest::prelude::*;
 
+/// How long a transactional producer's calls may take.
+const WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
 const STREAMS: usize = 3;
 
 #[derive(Debug, Clone, Copy)]
@@ -48,6 +51,9 @@ enum Op {
     Retry(usize),
     /// A plain producer's record on the stream's key.
     Plain(usize),
+    /// A transactional producer's record on the stream's key, then its transaction
+    /// committed (`true`: the record is an event) or aborted (no event).
+    Txn(usize, bool),
     Reopen,
     /// A reopen with a byte of the stream index's `k`-th table file (by name, if there are
     /// any) changed, or the file cut short, while the cluster is closed.
@@ -72,6 +78,7 @@ fn op() -> impl Strategy<Value = Op> {
         ),
         3 => (0usize..6).prop_map(Op::Retry),
         1 => (0..STREAMS).prop_map(Op::Plain),
+        1 => (0..STREAMS, any::<bool>()).prop_map(|(s, commit)| Op::Txn(s, commit)),
         1 => Just(Op::Reopen),
         1 => (0usize..4, any::<bool>()).prop_map(|(k, cut)| Op::ReopenDamaged(k, cut)),
         1 => (1i64..=4).prop_map(Op::DeleteRecords),
@@ -376,6 +383,24 @@ proptest! {
                     prop_assert_eq!(meta.offset, model.next_offset);
                     model.streams.entry(stream).or_default().push((None, model.next_offset));
                     model.next_offset += 1;
+                }
+                Op::Txn(s, commit) => {
+                    let stream = format!("stream-{s}");
+                    let config = ProducerConfig::new().transactional_id("model-txn");
+                    let producer = cluster.producer(config).unwrap();
+                    producer.init_transactions(WAIT).unwrap();
+                    producer.begin_transaction().unwrap();
+                    let record = ProducerRecord::to("model").key(stream.clone()).value("txn");
+                    let sent = producer.send(record).unwrap();
+                    producer.flush(WAIT).unwrap();
+                    prop_assert_eq!(sent.wait().unwrap().offset, model.next_offset);
+                    if commit {
+                        producer.commit_transaction(WAIT).unwrap();
+                        model.streams.entry(stream).or_default().push((None, model.next_offset));
+                    } else {
+                        producer.abort_transaction(WAIT).unwrap();
+                    }
+                    model.next_offset += 2; // the record and its marker
                 }
                 Op::Reopen => {
                     drop(store);
