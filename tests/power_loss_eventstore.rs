@@ -20,7 +20,7 @@ use kafkalite::eventstore::{
     Direction, EventData, EventId, EventStore, EventStoreConfig, ReadStreamResult, RecordedEvent,
     StreamAppend, StreamPosition,
 };
-use kafkalite::storage::{FaultPlan, PowerLoss, SimStorage};
+use kafkalite::storage::{FaultPlan, PowerLoss, SimFailure, SimOp, SimStorage};
 use kafkalite::{Cluster, ExpectedVersion, ProducerConfig, ProducerRecord};
 
 use common::{open_sim as open, SIM_ROOT as ROOT};
@@ -206,12 +206,25 @@ fn unsynced_index_tables(cluster: &Cluster, h: &mut History) -> kafkalite::Resul
 /// Appends to streams in two partitions at once (transactions of the store's producer),
 /// between single appends, and one that conflicts.
 fn across_partitions(cluster: &Cluster, h: &mut History) -> kafkalite::Result<()> {
-    let store = store(cluster, EventStoreConfig::new().partitions(2))?;
+    across_first(cluster, h)?;
+    across_more(cluster, h)
+}
+
+/// The store's two streams in different partitions.
+fn across_streams(store: &EventStore) -> (&'static str, &'static str) {
     let a = "a";
     let b = ["b", "c", "d", "e", "f", "g"]
         .into_iter()
         .find(|b| store.partition_of(b) != store.partition_of(a))
         .expect("a stream in the other partition");
+    (a, b)
+}
+
+/// The store (its topic made), a first append and a first one across partitions (the
+/// coordinator's topic made, the store's producer initialised).
+fn across_first(cluster: &Cluster, h: &mut History) -> kafkalite::Result<()> {
+    let store = store(cluster, EventStoreConfig::new().partitions(2))?;
+    let (a, b) = across_streams(&store);
     h.append(&store, a, ExpectedVersion::NoStream, 1)?;
     h.append_to_streams(
         &store,
@@ -219,7 +232,13 @@ fn across_partitions(cluster: &Cluster, h: &mut History) -> kafkalite::Result<()
             (a, ExpectedVersion::Exact(0), 2),
             (b, ExpectedVersion::NoStream, 1),
         ],
-    )?;
+    )
+}
+
+/// More appends, across partitions and not, and one across that conflicts.
+fn across_more(cluster: &Cluster, h: &mut History) -> kafkalite::Result<()> {
+    let store = store(cluster, EventStoreConfig::new())?;
+    let (a, b) = across_streams(&store);
     h.append(&store, b, ExpectedVersion::Exact(0), 1)?;
     h.append_to_streams(
         &store,
@@ -374,6 +393,54 @@ fn cut_at(cut: u64) -> SimStorage {
 #[test]
 fn appends_across_partitions_are_whole_after_a_cut_anywhere() {
     sweep("across_partitions", across_partitions);
+}
+
+/// An I/O failure at every operation of appends across partitions (each kind of
+/// operation, each way it can fail; after the topics are made), then a restart: every
+/// append acknowledged is there, and each append across partitions is whole or absent (one
+/// that failed part way was aborted, at once or by the open).
+#[test]
+fn io_faults_leave_appends_across_partitions_whole() {
+    let kinds: [(SimOp, &[SimFailure]); 6] = [
+        (SimOp::Write, &[SimFailure::Eio, SimFailure::NoSpace]),
+        (SimOp::Allocate, &[SimFailure::NoSpace]),
+        (SimOp::Sync, &[SimFailure::Eio]),
+        (SimOp::SyncDir, &[SimFailure::Eio]),
+        (SimOp::Create, &[SimFailure::Eio]),
+        (SimOp::Rename, &[SimFailure::Eio]),
+    ];
+    // Each case: the topics made without faults, then the appends under the fault plan.
+    let prepared = |plan: FaultPlan| {
+        let sim = SimStorage::new(Path::new(ROOT));
+        sim.set_plan(FaultPlan::default());
+        let mut history = History::default();
+        let cluster = open(&sim).unwrap();
+        across_first(&cluster, &mut history).unwrap();
+        sim.set_plan(plan);
+        let _ = across_more(&cluster, &mut history);
+        drop(cluster);
+        (sim, history)
+    };
+    let (dry, _) = prepared(FaultPlan::default());
+    let mut cases = 0;
+    for (kind, failures) in kinds {
+        for n in 1..=dry.operations_of(kind) {
+            for &failure in failures {
+                let case = format!("{kind:?} #{n} fails with {failure:?}");
+                let (sim, history) = prepared(FaultPlan {
+                    power_cut_at: None,
+                    fail: Some((kind, n, failure)),
+                });
+                sim.set_plan(FaultPlan::default());
+                let restarted =
+                    open(&sim).unwrap_or_else(|e| panic!("{case}: the restart failed: {e}"));
+                check(&restarted, &history).unwrap_or_else(|why| panic!("{case}: {why}"));
+                cases += 1;
+            }
+        }
+    }
+    eprintln!("{cases} fault cases");
+    assert!(cases > 20, "{cases} fault cases");
 }
 
 #[test]
