@@ -15,9 +15,17 @@ const BRIEF_POLL: std::time::Duration = std::time::Duration::from_micros(50);
 pub(crate) struct Notifier {
     sequence: AtomicU64,
     waiters: AtomicUsize,
-    /// Waiters asleep that have seen every notification (reset by each notification).
-    parked: Mutex<usize>,
+    /// Waiters asleep, by the sequence number they saw.
+    parked: Mutex<Parked>,
     changed: Condvar,
+}
+
+/// How many waiters sleep having seen sequence number `seen` (those that saw an older one
+/// were woken by the notification that moved it, and are no longer counted).
+#[derive(Debug, Default)]
+struct Parked {
+    seen: u64,
+    count: usize,
 }
 
 impl Notifier {
@@ -29,13 +37,26 @@ impl Notifier {
 
     /// Wakes every waiter. Costs one atomic increment when nobody waits.
     pub(crate) fn notify(&self) {
-        self.sequence.fetch_add(1, Ordering::SeqCst);
-        // Paired with the increment of `waiters` before a waiter re-reads `sequence`: either
-        // the waiter sees the new sequence, or this sees the waiter and takes the lock, which
-        // the waiter holds until it sleeps.
+        let before = self.bump();
+        self.wake(before);
+    }
+
+    /// Moves the sequence number on; the number before.
+    fn bump(&self) -> u64 {
+        self.sequence.fetch_add(1, Ordering::SeqCst)
+    }
+
+    /// Wakes the sleepers after the sequence moved on from `before`. Paired with the
+    /// increment of `waiters` before a waiter re-reads `sequence`: either the waiter sees the
+    /// new sequence, or this sees the waiter and takes the lock, which the waiter holds until
+    /// it sleeps. A waiter that parked between the bump and this lock saw the new number: it
+    /// stays counted.
+    fn wake(&self, before: u64) {
         if self.waiters.load(Ordering::SeqCst) > 0 {
             let mut parked = self.parked.lock();
-            *parked = 0;
+            if parked.seen <= before {
+                parked.count = 0;
+            }
             self.changed.notify_all();
         }
     }
@@ -43,7 +64,12 @@ impl Notifier {
     /// How many waiters are asleep having seen every notification so far: a notification
     /// now wakes them. Tests use it to know that a call is blocked before they wake it.
     pub(crate) fn parked(&self) -> usize {
-        *self.parked.lock()
+        let parked = self.parked.lock();
+        if parked.seen == self.sequence() {
+            parked.count
+        } else {
+            0
+        }
     }
 
     /// Sleeps until the sequence moves past `seen` or `deadline` passes. Polls for a few
@@ -66,15 +92,20 @@ impl Notifier {
             let mut parked = self.parked.lock();
             if self.sequence() == seen {
                 // Counted under the lock that `notify` takes to reset the count and wake.
-                *parked += 1;
+                if parked.seen != seen {
+                    // Those counted saw an older number: a notification woke them.
+                    *parked = Parked { seen, count: 0 };
+                }
+                parked.count += 1;
                 while self.sequence() == seen {
                     if self.changed.wait_until(&mut parked, deadline).timed_out() {
                         break;
                     }
                 }
                 if self.sequence() == seen {
-                    // Timed out, no notification reset the count: take this waiter out.
-                    *parked -= 1;
+                    // Timed out, no notification came: take this waiter out. (A wake-up
+                    // resets only counts of older numbers, so this one is still counted.)
+                    parked.count -= 1;
                 }
             }
         }
@@ -120,5 +151,32 @@ mod tests {
         let deadline = Instant::now() + NEVER;
         notifier.wait_until(seen, deadline);
         assert!(Instant::now() < deadline);
+    }
+
+    /// A waiter that parks between a notification's bump and its wake-up has seen the new
+    /// number: the wake-up must not drop it from the count, or its time-out takes it out a
+    /// second time (the count went below zero: a panic in debug builds, and a huge
+    /// `blocked_polls` in release).
+    #[test]
+    fn a_waiter_parked_between_the_bump_and_the_wake_up_stays_counted() {
+        let notifier = Arc::new(Notifier::default());
+        let wait = |seen: u64, for_: Duration| {
+            let notifier = Arc::clone(&notifier);
+            std::thread::spawn(move || notifier.wait_until(seen, Instant::now() + for_))
+        };
+        let early = wait(notifier.sequence(), NEVER);
+        while notifier.parked() == 0 {
+            std::thread::yield_now();
+        }
+        let before = notifier.bump();
+        let late = wait(notifier.sequence(), Duration::from_millis(50));
+        while notifier.parked() == 0 {
+            std::thread::yield_now();
+        }
+        notifier.wake(before);
+        assert_eq!(notifier.parked(), 1, "the late waiter is still asleep");
+        early.join().unwrap();
+        late.join().unwrap();
+        assert_eq!(notifier.parked(), 0);
     }
 }
