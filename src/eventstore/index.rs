@@ -15,7 +15,8 @@ use std::ops::Range;
 use super::event::record_version;
 use super::index_file::{ChunkCache, StreamRecord, Table};
 use crate::error::{Error, Result};
-use crate::log::{AbortedFilter, Log};
+use crate::log::{AbortedFilter, FetchData, Log};
+use crate::record::RecordBatch;
 
 /// How many bytes one read of the log takes while following it.
 const FOLLOW_READ_BYTES: usize = 1 << 20;
@@ -444,38 +445,44 @@ impl PartitionIndex {
                 }
                 let next = batch.last_offset() + 1;
                 if !aborted.skips(&batch) && !batch.is_control() {
-                    // Decode the whole batch before indexing any of it, so that a batch that
-                    // fails half way is not indexed twice by the next call.
-                    let records = batch.records()?;
-                    let position = hint(data.position_of(&batch).map(|p| p as u64));
-                    let mut events = Vec::new();
-                    for record in records.iter() {
-                        let record = record.map_err(|e| data.undecodable(&batch, e))?;
-                        if record.offset < self.next_offset {
-                            continue;
-                        }
-                        if let Some(stream) = record.key.and_then(|k| std::str::from_utf8(k).ok()) {
-                            events.push((stream, record.offset, record_version(&record)));
-                        }
-                    }
-                    // Table lookups first (they may fail), then the indexing itself: the
-                    // last version in the tables of each stream not in the tail.
-                    let mut in_tables: HashMap<&str, Option<u64>> = HashMap::new();
-                    for &(stream, ..) in &events {
-                        if !self.streams.contains_key(stream) && !in_tables.contains_key(stream) {
-                            in_tables.insert(stream, self.table_version(stream)?);
-                        }
-                    }
-                    for (stream, offset, stated) in events {
-                        let in_tables = in_tables.get(stream).copied().flatten();
-                        self.index(stream, offset, position, stated, in_tables, log.name());
-                    }
+                    self.index_batch(&batch, &data, log)?;
                 }
                 self.next_offset = self.next_offset.max(next);
             }
         }
         if self.tail_events >= self.next_table_at {
             self.write_table(log);
+        }
+        Ok(())
+    }
+
+    /// Indexes the events of one data batch of `data` (those from `next_offset` on). The
+    /// whole batch is decoded before any of it is indexed, so that a batch that fails half
+    /// way is not indexed twice by the next call.
+    fn index_batch(&mut self, batch: &RecordBatch<'_>, data: &FetchData, log: &Log) -> Result<()> {
+        let records = batch.records()?;
+        let position = hint(data.position_of(batch).map(|p| p as u64));
+        let mut events = Vec::new();
+        for record in records.iter() {
+            let record = record.map_err(|e| data.undecodable(batch, e))?;
+            if record.offset < self.next_offset {
+                continue;
+            }
+            if let Some(stream) = record.key.and_then(|k| std::str::from_utf8(k).ok()) {
+                events.push((stream, record.offset, record_version(&record)));
+            }
+        }
+        // Table lookups first (they may fail), then the indexing itself: the last version in
+        // the tables of each stream not in the tail.
+        let mut in_tables: HashMap<&str, Option<u64>> = HashMap::new();
+        for &(stream, ..) in &events {
+            if !self.streams.contains_key(stream) && !in_tables.contains_key(stream) {
+                in_tables.insert(stream, self.table_version(stream)?);
+            }
+        }
+        for (stream, offset, stated) in events {
+            let in_tables = in_tables.get(stream).copied().flatten();
+            self.index(stream, offset, position, stated, in_tables, log.name());
         }
         Ok(())
     }

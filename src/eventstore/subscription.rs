@@ -203,7 +203,8 @@ impl EventStore {
         };
         let (from, after) = match start {
             StreamStart::Start => (offset_of(None)?.unwrap_or(log.log_start_offset()), None),
-            // Everything from the high watermark on is new, synced or not yet.
+            // Everything from the last stable offset on is new: not yet synced, or in a
+            // transaction not yet decided.
             StreamStart::End => (log.last_stable_offset(), None),
             StreamStart::After(version) => (
                 offset_of(Some(version))?.map_or(log.log_start_offset(), |o| o + 1),
