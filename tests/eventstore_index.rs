@@ -477,3 +477,57 @@ fn a_table_found_damaged_by_a_merge_is_indexed_again() {
         .collect();
     assert_eq!(versions, [vec![0, 1, 2, 3], vec![0, 1, 2, 3]]);
 }
+
+/// Tables of format version 0 (kafkalite before the store read committed: they counted
+/// aborted transactions' records as events) are dropped, and their offsets indexed again
+/// from the log, which skips the aborted records.
+#[test]
+fn a_table_of_the_format_that_counted_aborted_records_is_dropped() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = EventStoreConfig::new().index_table_events(4);
+    {
+        let cluster = Cluster::open(dir.path()).unwrap();
+        let store = cluster.event_store("es", config.clone()).unwrap();
+        let producer = cluster
+            .producer(ProducerConfig::new().transactional_id("aborting"))
+            .unwrap();
+        let t = std::time::Duration::from_secs(30);
+        producer.init_transactions(t).unwrap();
+        producer.begin_transaction().unwrap();
+        producer
+            .send(ProducerRecord::to("es").key("a").value("aborted"))
+            .unwrap();
+        producer.flush(t).unwrap();
+        producer.abort_transaction(t).unwrap();
+        for n in 0..10u32 {
+            store.append("a", ExpectedVersion::Any, [event(n)]).unwrap();
+        }
+        assert!(!store.index_stats(0).unwrap().tables.is_empty());
+    }
+    let tables = table_files(&dir.path().join("es-0"));
+    assert!(!tables.is_empty());
+    for table in &tables {
+        let mut bytes = std::fs::read(table).unwrap();
+        assert_eq!(&bytes[..8], b"KLSTREAM");
+        bytes[8..12].copy_from_slice(&0u32.to_be_bytes());
+        std::fs::write(table, bytes).unwrap();
+    }
+    let cluster = Cluster::open(dir.path()).unwrap();
+    let store = cluster.event_store("es", config).unwrap();
+    let a = read_streams(&store, &["a".to_string()]).remove(0);
+    let versions: Vec<u64> = a.iter().map(|e| e.version).collect();
+    assert_eq!(versions, (0..10).collect::<Vec<u64>>());
+    assert!(
+        a.iter().all(|e| e.id.is_some()),
+        "no aborted record is an event"
+    );
+    let stats = store.index_stats(0).unwrap();
+    assert_eq!(stats.dropped.len(), tables.len(), "{stats:?}");
+    assert!(
+        stats
+            .dropped
+            .iter()
+            .all(|why| why.contains("format version 0")),
+        "{stats:?}"
+    );
+}

@@ -426,3 +426,69 @@ fn transfers_across_partitions_racing_a_plain_producer_conserve_the_total() {
 fn committed_transfers(events: &[String]) -> usize {
     events.len() - 1
 }
+
+// ---------------------------------------------------------------------------------------
+// The cluster's `transaction.max.timeout.ms`.
+
+/// The store's producer asks for a timeout the cluster allows: with a small
+/// `transaction.max.timeout.ms`, appends across partitions still go through.
+#[test]
+fn appends_across_partitions_work_under_a_small_transaction_max_timeout() {
+    let cluster = Cluster::builder()
+        .transaction_max_timeout_ms(5_000)
+        .temporary()
+        .unwrap();
+    let (store, a, b) = spread(&cluster);
+    let results = store
+        .append_to_streams([
+            StreamAppend::new(&a, ExpectedVersion::NoStream, [event("debit")]),
+            StreamAppend::new(&b, ExpectedVersion::NoStream, [event("credit")]),
+        ])
+        .unwrap();
+    assert_eq!(results.len(), 2);
+    assert_eq!(store.stream_version(&b).unwrap(), Some(0));
+}
+
+/// An append held by another producer's open transaction gives up once it has waited
+/// `transaction.max.timeout.ms` on the cluster's clock (no transaction may last longer;
+/// here nothing runs the coordinator's timeouts, so the transaction stays open).
+#[test]
+fn an_append_held_past_the_transaction_max_timeout_on_the_cluster_clock_times_out() {
+    let clock = std::sync::Arc::new(kafkalite::MockClock::new(1_000_000));
+    let cluster = Cluster::builder()
+        .clock(clock.clone())
+        .background(false)
+        .transaction_max_timeout_ms(10_000)
+        .temporary()
+        .unwrap();
+    let store = open_store(&cluster);
+    store
+        .append("order-1", ExpectedVersion::NoStream, [event("placed")])
+        .unwrap();
+    let producer = cluster
+        .producer(
+            ProducerConfig::new()
+                .transactional_id("slow")
+                .set("transaction.timeout.ms", "10000")
+                .unwrap(),
+        )
+        .unwrap();
+    producer.init_transactions(T).unwrap();
+    producer.begin_transaction().unwrap();
+    send(&producer, "order-1", "pending");
+    let appending = std::thread::spawn({
+        let store = store.clone();
+        move || store.append("order-1", ExpectedVersion::Exact(0), [event("paid")])
+    });
+    common::wait_until_a_poll_blocks(&cluster);
+    // Not yet: the clock has not moved.
+    assert!(!appending.is_finished());
+    clock.advance_ms(10_000);
+    match appending.join().unwrap() {
+        Err(kafkalite::Error::Timeout(message)) => {
+            assert!(message.contains("transaction.max.timeout.ms"), "{message}")
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(stream(&store, "order-1"), owned(&[(0, "placed")]));
+}

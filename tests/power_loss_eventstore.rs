@@ -1,8 +1,8 @@
 //! Simulated power loss under the event store (`SimStorage`): scenarios of appends with
 //! expected versions (and a conflict, a retry, a roll, a plain producer's record, stream
 //! index tables written and merged every few events, appends across two partitions in
-//! transactions) on a durable store, cut at every storage operation and each cut resolved
-//! the eight ways of `PowerLoss`. An append across partitions is there whole or not at all.
+//! transactions, also on a topic that syncs every second append) on a durable store, cut
+//! at every storage operation and each cut resolved the eight ways of `PowerLoss`. An append across partitions is there whole or not at all.
 //! After the reopen, for every stream: its events are versions 0, 1, 2, ... with no hole,
 //! every acknowledged append is there at the version it was given, the events after them are
 //! a prefix of what was attempted (never a rejected or unattempted one), reading by position
@@ -210,6 +210,35 @@ fn across_partitions(cluster: &Cluster, h: &mut History) -> kafkalite::Result<()
     across_more(cluster, h)
 }
 
+/// Appends across partitions on a store whose topic syncs every second append
+/// (`flush.messages=2`): one partition's batch is synced by its count, the other's is not,
+/// and the coordinator's decision is synced (the topic syncs at some point). Neither is
+/// acknowledged as durable, but an append across partitions stays whole.
+fn across_every_few(cluster: &Cluster, h: &mut History) -> kafkalite::Result<()> {
+    h.unsynced = true;
+    let config = EventStoreConfig::new()
+        .partitions(2)
+        .durable(false)
+        .topic_config("flush.messages", "2");
+    let store = store(cluster, config)?;
+    let (a, b) = across_streams(&store);
+    h.append(&store, b, ExpectedVersion::NoStream, 1)?;
+    h.append_to_streams(
+        &store,
+        &[
+            (a, ExpectedVersion::NoStream, 1),
+            (b, ExpectedVersion::Exact(0), 1),
+        ],
+    )?;
+    h.append_to_streams(
+        &store,
+        &[
+            (a, ExpectedVersion::Exact(0), 2),
+            (b, ExpectedVersion::Exact(1), 1),
+        ],
+    )
+}
+
 /// The store's two streams in different partitions.
 fn across_streams(store: &EventStore) -> (&'static str, &'static str) {
     let a = "a";
@@ -395,6 +424,11 @@ fn appends_across_partitions_are_whole_after_a_cut_anywhere() {
     sweep("across_partitions", across_partitions);
 }
 
+#[test]
+fn appends_across_partitions_of_a_topic_syncing_every_few_are_whole_after_a_cut_anywhere() {
+    sweep("across_every_few", across_every_few);
+}
+
 /// An I/O failure at every operation of appends across partitions (each kind of
 /// operation, each way it can fail; after the topics are made), then a restart: every
 /// append acknowledged is there, and each append across partitions is whole or absent (one
@@ -441,6 +475,66 @@ fn io_faults_leave_appends_across_partitions_whole() {
     }
     eprintln!("{cases} fault cases");
     assert!(cases > 20, "{cases} fault cases");
+}
+
+/// An I/O failure at each write of an append across partitions in turn. Where it leaves
+/// the store's transaction open (a COMMIT marker that could not be written), the next
+/// appends to its streams end it (a new epoch of the store's producer: the decision
+/// finished, or the transaction aborted) instead of waiting for its timeout; each answers
+/// without blocking and goes through.
+#[test]
+fn a_failed_append_across_partitions_never_holds_the_next_appends() {
+    let events = |data: &str| [EventData::new("E", data.to_string())];
+    let across = |store: &EventStore, (a, b): (&str, &str), expected| {
+        store.append_to_streams([
+            StreamAppend::new(a, expected, events("a")),
+            StreamAppend::new(b, expected, events("b")),
+        ])
+    };
+    // The store, its producer initialised by a first append across partitions.
+    let prepared = |plan: FaultPlan| {
+        let sim = SimStorage::new(Path::new(ROOT));
+        sim.set_plan(FaultPlan::default());
+        let cluster = open(&sim).unwrap();
+        let store = store(&cluster, EventStoreConfig::new().partitions(2)).unwrap();
+        let streams = across_streams(&store);
+        across(&store, streams, ExpectedVersion::NoStream).unwrap();
+        sim.set_plan(plan);
+        let failed = across(&store, streams, ExpectedVersion::Any).is_err();
+        sim.set_plan(FaultPlan::default());
+        (sim, cluster, store, streams, failed)
+    };
+    let (dry, ..) = prepared(FaultPlan::default());
+    let mut failures = 0;
+    for n in 1..=dry.operations_of(SimOp::Write) {
+        let case = format!("write #{n} of the append fails");
+        let (_sim, cluster, store, (a, b), failed) = prepared(FaultPlan {
+            power_cut_at: None,
+            fail: Some((SimOp::Write, n, SimFailure::Eio)),
+        });
+        failures += usize::from(failed);
+        // On a thread of its own, so that an append that waits fails the test (its
+        // thread is left waiting) rather than hanging it.
+        let appending = std::thread::spawn({
+            let case = case.clone();
+            move || {
+                for stream in [a, b] {
+                    let done = store.append(stream, ExpectedVersion::Any, events("next"));
+                    done.unwrap_or_else(|e| panic!("{case}: {stream}: {e}"));
+                }
+            }
+        });
+        while !appending.is_finished() {
+            assert_eq!(
+                cluster.blocked_polls(),
+                0,
+                "{case}: an append waits for the store's own transaction"
+            );
+            std::thread::yield_now();
+        }
+        appending.join().unwrap();
+    }
+    assert!(failures > 0, "no write failure failed the append");
 }
 
 #[test]

@@ -336,6 +336,13 @@ impl TopicConfig {
         self.flush_messages == 1
     }
 
+    /// Whether appends are synced at some point (`flush.messages` or `flush.ms` set), so
+    /// that a power cut keeps some of them: what writes that must survive it together
+    /// (a transaction's batches and its decision) take into account.
+    pub fn syncs_appends(&self) -> bool {
+        self.flush_messages != i64::MAX || self.flush_ms != i64::MAX
+    }
+
     fn apply(&mut self, key: &str, value: &str) {
         let long = || value.parse::<i64>().unwrap_or(0);
         // Values were checked against their key's range, which is non-negative for the keys

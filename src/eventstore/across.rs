@@ -22,7 +22,7 @@ use super::index::PartitionIndex;
 use super::EventStore;
 use crate::error::{Error, Result};
 use crate::log::{increment_sequence, AppendInfo};
-use crate::txn::TransactionCoordinator;
+use crate::txn::{TransactionCoordinator, TransactionState};
 
 /// Per partition (ascending): the partition, the indexes of its parts in the call, and the
 /// parts.
@@ -72,8 +72,9 @@ pub(super) struct StoreProducer {
     sequences: HashMap<i32, i32>,
 }
 
-/// `transaction.timeout.ms` of the store's producer: its transactions run under the
-/// partitions' locks and last milliseconds; a crash leaves one to the next open.
+/// `transaction.timeout.ms` of the store's producer, or the cluster's
+/// `transaction.max.timeout.ms` if lower: its transactions run under the partitions' locks
+/// and last milliseconds; a crash leaves one to the next open.
 const TRANSACTION_TIMEOUT_MS: i32 = 60_000;
 
 impl EventStore {
@@ -193,12 +194,14 @@ impl EventStore {
             Ok(None) => return end(false).map(|()| None).inspect_err(|_| *slot = None),
             Err(error) => return Err(self.abandon(slot, error, end(false))),
         };
-        // Every batch durable before the decision is: once the coordinator has logged a
-        // commit, recovery commits each partition, and a batch a power cut took back would
-        // leave the others' parts alone.
+        // Every batch durable before the decision is, whenever the decision is synced (a
+        // topic that syncs at all, every few appends included): once the coordinator has
+        // logged a commit, recovery commits each partition, and a batch a power cut took
+        // back would leave the others' parts alone.
         for ((partition, ..), (info, sync)) in parts.iter().zip(&written) {
-            if *sync {
-                if let Err(error) = self.log(*partition).sync_to(info.last_offset + 1) {
+            let log = self.log(*partition);
+            if *sync || log.config().syncs_appends() {
+                if let Err(error) = log.sync_to(info.last_offset + 1) {
                     return Err(self.abandon(slot, error, end(false)));
                 }
             }
@@ -224,7 +227,7 @@ impl EventStore {
         if let Err(abort) = aborted {
             tracing::warn!(
                 target: "kafkalite::eventstore",
-                "{}: an append across partitions failed ({error}) and its transaction could not be aborted ({abort}); the coordinator aborts it after {TRANSACTION_TIMEOUT_MS} ms",
+                "{}: an append across partitions failed ({error}) and its transaction could not be aborted ({abort}); the coordinator aborts it after its transaction.timeout.ms",
                 self.shared.topic
             );
         }
@@ -291,6 +294,40 @@ impl EventStore {
         Ok(Some(written))
     }
 
+    /// Ends a transaction of the store's producer that a failure left open (its commit or
+    /// abort failed part way: the producer was forgotten): it holds appends to its
+    /// partitions, and only a new epoch ends it before its timeout. The initialisation
+    /// finishes a decided one (its markers) and aborts an undecided one, as the next
+    /// `init_transactions` of a Kafka producer does. Called when an open transaction holds
+    /// an append; nothing to do while the producer is known (the transaction is a live
+    /// append's, or another producer's).
+    pub(super) fn settle_abandoned_transaction(&self) -> Result<()> {
+        let Some(coordinator) = TransactionCoordinator::if_used(&self.cluster)? else {
+            return Ok(());
+        };
+        let mut slot = self.shared.producer.lock();
+        let open = coordinator
+            .state(&self.transactional_id())
+            .is_some_and(|meta| {
+                matches!(
+                    meta.state,
+                    TransactionState::Ongoing
+                        | TransactionState::PrepareCommit
+                        | TransactionState::PrepareAbort
+                        | TransactionState::PrepareEpochFence
+                )
+            });
+        if slot.is_none() && open {
+            tracing::info!(
+                target: "kafkalite::eventstore",
+                "{}: ending the store's transaction that a failure left open",
+                self.shared.topic
+            );
+            self.store_producer(&coordinator, &mut slot)?;
+        }
+        Ok(())
+    }
+
     /// The store's producer id and epoch, initialised at the coordinator if need be.
     fn store_producer(
         &self,
@@ -299,8 +336,10 @@ impl EventStore {
     ) -> Result<(i64, i16)> {
         if slot.is_none() {
             let id = self.transactional_id();
+            let (max_timeout_ms, _) = self.cluster.transaction_settings();
+            let timeout_ms = TRANSACTION_TIMEOUT_MS.min(max_timeout_ms);
             let (producer_id, epoch) =
-                coordinator.init_producer_id(&self.cluster, &id, TRANSACTION_TIMEOUT_MS, None)?;
+                coordinator.init_producer_id(&self.cluster, &id, timeout_ms, None)?;
             *slot = Some(StoreProducer {
                 producer_id,
                 epoch,

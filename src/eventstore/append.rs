@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use super::event::{record_event_id, EventData, EventId, Position};
 use super::index::PartitionIndex;
 use super::read::Bound;
-use super::{visible_through, EventStore};
+use super::EventStore;
 use crate::error::{Error, ExpectedVersion, Result};
 use crate::log::Log;
 use crate::record::BatchBuilder;
@@ -42,10 +42,6 @@ pub(super) enum Locked {
     /// commits).
     Held(i32, i64),
 }
-
-/// How long an append waits for another producer's open transaction to commit or abort:
-/// Kafka's default `transaction.max.timeout.ms`, past which the coordinator aborts it.
-const HELD_APPEND_LIMIT: Duration = Duration::from_secs(15 * 60);
 
 /// How often a held append looks again without a notification.
 const HELD_APPEND_POLL: Duration = Duration::from_millis(100);
@@ -102,7 +98,8 @@ impl EventStore {
     /// Records that transactional producers write to the store's topic count as events once
     /// their transaction commits, never if it aborts. While one is open in the partition,
     /// the versions after it are unknown, so an append waits for it to commit or abort (at
-    /// most 15 minutes, Kafka's `transaction.max.timeout.ms`, then [`Error::Timeout`]).
+    /// most the cluster's `transaction.max.timeout.ms` on its clock, 15 minutes by default,
+    /// past which the coordinator aborts any transaction; then [`Error::Timeout`]).
     pub fn append(
         &self,
         stream: &str,
@@ -131,7 +128,7 @@ impl EventStore {
     ) -> Result<Vec<AppendResult>> {
         let appends: Vec<StreamAppend> = appends.into_iter().collect();
         let by_partition = self.check_input(&appends)?;
-        let started = Instant::now();
+        let started_ms = self.now_ms();
         let (results, sync_now) = loop {
             let notified = self.cluster.notifier().sequence();
             let locked = match by_partition.keys().next() {
@@ -145,21 +142,26 @@ impl EventStore {
                 Locked::Conflict(conflict, seen) => {
                     // The actual version may be another writer's append still syncing.
                     for (partition, end) in seen {
-                        visible_through(self.log(partition), end)?;
+                        self.visible_through(partition, end)?;
                     }
                     return Err(conflict);
                 }
-                Locked::Held(partition, at) => self.wait_held(partition, at, started, notified)?,
+                Locked::Held(partition, at) => {
+                    self.settle_abandoned_transaction()?;
+                    self.wait_held(partition, at, started_ms, notified)?
+                }
             }
         };
         // Outside the locks, so that appends queued behind share the sync. A retry waits
-        // for the original's sync too (it may still be running in another thread).
-        if sync_now {
-            for &partition in by_partition.keys() {
-                let written = results.iter().filter(|r| r.0 == partition);
-                if let Some(last) = written.map(|r| r.2).max() {
+        // until readers see the original (its sync or its transaction's marker may still
+        // be under way in another thread).
+        for &partition in by_partition.keys() {
+            let written = results.iter().filter(|r| r.0 == partition);
+            if let Some(last) = written.map(|r| r.2).max() {
+                if sync_now {
                     self.log(partition).sync_to(last + 1)?;
                 }
+                self.visible_through(partition, last + 1)?;
             }
         }
         Ok(results
@@ -172,15 +174,17 @@ impl EventStore {
     }
 
     /// Waits for news of the transaction open at `at` in `partition`, which holds an append
-    /// (see [`held_by_transaction`]); a time-out once it has held it too long.
-    fn wait_held(&self, partition: i32, at: i64, started: Instant, notified: u64) -> Result<()> {
-        if started.elapsed() >= HELD_APPEND_LIMIT {
+    /// (see [`held_by_transaction`]); a time-out once it has held it longer than any
+    /// transaction may last (`transaction.max.timeout.ms`, on the cluster's clock).
+    fn wait_held(&self, partition: i32, at: i64, started_ms: i64, notified: u64) -> Result<()> {
+        let (limit_ms, _) = self.cluster.transaction_settings();
+        let waited_ms = self.now_ms().saturating_sub(started_ms);
+        if waited_ms >= i64::from(limit_ms) {
             return Err(Error::Timeout(format!(
-                "{}: the append waited {} s for another producer's transaction, open at \
-                 offset {at}, to commit or abort; it holds the stream versions after it \
-                 (check that producer, or its transaction.timeout.ms)",
+                "{}: the append waited {waited_ms} ms (transaction.max.timeout.ms is \
+                 {limit_ms}) for a transaction open at offset {at} to commit or abort; it \
+                 holds the stream versions after it (check the producer that opened it)",
                 self.log(partition).name(),
-                HELD_APPEND_LIMIT.as_secs()
             )));
         }
         // Its marker is an append, which notifies.

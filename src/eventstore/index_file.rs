@@ -38,7 +38,10 @@ use crate::storage::{OpenMode, Storage, StorageFile};
 pub(super) use crate::log::STREAM_INDEX_SUFFIX as SUFFIX;
 
 const MAGIC: &[u8; 8] = b"KLSTREAM";
-const FORMAT_VERSION: u32 = 0;
+/// 1: tables count only committed records (format 0, of kafkalite before the store read
+/// committed, counted aborted transactions' records as events too: such a table is
+/// dropped, and its offsets indexed again from the log).
+const FORMAT_VERSION: u32 = 1;
 const HEADER_BYTES: usize = 64;
 const CRC_COVERS: usize = 56;
 const BLOCK_REF_BYTES: usize = 24;
@@ -273,8 +276,23 @@ impl Table {
         let mut header = [0u8; HEADER_BYTES];
         file.read_at(&mut header, 0)?;
         let fields = Fields(&header);
-        if &header[..8] != MAGIC || fields.u32(8) != FORMAT_VERSION {
-            return Err(bad(0, "not a stream index file of format version 0".into()));
+        if &header[..8] != MAGIC {
+            return Err(bad(0, "not a stream index file (no KLSTREAM magic)".into()));
+        }
+        let version = fields.u32(8);
+        if version != FORMAT_VERSION {
+            let why = if version < FORMAT_VERSION {
+                format!(
+                    "a table of format version {version}, from an older kafkalite whose \
+                     tables counted aborted transactions' records as events"
+                )
+            } else {
+                format!(
+                    "a table of format version {version}, from a newer kafkalite (this one \
+                     writes version {FORMAT_VERSION})"
+                )
+            };
+            return Err(bad(8, why));
         }
         let block_count = fields.u32(12) as usize;
         let refs_len = block_count * BLOCK_REF_BYTES;

@@ -253,7 +253,7 @@ impl EventStore {
         let (version, seen) = indexed(self.index(partition), log, |index| {
             Ok((index.version(stream)?, index.next_offset))
         })?;
-        visible_through(log, seen)?;
+        self.visible_through(partition, seen)?;
         Ok(version)
     }
 
@@ -307,18 +307,38 @@ pub struct IndexStats {
     pub dropped: Vec<String>,
 }
 
-/// Waits until readers of `log` see every record below `end`. An answer drawn from the
-/// index (a version, a conflict's actual version) may count an event another writer has
-/// appended but not yet synced, which a durable store's readers do not see yet; it is given
-/// only once they do, so that no answer runs ahead of `read_stream` (the store stays
-/// linearizable). Called outside the index lock, so the wait shares the writers' sync.
-/// The sync goes to the log's end: a transaction the index counted as committed may have
-/// its marker past `end`, and readers see it only once that marker is synced.
-fn visible_through(log: &Log, end: i64) -> Result<()> {
-    if log.last_stable_offset() < end {
-        log.sync()?;
+/// How often [`EventStore::visible_through`] looks again without a notification.
+const VISIBLE_POLL: std::time::Duration = std::time::Duration::from_millis(10);
+
+impl EventStore {
+    /// Waits until readers of `partition` see every record below `end`. An answer drawn
+    /// from the index (a version, a conflict's actual version, a recognized retry) may
+    /// count an event another writer has appended but not yet synced, which a durable
+    /// store's readers do not see yet, or a transaction whose COMMIT marker is still being
+    /// written (the log publishes the transaction's end before it moves the log end); it is
+    /// given only once readers see it, so that no answer runs ahead of `read_stream` (the
+    /// store stays linearizable). Called outside the index lock, so the wait shares the
+    /// writers' sync.
+    fn visible_through(&self, partition: i32, end: i64) -> Result<()> {
+        let log = self.log(partition);
+        let notifier = self.cluster.notifier();
+        loop {
+            let notified = notifier.sequence();
+            if log.last_stable_offset() >= end {
+                return Ok(());
+            }
+            let (durable, log_end) = (log.durable_offset(), log.log_end_offset());
+            if durable < end.min(log_end) {
+                log.sync_to(end.min(log_end))?;
+            } else if durable < log_end {
+                // A marker past `end` decides what lies below it.
+                log.sync()?;
+            } else {
+                // A marker still being written: its append notifies.
+                notifier.wait_until(notified, std::time::Instant::now() + VISIBLE_POLL);
+            }
+        }
     }
-    Ok(())
 }
 
 /// Runs `f` on `index` once it has followed `log` (see [`PartitionIndex::followed`]).
@@ -333,4 +353,41 @@ fn indexed<T>(
 /// The slot of a partition number the store handed out (in `0..partitions`).
 fn slot(partition: i32) -> usize {
     partition.unsigned_abs() as usize
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::record::BatchBuilder;
+
+    fn one_record() -> Vec<u8> {
+        let mut batch = BatchBuilder::new();
+        batch.append(0, Some(b"k"), Some(b"v"), &[]).unwrap();
+        batch.build().unwrap()
+    }
+
+    /// The wait answers only once readers see below `end`, however the log gets there: here
+    /// by an append made while it waits (as a transaction's COMMIT marker is, after the
+    /// transaction's end was published).
+    #[test]
+    fn visible_through_waits_for_readers_to_see_below_the_end() {
+        let cluster = Cluster::temporary().unwrap();
+        let store = cluster
+            .event_store("visible", EventStoreConfig::new())
+            .unwrap();
+        let log = Arc::clone(store.log(0));
+        log.append(&one_record()).unwrap();
+        let end = log.log_end_offset() + 1;
+        std::thread::scope(|scope| {
+            let waiter = scope.spawn(|| {
+                store.visible_through(0, end).unwrap();
+                log.last_stable_offset()
+            });
+            while cluster.notifier().parked() == 0 && !waiter.is_finished() {
+                std::thread::yield_now();
+            }
+            log.append(&one_record()).unwrap();
+            assert!(waiter.join().unwrap() >= end);
+        });
+    }
 }

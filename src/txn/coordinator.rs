@@ -471,10 +471,7 @@ impl TransactionCoordinator {
 fn needs_durable_decision(cluster: &Cluster, meta: &TxnMetadata) -> bool {
     meta.partitions.iter().any(
         |(topic, partition)| match cluster.partition(topic, *partition) {
-            Ok(log) => {
-                let config = log.config();
-                config.flush_messages != i64::MAX || config.flush_ms != i64::MAX
-            }
+            Ok(log) => log.config().syncs_appends(),
             Err(Error::UnknownTopicOrPartition(_)) => false,
             // Not knowing is no reason to skip a sync.
             Err(_) => true,
