@@ -458,3 +458,76 @@ fn an_unreadable_directory_is_a_typed_error() {
     );
     assert_eq!(tree(&data), before, "nothing changed");
 }
+
+/// A topic's creation interrupted at any storage operation, by an I/O failure or by a power
+/// cut (each way of resolving it), leaves nothing that refuses the topic later: after a
+/// reopen, no directory is left alone as foreign, none being made is left, and creating the
+/// topic again works (or finds it created).
+#[test]
+fn an_interrupted_topic_creation_never_blocks_the_topic() {
+    use kafkalite::storage::{FaultPlan, PowerLoss, SimFailure, SimOp, SimStorage, Storage};
+    let create = |cluster: &Cluster| cluster.create_topic(NewTopic::new("t", 3));
+    // After the interruption: a reopen, then the creation again.
+    let check = |sim: &SimStorage, case: &str| {
+        let cluster = common::open_sim(sim).unwrap_or_else(|e| panic!("{case}: open: {e}"));
+        let report = cluster.recovery_report();
+        assert!(report.left_alone.is_empty(), "{case}: {report:?}");
+        match create(&cluster) {
+            Ok(()) | Err(Error::TopicAlreadyExists(_)) => {}
+            Err(e) => panic!("{case}: the creation again: {e}"),
+        }
+        assert_eq!(cluster.topic_partitions("t").unwrap().1.len(), 3, "{case}");
+        let names: Vec<String> = sim
+            .list(Path::new(common::SIM_DATA))
+            .unwrap()
+            .into_iter()
+            .map(|e| e.name)
+            .collect();
+        assert!(
+            !names.iter().any(|n| n.ends_with("-creating")),
+            "{case}: {names:?}"
+        );
+    };
+    // Each case: the cluster opened without faults, then the creation under `plan`.
+    let interrupted = |plan: FaultPlan| {
+        let sim = SimStorage::new(Path::new(common::SIM_ROOT));
+        sim.set_plan(FaultPlan::default());
+        let cluster = common::open_sim(&sim).unwrap();
+        sim.set_plan(plan);
+        let _ = create(&cluster);
+        drop(cluster);
+        sim
+    };
+    let dry = interrupted(FaultPlan::default());
+    let mut cases = 0;
+    for kind in [
+        SimOp::Create,
+        SimOp::Write,
+        SimOp::Sync,
+        SimOp::SyncDir,
+        SimOp::Rename,
+    ] {
+        for n in 1..=dry.operations_of(kind) {
+            let sim = interrupted(FaultPlan {
+                power_cut_at: None,
+                fail: Some((kind, n, SimFailure::Eio)),
+            });
+            sim.set_plan(FaultPlan::default());
+            check(&sim, &format!("{kind:?} #{n} fails"));
+            cases += 1;
+        }
+    }
+    for cut in 1..=dry.operations() {
+        for (i, how) in PowerLoss::ALL.into_iter().enumerate() {
+            let seed = cut * 8 + i as u64;
+            let sim = interrupted(FaultPlan {
+                power_cut_at: Some(cut),
+                fail: None,
+            });
+            let after = sim.after_power_loss(how, seed);
+            check(&after, &format!("cut at {cut}, {how:?}, seed {seed}"));
+            cases += 1;
+        }
+    }
+    assert!(cases > 40, "{cases} cases");
+}

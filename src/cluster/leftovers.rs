@@ -3,6 +3,9 @@
 //! knows or knew (from the metadata log) are ever changed (see `ownership`):
 //!
 //! - `<topic>-<partition>.<id>-delete`: a deletion a crash interrupted. Its files are removed.
+//! - `<topic>-<partition>.<id>-creating`: a partition directory whose making a crash or a
+//!   failure interrupted (see `Cluster::create_logs`), named for a topic id the metadata log
+//!   knows. Its files are removed.
 //! - Partition directories of a topic the metadata log says was deleted: removed.
 //! - Partition directories of a live topic beyond its partition count: removed when empty;
 //!   set aside to `<topic>-<partition>.<id>-stray` when they hold records, as Kafka does with
@@ -28,6 +31,8 @@ use crate::record::BATCH_HEADER_BYTES;
 use crate::storage::{OpenMode, Storage};
 
 const DELETE_SUFFIX: &str = "-delete";
+/// The suffix of a partition directory being made, before it is renamed into place.
+const CREATING_SUFFIX: &str = "-creating";
 /// The suffix of the directory a repair moves a partition's damaged and later segments to.
 const SALVAGED_SUFFIX: &str = "-salvaged";
 /// The suffix of a partition directory set aside (see the module doc).
@@ -51,6 +56,12 @@ pub(super) fn delete_name(topic: &str, partition: i32, id: &str) -> String {
     aside_name(topic, partition, id, DELETE_SUFFIX)
 }
 
+/// The name a partition directory is made under, before `partition.metadata` is in it and
+/// it is renamed into place.
+pub(super) fn creating_name(topic: &str, partition: i32, id: &str) -> String {
+    aside_name(topic, partition, id, CREATING_SUFFIX)
+}
+
 /// The directory a repair moves a partition's damaged and later segments to (see
 /// [`crate::LogOptions::salvage_dir`]); a fresh id each open, so no salvage mixes with another.
 pub(super) fn salvage_name(topic: &str, partition: i32) -> String {
@@ -61,16 +72,20 @@ pub(super) fn salvage_name(topic: &str, partition: i32) -> String {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Aside {
     Delete,
+    /// A partition directory being made (see [`creating_name`]).
+    Creating,
     Stray,
     /// Segments a repair moved aside (see [`salvage_name`]).
     Salvaged,
 }
 
-/// Whether `name` is a partition directory set aside (`<topic>-<n>.<id>-delete`, `-stray`
-/// or `-salvaged`).
+/// Whether `name` is a partition directory set aside (`<topic>-<n>.<id>-delete`, `-stray`,
+/// `-salvaged` or `-creating`).
 pub(super) fn aside_dir(name: &str) -> Option<Aside> {
     let (kind, rest) = if let Some(rest) = name.strip_suffix(DELETE_SUFFIX) {
         (Aside::Delete, rest)
+    } else if let Some(rest) = name.strip_suffix(CREATING_SUFFIX) {
+        (Aside::Creating, rest)
     } else if let Some(rest) = name.strip_suffix(SALVAGED_SUFFIX) {
         (Aside::Salvaged, rest)
     } else {
@@ -113,7 +128,12 @@ pub(super) fn tidy(
         if matches!(aside, Some(Aside::Stray | Aside::Salvaged)) {
             continue;
         }
-        let id = ownership::partition_topic_id(storage, &path)?;
+        // A directory being made may not hold its `partition.metadata` yet: its name
+        // carries the id.
+        let id = match aside {
+            Some(Aside::Creating) => aside_id(&entry.name).map(str::to_string),
+            _ => ownership::partition_topic_id(storage, &path)?,
+        };
         // An id is known only together with the topic name the directory carries.
         let topic = dir_topic(&entry.name);
         let live = |id: &str| {
@@ -128,7 +148,7 @@ pub(super) fn tidy(
         };
         let known_id = id.as_deref().filter(|id| live(id) || deleted(id));
         let action = match (aside, partition_dir_name(&entry.name)) {
-            (Some(Aside::Delete), _) if known_id.is_some() => Action::Remove,
+            (Some(Aside::Delete | Aside::Creating), _) if known_id.is_some() => Action::Remove,
             (None, Some(_)) if known_id.is_some_and(deleted) => Action::Remove,
             (None, Some(_)) if known_id.is_some() && !holds_records(storage, &path)? => {
                 Action::Remove
@@ -194,6 +214,19 @@ fn remove(storage: &dyn Storage, path: &Path, report: &mut OpenReport) -> Result
         );
     }
     Ok(())
+}
+
+/// The topic id a set-aside directory's name carries (`<topic>-<n>.<id><suffix>`).
+fn aside_id(name: &str) -> Option<&str> {
+    let rest = [
+        DELETE_SUFFIX,
+        CREATING_SUFFIX,
+        SALVAGED_SUFFIX,
+        STRAY_SUFFIX,
+    ]
+    .iter()
+    .find_map(|suffix| name.strip_suffix(suffix))?;
+    rest.rsplit_once('.').map(|(_, id)| id)
 }
 
 /// The topic a partition directory's name carries, set aside (`<topic>-<n>.<id>-delete`) or
@@ -279,6 +312,9 @@ mod tests {
     fn set_aside_names() {
         assert_eq!(aside_dir("orders-0.AbC-stray"), Some(Aside::Stray));
         assert_eq!(aside_dir("my-topic-12.AbC-delete"), Some(Aside::Delete));
+        assert_eq!(aside_dir("t-3.AbC-creating"), Some(Aside::Creating));
+        assert_eq!(aside_id("t-3.AbC-creating"), Some("AbC"));
+        assert_eq!(aside_id("t-3.AbC"), None);
         for other in [
             "notes-delete",
             "orders-0-delete",

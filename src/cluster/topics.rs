@@ -2,6 +2,7 @@
 //! delete records, list offsets.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 use std::sync::Arc;
 
 use super::metadata::MetadataRecord;
@@ -249,8 +250,7 @@ impl Cluster {
                 recovery_mode: self.inner.recovery_mode,
                 salvage_dir: None,
             };
-            storage.create_dir_all_durable(&dir)?;
-            ownership::write_partition_metadata(&**storage, &dir, id)?;
+            self.make_partition_dir((topic, id), partition, &dir)?;
             let (log, _) = Log::open_unlocked(
                 Arc::clone(storage),
                 &dir,
@@ -263,6 +263,33 @@ impl Cluster {
         }
         storage.sync_dir(&self.inner.dir)?;
         Ok(logs)
+    }
+
+    /// Makes a partition's directory `dir` whole or not at all: made as
+    /// `<topic>-<n>.<id>-creating`, `partition.metadata` written in it, then renamed into
+    /// place (the caller syncs the data directory). A failure or a crash part way never
+    /// leaves `dir` without the file that makes it the cluster's (which would refuse the
+    /// topic's creation for good); what it leaves is removed now, or by the next open (its
+    /// name carries a topic id the metadata log knows).
+    fn make_partition_dir(
+        &self,
+        (topic, id): (&str, &str),
+        partition: i32,
+        dir: &Path,
+    ) -> Result<()> {
+        let storage = &*self.inner.storage;
+        let making = self
+            .inner
+            .dir
+            .join(leftovers::creating_name(topic, partition, id));
+        let made = storage
+            .create_dir_all(&making)
+            .and_then(|()| ownership::write_partition_metadata(storage, &making, id))
+            .and_then(|()| storage.rename(&making, dir));
+        if made.is_err() && storage.exists(&making) {
+            let _ = ownership::remove_owned_dir(storage, &making);
+        }
+        made
     }
 
     /// Makes room for new partitions' directories, before anything is recorded: a directory
