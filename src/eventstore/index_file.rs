@@ -12,7 +12,8 @@
 //! ```text
 //! header  (64 bytes)   magic "KLSTREAM", format version u32, block count u32, from i64,
 //!                      to i64 (exclusive), stream count u64, entry count u64,
-//!                      CRC of the batch holding offset to - 1 u32, 0 u32,
+//!                      CRC of the batch holding offset to - 1 u32, its position in
+//!                      its segment u32,
 //!                      CRC-32C of bytes 0..56 and the block directory u32, 0 u32
 //! directory            per block: first stream hash u64, position u64, length u32, CRC u32
 //! blocks               up to 64 stream records (hash u64, first version u64, entries'
@@ -88,6 +89,9 @@ pub(super) struct Coverage {
     /// The stored CRC of the log's batch holding offset `to - 1` when the table was written:
     /// a log cut and written again since no longer matches it.
     pub last_batch_crc: u32,
+    /// Where that batch starts in its segment's file: the check reads it there, without
+    /// the segment's offset index (a hint: a wrong one falls back to the index).
+    pub last_batch_position: u32,
 }
 
 /// An open table.
@@ -226,7 +230,7 @@ pub(super) fn encode(coverage: Coverage, mut streams: Vec<TableStream>) -> Resul
     header.extend_from_slice(&(streams.len() as u64).to_be_bytes());
     header.extend_from_slice(&(entry_count as u64).to_be_bytes());
     header.extend_from_slice(&coverage.last_batch_crc.to_be_bytes());
-    header.extend_from_slice(&0u32.to_be_bytes());
+    header.extend_from_slice(&coverage.last_batch_position.to_be_bytes());
     let crc = crc32c::crc32c_append(crc32c::crc32c(&header), &refs);
     header.extend_from_slice(&crc.to_be_bytes());
     header.extend_from_slice(&0u32.to_be_bytes());
@@ -316,6 +320,7 @@ impl Table {
             from: fields.i64(16),
             to: fields.i64(24),
             last_batch_crc: fields.u32(48),
+            last_batch_position: fields.u32(52),
         };
         if coverage.from < 0 || coverage.to <= coverage.from {
             return Err(bad(16, format!("covers no offsets ({coverage:?})")));
@@ -644,6 +649,7 @@ mod tests {
         from: 100,
         to: 700,
         last_batch_crc: 0xdead_beef,
+        last_batch_position: 4096,
     };
 
     /// Everything a reader can get out of the table at `path`, or the first error.

@@ -162,6 +162,7 @@ impl PartitionIndex {
             from: self.tables[0].coverage.from,
             to: last.coverage.to,
             last_batch_crc: last.coverage.last_batch_crc,
+            last_batch_position: last.coverage.last_batch_position,
         };
         let streams: Vec<TableStream> = next_versions
             .into_iter()
@@ -217,12 +218,12 @@ impl PartitionIndex {
         if to <= from {
             return Ok(());
         }
-        let last_batch_crc = if to <= log.log_start_offset() {
+        let (last_batch_crc, last_batch_position) = if to <= log.log_start_offset() {
             // Retention removed every record the table covers: there is nothing to check it
             // against at the next load, which keeps it for its streams' versions.
-            0
+            (0, 0)
         } else {
-            batch_crc(log, to - 1)?
+            batch_at(log, to - 1, None)?
         };
         let mut streams = Vec::new();
         for (name, tail) in &self.streams {
@@ -243,6 +244,7 @@ impl PartitionIndex {
             from,
             to,
             last_batch_crc,
+            last_batch_position,
         };
         let table = write(log, coverage, streams)?;
         self.tables.push(table);
@@ -304,6 +306,7 @@ impl PartitionIndex {
                 from: older.coverage.from,
                 to: newer.coverage.to,
                 last_batch_crc: newer.coverage.last_batch_crc,
+                last_batch_position: newer.coverage.last_batch_position,
             };
             // Replaces the older table's file; the newer one's goes after (a crash between
             // leaves it covered, and the next load removes it).
@@ -340,13 +343,23 @@ fn write(log: &Log, coverage: Coverage, streams: Vec<TableStream>) -> Result<Tab
     Table::open(log.storage(), &path)
 }
 
-/// The stored CRC of the batch holding `offset`.
-fn batch_crc(log: &Log, offset: i64) -> Result<u32> {
-    let data = log.read_unsynced(offset, 1)?;
+/// The stored CRC of the batch holding `offset`, and where it starts in its segment's file;
+/// read at `hint` (such a position) if it is right, else through the offset index.
+fn batch_at(log: &Log, offset: i64, hint: Option<u32>) -> Result<(u32, u32)> {
+    let data = match hint {
+        Some(position) => log.read_hinted(offset, position as usize, true)?,
+        None => log.read_unsynced(offset, 1)?,
+    };
     let batch = data.batches().next().transpose()?;
-    match batch {
-        Some(batch) if batch.base_offset() <= offset && offset <= batch.last_offset() => {
-            Ok(batch.crc())
+    let position = batch
+        .as_ref()
+        .and_then(|b| data.position_of(b))
+        .and_then(|p| u32::try_from(p).ok());
+    match (batch, position) {
+        (Some(batch), Some(position))
+            if batch.base_offset() <= offset && offset <= batch.last_offset() =>
+        {
+            Ok((batch.crc(), position))
         }
         _ => Err(Error::corruption(
             log.dir(),
@@ -370,8 +383,8 @@ fn agrees(log: &Log, coverage: Coverage) -> std::result::Result<(), String> {
         // against; what it still gives is its streams' versions (it is then retired).
         return Ok(());
     }
-    match batch_crc(log, coverage.to - 1) {
-        Ok(crc) if crc == coverage.last_batch_crc => Ok(()),
+    match batch_at(log, coverage.to - 1, Some(coverage.last_batch_position)) {
+        Ok((crc, _)) if crc == coverage.last_batch_crc => Ok(()),
         Ok(_) => Err(format!(
             "the log's batch at offset {} is not the one it was written from",
             coverage.to - 1

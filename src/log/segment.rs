@@ -379,6 +379,37 @@ impl Segment {
     }
 
     /// The checked batches from an index entry on (see [`SegmentScan`]).
+    /// The offset index's last entry, from the loaded index or else read straight from the
+    /// end of the `.index` file (which holds whole entries, written at close), without
+    /// loading or checking the index: a hint, which the caller must verify by scanning from
+    /// it. `None` if the file is missing or not whole entries.
+    pub fn last_index_entry_hint(&self) -> Option<OffsetEntry> {
+        if let IndexState::Loaded(index) = &*self.index.read() {
+            return Some(index.lookup(u32::MAX));
+        }
+        let file = self
+            .storage
+            .open(&self.path(INDEX_SUFFIX), OpenMode::Existing)
+            .ok()?;
+        let len = file.len().ok()?;
+        if len % 8 != 0 {
+            return None;
+        }
+        let Some(at) = len.checked_sub(8) else {
+            return Some(OffsetEntry {
+                relative_offset: 0,
+                position: 0,
+            });
+        };
+        let mut entry = [0u8; 8];
+        file.read_at(&mut entry, at).ok()?;
+        let [r0, r1, r2, r3, p0, p1, p2, p3] = entry;
+        Some(OffsetEntry {
+            relative_offset: u32::from_be_bytes([r0, r1, r2, r3]),
+            position: u32::from_be_bytes([p0, p1, p2, p3]),
+        })
+    }
+
     pub fn scan_from(&self, entry: OffsetEntry) -> Result<SegmentScan<'_>> {
         SegmentScan::new(self, entry)
     }

@@ -11,12 +11,17 @@ use crate::record::{BatchError, BatchIter};
 use crate::storage::AppendFile;
 
 /// Whether `segment`'s batches, walked from its last index entry, end at offset `end`.
+/// The entry is read from the end of the `.index` file, without loading the index (whose
+/// size grows with the segment; it is loaded, and checked, at first use): the walk checks
+/// that the batch there ends at the entry's offset and that every batch after follows on,
+/// so a wrong entry only sends the log to a full recovery.
 pub(super) fn ends_at(segment: &Segment, end: i64, interval_bytes: u64) -> bool {
-    let Ok(entry) = segment
-        .index(interval_bytes)
-        .map(|index| index.lookup(u32::MAX))
-    else {
-        return false;
+    let entry = match segment.last_index_entry_hint() {
+        Some(entry) => entry,
+        None => match segment.index(interval_bytes) {
+            Ok(index) => index.lookup(u32::MAX),
+            Err(_) => return false,
+        },
     };
     let Ok(scan) = segment.scan_from(entry) else {
         return false;
