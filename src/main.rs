@@ -14,6 +14,10 @@ struct Args {
     /// The cluster's data directory.
     #[arg(long, global = true, default_value = "./kafkalite-data")]
     data_dir: PathBuf,
+    /// Accepted from Kafka's tools and ignored, with a note: there is no network, the data
+    /// directory is the cluster.
+    #[arg(long, global = true, value_name = "HOST:PORT")]
+    bootstrap_server: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -24,6 +28,8 @@ enum Command {
     Demo,
     /// Create, list, describe, alter and delete topics (like kafka-topics).
     Topics(cli::topics::TopicsArgs),
+    /// Describe and alter a topic's configs (like kafka-configs).
+    Configs(cli::configs::ConfigsArgs),
     /// Print the batches and records of segment and index files (like kafka-dump-log).
     DumpLog(cli::dump_log::DumpLogArgs),
     /// Print offsets by time for a topic's partitions (like kafka-get-offsets).
@@ -85,10 +91,18 @@ fn advice(error: &(dyn std::error::Error + 'static), data_dir: &std::path::Path)
 fn main() -> ExitCode {
     let args = Args::parse();
     init_logging();
+    if let Some(servers) = &args.bootstrap_server {
+        eprintln!(
+            "Note: --bootstrap-server {servers} is ignored: kafkalite has no network, the \
+             cluster is the data directory {} (--data-dir).",
+            args.data_dir.display()
+        );
+    }
     let mut out = std::io::stdout().lock();
     let result = match args.command {
         Command::Demo => cli::demo::run(&args.data_dir, &mut out),
         Command::Topics(topics) => cli::topics::run(&args.data_dir, &topics, &mut out),
+        Command::Configs(configs) => cli::configs::run(&args.data_dir, &configs, &mut out),
         Command::DumpLog(dump) => cli::dump_log::run(&dump, &mut out),
         Command::GetOffsets(get) => cli::get_offsets::run(&args.data_dir, &get, &mut out),
         Command::Produce(produce) => cli::produce::run(&args.data_dir, &produce, &mut out),

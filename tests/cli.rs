@@ -138,6 +138,140 @@ fn topics_create_list_describe_alter_delete() {
     assert_eq!(ok(d, &["topics", "--list"]), "a.b\n");
 }
 
+/// `--bootstrap-server`, typed by habit, is accepted anywhere with a one-line note that it
+/// is ignored (the data directory is the cluster), and the command runs as without it.
+#[test]
+fn bootstrap_server_is_accepted_and_noted_as_ignored() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // Without --partitions, Kafka's default num.partitions: 1.
+    ok(d, &["topics", "--create", "--topic", "t"]);
+    let described = ok(d, &["topics", "--describe", "--topic", "t"]);
+    assert!(described.contains("PartitionCount: 1"), "{described}");
+    let listed = run(
+        d,
+        &["topics", "--list", "--bootstrap-server", "localhost:9092"],
+    );
+    assert!(listed.status.success(), "{listed:?}");
+    assert_eq!(String::from_utf8_lossy(&listed.stdout), "t\n");
+    let stderr = String::from_utf8_lossy(&listed.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("--bootstrap-server localhost:9092 is ignored")
+            && stderr.contains(&d.display().to_string()),
+        "{stderr}"
+    );
+    // Without it, no note.
+    assert!(run(d, &["topics", "--list"]).stderr.is_empty());
+}
+
+/// `configs` as kafka-configs for topics. The expected lines follow Kafka's
+/// `ConfigCommand.describeResourceConfig` (`<Dynamic|All> configs for topic T are:`, then
+/// `  k=v sensitive=false synonyms={...}`), its synonyms from `ConfigHelper` and
+/// `ServerTopicConfigSynonyms` (the topic's override as `DYNAMIC_TOPIC_CONFIG`, then the
+/// first broker synonym's default as `DEFAULT_CONFIG`; `log.retention.ms` has none), and
+/// `Completed updating config for topic T.` after an alter.
+#[test]
+fn configs_describe_and_alter_a_topic_as_kafka_configs() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    ok(
+        d,
+        &[
+            "topics",
+            "--create",
+            "--topic",
+            "t",
+            "--config",
+            "cleanup.policy=compact",
+            "--config",
+            "retention.ms=3600000",
+        ],
+    );
+    let describe = ["configs", "--describe", "--entity-type", "topics"];
+    assert_eq!(
+        ok(d, &[&describe[..], &["--entity-name", "t"]].concat()),
+        "Dynamic configs for topic t are:\n  \
+         cleanup.policy=compact sensitive=false synonyms={DYNAMIC_TOPIC_CONFIG:cleanup.policy=compact, DEFAULT_CONFIG:log.cleanup.policy=delete}\n  \
+         retention.ms=3600000 sensitive=false synonyms={DYNAMIC_TOPIC_CONFIG:retention.ms=3600000}\n"
+    );
+    let altered = ok(
+        d,
+        &[
+            "configs",
+            "--alter",
+            "--topic",
+            "t",
+            "--add-config",
+            "segment.bytes=1048576,min.cleanable.dirty.ratio=0.2",
+            "--delete-config",
+            "retention.ms",
+        ],
+    );
+    assert_eq!(altered, "Completed updating config for topic t.\n");
+    assert_eq!(
+        ok(d, &["configs", "--describe", "--topic", "t"]),
+        "Dynamic configs for topic t are:\n  \
+         cleanup.policy=compact sensitive=false synonyms={DYNAMIC_TOPIC_CONFIG:cleanup.policy=compact, DEFAULT_CONFIG:log.cleanup.policy=delete}\n  \
+         min.cleanable.dirty.ratio=0.2 sensitive=false synonyms={DYNAMIC_TOPIC_CONFIG:min.cleanable.dirty.ratio=0.2, DEFAULT_CONFIG:log.cleaner.min.cleanable.ratio=0.5}\n  \
+         segment.bytes=1048576 sensitive=false synonyms={DYNAMIC_TOPIC_CONFIG:segment.bytes=1048576, DEFAULT_CONFIG:log.segment.bytes=1073741824}\n"
+    );
+    // The change is the topic's: kafka-topics shows it, and it survived the reopen.
+    let topic = ok(d, &["topics", "--describe", "--topic", "t"]);
+    assert!(topic.contains("segment.bytes=1048576"), "{topic}");
+    assert!(!topic.contains("retention.ms"), "{topic}");
+    // --all: every config, the defaults with their broker synonym (or none).
+    let all = ok(d, &["configs", "--describe", "--topic", "t", "--all"]);
+    assert!(all.starts_with("All configs for topic t are:\n"), "{all}");
+    for line in [
+        "  retention.ms=604800000 sensitive=false synonyms={}",
+        "  retention.bytes=-1 sensitive=false synonyms={DEFAULT_CONFIG:log.retention.bytes=-1}",
+        "  max.message.bytes=1048588 sensitive=false synonyms={DEFAULT_CONFIG:message.max.bytes=1048588}",
+    ] {
+        assert!(all.lines().any(|l| l == line), "{line}\n{all}");
+    }
+    // Kafka's refusals: a config to delete that is not set, another entity type.
+    let refused = fails(
+        d,
+        &[
+            "configs",
+            "--alter",
+            "--topic",
+            "t",
+            "--delete-config",
+            "retention.ms",
+        ],
+    );
+    assert!(
+        refused.contains("Invalid config(s): retention.ms"),
+        "{refused}"
+    );
+    let unknown = fails(
+        d,
+        &[
+            "configs",
+            "--alter",
+            "--topic",
+            "t",
+            "--add-config",
+            "retention.msec=5",
+        ],
+    );
+    assert!(unknown.contains("retention.ms"), "{unknown}");
+    let brokers = fails(
+        d,
+        &[
+            "configs",
+            "--describe",
+            "--entity-type",
+            "brokers",
+            "--entity-name",
+            "0",
+        ],
+    );
+    assert!(brokers.contains("only topics"), "{brokers}");
+}
+
 #[test]
 fn topic_errors_name_what_is_wrong() {
     let dir = tempfile::tempdir().unwrap();
@@ -156,7 +290,6 @@ fn topic_errors_name_what_is_wrong() {
             "topics --create --topic t --partitions 1 --config retention.ms=soon",
             "retention.ms",
         ),
-        ("topics --create --topic t", "--partitions"),
         (
             "topics --create --topic t --partitions 1 --replication-factor 3",
             "replication factor",
@@ -1103,6 +1236,20 @@ fn consume_prints_like_the_console_consumer_and_groups_manage_offsets() {
         ok(d, &["groups", "--describe", "--group", "g"]).contains(" 3 "),
         "dry run changes nothing"
     );
+    // Without --execute or --dry-run, Kafka's warning that nothing was done; with
+    // --dry-run, none.
+    let reset = ["groups", "--reset-offsets", "--group", "g", "--topic", "t"];
+    let warned = run(d, &[&reset[..], &["--to-earliest"]].concat());
+    let stderr = String::from_utf8_lossy(&warned.stderr);
+    assert!(
+        stderr.starts_with("WARN: No action will be performed as the --execute option is missing."),
+        "{stderr}"
+    );
+    let dry_run = run(d, &[&reset[..], &["--to-earliest", "--dry-run"]].concat());
+    assert!(
+        dry_run.status.success() && dry_run.stderr.is_empty(),
+        "{dry_run:?}"
+    );
     ok(
         d,
         &[
@@ -1184,6 +1331,29 @@ fn perf_test_consumer_prints_kafkas_columns() {
     let fields: Vec<&str> = lines[1].split(", ").collect();
     assert_eq!(fields.len(), 10, "{out}");
     assert_eq!(fields[4], "500", "{out}");
+    assert!(!out.contains("WARNING"), "{out}");
+    // Fewer records than asked: Kafka's warning, between the header and the figures.
+    let out = ok(
+        d,
+        &[
+            "perf-test",
+            "consumer",
+            "--topic",
+            "p",
+            "--messages",
+            "501",
+            "--timeout",
+            "300",
+        ],
+    );
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines[1],
+        "WARNING: Exiting before consuming the expected number of messages: timeout (300 ms) \
+         exceeded. You can use the --timeout option to increase the timeout.",
+        "{out}"
+    );
+    assert_eq!(lines[2].split(", ").nth(4), Some("500"), "{out}");
 }
 
 /// A damaged segment: reading fails with the `Corruption` error, `repair` cuts the log at

@@ -181,7 +181,11 @@ pub fn run(data_dir: &Path, out: &mut dyn Write) -> CliResult {
     super::demo_events::run(&cluster, out)?;
     cluster.close()?;
     let dir = data_dir.display();
-    writeln!(out, "== done. Next, try:")?;
+    writeln!(
+        out,
+        "== done. Next, try (with the tool installed by `cargo install --path .`, or as \
+         ./target/release/kafkalite):"
+    )?;
     writeln!(
         out,
         "   kafkalite --data-dir {dir} groups --describe --group {GROUP}"
@@ -190,6 +194,10 @@ pub fn run(data_dir: &Path, out: &mut dyn Write) -> CliResult {
     writeln!(
         out,
         "   kafkalite --data-dir {dir} topics --describe --topic {BALANCES}"
+    )?;
+    writeln!(
+        out,
+        "   kafkalite --data-dir {dir} configs --describe --topic {BALANCES}"
     )?;
     writeln!(out, "   kafkalite --data-dir {dir} dump-log --files {dir}/{TOPIC}-0/00000000000000000000.log --print-data-log")?;
     Ok(())

@@ -160,6 +160,16 @@ fn reset(cluster: &Cluster, group: &str, args: &GroupsArgs, out: &mut dyn Write)
         (None, true) => Vec::new(),
         (Some(spec), false) => topic_partitions(cluster, spec)?,
     };
+    if !args.execute && !args.dry_run {
+        // Kafka's ConsumerGroupCommand, word for word.
+        eprintln!(
+            "WARN: No action will be performed as the --execute option is missing. In a future \
+             major release, the default behavior of this command will be to prompt the user \
+             before executing the reset rather than doing a dry run. You should add the \
+             --dry-run option explicitly if you are scripting this command and want to keep \
+             the current default behavior without prompting."
+        );
+    }
     let planned = match cluster.reset_group_offsets(group, &partitions, to, args.execute) {
         Err(Error::GroupNotEmpty { state, .. }) => {
             return Err(format!(

@@ -1,6 +1,7 @@
 //! The subcommands of the `kafkalite` tool.
 
 pub mod compact;
+pub mod configs;
 pub mod consume;
 pub mod delivery;
 pub mod demo;

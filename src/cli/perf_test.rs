@@ -35,8 +35,8 @@ pub struct ConsumerPerfArgs {
     /// The consumer group (default: perf-consumer-<n>).
     #[arg(long)]
     group: Option<String>,
-    /// Give up when no record arrives for this long.
-    #[arg(long, default_value_t = 10_000)]
+    /// Give up when no record arrives for this many milliseconds (Kafka's `--timeout`).
+    #[arg(long = "timeout", alias = "timeout-ms", default_value_t = 10_000)]
     timeout_ms: u64,
     /// A consumer config, `key=value`; repeatable.
     #[arg(long = "consumer-property", value_parser = parse_key_value)]
@@ -260,6 +260,15 @@ fn consumer(data_dir: &Path, args: &ConsumerPerfArgs, out: &mut dyn Write) -> Cl
         "start.time, end.time, data.consumed.in.MB, MB.sec, data.consumed.in.nMsg, nMsg.sec, \
          rebalance.time.ms, fetch.time.ms, fetch.MB.sec, fetch.nMsg.sec"
     )?;
+    if messages < args.messages {
+        // Kafka's ConsumerPerformance prints this between the header and the figures.
+        writeln!(
+            out,
+            "WARNING: Exiting before consuming the expected number of messages: timeout ({} \
+             ms) exceeded. You can use the --timeout option to increase the timeout.",
+            args.timeout_ms
+        )?;
+    }
     writeln!(
         out,
         "{}, {}, {mb:.4}, {:.4}, {messages}, {:.4}, {}, {}, {:.4}, {:.4}",

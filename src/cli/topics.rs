@@ -30,7 +30,8 @@ pub struct TopicsArgs {
     /// The topic.
     #[arg(long)]
     topic: Option<String>,
-    /// Partition count (create, alter).
+    /// Partition count (alter; create, where Kafka's default `num.partitions`, 1, applies
+    /// if it is not given).
     #[arg(long, allow_negative_numbers = true)]
     partitions: Option<i32>,
     /// Replication factor (must be 1).
@@ -63,9 +64,9 @@ fn action(cluster: &Cluster, args: &TopicsArgs, out: &mut dyn Write) -> CliResul
     };
     if args.create {
         let name = topic()?;
-        let partitions = args
-            .partitions
-            .ok_or("--partitions is required with --create")?;
+        // Kafka's kafka-topics: "If not supplied for create, defaults to the cluster
+        // default" (num.partitions, 1 unless a broker sets it).
+        let partitions = args.partitions.unwrap_or(1);
         let mut new = NewTopic::new(&name, partitions).replication_factor(args.replication_factor);
         for (key, value) in &args.configs {
             new = new.config(key, value);
