@@ -16,9 +16,21 @@ pub struct GroupsArgs {
     /// List the groups.
     #[arg(long)]
     list: bool,
-    /// Show a group's offsets, lag and owners.
-    #[arg(long, requires = "group")]
+    /// Show a group's offsets, lag and owners (or, with --members or --state, those).
+    #[arg(long)]
     describe: bool,
+    /// With --describe: every group.
+    #[arg(long, conflicts_with = "group")]
+    all_groups: bool,
+    /// With --describe: the members, each with its number of partitions.
+    #[arg(long, requires = "describe", conflicts_with_all = ["state", "offsets"])]
+    members: bool,
+    /// With --describe: the group's state, assignor and member count.
+    #[arg(long, requires = "describe", conflicts_with = "offsets")]
+    state: bool,
+    /// With --describe: the offsets and lag (the default).
+    #[arg(long, requires = "describe")]
+    offsets: bool,
     /// Move a group's committed offsets (only while it has no active members).
     #[arg(long, requires_all = ["group", "to"])]
     reset_offsets: bool,
@@ -67,7 +79,20 @@ pub fn run(data_dir: &Path, args: &GroupsArgs, out: &mut dyn Write) -> CliResult
             writeln!(out, "{group}")?;
         }
     } else if args.describe {
-        describe(&cluster, group, out)?;
+        let groups = match (&args.group, args.all_groups) {
+            (Some(group), false) => vec![group.clone()],
+            (None, true) => cluster.list_groups()?,
+            _ => return Err("--describe needs --group G or --all-groups".into()),
+        };
+        for group in &groups {
+            if args.members {
+                describe_members(&cluster, group, out)?;
+            } else if args.state {
+                describe_state(&cluster, group, out)?;
+            } else {
+                describe(&cluster, group, out)?;
+            }
+        }
     } else if args.reset_offsets {
         reset(&cluster, group, args, out)?;
     } else if args.delete {
@@ -95,17 +120,7 @@ fn describe(cluster: &Cluster, group: &str, out: &mut dyn Write) -> CliResult {
         Err(e) => return Err(e.into()),
     };
     writeln!(out)?;
-    match description.state {
-        GroupState::Empty | GroupState::Dead => {
-            writeln!(out, "Consumer group '{group}' has no active members.")?;
-            writeln!(out)?;
-        }
-        GroupState::PreparingRebalance | GroupState::CompletingRebalance => {
-            writeln!(out, "Warning: Consumer group '{group}' is rebalancing.")?;
-            writeln!(out)?;
-        }
-        GroupState::Stable => {}
-    }
+    state_note(group, description.state);
     let dash = || "-".to_string();
     let mut rows = vec![[
         "GROUP",
@@ -134,6 +149,114 @@ fn describe(cluster: &Cluster, group: &str, out: &mut dyn Write) -> CliResult {
         ]);
     }
     print_table(&rows, out)
+}
+
+/// Kafka's note on a group's state, on stderr (`shouldPrintMemberState`).
+fn state_note(group: &str, state: GroupState) {
+    match state {
+        GroupState::Empty | GroupState::Dead => {
+            eprintln!("\nConsumer group '{group}' has no active members.");
+        }
+        GroupState::PreparingRebalance | GroupState::CompletingRebalance => {
+            eprintln!("\nWarning: Consumer group '{group}' is rebalancing.");
+        }
+        GroupState::Stable => {}
+    }
+}
+
+/// `--describe --members`, in Kafka's layout (`printMembers`): a blank line, the header,
+/// then a row per member; columns at least 15 wide (GROUP-INSTANCE-ID 17, shown only when
+/// a member is static), each followed by a space.
+fn describe_members(cluster: &Cluster, group: &str, out: &mut dyn Write) -> CliResult {
+    let description = match cluster.describe_group(group) {
+        Ok(d) => d,
+        Err(Error::GroupIdNotFound(_)) => {
+            return Err(format!("Consumer group '{group}' does not exist.").into())
+        }
+        Err(e) => return Err(e.into()),
+    };
+    state_note(group, description.state);
+    let members = &description.members;
+    let instance =
+        |m: &kafkalite::MemberDescription| m.group_instance_id.clone().unwrap_or_default();
+    let static_members = members.iter().any(|m| m.group_instance_id.is_some());
+    let width = |min: usize, f: &dyn Fn(&kafkalite::MemberDescription) -> usize| {
+        members.iter().map(f).fold(min, usize::max)
+    };
+    let group_width = width(15, &|_| group.len());
+    let id_width = width(15, &|m| m.member_id.len());
+    let instance_width = width(17, &|m| instance(m).len());
+    let host_width = width(15, &|m| m.host.len());
+    let client_width = width(15, &|m| m.client_id.len());
+    let row = |cells: [&str; 5], instance: &str| {
+        let [group, id, host, client, count] = cells;
+        let mut line = format!("{group:<group_width$} {id:<id_width$} ");
+        if static_members {
+            line += &format!("{instance:<instance_width$} ");
+        }
+        line + &format!("{host:<host_width$} {client:<client_width$} {count:<15} ")
+    };
+    writeln!(out)?;
+    writeln!(
+        out,
+        "{}",
+        row(
+            ["GROUP", "CONSUMER-ID", "HOST", "CLIENT-ID", "#PARTITIONS"],
+            "GROUP-INSTANCE-ID"
+        )
+    )?;
+    for member in members {
+        let count = member.assignment.len().to_string();
+        let cells = [
+            group,
+            &member.member_id,
+            &member.host,
+            &member.client_id,
+            &count,
+        ];
+        writeln!(out, "{}", row(cells, &instance(member)))?;
+    }
+    Ok(())
+}
+
+/// `--describe --state`, in Kafka's layout (`printStates`): the group column as wide as the
+/// coordinator's (at least 25), then 25, 20 and 15. The coordinator is this process.
+fn describe_state(cluster: &Cluster, group: &str, out: &mut dyn Write) -> CliResult {
+    let description = match cluster.describe_group(group) {
+        Ok(d) => d,
+        Err(Error::GroupIdNotFound(_)) => {
+            return Err(format!("Consumer group '{group}' does not exist.").into())
+        }
+        Err(e) => return Err(e.into()),
+    };
+    state_note(group, description.state);
+    let coordinator = "in-process  (0)";
+    let first = coordinator.len().max(25);
+    let line = |cells: [&str; 5]| {
+        let [group, coordinator, strategy, state, members] = cells;
+        format!("{group:<first$} {coordinator:<25} {strategy:<20} {state:<15} {members}")
+    };
+    let strategy = description.protocol.clone().unwrap_or_default();
+    let state = description.state.to_string();
+    let members = description.members.len().to_string();
+    writeln!(out)?;
+    writeln!(
+        out,
+        "{}",
+        line([
+            "GROUP",
+            "COORDINATOR (ID)",
+            "ASSIGNMENT-STRATEGY",
+            "STATE",
+            "#MEMBERS"
+        ])
+    )?;
+    writeln!(
+        out,
+        "{}",
+        line([group, coordinator, &strategy, &state, &members])
+    )?;
+    Ok(())
 }
 
 fn reset(cluster: &Cluster, group: &str, args: &GroupsArgs, out: &mut dyn Write) -> CliResult {
