@@ -5,7 +5,7 @@ mod cli;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 /// Apache Kafka's model as an embedded log: topics, partitions, segmented logs on local disk.
 #[derive(Parser, Debug)]
@@ -51,6 +51,13 @@ enum Command {
     /// Repair a directory a `Corruption` error names: drop damaged data and what follows it
     /// (a dry run on a copy unless --execute).
     Repair(cli::repair::RepairArgs),
+    /// Print a completion script for a shell: `kafkalite completions bash >
+    /// ~/.local/share/bash-completion/completions/kafkalite` (zsh, fish, elvish, powershell
+    /// likewise).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
 }
 
 /// Prints the library's `tracing` events on stderr: warnings by default (what recovery cut
@@ -114,6 +121,10 @@ fn main() -> ExitCode {
         Command::PerfTest(test) => cli::perf_test::run(&args.data_dir, &test, &mut out),
         Command::Compact(compact) => cli::compact::run(&args.data_dir, &compact, &mut out),
         Command::Repair(repair) => cli::repair::run(&args.data_dir, &repair, &mut out),
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut Args::command(), "kafkalite", &mut out);
+            Ok(())
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

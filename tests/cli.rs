@@ -1714,3 +1714,25 @@ fn compact_cleans_compacted_topics_and_describe_shows_the_cleaner() {
     assert!(ok(d, &["compact", "--topic", "c"]).contains("Nothing to clean"));
     assert!(fails(d, &["compact", "--topic", "nope"]).contains("nope"));
 }
+
+/// `completions` prints a shell's completion script that knows the subcommands and their
+/// flags (clap generates it from the same definitions the parser uses).
+#[test]
+fn completions_print_a_script_per_shell() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let bash = ok(d, &["completions", "bash"]);
+    assert!(bash.contains("_kafkalite()"), "{bash}");
+    for word in [
+        "configs",
+        "--reset-offsets",
+        "--bootstrap-server",
+        "--all-groups",
+    ] {
+        assert!(bash.contains(word), "bash completions lack {word}");
+    }
+    let fish = ok(d, &["completions", "fish"]);
+    assert!(fish.contains("complete -c kafkalite"), "{fish}");
+    assert!(ok(d, &["completions", "zsh"]).starts_with("#compdef kafkalite"));
+    assert!(fails(d, &["completions", "tcsh"]).contains("tcsh"));
+}
