@@ -28,8 +28,8 @@ pub use config::{
 pub use consumer::{
     BytesDeserializer, CommitMode, Committer, Consumer, ConsumerBuilder, ConsumerInterceptor,
     ConsumerRecord, ConsumerWaker, DecodeError, Deserializer, LongDeserializer, Offset,
-    RebalanceContext, RebalanceListener, RecordView, Records, StringDeserializer, TypedConsumer,
-    TypedConsumerRecord,
+    RebalanceContext, RebalanceListener, RecordStream, RecordView, Records, Recv,
+    StringDeserializer, TypedConsumer, TypedConsumerRecord,
 };
 pub use error::{Error, ErrorCode, ExpectedVersion, Result, SharedIoError, SizeLimit};
 pub use group::assignor;

@@ -2,7 +2,8 @@
 //! a group's state changing, a `wakeup()`. Waiters re-check their own condition after every
 //! wake-up, so a spurious one costs a loop, never a wrong answer.
 
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::task::Waker;
 use std::time::Instant;
 
 use parking_lot::{Condvar, Mutex};
@@ -18,6 +19,14 @@ pub(crate) struct Notifier {
     /// Waiters asleep, by the sequence number they saw.
     parked: Mutex<Parked>,
     changed: Condvar,
+    /// Async waiters (futures), woken by the next notification; all registered at the
+    /// current sequence number (a registration that saw an older one is refused).
+    wakers: Mutex<Vec<Waker>>,
+    /// Whether `wakers` may hold any: `notify` looks at it before taking the lock.
+    has_wakers: AtomicBool,
+    /// Async waiters to wake at a time: what a blocking waiter's deadline is to a thread.
+    /// The cluster's background thread wakes them ([`Notifier::wake_due`]).
+    timers: Mutex<Vec<(Instant, Waker)>>,
 }
 
 /// How many waiters sleep having seen sequence number `seen` (those that saw an older one
@@ -39,6 +48,57 @@ impl Notifier {
     pub(crate) fn notify(&self) {
         let before = self.bump();
         self.wake(before);
+        // Paired with `register`'s store of `has_wakers` before it reads the sequence:
+        // either it sees the new number and refuses, or this sees its flag and takes the
+        // lock it registers under.
+        if self.has_wakers.load(Ordering::SeqCst) {
+            let wakers = {
+                let mut wakers = self.wakers.lock();
+                self.has_wakers.store(false, Ordering::SeqCst);
+                std::mem::take(&mut *wakers)
+            };
+            for waker in wakers {
+                waker.wake();
+            }
+        }
+    }
+
+    /// Has `waker` woken by the next notification, if none came since `seen` (read before
+    /// the caller checked its condition); false if one did (check again).
+    pub(crate) fn register(&self, seen: u64, waker: &Waker) -> bool {
+        let mut wakers = self.wakers.lock();
+        self.has_wakers.store(true, Ordering::SeqCst);
+        if self.sequence() != seen {
+            return false;
+        }
+        if !wakers.iter().any(|w| w.will_wake(waker)) {
+            wakers.push(waker.clone());
+        }
+        true
+    }
+
+    /// Has `waker` woken once `at` has passed (by [`Notifier::wake_due`]).
+    pub(crate) fn wake_at(&self, at: Instant, waker: &Waker) {
+        let mut timers = self.timers.lock();
+        match timers.iter_mut().find(|(_, w)| w.will_wake(waker)) {
+            Some(timer) => timer.0 = timer.0.min(at),
+            None => timers.push((at, waker.clone())),
+        }
+    }
+
+    /// Wakes the async waiters whose time has come.
+    pub(crate) fn wake_due(&self, now: Instant) {
+        let due: Vec<Waker> = {
+            let mut timers = self.timers.lock();
+            let (due, waiting) = std::mem::take(&mut *timers)
+                .into_iter()
+                .partition(|(at, _)| *at <= now);
+            *timers = waiting;
+            due.into_iter().map(|(_, waker)| waker).collect()
+        };
+        for waker in due {
+            waker.wake();
+        }
     }
 
     /// Moves the sequence number on; the number before.
@@ -64,12 +124,15 @@ impl Notifier {
     /// How many waiters are asleep having seen every notification so far: a notification
     /// now wakes them. Tests use it to know that a call is blocked before they wake it.
     pub(crate) fn parked(&self) -> usize {
-        let parked = self.parked.lock();
-        if parked.seen == self.sequence() {
-            parked.count
-        } else {
-            0
-        }
+        let asleep = {
+            let parked = self.parked.lock();
+            if parked.seen == self.sequence() {
+                parked.count
+            } else {
+                0
+            }
+        };
+        asleep + self.wakers.lock().len()
     }
 
     /// Sleeps until the sequence moves past `seen` or `deadline` passes. Polls for a few
@@ -121,6 +184,57 @@ mod tests {
 
     /// Far enough away that reaching it can only mean the wake-up was lost.
     const NEVER: Duration = Duration::from_secs(3600);
+
+    /// A waker that counts its wake-ups.
+    struct Counting(std::sync::atomic::AtomicUsize);
+
+    impl std::task::Wake for Counting {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    fn counting() -> (Arc<Counting>, Waker) {
+        let count = Arc::new(Counting(AtomicUsize::new(0)));
+        (Arc::clone(&count), Waker::from(count))
+    }
+
+    #[test]
+    fn an_async_waiter_is_woken_by_the_next_notification_and_refused_after_one() {
+        let notifier = Notifier::default();
+        let (count, waker) = counting();
+        // A notification since the waiter looked: refused, it must look again.
+        let seen = notifier.sequence();
+        notifier.notify();
+        assert!(!notifier.register(seen, &waker));
+        assert_eq!(notifier.parked(), 0);
+        // Registered (twice: kept once), counted as blocked, woken once, then forgotten.
+        let seen = notifier.sequence();
+        assert!(notifier.register(seen, &waker));
+        assert!(notifier.register(seen, &waker));
+        assert_eq!(notifier.parked(), 1);
+        notifier.notify();
+        assert_eq!(count.0.load(Ordering::SeqCst), 1);
+        assert_eq!(notifier.parked(), 0);
+        notifier.notify();
+        assert_eq!(count.0.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn a_timer_wakes_its_waiter_once_its_time_has_come() {
+        let notifier = Notifier::default();
+        let (count, waker) = counting();
+        let now = Instant::now();
+        notifier.wake_at(now + Duration::from_secs(2), &waker);
+        // An earlier time for the same waker replaces the later one.
+        notifier.wake_at(now + Duration::from_secs(1), &waker);
+        notifier.wake_due(now);
+        assert_eq!(count.0.load(Ordering::SeqCst), 0);
+        notifier.wake_due(now + Duration::from_secs(1));
+        assert_eq!(count.0.load(Ordering::SeqCst), 1);
+        notifier.wake_due(now + Duration::from_secs(3));
+        assert_eq!(count.0.load(Ordering::SeqCst), 1);
+    }
 
     #[test]
     fn a_notification_wakes_a_waiter_and_none_is_missed() {

@@ -176,6 +176,7 @@ pub fn run(data_dir: &Path, out: &mut dyn Write) -> CliResult {
     let cluster = Cluster::open(data_dir)?;
     writeln!(out, "   reopened in {:?}", reopened.elapsed())?;
     resume_from_the_commits(&cluster, &mut seen, out)?;
+    super::demo_async::run(&cluster, TOPIC, out)?;
     compact_balances(&cluster, out)?;
     retries_and_transactions(&cluster, out)?;
     super::demo_events::run(&cluster, out)?;

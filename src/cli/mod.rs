@@ -5,6 +5,7 @@ pub mod configs;
 pub mod consume;
 pub mod delivery;
 pub mod demo;
+pub mod demo_async;
 pub mod demo_events;
 pub mod dump_log;
 pub mod get_offsets;

@@ -280,7 +280,11 @@ impl Cluster {
             let work: fn(&Cluster) -> Result<()> = |c| c.clean_when_due(false);
             (format!("kafkalite-cleaner-{n}"), work)
         });
-        let maintenance: fn(&Cluster) -> Result<()> = |c| c.maintain(false);
+        let maintenance: fn(&Cluster) -> Result<()> = |c| {
+            // Async consumers' heartbeat wake-ups (they have no thread to sleep on).
+            c.inner.notifier.wake_due(std::time::Instant::now());
+            c.maintain(false)
+        };
         for (name, work) in
             std::iter::once(("kafkalite-background".into(), maintenance)).chain(cleaners)
         {
@@ -418,6 +422,11 @@ impl Cluster {
     /// Whether the clock wakes the notifier when it jumps (see [`Clock::wake_on_jump`]).
     pub(crate) fn clock_wakes(&self) -> bool {
         self.inner.clock_wakes
+    }
+
+    /// Whether the background threads run (see [`ClusterBuilder::background`]).
+    pub(crate) fn has_background(&self) -> bool {
+        !self.inner.background.lock().is_empty()
     }
 
     /// How many consumer polls are blocked now, asleep until records arrive, the group

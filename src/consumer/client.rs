@@ -43,9 +43,9 @@ pub enum CommitMode {
 /// the [`ConsumerWaker`] acts on a consumer while it is blocked in `poll`. Dropping it closes
 /// it.
 pub struct Consumer {
-    state: Mutex<State>,
+    pub(super) state: Mutex<State>,
     woken: Arc<AtomicBool>,
-    notifier: Arc<Notifier>,
+    pub(super) notifier: Arc<Notifier>,
 }
 
 impl std::fmt::Debug for Consumer {
@@ -252,7 +252,8 @@ impl Consumer {
         let polled = {
             // Even when a rebalance callback panics: max.poll.interval.ms counts from here.
             let guard = PollReturned(&mut state);
-            self.poll_locked(guard.0, start, deadline)
+            let max_records = guard.0.config.max_poll_records;
+            self.poll_locked(guard.0, start, deadline, max_records)
         };
         let interceptors = state.interceptors.clone();
         Self::release(state);
@@ -264,7 +265,7 @@ impl Consumer {
 
     /// Unlocks the state, then tells the interceptors of the commits made while it was
     /// locked: an interceptor may call back into this consumer.
-    fn release(mut state: parking_lot::MutexGuard<'_, State>) {
+    pub(super) fn release(mut state: parking_lot::MutexGuard<'_, State>) {
         let commits = std::mem::take(&mut state.commit_notices);
         let interceptors = state.interceptors.clone();
         drop(state);
@@ -278,7 +279,13 @@ impl Consumer {
         self.state.lock().interceptors.panics()
     }
 
-    fn poll_locked(&self, state: &mut State, start: Instant, deadline: Instant) -> Result<Records> {
+    pub(super) fn poll_locked(
+        &self,
+        state: &mut State,
+        start: Instant,
+        deadline: Instant,
+        max_records: usize,
+    ) -> Result<Records> {
         state.check_open()?;
         if state.mode == Mode::Unset {
             return Err(Error::IllegalState(
@@ -302,11 +309,11 @@ impl Consumer {
                     .parts
                     .retain(|p| state.partitions.contains_key(&p.tp));
             }
-            let room = state.config.max_poll_records - records.len();
+            let room = max_records - records.len();
             records.absorb(state.fetch_all(room)?);
             let now = Instant::now();
             let enough = records.fetched_bytes() >= state.config.fetch_min_bytes
-                || records.len() >= state.config.max_poll_records;
+                || records.len() >= max_records;
             if !records.eof.is_empty() || !records.errors.is_empty() {
                 return Ok(records);
             }

@@ -9,6 +9,7 @@ mod listener;
 mod membership;
 mod offset;
 mod positions;
+mod receive;
 mod records;
 mod state;
 mod subscription;
@@ -19,6 +20,7 @@ pub use client::{CommitMode, Committer, Consumer, ConsumerWaker};
 pub use interceptor::ConsumerInterceptor;
 pub use listener::{RebalanceContext, RebalanceListener};
 pub use offset::Offset;
+pub use receive::{RecordStream, Recv};
 pub use records::{ConsumerRecord, RecordView, Records};
 pub use typed::{
     BytesDeserializer, DecodeError, Deserializer, LongDeserializer, StringDeserializer,
