@@ -5,6 +5,8 @@
 //! thread's heartbeat wake-ups on a real clock; a group member on a real clock without the
 //! background thread is refused with a reason.
 
+#![cfg(not(loom))]
+
 mod common;
 
 use std::future::{poll_fn, Future};
