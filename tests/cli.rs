@@ -332,6 +332,14 @@ fn get_offsets_by_time() {
         ok(d, &["get-offsets", "--topic", "t", "--time", "1150"]),
         "t:0:3\nt:1:3\n"
     );
+    // -3: the first record with each partition's largest timestamp (1200 and 1300, the
+    // second batch's first record in both).
+    for max in ["-3", "max-timestamp"] {
+        assert_eq!(
+            ok(d, &["get-offsets", "--topic", "t", "--time", max]),
+            "t:0:3\nt:1:3\n"
+        );
+    }
     assert_eq!(
         ok(
             d,

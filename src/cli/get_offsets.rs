@@ -14,7 +14,8 @@ pub struct GetOffsetsArgs {
     /// The topic.
     #[arg(long)]
     topic: String,
-    /// -1 or latest (default), -2 or earliest, or a timestamp in epoch milliseconds.
+    /// -1 or latest (default), -2 or earliest, -3 or max-timestamp, or a timestamp in epoch
+    /// milliseconds.
     #[arg(long, default_value = "-1", allow_negative_numbers = true)]
     time: String,
     /// Comma-separated partitions (default: all).
@@ -28,11 +29,12 @@ pub fn run(data_dir: &Path, args: &GetOffsetsArgs, out: &mut dyn Write) -> CliRe
     let spec = match args.time.as_str() {
         "-1" | "latest" => OffsetSpec::Latest,
         "-2" | "earliest" => OffsetSpec::Earliest,
+        "-3" | "max-timestamp" => OffsetSpec::MaxTimestamp,
         other => match other.parse::<i64>() {
             Ok(ms) if ms >= 0 => OffsetSpec::ForTimestamp(ms),
             _ => {
                 return Err(format!(
-                    "--time '{other}' is not -1, -2, latest, earliest or a timestamp in ms"
+                    "--time '{other}' is not -1 or latest, -2 or earliest, -3 or max-timestamp, or a timestamp in ms"
                 )
                 .into())
             }

@@ -96,6 +96,8 @@ pub enum OffsetSpec {
     Latest,
     /// The first offset whose timestamp is ≥ the given epoch milliseconds.
     ForTimestamp(i64),
+    /// The record with the largest timestamp (`--time -3`, Kafka's `MAX_TIMESTAMP`).
+    MaxTimestamp,
 }
 
 impl Cluster {
@@ -543,6 +545,7 @@ impl Cluster {
             OffsetSpec::Earliest => Some(log.log_start_offset()),
             OffsetSpec::Latest => Some(log.high_watermark()),
             OffsetSpec::ForTimestamp(ts) => log.offset_for_timestamp(ts)?.map(|(offset, _)| offset),
+            OffsetSpec::MaxTimestamp => log.offset_of_max_timestamp()?.map(|(offset, _)| offset),
         })
     }
 }

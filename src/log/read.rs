@@ -1,8 +1,11 @@
 //! Reading a partition: whole batches from one segment, zero-copy, up to the high watermark
 //! (or, for `read_committed`, the last stable offset), and offsets by timestamp.
 
+use std::sync::Arc;
+
 use super::fetch::FetchData;
 use super::partition::Log;
+use super::segment::Segment;
 use crate::error::{Error, Result};
 use crate::record::RecordBatch;
 
@@ -243,6 +246,62 @@ impl Log {
         }
         Ok(None)
     }
+
+    /// The offset and timestamp of the record with the largest timestamp (Kafka's
+    /// ListOffsets for `MAX_TIMESTAMP`, `UnifiedLog.fetchOffsetByTimestamp`): in the first
+    /// segment whose largest timestamp is the log's, the first batch reaching it, and in it
+    /// the first record holding it. `None` for a log without records below the high
+    /// watermark (Kafka's `Partition` drops an answer at or past it).
+    pub fn offset_of_max_timestamp(&self) -> Result<Option<(i64, i64)>> {
+        let high_watermark = self.high_watermark();
+        let log_start = self.log_start_offset();
+        let interval = self.config().index_interval_bytes;
+        let segments = self.segment_list();
+        let mut latest: Option<(&Arc<Segment>, i64)> = None;
+        for segment in segments.iter() {
+            let max = segment.index(interval)?.max_timestamp;
+            if latest.is_none_or(|(_, best)| max > best) {
+                latest = Some((segment, max));
+            }
+        }
+        let Some((segment, max)) = latest else {
+            return Ok(None);
+        };
+        // From the offset index's entry at or before the time index's entry for `max` (it
+        // names the batch where the segment first reached it), as Kafka looks it up.
+        let start = {
+            let index = segment.index(interval)?;
+            let relative = index.lookup_time(max).map_or(0, |e| e.relative_offset);
+            index.lookup(relative)
+        };
+        for item in segment.scan_from(start)? {
+            let (at, batch) = item?;
+            if batch.base_offset() >= high_watermark {
+                break;
+            }
+            if batch.max_timestamp() != max || batch.last_offset() < log_start {
+                continue;
+            }
+            let undecodable = |e| match e {
+                Error::CorruptRecord(why) => Error::corruption(
+                    segment.log_path(),
+                    at as u64,
+                    super::fetch::undecodable_detail(&why),
+                ),
+                other => other,
+            };
+            batch
+                .verify_crc()
+                .map_err(|e| Error::corruption(segment.log_path(), at as u64, e.to_string()))?;
+            for record in batch.records().map_err(undecodable)?.iter() {
+                let record = record.map_err(undecodable)?;
+                if record.timestamp == max && record.offset >= log_start {
+                    return Ok(Some((record.offset, record.timestamp)));
+                }
+            }
+        }
+        Ok(None)
+    }
 }
 
 #[cfg(test)]
@@ -255,6 +314,52 @@ mod tests {
     use crate::log::{Log, LogOptions, RecoveryMode};
     use crate::record::BatchBuilder;
     use crate::storage::SimStorage;
+
+    fn open_log(segment_bytes: &str) -> Log {
+        let sim = SimStorage::new(Path::new("/sim"));
+        let options = LogOptions {
+            name: "t-0".into(),
+            recovery_point: None,
+            log_start_offset: 0,
+            clean_active_size: None,
+            recovery_mode: RecoveryMode::TolerateCorruptTail,
+            salvage_dir: None,
+        };
+        let config = TopicConfig::from_overrides([("segment.bytes", segment_bytes)]).unwrap();
+        let (log, _) = Log::open_unlocked(
+            Arc::new(sim),
+            Path::new("/sim/t-0"),
+            Arc::new(config),
+            Arc::new(MockClock::new(1_000)),
+            options,
+        )
+        .unwrap();
+        log
+    }
+
+    /// Kafka's `MAX_TIMESTAMP`: in the first segment whose largest timestamp is the log's,
+    /// the first batch reaching it, and in that batch the first record holding it.
+    #[test]
+    fn the_max_timestamp_offset_is_the_first_record_holding_it() {
+        for segment_bytes in ["1073741824", "400"] {
+            let log = open_log(segment_bytes);
+            assert_eq!(log.offset_of_max_timestamp().unwrap(), None, "an empty log");
+            // Batches (record timestamps): [10, 50, 20], [30], [50, 50], [40].
+            for timestamps in [&[10, 50, 20][..], &[30], &[50, 50], &[40]] {
+                let mut batch = BatchBuilder::new();
+                for &ts in timestamps {
+                    batch.append(ts, Some(b"k"), Some(&[7; 60]), &[]).unwrap();
+                }
+                log.append(&batch.build().unwrap()).unwrap();
+            }
+            assert_eq!(
+                log.offset_of_max_timestamp().unwrap(),
+                Some((1, 50)),
+                "segment.bytes {segment_bytes}: {} segments",
+                log.segments().len()
+            );
+        }
+    }
 
     #[test]
     fn a_wrong_position_hint_still_reads_the_batch_holding_the_offset() {
