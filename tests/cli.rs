@@ -270,6 +270,23 @@ fn configs_describe_and_alter_a_topic_as_kafka_configs() {
         ],
     );
     assert!(brokers.contains("only topics"), "{brokers}");
+    // --add-config-file: a properties file, as Kafka's.
+    let file = d.join("retention.properties");
+    std::fs::write(&file, "# shorter\nretention.ms = 1000\n").unwrap();
+    let file = file.to_str().unwrap();
+    ok(
+        d,
+        &[
+            "configs",
+            "--alter",
+            "--topic",
+            "t",
+            "--add-config-file",
+            file,
+        ],
+    );
+    let topic = ok(d, &["topics", "--describe", "--topic", "t"]);
+    assert!(topic.contains("retention.ms=1000"), "{topic}");
 }
 
 #[test]

@@ -6,7 +6,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use clap::{ArgGroup, Args};
-use kafkalite::{Cluster, TopicConfig};
+use kafkalite::{Cluster, Properties, TopicConfig};
 
 use super::CliResult;
 
@@ -214,23 +214,15 @@ fn parse_add_config(text: &str) -> Result<Vec<(String, String)>, String> {
     Ok(pairs)
 }
 
-/// `key=value` lines of a properties file (`#` and `!` comments, blank lines skipped).
-fn read_properties(path: &Path) -> Result<Vec<(String, String)>, String> {
+/// The pairs of a properties file (Kafka's `--add-config-file`).
+fn read_properties(path: &Path) -> Result<Vec<(String, String)>, Box<dyn std::error::Error>> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("cannot read --add-config-file {}: {e}", path.display()))?;
-    let mut pairs = Vec::new();
-    for (n, line) in text.lines().enumerate() {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') || line.starts_with('!') {
-            continue;
-        }
-        let (key, value) = line
-            .split_once('=')
-            .or_else(|| line.split_once(':'))
-            .ok_or_else(|| format!("{}:{}: not key=value: {line}", path.display(), n + 1))?;
-        pairs.push((key.trim().to_string(), value.trim().to_string()));
-    }
-    Ok(pairs)
+    let properties = Properties::parse(&text)?;
+    Ok(properties
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect())
 }
 
 #[cfg(test)]

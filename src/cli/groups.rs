@@ -164,17 +164,25 @@ fn state_note(group: &str, state: GroupState) {
     }
 }
 
+/// The group's description; Kafka's message if it does not exist.
+fn existing(
+    cluster: &Cluster,
+    group: &str,
+) -> Result<kafkalite::GroupDescription, Box<dyn std::error::Error>> {
+    match cluster.describe_group(group) {
+        Ok(description) => Ok(description),
+        Err(Error::GroupIdNotFound(_)) => {
+            Err(format!("Consumer group '{group}' does not exist.").into())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// `--describe --members`, in Kafka's layout (`printMembers`): a blank line, the header,
 /// then a row per member; columns at least 15 wide (GROUP-INSTANCE-ID 17, shown only when
 /// a member is static), each followed by a space.
 fn describe_members(cluster: &Cluster, group: &str, out: &mut dyn Write) -> CliResult {
-    let description = match cluster.describe_group(group) {
-        Ok(d) => d,
-        Err(Error::GroupIdNotFound(_)) => {
-            return Err(format!("Consumer group '{group}' does not exist.").into())
-        }
-        Err(e) => return Err(e.into()),
-    };
+    let description = existing(cluster, group)?;
     state_note(group, description.state);
     let members = &description.members;
     let instance =
@@ -222,13 +230,7 @@ fn describe_members(cluster: &Cluster, group: &str, out: &mut dyn Write) -> CliR
 /// `--describe --state`, in Kafka's layout (`printStates`): the group column as wide as the
 /// coordinator's (at least 25), then 25, 20 and 15. The coordinator is this process.
 fn describe_state(cluster: &Cluster, group: &str, out: &mut dyn Write) -> CliResult {
-    let description = match cluster.describe_group(group) {
-        Ok(d) => d,
-        Err(Error::GroupIdNotFound(_)) => {
-            return Err(format!("Consumer group '{group}' does not exist.").into())
-        }
-        Err(e) => return Err(e.into()),
-    };
+    let description = existing(cluster, group)?;
     state_note(group, description.state);
     let coordinator = "in-process  (0)";
     let first = coordinator.len().max(25);

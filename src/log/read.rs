@@ -1,6 +1,7 @@
 //! Reading a partition: whole batches from one segment, zero-copy, up to the high watermark
 //! (or, for `read_committed`, the last stable offset), and offsets by timestamp.
 
+use std::ops::ControlFlow;
 use std::sync::Arc;
 
 use super::fetch::FetchData;
@@ -199,49 +200,19 @@ impl Log {
     /// The first offset whose record timestamp is ≥ `timestamp`, with that timestamp (Kafka's
     /// ListOffsets by time), or `None` if every record is older.
     pub fn offset_for_timestamp(&self, timestamp: i64) -> Result<Option<(i64, i64)>> {
-        let high_watermark = self.high_watermark();
-        let log_start = self.log_start_offset();
         let interval = self.config().index_interval_bytes;
         for segment in self.segment_list().iter() {
-            let entry = {
-                let index = segment.index(interval)?;
-                if index.max_timestamp < timestamp {
-                    continue;
-                }
-                let relative = index
-                    .lookup_time(timestamp)
-                    .map_or(0, |e| e.relative_offset);
-                index.lookup(relative)
-            };
-            for item in segment.scan_from(entry)? {
-                let (at, batch) = item?;
-                if batch.base_offset() >= high_watermark {
-                    return Ok(None);
-                }
-                if batch.max_timestamp() < timestamp
-                    || batch.last_offset() < log_start
-                    || batch.is_control()
-                {
-                    continue;
-                }
-                batch
-                    .verify_crc()
-                    .map_err(|e| Error::corruption(segment.log_path(), at as u64, e.to_string()))?;
-                let undecodable = |e| match e {
-                    Error::CorruptRecord(why) => Error::corruption(
-                        segment.log_path(),
-                        at as u64,
-                        super::fetch::undecodable_detail(&why),
-                    ),
-                    other => other,
-                };
-                let records = batch.records().map_err(undecodable)?;
-                for record in records.iter() {
-                    let record = record.map_err(undecodable)?;
-                    if record.timestamp >= timestamp && record.offset >= log_start {
-                        return Ok(Some((record.offset, record.timestamp)));
-                    }
-                }
+            if segment.index(interval)?.max_timestamp < timestamp {
+                continue;
+            }
+            let found = self.first_record_at_time(
+                segment,
+                timestamp,
+                |batch| batch.max_timestamp() >= timestamp && !batch.is_control(),
+                |record_timestamp| record_timestamp >= timestamp,
+            )?;
+            if let ControlFlow::Break(found) = found {
+                return Ok(found);
             }
         }
         Ok(None)
@@ -253,8 +224,6 @@ impl Log {
     /// the first record holding it. `None` for a log without records below the high
     /// watermark (Kafka's `Partition` drops an answer at or past it).
     pub fn offset_of_max_timestamp(&self) -> Result<Option<(i64, i64)>> {
-        let high_watermark = self.high_watermark();
-        let log_start = self.log_start_offset();
         let interval = self.config().index_interval_bytes;
         let segments = self.segment_list();
         let mut latest: Option<(&Arc<Segment>, i64)> = None;
@@ -267,21 +236,50 @@ impl Log {
         let Some((segment, max)) = latest else {
             return Ok(None);
         };
-        // From the offset index's entry at or before the time index's entry for `max` (it
-        // names the batch where the segment first reached it), as Kafka looks it up.
+        let found = self.first_record_at_time(
+            segment,
+            max,
+            |batch| batch.max_timestamp() == max,
+            |record_timestamp| record_timestamp == max,
+        )?;
+        Ok(match found {
+            ControlFlow::Break(found) => found,
+            ControlFlow::Continue(()) => None,
+        })
+    }
+
+    /// Scans `segment` from the offset index's entry at or before the time index's last
+    /// entry older than `timestamp` (as Kafka looks a time up) for the first record, at or
+    /// past the log start, of a batch `batch_ok` takes, whose timestamp `record_ok` takes;
+    /// CRC-checked before decoding. `Break(None)` at the high watermark, `Continue` at the
+    /// segment's end.
+    fn first_record_at_time(
+        &self,
+        segment: &Segment,
+        timestamp: i64,
+        batch_ok: impl Fn(&RecordBatch<'_>) -> bool,
+        record_ok: impl Fn(i64) -> bool,
+    ) -> Result<ControlFlow<Option<(i64, i64)>>> {
+        let high_watermark = self.high_watermark();
+        let log_start = self.log_start_offset();
         let start = {
-            let index = segment.index(interval)?;
-            let relative = index.lookup_time(max).map_or(0, |e| e.relative_offset);
+            let index = segment.index(self.config().index_interval_bytes)?;
+            let relative = index
+                .lookup_time(timestamp)
+                .map_or(0, |e| e.relative_offset);
             index.lookup(relative)
         };
         for item in segment.scan_from(start)? {
             let (at, batch) = item?;
             if batch.base_offset() >= high_watermark {
-                break;
+                return Ok(ControlFlow::Break(None));
             }
-            if batch.max_timestamp() != max || batch.last_offset() < log_start {
+            if batch.last_offset() < log_start || !batch_ok(&batch) {
                 continue;
             }
+            batch
+                .verify_crc()
+                .map_err(|e| Error::corruption(segment.log_path(), at as u64, e.to_string()))?;
             let undecodable = |e| match e {
                 Error::CorruptRecord(why) => Error::corruption(
                     segment.log_path(),
@@ -290,17 +288,14 @@ impl Log {
                 ),
                 other => other,
             };
-            batch
-                .verify_crc()
-                .map_err(|e| Error::corruption(segment.log_path(), at as u64, e.to_string()))?;
             for record in batch.records().map_err(undecodable)?.iter() {
                 let record = record.map_err(undecodable)?;
-                if record.timestamp == max && record.offset >= log_start {
-                    return Ok(Some((record.offset, record.timestamp)));
+                if record_ok(record.timestamp) && record.offset >= log_start {
+                    return Ok(ControlFlow::Break(Some((record.offset, record.timestamp))));
                 }
             }
         }
-        Ok(None)
+        Ok(ControlFlow::Continue(()))
     }
 }
 
@@ -363,23 +358,7 @@ mod tests {
 
     #[test]
     fn a_wrong_position_hint_still_reads_the_batch_holding_the_offset() {
-        let sim = SimStorage::new(Path::new("/sim"));
-        let options = LogOptions {
-            name: "t-0".into(),
-            recovery_point: None,
-            log_start_offset: 0,
-            clean_active_size: None,
-            recovery_mode: RecoveryMode::TolerateCorruptTail,
-            salvage_dir: None,
-        };
-        let (log, _) = Log::open_unlocked(
-            Arc::new(sim.clone()),
-            Path::new("/sim/t-0"),
-            Arc::new(TopicConfig::default()),
-            Arc::new(MockClock::new(1_000)),
-            options,
-        )
-        .unwrap();
+        let log = open_log("1073741824");
         // Batches of two records: offsets 0-1, 2-3, 4-5.
         let positions: Vec<usize> = (0..3)
             .map(|i| {
