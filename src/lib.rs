@@ -18,8 +18,8 @@ mod txn;
 
 pub use clock::{Clock, JumpWaker, MockClock, SystemClock};
 pub use cluster::{
-    BackgroundErrors, CleanReport, Cluster, ClusterBuilder, LogCleanerStatus, NewTopic, OffsetSpec,
-    OpenReport, PartitionDescription, TopicDescription, PARTITIONS_MAX,
+    is_internal_topic, BackgroundErrors, CleanReport, Cluster, ClusterBuilder, LogCleanerStatus,
+    NewTopic, OffsetSpec, OpenReport, PartitionDescription, TopicDescription, PARTITIONS_MAX,
 };
 pub use config::{
     Acks, AssignorKind, AutoOffsetReset, ConsumerConfig, IntoConsumerConfig, IntoProducerConfig,

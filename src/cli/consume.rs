@@ -13,14 +13,19 @@ use kafkalite::{
 };
 
 use super::signals::{Interrupted, OnInterrupt};
+use super::topic_filter::IncludeList;
 use super::{parse_key_value, CliResult};
 
 /// What to read and how to print it.
 #[derive(Args, Debug)]
 pub struct ConsumeArgs {
     /// The topic.
-    #[arg(long)]
-    topic: String,
+    #[arg(long, conflicts_with = "include")]
+    topic: Option<String>,
+    /// A regular expression of the topics to read, matching whole names (`,` for `|`), as
+    /// a pattern subscription (internal topics excluded); needs a group, as --topic does.
+    #[arg(long, conflicts_with = "partition")]
+    include: Option<String>,
     /// Start at the earliest offset when the group has no committed offset
     /// (auto.offset.reset=earliest).
     #[arg(long)]
@@ -154,6 +159,9 @@ fn read_failed(tp: &TopicPartition, error: &Error) -> Box<dyn std::error::Error>
 /// Prints records as they arrive; at exit reports `Processed a total of N messages` on
 /// stderr, as Kafka's tool does.
 pub fn run(data_dir: &Path, args: &ConsumeArgs, out: &mut dyn Write) -> CliResult {
+    if args.topic.is_none() && args.include.is_none() {
+        return Err("Exactly one of --include/--topic is required.".into());
+    }
     let formatter = Formatter::from(&args.properties)?;
     let properties: Properties = args.consumer_properties.iter().cloned().collect();
     let mut config = ConsumerConfig::from_properties(&properties)?;
@@ -177,7 +185,8 @@ pub fn run(data_dir: &Path, args: &ConsumeArgs, out: &mut dyn Write) -> CliResul
                         format!("--offset '{n}' is not a number, earliest or latest")
                     })?),
                 };
-            consumer.assign(&[(TopicPartition::new(args.topic.as_str(), partition), offset)])?;
+            let topic = args.topic.as_deref().ok_or("--partition needs --topic")?;
+            consumer.assign(&[(TopicPartition::new(topic, partition), offset)])?;
             consumer
         }
         (None, group) => {
@@ -188,16 +197,23 @@ pub fn run(data_dir: &Path, args: &ConsumeArgs, out: &mut dyn Write) -> CliResul
                     .enable_auto_commit(false),
             };
             let consumer = cluster.consumer(config)?;
-            consumer.subscribe(&[args.topic.as_str()])?;
-            // Kafka's consumer warns, then keeps waiting for the topic to be created.
-            if let Err(kafkalite::Error::UnknownTopicOrPartition(_)) =
-                cluster.describe_topic(&args.topic)
-            {
-                eprintln!(
-                    "WARN Error while fetching metadata: {{{}=UNKNOWN_TOPIC_OR_PARTITION}}: \
-                     topic '{}' does not exist; waiting for it to be created",
-                    args.topic, args.topic
-                );
+            match (&args.topic, &args.include) {
+                (Some(topic), _) => {
+                    consumer.subscribe(&[topic.as_str()])?;
+                    // Kafka's consumer warns, then keeps waiting for the topic to be created.
+                    if let Err(kafkalite::Error::UnknownTopicOrPartition(_)) =
+                        cluster.describe_topic(topic)
+                    {
+                        eprintln!(
+                            "WARN Error while fetching metadata: {{{topic}=UNKNOWN_TOPIC_OR_PARTITION}}: \
+                             topic '{topic}' does not exist; waiting for it to be created"
+                        );
+                    }
+                }
+                (None, Some(include)) => {
+                    consumer.subscribe_pattern(IncludeList::new(include)?.regex())?
+                }
+                (None, None) => return Err("--topic or --include is required".into()),
             }
             consumer
         }
@@ -213,7 +229,13 @@ pub fn run(data_dir: &Path, args: &ConsumeArgs, out: &mut dyn Write) -> CliResul
         noted.store(signal, Ordering::Release);
         waker.wakeup();
     })?;
-    tracing::debug!("polling {}", args.topic);
+    tracing::debug!(
+        "polling {}",
+        args.topic
+            .as_deref()
+            .or(args.include.as_deref())
+            .unwrap_or_default()
+    );
     loop {
         let wait = idle_limit.map_or(Duration::from_secs(1), |limit| {
             limit

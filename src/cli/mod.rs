@@ -14,6 +14,7 @@ pub mod perf_test;
 pub mod produce;
 pub mod repair;
 pub mod signals;
+pub mod topic_filter;
 pub mod topics;
 pub mod transactions;
 

@@ -28,8 +28,7 @@ pub use background::BackgroundErrors;
 pub use builder::ClusterBuilder;
 pub use cleaner::{CleanReport, LogCleanerStatus};
 pub use report::OpenReport;
-#[cfg(feature = "regex")]
-pub(crate) use topic_name::is_internal as is_internal_topic;
+pub use topic_name::is_internal as is_internal_topic;
 pub(crate) use topic_name::validate as validate_topic_name;
 pub(crate) use topics::partition_number;
 pub use topics::{NewTopic, OffsetSpec, PartitionDescription, TopicDescription, PARTITIONS_MAX};

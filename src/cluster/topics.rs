@@ -393,7 +393,7 @@ impl Cluster {
         self.write_checkpoints()
     }
 
-    /// The names of all topics, sorted (internal ones excluded).
+    /// The names of all topics, sorted, internal ones (`__consumer_offsets`, ...) included.
     pub fn list_topics(&self) -> Result<Vec<String>> {
         self.check_open()?;
         Ok(self.inner.topics.read().keys().cloned().collect())
