@@ -51,6 +51,18 @@ pub use producer::{
 };
 pub use txn::{TransactionDescription, TransactionListing, TransactionState};
 
+/// The records of Kafka's internal topics, `__consumer_offsets` and `__transaction_state`,
+/// decoded by their Kafka schemas: what `kafkalite dump-log --offsets-decoder` and
+/// `consume --formatter OffsetsMessageFormatter` print, for tools of your own.
+pub mod internal_topics {
+    pub use crate::group::{
+        decode_offset_commit_value, decode_offsets_key, OffsetCommitValue, OffsetsTopicKey,
+    };
+    pub use crate::txn::{
+        decode_transaction_log_key, decode_transaction_log_value, TransactionLogValue,
+    };
+}
+
 /// What the client layers recover when a cluster opens (the cluster layer calls this without
 /// knowing them): the transactions a crash left open. Returns what was done, and the first
 /// failure.

@@ -8,10 +8,10 @@ use std::time::{Duration, Instant};
 
 use clap::Args;
 use kafkalite::{
-    AutoOffsetReset, Cluster, ConsumerConfig, Error, Offset, Properties, RecordView, TimestampType,
-    TopicPartition,
+    AutoOffsetReset, Cluster, ConsumerConfig, Error, Offset, Properties, TopicPartition,
 };
 
+use super::formatter::Formatter;
 use super::signals::{Interrupted, OnInterrupt};
 use super::topic_filter::IncludeList;
 use super::{parse_key_value, CliResult};
@@ -49,102 +49,52 @@ pub struct ConsumeArgs {
     /// stable offset, without those of aborted transactions.
     #[arg(long, value_parser = ["read_uncommitted", "read_committed"])]
     isolation_level: Option<String>,
-    /// Formatter: print.timestamp, print.partition, print.offset, print.headers, print.key,
-    /// print.value, key.separator, line.separator, headers.separator, null.literal.
+    /// The formatter's settings, `key=value`, repeatable: print.timestamp,
+    /// print.partition, print.offset, print.epoch, print.delivery, print.headers, print.key,
+    /// print.value, key.separator, line.separator, headers.separator, null.literal,
+    /// key.deserializer, value.deserializer, headers.deserializer.
     #[arg(long = "property", value_parser = parse_key_value)]
     properties: Vec<(String, String)>,
+    /// Kafka's formatter class: DefaultMessageFormatter, LoggingMessageFormatter,
+    /// NoOpMessageFormatter, OffsetsMessageFormatter, GroupMetadataMessageFormatter or
+    /// TransactionLogMessageFormatter (full `org.apache.kafka.tools.consumer.` names too).
+    #[arg(
+        long,
+        default_value = "org.apache.kafka.tools.consumer.DefaultMessageFormatter"
+    )]
+    formatter: String,
+    /// A properties file of formatter settings; --property settings win over it.
+    #[arg(long)]
+    formatter_config: Option<std::path::PathBuf>,
+    /// The key deserializer class (key.deserializer).
+    #[arg(long)]
+    key_deserializer: Option<String>,
+    /// The value deserializer class (value.deserializer).
+    #[arg(long)]
+    value_deserializer: Option<String>,
     /// A consumer config, `key=value`; repeatable.
     #[arg(long = "consumer-property", value_parser = parse_key_value)]
     consumer_properties: Vec<(String, String)>,
 }
 
-/// Kafka's `DefaultMessageFormatter`.
-struct Formatter {
-    timestamp: bool,
-    partition: bool,
-    offset: bool,
-    headers: bool,
-    key: bool,
-    value: bool,
-    separator: String,
-    line_separator: String,
-    headers_separator: String,
-    null_literal: String,
-}
-
-impl Formatter {
-    fn from(properties: &[(String, String)]) -> Result<Formatter, String> {
-        let mut f = Formatter {
-            timestamp: false,
-            partition: false,
-            offset: false,
-            headers: false,
-            key: false,
-            value: true,
-            separator: "\t".into(),
-            line_separator: "\n".into(),
-            headers_separator: ",".into(),
-            null_literal: "null".into(),
-        };
-        for (key, value) in properties {
-            let on = value == "true";
-            match key.as_str() {
-                "print.timestamp" => f.timestamp = on,
-                "print.partition" => f.partition = on,
-                "print.offset" => f.offset = on,
-                "print.headers" => f.headers = on,
-                "print.key" => f.key = on,
-                "print.value" => f.value = on,
-                "key.separator" => f.separator = value.clone(),
-                "line.separator" => f.line_separator = value.clone(),
-                "headers.separator" => f.headers_separator = value.clone(),
-                "null.literal" => f.null_literal = value.clone(),
-                other => return Err(format!("unknown --property '{other}'")),
-            }
-        }
-        Ok(f)
+/// The formatter `args` ask for: `--formatter-config`, then the deserializer flags, then
+/// `--property`, later settings winning, as Kafka's `ConsoleConsumerOptions`.
+fn formatter(args: &ConsumeArgs) -> Result<Formatter, Box<dyn std::error::Error>> {
+    let mut settings: Vec<(String, String)> = Vec::new();
+    if let Some(path) = &args.formatter_config {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read --formatter-config {}: {e}", path.display()))?;
+        let file = Properties::parse(&text)?;
+        settings.extend(file.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     }
-
-    fn text(&self, bytes: Option<&[u8]>) -> String {
-        bytes.map_or_else(
-            || self.null_literal.clone(),
-            |b| String::from_utf8_lossy(b).into_owned(),
-        )
+    if let Some(class) = &args.key_deserializer {
+        settings.push(("key.deserializer".into(), class.clone()));
     }
-
-    fn format(&self, record: &RecordView<'_>) -> String {
-        let mut fields = Vec::new();
-        if self.timestamp {
-            fields.push(match record.timestamp_type() {
-                TimestampType::CreateTime => format!("CreateTime:{}", record.timestamp()),
-                TimestampType::LogAppendTime => format!("LogAppendTime:{}", record.timestamp()),
-            });
-        }
-        if self.partition {
-            fields.push(format!("Partition:{}", record.partition()));
-        }
-        if self.offset {
-            fields.push(format!("Offset:{}", record.offset()));
-        }
-        if self.headers {
-            let headers: Vec<String> = record
-                .headers()
-                .map(|h| format!("{}:{}", String::from_utf8_lossy(h.key), self.text(h.value)))
-                .collect();
-            fields.push(if headers.is_empty() {
-                "NO_HEADERS".into()
-            } else {
-                headers.join(&self.headers_separator)
-            });
-        }
-        if self.key {
-            fields.push(self.text(record.key()));
-        }
-        if self.value {
-            fields.push(self.text(record.value()));
-        }
-        fields.join(&self.separator) + &self.line_separator
+    if let Some(class) = &args.value_deserializer {
+        settings.push(("value.deserializer".into(), class.clone()));
     }
+    settings.extend(args.properties.iter().cloned());
+    Ok(Formatter::new(&args.formatter, &settings)?)
 }
 
 /// A failed read of `tp`: damage on disk keeps its type (so that `main` can advise a
@@ -162,7 +112,7 @@ pub fn run(data_dir: &Path, args: &ConsumeArgs, out: &mut dyn Write) -> CliResul
     if args.topic.is_none() && args.include.is_none() {
         return Err("Exactly one of --include/--topic is required.".into());
     }
-    let formatter = Formatter::from(&args.properties)?;
+    let formatter = formatter(args)?;
     let properties: Properties = args.consumer_properties.iter().cloned().collect();
     let mut config = ConsumerConfig::from_properties(&properties)?;
     if let Some(level) = &args.isolation_level {
@@ -254,7 +204,7 @@ pub fn run(data_dir: &Path, args: &ConsumeArgs, out: &mut dyn Write) -> CliResul
             if args.max_messages.is_some_and(|max| processed >= max) {
                 break;
             }
-            out.write_all(formatter.format(&record).as_bytes())?;
+            out.write_all(&formatter.format(&record)?)?;
             processed += 1;
             last_record = Instant::now();
             printed_up_to.insert(record.topic_partition().clone(), record.offset() + 1);

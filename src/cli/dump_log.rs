@@ -12,7 +12,7 @@ use kafkalite::record::{
     parse_end_transaction_marker, ControlRecordType, RecordBatch, LOG_OVERHEAD_BYTES,
 };
 
-use super::CliResult;
+use super::{internal_records, CliResult};
 
 /// Files and detail level.
 #[derive(Args, Debug)]
@@ -26,6 +26,20 @@ pub struct DumpLogArgs {
     /// Print each record (without key and payload unless --print-data-log).
     #[arg(long)]
     deep_iteration: bool,
+    /// Decode `__consumer_offsets` records (offset commits) as Kafka's JSON; implies
+    /// --print-data-log.
+    #[arg(long, conflicts_with = "transaction_log_decoder")]
+    offsets_decoder: bool,
+    /// Decode `__transaction_state` records as Kafka's text; implies --print-data-log.
+    #[arg(long)]
+    transaction_log_decoder: bool,
+}
+
+impl DumpLogArgs {
+    /// Kafka's `shouldPrintDataLog`: asked for, or implied by a decoder.
+    fn print_data(&self) -> bool {
+        self.print_data_log || self.offsets_decoder || self.transaction_log_decoder
+    }
 }
 
 /// Dumps every file in turn.
@@ -133,8 +147,8 @@ fn dump_segment(
             break;
         };
         print_batch(&batch, usize::try_from(valid_end)?, out)?;
-        if args.deep_iteration || args.print_data_log {
-            print_records(&batch, args.print_data_log, out)?;
+        if args.deep_iteration || args.print_data() {
+            print_records(&batch, args, out)?;
         }
         valid_end += batch.size() as u64;
     }
@@ -216,7 +230,7 @@ fn print_batch(batch: &RecordBatch<'_>, position: usize, out: &mut dyn Write) ->
     Ok(())
 }
 
-fn print_records(batch: &RecordBatch<'_>, data: bool, out: &mut dyn Write) -> CliResult {
+fn print_records(batch: &RecordBatch<'_>, args: &DumpLogArgs, out: &mut dyn Write) -> CliResult {
     let records = batch.records()?;
     for record in records.iter() {
         let record = record?;
@@ -246,7 +260,18 @@ fn print_records(batch: &RecordBatch<'_>, data: bool, out: &mut dyn Write) -> Cl
                     kind.name()
                 ));
             }
-        } else if data {
+        } else if args.offsets_decoder {
+            line.push_str(&internal_records::offsets_decoded(
+                record.offset,
+                record.key,
+                record.value,
+            ));
+        } else if args.transaction_log_decoder {
+            line.push_str(&internal_records::transaction_log_decoded(
+                record.key,
+                record.value,
+            ));
+        } else if args.print_data() {
             if let Some(key) = record.key {
                 line.push_str(&format!(" key: {}", String::from_utf8_lossy(key)));
             }

@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 
+use super::offsets_schema::{decode_key, decode_value, encode_key, encode_value};
 use super::types::{OffsetAndMetadata, Offsets, TopicPartition};
 use crate::cluster::{Cluster, NewTopic};
 use crate::error::{Error, Result};
@@ -32,10 +33,6 @@ pub(crate) const STRING_MAX_BYTES: usize = 32_767;
 /// segments other than the active one are compacted, so its segment size bounds both that
 /// replay and the space superseded commits take.
 const SEGMENT_BYTES: &str = "524288";
-/// Offset-commit key, version 1: (group, topic, partition).
-const KEY_VERSION: i16 = 1;
-/// Offset-commit value, version 3: (offset, leader epoch, metadata, commit timestamp).
-const VALUE_VERSION: i16 = 3;
 
 /// A committed offset and when it was committed (for `offsets.retention.minutes`).
 #[derive(Debug, Clone)]
@@ -316,107 +313,10 @@ pub(crate) fn check_group_id(group: &str) -> Result<()> {
     Ok(())
 }
 
-fn group_id_too_long(len: usize) -> Error {
+pub(super) fn group_id_too_long(len: usize) -> Error {
     Error::InvalidGroupId(format!(
         "the group id is {len} bytes long, more than the {STRING_MAX_BYTES} bytes a Kafka string \
          field holds; use a shorter group.id"
-    ))
-}
-
-/// Writes `s` after its length as an `i16`, or fails with `too_long()` when it does not fit.
-fn put_string(out: &mut Vec<u8>, s: &str, too_long: impl FnOnce() -> Error) -> Result<()> {
-    let len = i16::try_from(s.len()).map_err(|_| too_long())?;
-    out.extend_from_slice(&len.to_be_bytes());
-    out.extend_from_slice(s.as_bytes());
-    Ok(())
-}
-
-/// The record key of `group`'s offset for `tp`; fails, before anything is written, when the
-/// group id or the topic name is too long for Kafka's string fields.
-fn encode_key(group: &str, tp: &TopicPartition) -> Result<Vec<u8>> {
-    let mut out = Vec::with_capacity(12 + group.len() + tp.topic.len());
-    out.extend_from_slice(&KEY_VERSION.to_be_bytes());
-    put_string(&mut out, group, || group_id_too_long(group.len()))?;
-    put_string(&mut out, &tp.topic, || {
-        Error::InvalidTopic(format!(
-            "a topic name of {} bytes is longer than the {STRING_MAX_BYTES} bytes a Kafka string \
-             field holds (topic names have at most 249)",
-            tp.topic.len()
-        ))
-    })?;
-    out.extend_from_slice(&tp.partition.to_be_bytes());
-    Ok(out)
-}
-
-fn encode_value(offset: &OffsetAndMetadata, now_ms: i64) -> Result<Vec<u8>> {
-    let metadata = offset.metadata.as_deref().unwrap_or("");
-    let mut out = Vec::with_capacity(24 + metadata.len());
-    out.extend_from_slice(&VALUE_VERSION.to_be_bytes());
-    out.extend_from_slice(&offset.offset.to_be_bytes());
-    out.extend_from_slice(&(-1i32).to_be_bytes()); // leader epoch: unknown
-    put_string(&mut out, metadata, || Error::OffsetMetadataTooLarge {
-        size: metadata.len(),
-        max: METADATA_MAX_BYTES,
-    })?;
-    out.extend_from_slice(&now_ms.to_be_bytes());
-    Ok(out)
-}
-
-/// Reads big-endian fields off the front of a record.
-struct Reader<'a>(&'a [u8]);
-
-impl Reader<'_> {
-    fn take(&mut self, n: usize) -> Option<&[u8]> {
-        if self.0.len() < n {
-            return None;
-        }
-        let (head, rest) = self.0.split_at(n);
-        self.0 = rest;
-        Some(head)
-    }
-    fn i16(&mut self) -> Option<i16> {
-        Some(i16::from_be_bytes(self.take(2)?.try_into().ok()?))
-    }
-    fn i32(&mut self) -> Option<i32> {
-        Some(i32::from_be_bytes(self.take(4)?.try_into().ok()?))
-    }
-    fn i64(&mut self) -> Option<i64> {
-        Some(i64::from_be_bytes(self.take(8)?.try_into().ok()?))
-    }
-    fn string(&mut self) -> Option<String> {
-        let len = usize::try_from(self.i16()?).ok()?;
-        String::from_utf8(self.take(len)?.to_vec()).ok()
-    }
-}
-
-/// An offset-commit key, or `None` for other record kinds (group metadata, version 2).
-fn decode_key(key: &[u8]) -> Option<(String, TopicPartition)> {
-    let mut r = Reader(key);
-    if !matches!(r.i16()?, 0 | 1) {
-        return None;
-    }
-    let group = r.string()?;
-    let topic = r.string()?;
-    let partition = r.i32()?;
-    Some((group, TopicPartition::new(topic, partition)))
-}
-
-/// An offset-commit value and its commit timestamp (−1 when the version has none).
-fn decode_value(value: &[u8]) -> Option<(OffsetAndMetadata, i64)> {
-    let mut r = Reader(value);
-    let version = r.i16()?;
-    let offset = r.i64()?;
-    if version >= 3 {
-        r.i32()?; // leader epoch
-    }
-    let metadata = r.string()?;
-    let at_ms = if version >= 1 { r.i64()? } else { -1 };
-    Some((
-        OffsetAndMetadata {
-            offset,
-            metadata: (!metadata.is_empty()).then_some(metadata),
-        },
-        at_ms,
     ))
 }
 

@@ -7,7 +7,9 @@ mod coordinator;
 mod state_log;
 
 pub(crate) use coordinator::TransactionCoordinator;
-pub use state_log::TransactionState;
+pub use state_log::{
+    decode_transaction_log_key, decode_transaction_log_value, TransactionLogValue, TransactionState,
+};
 
 use crate::cluster::{split_name, Cluster};
 use crate::error::{Error, Result};

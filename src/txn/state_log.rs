@@ -185,38 +185,88 @@ pub(crate) fn decode_key(key: &[u8]) -> Option<String> {
     r.string()
 }
 
-/// A value of version 0 or 1 (the tagged fields of version 1 are not read: kafkalite writes
-/// version 0, and the fields it needs are the same in both).
-pub(crate) fn decode_value(value: &[u8]) -> Option<TxnMetadata> {
+/// The value of a `__transaction_state` record (`TransactionLogValue`, version 0), for
+/// tools that print the topic.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransactionLogValue {
+    /// The producer id.
+    pub producer_id: i64,
+    /// The producer epoch.
+    pub producer_epoch: i16,
+    /// `transaction.timeout.ms`.
+    pub timeout_ms: i32,
+    /// The transaction's state.
+    pub state: TransactionState,
+    /// Its partitions, by topic; `None` for Kafka's null list (an `Empty` state).
+    pub partitions: Option<Vec<(String, Vec<i32>)>>,
+    /// When the state last changed, in epoch milliseconds.
+    pub last_update_ms: i64,
+    /// When the transaction started, in epoch milliseconds.
+    pub start_ms: i64,
+}
+
+/// Decodes the key of a `__transaction_state` record: its transactional id, or `None` when
+/// it is malformed or not of version 0.
+pub fn decode_transaction_log_key(key: &[u8]) -> Option<String> {
+    decode_key(key)
+}
+
+/// Decodes the value of a `__transaction_state` record; `None` when it is malformed or not
+/// of version 0 (version 1 is flexible, with compact strings and arrays, and not written by
+/// kafkalite).
+pub fn decode_transaction_log_value(value: &[u8]) -> Option<TransactionLogValue> {
     let mut r = Reader(value);
-    let version = i16::from_be_bytes(r.take()?);
-    if version != 0 {
-        // Version 1 is flexible (compact strings and arrays): not written by kafkalite.
+    if i16::from_be_bytes(r.take()?) != 0 {
         return None;
     }
     let producer_id = i64::from_be_bytes(r.take()?);
-    let epoch = i16::from_be_bytes(r.take()?);
+    let producer_epoch = i16::from_be_bytes(r.take()?);
     let timeout_ms = i32::from_be_bytes(r.take()?);
     let state = TransactionState::from_id(i8::from_be_bytes(r.take()?))?;
-    let mut partitions = BTreeSet::new();
     let topics = i32::from_be_bytes(r.take()?);
-    for _ in 0..topics.max(0) {
-        let topic = r.string()?;
-        let ids = i32::from_be_bytes(r.take()?);
-        for _ in 0..ids.max(0) {
-            partitions.insert((topic.clone(), i32::from_be_bytes(r.take()?)));
+    let partitions = if topics < 0 {
+        None
+    } else {
+        let mut list = Vec::new();
+        for _ in 0..topics {
+            let topic = r.string()?;
+            let ids = i32::from_be_bytes(r.take()?);
+            let mut partitions = Vec::new();
+            for _ in 0..ids.max(0) {
+                partitions.push(i32::from_be_bytes(r.take()?));
+            }
+            list.push((topic, partitions));
         }
-    }
-    let last_update_ms = i64::from_be_bytes(r.take()?);
-    let start_ms = i64::from_be_bytes(r.take()?);
-    Some(TxnMetadata {
+        Some(list)
+    };
+    Some(TransactionLogValue {
         producer_id,
-        epoch,
+        producer_epoch,
         timeout_ms,
         state,
         partitions,
-        last_update_ms,
-        start_ms,
+        last_update_ms: i64::from_be_bytes(r.take()?),
+        start_ms: i64::from_be_bytes(r.take()?),
+    })
+}
+
+/// A value as the coordinator keeps it.
+pub(crate) fn decode_value(value: &[u8]) -> Option<TxnMetadata> {
+    let value = decode_transaction_log_value(value)?;
+    let partitions = value
+        .partitions
+        .unwrap_or_default()
+        .into_iter()
+        .flat_map(|(topic, ids)| ids.into_iter().map(move |id| (topic.clone(), id)))
+        .collect();
+    Some(TxnMetadata {
+        producer_id: value.producer_id,
+        epoch: value.producer_epoch,
+        timeout_ms: value.timeout_ms,
+        state: value.state,
+        partitions,
+        last_update_ms: value.last_update_ms,
+        start_ms: value.start_ms,
     })
 }
 
