@@ -4,14 +4,16 @@ use std::io::Write;
 use std::path::Path;
 
 use clap::{ArgGroup, Args};
-use kafkalite::{Cluster, Error, GroupState, OffsetReset, TopicPartition};
+use kafkalite::{Cluster, Error, GroupState};
 
 use super::CliResult;
+
+mod reset;
 
 /// One action, as kafka-consumer-groups takes them.
 #[derive(Args, Debug)]
 #[command(group(ArgGroup::new("action").required(true).args(["list", "describe", "reset_offsets", "delete"])))]
-#[command(group(ArgGroup::new("to").args(["to_earliest", "to_latest", "to_offset", "to_datetime", "shift_by"])))]
+#[command(group(ArgGroup::new("to").args(["to_earliest", "to_latest", "to_current", "to_offset", "to_datetime", "by_duration", "shift_by", "from_file"])))]
 pub struct GroupsArgs {
     /// List the groups.
     #[arg(long)]
@@ -19,7 +21,7 @@ pub struct GroupsArgs {
     /// Show a group's offsets, lag and owners (or, with --members or --state, those).
     #[arg(long)]
     describe: bool,
-    /// With --describe: every group.
+    /// With --describe or --reset-offsets: every group.
     #[arg(long, conflicts_with = "group")]
     all_groups: bool,
     /// With --describe: the members, each with its number of partitions.
@@ -32,7 +34,7 @@ pub struct GroupsArgs {
     #[arg(long, requires = "describe")]
     offsets: bool,
     /// Move a group's committed offsets (only while it has no active members).
-    #[arg(long, requires_all = ["group", "to"])]
+    #[arg(long, requires = "to")]
     reset_offsets: bool,
     /// Delete a group and its offsets.
     #[arg(long, requires = "group")]
@@ -59,9 +61,23 @@ pub struct GroupsArgs {
     /// +HH:mm or -HH:mm, or nothing for UTC (as Kafka).
     #[arg(long)]
     to_datetime: Option<String>,
-    /// Move the committed offsets by N (clamped into the log).
+    /// Move the committed offsets by N (clamped into the log); every partition needs one.
     #[arg(long, allow_negative_numbers = true)]
     shift_by: Option<i64>,
+    /// Reset to the committed offsets as they are (the log end where there is none).
+    #[arg(long)]
+    to_current: bool,
+    /// Reset to the first offset at or after now minus this ISO-8601 duration:
+    /// PnDTnHnMnS (PT1H, P1DT12H, ...).
+    #[arg(long)]
+    by_duration: Option<String>,
+    /// Reset to the offsets of a CSV file: `topic,partition,offset` lines for one --group,
+    /// else `group,topic,partition,offset` (what --export prints); clamped into the log.
+    #[arg(long)]
+    from_file: Option<std::path::PathBuf>,
+    /// Print the plan as CSV for --from-file, instead of the table.
+    #[arg(long, requires = "reset_offsets")]
+    export: bool,
     /// Apply the reset (the default is a dry run, as in Kafka).
     #[arg(long)]
     execute: bool,
@@ -94,7 +110,7 @@ pub fn run(data_dir: &Path, args: &GroupsArgs, out: &mut dyn Write) -> CliResult
             }
         }
     } else if args.reset_offsets {
-        reset(&cluster, group, args, out)?;
+        reset::reset(&cluster, args, out)?;
     } else if args.delete {
         match cluster.delete_group(group) {
             Ok(()) => writeln!(
@@ -122,18 +138,7 @@ fn describe(cluster: &Cluster, group: &str, out: &mut dyn Write) -> CliResult {
     writeln!(out)?;
     state_note(group, description.state);
     let dash = || "-".to_string();
-    let mut rows = vec![[
-        "GROUP",
-        "TOPIC",
-        "PARTITION",
-        "CURRENT-OFFSET",
-        "LOG-END-OFFSET",
-        "LAG",
-        "CONSUMER-ID",
-        "HOST",
-        "CLIENT-ID",
-    ]
-    .map(String::from)];
+    let mut rows = Vec::new();
     for p in cluster.describe_group_offsets(group)? {
         let (member, host, client) = p.owner.clone().unwrap_or_else(|| (dash(), dash(), dash()));
         rows.push([
@@ -148,7 +153,31 @@ fn describe(cluster: &Cluster, group: &str, out: &mut dyn Write) -> CliResult {
             client,
         ]);
     }
-    print_table(&rows, out)
+    // Kafka's `printOffsets`: GROUP, TOPIC, CONSUMER-ID and HOST as wide as their longest
+    // value, at least 15; PARTITION 10; the offsets 15; CLIENT-ID unpadded.
+    let width = |column: usize| rows.iter().map(|r| r[column].len()).fold(15, usize::max);
+    let (g, t, c, h) = (width(0), width(1), width(6), width(7));
+    let header = [
+        "GROUP",
+        "TOPIC",
+        "PARTITION",
+        "CURRENT-OFFSET",
+        "LOG-END-OFFSET",
+        "LAG",
+        "CONSUMER-ID",
+        "HOST",
+        "CLIENT-ID",
+    ]
+    .map(String::from);
+    for [group, topic, partition, current, end, lag, member, host, client] in
+        std::iter::once(header).chain(rows)
+    {
+        writeln!(
+            out,
+            "{group:<g$} {topic:<t$} {partition:<10} {current:<15} {end:<15} {lag:<15} {member:<c$} {host:<h$} {client}"
+        )?;
+    }
+    Ok(())
 }
 
 /// Kafka's note on a group's state, on stderr (`shouldPrintMemberState`).
@@ -259,228 +288,4 @@ fn describe_state(cluster: &Cluster, group: &str, out: &mut dyn Write) -> CliRes
         line([group, coordinator, &strategy, &state, &members])
     )?;
     Ok(())
-}
-
-fn reset(cluster: &Cluster, group: &str, args: &GroupsArgs, out: &mut dyn Write) -> CliResult {
-    let to = if args.to_earliest {
-        OffsetReset::Earliest
-    } else if args.to_latest {
-        OffsetReset::Latest
-    } else if let Some(n) = args.to_offset {
-        OffsetReset::Offset(n)
-    } else if let Some(n) = args.shift_by {
-        OffsetReset::ShiftBy(n)
-    } else if let Some(text) = &args.to_datetime {
-        OffsetReset::Datetime(parse_datetime(text)?)
-    } else {
-        return Err(
-            "choose one of --to-earliest, --to-latest, --to-offset, --to-datetime, --shift-by"
-                .into(),
-        );
-    };
-    let partitions = match (&args.topic, args.all_topics) {
-        (Some(_), true) | (None, false) => {
-            return Err("give exactly one of --topic and --all-topics".into())
-        }
-        (None, true) => Vec::new(),
-        (Some(spec), false) => topic_partitions(cluster, spec)?,
-    };
-    if !args.execute && !args.dry_run {
-        // Kafka's ConsumerGroupCommand, word for word.
-        eprintln!(
-            "WARN: No action will be performed as the --execute option is missing. In a future \
-             major release, the default behavior of this command will be to prompt the user \
-             before executing the reset rather than doing a dry run. You should add the \
-             --dry-run option explicitly if you are scripting this command and want to keep \
-             the current default behavior without prompting."
-        );
-    }
-    let planned = match cluster.reset_group_offsets(group, &partitions, to, args.execute) {
-        Err(Error::GroupNotEmpty { state, .. }) => {
-            return Err(format!(
-                "Assignments can only be reset if the group '{group}' is inactive, but the current state is {state}."
-            )
-            .into())
-        }
-        other => other?,
-    };
-    let mut rows = vec![["GROUP", "TOPIC", "PARTITION", "NEW-OFFSET"].map(String::from)];
-    for (tp, offset) in planned {
-        rows.push([
-            group.to_string(),
-            tp.topic.to_string(),
-            tp.partition.to_string(),
-            offset.to_string(),
-        ]);
-    }
-    writeln!(out)?;
-    print_table(&rows, out)
-}
-
-/// `topic` (every partition) or `topic:0,2`.
-fn topic_partitions(
-    cluster: &Cluster,
-    spec: &str,
-) -> Result<Vec<TopicPartition>, Box<dyn std::error::Error>> {
-    let (topic, list) = spec.split_once(':').unwrap_or((spec, ""));
-    if list.is_empty() {
-        let partitions = cluster.describe_topic(topic)?.partitions;
-        return Ok(partitions
-            .iter()
-            .map(|p| TopicPartition::new(topic, p.partition))
-            .collect());
-    }
-    list.split(',')
-        .map(|p| {
-            p.trim()
-                .parse()
-                .map(|p| TopicPartition::new(topic, p))
-                .map_err(|_| format!("'{p}' in --topic {spec} is not a partition number").into())
-        })
-        .collect()
-}
-
-/// Columns padded to their widest cell, as Kafka's tool prints them.
-fn print_table<const N: usize>(rows: &[[String; N]], out: &mut dyn Write) -> CliResult {
-    let widths: Vec<usize> = (0..N)
-        .map(|c| rows.iter().map(|r| r[c].len()).max().unwrap_or(0))
-        .collect();
-    for row in rows {
-        let cells: Vec<String> = row
-            .iter()
-            .zip(&widths)
-            .map(|(cell, width)| format!("{cell:<width$}"))
-            .collect();
-        writeln!(out, "{}", cells.join(" ").trim_end())?;
-    }
-    Ok(())
-}
-
-/// Kafka's `--to-datetime` (`Utils.getDateTime`) as epoch milliseconds:
-/// `YYYY-MM-DDTHH:mm:SS[.sss]`, then a zone (`Z`, or an offset `+HH:mm`, `+HHmm` or `+HH`,
-/// or `-` the same) or nothing, which Kafka reads as UTC (it appends `Z`). Dates are checked
-/// strictly, as Kafka's non-lenient `SimpleDateFormat` does: `2026-02-31` is an error. One
-/// difference: the fraction is a decimal fraction (`.5` is 500 ms), where Kafka's `SSS`
-/// reads the digits as a count of milliseconds (`.5` is 5 ms); with Kafka's documented three
-/// digits the two agree.
-fn parse_datetime(text: &str) -> Result<i64, String> {
-    let bad = |why: String| {
-        format!(
-            "--to-datetime '{text}' is not YYYY-MM-DDTHH:mm:SS[.sss] followed by Z, +HH:mm, \
-             -HH:mm or nothing for UTC ({why})"
-        )
-    };
-    let (civil, offset) = split_zone(text).ok_or_else(|| bad("bad zone offset".into()))?;
-    let datetime = jiff::civil::DateTime::strptime("%Y-%m-%dT%H:%M:%S%.f", civil)
-        .map_err(|e| bad(e.to_string()))?;
-    let timestamp = offset
-        .to_timestamp(datetime)
-        .map_err(|e| bad(e.to_string()))?;
-    Ok(timestamp.as_millisecond())
-}
-
-/// Splits a `--to-datetime` into its civil date and time and its zone offset (UTC when it
-/// names none); `None` when the zone is malformed.
-fn split_zone(text: &str) -> Option<(&str, jiff::tz::Offset)> {
-    if let Some(civil) = text.strip_suffix('Z') {
-        return Some((civil, jiff::tz::Offset::UTC));
-    }
-    // As Kafka's, the zone is looked for after the `T` only: the date has '-' too.
-    let time_at = text.find('T').map_or(text.len(), |t| t + 1);
-    let Some(sign_at) = text[time_at..].rfind(['+', '-']).map(|at| time_at + at) else {
-        return Some((text, jiff::tz::Offset::UTC));
-    };
-    let digit = |b: &u8| b.is_ascii_digit().then(|| i32::from(b - b'0'));
-    let two = |a: &u8, b: &u8| Some(digit(a)? * 10 + digit(b)?);
-    let (hours, minutes) = match text.as_bytes()[sign_at + 1..] {
-        [ref h1, ref h2] => (two(h1, h2)?, 0),
-        [ref h1, ref h2, ref m1, ref m2] | [ref h1, ref h2, b':', ref m1, ref m2] => {
-            (two(h1, h2)?, two(m1, m2)?)
-        }
-        _ => return None,
-    };
-    if hours > 23 || minutes > 59 {
-        return None;
-    }
-    let sign = if text.as_bytes()[sign_at] == b'-' {
-        -1
-    } else {
-        1
-    };
-    let offset = jiff::tz::Offset::from_seconds(sign * (hours * 3600 + minutes * 60)).ok()?;
-    Some((&text[..sign_at], offset))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::parse_datetime;
-    use proptest::prelude::*;
-
-    #[test]
-    fn datetimes_are_epoch_millis_utc_unless_a_zone_is_given() {
-        let cases = [
-            ("1970-01-01T00:00:00", 0),
-            ("1970-01-01T00:00:00.000", 0),
-            ("2026-11-24T19:20:48.5Z", 1_795_548_048_500),
-            ("2026-11-24T19:20:48.500", 1_795_548_048_500),
-            ("2000-03-01T00:00:00.001", 951_868_800_001),
-            ("2000-02-29T12:00:00Z", 951_825_600_000),
-            // Kafka's examples: +08:00, +0800 and +08 are the same zone.
-            ("2020-11-10T16:51:38.198+08:00", 1_604_998_298_198),
-            ("2020-11-10T16:51:38.198+0800", 1_604_998_298_198),
-            ("2020-11-10T16:51:38.198+08", 1_604_998_298_198),
-            ("2020-11-10T08:51:38.198Z", 1_604_998_298_198),
-            ("1970-01-01T00:00:00-01:30", 5_400_000),
-        ];
-        for (text, millis) in cases {
-            assert_eq!(parse_datetime(text), Ok(millis), "{text}");
-        }
-    }
-
-    #[test]
-    fn bad_datetimes_are_refused() {
-        let bad = [
-            "",
-            "yesterday",
-            "2026-02-31T00:00:00",
-            "2025-02-29T00:00:00",
-            "2026-13-01T00:00:00",
-            "2026-00-10T00:00:00",
-            "2026-01-32T00:00:00",
-            "2026-01-01T24:00:00",
-            "2026-01-01T23:60:00",
-            "2026-01-01T23:59:61",
-            "2026-01-01",
-            "2026-01-01T",
-            "2026-01-01T10:00",
-            "2026-01-01 10:00:00",
-            "2026-01-01T10:00:00ZZ",
-            "2026-01-01T10:00:00+",
-            "2026-01-01T10:00:00+1",
-            "2026-01-01T10:00:00+24:00",
-            "2026-01-01T10:00:00+08:60",
-            "2026-01-01T10:00:00+08:00:00",
-            "2026-01-01T10:00:00+0é",
-            "2026-01-01T10:00:00.",
-            "2026-01-01T10:00:00.1234567891",
-            "T+08",
-            "-",
-            "+",
-            "Z",
-            "é-é+é",
-        ];
-        for text in bad {
-            let err = parse_datetime(text).expect_err(text);
-            assert!(err.contains("--to-datetime"), "{err}");
-        }
-    }
-
-    proptest! {
-        /// No input panics: any string, and strings made of the format's own characters.
-        #[test]
-        fn no_input_panics(text in any::<String>(), near in "[0-9T:.Z+-]{0,32}") {
-            let _ = parse_datetime(&text);
-            let _ = parse_datetime(&near);
-        }
-    }
 }

@@ -15,6 +15,7 @@ pub mod internal_records;
 pub mod perf_test;
 pub mod produce;
 pub mod repair;
+pub mod reset_time;
 pub mod signals;
 pub mod topic_filter;
 pub mod topics;

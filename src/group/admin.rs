@@ -33,10 +33,15 @@ pub enum OffsetReset {
     Latest,
     /// `--to-offset N`, clamped into the log.
     Offset(i64),
-    /// `--to-datetime`: the first offset at or after this time (epoch ms), else the end.
+    /// `--to-datetime` and `--by-duration`: the first offset at or after this time (epoch
+    /// ms), else the end.
     Datetime(i64),
-    /// `--shift-by N` from the committed offset (or the log start without one), clamped.
+    /// `--shift-by N` from the committed offset, clamped into the log; a partition without
+    /// a committed offset is an error, as Kafka's.
     ShiftBy(i64),
+    /// `--to-current`: the committed offset as it is (not clamped), or the log end without
+    /// one.
+    Current,
 }
 
 impl Cluster {
@@ -117,16 +122,26 @@ impl Cluster {
             let log = self.partition(&tp.topic, tp.partition)?;
             let (start, end) = (log.log_start_offset(), log.high_watermark());
             let current = committed.get(&tp).map(|c| c.offset);
+            // Kafka clamps only the offsets a user computed (`checkOffsetsRange`).
             let offset = match to {
                 OffsetReset::Earliest => start,
                 OffsetReset::Latest => end,
-                OffsetReset::Offset(n) => n,
+                OffsetReset::Offset(n) => n.clamp(start, end),
                 OffsetReset::Datetime(ms) => log
                     .offset_for_timestamp(ms)?
                     .map_or(end, |(offset, _)| offset),
-                OffsetReset::ShiftBy(n) => current.unwrap_or(start).saturating_add(n),
+                OffsetReset::ShiftBy(n) => current
+                    .ok_or_else(|| {
+                        Error::IllegalState(format!(
+                            "Cannot shift offset for partition {tp} since there is no current \
+                             committed offset"
+                        ))
+                    })?
+                    .saturating_add(n)
+                    .clamp(start, end),
+                OffsetReset::Current => current.unwrap_or(end),
             };
-            planned.insert(tp, offset.clamp(start, end));
+            planned.insert(tp, offset);
         }
         if execute {
             let offsets: Offsets = planned
