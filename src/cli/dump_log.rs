@@ -1,5 +1,5 @@
 //! `kafkalite dump-log`: kafka-dump-log's output for `.log`, `.index`, `.timeindex`,
-//! `.txnindex` and `.snapshot` (producer state) files.
+//! `.txnindex` and `.snapshot` (producer state) files (the indexes in `dump_index`).
 //! Files are opened read-only and read one batch or index entry at a time through a buffered
 //! reader, so memory stays bounded by the largest batch whatever the file's size.
 
@@ -12,6 +12,7 @@ use kafkalite::record::{
     parse_end_transaction_marker, ControlRecordType, RecordBatch, LOG_OVERHEAD_BYTES,
 };
 
+use super::dump_index::{self, IndexErrors, IndexMode};
 use super::{internal_records, CliResult};
 
 /// Files and detail level.
@@ -33,6 +34,12 @@ pub struct DumpLogArgs {
     /// Decode `__transaction_state` records as Kafka's text; implies --print-data-log.
     #[arg(long)]
     transaction_log_decoder: bool,
+    /// Check each index entry against its segment without printing the entries.
+    #[arg(long)]
+    verify_index_only: bool,
+    /// Only run Kafka's startup sanity check on each index (no entries, no segment).
+    #[arg(long)]
+    index_sanity_check: bool,
 }
 
 impl DumpLogArgs {
@@ -42,8 +49,20 @@ impl DumpLogArgs {
     }
 }
 
-/// Dumps every file in turn.
+/// Dumps every file in turn, then reports the index mismatches found on stderr.
 pub fn run(args: &DumpLogArgs, out: &mut dyn Write) -> CliResult {
+    let mut errors = IndexErrors::default();
+    let result = dump_files(args, &mut errors, out);
+    out.flush()?;
+    errors.print();
+    result
+}
+
+fn dump_files(args: &DumpLogArgs, errors: &mut IndexErrors, out: &mut dyn Write) -> CliResult {
+    let mode = IndexMode {
+        sanity_only: args.index_sanity_check,
+        verify_only: args.verify_index_only,
+    };
     for file in &args.files {
         let path = Path::new(file);
         let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
@@ -57,25 +76,27 @@ pub fn run(args: &DumpLogArgs, out: &mut dyn Write) -> CliResult {
             .into());
         }
         writeln!(out, "Dumping {file}")?;
-        if matches!(extension, "txnindex" | "snapshot") {
-            // Small files (34 bytes per aborted transaction or producer entry): read whole.
-            let bytes = std::fs::read(path).map_err(|e| format!("read {file}: {e}"))?;
-            match extension {
-                "txnindex" => dump_txn_index(&bytes, base, out)?,
-                _ => dump_producer_snapshot(&bytes, out)?,
-            }
-            continue;
-        }
-        let opened = File::open(path).map_err(|e| format!("open {file}: {e}"))?;
-        let len = opened
-            .metadata()
-            .map_err(|e| format!("stat {file}: {e}"))?
-            .len();
-        let mut reader = BufReader::with_capacity(READ_BUFFER_BYTES, opened);
         match extension {
-            "log" => dump_segment(&mut reader, len, base, file, args, out)?,
-            "index" => dump_index(&mut reader, base, file, out)?,
-            _ => dump_time_index(&mut reader, base, file, out)?,
+            "index" => dump_index::dump_index(path, base, mode, errors, out)?,
+            "timeindex" => dump_index::dump_time_index(path, base, mode, errors, out)?,
+            "txnindex" | "snapshot" => {
+                // Small files (34 bytes per aborted transaction or producer entry): read
+                // whole.
+                let bytes = std::fs::read(path).map_err(|e| format!("read {file}: {e}"))?;
+                match extension {
+                    "txnindex" => dump_txn_index(&bytes, base, out)?,
+                    _ => dump_producer_snapshot(&bytes, out)?,
+                }
+            }
+            _ => {
+                let opened = File::open(path).map_err(|e| format!("open {file}: {e}"))?;
+                let len = opened
+                    .metadata()
+                    .map_err(|e| format!("stat {file}: {e}"))?
+                    .len();
+                let mut reader = BufReader::with_capacity(READ_BUFFER_BYTES, opened);
+                dump_segment(&mut reader, len, base, file, args, out)?;
+            }
         }
     }
     Ok(())
@@ -165,7 +186,7 @@ fn dump_segment(
 /// Reads the next batch's bytes into `bytes`, as far as its length field says, when the
 /// `left` bytes of the file hold them all. `false` at the end of the file and before a torn
 /// batch or a negative length (which `parse_prefix` would refuse anyway).
-fn read_batch(
+pub(super) fn read_batch(
     reader: &mut impl Read,
     left: u64,
     bytes: &mut Vec<u8>,
@@ -280,43 +301,6 @@ fn print_records(batch: &RecordBatch<'_>, args: &DumpLogArgs, out: &mut dyn Writ
             }
         }
         writeln!(out, "{line}")?;
-    }
-    Ok(())
-}
-
-/// Prints an offset index; a partial entry at the end is not printed.
-fn dump_index(reader: &mut impl Read, base: i64, file: &str, out: &mut dyn Write) -> CliResult {
-    let mut entry = [0u8; 8];
-    while read_exactly(reader, &mut entry, file)? {
-        let relative = u32::from_be_bytes([entry[0], entry[1], entry[2], entry[3]]);
-        let position = u32::from_be_bytes([entry[4], entry[5], entry[6], entry[7]]);
-        writeln!(
-            out,
-            "offset: {} position: {position}",
-            base + relative as i64
-        )?;
-    }
-    Ok(())
-}
-
-/// Prints a time index; a partial entry at the end is not printed.
-fn dump_time_index(
-    reader: &mut impl Read,
-    base: i64,
-    file: &str,
-    out: &mut dyn Write,
-) -> CliResult {
-    let mut entry = [0u8; 12];
-    while read_exactly(reader, &mut entry, file)? {
-        let mut ts = [0u8; 8];
-        ts.copy_from_slice(&entry[..8]);
-        let relative = u32::from_be_bytes([entry[8], entry[9], entry[10], entry[11]]);
-        writeln!(
-            out,
-            "timestamp: {} offset: {}",
-            i64::from_be_bytes(ts),
-            base + relative as i64
-        )?;
     }
     Ok(())
 }

@@ -7,6 +7,7 @@ pub mod delivery;
 pub mod demo;
 pub mod demo_async;
 pub mod demo_events;
+pub mod dump_index;
 pub mod dump_log;
 pub mod formatter;
 pub mod get_offsets;
