@@ -13,6 +13,7 @@ pub mod formatter;
 pub mod get_offsets;
 pub mod groups;
 pub mod internal_records;
+pub mod perf_payload;
 pub mod perf_test;
 pub mod produce;
 pub mod repair;

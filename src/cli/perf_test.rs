@@ -1,7 +1,7 @@
 //! `kafkalite perf-test producer`: kafka-producer-perf-test over the local data directory.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -12,6 +12,7 @@ use kafkalite::{
 use parking_lot::Mutex;
 
 use super::delivery::Tally;
+use super::perf_payload::{read_payload_file, Payloads, SplittableRandom};
 use super::{parse_key_value, CliResult};
 
 /// Which performance test.
@@ -45,6 +46,7 @@ pub struct ConsumerPerfArgs {
 
 /// Like kafka-producer-perf-test's options.
 #[derive(Args, Debug)]
+#[command(group(clap::ArgGroup::new("payload").required(true).args(["record_size", "payload_file", "payload_monotonic"])))]
 pub struct ProducerPerfArgs {
     /// The topic (auto-created with one partition if missing).
     #[arg(long)]
@@ -54,13 +56,30 @@ pub struct ProducerPerfArgs {
     num_records: u64,
     /// Bytes per record value.
     #[arg(long)]
-    record_size: usize,
+    record_size: Option<usize>,
+    /// Values read from this file, split by --payload-delimiter, sent in a random order
+    /// (Kafka's, seeded with 0).
+    #[arg(long)]
+    payload_file: Option<PathBuf>,
+    /// The regular expression between payloads in --payload-file (default: a newline).
+    #[arg(long, default_value = "\n")]
+    payload_delimiter: String,
+    /// Send each record's index as its value ("0", "1", ...).
+    #[arg(long)]
+    payload_monotonic: bool,
     /// Records per second to aim for; -1 for no limit.
     #[arg(long, default_value_t = -1.0, allow_negative_numbers = true)]
     throughput: f64,
     /// A producer config, `key=value`; repeatable.
     #[arg(long = "producer-property", value_parser = parse_key_value)]
     producer_properties: Vec<(String, String)>,
+    /// Producer configs as Kafka's tool takes them: `key=value` words after one flag; they
+    /// win over --producer.config.
+    #[arg(long, num_args = 1..)]
+    producer_props: Vec<String>,
+    /// A producer properties file.
+    #[arg(long = "producer.config")]
+    producer_config: Option<PathBuf>,
     /// The transactional id to use (takes precedence over a `transactional.id` property);
     /// with only --transaction-duration-ms it is performance-producer- and a random suffix.
     #[arg(long)]
@@ -119,8 +138,50 @@ pub fn run(data_dir: &Path, test: &PerfTest, out: &mut dyn Write) -> CliResult {
     }
 }
 
+/// Kafka's `readProps`: the --producer.config file, then --producer-props (each exactly
+/// one `=`), then kafkalite's --producer-property.
+fn producer_properties(args: &ProducerPerfArgs) -> Result<Properties, Box<dyn std::error::Error>> {
+    let mut properties = match &args.producer_config {
+        Some(path) => Properties::parse(
+            &std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read --producer.config {}: {e}", path.display()))?,
+        )?,
+        None => Properties::new(),
+    };
+    for prop in &args.producer_props {
+        match prop.split('=').collect::<Vec<_>>()[..] {
+            [key, value] => properties.set(key, value),
+            _ => return Err(format!("Invalid property: {prop}").into()),
+        };
+    }
+    for (key, value) in &args.producer_properties {
+        properties.set(key, value);
+    }
+    Ok(properties)
+}
+
+/// What the run sends, from the payload flags.
+fn payloads(
+    args: &ProducerPerfArgs,
+    out: &mut dyn Write,
+) -> Result<Payloads, Box<dyn std::error::Error>> {
+    Ok(match (&args.payload_file, args.record_size) {
+        (Some(path), _) => Payloads::Picked(
+            read_payload_file(path, &args.payload_delimiter, out)?,
+            SplittableRandom::new(0),
+        ),
+        (None, Some(0)) => return Err("--record-size should be greater than zero".into()),
+        (None, Some(size)) => Payloads::Fixed(
+            (0..size)
+                .map(|i| b"ABCDEFGHIJKLMNOPQRSTUVWXYZ"[i % 26])
+                .collect(),
+        ),
+        (None, None) => Payloads::Monotonic,
+    })
+}
+
 fn producer(data_dir: &Path, args: &ProducerPerfArgs, out: &mut dyn Write) -> CliResult {
-    let mut properties: Properties = args.producer_properties.iter().cloned().collect();
+    let mut properties = producer_properties(args)?;
     let transaction_duration = transaction_settings(args, &mut properties)?;
     let config = ProducerConfig::from_properties(&properties)?;
     let cluster = Cluster::builder().background(true).open(data_dir)?;
@@ -129,9 +190,8 @@ fn producer(data_dir: &Path, args: &ProducerPerfArgs, out: &mut dyn Write) -> Cl
         producer.init_transactions(Duration::from_secs(60))?;
     }
     let mut transaction: Option<Instant> = None;
-    let value: Vec<u8> = (0..args.record_size)
-        .map(|i| b"ABCDEFGHIJKLMNOPQRSTUVWXYZ"[i % 26])
-        .collect();
+    let mut payloads = payloads(args, out)?;
+    let bytes_sent = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let latencies_us = Arc::new(Mutex::new(Vec::with_capacity(
         usize::try_from(args.num_records).unwrap_or(0),
     )));
@@ -146,13 +206,17 @@ fn producer(data_dir: &Path, args: &ProducerPerfArgs, out: &mut dyn Write) -> Cl
         let latencies = Arc::clone(&latencies_us);
         let counter = Arc::clone(&tally);
         let topic = args.topic.clone();
-        let size = Some(value.len());
-        let record = ProducerRecord::to(&args.topic).value(value.clone());
+        let value = payloads.next(sent);
+        let len = value.len();
+        let size = Some(len);
+        let bytes = Arc::clone(&bytes_sent);
+        let record = ProducerRecord::to(&args.topic).value(value);
         let sent_or_refused = producer.send_with_callback(record, move |result| {
             // Only acknowledged records count, as in Kafka's ProducerPerformance.
             if result.is_ok() {
                 let micros = u64::try_from(sent_at.elapsed().as_micros()).unwrap_or(u64::MAX);
                 latencies.lock().push(micros);
+                bytes.fetch_add(len as u64, std::sync::atomic::Ordering::Relaxed);
             }
             counter.record(&topic, None, size, &result);
         });
@@ -181,24 +245,27 @@ fn producer(data_dir: &Path, args: &ProducerPerfArgs, out: &mut dyn Write) -> Cl
     cluster.close()?;
     let mut latencies = std::mem::take(&mut *latencies_us.lock());
     latencies.sort_unstable();
-    let percentile = |p: f64| -> f64 {
+    // Kafka's percentiles are whole milliseconds (`%d ms 50th`), its average and maximum
+    // `%.2f`.
+    let percentile = |p: f64| -> u64 {
         if latencies.is_empty() {
-            return 0.0;
+            return 0;
         }
         // `p` is in [0, 1]; a float cast saturates, and `min` keeps the index in bounds.
         #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
         let at = ((latencies.len() as f64 * p) as usize).min(latencies.len() - 1);
-        latencies[at] as f64 / 1000.0
+        latencies[at] / 1000
     };
     let count = latencies.len() as u64;
     let average_ms = latencies.iter().sum::<u64>() as f64 / count.max(1) as f64 / 1000.0;
+    let max_ms = latencies.last().copied().unwrap_or(0) as f64 / 1000.0;
     let records_per_second = count as f64 / seconds;
-    let mb_per_second = records_per_second * args.record_size as f64 / (1024.0 * 1024.0);
+    let bytes = bytes_sent.load(std::sync::atomic::Ordering::Relaxed);
+    let mb_per_second = bytes as f64 / seconds / (1024.0 * 1024.0);
     writeln!(
         out,
         "{count} records sent, {records_per_second:.1} records/sec ({mb_per_second:.2} MB/sec), {average_ms:.2} ms avg latency, \
-         {:.2} ms max latency, {:.2} ms 50th, {:.2} ms 95th, {:.2} ms 99th, {:.2} ms 99.9th.",
-        percentile(1.0),
+         {max_ms:.2} ms max latency, {} ms 50th, {} ms 95th, {} ms 99th, {} ms 99.9th.",
         percentile(0.5),
         percentile(0.95),
         percentile(0.99),
