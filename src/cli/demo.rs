@@ -201,6 +201,11 @@ pub fn run(data_dir: &Path, out: &mut dyn Write) -> CliResult {
         "   kafkalite --data-dir {dir} configs --describe --topic {BALANCES}"
     )?;
     writeln!(out, "   kafkalite --data-dir {dir} dump-log --files {dir}/{TOPIC}-0/00000000000000000000.log --print-data-log")?;
+    writeln!(out, "   kafkalite --data-dir {dir} dump-log --offsets-decoder --files {dir}/__consumer_offsets-0/00000000000000000000.log")?;
+    writeln!(
+        out,
+        "   kafkalite --data-dir {dir} get-offsets --topic {TOPIC}.* --time earliest"
+    )?;
     Ok(())
 }
 
