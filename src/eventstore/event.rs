@@ -63,37 +63,59 @@ impl FromStr for EventId {
 
     /// Parses the 36-character form (`8-4-4-4-12` hex digits) or 32 bare hex digits.
     fn from_str(text: &str) -> Result<EventId> {
-        let bad = || {
+        EventId::parse_ascii(text.as_bytes()).ok_or_else(|| {
             Error::InvalidRecord(format!(
                 "'{text}' is not an event id: write a UUID as 8-4-4-4-12 hex digits"
             ))
-        };
-        let bytes = text.as_bytes();
-        let dashed = bytes.len() == 36 && [8, 13, 18, 23].iter().all(|&i| bytes[i] == b'-');
-        if !dashed && bytes.len() != 32 {
-            return Err(bad());
-        }
-        let mut raw: u128 = 0;
-        for (i, &byte) in bytes.iter().enumerate() {
-            if dashed && matches!(i, 8 | 13 | 18 | 23) {
-                continue;
-            }
-            let digit = hex_digit(byte).ok_or_else(bad)?;
-            raw = (raw << 4) | u128::from(digit);
-        }
-        Ok(EventId(raw))
+        })
     }
 }
 
-/// The value of a hexadecimal digit.
-fn hex_digit(byte: u8) -> Option<u8> {
-    match byte {
-        b'0'..=b'9' => Some(byte - b'0'),
-        b'a'..=b'f' => Some(byte - b'a' + 10),
-        b'A'..=b'F' => Some(byte - b'A' + 10),
-        _ => None,
+impl EventId {
+    /// The id `bytes` spell (as `from_str` reads it), without a UTF-8 check first: any
+    /// byte that is not a hex digit (or a dash in its place) makes it `None`.
+    fn parse_ascii(bytes: &[u8]) -> Option<EventId> {
+        /// Where the digits of the dashed form are: 8-4-4-4-12.
+        const DASHED: [u8; 32] = [
+            0, 1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 14, 15, 16, 17, 19, 20, 21, 22, 24, 25, 26, 27,
+            28, 29, 30, 31, 32, 33, 34, 35,
+        ];
+        let digits: [u8; 32] = match bytes.len() {
+            36 if [8, 13, 18, 23].iter().all(|&i| bytes[i] == b'-') => {
+                DASHED.map(|at| bytes[usize::from(at)])
+            }
+            32 => bytes.try_into().ok()?,
+            _ => return None,
+        };
+        // Branch-free over the digits: ids are random, so a branch on digit or letter
+        // would mispredict every other digit, and reads parse one id per event.
+        let mut raw: u128 = 0;
+        let mut invalid = 0u8;
+        for byte in digits {
+            let digit = HEX_DIGITS[usize::from(byte)];
+            invalid |= digit;
+            raw = (raw << 4) | u128::from(digit & 0x0f);
+        }
+        (invalid & 0x80 == 0).then_some(EventId(raw))
     }
 }
+
+/// The value of each byte as a hexadecimal digit; 0x80 for a byte that is not one.
+static HEX_DIGITS: [u8; 256] = {
+    let mut table = [0x80u8; 256];
+    let mut i = 0u8;
+    while i < 10 {
+        table[(b'0' + i) as usize] = i;
+        i += 1;
+    }
+    let mut i = 0u8;
+    while i < 6 {
+        table[(b'a' + i) as usize] = 10 + i;
+        table[(b'A' + i) as usize] = 10 + i;
+        i += 1;
+    }
+    table
+};
 
 /// An event to append: its id (random unless given), type, data, content type and metadata.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -247,9 +269,7 @@ impl RecordedEvent {
                 k if k == TYPE_HEADER.as_bytes() => event.event_type = text(),
                 k if k == CONTENT_TYPE_HEADER.as_bytes() => event.content_type = text(),
                 k if k == METADATA_HEADER.as_bytes() => event.metadata = value.to_vec(),
-                k if k == ID_HEADER.as_bytes() => {
-                    event.id = std::str::from_utf8(value).ok().and_then(|t| t.parse().ok())
-                }
+                k if k == ID_HEADER.as_bytes() => event.id = EventId::parse_ascii(value),
                 _ => {}
             }
         }
@@ -259,7 +279,11 @@ impl RecordedEvent {
 
 /// The event id a record carries, if any (read without decoding the rest).
 pub(super) fn record_event_id(record: &Record<'_>) -> Option<EventId> {
-    header_text(record, ID_HEADER).and_then(|t| t.parse().ok())
+    record
+        .headers()
+        .find(|h| h.key == ID_HEADER.as_bytes())
+        .and_then(|h| h.value)
+        .and_then(EventId::parse_ascii)
 }
 
 /// The version a record carries, if any.
@@ -273,4 +297,31 @@ fn header_text<'a>(record: &Record<'a>, key: &str) -> Option<&'a str> {
         .find(|h| h.key == key.as_bytes())
         .and_then(|h| h.value)
         .and_then(|v| std::str::from_utf8(v).ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Any id reads back from its text, dashed, bare or upper case; a text with one
+        /// byte that is not a hex digit (in place of a digit) is refused.
+        #[test]
+        fn ids_read_back_and_bad_digits_are_refused(raw in any::<u128>(), at in 0usize..32, bad in any::<u8>()) {
+            let id = EventId::from_u128(raw);
+            let text = id.to_string();
+            prop_assert_eq!(text.parse::<EventId>().unwrap(), id);
+            prop_assert_eq!(text.to_uppercase().parse::<EventId>().unwrap(), id);
+            let bare = format!("{raw:032x}");
+            prop_assert_eq!(bare.parse::<EventId>().unwrap(), id);
+            let mut broken = bare.into_bytes();
+            broken[at] = bad;
+            let is_digit = bad.is_ascii_hexdigit();
+            match std::str::from_utf8(&broken) {
+                Ok(text) => prop_assert_eq!(text.parse::<EventId>().is_ok(), is_digit),
+                Err(_) => prop_assert!(!is_digit),
+            }
+        }
+    }
 }
