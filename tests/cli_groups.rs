@@ -10,7 +10,7 @@ mod cli_support;
 use std::path::Path;
 use std::time::Duration;
 
-use cli_support::{fails, ok};
+use cli_support::{fails, ok, run};
 use kafkalite::{
     AutoOffsetReset, Cluster, CommitMode, ConsumerConfig, NewTopic, ProducerConfig, ProducerRecord,
 };
@@ -193,20 +193,31 @@ fn reset_prints_kafkas_table_and_exports_csv_that_from_file_reads_back() {
         ],
     );
     assert_eq!(now, "events,0,5\nevents,1,0\n\n");
-    // A four-column plan names its groups; a group without lines is Kafka's error.
+    // A four-column plan names its groups; a group without lines is Kafka's error, and
+    // the other groups are still reset (the command then fails).
     std::fs::write(&plan, "audit-team,events,0,1\n").unwrap();
     let from = plan.to_str().unwrap();
-    assert!(fails(
+    let partial = run(
         d,
         &[
             "groups",
             "--reset-offsets",
             "--all-groups",
             "--from-file",
-            from
-        ]
-    )
-    .contains("No reset plan for group billing found"));
+            from,
+            "--export",
+        ],
+    );
+    assert!(!partial.status.success());
+    let stderr = String::from_utf8_lossy(&partial.stderr);
+    assert!(
+        stderr.contains("\nError: No reset plan for group billing found"),
+        "{stderr}"
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&partial.stdout),
+        "audit-team,events,0,1\n\n"
+    );
     ok(
         d,
         &[

@@ -168,6 +168,38 @@ fn monotonic_payloads_props_and_the_summary_line() {
         err.contains("--record-size") && err.contains("--payload-file"),
         "{err}"
     );
+    // The letters of --record-size payloads, as Kafka's tool draws them: nextInt(26) + 65
+    // from SplittableRandom(0), which a JVM printed as 89,81,72,72,78,69,66,83.
+    ok(
+        d,
+        &[
+            "perf-test",
+            "producer",
+            "--topic",
+            "perf",
+            "--num-records",
+            "2",
+            "--record-size",
+            "4",
+        ],
+    );
+    assert_eq!(values(d)[5..], ["YQHH", "NEBS"]);
+    // Java's split("=") needs two pieces: `k=` has one.
+    let err = fails(
+        d,
+        &[
+            "perf-test",
+            "producer",
+            "--topic",
+            "perf",
+            "--num-records",
+            "1",
+            "--payload-monotonic",
+            "--producer-props",
+            "k=",
+        ],
+    );
+    assert!(err.contains("Invalid property: k="), "{err}");
     let err = fails(
         d,
         &[

@@ -1,8 +1,9 @@
 //! Kafka's topic patterns in the tools: `topics --topic REGEX` (list, describe, alter,
 //! delete), `--exclude-internal` and the describe reports, `get-offsets --topic REGEX` and
 //! `--topic-partitions`, `consume --include`. The expected behaviour is Kafka's
-//! `TopicFilter.IncludeList` (whole-name matches, `,` for `|`), `TopicCommand` and
-//! `GetOffsetShell`.
+//! `TopicFilter.IncludeList` (whole-name matches, `,` for `|`), `TopicCommand`,
+//! `GetOffsetShell`, and `ConsoleConsumer` (`subscribe(Pattern.compile(include))`: the
+//! pattern as it is).
 
 mod cli_support;
 
@@ -66,13 +67,14 @@ fn topics_list_and_describe_take_kafkas_patterns() {
         ok(d, &["topics", "--list", "--topic", "' orders.*, pay'"]),
         "orders\norders-eu\npay\n"
     );
-    assert_eq!(ok(d, &["topics", "--list", "--topic", "pa"]), "");
+    // Kafka prints the joined names with println: an empty line for none.
+    assert_eq!(ok(d, &["topics", "--list", "--topic", "pa"]), "\n");
     assert_eq!(
         ok(
             d,
             &["topics", "--list", "--topic", "__.*", "--exclude-internal"]
         ),
-        ""
+        "\n"
     );
     let describe = ok(d, &["topics", "--describe", "--topic", "orders.*"]);
     let topic_lines: Vec<&str> = describe
@@ -216,7 +218,7 @@ fn get_offsets_takes_patterns_and_sorts_as_kafka_does() {
     assert_eq!(
         ok(
             d,
-            &["get-offsets", "--topic-partitions", "t:2-4,orders:1,pay"]
+            &["get-offsets", "--topic-partitions", "t:2-4,orders:1,pay,"]
         ),
         "orders:1:0\npay:0:1\nt:2:0\nt:3:0\n"
     );
@@ -280,7 +282,7 @@ fn consume_include_subscribes_to_a_pattern() {
         &[
             "consume",
             "--include",
-            "orders.*, pay",
+            "orders.*|pay",
             "--from-beginning",
             "--group",
             "inc",
@@ -300,6 +302,19 @@ fn consume_include_subscribes_to_a_pattern() {
         stderr.contains("Processed a total of 3 messages"),
         "{stderr}"
     );
+    // No IncludeList rewriting: a `,` is a comma, so this matches no topic.
+    let (none, _) = ok_with_stderr(
+        d,
+        &[
+            "consume",
+            "--include",
+            "orders,pay",
+            "--from-beginning",
+            "--timeout-ms",
+            "300",
+        ],
+    );
+    assert_eq!(none, "");
     assert!(
         fails(d, &["consume", "--include", "a", "--topic", "t"]).contains("cannot be used with")
     );

@@ -494,8 +494,14 @@ fn a_pattern_subscription_follows_topics_created_later() {
         .subscription()
         .iter()
         .all(|t| !t.starts_with("__")));
-    let err = everything.subscribe_pattern("orders-(").unwrap_err();
-    assert!(matches!(err, Error::InvalidRegularExpression(_)), "{err}");
+    // Invalid alone, even where anchoring it would make a pattern of it.
+    for bad in ["orders-(", "a)|(b"] {
+        let err = everything.subscribe_pattern(bad).unwrap_err();
+        assert!(
+            matches!(err, Error::InvalidRegularExpression(_)),
+            "{bad}: {err}"
+        );
+    }
 }
 
 /// Counts asynchronous commit outcomes.

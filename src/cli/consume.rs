@@ -8,12 +8,11 @@ use std::time::{Duration, Instant};
 
 use clap::Args;
 use kafkalite::{
-    AutoOffsetReset, Cluster, ConsumerConfig, Error, Offset, Properties, TopicPartition,
+    AutoOffsetReset, Cluster, Consumer, ConsumerConfig, Error, Offset, Properties, TopicPartition,
 };
 
 use super::formatter::Formatter;
 use super::signals::{Interrupted, OnInterrupt};
-use super::topic_filter::IncludeList;
 use super::{parse_key_value, CliResult};
 
 /// What to read and how to print it.
@@ -22,8 +21,9 @@ pub struct ConsumeArgs {
     /// The topic.
     #[arg(long, conflicts_with = "include")]
     topic: Option<String>,
-    /// A regular expression of the topics to read, matching whole names (`,` for `|`), as
-    /// a pattern subscription (internal topics excluded); needs a group, as --topic does.
+    /// A regular expression of the topics to read, matched against whole names as a
+    /// pattern subscription (internal topics excluded), taken as it is, as Kafka's console
+    /// consumer takes it (no `,` for `|` here).
     #[arg(long, conflicts_with = "partition")]
     include: Option<String>,
     /// Start at the earliest offset when the group has no committed offset
@@ -97,32 +97,14 @@ fn formatter(args: &ConsumeArgs) -> Result<Formatter, Box<dyn std::error::Error>
     Ok(Formatter::new(&args.formatter, &settings)?)
 }
 
-/// A failed read of `tp`: damage on disk keeps its type (so that `main` can advise a
-/// repair), anything else says which partition.
-fn read_failed(tp: &TopicPartition, error: &Error) -> Box<dyn std::error::Error> {
-    match error {
-        Error::Corruption { .. } => Box::new(error.clone()),
-        other => format!("reading {tp}: {other}").into(),
-    }
-}
-
-/// Prints records as they arrive; at exit reports `Processed a total of N messages` on
-/// stderr, as Kafka's tool does.
-pub fn run(data_dir: &Path, args: &ConsumeArgs, out: &mut dyn Write) -> CliResult {
-    if args.topic.is_none() && args.include.is_none() {
-        return Err("Exactly one of --include/--topic is required.".into());
-    }
-    let formatter = formatter(args)?;
-    let properties: Properties = args.consumer_properties.iter().cloned().collect();
-    let mut config = ConsumerConfig::from_properties(&properties)?;
-    if let Some(level) = &args.isolation_level {
-        config = config.set("isolation.level", level)?;
-    }
-    if args.from_beginning {
-        config = config.auto_offset_reset(AutoOffsetReset::Earliest);
-    }
-    let cluster = Cluster::open(data_dir)?;
-    let consumer = match (args.partition, &args.group) {
+/// The consumer `args` ask for: one partition assigned (`--partition`), or a group member
+/// subscribed to `--topic` or to the `--include` pattern.
+fn open_consumer(
+    cluster: &Cluster,
+    args: &ConsumeArgs,
+    config: ConsumerConfig,
+) -> Result<Consumer, Box<dyn std::error::Error>> {
+    Ok(match (args.partition, &args.group) {
         (Some(_), Some(_)) => return Err("--partition reads without a group; drop --group".into()),
         (Some(partition), None) => {
             let consumer = cluster.consumer(config)?;
@@ -160,14 +142,41 @@ pub fn run(data_dir: &Path, args: &ConsumeArgs, out: &mut dyn Write) -> CliResul
                         );
                     }
                 }
-                (None, Some(include)) => {
-                    consumer.subscribe_pattern(IncludeList::new(include)?.regex())?
-                }
+                // Kafka's console consumer compiles --include as it is (no IncludeList).
+                (None, Some(include)) => consumer.subscribe_pattern(include)?,
                 (None, None) => return Err("--topic or --include is required".into()),
             }
             consumer
         }
-    };
+    })
+}
+
+/// A failed read of `tp`: damage on disk keeps its type (so that `main` can advise a
+/// repair), anything else says which partition.
+fn read_failed(tp: &TopicPartition, error: &Error) -> Box<dyn std::error::Error> {
+    match error {
+        Error::Corruption { .. } => Box::new(error.clone()),
+        other => format!("reading {tp}: {other}").into(),
+    }
+}
+
+/// Prints records as they arrive; at exit reports `Processed a total of N messages` on
+/// stderr, as Kafka's tool does.
+pub fn run(data_dir: &Path, args: &ConsumeArgs, out: &mut dyn Write) -> CliResult {
+    if args.topic.is_none() && args.include.is_none() {
+        return Err("Exactly one of --include/--topic is required.".into());
+    }
+    let formatter = formatter(args)?;
+    let properties: Properties = args.consumer_properties.iter().cloned().collect();
+    let mut config = ConsumerConfig::from_properties(&properties)?;
+    if let Some(level) = &args.isolation_level {
+        config = config.set("isolation.level", level)?;
+    }
+    if args.from_beginning {
+        config = config.auto_offset_reset(AutoOffsetReset::Earliest);
+    }
+    let cluster = Cluster::open(data_dir)?;
+    let consumer = open_consumer(&cluster, args, config)?;
     let idle_limit = args.timeout_ms.map(Duration::from_millis);
     let mut processed = 0u64;
     let mut last_record = Instant::now();

@@ -204,7 +204,7 @@ pub fn run(data_dir: &Path, out: &mut dyn Write) -> CliResult {
     writeln!(out, "   kafkalite --data-dir {dir} dump-log --offsets-decoder --files {dir}/__consumer_offsets-0/00000000000000000000.log")?;
     writeln!(
         out,
-        "   kafkalite --data-dir {dir} get-offsets --topic {TOPIC}.* --time earliest"
+        "   kafkalite --data-dir {dir} get-offsets --topic {TOPIC},{BALANCES} --time earliest"
     )?;
     Ok(())
 }

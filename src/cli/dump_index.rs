@@ -227,19 +227,16 @@ pub fn dump_time_index(
         base,
     );
     let log = sibling(path, "log");
+    let at = absolute(path);
     let mut previous = -1i64; // RecordBatch.NO_TIMESTAMP
     for (i, &(timestamp, offset)) in entries.iter().enumerate() {
         if offset == base && i > 0 {
             break;
         }
-        // The offset index's floor entry, as Kafka's `lookup`.
-        let position = index
-            .iter()
-            .take_while(|(o, _)| *o <= offset)
-            .last()
-            .map_or(0, |e| e.1);
+        // The offset index's floor entry, as Kafka's `lookup` (its entries rise).
+        let floor = index.partition_point(|(o, _)| *o <= offset);
+        let position = floor.checked_sub(1).map_or(0, |at| index[at].1);
         let mut batches = Batches::open(&log, u64::from(position))?;
-        let at = absolute(path);
         loop {
             let Some(batch) = batches.next()? else {
                 record(&mut errors.not_found, &at, (offset, -1));

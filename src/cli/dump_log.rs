@@ -1,7 +1,8 @@
 //! `kafkalite dump-log`: kafka-dump-log's output for `.log`, `.index`, `.timeindex`,
 //! `.txnindex` and `.snapshot` (producer state) files (the indexes in `dump_index`).
-//! Files are opened read-only and read one batch or index entry at a time through a buffered
-//! reader, so memory stays bounded by the largest batch whatever the file's size.
+//! Files are opened read-only; a segment is read one batch at a time through a buffered
+//! reader, so memory stays bounded by the largest batch whatever its size (an index is read
+//! whole: it is at most `segment.index.bytes`).
 
 use std::fs::File;
 use std::io::{BufReader, ErrorKind, Read, Write};

@@ -23,6 +23,7 @@ enum Kind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Deserializer {
     Bytes,
+    Text,
     Long,
     Integer,
     Short,
@@ -36,10 +37,10 @@ impl Deserializer {
     fn named(class: &str) -> Result<Deserializer, String> {
         let simple = class.rsplit('.').next().unwrap_or(class);
         Ok(match simple {
-            "StringDeserializer"
-            | "ByteArrayDeserializer"
-            | "BytesDeserializer"
-            | "ByteBufferDeserializer" => Deserializer::Bytes,
+            "StringDeserializer" => Deserializer::Text,
+            "ByteArrayDeserializer" | "BytesDeserializer" | "ByteBufferDeserializer" => {
+                Deserializer::Bytes
+            }
             "LongDeserializer" => Deserializer::Long,
             "IntegerDeserializer" => Deserializer::Integer,
             "ShortDeserializer" => Deserializer::Short,
@@ -82,29 +83,61 @@ impl Deserializer {
                     .to_string()
                     .into_bytes()
             }
-            Deserializer::Double => java_double(f64::from_be_bytes(
-                fixed(8, "Double")?.try_into().unwrap_or_default(),
-            ))
-            .into_bytes(),
-            Deserializer::Float => java_double(f64::from(f32::from_be_bytes(
-                fixed(4, "Float")?.try_into().unwrap_or_default(),
-            )))
-            .into_bytes(),
+            Deserializer::Double => {
+                let v = f64::from_be_bytes(fixed(8, "Double")?.try_into().unwrap_or_default());
+                java_decimal(
+                    v.is_nan(),
+                    v.is_infinite(),
+                    v.abs(),
+                    &v.to_string(),
+                    &format!("{v:e}"),
+                )
+                .into_bytes()
+            }
+            Deserializer::Float => {
+                let v = f32::from_be_bytes(fixed(4, "Float")?.try_into().unwrap_or_default());
+                let abs = f64::from(v.abs());
+                java_decimal(
+                    v.is_nan(),
+                    v.is_infinite(),
+                    abs,
+                    &v.to_string(),
+                    &format!("{v:e}"),
+                )
+                .into_bytes()
+            }
+            Deserializer::Text => String::from_utf8_lossy(bytes).into_owned().into_bytes(),
             Deserializer::Uuid => bytes.to_vec(),
         })
     }
 }
 
-/// A double as Java's `Double.toString` prints common values (`1.0`, `0.5`, `NaN`).
-fn java_double(value: f64) -> String {
-    if value.is_nan() {
+/// A float or double as Java's `Float.toString`/`Double.toString` prints it, from Rust's
+/// shortest round-trip text of the value (`plain`, `{}`) and its exponent form (`exp`,
+/// `{:e}`), both of which have the digits Java's shortest-digit conversion picks: plain
+/// with at least one decimal from 10^-3 up to 10^7, else `d.dddE±n`.
+fn java_decimal(nan: bool, infinite: bool, abs: f64, plain: &str, exp: &str) -> String {
+    let with_decimal = |digits: &str| {
+        if digits.contains('.') {
+            digits.to_string()
+        } else {
+            format!("{digits}.0")
+        }
+    };
+    if nan {
         "NaN".into()
-    } else if value.is_infinite() {
-        if value > 0.0 { "Infinity" } else { "-Infinity" }.into()
-    } else if value.fract() == 0.0 && value.abs() < 1e7 {
-        format!("{value:.1}")
+    } else if infinite {
+        if plain.starts_with('-') {
+            "-Infinity"
+        } else {
+            "Infinity"
+        }
+        .into()
+    } else if abs == 0.0 || (1e-3..1e7).contains(&abs) {
+        with_decimal(plain)
     } else {
-        format!("{value}")
+        let (mantissa, exponent) = exp.split_once('e').unwrap_or((exp, "0"));
+        format!("{}E{exponent}", with_decimal(mantissa))
     }
 }
 
@@ -211,10 +244,11 @@ impl Formatter {
         bytes: Option<&[u8]>,
         deserializer: Option<Deserializer>,
     ) -> Result<Vec<u8>, String> {
-        match (bytes, deserializer) {
-            (None, _) => Ok(self.null_literal.clone()),
-            (Some(b), None) => Ok(b.to_vec()),
-            (Some(b), Some(d)) => d.apply(b),
+        // As Kafka's: a null becomes the null literal, which a deserializer then reads.
+        let bytes = bytes.unwrap_or(&self.null_literal);
+        match deserializer {
+            None => Ok(bytes.to_vec()),
+            Some(d) => d.apply(bytes),
         }
     }
 
@@ -319,5 +353,61 @@ fn timestamp_type(record: &RecordView<'_>) -> &'static str {
     match record.timestamp_type() {
         TimestampType::CreateTime => "CreateTime",
         TimestampType::LogAppendTime => "LogAppendTime",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn double(v: f64) -> String {
+        java_decimal(
+            v.is_nan(),
+            v.is_infinite(),
+            v.abs(),
+            &v.to_string(),
+            &format!("{v:e}"),
+        )
+    }
+
+    fn float(v: f32) -> String {
+        let abs = f64::from(v.abs());
+        java_decimal(
+            v.is_nan(),
+            v.is_infinite(),
+            abs,
+            &v.to_string(),
+            &format!("{v:e}"),
+        )
+    }
+
+    /// Java's `Double.toString`/`Float.toString` (JDK 21, printed by a JVM): 1.0, 0.1,
+    /// 1.0E7, 1.0E-4, 123.456, -0.0, 1.7976931348623157E308, 0.001, 9999999.0, NaN,
+    /// -Infinity; floats 0.1, 1.0E10, 3.4028235E38.
+    #[test]
+    fn decimals_print_as_java_prints_them() {
+        let doubles = [
+            (1.0, "1.0"),
+            (0.1, "0.1"),
+            (1e7, "1.0E7"),
+            (1e-4, "1.0E-4"),
+            (123.456, "123.456"),
+            (-0.0, "-0.0"),
+            (f64::MAX, "1.7976931348623157E308"),
+            (0.001, "0.001"),
+            (9_999_999.0, "9999999.0"),
+            (f64::NAN, "NaN"),
+            (f64::NEG_INFINITY, "-Infinity"),
+        ];
+        for (value, java) in doubles {
+            assert_eq!(double(value), java, "{value}");
+        }
+        for (value, java) in [
+            (0.1f32, "0.1"),
+            (1e10f32, "1.0E10"),
+            (f32::MAX, "3.4028235E38"),
+        ] {
+            assert_eq!(float(value), java, "{value}");
+        }
     }
 }

@@ -77,7 +77,13 @@ struct Filter {
 impl Filter {
     fn from(args: &GetOffsetsArgs) -> Result<Filter, String> {
         if let Some(list) = &args.topic_partitions {
-            let rules = list.split(',').map(rule).collect::<Result<_, _>>()?;
+            // Java's `split(",")`: trailing empty pieces are dropped, not rules (but an
+            // empty text is one empty piece).
+            let mut pieces: Vec<&str> = list.split(',').collect();
+            while !list.is_empty() && pieces.last() == Some(&"") {
+                pieces.pop();
+            }
+            let rules = pieces.into_iter().map(rule).collect::<Result<_, _>>()?;
             return Ok(Filter { rules });
         }
         let topic = IncludeList::new(args.topic.as_deref().unwrap_or(".*"))?;

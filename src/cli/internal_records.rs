@@ -21,8 +21,11 @@ fn json_string(text: &str) -> String {
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            // Jackson's escapes: upper-case hex.
             c if u32::from(c) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", u32::from(c));
+                let _ = write!(out, "\\u{:04X}", u32::from(c));
             }
             c => out.push(c),
         }
@@ -103,6 +106,17 @@ fn versioned(bytes: &[u8], data: Option<String>) -> String {
     )
 }
 
+/// `ApiMessageFormatter`'s object: `{"key":…,"value":…}`, each `{"version":N,"data":…}`
+/// (`"unknown"` data where the bytes do not decode; a null value is `null`).
+fn api_message(
+    key: &[u8],
+    key_data: Option<String>,
+    value: Option<(&[u8], Option<String>)>,
+) -> String {
+    let value = value.map_or("null".to_string(), |(bytes, data)| versioned(bytes, data));
+    format!("{{\"key\":{},\"value\":{value}}}", versioned(key, key_data))
+}
+
 /// The console consumer's `OffsetsMessageFormatter`: one JSON object, no newline (as
 /// Kafka's); `None` (nothing printed) for records that are not offset commits.
 pub fn offsets_message(key: Option<&[u8]>, value: Option<&[u8]>) -> Option<String> {
@@ -117,16 +131,13 @@ pub fn offsets_message(key: Option<&[u8]>, value: Option<&[u8]>) -> Option<Strin
         Some(OffsetsTopicKey::GroupMetadata { .. }) => return None,
         _ => None,
     };
-    let value = value.map_or("null".to_string(), |v| {
-        versioned(
+    let value = value.map(|v| {
+        (
             v,
             decode_offset_commit_value(v).map(|v| offset_value_data(&v)),
         )
     });
-    Some(format!(
-        "{{\"key\":{},\"value\":{value}}}",
-        versioned(key, data)
-    ))
+    Some(api_message(key, data, value))
 }
 
 /// The console consumer's `TransactionLogMessageFormatter`: one JSON object, no newline.
@@ -134,16 +145,13 @@ pub fn transaction_log_message(key: Option<&[u8]>, value: Option<&[u8]>) -> Opti
     let key = key?;
     let data = decode_transaction_log_key(key)
         .map(|id| format!("{{\"transactionalId\":{}}}", json_string(&id)));
-    let value = value.map_or("null".to_string(), |v| {
-        versioned(
+    let value = value.map(|v| {
+        (
             v,
             decode_transaction_log_value(v).map(|v| transaction_value_data(&v)),
         )
     });
-    Some(format!(
-        "{{\"key\":{},\"value\":{value}}}",
-        versioned(key, data)
-    ))
+    Some(api_message(key, data, value))
 }
 
 /// kafka-dump-log's `--offsets-decoder`: ` key: … payload: …` after a record's line, the
@@ -155,15 +163,16 @@ pub fn offsets_decoded(offset: i64, key: Option<&[u8]>, value: Option<&[u8]>) ->
             " Failed to decode message at offset {offset} using offset topic decoder (message had a missing key)"
         );
     };
-    let data = match decode_offsets_key(key) {
+    let (data, commit) = match decode_offsets_key(key) {
         Some(OffsetsTopicKey::OffsetCommit {
             group,
             topic,
             partition,
             ..
-        }) => offset_key_data(&group, &topic, partition),
+        }) => (offset_key_data(&group, &topic, partition), true),
+        // A group's metadata (never written by kafkalite): its value is not decoded.
         Some(OffsetsTopicKey::GroupMetadata { group }) => {
-            format!("{{\"group\":{}}}", json_string(&group))
+            (format!("{{\"group\":{}}}", json_string(&group)), false)
         }
         Some(_) => {
             let version = version(key).unwrap_or(-1);
@@ -177,6 +186,10 @@ pub fn offsets_decoded(offset: i64, key: Option<&[u8]>, value: Option<&[u8]>) ->
     );
     let payload = match value {
         None => "<DELETE>".to_string(),
+        Some(v) if !commit => format!(
+            "{{\"version\":\"{}\",\"data\":\"unknown\"}}",
+            version(v).unwrap_or(-1)
+        ),
         Some(v) => match decode_offset_commit_value(v) {
             Some(decoded) => format!(
                 "{{\"version\":\"{}\",\"data\":{}}}",

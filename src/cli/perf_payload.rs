@@ -1,4 +1,4 @@
-//! What kafka-producer-perf-test sends: `--record-size` bytes, a random pick from the
+//! What kafka-producer-perf-test sends: `--record-size` random letters, a random pick from the
 //! payloads of `--payload-file` (split by the `--payload-delimiter` regex, chosen by Java's
 //! `SplittableRandom` seeded with 0, as Kafka's, so both pick the same sequence), or
 //! `--payload-monotonic` (the record's index as text).
@@ -50,8 +50,9 @@ impl SplittableRandom {
 
 /// The values a run sends.
 pub enum Payloads {
-    /// `--record-size`: the same bytes every time.
-    Fixed(Vec<u8>),
+    /// `--record-size`: this many random capital letters for each record, drawn as
+    /// Kafka's tool draws them (`nextInt(26) + 65` from the run's one generator).
+    Random(usize, SplittableRandom),
     /// `--payload-file`: one of these, at random.
     Picked(Vec<Vec<u8>>, SplittableRandom),
     /// `--payload-monotonic`: the record's index.
@@ -62,7 +63,9 @@ impl Payloads {
     /// The value of record number `index`.
     pub fn next(&mut self, index: u64) -> Vec<u8> {
         match self {
-            Payloads::Fixed(bytes) => bytes.clone(),
+            Payloads::Random(size, random) => (0..*size)
+                .map(|_| b'A' + u8::try_from(random.next_int(26)).unwrap_or(0))
+                .collect(),
             Payloads::Picked(list, random) => {
                 let bound = i32::try_from(list.len()).unwrap_or(i32::MAX);
                 let at = usize::try_from(random.next_int(bound)).unwrap_or(0);

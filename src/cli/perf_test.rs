@@ -149,7 +149,12 @@ fn producer_properties(args: &ProducerPerfArgs) -> Result<Properties, Box<dyn st
         None => Properties::new(),
     };
     for prop in &args.producer_props {
-        match prop.split('=').collect::<Vec<_>>()[..] {
+        // Java's `prop.split("=")`, trailing empty pieces dropped, must give two pieces.
+        let mut pieces: Vec<&str> = prop.split('=').collect();
+        while pieces.last() == Some(&"") {
+            pieces.pop();
+        }
+        match pieces[..] {
             [key, value] => properties.set(key, value),
             _ => return Err(format!("Invalid property: {prop}").into()),
         };
@@ -171,11 +176,7 @@ fn payloads(
             SplittableRandom::new(0),
         ),
         (None, Some(0)) => return Err("--record-size should be greater than zero".into()),
-        (None, Some(size)) => Payloads::Fixed(
-            (0..size)
-                .map(|i| b"ABCDEFGHIJKLMNOPQRSTUVWXYZ"[i % 26])
-                .collect(),
-        ),
+        (None, Some(size)) => Payloads::Random(size, SplittableRandom::new(0)),
         (None, None) => Payloads::Monotonic,
     })
 }
@@ -243,10 +244,24 @@ fn producer(data_dir: &Path, args: &ProducerPerfArgs, out: &mut dyn Write) -> Cl
     let seconds = start.elapsed().as_secs_f64();
     producer.close(Duration::from_secs(60))?;
     cluster.close()?;
-    let mut latencies = std::mem::take(&mut *latencies_us.lock());
+    let latencies = std::mem::take(&mut *latencies_us.lock());
+    let bytes = bytes_sent.load(std::sync::atomic::Ordering::Relaxed);
+    print_summary(latencies, bytes, seconds, out)?;
+    tally.check()
+}
+
+/// Kafka's closing line: `%d records sent, %.1f records/sec (%.2f MB/sec), %.2f ms avg
+/// latency, %.2f ms max latency, %d ms 50th, ...` over the acknowledged records' latencies
+/// (microseconds) and bytes.
+fn print_summary(
+    mut latencies: Vec<u64>,
+    bytes: u64,
+    seconds: f64,
+    out: &mut dyn Write,
+) -> CliResult {
     latencies.sort_unstable();
     // Kafka's percentiles are whole milliseconds (`%d ms 50th`), its average and maximum
-    // `%.2f`.
+    // `%.2f` (here of microsecond measurements, where Kafka's are whole milliseconds).
     let percentile = |p: f64| -> u64 {
         if latencies.is_empty() {
             return 0;
@@ -260,7 +275,6 @@ fn producer(data_dir: &Path, args: &ProducerPerfArgs, out: &mut dyn Write) -> Cl
     let average_ms = latencies.iter().sum::<u64>() as f64 / count.max(1) as f64 / 1000.0;
     let max_ms = latencies.last().copied().unwrap_or(0) as f64 / 1000.0;
     let records_per_second = count as f64 / seconds;
-    let bytes = bytes_sent.load(std::sync::atomic::Ordering::Relaxed);
     let mb_per_second = bytes as f64 / seconds / (1024.0 * 1024.0);
     writeln!(
         out,
@@ -271,7 +285,7 @@ fn producer(data_dir: &Path, args: &ProducerPerfArgs, out: &mut dyn Write) -> Cl
         percentile(0.99),
         percentile(0.999),
     )?;
-    tally.check()
+    Ok(())
 }
 
 /// Reads from the beginning in a group and prints kafka-consumer-perf-test's line.

@@ -1,5 +1,6 @@
 //! Kafka's `TopicFilter.IncludeList`: the regular expression kafka-topics and
-//! kafka-get-offsets take for `--topic` and kafka-console-consumer for `--include`.
+//! kafka-get-offsets take for `--topic` (the console consumer's `--include` is a plain
+//! pattern subscription).
 
 use regex::Regex;
 
@@ -10,7 +11,6 @@ use regex::Regex;
 /// look-around or backreferences.
 #[derive(Debug)]
 pub struct IncludeList {
-    regex: String,
     pattern: Regex,
 }
 
@@ -25,14 +25,11 @@ impl IncludeList {
             .trim_start_matches(['"', '\''])
             .trim_end_matches(['"', '\''])
             .to_string();
+        // Checked alone first: `a)|(b` is no pattern, though `^(?:a)|(b)$` would be one.
+        Regex::new(&regex).map_err(|e| format!("{regex} is an invalid regex: {e}"))?;
         let pattern = Regex::new(&format!("^(?:{regex})$"))
             .map_err(|e| format!("{regex} is an invalid regex: {e}"))?;
-        Ok(IncludeList { regex, pattern })
-    }
-
-    /// The pattern as Kafka rewrites it (`,` as `|`, no spaces or quotes), unanchored.
-    pub fn regex(&self) -> &str {
-        &self.regex
+        Ok(IncludeList { pattern })
     }
 
     /// Whether `topic` matches, and is not an internal topic when those are excluded.

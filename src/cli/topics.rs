@@ -130,9 +130,8 @@ fn action(cluster: &Cluster, args: &TopicsArgs, out: &mut dyn Write) -> CliResul
         args.exclude_internal,
     )?;
     if args.list {
-        for name in &topics {
-            writeln!(out, "{name}")?;
-        }
+        // Kafka's `println(String.join("\n", topics))`: an empty line for none.
+        writeln!(out, "{}", topics.join("\n"))?;
         return Ok(());
     }
     // Kafka's ensureTopicExists: a --topic that matches nothing is an error without

@@ -94,9 +94,12 @@ impl State {
         listener: Option<Box<dyn RebalanceListener>>,
     ) -> Result<()> {
         self.check_can_subscribe()?;
-        // Kafka matches the whole topic name (Matcher.matches).
-        let regex = regex::Regex::new(&format!("^(?:{pattern})$"))
-            .map_err(|e| Error::InvalidRegularExpression(format!("'{pattern}': {e}")))?;
+        // Kafka matches the whole topic name (Matcher.matches). The pattern is checked
+        // alone first: `a)|(b` is no pattern, though `^(?:a)|(b)$` would be one.
+        let invalid =
+            |e: regex::Error| Error::InvalidRegularExpression(format!("'{pattern}': {e}"));
+        regex::Regex::new(pattern).map_err(invalid)?;
+        let regex = regex::Regex::new(&format!("^(?:{pattern})$")).map_err(invalid)?;
         self.pattern = Some((regex, u64::MAX));
         let matched = self.pattern_matches()?;
         self.set_subscription(matched, listener)

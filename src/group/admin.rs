@@ -26,6 +26,7 @@ pub struct GroupPartitionOffsets {
 
 /// Where `reset_group_offsets` moves a group (Kafka's `--reset-offsets` options).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum OffsetReset {
     /// `--to-earliest`: the log start.
     Earliest,

@@ -11,8 +11,19 @@ use super::GroupsArgs;
 use crate::cli::reset_time::{parse_datetime, parse_duration};
 use crate::cli::CliResult;
 
-/// The new offsets of each group.
+/// The new offsets of each group (none for a group that could not be reset).
 type Plan = Vec<(String, BTreeMap<TopicPartition, i64>)>;
+
+/// A plan and how many of its groups failed (each reported on stderr as it failed: the
+/// others are still reset, as Kafka's tool goes on).
+type Outcome = (Plan, usize);
+
+/// Reports a group's failure as Kafka's `printError`, and counts it.
+fn group_failed(group: &str, error: &dyn std::fmt::Display, plan: &mut Plan, failed: &mut usize) {
+    eprintln!("\nError: {error}");
+    plan.push((group.to_string(), BTreeMap::new()));
+    *failed += 1;
+}
 
 /// Plans (and with `--execute` applies) the reset, then prints the plan as Kafka does.
 pub(super) fn reset(cluster: &Cluster, args: &GroupsArgs, out: &mut dyn Write) -> CliResult {
@@ -31,14 +42,27 @@ pub(super) fn reset(cluster: &Cluster, args: &GroupsArgs, out: &mut dyn Write) -
              the current default behavior without prompting."
         );
     }
-    let plan = match &args.from_file {
+    let (plan, failed) = match &args.from_file {
         Some(path) => from_file(cluster, &groups, args, path)?,
         None => scenario(cluster, &groups, args)?,
     };
+    print_plan(&plan, args, out)?;
+    match failed {
+        0 => Ok(()),
+        n => Err(format!(
+            "{n} of {} group(s) could not be reset (see above)",
+            plan.len()
+        )
+        .into()),
+    }
+}
+
+/// The plan as Kafka prints it: its CSV with `--export`, else its table.
+fn print_plan(plan: &Plan, args: &GroupsArgs, out: &mut dyn Write) -> CliResult {
     if args.export {
         // Kafka's `exportOffsetsToCsv`: no header; the group column unless exactly one
         // --group was named; then println's own newline.
-        for (group, offsets) in &plan {
+        for (group, offsets) in plan {
             for (tp, offset) in offsets {
                 if args.group.is_none() {
                     write!(out, "{},", csv_field(group))?;
@@ -61,7 +85,7 @@ pub(super) fn reset(cluster: &Cluster, args: &GroupsArgs, out: &mut dyn Write) -
             line(["GROUP", "TOPIC", "PARTITION", "NEW-OFFSET"])
         )?;
     }
-    for (group, offsets) in &plan {
+    for (group, offsets) in plan {
         for (tp, offset) in offsets {
             let (partition, offset) = (tp.partition.to_string(), offset.to_string());
             write!(out, "{}", line([group, &tp.topic, &partition, &offset]))?;
@@ -105,7 +129,7 @@ fn scenario(
     cluster: &Cluster,
     groups: &[String],
     args: &GroupsArgs,
-) -> Result<Plan, Box<dyn std::error::Error>> {
+) -> Result<Outcome, Box<dyn std::error::Error>> {
     let to = target(args)?;
     let partitions = match (&args.topic, args.all_topics) {
         (Some(_), true) => return Err("give one of --topic and --all-topics, not both".into()),
@@ -115,14 +139,14 @@ fn scenario(
         (None, true) => Vec::new(),
         (Some(spec), false) => topic_partitions(cluster, spec)?,
     };
-    let mut plan = Vec::new();
+    let (mut plan, mut failed) = (Vec::new(), 0);
     for group in groups {
-        let offsets = cluster
-            .reset_group_offsets(group, &partitions, to, args.execute)
-            .map_err(|e| not_inactive(group, e))?;
-        plan.push((group.clone(), offsets));
+        match cluster.reset_group_offsets(group, &partitions, to, args.execute) {
+            Ok(offsets) => plan.push((group.clone(), offsets)),
+            Err(e) => group_failed(group, &not_inactive(group, e), &mut plan, &mut failed),
+        }
     }
-    Ok(plan)
+    Ok((plan, failed))
 }
 
 /// Kafka's message for a group with members.
@@ -144,7 +168,7 @@ fn from_file(
     groups: &[String],
     args: &GroupsArgs,
     path: &std::path::Path,
-) -> Result<Plan, Box<dyn std::error::Error>> {
+) -> Result<Outcome, Box<dyn std::error::Error>> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("cannot read --from-file {}: {e}", path.display()))?;
     let rows: Vec<Vec<String>> = text
@@ -182,34 +206,50 @@ fn from_file(
             .or_default()
             .push((TopicPartition::new(topic.as_str(), partition), offset));
     }
-    let mut plan = Vec::new();
+    let (mut plan, mut failed) = (Vec::new(), 0);
     for group in groups {
-        let entries = wanted
-            .get(group)
-            .ok_or_else(|| format!("No reset plan for group {group} found"))?;
-        let mut offsets = BTreeMap::new();
-        for (tp, offset) in entries {
-            // Kafka's `checkOffsetsRange`, through the cluster's own clamp.
-            let clamped = cluster
-                .reset_group_offsets(
-                    group,
-                    std::slice::from_ref(tp),
-                    OffsetReset::Offset(*offset),
-                    false,
-                )
-                .map_err(|e| not_inactive(group, e))?;
-            offsets.extend(clamped);
+        let Some(entries) = wanted.get(group) else {
+            let missing = format!("No reset plan for group {group} found");
+            group_failed(group, &missing, &mut plan, &mut failed);
+            continue;
+        };
+        match apply_entries(cluster, group, entries, args.execute) {
+            Ok(offsets) => plan.push((group.clone(), offsets)),
+            Err(e) => group_failed(group, &e, &mut plan, &mut failed),
         }
-        if args.execute {
-            let commit: Offsets = offsets
-                .iter()
-                .map(|(tp, &offset)| (tp.clone(), OffsetAndMetadata::new(offset)))
-                .collect();
-            cluster.alter_group_offsets(group, &commit)?;
-        }
-        plan.push((group.clone(), offsets));
     }
-    Ok(plan)
+    Ok((plan, failed))
+}
+
+/// One group's part of a plan file: each offset clamped into the log (Kafka's
+/// `checkOffsetsRange`, through the cluster's own clamp), then committed together with
+/// `execute`.
+fn apply_entries(
+    cluster: &Cluster,
+    group: &str,
+    entries: &[(TopicPartition, i64)],
+    execute: bool,
+) -> Result<BTreeMap<TopicPartition, i64>, Box<dyn std::error::Error>> {
+    let mut offsets = BTreeMap::new();
+    for (tp, offset) in entries {
+        let clamped = cluster
+            .reset_group_offsets(
+                group,
+                std::slice::from_ref(tp),
+                OffsetReset::Offset(*offset),
+                false,
+            )
+            .map_err(|e| not_inactive(group, e))?;
+        offsets.extend(clamped);
+    }
+    if execute {
+        let commit: Offsets = offsets
+            .iter()
+            .map(|(tp, &offset)| (tp.clone(), OffsetAndMetadata::new(offset)))
+            .collect();
+        cluster.alter_group_offsets(group, &commit)?;
+    }
+    Ok(offsets)
 }
 
 /// A CSV field, quoted when it holds a comma, a quote or a line break (as Jackson writes).
