@@ -1495,6 +1495,33 @@ fn spawn(dir: &Path, args: &[&str]) -> std::process::Child {
 }
 
 /// Reads `from` line by line until a line contains `wanted`; the lines read.
+/// Kills a child still running two minutes after it was started, unless dropped first: a
+/// line that never comes then ends `read_until` with a failure instead of hanging the
+/// test (not a wait: nothing depends on the time when the child behaves).
+struct Watchdog(Option<std::sync::mpsc::Sender<()>>);
+
+impl Watchdog {
+    fn new(child: &std::process::Child) -> Watchdog {
+        let pid = child.id().to_string();
+        let (done, finished) = std::sync::mpsc::channel::<()>();
+        std::thread::spawn(move || {
+            let limit = std::time::Duration::from_secs(120);
+            if let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = finished.recv_timeout(limit) {
+                let _ = Command::new("kill").args(["-KILL", &pid]).status();
+            }
+        });
+        Watchdog(Some(done))
+    }
+}
+
+impl Drop for Watchdog {
+    fn drop(&mut self) {
+        if let Some(done) = self.0.take() {
+            let _ = done.send(());
+        }
+    }
+}
+
 fn read_until(from: &mut impl std::io::BufRead, wanted: &str) -> Vec<String> {
     let mut seen = Vec::new();
     loop {
@@ -1537,6 +1564,7 @@ fn a_signal_on_produce_delivers_what_was_read() {
                 "linger.ms=600000",
             ],
         );
+        let _watchdog = Watchdog::new(&child);
         let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
         read_until(&mut stderr, "reading records from stdin");
         let mut stdin = child.stdin.take().unwrap();
@@ -1589,6 +1617,7 @@ fn a_signal_on_consume_commits_what_was_printed() {
                 "--from-beginning",
             ],
         );
+        let _watchdog = Watchdog::new(&child);
         let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
         read_until(&mut stderr, "polling t");
         let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
