@@ -178,6 +178,14 @@ fn topics_alter_and_delete_apply_to_every_matching_topic() {
         ok(d, &["topics", "--list", "--exclude-internal"]),
         "orders\nt\n"
     );
+    // One topic's failure (an internal topic cannot be deleted) leaves the others done, as
+    // Kafka's one request for them all; the command fails.
+    assert!(fails(
+        d,
+        &["topics", "--delete", "--topic", "__consumer_offsets|t"]
+    )
+    .contains("__consumer_offsets"));
+    assert_eq!(ok(d, &["topics", "--list"]), "__consumer_offsets\norders\n");
     // Without --topic, alter and delete refuse rather than touch every topic.
     assert!(fails(d, &["topics", "--delete"]).contains("--topic is required"));
 }

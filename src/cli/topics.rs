@@ -147,19 +147,29 @@ fn action(cluster: &Cluster, args: &TopicsArgs, out: &mut dyn Write) -> CliResul
     if (args.alter || args.delete) && args.topic.is_none() {
         return Err("--topic is required for this action".into());
     }
-    for name in &topics {
-        if args.describe {
+    if args.describe {
+        for name in &topics {
             describe(cluster, name, args, out)?;
-        } else if args.alter {
-            let partitions = args
-                .partitions
-                .ok_or("--partitions is required with --alter")?;
-            cluster.create_partitions(name, partitions)?;
-        } else if args.delete {
-            cluster.delete_topic(name)?;
+        }
+        return Ok(());
+    }
+    let partitions = args.partitions;
+    if args.alter && partitions.is_none() {
+        return Err("--partitions is required with --alter".into());
+    }
+    // Kafka sends one request for every matching topic: one topic's failure leaves the
+    // others done, and the first failure is the command's.
+    let mut first_error = None;
+    for name in &topics {
+        let done = match partitions {
+            Some(count) if args.alter => cluster.create_partitions(name, count),
+            _ => cluster.delete_topic(name),
+        };
+        if let Err(error) = done {
+            first_error.get_or_insert(error);
         }
     }
-    Ok(())
+    first_error.map_or(Ok(()), |e| Err(e.into()))
 }
 
 /// Kafka's describe: the topic line (unless a replication report asks for partitions
