@@ -83,33 +83,41 @@ impl Deserializer {
                     .to_string()
                     .into_bytes()
             }
-            Deserializer::Double => {
-                let v = f64::from_be_bytes(fixed(8, "Double")?.try_into().unwrap_or_default());
-                java_decimal(
-                    v.is_nan(),
-                    v.is_infinite(),
-                    v.abs(),
-                    &v.to_string(),
-                    &format!("{v:e}"),
-                )
-                .into_bytes()
-            }
-            Deserializer::Float => {
-                let v = f32::from_be_bytes(fixed(4, "Float")?.try_into().unwrap_or_default());
-                let abs = f64::from(v.abs());
-                java_decimal(
-                    v.is_nan(),
-                    v.is_infinite(),
-                    abs,
-                    &v.to_string(),
-                    &format!("{v:e}"),
-                )
-                .into_bytes()
-            }
+            Deserializer::Double => java_double(f64::from_be_bytes(
+                fixed(8, "Double")?.try_into().unwrap_or_default(),
+            ))
+            .into_bytes(),
+            Deserializer::Float => java_float(f32::from_be_bytes(
+                fixed(4, "Float")?.try_into().unwrap_or_default(),
+            ))
+            .into_bytes(),
             Deserializer::Text => String::from_utf8_lossy(bytes).into_owned().into_bytes(),
             Deserializer::Uuid => bytes.to_vec(),
         })
     }
+}
+
+/// `Double.toString`.
+fn java_double(v: f64) -> String {
+    java_decimal(
+        v.is_nan(),
+        v.is_infinite(),
+        v.abs(),
+        &v.to_string(),
+        &format!("{v:e}"),
+    )
+}
+
+/// `Float.toString`.
+fn java_float(v: f32) -> String {
+    let abs = f64::from(v.abs());
+    java_decimal(
+        v.is_nan(),
+        v.is_infinite(),
+        abs,
+        &v.to_string(),
+        &format!("{v:e}"),
+    )
 }
 
 /// A float or double as Java's `Float.toString`/`Double.toString` prints it, from Rust's
@@ -360,27 +368,6 @@ fn timestamp_type(record: &RecordView<'_>) -> &'static str {
 mod tests {
     use super::*;
 
-    fn double(v: f64) -> String {
-        java_decimal(
-            v.is_nan(),
-            v.is_infinite(),
-            v.abs(),
-            &v.to_string(),
-            &format!("{v:e}"),
-        )
-    }
-
-    fn float(v: f32) -> String {
-        let abs = f64::from(v.abs());
-        java_decimal(
-            v.is_nan(),
-            v.is_infinite(),
-            abs,
-            &v.to_string(),
-            &format!("{v:e}"),
-        )
-    }
-
     /// Java's `Double.toString`/`Float.toString` (JDK 21, printed by a JVM): 1.0, 0.1,
     /// 1.0E7, 1.0E-4, 123.456, -0.0, 1.7976931348623157E308, 0.001, 9999999.0, NaN,
     /// -Infinity; floats 0.1, 1.0E10, 3.4028235E38.
@@ -400,14 +387,14 @@ mod tests {
             (f64::NEG_INFINITY, "-Infinity"),
         ];
         for (value, java) in doubles {
-            assert_eq!(double(value), java, "{value}");
+            assert_eq!(java_double(value), java, "{value}");
         }
         for (value, java) in [
             (0.1f32, "0.1"),
             (1e10f32, "1.0E10"),
             (f32::MAX, "3.4028235E38"),
         ] {
-            assert_eq!(float(value), java, "{value}");
+            assert_eq!(java_float(value), java, "{value}");
         }
     }
 }

@@ -7,7 +7,7 @@ use clap::Args;
 use kafkalite::{Cluster, OffsetSpec};
 
 use super::topic_filter::IncludeList;
-use super::CliResult;
+use super::{java_split, CliResult};
 
 /// Which offsets to print.
 #[derive(Args, Debug)]
@@ -77,13 +77,11 @@ struct Filter {
 impl Filter {
     fn from(args: &GetOffsetsArgs) -> Result<Filter, String> {
         if let Some(list) = &args.topic_partitions {
-            // Java's `split(",")`: trailing empty pieces are dropped, not rules (but an
-            // empty text is one empty piece).
-            let mut pieces: Vec<&str> = list.split(',').collect();
-            while !list.is_empty() && pieces.last() == Some(&"") {
-                pieces.pop();
-            }
-            let rules = pieces.into_iter().map(rule).collect::<Result<_, _>>()?;
+            // Java's `split(",")`: trailing empty pieces are not rules.
+            let rules = java_split(list, ',')
+                .into_iter()
+                .map(rule)
+                .collect::<Result<_, _>>()?;
             return Ok(Filter { rules });
         }
         let topic = IncludeList::new(args.topic.as_deref().unwrap_or(".*"))?;

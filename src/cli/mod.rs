@@ -33,3 +33,13 @@ pub fn parse_key_value(text: &str) -> Result<(String, String), String> {
         .map(|(k, v)| (k.trim().to_string(), v.to_string()))
         .ok_or_else(|| format!("'{text}' is not key=value"))
 }
+
+/// Java's `text.split(separator)`: the pieces, trailing empty ones dropped (an empty text is
+/// one empty piece), as Kafka's tools split their list arguments.
+pub fn java_split(text: &str, separator: char) -> Vec<&str> {
+    let mut pieces: Vec<&str> = text.split(separator).collect();
+    while !text.is_empty() && pieces.last() == Some(&"") {
+        pieces.pop();
+    }
+    pieces
+}

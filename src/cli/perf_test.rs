@@ -13,7 +13,7 @@ use parking_lot::Mutex;
 
 use super::delivery::Tally;
 use super::perf_payload::{read_payload_file, Payloads, SplittableRandom};
-use super::{parse_key_value, CliResult};
+use super::{java_split, parse_key_value, CliResult};
 
 /// Which performance test.
 #[derive(Subcommand, Debug)]
@@ -149,12 +149,8 @@ fn producer_properties(args: &ProducerPerfArgs) -> Result<Properties, Box<dyn st
         None => Properties::new(),
     };
     for prop in &args.producer_props {
-        // Java's `prop.split("=")`, trailing empty pieces dropped, must give two pieces.
-        let mut pieces: Vec<&str> = prop.split('=').collect();
-        while pieces.last() == Some(&"") {
-            pieces.pop();
-        }
-        match pieces[..] {
+        // Java's `prop.split("=")` must give two pieces.
+        match java_split(prop, '=')[..] {
             [key, value] => properties.set(key, value),
             _ => return Err(format!("Invalid property: {prop}").into()),
         };

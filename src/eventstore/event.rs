@@ -279,11 +279,7 @@ impl RecordedEvent {
 
 /// The event id a record carries, if any (read without decoding the rest).
 pub(super) fn record_event_id(record: &Record<'_>) -> Option<EventId> {
-    record
-        .headers()
-        .find(|h| h.key == ID_HEADER.as_bytes())
-        .and_then(|h| h.value)
-        .and_then(EventId::parse_ascii)
+    header_value(record, ID_HEADER).and_then(EventId::parse_ascii)
 }
 
 /// The version a record carries, if any.
@@ -292,11 +288,15 @@ pub(super) fn record_version(record: &Record<'_>) -> Option<u64> {
 }
 
 fn header_text<'a>(record: &Record<'a>, key: &str) -> Option<&'a str> {
+    header_value(record, key).and_then(|v| std::str::from_utf8(v).ok())
+}
+
+/// The value of the header named `key`, if present and not null.
+fn header_value<'a>(record: &Record<'a>, key: &str) -> Option<&'a [u8]> {
     record
         .headers()
         .find(|h| h.key == key.as_bytes())
         .and_then(|h| h.value)
-        .and_then(|v| std::str::from_utf8(v).ok())
 }
 
 #[cfg(test)]
