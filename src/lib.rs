@@ -11,6 +11,8 @@ mod log;
 mod notify;
 mod producer;
 mod random;
+#[cfg(feature = "rdkafka-api")]
+pub mod rdkafka;
 pub mod record;
 pub mod storage;
 mod sync;

@@ -390,3 +390,40 @@ fn the_end_for_read_committed_is_the_start_of_an_open_transaction() {
         .collect();
     assert_eq!(values, ["t1", "t2", "p2"]);
 }
+
+/// A fetch that moves past an aborted transaction without yielding a record is progress:
+/// the same `poll` reads on at once, rather than waiting out its timeout for an append
+/// that is not coming. One record per poll, so each aborted batch is its own fetch.
+#[test]
+fn a_poll_reads_past_aborted_data_without_waiting_for_more() {
+    let cluster = Cluster::temporary().unwrap();
+    cluster.create_topic(NewTopic::new("t", 1)).unwrap();
+    let log = cluster.partition("t", 0).unwrap();
+    txn_batch(&log, 7, 0, &["kept"]);
+    log.write_transaction_marker(7, 0, 0, true).unwrap();
+    txn_batch(&log, 7, 1, &["dropped"]);
+    log.write_transaction_marker(7, 0, 0, false).unwrap();
+    plain(&log, "after");
+    let consumer = cluster
+        .consumer(
+            ConsumerConfig::new()
+                .isolation_level(IsolationLevel::ReadCommitted)
+                .max_poll_records(1),
+        )
+        .unwrap();
+    consumer
+        .assign(&[(TopicPartition::new("t", 0), Offset::Beginning)])
+        .unwrap();
+    let mut values = Vec::new();
+    while values.len() < 2 {
+        // Far longer than a test takes: a poll that waited instead of reading on would
+        // return empty only after it.
+        let records = consumer.poll(Duration::from_secs(600)).unwrap();
+        assert!(
+            !records.is_empty(),
+            "a poll came back empty: it waited instead of reading"
+        );
+        values.extend(records.iter().filter_map(|r| r.value()).map(<[u8]>::to_vec));
+    }
+    assert_eq!(values, [b"kept".to_vec(), b"after".to_vec()]);
+}

@@ -67,6 +67,42 @@ pub struct Cluster {
     _user: Option<Arc<UserHandles>>,
 }
 
+/// A handle that does not keep its cluster open (the rdkafka facade's registry of clusters
+/// its clients share): [`WeakCluster::upgrade`] gives a user handle while one is alive.
+#[cfg(feature = "rdkafka-api")]
+#[derive(Debug, Clone)]
+pub(crate) struct WeakCluster {
+    inner: std::sync::Weak<Inner>,
+    user: Option<std::sync::Weak<UserHandles>>,
+}
+
+#[cfg(feature = "rdkafka-api")]
+impl WeakCluster {
+    /// A handle on the cluster, if it is still open.
+    pub(crate) fn upgrade(&self) -> Option<Cluster> {
+        let user = match &self.user {
+            Some(user) => Some(user.upgrade()?),
+            None => None,
+        };
+        let inner = self.inner.upgrade()?;
+        if inner.closed.load(Ordering::Acquire) {
+            return None;
+        }
+        Some(Cluster { inner, _user: user })
+    }
+}
+
+#[cfg(feature = "rdkafka-api")]
+impl Cluster {
+    /// A handle that does not keep the cluster open.
+    pub(crate) fn downgrade(&self) -> WeakCluster {
+        WeakCluster {
+            inner: Arc::downgrade(&self.inner),
+            user: self._user.as_ref().map(Arc::downgrade),
+        }
+    }
+}
+
 #[derive(Debug)]
 struct UserHandles {
     inner: Arc<Inner>,

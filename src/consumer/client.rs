@@ -82,6 +82,13 @@ impl Committer {
         self.interceptors.on_commit(offsets);
         Ok(())
     }
+
+    /// The group's committed offset for `tp` (an offset pending in an open transaction is
+    /// `UnstableOffsetCommit`), without waiting for a `poll` in progress.
+    #[cfg(feature = "rdkafka-api")]
+    pub(crate) fn committed(&self, tp: &TopicPartition) -> Result<Option<OffsetAndMetadata>> {
+        self.coordinator.offsets.committed_stable(&self.group, tp)
+    }
 }
 
 /// Interrupts a consumer's blocking call from another thread (Kafka's `wakeup()`): the call
@@ -310,7 +317,8 @@ impl Consumer {
                     .retain(|p| state.partitions.contains_key(&p.tp));
             }
             let room = max_records - records.len();
-            records.absorb(state.fetch_all(room)?);
+            let (fetched, skipped) = state.fetch_all(room)?;
+            records.absorb(fetched);
             let now = Instant::now();
             let enough = records.fetched_bytes() >= state.config.fetch_min_bytes
                 || records.len() >= max_records;
@@ -322,6 +330,10 @@ impl Consumer {
             }
             if now >= deadline {
                 return Ok(records);
+            }
+            if skipped {
+                // Past aborted or control data: what follows is readable now.
+                continue;
             }
             let mut until = if records.is_empty() {
                 deadline

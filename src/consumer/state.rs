@@ -173,11 +173,15 @@ impl State {
 
     /// Reads every assigned, unpaused partition from its position, starting with a different
     /// partition each time so that `max.poll.records` does not starve any.
-    pub(super) fn fetch_all(&mut self, max_records: usize) -> Result<Records> {
+    /// One fetch from every assigned partition, up to `max_records` records in all. Also
+    /// says whether a position moved past data that yielded no record (aborted records,
+    /// control batches under `read_committed`): more may be readable at once.
+    pub(super) fn fetch_all(&mut self, max_records: usize) -> Result<(Records, bool)> {
         let mut records = Records::default();
+        let mut skipped = false;
         let tps = self.take_order();
         if tps.is_empty() {
-            return Ok(records);
+            return Ok((records, skipped));
         }
         // As Kafka's updateFetchPositions: every assigned partition gets a position first.
         // A committed offset still pending in a transaction is retried at the next fetch (the
@@ -232,6 +236,7 @@ impl State {
             let partition = self.partitions.get_mut(tp).expect("assigned");
             match fetched {
                 Ok(Some(part)) => {
+                    skipped |= part.count == 0 && Some(part.next_offset) > partition.position;
                     partition.position = Some(part.next_offset);
                     partition.checked_through = part.checked_through;
                     remaining -= part.count;
@@ -252,6 +257,6 @@ impl State {
             }
         }
         self.order = tps;
-        Ok(records)
+        Ok((records, skipped))
     }
 }

@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+pub mod facade;
+
 use std::sync::Arc;
 
 use kafkalite::{

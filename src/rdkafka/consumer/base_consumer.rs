@@ -1,0 +1,737 @@
+//! rust-rdkafka's `BaseConsumer`: `poll` hands out one message at a time. Built on a
+//! kafkalite consumer that reads one record per poll, so its position is exactly what was
+//! handed out (librdkafka's application position) and auto-commit commits the offsets the
+//! facade stored at hand-out (librdkafka's `enable.auto.offset.store`).
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::Instant;
+
+use parking_lot::Mutex;
+
+use super::rebalance::{Bridge, CallbackState};
+use super::{
+    CommitMode, Consumer, ConsumerContext, ConsumerGroupMetadata, DefaultConsumerContext,
+    RebalanceProtocol,
+};
+use crate::consumer::{Committer, Offset as Position};
+use crate::error::Error;
+use crate::group::{OffsetAndMetadata, Offsets, TopicPartition};
+use crate::rdkafka::client::Client;
+use crate::rdkafka::config::{
+    ClientConfig, ConsumerSettings, FromClientConfig, FromClientConfigAndContext,
+};
+use crate::rdkafka::connect::connect;
+use crate::rdkafka::error::{code_of, KafkaError, KafkaResult, RDKafkaErrorCode};
+use crate::rdkafka::message::{BorrowedMessage, Message};
+use crate::rdkafka::topic_partition_list::{Offset, TopicPartitionList};
+use crate::rdkafka::util::Timeout;
+use crate::ConsumerRecord;
+
+/// What the facade keeps beside the kafkalite consumer, readable while a rebalance
+/// callback runs inside its poll.
+#[derive(Debug, Default)]
+pub(super) struct Local {
+    /// The assignment as the application sees it.
+    pub(super) assignment: Vec<TopicPartition>,
+    /// The application position of each partition a message was handed out from (or
+    /// seeked): the next offset.
+    pub(super) positions: HashMap<TopicPartition, i64>,
+    /// Stored offsets (librdkafka's offset store), also given to the kafkalite consumer.
+    pub(super) stored: HashMap<TopicPartition, i64>,
+    /// Stores made inside a rebalance callback, for the kafkalite consumer after its poll.
+    pub(super) pending_stores: Vec<(TopicPartition, i64)>,
+    /// End-of-partition events and errors waiting to be handed out.
+    pub(super) events: VecDeque<KafkaError>,
+    /// A rebalance ran in the current poll (rdkafka's poll then returns `None`).
+    pub(super) rebalanced: bool,
+}
+
+/// The parts shared by a consumer and its rebalance bridge.
+pub(super) struct Shared {
+    pub(super) inner: crate::Consumer,
+    /// Made at `subscribe` (it commits as the member the consumer is at the time).
+    pub(super) committer: Mutex<Option<Committer>>,
+    pub(super) local: Mutex<Local>,
+    pub(super) settings: ConsumerSettings,
+}
+
+/// A low-level consumer: `poll` returns one message, an end-of-partition event or an error
+/// at a time, and runs the context's rebalance callbacks.
+pub struct BaseConsumer<C: ConsumerContext + 'static = DefaultConsumerContext> {
+    client: Client<C>,
+    shared: Arc<Shared>,
+    /// Set on the handle a rebalance callback gets: the kafkalite consumer is busy in its
+    /// poll, so calls go to the bridge's state and the committer instead.
+    callback: Option<Arc<Mutex<CallbackState>>>,
+}
+
+impl FromClientConfig for BaseConsumer {
+    fn from_config(config: &ClientConfig) -> KafkaResult<BaseConsumer> {
+        BaseConsumer::from_config_and_context(config, DefaultConsumerContext)
+    }
+}
+
+impl<C: ConsumerContext + 'static> FromClientConfigAndContext<C> for BaseConsumer<C> {
+    fn from_config_and_context(config: &ClientConfig, context: C) -> KafkaResult<BaseConsumer<C>> {
+        let settings = config.consumer_settings()?;
+        let cluster = connect(config.servers()?)?;
+        // One record per poll: the kafkalite position is what was handed out.
+        let inner_config = settings.config.clone().max_poll_records(1);
+        let inner = cluster
+            .consumer(inner_config)
+            .map_err(|error| KafkaError::ClientCreation(error.to_string()))?;
+        Ok(BaseConsumer {
+            client: Client::new(cluster, Arc::new(context), false),
+            shared: Arc::new(Shared {
+                inner,
+                committer: Mutex::new(None),
+                local: Mutex::new(Local::default()),
+                settings,
+            }),
+            callback: None,
+        })
+    }
+}
+
+fn tp(topic: &str, partition: i32) -> TopicPartition {
+    TopicPartition::new(topic, partition)
+}
+
+/// The partitions of a list.
+fn partitions_of(tpl: &TopicPartitionList) -> Vec<TopicPartition> {
+    tpl.elements()
+        .iter()
+        .map(|elem| tp(elem.topic(), elem.partition()))
+        .collect()
+}
+
+/// A list of partitions, offsets unset.
+pub(super) fn list_of(partitions: &[TopicPartition]) -> TopicPartitionList {
+    let mut tpl = TopicPartitionList::with_capacity(partitions.len());
+    for p in partitions {
+        tpl.add_partition(&p.topic, p.partition);
+    }
+    tpl
+}
+
+/// librdkafka's offset as kafkalite's starting position.
+fn position_of(offset: Offset) -> Option<Position> {
+    Some(match offset {
+        Offset::Beginning => Position::Beginning,
+        Offset::End => Position::End,
+        Offset::Stored | Offset::Invalid => Position::Committed,
+        Offset::Offset(n) if n >= 0 => Position::At(n),
+        Offset::OffsetTail(n) if n >= 0 => Position::FromEnd(n.unsigned_abs()),
+        Offset::Offset(_) | Offset::OffsetTail(_) => return None,
+    })
+}
+
+impl<C: ConsumerContext + 'static> BaseConsumer<C> {
+    pub(super) fn in_callback(
+        client: Client<C>,
+        shared: Arc<Shared>,
+        callback: Arc<Mutex<CallbackState>>,
+    ) -> Self {
+        BaseConsumer {
+            client,
+            shared,
+            callback: Some(callback),
+        }
+    }
+
+    pub(super) fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
+    /// The next end-of-partition event or error waiting to be handed out.
+    pub(super) fn next_event(&self) -> Option<KafkaError> {
+        self.shared.local.lock().events.pop_front()
+    }
+
+    /// Polls the consumer for a message, an end-of-partition event or an error. `None` when
+    /// nothing came within `timeout`, or right after a rebalance was handled (as rdkafka's).
+    pub fn poll<T: Into<Timeout>>(&self, timeout: T) -> Option<KafkaResult<BorrowedMessage<'_>>> {
+        if self.callback.is_some() {
+            return Some(Err(KafkaError::MessageConsumption(RDKafkaErrorCode::State)));
+        }
+        let timeout = timeout.into();
+        let deadline = timeout.deadline();
+        loop {
+            if let Some(event) = self.shared.local.lock().events.pop_front() {
+                return Some(Err(event));
+            }
+            let left = deadline.map_or(timeout.duration(), |deadline| {
+                deadline.saturating_duration_since(Instant::now())
+            });
+            self.shared.local.lock().rebalanced = false;
+            let polled = self.shared.inner.poll(left);
+            self.push_pending_stores();
+            let records = match polled {
+                Ok(records) => records,
+                // Neither subscribed nor assigned: librdkafka's poll has nothing to serve
+                // and waits out its timeout.
+                Err(Error::IllegalState(_))
+                    if self.shared.inner.assignment().is_empty()
+                        && self.shared.inner.subscription().is_empty() =>
+                {
+                    std::thread::sleep(left);
+                    return None;
+                }
+                Err(error) => return Some(Err(KafkaError::MessageConsumption(code_of(&error)))),
+            };
+            let record = records.iter().next().map(|view| view.to_owned());
+            {
+                let mut local = self.shared.local.lock();
+                for tp in records.eof() {
+                    local
+                        .events
+                        .push_back(KafkaError::PartitionEOF(tp.partition));
+                }
+                for (_, error) in records.errors() {
+                    local
+                        .events
+                        .push_back(KafkaError::MessageConsumption(code_of(&error)));
+                }
+            }
+            if let Some(record) = record {
+                return Some(self.hand_out(record));
+            }
+            let rebalanced = self.shared.local.lock().rebalanced;
+            let expired = deadline.is_some_and(|deadline| Instant::now() >= deadline);
+            if (rebalanced && timeout != Timeout::Never) || (expired && self.pending_events() == 0)
+            {
+                return None;
+            }
+        }
+    }
+
+    fn pending_events(&self) -> usize {
+        self.shared.local.lock().events.len()
+    }
+
+    /// Hands `record` out: its position moves past it, and with `enable.auto.offset.store`
+    /// its offset + 1 is stored.
+    pub(super) fn hand_out(&self, record: ConsumerRecord) -> KafkaResult<BorrowedMessage<'_>> {
+        let partition = tp(&record.topic, record.partition);
+        let next = record.offset + 1;
+        let mut local = self.shared.local.lock();
+        local.positions.insert(partition.clone(), next);
+        if self.shared.settings.auto_offset_store {
+            local.stored.insert(partition.clone(), next);
+            drop(local);
+            let mut offsets = Offsets::new();
+            offsets.insert(partition, OffsetAndMetadata::new(next));
+            self.shared
+                .inner
+                .store_offsets(&offsets)
+                .map_err(|error| KafkaError::StoreOffset(code_of(&error)))?;
+        }
+        Ok(BorrowedMessage::from_record(record))
+    }
+
+    /// Gives the kafkalite consumer the stores a rebalance callback made, for partitions
+    /// still assigned.
+    pub(super) fn push_pending_stores(&self) {
+        let pending = std::mem::take(&mut self.shared.local.lock().pending_stores);
+        for (partition, offset) in pending {
+            let mut offsets = Offsets::new();
+            offsets.insert(partition, OffsetAndMetadata::new(offset));
+            // A partition revoked meanwhile refuses the store, as librdkafka's would.
+            let _ = self.shared.inner.store_offsets(&offsets);
+        }
+    }
+
+    /// Returns an iterator over the available messages (blocking for each).
+    pub fn iter(&self) -> Iter<'_, C> {
+        Iter(self)
+    }
+
+    fn store(&self, partition: TopicPartition, offset: i64) -> KafkaResult<()> {
+        if self.shared.settings.auto_offset_store {
+            return Err(KafkaError::StoreOffset(RDKafkaErrorCode::InvalidArgument));
+        }
+        let mut local = self.shared.local.lock();
+        if !local.assignment.contains(&partition) {
+            return Err(KafkaError::StoreOffset(RDKafkaErrorCode::State));
+        }
+        local.stored.insert(partition.clone(), offset);
+        if self.callback.is_some() {
+            local.pending_stores.push((partition, offset));
+            return Ok(());
+        }
+        drop(local);
+        let mut offsets = Offsets::new();
+        offsets.insert(partition, OffsetAndMetadata::new(offset));
+        self.shared
+            .inner
+            .store_offsets(&offsets)
+            .map_err(|error| KafkaError::StoreOffset(code_of(&error)))
+    }
+
+    fn commit_offsets(&self, offsets: &Offsets, mode: CommitMode) -> KafkaResult<()> {
+        let committer = self.shared.committer.lock().clone();
+        let committed = match (&self.callback, committer) {
+            // Inside a rebalance the consumer is busy: the committer commits with the
+            // membership of the moment, synchronously.
+            (Some(_), Some(committer)) => committer.commit_offsets(offsets),
+            (Some(_), None) => return Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::State)),
+            (None, _) => self.shared.inner.commit_offsets(offsets, mode.kafkalite()),
+        };
+        committed.map_err(|error| KafkaError::ConsumerCommit(code_of(&error)))
+    }
+
+    fn assignment_now(&self) -> Vec<TopicPartition> {
+        if self.callback.is_some() {
+            self.shared.local.lock().assignment.clone()
+        } else {
+            self.shared.inner.assignment()
+        }
+    }
+
+    /// Replaces the assignment (non-group use).
+    fn assign_all(&self, partitions: Vec<(TopicPartition, Position)>) -> KafkaResult<()> {
+        if self.callback.is_some() {
+            return Err(KafkaError::Subscription(
+                "Local: Erroneous state (the facade changes a group member's assignment \
+                 itself; pre_rebalance/post_rebalance only observe it)"
+                    .into(),
+            ));
+        }
+        self.shared
+            .inner
+            .assign(&partitions)
+            .map_err(|error| KafkaError::Subscription(error.to_string()))?;
+        let mut local = self.shared.local.lock();
+        local.assignment = partitions.iter().map(|(tp, _)| tp.clone()).collect();
+        let assigned = local.assignment.clone();
+        local.positions.retain(|tp, _| assigned.contains(tp));
+        local.stored.retain(|tp, _| assigned.contains(tp));
+        Ok(())
+    }
+
+    fn offsets_of(tpl: &TopicPartitionList) -> KafkaResult<Vec<(TopicPartition, Position)>> {
+        tpl.elements()
+            .iter()
+            .map(|elem| {
+                let position = position_of(elem.offset()).ok_or(KafkaError::Subscription(
+                    "Local: Invalid argument or configuration".into(),
+                ))?;
+                Ok((tp(elem.topic(), elem.partition()), position))
+            })
+            .collect()
+    }
+}
+
+impl<C: ConsumerContext + 'static> Consumer<C> for BaseConsumer<C> {
+    fn client(&self) -> &Client<C> {
+        &self.client
+    }
+
+    fn group_metadata(&self) -> Option<ConsumerGroupMetadata> {
+        if self.callback.is_some() {
+            return None;
+        }
+        self.shared
+            .inner
+            .group_metadata()
+            .map(ConsumerGroupMetadata::new)
+    }
+
+    fn subscribe(&self, topics: &[&str]) -> KafkaResult<()> {
+        let bridge = Bridge::new(
+            Arc::clone(self.client.context()),
+            self.client.cluster().clone(),
+            Arc::downgrade(&self.shared),
+        );
+        let subscribed = if topics.iter().any(|t| t.starts_with('^')) {
+            subscribe_regex(&self.shared.inner, topics, bridge)
+        } else {
+            self.shared.inner.subscribe_with(topics, bridge)
+        };
+        subscribed.map_err(|error| KafkaError::Subscription(error.to_string()))?;
+        *self.shared.committer.lock() = self.shared.inner.committer().ok();
+        Ok(())
+    }
+
+    fn unsubscribe(&self) {
+        if self.callback.is_none() {
+            let _ = self.shared.inner.unsubscribe();
+        }
+    }
+
+    fn assign(&self, assignment: &TopicPartitionList) -> KafkaResult<()> {
+        self.assign_all(Self::offsets_of(assignment)?)
+    }
+
+    fn unassign(&self) -> KafkaResult<()> {
+        self.assign_all(Vec::new())
+    }
+
+    fn incremental_assign(&self, assignment: &TopicPartitionList) -> KafkaResult<()> {
+        let mut partitions: Vec<(TopicPartition, Position)> = self
+            .assignment_now()
+            .into_iter()
+            .map(|tp| {
+                let at = self.shared.local.lock().positions.get(&tp).copied();
+                (tp, at.map_or(Position::Committed, Position::At))
+            })
+            .collect();
+        for (tp, position) in Self::offsets_of(assignment)? {
+            partitions.retain(|(known, _)| *known != tp);
+            partitions.push((tp, position));
+        }
+        self.assign_all(partitions)
+    }
+
+    fn incremental_unassign(&self, assignment: &TopicPartitionList) -> KafkaResult<()> {
+        let removed = partitions_of(assignment);
+        let partitions = self
+            .assignment_now()
+            .into_iter()
+            .filter(|tp| !removed.contains(tp))
+            .map(|tp| {
+                let at = self.shared.local.lock().positions.get(&tp).copied();
+                (tp, at.map_or(Position::Committed, Position::At))
+            })
+            .collect();
+        self.assign_all(partitions)
+    }
+
+    fn seek<T: Into<Timeout>>(
+        &self,
+        topic: &str,
+        partition: i32,
+        offset: Offset,
+        timeout: T,
+    ) -> KafkaResult<()> {
+        let _ = timeout.into();
+        let partition = tp(topic, partition);
+        let position = position_of(offset)
+            .ok_or_else(|| KafkaError::Seek("Local: Unrepresentable offset".into()))?;
+        if !self.assignment_now().contains(&partition) {
+            return Err(KafkaError::Seek(
+                RDKafkaErrorCode::UnknownPartition.description().into(),
+            ));
+        }
+        if let Some(callback) = &self.callback {
+            callback.lock().seeks.push((partition.clone(), position));
+        } else {
+            self.shared
+                .inner
+                .seek(&partition, position)
+                .map_err(|error| KafkaError::Seek(error.to_string()))?;
+        }
+        let mut local = self.shared.local.lock();
+        match position {
+            Position::At(next) => local.positions.insert(partition, next),
+            _ => local.positions.remove(&partition),
+        };
+        Ok(())
+    }
+
+    fn seek_partitions<T: Into<Timeout>>(
+        &self,
+        topic_partition_list: TopicPartitionList,
+        timeout: T,
+    ) -> KafkaResult<TopicPartitionList> {
+        let timeout = timeout.into();
+        for elem in topic_partition_list.elements() {
+            if let Err(error) = self.seek(elem.topic(), elem.partition(), elem.offset(), timeout) {
+                let code = match error {
+                    KafkaError::Seek(_) => RDKafkaErrorCode::UnknownPartition,
+                    _ => RDKafkaErrorCode::Fail,
+                };
+                topic_partition_list.set_error(elem.topic(), elem.partition(), code);
+            }
+        }
+        Ok(topic_partition_list)
+    }
+
+    fn commit(
+        &self,
+        topic_partition_list: &TopicPartitionList,
+        mode: CommitMode,
+    ) -> KafkaResult<()> {
+        let mut offsets = Offsets::new();
+        for (topic, partition, offset, metadata) in topic_partition_list.raw_entries() {
+            if offset >= 0 {
+                offsets.insert(
+                    tp(topic, partition),
+                    OffsetAndMetadata::new(offset).with_metadata(metadata),
+                );
+            }
+        }
+        if offsets.is_empty() {
+            return Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset));
+        }
+        self.commit_offsets(&offsets, mode)
+    }
+
+    fn commit_consumer_state(&self, mode: CommitMode) -> KafkaResult<()> {
+        let assignment = self.assignment_now();
+        let offsets: Offsets = {
+            let local = self.shared.local.lock();
+            assignment
+                .iter()
+                .filter_map(|tp| Some((tp.clone(), OffsetAndMetadata::new(*local.stored.get(tp)?))))
+                .collect()
+        };
+        if offsets.is_empty() {
+            // librdkafka: nothing stored to commit.
+            return Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset));
+        }
+        self.commit_offsets(&offsets, mode)
+    }
+
+    fn commit_message(&self, message: &BorrowedMessage<'_>, mode: CommitMode) -> KafkaResult<()> {
+        let mut offsets = Offsets::new();
+        offsets.insert(
+            tp(message.topic(), message.partition()),
+            OffsetAndMetadata::new(message.offset() + 1),
+        );
+        self.commit_offsets(&offsets, mode)
+    }
+
+    fn store_offset(&self, topic: &str, partition: i32, offset: i64) -> KafkaResult<()> {
+        self.store(tp(topic, partition), offset + 1)
+    }
+
+    fn store_offset_from_message(&self, message: &BorrowedMessage<'_>) -> KafkaResult<()> {
+        self.store(
+            tp(message.topic(), message.partition()),
+            message.offset() + 1,
+        )
+    }
+
+    fn store_offsets(&self, tpl: &TopicPartitionList) -> KafkaResult<()> {
+        for (topic, partition, offset, _) in tpl.raw_entries() {
+            self.store(tp(topic, partition), offset)?;
+        }
+        Ok(())
+    }
+
+    fn subscription(&self) -> KafkaResult<TopicPartitionList> {
+        let mut tpl = TopicPartitionList::new();
+        if self.callback.is_none() {
+            for topic in self.shared.inner.subscription() {
+                tpl.add_topic_unassigned(&topic);
+            }
+        }
+        Ok(tpl)
+    }
+
+    fn assignment(&self) -> KafkaResult<TopicPartitionList> {
+        Ok(list_of(&self.assignment_now()))
+    }
+
+    fn assignment_lost(&self) -> bool {
+        self.callback
+            .as_ref()
+            .is_some_and(|callback| callback.lock().lost)
+    }
+
+    fn committed<T>(&self, timeout: T) -> KafkaResult<TopicPartitionList>
+    where
+        T: Into<Timeout>,
+    {
+        self.committed_offsets(list_of(&self.assignment_now()), timeout)
+    }
+
+    fn committed_offsets<T>(
+        &self,
+        tpl: TopicPartitionList,
+        timeout: T,
+    ) -> KafkaResult<TopicPartitionList>
+    where
+        T: Into<Timeout>,
+    {
+        let _ = timeout.into();
+        let partitions = partitions_of(&tpl);
+        let fetch_error = |error: Error| KafkaError::MetadataFetch(code_of(&error));
+        let committed: Vec<(TopicPartition, Option<OffsetAndMetadata>)> = match &self.callback {
+            None => self
+                .shared
+                .inner
+                .committed(&partitions)
+                .map_err(fetch_error)?
+                .into_iter()
+                .collect(),
+            Some(_) => {
+                let committer = self
+                    .shared
+                    .committer
+                    .lock()
+                    .clone()
+                    .ok_or(KafkaError::MetadataFetch(RDKafkaErrorCode::State))?;
+                partitions
+                    .iter()
+                    .map(|tp| Ok((tp.clone(), committer.committed(tp)?)))
+                    .collect::<crate::error::Result<_>>()
+                    .map_err(fetch_error)?
+            }
+        };
+        let mut answer = TopicPartitionList::with_capacity(committed.len());
+        for (partition, offset) in committed {
+            let mut elem = answer.add_partition(&partition.topic, partition.partition);
+            if let Some(offset) = offset {
+                let _ = elem.set_offset(Offset::Offset(offset.offset));
+                elem.set_metadata(offset.metadata.as_deref().unwrap_or_default());
+            }
+        }
+        Ok(answer)
+    }
+
+    fn offsets_for_timestamp<T>(
+        &self,
+        timestamp: i64,
+        timeout: T,
+    ) -> KafkaResult<TopicPartitionList>
+    where
+        T: Into<Timeout>,
+    {
+        let mut tpl = list_of(&self.assignment_now());
+        tpl.set_all_offsets(Offset::Offset(timestamp))?;
+        self.offsets_for_times(tpl, timeout)
+    }
+
+    fn offsets_for_times<T>(
+        &self,
+        timestamps: TopicPartitionList,
+        timeout: T,
+    ) -> KafkaResult<TopicPartitionList>
+    where
+        T: Into<Timeout>,
+    {
+        let _ = timeout.into();
+        let query: Vec<(TopicPartition, i64)> = timestamps
+            .raw_entries()
+            .map(|(topic, partition, offset, _)| (tp(topic, partition), offset))
+            .collect();
+        let found = self
+            .shared
+            .inner
+            .offsets_for_times(&query)
+            .map_err(|error| KafkaError::MetadataFetch(code_of(&error)))?;
+        let mut answer = TopicPartitionList::with_capacity(found.len());
+        for (partition, _) in &query {
+            // librdkafka: no record at or after the timestamp is the end offset (-1).
+            let offset = match found.get(partition).cloned().flatten() {
+                Some(found) => Offset::Offset(found.offset),
+                None => Offset::End,
+            };
+            answer.add_partition_offset(&partition.topic, partition.partition, offset)?;
+        }
+        Ok(answer)
+    }
+
+    fn position(&self) -> KafkaResult<TopicPartitionList> {
+        let assignment = self.assignment_now();
+        let local = self.shared.local.lock();
+        let mut tpl = TopicPartitionList::with_capacity(assignment.len());
+        for partition in &assignment {
+            let offset = local
+                .positions
+                .get(partition)
+                .map_or(Offset::Invalid, |&next| Offset::Offset(next));
+            tpl.add_partition_offset(&partition.topic, partition.partition, offset)?;
+        }
+        Ok(tpl)
+    }
+
+    fn pause(&self, partitions: &TopicPartitionList) -> KafkaResult<()> {
+        self.shared
+            .inner
+            .pause(&partitions_of(partitions))
+            .map_err(|error| KafkaError::PauseResume(error.to_string()))
+    }
+
+    fn resume(&self, partitions: &TopicPartitionList) -> KafkaResult<()> {
+        self.shared
+            .inner
+            .resume(&partitions_of(partitions))
+            .map_err(|error| KafkaError::PauseResume(error.to_string()))
+    }
+
+    fn rebalance_protocol(&self) -> RebalanceProtocol {
+        if self.callback.is_none() && self.shared.inner.subscription().is_empty() {
+            return RebalanceProtocol::None;
+        }
+        let strategy = &self.shared.settings.config.assignment_strategy;
+        let cooperative = |name: &String| {
+            crate::AssignorKind::parse(name).is_some_and(crate::AssignorKind::is_cooperative)
+        };
+        if !strategy.is_empty() && strategy.iter().all(cooperative) {
+            RebalanceProtocol::Cooperative
+        } else {
+            RebalanceProtocol::Eager
+        }
+    }
+}
+
+/// librdkafka's regex subscription: topics starting with `^` are regular expressions
+/// matched anywhere in a name unless anchored; the others are names.
+#[cfg(feature = "regex")]
+fn subscribe_regex(
+    inner: &crate::Consumer,
+    topics: &[&str],
+    bridge: impl crate::consumer::RebalanceListener + 'static,
+) -> crate::error::Result<()> {
+    let pattern = topics
+        .iter()
+        .map(|topic| {
+            if topic.starts_with('^') {
+                format!(".*(?:{topic}).*")
+            } else {
+                regex::escape(topic)
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("|");
+    inner.subscribe_pattern_with(&pattern, bridge)
+}
+
+#[cfg(not(feature = "regex"))]
+fn subscribe_regex(
+    _inner: &crate::Consumer,
+    topics: &[&str],
+    _bridge: impl crate::consumer::RebalanceListener + 'static,
+) -> crate::error::Result<()> {
+    Err(Error::InvalidRegularExpression(format!(
+        "{topics:?}: regex subscriptions need kafkalite's `regex` feature"
+    )))
+}
+
+impl<C: ConsumerContext + 'static> Drop for BaseConsumer<C> {
+    /// The consumer leaves its group (the handle a rebalance callback gets leaves nothing).
+    fn drop(&mut self) {
+        if self.callback.is_none() {
+            let _ = self.shared.inner.close();
+        }
+    }
+}
+
+/// A convenience iterator over the messages of a [`BaseConsumer`] (each `next` blocks
+/// until one comes).
+pub struct Iter<'a, C: ConsumerContext + 'static>(&'a BaseConsumer<C>);
+
+impl<'a, C: ConsumerContext + 'static> Iterator for Iter<'a, C> {
+    type Item = KafkaResult<BorrowedMessage<'a>>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some(item) = self.0.poll(Timeout::Never) {
+                return Some(item);
+            }
+        }
+    }
+}
+
+impl<'a, C: ConsumerContext + 'static> IntoIterator for &'a BaseConsumer<C> {
+    type Item = KafkaResult<BorrowedMessage<'a>>;
+    type IntoIter = Iter<'a, C>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}

@@ -1,0 +1,181 @@
+//! The bridge from kafkalite's rebalance listener to rdkafka's `ConsumerContext`: inside the
+//! kafkalite consumer's poll, the context's `pre_rebalance` runs with a consumer handle
+//! before the assignment changes, `post_rebalance` after. The kafkalite consumer is busy in
+//! that poll, so the handle answers from the facade's own state: commits go through the
+//! consumer's committer (with the membership of the moment, as librdkafka's commit inside a
+//! rebalance callback), seeks are applied when the callback returns, stores when the poll
+//! does. Stores made while partitions are revoked are committed with them under
+//! `enable.auto.commit`, as librdkafka commits the stored offsets of revoked partitions.
+
+use std::sync::{Arc, Weak};
+
+use parking_lot::Mutex;
+
+use super::base_consumer::{list_of, BaseConsumer, Shared};
+use super::{ConsumerContext, Rebalance};
+use crate::cluster::Cluster;
+use crate::consumer::{Offset as Position, RebalanceContext, RebalanceListener};
+use crate::error::Result;
+use crate::group::{OffsetAndMetadata, Offsets, TopicPartition};
+use crate::rdkafka::client::Client;
+use crate::rdkafka::error::{code_of, KafkaError};
+
+/// What a rebalance callback asked for that waits for the callback to return.
+#[derive(Debug, Default)]
+pub(super) struct CallbackState {
+    /// The partitions were lost (taken away), not revoked.
+    pub(super) lost: bool,
+    pub(super) seeks: Vec<(TopicPartition, Position)>,
+}
+
+/// The kafkalite listener of a facade consumer.
+pub(super) struct Bridge<C: ConsumerContext + 'static> {
+    context: Arc<C>,
+    cluster: Cluster,
+    shared: Weak<Shared>,
+}
+
+impl<C: ConsumerContext + 'static> Bridge<C> {
+    pub(super) fn new(context: Arc<C>, cluster: Cluster, shared: Weak<Shared>) -> Self {
+        Bridge {
+            context,
+            cluster,
+            shared,
+        }
+    }
+
+    fn revoke(
+        &mut self,
+        ctx: &mut RebalanceContext<'_>,
+        partitions: &[TopicPartition],
+        lost: bool,
+    ) {
+        let Some(shared) = self.shared.upgrade() else {
+            return;
+        };
+        if partitions.is_empty() {
+            return;
+        }
+        let tpl = list_of(partitions);
+        let callback = Arc::new(Mutex::new(CallbackState {
+            lost,
+            ..CallbackState::default()
+        }));
+        let consumer = self.handle(&shared, &callback);
+        let event = Rebalance::Revoke(&tpl);
+        self.context.pre_rebalance(&consumer, &event);
+        // Stores the callback made for the revoked partitions: committed now, as librdkafka
+        // commits the offset store on revocation (not when the partitions were lost).
+        let stored: Offsets = {
+            let mut local = shared.local.lock();
+            let pending = std::mem::take(&mut local.pending_stores);
+            let (revoked, kept): (Vec<_>, Vec<_>) = pending
+                .into_iter()
+                .partition(|(tp, _)| partitions.contains(tp));
+            local.pending_stores = kept;
+            revoked
+                .into_iter()
+                .map(|(tp, offset)| (tp, OffsetAndMetadata::new(offset)))
+                .collect()
+        };
+        if !lost && shared.settings.config.enable_auto_commit && !stored.is_empty() {
+            if let Err(error) = ctx.commit_offsets(&stored) {
+                tracing::warn!(
+                    target: "kafkalite::rdkafka",
+                    "the offsets stored while revoking could not be committed: {error}"
+                );
+            }
+        }
+        {
+            let mut local = shared.local.lock();
+            local.assignment.retain(|tp| !partitions.contains(tp));
+            for tp in partitions {
+                local.positions.remove(tp);
+                local.stored.remove(tp);
+            }
+            local.rebalanced = true;
+        }
+        self.context.post_rebalance(&consumer, &event);
+    }
+
+    fn assign(&mut self, ctx: &mut RebalanceContext<'_>, partitions: &[TopicPartition]) {
+        let Some(shared) = self.shared.upgrade() else {
+            return;
+        };
+        let tpl = list_of(partitions);
+        let callback = Arc::new(Mutex::new(CallbackState::default()));
+        let consumer = self.handle(&shared, &callback);
+        let event = Rebalance::Assign(&tpl);
+        self.context.pre_rebalance(&consumer, &event);
+        {
+            let mut local = shared.local.lock();
+            for tp in partitions {
+                if !local.assignment.contains(tp) {
+                    local.assignment.push(tp.clone());
+                }
+            }
+            local.rebalanced = true;
+        }
+        self.context.post_rebalance(&consumer, &event);
+        for (tp, position) in std::mem::take(&mut callback.lock().seeks) {
+            if let Err(error) = ctx.seek(&tp, position) {
+                tracing::warn!(target: "kafkalite::rdkafka", "seek in a rebalance callback: {error}");
+            }
+        }
+    }
+
+    /// The consumer handle a callback gets.
+    fn handle(
+        &self,
+        shared: &Arc<Shared>,
+        callback: &Arc<Mutex<CallbackState>>,
+    ) -> BaseConsumer<C> {
+        BaseConsumer::in_callback(
+            Client::new(self.cluster.clone(), Arc::clone(&self.context), false),
+            Arc::clone(shared),
+            Arc::clone(callback),
+        )
+    }
+}
+
+impl<C: ConsumerContext + 'static> RebalanceListener for Bridge<C> {
+    fn on_partitions_revoked(
+        &mut self,
+        ctx: &mut RebalanceContext<'_>,
+        partitions: &[TopicPartition],
+    ) {
+        self.revoke(ctx, partitions, false);
+    }
+
+    fn on_partitions_assigned(
+        &mut self,
+        ctx: &mut RebalanceContext<'_>,
+        partitions: &[TopicPartition],
+    ) {
+        self.assign(ctx, partitions);
+    }
+
+    fn on_partitions_lost(
+        &mut self,
+        ctx: &mut RebalanceContext<'_>,
+        partitions: &[TopicPartition],
+    ) {
+        self.revoke(ctx, partitions, true);
+    }
+
+    fn on_commit(&mut self, result: &Result<()>, offsets: &Offsets) {
+        let mut tpl = crate::rdkafka::TopicPartitionList::with_capacity(offsets.len());
+        for (tp, offset) in offsets {
+            let _ = tpl.add_partition_offset(
+                &tp.topic,
+                tp.partition,
+                crate::rdkafka::Offset::Offset(offset.offset),
+            );
+        }
+        let result = result
+            .as_ref()
+            .map(|_| ())
+            .map_err(|error| KafkaError::ConsumerCommit(code_of(error)));
+        self.context.commit_callback(result, &tpl);
+    }
+}

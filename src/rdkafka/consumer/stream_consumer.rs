@@ -1,0 +1,252 @@
+//! rust-rdkafka's `StreamConsumer`: `recv().await` and `stream()`, on any executor. No
+//! polling loop and no timer thread: a pending receive waits on the cluster's notifications
+//! (appends, group changes, clock jumps), as kafkalite's own `Consumer::recv` does.
+
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use futures_core::Stream;
+
+use super::{
+    BaseConsumer, CommitMode, Consumer, ConsumerContext, ConsumerGroupMetadata,
+    DefaultConsumerContext, RebalanceProtocol,
+};
+use crate::rdkafka::client::Client;
+use crate::rdkafka::config::{ClientConfig, FromClientConfig, FromClientConfigAndContext};
+use crate::rdkafka::error::{code_of, KafkaError, KafkaResult};
+use crate::rdkafka::message::BorrowedMessage;
+use crate::rdkafka::topic_partition_list::{Offset, TopicPartitionList};
+use crate::rdkafka::util::{AsyncRuntime, DefaultRuntime, Timeout};
+
+/// A stream of messages from a [`StreamConsumer`].
+pub struct MessageStream<'a, C: ConsumerContext + 'static> {
+    base: &'a BaseConsumer<C>,
+    records: crate::consumer::RecordStream<'a>,
+}
+
+impl<'a, C: ConsumerContext + 'static> Stream for MessageStream<'a, C> {
+    type Item = KafkaResult<BorrowedMessage<'a>>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        if let Some(event) = self.base.next_event() {
+            return Poll::Ready(Some(Err(event)));
+        }
+        let polled = Pin::new(&mut self.records).poll_next(cx);
+        let base = self.base;
+        polled.map(|item| {
+            base.push_pending_stores();
+            item.map(|record| match record {
+                Ok(record) => base.hand_out(record),
+                Err(error) => Err(KafkaError::MessageConsumption(code_of(&error))),
+            })
+        })
+    }
+}
+
+/// A consumer whose messages are received with `recv().await` or as a `Stream`.
+#[must_use = "Consumer polling thread will stop immediately if unused"]
+pub struct StreamConsumer<C = DefaultConsumerContext, R = DefaultRuntime>
+where
+    C: ConsumerContext + 'static,
+{
+    base: Arc<BaseConsumer<C>>,
+    _runtime: PhantomData<R>,
+}
+
+impl<R: AsyncRuntime> FromClientConfig for StreamConsumer<DefaultConsumerContext, R> {
+    fn from_config(config: &ClientConfig) -> KafkaResult<Self> {
+        StreamConsumer::from_config_and_context(config, DefaultConsumerContext)
+    }
+}
+
+impl<C, R> FromClientConfigAndContext<C> for StreamConsumer<C, R>
+where
+    C: ConsumerContext + 'static,
+    R: AsyncRuntime,
+{
+    fn from_config_and_context(config: &ClientConfig, context: C) -> KafkaResult<Self> {
+        Ok(StreamConsumer {
+            base: Arc::new(BaseConsumer::from_config_and_context(config, context)?),
+            _runtime: PhantomData,
+        })
+    }
+}
+
+impl<C, R> StreamConsumer<C, R>
+where
+    C: ConsumerContext + 'static,
+{
+    /// Constructs a stream that yields messages from this consumer.
+    pub fn stream(&self) -> MessageStream<'_, C> {
+        MessageStream {
+            base: &self.base,
+            records: self.base.shared().inner.stream(),
+        }
+    }
+
+    /// Receives the next message (or end-of-partition event, or error).
+    pub async fn recv(&self) -> Result<BorrowedMessage<'_>, KafkaError> {
+        if let Some(event) = self.base.next_event() {
+            return Err(event);
+        }
+        let received = self.base.shared().inner.recv().await;
+        self.base.push_pending_stores();
+        match received {
+            Ok(record) => self.base.hand_out(record),
+            Err(error) => Err(KafkaError::MessageConsumption(code_of(&error))),
+        }
+    }
+}
+
+impl<C, R> Consumer<C> for StreamConsumer<C, R>
+where
+    C: ConsumerContext + 'static,
+{
+    fn client(&self) -> &Client<C> {
+        self.base.client()
+    }
+
+    fn group_metadata(&self) -> Option<ConsumerGroupMetadata> {
+        self.base.group_metadata()
+    }
+
+    fn subscribe(&self, topics: &[&str]) -> KafkaResult<()> {
+        self.base.subscribe(topics)
+    }
+
+    fn unsubscribe(&self) {
+        self.base.unsubscribe();
+    }
+
+    fn assign(&self, assignment: &TopicPartitionList) -> KafkaResult<()> {
+        self.base.assign(assignment)
+    }
+
+    fn unassign(&self) -> KafkaResult<()> {
+        self.base.unassign()
+    }
+
+    fn incremental_assign(&self, assignment: &TopicPartitionList) -> KafkaResult<()> {
+        self.base.incremental_assign(assignment)
+    }
+
+    fn incremental_unassign(&self, assignment: &TopicPartitionList) -> KafkaResult<()> {
+        self.base.incremental_unassign(assignment)
+    }
+
+    fn seek<T: Into<Timeout>>(
+        &self,
+        topic: &str,
+        partition: i32,
+        offset: Offset,
+        timeout: T,
+    ) -> KafkaResult<()> {
+        self.base.seek(topic, partition, offset, timeout)
+    }
+
+    fn seek_partitions<T: Into<Timeout>>(
+        &self,
+        topic_partition_list: TopicPartitionList,
+        timeout: T,
+    ) -> KafkaResult<TopicPartitionList> {
+        self.base.seek_partitions(topic_partition_list, timeout)
+    }
+
+    fn commit(
+        &self,
+        topic_partition_list: &TopicPartitionList,
+        mode: CommitMode,
+    ) -> KafkaResult<()> {
+        self.base.commit(topic_partition_list, mode)
+    }
+
+    fn commit_consumer_state(&self, mode: CommitMode) -> KafkaResult<()> {
+        self.base.commit_consumer_state(mode)
+    }
+
+    fn commit_message(&self, message: &BorrowedMessage<'_>, mode: CommitMode) -> KafkaResult<()> {
+        self.base.commit_message(message, mode)
+    }
+
+    fn store_offset(&self, topic: &str, partition: i32, offset: i64) -> KafkaResult<()> {
+        self.base.store_offset(topic, partition, offset)
+    }
+
+    fn store_offset_from_message(&self, message: &BorrowedMessage<'_>) -> KafkaResult<()> {
+        self.base.store_offset_from_message(message)
+    }
+
+    fn store_offsets(&self, tpl: &TopicPartitionList) -> KafkaResult<()> {
+        self.base.store_offsets(tpl)
+    }
+
+    fn subscription(&self) -> KafkaResult<TopicPartitionList> {
+        self.base.subscription()
+    }
+
+    fn assignment(&self) -> KafkaResult<TopicPartitionList> {
+        self.base.assignment()
+    }
+
+    fn assignment_lost(&self) -> bool {
+        self.base.assignment_lost()
+    }
+
+    fn committed<T>(&self, timeout: T) -> KafkaResult<TopicPartitionList>
+    where
+        T: Into<Timeout>,
+    {
+        self.base.committed(timeout)
+    }
+
+    fn committed_offsets<T>(
+        &self,
+        tpl: TopicPartitionList,
+        timeout: T,
+    ) -> KafkaResult<TopicPartitionList>
+    where
+        T: Into<Timeout>,
+    {
+        self.base.committed_offsets(tpl, timeout)
+    }
+
+    fn offsets_for_timestamp<T>(
+        &self,
+        timestamp: i64,
+        timeout: T,
+    ) -> KafkaResult<TopicPartitionList>
+    where
+        T: Into<Timeout>,
+    {
+        self.base.offsets_for_timestamp(timestamp, timeout)
+    }
+
+    fn offsets_for_times<T>(
+        &self,
+        timestamps: TopicPartitionList,
+        timeout: T,
+    ) -> KafkaResult<TopicPartitionList>
+    where
+        T: Into<Timeout>,
+    {
+        self.base.offsets_for_times(timestamps, timeout)
+    }
+
+    fn position(&self) -> KafkaResult<TopicPartitionList> {
+        self.base.position()
+    }
+
+    fn pause(&self, partitions: &TopicPartitionList) -> KafkaResult<()> {
+        self.base.pause(partitions)
+    }
+
+    fn resume(&self, partitions: &TopicPartitionList) -> KafkaResult<()> {
+        self.base.resume(partitions)
+    }
+
+    fn rebalance_protocol(&self) -> RebalanceProtocol {
+        self.base.rebalance_protocol()
+    }
+}

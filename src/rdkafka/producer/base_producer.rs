@@ -1,0 +1,548 @@
+//! rust-rdkafka's `BaseProducer` (delivery reports reach the context's `delivery` when the
+//! application calls `poll` or `flush`) and `ThreadedProducer` (a thread calls `poll`).
+
+use std::marker::PhantomData;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use crossbeam::channel::{self, Receiver, Sender};
+use parking_lot::{Condvar, Mutex};
+
+use super::core::{Core, CustomPartitioner, Outgoing};
+use super::{
+    DefaultProducerContext, NoCustomPartitioner, Partitioner, Producer, ProducerContext,
+    PurgeConfig,
+};
+use crate::error::Error;
+use crate::producer::RecordMetadata;
+use crate::rdkafka::client::Client;
+use crate::rdkafka::config::{ClientConfig, FromClientConfig, FromClientConfigAndContext};
+use crate::rdkafka::consumer::ConsumerGroupMetadata;
+use crate::rdkafka::error::{code_of, KafkaError, KafkaResult, RDKafkaErrorCode};
+pub use crate::rdkafka::message::DeliveryResult;
+use crate::rdkafka::message::{BorrowedMessage, OwnedHeaders, OwnedMessage, Timestamp, ToBytes};
+use crate::rdkafka::topic_partition_list::TopicPartitionList;
+use crate::rdkafka::util::{IntoOpaque, Timeout};
+
+/// A record for the [`BaseProducer`] and [`ThreadedProducer`].
+#[derive(Debug)]
+pub struct BaseRecord<'a, K: ToBytes + ?Sized = (), P: ToBytes + ?Sized = (), D: IntoOpaque = ()> {
+    /// Required destination topic.
+    pub topic: &'a str,
+    /// Optional destination partition.
+    pub partition: Option<i32>,
+    /// Optional payload.
+    pub payload: Option<&'a P>,
+    /// Optional key.
+    pub key: Option<&'a K>,
+    /// Optional timestamp (milliseconds since the epoch; 0 or none means now).
+    pub timestamp: Option<i64>,
+    /// Optional message headers.
+    pub headers: Option<OwnedHeaders>,
+    /// Required delivery opaque (defaults to `()` if not required).
+    pub delivery_opaque: D,
+}
+
+impl<'a, K: ToBytes + ?Sized, P: ToBytes + ?Sized, D: IntoOpaque> BaseRecord<'a, K, P, D> {
+    /// Creates a new record with the specified topic name and delivery opaque.
+    pub fn with_opaque_to(topic: &'a str, delivery_opaque: D) -> BaseRecord<'a, K, P, D> {
+        BaseRecord {
+            topic,
+            partition: None,
+            payload: None,
+            key: None,
+            timestamp: None,
+            headers: None,
+            delivery_opaque,
+        }
+    }
+
+    /// Sets the destination partition of the record.
+    pub fn partition(mut self, partition: i32) -> BaseRecord<'a, K, P, D> {
+        self.partition = Some(partition);
+        self
+    }
+
+    /// Sets the payload of the record.
+    pub fn payload(mut self, payload: &'a P) -> BaseRecord<'a, K, P, D> {
+        self.payload = Some(payload);
+        self
+    }
+
+    /// Sets the key of the record.
+    pub fn key(mut self, key: &'a K) -> BaseRecord<'a, K, P, D> {
+        self.key = Some(key);
+        self
+    }
+
+    /// Sets the timestamp of the record.
+    pub fn timestamp(mut self, timestamp: i64) -> BaseRecord<'a, K, P, D> {
+        self.timestamp = Some(timestamp);
+        self
+    }
+
+    /// Sets the headers of the record.
+    pub fn headers(mut self, headers: OwnedHeaders) -> BaseRecord<'a, K, P, D> {
+        self.headers = Some(headers);
+        self
+    }
+
+    /// Sets the destination topic of the record.
+    pub fn topic(mut self, topic: &'a str) -> BaseRecord<'a, K, P, D> {
+        self.topic = topic;
+        self
+    }
+
+    /// Sets the delivery opaque of the record.
+    pub fn delivery_opaque(mut self, delivery_opaque: D) -> BaseRecord<'a, K, P, D> {
+        self.delivery_opaque = delivery_opaque;
+        self
+    }
+
+    /// The record's bytes, copied for the engine.
+    fn outgoing(&self) -> Outgoing {
+        Outgoing {
+            topic: self.topic.to_string(),
+            partition: self.partition,
+            key: self.key.map(|key| key.to_bytes().to_vec()),
+            payload: self.payload.map(|payload| payload.to_bytes().to_vec()),
+            timestamp: self.timestamp,
+            headers: self.headers.clone(),
+        }
+    }
+}
+
+impl<'a, K: ToBytes + ?Sized, P: ToBytes + ?Sized> BaseRecord<'a, K, P, ()> {
+    /// Creates a new record with the specified topic name.
+    pub fn to(topic: &'a str) -> BaseRecord<'a, K, P, ()> {
+        BaseRecord::with_opaque_to(topic, ())
+    }
+}
+
+/// A delivery waiting for `poll`: the outcome, the message, and the slot its opaque is put
+/// in once `send` returns.
+struct Report<D> {
+    result: crate::error::Result<RecordMetadata>,
+    message: OwnedMessage,
+    opaque: Arc<Mutex<Option<D>>>,
+}
+
+/// Where the delivery reports wait for `poll`.
+type Reports<D> = (Sender<Report<D>>, Receiver<Report<D>>);
+
+/// What `send` gives back with a refused record.
+type Refused<'a, K, P, D> = (KafkaError, BaseRecord<'a, K, P, D>);
+
+/// Wakes `flush` when a report arrives or is served.
+#[derive(Default)]
+struct Signal {
+    generation: Mutex<u64>,
+    changed: Condvar,
+}
+
+impl Signal {
+    fn notify(&self) {
+        *self.generation.lock() += 1;
+        self.changed.notify_all();
+    }
+}
+
+/// Lowest level Kafka producer: messages are sent with `send`, their delivery reports are
+/// served to the context's `delivery` by `poll` (and `flush`), on the caller's thread.
+pub struct BaseProducer<C = DefaultProducerContext, Part = NoCustomPartitioner>
+where
+    Part: Partitioner,
+    C: ProducerContext<Part>,
+{
+    client: Client<C>,
+    core: Core,
+    reports: Reports<C::DeliveryOpaque>,
+    signal: Arc<Signal>,
+    _partitioner: PhantomData<Part>,
+}
+
+impl FromClientConfig for BaseProducer<DefaultProducerContext> {
+    fn from_config(config: &ClientConfig) -> KafkaResult<BaseProducer<DefaultProducerContext>> {
+        BaseProducer::from_config_and_context(config, DefaultProducerContext)
+    }
+}
+
+impl<C, Part> FromClientConfigAndContext<C> for BaseProducer<C, Part>
+where
+    Part: Partitioner,
+    C: ProducerContext<Part>,
+{
+    fn from_config_and_context(config: &ClientConfig, context: C) -> KafkaResult<Self> {
+        let core = Core::new(config)?;
+        Ok(BaseProducer {
+            client: Client::new(core.cluster.clone(), Arc::new(context), true),
+            core,
+            reports: channel::unbounded(),
+            signal: Arc::new(Signal::default()),
+            _partitioner: PhantomData,
+        })
+    }
+}
+
+impl<C, Part> BaseProducer<C, Part>
+where
+    Part: Partitioner,
+    C: ProducerContext<Part>,
+{
+    /// Sends a message. Returns at once: the outcome comes to the context's `delivery` from
+    /// a later `poll`. A message refused now (full queue, unknown partition or topic, too
+    /// large) comes back with the error.
+    #[allow(clippy::result_large_err)]
+    pub fn send<'a, K, P>(
+        &self,
+        record: BaseRecord<'a, K, P, C::DeliveryOpaque>,
+    ) -> Result<(), Refused<'a, K, P, C::DeliveryOpaque>>
+    where
+        K: ToBytes + ?Sized,
+        P: ToBytes + ?Sized,
+    {
+        let outgoing = record.outgoing();
+        let custom = self.client.context().get_custom_partitioner();
+        let custom = custom.map(|partitioner| {
+            move |topic: &str, key: Option<&[u8]>, count: i32| {
+                partitioner.partition(topic, key, count, |_| true)
+            }
+        });
+        let placed = self.core.place(
+            &outgoing,
+            custom.as_ref().map(|f| f as &CustomPartitioner<'_>),
+        );
+        let partition = match placed {
+            Ok(partition) => partition,
+            Err(code) => return Err((KafkaError::MessageProduction(code), record)),
+        };
+        let message = outgoing.to_message(partition);
+        let slot = Arc::new(Mutex::new(None));
+        // Held until the opaque is in: a report served before that waits here.
+        let mut filled = slot.lock();
+        let report_slot = Arc::clone(&slot);
+        let sender = self.reports.0.clone();
+        let signal = Arc::clone(&self.signal);
+        let sent = self.core.send(outgoing, partition, move |result| {
+            let _ = sender.send(Report {
+                result,
+                message,
+                opaque: report_slot,
+            });
+            signal.notify();
+        });
+        if let Err(code) = sent {
+            return Err((KafkaError::MessageProduction(code), record));
+        }
+        *filled = Some(record.delivery_opaque);
+        Ok(())
+    }
+
+    /// Serves delivery reports to the context until `timeout` has passed (as rdkafka 0.38's:
+    /// it does not return early; `Timeout::Never` serves forever).
+    pub fn poll<T: Into<Timeout>>(&self, timeout: T) {
+        let deadline = timeout.into().deadline();
+        loop {
+            let report = match deadline {
+                Some(deadline) => match self.reports.1.recv_deadline(deadline) {
+                    Ok(report) => report,
+                    Err(_) => return,
+                },
+                None => match self.reports.1.recv() {
+                    Ok(report) => report,
+                    Err(_) => return,
+                },
+            };
+            self.serve(report);
+            if deadline.is_some_and(|deadline| Instant::now() >= deadline) {
+                return;
+            }
+        }
+    }
+
+    fn serve_ready(&self) {
+        while let Ok(report) = self.reports.1.try_recv() {
+            self.serve(report);
+        }
+    }
+
+    fn serve(&self, report: Report<C::DeliveryOpaque>) {
+        let Some(opaque) = report.opaque.lock().take() else {
+            return;
+        };
+        let result = match report.result {
+            Ok(metadata) => Ok(BorrowedMessage::from_owned(
+                report
+                    .message
+                    .set_partition(metadata.partition)
+                    .set_offset(metadata.offset)
+                    .set_timestamp(Timestamp::of(metadata.timestamp, metadata.timestamp_type)),
+            )),
+            Err(error) => Err((
+                KafkaError::MessageProduction(delivery_code(&error)),
+                BorrowedMessage::from_owned(report.message),
+            )),
+        };
+        self.core.queued.fetch_sub(1, Ordering::AcqRel);
+        self.client.context().delivery(&result, opaque);
+        self.signal.notify();
+    }
+}
+
+/// librdkafka's code for a failed delivery.
+fn delivery_code(error: &Error) -> RDKafkaErrorCode {
+    match error {
+        Error::Timeout(_) => RDKafkaErrorCode::MessageTimedOut,
+        _ => code_of(error),
+    }
+}
+
+impl<C, Part> Producer<C, Part> for BaseProducer<C, Part>
+where
+    Part: Partitioner,
+    C: ProducerContext<Part>,
+{
+    fn client(&self) -> &Client<C> {
+        &self.client
+    }
+
+    fn in_flight_count(&self) -> i32 {
+        i32::try_from(self.core.queued.load(Ordering::Acquire)).unwrap_or(i32::MAX)
+    }
+
+    fn flush<T: Into<Timeout>>(&self, timeout: T) -> KafkaResult<()> {
+        let timeout = timeout.into();
+        let deadline = timeout.deadline();
+        self.core.flush_engine(timeout)?;
+        loop {
+            let generation = *self.signal.generation.lock();
+            self.serve_ready();
+            if self.core.queued.load(Ordering::Acquire) <= 0 {
+                return Ok(());
+            }
+            let mut current = self.signal.generation.lock();
+            if *current == generation {
+                match deadline {
+                    Some(deadline) => {
+                        if self
+                            .signal
+                            .changed
+                            .wait_until(&mut current, deadline)
+                            .timed_out()
+                        {
+                            return Err(KafkaError::Flush(RDKafkaErrorCode::OperationTimedOut));
+                        }
+                    }
+                    None => self.signal.changed.wait(&mut current),
+                }
+            }
+        }
+    }
+
+    fn purge(&self, flags: PurgeConfig) {
+        tracing::warn!(
+            target: "kafkalite::rdkafka",
+            queue = flags.queue,
+            inflight = flags.inflight,
+            "purge: kafkalite writes messages as it takes them, so there is nothing queued \
+             to fail; the messages will be delivered"
+        );
+    }
+
+    fn init_transactions<T: Into<Timeout>>(&self, timeout: T) -> KafkaResult<()> {
+        self.core.init_transactions(timeout.into())
+    }
+
+    fn begin_transaction(&self) -> KafkaResult<()> {
+        self.core.begin_transaction()
+    }
+
+    fn send_offsets_to_transaction<T: Into<Timeout>>(
+        &self,
+        offsets: &TopicPartitionList,
+        cgm: &ConsumerGroupMetadata,
+        timeout: T,
+    ) -> KafkaResult<()> {
+        self.core
+            .send_offsets_to_transaction(offsets, cgm, timeout.into())
+    }
+
+    fn commit_transaction<T: Into<Timeout>>(&self, timeout: T) -> KafkaResult<()> {
+        let timeout = timeout.into();
+        self.core.commit_transaction(timeout)?;
+        // As librdkafka's commit, which flushes: the reports of the transaction's messages
+        // are served.
+        self.serve_ready();
+        Ok(())
+    }
+
+    fn abort_transaction<T: Into<Timeout>>(&self, timeout: T) -> KafkaResult<()> {
+        self.core.abort_transaction(timeout.into())?;
+        self.serve_ready();
+        Ok(())
+    }
+}
+
+impl<C, Part> Drop for BaseProducer<C, Part>
+where
+    Part: Partitioner,
+    C: ProducerContext<Part>,
+{
+    /// As rdkafka's: waits up to 500 ms for outstanding messages, serving their reports.
+    fn drop(&mut self) {
+        if let Err(error) = self.flush(Duration::from_millis(500)) {
+            tracing::warn!(
+                target: "kafkalite::rdkafka",
+                "Failed to flush outstanding messages while dropping the producer: {error:?}"
+            );
+        }
+    }
+}
+
+/// A low-level producer with a thread that calls `poll` every 100 ms or sooner, so delivery
+/// reports reach the context on that thread.
+#[must_use = "The threaded producer will stop immediately if unused"]
+pub struct ThreadedProducer<C, Part: Partitioner = NoCustomPartitioner>
+where
+    C: ProducerContext<Part> + 'static,
+{
+    producer: Arc<BaseProducer<C, Part>>,
+    should_stop: Arc<AtomicBool>,
+    handle: Option<Arc<JoinHandle<()>>>,
+}
+
+impl FromClientConfig for ThreadedProducer<DefaultProducerContext, NoCustomPartitioner> {
+    fn from_config(config: &ClientConfig) -> KafkaResult<ThreadedProducer<DefaultProducerContext>> {
+        ThreadedProducer::from_config_and_context(config, DefaultProducerContext)
+    }
+}
+
+impl<C, Part> FromClientConfigAndContext<C> for ThreadedProducer<C, Part>
+where
+    Part: Partitioner + Send + Sync + 'static,
+    C: ProducerContext<Part> + 'static,
+{
+    fn from_config_and_context(config: &ClientConfig, context: C) -> KafkaResult<Self> {
+        let producer = Arc::new(BaseProducer::from_config_and_context(config, context)?);
+        let should_stop = Arc::new(AtomicBool::new(false));
+        let thread = {
+            let producer = Arc::clone(&producer);
+            let should_stop = Arc::clone(&should_stop);
+            thread::Builder::new()
+                .name("producer polling thread".to_string())
+                .spawn(move || {
+                    while !should_stop.load(Ordering::Acquire) {
+                        producer.poll(Duration::from_millis(100));
+                    }
+                })
+                .map_err(|error| {
+                    KafkaError::ClientCreation(format!("cannot start the polling thread: {error}"))
+                })?
+        };
+        Ok(ThreadedProducer {
+            producer,
+            should_stop,
+            handle: Some(Arc::new(thread)),
+        })
+    }
+}
+
+impl<C, Part> ThreadedProducer<C, Part>
+where
+    Part: Partitioner,
+    C: ProducerContext<Part> + 'static,
+{
+    /// Sends a message (see [`BaseProducer::send`]).
+    #[allow(clippy::result_large_err)]
+    pub fn send<'a, K, P>(
+        &self,
+        record: BaseRecord<'a, K, P, C::DeliveryOpaque>,
+    ) -> Result<(), Refused<'a, K, P, C::DeliveryOpaque>>
+    where
+        K: ToBytes + ?Sized,
+        P: ToBytes + ?Sized,
+    {
+        self.producer.send(record)
+    }
+
+    /// Polls the internal producer (not needed: its thread does).
+    pub fn poll<T: Into<Timeout>>(&self, timeout: T) {
+        self.producer.poll(timeout);
+    }
+}
+
+impl<C, Part> Producer<C, Part> for ThreadedProducer<C, Part>
+where
+    Part: Partitioner,
+    C: ProducerContext<Part> + 'static,
+{
+    fn client(&self) -> &Client<C> {
+        self.producer.client()
+    }
+
+    fn in_flight_count(&self) -> i32 {
+        self.producer.in_flight_count()
+    }
+
+    fn flush<T: Into<Timeout>>(&self, timeout: T) -> KafkaResult<()> {
+        self.producer.flush(timeout)
+    }
+
+    fn purge(&self, flags: PurgeConfig) {
+        self.producer.purge(flags)
+    }
+
+    fn init_transactions<T: Into<Timeout>>(&self, timeout: T) -> KafkaResult<()> {
+        self.producer.init_transactions(timeout)
+    }
+
+    fn begin_transaction(&self) -> KafkaResult<()> {
+        self.producer.begin_transaction()
+    }
+
+    fn send_offsets_to_transaction<T: Into<Timeout>>(
+        &self,
+        offsets: &TopicPartitionList,
+        cgm: &ConsumerGroupMetadata,
+        timeout: T,
+    ) -> KafkaResult<()> {
+        self.producer
+            .send_offsets_to_transaction(offsets, cgm, timeout)
+    }
+
+    fn commit_transaction<T: Into<Timeout>>(&self, timeout: T) -> KafkaResult<()> {
+        self.producer.commit_transaction(timeout)
+    }
+
+    fn abort_transaction<T: Into<Timeout>>(&self, timeout: T) -> KafkaResult<()> {
+        self.producer.abort_transaction(timeout)
+    }
+}
+
+impl<C: ProducerContext + 'static> Clone for ThreadedProducer<C> {
+    fn clone(&self) -> Self {
+        Self {
+            producer: Arc::clone(&self.producer),
+            should_stop: Arc::clone(&self.should_stop),
+            handle: self.handle.clone(),
+        }
+    }
+}
+
+impl<C, Part> Drop for ThreadedProducer<C, Part>
+where
+    Part: Partitioner,
+    C: ProducerContext<Part> + 'static,
+{
+    /// The last clone stops the polling thread and waits for it.
+    fn drop(&mut self) {
+        if let Some(handle) = self.handle.take().and_then(Arc::into_inner) {
+            self.should_stop.store(true, Ordering::Release);
+            if handle.join().is_err() {
+                tracing::warn!(target: "kafkalite::rdkafka", "the producer polling thread panicked");
+            }
+        }
+    }
+}

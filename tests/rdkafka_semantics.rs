@@ -1,0 +1,447 @@
+//! `kafkalite::rdkafka` behaving as rust-rdkafka over librdkafka does: configuration checked
+//! with librdkafka's messages (from its `rdkafka_conf.c`), calls in states librdkafka rejects,
+//! delivery reports, end-of-partition events, rebalance callbacks that commit, and a
+//! transactional consume-transform-produce loop.
+#![cfg(not(loom))]
+
+mod common;
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use common::facade::{cluster_with, config};
+use kafkalite::rdkafka;
+use rdkafka::client::ClientContext;
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::{DeliveryResult, Message};
+use rdkafka::producer::{BaseProducer, BaseRecord, Producer, ProducerContext};
+use rdkafka::types::RDKafkaConfRes;
+use rdkafka::{Offset, TopicPartitionList};
+
+const WAIT: Duration = Duration::from_secs(10);
+
+fn produce(servers: &str, topic: &str, partition: i32, payloads: &[&str]) {
+    let producer: BaseProducer = config(servers).create().unwrap();
+    for payload in payloads {
+        producer
+            .send(
+                BaseRecord::<(), str>::to(topic)
+                    .partition(partition)
+                    .payload(*payload),
+            )
+            .unwrap();
+    }
+    producer.flush(WAIT).unwrap();
+}
+
+fn config_error(result: Result<BaseProducer, KafkaError>) -> (RDKafkaConfRes, String) {
+    match result {
+        Err(KafkaError::ClientConfig(res, message, _, _)) => (res, message),
+        Err(other) => panic!("not a configuration error: {other}"),
+        Ok(_) => panic!("the configuration was accepted"),
+    }
+}
+
+#[test]
+fn configuration_is_checked_with_librdkafkas_messages() {
+    let (_cluster, servers) = cluster_with(&[]);
+    let (res, message) = config_error(config(&servers).set("no.such.property", "1").create());
+    assert_eq!(res, RDKafkaConfRes::RD_KAFKA_CONF_UNKNOWN);
+    assert_eq!(
+        message,
+        "No such configuration property: \"no.such.property\""
+    );
+
+    let (res, message) = config_error(config(&servers).set("enable.idempotence", "maybe").create());
+    assert_eq!(res, RDKafkaConfRes::RD_KAFKA_CONF_INVALID);
+    assert_eq!(
+        message,
+        "Expected bool value for \"enable.idempotence\": true or false"
+    );
+
+    let (_, message) = config_error(config(&servers).set("linger.ms", "-3").create());
+    assert_eq!(
+        message,
+        "Configuration property \"linger.ms\" value -3 is outside allowed range 0..900000\n"
+    );
+    let (_, message) = config_error(config(&servers).set("batch.num.messages", "0").create());
+    assert_eq!(
+        message,
+        "Configuration property \"batch.num.messages\" value 0 is outside allowed range 1..1000000\n"
+    );
+
+    let (_, message) = config_error(config(&servers).set("compression.codec", "brotli").create());
+    assert_eq!(
+        message,
+        "Invalid value \"brotli\" for configuration property \"compression.codec\""
+    );
+
+    // Keys that only matter on a network are accepted (and ignored).
+    let _: BaseProducer = config(&servers)
+        .set("security.protocol", "SASL_SSL")
+        .set("sasl.mechanisms", "PLAIN")
+        .set("socket.keepalive.enable", "true")
+        .set("acks", "all")
+        .create()
+        .expect("network settings are accepted");
+}
+
+#[test]
+fn bootstrap_servers_must_name_a_cluster() {
+    let missing = ClientConfig::new().create::<BaseProducer>();
+    assert!(matches!(missing, Err(KafkaError::ClientCreation(_))));
+
+    let dir = tempfile::tempdir().unwrap();
+    let gone = dir.path().join("not-there");
+    let created = config(gone.to_str().unwrap()).create::<BaseProducer>();
+    match created {
+        Err(KafkaError::ClientCreation(message)) => {
+            assert!(message.contains("not a directory"), "{message}")
+        }
+        _ => panic!("a missing directory is refused"),
+    }
+    assert!(!gone.exists(), "nothing was created");
+
+    // A directory a cluster of this test holds: reached through bootstrap_servers only.
+    let held = kafkalite::Cluster::open(dir.path()).unwrap();
+    let locked = config(dir.path().to_str().unwrap()).create::<BaseProducer>();
+    match locked {
+        Err(KafkaError::ClientCreation(message)) => {
+            assert!(message.contains("bootstrap_servers"), "{message}")
+        }
+        _ => panic!("a locked directory is refused"),
+    }
+    let _: BaseProducer = config(&rdkafka::bootstrap_servers(&held)).create().unwrap();
+}
+
+#[test]
+fn consumer_calls_in_states_librdkafka_rejects() {
+    let (_cluster, servers) = cluster_with(&[("t", 2)]);
+    let consumer: BaseConsumer = config(&servers).set("group.id", "g").create().unwrap();
+    assert_eq!(
+        consumer.commit_consumer_state(CommitMode::Sync),
+        Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset)),
+        "nothing assigned, nothing to commit"
+    );
+    assert!(matches!(
+        consumer.seek("t", 0, Offset::Beginning, WAIT),
+        Err(KafkaError::Seek(_))
+    ));
+    assert_eq!(
+        consumer.store_offset("t", 0, 5),
+        Err(KafkaError::StoreOffset(RDKafkaErrorCode::InvalidArgument)),
+        "enable.auto.offset.store is on by default"
+    );
+    let manual: BaseConsumer = config(&servers)
+        .set("group.id", "g")
+        .set("enable.auto.offset.store", "false")
+        .create()
+        .unwrap();
+    assert_eq!(
+        manual.store_offset("t", 0, 5),
+        Err(KafkaError::StoreOffset(RDKafkaErrorCode::State)),
+        "the partition is not assigned"
+    );
+    assert!(consumer.poll(Duration::ZERO).is_none());
+}
+
+#[test]
+fn transactional_calls_need_a_transactional_id_and_init() {
+    let (_cluster, servers) = cluster_with(&[("t", 1)]);
+    let plain: BaseProducer = config(&servers).create().unwrap();
+    match plain.begin_transaction() {
+        Err(KafkaError::Transaction(error)) => {
+            assert_eq!(error.code(), RDKafkaErrorCode::NotConfigured)
+        }
+        other => panic!("{other:?}"),
+    }
+    let transactional: BaseProducer = config(&servers)
+        .set("transactional.id", "tx")
+        .create()
+        .unwrap();
+    match transactional.begin_transaction() {
+        Err(KafkaError::Transaction(error)) => {
+            assert_eq!(error.code(), RDKafkaErrorCode::State);
+            assert!(!error.is_fatal());
+        }
+        other => panic!("{other:?}"),
+    }
+    transactional.init_transactions(WAIT).unwrap();
+    transactional.begin_transaction().unwrap();
+}
+
+/// A delivery report as served: the opaque, then where the message landed or the error.
+type Served = (usize, Result<(i32, i64), RDKafkaErrorCode>);
+
+/// Records the delivery reports it is served.
+#[derive(Default)]
+struct Reports {
+    served: Mutex<Vec<Served>>,
+}
+
+impl ClientContext for Reports {}
+
+impl ProducerContext for Reports {
+    type DeliveryOpaque = usize;
+
+    fn delivery(&self, result: &DeliveryResult<'_>, opaque: usize) {
+        let outcome = match result {
+            Ok(message) => Ok((message.partition(), message.offset())),
+            Err((error, _)) => Err(error.rdkafka_error_code().unwrap()),
+        };
+        self.served.lock().unwrap().push((opaque, outcome));
+    }
+}
+
+#[test]
+fn delivery_reports_are_served_by_poll_with_their_opaque() {
+    let (_cluster, servers) = cluster_with(&[("t", 2)]);
+    let producer: BaseProducer<Reports> = config(&servers)
+        .set("queue.buffering.max.messages", "3")
+        .create_with_context(Reports::default())
+        .unwrap();
+    for i in 0..3 {
+        producer
+            .send(
+                BaseRecord::<(), str, usize>::with_opaque_to("t", i)
+                    .partition(1)
+                    .payload("x"),
+            )
+            .unwrap();
+    }
+    // librdkafka counts a message until its report is served: the queue is full.
+    let (error, refused) = producer
+        .send(BaseRecord::<(), str, usize>::with_opaque_to("t", 3).payload("x"))
+        .unwrap_err();
+    assert_eq!(
+        error,
+        KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull)
+    );
+    assert_eq!(refused.delivery_opaque, 3, "the record comes back");
+    assert!(
+        producer.context().served.lock().unwrap().is_empty(),
+        "nothing served before poll"
+    );
+    producer.flush(WAIT).unwrap();
+    assert_eq!(producer.in_flight_count(), 0);
+    let served = producer.context().served.lock().unwrap().clone();
+    assert_eq!(
+        served,
+        vec![(0, Ok((1, 0))), (1, Ok((1, 1))), (2, Ok((1, 2)))]
+    );
+
+    let (error, _) = producer
+        .send(
+            BaseRecord::<(), str, usize>::with_opaque_to("t", 9)
+                .partition(7)
+                .payload("x"),
+        )
+        .unwrap_err();
+    assert_eq!(
+        error,
+        KafkaError::MessageProduction(RDKafkaErrorCode::UnknownPartition)
+    );
+}
+
+#[test]
+fn partition_eof_and_offset_tail_as_librdkafka() {
+    let (_cluster, servers) = cluster_with(&[("t", 1)]);
+    produce(&servers, "t", 0, &["a", "b", "c"]);
+    let consumer: BaseConsumer = config(&servers)
+        .set("enable.partition.eof", "true")
+        .create()
+        .unwrap();
+    let mut tpl = TopicPartitionList::new();
+    tpl.add_partition_offset("t", 0, Offset::OffsetTail(2))
+        .unwrap();
+    consumer.assign(&tpl).unwrap();
+    let mut seen = Vec::new();
+    loop {
+        match consumer.poll(WAIT).expect("an event within the wait") {
+            Ok(message) => seen.push(message.payload_view::<str>().unwrap().unwrap().to_string()),
+            Err(KafkaError::PartitionEOF(partition)) => {
+                assert_eq!(partition, 0);
+                break;
+            }
+            Err(other) => panic!("{other}"),
+        }
+    }
+    assert_eq!(seen, ["b", "c"], "OffsetTail(2): the last two");
+    let position = consumer.position().unwrap();
+    assert_eq!(
+        position.find_partition("t", 0).unwrap().offset(),
+        Offset::Offset(3)
+    );
+}
+
+/// Commits what it stored when its partitions are revoked, as rdkafka users do in
+/// `pre_rebalance`.
+#[derive(Default)]
+struct CommitOnRevoke {
+    log: Mutex<Vec<String>>,
+}
+
+impl ClientContext for CommitOnRevoke {}
+
+impl ConsumerContext for CommitOnRevoke {
+    fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance) {
+        if let Rebalance::Revoke(tpl) = rebalance {
+            let committed = consumer.commit_consumer_state(CommitMode::Sync);
+            self.log
+                .lock()
+                .unwrap()
+                .push(format!("revoke {} -> {committed:?}", tpl.count()));
+        }
+    }
+
+    fn post_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance) {
+        if let Rebalance::Assign(tpl) = rebalance {
+            let assigned = consumer.assignment().unwrap().count();
+            self.log
+                .lock()
+                .unwrap()
+                .push(format!("assign {} (now {assigned})", tpl.count()));
+        }
+    }
+}
+
+#[test]
+fn a_revoke_callback_commits_and_the_next_owner_resumes_there() {
+    let (_cluster, servers) = cluster_with(&[("jobs", 1)]);
+    produce(&servers, "jobs", 0, &["j0", "j1", "j2", "j3", "j4"]);
+    let group = |auto_commit: &str| {
+        let mut c = config(&servers);
+        c.set("group.id", "workers")
+            .set("auto.offset.reset", "earliest")
+            .set("enable.auto.commit", auto_commit);
+        c
+    };
+    let first: BaseConsumer<CommitOnRevoke> = group("false")
+        .create_with_context(CommitOnRevoke::default())
+        .unwrap();
+    first.subscribe(&["jobs"]).unwrap();
+    let mut taken = Vec::new();
+    while taken.len() < 2 {
+        if let Some(message) = first.poll(WAIT) {
+            taken.push(
+                message
+                    .unwrap()
+                    .payload_view::<str>()
+                    .unwrap()
+                    .unwrap()
+                    .to_string(),
+            );
+        }
+    }
+    // Leaving the group revokes the partition: the callback commits the two handed out.
+    first.unsubscribe();
+    let log = first.context().log.lock().unwrap().clone();
+    assert_eq!(log, ["assign 1 (now 1)", "revoke 1 -> Ok(())"]);
+    drop(first);
+
+    let second: BaseConsumer = group("false").create().unwrap();
+    second.subscribe(&["jobs"]).unwrap();
+    let next = loop {
+        if let Some(message) = second.poll(WAIT) {
+            break message
+                .unwrap()
+                .payload_view::<str>()
+                .unwrap()
+                .unwrap()
+                .to_string();
+        }
+    };
+    assert_eq!(taken, ["j0", "j1"]);
+    assert_eq!(
+        next, "j2",
+        "the second member resumes after what the first committed"
+    );
+}
+
+#[test]
+fn consume_transform_produce_in_transactions() {
+    let (_cluster, servers) = cluster_with(&[("in", 1), ("out", 1)]);
+    produce(&servers, "in", 0, &["a", "b", "c", "d"]);
+    let consumer: BaseConsumer = config(&servers)
+        .set("group.id", "upper")
+        .set("enable.auto.commit", "false")
+        .set("auto.offset.reset", "earliest")
+        .create()
+        .unwrap();
+    consumer.subscribe(&["in"]).unwrap();
+    let producer: BaseProducer = config(&servers)
+        .set("transactional.id", "upper-1")
+        .create()
+        .unwrap();
+    producer.init_transactions(WAIT).unwrap();
+    let mut done = 0;
+    while done < 4 {
+        producer.begin_transaction().unwrap();
+        let mut batch = 0;
+        while batch < 2 {
+            let Some(message) = consumer.poll(WAIT) else {
+                continue;
+            };
+            let message = message.unwrap();
+            let upper = message
+                .payload_view::<str>()
+                .unwrap()
+                .unwrap()
+                .to_uppercase();
+            producer
+                .send(BaseRecord::<(), str>::to("out").payload(&upper))
+                .map_err(|(error, _)| error)
+                .unwrap();
+            batch += 1;
+        }
+        let position = consumer.position().unwrap();
+        producer
+            .send_offsets_to_transaction(&position, &consumer.group_metadata().unwrap(), WAIT)
+            .unwrap();
+        producer.commit_transaction(WAIT).unwrap();
+        done += batch;
+    }
+    // A transaction that aborts leaves nothing a read_committed consumer sees.
+    producer.begin_transaction().unwrap();
+    producer
+        .send(BaseRecord::<(), str>::to("out").payload("JUNK"))
+        .map_err(|(error, _)| error)
+        .unwrap();
+    // Written before the abort (librdkafka's abort purges what is still queued instead).
+    producer.flush(WAIT).unwrap();
+    producer.abort_transaction(WAIT).unwrap();
+
+    let read = |isolation: &str| {
+        let reader: BaseConsumer = config(&servers)
+            .set("isolation.level", isolation)
+            .set("enable.partition.eof", "true")
+            .create()
+            .unwrap();
+        let mut tpl = TopicPartitionList::new();
+        tpl.add_partition_offset("out", 0, Offset::Beginning)
+            .unwrap();
+        reader.assign(&tpl).unwrap();
+        let mut values = Vec::new();
+        loop {
+            match reader
+                .poll(WAIT)
+                .unwrap_or_else(|| panic!("an event ({isolation}, {values:?})"))
+            {
+                Ok(m) => values.push(m.payload_view::<str>().unwrap().unwrap().to_string()),
+                Err(KafkaError::PartitionEOF(_)) => return values,
+                Err(other) => panic!("{other}"),
+            }
+        }
+    };
+    assert_eq!(read("read_committed"), ["A", "B", "C", "D"]);
+    assert_eq!(read("read_uncommitted"), ["A", "B", "C", "D", "JUNK"]);
+    let mut tpl = TopicPartitionList::new();
+    tpl.add_partition("in", 0);
+    let committed = consumer.committed_offsets(tpl, WAIT).unwrap();
+    assert_eq!(
+        committed.find_partition("in", 0).unwrap().offset(),
+        Offset::Offset(4)
+    );
+}
