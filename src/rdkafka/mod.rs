@@ -42,6 +42,7 @@
 //! cluster the test opened itself, with a mock clock). The differences from librdkafka that
 //! remain are listed in the README's "Testing code written for rdkafka".
 
+pub mod admin;
 pub mod client;
 pub mod config;
 mod config_table;

@@ -1,0 +1,601 @@
+//! rust-rdkafka's `AdminClient` (`rdkafka::admin`): topics, partitions, records, groups and
+//! configs, with per-item results carrying Kafka's error codes. Each call is carried out
+//! when it is made; the returned future is already complete.
+
+use std::collections::{BTreeMap, HashMap};
+use std::future::{ready, Future};
+use std::sync::Arc;
+
+use super::client::{Client, ClientContext, DefaultClientContext};
+use super::config::{ClientConfig, FromClientConfig, FromClientConfigAndContext};
+use super::connect::connect;
+use super::error::{code_of, KafkaResult, RDKafkaErrorCode};
+use super::topic_partition_list::{Offset, TopicPartitionList};
+use super::util::Timeout;
+use crate::cluster::Cluster;
+use crate::config::TopicConfig;
+use crate::error::Error;
+
+/// A client for the administrative API of the cluster.
+pub struct AdminClient<C: ClientContext = DefaultClientContext> {
+    client: Client<C>,
+}
+
+impl<C: ClientContext> std::fmt::Debug for AdminClient<C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AdminClient").finish_non_exhaustive()
+    }
+}
+
+impl FromClientConfig for AdminClient<DefaultClientContext> {
+    fn from_config(config: &ClientConfig) -> KafkaResult<AdminClient<DefaultClientContext>> {
+        AdminClient::from_config_and_context(config, DefaultClientContext)
+    }
+}
+
+impl<C: ClientContext> FromClientConfigAndContext<C> for AdminClient<C> {
+    fn from_config_and_context(config: &ClientConfig, context: C) -> KafkaResult<AdminClient<C>> {
+        config.check()?;
+        let cluster = connect(config.servers()?)?;
+        Ok(AdminClient {
+            client: Client::new(cluster, Arc::new(context), false),
+        })
+    }
+}
+
+/// The result of an operation on one topic: its name, or its name and the error.
+pub type TopicResult = Result<String, (String, RDKafkaErrorCode)>;
+
+/// The result of an operation on one group: its name, or its name and the error.
+pub type GroupResult = Result<String, (String, RDKafkaErrorCode)>;
+
+impl<C: ClientContext> AdminClient<C> {
+    fn cluster(&self) -> &Cluster {
+        self.client.cluster()
+    }
+
+    /// Creates new topics; each has its own result (the operation is not atomic).
+    pub fn create_topics<'a, I>(
+        &self,
+        topics: I,
+        opts: &AdminOptions,
+    ) -> impl Future<Output = KafkaResult<Vec<TopicResult>>>
+    where
+        I: IntoIterator<Item = &'a NewTopic<'a>>,
+    {
+        let results = topics
+            .into_iter()
+            .map(|topic| {
+                self.create_topic(topic, opts.validate_only)
+                    .map(|()| topic.name.to_string())
+                    .map_err(|code| (topic.name.to_string(), code))
+            })
+            .collect();
+        ready(Ok(results))
+    }
+
+    fn create_topic(
+        &self,
+        topic: &NewTopic<'_>,
+        validate_only: bool,
+    ) -> Result<(), RDKafkaErrorCode> {
+        let replication = match topic.replication {
+            TopicReplication::Fixed(factor) => factor,
+            TopicReplication::Variable(assignment) => {
+                if assignment.len() != usize::try_from(topic.num_partitions).unwrap_or(0) {
+                    return Err(RDKafkaErrorCode::InvalidReplicaAssignment);
+                }
+                // The one broker, id 0, is every replica there is.
+                if assignment.iter().any(|replicas| replicas != &[0]) {
+                    return Err(RDKafkaErrorCode::InvalidReplicaAssignment);
+                }
+                1
+            }
+        };
+        let replication =
+            i16::try_from(replication).map_err(|_| RDKafkaErrorCode::InvalidReplicationFactor)?;
+        let mut new = crate::cluster::NewTopic::new(topic.name, topic.num_partitions)
+            .replication_factor(replication);
+        for (key, value) in &topic.config {
+            new = new.config(*key, *value);
+        }
+        if validate_only {
+            return self.validate(topic, replication);
+        }
+        self.cluster()
+            .create_topic(new)
+            .map_err(|error| code_of(&error))
+    }
+
+    /// `validate_only`: the checks a creation makes, without creating.
+    fn validate(&self, topic: &NewTopic<'_>, replication: i16) -> Result<(), RDKafkaErrorCode> {
+        crate::cluster::validate_topic_name(topic.name).map_err(|error| code_of(&error))?;
+        if self.cluster().describe_topic(topic.name).is_ok() {
+            return Err(RDKafkaErrorCode::TopicAlreadyExists);
+        }
+        if topic.num_partitions < 1 && topic.num_partitions != -1 {
+            return Err(RDKafkaErrorCode::InvalidPartitions);
+        }
+        if replication > 1 || replication == 0 || replication < -1 {
+            return Err(RDKafkaErrorCode::InvalidReplicationFactor);
+        }
+        TopicConfig::from_overrides(topic.config.iter().copied())
+            .map(|_| ())
+            .map_err(|error| code_of(&error))
+    }
+
+    /// Deletes the named topics; each has its own result.
+    pub fn delete_topics(
+        &self,
+        topic_names: &[&str],
+        opts: &AdminOptions,
+    ) -> impl Future<Output = KafkaResult<Vec<TopicResult>>> {
+        let _ = opts;
+        let results = topic_names
+            .iter()
+            .map(|name| {
+                self.cluster()
+                    .delete_topic(name)
+                    .map(|()| name.to_string())
+                    .map_err(|error| (name.to_string(), code_of(&error)))
+            })
+            .collect();
+        ready(Ok(results))
+    }
+
+    /// Deletes the named groups (they must have no active members); each has its own result.
+    pub fn delete_groups(
+        &self,
+        group_names: &[&str],
+        opts: &AdminOptions,
+    ) -> impl Future<Output = KafkaResult<Vec<GroupResult>>> {
+        let _ = opts;
+        let results = group_names
+            .iter()
+            .map(|name| {
+                self.cluster()
+                    .delete_group(name)
+                    .map(|()| name.to_string())
+                    .map_err(|error| (name.to_string(), code_of(&error)))
+            })
+            .collect();
+        ready(Ok(results))
+    }
+
+    /// Adds partitions to existing topics; each has its own result.
+    pub fn create_partitions<'a, I>(
+        &self,
+        partitions: I,
+        opts: &AdminOptions,
+    ) -> impl Future<Output = KafkaResult<Vec<TopicResult>>>
+    where
+        I: IntoIterator<Item = &'a NewPartitions<'a>>,
+    {
+        let results = partitions
+            .into_iter()
+            .map(|request| {
+                let name = request.topic_name.to_string();
+                self.create_partitions_of(request, opts.validate_only)
+                    .map(|()| name.clone())
+                    .map_err(|code| (name, code))
+            })
+            .collect();
+        ready(Ok(results))
+    }
+
+    fn create_partitions_of(
+        &self,
+        request: &NewPartitions<'_>,
+        validate_only: bool,
+    ) -> Result<(), RDKafkaErrorCode> {
+        let total = i32::try_from(request.new_partition_count)
+            .map_err(|_| RDKafkaErrorCode::InvalidPartitions)?;
+        if let Some(assignment) = request.assignment {
+            if assignment.iter().any(|replicas| replicas != &[0]) {
+                return Err(RDKafkaErrorCode::InvalidReplicaAssignment);
+            }
+        }
+        if validate_only {
+            let current = self
+                .cluster()
+                .describe_topic(request.topic_name)
+                .map_err(|error| code_of(&error))?
+                .partitions
+                .len();
+            return if usize::try_from(total).unwrap_or(0) > current {
+                Ok(())
+            } else {
+                Err(RDKafkaErrorCode::InvalidPartitions)
+            };
+        }
+        self.cluster()
+            .create_partitions(request.topic_name, total)
+            .map_err(|error| code_of(&error))
+    }
+
+    /// Deletes the records below each element's offset (`Offset::End`: all of them). The
+    /// answer lists each partition's new low watermark, or its error.
+    pub fn delete_records(
+        &self,
+        offsets: &TopicPartitionList,
+        opts: &AdminOptions,
+    ) -> impl Future<Output = KafkaResult<TopicPartitionList>> {
+        let _ = opts;
+        let mut answer = TopicPartitionList::with_capacity(offsets.count());
+        for (topic, partition, raw, _) in offsets.raw_entries() {
+            let target = match Offset::from_raw(raw) {
+                Offset::End => self
+                    .cluster()
+                    .partition(topic, partition)
+                    .map(|log| log.high_watermark()),
+                Offset::Offset(offset) => Ok(offset),
+                _ => Err(Error::OffsetOutOfRange {
+                    partition: format!("{topic}-{partition}"),
+                    offset: raw,
+                    log_start: -1,
+                    log_end: -1,
+                }),
+            };
+            let deleted =
+                target.and_then(|offset| self.cluster().delete_records(topic, partition, offset));
+            let mut elem = answer.add_partition(topic, partition);
+            match deleted {
+                Ok(low) => {
+                    let _ = elem.set_offset(Offset::Offset(low));
+                }
+                Err(error) => {
+                    drop(elem);
+                    answer.set_error(topic, partition, code_of(&error));
+                }
+            }
+        }
+        ready(Ok(answer))
+    }
+
+    /// Retrieves the configuration of topics (every key, its value and source) and of the
+    /// broker (none: kafkalite's cluster settings are not broker configs).
+    pub fn describe_configs<'a, I>(
+        &self,
+        configs: I,
+        opts: &AdminOptions,
+    ) -> impl Future<Output = KafkaResult<Vec<ConfigResourceResult>>>
+    where
+        I: IntoIterator<Item = &'a ResourceSpecifier<'a>>,
+    {
+        let _ = opts;
+        let results = configs
+            .into_iter()
+            .map(|specifier| self.describe(specifier))
+            .collect();
+        ready(Ok(results))
+    }
+
+    fn describe(&self, specifier: &ResourceSpecifier<'_>) -> ConfigResourceResult {
+        match *specifier {
+            ResourceSpecifier::Topic(name) => {
+                let config = self
+                    .cluster()
+                    .topic_config(name)
+                    .map_err(|error| code_of(&error))?;
+                let overrides = config.overrides();
+                let entries = config
+                    .entries()
+                    .into_iter()
+                    .map(|(key, value)| {
+                        let set = overrides.contains_key(key);
+                        ConfigEntry {
+                            name: key.to_string(),
+                            value: Some(value),
+                            source: if set {
+                                ConfigSource::DynamicTopic
+                            } else {
+                                ConfigSource::Default
+                            },
+                            is_read_only: false,
+                            is_default: !set,
+                            is_sensitive: false,
+                        }
+                    })
+                    .collect();
+                Ok(ConfigResource {
+                    specifier: OwnedResourceSpecifier::Topic(name.to_string()),
+                    entries,
+                })
+            }
+            ResourceSpecifier::Broker(0) => Ok(ConfigResource {
+                specifier: OwnedResourceSpecifier::Broker(0),
+                entries: Vec::new(),
+            }),
+            ResourceSpecifier::Broker(_) => Err(RDKafkaErrorCode::BrokerNotAvailable),
+            ResourceSpecifier::Group(_) => Err(RDKafkaErrorCode::InvalidRequest),
+        }
+    }
+
+    /// Replaces the configuration of topics (Kafka's non-incremental `AlterConfigs`, as
+    /// librdkafka's: a key not given returns to its default).
+    pub fn alter_configs<'a, I>(
+        &self,
+        configs: I,
+        opts: &AdminOptions,
+    ) -> impl Future<Output = KafkaResult<Vec<AlterConfigsResult>>>
+    where
+        I: IntoIterator<Item = &'a AlterConfig<'a>>,
+    {
+        let results = configs
+            .into_iter()
+            .map(|alter| {
+                let owned = OwnedResourceSpecifier::of(&alter.specifier);
+                match self.alter(alter, opts.validate_only) {
+                    Ok(()) => Ok(owned),
+                    Err(code) => Err((owned, code)),
+                }
+            })
+            .collect();
+        ready(Ok(results))
+    }
+
+    fn alter(&self, alter: &AlterConfig<'_>, validate_only: bool) -> Result<(), RDKafkaErrorCode> {
+        let ResourceSpecifier::Topic(name) = alter.specifier else {
+            return Err(RDKafkaErrorCode::InvalidRequest);
+        };
+        let current = self
+            .cluster()
+            .topic_config(name)
+            .map_err(|error| code_of(&error))?;
+        let set: BTreeMap<&str, &str> = alter.entries.iter().map(|(k, v)| (*k, *v)).collect();
+        if validate_only {
+            return TopicConfig::from_overrides(set.iter().map(|(k, v)| (*k, *v)))
+                .map(|_| ())
+                .map_err(|error| code_of(&error));
+        }
+        let delete: Vec<&str> = current
+            .overrides()
+            .keys()
+            .map(String::as_str)
+            .filter(|key| !set.contains_key(key))
+            .collect();
+        let set: Vec<(&str, &str)> = set.into_iter().collect();
+        self.cluster()
+            .alter_topic_config(name, &set, &delete)
+            .map_err(|error| code_of(&error))
+    }
+
+    /// Returns the client underlying this admin client.
+    pub fn inner(&self) -> &Client<C> {
+        &self.client
+    }
+}
+
+/// Options for an admin API request (timeouts are accepted; every call completes at once).
+#[derive(Debug, Default, Clone)]
+pub struct AdminOptions {
+    request_timeout: Option<Timeout>,
+    operation_timeout: Option<Timeout>,
+    validate_only: bool,
+    broker_id: Option<i32>,
+}
+
+impl AdminOptions {
+    /// Creates a new `AdminOptions`.
+    pub fn new() -> AdminOptions {
+        AdminOptions::default()
+    }
+
+    /// Sets the overall request timeout.
+    pub fn request_timeout<T: Into<Timeout>>(mut self, timeout: Option<T>) -> Self {
+        self.request_timeout = timeout.map(Into::into);
+        self
+    }
+
+    /// Sets the broker's operation timeout.
+    pub fn operation_timeout<T: Into<Timeout>>(mut self, timeout: Option<T>) -> Self {
+        self.operation_timeout = timeout.map(Into::into);
+        self
+    }
+
+    /// Tells the broker to only validate the request, without performing it.
+    pub fn validate_only(mut self, validate_only: bool) -> Self {
+        self.validate_only = validate_only;
+        self
+    }
+
+    /// Overrides what broker the admin request will be sent to (0 is the only one).
+    pub fn broker_id<T: Into<Option<i32>>>(mut self, broker_id: T) -> Self {
+        self.broker_id = broker_id.into();
+        self
+    }
+}
+
+/// Configuration for a `CreateTopic` operation.
+#[derive(Debug)]
+pub struct NewTopic<'a> {
+    /// The name of the new topic.
+    pub name: &'a str,
+    /// The initial number of partitions.
+    pub num_partitions: i32,
+    /// The initial replication configuration.
+    pub replication: TopicReplication<'a>,
+    /// The initial configuration parameters for the topic.
+    pub config: Vec<(&'a str, &'a str)>,
+}
+
+impl<'a> NewTopic<'a> {
+    /// Creates a new `NewTopic`.
+    pub fn new(
+        name: &'a str,
+        num_partitions: i32,
+        replication: TopicReplication<'a>,
+    ) -> NewTopic<'a> {
+        NewTopic {
+            name,
+            num_partitions,
+            replication,
+            config: Vec::new(),
+        }
+    }
+
+    /// Sets a new parameter in the initial topic configuration.
+    pub fn set(mut self, key: &'a str, value: &'a str) -> NewTopic<'a> {
+        self.config.push((key, value));
+        self
+    }
+}
+
+/// An assignment of partitions to replicas: the broker ids of each partition's replicas.
+pub type PartitionAssignment<'a> = &'a [&'a [i32]];
+
+/// Replication configuration for a new topic.
+#[derive(Debug)]
+pub enum TopicReplication<'a> {
+    /// All partitions should use the same fixed replication factor.
+    Fixed(i32),
+    /// Each partition should use the replica assignment from `PartitionAssignment`.
+    Variable(PartitionAssignment<'a>),
+}
+
+/// Configuration for a `CreatePartitions` operation.
+#[derive(Debug)]
+pub struct NewPartitions<'a> {
+    /// The name of the topic to which partitions should be added.
+    pub topic_name: &'a str,
+    /// The total number of partitions after the operation completes.
+    pub new_partition_count: usize,
+    /// The replica assignments for the new partitions.
+    pub assignment: Option<PartitionAssignment<'a>>,
+}
+
+impl<'a> NewPartitions<'a> {
+    /// Creates a new `NewPartitions`.
+    pub fn new(topic_name: &'a str, new_partition_count: usize) -> NewPartitions<'a> {
+        NewPartitions {
+            topic_name,
+            new_partition_count,
+            assignment: None,
+        }
+    }
+
+    /// Sets the partition replica assignment for the new partitions.
+    pub fn assign(mut self, assignment: PartitionAssignment<'a>) -> NewPartitions<'a> {
+        self.assignment = Some(assignment);
+        self
+    }
+}
+
+/// The result of describing one resource's configuration.
+pub type ConfigResourceResult = Result<ConfigResource, RDKafkaErrorCode>;
+
+/// Specification of a configurable resource.
+#[derive(Copy, Clone, Debug, Eq, PartialEq)]
+pub enum ResourceSpecifier<'a> {
+    /// A topic resource, identified by its name.
+    Topic(&'a str),
+    /// A group resource, identified by its ID.
+    Group(&'a str),
+    /// A broker resource, identified by its ID.
+    Broker(i32),
+}
+
+/// A `ResourceSpecifier` that owns its data.
+#[derive(Debug, Clone, Eq, PartialEq)]
+pub enum OwnedResourceSpecifier {
+    /// A topic resource, identified by its name.
+    Topic(String),
+    /// A group resource, identified by its ID.
+    Group(String),
+    /// A broker resource, identified by its ID.
+    Broker(i32),
+}
+
+impl OwnedResourceSpecifier {
+    fn of(specifier: &ResourceSpecifier<'_>) -> Self {
+        match *specifier {
+            ResourceSpecifier::Topic(name) => OwnedResourceSpecifier::Topic(name.to_string()),
+            ResourceSpecifier::Group(name) => OwnedResourceSpecifier::Group(name.to_string()),
+            ResourceSpecifier::Broker(id) => OwnedResourceSpecifier::Broker(id),
+        }
+    }
+}
+
+/// The source of a configuration entry.
+#[derive(Debug, Clone, Copy, Eq, PartialEq)]
+pub enum ConfigSource {
+    /// Unknown.
+    Unknown,
+    /// A topic configuration set on the topic.
+    DynamicTopic,
+    /// A dynamic broker configuration for this broker.
+    DynamicBroker,
+    /// A dynamic broker configuration for all brokers.
+    DynamicDefaultBroker,
+    /// The broker's static configuration.
+    StaticBroker,
+    /// The default, unmodified value.
+    Default,
+}
+
+/// An individual configuration parameter for a `ConfigResource`.
+#[derive(Debug, Clone, Eq, PartialEq)]
+pub struct ConfigEntry {
+    /// The name of the configuration parameter.
+    pub name: String,
+    /// The value of the configuration parameter.
+    pub value: Option<String>,
+    /// The source of the configuration parameter.
+    pub source: ConfigSource,
+    /// Whether the configuration parameter is read only.
+    pub is_read_only: bool,
+    /// Whether the configuration parameter currently has the default value.
+    pub is_default: bool,
+    /// Whether the configuration parameter contains sensitive data.
+    pub is_sensitive: bool,
+}
+
+/// A configurable resource and its current configuration values.
+#[derive(Debug, Clone)]
+pub struct ConfigResource {
+    /// Identifies the resource described by this configuration.
+    pub specifier: OwnedResourceSpecifier,
+    /// The current configuration parameters.
+    pub entries: Vec<ConfigEntry>,
+}
+
+impl ConfigResource {
+    /// Builds a `HashMap` of configuration entries, keyed by configuration parameter name.
+    pub fn entry_map(&self) -> HashMap<&str, &ConfigEntry> {
+        self.entries.iter().map(|e| (&*e.name, e)).collect()
+    }
+
+    /// Searches the configuration entries to find the named parameter.
+    pub fn get(&self, name: &str) -> Option<&ConfigEntry> {
+        self.entries.iter().find(|e| e.name == name)
+    }
+}
+
+/// The result of an individual `AlterConfig` operation.
+pub type AlterConfigsResult =
+    Result<OwnedResourceSpecifier, (OwnedResourceSpecifier, RDKafkaErrorCode)>;
+
+/// Configuration for an `AlterConfig` operation.
+#[derive(Debug)]
+pub struct AlterConfig<'a> {
+    /// Identifies the resource to be altered.
+    pub specifier: ResourceSpecifier<'a>,
+    /// The configuration parameters to be updated.
+    pub entries: HashMap<&'a str, &'a str>,
+}
+
+impl<'a> AlterConfig<'a> {
+    /// Creates a new `AlterConfig` with the specified `ResourceSpecifier`.
+    pub fn new(specifier: ResourceSpecifier<'_>) -> AlterConfig<'_> {
+        AlterConfig {
+            specifier,
+            entries: HashMap::new(),
+        }
+    }
+
+    /// Sets the configuration parameter named `key` to the specified `value`.
+    pub fn set(mut self, key: &'a str, value: &'a str) -> AlterConfig<'a> {
+        self.entries.insert(key, value);
+        self
+    }
+}
