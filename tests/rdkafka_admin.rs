@@ -164,6 +164,26 @@ fn a_group_with_members_is_not_deleted() {
     while member.assignment().unwrap().count() == 0 {
         let _ = member.poll(Duration::from_millis(100));
     }
+    let groups = member
+        .fetch_group_list(None, Duration::from_secs(1))
+        .unwrap();
+    let busy = &groups.groups()[0];
+    assert_eq!(
+        (busy.name(), busy.state(), busy.protocol()),
+        ("busy", "Stable", "range")
+    );
+    assert_eq!(busy.protocol_type(), "consumer");
+    // Kafka's ConsumerProtocolAssignment v0: version 0, one topic "t" with partition 0,
+    // null user data.
+    let assignment: &[u8] = &[
+        0, 0, 0, 0, 0, 1, 0, 1, b't', 0, 0, 0, 1, 0, 0, 0, 0, 255, 255, 255, 255,
+    ];
+    assert_eq!(busy.members()[0].assignment(), Some(assignment));
+    let unknown = member
+        .fetch_group_list(Some("nobody"), Duration::from_secs(1))
+        .unwrap();
+    assert_eq!(unknown.groups()[0].state(), "Dead");
+
     let admin: AdminClient = config(&servers).create().unwrap();
     let results = block_on(admin.delete_groups(&["busy"], &AdminOptions::new())).unwrap();
     assert_eq!(

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use super::config::RDKafkaLogLevel;
 use super::error::{code_of, KafkaError, KafkaResult, RDKafkaErrorCode};
+use super::groups::{GroupInfo, GroupList};
 use super::metadata::{Metadata, MetadataBroker, MetadataPartition, MetadataTopic};
 use super::util::Timeout;
 use crate::cluster::{Cluster, NewTopic};
@@ -162,6 +163,38 @@ impl<C: ClientContext> Client<C> {
             .partition(topic, partition)
             .map_err(|error| KafkaError::MetadataFetch(watermark_code(&error)))?;
         Ok((log.log_start_offset(), log.high_watermark()))
+    }
+
+    /// Returns the groups of the cluster (or the one named) with their members.
+    pub fn fetch_group_list<T: Into<Timeout>>(
+        &self,
+        group: Option<&str>,
+        timeout: T,
+    ) -> KafkaResult<GroupList> {
+        let _ = timeout.into();
+        let fetch_error = |error: Error| KafkaError::GroupListFetch(code_of(&error));
+        let names = match group {
+            Some(name) => vec![name.to_string()],
+            None => self.cluster.list_groups().map_err(fetch_error)?,
+        };
+        let mut groups = Vec::with_capacity(names.len());
+        for name in names {
+            match self.cluster.describe_group(&name) {
+                Ok(description) => groups.push(GroupInfo::of(&description)),
+                // librdkafka lists a group the coordinator does not know as Dead.
+                Err(Error::GroupIdNotFound(_)) => {
+                    groups.push(GroupInfo::of(&crate::group::GroupDescription {
+                        group_id: name,
+                        state: crate::group::GroupState::Dead,
+                        protocol: None,
+                        generation: -1,
+                        members: Vec::new(),
+                    }))
+                }
+                Err(error) => return Err(fetch_error(error)),
+            }
+        }
+        Ok(GroupList(groups))
     }
 
     /// Returns the cluster identifier (the `cluster.id` of `meta.properties`).

@@ -50,6 +50,7 @@ mod connect;
 pub mod consumer;
 pub mod error;
 mod error_code;
+pub mod groups;
 pub mod message;
 pub mod metadata;
 mod partitioner;

@@ -13,6 +13,7 @@ pub use self::base_consumer::BaseConsumer;
 pub use self::stream_consumer::{MessageStream, StreamConsumer};
 use super::client::{Client, ClientContext};
 use super::error::{KafkaError, KafkaResult};
+use super::groups::GroupList;
 use super::message::BorrowedMessage;
 use super::metadata::Metadata;
 use super::topic_partition_list::{Offset, TopicPartitionList};
@@ -249,6 +250,15 @@ where
         Self: Sized,
     {
         self.client().fetch_watermarks(topic, partition, timeout)
+    }
+
+    /// Returns the groups of the cluster (or the one named) with their members.
+    fn fetch_group_list<T>(&self, group: Option<&str>, timeout: T) -> KafkaResult<GroupList>
+    where
+        T: Into<Timeout>,
+        Self: Sized,
+    {
+        self.client().fetch_group_list(group, timeout)
     }
 
     /// Pauses consumption for the provided list of partitions.
