@@ -54,6 +54,15 @@ fn topics_are_created_and_deleted_with_a_result_each() {
         "validate_only creates nothing"
     );
 
+    // -1 for either: the broker's defaults (KIP-464): num.partitions (1), one replica.
+    let defaults = NewTopic::new("defaults", -1, TopicReplication::Fixed(-1));
+    let results = block_on(admin.create_topics([&defaults], &options)).unwrap();
+    assert_eq!(results, vec![Ok("defaults".to_string())]);
+    assert_eq!(
+        cluster.describe_topic("defaults").unwrap().partitions.len(),
+        1
+    );
+
     let results = block_on(admin.delete_topics(&["fresh", "never"], &options)).unwrap();
     assert_eq!(
         results,
@@ -161,9 +170,17 @@ fn a_group_with_members_is_not_deleted() {
     let (_cluster, servers) = cluster_with(&[("t", 1)]);
     let member: BaseConsumer = config(&servers).set("group.id", "busy").create().unwrap();
     member.subscribe(&["t"]).unwrap();
-    while member.assignment().unwrap().count() == 0 {
+    for _ in 0..600 {
+        if member.assignment().unwrap().count() > 0 {
+            break;
+        }
         let _ = member.poll(Duration::from_millis(100));
     }
+    assert_eq!(
+        member.assignment().unwrap().count(),
+        1,
+        "joined within a minute"
+    );
     let groups = member
         .fetch_group_list(None, Duration::from_secs(1))
         .unwrap();

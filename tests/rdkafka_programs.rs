@@ -42,16 +42,6 @@ fn librdkafka_partition(key: &str, partitions: u32) -> i32 {
     (crc32_bitwise(key.as_bytes()) % partitions) as i32
 }
 
-fn producer_dir(producer: &rdkafka::producer::BaseProducer) -> String {
-    use rdkafka::producer::Producer;
-    producer
-        .client()
-        .fetch_metadata(None, Duration::from_secs(1))
-        .unwrap()
-        .orig_broker_name()
-        .to_string()
-}
-
 // simple_producer: a FutureProducer sends keyed messages with headers and awaits each
 // delivery; every delivery reports the partition librdkafka's partitioner picks.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -186,6 +176,7 @@ async fn simple_consumer_receives_everything_and_hears_of_its_rebalance() {
     );
     // Both partitions' last messages are committed (each commit is the offset + 1).
     let committed = consumer.committed(Duration::from_secs(5)).unwrap();
+    assert_eq!(committed.count(), 2, "both partitions are assigned");
     for elem in committed.elements() {
         let (_, last) = seen
             .values()
@@ -472,7 +463,6 @@ fn a_data_directory_is_held_while_a_client_is_alive() {
         kafkalite::Cluster::open(dir.path()),
         Err(kafkalite::Error::Locked { .. })
     ));
-    assert_eq!(producer_dir(&producer), servers);
     drop(producer);
     kafkalite::Cluster::open(dir.path()).expect("the last client closed the cluster");
 }

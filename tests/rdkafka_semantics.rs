@@ -129,21 +129,41 @@ fn consumer_calls_in_states_librdkafka_rejects() {
         consumer.seek("t", 0, Offset::Beginning, WAIT),
         Err(KafkaError::Seek(_))
     ));
+    // rd_kafka_offsets_store refuses a list under enable.auto.offset.store (on by default);
+    // rd_kafka_offset_store does not check it.
+    let mut list = TopicPartitionList::new();
+    list.add_partition_offset("t", 0, Offset::Offset(5))
+        .unwrap();
     assert_eq!(
-        consumer.store_offset("t", 0, 5),
-        Err(KafkaError::StoreOffset(RDKafkaErrorCode::InvalidArgument)),
-        "enable.auto.offset.store is on by default"
+        consumer.store_offsets(&list),
+        Err(KafkaError::StoreOffset(RDKafkaErrorCode::InvalidArgument))
     );
     let manual: BaseConsumer = config(&servers)
         .set("group.id", "g")
         .set("enable.auto.offset.store", "false")
         .create()
         .unwrap();
+    let mut only_0 = TopicPartitionList::new();
+    only_0
+        .add_partition_offset("t", 0, Offset::Beginning)
+        .unwrap();
+    manual.assign(&only_0).unwrap();
+    // rd_kafka_offset_store0: a partition not assigned is _STATE.
     assert_eq!(
-        manual.store_offset("t", 0, 5),
-        Err(KafkaError::StoreOffset(RDKafkaErrorCode::State)),
-        "the partition is not assigned"
+        manual.store_offset("t", 1, 5),
+        Err(KafkaError::StoreOffset(RDKafkaErrorCode::State))
     );
+    // rd_kafka_offsets_store: each element on its own, an error only if none was stored.
+    let mut mixed = TopicPartitionList::new();
+    mixed
+        .add_partition_offset("t", 0, Offset::Offset(4))
+        .unwrap();
+    mixed
+        .add_partition_offset("t", 1, Offset::Offset(4))
+        .unwrap();
+    manual.store_offsets(&mixed).unwrap();
+    assert!(mixed.find_partition("t", 0).unwrap().error().is_ok());
+    assert!(mixed.find_partition("t", 1).unwrap().error().is_err());
     assert!(consumer.poll(Duration::ZERO).is_none());
 }
 
@@ -335,10 +355,21 @@ fn a_revoke_callback_commits_and_the_next_owner_resumes_there() {
             );
         }
     }
-    // Leaving the group revokes the partition: the callback commits the two handed out.
+    // Leaving the group revokes the partition at the next poll, where librdkafka serves the
+    // rebalance: the callback commits the two handed out.
     first.unsubscribe();
+    assert_eq!(*first.context().log.lock().unwrap(), ["assign 1 (now 1)"]);
+    assert!(
+        first.poll(Duration::ZERO).is_none(),
+        "a rebalance was served"
+    );
     let log = first.context().log.lock().unwrap().clone();
     assert_eq!(log, ["assign 1 (now 1)", "revoke 1 -> Ok(())"]);
+    assert_eq!(
+        first.commit_consumer_state(CommitMode::Sync),
+        Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset)),
+        "nothing assigned any more"
+    );
     drop(first);
 
     let second: BaseConsumer = group("false").create().unwrap();
@@ -444,4 +475,183 @@ fn consume_transform_produce_in_transactions() {
         committed.find_partition("in", 0).unwrap().offset(),
         Offset::Offset(4)
     );
+}
+
+/// Pauses every partition it is assigned, from `post_rebalance` (a common use; librdkafka
+/// allows any consumer call there).
+struct PauseOnAssign;
+
+impl ClientContext for PauseOnAssign {}
+
+impl ConsumerContext for PauseOnAssign {
+    fn post_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance) {
+        if let Rebalance::Assign(tpl) = rebalance {
+            consumer.pause(tpl).unwrap();
+        }
+    }
+}
+
+/// Runs `body` on a thread and fails (instead of hanging) if it has not finished in a
+/// minute: a deadlock shows as a failure.
+fn within_a_minute(body: impl FnOnce() + Send + 'static) {
+    let (done, finished) = std::sync::mpsc::channel();
+    let worker = std::thread::spawn(move || {
+        body();
+        let _ = done.send(());
+    });
+    match finished.recv_timeout(Duration::from_secs(60)) {
+        Ok(()) => worker.join().unwrap(),
+        Err(_) if worker.is_finished() => worker.join().unwrap(), // it panicked: re-raise
+        Err(_) => panic!("still running after a minute: deadlocked"),
+    }
+}
+
+#[test]
+fn a_partition_paused_in_a_rebalance_callback_stays_paused_until_resumed() {
+    let (cluster, servers) = cluster_with(&[("p", 1)]);
+    produce(&servers, "p", 0, &["x"]);
+    within_a_minute(move || {
+        let consumer: BaseConsumer<PauseOnAssign> = config(&servers)
+            .set("group.id", "pausers")
+            .set("auto.offset.reset", "earliest")
+            .create_with_context(PauseOnAssign)
+            .unwrap();
+        consumer.subscribe(&["p"]).unwrap();
+        let mut polls = 0;
+        while consumer.assignment().unwrap().count() == 0 {
+            assert!(
+                consumer.poll(Duration::from_millis(100)).is_none(),
+                "paused at once"
+            );
+            polls += 1;
+            assert!(polls < 600, "never assigned");
+        }
+        assert!(
+            consumer.poll(Duration::from_millis(200)).is_none(),
+            "still paused"
+        );
+        consumer.resume(&consumer.assignment().unwrap()).unwrap();
+        let message = consumer.poll(WAIT).expect("resumed").unwrap();
+        assert_eq!(message.payload_view::<str>(), Some(Ok("x")));
+        drop(cluster);
+    });
+}
+
+#[test]
+fn a_stream_consumer_reports_the_end_of_a_partition() {
+    let (_cluster, servers) = cluster_with(&[("s", 1)]);
+    produce(&servers, "s", 0, &["only"]);
+    within_a_minute(move || {
+        let consumer: rdkafka::consumer::StreamConsumer = config(&servers)
+            .set("enable.partition.eof", "true")
+            .create()
+            .unwrap();
+        let mut tpl = TopicPartitionList::new();
+        tpl.add_partition_offset("s", 0, Offset::Beginning).unwrap();
+        consumer.assign(&tpl).unwrap();
+        pollster::block_on(async {
+            let first = consumer.recv().await.unwrap();
+            assert_eq!(first.payload_view::<str>(), Some(Ok("only")));
+            match consumer.recv().await {
+                Err(KafkaError::PartitionEOF(0)) => {}
+                other => panic!("expected the end of partition 0: {other:?}"),
+            }
+        });
+    });
+}
+
+#[test]
+fn stored_offsets_are_committed_only_when_ahead_of_the_committed_ones() {
+    let (_cluster, servers) = cluster_with(&[("c", 1)]);
+    produce(&servers, "c", 0, &["a", "b"]);
+    let consumer: BaseConsumer = config(&servers)
+        .set("group.id", "committers")
+        .set("enable.auto.commit", "false")
+        .set("auto.offset.reset", "earliest")
+        .create()
+        .unwrap();
+    consumer.subscribe(&["c"]).unwrap();
+    let mut taken = 0;
+    while taken < 2 {
+        if let Some(message) = consumer.poll(WAIT) {
+            message.unwrap();
+            taken += 1;
+        }
+    }
+    consumer.commit_consumer_state(CommitMode::Sync).unwrap();
+    // librdkafka (rd_kafka_cgrp_assigned_offsets_commit): stored 2, committed 2: nothing.
+    assert_eq!(
+        consumer.commit_consumer_state(CommitMode::Sync),
+        Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset))
+    );
+}
+
+/// Counts the reports `delivery` finished with.
+#[derive(Default)]
+struct SlowCounter {
+    finished: std::sync::atomic::AtomicUsize,
+}
+
+impl ClientContext for SlowCounter {}
+
+impl ProducerContext for SlowCounter {
+    type DeliveryOpaque = ();
+
+    fn delivery(&self, _: &DeliveryResult<'_>, _: ()) {
+        // Long enough for a flush that does not wait for `delivery` to return first.
+        std::thread::yield_now();
+        self.finished
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn flush_returns_after_the_last_delivery_callback_has() {
+    let (_cluster, servers) = cluster_with(&[("f", 1)]);
+    let producer: rdkafka::producer::ThreadedProducer<SlowCounter> = config(&servers)
+        .create_with_context(SlowCounter::default())
+        .unwrap();
+    for _ in 0..200 {
+        producer
+            .send(BaseRecord::<(), str>::to("f").payload("x"))
+            .map_err(|(error, _)| error)
+            .unwrap();
+    }
+    producer.flush(WAIT).unwrap();
+    let finished = producer
+        .context()
+        .finished
+        .load(std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(finished, 200);
+}
+
+#[test]
+fn keyless_messages_follow_librdkafkas_partitioner_rules() {
+    let (cluster, servers) = cluster_with(&[("k-consistent", 5), ("k-fnv1a", 5)]);
+    // `consistent` and `fnv1a` are random_partitioners in librdkafka (rdkafka_topic.c): a
+    // null key is hashed as empty, every time: CRC-32 0, so partition 0; FNV-1a 0x7ee3623b
+    // (rdfnv1a.c's table), so 0x7ee3623b % 5.
+    for (partitioner, expected) in [("consistent", 0), ("fnv1a", 0x7ee3_623b_u32 % 5)] {
+        let topic = format!("k-{partitioner}");
+        let producer: BaseProducer = config(&servers)
+            .set("partitioner", partitioner)
+            .create()
+            .unwrap();
+        for _ in 0..6 {
+            producer
+                .send(BaseRecord::<(), str>::to(&topic).payload("x"))
+                .map_err(|(error, _)| error)
+                .unwrap();
+        }
+        producer.flush(WAIT).unwrap();
+        let expected = i32::try_from(expected).unwrap();
+        for partition in 0..5 {
+            let count = cluster
+                .partition(&topic, partition)
+                .unwrap()
+                .high_watermark();
+            let want = if partition == expected { 6 } else { 0 };
+            assert_eq!(count, want, "{partitioner}: partition {partition}");
+        }
+    }
 }

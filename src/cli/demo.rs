@@ -180,6 +180,14 @@ pub fn run(data_dir: &Path, out: &mut dyn Write) -> CliResult {
     compact_balances(&cluster, out)?;
     retries_and_transactions(&cluster, out)?;
     super::demo_events::run(&cluster, out)?;
+    #[cfg(feature = "rdkafka-api")]
+    super::demo_rdkafka::run(&cluster, out)?;
+    #[cfg(not(feature = "rdkafka-api"))]
+    writeln!(
+        out,
+        "-- rdkafka: code written for the rdkafka crate runs here unchanged through \
+         kafkalite::rdkafka; see it with `cargo run --release --features rdkafka-api -- demo`"
+    )?;
     cluster.close()?;
     let dir = data_dir.display();
     writeln!(

@@ -7,6 +7,8 @@ pub mod delivery;
 pub mod demo;
 pub mod demo_async;
 pub mod demo_events;
+#[cfg(feature = "rdkafka-api")]
+pub mod demo_rdkafka;
 pub mod dump_index;
 pub mod dump_log;
 pub mod formatter;

@@ -402,6 +402,12 @@ impl Cluster {
         self.inner.metadata_version.load(Ordering::Acquire)
     }
 
+    /// Kafka's `num.partitions`: the partition count of a topic created without one.
+    #[cfg(feature = "rdkafka-api")]
+    pub(crate) fn default_partitions(&self) -> i32 {
+        self.inner.num_partitions
+    }
+
     /// Whether producers may create missing topics, and with how many partitions.
     pub fn auto_create_topics(&self) -> Option<i32> {
         self.inner

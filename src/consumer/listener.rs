@@ -69,6 +69,21 @@ impl RebalanceContext<'_> {
     pub fn seek(&mut self, tp: &TopicPartition, to: Offset) -> Result<()> {
         self.state.seek(tp, to)
     }
+    /// Stops fetching from assigned partitions until `resume` (Kafka's `pause`, allowed
+    /// inside callbacks: pausing what was just assigned is a common use).
+    pub fn pause(&mut self, partitions: &[TopicPartition]) -> Result<()> {
+        for tp in partitions {
+            self.state.assigned(tp)?.paused = true;
+        }
+        Ok(())
+    }
+    /// Fetches again from paused partitions.
+    pub fn resume(&mut self, partitions: &[TopicPartition]) -> Result<()> {
+        for tp in partitions {
+            self.state.assigned(tp)?.paused = false;
+        }
+        Ok(())
+    }
     /// The next offset the consumer will read from `tp`.
     pub fn position(&mut self, tp: &TopicPartition) -> Result<i64> {
         self.state.position(tp)

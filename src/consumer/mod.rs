@@ -20,6 +20,8 @@ pub use client::{CommitMode, Committer, Consumer, ConsumerWaker};
 pub use interceptor::ConsumerInterceptor;
 pub use listener::{RebalanceContext, RebalanceListener};
 pub use offset::Offset;
+#[cfg(feature = "rdkafka-api")]
+pub(crate) use receive::Received;
 pub use receive::{RecordStream, Recv};
 pub use records::{ConsumerRecord, RecordView, Records};
 pub use typed::{

@@ -26,6 +26,16 @@ use crate::error::{Error, Result};
 /// registration, before it asks to be polled again instead.
 const RACES: usize = 3;
 
+/// What a receive hands out.
+#[derive(Debug)]
+pub(crate) enum Received {
+    /// A record.
+    Record(ConsumerRecord),
+    /// The end of this partition was reached (`enable.partition.eof`).
+    #[cfg_attr(not(feature = "rdkafka-api"), allow(dead_code))]
+    End(crate::group::TopicPartition),
+}
+
 impl Consumer {
     /// The next record, as a future: ready when a record is there (at once if one already
     /// is), on any executor (no runtime is needed). Group membership, rebalance callbacks
@@ -76,6 +86,24 @@ impl Consumer {
         cx: &mut Context<'_>,
         pending: &mut bool,
     ) -> Poll<Result<ConsumerRecord>> {
+        loop {
+            match self.poll_event(cx, pending, false) {
+                Poll::Ready(Ok(Received::Record(record))) => return Poll::Ready(Ok(record)),
+                Poll::Ready(Ok(Received::End(_))) => continue,
+                Poll::Ready(Err(error)) => return Poll::Ready(Err(error)),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+    }
+
+    /// The next record, or (with `report_end` and `enable.partition.eof`) the next partition
+    /// whose end was reached: what the rdkafka facade's stream hands out.
+    pub(crate) fn poll_event(
+        &self,
+        cx: &mut Context<'_>,
+        pending: &mut bool,
+        report_end: bool,
+    ) -> Poll<Result<Received>> {
         let mut races = 0;
         while races < RACES {
             let seen = self.notifier.sequence();
@@ -83,10 +111,19 @@ impl Consumer {
             let now = Instant::now();
             let ready = match self.poll_locked(&mut state, now, now, 1) {
                 Ok(records) if !records.is_empty() => {
+                    if report_end {
+                        // The end was reached with this record: reported by the next
+                        // receive, after the record.
+                        for tp in &records.eof {
+                            if let Some(partition) = state.partitions.get_mut(tp) {
+                                partition.eof_reported = false;
+                            }
+                        }
+                    }
                     let records = state.interceptors.clone().on_consume(records);
                     let first = records.iter().next().map(|r| r.to_owned());
                     match first {
-                        Some(record) => Some(Ok(record)),
+                        Some(record) => Some(Ok(Received::Record(record))),
                         // An interceptor dropped it: look again.
                         None => {
                             Consumer::release(state);
@@ -97,6 +134,11 @@ impl Consumer {
                 Ok(records) if !records.errors.is_empty() => {
                     records.errors.into_iter().next().map(|(_, e)| Err(e))
                 }
+                Ok(records) if report_end && !records.eof.is_empty() => records
+                    .eof
+                    .into_iter()
+                    .next()
+                    .map(|tp| Ok(Received::End(tp))),
                 // An end-of-partition notice (not an item here): other partitions may
                 // have records already, so look again rather than wait.
                 Ok(records) if !records.eof.is_empty() => None,
@@ -124,13 +166,19 @@ impl Consumer {
     /// Nothing to hand out: registers the receive's waker with the notifier (and, for a
     /// group member on a real-time clock, with the background thread's heartbeat wake-ups).
     /// `None` when a notification came since `seen` (look again).
+    /// Ends a receive that returned `Pending` (its member leaves "inside `poll`").
+    #[cfg(feature = "rdkafka-api")]
+    pub(crate) fn end_receive(&self, pending: &mut bool) {
+        self.receive_ended(pending);
+    }
+
     fn register_receive(
         &self,
         state: parking_lot::MutexGuard<'_, super::state::State>,
         seen: u64,
         cx: &mut Context<'_>,
         pending: &mut bool,
-    ) -> Option<Poll<Result<ConsumerRecord>>> {
+    ) -> Option<Poll<Result<Received>>> {
         let heartbeat = match state.mode {
             Mode::Subscribed(_) if !state.cluster.clock_wakes() => Some(Duration::from_millis(
                 state.config.heartbeat_interval_ms.max(1),

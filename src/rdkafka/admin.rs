@@ -92,10 +92,19 @@ impl<C: ClientContext> AdminClient<C> {
                 1
             }
         };
-        let replication =
-            i16::try_from(replication).map_err(|_| RDKafkaErrorCode::InvalidReplicationFactor)?;
-        let mut new = crate::cluster::NewTopic::new(topic.name, topic.num_partitions)
-            .replication_factor(replication);
+        // -1: the broker's default (KIP-464): one replica, `num.partitions` partitions.
+        let replication = match replication {
+            -1 => 1,
+            factor => {
+                i16::try_from(factor).map_err(|_| RDKafkaErrorCode::InvalidReplicationFactor)?
+            }
+        };
+        let partitions = match topic.num_partitions {
+            -1 => self.cluster().default_partitions(),
+            count => count,
+        };
+        let mut new =
+            crate::cluster::NewTopic::new(topic.name, partitions).replication_factor(replication);
         for (key, value) in &topic.config {
             new = new.config(*key, *value);
         }
@@ -116,7 +125,7 @@ impl<C: ClientContext> AdminClient<C> {
         if topic.num_partitions < 1 && topic.num_partitions != -1 {
             return Err(RDKafkaErrorCode::InvalidPartitions);
         }
-        if replication > 1 || replication == 0 || replication < -1 {
+        if replication != 1 {
             return Err(RDKafkaErrorCode::InvalidReplicationFactor);
         }
         TopicConfig::from_overrides(topic.config.iter().copied())

@@ -70,28 +70,48 @@ impl LibrdkafkaPartitioner {
         }
     }
 
-    /// The partition of a message with `key` on `topic` of `partitions` partitions (> 0).
-    pub(crate) fn partition(&self, topic: &str, key: Option<&[u8]>, partitions: i32) -> i32 {
-        // librdkafka: keyless messages (and empty keys under consistent_random) go to the
-        // sticky partition, unless the partitioner is plain `random`.
-        let sticky = self.algorithm != Algorithm::Random
+    /// Whether a message with `key` goes to the topic's sticky partition rather than to
+    /// the partitioner (librdkafka's `rd_kafka_msg_partitioner`): never for `consistent`,
+    /// `murmur2` and `fnv1a` nor with `sticky.partitioning.linger.ms=0` (its
+    /// `random_partitioner` flag); otherwise for a null key, and for an empty key under
+    /// `consistent_random`. `custom`: the context's partitioner is the one in place.
+    pub(crate) fn is_sticky(&self, key: Option<&[u8]>, custom: bool) -> bool {
+        let random_partitioner = self.sticky_linger_ms <= 0
+            || (!custom
+                && matches!(
+                    self.algorithm,
+                    Algorithm::Consistent | Algorithm::Murmur2 | Algorithm::Fnv1a
+                ));
+        !random_partitioner
             && match key {
                 None => true,
-                Some(key) => key.is_empty() && self.algorithm == Algorithm::ConsistentRandom,
-            };
-        if sticky {
+                Some(key) => {
+                    key.is_empty() && !custom && self.algorithm == Algorithm::ConsistentRandom
+                }
+            }
+    }
+
+    /// The partition of a message with `key` on `topic` of `partitions` partitions (> 0).
+    pub(crate) fn partition(&self, topic: &str, key: Option<&[u8]>, partitions: i32) -> i32 {
+        if self.is_sticky(key, false) {
             return self.sticky(topic, partitions);
         }
-        let key = key.unwrap_or_default();
         let count = partitions.unsigned_abs();
         let hashed = |hash: u32| i32::try_from(hash % count).unwrap_or(0);
-        match self.algorithm {
-            Algorithm::Random => self.random(partitions),
-            Algorithm::Consistent | Algorithm::ConsistentRandom => hashed(crc32(key)),
-            Algorithm::Murmur2 | Algorithm::Murmur2Random => {
-                hashed((murmur2(key) & 0x7fff_ffff).unsigned_abs())
+        match (self.algorithm, key) {
+            (Algorithm::Random, _) | (Algorithm::Murmur2Random | Algorithm::Fnv1aRandom, None) => {
+                self.random(partitions)
             }
-            Algorithm::Fnv1a | Algorithm::Fnv1aRandom => hashed(fnv1a(key)),
+            (Algorithm::ConsistentRandom, None | Some([])) => self.random(partitions),
+            (Algorithm::Consistent | Algorithm::ConsistentRandom, key) => {
+                hashed(crc32(key.unwrap_or_default()))
+            }
+            (Algorithm::Murmur2 | Algorithm::Murmur2Random, key) => {
+                hashed((murmur2(key.unwrap_or_default()) & 0x7fff_ffff).unsigned_abs())
+            }
+            (Algorithm::Fnv1a | Algorithm::Fnv1aRandom, key) => {
+                hashed(fnv1a(key.unwrap_or_default()))
+            }
         }
     }
 
@@ -106,7 +126,7 @@ impl LibrdkafkaPartitioner {
 
     /// librdkafka's `rd_kafka_msg_sticky_partition`: a new random partition once
     /// `sticky.partitioning.linger.ms` has passed since the last draw (each message when 0).
-    fn sticky(&self, topic: &str, partitions: i32) -> i32 {
+    pub(crate) fn sticky(&self, topic: &str, partitions: i32) -> i32 {
         let now = self.clock.now_ms();
         let mut state = self.state.lock();
         let (random, topics) = &mut *state;

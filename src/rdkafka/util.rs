@@ -118,6 +118,11 @@ pub trait AsyncRuntime: Send + Sync + 'static {
 /// task and per delay (rdkafka's `NaiveRuntime`; only a full producer queue uses it).
 pub type DefaultRuntime = NaiveRuntime;
 
+/// rdkafka's name for its default runtime, kept so that code naming it compiles: here the
+/// same as [`NaiveRuntime`] (the facade depends on no executor; futures it returns run on
+/// tokio's as on any other).
+pub type TokioRuntime = NaiveRuntime;
+
 /// An [`AsyncRuntime`] needing no executor: spawned tasks run on their own thread, delays
 /// complete from a short-lived thread.
 #[derive(Debug, Clone, Copy, Default)]

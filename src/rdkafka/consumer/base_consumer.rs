@@ -28,6 +28,9 @@ use crate::rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 use crate::rdkafka::util::Timeout;
 use crate::ConsumerRecord;
 
+/// The longest the kafkalite consumer is held by one poll of it.
+const POLL_SLICE: std::time::Duration = std::time::Duration::from_millis(100);
+
 /// What the facade keeps beside the kafkalite consumer, readable while a rebalance
 /// callback runs inside its poll.
 #[derive(Debug, Default)]
@@ -39,6 +42,14 @@ pub(super) struct Local {
     pub(super) positions: HashMap<TopicPartition, i64>,
     /// Stored offsets (librdkafka's offset store), also given to the kafkalite consumer.
     pub(super) stored: HashMap<TopicPartition, i64>,
+    /// The group's committed offsets as this consumer last knew them (read at assignment,
+    /// set by its commits): a stored offset is committed only when ahead, as librdkafka's.
+    pub(super) committed: HashMap<TopicPartition, i64>,
+    /// The subscription as the application set it.
+    pub(super) subscription: Vec<String>,
+    /// `unsubscribe` was called: the next poll leaves the group (its revocation callbacks
+    /// run inside that poll, as librdkafka serves them).
+    pub(super) unsubscribe_pending: bool,
     /// Stores made inside a rebalance callback, for the kafkalite consumer after its poll.
     pub(super) pending_stores: Vec<(TopicPartition, i64)>,
     /// End-of-partition events and errors waiting to be handed out.
@@ -58,7 +69,7 @@ pub(super) struct Shared {
 
 /// A low-level consumer: `poll` returns one message, an end-of-partition event or an error
 /// at a time, and runs the context's rebalance callbacks.
-pub struct BaseConsumer<C: ConsumerContext + 'static = DefaultConsumerContext> {
+pub struct BaseConsumer<C: ConsumerContext = DefaultConsumerContext> {
     client: Client<C>,
     shared: Arc<Shared>,
     /// Set on the handle a rebalance callback gets: the kafkalite consumer is busy in its
@@ -72,7 +83,7 @@ impl FromClientConfig for BaseConsumer {
     }
 }
 
-impl<C: ConsumerContext + 'static> FromClientConfigAndContext<C> for BaseConsumer<C> {
+impl<C: ConsumerContext> FromClientConfigAndContext<C> for BaseConsumer<C> {
     fn from_config_and_context(config: &ClientConfig, context: C) -> KafkaResult<BaseConsumer<C>> {
         let settings = config.consumer_settings()?;
         let cluster = connect(config.servers()?)?;
@@ -94,7 +105,7 @@ impl<C: ConsumerContext + 'static> FromClientConfigAndContext<C> for BaseConsume
     }
 }
 
-fn tp(topic: &str, partition: i32) -> TopicPartition {
+pub(super) fn tp(topic: &str, partition: i32) -> TopicPartition {
     TopicPartition::new(topic, partition)
 }
 
@@ -127,7 +138,7 @@ fn position_of(offset: Offset) -> Option<Position> {
     })
 }
 
-impl<C: ConsumerContext + 'static> BaseConsumer<C> {
+impl<C: ConsumerContext> BaseConsumer<C> {
     pub(super) fn in_callback(
         client: Client<C>,
         shared: Arc<Shared>,
@@ -144,6 +155,15 @@ impl<C: ConsumerContext + 'static> BaseConsumer<C> {
         &self.shared
     }
 
+    /// Whether this is the handle a rebalance callback got.
+    pub(super) fn in_rebalance_callback(&self) -> bool {
+        self.callback.is_some()
+    }
+
+    pub(super) fn cluster(&self) -> &crate::Cluster {
+        self.client.cluster()
+    }
+
     /// The next end-of-partition event or error waiting to be handed out.
     pub(super) fn next_event(&self) -> Option<KafkaError> {
         self.shared.local.lock().events.pop_front()
@@ -158,12 +178,19 @@ impl<C: ConsumerContext + 'static> BaseConsumer<C> {
         let timeout = timeout.into();
         let deadline = timeout.deadline();
         loop {
-            if let Some(event) = self.shared.local.lock().events.pop_front() {
+            if let Some(event) = self.next_event() {
                 return Some(Err(event));
             }
-            let left = deadline.map_or(timeout.duration(), |deadline| {
-                deadline.saturating_duration_since(Instant::now())
-            });
+            if self.leave_if_unsubscribed() && timeout != Timeout::Never {
+                return None;
+            }
+            // In slices: the kafkalite consumer is held while it polls, and the
+            // application's other threads (commits, stores) take their turn in between.
+            let left = deadline
+                .map_or(timeout.duration(), |deadline| {
+                    deadline.saturating_duration_since(Instant::now())
+                })
+                .min(POLL_SLICE);
             self.shared.local.lock().rebalanced = false;
             let polled = self.shared.inner.poll(left);
             self.push_pending_stores();
@@ -176,7 +203,10 @@ impl<C: ConsumerContext + 'static> BaseConsumer<C> {
                         && self.shared.inner.subscription().is_empty() =>
                 {
                     std::thread::sleep(left);
-                    return None;
+                    if deadline.is_some_and(|deadline| Instant::now() >= deadline) {
+                        return None;
+                    }
+                    continue;
                 }
                 Err(error) => return Some(Err(KafkaError::MessageConsumption(code_of(&error)))),
             };
@@ -208,6 +238,19 @@ impl<C: ConsumerContext + 'static> BaseConsumer<C> {
 
     fn pending_events(&self) -> usize {
         self.shared.local.lock().events.len()
+    }
+
+    /// Leaves the group if `unsubscribe` asked to (running the revocation callbacks now,
+    /// inside the poll). Whether it did.
+    pub(super) fn leave_if_unsubscribed(&self) -> bool {
+        if !std::mem::take(&mut self.shared.local.lock().unsubscribe_pending) {
+            return false;
+        }
+        if let Err(error) = self.shared.inner.unsubscribe() {
+            tracing::warn!(target: "kafkalite::rdkafka", "unsubscribe: {error}");
+        }
+        self.push_pending_stores();
+        true
     }
 
     /// Hands `record` out: its position moves past it, and with `enable.auto.offset.store`
@@ -247,41 +290,7 @@ impl<C: ConsumerContext + 'static> BaseConsumer<C> {
         Iter(self)
     }
 
-    fn store(&self, partition: TopicPartition, offset: i64) -> KafkaResult<()> {
-        if self.shared.settings.auto_offset_store {
-            return Err(KafkaError::StoreOffset(RDKafkaErrorCode::InvalidArgument));
-        }
-        let mut local = self.shared.local.lock();
-        if !local.assignment.contains(&partition) {
-            return Err(KafkaError::StoreOffset(RDKafkaErrorCode::State));
-        }
-        local.stored.insert(partition.clone(), offset);
-        if self.callback.is_some() {
-            local.pending_stores.push((partition, offset));
-            return Ok(());
-        }
-        drop(local);
-        let mut offsets = Offsets::new();
-        offsets.insert(partition, OffsetAndMetadata::new(offset));
-        self.shared
-            .inner
-            .store_offsets(&offsets)
-            .map_err(|error| KafkaError::StoreOffset(code_of(&error)))
-    }
-
-    fn commit_offsets(&self, offsets: &Offsets, mode: CommitMode) -> KafkaResult<()> {
-        let committer = self.shared.committer.lock().clone();
-        let committed = match (&self.callback, committer) {
-            // Inside a rebalance the consumer is busy: the committer commits with the
-            // membership of the moment, synchronously.
-            (Some(_), Some(committer)) => committer.commit_offsets(offsets),
-            (Some(_), None) => return Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::State)),
-            (None, _) => self.shared.inner.commit_offsets(offsets, mode.kafkalite()),
-        };
-        committed.map_err(|error| KafkaError::ConsumerCommit(code_of(&error)))
-    }
-
-    fn assignment_now(&self) -> Vec<TopicPartition> {
+    pub(super) fn assignment_now(&self) -> Vec<TopicPartition> {
         if self.callback.is_some() {
             self.shared.local.lock().assignment.clone()
         } else {
@@ -323,7 +332,7 @@ impl<C: ConsumerContext + 'static> BaseConsumer<C> {
     }
 }
 
-impl<C: ConsumerContext + 'static> Consumer<C> for BaseConsumer<C> {
+impl<C: ConsumerContext> Consumer<C> for BaseConsumer<C> {
     fn client(&self) -> &Client<C> {
         &self.client
     }
@@ -339,6 +348,11 @@ impl<C: ConsumerContext + 'static> Consumer<C> for BaseConsumer<C> {
     }
 
     fn subscribe(&self, topics: &[&str]) -> KafkaResult<()> {
+        if self.callback.is_some() {
+            return Err(KafkaError::Subscription(
+                RDKafkaErrorCode::State.description().into(),
+            ));
+        }
         let bridge = Bridge::new(
             Arc::clone(self.client.context()),
             self.client.cluster().clone(),
@@ -351,12 +365,19 @@ impl<C: ConsumerContext + 'static> Consumer<C> for BaseConsumer<C> {
         };
         subscribed.map_err(|error| KafkaError::Subscription(error.to_string()))?;
         *self.shared.committer.lock() = self.shared.inner.committer().ok();
+        let mut local = self.shared.local.lock();
+        local.subscription = topics.iter().map(|t| t.to_string()).collect();
+        local.unsubscribe_pending = false;
         Ok(())
     }
 
+    /// Leaves the group at the next poll (or close), where the revocation callbacks run,
+    /// as librdkafka serves them.
     fn unsubscribe(&self) {
         if self.callback.is_none() {
-            let _ = self.shared.inner.unsubscribe();
+            let mut local = self.shared.local.lock();
+            local.subscription.clear();
+            local.unsubscribe_pending = true;
         }
     }
 
@@ -453,35 +474,11 @@ impl<C: ConsumerContext + 'static> Consumer<C> for BaseConsumer<C> {
         topic_partition_list: &TopicPartitionList,
         mode: CommitMode,
     ) -> KafkaResult<()> {
-        let mut offsets = Offsets::new();
-        for (topic, partition, offset, metadata) in topic_partition_list.raw_entries() {
-            if offset >= 0 {
-                offsets.insert(
-                    tp(topic, partition),
-                    OffsetAndMetadata::new(offset).with_metadata(metadata),
-                );
-            }
-        }
-        if offsets.is_empty() {
-            return Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset));
-        }
-        self.commit_offsets(&offsets, mode)
+        self.commit_list(topic_partition_list, mode)
     }
 
     fn commit_consumer_state(&self, mode: CommitMode) -> KafkaResult<()> {
-        let assignment = self.assignment_now();
-        let offsets: Offsets = {
-            let local = self.shared.local.lock();
-            assignment
-                .iter()
-                .filter_map(|tp| Some((tp.clone(), OffsetAndMetadata::new(*local.stored.get(tp)?))))
-                .collect()
-        };
-        if offsets.is_empty() {
-            // librdkafka: nothing stored to commit.
-            return Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset));
-        }
-        self.commit_offsets(&offsets, mode)
+        self.commit_stored(mode)
     }
 
     fn commit_message(&self, message: &BorrowedMessage<'_>, mode: CommitMode) -> KafkaResult<()> {
@@ -494,29 +491,26 @@ impl<C: ConsumerContext + 'static> Consumer<C> for BaseConsumer<C> {
     }
 
     fn store_offset(&self, topic: &str, partition: i32, offset: i64) -> KafkaResult<()> {
-        self.store(tp(topic, partition), offset + 1)
+        self.store_one(tp(topic, partition), offset + 1)
+            .map_err(KafkaError::StoreOffset)
     }
 
     fn store_offset_from_message(&self, message: &BorrowedMessage<'_>) -> KafkaResult<()> {
-        self.store(
+        self.store_one(
             tp(message.topic(), message.partition()),
             message.offset() + 1,
         )
+        .map_err(KafkaError::StoreOffset)
     }
 
     fn store_offsets(&self, tpl: &TopicPartitionList) -> KafkaResult<()> {
-        for (topic, partition, offset, _) in tpl.raw_entries() {
-            self.store(tp(topic, partition), offset)?;
-        }
-        Ok(())
+        self.store_list(tpl)
     }
 
     fn subscription(&self) -> KafkaResult<TopicPartitionList> {
         let mut tpl = TopicPartitionList::new();
-        if self.callback.is_none() {
-            for topic in self.shared.inner.subscription() {
-                tpl.add_topic_unassigned(&topic);
-            }
+        for topic in &self.shared.local.lock().subscription {
+            tpl.add_topic_unassigned(topic);
         }
         Ok(tpl)
     }
@@ -547,39 +541,7 @@ impl<C: ConsumerContext + 'static> Consumer<C> for BaseConsumer<C> {
         T: Into<Timeout>,
     {
         let _ = timeout.into();
-        let partitions = partitions_of(&tpl);
-        let fetch_error = |error: Error| KafkaError::MetadataFetch(code_of(&error));
-        let committed: Vec<(TopicPartition, Option<OffsetAndMetadata>)> = match &self.callback {
-            None => self
-                .shared
-                .inner
-                .committed(&partitions)
-                .map_err(fetch_error)?
-                .into_iter()
-                .collect(),
-            Some(_) => {
-                let committer = self
-                    .shared
-                    .committer
-                    .lock()
-                    .clone()
-                    .ok_or(KafkaError::MetadataFetch(RDKafkaErrorCode::State))?;
-                partitions
-                    .iter()
-                    .map(|tp| Ok((tp.clone(), committer.committed(tp)?)))
-                    .collect::<crate::error::Result<_>>()
-                    .map_err(fetch_error)?
-            }
-        };
-        let mut answer = TopicPartitionList::with_capacity(committed.len());
-        for (partition, offset) in committed {
-            let mut elem = answer.add_partition(&partition.topic, partition.partition);
-            if let Some(offset) = offset {
-                let _ = elem.set_offset(Offset::Offset(offset.offset));
-                elem.set_metadata(offset.metadata.as_deref().unwrap_or_default());
-            }
-        }
-        Ok(answer)
+        self.committed_list(&tpl)
     }
 
     fn offsets_for_timestamp<T>(
@@ -604,25 +566,7 @@ impl<C: ConsumerContext + 'static> Consumer<C> for BaseConsumer<C> {
         T: Into<Timeout>,
     {
         let _ = timeout.into();
-        let query: Vec<(TopicPartition, i64)> = timestamps
-            .raw_entries()
-            .map(|(topic, partition, offset, _)| (tp(topic, partition), offset))
-            .collect();
-        let found = self
-            .shared
-            .inner
-            .offsets_for_times(&query)
-            .map_err(|error| KafkaError::MetadataFetch(code_of(&error)))?;
-        let mut answer = TopicPartitionList::with_capacity(found.len());
-        for (partition, _) in &query {
-            // librdkafka: no record at or after the timestamp is the end offset (-1).
-            let offset = match found.get(partition).cloned().flatten() {
-                Some(found) => Offset::Offset(found.offset),
-                None => Offset::End,
-            };
-            answer.add_partition_offset(&partition.topic, partition.partition, offset)?;
-        }
-        Ok(answer)
+        Ok(self.offsets_at(&timestamps))
     }
 
     fn position(&self) -> KafkaResult<TopicPartitionList> {
@@ -640,6 +584,11 @@ impl<C: ConsumerContext + 'static> Consumer<C> for BaseConsumer<C> {
     }
 
     fn pause(&self, partitions: &TopicPartitionList) -> KafkaResult<()> {
+        if let Some(callback) = &self.callback {
+            let changes = partitions_of(partitions).into_iter().map(|tp| (tp, true));
+            callback.lock().pauses.extend(changes);
+            return Ok(());
+        }
         self.shared
             .inner
             .pause(&partitions_of(partitions))
@@ -647,6 +596,11 @@ impl<C: ConsumerContext + 'static> Consumer<C> for BaseConsumer<C> {
     }
 
     fn resume(&self, partitions: &TopicPartitionList) -> KafkaResult<()> {
+        if let Some(callback) = &self.callback {
+            let changes = partitions_of(partitions).into_iter().map(|tp| (tp, false));
+            callback.lock().pauses.extend(changes);
+            return Ok(());
+        }
         self.shared
             .inner
             .resume(&partitions_of(partitions))
@@ -702,7 +656,7 @@ fn subscribe_regex(
     )))
 }
 
-impl<C: ConsumerContext + 'static> Drop for BaseConsumer<C> {
+impl<C: ConsumerContext> Drop for BaseConsumer<C> {
     /// The consumer leaves its group (the handle a rebalance callback gets leaves nothing).
     fn drop(&mut self) {
         if self.callback.is_none() {
@@ -713,9 +667,9 @@ impl<C: ConsumerContext + 'static> Drop for BaseConsumer<C> {
 
 /// A convenience iterator over the messages of a [`BaseConsumer`] (each `next` blocks
 /// until one comes).
-pub struct Iter<'a, C: ConsumerContext + 'static>(&'a BaseConsumer<C>);
+pub struct Iter<'a, C: ConsumerContext>(&'a BaseConsumer<C>);
 
-impl<'a, C: ConsumerContext + 'static> Iterator for Iter<'a, C> {
+impl<'a, C: ConsumerContext> Iterator for Iter<'a, C> {
     type Item = KafkaResult<BorrowedMessage<'a>>;
 
     fn next(&mut self) -> Option<Self::Item> {
@@ -727,7 +681,7 @@ impl<'a, C: ConsumerContext + 'static> Iterator for Iter<'a, C> {
     }
 }
 
-impl<'a, C: ConsumerContext + 'static> IntoIterator for &'a BaseConsumer<C> {
+impl<'a, C: ConsumerContext> IntoIterator for &'a BaseConsumer<C> {
     type Item = KafkaResult<BorrowedMessage<'a>>;
     type IntoIter = Iter<'a, C>;
 

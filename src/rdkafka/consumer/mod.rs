@@ -4,6 +4,7 @@
 //! consumer in hand, as librdkafka's rebalance callback does.
 
 pub mod base_consumer;
+mod offset_store;
 mod rebalance;
 pub mod stream_consumer;
 
@@ -31,8 +32,9 @@ pub enum Rebalance<'a> {
 }
 
 /// Consumer-specific context: rebalance and commit callbacks. Both rebalance callbacks get
-/// the consumer, so they may commit, store, seek or read the assignment.
-pub trait ConsumerContext: ClientContext + Sized {
+/// the consumer, so they may commit, store, seek, pause or read the assignment. (`'static`,
+/// which rdkafka does not ask: the facade's rebalance bridge keeps the context.)
+pub trait ConsumerContext: ClientContext + Sized + 'static {
     /// Pre-rebalance callback: before the assignment changes (a revocation is about to take
     /// effect: commit what was processed now).
     #[allow(unused_variables)]
@@ -107,7 +109,7 @@ pub enum RebalanceProtocol {
 /// Common trait for all consumers.
 pub trait Consumer<C = DefaultConsumerContext>
 where
-    C: ConsumerContext + 'static,
+    C: ConsumerContext,
 {
     /// Returns the [`Client`] underlying this consumer.
     fn client(&self) -> &Client<C>;

@@ -26,16 +26,18 @@ pub(super) struct CallbackState {
     /// The partitions were lost (taken away), not revoked.
     pub(super) lost: bool,
     pub(super) seeks: Vec<(TopicPartition, Position)>,
+    /// Partitions paused (`true`) or resumed in the callback, in order.
+    pub(super) pauses: Vec<(TopicPartition, bool)>,
 }
 
 /// The kafkalite listener of a facade consumer.
-pub(super) struct Bridge<C: ConsumerContext + 'static> {
+pub(super) struct Bridge<C: ConsumerContext> {
     context: Arc<C>,
     cluster: Cluster,
     shared: Weak<Shared>,
 }
 
-impl<C: ConsumerContext + 'static> Bridge<C> {
+impl<C: ConsumerContext> Bridge<C> {
     pub(super) fn new(context: Arc<C>, cluster: Cluster, shared: Weak<Shared>) -> Self {
         Bridge {
             context,
@@ -92,10 +94,12 @@ impl<C: ConsumerContext + 'static> Bridge<C> {
             for tp in partitions {
                 local.positions.remove(tp);
                 local.stored.remove(tp);
+                local.committed.remove(tp);
             }
             local.rebalanced = true;
         }
         self.context.post_rebalance(&consumer, &event);
+        apply_requests(ctx, &callback);
     }
 
     fn assign(&mut self, ctx: &mut RebalanceContext<'_>, partitions: &[TopicPartition]) {
@@ -107,6 +111,12 @@ impl<C: ConsumerContext + 'static> Bridge<C> {
         let consumer = self.handle(&shared, &callback);
         let event = Rebalance::Assign(&tpl);
         self.context.pre_rebalance(&consumer, &event);
+        // As librdkafka fetches them at assignment: the committed offsets, against which
+        // the stored ones are compared at commit.
+        let committed: Vec<(TopicPartition, i64)> = partitions
+            .iter()
+            .filter_map(|tp| Some((tp.clone(), ctx.committed(tp).ok()??.offset)))
+            .collect();
         {
             let mut local = shared.local.lock();
             for tp in partitions {
@@ -114,14 +124,11 @@ impl<C: ConsumerContext + 'static> Bridge<C> {
                     local.assignment.push(tp.clone());
                 }
             }
+            local.committed.extend(committed);
             local.rebalanced = true;
         }
         self.context.post_rebalance(&consumer, &event);
-        for (tp, position) in std::mem::take(&mut callback.lock().seeks) {
-            if let Err(error) = ctx.seek(&tp, position) {
-                tracing::warn!(target: "kafkalite::rdkafka", "seek in a rebalance callback: {error}");
-            }
-        }
+        apply_requests(ctx, &callback);
     }
 
     /// The consumer handle a callback gets.
@@ -138,7 +145,29 @@ impl<C: ConsumerContext + 'static> Bridge<C> {
     }
 }
 
-impl<C: ConsumerContext + 'static> RebalanceListener for Bridge<C> {
+/// The seeks and pauses a callback asked for, now that it has returned (one of a partition
+/// no longer assigned is refused by the consumer and logged).
+fn apply_requests(ctx: &mut RebalanceContext<'_>, callback: &Mutex<CallbackState>) {
+    let CallbackState { seeks, pauses, .. } = std::mem::take(&mut *callback.lock());
+    for (tp, position) in seeks {
+        if let Err(error) = ctx.seek(&tp, position) {
+            tracing::warn!(target: "kafkalite::rdkafka", "seek in a rebalance callback: {error}");
+        }
+    }
+    for (tp, paused) in pauses {
+        let partitions = std::slice::from_ref(&tp);
+        let changed = if paused {
+            ctx.pause(partitions)
+        } else {
+            ctx.resume(partitions)
+        };
+        if let Err(error) = changed {
+            tracing::warn!(target: "kafkalite::rdkafka", "pause in a rebalance callback: {error}");
+        }
+    }
+}
+
+impl<C: ConsumerContext> RebalanceListener for Bridge<C> {
     fn on_partitions_revoked(
         &mut self,
         ctx: &mut RebalanceContext<'_>,
@@ -171,6 +200,14 @@ impl<C: ConsumerContext + 'static> RebalanceListener for Bridge<C> {
                 tp.partition,
                 crate::rdkafka::Offset::Offset(offset.offset),
             );
+        }
+        if result.is_ok() {
+            if let Some(shared) = self.shared.upgrade() {
+                let mut local = shared.local.lock();
+                for (tp, offset) in offsets {
+                    local.committed.insert(tp.clone(), offset.offset);
+                }
+            }
         }
         let result = result
             .as_ref()

@@ -9,6 +9,8 @@ use std::task::{Context, Poll};
 
 use futures_core::Stream;
 
+use crate::consumer::Received;
+
 use super::{
     BaseConsumer, CommitMode, Consumer, ConsumerContext, ConsumerGroupMetadata,
     DefaultConsumerContext, RebalanceProtocol,
@@ -21,27 +23,46 @@ use crate::rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 use crate::rdkafka::util::{AsyncRuntime, DefaultRuntime, Timeout};
 
 /// A stream of messages from a [`StreamConsumer`].
-pub struct MessageStream<'a, C: ConsumerContext + 'static> {
+pub struct MessageStream<'a, C: ConsumerContext> {
     base: &'a BaseConsumer<C>,
-    records: crate::consumer::RecordStream<'a>,
+    /// A receive returned `Pending` (the member counts as inside `poll` until it ends).
+    pending: bool,
 }
 
-impl<'a, C: ConsumerContext + 'static> Stream for MessageStream<'a, C> {
+impl<C: ConsumerContext> Drop for MessageStream<'_, C> {
+    fn drop(&mut self) {
+        self.base.shared().inner.end_receive(&mut self.pending);
+    }
+}
+
+/// The next message, end-of-partition event or error for `base` (the one step `recv` and
+/// the stream share).
+fn poll_next_of<'a, C: ConsumerContext>(
+    base: &'a BaseConsumer<C>,
+    pending: &mut bool,
+    cx: &mut Context<'_>,
+) -> Poll<KafkaResult<BorrowedMessage<'a>>> {
+    if let Some(event) = base.next_event() {
+        return Poll::Ready(Err(event));
+    }
+    base.leave_if_unsubscribed();
+    let polled = base.shared().inner.poll_event(cx, pending, true);
+    polled.map(|received| {
+        base.push_pending_stores();
+        match received {
+            Ok(Received::Record(record)) => base.hand_out(record),
+            Ok(Received::End(tp)) => Err(KafkaError::PartitionEOF(tp.partition)),
+            Err(error) => Err(KafkaError::MessageConsumption(code_of(&error))),
+        }
+    })
+}
+
+impl<'a, C: ConsumerContext> Stream for MessageStream<'a, C> {
     type Item = KafkaResult<BorrowedMessage<'a>>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        if let Some(event) = self.base.next_event() {
-            return Poll::Ready(Some(Err(event)));
-        }
-        let polled = Pin::new(&mut self.records).poll_next(cx);
-        let base = self.base;
-        polled.map(|item| {
-            base.push_pending_stores();
-            item.map(|record| match record {
-                Ok(record) => base.hand_out(record),
-                Err(error) => Err(KafkaError::MessageConsumption(code_of(&error))),
-            })
-        })
+        let this = &mut *self;
+        poll_next_of(this.base, &mut this.pending, cx).map(Some)
     }
 }
 
@@ -49,7 +70,7 @@ impl<'a, C: ConsumerContext + 'static> Stream for MessageStream<'a, C> {
 #[must_use = "Consumer polling thread will stop immediately if unused"]
 pub struct StreamConsumer<C = DefaultConsumerContext, R = DefaultRuntime>
 where
-    C: ConsumerContext + 'static,
+    C: ConsumerContext,
 {
     base: Arc<BaseConsumer<C>>,
     _runtime: PhantomData<R>,
@@ -63,7 +84,7 @@ impl<R: AsyncRuntime> FromClientConfig for StreamConsumer<DefaultConsumerContext
 
 impl<C, R> FromClientConfigAndContext<C> for StreamConsumer<C, R>
 where
-    C: ConsumerContext + 'static,
+    C: ConsumerContext,
     R: AsyncRuntime,
 {
     fn from_config_and_context(config: &ClientConfig, context: C) -> KafkaResult<Self> {
@@ -76,33 +97,26 @@ where
 
 impl<C, R> StreamConsumer<C, R>
 where
-    C: ConsumerContext + 'static,
+    C: ConsumerContext,
 {
     /// Constructs a stream that yields messages from this consumer.
     pub fn stream(&self) -> MessageStream<'_, C> {
         MessageStream {
             base: &self.base,
-            records: self.base.shared().inner.stream(),
+            pending: false,
         }
     }
 
     /// Receives the next message (or end-of-partition event, or error).
     pub async fn recv(&self) -> Result<BorrowedMessage<'_>, KafkaError> {
-        if let Some(event) = self.base.next_event() {
-            return Err(event);
-        }
-        let received = self.base.shared().inner.recv().await;
-        self.base.push_pending_stores();
-        match received {
-            Ok(record) => self.base.hand_out(record),
-            Err(error) => Err(KafkaError::MessageConsumption(code_of(&error))),
-        }
+        let mut stream = self.stream();
+        std::future::poll_fn(|cx| poll_next_of(stream.base, &mut stream.pending, cx)).await
     }
 }
 
 impl<C, R> Consumer<C> for StreamConsumer<C, R>
 where
-    C: ConsumerContext + 'static,
+    C: ConsumerContext,
 {
     fn client(&self) -> &Client<C> {
         self.base.client()

@@ -285,8 +285,10 @@ where
                 BorrowedMessage::from_owned(report.message),
             )),
         };
-        self.core.queued.fetch_sub(1, Ordering::AcqRel);
         self.client.context().delivery(&result, opaque);
+        // Counted until its report was served, as librdkafka's flush counts it: a flush
+        // returns only after the last `delivery` has.
+        self.core.queued.fetch_sub(1, Ordering::AcqRel);
         self.signal.notify();
     }
 }

@@ -173,6 +173,11 @@ impl Core {
         let partition = match message.partition {
             Some(partition) if partition != super::PARTITION_UA => partition,
             _ => match custom {
+                // librdkafka: keyless messages go to the sticky partition, not to the
+                // application's partitioner.
+                Some(_) if self.partitioner.is_sticky(message.key.as_deref(), true) => {
+                    self.partitioner.sticky(&message.topic, count)
+                }
                 Some(custom) => custom(&message.topic, message.key.as_deref(), count),
                 None => self
                     .partitioner

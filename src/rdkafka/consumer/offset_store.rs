@@ -1,0 +1,205 @@
+//! A facade consumer's offsets as librdkafka keeps them: the offset store
+//! (`rd_kafka_offset_store`, `rd_kafka_offsets_store`: a partition must be assigned), commits
+//! of the stored offsets only where ahead of the committed ones (else `_NO_OFFSET`), the
+//! committed offsets, and offsets by timestamp.
+
+use super::base_consumer::{tp, BaseConsumer};
+use super::{CommitMode, ConsumerContext};
+use crate::cluster::OffsetSpec;
+use crate::error::Error;
+use crate::group::{OffsetAndMetadata, Offsets, TopicPartition};
+use crate::rdkafka::error::{code_of, KafkaError, KafkaResult, RDKafkaErrorCode};
+use crate::rdkafka::topic_partition_list::{Offset, TopicPartitionList};
+
+impl<C: ConsumerContext> BaseConsumer<C> {
+    /// Stores `offset` (the next to consume) for `partition`, as `rd_kafka_offset_store0`:
+    /// an assigned partition only (`_STATE` otherwise; `_UNKNOWN_PARTITION` for one the
+    /// cluster does not have).
+    pub(super) fn store_one(
+        &self,
+        partition: TopicPartition,
+        offset: i64,
+    ) -> Result<(), RDKafkaErrorCode> {
+        let mut local = self.shared().local.lock();
+        if !local.assignment.contains(&partition) {
+            drop(local);
+            let exists = self
+                .cluster()
+                .partition(&partition.topic, partition.partition)
+                .is_ok();
+            return Err(if exists {
+                RDKafkaErrorCode::State
+            } else {
+                RDKafkaErrorCode::UnknownPartition
+            });
+        }
+        local.stored.insert(partition.clone(), offset);
+        if self.in_rebalance_callback() {
+            local.pending_stores.push((partition, offset));
+            return Ok(());
+        }
+        drop(local);
+        let mut offsets = Offsets::new();
+        offsets.insert(partition, OffsetAndMetadata::new(offset));
+        self.shared()
+            .inner
+            .store_offsets(&offsets)
+            .map_err(|error| code_of(&error))
+    }
+
+    /// `rd_kafka_offsets_store`: refused under `enable.auto.offset.store`; each element
+    /// stored on its own (its error set in the list), failing only if none was.
+    pub(super) fn store_list(&self, tpl: &TopicPartitionList) -> KafkaResult<()> {
+        if self.shared().settings.auto_offset_store {
+            return Err(KafkaError::StoreOffset(RDKafkaErrorCode::InvalidArgument));
+        }
+        let (mut stored, mut last_error) = (0, None);
+        for (topic, partition, offset, _) in tpl.raw_entries() {
+            match self.store_one(tp(topic, partition), offset) {
+                Ok(()) => stored += 1,
+                Err(code) => {
+                    tpl.set_error(topic, partition, code);
+                    last_error = Some(code);
+                }
+            }
+        }
+        match last_error {
+            Some(code) if stored == 0 => Err(KafkaError::StoreOffset(code)),
+            _ => Ok(()),
+        }
+    }
+
+    /// Commits the list's offsets (those that are offsets: librdkafka skips logical ones).
+    pub(super) fn commit_list(
+        &self,
+        tpl: &TopicPartitionList,
+        mode: CommitMode,
+    ) -> KafkaResult<()> {
+        let mut offsets = Offsets::new();
+        for (topic, partition, offset, metadata) in tpl.raw_entries() {
+            if offset >= 0 {
+                offsets.insert(
+                    tp(topic, partition),
+                    OffsetAndMetadata::new(offset).with_metadata(metadata),
+                );
+            }
+        }
+        if offsets.is_empty() {
+            return Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset));
+        }
+        self.commit_offsets(&offsets, mode)
+    }
+
+    /// `rd_kafka_commit(NULL)`: the stored offsets ahead of the committed ones.
+    pub(super) fn commit_stored(&self, mode: CommitMode) -> KafkaResult<()> {
+        let assignment = self.assignment_now();
+        let offsets: Offsets = {
+            let local = self.shared().local.lock();
+            assignment
+                .iter()
+                .filter_map(|tp| {
+                    let stored = *local.stored.get(tp)?;
+                    let ahead = local.committed.get(tp).is_none_or(|&c| stored > c);
+                    ahead.then(|| (tp.clone(), OffsetAndMetadata::new(stored)))
+                })
+                .collect()
+        };
+        if offsets.is_empty() {
+            return Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset));
+        }
+        self.commit_offsets(&offsets, mode)
+    }
+
+    /// Commits `offsets`; a synchronous success becomes the known committed offsets (an
+    /// asynchronous one does when its outcome arrives).
+    pub(super) fn commit_offsets(&self, offsets: &Offsets, mode: CommitMode) -> KafkaResult<()> {
+        let committer = self.shared().committer.lock().clone();
+        let synchronous = self.in_rebalance_callback() || mode == CommitMode::Sync;
+        let committed = match (self.in_rebalance_callback(), committer) {
+            // Inside a rebalance the consumer is busy: the committer commits with the
+            // membership of the moment, synchronously.
+            (true, Some(committer)) => committer.commit_offsets(offsets),
+            (true, None) => return Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::State)),
+            (false, _) => self
+                .shared()
+                .inner
+                .commit_offsets(offsets, mode.kafkalite()),
+        };
+        committed.map_err(|error| KafkaError::ConsumerCommit(code_of(&error)))?;
+        if synchronous {
+            let mut local = self.shared().local.lock();
+            for (tp, offset) in offsets {
+                local.committed.insert(tp.clone(), offset.offset);
+            }
+        }
+        Ok(())
+    }
+
+    /// The group's committed offsets of the list's partitions (`Invalid` where none).
+    pub(super) fn committed_list(
+        &self,
+        tpl: &TopicPartitionList,
+    ) -> KafkaResult<TopicPartitionList> {
+        let fetch_error = |error: Error| KafkaError::MetadataFetch(code_of(&error));
+        let partitions: Vec<TopicPartition> = tpl
+            .elements()
+            .iter()
+            .map(|elem| tp(elem.topic(), elem.partition()))
+            .collect();
+        let committed: Vec<(TopicPartition, Option<OffsetAndMetadata>)> =
+            if self.in_rebalance_callback() {
+                let committer = self
+                    .shared()
+                    .committer
+                    .lock()
+                    .clone()
+                    .ok_or(KafkaError::MetadataFetch(RDKafkaErrorCode::State))?;
+                partitions
+                    .iter()
+                    .map(|tp| Ok((tp.clone(), committer.committed(tp)?)))
+                    .collect::<crate::error::Result<_>>()
+                    .map_err(fetch_error)?
+            } else {
+                self.shared()
+                    .inner
+                    .committed(&partitions)
+                    .map_err(fetch_error)?
+                    .into_iter()
+                    .collect()
+            };
+        let mut answer = TopicPartitionList::with_capacity(committed.len());
+        for (partition, offset) in committed {
+            let mut elem = answer.add_partition(&partition.topic, partition.partition);
+            if let Some(offset) = offset {
+                let _ = elem.set_offset(Offset::Offset(offset.offset));
+                elem.set_metadata(offset.metadata.as_deref().unwrap_or_default());
+            }
+        }
+        Ok(answer)
+    }
+
+    /// Each element's offset read as a timestamp (`-1` latest, `-2` earliest): the first
+    /// offset at or after it, `End` when there is none, or the partition's error.
+    pub(super) fn offsets_at(&self, timestamps: &TopicPartitionList) -> TopicPartitionList {
+        let cluster = self.cluster();
+        let mut answer = TopicPartitionList::with_capacity(timestamps.count());
+        for (topic, partition, timestamp, _) in timestamps.raw_entries() {
+            let spec = match timestamp {
+                -1 => OffsetSpec::Latest,
+                -2 => OffsetSpec::Earliest,
+                at => OffsetSpec::ForTimestamp(at),
+            };
+            let mut elem = answer.add_partition(topic, partition);
+            match cluster.list_offset(topic, partition, spec) {
+                Ok(found) => {
+                    let _ = elem.set_offset(found.map_or(Offset::End, Offset::Offset));
+                }
+                Err(error) => {
+                    drop(elem);
+                    answer.set_error(topic, partition, code_of(&error));
+                }
+            }
+        }
+        answer
+    }
+}
