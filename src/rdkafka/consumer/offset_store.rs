@@ -13,25 +13,30 @@ use crate::rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 
 impl<C: ConsumerContext> BaseConsumer<C> {
     /// Stores `offset` (the next to consume) for `partition`, as `rd_kafka_offset_store0`:
-    /// an assigned partition only (`_STATE` otherwise; `_UNKNOWN_PARTITION` for one the
-    /// cluster does not have).
+    /// `_UNKNOWN_PARTITION` for a partition the cluster does not have, `_STATE` for one not
+    /// assigned; a logical (negative) offset is stored without that check and clears what
+    /// a commit of stored offsets would take.
     pub(super) fn store_one(
         &self,
         partition: TopicPartition,
         offset: i64,
     ) -> Result<(), RDKafkaErrorCode> {
-        let mut local = self.shared().local.lock();
-        if !local.assignment.contains(&partition) {
-            drop(local);
-            let exists = self
-                .cluster()
+        let exists = || {
+            self.cluster()
                 .partition(&partition.topic, partition.partition)
-                .is_ok();
-            return Err(if exists {
-                RDKafkaErrorCode::State
-            } else {
-                RDKafkaErrorCode::UnknownPartition
-            });
+                .is_ok()
+        };
+        let mut local = self.shared().local.lock();
+        let assigned = local.assignment.contains(&partition);
+        if !assigned && !exists() {
+            return Err(RDKafkaErrorCode::UnknownPartition);
+        }
+        if offset < 0 {
+            local.stored.insert(partition, offset);
+            return Ok(());
+        }
+        if !assigned {
+            return Err(RDKafkaErrorCode::State);
         }
         local.stored.insert(partition.clone(), offset);
         if self.in_rebalance_callback() {
@@ -98,9 +103,12 @@ impl<C: ConsumerContext> BaseConsumer<C> {
             assignment
                 .iter()
                 .filter_map(|tp| {
+                    // librdkafka: stored ahead of committed (unknown: OFFSET_INVALID), and
+                    // only absolute offsets are sent.
                     let stored = *local.stored.get(tp)?;
-                    let ahead = local.committed.get(tp).is_none_or(|&c| stored > c);
-                    ahead.then(|| (tp.clone(), OffsetAndMetadata::new(stored)))
+                    let committed = local.committed.get(tp).copied().unwrap_or(-1001);
+                    (stored >= 0 && stored > committed)
+                        .then(|| (tp.clone(), OffsetAndMetadata::new(stored)))
                 })
                 .collect()
         };
