@@ -655,3 +655,110 @@ fn keyless_messages_follow_librdkafkas_partitioner_rules() {
         }
     }
 }
+
+#[test]
+fn an_unsubscribe_takes_effect_before_a_later_assign() {
+    let (_cluster, servers) = cluster_with(&[("u", 2)]);
+    produce(&servers, "u", 1, &["one"]);
+    let consumer: BaseConsumer = config(&servers)
+        .set("group.id", "switchers")
+        .set("auto.offset.reset", "earliest")
+        .create()
+        .unwrap();
+    consumer.subscribe(&["u"]).unwrap();
+    for _ in 0..600 {
+        if consumer.assignment().unwrap().count() > 0 {
+            break;
+        }
+        let _ = consumer.poll(Duration::from_millis(100));
+    }
+    // librdkafka handles these in the order they were made: leave, then read partition 1.
+    consumer.unsubscribe();
+    let mut tpl = TopicPartitionList::new();
+    tpl.add_partition_offset("u", 1, Offset::Beginning).unwrap();
+    consumer.assign(&tpl).unwrap();
+    let message = consumer.poll(WAIT).expect("a message").unwrap();
+    assert_eq!(
+        (message.partition(), message.payload_view::<str>()),
+        (1, Some(Ok("one")))
+    );
+    // A manual assignment is no subscription: unsubscribe leaves it in place.
+    consumer.unsubscribe();
+    assert!(consumer.poll(Duration::ZERO).is_none());
+    assert_eq!(consumer.assignment().unwrap().count(), 1);
+}
+
+#[test]
+fn a_stream_consumer_reports_every_partitions_end() {
+    let (_cluster, servers) = cluster_with(&[("e", 2)]);
+    within_a_minute(move || {
+        let consumer: rdkafka::consumer::StreamConsumer = config(&servers)
+            .set("enable.partition.eof", "true")
+            .create()
+            .unwrap();
+        let mut tpl = TopicPartitionList::new();
+        tpl.add_partition_offset("e", 0, Offset::Beginning).unwrap();
+        tpl.add_partition_offset("e", 1, Offset::Beginning).unwrap();
+        consumer.assign(&tpl).unwrap();
+        let mut ends = Vec::new();
+        pollster::block_on(async {
+            for _ in 0..2 {
+                match consumer.recv().await {
+                    Err(KafkaError::PartitionEOF(partition)) => ends.push(partition),
+                    other => panic!("expected an end: {other:?}"),
+                }
+            }
+        });
+        ends.sort_unstable();
+        assert_eq!(ends, [0, 1]);
+    });
+}
+
+/// Counts its wake-ups.
+struct CountingWaker(std::sync::atomic::AtomicUsize);
+
+impl std::task::Wake for CountingWaker {
+    fn wake(self: std::sync::Arc<Self>) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn an_unsubscribe_wakes_a_pending_receive_which_serves_the_revocation() {
+    use std::future::Future;
+    use std::sync::atomic::Ordering::SeqCst;
+    let (_cluster, servers) = cluster_with(&[("w", 1)]);
+    let consumer: rdkafka::consumer::StreamConsumer<CommitOnRevoke> = config(&servers)
+        .set("group.id", "waiters")
+        .create_with_context(CommitOnRevoke::default())
+        .unwrap();
+    consumer.subscribe(&["w"]).unwrap();
+    let counter = std::sync::Arc::new(CountingWaker(std::sync::atomic::AtomicUsize::new(0)));
+    let waker = std::task::Waker::from(std::sync::Arc::clone(&counter));
+    let mut cx = std::task::Context::from_waker(&waker);
+    let mut receive = std::pin::pin!(consumer.recv());
+    // Nothing to receive: it joins the group (the assignment callback runs) and waits.
+    for _ in 0..600 {
+        assert!(receive.as_mut().poll(&mut cx).is_pending());
+        if !consumer.context().log.lock().unwrap().is_empty() {
+            break;
+        }
+        std::thread::yield_now();
+    }
+    assert_eq!(
+        *consumer.context().log.lock().unwrap(),
+        ["assign 1 (now 1)"]
+    );
+    let before = counter.0.load(SeqCst);
+    consumer.unsubscribe();
+    assert!(
+        counter.0.load(SeqCst) > before,
+        "the pending receive was woken"
+    );
+    assert!(
+        receive.as_mut().poll(&mut cx).is_pending(),
+        "nothing to receive after leaving"
+    );
+    let log = consumer.context().log.lock().unwrap().clone();
+    assert_eq!(log, ["assign 1 (now 1)", "revoke 1 -> Err(KafkaError (Consumer commit error: NoOffset (Local: No offset stored)))"]);
+}

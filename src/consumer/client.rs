@@ -375,6 +375,36 @@ impl Consumer {
         })
     }
 
+    /// Wakes a receive of this consumer waiting for records, so that it looks again (the
+    /// rdkafka facade, after a change a pending receive must see).
+    #[cfg(feature = "rdkafka-api")]
+    pub(crate) fn nudge(&self) {
+        self.notifier.notify();
+    }
+
+    /// The cluster's notification count, read before a receive whose outcome may need
+    /// [`Consumer::wait_after`].
+    #[cfg(feature = "rdkafka-api")]
+    pub(crate) fn notify_sequence(&self) -> u64 {
+        self.notifier.sequence()
+    }
+
+    /// Wakes `cx` at the first notification after `seen` (at once if one came already).
+    #[cfg(feature = "rdkafka-api")]
+    pub(crate) fn wait_after(&self, seen: u64, cx: &mut std::task::Context<'_>) {
+        if !self.notifier.register(seen, cx.waker()) {
+            cx.waker().wake_by_ref();
+        }
+    }
+
+    /// Forgets the offset stored for `tp` (librdkafka's store of a logical offset), so
+    /// that no commit of stored offsets takes it.
+    #[cfg(feature = "rdkafka-api")]
+    pub(crate) fn clear_stored(&self, tp: &TopicPartition) -> Result<()> {
+        self.state.lock().assigned(tp)?.stored = None;
+        Ok(())
+    }
+
     /// A handle that interrupts this consumer's blocking calls from another thread.
     pub fn waker(&self) -> ConsumerWaker {
         ConsumerWaker {

@@ -114,11 +114,7 @@ impl Consumer {
                     if report_end {
                         // The end was reached with this record: reported by the next
                         // receive, after the record.
-                        for tp in &records.eof {
-                            if let Some(partition) = state.partitions.get_mut(tp) {
-                                partition.eof_reported = false;
-                            }
-                        }
+                        Self::report_later(&mut state, &records.eof);
                     }
                     let records = state.interceptors.clone().on_consume(records);
                     let first = records.iter().next().map(|r| r.to_owned());
@@ -132,13 +128,21 @@ impl Consumer {
                     }
                 }
                 Ok(records) if !records.errors.is_empty() => {
+                    // Ends reached with the error: reported by the next receives.
+                    if report_end {
+                        Self::report_later(&mut state, &records.eof);
+                    }
                     records.errors.into_iter().next().map(|(_, e)| Err(e))
                 }
-                Ok(records) if report_end && !records.eof.is_empty() => records
-                    .eof
-                    .into_iter()
-                    .next()
-                    .map(|tp| Ok(Received::End(tp))),
+                Ok(records) if report_end && !records.eof.is_empty() => {
+                    // One end per receive: the others by the next receives.
+                    Self::report_later(&mut state, &records.eof[1..]);
+                    records
+                        .eof
+                        .into_iter()
+                        .next()
+                        .map(|tp| Ok(Received::End(tp)))
+                }
                 // An end-of-partition notice (not an item here): other partitions may
                 // have records already, so look again rather than wait.
                 Ok(records) if !records.eof.is_empty() => None,
@@ -166,6 +170,15 @@ impl Consumer {
     /// Nothing to hand out: registers the receive's waker with the notifier (and, for a
     /// group member on a real-time clock, with the background thread's heartbeat wake-ups).
     /// `None` when a notification came since `seen` (look again).
+    /// Partition ends a receive did not hand out, reported again by the next fetch.
+    fn report_later(state: &mut super::state::State, ends: &[crate::group::TopicPartition]) {
+        for tp in ends {
+            if let Some(partition) = state.partitions.get_mut(tp) {
+                partition.eof_reported = false;
+            }
+        }
+    }
+
     /// Ends a receive that returned `Pending` (its member leaves "inside `poll`").
     #[cfg(feature = "rdkafka-api")]
     pub(crate) fn end_receive(&self, pending: &mut bool) {

@@ -63,6 +63,9 @@ pub(super) struct Shared {
     pub(super) inner: crate::Consumer,
     /// Made at `subscribe` (it commits as the member the consumer is at the time).
     pub(super) committer: Mutex<Option<Committer>>,
+    /// Orders subscribe, assign and the deferred unsubscribe (never taken in a callback,
+    /// where those calls are refused).
+    pub(super) membership: Mutex<()>,
     pub(super) local: Mutex<Local>,
     pub(super) settings: ConsumerSettings,
 }
@@ -97,6 +100,7 @@ impl<C: ConsumerContext> FromClientConfigAndContext<C> for BaseConsumer<C> {
             shared: Arc::new(Shared {
                 inner,
                 committer: Mutex::new(None),
+                membership: Mutex::new(()),
                 local: Mutex::new(Local::default()),
                 settings,
             }),
@@ -153,6 +157,12 @@ impl<C: ConsumerContext> BaseConsumer<C> {
 
     pub(super) fn shared(&self) -> &Arc<Shared> {
         &self.shared
+    }
+
+    /// Neither subscribed nor assigned (as the application set it).
+    pub(super) fn is_idle(&self) -> bool {
+        let local = self.shared.local.lock();
+        local.subscription.is_empty() && local.assignment.is_empty()
     }
 
     /// Whether this is the handle a rebalance callback got.
@@ -243,6 +253,9 @@ impl<C: ConsumerContext> BaseConsumer<C> {
     /// Leaves the group if `unsubscribe` asked to (running the revocation callbacks now,
     /// inside the poll). Whether it did.
     pub(super) fn leave_if_unsubscribed(&self) -> bool {
+        // Taken with the flag, so that a subscribe or assign made after the unsubscribe
+        // is never overtaken by it.
+        let _membership = self.shared.membership.lock();
         if !std::mem::take(&mut self.shared.local.lock().unsubscribe_pending) {
             return false;
         }
@@ -307,15 +320,42 @@ impl<C: ConsumerContext> BaseConsumer<C> {
                     .into(),
             ));
         }
+        // An unsubscribe made before this call takes effect before it.
+        self.leave_if_unsubscribed();
+        let _membership = self.shared.membership.lock();
         self.shared
             .inner
             .assign(&partitions)
             .map_err(|error| KafkaError::Subscription(error.to_string()))?;
+        // As librdkafka fetches them for partitions starting at the committed offset: the
+        // committed offsets, against which stored ones are compared at commit.
+        let from_committed: Vec<TopicPartition> = partitions
+            .iter()
+            .filter(|(_, at)| *at == Position::Committed)
+            .map(|(tp, _)| tp.clone())
+            .collect();
+        let committed =
+            if from_committed.is_empty() || self.shared.settings.config.group_id.is_none() {
+                Default::default()
+            } else {
+                self.shared
+                    .inner
+                    .committed(&from_committed)
+                    .unwrap_or_default()
+            };
         let mut local = self.shared.local.lock();
         local.assignment = partitions.iter().map(|(tp, _)| tp.clone()).collect();
         let assigned = local.assignment.clone();
         local.positions.retain(|tp, _| assigned.contains(tp));
         local.stored.retain(|tp, _| assigned.contains(tp));
+        local.committed.retain(|tp, _| assigned.contains(tp));
+        for (tp, offset) in committed {
+            if let Some(offset) = offset {
+                local.committed.insert(tp, offset.offset);
+            }
+        }
+        drop(local);
+        self.shared.inner.nudge();
         Ok(())
     }
 
@@ -358,6 +398,9 @@ impl<C: ConsumerContext> Consumer<C> for BaseConsumer<C> {
             self.client.cluster().clone(),
             Arc::downgrade(&self.shared),
         );
+        // An unsubscribe made before this call takes effect before it.
+        self.leave_if_unsubscribed();
+        let _membership = self.shared.membership.lock();
         let subscribed = if topics.iter().any(|t| t.starts_with('^')) {
             subscribe_regex(&self.shared.inner, topics, bridge)
         } else {
@@ -367,18 +410,27 @@ impl<C: ConsumerContext> Consumer<C> for BaseConsumer<C> {
         *self.shared.committer.lock() = self.shared.inner.committer().ok();
         let mut local = self.shared.local.lock();
         local.subscription = topics.iter().map(|t| t.to_string()).collect();
-        local.unsubscribe_pending = false;
+        drop(local);
+        self.shared.inner.nudge();
         Ok(())
     }
 
     /// Leaves the group at the next poll (or close), where the revocation callbacks run,
     /// as librdkafka serves them.
     fn unsubscribe(&self) {
-        if self.callback.is_none() {
-            let mut local = self.shared.local.lock();
-            local.subscription.clear();
-            local.unsubscribe_pending = true;
+        if self.callback.is_some() {
+            return;
         }
+        let mut local = self.shared.local.lock();
+        // librdkafka: a manual assignment is no subscription, and stays.
+        if local.subscription.is_empty() {
+            return;
+        }
+        local.subscription.clear();
+        local.unsubscribe_pending = true;
+        drop(local);
+        // A receive waiting for records serves it now.
+        self.shared.inner.nudge();
     }
 
     fn assign(&self, assignment: &TopicPartitionList) -> KafkaResult<()> {

@@ -32,7 +32,12 @@ impl<C: ConsumerContext> BaseConsumer<C> {
             return Err(RDKafkaErrorCode::UnknownPartition);
         }
         if offset < 0 {
-            local.stored.insert(partition, offset);
+            local.stored.insert(partition.clone(), offset);
+            drop(local);
+            if assigned && !self.in_rebalance_callback() {
+                // Nor may the kafkalite consumer's auto-commit take the earlier one.
+                let _ = self.shared().inner.clear_stored(&partition);
+            }
             return Ok(());
         }
         if !assigned {

@@ -46,7 +46,17 @@ fn poll_next_of<'a, C: ConsumerContext>(
         return Poll::Ready(Err(event));
     }
     base.leave_if_unsubscribed();
-    let polled = base.shared().inner.poll_event(cx, pending, true);
+    let inner = &base.shared().inner;
+    let seen = inner.notify_sequence();
+    let polled = inner.poll_event(cx, pending, true);
+    if let Poll::Ready(Err(crate::Error::IllegalState(_))) = &polled {
+        if base.is_idle() {
+            // Neither subscribed nor assigned: nothing to receive until that changes (as
+            // librdkafka's consumer, which waits).
+            inner.wait_after(seen, cx);
+            return Poll::Pending;
+        }
+    }
     polled.map(|received| {
         base.push_pending_stores();
         match received {

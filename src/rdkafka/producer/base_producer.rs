@@ -135,6 +135,19 @@ type Reports<D> = (Sender<Report<D>>, Receiver<Report<D>>);
 /// What `send` gives back with a refused record.
 type Refused<'a, K, P, D> = (KafkaError, BaseRecord<'a, K, P, D>);
 
+/// Uncounts a report once its `delivery` call is over, however it ended.
+struct Served<'a> {
+    queued: &'a std::sync::atomic::AtomicI64,
+    signal: &'a Signal,
+}
+
+impl Drop for Served<'_> {
+    fn drop(&mut self) {
+        self.queued.fetch_sub(1, Ordering::AcqRel);
+        self.signal.notify();
+    }
+}
+
 /// Wakes `flush` when a report arrives or is served.
 #[derive(Default)]
 struct Signal {
@@ -285,11 +298,13 @@ where
                 BorrowedMessage::from_owned(report.message),
             )),
         };
-        self.client.context().delivery(&result, opaque);
         // Counted until its report was served, as librdkafka's flush counts it: a flush
-        // returns only after the last `delivery` has.
-        self.core.queued.fetch_sub(1, Ordering::AcqRel);
-        self.signal.notify();
+        // returns only after the last `delivery` has (or has panicked).
+        let _served = Served {
+            queued: &self.core.queued,
+            signal: &self.signal,
+        };
+        self.client.context().delivery(&result, opaque);
     }
 }
 
