@@ -9,11 +9,8 @@ use std::time::Instant;
 
 use parking_lot::Mutex;
 
-use super::rebalance::{Bridge, CallbackState};
-use super::{
-    CommitMode, Consumer, ConsumerContext, ConsumerGroupMetadata, DefaultConsumerContext,
-    RebalanceProtocol,
-};
+use super::rebalance::CallbackState;
+use super::{ConsumerContext, DefaultConsumerContext};
 use crate::consumer::{Committer, Offset as Position};
 use crate::error::Error;
 use crate::group::{OffsetAndMetadata, Offsets, TopicPartition};
@@ -23,7 +20,7 @@ use crate::rdkafka::config::{
 };
 use crate::rdkafka::connect::connect;
 use crate::rdkafka::error::{code_of, KafkaError, KafkaResult, RDKafkaErrorCode};
-use crate::rdkafka::message::{BorrowedMessage, Message};
+use crate::rdkafka::message::BorrowedMessage;
 use crate::rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 use crate::rdkafka::util::Timeout;
 use crate::ConsumerRecord;
@@ -73,11 +70,11 @@ pub(super) struct Shared {
 /// A low-level consumer: `poll` returns one message, an end-of-partition event or an error
 /// at a time, and runs the context's rebalance callbacks.
 pub struct BaseConsumer<C: ConsumerContext = DefaultConsumerContext> {
-    client: Client<C>,
-    shared: Arc<Shared>,
+    pub(super) client: Client<C>,
+    pub(super) shared: Arc<Shared>,
     /// Set on the handle a rebalance callback gets: the kafkalite consumer is busy in its
     /// poll, so calls go to the bridge's state and the committer instead.
-    callback: Option<Arc<Mutex<CallbackState>>>,
+    pub(super) callback: Option<Arc<Mutex<CallbackState>>>,
 }
 
 impl FromClientConfig for BaseConsumer {
@@ -114,7 +111,7 @@ pub(super) fn tp(topic: &str, partition: i32) -> TopicPartition {
 }
 
 /// The partitions of a list.
-fn partitions_of(tpl: &TopicPartitionList) -> Vec<TopicPartition> {
+pub(super) fn partitions_of(tpl: &TopicPartitionList) -> Vec<TopicPartition> {
     tpl.elements()
         .iter()
         .map(|elem| tp(elem.topic(), elem.partition()))
@@ -131,7 +128,7 @@ pub(super) fn list_of(partitions: &[TopicPartition]) -> TopicPartitionList {
 }
 
 /// librdkafka's offset as kafkalite's starting position.
-fn position_of(offset: Offset) -> Option<Position> {
+pub(super) fn position_of(offset: Offset) -> Option<Position> {
     Some(match offset {
         Offset::Beginning => Position::Beginning,
         Offset::End => Position::End,
@@ -246,7 +243,7 @@ impl<C: ConsumerContext> BaseConsumer<C> {
         }
     }
 
-    fn pending_events(&self) -> usize {
+    pub(super) fn pending_events(&self) -> usize {
         self.shared.local.lock().events.len()
     }
 
@@ -312,7 +309,10 @@ impl<C: ConsumerContext> BaseConsumer<C> {
     }
 
     /// Replaces the assignment (non-group use).
-    fn assign_all(&self, partitions: Vec<(TopicPartition, Position)>) -> KafkaResult<()> {
+    pub(super) fn assign_all(
+        &self,
+        partitions: Vec<(TopicPartition, Position)>,
+    ) -> KafkaResult<()> {
         if self.callback.is_some() {
             return Err(KafkaError::Subscription(
                 "Local: Erroneous state (the facade changes a group member's assignment \
@@ -359,7 +359,9 @@ impl<C: ConsumerContext> BaseConsumer<C> {
         Ok(())
     }
 
-    fn offsets_of(tpl: &TopicPartitionList) -> KafkaResult<Vec<(TopicPartition, Position)>> {
+    pub(super) fn offsets_of(
+        tpl: &TopicPartitionList,
+    ) -> KafkaResult<Vec<(TopicPartition, Position)>> {
         tpl.elements()
             .iter()
             .map(|elem| {
@@ -370,342 +372,6 @@ impl<C: ConsumerContext> BaseConsumer<C> {
             })
             .collect()
     }
-}
-
-impl<C: ConsumerContext> Consumer<C> for BaseConsumer<C> {
-    fn client(&self) -> &Client<C> {
-        &self.client
-    }
-
-    fn group_metadata(&self) -> Option<ConsumerGroupMetadata> {
-        if self.callback.is_some() {
-            return None;
-        }
-        self.shared
-            .inner
-            .group_metadata()
-            .map(ConsumerGroupMetadata::new)
-    }
-
-    fn subscribe(&self, topics: &[&str]) -> KafkaResult<()> {
-        if self.callback.is_some() {
-            return Err(KafkaError::Subscription(
-                RDKafkaErrorCode::State.description().into(),
-            ));
-        }
-        let bridge = Bridge::new(
-            Arc::clone(self.client.context()),
-            self.client.cluster().clone(),
-            Arc::downgrade(&self.shared),
-        );
-        // An unsubscribe made before this call takes effect before it.
-        self.leave_if_unsubscribed();
-        let _membership = self.shared.membership.lock();
-        let subscribed = if topics.iter().any(|t| t.starts_with('^')) {
-            subscribe_regex(&self.shared.inner, topics, bridge)
-        } else {
-            self.shared.inner.subscribe_with(topics, bridge)
-        };
-        subscribed.map_err(|error| KafkaError::Subscription(error.to_string()))?;
-        *self.shared.committer.lock() = self.shared.inner.committer().ok();
-        let mut local = self.shared.local.lock();
-        local.subscription = topics.iter().map(|t| t.to_string()).collect();
-        drop(local);
-        self.shared.inner.nudge();
-        Ok(())
-    }
-
-    /// Leaves the group at the next poll (or close), where the revocation callbacks run,
-    /// as librdkafka serves them.
-    fn unsubscribe(&self) {
-        if self.callback.is_some() {
-            return;
-        }
-        let mut local = self.shared.local.lock();
-        // librdkafka: a manual assignment is no subscription, and stays.
-        if local.subscription.is_empty() {
-            return;
-        }
-        local.subscription.clear();
-        local.unsubscribe_pending = true;
-        drop(local);
-        // A receive waiting for records serves it now.
-        self.shared.inner.nudge();
-    }
-
-    fn assign(&self, assignment: &TopicPartitionList) -> KafkaResult<()> {
-        self.assign_all(Self::offsets_of(assignment)?)
-    }
-
-    fn unassign(&self) -> KafkaResult<()> {
-        self.assign_all(Vec::new())
-    }
-
-    fn incremental_assign(&self, assignment: &TopicPartitionList) -> KafkaResult<()> {
-        let mut partitions: Vec<(TopicPartition, Position)> = self
-            .assignment_now()
-            .into_iter()
-            .map(|tp| {
-                let at = self.shared.local.lock().positions.get(&tp).copied();
-                (tp, at.map_or(Position::Committed, Position::At))
-            })
-            .collect();
-        for (tp, position) in Self::offsets_of(assignment)? {
-            partitions.retain(|(known, _)| *known != tp);
-            partitions.push((tp, position));
-        }
-        self.assign_all(partitions)
-    }
-
-    fn incremental_unassign(&self, assignment: &TopicPartitionList) -> KafkaResult<()> {
-        let removed = partitions_of(assignment);
-        let partitions = self
-            .assignment_now()
-            .into_iter()
-            .filter(|tp| !removed.contains(tp))
-            .map(|tp| {
-                let at = self.shared.local.lock().positions.get(&tp).copied();
-                (tp, at.map_or(Position::Committed, Position::At))
-            })
-            .collect();
-        self.assign_all(partitions)
-    }
-
-    fn seek<T: Into<Timeout>>(
-        &self,
-        topic: &str,
-        partition: i32,
-        offset: Offset,
-        timeout: T,
-    ) -> KafkaResult<()> {
-        let _ = timeout.into();
-        let partition = tp(topic, partition);
-        let position = position_of(offset)
-            .ok_or_else(|| KafkaError::Seek("Local: Unrepresentable offset".into()))?;
-        if !self.assignment_now().contains(&partition) {
-            return Err(KafkaError::Seek(
-                RDKafkaErrorCode::UnknownPartition.description().into(),
-            ));
-        }
-        if let Some(callback) = &self.callback {
-            callback.lock().seeks.push((partition.clone(), position));
-        } else {
-            self.shared
-                .inner
-                .seek(&partition, position)
-                .map_err(|error| KafkaError::Seek(error.to_string()))?;
-        }
-        let mut local = self.shared.local.lock();
-        match position {
-            Position::At(next) => local.positions.insert(partition, next),
-            _ => local.positions.remove(&partition),
-        };
-        Ok(())
-    }
-
-    fn seek_partitions<T: Into<Timeout>>(
-        &self,
-        topic_partition_list: TopicPartitionList,
-        timeout: T,
-    ) -> KafkaResult<TopicPartitionList> {
-        let timeout = timeout.into();
-        for elem in topic_partition_list.elements() {
-            if let Err(error) = self.seek(elem.topic(), elem.partition(), elem.offset(), timeout) {
-                let code = match error {
-                    KafkaError::Seek(_) => RDKafkaErrorCode::UnknownPartition,
-                    _ => RDKafkaErrorCode::Fail,
-                };
-                topic_partition_list.set_error(elem.topic(), elem.partition(), code);
-            }
-        }
-        Ok(topic_partition_list)
-    }
-
-    fn commit(
-        &self,
-        topic_partition_list: &TopicPartitionList,
-        mode: CommitMode,
-    ) -> KafkaResult<()> {
-        self.commit_list(topic_partition_list, mode)
-    }
-
-    fn commit_consumer_state(&self, mode: CommitMode) -> KafkaResult<()> {
-        self.commit_stored(mode)
-    }
-
-    fn commit_message(&self, message: &BorrowedMessage<'_>, mode: CommitMode) -> KafkaResult<()> {
-        let mut offsets = Offsets::new();
-        offsets.insert(
-            tp(message.topic(), message.partition()),
-            OffsetAndMetadata::new(message.offset() + 1),
-        );
-        self.commit_offsets(&offsets, mode)
-    }
-
-    fn store_offset(&self, topic: &str, partition: i32, offset: i64) -> KafkaResult<()> {
-        self.store_one(tp(topic, partition), offset + 1)
-            .map_err(KafkaError::StoreOffset)
-    }
-
-    fn store_offset_from_message(&self, message: &BorrowedMessage<'_>) -> KafkaResult<()> {
-        self.store_one(
-            tp(message.topic(), message.partition()),
-            message.offset() + 1,
-        )
-        .map_err(KafkaError::StoreOffset)
-    }
-
-    fn store_offsets(&self, tpl: &TopicPartitionList) -> KafkaResult<()> {
-        self.store_list(tpl)
-    }
-
-    fn subscription(&self) -> KafkaResult<TopicPartitionList> {
-        let mut tpl = TopicPartitionList::new();
-        for topic in &self.shared.local.lock().subscription {
-            tpl.add_topic_unassigned(topic);
-        }
-        Ok(tpl)
-    }
-
-    fn assignment(&self) -> KafkaResult<TopicPartitionList> {
-        Ok(list_of(&self.assignment_now()))
-    }
-
-    fn assignment_lost(&self) -> bool {
-        self.callback
-            .as_ref()
-            .is_some_and(|callback| callback.lock().lost)
-    }
-
-    fn committed<T>(&self, timeout: T) -> KafkaResult<TopicPartitionList>
-    where
-        T: Into<Timeout>,
-    {
-        self.committed_offsets(list_of(&self.assignment_now()), timeout)
-    }
-
-    fn committed_offsets<T>(
-        &self,
-        tpl: TopicPartitionList,
-        timeout: T,
-    ) -> KafkaResult<TopicPartitionList>
-    where
-        T: Into<Timeout>,
-    {
-        let _ = timeout.into();
-        self.committed_list(&tpl)
-    }
-
-    fn offsets_for_timestamp<T>(
-        &self,
-        timestamp: i64,
-        timeout: T,
-    ) -> KafkaResult<TopicPartitionList>
-    where
-        T: Into<Timeout>,
-    {
-        let mut tpl = list_of(&self.assignment_now());
-        tpl.set_all_offsets(Offset::Offset(timestamp))?;
-        self.offsets_for_times(tpl, timeout)
-    }
-
-    fn offsets_for_times<T>(
-        &self,
-        timestamps: TopicPartitionList,
-        timeout: T,
-    ) -> KafkaResult<TopicPartitionList>
-    where
-        T: Into<Timeout>,
-    {
-        let _ = timeout.into();
-        Ok(self.offsets_at(&timestamps))
-    }
-
-    fn position(&self) -> KafkaResult<TopicPartitionList> {
-        let assignment = self.assignment_now();
-        let local = self.shared.local.lock();
-        let mut tpl = TopicPartitionList::with_capacity(assignment.len());
-        for partition in &assignment {
-            let offset = local
-                .positions
-                .get(partition)
-                .map_or(Offset::Invalid, |&next| Offset::Offset(next));
-            tpl.add_partition_offset(&partition.topic, partition.partition, offset)?;
-        }
-        Ok(tpl)
-    }
-
-    fn pause(&self, partitions: &TopicPartitionList) -> KafkaResult<()> {
-        if let Some(callback) = &self.callback {
-            let changes = partitions_of(partitions).into_iter().map(|tp| (tp, true));
-            callback.lock().pauses.extend(changes);
-            return Ok(());
-        }
-        self.shared
-            .inner
-            .pause(&partitions_of(partitions))
-            .map_err(|error| KafkaError::PauseResume(error.to_string()))
-    }
-
-    fn resume(&self, partitions: &TopicPartitionList) -> KafkaResult<()> {
-        if let Some(callback) = &self.callback {
-            let changes = partitions_of(partitions).into_iter().map(|tp| (tp, false));
-            callback.lock().pauses.extend(changes);
-            return Ok(());
-        }
-        self.shared
-            .inner
-            .resume(&partitions_of(partitions))
-            .map_err(|error| KafkaError::PauseResume(error.to_string()))
-    }
-
-    fn rebalance_protocol(&self) -> RebalanceProtocol {
-        if self.callback.is_none() && self.shared.inner.subscription().is_empty() {
-            return RebalanceProtocol::None;
-        }
-        let strategy = &self.shared.settings.config.assignment_strategy;
-        let cooperative = |name: &String| {
-            crate::AssignorKind::parse(name).is_some_and(crate::AssignorKind::is_cooperative)
-        };
-        if !strategy.is_empty() && strategy.iter().all(cooperative) {
-            RebalanceProtocol::Cooperative
-        } else {
-            RebalanceProtocol::Eager
-        }
-    }
-}
-
-/// librdkafka's regex subscription: topics starting with `^` are regular expressions
-/// matched anywhere in a name unless anchored; the others are names.
-#[cfg(feature = "regex")]
-fn subscribe_regex(
-    inner: &crate::Consumer,
-    topics: &[&str],
-    bridge: impl crate::consumer::RebalanceListener + 'static,
-) -> crate::error::Result<()> {
-    let pattern = topics
-        .iter()
-        .map(|topic| {
-            if topic.starts_with('^') {
-                format!(".*(?:{topic}).*")
-            } else {
-                regex::escape(topic)
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("|");
-    inner.subscribe_pattern_with(&pattern, bridge)
-}
-
-#[cfg(not(feature = "regex"))]
-fn subscribe_regex(
-    _inner: &crate::Consumer,
-    topics: &[&str],
-    _bridge: impl crate::consumer::RebalanceListener + 'static,
-) -> crate::error::Result<()> {
-    Err(Error::InvalidRegularExpression(format!(
-        "{topics:?}: regex subscriptions need kafkalite's `regex` feature"
-    )))
 }
 
 impl<C: ConsumerContext> Drop for BaseConsumer<C> {

@@ -4,6 +4,7 @@
 //! consumer in hand, as librdkafka's rebalance callback does.
 
 pub mod base_consumer;
+mod calls;
 mod offset_store;
 mod rebalance;
 pub mod stream_consumer;
