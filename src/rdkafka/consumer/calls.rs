@@ -346,7 +346,7 @@ fn subscribe_regex(
     topics: &[&str],
     _bridge: impl crate::consumer::RebalanceListener + 'static,
 ) -> crate::error::Result<()> {
-    Err(Error::InvalidRegularExpression(format!(
+    Err(crate::error::Error::InvalidRegularExpression(format!(
         "{topics:?}: regex subscriptions need kafkalite's `regex` feature"
     )))
 }
