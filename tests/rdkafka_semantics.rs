@@ -537,18 +537,31 @@ fn a_partition_paused_in_a_rebalance_callback_stays_paused_until_resumed() {
     });
 }
 
+/// A stream consumer assigned `topic`'s `partitions` from the beginning, reporting ends.
+fn reading_to_the_end(
+    servers: &str,
+    topic: &str,
+    partitions: i32,
+) -> rdkafka::consumer::StreamConsumer {
+    let consumer: rdkafka::consumer::StreamConsumer = config(servers)
+        .set("enable.partition.eof", "true")
+        .create()
+        .unwrap();
+    let mut tpl = TopicPartitionList::new();
+    for partition in 0..partitions {
+        tpl.add_partition_offset(topic, partition, Offset::Beginning)
+            .unwrap();
+    }
+    consumer.assign(&tpl).unwrap();
+    consumer
+}
+
 #[test]
 fn a_stream_consumer_reports_the_end_of_a_partition() {
     let (_cluster, servers) = cluster_with(&[("s", 1)]);
     produce(&servers, "s", 0, &["only"]);
     within_a_minute(move || {
-        let consumer: rdkafka::consumer::StreamConsumer = config(&servers)
-            .set("enable.partition.eof", "true")
-            .create()
-            .unwrap();
-        let mut tpl = TopicPartitionList::new();
-        tpl.add_partition_offset("s", 0, Offset::Beginning).unwrap();
-        consumer.assign(&tpl).unwrap();
+        let consumer = reading_to_the_end(&servers, "s", 1);
         pollster::block_on(async {
             let first = consumer.recv().await.unwrap();
             assert_eq!(first.payload_view::<str>(), Some(Ok("only")));
@@ -586,11 +599,19 @@ fn stored_offsets_are_committed_only_when_ahead_of_the_committed_ones() {
     );
 }
 
-/// Counts the reports `delivery` finished with.
+/// Counts the reports `delivery` started and finished. The last one, once started, waits
+/// (up to a second) for the test to say its flush returned: a flush that returned before
+/// that callback finished is then seen, whatever the threads' timing.
 #[derive(Default)]
 struct SlowCounter {
+    started: std::sync::Mutex<usize>,
+    started_changed: std::sync::Condvar,
     finished: std::sync::atomic::AtomicUsize,
+    flushed: std::sync::Mutex<bool>,
+    flushed_changed: std::sync::Condvar,
 }
+
+const REPORTS: usize = 200;
 
 impl ClientContext for SlowCounter {}
 
@@ -598,8 +619,19 @@ impl ProducerContext for SlowCounter {
     type DeliveryOpaque = ();
 
     fn delivery(&self, _: &DeliveryResult<'_>, _: ()) {
-        // Long enough for a flush that does not wait for `delivery` to return first.
-        std::thread::yield_now();
+        let last = {
+            let mut started = self.started.lock().unwrap();
+            *started += 1;
+            self.started_changed.notify_all();
+            *started == REPORTS
+        };
+        if last {
+            let flushed = self.flushed.lock().unwrap();
+            let _ = self
+                .flushed_changed
+                .wait_timeout_while(flushed, Duration::from_secs(1), |done| !*done)
+                .unwrap();
+        }
         self.finished
             .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     }
@@ -611,17 +643,25 @@ fn flush_returns_after_the_last_delivery_callback_has() {
     let producer: rdkafka::producer::ThreadedProducer<SlowCounter> = config(&servers)
         .create_with_context(SlowCounter::default())
         .unwrap();
-    for _ in 0..200 {
+    for _ in 0..REPORTS {
         producer
             .send(BaseRecord::<(), str>::to("f").payload("x"))
             .map_err(|(error, _)| error)
             .unwrap();
     }
+    // The polling thread has taken every report and is inside the last callback.
+    let context = producer.context();
+    let started = context.started.lock().unwrap();
+    let (started, wait) = context
+        .started_changed
+        .wait_timeout_while(started, WAIT, |started| *started < REPORTS)
+        .unwrap();
+    assert!(!wait.timed_out(), "every report reached the polling thread");
+    drop(started);
     producer.flush(WAIT).unwrap();
-    let finished = producer
-        .context()
-        .finished
-        .load(std::sync::atomic::Ordering::SeqCst);
+    let finished = context.finished.load(std::sync::atomic::Ordering::SeqCst);
+    *context.flushed.lock().unwrap() = true;
+    context.flushed_changed.notify_all();
     assert_eq!(finished, 200);
 }
 
@@ -692,14 +732,7 @@ fn an_unsubscribe_takes_effect_before_a_later_assign() {
 fn a_stream_consumer_reports_every_partitions_end() {
     let (_cluster, servers) = cluster_with(&[("e", 2)]);
     within_a_minute(move || {
-        let consumer: rdkafka::consumer::StreamConsumer = config(&servers)
-            .set("enable.partition.eof", "true")
-            .create()
-            .unwrap();
-        let mut tpl = TopicPartitionList::new();
-        tpl.add_partition_offset("e", 0, Offset::Beginning).unwrap();
-        tpl.add_partition_offset("e", 1, Offset::Beginning).unwrap();
-        consumer.assign(&tpl).unwrap();
+        let consumer = reading_to_the_end(&servers, "e", 2);
         let mut ends = Vec::new();
         pollster::block_on(async {
             for _ in 0..2 {
