@@ -223,13 +223,7 @@ fn check_property(key: &str, value: &str) -> KafkaResult<()> {
                     "Invalid value for configuration property \"{key}\""
                 ))
             })?;
-            if number < min || number > max {
-                return Err(invalid(format!(
-                    "Configuration property \"{key}\" value {number} is outside allowed range \
-                     {min}..{max}\n"
-                )));
-            }
-            Ok(())
+            in_range(key, number, min, max).map_err(invalid)
         }
         Kind::Float(min, max) => {
             let number: f64 = value.trim().parse().map_err(|_| {
@@ -237,14 +231,8 @@ fn check_property(key: &str, value: &str) -> KafkaResult<()> {
                     "Invalid value for configuration property \"{key}\""
                 ))
             })?;
-            if number < min || number > max {
-                // librdkafka prints these with %g.
-                return Err(invalid(format!(
-                    "Configuration property \"{key}\" value {number} is outside allowed range \
-                     {min}..{max}\n"
-                )));
-            }
-            Ok(())
+            // librdkafka prints these with %g: whole values without a fraction.
+            in_range(key, number, min, max).map_err(invalid)
         }
         Kind::Enum(values) => {
             if values.iter().any(|v| v.eq_ignore_ascii_case(value.trim())) {
@@ -266,6 +254,22 @@ fn check_property(key: &str, value: &str) -> KafkaResult<()> {
             Ok(())
         }
     }
+}
+
+/// librdkafka's message for a number outside its property's range.
+fn in_range<N: PartialOrd + std::fmt::Display>(
+    key: &str,
+    number: N,
+    min: N,
+    max: N,
+) -> Result<(), String> {
+    if number < min || number > max {
+        return Err(format!(
+            "Configuration property \"{key}\" value {number} is outside allowed range \
+             {min}..{max}\n"
+        ));
+    }
+    Ok(())
 }
 
 /// librdkafka's booleans: `true`/`t`/`1`, `false`/`f`/`0` (case-insensitive).
@@ -322,19 +326,19 @@ pub(crate) struct ProducerSettings {
 }
 
 /// Producer keys passed on to kafkalite: librdkafka's name, kafkalite's.
-const PRODUCER_KEYS: &[(&str, &str)] = &[
-    ("client.id", "client.id"),
-    ("acks", "acks"),
-    ("request.required.acks", "acks"),
-    ("batch.size", "batch.size"),
-    ("compression.codec", "compression.type"),
-    ("compression.type", "compression.type"),
-    ("enable.idempotence", "enable.idempotence"),
-    ("transactional.id", "transactional.id"),
-    ("transaction.timeout.ms", "transaction.timeout.ms"),
-    ("message.timeout.ms", "delivery.timeout.ms"),
-    ("delivery.timeout.ms", "delivery.timeout.ms"),
-    ("message.max.bytes", "max.request.size"),
+const PRODUCER_KEYS: &[&str] = &[
+    "client.id",
+    "acks",
+    "request.required.acks",
+    "batch.size",
+    "compression.codec",
+    "compression.type",
+    "enable.idempotence",
+    "transactional.id",
+    "transaction.timeout.ms",
+    "message.timeout.ms",
+    "delivery.timeout.ms",
+    "message.max.bytes",
 ];
 
 impl ClientConfig {
@@ -352,9 +356,10 @@ impl ClientConfig {
         ];
         let mut config = with_defaults(ProducerConfig::new(), ProducerConfig::set, &defaults)?;
         for (key, value) in self.sorted() {
-            if let Some((_, target)) = PRODUCER_KEYS.iter().find(|(k, _)| *k == key) {
-                let value = match *target {
-                    "acks" => match parse_int(key, value) {
+            if PRODUCER_KEYS.contains(&key) {
+                // As they are: `ProducerConfig` knows librdkafka's spellings.
+                let value = match key {
+                    "acks" | "request.required.acks" => match parse_int(key, value) {
                         Some(-1) => "all",
                         Some(0) => "0",
                         Some(1) => "1",
@@ -364,17 +369,13 @@ impl ClientConfig {
                     "enable.idempotence" => bool_text(value),
                     _ => value,
                 };
-                config = apply(config, ProducerConfig::set, key, target, value)?;
+                config = apply(config, ProducerConfig::set, key, key, value)?;
             } else if matches!(key, "linger.ms" | "queue.buffering.max.ms") {
+                // librdkafka's are fractional milliseconds.
                 let ms = value.parse::<f64>().unwrap_or(5.0).round().max(0.0);
-                config = apply(
-                    config,
-                    ProducerConfig::set,
-                    key,
-                    "linger.ms",
-                    &format!("{ms}"),
-                )?;
+                config = apply(config, ProducerConfig::set, key, key, &format!("{ms}"))?;
             } else if key == "queue.buffering.max.kbytes" {
+                // Converted here: `ProducerConfig`'s alias of this key takes bytes.
                 let kbytes: i64 = value.parse().unwrap_or(1_048_576);
                 let bytes = kbytes.saturating_mul(1024).to_string();
                 config = apply(config, ProducerConfig::set, key, "buffer.memory", &bytes)?;
@@ -453,6 +454,8 @@ const CONSUMER_KEYS: &[&str] = &[
     "isolation.level",
     "check.crcs",
     "allow.auto.create.topics",
+    "max.partition.fetch.bytes",
+    "fetch.message.max.bytes",
 ];
 
 impl ClientConfig {
@@ -474,14 +477,6 @@ impl ClientConfig {
                     _ => value,
                 };
                 config = apply(config, ConsumerConfig::set, key, key, value)?;
-            } else if matches!(key, "max.partition.fetch.bytes" | "fetch.message.max.bytes") {
-                config = apply(
-                    config,
-                    ConsumerConfig::set,
-                    key,
-                    "max.partition.fetch.bytes",
-                    value,
-                )?;
             }
         }
         let flag = |key: &str, default: bool| self.get(key).and_then(parse_bool).unwrap_or(default);
