@@ -188,6 +188,16 @@ pub enum Error {
         /// What was found there.
         reason: String,
     },
+    /// An error a broker returned by its protocol code, with no condition of kafkalite's
+    /// own behind it: what the test kit's fault rules inject (`Cluster::testing`, feature
+    /// `testing`), reported as Kafka's client reports the broker's answer.
+    #[error("{code:?} (Kafka error code {number}): {detail}", number = code.as_i16())]
+    Kafka {
+        /// The protocol error.
+        code: ErrorCode,
+        /// Which operation failed, and why.
+        detail: String,
+    },
     /// `meta.properties` names another cluster than the data directory's metadata log
     /// (Kafka's `InconsistentClusterIdException`).
     #[error(
@@ -468,6 +478,42 @@ pub enum ErrorCode {
     FencedInstanceId,
     /// 104: INCONSISTENT_CLUSTER_ID.
     InconsistentClusterId,
+    /// -1: UNKNOWN_SERVER_ERROR.
+    UnknownServerError,
+    /// 5: LEADER_NOT_AVAILABLE (retriable).
+    LeaderNotAvailable,
+    /// 6: NOT_LEADER_OR_FOLLOWER (retriable).
+    NotLeaderOrFollower,
+    /// 8: BROKER_NOT_AVAILABLE.
+    BrokerNotAvailable,
+    /// 13: NETWORK_EXCEPTION (retriable).
+    NetworkException,
+    /// 14: COORDINATOR_LOAD_IN_PROGRESS (retriable).
+    CoordinatorLoadInProgress,
+    /// 15: COORDINATOR_NOT_AVAILABLE (retriable).
+    CoordinatorNotAvailable,
+    /// 16: NOT_COORDINATOR (retriable).
+    NotCoordinator,
+    /// 19: NOT_ENOUGH_REPLICAS (retriable).
+    NotEnoughReplicas,
+    /// 20: NOT_ENOUGH_REPLICAS_AFTER_APPEND (retriable).
+    NotEnoughReplicasAfterAppend,
+    /// 25: UNKNOWN_MEMBER_ID.
+    UnknownMemberId,
+    /// 29: TOPIC_AUTHORIZATION_FAILED.
+    TopicAuthorizationFailed,
+    /// 30: GROUP_AUTHORIZATION_FAILED.
+    GroupAuthorizationFailed,
+    /// 31: CLUSTER_AUTHORIZATION_FAILED.
+    ClusterAuthorizationFailed,
+    /// 44: POLICY_VIOLATION.
+    PolicyViolation,
+    /// 51: CONCURRENT_TRANSACTIONS (retriable).
+    ConcurrentTransactions,
+    /// 53: TRANSACTIONAL_ID_AUTHORIZATION_FAILED.
+    TransactionalIdAuthorizationFailed,
+    /// 89: THROTTLING_QUOTA_EXCEEDED (retriable).
+    ThrottlingQuotaExceeded,
 }
 
 impl ErrorCode {
@@ -505,7 +551,49 @@ impl ErrorCode {
             ErrorCode::InvalidGroupId => 24,
             ErrorCode::FencedInstanceId => 82,
             ErrorCode::InconsistentClusterId => 104,
+            ErrorCode::UnknownServerError => -1,
+            ErrorCode::LeaderNotAvailable => 5,
+            ErrorCode::NotLeaderOrFollower => 6,
+            ErrorCode::BrokerNotAvailable => 8,
+            ErrorCode::NetworkException => 13,
+            ErrorCode::CoordinatorLoadInProgress => 14,
+            ErrorCode::CoordinatorNotAvailable => 15,
+            ErrorCode::NotCoordinator => 16,
+            ErrorCode::NotEnoughReplicas => 19,
+            ErrorCode::NotEnoughReplicasAfterAppend => 20,
+            ErrorCode::UnknownMemberId => 25,
+            ErrorCode::TopicAuthorizationFailed => 29,
+            ErrorCode::GroupAuthorizationFailed => 30,
+            ErrorCode::ClusterAuthorizationFailed => 31,
+            ErrorCode::PolicyViolation => 44,
+            ErrorCode::ConcurrentTransactions => 51,
+            ErrorCode::TransactionalIdAuthorizationFailed => 53,
+            ErrorCode::ThrottlingQuotaExceeded => 89,
         }
+    }
+
+    /// Whether Kafka's client retries this error by itself: its exception is a
+    /// `RetriableException` (`InvalidMetadataException`, `TimeoutException`,
+    /// `CorruptRecordException`, `NotEnoughReplicasException`, ...).
+    pub fn is_retriable(self) -> bool {
+        matches!(
+            self,
+            ErrorCode::CorruptMessage
+                | ErrorCode::UnknownTopicOrPartition
+                | ErrorCode::LeaderNotAvailable
+                | ErrorCode::NotLeaderOrFollower
+                | ErrorCode::RequestTimedOut
+                | ErrorCode::NetworkException
+                | ErrorCode::CoordinatorLoadInProgress
+                | ErrorCode::CoordinatorNotAvailable
+                | ErrorCode::NotCoordinator
+                | ErrorCode::NotEnoughReplicas
+                | ErrorCode::NotEnoughReplicasAfterAppend
+                | ErrorCode::KafkaStorageError
+                | ErrorCode::ConcurrentTransactions
+                | ErrorCode::UnstableOffsetCommit
+                | ErrorCode::ThrottlingQuotaExceeded
+        )
     }
 }
 
@@ -553,6 +641,7 @@ impl Error {
             Error::Serialization(_) | Error::WouldDeadlock(_) => return None,
             Error::AssignorFailed { .. } => return None,
             Error::InconsistentClusterId { .. } => ErrorCode::InconsistentClusterId,
+            Error::Kafka { code, .. } => *code,
             Error::Locked { .. } | Error::Closed | Error::NotOwned { .. } => return None,
         })
     }

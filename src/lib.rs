@@ -16,6 +16,8 @@ pub mod rdkafka;
 pub mod record;
 pub mod storage;
 mod sync;
+#[cfg(feature = "testing")]
+pub mod testing;
 mod txn;
 
 pub use clock::{Clock, JumpWaker, MockClock, SystemClock};

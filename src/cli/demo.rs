@@ -188,6 +188,13 @@ pub fn run(data_dir: &Path, out: &mut dyn Write) -> CliResult {
         "-- rdkafka: code written for the rdkafka crate runs here unchanged through \
          kafkalite::rdkafka; see it with `cargo run --release --features rdkafka-api -- demo`"
     )?;
+    #[cfg(feature = "testing")]
+    super::demo_testing::run(out)?;
+    #[cfg(not(feature = "testing"))]
+    writeln!(
+        out,
+        "-- test kit: fault rules, forced rebalances and crashes for tests; see it with          `cargo run --release --features testing -- demo`"
+    )?;
     cluster.close()?;
     let dir = data_dir.display();
     writeln!(

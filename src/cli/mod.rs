@@ -9,6 +9,8 @@ pub mod demo_async;
 pub mod demo_events;
 #[cfg(feature = "rdkafka-api")]
 pub mod demo_rdkafka;
+#[cfg(feature = "testing")]
+pub mod demo_testing;
 pub mod dump_index;
 pub mod dump_log;
 pub mod formatter;

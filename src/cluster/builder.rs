@@ -18,10 +18,10 @@ use crate::storage::{RealStorage, Storage};
 const PRODUCER_ID_EXPIRATION_CHECK_INTERVAL_MS: i64 = 600_000;
 
 /// Options for opening a [`Cluster`].
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct ClusterBuilder {
-    pub(super) clock: Arc<dyn Clock>,
-    pub(super) storage: Arc<dyn Storage>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) storage: Arc<dyn Storage>,
     pub(super) recovery_mode: RecoveryMode,
     pub(super) background: bool,
     pub(super) retention_check_interval_ms: i64,
@@ -35,6 +35,8 @@ pub struct ClusterBuilder {
     pub(super) producer_id_expiration_check_interval_ms: i64,
     pub(super) transaction_max_timeout_ms: i32,
     pub(super) transactional_id_expiration_ms: i64,
+    #[cfg(feature = "testing")]
+    pub(crate) seed: Option<u64>,
 }
 
 impl Default for ClusterBuilder {
@@ -55,6 +57,8 @@ impl Default for ClusterBuilder {
             producer_id_expiration_check_interval_ms: PRODUCER_ID_EXPIRATION_CHECK_INTERVAL_MS,
             transaction_max_timeout_ms: crate::txn::DEFAULT_MAX_TIMEOUT_MS,
             transactional_id_expiration_ms: crate::txn::DEFAULT_ID_EXPIRATION_MS,
+            #[cfg(feature = "testing")]
+            seed: None,
         }
     }
 }
@@ -168,6 +172,14 @@ impl ClusterBuilder {
     /// [`Cluster::compact`] clean.
     pub fn log_cleaner_threads(mut self, threads: usize) -> Self {
         self.cleaner.threads = threads;
+        self
+    }
+    /// `testing.seed` (feature `testing`): producers draw keyless partitions (the sticky
+    /// partitioner's, rdkafka's `random` and `consistent_random`) from seeds derived from
+    /// this one and the order they were made in, so a test repeats exactly run to run.
+    #[cfg(feature = "testing")]
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = Some(seed);
         self
     }
     /// Opens (creating if needed) the cluster in `dir`.

@@ -177,6 +177,9 @@ struct Inner {
     services: Services,
     /// Removed by `close` (explicit, or when the last user handle drops).
     temp_dir: Mutex<Option<TempDir>>,
+    /// The test kit's state (fault rules, what producers appended).
+    #[cfg(feature = "testing")]
+    kit: crate::testing::Kit,
 }
 
 impl Cluster {
@@ -220,7 +223,11 @@ impl Cluster {
                 notifier.upgrade().map(|n| n.notify()).is_some()
             }))
         };
+        #[cfg(feature = "testing")]
+        let kit = crate::testing::Kit::new(&options);
         let inner = Arc::new(Inner {
+            #[cfg(feature = "testing")]
+            kit,
             dir,
             storage,
             clock: options.clock,
@@ -456,6 +463,21 @@ impl Cluster {
     }
 
     /// What blocked readers wait on: told of every append and metadata change.
+    /// The seed of the next producer's keyless partitioning, derived from the cluster's
+    /// `testing.seed` ([`ClusterBuilder::seed`], feature `testing`); `None` without one.
+    pub(crate) fn next_producer_seed(&self) -> Option<u64> {
+        #[cfg(feature = "testing")]
+        return self.inner.kit.next_seed();
+        #[cfg(not(feature = "testing"))]
+        None
+    }
+
+    /// The test kit's state.
+    #[cfg(feature = "testing")]
+    pub(crate) fn test_kit(&self) -> &crate::testing::Kit {
+        &self.inner.kit
+    }
+
     pub(crate) fn notifier(&self) -> &Arc<Notifier> {
         &self.inner.notifier
     }

@@ -111,6 +111,10 @@ impl Cluster {
                 topic.name
             )));
         }
+        #[cfg(feature = "testing")]
+        self.fault_table().fail(
+            &crate::testing::OpInfo::new(crate::testing::Op::CreateTopics).on_topic(&topic.name),
+        )?;
         self.create_topic_unchecked(topic)
     }
 

@@ -180,7 +180,8 @@ pub struct ProducerConfig {
     pub partitioner: PartitionerKind,
     /// `partitioner.ignore.keys`: keyed records are placed like keyless ones.
     pub partitioner_ignore_keys: bool,
-    /// `delivery.timeout.ms` (accepted; deliveries here complete or fail without retries).
+    /// `delivery.timeout.ms`: how long a batch's retries of retriable broker errors may go
+    /// on (on the cluster clock); only the test kit's faults produce such errors here.
     pub delivery_timeout_ms: u64,
     /// `enable.idempotence` (default true): batches carry a producer id, epoch and
     /// sequence, and each partition refuses gaps and answers duplicates with the original
@@ -362,6 +363,15 @@ impl ProducerConfig {
     pub(crate) fn txn_id(&self) -> Option<&str> {
         self.override_of("transactional.id")
             .filter(|id| !id.is_empty())
+    }
+
+    /// `retries` (default `i32::MAX`): how often a retriable broker error is retried (only
+    /// the test kit's faults produce those here).
+    #[cfg(feature = "testing")]
+    pub(crate) fn retries(&self) -> u64 {
+        self.override_of("retries")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(i32::MAX.unsigned_abs().into())
     }
 
     /// `transaction.timeout.ms` (default 60000).

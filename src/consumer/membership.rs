@@ -25,9 +25,11 @@ impl State {
         self.protocol == RebalanceProtocol::Cooperative
     }
 
-    fn join(&mut self) -> Result<()> {
+    /// Joins the group; false when the coordinator answered with a retriable error, which
+    /// Kafka's consumer retries at its next poll.
+    fn join(&mut self) -> Result<bool> {
         let Mode::Subscribed(topics) = &self.mode else {
-            return Ok(());
+            return Ok(true);
         };
         let owned: Vec<TopicPartition> = if self.cooperative() {
             self.partitions.keys().cloned().collect()
@@ -54,12 +56,19 @@ impl State {
         };
         let group = self.group_id()?.to_string();
         let cluster = self.cluster.clone();
-        let id = self
+        let joined = self
             .coordinator()?
-            .join(&group, request, &|t| partition_count(&cluster, t))?;
+            .join(&group, request, &|t| partition_count(&cluster, t));
+        let id = match joined {
+            Ok(id) => id,
+            Err(error @ Error::Kafka { .. }) if error.code().is_some_and(|c| c.is_retriable()) => {
+                return Ok(false)
+            }
+            Err(error) => return Err(error),
+        };
         self.member_id = Some(id);
         self.publish_membership();
-        Ok(())
+        Ok(true)
     }
 
     /// Brings membership up to date: joins, rejoins a rebalance (revoking first when eager),
@@ -73,7 +82,9 @@ impl State {
         // Each pass either finishes or changes the membership; a few are always enough.
         for _ in 0..8 {
             let Some(member_id) = self.member_id.clone() else {
-                self.join()?;
+                if !self.join()? {
+                    return Ok(());
+                }
                 continue;
             };
             match coordinator.check_in(&group, &member_id, &partitions_of) {
@@ -110,7 +121,9 @@ impl State {
                     } else {
                         self.revoke_all_before_rejoin();
                     }
-                    self.join()?;
+                    if !self.join()? {
+                        return Ok(());
+                    }
                 }
                 CheckIn::Waiting => return Ok(()),
                 CheckIn::Lead {

@@ -171,6 +171,14 @@ impl State {
         }
     }
 
+    /// The test kit's fetch rules' verdict on `tp`.
+    #[cfg(feature = "testing")]
+    fn fetch_fault(&self, tp: &TopicPartition) -> Result<()> {
+        let info = crate::testing::OpInfo::new(crate::testing::Op::Fetch)
+            .on_partition(&tp.topic, tp.partition);
+        self.cluster.fault_table().fail(&info)
+    }
+
     /// Reads every assigned, unpaused partition from its position, starting with a different
     /// partition each time so that `max.poll.records` does not starve any.
     /// One fetch from every assigned partition, up to `max_records` records in all. Also
@@ -210,6 +218,18 @@ impl State {
             let Some(position) = partition.position else {
                 continue; // an unstable committed offset, retried next time
             };
+            #[cfg(feature = "testing")]
+            if let Err(error) = self.fetch_fault(tp) {
+                // Kafka's consumer retries a retriable fetch error at its next fetch,
+                // silently; any other is the partition's error.
+                if !error
+                    .code()
+                    .is_some_and(crate::error::ErrorCode::is_retriable)
+                {
+                    records.errors.push((tp.clone(), error));
+                }
+                continue;
+            }
             let max_bytes = self.config.max_partition_fetch_bytes.min(bytes_left).max(1);
             let checked = if self.config.check_crcs {
                 partition.checked_through

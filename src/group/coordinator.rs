@@ -31,6 +31,9 @@ pub(crate) struct Coordinator {
     last_expiry_check_ms: Mutex<i64>,
     /// `group.initial.rebalance.delay.ms`.
     initial_delay_ms: i64,
+    /// The test kit's fault rules (joins and commits).
+    #[cfg(feature = "testing")]
+    faults: Arc<crate::testing::FaultTable>,
 }
 
 impl Coordinator {
@@ -45,6 +48,8 @@ impl Coordinator {
                 retention: cluster.offsets_retention(),
                 last_expiry_check_ms: Mutex::new(cluster.clock().now_ms()),
                 initial_delay_ms: cluster.group_initial_rebalance_delay_ms(),
+                #[cfg(feature = "testing")]
+                faults: Arc::clone(cluster.fault_table()),
             })
         })
     }
@@ -106,6 +111,9 @@ impl Coordinator {
         request: JoinRequest,
         partitions_of: &dyn Fn(&str) -> Option<i32>,
     ) -> Result<String> {
+        #[cfg(feature = "testing")]
+        self.faults
+            .fail(&crate::testing::OpInfo::new(crate::testing::Op::JoinGroup).of_group(group_id))?;
         self.expire_offsets_if_due();
         let now = self.clock.now_ms();
         let mut groups = self.groups.lock();
@@ -242,6 +250,67 @@ impl Coordinator {
         }
     }
 
+    /// Starts a rebalance of `group_id` on demand (the test kit's `force_rebalance`).
+    #[cfg(feature = "testing")]
+    pub(crate) fn force_rebalance(&self, group_id: &str) -> Result<()> {
+        let mut groups = self.groups.lock();
+        let group = groups
+            .get_mut(group_id)
+            .filter(|g| !g.members.is_empty())
+            .ok_or_else(|| {
+                Error::GroupIdNotFound(format!("group '{group_id}' has no members to rebalance"))
+            })?;
+        if group.state != GroupState::PreparingRebalance {
+            group.start_rebalance();
+        }
+        drop(groups);
+        self.changed();
+        Ok(())
+    }
+
+    /// Expels a member as if its session had expired (the test kit's `expire_member`):
+    /// `member` is its id, or the client id of exactly one member.
+    #[cfg(feature = "testing")]
+    pub(crate) fn expire_member(&self, group_id: &str, member: &str) -> Result<()> {
+        let now = self.clock.now_ms();
+        let mut groups = self.groups.lock();
+        let group = groups
+            .get_mut(group_id)
+            .ok_or_else(|| Error::GroupIdNotFound(format!("group '{group_id}' does not exist")))?;
+        let id = if group.members.contains_key(member) {
+            member.to_string()
+        } else {
+            let by_client: Vec<&String> = group
+                .members
+                .iter()
+                .filter(|(_, m)| m.client_id == member)
+                .map(|(id, _)| id)
+                .collect();
+            match by_client.as_slice() {
+                [id] => (*id).clone(),
+                [] => {
+                    return Err(Error::Kafka {
+                        code: crate::error::ErrorCode::UnknownMemberId,
+                        detail: format!(
+                            "group '{group_id}' has no member with id or client.id '{member}'"
+                        ),
+                    })
+                }
+                _ => {
+                    return Err(Error::IllegalState(format!(
+                        "{} members of group '{group_id}' have client.id '{member}': name \
+                         one by its member id",
+                        by_client.len()
+                    )))
+                }
+            }
+        };
+        group.remove(&id, now);
+        drop(groups);
+        self.changed();
+        Ok(())
+    }
+
     /// A member leaves (close, unsubscribe); the others rebalance. A static member sends no
     /// LeaveGroup (as in Kafka): it keeps its place for `session_timeout_ms`, so a restart
     /// within that time takes it back without a rebalance.
@@ -271,6 +340,14 @@ impl Coordinator {
         member: Option<(&str, i32)>,
         offsets: &Offsets,
     ) -> Result<()> {
+        #[cfg(feature = "testing")]
+        for tp in offsets.keys() {
+            use crate::testing::{Op, OpInfo};
+            let info = OpInfo::new(Op::Commit)
+                .of_group(group_id)
+                .on_partition(&tp.topic, tp.partition);
+            self.faults.fail(&info)?;
+        }
         let mut groups = self.groups.lock();
         if let Some(group) = groups.get_mut(group_id) {
             // A member out of poll past max.poll.interval.ms has left (Kafka's consumer leaves

@@ -136,6 +136,9 @@ pub(crate) struct Accumulator {
     pub(crate) idle: AtomicBool,
     /// Interceptors whose `on_acknowledgement` the appender calls per record.
     pub(crate) interceptors: Vec<Arc<dyn ProducerInterceptor>>,
+    /// The test kit's produce rules and history.
+    #[cfg(feature = "testing")]
+    pub(crate) hooks: crate::testing::ProduceHooks,
 }
 
 impl Accumulator {
@@ -209,6 +212,14 @@ impl Accumulator {
         self.finished_count.store(*finished, Ordering::Release);
         drop(finished);
         self.finished_changed.notify_all();
+    }
+
+    /// Whether nothing sent is left to deliver: no open batch, every sealed one finished.
+    #[cfg(feature = "testing")]
+    pub(crate) fn is_idle(&self) -> bool {
+        let mut open = false;
+        self.each_queue(|_, _, queue| open |= queue.open.lock().is_some());
+        !open && self.caught_up()
     }
 
     /// Whether the appender has finished every batch sealed so far (it is idle or about to

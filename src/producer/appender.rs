@@ -251,6 +251,13 @@ pub(crate) fn write(
     let mut appended = Vec::new();
     let outcome = if accumulator.abort.load(Ordering::Acquire) {
         Outcome::Failed(Arc::new(Error::Closed))
+    } else if let Some(error) = injected_fault(accumulator, &log) {
+        // Nothing was appended: no sequence was used. A transaction becomes abortable.
+        metrics.batch_failed(u64::from(records.unsigned_abs()));
+        if let Some(idempotence) = idempotence {
+            idempotence.lock().failed(&error);
+        }
+        Outcome::Failed(Arc::new(error))
     } else {
         let builder = match idempotence {
             Some(idempotence) => idempotence.lock().stamp(log.name(), builder),
@@ -264,6 +271,8 @@ pub(crate) fn write(
                     uncompressed,
                 };
                 let mut appending = Appending {
+                    #[cfg(feature = "testing")]
+                    hooks: &accumulator.hooks,
                     log: &log,
                     parts: Vec::new(),
                     metrics,
@@ -295,6 +304,18 @@ pub(crate) fn write(
         appended,
         outcome,
         sync_to,
+    }
+}
+
+/// The test kit's produce rules' verdict on a batch for `log`, after the producer's retries
+/// (never a fault without the `testing` feature).
+fn injected_fault(accumulator: &Accumulator, log: &Log) -> Option<Error> {
+    #[cfg(feature = "testing")]
+    return accumulator.hooks.before_append(log.name()).err();
+    #[cfg(not(feature = "testing"))]
+    {
+        let _ = (accumulator, log);
+        None
     }
 }
 
@@ -349,6 +370,9 @@ pub(crate) fn complete(
 
 /// One batch being appended, in one or more parts.
 struct Appending<'a> {
+    /// The test kit's record of what was appended.
+    #[cfg(feature = "testing")]
+    hooks: &'a crate::testing::ProduceHooks,
     log: &'a Log,
     /// Each part's first record index and outcome.
     parts: Vec<(i32, Outcome)>,
@@ -391,6 +415,9 @@ impl Appending<'_> {
                 if let Some(idempotence) = self.idempotence {
                     idempotence.lock().appended(log.name(), part.records);
                 }
+                #[cfg(feature = "testing")]
+                self.hooks
+                    .appended(log.name(), info.first_offset, info.last_offset);
                 let outcome = Outcome::Appended {
                     base_offset: info.first_offset,
                     log_append_time: info.log_append_time,

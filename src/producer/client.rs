@@ -170,6 +170,10 @@ impl Producer {
             abort: AtomicBool::new(false),
             idle: AtomicBool::new(false),
             interceptors,
+            #[cfg(feature = "testing")]
+            hooks: cluster
+                .test_kit()
+                .produce_hooks(config.retries(), config.delivery_timeout_ms),
         });
         let metrics = Arc::new(Metrics::new());
         // The appender then waits for linger deadlines without a real-time timer.
@@ -206,7 +210,11 @@ impl Producer {
                 })
                 .map_err(|e| Error::io("spawn appender thread", "", e))?
         };
-        let seed = cluster.clock().now_ms().cast_unsigned() ^ (Arc::as_ptr(&accumulator) as u64);
+        #[cfg(feature = "testing")]
+        cluster.test_kit().producer_made(&accumulator);
+        let seed = cluster.next_producer_seed().unwrap_or_else(|| {
+            cluster.clock().now_ms().cast_unsigned() ^ (Arc::as_ptr(&accumulator) as u64)
+        });
         Ok(Producer {
             inner: Arc::new(Inner {
                 id: NEXT_PRODUCER_ID.fetch_add(1, Ordering::Relaxed),

@@ -20,6 +20,8 @@ mod shared_flush;
 mod split;
 mod transactions;
 
+#[cfg(feature = "testing")]
+pub(crate) use accumulator::Accumulator;
 pub use client::{Producer, ProducerBuilder};
 pub use delivery::DeliveryHandle;
 pub use interceptor::ProducerInterceptor;

@@ -137,6 +137,11 @@ impl Transactions {
         if client.state != State::Uninitialized {
             return Err(self.refuse(&client, "init_transactions"));
         }
+        #[cfg(feature = "testing")]
+        self.cluster.fault_table().fail(
+            &crate::testing::OpInfo::new(crate::testing::Op::InitTransactions)
+                .of_transactional_id(&self.transactional_id),
+        )?;
         let (producer_id, epoch) = self.coordinator()?.init_producer_id(
             &self.cluster,
             &self.transactional_id,
@@ -322,6 +327,11 @@ impl Transactions {
     /// and returns to `Ready`.
     fn end(&self, client: &mut Client, commit: bool) -> Result<()> {
         if !client.partitions.is_empty() {
+            #[cfg(feature = "testing")]
+            self.cluster.fault_table().fail(
+                &crate::testing::OpInfo::new(crate::testing::Op::EndTxn)
+                    .of_transactional_id(&self.transactional_id),
+            )?;
             let ended = self.coordinator().and_then(|coordinator| {
                 coordinator.end_transaction(
                     &self.cluster,

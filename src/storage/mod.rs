@@ -100,6 +100,11 @@ pub enum OpenMode {
 ///   [`StorageFile::set_len`] on it.
 #[allow(unsafe_code)] // the contract above: implementing it is a promise
 pub unsafe trait Storage: Send + Sync + fmt::Debug + 'static {
+    /// The storage as `Any`, for callers that need its concrete type (the test kit finds a
+    /// `SimStorage` this way to cut its power). `None` by default.
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        None
+    }
     /// Creates a directory and its parents.
     fn create_dir_all(&self, path: &Path) -> Result<()>;
     /// Opens (or creates) a file for reading and writing.

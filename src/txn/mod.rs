@@ -157,6 +157,20 @@ pub(crate) fn recover_at_open(cluster: &Cluster) -> (Vec<String>, Option<Error>)
     (done, first_error)
 }
 
+/// Fences the producer of `id` as a new producer's `InitProducerId` would (the test kit's
+/// `fence_producer`).
+#[cfg(feature = "testing")]
+pub(crate) fn fence(cluster: &Cluster, id: &str) -> Result<()> {
+    let coordinator = TransactionCoordinator::of(cluster)?;
+    let Some(meta) = coordinator.state(id) else {
+        return Err(Error::IllegalState(format!(
+            "no producer has initialised transactional id '{id}': there is nothing to fence"
+        )));
+    };
+    coordinator.init_producer_id(cluster, id, meta.timeout_ms, None)?;
+    Ok(())
+}
+
 /// The coordinator's share of a maintenance pass: transaction timeouts, unfinished markers,
 /// expired transactional ids.
 pub(crate) fn maintain(cluster: &Cluster) -> Result<()> {

@@ -107,7 +107,9 @@ impl Core {
         let producer = cluster
             .producer(producer_config)
             .map_err(|error| KafkaError::ClientCreation(error.to_string()))?;
-        let seed = SEEDS.fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::Relaxed);
+        let seed = cluster
+            .next_producer_seed()
+            .unwrap_or_else(|| SEEDS.fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::Relaxed));
         Ok(Core {
             partitioner: LibrdkafkaPartitioner::new(
                 algorithm,

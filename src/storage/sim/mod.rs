@@ -267,6 +267,11 @@ impl SimStorage {
         self.state.lock().per_kind.get(&op).copied().unwrap_or(0)
     }
 
+    /// Cuts the power now: every later mutating operation fails, as after a planned cut.
+    pub fn power_off(&self) {
+        self.state.lock().powered_off = true;
+    }
+
     /// Whether the planned power cut has happened.
     pub fn is_powered_off(&self) -> bool {
         self.state.lock().powered_off
@@ -431,6 +436,10 @@ fn injected(op: &'static str, path: &Path, failure: SimFailure) -> Error {
 // `SimFile`s, which keep the `StorageFile` contract.
 #[allow(unsafe_code)]
 unsafe impl Storage for SimStorage {
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        Some(self)
+    }
+
     fn create_dir_all(&self, path: &Path) -> Result<()> {
         let mut state = self.state.lock();
         let mut dir = PathBuf::new();

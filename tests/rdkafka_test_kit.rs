@@ -1,0 +1,96 @@
+//! The test kit under rdkafka code: a fault injected on the cluster reaches the facade as
+//! librdkafka reports the broker's error (its code by protocol number; a batch expired
+//! after retries as `_MSG_TIMED_OUT`), and a seeded cluster repeats librdkafka's random
+//! partitioning.
+#![cfg(not(loom))]
+
+mod common;
+
+use std::time::Duration;
+
+use common::facade::{cluster_with, config};
+use kafkalite::rdkafka;
+use kafkalite::testing::Op;
+use kafkalite::ErrorCode;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
+use rdkafka::util::Timeout;
+use rdkafka::Message;
+
+#[test]
+fn a_produce_fault_fails_the_future_with_the_brokers_code() {
+    let (cluster, servers) = cluster_with(&[("orders", 1)]);
+    let guard = cluster
+        .testing()
+        .faults()
+        .on(Op::Produce)
+        .topic("orders")
+        .fail_next(1, ErrorCode::TopicAuthorizationFailed)
+        .unwrap();
+    let producer: FutureProducer = config(&servers).create().unwrap();
+    let record = FutureRecord::to("orders").key("k").payload("v");
+    let (error, message) =
+        pollster::block_on(producer.send(record, Duration::from_secs(5))).unwrap_err();
+    assert_eq!(
+        error,
+        KafkaError::MessageProduction(RDKafkaErrorCode::TopicAuthorizationFailed)
+    );
+    assert_eq!(
+        message.payload(),
+        Some(&b"v"[..]),
+        "the message is handed back"
+    );
+    assert_eq!(guard.hits(), 1);
+    let record = FutureRecord::to("orders").key("k").payload("again");
+    let delivery = pollster::block_on(producer.send(record, Duration::from_secs(5))).unwrap();
+    assert_eq!((delivery.partition, delivery.offset), (0, 0));
+    producer
+        .flush(Timeout::After(Duration::from_secs(5)))
+        .unwrap();
+}
+
+#[test]
+fn a_fetch_fault_reaches_poll_as_a_consumption_error() {
+    let (cluster, servers) = cluster_with(&[("t", 1)]);
+    let producer = cluster.producer(&[("linger.ms", "0")][..]).unwrap();
+    producer
+        .send(kafkalite::ProducerRecord::to("t").value("v"))
+        .unwrap()
+        .wait()
+        .unwrap();
+    let guard = cluster
+        .testing()
+        .faults()
+        .on(Op::Fetch)
+        .topic("t")
+        .fail_next(1, ErrorCode::TopicAuthorizationFailed)
+        .unwrap();
+    let consumer: BaseConsumer = config(&servers)
+        .set("group.id", "g")
+        .set("auto.offset.reset", "earliest")
+        .create()
+        .unwrap();
+    consumer.subscribe(&["t"]).unwrap();
+    let mut seen = Vec::new();
+    for _ in 0..50 {
+        match consumer.poll(Duration::from_millis(100)) {
+            Some(Ok(message)) => {
+                seen.push(Ok(message.payload().map(<[u8]>::to_vec)));
+                break;
+            }
+            Some(Err(error)) => seen.push(Err(error)),
+            None => {}
+        }
+    }
+    assert_eq!(
+        seen,
+        [
+            Err(KafkaError::MessageConsumption(
+                RDKafkaErrorCode::TopicAuthorizationFailed
+            )),
+            Ok(Some(b"v".to_vec())),
+        ]
+    );
+    assert_eq!(guard.hits(), 1);
+}

@@ -1,0 +1,129 @@
+//! A property test of the test kit's fault rules against a simple model: rules in the order
+//! they were installed, the first one whose filters match and which is not spent answers
+//! (a `fail_next` is spent after its n failures), a dropped guard's rule is gone, and each
+//! guard counts exactly the operations its rule answered. Driven through offset commits of
+//! consumers outside any group membership, which reach the rules once per commit and change
+//! nothing else. `PROPTEST_CASES` sets the count; the test prints its seed, which
+//! `PROPTEST_RNG_SEED` replays.
+#![cfg(not(loom))]
+
+mod common;
+
+use kafkalite::testing::{FaultGuard, Op};
+use kafkalite::{
+    Cluster, CommitMode, ConsumerConfig, Error, ErrorCode, MockClock, NewTopic, OffsetAndMetadata,
+    Offsets, TopicPartition,
+};
+use proptest::prelude::*;
+
+/// Distinct codes, so that an error tells which rule answered (none is retried on commit).
+const CODES: [ErrorCode; 6] = [
+    ErrorCode::CoordinatorNotAvailable,
+    ErrorCode::NotCoordinator,
+    ErrorCode::GroupAuthorizationFailed,
+    ErrorCode::PolicyViolation,
+    ErrorCode::UnknownServerError,
+    ErrorCode::ClusterAuthorizationFailed,
+];
+
+#[derive(Debug, Clone)]
+enum Step {
+    /// A rule: group filter (None: any group), `Some(n)` for fail_next(n) else fail_always.
+    Install(Option<u8>, Option<usize>),
+    /// Drop the guard of the i-th live rule (modulo their count).
+    Drop(usize),
+    /// Commit for group i.
+    Commit(u8),
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    let group = prop_oneof![Just(None), (0u8..3).prop_map(Some)];
+    let times = prop_oneof![Just(None), (1usize..4).prop_map(Some)];
+    prop_oneof![
+        1 => (group, times).prop_map(|(g, n)| Step::Install(g, n)),
+        1 => (0usize..8).prop_map(Step::Drop),
+        3 => (0u8..3).prop_map(Step::Commit),
+    ]
+}
+
+/// A rule as the model keeps it.
+struct Modelled {
+    group: Option<u8>,
+    /// Failures left; `None` fails always.
+    left: Option<usize>,
+    code: ErrorCode,
+    hits: u64,
+    guard: FaultGuard,
+}
+
+fn cluster() -> Cluster {
+    let cluster = common::temporary_on(&MockClock::new(1_000));
+    cluster.create_topic(NewTopic::new("t", 1)).unwrap();
+    cluster
+}
+
+proptest! {
+    #![proptest_config(common::proptest_config(64, "tests/test_kit_model.proptest-regressions"))]
+
+    #[test]
+    fn the_first_live_matching_rule_answers(steps in proptest::collection::vec(step(), 1..40)) {
+        let cluster = cluster();
+        let faults = cluster.testing().faults();
+        let consumers: Vec<_> = (0..3)
+            .map(|g| cluster.consumer(ConsumerConfig::new().group_id(format!("g{g}"))).unwrap())
+            .collect();
+        let mut offsets = Offsets::new();
+        offsets.insert(TopicPartition::new("t", 0), OffsetAndMetadata::new(1));
+        let mut rules: Vec<Modelled> = Vec::new();
+        let mut installed = 0usize;
+        for step in steps {
+            match step {
+                Step::Install(group, times) => {
+                    let code = CODES[installed % CODES.len()];
+                    installed += 1;
+                    let mut rule = faults.on(Op::Commit);
+                    if let Some(g) = group {
+                        rule = rule.group(&format!("g{g}"));
+                    }
+                    let guard = match times {
+                        Some(n) => rule.fail_next(n, code).unwrap(),
+                        None => rule.fail_always(code).unwrap(),
+                    };
+                    rules.push(Modelled { group, left: times, code, hits: 0, guard });
+                }
+                Step::Drop(i) => {
+                    if !rules.is_empty() {
+                        let gone = rules.remove(i % rules.len());
+                        prop_assert_eq!(gone.guard.hits(), gone.hits);
+                    }
+                }
+                Step::Commit(g) => {
+                    let answering = rules.iter_mut().find(|r| {
+                        r.left != Some(0) && r.group.is_none_or(|want| want == g)
+                    });
+                    let expected = answering.map(|r| {
+                        r.hits += 1;
+                        if let Some(left) = &mut r.left {
+                            *left -= 1;
+                        }
+                        r.code
+                    });
+                    let result = consumers[usize::from(g)].commit_offsets(&offsets, CommitMode::Sync);
+                    let got = match &result {
+                        Ok(()) => None,
+                        Err(Error::Kafka { code, .. }) => Some(*code),
+                        Err(other) => panic!("unexpected error {other}"),
+                    };
+                    prop_assert_eq!(got, expected);
+                }
+            }
+            for rule in &rules {
+                prop_assert_eq!(rule.guard.hits(), rule.hits);
+            }
+        }
+        drop(rules);
+        for consumer in &consumers {
+            prop_assert!(consumer.commit_offsets(&offsets, CommitMode::Sync).is_ok(), "every rule gone");
+        }
+    }
+}
