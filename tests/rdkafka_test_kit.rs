@@ -1,7 +1,7 @@
 //! The test kit under rdkafka code: a fault injected on the cluster reaches the facade as
-//! librdkafka reports the broker's error (its code by protocol number; a batch expired
-//! after retries as `_MSG_TIMED_OUT`), and a seeded cluster repeats librdkafka's random
-//! partitioning.
+//! librdkafka reports the broker's error (its code by protocol number; a message whose
+//! retries outlast `message.timeout.ms` as `_MSG_TIMED_OUT`, as rdkafka_msg.c's timeout
+//! scan fails it).
 #![cfg(not(loom))]
 
 mod common;
@@ -48,6 +48,41 @@ fn a_produce_fault_fails_the_future_with_the_brokers_code() {
     producer
         .flush(Timeout::After(Duration::from_secs(5)))
         .unwrap();
+}
+
+#[test]
+fn a_message_retried_past_its_timeout_fails_as_msg_timed_out() {
+    let clock = kafkalite::MockClock::new(0);
+    let cluster = kafkalite::Cluster::builder()
+        .clock(std::sync::Arc::new(clock.clone()))
+        .background(false)
+        .temporary()
+        .unwrap();
+    cluster
+        .create_topic(kafkalite::NewTopic::new("orders", 1))
+        .unwrap();
+    let servers = rdkafka::bootstrap_servers(&cluster);
+    let guard = cluster
+        .testing()
+        .faults()
+        .on(Op::Produce)
+        .fail_always(ErrorCode::NotEnoughReplicas)
+        .unwrap();
+    let producer: FutureProducer = config(&servers)
+        .set("message.timeout.ms", "5000")
+        .set("linger.ms", "0")
+        .create()
+        .unwrap();
+    let future = producer
+        .send_result(FutureRecord::<(), str>::to("orders").payload("v"))
+        .unwrap();
+    assert!(guard.wait_hits(1, Duration::from_secs(30)));
+    clock.advance_ms(5_000);
+    let (error, _) = pollster::block_on(future).unwrap().unwrap_err();
+    assert_eq!(
+        error,
+        KafkaError::MessageProduction(RDKafkaErrorCode::MessageTimedOut)
+    );
 }
 
 #[test]

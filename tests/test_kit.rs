@@ -252,7 +252,10 @@ fn a_delayed_produce_completes_when_the_cluster_clock_has_moved_that_far() {
         .unwrap();
     assert!(guard.wait_hits(1, PATIENCE));
     clock.advance_ms(999);
-    assert!(handle.try_get().is_none(), "999 ms is not enough");
+    assert!(
+        handle.wait_timeout(Duration::from_millis(100)).is_none(),
+        "999 ms is not enough"
+    );
     clock.advance_ms(1);
     assert_eq!(
         handle
@@ -381,18 +384,20 @@ fn join_faults_surface_from_poll_or_are_retried_at_the_next_poll() {
 }
 
 #[test]
-fn commit_faults_match_their_group_and_fail_the_commit() {
+fn commit_faults_match_their_group_and_fail_the_commit_once_for_all_its_partitions() {
     let clock = MockClock::new(1_000);
-    let cluster = cluster_with(&clock, &[("t", 1)]);
+    let cluster = cluster_with(&clock, &[("t", 3)]);
     let guard = cluster
         .testing()
         .faults()
         .on(Op::Commit)
         .group("g")
-        .fail_next(1, ErrorCode::CoordinatorNotAvailable)
+        .fail_next(1, ErrorCode::GroupAuthorizationFailed)
         .unwrap();
     let mut offsets = Offsets::new();
-    offsets.insert(TopicPartition::new("t", 0), OffsetAndMetadata::new(5));
+    for p in 0..3 {
+        offsets.insert(TopicPartition::new("t", p), OffsetAndMetadata::new(5));
+    }
     let other = cluster.consumer(group_config("h")).unwrap();
     other.commit_offsets(&offsets, CommitMode::Sync).unwrap();
     let consumer = cluster.consumer(group_config("g")).unwrap();
@@ -401,7 +406,7 @@ fn commit_faults_match_their_group_and_fail_the_commit() {
         .unwrap_err();
     assert_eq!(
         code_of(&error),
-        Some(ErrorCode::CoordinatorNotAvailable),
+        Some(ErrorCode::GroupAuthorizationFailed),
         "{error}"
     );
     let nothing = cluster.describe_group_offsets("g");
@@ -409,10 +414,20 @@ fn commit_faults_match_their_group_and_fail_the_commit() {
         matches!(nothing, Err(Error::GroupIdNotFound(_))),
         "nothing committed: {nothing:?}"
     );
+    assert_eq!(guard.hits(), 1, "one OffsetCommit for three partitions");
     consumer.commit_offsets(&offsets, CommitMode::Sync).unwrap();
     let committed = cluster.describe_group_offsets("g").unwrap();
-    assert_eq!(committed.len(), 1);
+    assert_eq!(committed.len(), 3);
     assert_eq!(guard.hits(), 1);
+    // A retriable code is retried by the commit itself, as Kafka's commitSync does.
+    let busy = cluster
+        .testing()
+        .faults()
+        .on(Op::Commit)
+        .fail_next(2, ErrorCode::CoordinatorNotAvailable)
+        .unwrap();
+    consumer.commit_offsets(&offsets, CommitMode::Sync).unwrap();
+    assert_eq!(busy.hits(), 2);
 }
 
 #[test]
@@ -435,16 +450,26 @@ fn create_topics_faults_may_name_the_topic_being_made() {
 }
 
 #[test]
-fn transaction_faults_fail_the_call_which_may_be_retried() {
+fn transaction_faults_are_retried_when_retriable_and_fail_the_call_otherwise() {
     let clock = MockClock::new(1_000);
     let cluster = cluster_with(&clock, &[("out", 1)]);
     let faults = cluster.testing().faults();
-    let init = faults
+    let loading = faults
         .on(Op::InitTransactions)
         .transactional_id("tx")
-        .fail_next(1, ErrorCode::CoordinatorLoadInProgress)
+        .fail_next(2, ErrorCode::CoordinatorLoadInProgress)
+        .unwrap();
+    let denied = faults
+        .on(Op::InitTransactions)
+        .transactional_id("tx")
+        .fail_next(1, ErrorCode::TransactionalIdAuthorizationFailed)
         .unwrap();
     let end = faults
+        .on(Op::EndTxn)
+        .transactional_id("tx")
+        .fail_next(1, ErrorCode::TransactionalIdAuthorizationFailed)
+        .unwrap();
+    let concurrent = faults
         .on(Op::EndTxn)
         .transactional_id("tx")
         .fail_next(1, ErrorCode::ConcurrentTransactions)
@@ -452,12 +477,14 @@ fn transaction_faults_fail_the_call_which_may_be_retried() {
     let producer = cluster
         .producer(&[("transactional.id", "tx"), ("linger.ms", "0")][..])
         .unwrap();
+    // Two retriable answers are retried within the call; the third answer is not retriable.
     let error = producer.init_transactions(PATIENCE).unwrap_err();
     assert_eq!(
         code_of(&error),
-        Some(ErrorCode::CoordinatorLoadInProgress),
+        Some(ErrorCode::TransactionalIdAuthorizationFailed),
         "{error}"
     );
+    assert_eq!((loading.hits(), denied.hits()), (2, 1));
     producer.init_transactions(PATIENCE).unwrap();
     producer.begin_transaction().unwrap();
     producer
@@ -468,13 +495,97 @@ fn transaction_faults_fail_the_call_which_may_be_retried() {
     let error = producer.commit_transaction(PATIENCE).unwrap_err();
     assert_eq!(
         code_of(&error),
-        Some(ErrorCode::ConcurrentTransactions),
+        Some(ErrorCode::TransactionalIdAuthorizationFailed),
         "{error}"
     );
     assert_eq!(read_committed(&cluster, "out"), Vec::<String>::new());
+    // The retry meets ConcurrentTransactions once, retried within the call.
     producer.commit_transaction(PATIENCE).unwrap();
     assert_eq!(read_committed(&cluster, "out"), ["a"]);
-    assert_eq!((init.hits(), end.hits()), (1, 1));
+    assert_eq!((end.hits(), concurrent.hits()), (1, 1));
+}
+
+#[test]
+fn an_injected_producer_fenced_is_as_fatal_as_a_real_one() {
+    let clock = MockClock::new(1_000);
+    let cluster = cluster_with(&clock, &[("out", 1)]);
+    let _fenced = cluster
+        .testing()
+        .faults()
+        .on(Op::EndTxn)
+        .fail_next(1, ErrorCode::ProducerFenced)
+        .unwrap();
+    let producer = sent_in_a_transaction(&cluster, "a");
+    let error = producer.commit_transaction(PATIENCE).unwrap_err();
+    assert!(matches!(error, Error::ProducerFenced(_)), "{error}");
+    let again = producer.begin_transaction().unwrap_err();
+    assert_eq!(again.code(), Some(ErrorCode::ProducerFenced), "{again}");
+}
+
+#[test]
+fn a_failed_produce_makes_the_transaction_abortable_and_the_next_one_works() {
+    let clock = MockClock::new(1_000);
+    let cluster = cluster_with(&clock, &[("out", 1)]);
+    let producer = sent_in_a_transaction(&cluster, "kept-out");
+    let denied = cluster
+        .testing()
+        .faults()
+        .on(Op::Produce)
+        .fail_next(1, ErrorCode::TopicAuthorizationFailed)
+        .unwrap();
+    let failed = producer
+        .send(ProducerRecord::to("out").value("refused"))
+        .unwrap()
+        .wait();
+    assert!(failed.is_err());
+    assert!(
+        producer.commit_transaction(PATIENCE).is_err(),
+        "abortable: no commit"
+    );
+    producer.abort_transaction(PATIENCE).unwrap();
+    producer.begin_transaction().unwrap();
+    producer
+        .send(ProducerRecord::to("out").value("b"))
+        .unwrap()
+        .wait()
+        .unwrap();
+    producer.commit_transaction(PATIENCE).unwrap();
+    assert_eq!(read_committed(&cluster, "out"), ["b"]);
+    assert_eq!(denied.hits(), 1);
+}
+
+#[test]
+fn closing_a_producer_gives_up_a_held_batch_at_its_timeout() {
+    let clock = MockClock::new(1_000);
+    let cluster = cluster_with(&clock, &[("orders", 1)]);
+    let (guard, release) = cluster.testing().faults().on(Op::Produce).hold().unwrap();
+    let producer = cluster.producer(&[("linger.ms", "0")][..]).unwrap();
+    let handle = producer
+        .send(ProducerRecord::to("orders").value("a"))
+        .unwrap();
+    assert!(release.wait_held(1, PATIENCE));
+    let closed = producer.close(Duration::from_millis(10));
+    assert!(matches!(closed, Err(Error::Timeout(_))), "{closed:?}");
+    let error = handle.wait().unwrap_err();
+    assert!(matches!(error, Error::Closed), "{error}");
+    assert_eq!(release.held(), 0, "the parked batch left");
+    drop(guard);
+    assert!(cluster.testing().records("orders").unwrap().is_empty());
+}
+
+/// A transactional producer ("tx") with a transaction open that wrote `value` to "out".
+fn sent_in_a_transaction(cluster: &Cluster, value: &str) -> kafkalite::Producer {
+    let producer = cluster
+        .producer(&[("transactional.id", "tx"), ("linger.ms", "0")][..])
+        .unwrap();
+    producer.init_transactions(PATIENCE).unwrap();
+    producer.begin_transaction().unwrap();
+    producer
+        .send(ProducerRecord::to("out").value(value))
+        .unwrap()
+        .wait()
+        .unwrap();
+    producer
 }
 
 fn read_committed(cluster: &Cluster, topic: &str) -> Vec<String> {
@@ -518,6 +629,18 @@ fn rules_naming_what_does_not_exist_are_refused() {
         .fail_next(0, ErrorCode::NotEnoughReplicas)
         .unwrap_err();
     assert!(matches!(error, Error::IllegalState(_)), "{error}");
+    let error = faults
+        .on(Op::JoinGroup)
+        .topic("t")
+        .fail_always(ErrorCode::NotCoordinator)
+        .unwrap_err();
+    assert!(error.to_string().contains("could never match"), "{error}");
+    let error = faults
+        .on(Op::Produce)
+        .group("g")
+        .fail_always(ErrorCode::NotCoordinator)
+        .unwrap_err();
+    assert!(error.to_string().contains("group"), "{error}");
     assert!(cluster.testing().expire_member("nope", "m").is_err());
     assert!(cluster.testing().force_rebalance("nope").is_err());
     assert!(cluster.testing().fence_producer("nope").is_err());
@@ -570,22 +693,24 @@ fn force_rebalance_and_expire_member_reach_the_listener() {
     assert_eq!(events.take(), ["lost 2", "assigned 2"]);
     let error = cluster.testing().expire_member("g", "someone").unwrap_err();
     assert_eq!(code_of(&error), Some(ErrorCode::UnknownMemberId), "{error}");
+    // Two members with one client.id: the member id must say which.
+    let twin = cluster.consumer(group_config("g")).unwrap();
+    twin.subscribe(&["t"]).unwrap();
+    twin.poll(Duration::ZERO).unwrap();
+    let error = cluster.testing().expire_member("g", "member").unwrap_err();
+    assert!(error.to_string().contains("member id"), "{error}");
+    let id = cluster.describe_group("g").unwrap().members[0]
+        .member_id
+        .clone();
+    cluster.testing().expire_member("g", &id).unwrap();
+    assert_eq!(cluster.describe_group("g").unwrap().members.len(), 1);
 }
 
 #[test]
 fn a_fenced_producer_cannot_commit_and_its_transaction_is_aborted() {
     let clock = MockClock::new(1_000);
     let cluster = cluster_with(&clock, &[("out", 1)]);
-    let producer = cluster
-        .producer(&[("transactional.id", "tx"), ("linger.ms", "0")][..])
-        .unwrap();
-    producer.init_transactions(PATIENCE).unwrap();
-    producer.begin_transaction().unwrap();
-    producer
-        .send(ProducerRecord::to("out").value("a"))
-        .unwrap()
-        .wait()
-        .unwrap();
+    let producer = sent_in_a_transaction(&cluster, "a");
     cluster.testing().fence_producer("tx").unwrap();
     let error = producer.commit_transaction(PATIENCE).unwrap_err();
     assert_eq!(error.code(), Some(ErrorCode::ProducerFenced), "{error}");

@@ -16,11 +16,12 @@ use kafkalite::{
 };
 use proptest::prelude::*;
 
-/// Distinct codes, so that an error tells which rule answered (none is retried on commit).
+/// Distinct codes, so that an error tells which rule answered; none is retriable (a
+/// commit retries those).
 const CODES: [ErrorCode; 6] = [
-    ErrorCode::CoordinatorNotAvailable,
-    ErrorCode::NotCoordinator,
     ErrorCode::GroupAuthorizationFailed,
+    ErrorCode::TopicAuthorizationFailed,
+    ErrorCode::BrokerNotAvailable,
     ErrorCode::PolicyViolation,
     ErrorCode::UnknownServerError,
     ErrorCode::ClusterAuthorizationFailed,

@@ -193,7 +193,8 @@ pub fn run(data_dir: &Path, out: &mut dyn Write) -> CliResult {
     #[cfg(not(feature = "testing"))]
     writeln!(
         out,
-        "-- test kit: fault rules, forced rebalances and crashes for tests; see it with          `cargo run --release --features testing -- demo`"
+        "-- test kit: fault rules, forced rebalances and crashes for tests; see it with \
+         `cargo run --release --features testing -- demo`"
     )?;
     cluster.close()?;
     let dir = data_dir.display();

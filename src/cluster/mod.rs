@@ -224,7 +224,7 @@ impl Cluster {
             }))
         };
         #[cfg(feature = "testing")]
-        let kit = crate::testing::Kit::new(&options);
+        let kit = crate::testing::Kit::new(&options, &loaded.notifier);
         let inner = Arc::new(Inner {
             #[cfg(feature = "testing")]
             kit,
@@ -462,7 +462,6 @@ impl Cluster {
         self.inner.group_initial_rebalance_delay_ms
     }
 
-    /// What blocked readers wait on: told of every append and metadata change.
     /// The seed of the next producer's keyless partitioning, derived from the cluster's
     /// `testing.seed` ([`ClusterBuilder::seed`], feature `testing`); `None` without one.
     pub(crate) fn next_producer_seed(&self) -> Option<u64> {
@@ -478,6 +477,7 @@ impl Cluster {
         &self.inner.kit
     }
 
+    /// What blocked readers wait on: told of every append and metadata change.
     pub(crate) fn notifier(&self) -> &Arc<Notifier> {
         &self.inner.notifier
     }

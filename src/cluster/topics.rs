@@ -112,9 +112,22 @@ impl Cluster {
             )));
         }
         #[cfg(feature = "testing")]
-        self.fault_table().fail(
-            &crate::testing::OpInfo::new(crate::testing::Op::CreateTopics).on_topic(&topic.name),
+        self.fault_table().call(
+            &[crate::testing::OpInfo::new(crate::testing::Op::CreateTopics).on_topic(&topic.name)],
+            &crate::testing::Retry::API_CALL,
         )?;
+        self.create_topic_unchecked(topic)
+    }
+
+    /// A topic made because a client named it (`auto.create.topics.enable`): as
+    /// [`Cluster::create_topic`], but a broker's doing, not a `CreateTopics` call.
+    pub(crate) fn auto_create_topic(&self, topic: NewTopic) -> Result<()> {
+        if topic_name::is_internal(&topic.name) {
+            return Err(Error::InvalidTopic(format!(
+                "'{}' is reserved for internal use",
+                topic.name
+            )));
+        }
         self.create_topic_unchecked(topic)
     }
 

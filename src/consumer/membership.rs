@@ -55,20 +55,39 @@ impl State {
             max_poll_interval_ms: self.config.max_poll_interval_ms,
         };
         let group = self.group_id()?.to_string();
+        #[cfg(feature = "testing")]
+        if !self.join_fault(&group)? {
+            return Ok(false);
+        }
         let cluster = self.cluster.clone();
-        let joined = self
+        let id = self
             .coordinator()?
-            .join(&group, request, &|t| partition_count(&cluster, t));
-        let id = match joined {
-            Ok(id) => id,
-            Err(error @ Error::Kafka { .. }) if error.code().is_some_and(|c| c.is_retriable()) => {
-                return Ok(false)
-            }
-            Err(error) => return Err(error),
-        };
+            .join(&group, request, &|t| partition_count(&cluster, t))?;
         self.member_id = Some(id);
         self.publish_membership();
         Ok(true)
+    }
+
+    /// The test kit's JoinGroup rules: false when the consumer tries again at its next
+    /// poll, as Kafka's does after a retriable error, `UNKNOWN_MEMBER_ID` (then as a new
+    /// member) or `REBALANCE_IN_PROGRESS`; any other error is the poll's.
+    #[cfg(feature = "testing")]
+    fn join_fault(&mut self, group: &str) -> Result<bool> {
+        use crate::error::ErrorCode;
+        let info = crate::testing::OpInfo::new(crate::testing::Op::JoinGroup).of_group(group);
+        let Err(error) = self.cluster.fault_table().fail(&info) else {
+            return Ok(true);
+        };
+        match error.code() {
+            Some(ErrorCode::UnknownMemberId) => {
+                self.member_id = None;
+                Ok(false)
+            }
+            Some(code) if code.is_retriable() || code == ErrorCode::RebalanceInProgress => {
+                Ok(false)
+            }
+            _ => Err(error),
+        }
     }
 
     /// Brings membership up to date: joins, rejoins a rebalance (revoking first when eager),

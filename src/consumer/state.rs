@@ -220,12 +220,15 @@ impl State {
             };
             #[cfg(feature = "testing")]
             if let Err(error) = self.fetch_fault(tp) {
-                // Kafka's consumer retries a retriable fetch error at its next fetch,
-                // silently; any other is the partition's error.
-                if !error
-                    .code()
-                    .is_some_and(crate::error::ErrorCode::is_retriable)
-                {
+                // Kafka's consumer (its FetchCollector) refreshes metadata and fetches
+                // again after a retriable error, and after UNKNOWN_SERVER_ERROR, silently;
+                // CORRUPT_MESSAGE and the rest are the partition's error.
+                use crate::error::ErrorCode;
+                let quiet = error.code().is_some_and(|c| {
+                    (c.is_retriable() && c != ErrorCode::CorruptMessage)
+                        || c == ErrorCode::UnknownServerError
+                });
+                if !quiet {
                     records.errors.push((tp.clone(), error));
                 }
                 continue;

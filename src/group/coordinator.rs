@@ -31,7 +31,7 @@ pub(crate) struct Coordinator {
     last_expiry_check_ms: Mutex<i64>,
     /// `group.initial.rebalance.delay.ms`.
     initial_delay_ms: i64,
-    /// The test kit's fault rules (joins and commits).
+    /// The test kit's fault rules (commits).
     #[cfg(feature = "testing")]
     faults: Arc<crate::testing::FaultTable>,
 }
@@ -111,9 +111,6 @@ impl Coordinator {
         request: JoinRequest,
         partitions_of: &dyn Fn(&str) -> Option<i32>,
     ) -> Result<String> {
-        #[cfg(feature = "testing")]
-        self.faults
-            .fail(&crate::testing::OpInfo::new(crate::testing::Op::JoinGroup).of_group(group_id))?;
         self.expire_offsets_if_due();
         let now = self.clock.now_ms();
         let mut groups = self.groups.lock();
@@ -341,12 +338,21 @@ impl Coordinator {
         offsets: &Offsets,
     ) -> Result<()> {
         #[cfg(feature = "testing")]
-        for tp in offsets.keys() {
-            use crate::testing::{Op, OpInfo};
-            let info = OpInfo::new(Op::Commit)
-                .of_group(group_id)
-                .on_partition(&tp.topic, tp.partition);
-            self.faults.fail(&info)?;
+        {
+            // One OffsetCommit for all the partitions, retried as Kafka's commitSync
+            // retries a retriable error.
+            use crate::testing::{Op, OpInfo, Retry};
+            let infos: Vec<OpInfo<'_>> = offsets
+                .keys()
+                .map(|tp| {
+                    OpInfo::new(Op::Commit)
+                        .of_group(group_id)
+                        .on_partition(&tp.topic, tp.partition)
+                })
+                .collect();
+            if !infos.is_empty() {
+                self.faults.call(&infos, &Retry::API_CALL)?;
+            }
         }
         let mut groups = self.groups.lock();
         if let Some(group) = groups.get_mut(group_id) {

@@ -251,19 +251,26 @@ pub(crate) fn write(
     let mut appended = Vec::new();
     let outcome = if accumulator.abort.load(Ordering::Acquire) {
         Outcome::Failed(Arc::new(Error::Closed))
-    } else if let Some(error) = injected_fault(accumulator, &log) {
-        // Nothing was appended: no sequence was used. A transaction becomes abortable.
-        metrics.batch_failed(u64::from(records.unsigned_abs()));
-        if let Some(idempotence) = idempotence {
-            idempotence.lock().failed(&error);
-        }
-        Outcome::Failed(Arc::new(error))
     } else {
         let builder = match idempotence {
             Some(idempotence) => idempotence.lock().stamp(log.name(), builder),
             None => Ok(builder),
         };
-        match builder.and_then(BatchBuilder::build) {
+        // Stamped first: a batch of a transaction being aborted fails there, unattempted.
+        let built = builder.and_then(BatchBuilder::build).and_then(|bytes| {
+            match injected_fault(accumulator, &log) {
+                // Nothing is appended, so no sequence is used; the failure reaches
+                // idempotence below, as any failed batch's (a transaction turns abortable).
+                Some(error) => {
+                    if let Some(idempotence) = idempotence {
+                        idempotence.lock().failed(&error);
+                    }
+                    Err(error)
+                }
+                None => Ok(bytes),
+            }
+        });
+        match built {
             Ok(bytes) => {
                 let whole = Part {
                     bytes,
@@ -311,7 +318,10 @@ pub(crate) fn write(
 /// (never a fault without the `testing` feature).
 fn injected_fault(accumulator: &Accumulator, log: &Log) -> Option<Error> {
     #[cfg(feature = "testing")]
-    return accumulator.hooks.before_append(log.name()).err();
+    return accumulator
+        .hooks
+        .before_append(log.name(), &accumulator.abort)
+        .err();
     #[cfg(not(feature = "testing"))]
     {
         let _ = (accumulator, log);
@@ -373,7 +383,7 @@ struct Appending<'a> {
     /// The test kit's record of what was appended.
     #[cfg(feature = "testing")]
     hooks: &'a crate::testing::ProduceHooks,
-    log: &'a Log,
+    log: &'a Arc<Log>,
     /// Each part's first record index and outcome.
     parts: Vec<(i32, Outcome)>,
     metrics: &'a Metrics,
@@ -417,7 +427,7 @@ impl Appending<'_> {
                 }
                 #[cfg(feature = "testing")]
                 self.hooks
-                    .appended(log.name(), info.first_offset, info.last_offset);
+                    .appended(self.log, info.first_offset, info.last_offset);
                 let outcome = Outcome::Appended {
                     base_offset: info.first_offset,
                     log_append_time: info.log_append_time,

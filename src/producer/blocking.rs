@@ -125,7 +125,10 @@ impl Inner {
             }
             Err(Error::UnknownTopicOrPartition(_)) => {
                 let partitions = self.cluster.auto_create_topics().expect("checked");
-                match self.cluster.create_topic(NewTopic::new(name, partitions)) {
+                match self
+                    .cluster
+                    .auto_create_topic(NewTopic::new(name, partitions))
+                {
                     Ok(()) | Err(Error::TopicAlreadyExists(_)) => {}
                     Err(e) => return Err(e),
                 }

@@ -137,11 +137,7 @@ impl Transactions {
         if client.state != State::Uninitialized {
             return Err(self.refuse(&client, "init_transactions"));
         }
-        #[cfg(feature = "testing")]
-        self.cluster.fault_table().fail(
-            &crate::testing::OpInfo::new(crate::testing::Op::InitTransactions)
-                .of_transactional_id(&self.transactional_id),
-        )?;
+        self.fault(false)?;
         let (producer_id, epoch) = self.coordinator()?.init_producer_id(
             &self.cluster,
             &self.transactional_id,
@@ -323,24 +319,43 @@ impl Transactions {
         Ok(())
     }
 
+    /// The test kit's rules on `InitProducerId` (or, with `end`, `EndTxn`), retried as
+    /// Kafka's `TransactionManager` retries a retriable error; nothing without the feature.
+    fn fault(&self, end: bool) -> Result<()> {
+        #[cfg(feature = "testing")]
+        {
+            use crate::testing::{Op, OpInfo, Retry};
+            let op = if end {
+                Op::EndTxn
+            } else {
+                Op::InitTransactions
+            };
+            let info = OpInfo::new(op).of_transactional_id(&self.transactional_id);
+            self.cluster.fault_table().call(&[info], &Retry::API_CALL)
+        }
+        #[cfg(not(feature = "testing"))]
+        {
+            let _ = end;
+            Ok(())
+        }
+    }
+
     /// Ends the open transaction at the coordinator (nothing to do when nothing was added)
     /// and returns to `Ready`.
     fn end(&self, client: &mut Client, commit: bool) -> Result<()> {
         if !client.partitions.is_empty() {
-            #[cfg(feature = "testing")]
-            self.cluster.fault_table().fail(
-                &crate::testing::OpInfo::new(crate::testing::Op::EndTxn)
-                    .of_transactional_id(&self.transactional_id),
-            )?;
-            let ended = self.coordinator().and_then(|coordinator| {
-                coordinator.end_transaction(
-                    &self.cluster,
-                    &self.transactional_id,
-                    client.producer_id,
-                    client.epoch,
-                    commit,
-                )
-            });
+            let ended =
+                self.fault(true)
+                    .and_then(|()| self.coordinator())
+                    .and_then(|coordinator| {
+                        coordinator.end_transaction(
+                            &self.cluster,
+                            &self.transactional_id,
+                            client.producer_id,
+                            client.epoch,
+                            commit,
+                        )
+                    });
             if let Err(error) = ended {
                 if matches!(error, Error::ProducerFenced(_)) {
                     self.fail(client, &error);

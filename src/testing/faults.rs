@@ -3,24 +3,19 @@
 //! to the operations it matches: fail the next n, fail all, delay on the cluster clock, or
 //! hold until the test releases them. Each rule lives as long as its [`FaultGuard`].
 //!
-//! The table is checked at the top of each operation, before any lock of the cluster is
-//! taken, so a delayed or held operation parks only its own caller.
+//! An operation reaches the rules once, at its start (a commit once for all its partitions).
+//! A delayed or held operation keeps what its caller holds while it waits: the producer's
+//! appender thread (later batches of that producer wait behind it), the consumer (its other
+//! calls wait for the `poll`), a transactional producer's state (its other calls wait).
 
-use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Weak};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use parking_lot::{Condvar, Mutex, MutexGuard};
-
-use crate::clock::{millis, Clock};
+use super::table::{Action, FaultTable, Filter, Held};
 use crate::cluster::Cluster;
 use crate::error::{Error, ErrorCode, Result};
 use crate::group::TopicPartition;
-
-/// Longest real-time wait between looks at the clock, for clocks that do not wake their
-/// waiters when they jump (the system clock).
-const CLOCK_RECHECK: Duration = Duration::from_millis(50);
 
 /// The operations fault rules apply to (Kafka's request kinds, as clients see them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -105,7 +100,7 @@ impl<'a> OpInfo<'a> {
         self.transactional_id
     }
 
-    fn describe(&self) -> String {
+    pub(super) fn describe(&self) -> String {
         let mut what = format!("{:?}", self.op);
         match (self.topic, self.partition) {
             (Some(t), Some(p)) => what.push_str(&format!(" on {t}-{p}")),
@@ -119,310 +114,6 @@ impl<'a> OpInfo<'a> {
             what.push_str(&format!(" for transactional id '{id}'"));
         }
         what
-    }
-}
-
-type Matcher = Box<dyn Fn(&OpInfo<'_>) -> bool + Send + Sync>;
-
-/// What a rule does to the operations it matches.
-enum Action {
-    FailNext { left: usize, code: ErrorCode },
-    FailAlways(ErrorCode),
-    Delay(Duration),
-    Hold(Held),
-}
-
-/// A hold rule's parked operations and the decisions given for them, in arrival order.
-#[derive(Default)]
-struct Held {
-    /// Tickets handed to arriving operations, and tickets served so far.
-    arrived: u64,
-    served: u64,
-    /// Decisions not yet taken: `None` completes, `Some(code)` fails.
-    decisions: VecDeque<Option<ErrorCode>>,
-}
-
-struct Rule {
-    id: u64,
-    filter: Filter,
-    action: Action,
-    hits: Arc<AtomicU64>,
-}
-
-/// A rule's filters; every one set must match.
-struct Filter {
-    op: Op,
-    topic: Option<String>,
-    partition: Option<i32>,
-    group: Option<String>,
-    transactional_id: Option<String>,
-    matching: Option<Matcher>,
-}
-
-impl Filter {
-    fn matches(&self, info: &OpInfo<'_>) -> bool {
-        let same = |want: &Option<String>, have: Option<&str>| {
-            want.as_deref().is_none_or(|w| have == Some(w))
-        };
-        self.op == info.op
-            && same(&self.topic, info.topic)
-            && self.partition.is_none_or(|p| info.partition == Some(p))
-            && same(&self.group, info.group)
-            && same(&self.transactional_id, info.transactional_id)
-            && self.matching.as_ref().is_none_or(|m| m(info))
-    }
-}
-
-/// The verdict of the rules on one operation.
-pub(crate) enum Verdict {
-    Pass,
-    /// Fail with `code`; `sticky` when the same rule answers every retry the same way.
-    Fail {
-        code: ErrorCode,
-        sticky: bool,
-    },
-}
-
-struct Table {
-    rules: Vec<Rule>,
-    next_id: u64,
-    /// Moves whenever the rules change or the clock jumps: what waits for either looks again.
-    generation: u64,
-}
-
-/// A cluster's fault rules.
-pub(crate) struct FaultTable {
-    /// How many rules exist: operations skip the lock while there are none.
-    active: AtomicUsize,
-    table: Mutex<Table>,
-    changed: Condvar,
-    clock: Arc<dyn Clock>,
-}
-
-impl std::fmt::Debug for FaultTable {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FaultTable")
-            .field("rules", &self.active.load(Ordering::Relaxed))
-            .finish()
-    }
-}
-
-impl FaultTable {
-    pub(crate) fn new(clock: Arc<dyn Clock>) -> Arc<FaultTable> {
-        let table = Arc::new(FaultTable {
-            active: AtomicUsize::new(0),
-            table: Mutex::new(Table {
-                rules: Vec::new(),
-                next_id: 0,
-                generation: 0,
-            }),
-            changed: Condvar::new(),
-            clock: Arc::clone(&clock),
-        });
-        let weak: Weak<FaultTable> = Arc::downgrade(&table);
-        clock.wake_on_jump(Box::new(move || match weak.upgrade() {
-            Some(table) => {
-                table.table.lock().generation += 1;
-                table.changed.notify_all();
-                true
-            }
-            None => false,
-        }));
-        table
-    }
-
-    /// Whether any rule exists.
-    pub(crate) fn has_rules(&self) -> bool {
-        self.active.load(Ordering::Acquire) > 0
-    }
-
-    fn add(&self, filter: Filter, action: Action) -> (u64, Arc<AtomicU64>) {
-        let hits = Arc::new(AtomicU64::new(0));
-        let mut table = self.table.lock();
-        let id = table.next_id;
-        table.next_id += 1;
-        table.rules.push(Rule {
-            id,
-            filter,
-            action,
-            hits: Arc::clone(&hits),
-        });
-        table.generation += 1;
-        self.active.fetch_add(1, Ordering::Release);
-        (id, hits)
-    }
-
-    fn remove(&self, id: u64) {
-        let mut table = self.table.lock();
-        let before = table.rules.len();
-        table.rules.retain(|r| r.id != id);
-        if table.rules.len() < before {
-            self.active.fetch_sub(1, Ordering::Release);
-        }
-        table.generation += 1;
-        drop(table);
-        self.changed.notify_all();
-    }
-
-    /// The verdict on `info`: the first rule that matches decides (a spent `fail_next` no
-    /// longer matches). A delay or hold blocks here until it is over.
-    pub(crate) fn check(&self, info: &OpInfo<'_>) -> Verdict {
-        if self.active.load(Ordering::Acquire) == 0 {
-            return Verdict::Pass;
-        }
-        let mut table = self.table.lock();
-        let Some(rule) = table.rules.iter_mut().find(|r| {
-            !matches!(r.action, Action::FailNext { left: 0, .. }) && r.filter.matches(info)
-        }) else {
-            return Verdict::Pass;
-        };
-        rule.hits.fetch_add(1, Ordering::AcqRel);
-        let id = rule.id;
-        // For `FaultGuard::wait_hits`.
-        self.changed.notify_all();
-        match &mut rule.action {
-            Action::FailNext { left, code } => {
-                *left -= 1;
-                Verdict::Fail {
-                    code: *code,
-                    sticky: false,
-                }
-            }
-            Action::FailAlways(code) => Verdict::Fail {
-                code: *code,
-                sticky: true,
-            },
-            Action::Delay(delay) => {
-                let until = self
-                    .clock
-                    .now_ms()
-                    .saturating_add(i64::try_from(millis(*delay)).unwrap_or(i64::MAX));
-                self.wait_clock(table, until);
-                Verdict::Pass
-            }
-            Action::Hold(held) => {
-                let ticket = held.arrived;
-                held.arrived += 1;
-                self.changed.notify_all();
-                self.wait_release(table, id, ticket)
-            }
-        }
-    }
-
-    /// `check` for an operation that fails at once with what a rule says.
-    pub(crate) fn fail(&self, info: &OpInfo<'_>) -> Result<()> {
-        match self.check(info) {
-            Verdict::Pass => Ok(()),
-            Verdict::Fail { code, .. } => Err(injected(code, info)),
-        }
-    }
-
-    /// A producer's append attempt on one partition, retried as Kafka's producer retries a
-    /// retriable broker error: up to `retries` more attempts while `delivery_timeout_ms` (on
-    /// the cluster clock, from the first attempt) lasts. A rule that fails every attempt is
-    /// tried again when the rules change or the clock moves; the batch then fails with
-    /// Kafka's expiry error once the delivery timeout passes.
-    pub(crate) fn produce(
-        &self,
-        topic: &str,
-        partition: i32,
-        retries: u64,
-        delivery_timeout_ms: i64,
-    ) -> Result<()> {
-        let info = OpInfo::new(Op::Produce).on_partition(topic, partition);
-        let start = self.clock.now_ms();
-        let deadline = start.saturating_add(delivery_timeout_ms);
-        let mut attempts = 0u64;
-        loop {
-            let seen = self.table.lock().generation;
-            let (code, sticky) = match self.check(&info) {
-                Verdict::Pass => return Ok(()),
-                Verdict::Fail { code, sticky } => (code, sticky),
-            };
-            if !code.is_retriable() || attempts >= retries {
-                return Err(injected(code, &info));
-            }
-            attempts += 1;
-            let expired = if sticky {
-                !self.wait_change(seen, deadline)
-            } else {
-                self.clock.now_ms() >= deadline
-            };
-            if expired {
-                return Err(Error::Timeout(format!(
-                    "Expiring the batch for {topic}-{partition}: {} ms has passed since its first \
-                     attempt (delivery.timeout.ms {delivery_timeout_ms}); {attempts} attempt(s) \
-                     failed with {code:?}, a retriable error (a fault rule of the test kit)",
-                    self.clock.now_ms().saturating_sub(start)
-                )));
-            }
-        }
-    }
-
-    /// Waits until the clock reads `until`.
-    fn wait_clock(&self, mut table: MutexGuard<'_, Table>, until: i64) {
-        while self.clock.now_ms() < until {
-            self.changed.wait_for(&mut table, CLOCK_RECHECK);
-        }
-    }
-
-    /// Waits until the rules change or the clock moves (then true), or the clock reads
-    /// `deadline` (then false).
-    fn wait_change(&self, seen: u64, deadline: i64) -> bool {
-        let mut table = self.table.lock();
-        loop {
-            if self.clock.now_ms() >= deadline {
-                return false;
-            }
-            if table.generation != seen {
-                return true;
-            }
-            self.changed.wait_for(&mut table, CLOCK_RECHECK);
-        }
-    }
-
-    /// Parks a held operation until its decision comes, or its rule is removed (then it
-    /// goes ahead).
-    fn wait_release(&self, mut table: MutexGuard<'_, Table>, id: u64, ticket: u64) -> Verdict {
-        loop {
-            let Some(rule) = table.rules.iter_mut().find(|r| r.id == id) else {
-                return Verdict::Pass;
-            };
-            let Action::Hold(held) = &mut rule.action else {
-                unreachable!("rule {id} holds")
-            };
-            if held.served == ticket {
-                if let Some(decision) = held.decisions.pop_front() {
-                    held.served += 1;
-                    self.changed.notify_all();
-                    return match decision {
-                        None => Verdict::Pass,
-                        Some(code) => Verdict::Fail {
-                            code,
-                            sticky: false,
-                        },
-                    };
-                }
-            }
-            self.changed.wait(&mut table);
-        }
-    }
-
-    fn with_held<T>(&self, id: u64, f: impl FnOnce(&mut Held) -> T) -> Option<T> {
-        let mut table = self.table.lock();
-        let rule = table.rules.iter_mut().find(|r| r.id == id)?;
-        match &mut rule.action {
-            Action::Hold(held) => Some(f(held)),
-            _ => None,
-        }
-    }
-}
-
-/// The error an operation failed by a rule reports.
-pub(crate) fn injected(code: ErrorCode, info: &OpInfo<'_>) -> Error {
-    Error::Kafka {
-        code,
-        detail: format!("{} failed (a fault rule of the test kit)", info.describe()),
     }
 }
 
@@ -499,7 +190,7 @@ impl FaultRule {
         mut self,
         matching: impl Fn(&OpInfo<'_>) -> bool + Send + Sync + 'static,
     ) -> Self {
-        self.filter.matching = Some(Box::new(matching));
+        self.filter.matching = Some(Arc::new(matching));
         self
     }
 
@@ -537,8 +228,27 @@ impl FaultRule {
         Ok((guard, release))
     }
 
-    /// Checks the filters name what exists, then adds the rule.
+    /// Checks the filters can match the operation and name what exists, then adds the rule.
     fn install(self, action: Action) -> Result<FaultGuard> {
+        let op = self.filter.op;
+        let carries = |what: &str| match what {
+            "topic" => !matches!(op, Op::JoinGroup | Op::InitTransactions | Op::EndTxn),
+            "partition" => matches!(op, Op::Produce | Op::Fetch | Op::Commit),
+            "group" => matches!(op, Op::Commit | Op::JoinGroup),
+            _ => matches!(op, Op::InitTransactions | Op::EndTxn),
+        };
+        let set = [
+            ("topic", self.filter.topic.is_some()),
+            ("partition", self.filter.partition.is_some()),
+            ("group", self.filter.group.is_some()),
+            ("transactional id", self.filter.transactional_id.is_some()),
+        ];
+        if let Some((what, _)) = set.iter().find(|(what, set)| *set && !carries(what)) {
+            return Err(Error::IllegalState(format!(
+                "a fault rule on {op:?} filters by {what}, which {op:?} operations do not \
+                 have: it could never match"
+            )));
+        }
         if let Some(topic) = &self.filter.topic {
             // A topic creation is what makes its topic exist.
             if self.filter.op != Op::CreateTopics {
@@ -664,16 +374,7 @@ impl Release {
         let deadline = Instant::now() + timeout;
         let mut table = self.table.table.lock();
         loop {
-            let parked =
-                table
-                    .rules
-                    .iter()
-                    .find(|r| r.id == self.id)
-                    .and_then(|r| match &r.action {
-                        Action::Hold(held) => Some(held.arrived - held.served),
-                        _ => None,
-                    });
-            match parked {
+            match FaultTable::parked(&table, self.id) {
                 Some(parked) if parked >= n => return true,
                 None => return false,
                 Some(_) => {}

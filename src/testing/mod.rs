@@ -8,18 +8,21 @@
 
 mod faults;
 mod inspect;
+mod table;
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use parking_lot::Mutex;
 
-pub(crate) use faults::FaultTable;
 pub use faults::{FaultGuard, FaultRule, Faults, Op, OpInfo, Release};
+pub(crate) use table::{FaultTable, Retry};
 
 use crate::cluster::{Cluster, ClusterBuilder};
 use crate::error::{Error, Result};
+use crate::log::Log;
+use crate::notify::Notifier;
 use crate::producer::Accumulator;
 use crate::random::SplitMix64;
 use crate::storage::{PowerLoss, SimStorage};
@@ -38,9 +41,9 @@ pub(crate) struct Kit {
 }
 
 impl Kit {
-    pub(crate) fn new(options: &ClusterBuilder) -> Kit {
+    pub(crate) fn new(options: &ClusterBuilder, notifier: &Arc<Notifier>) -> Kit {
         Kit {
-            faults: FaultTable::new(Arc::clone(&options.clock)),
+            faults: FaultTable::new(Arc::clone(&options.clock), Arc::clone(notifier)),
             history: Arc::default(),
             options: options.clone(),
             producers: Mutex::new(Vec::new()),
@@ -74,8 +77,11 @@ impl Kit {
     }
 }
 
-/// Batches producers appended, in order: `topic-partition`, first and last offset.
-type History = Mutex<Vec<(String, i64, i64)>>;
+/// Most batches the history keeps (the first ones; 24 bytes each).
+const HISTORY_LIMIT: usize = 1 << 20;
+
+/// Batches producers appended, in order: their log, first and last offset.
+type History = Mutex<Vec<(Weak<Log>, i64, i64)>>;
 
 /// What a producer's appends go through under the test kit: the produce fault rules, and
 /// the history.
@@ -89,19 +95,37 @@ pub(crate) struct ProduceHooks {
 
 impl ProduceHooks {
     /// Before a batch is appended to `log`: the produce rules' verdict, after the
-    /// producer's own retries.
-    pub(crate) fn before_append(&self, log: &str) -> Result<()> {
+    /// producer's own retries (given up, as `Closed`, once `abort` is set: a close ran out
+    /// of time).
+    pub(crate) fn before_append(&self, log: &str, abort: &AtomicBool) -> Result<()> {
         if !self.faults.has_rules() {
             return Ok(());
         }
         let (topic, partition) = crate::cluster::split_name(log);
-        self.faults
-            .produce(&topic, partition, self.retries, self.delivery_timeout_ms)
+        let info = OpInfo::new(Op::Produce).on_partition(&topic, partition);
+        let retry = Retry {
+            retries: self.retries,
+            timeout_ms: self.delivery_timeout_ms,
+            timeout_key: "delivery.timeout.ms",
+            cancelled: &|| abort.load(Ordering::Acquire),
+        };
+        let expiry = |elapsed: i64, attempts: u64, code| {
+            format!(
+                "Expiring the batch for {log}: {elapsed} ms has passed since its first attempt \
+                 (delivery.timeout.ms {}); {attempts} attempt(s) failed with {code:?}, a \
+                 retriable error (a fault rule of the test kit)",
+                self.delivery_timeout_ms
+            )
+        };
+        self.faults.retrying(&[info], &retry, &expiry)
     }
 
     /// `log` took offsets `first..=last`.
-    pub(crate) fn appended(&self, log: &str, first: i64, last: i64) {
-        self.history.lock().push((log.to_string(), first, last));
+    pub(crate) fn appended(&self, log: &Arc<Log>, first: i64, last: i64) {
+        let mut history = self.history.lock();
+        if history.len() < HISTORY_LIMIT {
+            history.push((Arc::downgrade(log), first, last));
+        }
     }
 }
 
@@ -195,7 +219,8 @@ impl TestControl {
     }
 
     /// Every record producers of this cluster appended, in the order they were appended
-    /// (as Kafka's `MockProducer::history`), where the log still holds it.
+    /// (as Kafka's `MockProducer::history`), where the log still holds it; the first
+    /// 1,048,576 batches. Fault rules do not apply to this read, nor to `records`.
     pub fn history(&self) -> Result<Vec<crate::ConsumerRecord>> {
         let appended: Vec<(String, i32, i64, i64)> = self
             .cluster
@@ -203,9 +228,11 @@ impl TestControl {
             .history
             .lock()
             .iter()
-            .map(|(log, first, last)| {
-                let (topic, partition) = crate::cluster::split_name(log);
-                (topic, partition, *first, *last)
+            // Logs of topics deleted since have nothing left to show.
+            .filter_map(|(log, first, last)| {
+                let log = log.upgrade()?;
+                let (topic, partition) = crate::cluster::split_name(log.name());
+                Some((topic, partition, *first, *last))
             })
             .collect();
         inspect::history(&self.cluster, &appended)

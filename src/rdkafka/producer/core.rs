@@ -142,7 +142,10 @@ impl Core {
                     .cluster
                     .auto_create_topics()
                     .ok_or(RDKafkaErrorCode::UnknownTopic)?;
-                match self.cluster.create_topic(NewTopic::new(topic, partitions)) {
+                match self
+                    .cluster
+                    .auto_create_topic(NewTopic::new(topic, partitions))
+                {
                     Ok(()) | Err(Error::TopicAlreadyExists(_)) => {}
                     Err(error) => return Err(code_of(&error)),
                 }
