@@ -862,3 +862,93 @@ fn a_seed_makes_keyless_partitioning_repeat() {
     let distinct: std::collections::BTreeSet<i32> = first.iter().copied().collect();
     assert!(distinct.len() > 1, "{first:?}");
 }
+
+#[test]
+fn held_operations_are_decided_in_arrival_order_and_a_cancelled_one_gives_up_its_turn() {
+    let clock = MockClock::new(1_000);
+    let cluster = cluster_with(&clock, &[("orders", 1)]);
+    let (guard, release) = cluster.testing().faults().on(Op::Produce).hold().unwrap();
+    // Each producer has its own appender thread: three batches park at once.
+    let config = [
+        ("linger.ms", "0"),
+        ("retries", "0"),
+        ("enable.idempotence", "false"),
+    ];
+    let producers: Vec<_> = (0..3)
+        .map(|_| cluster.producer(&config[..]).unwrap())
+        .collect();
+    let mut handles = Vec::new();
+    for (i, producer) in producers.iter().enumerate() {
+        let value = format!("v{i}");
+        handles.push(
+            producer
+                .send(ProducerRecord::to("orders").value(value))
+                .unwrap(),
+        );
+        assert!(release.wait_held(i as u64 + 1, PATIENCE));
+    }
+    // The middle one gives up (its close ran out of time): the others keep their turns.
+    let closed = producers[1].close(Duration::from_millis(10));
+    assert!(matches!(closed, Err(Error::Timeout(_))), "{closed:?}");
+    assert_eq!(release.held(), 2);
+    release.error_next(ErrorCode::PolicyViolation).unwrap();
+    release.complete_next().unwrap();
+    let mut results = handles
+        .iter_mut()
+        .map(|h| h.wait_timeout(PATIENCE).expect("decided"));
+    let first = results.next().unwrap().unwrap_err();
+    assert_eq!(code_of(&first), Some(ErrorCode::PolicyViolation), "{first}");
+    assert!(matches!(results.next().unwrap(), Err(Error::Closed)));
+    assert_eq!(results.next().unwrap().unwrap().offset, 0);
+    assert_eq!(release.held(), 0);
+    assert_eq!(guard.hits(), 3);
+    assert_eq!(
+        values(&cluster.testing().records("orders").unwrap()),
+        ["v2"]
+    );
+}
+
+#[test]
+fn a_commit_is_held_once_for_all_its_partitions() {
+    let clock = MockClock::new(1_000);
+    let cluster = cluster_with(&clock, &[("t", 3)]);
+    let (guard, release) = cluster.testing().faults().on(Op::Commit).hold().unwrap();
+    let consumer = cluster.consumer(group_config("g")).unwrap();
+    let mut offsets = Offsets::new();
+    for p in 0..3 {
+        offsets.insert(TopicPartition::new("t", p), OffsetAndMetadata::new(1));
+    }
+    let (done_tx, done) = crossbeam::channel::bounded(1);
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let result = consumer.commit_offsets(&offsets, CommitMode::Sync);
+            done_tx.send(result).unwrap();
+        });
+        assert!(release.wait_held(1, PATIENCE));
+        release.complete_next().unwrap();
+        // One decision completes the whole commit; a check per partition would park again.
+        let result = done.recv_timeout(PATIENCE).expect("the commit completed");
+        assert!(result.is_ok(), "{result:?}");
+    });
+    assert_eq!(guard.hits(), 1);
+    assert_eq!(cluster.describe_group_offsets("g").unwrap().len(), 3);
+}
+
+#[test]
+fn dropping_a_delay_guard_lets_the_delayed_operation_go_ahead() {
+    let clock = MockClock::new(1_000);
+    let cluster = cluster_with(&clock, &[("t", 1)]);
+    let guard = cluster
+        .testing()
+        .faults()
+        .on(Op::CreateTopics)
+        .delay(Duration::from_secs(3_600))
+        .unwrap();
+    std::thread::scope(|s| {
+        let creating = s.spawn(|| cluster.create_topic(NewTopic::new("late", 1)));
+        assert!(guard.wait_hits(1, PATIENCE));
+        drop(guard);
+        creating.join().unwrap().unwrap();
+    });
+    assert!(cluster.list_topics().unwrap().contains(&"late".to_string()));
+}

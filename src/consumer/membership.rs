@@ -69,8 +69,8 @@ impl State {
     }
 
     /// The test kit's JoinGroup rules: false when the consumer tries again at its next
-    /// poll, as Kafka's does after a retriable error, `UNKNOWN_MEMBER_ID` (then as a new
-    /// member) or `REBALANCE_IN_PROGRESS`; any other error is the poll's.
+    /// poll, as Kafka's does after a retriable error, `UNKNOWN_MEMBER_ID` or
+    /// `REBALANCE_IN_PROGRESS`; any other error is the poll's.
     #[cfg(feature = "testing")]
     fn join_fault(&mut self, group: &str) -> Result<bool> {
         use crate::error::ErrorCode;
@@ -79,11 +79,15 @@ impl State {
             return Ok(true);
         };
         match error.code() {
-            Some(ErrorCode::UnknownMemberId) => {
-                self.member_id = None;
-                Ok(false)
-            }
-            Some(code) if code.is_retriable() || code == ErrorCode::RebalanceInProgress => {
+            // The coordinator still knows the member (the answer was injected): it rejoins
+            // under its id, rather than leaving a member behind that the rebalance awaits.
+            Some(code)
+                if code.is_retriable()
+                    || matches!(
+                        code,
+                        ErrorCode::RebalanceInProgress | ErrorCode::UnknownMemberId
+                    ) =>
+            {
                 Ok(false)
             }
             _ => Err(error),

@@ -320,7 +320,7 @@ fn injected_fault(accumulator: &Accumulator, log: &Log) -> Option<Error> {
     #[cfg(feature = "testing")]
     return accumulator
         .hooks
-        .before_append(log.name(), &accumulator.abort)
+        .before_append(log.name(), &|| accumulator.abort.load(Ordering::Acquire))
         .err();
     #[cfg(not(feature = "testing"))]
     {

@@ -143,7 +143,10 @@ impl<C: ClientContext> Client<C> {
         let Some(partitions) = self.cluster.auto_create_topics() else {
             return Ok(());
         };
-        match self.cluster.create_topic(NewTopic::new(topic, partitions)) {
+        match self
+            .cluster
+            .auto_create_topic(NewTopic::new(topic, partitions))
+        {
             Ok(()) | Err(Error::TopicAlreadyExists(_)) => Ok(()),
             Err(error) => Err(error),
         }

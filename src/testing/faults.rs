@@ -364,7 +364,7 @@ impl Release {
     /// How many operations are parked now, waiting for a decision.
     pub fn held(&self) -> u64 {
         self.table
-            .with_held(self.id, |held| held.arrived - held.served)
+            .with_held(self.id, |held| held.parked())
             .unwrap_or(0)
     }
 

@@ -10,7 +10,7 @@ mod faults;
 mod inspect;
 mod table;
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
@@ -95,9 +95,9 @@ pub(crate) struct ProduceHooks {
 
 impl ProduceHooks {
     /// Before a batch is appended to `log`: the produce rules' verdict, after the
-    /// producer's own retries (given up, as `Closed`, once `abort` is set: a close ran out
+    /// producer's own retries (given up, as `Closed`, once `abort` says so: a close ran out
     /// of time).
-    pub(crate) fn before_append(&self, log: &str, abort: &AtomicBool) -> Result<()> {
+    pub(crate) fn before_append(&self, log: &str, abort: &dyn Fn() -> bool) -> Result<()> {
         if !self.faults.has_rules() {
             return Ok(());
         }
@@ -107,7 +107,7 @@ impl ProduceHooks {
             retries: self.retries,
             timeout_ms: self.delivery_timeout_ms,
             timeout_key: "delivery.timeout.ms",
-            cancelled: &|| abort.load(Ordering::Acquire),
+            cancelled: abort,
         };
         let expiry = |elapsed: i64, attempts: u64, code| {
             format!(

@@ -7,7 +7,7 @@
 //! caller's cancellation at least every [`RECHECK`].
 
 use std::cell::Cell;
-use std::collections::VecDeque;
+use std::collections::{BTreeSet, VecDeque};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
@@ -78,10 +78,28 @@ pub(super) enum Action {
 #[derive(Default)]
 pub(super) struct Held {
     /// Tickets handed to arriving operations, and tickets served so far.
-    pub(super) arrived: u64,
-    pub(super) served: u64,
+    arrived: u64,
+    served: u64,
+    /// Tickets of operations that gave up while parked (their callers were cancelled),
+    /// above `served`: their turns are skipped.
+    cancelled: BTreeSet<u64>,
     /// Decisions not yet taken: `None` completes, `Some(code)` fails.
     pub(super) decisions: VecDeque<Option<ErrorCode>>,
+}
+
+impl Held {
+    /// Operations parked now.
+    pub(super) fn parked(&self) -> u64 {
+        self.arrived - self.served - self.cancelled.len() as u64
+    }
+
+    /// The current turn is over: the next ticket not given up is served next.
+    fn next_turn(&mut self) {
+        self.served += 1;
+        while self.cancelled.remove(&self.served) {
+            self.served += 1;
+        }
+    }
 }
 
 struct Rule {
@@ -250,14 +268,24 @@ impl FaultTable {
         if !self.has_rules() || BYPASS.with(Cell::get) {
             return Verdict::Pass;
         }
-        let Some(id) = self.answering(infos) else {
-            return Verdict::Pass;
+        // The rule chosen may be removed or spent before the lock is taken again: then the
+        // choice is made again among the rules left.
+        let (id, mut table) = loop {
+            let id = self.answering(infos);
+            let table = self.table.lock();
+            match id {
+                None => return Verdict::Pass,
+                Some(id) if table.rules.iter().any(|r| r.id == id && !r.spent()) => {
+                    break (id, table)
+                }
+                Some(_) => {}
+            }
         };
-        let mut table = self.table.lock();
-        // Removed or spent meanwhile: as if it had not matched.
-        let Some(rule) = table.rules.iter_mut().find(|r| r.id == id && !r.spent()) else {
-            return Verdict::Pass;
-        };
+        let rule = table
+            .rules
+            .iter_mut()
+            .find(|r| r.id == id)
+            .expect("checked under this lock");
         rule.hits.fetch_add(1, Ordering::AcqRel);
         // For `FaultGuard::wait_hits`.
         self.changed.notify_all();
@@ -285,7 +313,7 @@ impl FaultTable {
                     .clock
                     .now_ms()
                     .saturating_add(i64::try_from(millis(*delay)).unwrap_or(i64::MAX));
-                self.wait_clock(table, until, cancelled)
+                self.wait_clock(table, id, until, cancelled)
             }
             Action::Hold(held) => {
                 let ticket = held.arrived;
@@ -363,14 +391,15 @@ impl FaultTable {
         self.retrying(infos, retry, &expiry)
     }
 
-    /// Waits until the clock reads `until` (then passes).
+    /// Waits until the clock reads `until`, or delay rule `id` is removed (then passes).
     fn wait_clock(
         &self,
         mut table: MutexGuard<'_, Table>,
+        id: u64,
         until: i64,
         cancelled: &dyn Fn() -> bool,
     ) -> Verdict {
-        while self.clock.now_ms() < until {
+        while self.clock.now_ms() < until && table.rules.iter().any(|r| r.id == id) {
             if cancelled() {
                 return Verdict::Cancelled;
             }
@@ -412,7 +441,7 @@ impl FaultTable {
             };
             if held.served == ticket {
                 if let Some(decision) = held.decisions.pop_front() {
-                    held.served += 1;
+                    held.next_turn();
                     self.changed.notify_all();
                     return match decision {
                         None => Verdict::Pass,
@@ -426,9 +455,9 @@ impl FaultTable {
             if cancelled() {
                 // Its turn passes to the next one.
                 if held.served == ticket {
-                    held.served += 1;
+                    held.next_turn();
                 } else {
-                    held.arrived -= 1;
+                    held.cancelled.insert(ticket);
                 }
                 self.changed.notify_all();
                 return Verdict::Cancelled;
@@ -453,7 +482,7 @@ impl FaultTable {
             .iter()
             .find(|r| r.id == id)
             .and_then(|r| match &r.action {
-                Action::Hold(held) => Some(held.arrived - held.served),
+                Action::Hold(held) => Some(held.parked()),
                 _ => None,
             })
     }
