@@ -100,17 +100,23 @@ pub enum OffsetSpec {
     MaxTimestamp,
 }
 
+/// `InvalidTopic` for the name of one of Kafka's internal topics: only the cluster makes
+/// those.
+fn refuse_internal(name: &str) -> Result<()> {
+    if topic_name::is_internal(name) {
+        return Err(Error::InvalidTopic(format!(
+            "'{name}' is reserved for internal use"
+        )));
+    }
+    Ok(())
+}
+
 impl Cluster {
     /// Creates a topic. Errors: `InvalidTopic` (name rules, internal names, `.`/`_`
     /// collisions), `InvalidPartitions`, `InvalidReplicationFactor`, `InvalidConfig`,
     /// `TopicAlreadyExists`.
     pub fn create_topic(&self, topic: NewTopic) -> Result<()> {
-        if topic_name::is_internal(&topic.name) {
-            return Err(Error::InvalidTopic(format!(
-                "'{}' is reserved for internal use",
-                topic.name
-            )));
-        }
+        refuse_internal(&topic.name)?;
         #[cfg(feature = "testing")]
         self.fault_table().call(
             &[crate::testing::OpInfo::new(crate::testing::Op::CreateTopics).on_topic(&topic.name)],
@@ -122,12 +128,7 @@ impl Cluster {
     /// A topic made because a client named it (`auto.create.topics.enable`): as
     /// [`Cluster::create_topic`], but a broker's doing, not a `CreateTopics` call.
     pub(crate) fn auto_create_topic(&self, topic: NewTopic) -> Result<()> {
-        if topic_name::is_internal(&topic.name) {
-            return Err(Error::InvalidTopic(format!(
-                "'{}' is reserved for internal use",
-                topic.name
-            )));
-        }
+        refuse_internal(&topic.name)?;
         self.create_topic_unchecked(topic)
     }
 
