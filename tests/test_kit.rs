@@ -944,11 +944,18 @@ fn dropping_a_delay_guard_lets_the_delayed_operation_go_ahead() {
         .on(Op::CreateTopics)
         .delay(Duration::from_secs(3_600))
         .unwrap();
-    std::thread::scope(|s| {
-        let creating = s.spawn(|| cluster.create_topic(NewTopic::new("late", 1)));
-        assert!(guard.wait_hits(1, PATIENCE));
-        drop(guard);
-        creating.join().unwrap().unwrap();
+    // On a thread of its own, not a scoped one: were the creation to stay delayed, the test
+    // fails at the timeout below instead of hanging in the scope's join.
+    let (done, finished) = std::sync::mpsc::channel();
+    let creating = cluster.clone();
+    std::thread::spawn(move || {
+        let _ = done.send(creating.create_topic(NewTopic::new("late", 1)));
     });
+    assert!(guard.wait_hits(1, PATIENCE));
+    drop(guard);
+    finished
+        .recv_timeout(PATIENCE)
+        .expect("the delayed creation went ahead once its rule was dropped")
+        .unwrap();
     assert!(cluster.list_topics().unwrap().contains(&"late".to_string()));
 }
