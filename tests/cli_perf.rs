@@ -218,3 +218,59 @@ fn monotonic_payloads_props_and_the_summary_line() {
         "{err}"
     );
 }
+
+/// `--print-metrics`: Kafka's `ToolsUtils.printMetrics` layout after the summary line (a
+/// blank line, a header, `producer-metrics:<name>:{client-id=..} : value` sorted by name,
+/// names padded to the longest, `%.3f` values), with the transactional call totals.
+#[test]
+fn print_metrics_lists_kafkas_producer_metrics() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = &dir.path().join("data");
+    let out = ok(
+        d,
+        &[
+            "perf-test",
+            "producer",
+            "--topic",
+            "perf",
+            "--num-records",
+            "300",
+            "--record-size",
+            "10",
+            "--transactional-id",
+            "perf",
+            "--producer-props",
+            "client.id=perf-client",
+            "--print-metrics",
+        ],
+    );
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(lines[0].starts_with("300 records sent"), "{out}");
+    assert_eq!(lines[1], "", "{out}");
+    assert!(lines[2].starts_with("Metric Name ") && lines[2].ends_with("   Value"));
+    let metrics: Vec<(&str, f64)> = lines[3..]
+        .iter()
+        .map(|line| {
+            let (name, value) = line.split_once(" : ").expect("name : value");
+            (name.trim_end(), value.parse().expect("a number"))
+        })
+        .collect();
+    let names: Vec<&str> = metrics.iter().map(|(name, _)| *name).collect();
+    let mut sorted = names.clone();
+    sorted.sort_unstable();
+    assert_eq!(names, sorted, "sorted by name");
+    let widths: Vec<usize> = lines[3..].iter().map(|l| l.find(" : ").unwrap()).collect();
+    assert!(widths.iter().all(|w| *w == lines[2].find("   Value").unwrap()));
+    let value = |name: &str| {
+        metrics
+            .iter()
+            .find(|(n, _)| *n == format!("producer-metrics:{name}:{{client-id=perf-client}}"))
+            .unwrap_or_else(|| panic!("{name} in {out}"))
+            .1
+    };
+    assert_eq!(value("record-send-total"), 300.0);
+    assert!(value("txn-init-time-ns-total") > 0.0);
+    assert!(value("txn-commit-time-ns-total") > 0.0);
+    assert_eq!(value("txn-abort-time-ns-total"), 0.0);
+    assert!(lines[3..].iter().all(|l| l.rsplit_once('.').unwrap().1.len() == 3));
+}

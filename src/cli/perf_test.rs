@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 
 use clap::{Args, Subcommand};
 use kafkalite::{
-    AutoOffsetReset, Cluster, ConsumerConfig, ProducerConfig, ProducerRecord, Properties,
+    AutoOffsetReset, Cluster, ConsumerConfig, ProducerConfig, ProducerMetrics, ProducerRecord,
+    Properties,
 };
 use parking_lot::Mutex;
 
@@ -88,6 +89,9 @@ pub struct ProducerPerfArgs {
     /// elapsed (default 3000 when transactions are on). Must be greater than 0.
     #[arg(long)]
     transaction_duration_ms: Option<u64>,
+    /// Print the producer's metrics at the end of the test (Kafka's names and layout).
+    #[arg(long)]
+    print_metrics: bool,
 }
 
 /// Kafka's `DEFAULT_TRANSACTION_DURATION_MS`.
@@ -181,6 +185,10 @@ fn producer(data_dir: &Path, args: &ProducerPerfArgs, out: &mut dyn Write) -> Cl
     let mut properties = producer_properties(args)?;
     let transaction_duration = transaction_settings(args, &mut properties)?;
     let config = ProducerConfig::from_properties(&properties)?;
+    // Kafka's default client.id for a process's first producer.
+    let client_id = Some(config.client_id.clone())
+        .filter(|id| !id.is_empty())
+        .unwrap_or_else(|| "producer-1".to_string());
     let cluster = Cluster::builder().background(true).open(data_dir)?;
     let producer = cluster.producer(config)?;
     if transaction_duration.is_some() {
@@ -238,12 +246,37 @@ fn producer(data_dir: &Path, args: &ProducerPerfArgs, out: &mut dyn Write) -> Cl
     }
     producer.flush(Duration::from_secs(3600))?;
     let seconds = start.elapsed().as_secs_f64();
+    let metrics = args.print_metrics.then(|| producer.metrics());
     producer.close(Duration::from_secs(60))?;
     cluster.close()?;
     let latencies = std::mem::take(&mut *latencies_us.lock());
     let bytes = bytes_sent.load(std::sync::atomic::Ordering::Relaxed);
     print_summary(latencies, bytes, seconds, out)?;
+    if let Some(metrics) = metrics {
+        print_metrics(&metrics, &client_id, out)?;
+    }
     tally.check()
+}
+
+/// Kafka's `ToolsUtils.printMetrics`: a blank line, a header, then `group:name:{tags} :
+/// value` per metric, sorted, names padded to the longest, values with three decimals.
+fn print_metrics(metrics: &ProducerMetrics, client_id: &str, out: &mut dyn Write) -> CliResult {
+    let lines: Vec<(String, f64)> = metrics
+        .kafka_named()
+        .into_iter()
+        .map(|(name, value)| {
+            (
+                format!("producer-metrics:{name}:{{client-id={client_id}}}"),
+                value,
+            )
+        })
+        .collect();
+    let width = lines.iter().map(|(name, _)| name.len()).max().unwrap_or(0);
+    writeln!(out, "\n{:<width$}   Value", "Metric Name")?;
+    for (name, value) in lines {
+        writeln!(out, "{name:<width$} : {value:.3}")?;
+    }
+    Ok(())
 }
 
 /// Kafka's closing line: `%d records sent, %.1f records/sec (%.2f MB/sec), %.2f ms avg

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use super::accumulator::{PartitionQueue, TopicState};
 use super::client::{far_future, Inner};
+use super::metrics::Api;
 use crate::cluster::NewTopic;
 use crate::error::{Error, Result};
 use crate::sync::Ordering;
@@ -116,12 +117,15 @@ impl Inner {
                         "topic '{name}' does not exist"
                     )));
                 }
-                super::metadata_wait::topic_partitions(
+                let start = Instant::now();
+                let found = super::metadata_wait::topic_partitions(
                     &self.cluster,
                     name,
                     &blocking.left_ms,
                     &self.closed,
-                )?
+                )?;
+                self.metrics.spent(Api::MetadataWait, start);
+                found
             }
             Err(Error::UnknownTopicOrPartition(_)) => {
                 let partitions = self.cluster.auto_create_topics().expect("checked");

@@ -13,7 +13,7 @@ use super::delivery::{BatchCompletion, DeliveryHandle, Outcome, Pending};
 use super::idempotence::Idempotence;
 use super::interceptor::ProducerInterceptor;
 use super::memory::BufferPool;
-use super::metrics::{Metrics, ProducerMetrics};
+use super::metrics::{Api, Metrics, ProducerMetrics};
 use super::partitioner::{
     partition_for_key, Partitioner, RoundRobinPartitioner, StickyPartitioner,
 };
@@ -330,6 +330,15 @@ impl Producer {
         if super::appender::on_appender_thread() {
             return Err(Error::WouldDeadlock("Producer::flush"));
         }
+        let start = Instant::now();
+        let flushed = self.flush_quietly(timeout);
+        self.inner.metrics.spent(Api::Flush, start);
+        flushed
+    }
+
+    /// [`Producer::flush`] without counting its time in `flush-time-ns-total` (a flush
+    /// inside another call, as Kafka's `abortTransaction` flushes without counting one).
+    pub(crate) fn flush_quietly(&self, timeout: Duration) -> Result<()> {
         self.inner.accumulator.seal_all();
         let deadline = Instant::now()
             .checked_add(timeout)

@@ -83,6 +83,24 @@ pub(crate) struct Metrics {
     interceptor_panics: AtomicU64,
     splits: AtomicU64,
     latency: Histogram,
+    /// Nanoseconds spent in each blocking call (Kafka's `KafkaProducerMetrics`), by [`Api`].
+    api_ns: [AtomicU64; Api::COUNT],
+}
+
+/// The producer calls whose time Kafka's producer totals (KIP-485), as `<name>-time-ns-total`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Api {
+    Flush,
+    TxnInit,
+    TxnBegin,
+    TxnSendOffsets,
+    TxnCommit,
+    TxnAbort,
+    MetadataWait,
+}
+
+impl Api {
+    const COUNT: usize = 7;
 }
 
 impl Metrics {
@@ -98,6 +116,7 @@ impl Metrics {
             interceptor_panics: AtomicU64::new(0),
             splits: AtomicU64::new(0),
             latency: Histogram::new(),
+            api_ns: std::array::from_fn(|_| AtomicU64::new(0)),
         }
     }
 
@@ -131,8 +150,18 @@ impl Metrics {
         self.splits.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// Adds the time since `start` to `api`'s total.
+    pub(crate) fn spent(&self, api: Api, start: Instant) {
+        let ns = u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        self.api_ns[api as usize].fetch_add(ns, Ordering::Relaxed);
+    }
+
     pub(crate) fn interceptor_panicked(&self) {
         self.interceptor_panics.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn api_total(&self, api: Api) -> u64 {
+        self.api_ns[api as usize].load(Ordering::Relaxed)
     }
 
     pub(crate) fn snapshot(
@@ -175,6 +204,13 @@ impl Metrics {
                 self.latency.sum_us.load(Ordering::Relaxed) as f64 / count as f64 / 1000.0
             },
             delivery_latency_max_ms: self.latency.max_us.load(Ordering::Relaxed) as f64 / 1000.0,
+            flush_time_ns_total: self.api_total(Api::Flush),
+            txn_init_time_ns_total: self.api_total(Api::TxnInit),
+            txn_begin_time_ns_total: self.api_total(Api::TxnBegin),
+            txn_send_offsets_time_ns_total: self.api_total(Api::TxnSendOffsets),
+            txn_commit_time_ns_total: self.api_total(Api::TxnCommit),
+            txn_abort_time_ns_total: self.api_total(Api::TxnAbort),
+            metadata_wait_time_ns_total: self.api_total(Api::MetadataWait),
             delivery_latency_p50_ms: self.latency.percentile(0.50) as f64 / 1000.0,
             delivery_latency_p95_ms: self.latency.percentile(0.95) as f64 / 1000.0,
             delivery_latency_p99_ms: self.latency.percentile(0.99) as f64 / 1000.0,
@@ -217,6 +253,26 @@ pub struct ProducerMetrics {
     pub delivery_latency_avg_ms: f64,
     /// Longest delivery, in ms.
     pub delivery_latency_max_ms: f64,
+    /// flush-time-ns-total: nanoseconds spent in [`crate::Producer::flush`] (whether it
+    /// succeeded or not, as Kafka counts it).
+    pub flush_time_ns_total: u64,
+    /// txn-init-time-ns-total: nanoseconds spent in successful `init_transactions` calls
+    /// (Kafka's `KafkaProducerMetrics` counts a transactional call that returns; one that
+    /// fails is not counted).
+    pub txn_init_time_ns_total: u64,
+    /// txn-begin-time-ns-total: nanoseconds spent in successful `begin_transaction` calls.
+    pub txn_begin_time_ns_total: u64,
+    /// txn-send-offsets-time-ns-total: nanoseconds spent in successful
+    /// `send_offsets_to_transaction` calls with offsets to send.
+    pub txn_send_offsets_time_ns_total: u64,
+    /// txn-commit-time-ns-total: nanoseconds spent in successful `commit_transaction` calls
+    /// (the flush of the transaction's records, then the coordinator's decision and markers).
+    pub txn_commit_time_ns_total: u64,
+    /// txn-abort-time-ns-total: nanoseconds spent in successful `abort_transaction` calls.
+    pub txn_abort_time_ns_total: u64,
+    /// metadata-wait-time-ns-total: nanoseconds sends spent waiting for a topic missing
+    /// from the cluster to appear (up to `max.block.ms`), counted when it appeared.
+    pub metadata_wait_time_ns_total: u64,
     /// Median delivery latency, in ms (within 12.5%).
     pub delivery_latency_p50_ms: f64,
     /// 95th percentile, in ms.
@@ -225,6 +281,49 @@ pub struct ProducerMetrics {
     pub delivery_latency_p99_ms: f64,
     /// 99.9th percentile, in ms.
     pub delivery_latency_p999_ms: f64,
+}
+
+impl ProducerMetrics {
+    /// The metrics Kafka's producer also has, by Kafka's names (`producer-metrics` group),
+    /// sorted by name, as Kafka's `--print-metrics` lists them.
+    pub fn kafka_named(&self) -> Vec<(&'static str, f64)> {
+        let mut named = vec![
+            ("batch-size-avg", self.batch_size_avg),
+            ("batch-split-total", self.batch_split_total as f64),
+            ("buffer-available-bytes", self.buffer_available_bytes as f64),
+            ("buffer-total-bytes", self.buffer_total_bytes as f64),
+            ("compression-rate-avg", self.compression_rate_avg),
+            ("flush-time-ns-total", self.flush_time_ns_total as f64),
+            (
+                "metadata-wait-time-ns-total",
+                self.metadata_wait_time_ns_total as f64,
+            ),
+            ("record-error-rate", self.record_error_rate),
+            ("record-error-total", self.record_error_total as f64),
+            ("record-send-rate", self.record_send_rate),
+            ("record-send-total", self.record_send_total as f64),
+            ("records-per-request-avg", self.records_per_request_avg),
+            (
+                "txn-abort-time-ns-total",
+                self.txn_abort_time_ns_total as f64,
+            ),
+            (
+                "txn-begin-time-ns-total",
+                self.txn_begin_time_ns_total as f64,
+            ),
+            (
+                "txn-commit-time-ns-total",
+                self.txn_commit_time_ns_total as f64,
+            ),
+            ("txn-init-time-ns-total", self.txn_init_time_ns_total as f64),
+            (
+                "txn-send-offsets-time-ns-total",
+                self.txn_send_offsets_time_ns_total as f64,
+            ),
+        ];
+        named.sort_by(|a, b| a.0.cmp(b.0));
+        named
+    }
 }
 
 #[cfg(test)]

@@ -11,10 +11,11 @@
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::appender::on_appender_thread;
 use super::client::Producer;
+use super::metrics::Api;
 use crate::cluster::{split_name, Cluster};
 use crate::error::{Error, Result};
 use crate::group::{ConsumerGroupMetadata, Coordinator, Offsets, OFFSETS_TOPIC};
@@ -293,7 +294,7 @@ impl Transactions {
                 _ => return Err(self.refuse(&client, "abort_transaction")),
             }
         }
-        producer.flush(timeout)?;
+        producer.flush_quietly(timeout)?;
         let mut client = self.client.lock();
         self.end(&mut client, false)?;
         if std::mem::take(&mut client.bump_epoch) {
@@ -391,14 +392,20 @@ impl Producer {
     /// the coordinator is in process and answers at once.)
     pub fn init_transactions(&self, timeout: Duration) -> Result<()> {
         let _ = timeout;
-        self.transactions()?.init()
+        let start = Instant::now();
+        self.transactions()?.init()?;
+        self.inner.metrics.spent(Api::TxnInit, start);
+        Ok(())
     }
 
     /// Starts a transaction: records sent until `commit_transaction` or
     /// `abort_transaction` are written as one atomic unit. Sends outside a transaction
     /// fail with [`Error::InvalidTxnState`].
     pub fn begin_transaction(&self) -> Result<()> {
-        self.transactions()?.begin()
+        let start = Instant::now();
+        self.transactions()?.begin()?;
+        self.inner.metrics.spent(Api::TxnBegin, start);
+        Ok(())
     }
 
     /// Adds a consumer group's offsets to the transaction (Kafka's
@@ -413,7 +420,13 @@ impl Producer {
         timeout: Duration,
     ) -> Result<()> {
         let _ = timeout;
-        self.transactions()?.send_offsets(offsets, group)
+        let start = Instant::now();
+        self.transactions()?.send_offsets(offsets, group)?;
+        // Kafka's producer counts only calls with offsets to send.
+        if !offsets.is_empty() {
+            self.inner.metrics.spent(Api::TxnSendOffsets, start);
+        }
+        Ok(())
     }
 
     /// Commits the transaction: flushes every record sent in it (at most `timeout`), then
@@ -421,7 +434,10 @@ impl Producer {
     /// commit fails with that error and the transaction must be aborted. A commit that
     /// timed out or hit a storage error may be retried.
     pub fn commit_transaction(&self, timeout: Duration) -> Result<()> {
-        self.transactions()?.commit(self, timeout)
+        let start = Instant::now();
+        self.transactions()?.commit(self, timeout)?;
+        self.inner.metrics.spent(Api::TxnCommit, start);
+        Ok(())
     }
 
     /// Aborts the transaction: records not yet written fail with
@@ -429,6 +445,9 @@ impl Producer {
     /// consumer ever sees them) and offsets sent in it are dropped. A commit that failed
     /// cannot be aborted (its decision may be on disk): call `commit_transaction` again.
     pub fn abort_transaction(&self, timeout: Duration) -> Result<()> {
-        self.transactions()?.abort(self, timeout)
+        let start = Instant::now();
+        self.transactions()?.abort(self, timeout)?;
+        self.inner.metrics.spent(Api::TxnAbort, start);
+        Ok(())
     }
 }
