@@ -260,7 +260,9 @@ fn print_metrics_lists_kafkas_producer_metrics() {
     sorted.sort_unstable();
     assert_eq!(names, sorted, "sorted by name");
     let widths: Vec<usize> = lines[3..].iter().map(|l| l.find(" : ").unwrap()).collect();
-    assert!(widths.iter().all(|w| *w == lines[2].find("   Value").unwrap()));
+    assert!(widths
+        .iter()
+        .all(|w| *w == lines[2].find("   Value").unwrap()));
     let value = |name: &str| {
         metrics
             .iter()
@@ -272,5 +274,30 @@ fn print_metrics_lists_kafkas_producer_metrics() {
     assert!(value("txn-init-time-ns-total") > 0.0);
     assert!(value("txn-commit-time-ns-total") > 0.0);
     assert_eq!(value("txn-abort-time-ns-total"), 0.0);
-    assert!(lines[3..].iter().all(|l| l.rsplit_once('.').unwrap().1.len() == 3));
+    assert!(lines[3..]
+        .iter()
+        .all(|l| l.rsplit_once('.').unwrap().1.len() == 3));
+
+    // Without a client.id, Kafka's tool's own.
+    let out = ok(
+        d,
+        &[
+            "perf-test",
+            "producer",
+            "--topic",
+            "perf",
+            "--num-records",
+            "1",
+            "--record-size",
+            "10",
+            "--print-metrics",
+        ],
+    );
+    let sent = out
+        .lines()
+        .find(|l| {
+            l.starts_with("producer-metrics:record-send-total:{client-id=perf-producer-client} ")
+        })
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(sent.ends_with(" : 1.000"), "{sent}");
 }

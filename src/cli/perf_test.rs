@@ -184,11 +184,12 @@ fn payloads(
 fn producer(data_dir: &Path, args: &ProducerPerfArgs, out: &mut dyn Write) -> CliResult {
     let mut properties = producer_properties(args)?;
     let transaction_duration = transaction_settings(args, &mut properties)?;
+    // Kafka's `ProducerPerformance.readProps`: a client.id unless one is given (even empty).
+    if properties.get("client.id").is_none() {
+        properties.set("client.id", "perf-producer-client");
+    }
     let config = ProducerConfig::from_properties(&properties)?;
-    // Kafka's default client.id for a process's first producer.
-    let client_id = Some(config.client_id.clone())
-        .filter(|id| !id.is_empty())
-        .unwrap_or_else(|| "producer-1".to_string());
+    let client_id = config.client_id.clone();
     let cluster = Cluster::builder().background(true).open(data_dir)?;
     let producer = cluster.producer(config)?;
     if transaction_duration.is_some() {

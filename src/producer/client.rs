@@ -336,8 +336,9 @@ impl Producer {
         flushed
     }
 
-    /// [`Producer::flush`] without counting its time in `flush-time-ns-total` (a flush
-    /// inside another call, as Kafka's `abortTransaction` flushes without counting one).
+    /// [`Producer::flush`] without counting its time in `flush-time-ns-total`: the wait for
+    /// outstanding batches inside `abort_transaction`, whose time counts as the abort's (as
+    /// in Kafka's producer, whose abort waits for its in-flight batches without a flush).
     pub(crate) fn flush_quietly(&self, timeout: Duration) -> Result<()> {
         self.inner.accumulator.seal_all();
         let deadline = Instant::now()

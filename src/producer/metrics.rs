@@ -100,7 +100,7 @@ pub(crate) enum Api {
 }
 
 impl Api {
-    const COUNT: usize = 7;
+    const COUNT: usize = Api::MetadataWait as usize + 1;
 }
 
 impl Metrics {
@@ -270,8 +270,10 @@ pub struct ProducerMetrics {
     pub txn_commit_time_ns_total: u64,
     /// txn-abort-time-ns-total: nanoseconds spent in successful `abort_transaction` calls.
     pub txn_abort_time_ns_total: u64,
-    /// metadata-wait-time-ns-total: nanoseconds sends spent waiting for a topic missing
-    /// from the cluster to appear (up to `max.block.ms`), counted when it appeared.
+    /// metadata-wait-time-ns-total: nanoseconds sends (and `partitions_for`) spent waiting
+    /// for a topic missing from the cluster to appear (up to `max.block.ms`), counted when
+    /// it appeared. Kafka's also counts a first fetch of a topic's metadata from the
+    /// brokers, which kafkalite, in process, never waits for.
     pub metadata_wait_time_ns_total: u64,
     /// Median delivery latency, in ms (within 12.5%).
     pub delivery_latency_p50_ms: f64,
