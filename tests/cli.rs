@@ -911,6 +911,23 @@ fn the_demo_runs_twice_in_the_same_directory() {
                 && out.contains("a newer instance fenced the old one, whose commit failed: producer fenced"),
             "{out}"
         );
+        // Each of the transactional producer's calls added to its own total.
+        for total in [
+            "txn-commit-time-ns-total ",
+            "txn-abort-time-ns-total ",
+            "flush-time-ns-total ",
+        ] {
+            let at = out
+                .find(total)
+                .unwrap_or_else(|| panic!("{total} in {out}"));
+            let ns: u64 = out[at + total.len()..]
+                .split([',', '\n'])
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap();
+            assert!(ns > 0, "{total}{ns}");
+        }
         assert!(
             out.contains("a stale writer was refused: wrong expected version for stream 'account-7': expected version 0, but the stream is at version 1")
                 && out.contains("a retried append (same event id) returned version 0 at offset 0 again; the log still ends at 2")

@@ -315,6 +315,14 @@ fn retries_and_transactions(cluster: &Cluster, out: &mut dyn Write) -> CliResult
     payments.begin_transaction()?;
     send(&payments, "paid 20")?;
     payments.commit_transaction(wait)?;
+    let metrics = payments.metrics();
+    writeln!(
+        out,
+        "-- its metrics, by Kafka's names: txn-commit-time-ns-total {}, txn-abort-time-ns-total {}, flush-time-ns-total {}",
+        metrics.txn_commit_time_ns_total,
+        metrics.txn_abort_time_ns_total,
+        metrics.flush_time_ns_total
+    )?;
     // A second instance with the same transactional.id fences the first (Kafka's zombie
     // fencing): its next transaction fails with ProducerFenced.
     let successor = cluster.producer(ProducerConfig::new().transactional_id("payments"))?;
