@@ -384,6 +384,45 @@ fn offsets_from_a_stale_generation_fail_the_transaction_which_then_aborts() {
     );
 }
 
+/// Kafka's `sendOffsetsToTransaction` with no offsets does nothing: no state check, no
+/// group check, and the offsets topic does not join the transaction.
+#[test]
+fn empty_offsets_are_no_call_at_all() {
+    let cluster = common::cluster_with(NewTopic::new("input", 1));
+    cluster.create_topic(NewTopic::new("output", 1)).unwrap();
+    let consumer = group_member(&cluster);
+    let mut stale = consumer.group_metadata().unwrap();
+    stale.generation_id -= 1;
+    let producer = cluster.producer(transactional("tx")).unwrap();
+    producer.init_transactions(T).unwrap();
+    // Outside a transaction, and with a stale generation: both fine with nothing to send,
+    // both refused with something to send.
+    producer
+        .send_offsets_to_transaction(&Offsets::new(), &stale, T)
+        .unwrap();
+    let err = producer
+        .send_offsets_to_transaction(&offsets(1), &stale, T)
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidTxnState(_)), "{err}");
+
+    producer.begin_transaction().unwrap();
+    send(&producer, "output", "o1");
+    producer
+        .send_offsets_to_transaction(&Offsets::new(), &stale, T)
+        .unwrap();
+    // Written, so that its partition has joined: the only one.
+    producer.flush(T).unwrap();
+    let open = cluster.describe_transaction("tx").unwrap().unwrap();
+    assert_eq!(open.topic_partitions, [TopicPartition::new("output", 0)]);
+    producer.commit_transaction(T).unwrap();
+    let tp = TopicPartition::new("input", 0);
+    assert_eq!(
+        consumer.committed(std::slice::from_ref(&tp)).unwrap()[&tp],
+        None
+    );
+    assert_eq!(values(&cluster, committed_reader(), "output"), ["o1"]);
+}
+
 #[test]
 fn a_failed_batch_fails_the_commit_and_the_abort_takes_a_new_epoch() {
     let cluster = common::cluster_with(NewTopic::new("t", 1).config("cleanup.policy", "compact"));

@@ -412,7 +412,8 @@ impl Producer {
     /// `sendOffsetsToTransaction`): they become the group's committed offsets if and only
     /// if the transaction commits. `group` is the consumer's
     /// [`crate::Consumer::group_metadata`]; a member that has left or a stale generation is
-    /// [`Error::CommitFailed`], which the transaction must abort on.
+    /// [`Error::CommitFailed`], which the transaction must abort on. Empty `offsets` do
+    /// nothing and always succeed, as in Kafka's producer.
     pub fn send_offsets_to_transaction(
         &self,
         offsets: &Offsets,
@@ -420,12 +421,15 @@ impl Producer {
         timeout: Duration,
     ) -> Result<()> {
         let _ = timeout;
-        let start = Instant::now();
-        self.transactions()?.send_offsets(offsets, group)?;
-        // Kafka's producer counts only calls with offsets to send.
-        if !offsets.is_empty() {
-            self.inner.metrics.spent(Api::TxnSendOffsets, start);
+        let transactions = self.transactions()?;
+        // Kafka's producer does nothing with no offsets: no state check, no AddOffsetsToTxn
+        // (the transaction does not take in the offsets topic), no time counted.
+        if offsets.is_empty() {
+            return Ok(());
         }
+        let start = Instant::now();
+        transactions.send_offsets(offsets, group)?;
+        self.inner.metrics.spent(Api::TxnSendOffsets, start);
         Ok(())
     }
 
