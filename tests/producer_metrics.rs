@@ -3,10 +3,13 @@
 
 mod common;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use common::cluster_with;
-use kafkalite::{Cluster, Error, NewTopic, ProducerConfig, ProducerMetrics, ProducerRecord};
+use kafkalite::{
+    Cluster, Error, MockClock, NewTopic, Producer, ProducerConfig, ProducerMetrics, ProducerRecord,
+};
 
 const WAIT: Duration = Duration::from_secs(30);
 
@@ -23,12 +26,16 @@ fn totals(m: &ProducerMetrics) -> [u64; 7] {
     ]
 }
 
+fn transactional(cluster: &Cluster) -> Producer {
+    cluster
+        .producer(ProducerConfig::new().transactional_id("metrics"))
+        .unwrap()
+}
+
 #[test]
 fn each_transactional_call_adds_to_its_own_total_only() {
     let cluster = cluster_with(NewTopic::new("t", 2));
-    let producer = cluster
-        .producer(ProducerConfig::new().transactional_id("metrics"))
-        .unwrap();
+    let producer = transactional(&cluster);
     assert_eq!(totals(&producer.metrics()), [0; 7]);
 
     producer.init_transactions(WAIT).unwrap();
@@ -64,9 +71,7 @@ fn each_transactional_call_adds_to_its_own_total_only() {
 #[test]
 fn failed_transactional_calls_are_not_counted_and_flush_always_is() {
     let cluster = cluster_with(NewTopic::new("t", 1));
-    let producer = cluster
-        .producer(ProducerConfig::new().transactional_id("metrics"))
-        .unwrap();
+    let producer = transactional(&cluster);
     // Before init_transactions: refused, and not counted.
     assert!(matches!(
         producer.begin_transaction(),
@@ -116,4 +121,40 @@ fn a_send_that_gives_up_on_a_missing_topic_counts_no_metadata_wait() {
         .wait()
         .unwrap();
     assert_eq!(totals(&producer.metrics()), [0; 7]);
+}
+
+/// A send, and `partitions_for`, blocked on a missing topic until another thread creates it:
+/// each wait is counted once the topic appeared.
+#[test]
+fn a_wait_for_a_topic_that_appears_is_counted() {
+    let clock = MockClock::new(0);
+    let cluster = Cluster::builder()
+        .background(false)
+        .auto_create_topics(false)
+        .clock(Arc::new(clock))
+        .temporary()
+        .unwrap();
+    let producer = cluster
+        .producer(&[("max.block.ms", "60000"), ("linger.ms", "0")][..])
+        .unwrap();
+    std::thread::scope(|s| {
+        let sending = s.spawn(|| {
+            let handle = producer.send(ProducerRecord::to("later").value("v"));
+            handle.map_err(|e| e.error).and_then(|h| h.wait())
+        });
+        common::wait_until_a_poll_blocks(&cluster);
+        cluster.create_topic(NewTopic::new("later", 1)).unwrap();
+        sending.join().unwrap().unwrap();
+    });
+    let after_send = producer.metrics().metadata_wait_time_ns_total;
+    assert!(after_send > 0);
+    std::thread::scope(|s| {
+        let listing = s.spawn(|| producer.partitions_for("listed"));
+        common::wait_until_a_poll_blocks(&cluster);
+        cluster.create_topic(NewTopic::new("listed", 2)).unwrap();
+        assert_eq!(listing.join().unwrap().unwrap().len(), 2);
+    });
+    let [flush, init, begin, offsets, commit, abort, wait] = totals(&producer.metrics());
+    assert!(wait > after_send);
+    assert_eq!([flush, init, begin, offsets, commit, abort], [0; 6]);
 }
