@@ -75,47 +75,55 @@ impl EventId {
     /// The id `bytes` spell (as `from_str` reads it), without a UTF-8 check first: any
     /// byte that is not a hex digit (or a dash in its place) makes it `None`.
     fn parse_ascii(bytes: &[u8]) -> Option<EventId> {
-        /// Where the digits of the dashed form are: 8-4-4-4-12.
-        const DASHED: [u8; 32] = [
-            0, 1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 14, 15, 16, 17, 19, 20, 21, 22, 24, 25, 26, 27,
-            28, 29, 30, 31, 32, 33, 34, 35,
-        ];
-        let digits: [u8; 32] = match bytes.len() {
+        let mut digits = [0u8; 32];
+        match bytes.len() {
+            // 8-4-4-4-12 digits.
             36 if [8, 13, 18, 23].iter().all(|&i| bytes[i] == b'-') => {
-                DASHED.map(|at| bytes[usize::from(at)])
+                digits[..8].copy_from_slice(&bytes[..8]);
+                digits[8..12].copy_from_slice(&bytes[9..13]);
+                digits[12..16].copy_from_slice(&bytes[14..18]);
+                digits[16..20].copy_from_slice(&bytes[19..23]);
+                digits[20..].copy_from_slice(&bytes[24..]);
             }
-            32 => bytes.try_into().ok()?,
+            32 => digits.copy_from_slice(bytes),
             _ => return None,
-        };
-        // Branch-free over the digits: ids are random, so a branch on digit or letter
-        // would mispredict every other digit, and reads parse one id per event.
-        let mut raw: u128 = 0;
-        let mut invalid = 0u8;
-        for byte in digits {
-            let digit = HEX_DIGITS[usize::from(byte)];
-            invalid |= digit;
-            raw = (raw << 4) | u128::from(digit & 0x0f);
         }
-        (invalid & 0x80 == 0).then_some(EventId(raw))
+        // Eight digits at a time, branch-free: reads parse one id per event, and ids are
+        // random, so a branch per digit would mispredict every other one.
+        let mut raw = 0u128;
+        for eight in digits.chunks_exact(8) {
+            let word = u64::from_be_bytes(eight.try_into().ok()?);
+            raw = (raw << 32) | u128::from(hex_word(word)?);
+        }
+        Some(EventId(raw))
     }
 }
 
-/// The value of each byte as a hexadecimal digit; 0x80 for a byte that is not one.
-static HEX_DIGITS: [u8; 256] = {
-    let mut table = [0x80u8; 256];
-    let mut i = 0u8;
-    while i < 10 {
-        table[(b'0' + i) as usize] = i;
-        i += 1;
+/// The value of the eight hex digits in `word` (as ASCII, the first in the high byte), or
+/// `None` if any byte is not a hex digit. Each byte's check and value are computed in all
+/// eight lanes at once (no carry crosses a lane: every byte is below 0x80 when it matters).
+fn hex_word(word: u64) -> Option<u32> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // Whether each byte (below 0x80) lies in `lo..=hi`: its high bit, in every lane.
+    let between = |x: u64, lo: u8, hi: u8| {
+        let at_least = x.wrapping_add(ONES * u64::from(0x80 - lo));
+        let above = x.wrapping_add(ONES * u64::from(0x7f - hi));
+        at_least & !above & HIGH
+    };
+    let is_digit = between(word, b'0', b'9');
+    let is_letter = between(word | (ONES * 0x20), b'a', b'f');
+    if word & HIGH != 0 || (is_digit | is_letter) != HIGH {
+        return None;
     }
-    let mut i = 0u8;
-    while i < 6 {
-        table[(b'a' + i) as usize] = 10 + i;
-        table[(b'A' + i) as usize] = 10 + i;
-        i += 1;
-    }
-    table
-};
+    // '0'..='9' keep their low nibble; 'a'..='f' and 'A'..='F' (bit 6 set) add 9 to it.
+    let letters = (word >> 6) & ONES;
+    let nibbles = (word & (ONES * 0x0f)) + letters * 9;
+    // Pairs of nibbles into bytes, bytes into 16-bit lanes, lanes into the 32-bit value.
+    let bytes = ((nibbles >> 4) | nibbles) & 0x00ff_00ff_00ff_00ff;
+    let pairs = ((bytes >> 8) | bytes) & 0x0000_ffff_0000_ffff;
+    u32::try_from(((pairs >> 16) | pairs) & 0xffff_ffff).ok()
+}
 
 /// An event to append: its id (random unless given), type, data, content type and metadata.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -304,7 +312,45 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    /// What `parse_ascii` must do, the slow way: 32 hex digits, or 36 with dashes at 8, 13,
+    /// 18 and 23 and hex digits elsewhere.
+    fn model_parse(bytes: &[u8]) -> Option<u128> {
+        let digits: Vec<u8> = match bytes.len() {
+            36 if [8, 13, 18, 23].iter().all(|&i| bytes[i] == b'-') => bytes
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| ![8, 13, 18, 23].contains(i))
+                .map(|(_, &b)| b)
+                .collect(),
+            32 => bytes.to_vec(),
+            _ => return None,
+        };
+        if !digits.iter().all(u8::is_ascii_hexdigit) {
+            return None;
+        }
+        u128::from_str_radix(std::str::from_utf8(&digits).ok()?, 16).ok()
+    }
+
     proptest! {
+        /// Any 32 or 36 bytes, mostly hex digits and dashes in place with a few arbitrary
+        /// bytes among them, parse as the model parses them.
+        #[test]
+        fn ids_parse_as_the_model(
+            raw in any::<u128>(),
+            dashed in any::<bool>(),
+            upper in any::<bool>(),
+            breaks in proptest::collection::vec((0usize..36, any::<u8>()), 0..3),
+        ) {
+            let text = if dashed { EventId::from_u128(raw).to_string() } else { format!("{raw:032x}") };
+            let text = if upper { text.to_uppercase() } else { text };
+            let mut bytes = text.into_bytes();
+            for (at, byte) in breaks {
+                let len = bytes.len();
+                bytes[at % len] = byte;
+            }
+            prop_assert_eq!(EventId::parse_ascii(&bytes).map(EventId::as_u128), model_parse(&bytes));
+        }
+
         /// Any id reads back from its text, dashed, bare or upper case; a text with one
         /// byte that is not a hex digit (in place of a digit) is refused.
         #[test]

@@ -463,7 +463,7 @@ impl Table {
             return Err(bad("stream record block CRC mismatch"));
         }
         let fields = Fields(&bytes);
-        let mut records = Vec::new();
+        let mut records = Vec::with_capacity(STREAMS_PER_BLOCK);
         let mut at_record = 0;
         // The names follow the records: the first record's name says where they start.
         let mut names_from = bytes.len();
