@@ -13,8 +13,8 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use kafkalite::eventstore::{
-    AllStart, Direction, EventData, EventStore, EventStoreConfig, RecordedEvent, StreamPosition,
-    SubscriptionFilter, SubscriptionMessage,
+    AllStart, Direction, EventData, EventStore, EventStoreConfig, Name, RecordedEvent,
+    StreamPosition, SubscriptionFilter, SubscriptionMessage,
 };
 use kafkalite::{Cluster, Error, ExpectedVersion, Result};
 
@@ -93,7 +93,7 @@ fn main() -> Result<()> {
     // The projection: every balance, from a subscription to all events.
     let mut subscription =
         store.subscribe_to_all(AllStart::Start, SubscriptionFilter::default())?;
-    let mut projection: BTreeMap<String, i64> = BTreeMap::new();
+    let mut projection: BTreeMap<Name, i64> = BTreeMap::new();
 
     let tellers: Vec<_> = (0..TELLERS)
         .map(|id| {
@@ -123,7 +123,7 @@ fn main() -> Result<()> {
     for account in 0..ACCOUNTS {
         let name = format!("account-{account}");
         let (balance, expected) = load(&store, &name)?;
-        let projected = projection.get(&name).copied().unwrap_or(0);
+        let projected = projection.get(name.as_str()).copied().unwrap_or(0);
         println!("{name}: balance {balance} at {expected}, projection {projected}");
         assert!(balance >= 0, "no overdraft, ever");
         assert_eq!(balance, projected, "the projection agrees with the stream");

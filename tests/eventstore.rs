@@ -18,7 +18,7 @@ fn versions_and_types(result: ReadStreamResult) -> Vec<(u64, String)> {
     result
         .into_events()
         .into_iter()
-        .map(|e| (e.version, e.event_type))
+        .map(|e| (e.version, e.event_type.into()))
         .collect()
 }
 
@@ -993,7 +993,7 @@ fn competing_consumers_share_the_events_and_resume_from_the_group_commits() {
     for _ in 0..500 {
         for (member, sub) in [&a, &b].into_iter().enumerate() {
             for e in sub.poll(short).unwrap() {
-                seen.push((e.stream, e.version, member));
+                seen.push((e.stream.into(), e.version, member));
             }
         }
         let both = !a.consumer().assignment().is_empty() && !b.consumer().assignment().is_empty();

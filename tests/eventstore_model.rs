@@ -282,7 +282,7 @@ fn check_reads(store: &EventStore, model: &Model) {
         .read_all(0, None, usize::MAX)
         .unwrap()
         .into_iter()
-        .map(|e| (e.position.offset, e.stream, e.version))
+        .map(|e| (e.position.offset, e.stream.into(), e.version))
         .collect();
     assert_eq!(got, want, "read_all");
     for (stream, events) in &model.streams {

@@ -4,6 +4,7 @@
 use std::fmt;
 use std::str::FromStr;
 
+use super::name::{Name, Names};
 use crate::error::{Error, Result};
 use crate::record::{Header, Record};
 
@@ -204,7 +205,7 @@ pub struct Position {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RecordedEvent {
     /// The stream (the record's key).
-    pub stream: String,
+    pub stream: Name,
     /// The event's version in its stream (0 for the first).
     pub version: u64,
     /// Where the event is in the log.
@@ -214,9 +215,9 @@ pub struct RecordedEvent {
     /// The event id; `None` for a record written without one (by a plain producer).
     pub id: Option<EventId>,
     /// The event type (empty for a record written without one).
-    pub event_type: String,
+    pub event_type: Name,
     /// The content type (empty for a record written without one).
-    pub content_type: String,
+    pub content_type: Name,
     /// The payload (empty for a record with a null value).
     pub data: Vec<u8>,
     /// The metadata (empty if none).
@@ -224,12 +225,14 @@ pub struct RecordedEvent {
 }
 
 impl RecordedEvent {
-    /// The event that `record` of `partition` holds, at `version` of `stream`.
+    /// The event that `record` of `partition` holds, at `version` of `stream`; its type and
+    /// content type from `names` when seen before.
     pub(super) fn from_record(
         record: &Record<'_>,
-        stream: &str,
+        stream: &Name,
         version: u64,
         partition: i32,
+        names: &mut Names,
     ) -> RecordedEvent {
         let position = Position {
             partition,
@@ -243,45 +246,44 @@ impl RecordedEvent {
             record.timestamp,
             data,
             record.headers(),
+            names,
         )
     }
 
     /// The event of `stream` at `version` and `position`, from its record's timestamp, value
-    /// and headers.
+    /// and headers; its type and content type from `names` when seen before.
     pub(super) fn from_parts<'a>(
-        stream: &str,
+        stream: &Name,
         version: u64,
         position: Position,
         timestamp: i64,
         data: &[u8],
         headers: impl Iterator<Item = Header<'a>>,
+        names: &mut Names,
     ) -> RecordedEvent {
-        let mut event = RecordedEvent {
-            stream: stream.to_string(),
-            version,
-            position,
-            timestamp,
-            id: None,
-            event_type: String::new(),
-            content_type: String::new(),
-            data: data.to_vec(),
-            metadata: Vec::new(),
-        };
+        let (mut event_type, mut content_type): (&[u8], &[u8]) = (b"", b"");
+        let (mut id, mut metadata) = (None, Vec::new());
         for header in headers {
             let value = header.value.unwrap_or_default();
-            let text = || match std::str::from_utf8(value) {
-                Ok(text) => text.to_owned(),
-                Err(_) => String::from_utf8_lossy(value).into_owned(),
-            };
             match header.key {
-                k if k == TYPE_HEADER.as_bytes() => event.event_type = text(),
-                k if k == CONTENT_TYPE_HEADER.as_bytes() => event.content_type = text(),
-                k if k == METADATA_HEADER.as_bytes() => event.metadata = value.to_vec(),
-                k if k == ID_HEADER.as_bytes() => event.id = EventId::parse_ascii(value),
+                k if k == TYPE_HEADER.as_bytes() => event_type = value,
+                k if k == CONTENT_TYPE_HEADER.as_bytes() => content_type = value,
+                k if k == METADATA_HEADER.as_bytes() => metadata = value.to_vec(),
+                k if k == ID_HEADER.as_bytes() => id = EventId::parse_ascii(value),
                 _ => {}
             }
         }
-        event
+        RecordedEvent {
+            stream: stream.clone(),
+            version,
+            position,
+            timestamp,
+            id,
+            event_type: names.get(event_type),
+            content_type: names.get(content_type),
+            data: data.to_vec(),
+            metadata,
+        }
     }
 }
 
@@ -341,14 +343,19 @@ mod tests {
             upper in any::<bool>(),
             breaks in proptest::collection::vec((0usize..36, any::<u8>()), 0..3),
         ) {
-            let text = if dashed { EventId::from_u128(raw).to_string() } else { format!("{raw:032x}") };
+            let text = if dashed {
+                EventId::from_u128(raw).to_string()
+            } else {
+                format!("{raw:032x}")
+            };
             let text = if upper { text.to_uppercase() } else { text };
             let mut bytes = text.into_bytes();
             for (at, byte) in breaks {
                 let len = bytes.len();
                 bytes[at % len] = byte;
             }
-            prop_assert_eq!(EventId::parse_ascii(&bytes).map(EventId::as_u128), model_parse(&bytes));
+            let parsed = EventId::parse_ascii(&bytes).map(EventId::as_u128);
+            prop_assert_eq!(parsed, model_parse(&bytes));
         }
 
         /// Any id reads back from its text, dashed, bare or upper case; a text with one

@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use super::event::{Position, RecordedEvent};
+use super::name::Names;
 use super::EventStore;
 use crate::config::{AutoOffsetReset, ConsumerConfig, IsolationLevel};
 use crate::consumer::{CommitMode, Consumer, Offset};
@@ -59,6 +60,7 @@ impl GroupSubscription {
         let records = self.consumer.poll(timeout)?;
         // Per partition: the first offset polled, and the events.
         let mut by_partition: Vec<(i32, i64, Vec<RecordedEvent>)> = Vec::new();
+        let (mut streams, mut names) = (Names::default(), Names::default());
         for record in records.iter() {
             if !by_partition.iter().any(|(p, ..)| *p == record.partition()) {
                 by_partition.push((record.partition(), record.offset(), Vec::new()));
@@ -72,12 +74,13 @@ impl GroupSubscription {
             };
             let data = record.value().unwrap_or_default();
             let event = RecordedEvent::from_parts(
-                stream,
+                &streams.get(stream.as_bytes()),
                 0,
                 position,
                 record.timestamp(),
                 data,
                 record.headers(),
+                &mut names,
             );
             if let Some((.., events)) = by_partition
                 .iter_mut()

@@ -15,6 +15,7 @@ mod group;
 mod index;
 mod index_file;
 mod index_tables;
+mod name;
 mod read;
 mod snapshot;
 mod subscription;
@@ -32,6 +33,7 @@ pub use event::{
     TYPE_HEADER, VERSION_HEADER,
 };
 pub use group::GroupSubscription;
+pub use name::Name;
 pub use read::{Direction, ReadStreamResult, StreamPosition};
 pub use snapshot::{Snapshot, SNAPSHOT_VERSION_HEADER};
 pub use subscription::{

@@ -5,6 +5,7 @@ use std::ops::Range;
 
 use super::event::RecordedEvent;
 use super::index::Visible;
+use super::name::{Name, Names};
 use super::EventStore;
 use crate::error::{Error, Result};
 use crate::log::Log;
@@ -95,6 +96,7 @@ impl EventStore {
             return Ok(ReadStreamResult::StreamNotFound);
         };
         let mut events = Vec::with_capacity(offsets.len());
+        let (stream, mut names) = (Name::from(stream), Names::default());
         let mut at = 0;
         records_at(log, &offsets, Bound::HighWatermark, |record| {
             // `offsets` ascend with `versions`; records of offsets retention removed are
@@ -104,9 +106,10 @@ impl EventStore {
             }
             events.push(RecordedEvent::from_record(
                 record,
-                stream,
+                &stream,
                 first + at as u64,
                 partition,
+                &mut names,
             ));
             Ok(())
         })?;
@@ -127,13 +130,15 @@ impl EventStore {
     ) -> Result<Vec<RecordedEvent>> {
         let log = self.checked_log(partition)?;
         let from = after.map_or(log.log_start_offset(), |a| a.saturating_add(1));
-        let mut found = Vec::new();
+        let (mut found, mut streams, mut names) = (Vec::new(), Names::default(), Names::default());
         log.scan_committed_records(from, |record| {
             if found.len() >= max_count {
                 return Ok(false);
             }
-            if let Some(stream) = record.key.and_then(|k| std::str::from_utf8(k).ok()) {
-                found.push(RecordedEvent::from_record(record, stream, 0, partition));
+            if let Some(key) = record.key.filter(|k| std::str::from_utf8(k).is_ok()) {
+                let stream = streams.get(key);
+                let event = RecordedEvent::from_record(record, &stream, 0, partition, &mut names);
+                found.push(event);
             }
             Ok(true)
         })?;
@@ -286,8 +291,46 @@ pub(super) fn records_at(
 
 #[cfg(test)]
 mod tests {
-    use crate::eventstore::{EventData, EventStoreConfig};
+    use crate::eventstore::{Direction, EventData, EventStoreConfig, StreamPosition};
     use crate::{Cluster, ExpectedVersion};
+
+    #[test]
+    fn the_events_of_a_read_share_their_names() {
+        let cluster = Cluster::temporary().unwrap();
+        let store = cluster.event_store("es", EventStoreConfig::new()).unwrap();
+        for kind in ["Opened", "Deposited", "Deposited"] {
+            let event = EventData::new(kind, b"{}".to_vec());
+            store.append("a", ExpectedVersion::Any, [event]).unwrap();
+        }
+        let read = store
+            .read_stream("a", StreamPosition::Start, Direction::Forwards, 10)
+            .unwrap()
+            .into_events();
+        let shared = |a: &str, b: &str| std::ptr::eq(a.as_ptr(), b.as_ptr());
+        assert_eq!(read.len(), 3);
+        assert!(read
+            .iter()
+            .all(|e| shared(&e.stream, &read[0].stream) && e.stream == "a"));
+        assert!(shared(&read[1].event_type, &read[2].event_type));
+        assert!(!shared(&read[0].event_type, &read[1].event_type));
+        assert!(read
+            .iter()
+            .all(|e| shared(&e.content_type, &read[0].content_type)));
+        assert_eq!(
+            read.iter()
+                .map(|e| e.event_type.as_str())
+                .collect::<Vec<_>>(),
+            ["Opened", "Deposited", "Deposited"]
+        );
+        // In log order too, a stream that comes back gets the name made for it before.
+        let event = EventData::new("Deposited", b"{}".to_vec());
+        store.append("b", ExpectedVersion::Any, [event]).unwrap();
+        let all = store.read_all(0, None, 10).unwrap();
+        let streams: Vec<&str> = all.iter().map(|e| e.stream.as_str()).collect();
+        assert_eq!(streams, ["a", "a", "a", "b"]);
+        assert!(shared(&all[0].stream, &all[2].stream));
+        assert!(shared(&all[1].event_type, &all[3].event_type));
+    }
 
     #[test]
     fn events_retention_removed_after_they_were_read_are_dropped() {
@@ -311,7 +354,10 @@ mod tests {
         // Every table is retired; the index keeps only the streams' versions of them.
         cluster.delete_records("es", 0, 6).unwrap();
         store.set_versions(0, &mut events).unwrap();
-        let left: Vec<(String, u64)> = events.into_iter().map(|e| (e.stream, e.version)).collect();
+        let left: Vec<(String, u64)> = events
+            .into_iter()
+            .map(|e| (e.stream.into(), e.version))
+            .collect();
         assert_eq!(left, [("c".to_string(), 0)]);
     }
 }

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::event::RecordedEvent;
+use super::name::Names;
 use super::{slot, EventStore};
 use crate::error::{Error, Result};
 
@@ -302,7 +303,8 @@ impl Subscription {
             }
             let log = self.store.log(partition);
             let (mut events, mut skipped, mut read) = (Vec::new(), 0usize, 0usize);
-            let mut checkpoints = Vec::new();
+            let (mut checkpoints, mut streams, mut names) =
+                (Vec::new(), Names::default(), Names::default());
             let next = log.scan_committed_records(self.scanned[p], |record| {
                 if read >= REFILL_RECORDS {
                     return Ok(false);
@@ -314,7 +316,8 @@ impl Subscription {
                 if self.stream.as_ref().is_some_and(|(s, _)| s != stream) {
                     return Ok(true);
                 }
-                let event = RecordedEvent::from_record(record, stream, 0, partition);
+                let stream = streams.get(stream.as_bytes());
+                let event = RecordedEvent::from_record(record, &stream, 0, partition, &mut names);
                 if self.filter.matches(&event) {
                     events.push(event);
                     skipped = 0;
