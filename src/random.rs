@@ -67,13 +67,16 @@ pub(crate) fn random_bytes() -> [u8; 16] {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos())
         .unwrap_or(0);
+    // A forked child continues its parent's hasher keys and draw counter: its process id
+    // keeps its draws apart (one `getpid` a call: appends draw an event id each).
+    let process = std::process::id();
     let mut bytes = [0u8; 16];
     for (half, chunk) in bytes.chunks_mut(8).enumerate() {
         let mut hasher = state.build_hasher();
         hasher.write_usize(half);
         hasher.write_u64(draw);
         hasher.write_u128(nanos);
-        hasher.write_u32(std::process::id());
+        hasher.write_u32(process);
         chunk.copy_from_slice(&hasher.finish().to_be_bytes());
     }
     bytes
