@@ -331,12 +331,7 @@ fn unknown_topics_are_waited_for_then_time_out_like_kafka() {
     // Without auto-creation Kafka's producer waits up to max.block.ms for the topic to
     // appear in metadata (`KafkaProducer.waitOnMetadata`), on the cluster clock here.
     let clock = MockClock::new(0);
-    let strict = Cluster::builder()
-        .background(false)
-        .auto_create_topics(false)
-        .clock(Arc::new(clock.clone()))
-        .temporary()
-        .unwrap();
+    let strict = common::without_auto_creation(&clock);
     let producer = strict
         .producer(quick().max_block(Duration::from_millis(5_000)))
         .unwrap();

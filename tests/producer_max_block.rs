@@ -4,20 +4,14 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use kafkalite::{Cluster, Error, MockClock, NewTopic, ProducerConfig, ProducerRecord};
+use kafkalite::{Error, MockClock, NewTopic, ProducerConfig, ProducerRecord};
 
 #[test]
 fn the_wait_for_memory_gets_what_the_wait_for_the_topic_left() {
     let clock = MockClock::new(0);
-    let cluster = Cluster::builder()
-        .background(false)
-        .auto_create_topics(false)
-        .clock(Arc::new(clock.clone()))
-        .temporary()
-        .unwrap();
+    let cluster = common::without_auto_creation(&clock);
     cluster.create_topic(NewTopic::new("t", 1)).unwrap();
     let config = ProducerConfig::new()
         .linger(Duration::ZERO)

@@ -3,7 +3,6 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use common::cluster_with;
@@ -127,13 +126,7 @@ fn a_send_that_gives_up_on_a_missing_topic_counts_no_metadata_wait() {
 /// each wait is counted once the topic appeared.
 #[test]
 fn a_wait_for_a_topic_that_appears_is_counted() {
-    let clock = MockClock::new(0);
-    let cluster = Cluster::builder()
-        .background(false)
-        .auto_create_topics(false)
-        .clock(Arc::new(clock))
-        .temporary()
-        .unwrap();
+    let cluster = common::without_auto_creation(&MockClock::new(0));
     let producer = cluster
         .producer(&[("max.block.ms", "60000"), ("linger.ms", "0")][..])
         .unwrap();

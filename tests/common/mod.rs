@@ -87,6 +87,17 @@ pub fn temporary_on(clock: &MockClock) -> Cluster {
         .unwrap()
 }
 
+/// A temporary cluster on `clock`, without the background thread, that does not create
+/// topics on first use (a producer then waits for a missing topic, as Kafka's does).
+pub fn without_auto_creation(clock: &MockClock) -> Cluster {
+    Cluster::builder()
+        .background(false)
+        .auto_create_topics(false)
+        .clock(Arc::new(clock.clone()))
+        .temporary()
+        .unwrap()
+}
+
 /// A temporary cluster (system clock, no background thread) holding `topic`.
 pub fn cluster_with(topic: NewTopic) -> Cluster {
     let cluster = Cluster::builder().background(false).temporary().unwrap();
