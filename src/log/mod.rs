@@ -20,6 +20,8 @@ mod replay;
 mod retention;
 mod scan;
 mod segment;
+#[cfg(test)]
+mod test_log;
 mod transactions;
 mod validate;
 

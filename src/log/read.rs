@@ -302,34 +302,16 @@ impl Log {
 #[cfg(test)]
 mod tests {
     use std::path::Path;
-    use std::sync::Arc;
 
-    use crate::clock::MockClock;
     use crate::config::TopicConfig;
-    use crate::log::{Log, LogOptions, RecoveryMode};
+    use crate::log::Log;
     use crate::record::BatchBuilder;
     use crate::storage::SimStorage;
 
     fn open_log(segment_bytes: &str) -> Log {
         let sim = SimStorage::new(Path::new("/sim"));
-        let options = LogOptions {
-            name: "t-0".into(),
-            recovery_point: None,
-            log_start_offset: 0,
-            clean_active_size: None,
-            recovery_mode: RecoveryMode::TolerateCorruptTail,
-            salvage_dir: None,
-        };
         let config = TopicConfig::from_overrides([("segment.bytes", segment_bytes)]).unwrap();
-        let (log, _) = Log::open_unlocked(
-            Arc::new(sim),
-            Path::new("/sim/t-0"),
-            Arc::new(config),
-            Arc::new(MockClock::new(1_000)),
-            options,
-        )
-        .unwrap();
-        log
+        crate::log::test_log::open(&sim, config, None).unwrap().0
     }
 
     /// Kafka's `MAX_TIMESTAMP`: in the first segment whose largest timestamp is the log's,

@@ -159,36 +159,18 @@ impl Log {
 #[cfg(test)]
 mod tests {
     use std::path::Path;
-    use std::sync::Arc;
 
-    use crate::clock::MockClock;
     use crate::config::TopicConfig;
-    use crate::log::{Log, LogOptions, RecoveryMode};
+    use crate::log::Log;
     use crate::record::BatchBuilder;
     use crate::storage::{SimStorage, Storage};
 
-    const DIR: &str = "/sim/t-0";
+    use crate::log::test_log::DIR;
 
     fn open(sim: &SimStorage, recovery_point: Option<i64>) -> Log {
-        let options = LogOptions {
-            name: "t-0".into(),
-            recovery_point,
-            log_start_offset: 0,
-            clean_active_size: None,
-            recovery_mode: RecoveryMode::TolerateCorruptTail,
-            salvage_dir: None,
-        };
-        let clock = Arc::new(MockClock::new(1_000));
-        let config = Arc::new(TopicConfig::default());
-        Log::open_unlocked(
-            Arc::new(sim.clone()),
-            Path::new(DIR),
-            config,
-            clock,
-            options,
-        )
-        .unwrap()
-        .0
+        crate::log::test_log::open(sim, TopicConfig::default(), recovery_point)
+            .unwrap()
+            .0
     }
 
     /// Segments 0, 2 and 4 of one two-record batch each, rolled, none synced; active at 6.

@@ -250,7 +250,11 @@ impl Log {
     ) {
         if !completed.is_empty() {
             // Until their markers are below the high watermark, they hold the LSO back.
+            // Those already below it are forgotten here too, not only when a reader asks
+            // for the LSO: with no reader the list would grow with every transaction.
+            let high_watermark = self.high_watermark();
             let mut pending = self.unreplicated.lock();
+            pending.retain(|&(_, marker)| marker >= high_watermark);
             pending.extend(completed.iter().map(|c| (c.first_offset, c.last_offset)));
             let first = pending.iter().map(|&(first, _)| first).min();
             self.unreplicated_first
@@ -376,6 +380,38 @@ impl Log {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::TopicConfig;
+    use crate::storage::SimStorage;
+
+    fn open_log() -> Log {
+        let sim = SimStorage::new(Path::new("/sim"));
+        super::super::test_log::open(&sim, TopicConfig::default(), None)
+            .unwrap()
+            .0
+    }
+
+    /// Completed transactions whose markers are below the high watermark no longer hold
+    /// the LSO back, and are forgotten as markers are written, not only when a reader asks
+    /// for the LSO: a producer committing forever with no reader keeps the list short.
+    #[test]
+    fn decided_transactions_are_forgotten_without_readers() {
+        let log = open_log();
+        for sequence in 0..100 {
+            let mut batch = BatchBuilder::new()
+                .producer(7, 0, sequence)
+                .transactional(true);
+            batch.append(1_000, None, Some(b"v"), &[]).unwrap();
+            log.append(&batch.build().unwrap()).unwrap();
+            log.write_transaction_marker(7, 0, 0, sequence % 3 != 0)
+                .unwrap();
+        }
+        assert!(
+            log.unreplicated.lock().len() <= 1,
+            "at most the last marker's"
+        );
+        assert_eq!(log.last_stable_offset(), log.log_end_offset());
+        assert!(log.unreplicated.lock().is_empty());
+    }
 
     fn entry(producer_id: i64, first: i64, last: i64, lso: i64) -> AbortedTransaction {
         AbortedTransaction {

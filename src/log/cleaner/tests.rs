@@ -4,17 +4,15 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::Arc;
 
 use super::swap::replace_segments;
-use crate::clock::MockClock;
 use crate::config::TopicConfig;
-use crate::log::{Log, LogOptions, RecoveryMode, RecoveryReport};
+use crate::log::{Log, RecoveryReport};
 use crate::record::{empty_batch, filter_batch, BatchBuilder, BatchIter, Filtered};
 use crate::storage::{FaultPlan, OpenMode, PowerLoss, SimStorage, Storage};
 
 const ROOT: &str = "/sim";
-const DIR: &str = "/sim/t-0";
+use crate::log::test_log::DIR;
 
 type Contents = Vec<(i64, Vec<u8>, Vec<u8>)>;
 
@@ -24,23 +22,8 @@ fn open(sim: &SimStorage) -> crate::Result<(Log, RecoveryReport)> {
 
 /// Opens the log, `recovery_point` as its checkpoint would say.
 fn open_at(sim: &SimStorage, recovery_point: Option<i64>) -> crate::Result<(Log, RecoveryReport)> {
-    let options = LogOptions {
-        name: "t-0".into(),
-        recovery_point,
-        log_start_offset: 0,
-        clean_active_size: None,
-        recovery_mode: RecoveryMode::TolerateCorruptTail,
-        salvage_dir: None,
-    };
     let config = TopicConfig::from_overrides([("cleanup.policy", "compact")]).unwrap();
-    let clock = Arc::new(MockClock::new(1_000));
-    Log::open_unlocked(
-        Arc::new(sim.clone()),
-        Path::new(DIR),
-        Arc::new(config),
-        clock,
-        options,
-    )
+    crate::log::test_log::open(sim, config, recovery_point)
 }
 
 fn read_all(log: &Log) -> Contents {
