@@ -96,18 +96,25 @@ impl TransactionCoordinator {
         meta: TxnMetadata,
         durable: bool,
     ) -> Result<()> {
+        self.write_state(id, &meta, durable)?;
+        store(txns, id, meta);
+        Ok(())
+    }
+
+    /// The record half of [`TransactionCoordinator::persist`]: `meta` written as `id`'s
+    /// state, the map left alone.
+    fn write_state(&self, id: &str, meta: &TxnMetadata, durable: bool) -> Result<()> {
         let mut builder = BatchBuilder::new();
         builder.append(
             self.clock.now_ms(),
             Some(&encode_key(id)?),
-            Some(&encode_value(&meta)?),
+            Some(&encode_value(meta)?),
             &[],
         )?;
         let info = self.log.append(&builder.build()?)?;
         if durable {
             self.log.sync_to(info.last_offset + 1)?;
         }
-        txns.insert(id.to_string(), meta);
         Ok(())
     }
 
@@ -241,7 +248,7 @@ impl TransactionCoordinator {
         commit: bool,
     ) -> Result<()> {
         let mut txns = self.txns.lock();
-        let meta = current(&txns, id, producer_id, epoch)?.clone();
+        let state = current(&txns, id, producer_id, epoch)?.state;
         let prepare = if commit {
             TransactionState::PrepareCommit
         } else {
@@ -252,22 +259,33 @@ impl TransactionCoordinator {
         } else {
             TransactionState::CompleteAbort
         };
-        match meta.state {
+        match state {
             TransactionState::Ongoing => {
-                let mut prepared = meta;
+                let mut prepared = take_partitions(&mut txns, id)?;
+                let ongoing = (prepared.state, prepared.last_update_ms);
                 prepared.state = prepare;
                 prepared.last_update_ms = self.clock.now_ms();
                 let durable = needs_durable_decision(cluster, &prepared);
-                self.persist(&mut txns, id, prepared.clone(), durable)?;
+                if let Err(error) = self.write_state(id, &prepared, durable) {
+                    (prepared.state, prepared.last_update_ms) = ongoing;
+                    store(&mut txns, id, prepared);
+                    return Err(error);
+                }
                 self.complete(cluster, &mut txns, id, prepared, commit)?;
                 Ok(())
             }
             state if state == prepare => {
-                self.complete(cluster, &mut txns, id, meta, commit)?;
+                let prepared = take_partitions(&mut txns, id)?;
+                self.complete(cluster, &mut txns, id, prepared, commit)?;
                 Ok(())
             }
             state if state == done => Ok(()),
-            TransactionState::PrepareEpochFence => Err(fenced(id, producer_id, epoch, &meta)),
+            TransactionState::PrepareEpochFence => Err(fenced(
+                id,
+                producer_id,
+                epoch,
+                current(&txns, id, producer_id, epoch)?,
+            )),
             state => Err(Error::InvalidTxnState(format!(
                 "cannot {} the transaction of transactional id '{id}' in state {state}",
                 if commit { "commit" } else { "abort" }
@@ -275,7 +293,9 @@ impl TransactionCoordinator {
         }
     }
 
-    /// Writes the markers of a prepared transaction and records it complete.
+    /// Writes the markers of a prepared transaction and records it complete. `meta` goes
+    /// back into `txns` whatever happens: complete, or still prepared (its markers to be
+    /// written again) if a write failed.
     fn complete(
         &self,
         cluster: &Cluster,
@@ -295,17 +315,28 @@ impl TransactionCoordinator {
             epoch: meta.epoch,
             commit,
         };
-        for (topic, partition) in &meta.partitions {
-            write_marker(cluster, topic, *partition, marker, durable)?;
+        let written = meta.partitions.iter().try_for_each(|(topic, partition)| {
+            write_marker(cluster, topic, *partition, marker, durable)
+        });
+        if let Err(error) = written {
+            store(txns, id, meta);
+            return Err(error);
         }
+        let prepared = (meta.state, meta.last_update_ms);
         meta.state = if commit {
             TransactionState::CompleteCommit
         } else {
             TransactionState::CompleteAbort
         };
-        meta.partitions.clear();
         meta.last_update_ms = self.clock.now_ms();
-        self.persist(txns, id, meta.clone(), durable)?;
+        let partitions = std::mem::take(&mut meta.partitions);
+        if let Err(error) = self.write_state(id, &meta, durable) {
+            (meta.state, meta.last_update_ms) = prepared;
+            meta.partitions = partitions;
+            store(txns, id, meta);
+            return Err(error);
+        }
+        store(txns, id, meta.clone());
         Ok(meta)
     }
 
@@ -468,6 +499,30 @@ impl TransactionCoordinator {
 /// `flush.ms` set; the offsets topic syncs every append). A transaction only on page-cache
 /// partitions needs no sync: a process kill loses nothing of the page cache, and a power
 /// cut promises nothing of such partitions, whose records may be lost in any case.
+/// Sets `id`'s state in `txns` (its key allocated only the first time).
+fn store(txns: &mut BTreeMap<String, TxnMetadata>, id: &str, meta: TxnMetadata) {
+    match txns.get_mut(id) {
+        Some(slot) => *slot = meta,
+        None => {
+            txns.insert(id.to_string(), meta);
+        }
+    }
+}
+
+/// `id`'s state with its partitions moved out of `txns`, which keeps the rest: for a caller
+/// that [`store`]s it back whatever happens, without copying the partitions' names.
+fn take_partitions(txns: &mut BTreeMap<String, TxnMetadata>, id: &str) -> Result<TxnMetadata> {
+    let slot = txns.get_mut(id).ok_or_else(|| {
+        Error::ProducerFenced(format!(
+            "transactional id '{id}' is unknown to the coordinator"
+        ))
+    })?;
+    Ok(TxnMetadata {
+        partitions: std::mem::take(&mut slot.partitions),
+        ..*slot
+    })
+}
+
 fn needs_durable_decision(cluster: &Cluster, meta: &TxnMetadata) -> bool {
     meta.partitions.iter().any(
         |(topic, partition)| match cluster.partition(topic, *partition) {
