@@ -292,9 +292,17 @@ impl Log {
         // Load the index before writing: once the bytes are in, nothing may fail before the
         // offsets are published, or the next append would reuse them.
         drop(active.index(config.index_interval_bytes)?);
+        // Pages ahead for small appends, unless the topic is synced while written (each
+        // sync would write the zeros to disk).
+        let zero_ahead =
+            if config.syncs_appends() || total_bytes >= super::segment::ZERO_AHEAD_BELOW_BYTES {
+                0
+            } else {
+                super::segment::ZERO_AHEAD_BYTES
+            };
         // A failed write publishes nothing and the next append overwrites the same bytes, so
         // unlike a failed sync it does not fail the partition (ENOSPC may clear).
-        let position = active.log().append(&bufs)?;
+        let position = active.log().append(&bufs, zero_ahead)?;
         index_appended(
             &active,
             incoming,

@@ -24,6 +24,9 @@ pub struct AppendFile {
 struct WriterState {
     written: u64,
     allocated: u64,
+    /// Bytes `[written, zeroed)` were written as zeros ahead of the writer
+    /// ([`AppendFile::append`]).
+    zeroed: u64,
 }
 
 impl AppendFile {
@@ -53,6 +56,7 @@ impl AppendFile {
             writer: Mutex::new(WriterState {
                 written: len,
                 allocated: len,
+                zeroed: len,
             }),
             allocation_step_bytes: allocation_step_bytes.max(4096),
         })
@@ -101,8 +105,14 @@ impl AppendFile {
         })
     }
 
-    /// Appends `bufs` back to back and publishes them; returns the position of the first byte.
-    pub fn append(&self, bufs: &[&[u8]]) -> Result<u64> {
+    /// Appends `bufs` back to back and publishes them; returns the position of the first
+    /// byte. Then, with `zero_ahead` set and the write past the bytes zeroed ahead before,
+    /// the next `zero_ahead` allocated bytes after it are written as zeros
+    /// ([`StorageFile::zero_ahead`]: the file's data does not change), so that the next
+    /// appends land in pages the page cache already holds. For files not synced while they
+    /// are written: a sync would write those zeros to disk as well. A failed zeroing is
+    /// reported (tracing) and zeroing stops for the file; the append itself succeeded.
+    pub fn append(&self, bufs: &[&[u8]], zero_ahead: u64) -> Result<u64> {
         let total: u64 = bufs.iter().map(|b| b.len() as u64).sum();
         let mut writer = self.writer.lock();
         let start = writer.written;
@@ -135,6 +145,20 @@ impl AppendFile {
         // `end` is at most `map.len()`, a usize (checked above).
         #[allow(clippy::cast_possible_truncation)]
         self.readable.store(end as usize, Ordering::Release);
+        if zero_ahead > 0 && end > writer.zeroed {
+            // From the end just written, never below it, and within the allocation.
+            let to = end.saturating_add(zero_ahead).min(writer.allocated);
+            writer.zeroed = match self.file.zero_ahead(end, to.saturating_sub(end)) {
+                Ok(()) => to,
+                Err(error) => {
+                    tracing::warn!(
+                        target: "kafkalite::storage",
+                        "zeroing ahead of the writer stopped: {error}"
+                    );
+                    u64::MAX
+                }
+            };
+        }
         Ok(start)
     }
 
@@ -144,6 +168,7 @@ impl AppendFile {
         if writer.allocated > writer.written || self.file.len()? > writer.written {
             self.file.set_len(writer.written)?;
             writer.allocated = writer.written;
+            writer.zeroed = writer.zeroed.min(writer.written);
         }
         Ok(())
     }
@@ -155,6 +180,7 @@ impl AppendFile {
         self.file.set_len(len)?;
         writer.written = writer.written.min(len);
         writer.allocated = len;
+        writer.zeroed = writer.written;
         // `written` never passes `map.len()`, a usize (`append` checks it).
         #[allow(clippy::cast_possible_truncation)]
         self.readable
@@ -233,5 +259,101 @@ impl Deref for FileSlice {
 impl AsRef<[u8]> for FileSlice {
     fn as_ref(&self) -> &[u8] {
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+    use std::sync::Arc;
+
+    use super::AppendFile;
+    use crate::error::Result;
+    use crate::storage::{Mapping, OpenMode, SimStorage, Storage, StorageFile};
+
+    /// A file that writes the zeros it is asked to write ahead, and records where.
+    #[derive(Debug)]
+    struct Recording {
+        file: Box<dyn StorageFile>,
+        zeroed: Arc<std::sync::Mutex<Vec<(u64, u64)>>>,
+    }
+
+    // SAFETY: every answer is the wrapped file's, whose contract holds.
+    #[allow(unsafe_code)]
+    unsafe impl StorageFile for Recording {
+        fn path(&self) -> &Path {
+            self.file.path()
+        }
+        fn len(&self) -> Result<u64> {
+            self.file.len()
+        }
+        fn read_at(&self, buf: &mut [u8], position: u64) -> Result<()> {
+            self.file.read_at(buf, position)
+        }
+        fn write_at(&self, bufs: &[&[u8]], position: u64) -> Result<()> {
+            self.file.write_at(bufs, position)
+        }
+        fn allocate(&self, len: u64) -> Result<()> {
+            self.file.allocate(len)
+        }
+        fn zero_ahead(&self, position: u64, len: u64) -> Result<()> {
+            self.zeroed.lock().unwrap().push((position, len));
+            let zeros = vec![0; usize::try_from(len).unwrap()];
+            self.file.write_at(&[&zeros], position)
+        }
+        fn set_len(&self, len: u64) -> Result<()> {
+            self.file.set_len(len)
+        }
+        fn sync_data(&self) -> Result<()> {
+            self.file.sync_data()
+        }
+        fn map(&self, len: usize) -> Result<Mapping> {
+            self.file.map(len)
+        }
+    }
+
+    /// Zeros go right after each write that passed the ones before, never over written
+    /// bytes and never past the allocation (a 64 KiB step here), so the file's data and
+    /// length are what they would be without them.
+    #[test]
+    fn zeros_ahead_follow_the_writer_inside_the_allocation() {
+        let sim = SimStorage::new(Path::new("/sim"));
+        let zeroed = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let file = Recording {
+            file: sim.open(Path::new("/sim/f"), OpenMode::Create).unwrap(),
+            zeroed: Arc::clone(&zeroed),
+        };
+        let append = AppendFile::new(Box::new(file), 1 << 20, 64 * 1024).unwrap();
+        let data = [0xab; 5000];
+        append.append(&[&data], 8192).unwrap(); // ends at 5,000: zeros to 13,192
+        append.append(&[&data], 8192).unwrap(); // 10,000: still inside them
+        append.append(&[&data], 8192).unwrap(); // 15,000: zeros to 23,192
+        append.append(&[&data], 0).unwrap(); // 20,000: none asked
+        for _ in 0..10 {
+            append.append(&[&data], 8192).unwrap(); // 25,000 to 70,000
+        }
+        let expected = [
+            (5000, 8192),
+            (15000, 8192),
+            (25000, 8192),
+            (35000, 8192),
+            (45000, 8192),
+            (55000, 8192),
+            (65000, 536), // up to the first step's end, 65,536
+            (70000, 8192),
+        ];
+        assert_eq!(*zeroed.lock().unwrap(), expected);
+        let bytes = append.bytes();
+        assert_eq!(bytes.len(), 70_000);
+        assert!(
+            bytes.iter().all(|&b| b == 0xab),
+            "a written byte was zeroed"
+        );
+        let reopened = sim.open(Path::new("/sim/f"), OpenMode::Existing).unwrap();
+        assert_eq!(
+            reopened.len().unwrap(),
+            2 * 64 * 1024,
+            "the allocation, no more"
+        );
     }
 }

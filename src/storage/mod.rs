@@ -213,6 +213,17 @@ pub unsafe trait StorageFile: Send + Sync + fmt::Debug {
     /// Allocates blocks for `[0, len)` (extending the length to `len` if shorter) so that
     /// later writes below `len` cannot fail for lack of space. Never leaves the file sparse.
     fn allocate(&self, len: u64) -> Result<()>;
+    /// Writes zeros over `[position, position + len)`, a range below the file's length and
+    /// past every byte published, which holds no data (zeros allocated ahead of the writer,
+    /// or what a failed write left). It tells the storage that appends will reach the range
+    /// soon; a page-cache file system gets the pages made in one large write, after which
+    /// small appends into them cost about half as much (ext4: a 4 KiB `pwrite` into new
+    /// pages 4–6 µs, into cached ones 1.5 µs, on the benchmark machine). The default does
+    /// nothing.
+    fn zero_ahead(&self, position: u64, len: u64) -> Result<()> {
+        let _ = (position, len);
+        Ok(())
+    }
     /// Sets the length, cutting or zero-extending.
     fn set_len(&self, len: u64) -> Result<()>;
     /// Makes the file's data (and the size, if it changed) durable.

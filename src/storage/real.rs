@@ -180,6 +180,20 @@ unsafe impl StorageFile for RealFile {
             .map_err(|e| Error::io("fallocate", &self.path, e))
     }
 
+    fn zero_ahead(&self, position: u64, len: u64) -> Result<()> {
+        let end = position.saturating_add(len);
+        if end > self.len()? {
+            return Err(Error::io(
+                "zero ahead",
+                &self.path,
+                std::io::Error::other(format!(
+                    "zeros up to {end} would grow the file past its length"
+                )),
+            ));
+        }
+        zero_fill(&self.file, position, len).map_err(|e| Error::io("zero ahead", &self.path, e))
+    }
+
     fn set_len(&self, len: u64) -> Result<()> {
         self.file
             .set_len(len)
@@ -277,13 +291,38 @@ fn fallocate(file: &File, offset: u64, len: u64) -> std::io::Result<()> {
 }
 
 fn zero_fill(file: &File, offset: u64, len: u64) -> std::io::Result<()> {
-    let zeros = vec![0u8; 64 * 1024];
+    static ZEROS: [u8; 128 * 1024] = [0; 128 * 1024];
     let mut at = offset;
     let end = offset + len;
     while at < end {
-        let n = usize::try_from(end - at).map_or(zeros.len(), |left| left.min(zeros.len()));
-        file.write_all_at(&zeros[..n], at)?;
+        let n = usize::try_from(end - at).map_or(ZEROS.len(), |left| left.min(ZEROS.len()));
+        file.write_all_at(&ZEROS[..n], at)?;
         at += n as u64;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RealStorage;
+    use crate::storage::{OpenMode, Storage};
+
+    /// Zeros ahead stay inside the file: the allocated range is zeroed, the bytes before it
+    /// kept, and a range past the length is refused without growing the file.
+    #[test]
+    fn zeros_ahead_never_grow_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = RealStorage
+            .open(&dir.path().join("f"), OpenMode::Create)
+            .unwrap();
+        file.write_at(&[b"abc"], 0).unwrap();
+        file.allocate(200_000).unwrap();
+        file.zero_ahead(3, 199_997).unwrap();
+        assert!(file.zero_ahead(100_000, 100_001).is_err());
+        assert_eq!(file.len().unwrap(), 200_000);
+        let mut bytes = vec![1u8; 200_000];
+        file.read_at(&mut bytes, 0).unwrap();
+        assert_eq!(&bytes[..3], b"abc");
+        assert!(bytes[3..].iter().all(|&b| b == 0));
+    }
 }
