@@ -167,10 +167,10 @@ impl TransactionCoordinator {
         }
         match meta.state {
             TransactionState::PrepareCommit => {
-                meta = self.complete(cluster, &mut txns, id, meta, true)?
+                meta = self.complete(cluster, &mut txns, id, true)?
             }
             TransactionState::PrepareAbort => {
-                meta = self.complete(cluster, &mut txns, id, meta, false)?
+                meta = self.complete(cluster, &mut txns, id, false)?
             }
             TransactionState::Ongoing | TransactionState::PrepareEpochFence => {
                 meta = self.fence_and_abort(cluster, &mut txns, id, meta)?
@@ -261,22 +261,22 @@ impl TransactionCoordinator {
         };
         match state {
             TransactionState::Ongoing => {
-                let mut prepared = take_partitions(&mut txns, id)?;
-                let ongoing = (prepared.state, prepared.last_update_ms);
-                prepared.state = prepare;
-                prepared.last_update_ms = self.clock.now_ms();
-                let durable = needs_durable_decision(cluster, &prepared);
-                if let Err(error) = self.write_state(id, &prepared, durable) {
-                    (prepared.state, prepared.last_update_ms) = ongoing;
-                    store(&mut txns, id, prepared);
+                // Prepared in place: the map holds the transaction with its partitions at
+                // every step (Ongoing until the decision is written, then prepared).
+                let meta = txns.get_mut(id).ok_or_else(|| unknown(id))?;
+                let ongoing = (meta.state, meta.last_update_ms);
+                meta.state = prepare;
+                meta.last_update_ms = self.clock.now_ms();
+                let durable = needs_durable_decision(cluster, meta);
+                if let Err(error) = self.write_state(id, meta, durable) {
+                    (meta.state, meta.last_update_ms) = ongoing;
                     return Err(error);
                 }
-                self.complete(cluster, &mut txns, id, prepared, commit)?;
+                self.complete(cluster, &mut txns, id, commit)?;
                 Ok(())
             }
             state if state == prepare => {
-                let prepared = take_partitions(&mut txns, id)?;
-                self.complete(cluster, &mut txns, id, prepared, commit)?;
+                self.complete(cluster, &mut txns, id, commit)?;
                 Ok(())
             }
             state if state == done => Ok(()),
@@ -293,51 +293,44 @@ impl TransactionCoordinator {
         }
     }
 
-    /// Writes the markers of a prepared transaction and records it complete. `meta` goes
-    /// back into `txns` whatever happens: complete, or still prepared (its markers to be
-    /// written again) if a write failed.
+    /// Writes the markers of `id`'s prepared transaction and records it complete; returns
+    /// the new state. The map keeps the prepared state, partitions and all, until the
+    /// completion is written: a failed write leaves it to be completed again.
     fn complete(
         &self,
         cluster: &Cluster,
         txns: &mut BTreeMap<String, TxnMetadata>,
         id: &str,
-        mut meta: TxnMetadata,
         commit: bool,
     ) -> Result<TxnMetadata> {
+        let meta = txns.get_mut(id).ok_or_else(|| unknown(id))?;
         // A durable decision needs a durable completion: were the completion lost to a power
         // cut, the next open would write this transaction's markers again, and with the
         // epoch unchanged they would end the producer's next transaction wherever it is open.
         // For the same reason its markers are synced before it: a partition whose marker a
         // power cut took would find the transaction open and abort it at the next open.
-        let durable = needs_durable_decision(cluster, &meta);
+        let durable = needs_durable_decision(cluster, meta);
         let marker = Marker {
             producer_id: meta.producer_id,
             epoch: meta.epoch,
             commit,
         };
-        let written = meta.partitions.iter().try_for_each(|(topic, partition)| {
-            write_marker(cluster, topic, *partition, marker, durable)
-        });
-        if let Err(error) = written {
-            store(txns, id, meta);
-            return Err(error);
+        for (topic, partition) in &meta.partitions {
+            write_marker(cluster, topic, *partition, marker, durable)?;
         }
-        let prepared = (meta.state, meta.last_update_ms);
-        meta.state = if commit {
-            TransactionState::CompleteCommit
-        } else {
-            TransactionState::CompleteAbort
+        let completed = TxnMetadata {
+            state: if commit {
+                TransactionState::CompleteCommit
+            } else {
+                TransactionState::CompleteAbort
+            },
+            partitions: BTreeSet::new(),
+            last_update_ms: self.clock.now_ms(),
+            ..*meta
         };
-        meta.last_update_ms = self.clock.now_ms();
-        let partitions = std::mem::take(&mut meta.partitions);
-        if let Err(error) = self.write_state(id, &meta, durable) {
-            (meta.state, meta.last_update_ms) = prepared;
-            meta.partitions = partitions;
-            store(txns, id, meta);
-            return Err(error);
-        }
-        store(txns, id, meta.clone());
-        Ok(meta)
+        self.write_state(id, &completed, durable)?;
+        *meta = completed.clone();
+        Ok(completed)
     }
 
     /// Fences the producer of an open transaction (epoch + 1, Kafka's
@@ -355,8 +348,8 @@ impl TransactionCoordinator {
         meta.state = TransactionState::PrepareAbort;
         meta.last_update_ms = self.clock.now_ms();
         // The new epoch fences: durable, as any new epoch.
-        self.persist(txns, id, meta.clone(), true)?;
-        self.complete(cluster, txns, id, meta, false)
+        self.persist(txns, id, meta, true)?;
+        self.complete(cluster, txns, id, false)
     }
 
     /// Kafka's timeout check: every transaction open longer than its
@@ -402,10 +395,10 @@ impl TransactionCoordinator {
                 self.fence_and_abort(cluster, txns, id, meta)?;
             }
             TransactionState::PrepareCommit => {
-                self.complete(cluster, txns, id, meta, true)?;
+                self.complete(cluster, txns, id, true)?;
             }
             TransactionState::PrepareAbort => {
-                self.complete(cluster, txns, id, meta, false)?;
+                self.complete(cluster, txns, id, false)?;
             }
             TransactionState::Empty
             | TransactionState::CompleteCommit
@@ -438,10 +431,10 @@ impl TransactionCoordinator {
             let (producer_id, partitions) = (meta.producer_id, meta.partitions.len());
             let recovered = match meta.state {
                 TransactionState::PrepareCommit => self
-                    .complete(cluster, &mut txns, &id, meta, true)
+                    .complete(cluster, &mut txns, &id, true)
                     .map(|_| "committed (prepared before the crash)"),
                 TransactionState::PrepareAbort => self
-                    .complete(cluster, &mut txns, &id, meta, false)
+                    .complete(cluster, &mut txns, &id, false)
                     .map(|_| "aborted (prepared before the crash)"),
                 TransactionState::Ongoing | TransactionState::PrepareEpochFence => self
                     .fence_and_abort(cluster, &mut txns, &id, meta)
@@ -494,11 +487,6 @@ impl TransactionCoordinator {
     }
 }
 
-/// Whether a decision on `meta`'s transaction must be synced before its markers are written:
-/// when one of its partitions syncs its appends at some point (`flush.messages` or
-/// `flush.ms` set; the offsets topic syncs every append). A transaction only on page-cache
-/// partitions needs no sync: a process kill loses nothing of the page cache, and a power
-/// cut promises nothing of such partitions, whose records may be lost in any case.
 /// Sets `id`'s state in `txns` (its key allocated only the first time).
 fn store(txns: &mut BTreeMap<String, TxnMetadata>, id: &str, meta: TxnMetadata) {
     match txns.get_mut(id) {
@@ -509,20 +497,18 @@ fn store(txns: &mut BTreeMap<String, TxnMetadata>, id: &str, meta: TxnMetadata) 
     }
 }
 
-/// `id`'s state with its partitions moved out of `txns`, which keeps the rest: for a caller
-/// that [`store`]s it back whatever happens, without copying the partitions' names.
-fn take_partitions(txns: &mut BTreeMap<String, TxnMetadata>, id: &str) -> Result<TxnMetadata> {
-    let slot = txns.get_mut(id).ok_or_else(|| {
-        Error::ProducerFenced(format!(
-            "transactional id '{id}' is unknown to the coordinator"
-        ))
-    })?;
-    Ok(TxnMetadata {
-        partitions: std::mem::take(&mut slot.partitions),
-        ..*slot
-    })
+/// The error for a transactional id the coordinator does not know.
+fn unknown(id: &str) -> Error {
+    Error::ProducerFenced(format!(
+        "transactional id '{id}' is unknown to the coordinator"
+    ))
 }
 
+/// Whether a decision on `meta`'s transaction must be synced before its markers are written:
+/// when one of its partitions syncs its appends at some point (`flush.messages` or
+/// `flush.ms` set; the offsets topic syncs every append). A transaction only on page-cache
+/// partitions needs no sync: a process kill loses nothing of the page cache, and a power
+/// cut promises nothing of such partitions, whose records may be lost in any case.
 fn needs_durable_decision(cluster: &Cluster, meta: &TxnMetadata) -> bool {
     meta.partitions.iter().any(
         |(topic, partition)| match cluster.partition(topic, *partition) {
