@@ -148,7 +148,12 @@ impl AppendFile {
         if zero_ahead > 0 && end > writer.zeroed {
             // From the end just written, never below it, and within the allocation.
             let to = end.saturating_add(zero_ahead).min(writer.allocated);
-            writer.zeroed = match self.file.zero_ahead(end, to.saturating_sub(end)) {
+            let zeroed = if to > end {
+                self.file.zero_ahead(end, to - end)
+            } else {
+                Ok(())
+            };
+            writer.zeroed = match zeroed {
                 Ok(()) => to,
                 Err(error) => {
                     tracing::warn!(
