@@ -77,6 +77,10 @@ pub struct Log {
     pub(super) log_start: AtomicI64,
     pub(super) durable: AtomicI64,
     pub(super) sync_every_append: AtomicBool,
+    /// Whether data in the active segment was ever synced while its topic's config asks
+    /// for no syncs (`Log::sync`, a durable transaction decision's markers, the transaction
+    /// coordinator's own log): such a log gets no zeros ahead, which each sync would write.
+    pub(super) synced_outside_config: AtomicBool,
     pub(super) sync_lock: Mutex<()>,
     /// The `Failed` error of the first failed sync, returned by every write after it.
     pub(super) failure: Mutex<Option<Error>>,
@@ -292,14 +296,10 @@ impl Log {
         // Load the index before writing: once the bytes are in, nothing may fail before the
         // offsets are published, or the next append would reuse them.
         drop(active.index(config.index_interval_bytes)?);
-        // Pages ahead for small appends, unless the topic is synced while written (each
-        // sync would write the zeros to disk).
-        let zero_ahead =
-            if config.syncs_appends() || total_bytes >= super::segment::ZERO_AHEAD_BELOW_BYTES {
-                0
-            } else {
-                super::segment::ZERO_AHEAD_BYTES
-            };
+        let zero_ahead = super::segment::zero_ahead_bytes(
+            total_bytes,
+            config.syncs_appends() || self.synced_outside_config.load(Ordering::Relaxed),
+        );
         // A failed write publishes nothing and the next append overwrites the same bytes, so
         // unlike a failed sync it does not fail the partition (ENOSPC may clear).
         let position = active.log().append(&bufs, zero_ahead)?;
@@ -518,6 +518,11 @@ impl Log {
                 Arc::clone(&writer.active),
             )
         };
+        // Not a sync of rolled segments only (the background one after a roll asks for the
+        // active segment's base).
+        if target > active.base_offset() && !self.config().syncs_appends() {
+            self.synced_outside_config.store(true, Ordering::Relaxed);
+        }
         for segment in &rolled {
             segment
                 .log()

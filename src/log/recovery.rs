@@ -156,6 +156,7 @@ impl Log {
             checksums,
             clock,
             sync_every_append: AtomicBool::new(config.sync_every_append()),
+            synced_outside_config: AtomicBool::new(false),
             config: RwLock::new(config),
             segments: RwLock::new(Arc::new(segments)),
             writer: Mutex::new(Writer {

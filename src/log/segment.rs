@@ -34,6 +34,17 @@ pub(super) const ZERO_AHEAD_BYTES: u64 = 128 * 1024;
 /// against the bytes copied), and would pay for the zeros on top.
 pub(super) const ZERO_AHEAD_BELOW_BYTES: usize = 8 * 1024;
 
+/// How many bytes of zeros to make ahead after an append of `append_bytes` to a log:
+/// none for a log that is synced while written (each sync would write the zeros to disk)
+/// or after a large append.
+pub(super) fn zero_ahead_bytes(append_bytes: usize, synced_while_written: bool) -> u64 {
+    if synced_while_written || append_bytes >= ZERO_AHEAD_BELOW_BYTES {
+        0
+    } else {
+        ZERO_AHEAD_BYTES
+    }
+}
+
 /// `00000000000000000042` for base offset 42.
 pub fn file_stem(base_offset: i64) -> String {
     format!("{base_offset:020}")
@@ -427,5 +438,48 @@ impl Segment {
     /// slices keep the mapped bytes.
     pub fn remove_files(&self) -> Result<()> {
         remove_segment_files(&*self.storage, &self.dir, self.base_offset)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::{zero_ahead_bytes, ZERO_AHEAD_BYTES};
+    use crate::config::TopicConfig;
+    use crate::record::BatchBuilder;
+    use crate::storage::SimStorage;
+
+    #[test]
+    fn zeros_ahead_only_after_small_appends_to_logs_never_synced_while_written() {
+        assert_eq!(zero_ahead_bytes(4400, false), ZERO_AHEAD_BYTES);
+        assert_eq!(zero_ahead_bytes(4400, true), 0);
+        assert_eq!(zero_ahead_bytes(16 * 1024, false), 0);
+    }
+
+    /// A sync of the active segment's data marks the log synced while written (its next
+    /// appends make no zeros that the next sync would write); the background sync of
+    /// segments rolled away does not.
+    #[test]
+    fn a_sync_of_the_active_segment_stops_the_zeros() {
+        let sim = SimStorage::new(Path::new("/sim"));
+        let (log, _) = crate::log::test_log::open(&sim, TopicConfig::default(), None).unwrap();
+        let append = || {
+            let mut batch = BatchBuilder::new();
+            batch.append(1_000, None, Some(b"v"), &[]).unwrap();
+            log.append(&batch.build().unwrap()).unwrap();
+        };
+        let synced = || {
+            log.synced_outside_config
+                .load(std::sync::atomic::Ordering::Relaxed)
+        };
+        append();
+        log.roll().unwrap();
+        append();
+        assert!(log.sync_if_due().unwrap(), "the rolled segment is synced");
+        assert!(!synced(), "a sync of rolled segments only");
+        append();
+        log.sync().unwrap();
+        assert!(synced());
     }
 }
