@@ -27,8 +27,8 @@ const ALLOCATION_STEP_BYTES: u64 = 16 * 1024 * 1024;
 /// How far ahead of the writer a segment of a topic that is not synced while written has
 /// its pages made, with zeros (`AppendFile::append`), after an append smaller than
 /// [`ZERO_AHEAD_BELOW_BYTES`]: appends of a few KiB, as transactional and `linger.ms=0`
-/// batches are, then take about half the kernel time (ext4, on the benchmark machine:
-/// 4.1–5.2 µs for 4,400 bytes into new pages, 2.3–3.1 µs with the zeros' cost included).
+/// batches are, then take about half the kernel time (`StorageFile::zero_ahead` has the
+/// figures).
 pub(super) const ZERO_AHEAD_BYTES: u64 = 128 * 1024;
 /// Appends this large or larger gain nothing from zeros ahead (a new page costs little
 /// against the bytes copied), and would pay for the zeros on top.

@@ -168,7 +168,12 @@ impl Log {
         if self.unreplicated_first.load(Ordering::Acquire) == i64::MAX {
             return i64::MAX;
         }
-        let mut pending = self.unreplicated.lock();
+        self.forget_decided(&mut self.unreplicated.lock(), high_watermark)
+    }
+
+    /// Drops from `pending` (the locked `Log.unreplicated`) the transactions whose markers
+    /// are below `high_watermark`, and publishes and returns the first offset of those left.
+    fn forget_decided(&self, pending: &mut Vec<(i64, i64)>, high_watermark: i64) -> i64 {
         pending.retain(|&(_, marker)| marker >= high_watermark);
         let first = pending
             .iter()
@@ -252,13 +257,11 @@ impl Log {
             // Until their markers are below the high watermark, they hold the LSO back.
             // Those already below it are forgotten here too, not only when a reader asks
             // for the LSO: with no reader the list would grow with every transaction.
+            // The new markers are not published yet, so all of them stay.
             let high_watermark = self.high_watermark();
             let mut pending = self.unreplicated.lock();
-            pending.retain(|&(_, marker)| marker >= high_watermark);
             pending.extend(completed.iter().map(|c| (c.first_offset, c.last_offset)));
-            let first = pending.iter().map(|&(first, _)| first).min();
-            self.unreplicated_first
-                .store(first.unwrap_or(i64::MAX), Ordering::Release);
+            self.forget_decided(&mut pending, high_watermark);
             drop(pending);
             let mut aborted = self.aborted.write();
             for done in completed.iter().filter(|c| c.aborted) {
