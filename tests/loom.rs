@@ -23,8 +23,9 @@
 //! - memory pressure: a send that finds `buffer.memory` spent seals the open batches, and the
 //!   appender frees the memory it waits for;
 //! - a transaction's commit appending part of its batches itself: each partition's batches
-//!   land in send order, whether the earlier ones were still queued or not; and a flush on
-//!   another thread meanwhile still returns only once its own records are delivered.
+//!   land in send order, whether the earlier ones were still queued or not, and each gets
+//!   its marker once, whichever thread wrote it; and a flush on another thread meanwhile
+//!   still returns only once its own records are delivered.
 #![cfg(loom)]
 
 use std::path::Path;
@@ -283,6 +284,9 @@ fn stored(cluster: &Cluster, partition: i32) -> Vec<Vec<u8>> {
     read_from(&cluster.partition("t", partition).unwrap(), 0).unwrap()
 }
 
+/// The value of a COMMIT or ABORT marker: version (2 bytes) and coordinator epoch (4).
+const MARKER_VALUE_BYTES: usize = 6;
+
 #[test]
 fn a_send_racing_close_resolves_and_a_closed_record_is_not_stored() {
     explore_bounded("send racing close", 3, || {
@@ -417,6 +421,15 @@ fn a_commit_appends_its_share_of_batches_after_those_already_queued() {
             [value("a"), value("b"), value("c")].map(String::into_bytes)
         );
         assert_eq!(stored(1), [value("x").into_bytes()]);
+        // One commit marker each, after the records: partition 1's is written by the
+        // appender (every other partition's marker is), or by the commit if the appender
+        // had not started it when the commit had written its own.
+        for p in [0, 1] {
+            let all = crate::stored(&cluster, p);
+            let markers = all.iter().filter(|v| v.len() == MARKER_VALUE_BYTES).count();
+            assert_eq!(markers, 1, "partition {p}: {all:?}");
+            assert_eq!(all.last().map(Vec::len), Some(MARKER_VALUE_BYTES));
+        }
         producer.close(FOREVER).unwrap();
     });
 }

@@ -186,8 +186,9 @@ impl EventStore {
     ) -> Result<Option<Vec<AppendInfo>>> {
         let (producer_id, epoch) = self.open_transaction(coordinator, slot, parts)?;
         let id = self.transactional_id();
-        let end =
-            |commit| coordinator.end_transaction(&self.cluster, &id, producer_id, epoch, commit);
+        let end = |commit| {
+            coordinator.end_transaction(&self.cluster, &id, producer_id, epoch, commit, None)
+        };
         let written = match self.write_batches(slot, parts, firsts, indexes) {
             Ok(Some(written)) => written,
             // A log moved: abort, and decide again.

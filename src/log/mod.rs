@@ -21,7 +21,7 @@ mod retention;
 mod scan;
 mod segment;
 #[cfg(test)]
-mod test_log;
+pub(crate) mod test_log;
 mod transactions;
 mod validate;
 

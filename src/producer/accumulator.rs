@@ -16,6 +16,7 @@ use crate::log::Log;
 use crate::record::{BatchBuilder, Compression};
 use crate::sync::channel::Sender;
 use crate::sync::{AtomicBool, AtomicU64, Condvar, Mutex, Ordering, RwLock};
+use crate::txn::MarkerJob;
 
 /// A callback run on the appender thread when its record is delivered or has failed.
 pub(crate) type Callback = Box<dyn FnOnce(Result<RecordMetadata>) + Send>;
@@ -101,6 +102,8 @@ impl SealedBatch {
 /// What the appender thread receives.
 pub(crate) enum Message {
     Batch(SealedBatch),
+    /// A share of a committing transaction's markers (the coordinator's `write_markers`).
+    Markers(Arc<MarkerJob>),
     /// A batch was opened: recompute when the next linger deadline is.
     Wake,
     /// Stop once everything before this message is done.
@@ -151,6 +154,12 @@ impl Accumulator {
 
     /// Seals `open` and queues it. Called with the partition's lock held, which keeps batches
     /// of one partition in order on the queue.
+    /// Gives the appender a share of a committing transaction's markers. If the appender is
+    /// gone, the job stays unclaimed and the committing thread runs it.
+    pub(crate) fn offload(&self, job: Arc<MarkerJob>) {
+        let _ = self.queue.send(Message::Markers(job));
+    }
+
     pub(crate) fn seal(&self, open: OpenBatch, log: &Arc<Log>, queue: &Arc<PartitionQueue>) {
         queue.in_flight.fetch_add(1, Ordering::AcqRel);
         self.sealed.fetch_add(1, Ordering::AcqRel);

@@ -137,6 +137,10 @@ impl Appender<'_> {
                 }
                 true
             }
+            Message::Markers(job) => {
+                job.run();
+                true
+            }
             Message::Wake => true,
             Message::Stop => false,
         }

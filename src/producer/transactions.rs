@@ -20,7 +20,7 @@ use crate::cluster::{split_name, Cluster};
 use crate::error::{Error, Result};
 use crate::group::{ConsumerGroupMetadata, Coordinator, Offsets, OFFSETS_TOPIC};
 use crate::sync::{AtomicBool, Mutex, Ordering};
-use crate::txn::TransactionCoordinator;
+use crate::txn::{MarkerJob, TransactionCoordinator};
 
 /// Kafka's client-side transaction states.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,8 +53,9 @@ struct Client {
     state: State,
     producer_id: i64,
     epoch: i16,
-    /// Partitions added to the open transaction (the offsets partition included).
-    partitions: BTreeSet<(String, i32)>,
+    /// Partitions added to the open transaction (the offsets partition included), by
+    /// name (`topic-partition`), so that each batch checks its own without allocating.
+    partitions: BTreeSet<String>,
     /// Why the state is an error state.
     error: Option<Error>,
     /// A batch failed in this transaction: its sequences may have a gap, so the abort takes
@@ -191,30 +192,29 @@ impl Transactions {
             }
             _ => return Err(self.refuse(&client, "send")),
         }
-        let key = split_name(partition);
-        if !client.partitions.contains(&key) {
-            self.add_partition(&mut client, key)?;
+        if !client.partitions.contains(partition) {
+            self.add_partition(&mut client, partition)?;
         }
         Ok((client.producer_id, client.epoch))
     }
 
-    /// Adds `key` to the open transaction at the coordinator (Kafka's
-    /// `AddPartitionsToTxn`), then to the client's partitions; a failure fails the
-    /// transaction.
-    fn add_partition(&self, client: &mut Client, key: (String, i32)) -> Result<()> {
+    /// Adds `partition` (`topic-partition`) to the open transaction at the coordinator
+    /// (Kafka's `AddPartitionsToTxn`), then to the client's partitions; a failure fails
+    /// the transaction.
+    fn add_partition(&self, client: &mut Client, partition: &str) -> Result<()> {
         let added = self.coordinator().and_then(|coordinator| {
             coordinator.add_partitions(
                 &self.transactional_id,
                 client.producer_id,
                 client.epoch,
-                std::slice::from_ref(&key),
+                &[split_name(partition)],
             )
         });
         if let Err(error) = added {
             self.fail(client, &error);
             return Err(error);
         }
-        client.partitions.insert(key);
+        client.partitions.insert(partition.to_string());
         Ok(())
     }
 
@@ -239,7 +239,7 @@ impl Transactions {
         }
         // In the transaction from now on, whatever happens to the offsets: its end must
         // reach the coordinator.
-        self.add_partition(&mut client, (OFFSETS_TOPIC.to_string(), 0))?;
+        self.add_partition(&mut client, &format!("{OFFSETS_TOPIC}-0"))?;
         let sent = Coordinator::of(&self.cluster).and_then(|groups| {
             groups.commit_transactional(group, offsets, client.producer_id, client.epoch)
         });
@@ -273,7 +273,7 @@ impl Transactions {
             // fenced.
             return Err(self.refuse(&client, "commit_transaction"));
         }
-        self.end(&mut client, true)
+        self.end(&mut client, true, producer)
     }
 
     /// `abort_transaction`: batches not yet written fail with `TransactionAborted`, then the
@@ -296,7 +296,7 @@ impl Transactions {
         }
         producer.flush_quietly(timeout)?;
         let mut client = self.client.lock();
-        self.end(&mut client, false)?;
+        self.end(&mut client, false, producer)?;
         if std::mem::take(&mut client.bump_epoch) {
             // KIP-360: the same producer takes a new epoch; sequences start again at 0.
             let bumped = self.coordinator().and_then(|coordinator| {
@@ -342,9 +342,11 @@ impl Transactions {
     }
 
     /// Ends the open transaction at the coordinator (nothing to do when nothing was added)
-    /// and returns to `Ready`.
-    fn end(&self, client: &mut Client, commit: bool) -> Result<()> {
+    /// and returns to `Ready`. The producer's appender thread, idle once the transaction's
+    /// batches are flushed, writes part of the markers.
+    fn end(&self, client: &mut Client, commit: bool, producer: &Producer) -> Result<()> {
         if !client.partitions.is_empty() {
+            let appender = |job: Arc<MarkerJob>| producer.inner.accumulator.offload(job);
             let ended =
                 self.fault(true)
                     .and_then(|()| self.coordinator())
@@ -355,6 +357,7 @@ impl Transactions {
                             client.producer_id,
                             client.epoch,
                             commit,
+                            Some(&appender),
                         )
                     });
             if let Err(error) = ended {

@@ -15,13 +15,13 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 
+use super::markers::{write_markers, Marker, Offload};
 use super::state_log::{
     decode_key, decode_value, encode_key, encode_value, TransactionState, TxnMetadata, STATE_TOPIC,
 };
 use crate::clock::Clock;
 use crate::cluster::{Cluster, NewTopic};
 use crate::error::{Error, Result};
-use crate::group::OFFSETS_TOPIC;
 use crate::log::Log;
 use crate::record::BatchBuilder;
 
@@ -167,10 +167,10 @@ impl TransactionCoordinator {
         }
         match meta.state {
             TransactionState::PrepareCommit => {
-                meta = self.complete(cluster, &mut txns, id, true)?
+                meta = self.complete(cluster, &mut txns, id, true, None)?
             }
             TransactionState::PrepareAbort => {
-                meta = self.complete(cluster, &mut txns, id, false)?
+                meta = self.complete(cluster, &mut txns, id, false, None)?
             }
             TransactionState::Ongoing | TransactionState::PrepareEpochFence => {
                 meta = self.fence_and_abort(cluster, &mut txns, id, meta)?
@@ -204,13 +204,27 @@ impl TransactionCoordinator {
         partitions: &[(String, i32)],
     ) -> Result<()> {
         let mut txns = self.txns.lock();
-        let meta = current(&txns, id, producer_id, epoch)?;
+        current(&txns, id, producer_id, epoch)?;
+        let meta = txns.get_mut(id).ok_or_else(|| unknown(id))?;
         match meta.state {
-            TransactionState::Ongoing if partitions.iter().all(|p| meta.partitions.contains(p)) => {
-                return Ok(())
+            TransactionState::Ongoing => {
+                // Kept in memory only, and in place: the prepare record lists every
+                // partition, and an open finding the transaction open aborts it in every
+                // partition anyway. One record per transaction start instead of one per
+                // partition.
+                let mut added = false;
+                for partition in partitions {
+                    if !meta.partitions.contains(partition) {
+                        meta.partitions.insert(partition.clone());
+                        added = true;
+                    }
+                }
+                if added {
+                    meta.last_update_ms = self.clock.now_ms();
+                }
+                return Ok(());
             }
-            TransactionState::Ongoing
-            | TransactionState::Empty
+            TransactionState::Empty
             | TransactionState::CompleteCommit
             | TransactionState::CompleteAbort => {}
             state => {
@@ -222,14 +236,6 @@ impl TransactionCoordinator {
         let mut meta = meta.clone();
         let now = self.clock.now_ms();
         meta.last_update_ms = now;
-        if meta.state == TransactionState::Ongoing {
-            // Kept in memory only: the prepare record lists every partition, and an open
-            // finding the transaction open aborts it in every partition anyway. One record
-            // per transaction start instead of one per partition.
-            meta.partitions.extend(partitions.iter().cloned());
-            txns.insert(id.to_string(), meta);
-            return Ok(());
-        }
         meta.start_ms = now;
         meta.state = TransactionState::Ongoing;
         meta.partitions = partitions.iter().cloned().collect();
@@ -237,8 +243,9 @@ impl TransactionCoordinator {
     }
 
     /// Kafka's `EndTxn`: commits (`commit`) or aborts the open transaction, writing the
-    /// markers to every partition it touched before it returns. Ending one already ended the
-    /// same way is a retry and succeeds.
+    /// markers to every partition it touched before it returns (part of them on another
+    /// thread, through `offload`). Ending one already ended the same way is a retry and
+    /// succeeds.
     pub(crate) fn end_transaction(
         &self,
         cluster: &Cluster,
@@ -246,6 +253,7 @@ impl TransactionCoordinator {
         producer_id: i64,
         epoch: i16,
         commit: bool,
+        offload: Option<Offload<'_>>,
     ) -> Result<()> {
         let mut txns = self.txns.lock();
         let state = current(&txns, id, producer_id, epoch)?.state;
@@ -272,11 +280,11 @@ impl TransactionCoordinator {
                     (meta.state, meta.last_update_ms) = ongoing;
                     return Err(error);
                 }
-                self.complete(cluster, &mut txns, id, commit)?;
+                self.complete(cluster, &mut txns, id, commit, offload)?;
                 Ok(())
             }
             state if state == prepare => {
-                self.complete(cluster, &mut txns, id, commit)?;
+                self.complete(cluster, &mut txns, id, commit, offload)?;
                 Ok(())
             }
             state if state == done => Ok(()),
@@ -293,15 +301,17 @@ impl TransactionCoordinator {
         }
     }
 
-    /// Writes the markers of `id`'s prepared transaction and records it complete; returns
-    /// the new state. The map keeps the prepared state, partitions and all, until the
-    /// completion is written: a failed write leaves it to be completed again.
+    /// Writes the markers of `id`'s prepared transaction (part of them through `offload`, if
+    /// given) and records it complete; returns the new state. The map keeps the prepared
+    /// state, partitions and all, until the completion is written: a failed write leaves it
+    /// to be completed again.
     fn complete(
         &self,
         cluster: &Cluster,
         txns: &mut BTreeMap<String, TxnMetadata>,
         id: &str,
         commit: bool,
+        offload: Option<Offload<'_>>,
     ) -> Result<TxnMetadata> {
         let meta = txns.get_mut(id).ok_or_else(|| unknown(id))?;
         // A durable decision needs a durable completion: were the completion lost to a power
@@ -315,9 +325,7 @@ impl TransactionCoordinator {
             epoch: meta.epoch,
             commit,
         };
-        for (topic, partition) in &meta.partitions {
-            write_marker(cluster, topic, *partition, marker, durable)?;
-        }
+        write_markers(cluster, &meta.partitions, marker, durable, offload)?;
         let completed = TxnMetadata {
             state: if commit {
                 TransactionState::CompleteCommit
@@ -349,7 +357,7 @@ impl TransactionCoordinator {
         meta.last_update_ms = self.clock.now_ms();
         // The new epoch fences: durable, as any new epoch.
         self.persist(txns, id, meta, true)?;
-        self.complete(cluster, txns, id, false)
+        self.complete(cluster, txns, id, false, None)
     }
 
     /// Kafka's timeout check: every transaction open longer than its
@@ -395,10 +403,10 @@ impl TransactionCoordinator {
                 self.fence_and_abort(cluster, txns, id, meta)?;
             }
             TransactionState::PrepareCommit => {
-                self.complete(cluster, txns, id, true)?;
+                self.complete(cluster, txns, id, true, None)?;
             }
             TransactionState::PrepareAbort => {
-                self.complete(cluster, txns, id, false)?;
+                self.complete(cluster, txns, id, false, None)?;
             }
             TransactionState::Empty
             | TransactionState::CompleteCommit
@@ -431,10 +439,10 @@ impl TransactionCoordinator {
             let (producer_id, partitions) = (meta.producer_id, meta.partitions.len());
             let recovered = match meta.state {
                 TransactionState::PrepareCommit => self
-                    .complete(cluster, &mut txns, &id, true)
+                    .complete(cluster, &mut txns, &id, true, None)
                     .map(|_| "committed (prepared before the crash)"),
                 TransactionState::PrepareAbort => self
-                    .complete(cluster, &mut txns, &id, false)
+                    .complete(cluster, &mut txns, &id, false, None)
                     .map(|_| "aborted (prepared before the crash)"),
                 TransactionState::Ongoing | TransactionState::PrepareEpochFence => self
                     .fence_and_abort(cluster, &mut txns, &id, meta)
@@ -547,63 +555,6 @@ fn fenced(id: &str, producer_id: i64, epoch: i16, meta: &TxnMetadata) -> Error {
          one: close it",
         meta.producer_id, meta.epoch
     ))
-}
-
-/// A transaction marker to write: COMMIT (`commit`) or ABORT of `producer_id`'s
-/// transaction at `epoch`.
-#[derive(Debug, Clone, Copy)]
-pub(super) struct Marker {
-    pub(super) producer_id: i64,
-    pub(super) epoch: i16,
-    pub(super) commit: bool,
-}
-
-/// Writes `marker` to one partition (the offsets partition through the group coordinator,
-/// whose pending offsets it settles), synced if `durable` (the offsets partition syncs every
-/// append). A deleted partition needs none; a partition that has seen a newer epoch or
-/// coordinator has moved past this transaction (Kafka stops sending there too).
-pub(super) fn write_marker(
-    cluster: &Cluster,
-    topic: &str,
-    partition: i32,
-    marker: Marker,
-    durable: bool,
-) -> Result<()> {
-    let Marker {
-        producer_id,
-        epoch,
-        commit,
-    } = marker;
-    let written = if topic == OFFSETS_TOPIC {
-        crate::group::Coordinator::of(cluster).and_then(|group| {
-            group
-                .offsets
-                .end_transaction(producer_id, epoch, COORDINATOR_EPOCH, commit)
-        })
-    } else {
-        cluster.partition(topic, partition).and_then(|log| {
-            let info =
-                log.write_transaction_marker(producer_id, epoch, COORDINATOR_EPOCH, commit)?;
-            if durable {
-                log.sync_to(info.last_offset + 1)?;
-            }
-            Ok(())
-        })
-    };
-    match written {
-        Ok(()) => Ok(()),
-        Err(Error::UnknownTopicOrPartition(_)) => Ok(()),
-        Err(error @ (Error::InvalidProducerEpoch(_) | Error::TransactionCoordinatorFenced(_))) => {
-            tracing::warn!(
-                target: "kafkalite::txn",
-                partition = format!("{topic}-{partition}"),
-                producer_id,
-                "no transaction marker written: {error}"
-            );
-            Ok(())
-        }
-        Err(error) => Err(error),
-    }
 }
 
 /// Rebuilds the states from the topic: later records win; a null value forgets the id.

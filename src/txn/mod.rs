@@ -4,9 +4,11 @@
 //! `kafkalite transactions` prints as `kafka-transactions.sh` does.
 
 mod coordinator;
+mod markers;
 mod state_log;
 
 pub(crate) use coordinator::TransactionCoordinator;
+pub(crate) use markers::MarkerJob;
 pub use state_log::{
     decode_transaction_log_key, decode_transaction_log_value, TransactionLogValue, TransactionState,
 };
@@ -129,12 +131,12 @@ pub(crate) fn recover_at_open(cluster: &Cluster) -> (Vec<String>, Option<Error>)
                 continue;
             }
             let (topic, partition) = split_name(log.name());
-            let abort = coordinator::Marker {
+            let abort = markers::Marker {
                 producer_id: producer.producer_id,
                 epoch: producer.epoch,
                 commit: false,
             };
-            match coordinator::write_marker(cluster, &topic, partition, abort, false) {
+            match markers::write_marker(cluster, &topic, partition, abort, false) {
                 Ok(()) => done.push(format!(
                     "{}: aborted the transaction of producer {} left open (no coordinator state)",
                     log.name(),
