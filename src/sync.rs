@@ -1,5 +1,6 @@
 //! The synchronization primitives of the modules that loom models check (the partition log,
-//! its append file, and the producer's accumulator and appender thread): std's atomics,
+//! its append file, the producer's accumulator and appender thread, and the transaction
+//! markers the appender writes for a commit): std's atomics,
 //! parking_lot's locks, crossbeam's channel and std's threads in every normal build; loom's
 //! under `RUSTFLAGS="--cfg loom"`, where `tests/loom.rs` explores their interleavings. The
 //! locks keep parking_lot's shape (a guard, no poisoning) in both.

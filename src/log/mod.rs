@@ -21,7 +21,7 @@ mod retention;
 mod scan;
 mod segment;
 #[cfg(test)]
-pub(crate) mod test_log;
+mod test_log;
 mod transactions;
 mod validate;
 

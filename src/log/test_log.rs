@@ -13,7 +13,7 @@ pub(super) const DIR: &str = "/sim/t-0";
 
 /// Opens partition `t-0` at [`DIR`] on `sim` (a clock at 1,000 ms), `recovery_point` as its
 /// checkpoint would say.
-pub(crate) fn open(
+pub(super) fn open(
     sim: &SimStorage,
     config: TopicConfig,
     recovery_point: Option<i64>,

@@ -152,14 +152,14 @@ impl Accumulator {
         }
     }
 
-    /// Seals `open` and queues it. Called with the partition's lock held, which keeps batches
-    /// of one partition in order on the queue.
-    /// Gives the appender a share of a committing transaction's markers. If the appender is
-    /// gone, the job stays unclaimed and the committing thread runs it.
+    /// Gives the appender a share of an ending transaction's markers. If the appender is
+    /// gone, the job stays unclaimed and the ending thread runs it.
     pub(crate) fn offload(&self, job: Arc<MarkerJob>) {
         let _ = self.queue.send(Message::Markers(job));
     }
 
+    /// Seals `open` and queues it. Called with the partition's lock held, which keeps batches
+    /// of one partition in order on the queue.
     pub(crate) fn seal(&self, open: OpenBatch, log: &Arc<Log>, queue: &Arc<PartitionQueue>) {
         queue.in_flight.fetch_add(1, Ordering::AcqRel);
         self.sealed.fetch_add(1, Ordering::AcqRel);

@@ -39,24 +39,20 @@ pub(super) fn write_markers(
 ) -> Result<()> {
     let shared =
         |index: usize, topic: &str| offload.is_some() && index % 2 == 1 && topic != OFFSETS_TOPIC;
-    let mut logs = Vec::new();
-    for (index, (topic, partition)) in partitions.iter().enumerate() {
-        if shared(index, topic) {
-            match cluster.partition(topic, *partition) {
-                Ok(log) => logs.push(log),
-                Err(Error::UnknownTopicOrPartition(_)) => {}
-                Err(error) => return Err(error),
-            }
-        }
+    let theirs: Vec<(String, i32)> = partitions
+        .iter()
+        .enumerate()
+        .filter(|(index, (topic, _))| shared(*index, topic))
+        .map(|(_, partition)| partition.clone())
+        .collect();
+    // Finished on every way out, a panic of this thread's share included: no marker of
+    // this call is written after it returns.
+    let mut job = FinishOnDrop(None);
+    if let Some(offload) = offload.filter(|_| !theirs.is_empty()) {
+        let shared_job = MarkerJob::new(cluster.clone(), theirs, marker, durable);
+        offload(Arc::clone(&shared_job));
+        job.0 = Some(shared_job);
     }
-    let job = match offload {
-        Some(offload) if !logs.is_empty() => {
-            let job = MarkerJob::new(logs, marker, durable);
-            offload(Arc::clone(&job));
-            Some(job)
-        }
-        _ => None,
-    };
     let ours = partitions
         .iter()
         .enumerate()
@@ -64,9 +60,20 @@ pub(super) fn write_markers(
         .try_for_each(|(_, (topic, partition))| {
             write_marker(cluster, topic, *partition, marker, durable)
         });
-    // Waited for even when ours failed: no marker of this call is written after it returns.
-    let theirs = job.map_or(Ok(()), |job| job.finish());
+    // Waited for even when ours failed.
+    let theirs = job.0.take().map_or(Ok(()), |job| job.finish());
     ours.and(theirs)
+}
+
+/// Finishes a job when dropped, unless taken.
+struct FinishOnDrop(Option<Arc<MarkerJob>>);
+
+impl Drop for FinishOnDrop {
+    fn drop(&mut self) {
+        if let Some(job) = self.0.take() {
+            let _ = job.finish();
+        }
+    }
 }
 
 /// A transaction marker to write: COMMIT (`commit`) or ABORT of `producer_id`'s
@@ -159,10 +166,12 @@ const FINISH_SPIN: Duration = if cfg!(loom) {
 };
 
 /// Markers of one transaction for some of its partitions, to be written by whichever thread
-/// claims them first.
+/// claims them first. Each partition is looked up when its marker is written, as
+/// [`write_marker`] does, so that one deleted meanwhile needs no marker.
 #[derive(Debug)]
 pub(crate) struct MarkerJob {
-    logs: Vec<Arc<Log>>,
+    cluster: Cluster,
+    partitions: Vec<(String, i32)>,
     marker: Marker,
     durable: bool,
     claimed: AtomicBool,
@@ -172,10 +181,16 @@ pub(crate) struct MarkerJob {
 }
 
 impl MarkerJob {
-    /// A job writing `marker` to each of `logs` (synced if `durable`).
-    fn new(logs: Vec<Arc<Log>>, marker: Marker, durable: bool) -> Arc<MarkerJob> {
+    /// A job writing `marker` to each of `partitions` (synced if `durable`).
+    fn new(
+        cluster: Cluster,
+        partitions: Vec<(String, i32)>,
+        marker: Marker,
+        durable: bool,
+    ) -> Arc<MarkerJob> {
         Arc::new(MarkerJob {
-            logs,
+            cluster,
+            partitions,
             marker,
             durable,
             claimed: AtomicBool::new(false),
@@ -192,13 +207,8 @@ impl MarkerJob {
             return;
         }
         let written = catch_unwind(AssertUnwindSafe(|| {
-            self.logs.iter().try_for_each(|log| {
-                let written = write_marker_to(log, self.marker, self.durable);
-                settle_marker(
-                    written,
-                    format_args!("{}", log.name()),
-                    self.marker.producer_id,
-                )
+            self.partitions.iter().try_for_each(|(topic, partition)| {
+                write_marker(&self.cluster, topic, *partition, self.marker, self.durable)
             })
         }))
         .unwrap_or_else(|_| {
@@ -234,36 +244,44 @@ impl MarkerJob {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::TopicConfig;
-    use crate::log::test_log;
+    use crate::clock::MockClock;
+    use crate::cluster::NewTopic;
     use crate::storage::SimStorage;
 
-    fn marker() -> Marker {
-        Marker {
-            producer_id: 7,
+    /// A cluster on simulated storage with topic `t` of one partition.
+    fn cluster() -> Cluster {
+        let sim = SimStorage::new(std::path::Path::new("/sim"));
+        let cluster = Cluster::builder()
+            .storage(Arc::new(sim))
+            .clock(Arc::new(MockClock::new(1_000)))
+            .background(false)
+            .open("/sim/data")
+            .unwrap();
+        cluster.create_topic(NewTopic::new("t", 1)).unwrap();
+        cluster
+    }
+
+    fn job(cluster: &Cluster, producer_id: i64) -> Arc<MarkerJob> {
+        let marker = Marker {
+            producer_id,
             epoch: 0,
             commit: true,
-        }
+        };
+        MarkerJob::new(cluster.clone(), vec![("t".into(), 0)], marker, false)
+    }
+
+    fn end_offset(cluster: &Cluster) -> i64 {
+        cluster.partition("t", 0).unwrap().log_end_offset()
     }
 
     /// A job no other thread ever runs is run by the thread finishing it; one that another
     /// thread ran is not run again.
     #[test]
     fn the_first_thread_to_claim_a_job_runs_it_once() {
-        let sim = SimStorage::new(std::path::Path::new("/sim"));
-        let log = Arc::new(
-            test_log::open(&sim, TopicConfig::default(), None)
-                .unwrap()
-                .0,
-        );
-        let unclaimed = MarkerJob::new(vec![Arc::clone(&log)], marker(), false);
-        unclaimed.finish().unwrap();
-        assert_eq!(
-            log.log_end_offset(),
-            1,
-            "the finishing thread wrote the marker"
-        );
-        let elsewhere = MarkerJob::new(vec![Arc::clone(&log)], marker(), false);
+        let cluster = cluster();
+        job(&cluster, 7).finish().unwrap();
+        assert_eq!(end_offset(&cluster), 1, "the finishing thread wrote it");
+        let elsewhere = job(&cluster, 7);
         let helper = {
             let job = Arc::clone(&elsewhere);
             std::thread::spawn(move || job.run())
@@ -272,7 +290,7 @@ mod tests {
         elsewhere.finish().unwrap();
         elsewhere.run();
         assert_eq!(
-            log.log_end_offset(),
+            end_offset(&cluster),
             2,
             "one marker per job, whoever ran it"
         );
@@ -280,23 +298,24 @@ mod tests {
 
     /// The error of a marker the other thread failed to write reaches the finishing thread.
     #[test]
-    fn a_failure_on_the_helper_reaches_the_committing_thread() {
-        let sim = SimStorage::new(std::path::Path::new("/sim"));
-        let log = Arc::new(
-            test_log::open(&sim, TopicConfig::default(), None)
-                .unwrap()
-                .0,
-        );
-        let invalid = Marker {
-            producer_id: -1,
-            ..marker()
-        };
-        let job = MarkerJob::new(vec![log], invalid, false);
+    fn a_failure_on_the_helper_reaches_the_finishing_thread() {
+        let cluster = cluster();
+        let invalid = job(&cluster, -1);
         let helper = {
-            let job = Arc::clone(&job);
+            let job = Arc::clone(&invalid);
             std::thread::spawn(move || job.run())
         };
         helper.join().unwrap();
-        assert!(matches!(job.finish(), Err(Error::InvalidRecord(_))));
+        assert!(matches!(invalid.finish(), Err(Error::InvalidRecord(_))));
+    }
+
+    /// A partition deleted between the job's making and its run needs no marker, as when
+    /// the committing thread finds it gone.
+    #[test]
+    fn a_partition_deleted_before_the_job_runs_needs_no_marker() {
+        let cluster = cluster();
+        let late = job(&cluster, 7);
+        cluster.delete_topic("t").unwrap();
+        late.finish().unwrap();
     }
 }
