@@ -8,6 +8,16 @@
 //! Under loom, timed waits never time out (loom does not model time): a wait that only its
 //! timeout would end shows up as a deadlock, which is what the models look for.
 
+/// How long a thread waiting for another's work that is already under way polls before it
+/// sleeps (a flush for the appender's batches, a commit for the appender's markers): a
+/// wake-up costs tens of microseconds on virtual machines. None under loom, whose models
+/// must not depend on real time.
+pub(crate) const SPIN_BEFORE_SLEEP: std::time::Duration = if cfg!(loom) {
+    std::time::Duration::ZERO
+} else {
+    std::time::Duration::from_micros(500)
+};
+
 #[cfg(not(loom))]
 pub(crate) use parking_lot::{Condvar, Mutex, RwLock};
 #[cfg(not(loom))]

@@ -284,9 +284,6 @@ fn stored(cluster: &Cluster, partition: i32) -> Vec<Vec<u8>> {
     read_from(&cluster.partition("t", partition).unwrap(), 0).unwrap()
 }
 
-/// The value of a COMMIT or ABORT marker: version (2 bytes) and coordinator epoch (4).
-const MARKER_VALUE_BYTES: usize = 6;
-
 #[test]
 fn a_send_racing_close_resolves_and_a_closed_record_is_not_stored() {
     explore_bounded("send racing close", 3, || {
@@ -424,11 +421,12 @@ fn a_commit_appends_its_share_of_batches_after_those_already_queued() {
         // One commit marker each, after the records: partition 1's is written by the
         // appender (every other partition's marker is), or by the commit if the appender
         // had not started it when the commit had written its own.
+        let marker_bytes = kafkalite::record::end_transaction_marker_value(0).len();
         for p in [0, 1] {
             let all = crate::stored(&cluster, p);
-            let markers = all.iter().filter(|v| v.len() == MARKER_VALUE_BYTES).count();
+            let markers = all.iter().filter(|v| v.len() == marker_bytes).count();
             assert_eq!(markers, 1, "partition {p}: {all:?}");
-            assert_eq!(all.last().map(Vec::len), Some(MARKER_VALUE_BYTES));
+            assert_eq!(all.last().map(Vec::len), Some(marker_bytes));
         }
         producer.close(FOREVER).unwrap();
     });

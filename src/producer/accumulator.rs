@@ -15,7 +15,7 @@ use crate::error::Result;
 use crate::log::Log;
 use crate::record::{BatchBuilder, Compression};
 use crate::sync::channel::Sender;
-use crate::sync::{AtomicBool, AtomicU64, Condvar, Mutex, Ordering, RwLock};
+use crate::sync::{AtomicBool, AtomicU64, Condvar, Mutex, Ordering, RwLock, SPIN_BEFORE_SLEEP};
 use crate::txn::MarkerJob;
 
 /// A callback run on the appender thread when its record is delivered or has failed.
@@ -109,14 +109,6 @@ pub(crate) enum Message {
     /// Stop once everything before this message is done.
     Stop,
 }
-
-/// How long a flush polls for its batches before it sleeps. None under loom, whose models
-/// must not depend on real time.
-const FLUSH_SPIN: std::time::Duration = if cfg!(loom) {
-    std::time::Duration::ZERO
-} else {
-    std::time::Duration::from_micros(500)
-};
 
 /// State shared by the producer handles and the appender thread.
 pub(crate) struct Accumulator {
@@ -244,7 +236,7 @@ impl Accumulator {
         // before sleeping, since a wake-up costs tens of microseconds on virtual machines
         // (twice a transaction's commit, which flushes; Kafka's `commitTransaction` too).
         let spin = std::time::Instant::now();
-        while spin.elapsed() < FLUSH_SPIN.min(deadline.saturating_duration_since(spin)) {
+        while spin.elapsed() < SPIN_BEFORE_SLEEP.min(deadline.saturating_duration_since(spin)) {
             if *self.finished.lock() >= target {
                 return true;
             }

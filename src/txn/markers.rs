@@ -15,14 +15,14 @@
 use std::collections::BTreeSet;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use super::coordinator::COORDINATOR_EPOCH;
 use crate::cluster::Cluster;
 use crate::error::{Error, Result};
 use crate::group::OFFSETS_TOPIC;
 use crate::log::Log;
-use crate::sync::{AtomicBool, Condvar, Mutex, Ordering};
+use crate::sync::{AtomicBool, Condvar, Mutex, Ordering, SPIN_BEFORE_SLEEP};
 
 /// Hands a [`MarkerJob`] to another thread to run; the job is run where it was made if no
 /// thread has started it by the time that thread's own markers are written.
@@ -155,16 +155,6 @@ fn settle_marker(
     }
 }
 
-/// How long the committing thread polls for a running job before it sleeps: the appender
-/// writes its share in about the time the committing thread writes its own, and a wake-up
-/// costs tens of microseconds on virtual machines. None under loom, whose models must not
-/// depend on real time.
-const FINISH_SPIN: Duration = if cfg!(loom) {
-    Duration::ZERO
-} else {
-    Duration::from_micros(500)
-};
-
 /// Markers of one transaction for some of its partitions, to be written by whichever thread
 /// claims them first. Each partition is looked up when its marker is written, as
 /// [`write_marker`] does, so that one deleted meanwhile needs no marker.
@@ -228,7 +218,7 @@ impl MarkerJob {
     pub(crate) fn finish(&self) -> Result<()> {
         self.run();
         let spin = Instant::now();
-        while !self.done.load(Ordering::Acquire) && spin.elapsed() < FINISH_SPIN {
+        while !self.done.load(Ordering::Acquire) && spin.elapsed() < SPIN_BEFORE_SLEEP {
             std::thread::yield_now();
         }
         let mut result = self.result.lock();
