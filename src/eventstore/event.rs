@@ -265,12 +265,15 @@ impl RecordedEvent {
         let (mut id, mut metadata) = (None, Vec::new());
         for header in headers {
             let value = header.value.unwrap_or_default();
-            match header.key {
-                k if k == TYPE_HEADER.as_bytes() => event_type = value,
-                k if k == CONTENT_TYPE_HEADER.as_bytes() => content_type = value,
-                k if k == METADATA_HEADER.as_bytes() => metadata = value.to_vec(),
-                k if k == ID_HEADER.as_bytes() => id = EventId::parse_ascii(value),
-                _ => {}
+            let key = header.key;
+            if is(key, TYPE_KEY) {
+                event_type = value;
+            } else if is(key, ID_KEY) {
+                id = EventId::parse_ascii(value);
+            } else if is(key, CONTENT_TYPE_KEY) {
+                content_type = value;
+            } else if is(key, METADATA_KEY) {
+                metadata = value.to_vec();
             }
         }
         RecordedEvent {
@@ -285,6 +288,30 @@ impl RecordedEvent {
             metadata,
         }
     }
+}
+
+/// The header names as arrays, so that comparing a key with one is a length check and a
+/// few fixed-size loads (a read compares every header of every event).
+const TYPE_KEY: &[u8; TYPE_HEADER.len()] = &key(TYPE_HEADER);
+const ID_KEY: &[u8; ID_HEADER.len()] = &key(ID_HEADER);
+const CONTENT_TYPE_KEY: &[u8; CONTENT_TYPE_HEADER.len()] = &key(CONTENT_TYPE_HEADER);
+const METADATA_KEY: &[u8; METADATA_HEADER.len()] = &key(METADATA_HEADER);
+
+/// The bytes of `name` as an array of its length.
+const fn key<const N: usize>(name: &str) -> [u8; N] {
+    let mut out = [0; N];
+    let mut i = 0;
+    while i < N {
+        out[i] = name.as_bytes()[i];
+        i += 1;
+    }
+    out
+}
+
+/// Whether header key `key` is `name`.
+#[inline(always)]
+fn is<const N: usize>(key: &[u8], name: &[u8; N]) -> bool {
+    <&[u8; N]>::try_from(key).is_ok_and(|key| key == name)
 }
 
 /// The event id a record carries, if any (read without decoding the rest).

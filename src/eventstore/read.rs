@@ -9,7 +9,7 @@ use super::name::{Name, Names};
 use super::EventStore;
 use crate::error::{Error, Result};
 use crate::log::Log;
-use crate::record::Record;
+use crate::record::{Record, RecordBatch};
 
 /// Which way a stream is read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -246,45 +246,77 @@ pub(super) fn records_at(
     bound: Bound,
     mut found: impl FnMut(&Record<'_>) -> Result<()>,
 ) -> Result<()> {
+    let unsynced = bound == Bound::LogEnd;
+    let reader = log.hinted_reader(unsynced);
     let mut i = 0;
     let mut warmed = 0;
     while let Some(&(offset, position)) = locations.get(i) {
         if i >= warmed {
-            // The next window's batches, touched in one pass (see `Log::warm_hinted`).
+            // The next window's batches, touched in one pass (see `HintedReader::warm`).
             warmed = (i + WARM_WINDOW).min(locations.len());
-            log.warm_hinted(locations[i..warmed].iter().map(|&(o, p)| (o, p as usize)));
+            reader.warm(locations[i..warmed].iter().map(|&(o, p)| (o, p as usize)));
         }
-        if offset < log.log_start_offset() {
+        if offset < reader.log_start() {
             i += 1;
             continue;
         }
-        let data = match log.read_hinted(offset, position as usize, bound == Bound::LogEnd) {
+        if let Some(hit) = reader.batch(offset, position as usize) {
+            hit.check_crc()?;
+            located_records(&hit.batch, locations, &mut i, &mut found, |e| {
+                hit.undecodable(e)
+            })?;
+            continue;
+        }
+        // The hint is no longer right (the cleaner rewrote the segment), or the batch lies
+        // past what the reader saw: through the offset index, as the log is now.
+        let data = match log.read_hinted(offset, position as usize, unsynced) {
             Ok(data) => data,
             // Retention raised the log start meanwhile: skip what it removed.
-            Err(Error::OffsetOutOfRange { log_start, .. }) if offset < log_start => continue,
+            Err(Error::OffsetOutOfRange { log_start, .. }) if offset < log_start => {
+                i += 1;
+                continue;
+            }
             Err(error) => return Err(error),
         };
         let Some(batch) = data.batches().next().transpose()? else {
             return Ok(());
         };
-        let records = batch.records()?;
-        for record in records.iter() {
-            let record = record.map_err(|e| data.undecodable(&batch, e))?;
-            // Offsets the batch does not hold (compaction removed them) are skipped.
-            while locations.get(i).is_some_and(|&(o, _)| o < record.offset) {
-                i += 1;
-            }
-            if locations.get(i).is_some_and(|&(o, _)| o == record.offset) {
-                found(&record)?;
-                i += 1;
-            }
+        located_records(&batch, locations, &mut i, &mut found, |e| {
+            data.undecodable(&batch, e)
+        })?;
+    }
+    Ok(())
+}
+
+/// Calls `found` with each record of `batch` (CRC-checked) at one of `locations` from `*at`
+/// on, and moves `*at` past the batch's offsets. `undecodable` makes a decoding error.
+fn located_records(
+    batch: &RecordBatch<'_>,
+    locations: &[(i64, u32)],
+    at: &mut usize,
+    found: &mut impl FnMut(&Record<'_>) -> Result<()>,
+    undecodable: impl Fn(Error) -> Error,
+) -> Result<()> {
+    let records = batch.records()?;
+    // The fast path: appends validated every record, and the batch's CRC was checked.
+    for raw in records.raw() {
+        let raw = raw.map_err(&undecodable)?;
+        let timestamp = records.timestamp_of(raw.timestamp_delta);
+        let record = Record::from_raw(raw, batch.base_offset(), timestamp);
+        // Offsets the batch does not hold (compaction removed them) are skipped.
+        while locations.get(*at).is_some_and(|&(o, _)| o < record.offset) {
+            *at += 1;
         }
-        while locations
-            .get(i)
-            .is_some_and(|&(o, _)| o <= batch.last_offset())
-        {
-            i += 1;
+        if locations.get(*at).is_some_and(|&(o, _)| o == record.offset) {
+            found(&record)?;
+            *at += 1;
         }
+    }
+    while locations
+        .get(*at)
+        .is_some_and(|&(o, _)| o <= batch.last_offset())
+    {
+        *at += 1;
     }
     Ok(())
 }

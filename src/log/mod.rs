@@ -6,6 +6,7 @@ pub(crate) mod checkpoint;
 mod cleaner;
 mod conditional;
 mod fetch;
+mod hinted;
 mod incoming;
 mod index;
 mod index_checksums;

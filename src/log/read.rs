@@ -10,9 +10,6 @@ use super::segment::Segment;
 use crate::error::{Error, Result};
 use crate::record::RecordBatch;
 
-/// How many bytes of each batch [`Log::warm_hinted`] touches.
-const WARM_BYTES: usize = 320;
-
 impl Log {
     /// Reads whole batches starting with the one that holds `offset`, up to `max_bytes` (but
     /// always at least one batch), never past the high watermark, from one segment. Zero-copy.
@@ -55,68 +52,7 @@ impl Log {
         self.read_below(offset, max_bytes, usize::MAX, end, self.high_watermark())
     }
 
-    /// The batch holding `offset`, found at `position` of its segment's file if a hint from
-    /// an earlier append or read is still right (its offsets are checked, and its CRC when
-    /// the caller walks [`FetchData::batches`]), else through the offset index as
-    /// [`Log::read`] does. Up to the high watermark, or the log end if `unsynced`.
-    pub(crate) fn read_hinted(
-        &self,
-        offset: i64,
-        position: usize,
-        unsynced: bool,
-    ) -> Result<FetchData> {
-        let high_watermark = self.high_watermark();
-        let bound = if unsynced {
-            self.log_end_offset()
-        } else {
-            high_watermark
-        };
-        if offset < bound {
-            let segments = self.segments.read();
-            let log_start = self.log_start_offset();
-            let holding = segments.partition_point(|s| s.base_offset() <= offset);
-            if let (true, Some(segment)) = (
-                offset >= log_start,
-                holding.checked_sub(1).map(|i| &segments[i]),
-            ) {
-                let bytes = segment.log().bytes();
-                let found = bytes
-                    .get(position..)
-                    .and_then(|rest| RecordBatch::parse_prefix(rest).ok())
-                    .filter(|b| b.base_offset() <= offset && offset <= b.last_offset());
-                if let Some(batch) = found.filter(|b| b.base_offset() < bound) {
-                    return Ok(FetchData {
-                        slice: segment.slice(position, position + batch.size()),
-                        high_watermark,
-                        log_start_offset: log_start,
-                    });
-                }
-            }
-        }
-        self.read_below(offset, 1, usize::MAX, bound, high_watermark)
-    }
-
-    /// Touches the first byte of the batch at each `(offset, position)` hint, in one pass:
-    /// the cache and TLB misses of a reader about to visit batches spread over the log then
-    /// overlap instead of stalling it one after another.
-    pub(crate) fn warm_hinted(&self, hints: impl Iterator<Item = (i64, usize)>) {
-        let segments = self.segments.read();
-        let mut sum = 0u8;
-        for (offset, position) in hints {
-            let holding = segments.partition_point(|s| s.base_offset() <= offset);
-            if let Some(segment) = holding.checked_sub(1).map(|i| &segments[i]) {
-                let bytes = segment.log().bytes();
-                // A small batch's few cache lines (its header, and the records its CRC
-                // covers).
-                for line in (position..position.saturating_add(WARM_BYTES)).step_by(64) {
-                    sum = sum.wrapping_add(bytes.get(line).copied().unwrap_or(0));
-                }
-            }
-        }
-        std::hint::black_box(sum);
-    }
-
-    fn read_below(
+    pub(super) fn read_below(
         &self,
         offset: i64,
         max_bytes: usize,
@@ -336,38 +272,5 @@ mod tests {
                 log.segments().len()
             );
         }
-    }
-
-    #[test]
-    fn a_wrong_position_hint_still_reads_the_batch_holding_the_offset() {
-        let log = open_log("1073741824");
-        // Batches of two records: offsets 0-1, 2-3, 4-5.
-        let positions: Vec<usize> = (0..3)
-            .map(|i| {
-                let mut batch = BatchBuilder::new();
-                for j in 0..2u8 {
-                    batch.append(i, Some(b"k"), Some(&[j; 50]), &[]).unwrap();
-                }
-                let info = log.append(&batch.build().unwrap()).unwrap();
-                usize::try_from(info.position.unwrap()).unwrap()
-            })
-            .collect();
-        let base = |data: crate::log::FetchData| {
-            let batch = data.batches().next().unwrap().unwrap();
-            batch.base_offset()
-        };
-        for (offset, want) in [(0, 0), (3, 2), (5, 4)] {
-            let right = positions[usize::try_from(want / 2).unwrap()];
-            assert_eq!(base(log.read_hinted(offset, right, false).unwrap()), want);
-            // Another batch's start, the middle of a batch, past the end: all fall back.
-            for wrong in [positions[0], positions[1], right + 7, 1 << 30] {
-                assert_eq!(
-                    base(log.read_hinted(offset, wrong, false).unwrap()),
-                    want,
-                    "{offset} at {wrong}"
-                );
-            }
-        }
-        assert!(log.read_hinted(6, positions[2], false).unwrap().is_empty());
     }
 }

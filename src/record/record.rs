@@ -23,6 +23,20 @@ pub struct Record<'a> {
 }
 
 impl<'a> Record<'a> {
+    /// The record `raw` (read by [`next_validated`]) of the batch whose base offset is
+    /// `base_offset`, at `timestamp` (see `Records::timestamp_of`).
+    pub(crate) fn from_raw(raw: RawRecord<'a>, base_offset: i64, timestamp: i64) -> Record<'a> {
+        Record {
+            offset: base_offset.wrapping_add(i64::from(raw.offset_delta)),
+            offset_delta: raw.offset_delta,
+            timestamp,
+            attributes: raw.attributes,
+            key: raw.key,
+            value: raw.value,
+            headers: HeaderIter::counted(raw.headers),
+        }
+    }
+
     /// The headers, in the order they were written; keys may repeat.
     pub fn headers(&self) -> HeaderIter<'a> {
         self.headers
@@ -262,6 +276,7 @@ impl<'a> Iterator for RecordIter<'a> {
 /// the batch's bases, headers still encoded (with their count).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct RawRecord<'a> {
+    pub(crate) attributes: i8,
     pub(crate) offset_delta: i32,
     pub(crate) timestamp_delta: i64,
     pub(crate) key: Option<&'a [u8]>,
@@ -281,13 +296,15 @@ pub(crate) fn next_validated<'a>(buf: &mut &'a [u8]) -> Option<RawRecord<'a>> {
     let length = varint(buf, &mut pos)?;
     let (body, rest) = buf.split_at_checked(pos.checked_add(usize::try_from(length).ok()?)?)?;
     let body = &body[pos..];
-    let mut pos = 1; // the attributes byte, unused
+    let attributes = *body.first()? as i8;
+    let mut pos = 1;
     let timestamp_delta = varlong(body, &mut pos)?;
     let offset_delta = varint(body, &mut pos)?;
     let key = field(body, &mut pos).ok()?;
     let value = field(body, &mut pos).ok()?;
     *buf = rest;
     Some(RawRecord {
+        attributes,
         offset_delta,
         timestamp_delta,
         key,

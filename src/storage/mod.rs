@@ -5,8 +5,8 @@
 //!
 //! # Safety model
 //!
-//! Segment bytes are read through shared read-only mappings ([`Mapping`]) and written with
-//! positioned writes. Reading a mapped page past the end of its file raises SIGBUS, so the
+//! Segment bytes (and the event store's index tables) are read through shared read-only
+//! mappings ([`Mapping`]) and written with positioned writes. Reading a mapped page past the end of its file raises SIGBUS, so the
 //! `unsafe` code here relies on these invariants:
 //!
 //! 1. **Exclusive directory.** A `Cluster` holds an exclusive lock on its data directory for its
