@@ -3,9 +3,10 @@
 //! covers, in the 20 digits of a segment's name).
 //!
 //! Every byte a lookup uses is checked: the header and the block directory by one CRC-32C
-//! read when the table is opened, each block of stream records by its own CRC when it is
-//! read, each stream's entries by theirs. A lookup reads one block and then the stream's
-//! entries, so neither opening a table nor using it reads more than it needs.
+//! when the table is opened, each block of stream records by its own CRC the first time a
+//! lookup uses it (the file is mapped and never changes), each stream's entries by theirs
+//! at every read. A lookup reads one block and then the stream's entries, so neither
+//! opening a table nor using it reads more than it needs.
 //!
 //! Layout (big-endian, as Kafka's index files):
 //!

@@ -46,7 +46,12 @@ impl PartitionIndex {
             match Table::open(storage, &path) {
                 Ok(table) if table.coverage.from == from => tables.push(table),
                 Ok(_) => self.remove(storage, &path, "its name and header disagree"),
-                Err(error) => self.remove(storage, &path, &error.to_string()),
+                Err(error @ Error::Corruption { .. }) => {
+                    self.remove(storage, &path, &error.to_string());
+                }
+                // Not found wrong, only not read (an I/O error, a mapping refused): kept, as
+                // a table may be the only record of versions retention emptied.
+                Err(error) => return Err(error),
             }
         }
         tables.sort_by_key(|t| (t.coverage.from, std::cmp::Reverse(t.coverage.to)));

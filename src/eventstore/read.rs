@@ -238,8 +238,9 @@ pub(super) enum Bound {
 }
 
 /// Calls `found` with the record at each of `locations` (offsets ascending, below `bound`,
-/// each with where its batch was in its segment file), reading each batch once. Offsets
-/// below the log start (removed by retention) are skipped.
+/// each with where its batch was in its segment file), reading each batch once, as the log
+/// was when the read began: offsets below the log start then (removed by retention) are
+/// skipped, and a batch retention removes during the read is still read.
 pub(super) fn records_at(
     log: &Log,
     locations: &[(i64, u32)],
@@ -297,7 +298,7 @@ fn located_records(
     found: &mut impl FnMut(&Record<'_>) -> Result<()>,
     undecodable: impl Fn(Error) -> Error,
 ) -> Result<()> {
-    let records = batch.records()?;
+    let records = batch.records().map_err(&undecodable)?;
     // The fast path: appends validated every record, and the batch's CRC was checked.
     for raw in records.raw() {
         let raw = raw.map_err(&undecodable)?;

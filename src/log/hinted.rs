@@ -84,8 +84,8 @@ impl HintedReader {
     }
 
     /// The batch holding `offset`, if it starts at `position` of its segment's file (the
-    /// hint is still right: its offsets are checked) below the reader's bound, and `offset`
-    /// is at or above the log start.
+    /// hint is still right: its offsets are checked), and `offset` is below the reader's
+    /// bound and at or above its log start.
     pub(crate) fn batch(&self, offset: i64, position: usize) -> Option<HintedBatch<'_>> {
         if offset >= self.bound || offset < self.log_start {
             return None;
@@ -96,8 +96,7 @@ impl HintedReader {
             .bytes()
             .get(position..)
             .and_then(|rest| RecordBatch::parse_prefix(rest).ok())
-            .filter(|b| b.base_offset() <= offset && offset <= b.last_offset())
-            .filter(|b| b.base_offset() < self.bound)?;
+            .filter(|b| b.base_offset() <= offset && offset <= b.last_offset())?;
         Some(HintedBatch {
             batch,
             segment,

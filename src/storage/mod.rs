@@ -6,8 +6,8 @@
 //! # Safety model
 //!
 //! Segment bytes (and the event store's index tables) are read through shared read-only
-//! mappings ([`Mapping`]) and written with positioned writes. Reading a mapped page past the end of its file raises SIGBUS, so the
-//! `unsafe` code here relies on these invariants:
+//! mappings ([`Mapping`]) and written with positioned writes. Reading a mapped page past the
+//! end of its file raises SIGBUS, so the `unsafe` code here relies on these invariants:
 //!
 //! 1. **Exclusive directory.** A `Cluster` holds an exclusive lock on its data directory for its
 //!    whole life, so no other kafkalite handle writes or truncates these files. Foreign tools
@@ -48,7 +48,7 @@
 //!   partitions), so that no second handle can trim files under the first one's readers.
 //!
 //! What stays outside any library's reach: another program (or this one through `std::fs`)
-//! truncating a segment file that kafkalite has mapped. The lock keeps kafkalite's own
+//! truncating a segment file (or an index table) that kafkalite has mapped. The lock keeps kafkalite's own
 //! handles apart; it cannot stop a tool that ignores it, and the README says so.
 
 mod append;
@@ -89,7 +89,8 @@ pub enum OpenMode {
 ///
 /// # Safety
 ///
-/// kafkalite reads segment files through mappings that this trait's files hand out, and
+/// kafkalite reads segment files (and the event store's index tables) through mappings that
+/// this trait's files hand out, and
 /// trusts the answers it gets. An implementation must ensure that:
 ///
 /// - [`Storage::lock`] is exclusive: while a guard for a path lives, every other `lock` of

@@ -2,7 +2,7 @@
 //! in place.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use super::{
     by_offset_len, stream_hash, ChunkCache, Coverage, Fields, StreamRecord, TableStream,
@@ -25,9 +25,11 @@ pub(in crate::eventstore) struct Table {
     len: u64,
     /// Per block: (first hash, position, length, CRC).
     blocks: Vec<(u64, u64, u32, u32)>,
-    /// Per block: whether its CRC and records were checked (at its first use: RocksDB's
-    /// block cache likewise checks a block when it reads it from the file, not again).
-    checked: Box<[AtomicBool]>,
+    /// Per block: how many records it holds, once its CRC and records were checked (0
+    /// before: a block holds at least one). Checked at its first use, as RocksDB's block
+    /// cache checks a block when it reads it from the file, not again; lookups read no
+    /// record past this count, whatever the mapped bytes say later.
+    checked: Box<[AtomicU32]>,
     /// Where the by-offset chunks begin.
     chunks_at: u64,
     /// How many by-offset chunks there are.
@@ -149,7 +151,7 @@ impl Table {
             entry_count,
             file,
             len,
-            checked: blocks.iter().map(|_| AtomicBool::new(false)).collect(),
+            checked: blocks.iter().map(|_| AtomicU32::new(0)).collect(),
             blocks,
             chunks_at: chunks_at.unwrap_or(len),
             chunk_count: chunk_count.unwrap_or(0),
@@ -170,11 +172,10 @@ impl Table {
             if self.blocks[block].0 > hash {
                 break;
             }
-            let bytes = self.checked_block(block)?;
-            let records = Records(bytes);
+            let records = self.checked_block(block)?;
             // Records are in hash order (checked with the block).
-            let from = partition_point(records.count(), |r| records.hash(r) < hash);
-            for r in from..records.count() {
+            let from = partition_point(records.count, |r| records.hash(r) < hash);
+            for r in from..records.count {
                 if records.hash(r) != hash {
                     break;
                 }
@@ -214,8 +215,8 @@ impl Table {
     fn records(&self) -> Result<Vec<(String, StreamRecord)>> {
         let mut found = Vec::with_capacity(self.stream_count.min(1 << 20) as usize);
         for block in 0..self.blocks.len() {
-            let records = Records(self.checked_block(block)?);
-            for r in 0..records.count() {
+            let records = self.checked_block(block)?;
+            for r in 0..records.count {
                 let name = records.name(r).map(|n| String::from_utf8(n.to_vec()));
                 let Some(Ok(name)) = name else {
                     return Err(Error::corruption(
@@ -230,20 +231,25 @@ impl Table {
         Ok(found)
     }
 
-    /// The bytes of block `block`, its CRC and records checked (at its first use).
-    fn checked_block(&self, block: usize) -> Result<&[u8]> {
+    /// The records of block `block`, its CRC and records checked (at its first use).
+    fn checked_block(&self, block: usize) -> Result<Records<'_>> {
         let (_, at, len, crc) = self.blocks[block];
         let bytes = self.bytes_at(at, len as usize)?;
-        if !self.checked[block].load(Ordering::Acquire) {
-            self.check_block(bytes, at, crc)?;
-            self.checked[block].store(true, Ordering::Release);
+        let mut count = self.checked[block].load(Ordering::Relaxed);
+        if count == 0 {
+            count = self.check_block(bytes, at, crc)?;
+            self.checked[block].store(count, Ordering::Relaxed);
         }
-        Ok(bytes)
+        Ok(Records {
+            bytes,
+            count: count as usize,
+        })
     }
 
     /// Checks the block at `at`: its CRC, and that its records lie in it, in hash order,
-    /// each naming its stream inside the block and its events inside the file.
-    fn check_block(&self, bytes: &[u8], at: u64, crc: u32) -> Result<()> {
+    /// each naming its stream inside the block and its events inside the file. Gives how
+    /// many records it holds (at least one).
+    fn check_block(&self, bytes: &[u8], at: u64, crc: u32) -> Result<u32> {
         let bad = |detail: &str| Error::corruption(&self.path, at, detail.to_string());
         if crc32c::crc32c(bytes) != crc {
             return Err(bad("stream record block CRC mismatch"));
@@ -264,7 +270,7 @@ impl Table {
                 return Err(bad("a stream name lies outside its block"));
             }
             names_from = names_from.min(name_at);
-            let record = Records(bytes).record(at_record / RECORD_BYTES);
+            let record = Records { bytes, count: 0 }.record(at_record / RECORD_BYTES);
             let fits = record
                 .entries_at
                 .checked_add(u64::from(record.count) * ENTRY_BYTES as u64)
@@ -281,11 +287,12 @@ impl Table {
             last_hash = hash;
             at_record += RECORD_BYTES;
         }
-        // The first record's name begins the names (`Records::count` counts by it).
+        // The first record's name begins the names, as a table is written.
         if at_record == 0 || at_record != names_from || fields.u32(32) as usize != at_record {
             return Err(bad("a stream record block is malformed"));
         }
-        Ok(())
+        u32::try_from(at_record / RECORD_BYTES)
+            .map_err(|_| bad("a stream record block is malformed"))
     }
 
     /// The version of the event at `offset` (of whichever stream), if the table has one
@@ -398,23 +405,20 @@ impl Table {
     }
 }
 
-/// The stream records of a block, read in place: only of a block `Table::check_block`
-/// passed, whose records all lie in it.
-struct Records<'a>(&'a [u8]);
+/// The stream records of a block, read in place: record `r` for `r` below `count`, which
+/// `Table::check_block` found room for in `bytes`.
+struct Records<'a> {
+    bytes: &'a [u8],
+    count: usize,
+}
 
 impl Records<'_> {
-    /// How many records the block holds: its names begin after them, with the first
-    /// record's.
-    fn count(&self) -> usize {
-        Fields(self.0).u32(32) as usize / RECORD_BYTES
-    }
-
     fn hash(&self, r: usize) -> u64 {
-        Fields(self.0).u64(r * RECORD_BYTES)
+        Fields(self.bytes).u64(r * RECORD_BYTES)
     }
 
     fn record(&self, r: usize) -> StreamRecord {
-        let (fields, at) = (Fields(self.0), r * RECORD_BYTES);
+        let (fields, at) = (Fields(self.bytes), r * RECORD_BYTES);
         StreamRecord {
             first_version: fields.u64(at + 8),
             entries_at: fields.u64(at + 16),
@@ -425,10 +429,10 @@ impl Records<'_> {
 
     /// Record `r`'s stream name (inside the block, as the check found).
     fn name(&self, r: usize) -> Option<&[u8]> {
-        let fields = Fields(self.0);
+        let fields = Fields(self.bytes);
         let at = fields.u32(r * RECORD_BYTES + 32) as usize;
         let len = fields.u32(r * RECORD_BYTES + 36) as usize;
-        self.0.get(at..at.checked_add(len)?)
+        self.bytes.get(at..at.checked_add(len)?)
     }
 }
 
