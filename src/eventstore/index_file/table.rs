@@ -174,7 +174,7 @@ impl Table {
             }
             let records = self.checked_block(block)?;
             // Records are in hash order (checked with the block).
-            let from = partition_point(records.count, |r| records.hash(r) < hash);
+            let from = records.first_at_or_after(hash);
             for r in from..records.count {
                 if records.hash(r) != hash {
                     break;
@@ -417,6 +417,12 @@ impl Records<'_> {
         Fields(self.bytes).u64(r * RECORD_BYTES)
     }
 
+    /// The first record whose hash is `hash` or above (records are in hash order).
+    fn first_at_or_after(&self, hash: u64) -> usize {
+        let (records, _) = self.bytes[..self.count * RECORD_BYTES].as_chunks::<RECORD_BYTES>();
+        records.partition_point(|r| Fields(r).u64(0) < hash)
+    }
+
     fn record(&self, r: usize) -> StreamRecord {
         let (fields, at) = (Fields(self.bytes), r * RECORD_BYTES);
         StreamRecord {
@@ -434,18 +440,4 @@ impl Records<'_> {
         let len = fields.u32(r * RECORD_BYTES + 36) as usize;
         self.bytes.get(at..at.checked_add(len)?)
     }
-}
-
-/// The first of `0..count` for which `is_before` is false (all for which it holds come first).
-fn partition_point(count: usize, is_before: impl Fn(usize) -> bool) -> usize {
-    let (mut low, mut high) = (0, count);
-    while low < high {
-        let middle = low + (high - low) / 2;
-        if is_before(middle) {
-            low = middle + 1;
-        } else {
-            high = middle;
-        }
-    }
-    low
 }

@@ -52,10 +52,14 @@ fn read_back(storage: &dyn Storage, path: &Path, n: u32) -> Result<Vec<TableStre
     Ok(found)
 }
 
+/// Where the tests put their table.
+fn table_path() -> &'static Path {
+    Path::new("/sim/00000000000000000100.streams")
+}
+
 #[test]
 fn a_table_gives_back_every_stream_and_nothing_else() {
-    let sim = SimStorage::new(Path::new("/sim"));
-    let path = Path::new("/sim/00000000000000000100.streams");
+    let (sim, path) = (SimStorage::new(Path::new("/sim")), table_path());
     let bytes = encode(COVERAGE, streams(150)).unwrap();
     sim.replace_file(path, &bytes, false).unwrap();
     assert_eq!(read_back(&sim, path, 150).unwrap(), streams(150));
@@ -102,8 +106,7 @@ fn with_matching_crcs(bytes: &[u8], change: impl Fn(&mut [u8])) -> Vec<u8> {
 
 #[test]
 fn a_block_whose_records_are_out_of_place_is_corruption_under_a_matching_crc() {
-    let sim = SimStorage::new(Path::new("/sim"));
-    let path = Path::new("/sim/00000000000000000100.streams");
+    let (sim, path) = (SimStorage::new(Path::new("/sim")), table_path());
     let bytes = encode(COVERAGE, streams(3)).unwrap();
     sim.replace_file(path, &bytes, false).unwrap();
     assert_eq!(read_back(&sim, path, 3).unwrap(), streams(3));
@@ -132,8 +135,7 @@ fn a_block_whose_records_are_out_of_place_is_corruption_under_a_matching_crc() {
 
 #[test]
 fn every_changed_byte_is_an_error_or_changes_nothing() {
-    let sim = SimStorage::new(Path::new("/sim"));
-    let path = Path::new("/sim/00000000000000000100.streams");
+    let (sim, path) = (SimStorage::new(Path::new("/sim")), table_path());
     // Two blocks of stream records.
     let bytes = encode(COVERAGE, streams(70)).unwrap();
     let mut errors = 0;
