@@ -213,40 +213,46 @@ impl PartitionIndex {
         Ok(runs)
     }
 
-    /// `(offset, batch position)` of the run's events at `at` (indexes into the run).
-    fn entries(&self, stream: &str, run: &Run, at: Range<usize>) -> Result<Vec<(i64, u32)>> {
+    /// Appends the `(offset, batch position)` of the run's events at `at` (indexes into the
+    /// run) to `out`.
+    fn entries_into(
+        &self,
+        stream: &str,
+        run: &Run,
+        at: Range<usize>,
+        out: &mut Vec<(i64, u32)>,
+    ) -> Result<()> {
         match run.source {
             Source::Table(table, record) => {
                 let entries = self.checked(table, self.tables[table].entries(&record))?;
-                Ok(entries[at].to_vec())
+                out.extend(entries.range(at));
             }
             Source::Tail => {
                 let tail = &self.streams[stream];
-                Ok(at.map(|i| (tail.offsets[i], tail.positions[i])).collect())
+                out.extend(at.map(|i| (tail.offsets[i], tail.positions[i])));
             }
         }
+        Ok(())
     }
 
     /// How many of the run's events lie below `offset`.
     fn count_below(&self, stream: &str, run: &Run, offset: i64) -> Result<usize> {
-        let (from, to) = match run.source {
-            Source::Table(table, _) => {
-                let coverage = self.tables[table].coverage;
-                (coverage.from, coverage.to)
-            }
+        let (table, record) = match run.source {
+            Source::Table(table, record) => (table, record),
             Source::Tail => {
                 let offsets = &self.streams[stream].offsets;
                 return Ok(offsets.partition_point(|&o| o < offset));
             }
         };
-        if offset <= from {
+        let coverage = self.tables[table].coverage;
+        if offset <= coverage.from {
             return Ok(0);
         }
-        if offset >= to {
+        if offset >= coverage.to {
             return Ok(run.count);
         }
-        let entries = self.entries(stream, run, 0..run.count)?;
-        Ok(entries.partition_point(|&(o, _)| o < offset))
+        let entries = self.checked(table, self.tables[table].entries(&record))?;
+        Ok(entries.count_below(offset))
     }
 
     /// The stream's versions a reader may see: below `stable` (the log's last stable
@@ -307,7 +313,7 @@ impl PartitionIndex {
             // Both below `run.count`, a usize.
             let index_of = |version: u64| usize::try_from(version - run.first_version);
             let at = index_of(next).unwrap_or(run.count)..index_of(end).unwrap_or(run.count);
-            found.extend(self.entries(stream, run, at)?);
+            self.entries_into(stream, run, at, &mut found)?;
             next = end;
         }
         Ok((next >= versions.end).then_some(found))

@@ -1,6 +1,7 @@
 //! An open table: the file mapped whole, each block checked at its first use, lookups made
 //! in place.
 
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -195,7 +196,7 @@ impl Table {
                 Ok(TableStream {
                     name,
                     first_version: record.first_version,
-                    entries: self.entries(&record)?,
+                    entries: self.entries(&record)?.to_vec(),
                 })
             })
             .collect()
@@ -381,7 +382,7 @@ impl Table {
 
     /// The `(offset, batch position)` of each of the stream's events in this table, checked:
     /// their CRC, and offsets rising inside the table's coverage.
-    pub fn entries(&self, record: &StreamRecord) -> Result<Vec<(i64, u32)>> {
+    pub fn entries(&self, record: &StreamRecord) -> Result<Entries<'_>> {
         let count = record.count as usize;
         let bytes = self.bytes_at(record.entries_at, count * ENTRY_BYTES)?;
         let bad =
@@ -389,19 +390,55 @@ impl Table {
         if crc32c::crc32c(bytes) != record.entries_crc {
             return Err(bad("stream entries CRC mismatch"));
         }
-        let fields = Fields(bytes);
-        let entries: Vec<(i64, u32)> = (0..count)
-            .map(|e| (fields.i64(e * ENTRY_BYTES), fields.u32(e * ENTRY_BYTES + 8)))
-            .collect();
-        let rising = entries.windows(2).all(|w| w[0].0 < w[1].0);
-        let covered = entries.first().is_none_or(|e| e.0 >= self.coverage.from)
-            && entries.last().is_none_or(|e| e.0 < self.coverage.to);
+        let entries = Entries(bytes.as_chunks::<ENTRY_BYTES>().0);
+        let offsets = || (0..entries.len()).map(|e| entries.get(e).0);
+        let rising = offsets().zip(offsets().skip(1)).all(|(a, b)| a < b);
+        let covered = entries.is_empty()
+            || (entries.get(0).0 >= self.coverage.from
+                && entries.get(entries.len() - 1).0 < self.coverage.to);
         if !rising || !covered {
             return Err(bad(
                 "stream entries out of order or outside the table's offsets",
             ));
         }
         Ok(entries)
+    }
+}
+
+/// A stream's entries in a table, checked, read in place.
+#[derive(Debug, Clone, Copy)]
+pub(in crate::eventstore) struct Entries<'a>(&'a [[u8; ENTRY_BYTES]]);
+
+impl<'a> Entries<'a> {
+    /// How many there are.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Entry `e`: `(offset, batch position)`.
+    pub fn get(&self, e: usize) -> (i64, u32) {
+        let fields = Fields(&self.0[e]);
+        (fields.i64(0), fields.u32(8))
+    }
+
+    /// Entries `at`.
+    pub fn range(self, at: Range<usize>) -> impl ExactSizeIterator<Item = (i64, u32)> + 'a {
+        at.map(move |e| self.get(e))
+    }
+
+    /// How many lie below `offset` (offsets rise, as checked).
+    pub fn count_below(&self, offset: i64) -> usize {
+        self.0.partition_point(|e| Fields(e).i64(0) < offset)
+    }
+
+    /// All of them.
+    pub fn to_vec(self) -> Vec<(i64, u32)> {
+        self.range(0..self.len()).collect()
     }
 }
 

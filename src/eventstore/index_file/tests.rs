@@ -33,7 +33,7 @@ fn read_back(storage: &dyn Storage, path: &Path, n: u32) -> Result<Vec<TableStre
     let mut cache = ChunkCache::new();
     for stream in streams(n) {
         if let Some(record) = table.lookup(&stream.name)? {
-            let entries = table.entries(&record)?;
+            let entries = table.entries(&record)?.to_vec();
             // Each event's version by its offset, too.
             for (version, &(offset, _)) in (record.first_version..).zip(&entries) {
                 if table.version_at(offset, 0, &mut cache)? != Some(version) {
@@ -72,7 +72,7 @@ fn a_table_gives_back_every_stream_and_nothing_else() {
     // A retired stream keeps its last version, with no events.
     let retired = table.lookup("stream-9").unwrap().unwrap();
     assert_eq!((retired.count, retired.last_version()), (0, 0));
-    assert_eq!(table.entries(&retired).unwrap(), []);
+    assert_eq!(table.entries(&retired).unwrap().to_vec(), []);
     assert_eq!(table.lookup("").unwrap(), None);
     let mut all = table.streams().unwrap();
     all.sort_by_key(|s| (s.name.len(), s.name.clone()));
@@ -155,5 +155,41 @@ fn every_changed_byte_is_an_error_or_changes_nothing() {
         sim.replace_file(path, &bytes[..cut], false).unwrap();
         let read = read_back(&sim, path, 70);
         assert!(read.is_err(), "cut at {cut}: {read:?}");
+    }
+}
+
+#[test]
+fn entries_out_of_order_or_outside_the_coverage_are_corruption_under_matching_crcs() {
+    let (sim, path) = (SimStorage::new(Path::new("/sim")), table_path());
+    let entries_of = |entries: Vec<(i64, u32)>| -> Result<Vec<(i64, u32)>> {
+        let stream = TableStream {
+            name: "s".to_string(),
+            first_version: 0,
+            entries,
+        };
+        sim.replace_file(path, &encode(COVERAGE, vec![stream]).unwrap(), false)
+            .unwrap();
+        let table = Table::open(&sim, path).unwrap();
+        let record = table.lookup("s").unwrap().unwrap();
+        Ok(table.entries(&record)?.to_vec())
+    };
+    // Both ends of the coverage (`from` inclusive, `to` exclusive) are inside it.
+    let fine = vec![(100, 0), (101, 7), (699, 9)];
+    assert_eq!(entries_of(fine.clone()).unwrap(), fine);
+    for (entries, why) in [
+        (vec![(200, 0), (150, 1)], "falling"),
+        (vec![(150, 0), (150, 1)], "repeated"),
+        (vec![(99, 0), (150, 1)], "below the coverage"),
+        (vec![(150, 0), (700, 1)], "at its end"),
+    ] {
+        match entries_of(entries) {
+            Err(Error::Corruption { detail, .. }) => {
+                assert!(
+                    detail.contains("out of order or outside"),
+                    "{why}: {detail}"
+                );
+            }
+            other => panic!("{why}: {other:?}"),
+        }
     }
 }
