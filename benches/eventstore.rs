@@ -7,10 +7,10 @@
 //! - `read_last_100`: reading the last 100 events of a random stream, backwards, from a store
 //!   of `EVENTSTORE_BENCH_EVENTS` events (default 1,000,000) in a hundredth as many streams,
 //!   appended one event at a time, interleaved. Its p50 and p99 (of 20,000 reads, after as
-//!   many unmeasured ones) are printed before criterion's mean, with the same run's floor for
-//!   them: the p50 and p99 of a fixed computation sized to take the read's median, the
-//!   longest such computation whose p99 meets the goal (50 µs), and how often and how long
-//!   the machine took the CPU away.
+//!   many not counted) are printed before criterion's mean, with the same run's floor for
+//!   them (`common::tail`): a fixed computation calibrated to the p50 of the reads not
+//!   counted and run alternately with the counted ones, the longest such computation whose
+//!   p99 meets the goal (50 µs), and how often and how long the machine took the CPU away.
 //! - `open_and_first_read`: opening a store after a clean shutdown and reading the last 100
 //!   events of one stream, for a store of `EVENTSTORE_OPEN_EVENTS` events (default
 //!   1,000,000) against one of ten times as many, both built in the same run (one partition,
@@ -191,39 +191,23 @@ fn read_last_100(c: &mut Criterion) {
             .into_events();
         assert_eq!(got.len(), 100.min(events / streams));
     };
-    // Unmeasured first: the first touch of each part of the log's mapping takes a page
-    // fault (the page cache is warm, the mapping is not), once per process.
+    let timed = |stream: &str| {
+        let start = Instant::now();
+        read(stream);
+        start.elapsed()
+    };
+    // Not counted: the first touch of each part of the log's mapping takes a page fault
+    // (the page cache is warm, the mapping is not), once per process. Their p50 sizes the
+    // baseline.
+    let mut first: Vec<Duration> = (0..20_000).map(|_| timed(&next_stream())).collect();
+    let work = common::tail::FixedWork::calibrated(common::tail::percentiles(&mut first).0);
+    let (mut reads, mut baseline) = (Vec::new(), Vec::new());
     for _ in 0..20_000 {
-        read(&next_stream());
+        reads.push(timed(&next_stream()));
+        baseline.push(work.time());
     }
-    let mut latencies: Vec<Duration> = (0..20_000)
-        .map(|_| {
-            let stream = next_stream();
-            let start = Instant::now();
-            read(&stream);
-            start.elapsed()
-        })
-        .collect();
-    let (p50, p99) = common::percentiles(&mut latencies);
-    eprintln!(
-        "read_last_100: p50 {p50:?}, p99 {p99:?}, max {:?} over {} reads",
-        latencies[latencies.len() - 1],
-        latencies.len()
-    );
-    // The same run's floor: how long a tail this machine gives anything of the read's median.
-    let (work50, work99) = common::fixed_work_percentiles(p50, latencies.len());
-    let (gaps, gap) = common::clock_gaps(Duration::from_secs(1));
-    eprintln!(
-        "read_last_100 baseline: fixed work of the same median: p50 {work50:?}, p99 {work99:?} \
-         (the read's p99 is {:.2}x it); the CPU was taken away {gaps:.0} times a second for a \
-         median {gap:?}",
-        p99.as_secs_f64() / work99.as_secs_f64()
-    );
     let goal = Duration::from_micros(50);
-    eprintln!(
-        "read_last_100 baseline: the longest fixed work with a p99 within {goal:?}: {:?}",
-        common::longest_within(goal, latencies.len())
-    );
+    common::tail::report("read_last_100", &mut reads, &mut baseline, goal);
     let mut group = c.benchmark_group("read_last_100");
     group.throughput(Throughput::Elements(100));
     group.bench_function("read_stream_backwards", |b| b.iter(|| read(&next_stream())));

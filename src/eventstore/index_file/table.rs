@@ -391,8 +391,8 @@ impl Table {
             return Err(bad("stream entries CRC mismatch"));
         }
         let entries = Entries(bytes.as_chunks::<ENTRY_BYTES>().0);
-        let offsets = || (0..entries.len()).map(|e| entries.get(e).0);
-        let rising = offsets().zip(offsets().skip(1)).all(|(a, b)| a < b);
+        let offset = |entry: &[u8; ENTRY_BYTES]| Fields(entry).i64(0);
+        let rising = entries.0.windows(2).all(|w| offset(&w[0]) < offset(&w[1]));
         let covered = entries.is_empty()
             || (entries.get(0).0 >= self.coverage.from
                 && entries.get(entries.len() - 1).0 < self.coverage.to);
@@ -420,13 +420,13 @@ impl<'a> Entries<'a> {
         self.0.is_empty()
     }
 
-    /// Entry `e`: `(offset, batch position)`.
+    /// Entry `e`: `(offset, batch position)`. Panics unless `e` is below [`Entries::len`].
     pub fn get(&self, e: usize) -> (i64, u32) {
         let fields = Fields(&self.0[e]);
         (fields.i64(0), fields.u32(8))
     }
 
-    /// Entries `at`.
+    /// Entries `at` (a range within [`Entries::len`]).
     pub fn range(self, at: Range<usize>) -> impl ExactSizeIterator<Item = (i64, u32)> + 'a {
         at.map(move |e| self.get(e))
     }
