@@ -19,13 +19,6 @@ use kafkalite::{
 
 const ROUNDS: usize = 20_000;
 
-// `p` is in [0, 1]; a float cast saturates, and `min` keeps the index in bounds.
-#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-fn percentile(samples: &mut [Duration], p: f64) -> Duration {
-    samples.sort_unstable();
-    samples[((samples.len() as f64 * p) as usize).min(samples.len() - 1)]
-}
-
 fn channel_hand_off() -> Vec<Duration> {
     let (tx, rx) = crossbeam::channel::bounded::<Instant>(1);
     let received = Arc::new(AtomicUsize::new(0));
@@ -169,11 +162,8 @@ fn main() {
     }
     let mut baseline = channel_hand_off();
     let mut ours = produce_to_poll();
-    let (b50, b99) = (
-        percentile(&mut baseline, 0.5),
-        percentile(&mut baseline, 0.99),
-    );
-    let (o50, o99) = (percentile(&mut ours, 0.5), percentile(&mut ours, 0.99));
+    let (b50, b99) = common::tail::percentiles(&mut baseline);
+    let (o50, o99) = common::tail::percentiles(&mut ours);
     println!("crossbeam hand-off:        p50 {b50:>10.2?}  p99 {b99:>10.2?}");
     println!("produce -> blocked poll:   p50 {o50:>10.2?}  p99 {o99:>10.2?}");
     println!(
