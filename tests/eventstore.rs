@@ -1,12 +1,12 @@
 //! The event store: expected versions, exact idempotence, per-stream reads both ways, the
 //! index following other writers and rebuilt after a reopen, conditional appends on a plain
-//! partition, and catch-up subscriptions.
+//! partition, snapshots and group subscriptions (catch-up subscriptions are in
+//! `eventstore_subscriptions.rs`).
 
 use std::time::Duration;
 
 use kafkalite::eventstore::{
-    AllStart, Direction, EventData, EventId, EventStoreConfig, ReadStreamResult, StreamPosition,
-    StreamStart, SubscriptionFilter, SubscriptionMessage,
+    Direction, EventData, EventId, EventStoreConfig, ReadStreamResult, StreamPosition,
 };
 use kafkalite::{BatchBuilder, Cluster, Error, ExpectedVersion, ProducerRecord};
 
@@ -435,174 +435,6 @@ fn a_conditional_append_on_a_partition_writes_only_at_the_expected_end() {
     }
     assert_eq!(log.log_end_offset(), 1, "nothing written");
     assert_eq!(log.append_if(&batch("b"), 1).unwrap().first_offset, 1);
-}
-
-#[test]
-fn a_subscription_catches_up_then_goes_live_and_resumes_after_its_checkpoint() {
-    let cluster = Cluster::temporary().unwrap();
-    let store = cluster
-        .event_store("subs", EventStoreConfig::new().partitions(2))
-        .unwrap();
-    for n in 0..6 {
-        store
-            .append(&format!("s{}", n % 3), ExpectedVersion::Any, [event(n)])
-            .unwrap();
-    }
-    let mut sub = store
-        .subscribe_to_all(AllStart::Start, SubscriptionFilter::default())
-        .unwrap();
-    let mut seen = Vec::new();
-    loop {
-        match sub.next(Duration::ZERO).unwrap() {
-            Some(SubscriptionMessage::Event(e)) => seen.push(e.event_type),
-            Some(SubscriptionMessage::CaughtUp) => break,
-            other => panic!("unexpected {other:?}"),
-        }
-    }
-    seen.sort();
-    assert_eq!(
-        seen,
-        (0..6).map(|n| format!("Deposited{n}")).collect::<Vec<_>>()
-    );
-    assert_eq!(
-        sub.next(Duration::ZERO).unwrap(),
-        None,
-        "nothing new, CaughtUp once"
-    );
-
-    // Live: an append from another thread wakes the waiting subscriber.
-    let checkpoint = sub.checkpoint();
-    let writer = store.clone();
-    let handle = std::thread::spawn(move || {
-        writer
-            .append("s0", ExpectedVersion::Any, [event(6)])
-            .unwrap()
-    });
-    let live = sub.next(Duration::from_secs(60)).unwrap();
-    let appended = handle.join().unwrap();
-    match live {
-        Some(SubscriptionMessage::Event(e)) => {
-            assert_eq!(
-                (e.event_type.as_str(), e.position),
-                ("Deposited6", appended.position)
-            );
-            assert_eq!(e.version, 2, "s0's third event");
-        }
-        other => panic!("expected the live event, got {other:?}"),
-    }
-    // Resuming after the checkpoint taken before it delivers exactly that event.
-    let mut resumed = store
-        .subscribe_to_all(AllStart::After(checkpoint), SubscriptionFilter::default())
-        .unwrap();
-    let first = resumed.next(Duration::ZERO).unwrap();
-    assert!(
-        matches!(&first, Some(SubscriptionMessage::Event(e)) if e.event_type == "Deposited6"),
-        "{first:?}"
-    );
-    assert_eq!(
-        resumed.next(Duration::ZERO).unwrap(),
-        Some(SubscriptionMessage::CaughtUp)
-    );
-    let mut from_end = store
-        .subscribe_to_all(AllStart::End, SubscriptionFilter::default())
-        .unwrap();
-    assert_eq!(
-        from_end.next(Duration::ZERO).unwrap(),
-        Some(SubscriptionMessage::CaughtUp)
-    );
-}
-
-#[test]
-fn a_filtered_subscription_checkpoints_while_it_skips_but_never_past_an_undelivered_event() {
-    let cluster = Cluster::temporary().unwrap();
-    let store = cluster
-        .event_store("filtered", EventStoreConfig::new())
-        .unwrap();
-    // 10 skipped, one match, 10 skipped.
-    for n in 0..21 {
-        let stream = if n == 10 { "user-1" } else { "other" };
-        store
-            .append(stream, ExpectedVersion::Any, [event(n)])
-            .unwrap();
-    }
-    let filter = SubscriptionFilter::default()
-        .stream_prefix("user-")
-        .checkpoint_interval(4);
-    let mut sub = store.subscribe_to_all(AllStart::Start, filter).unwrap();
-    let mut messages = Vec::new();
-    loop {
-        let message = sub.next(Duration::ZERO).unwrap().unwrap();
-        let done = message == SubscriptionMessage::CaughtUp;
-        messages.push(message);
-        if done {
-            break;
-        }
-    }
-    let offsets: Vec<String> = messages
-        .iter()
-        .map(|m| match m {
-            SubscriptionMessage::Checkpoint(c) => format!("checkpoint {}", c.offsets()[0]),
-            SubscriptionMessage::Event(e) => format!("event {}", e.position.offset),
-            SubscriptionMessage::CaughtUp => "caught up".to_string(),
-        })
-        .collect();
-    // Skipped records 0..=9: checkpoints after 4 and 8 skips; the event at 10; records
-    // 11..=20 skipped: checkpoints after 4 and 8 of them (offsets 15 and 19).
-    assert_eq!(
-        offsets,
-        [
-            "checkpoint 4",
-            "checkpoint 8",
-            "event 10",
-            "checkpoint 15",
-            "checkpoint 19",
-            "caught up"
-        ]
-    );
-    assert_eq!(
-        sub.checkpoint().offsets(),
-        [21],
-        "the skipped tail counts as seen"
-    );
-}
-
-#[test]
-fn a_stream_subscription_delivers_only_that_stream_after_the_version_given() {
-    let cluster = Cluster::temporary().unwrap();
-    let store = cluster
-        .event_store("one", EventStoreConfig::new().partitions(2))
-        .unwrap();
-    for n in 0..8 {
-        let stream = if n % 2 == 0 { "a" } else { "b" };
-        store
-            .append(stream, ExpectedVersion::Any, [event(n)])
-            .unwrap();
-    }
-    let mut sub = store
-        .subscribe_to_stream("a", StreamStart::After(1))
-        .unwrap();
-    let mut versions = Vec::new();
-    while let Some(SubscriptionMessage::Event(e)) = sub.next(Duration::ZERO).unwrap() {
-        assert_eq!(e.stream, "a");
-        versions.push(e.version);
-    }
-    assert_eq!(versions, [2, 3]);
-    let mut from_start = store.subscribe_to_stream("a", StreamStart::Start).unwrap();
-    let mut count = 0;
-    while let Some(SubscriptionMessage::Event(_)) = from_start.next(Duration::ZERO).unwrap() {
-        count += 1;
-    }
-    assert_eq!(count, 4);
-    let mut from_end = store.subscribe_to_stream("a", StreamStart::End).unwrap();
-    assert_eq!(
-        from_end.next(Duration::ZERO).unwrap(),
-        Some(SubscriptionMessage::CaughtUp)
-    );
-    store
-        .append("a", ExpectedVersion::Exact(3), [event(8)])
-        .unwrap();
-    let next = from_end.next(Duration::ZERO).unwrap();
-    assert!(matches!(next, Some(SubscriptionMessage::Event(e)) if e.version == 4));
 }
 
 #[test]

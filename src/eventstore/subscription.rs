@@ -139,6 +139,9 @@ pub struct Subscription {
     positions: Vec<i64>,
     /// Read through, per partition.
     scanned: Vec<i64>,
+    /// Records the filter skipped in a row since the last match or checkpoint, per
+    /// partition (kept across refills: a live subscription reads a few records at a time).
+    skipped: Vec<usize>,
     /// One stream only, after this version (`None`: from its start).
     stream: Option<(String, Option<u64>)>,
     filter: SubscriptionFilter,
@@ -198,7 +201,11 @@ impl EventStore {
                 let Some(version) = version.or(runs.first().map(|r| r.first_version)) else {
                     return Ok(None);
                 };
-                let found = index.locations(stream, &runs, version..version + 1)?;
+                // No stream reaches version `u64::MAX` (its range would end past it).
+                let Some(end) = version.checked_add(1) else {
+                    return Ok(None);
+                };
+                let found = index.locations(stream, &runs, version..end)?;
                 Ok(found.and_then(|l| l.first().map(|&(offset, _)| offset)))
             })
         };
@@ -226,6 +233,7 @@ impl EventStore {
         Subscription {
             store: self.clone(),
             scanned: positions.clone(),
+            skipped: vec![0; positions.len()],
             positions,
             stream,
             filter,
@@ -302,7 +310,7 @@ impl Subscription {
                 continue;
             }
             let log = self.store.log(partition);
-            let (mut events, mut skipped, mut read) = (Vec::new(), 0usize, 0usize);
+            let (mut events, mut skipped, mut read) = (Vec::new(), self.skipped[p], 0usize);
             let (mut checkpoints, mut streams, mut names) =
                 (Vec::new(), Names::default(), Names::default());
             let next = log.scan_committed_records(self.scanned[p], |record| {
@@ -333,6 +341,7 @@ impl Subscription {
             // Only once nothing can fail any more: a retried `next` reads them again.
             self.store.set_versions(partition, &mut events)?;
             self.scanned[p] = next;
+            self.skipped[p] = skipped;
             let mut checkpoints = checkpoints.into_iter().peekable();
             for (i, event) in events.into_iter().enumerate() {
                 while let Some((_, offset)) = checkpoints.next_if(|&(at, _)| at <= i) {
