@@ -346,23 +346,70 @@ fn event_ids_written_to_tables_come_back_unchanged() {
     assert_eq!(read, [Some(ids[4]), Some(ids[3]), Some(ids[2])]);
 }
 
-/// The version each stream says it is at, and whether reading `gone` finds the stream.
+/// The version each stream says it is at, and whether reading `gone` finds the stream
+/// (every way of reading it agreeing, with no event).
 fn versions_after_retention(store: &EventStore) -> (Option<u64>, Option<u64>, bool) {
-    let read = store
-        .read_stream("gone", StreamPosition::Start, Direction::Forwards, 10)
-        .unwrap();
-    let found = match read {
-        ReadStreamResult::StreamNotFound => false,
-        ReadStreamResult::Events(events) => {
-            assert!(events.is_empty(), "{events:?}");
-            true
-        }
-    };
+    let reads = [
+        (StreamPosition::Start, Direction::Forwards),
+        (StreamPosition::End, Direction::Forwards),
+        (StreamPosition::Start, Direction::Backwards),
+        (StreamPosition::End, Direction::Backwards),
+        (StreamPosition::Version(0), Direction::Backwards),
+        (StreamPosition::Version(u64::MAX), Direction::Forwards),
+    ];
+    let found: Vec<bool> = reads
+        .into_iter()
+        .map(|(from, direction)| {
+            let read = store.read_stream("gone", from, direction, 10);
+            match read.unwrap_or_else(|e| panic!("{from:?} {direction:?}: {e}")) {
+                ReadStreamResult::StreamNotFound => false,
+                ReadStreamResult::Events(events) => {
+                    assert!(events.is_empty(), "{from:?} {direction:?}: {events:?}");
+                    true
+                }
+            }
+        })
+        .collect();
+    assert!(found.iter().all(|&f| f == found[0]), "{found:?}");
+    let found = found[0];
     (
         store.stream_version("gone").unwrap(),
         store.stream_version("other").unwrap(),
         found,
     )
+}
+
+#[test]
+fn a_stream_whose_events_retention_removed_from_memory_reads_empty_every_way() {
+    let cluster = Cluster::temporary().unwrap();
+    let config = EventStoreConfig::new().durable(false);
+    let store = cluster.event_store("es", config).unwrap();
+    append_events(&store, "gone", 0..3);
+    append_events(&store, "other", 0..4);
+    // The index's tail (no table yet) still has "gone"'s three entries, all below the start.
+    cluster.delete_records("es", 0, 3).unwrap();
+    assert_eq!(versions_after_retention(&store), (Some(2), Some(3), true));
+    assert!(store.index_stats(0).unwrap().tables.is_empty());
+}
+
+#[test]
+fn a_store_that_never_writes_tables_closes_and_reopens() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = EventStoreConfig::new().index_table_events(usize::MAX);
+    let cluster = Cluster::open(dir.path()).unwrap();
+    let store = cluster.event_store("es", config.clone()).unwrap();
+    append_events(&store, "s", 0..3);
+    cluster.close().unwrap();
+    let cluster = Cluster::open(dir.path()).unwrap();
+    let store = cluster.event_store("es", config).unwrap();
+    let read = store
+        .read_stream("s", StreamPosition::End, Direction::Backwards, 10)
+        .unwrap()
+        .into_events();
+    let versions: Vec<u64> = read.iter().map(|e| e.version).collect();
+    assert_eq!(versions, [2, 1, 0]);
+    append_events(&store, "s", 3..4);
+    assert_eq!(store.stream_version("s").unwrap(), Some(3));
 }
 
 #[test]

@@ -203,7 +203,7 @@ impl PartitionIndex {
     /// Moves the tail's events to a new table, then merges; on failure the events
     /// stay in memory, and the next try waits for as many events again.
     pub(super) fn write_table(&mut self, log: &Log) {
-        self.next_table_at = self.tail_events + self.table_events;
+        self.next_table_at = self.tail_events.saturating_add(self.table_events);
         if let Err(error) = self.try_write_table(log) {
             tracing::warn!(
                 target: "kafkalite::eventstore",
@@ -264,7 +264,7 @@ impl PartitionIndex {
         });
         self.tail_events -= moved;
         self.tail_from = to;
-        self.next_table_at = self.tail_events + self.table_events;
+        self.next_table_at = self.tail_events.saturating_add(self.table_events);
         self.merge(log)
     }
 

@@ -215,7 +215,9 @@ fn chosen_versions(
                 StreamPosition::End => last,
                 StreamPosition::Version(v) => v.min(last),
             };
-            if start < first || max_count == 0 {
+            // `first > last` when retention removed every event: then `Start` is past the
+            // last, as `End` and any version are before the first.
+            if start < first || start > last || max_count == 0 {
                 return first..first;
             }
             let end = start + 1;
@@ -324,8 +326,64 @@ fn located_records(
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
+    use super::chosen_versions;
     use crate::eventstore::{Direction, EventData, EventStoreConfig, StreamPosition};
     use crate::{Cluster, ExpectedVersion};
+
+    /// The versions a read gets, the slow way: of the visible ones (`first..=last`, none when
+    /// `first > last`), those at or after the start forwards (the first `max_count`), at or
+    /// before it backwards (the last `max_count`), in ascending order.
+    fn model(first: u64, last: u64, from: StreamPosition, forwards: bool, max: usize) -> Vec<u64> {
+        let visible = first..last.saturating_add(1);
+        if forwards {
+            let start = match from {
+                StreamPosition::Start => first,
+                StreamPosition::End => last.saturating_add(1),
+                StreamPosition::Version(v) => v,
+            };
+            visible.filter(|&v| v >= start).take(max).collect()
+        } else {
+            let start = match from {
+                StreamPosition::Start => first,
+                StreamPosition::End => last,
+                StreamPosition::Version(v) => v,
+            };
+            let mut chosen: Vec<u64> = visible.rev().filter(|&v| v <= start).take(max).collect();
+            chosen.reverse();
+            chosen
+        }
+    }
+
+    fn position() -> impl Strategy<Value = StreamPosition> {
+        prop_oneof![
+            Just(StreamPosition::Start),
+            Just(StreamPosition::End),
+            (0u64..48).prop_map(StreamPosition::Version),
+        ]
+    }
+
+    proptest! {
+        /// Reads choose the versions the model does, including a stream whose every event
+        /// retention removed (`first == last + 1`).
+        #[test]
+        fn reads_choose_the_versions_of_the_model(
+            first in 0u64..20,
+            len in 0u64..20,
+            from in position(),
+            forwards in any::<bool>(),
+            max in 0usize..30,
+        ) {
+            // `visible` gives `first..=last`, or `last == first - 1` when nothing is left.
+            let Some(last) = (first + len).checked_sub(1) else {
+                return Ok(());
+            };
+            let direction = if forwards { Direction::Forwards } else { Direction::Backwards };
+            let chosen: Vec<u64> = chosen_versions(first, last, from, direction, max).collect();
+            prop_assert_eq!(chosen, model(first, last, from, forwards, max));
+        }
+    }
 
     #[test]
     fn the_events_of_a_read_share_their_names() {
