@@ -4,7 +4,7 @@
 
 use super::partition::Log;
 use super::AbortedFilter;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::record::{ControlRecordType, Record};
 
 /// What [`Log::for_each_entry`] visits.
@@ -32,8 +32,8 @@ impl Log {
         .map(|_| ())
     }
 
-    /// Calls `visit` with each data record from offset `from` (or the log start, if later)
-    /// to the high watermark, in offset order, until it answers false (control batches are
+    /// Calls `visit` with each data record from offset `from` (or the log start, if later,
+    /// also when retention raises it during the scan) to the high watermark, in offset order, until it answers false (control batches are
     /// skipped; every batch's CRC is checked). Returns the offset after the last record
     /// visited or skipped: where a later call goes on.
     pub(crate) fn scan_records(
@@ -65,7 +65,16 @@ impl Log {
     ) -> Result<i64> {
         let mut next = from.max(self.log_start_offset());
         while next < upper {
-            let data = self.read(next, 1 << 20)?;
+            let data = match self.read(next, 1 << 20) {
+                Ok(data) => data,
+                // Retention raised the log start during the scan: go on from there, as a
+                // scan that began after it would.
+                Err(Error::OffsetOutOfRange { log_start, .. }) if next < log_start => {
+                    next = log_start;
+                    continue;
+                }
+                Err(error) => return Err(error),
+            };
             if data.is_empty() {
                 break;
             }
@@ -139,5 +148,43 @@ impl Log {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use crate::config::TopicConfig;
+    use crate::record::BatchBuilder;
+    use crate::storage::SimStorage;
+
+    /// Retention that raises the log start while a scan is under way (between two of its
+    /// reads) moves the scan on to the new start, as a scan begun after it would; the records
+    /// it removed are not visited, and no error is raised.
+    #[test]
+    fn a_scan_goes_on_from_a_log_start_raised_during_it() {
+        let sim = SimStorage::new(Path::new("/sim"));
+        // One batch per segment, so each read of the scan is one segment.
+        let config = TopicConfig::from_overrides([("segment.bytes", "200")]).unwrap();
+        let log = crate::log::test_log::open(&sim, config, None).unwrap().0;
+        for n in 0..6u8 {
+            let mut batch = BatchBuilder::new();
+            batch.append(0, Some(b"k"), Some(&[n; 100]), &[]).unwrap();
+            log.append(&batch.build().unwrap()).unwrap();
+        }
+        assert!(log.segments().len() >= 6, "{:?}", log.segments());
+        let mut visited = Vec::new();
+        let next = log
+            .scan_records(0, |record| {
+                visited.push(record.offset);
+                if record.offset == 1 {
+                    log.delete_records(4)?;
+                }
+                Ok(true)
+            })
+            .unwrap();
+        assert_eq!(visited, [0, 1, 4, 5]);
+        assert_eq!(next, 6);
     }
 }
