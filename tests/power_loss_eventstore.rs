@@ -634,3 +634,64 @@ fn versions_retention_emptied_survive_a_cut_anywhere() {
         },
     );
 }
+
+/// A store that does not sync its appends, with a table every event: "a"'s event synced,
+/// then deleted (its table retired), then appends to "b" that are not synced, whose tables
+/// merges join to the retired one. Whether `a` was synced, up to the cut.
+fn unsynced_retention(cluster: &Cluster, a_synced: &mut bool) -> kafkalite::Result<()> {
+    let config = EventStoreConfig::new().durable(false).index_table_events(1);
+    let store = store(cluster, config)?;
+    store.append("a", ExpectedVersion::NoStream, [EventData::new("E", "0")])?;
+    cluster.topic_partitions(STORE)?.1[0].sync()?;
+    *a_synced = true;
+    store.index_stats(0)?;
+    cluster.delete_records(STORE, 0, 1)?;
+    // Retires the emptied table; then each append's table is merged into it.
+    store.index_stats(0)?;
+    for n in 0..3 {
+        store.append(
+            "b",
+            ExpectedVersion::Any,
+            [EventData::new("E", n.to_string())],
+        )?;
+        store.index_stats(0)?;
+    }
+    Ok(())
+}
+
+#[test]
+fn versions_retention_emptied_survive_a_cut_of_unsynced_appends_merged_with_them() {
+    each_cut(
+        |cluster| unsynced_retention(cluster, &mut false).unwrap(),
+        |cut, how, seed| {
+            let case = format!("unsynced retention: cut at operation {cut}, {how:?}, seed {seed}");
+            let sim = cut_at(cut);
+            let mut a_synced = false;
+            if let Ok(cluster) = open(&sim) {
+                let _ = unsynced_retention(&cluster, &mut a_synced);
+            }
+            let after = sim.after_power_loss(how, seed);
+            let cluster = open(&after).unwrap_or_else(|e| panic!("{case}: open failed: {e}"));
+            let store = store(&cluster, EventStoreConfig::new().durable(false)).unwrap();
+            let a = store.stream_version("a").unwrap();
+            if a_synced {
+                assert_eq!(a, Some(0), "{case}: a synced event's version");
+            }
+            if a.is_some() {
+                let again =
+                    store.append("a", ExpectedVersion::NoStream, [EventData::new("E", "x")]);
+                assert!(
+                    matches!(again, Err(kafkalite::Error::WrongExpectedVersion { .. })),
+                    "{case}: stream a at {a:?} made again: {again:?}"
+                );
+            }
+            // "b" holds a prefix of its appends, versions from 0.
+            let b = store
+                .read_stream("b", StreamPosition::Start, Direction::Forwards, 10)
+                .unwrap()
+                .into_events();
+            let versions: Vec<u64> = b.iter().map(|e| e.version).collect();
+            assert_eq!(versions, (0..b.len() as u64).collect::<Vec<_>>(), "{case}");
+        },
+    );
+}

@@ -14,6 +14,7 @@ use std::ops::Range;
 
 use super::event::record_version;
 use super::index_file::{ChunkCache, StreamRecord, Table};
+use super::index_tables::retire_below_start;
 use crate::error::{Error, Result};
 use crate::log::{AbortedFilter, FetchData, Log};
 use crate::record::RecordBatch;
@@ -416,8 +417,15 @@ impl PartitionIndex {
         if self.next_offset > end {
             // The log lost records the index holds (a repair cut it): index again from the
             // last table still inside it.
-            let inside = self.tables.partition_point(|t| t.coverage.to <= end);
+            let mut inside = self.tables.partition_point(|t| t.coverage.to <= end);
             let why = format!("the log ends at offset {end}, before records it indexes");
+            if let Some(cut) = self.tables.get(inside) {
+                if let Some(retired) = retire_below_start(log, cut, &why, &mut self.dropped) {
+                    // Written over the cut table's file, which is no longer to be removed.
+                    self.tables[inside] = retired;
+                    inside += 1;
+                }
+            }
             self.drop_tables_from(log, inside, &why);
         }
         self.retire_removed_tables(log);
