@@ -58,7 +58,7 @@ impl EventStore {
             }
         }
         let snapshots = self.snapshots()?;
-        let log = &snapshots.logs[self.snapshot_slot(stream, snapshots)];
+        let log = &snapshots.logs[self.snapshot_slot(stream, &snapshots)];
         let version = version.to_string();
         let header = Header {
             key: SNAPSHOT_VERSION_HEADER.as_bytes(),
@@ -79,7 +79,7 @@ impl EventStore {
     /// [`EventStore::read_stream`] from the version after it.
     pub fn read_snapshot(&self, stream: &str) -> Result<Option<Snapshot>> {
         let snapshots = self.snapshots()?;
-        let slot = self.snapshot_slot(stream, snapshots);
+        let slot = self.snapshot_slot(stream, &snapshots);
         let log = &snapshots.logs[slot];
         let location = super::indexed(&snapshots.indexes[slot], log, |index| {
             let runs = index.runs(stream)?;
@@ -109,10 +109,12 @@ impl EventStore {
     }
 
     /// The companion topic, made (compacted, as many partitions as the store, as durable)
-    /// on first use.
-    fn snapshots(&self) -> Result<&Snapshots> {
-        if let Some(snapshots) = self.shared.snapshots.get() {
-            return Ok(snapshots);
+    /// on first use, and again after it was deleted.
+    fn snapshots(&self) -> Result<Arc<Snapshots>> {
+        // One whose topic was deleted has closed logs: it is made again.
+        let open = |s: &&Arc<Snapshots>| s.logs.iter().all(|l| !l.is_closed());
+        if let Some(snapshots) = self.shared.snapshots.lock().as_ref().filter(open) {
+            return Ok(Arc::clone(snapshots));
         }
         let name = self.snapshot_topic();
         if self.cluster.topic_partitions(&name).is_err() {
@@ -124,6 +126,13 @@ impl EventStore {
             }
             match self.cluster.create_topic(topic) {
                 Ok(()) | Err(Error::TopicAlreadyExists(_)) => {}
+                Err(Error::InvalidTopic(why)) => {
+                    return Err(Error::InvalidTopic(format!(
+                        "event store '{}' keeps its snapshots in topic '{name}', which cannot \
+                         be made ({why}): give the store another name",
+                        self.shared.topic
+                    )))
+                }
                 Err(error) => return Err(error),
             }
         }
@@ -140,14 +149,21 @@ impl EventStore {
                 suggestion: None,
             });
         }
-        let made = Snapshots {
+        let made = Arc::new(Snapshots {
             indexes: logs
                 .iter()
                 .map(|_| Mutex::new(PartitionIndex::new(self.shared.index_table_events)))
                 .collect(),
             logs,
-        };
-        Ok(self.shared.snapshots.get_or_init(|| made))
+        });
+        // Made without the lock (making a topic takes the cluster's); a handle that made
+        // one meanwhile wins, so that every handle shares one index per partition.
+        let mut slot = self.shared.snapshots.lock();
+        if let Some(snapshots) = slot.as_ref().filter(open) {
+            return Ok(Arc::clone(snapshots));
+        }
+        *slot = Some(Arc::clone(&made));
+        Ok(made)
     }
 
     fn snapshot_slot(&self, stream: &str, snapshots: &Snapshots) -> usize {
