@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use kafkalite::eventstore::{
-    Direction, EventData, EventId, EventStoreConfig, ReadStreamResult, StreamPosition,
+    Direction, EventData, EventId, EventStoreConfig, ReadStreamResult, StreamAppend, StreamPosition,
 };
 use kafkalite::{BatchBuilder, Cluster, Error, ExpectedVersion, ProducerRecord};
 
@@ -239,6 +239,64 @@ fn bad_appends_get_typed_errors() {
         store.read_all(1, None, 10).is_err(),
         "partition 1 does not exist"
     );
+    let untyped = [event(0), EventData::new("", b"{}".to_vec())];
+    let err = store
+        .append("s", ExpectedVersion::Any, untyped)
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::InvalidRecord(m) if m.contains("event 1") && m.contains("no type")),
+        "{err}"
+    );
+    assert_eq!(store.stream_version("s").unwrap(), None, "nothing written");
+}
+
+#[test]
+fn a_store_refuses_internal_topics_and_configs_that_undo_durability() {
+    let cluster = Cluster::temporary().unwrap();
+    // An append across partitions is a transaction: the cluster makes its
+    // `__transaction_state`, which a store must not then take for its own.
+    let store = cluster
+        .event_store("es", EventStoreConfig::new().partitions(2).durable(false))
+        .unwrap();
+    let other = (0..)
+        .map(|n| format!("s{n}"))
+        .find(|s| store.partition_of(s) != store.partition_of("a"))
+        .unwrap();
+    store
+        .append_to_streams([
+            StreamAppend::new("a", ExpectedVersion::NoStream, [event(0)]),
+            StreamAppend::new(other, ExpectedVersion::NoStream, [event(1)]),
+        ])
+        .unwrap();
+    assert!(cluster.topic_partitions("__transaction_state").is_ok());
+    // Refused by name, whether the cluster made the topic yet or not.
+    for name in ["__consumer_offsets", "__transaction_state"] {
+        let err = cluster
+            .event_store(name, EventStoreConfig::new())
+            .err()
+            .unwrap_or_else(|| panic!("{name} taken as a store"));
+        assert!(
+            matches!(&err, Error::InvalidTopic(m) if m.contains("reserved")),
+            "{name}: {err}"
+        );
+    }
+    let lax = EventStoreConfig::new().topic_config("flush.messages", "1000");
+    let err = cluster.event_store("lax", lax.clone()).err().unwrap();
+    assert!(
+        matches!(&err, Error::InvalidConfig { key, .. } if key == "flush.messages"),
+        "{err}"
+    );
+    assert!(cluster.topic_partitions("lax").is_err(), "no topic made");
+    // Not durable, or durable as asked: accepted.
+    let syncs_every_append = |topic: &str| {
+        let (config, _) = cluster.topic_partitions(topic).unwrap();
+        config.sync_every_append()
+    };
+    cluster.event_store("lax", lax.durable(false)).unwrap();
+    assert!(!syncs_every_append("lax"));
+    let strict = EventStoreConfig::new().topic_config("flush.messages", "1");
+    cluster.event_store("strict", strict).unwrap();
+    assert!(syncs_every_append("strict"));
 }
 
 #[test]
@@ -806,6 +864,41 @@ fn the_latest_snapshot_of_a_stream_is_read_back_after_compaction_and_a_reopen() 
     assert_eq!(
         rest.iter().map(|e| e.version).collect::<Vec<_>>(),
         [2, 3, 4]
+    );
+}
+
+#[test]
+fn snapshots_start_over_in_a_new_topic_after_theirs_was_deleted() {
+    let cluster = Cluster::temporary().unwrap();
+    let config = EventStoreConfig::new().durable(false);
+    let store = cluster.event_store("acc", config.clone()).unwrap();
+    store
+        .append("a", ExpectedVersion::Any, [event(0), event(1)])
+        .unwrap();
+    store.write_snapshot("a", 0, "first").unwrap();
+    cluster.delete_topic(&store.snapshot_topic()).unwrap();
+    // Every handle, old or new, makes the topic again on its next use.
+    let again = cluster.event_store("acc", config).unwrap();
+    assert_eq!(
+        store.read_snapshot("a").unwrap(),
+        None,
+        "the old snapshots are gone"
+    );
+    again.write_snapshot("a", 1, "second").unwrap();
+    for handle in [&store, &again] {
+        let snapshot = handle.read_snapshot("a").unwrap().unwrap();
+        assert_eq!((snapshot.version, snapshot.data), (1, b"second".to_vec()));
+    }
+    // A store whose snapshot topic's name is too long says which topic and what to do.
+    let long = "s".repeat(240);
+    let store = cluster
+        .event_store(&long, EventStoreConfig::new().durable(false))
+        .unwrap();
+    store.append("a", ExpectedVersion::Any, [event(0)]).unwrap();
+    let err = store.write_snapshot("a", 0, "x").unwrap_err();
+    assert!(
+        matches!(&err, Error::InvalidTopic(m) if m.contains("-snapshots") && m.contains("another name")),
+        "{err}"
     );
 }
 

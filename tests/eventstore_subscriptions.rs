@@ -4,9 +4,10 @@
 use std::time::Duration;
 
 use kafkalite::eventstore::{
-    AllStart, EventData, EventStoreConfig, StreamStart, SubscriptionFilter, SubscriptionMessage,
+    AllStart, Checkpoint, EventData, EventStoreConfig, StreamStart, SubscriptionFilter,
+    SubscriptionMessage,
 };
-use kafkalite::{Cluster, ExpectedVersion};
+use kafkalite::{Cluster, Error, ExpectedVersion};
 
 fn event(n: u32) -> EventData {
     EventData::new(format!("Deposited{n}"), format!("{{\"amount\":{n}}}"))
@@ -268,4 +269,35 @@ fn a_stream_subscription_after_the_last_possible_version_delivers_nothing() {
         .subscribe_to_stream("a", StreamStart::After(1))
         .unwrap();
     assert_eq!(drain(&mut sub), ["event 2", "caught up"]);
+}
+
+#[test]
+fn a_checkpoint_past_the_end_is_refused_not_a_silent_skip() {
+    let cluster = Cluster::temporary().unwrap();
+    let config = EventStoreConfig::new().partitions(2).durable(false);
+    let store = cluster.event_store("far", config).unwrap();
+    for n in 0..4 {
+        store
+            .append(&format!("s{n}"), ExpectedVersion::Any, [event(n)])
+            .unwrap();
+    }
+    let ends: Vec<i64> = (0..2)
+        .map(|p| cluster.partition("far", p).unwrap().log_end_offset())
+        .collect();
+    // At the ends: nothing to deliver, caught up.
+    let at_end = Checkpoint::from_offsets(ends.clone());
+    let mut sub = store
+        .subscribe_to_all(AllStart::After(at_end), SubscriptionFilter::default())
+        .unwrap();
+    assert_eq!(drain(&mut sub), ["caught up"]);
+    for bad in [vec![ends[0] + 1, 0], vec![0, 1000], vec![-1, 0]] {
+        let result = store.subscribe_to_all(
+            AllStart::After(Checkpoint::from_offsets(bad.clone())),
+            SubscriptionFilter::default(),
+        );
+        assert!(
+            matches!(result, Err(Error::OffsetOutOfRange { .. })),
+            "{bad:?}: {result:?}"
+        );
+    }
 }

@@ -254,6 +254,12 @@ impl EventStore {
                     "the append to stream '{stream}' has no events: pass at least one"
                 )));
             }
+            if let Some(at) = part.events.iter().position(|e| e.event_type.is_empty()) {
+                // An empty type is what a record written without one reads as.
+                return Err(Error::InvalidRecord(format!(
+                    "event {at} of the append to stream '{stream}' has no type: name what happened (such as 'AccountOpened')"
+                )));
+            }
             if appends[..i].iter().any(|p| p.stream == *stream) {
                 return Err(Error::InvalidRecord(format!(
                     "stream '{stream}' appears twice in one append: put its events in one part"

@@ -110,6 +110,30 @@ impl EventStoreConfig {
         self.topic_configs.push((key.into(), value.into()));
         self
     }
+
+    /// Refuses a topic configuration that undoes `durable(true)`: `flush.messages` other
+    /// than 1 would let an append return before its events are synced.
+    fn check(&self) -> Result<()> {
+        let flush = self
+            .topic_configs
+            .iter()
+            .rev()
+            .find(|(k, _)| k == "flush.messages");
+        match flush {
+            Some((key, value)) if self.durable && value.trim().parse::<i64>() != Ok(1) => {
+                Err(Error::InvalidConfig {
+                    key: key.clone(),
+                    message: format!(
+                        "{key}={value} contradicts a durable event store, whose appends return \
+                         only once synced (flush.messages=1): leave it out, or make the store \
+                         durable(false)"
+                    ),
+                    suggestion: None,
+                })
+            }
+            _ => Ok(()),
+        }
+    }
 }
 
 /// An event store on one topic of a cluster. Cheap to clone; every handle on the same topic in
@@ -137,7 +161,7 @@ struct Shared {
     /// Per partition; held across an append's check and write.
     indexes: Vec<Mutex<PartitionIndex>>,
     /// The snapshot topic, on first use.
-    snapshots: std::sync::OnceLock<snapshot::Snapshots>,
+    snapshots: Mutex<Option<Arc<snapshot::Snapshots>>>,
     /// The stream indexes' [`EventStoreConfig::index_table_events`].
     index_table_events: usize,
     /// The store's transactional producer, once an append spans partitions; held across
@@ -157,12 +181,12 @@ impl Stores {
     /// Writes each index's tail to a table (see [`index_tables`]).
     fn write_tails(&self) {
         for shared in self.by_topic.lock().values() {
-            let snapshots = shared.snapshots.get();
-            let indexes = shared.indexes.iter().zip(&shared.logs).chain(
-                snapshots
-                    .into_iter()
-                    .flat_map(|s| s.indexes.iter().zip(&s.logs)),
-            );
+            let snapshots = shared.snapshots.lock().clone();
+            let indexes = shared
+                .indexes
+                .iter()
+                .zip(&shared.logs)
+                .chain(snapshots.iter().flat_map(|s| s.indexes.iter().zip(&s.logs)));
             for (index, log) in indexes {
                 if !log.is_closed() {
                     index.lock().write_tail(log);
@@ -176,6 +200,13 @@ impl Cluster {
     /// The event store on topic `name`, made with `config` if the topic does not exist.
     /// An existing topic is used as it is (its partitions and durability included).
     pub fn event_store(&self, name: &str, config: EventStoreConfig) -> Result<EventStore> {
+        if crate::cluster::is_internal_topic(name) {
+            // Its records are the cluster's own (group offsets, transaction states).
+            return Err(Error::InvalidTopic(format!(
+                "'{name}' is reserved for internal use: give the event store another name"
+            )));
+        }
+        config.check()?;
         let stores = self.service(|| Ok(Stores::default()))?;
         if stores.hooked.set(()).is_ok() {
             // At a clean close, each index's tail goes to a table: the next open then reads
@@ -214,7 +245,7 @@ impl Cluster {
                 .map(|_| Mutex::new(PartitionIndex::new(config.index_table_events)))
                 .collect(),
             logs,
-            snapshots: std::sync::OnceLock::new(),
+            snapshots: Mutex::new(None),
             index_table_events: config.index_table_events,
             producer: Mutex::new(None),
         });

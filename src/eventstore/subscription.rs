@@ -161,6 +161,9 @@ impl std::fmt::Debug for Pending {
 
 impl EventStore {
     /// Subscribes to the events of every stream that `filter` lets through, from `start`.
+    /// A checkpoint past a partition's end (another store's, or one ahead of records a
+    /// crash took back from a store that does not sync) is `Error::OffsetOutOfRange`:
+    /// resume from `AllStart::Start` or `AllStart::End` instead.
     pub fn subscribe_to_all(
         &self,
         start: AllStart,
@@ -181,10 +184,32 @@ impl EventStore {
                         checkpoint.0.len()
                     )));
                 }
+                self.check_checkpoint(&checkpoint)?;
                 checkpoint.0
             }
         };
         Ok(self.subscription(positions, None, filter))
+    }
+
+    /// Refuses a checkpoint past a partition's end, as Kafka's fetch does an offset past
+    /// the log end (`OffsetOutOfRange`): resuming there would skip every event appended up
+    /// to it. It comes from another store, or from records a crash took back (a store that
+    /// does not sync). One below the log start resumes at the start (retention removed
+    /// what lies between).
+    fn check_checkpoint(&self, checkpoint: &Checkpoint) -> Result<()> {
+        for (partition, &offset) in (0..self.partitions()).zip(&checkpoint.0) {
+            let log = self.log(partition);
+            let log_end = log.log_end_offset();
+            if offset < 0 || offset > log_end {
+                return Err(Error::OffsetOutOfRange {
+                    partition: log.name().to_string(),
+                    offset,
+                    log_start: log.log_start_offset(),
+                    log_end,
+                });
+            }
+        }
+        Ok(())
     }
 
     /// Subscribes to the events of one stream, from `start`.
