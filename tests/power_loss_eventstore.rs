@@ -477,11 +477,13 @@ fn io_faults_leave_appends_across_partitions_whole() {
     assert!(cases > 20, "{cases} fault cases");
 }
 
-/// An I/O failure at each write of an append across partitions in turn. Where it leaves
-/// the store's transaction open (a COMMIT marker that could not be written), the next
-/// appends to its streams end it (a new epoch of the store's producer: the decision
-/// finished, or the transaction aborted) instead of waiting for its timeout; each answers
-/// without blocking and goes through.
+/// An I/O failure at each write, and at each sync, of an append across partitions in turn.
+/// Where it leaves the store's transaction open (a COMMIT marker that could not be
+/// written), the next appends to its streams end it (a new epoch of the store's producer:
+/// the decision finished, or the transaction aborted) instead of waiting for its timeout;
+/// each answers without blocking and goes through, except on a partition a failed sync put
+/// in the failed state (it refuses writes until reopened): that one must not hold the
+/// other's appends (its markers are written whatever another partition's do).
 #[test]
 fn a_failed_append_across_partitions_never_holds_the_next_appends() {
     let events = |data: &str| [EventData::new("E", data.to_string())];
@@ -505,23 +507,41 @@ fn a_failed_append_across_partitions_never_holds_the_next_appends() {
         (sim, cluster, store, streams, failed)
     };
     let (dry, ..) = prepared(FaultPlan::default());
-    let mut failures = 0;
-    for n in 1..=dry.operations_of(SimOp::Write) {
-        let case = format!("write #{n} of the append fails");
+    let (mut failures, mut failed_partitions) = (0, 0);
+    let ops = [SimOp::Write, SimOp::Sync];
+    let cases = ops
+        .into_iter()
+        .flat_map(|op| (1..=dry.operations_of(op)).map(move |n| (op, n)));
+    for (op, n) in cases {
+        let case = format!("{op:?} #{n} of the append fails");
         let (_sim, cluster, store, (a, b), failed) = prepared(FaultPlan {
             power_cut_at: None,
-            fail: Some((SimOp::Write, n, SimFailure::Eio)),
+            fail: Some((op, n, SimFailure::Eio)),
         });
         failures += usize::from(failed);
         // On a thread of its own, so that an append that waits fails the test (its
         // thread is left waiting) rather than hanging it.
         let appending = std::thread::spawn({
-            let case = case.clone();
+            let (case, cluster) = (case.clone(), cluster.clone());
             move || {
+                let mut failed = 0;
                 for stream in [a, b] {
+                    let partition = store.partition_of(stream);
+                    let log = cluster.partition(STORE, partition).unwrap();
                     let done = store.append(stream, ExpectedVersion::Any, events("next"));
-                    done.unwrap_or_else(|e| panic!("{case}: {stream}: {e}"));
+                    // A coordinator whose log failed cannot end the store's transaction
+                    // until the cluster reopens: its partitions' appends fail meanwhile.
+                    let coordinator_failed = cluster
+                        .topic_partitions("__transaction_state")
+                        .is_ok_and(|(_, logs)| logs.iter().any(|l| l.is_failed()));
+                    if log.is_failed() {
+                        failed += 1;
+                    } else if !coordinator_failed {
+                        done.unwrap_or_else(|e| panic!("{case}: {stream}: {e}"));
+                    }
                 }
+                assert!(failed < 2, "{case}: both partitions failed");
+                failed
             }
         });
         while !appending.is_finished() {
@@ -532,9 +552,10 @@ fn a_failed_append_across_partitions_never_holds_the_next_appends() {
             );
             std::thread::yield_now();
         }
-        appending.join().unwrap();
+        failed_partitions += appending.join().unwrap();
     }
-    assert!(failures > 0, "no write failure failed the append");
+    assert!(failures > 0, "no failure failed the append");
+    assert!(failed_partitions > 0, "no sync failure failed a partition");
 }
 
 #[test]

@@ -53,16 +53,33 @@ pub(super) fn write_markers(
         offload(Arc::clone(&shared_job));
         job.0 = Some(shared_job);
     }
-    let ours = partitions
-        .iter()
-        .enumerate()
-        .filter(|(index, (topic, _))| !shared(*index, topic))
-        .try_for_each(|(_, (topic, partition))| {
-            write_marker(cluster, topic, *partition, marker, durable)
-        });
+    let ours = each_marker(
+        partitions
+            .iter()
+            .enumerate()
+            .filter(|(index, (topic, _))| !shared(*index, topic))
+            .map(|(_, partition)| partition),
+        |(topic, partition)| write_marker(cluster, topic, *partition, marker, durable),
+    );
     // Waited for even when ours failed.
     let theirs = job.0.take().map_or(Ok(()), |job| job.finish());
     ours.and(theirs)
+}
+
+/// Writes the marker of each of `partitions` with `write`, every one even after a failure,
+/// as Kafka's coordinator sends each partition its marker on its own: a partition that
+/// fails (a disk error makes its log refuse writes until reopened) must not leave the
+/// transaction open in the others, holding their last stable offset. The first error.
+fn each_marker<'p>(
+    partitions: impl Iterator<Item = &'p (String, i32)>,
+    mut write: impl FnMut(&(String, i32)) -> Result<()>,
+) -> Result<()> {
+    let mut first = Ok(());
+    for partition in partitions {
+        let written = write(partition);
+        first = first.and(written);
+    }
+    first
 }
 
 /// Finishes a job when dropped, unless taken.
@@ -197,7 +214,7 @@ impl MarkerJob {
             return;
         }
         let written = catch_unwind(AssertUnwindSafe(|| {
-            self.partitions.iter().try_for_each(|(topic, partition)| {
+            each_marker(self.partitions.iter(), |(topic, partition)| {
                 write_marker(&self.cluster, topic, *partition, self.marker, self.durable)
             })
         }))
