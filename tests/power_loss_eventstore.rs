@@ -656,6 +656,74 @@ fn versions_retention_emptied_survive_a_cut_anywhere() {
     );
 }
 
+/// A durable store whose index holds every event in memory (no table yet): "gone"'s three
+/// events and another stream's, a deletion of "gone"'s records, a store call (which follows
+/// the log, writing the tail to a table), then another append. Whether that table was
+/// written, up to the cut (a table write that fails is only a warning: the index keeps the
+/// events in memory).
+fn tail_retention(cluster: &Cluster, written: &mut bool) -> kafkalite::Result<()> {
+    let store = store(cluster, EventStoreConfig::new())?;
+    for n in 0..3 {
+        store.append(
+            "gone",
+            ExpectedVersion::Any,
+            [EventData::new("E", n.to_string())],
+        )?;
+    }
+    store.append(
+        "other",
+        ExpectedVersion::NoStream,
+        [EventData::new("E", "0")],
+    )?;
+    cluster.delete_records(STORE, 0, 3)?;
+    *written = !store.index_stats(0)?.tables.is_empty();
+    store.append(
+        "other",
+        ExpectedVersion::Exact(0),
+        [EventData::new("E", "1")],
+    )?;
+    Ok(())
+}
+
+#[test]
+fn versions_only_the_index_tail_held_survive_retention_and_a_cut_anywhere() {
+    each_cut(
+        |cluster| {
+            let mut written = false;
+            tail_retention(cluster, &mut written).unwrap();
+            assert!(written, "the tail went to a table after the deletion");
+        },
+        |cut, how, seed| {
+            let case = format!("tail retention: cut at operation {cut}, {how:?}, seed {seed}");
+            let sim = cut_at(cut);
+            let mut written = false;
+            if let Ok(cluster) = open(&sim) {
+                let _ = tail_retention(&cluster, &mut written);
+            }
+            let after = sim.after_power_loss(how, seed);
+            let cluster = open(&after).unwrap_or_else(|e| panic!("{case}: open failed: {e}"));
+            let store = store(&cluster, EventStoreConfig::new()).unwrap();
+            let gone = store.stream_version("gone").unwrap();
+            if written {
+                assert_eq!(gone, Some(2), "{case}: a deleted stream's version");
+                let other = store.stream_version("other").unwrap();
+                assert!(matches!(other, Some(0 | 1)), "{case}: other at {other:?}");
+            }
+            if gone.is_some() {
+                let again = store.append(
+                    "gone",
+                    ExpectedVersion::NoStream,
+                    [EventData::new("E", "x")],
+                );
+                assert!(
+                    matches!(again, Err(kafkalite::Error::WrongExpectedVersion { .. })),
+                    "{case}: stream gone at {gone:?} made again: {again:?}"
+                );
+            }
+        },
+    );
+}
+
 /// A store that does not sync its appends, with a table every event: "a"'s event synced,
 /// then deleted (its table retired), then appends to "b" that are not synced, whose tables
 /// merges join to the retired one. Whether `a` was synced, up to the cut.

@@ -428,6 +428,13 @@ impl PartitionIndex {
             }
             self.drop_tables_from(log, inside, &why);
         }
+        if self.tail_events > 0 && self.tail_from < log.log_start_offset() {
+            // Retention removed records that only the tail indexes: their streams' versions
+            // are now nowhere else, and a crash would take them with the tail. It goes to a
+            // table at once, which retirement then keeps (if it fails, this is tried again
+            // at the next call).
+            self.write_table(log);
+        }
         self.retire_removed_tables(log);
         let start = log.log_start_offset();
         if self.next_offset < start {
@@ -441,9 +448,12 @@ impl PartitionIndex {
         while self.next_offset < bound {
             let data = match log.read_unsynced(self.next_offset, FOLLOW_READ_BYTES) {
                 Ok(data) => data,
-                // Retention raised the log start meanwhile: go on from there.
+                // Retention raised the log start meanwhile: go on from there, with the
+                // aborted transactions from there (one whose marker retention removed would
+                // otherwise stay pending, and skip its producer's later batches).
                 Err(Error::OffsetOutOfRange { log_start, .. }) if self.next_offset < log_start => {
                     self.next_offset = log_start;
+                    aborted = AbortedFilter::below(log, log_start, bound);
                     continue;
                 }
                 Err(error) => return Err(error),

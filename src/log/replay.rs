@@ -68,9 +68,14 @@ impl Log {
             let data = match self.read(next, 1 << 20) {
                 Ok(data) => data,
                 // Retention raised the log start during the scan: go on from there, as a
-                // scan that began after it would.
+                // scan that began after it would (with the aborted transactions from there:
+                // one whose marker retention removed would skip its producer's later
+                // batches).
                 Err(Error::OffsetOutOfRange { log_start, .. }) if next < log_start => {
                     next = log_start;
+                    if aborted.is_some() {
+                        aborted = Some(AbortedFilter::below(self, log_start, upper));
+                    }
                     continue;
                 }
                 Err(error) => return Err(error),
@@ -186,5 +191,39 @@ mod tests {
             .unwrap();
         assert_eq!(visited, [0, 1, 4, 5]);
         assert_eq!(next, 6);
+    }
+
+    /// Read committed, a scan that retention overtakes takes the aborted transactions from
+    /// the new start: an aborted transaction wholly below it (marker included) must not
+    /// make the scan skip its producer's committed transaction after it.
+    #[test]
+    fn a_committed_transaction_after_an_aborted_one_retention_removed_is_read() {
+        let sim = SimStorage::new(Path::new("/sim"));
+        let config = TopicConfig::from_overrides([("segment.bytes", "100")]).unwrap();
+        let log = crate::log::test_log::open(&sim, config, None).unwrap().0;
+        let append = |batch: BatchBuilder| log.append(&batch.build().unwrap()).unwrap();
+        let mut plain = BatchBuilder::new();
+        plain.append(0, Some(b"k"), Some(b"plain"), &[]).unwrap();
+        append(plain);
+        // Producer 7: offsets 1 (aborted, its marker at 2), 3 (committed, marker at 4).
+        for (sequence, commit) in [(0, false), (1, true)] {
+            let mut batch = BatchBuilder::new()
+                .producer(7, 0, sequence)
+                .transactional(true);
+            batch.append(0, Some(b"k"), Some(b"txn"), &[]).unwrap();
+            append(batch);
+            log.write_transaction_marker(7, 0, 0, commit).unwrap();
+        }
+        assert!(log.segments().len() >= 5, "{:?}", log.segments());
+        let mut visited = Vec::new();
+        log.scan_committed_records(0, |record| {
+            visited.push(record.offset);
+            if record.offset == 0 {
+                log.delete_records(3)?;
+            }
+            Ok(true)
+        })
+        .unwrap();
+        assert_eq!(visited, [0, 3]);
     }
 }
