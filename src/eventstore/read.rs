@@ -263,8 +263,13 @@ pub(super) fn records_at(
             i += 1;
             continue;
         }
-        if let Some(hit) = reader.batch(offset, position as usize) {
-            hit.check_crc()?;
+        // A batch whose CRC fails where the hint says may be bytes of another batch at a
+        // position the cleaner reused: read through the offset index, which checks the CRC
+        // of the batch it finds (damage there is `Corruption`).
+        if let Some(hit) = reader
+            .batch(offset, position as usize)
+            .filter(|hit| hit.check_crc().is_ok())
+        {
             located_records(&hit.batch, locations, &mut i, &mut found, |e| {
                 hit.undecodable(e)
             })?;
@@ -272,7 +277,7 @@ pub(super) fn records_at(
         }
         // The hint is no longer right (the cleaner rewrote the segment), or the batch lies
         // past what the reader saw: through the offset index, as the log is now.
-        let data = match log.read_hinted(offset, position as usize, unsynced) {
+        let data = match log.read_batch_of(offset, unsynced) {
             Ok(data) => data,
             // Retention raised the log start meanwhile: skip what it removed.
             Err(Error::OffsetOutOfRange { log_start, .. }) if offset < log_start => {
@@ -330,7 +335,7 @@ mod tests {
 
     use super::chosen_versions;
     use crate::eventstore::{Direction, EventData, EventStoreConfig, StreamPosition};
-    use crate::{Cluster, ExpectedVersion};
+    use crate::{BatchBuilder, Cluster, ExpectedVersion, NewTopic};
 
     /// The versions a read gets, the slow way: of the visible ones (`first..=last`, none when
     /// `first > last`), those at or after the start forwards (the first `max_count`), at or
@@ -383,6 +388,40 @@ mod tests {
             let chosen: Vec<u64> = chosen_versions(first, last, from, direction, max).collect();
             prop_assert_eq!(chosen, model(first, last, from, forwards, max));
         }
+    }
+
+    /// A hint may point at bytes that parse as a batch holding the offset but are not one
+    /// (the cleaner rewrote the segment; here, a damaged copy of the batch inside another
+    /// record's value): its CRC fails, and the batch is read through the offset index.
+    #[test]
+    fn a_hinted_batch_whose_crc_fails_is_read_through_the_offset_index() {
+        let cluster = Cluster::temporary().unwrap();
+        cluster.create_topic(NewTopic::new("t", 1)).unwrap();
+        let log = cluster.partition("t", 0).unwrap();
+        let mut real = BatchBuilder::new();
+        real.append(0, Some(b"s"), Some(b"event"), &[]).unwrap();
+        let real = real.build().unwrap();
+        let mut fake = real.clone();
+        let last = fake.len() - 1;
+        fake[last] ^= 0xff;
+        log.append(&real).unwrap();
+        let mut carrier = BatchBuilder::new();
+        carrier.append(0, Some(b"other"), Some(&fake), &[]).unwrap();
+        log.append(&carrier.build().unwrap()).unwrap();
+        let data = log.read(0, 1 << 20).unwrap();
+        let at = data
+            .bytes()
+            .windows(fake.len())
+            .position(|w| w == fake.as_slice())
+            .expect("the copy is in the segment");
+        let mut found = Vec::new();
+        let hint = [(0, u32::try_from(at).unwrap())];
+        super::records_at(&log, &hint, super::Bound::HighWatermark, |record| {
+            found.push((record.offset, record.value.map(<[u8]>::to_vec)));
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(found, [(0, Some(b"event".to_vec()))]);
     }
 
     #[test]

@@ -35,6 +35,18 @@ impl Log {
         self.read_below(offset, 1, usize::MAX, reader.bound, reader.high_watermark)
     }
 
+    /// The batch holding `offset`, found through the offset index (for a hint found wrong),
+    /// up to the high watermark, or the log end if `unsynced`.
+    pub(crate) fn read_batch_of(&self, offset: i64, unsynced: bool) -> Result<FetchData> {
+        let high_watermark = self.high_watermark();
+        let bound = if unsynced {
+            self.log_end_offset()
+        } else {
+            high_watermark
+        };
+        self.read_below(offset, 1, usize::MAX, bound, high_watermark)
+    }
+
     /// A reader of batches at hinted positions, up to the high watermark (the log end if
     /// `unsynced`) as they are now.
     pub(crate) fn hinted_reader(&self, unsynced: bool) -> HintedReader {
