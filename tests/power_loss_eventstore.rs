@@ -735,11 +735,12 @@ fn unsynced_retention(cluster: &Cluster, a_synced: &mut bool) -> kafkalite::Resu
     *a_synced = true;
     store.index_stats(0)?;
     cluster.delete_records(STORE, 0, 1)?;
-    // Retires the emptied table; then each append's table is merged into it.
+    // Retires the emptied table; then each append's table is merged into it, "a"'s too
+    // (a retired stream that goes on).
     store.index_stats(0)?;
-    for n in 0..3 {
+    for (n, stream) in ["b", "a", "b"].into_iter().enumerate() {
         store.append(
-            "b",
+            stream,
             ExpectedVersion::Any,
             [EventData::new("E", n.to_string())],
         )?;
@@ -764,7 +765,8 @@ fn versions_retention_emptied_survive_a_cut_of_unsynced_appends_merged_with_them
             let store = store(&cluster, EventStoreConfig::new().durable(false)).unwrap();
             let a = store.stream_version("a").unwrap();
             if a_synced {
-                assert_eq!(a, Some(0), "{case}: a synced event's version");
+                // Its second event was not synced: it may be gone, its version not.
+                assert!(matches!(a, Some(0 | 1)), "{case}: a at {a:?}");
             }
             if a.is_some() {
                 let again =

@@ -267,6 +267,10 @@ impl PartitionIndex {
     ) -> Result<Visible> {
         let mut last = None;
         for run in runs.iter().rev() {
+            if run.count == 0 {
+                // Retired: nothing older is visible past it (answered below).
+                break;
+            }
             let below = self.count_below(stream, run, stable)?;
             if below > 0 {
                 last = Some(run.first_version + below as u64 - 1);
@@ -420,7 +424,7 @@ impl PartitionIndex {
             let mut inside = self.tables.partition_point(|t| t.coverage.to <= end);
             let why = format!("the log ends at offset {end}, before records it indexes");
             if let Some(cut) = self.tables.get(inside) {
-                if let Some(retired) = retire_below_start(log, cut, &why, &mut self.dropped) {
+                if let Some(retired) = retire_below_start(log, cut, &why, &mut self.dropped)? {
                     // Written over the cut table's file, which is no longer to be removed.
                     self.tables[inside] = retired;
                     inside += 1;

@@ -91,7 +91,7 @@ impl PartitionIndex {
                 Ok(()) => break,
                 Err(reason) => {
                     let table = chained.pop().expect("checked above");
-                    match retire_below_start(log, &table, &reason, &mut self.dropped) {
+                    match retire_below_start(log, &table, &reason, &mut self.dropped)? {
                         // Written over the table's file: it agrees, wholly below the start.
                         Some(retired) => chained.push(retired),
                         None => self.remove(storage, &table.path, &reason),
@@ -334,68 +334,66 @@ impl PartitionIndex {
 /// go to a retired table over `from..log start`, written over its file (as retention's, see
 /// [`PartitionIndex::retire_removed_tables`]), and `dropped` gets a note. A table over
 /// records a power cut took back may be a merge that took in a retired table. Returns the
-/// retired table, or `None` when there is nothing to keep (or it could not be kept: a
-/// warning says so), and the caller removes the table.
+/// retired table, or `None` when there is nothing to keep, or the table is damaged (a
+/// warning says so): the caller then removes it. An error writing the retired table is
+/// returned, the table left in place (it may be the only record of those versions).
 pub(super) fn retire_below_start(
     log: &Log,
     table: &Table,
     why: &str,
     dropped: &mut Vec<String>,
-) -> Option<Table> {
+) -> Result<Option<Table>> {
     let start = log.log_start_offset();
     if table.coverage.from >= start || start > log.log_end_offset() {
-        return None;
+        return Ok(None);
     }
-    let kept = table.streams().and_then(|streams| {
-        let streams: Vec<TableStream> = streams
-            .into_iter()
-            .filter_map(|stream| {
-                let below = stream
-                    .entries
-                    .partition_point(|&(offset, _)| offset < start);
-                // A retired stream (no entries) keeps its version; one with events below
-                // the start goes on after them (those from the start on are indexed
-                // again from the log).
-                (below > 0 || stream.entries.is_empty()).then(|| TableStream {
-                    name: stream.name,
-                    first_version: stream.first_version + below as u64,
-                    entries: Vec::new(),
-                })
-            })
-            .collect();
-        if streams.is_empty() {
+    let path = table.path.display();
+    let streams = match table.streams() {
+        Ok(streams) => streams,
+        Err(error @ Error::Corruption { .. }) => {
+            tracing::warn!(
+                target: "kafkalite::eventstore",
+                "stream index {path}: the versions it holds below the log start ({start}) could not be kept: {error}"
+            );
             return Ok(None);
         }
-        let coverage = Coverage {
-            from: table.coverage.from,
-            to: start,
-            last_batch_crc: 0,
-            last_batch_position: 0,
-        };
-        write(log, coverage, streams).map(Some)
-    });
-    match kept {
-        Ok(Some(retired)) => {
-            let path = table.path.display();
-            tracing::warn!(
-                target: "kafkalite::eventstore",
-                "stream index {path}: {why}; the versions below the log start ({start}) were kept in a retired table, the rest is indexed from the log"
-            );
-            dropped.push(format!(
-                "{path}: {why} (its versions below offset {start} kept)"
-            ));
-            Some(retired)
-        }
-        Ok(None) => None,
-        Err(error) => {
-            tracing::warn!(
-                target: "kafkalite::eventstore",
-                "stream index {}: the versions it holds below the log start ({start}) could not be kept: {error}",
-                table.path.display()
-            );
-            None
-        }
+        Err(error) => return Err(error),
+    };
+    let streams: Vec<TableStream> = streams
+        .into_iter()
+        .filter_map(|stream| {
+            let below = stream
+                .entries
+                .partition_point(|&(offset, _)| offset < start);
+            // Each stream goes on after its events below the start (those from the start
+            // on are indexed again from the log); a stream retired or merged with a retired
+            // record starts past versions only this table may know.
+            let next = stream.first_version + below as u64;
+            (next > 0).then(|| TableStream {
+                name: stream.name,
+                first_version: next,
+                entries: Vec::new(),
+            })
+        })
+        .collect();
+    if streams.is_empty() {
+        return Ok(None);
     }
+    let coverage = Coverage {
+        from: table.coverage.from,
+        to: start,
+        last_batch_crc: 0,
+        last_batch_position: 0,
+    };
+    let retired = write(log, coverage, streams)?;
+    tracing::warn!(
+        target: "kafkalite::eventstore",
+        "stream index {path}: {why}; the versions below the log start ({start}) were kept in a retired table, the rest is indexed from the log"
+    );
+    dropped.push(format!(
+        "{path}: {why} (its versions below offset {start} kept)"
+    ));
+    Ok(Some(retired))
 }
 
 /// Removes a table file; a failure is only a warning (a file left behind is found and
