@@ -263,9 +263,9 @@ pub(super) fn records_at(
             i += 1;
             continue;
         }
-        // A batch whose CRC fails where the hint says may be bytes of another batch at a
-        // position the cleaner reused: read through the offset index, which checks the CRC
-        // of the batch it finds (damage there is `Corruption`).
+        // A batch whose CRC fails where the hint says may be bytes that only look like one
+        // (the cleaner rewrote the segment): `read_hinted` then reads through the offset
+        // index, where a CRC that fails is damage (`Corruption`).
         if let Some(hit) = reader
             .batch(offset, position as usize)
             .filter(|hit| hit.check_crc().is_ok())
@@ -277,7 +277,7 @@ pub(super) fn records_at(
         }
         // The hint is no longer right (the cleaner rewrote the segment), or the batch lies
         // past what the reader saw: through the offset index, as the log is now.
-        let data = match log.read_batch_of(offset, unsynced) {
+        let data = match log.read_hinted(offset, position as usize, unsynced) {
             Ok(data) => data,
             // Retention raised the log start meanwhile: skip what it removed.
             Err(Error::OffsetOutOfRange { log_start, .. }) if offset < log_start => {

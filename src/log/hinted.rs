@@ -15,9 +15,11 @@ const WARM_BYTES: usize = 320;
 
 impl Log {
     /// The batch holding `offset`, found at `position` of its segment's file if a hint from
-    /// an earlier append or read is still right (its offsets are checked, and its CRC when
-    /// the caller walks [`FetchData::batches`]), else through the offset index as
-    /// [`Log::read`] does. Up to the high watermark, or the log end if `unsynced`.
+    /// an earlier append or read is still right (its offsets and CRC are checked: a stale
+    /// hint may land on bytes that parse as a batch, such as a record's value after the
+    /// cleaner rewrote the segment), else through the offset index as [`Log::read`] does
+    /// (where a batch whose CRC fails is damage, reported when the caller walks
+    /// [`FetchData::batches`]). Up to the high watermark, or the log end if `unsynced`.
     pub(crate) fn read_hinted(
         &self,
         offset: i64,
@@ -25,7 +27,8 @@ impl Log {
         unsynced: bool,
     ) -> Result<FetchData> {
         let reader = self.hinted_reader(unsynced);
-        if let Some(found) = reader.batch(offset, position) {
+        let hinted = reader.batch(offset, position);
+        if let Some(found) = hinted.filter(|hit| hit.check_crc().is_ok()) {
             return Ok(FetchData {
                 slice: found.segment.slice(position, position + found.batch.size()),
                 high_watermark: reader.high_watermark,
@@ -33,18 +36,6 @@ impl Log {
             });
         }
         self.read_below(offset, 1, usize::MAX, reader.bound, reader.high_watermark)
-    }
-
-    /// The batch holding `offset`, found through the offset index (for a hint found wrong),
-    /// up to the high watermark, or the log end if `unsynced`.
-    pub(crate) fn read_batch_of(&self, offset: i64, unsynced: bool) -> Result<FetchData> {
-        let high_watermark = self.high_watermark();
-        let bound = if unsynced {
-            self.log_end_offset()
-        } else {
-            high_watermark
-        };
-        self.read_below(offset, 1, usize::MAX, bound, high_watermark)
     }
 
     /// A reader of batches at hinted positions, up to the high watermark (the log end if

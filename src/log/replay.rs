@@ -33,9 +33,10 @@ impl Log {
     }
 
     /// Calls `visit` with each data record from offset `from` (or the log start, if later,
-    /// also when retention raises it during the scan) to the high watermark, in offset order, until it answers false (control batches are
-    /// skipped; every batch's CRC is checked). Returns the offset after the last record
-    /// visited or skipped: where a later call goes on.
+    /// also when retention raises it during the scan) to the high watermark, in offset
+    /// order, until it answers false (control batches are skipped; every batch's CRC is
+    /// checked). Returns the offset after the last record visited or skipped: where a later
+    /// call goes on.
     pub(crate) fn scan_records(
         &self,
         from: i64,
