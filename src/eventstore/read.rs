@@ -263,21 +263,25 @@ pub(super) fn records_at(
             i += 1;
             continue;
         }
-        // A batch whose CRC fails where the hint says may be bytes that only look like one
-        // (the cleaner rewrote the segment): `read_hinted` then reads through the offset
-        // index, where a CRC that fails is damage (`Corruption`).
-        if let Some(hit) = reader
-            .batch(offset, position as usize)
-            .filter(|hit| hit.check_crc().is_ok())
-        {
+        let hinted = reader.batch(offset, position as usize);
+        let bad_crc = hinted.as_ref().is_some_and(|hit| hit.check_crc().is_err());
+        if let Some(hit) = hinted.filter(|_| !bad_crc) {
             located_records(&hit.batch, locations, &mut i, &mut found, |e| {
                 hit.undecodable(e)
             })?;
             continue;
         }
         // The hint is no longer right (the cleaner rewrote the segment), or the batch lies
-        // past what the reader saw: through the offset index, as the log is now.
-        let data = match log.read_hinted(offset, position as usize, unsynced) {
+        // past what the reader saw: through the offset index, as the log is now. A batch
+        // whose CRC fails at the hint may be bytes that only look like one (a record's
+        // value, in a segment the cleaner rewrote): read through the offset index, where a
+        // CRC that fails is damage (`Corruption`).
+        let read = if bad_crc {
+            reader.read_through_index(log, offset)
+        } else {
+            log.read_hinted(offset, position as usize, unsynced)
+        };
+        let data = match read {
             Ok(data) => data,
             // Retention raised the log start meanwhile: skip what it removed.
             Err(Error::OffsetOutOfRange { log_start, .. }) if offset < log_start => {
@@ -391,8 +395,9 @@ mod tests {
     }
 
     /// A hint may point at bytes that parse as a batch holding the offset but are not one
-    /// (the cleaner rewrote the segment; here, a damaged copy of the batch inside another
-    /// record's value): its CRC fails, and the batch is read through the offset index.
+    /// (the cleaner rewrote the segment; here, a batch of another value at the same offset,
+    /// its CRC field broken, inside another record's value): its CRC fails, and the batch
+    /// is read through the offset index.
     #[test]
     fn a_hinted_batch_whose_crc_fails_is_read_through_the_offset_index() {
         let cluster = Cluster::temporary().unwrap();
@@ -400,11 +405,12 @@ mod tests {
         let log = cluster.partition("t", 0).unwrap();
         let mut real = BatchBuilder::new();
         real.append(0, Some(b"s"), Some(b"event"), &[]).unwrap();
-        let real = real.build().unwrap();
-        let mut fake = real.clone();
-        let last = fake.len() - 1;
-        fake[last] ^= 0xff;
-        log.append(&real).unwrap();
+        let mut fake = BatchBuilder::new();
+        fake.append(0, Some(b"s"), Some(b"forge"), &[]).unwrap();
+        let mut fake = fake.build().unwrap();
+        // The CRC field: after the base offset, length, leader epoch and magic.
+        fake[17] ^= 0xff;
+        log.append(&real.build().unwrap()).unwrap();
         let mut carrier = BatchBuilder::new();
         carrier.append(0, Some(b"other"), Some(&fake), &[]).unwrap();
         log.append(&carrier.build().unwrap()).unwrap();

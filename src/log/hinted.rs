@@ -15,11 +15,9 @@ const WARM_BYTES: usize = 320;
 
 impl Log {
     /// The batch holding `offset`, found at `position` of its segment's file if a hint from
-    /// an earlier append or read is still right (its offsets and CRC are checked: a stale
-    /// hint may land on bytes that parse as a batch, such as a record's value after the
-    /// cleaner rewrote the segment), else through the offset index as [`Log::read`] does
-    /// (where a batch whose CRC fails is damage, reported when the caller walks
-    /// [`FetchData::batches`]). Up to the high watermark, or the log end if `unsynced`.
+    /// an earlier append or read is still right (its offsets are checked, and its CRC when
+    /// the caller walks [`FetchData::batches`]), else through the offset index as
+    /// [`Log::read`] does. Up to the high watermark, or the log end if `unsynced`.
     pub(crate) fn read_hinted(
         &self,
         offset: i64,
@@ -27,15 +25,14 @@ impl Log {
         unsynced: bool,
     ) -> Result<FetchData> {
         let reader = self.hinted_reader(unsynced);
-        let hinted = reader.batch(offset, position);
-        if let Some(found) = hinted.filter(|hit| hit.check_crc().is_ok()) {
+        if let Some(found) = reader.batch(offset, position) {
             return Ok(FetchData {
                 slice: found.segment.slice(position, position + found.batch.size()),
                 high_watermark: reader.high_watermark,
                 log_start_offset: reader.log_start,
             });
         }
-        self.read_below(offset, 1, usize::MAX, reader.bound, reader.high_watermark)
+        reader.read_through_index(self, offset)
     }
 
     /// A reader of batches at hinted positions, up to the high watermark (the log end if
@@ -105,6 +102,12 @@ impl HintedReader {
             segment,
             position,
         })
+    }
+
+    /// The batch of `log` (the reader's) holding `offset`, found through the offset index,
+    /// up to the reader's bound: for a hint found wrong.
+    pub(crate) fn read_through_index(&self, log: &Log, offset: i64) -> Result<FetchData> {
+        log.read_below(offset, 1, usize::MAX, self.bound, self.high_watermark)
     }
 
     /// Touches the first bytes of the batch at each `(offset, position)` hint, in one pass:
