@@ -239,6 +239,22 @@ pub enum Error {
     /// The handle, log or cluster was closed.
     #[error("closed: the cluster or log was closed; open it again")]
     Closed,
+    /// A file kafkalite keeps was written by a newer kafkalite, in a format this one cannot
+    /// read. It is left as it is (it may hold what the log no longer does, such as the
+    /// versions of streams whose events retention removed).
+    #[error(
+        "{path} is in format version {found}, written by a newer kafkalite; this one reads \
+         version {supported}: open the data directory with that kafkalite",
+        path = path.display()
+    )]
+    UnsupportedFormat {
+        /// The file.
+        path: PathBuf,
+        /// The format version the file says it is in.
+        found: u32,
+        /// The newest format version this kafkalite reads.
+        supported: u32,
+    },
     /// A commit from a member that is no longer part of its group's current generation (it
     /// was expelled after `max.poll.interval.ms`, or a rebalance completed without it), or
     /// from a consumer without group membership while the group has active members.
@@ -643,6 +659,7 @@ impl Error {
             Error::InconsistentClusterId { .. } => ErrorCode::InconsistentClusterId,
             Error::Kafka { code, .. } => *code,
             Error::Locked { .. } | Error::Closed | Error::NotOwned { .. } => return None,
+            Error::UnsupportedFormat { .. } => return None,
         })
     }
 

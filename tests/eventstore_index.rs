@@ -580,3 +580,50 @@ fn a_table_of_the_format_that_counted_aborted_records_is_dropped() {
         "{stats:?}"
     );
 }
+
+/// A table of a format newer than this kafkalite reads (a downgrade) is left as it is, and
+/// the partition's calls say why they cannot go on: it may be the only record of the
+/// versions of streams whose events retention removed, which the newer kafkalite still reads.
+#[test]
+fn a_table_of_a_newer_format_is_kept_and_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = EventStoreConfig::new().index_table_events(4);
+    {
+        let cluster = Cluster::open(dir.path()).unwrap();
+        let store = cluster.event_store("es", config.clone()).unwrap();
+        for n in 0..10u32 {
+            store.append("a", ExpectedVersion::Any, [event(n)]).unwrap();
+        }
+    }
+    let tables = table_files(&dir.path().join("es-0"));
+    assert!(!tables.is_empty());
+    let newest = tables.last().unwrap();
+    let mut bytes = std::fs::read(newest).unwrap();
+    bytes[8..12].copy_from_slice(&7u32.to_be_bytes());
+    std::fs::write(newest, &bytes).unwrap();
+    let before: Vec<Vec<u8>> = tables.iter().map(|t| std::fs::read(t).unwrap()).collect();
+
+    let cluster = Cluster::open(dir.path()).unwrap();
+    let store = cluster.event_store("es", config).unwrap();
+    let read = store.read_stream("a", StreamPosition::Start, Direction::Forwards, 100);
+    let Err(kafkalite::Error::UnsupportedFormat {
+        path,
+        found,
+        supported,
+    }) = read
+    else {
+        panic!("expected UnsupportedFormat, got {read:?}");
+    };
+    assert_eq!((path.as_path(), found), (newest.as_path(), 7));
+    assert!(supported < found);
+    let append = store.append("a", ExpectedVersion::Exact(9), [event(10)]);
+    assert!(
+        matches!(append, Err(kafkalite::Error::UnsupportedFormat { .. })),
+        "{append:?}"
+    );
+    drop(store);
+    drop(cluster);
+    let after: Vec<Vec<u8>> = tables.iter().map(|t| std::fs::read(t).unwrap()).collect();
+    assert!(before == after, "the tables are left byte for byte");
+    assert_eq!(table_files(&dir.path().join("es-0")), tables);
+}

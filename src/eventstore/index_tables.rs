@@ -49,8 +49,9 @@ impl PartitionIndex {
                 Err(error @ Error::Corruption { .. }) => {
                     self.remove(storage, &path, &error.to_string());
                 }
-                // Not found wrong, only not read (an I/O error, a mapping refused): kept, as
-                // a table may be the only record of versions retention emptied.
+                // Not found wrong, only not read (an I/O error, a mapping refused, a newer
+                // kafkalite's format): kept, as a table may be the only record of versions
+                // retention emptied.
                 Err(error) => return Err(error),
             }
         }

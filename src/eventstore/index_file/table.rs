@@ -58,19 +58,23 @@ impl Table {
             return Err(bad(0, "not a stream index file (no KLSTREAM magic)".into()));
         }
         let version = fields.u32(8);
-        if version != FORMAT_VERSION {
-            let why = if version < FORMAT_VERSION {
+        if version > FORMAT_VERSION {
+            // Not removed as a damaged table would be: a newer table may be the only record
+            // of versions retention emptied, and that kafkalite can still read it.
+            return Err(Error::UnsupportedFormat {
+                path: path.to_path_buf(),
+                found: version,
+                supported: FORMAT_VERSION,
+            });
+        }
+        if version < FORMAT_VERSION {
+            return Err(bad(
+                8,
                 format!(
                     "a table of format version {version}, from an older kafkalite whose \
                      tables counted aborted transactions' records as events"
-                )
-            } else {
-                format!(
-                    "a table of format version {version}, from a newer kafkalite (this one \
-                     writes version {FORMAT_VERSION})"
-                )
-            };
-            return Err(bad(8, why));
+                ),
+            ));
         }
         let block_count = fields.u32(12) as usize;
         let refs_end = HEADER_BYTES + block_count * BLOCK_REF_BYTES;
