@@ -53,6 +53,9 @@ impl Log {
         visit: impl FnMut(&Record<'_>) -> Result<bool>,
     ) -> Result<i64> {
         let upper = self.last_stable_offset();
+        // From where the scan begins: a transaction whose ABORT marker lies below the log
+        // start would otherwise join the filter and never leave it.
+        let from = from.max(self.log_start_offset());
         let aborted = AbortedFilter::below(self, from, upper);
         self.scan(from, upper, Some(aborted), visit)
     }
@@ -161,6 +164,7 @@ impl Log {
 mod tests {
     use std::path::Path;
 
+    use super::Log;
     use crate::config::TopicConfig;
     use crate::record::BatchBuilder;
     use crate::storage::SimStorage;
@@ -197,16 +201,15 @@ mod tests {
     /// Read committed, a scan that retention overtakes takes the aborted transactions from
     /// the new start: an aborted transaction wholly below it (marker included) must not
     /// make the scan skip its producer's committed transaction after it.
-    #[test]
-    fn a_committed_transaction_after_an_aborted_one_retention_removed_is_read() {
-        let sim = SimStorage::new(Path::new("/sim"));
+    /// Offsets 0 (plain), then producer 7's aborted transaction at 1 (its marker at 2)
+    /// and committed one at 3 (its marker at 4), each batch in a segment of its own.
+    fn log_with_an_aborted_then_a_committed_transaction(sim: &SimStorage) -> Log {
         let config = TopicConfig::from_overrides([("segment.bytes", "100")]).unwrap();
-        let log = crate::log::test_log::open(&sim, config, None).unwrap().0;
+        let log = crate::log::test_log::open(sim, config, None).unwrap().0;
         let append = |batch: BatchBuilder| log.append(&batch.build().unwrap()).unwrap();
         let mut plain = BatchBuilder::new();
         plain.append(0, Some(b"k"), Some(b"plain"), &[]).unwrap();
         append(plain);
-        // Producer 7: offsets 1 (aborted, its marker at 2), 3 (committed, marker at 4).
         for (sequence, commit) in [(0, false), (1, true)] {
             let mut batch = BatchBuilder::new()
                 .producer(7, 0, sequence)
@@ -216,6 +219,31 @@ mod tests {
             log.write_transaction_marker(7, 0, 0, commit).unwrap();
         }
         assert!(log.segments().len() >= 5, "{:?}", log.segments());
+        log
+    }
+
+    #[test]
+    fn a_committed_scan_from_below_the_log_start_reads_what_follows_an_aborted_transaction() {
+        let sim = SimStorage::new(Path::new("/sim"));
+        let log = log_with_an_aborted_then_a_committed_transaction(&sim);
+        // The aborted transaction's marker is gone; its record of it stays until a
+        // retention pass.
+        log.delete_records(3).unwrap();
+        assert_eq!(log.aborted_transactions(0, i64::MAX).len(), 1);
+        let mut visited = Vec::new();
+        let next = log
+            .scan_committed_records(0, |record| {
+                visited.push(record.offset);
+                Ok(true)
+            })
+            .unwrap();
+        assert_eq!((visited, next), (vec![3], 5));
+    }
+
+    #[test]
+    fn a_committed_transaction_after_an_aborted_one_retention_removed_is_read() {
+        let sim = SimStorage::new(Path::new("/sim"));
+        let log = log_with_an_aborted_then_a_committed_transaction(&sim);
         let mut visited = Vec::new();
         log.scan_committed_records(0, |record| {
             visited.push(record.offset);
