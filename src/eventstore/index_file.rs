@@ -30,6 +30,12 @@
 //! with one read, and their directory is read once, when first needed.
 //!
 //! Streams are sorted by (hash, name); the hash is FNV-1a, 64 bits, stable across builds.
+//!
+//! A newer format keeps the magic, the version and block count where they are, a directory
+//! of 24 bytes a block, and the CRC at byte 56 over bytes 0..56 and the directory: so a
+//! table whose version field is damaged fails that CRC and is dropped as damaged, while a
+//! newer kafkalite's table (its CRC good) is kept and refused
+//! ([`crate::Error::UnsupportedFormat`]).
 
 use std::path::{Path, PathBuf};
 

@@ -58,15 +58,6 @@ impl Table {
             return Err(bad(0, "not a stream index file (no KLSTREAM magic)".into()));
         }
         let version = fields.u32(8);
-        if version > FORMAT_VERSION {
-            // Not removed as a damaged table would be: a newer table may be the only record
-            // of versions retention emptied, and that kafkalite can still read it.
-            return Err(Error::UnsupportedFormat {
-                path: path.to_path_buf(),
-                found: version,
-                supported: FORMAT_VERSION,
-            });
-        }
         if version < FORMAT_VERSION {
             return Err(bad(
                 8,
@@ -76,6 +67,8 @@ impl Table {
                 ),
             ));
         }
+        // Every format keeps these fields and this CRC where version 1 has them, so that
+        // a damaged version field is told from a newer format.
         let block_count = fields.u32(12) as usize;
         let refs_end = HEADER_BYTES + block_count * BLOCK_REF_BYTES;
         let Some(refs) = bytes.get(HEADER_BYTES..refs_end) else {
@@ -90,6 +83,15 @@ impl Table {
                 CRC_COVERS as u64,
                 "header or block directory CRC mismatch".into(),
             ));
+        }
+        if version > FORMAT_VERSION {
+            // Not removed as a damaged table would be: a newer table may be the only record
+            // of versions retention emptied, and that kafkalite can still read it.
+            return Err(Error::UnsupportedFormat {
+                path: path.to_path_buf(),
+                found: version,
+                supported: FORMAT_VERSION,
+            });
         }
         let coverage = Coverage {
             from: fields.i64(16),
