@@ -14,7 +14,6 @@ use std::ops::Range;
 
 use super::event::record_version;
 use super::index_file::{ChunkCache, StreamRecord, Table};
-use super::index_tables::retire_below_start;
 use crate::error::{Error, Result};
 use crate::log::{AbortedFilter, FetchData, Log};
 use crate::record::RecordBatch;
@@ -415,22 +414,19 @@ impl PartitionIndex {
             self.load(log)?;
         }
         if let Some((table, why)) = self.doubt.take() {
-            self.drop_tables_from(log, table, &why);
+            if let Err(error) = self.drop_tables_keeping_versions(log, table, &why) {
+                // Doubted still: tried again at the next call.
+                *self.doubt.borrow_mut() = Some((table, why));
+                return Err(error);
+            }
         }
         let end = log.log_end_offset();
         if self.next_offset > end {
             // The log lost records the index holds (a repair cut it): index again from the
             // last table still inside it.
-            let mut inside = self.tables.partition_point(|t| t.coverage.to <= end);
+            let inside = self.tables.partition_point(|t| t.coverage.to <= end);
             let why = format!("the log ends at offset {end}, before records it indexes");
-            if let Some(cut) = self.tables.get(inside) {
-                if let Some(retired) = retire_below_start(log, cut, &why, &mut self.dropped)? {
-                    // Written over the cut table's file, which is no longer to be removed.
-                    self.tables[inside] = retired;
-                    inside += 1;
-                }
-            }
-            self.drop_tables_from(log, inside, &why);
+            self.drop_tables_keeping_versions(log, inside, &why)?;
         }
         if self.tail_events > 0 && self.tail_from < log.log_start_offset() {
             // Retention removed records that only the tail indexes: their streams' versions
@@ -577,6 +573,50 @@ mod tests {
             logs[0].append(&batch.build().unwrap()).unwrap();
         }
         std::sync::Arc::clone(&logs[0])
+    }
+
+    /// Appends `count` records of stream `a`, one per batch.
+    fn append_to_a(log: &Log, count: usize) {
+        for _ in 0..count {
+            let mut batch = BatchBuilder::new();
+            batch.append(0, Some(b"a"), Some(b"x"), &[]).unwrap();
+            log.append(&batch.build().unwrap()).unwrap();
+        }
+    }
+
+    /// A doubted table that reaches below the log start leaves its streams' versions there
+    /// in a retired table: the log no longer holds those records, and indexing again from
+    /// the start would number the stream's later events from the older table's versions.
+    #[test]
+    fn a_doubted_table_keeps_its_versions_below_the_log_start() {
+        let cluster = crate::Cluster::temporary().unwrap();
+        let log = log_of(&cluster, 0);
+        let mut index = PartitionIndex::new(4);
+        // Offsets 0..12 are versions 0..11, in one table; 12..16 versions 12..15 in a
+        // second, too small to merge with the first.
+        append_to_a(&log, 12);
+        assert_eq!(index.followed(&log, |i| i.version("a")).unwrap(), Some(11));
+        append_to_a(&log, 4);
+        assert_eq!(index.followed(&log, |i| i.version("a")).unwrap(), Some(15));
+        let coverage = |i: &PartitionIndex| -> Vec<(i64, i64)> {
+            i.tables
+                .iter()
+                .map(|t| (t.coverage.from, t.coverage.to))
+                .collect()
+        };
+        assert_eq!(coverage(&index), [(0, 12), (12, 16)]);
+        log.delete_records(14).unwrap();
+        let wrong = Error::corruption(&index.tables[1].path, 0, "doubted");
+        assert!(index.checked(1, Err::<(), _>(wrong)).is_err());
+        assert_eq!(index.followed(&log, |i| i.version("a")).unwrap(), Some(15));
+        let versions = index.followed(&log, |i| {
+            let mut cache = super::super::index_file::ChunkCache::new();
+            Ok([14, 15].map(|offset| i.version_at("a", offset, &mut cache).unwrap()))
+        });
+        // Both tables below the start were retired into one (retention's usual work).
+        assert_eq!(coverage(&index), [(0, 14)]);
+        assert_eq!(versions.unwrap(), [Some(14), Some(15)]);
+        assert!(index.dropped.iter().any(|why| why.contains("kept")));
     }
 
     #[test]

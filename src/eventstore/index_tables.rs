@@ -92,7 +92,8 @@ impl PartitionIndex {
                 Ok(()) => break,
                 Err(reason) => {
                     let table = chained.pop().expect("checked above");
-                    match retire_below_start(log, &table, &reason, &mut self.dropped)? {
+                    let run = std::slice::from_ref(&table);
+                    match retire_below_start(log, run, &reason, &mut self.dropped)? {
                         // Written over the table's file: it agrees, wholly below the start.
                         Some(retired) => chained.push(retired),
                         None => self.remove(storage, &table.path, &reason),
@@ -116,6 +117,26 @@ impl PartitionIndex {
         );
         self.dropped.push(format!("{}: {why}", path.display()));
         remove_file(storage, path);
+    }
+
+    /// As [`PartitionIndex::drop_tables_from`], keeping first, in a retired table in their
+    /// place, the versions the dropped tables hold below the log start (the log no longer
+    /// has those records, so indexing again from it cannot find them). An error writing
+    /// that table is returned, and nothing dropped.
+    pub(super) fn drop_tables_keeping_versions(
+        &mut self,
+        log: &Log,
+        mut from: usize,
+        why: &str,
+    ) -> Result<()> {
+        let run = self.tables.get(from..).unwrap_or_default();
+        if let Some(retired) = retire_below_start(log, run, why, &mut self.dropped)? {
+            // Written over the first dropped table's file, which is no longer to be removed.
+            self.tables[from] = retired;
+            from += 1;
+        }
+        self.drop_tables_from(log, from, why);
+        Ok(())
     }
 
     /// Drops table `from` and every newer one, and the tail: their offsets are indexed
@@ -330,39 +351,45 @@ impl PartitionIndex {
     }
 }
 
-/// Before `table` (found not to agree with the log, for `why`) is dropped: if it covers
-/// offsets below the log start, which cannot be indexed again, its streams' versions there
-/// go to a retired table over `from..log start`, written over its file (as retention's, see
+/// Before `run` (tables in offset order, the first found not to agree with the log or
+/// doubted, for `why`, the others after it) is dropped: if it covers offsets below the log
+/// start, which cannot be indexed again, its streams' versions there go to a retired table
+/// over `from..log start`, written over the first table's file (as retention's, see
 /// [`PartitionIndex::retire_removed_tables`]), and `dropped` gets a note. A table over
 /// records a power cut took back may be a merge that took in a retired table. Returns the
-/// retired table, or `None` when there is nothing to keep, or the table is damaged (a
-/// warning says so): the caller then removes it. An error writing the retired table is
-/// returned, the table left in place (it may be the only record of those versions).
+/// retired table, or `None` when there is nothing to keep; a damaged table of the run gives
+/// nothing (a warning says so), the others still do. An error writing the retired table is
+/// returned, the tables left in place (they may be the only record of those versions).
 pub(super) fn retire_below_start(
     log: &Log,
-    table: &Table,
+    run: &[Table],
     why: &str,
     dropped: &mut Vec<String>,
 ) -> Result<Option<Table>> {
     let start = log.log_start_offset();
-    if table.coverage.from >= start || start > log.log_end_offset() {
+    let Some(first) = run.first() else {
+        return Ok(None);
+    };
+    if first.coverage.from >= start || start > log.log_end_offset() {
         return Ok(None);
     }
-    let path = table.path.display();
-    let streams = match table.streams() {
-        Ok(streams) => streams,
-        Err(error @ Error::Corruption { .. }) => {
-            tracing::warn!(
-                target: "kafkalite::eventstore",
-                "stream index {path}: the versions it holds below the log start ({start}) could not be kept: {error}"
-            );
-            return Ok(None);
-        }
-        Err(error) => return Err(error),
-    };
-    let streams: Vec<TableStream> = streams
-        .into_iter()
-        .filter_map(|stream| {
+    let path = first.path.display();
+    // Oldest first, so that each stream ends with its newest version.
+    let mut next_versions = std::collections::HashMap::new();
+    for table in run.iter().take_while(|t| t.coverage.from < start) {
+        let streams = match table.streams() {
+            Ok(streams) => streams,
+            Err(error @ Error::Corruption { .. }) => {
+                tracing::warn!(
+                    target: "kafkalite::eventstore",
+                    "stream index {}: the versions it holds below the log start ({start}) could not be kept: {error}",
+                    table.path.display()
+                );
+                continue;
+            }
+            Err(error) => return Err(error),
+        };
+        for stream in streams {
             let below = stream
                 .entries
                 .partition_point(|&(offset, _)| offset < start);
@@ -370,18 +397,24 @@ pub(super) fn retire_below_start(
             // on are indexed again from the log); a stream retired or merged with a retired
             // record starts past versions only this table may know.
             let next = stream.first_version + below as u64;
-            (next > 0).then(|| TableStream {
-                name: stream.name,
-                first_version: next,
-                entries: Vec::new(),
-            })
-        })
-        .collect();
-    if streams.is_empty() {
+            if next > 0 {
+                next_versions.insert(stream.name, next);
+            }
+        }
+    }
+    if next_versions.is_empty() {
         return Ok(None);
     }
+    let streams = next_versions
+        .into_iter()
+        .map(|(name, first_version)| TableStream {
+            name,
+            first_version,
+            entries: Vec::new(),
+        })
+        .collect();
     let coverage = Coverage {
-        from: table.coverage.from,
+        from: first.coverage.from,
         to: start,
         last_batch_crc: 0,
         last_batch_position: 0,
