@@ -4,6 +4,8 @@
 //! wrong. A dropped table's offsets are indexed again from the log, so no doubt about a table
 //! ever changes an answer.
 
+use std::collections::HashMap;
+
 use super::index::PartitionIndex;
 use super::index_file::{self, Coverage, Table, TableStream};
 use crate::error::{Error, Result};
@@ -182,7 +184,7 @@ impl PartitionIndex {
     }
 
     fn try_retire(&mut self, log: &Log, gone: usize) -> Result<()> {
-        let mut next_versions = std::collections::HashMap::new();
+        let mut next_versions = HashMap::new();
         for table in 0..gone {
             let found = self.checked(table, self.tables[table].next_versions())?;
             // Oldest first, so each stream ends with its newest version.
@@ -195,14 +197,7 @@ impl PartitionIndex {
             last_batch_crc: last.coverage.last_batch_crc,
             last_batch_position: last.coverage.last_batch_position,
         };
-        let streams: Vec<TableStream> = next_versions
-            .into_iter()
-            .map(|(name, first_version)| TableStream {
-                name,
-                first_version,
-                entries: Vec::new(),
-            })
-            .collect();
+        let streams = retired_streams(next_versions);
         if streams.is_empty() {
             for table in self.tables.drain(..gone) {
                 remove_file(log.storage(), &table.path);
@@ -303,7 +298,7 @@ impl PartitionIndex {
             }
             let newest = self.tables.len() - 1;
             let mut streams = self.checked(newest - 1, older.streams())?;
-            let mut at: std::collections::HashMap<String, usize> = streams
+            let mut at: HashMap<String, usize> = streams
                 .iter()
                 .enumerate()
                 .map(|(i, s)| (s.name.clone(), i))
@@ -375,7 +370,7 @@ pub(super) fn retire_below_start(
     }
     let path = first.path.display();
     // Oldest first, so that each stream ends with its newest version.
-    let mut next_versions = std::collections::HashMap::new();
+    let mut next_versions = HashMap::new();
     for table in run.iter().take_while(|t| t.coverage.from < start) {
         let streams = match table.streams() {
             Ok(streams) => streams,
@@ -405,14 +400,7 @@ pub(super) fn retire_below_start(
     if next_versions.is_empty() {
         return Ok(None);
     }
-    let streams = next_versions
-        .into_iter()
-        .map(|(name, first_version)| TableStream {
-            name,
-            first_version,
-            entries: Vec::new(),
-        })
-        .collect();
+    let streams = retired_streams(next_versions);
     let coverage = Coverage {
         from: first.coverage.from,
         to: start,
@@ -428,6 +416,18 @@ pub(super) fn retire_below_start(
         "{path}: {why} (its versions below offset {start} kept)"
     ));
     Ok(Some(retired))
+}
+
+/// Retired stream records: each stream with no entries, at its next version.
+fn retired_streams(next_versions: HashMap<String, u64>) -> Vec<TableStream> {
+    next_versions
+        .into_iter()
+        .map(|(name, first_version)| TableStream {
+            name,
+            first_version,
+            entries: Vec::new(),
+        })
+        .collect()
 }
 
 /// Removes a table file; a failure is only a warning (a file left behind is found and
