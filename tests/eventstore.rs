@@ -976,51 +976,6 @@ fn competing_consumers_share_the_events_and_resume_from_the_group_commits() {
 }
 
 #[test]
-fn a_partition_added_to_the_topic_is_an_error_for_group_members_not_a_panic() {
-    let cluster = Cluster::temporary().unwrap();
-    let store = cluster
-        .event_store("grown", EventStoreConfig::new())
-        .unwrap();
-    store
-        .append("s", ExpectedVersion::NoStream, [event(0)])
-        .unwrap();
-    let member = store.subscribe_group("g").unwrap();
-    let short = Duration::from_millis(20);
-    let mut first = Vec::new();
-    for _ in 0..100 {
-        first.extend(member.poll(short).unwrap());
-        if !first.is_empty() {
-            break;
-        }
-    }
-    assert_eq!(first.len(), 1);
-    cluster.create_partitions("grown", 2).unwrap();
-    let producer = cluster.producer(kafkalite::ProducerConfig::new()).unwrap();
-    producer
-        .send(ProducerRecord::to("grown").partition(1).key("t").value("x"))
-        .unwrap()
-        .wait()
-        .unwrap();
-    let mut failed = None;
-    for _ in 0..500 {
-        match member.poll(short) {
-            Ok(events) => assert!(events.is_empty(), "{events:?}"),
-            Err(error) => {
-                failed = Some(error);
-                break;
-            }
-        }
-    }
-    let error = failed.expect("the record in the new partition is refused");
-    assert!(
-        matches!(&error, Error::UnknownTopicOrPartition(m) if m.contains("not the store's")),
-        "{error}"
-    );
-    // Nothing was skipped: the next poll meets the same record.
-    assert!(member.poll(short).is_err());
-}
-
-#[test]
 fn a_user_topic_named_like_the_snapshot_topic_is_refused_not_written() {
     let cluster = Cluster::temporary().unwrap();
     cluster

@@ -288,7 +288,8 @@ pub(super) fn is_cluster_file(name: &str) -> bool {
 }
 
 /// The files kafkalite writes in a partition directory: segments, indexes, their
-/// checksums, `partition.metadata`, the `LOCK` of a log opened on its own, those names with
+/// checksums, `partition.metadata`, the `LOCK` of a log opened on its own, the event
+/// store's tables and `eventstore.metadata`, those names with
 /// `.tmp` while being replaced, and segment files with a cleaning's `.cleaned`, `.swap` or
 /// `.deleted`.
 pub(super) fn is_partition_file(name: &str) -> bool {
@@ -301,6 +302,7 @@ pub(super) fn is_partition_file(name: &str) -> bool {
     if name == PARTITION_METADATA
         || name == crate::log::INDEX_CHECKSUMS_FILE
         || name == crate::log::LOG_LOCK_FILE
+        || name == crate::log::EVENT_STORE_FILE
     {
         return true;
     }
@@ -425,6 +427,8 @@ mod tests {
             "00000000000000052814.timeindex.deleted",
             "00000000000000052814.streams",
             "00000000000000052814.streams.tmp",
+            "eventstore.metadata",
+            "eventstore.metadata.tmp",
         ] {
             assert!(is_partition_file(ours), "{ours}");
         }

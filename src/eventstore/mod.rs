@@ -18,6 +18,7 @@ mod index_tables;
 mod name;
 mod read;
 mod snapshot;
+mod store_file;
 mod subscription;
 #[cfg(feature = "serde")]
 mod typed;
@@ -76,9 +77,10 @@ impl EventStoreConfig {
         EventStoreConfig::default()
     }
 
-    /// The number of partitions: more spreads appends over more files (streams are hashed
-    /// onto them); one keeps a single order over every event. Never change it afterwards
-    /// (adding partitions to the topic moves streams).
+    /// The number of partitions of a topic the store makes: more spreads appends over more
+    /// files (streams are hashed onto them); one keeps a single order over every event. The
+    /// store keeps the count its topic has when it first opens it: partitions added to the
+    /// topic afterwards are not the store's (they would move streams).
     pub fn partitions(mut self, partitions: i32) -> Self {
         self.partitions = partitions;
         self
@@ -198,7 +200,10 @@ impl Stores {
 
 impl Cluster {
     /// The event store on topic `name`, made with `config` if the topic does not exist.
-    /// An existing topic is used as it is (its partitions and durability included).
+    /// An existing topic is used as it is (its partitions and durability included), except
+    /// partitions added to it after the store first opened it (see
+    /// [`EventStoreConfig::partitions`]). A damaged record of the store's partition count is
+    /// `Error::Corruption`.
     pub fn event_store(&self, name: &str, config: EventStoreConfig) -> Result<EventStore> {
         if crate::cluster::is_internal_topic(name) {
             // Its records are the cluster's own (group offsets, transaction states).
@@ -237,7 +242,9 @@ impl Cluster {
                 Err(error) => return Err(error),
             }
         }
-        let (_, logs) = self.topic_partitions(name)?;
+        let (_, mut logs) = self.topic_partitions(name)?;
+        let count = store_file::store_partitions(&logs[0], logs.len())?;
+        logs.truncate(count);
         let shared = Arc::new(Shared {
             topic: name.to_string(),
             indexes: logs

@@ -49,3 +49,8 @@ pub use transactions::{read_transaction_index, AbortedTransaction};
 /// directories of its topic (`<first offset>.streams`): the log leaves them alone, and the
 /// cluster counts them as its own files.
 pub const STREAM_INDEX_SUFFIX: &str = ".streams";
+
+/// The file in which the event store keeps, in its topic's partition 0, how many of the
+/// topic's partitions it places streams over: the log leaves it alone, and the cluster
+/// counts it as its own file.
+pub const EVENT_STORE_FILE: &str = "eventstore.metadata";
