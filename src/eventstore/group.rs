@@ -95,9 +95,16 @@ impl GroupSubscription {
         if let Err(error) = versioned {
             // Nothing polled may be lost: back to the first offset polled, so that the
             // next poll delivers these again and a commit does not pass them.
+            // Every partition, whatever one seek answers (a closed consumer: no commit
+            // passes them either); the versions' error is the one returned.
             for (partition, first, _) in &by_partition {
                 let tp = TopicPartition::new(self.store.topic(), *partition);
-                self.consumer.seek(&tp, Offset::At(*first))?;
+                if let Err(seek) = self.consumer.seek(&tp, Offset::At(*first)) {
+                    tracing::warn!(
+                        target: "kafkalite::eventstore",
+                        "{tp}: could not go back to offset {first} after a failed poll: {seek}"
+                    );
+                }
             }
             return Err(error);
         }
