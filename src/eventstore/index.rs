@@ -444,23 +444,15 @@ impl PartitionIndex {
         // Up to the first transaction still open: what follows may be aborted yet, and the
         // versions after it depend on that. Records of aborted transactions are no events.
         let bound = log.log_end_offset().min(log.first_open_transaction());
-        let mut aborted = AbortedFilter::below(log, self.next_offset, bound);
+        let mut aborted = Some(AbortedFilter::below(log, self.next_offset, bound));
         while self.next_offset < bound {
-            let data = match log.read_unsynced(self.next_offset, FOLLOW_READ_BYTES) {
-                Ok(data) => data,
-                // Retention raised the log start meanwhile: go on from there, with the
-                // aborted transactions from there (one whose marker retention removed would
-                // otherwise stay pending, and skip its producer's later batches).
-                Err(Error::OffsetOutOfRange { log_start, .. }) if self.next_offset < log_start => {
-                    self.next_offset = log_start;
-                    aborted = AbortedFilter::below(log, log_start, bound);
-                    continue;
-                }
-                Err(error) => return Err(error),
-            };
-            if data.is_empty() {
+            // Retention may raise the log start meanwhile: the read goes on from there.
+            let read = |at| log.read_unsynced(at, FOLLOW_READ_BYTES);
+            let data = log.read_on_from_start(&mut self.next_offset, bound, &mut aborted, read)?;
+            let Some(data) = data.filter(|d| !d.is_empty()) else {
                 break;
-            }
+            };
+            let aborted = aborted.as_mut().expect("made above, only ever made again");
             for batch in data.batches() {
                 let batch = batch?;
                 if batch.base_offset() >= bound {

@@ -3,7 +3,7 @@
 //! store's reads of a partition and its subscriptions).
 
 use super::partition::Log;
-use super::AbortedFilter;
+use super::{AbortedFilter, FetchData};
 use crate::error::{Error, Result};
 use crate::record::{ControlRecordType, Record};
 
@@ -69,20 +69,9 @@ impl Log {
     ) -> Result<i64> {
         let mut next = from.max(self.log_start_offset());
         while next < upper {
-            let data = match self.read(next, 1 << 20) {
-                Ok(data) => data,
-                // Retention raised the log start during the scan: go on from there, as a
-                // scan that began after it would (with the aborted transactions from there:
-                // one whose marker retention removed would skip its producer's later
-                // batches).
-                Err(Error::OffsetOutOfRange { log_start, .. }) if next < log_start => {
-                    next = log_start;
-                    if aborted.is_some() {
-                        aborted = Some(AbortedFilter::below(self, log_start, upper));
-                    }
-                    continue;
-                }
-                Err(error) => return Err(error),
+            let read = |at| self.read(at, 1 << 20);
+            let Some(data) = self.read_on_from_start(&mut next, upper, &mut aborted, read)? else {
+                break;
             };
             if data.is_empty() {
                 break;
@@ -111,6 +100,32 @@ impl Log {
             }
         }
         Ok(next)
+    }
+
+    /// `read` at `*next`, below `upper`. When retention raised the log start past `*next`
+    /// meanwhile, goes on from the new start, as a read begun after it would: `*next` moves
+    /// there, and `aborted` (a read-committed reader's filter, up to `upper`) is built again
+    /// from there (a transaction whose ABORT marker retention removed would otherwise stay
+    /// pending, and skip its producer's later batches). `None` once `*next` reaches `upper`.
+    pub(crate) fn read_on_from_start(
+        &self,
+        next: &mut i64,
+        upper: i64,
+        aborted: &mut Option<AbortedFilter>,
+        read: impl Fn(i64) -> Result<FetchData>,
+    ) -> Result<Option<FetchData>> {
+        while *next < upper {
+            match read(*next) {
+                Err(Error::OffsetOutOfRange { log_start, .. }) if *next < log_start => {
+                    *next = log_start;
+                    if aborted.is_some() {
+                        *aborted = Some(AbortedFilter::below(self, log_start, upper));
+                    }
+                }
+                result => return result.map(Some),
+            }
+        }
+        Ok(None)
     }
 
     /// As [`Log::for_each_record`], with the transactions: each data record says whether
