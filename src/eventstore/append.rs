@@ -436,6 +436,12 @@ pub(super) fn build(
         .flat_map(|p| p.events.iter().map(move |e| (p, e)))
         .map(|(p, e)| p.stream.len() + e.data.len() + e.metadata.len() + e.event_type.len() + 128)
         .sum();
+    // A batch's length is an i32 (as `max.message.bytes`, which no topic can set past it).
+    let max = i32::MAX as usize;
+    if size > max {
+        let limit = crate::error::SizeLimit::MaxMessageBytes;
+        return Err(Error::RecordTooLarge { size, max, limit });
+    }
     let mut builder = BatchBuilder::with_capacity(size + 64);
     if let Some((producer_id, epoch, sequence)) = producer {
         builder = builder
@@ -454,4 +460,35 @@ pub(super) fn build(
         }
     }
     builder.build()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::eventstore::EventStoreConfig;
+    use crate::Cluster;
+
+    /// Events whose batch could not be encoded (a batch's length is an i32) are refused
+    /// before anything is built, as too large, not as a corrupt batch. The data is zeroed
+    /// memory never touched, so the test costs no 2 GiB of it.
+    #[test]
+    fn events_past_two_gib_are_too_large() {
+        let cluster = Cluster::temporary().unwrap();
+        let store = cluster.event_store("big", EventStoreConfig::new()).unwrap();
+        let event = EventData::new("Huge", vec![0u8; i32::MAX as usize]);
+        let refused = store.append("s", ExpectedVersion::NoStream, [event]);
+        assert!(
+            matches!(
+                refused,
+                Err(Error::RecordTooLarge {
+                    size,
+                    max,
+                    limit: crate::SizeLimit::MaxMessageBytes,
+                }) if size > max && max == i32::MAX as usize
+            ),
+            "{refused:?}"
+        );
+        assert_eq!(store.stream_version("s").unwrap(), None);
+        assert_eq!(store.log(0).log_end_offset(), 0);
+    }
 }
