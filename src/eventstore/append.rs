@@ -488,6 +488,20 @@ mod tests {
             ),
             "{refused:?}"
         );
+        // One the log refuses: over the topic's max.message.bytes.
+        let event = EventData::new("Big", vec![0u8; 2 << 20]);
+        let refused = store.append("s", ExpectedVersion::NoStream, [event]);
+        assert!(
+            matches!(
+                refused,
+                Err(Error::RecordTooLarge {
+                    max: 1_048_588,
+                    limit: crate::SizeLimit::MaxMessageBytes,
+                    ..
+                })
+            ),
+            "{refused:?}"
+        );
         assert_eq!(store.stream_version("s").unwrap(), None);
         assert_eq!(store.log(0).log_end_offset(), 0);
     }
