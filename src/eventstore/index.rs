@@ -392,7 +392,8 @@ impl PartitionIndex {
         let mut rounds = 0;
         loop {
             match self.follow_once(log).and_then(|()| f(self)) {
-                // Each round drops a table and writes at most one, so this ends.
+                // Each round drops a table (putting at most a retired one in its place) and writes
+                // at most one more: the table count stays bounded, so `rounds` passes it.
                 Err(error) if self.doubted() => {
                     rounds += 1;
                     if rounds > self.tables.len() + 2 {

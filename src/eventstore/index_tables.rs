@@ -94,8 +94,12 @@ impl PartitionIndex {
                 Ok(()) => break,
                 Err(reason) => {
                     let table = chained.pop().expect("checked above");
-                    let run = std::slice::from_ref(&table);
-                    match retire_below_start(log, run, &reason, &mut self.dropped)? {
+                    let below = Below {
+                        from: table.coverage.from,
+                        tables: std::slice::from_ref(&table),
+                        tail: &[],
+                    };
+                    match retire_below_start(log, below, &reason, &mut self.dropped)? {
                         // Written over the table's file: it agrees, wholly below the start.
                         Some(retired) => chained.push(retired),
                         None => self.remove(storage, &table.path, &reason),
@@ -122,19 +126,39 @@ impl PartitionIndex {
     }
 
     /// As [`PartitionIndex::drop_tables_from`], keeping first, in a retired table in their
-    /// place, the versions the dropped tables hold below the log start (the log no longer
-    /// has those records, so indexing again from it cannot find them). An error writing
-    /// that table is returned, and nothing dropped.
+    /// place, the versions the dropped tables and the tail hold below the log start (the
+    /// log no longer has those records, so indexing again from it cannot find them). An
+    /// error writing that table is returned, and nothing dropped.
     pub(super) fn drop_tables_keeping_versions(
         &mut self,
         log: &Log,
-        mut from: usize,
+        from: usize,
         why: &str,
     ) -> Result<()> {
-        let run = self.tables.get(from..).unwrap_or_default();
-        if let Some(retired) = retire_below_start(log, run, why, &mut self.dropped)? {
-            // Written over the first dropped table's file, which is no longer to be removed.
-            self.tables[from] = retired;
+        let mut from = from.min(self.tables.len());
+        let start = log.log_start_offset();
+        let tail: Vec<(String, u64)> = self
+            .streams
+            .iter()
+            .filter_map(|(name, stream)| {
+                let below = stream.offsets.partition_point(|&offset| offset < start);
+                (below > 0).then(|| (name.clone(), stream.first_version + below as u64))
+            })
+            .collect();
+        let run = &self.tables[from..];
+        let run_from = run.first().map_or(self.tail_from, |t| t.coverage.from);
+        let below = Below {
+            from: run_from,
+            tables: run,
+            tail: &tail,
+        };
+        if let Some(retired) = retire_below_start(log, below, why, &mut self.dropped)? {
+            // Written over the first dropped table's file (if any), no longer to be removed.
+            if from < self.tables.len() {
+                self.tables[from] = retired;
+            } else {
+                self.tables.push(retired);
+            }
             from += 1;
         }
         self.drop_tables_from(log, from, why);
@@ -346,32 +370,39 @@ impl PartitionIndex {
     }
 }
 
-/// Before `run` (tables in offset order, the first found not to agree with the log or
-/// doubted, for `why`, the others after it) is dropped: if it covers offsets below the log
-/// start, which cannot be indexed again, its streams' versions there go to a retired table
-/// over `from..log start`, written over the first table's file (as retention's, see
+/// What is about to be dropped from offset `from` on: `tables` in offset order (the first
+/// found not to agree with the log, or doubted; the others after it), then the tail, whose
+/// streams below the log start are given as `tail` (each with its next version there).
+pub(super) struct Below<'a> {
+    pub from: i64,
+    pub tables: &'a [Table],
+    pub tail: &'a [(String, u64)],
+}
+
+/// Before `below` is dropped (for `why`): if it covers offsets below the log start, which
+/// cannot be indexed again, its streams' versions there go to a retired table over
+/// `from..log start`, written over the first table's file (as retention's, see
 /// [`PartitionIndex::retire_removed_tables`]), and `dropped` gets a note. A table over
 /// records a power cut took back may be a merge that took in a retired table. Returns the
-/// retired table, or `None` when there is nothing to keep; a damaged table of the run gives
-/// nothing (a warning says so), the others still do. An error writing the retired table is
-/// returned, the tables left in place (they may be the only record of those versions).
+/// retired table, or `None` when there is nothing to keep; a damaged table gives nothing (a
+/// warning says so), the others and the tail still do. An error writing the retired table
+/// (or reading a table, other than damage) is returned, the tables left in place (they may
+/// be the only record of those versions).
 pub(super) fn retire_below_start(
     log: &Log,
-    run: &[Table],
+    below: Below<'_>,
     why: &str,
     dropped: &mut Vec<String>,
 ) -> Result<Option<Table>> {
     let start = log.log_start_offset();
-    let Some(first) = run.first() else {
-        return Ok(None);
-    };
-    if first.coverage.from >= start || start > log.log_end_offset() {
+    if below.from >= start || start > log.log_end_offset() {
         return Ok(None);
     }
-    let path = first.path.display();
+    let path = index_file::path(log.dir(), below.from);
+    let path = path.display();
     // Oldest first, so that each stream ends with its newest version.
     let mut next_versions = HashMap::new();
-    for table in run.iter().take_while(|t| t.coverage.from < start) {
+    for table in below.tables.iter().take_while(|t| t.coverage.from < start) {
         let streams = match table.streams() {
             Ok(streams) => streams,
             Err(error @ Error::Corruption { .. }) => {
@@ -397,12 +428,14 @@ pub(super) fn retire_below_start(
             }
         }
     }
+    // Newest of all.
+    next_versions.extend(below.tail.iter().cloned());
     if next_versions.is_empty() {
         return Ok(None);
     }
     let streams = retired_streams(next_versions);
     let coverage = Coverage {
-        from: first.coverage.from,
+        from: below.from,
         to: start,
         last_batch_crc: 0,
         last_batch_position: 0,

@@ -27,39 +27,59 @@ fn append_to_a(log: &Log, count: usize) {
     }
 }
 
-/// A doubted table that reaches below the log start leaves its streams' versions there
-/// in a retired table: the log no longer holds those records, and indexing again from
-/// the start would number the stream's later events from the older table's versions.
-#[test]
-fn a_doubted_table_keeps_its_versions_below_the_log_start() {
+/// The tables' coverage, oldest first.
+fn coverage(index: &PartitionIndex) -> Vec<(i64, i64)> {
+    index
+        .tables
+        .iter()
+        .map(|t| (t.coverage.from, t.coverage.to))
+        .collect()
+}
+
+/// Stream `a` at offsets 0..16, versions 0..15: offsets 0..12 followed first (a table of
+/// 12 events, as `table_events` is 12), then 12..16, written to a second table too small
+/// to merge with the first when `table_events` is 4, or left in the tail when it is 12.
+/// Then retention removes offsets below 14, table `doubted` is found wrong, and the index
+/// follows again: the versions below the start, which the log no longer holds, must
+/// survive (from the tables and the tail), or offset 14 would be numbered 12.
+fn doubt_after_retention(table_events: usize, doubted: usize) -> PartitionIndex {
     let cluster = crate::Cluster::temporary().unwrap();
     let log = log_of(&cluster, 0);
-    let mut index = PartitionIndex::new(4);
-    // Offsets 0..12 are versions 0..11, in one table; 12..16 versions 12..15 in a
-    // second, too small to merge with the first.
+    let mut index = PartitionIndex::new(table_events);
     append_to_a(&log, 12);
     assert_eq!(index.followed(&log, |i| i.version("a")).unwrap(), Some(11));
     append_to_a(&log, 4);
     assert_eq!(index.followed(&log, |i| i.version("a")).unwrap(), Some(15));
-    let coverage = |i: &PartitionIndex| -> Vec<(i64, i64)> {
-        i.tables
-            .iter()
-            .map(|t| (t.coverage.from, t.coverage.to))
-            .collect()
-    };
-    assert_eq!(coverage(&index), [(0, 12), (12, 16)]);
+    let wrong = Error::corruption(&index.tables[doubted].path, 0, "doubted");
+    assert!(index.checked(doubted, Err::<(), _>(wrong)).is_err());
     log.delete_records(14).unwrap();
-    let wrong = Error::corruption(&index.tables[1].path, 0, "doubted");
-    assert!(index.checked(1, Err::<(), _>(wrong)).is_err());
     assert_eq!(index.followed(&log, |i| i.version("a")).unwrap(), Some(15));
     let versions = index.followed(&log, |i| {
         let mut cache = super::super::index_file::ChunkCache::new();
         Ok([14, 15].map(|offset| i.version_at("a", offset, &mut cache).unwrap()))
     });
-    // Both tables below the start were retired into one (retention's usual work).
-    assert_eq!(coverage(&index), [(0, 14)]);
     assert_eq!(versions.unwrap(), [Some(14), Some(15)]);
     assert!(index.dropped.iter().any(|why| why.contains("kept")));
+    // The tables below the start were retired into one (retention's usual work).
+    assert_eq!(coverage(&index), [(0, 14)]);
+    index
+}
+
+#[test]
+fn a_doubted_table_keeps_its_versions_below_the_log_start() {
+    doubt_after_retention(4, 1);
+}
+
+/// The doubted table is the older one: both are dropped, and both give their versions.
+#[test]
+fn a_doubted_table_and_those_after_it_keep_their_versions_below_the_log_start() {
+    doubt_after_retention(4, 0);
+}
+
+/// The tail is dropped with a doubted table: its versions below the start are kept too.
+#[test]
+fn the_tail_dropped_with_a_doubted_table_keeps_its_versions_below_the_log_start() {
+    doubt_after_retention(12, 0);
 }
 
 /// A table with events followed by a retired one (a retirement's write failed, so
