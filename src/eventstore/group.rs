@@ -55,13 +55,20 @@ impl EventStore {
 impl GroupSubscription {
     /// The next events of this member's partitions (waiting up to `timeout`), with their
     /// stream versions; rebalances run inside, as in Kafka's `poll`. Records without a UTF-8
-    /// key (not events) are skipped.
+    /// key (not events) are skipped, as are records of partitions added to the topic after
+    /// the store first opened it (not the store's: see [`super::EventStoreConfig::partitions`]),
+    /// with a warning.
     pub fn poll(&self, timeout: Duration) -> Result<Vec<RecordedEvent>> {
         let records = self.consumer.poll(timeout)?;
         // Per partition: the first offset polled, and the events.
         let mut by_partition: Vec<(i32, i64, Vec<RecordedEvent>)> = Vec::new();
         let (mut streams, mut names) = (Names::default(), Names::default());
+        let mut not_the_stores = 0;
         for record in records.iter() {
+            if record.partition() >= self.store.partitions() {
+                not_the_stores += 1;
+                continue;
+            }
             if !by_partition.iter().any(|(p, ..)| *p == record.partition()) {
                 by_partition.push((record.partition(), record.offset(), Vec::new()));
             }
@@ -88,6 +95,14 @@ impl GroupSubscription {
             {
                 events.push(event);
             }
+        }
+        if not_the_stores > 0 {
+            tracing::warn!(
+                target: "kafkalite::eventstore",
+                "{}: {not_the_stores} records skipped in partitions {} and up, added to the topic after the event store first opened it (they are not the store's events)",
+                self.store.topic(),
+                self.store.partitions()
+            );
         }
         let versioned = by_partition
             .iter_mut()

@@ -14,6 +14,10 @@ pub(super) use crate::log::EVENT_STORE_FILE as NAME;
 /// The number of partitions the store on the topic whose partition 0 is `first` uses, out
 /// of the topic's `topic_partitions`; written to the file (synced) when there is none yet.
 pub(super) fn store_partitions(first: &Log, topic_partitions: usize) -> Result<usize> {
+    if first.is_closed() {
+        // Its topic was deleted meanwhile (perhaps made again, in the same directory).
+        return Err(Error::Closed);
+    }
     let storage = first.storage();
     let path = first.dir().join(NAME);
     if !storage.exists(&path) {
