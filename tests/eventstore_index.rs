@@ -633,3 +633,33 @@ fn a_table_of_a_newer_format_is_kept_and_refused() {
     assert!(before == after, "the tables are left byte for byte");
     assert_eq!(table_files(&dir.path().join("es-0")), tables);
 }
+
+/// A version field that damage changed (the header's CRC then fails) is a damaged table,
+/// dropped and indexed again, not a newer format that would refuse the partition forever.
+#[test]
+fn a_damaged_version_field_is_damage_not_a_newer_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = EventStoreConfig::new().index_table_events(4);
+    {
+        let cluster = Cluster::open(dir.path()).unwrap();
+        let store = cluster.event_store("es", config.clone()).unwrap();
+        for n in 0..10u32 {
+            store.append("a", ExpectedVersion::Any, [event(n)]).unwrap();
+        }
+    }
+    let tables = table_files(&dir.path().join("es-0"));
+    let newest = tables.last().unwrap();
+    let mut bytes = std::fs::read(newest).unwrap();
+    bytes[11] ^= 0x04;
+    std::fs::write(newest, &bytes).unwrap();
+    let cluster = Cluster::open(dir.path()).unwrap();
+    let store = cluster.event_store("es", config).unwrap();
+    let a = read_streams(&store, &["a".to_string()]).remove(0);
+    let versions: Vec<u64> = a.iter().map(|e| e.version).collect();
+    assert_eq!(versions, (0..10).collect::<Vec<u64>>());
+    let stats = store.index_stats(0).unwrap();
+    assert!(
+        stats.dropped.iter().any(|why| why.contains("CRC mismatch")),
+        "{stats:?}"
+    );
+}
