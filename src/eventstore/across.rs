@@ -301,30 +301,44 @@ impl EventStore {
     /// finishes a decided one (its markers) and aborts an undecided one, as the next
     /// `init_transactions` of a Kafka producer does. Called when an open transaction holds
     /// an append; nothing to do while the producer is known (the transaction is a live
-    /// append's, or another producer's).
-    pub(super) fn settle_abandoned_transaction(&self) -> Result<()> {
+    /// append's, or another producer's). A failure to end it (a partition of it that
+    /// refuses its marker) fails the append only if that transaction holds `held`, the
+    /// partition the append waits on; another producer's transaction there is waited for.
+    pub(super) fn settle_abandoned_transaction(&self, held: i32) -> Result<()> {
         let Some(coordinator) = TransactionCoordinator::if_used(&self.cluster)? else {
             return Ok(());
         };
         let mut slot = self.shared.producer.lock();
-        let open = coordinator
-            .state(&self.transactional_id())
-            .is_some_and(|meta| {
-                matches!(
-                    meta.state,
-                    TransactionState::Ongoing
-                        | TransactionState::PrepareCommit
-                        | TransactionState::PrepareAbort
-                        | TransactionState::PrepareEpochFence
-                )
-            });
-        if slot.is_none() && open {
-            tracing::info!(
+        let open = coordinator.state(&self.transactional_id()).filter(|meta| {
+            matches!(
+                meta.state,
+                TransactionState::Ongoing
+                    | TransactionState::PrepareCommit
+                    | TransactionState::PrepareAbort
+                    | TransactionState::PrepareEpochFence
+            )
+        });
+        let Some(meta) = open.filter(|_| slot.is_none()) else {
+            return Ok(());
+        };
+        tracing::info!(
+            target: "kafkalite::eventstore",
+            "{}: ending the store's transaction that a failure left open",
+            self.shared.topic
+        );
+        if let Err(error) = self.store_producer(&coordinator, &mut slot) {
+            let holds = self
+                .log(held)
+                .producer_state(meta.producer_id)
+                .is_some_and(|p| p.current_transaction_start_offset.is_some());
+            if holds {
+                return Err(error);
+            }
+            tracing::warn!(
                 target: "kafkalite::eventstore",
-                "{}: ending the store's transaction that a failure left open",
+                "{}: could not end the store's transaction that a failure left open ({error}); it does not hold partition {held}, whose append waits",
                 self.shared.topic
             );
-            self.store_producer(&coordinator, &mut slot)?;
         }
         Ok(())
     }

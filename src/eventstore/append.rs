@@ -129,6 +129,7 @@ impl EventStore {
         let appends: Vec<StreamAppend> = appends.into_iter().collect();
         let by_partition = self.check_input(&appends)?;
         let started_ms = self.now_ms();
+        let mut settle_tried = false;
         let (results, sync_now) = loop {
             let notified = self.cluster.notifier().sequence();
             let locked = match by_partition.keys().next() {
@@ -147,7 +148,12 @@ impl EventStore {
                     return Err(conflict);
                 }
                 Locked::Held(partition, at) => {
-                    self.settle_abandoned_transaction()?;
+                    // Once: a failed try writes to the coordinator's log, which notifies,
+                    // so trying at every wake would spin.
+                    if !settle_tried {
+                        settle_tried = true;
+                        self.settle_abandoned_transaction(partition)?;
+                    }
                     self.wait_held(partition, at, started_ms, notified)?
                 }
             }
