@@ -301,9 +301,11 @@ impl EventStore {
     /// finishes a decided one (its markers) and aborts an undecided one, as the next
     /// `init_transactions` of a Kafka producer does. Called when an open transaction holds
     /// an append; nothing to do while the producer is known (the transaction is a live
-    /// append's, or another producer's). A failure to end it (a partition of it that
-    /// refuses its marker) fails the append only if that transaction holds `held`, the
-    /// partition the append waits on; another producer's transaction there is waited for.
+    /// append's, or another producer's), nor unless that transaction holds `held`, the
+    /// partition the append waits on (another producer's transaction there is waited
+    /// for): a failure to end it (a partition of it that refuses its marker) then fails the
+    /// append, and a failed try, which writes to the coordinator's log and so wakes the
+    /// append, is not made again at each wake.
     pub(super) fn settle_abandoned_transaction(&self, held: i32) -> Result<()> {
         let Some(coordinator) = TransactionCoordinator::if_used(&self.cluster)? else {
             return Ok(());
@@ -321,26 +323,19 @@ impl EventStore {
         let Some(meta) = open.filter(|_| slot.is_none()) else {
             return Ok(());
         };
+        let holds = self
+            .log(held)
+            .producer_state(meta.producer_id)
+            .is_some_and(|p| p.current_transaction_start_offset.is_some());
+        if !holds {
+            return Ok(());
+        }
         tracing::info!(
             target: "kafkalite::eventstore",
             "{}: ending the store's transaction that a failure left open",
             self.shared.topic
         );
-        if let Err(error) = self.store_producer(&coordinator, &mut slot) {
-            let holds = self
-                .log(held)
-                .producer_state(meta.producer_id)
-                .is_some_and(|p| p.current_transaction_start_offset.is_some());
-            if holds {
-                return Err(error);
-            }
-            tracing::warn!(
-                target: "kafkalite::eventstore",
-                "{}: could not end the store's transaction that a failure left open ({error}); it does not hold partition {held}, whose append waits",
-                self.shared.topic
-            );
-        }
-        Ok(())
+        self.store_producer(&coordinator, &mut slot).map(|_| ())
     }
 
     /// The store's producer id and epoch, initialised at the coordinator if need be.

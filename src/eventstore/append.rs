@@ -129,7 +129,6 @@ impl EventStore {
         let appends: Vec<StreamAppend> = appends.into_iter().collect();
         let by_partition = self.check_input(&appends)?;
         let started_ms = self.now_ms();
-        let mut settle_tried = false;
         let (results, sync_now) = loop {
             let notified = self.cluster.notifier().sequence();
             let locked = match by_partition.keys().next() {
@@ -148,12 +147,7 @@ impl EventStore {
                     return Err(conflict);
                 }
                 Locked::Held(partition, at) => {
-                    // Once: a failed try writes to the coordinator's log, which notifies,
-                    // so trying at every wake would spin.
-                    if !settle_tried {
-                        settle_tried = true;
-                        self.settle_abandoned_transaction(partition)?;
-                    }
+                    self.settle_abandoned_transaction(partition)?;
                     self.wait_held(partition, at, started_ms, notified)?
                 }
             }
@@ -429,6 +423,14 @@ fn already_appended(
     Ok(same.then(|| Decision::AlreadyAppended(from + events.len() as u64 - 1, last)))
 }
 
+/// At least the bytes a record of an event takes besides its stream, type, content type,
+/// data and metadata: length, attributes, deltas, field lengths (varints of at most 10
+/// bytes), the header names, id and version.
+const RECORD_OVERHEAD: usize = 256;
+
+/// A batch's header and the length before it.
+const BATCH_OVERHEAD: usize = 61;
+
 /// One batch holding every part's events, each part's first at its `first_versions` entry;
 /// a transactional batch of `producer` (id, epoch, base sequence) if given.
 pub(super) fn build(
@@ -440,15 +442,20 @@ pub(super) fn build(
     let size: usize = appends
         .iter()
         .flat_map(|p| p.events.iter().map(move |e| (p, e)))
-        .map(|(p, e)| p.stream.len() + e.data.len() + e.metadata.len() + e.event_type.len() + 128)
-        .sum();
-    // A batch's length is an i32 (as `max.message.bytes`, which no topic can set past it).
+        .map(|(p, e)| {
+            let fields = [&p.stream, &e.event_type, &e.content_type].map(|f| f.len());
+            fields.iter().sum::<usize>() + e.data.len() + e.metadata.len() + RECORD_OVERHEAD
+        })
+        .sum::<usize>()
+        + BATCH_OVERHEAD;
+    // A batch's length is an i32 (as `max.message.bytes`, which no topic can set past it):
+    // `size` is at least the batch's, so no batch within it fails to encode.
     let max = i32::MAX as usize;
     if size > max {
         let limit = crate::error::SizeLimit::MaxMessageBytes;
         return Err(Error::RecordTooLarge { size, max, limit });
     }
-    let mut builder = BatchBuilder::with_capacity(size + 64);
+    let mut builder = BatchBuilder::with_capacity(size);
     if let Some((producer_id, epoch, sequence)) = producer {
         builder = builder
             .producer(producer_id, epoch, sequence)
@@ -474,6 +481,8 @@ mod tests {
     use crate::eventstore::EventStoreConfig;
     use crate::Cluster;
 
+    const MAX_BATCH: usize = i32::MAX as usize;
+
     /// Events whose batch could not be encoded (a batch's length is an i32) are refused
     /// before anything is built, as too large, not as a corrupt batch. The data is zeroed
     /// memory never touched, so the test costs no 2 GiB of it.
@@ -481,19 +490,27 @@ mod tests {
     fn events_past_two_gib_are_too_large() {
         let cluster = Cluster::temporary().unwrap();
         let store = cluster.event_store("big", EventStoreConfig::new()).unwrap();
-        let event = EventData::new("Huge", vec![0u8; i32::MAX as usize]);
-        let refused = store.append("s", ExpectedVersion::NoStream, [event]);
-        assert!(
-            matches!(
-                refused,
-                Err(Error::RecordTooLarge {
-                    size,
-                    max,
-                    limit: crate::SizeLimit::MaxMessageBytes,
-                }) if size > max && max == i32::MAX as usize
-            ),
-            "{refused:?}"
-        );
+        let huge = [
+            EventData::new("Huge", vec![0u8; MAX_BATCH]),
+            // Within the headers' bytes of the limit.
+            EventData::new("Huge", vec![0u8; MAX_BATCH - 150]),
+            // Under it, but for a long content type.
+            EventData::new("Huge", vec![0u8; MAX_BATCH - 1000]).content_type("x".repeat(2000)),
+        ];
+        for event in huge {
+            let refused = store.append("s", ExpectedVersion::NoStream, [event]);
+            assert!(
+                matches!(
+                    refused,
+                    Err(Error::RecordTooLarge {
+                        size,
+                        max: MAX_BATCH,
+                        limit: crate::SizeLimit::MaxMessageBytes,
+                    }) if size > MAX_BATCH
+                ),
+                "{refused:?}"
+            );
+        }
         // One the log refuses: over the topic's max.message.bytes.
         let event = EventData::new("Big", vec![0u8; 2 << 20]);
         let refused = store.append("s", ExpectedVersion::NoStream, [event]);
