@@ -303,9 +303,9 @@ impl EventStore {
     /// an append; nothing to do while the producer is known (the transaction is a live
     /// append's, or another producer's), nor unless that transaction holds `held`, the
     /// partition the append waits on (another producer's transaction there is waited
-    /// for): a failure to end it (a partition of it that refuses its marker) then fails the
-    /// append, and a failed try, which writes to the coordinator's log and so wakes the
-    /// append, is not made again at each wake.
+    /// for; trying anyway would fail it, and a failed try writes to the coordinator's log,
+    /// which wakes the append to try again). A failure to end it (a partition of it that
+    /// refuses its marker) fails the append.
     pub(super) fn settle_abandoned_transaction(&self, held: i32) -> Result<()> {
         let Some(coordinator) = TransactionCoordinator::if_used(&self.cluster)? else {
             return Ok(());

@@ -26,7 +26,11 @@ pub(super) fn store_partitions(first: &Log, topic_partitions: usize) -> Result<u
         return Ok(topic_partitions);
     }
     let bytes = storage.read_file(&path)?;
-    let bad = |detail: String| Error::corruption(&path, 0, detail);
+    let bad = |detail: String| {
+        let what = "it holds `version: 0` and `partitions: N`, N the partitions the store \
+                    was made with";
+        Error::corruption(&path, 0, format!("{detail} ({what})"))
+    };
     let text = std::str::from_utf8(&bytes).map_err(|_| bad("not UTF-8 text".into()))?;
     let mut version = None;
     let mut partitions = None;
