@@ -6,8 +6,8 @@ use std::path::PathBuf;
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Everything that can go wrong, told apart by who must act: the environment (`Io`), the disk
-/// (`Corruption`), the caller (Kafka's names such as `InvalidTopic`), or the handle's state
-/// (`Closed`, `Locked`, `Failed`).
+/// (`Corruption`), the caller (Kafka's names such as `InvalidTopic`), the version of
+/// kafkalite (`UnsupportedFormat`), or the handle's state (`Closed`, `Locked`, `Failed`).
 #[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {

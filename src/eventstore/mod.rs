@@ -270,13 +270,14 @@ impl EventStore {
         &self.shared.topic
     }
 
-    /// The number of partitions.
+    /// The number of partitions the store places streams over: its topic's when the store
+    /// first opened it (partitions added to the topic since are not the store's).
     pub fn partitions(&self) -> i32 {
         i32::try_from(self.shared.logs.len()).unwrap_or(i32::MAX)
     }
 
-    /// The partition that holds `stream` (Kafka's murmur2 of the key, as any Kafka producer
-    /// would pick).
+    /// The partition that holds `stream` (Kafka's murmur2 of the key over the store's
+    /// partitions, as any Kafka producer would pick while the topic has no more).
     pub fn partition_of(&self, stream: &str) -> i32 {
         crate::producer::partition_for_key(stream.as_bytes(), self.partitions())
     }

@@ -36,9 +36,10 @@ fn coverage(index: &PartitionIndex) -> Vec<(i64, i64)> {
         .collect()
 }
 
-/// Stream `a` at offsets 0..16, versions 0..15: offsets 0..12 followed first (a table of
-/// 12 events, as `table_events` is 12), then 12..16, written to a second table too small
-/// to merge with the first when `table_events` is 4, or left in the tail when it is 12.
+/// Stream `a` at offsets 0..16, versions 0..15: offsets 0..12 followed first (one table of
+/// 12 events: written whole when `table_events` is 12, merged from tables of 4 when it is
+/// 4), then 12..16, written to a second table too small to merge with the first when
+/// `table_events` is 4, or left in the tail when it is 12.
 /// Then retention removes offsets below 14, table `doubted` is found wrong, and the index
 /// follows again: the versions below the start, which the log no longer holds, must
 /// survive (from the tables and the tail), or offset 14 would be numbered 12.
