@@ -42,7 +42,7 @@ impl Log {
         from: i64,
         visit: impl FnMut(&Record<'_>) -> Result<bool>,
     ) -> Result<i64> {
-        self.scan(from, self.high_watermark(), None, visit)
+        self.scan(from, self.high_watermark(), false, visit)
     }
 
     /// As [`Log::scan_records`], read committed: up to the last stable offset, without the
@@ -52,22 +52,20 @@ impl Log {
         from: i64,
         visit: impl FnMut(&Record<'_>) -> Result<bool>,
     ) -> Result<i64> {
-        let upper = self.last_stable_offset();
-        // From where the scan begins: a transaction whose ABORT marker lies below the log
-        // start would otherwise join the filter and never leave it.
-        let from = from.max(self.log_start_offset());
-        let aborted = AbortedFilter::below(self, from, upper);
-        self.scan(from, upper, Some(aborted), visit)
+        self.scan(from, self.last_stable_offset(), true, visit)
     }
 
     fn scan(
         &self,
         from: i64,
         upper: i64,
-        mut aborted: Option<AbortedFilter>,
+        committed: bool,
         mut visit: impl FnMut(&Record<'_>) -> Result<bool>,
     ) -> Result<i64> {
         let mut next = from.max(self.log_start_offset());
+        // From where the scan begins, with the log start read once: a transaction whose
+        // ABORT marker lies below it would otherwise join the filter and never leave it.
+        let mut aborted = committed.then(|| AbortedFilter::below(self, next, upper));
         while next < upper {
             let read = |at| self.read(at, 1 << 20);
             let Some(data) = self.read_on_from_start(&mut next, upper, &mut aborted, read)? else {
