@@ -581,11 +581,9 @@ fn a_table_of_the_format_that_counted_aborted_records_is_dropped() {
     );
 }
 
-/// A table of a format newer than this kafkalite reads (a downgrade) is left as it is, and
-/// the partition's calls say why they cannot go on: it may be the only record of the
-/// versions of streams whose events retention removed, which the newer kafkalite still reads.
-#[test]
-fn a_table_of_a_newer_format_is_kept_and_refused() {
+/// A closed store "es" whose stream "a" holds 10 events in index tables of 4: its
+/// directory, config and table files.
+fn closed_store_with_tables() -> (tempfile::TempDir, EventStoreConfig, Vec<PathBuf>) {
     let dir = tempfile::tempdir().unwrap();
     let config = EventStoreConfig::new().index_table_events(4);
     {
@@ -596,6 +594,15 @@ fn a_table_of_a_newer_format_is_kept_and_refused() {
         }
     }
     let tables = table_files(&dir.path().join("es-0"));
+    (dir, config, tables)
+}
+
+/// A table of a format newer than this kafkalite reads (a downgrade) is left as it is, and
+/// the partition's calls say why they cannot go on: it may be the only record of the
+/// versions of streams whose events retention removed, which the newer kafkalite still reads.
+#[test]
+fn a_table_of_a_newer_format_is_kept_and_refused() {
+    let (dir, config, tables) = closed_store_with_tables();
     assert!(!tables.is_empty());
     let newest = tables.last().unwrap();
     let mut bytes = std::fs::read(newest).unwrap();
@@ -638,16 +645,7 @@ fn a_table_of_a_newer_format_is_kept_and_refused() {
 /// dropped and indexed again, not a newer format that would refuse the partition forever.
 #[test]
 fn a_damaged_version_field_is_damage_not_a_newer_format() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = EventStoreConfig::new().index_table_events(4);
-    {
-        let cluster = Cluster::open(dir.path()).unwrap();
-        let store = cluster.event_store("es", config.clone()).unwrap();
-        for n in 0..10u32 {
-            store.append("a", ExpectedVersion::Any, [event(n)]).unwrap();
-        }
-    }
-    let tables = table_files(&dir.path().join("es-0"));
+    let (dir, config, tables) = closed_store_with_tables();
     let newest = tables.last().unwrap();
     let mut bytes = std::fs::read(newest).unwrap();
     bytes[11] ^= 0x04;
