@@ -121,29 +121,57 @@ impl EventStore {
 
     /// Reads up to `max_count` events of `partition` in log order, from the offset after
     /// `after` (or from the start), up to what readers may see. Records without a UTF-8
-    /// key (not events of any stream) are skipped.
+    /// key (not events of any stream) are skipped. A page shorter than `max_count` means
+    /// the partition's end: go on after the last event's offset.
     pub fn read_all(
         &self,
         partition: i32,
         after: Option<i64>,
         max_count: usize,
     ) -> Result<Vec<RecordedEvent>> {
+        self.read_all_with(partition, after, max_count, || Ok(()))
+    }
+
+    /// [`EventStore::read_all`], calling `between` after each scan, before the events get
+    /// their versions (where retention can remove what was scanned).
+    fn read_all_with(
+        &self,
+        partition: i32,
+        after: Option<i64>,
+        max_count: usize,
+        mut between: impl FnMut() -> Result<()>,
+    ) -> Result<Vec<RecordedEvent>> {
         let log = self.checked_log(partition)?;
-        let from = after.map_or(log.log_start_offset(), |a| a.saturating_add(1));
-        let (mut found, mut streams, mut names) = (Vec::new(), Names::default(), Names::default());
-        log.scan_committed_records(from, |record| {
-            if found.len() >= max_count {
-                return Ok(false);
+        let mut from = after.map_or(log.log_start_offset(), |a| a.saturating_add(1));
+        let (mut page, mut streams, mut names) = (Vec::new(), Names::default(), Names::default());
+        // Events retention removed between a scan and their versions are dropped, as if
+        // read after it; the page is then filled from where the scan stopped, so that it
+        // is short only at the end.
+        while page.len() < max_count {
+            let (want, mut found) = (max_count - page.len(), Vec::new());
+            let next = log.scan_committed_records(from, |record| {
+                if found.len() >= want {
+                    return Ok(false);
+                }
+                if let Some(key) = record.key.filter(|k| std::str::from_utf8(k).is_ok()) {
+                    let stream = streams.get(key);
+                    let event =
+                        RecordedEvent::from_record(record, &stream, 0, partition, &mut names);
+                    found.push(event);
+                }
+                Ok(true)
+            })?;
+            between()?;
+            let scanned = found.len();
+            self.set_versions(partition, &mut found)?;
+            let dropped = scanned - found.len();
+            page.append(&mut found);
+            if dropped == 0 {
+                break;
             }
-            if let Some(key) = record.key.filter(|k| std::str::from_utf8(k).is_ok()) {
-                let stream = streams.get(key);
-                let event = RecordedEvent::from_record(record, &stream, 0, partition, &mut names);
-                found.push(event);
-            }
-            Ok(true)
-        })?;
-        self.set_versions(partition, &mut found)?;
-        Ok(found)
+            from = next;
+        }
+        Ok(page)
     }
 
     /// Fills in the stream version of each event (all of `partition`). Events retention
@@ -466,6 +494,38 @@ mod tests {
         assert_eq!(streams, ["a", "a", "a", "b"]);
         assert!(shared(&all[0].stream, &all[2].stream));
         assert!(shared(&all[1].event_type, &all[3].event_type));
+    }
+
+    /// Retention removing every event a page scanned, before they got their versions,
+    /// leaves a page filled from after them, not an empty one (which says "the end").
+    #[test]
+    fn a_page_retention_emptied_is_filled_from_after_it() {
+        let cluster = Cluster::temporary().unwrap();
+        let config = EventStoreConfig::new().index_table_events(2);
+        let store = cluster.event_store("es", config).unwrap();
+        for stream in ["a", "a", "a", "a", "b", "b", "c", "c"] {
+            let event = EventData::new("E", b"x".to_vec());
+            store.append(stream, ExpectedVersion::Any, [event]).unwrap();
+        }
+        // The tables cover offsets 0..6 and 6..8.
+        assert_eq!(store.index_stats(0).unwrap().tables, [(0, 6), (6, 8)]);
+        let mut scans = 0;
+        let page = store
+            .read_all_with(0, None, 2, || {
+                scans += 1;
+                if scans == 1 {
+                    // Retires the first table: the index no longer knows offsets 0..6.
+                    cluster.delete_records("es", 0, 6)?;
+                }
+                Ok(())
+            })
+            .unwrap();
+        let read: Vec<(i64, &str, u64)> = page
+            .iter()
+            .map(|e| (e.position.offset, e.stream.as_str(), e.version))
+            .collect();
+        assert_eq!(read, [(6, "c", 0), (7, "c", 1)]);
+        assert_eq!(scans, 2);
     }
 
     #[test]
