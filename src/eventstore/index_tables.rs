@@ -77,6 +77,7 @@ impl PartitionIndex {
         for table in rest {
             self.remove(storage, &table.path, "a table before it was dropped");
         }
+        complete_deletion(log, &chained);
         // Indexing starts at the log start, so the first table does too, or it lost the
         // one before it.
         if chained
@@ -509,6 +510,39 @@ fn batch_at(log: &Log, offset: i64, hint: Option<u32>) -> Result<(u32, u32)> {
             0,
             format!("no batch holds offset {offset}"),
         )),
+    }
+}
+
+/// A retired table (no entries: retention had removed every record it indexed) ending
+/// past the log start means the start went back: a crash took back a `delete_records`
+/// (it raises the start before its checkpoint is written) or a damaged checkpoint was
+/// replaced by the oldest segment's offset. The table's versions count the records below
+/// its end, which are no longer indexed one by one, so the deletion is completed: the log
+/// starts at the table's end again, as it did when the table was written.
+fn complete_deletion(log: &Log, tables: &[Table]) {
+    let retired_to = tables
+        .iter()
+        .filter(|t| t.entry_count == 0)
+        .map(|t| t.coverage.to)
+        .max();
+    let start = log.log_start_offset();
+    let Some(to) = retired_to.filter(|&to| to > start && to <= log.high_watermark()) else {
+        return;
+    };
+    match log.delete_records(to) {
+        Ok(_) => tracing::warn!(
+            target: "kafkalite::eventstore",
+            "{}: the log started at offset {start}, below the stream index's retired table, \
+             which counts the records up to offset {to} as removed: the deletion that retired \
+             them is completed, the log now starts at {to}",
+            log.name()
+        ),
+        Err(error) => tracing::warn!(
+            target: "kafkalite::eventstore",
+            "{}: could not raise the log start from {start} to {to}, where the stream index's \
+             retired table ends ({error})",
+            log.name()
+        ),
     }
 }
 
