@@ -300,7 +300,11 @@ impl Subscription {
         }
     }
 
-    /// Where the subscription is: resume from here with [`AllStart::After`].
+    /// Where the subscription is: resume from here with [`AllStart::After`]. A
+    /// subscription to one stream reads only its stream's partition, and its checkpoint
+    /// holds the others' last stable offsets when it began (an `AllStart::After` from it
+    /// would skip their earlier events): resume it with [`StreamStart::After`] and the
+    /// version of the last event it delivered.
     pub fn checkpoint(&self) -> Checkpoint {
         Checkpoint(self.positions.clone())
     }
