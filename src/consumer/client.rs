@@ -306,23 +306,32 @@ impl Consumer {
         let min_wait = start
             .checked_add(Duration::from_millis(state.config.fetch_max_wait_ms))
             .map_or(deadline, |t| t.min(deadline));
+        // Records gathered while waiting for fetch.min.bytes; a poll that ends in an error
+        // gives them back (their positions go back), as does a rebalance before it moves or
+        // commits their partitions: positions move only with what `poll` returns.
         let mut records = Records::default();
         loop {
             let seen = self.notifier.sequence();
             if matches!(state.mode, Mode::Subscribed(_)) {
-                state.ensure_membership()?;
-                // A rebalance while records were gathered: keep only what is still ours.
-                records
-                    .parts
-                    .retain(|p| state.partitions.contains_key(&p.tp));
+                if let Err(error) = state.ensure_membership(&mut records) {
+                    state.unfetch(records);
+                    return Err(error);
+                }
             }
             let room = max_records - records.len();
-            let (fetched, skipped) = state.fetch_all(room)?;
-            records.absorb(fetched);
+            let fetched = match state.fetch_all(room, !records.is_empty()) {
+                Ok(fetched) => fetched,
+                Err(error) => {
+                    state.unfetch(records);
+                    return Err(error);
+                }
+            };
+            let skipped = fetched.skipped;
+            records.absorb(fetched.records);
             let now = Instant::now();
             let enough = records.fetched_bytes() >= state.config.fetch_min_bytes
                 || records.len() >= max_records;
-            if !records.eof.is_empty() || !records.errors.is_empty() {
+            if !records.eof.is_empty() || !records.errors.is_empty() || fetched.deferred {
                 return Ok(records);
             }
             if !records.is_empty() && (enough || now >= min_wait) {
@@ -348,7 +357,10 @@ impl Consumer {
                 until = until.min(now + heartbeat);
             }
             self.notifier.wait_until(seen, until);
-            self.check_woken()?;
+            if let Err(error) = self.check_woken() {
+                state.unfetch(records);
+                return Err(error);
+            }
         }
     }
 

@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use super::offset::Offset;
+use super::records::Records;
 use super::state::{Mode, PartitionState, State};
 use crate::cluster::{partition_number, Cluster};
 use crate::error::{Error, Result};
@@ -96,7 +97,8 @@ impl State {
 
     /// Brings membership up to date: joins, rejoins a rebalance (revoking first when eager),
     /// and takes a completed rebalance's assignment, calling the listener on the way.
-    pub(super) fn ensure_membership(&mut self) -> Result<()> {
+    /// `held`: records the poll fetched but has not returned, given back before any change.
+    pub(super) fn ensure_membership(&mut self, held: &mut Records) -> Result<()> {
         self.refresh_pattern()?;
         let group = self.group_id()?.to_string();
         let coordinator = Arc::clone(self.coordinator()?);
@@ -110,7 +112,19 @@ impl State {
                 }
                 continue;
             };
-            match coordinator.check_in(&group, &member_id, &partitions_of) {
+            let check_in = coordinator.check_in(&group, &member_id, &partitions_of);
+            let steady = match &check_in {
+                CheckIn::Waiting => true,
+                CheckIn::Assigned(handout) => handout.generation == self.generation,
+                _ => false,
+            };
+            if !steady {
+                // The membership changes: records held but not returned go back first, so
+                // that no commit and no listener counts them, and none is lost with its
+                // partition or read twice when it comes back.
+                self.unfetch(std::mem::take(held));
+            }
+            match check_in {
                 CheckIn::Unknown => {
                     // Expelled (too long between polls): the partitions are already gone.
                     let lost: Vec<TopicPartition> = self.partitions.keys().cloned().collect();

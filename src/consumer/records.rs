@@ -48,6 +48,9 @@ pub(crate) struct PartitionRecords {
     pub(crate) batches: Vec<BatchRecords>,
     /// Records returned.
     pub(crate) count: usize,
+    /// The position the fetch read from (where a poll that does not return them puts the
+    /// partition back).
+    pub(crate) from: i64,
     /// The position after them.
     pub(crate) next_offset: i64,
     /// The offset up to which the batches read were CRC-checked.
@@ -509,6 +512,7 @@ fn owned_part(run: &[ConsumerRecord]) -> Result<PartitionRecords> {
         },
         batches: vec![batch],
         count: run.len(),
+        from: first.offset,
         next_offset: last.offset.saturating_add(1),
         checked_through: last.offset.saturating_add(1),
         damage: OnceLock::new(),
@@ -592,6 +596,7 @@ pub(crate) fn fetch(
         data,
         batches,
         count,
+        from: position,
         next_offset,
         checked_through: checked,
         damage: OnceLock::new(),

@@ -171,6 +171,18 @@ impl State {
         }
     }
 
+    /// Gives back records fetched but not returned (a poll that fails, or whose partitions
+    /// a rebalance is about to move or commit): each partition goes back to where its first
+    /// fetch of them began, as Kafka's positions move only when `poll` returns records.
+    pub(super) fn unfetch(&mut self, held: Records) {
+        for part in held.parts {
+            if let Some(partition) = self.partitions.get_mut(&part.tp) {
+                let back = partition.position.map_or(part.from, |at| at.min(part.from));
+                partition.position = Some(back);
+            }
+        }
+    }
+
     /// The test kit's fetch rules' verdict on `tp`.
     #[cfg(feature = "testing")]
     fn fetch_fault(&self, tp: &TopicPartition) -> Result<()> {
@@ -179,17 +191,14 @@ impl State {
         self.cluster.fault_table().fail(&info)
     }
 
-    /// Reads every assigned, unpaused partition from its position, starting with a different
-    /// partition each time so that `max.poll.records` does not starve any.
-    /// One fetch from every assigned partition, up to `max_records` records in all. Also
-    /// says whether a position moved past data that yielded no record (aborted records,
-    /// control batches under `read_committed`): more may be readable at once.
-    pub(super) fn fetch_all(&mut self, max_records: usize) -> Result<(Records, bool)> {
-        let mut records = Records::default();
-        let mut skipped = false;
+    /// One fetch from every assigned, unpaused partition from its position, up to
+    /// `max_records` records in all, starting with a different partition each time so that
+    /// `max.poll.records` does not starve any. `holding`: the poll already holds records.
+    pub(super) fn fetch_all(&mut self, max_records: usize, holding: bool) -> Result<Fetched> {
+        let mut fetched = Fetched::default();
         let tps = self.take_order();
         if tps.is_empty() {
-            return Ok((records, skipped));
+            return Ok(fetched);
         }
         // As Kafka's updateFetchPositions: every assigned partition gets a position first.
         // A committed offset still pending in a transaction is retried at the next fetch (the
@@ -203,83 +212,138 @@ impl State {
                 }
             }
         }
-        let mut remaining = max_records;
-        let mut bytes_left = self.config.fetch_max_bytes.max(1);
+        let mut budget = Budget {
+            records: max_records,
+            bytes: self.config.fetch_max_bytes.max(1),
+        };
         let start = self.rotate % tps.len();
         self.rotate = self.rotate.wrapping_add(1);
-        for tp in tps[start..].iter().chain(&tps[..start]) {
-            if remaining == 0 {
+        for (i, tp) in tps.iter().enumerate().cycle().skip(start).take(tps.len()) {
+            if budget.records == 0 {
                 break;
             }
-            let partition = &self.partitions[tp];
-            if partition.paused {
-                continue;
-            }
-            let Some(position) = partition.position else {
-                continue; // an unstable committed offset, retried next time
-            };
-            #[cfg(feature = "testing")]
-            if let Err(error) = self.fetch_fault(tp) {
-                // Kafka's consumer (its FetchCollector) refreshes metadata and fetches
-                // again after a retriable error, and after UNKNOWN_SERVER_ERROR, silently;
-                // CORRUPT_MESSAGE and the rest are the partition's error.
-                use crate::error::ErrorCode;
-                let quiet = error.code().is_some_and(|c| {
-                    (c.is_retriable() && c != ErrorCode::CorruptMessage)
-                        || c == ErrorCode::UnknownServerError
-                });
-                if !quiet {
-                    records.errors.push((tp.clone(), error));
+            if let Err(error) = self.fetch_partition(tp, &mut budget, &mut fetched) {
+                if !holding && fetched.records.parts.is_empty() {
+                    self.order = tps;
+                    return Err(error);
                 }
-                continue;
+                // As Kafka's FetchCollector: the records in hand are returned, and the
+                // error comes at the next poll, whose first fetch is this partition's.
+                tracing::debug!(target: "kafkalite::consumer", "{tp}: {error}; put off to the next poll");
+                self.rotate = i;
+                fetched.deferred = true;
+                break;
             }
-            let max_bytes = self.config.max_partition_fetch_bytes.min(bytes_left).max(1);
-            let checked = if self.config.check_crcs {
-                partition.checked_through
-            } else {
-                i64::MAX
-            };
-            let committed = self.read_committed();
-            let mut fetched = fetch(
+        }
+        self.order = tps;
+        Ok(fetched)
+    }
+
+    /// Fetches `tp` from its position within `budget`, into `fetched`; an error is a reset
+    /// `auto.offset.reset=none` refuses (the partition's other errors go with its records).
+    fn fetch_partition(
+        &mut self,
+        tp: &TopicPartition,
+        budget: &mut Budget,
+        fetched: &mut Fetched,
+    ) -> Result<()> {
+        let records = &mut fetched.records;
+        let partition = &self.partitions[tp];
+        if partition.paused {
+            return Ok(());
+        }
+        let Some(position) = partition.position else {
+            return Ok(()); // an unstable committed offset, retried next time
+        };
+        #[cfg(feature = "testing")]
+        if let Err(error) = self.fetch_fault(tp) {
+            // Kafka's consumer (its FetchCollector) refreshes metadata and fetches again
+            // after a retriable error, and after UNKNOWN_SERVER_ERROR, silently;
+            // CORRUPT_MESSAGE and the rest are the partition's error.
+            use crate::error::ErrorCode;
+            let quiet = error.code().is_some_and(|c| {
+                (c.is_retriable() && c != ErrorCode::CorruptMessage)
+                    || c == ErrorCode::UnknownServerError
+            });
+            if !quiet {
+                records.errors.push((tp.clone(), error));
+            }
+            return Ok(());
+        }
+        let max_bytes = self
+            .config
+            .max_partition_fetch_bytes
+            .min(budget.bytes)
+            .max(1);
+        let checked = if self.config.check_crcs {
+            partition.checked_through
+        } else {
+            i64::MAX
+        };
+        let committed = self.read_committed();
+        let log = Arc::clone(&partition.log);
+        let mut part = fetch(
+            tp,
+            &log,
+            position,
+            budget.records,
+            max_bytes,
+            checked,
+            committed,
+        );
+        if let Err(Error::OffsetOutOfRange { .. }) = part {
+            // Retention moved the start past the position, or a seek went outside.
+            let reset = self.reset(tp, &log, position)?;
+            self.partitions.get_mut(tp).expect("assigned").position = Some(reset);
+            part = fetch(
                 tp,
-                &partition.log,
-                position,
-                remaining,
+                &log,
+                reset,
+                budget.records,
                 max_bytes,
                 checked,
                 committed,
             );
-            if let Err(Error::OffsetOutOfRange { .. }) = fetched {
-                // Retention moved the start past the position, or a seek went outside.
-                let log = Arc::clone(&partition.log);
-                let reset = self.reset(tp, &log, position)?;
-                self.partitions.get_mut(tp).expect("assigned").position = Some(reset);
-                fetched = fetch(tp, &log, reset, remaining, max_bytes, checked, committed);
-            }
-            let partition = self.partitions.get_mut(tp).expect("assigned");
-            match fetched {
-                Ok(Some(part)) => {
-                    skipped |= part.count == 0 && Some(part.next_offset) > partition.position;
-                    partition.position = Some(part.next_offset);
-                    partition.checked_through = part.checked_through;
-                    remaining -= part.count;
-                    bytes_left = bytes_left.saturating_sub(part.data.bytes().len());
-                    if part.count > 0 {
-                        partition.eof_reported = false;
-                        records.parts.push(part);
-                    }
-                }
-                Ok(None) => {}
-                Err(error) => records.errors.push((tp.clone(), error)),
-            }
-            let end = end_for(self.config.isolation_level, &partition.log);
-            let at_end = partition.position.is_some_and(|p| p >= end);
-            if self.config.enable_partition_eof && at_end && !partition.eof_reported {
-                partition.eof_reported = true;
-                records.eof.push(tp.clone());
-            }
         }
-        self.order = tps;
-        Ok((records, skipped))
+        let partition = self.partitions.get_mut(tp).expect("assigned");
+        match part {
+            Ok(Some(part)) => {
+                fetched.skipped |= part.count == 0 && Some(part.next_offset) > partition.position;
+                partition.position = Some(part.next_offset);
+                partition.checked_through = part.checked_through;
+                budget.records -= part.count;
+                budget.bytes = budget.bytes.saturating_sub(part.data.bytes().len());
+                if part.count > 0 {
+                    partition.eof_reported = false;
+                    records.parts.push(part);
+                }
+            }
+            Ok(None) => {}
+            Err(error) => records.errors.push((tp.clone(), error)),
+        }
+        let end = end_for(self.config.isolation_level, &partition.log);
+        let at_end = partition.position.is_some_and(|p| p >= end);
+        if self.config.enable_partition_eof && at_end && !partition.eof_reported {
+            partition.eof_reported = true;
+            records.eof.push(tp.clone());
+        }
+        Ok(())
     }
+}
+
+/// What a poll may still fetch.
+struct Budget {
+    records: usize,
+    bytes: usize,
+}
+
+/// What one [`State::fetch_all`] gave.
+#[derive(Default)]
+pub(super) struct Fetched {
+    pub(super) records: Records,
+    /// A position moved past data that yielded no record (aborted records, control batches
+    /// under `read_committed`): more may be readable at once.
+    pub(super) skipped: bool,
+    /// A partition's error was put off to the next poll: return what is in hand now.
+    pub(super) deferred: bool,
 }
