@@ -264,6 +264,47 @@ fn cooperative_rebalancing_moves_only_what_must_move() {
     assert!(position("c1", "revoked") < position("c2", "assigned"));
 }
 
+/// Kafka's onJoinPrepare commits (with auto-commit) before rejoining under either
+/// protocol: a partition a cooperative member gives up is handed over committed, and its
+/// new owner reads on from there.
+#[test]
+fn cooperative_members_with_auto_commit_hand_over_what_they_read() {
+    let (_clock, cluster) = setup(2);
+    let producer = cluster
+        .producer(ProducerConfig::new().linger(Duration::ZERO))
+        .unwrap();
+    let records = (0..10).map(|i: i32| {
+        ProducerRecord::to("t")
+            .partition(i % 2)
+            .value(i.to_string())
+    });
+    for r in producer.send_all(records, Duration::from_secs(30)) {
+        r.unwrap();
+    }
+    let journal = Journal::default();
+    // The mock clock stands still: no commit falls due by the interval.
+    let config = ConsumerConfig::with_group("g")
+        .assignment_strategy(&[AssignorKind::CooperativeSticky])
+        .auto_offset_reset(kafkalite::AutoOffsetReset::Earliest);
+    let mut seen: Vec<i32> = Vec::new();
+    let drain = |c: &Consumer, seen: &mut Vec<i32>| {
+        let records = c.poll(NO_WAIT).unwrap();
+        let value = |v: &[u8]| std::str::from_utf8(v).unwrap().parse::<i32>().unwrap();
+        seen.extend(records.iter().map(|r| value(r.value().unwrap())));
+    };
+    let c1 = member(&cluster, config.clone(), "c1", &["t"], &journal);
+    drain(&c1, &mut seen);
+    assert_eq!(seen.len(), 10);
+    let c2 = member(&cluster, config, "c2", &["t"], &journal);
+    for _ in 0..3 {
+        drain(&c2, &mut seen);
+        drain(&c1, &mut seen);
+    }
+    assert_eq!((owned(&c1).len(), owned(&c2).len()), (1, 1));
+    seen.sort_unstable();
+    assert_eq!(seen, (0..10).collect::<Vec<_>>(), "each record once");
+}
+
 #[test]
 fn a_static_member_returns_without_a_rebalance_and_duplicates_are_fenced() {
     let (_clock, cluster) = setup(4);

@@ -153,6 +153,9 @@ impl State {
                         }
                         _ => {}
                     }
+                    // Kafka's onJoinPrepare, either protocol: commit (with auto-commit)
+                    // before rejoining, so that what moves is handed over committed.
+                    self.auto_commit_before_rejoin();
                     if self.cooperative() {
                         self.revoke_unsubscribed();
                     } else {
@@ -212,14 +215,18 @@ impl State {
         }
     }
 
-    /// Eager protocol: before rejoining, commit (with auto-commit) and revoke everything; the
-    /// listener hears of it even when nothing was owned.
-    fn revoke_all_before_rejoin(&mut self) {
+    /// Before rejoining, with auto-commit: commits the positions of what is owned.
+    fn auto_commit_before_rejoin(&mut self) {
         if self.config.enable_auto_commit {
             let offsets = self.positions_to_commit();
             let result = self.commit_offsets(&offsets);
             self.call_listener(|l, _| l.on_commit(&result, &offsets));
         }
+    }
+
+    /// Eager protocol: before rejoining, revoke everything; the listener hears of it even
+    /// when nothing was owned.
+    fn revoke_all_before_rejoin(&mut self) {
         let revoked: Vec<TopicPartition> = self.partitions.keys().cloned().collect();
         self.call_listener(|l, ctx| l.on_partitions_revoked(ctx, &revoked));
         self.partitions.clear();
