@@ -308,57 +308,6 @@ impl<C: ConsumerContext> BaseConsumer<C> {
         }
     }
 
-    /// Replaces the assignment (non-group use).
-    pub(super) fn assign_all(
-        &self,
-        partitions: Vec<(TopicPartition, Position)>,
-    ) -> KafkaResult<()> {
-        if self.callback.is_some() {
-            return Err(KafkaError::Subscription(
-                "Local: Erroneous state (the facade changes a group member's assignment \
-                 itself; pre_rebalance/post_rebalance only observe it)"
-                    .into(),
-            ));
-        }
-        // An unsubscribe made before this call takes effect before it.
-        self.leave_if_unsubscribed();
-        let _membership = self.shared.membership.lock();
-        self.shared
-            .inner
-            .assign(&partitions)
-            .map_err(|error| KafkaError::Subscription(error.to_string()))?;
-        // As librdkafka fetches them for partitions starting at the committed offset: the
-        // committed offsets, against which stored ones are compared at commit.
-        let from_committed: Vec<TopicPartition> = partitions
-            .iter()
-            .filter(|(_, at)| *at == Position::Committed)
-            .map(|(tp, _)| tp.clone())
-            .collect();
-        let committed =
-            if from_committed.is_empty() || self.shared.settings.config.group_id.is_none() {
-                Default::default()
-            } else {
-                self.shared
-                    .inner
-                    .committed(&from_committed)
-                    .unwrap_or_default()
-            };
-        let mut local = self.shared.local.lock();
-        local.assignment = partitions.iter().map(|(tp, _)| tp.clone()).collect();
-        let assigned = local.assignment.clone();
-        local.positions.retain(|tp, _| assigned.contains(tp));
-        local.stored.retain(|tp, _| assigned.contains(tp));
-        local.committed.retain(|tp, _| assigned.contains(tp));
-        for (tp, offset) in committed {
-            if let Some(offset) = offset {
-                local.committed.insert(tp, offset.offset);
-            }
-        }
-        drop(local);
-        self.shared.inner.nudge();
-        Ok(())
-    }
-
     pub(super) fn offsets_of(
         tpl: &TopicPartitionList,
     ) -> KafkaResult<Vec<(TopicPartition, Position)>> {

@@ -4,11 +4,12 @@
 
 use std::sync::Arc;
 
+use super::assignment::Change;
 use super::base_consumer::{list_of, partitions_of, position_of, tp, BaseConsumer};
 use super::rebalance::Bridge;
 use super::{CommitMode, Consumer, ConsumerContext, ConsumerGroupMetadata, RebalanceProtocol};
 use crate::consumer::Offset as Position;
-use crate::group::{OffsetAndMetadata, Offsets, TopicPartition};
+use crate::group::{OffsetAndMetadata, Offsets};
 use crate::rdkafka::client::Client;
 use crate::rdkafka::error::{KafkaError, KafkaResult, RDKafkaErrorCode};
 use crate::rdkafka::message::{BorrowedMessage, Message};
@@ -77,41 +78,19 @@ impl<C: ConsumerContext> Consumer<C> for BaseConsumer<C> {
     }
 
     fn assign(&self, assignment: &TopicPartitionList) -> KafkaResult<()> {
-        self.assign_all(Self::offsets_of(assignment)?)
+        self.change_assignment(Change::Replace(Self::offsets_of(assignment)?))
     }
 
     fn unassign(&self) -> KafkaResult<()> {
-        self.assign_all(Vec::new())
+        self.change_assignment(Change::Replace(Vec::new()))
     }
 
     fn incremental_assign(&self, assignment: &TopicPartitionList) -> KafkaResult<()> {
-        let mut partitions: Vec<(TopicPartition, Position)> = self
-            .assignment_now()
-            .into_iter()
-            .map(|tp| {
-                let at = self.shared.local.lock().positions.get(&tp).copied();
-                (tp, at.map_or(Position::Committed, Position::At))
-            })
-            .collect();
-        for (tp, position) in Self::offsets_of(assignment)? {
-            partitions.retain(|(known, _)| *known != tp);
-            partitions.push((tp, position));
-        }
-        self.assign_all(partitions)
+        self.add_partitions(Self::offsets_of(assignment)?)
     }
 
     fn incremental_unassign(&self, assignment: &TopicPartitionList) -> KafkaResult<()> {
-        let removed = partitions_of(assignment);
-        let partitions = self
-            .assignment_now()
-            .into_iter()
-            .filter(|tp| !removed.contains(tp))
-            .map(|tp| {
-                let at = self.shared.local.lock().positions.get(&tp).copied();
-                (tp, at.map_or(Position::Committed, Position::At))
-            })
-            .collect();
-        self.assign_all(partitions)
+        self.remove_partitions(partitions_of(assignment))
     }
 
     fn seek<T: Into<Timeout>>(

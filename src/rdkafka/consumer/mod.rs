@@ -3,6 +3,7 @@
 //! [`ConsumerContext`] whose `pre_rebalance`/`post_rebalance` run inside `poll`, with the
 //! consumer in hand, as librdkafka's rebalance callback does.
 
+mod assignment;
 pub mod base_consumer;
 mod calls;
 mod offset_store;

@@ -102,25 +102,27 @@ impl<C: ConsumerContext> BaseConsumer<C> {
 
     /// `rd_kafka_commit(NULL)`: the stored offsets ahead of the committed ones.
     pub(super) fn commit_stored(&self, mode: CommitMode) -> KafkaResult<()> {
-        let assignment = self.assignment_now();
-        let offsets: Offsets = {
-            let local = self.shared().local.lock();
-            assignment
-                .iter()
-                .filter_map(|tp| {
-                    // librdkafka: stored ahead of committed (unknown: OFFSET_INVALID), and
-                    // only absolute offsets are sent.
-                    let stored = *local.stored.get(tp)?;
-                    let committed = local.committed.get(tp).copied().unwrap_or(-1001);
-                    (stored >= 0 && stored > committed)
-                        .then(|| (tp.clone(), OffsetAndMetadata::new(stored)))
-                })
-                .collect()
-        };
+        let offsets = self.stored_ahead(&self.assignment_now());
         if offsets.is_empty() {
             return Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset));
         }
         self.commit_offsets(&offsets, mode)
+    }
+
+    /// The stored offsets of `partitions` that a commit of the offset store takes: as
+    /// librdkafka's, those ahead of the committed ones (unknown: OFFSET_INVALID), and only
+    /// absolute offsets.
+    pub(super) fn stored_ahead(&self, partitions: &[TopicPartition]) -> Offsets {
+        let local = self.shared().local.lock();
+        partitions
+            .iter()
+            .filter_map(|tp| {
+                let stored = *local.stored.get(tp)?;
+                let committed = local.committed.get(tp).copied().unwrap_or(-1001);
+                (stored >= 0 && stored > committed)
+                    .then(|| (tp.clone(), OffsetAndMetadata::new(stored)))
+            })
+            .collect()
     }
 
     /// Commits `offsets`; a synchronous success becomes the known committed offsets (an

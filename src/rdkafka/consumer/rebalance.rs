@@ -4,8 +4,8 @@
 //! that poll, so the handle answers from the facade's own state: commits go through the
 //! consumer's committer (with the membership of the moment, as librdkafka's commit inside a
 //! rebalance callback), seeks are applied when the callback returns, stores when the poll
-//! does. Stores made while partitions are revoked are committed with them under
-//! `enable.auto.commit`, as librdkafka commits the stored offsets of revoked partitions.
+//! does. Under `enable.auto.commit`, the stored offsets of revoked partitions are committed
+//! with them (as librdkafka's `rd_kafka_assignment_serve_removals`).
 
 use std::sync::{Arc, Weak};
 
@@ -16,7 +16,7 @@ use super::{ConsumerContext, Rebalance};
 use crate::cluster::Cluster;
 use crate::consumer::{Offset as Position, RebalanceContext, RebalanceListener};
 use crate::error::Result;
-use crate::group::{OffsetAndMetadata, Offsets, TopicPartition};
+use crate::group::{Offsets, TopicPartition};
 use crate::rdkafka::client::Client;
 use crate::rdkafka::error::{code_of, KafkaError};
 
@@ -66,20 +66,15 @@ impl<C: ConsumerContext> Bridge<C> {
         let consumer = self.handle(&shared, &callback);
         let event = Rebalance::Revoke(&tpl);
         self.context.pre_rebalance(&consumer, &event);
-        // Stores the callback made for the revoked partitions: committed now, as librdkafka
-        // commits the offset store on revocation (not when the partitions were lost).
-        let stored: Offsets = {
-            let mut local = shared.local.lock();
-            let pending = std::mem::take(&mut local.pending_stores);
-            let (revoked, kept): (Vec<_>, Vec<_>) = pending
-                .into_iter()
-                .partition(|(tp, _)| partitions.contains(tp));
-            local.pending_stores = kept;
-            revoked
-                .into_iter()
-                .map(|(tp, offset)| (tp, OffsetAndMetadata::new(offset)))
-                .collect()
-        };
+        // The revoked partitions' stored offsets (at hand-out, or by the callback) ahead of
+        // the committed ones: committed now, as librdkafka commits the offset store of the
+        // partitions it removes (not when they were lost).
+        let stored = consumer.stored_ahead(partitions);
+        shared
+            .local
+            .lock()
+            .pending_stores
+            .retain(|(tp, _)| !partitions.contains(tp));
         if !lost && shared.settings.config.enable_auto_commit && !stored.is_empty() {
             if let Err(error) = ctx.commit_offsets(&stored) {
                 tracing::warn!(

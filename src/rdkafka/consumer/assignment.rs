@@ -1,0 +1,147 @@
+//! A manual assignment's changes (`assign`, `unassign`, `incremental_assign`,
+//! `incremental_unassign`), as librdkafka's `rd_kafka_assignment_*`: an incremental change
+//! leaves the other partitions as they are (position, pause, stored offset), and under
+//! `enable.auto.commit` the stored offsets of the partitions a change removes are committed
+//! first (librdkafka's `rd_kafka_assignment_serve_removals`).
+
+use std::collections::HashSet;
+
+use super::base_consumer::BaseConsumer;
+use super::{CommitMode, ConsumerContext};
+use crate::consumer::Offset as Position;
+use crate::group::TopicPartition;
+use crate::rdkafka::error::{KafkaError, KafkaResult};
+
+/// A change of a manual assignment.
+pub(super) enum Change {
+    /// `assign`: exactly these, each from its position (the others' state is dropped).
+    Replace(Vec<(TopicPartition, Position)>),
+    /// `incremental_assign`: these too.
+    Add(Vec<(TopicPartition, Position)>),
+    /// `incremental_unassign`: not these.
+    Remove(Vec<TopicPartition>),
+}
+
+/// librdkafka's error for a refused incremental change, by its name (rust-rdkafka's
+/// `KafkaError::Subscription(error.name())`).
+fn refused(name: &str) -> KafkaError {
+    KafkaError::Subscription(name.to_string())
+}
+
+impl<C: ConsumerContext> BaseConsumer<C> {
+    /// `incremental_assign`'s checks (librdkafka's `rd_kafka_assignment_add`): a partition
+    /// listed twice is `_INVALID_ARG`, one already assigned `_CONFLICT`.
+    pub(super) fn add_partitions(&self, added: Vec<(TopicPartition, Position)>) -> KafkaResult<()> {
+        let current = self.assignment_now();
+        let mut seen = HashSet::new();
+        for (tp, _) in &added {
+            if !seen.insert(tp) {
+                return Err(refused("_INVALID_ARG"));
+            }
+            if current.contains(tp) {
+                return Err(refused("_CONFLICT"));
+            }
+        }
+        self.change_assignment(Change::Add(added))
+    }
+
+    /// `incremental_unassign`'s checks (librdkafka's `rd_kafka_assignment_subtract`): a
+    /// partition not assigned is `_INVALID_ARG`.
+    pub(super) fn remove_partitions(&self, removed: Vec<TopicPartition>) -> KafkaResult<()> {
+        let current = self.assignment_now();
+        if removed.iter().any(|tp| !current.contains(tp)) {
+            return Err(refused("_INVALID_ARG"));
+        }
+        self.change_assignment(Change::Remove(removed))
+    }
+
+    /// Applies `change` to the manual assignment (not a group member's: its assignment is
+    /// the group's).
+    pub(super) fn change_assignment(&self, change: Change) -> KafkaResult<()> {
+        if self.callback.is_some() {
+            return Err(KafkaError::Subscription(
+                "Local: Erroneous state (the facade changes a group member's assignment \
+                 itself; pre_rebalance/post_rebalance only observe it)"
+                    .into(),
+            ));
+        }
+        // An unsubscribe made before this call takes effect before it.
+        self.leave_if_unsubscribed();
+        let _membership = self.shared.membership.lock();
+        let current = self.assignment_now();
+        let removed: Vec<TopicPartition> = match &change {
+            Change::Replace(partitions) => current
+                .iter()
+                .filter(|tp| partitions.iter().all(|(new, _)| new != *tp))
+                .cloned()
+                .collect(),
+            Change::Add(_) => Vec::new(),
+            Change::Remove(partitions) => partitions.clone(),
+        };
+        self.commit_removed(&removed);
+        let inner = &self.shared.inner;
+        let changed = match &change {
+            Change::Replace(partitions) => inner.assign(partitions),
+            Change::Add(partitions) => inner.incremental_assign(partitions),
+            Change::Remove(partitions) => inner.incremental_unassign(partitions),
+        };
+        changed.map_err(|error| KafkaError::Subscription(error.to_string()))?;
+        let started: &[(TopicPartition, Position)] = match &change {
+            Change::Replace(partitions) | Change::Add(partitions) => partitions,
+            Change::Remove(_) => &[],
+        };
+        // As librdkafka fetches them for partitions starting at the committed offset: the
+        // committed offsets, against which stored ones are compared at commit.
+        let from_committed: Vec<TopicPartition> = started
+            .iter()
+            .filter(|(_, at)| *at == Position::Committed)
+            .map(|(tp, _)| tp.clone())
+            .collect();
+        let committed =
+            if from_committed.is_empty() || self.shared.settings.config.group_id.is_none() {
+                Default::default()
+            } else {
+                inner.committed(&from_committed).unwrap_or_default()
+            };
+        let mut local = self.shared.local.lock();
+        local.assignment = inner.assignment();
+        let assigned = local.assignment.clone();
+        local.positions.retain(|tp, _| assigned.contains(tp));
+        local.stored.retain(|tp, _| assigned.contains(tp));
+        local.committed.retain(|tp, _| assigned.contains(tp));
+        for (tp, _) in started {
+            // A partition assigned again starts over, as in librdkafka.
+            local.positions.remove(tp);
+            local.stored.remove(tp);
+            local.committed.remove(tp);
+        }
+        for (tp, offset) in committed {
+            if let Some(offset) = offset {
+                local.committed.insert(tp, offset.offset);
+            }
+        }
+        drop(local);
+        inner.nudge();
+        Ok(())
+    }
+
+    /// Under `enable.auto.commit`, commits the stored offsets of `removed` ahead of the
+    /// committed ones, as librdkafka does for the partitions a change removes; a failure
+    /// is a warning (librdkafka's commit there is asynchronous).
+    fn commit_removed(&self, removed: &[TopicPartition]) {
+        let config = &self.shared.settings.config;
+        if removed.is_empty() || !config.enable_auto_commit || config.group_id.is_none() {
+            return;
+        }
+        let offsets = self.stored_ahead(removed);
+        if offsets.is_empty() {
+            return;
+        }
+        if let Err(error) = self.commit_offsets(&offsets, CommitMode::Sync) {
+            tracing::warn!(
+                target: "kafkalite::rdkafka",
+                "the offsets stored for partitions leaving the assignment could not be committed: {error}"
+            );
+        }
+    }
+}
