@@ -349,6 +349,59 @@ fn offsets_sent_in_a_transaction_commit_with_it_and_only_with_it() {
     );
 }
 
+/// Kafka's `replayEndTransactionMarker`: when plain and transactional commits mix, the
+/// most recent record wins, so a plain commit made while the transaction was open stays,
+/// and one made before it does not; the same after replaying `__consumer_offsets`.
+#[test]
+fn a_plain_commit_made_during_a_transaction_outlives_its_offsets() {
+    let dir = tempfile::tempdir().unwrap();
+    let open = || {
+        Cluster::builder()
+            .background(false)
+            .open(dir.path())
+            .unwrap()
+    };
+    let tp = TopicPartition::new("input", 0);
+    let committed = |consumer: &kafkalite::Consumer| {
+        consumer.committed(std::slice::from_ref(&tp)).unwrap()[&tp]
+            .as_ref()
+            .map(|c| c.offset)
+    };
+    let mut cluster = open();
+    cluster.create_topic(NewTopic::new("input", 1)).unwrap();
+    // (sent in the transaction, committed plainly, whether before it): what stays.
+    for (sent, plain, before, stays) in [(10, 20, false, 20), (40, 30, true, 40)] {
+        let consumer = group_member(&cluster);
+        let group = consumer.group_metadata().unwrap();
+        let producer = cluster.producer(transactional("tx")).unwrap();
+        producer.init_transactions(T).unwrap();
+        let commit_plainly = || {
+            consumer
+                .commit_offsets(&offsets(plain), kafkalite::CommitMode::Sync)
+                .unwrap();
+        };
+        if before {
+            commit_plainly();
+        }
+        producer.begin_transaction().unwrap();
+        producer
+            .send_offsets_to_transaction(&offsets(sent), &group, T)
+            .unwrap();
+        if !before {
+            commit_plainly();
+        }
+        producer.commit_transaction(T).unwrap();
+        assert_eq!(committed(&consumer), Some(stays));
+        drop((consumer, producer));
+        cluster.close().unwrap();
+        cluster = open();
+        let reader = cluster
+            .consumer(ConsumerConfig::new().group_id("g"))
+            .unwrap();
+        assert_eq!(committed(&reader), Some(stays), "after a reopen");
+    }
+}
+
 #[test]
 fn offsets_from_a_stale_generation_fail_the_transaction_which_then_aborts() {
     let cluster = common::cluster_with(NewTopic::new("input", 1));

@@ -34,11 +34,15 @@ pub(crate) const STRING_MAX_BYTES: usize = 32_767;
 /// replay and the space superseded commits take.
 const SEGMENT_BYTES: &str = "524288";
 
-/// A committed offset and when it was committed (for `offsets.retention.minutes`).
+/// A committed offset, when it was committed (for `offsets.retention.minutes`), and where
+/// its record is in `__consumer_offsets`: a transaction's offsets, settled at its marker,
+/// replace only offsets whose records came before theirs (Kafka's
+/// `replayEndTransactionMarker`), so a plain commit made while the transaction was open wins.
 #[derive(Debug, Clone)]
 struct Stored {
     offset: OffsetAndMetadata,
     at_ms: i64,
+    record_offset: i64,
 }
 
 type GroupOffsets = BTreeMap<TopicPartition, Stored>;
@@ -82,8 +86,14 @@ impl OffsetStore {
         }
         let batch = encode_commit(group, offsets, now_ms)?.build()?;
         let mut committed = self.committed.lock();
-        self.log.append(&batch)?;
-        store(&mut committed, group, offsets, now_ms);
+        let appended = self.log.append(&batch)?;
+        store(
+            &mut committed,
+            group,
+            offsets,
+            now_ms,
+            appended.first_offset,
+        );
         Ok(())
     }
 
@@ -113,13 +123,14 @@ impl OffsetStore {
             .producer(producer_id, epoch, sequence)
             .transactional(true)
             .build()?;
-        self.log.append(&batch)?;
+        let appended = self.log.append(&batch)?;
         let mut pending = self.pending.lock();
         store(
             pending.entry(producer_id).or_default(),
             group,
             offsets,
             now_ms,
+            appended.first_offset,
         );
         Ok(())
     }
@@ -273,15 +284,23 @@ fn encode_commit(group: &str, offsets: &Offsets, now_ms: i64) -> Result<BatchBui
     Ok(builder)
 }
 
-/// Puts `offsets` of `group`, committed at `now_ms`, into `map`.
-fn store(map: &mut HashMap<String, GroupOffsets>, group: &str, offsets: &Offsets, now_ms: i64) {
+/// Puts `offsets` of `group`, committed at `now_ms`, into `map`; their records are in
+/// `__consumer_offsets` from `first_record` on, in `offsets`' order (`encode_commit`'s).
+fn store(
+    map: &mut HashMap<String, GroupOffsets>,
+    group: &str,
+    offsets: &Offsets,
+    now_ms: i64,
+    first_record: i64,
+) {
     let stored = map.entry(group.to_string()).or_default();
-    for (tp, offset) in offsets {
+    for ((tp, offset), record_offset) in offsets.iter().zip(first_record..) {
         stored.insert(
             tp.clone(),
             Stored {
                 offset: offset.clone(),
                 at_ms: now_ms,
+                record_offset,
             },
         );
     }
@@ -299,7 +318,16 @@ fn settle(
     };
     if commit {
         for (group, offsets) in groups {
-            committed.entry(group).or_default().extend(offsets);
+            let current = committed.entry(group).or_default();
+            for (tp, stored) in offsets {
+                // Kafka keeps the most recent commit when plain and transactional ones mix.
+                if current
+                    .get(&tp)
+                    .is_none_or(|c| c.record_offset < stored.record_offset)
+                {
+                    current.insert(tp, stored);
+                }
+            }
         }
     }
 }
@@ -363,10 +391,13 @@ fn replay(log: &Log) -> Result<(HashMap<String, GroupOffsets>, PendingOffsets)> 
                     ))
                 })?;
                 let at_ms = if at_ms < 0 { record.timestamp } else { at_ms };
-                target
-                    .entry(group)
-                    .or_default()
-                    .insert(tp, Stored { offset, at_ms });
+                let record_offset = record.offset;
+                let stored = Stored {
+                    offset,
+                    at_ms,
+                    record_offset,
+                };
+                target.entry(group).or_default().insert(tp, stored);
             }
         }
         Ok(())
