@@ -477,6 +477,50 @@ fn consume_transform_produce_in_transactions() {
     );
 }
 
+/// librdkafka asks for watermarks and the latest offset with the client's
+/// `isolation.level` (`read_committed` by default): the high end is the last stable offset
+/// while a transaction is open.
+#[test]
+fn watermarks_end_at_the_last_stable_offset_under_read_committed() {
+    let (_cluster, servers) = cluster_with(&[("t", 1)]);
+    let producer: BaseProducer = config(&servers)
+        .set("transactional.id", "tx")
+        .create()
+        .unwrap();
+    producer.init_transactions(WAIT).unwrap();
+    producer.begin_transaction().unwrap();
+    producer
+        .send(BaseRecord::<(), str>::to("t").partition(0).payload("open"))
+        .unwrap();
+    producer.flush(WAIT).unwrap();
+    let consumer = |isolation: Option<&str>| -> BaseConsumer {
+        let mut config = config(&servers);
+        if let Some(isolation) = isolation {
+            config.set("isolation.level", isolation);
+        }
+        config.create().unwrap()
+    };
+    let latest = |consumer: &BaseConsumer| {
+        let mut tpl = TopicPartitionList::new();
+        tpl.add_partition_offset("t", 0, Offset::End).unwrap();
+        let found = consumer.offsets_for_times(tpl, WAIT).unwrap();
+        found.find_partition("t", 0).unwrap().offset()
+    };
+    let committed = consumer(None);
+    let uncommitted = consumer(Some("read_uncommitted"));
+    assert_eq!(committed.fetch_watermarks("t", 0, WAIT).unwrap(), (0, 0));
+    assert_eq!(latest(&committed), Offset::Offset(0));
+    assert_eq!(uncommitted.fetch_watermarks("t", 0, WAIT).unwrap(), (0, 1));
+    assert_eq!(latest(&uncommitted), Offset::Offset(1));
+    assert_eq!(
+        producer.client().fetch_watermarks("t", 0, WAIT).unwrap(),
+        (0, 0)
+    );
+    producer.commit_transaction(WAIT).unwrap();
+    // The record and the COMMIT marker.
+    assert_eq!(committed.fetch_watermarks("t", 0, WAIT).unwrap(), (0, 2));
+}
+
 /// Pauses every partition it is assigned, from `post_rebalance` (a common use; librdkafka
 /// allows any consumer call there).
 struct PauseOnAssign;

@@ -63,6 +63,9 @@ pub struct Client<C: ClientContext = DefaultClientContext> {
     /// Producers may auto-create the topic whose metadata they ask for (librdkafka's
     /// `allow.auto.create.topics` defaults to true for producers only).
     auto_create: bool,
+    /// `isolation.level=read_committed` (librdkafka's default, for every client): the
+    /// high watermark this client reports is the last stable offset.
+    read_committed: bool,
 }
 
 impl<C: ClientContext> Client<C> {
@@ -71,7 +74,14 @@ impl<C: ClientContext> Client<C> {
             cluster,
             context,
             auto_create,
+            read_committed: true,
         }
+    }
+
+    /// A consumer's client, with its `isolation.level`.
+    pub(crate) fn read_committed(mut self, read_committed: bool) -> Client<C> {
+        self.read_committed = read_committed;
+        self
     }
 
     pub(crate) fn cluster(&self) -> &Cluster {
@@ -153,7 +163,8 @@ impl<C: ClientContext> Client<C> {
     }
 
     /// Returns the low and high watermarks for a specific topic and partition: the log
-    /// start offset and the high watermark.
+    /// start offset and, as librdkafka asks with the client's `isolation.level`, the last
+    /// stable offset (`read_committed`, the default) or the high watermark.
     pub fn fetch_watermarks<T: Into<Timeout>>(
         &self,
         topic: &str,
@@ -165,7 +176,12 @@ impl<C: ClientContext> Client<C> {
             .cluster
             .partition(topic, partition)
             .map_err(|error| KafkaError::MetadataFetch(watermark_code(&error)))?;
-        Ok((log.log_start_offset(), log.high_watermark()))
+        let high = if self.read_committed {
+            log.last_stable_offset()
+        } else {
+            log.high_watermark()
+        };
+        Ok((log.log_start_offset(), high))
     }
 
     /// Returns the groups of the cluster (or the one named) with their members.

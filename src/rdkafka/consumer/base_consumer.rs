@@ -11,6 +11,7 @@ use parking_lot::Mutex;
 
 use super::rebalance::CallbackState;
 use super::{ConsumerContext, DefaultConsumerContext};
+use crate::config::IsolationLevel;
 use crate::consumer::{Committer, Offset as Position};
 use crate::error::Error;
 use crate::group::{OffsetAndMetadata, Offsets, TopicPartition};
@@ -67,6 +68,13 @@ pub(super) struct Shared {
     pub(super) settings: ConsumerSettings,
 }
 
+impl Shared {
+    /// Whether the consumer reads committed records only (`isolation.level`).
+    pub(super) fn read_committed(&self) -> bool {
+        self.settings.config.isolation_level == IsolationLevel::ReadCommitted
+    }
+}
+
 /// A low-level consumer: `poll` returns one message, an end-of-partition event or an error
 /// at a time, and runs the context's rebalance callbacks.
 pub struct BaseConsumer<C: ConsumerContext = DefaultConsumerContext> {
@@ -93,7 +101,8 @@ impl<C: ConsumerContext> FromClientConfigAndContext<C> for BaseConsumer<C> {
             .consumer(inner_config)
             .map_err(|error| KafkaError::ClientCreation(error.to_string()))?;
         Ok(BaseConsumer {
-            client: Client::new(cluster, Arc::new(context), false),
+            client: Client::new(cluster, Arc::new(context), false)
+                .read_committed(settings.config.isolation_level == IsolationLevel::ReadCommitted),
             shared: Arc::new(Shared {
                 inner,
                 committer: Mutex::new(None),

@@ -204,8 +204,16 @@ impl<C: ConsumerContext> BaseConsumer<C> {
                 -2 => OffsetSpec::Earliest,
                 at => OffsetSpec::ForTimestamp(at),
             };
+            let found = match spec {
+                // As librdkafka asks, with the consumer's isolation.level: the last stable
+                // offset under read_committed.
+                OffsetSpec::Latest if self.shared().read_committed() => cluster
+                    .partition(topic, partition)
+                    .map(|log| Some(log.last_stable_offset())),
+                spec => cluster.list_offset(topic, partition, spec),
+            };
             let mut elem = answer.add_partition(topic, partition);
-            match cluster.list_offset(topic, partition, spec) {
+            match found {
                 Ok(found) => {
                     let _ = elem.set_offset(found.map_or(Offset::End, Offset::Offset));
                 }

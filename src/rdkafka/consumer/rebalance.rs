@@ -133,7 +133,8 @@ impl<C: ConsumerContext> Bridge<C> {
         callback: &Arc<Mutex<CallbackState>>,
     ) -> BaseConsumer<C> {
         BaseConsumer::in_callback(
-            Client::new(self.cluster.clone(), Arc::clone(&self.context), false),
+            Client::new(self.cluster.clone(), Arc::clone(&self.context), false)
+                .read_committed(shared.read_committed()),
             Arc::clone(shared),
             Arc::clone(callback),
         )
