@@ -647,6 +647,30 @@ fn a_lone_member_past_max_poll_interval_has_left_and_cannot_commit() {
     alone.commit(CommitMode::Sync).unwrap();
 }
 
+/// The late member's own next poll finds it expelled, with nothing else called between:
+/// its partitions are lost and it joins again.
+#[test]
+fn a_lone_member_whose_next_poll_is_late_finds_its_partitions_lost() {
+    let (clock, cluster) = setup(2);
+    let journal = Journal::default();
+    let config = eager()
+        .max_poll_interval(Duration::from_millis(1_000))
+        .enable_auto_commit(false);
+    let alone = member(&cluster, config, "alone", &["t"], &journal);
+    alone.poll(NO_WAIT).unwrap();
+    assert_eq!((owned(&alone).len(), alone.generation()), (2, 1));
+    journal.take();
+    clock.advance_ms(1_001);
+    alone.poll(NO_WAIT).unwrap();
+    let events = journal.take();
+    assert_eq!(
+        events.first(),
+        Some(&("alone".into(), "lost", strings(&["t-0", "t-1"]))),
+        "{events:?}"
+    );
+    assert_eq!((owned(&alone).len(), alone.generation()), (2, 2));
+}
+
 #[test]
 fn describing_a_group_shows_a_member_past_max_poll_interval_gone() {
     let (clock, cluster) = setup(1);

@@ -146,12 +146,14 @@ impl Coordinator {
         if group.fenced.contains(member_id) {
             return CheckIn::Fenced;
         }
+        let before = (group.state, group.generation);
+        // Before this check-in counts: a member whose own poll comes after
+        // max.poll.interval.ms has left the group (Kafka's poll timer), whoever calls first.
+        group.expire(now);
         if let Some(member) = group.members.get_mut(member_id) {
             member.last_seen_ms = now;
             member.in_poll = true;
         }
-        let before = (group.state, group.generation);
-        group.expire(now);
         if group.state != GroupState::PreparingRebalance
             && !group.members.is_empty()
             && group.counts(partitions_of) != group.partition_counts
