@@ -1023,6 +1023,41 @@ fn enforce_rebalance_makes_every_member_rejoin() {
     assert!(matches!(err, Error::IllegalState(_)), "{err}");
 }
 
+/// Kafka's onLeavePrepare: a member leaving while a rebalance it has not noticed is under
+/// way is still stable, so its partitions are revoked (its callback may commit); one that
+/// has rejoined the rebalance loses them.
+#[test]
+fn leaving_during_a_rebalance_revokes_unless_the_member_rejoined_it() {
+    let (_clock, cluster) = setup(4);
+    let journal = Journal::default();
+    let cooperative =
+        ConsumerConfig::with_group("g").assignment_strategy(&[AssignorKind::CooperativeSticky]);
+    let c1 = member(&cluster, cooperative.clone(), "c1", &["t"], &journal);
+    let c2 = member(&cluster, cooperative.clone(), "c2", &["t"], &journal);
+    let c3 = member(&cluster, cooperative, "c3", &["t"], &journal);
+    settle(&cluster, &[&c1, &c2, &c3], 4);
+    journal.take();
+    let c1_owned = owned(&c1);
+    let c2_owned = owned(&c2);
+    c3.enforce_rebalance().unwrap();
+    // c2 rejoins (cooperative: it keeps its partitions meanwhile); c1 has not noticed.
+    c2.poll(NO_WAIT).unwrap();
+    assert_eq!(
+        cluster.describe_group("g").unwrap().state,
+        GroupState::PreparingRebalance
+    );
+    c1.close().unwrap();
+    c2.close().unwrap();
+    let events = journal.take();
+    assert_eq!(
+        events,
+        [
+            ("c1".into(), "revoked", c1_owned),
+            ("c2".into(), "lost", c2_owned)
+        ]
+    );
+}
+
 #[test]
 fn subscribing_to_no_topics_unsubscribes() {
     let (_clock, cluster) = setup(2);

@@ -137,6 +137,7 @@ impl Consumer {
                 listener: None,
                 member_id: None,
                 generation: -1,
+                rejoining: false,
                 assignors,
                 protocol,
                 membership: Arc::new(Mutex::new((None, -1))),

@@ -65,6 +65,7 @@ impl State {
             .coordinator()?
             .join(&group, request, &|t| partition_count(&cluster, t))?;
         self.member_id = Some(id);
+        self.rejoining = true;
         self.publish_membership();
         Ok(true)
     }
@@ -253,6 +254,7 @@ impl State {
     }
 
     fn take_assignment(&mut self, handout: Handout) -> Result<()> {
+        self.rejoining = false;
         let generation = handout.generation;
         let new: BTreeSet<TopicPartition> = handout.assignment.partitions.iter().cloned().collect();
         let revoked: Vec<TopicPartition> = self
@@ -303,21 +305,23 @@ impl State {
     /// Leaves the group (revoking everything when `revoke`); keeps the subscription.
     pub(super) fn leave_group(&mut self, revoke: bool) -> Result<()> {
         if let Some(member_id) = self.member_id.clone() {
-            if revoke {
+            let dropped: Vec<TopicPartition> = self.partitions.keys().cloned().collect();
+            if revoke && !dropped.is_empty() {
                 // As Kafka's onLeavePrepare: revoked (still a member here, so the callback
-                // can commit), or lost when a rebalance already moved the group on.
-                let dropped: Vec<TopicPartition> = self.partitions.keys().cloned().collect();
+                // can commit), or lost when the member was expelled or has rejoined a
+                // rebalance; nothing when nothing is owned.
                 let group = self.group_id()?.to_string();
-                if self
+                let current = self
                     .coordinator()?
-                    .is_current(&group, &member_id, self.generation)
-                {
+                    .is_current(&group, &member_id, self.generation);
+                if current && !self.rejoining {
                     self.call_listener(|l, ctx| l.on_partitions_revoked(ctx, &dropped));
-                } else if !dropped.is_empty() {
+                } else {
                     self.call_listener(|l, ctx| l.on_partitions_lost(ctx, &dropped));
                 }
             }
             self.member_id = None;
+            self.rejoining = false;
             let group = self.group_id()?.to_string();
             self.coordinator()?
                 .leave(&group, &member_id, self.config.session_timeout_ms);
