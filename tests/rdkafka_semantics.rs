@@ -188,8 +188,36 @@ fn transactional_calls_need_a_transactional_id_and_init() {
         }
         other => panic!("{other:?}"),
     }
+    // librdkafka's rd_kafka_check_produce: no producing outside a transaction.
+    let send = |producer: &BaseProducer| {
+        let record = BaseRecord::<(), str>::to("t").partition(0).payload("x");
+        match producer.send(record) {
+            Err((KafkaError::MessageProduction(code), _)) => code,
+            other => panic!("{:?}", other.map_err(|(e, _)| e)),
+        }
+    };
+    assert_eq!(send(&transactional), RDKafkaErrorCode::State);
     transactional.init_transactions(WAIT).unwrap();
+    assert_eq!(send(&transactional), RDKafkaErrorCode::State);
     transactional.begin_transaction().unwrap();
+    let record = BaseRecord::<(), str>::to("t").partition(0).payload("in");
+    transactional.send(record).map_err(|(e, _)| e).unwrap();
+    transactional.flush(WAIT).unwrap();
+    // A newer instance fences it: librdkafka normalizes either fencing error to _FENCED,
+    // fatal, and refuses to produce with _FATAL.
+    let newer: BaseProducer = config(&servers)
+        .set("transactional.id", "tx")
+        .create()
+        .unwrap();
+    newer.init_transactions(WAIT).unwrap();
+    match transactional.commit_transaction(WAIT) {
+        Err(KafkaError::Transaction(error)) => {
+            assert_eq!(error.code(), RDKafkaErrorCode::Fenced);
+            assert!(error.is_fatal());
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(send(&transactional), RDKafkaErrorCode::Fatal);
 }
 
 /// A delivery report as served: the opaque, then where the message landed or the error.

@@ -360,7 +360,15 @@ pub(crate) fn code_of(error: &Error) -> RDKafkaErrorCode {
     }
 }
 
-/// A transactional call's error, as librdkafka's transactional API returns it.
+/// A transactional call's error, as librdkafka's transactional API returns it: its codes
+/// normalized as `rd_kafka_txn_normalize_err` does (either fencing error is `_FENCED`, a
+/// timeout in the queue `_TIMED_OUT`).
 pub(crate) fn transaction_error(error: &Error) -> KafkaError {
-    KafkaError::Transaction(RDKafkaError::new(code_of(error), error.to_string()))
+    use RDKafkaErrorCode as Code;
+    let code = match code_of(error) {
+        Code::ProducerFenced | Code::InvalidProducerEpoch => Code::Fenced,
+        Code::TimedOutQueue => Code::OperationTimedOut,
+        code => code,
+    };
+    KafkaError::Transaction(RDKafkaError::new(code, error.to_string()))
 }

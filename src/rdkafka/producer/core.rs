@@ -208,6 +208,13 @@ impl Core {
                 // Never blocking (max.block.ms is 0): a full buffer is librdkafka's full queue.
                 Error::Timeout(_) | Error::QueueFull(_) => RDKafkaErrorCode::QueueFull,
                 Error::RecordTooLarge { .. } => RDKafkaErrorCode::MessageSizeTooLarge,
+                // librdkafka's rd_kafka_check_produce: a transactional state that forbids
+                // producing (outside a transaction, before init_transactions) is `_STATE`;
+                // after a fatal error (fenced), `_FATAL`.
+                Error::InvalidTxnState(_) => RDKafkaErrorCode::State,
+                Error::ProducerFenced(_) | Error::InvalidProducerEpoch(_) => {
+                    RDKafkaErrorCode::Fatal
+                }
                 error => code_of(&error),
             })?;
         self.queued.fetch_add(1, Ordering::AcqRel);
