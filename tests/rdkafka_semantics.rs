@@ -505,6 +505,36 @@ fn consume_transform_produce_in_transactions() {
     );
 }
 
+/// librdkafka's rd_kafka_toppar_seek: a seek resets the application position (#3567) until
+/// a message is handed out, and OFFSET_STORED is no place to seek to.
+#[test]
+fn a_seek_leaves_the_position_unknown_until_a_message_is_read() {
+    let (_cluster, servers) = cluster_with(&[("t", 1)]);
+    produce(&servers, "t", 0, &["a", "b", "c", "d", "e"]);
+    let consumer: BaseConsumer = config(&servers).create().unwrap();
+    let mut tpl = TopicPartitionList::new();
+    tpl.add_partition_offset("t", 0, Offset::Beginning).unwrap();
+    consumer.assign(&tpl).unwrap();
+    let position = |consumer: &BaseConsumer| {
+        let positions = consumer.position().unwrap();
+        positions.find_partition("t", 0).unwrap().offset()
+    };
+    let next = |consumer: &BaseConsumer| consumer.poll(WAIT).unwrap().unwrap().offset();
+    assert_eq!(next(&consumer), 0);
+    assert_eq!(position(&consumer), Offset::Offset(1));
+    consumer.seek("t", 0, Offset::Offset(3), WAIT).unwrap();
+    assert_eq!(position(&consumer), Offset::Invalid);
+    assert_eq!(next(&consumer), 3);
+    assert_eq!(position(&consumer), Offset::Offset(4));
+    match consumer.seek("t", 0, Offset::Stored, WAIT) {
+        Err(KafkaError::Seek(message)) => {
+            assert_eq!(message, "Local: Invalid argument or configuration");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(next(&consumer), 4, "the refused seek changed nothing");
+}
+
 /// librdkafka asks for watermarks and the latest offset with the client's
 /// `isolation.level` (`read_committed` by default): the high end is the last stable offset
 /// while a transaction is open.

@@ -8,7 +8,6 @@ use super::assignment::Change;
 use super::base_consumer::{list_of, partitions_of, position_of, tp, BaseConsumer};
 use super::rebalance::Bridge;
 use super::{CommitMode, Consumer, ConsumerContext, ConsumerGroupMetadata, RebalanceProtocol};
-use crate::consumer::Offset as Position;
 use crate::group::{OffsetAndMetadata, Offsets};
 use crate::rdkafka::client::Client;
 use crate::rdkafka::error::{KafkaError, KafkaResult, RDKafkaErrorCode};
@@ -102,6 +101,12 @@ impl<C: ConsumerContext> Consumer<C> for BaseConsumer<C> {
     ) -> KafkaResult<()> {
         let _ = timeout.into();
         let partition = tp(topic, partition);
+        // librdkafka's rd_kafka_toppar_seek refuses OFFSET_STORED.
+        if offset == Offset::Stored {
+            return Err(KafkaError::Seek(
+                RDKafkaErrorCode::InvalidArgument.description().into(),
+            ));
+        }
         let position = position_of(offset)
             .ok_or_else(|| KafkaError::Seek("Local: Unrepresentable offset".into()))?;
         if !self.assignment_now().contains(&partition) {
@@ -117,11 +122,9 @@ impl<C: ConsumerContext> Consumer<C> for BaseConsumer<C> {
                 .seek(&partition, position)
                 .map_err(|error| KafkaError::Seek(error.to_string()))?;
         }
-        let mut local = self.shared.local.lock();
-        match position {
-            Position::At(next) => local.positions.insert(partition, next),
-            _ => local.positions.remove(&partition),
-        };
+        // As librdkafka (#3567): a seek is a new start, so the application position is
+        // unknown (`Offset::Invalid`) until a message is handed out.
+        self.shared.local.lock().positions.remove(&partition);
         Ok(())
     }
 
