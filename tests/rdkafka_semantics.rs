@@ -505,6 +505,40 @@ fn consume_transform_produce_in_transactions() {
     );
 }
 
+/// librdkafka retries an offset pending in an open transaction until the call's timeout,
+/// then answers `_TIMED_OUT` (not the consumer's `default.api.timeout.ms`).
+#[test]
+fn a_committed_offset_pending_in_a_transaction_waits_for_the_calls_timeout() {
+    use kafkalite::{OffsetAndMetadata, Offsets, TopicPartition};
+    let (cluster, servers) = cluster_with(&[("t", 1)]);
+    let member = cluster
+        .consumer(kafkalite::ConsumerConfig::with_group("g"))
+        .unwrap();
+    member.subscribe(&["t"]).unwrap();
+    member.poll(Duration::ZERO).unwrap();
+    let group = member.group_metadata().unwrap();
+    let producer = cluster
+        .producer(kafkalite::ProducerConfig::new().transactional_id("tx"))
+        .unwrap();
+    producer.init_transactions(WAIT).unwrap();
+    producer.begin_transaction().unwrap();
+    let offsets: Offsets = [(TopicPartition::new("t", 0), OffsetAndMetadata::new(1))]
+        .into_iter()
+        .collect();
+    producer
+        .send_offsets_to_transaction(&offsets, &group, WAIT)
+        .unwrap();
+    let consumer: BaseConsumer = config(&servers).set("group.id", "g").create().unwrap();
+    let mut tpl = TopicPartitionList::new();
+    tpl.add_partition("t", 0);
+    match consumer.committed_offsets(tpl, Duration::from_millis(20)) {
+        Err(KafkaError::MetadataFetch(code)) => {
+            assert_eq!(code, RDKafkaErrorCode::OperationTimedOut);
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
 /// librdkafka's rd_kafka_toppar_seek: a seek resets the application position (#3567) until
 /// a message is handed out, and OFFSET_STORED is no place to seek to.
 #[test]

@@ -538,14 +538,37 @@ impl Consumer {
         &self,
         partitions: &[TopicPartition],
     ) -> Result<BTreeMap<TopicPartition, Option<OffsetAndMetadata>>> {
+        self.committed_until(partitions, None)
+    }
+
+    /// As [`Consumer::committed`], waiting at most `timeout` for an offset pending in an
+    /// open transaction (Kafka's `committed(partitions, timeout)`).
+    pub fn committed_within(
+        &self,
+        partitions: &[TopicPartition],
+        timeout: Duration,
+    ) -> Result<BTreeMap<TopicPartition, Option<OffsetAndMetadata>>> {
+        self.committed_until(partitions, Some(timeout))
+    }
+
+    fn committed_until(
+        &self,
+        partitions: &[TopicPartition],
+        timeout: Option<Duration>,
+    ) -> Result<BTreeMap<TopicPartition, Option<OffsetAndMetadata>>> {
         let mut deadline = None;
         loop {
             let seen = self.notifier.sequence();
             let answer = {
                 let mut state = self.state.lock();
                 state.check_open()?;
-                let timeout = Duration::from_millis(state.config.default_api_timeout_ms);
-                deadline.get_or_insert_with(|| Instant::now() + timeout);
+                let timeout =
+                    timeout.unwrap_or(Duration::from_millis(state.config.default_api_timeout_ms));
+                deadline.get_or_insert_with(|| {
+                    let now = Instant::now();
+                    now.checked_add(timeout)
+                        .unwrap_or(now + Duration::from_secs(86_400))
+                });
                 partitions
                     .iter()
                     .map(|tp| Ok((tp.clone(), state.committed(tp)?)))

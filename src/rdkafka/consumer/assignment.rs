@@ -5,6 +5,7 @@
 //! first (librdkafka's `rd_kafka_assignment_serve_removals`).
 
 use std::collections::HashSet;
+use std::time::Duration;
 
 use super::base_consumer::BaseConsumer;
 use super::{CommitMode, ConsumerContext};
@@ -101,7 +102,10 @@ impl<C: ConsumerContext> BaseConsumer<C> {
             if from_committed.is_empty() || self.shared.settings.config.group_id.is_none() {
                 Default::default()
             } else {
-                inner.committed(&from_committed).unwrap_or_default()
+                // Not waited for (librdkafka's assign fetches them in the background).
+                inner
+                    .committed_within(&from_committed, Duration::ZERO)
+                    .unwrap_or_default()
             };
         let mut local = self.shared.local.lock();
         local.assignment = inner.assignment();

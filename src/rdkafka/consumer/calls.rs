@@ -217,8 +217,7 @@ impl<C: ConsumerContext> Consumer<C> for BaseConsumer<C> {
     where
         T: Into<Timeout>,
     {
-        let _ = timeout.into();
-        self.committed_list(&tpl)
+        self.committed_list(&tpl, timeout.into())
     }
 
     fn offsets_for_timestamp<T>(

@@ -10,6 +10,7 @@ use crate::error::Error;
 use crate::group::{OffsetAndMetadata, Offsets, TopicPartition};
 use crate::rdkafka::error::{code_of, KafkaError, KafkaResult, RDKafkaErrorCode};
 use crate::rdkafka::topic_partition_list::{Offset, TopicPartitionList};
+use crate::rdkafka::util::Timeout;
 
 impl<C: ConsumerContext> BaseConsumer<C> {
     /// Stores `offset` (the next to consume) for `partition`, as `rd_kafka_offset_store0`:
@@ -154,8 +155,16 @@ impl<C: ConsumerContext> BaseConsumer<C> {
     pub(super) fn committed_list(
         &self,
         tpl: &TopicPartitionList,
+        timeout: Timeout,
     ) -> KafkaResult<TopicPartitionList> {
-        let fetch_error = |error: Error| KafkaError::MetadataFetch(code_of(&error));
+        // librdkafka retries an offset pending in a transaction until the call's timeout,
+        // then answers `_TIMED_OUT`.
+        let fetch_error = |error: Error| match error {
+            Error::UnstableOffsetCommit(_) => {
+                KafkaError::MetadataFetch(RDKafkaErrorCode::OperationTimedOut)
+            }
+            error => KafkaError::MetadataFetch(code_of(&error)),
+        };
         let partitions: Vec<TopicPartition> = tpl
             .elements()
             .iter()
@@ -177,7 +186,7 @@ impl<C: ConsumerContext> BaseConsumer<C> {
             } else {
                 self.shared()
                     .inner
-                    .committed(&partitions)
+                    .committed_within(&partitions, timeout.duration())
                     .map_err(fetch_error)?
                     .into_iter()
                     .collect()
