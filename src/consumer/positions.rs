@@ -68,13 +68,8 @@ impl State {
             self.member_id.as_deref(),
             self.generation,
         )?;
-        if member.is_some() {
-            if let Some(tp) = offsets.keys().find(|tp| !self.partitions.contains_key(*tp)) {
-                return Err(Error::IllegalState(format!(
-                    "commit for {tp}, which is not assigned to this member"
-                )));
-            }
-        }
+        // As Kafka: the group checks the member and its generation, not which partitions
+        // it owns (a member may commit for any partition).
         self.coordinator()?.commit(&group, member, offsets)?;
         if self.interceptors.any() {
             self.commit_notices.push(offsets.clone());
