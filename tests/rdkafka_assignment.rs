@@ -59,6 +59,7 @@ fn incremental_assign_leaves_the_assigned_partitions_as_they_are() {
     produce(&servers, 0, 3);
     produce(&servers, 2, 2);
     let consumer: BaseConsumer = config(&servers)
+        .set("group.id", "g")
         .set("enable.partition.eof", "true")
         .create()
         .unwrap();
@@ -97,7 +98,7 @@ fn incremental_assign_leaves_the_assigned_partitions_as_they_are() {
 #[test]
 fn incremental_changes_refuse_what_librdkafka_refuses() {
     let (_cluster, servers) = cluster_with(&[("t", 2)]);
-    let consumer: BaseConsumer = config(&servers).create().unwrap();
+    let consumer: BaseConsumer = config(&servers).set("group.id", "g").create().unwrap();
     consumer.assign(&list(&[(0, Offset::Beginning)])).unwrap();
     let refused = |result: Result<(), KafkaError>| match result {
         Err(KafkaError::Subscription(name)) => name,
@@ -111,6 +112,22 @@ fn incremental_changes_refuse_what_librdkafka_refuses() {
     assert_eq!(refused(unknown), "_INVALID_ARG");
     // Nothing changed.
     assert_eq!(consumer.assignment().unwrap().count(), 1);
+    // librdkafka's rd_kafka_assign0: "Requires a consumer with group.id configured".
+    let groupless: BaseConsumer = config(&servers).create().unwrap();
+    let assigned = groupless.assign(&list(&[(0, Offset::Beginning)]));
+    assert_eq!(refused(assigned), "Local: Unknown group");
+    let added = groupless.incremental_assign(&list(&[(0, Offset::Beginning)]));
+    assert_eq!(refused(added), "_UNKNOWN_GROUP");
+    match groupless.subscribe(&["t"]) {
+        Err(KafkaError::Subscription(message)) => assert_eq!(message, "Local: Unknown group"),
+        other => panic!("{other:?}"),
+    }
+    match groupless.commit_consumer_state(rdkafka::consumer::CommitMode::Sync) {
+        Err(KafkaError::ConsumerCommit(code)) => {
+            assert_eq!(code, rdkafka::error::RDKafkaErrorCode::UnknownGroup);
+        }
+        other => panic!("{other:?}"),
+    }
 }
 
 fn committed(consumer: &BaseConsumer, partition: i32) -> Offset {

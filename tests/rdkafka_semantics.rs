@@ -298,6 +298,7 @@ fn partition_eof_and_offset_tail_as_librdkafka() {
     let (_cluster, servers) = cluster_with(&[("t", 1)]);
     produce(&servers, "t", 0, &["a", "b", "c"]);
     let consumer: BaseConsumer = config(&servers)
+        .set("group.id", "tail")
         .set("enable.partition.eof", "true")
         .create()
         .unwrap();
@@ -474,6 +475,7 @@ fn consume_transform_produce_in_transactions() {
 
     let read = |isolation: &str| {
         let reader: BaseConsumer = config(&servers)
+            .set("group.id", "readers")
             .set("isolation.level", isolation)
             .set("enable.partition.eof", "true")
             .create()
@@ -545,7 +547,7 @@ fn a_committed_offset_pending_in_a_transaction_waits_for_the_calls_timeout() {
 fn a_seek_leaves_the_position_unknown_until_a_message_is_read() {
     let (_cluster, servers) = cluster_with(&[("t", 1)]);
     produce(&servers, "t", 0, &["a", "b", "c", "d", "e"]);
-    let consumer: BaseConsumer = config(&servers).create().unwrap();
+    let consumer: BaseConsumer = config(&servers).set("group.id", "g").create().unwrap();
     let mut tpl = TopicPartitionList::new();
     tpl.add_partition_offset("t", 0, Offset::Beginning).unwrap();
     consumer.assign(&tpl).unwrap();
@@ -680,6 +682,7 @@ fn reading_to_the_end(
     partitions: i32,
 ) -> rdkafka::consumer::StreamConsumer {
     let consumer: rdkafka::consumer::StreamConsumer = config(servers)
+        .set("group.id", "readers")
         .set("enable.partition.eof", "true")
         .create()
         .unwrap();

@@ -31,7 +31,11 @@ pub fn run(cluster: &Cluster, out: &mut dyn Write) -> CliResult {
             .map_err(|(error, _)| error)?;
     }
     producer.flush(Duration::from_secs(30))?;
-    let consumer: BaseConsumer = config.set("enable.partition.eof", "true").create()?;
+    // librdkafka assigns partitions only to a consumer with a group.id.
+    let consumer: BaseConsumer = config
+        .set("group.id", "demo-rdkafka")
+        .set("enable.partition.eof", "true")
+        .create()?;
     let mut tpl = TopicPartitionList::new();
     tpl.add_partition_range(TOPIC, 0, 2);
     tpl.set_all_offsets(Offset::Beginning)?;

@@ -113,10 +113,14 @@ impl State {
         }
     }
 
+    /// The group, for the group and commit calls: without one they are `InvalidGroupId`, as
+    /// Kafka's consumer throws `InvalidGroupIdException`.
     pub(super) fn group_id(&self) -> Result<&str> {
         self.config.group_id.as_deref().ok_or_else(|| {
-            Error::IllegalState(
-                "this consumer has no group.id; set one to use groups and commits".into(),
+            Error::InvalidGroupId(
+                "this consumer has no group.id: set one in the consumer's configuration to use \
+                 groups and offset commits"
+                    .into(),
             )
         })
     }

@@ -11,7 +11,7 @@ use super::base_consumer::BaseConsumer;
 use super::{CommitMode, ConsumerContext};
 use crate::consumer::Offset as Position;
 use crate::group::TopicPartition;
-use crate::rdkafka::error::{KafkaError, KafkaResult};
+use crate::rdkafka::error::{KafkaError, KafkaResult, RDKafkaErrorCode};
 
 /// A change of a manual assignment.
 pub(super) enum Change {
@@ -33,6 +33,9 @@ impl<C: ConsumerContext> BaseConsumer<C> {
     /// `incremental_assign`'s checks (librdkafka's `rd_kafka_assignment_add`): a partition
     /// listed twice is `_INVALID_ARG`, one already assigned `_CONFLICT`.
     pub(super) fn add_partitions(&self, added: Vec<(TopicPartition, Position)>) -> KafkaResult<()> {
+        if !self.shared.has_group() {
+            return Err(refused("_UNKNOWN_GROUP"));
+        }
         let current = self.assignment_now();
         let mut seen = HashSet::new();
         for (tp, _) in &added {
@@ -49,6 +52,9 @@ impl<C: ConsumerContext> BaseConsumer<C> {
     /// `incremental_unassign`'s checks (librdkafka's `rd_kafka_assignment_subtract`): a
     /// partition not assigned is `_INVALID_ARG`.
     pub(super) fn remove_partitions(&self, removed: Vec<TopicPartition>) -> KafkaResult<()> {
+        if !self.shared.has_group() {
+            return Err(refused("_UNKNOWN_GROUP"));
+        }
         let current = self.assignment_now();
         if removed.iter().any(|tp| !current.contains(tp)) {
             return Err(refused("_INVALID_ARG"));
@@ -65,6 +71,13 @@ impl<C: ConsumerContext> BaseConsumer<C> {
                  itself; pre_rebalance/post_rebalance only observe it)"
                     .into(),
             ));
+        }
+        // librdkafka's rd_kafka_assign0: "Requires a consumer with group.id configured".
+        if !self.shared.has_group() {
+            return Err(match change {
+                Change::Replace(_) => refused(RDKafkaErrorCode::UnknownGroup.description()),
+                Change::Add(_) | Change::Remove(_) => refused("_UNKNOWN_GROUP"),
+            });
         }
         // An unsubscribe made before this call takes effect before it.
         self.leave_if_unsubscribed();

@@ -69,6 +69,12 @@ pub(super) struct Shared {
 }
 
 impl Shared {
+    /// Whether the consumer has a `group.id`: librdkafka's subscribe, assign and commit
+    /// calls need one (`_UNKNOWN_GROUP` otherwise).
+    pub(super) fn has_group(&self) -> bool {
+        self.settings.config.group_id.is_some()
+    }
+
     /// Whether the consumer reads committed records only (`isolation.level`).
     pub(super) fn read_committed(&self) -> bool {
         self.settings.config.isolation_level == IsolationLevel::ReadCommitted

@@ -36,6 +36,11 @@ impl<C: ConsumerContext> Consumer<C> for BaseConsumer<C> {
                 RDKafkaErrorCode::State.description().into(),
             ));
         }
+        if !self.shared.has_group() {
+            return Err(KafkaError::Subscription(
+                RDKafkaErrorCode::UnknownGroup.description().into(),
+            ));
+        }
         let bridge = Bridge::new(
             Arc::clone(self.client.context()),
             self.client.cluster().clone(),

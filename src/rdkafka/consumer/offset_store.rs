@@ -86,6 +86,7 @@ impl<C: ConsumerContext> BaseConsumer<C> {
         tpl: &TopicPartitionList,
         mode: CommitMode,
     ) -> KafkaResult<()> {
+        self.check_group_to_commit()?;
         let mut offsets = Offsets::new();
         for (topic, partition, offset, metadata) in tpl.raw_entries() {
             if offset >= 0 {
@@ -103,11 +104,21 @@ impl<C: ConsumerContext> BaseConsumer<C> {
 
     /// `rd_kafka_commit(NULL)`: the stored offsets ahead of the committed ones.
     pub(super) fn commit_stored(&self, mode: CommitMode) -> KafkaResult<()> {
+        self.check_group_to_commit()?;
         let offsets = self.stored_ahead(&self.assignment_now());
         if offsets.is_empty() {
             return Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset));
         }
         self.commit_offsets(&offsets, mode)
+    }
+
+    /// librdkafka's `rd_kafka_commit` needs a group before anything else.
+    fn check_group_to_commit(&self) -> KafkaResult<()> {
+        if self.shared().has_group() {
+            Ok(())
+        } else {
+            Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::UnknownGroup))
+        }
     }
 
     /// The stored offsets of `partitions` that a commit of the offset store takes: as
@@ -165,6 +176,9 @@ impl<C: ConsumerContext> BaseConsumer<C> {
             }
             error => KafkaError::MetadataFetch(code_of(&error)),
         };
+        if !self.shared().has_group() {
+            return Err(KafkaError::MetadataFetch(RDKafkaErrorCode::UnknownGroup));
+        }
         let partitions: Vec<TopicPartition> = tpl
             .elements()
             .iter()
