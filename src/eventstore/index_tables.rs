@@ -314,11 +314,16 @@ impl PartitionIndex {
         self.merge(log)
     }
 
-    /// Merges the last two tables while they are of similar size.
+    /// Merges the last two tables while they are of similar size. A retired table (no
+    /// entries) is never merged into: where it ends is where retention had cut the log,
+    /// which `complete_deletion` needs if the log start ever goes back below it.
     fn merge(&mut self, log: &Log) -> Result<()> {
         while let [.., older, newer] = &self.tables[..] {
             let events = older.entry_count + newer.entry_count;
-            if older.entry_count > MERGE_RATIO * newer.entry_count || events > MAX_MERGED_EVENTS {
+            if older.entry_count == 0
+                || older.entry_count > MERGE_RATIO * newer.entry_count
+                || events > MAX_MERGED_EVENTS
+            {
                 break;
             }
             let newest = self.tables.len() - 1;
