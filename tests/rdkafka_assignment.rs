@@ -187,6 +187,19 @@ fn removed_partitions_get_their_stored_offsets_committed() {
     assert_eq!(read, 3, "{after:?}");
 }
 
+/// librdkafka's assign clears the whole assignment first: a partition assigned again has
+/// its stored offset committed too.
+#[test]
+fn assigning_a_partition_again_commits_its_stored_offset() {
+    let (_cluster, servers) = cluster_with(&[("t", 1)]);
+    produce(&servers, 0, 5);
+    let consumer = auto_committing(&servers);
+    consumer.assign(&list(&[(0, Offset::Beginning)])).unwrap();
+    take(&consumer, 3);
+    consumer.assign(&list(&[(0, Offset::Offset(4))])).unwrap();
+    assert_eq!(committed(&consumer, 0), Offset::Offset(3));
+}
+
 #[test]
 fn unsubscribing_commits_the_stored_offsets() {
     let (_cluster, servers) = cluster_with(&[("t", 1)]);

@@ -23,6 +23,29 @@ pub(super) enum Change {
     Remove(Vec<TopicPartition>),
 }
 
+/// The checks of an incremental change against the `current` assignment (librdkafka's
+/// `rd_kafka_assignment_add` and `_subtract`): a partition listed twice is `_INVALID_ARG`,
+/// one added that is already assigned `_CONFLICT`, one removed that is not `_INVALID_ARG`.
+fn check_change(change: &Change, current: &[TopicPartition]) -> KafkaResult<()> {
+    match change {
+        Change::Replace(_) => Ok(()),
+        Change::Add(added) => {
+            let mut seen = HashSet::new();
+            for (tp, _) in added {
+                if !seen.insert(tp) {
+                    return Err(refused("_INVALID_ARG"));
+                }
+                if current.contains(tp) {
+                    return Err(refused("_CONFLICT"));
+                }
+            }
+            Ok(())
+        }
+        Change::Remove(removed) if removed.iter().all(|tp| current.contains(tp)) => Ok(()),
+        Change::Remove(_) => Err(refused("_INVALID_ARG")),
+    }
+}
+
 /// librdkafka's error for a refused incremental change, by its name (rust-rdkafka's
 /// `KafkaError::Subscription(error.name())`).
 fn refused(name: &str) -> KafkaError {
@@ -30,38 +53,6 @@ fn refused(name: &str) -> KafkaError {
 }
 
 impl<C: ConsumerContext> BaseConsumer<C> {
-    /// `incremental_assign`'s checks (librdkafka's `rd_kafka_assignment_add`): a partition
-    /// listed twice is `_INVALID_ARG`, one already assigned `_CONFLICT`.
-    pub(super) fn add_partitions(&self, added: Vec<(TopicPartition, Position)>) -> KafkaResult<()> {
-        if !self.shared.has_group() {
-            return Err(refused("_UNKNOWN_GROUP"));
-        }
-        let current = self.assignment_now();
-        let mut seen = HashSet::new();
-        for (tp, _) in &added {
-            if !seen.insert(tp) {
-                return Err(refused("_INVALID_ARG"));
-            }
-            if current.contains(tp) {
-                return Err(refused("_CONFLICT"));
-            }
-        }
-        self.change_assignment(Change::Add(added))
-    }
-
-    /// `incremental_unassign`'s checks (librdkafka's `rd_kafka_assignment_subtract`): a
-    /// partition not assigned is `_INVALID_ARG`.
-    pub(super) fn remove_partitions(&self, removed: Vec<TopicPartition>) -> KafkaResult<()> {
-        if !self.shared.has_group() {
-            return Err(refused("_UNKNOWN_GROUP"));
-        }
-        let current = self.assignment_now();
-        if removed.iter().any(|tp| !current.contains(tp)) {
-            return Err(refused("_INVALID_ARG"));
-        }
-        self.change_assignment(Change::Remove(removed))
-    }
-
     /// Applies `change` to the manual assignment (not a group member's: its assignment is
     /// the group's).
     pub(super) fn change_assignment(&self, change: Change) -> KafkaResult<()> {
@@ -83,12 +74,11 @@ impl<C: ConsumerContext> BaseConsumer<C> {
         self.leave_if_unsubscribed();
         let _membership = self.shared.membership.lock();
         let current = self.assignment_now();
+        check_change(&change, &current)?;
+        // `assign` clears the whole assignment first (librdkafka's rd_kafka_cgrp_assign),
+        // so the partitions it assigns again are removed too.
         let removed: Vec<TopicPartition> = match &change {
-            Change::Replace(partitions) => current
-                .iter()
-                .filter(|tp| partitions.iter().all(|(new, _)| new != *tp))
-                .cloned()
-                .collect(),
+            Change::Replace(_) => current,
             Change::Add(_) => Vec::new(),
             Change::Remove(partitions) => partitions.clone(),
         };

@@ -90,11 +90,11 @@ impl<C: ConsumerContext> Consumer<C> for BaseConsumer<C> {
     }
 
     fn incremental_assign(&self, assignment: &TopicPartitionList) -> KafkaResult<()> {
-        self.add_partitions(Self::offsets_of(assignment)?)
+        self.change_assignment(Change::Add(Self::offsets_of(assignment)?))
     }
 
     fn incremental_unassign(&self, assignment: &TopicPartitionList) -> KafkaResult<()> {
-        self.remove_partitions(partitions_of(assignment))
+        self.change_assignment(Change::Remove(partitions_of(assignment)))
     }
 
     fn seek<T: Into<Timeout>>(
