@@ -594,18 +594,24 @@ fn watermarks_end_at_the_last_stable_offset_under_read_committed() {
         }
         config.create().unwrap()
     };
-    let latest = |consumer: &BaseConsumer| {
+    let at = |consumer: &BaseConsumer, timestamp: Offset| {
         let mut tpl = TopicPartitionList::new();
-        tpl.add_partition_offset("t", 0, Offset::End).unwrap();
+        tpl.add_partition_offset("t", 0, timestamp).unwrap();
         let found = consumer.offsets_for_times(tpl, WAIT).unwrap();
         found.find_partition("t", 0).unwrap().offset()
     };
+    // `End` asks for the latest offset; a timestamp of 0, for the first record.
+    let latest = |consumer: &BaseConsumer| at(consumer, Offset::End);
+    let first = |consumer: &BaseConsumer| at(consumer, Offset::Offset(0));
     let committed = consumer(None);
     let uncommitted = consumer(Some("read_uncommitted"));
     assert_eq!(committed.fetch_watermarks("t", 0, WAIT).unwrap(), (0, 0));
     assert_eq!(latest(&committed), Offset::Offset(0));
     assert_eq!(uncommitted.fetch_watermarks("t", 0, WAIT).unwrap(), (0, 1));
     assert_eq!(latest(&uncommitted), Offset::Offset(1));
+    // The open transaction's record is past what a read_committed consumer may read.
+    assert_eq!(first(&committed), Offset::End);
+    assert_eq!(first(&uncommitted), Offset::Offset(0));
     assert_eq!(
         producer.client().fetch_watermarks("t", 0, WAIT).unwrap(),
         (0, 0)

@@ -227,12 +227,22 @@ impl<C: ConsumerContext> BaseConsumer<C> {
                 -2 => OffsetSpec::Earliest,
                 at => OffsetSpec::ForTimestamp(at),
             };
-            let found = match spec {
-                // As librdkafka asks, with the consumer's isolation.level: the last stable
-                // offset under read_committed.
-                OffsetSpec::Latest if self.shared().read_committed() => cluster
+            // As librdkafka asks, with the consumer's isolation.level: under read_committed
+            // the latest offset is the last stable one, and a timestamp's offset at or past
+            // it is none (Kafka's fetchOffsetForTimestamp, bounded by lastFetchableOffset).
+            let stable = || {
+                cluster
                     .partition(topic, partition)
-                    .map(|log| Some(log.last_stable_offset())),
+                    .map(|log| log.last_stable_offset())
+            };
+            let found = match spec {
+                OffsetSpec::Latest if self.shared().read_committed() => stable().map(Some),
+                OffsetSpec::ForTimestamp(_) if self.shared().read_committed() => cluster
+                    .list_offset(topic, partition, spec)
+                    .and_then(|found| {
+                        let stable = stable()?;
+                        Ok(found.filter(|&at| at < stable))
+                    }),
                 spec => cluster.list_offset(topic, partition, spec),
             };
             let mut elem = answer.add_partition(topic, partition);
