@@ -116,6 +116,44 @@ fn an_out_of_range_partition_under_reset_none_loses_no_other_partitions_records(
     assert_eq!(offsets(&polled), [(1, 2)]);
 }
 
+/// A partition end found in the same pass as another partition's error is reported, not
+/// dropped with the error (it would not come again before new records).
+#[test]
+fn a_partition_end_found_before_another_partitions_error_is_reported() {
+    let cluster = cluster_with(NewTopic::new("t", 2));
+    let producer = quick_producer(&cluster);
+    let config = ConsumerConfig::new()
+        .auto_offset_reset(AutoOffsetReset::None)
+        .set("enable.partition.eof", "true")
+        .unwrap();
+    let consumer = cluster.consumer(config).unwrap();
+    consumer
+        .assign(&[
+            (tp("t", 0), Offset::Beginning),
+            (tp("t", 1), Offset::Beginning),
+        ])
+        .unwrap();
+    // Both ends, then t-1's position (0) falls below its log start.
+    let mut ends = consumer.poll(Duration::ZERO).unwrap().eof().to_vec();
+    ends.extend(consumer.poll(Duration::ZERO).unwrap().eof().to_vec());
+    assert_eq!(ends.len(), 2, "{ends:?}");
+    produce(&producer, "t", 1, 3);
+    cluster.delete_records("t", 1, 2).unwrap();
+    // A seek makes t-0's end due again, with no record before it.
+    consumer.seek(&tp("t", 0), Offset::End).unwrap();
+    let (mut ends, mut errors) = (Vec::new(), 0);
+    // Each partition is fetched first in turn: some poll reaches t-0's end before t-1 fails.
+    for _ in 0..4 {
+        match consumer.poll(Duration::ZERO) {
+            Ok(records) => ends.extend(records.eof().to_vec()),
+            Err(Error::OffsetOutOfRange { offset: 0, .. }) => errors += 1,
+            Err(other) => panic!("{other}"),
+        }
+    }
+    assert_eq!(ends, [tp("t", 0)]);
+    assert!(errors >= 2, "{errors}");
+}
+
 /// A rebalance while a poll holds records (eager: every partition is revoked, then comes
 /// back from the committed offset, else from the start): returns what the poll returned and
 /// what the group has committed for t-0.

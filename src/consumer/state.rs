@@ -230,12 +230,16 @@ impl State {
                 break;
             }
             if let Err(error) = self.fetch_partition(tp, &mut budget, &mut fetched) {
-                if !holding && fetched.records.parts.is_empty() {
+                let records = &fetched.records;
+                let nothing =
+                    records.parts.is_empty() && records.eof.is_empty() && records.errors.is_empty();
+                if !holding && nothing {
                     self.order = tps;
                     return Err(error);
                 }
-                // As Kafka's FetchCollector: the records in hand are returned, and the
-                // error comes at the next poll, whose first fetch is this partition's.
+                // As Kafka's FetchCollector: the records in hand (and partition ends and
+                // errors) are returned, and the error comes at the next poll, whose first
+                // fetch is this partition's.
                 tracing::debug!(target: "kafkalite::consumer", "{tp}: {error}; put off to the next poll");
                 self.rotate = i;
                 fetched.deferred = true;
