@@ -350,9 +350,10 @@ fn misuse_gets_typed_errors() {
         .assign(&[(tp("missing", 0), Offset::Beginning)])
         .unwrap_err();
     assert!(matches!(err, Error::UnknownTopicOrPartition(_)), "{err}");
+    // Kafka's consumer throws InvalidGroupIdException (maybeThrowInvalidGroupIdException).
     let err = consumer.subscribe(&["t"]).unwrap_err();
     assert!(
-        matches!(err, Error::IllegalState(_)),
+        matches!(err, Error::InvalidGroupId(_)),
         "subscribe without group.id: {err}"
     );
     consumer.assign(&[(tp("t", 0), Offset::Beginning)]).unwrap();
@@ -363,7 +364,7 @@ fn misuse_gets_typed_errors() {
     );
     let err = consumer.commit(CommitMode::Sync).unwrap_err();
     assert!(
-        matches!(err, Error::IllegalState(_)),
+        matches!(err, Error::InvalidGroupId(_)),
         "commit without group.id: {err}"
     );
     let grouped = cluster.consumer(ConsumerConfig::with_group("g")).unwrap();

@@ -125,10 +125,21 @@ fn a_failed_commit_is_not_reported_to_on_commit() {
         .unwrap();
     member.subscribe(&["t"]).unwrap();
     member.poll(NO_WAIT).unwrap();
-    // Not assigned t-1 (it does not exist): the commit is refused.
+    // Metadata past Kafka's offset.metadata.max.bytes (4096): the commit is refused.
     let mut wrong = Offsets::new();
-    wrong.insert(TopicPartition::new("t", 1), OffsetAndMetadata::new(0));
-    assert!(member.commit_offsets(&wrong, CommitMode::Sync).is_err());
+    let metadata = "m".repeat(4097);
+    wrong.insert(
+        TopicPartition::new("t", 0),
+        OffsetAndMetadata::new(0).with_metadata(metadata),
+    );
+    let refused = member.commit_offsets(&wrong, CommitMode::Sync);
+    assert!(
+        matches!(
+            refused,
+            Err(kafkalite::Error::OffsetMetadataTooLarge { .. })
+        ),
+        "{refused:?}"
+    );
     assert!(shouting.commits.lock().unwrap().is_empty());
 }
 
