@@ -86,6 +86,19 @@ fn configuration_is_checked_with_librdkafkas_messages() {
         .set("acks", "all")
         .create()
         .expect("network settings are accepted");
+
+    // librdkafka reads enumerations and flag lists in any case.
+    let consumer: BaseConsumer = config(&servers)
+        .set("group.id", "g")
+        .set("auto.offset.reset", "Earliest")
+        .set("isolation.level", "READ_UNCOMMITTED")
+        .create()
+        .expect("enumerations in any case");
+    drop(consumer);
+    let _: BaseProducer = config(&servers)
+        .set("compression.codec", "LZ4")
+        .create()
+        .expect("enumerations in any case");
 }
 
 #[test]

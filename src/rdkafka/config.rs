@@ -5,6 +5,7 @@
 //! idempotence by default, `read_committed`, `range,roundrobin`, the `consistent_random`
 //! partitioner), and keys that only matter on a network are accepted and ignored.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 
 use super::client::ClientContext;
@@ -359,17 +360,18 @@ impl ClientConfig {
             if PRODUCER_KEYS.contains(&key) {
                 // As they are: `ProducerConfig` knows librdkafka's spellings.
                 let value = match key {
-                    "acks" | "request.required.acks" => match parse_int(key, value) {
-                        Some(-1) => "all",
-                        Some(0) => "0",
-                        Some(1) => "1",
-                        // More acknowledgements than kafkalite's one replica: all of them.
-                        _ => "all",
-                    },
-                    "enable.idempotence" => bool_text(value),
-                    _ => value,
+                    "acks" | "request.required.acks" => {
+                        Cow::Borrowed(match parse_int(key, value) {
+                            Some(-1) => "all",
+                            Some(0) => "0",
+                            Some(1) => "1",
+                            // More acknowledgements than kafkalite's one replica: all of them.
+                            _ => "all",
+                        })
+                    }
+                    _ => canonical(key, value),
                 };
-                config = apply(config, ProducerConfig::set, key, key, value)?;
+                config = apply(config, ProducerConfig::set, key, key, &value)?;
             } else if matches!(key, "linger.ms" | "queue.buffering.max.ms") {
                 // librdkafka's are fractional milliseconds.
                 let ms = value.parse::<f64>().unwrap_or(5.0).round().max(0.0);
@@ -422,6 +424,16 @@ fn with_defaults<T>(
     Ok(config)
 }
 
+/// A value as kafkalite's configuration takes it: librdkafka's booleans as `true`/`false`,
+/// its enumerations and flag lists, which it reads case-insensitively, in lower case.
+fn canonical<'a>(key: &str, value: &'a str) -> Cow<'a, str> {
+    match PROPERTIES.iter().find(|p| p.name == key).map(|p| &p.kind) {
+        Some(Kind::Bool) => Cow::Borrowed(bool_text(value)),
+        Some(Kind::Enum(_) | Kind::Flags(_)) => Cow::Owned(value.trim().to_ascii_lowercase()),
+        _ => Cow::Borrowed(value),
+    }
+}
+
 fn bool_text(value: &str) -> &'static str {
     if parse_bool(value) == Some(true) {
         "true"
@@ -472,11 +484,13 @@ impl ClientConfig {
         let mut config = with_defaults(ConsumerConfig::new(), ConsumerConfig::set, &defaults)?;
         for (key, value) in self.sorted() {
             if CONSUMER_KEYS.contains(&key) {
-                let value = match PROPERTIES.iter().find(|p| p.name == key).map(|p| &p.kind) {
-                    Some(Kind::Bool) => bool_text(value),
-                    _ => value,
-                };
-                config = apply(config, ConsumerConfig::set, key, key, value)?;
+                config = apply(
+                    config,
+                    ConsumerConfig::set,
+                    key,
+                    key,
+                    &canonical(key, value),
+                )?;
             }
         }
         let flag = |key: &str, default: bool| self.get(key).and_then(parse_bool).unwrap_or(default);
