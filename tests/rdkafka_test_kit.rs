@@ -41,6 +41,13 @@ fn a_produce_fault_fails_the_future_with_the_brokers_code() {
         Some(&b"v"[..]),
         "the message is handed back"
     );
+    // As librdkafka's rd_kafka_msg_new: no offset (OFFSET_INVALID), stamped when produced.
+    assert_eq!(message.offset(), -1001);
+    assert!(
+        matches!(message.timestamp(), rdkafka::Timestamp::CreateTime(t) if t > 0),
+        "{:?}",
+        message.timestamp()
+    );
     assert_eq!(guard.hits(), 1);
     let record = FutureRecord::to("orders").key("k").payload("again");
     let delivery = pollster::block_on(producer.send(record, Duration::from_secs(5))).unwrap();

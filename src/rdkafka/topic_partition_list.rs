@@ -17,7 +17,7 @@ pub const PARTITION_UNASSIGNED: i32 = -1;
 const OFFSET_BEGINNING: i64 = -2;
 const OFFSET_END: i64 = -1;
 const OFFSET_STORED: i64 = -1000;
-const OFFSET_INVALID: i64 = -1001;
+pub(crate) const OFFSET_INVALID: i64 = -1001;
 const OFFSET_TAIL_BASE: i64 = -2000;
 
 /// A Kafka offset.

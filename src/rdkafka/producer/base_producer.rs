@@ -231,7 +231,7 @@ where
             Ok(partition) => partition,
             Err(code) => return Err((KafkaError::MessageProduction(code), record)),
         };
-        let message = outgoing.to_message(partition);
+        let message = outgoing.to_message(partition, self.core.cluster.clock().now_ms());
         let slot = Arc::new(Mutex::new(None));
         // Held until the opaque is in: a report served before that waits here.
         let mut filled = slot.lock();

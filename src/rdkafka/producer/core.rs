@@ -15,7 +15,7 @@ use super::super::error::RDKafkaErrorCode;
 use super::super::error::{code_of, transaction_error, KafkaError, KafkaResult, RDKafkaError};
 use super::super::message::{OwnedHeaders, OwnedMessage, Timestamp};
 use super::super::partitioner::{Algorithm, LibrdkafkaPartitioner};
-use super::super::topic_partition_list::TopicPartitionList;
+use super::super::topic_partition_list::{TopicPartitionList, OFFSET_INVALID};
 use super::super::util::Timeout;
 use crate::cluster::{Cluster, NewTopic};
 use crate::error::Error;
@@ -46,16 +46,18 @@ pub(crate) struct Outgoing {
 }
 
 impl Outgoing {
-    /// The message as a delivery report shows it before it has an offset.
-    pub(crate) fn to_message(&self, partition: i32) -> OwnedMessage {
+    /// The message as a delivery report shows it before it has an offset: as librdkafka's
+    /// `rd_kafka_msg_new`, offset `OFFSET_INVALID` (-1001) and a create time, `now_ms` when
+    /// the application gave none (or 0).
+    pub(crate) fn to_message(&self, partition: i32, now_ms: i64) -> OwnedMessage {
+        let created = self.timestamp.filter(|&t| t != 0).unwrap_or(now_ms);
         OwnedMessage::new(
             self.payload.clone(),
             self.key.clone(),
             self.topic.clone(),
-            self.timestamp
-                .map_or(Timestamp::NotAvailable, Timestamp::CreateTime),
+            Timestamp::CreateTime(created),
             partition,
-            -1,
+            OFFSET_INVALID,
             self.headers.clone(),
         )
     }
