@@ -305,6 +305,83 @@ fn cooperative_members_with_auto_commit_hand_over_what_they_read() {
     assert_eq!(seen, (0..10).collect::<Vec<_>>(), "each record once");
 }
 
+/// The built-in cooperative-sticky assignor, telling the journal when it hears its share.
+struct HearingAssignor {
+    name: String,
+    journal: Journal,
+    inner: kafkalite::assignor::CooperativeStickyAssignor,
+}
+
+impl kafkalite::assignor::ConsumerPartitionAssignor for HearingAssignor {
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+    fn supported_protocols(&self) -> Vec<kafkalite::assignor::RebalanceProtocol> {
+        self.inner.supported_protocols()
+    }
+    fn subscription_user_data(&self, topics: &BTreeSet<String>) -> Option<Vec<u8>> {
+        self.inner.subscription_user_data(topics)
+    }
+    fn assign(
+        &self,
+        metadata: &kafkalite::assignor::ClusterMetadata,
+        group: &kafkalite::assignor::GroupSubscription,
+    ) -> Result<kafkalite::assignor::GroupAssignment, kafkalite::assignor::AssignError> {
+        self.inner.assign(metadata, group)
+    }
+    fn on_assignment(
+        &self,
+        assignment: &kafkalite::assignor::Assignment,
+        metadata: &kafkalite::ConsumerGroupMetadata,
+    ) {
+        let names = assignment.partitions.iter().map(|tp| tp.to_string());
+        let event = (self.name.clone(), "heard", names.collect());
+        self.journal.0.lock().unwrap().push(event);
+        self.inner.on_assignment(assignment, metadata);
+    }
+}
+
+/// Kafka's onJoinComplete: a cooperative member revokes what moves before its assignor
+/// hears the new share, and hears it before the listener hears what was added.
+#[test]
+fn a_cooperative_revocation_comes_before_the_assignor_hears_its_share() {
+    let (_clock, cluster) = setup(4);
+    let journal = Journal::default();
+    let config =
+        ConsumerConfig::with_group("g").assignment_strategy(&[AssignorKind::CooperativeSticky]);
+    let member = |name: &str| {
+        let assignor = HearingAssignor {
+            name: name.to_string(),
+            journal: journal.clone(),
+            inner: Default::default(),
+        };
+        let consumer = cluster
+            .consumer_builder(config.clone().client_id(name))
+            .assignor(Arc::new(assignor))
+            .build()
+            .unwrap();
+        let recorder = Recorder {
+            name: name.to_string(),
+            journal: journal.clone(),
+        };
+        consumer.subscribe_with(&["t"], recorder).unwrap();
+        consumer
+    };
+    let c1 = member("c1");
+    c1.poll(NO_WAIT).unwrap();
+    let c2 = member("c2");
+    settle(&cluster, &[&c1, &c2], 4);
+    let c1_events: Vec<(&str, usize)> = journal
+        .take()
+        .iter()
+        .filter(|(who, _, _)| who == "c1")
+        .map(|(_, what, partitions)| (*what, partitions.len()))
+        .collect();
+    let revoked = c1_events.iter().position(|e| *e == ("revoked", 2));
+    let heard = c1_events.iter().position(|e| *e == ("heard", 2));
+    assert!(revoked.is_some() && revoked < heard, "{c1_events:?}");
+}
+
 #[test]
 fn a_static_member_returns_without_a_rebalance_and_duplicates_are_fenced() {
     let (_clock, cluster) = setup(4);

@@ -270,11 +270,9 @@ impl State {
             .collect();
         self.generation = generation;
         self.publish_membership();
-        // Kafka's onJoinComplete: the assignor hears its share before the listener does.
-        let assignor = self.assignors.iter().find(|a| a.name() == handout.protocol);
-        if let (Some(assignor), Some(metadata)) = (assignor, self.group_metadata()) {
-            assignor.on_assignment(&handout.assignment, &metadata);
-        }
+        // Kafka's onJoinComplete: the cooperative revocation first ("only change the
+        // assignment (or update the assignor's state) AFTER we've triggered the revoke
+        // callback"), then the assignor hears its share, then the listener the additions.
         if !revoked.is_empty() {
             // Cooperative: give up what moves, then rejoin so that it can be handed over.
             self.call_listener(|l, ctx| l.on_partitions_revoked(ctx, &revoked));
@@ -283,6 +281,10 @@ impl State {
             }
             let group = self.group_id()?.to_string();
             self.coordinator()?.request_rebalance(&group);
+        }
+        let assignor = self.assignors.iter().find(|a| a.name() == handout.protocol);
+        if let (Some(assignor), Some(metadata)) = (assignor, self.group_metadata()) {
+            assignor.on_assignment(&handout.assignment, &metadata);
         }
         for tp in &added {
             let Ok(log) = self.log(tp) else {
