@@ -1136,6 +1136,27 @@ fn leaving_during_a_rebalance_revokes_unless_the_member_rejoined_it() {
     );
 }
 
+/// Kafka's sendOffsetCommitRequest: a member that has rejoined a rebalance not yet
+/// complete has no stable generation, and its commit is RebalanceInProgress; once the
+/// rebalance completes it commits again.
+#[test]
+fn a_member_that_rejoined_a_rebalance_commits_after_it_completes() {
+    let (_clock, cluster) = setup(2);
+    let journal = Journal::default();
+    let config = eager().enable_auto_commit(false);
+    let c1 = member(&cluster, config.clone(), "c1", &["t"], &journal);
+    let c2 = member(&cluster, config, "c2", &["t"], &journal);
+    settle(&cluster, &[&c1, &c2], 2);
+    c2.enforce_rebalance().unwrap();
+    c1.poll(NO_WAIT).unwrap(); // rejoins; waits for c2
+    let mut offsets = Offsets::new();
+    offsets.insert(TopicPartition::new("t", 0), OffsetAndMetadata::new(0));
+    let err = c1.commit_offsets(&offsets, CommitMode::Sync).unwrap_err();
+    assert!(matches!(err, Error::RebalanceInProgress(_)), "{err}");
+    settle(&cluster, &[&c1, &c2], 2);
+    c1.commit_offsets(&offsets, CommitMode::Sync).unwrap();
+}
+
 #[test]
 fn subscribing_to_no_topics_unsubscribes() {
     let (_clock, cluster) = setup(2);

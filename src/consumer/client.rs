@@ -747,7 +747,15 @@ impl Consumer {
         }
         let committed = if state.config.enable_auto_commit && state.coordinator.is_some() {
             let offsets = state.positions_to_commit();
-            state.commit_offsets(&offsets)
+            match state.commit_offsets(&offsets) {
+                // As Kafka's close, which logs a failed auto-commit: a member in a rebalance
+                // or out of the group cannot commit, and its offsets are the next owner's.
+                Err(error @ (Error::RebalanceInProgress(_) | Error::CommitFailed(_))) => {
+                    tracing::warn!(target: "kafkalite::consumer", "auto-commit at close failed: {error}");
+                    Ok(())
+                }
+                result => result,
+            }
         } else {
             Ok(())
         };

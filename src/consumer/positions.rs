@@ -62,6 +62,14 @@ impl State {
             return Ok(());
         }
         let subscribed = matches!(self.mode, Mode::Subscribed(_));
+        if subscribed && self.rejoining && self.member_id.is_some() {
+            // Kafka's sendOffsetCommitRequest: a member that has rejoined a rebalance has no
+            // stable generation to commit with (generationIfStable is null).
+            return Err(Error::RebalanceInProgress(format!(
+                "group '{group}' is rebalancing and this member has rejoined it: poll to \
+                 complete the rebalance, then commit again"
+            )));
+        }
         let member = commit_as(
             &group,
             subscribed,
