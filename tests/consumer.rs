@@ -362,11 +362,13 @@ fn misuse_gets_typed_errors() {
         matches!(err, Error::IllegalState(_)),
         "seek unassigned: {err}"
     );
-    let err = consumer.commit(CommitMode::Sync).unwrap_err();
-    assert!(
-        matches!(err, Error::InvalidGroupId(_)),
-        "commit without group.id: {err}"
-    );
+    for mode in [CommitMode::Sync, CommitMode::Async] {
+        let err = consumer.commit(mode).unwrap_err();
+        assert!(
+            matches!(err, Error::InvalidGroupId(_)),
+            "commit without group.id: {err}"
+        );
+    }
     let grouped = cluster.consumer(ConsumerConfig::with_group("g")).unwrap();
     grouped.assign(&[(tp("t", 0), Offset::Beginning)]).unwrap();
     assert!(

@@ -125,7 +125,15 @@ fn a_failed_commit_is_not_reported_to_on_commit() {
         .unwrap();
     member.subscribe(&["t"]).unwrap();
     member.poll(NO_WAIT).unwrap();
-    // Metadata past Kafka's offset.metadata.max.bytes (4096): the commit is refused.
+    // A partition that does not exist (Kafka's UNKNOWN_TOPIC_OR_PARTITION), and metadata
+    // past offset.metadata.max.bytes (4096): both commits are refused.
+    let mut missing = Offsets::new();
+    missing.insert(TopicPartition::new("t", 1), OffsetAndMetadata::new(0));
+    let refused = member.commit_offsets(&missing, CommitMode::Sync);
+    assert!(
+        matches!(refused, Err(kafkalite::Error::UnknownTopicOrPartition(_))),
+        "{refused:?}"
+    );
     let mut wrong = Offsets::new();
     let metadata = "m".repeat(4097);
     wrong.insert(

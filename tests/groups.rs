@@ -676,6 +676,7 @@ fn auto_commit_covers_only_earlier_polls_and_async_commits_report_to_the_listene
     assert_eq!(outcomes.lock().unwrap().len(), 2);
     // As Kafka's coordinator (ClassicGroup.validateOffsetCommit), which checks the member
     // and generation only: a member may commit for a partition it does not own.
+    cluster.create_topic(NewTopic::new("other", 1)).unwrap();
     let other = TopicPartition::new("other", 0);
     let mut foreign = Offsets::new();
     foreign.insert(other.clone(), OffsetAndMetadata::new(1));

@@ -58,6 +58,7 @@ impl std::fmt::Debug for Consumer {
 /// waiting for a `poll` in progress. Made by [`Consumer::committer`].
 #[derive(Debug, Clone)]
 pub struct Committer {
+    cluster: Cluster,
     coordinator: Arc<Coordinator>,
     group: String,
     membership: Arc<Mutex<(Option<String>, i32)>>,
@@ -78,6 +79,7 @@ impl Committer {
             member_id.as_deref(),
             generation,
         )?;
+        crate::group::check_partitions_exist(&self.cluster, offsets)?;
         self.coordinator.commit(&self.group, member, offsets)?;
         self.interceptors.on_commit(offsets);
         Ok(())
@@ -421,6 +423,7 @@ impl Consumer {
         let state = self.state.lock();
         let group = state.group_id()?.to_string();
         Ok(Committer {
+            cluster: state.cluster.clone(),
             coordinator: Arc::clone(state.coordinator()?),
             group,
             membership: Arc::clone(&state.membership),

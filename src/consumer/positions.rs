@@ -46,6 +46,8 @@ impl State {
     }
 
     pub(super) fn commit_in_mode(&mut self, offsets: &Offsets, mode: CommitMode) -> Result<()> {
+        // Kafka's commitAsync throws InvalidGroupIdException at once, as commitSync does.
+        self.group_id()?;
         let result = self.commit_offsets(offsets);
         match mode {
             CommitMode::Sync => result,
@@ -77,7 +79,8 @@ impl State {
             self.generation,
         )?;
         // As Kafka: the group checks the member and its generation, not which partitions
-        // it owns (a member may commit for any partition).
+        // it owns (a member may commit for any partition that exists).
+        crate::group::check_partitions_exist(&self.cluster, offsets)?;
         self.coordinator()?.commit(&group, member, offsets)?;
         if self.interceptors.any() {
             self.commit_notices.push(offsets.clone());

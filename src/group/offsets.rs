@@ -257,6 +257,17 @@ impl OffsetStore {
     }
 }
 
+/// Kafka's broker refuses an offset commit (plain or transactional) for a partition it does
+/// not have with UNKNOWN_TOPIC_OR_PARTITION (`KafkaApis.handleOffsetCommitRequest`).
+/// A topic name no Kafka string can hold is left to the encoding, which refuses it as
+/// `InvalidTopic` (a client cannot even send it).
+pub(crate) fn check_partitions_exist(cluster: &Cluster, offsets: &Offsets) -> Result<()> {
+    offsets
+        .keys()
+        .filter(|tp| tp.topic.len() <= STRING_MAX_BYTES)
+        .try_for_each(|tp| cluster.partition(&tp.topic, tp.partition).map(|_| ()))
+}
+
 /// Checks `offsets` and encodes them as one batch of offset-commit records.
 fn encode_commit(group: &str, offsets: &Offsets, now_ms: i64) -> Result<BatchBuilder> {
     let mut builder = BatchBuilder::new();

@@ -240,9 +240,11 @@ impl Transactions {
         // In the transaction from now on, whatever happens to the offsets: its end must
         // reach the coordinator.
         self.add_partition(&mut client, &format!("{OFFSETS_TOPIC}-0"))?;
-        let sent = Coordinator::of(&self.cluster).and_then(|groups| {
-            groups.commit_transactional(group, offsets, client.producer_id, client.epoch)
-        });
+        let sent = crate::group::check_partitions_exist(&self.cluster, offsets)
+            .and_then(|()| Coordinator::of(&self.cluster))
+            .and_then(|groups| {
+                groups.commit_transactional(group, offsets, client.producer_id, client.epoch)
+            });
         if let Err(error) = &sent {
             self.fail(&mut client, error);
         }
