@@ -122,11 +122,22 @@ fn incremental_changes_refuse_what_librdkafka_refuses() {
         Err(KafkaError::Subscription(message)) => assert_eq!(message, "Local: Unknown group"),
         other => panic!("{other:?}"),
     }
+    use rdkafka::error::RDKafkaErrorCode::UnknownGroup;
     match groupless.commit_consumer_state(rdkafka::consumer::CommitMode::Sync) {
-        Err(KafkaError::ConsumerCommit(code)) => {
-            assert_eq!(code, rdkafka::error::RDKafkaErrorCode::UnknownGroup);
-        }
+        Err(KafkaError::ConsumerCommit(code)) => assert_eq!(code, UnknownGroup),
         other => panic!("{other:?}"),
+    }
+    // rust-rdkafka's assignment, position and offsets_for_timestamp go through
+    // rd_kafka_assignment, which needs a group too.
+    for answer in [
+        groupless.assignment(),
+        groupless.position(),
+        groupless.offsets_for_timestamp(0, Duration::ZERO),
+    ] {
+        match answer {
+            Err(KafkaError::MetadataFetch(code)) => assert_eq!(code, UnknownGroup),
+            other => panic!("{other:?}"),
+        }
     }
 }
 

@@ -164,6 +164,7 @@ impl<C: ConsumerContext> Consumer<C> for BaseConsumer<C> {
     }
 
     fn commit_message(&self, message: &BorrowedMessage<'_>, mode: CommitMode) -> KafkaResult<()> {
+        self.check_group_to_commit()?;
         let mut offsets = Offsets::new();
         offsets.insert(
             tp(message.topic(), message.partition()),
@@ -198,6 +199,7 @@ impl<C: ConsumerContext> Consumer<C> for BaseConsumer<C> {
     }
 
     fn assignment(&self) -> KafkaResult<TopicPartitionList> {
+        self.check_group_to_read()?;
         Ok(list_of(&self.assignment_now()))
     }
 
@@ -233,6 +235,7 @@ impl<C: ConsumerContext> Consumer<C> for BaseConsumer<C> {
     where
         T: Into<Timeout>,
     {
+        self.check_group_to_read()?;
         let mut tpl = list_of(&self.assignment_now());
         tpl.set_all_offsets(Offset::Offset(timestamp))?;
         self.offsets_for_times(tpl, timeout)
@@ -251,6 +254,7 @@ impl<C: ConsumerContext> Consumer<C> for BaseConsumer<C> {
     }
 
     fn position(&self) -> KafkaResult<TopicPartitionList> {
+        self.check_group_to_read()?;
         let assignment = self.assignment_now();
         let local = self.shared.local.lock();
         let mut tpl = TopicPartitionList::with_capacity(assignment.len());

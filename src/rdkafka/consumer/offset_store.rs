@@ -113,11 +113,21 @@ impl<C: ConsumerContext> BaseConsumer<C> {
     }
 
     /// librdkafka's `rd_kafka_commit` needs a group before anything else.
-    fn check_group_to_commit(&self) -> KafkaResult<()> {
+    pub(super) fn check_group_to_commit(&self) -> KafkaResult<()> {
         if self.shared().has_group() {
             Ok(())
         } else {
             Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::UnknownGroup))
+        }
+    }
+
+    /// librdkafka's `rd_kafka_assignment` (behind rust-rdkafka's `assignment`, `position`
+    /// and `offsets_for_timestamp`) needs a group too.
+    pub(super) fn check_group_to_read(&self) -> KafkaResult<()> {
+        if self.shared().has_group() {
+            Ok(())
+        } else {
+            Err(KafkaError::MetadataFetch(RDKafkaErrorCode::UnknownGroup))
         }
     }
 
