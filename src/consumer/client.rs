@@ -9,13 +9,13 @@ use std::time::{Duration, Instant};
 use parking_lot::Mutex;
 
 use super::assignment::highest_common_protocol;
+use super::committer::Committer;
 use super::interceptor::Interceptors;
 use super::listener::RebalanceListener;
 use super::offset::Offset;
-use super::positions::commit_as;
 use super::positions::end_for;
 use super::records::Records;
-use super::state::{Mode, PartitionState, State};
+use super::state::{Mode, State};
 use crate::cluster::Cluster;
 use crate::config::ConsumerConfig;
 use crate::error::{Error, Result};
@@ -51,45 +51,6 @@ pub struct Consumer {
 impl std::fmt::Debug for Consumer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Consumer").finish_non_exhaustive()
-    }
-}
-
-/// Commits offsets for a consumer from any thread (`Clone + Send + 'static`), without
-/// waiting for a `poll` in progress. Made by [`Consumer::committer`].
-#[derive(Debug, Clone)]
-pub struct Committer {
-    cluster: Cluster,
-    coordinator: Arc<Coordinator>,
-    group: String,
-    membership: Arc<Mutex<(Option<String>, i32)>>,
-    subscribed: bool,
-    interceptors: Interceptors,
-}
-
-impl Committer {
-    /// Commits exactly `offsets` (each the next offset to read), synchronously.
-    pub fn commit_offsets(&self, offsets: &Offsets) -> Result<()> {
-        if offsets.is_empty() {
-            return Ok(());
-        }
-        let (member_id, generation) = self.membership.lock().clone();
-        let member = commit_as(
-            &self.group,
-            self.subscribed,
-            member_id.as_deref(),
-            generation,
-        )?;
-        crate::group::check_partitions_exist(&self.cluster, offsets)?;
-        self.coordinator.commit(&self.group, member, offsets)?;
-        self.interceptors.on_commit(offsets);
-        Ok(())
-    }
-
-    /// The group's committed offset for `tp` (an offset pending in an open transaction is
-    /// `UnstableOffsetCommit`), without waiting for a `poll` in progress.
-    #[cfg(feature = "rdkafka-api")]
-    pub(crate) fn committed(&self, tp: &TopicPartition) -> Result<Option<OffsetAndMetadata>> {
-        self.coordinator.offsets.committed_stable(&self.group, tp)
     }
 }
 
@@ -214,68 +175,6 @@ impl Consumer {
     /// its partitions itself; `IllegalState` for a consumer without a `group.id`.
     pub fn enforce_rebalance(&self) -> Result<()> {
         self.state.lock().enforce_rebalance()
-    }
-
-    /// Reads exactly these partitions, without a group (Kafka's `assign`), each starting where
-    /// its [`Offset`] says. Replaces an earlier assignment.
-    pub fn assign(&self, partitions: &[(TopicPartition, Offset)]) -> Result<()> {
-        let mut state = self.state.lock();
-        state.check_open()?;
-        check_not_subscribed(&state, "assign")?;
-        let mut assigned = BTreeMap::new();
-        for (tp, offset) in partitions {
-            let log = state.log(tp)?;
-            assigned.insert(tp.clone(), PartitionState::new(log, *offset));
-        }
-        state.partitions = assigned;
-        state.mode = Mode::Assigned;
-        Ok(())
-    }
-
-    /// Adds partitions to a manual assignment (librdkafka's `incremental_assign`), each
-    /// starting where its [`Offset`] says; the partitions already assigned keep their
-    /// position, pause and stored offset. A partition already assigned, or listed twice,
-    /// is `IllegalState`, and nothing changes.
-    pub fn incremental_assign(&self, partitions: &[(TopicPartition, Offset)]) -> Result<()> {
-        let mut state = self.state.lock();
-        state.check_open()?;
-        check_not_subscribed(&state, "incremental_assign")?;
-        let mut added = BTreeMap::new();
-        for (tp, offset) in partitions {
-            if state.partitions.contains_key(tp) || added.contains_key(tp) {
-                return Err(Error::IllegalState(format!(
-                    "{tp} is already assigned (or listed twice): incremental_assign adds \
-                     partitions; seek to move one that is assigned"
-                )));
-            }
-            let log = state.log(tp)?;
-            added.insert(tp.clone(), PartitionState::new(log, *offset));
-        }
-        state.partitions.extend(added);
-        state.mode = Mode::Assigned;
-        Ok(())
-    }
-
-    /// Removes partitions from a manual assignment (librdkafka's `incremental_unassign`);
-    /// the others are left as they are. A partition not assigned is `IllegalState`, and
-    /// nothing changes.
-    pub fn incremental_unassign(&self, partitions: &[TopicPartition]) -> Result<()> {
-        let mut state = self.state.lock();
-        state.check_open()?;
-        check_not_subscribed(&state, "incremental_unassign")?;
-        if let Some(tp) = partitions
-            .iter()
-            .find(|tp| !state.partitions.contains_key(*tp))
-        {
-            return Err(Error::IllegalState(format!(
-                "{tp} is not assigned: incremental_unassign removes assigned partitions"
-            )));
-        }
-        for tp in partitions {
-            state.partitions.remove(tp);
-        }
-        state.mode = Mode::Assigned;
-        Ok(())
     }
 
     /// The partitions this consumer reads now.
@@ -783,14 +682,4 @@ impl Drop for Consumer {
     fn drop(&mut self) {
         let _ = self.close();
     }
-}
-
-/// A manual assignment's calls are refused while subscribed.
-fn check_not_subscribed(state: &State, call: &str) -> Result<()> {
-    if matches!(state.mode, Mode::Subscribed(_)) {
-        return Err(Error::IllegalState(format!(
-            "{call} after subscribe: a consumer either subscribes or assigns; unsubscribe first"
-        )));
-    }
-    Ok(())
 }

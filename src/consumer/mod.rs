@@ -4,8 +4,10 @@
 mod assignment;
 mod builder;
 mod client;
+mod committer;
 mod interceptor;
 mod listener;
+mod manual;
 mod membership;
 mod offset;
 mod positions;
@@ -16,7 +18,8 @@ mod subscription;
 mod typed;
 
 pub use builder::ConsumerBuilder;
-pub use client::{CommitMode, Committer, Consumer, ConsumerWaker};
+pub use client::{CommitMode, Consumer, ConsumerWaker};
+pub use committer::Committer;
 pub use interceptor::ConsumerInterceptor;
 pub use listener::{RebalanceContext, RebalanceListener};
 pub use offset::Offset;
