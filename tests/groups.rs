@@ -1158,6 +1158,29 @@ fn a_member_that_rejoined_a_rebalance_commits_after_it_completes() {
     c1.commit_offsets(&offsets, CommitMode::Sync).unwrap();
 }
 
+/// Kafka's needsJoinPrepare: the auto-commit before rejoining runs once per rebalance, not
+/// again when the rebalance starts over (a member left) after this member had rejoined.
+#[test]
+fn the_auto_commit_before_rejoining_runs_once_per_rebalance() {
+    let (_clock, cluster) = setup(2);
+    let outcomes = Arc::new(Mutex::new(Vec::new()));
+    let c1 = cluster.consumer(eager().client_id("c1")).unwrap();
+    c1.subscribe_with(&["t"], CommitLog(Arc::clone(&outcomes)))
+        .unwrap();
+    let journal = Journal::default();
+    let c2 = member(&cluster, eager(), "c2", &["t"], &journal);
+    let c3 = member(&cluster, eager(), "c3", &["t"], &journal);
+    settle(&cluster, &[&c1, &c2, &c3], 2);
+    outcomes.lock().unwrap().clear();
+    c3.enforce_rebalance().unwrap();
+    c1.poll(NO_WAIT).unwrap(); // commits, then rejoins
+    c2.close().unwrap(); // the rebalance starts over without c2
+    c1.poll(NO_WAIT).unwrap();
+    settle(&cluster, &[&c1, &c3], 2);
+    let outcomes = outcomes.lock().unwrap().clone();
+    assert_eq!(outcomes, [Ok(())], "one commit before rejoining");
+}
+
 #[test]
 fn subscribing_to_no_topics_unsubscribes() {
     let (_clock, cluster) = setup(2);

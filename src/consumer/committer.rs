@@ -13,7 +13,7 @@ use crate::group::{Coordinator, Offsets};
 use crate::group::{OffsetAndMetadata, TopicPartition};
 
 /// Commits offsets for a consumer from any thread (`Clone + Send + 'static`), without
-/// waiting for a `poll` in progress. Made by [`Consumer::committer`].
+/// waiting for a `poll` in progress. Made by [`Consumer::committer`](super::Consumer::committer).
 #[derive(Debug, Clone)]
 pub struct Committer {
     pub(super) cluster: Cluster,

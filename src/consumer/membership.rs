@@ -216,9 +216,11 @@ impl State {
         }
     }
 
-    /// Before rejoining, with auto-commit: commits the positions of what is owned.
+    /// Before rejoining, with auto-commit: commits the positions of what is owned, once per
+    /// rebalance (Kafka's `needsJoinPrepare`): a member that has rejoined already did, and
+    /// cannot commit until the rebalance completes.
     fn auto_commit_before_rejoin(&mut self) {
-        if self.config.enable_auto_commit {
+        if self.config.enable_auto_commit && !self.rejoining {
             let offsets = self.positions_to_commit();
             let result = self.commit_offsets(&offsets);
             self.call_listener(|l, _| l.on_commit(&result, &offsets));

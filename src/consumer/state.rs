@@ -72,8 +72,9 @@ pub(crate) struct State {
     pub(super) listener: Option<Box<dyn RebalanceListener>>,
     pub(super) member_id: Option<String>,
     pub(super) generation: i32,
-    /// Joined (or rejoined) and not yet assigned: Kafka's client in a rebalance, which
-    /// loses its partitions, not revokes them, if it leaves now.
+    /// Joined (or rejoined) and not yet assigned: Kafka's client in a rebalance, whose
+    /// commits are `RebalanceInProgress` and which loses its partitions, not revokes them,
+    /// if it leaves now.
     pub(super) rejoining: bool,
     /// The assignors `partition.assignment.strategy` names, in its order.
     pub(super) assignors: Vec<Arc<dyn ConsumerPartitionAssignor>>,
