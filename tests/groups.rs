@@ -1181,6 +1181,25 @@ fn the_auto_commit_before_rejoining_runs_once_per_rebalance() {
     assert_eq!(outcomes, [Ok(())], "one commit before rejoining");
 }
 
+/// Kafka's broker answers per partition: the offsets of partitions that exist are
+/// committed, the others refused (UNKNOWN_TOPIC_OR_PARTITION).
+#[test]
+fn a_commit_naming_a_partition_that_does_not_exist_commits_the_others() {
+    let (_clock, cluster) = setup(1);
+    let journal = Journal::default();
+    let config = eager().enable_auto_commit(false);
+    let c1 = member(&cluster, config, "c1", &["t"], &journal);
+    c1.poll(NO_WAIT).unwrap();
+    let tp0 = TopicPartition::new("t", 0);
+    let mut offsets = Offsets::new();
+    offsets.insert(tp0.clone(), OffsetAndMetadata::new(3));
+    offsets.insert(TopicPartition::new("t", 5), OffsetAndMetadata::new(1));
+    let err = c1.commit_offsets(&offsets, CommitMode::Sync).unwrap_err();
+    assert!(matches!(err, Error::UnknownTopicOrPartition(_)), "{err}");
+    let committed = c1.committed(std::slice::from_ref(&tp0)).unwrap();
+    assert_eq!(committed[&tp0], Some(OffsetAndMetadata::new(3)));
+}
+
 #[test]
 fn subscribing_to_no_topics_unsubscribes() {
     let (_clock, cluster) = setup(2);

@@ -37,10 +37,12 @@ impl Committer {
             member_id.as_deref(),
             generation,
         )?;
-        crate::group::check_partitions_exist(&self.cluster, offsets)?;
-        self.coordinator.commit(&self.group, member, offsets)?;
-        self.interceptors.on_commit(offsets);
-        Ok(())
+        let (existing, refused) = crate::group::split_missing(&self.cluster, offsets);
+        if !existing.is_empty() {
+            self.coordinator.commit(&self.group, member, &existing)?;
+            self.interceptors.on_commit(&existing);
+        }
+        refused.map_or(Ok(()), Err)
     }
 
     /// The group's committed offset for `tp` (an offset pending in an open transaction is

@@ -79,13 +79,16 @@ impl State {
             self.generation,
         )?;
         // As Kafka: the group checks the member and its generation, not which partitions
-        // it owns (a member may commit for any partition that exists).
-        crate::group::check_partitions_exist(&self.cluster, offsets)?;
-        self.coordinator()?.commit(&group, member, offsets)?;
-        if self.interceptors.any() {
-            self.commit_notices.push(offsets.clone());
+        // it owns (a member may commit for any partition that exists; the others are
+        // refused, the rest committed).
+        let (existing, refused) = crate::group::split_missing(&self.cluster, offsets);
+        if !existing.is_empty() {
+            self.coordinator()?.commit(&group, member, &existing)?;
+            if self.interceptors.any() {
+                self.commit_notices.push(existing);
+            }
         }
-        Ok(())
+        refused.map_or(Ok(()), Err)
     }
 
     pub(crate) fn committed(&mut self, tp: &TopicPartition) -> Result<Option<OffsetAndMetadata>> {

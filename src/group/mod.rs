@@ -13,7 +13,7 @@ mod types;
 
 pub use admin::{GroupPartitionOffsets, OffsetReset};
 pub(crate) use coordinator::Coordinator;
-pub(crate) use offsets::{check_group_id, check_partitions_exist, OFFSETS_TOPIC};
+pub(crate) use offsets::{check_group_id, split_missing, OFFSETS_TOPIC};
 pub use offsets_schema::{
     decode_offset_commit_value, decode_offsets_key, OffsetCommitValue, OffsetsTopicKey,
 };

@@ -257,15 +257,25 @@ impl OffsetStore {
     }
 }
 
-/// Kafka's broker refuses an offset commit (plain or transactional) for a partition it does
-/// not have with UNKNOWN_TOPIC_OR_PARTITION (`KafkaApis.handleOffsetCommitRequest`).
-/// A topic name no Kafka string can hold is left to the encoding, which refuses it as
-/// `InvalidTopic` (a client cannot even send it).
-pub(crate) fn check_partitions_exist(cluster: &Cluster, offsets: &Offsets) -> Result<()> {
-    offsets
-        .keys()
-        .filter(|tp| tp.topic.len() <= STRING_MAX_BYTES)
-        .try_for_each(|tp| cluster.partition(&tp.topic, tp.partition).map(|_| ()))
+/// Splits `offsets` into those of partitions that exist and the refusal of the others:
+/// Kafka's broker answers UNKNOWN_TOPIC_OR_PARTITION for each partition it does not have
+/// and commits the rest (`KafkaApis.handleOffsetCommitRequest`). A topic name no Kafka
+/// string can hold is left to the encoding, which refuses it as `InvalidTopic` (a client
+/// cannot even send it).
+pub(crate) fn split_missing(cluster: &Cluster, offsets: &Offsets) -> (Offsets, Option<Error>) {
+    let exists = |tp: &TopicPartition| {
+        tp.topic.len() > STRING_MAX_BYTES || cluster.partition(&tp.topic, tp.partition).is_ok()
+    };
+    let (existing, missing): (Offsets, Offsets) =
+        offsets.clone().into_iter().partition(|(tp, _)| exists(tp));
+    let refused = (!missing.is_empty()).then(|| {
+        let names: Vec<String> = missing.keys().map(ToString::to_string).collect();
+        Error::UnknownTopicOrPartition(format!(
+            "{} (offsets for partitions that do not exist are not committed)",
+            names.join(", ")
+        ))
+    });
+    (existing, refused)
 }
 
 /// Checks `offsets` and encodes them as one batch of offset-commit records.

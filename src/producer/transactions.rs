@@ -240,7 +240,10 @@ impl Transactions {
         // In the transaction from now on, whatever happens to the offsets: its end must
         // reach the coordinator.
         self.add_partition(&mut client, &format!("{OFFSETS_TOPIC}-0"))?;
-        let sent = crate::group::check_partitions_exist(&self.cluster, offsets)
+        // All or nothing in a transaction: a partition that does not exist fails it.
+        let missing = crate::group::split_missing(&self.cluster, offsets).1;
+        let sent = missing
+            .map_or(Ok(()), Err)
             .and_then(|()| Coordinator::of(&self.cluster))
             .and_then(|groups| {
                 groups.commit_transactional(group, offsets, client.producer_id, client.epoch)
