@@ -1200,6 +1200,28 @@ fn a_commit_naming_a_partition_that_does_not_exist_commits_the_others() {
     assert_eq!(committed[&tp0], Some(OffsetAndMetadata::new(3)));
 }
 
+/// As Kafka's close, which logs a failed auto-commit: the partitions of a topic deleted
+/// before the member noticed do not fail it.
+#[test]
+fn closing_after_a_subscribed_topic_was_deleted_succeeds() {
+    let (_clock, cluster) = setup(1);
+    cluster.create_topic(NewTopic::new("d", 1)).unwrap();
+    let journal = Journal::default();
+    let c1 = member(&cluster, eager(), "c1", &["t", "d"], &journal);
+    c1.poll(NO_WAIT).unwrap();
+    assert_eq!(owned(&c1), ["d-0", "t-0"]);
+    cluster.delete_topic("d").unwrap();
+    c1.close().unwrap();
+    let reader = cluster.consumer(eager()).unwrap();
+    let tp = TopicPartition::new("t", 0);
+    let committed = reader.committed(std::slice::from_ref(&tp)).unwrap();
+    assert_eq!(
+        committed[&tp],
+        Some(OffsetAndMetadata::new(0)),
+        "t-0 committed"
+    );
+}
+
 #[test]
 fn subscribing_to_no_topics_unsubscribes() {
     let (_clock, cluster) = setup(2);

@@ -651,8 +651,13 @@ impl Consumer {
             let offsets = state.positions_to_commit();
             match state.commit_offsets(&offsets) {
                 // As Kafka's close, which logs a failed auto-commit: a member in a rebalance
-                // or out of the group cannot commit, and its offsets are the next owner's.
-                Err(error @ (Error::RebalanceInProgress(_) | Error::CommitFailed(_))) => {
+                // or out of the group cannot commit (its offsets are the next owner's), and
+                // the partitions of a deleted topic have nothing to commit to.
+                Err(
+                    error @ (Error::RebalanceInProgress(_)
+                    | Error::CommitFailed(_)
+                    | Error::UnknownTopicOrPartition(_)),
+                ) => {
                     tracing::warn!(target: "kafkalite::consumer", "auto-commit at close failed: {error}");
                     Ok(())
                 }

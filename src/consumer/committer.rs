@@ -37,7 +37,7 @@ impl Committer {
             member_id.as_deref(),
             generation,
         )?;
-        let (existing, refused) = crate::group::split_missing(&self.cluster, offsets);
+        let (existing, refused) = crate::group::split_missing(&self.cluster, offsets)?;
         if !existing.is_empty() {
             self.coordinator.commit(&self.group, member, &existing)?;
             self.interceptors.on_commit(&existing);

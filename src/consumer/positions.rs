@@ -81,7 +81,7 @@ impl State {
         // As Kafka: the group checks the member and its generation, not which partitions
         // it owns (a member may commit for any partition that exists; the others are
         // refused, the rest committed).
-        let (existing, refused) = crate::group::split_missing(&self.cluster, offsets);
+        let (existing, refused) = crate::group::split_missing(&self.cluster, offsets)?;
         if !existing.is_empty() {
             self.coordinator()?.commit(&group, member, &existing)?;
             if self.interceptors.any() {

@@ -262,12 +262,22 @@ impl OffsetStore {
 /// and commits the rest (`KafkaApis.handleOffsetCommitRequest`). A topic name no Kafka
 /// string can hold is left to the encoding, which refuses it as `InvalidTopic` (a client
 /// cannot even send it).
-pub(crate) fn split_missing(cluster: &Cluster, offsets: &Offsets) -> (Offsets, Option<Error>) {
-    let exists = |tp: &TopicPartition| {
-        tp.topic.len() > STRING_MAX_BYTES || cluster.partition(&tp.topic, tp.partition).is_ok()
-    };
-    let (existing, missing): (Offsets, Offsets) =
-        offsets.clone().into_iter().partition(|(tp, _)| exists(tp));
+/// Any other error looking a partition up (a closed cluster) is returned as it is.
+pub(crate) fn split_missing(
+    cluster: &Cluster,
+    offsets: &Offsets,
+) -> Result<(Offsets, Option<Error>)> {
+    let (mut existing, mut missing) = (Offsets::new(), Offsets::new());
+    for (tp, offset) in offsets {
+        let found = match cluster.partition(&tp.topic, tp.partition) {
+            _ if tp.topic.len() > STRING_MAX_BYTES => true,
+            Ok(_) => true,
+            Err(Error::UnknownTopicOrPartition(_)) => false,
+            Err(error) => return Err(error),
+        };
+        let target = if found { &mut existing } else { &mut missing };
+        target.insert(tp.clone(), offset.clone());
+    }
     let refused = (!missing.is_empty()).then(|| {
         let names: Vec<String> = missing.keys().map(ToString::to_string).collect();
         Error::UnknownTopicOrPartition(format!(
@@ -275,7 +285,7 @@ pub(crate) fn split_missing(cluster: &Cluster, offsets: &Offsets) -> (Offsets, O
             names.join(", ")
         ))
     });
-    (existing, refused)
+    Ok((existing, refused))
 }
 
 /// Checks `offsets` and encodes them as one batch of offset-commit records.

@@ -241,9 +241,8 @@ impl Transactions {
         // reach the coordinator.
         self.add_partition(&mut client, &format!("{OFFSETS_TOPIC}-0"))?;
         // All or nothing in a transaction: a partition that does not exist fails it.
-        let missing = crate::group::split_missing(&self.cluster, offsets).1;
-        let sent = missing
-            .map_or(Ok(()), Err)
+        let sent = crate::group::split_missing(&self.cluster, offsets)
+            .and_then(|(_, missing)| missing.map_or(Ok(()), Err))
             .and_then(|()| Coordinator::of(&self.cluster))
             .and_then(|groups| {
                 groups.commit_transactional(group, offsets, client.producer_id, client.epoch)
