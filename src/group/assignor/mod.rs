@@ -12,6 +12,8 @@ use crate::config::AssignorKind;
 
 mod api;
 mod builtin;
+mod general;
+mod java_set;
 pub use api::{
     AssignError, Assignment, ClusterMetadata, ConsumerPartitionAssignor, GroupAssignment,
     GroupSubscription, RebalanceProtocol, Subscription,
@@ -130,19 +132,24 @@ fn round_robin(members: &[&MemberSubscription], partitions: &BTreeMap<String, i3
     assignment
 }
 
+/// What the members' claims leave each member (Kafka's `consumerToOwnedPartitions`).
+struct Owned {
+    /// The partitions each member may keep.
+    by_member: HashMap<String, Vec<TopicPartition>>,
+    /// Partitions two members claimed in one generation (neither keeps them).
+    double_claimed: BTreeSet<TopicPartition>,
+    /// A member won a claim on a topic it no longer subscribes to (so it must give up a
+    /// partition, Kafka's `revocationRequired`).
+    revocation_required: bool,
+}
+
 /// The partitions each member may keep from its previous assignment, as Kafka's
 /// `AbstractStickyAssignor.allSubscriptionsEqual` decides per partition: a claim stands unless
 /// a member of a higher generation claims the same partition (then it moves there); two
-/// claims in the same generation cancel out (neither keeps it). Partitions of topics that are
-/// gone, and then of topics the member no longer subscribes to, are dropped. Members are
-/// visited in sorted order (Kafka: its `HashMap`'s).
-fn valid_owned(
-    members: &[&MemberSubscription],
-    partitions: &BTreeMap<String, i32>,
-) -> (
-    HashMap<String, Vec<TopicPartition>>,
-    BTreeSet<TopicPartition>,
-) {
+/// claims in the same generation cancel out (neither keeps it). Claims outside `partitions`
+/// (the topics some member subscribes to) are ignored; then each member drops its claims on
+/// topics it no longer subscribes to. Members are visited in sorted order (Kafka: its `HashMap`'s).
+fn valid_owned(members: &[&MemberSubscription], partitions: &BTreeMap<String, i32>) -> Owned {
     let mut owned: HashMap<String, Vec<TopicPartition>> = members
         .iter()
         .map(|m| (m.member_id.clone(), Vec::new()))
@@ -181,13 +188,20 @@ fn valid_owned(
             }
         }
     }
+    let mut revocation_required = false;
     for member in members {
         let list = owned.get_mut(&member.member_id).expect("every member");
+        let before = list.len();
         list.retain(|tp| member.topics.contains(&*tp.topic));
+        revocation_required |= list.len() < before;
         // Kafka keeps a member's partitions in (partition, topic) order when trimming.
         list.sort_by(|a, b| (a.partition, &a.topic).cmp(&(b.partition, &b.topic)));
     }
-    (owned, double_claimed)
+    Owned {
+        by_member: owned,
+        double_claimed,
+        revocation_required,
+    }
 }
 
 /// Kafka's sticky algorithm: balance first, then keep previous owners. One difference: where
@@ -204,25 +218,31 @@ fn sticky(
     if members.is_empty() {
         return (Partitions::new(), None);
     }
-    let all: Vec<TopicPartition> = partitions
+    // Kafka's `partitionsPerTopic`: the topics some member subscribes to.
+    let subscribed: BTreeMap<String, i32> = partitions
         .iter()
         .filter(|(topic, _)| members.iter().any(|m| m.topics.contains(*topic)))
+        .map(|(topic, &count)| (topic.clone(), count))
+        .collect();
+    let owned = valid_owned(members, &subscribed);
+    let same_subscriptions = members.windows(2).all(|w| w[0].topics == w[1].topics);
+    if !same_subscriptions {
+        return (general::assign(members, &subscribed, owned), None);
+    }
+    let all: Vec<TopicPartition> = subscribed
+        .iter()
         .flat_map(|(topic, &count)| {
             let name: Arc<str> = Arc::from(topic.as_str());
             (0..count).map(move |p| TopicPartition::new(Arc::clone(&name), p))
         })
         .collect();
-    let (owned, double_claimed) = valid_owned(members, partitions);
-    let same_subscriptions = members.windows(2).all(|w| w[0].topics == w[1].topics);
-    if !same_subscriptions {
-        return (general(members, &all, owned), None);
-    }
     let valid_owner: HashMap<TopicPartition, String> = owned
+        .by_member
         .iter()
         .flat_map(|(m, tps)| tps.iter().map(move |tp| (tp.clone(), m.clone())))
         .collect();
-    let assignment = constrained(members, &all, owned);
-    let mut transferring = double_claimed;
+    let assignment = constrained(members, &all, owned.by_member);
+    let mut transferring = owned.double_claimed;
     for (member, tps) in &assignment {
         transferring.extend(
             tps.iter()
@@ -307,70 +327,6 @@ fn constrained(
     assignment
 }
 
-/// Members subscribe to different topics: keep valid previous ownership, give each free
-/// partition to the least-loaded eligible member, then move partitions from the most to the
-/// least loaded eligible member until no move improves balance.
-fn general(
-    members: &[&MemberSubscription],
-    all: &[TopicPartition],
-    mut owned: HashMap<String, Vec<TopicPartition>>,
-) -> Partitions {
-    let mut assignment = empty(members);
-    let mut assigned: BTreeSet<TopicPartition> = BTreeSet::new();
-    for member in members {
-        let mine = owned.remove(&member.member_id).unwrap_or_default();
-        assigned.extend(mine.iter().cloned());
-        assignment.insert(member.member_id.clone(), mine);
-    }
-    let eligible = |tp: &TopicPartition| -> Vec<&str> {
-        members
-            .iter()
-            .filter(|m| m.topics.contains(&*tp.topic))
-            .map(|m| m.member_id.as_str())
-            .collect()
-    };
-    // As Kafka: partitions with the fewest eligible members first, each to the least-loaded
-    // eligible member (ties: member id).
-    let mut free: Vec<&TopicPartition> = all.iter().filter(|tp| !assigned.contains(*tp)).collect();
-    free.sort_by_key(|tp| (eligible(tp).len(), *tp));
-    for tp in free {
-        let least = eligible(tp)
-            .into_iter()
-            .min_by_key(|m| (assignment[*m].len(), *m))
-            .expect("some member subscribes to every listed topic")
-            .to_string();
-        assignment.get_mut(&least).expect("member").push(tp.clone());
-    }
-    // Balance: move a partition from a member with two or more above an eligible member.
-    loop {
-        let mut moved = false;
-        for tp in all {
-            let from = assignment
-                .iter()
-                .find(|(_, v)| v.contains(tp))
-                .map(|(m, _)| m.clone())
-                .expect("every partition is assigned");
-            let to = eligible(tp)
-                .into_iter()
-                .min_by_key(|m| (assignment[*m].len(), *m))
-                .expect("eligible member")
-                .to_string();
-            if assignment[&from].len() >= assignment[&to].len() + 2 {
-                assignment
-                    .get_mut(&from)
-                    .expect("member")
-                    .retain(|p| p != tp);
-                assignment.get_mut(&to).expect("member").push(tp.clone());
-                moved = true;
-            }
-        }
-        if !moved {
-            break;
-        }
-    }
-    assignment
-}
-
 /// Kafka's `CooperativeStickyAssignor.computePartitionsTransferringOwnership`, for members
 /// with different subscriptions: partitions newly assigned to one member that another member
 /// claimed and lost.
@@ -410,3 +366,5 @@ fn withhold(assignment: &mut Partitions, transferring: &BTreeSet<TopicPartition>
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_general;

@@ -6,7 +6,7 @@
 
 use super::*;
 
-fn member(id: &str, topics: &[&str]) -> MemberSubscription {
+pub(super) fn member(id: &str, topics: &[&str]) -> MemberSubscription {
     MemberSubscription {
         member_id: id.to_string(),
         instance_id: None,
@@ -16,26 +16,30 @@ fn member(id: &str, topics: &[&str]) -> MemberSubscription {
     }
 }
 
-fn owning(mut m: MemberSubscription, generation: i32, owned: &[&str]) -> MemberSubscription {
+pub(super) fn owning(
+    mut m: MemberSubscription,
+    generation: i32,
+    owned: &[&str],
+) -> MemberSubscription {
     m.generation = generation;
     m.owned = owned.iter().map(|s| tp(s)).collect();
     m
 }
 
 /// "orders-4" → TopicPartition("orders", 4).
-fn tp(s: &str) -> TopicPartition {
+pub(super) fn tp(s: &str) -> TopicPartition {
     let (topic, partition) = s.rsplit_once('-').expect("topic-partition");
     TopicPartition::new(topic, partition.parse().expect("partition number"))
 }
 
-fn topics(counts: &[(&str, i32)]) -> BTreeMap<String, i32> {
+pub(super) fn topics(counts: &[(&str, i32)]) -> BTreeMap<String, i32> {
     counts.iter().map(|(t, c)| (t.to_string(), *c)).collect()
 }
 
 /// Runs the built-in `kind` through the [`ConsumerPartitionAssignor`] trait, as the group
 /// leader does: each member's ownership goes where Kafka's members send it (eager `sticky`:
 /// its subscription user data; the others: owned partitions and generation).
-fn assign(
+pub(super) fn assign(
     kind: AssignorKind,
     members: &[MemberSubscription],
     counts: &BTreeMap<String, i32>,
@@ -83,11 +87,11 @@ fn assign(
     partitions
 }
 
-fn names(assignment: &Partitions, member: &str) -> Vec<String> {
+pub(super) fn names(assignment: &Partitions, member: &str) -> Vec<String> {
     assignment[member].iter().map(|tp| tp.to_string()).collect()
 }
 
-fn check(assignment: &Partitions, expected: &[(&str, &[&str])]) {
+pub(super) fn check(assignment: &Partitions, expected: &[(&str, &[&str])]) {
     for (member, partitions) in expected {
         assert_eq!(names(assignment, member), *partitions, "member {member}");
     }
