@@ -1138,8 +1138,8 @@ fn leaving_during_a_rebalance_revokes_unless_the_member_rejoined_it() {
 }
 
 /// Kafka's sendOffsetCommitRequest: a member that has rejoined a rebalance not yet
-/// complete has no stable generation, and its commit is RebalanceInProgress; once the
-/// rebalance completes it commits again.
+/// complete has no stable generation, and its commit is RebalanceInProgress, also one from
+/// its `Committer` on another thread; once the rebalance completes both commit again.
 #[test]
 fn a_member_that_rejoined_a_rebalance_commits_after_it_completes() {
     let (_clock, cluster) = setup(2);
@@ -1148,14 +1148,24 @@ fn a_member_that_rejoined_a_rebalance_commits_after_it_completes() {
     let c1 = member(&cluster, config.clone(), "c1", &["t"], &journal);
     let c2 = member(&cluster, config, "c2", &["t"], &journal);
     settle(&cluster, &[&c1, &c2], 2);
+    let committer = c1.committer().unwrap();
     c2.enforce_rebalance().unwrap();
     c1.poll(NO_WAIT).unwrap(); // rejoins; waits for c2
     let mut offsets = Offsets::new();
     offsets.insert(TopicPartition::new("t", 0), OffsetAndMetadata::new(0));
     let err = c1.commit_offsets(&offsets, CommitMode::Sync).unwrap_err();
     assert!(matches!(err, Error::RebalanceInProgress(_)), "{err}");
+    let err = std::thread::scope(|s| s.spawn(|| committer.commit_offsets(&offsets)).join())
+        .unwrap()
+        .unwrap_err();
+    assert!(matches!(err, Error::RebalanceInProgress(_)), "{err}");
     settle(&cluster, &[&c1, &c2], 2);
     c1.commit_offsets(&offsets, CommitMode::Sync).unwrap();
+    offsets.insert(TopicPartition::new("t", 0), OffsetAndMetadata::new(1));
+    committer.commit_offsets(&offsets).unwrap();
+    let tp = TopicPartition::new("t", 0);
+    let committed = c1.committed(std::slice::from_ref(&tp)).unwrap();
+    assert_eq!(committed[&tp], Some(OffsetAndMetadata::new(1)));
 }
 
 /// Kafka's needsJoinPrepare: the auto-commit before rejoining runs once per rebalance, not

@@ -103,7 +103,7 @@ impl Consumer {
                 rejoining: false,
                 assignors,
                 protocol,
-                membership: Arc::new(Mutex::new((None, -1))),
+                membership: Arc::default(),
                 partitions: BTreeMap::new(),
                 next_auto_commit_ms: now.saturating_add(interval),
                 rotate: 0,

@@ -12,6 +12,25 @@ use crate::group::{Coordinator, Offsets};
 #[cfg(feature = "rdkafka-api")]
 use crate::group::{OffsetAndMetadata, TopicPartition};
 
+/// The consumer's group membership as [`Committer`]s see it (published at every change).
+#[derive(Debug, Clone)]
+pub(super) struct Membership {
+    pub(super) member_id: Option<String>,
+    pub(super) generation: i32,
+    /// Joined a rebalance whose assignment has not arrived yet.
+    pub(super) rejoining: bool,
+}
+
+impl Default for Membership {
+    fn default() -> Self {
+        Membership {
+            member_id: None,
+            generation: -1,
+            rejoining: false,
+        }
+    }
+}
+
 /// Commits offsets for a consumer from any thread (`Clone + Send + 'static`), without
 /// waiting for a `poll` in progress. Made by [`Consumer::committer`](super::Consumer::committer).
 #[derive(Debug, Clone)]
@@ -19,23 +38,30 @@ pub struct Committer {
     pub(super) cluster: Cluster,
     pub(super) coordinator: Arc<Coordinator>,
     pub(super) group: String,
-    pub(super) membership: Arc<Mutex<(Option<String>, i32)>>,
+    pub(super) membership: Arc<Mutex<Membership>>,
     pub(super) subscribed: bool,
     pub(super) interceptors: Interceptors,
 }
 
 impl Committer {
-    /// Commits exactly `offsets` (each the next offset to read), synchronously.
+    /// Commits exactly `offsets` (each the next offset to read), synchronously, as the
+    /// consumer's member of the moment: [`Error::RebalanceInProgress`] while the consumer
+    /// has rejoined a rebalance not yet complete (commit again after its next `poll`),
+    /// [`Error::CommitFailed`] when it is no member (expelled, or not joined yet).
+    ///
+    /// [`Error::RebalanceInProgress`]: crate::Error::RebalanceInProgress
+    /// [`Error::CommitFailed`]: crate::Error::CommitFailed
     pub fn commit_offsets(&self, offsets: &Offsets) -> Result<()> {
         if offsets.is_empty() {
             return Ok(());
         }
-        let (member_id, generation) = self.membership.lock().clone();
+        let membership = self.membership.lock().clone();
         let member = commit_as(
             &self.group,
             self.subscribed,
-            member_id.as_deref(),
-            generation,
+            membership.member_id.as_deref(),
+            membership.generation,
+            membership.rejoining,
         )?;
         let (existing, refused) = crate::group::split_missing(&self.cluster, offsets)?;
         if !existing.is_empty() {

@@ -5,6 +5,7 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
+use super::committer::Membership;
 use super::offset::Offset;
 use super::records::Records;
 use super::state::{Mode, PartitionState, State};
@@ -336,7 +337,11 @@ impl State {
     }
 
     fn publish_membership(&self) {
-        *self.membership.lock() = (self.member_id.clone(), self.generation);
+        *self.membership.lock() = Membership {
+            member_id: self.member_id.clone(),
+            generation: self.generation,
+            rejoining: self.rejoining,
+        };
     }
 }
 

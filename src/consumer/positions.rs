@@ -63,20 +63,12 @@ impl State {
         if offsets.is_empty() {
             return Ok(());
         }
-        let subscribed = matches!(self.mode, Mode::Subscribed(_));
-        if subscribed && self.rejoining && self.member_id.is_some() {
-            // Kafka's sendOffsetCommitRequest: a member that has rejoined a rebalance has no
-            // stable generation to commit with (generationIfStable is null).
-            return Err(Error::RebalanceInProgress(format!(
-                "group '{group}' is rebalancing and this member has rejoined it: poll to \
-                 complete the rebalance, then commit again"
-            )));
-        }
         let member = commit_as(
             &group,
-            subscribed,
+            matches!(self.mode, Mode::Subscribed(_)),
             self.member_id.as_deref(),
             self.generation,
+            self.rejoining,
         )?;
         // As Kafka: the group checks the member and its generation, not which partitions
         // it owns (a member may commit for any partition that exists; the others are
@@ -188,14 +180,22 @@ impl State {
 }
 
 /// Who a commit is made for: a subscribed consumer commits as its group member (id and
-/// generation) and must be one; an assigning consumer commits without membership.
+/// generation) and must be one, not `rejoining` a rebalance; an assigning consumer commits
+/// without membership.
 pub(super) fn commit_as<'a>(
     group: &str,
     subscribed: bool,
     member_id: Option<&'a str>,
     generation: i32,
+    rejoining: bool,
 ) -> Result<Option<(&'a str, i32)>> {
     match (subscribed, member_id) {
+        // Kafka's sendOffsetCommitRequest: a member that has rejoined a rebalance has no
+        // stable generation to commit with (generationIfStable is null).
+        (true, Some(_)) if rejoining => Err(Error::RebalanceInProgress(format!(
+            "group '{group}' is rebalancing and this member has rejoined it: poll to \
+             complete the rebalance, then commit again"
+        ))),
         (true, Some(id)) => Ok(Some((id, generation))),
         (true, None) => Err(Error::CommitFailed(format!(
             "this consumer is not a member of group '{group}' (it was expelled or has not joined yet)"

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 
+use super::committer::Membership;
 use super::interceptor::Interceptors;
 use super::listener::{RebalanceContext, RebalanceListener};
 use super::offset::Offset;
@@ -80,8 +81,9 @@ pub(crate) struct State {
     pub(super) assignors: Vec<Arc<dyn ConsumerPartitionAssignor>>,
     /// The highest protocol all of them support (Kafka's `ConsumerCoordinator.protocol`).
     pub(super) protocol: RebalanceProtocol,
-    /// `member_id` and `generation` as [`Committer`]s see them (they do not take the lock).
-    pub(super) membership: Arc<Mutex<(Option<String>, i32)>>,
+    /// `member_id`, `generation` and `rejoining` as [`Committer`]s see them (they do not take
+    /// the lock).
+    pub(super) membership: Arc<Mutex<Membership>>,
     pub(super) partitions: BTreeMap<TopicPartition, PartitionState>,
     pub(super) next_auto_commit_ms: i64,
     /// Where the next fetch starts, for fairness across partitions.
