@@ -133,9 +133,14 @@ unsafe impl StorageFile for FaultyFile {
 }
 
 fn faulty_cluster(dir: &Path, faults: &Arc<Faults>) -> Cluster {
+    faulty_cluster_at(dir, faults, "/t-0/")
+}
+
+/// A cluster whose files with `target` in their path fail as `faults` say.
+fn faulty_cluster_at(dir: &Path, faults: &Arc<Faults>, target: &'static str) -> Cluster {
     let storage = FaultyStorage {
         faults: Arc::clone(faults),
-        target: "/t-0/",
+        target,
     };
     Cluster::builder()
         .storage(Arc::new(storage))
@@ -297,4 +302,31 @@ fn a_producers_group_commit_fails_only_the_partition_whose_sync_failed() {
         "t-0's first and t-1's eleven"
     );
     assert_eq!(cluster.partition("t", 0).unwrap().durable_offset(), 1);
+}
+
+/// DeleteRecords makes the new log start durable before any reader sees it: when its
+/// checkpoint cannot be written the call fails and the log still starts where it did (so
+/// nothing a reader learnt of the deletion can be taken back by a crash).
+#[test]
+fn a_delete_records_whose_checkpoint_fails_moves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let faults = Arc::new(Faults::default());
+    let cluster = faulty_cluster_at(dir.path(), &faults, "log-start-offset-checkpoint");
+    cluster.create_topic(NewTopic::new("t", 1)).unwrap();
+    let log = cluster.partition("t", 0).unwrap();
+    // Stamped now, so that time-based retention leaves the segment alone.
+    let now = kafkalite::Clock::now_ms(&kafkalite::SystemClock);
+    log.append(&batch(0, 10, 10, now)).unwrap();
+    faults.write.store(true, Ordering::SeqCst);
+    let err = cluster.delete_records("t", 0, 5).unwrap_err();
+    assert!(matches!(err, Error::Io { .. }), "{err}");
+    assert_eq!(log.log_start_offset(), 0);
+    assert_eq!(read_all(&log).len(), 10);
+    faults.write.store(false, Ordering::SeqCst);
+    assert_eq!(cluster.delete_records("t", 0, 5).unwrap(), 5);
+    assert_eq!(log.log_start_offset(), 5);
+    drop(log);
+    cluster.close().unwrap();
+    let cluster = Cluster::open(dir.path()).unwrap();
+    assert_eq!(cluster.partition("t", 0).unwrap().log_start_offset(), 5);
 }

@@ -547,16 +547,30 @@ impl Inner {
 
     /// Writes both checkpoint files from the logs' current durable and start offsets.
     fn write_checkpoints(&self) -> Result<()> {
+        self.write_checkpoints_raising(None)
+    }
+
+    /// Writes both checkpoint files, with `raise`'s log start moved up to its offset; only
+    /// once the log-start file is written does that log's start move (under the same lock,
+    /// so that no other write puts an older start back).
+    fn write_checkpoints_raising(&self, raise: Option<(&Log, i64)>) -> Result<()> {
         let _guard = self.maintenance.lock();
         let (mut recovery, mut starts) = (CheckpointMap::new(), CheckpointMap::new());
         for log in self.logs() {
             let key = split_name(log.name());
             recovery.insert(key.clone(), log.durable_offset());
-            starts.insert(key, log.log_start_offset());
+            let mut start = log.log_start_offset();
+            if let Some((_, to)) = raise.filter(|(raised, _)| std::ptr::eq(*raised, &*log)) {
+                start = start.max(to);
+            }
+            starts.insert(key, start);
         }
         // Log starts first: a recovery-point file without a log-start file beside it is then
         // always damage (see `Cluster::open`).
         checkpoint::write(&*self.storage, &self.dir.join(LOG_START_FILE), &starts)?;
+        if let Some((log, to)) = raise {
+            log.raise_log_start(to);
+        }
         checkpoint::write(
             &*self.storage,
             &self.dir.join(RECOVERY_POINT_FILE),

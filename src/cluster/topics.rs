@@ -541,11 +541,13 @@ impl Cluster {
 
     /// Advances a partition's log start offset (Kafka's DeleteRecords; −1 means the high
     /// watermark), persists it, and deletes the whole segments now below it. Returns the new
-    /// log start offset.
+    /// log start offset. The new start is durable before any reader sees it, so what a reader
+    /// learnt of the deletion (an event store's index retiring a table) a crash cannot take
+    /// back.
     pub fn delete_records(&self, topic: &str, partition: i32, offset: i64) -> Result<i64> {
         let log = self.partition(topic, partition)?;
-        let start = log.delete_records(offset)?;
-        self.write_checkpoints()?;
+        let start = log.delete_records_start(offset)?;
+        self.inner.write_checkpoints_raising(Some((&log, start)))?;
         self.retain(&[log])?;
         Ok(start)
     }

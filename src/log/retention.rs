@@ -139,6 +139,14 @@ impl Log {
     /// at the next retention check. Returns the new log start offset. The caller persists it
     /// (`log-start-offset-checkpoint`).
     pub fn delete_records(&self, offset: i64) -> Result<i64> {
+        let start = self.delete_records_start(offset)?;
+        self.raise_log_start(start);
+        Ok(start)
+    }
+
+    /// The log start offset [`Log::delete_records`]`(offset)` would leave, without moving it
+    /// (so that a caller can persist it first).
+    pub(crate) fn delete_records_start(&self, offset: i64) -> Result<i64> {
         let high_watermark = self.high_watermark();
         let offset = if offset == -1 { high_watermark } else { offset };
         if offset < 0 || offset > high_watermark {
@@ -149,10 +157,12 @@ impl Log {
                 log_end: high_watermark,
             });
         }
-        Ok(self
-            .log_start
-            .fetch_max(offset, Ordering::AcqRel)
-            .max(offset))
+        Ok(self.log_start_offset().max(offset))
+    }
+
+    /// Moves the log start offset up to `start` (never down).
+    pub(crate) fn raise_log_start(&self, start: i64) {
+        self.log_start.fetch_max(start, Ordering::AcqRel);
     }
 }
 
