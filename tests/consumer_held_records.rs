@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use common::{cluster_with, wait_until_a_poll_blocks};
 use kafkalite::{
-    AutoOffsetReset, Cluster, ConsumerConfig, Error, NewTopic, Offset, Producer, ProducerConfig,
-    ProducerRecord, Records, TopicPartition,
+    AutoOffsetReset, Cluster, Consumer, ConsumerConfig, Error, NewTopic, Offset, Producer,
+    ProducerConfig, ProducerRecord, Records, TopicPartition,
 };
 
 const WAIT: Duration = Duration::from_secs(30);
@@ -78,13 +78,11 @@ fn a_woken_poll_gives_back_the_records_it_held() {
     assert_eq!(offsets(&polled), (0..5).map(|o| (0, o)).collect::<Vec<_>>());
 }
 
-/// Kafka's FetchCollector: a partition's error after others' records were fetched comes
-/// at the next poll; the records in hand are returned, not dropped.
-#[test]
-fn an_out_of_range_partition_under_reset_none_loses_no_other_partitions_records() {
+/// A cluster with topic "t" of two partitions, a producer, and a consumer made with
+/// `config` assigned both partitions from the beginning.
+fn both_partitions_from_the_start(config: ConsumerConfig) -> (Cluster, Producer, Consumer) {
     let cluster = cluster_with(NewTopic::new("t", 2));
     let producer = quick_producer(&cluster);
-    let config = ConsumerConfig::new().auto_offset_reset(AutoOffsetReset::None);
     let consumer = cluster.consumer(config).unwrap();
     consumer
         .assign(&[
@@ -92,6 +90,15 @@ fn an_out_of_range_partition_under_reset_none_loses_no_other_partitions_records(
             (tp("t", 1), Offset::Beginning),
         ])
         .unwrap();
+    (cluster, producer, consumer)
+}
+
+/// Kafka's FetchCollector: a partition's error after others' records were fetched comes
+/// at the next poll; the records in hand are returned, not dropped.
+#[test]
+fn an_out_of_range_partition_under_reset_none_loses_no_other_partitions_records() {
+    let config = ConsumerConfig::new().auto_offset_reset(AutoOffsetReset::None);
+    let (cluster, producer, consumer) = both_partitions_from_the_start(config);
     assert!(consumer.poll(Duration::ZERO).unwrap().is_empty());
     // t-1's position (0) falls below its log start; t-0 gets five records.
     produce(&producer, "t", 1, 3);
@@ -120,19 +127,11 @@ fn an_out_of_range_partition_under_reset_none_loses_no_other_partitions_records(
 /// dropped with the error (it would not come again before new records).
 #[test]
 fn a_partition_end_found_before_another_partitions_error_is_reported() {
-    let cluster = cluster_with(NewTopic::new("t", 2));
-    let producer = quick_producer(&cluster);
     let config = ConsumerConfig::new()
         .auto_offset_reset(AutoOffsetReset::None)
         .set("enable.partition.eof", "true")
         .unwrap();
-    let consumer = cluster.consumer(config).unwrap();
-    consumer
-        .assign(&[
-            (tp("t", 0), Offset::Beginning),
-            (tp("t", 1), Offset::Beginning),
-        ])
-        .unwrap();
+    let (cluster, producer, consumer) = both_partitions_from_the_start(config);
     // Both ends, then t-1's position (0) falls below its log start.
     let mut ends = consumer.poll(Duration::ZERO).unwrap().eof().to_vec();
     ends.extend(consumer.poll(Duration::ZERO).unwrap().eof().to_vec());

@@ -690,10 +690,9 @@ fn auto_commit_covers_only_earlier_polls_and_async_commits_report_to_the_listene
     assert_eq!(committed(&reader), Some(OffsetAndMetadata::new(10)));
 }
 
-#[test]
-fn a_lone_member_past_max_poll_interval_has_left_and_cannot_commit() {
-    // Kafka's consumer leaves its group when max.poll.interval.ms passes between two polls,
-    // whether or not another member is there to notice, so a late commit fails.
+/// The only member of group "g" over "t" (two partitions), with a max.poll.interval.ms of
+/// one second, no auto-commit, and its first poll done (generation 1, both partitions).
+fn lone_member() -> (MockClock, Cluster, Journal, Consumer) {
     let (clock, cluster) = setup(2);
     let journal = Journal::default();
     let config = eager()
@@ -702,6 +701,14 @@ fn a_lone_member_past_max_poll_interval_has_left_and_cannot_commit() {
     let alone = member(&cluster, config, "alone", &["t"], &journal);
     alone.poll(NO_WAIT).unwrap();
     assert_eq!((owned(&alone).len(), alone.generation()), (2, 1));
+    (clock, cluster, journal, alone)
+}
+
+#[test]
+fn a_lone_member_past_max_poll_interval_has_left_and_cannot_commit() {
+    // Kafka's consumer leaves its group when max.poll.interval.ms passes between two polls,
+    // whether or not another member is there to notice, so a late commit fails.
+    let (clock, cluster, journal, alone) = lone_member();
     clock.advance_ms(1_000);
     alone.commit(CommitMode::Sync).unwrap();
     clock.advance_ms(1);
@@ -730,14 +737,7 @@ fn a_lone_member_past_max_poll_interval_has_left_and_cannot_commit() {
 /// its partitions are lost and it joins again.
 #[test]
 fn a_lone_member_whose_next_poll_is_late_finds_its_partitions_lost() {
-    let (clock, cluster) = setup(2);
-    let journal = Journal::default();
-    let config = eager()
-        .max_poll_interval(Duration::from_millis(1_000))
-        .enable_auto_commit(false);
-    let alone = member(&cluster, config, "alone", &["t"], &journal);
-    alone.poll(NO_WAIT).unwrap();
-    assert_eq!((owned(&alone).len(), alone.generation()), (2, 1));
+    let (clock, _cluster, journal, alone) = lone_member();
     journal.take();
     clock.advance_ms(1_001);
     alone.poll(NO_WAIT).unwrap();
