@@ -4,7 +4,9 @@
 mod assignment;
 mod builder;
 mod client;
+mod commits;
 mod committer;
+mod fetch;
 mod interceptor;
 mod listener;
 mod manual;
@@ -18,7 +20,8 @@ mod subscription;
 mod typed;
 
 pub use builder::ConsumerBuilder;
-pub use client::{CommitMode, Consumer, ConsumerWaker};
+pub use client::{Consumer, ConsumerWaker};
+pub use commits::CommitMode;
 pub use committer::Committer;
 pub use interceptor::ConsumerInterceptor;
 pub use listener::{RebalanceContext, RebalanceListener};

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use super::client::CommitMode;
+use super::commits::CommitMode;
 use super::offset::Offset;
 use super::state::{Mode, State};
 use crate::config::{AutoOffsetReset, IsolationLevel};

@@ -8,11 +8,12 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 
 use super::committer::Membership;
+use super::fetch::fetch;
 use super::interceptor::Interceptors;
 use super::listener::{RebalanceContext, RebalanceListener};
 use super::offset::Offset;
 use super::positions::end_for;
-use super::records::{fetch, Records};
+use super::records::Records;
 use crate::cluster::Cluster;
 use crate::config::ConsumerConfig;
 use crate::error::{Error, Result};
