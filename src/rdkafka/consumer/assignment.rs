@@ -144,11 +144,15 @@ impl<C: ConsumerContext> BaseConsumer<C> {
         if offsets.is_empty() {
             return;
         }
-        if let Err(error) = self.commit_offsets(&offsets, CommitMode::Sync) {
+        let committed = self.commit_offsets(&offsets, CommitMode::Sync);
+        if let Err(error) = &committed {
             tracing::warn!(
                 target: "kafkalite::rdkafka",
                 "the offsets stored for partitions leaving the assignment could not be committed: {error}"
             );
         }
+        let code = |error: KafkaError| error.rdkafka_error_code().unwrap_or(RDKafkaErrorCode::Fail);
+        self.shared()
+            .report_commit(committed.map_err(code), &offsets);
     }
 }

@@ -9,7 +9,8 @@ use std::time::Instant;
 
 use parking_lot::Mutex;
 
-use super::rebalance::CallbackState;
+use super::commit_reports::CommitReport;
+use super::rebalance::{Bridge, CallbackState};
 use super::{ConsumerContext, DefaultConsumerContext};
 use crate::config::IsolationLevel;
 use crate::consumer::{Committer, Offset as Position};
@@ -54,6 +55,9 @@ pub(super) struct Local {
     pub(super) events: VecDeque<KafkaError>,
     /// A rebalance ran in the current poll (rdkafka's poll then returns `None`).
     pub(super) rebalanced: bool,
+    /// Outcomes of automatic commits for the context's `commit_callback`, served by the
+    /// next poll.
+    pub(super) commit_reports: Vec<CommitReport>,
 }
 
 /// The parts shared by a consumer and its rebalance bridge.
@@ -106,16 +110,26 @@ impl<C: ConsumerContext> FromClientConfigAndContext<C> for BaseConsumer<C> {
         let inner = cluster
             .consumer(inner_config)
             .map_err(|error| KafkaError::ClientCreation(error.to_string()))?;
+        let client = Client::new(cluster.clone(), Arc::new(context), false)
+            .read_committed(settings.config.isolation_level == IsolationLevel::ReadCommitted);
+        let shared = Arc::new(Shared {
+            inner,
+            committer: Mutex::new(None),
+            membership: Mutex::new(()),
+            local: Mutex::new(Local::default()),
+            settings,
+        });
+        // Auto-commits are reported under a manual assignment too (a subscription brings
+        // its own bridge).
+        let bridge = Bridge::new(
+            Arc::clone(client.context()),
+            cluster,
+            Arc::downgrade(&shared),
+        );
+        shared.inner.set_listener(Box::new(bridge));
         Ok(BaseConsumer {
-            client: Client::new(cluster, Arc::new(context), false)
-                .read_committed(settings.config.isolation_level == IsolationLevel::ReadCommitted),
-            shared: Arc::new(Shared {
-                inner,
-                committer: Mutex::new(None),
-                membership: Mutex::new(()),
-                local: Mutex::new(Local::default()),
-                settings,
-            }),
+            client,
+            shared,
             callback: None,
         })
     }
@@ -200,6 +214,7 @@ impl<C: ConsumerContext> BaseConsumer<C> {
         let timeout = timeout.into();
         let deadline = timeout.deadline();
         loop {
+            self.serve_commit_reports();
             if let Some(event) = self.next_event() {
                 return Some(Err(event));
             }
@@ -216,6 +231,7 @@ impl<C: ConsumerContext> BaseConsumer<C> {
             self.shared.local.lock().rebalanced = false;
             let polled = self.shared.inner.poll(left);
             self.push_pending_stores();
+            self.serve_commit_reports();
             let records = match polled {
                 Ok(records) => records,
                 // Neither subscribed nor assigned: librdkafka's poll has nothing to serve
@@ -342,7 +358,10 @@ impl<C: ConsumerContext> Drop for BaseConsumer<C> {
     /// The consumer leaves its group (the handle a rebalance callback gets leaves nothing).
     fn drop(&mut self) {
         if self.callback.is_none() {
+            self.commit_at_close();
             let _ = self.shared.inner.close();
+            // rust-rdkafka's close serves the queue until the consumer has closed.
+            self.serve_commit_reports();
         }
     }
 }

@@ -6,6 +6,7 @@
 mod assignment;
 pub mod base_consumer;
 mod calls;
+mod commit_reports;
 mod offset_store;
 mod rebalance;
 pub mod stream_consumer;
@@ -46,8 +47,10 @@ pub trait ConsumerContext: ClientContext + Sized + 'static {
     #[allow(unused_variables)]
     fn post_rebalance(&self, base_consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {}
 
-    /// Receives the outcome of commits that had no answer at the call (auto-commit,
-    /// asynchronous commits), with the offsets committed.
+    /// Receives the outcome of automatic commits (`enable.auto.commit`: the interval's,
+    /// those of partitions leaving the assignment, the one at close), with the offsets
+    /// committed, at the next poll. As rust-rdkafka's, it never hears a manual commit, not
+    /// even an asynchronous one (rust-rdkafka issue #856).
     #[allow(unused_variables)]
     fn commit_callback(&self, result: KafkaResult<()>, offsets: &TopicPartitionList) {}
 
@@ -70,17 +73,9 @@ impl ConsumerContext for DefaultConsumerContext {}
 pub enum CommitMode {
     /// Synchronous commit.
     Sync = 0,
-    /// Asynchronous commit: the outcome goes to the context's `commit_callback`.
+    /// Asynchronous commit: the call does not fail with the commit (a failure is logged;
+    /// as rust-rdkafka's, no callback hears it).
     Async = 1,
-}
-
-impl CommitMode {
-    pub(crate) fn kafkalite(self) -> crate::consumer::CommitMode {
-        match self {
-            CommitMode::Sync => crate::consumer::CommitMode::Sync,
-            CommitMode::Async => crate::consumer::CommitMode::Async,
-        }
-    }
 }
 
 /// Consumer group metadata, for `send_offsets_to_transaction`.

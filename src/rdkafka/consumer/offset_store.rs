@@ -112,6 +112,31 @@ impl<C: ConsumerContext> BaseConsumer<C> {
         self.commit_offsets(&offsets, mode)
     }
 
+    /// At close, under `enable.auto.commit`: the stored offsets of the assignment ahead of
+    /// the committed ones, committed and reported as librdkafka's close does (its final
+    /// unassign commits them through the auto-commit path, whose outcome rust-rdkafka's
+    /// drop serves to `commit_callback`). A failure is logged, as the close goes on.
+    pub(super) fn commit_at_close(&self) {
+        let shared = self.shared();
+        if !shared.settings.config.enable_auto_commit || !shared.has_group() {
+            return;
+        }
+        let offsets = self.stored_ahead(&self.assignment_now());
+        if offsets.is_empty() {
+            return;
+        }
+        let committed = shared
+            .inner
+            .commit_offsets(&offsets, crate::consumer::CommitMode::Sync);
+        if let Err(error) = &committed {
+            tracing::warn!(
+                target: "kafkalite::rdkafka",
+                "the offsets stored at close could not be committed: {error}"
+            );
+        }
+        shared.report_commit(committed.map_err(|error| code_of(&error)), &offsets);
+    }
+
     /// librdkafka's `rd_kafka_commit` needs a group before anything else.
     pub(super) fn check_group_to_commit(&self) -> KafkaResult<()> {
         if self.shared().has_group() {
@@ -149,27 +174,40 @@ impl<C: ConsumerContext> BaseConsumer<C> {
 
     /// Commits `offsets`; a synchronous success becomes the known committed offsets (an
     /// asynchronous one does when its outcome arrives).
+    /// Commits `offsets` at once in either mode (in process, a commit is as quick as its
+    /// append). An `Async` commit's failure is not the call's: librdkafka reports it only
+    /// in its log (its `COMMITFAIL` warning), as rust-rdkafka's `commit_callback` does not
+    /// hear manual commits (see `commit_reports.rs`).
     pub(super) fn commit_offsets(&self, offsets: &Offsets, mode: CommitMode) -> KafkaResult<()> {
         let committer = self.shared().committer.lock().clone();
-        let synchronous = self.in_rebalance_callback() || mode == CommitMode::Sync;
         let committed = match (self.in_rebalance_callback(), committer) {
             // Inside a rebalance the consumer is busy: the committer commits with the
-            // membership of the moment, synchronously.
+            // membership of the moment.
             (true, Some(committer)) => committer.commit_offsets(offsets),
             (true, None) => return Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::State)),
             (false, _) => self
                 .shared()
                 .inner
-                .commit_offsets(offsets, mode.kafkalite()),
+                .commit_offsets(offsets, crate::consumer::CommitMode::Sync),
         };
-        committed.map_err(|error| KafkaError::ConsumerCommit(code_of(&error)))?;
-        if synchronous {
-            let mut local = self.shared().local.lock();
-            for (tp, offset) in offsets {
-                local.committed.insert(tp.clone(), offset.offset);
+        match committed {
+            Ok(()) => {
+                let mut local = self.shared().local.lock();
+                for (tp, offset) in offsets {
+                    local.committed.insert(tp.clone(), offset.offset);
+                }
+                Ok(())
             }
+            Err(error) if mode == CommitMode::Async => {
+                tracing::warn!(
+                    target: "kafkalite::rdkafka",
+                    "offset commit (manual, async) failed for {} partition(s): {error}",
+                    offsets.len()
+                );
+                Ok(())
+            }
+            Err(error) => Err(KafkaError::ConsumerCommit(code_of(&error))),
         }
-        Ok(())
     }
 
     /// The group's committed offsets of the list's partitions (`Invalid` where none).

@@ -18,7 +18,7 @@ use crate::consumer::{Offset as Position, RebalanceContext, RebalanceListener};
 use crate::error::Result;
 use crate::group::{Offsets, TopicPartition};
 use crate::rdkafka::client::Client;
-use crate::rdkafka::error::{code_of, KafkaError};
+use crate::rdkafka::error::code_of;
 
 /// What a rebalance callback asked for that waits for the callback to return.
 #[derive(Debug, Default)]
@@ -76,12 +76,14 @@ impl<C: ConsumerContext> Bridge<C> {
             .pending_stores
             .retain(|(tp, _)| !partitions.contains(tp));
         if !lost && shared.settings.config.enable_auto_commit && !stored.is_empty() {
-            if let Err(error) = ctx.commit_offsets(&stored) {
+            let committed = ctx.commit_offsets(&stored);
+            if let Err(error) = &committed {
                 tracing::warn!(
                     target: "kafkalite::rdkafka",
                     "the offsets stored while revoking could not be committed: {error}"
                 );
             }
+            shared.report_commit(committed.map_err(|error| code_of(&error)), &stored);
         }
         {
             let mut local = shared.local.lock();
@@ -188,27 +190,11 @@ impl<C: ConsumerContext> RebalanceListener for Bridge<C> {
         self.revoke(ctx, partitions, true);
     }
 
+    /// The kafkalite consumer's auto-commits (never a manual commit of the facade, which
+    /// commits synchronously).
     fn on_commit(&mut self, result: &Result<()>, offsets: &Offsets) {
-        let mut tpl = crate::rdkafka::TopicPartitionList::with_capacity(offsets.len());
-        for (tp, offset) in offsets {
-            let _ = tpl.add_partition_offset(
-                &tp.topic,
-                tp.partition,
-                crate::rdkafka::Offset::Offset(offset.offset),
-            );
+        if let Some(shared) = self.shared.upgrade() {
+            shared.report_commit(result.as_ref().map(|_| ()).map_err(code_of), offsets);
         }
-        if result.is_ok() {
-            if let Some(shared) = self.shared.upgrade() {
-                let mut local = shared.local.lock();
-                for (tp, offset) in offsets {
-                    local.committed.insert(tp.clone(), offset.offset);
-                }
-            }
-        }
-        let result = result
-            .as_ref()
-            .map(|_| ())
-            .map_err(|error| KafkaError::ConsumerCommit(code_of(error)));
-        self.context.commit_callback(result, &tpl);
     }
 }

@@ -42,6 +42,7 @@ fn poll_next_of<'a, C: ConsumerContext>(
     pending: &mut bool,
     cx: &mut Context<'_>,
 ) -> Poll<KafkaResult<BorrowedMessage<'a>>> {
+    base.serve_commit_reports();
     if let Some(event) = base.next_event() {
         return Poll::Ready(Err(event));
     }
@@ -59,6 +60,7 @@ fn poll_next_of<'a, C: ConsumerContext>(
     }
     polled.map(|received| {
         base.push_pending_stores();
+        base.serve_commit_reports();
         match received {
             Ok(Received::Record(record)) => base.hand_out(record),
             Ok(Received::End(tp)) => Err(KafkaError::PartitionEOF(tp.partition)),

@@ -1,0 +1,211 @@
+//! rust-rdkafka's `ConsumerContext::commit_callback` hears what librdkafka posts as
+//! `RD_KAFKA_EVENT_OFFSET_COMMIT` events (base_consumer.rs enables them; rdkafka_cgrp.c's
+//! `rd_kafka_cgrp_assigned_offsets_commit` gives the auto-commit path a reply queue): the
+//! commits of `enable.auto.commit`, under a manual assignment as under a subscription, at
+//! the next poll and at close. Manual commits, sync or async, post none: `rd_kafka_commit`
+//! names no reply queue and rust-rdkafka sets no `offset_commit_cb` (rust-rdkafka #856).
+#![cfg(not(loom))]
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use common::facade::config;
+use kafkalite::rdkafka;
+use kafkalite::MockClock;
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext};
+use rdkafka::error::{KafkaError, KafkaResult, RDKafkaErrorCode};
+use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+use rdkafka::{ClientContext, Offset, TopicPartitionList};
+
+const WAIT: Duration = Duration::from_secs(10);
+
+/// Writes down each `commit_callback` as "result: t-p@offset ...".
+#[derive(Default)]
+struct Recording(Mutex<Vec<String>>);
+
+impl ClientContext for Recording {}
+
+impl ConsumerContext for Recording {
+    fn commit_callback(&self, result: KafkaResult<()>, offsets: &TopicPartitionList) {
+        let offsets: Vec<String> = offsets
+            .elements()
+            .iter()
+            .map(|e| format!("{}-{}@{:?}", e.topic(), e.partition(), e.offset()))
+            .collect();
+        self.0
+            .lock()
+            .unwrap()
+            .push(format!("{result:?}: {}", offsets.join(" ")));
+    }
+}
+
+fn reports(consumer: &BaseConsumer<Recording>) -> Vec<String> {
+    consumer.context().0.lock().unwrap().clone()
+}
+
+/// A cluster on a mock clock with topic "t" of two partitions, five messages in each.
+fn cluster_on(clock: &MockClock) -> (kafkalite::Cluster, String) {
+    let cluster = kafkalite::Cluster::builder()
+        .clock(Arc::new(clock.clone()))
+        .background(false)
+        .temporary()
+        .unwrap();
+    cluster
+        .create_topic(kafkalite::NewTopic::new("t", 2))
+        .unwrap();
+    let servers = rdkafka::bootstrap_servers(&cluster);
+    for partition in 0..2 {
+        produce(&servers, partition, 5);
+    }
+    (cluster, servers)
+}
+
+fn produce(servers: &str, partition: i32, count: usize) {
+    let producer: BaseProducer = config(servers).create().unwrap();
+    for _ in 0..count {
+        let record = BaseRecord::<(), str>::to("t")
+            .partition(partition)
+            .payload("v");
+        producer.send(record).unwrap();
+    }
+    producer.flush(WAIT).unwrap();
+}
+
+fn list(partitions: &[(&str, i32, Offset)]) -> TopicPartitionList {
+    let mut tpl = TopicPartitionList::new();
+    for &(topic, partition, offset) in partitions {
+        tpl.add_partition_offset(topic, partition, offset).unwrap();
+    }
+    tpl
+}
+
+fn take(consumer: &BaseConsumer<Recording>, count: usize) {
+    let mut taken = 0;
+    while taken < count {
+        if let Some(message) = consumer.poll(WAIT) {
+            message.unwrap();
+            taken += 1;
+        }
+    }
+}
+
+/// A consumer of group "g" assigned both partitions of "t" from the beginning, committing
+/// automatically every second of the mock clock.
+fn assigned(servers: &str) -> BaseConsumer<Recording> {
+    let consumer: BaseConsumer<Recording> = config(servers)
+        .set("group.id", "g")
+        .set("auto.commit.interval.ms", "1000")
+        .create_with_context(Recording::default())
+        .unwrap();
+    consumer
+        .assign(&list(&[
+            ("t", 0, Offset::Beginning),
+            ("t", 1, Offset::Beginning),
+        ]))
+        .unwrap();
+    consumer
+}
+
+#[test]
+fn the_interval_auto_commit_of_a_manual_assignment_is_reported_at_the_next_poll() {
+    let clock = MockClock::new(0);
+    let (_cluster, servers) = cluster_on(&clock);
+    let consumer = assigned(&servers);
+    take(&consumer, 10);
+    assert_eq!(
+        reports(&consumer),
+        Vec::<String>::new(),
+        "the interval has not passed"
+    );
+    clock.advance_ms(1_000);
+    assert!(consumer.poll(Duration::ZERO).is_none());
+    assert_eq!(reports(&consumer), ["Ok(()): t-0@Offset(5) t-1@Offset(5)"]);
+}
+
+/// Under a subscription (where the context also hears rebalances) as under an assignment.
+#[test]
+fn manual_commits_are_never_reported_and_an_async_failure_is_not_the_calls() {
+    let clock = MockClock::new(0);
+    let (_cluster, servers) = cluster_on(&clock);
+    let consumer: BaseConsumer<Recording> = config(&servers)
+        .set("group.id", "g")
+        .set("auto.commit.interval.ms", "1000")
+        .set("auto.offset.reset", "earliest")
+        .create_with_context(Recording::default())
+        .unwrap();
+    consumer.subscribe(&["t"]).unwrap();
+    take(&consumer, 10);
+    consumer
+        .commit(&list(&[("t", 0, Offset::Offset(3))]), CommitMode::Async)
+        .unwrap();
+    consumer
+        .commit(&list(&[("t", 1, Offset::Offset(4))]), CommitMode::Sync)
+        .unwrap();
+    // A partition that does not exist: the synchronous commit fails with it, the
+    // asynchronous one only in the log.
+    let missing = list(&[("gone", 0, Offset::Offset(1))]);
+    assert!(matches!(
+        consumer.commit(&missing, CommitMode::Sync),
+        Err(KafkaError::ConsumerCommit(_))
+    ));
+    consumer.commit(&missing, CommitMode::Async).unwrap();
+    assert!(consumer.poll(Duration::ZERO).is_none());
+    assert_eq!(reports(&consumer), Vec::<String>::new());
+    let committed = consumer
+        .committed_offsets(
+            list(&[("t", 0, Offset::Invalid), ("t", 1, Offset::Invalid)]),
+            WAIT,
+        )
+        .unwrap();
+    let offsets: Vec<Offset> = committed.elements().iter().map(|e| e.offset()).collect();
+    assert_eq!(offsets, [Offset::Offset(3), Offset::Offset(4)]);
+}
+
+/// librdkafka commits the stored offsets of partitions leaving the assignment through the
+/// auto-commit path, and its close commits those still assigned: both are reported, the
+/// first at the next poll (not inside the call), the second while the consumer drops.
+#[test]
+fn commits_of_removed_partitions_and_at_close_are_reported() {
+    let clock = MockClock::new(0);
+    let (_cluster, servers) = cluster_on(&clock);
+    let consumer = assigned(&servers);
+    take(&consumer, 10);
+    consumer
+        .incremental_unassign(&list(&[("t", 1, Offset::Invalid)]))
+        .unwrap();
+    assert_eq!(reports(&consumer), Vec::<String>::new(), "served by a poll");
+    assert!(consumer.poll(Duration::ZERO).is_none());
+    assert_eq!(reports(&consumer), ["Ok(()): t-1@Offset(5)"]);
+    let context = Arc::clone(consumer.context());
+    drop(consumer);
+    let reports = context.0.lock().unwrap().clone();
+    assert_eq!(reports, ["Ok(()): t-1@Offset(5)", "Ok(()): t-0@Offset(5)"]);
+}
+
+/// The callback gets librdkafka's error when an automatic commit fails.
+#[test]
+fn a_failed_automatic_commit_is_reported_with_its_error() {
+    let clock = MockClock::new(0);
+    let (cluster, servers) = cluster_on(&clock);
+    let consumer = assigned(&servers);
+    take(&consumer, 10);
+    let _fault = cluster
+        .testing()
+        .faults()
+        .on(kafkalite::testing::Op::Commit)
+        .fail_always(kafkalite::ErrorCode::GroupAuthorizationFailed)
+        .unwrap();
+    clock.advance_ms(1_000);
+    assert!(consumer.poll(Duration::ZERO).is_none());
+    assert_eq!(
+        reports(&consumer),
+        [format!(
+            "{:?}: t-0@Offset(5) t-1@Offset(5)",
+            Err::<(), _>(KafkaError::ConsumerCommit(
+                RDKafkaErrorCode::GroupAuthorizationFailed
+            ))
+        )]
+    );
+}
