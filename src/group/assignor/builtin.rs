@@ -84,6 +84,7 @@ fn assign_builtin(
                 topics: s.topics.clone(),
                 owned,
                 generation,
+                subscription_generation: s.generation_id.unwrap_or(NO_GENERATION),
             }
         })
         .collect();
@@ -354,6 +355,54 @@ mod tests {
             sticky.subscription_user_data(&topics),
             Some(StickyAssignor::user_data(&[tp("t", 1)], 3))
         );
+    }
+
+    /// Kafka's `allSubscriptionsEqual` weighs a claim against the other claimant's
+    /// `Subscription.generationId()`, not the generation in its user data: a's user data
+    /// says generation 3 but its subscription carries none (−1), so b's claim of generation
+    /// 2 wins t-0 (Kafka visits a before b: "a" and "b" hash to buckets 1 and 2).
+    #[test]
+    fn a_claim_is_weighed_against_the_other_claimants_subscription_generation() {
+        let subscription = |data: i32, generation_id: Option<i32>| Subscription {
+            topics: BTreeSet::from(["t".to_string()]),
+            user_data: Some(StickyAssignor::user_data(&[tp("t", 0)], data)),
+            owned_partitions: Vec::new(),
+            group_instance_id: None,
+            generation_id,
+        };
+        let group = GroupSubscription {
+            subscriptions: BTreeMap::from([
+                ("a".to_string(), subscription(3, None)),
+                ("b".to_string(), subscription(2, Some(2))),
+            ]),
+        };
+        let metadata = ClusterMetadata::new([("t", 2)]);
+        let result = StickyAssignor::default().assign(&metadata, &group).unwrap();
+        assert_eq!(result.assignments["b"].partitions, [tp("t", 0)]);
+        assert_eq!(result.assignments["a"].partitions, [tp("t", 1)]);
+    }
+
+    /// A claim on a partition that does not exist (here a negative one) is no claim: it
+    /// never reaches an assignment, which the consumer would refuse.
+    #[test]
+    fn a_claim_on_a_partition_that_does_not_exist_is_ignored() {
+        let group = GroupSubscription {
+            subscriptions: BTreeMap::from([(
+                "a".to_string(),
+                Subscription {
+                    topics: BTreeSet::from(["t".to_string()]),
+                    user_data: None,
+                    owned_partitions: vec![tp("t", -1), tp("t", 2)],
+                    group_instance_id: None,
+                    generation_id: Some(1),
+                },
+            )]),
+        };
+        let metadata = ClusterMetadata::new([("t", 2)]);
+        let result = CooperativeStickyAssignor::default()
+            .assign(&metadata, &group)
+            .unwrap();
+        assert_eq!(result.assignments["a"].partitions, [tp("t", 0), tp("t", 1)]);
     }
 
     /// Kafka's `CooperativeStickyAssignor.memberData`: the subscription's generation, else the

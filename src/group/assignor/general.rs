@@ -121,7 +121,13 @@ impl<'a> Builder<'a> {
     /// Kafka's `prepopulateCurrentAssignments`: what members of generations older than the
     /// newest claimed, each partition kept for the newest of those claims.
     fn prepopulate_previous(&mut self, members: &[&'a MemberSubscription]) {
-        let newest = members.iter().map(|m| m.generation).max().unwrap_or(-1);
+        // Kafka's maxGeneration starts at DEFAULT_GENERATION (−1).
+        let newest = members
+            .iter()
+            .map(|m| m.generation)
+            .max()
+            .unwrap_or(-1)
+            .max(-1);
         for member in members.iter().filter(|m| m.generation < newest) {
             for tp in &member.owned {
                 let replace = self

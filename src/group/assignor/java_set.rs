@@ -29,9 +29,11 @@ fn bucket(tp: &TopicPartition, capacity: usize) -> usize {
 
 /// Java's default `HashSet`: 16 buckets, doubled whenever the size passes three quarters of
 /// them, never shrunk. A bucket keeps its entries in insertion order (a resize splits a
-/// bucket without reordering it). Java turns a bucket of more than eight entries into a tree
-/// once the table has 64 buckets; sets of one topic's partitions spread too evenly for that,
-/// and it is not modelled.
+/// bucket without reordering it). An insertion that leaves more than eight entries in one
+/// bucket doubles a table of fewer than 64 buckets (`treeifyBin`); in a larger table Java
+/// turns the bucket into a tree, whose order depends on identity hashes: not modelled (it
+/// takes nine moves of one topic's partitions between the same two members, all in one
+/// bucket of 64).
 #[derive(Debug, Clone)]
 pub(super) struct JavaHashSet {
     /// Entries with the sequence number of their insertion.
@@ -55,8 +57,17 @@ impl JavaHashSet {
         if self.entries.iter().any(|(e, _)| *e == tp) {
             return;
         }
+        let crowded = self
+            .entries
+            .iter()
+            .filter(|(e, _)| bucket(e, self.capacity) == bucket(&tp, self.capacity))
+            .count()
+            >= 8;
         self.entries.push((tp, self.inserted));
         self.inserted += 1;
+        if crowded && self.capacity < 64 {
+            self.capacity *= 2;
+        }
         if self.entries.len() > self.capacity / 4 * 3 {
             self.capacity *= 2;
         }
@@ -114,6 +125,20 @@ mod tests {
         let mut set = JavaHashSet::default();
         set.insert(TopicPartition::new("t", 16));
         set.insert(TopicPartition::new("t", 0));
+        assert_eq!(set.first(), Some(&TopicPartition::new("t", 16)));
+    }
+
+    /// A ninth entry in one bucket doubles a table of fewer than 64 buckets: t-16k all hash
+    /// to bucket 5 of 16 (1077 + 496k), and in 32 buckets the odd k go to bucket 5, the even
+    /// to 21.
+    #[test]
+    fn a_crowded_bucket_doubles_a_small_table() {
+        let mut set = JavaHashSet::default();
+        for k in 0..8 {
+            set.insert(TopicPartition::new("t", 16 * k));
+        }
+        assert_eq!(set.first(), Some(&TopicPartition::new("t", 0)));
+        set.insert(TopicPartition::new("t", 128));
         assert_eq!(set.first(), Some(&TopicPartition::new("t", 16)));
     }
 

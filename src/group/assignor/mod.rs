@@ -27,9 +27,13 @@ pub(crate) struct MemberSubscription {
     pub(crate) instance_id: Option<String>,
     /// Subscribed topics.
     pub(crate) topics: BTreeSet<String>,
-    /// Partitions the member owned when it joined, and the generation it owned them in.
+    /// Partitions the member owned when it joined, and the generation it owned them in
+    /// (Kafka's `MemberData`: from the user data for eager `sticky`).
     pub(crate) owned: Vec<TopicPartition>,
     pub(crate) generation: i32,
+    /// The generation its subscription carries (Kafka's `Subscription.generationId()`, −1
+    /// when absent), which another member's claim on the same partition is weighed against.
+    pub(crate) subscription_generation: i32,
 }
 
 /// Member id to assigned partitions (every member appears, possibly with none).
@@ -154,15 +158,18 @@ fn valid_owned(members: &[&MemberSubscription], partitions: &BTreeMap<String, i3
         .iter()
         .map(|m| (m.member_id.clone(), Vec::new()))
         .collect();
-    // Each partition's claimant so far, with its generation.
+    // Each partition's claimant so far, with the generation of its subscription: as Kafka,
+    // a claim is weighed against the other claimant's `Subscription.generationId()`.
     let mut claimant: HashMap<TopicPartition, (&str, i32)> = HashMap::new();
     let mut double_claimed = BTreeSet::new();
     for member in members {
         let (id, generation) = (member.member_id.as_str(), member.generation);
         for tp in &member.owned {
+            // (Kafka checks the topic only; a claim on a partition that does not exist
+            // would end in the assignment.)
             let exists = partitions
                 .get(&*tp.topic)
-                .is_some_and(|&count| tp.partition < count);
+                .is_some_and(|&count| (0..count).contains(&tp.partition));
             if !exists {
                 continue;
             }
@@ -182,7 +189,7 @@ fn valid_owned(members: &[&MemberSubscription], partitions: &BTreeMap<String, i3
                 }
                 Some(_) => continue,
             };
-            claimant.insert(tp.clone(), (id, generation));
+            claimant.insert(tp.clone(), (id, member.subscription_generation));
             if take {
                 owned.get_mut(id).expect("every member").push(tp.clone());
             }

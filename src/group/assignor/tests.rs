@@ -13,6 +13,7 @@ pub(super) fn member(id: &str, topics: &[&str]) -> MemberSubscription {
         topics: topics.iter().map(|t| t.to_string()).collect(),
         owned: Vec::new(),
         generation: -1,
+        subscription_generation: -1,
     }
 }
 
@@ -22,6 +23,7 @@ pub(super) fn owning(
     owned: &[&str],
 ) -> MemberSubscription {
     m.generation = generation;
+    m.subscription_generation = generation;
     m.owned = owned.iter().map(|s| tp(s)).collect();
     m
 }
@@ -54,14 +56,17 @@ pub(super) fn assign(
                     user_data: generation.map(|g| StickyAssignor::user_data(&m.owned, g)),
                     owned_partitions: Vec::new(),
                     group_instance_id: m.instance_id.clone(),
-                    generation_id: None,
+                    // Kafka's coordinator sends the generation under every protocol.
+                    generation_id: (m.subscription_generation >= 0)
+                        .then_some(m.subscription_generation),
                 },
                 _ => Subscription {
                     topics: m.topics.clone(),
                     user_data: None,
                     owned_partitions: m.owned.clone(),
                     group_instance_id: m.instance_id.clone(),
-                    generation_id: generation,
+                    generation_id: (m.subscription_generation >= 0)
+                        .then_some(m.subscription_generation),
                 },
             };
             (m.member_id.clone(), subscription)
@@ -305,6 +310,7 @@ fn worked_example_cooperative_rejoin_takes_two_rounds() {
         let mut m = m.clone();
         m.owned = assignment[&m.member_id].clone();
         m.generation = 3;
+        m.subscription_generation = 3;
         m
     };
     let round2 = assign(
