@@ -14,7 +14,8 @@ use std::time::Duration;
 use common::facade::config;
 use kafkalite::rdkafka;
 use kafkalite::MockClock;
-use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext};
+use rdkafka::config::FromClientConfigAndContext;
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, StreamConsumer};
 use rdkafka::error::{KafkaError, KafkaResult, RDKafkaErrorCode};
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use rdkafka::{ClientContext, Offset, TopicPartitionList};
@@ -34,9 +35,10 @@ impl ConsumerContext for Recording {
             .iter()
             .map(|e| format!("{}-{}@{:?}", e.topic(), e.partition(), e.offset()))
             .collect();
+        // A failed assertion elsewhere must not turn the drop's report into a second panic.
         self.0
             .lock()
-            .unwrap()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .push(format!("{result:?}: {}", offsets.join(" ")));
     }
 }
@@ -91,10 +93,13 @@ fn take(consumer: &BaseConsumer<Recording>, count: usize) {
     }
 }
 
-/// A consumer of group "g" assigned both partitions of "t" from the beginning, committing
-/// automatically every second of the mock clock.
-fn assigned(servers: &str) -> BaseConsumer<Recording> {
-    let consumer: BaseConsumer<Recording> = config(servers)
+/// A consumer (base or stream) of group "g" assigned both partitions of "t" from the
+/// beginning, committing automatically every second of the mock clock.
+fn assigned<T>(servers: &str) -> T
+where
+    T: FromClientConfigAndContext<Recording> + Consumer<Recording>,
+{
+    let consumer: T = config(servers)
         .set("group.id", "g")
         .set("auto.commit.interval.ms", "1000")
         .create_with_context(Recording::default())
@@ -112,7 +117,7 @@ fn assigned(servers: &str) -> BaseConsumer<Recording> {
 fn the_interval_auto_commit_of_a_manual_assignment_is_reported_at_the_next_poll() {
     let clock = MockClock::new(0);
     let (_cluster, servers) = cluster_on(&clock);
-    let consumer = assigned(&servers);
+    let consumer: BaseConsumer<Recording> = assigned(&servers);
     take(&consumer, 10);
     assert_eq!(
         reports(&consumer),
@@ -151,6 +156,15 @@ fn manual_commits_are_never_reported_and_an_async_failure_is_not_the_calls() {
         Err(KafkaError::ConsumerCommit(_))
     ));
     consumer.commit(&missing, CommitMode::Async).unwrap();
+    // Nothing to commit: `_NO_OFFSET` at the call only when synchronous (librdkafka's
+    // rd_kafka_commit answers only `_UNKNOWN_GROUP` at an asynchronous call).
+    assert_eq!(
+        consumer.commit(&TopicPartitionList::new(), CommitMode::Sync),
+        Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset))
+    );
+    consumer
+        .commit(&TopicPartitionList::new(), CommitMode::Async)
+        .unwrap();
     assert!(consumer.poll(Duration::ZERO).is_none());
     assert_eq!(reports(&consumer), Vec::<String>::new());
     let committed = consumer
@@ -170,7 +184,7 @@ fn manual_commits_are_never_reported_and_an_async_failure_is_not_the_calls() {
 fn commits_of_removed_partitions_and_at_close_are_reported() {
     let clock = MockClock::new(0);
     let (_cluster, servers) = cluster_on(&clock);
-    let consumer = assigned(&servers);
+    let consumer: BaseConsumer<Recording> = assigned(&servers);
     take(&consumer, 10);
     consumer
         .incremental_unassign(&list(&[("t", 1, Offset::Invalid)]))
@@ -189,7 +203,7 @@ fn commits_of_removed_partitions_and_at_close_are_reported() {
 fn a_failed_automatic_commit_is_reported_with_its_error() {
     let clock = MockClock::new(0);
     let (cluster, servers) = cluster_on(&clock);
-    let consumer = assigned(&servers);
+    let consumer: BaseConsumer<Recording> = assigned(&servers);
     take(&consumer, 10);
     let _fault = cluster
         .testing()
@@ -208,4 +222,24 @@ fn a_failed_automatic_commit_is_reported_with_its_error() {
             ))
         )]
     );
+}
+
+/// A `StreamConsumer`'s receive serves the report of an auto-commit made while it waited,
+/// also when no message comes (rust-rdkafka's stream is woken by the event and serves it).
+#[test]
+fn a_waiting_receive_serves_an_auto_commit_report() {
+    use std::future::Future;
+    use std::task::{Context, Poll, Waker};
+    let clock = MockClock::new(0);
+    let (_cluster, servers) = cluster_on(&clock);
+    let consumer: StreamConsumer<Recording> = assigned(&servers);
+    for _ in 0..10 {
+        pollster::block_on(consumer.recv()).unwrap();
+    }
+    clock.advance_ms(1_000);
+    let mut cx = Context::from_waker(Waker::noop());
+    let mut receive = std::pin::pin!(consumer.recv());
+    assert!(matches!(receive.as_mut().poll(&mut cx), Poll::Pending));
+    let reports = consumer.context().0.lock().unwrap().clone();
+    assert_eq!(reports, ["Ok(()): t-0@Offset(5) t-1@Offset(5)"]);
 }

@@ -47,7 +47,9 @@ impl Committer {
     /// Commits exactly `offsets` (each the next offset to read), synchronously, as the
     /// consumer's member of the moment: [`Error::RebalanceInProgress`] while the consumer
     /// has rejoined a rebalance not yet complete (commit again after its next `poll`),
-    /// [`Error::CommitFailed`] when it is no member (expelled, or not joined yet).
+    /// [`Error::CommitFailed`] when it is no member (expelled, or not joined yet). Whether
+    /// it commits as a member is decided when it is made: a committer made before
+    /// `subscribe` commits as an assigning consumer does, without membership.
     ///
     /// [`Error::RebalanceInProgress`]: crate::Error::RebalanceInProgress
     /// [`Error::CommitFailed`]: crate::Error::CommitFailed

@@ -519,12 +519,13 @@ fn batch_at(log: &Log, offset: i64, hint: Option<u32>) -> Result<(u32, u32)> {
 }
 
 /// A retired table (no entries: retention had removed every record it indexed) ending
-/// past the log start means the start went back: a damaged checkpoint was replaced by the
-/// oldest segment's offset, or a crash took back a start raised in memory only (this
-/// repair's own, or a standalone `Log::delete_records` whose caller had not persisted it;
-/// `Cluster::delete_records` persists before it raises). The table's versions count the records below
-/// its end, which are no longer indexed one by one, so the deletion is completed: the log
-/// starts at the table's end again, as it did when the table was written.
+/// past the log start means the start went back: a crash took back a start raised in
+/// memory only (retention raises it past whole segments before it writes the checkpoint and
+/// removes them; this repair's own; a standalone `Log::delete_records` whose caller had not
+/// persisted it; `Cluster::delete_records` persists before it raises), or a damaged
+/// checkpoint was replaced by the oldest segment's offset. The table's versions count the
+/// records below its end, which are no longer indexed one by one, so the deletion is
+/// completed: the log starts at the table's end again, as it did when the table was written.
 fn complete_deletion(log: &Log, tables: &[Table]) {
     let retired_to = tables
         .iter()

@@ -8,7 +8,7 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use super::base_consumer::BaseConsumer;
-use super::{CommitMode, ConsumerContext};
+use super::ConsumerContext;
 use crate::consumer::Offset as Position;
 use crate::group::TopicPartition;
 use crate::rdkafka::error::{KafkaError, KafkaResult, RDKafkaErrorCode};
@@ -110,9 +110,11 @@ impl<C: ConsumerContext> BaseConsumer<C> {
                     .committed_within(&from_committed, Duration::ZERO)
                     .unwrap_or_default()
             };
+        // Read before `local` is taken: the kafkalite consumer's listener (its auto-commit)
+        // takes `local` while holding the consumer, so the opposite order could deadlock.
+        let assigned = inner.assignment();
         let mut local = self.shared.local.lock();
-        local.assignment = inner.assignment();
-        let assigned = local.assignment.clone();
+        local.assignment = assigned.clone();
         local.positions.retain(|tp, _| assigned.contains(tp));
         local.stored.retain(|tp, _| assigned.contains(tp));
         local.committed.retain(|tp, _| assigned.contains(tp));
@@ -144,7 +146,7 @@ impl<C: ConsumerContext> BaseConsumer<C> {
         if offsets.is_empty() {
             return;
         }
-        let committed = self.commit_offsets(&offsets, CommitMode::Sync);
+        let committed = self.commit_offsets(&offsets);
         if let Err(error) = &committed {
             tracing::warn!(
                 target: "kafkalite::rdkafka",

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use super::assignment::Change;
 use super::base_consumer::{list_of, partitions_of, position_of, tp, BaseConsumer};
+use super::offset_store::settle;
 use super::rebalance::Bridge;
 use super::{CommitMode, Consumer, ConsumerContext, ConsumerGroupMetadata, RebalanceProtocol};
 use crate::group::{OffsetAndMetadata, Offsets};
@@ -156,11 +157,11 @@ impl<C: ConsumerContext> Consumer<C> for BaseConsumer<C> {
         topic_partition_list: &TopicPartitionList,
         mode: CommitMode,
     ) -> KafkaResult<()> {
-        self.commit_list(topic_partition_list, mode)
+        settle(mode, self.commit_list(topic_partition_list))
     }
 
     fn commit_consumer_state(&self, mode: CommitMode) -> KafkaResult<()> {
-        self.commit_stored(mode)
+        settle(mode, self.commit_stored())
     }
 
     fn commit_message(&self, message: &BorrowedMessage<'_>, mode: CommitMode) -> KafkaResult<()> {
@@ -170,7 +171,7 @@ impl<C: ConsumerContext> Consumer<C> for BaseConsumer<C> {
             tp(message.topic(), message.partition()),
             OffsetAndMetadata::new(message.offset() + 1),
         );
-        self.commit_offsets(&offsets, mode)
+        settle(mode, self.commit_offsets(&offsets))
     }
 
     fn store_offset(&self, topic: &str, partition: i32, offset: i64) -> KafkaResult<()> {

@@ -12,6 +12,26 @@ use crate::rdkafka::error::{code_of, KafkaError, KafkaResult, RDKafkaErrorCode};
 use crate::rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 use crate::rdkafka::util::Timeout;
 
+/// What a manual commit's caller sees: librdkafka's `rd_kafka_commit` with `async=1`
+/// answers only `_UNKNOWN_GROUP` at the call; any other failure comes later, where
+/// rust-rdkafka hears nothing of it (librdkafka logs it, `COMMITFAIL`), so here it is a
+/// warning.
+pub(super) fn settle(mode: CommitMode, result: KafkaResult<()>) -> KafkaResult<()> {
+    match result {
+        Err(error)
+            if mode == CommitMode::Async
+                && error.rdkafka_error_code() != Some(RDKafkaErrorCode::UnknownGroup) =>
+        {
+            tracing::warn!(
+                target: "kafkalite::rdkafka",
+                "offset commit (manual, async) failed: {error}"
+            );
+            Ok(())
+        }
+        result => result,
+    }
+}
+
 impl<C: ConsumerContext> BaseConsumer<C> {
     /// Stores `offset` (the next to consume) for `partition`, as `rd_kafka_offset_store0`:
     /// `_UNKNOWN_PARTITION` for a partition the cluster does not have, `_STATE` for one not
@@ -81,11 +101,7 @@ impl<C: ConsumerContext> BaseConsumer<C> {
     }
 
     /// Commits the list's offsets (those that are offsets: librdkafka skips logical ones).
-    pub(super) fn commit_list(
-        &self,
-        tpl: &TopicPartitionList,
-        mode: CommitMode,
-    ) -> KafkaResult<()> {
+    pub(super) fn commit_list(&self, tpl: &TopicPartitionList) -> KafkaResult<()> {
         self.check_group_to_commit()?;
         let mut offsets = Offsets::new();
         for (topic, partition, offset, metadata) in tpl.raw_entries() {
@@ -99,17 +115,17 @@ impl<C: ConsumerContext> BaseConsumer<C> {
         if offsets.is_empty() {
             return Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset));
         }
-        self.commit_offsets(&offsets, mode)
+        self.commit_offsets(&offsets)
     }
 
     /// `rd_kafka_commit(NULL)`: the stored offsets ahead of the committed ones.
-    pub(super) fn commit_stored(&self, mode: CommitMode) -> KafkaResult<()> {
+    pub(super) fn commit_stored(&self) -> KafkaResult<()> {
         self.check_group_to_commit()?;
         let offsets = self.stored_ahead(&self.assignment_now());
         if offsets.is_empty() {
             return Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset));
         }
-        self.commit_offsets(&offsets, mode)
+        self.commit_offsets(&offsets)
     }
 
     /// At close, under `enable.auto.commit`: the stored offsets of the assignment ahead of
@@ -172,13 +188,10 @@ impl<C: ConsumerContext> BaseConsumer<C> {
             .collect()
     }
 
-    /// Commits `offsets`; a synchronous success becomes the known committed offsets (an
-    /// asynchronous one does when its outcome arrives).
-    /// Commits `offsets` at once in either mode (in process, a commit is as quick as its
-    /// append). An `Async` commit's failure is not the call's: librdkafka reports it only
-    /// in its log (its `COMMITFAIL` warning), as rust-rdkafka's `commit_callback` does not
-    /// hear manual commits (see `commit_reports.rs`).
-    pub(super) fn commit_offsets(&self, offsets: &Offsets, mode: CommitMode) -> KafkaResult<()> {
+    /// Commits `offsets` at once, in either mode (in process, a commit is as quick as its
+    /// append); a success becomes the known committed offsets. What an `Async` caller sees
+    /// of a failure is [`settle`]'s.
+    pub(super) fn commit_offsets(&self, offsets: &Offsets) -> KafkaResult<()> {
         let committer = self.shared().committer.lock().clone();
         let committed = match (self.in_rebalance_callback(), committer) {
             // Inside a rebalance the consumer is busy: the committer commits with the
@@ -190,24 +203,12 @@ impl<C: ConsumerContext> BaseConsumer<C> {
                 .inner
                 .commit_offsets(offsets, crate::consumer::CommitMode::Sync),
         };
-        match committed {
-            Ok(()) => {
-                let mut local = self.shared().local.lock();
-                for (tp, offset) in offsets {
-                    local.committed.insert(tp.clone(), offset.offset);
-                }
-                Ok(())
-            }
-            Err(error) if mode == CommitMode::Async => {
-                tracing::warn!(
-                    target: "kafkalite::rdkafka",
-                    "offset commit (manual, async) failed for {} partition(s): {error}",
-                    offsets.len()
-                );
-                Ok(())
-            }
-            Err(error) => Err(KafkaError::ConsumerCommit(code_of(&error))),
+        committed.map_err(|error| KafkaError::ConsumerCommit(code_of(&error)))?;
+        let mut local = self.shared().local.lock();
+        for (tp, offset) in offsets {
+            local.committed.insert(tp.clone(), offset.offset);
         }
+        Ok(())
     }
 
     /// The group's committed offsets of the list's partitions (`Invalid` where none).

@@ -50,6 +50,10 @@ fn poll_next_of<'a, C: ConsumerContext>(
     let inner = &base.shared().inner;
     let seen = inner.notify_sequence();
     let polled = inner.poll_event(cx, pending, true);
+    if polled.is_pending() {
+        // An auto-commit made in that poll is reported now, not at the next wake.
+        base.serve_commit_reports();
+    }
     if let Poll::Ready(Err(crate::Error::IllegalState(_))) = &polled {
         if base.is_idle() {
             // Neither subscribed nor assigned: nothing to receive until that changes (as
