@@ -129,6 +129,35 @@ fn the_interval_auto_commit_of_a_manual_assignment_is_reported_at_the_next_poll(
     assert_eq!(reports(&consumer), ["Ok(()): t-0@Offset(5) t-1@Offset(5)"]);
 }
 
+/// librdkafka's timer commits only stored offsets ahead of the committed ones: nothing new
+/// is no commit and no report; one partition moved lists the other as `Invalid`. A removal
+/// commits the removed partition's stored offset even when it is already committed.
+#[test]
+fn the_timer_commits_only_what_moved_and_a_removal_commits_regardless() {
+    let clock = MockClock::new(0);
+    let (_cluster, servers) = cluster_on(&clock);
+    let consumer: BaseConsumer<Recording> = assigned(&servers);
+    take(&consumer, 10);
+    clock.advance_ms(1_000);
+    assert!(consumer.poll(Duration::ZERO).is_none());
+    clock.advance_ms(1_000);
+    assert!(consumer.poll(Duration::ZERO).is_none());
+    assert_eq!(reports(&consumer).len(), 1, "{:?}", reports(&consumer));
+    produce(&servers, 0, 2);
+    take(&consumer, 2);
+    clock.advance_ms(1_000);
+    assert!(consumer.poll(Duration::ZERO).is_none());
+    assert_eq!(
+        reports(&consumer)[1..],
+        ["Ok(()): t-0@Offset(7) t-1@Invalid"]
+    );
+    consumer
+        .incremental_unassign(&list(&[("t", 1, Offset::Invalid)]))
+        .unwrap();
+    assert!(consumer.poll(Duration::ZERO).is_none());
+    assert_eq!(reports(&consumer)[2..], ["Ok(()): t-1@Offset(5)"]);
+}
+
 /// Under a subscription (where the context also hears rebalances) as under an assignment.
 #[test]
 fn manual_commits_are_never_reported_and_an_async_failure_is_not_the_calls() {

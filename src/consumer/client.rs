@@ -304,14 +304,6 @@ impl Consumer {
         }
     }
 
-    /// Sets the listener before any subscription (the rdkafka facade's, which hears the
-    /// outcome of auto-commits also under a manual assignment); a subscription's listener
-    /// replaces it.
-    #[cfg(feature = "rdkafka-api")]
-    pub(crate) fn set_listener(&self, listener: Box<dyn RebalanceListener>) {
-        self.state.lock().listener = Some(listener);
-    }
-
     /// Wakes a receive of this consumer waiting for records, so that it looks again (the
     /// rdkafka facade, after a change a pending receive must see).
     #[cfg(feature = "rdkafka-api")]

@@ -73,6 +73,13 @@ impl Committer {
         refused.map_or(Ok(()), Err)
     }
 
+    /// Whether the consumer has rejoined a rebalance that has not handed out its
+    /// assignment yet (librdkafka's auto-commit timer skips such a moment).
+    #[cfg(feature = "rdkafka-api")]
+    pub(crate) fn rejoining(&self) -> bool {
+        self.membership.lock().rejoining
+    }
+
     /// The group's committed offset for `tp` (an offset pending in an open transaction is
     /// `UnstableOffsetCommit`), without waiting for a `poll` in progress.
     #[cfg(feature = "rdkafka-api")]

@@ -82,7 +82,7 @@ impl<C: ConsumerContext> BaseConsumer<C> {
             Change::Add(_) => Vec::new(),
             Change::Remove(partitions) => partitions.clone(),
         };
-        self.commit_removed(&removed);
+        self.shared.commit_removed(&removed);
         let inner = &self.shared.inner;
         let changed = match &change {
             Change::Replace(partitions) => inner.assign(partitions),
@@ -132,29 +132,5 @@ impl<C: ConsumerContext> BaseConsumer<C> {
         drop(local);
         inner.nudge();
         Ok(())
-    }
-
-    /// Under `enable.auto.commit`, commits the stored offsets of `removed` ahead of the
-    /// committed ones, as librdkafka does for the partitions a change removes; a failure
-    /// is a warning (librdkafka's commit there is asynchronous).
-    fn commit_removed(&self, removed: &[TopicPartition]) {
-        let config = &self.shared.settings.config;
-        if removed.is_empty() || !config.enable_auto_commit || config.group_id.is_none() {
-            return;
-        }
-        let offsets = self.stored_ahead(removed);
-        if offsets.is_empty() {
-            return;
-        }
-        let committed = self.commit_offsets(&offsets);
-        if let Err(error) = &committed {
-            tracing::warn!(
-                target: "kafkalite::rdkafka",
-                "the offsets stored for partitions leaving the assignment could not be committed: {error}"
-            );
-        }
-        let code = |error: KafkaError| error.rdkafka_error_code().unwrap_or(RDKafkaErrorCode::Fail);
-        self.shared()
-            .report_commit(committed.map_err(code), &offsets);
     }
 }

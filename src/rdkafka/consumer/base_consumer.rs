@@ -9,8 +9,8 @@ use std::time::Instant;
 
 use parking_lot::Mutex;
 
-use super::commit_reports::CommitReport;
-use super::rebalance::{Bridge, CallbackState};
+use super::auto_commit::CommitReport;
+use super::rebalance::CallbackState;
 use super::{ConsumerContext, DefaultConsumerContext};
 use crate::config::IsolationLevel;
 use crate::consumer::{Committer, Offset as Position};
@@ -58,6 +58,8 @@ pub(super) struct Local {
     /// Outcomes of automatic commits for the context's `commit_callback`, served by the
     /// next poll.
     pub(super) commit_reports: Vec<CommitReport>,
+    /// When the auto-commit timer is due next (cluster clock; set at the first poll).
+    pub(super) next_auto_commit_ms: Option<i64>,
 }
 
 /// The parts shared by a consumer and its rebalance bridge.
@@ -105,12 +107,17 @@ impl<C: ConsumerContext> FromClientConfigAndContext<C> for BaseConsumer<C> {
     fn from_config_and_context(config: &ClientConfig, context: C) -> KafkaResult<BaseConsumer<C>> {
         let settings = config.consumer_settings()?;
         let cluster = connect(config.servers()?)?;
-        // One record per poll: the kafkalite position is what was handed out.
-        let inner_config = settings.config.clone().max_poll_records(1);
+        // One record per poll: the kafkalite position is what was handed out. Automatic
+        // commits are the facade's own (librdkafka's points, `auto_commit.rs`).
+        let inner_config = settings
+            .config
+            .clone()
+            .max_poll_records(1)
+            .enable_auto_commit(false);
         let inner = cluster
             .consumer(inner_config)
             .map_err(|error| KafkaError::ClientCreation(error.to_string()))?;
-        let client = Client::new(cluster.clone(), Arc::new(context), false)
+        let client = Client::new(cluster, Arc::new(context), false)
             .read_committed(settings.config.isolation_level == IsolationLevel::ReadCommitted);
         let shared = Arc::new(Shared {
             inner,
@@ -119,14 +126,6 @@ impl<C: ConsumerContext> FromClientConfigAndContext<C> for BaseConsumer<C> {
             local: Mutex::new(Local::default()),
             settings,
         });
-        // Auto-commits are reported under a manual assignment too (a subscription brings
-        // its own bridge).
-        let bridge = Bridge::new(
-            Arc::clone(client.context()),
-            cluster,
-            Arc::downgrade(&shared),
-        );
-        shared.inner.set_listener(Box::new(bridge));
         Ok(BaseConsumer {
             client,
             shared,
@@ -214,6 +213,7 @@ impl<C: ConsumerContext> BaseConsumer<C> {
         let timeout = timeout.into();
         let deadline = timeout.deadline();
         loop {
+            self.maybe_auto_commit();
             self.serve_commit_reports();
             if let Some(event) = self.next_event() {
                 return Some(Err(event));
@@ -231,6 +231,7 @@ impl<C: ConsumerContext> BaseConsumer<C> {
             self.shared.local.lock().rebalanced = false;
             let polled = self.shared.inner.poll(left);
             self.push_pending_stores();
+            self.maybe_auto_commit();
             self.serve_commit_reports();
             let records = match polled {
                 Ok(records) => records,

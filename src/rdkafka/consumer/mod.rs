@@ -4,9 +4,9 @@
 //! consumer in hand, as librdkafka's rebalance callback does.
 
 mod assignment;
+mod auto_commit;
 pub mod base_consumer;
 mod calls;
-mod commit_reports;
 mod offset_store;
 mod rebalance;
 pub mod stream_consumer;

@@ -128,29 +128,13 @@ impl<C: ConsumerContext> BaseConsumer<C> {
         self.commit_offsets(&offsets)
     }
 
-    /// At close, under `enable.auto.commit`: the stored offsets of the assignment ahead of
-    /// the committed ones, committed and reported as librdkafka's close does (its final
-    /// unassign commits them through the auto-commit path, whose outcome rust-rdkafka's
-    /// drop serves to `commit_callback`). A failure is logged, as the close goes on.
+    /// At close, under `enable.auto.commit`: a manual assignment's stored offsets,
+    /// committed and reported as librdkafka's close does through its final removal. (A
+    /// subscription's close revokes, and the revocation commits them after the callback.)
     pub(super) fn commit_at_close(&self) {
-        let shared = self.shared();
-        if !shared.settings.config.enable_auto_commit || !shared.has_group() {
-            return;
+        if self.shared().inner.subscription().is_empty() {
+            self.shared().commit_removed(&self.assignment_now());
         }
-        let offsets = self.stored_ahead(&self.assignment_now());
-        if offsets.is_empty() {
-            return;
-        }
-        let committed = shared
-            .inner
-            .commit_offsets(&offsets, crate::consumer::CommitMode::Sync);
-        if let Err(error) = &committed {
-            tracing::warn!(
-                target: "kafkalite::rdkafka",
-                "the offsets stored at close could not be committed: {error}"
-            );
-        }
-        shared.report_commit(committed.map_err(|error| code_of(&error)), &offsets);
     }
 
     /// librdkafka's `rd_kafka_commit` needs a group before anything else.

@@ -15,10 +15,8 @@ use super::base_consumer::{list_of, BaseConsumer, Shared};
 use super::{ConsumerContext, Rebalance};
 use crate::cluster::Cluster;
 use crate::consumer::{Offset as Position, RebalanceContext, RebalanceListener};
-use crate::error::Result;
-use crate::group::{Offsets, TopicPartition};
+use crate::group::TopicPartition;
 use crate::rdkafka::client::Client;
-use crate::rdkafka::error::code_of;
 
 /// What a rebalance callback asked for that waits for the callback to return.
 #[derive(Debug, Default)]
@@ -66,24 +64,18 @@ impl<C: ConsumerContext> Bridge<C> {
         let consumer = self.handle(&shared, &callback);
         let event = Rebalance::Revoke(&tpl);
         self.context.pre_rebalance(&consumer, &event);
-        // The revoked partitions' stored offsets (at hand-out, or by the callback) ahead of
-        // the committed ones: committed now, as librdkafka commits the offset store of the
-        // partitions it removes (not when they were lost).
-        let stored = consumer.stored_ahead(partitions);
+        // The revoked partitions' stored offsets (at hand-out, or by the callback):
+        // committed now, as librdkafka commits the offset store of the partitions it
+        // removes (not when they were lost).
+        let stored = shared.stored_of(partitions);
         shared
             .local
             .lock()
             .pending_stores
             .retain(|(tp, _)| !partitions.contains(tp));
-        if !lost && shared.settings.config.enable_auto_commit && !stored.is_empty() {
-            let committed = ctx.commit_offsets(&stored);
-            if let Err(error) = &committed {
-                tracing::warn!(
-                    target: "kafkalite::rdkafka",
-                    "the offsets stored while revoking could not be committed: {error}"
-                );
-            }
-            shared.report_commit(committed.map_err(|error| code_of(&error)), &stored);
+        if !lost && shared.settings.config.enable_auto_commit && shared.has_group() {
+            let listed: Vec<TopicPartition> = stored.keys().cloned().collect();
+            shared.auto_commit(&stored, &listed, |offsets| ctx.commit_offsets(offsets));
         }
         {
             let mut local = shared.local.lock();
@@ -188,13 +180,5 @@ impl<C: ConsumerContext> RebalanceListener for Bridge<C> {
         partitions: &[TopicPartition],
     ) {
         self.revoke(ctx, partitions, true);
-    }
-
-    /// The kafkalite consumer's auto-commits (never a manual commit of the facade, which
-    /// commits synchronously).
-    fn on_commit(&mut self, result: &Result<()>, offsets: &Offsets) {
-        if let Some(shared) = self.shared.upgrade() {
-            shared.report_commit(result.as_ref().map(|_| ()).map_err(code_of), offsets);
-        }
     }
 }

@@ -42,6 +42,7 @@ fn poll_next_of<'a, C: ConsumerContext>(
     pending: &mut bool,
     cx: &mut Context<'_>,
 ) -> Poll<KafkaResult<BorrowedMessage<'a>>> {
+    base.maybe_auto_commit();
     base.serve_commit_reports();
     if let Some(event) = base.next_event() {
         return Poll::Ready(Err(event));
@@ -51,7 +52,8 @@ fn poll_next_of<'a, C: ConsumerContext>(
     let seen = inner.notify_sequence();
     let polled = inner.poll_event(cx, pending, true);
     if polled.is_pending() {
-        // An auto-commit made in that poll is reported now, not at the next wake.
+        // A removal commit made in that poll (a revocation) is reported now, not at the
+        // next wake.
         base.serve_commit_reports();
     }
     if let Poll::Ready(Err(crate::Error::IllegalState(_))) = &polled {

@@ -1,0 +1,148 @@
+//! A facade consumer's automatic commits as librdkafka makes them under
+//! `enable.auto.commit`, and their outcomes for the context's `commit_callback`.
+//!
+//! librdkafka commits automatically at three points (rdkafka_cgrp.c,
+//! rdkafka_assignment.c): its `auto.commit.interval.ms` timer commits the assignment's stored
+//! offsets that moved ahead of the committed ones (none: no commit), skipped while a
+//! subscription rebalances; the partitions an assignment change, a revocation or the close
+//! removes get their stored offsets committed (`serve_removals`, moved ahead or not); lost
+//! partitions get nothing. Each outcome is an `RD_KAFKA_EVENT_OFFSET_COMMIT` event, which
+//! rust-rdkafka hands to `commit_callback` (the timer's lists the whole assignment, the
+//! partitions not committed as `Invalid`). A manual commit, sync or async, is never
+//! reported: rust-rdkafka's `commit` calls `rd_kafka_commit`, which names no reply queue,
+//! so librdkafka posts no event for it (rust-rdkafka issue #856). The kafkalite consumer
+//! underneath commits nothing by itself (its `enable.auto.commit` is off). A report waits
+//! for the next poll, which serves it on the polling thread, as librdkafka's queue does.
+
+use super::base_consumer::{BaseConsumer, Shared};
+use super::ConsumerContext;
+use crate::group::{OffsetAndMetadata, Offsets, TopicPartition};
+use crate::rdkafka::error::{code_of, KafkaError, RDKafkaErrorCode};
+use crate::rdkafka::topic_partition_list::{Offset, TopicPartitionList};
+
+/// One automatic commit's outcome, waiting for the next poll: each partition listed, with
+/// the offset committed (`None`: listed, not committed).
+#[derive(Debug)]
+pub(super) struct CommitReport {
+    result: Result<(), RDKafkaErrorCode>,
+    partitions: Vec<(TopicPartition, Option<i64>)>,
+}
+
+impl Shared {
+    /// Commits `offsets` automatically (synchronously, through the kafkalite consumer or,
+    /// inside a rebalance, the committer), and queues the report of the partitions `listed`
+    /// (those of `offsets` with theirs, the others as not committed). A failure is logged.
+    pub(super) fn auto_commit(
+        &self,
+        offsets: &Offsets,
+        listed: &[TopicPartition],
+        commit: impl FnOnce(&Offsets) -> crate::Result<()>,
+    ) {
+        if offsets.is_empty() {
+            return;
+        }
+        let committed = commit(offsets);
+        let mut local = self.local.lock();
+        match &committed {
+            Ok(()) => {
+                for (tp, offset) in offsets {
+                    local.committed.insert(tp.clone(), offset.offset);
+                }
+            }
+            Err(error) => tracing::warn!(
+                target: "kafkalite::rdkafka",
+                "offset commit (automatic) failed for {} partition(s): {error}",
+                offsets.len()
+            ),
+        }
+        let partitions = listed
+            .iter()
+            .map(|tp| (tp.clone(), offsets.get(tp).map(|o| o.offset)))
+            .collect();
+        local.commit_reports.push(CommitReport {
+            result: committed.map_err(|error| code_of(&error)),
+            partitions,
+        });
+    }
+
+    /// The stored offsets of `partitions` that librdkafka's removal commit takes: every
+    /// absolute one, ahead of the committed offset or not.
+    pub(super) fn stored_of(&self, partitions: &[TopicPartition]) -> Offsets {
+        let local = self.local.lock();
+        partitions
+            .iter()
+            .filter_map(|tp| {
+                let stored = *local.stored.get(tp)?;
+                (stored >= 0).then(|| (tp.clone(), OffsetAndMetadata::new(stored)))
+            })
+            .collect()
+    }
+
+    /// The removal commit of `partitions` (librdkafka's `serve_removals`), under
+    /// `enable.auto.commit`, with the consumer itself (not inside a rebalance).
+    pub(super) fn commit_removed(&self, partitions: &[TopicPartition]) {
+        if !self.settings.config.enable_auto_commit || !self.has_group() {
+            return;
+        }
+        let offsets = self.stored_of(partitions);
+        let listed: Vec<TopicPartition> = offsets.keys().cloned().collect();
+        self.auto_commit(&offsets, &listed, |offsets| {
+            self.inner
+                .commit_offsets(offsets, crate::consumer::CommitMode::Sync)
+        });
+    }
+}
+
+impl<C: ConsumerContext> BaseConsumer<C> {
+    /// librdkafka's `auto.commit.interval.ms` timer, on the cluster clock, checked by every
+    /// poll: the assignment's stored offsets ahead of the committed ones, unless a
+    /// subscription is rebalancing.
+    pub(super) fn maybe_auto_commit(&self) {
+        let shared = self.shared();
+        let config = &shared.settings.config;
+        if !config.enable_auto_commit || !shared.has_group() || self.in_rebalance_callback() {
+            return;
+        }
+        let now = self.cluster().clock().now_ms();
+        {
+            let mut local = shared.local.lock();
+            let interval = i64::try_from(config.auto_commit_interval_ms).unwrap_or(i64::MAX);
+            let due = *local
+                .next_auto_commit_ms
+                .get_or_insert(now.saturating_add(interval));
+            if now < due {
+                return;
+            }
+            local.next_auto_commit_ms = Some(now.saturating_add(interval));
+        }
+        let rebalancing = shared
+            .committer
+            .lock()
+            .as_ref()
+            .is_some_and(|committer| committer.rejoining());
+        if rebalancing {
+            return;
+        }
+        let assignment = self.assignment_now();
+        let offsets = self.stored_ahead(&assignment);
+        shared.auto_commit(&offsets, &assignment, |offsets| {
+            shared
+                .inner
+                .commit_offsets(offsets, crate::consumer::CommitMode::Sync)
+        });
+    }
+
+    /// Calls the context's `commit_callback` with each waiting report, oldest first.
+    pub(super) fn serve_commit_reports(&self) {
+        let reports = std::mem::take(&mut self.shared.local.lock().commit_reports);
+        for report in reports {
+            let mut tpl = TopicPartitionList::with_capacity(report.partitions.len());
+            for (tp, offset) in &report.partitions {
+                let offset = offset.map_or(Offset::Invalid, Offset::Offset);
+                let _ = tpl.add_partition_offset(&tp.topic, tp.partition, offset);
+            }
+            let result = report.result.map_err(KafkaError::ConsumerCommit);
+            self.client.context().commit_callback(result, &tpl);
+        }
+    }
+}
