@@ -99,9 +99,17 @@ fn assigned<T>(servers: &str) -> T
 where
     T: FromClientConfigAndContext<Recording> + Consumer<Recording>,
 {
+    assigned_every(servers, "1000")
+}
+
+/// As [`assigned`], with `auto.commit.interval.ms` set to `interval`.
+fn assigned_every<T>(servers: &str, interval: &str) -> T
+where
+    T: FromClientConfigAndContext<Recording> + Consumer<Recording>,
+{
     let consumer: T = config(servers)
         .set("group.id", "g")
-        .set("auto.commit.interval.ms", "1000")
+        .set("auto.commit.interval.ms", interval)
         .create_with_context(Recording::default())
         .unwrap();
     consumer
@@ -270,5 +278,72 @@ fn a_waiting_receive_serves_an_auto_commit_report() {
     let mut receive = std::pin::pin!(consumer.recv());
     assert!(matches!(receive.as_mut().poll(&mut cx), Poll::Pending));
     let reports = consumer.context().0.lock().unwrap().clone();
+    assert_eq!(reports, ["Ok(()): t-0@Offset(5) t-1@Offset(5)"]);
+}
+
+/// librdkafka starts the timer when the consumer is made (rdkafka_cgrp.c), not at its first
+/// poll; an interval of 0 is no timer at all, while removals still commit.
+#[test]
+fn the_timer_starts_with_the_consumer_and_zero_is_none() {
+    let clock = MockClock::new(0);
+    let (_cluster, servers) = cluster_on(&clock);
+    let consumer: BaseConsumer<Recording> = assigned(&servers);
+    let never: BaseConsumer<Recording> = assigned_every(&servers, "0");
+    clock.advance_ms(900);
+    take(&consumer, 10);
+    take(&never, 10);
+    clock.advance_ms(100);
+    assert!(consumer.poll(Duration::ZERO).is_none());
+    assert_eq!(reports(&consumer), ["Ok(()): t-0@Offset(5) t-1@Offset(5)"]);
+    clock.advance_ms(10_000);
+    assert!(never.poll(Duration::ZERO).is_none());
+    assert_eq!(reports(&never), Vec::<String>::new());
+    never.unassign().unwrap();
+    assert!(never.poll(Duration::ZERO).is_none());
+    assert_eq!(reports(&never), ["Ok(()): t-0@Offset(5) t-1@Offset(5)"]);
+}
+
+/// A removal lists every removed partition, those with nothing stored as `Invalid`
+/// (librdkafka reports its whole `removed` list); and a poll that serves a report returns
+/// `None` even with a message waiting, as rdkafka's does after an offset-commit event.
+#[test]
+fn a_removal_lists_every_removed_partition_and_a_report_ends_the_poll() {
+    let clock = MockClock::new(0);
+    let (_cluster, servers) = cluster_on(&clock);
+    let consumer: BaseConsumer<Recording> = config(&servers)
+        .set("group.id", "g")
+        .create_with_context(Recording::default())
+        .unwrap();
+    consumer
+        .assign(&list(&[("t", 0, Offset::Beginning), ("t", 1, Offset::End)]))
+        .unwrap();
+    take(&consumer, 5);
+    consumer
+        .assign(&list(&[
+            ("t", 0, Offset::Stored),
+            ("t", 1, Offset::Beginning),
+        ]))
+        .unwrap();
+    assert!(consumer.poll(WAIT).is_none(), "the report ends the poll");
+    assert_eq!(reports(&consumer), ["Ok(()): t-0@Offset(5) t-1@Invalid"]);
+    assert!(matches!(consumer.poll(WAIT), Some(Ok(_))));
+}
+
+/// A subscription's close revokes, and the revocation commits and reports the stored
+/// offsets.
+#[test]
+fn a_subscriptions_close_commits_through_its_revocation() {
+    let clock = MockClock::new(0);
+    let (_cluster, servers) = cluster_on(&clock);
+    let consumer: BaseConsumer<Recording> = config(&servers)
+        .set("group.id", "g")
+        .set("auto.offset.reset", "earliest")
+        .create_with_context(Recording::default())
+        .unwrap();
+    consumer.subscribe(&["t"]).unwrap();
+    take(&consumer, 10);
+    let context = Arc::clone(consumer.context());
+    drop(consumer);
+    let reports = context.0.lock().unwrap().clone();
     assert_eq!(reports, ["Ok(()): t-0@Offset(5) t-1@Offset(5)"]);
 }

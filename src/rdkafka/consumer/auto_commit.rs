@@ -85,8 +85,7 @@ impl Shared {
             return;
         }
         let offsets = self.stored_of(partitions);
-        let listed: Vec<TopicPartition> = offsets.keys().cloned().collect();
-        self.auto_commit(&offsets, &listed, |offsets| {
+        self.auto_commit(&offsets, partitions, |offsets| {
             self.inner
                 .commit_offsets(offsets, crate::consumer::CommitMode::Sync)
         });
@@ -96,11 +95,16 @@ impl Shared {
 impl<C: ConsumerContext> BaseConsumer<C> {
     /// librdkafka's `auto.commit.interval.ms` timer, on the cluster clock, checked by every
     /// poll: the assignment's stored offsets ahead of the committed ones, unless a
-    /// subscription is rebalancing.
+    /// subscription is rebalancing. An interval of 0 is no timer (librdkafka starts none;
+    /// removals still commit).
     pub(super) fn maybe_auto_commit(&self) {
         let shared = self.shared();
         let config = &shared.settings.config;
-        if !config.enable_auto_commit || !shared.has_group() || self.in_rebalance_callback() {
+        if !config.enable_auto_commit
+            || config.auto_commit_interval_ms == 0
+            || !shared.has_group()
+            || self.in_rebalance_callback()
+        {
             return;
         }
         let now = self.cluster().clock().now_ms();
@@ -132,9 +136,11 @@ impl<C: ConsumerContext> BaseConsumer<C> {
         });
     }
 
-    /// Calls the context's `commit_callback` with each waiting report, oldest first.
-    pub(super) fn serve_commit_reports(&self) {
+    /// Calls the context's `commit_callback` with each waiting report, oldest first;
+    /// whether there was any (rdkafka's `poll` returns after serving such an event).
+    pub(super) fn serve_commit_reports(&self) -> bool {
         let reports = std::mem::take(&mut self.shared.local.lock().commit_reports);
+        let served = !reports.is_empty();
         for report in reports {
             let mut tpl = TopicPartitionList::with_capacity(report.partitions.len());
             for (tp, offset) in &report.partitions {
@@ -144,5 +150,6 @@ impl<C: ConsumerContext> BaseConsumer<C> {
             let result = report.result.map_err(KafkaError::ConsumerCommit);
             self.client.context().commit_callback(result, &tpl);
         }
+        served
     }
 }

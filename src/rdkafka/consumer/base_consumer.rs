@@ -58,7 +58,7 @@ pub(super) struct Local {
     /// Outcomes of automatic commits for the context's `commit_callback`, served by the
     /// next poll.
     pub(super) commit_reports: Vec<CommitReport>,
-    /// When the auto-commit timer is due next (cluster clock; set at the first poll).
+    /// When the auto-commit timer is due next (cluster clock).
     pub(super) next_auto_commit_ms: Option<i64>,
 }
 
@@ -119,11 +119,17 @@ impl<C: ConsumerContext> FromClientConfigAndContext<C> for BaseConsumer<C> {
             .map_err(|error| KafkaError::ClientCreation(error.to_string()))?;
         let client = Client::new(cluster, Arc::new(context), false)
             .read_committed(settings.config.isolation_level == IsolationLevel::ReadCommitted);
+        // librdkafka starts the auto-commit timer when the consumer is made.
+        let interval = i64::try_from(settings.config.auto_commit_interval_ms).unwrap_or(i64::MAX);
+        let local = Local {
+            next_auto_commit_ms: Some(client.cluster().clock().now_ms().saturating_add(interval)),
+            ..Local::default()
+        };
         let shared = Arc::new(Shared {
             inner,
             committer: Mutex::new(None),
             membership: Mutex::new(()),
-            local: Mutex::new(Local::default()),
+            local: Mutex::new(local),
             settings,
         });
         Ok(BaseConsumer {
@@ -214,7 +220,10 @@ impl<C: ConsumerContext> BaseConsumer<C> {
         let deadline = timeout.deadline();
         loop {
             self.maybe_auto_commit();
-            self.serve_commit_reports();
+            // rdkafka's poll returns once it served an offset-commit event.
+            if self.serve_commit_reports() && timeout != Timeout::Never {
+                return None;
+            }
             if let Some(event) = self.next_event() {
                 return Some(Err(event));
             }
@@ -231,8 +240,6 @@ impl<C: ConsumerContext> BaseConsumer<C> {
             self.shared.local.lock().rebalanced = false;
             let polled = self.shared.inner.poll(left);
             self.push_pending_stores();
-            self.maybe_auto_commit();
-            self.serve_commit_reports();
             let records = match polled {
                 Ok(records) => records,
                 // Neither subscribed nor assigned: librdkafka's poll has nothing to serve
@@ -362,7 +369,7 @@ impl<C: ConsumerContext> Drop for BaseConsumer<C> {
             self.commit_at_close();
             let _ = self.shared.inner.close();
             // rust-rdkafka's close serves the queue until the consumer has closed.
-            self.serve_commit_reports();
+            let _ = self.serve_commit_reports();
         }
     }
 }

@@ -132,8 +132,12 @@ impl<C: ConsumerContext> BaseConsumer<C> {
     /// committed and reported as librdkafka's close does through its final removal. (A
     /// subscription's close revokes, and the revocation commits them after the callback.)
     pub(super) fn commit_at_close(&self) {
-        if self.shared().inner.subscription().is_empty() {
-            self.shared().commit_removed(&self.assignment_now());
+        let shared = self.shared();
+        // (The facade's own subscription too: a pattern may match no topic at the moment.)
+        let subscribed =
+            !shared.inner.subscription().is_empty() || !shared.local.lock().subscription.is_empty();
+        if !subscribed {
+            shared.commit_removed(&self.assignment_now());
         }
     }
 

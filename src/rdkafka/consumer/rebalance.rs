@@ -74,8 +74,7 @@ impl<C: ConsumerContext> Bridge<C> {
             .pending_stores
             .retain(|(tp, _)| !partitions.contains(tp));
         if !lost && shared.settings.config.enable_auto_commit && shared.has_group() {
-            let listed: Vec<TopicPartition> = stored.keys().cloned().collect();
-            shared.auto_commit(&stored, &listed, |offsets| ctx.commit_offsets(offsets));
+            shared.auto_commit(&stored, partitions, |offsets| ctx.commit_offsets(offsets));
         }
         {
             let mut local = shared.local.lock();

@@ -43,7 +43,11 @@ fn poll_next_of<'a, C: ConsumerContext>(
     cx: &mut Context<'_>,
 ) -> Poll<KafkaResult<BorrowedMessage<'a>>> {
     base.maybe_auto_commit();
-    base.serve_commit_reports();
+    if base.serve_commit_reports() {
+        // As rdkafka's stream after an offset-commit event: looks again at once.
+        cx.waker().wake_by_ref();
+        return Poll::Pending;
+    }
     if let Some(event) = base.next_event() {
         return Poll::Ready(Err(event));
     }
@@ -54,7 +58,7 @@ fn poll_next_of<'a, C: ConsumerContext>(
     if polled.is_pending() {
         // A removal commit made in that poll (a revocation) is reported now, not at the
         // next wake.
-        base.serve_commit_reports();
+        let _ = base.serve_commit_reports();
     }
     if let Poll::Ready(Err(crate::Error::IllegalState(_))) = &polled {
         if base.is_idle() {
@@ -66,7 +70,6 @@ fn poll_next_of<'a, C: ConsumerContext>(
     }
     polled.map(|received| {
         base.push_pending_stores();
-        base.serve_commit_reports();
         match received {
             Ok(Received::Record(record)) => base.hand_out(record),
             Ok(Received::End(tp)) => Err(KafkaError::PartitionEOF(tp.partition)),
