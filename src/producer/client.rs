@@ -1,7 +1,6 @@
 //! The `Producer` handle: partitioning, size checks, memory, and the hand-off of records into
 //! per-partition batches.
 
-use std::collections::HashMap;
 use std::ops::DerefMut;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
@@ -11,8 +10,6 @@ use super::accumulator::{Accumulator, Callback, Message, OpenBatch, TopicState};
 use super::blocking::{Block, LAST_TOPIC};
 use super::delivery::{BatchCompletion, DeliveryHandle, Outcome, Pending};
 use super::idempotence::Idempotence;
-use super::interceptor::ProducerInterceptor;
-use super::memory::BufferPool;
 use super::metrics::{Api, Metrics, ProducerMetrics};
 use super::partitioner::{
     partition_for_key, Partitioner, RoundRobinPartitioner, StickyPartitioner,
@@ -20,17 +17,12 @@ use super::partitioner::{
 use super::record::{PartitionInfo, ProducerRecord, RecordMetadata, SendError};
 use super::transactions::Transactions;
 use crate::cluster::{partition_number, Cluster};
-use crate::config::{Acks, IntoProducerConfig, PartitionerKind, ProducerConfig};
+use crate::config::{Acks, PartitionerKind, ProducerConfig};
 use crate::error::{Error, Result, SizeLimit};
-use crate::record::{BatchBuilder, Compression, Header};
-use crate::sync::channel::{self, Receiver};
-use crate::sync::thread::{self, JoinHandle};
-use crate::sync::{AtomicBool, AtomicU64, Condvar, Mutex, Ordering, RwLock};
-
-/// Numbers producers, so that a thread's topic cache never serves a later producer (an
-/// address could be reused).
-/// (A std atomic even under loom: a plain counter, and loom's atomics cannot be statics.)
-static NEXT_PRODUCER_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+use crate::record::{BatchBuilder, Header};
+use crate::sync::channel::Receiver;
+use crate::sync::thread::JoinHandle;
+use crate::sync::{AtomicBool, Mutex, Ordering};
 
 /// A transactional batch goes to an idle appender once it holds `batch.size` divided by
 /// this (see `Inner::seal_early`).
@@ -59,12 +51,12 @@ pub(super) struct Inner {
     pub(super) id: u64,
     pub(super) cluster: Cluster,
     pub(super) config: ProducerConfig,
-    custom: Option<Arc<dyn Partitioner>>,
-    sticky: StickyPartitioner,
-    round_robin: RoundRobinPartitioner,
+    pub(super) custom: Option<Arc<dyn Partitioner>>,
+    pub(super) sticky: StickyPartitioner,
+    pub(super) round_robin: RoundRobinPartitioner,
     pub(super) accumulator: Arc<Accumulator>,
     pub(super) metrics: Arc<Metrics>,
-    appender: Mutex<Option<JoinHandle<Receiver<Message>>>>,
+    pub(super) appender: Mutex<Option<JoinHandle<Receiver<Message>>>>,
     pub(super) closed: AtomicBool,
     /// With a `transactional.id`: the transaction state.
     pub(super) transactions: Option<Arc<Transactions>>,
@@ -78,161 +70,7 @@ impl Drop for Inner {
     }
 }
 
-impl Cluster {
-    /// A producer configured from a [`ProducerConfig`], `&Properties` or `&[(&str, &str)]`.
-    pub fn producer(&self, config: impl IntoProducerConfig) -> Result<Producer> {
-        self.producer_builder(config).build()
-    }
-
-    /// A producer with a custom partitioner or interceptors.
-    pub fn producer_builder(&self, config: impl IntoProducerConfig) -> ProducerBuilder {
-        ProducerBuilder {
-            cluster: self.clone(),
-            config: config.into_config(),
-            partitioner: None,
-            interceptors: Vec::new(),
-        }
-    }
-}
-
-/// Options of a producer beyond its properties.
-pub struct ProducerBuilder {
-    cluster: Cluster,
-    config: Result<ProducerConfig>,
-    partitioner: Option<Arc<dyn Partitioner>>,
-    interceptors: Vec<Arc<dyn ProducerInterceptor>>,
-}
-
-impl ProducerBuilder {
-    /// Places records without an explicit partition with `partitioner` (Kafka's
-    /// `partitioner.class` for a custom class).
-    pub fn partitioner(mut self, partitioner: Arc<dyn Partitioner>) -> Self {
-        self.partitioner = Some(partitioner);
-        self
-    }
-    /// Adds an interceptor (Kafka's `interceptor.classes`); they run in the order added.
-    pub fn interceptor(mut self, interceptor: Arc<dyn ProducerInterceptor>) -> Self {
-        self.interceptors.push(interceptor);
-        self
-    }
-    /// Starts the producer (and its appender thread).
-    pub fn build(self) -> Result<Producer> {
-        Producer::new(
-            self.cluster,
-            self.config?,
-            self.partitioner,
-            self.interceptors,
-        )
-    }
-}
-
 impl Producer {
-    fn new(
-        cluster: Cluster,
-        config: ProducerConfig,
-        custom: Option<Arc<dyn Partitioner>>,
-        interceptors: Vec<Arc<dyn ProducerInterceptor>>,
-    ) -> Result<Producer> {
-        if !matches!(config.compression, Compression::None | Compression::Lz4) {
-            return Err(Error::UnsupportedCompressionType(format!(
-                "{} (compression.type); kafkalite writes none and lz4",
-                config.compression.name()
-            )));
-        }
-        let transactions = config.txn_id().map(|id| {
-            Arc::new(Transactions::new(
-                cluster.clone(),
-                id.to_string(),
-                config.txn_timeout_ms(),
-            ))
-        });
-        let idempotence = match (config.idempotence_enabled()?, &transactions) {
-            (true, Some(transactions)) => Some(Idempotence::transactional(
-                cluster.clone(),
-                Arc::clone(transactions),
-            )),
-            (true, None) => Some(Idempotence::new(cluster.clone())?),
-            (false, _) => None,
-        }
-        .map(|idempotence| Arc::new(Mutex::new(idempotence)));
-        let (sender, receiver) = channel::unbounded();
-        let accumulator = Arc::new(Accumulator {
-            topics: RwLock::new(HashMap::new()),
-            topics_version: AtomicU64::new(u64::MAX),
-            pool: BufferPool::new(config.buffer_memory),
-            queue: sender,
-            linger_ms: config.linger_ms.min(i64::MAX as u64) as i64,
-            compression: config.compression,
-            sealed: AtomicU64::new(0),
-            finished: Mutex::new(0),
-            finished_count: AtomicU64::new(0),
-            finished_changed: Condvar::new(),
-            abort: AtomicBool::new(false),
-            idle: AtomicBool::new(false),
-            interceptors,
-            #[cfg(feature = "testing")]
-            hooks: cluster
-                .test_kit()
-                .produce_hooks(config.retries(), config.delivery_timeout_ms),
-        });
-        let metrics = Arc::new(Metrics::new());
-        // The appender then waits for linger deadlines without a real-time timer.
-        let clock_wakes = {
-            let accumulator = Arc::downgrade(&accumulator);
-            cluster
-                .clock()
-                .wake_on_jump(Box::new(move || match accumulator.upgrade() {
-                    Some(accumulator) => {
-                        let _ = accumulator.queue.send(Message::Wake);
-                        true
-                    }
-                    None => false,
-                }))
-        };
-        let appender = {
-            let (accumulator, clock, metrics, idempotence) = (
-                Arc::clone(&accumulator),
-                Arc::clone(cluster.clock()),
-                Arc::clone(&metrics),
-                idempotence.clone(),
-            );
-            thread::Builder::new()
-                .name("kafkalite-appender".into())
-                .spawn(move || {
-                    super::appender::run(
-                        accumulator,
-                        receiver,
-                        clock,
-                        clock_wakes,
-                        metrics,
-                        idempotence,
-                    )
-                })
-                .map_err(|e| Error::io("spawn appender thread", "", e))?
-        };
-        #[cfg(feature = "testing")]
-        cluster.test_kit().producer_made(&accumulator);
-        let seed = cluster.next_producer_seed().unwrap_or_else(|| {
-            cluster.clock().now_ms().cast_unsigned() ^ (Arc::as_ptr(&accumulator) as u64)
-        });
-        Ok(Producer {
-            inner: Arc::new(Inner {
-                id: NEXT_PRODUCER_ID.fetch_add(1, Ordering::Relaxed),
-                sticky: StickyPartitioner::new(config.batch_size, seed),
-                round_robin: RoundRobinPartitioner::default(),
-                cluster,
-                config,
-                custom,
-                accumulator,
-                metrics,
-                appender: Mutex::new(Some(appender)),
-                closed: AtomicBool::new(false),
-                transactions,
-                idempotence,
-            }),
-        })
-    }
-
     /// The configuration in force.
     pub fn config(&self) -> &ProducerConfig {
         &self.inner.config

@@ -5,6 +5,7 @@
 mod accumulator;
 mod appender;
 mod blocking;
+mod builder;
 mod client;
 mod delivery;
 mod group_commit;
@@ -22,7 +23,8 @@ mod transactions;
 
 #[cfg(feature = "testing")]
 pub(crate) use accumulator::Accumulator;
-pub use client::{Producer, ProducerBuilder};
+pub use builder::ProducerBuilder;
+pub use client::Producer;
 pub use delivery::DeliveryHandle;
 pub use interceptor::ProducerInterceptor;
 pub use metrics::ProducerMetrics;
