@@ -77,7 +77,7 @@ impl State {
         if !existing.is_empty() {
             self.coordinator()?.commit(&group, member, &existing)?;
             if self.interceptors.any() {
-                self.commit_notices.push(existing);
+                self.commit_notices.push(existing.into_owned());
             }
         }
         refused.map_or(Ok(()), Err)

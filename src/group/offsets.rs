@@ -8,6 +8,7 @@
 //! ABORT drops them (Kafka's `pendingTransactionalOffsets`). While one is pending for a
 //! partition, asking for that partition's committed offset is `UnstableOffsetCommit`.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
@@ -262,30 +263,37 @@ impl OffsetStore {
 /// and commits the rest (`KafkaApis.handleOffsetCommitRequest`). A topic name no Kafka
 /// string can hold is left to the encoding, which refuses it as `InvalidTopic` (a client
 /// cannot even send it).
-/// Any other error looking a partition up (a closed cluster) is returned as it is.
-pub(crate) fn split_missing(
+/// Any other error looking a partition up (a closed cluster) is returned as it is. When
+/// every partition exists (the usual commit), `offsets` is handed back as it is.
+pub(crate) fn split_missing<'a>(
     cluster: &Cluster,
-    offsets: &Offsets,
-) -> Result<(Offsets, Option<Error>)> {
-    let (mut existing, mut missing) = (Offsets::new(), Offsets::new());
-    for (tp, offset) in offsets {
-        let found = match cluster.partition(&tp.topic, tp.partition) {
-            _ if tp.topic.len() > STRING_MAX_BYTES => true,
-            Ok(_) => true,
-            Err(Error::UnknownTopicOrPartition(_)) => false,
+    offsets: &'a Offsets,
+) -> Result<(Cow<'a, Offsets>, Option<Error>)> {
+    let mut missing = Vec::new();
+    for tp in offsets.keys() {
+        if tp.topic.len() > STRING_MAX_BYTES {
+            continue;
+        }
+        match cluster.partition(&tp.topic, tp.partition) {
+            Ok(_) => {}
+            Err(Error::UnknownTopicOrPartition(_)) => missing.push(tp),
             Err(error) => return Err(error),
-        };
-        let target = if found { &mut existing } else { &mut missing };
-        target.insert(tp.clone(), offset.clone());
+        }
     }
-    let refused = (!missing.is_empty()).then(|| {
-        let names: Vec<String> = missing.keys().map(ToString::to_string).collect();
-        Error::UnknownTopicOrPartition(format!(
-            "{} (offsets for partitions that do not exist are not committed)",
-            names.join(", ")
-        ))
-    });
-    Ok((existing, refused))
+    if missing.is_empty() {
+        return Ok((Cow::Borrowed(offsets), None));
+    }
+    let existing = offsets
+        .iter()
+        .filter(|(tp, _)| !missing.contains(tp))
+        .map(|(tp, offset)| (tp.clone(), offset.clone()))
+        .collect();
+    let names: Vec<String> = missing.iter().map(ToString::to_string).collect();
+    let refused = Error::UnknownTopicOrPartition(format!(
+        "{} (offsets for partitions that do not exist are not committed)",
+        names.join(", ")
+    ));
+    Ok((Cow::Owned(existing), Some(refused)))
 }
 
 /// Checks `offsets` and encodes them as one batch of offset-commit records.

@@ -21,9 +21,7 @@ pub(super) fn assign(
     counts: &BTreeMap<String, i32>,
     owned: Owned,
 ) -> Partitions {
-    let mut builder = Builder::new(members, counts, owned.by_member);
-    builder.revocation_required = owned.revocation_required;
-    builder.prepopulate_previous(members);
+    let mut builder = Builder::new(members, counts, owned);
     let unassigned = builder.unassigned();
     builder.balance(unassigned);
     members
@@ -65,8 +63,13 @@ impl<'a> Builder<'a> {
     fn new(
         members: &[&'a MemberSubscription],
         counts: &'a BTreeMap<String, i32>,
-        mut owned: HashMap<String, Vec<TopicPartition>>,
+        owned: Owned,
     ) -> Self {
+        let Owned {
+            by_member: mut owned,
+            revocation_required,
+            ..
+        } = owned;
         let topics: BTreeMap<&str, (Arc<str>, i32)> = counts
             .iter()
             .filter(|(_, &n)| n > 0)
@@ -104,7 +107,7 @@ impl<'a> Builder<'a> {
             })
             .collect();
         let by_load = current.iter().map(|(&m, v)| (v.len(), m)).collect();
-        Builder {
+        let mut builder = Builder {
             topics,
             topic_members,
             member_topics,
@@ -112,10 +115,12 @@ impl<'a> Builder<'a> {
             owner,
             by_load,
             sorted_all,
-            revocation_required: false,
+            revocation_required,
             previous: HashMap::new(),
             movements: Movements::default(),
-        }
+        };
+        builder.prepopulate_previous(members);
+        builder
     }
 
     /// Kafka's `prepopulateCurrentAssignments`: what members of generations older than the
@@ -198,13 +203,17 @@ impl<'a> Builder<'a> {
         true
     }
 
+    /// The least-loaded member subscribed to `topic` (ties: member id), with its load.
+    fn least_loaded_subscriber(&self, topic: &str) -> Option<(usize, &'a str)> {
+        self.by_load
+            .iter()
+            .find(|(_, m)| self.subscribes(m, topic))
+            .copied()
+    }
+
     /// Gives `tp` to the least-loaded member subscribed to its topic.
     fn assign_to_least_loaded(&mut self, tp: &TopicPartition) {
-        let Some(&(load, member)) = self
-            .by_load
-            .iter()
-            .find(|(_, m)| self.subscribes(m, &tp.topic))
-        else {
+        let Some((load, member)) = self.least_loaded_subscriber(&tp.topic) else {
             return;
         };
         self.by_load.remove(&(load, member));
@@ -300,11 +309,7 @@ impl<'a> Builder<'a> {
                     continue;
                 }
                 // To the least-loaded subscriber (there is one: a subscriber is underloaded).
-                let least = self
-                    .by_load
-                    .iter()
-                    .find(|(_, m)| self.subscribes(m, &tp.topic));
-                if let Some(&(_, to)) = least {
+                if let Some((_, to)) = self.least_loaded_subscriber(&tp.topic) {
                     self.reassign(tp, to);
                     (reassigned, modified) = (true, true);
                 }

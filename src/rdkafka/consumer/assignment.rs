@@ -110,7 +110,7 @@ impl<C: ConsumerContext> BaseConsumer<C> {
                     .committed_within(&from_committed, Duration::ZERO)
                     .unwrap_or_default()
             };
-        // Read before `local` is taken: the kafkalite consumer's listener (its auto-commit)
+        // Read before `local` is taken: the kafkalite consumer's listener (a revocation)
         // takes `local` while holding the consumer, so the opposite order could deadlock.
         let assigned = inner.assignment();
         let mut local = self.shared.local.lock();

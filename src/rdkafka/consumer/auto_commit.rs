@@ -16,7 +16,7 @@
 
 use super::base_consumer::{BaseConsumer, Shared};
 use super::ConsumerContext;
-use crate::group::{OffsetAndMetadata, Offsets, TopicPartition};
+use crate::group::{Offsets, TopicPartition};
 use crate::rdkafka::error::{code_of, KafkaError, RDKafkaErrorCode};
 use crate::rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 
@@ -44,11 +44,7 @@ impl Shared {
         let committed = commit(offsets);
         let mut local = self.local.lock();
         match &committed {
-            Ok(()) => {
-                for (tp, offset) in offsets {
-                    local.committed.insert(tp.clone(), offset.offset);
-                }
-            }
+            Ok(()) => local.note_committed(offsets),
             Err(error) => tracing::warn!(
                 target: "kafkalite::rdkafka",
                 "offset commit (automatic) failed for {} partition(s): {error}",
@@ -63,19 +59,6 @@ impl Shared {
             result: committed.map_err(|error| code_of(&error)),
             partitions,
         });
-    }
-
-    /// The stored offsets of `partitions` that librdkafka's removal commit takes: every
-    /// absolute one, ahead of the committed offset or not.
-    pub(super) fn stored_of(&self, partitions: &[TopicPartition]) -> Offsets {
-        let local = self.local.lock();
-        partitions
-            .iter()
-            .filter_map(|tp| {
-                let stored = *local.stored.get(tp)?;
-                (stored >= 0).then(|| (tp.clone(), OffsetAndMetadata::new(stored)))
-            })
-            .collect()
     }
 
     /// The removal commit of `partitions` (librdkafka's `serve_removals`), under
@@ -128,7 +111,7 @@ impl<C: ConsumerContext> BaseConsumer<C> {
             return;
         }
         let assignment = self.assignment_now();
-        let offsets = self.stored_ahead(&assignment);
+        let offsets = shared.stored_ahead(&assignment);
         shared.auto_commit(&offsets, &assignment, |offsets| {
             shared
                 .inner

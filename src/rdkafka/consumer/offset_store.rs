@@ -3,7 +3,7 @@
 //! of the stored offsets only where ahead of the committed ones (else `_NO_OFFSET`), the
 //! committed offsets, and offsets by timestamp.
 
-use super::base_consumer::{tp, BaseConsumer};
+use super::base_consumer::{tp, BaseConsumer, Local, Shared};
 use super::{CommitMode, ConsumerContext};
 use crate::cluster::OffsetSpec;
 use crate::error::Error;
@@ -121,7 +121,7 @@ impl<C: ConsumerContext> BaseConsumer<C> {
     /// `rd_kafka_commit(NULL)`: the stored offsets ahead of the committed ones.
     pub(super) fn commit_stored(&self) -> KafkaResult<()> {
         self.check_group_to_commit()?;
-        let offsets = self.stored_ahead(&self.assignment_now());
+        let offsets = self.shared().stored_ahead(&self.assignment_now());
         if offsets.is_empty() {
             return Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset));
         }
@@ -160,22 +160,6 @@ impl<C: ConsumerContext> BaseConsumer<C> {
         }
     }
 
-    /// The stored offsets of `partitions` that a commit of the offset store takes: as
-    /// librdkafka's, those ahead of the committed ones (unknown: OFFSET_INVALID), and only
-    /// absolute offsets.
-    pub(super) fn stored_ahead(&self, partitions: &[TopicPartition]) -> Offsets {
-        let local = self.shared().local.lock();
-        partitions
-            .iter()
-            .filter_map(|tp| {
-                let stored = *local.stored.get(tp)?;
-                let committed = local.committed.get(tp).copied().unwrap_or(-1001);
-                (stored >= 0 && stored > committed)
-                    .then(|| (tp.clone(), OffsetAndMetadata::new(stored)))
-            })
-            .collect()
-    }
-
     /// Commits `offsets` at once, in either mode (in process, a commit is as quick as its
     /// append); a success becomes the known committed offsets. What an `Async` caller sees
     /// of a failure is [`settle`]'s.
@@ -192,10 +176,7 @@ impl<C: ConsumerContext> BaseConsumer<C> {
                 .commit_offsets(offsets, crate::consumer::CommitMode::Sync),
         };
         committed.map_err(|error| KafkaError::ConsumerCommit(code_of(&error)))?;
-        let mut local = self.shared().local.lock();
-        for (tp, offset) in offsets {
-            local.committed.insert(tp.clone(), offset.offset);
-        }
+        self.shared().local.lock().note_committed(offsets);
         Ok(())
     }
 
@@ -294,5 +275,47 @@ impl<C: ConsumerContext> BaseConsumer<C> {
             }
         }
         answer
+    }
+}
+
+/// The stored offsets a commit takes: all of them for librdkafka's removal commit, those
+/// ahead of the committed ones for a commit of the offset store or the auto-commit timer.
+impl Shared {
+    /// The stored offsets of `partitions` that a commit of the offset store takes: as
+    /// librdkafka's, those ahead of the committed ones (unknown: OFFSET_INVALID), and only
+    /// absolute offsets.
+    pub(super) fn stored_ahead(&self, partitions: &[TopicPartition]) -> Offsets {
+        let local = self.local.lock();
+        partitions
+            .iter()
+            .filter_map(|tp| {
+                let stored = *local.stored.get(tp)?;
+                let committed = local.committed.get(tp).copied().unwrap_or(-1001);
+                (stored >= 0 && stored > committed)
+                    .then(|| (tp.clone(), OffsetAndMetadata::new(stored)))
+            })
+            .collect()
+    }
+
+    /// The stored offsets of `partitions` that librdkafka's removal commit takes: every
+    /// absolute one, ahead of the committed offset or not.
+    pub(super) fn stored_of(&self, partitions: &[TopicPartition]) -> Offsets {
+        let local = self.local.lock();
+        partitions
+            .iter()
+            .filter_map(|tp| {
+                let stored = *local.stored.get(tp)?;
+                (stored >= 0).then(|| (tp.clone(), OffsetAndMetadata::new(stored)))
+            })
+            .collect()
+    }
+}
+
+impl Local {
+    /// A commit of `offsets` succeeded: they are the committed offsets this consumer knows.
+    pub(super) fn note_committed(&mut self, offsets: &Offsets) {
+        for (tp, offset) in offsets {
+            self.committed.insert(tp.clone(), offset.offset);
+        }
     }
 }
