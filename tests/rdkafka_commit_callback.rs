@@ -43,8 +43,8 @@ impl ConsumerContext for Recording {
     }
 }
 
-fn reports(consumer: &BaseConsumer<Recording>) -> Vec<String> {
-    consumer.context().0.lock().unwrap().clone()
+fn reports(context: &Recording) -> Vec<String> {
+    context.0.lock().unwrap().clone()
 }
 
 /// A cluster on a mock clock with topic "t" of two partitions, five messages in each.
@@ -121,6 +121,19 @@ where
     consumer
 }
 
+/// A consumer of group "g" subscribed to "t" from the earliest offsets, committing
+/// automatically every second of the mock clock.
+fn subscribed(servers: &str) -> BaseConsumer<Recording> {
+    let consumer: BaseConsumer<Recording> = config(servers)
+        .set("group.id", "g")
+        .set("auto.commit.interval.ms", "1000")
+        .set("auto.offset.reset", "earliest")
+        .create_with_context(Recording::default())
+        .unwrap();
+    consumer.subscribe(&["t"]).unwrap();
+    consumer
+}
+
 #[test]
 fn the_interval_auto_commit_of_a_manual_assignment_is_reported_at_the_next_poll() {
     let clock = MockClock::new(0);
@@ -128,13 +141,16 @@ fn the_interval_auto_commit_of_a_manual_assignment_is_reported_at_the_next_poll(
     let consumer: BaseConsumer<Recording> = assigned(&servers);
     take(&consumer, 10);
     assert_eq!(
-        reports(&consumer),
+        reports(consumer.context()),
         Vec::<String>::new(),
         "the interval has not passed"
     );
     clock.advance_ms(1_000);
     assert!(consumer.poll(Duration::ZERO).is_none());
-    assert_eq!(reports(&consumer), ["Ok(()): t-0@Offset(5) t-1@Offset(5)"]);
+    assert_eq!(
+        reports(consumer.context()),
+        ["Ok(()): t-0@Offset(5) t-1@Offset(5)"]
+    );
 }
 
 /// librdkafka's timer commits only stored offsets ahead of the committed ones: nothing new
@@ -150,20 +166,25 @@ fn the_timer_commits_only_what_moved_and_a_removal_commits_regardless() {
     assert!(consumer.poll(Duration::ZERO).is_none());
     clock.advance_ms(1_000);
     assert!(consumer.poll(Duration::ZERO).is_none());
-    assert_eq!(reports(&consumer).len(), 1, "{:?}", reports(&consumer));
+    assert_eq!(
+        reports(consumer.context()).len(),
+        1,
+        "{:?}",
+        reports(consumer.context())
+    );
     produce(&servers, 0, 2);
     take(&consumer, 2);
     clock.advance_ms(1_000);
     assert!(consumer.poll(Duration::ZERO).is_none());
     assert_eq!(
-        reports(&consumer)[1..],
+        reports(consumer.context())[1..],
         ["Ok(()): t-0@Offset(7) t-1@Invalid"]
     );
     consumer
         .incremental_unassign(&list(&[("t", 1, Offset::Invalid)]))
         .unwrap();
     assert!(consumer.poll(Duration::ZERO).is_none());
-    assert_eq!(reports(&consumer)[2..], ["Ok(()): t-1@Offset(5)"]);
+    assert_eq!(reports(consumer.context())[2..], ["Ok(()): t-1@Offset(5)"]);
 }
 
 /// Under a subscription (where the context also hears rebalances) as under an assignment.
@@ -171,13 +192,7 @@ fn the_timer_commits_only_what_moved_and_a_removal_commits_regardless() {
 fn manual_commits_are_never_reported_and_an_async_failure_is_not_the_calls() {
     let clock = MockClock::new(0);
     let (_cluster, servers) = cluster_on(&clock);
-    let consumer: BaseConsumer<Recording> = config(&servers)
-        .set("group.id", "g")
-        .set("auto.commit.interval.ms", "1000")
-        .set("auto.offset.reset", "earliest")
-        .create_with_context(Recording::default())
-        .unwrap();
-    consumer.subscribe(&["t"]).unwrap();
+    let consumer = subscribed(&servers);
     take(&consumer, 10);
     consumer
         .commit(&list(&[("t", 0, Offset::Offset(3))]), CommitMode::Async)
@@ -203,7 +218,7 @@ fn manual_commits_are_never_reported_and_an_async_failure_is_not_the_calls() {
         .commit(&TopicPartitionList::new(), CommitMode::Async)
         .unwrap();
     assert!(consumer.poll(Duration::ZERO).is_none());
-    assert_eq!(reports(&consumer), Vec::<String>::new());
+    assert_eq!(reports(consumer.context()), Vec::<String>::new());
     let committed = consumer
         .committed_offsets(
             list(&[("t", 0, Offset::Invalid), ("t", 1, Offset::Invalid)]),
@@ -226,13 +241,19 @@ fn commits_of_removed_partitions_and_at_close_are_reported() {
     consumer
         .incremental_unassign(&list(&[("t", 1, Offset::Invalid)]))
         .unwrap();
-    assert_eq!(reports(&consumer), Vec::<String>::new(), "served by a poll");
+    assert_eq!(
+        reports(consumer.context()),
+        Vec::<String>::new(),
+        "served by a poll"
+    );
     assert!(consumer.poll(Duration::ZERO).is_none());
-    assert_eq!(reports(&consumer), ["Ok(()): t-1@Offset(5)"]);
+    assert_eq!(reports(consumer.context()), ["Ok(()): t-1@Offset(5)"]);
     let context = Arc::clone(consumer.context());
     drop(consumer);
-    let reports = context.0.lock().unwrap().clone();
-    assert_eq!(reports, ["Ok(()): t-1@Offset(5)", "Ok(()): t-0@Offset(5)"]);
+    assert_eq!(
+        reports(&context),
+        ["Ok(()): t-1@Offset(5)", "Ok(()): t-0@Offset(5)"]
+    );
 }
 
 /// The callback gets librdkafka's error when an automatic commit fails.
@@ -251,7 +272,7 @@ fn a_failed_automatic_commit_is_reported_with_its_error() {
     clock.advance_ms(1_000);
     assert!(consumer.poll(Duration::ZERO).is_none());
     assert_eq!(
-        reports(&consumer),
+        reports(consumer.context()),
         [format!(
             "{:?}: t-0@Offset(5) t-1@Offset(5)",
             Err::<(), _>(KafkaError::ConsumerCommit(
@@ -277,8 +298,10 @@ fn a_waiting_receive_serves_an_auto_commit_report() {
     let mut cx = Context::from_waker(Waker::noop());
     let mut receive = std::pin::pin!(consumer.recv());
     assert!(matches!(receive.as_mut().poll(&mut cx), Poll::Pending));
-    let reports = consumer.context().0.lock().unwrap().clone();
-    assert_eq!(reports, ["Ok(()): t-0@Offset(5) t-1@Offset(5)"]);
+    assert_eq!(
+        reports(consumer.context()),
+        ["Ok(()): t-0@Offset(5) t-1@Offset(5)"]
+    );
 }
 
 /// librdkafka starts the timer when the consumer is made (rdkafka_cgrp.c), not at its first
@@ -294,13 +317,19 @@ fn the_timer_starts_with_the_consumer_and_zero_is_none() {
     take(&never, 10);
     clock.advance_ms(100);
     assert!(consumer.poll(Duration::ZERO).is_none());
-    assert_eq!(reports(&consumer), ["Ok(()): t-0@Offset(5) t-1@Offset(5)"]);
+    assert_eq!(
+        reports(consumer.context()),
+        ["Ok(()): t-0@Offset(5) t-1@Offset(5)"]
+    );
     clock.advance_ms(10_000);
     assert!(never.poll(Duration::ZERO).is_none());
-    assert_eq!(reports(&never), Vec::<String>::new());
+    assert_eq!(reports(never.context()), Vec::<String>::new());
     never.unassign().unwrap();
     assert!(never.poll(Duration::ZERO).is_none());
-    assert_eq!(reports(&never), ["Ok(()): t-0@Offset(5) t-1@Offset(5)"]);
+    assert_eq!(
+        reports(never.context()),
+        ["Ok(()): t-0@Offset(5) t-1@Offset(5)"]
+    );
 }
 
 /// A removal lists every removed partition, those with nothing stored as `Invalid`
@@ -325,7 +354,10 @@ fn a_removal_lists_every_removed_partition_and_a_report_ends_the_poll() {
         ]))
         .unwrap();
     assert!(consumer.poll(WAIT).is_none(), "the report ends the poll");
-    assert_eq!(reports(&consumer), ["Ok(()): t-0@Offset(5) t-1@Invalid"]);
+    assert_eq!(
+        reports(consumer.context()),
+        ["Ok(()): t-0@Offset(5) t-1@Invalid"]
+    );
     assert!(matches!(consumer.poll(WAIT), Some(Ok(_))));
 }
 
@@ -335,15 +367,9 @@ fn a_removal_lists_every_removed_partition_and_a_report_ends_the_poll() {
 fn a_subscriptions_close_commits_through_its_revocation() {
     let clock = MockClock::new(0);
     let (_cluster, servers) = cluster_on(&clock);
-    let consumer: BaseConsumer<Recording> = config(&servers)
-        .set("group.id", "g")
-        .set("auto.offset.reset", "earliest")
-        .create_with_context(Recording::default())
-        .unwrap();
-    consumer.subscribe(&["t"]).unwrap();
+    let consumer = subscribed(&servers);
     take(&consumer, 10);
     let context = Arc::clone(consumer.context());
     drop(consumer);
-    let reports = context.0.lock().unwrap().clone();
-    assert_eq!(reports, ["Ok(()): t-0@Offset(5) t-1@Offset(5)"]);
+    assert_eq!(reports(&context), ["Ok(()): t-0@Offset(5) t-1@Offset(5)"]);
 }
