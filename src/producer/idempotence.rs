@@ -29,6 +29,21 @@ pub(crate) struct Idempotence {
     /// Next base sequence per partition (`topic-partition`); absent means 0.
     sequences: HashMap<String, i32>,
     transactions: Option<Arc<Transactions>>,
+    /// How many producer ids or epochs this producer took (without a transactional id).
+    epochs: i64,
+}
+
+/// An idempotent producer's identity, for monitoring (the rdkafka facade's statistics).
+#[cfg_attr(not(feature = "rdkafka-api"), allow(dead_code))]
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Identity {
+    /// -1 before a transactional producer's `init_transactions`.
+    pub(crate) producer_id: i64,
+    pub(crate) epoch: i16,
+    /// How many producer ids or epochs the producer took.
+    pub(crate) epochs: i64,
+    /// A transactional producer's state, by Kafka's name (`READY`, `IN_TRANSACTION`, ...).
+    pub(crate) transaction_state: Option<&'static str>,
 }
 
 impl Idempotence {
@@ -41,6 +56,7 @@ impl Idempotence {
             epoch: 0,
             sequences: HashMap::new(),
             transactions: None,
+            epochs: 1,
         })
     }
 
@@ -52,6 +68,21 @@ impl Idempotence {
             epoch: -1,
             sequences: HashMap::new(),
             transactions: Some(transactions),
+            epochs: 0,
+        }
+    }
+
+    /// The producer's identity: a transactional producer's is its transaction state's.
+    #[cfg_attr(not(feature = "rdkafka-api"), allow(dead_code))]
+    pub(crate) fn identity(&self) -> Identity {
+        match &self.transactions {
+            Some(transactions) => transactions.identity(),
+            None => Identity {
+                producer_id: self.producer_id,
+                epoch: self.epoch,
+                epochs: self.epochs,
+                transaction_state: None,
+            },
         }
     }
 
@@ -116,10 +147,14 @@ impl Idempotence {
         self.sequences.clear();
         if self.epoch < i16::MAX {
             self.epoch += 1;
+            self.epochs += 1;
             return;
         }
         match self.cluster.allocate_producer_id() {
-            Ok(id) => (self.producer_id, self.epoch) = (id, 0),
+            Ok(id) => {
+                (self.producer_id, self.epoch) = (id, 0);
+                self.epochs += 1;
+            }
             // A closed cluster: nothing will be appended with it anyway.
             Err(error) => tracing::warn!(%error, "could not allocate a new producer id"),
         }

@@ -26,6 +26,8 @@ pub(crate) use accumulator::Accumulator;
 pub use builder::ProducerBuilder;
 pub use client::Producer;
 pub use delivery::DeliveryHandle;
+#[cfg(feature = "rdkafka-api")]
+pub(crate) use idempotence::Identity;
 pub use interceptor::ProducerInterceptor;
 pub use metrics::ProducerMetrics;
 pub use partitioner::{

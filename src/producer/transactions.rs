@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use super::appender::on_appender_thread;
 use super::client::Producer;
+use super::idempotence::Identity;
 use super::metrics::Api;
 use crate::cluster::{split_name, Cluster};
 use crate::error::{Error, Result};
@@ -61,6 +62,8 @@ struct Client {
     /// A batch failed in this transaction: its sequences may have a gap, so the abort takes
     /// a new epoch.
     bump_epoch: bool,
+    /// How many producer ids or epochs the coordinator gave this producer.
+    epochs: i64,
 }
 
 /// Shared by the producer's handles and its appender thread.
@@ -87,8 +90,21 @@ impl Transactions {
                 partitions: BTreeSet::new(),
                 error: None,
                 bump_epoch: false,
+                epochs: 0,
             }),
             in_transaction: AtomicBool::new(false),
+        }
+    }
+
+    /// The producer id, epoch and epochs taken, and the state by Kafka's name.
+    #[cfg_attr(not(feature = "rdkafka-api"), allow(dead_code))]
+    pub(crate) fn identity(&self) -> Identity {
+        let client = self.client.lock();
+        Identity {
+            producer_id: client.producer_id,
+            epoch: client.epoch,
+            epochs: client.epochs,
+            transaction_state: Some(client.state.name()),
         }
     }
 
@@ -147,6 +163,7 @@ impl Transactions {
             None,
         )?;
         (client.producer_id, client.epoch) = (producer_id, epoch);
+        client.epochs += 1;
         client.state = State::Ready;
         Ok(())
     }
@@ -313,7 +330,8 @@ impl Transactions {
             });
             match bumped {
                 Ok((producer_id, epoch)) => {
-                    (client.producer_id, client.epoch) = (producer_id, epoch)
+                    (client.producer_id, client.epoch) = (producer_id, epoch);
+                    client.epochs += 1;
                 }
                 Err(error) => {
                     self.fail(&mut client, &error);
@@ -381,6 +399,15 @@ impl Transactions {
 /// Kafka's (and rust-rdkafka's) transaction calls. Each needs `transactional.id`; without
 /// one they fail with [`Error::InvalidTxnState`].
 impl Producer {
+    /// The idempotent producer's identity (`None`: not idempotent).
+    #[cfg_attr(not(feature = "rdkafka-api"), allow(dead_code))]
+    pub(crate) fn identity(&self) -> Option<Identity> {
+        self.inner
+            .idempotence
+            .as_ref()
+            .map(|idempotence| idempotence.lock().identity())
+    }
+
     fn transactions(&self) -> Result<&Transactions> {
         self.inner.transactions.as_deref().ok_or_else(|| {
             Error::InvalidTxnState(
