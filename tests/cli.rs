@@ -936,6 +936,12 @@ fn the_demo_runs_twice_in_the_same_directory() {
                 && out.contains("a subscription delivered 2 stored events, then CaughtUp, then the live one: account-8 AccountOpened"),
             "{out}"
         );
+        // The rdkafka step (the test build has the facade): its consumer's statistics
+        // after reading the three messages, each partition read to its end.
+        assert!(
+            out.contains("3 messages received; lag by partition 0: 0, 1: 0, 2: 0"),
+            "{out}"
+        );
         // Carol's interceptor saw exactly what she read.
         let number_after = |prefix: &str| -> u64 {
             let at = out

@@ -49,15 +49,7 @@ fn reports(context: &Recording) -> Vec<String> {
 
 /// A cluster on a mock clock with topic "t" of two partitions, five messages in each.
 fn cluster_on(clock: &MockClock) -> (kafkalite::Cluster, String) {
-    let cluster = kafkalite::Cluster::builder()
-        .clock(Arc::new(clock.clone()))
-        .background(false)
-        .temporary()
-        .unwrap();
-    cluster
-        .create_topic(kafkalite::NewTopic::new("t", 2))
-        .unwrap();
-    let servers = rdkafka::bootstrap_servers(&cluster);
+    let (cluster, servers) = common::facade::cluster_on(clock, &[("t", 2)]);
     for partition in 0..2 {
         produce(&servers, partition, 5);
     }

@@ -8,7 +8,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::facade::{cluster_with, config};
+use common::facade::{cluster_on, cluster_with, config};
 use kafkalite::rdkafka;
 use kafkalite::testing::Op;
 use kafkalite::ErrorCode;
@@ -60,15 +60,7 @@ fn a_produce_fault_fails_the_future_with_the_brokers_code() {
 #[test]
 fn a_message_retried_past_its_timeout_fails_as_msg_timed_out() {
     let clock = kafkalite::MockClock::new(0);
-    let cluster = kafkalite::Cluster::builder()
-        .clock(std::sync::Arc::new(clock.clone()))
-        .background(false)
-        .temporary()
-        .unwrap();
-    cluster
-        .create_topic(kafkalite::NewTopic::new("orders", 1))
-        .unwrap();
-    let servers = rdkafka::bootstrap_servers(&cluster);
+    let (cluster, servers) = cluster_on(&clock, &[("orders", 1)]);
     let guard = cluster
         .testing()
         .faults()

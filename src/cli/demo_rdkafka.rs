@@ -2,21 +2,37 @@
 //! through `kafkalite::rdkafka` with only the import changed.
 
 use std::io::Write;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use kafkalite::rdkafka;
 use kafkalite::Cluster;
 use rdkafka::config::ClientConfig;
-use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
-use rdkafka::{Message, Offset, TopicPartitionList};
+use rdkafka::statistics::Statistics;
+use rdkafka::{ClientContext, Message, Offset, TopicPartitionList};
 
 use super::CliResult;
 
 const TOPIC: &str = "demo-rdkafka";
 
-/// Sends three keyed messages with a `BaseProducer` (librdkafka's partitioner places them)
-/// and reads them back with a `BaseConsumer`.
+/// Keeps the latest statistics librdkafka's timer emitted.
+#[derive(Default)]
+struct LatestStatistics(Mutex<Option<Statistics>>);
+
+impl ClientContext for LatestStatistics {
+    fn stats(&self, statistics: Statistics) {
+        if let Ok(mut latest) = self.0.lock() {
+            *latest = Some(statistics);
+        }
+    }
+}
+
+impl ConsumerContext for LatestStatistics {}
+
+/// Sends three keyed messages with a `BaseProducer` (librdkafka's partitioner places them),
+/// reads them back with a `BaseConsumer`, and shows its statistics.
 pub fn run(cluster: &Cluster, out: &mut dyn Write) -> CliResult {
     if cluster.list_topics()?.iter().any(|t| t == TOPIC) {
         cluster.delete_topic(TOPIC)?;
@@ -32,10 +48,11 @@ pub fn run(cluster: &Cluster, out: &mut dyn Write) -> CliResult {
     }
     producer.flush(Duration::from_secs(30))?;
     // librdkafka assigns partitions only to a consumer with a group.id.
-    let consumer: BaseConsumer = config
+    let consumer: BaseConsumer<LatestStatistics> = config
         .set("group.id", "demo-rdkafka")
         .set("enable.partition.eof", "true")
-        .create()?;
+        .set("statistics.interval.ms", "1")
+        .create_with_context(LatestStatistics::default())?;
     let mut tpl = TopicPartitionList::new();
     tpl.add_partition_range(TOPIC, 0, 2);
     tpl.set_all_offsets(Offset::Beginning)?;
@@ -59,5 +76,30 @@ pub fn run(cluster: &Cluster, out: &mut dyn Write) -> CliResult {
         "-- rdkafka: the same code as against a broker (BaseProducer, BaseConsumer), placed by librdkafka's partitioner: {}",
         placed.join(", ")
     )?;
+    // One more poll once the 1 ms interval has passed: the statistics after the reads.
+    std::thread::sleep(Duration::from_millis(2));
+    let _ = consumer.poll(Duration::ZERO);
+    let latest = consumer.context().0.lock().map(|latest| latest.clone());
+    if let Ok(Some(statistics)) = latest {
+        let mut lags: Vec<String> = statistics
+            .topics
+            .get(TOPIC)
+            .map(|topic| {
+                topic
+                    .partitions
+                    .values()
+                    .filter(|p| p.partition >= 0)
+                    .map(|p| format!("{}: {}", p.partition, p.consumer_lag_stored))
+                    .collect()
+            })
+            .unwrap_or_default();
+        lags.sort();
+        writeln!(
+            out,
+            "-- rdkafka statistics (statistics.interval.ms, ClientContext::stats): {} messages received; lag by partition {}",
+            statistics.rxmsgs,
+            lags.join(", ")
+        )?;
+    }
     Ok(())
 }

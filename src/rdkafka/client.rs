@@ -8,6 +8,7 @@ use super::config::RDKafkaLogLevel;
 use super::error::{code_of, KafkaError, KafkaResult, RDKafkaErrorCode};
 use super::groups::{GroupInfo, GroupList};
 use super::metadata::{Metadata, MetadataBroker, MetadataPartition, MetadataTopic};
+use super::statistics::Statistics;
 use super::util::Timeout;
 use crate::cluster::{Cluster, NewTopic};
 use crate::error::Error;
@@ -39,9 +40,21 @@ pub trait ClientContext: Send + Sync {
         }
     }
 
-    /// Receives the statistics JSON (never called: kafkalite emits no librdkafka statistics).
+    /// Receives the decoded statistics, every `statistics.interval.ms` (0, the default:
+    /// never). By default, logs them.
+    fn stats(&self, statistics: Statistics) {
+        tracing::info!(target: "librdkafka", "Client stats: {statistics:?}");
+    }
+
+    /// Receives the statistics as JSON. By default, decodes them and calls
+    /// [`stats`](ClientContext::stats), logging an error if they do not decode.
     fn stats_raw(&self, statistics: &[u8]) {
-        let _ = statistics;
+        match serde_json::from_slice(statistics) {
+            Ok(statistics) => self.stats(statistics),
+            Err(error) => {
+                tracing::error!(target: "librdkafka", "Could not parse statistics JSON: {error}")
+            }
+        }
     }
 
     /// Receives global errors. By default, logs them.

@@ -55,6 +55,7 @@ pub mod message;
 pub mod metadata;
 mod partitioner;
 pub mod producer;
+pub mod statistics;
 pub mod topic_partition_list;
 pub mod util;
 
@@ -67,5 +68,6 @@ pub use client::ClientContext;
 pub use config::ClientConfig;
 pub use connect::bootstrap_servers;
 pub use message::{Message, Timestamp};
+pub use statistics::Statistics;
 pub use topic_partition_list::{Offset, TopicPartitionList};
 pub use util::IntoOpaque;

@@ -11,6 +11,7 @@ use parking_lot::Mutex;
 
 use super::auto_commit::CommitReport;
 use super::rebalance::CallbackState;
+use super::statistics::Counters as StatisticsCounters;
 use super::{ConsumerContext, DefaultConsumerContext};
 use crate::config::IsolationLevel;
 use crate::consumer::{Committer, Offset as Position};
@@ -23,6 +24,7 @@ use crate::rdkafka::config::{
 use crate::rdkafka::connect::connect;
 use crate::rdkafka::error::{code_of, KafkaError, KafkaResult, RDKafkaErrorCode};
 use crate::rdkafka::message::BorrowedMessage;
+use crate::rdkafka::statistics::Emitter;
 use crate::rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 use crate::rdkafka::util::Timeout;
 use crate::ConsumerRecord;
@@ -60,6 +62,8 @@ pub(super) struct Local {
     pub(super) commit_reports: Vec<CommitReport>,
     /// When the auto-commit timer is due next (cluster clock).
     pub(super) next_auto_commit_ms: Option<i64>,
+    /// What the statistics count (while `statistics.interval.ms` is on).
+    pub(super) statistics: StatisticsCounters,
 }
 
 /// The parts shared by a consumer and its rebalance bridge.
@@ -72,6 +76,8 @@ pub(super) struct Shared {
     pub(super) membership: Mutex<()>,
     pub(super) local: Mutex<Local>,
     pub(super) settings: ConsumerSettings,
+    /// With `statistics.interval.ms`: the statistics' timer.
+    pub(super) statistics: Option<Emitter>,
 }
 
 impl Shared {
@@ -125,12 +131,14 @@ impl<C: ConsumerContext> FromClientConfigAndContext<C> for BaseConsumer<C> {
             next_auto_commit_ms: Some(client.cluster().clock().now_ms().saturating_add(interval)),
             ..Local::default()
         };
+        let statistics = Emitter::of(config, "consumer", client.cluster());
         let shared = Arc::new(Shared {
             inner,
             committer: Mutex::new(None),
             membership: Mutex::new(()),
             local: Mutex::new(local),
             settings,
+            statistics,
         });
         Ok(BaseConsumer {
             client,
@@ -219,6 +227,7 @@ impl<C: ConsumerContext> BaseConsumer<C> {
         let timeout = timeout.into();
         let deadline = timeout.deadline();
         loop {
+            self.maybe_emit_statistics();
             self.maybe_auto_commit();
             // rdkafka's poll returns once it served an offset-commit event.
             if self.serve_commit_reports() && timeout != Timeout::Never {
@@ -309,6 +318,11 @@ impl<C: ConsumerContext> BaseConsumer<C> {
         let next = record.offset + 1;
         let mut local = self.shared.local.lock();
         local.positions.insert(partition.clone(), next);
+        if self.shared.statistics.is_some() {
+            let bytes = record.key.as_ref().map_or(0, |key| key.len())
+                + record.value.as_ref().map_or(0, |value| value.len());
+            local.statistics.received(&partition, bytes as u64);
+        }
         if self.shared.settings.auto_offset_store {
             local.stored.insert(partition.clone(), next);
             drop(local);

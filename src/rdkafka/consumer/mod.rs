@@ -9,6 +9,7 @@ pub mod base_consumer;
 mod calls;
 mod offset_store;
 mod rebalance;
+mod statistics;
 pub mod stream_consumer;
 
 use std::sync::Arc;

@@ -85,6 +85,14 @@ impl<C: ConsumerContext> Bridge<C> {
                 local.committed.remove(tp);
             }
             local.rebalanced = true;
+            let what = if lost {
+                "partitions lost"
+            } else {
+                "partitions revoked"
+            };
+            local
+                .statistics
+                .rebalanced(self.cluster.clock().now_ms(), what);
         }
         self.context.post_rebalance(&consumer, &event);
         apply_requests(ctx, &callback);
@@ -114,6 +122,9 @@ impl<C: ConsumerContext> Bridge<C> {
             }
             local.committed.extend(committed);
             local.rebalanced = true;
+            local
+                .statistics
+                .rebalanced(self.cluster.clock().now_ms(), "partitions assigned");
         }
         self.context.post_rebalance(&consumer, &event);
         apply_requests(ctx, &callback);

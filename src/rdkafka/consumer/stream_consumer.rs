@@ -42,6 +42,7 @@ fn poll_next_of<'a, C: ConsumerContext>(
     pending: &mut bool,
     cx: &mut Context<'_>,
 ) -> Poll<KafkaResult<BorrowedMessage<'a>>> {
+    base.maybe_emit_statistics();
     base.maybe_auto_commit();
     if base.serve_commit_reports() {
         // As rdkafka's stream after an offset-commit event: looks again at once.

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use crossbeam::channel::{self, Receiver, Sender};
+use crossbeam::channel::{self, Receiver, RecvTimeoutError, Sender};
 use parking_lot::{Condvar, Mutex};
 
 use super::core::{Core, CustomPartitioner, Outgoing};
@@ -22,7 +22,9 @@ use crate::rdkafka::config::{ClientConfig, FromClientConfig, FromClientConfigAnd
 use crate::rdkafka::consumer::ConsumerGroupMetadata;
 use crate::rdkafka::error::{code_of, KafkaError, KafkaResult, RDKafkaErrorCode};
 pub use crate::rdkafka::message::DeliveryResult;
-use crate::rdkafka::message::{BorrowedMessage, OwnedHeaders, OwnedMessage, Timestamp, ToBytes};
+use crate::rdkafka::message::{
+    BorrowedMessage, Message, OwnedHeaders, OwnedMessage, Timestamp, ToBytes,
+};
 use crate::rdkafka::topic_partition_list::TopicPartitionList;
 use crate::rdkafka::util::{IntoOpaque, Timeout};
 
@@ -137,13 +139,18 @@ type Refused<'a, K, P, D> = (KafkaError, BaseRecord<'a, K, P, D>);
 
 /// Uncounts a report once its `delivery` call is over, however it ended.
 struct Served<'a> {
-    queued: &'a std::sync::atomic::AtomicI64,
+    core: &'a Core,
+    /// The message's payload bytes.
+    bytes: u64,
     signal: &'a Signal,
 }
 
 impl Drop for Served<'_> {
     fn drop(&mut self) {
-        self.queued.fetch_sub(1, Ordering::AcqRel);
+        self.core.queued.fetch_sub(1, Ordering::AcqRel);
+        self.core
+            .queued_bytes
+            .fetch_sub(self.bytes, Ordering::AcqRel);
         self.signal.notify();
     }
 }
@@ -255,24 +262,39 @@ where
 
     /// Serves delivery reports to the context until `timeout` has passed (as rdkafka 0.38's:
     /// it does not return early; `Timeout::Never` serves forever).
+    /// The statistics (`statistics.interval.ms`) are emitted from here too, when due.
     pub fn poll<T: Into<Timeout>>(&self, timeout: T) {
         let deadline = timeout.into().deadline();
         loop {
-            let report = match deadline {
-                Some(deadline) => match self.reports.1.recv_deadline(deadline) {
-                    Ok(report) => report,
-                    Err(_) => return,
-                },
-                None => match self.reports.1.recv() {
-                    Ok(report) => report,
-                    Err(_) => return,
-                },
+            self.maybe_emit_statistics();
+            // Woken for the statistics too, when they fall due before the deadline.
+            let wake = match (deadline, self.core.statistics_due_in()) {
+                (Some(deadline), Some(due)) => Some(deadline.min(Instant::now() + due)),
+                (deadline, due) => deadline.or_else(|| due.map(|due| Instant::now() + due)),
             };
-            self.serve(report);
+            let report = match wake {
+                Some(wake) => self.reports.1.recv_deadline(wake),
+                None => self
+                    .reports
+                    .1
+                    .recv()
+                    .map_err(|_| RecvTimeoutError::Disconnected),
+            };
+            match report {
+                Ok(report) => self.serve(report),
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => return,
+            }
             if deadline.is_some_and(|deadline| Instant::now() >= deadline) {
+                self.maybe_emit_statistics();
                 return;
             }
         }
+    }
+
+    fn maybe_emit_statistics(&self) {
+        self.core
+            .maybe_emit_statistics(self.client.context().as_ref(), self.reports.1.len());
     }
 
     fn serve_ready(&self) {
@@ -285,6 +307,7 @@ where
         let Some(opaque) = report.opaque.lock().take() else {
             return;
         };
+        let bytes = report.message.payload().map_or(0, <[u8]>::len) as u64;
         let result = match report.result {
             Ok(metadata) => Ok(BorrowedMessage::from_owned(
                 report
@@ -301,7 +324,8 @@ where
         // Counted until its report was served, as librdkafka's flush counts it: a flush
         // returns only after the last `delivery` has (or has panicked).
         let _served = Served {
-            queued: &self.core.queued,
+            core: &self.core,
+            bytes,
             signal: &self.signal,
         };
         self.client.context().delivery(&result, opaque);
@@ -335,6 +359,7 @@ where
         self.core.flush_engine(timeout)?;
         loop {
             let generation = *self.signal.generation.lock();
+            self.maybe_emit_statistics();
             self.serve_ready();
             if self.core.queued.load(Ordering::Acquire) <= 0 {
                 return Ok(());

@@ -17,6 +17,7 @@ use super::super::message::{OwnedHeaders, OwnedMessage, Timestamp};
 use super::super::partitioner::{Algorithm, LibrdkafkaPartitioner};
 use super::super::topic_partition_list::{TopicPartitionList, OFFSET_INVALID};
 use super::super::util::Timeout;
+use super::statistics::ProducerStatistics;
 use crate::cluster::{Cluster, NewTopic};
 use crate::error::Error;
 use crate::group::{OffsetAndMetadata, Offsets, TopicPartition};
@@ -27,12 +28,16 @@ pub(crate) struct Core {
     pub(crate) cluster: Cluster,
     pub(crate) producer: Producer,
     partitioner: LibrdkafkaPartitioner,
-    max_messages: i64,
+    pub(super) max_messages: i64,
     /// Messages sent whose delivery report has not been served.
     pub(crate) queued: Arc<AtomicI64>,
+    /// Their payload bytes.
+    pub(crate) queued_bytes: AtomicU64,
     /// Partition counts by topic, with the metadata version they were read at.
     counts: Mutex<HashMap<String, (u64, i32)>>,
     transactional: bool,
+    /// With `statistics.interval.ms`: the statistics' timer and counters.
+    pub(super) statistics: Option<ProducerStatistics>,
 }
 
 /// A message as the facade takes it: the bytes copied out of the application's record.
@@ -112,6 +117,7 @@ impl Core {
         let seed = cluster
             .next_producer_seed()
             .unwrap_or_else(|| SEEDS.fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::Relaxed));
+        let statistics = ProducerStatistics::of(config, &cluster);
         Ok(Core {
             partitioner: LibrdkafkaPartitioner::new(
                 algorithm,
@@ -123,8 +129,10 @@ impl Core {
             producer,
             max_messages,
             queued: Arc::new(AtomicI64::new(0)),
+            queued_bytes: AtomicU64::new(0),
             counts: Mutex::new(HashMap::new()),
             transactional,
+            statistics,
         })
     }
 
@@ -166,6 +174,19 @@ impl Core {
         Ok(count)
     }
 
+    /// The topics this producer has looked up (librdkafka's topic handles), with their
+    /// partition counts, by name.
+    pub(super) fn looked_up_topics(&self) -> Vec<(String, i32)> {
+        let mut topics: Vec<(String, i32)> = self
+            .counts
+            .lock()
+            .iter()
+            .map(|(topic, &(_, count))| (topic.clone(), count))
+            .collect();
+        topics.sort_unstable();
+        topics
+    }
+
     /// Where `message` goes: its own partition (checked), the custom partitioner's choice,
     /// or librdkafka's partitioner's.
     pub(crate) fn place(
@@ -204,6 +225,17 @@ impl Core {
         partition: i32,
         callback: impl FnOnce(crate::error::Result<crate::producer::RecordMetadata>) + Send + 'static,
     ) -> Result<(), RDKafkaErrorCode> {
+        let payload_bytes = message.payload.as_ref().map_or(0, Vec::len) as u64;
+        let tally = self.statistics.as_ref().map(|statistics| {
+            let key_bytes = message.key.as_ref().map_or(0, Vec::len) as u64;
+            statistics.tally(&message.topic, partition, key_bytes + payload_bytes)
+        });
+        let callback = move |result: crate::error::Result<crate::producer::RecordMetadata>| {
+            if let Some(tally) = tally {
+                tally.settle(result.is_ok());
+            }
+            callback(result);
+        };
         self.producer
             .send_with_callback(message.into_record(partition), callback)
             .map_err(|refused| match refused.error {
@@ -220,6 +252,7 @@ impl Core {
                 error => code_of(&error),
             })?;
         self.queued.fetch_add(1, Ordering::AcqRel);
+        self.queued_bytes.fetch_add(payload_bytes, Ordering::AcqRel);
         Ok(())
     }
 

@@ -21,6 +21,7 @@ use crate::rdkafka::config::{
 use crate::rdkafka::consumer::ConsumerGroupMetadata;
 use crate::rdkafka::error::{KafkaError, KafkaResult, RDKafkaErrorCode};
 use crate::rdkafka::message::{Message, OwnedHeaders, OwnedMessage, Timestamp, ToBytes};
+use crate::rdkafka::statistics::Statistics;
 use crate::rdkafka::topic_partition_list::TopicPartitionList;
 use crate::rdkafka::util::{AsyncRuntime, DefaultRuntime, IntoOpaque, Timeout};
 
@@ -205,6 +206,10 @@ impl<C: ClientContext + 'static> ClientContext for FutureProducerContext<C> {
 
     fn log(&self, level: RDKafkaLogLevel, fac: &str, log_message: &str) {
         self.wrapped_context.log(level, fac, log_message);
+    }
+
+    fn stats(&self, statistics: Statistics) {
+        self.wrapped_context.stats(statistics);
     }
 
     fn stats_raw(&self, statistics: &[u8]) {

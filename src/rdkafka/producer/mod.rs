@@ -5,6 +5,7 @@
 pub mod base_producer;
 mod core;
 pub mod future_producer;
+mod statistics;
 
 use std::sync::Arc;
 
