@@ -22,7 +22,8 @@ use rdkafka::{ClientContext, Offset, TopicPartitionList};
 
 const WAIT: Duration = Duration::from_secs(10);
 
-/// Writes down each `commit_callback` as "result: t-p@offset ...".
+/// Writes down each `commit_callback` as "result: t-p@offset ...", a partition's own error
+/// after a `!`.
 #[derive(Default)]
 struct Recording(Mutex<Vec<String>>);
 
@@ -33,7 +34,13 @@ impl ConsumerContext for Recording {
         let offsets: Vec<String> = offsets
             .elements()
             .iter()
-            .map(|e| format!("{}-{}@{:?}", e.topic(), e.partition(), e.offset()))
+            .map(|e| {
+                let error = match e.error() {
+                    Ok(()) => String::new(),
+                    Err(error) => format!("!{:?}", error.rdkafka_error_code()),
+                };
+                format!("{}-{}@{:?}{error}", e.topic(), e.partition(), e.offset())
+            })
             .collect();
         // A failed assertion elsewhere must not turn the drop's report into a second panic.
         self.0
@@ -263,14 +270,69 @@ fn a_failed_automatic_commit_is_reported_with_its_error() {
         .unwrap();
     clock.advance_ms(1_000);
     assert!(consumer.poll(Duration::ZERO).is_none());
+    // A broker answers the error for each partition; librdkafka sets it on each element.
+    let refused = "!Some(GroupAuthorizationFailed)";
     assert_eq!(
         reports(consumer.context()),
         [format!(
-            "{:?}: t-0@Offset(5) t-1@Offset(5)",
+            "{:?}: t-0@Offset(5){refused} t-1@Offset(5){refused}",
             Err::<(), _>(KafkaError::ConsumerCommit(
                 RDKafkaErrorCode::GroupAuthorizationFailed
             ))
         )]
+    );
+}
+
+/// A commit refused for some partitions only (a deleted topic: a broker's per-partition
+/// `UNKNOWN_TOPIC_OR_PARTITION`) reports the error on those elements and as the result
+/// (librdkafka's `rd_kafka_handle_OffsetCommit`: the last failed partition's); the others
+/// are committed, and the next tick does not commit them again.
+#[test]
+fn a_partly_refused_automatic_commit_reports_each_partitions_error() {
+    let clock = MockClock::new(0);
+    let (cluster, servers) = cluster_on(&clock);
+    cluster
+        .create_topic(kafkalite::NewTopic::new("u", 1))
+        .unwrap();
+    let producer: BaseProducer = config(&servers).create().unwrap();
+    producer
+        .send(BaseRecord::<(), str>::to("u").payload("v"))
+        .unwrap();
+    producer.flush(WAIT).unwrap();
+    let consumer: BaseConsumer<Recording> = assigned(&servers);
+    consumer
+        .incremental_assign(&list(&[("u", 0, Offset::Beginning)]))
+        .unwrap();
+    take(&consumer, 11);
+    cluster.delete_topic("u").unwrap();
+    clock.advance_ms(1_000);
+    assert!(consumer.poll(Duration::ZERO).is_none());
+    let error = Err::<(), _>(KafkaError::ConsumerCommit(
+        RDKafkaErrorCode::UnknownTopicOrPartition,
+    ));
+    assert_eq!(
+        reports(consumer.context()),
+        [format!(
+            "{error:?}: t-0@Offset(5) t-1@Offset(5) u-0@Offset(1)!Some(UnknownTopicOrPartition)"
+        )]
+    );
+    let committed = consumer
+        .committed_offsets(
+            list(&[("t", 0, Offset::Invalid), ("t", 1, Offset::Invalid)]),
+            WAIT,
+        )
+        .unwrap();
+    for element in committed.elements() {
+        assert_eq!(element.offset(), Offset::Offset(5));
+    }
+    clock.advance_ms(1_000);
+    let _ = consumer.poll(Duration::ZERO);
+    assert_eq!(
+        reports(consumer.context())[1..],
+        [format!(
+            "{error:?}: t-0@Invalid t-1@Invalid u-0@Offset(1)!Some(UnknownTopicOrPartition)"
+        )],
+        "t's offsets are known committed"
     );
 }
 

@@ -582,3 +582,46 @@ fn a_stream_consumers_receive_emits_them() {
         "taken before the second"
     );
 }
+
+/// A commit refused for one partition (its topic deleted) still commits the others, and
+/// the consumer knows them committed (librdkafka updates the committed offset of each
+/// partition without an error).
+#[test]
+fn a_partly_refused_commit_still_shows_what_was_committed() {
+    let clock = MockClock::new(0);
+    let (cluster, servers) = cluster_on(&clock, &[("t", 1), ("u", 1)]);
+    let plain: BaseProducer = config(&servers).create().unwrap();
+    for topic in ["t", "u"] {
+        plain
+            .send(BaseRecord::<(), str>::to(topic).payload("v"))
+            .unwrap();
+    }
+    plain.flush(WAIT).unwrap();
+    let consumer: BaseConsumer<Collected> = member(&servers);
+    consumer
+        .assign(&list(&[
+            ("t", 0, Offset::Beginning),
+            ("u", 0, Offset::Beginning),
+        ]))
+        .unwrap();
+    let mut taken = 0;
+    while taken < 2 {
+        if let Some(message) = consumer.poll(WAIT) {
+            message.unwrap();
+            taken += 1;
+        }
+    }
+    cluster.delete_topic("u").unwrap();
+    let both = list(&[("t", 0, Offset::Offset(1)), ("u", 0, Offset::Offset(1))]);
+    match consumer.commit(&both, CommitMode::Sync) {
+        Err(error) => assert_eq!(
+            error.rdkafka_error_code(),
+            Some(rdkafka::error::RDKafkaErrorCode::UnknownTopicOrPartition)
+        ),
+        Ok(()) => panic!("the deleted topic's offset was committed"),
+    }
+    clock.advance_ms(1_000);
+    let _ = consumer.poll(Duration::ZERO);
+    let t0 = &consumer.context().last().topics["t"].partitions[&0];
+    assert_eq!((t0.committed_offset, t0.consumer_lag), (1, 0));
+}

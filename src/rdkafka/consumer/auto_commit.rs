@@ -14,18 +14,22 @@
 //! underneath commits nothing by itself (its `enable.auto.commit` is off). A report waits
 //! for the next poll, which serves it on the polling thread, as librdkafka's queue does.
 
+use std::collections::HashMap;
+
 use super::base_consumer::{BaseConsumer, Shared};
+use super::offset_store::refused_by;
 use super::ConsumerContext;
 use crate::group::{Offsets, TopicPartition};
 use crate::rdkafka::error::{code_of, KafkaError, RDKafkaErrorCode};
 use crate::rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 
 /// One automatic commit's outcome, waiting for the next poll: each partition listed, with
-/// the offset committed (`None`: listed, not committed).
+/// the offset committed (`None`: listed, not committed) and the partition's error (a
+/// partition the commit refused).
 #[derive(Debug)]
 pub(super) struct CommitReport {
     result: Result<(), RDKafkaErrorCode>,
-    partitions: Vec<(TopicPartition, Option<i64>)>,
+    partitions: Vec<(TopicPartition, Option<i64>, Option<RDKafkaErrorCode>)>,
 }
 
 impl Shared {
@@ -42,18 +46,28 @@ impl Shared {
             return;
         }
         let committed = commit(offsets);
+        let refused = match &committed {
+            Ok(()) => HashMap::new(),
+            Err(error) => {
+                let refused = refused_by(&self.cluster, offsets, error);
+                tracing::warn!(
+                    target: "kafkalite::rdkafka",
+                    "offset commit (automatic) failed for {} of {} partition(s): {error}",
+                    refused.len(),
+                    offsets.len()
+                );
+                refused
+            }
+        };
         let mut local = self.local.lock();
-        match &committed {
-            Ok(()) => local.note_committed(offsets),
-            Err(error) => tracing::warn!(
-                target: "kafkalite::rdkafka",
-                "offset commit (automatic) failed for {} partition(s): {error}",
-                offsets.len()
-            ),
-        }
+        local.note_committed(offsets, &refused);
+        // As librdkafka's: each partition with its own error, the report's the last one's.
         let partitions = listed
             .iter()
-            .map(|tp| (tp.clone(), offsets.get(tp).map(|o| o.offset)))
+            .map(|tp| {
+                let offset = offsets.get(tp).map(|o| o.offset);
+                (tp.clone(), offset, refused.get(tp).copied())
+            })
             .collect();
         local.commit_reports.push(CommitReport {
             result: committed.map_err(|error| code_of(&error)),
@@ -126,9 +140,12 @@ impl<C: ConsumerContext> BaseConsumer<C> {
         let served = !reports.is_empty();
         for report in reports {
             let mut tpl = TopicPartitionList::with_capacity(report.partitions.len());
-            for (tp, offset) in &report.partitions {
+            for (tp, offset, error) in &report.partitions {
                 let offset = offset.map_or(Offset::Invalid, Offset::Offset);
                 let _ = tpl.add_partition_offset(&tp.topic, tp.partition, offset);
+                if let Some(code) = error {
+                    tpl.set_error(&tp.topic, tp.partition, *code);
+                }
             }
             let result = report.result.map_err(KafkaError::ConsumerCommit);
             self.client.context().commit_callback(result, &tpl);
