@@ -427,3 +427,91 @@ fn a_subscriptions_close_commits_through_its_revocation() {
     drop(consumer);
     assert_eq!(reports(&context), ["Ok(()): t-0@Offset(5) t-1@Offset(5)"]);
 }
+
+/// Writes down each revocation's partitions and whether the assignment was lost, and keeps
+/// the commit reports as [`Recording`] does.
+#[derive(Default)]
+struct Revocations {
+    commits: Recording,
+    revoked: Mutex<Vec<(Vec<i32>, bool)>>,
+}
+
+impl ClientContext for Revocations {}
+
+impl ConsumerContext for Revocations {
+    fn pre_rebalance(
+        &self,
+        consumer: &BaseConsumer<Self>,
+        rebalance: &rdkafka::consumer::Rebalance<'_>,
+    ) {
+        if let rdkafka::consumer::Rebalance::Revoke(tpl) = rebalance {
+            let partitions = tpl.elements().iter().map(|e| e.partition()).collect();
+            self.revoked
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .push((partitions, consumer.assignment_lost()));
+        }
+    }
+
+    fn commit_callback(&self, result: KafkaResult<()>, offsets: &TopicPartitionList) {
+        self.commits.commit_callback(result, offsets);
+    }
+}
+
+/// librdkafka's close while the group rebalances: a member that has rejoined the rebalance
+/// (cooperative, so it still owns its partition) revokes it, not loses it
+/// (`rd_kafka_cgrp_unsubscribe` revokes unless the assignment was lost), and commits its
+/// stored offset; the coordinator takes the commit, the group's generation unchanged until
+/// the rebalance completes. Kafka's Java client would lose the partition uncommitted.
+#[test]
+fn a_member_closing_after_it_rejoined_a_rebalance_revokes_and_commits() {
+    let clock = MockClock::new(0);
+    let (cluster, servers) = cluster_on(&clock);
+    let member = |name: &str| -> BaseConsumer<Revocations> {
+        let consumer: BaseConsumer<Revocations> = config(&servers)
+            .set("group.id", "g")
+            .set("client.id", name)
+            .set("partition.assignment.strategy", "cooperative-sticky")
+            // (Nothing to read while the group settles: the messages come after.)
+            .set("auto.offset.reset", "latest")
+            .create_with_context(Revocations::default())
+            .unwrap();
+        consumer.subscribe(&["t"]).unwrap();
+        consumer
+    };
+    let (a, b) = (member("a"), member("b"));
+    let assigned = |c: &BaseConsumer<Revocations>| c.assignment().unwrap().count();
+    while assigned(&a) != 1 || assigned(&b) != 1 {
+        assert!(a.poll(Duration::ZERO).is_none() && b.poll(Duration::ZERO).is_none());
+    }
+    let partition = b.assignment().unwrap().elements()[0].partition();
+    produce(&servers, partition, 3);
+    let mut taken = 0;
+    while taken < 3 {
+        if let Some(message) = b.poll(WAIT) {
+            message.unwrap();
+            taken += 1;
+        }
+    }
+    b.context().revoked.lock().unwrap().clear();
+    cluster.testing().force_rebalance("g").unwrap();
+    assert!(
+        b.poll(Duration::ZERO).is_none(),
+        "b rejoins and waits for a"
+    );
+    assert_eq!(
+        cluster.describe_group("g").unwrap().state,
+        kafkalite::GroupState::PreparingRebalance
+    );
+    let context = Arc::clone(b.context());
+    drop(b);
+    assert_eq!(*context.revoked.lock().unwrap(), [(vec![partition], false)]);
+    assert_eq!(
+        reports(&context.commits),
+        [format!("Ok(()): t-{partition}@Offset(8)")]
+    );
+    let committed = a
+        .committed_offsets(list(&[("t", partition, Offset::Invalid)]), WAIT)
+        .unwrap();
+    assert_eq!(committed.elements()[0].offset(), Offset::Offset(8));
+}

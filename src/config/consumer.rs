@@ -256,6 +256,11 @@ pub struct ConsumerConfig {
     pub check_crcs: bool,
     overrides: Vec<(String, String)>,
     inert: Vec<String>,
+    /// librdkafka's group client, for the rdkafka facade: a member that has rejoined a
+    /// rebalance not yet complete still commits with its generation (the coordinator
+    /// decides) and, leaving, revokes its partitions. Kafka's Java client, the default,
+    /// refuses such a commit (`RebalanceInProgress`) and loses them.
+    pub(crate) librdkafka_rejoin: bool,
 }
 
 impl Default for ConsumerConfig {
@@ -287,6 +292,7 @@ impl Default for ConsumerConfig {
             check_crcs: true,
             overrides: Vec::new(),
             inert: Vec::new(),
+            librdkafka_rejoin: false,
         }
     }
 }
@@ -471,6 +477,12 @@ impl ConsumerConfig {
     /// Sets `check.crcs`.
     pub fn check_crcs(mut self, enabled: bool) -> Self {
         self.check_crcs = enabled;
+        self
+    }
+    /// librdkafka's behaviour for a member that has rejoined a rebalance (the facade's).
+    #[cfg(feature = "rdkafka-api")]
+    pub(crate) fn librdkafka_rejoin(mut self) -> Self {
+        self.librdkafka_rejoin = true;
         self
     }
     /// Sets `max.partition.fetch.bytes`.

@@ -41,6 +41,9 @@ pub struct Committer {
     pub(super) membership: Arc<Mutex<Membership>>,
     pub(super) subscribed: bool,
     pub(super) interceptors: Interceptors,
+    /// Whether a commit while the consumer has rejoined a rebalance is refused (Kafka's
+    /// Java client; librdkafka's leaves it to the coordinator).
+    pub(super) rejoin_gate: bool,
 }
 
 impl Committer {
@@ -63,7 +66,7 @@ impl Committer {
             self.subscribed,
             membership.member_id.as_deref(),
             membership.generation,
-            membership.rejoining,
+            membership.rejoining && self.rejoin_gate,
         )?;
         let (existing, refused) = crate::group::split_missing(&self.cluster, offsets)?;
         if !existing.is_empty() {

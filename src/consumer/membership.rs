@@ -314,12 +314,12 @@ impl State {
             if revoke && !dropped.is_empty() {
                 // As Kafka's onLeavePrepare: revoked (still a member here, so the callback
                 // can commit), or lost when the member was expelled or has rejoined a
-                // rebalance; nothing when nothing is owned.
+                // rebalance (librdkafka revokes then too); nothing when nothing is owned.
                 let group = self.group_id()?.to_string();
                 let current = self
                     .coordinator()?
                     .is_current(&group, &member_id, self.generation);
-                if current && !self.rejoining {
+                if current && (!self.rejoining || self.config.librdkafka_rejoin) {
                     self.call_listener(|l, ctx| l.on_partitions_revoked(ctx, &dropped));
                 } else {
                     self.call_listener(|l, ctx| l.on_partitions_lost(ctx, &dropped));

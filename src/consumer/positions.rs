@@ -68,7 +68,7 @@ impl State {
             matches!(self.mode, Mode::Subscribed(_)),
             self.member_id.as_deref(),
             self.generation,
-            self.rejoining,
+            self.rejoining && !self.config.librdkafka_rejoin,
         )?;
         // As Kafka: the group checks the member and its generation, not which partitions
         // it owns (a member may commit for any partition that exists; the others are

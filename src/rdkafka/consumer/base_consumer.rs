@@ -115,12 +115,15 @@ impl<C: ConsumerContext> FromClientConfigAndContext<C> for BaseConsumer<C> {
         let settings = config.consumer_settings()?;
         let cluster = connect(config.servers()?)?;
         // One record per poll: the kafkalite position is what was handed out. Automatic
-        // commits are the facade's own (librdkafka's points, `auto_commit.rs`).
+        // commits are the facade's own (librdkafka's points, `auto_commit.rs`). A member
+        // that has rejoined a rebalance is librdkafka's: its commits go to the coordinator,
+        // and a close or unsubscribe revokes its partitions.
         let inner_config = settings
             .config
             .clone()
             .max_poll_records(1)
-            .enable_auto_commit(false);
+            .enable_auto_commit(false)
+            .librdkafka_rejoin();
         let inner = cluster
             .consumer(inner_config)
             .map_err(|error| KafkaError::ClientCreation(error.to_string()))?;
