@@ -68,6 +68,11 @@ mod loom_locks {
         pub(crate) fn get_mut(&mut self) -> &mut T {
             self.0.get_mut().expect("no panics while locked in a model")
         }
+        /// The lock if it is free now (parking_lot's `try_lock`).
+        #[allow(dead_code)]
+        pub(crate) fn try_lock(&self) -> Option<MutexGuard<'_, T>> {
+            self.0.try_lock().ok().map(|guard| MutexGuard(Some(guard)))
+        }
     }
 
     impl<T> Deref for MutexGuard<'_, T> {

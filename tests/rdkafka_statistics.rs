@@ -29,7 +29,7 @@ use rdkafka::{ClientContext, Message, Offset, TopicPartitionList};
 
 const WAIT: Duration = Duration::from_secs(10);
 
-/// Keeps each `stats` call, and the partition of each delivered message.
+/// Keeps each `stats` call, and the partition of each message delivered.
 #[derive(Default)]
 struct Collected {
     stats: Mutex<Vec<Statistics>>,
@@ -75,8 +75,9 @@ impl ProducerContext for Collected {
     type DeliveryOpaque = ();
 
     fn delivery(&self, result: &DeliveryResult<'_>, _: ()) {
-        let message = result.as_ref().expect("delivered");
-        self.delivered.lock().unwrap().push(message.partition());
+        if let Ok(message) = result {
+            self.delivered.lock().unwrap().push(message.partition());
+        }
     }
 }
 
@@ -319,6 +320,10 @@ fn stats_raw_gets_librdkafkas_json() {
     );
     assert_eq!(consumer["cgrp"]["state"], "up");
     assert!(consumer.get("eos").is_none());
+    // Fields librdkafka writes that rdkafka's struct leaves out.
+    let partition = &consumer["topics"]["t"]["partitions"]["1"];
+    assert_eq!(partition["commited_offset"], partition["committed_offset"]);
+    assert_eq!(partition["leader_epoch"], -1);
     let producer = json(producer.context());
     assert_eq!(producer["type"], "producer");
     assert_eq!(producer["topics"]["t"]["partitions"]["0"]["txmsgs"], 1);
@@ -461,6 +466,10 @@ fn the_group_statistics_count_rebalances() {
     assert_eq!(group.rebalance_cnt, 1, "one assignment");
     assert_eq!(group.rebalance_reason, "partitions assigned");
     assert_eq!(group.rebalance_age, 1_250);
+    let producer = producer(&config(&servers));
+    send(&producer, "k", "v");
+    producer.flush(WAIT).unwrap();
+    while consumer.poll(WAIT).is_none() {}
     consumer.unsubscribe();
     assert!(consumer.poll(Duration::ZERO).is_none());
     clock.advance_ms(1_000);
@@ -473,12 +482,14 @@ fn the_group_statistics_count_rebalances() {
     );
     assert_eq!(group.rebalance_cnt, 2, "and one revocation");
     assert_eq!(group.rebalance_reason, "partitions revoked");
-    let mut partitions = stats
-        .topics
-        .values()
-        .flat_map(|topic| topic.partitions.values());
-    assert!(partitions.clone().all(|p| !p.desired));
-    assert!(partitions.all(|p| p.fetch_state == "none"));
+    // The topic read from stays listed (librdkafka keeps its handle), so the totals do
+    // not go down; none of its partitions is wanted now.
+    assert_eq!(stats.rxmsgs, 1);
+    let partitions = stats.topics["t"].partitions.values();
+    assert!(partitions
+        .clone()
+        .all(|p| !p.desired && p.fetch_state == "none"));
+    assert_eq!(partitions.map(|p| p.rxmsgs).sum::<u64>(), 1);
 }
 
 #[test]
@@ -624,4 +635,36 @@ fn a_partly_refused_commit_still_shows_what_was_committed() {
     let _ = consumer.poll(Duration::ZERO);
     let t0 = &consumer.context().last().topics["t"].partitions[&0];
     assert_eq!((t0.committed_offset, t0.consumer_lag), (1, 0));
+}
+
+/// A message refused at `send` is never counted; one whose delivery failed counts as
+/// enqueued (`msgs`), not delivered (`txmsgs`).
+#[test]
+fn refused_and_failed_messages_do_not_count_as_delivered() {
+    let clock = MockClock::new(0);
+    let (cluster, servers) = cluster_on(&clock, &[("t", 1)]);
+    let producer = producer(every_second(&servers).set("message.max.bytes", "1000"));
+    let too_large = "x".repeat(2_000);
+    let refused = producer.send(BaseRecord::<str, str>::to("t").key("k").payload(&too_large));
+    assert!(refused.is_err(), "larger than message.max.bytes");
+    let _fault = cluster
+        .testing()
+        .faults()
+        .on(kafkalite::testing::Op::Produce)
+        .topic("t")
+        .fail_next(1, kafkalite::ErrorCode::TopicAuthorizationFailed)
+        .unwrap();
+    send(&producer, "a", "failed");
+    producer.flush(WAIT).unwrap();
+    send(&producer, "b", "delivered");
+    producer.flush(WAIT).unwrap();
+    assert_eq!(producer.context().delivered.lock().unwrap().len(), 1);
+    clock.advance_ms(1_000);
+    producer.poll(Duration::ZERO);
+    let stats = producer.context().last();
+    let partition = &stats.topics["t"].partitions[&0];
+    assert_eq!((partition.msgs, partition.txmsgs), (2, 1));
+    assert_eq!((partition.msgq_cnt, partition.msgq_bytes), (0, 0));
+    assert_eq!(partition.txbytes, ("b".len() + "delivered".len()) as u64);
+    assert_eq!(stats.txmsgs, 1);
 }

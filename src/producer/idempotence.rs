@@ -13,7 +13,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::transactions::Transactions;
+use super::transactions::{State as TransactionState, Transactions};
 use crate::cluster::Cluster;
 use crate::error::{Error, Result};
 use crate::log::increment_sequence;
@@ -42,8 +42,8 @@ pub(crate) struct Identity {
     pub(crate) epoch: i16,
     /// How many producer ids or epochs the producer took.
     pub(crate) epochs: i64,
-    /// A transactional producer's state, by Kafka's name (`READY`, `IN_TRANSACTION`, ...).
-    pub(crate) transaction_state: Option<&'static str>,
+    /// A transactional producer's state.
+    pub(crate) transaction_state: Option<TransactionState>,
 }
 
 impl Idempotence {
@@ -72,17 +72,15 @@ impl Idempotence {
         }
     }
 
-    /// The producer's identity: a transactional producer's is its transaction state's.
+    /// The identity of a producer without a transactional id (a transactional one's is its
+    /// transaction state's, `Transactions::identity`).
     #[cfg_attr(not(feature = "rdkafka-api"), allow(dead_code))]
     pub(crate) fn identity(&self) -> Identity {
-        match &self.transactions {
-            Some(transactions) => transactions.identity(),
-            None => Identity {
-                producer_id: self.producer_id,
-                epoch: self.epoch,
-                epochs: self.epochs,
-                transaction_state: None,
-            },
+        Identity {
+            producer_id: self.producer_id,
+            epoch: self.epoch,
+            epochs: self.epochs,
+            transaction_state: None,
         }
     }
 

@@ -38,3 +38,5 @@ pub use serializer::{
     BytesSerializer, LongSerializer, Serializer, StringSerializer, TypedProducer, TypedRecord,
     TypedSendError,
 };
+#[cfg(feature = "rdkafka-api")]
+pub(crate) use transactions::State as TransactionState;

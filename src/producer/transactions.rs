@@ -25,7 +25,7 @@ use crate::txn::{MarkerJob, TransactionCoordinator};
 
 /// Kafka's client-side transaction states.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum State {
+pub(crate) enum State {
     Uninitialized,
     Ready,
     InTransaction,
@@ -75,6 +75,8 @@ pub(crate) struct Transactions {
     client: Mutex<Client>,
     /// Whether `client.state` is `InTransaction`, readable without the lock.
     in_transaction: AtomicBool,
+    /// The identity `identity` last read (what it answers while a call holds `client`).
+    last_identity: Mutex<Identity>,
 }
 
 impl Transactions {
@@ -93,19 +95,32 @@ impl Transactions {
                 epochs: 0,
             }),
             in_transaction: AtomicBool::new(false),
+            last_identity: Mutex::new(Identity {
+                producer_id: -1,
+                epoch: -1,
+                epochs: 0,
+                transaction_state: Some(State::Uninitialized),
+            }),
         }
     }
 
-    /// The producer id, epoch and epochs taken, and the state by Kafka's name.
+    /// The producer id, epoch, epochs taken and state. Never waits: while a call holds the
+    /// state (a coordinator call in progress, perhaps held by the test kit), the last one
+    /// read.
     #[cfg_attr(not(feature = "rdkafka-api"), allow(dead_code))]
     pub(crate) fn identity(&self) -> Identity {
-        let client = self.client.lock();
-        Identity {
+        let Some(client) = self.client.try_lock() else {
+            return *self.last_identity.lock();
+        };
+        let identity = Identity {
             producer_id: client.producer_id,
             epoch: client.epoch,
             epochs: client.epochs,
-            transaction_state: Some(client.state.name()),
-        }
+            transaction_state: Some(client.state),
+        };
+        drop(client);
+        *self.last_identity.lock() = identity;
+        identity
     }
 
     fn coordinator(&self) -> Result<Arc<TransactionCoordinator>> {
@@ -399,13 +414,17 @@ impl Transactions {
 /// Kafka's (and rust-rdkafka's) transaction calls. Each needs `transactional.id`; without
 /// one they fail with [`Error::InvalidTxnState`].
 impl Producer {
-    /// The idempotent producer's identity (`None`: not idempotent).
+    /// The idempotent producer's identity (`None`: not idempotent). A transactional
+    /// producer's comes from its transaction state, never waiting for a call in progress;
+    /// an idempotent one's from the idempotence state, which the appender holds only
+    /// briefly.
     #[cfg_attr(not(feature = "rdkafka-api"), allow(dead_code))]
     pub(crate) fn identity(&self) -> Option<Identity> {
-        self.inner
-            .idempotence
-            .as_ref()
-            .map(|idempotence| idempotence.lock().identity())
+        if let Some(transactions) = &self.inner.transactions {
+            return Some(transactions.identity());
+        }
+        let idempotence = self.inner.idempotence.as_ref()?;
+        Some(idempotence.lock().identity())
     }
 
     fn transactions(&self) -> Result<&Transactions> {

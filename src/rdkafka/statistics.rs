@@ -67,10 +67,8 @@ pub struct Statistics {
     /// The topics the client uses, by name.
     pub topics: HashMap<String, Topic>,
     /// The consumer group (consumers with a `group.id` only).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub cgrp: Option<ConsumerGroup>,
     /// Idempotence and transactions (idempotent producers only).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub eos: Option<ExactlyOnceSemantics>,
 }
 
@@ -213,7 +211,7 @@ pub struct Partition {
     pub broker: i32,
     /// The partition's leader (-1: unknown).
     pub leader: i32,
-    /// Whether the application wants it (assigned to a consumer, produced to).
+    /// Whether the application wants it (a consumer's assigned partition).
     pub desired: bool,
     /// Whether the cluster does not know it.
     pub unknown: bool,

@@ -81,14 +81,16 @@ impl<C: ConsumerContext> BaseConsumer<C> {
             .as_ref()
             .is_some_and(|committer| committer.rejoining());
         let local = shared.local.lock();
-        // librdkafka's topic handles: the subscribed topics (patterns aside) and the
-        // assigned ones, those the cluster has.
+        // librdkafka's topic handles: the subscribed topics (patterns aside), the assigned
+        // ones and those read from before (so that the totals never go down), those the
+        // cluster has.
         let topics: Vec<(String, i32)> = local
             .subscription
             .iter()
             .map(String::as_str)
             .filter(|topic| !topic.starts_with('^'))
             .chain(assignment.iter().map(|tp| &*tp.topic))
+            .chain(local.statistics.received.keys().map(|tp| &*tp.topic))
             .collect::<BTreeSet<_>>()
             .into_iter()
             .filter_map(|topic| {
@@ -161,8 +163,11 @@ impl<C: ConsumerContext> BaseConsumer<C> {
             offsets.get(tp).copied().unwrap_or(OFFSET_INVALID)
         };
         stats.app_offset = known(&local.positions);
-        // One message per fetch: the fetch position is the application's.
-        stats.next_offset = stats.app_offset;
+        // One message per fetch: the fetch position is the application's (0 before the
+        // first, as librdkafka's before it fetches).
+        if stats.app_offset >= 0 {
+            stats.next_offset = stats.app_offset;
+        }
         stats.stored_offset = known(&local.stored);
         stats.committed_offset = known(&local.committed);
         if let Ok(log) = self.cluster().partition(&tp.topic, tp.partition) {

@@ -123,6 +123,9 @@ impl<'a, K: ToBytes + ?Sized, P: ToBytes + ?Sized> BaseRecord<'a, K, P, ()> {
     }
 }
 
+/// The longest a `poll` or `flush` waits without looking at the statistics' timer.
+const STATISTICS_CHECK: Duration = Duration::from_millis(100);
+
 /// A delivery waiting for `poll`: the outcome, the message, and the slot its opaque is put
 /// in once `send` returns.
 struct Report<D> {
@@ -267,12 +270,7 @@ where
         let deadline = timeout.into().deadline();
         loop {
             self.maybe_emit_statistics();
-            // Woken for the statistics too, when they fall due before the deadline.
-            let wake = match (deadline, self.core.statistics_due_in()) {
-                (Some(deadline), Some(due)) => Some(deadline.min(Instant::now() + due)),
-                (deadline, due) => deadline.or_else(|| due.map(|due| Instant::now() + due)),
-            };
-            let report = match wake {
+            let report = match self.statistics_wake(deadline) {
                 Some(wake) => self.reports.1.recv_deadline(wake),
                 None => self
                     .reports
@@ -289,6 +287,19 @@ where
                 self.maybe_emit_statistics();
                 return;
             }
+        }
+    }
+
+    /// When a wait ending at `deadline` wakes to look at the statistics: when they fall
+    /// due, and at least every `STATISTICS_CHECK` (a `MockClock` moves without telling).
+    fn statistics_wake(&self, deadline: Option<Instant>) -> Option<Instant> {
+        let Some(due) = self.core.statistics_due_in() else {
+            return deadline;
+        };
+        let wake = Instant::now().checked_add(due.min(STATISTICS_CHECK));
+        match (deadline, wake) {
+            (Some(deadline), Some(wake)) => Some(deadline.min(wake)),
+            (deadline, wake) => deadline.or(wake),
         }
     }
 
@@ -366,13 +377,14 @@ where
             }
             let mut current = self.signal.generation.lock();
             if *current == generation {
-                match deadline {
-                    Some(deadline) => {
-                        if self
+                match self.statistics_wake(deadline) {
+                    Some(wake) => {
+                        let timed_out = self
                             .signal
                             .changed
-                            .wait_until(&mut current, deadline)
-                            .timed_out()
+                            .wait_until(&mut current, wake)
+                            .timed_out();
+                        if timed_out && deadline.is_some_and(|deadline| Instant::now() >= deadline)
                         {
                             return Err(KafkaError::Flush(RDKafkaErrorCode::OperationTimedOut));
                         }

@@ -14,7 +14,7 @@ use std::time::Duration;
 use parking_lot::Mutex;
 
 use super::core::Core;
-use crate::producer::Identity;
+use crate::producer::{Identity, TransactionState};
 use crate::rdkafka::client::ClientContext;
 use crate::rdkafka::config::ClientConfig;
 use crate::rdkafka::statistics::{
@@ -201,13 +201,13 @@ impl Core {
 /// (rdkafka_idempotence.c, rdkafka_txnmgr.c names).
 fn exactly_once(identity: Identity) -> ExactlyOnceSemantics {
     let txn_state = match identity.transaction_state {
-        None | Some("UNINITIALIZED") => "Init",
-        Some("READY") => "Ready",
-        Some("IN_TRANSACTION") => "InTransaction",
-        Some("COMMITTING_TRANSACTION") => "CommittingTransaction",
-        Some("ABORTING_TRANSACTION") => "AbortingTransaction",
-        Some("ABORTABLE_ERROR") => "AbortableError",
-        Some(_) => "FatalError",
+        None | Some(TransactionState::Uninitialized) => "Init",
+        Some(TransactionState::Ready) => "Ready",
+        Some(TransactionState::InTransaction) => "InTransaction",
+        Some(TransactionState::Committing) => "CommittingTransaction",
+        Some(TransactionState::Aborting) => "AbortingTransaction",
+        Some(TransactionState::AbortableError) => "AbortableError",
+        Some(TransactionState::FatalError) => "FatalError",
     };
     let idemp_state = match (txn_state, identity.producer_id) {
         ("FatalError", _) => "FatalError",

@@ -133,7 +133,10 @@ impl Emitter {
 
     /// Hands `statistics` to the context as librdkafka's JSON.
     pub(crate) fn emit<C: ClientContext + ?Sized>(&self, context: &C, statistics: &Statistics) {
-        match serde_json::to_vec(statistics) {
+        let json = serde_json::to_value(statistics)
+            .map(as_librdkafka_writes_it)
+            .and_then(|value| serde_json::to_vec(&value));
+        match json {
             Ok(json) => context.stats_raw(&json),
             Err(error) => tracing::warn!(
                 target: "kafkalite::rdkafka",
@@ -153,7 +156,8 @@ pub(crate) fn unknown_partition(partition: i32) -> Partition {
         leader: -1,
         fetch_state: "none".to_string(),
         query_offset: OFFSET_INVALID,
-        next_offset: OFFSET_INVALID,
+        // librdkafka's `rd_kafka_offset_stats_reset`: no fetch yet is 0.
+        next_offset: 0,
         app_offset: OFFSET_INVALID,
         stored_offset: OFFSET_INVALID,
         committed_offset: OFFSET_INVALID,
@@ -165,4 +169,42 @@ pub(crate) fn unknown_partition(partition: i32) -> Partition {
         consumer_lag_stored: -1,
         ..Partition::default()
     }
+}
+
+/// `statistics` as librdkafka writes the document: no `cgrp` or `eos` where they do not
+/// apply (rdkafka's struct has them as `None`), and each partition's fields that rdkafka's
+/// struct leaves out: the legacy misspelt `commited_offset` beside `committed_offset`, and
+/// the leader epochs (-1: unknown, kafkalite's metadata has none).
+fn as_librdkafka_writes_it(mut statistics: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    let Value::Object(document) = &mut statistics else {
+        return statistics;
+    };
+    for optional in ["cgrp", "eos"] {
+        if document.get(optional).is_some_and(Value::is_null) {
+            document.remove(optional);
+        }
+    }
+    let topics = document.get_mut("topics").and_then(Value::as_object_mut);
+    for topic in topics.into_iter().flat_map(|topics| topics.values_mut()) {
+        let partitions = topic.get_mut("partitions").and_then(Value::as_object_mut);
+        for partition in partitions.into_iter().flat_map(|p| p.values_mut()) {
+            let Value::Object(fields) = partition else {
+                continue;
+            };
+            let committed = fields
+                .get("committed_offset")
+                .cloned()
+                .unwrap_or(Value::Null);
+            fields.insert("commited_offset".to_string(), committed);
+            for epoch in [
+                "leader_epoch",
+                "stored_leader_epoch",
+                "committed_leader_epoch",
+            ] {
+                fields.insert(epoch.to_string(), Value::from(-1));
+            }
+        }
+    }
+    statistics
 }
