@@ -284,11 +284,12 @@ fn a_failed_automatic_commit_is_reported_with_its_error() {
 }
 
 /// A commit refused for some partitions only (a deleted topic: a broker's per-partition
-/// `UNKNOWN_TOPIC_OR_PARTITION`) reports the error on those elements and as the result
-/// (librdkafka's `rd_kafka_handle_OffsetCommit`: the last failed partition's); the others
-/// are committed, and the next tick does not commit them again.
+/// `UNKNOWN_TOPIC_OR_PARTITION`) fails as a whole for the client: librdkafka's
+/// `rd_kafka_handle_OffsetCommit` returns the last failed partition's error and
+/// `rd_kafka_cgrp_update_committed_offsets` sets it on every partition sent, recording none
+/// as committed, so the next tick sends them all again, though the broker kept the others.
 #[test]
-fn a_partly_refused_automatic_commit_reports_each_partitions_error() {
+fn a_partly_refused_automatic_commit_fails_every_partition() {
     let clock = MockClock::new(0);
     let (cluster, servers) = cluster_on(&clock);
     cluster
@@ -310,12 +311,10 @@ fn a_partly_refused_automatic_commit_reports_each_partitions_error() {
     let error = Err::<(), _>(KafkaError::ConsumerCommit(
         RDKafkaErrorCode::UnknownTopicOrPartition,
     ));
-    assert_eq!(
-        reports(consumer.context()),
-        [format!(
-            "{error:?}: t-0@Offset(5) t-1@Offset(5) u-0@Offset(1)!Some(UnknownTopicOrPartition)"
-        )]
-    );
+    let unknown = "!Some(UnknownTopicOrPartition)";
+    let report =
+        format!("{error:?}: t-0@Offset(5){unknown} t-1@Offset(5){unknown} u-0@Offset(1){unknown}");
+    assert_eq!(reports(consumer.context()), std::slice::from_ref(&report));
     let committed = consumer
         .committed_offsets(
             list(&[("t", 0, Offset::Invalid), ("t", 1, Offset::Invalid)]),
@@ -329,10 +328,8 @@ fn a_partly_refused_automatic_commit_reports_each_partitions_error() {
     let _ = consumer.poll(Duration::ZERO);
     assert_eq!(
         reports(consumer.context())[1..],
-        [format!(
-            "{error:?}: t-0@Invalid t-1@Invalid u-0@Offset(1)!Some(UnknownTopicOrPartition)"
-        )],
-        "t's offsets are known committed"
+        [report],
+        "nothing was recorded as committed"
     );
 }
 
@@ -428,15 +425,23 @@ fn a_subscriptions_close_commits_through_its_revocation() {
     assert_eq!(reports(&context), ["Ok(()): t-0@Offset(5) t-1@Offset(5)"]);
 }
 
-/// Writes down each revocation's partitions and whether the assignment was lost, and keeps
-/// the commit reports as [`Recording`] does.
+/// Writes down each revocation (its partitions, whether the assignment was lost, and the
+/// outcome of a commit of the offset store made in the callback), the join state of the
+/// last statistics, and the commit reports as [`Recording`] does.
 #[derive(Default)]
 struct Revocations {
     commits: Recording,
-    revoked: Mutex<Vec<(Vec<i32>, bool)>>,
+    revoked: Mutex<Vec<Revoked>>,
+    join_state: Mutex<String>,
 }
 
-impl ClientContext for Revocations {}
+impl ClientContext for Revocations {
+    fn stats(&self, statistics: rdkafka::statistics::Statistics) {
+        if let Some(group) = statistics.cgrp {
+            *self.join_state.lock().unwrap() = group.join_state;
+        }
+    }
+}
 
 impl ConsumerContext for Revocations {
     fn pre_rebalance(
@@ -446,10 +451,11 @@ impl ConsumerContext for Revocations {
     ) {
         if let rdkafka::consumer::Rebalance::Revoke(tpl) = rebalance {
             let partitions = tpl.elements().iter().map(|e| e.partition()).collect();
+            let committed = consumer.commit_consumer_state(CommitMode::Sync);
             self.revoked
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .push((partitions, consumer.assignment_lost()));
+                .push((partitions, consumer.assignment_lost(), committed));
         }
     }
 
@@ -458,20 +464,27 @@ impl ConsumerContext for Revocations {
     }
 }
 
-/// librdkafka's close while the group rebalances: a member that has rejoined the rebalance
-/// (cooperative, so it still owns its partition) revokes it, not loses it
-/// (`rd_kafka_cgrp_unsubscribe` revokes unless the assignment was lost), and commits its
-/// stored offset; the coordinator takes the commit, the group's generation unchanged until
-/// the rebalance completes. Kafka's Java client would lose the partition uncommitted.
-#[test]
-fn a_member_closing_after_it_rejoined_a_rebalance_revokes_and_commits() {
-    let clock = MockClock::new(0);
-    let (cluster, servers) = cluster_on(&clock);
+/// One revocation: its partitions, whether the assignment was lost, the callback's commit.
+type Revoked = (Vec<i32>, bool, KafkaResult<()>);
+
+/// Members "a" then "b" of group "g" (cooperative), one partition of "t" each, and the
+/// partition of "b", which has taken three new messages from it (its stored offset 8); "b"
+/// emits statistics every second of the mock clock.
+fn two_members(
+    clock: &MockClock,
+) -> (
+    kafkalite::Cluster,
+    BaseConsumer<Revocations>,
+    BaseConsumer<Revocations>,
+    i32,
+) {
+    let (cluster, servers) = cluster_on(clock);
     let member = |name: &str| -> BaseConsumer<Revocations> {
         let consumer: BaseConsumer<Revocations> = config(&servers)
             .set("group.id", "g")
             .set("client.id", name)
             .set("partition.assignment.strategy", "cooperative-sticky")
+            .set("statistics.interval.ms", "1000")
             // (Nothing to read while the group settles: the messages come after.)
             .set("auto.offset.reset", "latest")
             .create_with_context(Revocations::default())
@@ -481,9 +494,13 @@ fn a_member_closing_after_it_rejoined_a_rebalance_revokes_and_commits() {
     };
     let (a, b) = (member("a"), member("b"));
     let assigned = |c: &BaseConsumer<Revocations>| c.assignment().unwrap().count();
-    while assigned(&a) != 1 || assigned(&b) != 1 {
+    for _ in 0..20 {
+        if assigned(&a) == 1 && assigned(&b) == 1 {
+            break;
+        }
         assert!(a.poll(Duration::ZERO).is_none() && b.poll(Duration::ZERO).is_none());
     }
+    assert_eq!((assigned(&a), assigned(&b)), (1, 1), "the group settled");
     let partition = b.assignment().unwrap().elements()[0].partition();
     produce(&servers, partition, 3);
     let mut taken = 0;
@@ -494,24 +511,78 @@ fn a_member_closing_after_it_rejoined_a_rebalance_revokes_and_commits() {
         }
     }
     b.context().revoked.lock().unwrap().clear();
+    (cluster, a, b, partition)
+}
+
+/// Closes `b` and returns its revocations and commit reports.
+fn close(b: BaseConsumer<Revocations>) -> (Vec<Revoked>, Vec<String>) {
+    let context = Arc::clone(b.context());
+    drop(b);
+    let revoked = std::mem::take(&mut *context.revoked.lock().unwrap());
+    (revoked, reports(&context.commits))
+}
+
+/// librdkafka's close while the group rebalances: a member that has rejoined the rebalance
+/// (cooperative, so it still owns its partition) revokes it, not loses it
+/// (`rd_kafka_cgrp_unsubscribe` revokes unless the assignment was lost), and its commits
+/// go to the coordinator (librdkafka's `rd_kafka_cgrp_offsets_commit` has no join-state
+/// gate), which takes them while the group waits for members to rejoin (Kafka's
+/// `validateOffsetCommit`: the generation has not moved). Kafka's Java client would refuse
+/// the commit and lose the partition.
+#[test]
+fn a_member_closing_after_it_rejoined_a_rebalance_revokes_and_commits() {
+    let clock = MockClock::new(0);
+    let (cluster, a, b, partition) = two_members(&clock);
     cluster.testing().force_rebalance("g").unwrap();
     assert!(
         b.poll(Duration::ZERO).is_none(),
         "b rejoins and waits for a"
     );
+    clock.advance_ms(1_000);
+    assert!(b.poll(Duration::ZERO).is_none());
+    assert_eq!(*b.context().join_state.lock().unwrap(), "wait-join");
     assert_eq!(
         cluster.describe_group("g").unwrap().state,
         kafkalite::GroupState::PreparingRebalance
     );
-    let context = Arc::clone(b.context());
-    drop(b);
-    assert_eq!(*context.revoked.lock().unwrap(), [(vec![partition], false)]);
-    assert_eq!(
-        reports(&context.commits),
-        [format!("Ok(()): t-{partition}@Offset(8)")]
-    );
+    let (revoked, reports) = close(b);
+    assert_eq!(revoked, [(vec![partition], false, Ok(()))]);
+    assert_eq!(reports, [format!("Ok(()): t-{partition}@Offset(8)")]);
     let committed = a
         .committed_offsets(list(&[("t", partition, Offset::Invalid)]), WAIT)
         .unwrap();
     assert_eq!(committed.elements()[0].offset(), Offset::Offset(8));
+}
+
+/// Once every member has rejoined, the generation moves on and the group waits for its
+/// leader's assignment (CompletingRebalance): a member closing then still revokes (the
+/// group has it), and its commits are refused as a broker refuses them,
+/// `REBALANCE_IN_PROGRESS`.
+#[test]
+fn a_member_closing_while_the_rebalance_completes_revokes_and_is_refused() {
+    let clock = MockClock::new(0);
+    let (cluster, a, b, partition) = two_members(&clock);
+    cluster.testing().force_rebalance("g").unwrap();
+    assert!(
+        a.poll(Duration::ZERO).is_none(),
+        "a, the leader, rejoins first"
+    );
+    assert!(
+        b.poll(Duration::ZERO).is_none(),
+        "b's join completes the round"
+    );
+    assert_eq!(
+        cluster.describe_group("g").unwrap().state,
+        kafkalite::GroupState::CompletingRebalance
+    );
+    let (revoked, reports) = close(b);
+    let refused = KafkaError::ConsumerCommit(RDKafkaErrorCode::RebalanceInProgress);
+    assert_eq!(revoked, [(vec![partition], false, Err(refused.clone()))]);
+    assert_eq!(
+        reports,
+        [format!(
+            "{:?}: t-{partition}@Offset(8)!Some(RebalanceInProgress)",
+            Err::<(), _>(refused)
+        )]
+    );
 }

@@ -594,11 +594,11 @@ fn a_stream_consumers_receive_emits_them() {
     );
 }
 
-/// A commit refused for one partition (its topic deleted) still commits the others, and
-/// the consumer knows them committed (librdkafka updates the committed offset of each
-/// partition without an error).
+/// A commit refused for one partition (its topic deleted) records nothing as committed,
+/// though the broker kept the others' offsets (librdkafka's
+/// `rd_kafka_cgrp_update_committed_offsets` gives every partition the error).
 #[test]
-fn a_partly_refused_commit_still_shows_what_was_committed() {
+fn a_partly_refused_commit_shows_nothing_committed() {
     let clock = MockClock::new(0);
     let (cluster, servers) = cluster_on(&clock, &[("t", 1), ("u", 1)]);
     let plain: BaseProducer = config(&servers).create().unwrap();
@@ -634,7 +634,8 @@ fn a_partly_refused_commit_still_shows_what_was_committed() {
     clock.advance_ms(1_000);
     let _ = consumer.poll(Duration::ZERO);
     let t0 = &consumer.context().last().topics["t"].partitions[&0];
-    assert_eq!((t0.committed_offset, t0.consumer_lag), (1, 0));
+    assert_eq!((t0.committed_offset, t0.consumer_lag), (-1001, -1));
+    assert_eq!((t0.stored_offset, t0.consumer_lag_stored), (1, 0));
 }
 
 /// A message refused at `send` is never counted; one whose delivery failed counts as

@@ -314,12 +314,20 @@ impl State {
             if revoke && !dropped.is_empty() {
                 // As Kafka's onLeavePrepare: revoked (still a member here, so the callback
                 // can commit), or lost when the member was expelled or has rejoined a
-                // rebalance (librdkafka revokes then too); nothing when nothing is owned.
+                // rebalance; nothing when nothing is owned. librdkafka's revokes whenever
+                // the group still has the member (`rd_kafka_cgrp_unsubscribe`), also once
+                // the rebalance moved to a new generation (the revocation's commit then
+                // gets the coordinator's answer).
                 let group = self.group_id()?.to_string();
-                let current = self
-                    .coordinator()?
-                    .is_current(&group, &member_id, self.generation);
-                if current && (!self.rejoining || self.config.librdkafka_rejoin) {
+                let revoked = if self.config.librdkafka_rejoin {
+                    self.coordinator()?.is_current(&group, &member_id, None)
+                } else {
+                    !self.rejoining
+                        && self
+                            .coordinator()?
+                            .is_current(&group, &member_id, Some(self.generation))
+                };
+                if revoked {
                     self.call_listener(|l, ctx| l.on_partitions_revoked(ctx, &dropped));
                 } else {
                     self.call_listener(|l, ctx| l.on_partitions_lost(ctx, &dropped));

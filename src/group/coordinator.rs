@@ -227,14 +227,19 @@ impl Coordinator {
         }
     }
 
-    /// Whether `member_id` is in the group at `generation` (no rebalance completed past it).
-    /// A rebalance in progress does not end it: Kafka's client stays stable (and the
-    /// group takes its commits) until it rejoins.
-    pub(crate) fn is_current(&self, group_id: &str, member_id: &str, generation: i32) -> bool {
+    /// Whether `member_id` is in the group, at `generation` when one is given (no
+    /// rebalance completed past it). A rebalance in progress does not end it: Kafka's client
+    /// stays stable (and the group takes its commits) until it rejoins.
+    pub(crate) fn is_current(
+        &self,
+        group_id: &str,
+        member_id: &str,
+        generation: Option<i32>,
+    ) -> bool {
         let groups = self.groups.lock();
-        groups
-            .get(group_id)
-            .is_some_and(|g| g.members.contains_key(member_id) && g.generation == generation)
+        groups.get(group_id).is_some_and(|g| {
+            g.members.contains_key(member_id) && generation.is_none_or(|at| g.generation == at)
+        })
     }
 
     /// Starts a rebalance (a cooperative member revoked partitions, or a subscription changed).

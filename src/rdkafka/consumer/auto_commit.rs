@@ -14,22 +14,18 @@
 //! underneath commits nothing by itself (its `enable.auto.commit` is off). A report waits
 //! for the next poll, which serves it on the polling thread, as librdkafka's queue does.
 
-use std::collections::HashMap;
-
 use super::base_consumer::{BaseConsumer, Shared};
-use super::offset_store::refused_by;
 use super::ConsumerContext;
 use crate::group::{Offsets, TopicPartition};
 use crate::rdkafka::error::{code_of, KafkaError, RDKafkaErrorCode};
 use crate::rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 
 /// One automatic commit's outcome, waiting for the next poll: each partition listed, with
-/// the offset committed (`None`: listed, not committed) and the partition's error (a
-/// partition the commit refused).
+/// the offset committed (`None`: listed, not committed).
 #[derive(Debug)]
 pub(super) struct CommitReport {
     result: Result<(), RDKafkaErrorCode>,
-    partitions: Vec<(TopicPartition, Option<i64>, Option<RDKafkaErrorCode>)>,
+    partitions: Vec<(TopicPartition, Option<i64>)>,
 }
 
 impl Shared {
@@ -46,28 +42,18 @@ impl Shared {
             return;
         }
         let committed = commit(offsets);
-        let refused = match &committed {
-            Ok(()) => HashMap::new(),
-            Err(error) => {
-                let refused = refused_by(&self.cluster, offsets, error);
-                tracing::warn!(
-                    target: "kafkalite::rdkafka",
-                    "offset commit (automatic) failed for {} of {} partition(s): {error}",
-                    refused.len(),
-                    offsets.len()
-                );
-                refused
-            }
-        };
         let mut local = self.local.lock();
-        local.note_committed(offsets, &refused);
-        // As librdkafka's: each partition with its own error, the report's the last one's.
+        match &committed {
+            Ok(()) => local.note_committed(offsets),
+            Err(error) => tracing::warn!(
+                target: "kafkalite::rdkafka",
+                "offset commit (automatic) failed for {} partition(s): {error}",
+                offsets.len()
+            ),
+        }
         let partitions = listed
             .iter()
-            .map(|tp| {
-                let offset = offsets.get(tp).map(|o| o.offset);
-                (tp.clone(), offset, refused.get(tp).copied())
-            })
+            .map(|tp| (tp.clone(), offsets.get(tp).map(|o| o.offset)))
             .collect();
         local.commit_reports.push(CommitReport {
             result: committed.map_err(|error| code_of(&error)),
@@ -140,11 +126,18 @@ impl<C: ConsumerContext> BaseConsumer<C> {
         let served = !reports.is_empty();
         for report in reports {
             let mut tpl = TopicPartitionList::with_capacity(report.partitions.len());
-            for (tp, offset, error) in &report.partitions {
-                let offset = offset.map_or(Offset::Invalid, Offset::Offset);
-                let _ = tpl.add_partition_offset(&tp.topic, tp.partition, offset);
-                if let Some(code) = error {
-                    tpl.set_error(&tp.topic, tp.partition, *code);
+            for (tp, offset) in &report.partitions {
+                let _ = tpl.add_partition_offset(
+                    &tp.topic,
+                    tp.partition,
+                    offset.map_or(Offset::Invalid, Offset::Offset),
+                );
+                // librdkafka's `rd_kafka_cgrp_update_committed_offsets`: a failed commit's
+                // error on every partition it sent (a broker's own per-partition error, or
+                // the commit's, the last partition's, on the rest), none on those listed
+                // without an offset. kafkalite's commit fails with one error.
+                if let (Some(_), Err(code)) = (offset, report.result) {
+                    tpl.set_error(&tp.topic, tp.partition, code);
                 }
             }
             let result = report.result.map_err(KafkaError::ConsumerCommit);

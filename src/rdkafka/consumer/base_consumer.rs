@@ -69,7 +69,6 @@ pub(super) struct Local {
 /// The parts shared by a consumer and its rebalance bridge.
 pub(super) struct Shared {
     pub(super) inner: crate::Consumer,
-    pub(super) cluster: crate::Cluster,
     /// Made at `subscribe` (it commits as the member the consumer is at the time).
     pub(super) committer: Mutex<Option<Committer>>,
     /// Orders subscribe, assign and the deferred unsubscribe (never taken in a callback,
@@ -138,7 +137,6 @@ impl<C: ConsumerContext> FromClientConfigAndContext<C> for BaseConsumer<C> {
         let statistics = Emitter::of(config, "consumer", client.cluster());
         let shared = Arc::new(Shared {
             inner,
-            cluster: client.cluster().clone(),
             committer: Mutex::new(None),
             membership: Mutex::new(()),
             local: Mutex::new(local),

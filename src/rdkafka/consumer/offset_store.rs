@@ -5,9 +5,7 @@
 
 use super::base_consumer::{tp, BaseConsumer, Local, Shared};
 use super::{CommitMode, ConsumerContext};
-use std::collections::HashMap;
-
-use crate::cluster::{Cluster, OffsetSpec};
+use crate::cluster::OffsetSpec;
 use crate::error::Error;
 use crate::group::{OffsetAndMetadata, Offsets, TopicPartition};
 use crate::rdkafka::error::{code_of, KafkaError, KafkaResult, RDKafkaErrorCode};
@@ -177,13 +175,9 @@ impl<C: ConsumerContext> BaseConsumer<C> {
                 .inner
                 .commit_offsets(offsets, crate::consumer::CommitMode::Sync),
         };
-        let refused = committed
-            .as_ref()
-            .err()
-            .map(|error| refused_by(self.cluster(), offsets, error))
-            .unwrap_or_default();
-        self.shared().local.lock().note_committed(offsets, &refused);
-        committed.map_err(|error| KafkaError::ConsumerCommit(code_of(&error)))
+        committed.map_err(|error| KafkaError::ConsumerCommit(code_of(&error)))?;
+        self.shared().local.lock().note_committed(offsets);
+        Ok(())
     }
 
     /// The group's committed offsets of the list's partitions (`Invalid` where none).
@@ -317,36 +311,13 @@ impl Shared {
     }
 }
 
-/// The partitions of `offsets` a commit that failed with `error` refused, with their
-/// codes: kafkalite commits the offsets of the partitions that exist and refuses the others
-/// with one `UnknownTopicOrPartition` (a broker's per-partition `UNKNOWN_TOPIC_OR_PARTITION`,
-/// which librdkafka sets on each element it concerns); any other error refused them all.
-pub(super) fn refused_by(
-    cluster: &Cluster,
-    offsets: &Offsets,
-    error: &Error,
-) -> HashMap<TopicPartition, RDKafkaErrorCode> {
-    let per_partition = matches!(error, Error::UnknownTopicOrPartition(_));
-    let code = code_of(error);
-    offsets
-        .keys()
-        .filter(|tp| !per_partition || cluster.partition(&tp.topic, tp.partition).is_err())
-        .map(|tp| (tp.clone(), code))
-        .collect()
-}
-
 impl Local {
-    /// A commit of `offsets` ended, the `refused` partitions excepted: the others' offsets
-    /// are the committed offsets this consumer knows.
-    pub(super) fn note_committed(
-        &mut self,
-        offsets: &Offsets,
-        refused: &HashMap<TopicPartition, RDKafkaErrorCode>,
-    ) {
+    /// A commit of `offsets` succeeded: they are the committed offsets this consumer knows.
+    /// (After a failure librdkafka records none, also where the broker committed some:
+    /// `rd_kafka_cgrp_update_committed_offsets` gives every partition the error.)
+    pub(super) fn note_committed(&mut self, offsets: &Offsets) {
         for (tp, offset) in offsets {
-            if !refused.contains_key(tp) {
-                self.committed.insert(tp.clone(), offset.offset);
-            }
+            self.committed.insert(tp.clone(), offset.offset);
         }
     }
 }
