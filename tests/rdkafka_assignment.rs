@@ -9,7 +9,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::facade::{cluster_with, config};
+use common::facade::{cluster_with, config, take};
 use kafkalite::rdkafka;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::KafkaError;
@@ -156,16 +156,6 @@ fn auto_committing(servers: &str) -> BaseConsumer {
         .set("auto.offset.reset", "earliest")
         .create()
         .unwrap()
-}
-
-fn take(consumer: &BaseConsumer, count: usize) {
-    let mut taken = 0;
-    while taken < count {
-        if let Some(message) = consumer.poll(WAIT) {
-            message.unwrap();
-            taken += 1;
-        }
-    }
 }
 
 #[test]

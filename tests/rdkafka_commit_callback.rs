@@ -11,7 +11,7 @@ mod common;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::facade::config;
+use common::facade::{config, list, take};
 use kafkalite::rdkafka;
 use kafkalite::MockClock;
 use rdkafka::config::FromClientConfigAndContext;
@@ -72,24 +72,6 @@ fn produce(servers: &str, partition: i32, count: usize) {
         producer.send(record).unwrap();
     }
     producer.flush(WAIT).unwrap();
-}
-
-fn list(partitions: &[(&str, i32, Offset)]) -> TopicPartitionList {
-    let mut tpl = TopicPartitionList::new();
-    for &(topic, partition, offset) in partitions {
-        tpl.add_partition_offset(topic, partition, offset).unwrap();
-    }
-    tpl
-}
-
-fn take(consumer: &BaseConsumer<Recording>, count: usize) {
-    let mut taken = 0;
-    while taken < count {
-        if let Some(message) = consumer.poll(WAIT) {
-            message.unwrap();
-            taken += 1;
-        }
-    }
 }
 
 /// A consumer (base or stream) of group "g" assigned both partitions of "t" from the
@@ -503,13 +485,7 @@ fn two_members(
     assert_eq!((assigned(&a), assigned(&b)), (1, 1), "the group settled");
     let partition = b.assignment().unwrap().elements()[0].partition();
     produce(&servers, partition, 3);
-    let mut taken = 0;
-    while taken < 3 {
-        if let Some(message) = b.poll(WAIT) {
-            message.unwrap();
-            taken += 1;
-        }
-    }
+    take(&b, 3);
     b.context().revoked.lock().unwrap().clear();
     (cluster, a, b, partition)
 }

@@ -9,7 +9,7 @@ mod common;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use common::facade::{cluster_with, config};
+use common::facade::{cluster_with, config, take};
 use kafkalite::rdkafka;
 use rdkafka::client::ClientContext;
 use rdkafka::config::ClientConfig;
@@ -742,13 +742,7 @@ fn stored_offsets_are_committed_only_when_ahead_of_the_committed_ones() {
         .create()
         .unwrap();
     consumer.subscribe(&["c"]).unwrap();
-    let mut taken = 0;
-    while taken < 2 {
-        if let Some(message) = consumer.poll(WAIT) {
-            message.unwrap();
-            taken += 1;
-        }
-    }
+    take(&consumer, 2);
     consumer.commit_consumer_state(CommitMode::Sync).unwrap();
     // librdkafka (rd_kafka_cgrp_assigned_offsets_commit): stored 2, committed 2: nothing.
     assert_eq!(

@@ -15,7 +15,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
-use common::facade::{cluster_on, config};
+use common::facade::{cluster_on, config, list, take};
 use kafkalite::rdkafka;
 use kafkalite::MockClock;
 use rdkafka::config::{ClientConfig, FromClientConfigAndContext};
@@ -25,7 +25,7 @@ use rdkafka::producer::{
     ProducerContext,
 };
 use rdkafka::statistics::Statistics;
-use rdkafka::{ClientContext, Message, Offset, TopicPartitionList};
+use rdkafka::{ClientContext, Message, Offset};
 
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -337,14 +337,6 @@ impl ProducerContext for Raw {
     fn delivery(&self, _: &DeliveryResult<'_>, _: ()) {}
 }
 
-fn list(partitions: &[(&str, i32, Offset)]) -> TopicPartitionList {
-    let mut tpl = TopicPartitionList::new();
-    for &(topic, partition, offset) in partitions {
-        tpl.add_partition_offset(topic, partition, offset).unwrap();
-    }
-    tpl
-}
-
 /// Five messages in each of the two partitions of "t", then two more in partition 1 in a
 /// transaction left open (its high watermark 7, its last stable offset 5).
 fn with_an_open_transaction(servers: &str) -> BaseProducer {
@@ -377,9 +369,9 @@ fn with_an_open_transaction(servers: &str) -> BaseProducer {
 }
 
 /// A consumer of group "g" assigned both partitions of "t" from the beginning, with this
-/// `isolation.level`, that has taken `take` messages, had partition 0's offset 2
+/// `isolation.level`, that has taken `count` messages, had partition 0's offset 2
 /// committed, and paused.
-fn reading(servers: &str, isolation: &str, take: usize) -> BaseConsumer<Collected> {
+fn reading(servers: &str, isolation: &str, count: usize) -> BaseConsumer<Collected> {
     let consumer: BaseConsumer<Collected> = every_second(servers)
         .set("group.id", "g")
         .set("enable.auto.commit", "false")
@@ -388,13 +380,7 @@ fn reading(servers: &str, isolation: &str, take: usize) -> BaseConsumer<Collecte
         .unwrap();
     let both = list(&[("t", 0, Offset::Beginning), ("t", 1, Offset::Beginning)]);
     consumer.assign(&both).unwrap();
-    let mut taken = 0;
-    while taken < take {
-        if let Some(message) = consumer.poll(WAIT) {
-            message.unwrap();
-            taken += 1;
-        }
-    }
+    take(&consumer, count);
     consumer
         .commit(&list(&[("t", 0, Offset::Offset(2))]), CommitMode::Sync)
         .unwrap();
@@ -615,13 +601,7 @@ fn a_partly_refused_commit_shows_nothing_committed() {
             ("u", 0, Offset::Beginning),
         ]))
         .unwrap();
-    let mut taken = 0;
-    while taken < 2 {
-        if let Some(message) = consumer.poll(WAIT) {
-            message.unwrap();
-            taken += 1;
-        }
-    }
+    take(&consumer, 2);
     cluster.delete_topic("u").unwrap();
     let both = list(&[("t", 0, Offset::Offset(1)), ("u", 0, Offset::Offset(1))]);
     match consumer.commit(&both, CommitMode::Sync) {

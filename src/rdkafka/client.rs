@@ -149,11 +149,7 @@ impl<C: ClientContext> Client<C> {
             });
         }
         Ok(Metadata {
-            broker: MetadataBroker {
-                id: 0,
-                host: self.cluster.dir().display().to_string(),
-                port: 0,
-            },
+            broker: MetadataBroker::of(&self.cluster),
             topics,
         })
     }

@@ -12,6 +12,15 @@ pub struct MetadataBroker {
 }
 
 impl MetadataBroker {
+    /// The one broker a kafkalite cluster is: id 0, its data directory as the host, port 0.
+    pub(crate) fn of(cluster: &crate::Cluster) -> MetadataBroker {
+        MetadataBroker {
+            id: 0,
+            host: cluster.dir().display().to_string(),
+            port: 0,
+        }
+    }
+
     /// Returns the id of the broker.
     pub fn id(&self) -> i32 {
         self.id

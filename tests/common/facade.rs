@@ -1,6 +1,10 @@
 //! Helpers for the tests of `kafkalite::rdkafka`.
 
+use std::time::Duration;
+
 use kafkalite::rdkafka::config::ClientConfig;
+use kafkalite::rdkafka::consumer::{BaseConsumer, ConsumerContext};
+use kafkalite::rdkafka::{Offset, TopicPartitionList};
 
 /// A temporary cluster with these topics (name, partitions), and the `bootstrap.servers`
 /// that reaches it.
@@ -41,4 +45,25 @@ pub fn config(servers: &str) -> ClientConfig {
     let mut config = ClientConfig::new();
     config.set("bootstrap.servers", servers);
     config
+}
+
+/// Polls `consumer` until it has handed out `count` messages (each waiting up to 10 s),
+/// failing on an error.
+pub fn take<C: ConsumerContext>(consumer: &BaseConsumer<C>, count: usize) {
+    let mut taken = 0;
+    while taken < count {
+        if let Some(message) = consumer.poll(Duration::from_secs(10)) {
+            message.unwrap();
+            taken += 1;
+        }
+    }
+}
+
+/// A list of (topic, partition, offset).
+pub fn list(partitions: &[(&str, i32, Offset)]) -> TopicPartitionList {
+    let mut tpl = TopicPartitionList::new();
+    for &(topic, partition, offset) in partitions {
+        tpl.add_partition_offset(topic, partition, offset).unwrap();
+    }
+    tpl
 }

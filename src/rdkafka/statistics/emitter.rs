@@ -14,6 +14,7 @@ use parking_lot::Mutex;
 use super::{Broker, Partition, Statistics, TopicPartition, Window};
 use crate::rdkafka::client::ClientContext;
 use crate::rdkafka::config::ClientConfig;
+use crate::rdkafka::metadata::MetadataBroker;
 use crate::rdkafka::topic_partition_list::OFFSET_INVALID;
 use crate::Cluster;
 
@@ -89,11 +90,12 @@ impl Emitter {
         toppars: impl IntoIterator<Item = (String, i32)>,
     ) -> Statistics {
         let micros = |ms: i64| ms.saturating_mul(1000);
-        let nodename = format!("{}:0", cluster.dir().display());
-        let name = format!("{nodename}/0");
+        let metadata = MetadataBroker::of(cluster);
+        let nodename = format!("{}:{}", metadata.host, metadata.port);
+        let name = format!("{nodename}/{}", metadata.id);
         let broker = Broker {
             name: name.clone(),
-            nodeid: 0,
+            nodeid: metadata.id,
             nodename,
             source: "learned".to_string(),
             state: "UP".to_string(),
