@@ -2,7 +2,7 @@
 //! blocks on the cluster's notifier (no busy loop) until records arrive. Its commit calls
 //! are in `commits.rs`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -90,6 +90,7 @@ impl Consumer {
                 member_id: None,
                 generation: -1,
                 rejoining: false,
+                joined_topics: BTreeSet::new(),
                 assignors,
                 protocol,
                 membership: Arc::default(),

@@ -46,6 +46,7 @@ impl State {
                 user_data: a.subscription_user_data(topics),
             })
             .collect();
+        self.joined_topics = topics.clone();
         let request = JoinRequest {
             member_id: self.member_id.clone(),
             client_id: self.config.client_id.clone(),
@@ -304,6 +305,13 @@ impl State {
             new.into_iter().collect()
         };
         self.call_listener(|l, ctx| l.on_partitions_assigned(ctx, &assigned));
+        // Kafka's rejoinNeededOrPending: the subscription changed after this member joined
+        // (a request to rebalance then found the group rebalancing already), so the
+        // assignment was made for the old one; the group rebalances again.
+        if matches!(&self.mode, Mode::Subscribed(topics) if *topics != self.joined_topics) {
+            let group = self.group_id()?.to_string();
+            self.coordinator()?.request_rebalance(&group);
+        }
         Ok(())
     }
 

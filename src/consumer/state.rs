@@ -78,6 +78,9 @@ pub(crate) struct State {
     /// commits are `RebalanceInProgress` and which loses its partitions, not revokes them,
     /// if it leaves now.
     pub(super) rejoining: bool,
+    /// The topics the last join asked for (Kafka's `joinedSubscription`): a subscription
+    /// changed after the member joined a rebalance rejoins once that rebalance completes.
+    pub(super) joined_topics: BTreeSet<String>,
     /// The assignors `partition.assignment.strategy` names, in its order.
     pub(super) assignors: Vec<Arc<dyn ConsumerPartitionAssignor>>,
     /// The highest protocol all of them support (Kafka's `ConsumerCoordinator.protocol`).

@@ -7,7 +7,7 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use super::base_consumer::BaseConsumer;
+use super::base_consumer::{BaseConsumer, InRebalance};
 use super::ConsumerContext;
 use crate::consumer::Offset as Position;
 use crate::group::TopicPartition;
@@ -71,7 +71,7 @@ impl<C: ConsumerContext> BaseConsumer<C> {
             });
         }
         // An unsubscribe made before this call takes effect before it.
-        self.leave_if_unsubscribed();
+        self.leave_if_unsubscribed(InRebalance::Leave);
         let _membership = self.shared.membership.lock();
         let current = self.assignment_now();
         check_change(&change, &current)?;

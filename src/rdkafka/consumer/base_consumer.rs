@@ -66,6 +66,21 @@ pub(super) struct Local {
     pub(super) statistics: StatisticsCounters,
 }
 
+/// What a pending `unsubscribe` does while the member is in a rebalance. librdkafka
+/// postpones an unsubscribe made then until the rebalance completes (`rd_kafka_cgrp_subscribe`
+/// under `RD_KAFKA_CGRP_REBALANCING`): the application hears of the rebalance's assignment
+/// first, then of its revocation. A subscribe made meanwhile replaces the postponed
+/// unsubscribe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum InRebalance {
+    /// Waits for the rebalance to complete (a poll).
+    Wait,
+    /// Is dropped: a subscribe replaces it.
+    Forget,
+    /// Leaves at once (an `assign`, which needs the subscription gone).
+    Leave,
+}
+
 /// The parts shared by a consumer and its rebalance bridge.
 pub(super) struct Shared {
     pub(super) inner: crate::Consumer,
@@ -239,7 +254,7 @@ impl<C: ConsumerContext> BaseConsumer<C> {
             if let Some(event) = self.next_event() {
                 return Some(Err(event));
             }
-            if self.leave_if_unsubscribed() && timeout != Timeout::Never {
+            if self.leave_if_unsubscribed(InRebalance::Wait) && timeout != Timeout::Never {
                 return None;
             }
             // In slices: the kafkalite consumer is held while it polls, and the
@@ -299,12 +314,22 @@ impl<C: ConsumerContext> BaseConsumer<C> {
     }
 
     /// Leaves the group if `unsubscribe` asked to (running the revocation callbacks now,
-    /// inside the poll). Whether it did.
-    pub(super) fn leave_if_unsubscribed(&self) -> bool {
+    /// inside the poll), unless the member is in a rebalance and `in_rebalance` says to wait
+    /// or forget. Whether it left.
+    pub(super) fn leave_if_unsubscribed(&self, in_rebalance: InRebalance) -> bool {
         // Taken with the flag, so that a subscribe or assign made after the unsubscribe
         // is never overtaken by it.
         let _membership = self.shared.membership.lock();
-        if !std::mem::take(&mut self.shared.local.lock().unsubscribe_pending) {
+        let rebalancing = in_rebalance != InRebalance::Leave && self.rebalancing();
+        {
+            let mut local = self.shared.local.lock();
+            if !local.unsubscribe_pending || (rebalancing && in_rebalance == InRebalance::Wait) {
+                return false;
+            }
+            local.unsubscribe_pending = false;
+        }
+        if rebalancing {
+            // Forgotten: the subscribe replacing it is carried out instead.
             return false;
         }
         if let Err(error) = self.shared.inner.unsubscribe() {
@@ -312,6 +337,19 @@ impl<C: ConsumerContext> BaseConsumer<C> {
         }
         self.push_pending_stores();
         true
+    }
+
+    /// Whether an `unsubscribe` waits for a rebalance that has since completed: the next
+    /// poll carries it out.
+    pub(super) fn unsubscribe_due(&self) -> bool {
+        self.shared.local.lock().unsubscribe_pending && !self.rebalancing()
+    }
+
+    /// Whether the member has joined a rebalance whose assignment has not come yet
+    /// (librdkafka's `RD_KAFKA_CGRP_REBALANCING` as a member without a network sees it).
+    fn rebalancing(&self) -> bool {
+        let committer = self.shared.committer.lock();
+        committer.as_ref().is_some_and(Committer::rejoining)
     }
 
     /// Hands `record` out: its position moves past it, and with `enable.auto.offset.store`

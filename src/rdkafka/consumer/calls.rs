@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use super::assignment::Change;
-use super::base_consumer::{list_of, partitions_of, position_of, tp, BaseConsumer};
+use super::base_consumer::{list_of, partitions_of, position_of, tp, BaseConsumer, InRebalance};
 use super::offset_store::settle;
 use super::rebalance::Bridge;
 use super::{CommitMode, Consumer, ConsumerContext, ConsumerGroupMetadata, RebalanceProtocol};
@@ -47,8 +47,9 @@ impl<C: ConsumerContext> Consumer<C> for BaseConsumer<C> {
             self.client.cluster().clone(),
             Arc::downgrade(&self.shared),
         );
-        // An unsubscribe made before this call takes effect before it.
-        self.leave_if_unsubscribed();
+        // An unsubscribe made before this call takes effect before it, or, waiting for a
+        // rebalance, is replaced by it (librdkafka's rd_kafka_cgrp_subscribe).
+        self.leave_if_unsubscribed(InRebalance::Forget);
         let _membership = self.shared.membership.lock();
         let subscribed = if topics.iter().any(|t| t.starts_with('^')) {
             subscribe_regex(&self.shared.inner, topics, bridge)

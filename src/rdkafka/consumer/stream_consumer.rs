@@ -11,6 +11,7 @@ use futures_core::Stream;
 
 use crate::consumer::Received;
 
+use super::base_consumer::InRebalance;
 use super::{
     BaseConsumer, CommitMode, Consumer, ConsumerContext, ConsumerGroupMetadata,
     DefaultConsumerContext, RebalanceProtocol,
@@ -52,7 +53,7 @@ fn poll_next_of<'a, C: ConsumerContext>(
     if let Some(event) = base.next_event() {
         return Poll::Ready(Err(event));
     }
-    base.leave_if_unsubscribed();
+    base.leave_if_unsubscribed(InRebalance::Wait);
     let inner = &base.shared().inner;
     let seen = inner.notify_sequence();
     let polled = inner.poll_event(cx, pending, true);
@@ -60,6 +61,11 @@ fn poll_next_of<'a, C: ConsumerContext>(
         // A removal commit made in that poll (a revocation) is reported now, not at the
         // next wake.
         let _ = base.serve_commit_reports();
+        if base.unsubscribe_due() {
+            // The rebalance an unsubscribe waited for completed in that poll: it is
+            // carried out now, not when a message comes.
+            cx.waker().wake_by_ref();
+        }
     }
     if let Poll::Ready(Err(crate::Error::IllegalState(_))) = &polled {
         if base.is_idle() {

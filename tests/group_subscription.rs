@@ -1,0 +1,66 @@
+//! A subscription changed while the member is in a rebalance: Kafka's consumer joined with
+//! the old one (`ConsumerCoordinator.joinedSubscription`), so once that rebalance completes
+//! it rejoins (`rejoinNeededOrPending`: "subscription has changed ... at the beginning of
+//! the rebalance"), and the next rebalance assigns by the new subscription.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{owned, temporary_on};
+use kafkalite::{AssignorKind, Cluster, Consumer, ConsumerConfig, GroupState, MockClock, NewTopic};
+
+fn member(cluster: &Cluster, name: &str, topics: &[&str]) -> Consumer {
+    let config = ConsumerConfig::with_group("g")
+        .assignment_strategy(&[AssignorKind::Range])
+        .client_id(name);
+    let consumer = cluster.consumer(config).unwrap();
+    consumer.subscribe(topics).unwrap();
+    consumer
+}
+
+/// Polls every member until the group is stable with `partitions` assigned.
+fn settle(cluster: &Cluster, members: &[&Consumer], partitions: usize) {
+    for _ in 0..20 {
+        for member in members {
+            member.poll(Duration::ZERO).unwrap();
+        }
+        let description = cluster.describe_group("g").unwrap();
+        let assigned: usize = members.iter().map(|m| owned(m).len()).sum();
+        if description.state == GroupState::Stable && assigned == partitions {
+            return;
+        }
+    }
+    panic!(
+        "the group did not settle: {:?}",
+        cluster.describe_group("g")
+    );
+}
+
+#[test]
+fn a_subscription_changed_after_joining_a_rebalance_rejoins_once_it_completes() {
+    let clock = MockClock::new(1_000_000);
+    let cluster = temporary_on(&clock);
+    cluster.create_topic(NewTopic::new("t", 2)).unwrap();
+    cluster.create_topic(NewTopic::new("u", 2)).unwrap();
+    let a = member(&cluster, "a", &["t"]);
+    let b = member(&cluster, "b", &["t"]);
+    settle(&cluster, &[&a, &b], 2);
+    a.enforce_rebalance().unwrap();
+    a.poll(Duration::ZERO).unwrap();
+    assert_eq!(
+        cluster.describe_group("g").unwrap().state,
+        GroupState::PreparingRebalance,
+        "a has joined with [t]; the group waits for b"
+    );
+    a.subscribe(&["t", "u"]).unwrap();
+    settle(&cluster, &[&a, &b], 4);
+    let mut a_owns = owned(&a);
+    a_owns.sort();
+    assert_eq!(
+        a_owns,
+        ["t-0", "u-0", "u-1"],
+        "u goes to a, its only subscriber"
+    );
+    assert_eq!(owned(&b), ["t-1"]);
+}
