@@ -190,7 +190,9 @@ pub enum Error {
     },
     /// An error a broker returned by its protocol code, with no condition of kafkalite's
     /// own behind it: what the test kit's fault rules inject (`Cluster::testing`, feature
-    /// `testing`), reported as Kafka's client reports the broker's answer.
+    /// `testing`), reported as Kafka's client reports the broker's answer; also the group
+    /// coordinator's `UNKNOWN_MEMBER_ID` for an offset commit made outside a consumer
+    /// (`Cluster::alter_group_offsets` racing a member that joins).
     #[error("{code:?} (Kafka error code {number}): {detail}", number = code.as_i16())]
     Kafka {
         /// The protocol error.

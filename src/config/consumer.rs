@@ -258,9 +258,11 @@ pub struct ConsumerConfig {
     inert: Vec<String>,
     /// librdkafka's group client, for the rdkafka facade: a member that has rejoined a
     /// rebalance not yet complete still commits with its generation (the coordinator
-    /// decides) and, leaving, revokes its partitions. Kafka's Java client, the default,
-    /// refuses such a commit (`RebalanceInProgress`) and loses them.
-    pub(crate) librdkafka_rejoin: bool,
+    /// decides) and, leaving, revokes its partitions; the coordinator's refusals keep the
+    /// broker's codes. Kafka's Java client, the default, refuses such a commit
+    /// (`RebalanceInProgress`), loses them, and reports `UNKNOWN_MEMBER_ID` and
+    /// `ILLEGAL_GENERATION` as `CommitFailed`.
+    pub(crate) librdkafka_member: bool,
 }
 
 impl Default for ConsumerConfig {
@@ -292,7 +294,7 @@ impl Default for ConsumerConfig {
             check_crcs: true,
             overrides: Vec::new(),
             inert: Vec::new(),
-            librdkafka_rejoin: false,
+            librdkafka_member: false,
         }
     }
 }
@@ -479,10 +481,10 @@ impl ConsumerConfig {
         self.check_crcs = enabled;
         self
     }
-    /// librdkafka's behaviour for a member that has rejoined a rebalance (the facade's).
+    /// librdkafka's group client (the facade's): see the field.
     #[cfg(feature = "rdkafka-api")]
-    pub(crate) fn librdkafka_rejoin(mut self) -> Self {
-        self.librdkafka_rejoin = true;
+    pub(crate) fn librdkafka_member(mut self) -> Self {
+        self.librdkafka_member = true;
         self
     }
     /// Sets `max.partition.fetch.bytes`.

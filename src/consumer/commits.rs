@@ -36,7 +36,7 @@ impl Consumer {
             membership: Arc::clone(&state.membership),
             subscribed: matches!(state.mode, Mode::Subscribed(_)),
             interceptors: state.interceptors.clone(),
-            rejoin_gate: !state.config.librdkafka_rejoin,
+            librdkafka: state.config.librdkafka_member,
         })
     }
 

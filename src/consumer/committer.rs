@@ -5,7 +5,7 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 
 use super::interceptor::Interceptors;
-use super::positions::commit_as;
+use super::positions::{as_client_reports, commit_as};
 use crate::cluster::Cluster;
 use crate::error::Result;
 use crate::group::{Coordinator, Offsets};
@@ -41,9 +41,10 @@ pub struct Committer {
     pub(super) membership: Arc<Mutex<Membership>>,
     pub(super) subscribed: bool,
     pub(super) interceptors: Interceptors,
-    /// Whether a commit while the consumer has rejoined a rebalance is refused (Kafka's
-    /// Java client; librdkafka's leaves it to the coordinator).
-    pub(super) rejoin_gate: bool,
+    /// librdkafka's member (the facade's): a commit while the consumer has rejoined a
+    /// rebalance goes to the coordinator, whose refusals keep the broker's codes. Kafka's
+    /// Java client refuses the first itself and reports the others as `CommitFailed`.
+    pub(super) librdkafka: bool,
 }
 
 impl Committer {
@@ -66,11 +67,13 @@ impl Committer {
             self.subscribed,
             membership.member_id.as_deref(),
             membership.generation,
-            membership.rejoining && self.rejoin_gate,
+            membership.rejoining && !self.librdkafka,
         )?;
         let (existing, refused) = crate::group::split_missing(&self.cluster, offsets)?;
         if !existing.is_empty() {
-            self.coordinator.commit(&self.group, member, &existing)?;
+            self.coordinator
+                .commit(&self.group, member, &existing)
+                .map_err(|refusal| as_client_reports(refusal, self.librdkafka))?;
             self.interceptors.on_commit(&existing);
         }
         refused.map_or(Ok(()), Err)

@@ -327,7 +327,7 @@ impl State {
                 // the rebalance moved to a new generation (the revocation's commit then
                 // gets the coordinator's answer).
                 let group = self.group_id()?.to_string();
-                let revoked = if self.config.librdkafka_rejoin {
+                let revoked = if self.config.librdkafka_member {
                     self.coordinator()?.is_current(&group, &member_id, None)
                 } else {
                     !self.rejoining

@@ -8,7 +8,7 @@ use super::commits::CommitMode;
 use super::offset::Offset;
 use super::state::{Mode, State};
 use crate::config::{AutoOffsetReset, IsolationLevel};
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorCode, Result};
 use crate::group::{OffsetAndMetadata, Offsets, TopicPartition};
 use crate::log::Log;
 
@@ -68,14 +68,16 @@ impl State {
             matches!(self.mode, Mode::Subscribed(_)),
             self.member_id.as_deref(),
             self.generation,
-            self.rejoining && !self.config.librdkafka_rejoin,
+            self.rejoining && !self.config.librdkafka_member,
         )?;
         // As Kafka: the group checks the member and its generation, not which partitions
         // it owns (a member may commit for any partition that exists; the others are
         // refused, the rest committed).
         let (existing, refused) = crate::group::split_missing(&self.cluster, offsets)?;
         if !existing.is_empty() {
-            self.coordinator()?.commit(&group, member, &existing)?;
+            self.coordinator()?
+                .commit(&group, member, &existing)
+                .map_err(|refusal| as_client_reports(refusal, self.config.librdkafka_member))?;
             if self.interceptors.any() {
                 self.commit_notices.push(existing.into_owned());
             }
@@ -201,6 +203,19 @@ pub(super) fn commit_as<'a>(
             "this consumer is not a member of group '{group}' (it was expelled or has not joined yet)"
         ))),
         (false, _) => Ok(None),
+    }
+}
+
+/// A commit's refusal as the client reports it: Kafka's Java client turns the broker's
+/// `UNKNOWN_MEMBER_ID` and `ILLEGAL_GENERATION` into `CommitFailedException`
+/// (`OffsetCommitResponseHandler`); librdkafka's passes the broker's code on.
+pub(super) fn as_client_reports(refusal: Error, librdkafka: bool) -> Error {
+    match refusal {
+        Error::Kafka {
+            code: ErrorCode::UnknownMemberId | ErrorCode::IllegalGeneration,
+            detail,
+        } if !librdkafka => Error::CommitFailed(detail),
+        other => other,
     }
 }
 

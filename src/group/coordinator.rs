@@ -337,7 +337,7 @@ impl Coordinator {
 
     /// Commits `offsets` for `group_id` on behalf of `member` (id and generation), or of a
     /// consumer without membership (`None`), which the group accepts only while it has no
-    /// members.
+    /// members (`Group::validate_offset_commit`: a refusal carries the broker's code).
     pub(crate) fn commit(
         &self,
         group_id: &str,
@@ -368,32 +368,7 @@ impl Coordinator {
             if group.expire(self.clock.now_ms()) {
                 self.changed();
             }
-            match member {
-                Some((id, _)) if group.fenced.contains(id) => {
-                    return Err(Error::FencedInstanceId(id.to_string()))
-                }
-                Some((id, generation)) if !group.members.contains_key(id) => {
-                    return Err(Error::CommitFailed(format!(
-                        "member '{id}' (generation {generation}) is no longer in group '{group_id}', which is at generation {}",
-                        group.generation
-                    )));
-                }
-                Some((id, generation)) if generation != group.generation => {
-                    // Still a member, but it has not taken the new generation's assignment
-                    // yet (Kafka's RebalanceInProgressException): poll, then commit again.
-                    return Err(Error::RebalanceInProgress(format!(
-                        "member '{id}' of group '{group_id}' committed for generation {generation}, but a rebalance moved the group to generation {}; call poll and commit again",
-                        group.generation
-                    )));
-                }
-                Some(_) => {}
-                None if !group.members.is_empty() => {
-                    return Err(Error::CommitFailed(format!(
-                        "group '{group_id}' has active members; a consumer that is not one of them cannot commit"
-                    )))
-                }
-                None => {}
-            }
+            group.validate_offset_commit(group_id, member)?;
         }
         // Holding the groups lock orders commits with membership changes.
         self.offsets.commit(group_id, offsets, self.clock.now_ms())

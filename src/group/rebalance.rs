@@ -8,7 +8,7 @@ use super::assignor::{Assignment, ClusterMetadata, GroupSubscription, Subscripti
 use super::initial_delay::InitialDelay;
 use super::protocol::{CheckIn, GroupState, Handout, JoinProtocol, JoinRequest, Missed};
 use super::types::TopicPartition;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorCode, Result};
 
 #[derive(Debug)]
 pub(super) struct Member {
@@ -419,5 +419,126 @@ impl Group {
         }
         self.members.get_mut(id).expect("member").joined = true;
         self.try_complete(partitions_of, now);
+    }
+
+    /// Kafka's `validateOffsetCommit` (classic group) for a commit on behalf of `member` (id
+    /// and generation), or of a consumer without membership (`None`): refusals carry the
+    /// broker's codes (`UNKNOWN_MEMBER_ID`, `ILLEGAL_GENERATION`, `REBALANCE_IN_PROGRESS`),
+    /// which Kafka's Java client turns into `CommitFailed` and librdkafka passes on. A
+    /// member's generation is the one it took with its last assignment; a member that took
+    /// part in the round that made the group's generation has, in Kafka, learnt it from
+    /// its JoinGroup response and commits with it.
+    pub(super) fn validate_offset_commit(
+        &self,
+        group_id: &str,
+        member: Option<(&str, i32)>,
+    ) -> Result<()> {
+        let refused = |code, detail: String| Err(Error::Kafka { code, detail });
+        let Some((id, generation)) = member else {
+            if self.members.is_empty() {
+                return Ok(());
+            }
+            return refused(
+                ErrorCode::UnknownMemberId,
+                format!(
+                    "group '{group_id}' has active members; a consumer that is not one of \
+                     them cannot commit"
+                ),
+            );
+        };
+        if self.fenced.contains(id) {
+            return Err(Error::FencedInstanceId(id.to_string()));
+        }
+        let Some(found) = self.members.get(id) else {
+            return refused(
+                ErrorCode::UnknownMemberId,
+                format!(
+                    "member '{id}' (generation {generation}) is no longer in group \
+                     '{group_id}', which is at generation {}",
+                    self.generation
+                ),
+            );
+        };
+        if generation != self.generation && found.joined_generation != self.generation {
+            return refused(
+                ErrorCode::IllegalGeneration,
+                format!(
+                    "member '{id}' of group '{group_id}' committed for generation \
+                     {generation}, but the group is at generation {}",
+                    self.generation
+                ),
+            );
+        }
+        if self.state == GroupState::CompletingRebalance {
+            return Err(Error::RebalanceInProgress(format!(
+                "group '{group_id}' is waiting for its leader's assignment of generation {}; \
+                 poll, then commit again",
+                self.generation
+            )));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn member(joined_generation: i32) -> Member {
+        Member {
+            client_id: "c".into(),
+            instance_id: None,
+            topics: BTreeSet::new(),
+            protocols: Vec::new(),
+            owned: Vec::new(),
+            owned_generation: -1,
+            joined_generation,
+            joined: true,
+            assignment: Assignment::default(),
+            last_seen_ms: 0,
+            in_poll: false,
+            expiry_ms: i64::MAX,
+        }
+    }
+
+    fn code(group: &Group, member: Option<(&str, i32)>) -> Option<ErrorCode> {
+        group
+            .validate_offset_commit("g", member)
+            .err()
+            .map(|e| e.code().expect("a protocol error"))
+    }
+
+    /// Kafka's `ClassicGroup.validateOffsetCommit`, case by case.
+    #[test]
+    fn offset_commits_are_validated_as_a_classic_group_does() {
+        let mut group = Group::new(0);
+        assert_eq!(code(&group, None), None, "an empty group takes any commit");
+        group.generation = 3;
+        group.state = GroupState::Stable;
+        group.members.insert("m".into(), member(3));
+        assert_eq!(code(&group, None), Some(ErrorCode::UnknownMemberId));
+        assert_eq!(
+            code(&group, Some(("x", 3))),
+            Some(ErrorCode::UnknownMemberId)
+        );
+        assert_eq!(code(&group, Some(("m", 3))), None);
+        // It took part in round 3 but has not taken its assignment yet: Kafka's member has
+        // generation 3 from its JoinGroup response.
+        assert_eq!(code(&group, Some(("m", 2))), None);
+        group.members.insert("old".into(), member(2));
+        assert_eq!(
+            code(&group, Some(("old", 2))),
+            Some(ErrorCode::IllegalGeneration)
+        );
+        group.state = GroupState::CompletingRebalance;
+        assert_eq!(
+            code(&group, Some(("m", 3))),
+            Some(ErrorCode::RebalanceInProgress)
+        );
+        group.fenced.insert("f".into());
+        assert_eq!(
+            code(&group, Some(("f", 3))),
+            Some(ErrorCode::FencedInstanceId)
+        );
     }
 }

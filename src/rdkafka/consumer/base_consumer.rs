@@ -137,7 +137,7 @@ impl<C: ConsumerContext> FromClientConfigAndContext<C> for BaseConsumer<C> {
             .clone()
             .max_poll_records(1)
             .enable_auto_commit(false)
-            .librdkafka_rejoin();
+            .librdkafka_member();
         let inner = cluster
             .consumer(inner_config)
             .map_err(|error| KafkaError::ClientCreation(error.to_string()))?;
