@@ -102,6 +102,8 @@ impl Consumer {
                 config,
                 interceptors,
                 commit_notices: Vec::new(),
+                #[cfg(feature = "rdkafka-api")]
+                split: BTreeSet::new(),
             }),
         })
     }
@@ -204,11 +206,13 @@ impl Consumer {
     }
 
     /// Unlocks the state, then tells the interceptors of the commits made while it was
-    /// locked: an interceptor may call back into this consumer.
+    /// locked: an interceptor may call back into this consumer. The unlock is fair: a
+    /// thread waiting for the consumer (another thread's call, a partition queue's read)
+    /// gets it before this thread's next poll does.
     pub(super) fn release(mut state: parking_lot::MutexGuard<'_, State>) {
         let commits = std::mem::take(&mut state.commit_notices);
         let interceptors = state.interceptors.clone();
-        drop(state);
+        parking_lot::MutexGuard::unlock_fair(state);
         for offsets in &commits {
             interceptors.on_commit(offsets);
         }

@@ -15,6 +15,8 @@ mod offset;
 mod positions;
 mod receive;
 mod records;
+#[cfg(feature = "rdkafka-api")]
+mod split;
 mod state;
 mod subscription;
 mod typed;

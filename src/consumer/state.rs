@@ -99,6 +99,10 @@ pub(crate) struct State {
     pub(super) interceptors: Interceptors,
     /// Commits made under the lock, for the interceptors once it is released.
     pub(super) commit_notices: Vec<Offsets>,
+    /// Partitions read through their own queue (the rdkafka facade's partition queues):
+    /// `poll` leaves them to `poll_split`, whenever they are assigned.
+    #[cfg(feature = "rdkafka-api")]
+    pub(super) split: BTreeSet<TopicPartition>,
 }
 
 impl State {
@@ -236,6 +240,10 @@ impl State {
             if budget.records == 0 {
                 break;
             }
+            #[cfg(feature = "rdkafka-api")]
+            if !self.split.is_empty() && self.split.contains(tp) {
+                continue;
+            }
             if let Err(error) = self.fetch_partition(tp, &mut budget, &mut fetched) {
                 let records = &fetched.records;
                 let nothing =
@@ -259,7 +267,7 @@ impl State {
 
     /// Fetches `tp` from its position within `budget`, into `fetched`; an error is a reset
     /// `auto.offset.reset=none` refuses (the partition's other errors go with its records).
-    fn fetch_partition(
+    pub(super) fn fetch_partition(
         &mut self,
         tp: &TopicPartition,
         budget: &mut Budget,
@@ -350,9 +358,9 @@ impl State {
 }
 
 /// What a poll may still fetch.
-struct Budget {
-    records: usize,
-    bytes: usize,
+pub(super) struct Budget {
+    pub(super) records: usize,
+    pub(super) bytes: usize,
 }
 
 /// What one [`State::fetch_all`] gave.

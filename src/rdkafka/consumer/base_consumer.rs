@@ -4,6 +4,7 @@
 //! facade stored at hand-out (librdkafka's `enable.auto.offset.store`).
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -31,6 +32,10 @@ use crate::ConsumerRecord;
 
 /// The longest the kafkalite consumer is held by one poll of it.
 const POLL_SLICE: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// The same once a partition queue is split off: its reads wait for the consumer no
+/// longer than this.
+const SPLIT_POLL_SLICE: std::time::Duration = std::time::Duration::from_millis(5);
 
 /// What the facade keeps beside the kafkalite consumer, readable while a rebalance
 /// callback runs inside its poll.
@@ -66,6 +71,8 @@ pub(super) struct Local {
     pub(super) statistics: StatisticsCounters,
 }
 
+pub use super::partition_queue::PartitionQueue;
+
 /// What a pending `unsubscribe` does while the member is in a rebalance. librdkafka
 /// postpones an unsubscribe made then until the rebalance completes (`rd_kafka_cgrp_subscribe`
 /// under `RD_KAFKA_CGRP_REBALANCING`): the application hears of the rebalance's assignment
@@ -93,6 +100,9 @@ pub(super) struct Shared {
     pub(super) settings: ConsumerSettings,
     /// With `statistics.interval.ms`: the statistics' timer.
     pub(super) statistics: Option<Emitter>,
+    /// A partition queue was split off (`partition_queue.rs`): polls hold the consumer in
+    /// shorter slices.
+    pub(super) split: AtomicBool,
 }
 
 impl Shared {
@@ -157,6 +167,7 @@ impl<C: ConsumerContext> FromClientConfigAndContext<C> for BaseConsumer<C> {
             local: Mutex::new(local),
             settings,
             statistics,
+            split: AtomicBool::new(false),
         });
         Ok(BaseConsumer {
             client,
@@ -263,7 +274,11 @@ impl<C: ConsumerContext> BaseConsumer<C> {
                 .map_or(timeout.duration(), |deadline| {
                     deadline.saturating_duration_since(Instant::now())
                 })
-                .min(POLL_SLICE);
+                .min(if self.shared.split.load(Ordering::Relaxed) {
+                    SPLIT_POLL_SLICE
+                } else {
+                    POLL_SLICE
+                });
             self.shared.local.lock().rebalanced = false;
             let polled = self.shared.inner.poll(left);
             self.push_pending_stores();

@@ -8,6 +8,7 @@ mod auto_commit;
 pub mod base_consumer;
 mod calls;
 mod offset_store;
+mod partition_queue;
 mod rebalance;
 mod statistics;
 pub mod stream_consumer;

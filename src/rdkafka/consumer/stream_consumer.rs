@@ -12,10 +12,13 @@ use futures_core::Stream;
 use crate::consumer::Received;
 
 use super::base_consumer::InRebalance;
+use super::partition_queue::poll_split_next;
+pub use super::partition_queue::StreamPartitionQueue;
 use super::{
     BaseConsumer, CommitMode, Consumer, ConsumerContext, ConsumerGroupMetadata,
     DefaultConsumerContext, RebalanceProtocol,
 };
+use crate::group::TopicPartition;
 use crate::rdkafka::client::Client;
 use crate::rdkafka::config::{ClientConfig, FromClientConfig, FromClientConfigAndContext};
 use crate::rdkafka::error::{code_of, KafkaError, KafkaResult};
@@ -28,6 +31,18 @@ pub struct MessageStream<'a, C: ConsumerContext> {
     base: &'a BaseConsumer<C>,
     /// A receive returned `Pending` (the member counts as inside `poll` until it ends).
     pending: bool,
+    /// A split partition's stream ([`StreamPartitionQueue::stream`]) reads it alone.
+    partition: Option<TopicPartition>,
+}
+
+impl<'a, C: ConsumerContext> MessageStream<'a, C> {
+    pub(super) fn of_partition(base: &'a BaseConsumer<C>, partition: TopicPartition) -> Self {
+        MessageStream {
+            base,
+            pending: false,
+            partition: Some(partition),
+        }
+    }
 }
 
 impl<C: ConsumerContext> Drop for MessageStream<'_, C> {
@@ -90,7 +105,10 @@ impl<'a, C: ConsumerContext> Stream for MessageStream<'a, C> {
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = &mut *self;
-        poll_next_of(this.base, &mut this.pending, cx).map(Some)
+        match &this.partition {
+            Some(tp) => poll_split_next(this.base, tp, cx).map(Some),
+            None => poll_next_of(this.base, &mut this.pending, cx).map(Some),
+        }
     }
 }
 
@@ -132,7 +150,12 @@ where
         MessageStream {
             base: &self.base,
             pending: false,
+            partition: None,
         }
+    }
+
+    pub(super) fn base(&self) -> &BaseConsumer<C> {
+        &self.base
     }
 
     /// Receives the next message (or end-of-partition event, or error).

@@ -1,0 +1,124 @@
+//! Partitions read through their own queue, for the rdkafka facade's partition queues
+//! (librdkafka's `rd_kafka_queue_get_partition` with its forwarding cleared): `poll` leaves
+//! a split partition alone, and `poll_split` reads it, one record at a time, without the
+//! group work `poll` does (membership, rebalance callbacks, auto-commit stay `poll`'s).
+
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use super::client::Consumer;
+use super::records::Records;
+use super::state::{Budget, Fetched, State};
+use crate::error::{Error, Result};
+use crate::group::TopicPartition;
+
+impl State {
+    /// One fetch of `tp` alone (at most one record), if it is assigned.
+    fn fetch_split(&mut self, tp: &TopicPartition) -> Result<Fetched> {
+        let mut fetched = Fetched::default();
+        if !self.partitions.contains_key(tp) {
+            return Ok(fetched);
+        }
+        match self.resolve_position(tp) {
+            // A committed offset pending in a transaction: retried at the next read.
+            Ok(_) | Err(Error::UnstableOffsetCommit(_)) => {}
+            Err(error) => return Err(error),
+        }
+        let mut budget = Budget {
+            records: 1,
+            bytes: self.config.fetch_max_bytes.max(1),
+        };
+        self.fetch_partition(tp, &mut budget, &mut fetched)?;
+        let records = &mut fetched.records;
+        if !records.is_empty() && !records.eof.is_empty() {
+            // The queue hands out one thing at a time: the end comes at the next read.
+            records.eof.clear();
+            if let Some(partition) = self.partitions.get_mut(tp) {
+                partition.eof_reported = false;
+            }
+        }
+        Ok(fetched)
+    }
+}
+
+/// What a read of a split partition found: something to hand out, nothing yet, or data
+/// skipped (aborted or control batches) with more readable at once.
+enum Found {
+    Some(Records),
+    Nothing,
+    Skipped,
+}
+
+impl Consumer {
+    /// From now on `poll` leaves `tp` to [`Consumer::poll_split`], whenever it is assigned.
+    pub(crate) fn split(&self, tp: TopicPartition) {
+        self.state.lock().split.insert(tp);
+    }
+
+    /// Reads the split partition `tp`: at most one record (or its end, or its error),
+    /// waiting up to `timeout` (`None`: for ever) for one. The consumer is locked only
+    /// while it reads, never while it waits.
+    pub(crate) fn poll_split(
+        &self,
+        tp: &TopicPartition,
+        timeout: Option<Duration>,
+    ) -> Result<Records> {
+        let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
+        loop {
+            let seen = self.notifier.sequence();
+            match self.read_split(tp)? {
+                Found::Some(records) => return Ok(records),
+                Found::Skipped => continue,
+                Found::Nothing => {}
+            }
+            match deadline {
+                Some(deadline) if Instant::now() >= deadline => return Ok(Records::default()),
+                Some(deadline) => self.notifier.wait_until(seen, deadline),
+                None => self.notifier.wait_until(seen, far_future()),
+            }
+        }
+    }
+
+    /// [`Consumer::poll_split`] for a task: `Pending` (woken by the next notification)
+    /// while `tp` has nothing to read.
+    pub(crate) fn poll_split_event(
+        &self,
+        tp: &TopicPartition,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<Records>> {
+        loop {
+            let seen = self.notifier.sequence();
+            match self.read_split(tp) {
+                Err(error) => return Poll::Ready(Err(error)),
+                Ok(Found::Some(records)) => return Poll::Ready(Ok(records)),
+                Ok(Found::Skipped) => continue,
+                Ok(Found::Nothing) => {}
+            }
+            if self.notifier.register(seen, cx.waker()) {
+                return Poll::Pending;
+            }
+        }
+    }
+
+    fn read_split(&self, tp: &TopicPartition) -> Result<Found> {
+        let mut state = self.state.lock();
+        state.check_open()?;
+        let fetched = state.fetch_split(tp)?;
+        Self::release(state);
+        let records = fetched.records;
+        Ok(
+            if !records.is_empty() || !records.eof.is_empty() || !records.errors.is_empty() {
+                Found::Some(records)
+            } else if fetched.skipped {
+                Found::Skipped
+            } else {
+                Found::Nothing
+            },
+        )
+    }
+}
+
+/// A wait with no end that is still a valid `Instant`.
+fn far_future() -> Instant {
+    Instant::now() + Duration::from_secs(100 * 365 * 24 * 3600)
+}

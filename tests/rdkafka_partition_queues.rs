@@ -1,0 +1,215 @@
+//! rust-rdkafka's partition queues (`split_partition_queue`): a split partition's messages
+//! come from its own queue, in order, and never from the consumer's `poll`; the others stay
+//! with `poll` (rust-rdkafka's `test_consume_partition_order`); a queue may move to another
+//! thread; the split holds for a subscription's assignment too (librdkafka keeps an
+//! application's forwarding, `RD_KAFKA_Q_F_FWD_APP`, across fetch restarts); what a queue
+//! hands out is stored for commit as `poll`'s is.
+#![cfg(not(loom))]
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::facade::{cluster_with, config, list};
+use kafkalite::rdkafka;
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, StreamConsumer};
+use rdkafka::error::KafkaError;
+use rdkafka::message::Message;
+use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+use rdkafka::Offset;
+
+const WAIT: Duration = Duration::from_secs(10);
+
+/// Topic "t" with three partitions of four messages each, "p-i" in partition p.
+fn cluster() -> (kafkalite::Cluster, String) {
+    let (cluster, servers) = cluster_with(&[("t", 3)]);
+    let producer: BaseProducer = config(&servers).create().unwrap();
+    for partition in 0..3 {
+        for i in 0..4 {
+            let payload = format!("{partition}-{i}");
+            let record = BaseRecord::<(), str>::to("t")
+                .partition(partition)
+                .payload(&payload);
+            producer.send(record).unwrap();
+        }
+    }
+    producer.flush(WAIT).unwrap();
+    (cluster, servers)
+}
+
+fn assigned_all(servers: &str, extra: &[(&str, &str)]) -> Arc<BaseConsumer> {
+    let mut config = config(servers);
+    config.set("group.id", "g");
+    for (key, value) in extra {
+        config.set(*key, *value);
+    }
+    let consumer: BaseConsumer = config.create().unwrap();
+    let beginning = |p| ("t", p, Offset::Beginning);
+    consumer
+        .assign(&list(&[beginning(0), beginning(1), beginning(2)]))
+        .unwrap();
+    Arc::new(consumer)
+}
+
+fn payload(message: &rdkafka::message::BorrowedMessage<'_>) -> String {
+    message.payload_view::<str>().unwrap().unwrap().to_string()
+}
+
+#[test]
+fn each_split_partition_is_read_through_its_own_queue_in_order() {
+    let (_cluster, servers) = cluster();
+    let consumer = assigned_all(&servers, &[]);
+    let queues: Vec<_> = (0..3)
+        .map(|p| consumer.split_partition_queue("t", p).unwrap())
+        .collect();
+    for i in 0..4 {
+        assert!(consumer.poll(Duration::ZERO).is_none(), "poll has nothing");
+        for (p, queue) in (0..).zip(&queues) {
+            let message = queue.poll(WAIT).unwrap().unwrap();
+            assert_eq!(message.partition(), p);
+            assert_eq!(payload(&message), format!("{p}-{i}"));
+        }
+    }
+    assert!(
+        queues[0].poll(Duration::ZERO).is_none(),
+        "the partition is read"
+    );
+}
+
+#[test]
+fn partitions_not_split_stay_with_the_consumers_poll() {
+    let (_cluster, servers) = cluster();
+    let consumer = assigned_all(&servers, &[]);
+    let queue = consumer.split_partition_queue("t", 1).unwrap();
+    let mut polled = Vec::new();
+    while polled.len() < 8 {
+        let message = consumer.poll(WAIT).unwrap().unwrap();
+        polled.push(payload(&message));
+    }
+    polled.sort();
+    assert_eq!(
+        polled,
+        ["0-0", "0-1", "0-2", "0-3", "2-0", "2-1", "2-2", "2-3"]
+    );
+    assert!(consumer.poll(Duration::ZERO).is_none());
+    let split: Vec<String> = (0..4)
+        .map(|_| payload(&queue.poll(WAIT).unwrap().unwrap()))
+        .collect();
+    assert_eq!(split, ["1-0", "1-1", "1-2", "1-3"]);
+}
+
+#[test]
+fn a_queue_moved_to_another_thread_reads_while_the_consumer_polls() {
+    let (_cluster, servers) = cluster();
+    let consumer = assigned_all(&servers, &[]);
+    let queue = consumer.split_partition_queue("t", 0).unwrap();
+    let worker = std::thread::spawn(move || {
+        (0..4)
+            .map(|_| payload(&queue.poll(rdkafka::util::Timeout::Never).unwrap().unwrap()))
+            .collect::<Vec<_>>()
+    });
+    let mut polled = 0;
+    while polled < 8 {
+        if let Some(message) = consumer.poll(Duration::from_millis(50)) {
+            assert_ne!(message.unwrap().partition(), 0);
+            polled += 1;
+        }
+    }
+    assert_eq!(worker.join().unwrap(), ["0-0", "0-1", "0-2", "0-3"]);
+}
+
+#[test]
+fn a_split_made_before_a_subscriptions_assignment_holds_and_ends_with_eof() {
+    let (_cluster, servers) = cluster();
+    let consumer: BaseConsumer = config(&servers)
+        .set("group.id", "g")
+        .set("auto.offset.reset", "earliest")
+        .set("enable.partition.eof", "true")
+        .create()
+        .unwrap();
+    let consumer = Arc::new(consumer);
+    let queue = consumer.split_partition_queue("t", 2).unwrap();
+    consumer.subscribe(&["t"]).unwrap();
+    let mut polled = Vec::new();
+    let mut ends = 0;
+    while ends < 2 {
+        match consumer.poll(WAIT) {
+            Some(Ok(message)) => polled.push(message.partition()),
+            Some(Err(KafkaError::PartitionEOF(p))) => {
+                assert_ne!(p, 2);
+                ends += 1;
+            }
+            Some(Err(other)) => panic!("{other}"),
+            None => {}
+        }
+    }
+    assert_eq!(polled.len(), 8);
+    assert!(!polled.contains(&2), "{polled:?}");
+    let split: Vec<String> = (0..4)
+        .map(|_| payload(&queue.poll(WAIT).unwrap().unwrap()))
+        .collect();
+    assert_eq!(split, ["2-0", "2-1", "2-2", "2-3"]);
+    assert!(matches!(
+        queue.poll(WAIT),
+        Some(Err(KafkaError::PartitionEOF(2)))
+    ));
+}
+
+#[test]
+fn what_a_queue_hands_out_is_stored_and_committed() {
+    let (_cluster, servers) = cluster();
+    let consumer = assigned_all(&servers, &[("enable.auto.commit", "false")]);
+    let queue = consumer.split_partition_queue("t", 1).unwrap();
+    for _ in 0..3 {
+        queue.poll(WAIT).unwrap().unwrap();
+    }
+    let position = consumer.position().unwrap();
+    let of_1 = position
+        .elements()
+        .into_iter()
+        .find(|e| e.partition() == 1)
+        .unwrap()
+        .offset();
+    assert_eq!(of_1, Offset::Offset(3));
+    consumer.commit_consumer_state(CommitMode::Sync).unwrap();
+    let committed = consumer
+        .committed_offsets(list(&[("t", 1, Offset::Invalid)]), WAIT)
+        .unwrap();
+    assert_eq!(committed.elements()[0].offset(), Offset::Offset(3));
+}
+
+#[test]
+fn names_no_topic_can_have_split_nothing() {
+    let (_cluster, servers) = cluster();
+    let consumer = assigned_all(&servers, &[]);
+    assert!(consumer.split_partition_queue("t", -1).is_none());
+    assert!(consumer.split_partition_queue("no/such", 0).is_none());
+    // Nothing was split: poll still reads every partition.
+    let mut polled = 0;
+    while polled < 12 {
+        consumer.poll(WAIT).unwrap().unwrap();
+        polled += 1;
+    }
+}
+
+#[test]
+fn a_stream_consumers_split_partition_is_received_from_its_queue() {
+    let (_cluster, servers) = cluster();
+    let consumer: StreamConsumer = config(&servers).set("group.id", "g").create().unwrap();
+    let consumer = Arc::new(consumer);
+    let beginning = |p| ("t", p, Offset::Beginning);
+    consumer
+        .assign(&list(&[beginning(0), beginning(1), beginning(2)]))
+        .unwrap();
+    let queue = consumer.split_partition_queue("t", 0).unwrap();
+    let mut others = Vec::new();
+    while others.len() < 8 {
+        others.push(pollster::block_on(consumer.recv()).unwrap().partition());
+    }
+    assert!(!others.contains(&0), "{others:?}");
+    let received: Vec<String> = (0..4)
+        .map(|_| payload(&pollster::block_on(queue.recv()).unwrap()))
+        .collect();
+    assert_eq!(received, ["0-0", "0-1", "0-2", "0-3"]);
+}
