@@ -213,3 +213,82 @@ fn a_stream_consumers_split_partition_is_received_from_its_queue() {
         .collect();
     assert_eq!(received, ["0-0", "0-1", "0-2", "0-3"]);
 }
+
+/// Counts its calls and reports each on a channel.
+fn counting() -> (
+    impl Fn() + Send + Sync + 'static,
+    std::sync::mpsc::Receiver<()>,
+    Arc<std::sync::atomic::AtomicUsize>,
+) {
+    let (sender, calls) = std::sync::mpsc::channel();
+    let sender = std::sync::Mutex::new(sender);
+    let count = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = Arc::clone(&count);
+    let callback = move || {
+        counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let _ = sender.lock().unwrap().send(());
+    };
+    (callback, calls, count)
+}
+
+fn produce_to(servers: &str, partition: i32, count: usize) {
+    let producer: BaseProducer = config(servers).create().unwrap();
+    for _ in 0..count {
+        let record = BaseRecord::<(), str>::to("t")
+            .partition(partition)
+            .payload("more");
+        producer.send(record).unwrap();
+    }
+    producer.flush(WAIT).unwrap();
+}
+
+/// After rust-rdkafka's `test_produce_consume_message_queue_nonempty_callback`: a call
+/// when something arrives in the empty queue, none while it still holds messages, none for
+/// what it held when the callback was set, and a replaced callback is not called again.
+/// (Each count is read after waiting for a later call: the watcher handles notifications
+/// in order, so a wrong call would have come before it.)
+#[test]
+fn a_nonempty_callback_is_called_when_something_arrives_in_the_empty_queue() {
+    let (_cluster, servers) = cluster();
+    let consumer = assigned_all(&servers, &[]);
+    let mut queue = consumer.split_partition_queue("t", 1).unwrap();
+    // The queue holds four messages: no call for them, nor for more while it holds some.
+    let (callback, calls, count) = counting();
+    queue.set_nonempty_callback(callback);
+    produce_to(&servers, 1, 1);
+    for _ in 0..5 {
+        queue.poll(WAIT).unwrap().unwrap();
+    }
+    assert!(queue.poll(Duration::ZERO).is_none());
+    produce_to(&servers, 1, 2);
+    calls.recv_timeout(WAIT).unwrap();
+    assert_eq!(count.load(std::sync::atomic::Ordering::SeqCst), 1);
+    // One read leaves one: more arriving calls nothing.
+    queue.poll(WAIT).unwrap().unwrap();
+    produce_to(&servers, 1, 2);
+    for _ in 0..3 {
+        queue.poll(WAIT).unwrap().unwrap();
+    }
+    produce_to(&servers, 1, 1);
+    calls.recv_timeout(WAIT).unwrap();
+    assert_eq!(count.load(std::sync::atomic::Ordering::SeqCst), 2);
+    // Another partition's messages are not this queue's.
+    queue.poll(WAIT).unwrap().unwrap();
+    assert!(queue.poll(Duration::ZERO).is_none());
+    produce_to(&servers, 0, 1);
+    produce_to(&servers, 1, 1);
+    calls.recv_timeout(WAIT).unwrap();
+    assert_eq!(count.load(std::sync::atomic::Ordering::SeqCst), 3);
+    // A new callback replaces it.
+    let (replacement, replacement_calls, replacement_count) = counting();
+    queue.set_nonempty_callback(replacement);
+    queue.poll(WAIT).unwrap().unwrap();
+    assert!(queue.poll(Duration::ZERO).is_none());
+    produce_to(&servers, 1, 1);
+    replacement_calls.recv_timeout(WAIT).unwrap();
+    assert_eq!(
+        replacement_count.load(std::sync::atomic::Ordering::SeqCst),
+        1
+    );
+    assert_eq!(count.load(std::sync::atomic::Ordering::SeqCst), 3);
+}

@@ -7,6 +7,7 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use super::client::Consumer;
+use super::positions::end_for;
 use super::records::Records;
 use super::state::{Budget, Fetched, State};
 use crate::error::{Error, Result};
@@ -38,6 +39,23 @@ impl State {
             }
         }
         Ok(fetched)
+    }
+}
+
+impl State {
+    /// Whether the split partition `tp` has something for its queue: assigned, not paused,
+    /// and a record past its position or an end to report.
+    fn split_readable(&mut self, tp: &TopicPartition) -> bool {
+        match self.partitions.get(tp) {
+            Some(partition) if !partition.paused => {}
+            _ => return false,
+        }
+        let Ok(position) = self.resolve_position(tp) else {
+            return false;
+        };
+        let partition = &self.partitions[tp];
+        position < end_for(self.config.isolation_level, &partition.log)
+            || (self.config.enable_partition_eof && !partition.eof_reported)
     }
 }
 
@@ -98,6 +116,20 @@ impl Consumer {
                 return Poll::Pending;
             }
         }
+    }
+
+    /// Whether the split partition `tp` has something to read now (false once closed).
+    pub(crate) fn split_readable(&self, tp: &TopicPartition) -> bool {
+        let mut state = self.state.lock();
+        let readable = state.check_open().is_ok() && state.split_readable(tp);
+        Self::release(state);
+        readable
+    }
+
+    /// Blocks until the first notification after `seen` (a data append, a group change, a
+    /// [`Consumer::nudge`]).
+    pub(crate) fn wait_for_notification(&self, seen: u64) {
+        self.notifier.wait_until(seen, far_future());
     }
 
     fn read_split(&self, tp: &TopicPartition) -> Result<Found> {

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use super::base_consumer::BaseConsumer;
+use super::nonempty::Watch;
 use super::stream_consumer::{MessageStream, StreamConsumer};
 use super::ConsumerContext;
 use crate::group::TopicPartition;
@@ -35,6 +36,7 @@ impl<C: ConsumerContext> BaseConsumer<C> {
         Some(PartitionQueue {
             consumer: Arc::clone(self),
             partition,
+            nonempty: None,
         })
     }
 
@@ -74,6 +76,8 @@ fn split<C: ConsumerContext>(
 pub struct PartitionQueue<C: ConsumerContext> {
     consumer: Arc<BaseConsumer<C>>,
     partition: TopicPartition,
+    /// The nonempty callback's watcher.
+    nonempty: Option<Watch>,
 }
 
 impl<C: ConsumerContext> PartitionQueue<C> {
@@ -85,15 +89,33 @@ impl<C: ConsumerContext> PartitionQueue<C> {
             Timeout::After(duration) => Some(duration),
             Timeout::Never => None,
         };
-        match self
-            .consumer
-            .shared()
-            .inner
-            .poll_split(&self.partition, timeout)
-        {
+        let inner = &self.consumer.shared().inner;
+        let message = match inner.poll_split(&self.partition, timeout) {
             Ok(records) => self.consumer.split_message(records),
             Err(error) => Some(Err(KafkaError::MessageConsumption(code_of(&error)))),
+        };
+        if let Some(watch) = &self.nonempty {
+            if message.is_none() || !inner.split_readable(&self.partition) {
+                watch.emptied();
+            }
         }
+        message
+    }
+
+    /// Sets a callback called whenever something arrives while the queue is empty (as
+    /// librdkafka's, not for what it holds already), on a thread of the facade's; it
+    /// replaces the one set before.
+    pub fn set_nonempty_callback<F>(&mut self, f: F)
+    where
+        F: Fn() + Send + Sync + 'static,
+    {
+        // The old watcher stops first.
+        self.nonempty = None;
+        self.nonempty = Some(Watch::start(
+            self.consumer.shared(),
+            self.partition.clone(),
+            Box::new(f),
+        ));
     }
 }
 
