@@ -9,27 +9,14 @@ mod common;
 
 use std::time::Duration;
 
-use common::facade::{cluster_with, config, take};
+use common::facade::{cluster_with, config, produce, take};
 use kafkalite::rdkafka;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::KafkaError;
 use rdkafka::message::Message;
-use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use rdkafka::{Offset, TopicPartitionList};
 
 const WAIT: Duration = Duration::from_secs(10);
-
-fn produce(servers: &str, partition: i32, count: usize) {
-    let producer: BaseProducer = config(servers).create().unwrap();
-    for i in 0..count {
-        let payload = format!("{partition}-{i}");
-        let record = BaseRecord::<(), str>::to("t")
-            .partition(partition)
-            .payload(&payload);
-        producer.send(record).unwrap();
-    }
-    producer.flush(WAIT).unwrap();
-}
 
 fn list(partitions: &[(i32, Offset)]) -> TopicPartitionList {
     let mut tpl = TopicPartitionList::new();

@@ -11,7 +11,7 @@ mod common;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::facade::{config, list, take};
+use common::facade::{config, list, produce, take};
 use kafkalite::rdkafka;
 use kafkalite::MockClock;
 use rdkafka::config::FromClientConfigAndContext;
@@ -61,17 +61,6 @@ fn cluster_on(clock: &MockClock) -> (kafkalite::Cluster, String) {
         produce(&servers, partition, 5);
     }
     (cluster, servers)
-}
-
-fn produce(servers: &str, partition: i32, count: usize) {
-    let producer: BaseProducer = config(servers).create().unwrap();
-    for _ in 0..count {
-        let record = BaseRecord::<(), str>::to("t")
-            .partition(partition)
-            .payload("v");
-        producer.send(record).unwrap();
-    }
-    producer.flush(WAIT).unwrap();
 }
 
 /// A consumer (base or stream) of group "g" assigned both partitions of "t" from the

@@ -10,26 +10,14 @@ mod common;
 
 use std::time::Duration;
 
-use common::facade::{cluster_on, config, list, take};
+use common::facade::{cluster_on, config, list, produce, take};
 use kafkalite::rdkafka;
 use kafkalite::{GroupState, MockClock};
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use rdkafka::Offset;
 
 const WAIT: Duration = Duration::from_secs(10);
-
-fn produce(servers: &str, partition: i32, count: usize) {
-    let producer: BaseProducer = config(servers).create().unwrap();
-    for _ in 0..count {
-        let record = BaseRecord::<(), str>::to("t")
-            .partition(partition)
-            .payload("v");
-        producer.send(record).unwrap();
-    }
-    producer.flush(WAIT).unwrap();
-}
 
 /// A member of group "g" subscribed to "t", committing only when told to.
 fn member(servers: &str, name: &str, strategy: &str) -> BaseConsumer {

@@ -11,12 +11,11 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::facade::{cluster_with, config, list};
+use common::facade::{cluster_with, config, list, produce};
 use kafkalite::rdkafka;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, StreamConsumer};
 use rdkafka::error::KafkaError;
 use rdkafka::message::Message;
-use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use rdkafka::Offset;
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -24,17 +23,9 @@ const WAIT: Duration = Duration::from_secs(10);
 /// Topic "t" with three partitions of four messages each, "p-i" in partition p.
 fn cluster() -> (kafkalite::Cluster, String) {
     let (cluster, servers) = cluster_with(&[("t", 3)]);
-    let producer: BaseProducer = config(&servers).create().unwrap();
     for partition in 0..3 {
-        for i in 0..4 {
-            let payload = format!("{partition}-{i}");
-            let record = BaseRecord::<(), str>::to("t")
-                .partition(partition)
-                .payload(&payload);
-            producer.send(record).unwrap();
-        }
+        produce(&servers, partition, 4);
     }
-    producer.flush(WAIT).unwrap();
     (cluster, servers)
 }
 
@@ -231,17 +222,6 @@ fn counting() -> (
     (callback, calls, count)
 }
 
-fn produce_to(servers: &str, partition: i32, count: usize) {
-    let producer: BaseProducer = config(servers).create().unwrap();
-    for _ in 0..count {
-        let record = BaseRecord::<(), str>::to("t")
-            .partition(partition)
-            .payload("more");
-        producer.send(record).unwrap();
-    }
-    producer.flush(WAIT).unwrap();
-}
-
 /// After rust-rdkafka's `test_produce_consume_message_queue_nonempty_callback`: a call
 /// when something arrives in the empty queue, none while it still holds messages, none for
 /// what it held when the callback was set, and a replaced callback is not called again.
@@ -255,28 +235,28 @@ fn a_nonempty_callback_is_called_when_something_arrives_in_the_empty_queue() {
     // The queue holds four messages: no call for them, nor for more while it holds some.
     let (callback, calls, count) = counting();
     queue.set_nonempty_callback(callback);
-    produce_to(&servers, 1, 1);
+    produce(&servers, 1, 1);
     for _ in 0..5 {
         queue.poll(WAIT).unwrap().unwrap();
     }
     assert!(queue.poll(Duration::ZERO).is_none());
-    produce_to(&servers, 1, 2);
+    produce(&servers, 1, 2);
     calls.recv_timeout(WAIT).unwrap();
     assert_eq!(count.load(std::sync::atomic::Ordering::SeqCst), 1);
     // One read leaves one: more arriving calls nothing.
     queue.poll(WAIT).unwrap().unwrap();
-    produce_to(&servers, 1, 2);
+    produce(&servers, 1, 2);
     for _ in 0..3 {
         queue.poll(WAIT).unwrap().unwrap();
     }
-    produce_to(&servers, 1, 1);
+    produce(&servers, 1, 1);
     calls.recv_timeout(WAIT).unwrap();
     assert_eq!(count.load(std::sync::atomic::Ordering::SeqCst), 2);
     // Another partition's messages are not this queue's.
     queue.poll(WAIT).unwrap().unwrap();
     assert!(queue.poll(Duration::ZERO).is_none());
-    produce_to(&servers, 0, 1);
-    produce_to(&servers, 1, 1);
+    produce(&servers, 0, 1);
+    produce(&servers, 1, 1);
     calls.recv_timeout(WAIT).unwrap();
     assert_eq!(count.load(std::sync::atomic::Ordering::SeqCst), 3);
     // A new callback replaces it.
@@ -284,7 +264,7 @@ fn a_nonempty_callback_is_called_when_something_arrives_in_the_empty_queue() {
     queue.set_nonempty_callback(replacement);
     queue.poll(WAIT).unwrap().unwrap();
     assert!(queue.poll(Duration::ZERO).is_none());
-    produce_to(&servers, 1, 1);
+    produce(&servers, 1, 1);
     replacement_calls.recv_timeout(WAIT).unwrap();
     assert_eq!(
         replacement_count.load(std::sync::atomic::Ordering::SeqCst),

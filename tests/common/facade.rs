@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use kafkalite::rdkafka::config::ClientConfig;
 use kafkalite::rdkafka::consumer::{BaseConsumer, ConsumerContext};
+use kafkalite::rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use kafkalite::rdkafka::{Offset, TopicPartitionList};
 
 /// A temporary cluster with these topics (name, partitions), and the `bootstrap.servers`
@@ -57,6 +58,20 @@ pub fn take<C: ConsumerContext>(consumer: &BaseConsumer<C>, count: usize) {
             taken += 1;
         }
     }
+}
+
+/// Produces `count` messages to partition `partition` of topic "t", "p-i" for the i-th of
+/// them (counting from 0 in each call), and waits for their delivery.
+pub fn produce(servers: &str, partition: i32, count: usize) {
+    let producer: BaseProducer = config(servers).create().unwrap();
+    for i in 0..count {
+        let payload = format!("{partition}-{i}");
+        let record = BaseRecord::<(), str>::to("t")
+            .partition(partition)
+            .payload(&payload);
+        producer.send(record).unwrap();
+    }
+    producer.flush(Duration::from_secs(10)).unwrap();
 }
 
 /// A list of (topic, partition, offset).
