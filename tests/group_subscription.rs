@@ -1,14 +1,20 @@
 //! A subscription changed while the member is in a rebalance: Kafka's consumer joined with
 //! the old one (`ConsumerCoordinator.joinedSubscription`), so once that rebalance completes
 //! it rejoins (`rejoinNeededOrPending`: "subscription has changed ... at the beginning of
-//! the rebalance"), and the next rebalance assigns by the new subscription.
+//! the rebalance"), and the next rebalance assigns by the new subscription. An assignment
+//! of a topic the subscription dropped meanwhile is not taken at all (`onJoinComplete`:
+//! "received assignment does not match the current subscription").
 
 mod common;
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::{owned, temporary_on};
-use kafkalite::{AssignorKind, Cluster, Consumer, ConsumerConfig, GroupState, MockClock, NewTopic};
+use kafkalite::{
+    AssignorKind, Cluster, Consumer, ConsumerConfig, GroupState, MockClock, NewTopic,
+    RebalanceContext, RebalanceListener, TopicPartition,
+};
 
 fn member(cluster: &Cluster, name: &str, topics: &[&str]) -> Consumer {
     let config = ConsumerConfig::with_group("g")
@@ -63,4 +69,45 @@ fn a_subscription_changed_after_joining_a_rebalance_rejoins_once_it_completes() 
         "u goes to a, its only subscriber"
     );
     assert_eq!(owned(&b), ["t-1"]);
+}
+
+/// Writes down every partition it is assigned.
+#[derive(Clone, Default)]
+struct Assigned(Arc<Mutex<Vec<String>>>);
+
+impl RebalanceListener for Assigned {
+    fn on_partitions_revoked(&mut self, _: &mut RebalanceContext<'_>, _: &[TopicPartition]) {}
+    fn on_partitions_assigned(&mut self, _: &mut RebalanceContext<'_>, p: &[TopicPartition]) {
+        let mut assigned = self.0.lock().unwrap();
+        assigned.extend(p.iter().map(|tp| tp.to_string()));
+    }
+}
+
+#[test]
+fn an_assignment_of_a_topic_dropped_after_joining_is_not_taken() {
+    let clock = MockClock::new(1_000_000);
+    let cluster = temporary_on(&clock);
+    cluster.create_topic(NewTopic::new("t", 2)).unwrap();
+    cluster.create_topic(NewTopic::new("u", 2)).unwrap();
+    let config = ConsumerConfig::with_group("g")
+        .assignment_strategy(&[AssignorKind::Range])
+        .client_id("a");
+    let a = cluster.consumer(config).unwrap();
+    let assigned = Assigned::default();
+    a.subscribe_with(&["t", "u"], assigned.clone()).unwrap();
+    let b = member(&cluster, "b", &["t"]);
+    settle(&cluster, &[&a, &b], 4);
+    a.enforce_rebalance().unwrap();
+    a.poll(Duration::ZERO).unwrap();
+    assert_eq!(
+        cluster.describe_group("g").unwrap().state,
+        GroupState::PreparingRebalance,
+        "a has joined with [t, u]; the group waits for b"
+    );
+    assigned.0.lock().unwrap().clear();
+    a.subscribe(&["t"]).unwrap();
+    settle(&cluster, &[&a, &b], 2);
+    let heard = assigned.0.lock().unwrap().clone();
+    assert!(heard.iter().all(|tp| tp.starts_with("t-")), "{heard:?}");
+    assert_eq!(owned(&a), ["t-0"]);
 }

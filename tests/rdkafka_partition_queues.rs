@@ -272,3 +272,72 @@ fn a_nonempty_callback_is_called_when_something_arrives_in_the_empty_queue() {
     );
     assert_eq!(count.load(std::sync::atomic::Ordering::SeqCst), 3);
 }
+
+/// A resume (as a seek, a pause, an assignment) makes no append: the consumer wakes its
+/// split partitions' readers itself.
+#[test]
+fn a_resume_wakes_a_queue_waiting_on_its_paused_partition() {
+    let (cluster, servers) = cluster();
+    let consumer = assigned_all(&servers, &[]);
+    let queue = consumer.split_partition_queue("t", 1).unwrap();
+    let partition_1 = list(&[("t", 1, Offset::Invalid)]);
+    consumer.pause(&partition_1).unwrap();
+    let (sender, received) = std::sync::mpsc::channel();
+    let worker = std::thread::spawn(move || {
+        let message = queue.poll(rdkafka::util::Timeout::Never);
+        sender.send(message.map(|m| payload(&m.unwrap()))).unwrap();
+    });
+    common::wait_until_a_poll_blocks(&cluster);
+    consumer.resume(&partition_1).unwrap();
+    assert_eq!(received.recv_timeout(WAIT).unwrap().as_deref(), Some("1-0"));
+    worker.join().unwrap();
+}
+
+/// Reads its partition queue inside its own rebalance callback, where the consumer is busy
+/// in its poll.
+#[derive(Default)]
+struct ReadsInCallback {
+    queue: std::sync::Mutex<Option<rdkafka::consumer::base_consumer::PartitionQueue<Self>>>,
+    outcome: std::sync::Mutex<Option<String>>,
+}
+
+impl rdkafka::ClientContext for ReadsInCallback {}
+
+impl rdkafka::consumer::ConsumerContext for ReadsInCallback {
+    fn post_rebalance(&self, _: &BaseConsumer<Self>, _: &rdkafka::consumer::Rebalance<'_>) {
+        if let Some(queue) = self.queue.lock().unwrap().as_ref() {
+            let read = queue.poll(Duration::ZERO).map(|m| m.map(|m| m.offset()));
+            *self.outcome.lock().unwrap() = Some(format!("{read:?}"));
+        }
+    }
+}
+
+#[test]
+fn a_queue_read_inside_its_consumers_rebalance_callback_is_refused_not_stuck() {
+    let (_cluster, servers) = cluster();
+    let consumer: BaseConsumer<ReadsInCallback> = config(&servers)
+        .set("group.id", "g")
+        .set("auto.offset.reset", "earliest")
+        .create_with_context(ReadsInCallback::default())
+        .unwrap();
+    let consumer = Arc::new(consumer);
+    let queue = consumer.split_partition_queue("t", 0).unwrap();
+    *consumer.context().queue.lock().unwrap() = Some(queue);
+    consumer.subscribe(&["t"]).unwrap();
+    while consumer.context().outcome.lock().unwrap().is_none() {
+        assert!(consumer.poll(Duration::ZERO).is_none_or(|m| m.is_ok()));
+    }
+    let outcome = consumer.context().outcome.lock().unwrap().clone().unwrap();
+    assert_eq!(
+        outcome,
+        format!(
+            "{:?}",
+            Some(Err::<i64, _>(KafkaError::MessageConsumption(
+                rdkafka::error::RDKafkaErrorCode::State
+            )))
+        )
+    );
+    // The queue (kept by the context) reads once outside the callback.
+    let queue = consumer.context().queue.lock().unwrap().take().unwrap();
+    assert_eq!(queue.poll(WAIT).unwrap().unwrap().offset(), 0);
+}

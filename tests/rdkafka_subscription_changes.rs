@@ -180,6 +180,25 @@ fn a_subscribe_replaces_an_unsubscribe_waiting_for_a_rebalance() {
     assert_eq!(members(&cluster), before, "b stayed, with its member id");
 }
 
+/// A subscribe that fails (here an invalid pattern) replaces nothing: the unsubscribe
+/// still waits, and is carried out once the rebalance completes.
+#[test]
+fn a_failed_subscribe_leaves_the_waiting_unsubscribe_in_place() {
+    let clock = MockClock::new(0);
+    let (cluster, a, b, _) = b_rejoined(&clock);
+    b.unsubscribe();
+    assert!(b.subscribe(&["^("]).is_err());
+    let mut log = Vec::new();
+    poll_until(&a, &b, || {
+        log.extend(b.context().take());
+        log.len() >= 2
+    });
+    let [assign, revoke] = <[String; 2]>::try_from(log).unwrap();
+    assert_eq!(revoke, assign.replace("assign", "revoke"));
+    poll_until(&a, &b, || assigned(&a) == 2);
+    assert_eq!(members(&cluster).len(), 1);
+}
+
 /// An unsubscribe made outside a rebalance is carried out at the next poll, as before.
 #[test]
 fn an_unsubscribe_outside_a_rebalance_revokes_at_the_next_poll() {

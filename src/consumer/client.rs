@@ -401,6 +401,7 @@ impl Consumer {
         for tp in partitions {
             state.assigned(tp)?.paused = paused;
         }
+        state.split_changed();
         Ok(())
     }
 

@@ -260,6 +260,17 @@ impl State {
     fn take_assignment(&mut self, handout: Handout) -> Result<()> {
         self.rejoining = false;
         let generation = handout.generation;
+        if !self.config.librdkafka_member && !self.subscribes_to_all(&handout.assignment.partitions)
+        {
+            // Kafka's onJoinComplete: an assignment of a topic the subscription dropped
+            // after this member joined is not taken; the member rejoins with the current
+            // subscription. (librdkafka's takes it, then applies the new subscription.)
+            self.generation = generation;
+            self.publish_membership();
+            let group = self.group_id()?.to_string();
+            self.coordinator()?.request_rebalance(&group);
+            return Ok(());
+        }
         let new: BTreeSet<TopicPartition> = handout.assignment.partitions.iter().cloned().collect();
         let revoked: Vec<TopicPartition> = self
             .partitions
@@ -305,6 +316,7 @@ impl State {
             new.into_iter().collect()
         };
         self.call_listener(|l, ctx| l.on_partitions_assigned(ctx, &assigned));
+        self.split_changed();
         // Kafka's rejoinNeededOrPending: the subscription changed after this member joined
         // (a request to rebalance then found the group rebalancing already), so the
         // assignment was made for the old one; the group rebalances again.
@@ -348,6 +360,7 @@ impl State {
                 .leave(&group, &member_id, self.config.session_timeout_ms);
             self.generation = -1;
             self.publish_membership();
+            self.split_changed();
         }
         Ok(())
     }

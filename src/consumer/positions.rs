@@ -106,6 +106,7 @@ impl State {
             other => (None, Some(other)),
         };
         partition.eof_reported = false;
+        self.split_changed();
         Ok(())
     }
 

@@ -3,6 +3,7 @@
 //! a split partition alone, and `poll_split` reads it, one record at a time, without the
 //! group work `poll` does (membership, rebalance callbacks, auto-commit stay `poll`'s).
 
+use std::cell::Cell;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -12,6 +13,27 @@ use super::records::Records;
 use super::state::{Budget, Fetched, State};
 use crate::error::{Error, Result};
 use crate::group::TopicPartition;
+
+thread_local! {
+    /// The consumer (its state's address) whose rebalance listener runs on this thread,
+    /// holding its lock: a partition queue of it read here would wait for ever.
+    static LISTENING: Cell<usize> = const { Cell::new(0) };
+}
+
+/// Marks this thread as running `state`'s listener until dropped.
+pub(super) struct Listening(usize);
+
+impl Listening {
+    pub(super) fn start(state: &State) -> Listening {
+        Listening(LISTENING.replace(std::ptr::from_ref(state) as usize))
+    }
+}
+
+impl Drop for Listening {
+    fn drop(&mut self) {
+        LISTENING.set(self.0);
+    }
+}
 
 impl State {
     /// One fetch of `tp` alone (at most one record), if it is assigned.
@@ -69,8 +91,23 @@ enum Found {
 
 impl Consumer {
     /// From now on `poll` leaves `tp` to [`Consumer::poll_split`], whenever it is assigned.
-    pub(crate) fn split(&self, tp: TopicPartition) {
+    pub(crate) fn split(&self, tp: TopicPartition) -> Result<()> {
+        self.check_not_listening()?;
         self.state.lock().split.insert(tp);
+        Ok(())
+    }
+
+    /// Refuses a call that needs the consumer's lock from inside its own rebalance
+    /// listener, which holds it.
+    fn check_not_listening(&self) -> Result<()> {
+        if LISTENING.get() == self.state.data_ptr() as usize {
+            return Err(Error::IllegalState(
+                "a partition queue cannot be split or read inside its consumer's rebalance \
+                 callback (the consumer is busy in its poll); use it after the callback"
+                    .into(),
+            ));
+        }
+        Ok(())
     }
 
     /// Reads the split partition `tp`: at most one record (or its end, or its error),
@@ -120,6 +157,9 @@ impl Consumer {
 
     /// Whether the split partition `tp` has something to read now (false once closed).
     pub(crate) fn split_readable(&self, tp: &TopicPartition) -> bool {
+        if self.check_not_listening().is_err() {
+            return false;
+        }
         let mut state = self.state.lock();
         let readable = state.check_open().is_ok() && state.split_readable(tp);
         Self::release(state);
@@ -133,6 +173,7 @@ impl Consumer {
     }
 
     fn read_split(&self, tp: &TopicPartition) -> Result<Found> {
+        self.check_not_listening()?;
         let mut state = self.state.lock();
         state.check_open()?;
         let fetched = state.fetch_split(tp)?;

@@ -163,6 +163,8 @@ impl State {
         // Time in a listener counts against max.poll.interval.ms, as in Kafka (whose poll
         // timer runs from the start of poll): a member stuck in one is expelled, not awaited.
         self.listener_started();
+        #[cfg(feature = "rdkafka-api")]
+        let _listening = super::split::Listening::start(self);
         let outcome = catch_unwind(AssertUnwindSafe(|| {
             let mut ctx = RebalanceContext { state: self };
             callback(listener.as_mut(), &mut ctx);
@@ -170,6 +172,16 @@ impl State {
         self.listener = Some(listener);
         if let Err(panic) = outcome {
             resume_unwind(panic);
+        }
+    }
+
+    /// Wakes the readers of split partitions (their queues and nonempty watchers) after a
+    /// change that can make one readable or empty without an append: an assignment taken
+    /// or left, a seek, a pause or a resume.
+    pub(super) fn split_changed(&self) {
+        #[cfg(feature = "rdkafka-api")]
+        if !self.split.is_empty() {
+            self.cluster.notifier().notify();
         }
     }
 

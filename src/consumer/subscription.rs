@@ -42,6 +42,19 @@ impl State {
         Ok(())
     }
 
+    /// Whether every partition is of a subscribed topic (Kafka's
+    /// `checkAssignmentMatchedSubscription`: a pattern subscription by the pattern).
+    pub(super) fn subscribes_to_all(&self, partitions: &[crate::group::TopicPartition]) -> bool {
+        #[cfg(feature = "regex")]
+        if let Some((regex, _)) = &self.pattern {
+            return partitions.iter().all(|tp| regex.is_match(&tp.topic));
+        }
+        let Mode::Subscribed(topics) = &self.mode else {
+            return true;
+        };
+        partitions.iter().all(|tp| topics.contains(&*tp.topic))
+    }
+
     /// Starts a rebalance at the next `poll` (Kafka's `enforceRebalance`).
     pub(super) fn enforce_rebalance(&mut self) -> Result<()> {
         self.check_open()?;

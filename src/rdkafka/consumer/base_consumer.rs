@@ -77,13 +77,11 @@ pub use super::partition_queue::PartitionQueue;
 /// postpones an unsubscribe made then until the rebalance completes (`rd_kafka_cgrp_subscribe`
 /// under `RD_KAFKA_CGRP_REBALANCING`): the application hears of the rebalance's assignment
 /// first, then of its revocation. A subscribe made meanwhile replaces the postponed
-/// unsubscribe.
+/// unsubscribe once it succeeds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum InRebalance {
-    /// Waits for the rebalance to complete (a poll).
+    /// Waits for the rebalance to complete (a poll, or a subscribe replacing it).
     Wait,
-    /// Is dropped: a subscribe replaces it.
-    Forget,
     /// Leaves at once (an `assign`, which needs the subscription gone).
     Leave,
 }
@@ -329,23 +327,19 @@ impl<C: ConsumerContext> BaseConsumer<C> {
     }
 
     /// Leaves the group if `unsubscribe` asked to (running the revocation callbacks now,
-    /// inside the poll), unless the member is in a rebalance and `in_rebalance` says to wait
-    /// or forget. Whether it left.
+    /// inside the poll), unless the member is in a rebalance and `in_rebalance` says to
+    /// wait. Whether it left.
     pub(super) fn leave_if_unsubscribed(&self, in_rebalance: InRebalance) -> bool {
         // Taken with the flag, so that a subscribe or assign made after the unsubscribe
         // is never overtaken by it.
         let _membership = self.shared.membership.lock();
-        let rebalancing = in_rebalance != InRebalance::Leave && self.rebalancing();
+        let waits = in_rebalance == InRebalance::Wait && self.rebalancing();
         {
             let mut local = self.shared.local.lock();
-            if !local.unsubscribe_pending || (rebalancing && in_rebalance == InRebalance::Wait) {
+            if !local.unsubscribe_pending || waits {
                 return false;
             }
             local.unsubscribe_pending = false;
-        }
-        if rebalancing {
-            // Forgotten: the subscribe replacing it is carried out instead.
-            return false;
         }
         if let Err(error) = self.shared.inner.unsubscribe() {
             tracing::warn!(target: "kafkalite::rdkafka", "unsubscribe: {error}");

@@ -48,8 +48,9 @@ impl<C: ConsumerContext> Consumer<C> for BaseConsumer<C> {
             Arc::downgrade(&self.shared),
         );
         // An unsubscribe made before this call takes effect before it, or, waiting for a
-        // rebalance, is replaced by it (librdkafka's rd_kafka_cgrp_subscribe).
-        self.leave_if_unsubscribed(InRebalance::Forget);
+        // rebalance, is replaced by it once it succeeds (librdkafka's
+        // rd_kafka_cgrp_subscribe).
+        self.leave_if_unsubscribed(InRebalance::Wait);
         let _membership = self.shared.membership.lock();
         let subscribed = if topics.iter().any(|t| t.starts_with('^')) {
             subscribe_regex(&self.shared.inner, topics, bridge)
@@ -60,6 +61,7 @@ impl<C: ConsumerContext> Consumer<C> for BaseConsumer<C> {
         *self.shared.committer.lock() = self.shared.inner.committer().ok();
         let mut local = self.shared.local.lock();
         local.subscription = topics.iter().map(|t| t.to_string()).collect();
+        local.unsubscribe_pending = false;
         drop(local);
         self.shared.inner.nudge();
         Ok(())

@@ -22,7 +22,6 @@ pub(super) struct Watch {
     flags: Arc<Flags>,
 }
 
-#[derive(Default)]
 struct Flags {
     /// The queue was seen empty since the callback was last called. Held while the
     /// watcher looks at the queue, so that a read emptying it meanwhile arms it after.
@@ -33,7 +32,12 @@ struct Flags {
 impl Watch {
     /// Starts watching `tp` for `callback`.
     pub(super) fn start(shared: &Arc<Shared>, tp: TopicPartition, callback: Callback) -> Watch {
-        let flags = Arc::new(Flags::default());
+        // What the queue holds already calls nothing; the first arrival into an empty one
+        // does, even before the thread first looks.
+        let flags = Arc::new(Flags {
+            armed: Mutex::new(!shared.inner.split_readable(&tp)),
+            stop: AtomicBool::new(false),
+        });
         let (thread_shared, thread_flags) = (Arc::clone(shared), Arc::clone(&flags));
         let spawned = std::thread::Builder::new()
             .name("kafkalite-nonempty".into())
@@ -76,7 +80,8 @@ fn watch(shared: &Shared, tp: &TopicPartition, flags: &Flags, callback: &Callbac
             *armed = !readable;
             arrived
         };
-        if arrived {
+        // A callback replaced (or a queue dropped) while the thread looked is not called.
+        if arrived && !flags.stop.load(Ordering::SeqCst) {
             callback();
         }
         inner.wait_for_notification(seen);

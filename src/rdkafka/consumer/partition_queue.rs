@@ -20,7 +20,8 @@ use crate::Records;
 
 impl<C: ConsumerContext> BaseConsumer<C> {
     /// Splits messages for the specified partition into their own queue; `None` if the
-    /// topic name or partition cannot be one. From now on, whenever the partition is
+    /// topic name or partition cannot be one, or inside a rebalance callback (the consumer is busy
+    /// in its poll). From now on, whenever the partition is
     /// assigned, its messages are returned by [`PartitionQueue::poll`] rather than
     /// [`BaseConsumer::poll`], which must still be called to serve rebalances and
     /// callbacks. (The split survives `assign`, as in librdkafka since 1.9.)
@@ -64,7 +65,7 @@ fn split<C: ConsumerContext>(
         return None;
     }
     let tp = TopicPartition::new(topic, partition);
-    base.shared().inner.split(tp.clone());
+    base.shared().inner.split(tp.clone()).ok()?;
     base.shared()
         .split
         .store(true, std::sync::atomic::Ordering::Relaxed);
@@ -121,7 +122,8 @@ impl<C: ConsumerContext> PartitionQueue<C> {
 
 impl<C: ConsumerContext, R> StreamConsumer<C, R> {
     /// Splits messages for the specified partition into their own stream; `None` if the
-    /// topic name or partition cannot be one. From now on, whenever the partition is
+    /// topic name or partition cannot be one, or inside a rebalance callback (the consumer is busy
+    /// in its poll). From now on, whenever the partition is
     /// assigned, its messages come from [`StreamPartitionQueue::recv`] rather than
     /// [`StreamConsumer::recv`], which must still be awaited to serve rebalances and
     /// callbacks. Implemented for `&Arc<Self>`, as rdkafka's.
