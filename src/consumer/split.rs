@@ -166,6 +166,14 @@ impl Consumer {
         readable
     }
 
+    /// Whether `tp` is assigned now.
+    pub(crate) fn is_assigned(&self, tp: &TopicPartition) -> bool {
+        let state = self.state.lock();
+        let assigned = state.partitions.contains_key(tp);
+        Self::release(state);
+        assigned
+    }
+
     /// Blocks until the first notification after `seen` (a data append, a group change, a
     /// [`Consumer::nudge`]).
     pub(crate) fn wait_for_notification(&self, seen: u64) {

@@ -53,9 +53,13 @@ impl Watch {
 
     /// The queue's read found it empty, or emptied it: the next arrival calls back.
     pub(super) fn emptied(&self) {
-        *self.flags.armed.lock() = true;
-        // The watcher looks again: what came since the read calls back now.
-        self.shared.inner.nudge();
+        let mut armed = self.flags.armed.lock();
+        if !*armed {
+            *armed = true;
+            drop(armed);
+            // The watcher looks again: what came since the read calls back now.
+            self.shared.inner.nudge();
+        }
     }
 }
 

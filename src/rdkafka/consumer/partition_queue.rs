@@ -7,6 +7,7 @@
 
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Instant;
 
 use super::base_consumer::BaseConsumer;
 use super::nonempty::Watch;
@@ -42,16 +43,34 @@ impl<C: ConsumerContext> BaseConsumer<C> {
     }
 
     /// A split partition's next message, end or error, as its queue hands it out.
-    fn split_message(&self, records: Records) -> Option<KafkaResult<BorrowedMessage<'_>>> {
+    fn split_message(&self, records: Records) -> Handed<'_> {
         if let Some(record) = records.iter().next() {
-            return Some(self.hand_out(record.to_owned()));
+            // Revoked (or unassigned) since it was read, while the consumer was free: as
+            // librdkafka drops a message of an outdated fetch, it is not handed out.
+            if !self.shared().inner.is_assigned(record.topic_partition()) {
+                return Handed::Outdated;
+            }
+            return Handed::Message(self.hand_out(record.to_owned()));
         }
         if let Some(tp) = records.eof().first() {
-            return Some(Err(KafkaError::PartitionEOF(tp.partition)));
+            return Handed::Message(Err(KafkaError::PartitionEOF(tp.partition)));
         }
-        let (_, error) = records.errors().into_iter().next()?;
-        Some(Err(KafkaError::MessageConsumption(code_of(&error))))
+        match records.errors().into_iter().next() {
+            Some((_, error)) => {
+                Handed::Message(Err(KafkaError::MessageConsumption(code_of(&error))))
+            }
+            None => Handed::Nothing,
+        }
     }
+}
+
+/// What a read of a split partition gives its queue.
+enum Handed<'a> {
+    Message(KafkaResult<BorrowedMessage<'a>>),
+    /// Nothing came in time.
+    Nothing,
+    /// A record of a partition no longer assigned: read again.
+    Outdated,
 }
 
 /// Marks `topic`/`partition` split in `base`'s consumer: `None` for a name no topic can
@@ -86,14 +105,18 @@ impl<C: ConsumerContext> PartitionQueue<C> {
     /// waiting up to `timeout`. The consumer's own `poll` must still be called regularly
     /// to serve rebalances and callbacks.
     pub fn poll<T: Into<Timeout>>(&self, timeout: T) -> Option<KafkaResult<BorrowedMessage<'_>>> {
-        let timeout = match timeout.into() {
-            Timeout::After(duration) => Some(duration),
-            Timeout::Never => None,
-        };
+        let deadline = timeout.into().deadline();
         let inner = &self.consumer.shared().inner;
-        let message = match inner.poll_split(&self.partition, timeout) {
-            Ok(records) => self.consumer.split_message(records),
-            Err(error) => Some(Err(KafkaError::MessageConsumption(code_of(&error)))),
+        let message = loop {
+            let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+            match inner.poll_split(&self.partition, left) {
+                Ok(records) => match self.consumer.split_message(records) {
+                    Handed::Message(message) => break Some(message),
+                    Handed::Nothing => break None,
+                    Handed::Outdated => {}
+                },
+                Err(error) => break Some(Err(KafkaError::MessageConsumption(code_of(&error)))),
+            }
         };
         if let Some(watch) = &self.nonempty {
             if message.is_none() || !inner.split_readable(&self.partition) {
@@ -176,7 +199,7 @@ pub(super) fn poll_split_next<'a, C: ConsumerContext>(
                 return Poll::Ready(Err(KafkaError::MessageConsumption(code_of(&error))))
             }
         };
-        if let Some(message) = base.split_message(records) {
+        if let Handed::Message(message) = base.split_message(records) {
             return Poll::Ready(message);
         }
     }
