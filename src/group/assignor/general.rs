@@ -7,7 +7,7 @@
 //! of older generations), members here are visited in sorted order; where it picks "any"
 //! partition of a set, the pick is Java's ([`JavaHashSet`]).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 use super::java_set::JavaHashSet;
@@ -281,6 +281,7 @@ impl<'a> Builder<'a> {
     /// subscriber if some subscriber holds two fewer, until a pass moves nothing.
     fn perform_reassignments(&mut self, partitions: &[TopicPartition]) -> bool {
         let mut reassigned = false;
+        let mut seen = HashSet::new();
         loop {
             let mut modified = false;
             for tp in partitions {
@@ -317,7 +318,21 @@ impl<'a> Builder<'a> {
             if !modified {
                 return reassigned;
             }
+            // A pass that ends where an earlier one did has found a cycle: from there Kafka's
+            // loop never ends (a substitution keeps undoing a move). It stops here instead.
+            if !seen.insert(self.fingerprint()) {
+                return reassigned;
+            }
         }
+    }
+
+    /// Everything the next pass depends on: who holds what, and the movements (with the
+    /// order in which their sets give partitions back).
+    fn fingerprint(&self) -> Fingerprint<'a> {
+        let mut owners: Vec<(TopicPartition, &'a str)> =
+            self.owner.iter().map(|(tp, &m)| (tp.clone(), m)).collect();
+        owners.sort();
+        (owners, self.movements.fingerprint())
     }
 
     /// Kafka's `reassignPartition`: moves `tp` to `to`, or, if a partition of its topic moved
@@ -344,6 +359,16 @@ impl<'a> Builder<'a> {
         }
     }
 }
+
+/// What [`Builder::fingerprint`] gives.
+type Fingerprint<'a> = (Vec<(TopicPartition, &'a str)>, MovementsPrint<'a>);
+
+/// The movements as they will act: each moved partition's (from, to), and each set of
+/// (topic, from, to) with its table size and its partitions in the order Java gives them.
+type MovementsPrint<'a> = (
+    Vec<(TopicPartition, &'a str, &'a str)>,
+    Vec<(Arc<str>, &'a str, &'a str, usize, Vec<TopicPartition>)>,
+);
 
 /// Kafka's `getBalanceScore`: the sum of the load differences of every pair of members.
 fn score(assignment: &HashMap<&str, Vec<TopicPartition>>) -> usize {
@@ -381,6 +406,27 @@ impl<'a> Movements<'a> {
             .and_then(JavaHashSet::first)
             .unwrap_or(tp)
             .clone()
+    }
+
+    fn fingerprint(&self) -> MovementsPrint<'a> {
+        let mut of: Vec<_> = self
+            .of
+            .iter()
+            .map(|(tp, &(from, to))| (tp.clone(), from, to))
+            .collect();
+        of.sort();
+        let mut sets: Vec<_> = self
+            .by_topic
+            .iter()
+            .flat_map(|(topic, pairs)| {
+                pairs.iter().map(move |(&(from, to), set)| {
+                    let (capacity, order) = set.in_order();
+                    (Arc::clone(topic), from, to, capacity, order)
+                })
+            })
+            .collect();
+        sets.sort();
+        (of, sets)
     }
 
     fn record(&mut self, tp: &TopicPartition, from: &'a str, to: &'a str) {

@@ -12,6 +12,26 @@ pub(super) fn string_hash(s: &str) -> i32 {
     })
 }
 
+/// The order Java's default `HashMap` iterates `items` keyed by `key`, inserted in the
+/// order given: by bucket of the table its size leaves (16, doubled whenever the size passes
+/// three quarters), then by insertion within a bucket.
+pub(super) fn hash_map_order<'a, T>(items: &[&'a T], key: impl Fn(&T) -> &str) -> Vec<&'a T> {
+    let mut capacity = 16;
+    while items.len() > capacity / 4 * 3 {
+        capacity *= 2;
+    }
+    let mut ordered: Vec<(usize, usize, &T)> = items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| {
+            let h = string_hash(key(item)).cast_unsigned();
+            (((h ^ (h >> 16)) as usize) & (capacity - 1), i, *item)
+        })
+        .collect();
+    ordered.sort_by_key(|&(bucket, i, _)| (bucket, i));
+    ordered.into_iter().map(|(_, _, item)| item).collect()
+}
+
 /// Kafka's `TopicPartition.hashCode`: `31·(31 + partition) + topic.hashCode()`, wrapping.
 fn partition_hash(tp: &TopicPartition) -> i32 {
     31i32
@@ -81,6 +101,14 @@ impl JavaHashSet {
         self.entries.is_empty()
     }
 
+    /// The table size and the entries in the order Java iterates them.
+    pub(super) fn in_order(&self) -> (usize, Vec<TopicPartition>) {
+        let mut entries: Vec<&(TopicPartition, u64)> = self.entries.iter().collect();
+        entries.sort_by_key(|(tp, seq)| (bucket(tp, self.capacity), *seq));
+        let order = entries.into_iter().map(|(tp, _)| tp.clone()).collect();
+        (self.capacity, order)
+    }
+
     /// What `iterator().next()` returns: the entry in the lowest bucket, the earliest
     /// inserted there.
     pub(super) fn first(&self) -> Option<&TopicPartition> {
@@ -97,6 +125,20 @@ mod tests {
 
     /// Values of Java's `String.hashCode` known from its definition: "a" is its code unit,
     /// "Aa" and "BB" the textbook collision (65·31 + 97 = 66·31 + 66 = 2112), and "hello".
+    /// "c1".."c5" hash to 3118..3122 (99·31 + 49..53): buckets 14, 15, 0, 1, 2 of 16.
+    #[test]
+    fn hash_map_order_is_by_bucket_then_insertion() {
+        let ids = ["c1", "c2", "c3", "c4", "c5"];
+        let refs: Vec<&&str> = ids.iter().collect();
+        let ordered: Vec<&str> = hash_map_order(&refs, |s| s).into_iter().copied().collect();
+        assert_eq!(ordered, ["c3", "c4", "c5", "c1", "c2"]);
+        // "Aa" and "BB" share a hash: insertion order decides.
+        let twins = ["BB", "Aa"];
+        let refs: Vec<&&str> = twins.iter().collect();
+        let ordered: Vec<&str> = hash_map_order(&refs, |s| s).into_iter().copied().collect();
+        assert_eq!(ordered, ["BB", "Aa"]);
+    }
+
     #[test]
     fn string_hash_is_javas() {
         assert_eq!(string_hash(""), 0);

@@ -211,9 +211,9 @@ fn valid_owned(members: &[&MemberSubscription], partitions: &BTreeMap<String, i3
     }
 }
 
-/// Kafka's sticky algorithm: balance first, then keep previous owners. One difference: where
-/// Kafka walks members in its `HashMap`'s order (which depends on the hashes of member ids,
-/// random UUIDs in a real cluster), this walks them sorted.
+/// Kafka's sticky algorithm: balance first, then keep previous owners, members walked in
+/// Kafka's `HashMap` order of their ids where it matters (members of one bucket: in id
+/// order, where Kafka's follows its JoinGroup response).
 /// Also returns, when every member subscribes to the same topics, the partitions that change
 /// owner (Kafka's `partitionsTransferringOwnership`): a valid owner's partition given to
 /// another member, and every partition claimed twice in one generation. Otherwise `None`:
@@ -275,7 +275,9 @@ fn constrained(
     let mut assigned: BTreeSet<TopicPartition> = BTreeSet::new();
     let mut under_min: Vec<String> = Vec::new();
     let mut at_min: VecDeque<String> = VecDeque::new();
-    for member in members {
+    // Kafka walks its members' claims in its `HashMap`'s order of member ids: who keeps
+    // more than the minimum quota depends on it.
+    for member in java_set::hash_map_order(members, |m| &m.member_id) {
         let mine = owned.remove(&member.member_id).unwrap_or_default();
         let keep = if mine.len() < min_quota {
             under_min.push(member.member_id.clone());
@@ -375,3 +377,5 @@ fn withhold(assignment: &mut Partitions, transferring: &BTreeSet<TopicPartition>
 mod tests;
 #[cfg(test)]
 mod tests_general;
+#[cfg(test)]
+mod tests_oracle;
