@@ -11,6 +11,12 @@ use parking_lot::{Condvar, Mutex};
 /// How long a waiter polls before it parks.
 const BRIEF_POLL: std::time::Duration = std::time::Duration::from_micros(50);
 
+/// A deadline for a wait with no end: a year on, still a valid `Instant` (a waiter woken at
+/// it looks again and waits on).
+pub(crate) fn far_future() -> Instant {
+    Instant::now() + std::time::Duration::from_secs(365 * 24 * 3600)
+}
+
 /// A sequence number bumped by every notification, and a condition to sleep on until it moves.
 #[derive(Debug, Default)]
 pub(crate) struct Notifier {

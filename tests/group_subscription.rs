@@ -43,6 +43,18 @@ fn settle(cluster: &Cluster, members: &[&Consumer], partitions: usize) {
     );
 }
 
+/// Starts a rebalance that `a` joins at once (with its current subscription) while the
+/// group waits for the other member.
+fn rejoin_first(cluster: &Cluster, a: &Consumer) {
+    a.enforce_rebalance().unwrap();
+    a.poll(Duration::ZERO).unwrap();
+    assert_eq!(
+        cluster.describe_group("g").unwrap().state,
+        GroupState::PreparingRebalance,
+        "a has joined; the group waits for b"
+    );
+}
+
 #[test]
 fn a_subscription_changed_after_joining_a_rebalance_rejoins_once_it_completes() {
     let clock = MockClock::new(1_000_000);
@@ -52,13 +64,7 @@ fn a_subscription_changed_after_joining_a_rebalance_rejoins_once_it_completes() 
     let a = member(&cluster, "a", &["t"]);
     let b = member(&cluster, "b", &["t"]);
     settle(&cluster, &[&a, &b], 2);
-    a.enforce_rebalance().unwrap();
-    a.poll(Duration::ZERO).unwrap();
-    assert_eq!(
-        cluster.describe_group("g").unwrap().state,
-        GroupState::PreparingRebalance,
-        "a has joined with [t]; the group waits for b"
-    );
+    rejoin_first(&cluster, &a);
     a.subscribe(&["t", "u"]).unwrap();
     settle(&cluster, &[&a, &b], 4);
     let mut a_owns = owned(&a);
@@ -97,13 +103,7 @@ fn an_assignment_of_a_topic_dropped_after_joining_is_not_taken() {
     a.subscribe_with(&["t", "u"], assigned.clone()).unwrap();
     let b = member(&cluster, "b", &["t"]);
     settle(&cluster, &[&a, &b], 4);
-    a.enforce_rebalance().unwrap();
-    a.poll(Duration::ZERO).unwrap();
-    assert_eq!(
-        cluster.describe_group("g").unwrap().state,
-        GroupState::PreparingRebalance,
-        "a has joined with [t, u]; the group waits for b"
-    );
+    rejoin_first(&cluster, &a);
     assigned.0.lock().unwrap().clear();
     a.subscribe(&["t"]).unwrap();
     settle(&cluster, &[&a, &b], 2);

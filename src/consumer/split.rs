@@ -13,6 +13,7 @@ use super::records::Records;
 use super::state::{Budget, Fetched, State};
 use crate::error::{Error, Result};
 use crate::group::TopicPartition;
+use crate::notify::far_future;
 
 thread_local! {
     /// The consumer (its state's address) whose rebalance listener runs on this thread,
@@ -62,9 +63,7 @@ impl State {
         }
         Ok(fetched)
     }
-}
 
-impl State {
     /// Whether the split partition `tp` has something for its queue: assigned, not paused,
     /// and a record past its position or an end to report.
     fn split_readable(&mut self, tp: &TopicPartition) -> bool {
@@ -197,9 +196,4 @@ impl Consumer {
             },
         )
     }
-}
-
-/// A wait with no end that is still a valid `Instant`.
-fn far_future() -> Instant {
-    Instant::now() + Duration::from_secs(100 * 365 * 24 * 3600)
 }

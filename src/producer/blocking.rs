@@ -7,10 +7,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::accumulator::{PartitionQueue, TopicState};
-use super::client::{far_future, Inner};
+use super::client::Inner;
 use super::metrics::Api;
 use crate::cluster::NewTopic;
 use crate::error::{Error, Result};
+use crate::notify::far_future;
 use crate::sync::Ordering;
 
 crate::sync::thread_local_const! {

@@ -19,6 +19,7 @@ use super::transactions::Transactions;
 use crate::cluster::{partition_number, Cluster};
 use crate::config::{Acks, PartitionerKind, ProducerConfig};
 use crate::error::{Error, Result, SizeLimit};
+use crate::notify::far_future;
 use crate::record::{BatchBuilder, Header};
 use crate::sync::channel::Receiver;
 use crate::sync::thread::JoinHandle;
@@ -204,10 +205,6 @@ impl Producer {
             .metrics
             .snapshot(pool.available() as u64, pool.total() as u64)
     }
-}
-
-pub(super) fn far_future() -> Instant {
-    Instant::now() + Duration::from_secs(365 * 24 * 3600)
 }
 
 /// Appends `record` to the open batch; what its delivery will report.

@@ -13,7 +13,7 @@ use crate::config::TopicConfig;
 use crate::error::{Error, Result};
 use crate::log::Log;
 
-use super::client::far_future;
+use crate::notify::far_future;
 
 /// The topic's configuration and partition logs, waiting up to `left_ms` of the cluster's
 /// clock for the topic to exist, and taking the time waited out of `left_ms` (the rest of

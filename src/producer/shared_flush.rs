@@ -16,8 +16,9 @@ use std::time::{Duration, Instant};
 
 use super::accumulator::SealedBatch;
 use super::appender::{self, on_appender_thread};
-use super::client::{far_future, Producer};
+use super::client::Producer;
 use crate::error::{Error, Result};
+use crate::notify::far_future;
 use crate::sync::Ordering;
 
 impl Producer {

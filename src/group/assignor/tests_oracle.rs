@@ -127,12 +127,17 @@ fn differs(case: &Value) -> Option<String> {
     (!differences.is_empty()).then(|| format!("case {}: {}", case["seed"], differences.join("; ")))
 }
 
-#[test]
-fn the_sticky_assignors_assign_every_recorded_case_as_kafkas_did() {
-    let cases: Vec<Value> = CASES
+/// The cases of a JSON-lines fixture.
+fn cases(lines: &str) -> Vec<Value> {
+    lines
         .lines()
         .map(|line| serde_json::from_str(line).expect("a JSON case"))
-        .collect();
+        .collect()
+}
+
+#[test]
+fn the_sticky_assignors_assign_every_recorded_case_as_kafkas_did() {
+    let cases = cases(CASES);
     assert!(cases.len() >= 100, "the recorded cases are missing");
     let differing: Vec<String> = cases.iter().filter_map(differs).collect();
     let broken = cases
@@ -155,10 +160,7 @@ fn the_sticky_assignors_assign_every_recorded_case_as_kafkas_did() {
 /// Where Kafka's leader fails, this one assigns: each partition once, to a subscriber.
 #[test]
 fn the_groups_kafkas_sticky_leader_fails_on_are_assigned_validly() {
-    let cases: Vec<Value> = KAFKA_FAILS
-        .lines()
-        .map(|line| serde_json::from_str(line).expect("a JSON case"))
-        .collect();
+    let cases = cases(KAFKA_FAILS);
     assert!(!cases.is_empty());
     let invalid: Vec<String> = cases.iter().filter_map(differs).collect();
     assert!(invalid.is_empty(), "{}", invalid.join("\n"));
