@@ -25,10 +25,12 @@ const BUILT_IN: [AssignorKind; 4] = [
 ];
 
 /// One assignor per name in `strategy`, in its order: an added one of that name, else the
-/// built-in. Every added assignor must be named there, and no two may share a name.
+/// built-in (librdkafka's, for a `kafkalite::rdkafka` consumer). Every added assignor must
+/// be named there, and no two may share a name.
 pub(super) fn resolve_assignors(
     strategy: &[String],
     added: Vec<Arc<dyn ConsumerPartitionAssignor>>,
+    librdkafka: bool,
 ) -> Result<Vec<Arc<dyn ConsumerPartitionAssignor>>> {
     let invalid = |message: String, suggestion: Option<String>| Error::InvalidConfig {
         key: STRATEGY.into(),
@@ -61,6 +63,7 @@ pub(super) fn resolve_assignors(
                 return Ok(Arc::clone(assignor));
             }
             match AssignorKind::parse(name) {
+                Some(kind) if librdkafka => Ok(kind.librdkafka_assignor()),
                 Some(kind) => Ok(kind.assignor()),
                 None => {
                     let known = BUILT_IN.iter().map(|k| k.name());

@@ -72,7 +72,11 @@ impl ConsumerBuilder {
     /// added here, or an added assignor is not named there, or two have one name.
     pub fn build(self) -> Result<Consumer> {
         let config = self.config?;
-        let assignors = resolve_assignors(&config.assignment_strategy, self.assignors)?;
+        let assignors = resolve_assignors(
+            &config.assignment_strategy,
+            self.assignors,
+            config.librdkafka_member,
+        )?;
         let interceptors = Interceptors::new(self.interceptors);
         Consumer::new(&self.cluster, config, interceptors, assignors)
     }

@@ -12,7 +12,7 @@ use super::api::{
     AssignError, Assignment, ClusterMetadata, ConsumerPartitionAssignor, GroupAssignment,
     GroupSubscription, RebalanceProtocol, Subscription,
 };
-use super::{run, MemberSubscription};
+use super::{run, run_librdkafka_sticky, MemberSubscription, Partitions};
 use crate::config::AssignorKind;
 use crate::group::{ConsumerGroupMetadata, TopicPartition};
 
@@ -27,6 +27,16 @@ impl AssignorKind {
             AssignorKind::RoundRobin => Arc::new(RoundRobinAssignor),
             AssignorKind::Sticky => Arc::new(StickyAssignor::default()),
             AssignorKind::CooperativeSticky => Arc::new(CooperativeStickyAssignor::default()),
+        }
+    }
+
+    /// This built-in assignor as a librdkafka consumer has it: `cooperative-sticky` runs
+    /// librdkafka's algorithm ([`CooperativeStickyAssignor::librdkafka`]), the others are
+    /// Kafka's.
+    pub(crate) fn librdkafka_assignor(self) -> Arc<dyn ConsumerPartitionAssignor> {
+        match self {
+            AssignorKind::CooperativeSticky => Arc::new(CooperativeStickyAssignor::librdkafka()),
+            other => other.assignor(),
         }
     }
 }
@@ -55,20 +65,36 @@ pub struct StickyAssignor {
 #[derive(Debug)]
 pub struct CooperativeStickyAssignor {
     generation: Mutex<i32>,
+    /// Assigns as librdkafka's leader does (`rdkafka_sticky_assignor.c`) instead of Kafka's.
+    librdkafka: bool,
 }
 
 impl Default for CooperativeStickyAssignor {
     fn default() -> Self {
         CooperativeStickyAssignor {
             generation: Mutex::new(NO_GENERATION),
+            librdkafka: false,
         }
     }
 }
 
-/// Runs the built-in algorithm `kind` over `group`, each member's previous ownership and its
-/// generation taken from its subscription by `member_data`.
+impl CooperativeStickyAssignor {
+    /// librdkafka's `cooperative-sticky`, which the `kafkalite::rdkafka` consumers use: a
+    /// port of Kafka's older sticky algorithm, without the equal-subscription path, so it
+    /// can assign differently from Kafka's Java assignor.
+    pub(crate) fn librdkafka() -> Self {
+        CooperativeStickyAssignor {
+            librdkafka: true,
+            ..CooperativeStickyAssignor::default()
+        }
+    }
+}
+
+/// Runs a built-in algorithm (`run` with the members and the partition counts) over `group`,
+/// each member's previous ownership and its generation taken from its subscription by
+/// `member_data`.
 fn assign_builtin(
-    kind: AssignorKind,
+    run: impl Fn(&[MemberSubscription], &BTreeMap<String, i32>) -> Partitions,
     metadata: &ClusterMetadata,
     group: &GroupSubscription,
     member_data: impl Fn(&Subscription) -> (Vec<TopicPartition>, i32),
@@ -88,7 +114,7 @@ fn assign_builtin(
             }
         })
         .collect();
-    let assignments = run(kind, &members, metadata.counts())
+    let assignments = run(&members, metadata.counts())
         .into_iter()
         .map(|(member, partitions)| {
             let assignment = Assignment {
@@ -111,9 +137,12 @@ impl ConsumerPartitionAssignor for RangeAssignor {
         metadata: &ClusterMetadata,
         group: &GroupSubscription,
     ) -> Result<GroupAssignment, AssignError> {
-        Ok(assign_builtin(AssignorKind::Range, metadata, group, |_| {
-            (Vec::new(), NO_GENERATION)
-        }))
+        Ok(assign_builtin(
+            |m, p| run(AssignorKind::Range, m, p),
+            metadata,
+            group,
+            |_| (Vec::new(), NO_GENERATION),
+        ))
     }
 }
 
@@ -128,7 +157,7 @@ impl ConsumerPartitionAssignor for RoundRobinAssignor {
         group: &GroupSubscription,
     ) -> Result<GroupAssignment, AssignError> {
         Ok(assign_builtin(
-            AssignorKind::RoundRobin,
+            |m, p| run(AssignorKind::RoundRobin, m, p),
             metadata,
             group,
             |_| (Vec::new(), NO_GENERATION),
@@ -228,7 +257,7 @@ impl ConsumerPartitionAssignor for StickyAssignor {
     ) -> Result<GroupAssignment, AssignError> {
         // Eager members revoke before rejoining: what they had is in their user data only.
         Ok(assign_builtin(
-            AssignorKind::Sticky,
+            |m, p| run(AssignorKind::Sticky, m, p),
             metadata,
             group,
             |s| match &s.user_data {
@@ -263,8 +292,15 @@ impl ConsumerPartitionAssignor for CooperativeStickyAssignor {
         group: &GroupSubscription,
     ) -> Result<GroupAssignment, AssignError> {
         // The subscription's own generation, else the one in the user data.
+        let librdkafka = self.librdkafka;
         Ok(assign_builtin(
-            AssignorKind::CooperativeSticky,
+            |m, p| {
+                if librdkafka {
+                    run_librdkafka_sticky(m, p)
+                } else {
+                    run(AssignorKind::CooperativeSticky, m, p)
+                }
+            },
             metadata,
             group,
             |s| {

@@ -14,6 +14,7 @@ mod api;
 mod builtin;
 mod general;
 mod java_set;
+mod librdkafka_sticky;
 pub use api::{
     AssignError, Assignment, ClusterMetadata, ConsumerPartitionAssignor, GroupAssignment,
     GroupSubscription, RebalanceProtocol, Subscription,
@@ -62,6 +63,20 @@ fn run(
         partitions.sort();
     }
     assignment
+}
+
+/// librdkafka's `cooperative-sticky` as its group leader runs it: the members in the order a
+/// Kafka broker's JoinGroup response lists them (its `HashMap` of member ids), the assignor,
+/// then the leader's cooperative adjustment.
+fn run_librdkafka_sticky(
+    members: &[MemberSubscription],
+    partitions: &BTreeMap<String, i32>,
+) -> Partitions {
+    let mut members: Vec<&MemberSubscription> = members.iter().collect();
+    members.sort_by(|a, b| member_order(a, b));
+    let members = java_set::hash_map_order(&members, |m| &m.member_id);
+    let assignment = librdkafka_sticky::assign(&members, partitions);
+    librdkafka_sticky::adjust_cooperative(&members, &assignment, partitions)
 }
 
 /// Kafka's `MemberInfo` order: static members first by instance id, then the others by member id.
@@ -379,3 +394,5 @@ mod tests;
 mod tests_general;
 #[cfg(test)]
 mod tests_oracle;
+#[cfg(test)]
+mod tests_oracle_librdkafka;

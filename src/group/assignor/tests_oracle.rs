@@ -16,7 +16,7 @@ const CASES: &str = include_str!("../../../tests/oracle/sticky/cases.jsonl");
 const KAFKA_FAILS: &str = include_str!("../../../tests/oracle/sticky/kafka-failures.jsonl");
 
 /// A case's members as the leader sees them.
-fn members_of(case: &Value) -> Vec<MemberSubscription> {
+pub(super) fn members_of(case: &Value) -> Vec<MemberSubscription> {
     let strings = |v: &Value| -> Vec<String> {
         v.as_array()
             .expect("a list")
@@ -40,6 +40,19 @@ fn members_of(case: &Value) -> Vec<MemberSubscription> {
                 generation,
                 &owned,
             )
+        })
+        .collect()
+}
+
+/// A case's topics with their partition counts.
+pub(super) fn counts_of(case: &Value) -> BTreeMap<String, i32> {
+    case["topics"]
+        .as_object()
+        .expect("topics")
+        .iter()
+        .map(|(t, n)| {
+            let count = n.as_i64().expect("a count");
+            (t.clone(), i32::try_from(count).expect("a partition count"))
         })
         .collect()
 }
@@ -80,17 +93,7 @@ fn differs(case: &Value) -> Option<String> {
         Some("cooperative-sticky") => AssignorKind::CooperativeSticky,
         other => panic!("unknown assignor {other:?}"),
     };
-    let counts: BTreeMap<String, i32> = case["topics"]
-        .as_object()
-        .expect("topics")
-        .iter()
-        .map(|(t, n)| {
-            (
-                t.clone(),
-                i32::try_from(n.as_i64().expect("a count")).unwrap(),
-            )
-        })
-        .collect();
+    let counts = counts_of(case);
     let members = members_of(case);
     let ours = assign(kind, &members, &counts);
     if kafka_breaks_a_subscription(case) || case.get("error").is_some() {
@@ -128,7 +131,7 @@ fn differs(case: &Value) -> Option<String> {
 }
 
 /// The cases of a JSON-lines fixture.
-fn cases(lines: &str) -> Vec<Value> {
+pub(super) fn cases(lines: &str) -> Vec<Value> {
     lines
         .lines()
         .map(|line| serde_json::from_str(line).expect("a JSON case"))

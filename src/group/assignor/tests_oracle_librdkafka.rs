@@ -1,0 +1,177 @@
+//! librdkafka's `cooperative-sticky` against librdkafka's own: random groups that
+//! librdkafka's C assignor (`rd_kafka_sticky_assignor_assign_cb`, through
+//! `rd_kafka_assignor_run`) and its leader's cooperative adjustment assigned, recorded in
+//! `tests/oracle/librdkafka-sticky/cases.jsonl` (see its README). Every case on which
+//! librdkafka returns must come out as it did, with the members in the recorded order and
+//! reversed (the order changes librdkafka's outcome on some).
+
+use serde_json::Value;
+
+use super::librdkafka_sticky::{adjust_cooperative, assign};
+use super::tests_oracle::{cases, counts_of, members_of};
+use super::*;
+
+const CASES: &str = include_str!("../../../tests/oracle/librdkafka-sticky/cases.jsonl");
+
+/// Whether `name` ("topic-partition") is a partition of `counts`.
+fn exists(name: &str, counts: &BTreeMap<String, i32>) -> bool {
+    name.rsplit_once('-').is_some_and(|(topic, p)| {
+        p.parse::<i32>()
+            .is_ok_and(|p| counts.get(topic).is_some_and(|&n| (0..n).contains(&p)))
+    })
+}
+
+/// A recorded outcome as sorted partition names per member, leaving out partitions that do
+/// not exist: librdkafka's leader gives an owner back whatever it claimed and nobody was
+/// assigned, kafkalite's only what exists.
+fn recorded(outcome: &Value, counts: &BTreeMap<String, i32>) -> BTreeMap<String, Vec<String>> {
+    outcome
+        .as_object()
+        .expect("an outcome")
+        .iter()
+        .map(|(m, ps)| {
+            let mut ps: Vec<String> = ps
+                .as_array()
+                .expect("partitions")
+                .iter()
+                .map(|p| p.as_str().expect("a partition").to_string())
+                .filter(|p| exists(p, counts))
+                .collect();
+            ps.sort();
+            (m.clone(), ps)
+        })
+        .collect()
+}
+
+fn named(assignment: &Partitions) -> BTreeMap<String, Vec<String>> {
+    assignment
+        .iter()
+        .map(|(m, ps)| {
+            let mut ps: Vec<String> = ps.iter().map(ToString::to_string).collect();
+            ps.sort();
+            (m.clone(), ps)
+        })
+        .collect()
+}
+
+/// librdkafka's two outcomes (the assignor's, the leader's cooperative one) for one case
+/// with its members in the recorded order or reversed; `None` where librdkafka failed: it
+/// crashed (a failed assertion or a segmentation fault, both on a stale movement record), or
+/// handed out a partition that does not exist (the same stale record read after its list
+/// was freed). A reversed outcome is recorded only where it differs from the other.
+fn outcomes(case: &Value, reversed: bool) -> Option<(&Value, &Value)> {
+    let pick = |key: &str| {
+        let reversed_key = format!("{key}_reversed");
+        match case.get(&reversed_key) {
+            Some(outcome) if reversed => Some(outcome),
+            _ => case.get(key),
+        }
+    };
+    let failed = if reversed {
+        case.get("librdkafka_reversed_error").is_some()
+            || (case.get("librdkafka_error").is_some() && case.get("librdkafka_reversed").is_none())
+    } else {
+        case.get("librdkafka_error").is_some()
+    };
+    if failed {
+        return None;
+    }
+    let plain = pick("librdkafka")?;
+    let counts = counts_of(case);
+    let garbage = plain
+        .as_object()?
+        .values()
+        .flat_map(|ps| ps.as_array().into_iter().flatten())
+        .any(|p| !p.as_str().is_some_and(|p| exists(p, &counts)));
+    (!garbage).then(|| Some((plain, pick("librdkafka_cooperative")?)))?
+}
+
+/// Where one case, in one member order, differs from librdkafka (or, where librdkafka
+/// failed, where the assignment is not valid: a partition handed out twice or not at all).
+fn differences(case: &Value, reversed: bool) -> Vec<String> {
+    let members = members_of(case);
+    let mut order: Vec<&MemberSubscription> = members.iter().collect();
+    if reversed {
+        order.reverse();
+    }
+    let counts = counts_of(case);
+    let ours = assign(&order, &counts);
+    let adjusted = adjust_cooperative(&order, &ours, &counts);
+    let label = format!(
+        "case {}{}",
+        case["seed"],
+        if reversed { " reversed" } else { "" }
+    );
+    let Some((plain, cooperative)) = outcomes(case, reversed) else {
+        return invalid(&label, &members, &ours, &adjusted, &counts);
+    };
+    let mut found = Vec::new();
+    for (what, mine, theirs) in [
+        ("assignor", named(&ours), plain),
+        ("cooperative", named(&adjusted), cooperative),
+    ] {
+        let theirs = recorded(theirs, &counts);
+        if mine != theirs {
+            found.push(format!(
+                "{label} ({what}): ours {mine:?}, librdkafka's {theirs:?}"
+            ));
+        }
+    }
+    found
+}
+
+/// Where librdkafka fails: the assignor gives every partition of a subscribed topic to a
+/// member (as librdkafka's, maybe to an earlier owner that dropped the topic), and the
+/// cooperative outcome gives none twice.
+fn invalid(
+    label: &str,
+    members: &[MemberSubscription],
+    ours: &Partitions,
+    adjusted: &Partitions,
+    counts: &BTreeMap<String, i32>,
+) -> Vec<String> {
+    let mut found = Vec::new();
+    for (topic, &n) in counts {
+        let subscribed = members.iter().any(|m| m.topics.contains(topic));
+        for p in 0..n {
+            let tp = TopicPartition::new(topic.as_str(), p);
+            if subscribed && !ours.values().any(|ps| ps.contains(&tp)) {
+                found.push(format!("{label}: {tp} assigned to nobody"));
+            }
+            let given = adjusted.values().filter(|ps| ps.contains(&tp)).count();
+            if given > 1 {
+                found.push(format!("{label}: {tp} given to {given} members"));
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn librdkafkas_sticky_assignor_is_reproduced_on_every_recorded_case() {
+    let cases = cases(CASES);
+    assert!(cases.len() >= 100, "the recorded cases are missing");
+    let mut differing = Vec::new();
+    let mut failed = 0;
+    for case in &cases {
+        for reversed in [false, true] {
+            failed += usize::from(outcomes(case, reversed).is_none());
+            differing.extend(differences(case, reversed));
+        }
+    }
+    println!(
+        "{} runs ({} cases, members in two orders), {failed} where librdkafka fails",
+        cases.len() * 2,
+        cases.len()
+    );
+    assert!(
+        failed > 0 && failed < cases.len(),
+        "the failures recorded are missing"
+    );
+    assert!(
+        differing.is_empty(),
+        "{} differences from librdkafka:\n{}",
+        differing.len(),
+        differing.join("\n")
+    );
+}

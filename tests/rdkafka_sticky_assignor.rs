@@ -1,0 +1,64 @@
+//! A group of facade consumers with `cooperative-sticky` is assigned as librdkafka's group
+//! leader assigns it (`rdkafka_sticky_assignor.c`, then its cooperative adjustment), not as
+//! Kafka's Java assignor would. When a second consumer joins a one-consumer group of five
+//! partitions, librdkafka's general-only algorithm takes partitions from the loaded member
+//! in sorted order while it holds two more than the other, so the first consumer keeps its
+//! last three; Kafka's equal-subscription path keeps its first three. The expected
+//! assignments are what librdkafka's own C assignor gives these two rounds (the first is
+//! case 20261207011 of `tests/oracle/librdkafka-sticky/cases.jsonl`).
+#![cfg(not(loom))]
+
+mod common;
+
+use std::time::Duration;
+
+use common::facade::{cluster_on, config};
+use kafkalite::rdkafka;
+use kafkalite::{GroupState, MockClock};
+use rdkafka::consumer::{BaseConsumer, Consumer};
+
+/// A member of group "g" subscribed to "t".
+fn member(servers: &str, name: &str) -> BaseConsumer {
+    let consumer: BaseConsumer = config(servers)
+        .set("group.id", "g")
+        .set("client.id", name)
+        .set("partition.assignment.strategy", "cooperative-sticky")
+        .create()
+        .unwrap();
+    consumer.subscribe(&["t"]).unwrap();
+    consumer
+}
+
+fn partitions(consumer: &BaseConsumer) -> Vec<i32> {
+    let mut partitions: Vec<i32> = consumer
+        .assignment()
+        .unwrap()
+        .elements()
+        .iter()
+        .map(|e| e.partition())
+        .collect();
+    partitions.sort_unstable();
+    partitions
+}
+
+#[test]
+fn a_consumer_joining_a_one_consumer_group_gets_what_librdkafkas_leader_gives() {
+    let clock = MockClock::new(0);
+    let (cluster, servers) = cluster_on(&clock, &[("t", 5)]);
+    let first = member(&servers, "first");
+    assert!(first.poll(Duration::ZERO).is_none());
+    assert_eq!(partitions(&first), [0, 1, 2, 3, 4]);
+    let second = member(&servers, "second");
+    // The cooperative protocol takes two rounds: the first withholds what moves, the
+    // owner revokes it and rejoins, the second hands it over.
+    for _ in 0..20 {
+        let stable = cluster.describe_group("g").unwrap().state == GroupState::Stable;
+        let (mine, theirs) = (partitions(&first).len(), partitions(&second).len());
+        if stable && theirs > 0 && mine + theirs == 5 {
+            break;
+        }
+        assert!(first.poll(Duration::ZERO).is_none() && second.poll(Duration::ZERO).is_none());
+    }
+    assert_eq!(partitions(&first), [2, 3, 4]);
+    assert_eq!(partitions(&second), [0, 1]);
+}
