@@ -101,6 +101,8 @@ pub(super) struct Shared {
     /// A partition queue was split off (`partition_queue.rs`): polls hold the consumer in
     /// shorter slices.
     pub(super) split: AtomicBool,
+    /// `close_queue` closed the consumer (`close.rs`).
+    pub(super) closed: AtomicBool,
 }
 
 impl Shared {
@@ -166,6 +168,7 @@ impl<C: ConsumerContext> FromClientConfigAndContext<C> for BaseConsumer<C> {
             settings,
             statistics,
             split: AtomicBool::new(false),
+            closed: AtomicBool::new(false),
         });
         Ok(BaseConsumer {
             client,
@@ -253,6 +256,11 @@ impl<C: ConsumerContext> BaseConsumer<C> {
         }
         let timeout = timeout.into();
         let deadline = timeout.deadline();
+        if self.shared.closed.load(Ordering::Acquire) {
+            // librdkafka's closed consumer has nothing more to serve: the poll waits.
+            std::thread::sleep(timeout.duration());
+            return None;
+        }
         loop {
             self.maybe_emit_statistics();
             self.maybe_auto_commit();
@@ -427,13 +435,11 @@ impl<C: ConsumerContext> BaseConsumer<C> {
 }
 
 impl<C: ConsumerContext> Drop for BaseConsumer<C> {
-    /// The consumer leaves its group (the handle a rebalance callback gets leaves nothing).
+    /// The consumer leaves its group, unless `close_queue` closed it (the handle a
+    /// rebalance callback gets leaves nothing).
     fn drop(&mut self) {
-        if self.callback.is_none() {
-            self.commit_at_close();
-            let _ = self.shared.inner.close();
-            // rust-rdkafka's close serves the queue until the consumer has closed.
-            let _ = self.serve_commit_reports();
+        if self.callback.is_none() && !self.shared.closed.swap(true, Ordering::AcqRel) {
+            self.close_now();
         }
     }
 }

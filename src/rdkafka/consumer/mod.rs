@@ -7,6 +7,7 @@ mod assignment;
 mod auto_commit;
 pub mod base_consumer;
 mod calls;
+mod close;
 mod nonempty;
 mod offset_store;
 mod partition_queue;
