@@ -67,16 +67,23 @@ fn run(
 
 /// librdkafka's `cooperative-sticky` as its group leader runs it: the members in the order a
 /// Kafka broker's JoinGroup response lists them (its `HashMap` of member ids), the assignor,
-/// then the leader's cooperative adjustment.
+/// then the leader's cooperative adjustment. A member subscribed to no topic is left out,
+/// claims and all, as librdkafka's leader drops a subscription it cannot parse (an empty
+/// one among them), and gets nothing.
 fn run_librdkafka_sticky(
     members: &[MemberSubscription],
     partitions: &BTreeMap<String, i32>,
 ) -> Partitions {
-    let mut members: Vec<&MemberSubscription> = members.iter().collect();
-    members.sort_by(|a, b| member_order(a, b));
-    let members = java_set::hash_map_order(&members, |m| &m.member_id);
-    let assignment = librdkafka_sticky::assign(&members, partitions);
-    librdkafka_sticky::adjust_cooperative(&members, &assignment, partitions)
+    let mut subscribed: Vec<&MemberSubscription> =
+        members.iter().filter(|m| !m.topics.is_empty()).collect();
+    subscribed.sort_by(|a, b| member_order(a, b));
+    let subscribed = java_set::hash_map_order(&subscribed, |m| &m.member_id);
+    let assignment = librdkafka_sticky::assign(&subscribed, partitions);
+    let mut adjusted = librdkafka_sticky::adjust_cooperative(&subscribed, &assignment, partitions);
+    for m in members {
+        adjusted.entry(m.member_id.clone()).or_default();
+    }
+    adjusted
 }
 
 /// Kafka's `MemberInfo` order: static members first by instance id, then the others by member id.

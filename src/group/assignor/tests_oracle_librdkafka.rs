@@ -8,6 +8,7 @@
 use serde_json::Value;
 
 use super::librdkafka_sticky::{adjust_cooperative, assign};
+use super::tests::{member, owning};
 use super::tests_oracle::{cases, counts_of, members_of};
 use super::*;
 
@@ -174,4 +175,25 @@ fn librdkafkas_sticky_assignor_is_reproduced_on_every_recorded_case() {
         differing.len(),
         differing.join("\n")
     );
+}
+
+/// librdkafka's leader drops a member whose subscription lists no topic
+/// (`rd_kafka_group_MemberMetadata_consumer_read` refuses a count of zero), claims and all:
+/// c2's claim on a-1 in c1's generation would otherwise void c1's. librdkafka's own C
+/// assignor, run on c1 and c3, keeps a-1 at c1; run on all three it gives c1 a-0.
+#[test]
+fn a_member_subscribed_to_nothing_is_left_out_claims_and_all() {
+    let members = [
+        owning(member("c1", &["a"]), 1, &["a-1"]),
+        owning(member("c2", &[]), 1, &["a-1"]),
+        member("c3", &["a"]),
+    ];
+    let counts = BTreeMap::from([("a".to_string(), 2)]);
+    let assigned = named(&run_librdkafka_sticky(&members, &counts));
+    let expected = BTreeMap::from([
+        ("c1".to_string(), vec!["a-1".to_string()]),
+        ("c2".to_string(), vec![]),
+        ("c3".to_string(), vec!["a-0".to_string()]),
+    ]);
+    assert_eq!(assigned, expected);
 }
