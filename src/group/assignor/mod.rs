@@ -66,24 +66,45 @@ fn run(
 }
 
 /// librdkafka's `cooperative-sticky` as its group leader runs it: the members in the order a
-/// Kafka broker's JoinGroup response lists them (its `HashMap` of member ids), the assignor,
-/// then the leader's cooperative adjustment. A member subscribed to no topic is left out,
+/// Kafka 4 broker's JoinGroup response lists them, the assignor, then the leader's
+/// cooperative adjustment. A member subscribed to no topic is left out after that ordering,
 /// claims and all, as librdkafka's leader drops a subscription it cannot parse (an empty
 /// one among them), and gets nothing.
 fn run_librdkafka_sticky(
     members: &[MemberSubscription],
     partitions: &BTreeMap<String, i32>,
 ) -> Partitions {
-    let mut subscribed: Vec<&MemberSubscription> =
-        members.iter().filter(|m| !m.topics.is_empty()).collect();
-    subscribed.sort_by(|a, b| member_order(a, b));
-    let subscribed = java_set::hash_map_order(&subscribed, |m| &m.member_id);
-    let assignment = librdkafka_sticky::assign(&subscribed, partitions);
-    let mut adjusted = librdkafka_sticky::adjust_cooperative(&subscribed, &assignment, partitions);
+    let listed: Vec<&MemberSubscription> = join_group_order(members)
+        .into_iter()
+        .filter(|m| !m.topics.is_empty())
+        .collect();
+    let assignment = librdkafka_sticky::assign(&listed, partitions);
+    let mut adjusted = librdkafka_sticky::adjust_cooperative(&listed, &assignment, partitions);
     for m in members {
         adjusted.entry(m.member_id.clone()).or_default();
     }
     adjusted
+}
+
+/// The order a Kafka 4 broker's JoinGroup response lists `members` in: its `HashMap` of
+/// member ids, each bucket in the order of joins. (The broker's table never shrinks, and
+/// grows when nine members share a bucket; here it is sized for the members listed.)
+fn join_group_order(members: &[MemberSubscription]) -> Vec<&MemberSubscription> {
+    let mut joined: Vec<&MemberSubscription> = members.iter().collect();
+    joined.sort_by_key(|m| (join_sequence(&m.member_id), m.member_id.as_str()));
+    java_set::hash_map_order(&joined, |m| &m.member_id)
+}
+
+/// Where a member came in the order of joins: a Kafka broker keeps its members in a Java
+/// `HashMap` (`ClassicGroup.members`), in which members of one bucket iterate in the order
+/// they were put there, at their first join (or when a static member was replaced). A
+/// kafkalite member id ends in the coordinator's counter at exactly those points
+/// (`client.id-n`, `instance-n`); an id without one comes first.
+fn join_sequence(member_id: &str) -> u64 {
+    member_id
+        .rsplit_once('-')
+        .and_then(|(_, n)| n.parse().ok())
+        .unwrap_or(0)
 }
 
 /// Kafka's `MemberInfo` order: static members first by instance id, then the others by member id.

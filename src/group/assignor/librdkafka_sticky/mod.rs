@@ -58,8 +58,8 @@ pub(super) fn assign(
 /// librdkafka's `rd_kafka_cooperative_protocol_adjust_assignment`, which its group leader
 /// applies to the assignor's result: a partition assigned to a member other than its owner
 /// is withheld for this round; one nobody owned goes as assigned; one owned but assigned to
-/// nobody goes back to its owner (here only when it exists: a leader hands out no partition
-/// a topic lacks). Where several members claim one partition, its owner is the last of them
+/// nobody goes back to its owner (here only when it is in `counts`, the leader's metadata:
+/// the topics some member subscribes to). Where several members claim one partition, its owner is the last of them
 /// in JoinGroup order.
 pub(super) fn adjust_cooperative(
     members: &[&MemberSubscription],
@@ -119,6 +119,8 @@ struct Builder<'a> {
     subscribers: RdMap<TopicPartition, Vec<&'a str>>,
     /// Members in balancing by (partition count, id) (`sortedCurrentSubscriptions`).
     by_load: Vec<&'a str>,
+    /// What `isBalanced` last said, until the assignment changes.
+    balanced: Option<bool>,
     movements: Movements<'a>,
 }
 
@@ -133,6 +135,7 @@ impl<'a> Builder<'a> {
             potential: HashMap::new(),
             subscribers: RdMap::new(),
             by_load: Vec::new(),
+            balanced: None,
             movements: Movements::default(),
         };
         let mut claims: RdMap<TopicPartition, Vec<(&str, i32)>> = RdMap::new();
@@ -277,7 +280,7 @@ impl<'a> Builder<'a> {
     /// longer subscribes to (a revocation, its holder remembered); what it keeps is not
     /// unassigned.
     fn keep_valid(&mut self, sorted: &[TopicPartition]) -> (Vec<TopicPartition>, bool) {
-        let mut unassigned = sorted.to_vec();
+        let mut kept: HashSet<TopicPartition> = HashSet::new();
         let mut revocation_required = false;
         let Builder {
             current,
@@ -296,11 +299,13 @@ impl<'a> Builder<'a> {
                     revocation_required = true;
                     false
                 } else {
-                    delete(&mut unassigned, tp);
+                    kept.insert(tp.clone());
                     true
                 }
             });
         }
+        let mut unassigned = sorted.to_vec();
+        unassigned.retain(|tp| !kept.contains(tp));
         (unassigned, revocation_required)
     }
 
@@ -313,6 +318,7 @@ impl<'a> Builder<'a> {
                 .push(tp.clone());
             self.owner.insert(tp.clone(), c);
             self.sort_by_load();
+            self.balanced = None;
         }
     }
 
@@ -340,12 +346,14 @@ impl<'a> Builder<'a> {
         }
         // Only partitions with two or more subscribers, and members that can gain or lose
         // one, take part in what follows.
-        for (tp, subscribers) in self.subscribers.iter() {
-            if subscribers.len() < 2 {
-                delete(&mut sorted, tp);
-                delete(&mut unassigned, tp);
-            }
-        }
+        let alone: HashSet<&TopicPartition> = self
+            .subscribers
+            .iter()
+            .filter(|(_, subscribers)| subscribers.len() < 2)
+            .map(|(tp, _)| tp)
+            .collect();
+        sorted.retain(|tp| !alone.contains(tp));
+        unassigned.retain(|tp| !alone.contains(tp));
         let mut fixed = Vec::new();
         let mut by_load = std::mem::take(&mut self.by_load);
         by_load.retain(|&c| {
@@ -356,6 +364,7 @@ impl<'a> Builder<'a> {
             moves
         });
         self.by_load = by_load;
+        self.balanced = None;
         let before = self.current.clone();
         let owner_before = self.owner.clone();
         if !revocation_required && !unassigned.is_empty() {
@@ -365,15 +374,27 @@ impl<'a> Builder<'a> {
         if !initializing && performed && score(&self.current) >= score(&before) {
             self.current = before;
             self.owner = owner_before;
+            self.balanced = None;
         }
         for (c, list) in fixed {
             self.current.set(c, list);
         }
     }
 
+    /// `isBalanced`, computed once per state of the assignment (librdkafka computes it
+    /// before every partition of a pass, mostly on a state no move has changed).
+    fn is_balanced(&mut self) -> bool {
+        if let Some(balanced) = self.balanced {
+            return balanced;
+        }
+        let balanced = self.balanced_now();
+        self.balanced = Some(balanced);
+        balanced
+    }
+
     /// `isBalanced`: the loads differ by at most one, or no member could take a partition
     /// from a member holding more.
-    fn is_balanced(&self) -> bool {
+    fn balanced_now(&self) -> bool {
         let (Some(&least), Some(&most)) = (self.by_load.first(), self.by_load.last()) else {
             return true;
         };
@@ -492,6 +513,7 @@ impl<'a> Builder<'a> {
         }
         self.owner.insert(moved, to);
         self.sort_by_load();
+        self.balanced = None;
     }
 }
 
