@@ -47,7 +47,10 @@ fn run(
     members: &[MemberSubscription],
     partitions: &BTreeMap<String, i32>,
 ) -> Partitions {
-    let mut members: Vec<&MemberSubscription> = members.iter().collect();
+    // Kafka's leader walks its `HashMap` of subscriptions and sorts stably: members that
+    // sort as equal (one instance id twice) stay in that map's order.
+    let by_id: Vec<&MemberSubscription> = members.iter().collect();
+    let mut members = java_set::hash_map_order(&by_id, |m| &m.member_id);
     members.sort_by(|a, b| member_order(a, b));
     let (mut assignment, transferring) = match kind {
         AssignorKind::Range => (range(&members, partitions), None),
@@ -107,14 +110,21 @@ fn join_sequence(member_id: &str) -> u64 {
         .unwrap_or(0)
 }
 
-/// Kafka's `MemberInfo` order: static members first by instance id, then the others by member id.
+/// Kafka's `MemberInfo` order: static members first by instance id, then the others by member
+/// id, as Java compares strings.
 fn member_order(a: &MemberSubscription, b: &MemberSubscription) -> std::cmp::Ordering {
     match (&a.instance_id, &b.instance_id) {
-        (Some(x), Some(y)) => x.cmp(y),
+        (Some(x), Some(y)) => java_cmp(x, y),
         (Some(_), None) => std::cmp::Ordering::Less,
         (None, Some(_)) => std::cmp::Ordering::Greater,
-        (None, None) => a.member_id.cmp(&b.member_id),
+        (None, None) => java_cmp(&a.member_id, &b.member_id),
     }
+}
+
+/// Java's `String.compareTo`: by UTF-16 code units (a character beyond U+FFFF sorts before
+/// one from U+E000 to U+FFFF, where UTF-8's byte order puts it after).
+fn java_cmp(a: &str, b: &str) -> std::cmp::Ordering {
+    a.encode_utf16().cmp(b.encode_utf16())
 }
 
 fn empty(members: &[&MemberSubscription]) -> Partitions {
@@ -159,7 +169,10 @@ fn round_robin(members: &[&MemberSubscription], partitions: &BTreeMap<String, i3
         return assignment;
     }
     let mut next = 0;
-    for (topic, &count) in partitions {
+    // Kafka's `TreeSet` of topics, in Java's string order.
+    let mut topics: Vec<(&String, &i32)> = partitions.iter().collect();
+    topics.sort_by(|a, b| java_cmp(a.0, b.0));
+    for (topic, &count) in topics {
         if !members.iter().any(|m| m.topics.contains(topic)) {
             continue;
         }
@@ -424,3 +437,5 @@ mod tests_general;
 mod tests_oracle;
 #[cfg(test)]
 mod tests_oracle_librdkafka;
+#[cfg(test)]
+mod tests_oracle_range;
