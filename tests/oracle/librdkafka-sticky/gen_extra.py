@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """Generate extra random consumer groups, one per seed.
 
-usage: gen_extra.py OUT.jsonl [FIRST_SEED [COUNT]]
+usage: gen_extra.py OUT.jsonl [FIRST_SEED [COUNT [large]]]
 Defaults: seeds 20261208000 .. 20261208299 (300 cases), one random.Random(seed)
-per case, so each case can be regenerated from its seed alone.
+per case, so each case can be regenerated from its seed alone. With "large"
+(used for seeds 20261210000 .. 20261210039): 10-30 members c1..cN and 4-10
+topics a..j of 1-40 partitions each, otherwise the same shape.
 
 Shape (emphasis on equal subscriptions, about two thirds):
   * 2-6 members c1..cN; 1-4 topics a,b,c,d (a prefix of that list), 1-8
@@ -22,14 +24,19 @@ import json
 import random
 import sys
 
-TOPICS = ["a", "b", "c", "d"]
+TOPICS = ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j"]
 
 
-def gen_case(seed):
+def gen_case(seed, large=False):
     rng = random.Random(seed)
-    n_members = rng.randint(2, 6)
-    n_topics = rng.randint(1, 4)
-    topics = {t: rng.randint(1, 8) for t in TOPICS[:n_topics]}
+    if large:
+        n_members = rng.randint(10, 30)
+        n_topics = rng.randint(4, 10)
+        topics = {t: rng.randint(1, 40) for t in TOPICS[:n_topics]}
+    else:
+        n_members = rng.randint(2, 6)
+        n_topics = rng.randint(1, 4)
+        topics = {t: rng.randint(1, 8) for t in TOPICS[:n_topics]}
     names = list(topics)
     members = ["c%d" % (i + 1) for i in range(n_members)]
 
@@ -99,10 +106,11 @@ def main():
     out = sys.argv[1]
     first = int(sys.argv[2]) if len(sys.argv) > 2 else 20261208000
     count = int(sys.argv[3]) if len(sys.argv) > 3 else 300
+    large = len(sys.argv) > 4 and sys.argv[4] == "large"
     with open(out, "w") as f:
         for seed in range(first, first + count):
             print("seed", seed)
-            f.write(json.dumps(gen_case(seed), separators=(",", ":")) + "\n")
+            f.write(json.dumps(gen_case(seed, large), separators=(",", ":")) + "\n")
 
 
 if __name__ == "__main__":
