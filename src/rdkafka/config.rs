@@ -139,6 +139,42 @@ impl ClientConfig {
         for key in keys {
             check_property(key, &self.conf_map[key])?;
         }
+        self.check_assignors()
+    }
+
+    /// librdkafka's `rd_kafka_assignors_init`, which every client (producers and admin
+    /// clients too) runs when it is made: each name in `partition.assignment.strategy` must
+    /// be one of librdkafka's assignors (`range`, `roundrobin`, `cooperative-sticky`: not
+    /// Kafka's eager `sticky`), and all of one rebalance protocol (not Kafka's default
+    /// `range,cooperative-sticky`). A failure is `ClientCreation`, with librdkafka's text.
+    fn check_assignors(&self) -> KafkaResult<()> {
+        let strategy = self
+            .get("partition.assignment.strategy")
+            .unwrap_or("range,roundrobin");
+        let mut protocols = Vec::new();
+        // librdkafka trims spaces before a name only (its `rtrim` starts at the terminating
+        // NUL and so trims nothing): "range ,roundrobin" names "range ".
+        for name in strategy.split(',') {
+            let name = name.trim_start_matches(' ');
+            let cooperative = match name {
+                "" => continue,
+                "range" | "roundrobin" => false,
+                "cooperative-sticky" => true,
+                _ => {
+                    return Err(KafkaError::ClientCreation(format!(
+                        "Unsupported partition.assignment.strategy: {name}"
+                    )))
+                }
+            };
+            protocols.push(cooperative);
+        }
+        if protocols.windows(2).any(|w| w[0] != w[1]) {
+            return Err(KafkaError::ClientCreation(format!(
+                "All partition.assignment.strategy ({strategy}) assignors must have the same \
+                 protocol type, online migration between assignors with different protocol \
+                 types is not supported"
+            )));
+        }
         Ok(())
     }
 }
