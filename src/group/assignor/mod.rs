@@ -434,6 +434,8 @@ mod tests;
 #[cfg(test)]
 mod tests_general;
 #[cfg(test)]
+mod tests_librdkafka_model;
+#[cfg(test)]
 mod tests_oracle;
 #[cfg(test)]
 mod tests_oracle_librdkafka;
