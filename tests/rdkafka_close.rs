@@ -1,8 +1,9 @@
 //! Closing a facade consumer through rust-rdkafka's `close_queue` and `closed`
 //! (librdkafka's `rd_kafka_consumer_close_queue`/`rd_kafka_consumer_closed`): the member
 //! revokes its partitions (the callbacks run) and leaves the group, `closed` turns true, a
-//! second close is `_DESTROY`, a consumer without a group cannot close (`_UNKNOWN_GROUP`),
-//! and the drop that follows closes nothing again.
+//! second close is `_DESTROY`, a consumer without a group cannot close (`_UNKNOWN_GROUP`)
+//! nor a rebalance callback its consumer (`_STATE`), and the drop that follows closes
+//! nothing again.
 #![cfg(not(loom))]
 
 mod common;
@@ -89,4 +90,36 @@ fn a_consumer_without_a_group_cannot_close_its_queue() {
         ))
     );
     assert!(!consumer.closed());
+}
+
+/// Tries to close its consumer from the callback, and writes down what that gave.
+#[derive(Default)]
+struct ClosesInCallback(Mutex<Vec<Result<(), KafkaError>>>);
+
+impl ClientContext for ClosesInCallback {}
+
+impl ConsumerContext for ClosesInCallback {
+    fn post_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        if let Rebalance::Assign(_) = rebalance {
+            self.0.lock().unwrap().push(consumer.close_queue());
+        }
+    }
+}
+
+#[test]
+fn a_rebalance_callback_cannot_close_its_consumer() {
+    let clock = MockClock::new(0);
+    let (_cluster, servers) = cluster_on(&clock, &[("t", 1)]);
+    let consumer: BaseConsumer<ClosesInCallback> = config(&servers)
+        .set("group.id", "g")
+        .create_with_context(ClosesInCallback::default())
+        .unwrap();
+    consumer.subscribe(&["t"]).unwrap();
+    assert!(consumer.poll(Duration::ZERO).is_none());
+    assert_eq!(
+        *consumer.context().0.lock().unwrap(),
+        [Err(KafkaError::ConsumerQueueClose(RDKafkaErrorCode::State))]
+    );
+    assert!(!consumer.closed());
+    assert_eq!(consumer.assignment().unwrap().count(), 1);
 }

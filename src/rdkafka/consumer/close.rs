@@ -16,7 +16,8 @@ impl<C: ConsumerContext> BaseConsumer<C> {
     /// in rust-rdkafka, for advanced use: dropping the consumer closes it too. Fails with
     /// `ConsumerQueueClose(UnknownGroup)` for a consumer without a `group.id`,
     /// `ConsumerQueueClose(BrokerDestroy)` (`_DESTROY`) once closed, and
-    /// `ConsumerQueueClose(State)` inside a rebalance callback.
+    /// `ConsumerQueueClose(State)` inside a rebalance callback (the poll running it holds
+    /// the consumer the close would wait for).
     pub fn close_queue(&self) -> KafkaResult<()> {
         if self.in_rebalance_callback() {
             return Err(KafkaError::ConsumerQueueClose(RDKafkaErrorCode::State));
