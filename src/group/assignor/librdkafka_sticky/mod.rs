@@ -59,8 +59,8 @@ pub(super) fn assign(
 /// applies to the assignor's result: a partition assigned to a member other than its owner
 /// is withheld for this round; one nobody owned goes as assigned; one owned but assigned to
 /// nobody goes back to its owner (here only when it is in `counts`, the leader's metadata:
-/// the topics some member subscribes to). Where several members claim one partition, its owner is the last of them
-/// in JoinGroup order.
+/// the topics some member subscribes to). Where several members claim one partition, its
+/// owner is the last of them in JoinGroup order.
 pub(super) fn adjust_cooperative(
     members: &[&MemberSubscription],
     assignment: &Partitions,
