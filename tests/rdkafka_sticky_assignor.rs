@@ -13,7 +13,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::facade::{cluster_on, config};
+use common::facade::{assigned_partitions, cluster_on, config};
 use kafkalite::rdkafka;
 use kafkalite::{GroupState, MockClock};
 use rdkafka::consumer::{BaseConsumer, Consumer};
@@ -32,38 +32,29 @@ fn member(servers: &str, name: &str) -> BaseConsumer {
     consumer
 }
 
-fn partitions(consumer: &BaseConsumer) -> Vec<i32> {
-    let mut partitions: Vec<i32> = consumer
-        .assignment()
-        .unwrap()
-        .elements()
-        .iter()
-        .map(|e| e.partition())
-        .collect();
-    partitions.sort_unstable();
-    partitions
-}
-
 #[test]
 fn a_consumer_joining_a_one_consumer_group_gets_what_librdkafkas_leader_gives() {
     let clock = MockClock::new(0);
     let (cluster, servers) = cluster_on(&clock, &[("t", 5)]);
     let first = member(&servers, "first");
     assert!(first.poll(Duration::ZERO).is_none());
-    assert_eq!(partitions(&first), [0, 1, 2, 3, 4]);
+    assert_eq!(assigned_partitions(&first), [0, 1, 2, 3, 4]);
     let second = member(&servers, "second");
     // The cooperative protocol takes two rounds: the first withholds what moves, the
     // owner revokes it and rejoins, the second hands it over.
     for _ in 0..20 {
         let stable = cluster.describe_group("g").unwrap().state == GroupState::Stable;
-        let (mine, theirs) = (partitions(&first).len(), partitions(&second).len());
+        let (mine, theirs) = (
+            assigned_partitions(&first).len(),
+            assigned_partitions(&second).len(),
+        );
         if stable && theirs > 0 && mine + theirs == 5 {
             break;
         }
         assert!(first.poll(Duration::ZERO).is_none() && second.poll(Duration::ZERO).is_none());
     }
-    assert_eq!(partitions(&first), [2, 3, 4]);
-    assert_eq!(partitions(&second), [0, 1]);
+    assert_eq!(assigned_partitions(&first), [2, 3, 4]);
+    assert_eq!(assigned_partitions(&second), [0, 1]);
 }
 
 /// What making a consumer with `strategy` gives: `None` when it is made, else the error.

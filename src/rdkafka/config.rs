@@ -11,7 +11,14 @@ use std::collections::{BTreeMap, HashMap};
 use super::client::ClientContext;
 use super::config_table::PROPERTIES;
 use super::error::{KafkaError, KafkaResult, RDKafkaConfRes};
-use crate::config::{ConsumerConfig, ProducerConfig};
+use crate::config::{AssignorKind, ConsumerConfig, ProducerConfig};
+
+/// The assignors librdkafka has (no eager `sticky`), by their protocol names only.
+const LIBRDKAFKA_ASSIGNORS: [AssignorKind; 3] = [
+    AssignorKind::Range,
+    AssignorKind::RoundRobin,
+    AssignorKind::CooperativeSticky,
+];
 
 /// The log levels supported by librdkafka.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -156,17 +163,15 @@ impl ClientConfig {
         // NUL and so trims nothing): "range ,roundrobin" names "range ".
         for name in strategy.split(',') {
             let name = name.trim_start_matches(' ');
-            let cooperative = match name {
-                "" => continue,
-                "range" | "roundrobin" => false,
-                "cooperative-sticky" => true,
-                _ => {
-                    return Err(KafkaError::ClientCreation(format!(
-                        "Unsupported partition.assignment.strategy: {name}"
-                    )))
-                }
+            if name.is_empty() {
+                continue;
+            }
+            let Some(kind) = LIBRDKAFKA_ASSIGNORS.into_iter().find(|k| k.name() == name) else {
+                return Err(KafkaError::ClientCreation(format!(
+                    "Unsupported partition.assignment.strategy: {name}"
+                )));
             };
-            protocols.push(cooperative);
+            protocols.push(kind.is_cooperative());
         }
         if protocols.windows(2).any(|w| w[0] != w[1]) {
             return Err(KafkaError::ClientCreation(format!(

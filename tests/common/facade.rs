@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use kafkalite::rdkafka::config::ClientConfig;
-use kafkalite::rdkafka::consumer::{BaseConsumer, ConsumerContext};
+use kafkalite::rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
 use kafkalite::rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use kafkalite::rdkafka::{Offset, TopicPartitionList};
 
@@ -72,6 +72,19 @@ pub fn produce(servers: &str, partition: i32, count: usize) {
         producer.send(record).unwrap();
     }
     producer.flush(Duration::from_secs(10)).unwrap();
+}
+
+/// The partitions of `consumer`'s assignment, sorted.
+pub fn assigned_partitions<C: ConsumerContext>(consumer: &BaseConsumer<C>) -> Vec<i32> {
+    let mut partitions: Vec<i32> = consumer
+        .assignment()
+        .unwrap()
+        .elements()
+        .iter()
+        .map(|e| e.partition())
+        .collect();
+    partitions.sort_unstable();
+    partitions
 }
 
 /// A list of (topic, partition, offset).

@@ -270,7 +270,10 @@ impl<'a> Builder<'a> {
         }
         let all = std::mem::take(&mut self.sorted_all);
         let reassigned = self.perform_reassignments(&all);
-        if !initializing && reassigned && score(&self.current) >= score(&before.0) {
+        if !initializing
+            && reassigned
+            && score(self.current.values().map(Vec::len)) >= score(before.0.values().map(Vec::len))
+        {
             (self.current, self.owner) = before;
         }
         self.current.extend(fixed);
@@ -370,9 +373,10 @@ type MovementsPrint<'a> = (
     Vec<(Arc<str>, &'a str, &'a str, usize, Vec<TopicPartition>)>,
 );
 
-/// Kafka's `getBalanceScore`: the sum of the load differences of every pair of members.
-fn score(assignment: &HashMap<&str, Vec<TopicPartition>>) -> usize {
-    let loads: Vec<usize> = assignment.values().map(Vec::len).collect();
+/// Kafka's `getBalanceScore` (and librdkafka's): the sum of the load differences of every
+/// pair of members, given each member's partition count.
+pub(super) fn score(loads: impl IntoIterator<Item = usize>) -> usize {
+    let loads: Vec<usize> = loads.into_iter().collect();
     loads
         .iter()
         .enumerate()
@@ -528,6 +532,6 @@ mod tests {
             ("c", Vec::new()),
         ]);
         // |3−1| + |3−0| + |1−0|
-        assert_eq!(score(&loads), 6);
+        assert_eq!(score(loads.values().map(Vec::len)), 6);
     }
 }

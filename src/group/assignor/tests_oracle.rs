@@ -15,7 +15,8 @@ const CASES: &str = include_str!("../../../tests/oracle/sticky/cases.jsonl");
 /// `performReassignments`) or never returns (a substitution undoes the move just made).
 const KAFKA_FAILS: &str = include_str!("../../../tests/oracle/sticky/kafka-failures.jsonl");
 
-/// A case's members as the leader sees them.
+/// A case's members as the leader sees them: each with its instance id if the case gives
+/// one, and with its claims (owned partitions and their generation) if it gives those.
 pub(super) fn members_of(case: &Value) -> Vec<MemberSubscription> {
     let strings = |v: &Value| -> Vec<String> {
         v.as_array()
@@ -31,17 +32,43 @@ pub(super) fn members_of(case: &Value) -> Vec<MemberSubscription> {
         .map(|m| {
             let topics = strings(&m["topics"]);
             let topics: Vec<&str> = topics.iter().map(String::as_str).collect();
-            let owned = strings(&m["owned"]);
+            let mut subscription = member(m["id"].as_str().expect("an id"), &topics);
+            subscription.instance_id = m
+                .get("instance")
+                .and_then(Value::as_str)
+                .map(str::to_string);
+            let Some(owned) = m.get("owned") else {
+                return subscription;
+            };
+            let owned = strings(owned);
             let owned: Vec<&str> = owned.iter().map(String::as_str).collect();
             let generation =
                 i32::try_from(m["generation"].as_i64().expect("generation")).expect("a generation");
-            owning(
-                member(m["id"].as_str().expect("an id"), &topics),
-                generation,
-                &owned,
-            )
+            owning(subscription, generation, &owned)
         })
         .collect()
+}
+
+/// Each member's partitions as sorted names.
+pub(super) fn named(assignment: &Partitions) -> BTreeMap<String, Vec<String>> {
+    assignment
+        .iter()
+        .map(|(m, ps)| {
+            let mut ps: Vec<String> = ps.iter().map(ToString::to_string).collect();
+            ps.sort();
+            (m.clone(), ps)
+        })
+        .collect()
+}
+
+/// A recorded outcome (member → partition names) with each member's names sorted.
+pub(super) fn recorded(outcome: &Value) -> BTreeMap<String, Vec<String>> {
+    let mut outcome: BTreeMap<String, Vec<String>> =
+        serde_json::from_value(outcome.clone()).expect("member → partitions");
+    for names in outcome.values_mut() {
+        names.sort();
+    }
+    outcome
 }
 
 /// A case's topics with their partition counts.

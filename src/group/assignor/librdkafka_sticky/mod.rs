@@ -13,6 +13,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
+use super::general::score;
 use super::{MemberSubscription, Partitions};
 use crate::group::TopicPartition;
 
@@ -371,7 +372,11 @@ impl<'a> Builder<'a> {
             self.perform_reassignments(&unassigned);
         }
         let performed = self.perform_reassignments(&sorted);
-        if !initializing && performed && score(&self.current) >= score(&before) {
+        if !initializing
+            && performed
+            && score(self.current.iter().map(|(_, l)| l.len()))
+                >= score(before.iter().map(|(_, l)| l.len()))
+        {
             self.current = before;
             self.owner = owner_before;
             self.balanced = None;
@@ -523,15 +528,3 @@ type Fingerprint<'a> = (
     Vec<(TopicPartition, &'a str)>,
     MovementsPrint<'a>,
 );
-
-/// `getBalanceScore`: the sum of the load differences over all pairs of members.
-fn score(assignment: &RdMap<&str, Vec<TopicPartition>>) -> usize {
-    let loads: Vec<usize> = assignment.iter().map(|(_, l)| l.len()).collect();
-    let mut total = 0;
-    for (i, a) in loads.iter().enumerate() {
-        for b in &loads[i + 1..] {
-            total += a.abs_diff(*b);
-        }
-    }
-    total
-}
