@@ -11,6 +11,7 @@ use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use rdkafka::statistics::Statistics;
+use rdkafka::types::RDKafkaRespErr;
 use rdkafka::{ClientContext, Message, Offset, TopicPartitionList};
 
 use super::CliResult;
@@ -30,6 +31,36 @@ impl ClientContext for LatestStatistics {
 }
 
 impl ConsumerContext for LatestStatistics {}
+
+/// An application that keeps its offsets outside Kafka: its rebalance callback starts each
+/// partition the group gives where its own store says (here: at the partition's last
+/// message), and writes down what it assigned.
+#[derive(Default)]
+struct OwnOffsets(Mutex<Vec<i32>>);
+
+impl ClientContext for OwnOffsets {}
+
+impl ConsumerContext for OwnOffsets {
+    fn rebalance(
+        &self,
+        consumer: &BaseConsumer<Self>,
+        err: RDKafkaRespErr,
+        tpl: &mut TopicPartitionList,
+    ) {
+        let changed = if err == RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS {
+            if let Ok(mut assigned) = self.0.lock() {
+                assigned.extend(tpl.elements().iter().map(|e| e.partition()));
+            }
+            tpl.set_all_offsets(Offset::OffsetTail(1))
+                .and_then(|()| consumer.assign(tpl))
+        } else {
+            consumer.unassign()
+        };
+        if let Err(error) = changed {
+            eprintln!("the demo's rebalance callback: {error}");
+        }
+    }
+}
 
 /// Sends three keyed messages with a `BaseProducer` (librdkafka's partitioner places them),
 /// reads them back with a `BaseConsumer`, and shows its statistics.
@@ -76,6 +107,47 @@ pub fn run(cluster: &Cluster, out: &mut dyn Write) -> CliResult {
         "-- rdkafka: the same code as against a broker (BaseProducer, BaseConsumer), placed by librdkafka's partitioner: {}",
         placed.join(", ")
     )?;
+    show_statistics(&consumer, out)?;
+    own_offsets(&mut config, out)
+}
+
+/// Reads the topic as a group member whose rebalance callback starts each partition at an
+/// offset of the application's own ([`OwnOffsets`]).
+fn own_offsets(config: &mut ClientConfig, out: &mut dyn Write) -> CliResult {
+    let consumer: BaseConsumer<OwnOffsets> = config
+        .set("group.id", "demo-rdkafka-own-offsets")
+        .set("statistics.interval.ms", "0")
+        .create_with_context(OwnOffsets::default())?;
+    consumer.subscribe(&[TOPIC])?;
+    let (mut read, mut ends) = (0, 0);
+    // `poll` returns `None` once after serving the rebalance.
+    for _ in 0..100 {
+        match consumer.poll(Duration::from_secs(30)) {
+            Some(Ok(_)) => read += 1,
+            Some(Err(rdkafka::error::KafkaError::PartitionEOF(_))) => ends += 1,
+            Some(Err(error)) => return Err(error.into()),
+            None => {}
+        }
+        if ends == 3 {
+            break;
+        }
+    }
+    let mut assigned = consumer
+        .context()
+        .0
+        .lock()
+        .map(|a| a.clone())
+        .unwrap_or_default();
+    assigned.sort_unstable();
+    writeln!(
+        out,
+        "-- rdkafka rebalance callback (ConsumerContext::rebalance): the group gave partitions {assigned:?}, assigned from the application's own offsets (each partition's last message): {read} messages read"
+    )?;
+    Ok(())
+}
+
+/// Shows the consumer's latest statistics.
+fn show_statistics(consumer: &BaseConsumer<LatestStatistics>, out: &mut dyn Write) -> CliResult {
     // One more poll once the 1 ms interval has passed: the statistics after the reads.
     std::thread::sleep(Duration::from_millis(2));
     let _ = consumer.poll(Duration::ZERO);

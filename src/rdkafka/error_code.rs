@@ -364,6 +364,8 @@ pub enum RDKafkaErrorCode {
     /// Client metadata is stale,
     /// client should rebootstrap to obtain new metadata.
     RebootstrapRequired = 129,
+    #[doc(hidden)]
+    EndAll = 130,
 }
 
 impl RDKafkaErrorCode {
@@ -543,6 +545,7 @@ impl RDKafkaErrorCode {
             117 => UnknownSubscriptionId,
             118 => TelemetryTooLarge,
             129 => RebootstrapRequired,
+            130 => EndAll,
             _ => return None,
         })
     }
@@ -723,6 +726,8 @@ impl RDKafkaErrorCode {
             UnknownSubscriptionId => "Broker: Client sent a push telemetry request with an invalid or outdated subscription ID",
             TelemetryTooLarge => "Broker: Client sent a push telemetry request larger than the maximum size the broker will accept",
             RebootstrapRequired => "Broker: Client metadata is stale, client should rebootstrap to obtain new metadata",
+            // Past librdkafka's table: rd_kafka_err2str's "Err-%i?".
+            EndAll => "Err-130?",
         }
     }
 }

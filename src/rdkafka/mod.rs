@@ -55,6 +55,7 @@ pub mod message;
 pub mod metadata;
 mod partitioner;
 pub mod producer;
+mod resp_err;
 pub mod statistics;
 pub mod topic_partition_list;
 pub mod util;
@@ -62,6 +63,7 @@ pub mod util;
 /// librdkafka's types that rdkafka re-exports from `rdkafka-sys`.
 pub mod types {
     pub use super::error::{RDKafkaConfRes, RDKafkaErrorCode};
+    pub use super::resp_err::RDKafkaRespErr;
 }
 
 pub use client::ClientContext;

@@ -1,16 +1,23 @@
-//! A manual assignment's changes (`assign`, `unassign`, `incremental_assign`,
-//! `incremental_unassign`), as librdkafka's `rd_kafka_assignment_*`: an incremental change
-//! leaves the other partitions as they are (position, pause, stored offset), and under
-//! `enable.auto.commit` the stored offsets of the partitions a change removes are committed
-//! first (librdkafka's `rd_kafka_assignment_serve_removals`).
+//! Assignment changes (`assign`, `unassign`, `incremental_assign`, `incremental_unassign`),
+//! as librdkafka's `rd_kafka_assignment_*`: an incremental change leaves the other
+//! partitions as they are (position, pause, stored offset), and under `enable.auto.commit`
+//! the stored offsets of the partitions a change removes are committed first (librdkafka's
+//! `rd_kafka_assignment_serve_removals`).
+//!
+//! A consumer without a subscription assigns what it likes. A group member's calls, in its
+//! rebalance callback or after it, decide which of the partitions the group gave it are
+//! fetched, and from where (librdkafka waits for them before fetching). Only the group's
+//! partitions can be assigned: the rest of a member's are withheld (`Local::withheld`),
+//! held paused in the kafkalite consumer, until an assign call takes them or the group
+//! takes them back.
 
 use std::collections::HashSet;
 use std::time::Duration;
 
-use super::base_consumer::{BaseConsumer, InRebalance};
-use super::ConsumerContext;
+use super::base_consumer::{BaseConsumer, InRebalance, Local};
+use super::{Consumer, ConsumerContext, RebalanceProtocol};
 use crate::consumer::Offset as Position;
-use crate::group::TopicPartition;
+use crate::group::{Offsets, TopicPartition};
 use crate::rdkafka::error::{KafkaError, KafkaResult, RDKafkaErrorCode};
 
 /// A change of a manual assignment.
@@ -23,12 +30,21 @@ pub(super) enum Change {
     Remove(Vec<TopicPartition>),
 }
 
-/// The checks of an incremental change against the `current` assignment (librdkafka's
+/// The checks of a change against the `current` assignment (librdkafka's
 /// `rd_kafka_assignment_add` and `_subtract`): a partition listed twice is `_INVALID_ARG`,
-/// one added that is already assigned `_CONFLICT`, one removed that is not `_INVALID_ARG`.
+/// one added incrementally that is already assigned `_CONFLICT`, one removed that is not
+/// `_INVALID_ARG`.
 fn check_change(change: &Change, current: &[TopicPartition]) -> KafkaResult<()> {
     match change {
-        Change::Replace(_) => Ok(()),
+        Change::Replace(listed) => {
+            let mut seen = HashSet::new();
+            match listed.iter().all(|(tp, _)| seen.insert(tp)) {
+                true => Ok(()),
+                false => Err(KafkaError::Subscription(
+                    RDKafkaErrorCode::InvalidArgument.description().into(),
+                )),
+            }
+        }
         Change::Add(added) => {
             let mut seen = HashSet::new();
             for (tp, _) in added {
@@ -46,6 +62,83 @@ fn check_change(change: &Change, current: &[TopicPartition]) -> KafkaResult<()> 
     }
 }
 
+/// librdkafka's `rd_kafka_cgrp_handle_assign_op`: a member of a cooperative group changes
+/// its assignment incrementally, one of an eager group with `assign`/`unassign` (`_STATE`).
+fn check_protocol(change: &Change, protocol: RebalanceProtocol) -> KafkaResult<()> {
+    match (protocol, change) {
+        (RebalanceProtocol::Cooperative, Change::Replace(_)) => Err(KafkaError::Subscription(
+            RDKafkaErrorCode::State.description().into(),
+        )),
+        (RebalanceProtocol::Eager, Change::Add(_) | Change::Remove(_)) => Err(refused("_STATE")),
+        _ => Ok(()),
+    }
+}
+
+/// What a member's change does to its share of the group's partitions.
+struct Delta {
+    /// Assigned now, each from its position.
+    added: Vec<(TopicPartition, Position)>,
+    /// Unassigned now (a partition assigned again is in both).
+    removed: Vec<TopicPartition>,
+}
+
+impl Delta {
+    /// What a member's change adds and removes. A partition added must be one the group
+    /// gave the member (`_INVALID_ARG`: librdkafka would fetch any partition, the facade
+    /// fetches only the group's).
+    fn of(change: Change, local: &Local) -> KafkaResult<Delta> {
+        let replace = matches!(change, Change::Replace(_));
+        let (added, removed) = match change {
+            Change::Replace(listed) => (listed, local.assignment.clone()),
+            Change::Add(added) => (added, Vec::new()),
+            Change::Remove(removed) => (Vec::new(), removed),
+        };
+        let foreign = (added.iter())
+            .find(|(tp, _)| !local.withheld.contains(tp) && !local.assignment.contains(tp));
+        if let Some((tp, _)) = foreign {
+            let name = match replace {
+                true => RDKafkaErrorCode::InvalidArgument.description(),
+                false => "_INVALID_ARG",
+            };
+            return Err(KafkaError::Subscription(format!(
+                "{name} ({} [{}] is not among the partitions the group gave this member: \
+                 kafkalite's facade fetches only those)",
+                tp.topic, tp.partition
+            )));
+        }
+        Ok(Delta { added, removed })
+    }
+
+    /// The pauses that withhold the removed partitions (`true`) and release the added
+    /// ones (`false`); a partition assigned again is neither.
+    fn pauses(&self) -> Vec<(TopicPartition, bool)> {
+        let held = (self.removed.iter())
+            .filter(|tp| !self.added.iter().any(|(added, _)| added == *tp))
+            .map(|tp| (tp.clone(), true));
+        let released = (self.added.iter())
+            .filter(|(tp, _)| !self.removed.contains(tp))
+            .map(|(tp, _)| (tp.clone(), false));
+        held.chain(released).collect()
+    }
+
+    /// The seeks of the added partitions: those that start elsewhere than at the committed
+    /// offset, and those assigned again (which start over, as in librdkafka).
+    fn starts(&self) -> Vec<(TopicPartition, Position)> {
+        (self.added.iter())
+            .filter(|(tp, at)| *at != Position::Committed || self.removed.contains(tp))
+            .cloned()
+            .collect()
+    }
+
+    /// The added partitions that start at the committed offset.
+    fn starting_at_committed(&self) -> Vec<TopicPartition> {
+        (self.added.iter())
+            .filter(|(_, at)| *at == Position::Committed)
+            .map(|(tp, _)| tp.clone())
+            .collect()
+    }
+}
+
 /// librdkafka's error for a refused incremental change, by its name (rust-rdkafka's
 /// `KafkaError::Subscription(error.name())`).
 fn refused(name: &str) -> KafkaError {
@@ -53,15 +146,11 @@ fn refused(name: &str) -> KafkaError {
 }
 
 impl<C: ConsumerContext> BaseConsumer<C> {
-    /// Applies `change` to the manual assignment (not a group member's: its assignment is
-    /// the group's).
+    /// Applies `change` to the assignment: a manual one's, or a group member's share of
+    /// what the group gave it.
     pub(super) fn change_assignment(&self, change: Change) -> KafkaResult<()> {
         if self.callback.is_some() {
-            return Err(KafkaError::Subscription(
-                "Local: Erroneous state (the facade changes a group member's assignment \
-                 itself; pre_rebalance/post_rebalance only observe it)"
-                    .into(),
-            ));
+            return self.change_member_assignment(change);
         }
         // librdkafka's rd_kafka_assign0: "Requires a consumer with group.id configured".
         if !self.shared.has_group() {
@@ -73,6 +162,9 @@ impl<C: ConsumerContext> BaseConsumer<C> {
         // An unsubscribe made before this call takes effect before it.
         self.leave_if_unsubscribed(InRebalance::Leave);
         let _membership = self.shared.membership.lock();
+        if !self.shared.inner.subscription().is_empty() {
+            return self.change_member_assignment(change);
+        }
         let current = self.assignment_now();
         check_change(&change, &current)?;
         // `assign` clears the whole assignment first (librdkafka's rd_kafka_cgrp_assign),
@@ -132,5 +224,93 @@ impl<C: ConsumerContext> BaseConsumer<C> {
         drop(local);
         inner.nudge();
         Ok(())
+    }
+
+    /// A group member's change, inside its rebalance callback or not: the partitions it
+    /// adds leave the withheld ones and start where the list says; those it removes are
+    /// withheld. Inside a callback the kafkalite consumer is busy, so the pauses, seeks and
+    /// committed offsets wait for the callback to return (`rebalance.rs`).
+    fn change_member_assignment(&self, change: Change) -> KafkaResult<()> {
+        check_protocol(&change, self.rebalance_protocol())?;
+        let shared = &self.shared;
+        let delta = {
+            let local = shared.local.lock();
+            check_change(&change, &local.assignment)?;
+            Delta::of(change, &local)?
+        };
+        let commit =
+            (self.callback.as_ref()).is_none_or(|callback| callback.lock().removals_commit);
+        shared.remove_assigned(&delta.removed, commit, |offsets| {
+            self.commit_removal(offsets)
+        });
+        let pauses = delta.pauses();
+        {
+            let mut local = shared.local.lock();
+            for (tp, withheld) in &pauses {
+                match withheld {
+                    true => local.withheld.push(tp.clone()),
+                    false => local.withheld.retain(|held| held != tp),
+                }
+            }
+            (local.assignment).extend(delta.added.iter().map(|(tp, _)| tp.clone()));
+        }
+        match &self.callback {
+            Some(callback) => {
+                let mut callback = callback.lock();
+                callback.lost = false;
+                callback.pauses.extend(pauses);
+                callback.seeks.extend(delta.starts());
+                callback
+                    .from_committed
+                    .extend(delta.starting_at_committed());
+                Ok(())
+            }
+            None => self.apply_member_change(&pauses, &delta),
+        }
+    }
+
+    /// A member's change outside a rebalance callback, on the kafkalite consumer: its
+    /// pauses and seeks, and the committed offsets of the partitions starting there.
+    fn apply_member_change(
+        &self,
+        pauses: &[(TopicPartition, bool)],
+        delta: &Delta,
+    ) -> KafkaResult<()> {
+        let inner = &self.shared.inner;
+        let failed = |error: crate::error::Error| KafkaError::Subscription(error.to_string());
+        for (tp, paused) in pauses {
+            let partitions = std::slice::from_ref(tp);
+            match paused {
+                true => inner.pause(partitions).map_err(failed)?,
+                false => inner.resume(partitions).map_err(failed)?,
+            }
+        }
+        for (tp, at) in delta.starts() {
+            inner.seek(&tp, at).map_err(failed)?;
+        }
+        let committed = inner.committed_within(&delta.starting_at_committed(), Duration::ZERO);
+        let mut local = self.shared.local.lock();
+        for (tp, offset) in committed.unwrap_or_default() {
+            if let Some(offset) = offset {
+                local.committed.insert(tp, offset.offset);
+            }
+        }
+        drop(local);
+        inner.nudge();
+        Ok(())
+    }
+
+    /// The removal commit of a member's change: inside a rebalance callback through the
+    /// committer (the kafkalite consumer is busy in its poll), else through the consumer.
+    fn commit_removal(&self, offsets: &Offsets) -> crate::Result<()> {
+        if self.callback.is_none() {
+            return (self.shared.inner).commit_offsets(offsets, crate::consumer::CommitMode::Sync);
+        }
+        match self.shared.committer.lock().clone() {
+            Some(committer) => committer.commit_offsets(offsets),
+            None => Err(crate::error::Error::IllegalState(
+                "the member has no committer to commit removed partitions with".into(),
+            )),
+        }
     }
 }

@@ -61,6 +61,32 @@ impl Shared {
         });
     }
 
+    /// Removes `partitions` from the application's assignment: when `commit`, under
+    /// `enable.auto.commit`, their stored offsets are committed first with `commit_with`
+    /// (librdkafka's `serve_removals`); their positions and offsets are forgotten.
+    pub(super) fn remove_assigned(
+        &self,
+        partitions: &[TopicPartition],
+        commit: bool,
+        commit_with: impl FnOnce(&Offsets) -> crate::Result<()>,
+    ) {
+        if partitions.is_empty() {
+            return;
+        }
+        let stored = self.stored_of(partitions);
+        (self.local.lock().pending_stores).retain(|(tp, _)| !partitions.contains(tp));
+        if commit && self.settings.config.enable_auto_commit && self.has_group() {
+            self.auto_commit(&stored, partitions, commit_with);
+        }
+        let mut local = self.local.lock();
+        local.assignment.retain(|tp| !partitions.contains(tp));
+        for tp in partitions {
+            local.positions.remove(tp);
+            local.stored.remove(tp);
+            local.committed.remove(tp);
+        }
+    }
+
     /// The removal commit of `partitions` (librdkafka's `serve_removals`), under
     /// `enable.auto.commit`, with the consumer itself (not inside a rebalance).
     pub(super) fn commit_removed(&self, partitions: &[TopicPartition]) {

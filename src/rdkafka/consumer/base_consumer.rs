@@ -43,6 +43,10 @@ const SPLIT_POLL_SLICE: std::time::Duration = std::time::Duration::from_millis(5
 pub(super) struct Local {
     /// The assignment as the application sees it.
     pub(super) assignment: Vec<TopicPartition>,
+    /// A group member's partitions the group gave and the application has not assigned
+    /// (librdkafka waits for the application's `assign` call to fetch them): the kafkalite
+    /// consumer holds them paused. Disjoint from `assignment`.
+    pub(super) withheld: Vec<TopicPartition>,
     /// The application position of each partition a message was handed out from (or
     /// seeked): the next offset.
     pub(super) positions: HashMap<TopicPartition, i64>,
@@ -415,7 +419,10 @@ impl<C: ConsumerContext> BaseConsumer<C> {
         if self.callback.is_some() {
             self.shared.local.lock().assignment.clone()
         } else {
-            self.shared.inner.assignment()
+            let mut assignment = self.shared.inner.assignment();
+            let local = self.shared.local.lock();
+            assignment.retain(|tp| !local.withheld.contains(tp));
+            assignment
         }
     }
 

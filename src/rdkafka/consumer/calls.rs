@@ -273,27 +273,11 @@ impl<C: ConsumerContext> Consumer<C> for BaseConsumer<C> {
     }
 
     fn pause(&self, partitions: &TopicPartitionList) -> KafkaResult<()> {
-        if let Some(callback) = &self.callback {
-            let changes = partitions_of(partitions).into_iter().map(|tp| (tp, true));
-            callback.lock().pauses.extend(changes);
-            return Ok(());
-        }
-        self.shared
-            .inner
-            .pause(&partitions_of(partitions))
-            .map_err(|error| KafkaError::PauseResume(error.to_string()))
+        self.pause_or_resume(partitions, true)
     }
 
     fn resume(&self, partitions: &TopicPartitionList) -> KafkaResult<()> {
-        if let Some(callback) = &self.callback {
-            let changes = partitions_of(partitions).into_iter().map(|tp| (tp, false));
-            callback.lock().pauses.extend(changes);
-            return Ok(());
-        }
-        self.shared
-            .inner
-            .resume(&partitions_of(partitions))
-            .map_err(|error| KafkaError::PauseResume(error.to_string()))
+        self.pause_or_resume(partitions, false)
     }
 
     fn rebalance_protocol(&self) -> RebalanceProtocol {
@@ -343,4 +327,23 @@ fn subscribe_regex(
     Err(crate::error::Error::InvalidRegularExpression(format!(
         "{topics:?}: regex subscriptions need kafkalite's `regex` feature"
     )))
+}
+
+impl<C: ConsumerContext> BaseConsumer<C> {
+    /// Pauses or resumes the assigned partitions of a list. The withheld ones stay as they
+    /// are: paused until the application assigns them.
+    fn pause_or_resume(&self, partitions: &TopicPartitionList, paused: bool) -> KafkaResult<()> {
+        let mut partitions = partitions_of(partitions);
+        partitions.retain(|tp| !self.shared.local.lock().withheld.contains(tp));
+        if let Some(callback) = &self.callback {
+            let changes = partitions.into_iter().map(|tp| (tp, paused));
+            callback.lock().pauses.extend(changes);
+            return Ok(());
+        }
+        let changed = match paused {
+            true => self.shared.inner.pause(&partitions),
+            false => self.shared.inner.resume(&partitions),
+        };
+        changed.map_err(|error| KafkaError::PauseResume(error.to_string()))
+    }
 }

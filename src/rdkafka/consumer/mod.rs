@@ -1,7 +1,8 @@
 //! rust-rdkafka's consumers (`rdkafka::consumer`): [`BaseConsumer`] (`poll` one message at a
 //! time), [`StreamConsumer`] (`recv().await`, `stream()`), the [`Consumer`] trait, and the
-//! [`ConsumerContext`] whose `pre_rebalance`/`post_rebalance` run inside `poll`, with the
-//! consumer in hand, as librdkafka's rebalance callback does.
+//! [`ConsumerContext`] whose `rebalance` (by default `pre_rebalance`, the assign call,
+//! `post_rebalance`) runs inside `poll`, with the consumer in hand, as librdkafka's
+//! rebalance callback does.
 
 mod assignment;
 mod auto_commit;
@@ -20,11 +21,12 @@ use std::sync::Arc;
 pub use self::base_consumer::BaseConsumer;
 pub use self::stream_consumer::{MessageStream, StreamConsumer};
 use super::client::{Client, ClientContext};
-use super::error::{KafkaError, KafkaResult};
+use super::error::{KafkaError, KafkaResult, RDKafkaErrorCode};
 use super::groups::GroupList;
 use super::message::BorrowedMessage;
 use super::metadata::Metadata;
 use super::topic_partition_list::{Offset, TopicPartitionList};
+use super::types::RDKafkaRespErr;
 use super::util::Timeout;
 
 /// Rebalance information.
@@ -42,6 +44,49 @@ pub enum Rebalance<'a> {
 /// the consumer, so they may commit, store, seek, pause or read the assignment. (`'static`,
 /// which rdkafka does not ask: the facade's rebalance bridge keeps the context.)
 pub trait ConsumerContext: ClientContext + Sized + 'static {
+    /// The rebalance callback: `err` is `_ASSIGN_PARTITIONS` with the partitions the group
+    /// gives, or `_REVOKE_PARTITIONS` with those it takes (also when they were lost:
+    /// `assignment_lost()`). It runs inside `poll`, and must make the assignment change
+    /// itself, as librdkafka's: the default calls
+    /// [`pre_rebalance`](ConsumerContext::pre_rebalance), then `assign`/`unassign` (eager)
+    /// or `incremental_assign`/`incremental_unassign` (cooperative) with `tpl`, then
+    /// [`post_rebalance`](ConsumerContext::post_rebalance). An override decides what is
+    /// fetched: the offsets it sets in the list it assigns are the start positions
+    /// (`Offset::Invalid` or `Stored`: the committed offset), and a partition it does not
+    /// assign is not fetched until an assign call names it. What an override leaves
+    /// assigned of a revocation is removed when it returns (librdkafka would wait for the
+    /// unassign call), and only the partitions the group gave can be assigned (an error
+    /// names any other).
+    fn rebalance(
+        &self,
+        base_consumer: &BaseConsumer<Self>,
+        err: RDKafkaRespErr,
+        tpl: &mut TopicPartitionList,
+    ) {
+        let rebalance = match err {
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS => Rebalance::Assign(tpl),
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS => Rebalance::Revoke(tpl),
+            _ => {
+                let code = RDKafkaErrorCode::from(err);
+                tracing::error!(target: "kafkalite::rdkafka", "Error rebalancing: {code}");
+                Rebalance::Error(KafkaError::Rebalance(code))
+            }
+        };
+        self.pre_rebalance(base_consumer, &rebalance);
+        let assign = err == RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS;
+        let changed = match (assign, base_consumer.rebalance_protocol()) {
+            (true, RebalanceProtocol::Cooperative) => base_consumer.incremental_assign(tpl),
+            (true, _) => base_consumer.assign(tpl),
+            (false, RebalanceProtocol::Cooperative) => base_consumer.incremental_unassign(tpl),
+            (false, _) => base_consumer.unassign(),
+        };
+        // As librdkafka's rd_kafka_cgrp_handle_assign_op, whose caller may not look.
+        if let Err(error) = changed {
+            tracing::warn!(target: "kafkalite::rdkafka", "application *assign() call failed: {error}");
+        }
+        self.post_rebalance(base_consumer, &rebalance);
+    }
+
     /// Pre-rebalance callback: before the assignment changes (a revocation is about to take
     /// effect: commit what was processed now).
     #[allow(unused_variables)]

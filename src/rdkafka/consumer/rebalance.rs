@@ -1,31 +1,44 @@
 //! The bridge from kafkalite's rebalance listener to rdkafka's `ConsumerContext`: inside the
-//! kafkalite consumer's poll, the context's `pre_rebalance` runs with a consumer handle
-//! before the assignment changes, `post_rebalance` after. The kafkalite consumer is busy in
-//! that poll, so the handle answers from the facade's own state: commits go through the
-//! consumer's committer (with the membership of the moment, as librdkafka's commit inside a
-//! rebalance callback), seeks are applied when the callback returns, stores when the poll
-//! does. Under `enable.auto.commit`, the stored offsets of revoked partitions are committed
-//! with them (as librdkafka's `rd_kafka_assignment_serve_removals`).
+//! kafkalite consumer's poll, the context's `rebalance` runs with a consumer handle and the
+//! partitions the group gives (`_ASSIGN_PARTITIONS`) or takes (`_REVOKE_PARTITIONS`), as
+//! librdkafka's rebalance callback. Its default calls `pre_rebalance`, then `assign` or
+//! `incremental_assign` (`unassign` or `incremental_unassign`), then `post_rebalance`.
+//!
+//! The application's assign calls decide what is fetched (`assignment.rs`): the partitions
+//! the group gave that it did not assign are withheld (held paused) until it does, and the
+//! offsets in its list are the start positions. The kafkalite consumer is busy in that poll,
+//! so the handle answers from the facade's own state: commits go through the consumer's
+//! committer (with the membership of the moment, as librdkafka's commit inside a rebalance
+//! callback), seeks, pauses and start positions are applied when the callback returns,
+//! stores when the poll does. Under `enable.auto.commit`, the stored offsets of the
+//! partitions an unassign removes are committed with them (as librdkafka's
+//! `rd_kafka_assignment_serve_removals`).
 
 use std::sync::{Arc, Weak};
 
 use parking_lot::Mutex;
 
 use super::base_consumer::{list_of, BaseConsumer, Shared};
-use super::{ConsumerContext, Rebalance};
+use super::ConsumerContext;
 use crate::cluster::Cluster;
 use crate::consumer::{Offset as Position, RebalanceContext, RebalanceListener};
 use crate::group::TopicPartition;
 use crate::rdkafka::client::Client;
+use crate::rdkafka::types::RDKafkaRespErr;
 
 /// What a rebalance callback asked for that waits for the callback to return.
 #[derive(Debug, Default)]
 pub(super) struct CallbackState {
-    /// The partitions were lost (taken away), not revoked.
+    /// `assignment_lost()`: the partitions were lost (taken away), not revoked, and no
+    /// assign call has been made since (librdkafka's `rd_kafka_cgrp_assignment_clear_lost`).
     pub(super) lost: bool,
+    /// Removing partitions commits their stored offsets (not when they were lost).
+    pub(super) removals_commit: bool,
     pub(super) seeks: Vec<(TopicPartition, Position)>,
     /// Partitions paused (`true`) or resumed in the callback, in order.
     pub(super) pauses: Vec<(TopicPartition, bool)>,
+    /// The partitions the callback's assign calls started from their committed offset.
+    pub(super) from_committed: Vec<TopicPartition>,
 }
 
 /// The kafkalite listener of a facade consumer.
@@ -53,48 +66,67 @@ impl<C: ConsumerContext> Bridge<C> {
         let Some(shared) = self.shared.upgrade() else {
             return;
         };
-        if partitions.is_empty() {
+        // The withheld partitions the group takes back were never the application's.
+        let revoked: Vec<TopicPartition> = {
+            let mut local = shared.local.lock();
+            local.withheld.retain(|tp| !partitions.contains(tp));
+            partitions
+                .iter()
+                .filter(|tp| local.assignment.contains(tp))
+                .cloned()
+                .collect()
+        };
+        if revoked.is_empty() {
             return;
         }
-        let tpl = list_of(partitions);
         let callback = Arc::new(Mutex::new(CallbackState {
             lost,
+            removals_commit: !lost,
             ..CallbackState::default()
         }));
         let consumer = self.handle(&shared, &callback);
-        let event = Rebalance::Revoke(&tpl);
-        self.context.pre_rebalance(&consumer, &event);
-        // The revoked partitions' stored offsets (at hand-out, or by the callback):
-        // committed now, as librdkafka commits the offset store of the partitions it
-        // removes (not when they were lost).
-        let stored = shared.stored_of(partitions);
-        shared
-            .local
-            .lock()
-            .pending_stores
-            .retain(|(tp, _)| !partitions.contains(tp));
-        if !lost && shared.settings.config.enable_auto_commit && shared.has_group() {
-            shared.auto_commit(&stored, partitions, |offsets| ctx.commit_offsets(offsets));
+        let mut tpl = list_of(&revoked);
+        self.context.rebalance(
+            &consumer,
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS,
+            &mut tpl,
+        );
+        // The group has taken them: what the callback left assigned goes too. (librdkafka
+        // would wait for the unassign call before rejoining.)
+        let left: Vec<TopicPartition> = {
+            let local = shared.local.lock();
+            (revoked.iter())
+                .filter(|tp| local.assignment.contains(tp))
+                .cloned()
+                .collect()
+        };
+        if !left.is_empty() {
+            tracing::warn!(
+                target: "kafkalite::rdkafka",
+                "the rebalance callback left {} revoked partition(s) assigned: removed anyway",
+                left.len()
+            );
+            shared.remove_assigned(&left, !lost, |offsets| ctx.commit_offsets(offsets));
         }
+        // Gone from the kafkalite consumer: nothing to pause or seek (an unassign call
+        // withheld them).
         {
-            let mut local = shared.local.lock();
-            local.assignment.retain(|tp| !partitions.contains(tp));
-            for tp in partitions {
-                local.positions.remove(tp);
-                local.stored.remove(tp);
-                local.committed.remove(tp);
-            }
-            local.rebalanced = true;
-            let what = if lost {
-                "partitions lost"
-            } else {
-                "partitions revoked"
-            };
-            local
-                .statistics
-                .rebalanced(self.cluster.clock().now_ms(), what);
+            let mut callback = callback.lock();
+            callback.pauses.retain(|(tp, _)| !revoked.contains(tp));
+            callback.seeks.retain(|(tp, _)| !revoked.contains(tp));
         }
-        self.context.post_rebalance(&consumer, &event);
+        let mut local = shared.local.lock();
+        local.withheld.retain(|tp| !revoked.contains(tp));
+        local.rebalanced = true;
+        let what = if lost {
+            "partitions lost"
+        } else {
+            "partitions revoked"
+        };
+        local
+            .statistics
+            .rebalanced(self.cluster.clock().now_ms(), what);
+        drop(local);
         apply_requests(ctx, &callback);
     }
 
@@ -102,31 +134,48 @@ impl<C: ConsumerContext> Bridge<C> {
         let Some(shared) = self.shared.upgrade() else {
             return;
         };
-        let tpl = list_of(partitions);
-        let callback = Arc::new(Mutex::new(CallbackState::default()));
-        let consumer = self.handle(&shared, &callback);
-        let event = Rebalance::Assign(&tpl);
-        self.context.pre_rebalance(&consumer, &event);
-        // As librdkafka fetches them at assignment: the committed offsets, against which
-        // the stored ones are compared at commit.
-        let committed: Vec<(TopicPartition, i64)> = partitions
-            .iter()
-            .filter_map(|tp| Some((tp.clone(), ctx.committed(tp).ok()??.offset)))
-            .collect();
+        // Offered: the application's assign call takes them.
         {
             let mut local = shared.local.lock();
             for tp in partitions {
-                if !local.assignment.contains(tp) {
-                    local.assignment.push(tp.clone());
+                if !local.assignment.contains(tp) && !local.withheld.contains(tp) {
+                    local.withheld.push(tp.clone());
                 }
             }
-            local.committed.extend(committed);
-            local.rebalanced = true;
-            local
-                .statistics
-                .rebalanced(self.cluster.clock().now_ms(), "partitions assigned");
         }
-        self.context.post_rebalance(&consumer, &event);
+        let callback = Arc::new(Mutex::new(CallbackState {
+            removals_commit: true,
+            ..CallbackState::default()
+        }));
+        let consumer = self.handle(&shared, &callback);
+        let mut tpl = list_of(partitions);
+        self.context.rebalance(
+            &consumer,
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS,
+            &mut tpl,
+        );
+        let from_committed = std::mem::take(&mut callback.lock().from_committed);
+        // As librdkafka fetches them at assignment: the committed offsets, against which
+        // the stored ones are compared at commit.
+        let committed: Vec<(TopicPartition, i64)> = from_committed
+            .iter()
+            .filter_map(|tp| Some((tp.clone(), ctx.committed(tp).ok()??.offset)))
+            .collect();
+        let mut local = shared.local.lock();
+        local.committed.extend(committed);
+        // The partitions the application did not assign wait for its call, paused.
+        let withheld: Vec<TopicPartition> = (partitions.iter())
+            .filter(|tp| local.withheld.contains(tp))
+            .cloned()
+            .collect();
+        local.rebalanced = true;
+        local
+            .statistics
+            .rebalanced(self.cluster.clock().now_ms(), "partitions assigned");
+        drop(local);
+        if let Err(error) = ctx.pause(&withheld) {
+            tracing::warn!(target: "kafkalite::rdkafka", "withholding partitions: {error}");
+        }
         apply_requests(ctx, &callback);
     }
 
