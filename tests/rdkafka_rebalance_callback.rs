@@ -16,7 +16,7 @@ use std::time::Duration;
 use common::facade::{assigned_partitions, cluster_on, cluster_with, config, list, produce};
 use kafkalite::rdkafka;
 use kafkalite::MockClock;
-use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext, Rebalance};
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::types::RDKafkaRespErr;
 use rdkafka::{ClientContext, Message, Offset, TopicPartitionList};
@@ -32,14 +32,26 @@ struct ExternalOffsets {
     next: HashMap<i32, i64>,
     /// Assign the other way than the group's protocol asks.
     wrong_method: bool,
+    /// Assign the partitions of `next` from their committed offsets instead.
+    from_committed: bool,
     /// Leave revocations alone (call no unassign).
     ignore_revocations: bool,
     /// Also list this partition when assigning.
     foreign: Option<(&'static str, i32)>,
     results: Mutex<Vec<Result<(), KafkaError>>>,
+    /// The partitions of each revocation.
+    revoked: Mutex<Vec<Vec<i32>>>,
+    /// The group assignment's size in the last statistics.
+    assignment_size: Mutex<Option<i32>>,
 }
 
-impl ClientContext for ExternalOffsets {}
+impl ClientContext for ExternalOffsets {
+    fn stats(&self, statistics: rdkafka::Statistics) {
+        if let Some(group) = statistics.cgrp {
+            *self.assignment_size.lock().unwrap() = Some(group.assignment_size);
+        }
+    }
+}
 
 impl ConsumerContext for ExternalOffsets {
     fn rebalance(
@@ -51,31 +63,51 @@ impl ConsumerContext for ExternalOffsets {
         let cooperative =
             consumer.rebalance_protocol() == rdkafka::consumer::RebalanceProtocol::Cooperative;
         let result = if err == RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS {
-            let mut mine = TopicPartitionList::new();
-            for element in tpl.elements() {
-                if let Some(&next) = self.next.get(&element.partition()) {
-                    mine.add_partition_offset("t", element.partition(), Offset::Offset(next))
-                        .unwrap();
-                }
-            }
-            if let Some((topic, partition)) = self.foreign {
-                mine.add_partition(topic, partition);
-            }
-            if cooperative != self.wrong_method {
-                consumer.incremental_assign(&mine)
-            } else {
-                consumer.assign(&mine)
-            }
-        } else if self.ignore_revocations {
-            Ok(())
-        } else if cooperative {
-            consumer.incremental_unassign(tpl)
+            self.assign(consumer, tpl, cooperative)
         } else {
-            consumer.unassign()
+            let partitions = tpl.elements().iter().map(|e| e.partition()).collect();
+            (self.revoked.lock())
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .push(partitions);
+            match (self.ignore_revocations, cooperative) {
+                (true, _) => Ok(()),
+                (false, true) => consumer.incremental_unassign(tpl),
+                (false, false) => consumer.unassign(),
+            }
         };
         (self.results.lock())
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .push(result);
+    }
+}
+
+impl ExternalOffsets {
+    /// Assigns the partitions of `tpl` it has offsets for (and the foreign one).
+    fn assign(
+        &self,
+        consumer: &BaseConsumer<Self>,
+        tpl: &TopicPartitionList,
+        cooperative: bool,
+    ) -> Result<(), KafkaError> {
+        let mut mine = TopicPartitionList::new();
+        for element in tpl.elements() {
+            if let Some(&next) = self.next.get(&element.partition()) {
+                let offset = match self.from_committed {
+                    true => Offset::Invalid,
+                    false => Offset::Offset(next),
+                };
+                mine.add_partition_offset("t", element.partition(), offset)
+                    .unwrap();
+            }
+        }
+        if let Some((topic, partition)) = self.foreign {
+            mine.add_partition(topic, partition);
+        }
+        if cooperative != self.wrong_method {
+            consumer.incremental_assign(&mine)
+        } else {
+            consumer.assign(&mine)
+        }
     }
 }
 
@@ -86,12 +118,25 @@ fn member(
     strategy: &str,
     context: ExternalOffsets,
 ) -> (BaseConsumer<ExternalOffsets>, Vec<(i32, i64)>) {
-    let consumer: BaseConsumer<ExternalOffsets> = config(servers)
+    member_with(servers, strategy, context, &[])
+}
+
+/// [`member`], with these settings too.
+fn member_with(
+    servers: &str,
+    strategy: &str,
+    context: ExternalOffsets,
+    settings: &[(&str, &str)],
+) -> (BaseConsumer<ExternalOffsets>, Vec<(i32, i64)>) {
+    let mut config = config(servers);
+    config
         .set("group.id", "g")
         .set("partition.assignment.strategy", strategy)
-        .set("auto.offset.reset", "earliest")
-        .create_with_context(context)
-        .unwrap();
+        .set("auto.offset.reset", "earliest");
+    for (key, value) in settings {
+        config.set(*key, *value);
+    }
+    let consumer: BaseConsumer<ExternalOffsets> = config.create_with_context(context).unwrap();
     consumer.subscribe(&["t"]).unwrap();
     let mut taken = Vec::new();
     for _ in 0..100 {
@@ -184,14 +229,17 @@ fn a_partition_the_callback_leaves_out_waits_for_an_assign_call() {
 #[test]
 fn the_assign_method_must_match_the_groups_protocol() {
     let (_cluster, servers) = cluster_with(&[("t", 1)]);
+    produce(&servers, 0, 3);
     let wrong = |strategy: &str| {
         let context = ExternalOffsets {
             next: HashMap::from([(0, 0)]),
             wrong_method: true,
             ..ExternalOffsets::default()
         };
-        let (consumer, _) = member(&servers, strategy, context);
+        let (consumer, mut taken) = member(&servers, strategy, context);
         let results = std::mem::take(&mut *consumer.context().results.lock().unwrap());
+        taken.extend(drain(&consumer));
+        assert_eq!(taken, Vec::new(), "nothing assigned, nothing fetched");
         (results, assigned_partitions(&consumer))
     };
     let state = |text: &str| Err(KafkaError::Subscription(text.to_string()));
@@ -212,7 +260,10 @@ fn only_the_partitions_the_group_gave_can_be_assigned() {
         foreign: Some(("u", 0)),
         ..ExternalOffsets::default()
     };
-    let (consumer, _) = member(&servers, "range", context);
+    produce(&servers, 0, 3);
+    let (consumer, mut taken) = member(&servers, "range", context);
+    taken.extend(drain(&consumer));
+    assert_eq!(taken, Vec::new(), "nothing assigned, nothing fetched");
     let results = std::mem::take(&mut *consumer.context().results.lock().unwrap());
     let [Err(KafkaError::Subscription(text))] = &results[..] else {
         panic!("{results:?}");
@@ -237,7 +288,9 @@ fn revoked_partitions_the_callback_leaves_assigned_are_removed_and_committed() {
         ignore_revocations: true,
         ..ExternalOffsets::default()
     };
-    let (consumer, mut taken) = member(&servers, "range", context);
+    // (No interval commits: the commit seen is the removal's.)
+    let settings = [("auto.commit.interval.ms", "0")];
+    let (consumer, mut taken) = member_with(&servers, "range", context, &settings);
     taken.extend(drain(&consumer));
     assert_eq!(taken, offsets(0, 0..5));
     consumer.unsubscribe();
@@ -252,6 +305,39 @@ fn revoked_partitions_the_callback_leaves_assigned_are_removed_and_committed() {
         .committed_offsets(list(&[("t", 0, Offset::Invalid)]), WAIT)
         .unwrap();
     assert_eq!(committed.elements()[0].offset(), Offset::Offset(5));
+}
+
+/// A withheld partition is not even positioned: under `auto.offset.reset=error`, with
+/// nothing committed, it raises no error until it is assigned; a revocation lists it, as
+/// librdkafka revokes the group's assignment, and the statistics count it.
+#[test]
+fn a_withheld_partition_is_neither_positioned_nor_fetched_and_is_revoked() {
+    let (_cluster, servers) = cluster_with(&[("t", 2)]);
+    produce(&servers, 0, 3);
+    produce(&servers, 1, 3);
+    // Partition 0 from its committed offset, 1.
+    let committer: BaseConsumer = config(&servers).set("group.id", "g").create().unwrap();
+    let committed = list(&[("t", 0, Offset::Offset(1))]);
+    committer.commit(&committed, CommitMode::Sync).unwrap();
+    let context = ExternalOffsets {
+        next: HashMap::from([(0, 1)]),
+        from_committed: true,
+        ..ExternalOffsets::default()
+    };
+    let settings = [
+        ("auto.offset.reset", "error"),
+        ("statistics.interval.ms", "1"),
+    ];
+    let (consumer, mut taken) = member_with(&servers, "range", context, &settings);
+    taken.extend(drain(&consumer));
+    assert_eq!(taken, offsets(0, 1..3));
+    assert_eq!(assigned_partitions(&consumer), [0]);
+    // librdkafka's `cgrp.assignment_size` counts the group's assignment.
+    assert_eq!(*consumer.context().assignment_size.lock().unwrap(), Some(2));
+    consumer.unsubscribe();
+    assert_eq!(drain(&consumer), Vec::new());
+    let revoked = consumer.context().revoked.lock().unwrap().clone();
+    assert_eq!(revoked, [vec![0, 1]]);
 }
 
 /// What an application that leaves revocations to the default does, writing down

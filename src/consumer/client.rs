@@ -405,6 +405,20 @@ impl Consumer {
         Ok(())
     }
 
+    /// Holds back assigned partitions (`held`), or releases them: a held partition is
+    /// neither positioned nor fetched (the rdkafka facade's partitions a group gave and its
+    /// application has not assigned).
+    #[cfg(feature = "rdkafka-api")]
+    pub(crate) fn hold(&self, partitions: &[TopicPartition], held: bool) -> Result<()> {
+        let mut state = self.state.lock();
+        state.check_open()?;
+        for tp in partitions {
+            state.assigned(tp)?.held = held;
+        }
+        state.split_changed();
+        Ok(())
+    }
+
     /// The paused partitions.
     pub fn paused(&self) -> Vec<TopicPartition> {
         let state = self.state.lock();

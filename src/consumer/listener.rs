@@ -84,6 +84,13 @@ impl RebalanceContext<'_> {
         }
         Ok(())
     }
+    /// Holds back an assigned partition, or releases it ([`Consumer::hold`](super::Consumer)).
+    #[cfg(feature = "rdkafka-api")]
+    pub(crate) fn hold(&mut self, tp: &TopicPartition, held: bool) -> Result<()> {
+        self.state.assigned(tp)?.held = held;
+        self.state.split_changed();
+        Ok(())
+    }
     /// The next offset the consumer will read from `tp`.
     pub fn position(&mut self, tp: &TopicPartition) -> Result<i64> {
         self.state.position(tp)

@@ -64,11 +64,11 @@ impl State {
         Ok(fetched)
     }
 
-    /// Whether the split partition `tp` has something for its queue: assigned, not paused,
-    /// and a record past its position or an end to report.
+    /// Whether the split partition `tp` has something for its queue: assigned, neither
+    /// paused nor held, and a record past its position or an end to report.
     fn split_readable(&mut self, tp: &TopicPartition) -> bool {
         match self.partitions.get(tp) {
-            Some(partition) if !partition.paused => {}
+            Some(partition) if !partition.paused && !partition.held => {}
             _ => return false,
         }
         let Ok(position) = self.resolve_position(tp) else {

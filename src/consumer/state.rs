@@ -38,6 +38,10 @@ pub(super) struct PartitionState {
     /// Where to go before the next read (assign, seek): resolved lazily, as in Kafka.
     pub(super) pending: Option<Offset>,
     pub(super) paused: bool,
+    /// Held back by the rdkafka facade: a group member's partition its application has not
+    /// assigned, neither positioned nor fetched until released (`paused` stays the
+    /// application's own).
+    pub(super) held: bool,
     /// The end was reported (`enable.partition.eof`) and nothing new arrived since.
     pub(super) eof_reported: bool,
     /// Batches ending at or before this offset were CRC-checked already.
@@ -53,6 +57,7 @@ impl PartitionState {
             position: None,
             pending: Some(start),
             paused: false,
+            held: false,
             eof_reported: false,
             checked_through: -1,
             stored: None,
@@ -234,8 +239,15 @@ impl State {
         // A committed offset still pending in a transaction is retried at the next fetch (the
         // marker's append wakes a waiting poll), as Kafka's consumer retries
         // UNSTABLE_OFFSET_COMMIT; such partitions are not fetched meanwhile.
-        if self.partitions.values().any(|p| p.position.is_none()) {
+        if self
+            .partitions
+            .values()
+            .any(|p| p.position.is_none() && !p.held)
+        {
             for tp in &tps {
+                if self.partitions[tp].held {
+                    continue;
+                }
                 match self.resolve_position(tp) {
                     Ok(_) | Err(Error::UnstableOffsetCommit(_)) => {}
                     Err(error) => return Err(error),
@@ -287,7 +299,7 @@ impl State {
     ) -> Result<()> {
         let records = &mut fetched.records;
         let partition = &self.partitions[tp];
-        if partition.paused {
+        if partition.paused || partition.held {
             return Ok(());
         }
         let Some(position) = partition.position else {

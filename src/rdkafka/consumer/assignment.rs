@@ -8,10 +8,9 @@
 //! rebalance callback or after it, decide which of the partitions the group gave it are
 //! fetched, and from where (librdkafka waits for them before fetching). Only the group's
 //! partitions can be assigned: the rest of a member's are withheld (`Local::withheld`),
-//! held paused in the kafkalite consumer, until an assign call takes them or the group
-//! takes them back.
+//! held in the kafkalite consumer (neither positioned nor fetched, `Consumer::hold`), until
+//! an assign call takes them or the group takes them back.
 
-use std::collections::HashSet;
 use std::time::Duration;
 
 use super::base_consumer::{BaseConsumer, InRebalance, Local};
@@ -20,9 +19,10 @@ use crate::consumer::Offset as Position;
 use crate::group::{Offsets, TopicPartition};
 use crate::rdkafka::error::{KafkaError, KafkaResult, RDKafkaErrorCode};
 
-/// A change of a manual assignment.
+/// An assignment change.
 pub(super) enum Change {
-    /// `assign`: exactly these, each from its position (the others' state is dropped).
+    /// `assign`: exactly these, each from its position (the others' state is dropped; a
+    /// group member's others are withheld).
     Replace(Vec<(TopicPartition, Position)>),
     /// `incremental_assign`: these too.
     Add(Vec<(TopicPartition, Position)>),
@@ -30,25 +30,26 @@ pub(super) enum Change {
     Remove(Vec<TopicPartition>),
 }
 
-/// The checks of a change against the `current` assignment (librdkafka's
-/// `rd_kafka_assignment_add` and `_subtract`): a partition listed twice is `_INVALID_ARG`,
-/// one added incrementally that is already assigned `_CONFLICT`, one removed that is not
-/// `_INVALID_ARG`.
+/// The checks of a change against the `current` assignment, in librdkafka's order (the
+/// list sorted, then element by element): `rd_kafka_assignment_add`'s, a partition listed
+/// twice `_INVALID_ARG` and, for an incremental add, one already assigned `_CONFLICT`;
+/// `rd_kafka_assignment_subtract`'s, a removal from an empty assignment or of a partition
+/// not assigned `_INVALID_ARG` (and one listed twice, where librdkafka's `RD_BUG` aborts).
 fn check_change(change: &Change, current: &[TopicPartition]) -> KafkaResult<()> {
+    let mut listed: Vec<&TopicPartition> = match change {
+        Change::Replace(listed) | Change::Add(listed) => listed.iter().map(|(tp, _)| tp).collect(),
+        Change::Remove(listed) => listed.iter().collect(),
+    };
+    listed.sort_unstable();
+    let twice = |i: usize| i > 0 && listed[i - 1] == listed[i];
     match change {
-        Change::Replace(listed) => {
-            let mut seen = HashSet::new();
-            match listed.iter().all(|(tp, _)| seen.insert(tp)) {
-                true => Ok(()),
-                false => Err(KafkaError::Subscription(
-                    RDKafkaErrorCode::InvalidArgument.description().into(),
-                )),
-            }
-        }
-        Change::Add(added) => {
-            let mut seen = HashSet::new();
-            for (tp, _) in added {
-                if !seen.insert(tp) {
+        Change::Replace(_) if (0..listed.len()).any(twice) => Err(KafkaError::Subscription(
+            RDKafkaErrorCode::InvalidArgument.description().into(),
+        )),
+        Change::Replace(_) => Ok(()),
+        Change::Add(_) => {
+            for (i, tp) in listed.iter().enumerate() {
+                if twice(i) {
                     return Err(refused("_INVALID_ARG"));
                 }
                 if current.contains(tp) {
@@ -57,8 +58,15 @@ fn check_change(change: &Change, current: &[TopicPartition]) -> KafkaResult<()> 
             }
             Ok(())
         }
-        Change::Remove(removed) if removed.iter().all(|tp| current.contains(tp)) => Ok(()),
-        Change::Remove(_) => Err(refused("_INVALID_ARG")),
+        Change::Remove(_) if current.is_empty() && !listed.is_empty() => {
+            Err(refused("_INVALID_ARG"))
+        }
+        Change::Remove(_) => {
+            match (0..listed.len()).all(|i| current.contains(listed[i]) && !twice(i)) {
+                true => Ok(()),
+                false => Err(refused("_INVALID_ARG")),
+            }
+        }
     }
 }
 
@@ -109,9 +117,9 @@ impl Delta {
         Ok(Delta { added, removed })
     }
 
-    /// The pauses that withhold the removed partitions (`true`) and release the added
-    /// ones (`false`); a partition assigned again is neither.
-    fn pauses(&self) -> Vec<(TopicPartition, bool)> {
+    /// The holds that withhold the removed partitions (`true`) and release the added ones
+    /// (`false`); a partition assigned again is neither.
+    fn holds(&self) -> Vec<(TopicPartition, bool)> {
         let held = (self.removed.iter())
             .filter(|tp| !self.added.iter().any(|(added, _)| added == *tp))
             .map(|tp| (tp.clone(), true));
@@ -121,13 +129,11 @@ impl Delta {
         held.chain(released).collect()
     }
 
-    /// The seeks of the added partitions: those that start elsewhere than at the committed
-    /// offset, and those assigned again (which start over, as in librdkafka).
+    /// The seeks of the added partitions: each starts where the list says, at the committed
+    /// offset when it gives none, also one withheld after it was read from (librdkafka's
+    /// `rd_kafka_assignment_add` starts every partition it adds over).
     fn starts(&self) -> Vec<(TopicPartition, Position)> {
-        (self.added.iter())
-            .filter(|(tp, at)| *at != Position::Committed || self.removed.contains(tp))
-            .cloned()
-            .collect()
+        self.added.clone()
     }
 
     /// The added partitions that start at the committed offset.
@@ -228,8 +234,9 @@ impl<C: ConsumerContext> BaseConsumer<C> {
 
     /// A group member's change, inside its rebalance callback or not: the partitions it
     /// adds leave the withheld ones and start where the list says; those it removes are
-    /// withheld. Inside a callback the kafkalite consumer is busy, so the pauses, seeks and
-    /// committed offsets wait for the callback to return (`rebalance.rs`).
+    /// withheld. Inside a callback the kafkalite consumer is busy, so the holds, seeks and
+    /// committed offsets wait for the callback to return (`rebalance.rs`); outside one they
+    /// are made on the kafkalite consumer first.
     fn change_member_assignment(&self, change: Change) -> KafkaResult<()> {
         check_protocol(&change, self.rebalance_protocol())?;
         let shared = &self.shared;
@@ -243,53 +250,41 @@ impl<C: ConsumerContext> BaseConsumer<C> {
         shared.remove_assigned(&delta.removed, commit, |offsets| {
             self.commit_removal(offsets)
         });
-        let pauses = delta.pauses();
-        {
-            let mut local = shared.local.lock();
-            for (tp, withheld) in &pauses {
-                match withheld {
-                    true => local.withheld.push(tp.clone()),
-                    false => local.withheld.retain(|held| held != tp),
-                }
-            }
-            (local.assignment).extend(delta.added.iter().map(|(tp, _)| tp.clone()));
-        }
-        match &self.callback {
-            Some(callback) => {
-                let mut callback = callback.lock();
-                callback.lost = false;
-                callback.pauses.extend(pauses);
-                callback.seeks.extend(delta.starts());
-                callback
-                    .from_committed
-                    .extend(delta.starting_at_committed());
-                Ok(())
-            }
-            None => self.apply_member_change(&pauses, &delta),
-        }
+        let Some(callback) = &self.callback else {
+            return self.apply_member_change(delta);
+        };
+        let holds = delta.holds();
+        shared.local.lock().note_member_change(&holds, &delta.added);
+        let mut callback = callback.lock();
+        callback.lost = false;
+        callback.holds.extend(holds);
+        callback
+            .from_committed
+            .extend(delta.starting_at_committed());
+        callback.seeks.extend(delta.starts());
+        Ok(())
     }
 
-    /// A member's change outside a rebalance callback, on the kafkalite consumer: its
-    /// pauses and seeks, and the committed offsets of the partitions starting there.
-    fn apply_member_change(
-        &self,
-        pauses: &[(TopicPartition, bool)],
-        delta: &Delta,
-    ) -> KafkaResult<()> {
+    /// A member's change outside a rebalance callback, made on the kafkalite consumer
+    /// first: its holds and seeks (a partition a revocation took meanwhile is left out),
+    /// then the facade's state and the committed offsets of the partitions starting there.
+    fn apply_member_change(&self, mut delta: Delta) -> KafkaResult<()> {
         let inner = &self.shared.inner;
-        let failed = |error: crate::error::Error| KafkaError::Subscription(error.to_string());
-        for (tp, paused) in pauses {
+        let mut holds = delta.holds();
+        for (tp, held) in &holds {
             let partitions = std::slice::from_ref(tp);
-            match paused {
-                true => inner.pause(partitions).map_err(failed)?,
-                false => inner.resume(partitions).map_err(failed)?,
-            }
+            let held = inner.hold(partitions, *held);
+            (held.or_else(|error| gone(inner, tp, error)))?;
         }
         for (tp, at) in delta.starts() {
-            inner.seek(&tp, at).map_err(failed)?;
+            (inner.seek(&tp, at).or_else(|error| gone(inner, &tp, error)))?;
         }
+        let current = inner.assignment();
+        holds.retain(|(tp, _)| current.contains(tp));
+        delta.added.retain(|(tp, _)| current.contains(tp));
         let committed = inner.committed_within(&delta.starting_at_committed(), Duration::ZERO);
         let mut local = self.shared.local.lock();
+        local.note_member_change(&holds, &delta.added);
         for (tp, offset) in committed.unwrap_or_default() {
             if let Some(offset) = offset {
                 local.committed.insert(tp, offset.offset);
@@ -311,6 +306,41 @@ impl<C: ConsumerContext> BaseConsumer<C> {
             None => Err(crate::error::Error::IllegalState(
                 "the member has no committer to commit removed partitions with".into(),
             )),
+        }
+    }
+}
+
+/// A failed hold or seek of `tp` is nothing when a revocation has taken it meanwhile.
+fn gone(
+    inner: &crate::Consumer,
+    tp: &TopicPartition,
+    error: crate::error::Error,
+) -> KafkaResult<()> {
+    match inner.assignment().contains(tp) {
+        true => Err(KafkaError::Subscription(error.to_string())),
+        false => Ok(()),
+    }
+}
+
+impl Local {
+    /// A member's change in the facade's state: `holds` withhold or release partitions,
+    /// `added` join the assignment (starting over).
+    pub(super) fn note_member_change(
+        &mut self,
+        holds: &[(TopicPartition, bool)],
+        added: &[(TopicPartition, Position)],
+    ) {
+        for (tp, held) in holds {
+            self.withheld.retain(|withheld| withheld != tp);
+            if *held {
+                self.withheld.push(tp.clone());
+            }
+        }
+        for (tp, _) in added {
+            self.positions.remove(tp);
+            self.stored.remove(tp);
+            self.committed.remove(tp);
+            self.assignment.push(tp.clone());
         }
     }
 }

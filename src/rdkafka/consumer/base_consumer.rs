@@ -95,8 +95,8 @@ pub(super) struct Shared {
     pub(super) inner: crate::Consumer,
     /// Made at `subscribe` (it commits as the member the consumer is at the time).
     pub(super) committer: Mutex<Option<Committer>>,
-    /// Orders subscribe, assign and the deferred unsubscribe (never taken in a callback,
-    /// where those calls are refused).
+    /// Orders subscribe, assign and the deferred unsubscribe (never taken in a callback:
+    /// subscribe is refused there, and an assign call there changes the facade's state only).
     pub(super) membership: Mutex<()>,
     pub(super) local: Mutex<Local>,
     pub(super) settings: ConsumerSettings,

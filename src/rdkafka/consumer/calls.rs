@@ -330,11 +330,10 @@ fn subscribe_regex(
 }
 
 impl<C: ConsumerContext> BaseConsumer<C> {
-    /// Pauses or resumes the assigned partitions of a list. The withheld ones stay as they
-    /// are: paused until the application assigns them.
+    /// Pauses or resumes the partitions of a list. A withheld partition's pause stays when
+    /// it is assigned, as librdkafka's application pause flag does.
     fn pause_or_resume(&self, partitions: &TopicPartitionList, paused: bool) -> KafkaResult<()> {
-        let mut partitions = partitions_of(partitions);
-        partitions.retain(|tp| !self.shared.local.lock().withheld.contains(tp));
+        let partitions = partitions_of(partitions);
         if let Some(callback) = &self.callback {
             let changes = partitions.into_iter().map(|tp| (tp, paused));
             callback.lock().pauses.extend(changes);

@@ -40,8 +40,8 @@ pub enum Rebalance<'a> {
     Error(KafkaError),
 }
 
-/// Consumer-specific context: rebalance and commit callbacks. Both rebalance callbacks get
-/// the consumer, so they may commit, store, seek, pause or read the assignment. (`'static`,
+/// Consumer-specific context: rebalance and commit callbacks. The rebalance callbacks get
+/// the consumer, so they may assign, commit, store, seek, pause or read the assignment. (`'static`,
 /// which rdkafka does not ask: the facade's rebalance bridge keeps the context.)
 pub trait ConsumerContext: ClientContext + Sized + 'static {
     /// The rebalance callback: `err` is `_ASSIGN_PARTITIONS` with the partitions the group
@@ -87,12 +87,14 @@ pub trait ConsumerContext: ClientContext + Sized + 'static {
         self.post_rebalance(base_consumer, &rebalance);
     }
 
-    /// Pre-rebalance callback: before the assignment changes (a revocation is about to take
-    /// effect: commit what was processed now).
+    /// Pre-rebalance callback, called by the default [`rebalance`](ConsumerContext::rebalance)
+    /// before the assignment changes (a revocation is about to take effect: commit what was
+    /// processed now). An overridden `rebalance` calls it only if it does so itself.
     #[allow(unused_variables)]
     fn pre_rebalance(&self, base_consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {}
 
-    /// Post-rebalance callback: after the assignment changed.
+    /// Post-rebalance callback, called by the default [`rebalance`](ConsumerContext::rebalance)
+    /// after the assignment changed.
     #[allow(unused_variables)]
     fn post_rebalance(&self, base_consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {}
 

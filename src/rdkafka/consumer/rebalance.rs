@@ -5,11 +5,12 @@
 //! `incremental_assign` (`unassign` or `incremental_unassign`), then `post_rebalance`.
 //!
 //! The application's assign calls decide what is fetched (`assignment.rs`): the partitions
-//! the group gave that it did not assign are withheld (held paused) until it does, and the
-//! offsets in its list are the start positions. The kafkalite consumer is busy in that poll,
+//! the group gave that it did not assign are withheld (held in the kafkalite consumer,
+//! neither positioned nor fetched) until it does, and the offsets in its list are the start
+//! positions. The kafkalite consumer is busy in that poll,
 //! so the handle answers from the facade's own state: commits go through the consumer's
 //! committer (with the membership of the moment, as librdkafka's commit inside a rebalance
-//! callback), seeks, pauses and start positions are applied when the callback returns,
+//! callback), holds, seeks, pauses and start positions are applied when the callback returns,
 //! stores when the poll does. Under `enable.auto.commit`, the stored offsets of the
 //! partitions an unassign removes are committed with them (as librdkafka's
 //! `rd_kafka_assignment_serve_removals`).
@@ -34,9 +35,12 @@ pub(super) struct CallbackState {
     pub(super) lost: bool,
     /// Removing partitions commits their stored offsets (not when they were lost).
     pub(super) removals_commit: bool,
+    /// Start positions of the callback's assign calls, and its seeks, in order.
     pub(super) seeks: Vec<(TopicPartition, Position)>,
     /// Partitions paused (`true`) or resumed in the callback, in order.
     pub(super) pauses: Vec<(TopicPartition, bool)>,
+    /// Partitions the callback's assign calls withheld (`true`) or released, in order.
+    pub(super) holds: Vec<(TopicPartition, bool)>,
     /// The partitions the callback's assign calls started from their committed offset.
     pub(super) from_committed: Vec<TopicPartition>,
 }
@@ -66,17 +70,7 @@ impl<C: ConsumerContext> Bridge<C> {
         let Some(shared) = self.shared.upgrade() else {
             return;
         };
-        // The withheld partitions the group takes back were never the application's.
-        let revoked: Vec<TopicPartition> = {
-            let mut local = shared.local.lock();
-            local.withheld.retain(|tp| !partitions.contains(tp));
-            partitions
-                .iter()
-                .filter(|tp| local.assignment.contains(tp))
-                .cloned()
-                .collect()
-        };
-        if revoked.is_empty() {
+        if partitions.is_empty() {
             return;
         }
         let callback = Arc::new(Mutex::new(CallbackState {
@@ -85,7 +79,9 @@ impl<C: ConsumerContext> Bridge<C> {
             ..CallbackState::default()
         }));
         let consumer = self.handle(&shared, &callback);
-        let mut tpl = list_of(&revoked);
+        // The group's partitions, withheld ones too (librdkafka revokes its group
+        // assignment).
+        let mut tpl = list_of(partitions);
         self.context.rebalance(
             &consumer,
             RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS,
@@ -95,7 +91,7 @@ impl<C: ConsumerContext> Bridge<C> {
         // would wait for the unassign call before rejoining.)
         let left: Vec<TopicPartition> = {
             let local = shared.local.lock();
-            (revoked.iter())
+            (partitions.iter())
                 .filter(|tp| local.assignment.contains(tp))
                 .cloned()
                 .collect()
@@ -108,15 +104,15 @@ impl<C: ConsumerContext> Bridge<C> {
             );
             shared.remove_assigned(&left, !lost, |offsets| ctx.commit_offsets(offsets));
         }
-        // Gone from the kafkalite consumer: nothing to pause or seek (an unassign call
-        // withheld them).
+        // Gone from the kafkalite consumer: nothing to hold, pause or seek.
         {
             let mut callback = callback.lock();
-            callback.pauses.retain(|(tp, _)| !revoked.contains(tp));
-            callback.seeks.retain(|(tp, _)| !revoked.contains(tp));
+            callback.holds.retain(|(tp, _)| !partitions.contains(tp));
+            callback.pauses.retain(|(tp, _)| !partitions.contains(tp));
+            callback.seeks.retain(|(tp, _)| !partitions.contains(tp));
         }
         let mut local = shared.local.lock();
-        local.withheld.retain(|tp| !revoked.contains(tp));
+        local.withheld.retain(|tp| !partitions.contains(tp));
         local.rebalanced = true;
         let what = if lost {
             "partitions lost"
@@ -134,7 +130,7 @@ impl<C: ConsumerContext> Bridge<C> {
         let Some(shared) = self.shared.upgrade() else {
             return;
         };
-        // Offered: the application's assign call takes them.
+        // Offered: withheld until the application's assign call takes them.
         {
             let mut local = shared.local.lock();
             for tp in partitions {
@@ -163,19 +159,16 @@ impl<C: ConsumerContext> Bridge<C> {
             .collect();
         let mut local = shared.local.lock();
         local.committed.extend(committed);
-        // The partitions the application did not assign wait for its call, paused.
-        let withheld: Vec<TopicPartition> = (partitions.iter())
+        // The offered partitions the application did not assign wait for its call.
+        let withheld = (partitions.iter())
             .filter(|tp| local.withheld.contains(tp))
-            .cloned()
-            .collect();
+            .map(|tp| (tp.clone(), true));
+        callback.lock().holds.extend(withheld);
         local.rebalanced = true;
         local
             .statistics
             .rebalanced(self.cluster.clock().now_ms(), "partitions assigned");
         drop(local);
-        if let Err(error) = ctx.pause(&withheld) {
-            tracing::warn!(target: "kafkalite::rdkafka", "withholding partitions: {error}");
-        }
         apply_requests(ctx, &callback);
     }
 
@@ -194,10 +187,21 @@ impl<C: ConsumerContext> Bridge<C> {
     }
 }
 
-/// The seeks and pauses a callback asked for, now that it has returned (one of a partition
-/// no longer assigned is refused by the consumer and logged).
+/// The holds, seeks and pauses a callback asked for, now that it has returned, one
+/// partition at a time (one of a partition no longer assigned is refused by the consumer
+/// and logged).
 fn apply_requests(ctx: &mut RebalanceContext<'_>, callback: &Mutex<CallbackState>) {
-    let CallbackState { seeks, pauses, .. } = std::mem::take(&mut *callback.lock());
+    let CallbackState {
+        holds,
+        seeks,
+        pauses,
+        ..
+    } = std::mem::take(&mut *callback.lock());
+    for (tp, held) in holds {
+        if let Err(error) = ctx.hold(&tp, held) {
+            tracing::warn!(target: "kafkalite::rdkafka", "withholding {tp}: {error}");
+        }
+    }
     for (tp, position) in seeks {
         if let Err(error) = ctx.seek(&tp, position) {
             tracing::warn!(target: "kafkalite::rdkafka", "seek in a rebalance callback: {error}");

@@ -210,9 +210,9 @@ fn group_statistics(
         rebalance_age: counters.last_rebalance_ms.map_or(0, |at| now_ms - at),
         rebalance_cnt: counters.rebalances,
         rebalance_reason: counters.last_rebalance.to_string(),
-        // The group's assignment: none under a manual one.
+        // The group's assignment (withheld partitions too): none under a manual one.
         assignment_size: if subscribed {
-            i32::try_from(assignment.len()).unwrap_or(i32::MAX)
+            i32::try_from(assignment.len() + local.withheld.len()).unwrap_or(i32::MAX)
         } else {
             0
         },
