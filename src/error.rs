@@ -590,6 +590,62 @@ impl ErrorCode {
         }
     }
 
+    /// The error with Kafka's protocol number `code`, if kafkalite has it.
+    pub fn from_i16(code: i16) -> Option<ErrorCode> {
+        Some(match code {
+            -1 => ErrorCode::UnknownServerError,
+            1 => ErrorCode::OffsetOutOfRange,
+            2 => ErrorCode::CorruptMessage,
+            3 => ErrorCode::UnknownTopicOrPartition,
+            5 => ErrorCode::LeaderNotAvailable,
+            6 => ErrorCode::NotLeaderOrFollower,
+            7 => ErrorCode::RequestTimedOut,
+            8 => ErrorCode::BrokerNotAvailable,
+            10 => ErrorCode::MessageTooLarge,
+            12 => ErrorCode::OffsetMetadataTooLarge,
+            13 => ErrorCode::NetworkException,
+            14 => ErrorCode::CoordinatorLoadInProgress,
+            15 => ErrorCode::CoordinatorNotAvailable,
+            16 => ErrorCode::NotCoordinator,
+            17 => ErrorCode::InvalidTopic,
+            18 => ErrorCode::RecordListTooLarge,
+            19 => ErrorCode::NotEnoughReplicas,
+            20 => ErrorCode::NotEnoughReplicasAfterAppend,
+            22 => ErrorCode::IllegalGeneration,
+            23 => ErrorCode::InconsistentGroupProtocol,
+            24 => ErrorCode::InvalidGroupId,
+            25 => ErrorCode::UnknownMemberId,
+            27 => ErrorCode::RebalanceInProgress,
+            29 => ErrorCode::TopicAuthorizationFailed,
+            30 => ErrorCode::GroupAuthorizationFailed,
+            31 => ErrorCode::ClusterAuthorizationFailed,
+            36 => ErrorCode::TopicAlreadyExists,
+            37 => ErrorCode::InvalidPartitions,
+            38 => ErrorCode::InvalidReplicationFactor,
+            40 => ErrorCode::InvalidConfig,
+            44 => ErrorCode::PolicyViolation,
+            45 => ErrorCode::OutOfOrderSequenceNumber,
+            46 => ErrorCode::DuplicateSequenceNumber,
+            47 => ErrorCode::InvalidProducerEpoch,
+            48 => ErrorCode::InvalidTxnState,
+            50 => ErrorCode::InvalidTransactionTimeout,
+            51 => ErrorCode::ConcurrentTransactions,
+            52 => ErrorCode::TransactionCoordinatorFenced,
+            53 => ErrorCode::TransactionalIdAuthorizationFailed,
+            56 => ErrorCode::KafkaStorageError,
+            68 => ErrorCode::NonEmptyGroup,
+            69 => ErrorCode::GroupIdNotFound,
+            76 => ErrorCode::UnsupportedCompressionType,
+            82 => ErrorCode::FencedInstanceId,
+            87 => ErrorCode::InvalidRecord,
+            88 => ErrorCode::UnstableOffsetCommit,
+            89 => ErrorCode::ThrottlingQuotaExceeded,
+            90 => ErrorCode::ProducerFenced,
+            104 => ErrorCode::InconsistentClusterId,
+            _ => return None,
+        })
+    }
+
     /// Whether Kafka's client retries this error by itself: its exception is a
     /// `RetriableException` (`InvalidMetadataException`, `TimeoutException`,
     /// `CorruptRecordException`, `NotEnoughReplicasException`, ...).
@@ -705,5 +761,23 @@ mod tests {
                 .and_then(|e| e.raw_os_error())
         });
         assert_eq!(source, Some(Some(libc::EIO)), "{error}");
+    }
+
+    #[test]
+    fn from_i16_inverts_as_i16() {
+        let mut known = 0;
+        for number in i16::MIN..=i16::MAX {
+            if let Some(code) = ErrorCode::from_i16(number) {
+                assert_eq!(code.as_i16(), number, "{code:?}");
+                known += 1;
+            }
+        }
+        // One number per code: as many as `as_i16` has arms (Kafka's numbers, from its
+        // Errors.java: 1 OFFSET_OUT_OF_RANGE, 6 NOT_LEADER_OR_FOLLOWER, 90 PRODUCER_FENCED).
+        assert_eq!(known, 49);
+        assert_eq!(ErrorCode::from_i16(1), Some(ErrorCode::OffsetOutOfRange));
+        assert_eq!(ErrorCode::from_i16(6), Some(ErrorCode::NotLeaderOrFollower));
+        assert_eq!(ErrorCode::from_i16(90), Some(ErrorCode::ProducerFenced));
+        assert_eq!(ErrorCode::from_i16(0), None);
     }
 }

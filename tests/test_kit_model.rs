@@ -1,6 +1,7 @@
 //! A property test of the test kit's fault rules against a simple model: rules in the order
 //! they were installed, the first one whose filters match and which is not spent answers
-//! (a `fail_next` is spent after its n failures), a dropped guard's rule is gone, and each
+//! (a `fail_next` is spent after its n failures, a `fail_in_turn` after its turns, each of
+//! which fails or lets through), a dropped guard's rule is gone, and each
 //! guard counts exactly the operations its rule answered. Driven through offset commits of
 //! consumers outside any group membership, which reach the rules once per commit and change
 //! nothing else. `PROPTEST_CASES` sets the count; the test prints its seed, which
@@ -27,10 +28,19 @@ const CODES: [ErrorCode; 6] = [
     ErrorCode::ClusterAuthorizationFailed,
 ];
 
+/// What a rule does.
+#[derive(Debug, Clone)]
+enum Kind {
+    Always,
+    Next(usize),
+    /// Its turns: `true` fails, `false` lets through.
+    InTurn(Vec<bool>),
+}
+
 #[derive(Debug, Clone)]
 enum Step {
-    /// A rule: group filter (None: any group), `Some(n)` for fail_next(n) else fail_always.
-    Install(Option<u8>, Option<usize>),
+    /// A rule: group filter (None: any group), and what it does.
+    Install(Option<u8>, Kind),
     /// Drop the guard of the i-th live rule (modulo their count).
     Drop(usize),
     /// Commit for group i.
@@ -39,9 +49,13 @@ enum Step {
 
 fn step() -> impl Strategy<Value = Step> {
     let group = prop_oneof![Just(None), (0u8..3).prop_map(Some)];
-    let times = prop_oneof![Just(None), (1usize..4).prop_map(Some)];
+    let kind = prop_oneof![
+        Just(Kind::Always),
+        (1usize..4).prop_map(Kind::Next),
+        proptest::collection::vec(any::<bool>(), 1..4).prop_map(Kind::InTurn),
+    ];
     prop_oneof![
-        1 => (group, times).prop_map(|(g, n)| Step::Install(g, n)),
+        1 => (group, kind).prop_map(|(g, kind)| Step::Install(g, kind)),
         1 => (0usize..8).prop_map(Step::Drop),
         3 => (0u8..3).prop_map(Step::Commit),
     ]
@@ -50,8 +64,9 @@ fn step() -> impl Strategy<Value = Step> {
 /// A rule as the model keeps it.
 struct Modelled {
     group: Option<u8>,
-    /// Failures left; `None` fails always.
-    left: Option<usize>,
+    /// The answers left, `true` failing (`fail_next` as that many failures); `None` fails
+    /// always.
+    left: Option<std::collections::VecDeque<bool>>,
     code: ErrorCode,
     hits: u64,
     guard: FaultGuard,
@@ -79,18 +94,23 @@ proptest! {
         let mut installed = 0usize;
         for step in steps {
             match step {
-                Step::Install(group, times) => {
+                Step::Install(group, kind) => {
                     let code = CODES[installed % CODES.len()];
                     installed += 1;
                     let mut rule = faults.on(Op::Commit);
                     if let Some(g) = group {
                         rule = rule.group(&format!("g{g}"));
                     }
-                    let guard = match times {
-                        Some(n) => rule.fail_next(n, code).unwrap(),
-                        None => rule.fail_always(code).unwrap(),
+                    let (guard, left) = match kind {
+                        Kind::Next(n) => (rule.fail_next(n, code).unwrap(), Some(vec![true; n])),
+                        Kind::Always => (rule.fail_always(code).unwrap(), None),
+                        Kind::InTurn(turns) => {
+                            let answers = turns.iter().map(|&fails| fails.then_some(code));
+                            (rule.fail_in_turn(answers).unwrap(), Some(turns))
+                        }
                     };
-                    rules.push(Modelled { group, left: times, code, hits: 0, guard });
+                    let left = left.map(Into::into);
+                    rules.push(Modelled { group, left, code, hits: 0, guard });
                 }
                 Step::Drop(i) => {
                     if !rules.is_empty() {
@@ -100,14 +120,13 @@ proptest! {
                 }
                 Step::Commit(g) => {
                     let answering = rules.iter_mut().find(|r| {
-                        r.left != Some(0) && r.group.is_none_or(|want| want == g)
+                        r.left.as_ref().is_none_or(|left| !left.is_empty())
+                            && r.group.is_none_or(|want| want == g)
                     });
-                    let expected = answering.map(|r| {
+                    let expected = answering.and_then(|r| {
                         r.hits += 1;
-                        if let Some(left) = &mut r.left {
-                            *left -= 1;
-                        }
-                        r.code
+                        let fails = r.left.as_mut().is_none_or(|left| left.pop_front() == Some(true));
+                        fails.then_some(r.code)
                     });
                     let result = consumers[usize::from(g)].commit_offsets(&offsets, CommitMode::Sync);
                     let got = match &result {

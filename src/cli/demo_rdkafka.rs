@@ -108,7 +108,74 @@ pub fn run(cluster: &Cluster, out: &mut dyn Write) -> CliResult {
         placed.join(", ")
     )?;
     show_statistics(&consumer, out)?;
-    own_offsets(&mut config, out)
+    own_offsets(&mut config, out)?;
+    #[cfg(feature = "testing")]
+    mock_cluster(out)?;
+    Ok(())
+}
+
+/// What each delivery report said, in order: the offset, or the error's code.
+#[cfg(feature = "testing")]
+#[derive(Default)]
+struct Deliveries(Mutex<Vec<String>>);
+
+#[cfg(feature = "testing")]
+impl ClientContext for Deliveries {}
+
+#[cfg(feature = "testing")]
+impl rdkafka::producer::ProducerContext for Deliveries {
+    type DeliveryOpaque = ();
+
+    fn delivery(&self, result: &rdkafka::producer::DeliveryResult<'_>, _: ()) {
+        let said = match result {
+            Ok(message) => format!("delivered at offset {}", message.offset()),
+            Err((rdkafka::error::KafkaError::MessageProduction(code), _)) => {
+                format!("failed with {code:?}")
+            }
+            Err((error, _)) => format!("failed: {error}"),
+        };
+        if let Ok(mut said_so_far) = self.0.lock() {
+            said_so_far.push(said);
+        }
+    }
+}
+
+/// Code written for rdkafka's mock cluster: errors pushed for the next produce requests.
+#[cfg(feature = "testing")]
+fn mock_cluster(out: &mut dyn Write) -> CliResult {
+    use rdkafka::mocking::MockCluster;
+    use rdkafka::types::{RDKafkaApiKey, RDKafkaRespErr};
+    let mock = MockCluster::new(3)?;
+    mock.create_topic("demo-mock", 1, 3)?;
+    mock.request_errors(
+        RDKafkaApiKey::Produce,
+        &[
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION,
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED,
+        ],
+    );
+    let producer: BaseProducer<Deliveries> = ClientConfig::new()
+        .set("bootstrap.servers", mock.bootstrap_servers())
+        .set("linger.ms", "0")
+        .create_with_context(Deliveries::default())?;
+    for payload in ["first", "second"] {
+        let record = BaseRecord::<(), str>::to("demo-mock").payload(payload);
+        producer.send(record).map_err(|(error, _)| error)?;
+        producer.flush(Duration::from_secs(30))?;
+    }
+    let said = producer
+        .context()
+        .0
+        .lock()
+        .map(|said| said.clone())
+        .unwrap_or_default();
+    writeln!(
+        out,
+        "-- rdkafka mock cluster (rdkafka::mocking): Produce errors pushed (NOT_LEADER_FOR_PARTITION, then TOPIC_AUTHORIZATION_FAILED), the producer retrying the first: first message {}, second message {}",
+        said.first().map_or("not reported", String::as_str),
+        said.get(1).map_or("not reported", String::as_str)
+    )?;
+    Ok(())
 }
 
 /// Reads the topic as a group member whose rebalance callback starts each partition at an

@@ -53,6 +53,8 @@ mod error_code;
 pub mod groups;
 pub mod message;
 pub mod metadata;
+#[cfg(feature = "testing")]
+pub mod mocking;
 mod partitioner;
 pub mod producer;
 mod resp_err;
@@ -63,6 +65,8 @@ pub mod util;
 /// librdkafka's types that rdkafka re-exports from `rdkafka-sys`.
 pub mod types {
     pub use super::error::{RDKafkaConfRes, RDKafkaErrorCode};
+    #[cfg(feature = "testing")]
+    pub use super::mocking::RDKafkaApiKey;
     pub use super::resp_err::RDKafkaRespErr;
 }
 

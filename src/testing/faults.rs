@@ -140,8 +140,10 @@ impl Faults {
     }
 }
 
-/// A fault rule being made: filters, then one of `fail_next`, `fail_always`, `delay`, `hold`.
-#[must_use = "a rule acts only once `fail_next`, `fail_always`, `delay` or `hold` installs it"]
+/// A fault rule being made: filters, then one of `fail_next`, `fail_in_turn`, `fail_always`,
+/// `delay`, `hold`.
+#[must_use = "a rule acts only once `fail_next`, `fail_in_turn`, `fail_always`, `delay` or \
+              `hold` installs it"]
 pub struct FaultRule {
     cluster: Cluster,
     filter: Filter,
@@ -204,6 +206,23 @@ impl FaultRule {
             ));
         }
         self.install(Action::FailNext { left: n, code })
+    }
+
+    /// Answers the next matching operations in turn, one entry each: `Some(code)` fails it,
+    /// `None` lets it through; then the rule lets everything through (librdkafka's mock
+    /// cluster's `push_request_errors`, whose `NO_ERROR` entries pass). Retries take turns
+    /// too.
+    pub fn fail_in_turn(
+        self,
+        turns: impl IntoIterator<Item = Option<ErrorCode>>,
+    ) -> Result<FaultGuard> {
+        let turns: std::collections::VecDeque<Option<ErrorCode>> = turns.into_iter().collect();
+        if turns.is_empty() {
+            return Err(Error::IllegalState(
+                "fail_in_turn with no turns would answer nothing: give at least one".into(),
+            ));
+        }
+        self.install(Action::InTurn(turns))
     }
 
     /// Fails every matching operation with `code` until the guard drops.

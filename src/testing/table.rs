@@ -68,7 +68,12 @@ impl Filter {
 
 /// What a rule does to the operations it matches.
 pub(super) enum Action {
-    FailNext { left: usize, code: ErrorCode },
+    FailNext {
+        left: usize,
+        code: ErrorCode,
+    },
+    /// Answers in turn: `Some(code)` fails, `None` lets through; spent when empty.
+    InTurn(VecDeque<Option<ErrorCode>>),
     FailAlways(ErrorCode),
     Delay(Duration),
     Hold(Held),
@@ -110,9 +115,13 @@ struct Rule {
 }
 
 impl Rule {
-    /// A `fail_next` whose failures are used up matches nothing more.
+    /// A `fail_next` or `fail_in_turn` whose answers are used up matches nothing more.
     fn spent(&self) -> bool {
-        matches!(self.action, Action::FailNext { left: 0, .. })
+        match &self.action {
+            Action::FailNext { left, .. } => *left == 0,
+            Action::InTurn(turns) => turns.is_empty(),
+            _ => false,
+        }
     }
 }
 
@@ -302,6 +311,21 @@ impl FaultTable {
                 Verdict::Fail {
                     code,
                     sticky: false,
+                }
+            }
+            Action::InTurn(turns) => {
+                let turn = turns.pop_front().flatten();
+                if turns.is_empty() {
+                    self.live.fetch_sub(1, Ordering::AcqRel);
+                }
+                drop(table);
+                self.notifier.notify();
+                match turn {
+                    Some(code) => Verdict::Fail {
+                        code,
+                        sticky: false,
+                    },
+                    None => Verdict::Pass,
                 }
             }
             Action::FailAlways(code) => Verdict::Fail {

@@ -1,0 +1,403 @@
+//! rust-rdkafka's `mocking` module (librdkafka's mock cluster) on a kafkalite cluster:
+//! [`MockCluster::new`] makes a temporary cluster that clients reach through
+//! [`MockCluster::bootstrap_servers`], and the calls tests make to break it become
+//! kafkalite's fault rules (the test kit, `Cluster::testing`): errors pushed for a request
+//! kind answer its next requests in turn, a partition without a leader refuses its produce
+//! and fetch requests with `NOT_LEADER_OR_FOLLOWER`, a topic error answers every request on
+//! the topic, and a round-trip time delays every request on the cluster clock.
+//!
+//! One process holds one copy of each partition, so the calls that shape replicas (a
+//! partition's followers and their watermarks, racks, coordinators, API versions) check
+//! their arguments and change nothing. The README's "Testing code written for rdkafka"
+//! lists what differs from librdkafka's mock cluster.
+
+use std::collections::HashMap;
+use std::marker::PhantomData;
+use std::time::Duration;
+
+use parking_lot::Mutex;
+
+use super::client::ClientContext;
+use super::error::{code_of, KafkaError, KafkaResult, RDKafkaErrorCode};
+use super::producer::DefaultProducerContext;
+use super::types::RDKafkaRespErr;
+use crate::cluster::Cluster;
+use crate::error::ErrorCode;
+use crate::group::TopicPartition;
+use crate::testing::{FaultGuard, Op};
+
+/// librdkafka's protocol request kinds (Kafka's API keys), as rdkafka-sys's `RDKafkaApiKey`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(i16)]
+#[non_exhaustive]
+#[allow(missing_docs)]
+pub enum RDKafkaApiKey {
+    Produce = 0,
+    Fetch = 1,
+    ListOffsets = 2,
+    Metadata = 3,
+    LeaderAndIsr = 4,
+    StopReplica = 5,
+    UpdateMetadata = 6,
+    ControlledShutdown = 7,
+    OffsetCommit = 8,
+    OffsetFetch = 9,
+    FindCoordinator = 10,
+    JoinGroup = 11,
+    Heartbeat = 12,
+    LeaveGroup = 13,
+    SyncGroup = 14,
+    DescribeGroups = 15,
+    ListGroups = 16,
+    SaslHandshake = 17,
+    ApiVersion = 18,
+    CreateTopics = 19,
+    DeleteTopics = 20,
+    DeleteRecords = 21,
+    InitProducerId = 22,
+    OffsetForLeaderEpoch = 23,
+    AddPartitionsToTxn = 24,
+    AddOffsetsToTxn = 25,
+    EndTxn = 26,
+    WriteTxnMarkers = 27,
+    TxnOffsetCommit = 28,
+    DescribeAcls = 29,
+    CreateAcls = 30,
+    DeleteAcls = 31,
+    DescribeConfigs = 32,
+    AlterConfigs = 33,
+    AlterReplicaLogDirs = 34,
+    DescribeLogDirs = 35,
+    SaslAuthenticate = 36,
+    CreatePartitions = 37,
+    CreateDelegationToken = 38,
+    RenewDelegationToken = 39,
+    ExpireDelegationToken = 40,
+    DescribeDelegationToken = 41,
+    DeleteGroups = 42,
+    ElectLeaders = 43,
+    IncrementalAlterConfigs = 44,
+    AlterPartitionReassignments = 45,
+    ListPartitionReassignments = 46,
+    OffsetDelete = 47,
+    DescribeClientQuotas = 48,
+    AlterClientQuotas = 49,
+    DescribeUserScramCredentials = 50,
+    AlterUserScramCredentials = 51,
+    Vote = 52,
+    BeginQuorumEpoch = 53,
+    EndQuorumEpoch = 54,
+    DescribeQuorum = 55,
+    AlterIsr = 56,
+    UpdateFeatures = 57,
+    Envelope = 58,
+}
+
+impl From<RDKafkaApiKey> for i16 {
+    fn from(key: RDKafkaApiKey) -> i16 {
+        key as i16
+    }
+}
+
+impl RDKafkaApiKey {
+    /// The kafkalite operation that stands for requests of this kind, if one does.
+    fn op(self) -> Option<Op> {
+        Some(match self {
+            RDKafkaApiKey::Produce => Op::Produce,
+            RDKafkaApiKey::Fetch => Op::Fetch,
+            RDKafkaApiKey::OffsetCommit => Op::Commit,
+            RDKafkaApiKey::JoinGroup => Op::JoinGroup,
+            RDKafkaApiKey::CreateTopics => Op::CreateTopics,
+            RDKafkaApiKey::InitProducerId => Op::InitTransactions,
+            RDKafkaApiKey::EndTxn => Op::EndTxn,
+            _ => return None,
+        })
+    }
+}
+
+/// Every kind of request the fault rules see, for what applies to all of them.
+const ALL_OPS: [Op; 7] = [
+    Op::Produce,
+    Op::Fetch,
+    Op::Commit,
+    Op::JoinGroup,
+    Op::CreateTopics,
+    Op::InitTransactions,
+    Op::EndTxn,
+];
+
+/// The coordinator a [`MockCluster::coordinator`] call names.
+pub enum MockCoordinator {
+    /// The coordinator of a transactional id.
+    Transaction(String),
+    /// The coordinator of a consumer group.
+    Group(String),
+}
+
+/// A mock cluster: a temporary kafkalite cluster, with `broker_count` brokers as far as the
+/// calls that name one are concerned, and its fault rules. Dropping it removes them; the
+/// cluster itself lasts while a client still uses it.
+pub struct MockCluster<'c, C: ClientContext> {
+    cluster: Cluster,
+    servers: String,
+    brokers: i32,
+    rules: Mutex<Rules>,
+    _client: PhantomData<&'c C>,
+}
+
+/// The fault rules a mock cluster has made, by what made them.
+#[derive(Default)]
+struct Rules {
+    /// Each request kind's pushed errors: a `fail_in_turn` rule per push, answered in order.
+    pushed: HashMap<RDKafkaApiKey, Vec<FaultGuard>>,
+    /// Partitions without a leader.
+    leaderless: HashMap<TopicPartition, Vec<FaultGuard>>,
+    /// Topics with an error.
+    topic_errors: HashMap<String, Vec<FaultGuard>>,
+    /// The round-trip time's delays.
+    round_trip: Vec<FaultGuard>,
+}
+
+impl MockCluster<'static, DefaultProducerContext> {
+    /// A new mock cluster of `broker_count` brokers (at least one).
+    pub fn new(broker_count: i32) -> KafkaResult<Self> {
+        if broker_count < 1 {
+            return Err(KafkaError::MockCluster(RDKafkaErrorCode::InvalidArgument));
+        }
+        let cluster = Cluster::temporary()
+            .map_err(|error| KafkaError::ClientCreation(format!("mock cluster: {error}")))?;
+        let servers = super::connect::bootstrap_servers(&cluster);
+        Ok(MockCluster {
+            cluster,
+            servers,
+            brokers: broker_count,
+            rules: Mutex::new(Rules::default()),
+            _client: PhantomData,
+        })
+    }
+}
+
+impl<C: ClientContext> MockCluster<'_, C> {
+    /// The `bootstrap.servers` value that reaches the cluster.
+    pub fn bootstrap_servers(&self) -> String {
+        self.servers.clone()
+    }
+
+    /// Forgets the errors pushed for `api_key` that have not answered yet.
+    pub fn clear_request_errors(&self, api_key: RDKafkaApiKey) {
+        self.rules.lock().pushed.remove(&api_key);
+    }
+
+    /// Answers the next requests of kind `api_key` with `errors`, one each, in order, after
+    /// those pushed before (`NO_ERROR` lets one through). Requests kafkalite has no
+    /// operation for (metadata, heartbeats, offset fetches, ...) and local error codes
+    /// (negative), which no broker sends, cannot be injected: they are logged as warnings
+    /// and pass.
+    pub fn request_errors(&self, api_key: RDKafkaApiKey, errors: &[RDKafkaRespErr]) {
+        let Some(op) = api_key.op() else {
+            tracing::warn!(
+                target: "kafkalite::rdkafka",
+                "mock cluster: {api_key:?} requests are not modelled; the {} error(s) pushed \
+                 for them are ignored",
+                errors.len()
+            );
+            return;
+        };
+        let turns: Vec<Option<ErrorCode>> = errors.iter().map(|&err| broker_error(err)).collect();
+        if turns.is_empty() {
+            return;
+        }
+        match self.cluster.testing().faults().on(op).fail_in_turn(turns) {
+            Ok(guard) => self
+                .rules
+                .lock()
+                .pushed
+                .entry(api_key)
+                .or_default()
+                .push(guard),
+            Err(error) => tracing::warn!(
+                target: "kafkalite::rdkafka",
+                "mock cluster: pushing {api_key:?} errors: {error}"
+            ),
+        }
+    }
+
+    /// Answers every produce and fetch request on `topic` with `error`, until it is set to
+    /// `NO_ERROR` (librdkafka's mock answers its metadata requests with it, which its
+    /// clients then report for the topic's messages and fetches).
+    pub fn topic_error(&self, topic: &str, error: RDKafkaRespErr) -> KafkaResult<()> {
+        let mut rules = self.rules.lock();
+        rules.topic_errors.remove(topic);
+        let Some(code) = broker_error(error) else {
+            return Ok(());
+        };
+        let mut guards = Vec::new();
+        for op in [Op::Produce, Op::Fetch] {
+            let guard = self.cluster.testing().faults().on(op).topic(topic);
+            guards.push(guard.fail_always(code).map_err(mock_error)?);
+        }
+        rules.topic_errors.insert(topic.to_string(), guards);
+        Ok(())
+    }
+
+    /// Creates `topic` with `partition_count` partitions (`replication_factor`, checked
+    /// against the broker count, makes one copy: one process).
+    pub fn create_topic(
+        &self,
+        topic: &str,
+        partition_count: i32,
+        replication_factor: i32,
+    ) -> KafkaResult<()> {
+        if !(1..=self.brokers).contains(&replication_factor) {
+            return Err(KafkaError::MockCluster(
+                RDKafkaErrorCode::InvalidReplicationFactor,
+            ));
+        }
+        let new = crate::NewTopic::new(topic, partition_count);
+        self.cluster.create_topic(new).map_err(mock_error)?;
+        Ok(())
+    }
+
+    /// Makes `broker_id` the partition's leader, or leaves it without one (`None`): its
+    /// produce and fetch requests are then refused with `NOT_LEADER_OR_FOLLOWER`, which
+    /// clients retry, until it has a leader again.
+    pub fn partition_leader(
+        &self,
+        topic: &str,
+        partition: i32,
+        broker_id: Option<i32>,
+    ) -> KafkaResult<()> {
+        let tp = self.partition(topic, partition)?;
+        let mut rules = self.rules.lock();
+        rules.leaderless.remove(&tp);
+        let Some(broker_id) = broker_id else {
+            let mut guards = Vec::new();
+            for op in [Op::Produce, Op::Fetch] {
+                let rule = self.cluster.testing().faults().on(op).partition(&tp);
+                let guard = rule.fail_always(ErrorCode::NotLeaderOrFollower);
+                guards.push(guard.map_err(mock_error)?);
+            }
+            rules.leaderless.insert(tp, guards);
+            return Ok(());
+        };
+        self.broker(broker_id)
+    }
+
+    /// Names the partition's preferred follower (checked; one copy, so no change).
+    pub fn partition_follower(
+        &self,
+        topic: &str,
+        partition: i32,
+        broker_id: i32,
+    ) -> KafkaResult<()> {
+        self.partition(topic, partition)?;
+        self.broker(broker_id)
+    }
+
+    /// Sets a follower's watermarks (checked; one copy, so no change).
+    pub fn follower_watermarks(
+        &self,
+        topic: &str,
+        partition: i32,
+        low_watermark: Option<i64>,
+        high_watermark: Option<i64>,
+    ) -> KafkaResult<()> {
+        let _ = (low_watermark, high_watermark);
+        self.partition(topic, partition).map(drop)
+    }
+
+    /// Takes a broker down: not modelled (`NotImplemented`), as kafkalite has no broker
+    /// to lose; partitions without a leader ([`MockCluster::partition_leader`]) are.
+    pub fn broker_down(&self, broker_id: i32) -> KafkaResult<()> {
+        self.broker(broker_id)?;
+        Err(KafkaError::MockCluster(RDKafkaErrorCode::NotImplemented))
+    }
+
+    /// Brings a broker back up: not modelled, as [`MockCluster::broker_down`].
+    pub fn broker_up(&self, broker_id: i32) -> KafkaResult<()> {
+        self.broker(broker_id)?;
+        Err(KafkaError::MockCluster(RDKafkaErrorCode::NotImplemented))
+    }
+
+    /// Delays every request by `delay` on the cluster clock (whichever broker is named: the
+    /// cluster answers them all); zero removes the delay.
+    pub fn broker_round_trip_time(&self, broker_id: i32, delay: Duration) -> KafkaResult<()> {
+        self.broker(broker_id)?;
+        let mut rules = self.rules.lock();
+        rules.round_trip.clear();
+        if delay.is_zero() {
+            return Ok(());
+        }
+        for op in ALL_OPS {
+            let guard = self.cluster.testing().faults().on(op).delay(delay);
+            rules.round_trip.push(guard.map_err(mock_error)?);
+        }
+        Ok(())
+    }
+
+    /// Sets a broker's rack (checked; one copy, so no change).
+    pub fn broker_rack(&self, broker_id: i32, rack: &str) -> KafkaResult<()> {
+        let _ = rack;
+        self.broker(broker_id)
+    }
+
+    /// Makes `broker_id` the coordinator of a group or transactional id (checked; the
+    /// cluster coordinates them all).
+    pub fn coordinator(&self, coordinator: MockCoordinator, broker_id: i32) -> KafkaResult<()> {
+        let _ = coordinator;
+        self.broker(broker_id)
+    }
+
+    /// Limits the versions of a request kind (accepted; kafkalite speaks no protocol).
+    pub fn apiversion(
+        &self,
+        api_key: RDKafkaApiKey,
+        min_version: Option<i16>,
+        max_version: Option<i16>,
+    ) -> KafkaResult<()> {
+        let _ = (api_key, min_version, max_version);
+        Ok(())
+    }
+
+    /// A broker id of this cluster (1 to the broker count), or librdkafka's error.
+    fn broker(&self, broker_id: i32) -> KafkaResult<()> {
+        match (1..=self.brokers).contains(&broker_id) {
+            true => Ok(()),
+            false => Err(KafkaError::MockCluster(RDKafkaErrorCode::UnknownBroker)),
+        }
+    }
+
+    /// A partition of this cluster, or `UNKNOWN_TOPIC_OR_PARTITION`.
+    fn partition(&self, topic: &str, partition: i32) -> KafkaResult<TopicPartition> {
+        let topic_partitions = self.cluster.describe_topic(topic).map_err(mock_error)?;
+        let count = i32::try_from(topic_partitions.partitions.len()).unwrap_or(i32::MAX);
+        match (0..count).contains(&partition) {
+            true => Ok(TopicPartition::new(topic, partition)),
+            false => Err(KafkaError::MockCluster(
+                RDKafkaErrorCode::UnknownTopicOrPartition,
+            )),
+        }
+    }
+}
+
+/// The broker error `err` stands for: `None` for `NO_ERROR`, and for what kafkalite cannot
+/// send (a local error, a code it has no error for), with a warning.
+fn broker_error(err: RDKafkaRespErr) -> Option<ErrorCode> {
+    let number = err as i32;
+    if number == 0 {
+        return None;
+    }
+    let code = i16::try_from(number).ok().and_then(ErrorCode::from_i16);
+    if code.is_none() {
+        tracing::warn!(
+            target: "kafkalite::rdkafka",
+            "mock cluster: {err:?} cannot be injected (not an error a broker sends, or one \
+             kafkalite does not have); the request it would answer passes"
+        );
+    }
+    code
+}
+
+fn mock_error(error: crate::error::Error) -> KafkaError {
+    KafkaError::MockCluster(code_of(&error))
+}
