@@ -13,7 +13,7 @@ use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::mocking::{MockCluster, MockCoordinator};
-use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 use rdkafka::types::{RDKafkaApiKey, RDKafkaRespErr};
 use rdkafka::{Offset, TopicPartitionList};
 
@@ -182,5 +182,43 @@ fn calls_naming_brokers_and_topics_check_them_as_librdkafka() {
     assert_eq!(
         mock.broker_down(1),
         Err(KafkaError::MockCluster(RDKafkaErrorCode::NotImplemented))
+    );
+}
+
+/// `test.mock.num.brokers` makes a client a mock cluster of its own, whatever
+/// `bootstrap.servers` says; `Client::mock_cluster` reaches it, and what its handles set
+/// lasts as long as the client (librdkafka's `rd_kafka_handle_mock_cluster`).
+#[test]
+fn a_client_can_make_its_own_mock_cluster() {
+    let producer: FutureProducer = ClientConfig::new()
+        .set("test.mock.num.brokers", "3")
+        .set("linger.ms", "0")
+        .create()
+        .unwrap();
+    let mock = producer.client().mock_cluster().expect("a mock cluster");
+    mock.create_topic("t", 1, 3).unwrap();
+    // Through a handle dropped at once: the errors stay pushed.
+    producer.client().mock_cluster().unwrap().request_errors(
+        RDKafkaApiKey::Produce,
+        &[RDKafkaRespErr::RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED],
+    );
+    assert_eq!(
+        send(&producer, "a"),
+        produced(RDKafkaErrorCode::TopicAuthorizationFailed)
+    );
+    assert_eq!(send(&producer, "b"), Ok(0));
+    // Other clients reach it through its bootstrap servers.
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", mock.bootstrap_servers())
+        .create()
+        .unwrap();
+    assert_eq!(consumer.fetch_watermarks("t", 0, WAIT).unwrap(), (0, 1));
+    assert!(consumer.client().mock_cluster().is_none(), "it made none");
+    let too_many = ClientConfig::new()
+        .set("test.mock.num.brokers", "10001")
+        .create::<FutureProducer>();
+    assert!(
+        matches!(too_many, Err(KafkaError::ClientConfig(..))),
+        "librdkafka's range is 0 to 10000"
     );
 }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use super::client::{Client, ClientContext, DefaultClientContext};
 use super::config::{ClientConfig, FromClientConfig, FromClientConfigAndContext};
-use super::connect::connect;
+use super::connect::connect_client;
 use super::error::{code_of, KafkaResult, RDKafkaErrorCode};
 use super::topic_partition_list::{Offset, TopicPartitionList};
 use crate::cluster::Cluster;
@@ -43,9 +43,9 @@ impl FromClientConfig for AdminClient<DefaultClientContext> {
 impl<C: ClientContext> FromClientConfigAndContext<C> for AdminClient<C> {
     fn from_config_and_context(config: &ClientConfig, context: C) -> KafkaResult<AdminClient<C>> {
         config.check()?;
-        let cluster = connect(config.servers()?)?;
+        let (cluster, mock_brokers) = connect_client(config)?;
         Ok(AdminClient {
-            client: Client::new(cluster, Arc::new(context), false),
+            client: Client::new(cluster, Arc::new(context), false).mock_brokers(mock_brokers),
         })
     }
 }

@@ -79,6 +79,9 @@ pub struct Client<C: ClientContext = DefaultClientContext> {
     /// `isolation.level=read_committed` (librdkafka's default, for every client): the
     /// high watermark this client reports is the last stable offset.
     read_committed: bool,
+    /// With `test.mock.num.brokers`: the mock cluster the client made for itself.
+    #[cfg(feature = "testing")]
+    mock: Option<Arc<super::mocking::MockState>>,
 }
 
 impl<C: ClientContext> Client<C> {
@@ -88,7 +91,30 @@ impl<C: ClientContext> Client<C> {
             context,
             auto_create,
             read_committed: true,
+            #[cfg(feature = "testing")]
+            mock: None,
         }
+    }
+
+    /// A client that made its cluster as a mock cluster of `brokers` brokers
+    /// (`test.mock.num.brokers`; without the `testing` feature, no `mock_cluster`).
+    #[cfg_attr(not(feature = "testing"), allow(unused_mut))]
+    pub(crate) fn mock_brokers(mut self, brokers: Option<i32>) -> Client<C> {
+        #[cfg(feature = "testing")]
+        {
+            self.mock = brokers.map(|brokers| Arc::new(super::mocking::MockState::new(brokers)));
+        }
+        #[cfg(not(feature = "testing"))]
+        let _ = brokers;
+        self
+    }
+
+    /// The mock cluster this client made for itself under `test.mock.num.brokers`, if it
+    /// did (the fault rules its handles make last as long as the client).
+    #[cfg(feature = "testing")]
+    pub fn mock_cluster(&self) -> Option<super::mocking::MockCluster<'_, C>> {
+        let state = self.mock.as_ref()?;
+        Some(super::mocking::MockCluster::of_client(&self.cluster, state))
     }
 
     /// A consumer's client, with its `isolation.level`.

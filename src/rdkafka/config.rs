@@ -116,6 +116,13 @@ impl ClientConfig {
     }
 
     /// `bootstrap.servers` (or `metadata.broker.list`).
+    /// `test.mock.num.brokers`: the client makes a mock cluster of its own of that many
+    /// brokers, whatever `bootstrap.servers` says (0, the default: none).
+    pub(crate) fn mock_brokers(&self) -> Option<i32> {
+        let brokers = self.get("test.mock.num.brokers")?.trim().parse().ok()?;
+        (brokers > 0).then_some(brokers)
+    }
+
     pub(crate) fn servers(&self) -> KafkaResult<&str> {
         self.get("bootstrap.servers")
             .or_else(|| self.get("metadata.broker.list"))
@@ -242,11 +249,20 @@ fn config_error(res: RDKafkaConfRes, message: String, key: &str, value: &str) ->
     KafkaError::ClientConfig(res, message, key.to_string(), value.to_string())
 }
 
+/// librdkafka's hidden properties (`_RK_HIDDEN`, left out of its CONFIGURATION.md) that the
+/// facade takes.
+static HIDDEN: &[Property] = &[Property {
+    name: "test.mock.num.brokers",
+    scope: b'*',
+    kind: Kind::Int(0, 10000),
+}];
+
 /// Checks one property as librdkafka's `rd_kafka_anyconf_set_prop0` does.
 fn check_property(key: &str, value: &str) -> KafkaResult<()> {
     let invalid =
         |message: String| config_error(RDKafkaConfRes::RD_KAFKA_CONF_INVALID, message, key, value);
-    let Some(property) = PROPERTIES.iter().find(|p| p.name == key) else {
+    let known = PROPERTIES.iter().chain(HIDDEN);
+    let Some(property) = known.clone().find(|p| p.name == key) else {
         return Err(config_error(
             RDKafkaConfRes::RD_KAFKA_CONF_UNKNOWN,
             format!("No such configuration property: \"{key}\""),

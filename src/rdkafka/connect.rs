@@ -38,6 +38,21 @@ fn registry_key(dir: &Path) -> String {
         .to_string()
 }
 
+/// The cluster a client's configuration names: a mock cluster of its own under
+/// `test.mock.num.brokers` (with its broker count), else what `bootstrap.servers` names.
+pub(crate) fn connect_client(
+    config: &super::config::ClientConfig,
+) -> KafkaResult<(Cluster, Option<i32>)> {
+    match config.mock_brokers() {
+        Some(brokers) => {
+            let cluster = Cluster::temporary()
+                .map_err(|error| KafkaError::ClientCreation(format!("mock cluster: {error}")))?;
+            Ok((cluster, Some(brokers)))
+        }
+        None => Ok((connect(config.servers()?)?, None)),
+    }
+}
+
 /// The cluster `servers` names, opened if no client has it open yet.
 pub(crate) fn connect(servers: &str) -> KafkaResult<Cluster> {
     let servers = servers.trim();

@@ -13,6 +13,7 @@
 
 use std::collections::HashMap;
 use std::marker::PhantomData;
+use std::sync::Arc;
 use std::time::Duration;
 
 use parking_lot::Mutex;
@@ -135,14 +136,30 @@ pub enum MockCoordinator {
 }
 
 /// A mock cluster: a temporary kafkalite cluster, with `broker_count` brokers as far as the
-/// calls that name one are concerned, and its fault rules. Dropping it removes them; the
-/// cluster itself lasts while a client still uses it.
+/// calls that name one are concerned, and its fault rules. One made by [`MockCluster::new`]
+/// removes them when dropped (the cluster itself lasts while a client still uses it); one
+/// a client made (`test.mock.num.brokers`, [`Client::mock_cluster`](super::client::Client::mock_cluster))
+/// keeps them while the client lives, as librdkafka's.
 pub struct MockCluster<'c, C: ClientContext> {
     cluster: Cluster,
     servers: String,
+    state: Arc<MockState>,
+    _client: PhantomData<&'c C>,
+}
+
+/// A mock cluster's broker count and fault rules, shared by the handles to it.
+pub(crate) struct MockState {
     brokers: i32,
     rules: Mutex<Rules>,
-    _client: PhantomData<&'c C>,
+}
+
+impl MockState {
+    pub(crate) fn new(brokers: i32) -> MockState {
+        MockState {
+            brokers,
+            rules: Mutex::new(Rules::default()),
+        }
+    }
 }
 
 /// The fault rules a mock cluster has made, by what made them.
@@ -170,10 +187,21 @@ impl MockCluster<'static, DefaultProducerContext> {
         Ok(MockCluster {
             cluster,
             servers,
-            brokers: broker_count,
-            rules: Mutex::new(Rules::default()),
+            state: Arc::new(MockState::new(broker_count)),
             _client: PhantomData,
         })
+    }
+}
+
+impl<'c, C: ClientContext> MockCluster<'c, C> {
+    /// A handle to the mock cluster a client made for itself.
+    pub(crate) fn of_client(cluster: &Cluster, state: &Arc<MockState>) -> MockCluster<'c, C> {
+        MockCluster {
+            cluster: cluster.clone(),
+            servers: super::connect::bootstrap_servers(cluster),
+            state: Arc::clone(state),
+            _client: PhantomData,
+        }
     }
 }
 
@@ -185,7 +213,7 @@ impl<C: ClientContext> MockCluster<'_, C> {
 
     /// Forgets the errors pushed for `api_key` that have not answered yet.
     pub fn clear_request_errors(&self, api_key: RDKafkaApiKey) {
-        self.rules.lock().pushed.remove(&api_key);
+        self.state.rules.lock().pushed.remove(&api_key);
     }
 
     /// Answers the next requests of kind `api_key` with `errors`, one each, in order, after
@@ -209,6 +237,7 @@ impl<C: ClientContext> MockCluster<'_, C> {
         }
         match self.cluster.testing().faults().on(op).fail_in_turn(turns) {
             Ok(guard) => self
+                .state
                 .rules
                 .lock()
                 .pushed
@@ -226,7 +255,7 @@ impl<C: ClientContext> MockCluster<'_, C> {
     /// `NO_ERROR` (librdkafka's mock answers its metadata requests with it, which its
     /// clients then report for the topic's messages and fetches).
     pub fn topic_error(&self, topic: &str, error: RDKafkaRespErr) -> KafkaResult<()> {
-        let mut rules = self.rules.lock();
+        let mut rules = self.state.rules.lock();
         rules.topic_errors.remove(topic);
         let Some(code) = broker_error(error) else {
             return Ok(());
@@ -248,7 +277,7 @@ impl<C: ClientContext> MockCluster<'_, C> {
         partition_count: i32,
         replication_factor: i32,
     ) -> KafkaResult<()> {
-        if !(1..=self.brokers).contains(&replication_factor) {
+        if !(1..=self.state.brokers).contains(&replication_factor) {
             return Err(KafkaError::MockCluster(
                 RDKafkaErrorCode::InvalidReplicationFactor,
             ));
@@ -268,7 +297,7 @@ impl<C: ClientContext> MockCluster<'_, C> {
         broker_id: Option<i32>,
     ) -> KafkaResult<()> {
         let tp = self.partition(topic, partition)?;
-        let mut rules = self.rules.lock();
+        let mut rules = self.state.rules.lock();
         rules.leaderless.remove(&tp);
         let Some(broker_id) = broker_id else {
             let mut guards = Vec::new();
@@ -323,7 +352,7 @@ impl<C: ClientContext> MockCluster<'_, C> {
     /// cluster answers them all); zero removes the delay.
     pub fn broker_round_trip_time(&self, broker_id: i32, delay: Duration) -> KafkaResult<()> {
         self.broker(broker_id)?;
-        let mut rules = self.rules.lock();
+        let mut rules = self.state.rules.lock();
         rules.round_trip.clear();
         if delay.is_zero() {
             return Ok(());
@@ -361,7 +390,7 @@ impl<C: ClientContext> MockCluster<'_, C> {
 
     /// A broker id of this cluster (1 to the broker count), or librdkafka's error.
     fn broker(&self, broker_id: i32) -> KafkaResult<()> {
-        match (1..=self.brokers).contains(&broker_id) {
+        match (1..=self.state.brokers).contains(&broker_id) {
             true => Ok(()),
             false => Err(KafkaError::MockCluster(RDKafkaErrorCode::UnknownBroker)),
         }

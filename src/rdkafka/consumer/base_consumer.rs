@@ -22,7 +22,7 @@ use crate::rdkafka::client::Client;
 use crate::rdkafka::config::{
     ClientConfig, ConsumerSettings, FromClientConfig, FromClientConfigAndContext,
 };
-use crate::rdkafka::connect::connect;
+use crate::rdkafka::connect::connect_client;
 use crate::rdkafka::error::{code_of, KafkaError, KafkaResult, RDKafkaErrorCode};
 use crate::rdkafka::message::BorrowedMessage;
 use crate::rdkafka::statistics::Emitter;
@@ -141,7 +141,7 @@ impl FromClientConfig for BaseConsumer {
 impl<C: ConsumerContext> FromClientConfigAndContext<C> for BaseConsumer<C> {
     fn from_config_and_context(config: &ClientConfig, context: C) -> KafkaResult<BaseConsumer<C>> {
         let settings = config.consumer_settings()?;
-        let cluster = connect(config.servers()?)?;
+        let (cluster, mock_brokers) = connect_client(config)?;
         // One record per poll: the kafkalite position is what was handed out. Automatic
         // commits are the facade's own (librdkafka's points, `auto_commit.rs`). A member
         // that has rejoined a rebalance is librdkafka's: its commits go to the coordinator,
@@ -156,6 +156,7 @@ impl<C: ConsumerContext> FromClientConfigAndContext<C> for BaseConsumer<C> {
             .consumer(inner_config)
             .map_err(|error| KafkaError::ClientCreation(error.to_string()))?;
         let client = Client::new(cluster, Arc::new(context), false)
+            .mock_brokers(mock_brokers)
             .read_committed(settings.config.isolation_level == IsolationLevel::ReadCommitted);
         // librdkafka starts the auto-commit timer when the consumer is made.
         let interval = i64::try_from(settings.config.auto_commit_interval_ms).unwrap_or(i64::MAX);

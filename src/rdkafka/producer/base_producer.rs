@@ -203,7 +203,8 @@ where
     fn from_config_and_context(config: &ClientConfig, context: C) -> KafkaResult<Self> {
         let core = Core::new(config)?;
         Ok(BaseProducer {
-            client: Client::new(core.cluster.clone(), Arc::new(context), true),
+            client: Client::new(core.cluster.clone(), Arc::new(context), true)
+                .mock_brokers(core.mock_brokers),
             core,
             reports: channel::unbounded(),
             signal: Arc::new(Signal::default()),

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 
 use super::super::config::{ClientConfig, ProducerSettings};
-use super::super::connect::connect;
+use super::super::connect::connect_client;
 use super::super::consumer::ConsumerGroupMetadata;
 use super::super::error::RDKafkaErrorCode;
 use super::super::error::{code_of, transaction_error, KafkaError, KafkaResult, RDKafkaError};
@@ -26,6 +26,8 @@ use crate::producer::{Producer, ProducerRecord};
 /// The engine under every facade producer.
 pub(crate) struct Core {
     pub(crate) cluster: Cluster,
+    /// `test.mock.num.brokers`: the cluster is the producer's own mock cluster.
+    pub(crate) mock_brokers: Option<i32>,
     pub(crate) producer: Producer,
     partitioner: LibrdkafkaPartitioner,
     pub(super) max_messages: i64,
@@ -110,7 +112,7 @@ impl Core {
             ))
         })?;
         let transactional = config.get("transactional.id").is_some();
-        let cluster = connect(config.servers()?)?;
+        let (cluster, mock_brokers) = connect_client(config)?;
         let producer = cluster
             .producer(producer_config)
             .map_err(|error| KafkaError::ClientCreation(error.to_string()))?;
@@ -119,6 +121,7 @@ impl Core {
             .unwrap_or_else(|| SEEDS.fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::Relaxed));
         let statistics = ProducerStatistics::of(config, &cluster);
         Ok(Core {
+            mock_brokers,
             partitioner: LibrdkafkaPartitioner::new(
                 algorithm,
                 sticky_linger_ms,
