@@ -2,13 +2,15 @@
 //! (rdkafka_mock.c) answers the next requests of an API key with the errors pushed for it,
 //! first pushed first (`rd_kafka_mock_error_stack_next`), `NO_ERROR` letting one through,
 //! until cleared; a topic made twice is `TOPIC_ALREADY_EXISTS`; a broker id it does not
-//! have is `_UNKNOWN_BROKER`. A partition without a leader and a topic error refuse the
+//! have is `BROKER_NOT_AVAILABLE`. A partition without a leader and a topic error refuse the
 //! topic's requests until lifted.
 #![cfg(not(loom))]
 
 use std::time::Duration;
 
 use kafkalite::rdkafka;
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
@@ -147,24 +149,24 @@ fn a_topic_error_answers_the_topics_requests_until_cleared() {
     assert_eq!(send(&producer, "c"), Ok(0));
 }
 
+/// rdkafka_mock.c: a broker id it does not have is `BROKER_NOT_AVAILABLE` (-1 names them
+/// all); followers and coordinators take any id; a replication factor is capped at the
+/// broker count (`RD_MIN`), and one below 1 leaves the partitions without a leader.
 #[test]
 fn calls_naming_brokers_and_topics_check_them_as_librdkafka() {
-    assert_eq!(
-        MockCluster::new(0).err(),
-        Some(KafkaError::MockCluster(RDKafkaErrorCode::InvalidArgument))
-    );
+    assert!(MockCluster::new(0).is_ok(), "a cluster without brokers");
     let mock = MockCluster::new(3).unwrap();
     mock.create_topic("t", 2, 1).unwrap();
-    let unknown = Err(KafkaError::MockCluster(RDKafkaErrorCode::UnknownBroker));
-    assert_eq!(mock.broker_rack(4, "r"), unknown);
-    assert_eq!(mock.partition_follower("t", 0, 0), unknown);
+    let unavailable = Err(KafkaError::MockCluster(
+        RDKafkaErrorCode::BrokerNotAvailable,
+    ));
+    assert_eq!(mock.broker_rack(4, "r"), unavailable);
+    assert_eq!(mock.partition_leader("t", 0, Some(0)), unavailable);
+    assert_eq!(mock.broker_rack(3, "r"), Ok(()));
+    assert_eq!(mock.broker_rack(-1, "r"), Ok(()));
+    assert_eq!(mock.partition_follower("t", 0, 7), Ok(()));
     assert_eq!(
         mock.coordinator(MockCoordinator::Group("g".into()), 9),
-        unknown
-    );
-    assert_eq!(mock.broker_rack(3, "r"), Ok(()));
-    assert_eq!(
-        mock.coordinator(MockCoordinator::Transaction("x".into()), 1),
         Ok(())
     );
     assert_eq!(
@@ -173,15 +175,63 @@ fn calls_naming_brokers_and_topics_check_them_as_librdkafka() {
             RDKafkaErrorCode::TopicAlreadyExists
         ))
     );
-    assert_eq!(
-        mock.create_topic("u", 1, 4),
-        Err(KafkaError::MockCluster(
-            RDKafkaErrorCode::InvalidReplicationFactor
-        ))
-    );
+    assert_eq!(mock.create_topic("u", 1, 4), Ok(()), "capped at 3");
     assert_eq!(
         mock.broker_down(1),
         Err(KafkaError::MockCluster(RDKafkaErrorCode::NotImplemented))
+    );
+    assert_eq!(
+        mock.broker_round_trip_time(1, Duration::from_millis(5)),
+        Err(KafkaError::MockCluster(RDKafkaErrorCode::NotImplemented))
+    );
+    // Without a leader: its messages wait, however many retries, until they time out.
+    mock.create_topic("v", 1, 0).unwrap();
+    let short = producer(&mock, &[("message.timeout.ms", "100")]);
+    let record = FutureRecord::<(), str>::to("v").payload("x");
+    let (error, _) = pollster::block_on(short.send(record, WAIT)).unwrap_err();
+    assert_eq!(
+        error,
+        KafkaError::MessageProduction(RDKafkaErrorCode::MessageTimedOut)
+    );
+}
+
+/// librdkafka's clients send nothing to a partition without a leader, so the errors pushed
+/// meanwhile wait for the requests made once it has one; and the mock's own topic creation
+/// takes no pushed `CreateTopics` error.
+#[test]
+fn a_missing_leader_answers_before_pushed_errors_which_the_mock_never_takes() {
+    let mock = MockCluster::new(1).unwrap();
+    mock.create_topic("t", 1, 1).unwrap();
+    mock.request_errors(
+        RDKafkaApiKey::Produce,
+        &[RDKafkaRespErr::RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED],
+    );
+    mock.partition_leader("t", 0, None).unwrap();
+    let short = producer(&mock, &[("message.timeout.ms", "100")]);
+    assert_eq!(
+        send(&short, "a"),
+        produced(RDKafkaErrorCode::MessageTimedOut)
+    );
+    mock.partition_leader("t", 0, Some(1)).unwrap();
+    let producer = producer(&mock, &[]);
+    assert_eq!(
+        send(&producer, "b"),
+        produced(RDKafkaErrorCode::TopicAuthorizationFailed)
+    );
+    mock.request_errors(
+        RDKafkaApiKey::CreateTopics,
+        &[RDKafkaRespErr::RD_KAFKA_RESP_ERR_POLICY_VIOLATION],
+    );
+    mock.create_topic("u", 1, 1).unwrap();
+    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+        .set("bootstrap.servers", mock.bootstrap_servers())
+        .create()
+        .unwrap();
+    let topic = NewTopic::new("w", 1, TopicReplication::Fixed(1));
+    let created = pollster::block_on(admin.create_topics([&topic], &AdminOptions::new()));
+    assert_eq!(
+        created.unwrap(),
+        [Err(("w".to_string(), RDKafkaErrorCode::PolicyViolation))]
     );
 }
 

@@ -2,14 +2,15 @@
 //! [`MockCluster::new`] makes a temporary cluster that clients reach through
 //! [`MockCluster::bootstrap_servers`], and the calls tests make to break it become
 //! kafkalite's fault rules (the test kit, `Cluster::testing`): errors pushed for a request
-//! kind answer its next requests in turn, a partition without a leader refuses its produce
-//! and fetch requests with `NOT_LEADER_OR_FOLLOWER`, a topic error answers every request on
-//! the topic, and a round-trip time delays every request on the cluster clock.
+//! kind answer its next requests in turn; a partition without a leader, and a topic with an
+//! error, refuse the produce and fetch requests on them, ahead of any pushed error (as
+//! librdkafka's clients send no request there).
 //!
 //! One process holds one copy of each partition, so the calls that shape replicas (a
 //! partition's followers and their watermarks, racks, coordinators, API versions) check
-//! their arguments and change nothing. The README's "Testing code written for rdkafka"
-//! lists what differs from librdkafka's mock cluster.
+//! their arguments and change nothing, and those that take brokers down or slow them are
+//! not modelled. The README's "Testing code written for rdkafka" lists what differs from
+//! librdkafka's mock cluster.
 
 use std::collections::HashMap;
 use std::marker::PhantomData;
@@ -116,17 +117,6 @@ impl RDKafkaApiKey {
     }
 }
 
-/// Every kind of request the fault rules see, for what applies to all of them.
-const ALL_OPS: [Op; 7] = [
-    Op::Produce,
-    Op::Fetch,
-    Op::Commit,
-    Op::JoinGroup,
-    Op::CreateTopics,
-    Op::InitTransactions,
-    Op::EndTxn,
-];
-
 /// The coordinator a [`MockCluster::coordinator`] call names.
 pub enum MockCoordinator {
     /// The coordinator of a transactional id.
@@ -141,9 +131,10 @@ pub enum MockCoordinator {
 /// a client made (`test.mock.num.brokers`, [`Client::mock_cluster`](super::client::Client::mock_cluster))
 /// keeps them while the client lives, as librdkafka's.
 pub struct MockCluster<'c, C: ClientContext> {
+    /// First: its rules go before the cluster handle.
+    state: Arc<MockState>,
     cluster: Cluster,
     servers: String,
-    state: Arc<MockState>,
     _client: PhantomData<&'c C>,
 }
 
@@ -171,16 +162,12 @@ struct Rules {
     leaderless: HashMap<TopicPartition, Vec<FaultGuard>>,
     /// Topics with an error.
     topic_errors: HashMap<String, Vec<FaultGuard>>,
-    /// The round-trip time's delays.
-    round_trip: Vec<FaultGuard>,
 }
 
 impl MockCluster<'static, DefaultProducerContext> {
-    /// A new mock cluster of `broker_count` brokers (at least one).
+    /// A new mock cluster of `broker_count` brokers (ids 1 to `broker_count`; with none,
+    /// its clients still reach it).
     pub fn new(broker_count: i32) -> KafkaResult<Self> {
-        if broker_count < 1 {
-            return Err(KafkaError::MockCluster(RDKafkaErrorCode::InvalidArgument));
-        }
         let cluster = Cluster::temporary()
             .map_err(|error| KafkaError::ClientCreation(format!("mock cluster: {error}")))?;
         let servers = super::connect::bootstrap_servers(&cluster);
@@ -218,9 +205,9 @@ impl<C: ClientContext> MockCluster<'_, C> {
 
     /// Answers the next requests of kind `api_key` with `errors`, one each, in order, after
     /// those pushed before (`NO_ERROR` lets one through). Requests kafkalite has no
-    /// operation for (metadata, heartbeats, offset fetches, ...) and local error codes
-    /// (negative), which no broker sends, cannot be injected: they are logged as warnings
-    /// and pass.
+    /// operation for (metadata, heartbeats, offset fetches, ...), librdkafka's local error
+    /// codes (below -1), which no broker sends, and codes kafkalite has no error for cannot
+    /// be injected: they are logged as warnings and pass.
     pub fn request_errors(&self, api_key: RDKafkaApiKey, errors: &[RDKafkaRespErr]) {
         let Some(op) = api_key.op() else {
             tracing::warn!(
@@ -252,44 +239,46 @@ impl<C: ClientContext> MockCluster<'_, C> {
     }
 
     /// Answers every produce and fetch request on `topic` with `error`, until it is set to
-    /// `NO_ERROR` (librdkafka's mock answers its metadata requests with it, which its
-    /// clients then report for the topic's messages and fetches).
+    /// `NO_ERROR`. (librdkafka's mock answers the topic's metadata requests with it, from
+    /// which its clients fail the topic's messages or stop fetching it.)
     pub fn topic_error(&self, topic: &str, error: RDKafkaRespErr) -> KafkaResult<()> {
-        let mut rules = self.state.rules.lock();
-        rules.topic_errors.remove(topic);
-        let Some(code) = broker_error(error) else {
-            return Ok(());
-        };
         let mut guards = Vec::new();
-        for op in [Op::Produce, Op::Fetch] {
-            let guard = self.cluster.testing().faults().on(op).topic(topic);
-            guards.push(guard.fail_always(code).map_err(mock_error)?);
+        if let Some(code) = broker_error(error) {
+            for op in [Op::Produce, Op::Fetch] {
+                let rule = self.cluster.testing().faults().on(op).topic(topic).ahead();
+                guards.push(rule.fail_always(code).map_err(mock_error)?);
+            }
         }
-        rules.topic_errors.insert(topic.to_string(), guards);
+        let mut rules = self.state.rules.lock();
+        match guards.is_empty() {
+            true => rules.topic_errors.remove(topic),
+            false => rules.topic_errors.insert(topic.to_string(), guards),
+        };
         Ok(())
     }
 
-    /// Creates `topic` with `partition_count` partitions (`replication_factor`, checked
-    /// against the broker count, makes one copy: one process).
+    /// Creates `topic` with `partition_count` partitions (at least one). A replication
+    /// factor above the broker count is capped, as librdkafka's; below one, the partitions
+    /// have no leader ([`MockCluster::partition_leader`]). Fault rules do not see it.
     pub fn create_topic(
         &self,
         topic: &str,
         partition_count: i32,
         replication_factor: i32,
     ) -> KafkaResult<()> {
-        if !(1..=self.state.brokers).contains(&replication_factor) {
-            return Err(KafkaError::MockCluster(
-                RDKafkaErrorCode::InvalidReplicationFactor,
-            ));
-        }
         let new = crate::NewTopic::new(topic, partition_count);
-        self.cluster.create_topic(new).map_err(mock_error)?;
+        crate::testing::bypassing(|| self.cluster.create_topic(new)).map_err(mock_error)?;
+        if replication_factor < 1 {
+            for partition in 0..partition_count {
+                self.partition_leader(topic, partition, None)?;
+            }
+        }
         Ok(())
     }
 
     /// Makes `broker_id` the partition's leader, or leaves it without one (`None`): its
-    /// produce and fetch requests are then refused with `NOT_LEADER_OR_FOLLOWER`, which
-    /// clients retry, until it has a leader again.
+    /// produce and fetch requests are then refused with `NOT_LEADER_FOR_PARTITION` (which
+    /// clients retry), ahead of any pushed error, until it has a leader again.
     pub fn partition_leader(
         &self,
         topic: &str,
@@ -297,19 +286,27 @@ impl<C: ClientContext> MockCluster<'_, C> {
         broker_id: Option<i32>,
     ) -> KafkaResult<()> {
         let tp = self.partition(topic, partition)?;
-        let mut rules = self.state.rules.lock();
-        rules.leaderless.remove(&tp);
-        let Some(broker_id) = broker_id else {
-            let mut guards = Vec::new();
-            for op in [Op::Produce, Op::Fetch] {
-                let rule = self.cluster.testing().faults().on(op).partition(&tp);
-                let guard = rule.fail_always(ErrorCode::NotLeaderOrFollower);
-                guards.push(guard.map_err(mock_error)?);
-            }
-            rules.leaderless.insert(tp, guards);
+        if let Some(broker_id) = broker_id {
+            self.broker(broker_id)?;
+            self.state.rules.lock().leaderless.remove(&tp);
             return Ok(());
-        };
-        self.broker(broker_id)
+        }
+        let mut guards = Vec::new();
+        for op in [Op::Produce, Op::Fetch] {
+            let rule = self
+                .cluster
+                .testing()
+                .faults()
+                .on(op)
+                .partition(&tp)
+                .ahead();
+            guards.push(
+                rule.fail_always(ErrorCode::NotLeaderOrFollower)
+                    .map_err(mock_error)?,
+            );
+        }
+        self.state.rules.lock().leaderless.insert(tp, guards);
+        Ok(())
     }
 
     /// Names the partition's preferred follower (checked; one copy, so no change).
@@ -319,8 +316,8 @@ impl<C: ClientContext> MockCluster<'_, C> {
         partition: i32,
         broker_id: i32,
     ) -> KafkaResult<()> {
-        self.partition(topic, partition)?;
-        self.broker(broker_id)
+        let _ = broker_id;
+        self.partition(topic, partition).map(drop)
     }
 
     /// Sets a follower's watermarks (checked; one copy, so no change).
@@ -348,20 +345,13 @@ impl<C: ClientContext> MockCluster<'_, C> {
         Err(KafkaError::MockCluster(RDKafkaErrorCode::NotImplemented))
     }
 
-    /// Delays every request by `delay` on the cluster clock (whichever broker is named: the
-    /// cluster answers them all); zero removes the delay.
+    /// Sets a broker's round-trip time (`-1`: every broker's): not modelled
+    /// (`NotImplemented`), as kafkalite's requests make no round trip; the test kit's
+    /// `delay` rules slow operations on the cluster clock.
     pub fn broker_round_trip_time(&self, broker_id: i32, delay: Duration) -> KafkaResult<()> {
+        let _ = delay;
         self.broker(broker_id)?;
-        let mut rules = self.state.rules.lock();
-        rules.round_trip.clear();
-        if delay.is_zero() {
-            return Ok(());
-        }
-        for op in ALL_OPS {
-            let guard = self.cluster.testing().faults().on(op).delay(delay);
-            rules.round_trip.push(guard.map_err(mock_error)?);
-        }
-        Ok(())
+        Err(KafkaError::MockCluster(RDKafkaErrorCode::NotImplemented))
     }
 
     /// Sets a broker's rack (checked; one copy, so no change).
@@ -370,11 +360,11 @@ impl<C: ClientContext> MockCluster<'_, C> {
         self.broker(broker_id)
     }
 
-    /// Makes `broker_id` the coordinator of a group or transactional id (checked; the
+    /// Makes `broker_id` the coordinator of a group or transactional id (accepted; the
     /// cluster coordinates them all).
     pub fn coordinator(&self, coordinator: MockCoordinator, broker_id: i32) -> KafkaResult<()> {
-        let _ = coordinator;
-        self.broker(broker_id)
+        let _ = (coordinator, broker_id);
+        Ok(())
     }
 
     /// Limits the versions of a request kind (accepted; kafkalite speaks no protocol).
@@ -388,11 +378,14 @@ impl<C: ClientContext> MockCluster<'_, C> {
         Ok(())
     }
 
-    /// A broker id of this cluster (1 to the broker count), or librdkafka's error.
+    /// A broker id of this cluster (1 to the broker count, or -1 for all), or librdkafka's
+    /// `BROKER_NOT_AVAILABLE`.
     fn broker(&self, broker_id: i32) -> KafkaResult<()> {
-        match (1..=self.state.brokers).contains(&broker_id) {
+        match broker_id == -1 || (1..=self.state.brokers).contains(&broker_id) {
             true => Ok(()),
-            false => Err(KafkaError::MockCluster(RDKafkaErrorCode::UnknownBroker)),
+            false => Err(KafkaError::MockCluster(
+                RDKafkaErrorCode::BrokerNotAvailable,
+            )),
         }
     }
 
@@ -410,7 +403,7 @@ impl<C: ClientContext> MockCluster<'_, C> {
 }
 
 /// The broker error `err` stands for: `None` for `NO_ERROR`, and for what kafkalite cannot
-/// send (a local error, a code it has no error for), with a warning.
+/// send (a local error below -1, a code it has no error for), with a warning.
 fn broker_error(err: RDKafkaRespErr) -> Option<ErrorCode> {
     let number = err as i32;
     if number == 0 {

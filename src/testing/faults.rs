@@ -1,7 +1,7 @@
 //! Fault rules in the style of franz-go's kfake: a rule names an operation (produce, fetch,
 //! commit, ...), optionally a topic, partition, group or transactional id, and what happens
-//! to the operations it matches: fail the next n, fail all, delay on the cluster clock, or
-//! hold until the test releases them. Each rule lives as long as its [`FaultGuard`].
+//! to the operations it matches: fail the next n, answer the next ones in turn (fail or
+//! pass), fail all, delay on the cluster clock, or hold until the test releases them. Each rule lives as long as its [`FaultGuard`].
 //!
 //! An operation reaches the rules once, at its start (a commit once for all its partitions).
 //! A delayed or held operation keeps what its caller holds while it waits: the producer's
@@ -127,6 +127,7 @@ impl Faults {
     /// A rule for `op`: narrow it with the filters, then choose what it does.
     pub fn on(&self, op: Op) -> FaultRule {
         FaultRule {
+            first: false,
             cluster: self.cluster.clone(),
             filter: Filter {
                 op,
@@ -147,6 +148,9 @@ impl Faults {
 pub struct FaultRule {
     cluster: Cluster,
     filter: Filter,
+    /// Installed ahead of the rules already there (the rdkafka mock cluster's standing
+    /// conditions, which answer before its pushed errors).
+    first: bool,
 }
 
 impl std::fmt::Debug for FaultRule {
@@ -184,6 +188,13 @@ impl FaultRule {
     /// Only operations of transactional id `id` (init_transactions, commit, abort).
     pub fn transactional_id(mut self, id: &str) -> Self {
         self.filter.transactional_id = Some(id.to_string());
+        self
+    }
+
+    /// Answers before the rules installed already (the first matching rule answers).
+    #[cfg(feature = "rdkafka-api")]
+    pub(crate) fn ahead(mut self) -> Self {
+        self.first = true;
         self
     }
 
@@ -287,7 +298,7 @@ impl FaultRule {
             }
         }
         let table = Arc::clone(self.cluster.fault_table());
-        let (id, hits) = table.add(self.filter, action);
+        let (id, hits) = table.add(self.filter, action, self.first);
         Ok(FaultGuard { table, id, hits })
     }
 }
@@ -311,7 +322,8 @@ impl std::fmt::Debug for FaultGuard {
 }
 
 impl FaultGuard {
-    /// How many operations the rule matched so far (failed, delayed or held).
+    /// How many operations the rule answered so far (failed, delayed, held, or let through
+    /// by a `fail_in_turn` turn).
     pub fn hits(&self) -> u64 {
         self.hits.load(Ordering::Acquire)
     }

@@ -9,6 +9,8 @@
 mod faults;
 mod inspect;
 mod table;
+#[cfg(feature = "rdkafka-api")]
+pub(crate) use table::bypassing;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};

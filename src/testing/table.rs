@@ -29,7 +29,7 @@ thread_local! {
 }
 
 /// Runs `f` with the rules ignoring the calling thread.
-pub(super) fn bypassing<T>(f: impl FnOnce() -> T) -> T {
+pub(crate) fn bypassing<T>(f: impl FnOnce() -> T) -> T {
     struct Reset(bool);
     impl Drop for Reset {
         fn drop(&mut self) {
@@ -214,17 +214,22 @@ impl FaultTable {
         self.live.load(Ordering::Acquire) > 0
     }
 
-    pub(super) fn add(&self, filter: Filter, action: Action) -> (u64, Arc<AtomicU64>) {
+    /// Adds a rule after the others, or before them (`first`).
+    pub(super) fn add(&self, filter: Filter, action: Action, first: bool) -> (u64, Arc<AtomicU64>) {
         let hits = Arc::new(AtomicU64::new(0));
         let mut table = self.table.lock();
         let id = table.next_id;
         table.next_id += 1;
-        table.rules.push(Rule {
+        let rule = Rule {
             id,
             filter,
             action,
             hits: Arc::clone(&hits),
-        });
+        };
+        match first {
+            true => table.rules.insert(0, rule),
+            false => table.rules.push(rule),
+        }
         table.generation += 1;
         self.live.fetch_add(1, Ordering::AcqRel);
         (id, hits)
