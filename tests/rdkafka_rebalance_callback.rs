@@ -16,7 +16,9 @@ use std::time::Duration;
 use common::facade::{assigned_partitions, cluster_on, cluster_with, config, list, produce};
 use kafkalite::rdkafka;
 use kafkalite::MockClock;
-use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
+use rdkafka::consumer::{
+    BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer,
+};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::types::RDKafkaRespErr;
 use rdkafka::{ClientContext, Message, Offset, TopicPartitionList};
@@ -424,4 +426,31 @@ fn every_response_error_converts_to_the_error_code_of_its_number() {
     );
     assert_eq!(RDKafkaRespErr::RD_KAFKA_RESP_ERR_END_ALL as i32, 130);
     assert!(known > 150, "{known}");
+}
+
+/// A `StreamConsumer` runs the same callback inside `recv`.
+#[test]
+fn a_stream_consumer_starts_where_its_callback_assigns() {
+    let (_cluster, servers) = cluster_with(&[("t", 1)]);
+    produce(&servers, 0, 5);
+    let context = ExternalOffsets {
+        next: HashMap::from([(0, 3)]),
+        ..ExternalOffsets::default()
+    };
+    let consumer: StreamConsumer<ExternalOffsets> = config(&servers)
+        .set("group.id", "g")
+        .set("auto.offset.reset", "earliest")
+        .create_with_context(context)
+        .unwrap();
+    consumer.subscribe(&["t"]).unwrap();
+    let taken = pollster::block_on(async {
+        let mut taken = Vec::new();
+        while taken.len() < 2 {
+            let message = consumer.recv().await.unwrap();
+            taken.push((message.partition(), message.offset()));
+        }
+        taken
+    });
+    assert_eq!(taken, offsets(0, 3..5));
+    assert_eq!(*consumer.context().results.lock().unwrap(), [Ok(())]);
 }
