@@ -396,10 +396,19 @@ impl Consumer {
     }
 
     fn set_paused(&self, partitions: &[TopicPartition], paused: bool) -> Result<()> {
+        self.set_each(partitions, |partition| partition.paused = paused)
+    }
+
+    /// Sets a flag of each assigned partition of `partitions` (refusing one not assigned).
+    fn set_each(
+        &self,
+        partitions: &[TopicPartition],
+        set: impl Fn(&mut super::state::PartitionState),
+    ) -> Result<()> {
         let mut state = self.state.lock();
         state.check_open()?;
         for tp in partitions {
-            state.assigned(tp)?.paused = paused;
+            set(state.assigned(tp)?);
         }
         state.split_changed();
         Ok(())
@@ -410,13 +419,7 @@ impl Consumer {
     /// application has not assigned).
     #[cfg(feature = "rdkafka-api")]
     pub(crate) fn hold(&self, partitions: &[TopicPartition], held: bool) -> Result<()> {
-        let mut state = self.state.lock();
-        state.check_open()?;
-        for tp in partitions {
-            state.assigned(tp)?.held = held;
-        }
-        state.split_changed();
-        Ok(())
+        self.set_each(partitions, |partition| partition.held = held)
     }
 
     /// The paused partitions.

@@ -73,20 +73,15 @@ impl<C: ConsumerContext> Bridge<C> {
         if partitions.is_empty() {
             return;
         }
-        let callback = Arc::new(Mutex::new(CallbackState {
+        let state = CallbackState {
             lost,
             removals_commit: !lost,
             ..CallbackState::default()
-        }));
-        let consumer = self.handle(&shared, &callback);
+        };
         // The group's partitions, withheld ones too (librdkafka revokes its group
         // assignment).
-        let mut tpl = list_of(partitions);
-        self.context.rebalance(
-            &consumer,
-            RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS,
-            &mut tpl,
-        );
+        let revoke = RDKafkaRespErr::RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS;
+        let callback = self.call(&shared, state, revoke, partitions);
         // The group has taken them: what the callback left assigned goes too. (librdkafka
         // would wait for the unassign call before rejoining.)
         let left: Vec<TopicPartition> = {
@@ -139,17 +134,12 @@ impl<C: ConsumerContext> Bridge<C> {
                 }
             }
         }
-        let callback = Arc::new(Mutex::new(CallbackState {
+        let state = CallbackState {
             removals_commit: true,
             ..CallbackState::default()
-        }));
-        let consumer = self.handle(&shared, &callback);
-        let mut tpl = list_of(partitions);
-        self.context.rebalance(
-            &consumer,
-            RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS,
-            &mut tpl,
-        );
+        };
+        let assign = RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS;
+        let callback = self.call(&shared, state, assign, partitions);
         let from_committed = std::mem::take(&mut callback.lock().from_committed);
         // As librdkafka fetches them at assignment: the committed offsets, against which
         // the stored ones are compared at commit.
@@ -170,6 +160,22 @@ impl<C: ConsumerContext> Bridge<C> {
             .rebalanced(self.cluster.clock().now_ms(), "partitions assigned");
         drop(local);
         apply_requests(ctx, &callback);
+    }
+
+    /// Runs the context's `rebalance` for `partitions` with a handle in `state`, and
+    /// returns what the callback asked for.
+    fn call(
+        &self,
+        shared: &Arc<Shared>,
+        state: CallbackState,
+        err: RDKafkaRespErr,
+        partitions: &[TopicPartition],
+    ) -> Arc<Mutex<CallbackState>> {
+        let callback = Arc::new(Mutex::new(state));
+        let consumer = self.handle(shared, &callback);
+        let mut tpl = list_of(partitions);
+        self.context.rebalance(&consumer, err, &mut tpl);
+        callback
     }
 
     /// The consumer handle a callback gets.
